@@ -1,0 +1,354 @@
+//! Addresses: `module.db.google_sql_user.app["x"]`, and attribute paths like `settings[0].tier`.
+//!
+//! Everything that names a resource — state keys, plan changes, `--target`, `state mv`, moved and
+//! import blocks — goes through these types so that one spelling means one thing.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lang::config::ResourceMode;
+
+/// Module instance path; empty for the root module. `["app", "db"]` is `module.app.module.db`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModulePath(pub Vec<String>);
+
+impl ModulePath {
+    pub fn root() -> Self {
+        ModulePath(Vec::new())
+    }
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn child(&self, name: &str) -> Self {
+        let mut v = self.0.clone();
+        v.push(name.to_string());
+        ModulePath(v)
+    }
+    pub fn parent(&self) -> Option<(ModulePath, &str)> {
+        let (last, rest) = self.0.split_last()?;
+        Some((ModulePath(rest.to_vec()), last))
+    }
+    /// True if `self` is `other` or inside it.
+    pub fn starts_with(&self, other: &ModulePath) -> bool {
+        self.0.starts_with(&other.0)
+    }
+}
+
+impl fmt::Display for ModulePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, m) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "module.{m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A resource block's address (no instance key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceAddr {
+    pub module: ModulePath,
+    pub mode: ResourceMode,
+    pub type_name: String,
+    pub name: String,
+}
+
+impl ResourceAddr {
+    pub fn managed(module: ModulePath, type_name: &str, name: &str) -> Self {
+        ResourceAddr { module, mode: ResourceMode::Managed, type_name: type_name.into(), name: name.into() }
+    }
+    /// Key within its module: `type.name` (or `data.type.name`).
+    pub fn local_key(&self) -> String {
+        match self.mode {
+            ResourceMode::Managed => format!("{}.{}", self.type_name, self.name),
+            ResourceMode::Data => format!("data.{}.{}", self.type_name, self.name),
+        }
+    }
+    pub fn instance(&self, key: InstanceKey) -> InstanceAddr {
+        InstanceAddr { resource: self.clone(), key }
+    }
+}
+
+impl fmt::Display for ResourceAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.module.is_root() {
+            write!(f, "{}.", self.module)?;
+        }
+        f.write_str(&self.local_key())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum InstanceKey {
+    None,
+    Int(i64),
+    Str(String),
+}
+
+impl InstanceKey {
+    /// The value `count.index` / `each.key` has for this key.
+    pub fn to_value(&self) -> crate::lang::value::Value {
+        match self {
+            InstanceKey::None => crate::lang::value::Value::Null,
+            InstanceKey::Int(i) => (*i).into(),
+            InstanceKey::Str(s) => s.as_str().into(),
+        }
+    }
+}
+
+impl fmt::Display for InstanceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstanceKey::None => Ok(()),
+            InstanceKey::Int(i) => write!(f, "[{i}]"),
+            InstanceKey::Str(s) => write!(f, "[{}]", serde_json::Value::String(s.clone())),
+        }
+    }
+}
+
+/// One resource instance: `module.db.google_sql_user.app["x"]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceAddr {
+    pub resource: ResourceAddr,
+    pub key: InstanceKey,
+}
+
+impl fmt::Display for InstanceAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.resource, self.key)
+    }
+}
+
+impl Serialize for InstanceAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for InstanceAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match s.parse::<AnyAddr>() {
+            Ok(AnyAddr::Instance(i)) => Ok(i),
+            Ok(AnyAddr::Resource(r)) => Ok(r.instance(InstanceKey::None)),
+            _ => Err(serde::de::Error::custom(format!("not a resource instance address: {s}"))),
+        }
+    }
+}
+
+/// What `moved`, `--target` and `state mv` accept: a module, a resource, or one instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AnyAddr {
+    Module(ModulePath),
+    Resource(ResourceAddr),
+    Instance(InstanceAddr),
+}
+
+impl AnyAddr {
+    /// True when `inst` is this address or inside it.
+    pub fn contains(&self, inst: &InstanceAddr) -> bool {
+        match self {
+            AnyAddr::Module(m) => inst.resource.module.starts_with(m),
+            AnyAddr::Resource(r) => &inst.resource == r,
+            AnyAddr::Instance(i) => i == inst,
+        }
+    }
+    /// The same address seen from inside module `within` (for moved blocks in child modules).
+    pub fn prefixed(&self, within: &ModulePath) -> AnyAddr {
+        let join = |m: &ModulePath| ModulePath(within.0.iter().chain(m.0.iter()).cloned().collect());
+        match self {
+            AnyAddr::Module(m) => AnyAddr::Module(join(m)),
+            AnyAddr::Resource(r) => AnyAddr::Resource(ResourceAddr { module: join(&r.module), ..r.clone() }),
+            AnyAddr::Instance(i) => AnyAddr::Instance(InstanceAddr {
+                resource: ResourceAddr { module: join(&i.resource.module), ..i.resource.clone() },
+                key: i.key.clone(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for AnyAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnyAddr::Module(m) => write!(f, "{m}"),
+            AnyAddr::Resource(r) => write!(f, "{r}"),
+            AnyAddr::Instance(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid address {input:?}: {reason}")]
+pub struct AddrParseError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl std::str::FromStr for AnyAddr {
+    type Err = AddrParseError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let err = |reason: &str| AddrParseError { input: input.to_string(), reason: reason.to_string() };
+        let mut rest = input.trim();
+        let mut modules = Vec::new();
+        loop {
+            if let Some(r) = rest.strip_prefix("module.") {
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                let name = &r[..end];
+                if name.is_empty() {
+                    return Err(err("empty module name"));
+                }
+                if r[end..].starts_with('[') {
+                    return Err(err("module instance keys are not supported"));
+                }
+                modules.push(name.to_string());
+                rest = &r[end..];
+                if rest.is_empty() {
+                    return Ok(AnyAddr::Module(ModulePath(modules)));
+                }
+                rest = &rest[1..];
+            } else {
+                break;
+            }
+        }
+        let module = ModulePath(modules);
+        let (mode, rest) = match rest.strip_prefix("data.") {
+            Some(r) => (ResourceMode::Data, r),
+            None => (ResourceMode::Managed, rest),
+        };
+        let dot = rest.find('.').ok_or_else(|| err("expected TYPE.NAME"))?;
+        let type_name = &rest[..dot];
+        let after = &rest[dot + 1..];
+        let name_end = after.find('[').unwrap_or(after.len());
+        let name = &after[..name_end];
+        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid(type_name) || !valid(name) {
+            return Err(err("expected TYPE.NAME made of letters, digits, '_' and '-'"));
+        }
+        let resource = ResourceAddr { module, mode, type_name: type_name.into(), name: name.into() };
+        let key_part = &after[name_end..];
+        if key_part.is_empty() {
+            return Ok(AnyAddr::Resource(resource));
+        }
+        let inner = key_part
+            .strip_prefix('[')
+            .and_then(|k| k.strip_suffix(']'))
+            .ok_or_else(|| err("an instance key is written [0] or [\"key\"]"))?;
+        let key = if inner.starts_with('"') {
+            InstanceKey::Str(serde_json::from_str::<String>(inner).map_err(|_| err("bad string key"))?)
+        } else {
+            InstanceKey::Int(inner.parse().map_err(|_| err("an index must be an integer or a quoted string"))?)
+        };
+        Ok(AnyAddr::Instance(InstanceAddr { resource, key }))
+    }
+}
+
+/// One step of an attribute path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PathStep {
+    Attr(String),
+    Index(i64),
+}
+
+/// A path into a resource's attributes: `settings[0].ip_configuration[0].private_network`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct AttrPath(pub Vec<PathStep>);
+
+impl AttrPath {
+    pub fn root() -> Self {
+        AttrPath(Vec::new())
+    }
+    pub fn attr(name: &str) -> Self {
+        AttrPath(vec![PathStep::Attr(name.to_string())])
+    }
+    pub fn join_attr(&self, name: &str) -> Self {
+        let mut v = self.0.clone();
+        v.push(PathStep::Attr(name.to_string()));
+        AttrPath(v)
+    }
+    pub fn join_index(&self, i: i64) -> Self {
+        let mut v = self.0.clone();
+        v.push(PathStep::Index(i));
+        AttrPath(v)
+    }
+    pub fn starts_with(&self, other: &AttrPath) -> bool {
+        self.0.starts_with(&other.0)
+    }
+    /// The first step's name (the top-level attribute).
+    pub fn top(&self) -> Option<&str> {
+        match self.0.first() {
+            Some(PathStep::Attr(a)) => Some(a),
+            _ => None,
+        }
+    }
+    /// Parses `a.b[0]["k"]`.
+    pub fn parse(s: &str) -> Option<AttrPath> {
+        let mut steps = Vec::new();
+        let mut rest = s.trim();
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('[') {
+                let end = r.find(']')?;
+                let inner = &r[..end];
+                if inner.starts_with('"') {
+                    steps.push(PathStep::Attr(serde_json::from_str(inner).ok()?));
+                } else {
+                    steps.push(PathStep::Index(inner.parse().ok()?));
+                }
+                rest = &r[end + 1..];
+            } else {
+                let r = rest.strip_prefix('.').unwrap_or(rest);
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                if end == 0 {
+                    return None;
+                }
+                steps.push(PathStep::Attr(r[..end].to_string()));
+                rest = &r[end..];
+            }
+        }
+        Some(AttrPath(steps))
+    }
+}
+
+impl fmt::Display for AttrPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            match step {
+                PathStep::Attr(a) if i == 0 => write!(f, "{a}")?,
+                PathStep::Attr(a) => write!(f, ".{a}")?,
+                PathStep::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_round_trip() {
+        for s in ["module.db.google_sql_user.app[\"x\"]", "random_id.x[3]", "module.a.module.b", "terraform_data.x", "data.x.y"] {
+            let a: AnyAddr = s.parse().unwrap();
+            assert_eq!(a.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn bad_addresses_are_rejected() {
+        for s in ["", "x", "module.", "a.b[", "a.b[x]"] {
+            assert!(s.parse::<AnyAddr>().is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn attr_paths_parse() {
+        let p = AttrPath::parse("settings[0].tier").unwrap();
+        assert_eq!(p.to_string(), "settings[0].tier");
+    }
+}

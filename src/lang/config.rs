@@ -1,0 +1,245 @@
+//! The configuration model: what a stack's files say, with source spans, before evaluation.
+//!
+//! Produced by [`crate::lang::load`]; consumed by graph/ (references), plan/ and apply/
+//! (evaluation through [`crate::lang::eval`]). Expressions are kept as hcl-edit syntax trees
+//! because hcl-edit keeps byte spans, which diagnostics need.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use crate::addr::{ModulePath, ResourceAddr};
+use crate::lang::diag::{SourceMap, Span};
+use crate::lang::types::TypeConstraint;
+
+/// An expression as written, with its location.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub expr: hcl_edit::expr::Expression,
+    pub span: Span,
+}
+
+/// A whole stack: the root module and every module it calls, flattened by module path.
+#[derive(Debug)]
+pub struct Config {
+    /// The stack directory: every relative path in the stack resolves against it.
+    pub root_dir: PathBuf,
+    pub sources: SourceMap,
+    /// Keyed by module path; the root module has the empty path.
+    pub modules: BTreeMap<ModulePath, Module>,
+    /// `terraform { backend "…" { … } }` of the root module.
+    pub backend: Option<Backend>,
+}
+
+impl Config {
+    pub fn root(&self) -> &Module {
+        &self.modules[&ModulePath::root()]
+    }
+    pub fn module(&self, path: &ModulePath) -> Option<&Module> {
+        self.modules.get(path)
+    }
+    pub fn resource(&self, addr: &ResourceAddr) -> Option<&ResourceBlock> {
+        self.modules.get(&addr.module)?.resources.get(&addr.local_key())
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Module {
+    pub path: ModulePath,
+    /// Directory the module was loaded from (`path.module`).
+    pub dir: PathBuf,
+    pub providers: Vec<ProviderBlock>,
+    pub variables: IndexMap<String, Variable>,
+    pub locals: IndexMap<String, Local>,
+    /// Keyed by `type.name`.
+    pub resources: IndexMap<String, ResourceBlock>,
+    pub outputs: IndexMap<String, Output>,
+    pub module_calls: IndexMap<String, ModuleCall>,
+    pub checks: IndexMap<String, CheckBlock>,
+    pub moved: Vec<Moved>,
+    pub imports: Vec<ImportBlock>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Backend {
+    pub kind: String,
+    pub attributes: IndexMap<String, Attribute>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub alias: Option<String>,
+    pub body: Body,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: String,
+    pub ty: TypeConstraint,
+    pub default: Option<Expr>,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub validations: Vec<Condition>,
+    pub span: Span,
+}
+
+/// A `validation`, `precondition`, `postcondition` or check `assert` block.
+#[derive(Clone, Debug)]
+pub struct Condition {
+    pub condition: Expr,
+    pub error_message: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    pub expr: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceMode {
+    Managed,
+    Data,
+}
+
+#[derive(Clone, Debug)]
+pub struct ResourceBlock {
+    pub mode: ResourceMode,
+    pub type_name: String,
+    pub name: String,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<Expr>,
+    pub provider: Option<String>,
+    pub lifecycle: Lifecycle,
+    pub timeouts: Timeouts,
+    /// Arguments and nested blocks, minus the meta-arguments above.
+    pub body: Body,
+    /// The block header (`resource "type" "name"`).
+    pub span: Span,
+    pub type_span: Span,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Lifecycle {
+    pub prevent_destroy: bool,
+    pub create_before_destroy: bool,
+    pub ignore_changes: IgnoreChanges,
+    /// References whose change replaces this resource.
+    pub replace_triggered_by: Vec<Expr>,
+    pub preconditions: Vec<Condition>,
+    pub postconditions: Vec<Condition>,
+    pub span: Option<Span>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum IgnoreChanges {
+    #[default]
+    None,
+    All,
+    /// Attribute paths such as `labels` or `settings[0].tier`, as written.
+    Paths(Vec<(crate::addr::AttrPath, Span)>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    pub create: Option<Duration>,
+    pub update: Option<Duration>,
+    pub delete: Option<Duration>,
+    pub read: Option<Duration>,
+}
+
+/// The body of a resource, provider or nested block.
+#[derive(Clone, Debug, Default)]
+pub struct Body {
+    pub attributes: IndexMap<String, Attribute>,
+    pub blocks: Vec<NestedBlock>,
+    /// `dynamic "name" { for_each = … content { … } }` blocks, expanded at evaluation.
+    pub dynamic_blocks: Vec<DynamicBlock>,
+    pub span: Option<Span>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Attribute {
+    pub name: String,
+    pub expr: Expr,
+    /// The whole `name = value` line.
+    pub span: Span,
+    pub name_span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct NestedBlock {
+    pub type_name: String,
+    pub labels: Vec<String>,
+    pub body: Body,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct DynamicBlock {
+    pub type_name: String,
+    pub for_each: Expr,
+    /// The iterator's name (`iterator = x`), default: the block type.
+    pub iterator: String,
+    pub content: Body,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub expr: Expr,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    pub depends_on: Vec<Expr>,
+    pub preconditions: Vec<Condition>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ModuleCall {
+    pub name: String,
+    pub source: String,
+    pub source_span: Span,
+    /// `source` resolved to a directory.
+    pub dir: PathBuf,
+    /// Input variables passed to the module.
+    pub inputs: IndexMap<String, Attribute>,
+    pub depends_on: Vec<Expr>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct CheckBlock {
+    pub name: String,
+    pub asserts: Vec<Condition>,
+    pub span: Span,
+}
+
+/// `moved { from = … to = … }`, addresses as written (relative to the declaring module).
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: crate::addr::AnyAddr,
+    pub to: crate::addr::AnyAddr,
+    pub from_span: Span,
+    pub to_span: Span,
+    pub span: Span,
+}
+
+/// `import { to = … id = … }`.
+#[derive(Clone, Debug)]
+pub struct ImportBlock {
+    pub to: crate::addr::InstanceAddr,
+    pub id: Expr,
+    pub to_span: Span,
+    pub span: Span,
+}

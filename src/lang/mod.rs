@@ -1,0 +1,6 @@
+//! HCL → Config, and expression evaluation with unknown and sensitive values.
+
+pub mod config;
+pub mod diag;
+pub mod types;
+pub mod value;

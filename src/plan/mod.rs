@@ -1,0 +1,5 @@
+//! Planning: refresh, evaluate, diff; the [`Plan`] model.
+
+pub mod model;
+
+pub use model::*;

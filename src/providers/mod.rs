@@ -1,0 +1,169 @@
+//! The provider protocol: what the engine asks of a resource type, and the registry that maps
+//! type names to implementations.
+//!
+//! The engine (plan/, apply/) only ever sees [`ResourceType`]. Refresh asks for many instances
+//! at once ([`ResourceType::read_many`]) so that a provider can answer with one list call per
+//! type instead of one GET per resource.
+
+pub mod builtin;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::addr::{AttrPath, InstanceAddr};
+use crate::lang::value::Value;
+pub use schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+
+/// An error from a provider, with what the user needs to act on it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ProviderError {
+    /// The API method or operation that failed (`secretmanager.projects.secrets.create`), if any.
+    pub method: Option<String>,
+    /// The API's own message, or ours.
+    pub message: String,
+    /// Safe to try again later (the apply may be rerun).
+    pub retryable: bool,
+    /// The object does not exist (HTTP 404 or equivalent).
+    pub not_found: bool,
+}
+
+impl ProviderError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ProviderError { method: None, message: message.into(), retryable: false, not_found: false }
+    }
+    pub fn method(mut self, m: impl Into<String>) -> Self {
+        self.method = Some(m.into());
+        self
+    }
+}
+
+/// Per-call context: the configured provider block, timeouts and a progress sink.
+#[derive(Clone)]
+pub struct CallContext {
+    /// The evaluated `provider "…" { … }` block (null when absent).
+    pub provider_config: Value,
+    /// How long this call may take (from the resource's `timeouts` block or the type's default).
+    pub timeout: Duration,
+    /// Reports progress of long operations ("waiting for operation …").
+    pub progress: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl CallContext {
+    pub fn new(provider_config: Value) -> Self {
+        CallContext { provider_config, timeout: Duration::from_secs(20 * 60), progress: Arc::new(|_| {}) }
+    }
+}
+
+/// One instance to refresh: its address and what state last recorded for it.
+#[derive(Clone, Debug)]
+pub struct ReadRequest {
+    pub addr: InstanceAddr,
+    pub prior: Value,
+}
+
+/// The planner's proposal for one instance, which the type may adjust
+/// (see [`ResourceType::customize_plan`]).
+#[derive(Clone, Debug)]
+pub struct PlanProposal {
+    /// None when creating.
+    pub prior: Option<Value>,
+    /// The evaluated configuration (write-only arguments included).
+    pub config: Value,
+    /// The proposed new state: config merged with defaults and computed attributes (unknown
+    /// where the provider will decide).
+    pub planned: Value,
+    /// Attribute paths whose change forces replacement, found from the schema. A type may add
+    /// (e.g. "shrinking max_instances replaces") or remove paths.
+    pub requires_replace: Vec<AttrPath>,
+}
+
+#[async_trait]
+pub trait ResourceType: Send + Sync {
+    /// Terraform's type name, e.g. `google_sql_database_instance`.
+    fn name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+
+    /// Adjusts a plan beyond what the schema can express. Default: nothing.
+    fn customize_plan(&self, _proposal: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        Ok(Vec::new())
+    }
+
+    /// Reads the live state of many instances; `None` for an instance that no longer exists.
+    /// The result has one entry per request, in order.
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError>;
+
+    /// Creates the object. `config` carries write-only arguments, `planned` the plan.
+    /// Returns the new state.
+    async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError>;
+
+    /// Updates in place the attributes at `changed`. Returns the new state.
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError>;
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError>;
+
+    /// Reads an existing object by its import id (`cairn import ADDR ID`, import blocks).
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError>;
+
+    /// The cloud-side identity an apply is about to create, recorded in the journal so that an
+    /// interrupted apply can find it again. Default: the `name` attribute, if known.
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        planned.get("name").and_then(|v| v.as_str()).map(str::to_string)
+    }
+
+    /// Timeouts when the resource's `timeouts` block says nothing.
+    fn default_timeouts(&self) -> crate::lang::config::Timeouts {
+        crate::lang::config::Timeouts::default()
+    }
+}
+
+/// A provider: a named set of resource types (`terraform`, `random`, `google`).
+pub trait Provider: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn resource_types(&self) -> Vec<Arc<dyn ResourceType>>;
+}
+
+/// Maps resource type names to implementations.
+#[derive(Clone, Default)]
+pub struct Registry {
+    types: BTreeMap<&'static str, (String, Arc<dyn ResourceType>)>,
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The providers that ship with Cairn.
+    pub fn builtin() -> Self {
+        let mut r = Registry::new();
+        r.register(&builtin::TerraformProvider);
+        r.register(&builtin::RandomProvider);
+        r
+    }
+    pub fn register(&mut self, p: &dyn Provider) {
+        for t in p.resource_types() {
+            self.types.insert(t.name(), (p.name().to_string(), t));
+        }
+    }
+    pub fn get(&self, type_name: &str) -> Option<&Arc<dyn ResourceType>> {
+        self.types.get(type_name).map(|(_, t)| t)
+    }
+    /// The provider name that owns a type (`google` for `google_sql_user`).
+    pub fn provider_of(&self, type_name: &str) -> Option<&str> {
+        self.types.get(type_name).map(|(p, _)| p.as_str())
+    }
+    pub fn type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.types.keys().copied()
+    }
+}

@@ -1,0 +1,232 @@
+//! Resource type schemas: what a provider tells the engine about a type's attributes.
+//!
+//! The engine uses a schema to check configuration (types, required, unknown arguments with
+//! suggestions, validators, cross-field rules), to fill defaults and computed values when
+//! planning, to decide replace vs update (force-new), and to keep secrets out of state
+//! (sensitive: fingerprint only; write-only: nothing at all).
+
+use indexmap::IndexMap;
+
+use crate::addr::AttrPath;
+use crate::lang::value::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrType {
+    String,
+    Number,
+    Bool,
+    List(Box<AttrType>),
+    Set(Box<AttrType>),
+    Map(Box<AttrType>),
+    /// Anything (e.g. `terraform_data.input`).
+    Dynamic,
+}
+
+/// A check on one attribute's (known, non-null) value. Errors are phrased to complete
+/// "<attribute> …", e.g. "must be between 1 and 300".
+#[derive(Clone)]
+pub enum Validator {
+    OneOf(Vec<&'static str>),
+    /// Inclusive range for numbers.
+    Range { min: f64, max: f64 },
+    /// Length range for strings.
+    Length { min: usize, max: usize },
+    /// A regular expression the whole string must match, with what it means in words.
+    Pattern { regex: &'static str, description: &'static str },
+    Custom(std::sync::Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>),
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Validator::OneOf(v) => write!(f, "OneOf({v:?})"),
+            Validator::Range { min, max } => write!(f, "Range({min}..={max})"),
+            Validator::Length { min, max } => write!(f, "Length({min}..={max})"),
+            Validator::Pattern { regex, .. } => write!(f, "Pattern({regex})"),
+            Validator::Custom(_) => write!(f, "Custom"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Attribute {
+    pub ty: AttrType,
+    pub required: bool,
+    pub optional: bool,
+    /// Set by the provider when not configured (or always, when not optional).
+    pub computed: bool,
+    /// Changing it replaces the resource.
+    pub force_new: bool,
+    /// Redacted in output; stored only as a keyed fingerprint.
+    pub sensitive: bool,
+    /// Sent to the API, never stored, never diffed (Terraform 1.11's write-only arguments).
+    pub write_only: bool,
+    pub default: Option<Value>,
+    pub validators: Vec<Validator>,
+    pub description: &'static str,
+}
+
+impl Attribute {
+    fn base(ty: AttrType) -> Self {
+        Attribute {
+            ty,
+            required: false,
+            optional: false,
+            computed: false,
+            force_new: false,
+            sensitive: false,
+            write_only: false,
+            default: None,
+            validators: Vec::new(),
+            description: "",
+        }
+    }
+    pub fn required(ty: AttrType) -> Self {
+        Attribute { required: true, ..Self::base(ty) }
+    }
+    pub fn optional(ty: AttrType) -> Self {
+        Attribute { optional: true, ..Self::base(ty) }
+    }
+    pub fn computed(ty: AttrType) -> Self {
+        Attribute { computed: true, ..Self::base(ty) }
+    }
+    /// Optional, and computed by the provider when not set.
+    pub fn optional_computed(ty: AttrType) -> Self {
+        Attribute { optional: true, computed: true, ..Self::base(ty) }
+    }
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self
+    }
+    pub fn default(mut self, v: impl Into<Value>) -> Self {
+        self.default = Some(v.into());
+        self
+    }
+    pub fn validate(mut self, v: Validator) -> Self {
+        self.validators.push(v);
+        self
+    }
+    pub fn describe(mut self, d: &'static str) -> Self {
+        self.description = d;
+        self
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    /// At most one block; represented as a list of 0 or 1 objects, as the Terraform SDK does.
+    Single,
+    List,
+    /// Unordered; diffed by content.
+    Set,
+}
+
+#[derive(Clone, Debug)]
+pub struct BlockType {
+    pub nesting: Nesting,
+    pub min_items: usize,
+    pub max_items: usize,
+    pub force_new: bool,
+    pub block: Schema,
+}
+
+/// A rule over several attributes, checked at plan time because the API would only reject it
+/// at apply time. Paths are top-level attribute or block names unless written `a.b`.
+#[derive(Clone)]
+pub enum Rule {
+    ExactlyOneOf(Vec<&'static str>),
+    AtMostOneOf(Vec<&'static str>),
+    AtLeastOneOf(Vec<&'static str>),
+    /// If the first is set, all the others must be.
+    RequiredWith(&'static str, Vec<&'static str>),
+    /// Any check over the whole (known parts of the) configuration: returns the offending
+    /// attribute path and a message naming every attribute involved and the rule.
+    Custom(std::sync::Arc<dyn Fn(&Value) -> Vec<(AttrPath, String)> + Send + Sync>),
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::ExactlyOneOf(v) => write!(f, "ExactlyOneOf({v:?})"),
+            Rule::AtMostOneOf(v) => write!(f, "AtMostOneOf({v:?})"),
+            Rule::AtLeastOneOf(v) => write!(f, "AtLeastOneOf({v:?})"),
+            Rule::RequiredWith(a, v) => write!(f, "RequiredWith({a}, {v:?})"),
+            Rule::Custom(_) => write!(f, "Custom"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    pub attributes: IndexMap<&'static str, Attribute>,
+    pub blocks: IndexMap<&'static str, BlockType>,
+    pub rules: Vec<Rule>,
+}
+
+impl Schema {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn attr(mut self, name: &'static str, a: Attribute) -> Self {
+        self.attributes.insert(name, a);
+        self
+    }
+    pub fn block(mut self, name: &'static str, b: BlockType) -> Self {
+        self.blocks.insert(name, b);
+        self
+    }
+    pub fn rule(mut self, r: Rule) -> Self {
+        self.rules.push(r);
+        self
+    }
+
+    /// The attribute schema at a path (`settings[0].tier`), if any.
+    pub fn attribute_at(&self, path: &AttrPath) -> Option<&Attribute> {
+        use crate::addr::PathStep;
+        let mut schema = self;
+        let mut steps = path.0.iter().peekable();
+        while let Some(step) = steps.next() {
+            let PathStep::Attr(name) = step else { return None };
+            if let Some(a) = schema.attributes.get(name.as_str()) {
+                return Some(a);
+            }
+            let b = schema.blocks.get(name.as_str())?;
+            if let Some(PathStep::Index(_)) = steps.peek() {
+                steps.next();
+            }
+            schema = &b.block;
+        }
+        None
+    }
+
+    /// Whether a change at `path` forces replacement: the attribute (or any enclosing block)
+    /// is force-new.
+    pub fn is_force_new(&self, path: &AttrPath) -> bool {
+        use crate::addr::PathStep;
+        let mut schema = self;
+        let mut steps = path.0.iter().peekable();
+        while let Some(step) = steps.next() {
+            let PathStep::Attr(name) = step else { return false };
+            if let Some(a) = schema.attributes.get(name.as_str()) {
+                return a.force_new;
+            }
+            let Some(b) = schema.blocks.get(name.as_str()) else { return false };
+            if b.force_new {
+                return true;
+            }
+            if let Some(PathStep::Index(_)) = steps.peek() {
+                steps.next();
+            }
+            schema = &b.block;
+        }
+        false
+    }
+}

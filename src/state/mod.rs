@@ -1,0 +1,259 @@
+//! State: what Cairn last knew about the resources it manages.
+//!
+//! The model is versioned (format_version, lineage, serial). Secrets never reach it: a
+//! sensitive attribute is stored as null plus a keyed fingerprint (`sensitive_fingerprints`),
+//! and a write-only attribute is not stored at all. Backends implement [`StateStore`]; the
+//! local backend keeps one sled key per resource so that persisting a completed resource costs
+//! that resource's size, not the whole state's.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::addr::InstanceAddr;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub format_version: u32,
+    /// Identifies one state's history; a saved plan is only valid for the lineage it saw.
+    pub lineage: String,
+    /// Bumped on every write; never goes back.
+    pub serial: u64,
+    pub cairn_version: String,
+    pub resources: BTreeMap<InstanceAddr, ResourceInstanceState>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, OutputState>,
+    #[serde(default)]
+    pub check_results: Vec<CheckResult>,
+}
+
+impl State {
+    pub fn new() -> Self {
+        State {
+            format_version: FORMAT_VERSION,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            serial: 0,
+            cairn_version: env!("CARGO_PKG_VERSION").to_string(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+            check_results: Vec::new(),
+        }
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourceInstanceState {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The provider that manages it (`terraform`, `random`, `google`).
+    pub provider: String,
+    /// The attributes, as JSON; sensitive leaves are null and write-only ones absent.
+    pub attributes: serde_json::Value,
+    /// Attribute path (`settings[0].password`) → keyed fingerprint of a sensitive value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sensitive_fingerprints: BTreeMap<String, String>,
+    /// Resources this one depended on when it was last applied (deletes run in reverse order).
+    #[serde(default)]
+    pub dependencies: Vec<InstanceAddr>,
+    #[serde(default)]
+    pub create_before_destroy: bool,
+    /// Created but a later step failed: the next plan replaces it.
+    #[serde(default)]
+    pub tainted: bool,
+    /// An object replaced with create_before_destroy whose delete has not happened yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputState {
+    /// Null when sensitive: sensitive outputs are recomputed, never stored.
+    pub value: serde_json::Value,
+    pub sensitive: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+    /// Could not be decided (a value is not known until apply).
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// `check.name` (module-qualified).
+    pub address: String,
+    pub status: CheckStatus,
+    /// The failing asserts' error messages.
+    #[serde(default)]
+    pub messages: Vec<String>,
+}
+
+/// Who holds a lock: enough to find them and decide whether the lock is stale.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    pub operation: String,
+    pub who: String,
+    pub host: String,
+    pub pid: u32,
+    pub created: String,
+    #[serde(default)]
+    pub ci_run_url: Option<String>,
+}
+
+impl LockInfo {
+    /// Describes the current process running `operation`.
+    pub fn for_current_process(operation: &str) -> Self {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            operation: operation.to_string(),
+            who: std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into()),
+            host: hostname(),
+            pid: std::process::id(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ci_run_url: ci_run_url(),
+        }
+    }
+}
+
+impl std::fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ID {}, held by {}@{} (pid {}) running `{}` since {}",
+            self.id, self.who, self.host, self.pid, self.operation, self.created
+        )?;
+        if let Some(url) = &self.ci_run_url {
+            write!(f, " ({url})")?;
+        }
+        Ok(())
+    }
+}
+
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn ci_run_url() -> Option<String> {
+    let server = std::env::var("GITHUB_SERVER_URL").ok()?;
+    let repo = std::env::var("GITHUB_REPOSITORY").ok()?;
+    let run = std::env::var("GITHUB_RUN_ID").ok()?;
+    Some(format!("{server}/{repo}/actions/runs/{run}"))
+}
+
+/// One entry of the apply journal, written (durably) before the step it describes starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Identifies one apply run.
+    pub apply_id: String,
+    pub seq: u64,
+    pub addr: InstanceAddr,
+    /// `create`, `update`, `delete`.
+    pub action: String,
+    pub type_name: String,
+    /// The cloud-side name the step creates or touches, so an interrupted apply can find it.
+    pub cloud_name: Option<String>,
+    pub operation_id: Option<String>,
+    pub status: JournalStatus,
+    pub time: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JournalStatus {
+    Started,
+    Succeeded,
+    Failed,
+}
+
+/// A past version of the state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub serial: u64,
+    pub lineage: String,
+    pub time: String,
+    /// What wrote it (`apply`, `state rm`, …).
+    pub operation: String,
+    pub resources: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state is locked: {0}")]
+    Locked(LockInfo),
+    #[error("no lock with ID {given} is held on this state{}", held.as_ref().map(|h| format!(" (the current lock is {h})")).unwrap_or_default())]
+    NoSuchLock { given: String, held: Option<LockInfo> },
+    #[error("the state at {location} is damaged: {reason}")]
+    Corrupt { location: String, reason: String },
+    #[error("state format version {found} is newer than this Cairn understands ({supported}); upgrade Cairn")]
+    TooNew { found: u32, supported: u32 },
+    #[error("state write refused: it would move serial from {current} back to {attempted}")]
+    SerialRegression { current: u64, attempted: u64 },
+    #[error("no state version with serial {0} in history")]
+    NoSuchVersion(u64),
+    #[error("state storage error at {location}: {reason}")]
+    Io { location: String, reason: String },
+}
+
+/// Held while a command writes state. Dropping it releases the lock.
+pub trait LockGuard: Send + Sync {
+    fn info(&self) -> &LockInfo;
+}
+
+/// Where state lives. One writer at a time: writers hold the lock from [`StateStore::lock`].
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Human-readable location (`stacks/staging/state`, `gs://bucket/prefix`).
+    fn location(&self) -> String;
+
+    /// Takes the lock, waiting up to `timeout` for a holder to release it. A lock whose holder
+    /// is provably gone (same host, dead process) is taken over with a warning.
+    async fn lock(&self, info: LockInfo, timeout: Duration) -> Result<Box<dyn LockGuard>, StateError>;
+    /// Who holds the lock now, if anyone.
+    async fn lock_holder(&self) -> Result<Option<LockInfo>, StateError>;
+    async fn force_unlock(&self, id: &str) -> Result<LockInfo, StateError>;
+
+    /// The current state, or `None` when nothing was ever written.
+    async fn load(&self) -> Result<Option<State>, StateError>;
+    /// Replaces the whole state (after `state rm`, `state mv`, restore …) and records a history
+    /// version. `operation` names the writer.
+    async fn write(&self, state: &State, operation: &str) -> Result<(), StateError>;
+    /// Persists one resource's change during an apply: `None` removes it. Cost grows with the
+    /// resource's size only. `serial` must be greater than the stored one.
+    async fn write_resource(
+        &self,
+        lineage: &str,
+        serial: u64,
+        addr: &InstanceAddr,
+        resource: Option<&ResourceInstanceState>,
+    ) -> Result<(), StateError>;
+    /// Records the end of an apply: outputs, check results, and a history version.
+    async fn finish_apply(&self, state: &State) -> Result<(), StateError>;
+
+    async fn history(&self) -> Result<Vec<HistoryEntry>, StateError>;
+    async fn version(&self, serial: u64) -> Result<State, StateError>;
+
+    /// Appends to the apply journal; durable before it returns.
+    async fn journal(&self, entry: &JournalEntry) -> Result<(), StateError>;
+    /// Entries of applies that did not finish (no `Succeeded`/`Failed` for a `Started`).
+    async fn open_journal(&self) -> Result<Vec<JournalEntry>, StateError>;
+    async fn clear_journal(&self, apply_id: &str) -> Result<(), StateError>;
+
+    /// The key for secret fingerprints; kept apart from the state document so that the state
+    /// alone cannot be used to test guesses of a secret.
+    async fn fingerprint_key(&self) -> Result<[u8; 32], StateError>;
+}
