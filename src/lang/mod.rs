@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod diag;
+pub mod functions;
 pub mod types;
 pub mod value;
