@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::InstanceAddr;
 
+pub mod codec;
+pub mod local;
+pub mod lock;
+
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -212,6 +216,11 @@ pub enum StateError {
 /// Held while a command writes state. Dropping it releases the lock.
 pub trait LockGuard: Send + Sync {
     fn info(&self) -> &LockInfo;
+    /// The holder of a stale lock this guard took over (it died without releasing it), so the
+    /// caller can warn about a possibly interrupted run.
+    fn recovered_stale(&self) -> Option<&LockInfo> {
+        None
+    }
 }
 
 /// Where state lives. One writer at a time: writers hold the lock from [`StateStore::lock`].
