@@ -190,7 +190,7 @@ fn unknown_argument(name: &str, schema: &Schema, path: &AttrPath) -> Diagnostic 
         return d.help(s);
     }
     if let Some(s) = suggest(name, schema.blocks.keys().copied()) {
-        return d.help(format!("{s} (a block: write `{}` without `=`)", s.trim_start_matches("did you mean ").trim_end_matches('?')));
+        return d.help(format!("{s} It is a block: write it without `=`"));
     }
     d.help(valid_names(&args, &schema.blocks.keys().copied().collect::<Vec<_>>()))
 }
