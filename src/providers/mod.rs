@@ -7,6 +7,7 @@
 
 pub mod builtin;
 pub mod schema;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
