@@ -559,6 +559,39 @@ mod tests {
     }
 
     #[test]
+    fn headlines_follow_terraform_wording() {
+        let mut c = replace_sql_instance();
+        c.reason = Some(ActionReason::ReplaceBecauseTainted);
+        assert_eq!(headline(&c).0, "module.data.google_sql_database_instance.db is tainted, so must be replaced");
+        c.reason = Some(ActionReason::ReplaceByRequest);
+        c.action = Action::CreateThenDelete;
+        assert_eq!(headline(&c).0, "module.data.google_sql_database_instance.db will be replaced, as requested");
+        let mut d = delete_no_config();
+        d.addr = addr("module.old.random_id.gone");
+        d.reason = Some(ActionReason::DeleteBecauseNoModule);
+        assert_eq!(headline(&d).1, vec!["(because module.old is not in configuration)".to_string()]);
+        let read = change("data.google_project.p", Action::Read, None, Some(crate::lang::value::Value::map([("id", crate::lang::value::Value::unknown())])));
+        assert_eq!(headline(&read).0, "data.google_project.p will be read during apply");
+        let text = plan_text(&plan_with(vec![read, c]), &RenderOptions::default());
+        assert!(text.contains(" <= data \"google_project\" \"p\" {\n      + id = (known after apply)\n    }"), "{text}");
+        assert!(text.contains("+/- resource \"google_sql_database_instance\" \"db\" {"), "{text}");
+        assert!(text.contains("+/- create replacement and then destroy\n <= read (data resources)\n"), "{text}");
+    }
+
+    #[test]
+    fn other_modes_say_no_changes_their_way() {
+        let mut plan = plan_with(vec![]);
+        plan.mode = PlanMode::Destroy;
+        assert!(plan_text(&plan, &RenderOptions::default()).starts_with("No changes. No objects need to be destroyed."));
+        plan.mode = PlanMode::RefreshOnly;
+        assert!(plan_text(&plan, &RenderOptions::default()).starts_with("No changes. Your infrastructure still matches"));
+        plan.drift = vec![drift_changed()];
+        let text = plan_text(&plan, &RenderOptions::default());
+        assert!(text.contains("This is a refresh-only plan"), "{text}");
+        assert!(!text.contains("No changes."), "{text}");
+    }
+
+    #[test]
     fn secret_update_reads_as_sensitive_change() {
         let plan = everything();
         let text = plan_text(&plan, &RenderOptions::default());
