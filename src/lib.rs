@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the map of this crate.
 
 pub mod addr;
+pub mod cli;
 pub mod lang;
 pub mod plan;
 pub mod providers;
