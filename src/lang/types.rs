@@ -457,3 +457,158 @@ impl std::fmt::Display for TypeConstraint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(src: &str) -> Result<TypeConstraint, String> {
+        let expr = hcl_edit::parser::parse_expr(src).map_err(|e| format!("parse error: {e}"))?;
+        parse_type(&expr)
+    }
+
+    fn must(src: &str) -> TypeConstraint {
+        match ty(src) {
+            Ok(t) => t,
+            Err(e) => panic!("{src}: {e}"),
+        }
+    }
+
+    fn s(x: &str) -> Value {
+        Value::string(x)
+    }
+
+    #[test]
+    fn parses_primitives_and_collections() {
+        assert_eq!(must("string"), TypeConstraint::String);
+        assert_eq!(must("number"), TypeConstraint::Number);
+        assert_eq!(must("bool"), TypeConstraint::Bool);
+        assert_eq!(must("any"), TypeConstraint::Any);
+        assert_eq!(must("list(string)"), TypeConstraint::List(Box::new(TypeConstraint::String)));
+        assert_eq!(must("set(number)"), TypeConstraint::Set(Box::new(TypeConstraint::Number)));
+        assert_eq!(
+            must("map(list(bool))"),
+            TypeConstraint::Map(Box::new(TypeConstraint::List(Box::new(TypeConstraint::Bool))))
+        );
+        assert_eq!(must("tuple([string, number])"), TypeConstraint::Tuple(vec![TypeConstraint::String, TypeConstraint::Number]));
+        assert_eq!(must("list(string)").to_string(), "list(string)");
+    }
+
+    #[test]
+    fn parses_objects_with_optional_attributes() {
+        let t = must(r#"object({ name = string, size = optional(number), tags = optional(map(string), { env = "dev" }), "quoted-key" = bool, neg = optional(number, -1) })"#);
+        let TypeConstraint::Object(fields) = t else { panic!("not an object") };
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        assert_eq!(names, ["name", "size", "tags", "quoted-key", "neg"]);
+        assert!(!fields["name"].optional);
+        assert!(fields["size"].optional && fields["size"].default.is_none());
+        assert_eq!(fields["tags"].default, Some(Value::map([("env", s("dev"))])));
+        assert_eq!(fields["neg"].default, Some(Value::Number(-1.0)));
+    }
+
+    #[test]
+    fn type_errors_explain_the_fix() {
+        assert!(ty("strin").unwrap_err().contains("\"strin\" is not a valid type specification"));
+        assert!(ty("list").unwrap_err().contains("requires one argument"));
+        assert!(ty("list(string, number)").unwrap_err().contains("requires one argument"));
+        assert!(ty("\"string\"").unwrap_err().contains("remove the quotes"));
+        assert!(ty("optional(string)").unwrap_err().contains("only for object attributes"));
+        assert!(ty("list(optional(string))").unwrap_err().contains("only for object attributes"));
+        assert!(ty("tuple(string)").unwrap_err().contains("as a list"));
+        assert!(ty("object([string])").unwrap_err().contains("as a map"));
+        assert!(ty("foo(string)").unwrap_err().contains("not a valid type constructor"));
+        assert!(ty("object({ a = optional(number, \"x\") })").unwrap_err().contains("invalid default value"));
+        assert!(ty("object({ a = optional(string, var.x) })").unwrap_err().contains("literal"));
+        assert!(ty("object({ a = string, \"a\" = number })").unwrap_err().contains("more than once"));
+    }
+
+    #[test]
+    fn converts_primitives_like_terraform() {
+        assert_eq!(convert(s("5"), &TypeConstraint::Number), Ok(Value::Number(5.0)));
+        assert_eq!(convert(s("-1.5e2"), &TypeConstraint::Number), Ok(Value::Number(-150.0)));
+        assert_eq!(convert(Value::Number(5.0), &TypeConstraint::String), Ok(s("5")));
+        assert_eq!(convert(Value::Number(0.5), &TypeConstraint::String), Ok(s("0.5")));
+        assert_eq!(convert(Value::Bool(true), &TypeConstraint::String), Ok(s("true")));
+        assert_eq!(convert(s("false"), &TypeConstraint::Bool), Ok(Value::Bool(false)));
+        assert_eq!(convert(s("1"), &TypeConstraint::Bool), Ok(Value::Bool(true)));
+        assert_eq!(convert(s("abc"), &TypeConstraint::Number), Err("a number is required".into()));
+        assert_eq!(convert(s(" 5"), &TypeConstraint::Number), Err("a number is required".into()));
+        assert_eq!(convert(s("inf"), &TypeConstraint::Number), Err("a number is required".into()));
+        assert!(convert(s("True"), &TypeConstraint::Bool).unwrap_err().contains("lowercase \"true\""));
+        assert_eq!(convert(Value::Number(1.0), &TypeConstraint::Bool), Err("bool required".into()));
+        assert_eq!(convert(Value::List(vec![]), &TypeConstraint::String), Err("string required".into()));
+        assert_eq!(convert(s("x"), &TypeConstraint::Any), Ok(s("x")));
+    }
+
+    #[test]
+    fn converts_collections() {
+        let list_num = TypeConstraint::List(Box::new(TypeConstraint::Number));
+        assert_eq!(convert(Value::List(vec![s("1"), Value::Number(2.0)]), &list_num), Ok(Value::List(vec![Value::Number(1.0), Value::Number(2.0)])));
+        assert_eq!(convert(Value::List(vec![s("1"), s("x")]), &list_num), Err("[1]: a number is required".into()));
+        let set_str = TypeConstraint::Set(Box::new(TypeConstraint::String));
+        assert_eq!(convert(Value::List(vec![s("b"), s("a"), s("b")]), &set_str), Ok(Value::Set(vec![s("a"), s("b")])));
+        assert_eq!(convert(Value::Set(vec![s("a")]), &TypeConstraint::List(Box::new(TypeConstraint::String))), Ok(Value::List(vec![s("a")])));
+        let map_num = TypeConstraint::Map(Box::new(TypeConstraint::Number));
+        assert_eq!(convert(Value::map([("x", s("nope"))]), &map_num), Err("[\"x\"]: a number is required".into()));
+        assert_eq!(convert(s("x"), &map_num), Err("map of number required".into()));
+        let list_any = TypeConstraint::List(Box::new(TypeConstraint::Any));
+        assert_eq!(convert(Value::List(vec![s("a"), Value::Number(1.0)]), &list_any), Ok(Value::List(vec![s("a"), s("1")])));
+        let tuple = TypeConstraint::Tuple(vec![TypeConstraint::String, TypeConstraint::Number]);
+        assert_eq!(convert(Value::List(vec![Value::Number(1.0), s("2")]), &tuple), Ok(Value::List(vec![s("1"), Value::Number(2.0)])));
+        assert!(convert(Value::List(vec![s("a")]), &tuple).unwrap_err().contains("exactly 2"));
+    }
+
+    #[test]
+    fn converts_objects_with_defaults() {
+        let t = must(r#"object({ name = string, size = optional(number, 10), zone = optional(string), tags = map(number) })"#);
+        let given = Value::map([("name", s("web")), ("tags", Value::map([("a", s("1"))])), ("extra", s("dropped"))]);
+        let expected = Value::map([
+            ("name", s("web")),
+            ("size", Value::Number(10.0)),
+            ("tags", Value::map([("a", Value::Number(1.0))])),
+            ("zone", Value::Null),
+        ]);
+        assert_eq!(convert(given, &t), Ok(expected));
+        // An explicit null for an optional attribute takes the default too.
+        let given = Value::map([("name", s("web")), ("size", Value::Null), ("tags", Value::map::<&str>([]))]);
+        assert_eq!(convert(given, &t).ok().and_then(|v| v.get("size").cloned()), Some(Value::Number(10.0)));
+        let missing = Value::map([("tags", Value::map::<&str>([]))]);
+        assert_eq!(convert(missing, &t), Err("attribute \"name\" is required".into()));
+        let bad = Value::map([("name", s("web")), ("tags", Value::map([("x", s("no"))]))]);
+        assert_eq!(convert(bad, &t), Err(".tags[\"x\"]: a number is required".into()));
+        assert_eq!(convert(s("x"), &t), Err("object required".into()));
+    }
+
+    #[test]
+    fn nested_defaults_apply_inside_collections() {
+        let t = must(r#"map(object({ port = optional(number, 80), cfg = optional(object({ tls = optional(bool, true) }), {}) }))"#);
+        let given = Value::map([("web", Value::map::<&str>([]))]);
+        let converted = convert(given, &t).expect("converts");
+        let web = converted.get("web").expect("web");
+        assert_eq!(web.get("port"), Some(&Value::Number(80.0)));
+        assert_eq!(web.get("cfg").and_then(|c| c.get("tls")), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn marks_survive_conversion() {
+        assert!(convert(Value::unknown(), &TypeConstraint::Number).is_ok_and(|v| v.is_unknown()));
+        assert!(convert(Value::Null, &TypeConstraint::Number).is_ok_and(|v| v.is_null()));
+        let v = convert(s("5").sensitive(), &TypeConstraint::Number).expect("converts");
+        assert!(v.is_sensitive());
+        assert_eq!(v.peel(), &Value::Number(5.0));
+        let nested = Value::map([("a", s("1").sensitive())]);
+        let v = convert(nested, &TypeConstraint::Map(Box::new(TypeConstraint::Number))).expect("converts");
+        assert!(v.get("a").is_some_and(Value::is_sensitive));
+        let err = convert(s("hunter2").sensitive(), &TypeConstraint::Number).unwrap_err();
+        assert!(!err.contains("hunter2"));
+    }
+
+    #[test]
+    fn type_of_describes_values() {
+        assert_eq!(type_of(&s("x")), "string");
+        assert_eq!(type_of(&Value::List(vec![s("a"), s("b")])), "list of string");
+        assert_eq!(type_of(&Value::List(vec![s("a"), Value::Number(1.0)])), "tuple");
+        assert_eq!(type_of(&Value::map([("a", Value::Number(1.0))])), "map of number");
+        assert_eq!(type_of(&Value::map([("a", Value::Number(1.0)), ("b", s("x"))])), "object");
+    }
+}
