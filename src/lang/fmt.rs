@@ -111,8 +111,7 @@ fn lex(src: &str) -> Vec<Tok> {
         match modes.last_mut() {
             Some(Mode::Quoted) => {
                 let mut lit = String::new();
-                loop {
-                    let Some(c) = at(i) else { break };
+                while let Some(c) = at(i) {
                     match c {
                         '"' => {
                             if !lit.is_empty() {
@@ -567,9 +566,8 @@ fn indents(lines: &[Line]) -> Vec<usize> {
 
 fn render(lines: &[Line]) -> String {
     let indent = indents(lines);
-    let mut lead_spaces: Vec<Vec<usize>> = lines.iter().zip(&indent).map(|(l, i)| cell_spaces(&l.lead, *i)).collect();
+    let lead_spaces: Vec<Vec<usize>> = lines.iter().zip(&indent).map(|(l, i)| cell_spaces(&l.lead, *i)).collect();
     let mut assign_spaces: Vec<Vec<usize>> = lines.iter().map(|l| cell_spaces(&l.assign, 1)).collect();
-    let _ = &mut lead_spaces;
 
     // Align `=` across each run of consecutive lines that have a single-line assignment.
     let mut i = 0;
@@ -605,8 +603,8 @@ fn render(lines: &[Line]) -> String {
         }
         let width = |j: usize| columns(&lines[j].lead, &lead_spaces[j]) + columns(&lines[j].assign, &assign_spaces[j]);
         let widest = (start..i).map(width).max().unwrap_or(0);
-        for j in start..i {
-            comment_spaces[j] = widest - width(j) + 1;
+        for (j, spaces) in comment_spaces.iter_mut().enumerate().take(i).skip(start) {
+            *spaces = widest - width(j) + 1;
         }
     }
 

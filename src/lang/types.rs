@@ -375,7 +375,7 @@ fn unify_primitives(items: Vec<Value>) -> Vec<Value> {
         _ => None,
     });
     let Some(first) = kinds.next() else { return items };
-    let mixed = kinds.fold(false, |acc, k| acc || k != first);
+    let mixed = kinds.any(|k| k != first);
     let all_primitive = items.iter().all(|v| !matches!(v.peel(), Value::List(_) | Value::Set(_) | Value::Map(_)));
     if !mixed || !all_primitive {
         return items;

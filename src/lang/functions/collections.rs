@@ -186,13 +186,16 @@ pub fn range(c: &Call) -> Result<Value, FuncError> {
         return Err(c.err(c.args.len() - 1, "step must be negative for a descending range (limit less than start)"));
     }
     let mut out = Vec::new();
-    let mut x = start;
-    while (step > 0.0 && x < limit) || (step < 0.0 && x > limit) {
+    loop {
+        // Multiplying rather than accumulating keeps fractional steps from drifting.
+        let x = start + step * out.len() as f64;
+        if !((step > 0.0 && x < limit) || (step < 0.0 && x > limit)) {
+            break;
+        }
         if out.len() >= 1024 {
             return Err(c.fail("more than 1024 values were generated; either decrease the difference between start and limit or use a larger step"));
         }
         out.push(Value::Number(x));
-        x += step;
     }
     Ok(Value::List(out))
 }

@@ -198,6 +198,8 @@ mod tests {
         assert!(err("base64decode", vec![s("!!!")]).message.contains("failed to decode base64 data"));
         assert!(err("base64decode", vec![s("/w==")]).message.contains("not valid UTF-8"));
         assert_eq!(ok("base64sha256", vec![s("hello world")]), s("uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="));
+        let b512 = ok("base64sha512", vec![s("hello world")]);
+        assert!(b512.as_str().is_some_and(|h| h.starts_with("MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+Y") && h.len() == 88), "{b512}");
     }
 
     #[test]

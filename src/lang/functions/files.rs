@@ -76,7 +76,7 @@ pub fn templatefile(c: &Call) -> Result<Value, FuncError> {
 
 pub fn abspath(c: &Call) -> Result<Value, FuncError> {
     let path = resolve(c, c.str(0));
-    let absolute = std::fs::canonicalize(&path).unwrap_or(path);
+    let absolute = std::fs::canonicalize(&path).or_else(|_| std::path::absolute(&path)).unwrap_or(path);
     Ok(Value::String(absolute.to_string_lossy().into_owned()))
 }
 
@@ -160,5 +160,7 @@ mod tests {
         assert_eq!(ok("basename", vec![s("foo/bar/baz.txt")]), s("baz.txt"));
         assert_eq!(ok("dirname", vec![s("foo/bar/baz.txt")]), s("foo/bar"));
         assert_eq!(ok("dirname", vec![s("baz.txt")]), s("."));
+        let abs = ok("abspath", vec![s("some/dir")]);
+        assert!(abs.as_str().is_some_and(|p| std::path::Path::new(p).is_absolute() && p.ends_with("some/dir")), "{abs}");
     }
 }

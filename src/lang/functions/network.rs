@@ -20,7 +20,7 @@ impl Net {
     }
 
     fn last(&self) -> u128 {
-        self.base + (block(self.size_bits()) - 1)
+        if self.size_bits() >= 128 { u128::MAX } else { self.base + (block(self.size_bits()) - 1) }
     }
 
     fn address(&self, n: u128) -> String {
@@ -36,8 +36,8 @@ impl Net {
     }
 }
 
-/// Addresses in a block of `bits` host bits (saturating at 2^128 - 1 + 1 is impossible, so the
-/// full IPv6 space reports u128::MAX, which callers only use for bounds checks).
+/// Addresses in a block of `bits` host bits; the whole IPv6 space (2^128) does not fit, so it
+/// reports u128::MAX, which callers only use for bounds checks.
 fn block(bits: u32) -> u128 {
     if bits >= 128 { u128::MAX } else { 1u128 << bits }
 }

@@ -12,12 +12,8 @@ fn string(s: impl Into<String>) -> Result<Value, FuncError> {
 
 pub fn chomp(c: &Call) -> Result<Value, FuncError> {
     let mut s = c.str(0);
-    loop {
-        if let Some(rest) = s.strip_suffix("\r\n").or_else(|| s.strip_suffix('\n')).or_else(|| s.strip_suffix('\r')) {
-            s = rest;
-        } else {
-            break;
-        }
+    while let Some(rest) = s.strip_suffix("\r\n").or_else(|| s.strip_suffix('\n')).or_else(|| s.strip_suffix('\r')) {
+        s = rest;
     }
     string(s)
 }
@@ -513,7 +509,7 @@ mod tests {
         assert_eq!(fmt("Hello, %s!", vec![s("Ander")]), "Hello, Ander!");
         assert_eq!(fmt("There are %d lights", vec![n(4.0)]), "There are 4 lights");
         assert_eq!(fmt("%f", vec![n(3.5)]), "3.500000");
-        assert_eq!(fmt("%.2f", vec![n(3.14159)]), "3.14");
+        assert_eq!(fmt("%.2f", vec![n(1.23456)]), "1.23");
         assert_eq!(fmt("%q", vec![s("a\"b")]), "\"a\\\"b\"");
         assert_eq!(fmt("%v %v %v", vec![s("x"), n(1.5), Value::Bool(true)]), "x 1.5 true");
         assert_eq!(fmt("%v", vec![strs(&["a"])]), "[\"a\"]");
