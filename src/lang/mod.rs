@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod diag;
+pub mod fmt;
 pub mod functions;
 pub mod types;
 pub mod value;

@@ -1,0 +1,166 @@
+//! Filesystem functions. Relative paths resolve against the stack directory
+//! ([`super::FuncContext::base_dir`]), never the process's working directory.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use sha2::Digest;
+
+use super::{Call, FuncError};
+use crate::lang::value::Value;
+
+/// Expands `~/` to the home directory and anchors relative paths at the stack directory.
+fn resolve(c: &Call, text: &str) -> PathBuf {
+    let expanded = match text.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|| PathBuf::from(text)),
+        None => PathBuf::from(text),
+    };
+    if expanded.is_absolute() { expanded } else { c.ctx.base_dir.join(expanded) }
+}
+
+fn read_bytes(c: &Call) -> Result<Vec<u8>, FuncError> {
+    let path = resolve(c, c.str(0));
+    std::fs::read(&path).map_err(|e| {
+        let shown = c.shown(0, c.str(0));
+        if e.kind() == std::io::ErrorKind::NotFound {
+            c.err(0, format!(
+                "no file exists at {shown}; this function works only with files that are distributed as part of the configuration source code, so if this file will be created by a resource in this configuration you must instead obtain this result from an attribute of that resource"
+            ))
+        } else {
+            c.err(0, format!("failed to read {shown}: {e}"))
+        }
+    })
+}
+
+fn read_text(c: &Call) -> Result<String, FuncError> {
+    String::from_utf8(read_bytes(c)?).map_err(|_| {
+        c.err(0, format!(
+            "contents of {} are not valid UTF-8; use the filebase64 function to obtain the Base64 encoded contents or the other file functions (e.g. filesha256) to obtain file hashing results instead",
+            c.shown(0, c.str(0))
+        ))
+    })
+}
+
+pub fn file(c: &Call) -> Result<Value, FuncError> {
+    read_text(c).map(Value::String)
+}
+
+pub fn filebase64(c: &Call) -> Result<Value, FuncError> {
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(read_bytes(c)?)))
+}
+
+pub fn filesha256(c: &Call) -> Result<Value, FuncError> {
+    Ok(Value::String(hex::encode(sha2::Sha256::digest(read_bytes(c)?))))
+}
+
+pub fn fileexists(c: &Call) -> Result<Value, FuncError> {
+    let path = resolve(c, c.str(0));
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
+        Ok(_) => Err(c.err(0, format!("{} is not a regular file", c.shown(0, c.str(0))))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
+        Err(e) => Err(c.err(0, format!("failed to stat {}: {e}", c.shown(0, c.str(0))))),
+    }
+}
+
+pub fn templatefile(c: &Call) -> Result<Value, FuncError> {
+    let text = read_text(c)?;
+    let vars = c.map(1).cloned().unwrap_or_default();
+    for key in vars.keys() {
+        if hcl_edit::Ident::try_new(key.as_str()).is_err() {
+            return Err(c.err(1, format!("invalid template variable name {key:?}: must start with a letter, followed by zero or more letters, digits, and underscores")));
+        }
+    }
+    (c.ctx.render_template)(&text, &vars).map_err(|e| c.fail(format!("error rendering template {}: {e}", c.shown(0, c.str(0)))))
+}
+
+pub fn abspath(c: &Call) -> Result<Value, FuncError> {
+    let path = resolve(c, c.str(0));
+    let absolute = std::fs::canonicalize(&path).or_else(|_| std::path::absolute(&path)).unwrap_or(path);
+    Ok(Value::String(absolute.to_string_lossy().into_owned()))
+}
+
+pub fn basename(c: &Call) -> Result<Value, FuncError> {
+    let p = c.str(0);
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(Value::string(if p.is_empty() { "." } else { "/" }));
+    }
+    Ok(Value::string(trimmed.rsplit('/').next().unwrap_or(trimmed)))
+}
+
+pub fn dirname(c: &Call) -> Result<Value, FuncError> {
+    let p = Path::new(c.str(0));
+    let dir = match p.parent() {
+        Some(d) if d.as_os_str().is_empty() => ".".to_string(),
+        Some(d) => d.to_string_lossy().into_owned(),
+        None if c.str(0).starts_with('/') => "/".to_string(),
+        None => ".".to_string(),
+    };
+    Ok(Value::String(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::testutil::*;
+    use super::super::{call, FuncContext};
+    use crate::lang::value::Value;
+
+    fn render(text: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+        let mut out = text.to_string();
+        for (k, v) in vars {
+            out = out.replace(&format!("${{{k}}}"), v.as_str().unwrap_or("?"));
+        }
+        Ok(Value::String(out))
+    }
+
+    #[test]
+    fn file_functions_resolve_against_base_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("hello.txt"), "Hello World").expect("write");
+        std::fs::write(dir.path().join("t.tpl"), "Hi ${name}!").expect("write");
+        std::fs::write(dir.path().join("bin"), [0xffu8, 0xfe]).expect("write");
+        let ctx = FuncContext { base_dir: dir.path().to_path_buf(), render_template: &render };
+        let run = |name: &str, args: Vec<Value>| call(name, args, &ctx);
+
+        assert_eq!(run("file", vec![s("hello.txt")]), Ok(s("Hello World")));
+        assert_eq!(run("fileexists", vec![s("hello.txt")]), Ok(Value::Bool(true)));
+        assert_eq!(run("fileexists", vec![s("nope.txt")]), Ok(Value::Bool(false)));
+        assert!(run("fileexists", vec![s(".")]).is_err());
+        assert_eq!(run("filebase64", vec![s("hello.txt")]), Ok(s("SGVsbG8gV29ybGQ=")));
+        assert_eq!(
+            run("filesha256", vec![s("hello.txt")]),
+            Ok(s("a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e"))
+        );
+        let e = run("file", vec![s("missing.txt")]).expect_err("missing file");
+        assert!(e.message.contains("no file exists at \"missing.txt\""), "{}", e.message);
+        let e = run("file", vec![s("bin")]).expect_err("binary file");
+        assert!(e.message.contains("not valid UTF-8"), "{}", e.message);
+        let vars = Value::map([("name", s("Ada"))]);
+        assert_eq!(run("templatefile", vec![s("t.tpl"), vars]), Ok(s("Hi Ada!")));
+        let e = run("templatefile", vec![s("t.tpl"), Value::map([("1bad", s("x"))])]).expect_err("bad var");
+        assert_eq!(e.arg, Some(1));
+        let secret = run("file", vec![s("hello.txt").sensitive()]).expect("sensitive path");
+        assert!(secret.is_sensitive());
+    }
+
+    #[test]
+    fn templatefile_errors_are_wrapped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("t.tpl"), "x").expect("write");
+        let ctx = FuncContext { base_dir: dir.path().to_path_buf(), render_template: &no_template };
+        let e = call("templatefile", vec![s("t.tpl"), Value::map::<&str>([])], &ctx).expect_err("render fails");
+        assert!(e.message.contains("error rendering template"), "{}", e.message);
+    }
+
+    #[test]
+    fn path_functions() {
+        assert_eq!(ok("basename", vec![s("foo/bar/baz.txt")]), s("baz.txt"));
+        assert_eq!(ok("dirname", vec![s("foo/bar/baz.txt")]), s("foo/bar"));
+        assert_eq!(ok("dirname", vec![s("baz.txt")]), s("."));
+        let abs = ok("abspath", vec![s("some/dir")]);
+        assert!(abs.as_str().is_some_and(|p| std::path::Path::new(p).is_absolute() && p.ends_with("some/dir")), "{abs}");
+    }
+}

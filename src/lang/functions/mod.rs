@@ -1,0 +1,573 @@
+//! Terraform's built-in functions over [`Value`]s.
+//!
+//! Every call goes through [`call`], which does what cty's function machinery does for
+//! Terraform: checks arity, converts each argument to its parameter type, rejects nulls where
+//! the parameter does not allow them, short-circuits to an unknown result when an argument is
+//! not yet known, and carries the sensitive mark from any argument over to the result. The
+//! individual functions therefore only ever see known, unmarked, converted arguments.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::lang::types::{convert, TypeConstraint};
+use crate::lang::value::Value;
+
+mod collections;
+mod encoding;
+mod files;
+mod network;
+mod numeric;
+mod strings;
+
+/// What functions may need from the outside world.
+pub struct FuncContext<'a> {
+    /// Relative paths given to `file()` / `templatefile()` resolve against this directory
+    /// (the stack directory — never the process's working directory).
+    pub base_dir: PathBuf,
+    /// Renders a template string with the given variables (used by `templatefile`).
+    pub render_template: &'a dyn Fn(&str, &BTreeMap<String, Value>) -> Result<Value, String>,
+}
+
+/// A function call failure: the message, and which argument (0-based) was at fault, if known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FuncError {
+    pub message: String,
+    pub arg: Option<usize>,
+}
+
+/// The type a parameter's argument is converted to before the function sees it.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum P {
+    Any,
+    Str,
+    Num,
+    /// A list, set or tuple; elements untouched.
+    Seq,
+    /// A list, set or tuple whose elements are converted to strings.
+    SeqStr,
+    SeqBool,
+    /// A map or object; values untouched.
+    Map,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Param {
+    name: &'static str,
+    ty: P,
+    nullable: bool,
+}
+
+const fn p(name: &'static str, ty: P) -> Param {
+    Param { name, ty, nullable: false }
+}
+
+/// A parameter that accepts null.
+const fn pn(name: &'static str, ty: P) -> Param {
+    Param { name, ty, nullable: true }
+}
+
+type Impl = fn(&Call) -> Result<Value, FuncError>;
+
+struct Spec {
+    name: &'static str,
+    params: &'static [Param],
+    /// Trailing parameters that may repeat; also makes the last fixed parameter count optional
+    /// for functions like `lookup` that list it in `optional`.
+    variadic: Option<Param>,
+    /// Trailing parameters (from `params`) that may be omitted.
+    optional: usize,
+    imp: Impl,
+}
+
+const fn f(name: &'static str, params: &'static [Param], imp: Impl) -> Spec {
+    Spec { name, params, variadic: None, optional: 0, imp }
+}
+
+const fn fv(name: &'static str, params: &'static [Param], variadic: Param, imp: Impl) -> Spec {
+    Spec { name, params, variadic: Some(variadic), optional: 0, imp }
+}
+
+const fn fo(name: &'static str, params: &'static [Param], optional: usize, imp: Impl) -> Spec {
+    Spec { name, params, variadic: None, optional, imp }
+}
+
+use P::*;
+
+static SPECS: &[Spec] = &[
+    // Numbers.
+    f("abs", &[p("num", Num)], numeric::abs),
+    f("ceil", &[p("num", Num)], numeric::ceil),
+    f("floor", &[p("num", Num)], numeric::floor),
+    f("log", &[p("num", Num), p("base", Num)], numeric::log),
+    f("pow", &[p("num", Num), p("power", Num)], numeric::pow),
+    f("signum", &[p("num", Num)], numeric::signum),
+    f("parseint", &[p("number", Any), p("base", Num)], numeric::parseint),
+    fv("min", &[], p("numbers", Num), numeric::min),
+    fv("max", &[], p("numbers", Num), numeric::max),
+    f("sum", &[p("list", Seq)], numeric::sum),
+    // Strings.
+    f("chomp", &[p("str", Str)], strings::chomp),
+    f("endswith", &[p("str", Str), p("suffix", Str)], strings::endswith),
+    fv("format", &[p("format", Str)], pn("args", Any), strings::format),
+    fv("formatlist", &[p("format", Str)], pn("args", Any), strings::formatlist),
+    f("indent", &[p("spaces", Num), p("str", Str)], strings::indent),
+    fv("join", &[p("separator", Str)], p("lists", SeqStr), strings::join),
+    f("lower", &[p("str", Str)], strings::lower),
+    f("regex", &[p("pattern", Str), p("string", Str)], strings::regex),
+    f("regexall", &[p("pattern", Str), p("string", Str)], strings::regexall),
+    f("replace", &[p("str", Str), p("substr", Str), p("replace", Str)], strings::replace),
+    f("split", &[p("separator", Str), p("str", Str)], strings::split),
+    f("startswith", &[p("str", Str), p("prefix", Str)], strings::startswith),
+    f("strcontains", &[p("str", Str), p("substr", Str)], strings::strcontains),
+    f("strrev", &[p("str", Str)], strings::strrev),
+    f("substr", &[p("str", Str), p("offset", Num), p("length", Num)], strings::substr),
+    f("title", &[p("str", Str)], strings::title),
+    f("trim", &[p("str", Str), p("cutset", Str)], strings::trim),
+    f("trimprefix", &[p("str", Str), p("prefix", Str)], strings::trimprefix),
+    f("trimsuffix", &[p("str", Str), p("suffix", Str)], strings::trimsuffix),
+    f("trimspace", &[p("str", Str)], strings::trimspace),
+    f("upper", &[p("str", Str)], strings::upper),
+    // Collections.
+    f("alltrue", &[p("list", SeqBool)], collections::alltrue),
+    f("anytrue", &[p("list", SeqBool)], collections::anytrue),
+    f("chunklist", &[p("list", Seq), p("size", Num)], collections::chunklist),
+    fv("coalesce", &[], pn("vals", Any), collections::coalesce),
+    fv("coalescelist", &[], p("vals", Seq), collections::coalescelist),
+    f("compact", &[p("list", SeqStr)], collections::compact),
+    fv("concat", &[], p("seqs", Seq), collections::concat),
+    f("contains", &[p("list", Seq), pn("value", Any)], collections::contains),
+    f("distinct", &[p("list", Seq)], collections::distinct),
+    f("element", &[p("list", Seq), p("index", Num)], collections::element),
+    f("flatten", &[p("list", Seq)], collections::flatten),
+    f("index", &[p("list", Seq), pn("value", Any)], collections::index),
+    f("keys", &[p("inputMap", Map)], collections::keys),
+    f("length", &[p("value", Any)], collections::length),
+    fo("lookup", &[p("inputMap", Map), p("key", Str), pn("default", Any)], 1, collections::lookup),
+    fv("merge", &[], pn("maps", Any), collections::merge),
+    f("one", &[p("list", Seq)], collections::one),
+    fv("range", &[], p("params", Num), collections::range),
+    f("reverse", &[p("list", Seq)], collections::reverse),
+    fv("setintersection", &[p("first_set", Seq)], p("other_sets", Seq), collections::setintersection),
+    fv("setproduct", &[], p("sets", Seq), collections::setproduct),
+    fv("setsubtract", &[p("a", Seq)], p("b", Seq), collections::setsubtract),
+    fv("setunion", &[p("first_set", Seq)], p("other_sets", Seq), collections::setunion),
+    f("slice", &[p("list", Seq), p("start_index", Num), p("end_index", Num)], collections::slice),
+    f("sort", &[p("list", SeqStr)], collections::sort),
+    f("transpose", &[p("values", Map)], collections::transpose),
+    f("values", &[p("mapping", Map)], collections::values),
+    f("zipmap", &[p("keys", SeqStr), p("values", Seq)], collections::zipmap),
+    // Type conversion.
+    f("tobool", &[pn("v", Any)], collections::tobool),
+    f("tolist", &[pn("v", Any)], collections::tolist),
+    f("tomap", &[pn("v", Any)], collections::tomap),
+    f("tonumber", &[pn("v", Any)], collections::tonumber),
+    f("toset", &[pn("v", Any)], collections::toset),
+    f("tostring", &[pn("v", Any)], collections::tostring),
+    // Sensitivity: handled in `call` before the generic path; listed for arity and names.
+    f("sensitive", &[pn("value", Any)], unreachable_mark_fn),
+    f("nonsensitive", &[pn("value", Any)], unreachable_mark_fn),
+    // Encoding and hashing.
+    f("base64decode", &[p("str", Str)], encoding::base64decode),
+    f("base64encode", &[p("str", Str)], encoding::base64encode),
+    f("base64sha256", &[p("str", Str)], encoding::base64sha256),
+    f("base64sha512", &[p("str", Str)], encoding::base64sha512),
+    f("jsondecode", &[p("str", Str)], encoding::jsondecode),
+    f("jsonencode", &[pn("val", Any)], encoding::jsonencode),
+    f("md5", &[p("str", Str)], encoding::md5),
+    f("sha1", &[p("str", Str)], encoding::sha1),
+    f("sha256", &[p("str", Str)], encoding::sha256),
+    f("sha512", &[p("str", Str)], encoding::sha512),
+    f("urlencode", &[p("str", Str)], encoding::urlencode),
+    // Networks.
+    f("cidrhost", &[p("prefix", Str), p("hostnum", Num)], network::cidrhost),
+    f("cidrnetmask", &[p("prefix", Str)], network::cidrnetmask),
+    f("cidrsubnet", &[p("prefix", Str), p("newbits", Num), p("netnum", Num)], network::cidrsubnet),
+    fv("cidrsubnets", &[p("prefix", Str)], p("newbits", Num), network::cidrsubnets),
+    // Files.
+    f("abspath", &[p("path", Str)], files::abspath),
+    f("basename", &[p("path", Str)], files::basename),
+    f("dirname", &[p("path", Str)], files::dirname),
+    f("file", &[p("path", Str)], files::file),
+    f("filebase64", &[p("path", Str)], files::filebase64),
+    f("fileexists", &[p("path", Str)], files::fileexists),
+    f("filesha256", &[p("path", Str)], files::filesha256),
+    f("templatefile", &[p("path", Str), p("vars", Map)], files::templatefile),
+];
+
+fn unreachable_mark_fn(c: &Call) -> Result<Value, FuncError> {
+    Err(c.fail("internal error: sensitivity functions are dispatched before argument handling"))
+}
+
+/// One call in progress: known, unmarked, converted arguments plus what the function needs to
+/// report errors well.
+pub(crate) struct Call<'a> {
+    pub args: Vec<Value>,
+    /// Which arguments carried a sensitive mark (before unmarking): their content must not
+    /// appear in error messages.
+    pub sensitive: Vec<bool>,
+    pub ctx: &'a FuncContext<'a>,
+    spec: &'static Spec,
+}
+
+impl Call<'_> {
+    fn param(&self, i: usize) -> Option<&'static Param> {
+        self.spec.params.get(i).or(self.spec.variadic.as_ref())
+    }
+
+    /// An error blamed on argument `i`, worded as Terraform words it.
+    pub fn err(&self, i: usize, msg: impl std::fmt::Display) -> FuncError {
+        let name = self.param(i).map(|p| p.name).unwrap_or("argument");
+        FuncError { message: format!("Invalid value for \"{name}\" parameter: {msg}."), arg: Some(i) }
+    }
+
+    /// An error not blamed on one argument.
+    pub fn fail(&self, msg: impl std::fmt::Display) -> FuncError {
+        FuncError { message: format!("Call to function \"{}\" failed: {msg}.", self.spec.name), arg: None }
+    }
+
+    /// Quotes argument `i`'s text for a message, unless the argument is sensitive.
+    pub fn shown(&self, i: usize, text: &str) -> String {
+        if self.sensitive.get(i).copied().unwrap_or(false) {
+            "(sensitive value)".to_string()
+        } else {
+            format!("{text:?}")
+        }
+    }
+
+    pub fn arg(&self, i: usize) -> &Value {
+        static NULL: Value = Value::Null;
+        self.args.get(i).unwrap_or(&NULL)
+    }
+
+    pub fn str(&self, i: usize) -> &str {
+        self.arg(i).as_str().unwrap_or("")
+    }
+
+    pub fn num(&self, i: usize) -> f64 {
+        self.arg(i).as_f64().unwrap_or(0.0)
+    }
+
+    /// A whole-number argument.
+    pub fn int(&self, i: usize) -> Result<i64, FuncError> {
+        let n = self.num(i);
+        if n.fract() != 0.0 || !n.is_finite() || n.abs() > 9.0e15 {
+            return Err(self.err(i, "a whole number is required"));
+        }
+        Ok(n as i64)
+    }
+
+    pub fn seq(&self, i: usize) -> &[Value] {
+        self.arg(i).as_list().unwrap_or(&[])
+    }
+
+    pub fn map(&self, i: usize) -> Option<&BTreeMap<String, Value>> {
+        self.arg(i).as_map()
+    }
+}
+
+/// Calls the function `name`. `try` and `can` are not here: they need unevaluated arguments and
+/// live in the evaluator.
+pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
+    let Some(spec) = SPECS.iter().find(|s| s.name == name) else {
+        return Err(FuncError { message: format!("There is no function named \"{name}\"."), arg: None });
+    };
+    check_arity(spec, args.len())?;
+    match name {
+        "sensitive" => return Ok(args.into_iter().next().unwrap_or(Value::Null).sensitive()),
+        "nonsensitive" => return Ok(args.into_iter().next().unwrap_or(Value::Null).unmark_deep().0),
+        _ => {}
+    }
+
+    let mut sensitive = Vec::with_capacity(args.len());
+    let mut converted = Vec::with_capacity(args.len());
+    for (i, arg) in args.into_iter().enumerate() {
+        let (arg, marked) = arg.unmark_deep();
+        sensitive.push(marked);
+        let param = spec.params.get(i).or(spec.variadic.as_ref());
+        let Some(param) = param else { break };
+        converted.push(convert_arg(spec, i, param, arg, marked)?);
+    }
+    let any_sensitive = sensitive.iter().any(|s| *s);
+
+    if converted.iter().any(Value::contains_unknown) {
+        if name == "length" {
+            if let Some(n) = converted.first().and_then(|v| match v {
+                Value::List(xs) | Value::Set(xs) => Some(xs.len()),
+                Value::Map(m) => Some(m.len()),
+                _ => None,
+            }) {
+                return Ok(Value::Number(n as f64).mark_if(any_sensitive));
+            }
+        }
+        return Ok(Value::unknown().mark_if(any_sensitive));
+    }
+
+    let c = Call { args: converted, sensitive, ctx, spec };
+    match (spec.imp)(&c) {
+        Ok(v) => Ok(v.mark_if(any_sensitive)),
+        Err(e) => Err(redact_error(e, &c)),
+    }
+}
+
+fn check_arity(spec: &Spec, given: usize) -> Result<(), FuncError> {
+    let required = spec.params.len() - spec.optional;
+    if given < required {
+        let missing = spec.params.get(given).map(|p| p.name).unwrap_or("argument");
+        return Err(FuncError {
+            message: format!(
+                "Not enough function arguments: function \"{}\" expects {}{} argument(s). Missing value for \"{missing}\".",
+                spec.name,
+                if spec.variadic.is_some() || spec.optional > 0 { "at least " } else { "" },
+                required
+            ),
+            arg: None,
+        });
+    }
+    if spec.variadic.is_none() && given > spec.params.len() {
+        return Err(FuncError {
+            message: format!(
+                "Too many function arguments: function \"{}\" expects only {} argument(s).",
+                spec.name,
+                spec.params.len()
+            ),
+            arg: Some(spec.params.len()),
+        });
+    }
+    Ok(())
+}
+
+fn convert_arg(spec: &Spec, i: usize, param: &Param, arg: Value, marked: bool) -> Result<Value, FuncError> {
+    let blame = |msg: String| FuncError {
+        message: format!("Invalid value for \"{}\" parameter: {msg}.", param.name),
+        arg: Some(i),
+    };
+    if arg.is_null() {
+        return if param.nullable { Ok(arg) } else { Err(blame("argument must not be null".into())) };
+    }
+    if arg.is_unknown() {
+        return Ok(arg);
+    }
+    let elem = match param.ty {
+        Any => return Ok(arg),
+        Str => return convert(arg, &TypeConstraint::String).map_err(|e| blame(conv_msg(e, marked))),
+        Num => return convert(arg, &TypeConstraint::Number).map_err(|e| blame(conv_msg(e, marked))),
+        Map => {
+            return match arg {
+                Value::Map(_) => Ok(arg),
+                _ => Err(blame(format!("map or object required, but got {}", crate::lang::types::type_of(&arg)))),
+            }
+        }
+        Seq => None,
+        SeqStr => Some(TypeConstraint::String),
+        SeqBool => Some(TypeConstraint::Bool),
+    };
+    let (Value::List(_) | Value::Set(_)) = arg else {
+        let what = match elem {
+            Some(t) => format!("list of {t}"),
+            None => "list, set, or tuple".into(),
+        };
+        return Err(blame(format!("{what} required, but got {}", crate::lang::types::type_of(&arg))));
+    };
+    let _ = spec;
+    match elem {
+        None => Ok(arg),
+        Some(t) => {
+            let was_set = matches!(arg, Value::Set(_));
+            let ty = if was_set { TypeConstraint::Set(Box::new(t)) } else { TypeConstraint::List(Box::new(t)) };
+            convert(arg, &ty).map_err(|e| blame(conv_msg(e, marked)))
+        }
+    }
+}
+
+/// Conversion messages never quote the value, but keep the guarantee explicit for secrets.
+fn conv_msg(msg: String, marked: bool) -> String {
+    if marked { format!("{msg} (the value is sensitive)") } else { msg }
+}
+
+/// Last line of defence: no string content of a sensitive argument may reach a message, even
+/// if a function forgot to use [`Call::shown`].
+fn redact_error(mut e: FuncError, c: &Call) -> FuncError {
+    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::List(xs) | Value::Set(xs) => xs.iter().for_each(|x| strings(x, out)),
+            Value::Map(m) => m.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut secrets = Vec::new();
+    for (arg, marked) in c.args.iter().zip(&c.sensitive) {
+        if *marked {
+            strings(arg, &mut secrets);
+        }
+    }
+    for secret in secrets {
+        if secret.chars().count() >= 3 && e.message.contains(secret) {
+            e.message = e.message.replace(secret, "(sensitive value)");
+        }
+    }
+    e
+}
+
+/// Names of every function `call` knows, for "did you mean" suggestions.
+pub fn names() -> &'static [&'static str] {
+    static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| SPECS.iter().map(|s| s.name).collect())
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    pub fn no_template(_: &str, _: &BTreeMap<String, Value>) -> Result<Value, String> {
+        Err("templates are not available in this test".into())
+    }
+
+    pub fn ctx() -> FuncContext<'static> {
+        FuncContext { base_dir: PathBuf::from("."), render_template: &no_template }
+    }
+
+    pub fn run(name: &str, args: Vec<Value>) -> Result<Value, FuncError> {
+        call(name, args, &ctx())
+    }
+
+    /// Calls and expects success.
+    pub fn ok(name: &str, args: Vec<Value>) -> Value {
+        match run(name, args) {
+            Ok(v) => v,
+            Err(e) => panic!("{name} failed: {}", e.message),
+        }
+    }
+
+    /// Calls and expects failure; returns the message.
+    pub fn err(name: &str, args: Vec<Value>) -> FuncError {
+        match run(name, args) {
+            Ok(v) => panic!("{name} unexpectedly returned {v}"),
+            Err(e) => e,
+        }
+    }
+
+    pub fn s(x: &str) -> Value {
+        Value::string(x)
+    }
+
+    pub fn n(x: f64) -> Value {
+        Value::Number(x)
+    }
+
+    pub fn list(xs: Vec<Value>) -> Value {
+        Value::List(xs)
+    }
+
+    pub fn strs(xs: &[&str]) -> Value {
+        Value::List(xs.iter().map(|x| Value::string(*x)).collect())
+    }
+
+    pub fn nums(xs: &[f64]) -> Value {
+        Value::List(xs.iter().map(|x| Value::Number(*x)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    #[test]
+    fn every_name_is_callable_and_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in names() {
+            assert!(seen.insert(*name), "duplicate function {name}");
+        }
+        assert!(names().contains(&"cidrsubnet"));
+        assert!(!names().contains(&"try"), "try is the evaluator's");
+    }
+
+    #[test]
+    fn unknown_function_is_an_error() {
+        let e = err("frobnicate", vec![]);
+        assert_eq!(e.message, "There is no function named \"frobnicate\".");
+    }
+
+    #[test]
+    fn arity_errors_name_the_missing_parameter() {
+        let e = err("upper", vec![]);
+        assert!(e.message.contains("Missing value for \"str\""), "{}", e.message);
+        let e = err("upper", vec![s("a"), s("b")]);
+        assert!(e.message.starts_with("Too many function arguments"), "{}", e.message);
+        assert_eq!(e.arg, Some(1));
+        let e = err("lookup", vec![Value::map([("a", s("b"))])]);
+        assert!(e.message.contains("\"key\""), "{}", e.message);
+    }
+
+    #[test]
+    fn type_errors_point_at_the_argument() {
+        let e = err("upper", vec![strs(&["a"])]);
+        assert_eq!(e.arg, Some(0));
+        assert_eq!(e.message, "Invalid value for \"str\" parameter: string required.");
+        let e = err("abs", vec![s("x")]);
+        assert_eq!(e.message, "Invalid value for \"num\" parameter: a number is required.");
+        let e = err("keys", vec![s("x")]);
+        assert!(e.message.starts_with("Invalid value for \"inputMap\" parameter: map or object required"), "{}", e.message);
+    }
+
+    #[test]
+    fn arguments_are_converted_like_terraform() {
+        assert_eq!(ok("upper", vec![n(5.0)]), s("5"));
+        assert_eq!(ok("abs", vec![s("-3")]), n(3.0));
+        assert_eq!(ok("join", vec![s(","), nums(&[1.0, 2.0])]), s("1,2"));
+    }
+
+    #[test]
+    fn null_arguments_are_rejected_unless_allowed() {
+        let e = err("upper", vec![Value::Null]);
+        assert_eq!(e.message, "Invalid value for \"str\" parameter: argument must not be null.");
+        assert_eq!(ok("coalesce", vec![Value::Null, s("x")]), s("x"));
+    }
+
+    #[test]
+    fn unknown_in_unknown_out() {
+        assert!(ok("upper", vec![Value::unknown()]).is_unknown());
+        assert!(ok("join", vec![s(","), list(vec![s("a"), Value::unknown()])]).is_unknown());
+        assert!(ok("cidrsubnet", vec![Value::unknown(), n(8.0), n(1.0)]).is_unknown());
+    }
+
+    #[test]
+    fn length_of_known_collection_with_unknown_elements_is_known() {
+        assert_eq!(ok("length", vec![list(vec![Value::unknown(), s("a")])]), n(2.0));
+        assert!(ok("length", vec![Value::unknown()]).is_unknown());
+    }
+
+    #[test]
+    fn sensitive_in_sensitive_out() {
+        let v = ok("upper", vec![s("a").sensitive()]);
+        assert!(v.is_sensitive());
+        assert_eq!(v.peel(), &s("A"));
+        let v = ok("join", vec![s("-"), list(vec![s("a"), s("b").sensitive()])]);
+        assert!(v.is_sensitive());
+        let v = ok("upper", vec![Value::unknown().sensitive()]);
+        assert!(v.is_sensitive() && v.is_unknown());
+    }
+
+    #[test]
+    fn sensitive_and_nonsensitive() {
+        let v = ok("sensitive", vec![s("x")]);
+        assert!(v.is_sensitive());
+        let v = ok("nonsensitive", vec![Value::map([("a", s("x").sensitive())])]);
+        assert!(!v.contains_sensitive());
+        assert!(ok("sensitive", vec![Value::unknown()]).is_unknown());
+        assert!(ok("nonsensitive", vec![Value::unknown().sensitive()]).is_unknown());
+    }
+
+    #[test]
+    fn errors_never_show_sensitive_content() {
+        let e = err("lookup", vec![Value::map([("a", s("b"))]), s("hunter2").sensitive()]);
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        let e = err("parseint", vec![s("hunter2").sensitive(), n(10.0)]);
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        let e = err("base64decode", vec![s("hunter2!!").sensitive()]);
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+        let e = err("cidrhost", vec![s("hunter2/8").sensitive(), n(1.0)]);
+        assert!(!e.message.contains("hunter2"), "{}", e.message);
+    }
+}
