@@ -5,3 +5,4 @@ pub mod diag;
 pub mod functions;
 pub mod types;
 pub mod value;
+pub mod refs;
