@@ -6,3 +6,4 @@ pub mod functions;
 pub mod types;
 pub mod value;
 pub mod refs;
+pub mod eval;
