@@ -7,3 +7,4 @@ pub mod types;
 pub mod value;
 pub mod refs;
 pub mod eval;
+pub mod load;
