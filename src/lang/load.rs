@@ -218,7 +218,12 @@ impl Loader {
                 Err(e) => {
                     let offset = e.location().offset();
                     let span = Span { file, start: offset, end: offset + 1 };
-                    self.error(Diagnostic::error("Syntax error").detail(capitalize(e.message())).at(span));
+                    let d = if e.message().contains("redefined attribute") {
+                        Diagnostic::error("Duplicate argument").detail("This argument is already set earlier in the same block; each argument can be set only once.")
+                    } else {
+                        Diagnostic::error("Syntax error").detail(capitalize(e.message()))
+                    };
+                    self.error(d.at(span));
                 }
             }
         }
@@ -1550,5 +1555,441 @@ fn traversal_address(e: &Expression) -> Result<AnyAddr, String> {
             Some(_) => Err("an address ends after the instance key; it can't name an attribute".into()),
         },
         Some(Step::Name(a)) => Err(format!("an address names a resource, not an attribute (\".{a}\")")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, files: &[(&str, &str)]) {
+        for (name, text) in files {
+            let p = dir.join(name);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).expect("create test dir");
+            }
+            std::fs::write(p, text).expect("write test file");
+        }
+    }
+
+    fn load_files(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Config, LoadError>) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), files);
+        let r = load(tmp.path());
+        (tmp, r)
+    }
+
+    fn ok(files: &[(&str, &str)]) -> Config {
+        match load_files(files) {
+            (_, Ok(c)) => c,
+            (_, Err(e)) => panic!("load failed:\n{e}"),
+        }
+    }
+
+    /// Rendered diagnostics with the temporary directory replaced by `stack`.
+    fn fail(files: &[(&str, &str)]) -> String {
+        match load_files(files) {
+            (_, Ok(_)) => panic!("load should fail"),
+            (tmp, Err(e)) => e.to_string().replace(&tmp.path().display().to_string(), "stack"),
+        }
+    }
+
+    fn first_location(files: &[(&str, &str)]) -> String {
+        match load_files(files) {
+            (_, Ok(_)) => panic!("load should fail"),
+            (_, Err(e)) => {
+                let span = e.diagnostics.0[0].span.expect("diagnostic has a span");
+                let loc = e.sources.location(span);
+                loc.rsplit('/').next().unwrap_or(&loc).to_string()
+            }
+        }
+    }
+
+    const ALL_BLOCKS: &str = r#"
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    google = { source = "hashicorp/google", version = "~> 6.0" }
+  }
+  backend "gcs" {
+    bucket = "state-bucket"
+    prefix = "demo"
+  }
+}
+
+provider "google" {
+  project = var.project
+}
+
+provider "google" {
+  alias  = "eu"
+  region = "europe-west1"
+}
+
+variable "project" {
+  description = "Project id"
+  sensitive   = false
+  nullable    = false
+  validation {
+    condition     = length(var.project) > 3
+    error_message = "Too short."
+  }
+}
+
+variable "zones" {
+  default = ["a", "b"]
+}
+
+locals {
+  name = "demo-${var.project}"
+}
+
+locals {
+  zone = var.zones[0]
+}
+
+resource "google_storage_bucket" "logs" {
+  count    = 2
+  name     = "${local.name}-${count.index}"
+  location = "EU"
+  provider = google.eu
+  depends_on = [google_compute_network.net]
+
+  lifecycle {
+    prevent_destroy       = true
+    create_before_destroy = true
+    ignore_changes        = [labels, versioning[0].enabled, "website"]
+    replace_triggered_by  = [google_compute_network.net.id]
+    precondition {
+      condition     = local.zone != ""
+      error_message = "zone"
+    }
+    postcondition {
+      condition     = self.name != ""
+      error_message = "name"
+    }
+  }
+
+  timeouts {
+    create = "20m"
+    delete = "1h30m"
+  }
+
+  versioning {
+    enabled = true
+  }
+
+  dynamic "lifecycle_rule" {
+    for_each = var.zones
+    iterator = z
+    content {
+      action {
+        type = z.value
+      }
+    }
+  }
+}
+
+resource "google_compute_network" "net" {
+  for_each = toset(var.zones)
+  name     = each.key
+  lifecycle {
+    ignore_changes = all
+  }
+}
+
+data "google_project" "this" {
+  project_id = var.project
+}
+
+output "bucket" {
+  value       = google_storage_bucket.logs[0].name
+  description = "The bucket"
+  sensitive   = true
+  depends_on  = [google_storage_bucket.logs]
+  precondition {
+    condition     = true
+    error_message = "never"
+  }
+}
+
+check "health" {
+  assert {
+    condition     = data.google_project.this.number != ""
+    error_message = "no project"
+  }
+}
+
+moved {
+  from = google_storage_bucket.old
+  to   = google_storage_bucket.logs
+}
+
+moved {
+  from = module.a.google_x.y["k"]
+  to   = google_x.z[0]
+}
+
+import {
+  to = google_compute_network.net["a"]
+  id = "projects/p/global/networks/a"
+}
+"#;
+
+    #[test]
+    fn loads_every_block_kind() {
+        let c = ok(&[("main.tf", ALL_BLOCKS)]);
+        let root = c.root();
+        assert!(c.warnings.is_empty());
+        let backend = c.backend.as_ref().expect("backend");
+        assert_eq!(backend.kind, "gcs");
+        assert_eq!(backend.attributes.keys().collect::<Vec<_>>(), ["bucket", "prefix"]);
+        assert_eq!(root.required_version.as_deref(), Some(">= 1.5"));
+        assert_eq!(root.required_providers["google"].source.as_deref(), Some("hashicorp/google"));
+        assert_eq!(root.providers.len(), 2);
+        assert_eq!(root.providers[1].alias.as_deref(), Some("eu"));
+        assert!(!root.providers[1].body.attributes.contains_key("alias"));
+
+        let project = &root.variables["project"];
+        assert!(!project.nullable);
+        assert_eq!(project.description.as_deref(), Some("Project id"));
+        assert_eq!(project.validations.len(), 1);
+        assert!(root.variables["zones"].default.is_some());
+        assert_eq!(root.locals.keys().collect::<Vec<_>>(), ["name", "zone"]);
+
+        let b = &root.resources["google_storage_bucket.logs"];
+        assert!(b.count.is_some());
+        assert_eq!(b.provider.as_deref(), Some("google.eu"));
+        assert_eq!(b.depends_on.len(), 1);
+        assert!(b.lifecycle.prevent_destroy && b.lifecycle.create_before_destroy);
+        let IgnoreChanges::Paths(paths) = &b.lifecycle.ignore_changes else { panic!("paths expected") };
+        let shown: Vec<String> = paths.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(shown, ["labels", "versioning[0].enabled", "website"]);
+        assert_eq!(b.lifecycle.replace_triggered_by.len(), 1);
+        assert_eq!((b.lifecycle.preconditions.len(), b.lifecycle.postconditions.len()), (1, 1));
+        assert_eq!(b.timeouts.create, Some(Duration::from_secs(1200)));
+        assert_eq!(b.timeouts.delete, Some(Duration::from_secs(5400)));
+        assert_eq!(b.timeouts.update, None);
+        // Meta-arguments are not part of the body; ordinary ones and nested blocks are.
+        assert_eq!(b.body.attributes.keys().collect::<Vec<_>>(), ["name", "location"]);
+        assert_eq!(b.body.blocks.len(), 1);
+        assert_eq!(b.body.blocks[0].type_name, "versioning");
+        assert_eq!(b.body.dynamic_blocks.len(), 1);
+        assert_eq!(b.body.dynamic_blocks[0].iterator, "z");
+        assert_eq!(b.body.dynamic_blocks[0].content.blocks[0].type_name, "action");
+        assert_eq!(c.sources.location(b.span).rsplit('/').next(), Some("main.tf:44:1"));
+
+        let net = &root.resources["google_compute_network.net"];
+        assert!(net.for_each.is_some());
+        assert_eq!(net.lifecycle.ignore_changes, IgnoreChanges::All);
+        assert_eq!(root.resources["data.google_project.this"].mode, ResourceMode::Data);
+
+        let out = &root.outputs["bucket"];
+        assert!(out.sensitive);
+        assert_eq!(out.preconditions.len(), 1);
+        assert_eq!(root.checks["health"].asserts.len(), 1);
+
+        assert_eq!(root.moved[0].from.to_string(), "google_storage_bucket.old");
+        assert_eq!(root.moved[1].from.to_string(), "module.a.google_x.y[\"k\"]");
+        assert_eq!(root.moved[1].to.to_string(), "google_x.z[0]");
+        assert_eq!(root.imports[0].to.to_string(), "google_compute_network.net[\"a\"]");
+        assert_eq!(c.path_module(&ModulePath::root()), ".");
+    }
+
+    #[test]
+    fn files_are_read_in_name_order_and_other_files_ignored() {
+        let c = ok(&[
+            ("b.tf", "locals {\n  b = 2\n}\n"),
+            ("a.tf", "locals {\n  a = 1\n}\n"),
+            ("c.hcl", "locals {\n  c = 3\n}\n"),
+            ("notes.txt", "not hcl"),
+            (".terraform.lock.hcl", "garbage {{{"),
+        ]);
+        assert_eq!(c.root().locals.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let displays: Vec<String> = c.sources.files().map(|(_, f)| f.display.rsplit('/').next().unwrap_or("").to_string()).collect();
+        assert_eq!(displays, ["a.tf", "b.tf", "c.hcl"]);
+    }
+
+    #[test]
+    fn syntax_errors_have_locations() {
+        assert_eq!(first_location(&[("main.tf", "locals {\n  a = \n}\n")]), "main.tf:2:7");
+        let msg = fail(&[("main.tf", "resource \"x\" \"y\" {\n  a = [1, 2\n}\n")]);
+        assert!(msg.starts_with("Error: Syntax error\n  --> stack/main.tf:"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_blocks_and_arguments_suggest_fixes() {
+        insta::assert_snapshot!(fail(&[("main.tf", "resorce \"google_x\" \"y\" {\n}\n")]), @r#"
+        Error: Unsupported block type
+          --> stack/main.tf:1:1
+           | resorce "google_x" "y" {
+           | ^^^^^^^
+          Blocks of type "resorce" are not expected here.
+          help: did you mean "resource"?
+        "#);
+        insta::assert_snapshot!(fail(&[("main.tf", "variable \"x\" {\n  defualt = 1\n}\n")]), @r#"
+        Error: Unsupported argument
+          --> stack/main.tf:2:3
+           |   defualt = 1
+           |   ^^^^^^^
+          An argument named "defualt" is not expected in a variable block.
+          help: did you mean "default"?
+        "#);
+        assert_eq!(first_location(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroi = true\n  }\n}\n")]), "main.tf:3:5");
+        assert!(fail(&[("main.tf", "x = 1\n")]).contains("locals { x = … }"));
+        assert!(fail(&[("main.tf", "output \"o\" {\n  value = 1\n  sensitiv = true\n}\n")]).contains("did you mean \"sensitive\"?"));
+    }
+
+    #[test]
+    fn duplicates_point_at_the_first_definition() {
+        let files = [("a.tf", "resource \"google_x\" \"y\" {\n}\n"), ("b.tf", "\nresource \"google_x\" \"y\" {\n}\n")];
+        insta::assert_snapshot!(fail(&files), @r#"
+        Error: Duplicate resource "google_x" "y"
+          --> stack/b.tf:2:1
+           | resource "google_x" "y" {
+           | ^^^^^^^^^^^^^^^^^^^^^^^
+          The first definition is at stack/a.tf:1:1. Each resource block needs a unique type and name.
+        "#);
+        assert!(fail(&[("main.tf", "variable \"v\" {}\nvariable \"v\" {}\n")]).contains("Duplicate variable \"v\""));
+        assert!(fail(&[("main.tf", "output \"o\" {\n value = 1\n}\noutput \"o\" {\n value = 2\n}\n")]).contains("Duplicate output \"o\""));
+        assert!(fail(&[("main.tf", "check \"c\" {\n assert {\n condition = true\n error_message = \"x\"\n }\n}\ncheck \"c\" {\n assert {\n condition = true\n error_message = \"x\"\n }\n}\n")]).contains("Duplicate check \"c\""));
+        let msg = fail(&[("main.tf", "locals {\n  a = 1\n}\nlocals {\n  a = 2\n}\n")]);
+        assert!(msg.contains("Duplicate local value \"a\"") && msg.contains("main.tf:5:3") && msg.contains("first definition is at stack/main.tf:2:3"), "{msg}");
+        let dup = fail(&[("main.tf", "locals {\n  a = 1\n  a = 2\n}\n")]);
+        assert!(dup.contains("Duplicate"), "{dup}");
+    }
+
+    #[test]
+    fn meta_argument_errors() {
+        let count_and_for_each = [("main.tf", "resource \"a\" \"b\" {\n  count = 1\n  for_each = {}\n}\n")];
+        assert!(fail(&count_and_for_each).contains("Invalid combination of \"count\" and \"for_each\""));
+        assert_eq!(first_location(&count_and_for_each), "main.tf:3:14");
+        let bad_duration = [("main.tf", "resource \"a\" \"b\" {\n  timeouts {\n    create = \"20 minutes\"\n  }\n}\n")];
+        assert_eq!(first_location(&bad_duration), "main.tf:3:14");
+        assert!(fail(&bad_duration).contains("Invalid duration \"20 minutes\""));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = var.x\n  }\n}\n")]).contains("must be true or false"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provider = \"google.eu\"\n}\n")]).contains("remove the quotes: provider = google.eu"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  depends_on = [\"a.c\"]\n}\n")]).contains("Invalid depends_on reference"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    ignore_changes = [upper(x)]\n  }\n}\n")]).contains("Invalid ignore_changes item"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provisioner \"local-exec\" {\n  }\n}\n")]).contains("Provisioner blocks are not supported"));
+        assert!(fail(&[("main.tf", "data \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n")]).contains("data source's lifecycle"));
+        assert!(fail(&[("main.tf", "resource \"a\" {\n}\n")]).contains("Missing name for resource block"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provider = google.nope\n}\nprovider \"google\" {\n  alias = \"eu\"\n}\n")]).contains("Provider configuration \"google.nope\" not present"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  dynamic \"x\" {\n    for_each = []\n  }\n}\n")]).contains("Missing content block in dynamic block"));
+    }
+
+    #[test]
+    fn backend_kinds() {
+        insta::assert_snapshot!(fail(&[("main.tf", "terraform {\n  backend \"s3\" {\n  }\n}\n")]), @r#"
+        Error: Unsupported backend "s3"
+          --> stack/main.tf:2:11
+           |   backend "s3" {
+           |           ^^^^
+          Cairn supports the "local" and "gcs" backends.
+        "#);
+        let c = ok(&[("main.tf", "terraform {\n  backend \"local\" {\n    path = \"state.db\"\n  }\n}\n")]);
+        assert_eq!(c.backend.map(|b| b.kind).as_deref(), Some("local"));
+    }
+
+    #[test]
+    fn variable_errors() {
+        let bad_type = [("main.tf", "variable \"v\" {\n  type = not_a_type(1)\n}\n")];
+        assert!(fail(&bad_type).contains("Invalid type specification"));
+        assert_eq!(first_location(&bad_type), "main.tf:2:10");
+        assert!(fail(&[("main.tf", "variable \"v\" {\n  default = var.w\n}\n")]).contains("Variables not allowed"));
+        assert!(fail(&[("main.tf", "variable \"count\" {\n}\n")]).contains("is reserved"));
+        let msg = fail(&[("main.tf", "variable \"v\" {\n  validation {\n    condition = var.w != \"\"\n    error_message = \"x\"\n  }\n}\nvariable \"w\" {}\n")]);
+        assert!(msg.contains("can only refer to the variable itself"), "{msg}");
+        assert!(fail(&[("main.tf", "variable \"v\" {\n  validation {\n    condition = true\n  }\n}\n")]).contains("Missing required argument \"error_message\""));
+    }
+
+    #[test]
+    fn undeclared_references_are_reported() {
+        let msg = fail(&[("main.tf", "variable \"project\" {}\nlocals {\n  a = var.projet\n  b = local.c\n  d = google_x.nope.id\n  e = count.index\n}\n")]);
+        assert!(msg.contains("Reference to undeclared input variable") && msg.contains("did you mean \"project\"?"), "{msg}");
+        assert!(msg.contains("Reference to undeclared local value"));
+        assert!(msg.contains("Reference to undeclared resource"));
+        assert!(msg.contains("Reference to \"count\" in non-counted context"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  name = each.key\n}\n")]).contains("without for_each"));
+        // Inside dynamic blocks and for expressions, bound names are not references.
+        ok(&[("main.tf", "variable \"l\" {}\nresource \"a\" \"b\" {\n  x = [for v in var.l : v.id]\n  dynamic \"d\" {\n    for_each = var.l\n    content {\n      y = d.value\n    }\n  }\n}\n")]);
+    }
+
+    #[test]
+    fn modules_load_recursively_and_check_inputs() {
+        let c = ok(&[
+            ("main.tf", "module \"net\" {\n  source = \"./modules/net\"\n  cidr = \"10.0.0.0/8\"\n  providers = { google = google }\n}\noutput \"id\" {\n  value = module.net.id\n}\n"),
+            ("modules/net/main.tf", "variable \"cidr\" {}\nvariable \"name\" {\n  default = \"n\"\n}\nmodule \"sub\" {\n  source = \"../sub\"\n}\noutput \"id\" {\n  value = var.cidr\n}\n"),
+            ("modules/sub/main.tf", "output \"x\" {\n  value = path.module\n}\n"),
+        ]);
+        let net = ModulePath::root().child("net");
+        assert_eq!(c.modules.len(), 3);
+        assert_eq!(c.root().module_calls["net"].inputs.keys().collect::<Vec<_>>(), ["cidr"]);
+        assert!(c.module(&net.child("sub")).is_some());
+        assert_eq!(c.path_module(&net), "modules/net");
+        assert_eq!(c.path_module(&net.child("sub")), "modules/sub");
+        let sub_file = c.sources.files().map(|(_, f)| f.display.clone()).find(|d| d.ends_with("sub/main.tf")).expect("sub loaded");
+        assert!(!sub_file.contains("/./") && !sub_file.contains("/../"), "{sub_file}");
+    }
+
+    #[test]
+    fn module_errors() {
+        let missing = [("main.tf", "module \"m\" {\n  source = \"./nope\"\n}\n")];
+        assert!(fail(&missing).contains("Module directory"));
+        assert_eq!(first_location(&missing), "main.tf:2:12");
+        let remote = [("main.tf", "module \"m\" {\n  source = \"terraform-google-modules/network/google\"\n}\n")];
+        assert!(fail(&remote).contains("Only local module sources are supported"));
+        let counted = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n}\n"), ("m/main.tf", "")];
+        assert!(fail(&counted).contains("\"count\" on module blocks is not supported yet"));
+        assert_eq!(first_location(&counted), "main.tf:3:3");
+        let recursive = [("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "module \"again\" {\n  source = \"../\"\n}\n")];
+        assert!(fail(&recursive).contains("Module recursion"));
+        let inputs = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  nmae = 1\n}\noutput \"o\" {\n  value = module.m.nope\n}\n"), ("m/main.tf", "variable \"name\" {}\noutput \"ok\" {\n  value = 1\n}\n")];
+        let msg = fail(&inputs);
+        assert!(msg.contains("has no input variable named \"nmae\"") && msg.contains("did you mean \"name\"?"), "{msg}");
+        assert!(msg.contains("Missing required argument \"name\""), "{msg}");
+        assert!(msg.contains("Module \"m\" has no output named \"nope\""), "{msg}");
+    }
+
+    #[test]
+    fn check_moved_and_import_errors() {
+        assert!(fail(&[("main.tf", "check \"c\" {\n  data \"x\" \"y\" {\n  }\n  assert {\n    condition = true\n    error_message = \"e\"\n  }\n}\n")]).contains("Nested data blocks in check blocks are not supported"));
+        assert!(fail(&[("main.tf", "moved {\n  from = \"a.b\"\n  to = a.c\n}\n")]).contains("without quotes"));
+        assert!(fail(&[("main.tf", "moved {\n  from = a.b[var.k]\n  to = a.c\n}\n")]).contains("literal number or string"));
+        assert!(fail(&[("main.tf", "moved {\n  from = module.x\n  to = a.c\n}\n")]).contains("can't change the kind"));
+        assert!(fail(&[("main.tf", "moved {\n  from = a.b.id\n  to = a.c\n}\n")]).contains("names a resource, not an attribute"));
+        assert!(fail(&[("main.tf", "moved {\n  from = a.b\n}\n")]).contains("Missing required argument \"to\""));
+        let c = ok(&[("main.tf", "moved {\n  from = module.old\n  to = module.new\n}\nimport {\n  to = data.x.y\n  id = \"i\"\n}\n")]);
+        assert_eq!(c.root().moved[0].to, AnyAddr::Module(ModulePath(vec!["new".into()])));
+        assert_eq!(c.root().imports[0].to.key, InstanceKey::None);
+        assert!(fail(&[("main.tf", "import {\n  to = module.m\n  id = \"x\"\n}\n")]).contains("not a module"));
+    }
+
+    #[test]
+    fn missing_or_empty_directories() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let e = load(&tmp.path().join("nope")).expect_err("missing dir");
+        assert!(e.diagnostics.0[0].summary.contains("not found"));
+        let e = load(tmp.path()).expect_err("empty dir");
+        assert!(e.diagnostics.0[0].summary.contains("No configuration files"));
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "20", "20 m", "-5m", "5d", "m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn child_backend_is_a_warning() {
+        let c = ok(&[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "terraform {\n  backend \"gcs\" {\n  }\n}\n")]);
+        assert_eq!(c.warnings.0.len(), 1);
+        assert!(c.backend.is_none());
     }
 }
