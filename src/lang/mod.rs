@@ -8,3 +8,4 @@ pub mod value;
 pub mod refs;
 pub mod eval;
 pub mod load;
+pub mod vars;
