@@ -11,7 +11,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 
 use crate::addr::{ModulePath, ResourceAddr};
-use crate::lang::diag::{SourceMap, Span};
+use crate::lang::diag::{Diagnostics, SourceMap, Span};
 use crate::lang::types::TypeConstraint;
 
 /// An expression as written, with its location.
@@ -31,6 +31,9 @@ pub struct Config {
     pub modules: BTreeMap<ModulePath, Module>,
     /// `terraform { backend "…" { … } }` of the root module.
     pub backend: Option<Backend>,
+    /// Problems found while loading that do not stop Cairn (e.g. a backend block in a child
+    /// module, which is ignored).
+    pub warnings: Diagnostics,
 }
 
 impl Config {
@@ -42,6 +45,16 @@ impl Config {
     }
     pub fn resource(&self, addr: &ResourceAddr) -> Option<&ResourceBlock> {
         self.modules.get(&addr.module)?.resources.get(&addr.local_key())
+    }
+    /// `path.module` for a module: its directory relative to the stack directory ("." for the
+    /// root module).
+    pub fn path_module(&self, path: &ModulePath) -> String {
+        let Some(m) = self.modules.get(path) else { return ".".into() };
+        match m.dir.strip_prefix(&self.root_dir) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => m.dir.display().to_string(),
+        }
     }
 }
 
@@ -60,6 +73,17 @@ pub struct Module {
     pub checks: IndexMap<String, CheckBlock>,
     pub moved: Vec<Moved>,
     pub imports: Vec<ImportBlock>,
+    /// `terraform { required_version = "…" }`, as written.
+    pub required_version: Option<String>,
+    /// `terraform { required_providers { google = { source, version } } }`.
+    pub required_providers: IndexMap<String, RequiredProvider>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RequiredProvider {
+    pub source: Option<String>,
+    pub version: Option<String>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]

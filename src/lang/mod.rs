@@ -6,3 +6,7 @@ pub mod fmt;
 pub mod functions;
 pub mod types;
 pub mod value;
+pub mod refs;
+pub mod eval;
+pub mod load;
+pub mod vars;

@@ -1,0 +1,1995 @@
+//! Loads a stack directory (and the local modules it calls) into the [`Config`] model.
+//!
+//! Only the language's own blocks and meta-arguments are checked here; resource arguments are
+//! left for the schema validator. Every problem is reported with its location, and loading
+//! carries on after an error so that one run shows as many problems as possible.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use hcl_edit::expr::{Expression, TraversalOperator};
+use hcl_edit::structure::{Block, Structure};
+use hcl_edit::Span as _;
+use indexmap::IndexMap;
+
+use crate::addr::{AnyAddr, AttrPath, InstanceAddr, InstanceKey, ModulePath, ResourceAddr};
+use crate::lang::config::*;
+use crate::lang::diag::{suggest, Diagnostic, Diagnostics, FileId, SourceMap, Span};
+use crate::lang::refs::{self, RefRoot};
+use crate::lang::types;
+
+/// Loading failed; `sources` lets the caller render the diagnostics with their source lines.
+#[derive(Debug)]
+pub struct LoadError {
+    pub sources: SourceMap,
+    pub diagnostics: Diagnostics,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.sources.render_all_plain(&self.diagnostics))
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads every `*.tf` and `*.hcl` file of `root_dir` (not recursively, in name order), and the
+/// local modules they call.
+pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
+    let root_dir = normalize(root_dir);
+    let mut loader = Loader { sources: SourceMap::new(), diags: Diagnostics::new(), modules: BTreeMap::new(), backend: None };
+    if !root_dir.is_dir() {
+        loader.diags.push(
+            Diagnostic::error(format!("Stack directory \"{}\" not found", root_dir.display()))
+                .help("pass the directory that holds the stack's .tf files"),
+        );
+        return Err(LoadError { sources: loader.sources, diagnostics: loader.diags });
+    }
+    let ancestors = vec![std::fs::canonicalize(&root_dir).unwrap_or_else(|_| root_dir.clone())];
+    let files = loader.load_module(&root_dir, ModulePath::root(), &ancestors);
+    if files == 0 {
+        loader.diags.push(
+            Diagnostic::error(format!("No configuration files in \"{}\"", root_dir.display()))
+                .help("a stack directory needs at least one .tf file"),
+        );
+    }
+    let Loader { sources, diags, modules, backend } = loader;
+    let (errors, warnings): (Vec<_>, Vec<_>) = diags.0.into_iter().partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        let mut all = Diagnostics(errors);
+        all.extend(Diagnostics(warnings));
+        return Err(LoadError { sources, diagnostics: all });
+    }
+    Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings) })
+}
+
+/// Parses a Go duration ("1h30m", "90s", "20m", "1.5h").
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if s.is_empty() {
+        return Err("the duration is empty".into());
+    }
+    if s.starts_with('-') {
+        return Err("a duration can't be negative".into());
+    }
+    let mut rest = s.strip_prefix('+').unwrap_or(s);
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let (num, after) = rest.split_at(num_len);
+        let value: f64 = num.parse().map_err(|_| format!("expected a number before the unit in {s:?}"))?;
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        let seconds = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "" => return Err(format!("missing unit in {s:?}")),
+            other => return Err(format!("unknown unit \"{other}\" in {s:?}")),
+        };
+        total += value * seconds;
+        rest = after;
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| format!("{s:?} is out of range"))
+}
+
+/// Joins and removes `.` and `..` components lexically, so that displayed paths stay short
+/// (`stacks/demo/modules/net/main.tf`, not `stacks/demo/./modules/net/main.tf`).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let last_is_normal = matches!(out.components().next_back(), Some(Component::Normal(_)));
+                if last_is_normal {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
+const TOP_LEVEL_BLOCKS: &[&str] = &["terraform", "provider", "variable", "locals", "resource", "data", "output", "module", "check", "moved", "import"];
+const RESERVED_VARIABLE_NAMES: &[&str] = &["source", "version", "providers", "count", "for_each", "lifecycle", "depends_on", "locals"];
+
+struct Loader {
+    sources: SourceMap,
+    diags: Diagnostics,
+    modules: BTreeMap<ModulePath, Module>,
+    backend: Option<Backend>,
+}
+
+/// The block-level pieces of a meta block's body, with duplicates already reported.
+struct Parts<'b> {
+    attrs: IndexMap<String, &'b hcl_edit::structure::Attribute>,
+    blocks: Vec<&'b Block>,
+}
+
+fn is_valid_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+impl Loader {
+    fn span(&self, file: FileId, node: &impl hcl_edit::Span) -> Span {
+        let r = node.span().unwrap_or(0..0);
+        Span { file, start: r.start, end: r.end }
+    }
+
+    /// The header of a block: its type and labels, for messages about the block as a whole.
+    fn header_span(&self, file: FileId, block: &Block) -> Span {
+        let start = block.ident.span().map(|r| r.start).unwrap_or(0);
+        let end = block.labels.last().and_then(|l| l.span()).or(block.ident.span()).map(|r| r.end).unwrap_or(start);
+        Span { file, start, end }
+    }
+
+    fn label_span(&self, file: FileId, block: &Block, i: usize) -> Span {
+        match block.labels.get(i) {
+            Some(l) => self.span(file, l),
+            None => self.header_span(file, block),
+        }
+    }
+
+    fn expr(&self, file: FileId, e: &Expression) -> Expr {
+        Expr { expr: e.clone(), span: self.span(file, e) }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn first_defined(&self, span: Span) -> String {
+        format!("The first definition is at {}.", self.sources.location(span))
+    }
+
+    /// Loads one module directory; returns how many configuration files it had.
+    fn load_module(&mut self, dir: &Path, path: ModulePath, ancestors: &[PathBuf]) -> usize {
+        let mut module = Module { path: path.clone(), dir: dir.to_path_buf(), ..Module::default() };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => {
+                self.error(Diagnostic::error(format!("Can't read directory \"{}\"", dir.display())).detail(e.to_string()));
+                self.modules.insert(path, module);
+                return 0;
+            }
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.') && (n.ends_with(".tf") || n.ends_with(".hcl")))
+            .collect();
+        names.sort();
+        let mut calls = Vec::new();
+        for name in &names {
+            let file_path = dir.join(name);
+            let display = normalize(&file_path).display().to_string();
+            let text = match std::fs::read(&file_path).map(String::from_utf8) {
+                Ok(Ok(t)) => t,
+                Ok(Err(_)) => {
+                    self.error(Diagnostic::error(format!("\"{display}\" is not UTF-8 text")).help("configuration files must be saved as UTF-8"));
+                    continue;
+                }
+                Err(e) => {
+                    self.error(Diagnostic::error(format!("Can't read \"{display}\"")).detail(e.to_string()));
+                    continue;
+                }
+            };
+            let file = self.sources.add(&file_path, display, text);
+            let parsed = hcl_edit::parser::parse_body(&self.sources.get(file).text);
+            match parsed {
+                Ok(body) => self.file_body(file, &body, &mut module, &mut calls),
+                Err(e) => {
+                    let offset = e.location().offset();
+                    let span = Span { file, start: offset, end: offset + 1 };
+                    let d = if e.message().contains("redefined attribute") {
+                        Diagnostic::error("Duplicate argument").detail("This argument is already set earlier in the same block; each argument can be set only once.")
+                    } else {
+                        Diagnostic::error("Syntax error").detail(capitalize(e.message()))
+                    };
+                    self.error(d.at(span));
+                }
+            }
+        }
+        self.check_provider_refs(&mut module);
+        self.modules.insert(path.clone(), module);
+        for (name, source_span) in calls {
+            self.load_child(&path, &name, source_span, ancestors);
+        }
+        if let Some(module) = self.modules.remove(&path) {
+            self.check_references(&module);
+            self.modules.insert(path, module);
+        }
+        names.len()
+    }
+
+    fn load_child(&mut self, parent: &ModulePath, name: &str, source_span: Span, ancestors: &[PathBuf]) {
+        let Some(call) = self.modules.get(parent).and_then(|m| m.module_calls.get(name)).cloned() else { return };
+        let child_path = parent.child(name);
+        if !call.dir.is_dir() {
+            self.error(
+                Diagnostic::error(format!("Module directory \"{}\" not found", call.dir.display()))
+                    .detail(format!("The source of module \"{name}\" resolves to \"{}\", which is not a directory.", call.dir.display()))
+                    .help("module sources are relative to the directory of the file that calls the module")
+                    .at(source_span),
+            );
+            return;
+        }
+        let canonical = std::fs::canonicalize(&call.dir).unwrap_or_else(|_| call.dir.clone());
+        if ancestors.contains(&canonical) {
+            self.error(
+                Diagnostic::error("Module recursion")
+                    .detail(format!("Module \"{name}\" calls the directory \"{}\", which is already being loaded by a calling module; modules can't call themselves.", call.dir.display()))
+                    .at(source_span),
+            );
+            return;
+        }
+        let mut chain = ancestors.to_vec();
+        chain.push(canonical);
+        let errors_before = self.diags.errors().count();
+        let files = self.load_module(&call.dir, child_path.clone(), &chain);
+        if files == 0 {
+            self.error(
+                Diagnostic::error(format!("Module \"{name}\" has no configuration files"))
+                    .detail(format!("\"{}\" contains no .tf files.", call.dir.display()))
+                    .at(source_span),
+            );
+            return;
+        }
+        if self.diags.errors().count() > errors_before {
+            // The child's variables may be incomplete; checking inputs would only add noise.
+            return;
+        }
+        let Some(child) = self.modules.get(&child_path) else { return };
+        let mut problems = Vec::new();
+        for (input, attr) in &call.inputs {
+            if !child.variables.contains_key(input) {
+                let mut d = Diagnostic::error("Unsupported argument")
+                    .detail(format!("Module \"{name}\" ({}) has no input variable named \"{input}\".", call.source))
+                    .at(attr.name_span);
+                if let Some(h) = suggest(input, child.variables.keys().map(String::as_str)) {
+                    d = d.help(h);
+                }
+                problems.push(d);
+            }
+        }
+        for (var_name, var) in &child.variables {
+            if var.default.is_none() && !call.inputs.contains_key(var_name) {
+                problems.push(
+                    Diagnostic::error(format!("Missing required argument \"{var_name}\""))
+                        .detail(format!(
+                            "Module \"{name}\" declares variable \"{var_name}\" at {} without a default, so the module block must set it.",
+                            self.sources.location(var.span)
+                        ))
+                        .help(format!("add {var_name} = … to the module \"{name}\" block"))
+                        .at(call.span),
+                );
+            }
+        }
+        for d in problems {
+            self.error(d);
+        }
+    }
+
+    fn file_body(&mut self, file: FileId, body: &hcl_edit::structure::Body, module: &mut Module, calls: &mut Vec<(String, Span)>) {
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(a) => {
+                    let name = a.key.value().as_str();
+                    self.error(
+                        Diagnostic::error("Unsupported argument")
+                            .detail(format!("An argument named \"{name}\" is not expected at the top level of a file; arguments belong inside blocks."))
+                            .help(format!("to define a named value, put it in a locals block: locals {{ {name} = … }}"))
+                            .at(self.span(file, &a.key)),
+                    );
+                }
+                Structure::Block(b) => match b.ident.value().as_str() {
+                    "terraform" => self.terraform_block(file, b, module),
+                    "provider" => self.provider_block(file, b, module),
+                    "variable" => self.variable_block(file, b, module),
+                    "locals" => self.locals_block(file, b, module),
+                    "resource" => self.resource_block(file, b, ResourceMode::Managed, module),
+                    "data" => self.resource_block(file, b, ResourceMode::Data, module),
+                    "output" => self.output_block(file, b, module),
+                    "module" => {
+                        if let Some((name, span)) = self.module_block(file, b, module) {
+                            calls.push((name, span));
+                        }
+                    }
+                    "check" => self.check_block(file, b, module),
+                    "moved" => self.moved_block(file, b, module),
+                    "import" => self.import_block(file, b, module),
+                    other => {
+                        let mut d = Diagnostic::error("Unsupported block type")
+                            .detail(format!("Blocks of type \"{other}\" are not expected here."))
+                            .at(self.span(file, &b.ident));
+                        if let Some(h) = suggest(other, TOP_LEVEL_BLOCKS.iter().copied()) {
+                            d = d.help(h);
+                        } else if other == "removed" {
+                            d = d.help("\"removed\" blocks are not supported; use `cairn state rm` instead");
+                        }
+                        self.error(d);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Checks a block's labels; returns them when there are exactly `names.len()`.
+    fn labels(&mut self, file: FileId, block: &Block, names: &[&str]) -> Option<Vec<String>> {
+        let kind = block.ident.value().as_str();
+        let shape = std::iter::once(kind.to_string()).chain(names.iter().map(|n| format!("\"{n}\""))).collect::<Vec<_>>().join(" ");
+        if block.labels.len() < names.len() {
+            let missing = names.get(block.labels.len()).copied().unwrap_or("label");
+            self.error(
+                Diagnostic::error(format!("Missing {missing} for {kind} block"))
+                    .detail(format!("A {kind} block is written {shape} {{ … }}."))
+                    .at(self.header_span(file, block)),
+            );
+            return None;
+        }
+        if let Some(extra) = block.labels.get(names.len()) {
+            let mut d = Diagnostic::error(format!("Extraneous label for {kind} block")).detail(format!("A {kind} block is written {shape} {{ … }}.")).at(self.span(file, extra));
+            if names.is_empty() {
+                d = d.detail(format!("A {kind} block has no labels: {kind} {{ … }}."));
+            }
+            self.error(d);
+            return None;
+        }
+        let mut out = Vec::new();
+        for (label, what) in block.labels.iter().zip(names) {
+            let s = label.as_str();
+            if !is_valid_name(s) {
+                self.error(
+                    Diagnostic::error(format!("Invalid {what} \"{s}\""))
+                        .detail("A name must start with a letter or underscore and may contain only letters, digits, underscores and dashes.")
+                        .at(self.span(file, label)),
+                );
+                return None;
+            }
+            out.push(s.to_string());
+        }
+        Some(out)
+    }
+
+    /// Attributes by name (reporting duplicates) and nested blocks of a body.
+    fn parts<'b>(&mut self, file: FileId, body: &'b hcl_edit::structure::Body) -> Parts<'b> {
+        let mut attrs: IndexMap<String, &hcl_edit::structure::Attribute> = IndexMap::new();
+        let mut blocks = Vec::new();
+        for s in body.iter() {
+            match s {
+                Structure::Attribute(a) => {
+                    let name = a.key.value().as_str().to_string();
+                    if let Some(first) = attrs.get(&name) {
+                        let first_span = self.span(file, *first);
+                        self.error(
+                            Diagnostic::error(format!("Duplicate argument \"{name}\""))
+                                .detail(self.first_defined(first_span))
+                                .at(self.span(file, &a.key)),
+                        );
+                    } else {
+                        attrs.insert(name, a);
+                    }
+                }
+                Structure::Block(b) => blocks.push(b),
+            }
+        }
+        Parts { attrs, blocks }
+    }
+
+    fn unexpected_attr(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute, context: &str, allowed: &[&str]) {
+        let name = attr.key.value().as_str();
+        let mut d = Diagnostic::error("Unsupported argument")
+            .detail(format!("An argument named \"{name}\" is not expected in a {context} block."))
+            .at(self.span(file, &attr.key));
+        if let Some(h) = suggest(name, allowed.iter().copied()) {
+            d = d.help(h);
+        } else if !allowed.is_empty() {
+            d = d.help(format!("the arguments of a {context} block are: {}", allowed.join(", ")));
+        }
+        self.error(d);
+    }
+
+    fn unexpected_block(&mut self, file: FileId, block: &Block, context: &str, allowed: &[&str]) {
+        let name = block.ident.value().as_str();
+        let mut d = Diagnostic::error("Unsupported block type")
+            .detail(format!("Blocks of type \"{name}\" are not expected in a {context} block."))
+            .at(self.span(file, &block.ident));
+        if let Some(h) = suggest(name, allowed.iter().copied()) {
+            d = d.help(h);
+        }
+        self.error(d);
+    }
+
+    fn literal_string(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Option<String> {
+        match &attr.value {
+            Expression::String(s) => Some(s.value().clone()),
+            other => {
+                self.error(
+                    Diagnostic::error(format!("\"{}\" must be a literal string", attr.key.value().as_str()))
+                        .detail("This argument is read before anything is evaluated, so it can't use references, functions or templates.")
+                        .at(self.span(file, other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn literal_bool(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Option<bool> {
+        match &attr.value {
+            Expression::Bool(b) => Some(*b.value()),
+            other => {
+                self.error(
+                    Diagnostic::error(format!("\"{}\" must be true or false", attr.key.value().as_str()))
+                        .detail("This argument is read before anything is evaluated, so it must be a literal true or false.")
+                        .at(self.span(file, other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn attribute(&self, file: FileId, a: &hcl_edit::structure::Attribute) -> Attribute {
+        Attribute { name: a.key.value().as_str().to_string(), expr: self.expr(file, &a.value), span: self.span(file, a), name_span: self.span(file, &a.key) }
+    }
+
+    /// Converts a body, leaving out the named meta-arguments and meta-blocks (handled by the
+    /// caller) and expanding `dynamic` blocks into [`DynamicBlock`]s.
+    fn body(&mut self, file: FileId, body: &hcl_edit::structure::Body, skip_attrs: &[&str], skip_blocks: &[&str]) -> Body {
+        let parts = self.parts(file, body);
+        let mut out = Body { span: body.span().map(|r| Span { file, start: r.start, end: r.end }), ..Body::default() };
+        for (name, a) in &parts.attrs {
+            if !skip_attrs.contains(&name.as_str()) {
+                out.attributes.insert(name.clone(), self.attribute(file, a));
+            }
+        }
+        for b in parts.blocks {
+            let kind = b.ident.value().as_str();
+            if skip_blocks.contains(&kind) {
+                continue;
+            }
+            if kind == "dynamic" {
+                if let Some(d) = self.dynamic_block(file, b) {
+                    out.dynamic_blocks.push(d);
+                }
+                continue;
+            }
+            let labels = b.labels.iter().map(|l| l.as_str().to_string()).collect();
+            let body = self.body(file, &b.body, &[], &[]);
+            out.blocks.push(NestedBlock { type_name: kind.to_string(), labels, body, span: self.span(file, b) });
+        }
+        out
+    }
+
+    fn dynamic_block(&mut self, file: FileId, block: &Block) -> Option<DynamicBlock> {
+        let [label] = &block.labels[..] else {
+            self.error(
+                Diagnostic::error("Invalid dynamic block")
+                    .detail("A dynamic block has one label, the type of block it generates: dynamic \"setting\" { … }.")
+                    .at(self.header_span(file, block)),
+            );
+            return None;
+        };
+        let type_name = label.as_str().to_string();
+        let parts = self.parts(file, &block.body);
+        let mut for_each = None;
+        let mut iterator = type_name.clone();
+        for (name, a) in &parts.attrs {
+            match name.as_str() {
+                "for_each" => for_each = Some(self.expr(file, &a.value)),
+                "iterator" => match &a.value {
+                    Expression::Variable(v) => iterator = v.value().as_str().to_string(),
+                    other => self.error(
+                        Diagnostic::error("Invalid dynamic iterator name")
+                            .detail("The iterator is a name, written without quotes: iterator = rule.")
+                            .at(self.span(file, other)),
+                    ),
+                },
+                "labels" => self.error(
+                    Diagnostic::error("Unsupported argument")
+                        .detail("Cairn's dynamic blocks don't support \"labels\"; the nested blocks of Google Cloud resources have no labels.")
+                        .at(self.span(file, &a.key)),
+                ),
+                _ => self.unexpected_attr(file, a, "dynamic", &["for_each", "iterator", "content"]),
+            }
+        }
+        let mut content = None;
+        for b in &parts.blocks {
+            if b.ident.value().as_str() == "content" {
+                if content.is_some() {
+                    self.error(Diagnostic::error("Duplicate content block").detail("A dynamic block has exactly one content block.").at(self.span(file, &b.ident)));
+                } else {
+                    if !b.labels.is_empty() {
+                        self.labels(file, b, &[]);
+                    }
+                    content = Some(self.body(file, &b.body, &[], &[]));
+                }
+            } else {
+                self.unexpected_block(file, b, "dynamic", &["content"]);
+            }
+        }
+        let header = self.header_span(file, block);
+        let Some(for_each) = for_each else {
+            self.error(Diagnostic::error("Missing for_each in dynamic block").detail("A dynamic block needs for_each = <collection>.").at(header));
+            return None;
+        };
+        let Some(content) = content else {
+            self.error(Diagnostic::error("Missing content block in dynamic block").detail("A dynamic block needs a content { … } block with the generated block's arguments.").at(header));
+            return None;
+        };
+        Some(DynamicBlock { type_name, for_each, iterator, content, span: self.span(file, block) })
+    }
+
+    fn terraform_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        self.labels(file, block, &[]);
+        let parts = self.parts(file, &block.body);
+        for (name, a) in &parts.attrs {
+            match name.as_str() {
+                "required_version" => module.required_version = self.literal_string(file, a),
+                _ => self.unexpected_attr(file, a, "terraform", &["required_version", "required_providers", "backend"]),
+            }
+        }
+        for b in &parts.blocks {
+            match b.ident.value().as_str() {
+                "required_providers" => self.required_providers(file, b, module),
+                "backend" => self.backend(file, b, module),
+                "cloud" => self.error(
+                    Diagnostic::error("Unsupported block type")
+                        .detail("HCP Terraform (\"cloud\" blocks) is not supported.")
+                        .help("use backend \"gcs\" or backend \"local\"")
+                        .at(self.span(file, &b.ident)),
+                ),
+                _ => self.unexpected_block(file, b, "terraform", &["required_providers", "backend"]),
+            }
+        }
+    }
+
+    fn required_providers(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        let parts = self.parts(file, &block.body);
+        for b in &parts.blocks {
+            self.unexpected_block(file, b, "required_providers", &[]);
+        }
+        for (name, a) in &parts.attrs {
+            let span = self.span(file, *a);
+            let mut req = RequiredProvider { source: None, version: None, span };
+            match &a.value {
+                Expression::String(s) => req.version = Some(s.value().clone()),
+                Expression::Object(obj) => {
+                    for (k, v) in obj.iter() {
+                        let key = match k {
+                            hcl_edit::expr::ObjectKey::Ident(i) => i.value().as_str().to_string(),
+                            hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => s.value().clone(),
+                            hcl_edit::expr::ObjectKey::Expression(e) => {
+                                self.error(Diagnostic::error("Invalid required_providers key").at(self.span(file, e)));
+                                continue;
+                            }
+                        };
+                        let value = match v.expr() {
+                            Expression::String(s) => s.value().clone(),
+                            other => {
+                                if key != "configuration_aliases" {
+                                    self.error(Diagnostic::error(format!("\"{key}\" must be a literal string")).at(self.span(file, other)));
+                                }
+                                continue;
+                            }
+                        };
+                        match key.as_str() {
+                            "source" => req.source = Some(value),
+                            "version" => req.version = Some(value),
+                            _ => {
+                                let mut d = Diagnostic::error(format!("Unsupported required_providers attribute \"{key}\"")).at(self.span(file, v.expr()));
+                                if let Some(h) = suggest(&key, ["source", "version", "configuration_aliases"]) {
+                                    d = d.help(h);
+                                }
+                                self.error(d);
+                            }
+                        }
+                    }
+                }
+                other => self.error(
+                    Diagnostic::error("Invalid required_providers entry")
+                        .detail(format!("Write {name} = {{ source = \"hashicorp/{name}\", version = \"~> 6.0\" }}."))
+                        .at(self.span(file, other)),
+                ),
+            }
+            module.required_providers.insert(name.clone(), req);
+        }
+    }
+
+    fn backend(&mut self, file: FileId, block: &Block, module: &Module) {
+        let Some(labels) = self.labels(file, block, &["type"]) else { return };
+        let kind = labels.into_iter().next().unwrap_or_default();
+        let header = self.header_span(file, block);
+        if !module.path.is_root() {
+            self.error(
+                Diagnostic::warning("Backend configuration ignored")
+                    .detail("Only the root module's backend is used; a backend block in a called module has no effect.")
+                    .at(header),
+            );
+            return;
+        }
+        if !matches!(kind.as_str(), "local" | "gcs") {
+            let mut d = Diagnostic::error(format!("Unsupported backend \"{kind}\""))
+                .detail("Cairn supports the \"local\" and \"gcs\" backends.")
+                .at(self.label_span(file, block, 0));
+            if let Some(h) = suggest(&kind, ["local", "gcs"]) {
+                d = d.help(h);
+            }
+            self.error(d);
+            return;
+        }
+        if let Some(first) = &self.backend {
+            let detail = self.first_defined(first.span);
+            self.error(Diagnostic::error("Duplicate backend configuration").detail(detail).at(header));
+            return;
+        }
+        let body = self.body(file, &block.body, &[], &[]);
+        for b in &body.blocks {
+            self.error(Diagnostic::error("Unsupported block type").detail(format!("A backend block has only arguments, not \"{}\" blocks.", b.type_name)).at(b.span));
+        }
+        self.backend = Some(Backend { kind, attributes: body.attributes, span: header });
+    }
+
+    fn provider_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        let Some(labels) = self.labels(file, block, &["name"]) else { return };
+        let name = labels.into_iter().next().unwrap_or_default();
+        let mut alias = None;
+        if let Some(a) = block.body.get_attribute("alias") {
+            alias = self.literal_string(file, a);
+        }
+        let body = self.body(file, &block.body, &["alias"], &[]);
+        let span = self.header_span(file, block);
+        if let Some(first) = module.providers.iter().find(|p| p.name == name && p.alias == alias) {
+            let what = match &alias {
+                Some(a) => format!("provider \"{name}\" with alias \"{a}\""),
+                None => format!("default provider \"{name}\""),
+            };
+            self.error(
+                Diagnostic::error(format!("Duplicate {what} configuration"))
+                    .detail(self.first_defined(first.span))
+                    .help("give additional configurations an alias = \"…\" and select them with provider = NAME.ALIAS")
+                    .at(span),
+            );
+            return;
+        }
+        module.providers.push(ProviderBlock { name, alias, body, span });
+    }
+
+    fn condition(&mut self, file: FileId, block: &Block) -> Option<Condition> {
+        self.labels(file, block, &[])?;
+        let kind = block.ident.value().as_str().to_string();
+        let parts = self.parts(file, &block.body);
+        let mut condition = None;
+        let mut message = None;
+        for (name, a) in &parts.attrs {
+            match name.as_str() {
+                "condition" => condition = Some(self.expr(file, &a.value)),
+                "error_message" => message = Some(self.expr(file, &a.value)),
+                _ => self.unexpected_attr(file, a, &kind, &["condition", "error_message"]),
+            }
+        }
+        for b in &parts.blocks {
+            self.unexpected_block(file, b, &kind, &[]);
+        }
+        let span = self.span(file, block);
+        let header = self.header_span(file, block);
+        match (condition, message) {
+            (Some(condition), Some(error_message)) => Some(Condition { condition, error_message, span }),
+            (c, _) => {
+                let missing = if c.is_none() { "condition" } else { "error_message" };
+                self.error(
+                    Diagnostic::error(format!("Missing required argument \"{missing}\""))
+                        .detail(format!("A {kind} block needs both condition and error_message."))
+                        .at(header),
+                );
+                None
+            }
+        }
+    }
+
+    fn depends_on(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Vec<Expr> {
+        self.reference_list(file, attr, "A depends_on item must be a reference to a resource, data source or module, like google_storage_bucket.logs or module.network.")
+    }
+
+    /// A list of plain references (depends_on, replace_triggered_by).
+    fn reference_list(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute, explain: &str) -> Vec<Expr> {
+        let name = attr.key.value().as_str().to_string();
+        let Expression::Array(items) = &attr.value else {
+            self.error(
+                Diagnostic::error(format!("Invalid {name}"))
+                    .detail(format!("{name} must be a list of references, like [google_storage_bucket.logs]."))
+                    .at(self.span(file, &attr.value)),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            match item {
+                Expression::Traversal(t) if matches!(t.expr, Expression::Variable(_)) => out.push(self.expr(file, item)),
+                _ => self.error(
+                    Diagnostic::error(format!("Invalid {name} reference"))
+                        .detail(explain.to_string())
+                        .help("write the reference without quotes or functions")
+                        .at(self.span(file, item)),
+                ),
+            }
+        }
+        out
+    }
+
+    fn variable_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        let Some(labels) = self.labels(file, block, &["name"]) else { return };
+        let name = labels.into_iter().next().unwrap_or_default();
+        let span = self.header_span(file, block);
+        if RESERVED_VARIABLE_NAMES.contains(&name.as_str()) {
+            self.error(
+                Diagnostic::error(format!("Invalid variable name \"{name}\""))
+                    .detail(format!("The name \"{name}\" is reserved because it has a special meaning in module blocks."))
+                    .at(self.label_span(file, block, 0)),
+            );
+            return;
+        }
+        let mut var = Variable { name: name.clone(), ty: types::TypeConstraint::Any, default: None, description: None, sensitive: false, nullable: true, validations: Vec::new(), span };
+        const ALLOWED: &[&str] = &["type", "default", "description", "sensitive", "nullable", "validation"];
+        let parts = self.parts(file, &block.body);
+        for (attr_name, a) in &parts.attrs {
+            match attr_name.as_str() {
+                "type" => match types::parse_type(&a.value) {
+                    Ok(t) => var.ty = t,
+                    Err(m) => self.error(
+                        Diagnostic::error("Invalid type specification")
+                            .detail(m)
+                            .help("types are written like string, number, bool, list(string), map(number) or object({ name = string })")
+                            .at(self.span(file, &a.value)),
+                    ),
+                },
+                "default" => {
+                    let e = self.expr(file, &a.value);
+                    if let Some(r) = refs::expr_references(&e).first() {
+                        self.error(
+                            Diagnostic::error("Variables not allowed")
+                                .detail(format!("A variable's default can't refer to \"{}\": defaults must be literal values.", r.root))
+                                .help("use a local value to compute a value from other values")
+                                .at(r.span),
+                        );
+                    } else {
+                        var.default = Some(e);
+                    }
+                }
+                "description" => var.description = self.literal_string(file, a),
+                "sensitive" => var.sensitive = self.literal_bool(file, a).unwrap_or(false),
+                "nullable" => var.nullable = self.literal_bool(file, a).unwrap_or(true),
+                _ => self.unexpected_attr(file, a, "variable", ALLOWED),
+            }
+        }
+        for b in &parts.blocks {
+            if b.ident.value().as_str() == "validation" {
+                if let Some(c) = self.condition(file, b) {
+                    for r in refs::expr_references(&c.condition) {
+                        if r.root != RefRoot::Var(name.clone()) {
+                            self.error(
+                                Diagnostic::error("Invalid reference in variable validation")
+                                    .detail(format!("The condition for variable \"{name}\" can only refer to the variable itself, using var.{name}; \"{}\" is not allowed here.", r.root))
+                                    .at(r.span),
+                            );
+                        }
+                    }
+                    var.validations.push(c);
+                }
+            } else {
+                self.unexpected_block(file, b, "variable", ALLOWED);
+            }
+        }
+        if let Some(first) = module.variables.get(&name) {
+            self.error(Diagnostic::error(format!("Duplicate variable \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            return;
+        }
+        module.variables.insert(name, var);
+    }
+
+    fn locals_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        if self.labels(file, block, &[]).is_none() {
+            return;
+        }
+        let parts = self.parts(file, &block.body);
+        for b in &parts.blocks {
+            self.error(
+                Diagnostic::error("Unsupported block type")
+                    .detail("A locals block contains only name = value arguments.")
+                    .help(format!("to define an object, write {} = {{ … }}", b.ident.value().as_str()))
+                    .at(self.span(file, &b.ident)),
+            );
+        }
+        for (name, a) in &parts.attrs {
+            let span = self.span(file, *a);
+            if let Some(first) = module.locals.get(name) {
+                self.error(Diagnostic::error(format!("Duplicate local value \"{name}\"")).detail(self.first_defined(first.span)).at(self.span(file, &a.key)));
+                continue;
+            }
+            module.locals.insert(name.clone(), Local { name: name.clone(), expr: self.expr(file, &a.value), span });
+        }
+    }
+
+    fn resource_block(&mut self, file: FileId, block: &Block, mode: ResourceMode, module: &mut Module) {
+        let kind = block.ident.value().as_str();
+        let Some(labels) = self.labels(file, block, &["type", "name"]) else { return };
+        let (type_name, name) = (labels[0].clone(), labels[1].clone());
+        let span = self.header_span(file, block);
+        let type_span = self.label_span(file, block, 0);
+        const META_ATTRS: &[&str] = &["count", "for_each", "depends_on", "provider"];
+        const META_BLOCKS: &[&str] = &["lifecycle", "timeouts", "provisioner", "connection"];
+        let body = self.body(file, &block.body, META_ATTRS, META_BLOCKS);
+        let mut res = ResourceBlock {
+            mode,
+            type_name: type_name.clone(),
+            name: name.clone(),
+            count: None,
+            for_each: None,
+            depends_on: Vec::new(),
+            provider: None,
+            lifecycle: Lifecycle::default(),
+            timeouts: Timeouts::default(),
+            body,
+            span,
+            type_span,
+        };
+        for s in block.body.iter() {
+            match s {
+                Structure::Attribute(a) => match a.key.value().as_str() {
+                    "count" => res.count = Some(self.expr(file, &a.value)),
+                    "for_each" => res.for_each = Some(self.expr(file, &a.value)),
+                    "depends_on" => res.depends_on = self.depends_on(file, a),
+                    "provider" => res.provider = self.provider_ref(file, a),
+                    _ => {}
+                },
+                Structure::Block(b) => match b.ident.value().as_str() {
+                    "lifecycle" => {
+                        if let Some(first) = res.lifecycle.span {
+                            self.error(Diagnostic::error("Duplicate lifecycle block").detail(self.first_defined(first)).at(self.span(file, &b.ident)));
+                        } else {
+                            res.lifecycle = self.lifecycle(file, b, mode);
+                        }
+                    }
+                    "timeouts" => res.timeouts = self.timeouts(file, b),
+                    "provisioner" | "connection" => self.error(
+                        Diagnostic::error(format!("{} blocks are not supported", capitalize(b.ident.value().as_str())))
+                            .detail("Cairn does not run provisioners; use a startup script, or a separate tool, to configure what you create.")
+                            .at(self.span(file, &b.ident)),
+                    ),
+                    _ => {}
+                },
+            }
+        }
+        if let (Some(_), Some(fe)) = (&res.count, &res.for_each) {
+            self.error(
+                Diagnostic::error("Invalid combination of \"count\" and \"for_each\"")
+                    .detail("The \"count\" and \"for_each\" meta-arguments are mutually exclusive; use only one to say how many instances to create.")
+                    .at(fe.span),
+            );
+        }
+        if refs::RESERVED_ROOTS.contains(&type_name.as_str()) {
+            self.error(
+                Diagnostic::error(format!("Invalid resource type \"{type_name}\""))
+                    .detail(format!("\"{type_name}\" is a reserved name and can't be used as a resource type."))
+                    .at(type_span),
+            );
+        }
+        let key = ResourceAddr { module: module.path.clone(), mode, type_name: type_name.clone(), name: name.clone() }.local_key();
+        if let Some(first) = module.resources.get(&key) {
+            self.error(
+                Diagnostic::error(format!("Duplicate {kind} \"{type_name}\" \"{name}\""))
+                    .detail(format!("{} Each {kind} block needs a unique type and name.", self.first_defined(first.span)))
+                    .at(span),
+            );
+            return;
+        }
+        module.resources.insert(key, res);
+    }
+
+    /// `provider = google` or `provider = google.europe`.
+    fn provider_ref(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Option<String> {
+        let parsed = match &attr.value {
+            Expression::Variable(v) => Some(v.value().as_str().to_string()),
+            Expression::Traversal(t) => match (&t.expr, &t.operators[..]) {
+                (Expression::Variable(v), [op]) => match op.value() {
+                    TraversalOperator::GetAttr(alias) => Some(format!("{}.{}", v.value().as_str(), alias.value().as_str())),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        if parsed.is_none() {
+            let mut d = Diagnostic::error("Invalid provider reference")
+                .detail("A provider is selected with its name and optional alias, like provider = google or provider = google.europe.")
+                .at(self.span(file, &attr.value));
+            if let Expression::String(s) = &attr.value {
+                d = d.help(format!("remove the quotes: provider = {}", s.value()));
+            }
+            self.error(d);
+        }
+        parsed
+    }
+
+    fn lifecycle(&mut self, file: FileId, block: &Block, mode: ResourceMode) -> Lifecycle {
+        let mut lc = Lifecycle { span: Some(self.span(file, block)), ..Lifecycle::default() };
+        self.labels(file, block, &[]);
+        let allowed_attrs: &[&str] = match mode {
+            ResourceMode::Managed => &["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"],
+            ResourceMode::Data => &[],
+        };
+        let allowed_blocks = ["precondition", "postcondition"];
+        let parts = self.parts(file, &block.body);
+        for (name, a) in &parts.attrs {
+            if !allowed_attrs.contains(&name.as_str()) {
+                let context = if mode == ResourceMode::Data { "data source's lifecycle" } else { "lifecycle" };
+                self.unexpected_attr(file, a, context, allowed_attrs);
+                continue;
+            }
+            match name.as_str() {
+                "create_before_destroy" => lc.create_before_destroy = self.literal_bool(file, a).unwrap_or(false),
+                "prevent_destroy" => lc.prevent_destroy = self.literal_bool(file, a).unwrap_or(false),
+                "ignore_changes" => lc.ignore_changes = self.ignore_changes(file, a),
+                _ => {
+                    lc.replace_triggered_by = self.reference_list(
+                        file,
+                        a,
+                        "A replace_triggered_by item must be a reference to a resource or one of its attributes, like google_compute_instance.app.id.",
+                    )
+                }
+            }
+        }
+        for b in &parts.blocks {
+            match b.ident.value().as_str() {
+                "precondition" => lc.preconditions.extend(self.condition(file, b)),
+                "postcondition" => lc.postconditions.extend(self.condition(file, b)),
+                _ => self.unexpected_block(file, b, "lifecycle", &allowed_blocks),
+            }
+        }
+        lc
+    }
+
+    fn ignore_changes(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> IgnoreChanges {
+        match &attr.value {
+            Expression::Variable(v) if v.value().as_str() == "all" => IgnoreChanges::All,
+            Expression::String(s) if s.value() == "all" => IgnoreChanges::All,
+            Expression::Array(items) => {
+                let mut paths = Vec::new();
+                for item in items.iter() {
+                    let span = self.span(file, item);
+                    let path = match item {
+                        Expression::Variable(v) => Some(AttrPath::attr(v.value().as_str())),
+                        Expression::String(s) => AttrPath::parse(s.value()),
+                        Expression::Traversal(t) => traversal_attr_path(t),
+                        _ => None,
+                    };
+                    match path {
+                        Some(p) if !p.0.is_empty() => paths.push((p, span)),
+                        _ => self.error(
+                            Diagnostic::error("Invalid ignore_changes item")
+                                .detail("Each item is an attribute of this resource, like labels, or settings[0].tier.")
+                                .at(span),
+                        ),
+                    }
+                }
+                IgnoreChanges::Paths(paths)
+            }
+            other => {
+                self.error(
+                    Diagnostic::error("Invalid ignore_changes")
+                        .detail("ignore_changes is a list of attributes, like [labels, tags], or the keyword all.")
+                        .at(self.span(file, other)),
+                );
+                IgnoreChanges::None
+            }
+        }
+    }
+
+    fn timeouts(&mut self, file: FileId, block: &Block) -> Timeouts {
+        let mut t = Timeouts::default();
+        self.labels(file, block, &[]);
+        const ALLOWED: &[&str] = &["create", "update", "delete", "read"];
+        let parts = self.parts(file, &block.body);
+        for b in &parts.blocks {
+            self.unexpected_block(file, b, "timeouts", &[]);
+        }
+        for (name, a) in &parts.attrs {
+            if !ALLOWED.contains(&name.as_str()) {
+                self.unexpected_attr(file, a, "timeouts", ALLOWED);
+                continue;
+            }
+            let Some(text) = self.literal_string(file, a) else { continue };
+            let d = match parse_duration(&text) {
+                Ok(d) => d,
+                Err(m) => {
+                    self.error(
+                        Diagnostic::error(format!("Invalid duration \"{text}\""))
+                            .detail(format!("{}.", capitalize(&m)))
+                            .help("write a duration like \"20m\", \"1h30m\" or \"90s\" (units: h, m, s, ms)")
+                            .at(self.span(file, &a.value)),
+                    );
+                    continue;
+                }
+            };
+            match name.as_str() {
+                "create" => t.create = Some(d),
+                "update" => t.update = Some(d),
+                "delete" => t.delete = Some(d),
+                _ => t.read = Some(d),
+            }
+        }
+        t
+    }
+
+    fn output_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        let Some(labels) = self.labels(file, block, &["name"]) else { return };
+        let name = labels.into_iter().next().unwrap_or_default();
+        let span = self.header_span(file, block);
+        const ALLOWED: &[&str] = &["value", "description", "sensitive", "depends_on", "precondition"];
+        let parts = self.parts(file, &block.body);
+        let mut value = None;
+        let mut description = None;
+        let mut sensitive = false;
+        let mut depends_on = Vec::new();
+        let mut preconditions = Vec::new();
+        for (attr_name, a) in &parts.attrs {
+            match attr_name.as_str() {
+                "value" => value = Some(self.expr(file, &a.value)),
+                "description" => description = self.literal_string(file, a),
+                "sensitive" => sensitive = self.literal_bool(file, a).unwrap_or(false),
+                "depends_on" => depends_on = self.depends_on(file, a),
+                _ => self.unexpected_attr(file, a, "output", ALLOWED),
+            }
+        }
+        for b in &parts.blocks {
+            if b.ident.value().as_str() == "precondition" {
+                preconditions.extend(self.condition(file, b));
+            } else {
+                self.unexpected_block(file, b, "output", ALLOWED);
+            }
+        }
+        let Some(expr) = value else {
+            self.error(Diagnostic::error("Missing required argument \"value\"").detail("An output block needs value = <expression>.").at(span));
+            return;
+        };
+        if let Some(first) = module.outputs.get(&name) {
+            self.error(Diagnostic::error(format!("Duplicate output \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            return;
+        }
+        module.outputs.insert(name.clone(), Output { name, expr, description, sensitive, depends_on, preconditions, span });
+    }
+
+    /// Returns the call's name and source span when the child module should be loaded.
+    fn module_block(&mut self, file: FileId, block: &Block, module: &mut Module) -> Option<(String, Span)> {
+        let labels = self.labels(file, block, &["name"])?;
+        let name = labels.into_iter().next().unwrap_or_default();
+        let span = self.header_span(file, block);
+        let parts = self.parts(file, &block.body);
+        let mut source = None;
+        let mut inputs = IndexMap::new();
+        let mut depends_on = Vec::new();
+        for (attr_name, a) in &parts.attrs {
+            match attr_name.as_str() {
+                "source" => source = self.literal_string(file, a).map(|s| (s, self.span(file, &a.value))),
+                "version" => self.error(
+                    Diagnostic::error("Unsupported argument")
+                        .detail("\"version\" applies only to registry modules, and Cairn supports only local module sources.")
+                        .at(self.span(file, &a.key)),
+                ),
+                "count" | "for_each" => self.error(
+                    Diagnostic::error(format!("\"{attr_name}\" on module blocks is not supported yet"))
+                        .detail("Cairn can call a module only once per module block.")
+                        .help("write one module block per instance")
+                        .at(self.span(file, &a.key)),
+                ),
+                "depends_on" => depends_on = self.depends_on(file, a),
+                // Providers are inherited by called modules; explicit mappings are accepted for
+                // compatibility and have no further effect.
+                "providers" => {}
+                _ => {
+                    inputs.insert(attr_name.clone(), self.attribute(file, a));
+                }
+            }
+        }
+        for b in &parts.blocks {
+            self.error(
+                Diagnostic::error("Unsupported block type")
+                    .detail(format!("A module block only has arguments (the module's inputs), not \"{}\" blocks.", b.ident.value().as_str()))
+                    .at(self.span(file, &b.ident)),
+            );
+        }
+        let Some((source, source_span)) = source else {
+            if !parts.attrs.contains_key("source") {
+                self.error(Diagnostic::error("Missing required argument \"source\"").detail("A module block needs source = \"./path/to/module\".").at(span));
+            }
+            return None;
+        };
+        if !(source.starts_with("./") || source.starts_with("../")) {
+            self.error(
+                Diagnostic::error(format!("Unsupported module source \"{source}\""))
+                    .detail("Only local module sources are supported: a path starting with ./ or ../.")
+                    .help("copy the module into the stack and refer to it as source = \"./modules/NAME\"")
+                    .at(source_span),
+            );
+            return None;
+        }
+        let dir = normalize(&module.dir.join(&source));
+        if let Some(first) = module.module_calls.get(&name) {
+            self.error(Diagnostic::error(format!("Duplicate module call \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            return None;
+        }
+        module.module_calls.insert(name.clone(), ModuleCall { name: name.clone(), source, source_span, dir, inputs, depends_on, span });
+        Some((name, source_span))
+    }
+
+    fn check_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        let Some(labels) = self.labels(file, block, &["name"]) else { return };
+        let name = labels.into_iter().next().unwrap_or_default();
+        let span = self.header_span(file, block);
+        let parts = self.parts(file, &block.body);
+        for a in parts.attrs.values() {
+            self.unexpected_attr(file, a, "check", &["assert"]);
+        }
+        let mut asserts = Vec::new();
+        for b in &parts.blocks {
+            match b.ident.value().as_str() {
+                "assert" => asserts.extend(self.condition(file, b)),
+                "data" => self.error(
+                    Diagnostic::error("Nested data blocks in check blocks are not supported")
+                        .help("declare the data source at the top level of the module and refer to it from the assertion")
+                        .at(self.header_span(file, b)),
+                ),
+                _ => self.unexpected_block(file, b, "check", &["assert"]),
+            }
+        }
+        if asserts.is_empty() && !parts.blocks.iter().any(|b| b.ident.value().as_str() == "assert") {
+            self.error(Diagnostic::error("Missing assert block").detail("A check block needs at least one assert { condition = … error_message = … } block.").at(span));
+        }
+        if let Some(first) = module.checks.get(&name) {
+            self.error(Diagnostic::error(format!("Duplicate check \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            return;
+        }
+        module.checks.insert(name.clone(), CheckBlock { name, asserts, span });
+    }
+
+    fn moved_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        if self.labels(file, block, &[]).is_none() {
+            return;
+        }
+        let span = self.header_span(file, block);
+        let parts = self.parts(file, &block.body);
+        for b in &parts.blocks {
+            self.unexpected_block(file, b, "moved", &[]);
+        }
+        let mut from = None;
+        let mut to = None;
+        for (name, a) in &parts.attrs {
+            match name.as_str() {
+                "from" => from = self.address(file, &a.value).map(|x| (x, self.span(file, &a.value))),
+                "to" => to = self.address(file, &a.value).map(|x| (x, self.span(file, &a.value))),
+                _ => self.unexpected_attr(file, a, "moved", &["from", "to"]),
+            }
+        }
+        for needed in ["from", "to"] {
+            if !parts.attrs.contains_key(needed) {
+                self.error(Diagnostic::error(format!("Missing required argument \"{needed}\"")).detail("A moved block needs from = OLD_ADDRESS and to = NEW_ADDRESS.").at(span));
+            }
+        }
+        let (Some((from, from_span)), Some((to, to_span))) = (from, to) else { return };
+        let kind = |a: &AnyAddr| match a {
+            AnyAddr::Module(_) => "a module",
+            AnyAddr::Resource(_) | AnyAddr::Instance(_) => "a resource",
+        };
+        if kind(&from) != kind(&to) {
+            self.error(
+                Diagnostic::error("Invalid moved block")
+                    .detail(format!("\"from\" is {} address but \"to\" is {} address; a move can't change the kind of object.", kind(&from), kind(&to)))
+                    .at(to_span),
+            );
+            return;
+        }
+        if let (AnyAddr::Resource(a), AnyAddr::Resource(b)) | (AnyAddr::Instance(InstanceAddr { resource: a, .. }), AnyAddr::Instance(InstanceAddr { resource: b, .. })) = (&from, &to) {
+            if a.type_name != b.type_name || a.mode != b.mode {
+                self.error(
+                    Diagnostic::error("Invalid moved block")
+                        .detail(format!("A resource can't move to a different type ({} to {}).", a.type_name, b.type_name))
+                        .at(to_span),
+                );
+                return;
+            }
+        }
+        if from == to {
+            self.error(Diagnostic::error("Redundant moved block").detail("\"from\" and \"to\" are the same address.").at(to_span));
+            return;
+        }
+        module.moved.push(Moved { from, to, from_span, to_span, span });
+    }
+
+    fn import_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        if self.labels(file, block, &[]).is_none() {
+            return;
+        }
+        let span = self.header_span(file, block);
+        let parts = self.parts(file, &block.body);
+        for b in &parts.blocks {
+            self.unexpected_block(file, b, "import", &[]);
+        }
+        let mut to = None;
+        let mut id = None;
+        for (name, a) in &parts.attrs {
+            match name.as_str() {
+                "to" => {
+                    let to_span = self.span(file, &a.value);
+                    match self.address(file, &a.value) {
+                        Some(AnyAddr::Instance(i)) => to = Some((i, to_span)),
+                        Some(AnyAddr::Resource(r)) => to = Some((r.instance(InstanceKey::None), to_span)),
+                        Some(AnyAddr::Module(_)) => self.error(
+                            Diagnostic::error("Invalid import address").detail("\"to\" must name a resource, like google_storage_bucket.logs, not a module.").at(to_span),
+                        ),
+                        None => {}
+                    }
+                }
+                "id" => id = Some(self.expr(file, &a.value)),
+                "for_each" | "provider" => self.error(
+                    Diagnostic::error(format!("\"{name}\" in import blocks is not supported"))
+                        .help("write one import block per resource instance")
+                        .at(self.span(file, &a.key)),
+                ),
+                _ => self.unexpected_attr(file, a, "import", &["to", "id"]),
+            }
+        }
+        for needed in ["to", "id"] {
+            if !parts.attrs.contains_key(needed) {
+                self.error(Diagnostic::error(format!("Missing required argument \"{needed}\"")).detail("An import block needs to = RESOURCE_ADDRESS and id = \"…\".").at(span));
+            }
+        }
+        if let (Some((to, to_span)), Some(id)) = (to, id) {
+            if let Some(r) = refs::expr_references(&id).first() {
+                self.error(
+                    Diagnostic::error("Invalid import id")
+                        .detail(format!("The import id can't refer to \"{}\"; it must be known before planning.", r.root))
+                        .at(r.span),
+                );
+                return;
+            }
+            module.imports.push(ImportBlock { to, id, to_span, span });
+        }
+    }
+
+    /// Converts an address written as a traversal (`module.a.google_x.y["k"]`) to an [`AnyAddr`].
+    fn address(&mut self, file: FileId, e: &Expression) -> Option<AnyAddr> {
+        let span = self.span(file, e);
+        match traversal_address(e) {
+            Ok(a) => Some(a),
+            Err(why) => {
+                self.error(
+                    Diagnostic::error("Invalid address")
+                        .detail(format!("{why}."))
+                        .help("write an address without quotes, like google_storage_bucket.logs, google_storage_bucket.logs[\"a\"] or module.network")
+                        .at(span),
+                );
+                None
+            }
+        }
+    }
+
+    /// A resource may select an aliased provider only when that configuration exists (in the
+    /// root module, where provider configurations are declared).
+    fn check_provider_refs(&mut self, module: &mut Module) {
+        if !module.path.is_root() {
+            return;
+        }
+        let mut problems = Vec::new();
+        for res in module.resources.values() {
+            let Some(p) = &res.provider else { continue };
+            let Some((name, alias)) = p.split_once('.') else { continue };
+            let exists = module.providers.iter().any(|c| c.name == name && c.alias.as_deref() == Some(alias));
+            if !exists {
+                let aliases: Vec<&str> = module.providers.iter().filter(|c| c.name == name).filter_map(|c| c.alias.as_deref()).collect();
+                let mut d = Diagnostic::error(format!("Provider configuration \"{p}\" not present"))
+                    .detail(format!("{} \"{}\" selects provider {p}, but there is no provider \"{name}\" block with alias = \"{alias}\".", match res.mode { ResourceMode::Managed => "Resource", ResourceMode::Data => "Data source" }, res.name))
+                    .at(res.span);
+                if let Some(h) = suggest(alias, aliases) {
+                    d = d.help(h);
+                }
+                problems.push(d);
+            }
+        }
+        for d in problems {
+            self.error(d);
+        }
+    }
+
+    /// Every reference in the module must name something declared, and `count`/`each` may only
+    /// be used where they have a value.
+    fn check_references(&mut self, module: &Module) {
+        let where_ = if module.path.is_root() { "the root module".to_string() } else { module.path.to_string() };
+        let mut problems = Vec::new();
+        let mut check = |r: &refs::Reference, counted: Option<(bool, bool)>, loader: &Loader| {
+            let d = match &r.root {
+                RefRoot::Var(n) if !module.variables.contains_key(n) => Some(
+                    with_suggestion(
+                        Diagnostic::error("Reference to undeclared input variable")
+                            .detail(format!("An input variable named \"{n}\" is not declared in {where_}."))
+                            .help(format!("declare it with variable \"{n}\" {{ }}")),
+                        n,
+                        module.variables.keys().map(String::as_str),
+                    ),
+                ),
+                RefRoot::Local(n) if !module.locals.contains_key(n) => Some(with_suggestion(
+                    Diagnostic::error("Reference to undeclared local value").detail(format!("A local value named \"{n}\" is not declared in {where_}.")),
+                    n,
+                    module.locals.keys().map(String::as_str),
+                )),
+                RefRoot::Resource { mode, type_name, name } => {
+                    let key = ResourceAddr { module: module.path.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() }.local_key();
+                    if module.resources.contains_key(&key) {
+                        None
+                    } else {
+                        let what = if *mode == ResourceMode::Data { "data source" } else { "resource" };
+                        Some(with_suggestion(
+                            Diagnostic::error(format!("Reference to undeclared {what}")).detail(format!("A {what} \"{type_name}\" \"{name}\" is not declared in {where_}.")),
+                            &key,
+                            module.resources.keys().map(String::as_str),
+                        ))
+                    }
+                }
+                RefRoot::Module(n) => match module.module_calls.get(n) {
+                    None => Some(with_suggestion(
+                        Diagnostic::error("Reference to undeclared module").detail(format!("No module call named \"{n}\" is declared in {where_}.")),
+                        n,
+                        module.module_calls.keys().map(String::as_str),
+                    )),
+                    Some(_) => {
+                        let child = loader.modules.get(&module.path.child(n));
+                        match (child, r.attrs.first()) {
+                            (Some(child), Some(out)) if !child.outputs.contains_key(out) => Some(with_suggestion(
+                                Diagnostic::error("Unsupported attribute").detail(format!("Module \"{n}\" has no output named \"{out}\".")),
+                                out,
+                                child.outputs.keys().map(String::as_str),
+                            )),
+                            _ => None,
+                        }
+                    }
+                },
+                RefRoot::CountIndex if counted.map_or(true, |(c, _)| !c) => Some(
+                    Diagnostic::error("Reference to \"count\" in non-counted context")
+                        .detail("count.index can only be used in a resource or data block that sets the \"count\" argument."),
+                ),
+                RefRoot::EachKey | RefRoot::EachValue if counted.map_or(true, |(_, f)| !f) => Some(
+                    Diagnostic::error("Reference to \"each\" in context without for_each")
+                        .detail("each.key and each.value can only be used in a resource or data block that sets the \"for_each\" argument."),
+                ),
+                _ => None,
+            };
+            if let Some(d) = d {
+                problems.push(d.at(r.span));
+            }
+        };
+        for res in module.resources.values() {
+            let counted = Some((res.count.is_some(), res.for_each.is_some()));
+            let mut all = refs::body_references(&res.body);
+            for e in res.count.iter().chain(&res.for_each).chain(&res.depends_on).chain(&res.lifecycle.replace_triggered_by) {
+                all.extend(refs::expr_references(e));
+            }
+            for c in res.lifecycle.preconditions.iter().chain(&res.lifecycle.postconditions) {
+                all.extend(refs::expr_references(&c.condition));
+                all.extend(refs::expr_references(&c.error_message));
+            }
+            for r in &all {
+                check(r, counted, self);
+            }
+        }
+        let mut plain: Vec<refs::Reference> = Vec::new();
+        for p in &module.providers {
+            plain.extend(refs::body_references(&p.body));
+        }
+        for l in module.locals.values() {
+            plain.extend(refs::expr_references(&l.expr));
+        }
+        for o in module.outputs.values() {
+            plain.extend(refs::expr_references(&o.expr));
+            for e in &o.depends_on {
+                plain.extend(refs::expr_references(e));
+            }
+            for c in &o.preconditions {
+                plain.extend(refs::expr_references(&c.condition));
+                plain.extend(refs::expr_references(&c.error_message));
+            }
+        }
+        for call in module.module_calls.values() {
+            for a in call.inputs.values() {
+                plain.extend(refs::expr_references(&a.expr));
+            }
+            for e in &call.depends_on {
+                plain.extend(refs::expr_references(e));
+            }
+        }
+        for c in module.checks.values() {
+            for a in &c.asserts {
+                plain.extend(refs::expr_references(&a.condition));
+                plain.extend(refs::expr_references(&a.error_message));
+            }
+        }
+        for v in module.variables.values() {
+            for c in &v.validations {
+                plain.extend(refs::expr_references(&c.error_message).into_iter().filter(|r| matches!(r.root, RefRoot::Var(_))));
+            }
+        }
+        for r in &plain {
+            check(r, None, self);
+        }
+        for d in problems {
+            self.error(d);
+        }
+    }
+}
+
+fn with_suggestion<'a>(d: Diagnostic, name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+    match suggest(name, candidates) {
+        Some(h) => d.help(h),
+        None => d,
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `a.b[0]["k"]` as an attribute path (for ignore_changes).
+fn traversal_attr_path(t: &hcl_edit::expr::Traversal) -> Option<AttrPath> {
+    let Expression::Variable(root) = &t.expr else { return None };
+    let mut path = AttrPath::attr(root.value().as_str());
+    for op in &t.operators {
+        path = match op.value() {
+            TraversalOperator::GetAttr(a) => path.join_attr(a.value().as_str()),
+            TraversalOperator::LegacyIndex(n) => path.join_index(i64::try_from(*n.value()).ok()?),
+            TraversalOperator::Index(Expression::Number(n)) => path.join_index(n.value().as_i64()?),
+            TraversalOperator::Index(Expression::String(s)) => path.join_attr(s.value()),
+            _ => return None,
+        };
+    }
+    Some(path)
+}
+
+/// Converts a traversal like `module.a.type.name["k"]` to an address. Keys must be literals.
+fn traversal_address(e: &Expression) -> Result<AnyAddr, String> {
+    let (root, ops): (&str, &[hcl_edit::Decorated<TraversalOperator>]) = match e {
+        Expression::Traversal(t) => match &t.expr {
+            Expression::Variable(v) => (v.value().as_str(), &t.operators[..]),
+            _ => return Err("an address starts with a name".into()),
+        },
+        Expression::Variable(v) => (v.value().as_str(), &[]),
+        Expression::String(_) => return Err("an address is written without quotes".into()),
+        _ => return Err("expected a resource or module address".into()),
+    };
+    enum Step {
+        Name(String),
+        Key(InstanceKey),
+    }
+    let mut steps = vec![Step::Name(root.to_string())];
+    for op in ops {
+        steps.push(match op.value() {
+            TraversalOperator::GetAttr(a) => Step::Name(a.value().as_str().to_string()),
+            TraversalOperator::LegacyIndex(n) => Step::Key(InstanceKey::Int(i64::try_from(*n.value()).map_err(|_| "the index is too large".to_string())?)),
+            TraversalOperator::Index(Expression::Number(n)) => {
+                Step::Key(InstanceKey::Int(n.value().as_i64().ok_or("an index must be a whole number")?))
+            }
+            TraversalOperator::Index(Expression::String(s)) => Step::Key(InstanceKey::Str(s.value().clone())),
+            TraversalOperator::Index(_) => return Err("an instance key must be a literal number or string, like [0] or [\"a\"]".into()),
+            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => return Err("an address can't contain a splat".into()),
+        });
+    }
+    let mut it = steps.into_iter().peekable();
+    let mut modules = Vec::new();
+    while let Some(Step::Name(n)) = it.peek() {
+        if n != "module" {
+            break;
+        }
+        it.next();
+        match it.next() {
+            Some(Step::Name(m)) => modules.push(m),
+            _ => return Err("\"module\" must be followed by the module's name".into()),
+        }
+        if let Some(Step::Key(_)) = it.peek() {
+            return Err("module instance keys are not supported (modules can't use count or for_each)".into());
+        }
+    }
+    let module = ModulePath(modules);
+    let Some(first) = it.next() else { return Ok(AnyAddr::Module(module)) };
+    let Step::Name(first) = first else { return Err("expected a resource type".into()) };
+    let (mode, type_name) = if first == "data" {
+        match it.next() {
+            Some(Step::Name(t)) => (ResourceMode::Data, t),
+            _ => return Err("\"data\" must be followed by the data source's type and name".into()),
+        }
+    } else {
+        (ResourceMode::Managed, first)
+    };
+    let Some(Step::Name(name)) = it.next() else { return Err(format!("\"{type_name}\" must be followed by the resource's name: {type_name}.NAME")) };
+    let resource = ResourceAddr { module, mode, type_name, name };
+    match it.next() {
+        None => Ok(AnyAddr::Resource(resource)),
+        Some(Step::Key(key)) => match it.next() {
+            None => Ok(AnyAddr::Instance(InstanceAddr { resource, key })),
+            Some(_) => Err("an address ends after the instance key; it can't name an attribute".into()),
+        },
+        Some(Step::Name(a)) => Err(format!("an address names a resource, not an attribute (\".{a}\")")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, files: &[(&str, &str)]) {
+        for (name, text) in files {
+            let p = dir.join(name);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent).expect("create test dir");
+            }
+            std::fs::write(p, text).expect("write test file");
+        }
+    }
+
+    fn load_files(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Config, LoadError>) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write(tmp.path(), files);
+        let r = load(tmp.path());
+        (tmp, r)
+    }
+
+    fn ok(files: &[(&str, &str)]) -> Config {
+        match load_files(files) {
+            (_, Ok(c)) => c,
+            (_, Err(e)) => panic!("load failed:\n{e}"),
+        }
+    }
+
+    /// Rendered diagnostics with the temporary directory replaced by `stack`.
+    fn fail(files: &[(&str, &str)]) -> String {
+        match load_files(files) {
+            (_, Ok(_)) => panic!("load should fail"),
+            (tmp, Err(e)) => e.to_string().replace(&tmp.path().display().to_string(), "stack"),
+        }
+    }
+
+    fn first_location(files: &[(&str, &str)]) -> String {
+        match load_files(files) {
+            (_, Ok(_)) => panic!("load should fail"),
+            (_, Err(e)) => {
+                let span = e.diagnostics.0[0].span.expect("diagnostic has a span");
+                let loc = e.sources.location(span);
+                loc.rsplit('/').next().unwrap_or(&loc).to_string()
+            }
+        }
+    }
+
+    const ALL_BLOCKS: &str = r#"
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    google = { source = "hashicorp/google", version = "~> 6.0" }
+  }
+  backend "gcs" {
+    bucket = "state-bucket"
+    prefix = "demo"
+  }
+}
+
+provider "google" {
+  project = var.project
+}
+
+provider "google" {
+  alias  = "eu"
+  region = "europe-west1"
+}
+
+variable "project" {
+  description = "Project id"
+  sensitive   = false
+  nullable    = false
+  validation {
+    condition     = length(var.project) > 3
+    error_message = "Too short."
+  }
+}
+
+variable "zones" {
+  default = ["a", "b"]
+}
+
+locals {
+  name = "demo-${var.project}"
+}
+
+locals {
+  zone = var.zones[0]
+}
+
+resource "google_storage_bucket" "logs" {
+  count    = 2
+  name     = "${local.name}-${count.index}"
+  location = "EU"
+  provider = google.eu
+  depends_on = [google_compute_network.net]
+
+  lifecycle {
+    prevent_destroy       = true
+    create_before_destroy = true
+    ignore_changes        = [labels, versioning[0].enabled, "website"]
+    replace_triggered_by  = [google_compute_network.net.id]
+    precondition {
+      condition     = local.zone != ""
+      error_message = "zone"
+    }
+    postcondition {
+      condition     = self.name != ""
+      error_message = "name"
+    }
+  }
+
+  timeouts {
+    create = "20m"
+    delete = "1h30m"
+  }
+
+  versioning {
+    enabled = true
+  }
+
+  dynamic "lifecycle_rule" {
+    for_each = var.zones
+    iterator = z
+    content {
+      action {
+        type = z.value
+      }
+    }
+  }
+}
+
+resource "google_compute_network" "net" {
+  for_each = toset(var.zones)
+  name     = each.key
+  lifecycle {
+    ignore_changes = all
+  }
+}
+
+data "google_project" "this" {
+  project_id = var.project
+}
+
+output "bucket" {
+  value       = google_storage_bucket.logs[0].name
+  description = "The bucket"
+  sensitive   = true
+  depends_on  = [google_storage_bucket.logs]
+  precondition {
+    condition     = true
+    error_message = "never"
+  }
+}
+
+check "health" {
+  assert {
+    condition     = data.google_project.this.number != ""
+    error_message = "no project"
+  }
+}
+
+moved {
+  from = google_storage_bucket.old
+  to   = google_storage_bucket.logs
+}
+
+moved {
+  from = module.a.google_x.y["k"]
+  to   = google_x.z[0]
+}
+
+import {
+  to = google_compute_network.net["a"]
+  id = "projects/p/global/networks/a"
+}
+"#;
+
+    #[test]
+    fn loads_every_block_kind() {
+        let c = ok(&[("main.tf", ALL_BLOCKS)]);
+        let root = c.root();
+        assert!(c.warnings.is_empty());
+        let backend = c.backend.as_ref().expect("backend");
+        assert_eq!(backend.kind, "gcs");
+        assert_eq!(backend.attributes.keys().collect::<Vec<_>>(), ["bucket", "prefix"]);
+        assert_eq!(root.required_version.as_deref(), Some(">= 1.5"));
+        assert_eq!(root.required_providers["google"].source.as_deref(), Some("hashicorp/google"));
+        assert_eq!(root.providers.len(), 2);
+        assert_eq!(root.providers[1].alias.as_deref(), Some("eu"));
+        assert!(!root.providers[1].body.attributes.contains_key("alias"));
+
+        let project = &root.variables["project"];
+        assert!(!project.nullable);
+        assert_eq!(project.description.as_deref(), Some("Project id"));
+        assert_eq!(project.validations.len(), 1);
+        assert!(root.variables["zones"].default.is_some());
+        assert_eq!(root.locals.keys().collect::<Vec<_>>(), ["name", "zone"]);
+
+        let b = &root.resources["google_storage_bucket.logs"];
+        assert!(b.count.is_some());
+        assert_eq!(b.provider.as_deref(), Some("google.eu"));
+        assert_eq!(b.depends_on.len(), 1);
+        assert!(b.lifecycle.prevent_destroy && b.lifecycle.create_before_destroy);
+        let IgnoreChanges::Paths(paths) = &b.lifecycle.ignore_changes else { panic!("paths expected") };
+        let shown: Vec<String> = paths.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(shown, ["labels", "versioning[0].enabled", "website"]);
+        assert_eq!(b.lifecycle.replace_triggered_by.len(), 1);
+        assert_eq!((b.lifecycle.preconditions.len(), b.lifecycle.postconditions.len()), (1, 1));
+        assert_eq!(b.timeouts.create, Some(Duration::from_secs(1200)));
+        assert_eq!(b.timeouts.delete, Some(Duration::from_secs(5400)));
+        assert_eq!(b.timeouts.update, None);
+        // Meta-arguments are not part of the body; ordinary ones and nested blocks are.
+        assert_eq!(b.body.attributes.keys().collect::<Vec<_>>(), ["name", "location"]);
+        assert_eq!(b.body.blocks.len(), 1);
+        assert_eq!(b.body.blocks[0].type_name, "versioning");
+        assert_eq!(b.body.dynamic_blocks.len(), 1);
+        assert_eq!(b.body.dynamic_blocks[0].iterator, "z");
+        assert_eq!(b.body.dynamic_blocks[0].content.blocks[0].type_name, "action");
+        assert_eq!(c.sources.location(b.span).rsplit('/').next(), Some("main.tf:44:1"));
+
+        let net = &root.resources["google_compute_network.net"];
+        assert!(net.for_each.is_some());
+        assert_eq!(net.lifecycle.ignore_changes, IgnoreChanges::All);
+        assert_eq!(root.resources["data.google_project.this"].mode, ResourceMode::Data);
+
+        let out = &root.outputs["bucket"];
+        assert!(out.sensitive);
+        assert_eq!(out.preconditions.len(), 1);
+        assert_eq!(root.checks["health"].asserts.len(), 1);
+
+        assert_eq!(root.moved[0].from.to_string(), "google_storage_bucket.old");
+        assert_eq!(root.moved[1].from.to_string(), "module.a.google_x.y[\"k\"]");
+        assert_eq!(root.moved[1].to.to_string(), "google_x.z[0]");
+        assert_eq!(root.imports[0].to.to_string(), "google_compute_network.net[\"a\"]");
+        assert_eq!(c.path_module(&ModulePath::root()), ".");
+    }
+
+    #[test]
+    fn files_are_read_in_name_order_and_other_files_ignored() {
+        let c = ok(&[
+            ("b.tf", "locals {\n  b = 2\n}\n"),
+            ("a.tf", "locals {\n  a = 1\n}\n"),
+            ("c.hcl", "locals {\n  c = 3\n}\n"),
+            ("notes.txt", "not hcl"),
+            (".terraform.lock.hcl", "garbage {{{"),
+        ]);
+        assert_eq!(c.root().locals.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let displays: Vec<String> = c.sources.files().map(|(_, f)| f.display.rsplit('/').next().unwrap_or("").to_string()).collect();
+        assert_eq!(displays, ["a.tf", "b.tf", "c.hcl"]);
+    }
+
+    #[test]
+    fn syntax_errors_have_locations() {
+        assert_eq!(first_location(&[("main.tf", "locals {\n  a = \n}\n")]), "main.tf:2:7");
+        let msg = fail(&[("main.tf", "resource \"x\" \"y\" {\n  a = [1, 2\n}\n")]);
+        assert!(msg.starts_with("Error: Syntax error\n  --> stack/main.tf:"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_blocks_and_arguments_suggest_fixes() {
+        insta::assert_snapshot!(fail(&[("main.tf", "resorce \"google_x\" \"y\" {\n}\n")]), @r#"
+        Error: Unsupported block type
+          --> stack/main.tf:1:1
+           | resorce "google_x" "y" {
+           | ^^^^^^^
+          Blocks of type "resorce" are not expected here.
+          help: did you mean "resource"?
+        "#);
+        insta::assert_snapshot!(fail(&[("main.tf", "variable \"x\" {\n  defualt = 1\n}\n")]), @r#"
+        Error: Unsupported argument
+          --> stack/main.tf:2:3
+           |   defualt = 1
+           |   ^^^^^^^
+          An argument named "defualt" is not expected in a variable block.
+          help: did you mean "default"?
+        "#);
+        assert_eq!(first_location(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroi = true\n  }\n}\n")]), "main.tf:3:5");
+        assert!(fail(&[("main.tf", "x = 1\n")]).contains("locals { x = … }"));
+        assert!(fail(&[("main.tf", "output \"o\" {\n  value = 1\n  sensitiv = true\n}\n")]).contains("did you mean \"sensitive\"?"));
+    }
+
+    #[test]
+    fn duplicates_point_at_the_first_definition() {
+        let files = [("a.tf", "resource \"google_x\" \"y\" {\n}\n"), ("b.tf", "\nresource \"google_x\" \"y\" {\n}\n")];
+        insta::assert_snapshot!(fail(&files), @r#"
+        Error: Duplicate resource "google_x" "y"
+          --> stack/b.tf:2:1
+           | resource "google_x" "y" {
+           | ^^^^^^^^^^^^^^^^^^^^^^^
+          The first definition is at stack/a.tf:1:1. Each resource block needs a unique type and name.
+        "#);
+        assert!(fail(&[("main.tf", "variable \"v\" {}\nvariable \"v\" {}\n")]).contains("Duplicate variable \"v\""));
+        assert!(fail(&[("main.tf", "output \"o\" {\n value = 1\n}\noutput \"o\" {\n value = 2\n}\n")]).contains("Duplicate output \"o\""));
+        assert!(fail(&[("main.tf", "check \"c\" {\n assert {\n condition = true\n error_message = \"x\"\n }\n}\ncheck \"c\" {\n assert {\n condition = true\n error_message = \"x\"\n }\n}\n")]).contains("Duplicate check \"c\""));
+        let msg = fail(&[("main.tf", "locals {\n  a = 1\n}\nlocals {\n  a = 2\n}\n")]);
+        assert!(msg.contains("Duplicate local value \"a\"") && msg.contains("main.tf:5:3") && msg.contains("first definition is at stack/main.tf:2:3"), "{msg}");
+        let dup = fail(&[("main.tf", "locals {\n  a = 1\n  a = 2\n}\n")]);
+        assert!(dup.contains("Duplicate"), "{dup}");
+    }
+
+    #[test]
+    fn meta_argument_errors() {
+        let count_and_for_each = [("main.tf", "resource \"a\" \"b\" {\n  count = 1\n  for_each = {}\n}\n")];
+        assert!(fail(&count_and_for_each).contains("Invalid combination of \"count\" and \"for_each\""));
+        assert_eq!(first_location(&count_and_for_each), "main.tf:3:14");
+        let bad_duration = [("main.tf", "resource \"a\" \"b\" {\n  timeouts {\n    create = \"20 minutes\"\n  }\n}\n")];
+        assert_eq!(first_location(&bad_duration), "main.tf:3:14");
+        assert!(fail(&bad_duration).contains("Invalid duration \"20 minutes\""));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = var.x\n  }\n}\n")]).contains("must be true or false"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provider = \"google.eu\"\n}\n")]).contains("remove the quotes: provider = google.eu"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  depends_on = [\"a.c\"]\n}\n")]).contains("Invalid depends_on reference"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    ignore_changes = [upper(x)]\n  }\n}\n")]).contains("Invalid ignore_changes item"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provisioner \"local-exec\" {\n  }\n}\n")]).contains("Provisioner blocks are not supported"));
+        assert!(fail(&[("main.tf", "data \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n")]).contains("data source's lifecycle"));
+        assert!(fail(&[("main.tf", "resource \"a\" {\n}\n")]).contains("Missing name for resource block"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provider = google.nope\n}\nprovider \"google\" {\n  alias = \"eu\"\n}\n")]).contains("Provider configuration \"google.nope\" not present"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  dynamic \"x\" {\n    for_each = []\n  }\n}\n")]).contains("Missing content block in dynamic block"));
+    }
+
+    #[test]
+    fn backend_kinds() {
+        insta::assert_snapshot!(fail(&[("main.tf", "terraform {\n  backend \"s3\" {\n  }\n}\n")]), @r#"
+        Error: Unsupported backend "s3"
+          --> stack/main.tf:2:11
+           |   backend "s3" {
+           |           ^^^^
+          Cairn supports the "local" and "gcs" backends.
+        "#);
+        let c = ok(&[("main.tf", "terraform {\n  backend \"local\" {\n    path = \"state.db\"\n  }\n}\n")]);
+        assert_eq!(c.backend.map(|b| b.kind).as_deref(), Some("local"));
+    }
+
+    #[test]
+    fn variable_errors() {
+        let bad_type = [("main.tf", "variable \"v\" {\n  type = not_a_type(1)\n}\n")];
+        assert!(fail(&bad_type).contains("Invalid type specification"));
+        assert_eq!(first_location(&bad_type), "main.tf:2:10");
+        assert!(fail(&[("main.tf", "variable \"v\" {\n  default = var.w\n}\n")]).contains("Variables not allowed"));
+        assert!(fail(&[("main.tf", "variable \"count\" {\n}\n")]).contains("is reserved"));
+        let msg = fail(&[("main.tf", "variable \"v\" {\n  validation {\n    condition = var.w != \"\"\n    error_message = \"x\"\n  }\n}\nvariable \"w\" {}\n")]);
+        assert!(msg.contains("can only refer to the variable itself"), "{msg}");
+        assert!(fail(&[("main.tf", "variable \"v\" {\n  validation {\n    condition = true\n  }\n}\n")]).contains("Missing required argument \"error_message\""));
+    }
+
+    #[test]
+    fn undeclared_references_are_reported() {
+        let msg = fail(&[("main.tf", "variable \"project\" {}\nlocals {\n  a = var.projet\n  b = local.c\n  d = google_x.nope.id\n  e = count.index\n}\n")]);
+        assert!(msg.contains("Reference to undeclared input variable") && msg.contains("did you mean \"project\"?"), "{msg}");
+        assert!(msg.contains("Reference to undeclared local value"));
+        assert!(msg.contains("Reference to undeclared resource"));
+        assert!(msg.contains("Reference to \"count\" in non-counted context"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  name = each.key\n}\n")]).contains("without for_each"));
+        // Inside dynamic blocks and for expressions, bound names are not references.
+        ok(&[("main.tf", "variable \"l\" {}\nresource \"a\" \"b\" {\n  x = [for v in var.l : v.id]\n  dynamic \"d\" {\n    for_each = var.l\n    content {\n      y = d.value\n    }\n  }\n}\n")]);
+    }
+
+    #[test]
+    fn modules_load_recursively_and_check_inputs() {
+        let c = ok(&[
+            ("main.tf", "module \"net\" {\n  source = \"./modules/net\"\n  cidr = \"10.0.0.0/8\"\n  providers = { google = google }\n}\noutput \"id\" {\n  value = module.net.id\n}\n"),
+            ("modules/net/main.tf", "variable \"cidr\" {}\nvariable \"name\" {\n  default = \"n\"\n}\nmodule \"sub\" {\n  source = \"../sub\"\n}\noutput \"id\" {\n  value = var.cidr\n}\n"),
+            ("modules/sub/main.tf", "output \"x\" {\n  value = path.module\n}\n"),
+        ]);
+        let net = ModulePath::root().child("net");
+        assert_eq!(c.modules.len(), 3);
+        assert_eq!(c.root().module_calls["net"].inputs.keys().collect::<Vec<_>>(), ["cidr"]);
+        assert!(c.module(&net.child("sub")).is_some());
+        assert_eq!(c.path_module(&net), "modules/net");
+        assert_eq!(c.path_module(&net.child("sub")), "modules/sub");
+        let sub_file = c.sources.files().map(|(_, f)| f.display.clone()).find(|d| d.ends_with("sub/main.tf")).expect("sub loaded");
+        assert!(!sub_file.contains("/./") && !sub_file.contains("/../"), "{sub_file}");
+    }
+
+    #[test]
+    fn module_errors() {
+        let missing = [("main.tf", "module \"m\" {\n  source = \"./nope\"\n}\n")];
+        assert!(fail(&missing).contains("Module directory"));
+        assert_eq!(first_location(&missing), "main.tf:2:12");
+        let remote = [("main.tf", "module \"m\" {\n  source = \"terraform-google-modules/network/google\"\n}\n")];
+        assert!(fail(&remote).contains("Only local module sources are supported"));
+        let counted = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n}\n"), ("m/main.tf", "")];
+        assert!(fail(&counted).contains("\"count\" on module blocks is not supported yet"));
+        assert_eq!(first_location(&counted), "main.tf:3:3");
+        let recursive = [("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "module \"again\" {\n  source = \"../\"\n}\n")];
+        assert!(fail(&recursive).contains("Module recursion"));
+        let inputs = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  nmae = 1\n}\noutput \"o\" {\n  value = module.m.nope\n}\n"), ("m/main.tf", "variable \"name\" {}\noutput \"ok\" {\n  value = 1\n}\n")];
+        let msg = fail(&inputs);
+        assert!(msg.contains("has no input variable named \"nmae\"") && msg.contains("did you mean \"name\"?"), "{msg}");
+        assert!(msg.contains("Missing required argument \"name\""), "{msg}");
+        assert!(msg.contains("Module \"m\" has no output named \"nope\""), "{msg}");
+    }
+
+    #[test]
+    fn check_moved_and_import_errors() {
+        assert!(fail(&[("main.tf", "check \"c\" {\n  data \"x\" \"y\" {\n  }\n  assert {\n    condition = true\n    error_message = \"e\"\n  }\n}\n")]).contains("Nested data blocks in check blocks are not supported"));
+        assert!(fail(&[("main.tf", "moved {\n  from = \"a.b\"\n  to = a.c\n}\n")]).contains("without quotes"));
+        assert!(fail(&[("main.tf", "moved {\n  from = a.b[var.k]\n  to = a.c\n}\n")]).contains("literal number or string"));
+        assert!(fail(&[("main.tf", "moved {\n  from = module.x\n  to = a.c\n}\n")]).contains("can't change the kind"));
+        assert!(fail(&[("main.tf", "moved {\n  from = a.b.id\n  to = a.c\n}\n")]).contains("names a resource, not an attribute"));
+        assert!(fail(&[("main.tf", "moved {\n  from = a.b\n}\n")]).contains("Missing required argument \"to\""));
+        let c = ok(&[("main.tf", "moved {\n  from = module.old\n  to = module.new\n}\nimport {\n  to = data.x.y\n  id = \"i\"\n}\n")]);
+        assert_eq!(c.root().moved[0].to, AnyAddr::Module(ModulePath(vec!["new".into()])));
+        assert_eq!(c.root().imports[0].to.key, InstanceKey::None);
+        assert!(fail(&[("main.tf", "import {\n  to = module.m\n  id = \"x\"\n}\n")]).contains("not a module"));
+    }
+
+    #[test]
+    fn missing_or_empty_directories() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let e = load(&tmp.path().join("nope")).expect_err("missing dir");
+        assert!(e.diagnostics.0[0].summary.contains("not found"));
+        let e = load(tmp.path()).expect_err("empty dir");
+        assert!(e.diagnostics.0[0].summary.contains("No configuration files"));
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "20", "20 m", "-5m", "5d", "m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn child_backend_is_a_warning() {
+        let c = ok(&[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "terraform {\n  backend \"gcs\" {\n  }\n}\n")]);
+        assert_eq!(c.warnings.0.len(), 1);
+        assert!(c.backend.is_none());
+    }
+}
