@@ -684,15 +684,20 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     })?;
                     if f.grouping {
                         groups.entry(key).or_default().push(value);
-                    } else if object.contains_key(&key) {
-                        let shown = if ks { "the same key".to_string() } else { format!("the key {key:?}") };
-                        return Err(err("Duplicate object key")
-                            .detail(format!("Two different items produced {shown} in this 'for' expression."))
-                            .help("if duplicates are expected, add an ellipsis (...) after the value expression to group the values by key")
-                            .at_opt(self.sp(key_expr))
-                            .into());
                     } else {
-                        object.insert(key, value);
+                        match object.entry(key) {
+                            std::collections::btree_map::Entry::Vacant(slot) => {
+                                slot.insert(value);
+                            }
+                            std::collections::btree_map::Entry::Occupied(taken) => {
+                                let shown = if ks { "the same key".to_string() } else { format!("the key {:?}", taken.key()) };
+                                return Err(err("Duplicate object key")
+                                    .detail(format!("Two different items produced {shown} in this 'for' expression."))
+                                    .help("if duplicates are expected, add an ellipsis (...) after the value expression to group the values by key")
+                                    .at_opt(self.sp(key_expr))
+                                    .into());
+                            }
+                        }
                     }
                 }
             }
@@ -1330,10 +1335,28 @@ mod tests {
         assert_eq!(ok("<<EOT\nline ${var.n}\nEOT"), s("line 3\n"));
         assert_eq!(ok("<<-EOT\n    indented\n      more\n    EOT"), s("indented\n  more\n"));
         assert_eq!(ok("<<EOT\n%{ for x in var.l ~}\n- ${x}\n%{ endfor ~}\nEOT"), s("- a\n- b\n- c\n"));
+        assert_eq!(ok("\"a\n%{~ if true ~}\nb\n%{~ endif ~}\nc\""), s("abc"));
+        assert_eq!(ok("\"%{ if false }x%{ else }y%{ endif }\""), s("y"));
         assert!(fail("\"x${var.null}\"").contains("null value cannot be included"));
         assert!(fail("\"x${var.l}\"").contains("a list cannot be included in a string"));
         assert_eq!(ok("\"a${var.u}\""), Value::unknown());
         assert_eq!(ok("\"%{if var.u}x%{endif}\""), Value::unknown());
+    }
+
+    #[test]
+    fn templatefile_renderer_sees_only_its_variables() {
+        let sources = SourceMap::new();
+        let r = refs();
+        let ctx = EvalCtx { resolver: &r, count_index: None, each: None, module_dir: ".".into(), root_dir: Path::new("."), sources: &sources };
+        let ev = Evaluator::new(&ctx, FileId(0));
+        let mut vars = BTreeMap::new();
+        vars.insert("name".to_string(), s("web"));
+        vars.insert("ports".to_string(), Value::List(vec![80.into(), 443.into()]));
+        let out = ev.render_template_text("host ${name}:%{ for p in ports }${p} %{ endfor }", &vars);
+        assert_eq!(out, Ok(s("host web:80 443 ")));
+        let e = ev.render_template_text("x\n${var.s}", &vars).expect_err("no module references in templates");
+        assert!(e.contains("not available in a template file") && e.contains("line 2, column 3"), "{e}");
+        assert!(ev.render_template_text("${", &vars).expect_err("syntax").contains("template syntax error"));
     }
 
     #[test]

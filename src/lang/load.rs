@@ -1388,11 +1388,11 @@ impl Loader {
                         }
                     }
                 },
-                RefRoot::CountIndex if counted.map_or(true, |(c, _)| !c) => Some(
+                RefRoot::CountIndex if counted.is_none_or(|(c, _)| !c) => Some(
                     Diagnostic::error("Reference to \"count\" in non-counted context")
                         .detail("count.index can only be used in a resource or data block that sets the \"count\" argument."),
                 ),
-                RefRoot::EachKey | RefRoot::EachValue if counted.map_or(true, |(_, f)| !f) => Some(
+                RefRoot::EachKey | RefRoot::EachValue if counted.is_none_or(|(_, f)| !f) => Some(
                     Diagnostic::error("Reference to \"each\" in context without for_each")
                         .detail("each.key and each.value can only be used in a resource or data block that sets the \"for_each\" argument."),
                 ),

@@ -54,6 +54,7 @@ pub fn collect_root_variables_with_warnings(
     let declared = &config.root().variables;
     let mut diags = Diagnostics::new();
     let mut given: BTreeMap<String, Given> = BTreeMap::new();
+    let mut failed: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
 
     for (name, raw) in &inputs.env {
         // Environment variables for undeclared names are ignored: the environment is shared
@@ -63,7 +64,10 @@ pub fn collect_root_variables_with_warnings(
             Ok(g) => {
                 given.insert(name.clone(), g);
             }
-            Err(d) => diags.extend(d),
+            Err(d) => {
+                failed.insert(name.clone());
+                diags.extend(d);
+            }
         }
     }
 
@@ -96,8 +100,12 @@ pub fn collect_root_variables_with_warnings(
                 match parse_raw(config, var, raw, &format!("-var {name}"), sources) {
                     Ok(g) => {
                         given.insert(name.to_string(), g);
+                        failed.remove(name);
                     }
-                    Err(d) => diags.extend(d),
+                    Err(d) => {
+                        failed.insert(name.to_string());
+                        diags.extend(d);
+                    }
                 }
             }
             VarArg::File(path) => apply_file(config, path, sources, &mut given, &mut diags),
@@ -106,6 +114,10 @@ pub fn collect_root_variables_with_warnings(
 
     let mut values = BTreeMap::new();
     for (name, var) in declared {
+        if failed.contains(name) {
+            // Already reported; "no value" on top of "invalid value" would only confuse.
+            continue;
+        }
         match final_value(config, var, given.remove(name), sources) {
             Ok(v) => {
                 values.insert(name.clone(), v.mark_if(var.sensitive));
@@ -312,8 +324,16 @@ fn apply_file(config: &Config, path: &Path, sources: &mut SourceMap, given: &mut
 /// A `-var` or `TF_VAR_` value: a literal string for string variables, otherwise an HCL
 /// expression (falling back to a string for `any` when it isn't one).
 fn parse_raw(config: &Config, var: &Variable, raw: &str, origin: &str, sources: &mut SourceMap) -> Result<Given, Diagnostics> {
-    if var.ty == TypeConstraint::String {
-        return Ok(Given { value: Value::string(raw), span: None, origin: origin.to_string() });
+    // As in Terraform, primitive types take the text as given (and convert it later, so
+    // `-var count=3` is the number 3); only collection, structural and `any` types parse HCL.
+    if matches!(var.ty, TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool) {
+        let span = if var.sensitive {
+            None
+        } else {
+            let file = sources.add(Path::new(origin), format!("<{origin}>"), raw.to_string());
+            Some(Span { file, start: 0, end: raw.len() })
+        };
+        return Ok(Given { value: Value::string(raw), span, origin: origin.to_string() });
     }
     let parsed = hcl_edit::parser::parse_expr(raw.trim());
     let parsed = match parsed {
@@ -584,6 +604,7 @@ mod tests {
         }
         let msg = collect(&s, &inputs(vec![var("pw=[hunter2 ")], &[])).expect_err("bad value");
         assert!(msg.contains("stack/main.tf:1:1"), "{msg}");
+        assert_eq!(msg.matches("Error:").count(), 1, "no second 'no value' error: {msg}");
         let msg = collect(&s, &inputs(vec![var("pw=[hunter2]")], &[])).expect_err("reference in value");
         assert!(msg.contains("the variable is sensitive"), "{msg}");
         assert!(!msg.contains("hunter2"), "{msg}");
