@@ -21,6 +21,7 @@ use crate::lang::refs::RefRoot;
 use crate::lang::types::{self, TypeConstraint};
 use crate::lang::value::Value;
 
+#[derive(Clone, Debug, Default)]
 pub struct VarInputs {
     /// `-var` and `-var-file` arguments in command-line order.
     pub cli: Vec<VarArg>,
@@ -28,6 +29,7 @@ pub struct VarInputs {
     pub env: Vec<(String, String)>,
 }
 
+#[derive(Clone, Debug)]
 pub enum VarArg {
     /// `-var 'k=v'`, as given.
     Var(String),

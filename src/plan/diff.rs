@@ -22,7 +22,7 @@ use crate::providers::schema::{Nesting, Schema};
 /// apart, and treating them as different would show permanent diffs for absent blocks.
 pub fn changed_paths(before: &Value, after: &Value) -> Vec<AttrPath> {
     let mut out = Vec::new();
-    diff_value(&AttrPath::root(), before, after, &mut out);
+    diff_value(&AttrPath::root(), before, after, None, &mut out);
     out
 }
 
@@ -123,7 +123,17 @@ fn multiset_equal(x: &[Value], y: &[Value], eq: &dyn Fn(&Value, &Value) -> bool)
     true
 }
 
-fn diff_value(path: &AttrPath, before: &Value, after: &Value, out: &mut Vec<AttrPath>) {
+/// A withheld secret anywhere in `before` (not only under schema-sensitive attributes: a
+/// sensitive variable can flow into any argument) compares by fingerprint when one is given.
+fn diff_value(path: &AttrPath, before: &Value, after: &Value, fingerprint: Option<&dyn Fn(&Value) -> String>, out: &mut Vec<AttrPath>) {
+    if fingerprint.is_some() {
+        if let Some(same) = sensitive_equal(before, after, fingerprint) {
+            if !same {
+                out.push(path.clone());
+            }
+            return;
+        }
+    }
     let (b, a) = (before.peel(), after.peel());
     if let Some(eq) = unknown_equal(b, a) {
         if !eq {
@@ -137,10 +147,10 @@ fn diff_value(path: &AttrPath, before: &Value, after: &Value, out: &mut Vec<Attr
     match (b, a) {
         (Value::Map(x), Value::Map(y)) => {
             for (k, bv) in x {
-                diff_value(&path.join_attr(k), bv, y.get(k).unwrap_or(&Value::Null), out);
+                diff_value(&path.join_attr(k), bv, y.get(k).unwrap_or(&Value::Null), fingerprint, out);
             }
             for (k, av) in y.iter().filter(|(k, _)| !x.contains_key(*k)) {
-                diff_value(&path.join_attr(k), &Value::Null, av, out);
+                diff_value(&path.join_attr(k), &Value::Null, av, fingerprint, out);
             }
         }
         // Lists of objects are nested blocks (or lists of objects): name the element.
@@ -148,7 +158,7 @@ fn diff_value(path: &AttrPath, before: &Value, after: &Value, out: &mut Vec<Attr
             for i in 0..x.len().max(y.len()) {
                 let p = path.join_index(i as i64);
                 match (x.get(i), y.get(i)) {
-                    (Some(bv), Some(av)) => diff_value(&p, bv, av, out),
+                    (Some(bv), Some(av)) => diff_value(&p, bv, av, fingerprint, out),
                     _ => out.push(p),
                 }
             }
@@ -188,13 +198,13 @@ fn diff_object(
                 continue;
             }
         }
-        diff_value(&p, bv, av, out);
+        diff_value(&p, bv, av, fingerprint, out);
     }
     for (name, bt) in &schema.blocks {
         let p = path.join_attr(name);
         let (bv, av) = (before.get(name), after.get(name));
         if bv.is_some_and(Value::is_unknown) || av.is_some_and(Value::is_unknown) {
-            diff_value(&p, bv.unwrap_or(&Value::Null), av.unwrap_or(&Value::Null), out);
+            diff_value(&p, bv.unwrap_or(&Value::Null), av.unwrap_or(&Value::Null), fingerprint, out);
             continue;
         }
         let (x, y) = (list_items(bv), list_items(av));

@@ -49,6 +49,7 @@ pub fn propose_with(
             config: config.clone(),
             planned: plan_object(schema, None, &effective_config, false),
             requires_replace: Vec::new(),
+            changed: Vec::new(),
         };
     };
     let planned_in_place = plan_object(schema, Some(prior_value), &effective_config, true);
@@ -62,7 +63,8 @@ pub fn propose_with(
     } else {
         planned_in_place
     };
-    PlanProposal { prior: Some(prior_value.clone()), config: config.clone(), planned, requires_replace }
+    let changed = diff::changed_paths_schema_opt(schema, prior_value, &planned, opts.fingerprint);
+    PlanProposal { prior: Some(prior_value.clone()), config: config.clone(), planned, requires_replace, changed }
 }
 
 /// Whether a change at `path` replaces the resource. A set-nested block is reported as a whole

@@ -81,6 +81,9 @@ pub struct PlanProposal {
     /// Attribute paths whose change forces replacement, found from the schema. A type may add
     /// (e.g. "shrinking max_instances replaces") or remove paths.
     pub requires_replace: Vec<AttrPath>,
+    /// Paths that differ between prior and planned, as the engine computed them (with secret
+    /// fingerprints, which a type cannot recompute).
+    pub changed: Vec<AttrPath>,
 }
 
 #[async_trait]

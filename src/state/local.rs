@@ -484,6 +484,79 @@ impl StateStore for LocalStore {
         h.durable().await
     }
 
+    /// One transaction and one durable flush for the whole batch: the apply persister hands
+    /// over every resource that completed since its last write.
+    async fn write_resources(
+        &self,
+        lineage: &str,
+        first_serial: u64,
+        changes: &[(InstanceAddr, Option<ResourceInstanceState>)],
+    ) -> Result<(), StateError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let h = self.handle().await?;
+        let serial = first_serial + changes.len() as u64 - 1;
+        let mut encoded = Vec::with_capacity(changes.len());
+        for (addr, r) in changes {
+            encoded.push((addr.to_string(), r.as_ref().map(|r| to_json(&h, "a resource", r)).transpose()?));
+        }
+        let result = (&h.resources, &h.meta).transaction(|(rt, mt)| {
+            let mut meta = match mt.get(META_KEY)? {
+                Some(raw) => {
+                    let stored = h.parse_meta(&raw).or_else(abort)?;
+                    if stored.lineage != lineage {
+                        return abort(h.corrupt(
+                            "meta key \"state\"",
+                            format!(
+                                "the stored state has lineage {} but this write is for lineage {lineage}: it belongs to a \
+                                 different state history; re-run the plan against this state",
+                                stored.lineage
+                            ),
+                        ));
+                    }
+                    if first_serial <= stored.serial {
+                        return abort(StateError::SerialRegression { current: stored.serial, attempted: first_serial });
+                    }
+                    stored
+                }
+                None => Meta {
+                    format_version: FORMAT_VERSION,
+                    lineage: lineage.to_string(),
+                    serial,
+                    cairn_version: env!("CARGO_PKG_VERSION").to_string(),
+                    outputs: BTreeMap::new(),
+                    check_results: Vec::new(),
+                },
+            };
+            meta.serial = serial;
+            for (key, value) in &encoded {
+                match value {
+                    Some(v) => rt.insert(key.as_bytes(), v.as_slice())?,
+                    None => rt.remove(key.as_bytes())?,
+                };
+            }
+            let raw = serde_json::to_vec(&meta).or_else(|e| abort(h.err("cannot encode the state header", e)))?;
+            mt.insert(META_KEY, raw)?;
+            Ok(())
+        });
+        if let Err(e) = result {
+            h.tx_error(e)?;
+        }
+        h.durable().await
+    }
+
+    async fn journal_batch(&self, entries: &[JournalEntry]) -> Result<(), StateError> {
+        let h = self.handle().await?;
+        let mut batch = sled::Batch::default();
+        for entry in entries {
+            let seq = h.db.generate_id().map_err(|e| h.err("cannot number a journal entry", e))?;
+            batch.insert(&seq.to_be_bytes(), to_json(&h, "a journal entry", entry)?);
+        }
+        h.journal.apply_batch(batch).map_err(|e| h.err("cannot write the apply journal", e))?;
+        h.durable().await
+    }
+
     async fn finish_apply(&self, state: &State) -> Result<(), StateError> {
         let h = self.handle().await?;
         let result = h.meta.transaction(|mt| {

@@ -250,6 +250,20 @@ pub trait StateStore: Send + Sync {
         addr: &InstanceAddr,
         resource: Option<&ResourceInstanceState>,
     ) -> Result<(), StateError>;
+    /// Persists several resources' changes at once (one durable write for the batch). Serials
+    /// `first_serial ..= first_serial + changes.len() - 1` are consumed; the stored serial ends
+    /// at the last. The default writes them one by one.
+    async fn write_resources(
+        &self,
+        lineage: &str,
+        first_serial: u64,
+        changes: &[(InstanceAddr, Option<ResourceInstanceState>)],
+    ) -> Result<(), StateError> {
+        for (i, (addr, r)) in changes.iter().enumerate() {
+            self.write_resource(lineage, first_serial + i as u64, addr, r.as_ref()).await?;
+        }
+        Ok(())
+    }
     /// Records the end of an apply: outputs, check results, and a history version.
     async fn finish_apply(&self, state: &State) -> Result<(), StateError>;
 
@@ -258,6 +272,13 @@ pub trait StateStore: Send + Sync {
 
     /// Appends to the apply journal; durable before it returns.
     async fn journal(&self, entry: &JournalEntry) -> Result<(), StateError>;
+    /// Appends several entries with one durable write. The default appends them one by one.
+    async fn journal_batch(&self, entries: &[JournalEntry]) -> Result<(), StateError> {
+        for e in entries {
+            self.journal(e).await?;
+        }
+        Ok(())
+    }
     /// Entries of applies that did not finish (no `Succeeded`/`Failed` for a `Started`).
     async fn open_journal(&self) -> Result<Vec<JournalEntry>, StateError>;
     async fn clear_journal(&self, apply_id: &str) -> Result<(), StateError>;

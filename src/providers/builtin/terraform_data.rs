@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use super::{planned_with_prior, read_from_state};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::plan::diff;
 use crate::providers::schema::{AttrType, Attribute, Schema};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 
@@ -49,8 +48,7 @@ impl ResourceType for TerraformData {
     /// `input` is null, since the output always mirrors the input's type).
     fn customize_plan(&self, proposal: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         let input = proposal.planned.get("input").cloned().unwrap_or(Value::Null);
-        let prior_input = proposal.prior.as_ref().and_then(|p| p.get("input")).unwrap_or(&Value::Null);
-        let input_changed = proposal.prior.is_none() || !diff::values_equal(prior_input, &input);
+        let input_changed = proposal.prior.is_none() || proposal.changed.iter().any(|p| p.top() == Some("input"));
         if input_changed || input.is_null() || !proposal.requires_replace.is_empty() {
             let output = if input.is_null() { Value::Null } else { Value::unknown() };
             if let Value::Map(m) = &mut proposal.planned {
