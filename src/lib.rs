@@ -3,8 +3,11 @@
 //! See ARCHITECTURE.md for the map of this crate.
 
 pub mod addr;
+pub mod apply;
 pub mod cli;
+pub mod graph;
 pub mod lang;
+pub mod ops;
 pub mod plan;
 pub mod providers;
 pub mod state;

@@ -2,11 +2,11 @@
 
 pub mod config;
 pub mod diag;
+pub mod eval;
 pub mod fmt;
 pub mod functions;
+pub mod load;
+pub mod refs;
 pub mod types;
 pub mod value;
-pub mod refs;
-pub mod eval;
-pub mod load;
 pub mod vars;

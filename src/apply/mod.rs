@@ -1,0 +1,568 @@
+//! The executor: carries out a plan's changes in dependency order with bounded parallelism.
+//!
+//! Invariants kept here:
+//! - every mutating provider call is journaled (durably) before it is sent;
+//! - state is persisted after every resource that completes, through a persister that
+//!   batches concurrent completions into one write (cost grows with the batch, not the state);
+//! - a failure stops only the failed resource's dependents; independent work finishes;
+//! - the first interrupt stops scheduling and lets in-flight work finish.
+
+mod persist;
+pub mod progress;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::addr::{AttrPath, InstanceAddr, ModulePath};
+use crate::graph::{Graph, Node};
+use crate::lang::config::Config;
+use crate::lang::diag::{Diagnostic, Diagnostics};
+use crate::lang::value::Value;
+use crate::plan::env::{instance_ctx, Env, ModuleScope};
+use crate::plan::planner::{expand_for_apply, mark_schema_sensitive};
+use crate::plan::propose::{propose_with, ProposeOptions};
+use crate::plan::{Action, Plan, PlanMode, ResourceChange};
+use crate::providers::{validate, CallContext, Registry, ResourceType};
+use crate::state::{codec, CheckResult, JournalEntry, JournalStatus, OutputState, ResourceInstanceState, State, StateStore};
+
+pub use progress::{ApplyEvent, Lines, Progress, Silent};
+
+/// Shared between the command and the signal handler: 1 = stop scheduling, 2 = stop now.
+#[derive(Clone, Default)]
+pub struct Interrupt(Arc<std::sync::atomic::AtomicU8>);
+
+impl Interrupt {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn raise(&self) -> u8 {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+    }
+    pub fn level(&self) -> u8 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+pub struct ApplyInput<'a> {
+    pub config: &'a Config,
+    pub graph: &'a Graph,
+    pub registry: &'a Registry,
+    pub plan: &'a Plan,
+    /// The environment the plan walk produced (planned values, unknown where pending).
+    pub env: Env,
+    pub store: Arc<dyn StateStore>,
+    pub fingerprint_key: [u8; 32],
+    pub provider_configs: BTreeMap<String, Value>,
+    pub parallelism: usize,
+    pub interrupt: Interrupt,
+    pub progress: Arc<dyn Progress>,
+    /// How often to report that a step is still running.
+    pub heartbeat: Duration,
+}
+
+#[derive(Debug, Default)]
+pub struct ApplyOutcome {
+    pub succeeded: Vec<(InstanceAddr, Action)>,
+    pub failed: Vec<(InstanceAddr, String)>,
+    pub skipped: Vec<InstanceAddr>,
+    /// Steps still running when a second interrupt stopped Cairn (recorded in the journal).
+    pub abandoned: Vec<InstanceAddr>,
+    pub interrupted: bool,
+    pub outputs: BTreeMap<String, (Value, bool)>,
+    pub checks: Vec<CheckResult>,
+    pub state: State,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Step {
+    /// Create or update (also the create half of a replace).
+    Main,
+    /// Delete the current object (delete, or the delete half of delete-then-create).
+    Delete,
+    /// Delete the old object after its replacement exists (create-then-delete).
+    DeleteOld,
+    /// Record an imported object that needs no change.
+    Import,
+}
+
+type Key = (usize, Step);
+
+struct Done {
+    key: Key,
+    result: Result<Option<Value>, String>,
+}
+
+pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostics> {
+    let plan = input.plan;
+    let changes: Vec<&ResourceChange> = plan.changes.iter().collect();
+    let mut state = plan.prior_state.clone();
+    let mut outcome = ApplyOutcome::default();
+
+    let stored = input.store.load().await.map_err(state_diag)?;
+    let stored_serial = stored.as_ref().map(|s| s.serial).unwrap_or(0);
+    let persister = persist::Persister::spawn(input.store.clone(), state.lineage.clone(), stored_serial);
+
+    // A refresh-only apply, or a plan whose refresh changed what state holds, first records
+    // the refreshed objects.
+    if stored.as_ref() != Some(&state) && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || stored.is_none() || plan_moved(plan)) {
+        persister.write_state(state.clone(), "apply (refresh)").await.map_err(|e| Diagnostics::from(Diagnostic::error(e)))?;
+    }
+
+    // Build the step graph.
+    let mut deps: BTreeMap<Key, BTreeSet<Key>> = BTreeMap::new();
+    let index: HashMap<&InstanceAddr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
+    for (i, c) in changes.iter().enumerate() {
+        match c.action {
+            Action::Create | Action::Update => {
+                deps.entry((i, Step::Main)).or_default();
+            }
+            Action::Delete => {
+                deps.entry((i, Step::Delete)).or_default();
+            }
+            Action::DeleteThenCreate => {
+                deps.entry((i, Step::Main)).or_default().insert((i, Step::Delete));
+                deps.entry((i, Step::Delete)).or_default();
+            }
+            Action::CreateThenDelete => {
+                deps.entry((i, Step::Main)).or_default();
+                deps.entry((i, Step::DeleteOld)).or_default().insert((i, Step::Main));
+            }
+            Action::NoOp | Action::Read => {
+                if c.importing.is_some() {
+                    deps.entry((i, Step::Import)).or_default();
+                }
+            }
+        }
+    }
+    let steps: Vec<Key> = deps.keys().copied().collect();
+    for (i, c) in changes.iter().enumerate() {
+        let old_deps: Vec<InstanceAddr> = state.resources.get(&c.addr).map(|r| r.dependencies.clone()).unwrap_or_default();
+        // Creates and updates wait for what they depend on.
+        if deps.contains_key(&(i, Step::Main)) || deps.contains_key(&(i, Step::Import)) {
+            let me = if deps.contains_key(&(i, Step::Main)) { (i, Step::Main) } else { (i, Step::Import) };
+            for d in &c.dependencies {
+                if let Some(&j) = index.get(d) {
+                    for s in [Step::Main, Step::Import] {
+                        if deps.contains_key(&(j, s)) {
+                            deps.get_mut(&me).map(|v| v.insert((j, s)));
+                        }
+                    }
+                }
+            }
+        }
+        // An object is deleted only after everything that used it has let go of it.
+        for d in c.dependencies.iter().chain(old_deps.iter()) {
+            let Some(&j) = index.get(d) else { continue };
+            for (dstep, mine) in [(Step::Delete, Step::Delete), (Step::Delete, Step::Main), (Step::DeleteOld, Step::Main)] {
+                if deps.contains_key(&(j, dstep)) && deps.contains_key(&(i, mine)) && !(mine == Step::Main && dstep == Step::Delete && changes[j].action == Action::DeleteThenCreate && c.action != Action::Delete) {
+                    deps.get_mut(&(j, dstep)).map(|v| v.insert((i, mine)));
+                }
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&deps) {
+        let names: Vec<String> = cycle.iter().map(|(i, s)| format!("{} ({s:?})", changes[*i].addr)).collect();
+        return Err(Diagnostic::error(format!("Cannot order the apply: {}", names.join(" → "))).help("this combination of replacements and create_before_destroy forms a cycle; apply in two steps with --target").into());
+    }
+
+    let mut dependents: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
+    for (k, ds) in &deps {
+        for d in ds {
+            dependents.entry(*d).or_default().push(*k);
+        }
+    }
+    let mut waiting: BTreeMap<Key, usize> = deps.iter().map(|(k, v)| (*k, v.len())).collect();
+    let mut ready: std::collections::VecDeque<Key> = steps.iter().filter(|k| waiting[k] == 0).copied().collect();
+    let mut failed_keys: BTreeSet<Key> = BTreeSet::new();
+    let mut skipped: BTreeSet<Key> = BTreeSet::new();
+    let mut in_flight: HashMap<Key, Instant> = HashMap::new();
+    let mut tasks: tokio::task::JoinSet<Done> = tokio::task::JoinSet::new();
+    let apply_id = uuid::Uuid::new_v4().to_string();
+    let seq = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut heartbeat = tokio::time::interval(input.heartbeat);
+    heartbeat.tick().await;
+
+    loop {
+        // Schedule what is ready, unless interrupted.
+        while input.interrupt.level() == 0 && in_flight.len() < input.parallelism.max(1) {
+            let Some(key) = ready.pop_front() else { break };
+            let c = changes[key.0];
+            match start_step(&mut input, c, key, &state, &persister, &apply_id, &seq) {
+                Ok(fut) => {
+                    in_flight.insert(key, Instant::now());
+                    input.progress.event(ApplyEvent::Started { addr: c.addr.clone(), action: step_action(c.action, key.1) });
+                    tasks.spawn(fut);
+                }
+                Err(msg) => {
+                    input.progress.event(ApplyEvent::Failed { addr: c.addr.clone(), message: msg.clone() });
+                    outcome.failed.push((c.addr.clone(), msg));
+                    failed_keys.insert(key);
+                    skip_dependents(key, &dependents, &mut skipped, &mut waiting);
+                }
+            }
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { break };
+                let done = match joined {
+                    Ok(d) => d,
+                    Err(e) => { return Err(Diagnostic::error(format!("an apply task failed unexpectedly: {e}")).into()); }
+                };
+                let started = in_flight.remove(&done.key);
+                let c = changes[done.key.0];
+                let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
+                match done.result {
+                    Ok(new_value) => {
+                        record_success(&mut input, &mut state, c, done.key.1, new_value);
+                        outcome.succeeded.push((c.addr.clone(), step_action(c.action, done.key.1)));
+                        input.progress.event(ApplyEvent::Finished { addr: c.addr.clone(), action: step_action(c.action, done.key.1), elapsed });
+                        if let Some(ds) = dependents.get(&done.key) {
+                            for d in ds {
+                                if let Some(w) = waiting.get_mut(d) {
+                                    *w -= 1;
+                                    if *w == 0 && !skipped.contains(d) && !failed_keys.contains(d) {
+                                        ready.push_back(*d);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    Err(msg) => {
+                        input.progress.event(ApplyEvent::Failed { addr: c.addr.clone(), message: msg.clone() });
+                        outcome.failed.push((c.addr.clone(), msg));
+                        failed_keys.insert(done.key);
+                        skip_dependents(done.key, &dependents, &mut skipped, &mut waiting);
+                    }
+                }
+            }
+            _ = heartbeat.tick() => {
+                for (k, t) in &in_flight {
+                    input.progress.event(ApplyEvent::Still { addr: changes[k.0].addr.clone(), action: step_action(changes[k.0].action, k.1), elapsed: t.elapsed() });
+                }
+            }
+            _ = wait_for_level(&input.interrupt, 2) => {
+                outcome.abandoned = in_flight.keys().map(|k| changes[k.0].addr.clone()).collect();
+                outcome.interrupted = true;
+                tasks.abort_all();
+                persister.close().await;
+                outcome.state = state;
+                return Ok(outcome);
+            }
+        }
+    }
+    outcome.interrupted = input.interrupt.level() > 0;
+    let done: BTreeSet<Key> = outcome.succeeded.iter().filter_map(|(a, _)| index.get(a).map(|i| *i)).flat_map(|i| [Step::Main, Step::Delete, Step::DeleteOld, Step::Import].map(|s| (i, s))).collect();
+    for k in &steps {
+        if skipped.contains(k) || (!done.contains(k) && !failed_keys.contains(k)) {
+            let a = changes[k.0].addr.clone();
+            if !outcome.skipped.contains(&a) && !outcome.failed.iter().any(|(f, _)| f == &a) && !outcome.succeeded.iter().any(|(s, _)| s == &a) {
+                outcome.skipped.push(a);
+            }
+        }
+    }
+
+    // Outputs and checks from the final values.
+    let mut diags = Diagnostics::new();
+    for node in input.graph.order().to_vec() {
+        if !matches!(node, Node::Resource(_)) {
+            if let Err(d) = input.env.eval_node(input.config, &node) {
+                if outcome.failed.is_empty() && !outcome.interrupted {
+                    diags.extend(d);
+                }
+            }
+        }
+    }
+    if plan.mode != PlanMode::Destroy {
+        for (name, out) in &input.config.root().outputs {
+            if let Some(v) = input.env.outputs.get(&(ModulePath::root(), name.clone())) {
+                outcome.outputs.insert(name.clone(), (v.clone(), out.sensitive));
+            }
+        }
+    }
+    let mut check_diags = Diagnostics::new();
+    outcome.checks = crate::plan::planner::evaluate_checks(input.config, &input.env, &mut check_diags);
+    state.outputs = outcome
+        .outputs
+        .iter()
+        .map(|(k, (v, sensitive))| {
+            let sensitive = *sensitive || v.contains_sensitive();
+            (k.clone(), OutputState { value: if sensitive { serde_json::Value::Null } else { v.to_json() }, sensitive })
+        })
+        .collect();
+    state.check_results = outcome.checks.clone();
+    match persister.finish(state.clone()).await {
+        Ok(s) => state = s,
+        Err(e) => diags.push(Diagnostic::error(e)),
+    }
+    if outcome.failed.is_empty() && !outcome.interrupted {
+        let _ = input.store.clear_journal(&apply_id).await;
+    }
+    outcome.state = state;
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(outcome)
+}
+
+fn plan_moved(plan: &Plan) -> bool {
+    plan.changes.iter().any(|c| c.previous_addr.is_some())
+}
+
+fn state_diag(e: crate::state::StateError) -> Diagnostics {
+    Diagnostic::error(e.to_string()).into()
+}
+
+async fn wait_for_level(i: &Interrupt, level: u8) {
+    loop {
+        if i.level() >= level {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn step_action(a: Action, s: Step) -> Action {
+    match s {
+        Step::Delete | Step::DeleteOld => Action::Delete,
+        Step::Import => Action::NoOp,
+        Step::Main if a.is_replace() => Action::Create,
+        Step::Main => a,
+    }
+}
+
+fn skip_dependents(key: Key, dependents: &BTreeMap<Key, Vec<Key>>, skipped: &mut BTreeSet<Key>, waiting: &mut BTreeMap<Key, usize>) {
+    let mut stack = vec![key];
+    while let Some(k) = stack.pop() {
+        for d in dependents.get(&k).into_iter().flatten() {
+            if skipped.insert(*d) {
+                waiting.remove(d);
+                stack.push(*d);
+            }
+        }
+    }
+}
+
+fn find_cycle(deps: &BTreeMap<Key, BTreeSet<Key>>) -> Option<Vec<Key>> {
+    let mut g: petgraph::graphmap::DiGraphMap<Key, ()> = petgraph::graphmap::DiGraphMap::new();
+    for (k, ds) in deps {
+        g.add_node(*k);
+        for d in ds {
+            g.add_edge(*d, *k, ());
+        }
+    }
+    petgraph::algo::tarjan_scc(&g).into_iter().find(|scc| scc.len() > 1)
+}
+
+/// Evaluates the step's final configuration (values from completed dependencies now known)
+/// and returns the future that performs it.
+fn start_step(
+    input: &mut ApplyInput<'_>,
+    c: &ResourceChange,
+    key: Key,
+    state: &State,
+    persister: &persist::Persister,
+    apply_id: &str,
+    seq: &Arc<std::sync::atomic::AtomicU64>,
+) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>, String> {
+    let rt: Arc<dyn ResourceType> = input.registry.get(&c.type_name).cloned().ok_or_else(|| format!("unsupported resource type {}", c.type_name))?;
+    let block = input.config.resource(&c.addr.resource);
+    let mut cc = CallContext::new(input.provider_configs.get(&c.provider).cloned().unwrap_or(Value::Null));
+    let defaults = rt.default_timeouts();
+    let timeouts = block.map(|b| b.timeouts.clone()).unwrap_or_default();
+    let pick = |x: Option<Duration>, d: Option<Duration>| x.or(d).unwrap_or(Duration::from_secs(20 * 60));
+    cc.timeout = match key.1 {
+        Step::Main if c.action == Action::Update => pick(timeouts.update, defaults.update),
+        Step::Main => pick(timeouts.create, defaults.create),
+        Step::Delete | Step::DeleteOld => pick(timeouts.delete, defaults.delete),
+        Step::Import => pick(timeouts.read, defaults.read),
+    };
+    let progress = input.progress.clone();
+    let addr_for_progress = c.addr.clone();
+    cc.progress = Arc::new(move |msg: &str| progress.event(ApplyEvent::Message { addr: addr_for_progress.clone(), message: msg.to_string() }));
+
+    let (config_value, planned) = if key.1 == Step::Main {
+        let block = block.ok_or_else(|| format!("{} is no longer in the configuration", c.addr))?;
+        input.env.refresh_cone(input.config, input.graph, &c.addr.resource).map_err(|d| render(&d))?;
+        let for_each = expand_for_apply(input.config, &input.env, &c.addr.resource, block).map_err(|d| render(&d))?;
+        let scope = ModuleScope { env: &input.env, config: input.config, module: &c.addr.resource.module };
+        let ctx = instance_ctx(input.config, &scope, &c.addr.resource.module, &c.addr.key, for_each.as_ref(), block);
+        let raw = crate::plan::env::eval_body_expr(&block.body, &ctx).map_err(|d| render(&d))?;
+        let conf = validate::conform(&block.body, raw, rt.schema(), block.span).map_err(|d| render(&d))?;
+        let vd = validate::check_values(&block.body, &conf, rt.schema(), block.span);
+        if vd.has_errors() {
+            return Err(render(&vd));
+        }
+        let before = if c.action.is_replace() { None } else { c.before.as_ref() };
+        let key = input.fingerprint_key;
+        let fingerprint = move |v: &Value| codec::fingerprint(&key, v);
+        let opts = ProposeOptions { ignore_changes: Some(&block.lifecycle.ignore_changes), fingerprint: Some(&fingerprint) };
+        let mut proposal = propose_with(rt.schema(), before, &conf, c.action.is_replace(), opts);
+        rt.customize_plan(&mut proposal).map_err(|e| e.message)?;
+        let planned = mark_schema_sensitive(proposal.planned, rt.schema());
+        if let Some(p) = unknown_argument(&planned, &conf) {
+            return Err(format!("argument {p} is still unknown at apply time"));
+        }
+        (conf, planned)
+    } else {
+        (Value::Null, Value::Null)
+    };
+
+    let action_name = match key.1 {
+        Step::Main if c.action == Action::Update => "update",
+        Step::Main => "create",
+        Step::Delete | Step::DeleteOld => "delete",
+        Step::Import => "import",
+    };
+    let entry = JournalEntry {
+        apply_id: apply_id.to_string(),
+        seq: seq.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+        addr: c.addr.clone(),
+        action: action_name.to_string(),
+        type_name: c.type_name.clone(),
+        cloud_name: if key.1 == Step::Main { rt.cloud_name(&planned) } else { c.before.as_ref().and_then(|b| rt.cloud_name(b)) },
+        operation_id: None,
+        status: JournalStatus::Started,
+        time: chrono::Utc::now().to_rfc3339(),
+    };
+    let persister = persister.clone();
+    let key_bytes = input.fingerprint_key;
+    let before = c.before.clone();
+    let changed: Vec<AttrPath> = c.changed_paths.clone();
+    let update = c.action == Action::Update;
+    let addr = c.addr.clone();
+    let record = ResourceInstanceState {
+        type_name: c.type_name.clone(),
+        provider: c.provider.clone(),
+        attributes: serde_json::Value::Null,
+        sensitive_fingerprints: BTreeMap::new(),
+        dependencies: c.dependencies.clone(),
+        create_before_destroy: c.create_before_destroy,
+        tainted: false,
+        deposed: None,
+    };
+    let existing = state.resources.get(&c.addr).cloned();
+    let step = key.1;
+    Ok(Box::pin(async move {
+        let result: Result<Option<Value>, String> = async {
+            if step == Step::Import {
+                let v = before.clone().unwrap_or(Value::Null);
+                let (attrs, fps) = codec::encode(&v, rt.schema(), &key_bytes);
+                persister.write_resource(addr.clone(), Some(ResourceInstanceState { attributes: attrs, sensitive_fingerprints: fps, ..record.clone() })).await?;
+                return Ok(Some(v));
+            }
+            persister.journal(entry.clone()).await?;
+            let outcome: Result<Option<Value>, String> = match step {
+                Step::Main => {
+                    let res = if update {
+                        rt.update(&cc, before.as_ref().unwrap_or(&Value::Null), &planned, &config_value, &changed).await
+                    } else {
+                        rt.create(&cc, &planned, &config_value).await
+                    };
+                    match res {
+                        Ok(v) => {
+                            let v = carry_marks(v, &planned);
+                            let (attrs, fps) = codec::encode(&v, rt.schema(), &key_bytes);
+                            persister.write_resource(addr.clone(), Some(ResourceInstanceState { attributes: attrs, sensitive_fingerprints: fps, ..record.clone() })).await?;
+                            Ok(Some(v))
+                        }
+                        Err(e) => Err(describe_error(&addr, &e)),
+                    }
+                }
+                Step::Delete | Step::DeleteOld => match rt.delete(&cc, before.as_ref().unwrap_or(&Value::Null)).await {
+                    Ok(()) => {
+                        if step == Step::Delete {
+                            persister.write_resource(addr.clone(), None).await?;
+                        } else if let Some(r) = existing.clone() {
+                            let _ = r;
+                        }
+                        Ok(None)
+                    }
+                    Err(e) if e.not_found => {
+                        if step == Step::Delete {
+                            persister.write_resource(addr.clone(), None).await?;
+                        }
+                        Ok(None)
+                    }
+                    Err(e) => Err(describe_error(&addr, &e)),
+                },
+                Step::Import => unreachable!("handled above"),
+            };
+            let status = if outcome.is_ok() { JournalStatus::Succeeded } else { JournalStatus::Failed };
+            persister.journal(JournalEntry { status, time: chrono::Utc::now().to_rfc3339(), ..entry }).await?;
+            outcome
+        }
+        .await;
+        Done { key, result }
+    }))
+}
+
+fn describe_error(addr: &InstanceAddr, e: &crate::providers::ProviderError) -> String {
+    match &e.method {
+        Some(m) => format!("{addr}: {m}: {}", e.message),
+        None => format!("{addr}: {}", e.message),
+    }
+}
+
+fn render(d: &Diagnostics) -> String {
+    d.errors().map(|e| e.summary.clone()).collect::<Vec<_>>().join("; ")
+}
+
+/// Updates the in-memory state and environment after a step succeeded.
+fn record_success(input: &mut ApplyInput<'_>, state: &mut State, c: &ResourceChange, step: Step, new_value: Option<Value>) {
+    match (step, new_value) {
+        (Step::Main | Step::Import, Some(v)) => {
+            if let Some(rt) = input.registry.get(&c.type_name) {
+                let (attrs, fps) = codec::encode(&v, rt.schema(), &input.fingerprint_key);
+                state.resources.insert(
+                    c.addr.clone(),
+                    ResourceInstanceState {
+                        type_name: c.type_name.clone(),
+                        provider: c.provider.clone(),
+                        attributes: attrs,
+                        sensitive_fingerprints: fps,
+                        dependencies: c.dependencies.clone(),
+                        create_before_destroy: c.create_before_destroy,
+                        tainted: false,
+                        deposed: None,
+                    },
+                );
+            }
+            if let Some(inst) = input.env.resources.get_mut(&c.addr.resource) {
+                inst.values.insert(c.addr.key.clone(), v);
+            }
+        }
+        (Step::Delete, _) => {
+            state.resources.remove(&c.addr);
+        }
+        _ => {}
+    }
+}
+
+/// Keeps the sensitive marks the plan had on the provider's result.
+fn carry_marks(result: Value, planned: &Value) -> Value {
+    if planned.is_sensitive() {
+        return result.sensitive();
+    }
+    match (result, planned.peel()) {
+        (Value::Map(mut m), Value::Map(p)) => {
+            for (k, pv) in p {
+                if let Some(x) = m.remove(k) {
+                    m.insert(k.clone(), carry_marks(x, pv));
+                }
+            }
+            Value::Map(m)
+        }
+        (Value::List(xs), Value::List(ps)) => Value::List(xs.into_iter().enumerate().map(|(i, x)| match ps.get(i) { Some(p) => carry_marks(x, p), None => x }).collect()),
+        (r, _) => r,
+    }
+}
+
+/// A configured argument whose value is still unknown (a dependency did not produce it).
+fn unknown_argument(_planned: &Value, conf: &Value) -> Option<String> {
+    let m = conf.as_map()?;
+    m.iter().find(|(_, v)| v.contains_unknown()).map(|(k, _)| k.clone())
+}

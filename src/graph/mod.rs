@@ -1,0 +1,378 @@
+//! The dependency graph of a configuration: variables, locals, resources and outputs of every
+//! module, with edges from references and `depends_on`.
+//!
+//! The graph is built per configuration object, not per instance: `count`/`for_each` are
+//! expanded while walking it (plan/), and instance-level ordering for apply is derived from the
+//! resource-to-resource dependencies computed here.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::addr::{ModulePath, ResourceAddr};
+use crate::lang::config::{Config, Expr, ResourceMode};
+use crate::lang::diag::{suggest, Diagnostic, Diagnostics, Span};
+use crate::lang::refs::{body_references, expr_references, RefRoot, Reference};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Node {
+    /// A module's input variable (root variables come from the user; a child's from its call).
+    Var(ModulePath, String),
+    Local(ModulePath, String),
+    Resource(ResourceAddr),
+    Output(ModulePath, String),
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = |m: &ModulePath| if m.is_root() { String::new() } else { format!("{m}.") };
+        match self {
+            Node::Var(m, n) => write!(f, "{}var.{n}", prefix(m)),
+            Node::Local(m, n) => write!(f, "{}local.{n}", prefix(m)),
+            Node::Resource(r) => write!(f, "{r}"),
+            Node::Output(m, n) => write!(f, "{}output.{n}", prefix(m)),
+        }
+    }
+}
+
+pub struct Graph {
+    graph: DiGraph<Node, ()>,
+    index: HashMap<Node, NodeIndex>,
+    /// Topological order (dependencies first).
+    order: Vec<Node>,
+    /// For each resource, the resources it depends on directly or through locals, variables
+    /// and outputs.
+    resource_deps: BTreeMap<ResourceAddr, BTreeSet<ResourceAddr>>,
+}
+
+impl Graph {
+    /// Builds the graph, reporting undeclared references and cycles.
+    pub fn build(config: &Config) -> Result<Graph, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let mut graph = DiGraph::new();
+        let mut index = HashMap::new();
+        let mut spans: HashMap<Node, Span> = HashMap::new();
+
+        for (path, module) in &config.modules {
+            for v in module.variables.values() {
+                let n = Node::Var(path.clone(), v.name.clone());
+                spans.insert(n.clone(), v.span);
+                index.insert(n.clone(), graph.add_node(n));
+            }
+            for l in module.locals.values() {
+                let n = Node::Local(path.clone(), l.name.clone());
+                spans.insert(n.clone(), l.span);
+                index.insert(n.clone(), graph.add_node(n));
+            }
+            for r in module.resources.values() {
+                let n = Node::Resource(ResourceAddr { module: path.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() });
+                spans.insert(n.clone(), r.span);
+                index.insert(n.clone(), graph.add_node(n));
+            }
+            for o in module.outputs.values() {
+                let n = Node::Output(path.clone(), o.name.clone());
+                spans.insert(n.clone(), o.span);
+                index.insert(n.clone(), graph.add_node(n));
+            }
+        }
+
+        let mut edges: Vec<(Node, Node)> = Vec::new();
+        for (path, module) in &config.modules {
+            // Everything inside a module waits for what its call depends on.
+            let inherited = module_call_depends_on(config, path, &mut diags);
+            for l in module.locals.values() {
+                let me = Node::Local(path.clone(), l.name.clone());
+                for dep in resolve_all(config, path, &expr_references(&l.expr), &mut diags) {
+                    edges.push((dep, me.clone()));
+                }
+            }
+            for r in module.resources.values() {
+                let me = Node::Resource(ResourceAddr { module: path.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() });
+                let mut refs = body_references(&r.body);
+                for e in r.count.iter().chain(r.for_each.iter()).chain(r.lifecycle.replace_triggered_by.iter()) {
+                    refs.extend(expr_references(e));
+                }
+                for c in r.lifecycle.preconditions.iter().chain(r.lifecycle.postconditions.iter()) {
+                    refs.extend(expr_references(&c.condition).into_iter().filter(|x| x.root != RefRoot::SelfRef));
+                }
+                refs.extend(depends_on_refs(&r.depends_on, &mut diags));
+                for dep in resolve_all(config, path, &refs, &mut diags) {
+                    if dep != me {
+                        edges.push((dep, me.clone()));
+                    } else {
+                        diags.push(Diagnostic::error(format!("Self-referential block: {me} refers to itself")).at(r.span).help("a resource cannot use its own attributes in its arguments; use `self` only in postconditions"));
+                    }
+                }
+                for dep in &inherited {
+                    edges.push((dep.clone(), me.clone()));
+                }
+            }
+            for o in module.outputs.values() {
+                let me = Node::Output(path.clone(), o.name.clone());
+                let mut refs = expr_references(&o.expr);
+                refs.extend(depends_on_refs(&o.depends_on, &mut diags));
+                for dep in resolve_all(config, path, &refs, &mut diags) {
+                    edges.push((dep, me.clone()));
+                }
+            }
+            // A child module's variables are evaluated in the parent's scope from the call.
+            if let Some((parent, name)) = path.parent() {
+                if let Some(call) = config.modules.get(&parent).and_then(|m| m.module_calls.get(name)) {
+                    for (input, attr) in &call.inputs {
+                        let me = Node::Var(path.clone(), input.clone());
+                        if !index.contains_key(&me) {
+                            let declared: Vec<&str> = module.variables.keys().map(String::as_str).collect();
+                            let mut d = Diagnostic::error(format!("Unsupported argument \"{input}\": module \"{name}\" has no variable named \"{input}\"")).at(attr.name_span);
+                            d = match suggest(input, declared.iter().copied()) {
+                                Some(s) => d.help(s),
+                                None => d.help(format!("the module declares: {}", if declared.is_empty() { "no variables".into() } else { declared.join(", ") })),
+                            };
+                            diags.push(d);
+                            continue;
+                        }
+                        for dep in resolve_all(config, &parent, &expr_references(&attr.expr), &mut diags) {
+                            edges.push((dep, me.clone()));
+                        }
+                    }
+                    for v in module.variables.values() {
+                        if v.default.is_none() && !call.inputs.contains_key(&v.name) {
+                            diags.push(
+                                Diagnostic::error(format!("Missing required argument \"{}\" for module \"{name}\"", v.name))
+                                    .at(call.span)
+                                    .help(format!("add `{} = …` to the module block; the variable has no default", v.name)),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        for (a, b) in edges {
+            if let (Some(&ia), Some(&ib)) = (index.get(&a), index.get(&b)) {
+                if !graph.contains_edge(ia, ib) {
+                    graph.add_edge(ia, ib, ());
+                }
+            }
+        }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+
+        let order = match petgraph::algo::toposort(&graph, None) {
+            Ok(o) => o.into_iter().map(|i| graph[i].clone()).collect::<Vec<_>>(),
+            Err(_) => {
+                for cycle in find_cycles(&graph) {
+                    let names: Vec<String> = cycle.iter().map(|i| graph[*i].to_string()).collect();
+                    let first = &graph[cycle[0]];
+                    diags.push(
+                        Diagnostic::error(format!("Cycle: {} → {}", names.join(" → "), names[0]))
+                            .at_opt(spans.get(first).copied())
+                            .help("break the cycle by removing one of these references (or a depends_on)"),
+                    );
+                }
+                return Err(diags);
+            }
+        };
+
+        let mut g = Graph { graph, index, order, resource_deps: BTreeMap::new() };
+        g.resource_deps = g.compute_resource_deps();
+        Ok(g)
+    }
+
+    /// Every node, dependencies first.
+    pub fn order(&self) -> &[Node] {
+        &self.order
+    }
+
+    /// Resources that `addr` depends on (directly or through non-resource nodes).
+    pub fn resource_deps(&self, addr: &ResourceAddr) -> impl Iterator<Item = &ResourceAddr> {
+        self.resource_deps.get(addr).into_iter().flatten()
+    }
+
+    /// Direct dependencies of a node.
+    pub fn direct_deps(&self, node: &Node) -> Vec<&Node> {
+        let Some(&i) = self.index.get(node) else { return Vec::new() };
+        self.graph.neighbors_directed(i, petgraph::Direction::Incoming).map(|j| &self.graph[j]).collect()
+    }
+
+    fn compute_resource_deps(&self) -> BTreeMap<ResourceAddr, BTreeSet<ResourceAddr>> {
+        // Transitive "nearest resource" dependencies, in topological order so each node's set is
+        // ready when its dependents need it.
+        let mut reach: HashMap<NodeIndex, BTreeSet<ResourceAddr>> = HashMap::new();
+        let mut out = BTreeMap::new();
+        for node in &self.order {
+            let i = self.index[node];
+            let mut set = BTreeSet::new();
+            for j in self.graph.neighbors_directed(i, petgraph::Direction::Incoming) {
+                match &self.graph[j] {
+                    Node::Resource(r) => {
+                        set.insert(r.clone());
+                    }
+                    _ => set.extend(reach.get(&j).cloned().unwrap_or_default()),
+                }
+            }
+            if let Node::Resource(r) = node {
+                out.insert(r.clone(), set.clone());
+            }
+            reach.insert(i, set);
+        }
+        out
+    }
+
+    /// Graphviz DOT of the configuration's resources (and, with `all`, every node).
+    pub fn to_dot(&self, all: bool) -> String {
+        let mut s = String::from("digraph cairn {\n  rankdir = \"RL\";\n  node [shape = box];\n");
+        if all {
+            for node in &self.order {
+                s.push_str(&format!("  {:?};\n", node.to_string()));
+            }
+            for e in self.graph.edge_indices() {
+                if let Some((a, b)) = self.graph.edge_endpoints(e) {
+                    s.push_str(&format!("  {:?} -> {:?};\n", self.graph[b].to_string(), self.graph[a].to_string()));
+                }
+            }
+        } else {
+            for (r, deps) in &self.resource_deps {
+                s.push_str(&format!("  {:?};\n", r.to_string()));
+                for d in deps {
+                    s.push_str(&format!("  {:?} -> {:?};\n", r.to_string(), d.to_string()));
+                }
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+}
+
+/// Nodes named by `depends_on` entries of the enclosing module calls (all ancestors).
+fn module_call_depends_on(config: &Config, path: &ModulePath, diags: &mut Diagnostics) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut cur = path.clone();
+    while let Some((parent, name)) = cur.parent() {
+        let name = name.to_string();
+        if let Some(call) = config.modules.get(&parent).and_then(|m| m.module_calls.get(&name)) {
+            let refs = depends_on_refs(&call.depends_on, diags);
+            out.extend(resolve_all(config, &parent, &refs, diags));
+        }
+        cur = parent;
+    }
+    out
+}
+
+fn depends_on_refs(exprs: &[Expr], diags: &mut Diagnostics) -> Vec<Reference> {
+    let mut out = Vec::new();
+    for e in exprs {
+        let refs = expr_references(e);
+        let ok = refs.len() == 1
+            && matches!(refs[0].root, RefRoot::Resource { .. } | RefRoot::Module(_) | RefRoot::Var(_) | RefRoot::Local(_));
+        if !ok {
+            diags.push(
+                Diagnostic::error("Invalid depends_on reference")
+                    .at(e.span)
+                    .help("depends_on takes references to resources or modules, e.g. depends_on = [random_id.x, module.db]"),
+            );
+        }
+        out.extend(refs);
+    }
+    out
+}
+
+/// Maps references made inside `module` to graph nodes, reporting undeclared names.
+fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: &mut Diagnostics) -> Vec<Node> {
+    let Some(m) = config.modules.get(module) else { return Vec::new() };
+    let mut out = Vec::new();
+    for r in refs {
+        match &r.root {
+            RefRoot::Var(name) => {
+                if m.variables.contains_key(name) {
+                    out.push(Node::Var(module.clone(), name.clone()));
+                } else {
+                    let mut d = Diagnostic::error(format!("Reference to undeclared input variable \"{name}\"")).at(r.span);
+                    d = d.help(suggest(name, m.variables.keys().map(String::as_str)).unwrap_or_else(|| format!("declare it with a `variable \"{name}\" {{}}` block")));
+                    diags.push(d);
+                }
+            }
+            RefRoot::Local(name) => {
+                if m.locals.contains_key(name) {
+                    out.push(Node::Local(module.clone(), name.clone()));
+                } else {
+                    let mut d = Diagnostic::error(format!("Reference to undeclared local value \"{name}\"")).at(r.span);
+                    d = d.help(suggest(name, m.locals.keys().map(String::as_str)).unwrap_or_else(|| format!("declare it in a `locals {{ {name} = … }}` block")));
+                    diags.push(d);
+                }
+            }
+            RefRoot::Resource { mode, type_name, name } => {
+                let addr = ResourceAddr { module: module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() };
+                if m.resources.contains_key(&addr.local_key()) {
+                    out.push(Node::Resource(addr));
+                } else {
+                    let kind = if *mode == ResourceMode::Data { "data source" } else { "resource" };
+                    let keys: Vec<&str> = m.resources.keys().map(String::as_str).collect();
+                    let mut d = Diagnostic::error(format!("Reference to undeclared {kind} \"{}\"", addr.local_key())).at(r.span);
+                    d = d.help(suggest(&addr.local_key(), keys.iter().copied()).unwrap_or_else(|| format!("no {kind} block \"{type_name}\" \"{name}\" is declared in this module")));
+                    diags.push(d);
+                }
+            }
+            RefRoot::Module(name) => {
+                let Some(_) = m.module_calls.get(name) else {
+                    let mut d = Diagnostic::error(format!("Reference to undeclared module \"{name}\"")).at(r.span);
+                    d = d.help(suggest(name, m.module_calls.keys().map(String::as_str)).unwrap_or_else(|| format!("declare it with a `module \"{name}\" {{ source = … }}` block")));
+                    diags.push(d);
+                    continue;
+                };
+                let child = module.child(name);
+                let Some(cm) = config.modules.get(&child) else { continue };
+                match r.attrs.first() {
+                    Some(out_name) => {
+                        if cm.outputs.contains_key(out_name) {
+                            out.push(Node::Output(child, out_name.clone()));
+                        } else {
+                            let mut d = Diagnostic::error(format!("Unsupported attribute: module \"{name}\" has no output named \"{out_name}\"")).at(r.span);
+                            d = d.help(suggest(out_name, cm.outputs.keys().map(String::as_str)).unwrap_or_else(|| format!("add `output \"{out_name}\" {{ value = … }}` to the module")));
+                            diags.push(d);
+                        }
+                    }
+                    None => out.extend(cm.outputs.keys().map(|o| Node::Output(child.clone(), o.clone()))),
+                }
+            }
+            RefRoot::SelfRef => {
+                diags.push(Diagnostic::error("Invalid \"self\" reference").at(r.span).help("`self` is only available in postconditions"));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Elementary cycles, one per strongly connected component, as node paths.
+fn find_cycles(graph: &DiGraph<Node, ()>) -> Vec<Vec<NodeIndex>> {
+    let mut cycles = Vec::new();
+    for scc in petgraph::algo::tarjan_scc(graph) {
+        let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+        if !is_cycle {
+            continue;
+        }
+        let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
+        // Walk from the smallest-named node along edges inside the component until we return.
+        let start = *scc.iter().min_by_key(|i| graph[**i].to_string()).unwrap_or(&scc[0]);
+        let mut path = vec![start];
+        let mut seen = BTreeSet::from([start]);
+        let mut cur = start;
+        loop {
+            let next = graph
+                .neighbors_directed(cur, petgraph::Direction::Outgoing)
+                .filter(|n| members.contains(n))
+                .min_by_key(|n| (if *n == start { 0 } else { 1 }, graph[*n].to_string()));
+            match next {
+                Some(n) if n == start => break,
+                Some(n) if seen.insert(n) => {
+                    path.push(n);
+                    cur = n;
+                }
+                _ => break,
+            }
+        }
+        cycles.push(path);
+    }
+    cycles
+}

@@ -1,0 +1,127 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::plan::{plan_locked, PlanArgs};
+use super::*;
+use crate::apply::{ApplyInput, ApplyOutcome, Interrupt, Progress};
+use crate::lang::vars::VarArg;
+use crate::plan::file::PlanFile;
+use crate::plan::{Action, Plan};
+
+pub struct ApplyArgs {
+    pub plan: PlanArgs,
+    /// Apply this saved plan instead of planning now.
+    pub planfile: Option<PathBuf>,
+    pub interrupt: Interrupt,
+    pub progress: Arc<dyn Progress>,
+    /// How often to report a step that is still running.
+    pub heartbeat: Duration,
+}
+
+pub struct ApplyResult {
+    pub plan: Plan,
+    /// None when there was nothing to do or the plan was not approved.
+    pub outcome: Option<ApplyOutcome>,
+    pub approved: bool,
+    pub warnings: Diagnostics,
+    pub sources: SourceMap,
+}
+
+/// Plans (or loads a saved plan), asks `confirm`, and applies — all under one state lock.
+pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Send)) -> Result<ApplyResult, OpError> {
+    let stack = load_stack(&args.plan.common.dir)?;
+    let store = open_store(&stack.config)?;
+    let operation = if args.plan.mode == crate::plan::PlanMode::Destroy { "destroy" } else { "apply" };
+    let _guard = lock(&store, operation, args.plan.common.lock_timeout).await?;
+
+    let (result, sources, variables, from_file) = match &args.planfile {
+        None => {
+            let (r, s, v) = plan_locked(&stack, &store, &args.plan, None, None).await?;
+            (r, s, v, false)
+        }
+        Some(path) => {
+            let pf = crate::plan::file::read(path).map_err(|e| OpError::msg(e.to_string()))?;
+            check_saved_plan(&pf, &stack, &store).await?;
+            let mut plan_args = PlanArgs::new(args.plan.common.clone());
+            plan_args.mode = pf.mode;
+            plan_args.refresh = false;
+            plan_args.targets = pf.targets.clone();
+            plan_args.replace = pf.replace.clone();
+            plan_args.parallelism = args.plan.parallelism;
+            // The saved (non-sensitive) values win; sensitive ones must be supplied again.
+            for (k, v) in &pf.variables {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                plan_args.common.vars.cli.push(VarArg::Var(format!("{k}={text}")));
+            }
+            let (r, s, v) = plan_locked(&stack, &store, &plan_args, None, Some(pf.prior_state.clone())).await?;
+            let saved: Vec<(String, Action)> = pf.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.addr.to_string(), c.action)).collect();
+            let now: Vec<(String, Action)> = r.plan.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.addr.to_string(), c.action)).collect();
+            if saved != now {
+                return Err(OpError::msg(format!(
+                    "the saved plan {} no longer matches what the configuration produces ({} planned changes then, {} now); make a new plan",
+                    path.display(),
+                    saved.len(),
+                    now.len()
+                )));
+            }
+            (r, s, v, true)
+        }
+    };
+    let _ = variables;
+    let plan = result.plan;
+    let warnings = result.warnings;
+    if !plan.has_changes() && !(from_file && !plan.drift.is_empty()) {
+        return Ok(ApplyResult { plan, outcome: None, approved: true, warnings, sources });
+    }
+    if !from_file && !confirm(&plan) {
+        return Ok(ApplyResult { plan, outcome: None, approved: false, warnings, sources });
+    }
+    let key = store.fingerprint_key().await?;
+    let variables_for_providers = root_variables(&stack.config, &args.plan.common.vars).map(|v| v.0).unwrap_or_default();
+    let provider_configs = provider_configs(&stack.config, &variables_for_providers).unwrap_or_default();
+    let input = ApplyInput {
+        config: &stack.config,
+        graph: &stack.graph,
+        registry: &args.plan.common.registry,
+        plan: &plan,
+        env: result.env,
+        store: store.clone(),
+        fingerprint_key: key,
+        provider_configs,
+        parallelism: args.plan.parallelism,
+        interrupt: args.interrupt.clone(),
+        progress: args.progress.clone(),
+        heartbeat: args.heartbeat,
+    };
+    let outcome = crate::apply::apply(input).await.map_err(|d| OpError::diags(&sources, d))?;
+    Ok(ApplyResult { plan, outcome: Some(outcome), approved: true, warnings, sources })
+}
+
+/// A saved plan applies only to the configuration and state it was made from.
+async fn check_saved_plan(pf: &PlanFile, stack: &Stack, store: &Arc<dyn StateStore>) -> Result<(), OpError> {
+    let hash = crate::plan::planner::config_hash(&stack.config);
+    if hash != pf.config_hash {
+        return Err(OpError::msg("the saved plan was made from a different configuration: the stack's files changed since `cairn plan -out`; make a new plan"));
+    }
+    let state = store.load().await?.unwrap_or_default();
+    let (lineage, serial) = (state.lineage.clone(), state.serial);
+    let fresh = state.resources.is_empty() && serial == 0;
+    if !(fresh && pf.serial == 0) && (lineage != pf.lineage || serial != pf.serial) {
+        return Err(OpError::msg(format!(
+            "the saved plan is stale: it was made against state {} serial {}, but the state is now {} serial {} (another apply or state command ran since); make a new plan",
+            short(&pf.lineage),
+            pf.serial,
+            short(&lineage),
+            serial
+        )));
+    }
+    Ok(())
+}
+
+fn short(lineage: &str) -> &str {
+    lineage.get(..8).unwrap_or(lineage)
+}

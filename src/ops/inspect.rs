@@ -1,0 +1,125 @@
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::addr::ModulePath;
+use crate::plan::planner::{PlanInput, PlanOptions};
+use crate::plan::Plan;
+use crate::state::State;
+
+/// Checks a stack without state, credentials or variable values: syntax, references, types,
+/// schemas and the rules the APIs would only enforce at apply time.
+pub async fn validate(common: &Common) -> Result<Diagnostics, OpError> {
+    let stack = load_stack(&common.dir)?;
+    // Variables are unknown unless they have defaults: validation must hold for any value.
+    let mut variables = BTreeMap::new();
+    let mut env = crate::plan::env::Env::default();
+    let root = ModulePath::root();
+    for v in stack.config.root().variables.values() {
+        let value = match &v.default {
+            Some(d) => {
+                let scope = crate::plan::env::ModuleScope { env: &env, config: &stack.config, module: &root };
+                let ctx = crate::plan::env::ctx(&stack.config, &scope, ".".into());
+                let raw = crate::lang::eval::eval(d, &ctx).map_err(|e| OpError::diags(&stack.config.sources, e))?;
+                crate::lang::types::convert(raw, &v.ty)
+                    .map_err(|e| OpError::diags(&stack.config.sources, Diagnostic::error(format!("Invalid default for variable \"{}\": {e}", v.name)).at(d.span).into()))?
+            }
+            None => Value::unknown(),
+        };
+        env.vars.insert((root.clone(), v.name.clone()), value.clone());
+        variables.insert(v.name.clone(), value.mark_if(v.sensitive));
+    }
+    let d = crate::lang::vars::check_variable_validations(&stack.config, &root, &variables, &stack.config.sources);
+    if d.has_errors() {
+        return Err(OpError::diags(&stack.config.sources, d));
+    }
+    let input = PlanInput {
+        config: &stack.config,
+        graph: &stack.graph,
+        registry: &common.registry,
+        variables,
+        state: State::new(),
+        fingerprint_key: [0; 32],
+        open_journal: vec![],
+        provider_configs: BTreeMap::new(),
+    };
+    let opts = PlanOptions { validate_only: true, refresh: false, ..PlanOptions::default() };
+    let result = crate::plan::planner::plan(input, &opts).await.map_err(|d| OpError::diags(&stack.config.sources, d))?;
+    Ok(result.warnings)
+}
+
+pub struct FmtResult {
+    /// Files whose formatting changed (or, with `check`, would change).
+    pub changed: Vec<PathBuf>,
+}
+
+/// Formats `.tf`, `.hcl` and `.tfvars` files in place (or only reports, with `check`).
+pub fn fmt(paths: &[PathBuf], check: bool) -> Result<FmtResult, OpError> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| OpError::msg(format!("cannot read {}: {e}", p.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("tf" | "hcl" | "tfvars")))
+                .collect();
+            entries.sort();
+            files.extend(entries);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut changed = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| OpError::msg(format!("cannot read {}: {e}", f.display())))?;
+        match crate::lang::fmt::format_source(&text) {
+            Ok(out) if out != text => {
+                if !check {
+                    std::fs::write(&f, out).map_err(|e| OpError::msg(format!("cannot write {}: {e}", f.display())))?;
+                }
+                changed.push(f);
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(format!("{}: {e}", f.display())),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(OpError::msg(errors.join("\n")));
+    }
+    Ok(FmtResult { changed })
+}
+
+pub fn graph(dir: &Path, all: bool) -> Result<String, OpError> {
+    let stack = load_stack(dir)?;
+    Ok(stack.graph.to_dot(all))
+}
+
+pub struct OutputValue {
+    pub name: String,
+    pub value: serde_json::Value,
+    pub sensitive: bool,
+}
+
+/// Root outputs recorded by the last apply. Sensitive outputs were never stored.
+pub async fn output(dir: &Path, name: Option<&str>) -> Result<Vec<OutputValue>, OpError> {
+    let store = open_store_for_dir(dir)?;
+    let state = store.load().await?.unwrap_or_default();
+    let mut out: Vec<OutputValue> = state.outputs.iter().map(|(k, o)| OutputValue { name: k.clone(), value: o.value.clone(), sensitive: o.sensitive }).collect();
+    if let Some(n) = name {
+        out.retain(|o| o.name == n);
+        if out.is_empty() {
+            let names: Vec<&str> = state.outputs.keys().map(String::as_str).collect();
+            return Err(OpError::msg(format!(
+                "output \"{n}\" not found{}",
+                crate::lang::diag::suggest(n, names.iter().copied()).map(|s| format!("; {s}")).unwrap_or_else(|| if names.is_empty() { "; the state has no outputs (run `cairn apply` first)".into() } else { format!("; outputs: {}", names.join(", ")) })
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// A saved plan, for display.
+pub fn show(planfile: &Path) -> Result<Plan, OpError> {
+    let pf = crate::plan::file::read(planfile).map_err(|e| OpError::msg(e.to_string()))?;
+    Ok(pf.to_plan())
+}

@@ -1,0 +1,161 @@
+//! One function per command. Each composes the stages (lang → graph → plan → apply → state)
+//! and nothing more; rendering and exit codes belong to the CLI.
+
+mod apply;
+mod inspect;
+mod plan;
+mod state_cmds;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use apply::{apply, ApplyArgs, ApplyResult};
+pub use inspect::{fmt, graph, output, show, validate, FmtResult, OutputValue};
+pub use plan::{plan, PlanArgs, PlanOutput};
+pub use state_cmds::{force_unlock, import, state_history, state_list, state_mv, state_pull, state_restore, state_rm, state_show};
+
+use crate::graph::Graph;
+use crate::lang::config::Config;
+use crate::lang::diag::{Diagnostic, Diagnostics, SourceMap};
+use crate::lang::eval::eval_body;
+use crate::lang::value::Value;
+use crate::lang::vars::VarInputs;
+use crate::providers::Registry;
+use crate::state::local::LocalStore;
+use crate::state::{LockGuard, LockInfo, StateError, StateStore};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// Problems in the user's input, with the sources needed to show where.
+    #[error("{}", .diags)]
+    Diagnostics { sources: SourceMap, diags: Diagnostics },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{0}")]
+    Message(String),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl OpError {
+    pub fn msg(m: impl Into<String>) -> Self {
+        OpError::Message(m.into())
+    }
+    fn diags(sources: &SourceMap, diags: Diagnostics) -> Self {
+        OpError::Diagnostics { sources: sources.clone(), diags }
+    }
+}
+
+/// What every command that reads a stack needs.
+#[derive(Clone)]
+pub struct Common {
+    /// The stack directory; every relative path in the stack resolves against it.
+    pub dir: PathBuf,
+    pub vars: VarInputs,
+    pub lock_timeout: Duration,
+    pub registry: Registry,
+}
+
+impl Common {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Common { dir: dir.into(), vars: VarInputs::default(), lock_timeout: Duration::ZERO, registry: Registry::builtin() }
+    }
+}
+
+pub struct Stack {
+    pub config: Config,
+    pub graph: Graph,
+}
+
+pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
+    if !dir.is_dir() {
+        return Err(OpError::msg(format!("stack directory {} does not exist (pass the directory holding your .tf/.hcl files with -C DIR)", dir.display())));
+    }
+    let config = crate::lang::load::load(dir).map_err(|e| OpError::Diagnostics { sources: e.sources, diags: e.diagnostics })?;
+    let graph = Graph::build(&config).map_err(|d| OpError::diags(&config.sources, d))?;
+    Ok(Stack { config, graph })
+}
+
+/// Where a stack's state lives: the local backend's `path` resolved against the stack
+/// directory, or `state/` inside it.
+pub fn state_dir(config: &Config) -> Result<PathBuf, OpError> {
+    match &config.backend {
+        None => Ok(config.root_dir.join("state")),
+        Some(b) if b.kind == "local" => {
+            let Some(attr) = b.attributes.get("path") else { return Ok(config.root_dir.join("state")) };
+            let s = match &attr.expr.expr {
+                hcl_edit::expr::Expression::String(s) => s.value().to_string(),
+                _ => {
+                    return Err(OpError::diags(
+                        &config.sources,
+                        Diagnostic::error("The local backend's path must be a literal string").at(attr.expr.span).help("backend settings cannot use variables or functions").into(),
+                    ))
+                }
+            };
+            let p = Path::new(&s);
+            Ok(if p.is_absolute() { p.to_path_buf() } else { config.root_dir.join(p) })
+        }
+        Some(b) => Err(OpError::diags(
+            &config.sources,
+            Diagnostic::error(format!("The \"{}\" backend is not available in this version of Cairn", b.kind)).at(b.span).help("use backend \"local\" for now").into(),
+        )),
+    }
+}
+
+pub fn open_store(config: &Config) -> Result<Arc<dyn StateStore>, OpError> {
+    let dir = state_dir(config)?;
+    Ok(Arc::new(LocalStore::open(&dir)?))
+}
+
+/// Opens the state store of a stack directory without loading the whole configuration when it
+/// cannot be parsed (state commands must work on a broken config).
+pub fn open_store_for_dir(dir: &Path) -> Result<Arc<dyn StateStore>, OpError> {
+    match crate::lang::load::load(dir) {
+        Ok(config) => open_store(&config),
+        Err(_) => Ok(Arc::new(LocalStore::open(&dir.join("state"))?)),
+    }
+}
+
+pub async fn lock(store: &Arc<dyn StateStore>, operation: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, OpError> {
+    Ok(store.lock(LockInfo::for_current_process(operation), timeout).await?)
+}
+
+/// Root variables from -var, -var-file, tfvars files and TF_VAR_ variables, checked.
+pub fn root_variables(config: &Config, vars: &VarInputs) -> Result<(BTreeMap<String, Value>, SourceMap), OpError> {
+    let mut sources = config.sources.clone();
+    let values = crate::lang::vars::collect_root_variables(config, vars, &mut sources).map_err(|d| OpError::diags(&sources, d))?;
+    let d = crate::lang::vars::check_variable_validations(config, &crate::addr::ModulePath::root(), &values, &sources);
+    if d.has_errors() {
+        return Err(OpError::diags(&sources, d));
+    }
+    Ok((values, sources))
+}
+
+/// Evaluates the root module's provider blocks (they may use variables and locals of known
+/// value only).
+pub fn provider_configs(config: &Config, variables: &BTreeMap<String, Value>) -> Result<BTreeMap<String, Value>, OpError> {
+    let mut env = crate::plan::env::Env::default();
+    for (k, v) in variables {
+        env.vars.insert((crate::addr::ModulePath::root(), k.clone()), v.clone());
+    }
+    let mut out = BTreeMap::new();
+    for p in &config.root().providers {
+        if p.alias.is_some() {
+            continue;
+        }
+        let root = crate::addr::ModulePath::root();
+        let scope = crate::plan::env::ModuleScope { env: &env, config, module: &root };
+        let ctx = crate::plan::env::ctx(config, &scope, ".".into());
+        let v = eval_body(&p.body, &ctx).map_err(|d| OpError::diags(&config.sources, d))?;
+        out.insert(p.name.clone(), v);
+    }
+    Ok(out)
+}
+
+/// The environment's TF_VAR_ variables.
+pub fn env_vars() -> Vec<(String, String)> {
+    std::env::vars().filter_map(|(k, v)| k.strip_prefix("TF_VAR_").map(|n| (n.to_string(), v))).collect()
+}

@@ -1,0 +1,161 @@
+use std::path::Path;
+
+use super::*;
+use crate::addr::{AnyAddr, InstanceAddr, InstanceKey};
+use crate::state::{HistoryEntry, LockInfo, ResourceInstanceState, State};
+
+async fn load_required(store: &Arc<dyn StateStore>) -> Result<State, OpError> {
+    store.load().await?.ok_or_else(|| OpError::msg(format!("no state at {} (nothing has been applied yet)", store.location())))
+}
+
+fn matching(state: &State, addr: &AnyAddr) -> Vec<InstanceAddr> {
+    state.resources.keys().filter(|a| addr.contains(a) || matches!(addr, AnyAddr::Instance(i) if i.key == InstanceKey::None && &i.resource == &a.resource)).cloned().collect()
+}
+
+fn parse(addr: &str) -> Result<AnyAddr, OpError> {
+    addr.parse::<AnyAddr>().map_err(|e| OpError::msg(e.to_string()))
+}
+
+pub async fn state_list(dir: &Path, filter: Option<&str>) -> Result<Vec<InstanceAddr>, OpError> {
+    let store = open_store_for_dir(dir)?;
+    let state = store.load().await?.unwrap_or_default();
+    let f = filter.map(parse).transpose()?;
+    Ok(state.resources.keys().filter(|a| f.as_ref().map_or(true, |f| f.contains(a))).cloned().collect())
+}
+
+pub async fn state_show(dir: &Path, addr: &str) -> Result<(InstanceAddr, ResourceInstanceState), OpError> {
+    let store = open_store_for_dir(dir)?;
+    let state = load_required(&store).await?;
+    let a = parse(addr)?;
+    let hits = matching(&state, &a);
+    match hits.as_slice() {
+        [one] => Ok((one.clone(), state.resources[one].clone())),
+        [] => Err(OpError::msg(format!("no resource instance {addr} in state; `cairn state list` shows what is there"))),
+        many => Err(OpError::msg(format!("{addr} matches {} instances; name one: {}", many.len(), many.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")))),
+    }
+}
+
+/// The whole state as JSON (secrets were never in it).
+pub async fn state_pull(dir: &Path) -> Result<State, OpError> {
+    let store = open_store_for_dir(dir)?;
+    load_required(&store).await
+}
+
+pub async fn state_rm(dir: &Path, addrs: &[String], lock_timeout: std::time::Duration) -> Result<Vec<InstanceAddr>, OpError> {
+    let store = open_store_for_dir(dir)?;
+    let _g = lock(&store, "state rm", lock_timeout).await?;
+    let mut state = load_required(&store).await?;
+    let mut removed = Vec::new();
+    for a in addrs {
+        let hits = matching(&state, &parse(a)?);
+        if hits.is_empty() {
+            return Err(OpError::msg(format!("no resource instance {a} in state; nothing was removed")));
+        }
+        for h in hits {
+            state.resources.remove(&h);
+            removed.push(h);
+        }
+    }
+    state.serial += 1;
+    store.write(&state, "state rm").await?;
+    Ok(removed)
+}
+
+pub async fn state_mv(dir: &Path, from: &str, to: &str, lock_timeout: std::time::Duration) -> Result<Vec<(InstanceAddr, InstanceAddr)>, OpError> {
+    let store = open_store_for_dir(dir)?;
+    let _g = lock(&store, "state mv", lock_timeout).await?;
+    let mut state = load_required(&store).await?;
+    let (f, t) = (parse(from)?, parse(to)?);
+    let hits = matching(&state, &f);
+    if hits.is_empty() {
+        return Err(OpError::msg(format!("no resource instance {from} in state")));
+    }
+    let mut moves = Vec::new();
+    for old in hits {
+        let new = match (&f, &t) {
+            (AnyAddr::Module(fm), AnyAddr::Module(tm)) => {
+                let mut m = tm.0.clone();
+                m.extend(old.resource.module.0[fm.0.len()..].iter().cloned());
+                InstanceAddr { resource: crate::addr::ResourceAddr { module: crate::addr::ModulePath(m), ..old.resource.clone() }, key: old.key.clone() }
+            }
+            (AnyAddr::Resource(_), AnyAddr::Resource(tr)) => tr.instance(old.key.clone()),
+            (AnyAddr::Instance(_), AnyAddr::Instance(ti)) => ti.clone(),
+            (AnyAddr::Instance(_), AnyAddr::Resource(tr)) => tr.instance(InstanceKey::None),
+            _ => return Err(OpError::msg(format!("cannot move {from} to {to}: move a module to a module, a resource to a resource, an instance to an instance"))),
+        };
+        if old.resource.type_name != new.resource.type_name {
+            return Err(OpError::msg(format!("cannot move {old} to {new}: the resource types differ")));
+        }
+        if state.resources.contains_key(&new) {
+            return Err(OpError::msg(format!("cannot move {old} to {new}: {new} already exists in state")));
+        }
+        moves.push((old, new));
+    }
+    for (old, new) in &moves {
+        if let Some(r) = state.resources.remove(old) {
+            state.resources.insert(new.clone(), r);
+        }
+    }
+    state.serial += 1;
+    store.write(&state, "state mv").await?;
+    Ok(moves)
+}
+
+pub async fn state_history(dir: &Path) -> Result<Vec<HistoryEntry>, OpError> {
+    let store = open_store_for_dir(dir)?;
+    Ok(store.history().await?)
+}
+
+/// Makes an earlier version current again (as a new serial, so history only moves forward).
+pub async fn state_restore(dir: &Path, serial: u64, lock_timeout: std::time::Duration) -> Result<State, OpError> {
+    let store = open_store_for_dir(dir)?;
+    let _g = lock(&store, "state restore", lock_timeout).await?;
+    let current = store.load().await?.unwrap_or_default();
+    let mut old = store.version(serial).await?;
+    old.serial = current.serial + 1;
+    old.lineage = current.lineage.clone();
+    store.write(&old, &format!("state restore {serial}")).await?;
+    Ok(old)
+}
+
+pub async fn force_unlock(dir: &Path, id: &str) -> Result<LockInfo, OpError> {
+    let store = open_store_for_dir(dir)?;
+    Ok(store.force_unlock(id).await?)
+}
+
+/// `cairn import ADDR ID`: reads an existing object and records it in state.
+pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAddr, OpError> {
+    let stack = load_stack(&common.dir)?;
+    let store = open_store(&stack.config)?;
+    let _g = lock(&store, "import", common.lock_timeout).await?;
+    let target = match parse(addr)? {
+        AnyAddr::Instance(i) => i,
+        AnyAddr::Resource(r) => r.instance(InstanceKey::None),
+        AnyAddr::Module(_) => return Err(OpError::msg("import needs a resource address, e.g. google_secret_manager_secret.db")),
+    };
+    let Some(block) = stack.config.resource(&target.resource) else {
+        return Err(OpError::msg(format!(
+            "{} has no resource block in the configuration; add `resource \"{}\" \"{}\" {{ … }}` first",
+            target.resource, target.resource.type_name, target.resource.name
+        )));
+    };
+    let rt = common.registry.get(&block.type_name).ok_or_else(|| OpError::msg(format!("unsupported resource type {}", block.type_name)))?;
+    let mut state = store.load().await?.unwrap_or_default();
+    if state.resources.contains_key(&target) {
+        return Err(OpError::msg(format!("{target} is already managed by Cairn; use `cairn state rm` first to import a different object")));
+    }
+    let (variables, _) = root_variables(&stack.config, &common.vars)?;
+    let providers = provider_configs(&stack.config, &variables)?;
+    let provider = common.registry.provider_of(&block.type_name).unwrap_or_default().to_string();
+    let cc = crate::providers::CallContext::new(providers.get(&provider).cloned().unwrap_or(Value::Null));
+    let v = rt.import(&cc, id).await.map_err(|e| OpError::msg(format!("cannot import {target} with id \"{id}\": {}", e.message)))?;
+    let key = store.fingerprint_key().await?;
+    let (attributes, sensitive_fingerprints) = crate::state::codec::encode(&v, rt.schema(), &key);
+    state.resources.insert(
+        target.clone(),
+        ResourceInstanceState { type_name: block.type_name.clone(), provider, attributes, sensitive_fingerprints, dependencies: vec![], create_before_destroy: false, tainted: false, deposed: None },
+    );
+    state.serial += 1;
+    store.write(&state, "import").await?;
+    Ok(target)
+}

@@ -1,0 +1,902 @@
+//! Making a plan: refresh what state knows, walk the configuration in dependency order, and
+//! decide an action per resource instance.
+//!
+//! Reads only: nothing here calls a mutating provider method (import blocks read the object
+//! they adopt, as Terraform's plan-time import does).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::addr::{AnyAddr, AttrPath, InstanceAddr, InstanceKey, ModulePath, ResourceAddr};
+use crate::graph::{Graph, Node};
+use crate::lang::config::{Config, IgnoreChanges, ResourceBlock, ResourceMode};
+use crate::lang::diag::{Diagnostic, Diagnostics};
+use crate::lang::eval::eval;
+use crate::lang::value::Value;
+use crate::plan::diff::changed_paths_with_schema;
+use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
+use crate::plan::model::*;
+use crate::plan::propose::{propose, propose_with, ProposeOptions};
+use crate::providers::{validate, CallContext, PlanProposal, ReadRequest, Registry, ResourceType, Schema};
+use crate::state::{codec, CheckResult, CheckStatus, JournalEntry, State};
+
+pub struct PlanOptions {
+    pub mode: PlanMode,
+    pub refresh: bool,
+    pub targets: Vec<AnyAddr>,
+    pub replace: Vec<InstanceAddr>,
+    pub parallelism: usize,
+    /// `cairn validate`: no state, unknown variables allowed, no provider calls.
+    pub validate_only: bool,
+    /// References see the refreshed (live) objects rather than the planned ones: what
+    /// `cairn check` evaluates health against.
+    pub live_values: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions { mode: PlanMode::Normal, refresh: true, targets: Vec::new(), replace: Vec::new(), parallelism: 10, validate_only: false, live_values: false }
+    }
+}
+
+pub struct PlanInput<'a> {
+    pub config: &'a Config,
+    pub graph: &'a Graph,
+    pub registry: &'a Registry,
+    /// Root variables, converted and marked (sensitive ones already wrapped).
+    pub variables: BTreeMap<String, Value>,
+    pub state: State,
+    pub fingerprint_key: [u8; 32],
+    /// Steps of an interrupted apply that may have left objects behind.
+    pub open_journal: Vec<JournalEntry>,
+    /// Evaluated provider blocks by provider name.
+    pub provider_configs: BTreeMap<String, Value>,
+}
+
+/// What the plan walk produced besides the plan: the environment, which apply continues from.
+pub struct PlanResult {
+    pub plan: Plan,
+    pub env: Env,
+    pub warnings: Diagnostics,
+}
+
+pub fn schema_of<'r>(registry: &'r Registry, type_name: &str) -> Option<&'r Arc<dyn ResourceType>> {
+    registry.get(type_name)
+}
+
+/// Decodes a stored instance into a Value with its schema's sensitive marks.
+pub fn decode_instance(schema: &Schema, r: &crate::state::ResourceInstanceState) -> Value {
+    codec::decode(&r.attributes, &r.sensitive_fingerprints, schema)
+}
+
+pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult, Diagnostics> {
+    let config = input.config;
+    let mut diags = Diagnostics::new();
+    let key = input.fingerprint_key;
+    let fingerprint = move |v: &Value| codec::fingerprint(&key, v);
+
+    // 1. Moved blocks rename state entries before anything is compared.
+    let mut state = input.state.clone();
+    let moved_from = apply_moved(config, &mut state, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+
+    // 2. Decode stored instances.
+    let mut prior: BTreeMap<InstanceAddr, Value> = BTreeMap::new();
+    for (addr, r) in &state.resources {
+        let Some(rt) = input.registry.get(&r.type_name) else {
+            diags.push(Diagnostic::error(format!("The state holds {addr} of type \"{}\", which this version of Cairn does not support", r.type_name))
+                .help("use a Cairn version that supports it, or remove it from state with `cairn state rm`"));
+            continue;
+        };
+        prior.insert(addr.clone(), decode_instance(rt.schema(), r));
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+
+    // 3. Refresh: one read_many per type, bounded concurrency.
+    let mut drift = Vec::new();
+    if opts.refresh && !opts.validate_only && !prior.is_empty() {
+        let refreshed = refresh(&input, &state, &prior, opts.parallelism).await?;
+        for (addr, now) in refreshed {
+            let Some(before) = prior.get(&addr).cloned() else { continue };
+            let r = &state.resources[&addr];
+            let schema = input.registry.get(&r.type_name).map(|t| t.schema().clone()).unwrap_or_default();
+            match now {
+                None => {
+                    drift.push(Drift { addr: addr.clone(), type_name: r.type_name.clone(), provider: r.provider.clone(), action: Action::Delete, before, after: None, changed_paths: vec![] });
+                    prior.remove(&addr);
+                }
+                Some(now) => {
+                    let mut changed = changed_paths_with_schema(&schema, &before, &now, &fingerprint);
+                    changed.sort();
+                    if !changed.is_empty() {
+                        drift.push(Drift { addr: addr.clone(), type_name: r.type_name.clone(), provider: r.provider.clone(), action: Action::Update, before, after: Some(now.clone()), changed_paths: changed });
+                    }
+                    prior.insert(addr, now);
+                }
+            }
+        }
+    }
+
+    // 4. Walk the configuration.
+    let mut env = Env::default();
+    for (k, v) in &input.variables {
+        env.vars.insert((ModulePath::root(), k.clone()), v.clone());
+    }
+    for v in input.config.root().variables.values() {
+        env.vars.entry((ModulePath::root(), v.name.clone())).or_insert_with(Value::unknown);
+    }
+
+    let targets = target_closure(input.graph, &opts.targets);
+    let imports = import_targets(config, &mut env, &mut diags);
+    let recovered: BTreeMap<InstanceAddr, &JournalEntry> = input
+        .open_journal
+        .iter()
+        .filter(|e| e.action == "create" && !prior.contains_key(&e.addr))
+        .map(|e| (e.addr.clone(), e))
+        .collect();
+
+    let mut changes: Vec<ResourceChange> = Vec::new();
+    let mut actions_by_resource: HashMap<ResourceAddr, Vec<Action>> = HashMap::new();
+    let mut check_diags = Diagnostics::new();
+    let mut warnings = Diagnostics::new();
+    let mut planned_instances: BTreeSet<InstanceAddr> = BTreeSet::new();
+
+    for node in input.graph.order().to_vec() {
+        match &node {
+            Node::Resource(raddr) => {
+                if raddr.mode == ResourceMode::Data {
+                    let block = config.resource(raddr);
+                    diags.push(Diagnostic::error(format!("Data sources are not supported yet: {raddr}")).at_opt(block.map(|b| b.span)).help("replace it with a variable or a resource reference"));
+                    continue;
+                }
+                let Some(block) = config.resource(raddr) else { continue };
+                let Some(rt) = input.registry.get(&block.type_name).cloned() else {
+                    let names: Vec<&str> = input.registry.type_names().collect();
+                    let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", block.type_name)).at(block.type_span);
+                    d = d.help(crate::lang::diag::suggest(&block.type_name, names.iter().copied()).unwrap_or_else(|| format!("supported types: {}", names.join(", "))));
+                    diags.push(d);
+                    continue;
+                };
+                let structure = validate::check_structure(&block.body, rt.schema(), block.span);
+                let had_errors = structure.has_errors();
+                diags.extend(structure);
+                if had_errors {
+                    continue;
+                }
+                let expansion = match expand(config, &env, raddr, block, opts.validate_only) {
+                    Ok(e) => e,
+                    Err(d) => {
+                        diags.extend(d);
+                        continue;
+                    }
+                };
+                let mut instances = Instances { expansion: expansion.0.clone(), values: BTreeMap::new() };
+                let provider_name = input.registry.provider_of(&block.type_name).unwrap_or("unknown").to_string();
+                let deps_resources: Vec<ResourceAddr> = input.graph.resource_deps(raddr).cloned().collect();
+                let dependencies: Vec<InstanceAddr> = deps_resources
+                    .iter()
+                    .flat_map(|d| {
+                        env.resources.get(d).map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>()).unwrap_or_default()
+                    })
+                    .collect();
+                let triggered = replace_triggered(block, raddr, &actions_by_resource);
+                let in_target = targets.as_ref().map_or(true, |t| t.contains(raddr));
+
+                for ikey in expansion.0.keys() {
+                    let iaddr = raddr.instance(ikey.clone());
+                    planned_instances.insert(iaddr.clone());
+                    let scope = ModuleScope { env: &env, config, module: &raddr.module };
+                    let c = instance_ctx(config, &scope, &raddr.module, &ikey, expansion.1.as_ref(), block);
+                    let raw = match crate::plan::env::eval_body_expr(&block.body, &c) {
+                        Ok(v) => v,
+                        Err(d) => {
+                            diags.extend(d);
+                            continue;
+                        }
+                    };
+                    let conf = match validate::conform(&block.body, raw, rt.schema(), block.span) {
+                        Ok(v) => v,
+                        Err(d) => {
+                            diags.extend(d);
+                            continue;
+                        }
+                    };
+                    let vd = validate::check_values(&block.body, &conf, rt.schema(), block.span);
+                    let bad = vd.has_errors();
+                    diags.extend(vd);
+                    if bad || opts.validate_only {
+                        instances.values.insert(ikey.clone(), placeholder(rt.schema(), &conf));
+                        continue;
+                    }
+
+                    let mut before = prior.get(&iaddr).cloned();
+                    let mut importing = None;
+                    if before.is_none() {
+                        if let Some(id) = imports.get(&iaddr) {
+                            let cc = call_context(&input, &provider_name, block);
+                            match rt.import(&cc, id).await {
+                                Ok(v) => {
+                                    before = Some(v);
+                                    importing = Some(id.clone());
+                                }
+                                Err(e) => {
+                                    diags.push(Diagnostic::error(format!("Cannot import {iaddr} (id \"{id}\"): {}", e.message)).at_opt(import_span(config, &iaddr)));
+                                    continue;
+                                }
+                            }
+                        } else if let Some(entry) = recovered.get(&iaddr) {
+                            if let Some(name) = &entry.cloud_name {
+                                let cc = call_context(&input, &provider_name, block);
+                                if let Ok(v) = rt.import(&cc, name).await {
+                                    warnings.push(Diagnostic::warning(format!("{iaddr}: adopting \"{name}\", created by an apply that was interrupted")));
+                                    before = Some(v);
+                                    importing = Some(name.clone());
+                                }
+                            }
+                        }
+                    }
+                    let tainted = state.resources.get(&iaddr).map_or(false, |r| r.tainted);
+                    let by_request = opts.replace.contains(&iaddr);
+
+                    let (action, reason, after, changed, replace_paths, pwarn) = if !in_target {
+                        match &before {
+                            Some(b) => (Action::NoOp, None, Some(b.clone()), vec![], vec![], vec![]),
+                            None => {
+                                instances.values.insert(ikey.clone(), Value::unknown());
+                                continue;
+                            }
+                        }
+                    } else {
+                        match decide(&*rt, before.as_ref(), &conf, tainted || by_request || triggered, &block.lifecycle.ignore_changes, &fingerprint) {
+                            Ok(d) => {
+                                let reason = if tainted {
+                                    Some(ActionReason::ReplaceBecauseTainted)
+                                } else if by_request {
+                                    Some(ActionReason::ReplaceByRequest)
+                                } else if triggered {
+                                    Some(ActionReason::ReplaceByTriggers)
+                                } else if d.0.is_replace() {
+                                    Some(ActionReason::ReplaceBecauseCannotUpdate)
+                                } else {
+                                    None
+                                };
+                                let action = if d.0.is_replace() && block.lifecycle.create_before_destroy { Action::CreateThenDelete } else { d.0 };
+                                (action, reason, Some(d.1), d.2, d.3, d.4)
+                            }
+                            Err(e) => {
+                                diags.push(Diagnostic::error(format!("{iaddr}: {}", e.message)).at(block.span));
+                                continue;
+                            }
+                        }
+                    };
+                    if action.is_replace() && block.lifecycle.prevent_destroy {
+                        diags.push(prevent_destroy_error(&iaddr, block));
+                    }
+                    let after_value = if opts.live_values { before.clone().unwrap_or_else(Value::unknown) } else { after.clone().unwrap_or(Value::Null) };
+                    instances.values.insert(ikey.clone(), after_value);
+                    actions_by_resource.entry(raddr.clone()).or_default().push(action);
+                    let mut change_warnings = pwarn;
+                    if action == Action::DeleteThenCreate && !rt_name_reusable(&*rt) {
+                        change_warnings.push(format!("{} cannot reuse the name of the object it replaces for a while after deletion", block.type_name));
+                    }
+                    changes.push(ResourceChange {
+                        addr: iaddr.clone(),
+                        previous_addr: moved_from.get(&iaddr).cloned(),
+                        type_name: block.type_name.clone(),
+                        provider: provider_name.clone(),
+                        action,
+                        reason,
+                        before,
+                        after,
+                        changed_paths: changed,
+                        replace_paths,
+                        importing,
+                        dependencies: dependencies.clone(),
+                        create_before_destroy: block.lifecycle.create_before_destroy,
+                        warnings: change_warnings,
+                    });
+                }
+                env.resources.insert(raddr.clone(), instances);
+            }
+            other => {
+                if let Err(d) = env.eval_node(config, other) {
+                    diags.extend(d);
+                }
+            }
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+
+    // 5. Instances in state that the configuration no longer has.
+    if !opts.validate_only {
+        for (addr, before) in &prior {
+            if planned_instances.contains(addr) {
+                continue;
+            }
+            if let Some(t) = &targets {
+                if !t.contains(&addr.resource) {
+                    continue;
+                }
+            }
+            let r = &state.resources[addr];
+            let block = config.resource(&addr.resource);
+            let reason = match block {
+                None if config.module(&addr.resource.module).is_none() => ActionReason::DeleteBecauseNoModule,
+                None => ActionReason::DeleteBecauseNoResourceConfig,
+                Some(_) if matches!(addr.key, InstanceKey::Int(_)) => ActionReason::DeleteBecauseCountIndex,
+                Some(_) => ActionReason::DeleteBecauseEachKey,
+            };
+            if let Some(b) = block {
+                if b.lifecycle.prevent_destroy {
+                    diags.push(prevent_destroy_error(addr, b));
+                }
+            }
+            changes.push(ResourceChange {
+                addr: addr.clone(),
+                previous_addr: moved_from.get(addr).cloned(),
+                type_name: r.type_name.clone(),
+                provider: r.provider.clone(),
+                action: Action::Delete,
+                reason: Some(reason),
+                before: Some(before.clone()),
+                after: None,
+                changed_paths: vec![],
+                replace_paths: vec![],
+                importing: None,
+                dependencies: r.dependencies.clone(),
+                create_before_destroy: r.create_before_destroy,
+                warnings: vec![],
+            });
+        }
+    }
+
+    // 6. Destroy mode turns everything into deletes.
+    if opts.mode == PlanMode::Destroy {
+        changes.clear();
+        for (addr, before) in &prior {
+            let r = &state.resources[addr];
+            if let Some(t) = &targets {
+                if !t.contains(&addr.resource) {
+                    continue;
+                }
+            }
+            if let Some(b) = config.resource(&addr.resource) {
+                if b.lifecycle.prevent_destroy {
+                    diags.push(prevent_destroy_error(addr, b));
+                }
+            }
+            changes.push(ResourceChange {
+                addr: addr.clone(),
+                previous_addr: None,
+                type_name: r.type_name.clone(),
+                provider: r.provider.clone(),
+                action: Action::Delete,
+                reason: None,
+                before: Some(before.clone()),
+                after: None,
+                changed_paths: vec![],
+                replace_paths: vec![],
+                importing: None,
+                dependencies: r.dependencies.clone(),
+                create_before_destroy: false,
+                warnings: vec![],
+            });
+        }
+    }
+    if opts.mode == PlanMode::RefreshOnly {
+        for c in changes.iter_mut() {
+            c.action = Action::NoOp;
+        }
+        changes.retain(|c| c.before.is_some());
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+
+    // 7. Outputs and checks.
+    let mut output_changes = Vec::new();
+    for (name, out) in &config.root().outputs {
+        let after = env.outputs.get(&(ModulePath::root(), name.clone())).cloned();
+        let before = state.outputs.get(name).map(|o| if o.sensitive { Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: None }).sensitive() } else { Value::from_json(&o.value) });
+        let after = if opts.mode == PlanMode::Destroy { None } else { after };
+        let action = match (&before, &after) {
+            (None, Some(_)) => Action::Create,
+            (Some(_), None) => Action::Delete,
+            (Some(b), Some(a)) if out.sensitive || b.same_as(a) => Action::NoOp,
+            (Some(_), Some(_)) => Action::Update,
+            (None, None) => continue,
+        };
+        output_changes.push(OutputChange { name: name.clone(), action, before, after, sensitive: out.sensitive });
+    }
+    for name in state.outputs.keys() {
+        if !config.root().outputs.contains_key(name) {
+            output_changes.push(OutputChange { name: name.clone(), action: Action::Delete, before: Some(Value::Null), after: None, sensitive: false });
+        }
+    }
+    let checks = evaluate_checks(config, &env, &mut check_diags);
+    diags.extend(check_diags);
+
+    let (vars, sensitive_vars) = split_variables(&input.variables);
+    let plan = Plan {
+        mode: opts.mode,
+        lineage: input.state.lineage.clone(),
+        serial: input.state.serial,
+        config_hash: config_hash(config),
+        variables: vars,
+        sensitive_variables: sensitive_vars,
+        changes,
+        drift,
+        output_changes,
+        checks,
+        prior_state: rebuild_prior_state(&state, &prior, input.registry, &key),
+        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
+        warnings: warnings.0.iter().chain(diags.0.iter()).map(|d| d.summary.clone()).collect(),
+    };
+    warnings.extend(diags);
+    Ok(PlanResult { plan, env, warnings })
+}
+
+/// Stand-in for an instance in validate mode: the config with computed attributes unknown.
+fn placeholder(schema: &Schema, conf: &Value) -> Value {
+    propose(schema, None, conf, false).planned
+}
+
+fn rt_name_reusable(_rt: &dyn ResourceType) -> bool {
+    true
+}
+
+/// The action for one instance given its prior object and configuration.
+#[allow(clippy::type_complexity)]
+pub fn decide(
+    rt: &dyn ResourceType,
+    before: Option<&Value>,
+    conf: &Value,
+    force_replace: bool,
+    ignore: &IgnoreChanges,
+    fingerprint: &dyn Fn(&Value) -> String,
+) -> Result<(Action, Value, Vec<AttrPath>, Vec<AttrPath>, Vec<String>), crate::providers::ProviderError> {
+    let schema = rt.schema();
+    let opts = ProposeOptions { ignore_changes: Some(ignore), fingerprint: Some(fingerprint) };
+    let mut proposal: PlanProposal = propose_with(schema, before, conf, force_replace, opts);
+    let warnings = rt.customize_plan(&mut proposal)?;
+    let Some(before) = before else {
+        return Ok((Action::Create, mark_schema_sensitive(proposal.planned, schema), vec![], vec![], warnings));
+    };
+    let mut changed = changed_paths_with_schema(schema, before, &proposal.planned, fingerprint);
+    changed.sort();
+    let replace_paths: Vec<AttrPath> = proposal.requires_replace.clone();
+    let action = if force_replace || !replace_paths.is_empty() {
+        Action::DeleteThenCreate
+    } else if changed.is_empty() {
+        Action::NoOp
+    } else {
+        Action::Update
+    };
+    let planned = if action == Action::NoOp { before.clone() } else { mark_schema_sensitive(proposal.planned, schema) };
+    Ok((action, planned, changed, replace_paths, warnings))
+}
+
+/// Marks every attribute the schema calls sensitive (at any block depth).
+pub fn mark_schema_sensitive(v: Value, schema: &Schema) -> Value {
+    let Value::Map(mut m) = v else { return v };
+    for (name, a) in &schema.attributes {
+        if a.sensitive {
+            if let Some(x) = m.remove(*name) {
+                m.insert(name.to_string(), if x.is_null() { x } else { x.sensitive() });
+            }
+        }
+    }
+    for (name, b) in &schema.blocks {
+        if let Some(x) = m.remove(*name) {
+            let x = match x {
+                Value::List(items) => Value::List(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect()),
+                Value::Set(items) => Value::Set(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect()),
+                other => other,
+            };
+            m.insert(name.to_string(), x);
+        }
+    }
+    Value::Map(m)
+}
+
+/// The map `each.value` reads for an instance being applied (None without for_each).
+pub fn expand_for_apply(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBlock) -> Result<Option<Value>, Diagnostics> {
+    expand(config, env, raddr, block, false).map(|e| e.1)
+}
+
+/// Expands count/for_each. Returns the expansion and, for for_each, the map each.value reads.
+fn expand(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBlock, validate_only: bool) -> Result<(Expansion, Option<Value>), Diagnostics> {
+    let scope = ModuleScope { env, config, module: &raddr.module };
+    let c = ctx(config, &scope, module_dir_display(config, &raddr.module));
+    if let Some(count) = &block.count {
+        let v = eval(count, &c)?;
+        if v.is_unknown() {
+            if validate_only {
+                return Ok((Expansion::Count(1), None));
+            }
+            return Err(Diagnostic::error(format!("Invalid count argument for {raddr}"))
+                .at(count.span)
+                .detail("The \"count\" value depends on resource attributes that cannot be determined until apply, so Cairn cannot predict how many instances will be created.")
+                .help("use values known before apply (variables, locals of known values), or create the resources this depends on first with `--target`")
+                .into());
+        }
+        if v.is_sensitive() {
+            return Err(Diagnostic::error("Invalid count argument: sensitive values cannot be used as count").at(count.span).into());
+        }
+        let n = match v.as_f64() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 => n as usize,
+            _ => {
+                return Err(Diagnostic::error(format!("Invalid count argument: expected a whole number of 0 or more, got {}", v.type_name()))
+                    .at(count.span)
+                    .into())
+            }
+        };
+        return Ok((Expansion::Count(n), None));
+    }
+    if let Some(fe) = &block.for_each {
+        let v = eval(fe, &c)?;
+        if v.contains_sensitive() {
+            return Err(Diagnostic::error("Invalid for_each argument: sensitive values, or values derived from sensitive values, cannot be used as for_each arguments")
+                .at(fe.span)
+                .help("instance keys appear in plans and state; use nonsensitive() only if the keys are not secret")
+                .into());
+        }
+        let unknown_err = || {
+            Diagnostics::from(
+                Diagnostic::error(format!("Invalid for_each argument for {raddr}"))
+                    .at(fe.span)
+                    .detail("The \"for_each\" keys depend on resource attributes that cannot be determined until apply, so Cairn cannot predict how many instances will be created.")
+                    .help("use a map whose keys are known before apply (values may be unknown), or create the resources this depends on first with `--target`"),
+            )
+        };
+        match &v {
+            Value::Unknown(_) if validate_only => return Ok((Expansion::ForEach(vec!["<unknown>".into()]), None)),
+            Value::Unknown(_) => return Err(unknown_err()),
+            Value::Map(m) => return Ok((Expansion::ForEach(m.keys().cloned().collect()), Some(v.clone()))),
+            Value::Set(items) => {
+                let mut keys = Vec::new();
+                for it in items {
+                    match it {
+                        Value::String(s) => keys.push(s.clone()),
+                        Value::Unknown(_) if validate_only => keys.push("<unknown>".into()),
+                        Value::Unknown(_) => return Err(unknown_err()),
+                        other => {
+                            return Err(Diagnostic::error(format!("Invalid for_each set argument: elements must be strings, found {}", other.type_name()))
+                                .at(fe.span)
+                                .help("convert the elements with toset([for x in …: tostring(x)])")
+                                .into())
+                        }
+                    }
+                }
+                let map = Value::Map(keys.iter().map(|k| (k.clone(), Value::string(k.clone()))).collect());
+                return Ok((Expansion::ForEach(keys), Some(map)));
+            }
+            Value::List(_) => {
+                return Err(Diagnostic::error("Invalid for_each argument: a list is not allowed, use a map or a set of strings")
+                    .at(fe.span)
+                    .help("wrap it in toset(…) if the elements are unique strings")
+                    .into())
+            }
+            Value::Null => return Err(Diagnostic::error("Invalid for_each argument: the value is null").at(fe.span).help("use an empty map {} for no instances").into()),
+            other => {
+                return Err(Diagnostic::error(format!("Invalid for_each argument: expected a map or a set of strings, got {}", other.type_name()))
+                    .at(fe.span)
+                    .into())
+            }
+        }
+    }
+    Ok((Expansion::Single, None))
+}
+
+fn replace_triggered(block: &ResourceBlock, raddr: &ResourceAddr, actions: &HashMap<ResourceAddr, Vec<Action>>) -> bool {
+    block.lifecycle.replace_triggered_by.iter().any(|e| {
+        crate::lang::refs::expr_references(e).iter().any(|r| match &r.root {
+            crate::lang::refs::RefRoot::Resource { mode, type_name, name } => {
+                let a = ResourceAddr { module: raddr.module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() };
+                actions.get(&a).map_or(false, |acts| acts.iter().any(|x| !matches!(x, Action::NoOp | Action::Read)))
+            }
+            _ => false,
+        })
+    })
+}
+
+fn prevent_destroy_error(addr: &InstanceAddr, block: &ResourceBlock) -> Diagnostic {
+    Diagnostic::error(format!("Instance cannot be destroyed: {addr} has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed"))
+        .at_opt(block.lifecycle.span)
+        .at(block.span)
+        .help("to continue, set prevent_destroy = false, or narrow the plan with --target")
+}
+
+fn call_context(input: &PlanInput<'_>, provider: &str, block: &ResourceBlock) -> CallContext {
+    let mut cc = CallContext::new(input.provider_configs.get(provider).cloned().unwrap_or(Value::Null));
+    if let Some(t) = block.timeouts.read {
+        cc.timeout = t;
+    }
+    cc
+}
+
+/// `--target` addresses plus everything they depend on; `None` when not targeting.
+fn target_closure(graph: &Graph, targets: &[AnyAddr]) -> Option<BTreeSet<ResourceAddr>> {
+    if targets.is_empty() {
+        return None;
+    }
+    let mut set = BTreeSet::new();
+    for node in graph.order() {
+        if let Node::Resource(r) = node {
+            let inst = r.instance(InstanceKey::None);
+            let hit = targets.iter().any(|t| match t {
+                AnyAddr::Module(m) => r.module.starts_with(m),
+                AnyAddr::Resource(a) => a == r,
+                AnyAddr::Instance(i) => &i.resource == r,
+            });
+            let _ = inst;
+            if hit {
+                set.insert(r.clone());
+            }
+        }
+    }
+    let mut stack: Vec<ResourceAddr> = set.iter().cloned().collect();
+    while let Some(r) = stack.pop() {
+        for d in graph.resource_deps(&r) {
+            if set.insert(d.clone()) {
+                stack.push(d.clone());
+            }
+        }
+    }
+    // Targets naming a resource not in the configuration still select it (for orphans).
+    for t in targets {
+        match t {
+            AnyAddr::Resource(a) => {
+                set.insert(a.clone());
+            }
+            AnyAddr::Instance(i) => {
+                set.insert(i.resource.clone());
+            }
+            AnyAddr::Module(_) => {}
+        }
+    }
+    Some(set)
+}
+
+/// Import blocks: target instance → evaluated id.
+fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BTreeMap<InstanceAddr, String> {
+    let mut out = BTreeMap::new();
+    for (path, module) in &config.modules {
+        for imp in &module.imports {
+            let to = match AnyAddr::Instance(imp.to.clone()).prefixed(path) {
+                AnyAddr::Instance(i) => i,
+                _ => continue,
+            };
+            if config.resource(&to.resource).is_none() {
+                diags.push(Diagnostic::error(format!("Import target {to} has no resource block")).at(imp.to_span).help(format!("add a `resource \"{}\" \"{}\"` block describing the object being imported", to.resource.type_name, to.resource.name)));
+                continue;
+            }
+            let scope = ModuleScope { env, config, module: path };
+            let c = ctx(config, &scope, module_dir_display(config, path));
+            match eval(&imp.id, &c) {
+                Ok(v) => match v.as_str() {
+                    Some(s) if v.is_wholly_known() => {
+                        out.insert(to, s.to_string());
+                    }
+                    _ => diags.push(Diagnostic::error("Invalid import id: it must be a string known before apply").at(imp.id.span)),
+                },
+                Err(d) => diags.extend(d),
+            }
+        }
+    }
+    out
+}
+
+fn import_span(config: &Config, addr: &InstanceAddr) -> Option<crate::lang::diag::Span> {
+    config.modules.values().flat_map(|m| m.imports.iter()).find(|i| i.to.resource.type_name == addr.resource.type_name && i.to.resource.name == addr.resource.name).map(|i| i.span)
+}
+
+/// Applies moved blocks to state; returns new address → previous address.
+fn apply_moved(config: &Config, state: &mut State, diags: &mut Diagnostics) -> BTreeMap<InstanceAddr, InstanceAddr> {
+    let mut moved = BTreeMap::new();
+    for (path, module) in &config.modules {
+        for m in &module.moved {
+            let from = m.from.prefixed(path);
+            let to = m.to.prefixed(path);
+            let kinds_match = matches!((&from, &to), (AnyAddr::Module(_), AnyAddr::Module(_)) | (AnyAddr::Resource(_), AnyAddr::Resource(_)) | (AnyAddr::Instance(_), AnyAddr::Instance(_)) | (AnyAddr::Resource(_), AnyAddr::Instance(_)) | (AnyAddr::Instance(_), AnyAddr::Resource(_)));
+            if !kinds_match {
+                diags.push(Diagnostic::error(format!("Invalid moved block: cannot move {from} to {to}")).at(m.span).help("move a module to a module, or a resource to a resource"));
+                continue;
+            }
+            let type_of = |a: &AnyAddr| match a {
+                AnyAddr::Resource(r) => Some(r.type_name.clone()),
+                AnyAddr::Instance(i) => Some(i.resource.type_name.clone()),
+                AnyAddr::Module(_) => None,
+            };
+            if type_of(&from) != type_of(&to) {
+                diags.push(
+                    Diagnostic::error(format!("Invalid moved block: resource type mismatch between {from} and {to}"))
+                        .at(m.to_span)
+                        .help("a moved block can rename a resource but not change its type"),
+                );
+                continue;
+            }
+            let still_declared = match &from {
+                AnyAddr::Resource(r) => config.resource(r).is_some(),
+                AnyAddr::Module(mp) => config.modules.contains_key(mp),
+                AnyAddr::Instance(_) => false,
+            };
+            if still_declared {
+                diags.push(
+                    Diagnostic::error(format!("Moved object still exists: {from} is still declared in the configuration"))
+                        .at(m.from_span)
+                        .help("remove or rename the old block; a moved block records that it was renamed"),
+                );
+                continue;
+            }
+            let hits: Vec<InstanceAddr> = state.resources.keys().filter(|a| from.contains(a)).cloned().collect();
+            for old in hits {
+                let new = match (&from, &to) {
+                    (AnyAddr::Module(f), AnyAddr::Module(t)) => {
+                        let rest = old.resource.module.0[f.0.len()..].to_vec();
+                        let mut module = t.0.clone();
+                        module.extend(rest);
+                        InstanceAddr { resource: ResourceAddr { module: ModulePath(module), ..old.resource.clone() }, key: old.key.clone() }
+                    }
+                    (_, AnyAddr::Resource(t)) => t.instance(old.key.clone()),
+                    (_, AnyAddr::Instance(t)) => t.clone(),
+                    _ => continue,
+                };
+                if state.resources.contains_key(&new) {
+                    continue;
+                }
+                if let Some(r) = state.resources.remove(&old) {
+                    state.resources.insert(new.clone(), r);
+                    moved.insert(new, old);
+                }
+            }
+        }
+    }
+    moved
+}
+
+async fn refresh(
+    input: &PlanInput<'_>,
+    state: &State,
+    prior: &BTreeMap<InstanceAddr, Value>,
+    parallelism: usize,
+) -> Result<Vec<(InstanceAddr, Option<Value>)>, Diagnostics> {
+    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
+    for (addr, v) in prior {
+        let r = &state.resources[addr];
+        by_type.entry(r.type_name.clone()).or_default().push(ReadRequest { addr: addr.clone(), prior: v.clone() });
+    }
+    let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (type_name, reqs) in by_type {
+        let Some(rt) = input.registry.get(&type_name).cloned() else { continue };
+        let provider = input.registry.provider_of(&type_name).unwrap_or_default().to_string();
+        let cc = CallContext::new(input.provider_configs.get(&provider).cloned().unwrap_or(Value::Null));
+        let sem = sem.clone();
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let res = rt.read_many(&cc, &reqs).await;
+            (type_name, reqs, res)
+        });
+    }
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((type_name, reqs, res)) = joined else {
+            diags.push(Diagnostic::error("a refresh task failed unexpectedly"));
+            continue;
+        };
+        match res {
+            Ok(values) if values.len() == reqs.len() => {
+                for (req, v) in reqs.into_iter().zip(values) {
+                    out.push((req.addr, v));
+                }
+            }
+            Ok(_) => diags.push(Diagnostic::error(format!("refreshing {type_name}: the provider returned the wrong number of objects"))),
+            Err(e) => diags.push(
+                Diagnostic::error(format!(
+                    "Refreshing {type_name} ({} instances) failed{}: {}",
+                    reqs.len(),
+                    e.method.as_ref().map(|m| format!(" in {m}")).unwrap_or_default(),
+                    e.message
+                ))
+                .help("check credentials and connectivity, or plan with --refresh=false to skip reading live objects"),
+            ),
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(out)
+}
+
+pub fn evaluate_checks(config: &Config, env: &Env, diags: &mut Diagnostics) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    for (path, module) in &config.modules {
+        for check in module.checks.values() {
+            let address = if path.is_root() { format!("check.{}", check.name) } else { format!("{path}.check.{}", check.name) };
+            let scope = ModuleScope { env, config, module: path };
+            let c = ctx(config, &scope, module_dir_display(config, path));
+            let mut status = CheckStatus::Pass;
+            let mut messages = Vec::new();
+            for a in &check.asserts {
+                match eval(&a.condition, &c) {
+                    Ok(v) if v.is_unknown() => {
+                        if status == CheckStatus::Pass {
+                            status = CheckStatus::Unknown;
+                        }
+                    }
+                    Ok(v) => match v.as_bool() {
+                        Some(true) => {}
+                        Some(false) => {
+                            status = CheckStatus::Fail;
+                            let msg = eval(&a.error_message, &c)
+                                .ok()
+                                .map(|m| if m.contains_sensitive() { "(error message refers to sensitive values)".to_string() } else { m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()) })
+                                .unwrap_or_else(|| "assertion failed".into());
+                            messages.push(msg);
+                        }
+                        None => diags.push(Diagnostic::error(format!("Invalid check condition in {address}: expected a bool, got {}", v.type_name())).at(a.condition.span)),
+                    },
+                    Err(d) => diags.extend(d),
+                }
+            }
+            out.push(CheckResult { address, status, messages });
+        }
+    }
+    out
+}
+
+fn split_variables(vars: &BTreeMap<String, Value>) -> (BTreeMap<String, Value>, Vec<String>) {
+    let mut plain = BTreeMap::new();
+    let mut sensitive = Vec::new();
+    for (k, v) in vars {
+        if v.contains_sensitive() {
+            sensitive.push(k.clone());
+        } else {
+            plain.insert(k.clone(), v.clone());
+        }
+    }
+    (plain, sensitive)
+}
+
+/// Hash of every source file (path and content), so a saved plan can tell the configuration
+/// changed.
+pub fn config_hash(config: &Config) -> String {
+    use sha2::{Digest, Sha256};
+    let mut files: Vec<(String, &str)> = config.sources.files().filter(|(_, f)| f.path.extension().map_or(false, |e| e == "tf" || e == "hcl")).map(|(_, f)| {
+        let rel = f.path.strip_prefix(&config.root_dir).map(|p| p.display().to_string()).unwrap_or_else(|_| f.path.display().to_string());
+        (rel, f.text.as_str())
+    }).collect();
+    files.sort();
+    let mut h = Sha256::new();
+    for (p, t) in files {
+        h.update(p.as_bytes());
+        h.update([0]);
+        h.update(t.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The state the plan starts from after moves and refresh, in stored form.
+fn rebuild_prior_state(state: &State, prior: &BTreeMap<InstanceAddr, Value>, registry: &Registry, key: &[u8; 32]) -> State {
+    let mut s = state.clone();
+    s.resources.retain(|a, _| prior.contains_key(a));
+    for (addr, v) in prior {
+        if let Some(r) = s.resources.get_mut(addr) {
+            if let Some(rt) = registry.get(&r.type_name) {
+                let (attrs, fps) = codec::encode(v, rt.schema(), key);
+                r.attributes = attrs;
+                r.sensitive_fingerprints = fps;
+            }
+        }
+    }
+    s
+}
