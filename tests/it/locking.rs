@@ -1,0 +1,75 @@
+//! Done-when 4: one writer per state; waiting, naming the holder, and clearing stale locks.
+
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+use cairn::state::{LockInfo, StateStore};
+
+/// A stack whose apply takes a while: each of these resources is cheap, but there are many.
+fn slow_stack() -> TestStack {
+    TestStack::new(&[("main.tf", r#"
+resource "terraform_data" "n" {
+  count = 3000
+  input = "value-${count.index}"
+}
+"#)])
+}
+
+#[test]
+fn two_applies_at_once_exactly_one_runs() {
+    let s = slow_stack();
+    let dir = s.path().to_str().unwrap().to_string();
+    let spawn = |timeout: &str| {
+        std::process::Command::new(cairn_bin())
+            .args(["apply", &dir, "--auto-approve", "--lock-timeout", timeout])
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let first = spawn("0s");
+    std::thread::sleep(Duration::from_millis(150));
+    let started = Instant::now();
+    let second = spawn("1s");
+    let (a, b) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
+    let waited = started.elapsed();
+    let codes = [a.status.code(), b.status.code()];
+    assert!(codes.contains(&Some(0)), "one apply must succeed: {codes:?}\n{}\n{}", stderr(&a), stderr(&b));
+    assert!(codes.contains(&Some(1)), "one apply must fail on the lock: {codes:?}\n{}\n{}", stderr(&a), stderr(&b));
+    let loser = if a.status.code() == Some(1) { &a } else { &b };
+    let msg = stderr(loser);
+    assert!(msg.contains("locked") && msg.contains("pid") && msg.contains("apply"), "{msg}");
+    if b.status.code() == Some(1) {
+        assert!(waited >= Duration::from_millis(900), "the second apply should have waited for --lock-timeout");
+    }
+    // Exactly the configured instances exist.
+    let o = run_cairn(&["-C", &dir, "state", "list"], s.path());
+    assert_eq!(stdout(&o).lines().count(), 3000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_lock_is_reported_and_force_unlock_clears_it() {
+    let s = example_stack();
+    let state_dir = s.path().join("state");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    // A lock left by a process that no longer holds it.
+    let mut info = LockInfo::for_current_process("apply");
+    info.pid = 999_999;
+    info.host = "ci-runner-7".into();
+    std::fs::write(state_dir.join("cairn.lock"), serde_json::to_vec(&info).unwrap()).unwrap();
+
+    let store = cairn::state::local::LocalStore::open(&state_dir).unwrap();
+    let holder = store.lock_holder().await.unwrap().expect("holder reported");
+    assert_eq!(holder.host, "ci-runner-7");
+    assert!(store.lock_is_stale().unwrap());
+    drop(store);
+
+    let o = run_cairn(&["-C", s.path().to_str().unwrap(), "force-unlock", "wrong-id"], s.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains(&info.id), "the error names the current lock: {}", stderr(&o));
+    let o = run_cairn(&["-C", s.path().to_str().unwrap(), "force-unlock", &info.id], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_cairn(&["apply", s.path().to_str().unwrap(), "--auto-approve"], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

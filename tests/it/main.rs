@@ -1,0 +1,11 @@
+//! Cairn's one integration test binary. Modules by concern; `support` has the shared pieces.
+
+mod support;
+
+mod crash;
+mod drift;
+mod engine;
+mod locking;
+mod malformed;
+mod planfile;
+mod secrets;

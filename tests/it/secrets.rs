@@ -1,0 +1,100 @@
+//! Done-when 7: sensitive variables and generated passwords appear nowhere: not in the state
+//! store's files, saved plans, JSON or Markdown renderings, or anything printed.
+
+use crate::support::*;
+use cairn::cli::render::{json, markdown, text, RenderOptions};
+use cairn::ops::{self, PlanArgs};
+use cairn::providers::Registry;
+
+const SECRET: &str = "SUPERSECRET-VAR-9f8e7d";
+
+const STACK: &str = r#"
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+
+resource "random_password" "db" {
+  length  = 32
+  special = false
+}
+
+resource "terraform_data" "config" {
+  input = {
+    key = var.api_key
+    url = "postgres://app:${random_password.db.result}@db/app"
+  }
+}
+
+output "password" {
+  value     = random_password.db.result
+  sensitive = true
+}
+
+output "url" {
+  value     = terraform_data.config.output.url
+  sensitive = true
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_disk_or_output() {
+    let s = TestStack::new(&[("main.tf", STACK)]);
+    let mut c = common(s.path(), Registry::builtin());
+    c.vars.env = vec![("api_key".into(), SECRET.into())];
+
+    // Plan (saved), rendered every way.
+    let planfile = s.path().join("p.cairnplan");
+    let mut a = PlanArgs::new(c.clone());
+    a.out = Some(planfile.clone());
+    let p = ops::plan(a).await.unwrap_or_else(|e| panic!("{}", describe(&e))).plan;
+    let mut rendered = String::new();
+    rendered += &text::plan_text(&p, &RenderOptions { color: false });
+    rendered += &text::plan_text(&p, &RenderOptions { color: true });
+    rendered += &json::plan_json(&p).to_string();
+    rendered += &markdown::plan_markdown(&p);
+
+    // Apply; the generated password is available to this apply (it feeds the url) …
+    let r = apply(&c).await;
+    let outcome = r.outcome.expect("applied");
+    let (pw, _) = outcome.outputs["password"].0.clone().unmark_deep();
+    let password = pw.as_str().expect("password known after apply").to_string();
+    assert_eq!(password.len(), 32);
+    let (url, _) = outcome.outputs["url"].0.clone().unmark_deep();
+    assert!(url.as_str().unwrap().contains(&password), "the same apply sees the generated value");
+
+    // … and a later plan neither regenerates it nor shows a diff.
+    let p2 = plan(&c).await;
+    assert!(!p2.has_changes(), "{:?}", actions(&p2));
+    rendered += &text::plan_text(&p2, &RenderOptions { color: false });
+    rendered += &json::plan_json(&p2).to_string();
+    rendered += &markdown::plan_markdown(&p2);
+
+    // Everything printed by the binary.
+    let dir = s.path().to_str().unwrap();
+    for args in [
+        vec!["plan", dir],
+        vec!["plan", dir, "--format", "json"],
+        vec!["plan", dir, "--format", "markdown"],
+        vec!["show", planfile.to_str().unwrap()],
+        vec!["show", planfile.to_str().unwrap(), "--json"],
+        vec!["-C", dir, "output"],
+        vec!["-C", dir, "output", "--json"],
+        vec!["-C", dir, "state", "pull"],
+        vec!["-C", dir, "state", "show", "terraform_data.config"],
+        vec!["-C", dir, "state", "show", "random_password.db"],
+        vec!["-v", "apply", dir, "--auto-approve"],
+    ] {
+        let o = std::process::Command::new(cairn_bin()).args(&args).env("TF_VAR_api_key", SECRET).env("NO_COLOR", "1").output().unwrap();
+        rendered += &stdout(&o);
+        rendered += &stderr(&o);
+    }
+
+    let mut bytes = s.state_bytes();
+    bytes.extend(std::fs::read(&planfile).unwrap());
+    bytes.extend(rendered.as_bytes());
+    for secret in [SECRET, password.as_str()] {
+        assert!(!contains(&bytes, secret), "a secret leaked");
+    }
+    assert!(rendered.contains("(sensitive value)"));
+}
