@@ -47,7 +47,7 @@ struct Measure {
 
 fn run(bin: &Path, args: &[&str], cwd: &Path) -> Measure {
     let start = Instant::now();
-    let child = Command::new(bin).args(args).current_dir(cwd).env("NO_COLOR", "1").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("spawn cairn");
+    let child = Command::new(bin).args(args).current_dir(cwd).env("NO_COLOR", "1").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn cairn");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

@@ -512,7 +512,12 @@ async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: 
             eprintln!("Error: {a}: {m}");
         }
         if !outcome.skipped.is_empty() {
-            eprintln!("Skipped because a dependency failed or the apply was interrupted: {}", outcome.skipped.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "));
+            const SHOWN: usize = 10;
+            let mut names: Vec<String> = outcome.skipped.iter().take(SHOWN).map(|a| a.to_string()).collect();
+            if outcome.skipped.len() > SHOWN {
+                names.push(format!("and {} more", outcome.skipped.len() - SHOWN));
+            }
+            eprintln!("Not started because a dependency failed or the apply was interrupted: {}", names.join(", "));
         }
         for a in &outcome.abandoned {
             eprintln!("Still in flight when stopped (recorded in the journal): {a}");

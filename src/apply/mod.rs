@@ -105,7 +105,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
 
     // A refresh-only apply, or a plan whose refresh changed what state holds, first records
     // the refreshed objects.
-    if stored.as_ref() != Some(&state) && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || stored.is_none() || plan_moved(plan)) {
+    if stored.as_ref() != Some(&state) && stored.is_some() && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan)) {
         persister.write_state(state.clone(), "apply (refresh)").await.map_err(|e| Diagnostics::from(Diagnostic::error(e)))?;
     }
 

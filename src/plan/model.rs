@@ -158,7 +158,7 @@ impl Plan {
     }
     pub fn has_changes(&self) -> bool {
         self.actionable().next().is_some()
-            || self.changes.iter().any(|c| c.importing.is_some())
+            || self.changes.iter().any(|c| c.importing.is_some() || c.previous_addr.is_some())
             || self.output_changes.iter().any(|o| o.action != Action::NoOp)
             || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
     }

@@ -5,6 +5,7 @@ mod support;
 mod crash;
 mod drift;
 mod engine;
+mod lifecycle;
 mod locking;
 mod malformed;
 mod planfile;
