@@ -155,6 +155,26 @@ pub fn provider_configs(config: &Config, variables: &BTreeMap<String, Value>) ->
     Ok(out)
 }
 
+/// Configures every provider whose resource types the configuration (or its state) uses, in
+/// name order, stopping at the first that cannot be used (e.g. no credentials).
+pub async fn configure_providers(config: &Config, registry: &Registry, configs: &BTreeMap<String, Value>) -> Result<(), OpError> {
+    let mut used = std::collections::BTreeSet::new();
+    for m in config.modules.values() {
+        for r in m.resources.values() {
+            if let Some(p) = registry.provider_of(&r.type_name) {
+                used.insert(p.to_string());
+            }
+        }
+    }
+    for name in used {
+        if let Some(p) = registry.provider(&name) {
+            let cfg = configs.get(&name).cloned().unwrap_or(Value::Null);
+            p.configure(&cfg).await.map_err(|e| OpError::msg(format!("provider \"{name}\": {}", e.message)))?;
+        }
+    }
+    Ok(())
+}
+
 /// The environment's TF_VAR_ variables.
 pub fn env_vars() -> Vec<(String, String)> {
     std::env::vars().filter_map(|(k, v)| k.strip_prefix("TF_VAR_").map(|n| (n.to_string(), v))).collect()

@@ -85,6 +85,7 @@ pub(crate) async fn plan_locked(
     let key = store.fingerprint_key().await?;
     let open_journal = store.open_journal().await?;
     let provider_configs = provider_configs(&stack.config, &variables)?;
+    configure_providers(&stack.config, &args.common.registry, &provider_configs).await?;
     let opts = PlanOptions {
         mode: args.mode,
         refresh: args.refresh,

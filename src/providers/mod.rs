@@ -133,15 +133,24 @@ pub trait ResourceType: Send + Sync {
 }
 
 /// A provider: a named set of resource types (`terraform`, `random`, `google`).
+#[async_trait]
 pub trait Provider: Send + Sync {
     fn name(&self) -> &'static str;
     fn resource_types(&self) -> Vec<Arc<dyn ResourceType>>;
+
+    /// Checks the provider block (and credentials) before any resource is planned, so that a
+    /// missing login fails fast with a useful message instead of deep inside a refresh.
+    /// Called once per command for each provider the configuration uses; never by `validate`.
+    async fn configure(&self, _config: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }
 
 /// Maps resource type names to implementations.
 #[derive(Clone, Default)]
 pub struct Registry {
     types: BTreeMap<&'static str, (String, Arc<dyn ResourceType>)>,
+    providers: BTreeMap<String, Arc<dyn Provider>>,
 }
 
 impl Registry {
@@ -151,14 +160,18 @@ impl Registry {
     /// The providers that ship with Cairn.
     pub fn builtin() -> Self {
         let mut r = Registry::new();
-        r.register(&builtin::TerraformProvider);
-        r.register(&builtin::RandomProvider);
+        r.register(Arc::new(builtin::TerraformProvider));
+        r.register(Arc::new(builtin::RandomProvider));
         r
     }
-    pub fn register(&mut self, p: &dyn Provider) {
+    pub fn register(&mut self, p: Arc<dyn Provider>) {
         for t in p.resource_types() {
             self.types.insert(t.name(), (p.name().to_string(), t));
         }
+        self.providers.insert(p.name().to_string(), p);
+    }
+    pub fn provider(&self, name: &str) -> Option<&Arc<dyn Provider>> {
+        self.providers.get(name)
     }
     pub fn get(&self, type_name: &str) -> Option<&Arc<dyn ResourceType>> {
         self.types.get(type_name).map(|(_, t)| t)

@@ -80,7 +80,7 @@ pub struct FakeCloud {
 impl FakeCloud {
     pub fn registry(&self) -> Registry {
         let mut r = Registry::builtin();
-        r.register(self);
+        r.register(Arc::new(self.clone()));
         r
     }
     /// Changes an attribute of the live object named `name`.
@@ -99,6 +99,7 @@ impl FakeCloud {
     }
 }
 
+#[async_trait]
 impl Provider for FakeCloud {
     fn name(&self) -> &'static str {
         "fake"

@@ -19,6 +19,7 @@ pub use terraform_data::TerraformData;
 pub struct TerraformProvider;
 pub struct RandomProvider;
 
+#[async_trait::async_trait]
 impl Provider for TerraformProvider {
     fn name(&self) -> &'static str {
         "terraform"
@@ -28,6 +29,7 @@ impl Provider for TerraformProvider {
     }
 }
 
+#[async_trait::async_trait]
 impl Provider for RandomProvider {
     fn name(&self) -> &'static str {
         "random"
