@@ -211,6 +211,7 @@ fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
 fn main() -> ExitCode {
     let cli = Cli::parse_from(normalise_args(std::env::args()));
     let color = !cli.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    init_logging(cli.verbose, color);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -220,6 +221,21 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(run(cli, color));
     ExitCode::from(code)
+}
+
+/// `-v` shows Cairn's own progress events, `-vv` its debug events. Only Cairn's targets are
+/// enabled: dependencies' internal logs (HTTP bodies included) never reach the terminal.
+fn init_logging(verbose: u8, color: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let level = match verbose {
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        _ => LevelFilter::DEBUG,
+    };
+    let filter = Targets::new().with_target("cairn", level);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(color).with_target(false).without_time();
+    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
 }
 
 fn stack_dir(cli_dir: &Option<PathBuf>, positional: Option<PathBuf>) -> PathBuf {

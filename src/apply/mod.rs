@@ -101,6 +101,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
 
     let stored = input.store.load().await.map_err(state_diag)?;
     let stored_serial = stored.as_ref().map(|s| s.serial).unwrap_or(0);
+    tracing::info!(changes = changes.len(), parallelism = input.parallelism, "apply starting");
     let persister = persist::Persister::spawn(input.store.clone(), state.lineage.clone(), stored_serial);
 
     // A refresh-only apply, or a plan whose refresh changed what state holds, first records
@@ -455,6 +456,7 @@ fn start_step(
                 return Ok(Some(v));
             }
             persister.journal(entry.clone()).await?;
+            tracing::debug!(address = %addr, action = %entry.action, "journaled; calling the provider");
             let outcome: Result<Option<Value>, String> = match step {
                 Step::Main => {
                     let res = if update {

@@ -120,7 +120,12 @@ pub fn open_store_for_dir(dir: &Path) -> Result<Arc<dyn StateStore>, OpError> {
 }
 
 pub async fn lock(store: &Arc<dyn StateStore>, operation: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, OpError> {
-    Ok(store.lock(LockInfo::for_current_process(operation), timeout).await?)
+    let guard = store.lock(LockInfo::for_current_process(operation), timeout).await?;
+    if let Some(stale) = guard.recovered_stale() {
+        eprintln!("Warning: took over a stale state lock left by a process that is gone ({stale})");
+    }
+    tracing::info!(location = %store.location(), lock = %guard.info().id, "state locked");
+    Ok(guard)
 }
 
 /// Root variables from -var, -var-file, tfvars files and TF_VAR_ variables, checked.

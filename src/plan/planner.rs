@@ -337,22 +337,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                     diags.push(prevent_destroy_error(addr, b));
                 }
             }
-            changes.push(ResourceChange {
-                addr: addr.clone(),
-                previous_addr: moved_from.get(addr).cloned(),
-                type_name: r.type_name.clone(),
-                provider: r.provider.clone(),
-                action: Action::Delete,
-                reason: Some(reason),
-                before: Some(before.clone()),
-                after: None,
-                changed_paths: vec![],
-                replace_paths: vec![],
-                importing: None,
-                dependencies: r.dependencies.clone(),
-                create_before_destroy: r.create_before_destroy,
-                warnings: vec![],
-            });
+            changes.push(delete_change(addr, r, before, Some(reason), moved_from.get(addr).cloned()));
         }
     }
 
@@ -371,22 +356,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                     diags.push(prevent_destroy_error(addr, b));
                 }
             }
-            changes.push(ResourceChange {
-                addr: addr.clone(),
-                previous_addr: None,
-                type_name: r.type_name.clone(),
-                provider: r.provider.clone(),
-                action: Action::Delete,
-                reason: None,
-                before: Some(before.clone()),
-                after: None,
-                changed_paths: vec![],
-                replace_paths: vec![],
-                importing: None,
-                dependencies: r.dependencies.clone(),
-                create_before_destroy: false,
-                warnings: vec![],
-            });
+            changes.push(delete_change(addr, r, before, None, None));
         }
     }
     if opts.mode == PlanMode::RefreshOnly {
@@ -440,6 +410,31 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     };
     warnings.extend(diags);
     Ok(PlanResult { plan, env, warnings })
+}
+
+fn delete_change(
+    addr: &InstanceAddr,
+    r: &crate::state::ResourceInstanceState,
+    before: &Value,
+    reason: Option<ActionReason>,
+    previous_addr: Option<InstanceAddr>,
+) -> ResourceChange {
+    ResourceChange {
+        addr: addr.clone(),
+        previous_addr,
+        type_name: r.type_name.clone(),
+        provider: r.provider.clone(),
+        action: Action::Delete,
+        reason,
+        before: Some(before.clone()),
+        after: None,
+        changed_paths: vec![],
+        replace_paths: vec![],
+        importing: None,
+        dependencies: r.dependencies.clone(),
+        create_before_destroy: r.create_before_destroy,
+        warnings: vec![],
+    }
 }
 
 /// Stand-in for an instance in validate mode: the config with computed attributes unknown.
@@ -781,7 +776,9 @@ async fn refresh(
         let sem = sem.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
+            let started = std::time::Instant::now();
             let res = rt.read_many(&cc, &reqs).await;
+            tracing::info!(resource_type = %type_name, instances = reqs.len(), elapsed_ms = started.elapsed().as_millis() as u64, ok = res.is_ok(), "refreshed");
             (type_name, reqs, res)
         });
     }

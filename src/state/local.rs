@@ -438,50 +438,7 @@ impl StateStore for LocalStore {
         addr: &InstanceAddr,
         resource: Option<&ResourceInstanceState>,
     ) -> Result<(), StateError> {
-        let h = self.handle().await?;
-        let key = addr.to_string();
-        let value = resource.map(|r| to_json(&h, "a resource", r)).transpose()?;
-        let result = (&h.resources, &h.meta).transaction(|(rt, mt)| {
-            let mut meta = match mt.get(META_KEY)? {
-                Some(raw) => {
-                    let stored = h.parse_meta(&raw).or_else(abort)?;
-                    if stored.lineage != lineage {
-                        return abort(h.corrupt(
-                            "meta key \"state\"",
-                            format!(
-                                "the stored state has lineage {} but this write is for lineage {lineage}: it belongs to a \
-                                 different state history; re-run the plan against this state",
-                                stored.lineage
-                            ),
-                        ));
-                    }
-                    if serial <= stored.serial {
-                        return abort(StateError::SerialRegression { current: stored.serial, attempted: serial });
-                    }
-                    stored
-                }
-                None => Meta {
-                    format_version: FORMAT_VERSION,
-                    lineage: lineage.to_string(),
-                    serial,
-                    cairn_version: env!("CARGO_PKG_VERSION").to_string(),
-                    outputs: BTreeMap::new(),
-                    check_results: Vec::new(),
-                },
-            };
-            meta.serial = serial;
-            match &value {
-                Some(v) => rt.insert(key.as_bytes(), v.as_slice())?,
-                None => rt.remove(key.as_bytes())?,
-            };
-            let raw = serde_json::to_vec(&meta).or_else(|e| abort(h.err("cannot encode the state header", e)))?;
-            mt.insert(META_KEY, raw)?;
-            Ok(())
-        });
-        if let Err(e) = result {
-            h.tx_error(e)?;
-        }
-        h.durable().await
+        self.write_resources(lineage, serial, &[(addr.clone(), resource.cloned())]).await
     }
 
     /// One transaction and one durable flush for the whole batch: the apply persister hands

@@ -83,7 +83,8 @@ async fn secrets_never_reach_disk_or_output() {
         vec!["-C", dir, "state", "pull"],
         vec!["-C", dir, "state", "show", "terraform_data.config"],
         vec!["-C", dir, "state", "show", "random_password.db"],
-        vec!["-v", "apply", dir, "--auto-approve"],
+        vec!["-vv", "apply", dir, "--auto-approve"],
+        vec!["-vv", "plan", dir],
     ] {
         let o = std::process::Command::new(cairn_bin()).args(&args).env("TF_VAR_api_key", SECRET).env("NO_COLOR", "1").output().unwrap();
         rendered += &stdout(&o);
