@@ -525,7 +525,8 @@ async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: 
     if !outcome.failed.is_empty() || outcome.interrupted {
         eprintln!();
         for (a, m) in &outcome.failed {
-            eprintln!("Error: {a}: {m}");
+            let _ = a;
+            eprintln!("Error: {m}");
         }
         if !outcome.skipped.is_empty() {
             const SHOWN: usize = 10;

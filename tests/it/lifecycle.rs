@@ -245,3 +245,37 @@ fn first_interrupt_finishes_in_flight_work_and_stops() {
     let o = run_cairn(&["-C", dir, "state", "list"], s.path());
     assert_eq!(stdout(&o).lines().count(), 4000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_stops_only_its_dependents() {
+    let cloud = FakeCloud::default();
+    let s = TestStack::new(&[("main.tf", r#"
+resource "fake_thing" "bad" {
+  name = "fail-me"
+}
+
+resource "fake_thing" "child" {
+  name = "child"
+  note = fake_thing.bad.id
+}
+
+resource "fake_thing" "independent" {
+  name = "independent"
+}
+"#)]);
+    let c = common(s.path(), cloud.registry());
+    let r = ops::apply(apply_args(&c), &mut |_| true).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
+    let o = r.outcome.expect("ran");
+    assert_eq!(o.failed.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>(), vec!["fake_thing.bad"]);
+    assert!(o.failed[0].1.contains("fake.things.create") && o.failed[0].1.contains("refuses"), "{:?}", o.failed);
+    assert_eq!(o.skipped.iter().map(|a| a.to_string()).collect::<Vec<_>>(), vec!["fake_thing.child"]);
+    assert_eq!(o.succeeded.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>(), vec!["fake_thing.independent"]);
+    let listed: Vec<String> = ops::state_list(s.path(), None).await.unwrap().iter().map(|a| a.to_string()).collect();
+    assert_eq!(listed, vec!["fake_thing.independent"]);
+
+    // Fixing the cause and re-running converges.
+    s.write("main.tf", &std::fs::read_to_string(s.path().join("main.tf")).unwrap().replace("fail-me", "fixed"));
+    apply(&c).await;
+    assert_eq!(cloud.count(), 3);
+    assert!(!plan(&c).await.has_changes());
+}

@@ -151,6 +151,9 @@ impl ResourceType for FakeThing {
             .collect())
     }
     async fn create(&self, _ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        if planned.get("name").and_then(|n| n.as_str()).is_some_and(|n| n.starts_with("fail-")) {
+            return Err(ProviderError::new("the fake API refuses names starting with fail-").method("fake.things.create"));
+        }
         self.cloud.creates.fetch_add(1, Ordering::SeqCst);
         let n = self.cloud.next_id.fetch_add(1, Ordering::SeqCst);
         let id = format!("thing-{n}");
