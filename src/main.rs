@@ -524,8 +524,8 @@ async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: 
     }
     if !outcome.failed.is_empty() || outcome.interrupted {
         eprintln!();
-        for (a, m) in &outcome.failed {
-            let _ = a;
+        // Each message already starts with the resource address.
+        for (_, m) in &outcome.failed {
             eprintln!("Error: {m}");
         }
         if !outcome.skipped.is_empty() {
