@@ -15,6 +15,7 @@ use cairn::cli::render::{json as rjson, markdown as rmd, text as rtext, RenderOp
 use cairn::lang::diag::{Diagnostics, SourceMap};
 use cairn::lang::vars::{VarArg, VarInputs};
 use cairn::ops::{self, Common, OpError};
+use cairn::providers::Registry;
 use cairn::plan::{Plan, PlanMode};
 
 #[derive(Parser)]
@@ -268,15 +269,16 @@ fn duration(s: &str) -> Result<Duration, OpError> {
     humantime::parse_duration(s).map_err(|e| OpError::msg(format!("invalid duration {s:?}: {e} (use e.g. 30s, 5m)")))
 }
 
-fn common(dir: PathBuf, vars: &VarOpts, lock_timeout: &str) -> Result<Common, OpError> {
+fn common(dir: PathBuf, vars: &VarOpts, lock_timeout: &str, registry: &Registry) -> Result<Common, OpError> {
     let mut c = Common::new(dir);
+    c.registry = registry.clone();
     c.vars = var_inputs(vars);
     c.lock_timeout = duration(lock_timeout)?;
     Ok(c)
 }
 
-fn plan_args(dir: PathBuf, o: &PlanOpts, mode: PlanMode) -> Result<ops::PlanArgs, OpError> {
-    let mut a = ops::PlanArgs::new(common(dir, &o.vars, &o.lock_timeout)?);
+fn plan_args(dir: PathBuf, o: &PlanOpts, mode: PlanMode, registry: &Registry) -> Result<ops::PlanArgs, OpError> {
+    let mut a = ops::PlanArgs::new(common(dir, &o.vars, &o.lock_timeout, registry)?);
     a.mode = if o.refresh_only { PlanMode::RefreshOnly } else { mode };
     a.refresh = o.refresh;
     a.targets = o.target.clone();
@@ -307,7 +309,8 @@ fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
 }
 
 async fn run(cli: Cli, color: bool) -> u8 {
-    match dispatch(cli, color).await {
+    let registry = Registry::builtin();
+    match dispatch(cli, color, registry).await {
         Ok(code) => code,
         Err(e) => {
             report(&e, color);
@@ -316,12 +319,13 @@ async fn run(cli: Cli, color: bool) -> u8 {
     }
 }
 
-async fn dispatch(cli: Cli, color: bool) -> Result<u8, OpError> {
+async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpError> {
     let chdir = cli.chdir.clone();
     let mut out = std::io::stdout();
     match cli.command {
         Command::Validate { dir } => {
-            let c = Common::new(stack_dir(&chdir, dir));
+            let mut c = Common::new(stack_dir(&chdir, dir));
+            c.registry = registry.clone();
             let warnings = ops::validate(&c).await?;
             if !warnings.is_empty() {
                 eprintln!("{warnings}");
@@ -338,7 +342,7 @@ async fn dispatch(cli: Cli, color: bool) -> Result<u8, OpError> {
             Ok(if check && !r.changed.is_empty() { 3 } else { 0 })
         }
         Command::Plan { dir, opts, out: save, detailed_exitcode, format } => {
-            let mut a = plan_args(stack_dir(&chdir, dir), &opts, PlanMode::Normal)?;
+            let mut a = plan_args(stack_dir(&chdir, dir), &opts, PlanMode::Normal, &registry)?;
             a.out = save.clone();
             let r = ops::plan(a).await?;
             warn(&r.sources, &r.warnings, color);
@@ -348,10 +352,10 @@ async fn dispatch(cli: Cli, color: bool) -> Result<u8, OpError> {
             }
             Ok(if detailed_exitcode && r.plan.has_changes() { 2 } else { 0 })
         }
-        Command::Apply { target_path, opts, auto_approve } => run_apply(&chdir, target_path, opts, auto_approve, PlanMode::Normal, color).await,
-        Command::Destroy { dir, opts, auto_approve } => run_apply(&chdir, dir, opts, auto_approve, PlanMode::Destroy, color).await,
+        Command::Apply { target_path, opts, auto_approve } => run_apply(&chdir, target_path, opts, auto_approve, PlanMode::Normal, color, &registry).await,
+        Command::Destroy { dir, opts, auto_approve } => run_apply(&chdir, dir, opts, auto_approve, PlanMode::Destroy, color, &registry).await,
         Command::Drift { dir, vars, format, lock_timeout } => {
-            let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout)?);
+            let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout, &registry)?);
             a.mode = PlanMode::RefreshOnly;
             let r = ops::plan(a).await?;
             let text = match format {
@@ -363,7 +367,7 @@ async fn dispatch(cli: Cli, color: bool) -> Result<u8, OpError> {
             Ok(if r.plan.drift.is_empty() { 0 } else { 2 })
         }
         Command::Check { dir, vars, format, lock_timeout } => {
-            let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout)?);
+            let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout, &registry)?);
             a.live_values = true;
             let r = ops::plan(a).await?;
             let text = match format {
@@ -447,7 +451,7 @@ async fn dispatch(cli: Cli, color: bool) -> Result<u8, OpError> {
             Ok(0)
         }
         Command::Import { addr, id, vars } => {
-            let c = common(stack_dir(&chdir, None), &vars, "0s")?;
+            let c = common(stack_dir(&chdir, None), &vars, "0s", &registry)?;
             let a = ops::import(&c, &addr, &id).await?;
             println!("Import successful: {a} is now managed by Cairn.");
             Ok(0)
@@ -466,7 +470,8 @@ fn display_json(v: &serde_json::Value) -> String {
     }
 }
 
-async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: PlanOpts, auto_approve: bool, mode: PlanMode, color: bool) -> Result<u8, OpError> {
+#[allow(clippy::too_many_arguments)]
+async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: PlanOpts, auto_approve: bool, mode: PlanMode, color: bool, registry: &Registry) -> Result<u8, OpError> {
     let (dir, planfile) = match target_path {
         Some(p) if p.is_file() => (stack_dir(chdir, None), Some(p)),
         other => (stack_dir(chdir, other), None),
@@ -482,7 +487,7 @@ async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: 
         }
     });
     let args = ops::ApplyArgs {
-        plan: plan_args(dir, &opts, mode)?,
+        plan: plan_args(dir, &opts, mode, registry)?,
         planfile,
         interrupt,
         progress: Arc::new(Lines { color }),
