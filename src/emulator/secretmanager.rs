@@ -79,6 +79,7 @@ impl Api for SecretManager {
     }
 
     fn handle(&self, ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<Value, ApiError> {
+        sweep(ctx);
         let target = parse_target(ctx, &req.path)?;
         let m = &req.method;
         match target {
@@ -130,6 +131,36 @@ impl Api for SecretManager {
             })?;
         }
         Ok(())
+    }
+}
+
+/// Time-driven changes, applied lazily before each request: secrets past their `expireTime`
+/// are deleted, versions past their `scheduledDestroyTime` are destroyed.
+fn sweep(ctx: &mut Ctx<'_>) {
+    let now = timestamp(ctx.now);
+    let due = |value: &Value, field: &str| value[field].as_str().is_some_and(|t| t <= now.as_str());
+    let mut expired = Vec::new();
+    let mut to_destroy = Vec::new();
+    for (name, stored) in ctx.store.all(API) {
+        if due(&stored.value, "expireTime") {
+            expired.push(name.clone());
+        } else if due(&stored.value, "scheduledDestroyTime") {
+            to_destroy.push((name.clone(), stored.value.clone()));
+        }
+    }
+    for name in expired {
+        ctx.store.remove(API, &name);
+        ctx.store.remove_prefix(API, &format!("{name}/versions/"));
+    }
+    for (name, mut value) in to_destroy {
+        if let Value::Object(m) = &mut value {
+            let when = m.remove("scheduledDestroyTime").unwrap_or(Value::Null);
+            m.insert("state".into(), json!("DESTROYED"));
+            m.insert("destroyTime".into(), when);
+        }
+        if ctx.store.contains(API, &name) {
+            ctx.store.put(API, &name, value, Value::Null);
+        }
     }
 }
 
@@ -390,10 +421,8 @@ fn apply_field(
             secret.insert(field.into(), Value::Object(normalised));
             return Ok(());
         }
-        "rotation" | "customerManagedEncryption" => {
-            if !value.is_object() {
-                return Err(invalid_argument(format!("Secret.{field} must be an object.")));
-            }
+        "rotation" | "customerManagedEncryption" if !value.is_object() => {
+            return Err(invalid_argument(format!("Secret.{field} must be an object.")));
         }
         _ => {}
     }
@@ -785,7 +814,7 @@ fn list_versions(ctx: &mut Ctx<'_>, req: &ApiRequest, secret: &str) -> Result<Va
     let filter = Filter::parse(req.query.get("filter").unwrap_or(""))?;
     let mut versions = versions_of(ctx, secret);
     versions.retain(|(_, r)| filter.matches(&r.value));
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
     let total = versions.len();
     let (page, next) = paginate(versions, &req.query, MAX_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let items: Vec<Value> = page.into_iter().map(|(_, r)| render(r, &[], false)).collect();
@@ -988,6 +1017,32 @@ mod tests {
         assert_eq!(v["state"], "DISABLED");
         assert!(v.get("scheduledDestroyTime").is_some());
         assert!(v.get("destroyTime").is_none());
+
+        c.now += chrono::Duration::days(2);
+        let v = SecretManager
+            .handle(&mut c, &request(Method::GET, "v1/projects/p/secrets/s/versions/1", "", Value::Null))
+            .unwrap();
+        assert_eq!(v["state"], "DESTROYED");
+        assert!(v.get("scheduledDestroyTime").is_none());
+        assert!(c.store.get(API, v["name"].as_str().unwrap()).unwrap().internal.is_null());
+    }
+
+    #[test]
+    fn expired_secrets_disappear() {
+        let mut store = Store::new();
+        let mut c = ctx(&mut store);
+        SecretManager
+            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets", "secretId=s", json!({"replication": {"automatic": {}}, "ttl": "60s"})))
+            .unwrap();
+        SecretManager
+            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}})))
+            .unwrap();
+        c.now += chrono::Duration::seconds(61);
+        let err = SecretManager
+            .handle(&mut c, &request(Method::GET, "v1/projects/p/secrets/s", "", Value::Null))
+            .unwrap_err();
+        assert_eq!(err.http_status, 404);
+        assert_eq!(c.store.all(API).count(), 0, "versions went with it");
     }
 
     #[test]

@@ -127,7 +127,7 @@ async fn every_method_round_trips_through_the_sdk() {
     assert_eq!(page2.secrets[0].name, name);
     assert!(page2.next_page_token.is_empty());
     let filtered = sm.list_secrets().set_parent("projects/acme").set_filter("labels.team=core").send().await.expect("filter");
-    assert_eq!(filtered.secrets.iter().map(|s| s.name.clone()).collect::<Vec<_>>(), [name.clone()]);
+    assert_eq!(filtered.secrets.iter().map(|s| s.name.clone()).collect::<Vec<_>>(), std::slice::from_ref(&name));
 
     let patched = sm
         .update_secret()
