@@ -5,6 +5,7 @@
 pub mod addr;
 pub mod apply;
 pub mod cli;
+pub mod emulator;
 pub mod graph;
 pub mod lang;
 pub mod ops;

@@ -4,6 +4,7 @@ mod support;
 
 mod crash;
 mod drift;
+mod emulator_secretmanager;
 mod engine;
 mod lifecycle;
 mod locking;

@@ -1,0 +1,233 @@
+//! Cairn's local Google Cloud emulator: a real HTTP server speaking the REST/JSON of the APIs
+//! Cairn manages, faithful enough that the official SDK clients round-trip through it.
+//!
+//! - `server`: routing, request records, latency and fault injection, persistence hook.
+//! - `api`: the `Api` trait each emulated API implements, the decoded request, pagination.
+//! - `store`: resources by API and name, one monotonic generation (etags), the data file.
+//! - `operations`: long-running operations that finish after `operation_duration`.
+//! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding;
+//!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding.
+//! - One file per API: `secretmanager`.
+
+pub mod api;
+pub mod enums;
+pub mod errors;
+pub mod filter;
+pub mod operations;
+pub mod projects;
+pub mod scenario;
+pub mod secretmanager;
+pub mod server;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use server::{lock, Shared};
+use store::Store;
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Tests: 127.0.0.1:0.
+    pub listen: SocketAddr,
+    /// Loaded at start if present; saved (atomically) after every mutation.
+    pub data_file: Option<PathBuf>,
+    /// JSON file seeding resources at start (only when the data file is absent or empty).
+    pub scenario: Option<PathBuf>,
+    /// Added to every request.
+    pub latency: Duration,
+    /// 0.0..=1.0: the fraction of requests answered 429 or 503 before being processed.
+    pub fault_rate: f64,
+    /// How long long-running operations take.
+    pub operation_duration: Duration,
+}
+
+impl EmulatorConfig {
+    /// 127.0.0.1:0, no data file, no latency, no faults, operations 50 ms.
+    pub fn for_tests() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_file: None,
+            scenario: None,
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            operation_duration: Duration::from_millis(50),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error("the emulator cannot listen on {addr}: {source} (is another process using the port?)")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    DataFile(#[from] store::PersistError),
+    #[error("scenario file {path}: {message}")]
+    Scenario { path: PathBuf, message: String },
+    #[error("the fault rate must be between 0.0 and 1.0, not {0}")]
+    FaultRate(f64),
+    #[error("the emulator server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// One request the emulator served (bodies are deliberately not kept: they carry secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub method: String,
+    /// The path as sent (not decoded), e.g. `/v1/projects/p/secrets/s:addVersion`.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    pub status: u16,
+    /// Answered by fault injection without being processed.
+    pub faulted: bool,
+}
+
+pub struct Emulator;
+
+impl Emulator {
+    pub async fn start(cfg: EmulatorConfig) -> Result<EmulatorHandle, EmulatorError> {
+        if !(0.0..=1.0).contains(&cfg.fault_rate) {
+            return Err(EmulatorError::FaultRate(cfg.fault_rate));
+        }
+        let apis = server::apis();
+        let loaded = match &cfg.data_file {
+            Some(path) => Store::load(path)?,
+            None => None,
+        };
+        let mut store = loaded.unwrap_or_else(Store::new);
+        if store.is_empty() {
+            if let Some(path) = &cfg.scenario {
+                let scenario_error = |message: String| EmulatorError::Scenario {
+                    path: path.clone(),
+                    message,
+                };
+                let scenario = scenario::Scenario::load(path).map_err(scenario_error)?;
+                let mut ctx = api::Ctx {
+                    store: &mut store,
+                    operation_duration: cfg.operation_duration,
+                    now: chrono::Utc::now(),
+                };
+                scenario.apply(&mut ctx, &apis).map_err(scenario_error)?;
+            }
+        }
+        let shared = Arc::new(Shared::new(
+            store,
+            apis,
+            cfg.fault_rate,
+            cfg.latency,
+            cfg.operation_duration,
+            cfg.data_file.clone(),
+        ));
+        {
+            let mut store = lock(&shared.store);
+            shared
+                .persist_locked(&mut store)
+                .map_err(|e| EmulatorError::Serve(std::io::Error::other(e.message)))?;
+        }
+
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| EmulatorError::Bind { addr: cfg.listen, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind { addr: cfg.listen, source })?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        Ok(EmulatorHandle {
+            shared,
+            addr,
+            control: Arc::new(Mutex::new(Control {
+                stop: Some(stop_tx),
+                task: Some(task),
+            })),
+        })
+    }
+}
+
+struct Control {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// A running emulator. Clones share it; `shutdown` on any clone stops it for all.
+#[derive(Clone)]
+pub struct EmulatorHandle {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    control: Arc<Mutex<Control>>,
+}
+
+impl std::fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorHandle").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl EmulatorHandle {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, for an SDK client's `with_endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request served, in order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.shared.records).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.shared.records).clear();
+    }
+
+    /// Clamped to 0.0..=1.0.
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.shared.set_fault_rate(rate);
+    }
+
+    pub fn set_latency(&self, d: Duration) {
+        self.shared.set_latency(d);
+    }
+
+    /// Stops accepting requests, lets requests in flight finish (for at most two seconds) and
+    /// saves the data file.
+    pub async fn shutdown(self) {
+        let (stop, task) = {
+            let mut control = lock(&self.control);
+            (control.stop.take(), control.task.take())
+        };
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = task {
+            if tokio::time::timeout(Duration::from_secs(2), &mut task).await.is_err() {
+                // Idle keep-alive connections can hold a graceful shutdown open.
+                task.abort();
+                let _ = task.await;
+            }
+        }
+        let mut store = lock(&self.shared.store);
+        let _ = self.shared.persist_locked(&mut store);
+    }
+}
+
+/// Runs an emulator until Ctrl-C (for `cairn emulator`).
+pub async fn serve(cfg: EmulatorConfig) -> Result<(), EmulatorError> {
+    let handle = Emulator::start(cfg).await?;
+    eprintln!("Cairn emulator listening on {}", handle.endpoint());
+    let waited = tokio::signal::ctrl_c().await;
+    handle.shutdown().await;
+    waited.map_err(EmulatorError::Serve)
+}

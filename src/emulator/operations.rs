@@ -1,0 +1,317 @@
+//! Long-running operations that take time.
+//!
+//! An API starts an operation with the outcome it will have and the store changes that happen
+//! when it finishes (`Effect`s: e.g. a connector going from CREATING to READY, or disappearing
+//! on delete). Nothing runs in the background: before each request the server calls
+//! [`settle_due`], which finishes every operation whose time has come, so a GET of the resource
+//! and a GET of the operation agree, and the data file holds operations that survive a restart.
+//!
+//! Rendering follows the operation's [`OperationStyle`]. Only `google.longrunning.Operation`
+//! (VPC Access, Logging) exists today; Compute's `compute#operation` and Cloud SQL's
+//! `sql#operation` will be further variants of `OperationStyle` with their own `render_*`
+//! function and status vocabulary (PENDING/RUNNING/DONE, error lists, `httpErrorStatusCode`),
+//! reusing the same scheduling, effects and persistence.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+use super::errors::Code;
+use super::store::Store;
+
+/// The JSON shape an operation is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OperationStyle {
+    /// google.longrunning.Operation: `name`, `metadata`, `done` (absent until true),
+    /// `response` (with `@type`) or `error` (google.rpc.Status with a numeric code).
+    Longrunning,
+    // Extension point: `Compute` (compute#operation) and `Sql` (sql#operation).
+}
+
+/// How an operation ends.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Outcome {
+    /// A fixed response (must carry `@type`, e.g. google.protobuf.Empty for deletes).
+    Response(Value),
+    /// The resource as it is once the effects are applied, under the given `@type`.
+    Resource { type_url: String, api: String, name: String },
+    /// A failed operation: `error: {code: <gRPC number>, message}`; the effects still apply
+    /// (an API that fails a create typically leaves nothing, so it passes no effects).
+    Error { code: Code, message: String },
+}
+
+/// A store change applied when the operation finishes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Effect {
+    Put { api: String, name: String, value: Value, #[serde(default)] internal: Value },
+    Remove { api: String, name: String },
+    /// Merges top-level fields into an existing resource (a state change).
+    Merge { api: String, name: String, fields: Map<String, Value> },
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Operation {
+    pub api: String,
+    /// The full operation name, e.g. `projects/p/locations/l/operations/<uuid>`.
+    pub name: String,
+    pub style: OperationStyle,
+    pub metadata: Value,
+    /// A metadata field set to the completion time when done (vpcaccess: `endTime`).
+    #[serde(default)]
+    pub end_time_field: Option<String>,
+    pub done_at: DateTime<Utc>,
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub effects: Vec<Effect>,
+    /// Whether the effects have been applied (then `outcome` is final).
+    #[serde(default)]
+    pub settled: bool,
+}
+
+/// What an API hands to [`start`].
+pub struct NewOperation {
+    pub api: String,
+    pub name: String,
+    pub style: OperationStyle,
+    pub metadata: Value,
+    pub end_time_field: Option<String>,
+    pub outcome: Outcome,
+    pub effects: Vec<Effect>,
+}
+
+/// Records an operation that finishes `duration` after `now` and returns its first rendering.
+/// A zero duration finishes it at once (its effects are applied before this returns).
+pub fn start(store: &mut Store, new: NewOperation, duration: std::time::Duration, now: DateTime<Utc>) -> Value {
+    let done_at = now + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::zero());
+    let op = Operation {
+        api: new.api,
+        name: new.name.clone(),
+        style: new.style,
+        metadata: new.metadata,
+        end_time_field: new.end_time_field,
+        done_at,
+        outcome: new.outcome,
+        effects: new.effects,
+        settled: false,
+    };
+    store.operations.insert(new.name.clone(), op);
+    store.mark_dirty();
+    settle_due(store, now);
+    get(store, &new.name, now).unwrap_or(Value::Null)
+}
+
+/// Finishes every operation whose time has come: applies its effects and freezes its outcome.
+pub fn settle_due(store: &mut Store, now: DateTime<Utc>) {
+    let due: Vec<String> = store
+        .operations
+        .values()
+        .filter(|op| !op.settled && op.done_at <= now)
+        .map(|op| op.name.clone())
+        .collect();
+    for name in due {
+        let Some(op) = store.operations.get(&name).cloned() else {
+            continue;
+        };
+        for effect in &op.effects {
+            apply_effect(store, effect);
+        }
+        let outcome = match op.outcome {
+            Outcome::Resource { type_url, api, name } => {
+                let mut response = Map::new();
+                response.insert("@type".into(), Value::String(type_url));
+                if let Some(Value::Object(fields)) = store.get(&api, &name).map(|r| r.value.clone()) {
+                    response.extend(fields);
+                }
+                Outcome::Response(Value::Object(response))
+            }
+            other => other,
+        };
+        if let Some(stored) = store.operations.get_mut(&name) {
+            stored.outcome = outcome;
+            stored.settled = true;
+        }
+        store.mark_dirty();
+    }
+}
+
+fn apply_effect(store: &mut Store, effect: &Effect) {
+    match effect {
+        Effect::Put { api, name, value, internal } => {
+            store.put(api, name, value.clone(), internal.clone());
+        }
+        Effect::Remove { api, name } => {
+            store.remove(api, name);
+        }
+        Effect::Merge { api, name, fields } => {
+            if let Some(existing) = store.get(api, name).cloned() {
+                let mut value = existing.value;
+                if let Value::Object(obj) = &mut value {
+                    for (k, v) in fields {
+                        obj.insert(k.clone(), v.clone());
+                    }
+                }
+                store.put(api, name, value, existing.internal);
+            }
+        }
+    }
+}
+
+/// The rendered operation, or None when there is no such operation.
+pub fn get(store: &Store, name: &str, now: DateTime<Utc>) -> Option<Value> {
+    store.operations.get(name).map(|op| render(op, now))
+}
+
+/// Operations of an API whose names start with `prefix`, rendered, in name order.
+pub fn list(store: &Store, api: &str, prefix: &str, now: DateTime<Utc>) -> Vec<Value> {
+    store
+        .operations
+        .values()
+        .filter(|op| op.api == api && op.name.starts_with(prefix))
+        .map(|op| render(op, now))
+        .collect()
+}
+
+pub fn render(op: &Operation, now: DateTime<Utc>) -> Value {
+    match op.style {
+        OperationStyle::Longrunning => render_longrunning(op, now),
+    }
+}
+
+fn render_longrunning(op: &Operation, now: DateTime<Utc>) -> Value {
+    let done = op.settled || op.done_at <= now;
+    let mut metadata = op.metadata.clone();
+    if done {
+        if let (Some(field), Value::Object(m)) = (&op.end_time_field, &mut metadata) {
+            m.insert(field.clone(), Value::String(timestamp(op.done_at)));
+        }
+    }
+    let mut out = Map::new();
+    out.insert("name".into(), Value::String(op.name.clone()));
+    if !metadata.is_null() {
+        out.insert("metadata".into(), metadata);
+    }
+    // Proto3 JSON leaves out `done: false`; clients treat a missing `done` as not done.
+    if done {
+        out.insert("done".into(), Value::Bool(true));
+        match &op.outcome {
+            Outcome::Response(v) => {
+                out.insert("response".into(), v.clone());
+            }
+            Outcome::Resource { type_url, .. } => {
+                // Only reachable when rendering between `done_at` and the next settle.
+                out.insert("response".into(), json!({"@type": type_url}));
+            }
+            Outcome::Error { code, message } => {
+                out.insert("error".into(), json!({"code": code.grpc(), "message": message}));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// RFC 3339 with nanoseconds and `Z`, as Google's JSON timestamps.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn connector_create(store: &mut Store, now: DateTime<Utc>) -> Value {
+        store.put(
+            "vpcaccess",
+            "projects/p/locations/l/connectors/c",
+            json!({"name": "projects/p/locations/l/connectors/c", "state": "CREATING"}),
+            Value::Null,
+        );
+        let mut ready = Map::new();
+        ready.insert("state".into(), json!("READY"));
+        start(
+            store,
+            NewOperation {
+                api: "vpcaccess".into(),
+                name: "projects/p/locations/l/operations/op1".into(),
+                style: OperationStyle::Longrunning,
+                metadata: json!({"@type": "type.googleapis.com/google.cloud.vpcaccess.v1.OperationMetadata",
+                    "method": "google.cloud.vpcaccess.v1.VpcAccessService.CreateConnector"}),
+                end_time_field: Some("endTime".into()),
+                outcome: Outcome::Resource {
+                    type_url: "type.googleapis.com/google.cloud.vpcaccess.v1.Connector".into(),
+                    api: "vpcaccess".into(),
+                    name: "projects/p/locations/l/connectors/c".into(),
+                },
+                effects: vec![Effect::Merge {
+                    api: "vpcaccess".into(),
+                    name: "projects/p/locations/l/connectors/c".into(),
+                    fields: ready,
+                }],
+            },
+            Duration::from_millis(50),
+            now,
+        )
+    }
+
+    #[test]
+    fn an_operation_is_pending_without_done_key_then_completes_with_typed_response() {
+        let mut store = Store::new();
+        let t0 = Utc::now();
+        let first = connector_create(&mut store, t0);
+        assert!(first.get("done").is_none(), "no `done: false` on the wire: {first}");
+        assert!(first.get("response").is_none());
+        assert!(first["metadata"].get("endTime").is_none());
+
+        let early = t0 + chrono::Duration::milliseconds(10);
+        settle_due(&mut store, early);
+        assert_eq!(store.get("vpcaccess", "projects/p/locations/l/connectors/c").unwrap().value["state"], "CREATING");
+
+        let later = t0 + chrono::Duration::milliseconds(60);
+        settle_due(&mut store, later);
+        assert_eq!(store.get("vpcaccess", "projects/p/locations/l/connectors/c").unwrap().value["state"], "READY");
+        let done = get(&store, "projects/p/locations/l/operations/op1", later).unwrap();
+        assert_eq!(done["done"], true);
+        assert_eq!(done["response"]["@type"], "type.googleapis.com/google.cloud.vpcaccess.v1.Connector");
+        assert_eq!(done["response"]["state"], "READY");
+        assert!(done["metadata"]["endTime"].as_str().unwrap().ends_with('Z'));
+        assert!(done.get("error").is_none());
+    }
+
+    #[test]
+    fn a_failed_operation_carries_a_numeric_code_and_no_response() {
+        let mut store = Store::new();
+        let now = Utc::now();
+        let op = start(
+            &mut store,
+            NewOperation {
+                api: "vpcaccess".into(),
+                name: "projects/p/locations/l/operations/op2".into(),
+                style: OperationStyle::Longrunning,
+                metadata: json!({"@type": "type.googleapis.com/google.cloud.vpcaccess.v1.OperationMetadata"}),
+                end_time_field: None,
+                outcome: Outcome::Error {
+                    code: Code::InvalidArgument,
+                    message: "A Connector must specify either max_throughput or max_instances.".into(),
+                },
+                effects: vec![],
+            },
+            Duration::ZERO,
+            now,
+        );
+        assert_eq!(op["done"], true);
+        assert_eq!(op["error"]["code"], 3);
+        assert!(op.get("response").is_none());
+        assert_eq!(list(&store, "vpcaccess", "projects/p/locations/l/operations/", now).len(), 1);
+        assert!(list(&store, "logging", "", now).is_empty());
+    }
+
+    #[test]
+    fn operations_survive_persistence() {
+        let mut store = Store::new();
+        let t0 = Utc::now();
+        connector_create(&mut store, t0);
+        let bytes = store.to_bytes();
+        let mut reloaded: Store = serde_json::from_slice(&bytes).unwrap();
+        settle_due(&mut reloaded, t0 + chrono::Duration::seconds(1));
+        assert_eq!(reloaded.get("vpcaccess", "projects/p/locations/l/connectors/c").unwrap().value["state"], "READY");
+    }
+}

@@ -1,0 +1,201 @@
+//! Scenario files: the world the emulator starts with (only when its data file is absent or
+//! empty), e.g. the broken environment a demo or a test begins from.
+//!
+//! A scenario is one JSON object:
+//!
+//! ```json
+//! {
+//!   "description": "staging as the roadmap found it",
+//!   "projects": [
+//!     {"id": "acme-staging", "number": "123456789012"},
+//!     {"id": "acme-prod"}
+//!   ],
+//!   "secretmanager": {
+//!     "secrets": [
+//!       {"project": "acme-staging", "id": "db-password",
+//!        "labels": {"team": "core"},
+//!        "versions": [{"data": "hunter2"}, {"data": "hunter3", "state": "DISABLED"}]},
+//!       {"project": "acme-staging", "id": "api-key"},
+//!       {"project": "acme-staging", "id": "regional", "location": "europe-west1",
+//!        "versions": [{"dataBase64": "AAEC", "state": "DESTROYED"}]}
+//!     ]
+//!   },
+//!   "vpcaccess": {}, "sqladmin": {}, "compute": {}, "logging": {}
+//! }
+//! ```
+//!
+//! - `projects`: ids with an optional 12-digit `number` (string or integer). Projects not
+//!   listed still work; their number is derived from the id.
+//! - One optional section per API, named after the API (`secretmanager`, `vpcaccess`,
+//!   `sqladmin`, `compute`, `logging`); its content is defined and validated by that API's
+//!   module. Secret Manager: `secrets[]` with `project`, `id`, optional `location` (a regional
+//!   secret), `replication` (default `{"automatic":{}}` for global secrets), `labels`,
+//!   `annotations`, `versionDestroyTtl`, and `versions[]` in order (numbered 1, 2, …), each with
+//!   `data` (text) or `dataBase64`, and `state` ENABLED (default), DISABLED or DESTROYED. A
+//!   secret without `versions` has none; a DISABLED last version makes `latest` unreadable.
+//! - A section for an API this emulator does not serve yet is an error unless it is empty.
+//! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::api::{Api, Ctx};
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub projects: Vec<ScenarioProject>,
+    #[serde(default)]
+    pub secretmanager: Option<Value>,
+    #[serde(default)]
+    pub vpcaccess: Option<Value>,
+    #[serde(default)]
+    pub sqladmin: Option<Value>,
+    #[serde(default)]
+    pub compute: Option<Value>,
+    #[serde(default)]
+    pub logging: Option<Value>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioProject {
+    pub id: String,
+    #[serde(default)]
+    pub number: Option<Value>,
+}
+
+impl Scenario {
+    pub fn parse(text: &str) -> Result<Scenario, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    pub fn load(path: &Path) -> Result<Scenario, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+        Scenario::parse(&text)
+    }
+
+    fn sections(&self) -> [(&'static str, Option<&Value>); 5] {
+        [
+            ("secretmanager", self.secretmanager.as_ref()),
+            ("vpcaccess", self.vpcaccess.as_ref()),
+            ("sqladmin", self.sqladmin.as_ref()),
+            ("compute", self.compute.as_ref()),
+            ("logging", self.logging.as_ref()),
+        ]
+    }
+
+    /// Seeds projects, then each API's section through that API.
+    pub fn apply(&self, ctx: &mut Ctx<'_>, apis: &[Box<dyn Api>]) -> Result<(), String> {
+        for (i, project) in self.projects.iter().enumerate() {
+            if project.id.is_empty() {
+                return Err(format!("projects[{i}]: id is empty"));
+            }
+            match &project.number {
+                None => {
+                    ctx.store.projects.number_for(&project.id);
+                }
+                Some(n) => {
+                    let number = match n {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        other => return Err(format!("projects[{i}] ({}): number {other} is not a number", project.id)),
+                    };
+                    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(format!(
+                            "projects[{i}] ({}): number \"{number}\" must be digits only",
+                            project.id
+                        ));
+                    }
+                    ctx.store.projects.insert(&project.id, &number);
+                }
+            }
+        }
+        ctx.store.mark_dirty();
+        for (name, section) in self.sections() {
+            let Some(section) = section else { continue };
+            match apis.iter().find(|api| api.name() == name) {
+                Some(api) => api.seed(ctx, section)?,
+                None if is_empty_section(section) => {}
+                None => {
+                    let served: Vec<&str> = apis.iter().map(|a| a.name()).collect();
+                    return Err(format!(
+                        "section \"{name}\" is not supported by this emulator yet (it serves: {}); remove it or leave it empty",
+                        served.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_empty_section(section: &Value) -> bool {
+    match section {
+        Value::Null => true,
+        Value::Object(m) => m.values().all(|v| v.as_array().is_some_and(|a| a.is_empty())),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::secretmanager::SecretManager;
+    use crate::emulator::store::Store;
+
+    fn apis() -> Vec<Box<dyn Api>> {
+        vec![Box::new(SecretManager)]
+    }
+
+    fn seed(text: &str) -> Result<Store, String> {
+        let scenario = Scenario::parse(text)?;
+        let mut store = Store::new();
+        let mut ctx = Ctx { store: &mut store, operation_duration: std::time::Duration::ZERO, now: chrono::Utc::now() };
+        scenario.apply(&mut ctx, &apis())?;
+        Ok(store)
+    }
+
+    #[test]
+    fn seeds_projects_and_secrets_including_broken_ones() {
+        let store = seed(
+            r#"{"projects":[{"id":"acme","number":123456789012}],
+                "secretmanager":{"secrets":[
+                  {"project":"acme","id":"db","versions":[{"data":"a"},{"data":"b","state":"DISABLED"}]},
+                  {"project":"acme","id":"empty"},
+                  {"project":"acme","id":"gone","versions":[{"data":"x","state":"DESTROYED"}]}]},
+                "vpcaccess":{"connectors":[]}}"#,
+        )
+        .unwrap();
+        let v2 = store.get("secretmanager", "projects/123456789012/secrets/db/versions/2").unwrap();
+        assert_eq!(v2.value["state"], "DISABLED");
+        assert!(store.contains("secretmanager", "projects/123456789012/secrets/empty"));
+        assert_eq!(store.children("secretmanager", "projects/123456789012/secrets/empty/versions/").count(), 0);
+        let gone = store.get("secretmanager", "projects/123456789012/secrets/gone/versions/1").unwrap();
+        assert_eq!(gone.value["state"], "DESTROYED");
+        assert!(gone.internal.is_null(), "a destroyed version keeps no payload");
+        assert!(gone.value.get("destroyTime").is_some());
+    }
+
+    #[test]
+    fn errors_name_the_offending_entry() {
+        let err = seed(r#"{"secretmanager":{"secrets":[{"project":"p","id":"bad id!"}]}}"#).unwrap_err();
+        assert!(err.contains("secrets[0]") && err.contains("bad id!"), "{err}");
+        let err = seed(r#"{"secretmanager":{"secrets":[{"project":"p","id":"s","versions":[{"state":"GONE"}]}]}}"#).unwrap_err();
+        assert!(err.contains("GONE"), "{err}");
+        let err = seed(r#"{"projects":[{"id":"p","number":"12ab"}]}"#).unwrap_err();
+        assert!(err.contains("digits"), "{err}");
+    }
+
+    #[test]
+    fn typos_and_unserved_sections_are_refused() {
+        assert!(seed(r#"{"secretmanger":{}}"#).unwrap_err().contains("unknown field"));
+        assert!(seed(r#"{"secretmanager":{"secrets":[{"project":"p","id":"s","lables":{}}]}}"#).is_err());
+        let err = seed(r#"{"compute":{"healthChecks":[{"name":"hc"}]}}"#).unwrap_err();
+        assert!(err.contains("\"compute\" is not supported"), "{err}");
+    }
+}

@@ -1,0 +1,234 @@
+//! The HTTP side: one catch-all route (Google paths carry `:verb` suffixes that axum's path
+//! patterns cannot express, so each API parses its own paths) behind a middleware that
+//! records every request, adds latency and injects faults.
+//!
+//! Request and response bodies are never logged or recorded: secret payloads travel in them.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use super::api::{percent_decode, Api, ApiRequest, Ctx, QueryParams};
+use super::errors::{self, ApiError, Envelope};
+use super::operations;
+use super::secretmanager::SecretManager;
+use super::store::{write_atomic, Store};
+use super::RequestRecord;
+
+/// Fixed so that a fault rate holds the same way run after run.
+const FAULT_SEED: u64 = 0x00C0_FFEE_5EED;
+
+/// Every API the emulator serves. Paths must not overlap (see `Api::claims`).
+pub(crate) fn apis() -> Vec<Box<dyn Api>> {
+    vec![Box::new(SecretManager)]
+}
+
+pub(crate) struct Shared {
+    pub store: Mutex<Store>,
+    pub apis: Vec<Box<dyn Api>>,
+    pub records: Mutex<Vec<RequestRecord>>,
+    fault_rate_bits: AtomicU64,
+    latency_nanos: AtomicU64,
+    rng: Mutex<StdRng>,
+    pub operation_duration: Duration,
+    pub data_file: Option<PathBuf>,
+}
+
+/// A poisoned lock only means another request panicked mid-way; the data is still the best
+/// we have, and an emulator that stops answering helps nobody.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub fn new(
+        store: Store,
+        apis: Vec<Box<dyn Api>>,
+        fault_rate: f64,
+        latency: Duration,
+        operation_duration: Duration,
+        data_file: Option<PathBuf>,
+    ) -> Self {
+        let shared = Shared {
+            store: Mutex::new(store),
+            apis,
+            records: Mutex::new(Vec::new()),
+            fault_rate_bits: AtomicU64::new(0),
+            latency_nanos: AtomicU64::new(0),
+            rng: Mutex::new(StdRng::seed_from_u64(FAULT_SEED)),
+            operation_duration,
+            data_file,
+        };
+        shared.set_fault_rate(fault_rate);
+        shared.set_latency(latency);
+        shared
+    }
+
+    pub fn set_fault_rate(&self, rate: f64) {
+        let rate = if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) };
+        self.fault_rate_bits.store(rate.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn fault_rate(&self) -> f64 {
+        f64::from_bits(self.fault_rate_bits.load(Ordering::Relaxed))
+    }
+
+    pub fn set_latency(&self, d: Duration) {
+        self.latency_nanos
+            .store(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_nanos(self.latency_nanos.load(Ordering::Relaxed))
+    }
+
+    fn api_for(&self, path: &str) -> Option<&dyn Api> {
+        self.apis.iter().find(|a| a.claims(path)).map(|a| a.as_ref())
+    }
+
+    /// Writes the data file if anything changed. Called with the store locked, so writes
+    /// happen in the order the changes did.
+    pub fn persist_locked(&self, store: &mut Store) -> Result<(), ApiError> {
+        if !store.take_dirty() {
+            return Ok(());
+        }
+        let Some(path) = &self.data_file else {
+            return Ok(());
+        };
+        write_atomic(path, &store.to_bytes()).map_err(|e| {
+            // Keep it dirty so the next request tries again.
+            store.mark_dirty();
+            errors::internal(format!("The Cairn emulator could not save its data: {e}"))
+        })
+    }
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .layer(middleware::from_fn_with_state(shared.clone(), record_and_inject))
+        .with_state(shared)
+}
+
+/// The path as an API sees it: decoded, without the leading slash.
+fn api_path(uri: &Uri) -> String {
+    percent_decode(uri.path().trim_start_matches('/'), false)
+}
+
+async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+
+    let latency = shared.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+
+    let fault = {
+        let rate = shared.fault_rate();
+        let mut rng = lock(&shared.rng);
+        // Draw on every request so a rate changed mid-run still holds statistically.
+        let roll: f64 = rng.gen();
+        let exhausted: bool = rng.gen_bool(0.5);
+        (roll < rate).then_some(exhausted)
+    };
+    let (response, faulted) = match fault {
+        Some(exhausted) => {
+            let envelope = shared
+                .api_for(&api_path(req.uri()))
+                .map_or(Envelope::Aip, |a| a.envelope());
+            let error = if exhausted {
+                errors::resource_exhausted(
+                    "Quota exceeded (a fault injected by the Cairn emulator); retry later.",
+                )
+            } else {
+                errors::unavailable(
+                    "The service is currently unavailable (a fault injected by the Cairn emulator).",
+                )
+            };
+            (error_response(&error, envelope), true)
+        }
+        None => (next.run(req).await, false),
+    };
+    lock(&shared.records).push(RequestRecord {
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        faulted,
+    });
+    response
+}
+
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let path = api_path(&uri);
+    let query = QueryParams::parse(uri.query().unwrap_or(""));
+    let Some(api) = shared.api_for(&path) else {
+        let error = errors::not_found(format!(
+            "The Cairn emulator serves no API at {} /{path}.",
+            method
+        ));
+        return error_response(&error, Envelope::Aip);
+    };
+    let request = ApiRequest {
+        method,
+        path,
+        enum_ints: query.wants_enum_ints(),
+        query,
+        body: body.to_vec(),
+    };
+    let result = {
+        let mut store = lock(&shared.store);
+        let now = chrono::Utc::now();
+        operations::settle_due(&mut store, now);
+        let result = {
+            let mut ctx = Ctx {
+                store: &mut store,
+                operation_duration: shared.operation_duration,
+                now,
+            };
+            api.handle(&mut ctx, &request)
+        };
+        match shared.persist_locked(&mut store) {
+            Ok(()) => result,
+            Err(e) => Err(e),
+        }
+    };
+    match result {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(error) => error_response(&error, api.envelope()),
+    }
+}
+
+pub(crate) fn error_response(error: &ApiError, envelope: Envelope) -> Response {
+    let status = StatusCode::from_u16(error.http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &error.body(envelope))
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response {
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    response
+}
