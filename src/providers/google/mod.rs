@@ -100,6 +100,46 @@ impl Provider for GoogleProvider {
     }
 }
 
+/// A scripted HTTP server for the resource types' unit tests: each request goes to a closure
+/// that returns a status and a JSON body.
+#[cfg(test)]
+pub(crate) mod test_server {
+    use std::sync::Arc;
+
+    use axum::body::Bytes;
+    use axum::http::{Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+
+    pub type Handler = Arc<dyn Fn(&str, &str, &str, &[u8]) -> (u16, serde_json::Value) + Send + Sync>;
+
+    /// Starts the server; returns its endpoint (`http://127.0.0.1:PORT`).
+    pub async fn start(handler: Handler) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new().fallback(move |m: Method, u: Uri, b: Bytes| {
+            let h = handler.clone();
+            async move {
+                let (code, body) = h(m.as_str(), u.path(), u.query().unwrap_or(""), &b);
+                (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), [("content-type", "application/json")], body.to_string())
+                    .into_response()
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+
+    /// A provider whose clients talk to `endpoint`, in project `p`.
+    pub async fn shared(endpoint: &str) -> (Arc<super::Shared>, crate::providers::CallContext) {
+        let shared = Arc::new(super::Shared::new(super::GoogleOptions { emulator: Some(endpoint.to_string()) }));
+        let mut ctx = crate::providers::CallContext::new(crate::lang::value::Value::map([("project", crate::lang::value::Value::from("p"))]));
+        ctx.timeout = std::time::Duration::from_secs(10);
+        shared.clients(&ctx.provider_config).await.expect("clients");
+        (shared, ctx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

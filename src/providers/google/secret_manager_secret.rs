@@ -733,4 +733,66 @@ mod tests {
         let body = secret_request(&prop.planned, Some(&["labels"])).unwrap();
         assert_eq!(body.labels.len(), 2);
     }
+
+    /// secrets.create went through but its answer was lost (503); the retry's 409 means "ours":
+    /// the secret is read back and adopted. A 409 with no earlier ambiguity is a real conflict.
+    #[tokio::test]
+    async fn create_adopts_after_an_ambiguous_failure_but_not_otherwise() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        let exists = Arc::new(Mutex::new(false));
+        let creates = Arc::new(AtomicUsize::new(0));
+        let (e2, c2) = (exists.clone(), creates.clone());
+        let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, query: &str, _b: &[u8]| {
+            let mut exists = e2.lock().unwrap();
+            let secret = serde_json::json!({"name": "projects/123/secrets/s", "replication": {"automatic": {}}, "createTime": "2024-01-01T00:00:00Z", "labels": {"team": "a"}});
+            match (method, path) {
+                ("POST", "/v1/projects/p/secrets") => {
+                    assert!(query.contains("secretId=s"), "{query}");
+                    let n = c2.fetch_add(1, Ordering::SeqCst);
+                    if *exists {
+                        return (409, serde_json::json!({"error": {"code": 409, "message": "Secret [projects/123/secrets/s] already exists.", "status": "ALREADY_EXISTS"}}));
+                    }
+                    *exists = true;
+                    if n == 0 {
+                        (503, serde_json::json!({"error": {"code": 503, "message": "lost", "status": "UNAVAILABLE"}}))
+                    } else {
+                        (200, secret)
+                    }
+                }
+                ("GET", "/v1/projects/p/secrets/s") if *exists => (200, secret),
+                _ => (404, serde_json::json!({"error": {"code": 404, "message": "Secret [projects/123/secrets/s] not found.", "status": "NOT_FOUND"}})),
+            }
+        }))
+        .await;
+        let (shared, ctx) = crate::providers::google::test_server::shared(&endpoint).await;
+        let t = SecretManagerSecret::new(shared);
+        let mut p = crate::plan::propose::propose(
+            t.schema(),
+            None,
+            &conform_to_schema(
+                &schema(),
+                Value::map([
+                    ("secret_id", Value::from("s")),
+                    ("labels", Value::map([("team", Value::from("a"))])),
+                    ("replication", Value::List(vec![Value::map([("auto", Value::List(vec![Value::map::<&str>([])]))])])),
+                ]),
+            ),
+            false,
+        );
+        t.customize_plan(&mut p).unwrap();
+        assert_eq!(p.planned.get("project"), Some(&Value::from("p")), "the provider's project is known at plan time");
+        assert_eq!(p.planned.get("id"), Some(&Value::from("projects/p/secrets/s")));
+        assert_eq!(t.cloud_name(&p.planned).as_deref(), Some("projects/p/secrets/s"));
+        let state = t.create(&ctx, &p.planned, &p.config).await.unwrap();
+        assert_eq!(creates.load(Ordering::SeqCst), 2);
+        assert_eq!(state.get("name"), Some(&Value::from("projects/123/secrets/s")));
+        assert_eq!(state.get("id"), p.planned.get("id"));
+        assert_eq!(state.get("effective_labels"), p.planned.get("effective_labels"), "the plan's effective labels hold after apply");
+
+        // A fresh create of an existing secret is a conflict that says how to import it.
+        let e = t.create(&ctx, &p.planned, &p.config).await.unwrap_err();
+        assert_eq!(e.method.as_deref(), Some(CREATE));
+        assert!(e.message.contains("already exists") && e.message.contains("cairn import"), "{}", e.message);
+    }
 }

@@ -442,4 +442,47 @@ mod tests {
         assert_eq!(v.get("secret"), Some(&Value::from("projects/p/secrets/s")), "the configured form is kept");
         assert_eq!(v.get("id"), v.get("name"));
     }
+
+    /// addVersion is processed but the answer is lost (503): the retry must adopt the version
+    /// that appeared, not add a second one.
+    #[tokio::test]
+    async fn an_ambiguous_add_version_is_adopted_not_repeated() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let versions = Arc::new(Mutex::new(vec![serde_json::json!({"name": "projects/1/secrets/s/versions/1", "state": "DESTROYED"})]));
+        let adds = Arc::new(AtomicUsize::new(0));
+        let (v2, a2) = (versions.clone(), adds.clone());
+        let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, _q: &str, body: &[u8]| {
+            let mut vs = v2.lock().unwrap();
+            match (method, path) {
+                ("GET", "/v1/projects/p/secrets/s/versions") => (200, serde_json::json!({"versions": vs.clone()})),
+                ("POST", "/v1/projects/p/secrets/s:addVersion") => {
+                    let n = a2.fetch_add(1, Ordering::SeqCst);
+                    let b: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                    assert_eq!(b.pointer("/payload/dataCrc32c").and_then(|c| c.as_str()), Some("3113634025"), "{b}");
+                    let v = serde_json::json!({"name": format!("projects/1/secrets/s/versions/{}", vs.len() + 1), "state": "ENABLED"});
+                    vs.push(v.clone());
+                    if n == 0 {
+                        (503, serde_json::json!({"error": {"code": 503, "message": "backend hiccup", "status": "UNAVAILABLE"}}))
+                    } else {
+                        (200, v)
+                    }
+                }
+                _ => (404, serde_json::json!({"error": {"code": 404, "message": "no route", "status": "NOT_FOUND"}})),
+            }
+        }))
+        .await;
+        let (shared, ctx) = crate::providers::google::test_server::shared(&endpoint).await;
+        let t = SecretManagerSecretVersion::new(shared);
+        let planned = conform_to_schema(
+            &schema(),
+            Value::map([("secret", Value::from("projects/p/secrets/s")), ("enabled", Value::Bool(true)), ("is_secret_data_base64", Value::Bool(false))]),
+        );
+        let config = Value::map([("secret_data_wo", Value::from("token-v1").sensitive())]);
+        let state = t.create(&ctx, &planned, &config).await.unwrap();
+        assert_eq!(adds.load(Ordering::SeqCst), 1, "no second addVersion");
+        assert_eq!(versions.lock().unwrap().len(), 2);
+        assert_eq!(state.get("name"), Some(&Value::from("projects/1/secrets/s/versions/2")));
+        assert_eq!(state.get("version"), Some(&Value::from("2")));
+        assert_eq!(state.get("secret_data_wo"), Some(&Value::Null), "write-only never enters state");
+    }
 }
