@@ -6,6 +6,7 @@
 //! type instead of one GET per resource.
 
 pub mod builtin;
+pub mod google;
 pub mod schema;
 pub mod validate;
 
@@ -162,6 +163,12 @@ impl Registry {
         let mut r = Registry::new();
         r.register(Arc::new(builtin::TerraformProvider));
         r.register(Arc::new(builtin::RandomProvider));
+        r
+    }
+    /// Everything Cairn ships: the built-in providers and `google`.
+    pub fn standard(google: google::GoogleOptions) -> Self {
+        let mut r = Registry::builtin();
+        r.register(Arc::new(google::GoogleProvider::new(google)));
         r
     }
     pub fn register(&mut self, p: Arc<dyn Provider>) {

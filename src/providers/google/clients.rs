@@ -1,0 +1,258 @@
+//! The API clients, built once per run from the resolved provider block and shared by every
+//! resource type (the SDK clients pool their connections internally).
+//!
+//! The SDK's own retries are switched off: its defaults (10 attempts over a minute, retrying
+//! connection failures) would make a dead endpoint or a missing login cost a minute. Retries
+//! happen in [`super::retry`] by Terraform's rules; each attempt is bounded by the provider's
+//! `request_timeout`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use google_cloud_auth::credentials::{self as auth, CacheableResource, Credentials, EntityTag};
+use google_cloud_auth::errors::CredentialsError;
+use google_cloud_gax::client_builder::ClientBuilder;
+use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
+use google_cloud_gax::retry_policy::NeverRetry;
+use google_cloud_secretmanager_v1::client::SecretManagerService;
+
+use super::config::{CredentialSource, GoogleConfig, Service, EMULATOR_ENV};
+use super::retry::{Backoff, Retrier};
+use crate::providers::ProviderError;
+
+/// How long the credential check at configure time may take. A machine with no credentials
+/// falls back to the metadata server, which on a laptop never answers.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Concurrent calls per API, so that a large refresh or apply stays under per-minute quotas.
+pub const SECRET_MANAGER_CONCURRENCY: usize = 8;
+
+/// Every client and its call policy. Cloud SQL, VPC Access, Compute and Logging join here,
+/// each as a client plus its own [`Retrier`], built in [`Clients::connect`] the same way.
+pub struct Clients {
+    pub config: GoogleConfig,
+    pub secret_manager: SecretManagerService,
+    pub secret_manager_calls: Retrier,
+}
+
+impl Clients {
+    /// Builds the credentials, checks them (unless talking to the emulator), then the clients.
+    pub async fn connect(config: GoogleConfig) -> Result<Clients, ProviderError> {
+        let creds = credentials(&config.credentials)?;
+        if !config.is_emulator() {
+            probe(&creds, PROBE_TIMEOUT).await?;
+        }
+        let backoff = if config.is_emulator() { Backoff::emulator() } else { Backoff::terraform() };
+        let secret_manager = tuned(SecretManagerService::builder(), &config, Service::SecretManager, &creds)
+            .build()
+            .await
+            .map_err(|e| ProviderError::new(format!("cannot create the Secret Manager client: {e}")))?;
+        Ok(Clients { secret_manager, secret_manager_calls: Retrier::new(backoff, SECRET_MANAGER_CONCURRENCY), config })
+    }
+
+    /// The project a resource lives in: its own `project`, else the provider's.
+    pub fn project(&self, resource_project: Option<&str>) -> Result<String, ProviderError> {
+        resource_project
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .or_else(|| self.config.project.clone())
+            .ok_or_else(|| {
+                ProviderError::new(
+                    "no project: set `project` on the resource or in the provider \"google\" block, or set GOOGLE_PROJECT",
+                )
+            })
+    }
+}
+
+/// The common client settings: endpoint, credentials, one attempt per call bounded by
+/// `request_timeout`, and explicit (short) backoff and polling so that no SDK default applies.
+fn tuned<F>(b: ClientBuilder<F, Credentials>, config: &GoogleConfig, service: Service, creds: &Credentials) -> ClientBuilder<F, Credentials> {
+    let (initial, max) = if config.is_emulator() {
+        (Duration::from_millis(10), Duration::from_millis(250))
+    } else {
+        (Duration::from_secs(1), Duration::from_secs(10))
+    };
+    let backoff = || ExponentialBackoffBuilder::new().with_initial_delay(initial).with_maximum_delay(max).with_scaling(2.0).clamp();
+    b.with_endpoint(config.endpoint(service))
+        .with_credentials(creds.clone())
+        .with_retry_policy(NeverRetry)
+        .with_attempt_timeout(config.request_timeout)
+        .with_backoff_policy(backoff())
+        .with_polling_backoff_policy(backoff())
+}
+
+/// Credentials from the resolved source.
+pub fn credentials(source: &CredentialSource) -> Result<Credentials, ProviderError> {
+    match source {
+        CredentialSource::Anonymous => Ok(auth::anonymous::Builder::new().build()),
+        CredentialSource::AccessToken(token) => Ok(Credentials::from(StaticToken(token.clone()))),
+        CredentialSource::Json(text) => from_json(text, "the provider's `credentials`"),
+        CredentialSource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ProviderError::new(format!("cannot read the credentials file {}: {e}", path.display())))?;
+            from_json(&text, &format!("the credentials file {}", path.display()))
+        }
+        CredentialSource::ApplicationDefault => auth::Builder::default().build().map_err(|e| no_credentials(&e.to_string())),
+    }
+}
+
+fn from_json(text: &str, what: &str) -> Result<Credentials, ProviderError> {
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ProviderError::new(format!("{what} is not valid JSON ({e}); give a service-account key file or its content")))?;
+    let kind = json.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+    let built = match kind.as_str() {
+        "service_account" => auth::service_account::Builder::new(json).build(),
+        "authorized_user" => auth::user_account::Builder::new(json).build(),
+        "impersonated_service_account" => auth::impersonated::Builder::new(json).build(),
+        "external_account" => auth::external_account::Builder::new(json).build(),
+        other => {
+            return Err(ProviderError::new(format!(
+                "{what} has type \"{other}\"; Cairn accepts service_account, authorized_user, impersonated_service_account and external_account keys"
+            )))
+        }
+    };
+    built.map_err(|e| ProviderError::new(format!("{what} cannot be used: {e}")))
+}
+
+/// Fetches authentication headers once, under `timeout`, so a missing login fails now with
+/// advice instead of after the first API call's retries.
+pub async fn probe(creds: &Credentials, timeout: Duration) -> Result<(), ProviderError> {
+    match tokio::time::timeout(timeout, creds.headers(Default::default())).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(no_credentials(&e.to_string())),
+        Err(_) => Err(no_credentials(&format!(
+            "no credentials file was found and the metadata server did not answer within {} s",
+            timeout.as_secs()
+        ))),
+    }
+}
+
+/// The error for "no usable credentials", with every way to fix it.
+pub fn no_credentials(detail: &str) -> ProviderError {
+    ProviderError::new(format!(
+        "no usable Google Cloud credentials ({detail}). To fix it, do one of:\n  \
+         - run `gcloud auth application-default login`\n  \
+         - set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file\n  \
+         - set `credentials` (a key file path or its JSON content) or `access_token` in the provider \"google\" block\n  \
+         - or try Cairn offline against the local emulator: pass --emulator, or set {EMULATOR_ENV}=http://127.0.0.1:8085"
+    ))
+}
+
+/// A raw OAuth2 access token (`access_token`), sent as is; it expires on its own schedule,
+/// as in Terraform. The HTTP types come from axum's re-export of the `http` crate the SDK uses.
+struct StaticToken(String);
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(<redacted>)")
+    }
+}
+
+impl auth::CredentialsProvider for StaticToken {
+    fn headers(
+        &self,
+        _extensions: axum::http::Extensions,
+    ) -> impl Future<Output = Result<CacheableResource<axum::http::HeaderMap>, CredentialsError>> + Send {
+        let value = axum::http::HeaderValue::from_str(&format!("Bearer {}", self.0));
+        async move {
+            let mut value = value.map_err(|_| CredentialsError::from_msg(false, "access_token contains characters that cannot be sent in an HTTP header"))?;
+            value.set_sensitive(true);
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::AUTHORIZATION, value);
+            Ok(CacheableResource::New { entity_tag: EntityTag::new(), data: headers })
+        }
+    }
+
+    fn universe_domain(&self) -> impl Future<Output = Option<String>> + Send {
+        async { Some("googleapis.com".to_string()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[derive(Debug)]
+    struct NeverAnswers;
+    impl auth::CredentialsProvider for NeverAnswers {
+        fn headers(
+            &self,
+            _e: axum::http::Extensions,
+        ) -> impl Future<Output = Result<CacheableResource<axum::http::HeaderMap>, CredentialsError>> + Send {
+            async {
+                std::future::pending::<()>().await;
+                Err(CredentialsError::from_msg(true, "unreachable"))
+            }
+        }
+        fn universe_domain(&self) -> impl Future<Output = Option<String>> + Send {
+            async { None }
+        }
+    }
+
+    fn assert_helpful(message: &str) {
+        for hint in ["gcloud auth application-default login", "GOOGLE_APPLICATION_CREDENTIALS", "access_token", "--emulator", EMULATOR_ENV] {
+            assert!(message.contains(hint), "missing {hint:?} in {message}");
+        }
+    }
+
+    // The user-visible contract: without credentials a command fails in under 5 s with advice,
+    // never after the SDK's minute of retries. Timing is asserted only here for that reason.
+    #[tokio::test]
+    async fn probe_fails_fast_when_nothing_answers() {
+        let started = Instant::now();
+        let e = probe(&Credentials::from(NeverAnswers), PROBE_TIMEOUT).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        assert!(took >= PROBE_TIMEOUT - Duration::from_millis(100));
+        assert!(e.message.contains("metadata server did not answer within 3 s"), "{}", e.message);
+        assert_helpful(&e.message);
+    }
+
+    #[tokio::test]
+    async fn configuring_with_a_missing_adc_file_fails_fast() {
+        let started = Instant::now();
+        let env = |k: &str| match k {
+            "GOOGLE_APPLICATION_CREDENTIALS" => Some("/nonexistent/cairn-adc.json".to_string()),
+            "GOOGLE_PROJECT" => Some("p".to_string()),
+            _ => None,
+        };
+        let e = match GoogleConfig::resolve(&crate::lang::value::Value::Null, &env, None) {
+            Err(e) => e,
+            Ok(cfg) => Clients::connect(cfg).await.err().expect("no credentials"),
+        };
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert!(e.message.contains("/nonexistent/cairn-adc.json"), "{}", e.message);
+        assert!(e.message.contains("gcloud auth application-default login") && e.message.contains(EMULATOR_ENV), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn access_token_becomes_a_bearer_header() {
+        let creds = credentials(&CredentialSource::AccessToken("ya29.token".into())).unwrap();
+        assert!(!format!("{creds:?}").contains("ya29"));
+        let CacheableResource::New { data, .. } = creds.headers(Default::default()).await.unwrap() else { panic!("headers") };
+        assert_eq!(data.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer ya29.token"));
+        probe(&creds, PROBE_TIMEOUT).await.unwrap();
+        let bad = credentials(&CredentialSource::AccessToken("a\nb".into())).unwrap();
+        assert!(probe(&bad, PROBE_TIMEOUT).await.is_err());
+    }
+
+    #[test]
+    fn unusable_key_files_are_named() {
+        let e = credentials(&CredentialSource::Json(r#"{"type":"gdch_service_account"}"#.into())).unwrap_err();
+        assert!(e.message.contains("gdch_service_account"), "{}", e.message);
+        let e = credentials(&CredentialSource::Json(r#"{"type":"service_account"}"#.into())).unwrap_err();
+        assert!(e.message.contains("cannot be used"), "{}", e.message);
+    }
+
+    #[tokio::test]
+    async fn the_emulator_needs_no_credentials() {
+        let env = |k: &str| (k == "GOOGLE_PROJECT").then(|| "p".to_string());
+        let cfg = GoogleConfig::resolve(&crate::lang::value::Value::Null, &env, Some("http://127.0.0.1:9")).unwrap();
+        let started = Instant::now();
+        let clients = Clients::connect(cfg).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(clients.project(None).unwrap(), "p");
+        assert_eq!(clients.project(Some("other")).unwrap(), "other");
+    }
+}

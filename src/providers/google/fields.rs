@@ -1,0 +1,169 @@
+//! Reading arguments from planned values and building state values that have exactly the
+//! shape the planner produces (every attribute present, absent blocks as empty lists), so that
+//! a refresh right after an apply compares equal to the plan.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::lang::value::Value;
+use crate::providers::schema::{Nesting, Schema};
+use crate::providers::ProviderError;
+
+/// A known, non-empty string argument.
+pub fn string(v: &Value, name: &str) -> Option<String> {
+    v.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+pub fn boolean(v: &Value, name: &str, default: bool) -> bool {
+    v.get(name).and_then(Value::as_bool).unwrap_or(default)
+}
+
+/// A map(string) argument; null or absent is empty.
+pub fn string_map(v: &Value, name: &str) -> BTreeMap<String, String> {
+    v.get(name)
+        .and_then(Value::as_map)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+/// The items of a block (a list of objects; a single block is a list of at most one).
+pub fn blocks<'a>(v: &'a Value, name: &str) -> &'a [Value] {
+    v.get(name).and_then(Value::as_list).unwrap_or(&[])
+}
+
+pub fn first_block<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    blocks(v, name).first()
+}
+
+/// A map from the API as a state value: an API map is authoritative, but "no entries" is
+/// written the way the prior state wrote it (null when unset, `{}` when configured empty), so
+/// that an unset argument does not show a perpetual diff against an empty map.
+pub fn api_map(live: &HashMap<String, String>, prior: Option<&Value>) -> Value {
+    if live.is_empty() {
+        return match prior {
+            Some(p) if p.as_map().is_some() => Value::Map(BTreeMap::new()),
+            _ => Value::Null,
+        };
+    }
+    Value::Map(live.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+}
+
+/// A computed map: always an object, possibly empty.
+pub fn full_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a String)>) -> Value {
+    Value::Map(entries.into_iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+}
+
+/// Terraform's non-authoritative maps (`labels`, `annotations`): the state keeps only the keys
+/// the configuration manages (those in the prior state); everything is in `effective_*`.
+/// Without a prior (import) every key is taken.
+pub fn managed_subset(live: &HashMap<String, String>, prior: Option<&Value>) -> Value {
+    match prior.map(|p| p.peel()) {
+        None => api_map(live, None),
+        Some(Value::Map(managed)) => {
+            let kept: BTreeMap<String, Value> =
+                live.iter().filter(|(k, _)| managed.contains_key(*k)).map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect();
+            Value::Map(kept)
+        }
+        Some(_) => Value::Null,
+    }
+}
+
+/// Fills what `v` lacks so it has the planner's shape for `schema`: missing attributes null,
+/// missing blocks empty lists, set blocks as sets.
+pub fn conform_to_schema(schema: &Schema, v: Value) -> Value {
+    let mut m = match v {
+        Value::Map(m) => m,
+        _ => BTreeMap::new(),
+    };
+    for name in schema.attributes.keys() {
+        m.entry(name.to_string()).or_insert(Value::Null);
+    }
+    for (name, bt) in &schema.blocks {
+        let items = match m.remove(*name) {
+            Some(Value::List(xs)) | Some(Value::Set(xs)) => xs,
+            _ => Vec::new(),
+        };
+        let items: Vec<Value> = items.into_iter().map(|x| conform_to_schema(&bt.block, x)).collect();
+        let value = match bt.nesting {
+            Nesting::Set => Value::set(items),
+            Nesting::Single | Nesting::List => Value::List(items),
+        };
+        m.insert(name.to_string(), value);
+    }
+    Value::Map(m)
+}
+
+/// `projects/{p}/secrets/{s}` → (p, s). Also accepts the `projects/{p}/locations/{l}/…`
+/// form's project and secret for messages, but regional secrets are not managed yet.
+pub fn parse_secret_name(name: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = name.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "secrets", s] if !p.is_empty() && !s.is_empty() => Some((p.to_string(), s.to_string())),
+        _ => None,
+    }
+}
+
+/// `projects/{p}/secrets/{s}/versions/{n}` → (p, s, n).
+pub fn parse_version_name(name: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = name.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "secrets", s, "versions", n] if !p.is_empty() && !s.is_empty() && !n.is_empty() => {
+            Some((p.to_string(), s.to_string(), n.to_string()))
+        }
+        _ => None,
+    }
+}
+
+pub fn last_segment(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// An argument that must be known by the time the provider acts on it.
+pub fn required_string(v: &Value, name: &str, type_name: &str) -> Result<String, ProviderError> {
+    match v.get(name) {
+        Some(x) if x.is_unknown() => Err(ProviderError::new(format!("{type_name}.{name} is still unknown at apply time; this is a bug in Cairn's apply ordering"))),
+        _ => string(v, name).ok_or_else(|| ProviderError::new(format!("{type_name}.{name} must be set"))),
+    }
+}
+
+/// Sets `name` in a map value.
+pub fn set(v: &mut Value, name: &str, x: Value) {
+    if let Value::Map(m) = v {
+        m.insert(name.to_string(), x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::schema::{AttrType, Attribute, BlockType};
+
+    #[test]
+    fn names_parse_in_both_project_forms() {
+        assert_eq!(parse_secret_name("projects/p/secrets/s"), Some(("p".into(), "s".into())));
+        assert_eq!(parse_secret_name("projects/123456789012/secrets/s"), Some(("123456789012".into(), "s".into())));
+        assert_eq!(parse_secret_name("projects/p/secrets/s/versions/1"), None);
+        assert_eq!(parse_secret_name("p/s"), None);
+        assert_eq!(parse_version_name("projects/1/secrets/s/versions/3"), Some(("1".into(), "s".into(), "3".into())));
+        assert_eq!(parse_version_name("projects/1/secrets/s"), None);
+    }
+
+    #[test]
+    fn non_authoritative_maps_keep_managed_keys() {
+        let live: HashMap<String, String> = [("team", "a"), ("extra", "b")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let prior = Value::map([("team", Value::from("old"))]);
+        assert_eq!(managed_subset(&live, Some(&prior)), Value::map([("team", Value::from("a"))]));
+        assert_eq!(managed_subset(&live, Some(&Value::Null)), Value::Null);
+        assert_eq!(managed_subset(&live, None).as_map().map(|m| m.len()), Some(2));
+        assert_eq!(api_map(&HashMap::new(), Some(&Value::Null)), Value::Null);
+        assert_eq!(api_map(&HashMap::new(), Some(&Value::Map(BTreeMap::new()))), Value::Map(BTreeMap::new()));
+    }
+
+    #[test]
+    fn conform_fills_attributes_and_blocks() {
+        let s = Schema::new()
+            .attr("a", Attribute::optional(AttrType::String))
+            .block("b", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: Schema::new().attr("x", Attribute::optional(AttrType::String)) });
+        let v = conform_to_schema(&s, Value::map([("b", Value::List(vec![Value::map::<&str>([])]))]));
+        assert_eq!(v, Value::map([("a", Value::Null), ("b", Value::List(vec![Value::map([("x", Value::Null)])]))]));
+    }
+}

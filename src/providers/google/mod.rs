@@ -1,0 +1,174 @@
+//! The `google` provider: terraform-provider-google's resource types over the official Google
+//! Cloud Rust SDK.
+//!
+//! Layout: `config` (the provider block), `clients` (SDK clients and credentials, built once
+//! per run), `retry` (Terraform's retry rules), `errors` (SDK errors → [`ProviderError`]),
+//! `fields` (reading and writing attribute values), then one file per resource type.
+
+pub mod clients;
+pub mod config;
+pub mod errors;
+pub mod fields;
+pub mod retry;
+pub mod secret_manager_secret;
+pub mod secret_manager_secret_version;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+
+use crate::lang::value::Value;
+use crate::providers::{Provider, ProviderError, ResourceType};
+pub use clients::Clients;
+pub use config::{GoogleConfig, Service, EMULATOR_ENV};
+pub use secret_manager_secret::SecretManagerSecret;
+pub use secret_manager_secret_version::SecretManagerSecretVersion;
+
+/// How the provider is started (by the CLI or a test), apart from the provider block.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GoogleOptions {
+    /// `http://host:port` of a Cairn emulator: every service goes there with anonymous
+    /// credentials (`--emulator`, CAIRN_GCP_EMULATOR).
+    pub emulator: Option<String>,
+}
+
+impl GoogleOptions {
+    /// Reads CAIRN_GCP_EMULATOR.
+    pub fn from_env() -> Self {
+        GoogleOptions { emulator: std::env::var(EMULATOR_ENV).ok().filter(|s| !s.trim().is_empty()) }
+    }
+}
+
+/// State every resource type of the provider shares: the clients, built on first use from the
+/// provider block (provider aliases are not routed yet, so there is one block per run).
+pub struct Shared {
+    options: GoogleOptions,
+    clients: OnceCell<Arc<Clients>>,
+}
+
+impl Shared {
+    pub fn new(options: GoogleOptions) -> Self {
+        Shared { options, clients: OnceCell::new() }
+    }
+
+    /// The clients if a command already configured the provider (plan-time helpers that
+    /// cannot wait, such as filling in the provider's project).
+    pub fn configured(&self) -> Option<Arc<Clients>> {
+        self.clients.get().cloned()
+    }
+
+    /// The clients, built (and credentials checked) the first time they are needed.
+    pub async fn clients(&self, provider_block: &Value) -> Result<Arc<Clients>, ProviderError> {
+        self.clients
+            .get_or_try_init(|| async {
+                let env = |k: &str| std::env::var(k).ok();
+                let config = GoogleConfig::resolve(provider_block, &env, self.options.emulator.as_deref())?;
+                Clients::connect(config).await.map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+}
+
+pub struct GoogleProvider {
+    shared: Arc<Shared>,
+}
+
+impl GoogleProvider {
+    pub fn new(options: GoogleOptions) -> Self {
+        GoogleProvider { shared: Arc::new(Shared::new(options)) }
+    }
+}
+
+#[async_trait]
+impl Provider for GoogleProvider {
+    fn name(&self) -> &'static str {
+        "google"
+    }
+
+    fn resource_types(&self) -> Vec<Arc<dyn ResourceType>> {
+        vec![
+            Arc::new(SecretManagerSecret::new(self.shared.clone())),
+            Arc::new(SecretManagerSecretVersion::new(self.shared.clone())),
+        ]
+    }
+
+    /// Resolves the provider block and checks credentials up front (at most a few seconds).
+    async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
+        self.shared.clients(config).await.map(|_| ())
+    }
+}
+
+/// A scripted HTTP server for the resource types' unit tests: each request goes to a closure
+/// that returns a status and a JSON body.
+#[cfg(test)]
+pub(crate) mod test_server {
+    use std::sync::Arc;
+
+    use axum::body::Bytes;
+    use axum::http::{Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
+
+    pub type Handler = Arc<dyn Fn(&str, &str, &str, &[u8]) -> (u16, serde_json::Value) + Send + Sync>;
+
+    /// Starts the server; returns its endpoint (`http://127.0.0.1:PORT`).
+    pub async fn start(handler: Handler) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new().fallback(move |m: Method, u: Uri, b: Bytes| {
+            let h = handler.clone();
+            async move {
+                let (code, body) = h(m.as_str(), u.path(), u.query().unwrap_or(""), &b);
+                (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), [("content-type", "application/json")], body.to_string())
+                    .into_response()
+            }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+
+    /// A provider whose clients talk to `endpoint`, in project `p`.
+    pub async fn shared(endpoint: &str) -> (Arc<super::Shared>, crate::providers::CallContext) {
+        let shared = Arc::new(super::Shared::new(super::GoogleOptions { emulator: Some(endpoint.to_string()) }));
+        let mut ctx = crate::providers::CallContext::new(crate::lang::value::Value::map([("project", crate::lang::value::Value::from("p"))]));
+        ctx.timeout = std::time::Duration::from_secs(10);
+        shared.clients(&ctx.provider_config).await.expect("clients");
+        (shared, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::Registry;
+
+    #[test]
+    fn the_standard_registry_has_builtin_and_google_types() {
+        let r = Registry::standard(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        assert_eq!(r.provider_of("google_secret_manager_secret"), Some("google"));
+        assert_eq!(r.provider_of("google_secret_manager_secret_version"), Some("google"));
+        assert_eq!(r.provider_of("random_password"), Some("random"));
+        assert!(r.provider("google").is_some());
+    }
+
+    #[tokio::test]
+    async fn configure_against_the_emulator_builds_clients_once() {
+        let p = GoogleProvider::new(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        let block = Value::map([("project", Value::from("demo"))]);
+        p.configure(&block).await.unwrap();
+        let a = p.shared.clients(&block).await.unwrap();
+        let b = p.shared.clients(&Value::Null).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "one set of clients per run");
+        assert_eq!(a.config.project.as_deref(), Some("demo"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_provider_block_is_a_clear_configure_error() {
+        let p = GoogleProvider::new(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        let e = p.configure(&Value::map([("request_timeout", Value::from("soon"))])).await.unwrap_err();
+        assert!(e.message.contains("request_timeout"), "{}", e.message);
+    }
+}

@@ -1,0 +1,798 @@
+//! `google_secret_manager_secret`: a Secret Manager secret (the container; values are
+//! `google_secret_manager_secret_version`s).
+//!
+//! Arguments, replace rules and computed attributes follow terraform-provider-google. Labels
+//! and annotations are non-authoritative as there: the state's `labels` holds only the keys the
+//! configuration manages, `effective_labels` everything on the secret, and an update sends the
+//! full effective set so that keys added outside Cairn survive.
+//!
+//! Refresh lists each project's secrets once (paginated) instead of one GET per secret.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_secretmanager_v1::model;
+use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
+
+use super::errors::{api_error, is_already_exists};
+use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
+use super::retry::{classify, deadline_error, Retry, Stop};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_secret_manager_secret";
+const LIST: &str = "secretmanager.projects.secrets.list";
+const CREATE: &str = "secretmanager.projects.secrets.create";
+const GET: &str = "secretmanager.projects.secrets.get";
+const PATCH: &str = "secretmanager.projects.secrets.patch";
+const DELETE: &str = "secretmanager.projects.secrets.delete";
+
+/// Attributes an in-place update sends, with their update-mask path.
+const UPDATABLE: [(&str, &str); 8] = [
+    ("labels", "labels"),
+    ("annotations", "annotations"),
+    ("version_aliases", "version_aliases"),
+    ("version_destroy_ttl", "version_destroy_ttl"),
+    ("expire_time", "expire_time"),
+    ("ttl", "ttl"),
+    ("topics", "topics"),
+    ("rotation", "rotation"),
+];
+
+pub struct SecretManagerSecret {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+fn map_of_strings() -> AttrType {
+    AttrType::Map(Box::new(AttrType::String))
+}
+
+fn single(block: Schema, force_new: bool, min: usize) -> BlockType {
+    BlockType { nesting: Nesting::Single, min_items: min, max_items: 1, force_new, block }
+}
+
+fn cmek() -> Schema {
+    Schema::new().attr("kms_key_name", Attribute::required(AttrType::String).describe("The Cloud KMS CryptoKey that encrypts the secret's payloads."))
+}
+
+pub fn schema() -> Schema {
+    let replicas = Schema::new()
+        .attr("location", Attribute::required(AttrType::String).describe("The canonical ID of the replica's location, e.g. us-east1."))
+        .block("customer_managed_encryption", single(cmek(), false, 0));
+    let replication = Schema::new()
+        .block("auto", single(Schema::new().block("customer_managed_encryption", single(cmek(), false, 0)), false, 0))
+        .block(
+            "user_managed",
+            single(Schema::new().block("replicas", BlockType { nesting: Nesting::Set, min_items: 1, max_items: 0, force_new: false, block: replicas }), false, 0),
+        );
+    Schema::new()
+        .attr(
+            "secret_id",
+            Attribute::required(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern { regex: r"^[A-Za-z0-9_-]{1,255}$", description: "1 to 255 letters, digits, hyphens and underscores" })
+                .describe("The secret's ID, unique within the project."),
+        )
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."))
+        .attr("labels", Attribute::optional(map_of_strings()).describe("Labels this configuration manages (non-authoritative; see effective_labels)."))
+        .attr("annotations", Attribute::optional(map_of_strings()).describe("Annotations this configuration manages (non-authoritative)."))
+        .attr("version_aliases", Attribute::optional(map_of_strings()).describe("Alias → version number."))
+        .attr("version_destroy_ttl", Attribute::optional(AttrType::String).describe("Delay before a destroyed version is really destroyed, e.g. \"86400s\"."))
+        .attr("ttl", Attribute::optional(AttrType::String).describe("Input only: the secret expires this long after the apply, e.g. \"3600s\"."))
+        .attr("expire_time", Attribute::optional_computed(AttrType::String).describe("When the secret expires (RFC 3339)."))
+        .attr("tags", Attribute::optional(map_of_strings()).force_new().describe("Resource Manager tags bound at creation."))
+        .attr(
+            "deletion_protection",
+            Attribute::optional(AttrType::Bool).default(false).describe("When true, Cairn refuses to delete the secret."),
+        )
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/secrets/{secret_id}"))
+        .attr("name", Attribute::computed(AttrType::String).describe("The API's name, projects/{project number}/secrets/{secret_id}."))
+        .attr("create_time", Attribute::computed(AttrType::String))
+        .attr("effective_labels", Attribute::computed(map_of_strings()).describe("Every label on the secret, including ones set outside Cairn."))
+        .attr("effective_annotations", Attribute::computed(map_of_strings()))
+        .attr("terraform_labels", Attribute::computed(map_of_strings()).describe("The labels Cairn manages."))
+        .block("replication", single(replication, true, 1))
+        .block(
+            "topics",
+            BlockType {
+                nesting: Nesting::List,
+                min_items: 0,
+                max_items: 0,
+                force_new: false,
+                block: Schema::new().attr("name", Attribute::required(AttrType::String).describe("projects/{p}/topics/{t}")),
+            },
+        )
+        .block(
+            "rotation",
+            single(
+                Schema::new()
+                    .attr("next_rotation_time", Attribute::optional(AttrType::String))
+                    .attr("rotation_period", Attribute::optional(AttrType::String)),
+                false,
+                0,
+            ),
+        )
+        .rule(Rule::Custom(Arc::new(check_replication)))
+        .rule(Rule::AtMostOneOf(vec!["expire_time", "ttl"]))
+        .rule(Rule::RequiredWith("rotation", vec!["topics"]))
+}
+
+/// `replication` needs exactly one of `auto` and `user_managed` (the API rejects anything else
+/// only at apply).
+fn check_replication(config: &Value) -> Vec<(AttrPath, String)> {
+    let Some(rep) = first_block(config, "replication") else { return Vec::new() };
+    if rep.is_unknown() {
+        return Vec::new();
+    }
+    let state = |name: &str| match rep.get(name) {
+        Some(v) if v.is_unknown() => None,
+        Some(v) => Some(v.as_list().is_some_and(|xs| !xs.is_empty())),
+        None => Some(false),
+    };
+    let base = AttrPath::attr("replication").join_index(0);
+    match (state("auto"), state("user_managed")) {
+        (Some(true), Some(true)) => vec![(
+            base.join_attr("user_managed"),
+            "replication.auto and replication.user_managed are both set; a secret is replicated one way: keep exactly one of them".into(),
+        )],
+        (Some(false), Some(false)) => {
+            vec![(base, "replication needs exactly one of replication.auto or replication.user_managed; add `auto {}` for Google-managed replication".into())]
+        }
+        _ => Vec::new(),
+    }
+}
+
+impl SecretManagerSecret {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        SecretManagerSecret { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    /// Every secret of a project, by secret id: one paginated list.
+    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<HashMap<String, model::Secret>>, ProviderError> {
+        let mut out = HashMap::new();
+        let mut token = String::new();
+        loop {
+            let page = c
+                .secret_manager_calls
+                .idempotent(LIST, timeout, || {
+                    c.secret_manager.list_secrets().set_parent(format!("projects/{project}")).set_page_size(250).set_page_token(token.clone()).send()
+                })
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                // A project that is gone (or that the caller cannot see) has no secrets.
+                Err(e) if e.not_found => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for s in page.secrets {
+                out.insert(fields::last_segment(&s.name).to_string(), s);
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(Some(out));
+            }
+            token = page.next_page_token;
+        }
+    }
+
+    /// The state value for a secret as the API returned it. `prior`: the state before (None on
+    /// import), for Terraform-only and input-only arguments and non-authoritative maps.
+    fn to_state(&self, project: &str, s: &model::Secret, prior: Option<&Value>) -> Value {
+        let secret_id = fields::last_segment(&s.name).to_string();
+        let prior_attr = |name: &str| prior.and_then(|p| p.get(name));
+        let mut m: BTreeMap<String, Value> = BTreeMap::new();
+        m.insert("id".into(), Value::string(format!("projects/{project}/secrets/{secret_id}")));
+        m.insert("name".into(), Value::string(s.name.clone()));
+        m.insert("secret_id".into(), Value::string(secret_id));
+        m.insert("project".into(), Value::string(project));
+        m.insert("create_time".into(), s.create_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null));
+        m.insert("labels".into(), fields::managed_subset(&s.labels, prior_attr("labels").or(prior.map(|_| &Value::Null))));
+        m.insert("annotations".into(), fields::managed_subset(&s.annotations, prior_attr("annotations").or(prior.map(|_| &Value::Null))));
+        m.insert("effective_labels".into(), fields::full_map(&s.labels));
+        m.insert("effective_annotations".into(), fields::full_map(&s.annotations));
+        let managed_labels = m.get("labels").and_then(Value::as_map).cloned().unwrap_or_default();
+        m.insert("terraform_labels".into(), Value::Map(managed_labels));
+        let aliases: HashMap<String, String> = s.version_aliases.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        m.insert("version_aliases".into(), fields::api_map(&aliases, prior_attr("version_aliases")));
+        m.insert("version_destroy_ttl".into(), s.version_destroy_ttl.map(|d| Value::string(String::from(d))).unwrap_or(Value::Null));
+        m.insert("expire_time".into(), s.expire_time().map(|t| Value::string(String::from(**t))).unwrap_or(Value::Null));
+        // Input only: the API never returns them.
+        m.insert("ttl".into(), prior_attr("ttl").cloned().unwrap_or(Value::Null));
+        m.insert("tags".into(), prior_attr("tags").cloned().unwrap_or_else(|| fields::api_map(&s.tags, None)));
+        m.insert("deletion_protection".into(), Value::Bool(prior.map(|p| fields::boolean(p, "deletion_protection", false)).unwrap_or(false)));
+        m.insert("replication".into(), Value::List(replication_state(s.replication.as_ref()).into_iter().collect()));
+        m.insert("topics".into(), Value::List(s.topics.iter().map(|t| Value::map([("name", Value::string(t.name.clone()))])).collect()));
+        let rotation = s.rotation.as_ref().map(|r| {
+            Value::map([
+                ("next_rotation_time", r.next_rotation_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null)),
+                ("rotation_period", r.rotation_period.map(|d| Value::string(String::from(d))).unwrap_or(Value::Null)),
+            ])
+        });
+        m.insert("rotation".into(), Value::List(rotation.into_iter().collect()));
+        conform_to_schema(&self.schema, Value::Map(m))
+    }
+
+    async fn get(&self, c: &Clients, name: &str, timeout: Duration) -> Result<model::Secret, ProviderError> {
+        c.secret_manager_calls.idempotent(GET, timeout, || c.secret_manager.get_secret().set_name(name.to_string()).send()).await
+    }
+}
+
+fn cmek_state(kms: Option<&model::CustomerManagedEncryption>) -> Value {
+    Value::List(kms.map(|k| Value::map([("kms_key_name", Value::string(k.kms_key_name.clone()))])).into_iter().collect())
+}
+
+fn replication_state(r: Option<&model::Replication>) -> Option<Value> {
+    let r = r?;
+    if let Some(auto) = r.automatic() {
+        return Some(Value::map([
+            ("auto", Value::List(vec![Value::map([("customer_managed_encryption", cmek_state(auto.customer_managed_encryption.as_ref()))])])),
+            ("user_managed", Value::List(vec![])),
+        ]));
+    }
+    if let Some(um) = r.user_managed() {
+        let replicas = um
+            .replicas
+            .iter()
+            .map(|rep| {
+                Value::map([
+                    ("location", Value::string(rep.location.clone())),
+                    ("customer_managed_encryption", cmek_state(rep.customer_managed_encryption.as_ref())),
+                ])
+            })
+            .collect();
+        return Some(Value::map([
+            ("auto", Value::List(vec![])),
+            ("user_managed", Value::List(vec![Value::map([("replicas", Value::set(replicas))])])),
+        ]));
+    }
+    None
+}
+
+fn cmek_request(block: &Value) -> Option<model::CustomerManagedEncryption> {
+    let kms = first_block(block, "customer_managed_encryption").and_then(|c| string(c, "kms_key_name"))?;
+    Some(model::CustomerManagedEncryption::new().set_kms_key_name(kms))
+}
+
+fn replication_request(planned: &Value) -> Result<model::Replication, ProviderError> {
+    let rep = first_block(planned, "replication").ok_or_else(|| ProviderError::new(format!("{TYPE}: a replication block is required")))?;
+    if let Some(auto) = first_block(rep, "auto") {
+        let mut a = model::replication::Automatic::new();
+        if let Some(k) = cmek_request(auto) {
+            a = a.set_customer_managed_encryption(k);
+        }
+        return Ok(model::Replication::new().set_automatic(a));
+    }
+    if let Some(um) = first_block(rep, "user_managed") {
+        let replicas = fields::blocks(um, "replicas")
+            .iter()
+            .map(|r| {
+                let mut rep = model::replication::user_managed::Replica::new().set_location(string(r, "location").unwrap_or_default());
+                if let Some(k) = cmek_request(r) {
+                    rep = rep.set_customer_managed_encryption(k);
+                }
+                rep
+            })
+            .collect::<Vec<_>>();
+        return Ok(model::Replication::new().set_user_managed(model::replication::UserManaged::new().set_replicas(replicas)));
+    }
+    Err(ProviderError::new(format!("{TYPE}: replication needs exactly one of auto or user_managed")))
+}
+
+fn timestamp(v: &str, what: &str) -> Result<Timestamp, ProviderError> {
+    Timestamp::try_from(v).map_err(|_| ProviderError::new(format!("{what} = \"{v}\" is not an RFC 3339 timestamp such as \"2030-01-01T00:00:00Z\"")))
+}
+
+fn duration(v: &str, what: &str) -> Result<PbDuration, ProviderError> {
+    PbDuration::try_from(v).map_err(|_| ProviderError::new(format!("{what} = \"{v}\" is not a duration in seconds such as \"86400s\" or \"3.5s\"")))
+}
+
+/// The request body for the fields in `only` (all of them on create).
+fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secret, ProviderError> {
+    let wanted = |f: &str| only.map_or(true, |o| o.contains(&f));
+    let mut s = model::Secret::new();
+    if wanted("labels") {
+        // The full effective set: labels are non-authoritative, so keys set outside Cairn stay.
+        let labels = match planned.get("effective_labels").filter(|v| v.is_wholly_known() && !v.is_null()) {
+            Some(_) => string_map(planned, "effective_labels"),
+            None => string_map(planned, "labels"),
+        };
+        s = s.set_labels(labels);
+    }
+    if wanted("annotations") {
+        let ann = match planned.get("effective_annotations").filter(|v| v.is_wholly_known() && !v.is_null()) {
+            Some(_) => string_map(planned, "effective_annotations"),
+            None => string_map(planned, "annotations"),
+        };
+        s = s.set_annotations(ann);
+    }
+    if wanted("version_aliases") {
+        let mut aliases = HashMap::new();
+        for (k, v) in string_map(planned, "version_aliases") {
+            let n: i64 = v.trim().parse().map_err(|_| ProviderError::new(format!("version_aliases.{k} = \"{v}\" must be a version number, e.g. \"2\"")))?;
+            aliases.insert(k, n);
+        }
+        s = s.set_version_aliases(aliases);
+    }
+    if wanted("version_destroy_ttl") {
+        if let Some(t) = string(planned, "version_destroy_ttl") {
+            s = s.set_version_destroy_ttl(duration(&t, "version_destroy_ttl")?);
+        }
+    }
+    if wanted("ttl") {
+        if let Some(t) = string(planned, "ttl") {
+            s = s.set_ttl(duration(&t, "ttl")?);
+        }
+    }
+    if wanted("expire_time") && !(wanted("ttl") && string(planned, "ttl").is_some()) {
+        if let Some(t) = planned.get("expire_time").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            s = s.set_expire_time(timestamp(t, "expire_time")?);
+        }
+    }
+    if wanted("topics") {
+        s = s.set_topics(fields::blocks(planned, "topics").iter().filter_map(|t| string(t, "name")).map(|n| model::Topic::new().set_name(n)));
+    }
+    if wanted("rotation") {
+        if let Some(r) = first_block(planned, "rotation") {
+            let mut rot = model::Rotation::new();
+            if let Some(t) = string(r, "next_rotation_time") {
+                rot = rot.set_next_rotation_time(timestamp(&t, "rotation.next_rotation_time")?);
+            }
+            if let Some(p) = string(r, "rotation_period") {
+                rot = rot.set_rotation_period(duration(&p, "rotation.rotation_period")?);
+            }
+            s = s.set_rotation(rot);
+        }
+    }
+    if only.is_none() {
+        s = s.set_replication(replication_request(planned)?);
+        let tags = string_map(planned, "tags");
+        if !tags.is_empty() {
+            s = s.set_tags(tags);
+        }
+    }
+    Ok(s)
+}
+
+/// A non-authoritative map as the plan will leave it: the keys set outside Cairn (in the
+/// prior effective map but not managed) plus the configured ones.
+fn effective_after(prior_effective: Option<&Value>, prior_managed: Option<&Value>, configured: Option<&Value>) -> Value {
+    let mut out: BTreeMap<String, Value> = BTreeMap::new();
+    let managed: Vec<String> = prior_managed.and_then(Value::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    if let Some(m) = prior_effective.and_then(Value::as_map) {
+        for (k, v) in m {
+            if !managed.contains(k) {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    if let Some(m) = configured.and_then(Value::as_map) {
+        for (k, v) in m {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Map(out)
+}
+
+/// Accepts `projects/{p}/secrets/{id}`, `{p}/{id}` and `{id}` (the provider's project).
+pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {
+    if let Some(ps) = parse_secret_name(id) {
+        return Ok(ps);
+    }
+    let parts: Vec<&str> = id.split('/').collect();
+    match parts.as_slice() {
+        [p, s] if !p.is_empty() && !s.is_empty() => Ok((p.to_string(), s.to_string())),
+        [s] if !s.is_empty() => match default_project {
+            Some(p) => Ok((p.to_string(), s.to_string())),
+            None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/secrets/{id}"))),
+        },
+        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/secrets/SECRET_ID, PROJECT/SECRET_ID or SECRET_ID"))),
+    }
+}
+
+/// The project and secret id of a state value: its attributes, else its id.
+fn identity(v: &Value) -> Option<(String, String)> {
+    match (string(v, "project"), string(v, "secret_id")) {
+        (Some(p), Some(s)) => Some((p, s)),
+        _ => string(v, "id").and_then(|id| parse_secret_name(&id)),
+    }
+}
+
+#[async_trait]
+impl ResourceType for SecretManagerSecret {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(20 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    /// Fills what Terraform's plan shows as known: the project (from the provider), the id,
+    /// and the effective label and annotation sets when they change.
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        if p.planned.get("project").is_some_and(Value::is_unknown) {
+            if let Some(project) = self.shared.configured().and_then(|c| c.config.project.clone()) {
+                set(&mut p.planned, "project", Value::string(project));
+            }
+        }
+        if p.planned.get("id").is_some_and(Value::is_unknown) {
+            if let (Some(project), Some(secret_id)) = (string(&p.planned, "project"), string(&p.planned, "secret_id")) {
+                set(&mut p.planned, "id", Value::string(format!("projects/{project}/secrets/{secret_id}")));
+            }
+        }
+        let replacing = p.prior.is_none() || !p.requires_replace.is_empty();
+        let prior = if replacing { None } else { p.prior.clone() };
+        let changed = |name: &str| replacing || p.changed.iter().any(|c| c.top() == Some(name));
+        for (managed, effective) in [("labels", "effective_labels"), ("annotations", "effective_annotations")] {
+            if changed(managed) {
+                let configured = p.planned.get(managed).cloned();
+                let eff = effective_after(prior.as_ref().and_then(|x| x.get(effective)), prior.as_ref().and_then(|x| x.get(managed)), configured.as_ref());
+                set(&mut p.planned, effective, eff);
+                if managed == "labels" {
+                    let tl = configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::Map(BTreeMap::new()));
+                    set(&mut p.planned, "terraform_labels", tl);
+                }
+            }
+        }
+        if !replacing && changed("ttl") && p.planned.get("ttl").is_some_and(|v| !v.is_null()) {
+            set(&mut p.planned, "expire_time", Value::unknown());
+        }
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let mut by_project: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut wanted: Vec<Option<(String, String)>> = Vec::with_capacity(reqs.len());
+        for (i, r) in reqs.iter().enumerate() {
+            let who = identity(&r.prior);
+            if let Some((p, _)) = &who {
+                by_project.entry(p.clone()).or_default().push(i);
+            }
+            wanted.push(who);
+        }
+        let mut out: Vec<Option<Value>> = vec![None; reqs.len()];
+        for (project, idxs) in by_project {
+            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some((_, secret_id)) = &wanted[i] else { continue };
+                out[i] = live.get(secret_id).map(|s| self.to_state(&project, s, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let secret_id = fields::required_string(planned, "secret_id", TYPE)?;
+        let body = secret_request(planned, None)?;
+        let deadline = tokio::time::Instant::now() + ctx.timeout;
+        let calls = &c.secret_manager_calls;
+        let mut maybe_created = false;
+        let mut last = None;
+        let mut created = None;
+        for attempt in 0u32.. {
+            let call = c.secret_manager.create_secret().set_parent(format!("projects/{project}")).set_secret_id(secret_id.clone()).set_secret(body.clone()).send();
+            match calls.attempt(deadline, call).await {
+                Ok(s) => {
+                    created = Some(s);
+                    break;
+                }
+                // Our earlier attempt went through after all: adopt what it created.
+                Err(Stop::Failed(e)) if maybe_created && is_already_exists(&e) => break,
+                Err(Stop::Failed(e)) => match classify(&e) {
+                    Retry::Permanent if is_already_exists(&e) => {
+                        let mut err = api_error(CREATE, &e);
+                        err.message.push_str(&format!(
+                            "; the secret exists but is not in Cairn's state: import it with `cairn import <address> projects/{project}/secrets/{secret_id}`"
+                        ));
+                        return Err(err);
+                    }
+                    Retry::Permanent => return Err(api_error(CREATE, &e)),
+                    Retry::Ambiguous => {
+                        maybe_created = true;
+                        last = Some(e);
+                    }
+                    Retry::NotProcessed => last = Some(e),
+                },
+                Err(Stop::Deadline(_)) => return Err(deadline_error(CREATE, ctx.timeout, last.as_ref())),
+            }
+            if !calls.pause(attempt, deadline).await {
+                return Err(deadline_error(CREATE, ctx.timeout, last.as_ref()));
+            }
+        }
+        let secret = match created {
+            Some(s) => s,
+            None => {
+                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+                self.get(&c, &format!("projects/{project}/secrets/{secret_id}"), remaining).await?
+            }
+        };
+        let mut state = self.to_state(&project, &secret, Some(planned));
+        // Terraform-only and input-only arguments come from the plan.
+        for name in ["ttl", "tags", "deletion_protection"] {
+            set(&mut state, name, planned.get(name).cloned().unwrap_or(Value::Null));
+        }
+        Ok(state)
+    }
+
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, secret_id) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        let touched = |name: &str| changed.iter().any(|p| p.top() == Some(name));
+        let mut fields_to_send: Vec<&str> = UPDATABLE.iter().filter(|(attr, _)| touched(attr)).map(|(attr, _)| *attr).collect();
+        if touched("effective_labels") && !fields_to_send.contains(&"labels") {
+            fields_to_send.push("labels");
+        }
+        if touched("effective_annotations") && !fields_to_send.contains(&"annotations") {
+            fields_to_send.push("annotations");
+        }
+        // `ttl` sets the expiry; sending expire_time too would contradict it.
+        if fields_to_send.contains(&"ttl") {
+            fields_to_send.retain(|f| *f != "expire_time");
+        }
+        let name = format!("projects/{project}/secrets/{secret_id}");
+        let live = if fields_to_send.is_empty() {
+            self.get(&c, &name, ctx.timeout).await?
+        } else {
+            let body = secret_request(planned, Some(&fields_to_send))?.set_name(name.clone());
+            let mask: Vec<&str> = UPDATABLE.iter().filter(|(attr, _)| fields_to_send.contains(attr)).map(|(_, m)| *m).collect();
+            let mask = FieldMask::default().set_paths(mask);
+            c.secret_manager_calls
+                .idempotent(PATCH, ctx.timeout, || c.secret_manager.update_secret().set_secret(body.clone()).set_update_mask(mask.clone()).send())
+                .await?
+        };
+        let mut state = self.to_state(&project, &live, Some(planned));
+        for name in ["ttl", "tags", "deletion_protection"] {
+            set(&mut state, name, planned.get(name).cloned().unwrap_or(Value::Null));
+        }
+        Ok(state)
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let (project, secret_id) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        if fields::boolean(prior, "deletion_protection", false) {
+            return Err(ProviderError::new(format!(
+                "cannot destroy secret projects/{project}/secrets/{secret_id}: deletion_protection is true. \
+                 Set deletion_protection = false and apply that change first, then destroy"
+            )));
+        }
+        let c = self.clients(ctx).await?;
+        let name = format!("projects/{project}/secrets/{secret_id}");
+        match c.secret_manager_calls.idempotent(DELETE, ctx.timeout, || c.secret_manager.delete_secret().set_name(name.clone()).send()).await {
+            Ok(()) => Ok(()),
+            // Already gone (deleted outside Cairn, or by an earlier attempt whose answer was lost).
+            Err(e) if e.not_found => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, secret_id) = parse_import_id(id, c.config.project.as_deref())?;
+        let secret = self.get(&c, &format!("projects/{project}/secrets/{secret_id}"), ctx.timeout).await?;
+        Ok(self.to_state(&project, &secret, None))
+    }
+
+    /// The secret's full id: user-chosen, so an interrupted apply can find it again.
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        let secret_id = string(planned, "secret_id")?;
+        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        Some(format!("projects/{project}/secrets/{secret_id}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    fn diags(src: &str) -> Vec<String> {
+        let p = test_hcl::resource(src);
+        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+    }
+
+    #[test]
+    fn replication_needs_exactly_one_kind() {
+        let ok = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  replication {\n    auto {}\n  }\n}\n";
+        assert_eq!(diags(ok), Vec::<String>::new());
+        let um = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  replication {\n    user_managed {\n      replicas {\n        location = \"us-east1\"\n      }\n    }\n  }\n}\n";
+        assert_eq!(diags(um), Vec::<String>::new());
+        let both = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  replication {\n    auto {}\n    user_managed {\n      replicas {\n        location = \"us-east1\"\n      }\n    }\n  }\n}\n";
+        let d = diags(both);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("main.tf:5:5: replication.auto and replication.user_managed are both set"), "{d:?}");
+        let none = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  replication {\n  }\n}\n";
+        let d = diags(none);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("exactly one of replication.auto or replication.user_managed"), "{d:?}");
+    }
+
+    #[test]
+    fn secret_id_ttl_and_rotation_rules() {
+        let bad_id = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"has space\"\n  replication {\n    auto {}\n  }\n}\n";
+        let d = diags(bad_id);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("main.tf:2:"), "{d:?}");
+        let long = format!("resource \"google_secret_manager_secret\" \"s\" {{\n  secret_id = \"{}\"\n  replication {{\n    auto {{}}\n  }}\n}}\n", "a".repeat(256));
+        assert_eq!(diags(&long).len(), 1);
+        let both = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  ttl = \"60s\"\n  expire_time = \"2030-01-01T00:00:00Z\"\n  replication {\n    auto {}\n  }\n}\n";
+        assert_eq!(diags(both).len(), 1, "{:?}", diags(both));
+        let rot = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  rotation {\n    rotation_period = \"3600s\"\n  }\n  replication {\n    auto {}\n  }\n}\n";
+        let d = diags(rot);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("\"topics\" is required when \"rotation\" is set"), "{d:?}");
+    }
+
+    #[test]
+    fn import_ids_in_three_forms() {
+        assert_eq!(parse_import_id("projects/p/secrets/s", None).unwrap(), ("p".into(), "s".into()));
+        assert_eq!(parse_import_id("p/s", None).unwrap(), ("p".into(), "s".into()));
+        assert_eq!(parse_import_id("s", Some("dflt")).unwrap(), ("dflt".into(), "s".into()));
+        assert!(parse_import_id("s", None).unwrap_err().message.contains("names no project"));
+        assert!(parse_import_id("a/b/c", None).is_err());
+    }
+
+    fn planned() -> Value {
+        conform_to_schema(
+            &schema(),
+            Value::map([
+                ("secret_id", Value::from("db-password")),
+                ("project", Value::from("p")),
+                ("labels", Value::map([("team", Value::from("platform"))])),
+                ("version_aliases", Value::map([("current", Value::from("2"))])),
+                ("version_destroy_ttl", Value::from("86400s")),
+                ("ttl", Value::from("3600s")),
+                ("replication", Value::List(vec![Value::map([("auto", Value::List(vec![Value::map::<&str>([])]))])])),
+                ("topics", Value::List(vec![Value::map([("name", Value::from("projects/p/topics/t"))])])),
+                ("rotation", Value::List(vec![Value::map([("rotation_period", Value::from("3600s"))])])),
+            ]),
+        )
+    }
+
+    #[test]
+    fn create_body_carries_every_argument() {
+        let s = secret_request(&planned(), None).unwrap();
+        assert_eq!(s.labels.get("team").map(String::as_str), Some("platform"));
+        assert_eq!(s.version_aliases.get("current"), Some(&2));
+        assert_eq!(s.version_destroy_ttl.map(String::from).as_deref(), Some("86400s"));
+        assert_eq!(s.ttl().map(|d| String::from(**d)).as_deref(), Some("3600s"));
+        assert!(s.replication.as_ref().and_then(|r| r.automatic()).is_some());
+        assert_eq!(s.topics.len(), 1);
+        assert_eq!(s.rotation.as_ref().and_then(|r| r.rotation_period).map(String::from).as_deref(), Some("3600s"));
+        let mut bad = planned();
+        set(&mut bad, "version_aliases", Value::map([("x", Value::from("two"))]));
+        assert!(secret_request(&bad, None).unwrap_err().message.contains("version_aliases.x"));
+    }
+
+    #[test]
+    fn update_body_sends_only_the_masked_fields() {
+        let s = secret_request(&planned(), Some(&["labels"])).unwrap();
+        assert_eq!(s.labels.len(), 1);
+        assert!(s.version_aliases.is_empty() && s.topics.is_empty() && s.rotation.is_none() && s.replication.is_none());
+    }
+
+    #[test]
+    fn state_from_the_api_round_trips_to_a_no_op_plan() {
+        let t = SecretManagerSecret::new(Arc::new(Shared::new(Default::default())));
+        let api = model::Secret::new()
+            .set_name("projects/123456789012/secrets/db-password")
+            .set_labels([("team", "platform"), ("owner", "console")])
+            .set_replication(model::Replication::new().set_automatic(model::replication::Automatic::new()))
+            .set_create_time(Timestamp::clamp(1_700_000_000, 0));
+        let prior = Value::map([("labels", Value::map([("team", Value::from("x"))])), ("deletion_protection", Value::Bool(true))]);
+        let v = t.to_state("p", &api, Some(&prior));
+        assert_eq!(v.get("id"), Some(&Value::from("projects/p/secrets/db-password")));
+        assert_eq!(v.get("name"), Some(&Value::from("projects/123456789012/secrets/db-password")));
+        assert_eq!(v.get("labels"), Some(&Value::map([("team", Value::from("platform"))])), "only managed keys");
+        assert_eq!(v.get("effective_labels").and_then(Value::as_map).map(|m| m.len()), Some(2));
+        assert_eq!(v.get("deletion_protection"), Some(&Value::Bool(true)));
+        assert_eq!(v.get("create_time"), Some(&Value::from("2023-11-14T22:13:20Z")));
+
+        // Planning the same configuration against it changes nothing.
+        let config = Value::map([
+            ("secret_id", Value::from("db-password")),
+            ("labels", Value::map([("team", Value::from("platform"))])),
+            ("deletion_protection", Value::Bool(true)),
+            ("replication", Value::List(vec![Value::map([("auto", Value::List(vec![Value::map::<&str>([])]))])])),
+        ]);
+        let config = conform_to_schema(&schema(), config);
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(crate::plan::diff::changed_paths(&v, &prop.planned).is_empty(), "{:?}", crate::plan::diff::changed_paths(&v, &prop.planned));
+
+        // Changing a label keeps the console's label in the effective set sent to the API.
+        let mut relabel = config.clone();
+        set(&mut relabel, "labels", Value::map([("team", Value::from("data"))]));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &relabel, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(prop.requires_replace.is_empty());
+        assert_eq!(
+            prop.planned.get("effective_labels"),
+            Some(&Value::map([("owner", Value::from("console")), ("team", Value::from("data"))]))
+        );
+        let body = secret_request(&prop.planned, Some(&["labels"])).unwrap();
+        assert_eq!(body.labels.len(), 2);
+    }
+
+    /// secrets.create went through but its answer was lost (503); the retry's 409 means "ours":
+    /// the secret is read back and adopted. A 409 with no earlier ambiguity is a real conflict.
+    #[tokio::test]
+    async fn create_adopts_after_an_ambiguous_failure_but_not_otherwise() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        let exists = Arc::new(Mutex::new(false));
+        let creates = Arc::new(AtomicUsize::new(0));
+        let (e2, c2) = (exists.clone(), creates.clone());
+        let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, query: &str, _b: &[u8]| {
+            let mut exists = e2.lock().unwrap();
+            let secret = serde_json::json!({"name": "projects/123/secrets/s", "replication": {"automatic": {}}, "createTime": "2024-01-01T00:00:00Z", "labels": {"team": "a"}});
+            match (method, path) {
+                ("POST", "/v1/projects/p/secrets") => {
+                    assert!(query.contains("secretId=s"), "{query}");
+                    let n = c2.fetch_add(1, Ordering::SeqCst);
+                    if *exists {
+                        return (409, serde_json::json!({"error": {"code": 409, "message": "Secret [projects/123/secrets/s] already exists.", "status": "ALREADY_EXISTS"}}));
+                    }
+                    *exists = true;
+                    if n == 0 {
+                        (503, serde_json::json!({"error": {"code": 503, "message": "lost", "status": "UNAVAILABLE"}}))
+                    } else {
+                        (200, secret)
+                    }
+                }
+                ("GET", "/v1/projects/p/secrets/s") if *exists => (200, secret),
+                _ => (404, serde_json::json!({"error": {"code": 404, "message": "Secret [projects/123/secrets/s] not found.", "status": "NOT_FOUND"}})),
+            }
+        }))
+        .await;
+        let (shared, ctx) = crate::providers::google::test_server::shared(&endpoint).await;
+        let t = SecretManagerSecret::new(shared);
+        let mut p = crate::plan::propose::propose(
+            t.schema(),
+            None,
+            &conform_to_schema(
+                &schema(),
+                Value::map([
+                    ("secret_id", Value::from("s")),
+                    ("labels", Value::map([("team", Value::from("a"))])),
+                    ("replication", Value::List(vec![Value::map([("auto", Value::List(vec![Value::map::<&str>([])]))])])),
+                ]),
+            ),
+            false,
+        );
+        t.customize_plan(&mut p).unwrap();
+        assert_eq!(p.planned.get("project"), Some(&Value::from("p")), "the provider's project is known at plan time");
+        assert_eq!(p.planned.get("id"), Some(&Value::from("projects/p/secrets/s")));
+        assert_eq!(t.cloud_name(&p.planned).as_deref(), Some("projects/p/secrets/s"));
+        let state = t.create(&ctx, &p.planned, &p.config).await.unwrap();
+        assert_eq!(creates.load(Ordering::SeqCst), 2);
+        assert_eq!(state.get("name"), Some(&Value::from("projects/123/secrets/s")));
+        assert_eq!(state.get("id"), p.planned.get("id"));
+        assert_eq!(state.get("effective_labels"), p.planned.get("effective_labels"), "the plan's effective labels hold after apply");
+
+        // A fresh create of an existing secret is a conflict that says how to import it.
+        let e = t.create(&ctx, &p.planned, &p.config).await.unwrap_err();
+        assert_eq!(e.method.as_deref(), Some(CREATE));
+        assert!(e.message.contains("already exists") && e.message.contains("cairn import"), "{}", e.message);
+    }
+}
