@@ -15,6 +15,7 @@ use cairn::cli::render::{json as rjson, markdown as rmd, text as rtext, RenderOp
 use cairn::lang::diag::{Diagnostics, SourceMap};
 use cairn::lang::vars::{VarArg, VarInputs};
 use cairn::ops::{self, Common, OpError};
+use cairn::providers::google::GoogleOptions;
 use cairn::providers::Registry;
 use cairn::plan::{Plan, PlanMode};
 
@@ -30,6 +31,14 @@ struct Cli {
     /// More logging (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Run against an embedded Google Cloud emulator instead of Google Cloud. Its data lives
+    /// in the stack's state directory (`emulator-cloud.json`), so plan, apply, drift and check
+    /// behave like a real cloud across invocations.
+    #[arg(long, global = true)]
+    emulator: bool,
+    /// With --emulator: seed the emulated cloud from this scenario file when it is new.
+    #[arg(long = "emulator-scenario", global = true, value_name = "FILE")]
+    emulator_scenario: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -161,6 +170,27 @@ enum Command {
         id: String,
         #[command(flatten)]
         vars: VarOpts,
+    },
+    /// Run the Google Cloud emulator as a local server (for CI and for trying stacks).
+    Emulator {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8085")]
+        listen: std::net::SocketAddr,
+        /// Seed resources from this scenario file (JSON) when the data file is new.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Added to every request (e.g. 50ms).
+        #[arg(long, default_value = "0ms")]
+        latency: String,
+        /// Fraction of requests answered 429/503 without being processed (0.0 to 1.0).
+        #[arg(long = "fault-rate", default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Keep the emulated cloud in this file across restarts.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// How long long-running operations take (e.g. 2s).
+        #[arg(long = "operation-duration", default_value = "2s")]
+        operation_duration: String,
     },
     /// Print the resource dependency graph as Graphviz DOT.
     Graph {
@@ -308,9 +338,62 @@ fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
     }
 }
 
+impl Command {
+    /// The positional stack directory, for commands that take one.
+    fn stack_arg(&self) -> Option<PathBuf> {
+        match self {
+            Command::Validate { dir }
+            | Command::Plan { dir, .. }
+            | Command::Destroy { dir, .. }
+            | Command::Drift { dir, .. }
+            | Command::Check { dir, .. }
+            | Command::Graph { dir, .. } => dir.clone(),
+            Command::Apply { target_path, .. } => target_path.clone().filter(|p| p.is_dir()),
+            _ => None,
+        }
+    }
+}
+
+/// Starts the embedded emulator for `--emulator`, keeping its data beside the stack's state.
+async fn embedded_emulator(stack: &std::path::Path, scenario: Option<PathBuf>) -> Result<cairn::emulator::EmulatorHandle, OpError> {
+    let state_dir = match cairn::lang::load::load(stack) {
+        Ok(config) => ops::state_dir(&config)?,
+        Err(_) => stack.join("state"),
+    };
+    std::fs::create_dir_all(&state_dir).map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
+    let mut cfg = cairn::emulator::EmulatorConfig::for_tests();
+    cfg.data_file = Some(state_dir.join("emulator-cloud.json"));
+    cfg.scenario = scenario;
+    cfg.operation_duration = Duration::from_secs(2);
+    cairn::emulator::Emulator::start(cfg).await.map_err(|e| OpError::msg(format!("cannot start the embedded emulator: {e}")))
+}
+
 async fn run(cli: Cli, color: bool) -> u8 {
-    let registry = Registry::builtin();
-    match dispatch(cli, color, registry).await {
+    let emulator = if cli.emulator && !matches!(cli.command, Command::Emulator { .. }) {
+        let stack = stack_dir(&cli.chdir, cli.command.stack_arg());
+        match embedded_emulator(&stack, cli.emulator_scenario.clone()).await {
+            Ok(h) => {
+                eprintln!("Using the embedded Google Cloud emulator (its data is kept in the stack's state directory).");
+                Some(h)
+            }
+            Err(e) => {
+                report(&e, color);
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let google = match &emulator {
+        Some(h) => GoogleOptions { emulator: Some(h.endpoint()) },
+        None => GoogleOptions::from_env(),
+    };
+    let registry = Registry::standard(google);
+    let result = dispatch(cli, color, registry).await;
+    if let Some(h) = emulator {
+        h.shutdown().await;
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             report(&e, color);
@@ -454,6 +537,22 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
             let c = common(stack_dir(&chdir, None), &vars, "0s", &registry)?;
             let a = ops::import(&c, &addr, &id).await?;
             println!("Import successful: {a} is now managed by Cairn.");
+            Ok(0)
+        }
+        Command::Emulator { listen, scenario, latency, fault_rate, data, operation_duration } => {
+            if !(0.0..=1.0).contains(&fault_rate) {
+                return Err(OpError::msg("--fault-rate takes a fraction from 0.0 to 1.0"));
+            }
+            let cfg = cairn::emulator::EmulatorConfig {
+                listen,
+                data_file: data,
+                scenario,
+                latency: duration(&latency)?,
+                fault_rate,
+                operation_duration: duration(&operation_duration)?,
+            };
+            eprintln!("Point Cairn at it with CAIRN_GCP_EMULATOR=http://{listen} (Ctrl-C stops it).");
+            cairn::emulator::serve(cfg).await.map_err(|e| OpError::msg(e.to_string()))?;
             Ok(0)
         }
         Command::Graph { dir, all } => {

@@ -536,7 +536,10 @@ fn expand(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBloc
     }
     if let Some(fe) = &block.for_each {
         let v = eval(fe, &c)?;
-        if v.contains_sensitive() {
+        // Keys become addresses, so they must not be secret; values may carry secrets (each.value
+        // keeps their marks), as in Terraform.
+        let sensitive_keys = v.is_sensitive() || matches!(v.peel(), Value::Set(items) if items.iter().any(Value::contains_sensitive));
+        if sensitive_keys {
             return Err(Diagnostic::error("Invalid for_each argument: sensitive values, or values derived from sensitive values, cannot be used as for_each arguments")
                 .at(fe.span)
                 .help("instance keys appear in plans and state; use nonsensitive() only if the keys are not secret")

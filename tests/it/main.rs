@@ -6,6 +6,8 @@ mod crash;
 mod drift;
 mod emulator_secretmanager;
 mod engine;
+mod google_cli;
+mod google_secrets;
 mod lifecycle;
 mod locking;
 mod malformed;

@@ -44,6 +44,21 @@ impl TestStack {
     pub fn remove(&self, name: &str) {
         std::fs::remove_file(self.dir.path().join(name)).expect("remove");
     }
+    /// The state store's bytes: everything under the state directory except the embedded
+    /// emulator's data file, which is the emulated cloud (it holds secret payloads, as Secret
+    /// Manager does).
+    pub fn state_bytes_without_emulator(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(self.dir.path().join("state")) {
+            for e in rd.flatten() {
+                if e.file_name() != "emulator-cloud.json" {
+                    collect_bytes(&e.path(), &mut out);
+                }
+            }
+        }
+        out
+    }
+
     /// Every byte under the stack's state directory, for secret scans.
     pub fn state_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();

@@ -130,12 +130,19 @@ pub async fn probe(creds: &Credentials, timeout: Duration) -> Result<(), Provide
 /// The error for "no usable credentials", with every way to fix it.
 pub fn no_credentials(detail: &str) -> ProviderError {
     ProviderError::new(format!(
-        "no usable Google Cloud credentials ({detail}). To fix it, do one of:\n  \
+        "no usable Google Cloud credentials. To fix it, do one of:\n  \
          - run `gcloud auth application-default login`\n  \
          - set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file\n  \
          - set `credentials` (a key file path or its JSON content) or `access_token` in the provider \"google\" block\n  \
-         - or try Cairn offline against the local emulator: pass --emulator, or set {EMULATOR_ENV}=http://127.0.0.1:8085"
+         - or try Cairn offline against the local emulator: pass --emulator, or set {EMULATOR_ENV}=http://127.0.0.1:8085\n\
+         (the credential library said: {})",
+        first_sentence(detail)
     ))
+}
+
+/// The auth library's messages run several sentences; the first says what happened.
+fn first_sentence(s: &str) -> &str {
+    s.split(". ").next().unwrap_or(s).trim_end_matches('.')
 }
 
 /// A raw OAuth2 access token (`access_token`), sent as is; it expires on its own schedule,
