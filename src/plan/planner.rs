@@ -368,6 +368,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     if diags.has_errors() {
         return Err(diags);
     }
+    warn_replaced_while_in_use(&mut changes, &state);
 
     // 7. Outputs and checks.
     let mut output_changes = Vec::new();
@@ -410,6 +411,34 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     };
     warnings.extend(diags);
     Ok(PlanResult { plan, env, warnings })
+}
+
+/// Deleting an object that another object still uses fails at the API ("in use by another
+/// resource") halfway through an apply. Say so before anything runs, with the fix.
+fn warn_replaced_while_in_use(changes: &mut [ResourceChange], state: &State) {
+    let staying: Vec<(InstanceAddr, Vec<InstanceAddr>)> = changes
+        .iter()
+        .filter(|c| !matches!(c.action, Action::Delete | Action::DeleteThenCreate | Action::CreateThenDelete))
+        .map(|c| {
+            let mut deps = c.dependencies.clone();
+            if let Some(r) = state.resources.get(&c.addr) {
+                deps.extend(r.dependencies.iter().cloned());
+            }
+            (c.addr.clone(), deps)
+        })
+        .collect();
+    for c in changes.iter_mut().filter(|c| c.action == Action::DeleteThenCreate) {
+        let users: Vec<String> = staying.iter().filter(|(_, deps)| deps.contains(&c.addr)).map(|(a, _)| a.to_string()).collect();
+        if !users.is_empty() {
+            c.warnings.push(format!(
+                "{} must be replaced, but {} still use{} it: deleting it first will fail if the API refuses to delete objects in use. Add `lifecycle {{ create_before_destroy = true }}` to {} so the replacement is created and switched to before the old one is deleted.",
+                c.addr,
+                users.join(", "),
+                if users.len() == 1 { "s" } else { "" },
+                c.addr
+            ));
+        }
+    }
 }
 
 fn delete_change(

@@ -279,3 +279,38 @@ resource "fake_thing" "independent" {
     assert_eq!(cloud.count(), 3);
     assert!(!plan(&c).await.has_changes());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_an_object_in_use_warns_before_anything_runs() {
+    let cloud = FakeCloud::default();
+    let stack = r#"
+variable "gen" {
+  default = "1"
+}
+
+resource "fake_thing" "cert" {
+  name = "cert-${var.gen}"
+}
+
+resource "fake_thing" "proxy" {
+  name = "proxy"
+  note = fake_thing.cert.name
+}
+"#;
+    let s = TestStack::new(&[("main.tf", stack)]);
+    let c = common(s.path(), cloud.registry());
+    apply(&c).await;
+    let p = plan(&with_vars(c.clone(), &["gen=2"])).await;
+    let cert = p.changes.iter().find(|ch| ch.addr.to_string() == "fake_thing.cert").unwrap();
+    assert_eq!(cert.action, Action::DeleteThenCreate);
+    assert!(cert.warnings.iter().any(|w| w.contains("fake_thing.proxy") && w.contains("create_before_destroy")), "{:?}", cert.warnings);
+    let text = cairn::cli::render::text::plan_text(&p, &cairn::cli::render::RenderOptions { color: false });
+    assert!(text.contains("create_before_destroy"), "{text}");
+
+    // With create_before_destroy there is nothing to warn about.
+    s.write("main.tf", &stack.replace("name = \"cert-${var.gen}\"", "name = \"cert-${var.gen}\"\n  lifecycle {\n    create_before_destroy = true\n  }"));
+    let p = plan(&with_vars(c.clone(), &["gen=2"])).await;
+    let cert = p.changes.iter().find(|ch| ch.addr.to_string() == "fake_thing.cert").unwrap();
+    assert_eq!(cert.action, Action::CreateThenDelete);
+    assert!(cert.warnings.is_empty(), "{:?}", cert.warnings);
+}
