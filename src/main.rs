@@ -450,13 +450,15 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
             Ok(if r.plan.drift.is_empty() { 0 } else { 2 })
         }
         Command::Check { dir, vars, format, lock_timeout } => {
-            let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout, &registry)?);
+            let dir = stack_dir(&chdir, dir);
+            let stack_name = dir.display().to_string();
+            let mut a = ops::PlanArgs::new(common(dir, &vars, &lock_timeout, &registry)?);
             a.live_values = true;
             let r = ops::plan(a).await?;
             let text = match format {
-                Format::Text => rtext::checks_text(&r.plan.checks, &RenderOptions { color }),
-                Format::Json => format!("{}\n", serde_json::to_string_pretty(&rjson::checks_json(&r.plan.checks)).unwrap_or_default()),
-                Format::Markdown => rmd::checks_markdown(&r.plan.checks),
+                Format::Text => cairn::cli::render::health_text(&stack_name, &r.plan.checks, &RenderOptions { color }),
+                Format::Json => format!("{}\n", serde_json::to_string_pretty(&cairn::cli::render::health_json(&stack_name, &r.plan.checks)).unwrap_or_default()),
+                Format::Markdown => cairn::cli::render::health_markdown(&stack_name, &r.plan.checks),
             };
             let _ = write!(out, "{text}");
             let failing = r.plan.checks.iter().any(|c| c.status != cairn::state::CheckStatus::Pass);

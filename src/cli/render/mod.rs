@@ -7,11 +7,13 @@
 //!
 //! No renderer ever prints the inside of a sensitive value (see `values.rs`).
 
+pub mod health;
 pub mod json;
 pub mod markdown;
 pub mod text;
 mod values;
 
+pub use health::{health_json, health_markdown, health_text};
 pub use json::{checks_json, drift_json, plan_json};
 pub use markdown::{checks_markdown, drift_markdown, plan_markdown};
 pub use text::{checks_text, drift_text, plan_text};
