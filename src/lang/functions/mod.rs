@@ -265,6 +265,10 @@ impl Call<'_> {
     }
 }
 
+/// Functions whose result is built from their arguments' structure without inspecting nested
+/// values, so nested unknowns and sensitive marks pass through instead of spreading.
+const STRUCTURAL: &[&str] = &["keys", "values", "merge", "concat", "length", "lookup", "element", "slice", "zipmap", "tolist", "tomap"];
+
 /// Calls the function `name`. `try` and `can` are not here: they need unevaluated arguments and
 /// live in the evaluator.
 pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
@@ -278,10 +282,14 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
         _ => {}
     }
 
+    // Functions that only rearrange collections keep what they do not look at: a map whose
+    // values are unknown or secret still has known, non-secret keys, as in Terraform. This is
+    // what lets `for_each = keys(merge(...))` plan before the values exist.
+    let structural = STRUCTURAL.contains(&name);
     let mut sensitive = Vec::with_capacity(args.len());
     let mut converted = Vec::with_capacity(args.len());
     for (i, arg) in args.into_iter().enumerate() {
-        let (arg, marked) = arg.unmark_deep();
+        let (arg, marked) = if structural { (arg.clone().into_peeled(), arg.is_sensitive()) } else { arg.unmark_deep() };
         sensitive.push(marked);
         let param = spec.params.get(i).or(spec.variadic.as_ref());
         let Some(param) = param else { break };
@@ -289,7 +297,8 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
     }
     let any_sensitive = sensitive.iter().any(|s| *s);
 
-    if converted.iter().any(Value::contains_unknown) {
+    let blocked = if structural { converted.iter().any(Value::is_unknown) } else { converted.iter().any(Value::contains_unknown) };
+    if blocked {
         if name == "length" {
             if let Some(n) = converted.first().and_then(|v| match v {
                 Value::List(xs) | Value::Set(xs) => Some(xs.len()),
@@ -569,5 +578,31 @@ mod tests {
         assert!(!e.message.contains("hunter2"), "{}", e.message);
         let e = err("cidrhost", vec![s("hunter2/8").sensitive(), n(1.0)]);
         assert!(!e.message.contains("hunter2"), "{}", e.message);
+    }
+}
+
+#[cfg(test)]
+mod structural_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn ctx_call(name: &str, args: Vec<Value>) -> Value {
+        let render = |_: &str, _: &BTreeMap<String, Value>| -> Result<Value, String> { Ok(Value::Null) };
+        let ctx = FuncContext { base_dir: std::path::PathBuf::from("."), render_template: &render };
+        call(name, args, &ctx).expect("call succeeds")
+    }
+
+    #[test]
+    fn keys_of_a_map_with_unknown_or_secret_values_are_known_and_plain() {
+        let m = Value::map([("a", Value::unknown()), ("b", Value::from("x").sensitive())]);
+        let k = ctx_call("keys", vec![m.clone()]);
+        assert_eq!(k, Value::List(vec!["a".into(), "b".into()]));
+        let merged = ctx_call("merge", vec![m, Value::map([("c", Value::from(1))])]);
+        assert!(!merged.is_sensitive() && !merged.is_unknown());
+        assert!(merged.get("b").unwrap().is_sensitive(), "the secret keeps its own mark");
+        assert!(merged.get("a").unwrap().is_unknown());
+        // A wholly sensitive or unknown argument still marks the result.
+        assert!(ctx_call("keys", vec![Value::map([("a", Value::from(1))]).sensitive()]).is_sensitive());
+        assert!(ctx_call("keys", vec![Value::unknown()]).is_unknown());
     }
 }
