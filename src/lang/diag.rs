@@ -205,8 +205,11 @@ impl SourceMap {
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
+        // Jaro-Winkler rewards shared prefixes (every google_* type shares "google_"), so an
+        // edit-distance floor keeps suggestions to real near-misses.
         let score = strsim::jaro_winkler(name, c);
-        if score > 0.8 && best.map_or(true, |(b, _)| score > b) {
+        let close = strsim::normalized_damerau_levenshtein(name, c) >= 0.6;
+        if score > 0.8 && close && best.map_or(true, |(b, _)| score > b) {
             best = Some((score, c));
         }
     }
@@ -228,5 +231,7 @@ mod tests {
     fn suggestion_finds_close_names() {
         assert_eq!(suggest("lenght", ["length", "lower"]).as_deref(), Some("did you mean \"length\"?"));
         assert_eq!(suggest("xyz", ["length"]), None);
+        assert_eq!(suggest("nmae", ["name"]).as_deref(), Some("did you mean \"name\"?"));
+        assert_eq!(suggest("google_compute_health_check", ["google_secret_manager_secret"]), None);
     }
 }

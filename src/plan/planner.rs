@@ -276,7 +276,9 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                     if action.is_replace() && block.lifecycle.prevent_destroy {
                         diags.push(prevent_destroy_error(&iaddr, block));
                     }
-                    let after_value = if opts.live_values { before.clone().unwrap_or_else(Value::unknown) } else { after.clone().unwrap_or(Value::Null) };
+                    // Health checks read what exists: an object that does not exist is null
+                    // (a check can say "missing"), not "known after apply".
+                    let after_value = if opts.live_values { before.clone().unwrap_or(Value::Null) } else { after.clone().unwrap_or(Value::Null) };
                     instances.values.insert(ikey.clone(), after_value);
                     actions_by_resource.entry(raddr.clone()).or_default().push(action);
                     let mut change_warnings = pwarn;

@@ -62,6 +62,12 @@ fn sections(results: &[CheckResult]) -> Vec<Section<'_>> {
     by_module.into_iter().map(|(m, checks)| Section { title: title(m), checks }).collect()
 }
 
+/// A check may report several failures in one message, one per line (e.g. each missing
+/// secret); each becomes its own line in the report.
+fn lines(messages: &[String]) -> Vec<String> {
+    messages.iter().flat_map(|m| m.lines()).map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()
+}
+
 /// Every failure line, in report order (the "CRITICAL FAILURES" list).
 fn failures(results: &[CheckResult]) -> Vec<String> {
     let mut out = Vec::new();
@@ -71,7 +77,7 @@ fn failures(results: &[CheckResult]) -> Vec<String> {
                 if c.messages.is_empty() {
                     out.push(format!("{}: {} failed", s.title, humanize(split(&c.address).1)));
                 }
-                out.extend(c.messages.iter().cloned());
+                out.extend(lines(&c.messages));
             }
         }
     }
@@ -115,7 +121,7 @@ pub fn health_text(stack: &str, results: &[CheckResult], opts: &RenderOptions) -
                 CheckStatus::Unknown => out.push_str(&format!("   {}\n", paint(format!("????  {name}: cannot be decided until the resources exist (run cairn apply)"), None))),
                 CheckStatus::Fail if c.messages.is_empty() => out.push_str(&format!("   {}\n", paint(format!("FAIL  {name}"), Some(false)))),
                 CheckStatus::Fail => {
-                    for m in &c.messages {
+                    for m in lines(&c.messages) {
                         out.push_str(&format!("   {}\n", paint(format!("FAIL  {m}"), Some(false))));
                     }
                 }
@@ -172,7 +178,7 @@ pub fn health_markdown(stack: &str, results: &[CheckResult]) -> String {
             let result = match c.status {
                 CheckStatus::Pass => "✅ pass".to_string(),
                 CheckStatus::Unknown => "❔ unknown".to_string(),
-                CheckStatus::Fail => format!("❌ {}", c.messages.join("; ")),
+                CheckStatus::Fail => format!("❌ {}", lines(&c.messages).join("; ")),
             };
             out.push_str(&format!("| {} | {} | {} |\n", s.title, humanize(split(&c.address).1), result.replace('|', "\\|")));
         }
@@ -193,7 +199,7 @@ mod tests {
             r("module.vpc_connector.check.connector_ready", CheckStatus::Fail, &["VPC connector state is 'CREATING', expected 'READY'"]),
             r("module.cloud_sql.check.instance_runnable", CheckStatus::Fail, &["Cloud SQL instance state is 'MAINTENANCE', expected 'RUNNABLE'"]),
             r("module.cloud_sql.check.flags", CheckStatus::Pass, &[]),
-            r("module.secrets.check.required_secrets", CheckStatus::Fail, &["Secret 'database-url' is missing", "Secret 'jwt-secret-staging' is missing"]),
+            r("module.secrets.check.required_secrets", CheckStatus::Fail, &["Secret 'database-url' is missing\nSecret 'jwt-secret-staging' is missing"]),
             r("check.stack_outputs", CheckStatus::Unknown, &[]),
         ]
     }

@@ -1,0 +1,77 @@
+# The application's Secret Manager secrets. Cairn creates every secret in `secret_ids` and
+# adds a version for those whose value it is given in `values` (through a write-only argument:
+# the value is sent, never stored). Secrets without a value here are left to whoever owns them.
+# The checks say each required secret exists and that each value Cairn set is enabled
+# (roadmap section 3.3).
+
+variable "project" {
+  type = string
+}
+
+variable "secret_ids" {
+  type = set(string)
+}
+
+variable "values" {
+  type        = map(string)
+  sensitive   = true
+  default     = {}
+  description = "Secret id => value, for the secrets whose value this stack sets."
+}
+
+variable "value_version" {
+  type        = string
+  default     = "1"
+  description = "Bump to send every value again (rotation)."
+}
+
+variable "labels" {
+  type    = map(string)
+  default = {}
+}
+
+locals {
+  # Which secrets get a value is not itself secret.
+  with_value = nonsensitive(toset(keys(var.values)))
+}
+
+resource "google_secret_manager_secret" "this" {
+  for_each  = var.secret_ids
+  project   = var.project
+  secret_id = each.key
+  labels    = var.labels
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_version" "this" {
+  for_each               = local.with_value
+  secret                 = google_secret_manager_secret.this[each.key].id
+  secret_data_wo         = var.values[each.key]
+  secret_data_wo_version = var.value_version
+}
+
+output "ids" {
+  value = { for k, s in google_secret_manager_secret.this : k => s.id }
+}
+
+output "without_value" {
+  description = "Secrets this stack does not set a value for."
+  value       = sort([for id in var.secret_ids : id if !contains(local.with_value, id)])
+}
+
+check "required_secrets" {
+  assert {
+    condition     = alltrue([for id in var.secret_ids : try(google_secret_manager_secret.this[id], null) != null])
+    error_message = join("\n", [for id in sort(tolist(var.secret_ids)) : "Secret '${id}' is missing" if try(google_secret_manager_secret.this[id], null) == null])
+  }
+}
+
+check "secret_values_enabled" {
+  assert {
+    condition     = alltrue([for id in local.with_value : try(google_secret_manager_secret_version.this[id].enabled, false)])
+    error_message = join("\n", [for id in sort(tolist(local.with_value)) : "Secret '${id}' has no enabled version" if !try(google_secret_manager_secret_version.this[id].enabled, false)])
+  }
+}
