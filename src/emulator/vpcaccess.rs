@@ -281,8 +281,8 @@ fn build_connector(project: &str, name: &str, body: &Map<String, Value>) -> Resu
         Some(max) => (min_t.unwrap_or(200), max),
         None => (min_t.unwrap_or(min_i * 100), max_i * 100),
     };
-    check_throughput(min_t, max_t)?;
     check_instances(min_i, max_i)?;
+    check_throughput(min_t, max_t)?;
     c.insert("state".into(), json!("CREATING"));
     c.insert("minThroughput".into(), json!(min_t));
     c.insert("maxThroughput".into(), json!(max_t));
