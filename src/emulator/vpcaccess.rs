@@ -273,6 +273,8 @@ fn build_connector(project: &str, name: &str, body: &Map<String, Value>) -> Resu
     }
     // Instances and throughput describe the same size (100 Mbps per instance); whichever the
     // request gives determines the other.
+    // Report the problem in the terms the request used.
+    let instances_given = max_i.is_some();
     let (min_i, max_i) = match max_i {
         Some(max) => (min_i.unwrap_or(2), max),
         None => (min_i.unwrap_or(min_t.unwrap_or(200) / 100), max_t.unwrap_or(0) / 100),
@@ -281,8 +283,13 @@ fn build_connector(project: &str, name: &str, body: &Map<String, Value>) -> Resu
         Some(max) => (min_t.unwrap_or(200), max),
         None => (min_t.unwrap_or(min_i * 100), max_i * 100),
     };
-    check_instances(min_i, max_i)?;
-    check_throughput(min_t, max_t)?;
+    if instances_given {
+        check_instances(min_i, max_i)?;
+        check_throughput(min_t, max_t)?;
+    } else {
+        check_throughput(min_t, max_t)?;
+        check_instances(min_i, max_i)?;
+    }
     c.insert("state".into(), json!("CREATING"));
     c.insert("minThroughput".into(), json!(min_t));
     c.insert("maxThroughput".into(), json!(max_t));
