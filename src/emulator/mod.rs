@@ -7,7 +7,7 @@
 //! - `operations`: long-running operations that finish after `operation_duration`.
 //! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding;
 //!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding.
-//! - One file per API: `secretmanager`.
+//! - One file per API: `secretmanager`, `vpcaccess`, `sqladmin`.
 
 pub mod api;
 pub mod enums;
@@ -19,6 +19,8 @@ pub mod scenario;
 pub mod secretmanager;
 pub mod server;
 pub mod store;
+pub mod vpcaccess;
+pub mod sqladmin;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -24,7 +24,11 @@ pub enum OperationStyle {
     /// google.longrunning.Operation: `name`, `metadata`, `done` (absent until true),
     /// `response` (with `@type`) or `error` (google.rpc.Status with a numeric code).
     Longrunning,
-    // Extension point: `Compute` (compute#operation) and `Sql` (sql#operation).
+    /// Cloud SQL's `sql#operation`: `metadata` holds the static fields (kind, name, operationType,
+    /// target*, insertTime…); rendering adds `status` PENDING → RUNNING (from the midpoint of the
+    /// duration, `startTime`) → DONE (`endTime`, and `error.errors[]` on failure).
+    Sql,
+    // Extension point: `Compute` (compute#operation).
 }
 
 /// How an operation ends.
@@ -173,6 +177,7 @@ pub fn list(store: &Store, api: &str, prefix: &str, now: DateTime<Utc>) -> Vec<V
 pub fn render(op: &Operation, now: DateTime<Utc>) -> Value {
     match op.style {
         OperationStyle::Longrunning => render_longrunning(op, now),
+        OperationStyle::Sql => render_sql(op, now),
     }
 }
 
@@ -206,6 +211,61 @@ fn render_longrunning(op: &Operation, now: DateTime<Utc>) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// `metadata.errorCode`, when set, is the failure's Cloud SQL error code (e.g. `ERROR_RDBMS`);
+/// it is never rendered as a field of its own.
+fn render_sql(op: &Operation, now: DateTime<Utc>) -> Value {
+    let mut out = match &op.metadata {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    let error_code = out.remove("errorCode");
+    let inserted = out
+        .get("insertTime")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or(op.done_at, |t| t.with_timezone(&Utc));
+    let started = inserted + (op.done_at - inserted) / 2;
+    let done = op.settled || op.done_at <= now;
+    let status = if done {
+        "DONE"
+    } else if now >= started {
+        "RUNNING"
+    } else {
+        "PENDING"
+    };
+    out.insert("status".into(), json!(status));
+    if done || now >= started {
+        out.insert("startTime".into(), Value::String(timestamp(started)));
+    }
+    if done {
+        out.insert("endTime".into(), Value::String(timestamp(op.done_at)));
+        if let Outcome::Error { code, message } = &op.outcome {
+            let code = error_code
+                .and_then(|c| c.as_str().map(str::to_string))
+                .unwrap_or_else(|| sql_error_code(*code).to_string());
+            out.insert(
+                "error".into(),
+                json!({"kind": "sql#operationErrors",
+                       "errors": [{"kind": "sql#operationError", "code": code, "message": message}]}),
+            );
+        }
+    }
+    Value::Object(out)
+}
+
+/// Cloud SQL reports operation failures with its own code strings, not gRPC names.
+fn sql_error_code(code: Code) -> &'static str {
+    match code {
+        Code::InvalidArgument | Code::OutOfRange => "INVALID_REQUEST",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::NotFound => "NOT_FOUND",
+        Code::FailedPrecondition => "INVALID_STATE",
+        Code::PermissionDenied => "NOT_AUTHORIZED",
+        Code::ResourceExhausted => "QUOTA_EXCEEDED",
+        _ => "INTERNAL_ERROR",
+    }
 }
 
 /// RFC 3339 with nanoseconds and `Z`, as Google's JSON timestamps.
@@ -313,5 +373,39 @@ mod tests {
         let mut reloaded: Store = serde_json::from_slice(&bytes).unwrap();
         settle_due(&mut reloaded, t0 + chrono::Duration::seconds(1));
         assert_eq!(reloaded.get("vpcaccess", "projects/p/locations/l/connectors/c").unwrap().value["state"], "READY");
+    }
+
+    #[test]
+    fn a_sql_operation_goes_pending_running_done_and_reports_errors_in_its_own_shape() {
+        let mut store = Store::new();
+        let t0 = Utc::now();
+        start(
+            &mut store,
+            NewOperation {
+                api: "sqladmin".into(),
+                name: "projects/p/operations/u1".into(),
+                style: OperationStyle::Sql,
+                metadata: json!({"kind": "sql#operation", "name": "u1", "operationType": "RESTART",
+                    "insertTime": timestamp(t0), "errorCode": "ERROR_RDBMS"}),
+                end_time_field: None,
+                outcome: Outcome::Error { code: Code::Internal, message: "boom".into() },
+                effects: vec![],
+            },
+            Duration::from_millis(100),
+            t0,
+        );
+        let at = |ms| get(&store, "projects/p/operations/u1", t0 + chrono::Duration::milliseconds(ms)).unwrap();
+        let pending = at(10);
+        assert_eq!(pending["status"], "PENDING");
+        assert!(pending.get("startTime").is_none() && pending.get("error").is_none());
+        let running = at(60);
+        assert_eq!(running["status"], "RUNNING");
+        assert!(running.get("startTime").is_some() && running.get("endTime").is_none());
+        let done = at(150);
+        assert_eq!(done["status"], "DONE");
+        assert_eq!(done["name"], "u1");
+        assert!(done.get("errorCode").is_none(), "the code override is not a field");
+        assert_eq!(done["error"]["kind"], "sql#operationErrors");
+        assert_eq!(done["error"]["errors"][0], json!({"kind": "sql#operationError", "code": "ERROR_RDBMS", "message": "boom"}));
     }
 }

@@ -33,6 +33,21 @@
 //!   `annotations`, `versionDestroyTtl`, and `versions[]` in order (numbered 1, 2, …), each with
 //!   `data` (text) or `dataBase64`, and `state` ENABLED (default), DISABLED or DESTROYED. A
 //!   secret without `versions` has none; a DISABLED last version makes `latest` unreadable.
+//! - VPC Access: `connectors[]` with `project`, `location`, `id`, `network` + `ipCidrRange` (a
+//!   /28) or `subnet` (`{"name", "projectId"?}`), optional `machineType`, `minInstances`,
+//!   `maxInstances`, `minThroughput`, `maxThroughput` (no maximum: 3 instances), and `state`
+//!   READY (default), CREATING, UPDATING, DELETING or ERROR. CREATING/UPDATING/DELETING finish
+//!   (READY, or gone) after the operation duration unless `"pinned": true`; ERROR stays.
+//! - Cloud SQL: `instances[]` with `project`, `name`, optional `databaseVersion` (default
+//!   POSTGRES_15), `region`, `tier` (default db-f1-micro), `settings` (any further
+//!   DatabaseInstance.settings fields), `databaseFlags`, `userLabels`, `privateNetwork`,
+//!   `ipv4Enabled`, `deletionProtectionEnabled`, `state` RUNNABLE (default), PENDING_CREATE,
+//!   MAINTENANCE (both finish after the operation duration unless `"pinned": true`; meanwhile
+//!   mutations get 409 operationInProgress), SUSPENDED or FAILED (mutations other than delete
+//!   get 409 invalidState), `failNextOperation` (`"message"` or `{"code": "ERROR_RDBMS",
+//!   "message": …}`: the next operation on the instance ends DONE with that error and changes
+//!   nothing), `databases[]` (`name`, `charset`, `collation`) and `users[]` (`name`, `host`,
+//!   `password` — only its SHA-256 is kept —, `type`).
 //! - A section for an API this emulator does not serve yet is an error unless it is empty.
 //! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
 
@@ -149,7 +164,11 @@ mod tests {
     use crate::emulator::store::Store;
 
     fn apis() -> Vec<Box<dyn Api>> {
-        vec![Box::new(SecretManager)]
+        vec![
+            Box::new(SecretManager),
+            Box::new(crate::emulator::vpcaccess::VpcAccess),
+            Box::new(crate::emulator::sqladmin::SqlAdmin),
+        ]
     }
 
     fn seed(text: &str) -> Result<Store, String> {
@@ -197,5 +216,25 @@ mod tests {
         assert!(seed(r#"{"secretmanager":{"secrets":[{"project":"p","id":"s","lables":{}}]}}"#).is_err());
         let err = seed(r#"{"compute":{"healthChecks":[{"name":"hc"}]}}"#).unwrap_err();
         assert!(err.contains("\"compute\" is not supported"), "{err}");
+    }
+
+    #[test]
+    fn seeds_connectors_and_sql_instances_in_broken_states() {
+        let store = seed(
+            r#"{"vpcaccess":{"connectors":[
+                  {"project":"acme","location":"us-central1","id":"broken","network":"default","ipCidrRange":"10.8.0.0/28","state":"ERROR"}]},
+                "sqladmin":{"instances":[
+                  {"project":"acme","name":"main","state":"SUSPENDED","databases":[{"name":"app"}],
+                   "failNextOperation":"boom"}]}}"#,
+        )
+        .unwrap();
+        let c = store.get("vpcaccess", "projects/acme/locations/us-central1/connectors/broken").unwrap();
+        assert_eq!(c.value["state"], "ERROR");
+        let i = store.get("sqladmin", "projects/acme/instances/main").unwrap();
+        assert_eq!(i.value["state"], "SUSPENDED");
+        assert_eq!(i.internal["failNext"]["message"], "boom");
+        assert!(store.contains("sqladmin", "projects/acme/instances/main/databases/app"));
+        let err = seed(r#"{"sqladmin":{"instances":[{"project":"p","name":"x","state":"ON_FIRE"}]}}"#).unwrap_err();
+        assert!(err.contains("sqladmin.instances[0] (x)") && err.contains("ON_FIRE"), "{err}");
     }
 }

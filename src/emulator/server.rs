@@ -31,7 +31,11 @@ const FAULT_SEED: u64 = 0x00C0_FFEE_5EED;
 
 /// Every API the emulator serves. Paths must not overlap (see `Api::claims`).
 pub(crate) fn apis() -> Vec<Box<dyn Api>> {
-    vec![Box::new(SecretManager)]
+    vec![
+        Box::new(SecretManager),
+        Box::new(super::vpcaccess::VpcAccess),
+        Box::new(super::sqladmin::SqlAdmin),
+    ]
 }
 
 pub(crate) struct Shared {

@@ -5,6 +5,8 @@ mod support;
 mod crash;
 mod drift;
 mod emulator_secretmanager;
+mod emulator_sqladmin;
+mod emulator_vpcaccess;
 mod engine;
 mod google_cli;
 mod google_secrets;
