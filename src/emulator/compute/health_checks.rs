@@ -14,9 +14,10 @@ const BLOCKS: &[(&str, &str, Option<i64>, bool, bool)] = &[
     ("tcpHealthCheck", "TCP", Some(80), false, true),
     ("sslHealthCheck", "SSL", Some(443), false, true),
     ("grpcHealthCheck", "GRPC", None, false, false),
+    ("grpcTlsHealthCheck", "GRPC_WITH_TLS", None, false, false),
 ];
 
-const TYPES: &[&str] = &["GRPC", "HTTP", "HTTP2", "HTTPS", "INVALID", "SSL", "TCP"];
+const TYPES: &[&str] = &["GRPC", "GRPC_WITH_TLS", "HTTP", "HTTP2", "HTTPS", "INVALID", "SSL", "TCP"];
 const PORT_SPECIFICATIONS: &[&str] = &["USE_FIXED_PORT", "USE_NAMED_PORT", "USE_SERVING_PORT"];
 const PROXY_HEADERS: &[&str] = &["NONE", "PROXY_V1"];
 
