@@ -407,7 +407,8 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str, id: &str) -> Result
     let destination_project = check_destination(&destination)?;
     let number = parent.strip_prefix("projects/").unwrap_or(parent).to_string();
     let custom = req.query.get("customWriterIdentity").map(str::to_string);
-    let keep_custom = (custom.is_none() && !(wants_unique && !was_unique))
+    // The current identity stays unless this update moves the sink to a unique writer.
+    let keep_custom = (custom.is_none() && (was_unique || !wants_unique))
         .then(|| current.value.get("writerIdentity").and_then(Value::as_str).map(str::to_string))
         .flatten();
     let identity = writer_identity(&number, destination_project.as_deref(), &destination, unique, custom.as_deref().or(keep_custom.as_deref()), ctx);
