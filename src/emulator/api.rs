@@ -26,6 +26,12 @@ pub trait Api: Send + Sync + 'static {
     fn handle(&self, ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<Value, ApiError>;
     /// Seeds resources from this API's scenario section; errors name the offending entry.
     fn seed(&self, ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String>;
+    /// A request that should wait (without holding the store) until this moment before it is
+    /// served, e.g. Compute's `operations/{op}/wait` until the operation is due. The server
+    /// caps the wait at two minutes.
+    fn hold_until(&self, _store: &Store, _req: &ApiRequest) -> Option<DateTime<Utc>> {
+        None
+    }
 }
 
 /// What a handler may touch.

@@ -7,12 +7,14 @@
 //! - `operations`: long-running operations that finish after `operation_duration`.
 //! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding;
 //!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding.
-//! - One file per API: `secretmanager`, `vpcaccess`, `sqladmin`.
+//! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`.
 
 pub mod api;
+pub mod compute;
 pub mod enums;
 pub mod errors;
 pub mod filter;
+pub mod logging;
 pub mod operations;
 pub mod projects;
 pub mod scenario;

@@ -6,10 +6,9 @@
 //! [`settle_due`], which finishes every operation whose time has come, so a GET of the resource
 //! and a GET of the operation agree, and the data file holds operations that survive a restart.
 //!
-//! Rendering follows the operation's [`OperationStyle`]. Only `google.longrunning.Operation`
-//! (VPC Access, Logging) exists today; Compute's `compute#operation` and Cloud SQL's
-//! `sql#operation` will be further variants of `OperationStyle` with their own `render_*`
-//! function and status vocabulary (PENDING/RUNNING/DONE, error lists, `httpErrorStatusCode`),
+//! Rendering follows the operation's [`OperationStyle`]: `google.longrunning.Operation`
+//! (VPC Access, Logging) or Compute's `compute#operation` (PENDING/RUNNING/DONE, an error list
+//! and `httpErrorStatusCode` on failure); Cloud SQL's `sql#operation` will be a further variant
 //! reusing the same scheduling, effects and persistence.
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -28,7 +27,9 @@ pub enum OperationStyle {
     /// target*, insertTime…); rendering adds `status` PENDING → RUNNING (from the midpoint of the
     /// duration, `startTime`) → DONE (`endTime`, and `error.errors[]` on failure).
     Sql,
-    // Extension point: `Compute` (compute#operation).
+    /// compute#operation: `metadata` is [`compute_metadata`]'s object; the outcome is
+    /// `Response(Null)` or `Error` (still `status: DONE`, with `error.errors[]`).
+    Compute,
 }
 
 /// How an operation ends.
@@ -178,7 +179,77 @@ pub fn render(op: &Operation, now: DateTime<Utc>) -> Value {
     match op.style {
         OperationStyle::Longrunning => render_longrunning(op, now),
         OperationStyle::Sql => render_sql(op, now),
+        OperationStyle::Compute => render_compute(op, now),
     }
+}
+
+/// The `metadata` of a compute operation: the fields it is rendered with (`kind`, `id`, `name`,
+/// `operationType`, `targetLink`, `targetId`, `selfLink`, `insertTime`, `user`…), when it leaves
+/// PENDING, and for a failure the `errors[].code` string (e.g. RESOURCE_IN_USE_BY_ANOTHER_RESOURCE).
+pub fn compute_metadata(base: Value, starts_at: DateTime<Utc>, error_code: Option<&str>) -> Value {
+    let mut m = Map::new();
+    m.insert("operation".into(), base);
+    m.insert("startsAt".into(), Value::String(timestamp(starts_at)));
+    if let Some(code) = error_code {
+        m.insert("errorCode".into(), Value::String(code.to_string()));
+    }
+    Value::Object(m)
+}
+
+fn render_compute(op: &Operation, now: DateTime<Utc>) -> Value {
+    let done = op.settled || op.done_at <= now;
+    let mut out = match op.metadata.get("operation") {
+        Some(Value::Object(base)) => base.clone(),
+        _ => Map::new(),
+    };
+    let starts_at = op.metadata["startsAt"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(op.done_at);
+    let started = done || starts_at <= now;
+    if started {
+        out.insert("startTime".into(), Value::String(compute_timestamp(starts_at.min(op.done_at))));
+    }
+    let status = match (done, started) {
+        (true, _) => "DONE",
+        (false, true) => "RUNNING",
+        (false, false) => "PENDING",
+    };
+    out.insert("status".into(), json!(status));
+    out.insert("progress".into(), json!(if done { 100 } else { 0 }));
+    if done {
+        out.insert("endTime".into(), Value::String(compute_timestamp(op.done_at)));
+        if let Outcome::Error { code, message } = &op.outcome {
+            let error_code = op.metadata["errorCode"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| code.name().to_string());
+            out.insert(
+                "error".into(),
+                json!({"errors": [{"code": error_code, "message": message}]}),
+            );
+            let status = code.http();
+            out.insert("httpErrorStatusCode".into(), json!(status));
+            out.insert("httpErrorMessage".into(), json!(http_reason_upper(status)));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The reason phrase compute puts in `httpErrorMessage` ("BAD REQUEST").
+fn http_reason_upper(status: u16) -> String {
+    axum::http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("ERROR")
+        .to_ascii_uppercase()
+}
+
+/// Compute's RFC 3339 timestamps: milliseconds and a numeric offset
+/// (`2024-04-03T02:46:58.123-07:00`; the emulator answers in UTC, `+00:00`).
+pub fn compute_timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
 fn render_longrunning(op: &Operation, now: DateTime<Utc>) -> Value {

@@ -20,7 +20,30 @@
 //!        "versions": [{"dataBase64": "AAEC", "state": "DESTROYED"}]}
 //!     ]
 //!   },
-//!   "vpcaccess": {}, "sqladmin": {}, "compute": {}, "logging": {}
+//!   "compute": {
+//!     "healthChecks": [{"project": "acme-staging", "name": "web-hc", "httpHealthCheck": {"port": 8080}}],
+//!     "backendServices": [{"project": "acme-staging", "name": "web", "healthChecks": ["web-hc"]}],
+//!     "urlMaps": [{"project": "acme-staging", "name": "web", "defaultService": "global/backendServices/web"}],
+//!     "sslCertificates": [
+//!       {"project": "acme-staging", "name": "web-cert", "managed": {"domains": ["a.example.com", "b.example.com"],
+//!        "domainStatus": {"b.example.com": "FAILED_NOT_VISIBLE"}}},
+//!       {"project": "acme-staging", "name": "slow-cert", "managed": {"domains": ["c.example.com"]}, "activateAfter": "60s"},
+//!       {"project": "acme-staging", "name": "stuck-cert", "managed": {"domains": ["d.example.com"]}, "stuck": true}
+//!     ],
+//!     "targetHttpsProxies": [{"project": "acme-staging", "name": "web", "urlMap": "web", "sslCertificates": ["web-cert"]}],
+//!     "failOperations": [{"project": "acme-staging", "operationType": "delete", "target": "backendServices/web",
+//!       "code": "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE", "httpStatus": 400, "times": 1,
+//!       "message": "The backend_service resource 'projects/acme-staging/global/backendServices/web' is already being used by 'projects/acme-staging/global/urlMaps/other'"}]
+//!   },
+//!   "logging": {
+//!     "sinks": [
+//!       {"project": "acme-staging", "name": "audit-to-bq", "destination": "bigquery.googleapis.com/projects/acme-staging/datasets/audit",
+//!        "filter": "logName:cloudaudit.googleapis.com", "bigqueryOptions": {"usePartitionedTables": true}},
+//!       {"project": "acme-staging", "name": "old-gcs", "destination": "storage.googleapis.com/acme-old-logs",
+//!        "uniqueWriterIdentity": false, "noTimestamps": true, "disabled": true}
+//!     ]
+//!   },
+//!   "vpcaccess": {}, "sqladmin": {}
 //! }
 //! ```
 //!
@@ -48,6 +71,23 @@
 //!   "message": …}`: the next operation on the instance ends DONE with that error and changes
 //!   nothing), `databases[]` (`name`, `charset`, `collation`) and `users[]` (`name`, `host`,
 //!   `password` — only its SHA-256 is kept —, `type`).
+//! - Compute: `healthChecks`, `sslCertificates`, `backendServices`, `urlMaps`,
+//!   `targetHttpsProxies` (seeded in that order, so references resolve), each entry the
+//!   resource as one would insert it plus `project`; references may be full or partial URLs or
+//!   bare names, and are checked like on insert. `id` and `creationTimestamp` may be pinned.
+//!   Managed certificates are PROVISIONING and become ACTIVE `activateAfter` (seconds or
+//!   `"90s"`, default the operation duration) after start; `managed.status` and/or
+//!   `managed.domainStatus` (e.g. FAILED_NOT_VISIBLE for one domain) pin a state that stays
+//!   (unless `activateAfter` is also given), and `"stuck": true` keeps one PROVISIONING.
+//!   `failOperations[]`: `{project, operationType (insert, patch, update, delete, setUrlMap,
+//!   setSslCertificates), target ("<collection>/<name>"), code (the errors[].code string),
+//!   message, httpStatus (default 400), times (default: every time)}` makes matching
+//!   operations end DONE with that error and change nothing.
+//! - Logging: `sinks[]` with `project`, `name`, `destination`, optional `filter`,
+//!   `description`, `disabled`, `exclusions`, `bigqueryOptions`, `uniqueWriterIdentity`
+//!   (default true; false gives the legacy shared writer), `writerIdentity` (pins it, e.g. a
+//!   service account that no longer exists) and `noTimestamps` (an older sink without
+//!   createTime/updateTime).
 //! - A section for an API this emulator does not serve yet is an error unless it is empty.
 //! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
 
@@ -169,6 +209,27 @@ mod tests {
             Box::new(crate::emulator::vpcaccess::VpcAccess),
             Box::new(crate::emulator::sqladmin::SqlAdmin),
         ]
+    }
+
+    #[test]
+    fn the_documented_example_seeds_every_served_api() {
+        let doc = include_str!("scenario.rs");
+        let start = doc.find("```json").expect("an example") + "```json".len();
+        let end = start + doc[start..].find("```").expect("its end");
+        let example: String = doc[start..end]
+            .lines()
+            .map(|l| l.trim_start().trim_start_matches("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let scenario = Scenario::parse(&example).unwrap();
+        let mut store = Store::new();
+        let mut ctx = Ctx { store: &mut store, operation_duration: std::time::Duration::ZERO, now: chrono::Utc::now() };
+        scenario.apply(&mut ctx, &crate::emulator::server::apis()).unwrap();
+        assert!(store.contains("compute", "projects/acme-staging/global/targetHttpsProxies/web"));
+        let cert = &store.get("compute", "projects/acme-staging/global/sslCertificates/web-cert").unwrap().value;
+        assert_eq!(cert["managed"]["domainStatus"]["b.example.com"], "FAILED_NOT_VISIBLE");
+        let number = store.projects.number_for("acme-staging");
+        assert!(store.contains("logging", &format!("projects/{number}/sinks/audit-to-bq")));
     }
 
     fn seed(text: &str) -> Result<Store, String> {

@@ -22,6 +22,8 @@ use serde_json::Value;
 use super::api::{percent_decode, Api, ApiRequest, Ctx, QueryParams};
 use super::errors::{self, ApiError, Envelope};
 use super::operations;
+use super::compute::Compute;
+use super::logging::Logging;
 use super::secretmanager::SecretManager;
 use super::store::{write_atomic, Store};
 use super::RequestRecord;
@@ -35,8 +37,14 @@ pub(crate) fn apis() -> Vec<Box<dyn Api>> {
         Box::new(SecretManager),
         Box::new(super::vpcaccess::VpcAccess),
         Box::new(super::sqladmin::SqlAdmin),
+        Box::new(Compute),
+        Box::new(Logging),
     ]
 }
+
+/// The longest a request may be held by `Api::hold_until` (compute's `wait` answers after
+/// about two minutes even when the operation is not done).
+const MAX_HOLD: Duration = Duration::from_secs(120);
 
 pub(crate) struct Shared {
     pub store: Mutex<Store>,
@@ -198,6 +206,11 @@ async fn dispatch(
         query,
         body: body.to_vec(),
     };
+    let hold = api.hold_until(&lock(&shared.store), &request);
+    if let Some(until) = hold {
+        let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default().min(MAX_HOLD);
+        tokio::time::sleep(wait).await;
+    }
     let result = {
         let mut store = lock(&shared.store);
         let now = chrono::Utc::now();

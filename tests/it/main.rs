@@ -4,6 +4,8 @@ mod support;
 
 mod crash;
 mod drift;
+mod emulator_compute;
+mod emulator_logging;
 mod emulator_secretmanager;
 mod emulator_sqladmin;
 mod emulator_vpcaccess;

@@ -1,0 +1,132 @@
+//! Global backend services: the defaults the real API fills in (observed responses agree),
+//! health checks as existing resources normalised to full URLs, and IAP's client secret kept
+//! only as its hash.
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{check_enum, int_field, invalid_field, normalize_ref, Collection};
+use crate::emulator::api::Ctx;
+use crate::emulator::errors::ApiError;
+
+const PROTOCOLS: &[&str] = &["GRPC", "HTTP", "HTTP2", "HTTPS", "SSL", "TCP", "UDP", "UNSPECIFIED"];
+const SCHEMES: &[&str] = &[
+    "EXTERNAL", "EXTERNAL_MANAGED", "INTERNAL", "INTERNAL_MANAGED", "INTERNAL_SELF_MANAGED",
+    "INVALID_LOAD_BALANCING_SCHEME",
+];
+const AFFINITIES: &[&str] = &[
+    "CLIENT_IP", "CLIENT_IP_NO_DESTINATION", "CLIENT_IP_PORT_PROTO", "CLIENT_IP_PROTO",
+    "GENERATED_COOKIE", "HEADER_FIELD", "HTTP_COOKIE", "NONE", "STRONG_COOKIE_AFFINITY",
+];
+const BALANCING_MODES: &[&str] = &["CONNECTION", "RATE", "UTILIZATION", "CUSTOM_METRICS"];
+
+pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value>) -> Result<(), ApiError> {
+    check_enum(body, "protocol", "BackendService.Protocol", PROTOCOLS)?;
+    check_enum(body, "loadBalancingScheme", "BackendService.LoadBalancingScheme", SCHEMES)?;
+    check_enum(body, "sessionAffinity", "BackendService.SessionAffinity", AFFINITIES)?;
+    let timeout = int_field(body, "timeoutSec", 30)?;
+    if !(1..=2_147_483_647).contains(&timeout) {
+        return Err(invalid_field("timeoutSec", &timeout.to_string(), "Must be greater than or equal to 1"));
+    }
+    body.insert("timeoutSec".into(), json!(timeout));
+    let protocol = body.get("protocol").and_then(Value::as_str).unwrap_or("HTTP").to_string();
+    body.insert("protocol".into(), json!(protocol));
+    body.entry("loadBalancingScheme").or_insert(json!("EXTERNAL"));
+    if matches!(protocol.as_str(), "HTTP" | "HTTPS" | "HTTP2") {
+        body.entry("portName").or_insert(json!("http"));
+        body.entry("port").or_insert(json!(80));
+    }
+    body.entry("sessionAffinity").or_insert(json!("NONE"));
+    body.entry("affinityCookieTtlSec").or_insert(json!(0));
+    body.entry("description").or_insert(json!(""));
+    match body.get_mut("connectionDraining") {
+        Some(Value::Object(cd)) => {
+            cd.entry("drainingTimeoutSec").or_insert(json!(0));
+        }
+        _ => {
+            body.insert("connectionDraining".into(), json!({"drainingTimeoutSec": 0}));
+        }
+    }
+
+    if let Some(checks) = body.get("healthChecks").filter(|v| !v.is_null()) {
+        let list = checks
+            .as_array()
+            .ok_or_else(|| invalid_field("healthChecks", &checks.to_string(), "Must be a list of URLs."))?
+            .clone();
+        let mut normalized = Vec::with_capacity(list.len());
+        for (i, hc) in list.iter().enumerate() {
+            normalized.push(normalize_ref(ctx, project, Collection::HealthChecks, &format!("healthChecks[{i}]"), hc)?);
+        }
+        body.insert("healthChecks".into(), Value::Array(normalized));
+    }
+
+    if let Some(Value::Array(backends)) = body.get_mut("backends") {
+        for (i, backend) in backends.iter_mut().enumerate() {
+            let Value::Object(b) = backend else {
+                return Err(invalid_field(&format!("backends[{i}]"), &backend.to_string(), "Must be an object."));
+            };
+            if !b.get("group").is_some_and(Value::is_string) {
+                return Err(super::required_field(&format!("backends[{i}].group")));
+            }
+            check_enum(b, "balancingMode", "Backend.BalancingMode", BALANCING_MODES)
+                .map_err(|mut e| {
+                    e.message = e.message.replace("'resource.", &format!("'resource.backends[{i}]."));
+                    e
+                })?;
+            b.entry("balancingMode").or_insert(json!("UTILIZATION"));
+            b.entry("capacityScaler").or_insert(json!(1));
+        }
+    }
+
+    if let Some(Value::Object(iap)) = body.get_mut("iap") {
+        if let Some(Value::String(secret)) = iap.remove("oauth2ClientSecret") {
+            let hash = hex::encode(Sha256::digest(secret.as_bytes()));
+            iap.insert("oauth2ClientSecretSha256".into(), json!(hash));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::call;
+    use super::super::LINK_BASE;
+    use crate::emulator::store::Store;
+    use axum::http::Method;
+    use serde_json::{json, Value};
+
+    const BS: &str = "compute/v1/projects/p/global/backendServices";
+
+    #[test]
+    fn fills_the_observed_defaults_and_normalises_health_checks() {
+        let mut store = Store::new();
+        call(&mut store, Method::POST, "compute/v1/projects/p/global/healthChecks", json!({"name": "hc", "tcpHealthCheck": {}})).unwrap();
+        call(&mut store, Method::POST, BS, json!({"name": "bs", "healthChecks": ["projects/p/global/healthChecks/hc"],
+            "backends": [{"group": "https://www.googleapis.com/compute/v1/projects/p/zones/z/instanceGroups/ig"}],
+            "iap": {"enabled": true, "oauth2ClientId": "id", "oauth2ClientSecret": "s3cret"}})).unwrap();
+        let bs = call(&mut store, Method::GET, &format!("{BS}/bs"), Value::Null).unwrap();
+        assert_eq!(bs["kind"], "compute#backendService");
+        assert_eq!(bs["timeoutSec"], 30);
+        assert_eq!(bs["protocol"], "HTTP");
+        assert_eq!(bs["loadBalancingScheme"], "EXTERNAL");
+        assert_eq!((bs["portName"].as_str(), bs["port"].as_i64()), (Some("http"), Some(80)));
+        assert_eq!(bs["sessionAffinity"], "NONE");
+        assert_eq!(bs["description"], "");
+        assert_eq!(bs["healthChecks"][0], format!("{LINK_BASE}projects/p/global/healthChecks/hc"));
+        assert_eq!(bs["backends"][0]["balancingMode"], "UTILIZATION");
+        assert!(bs["iap"].get("oauth2ClientSecret").is_none(), "the secret is never stored");
+        assert_eq!(bs["iap"]["oauth2ClientSecretSha256"].as_str().unwrap().len(), 64);
+        assert!(bs["id"].as_str().unwrap().parse::<u64>().is_ok());
+    }
+
+    #[test]
+    fn refuses_missing_health_checks_and_bad_enums() {
+        let mut store = Store::new();
+        let err = call(&mut store, Method::POST, BS, json!({"name": "bs", "healthChecks": ["global/healthChecks/nope"]})).unwrap_err();
+        assert_eq!((err.http_status, err.message.as_str()), (404, "The resource 'projects/p/global/healthChecks/nope' was not found"));
+        let err = call(&mut store, Method::POST, BS, json!({"name": "bs", "protocol": "QUIC"})).unwrap_err();
+        assert!(err.message.contains("'resource.protocol'"), "{}", err.message);
+        let err = call(&mut store, Method::POST, BS, json!({"name": "bs", "unknownThing": 1})).unwrap_err();
+        assert!(err.message.contains("Unknown name \"unknownThing\""), "{}", err.message);
+    }
+}
