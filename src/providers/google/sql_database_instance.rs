@@ -303,7 +303,14 @@ pub fn flag_problem(name: &str, value: &str) -> Option<String> {
         FlagKind::Int { min, max, unit } => match value.trim().parse::<i64>() {
             Ok(n) if n >= min && n <= max => None,
             Ok(n) => Some(format!("database flag \"{name}\" must be between {min} and {max}{unit}, got {n}")),
-            Err(_) => Some(format!("database flag \"{name}\" takes a whole number{}, got \"{value}\" (write e.g. \"{}\")", if unit.is_empty() { String::new() } else { format!(" in{unit}") }, min.max(0))),
+            Err(_) => {
+                let unit_words = if unit.is_empty() { String::new() } else { format!(" in{unit}") };
+                let hint = match (unit, suffixed_ms(value)) {
+                    (" ms", Some(ms)) => format!(": write \"{ms}\""),
+                    _ => String::new(),
+                };
+                Some(format!("database flag \"{name}\" takes a whole number{unit_words}, got \"{value}\"{hint}"))
+            }
         },
         FlagKind::OnOff => match value {
             "on" | "off" => None,
@@ -318,6 +325,22 @@ pub fn flag_problem(name: &str, value: &str) -> Option<String> {
         }
         FlagKind::Text => None,
     }
+}
+
+/// "35s" / "500ms" / "2min" as milliseconds, for the hint on a millisecond flag.
+fn suffixed_ms(value: &str) -> Option<i64> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = v.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let factor = match unit.trim() {
+        "ms" => 1,
+        "s" => 1000,
+        "min" | "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
 }
 
 fn check_flags(config: &Value) -> Vec<(AttrPath, String)> {
@@ -1114,7 +1137,7 @@ mod tests {
         assert!(diags(&flag("max_connections", "10"))[0].contains("between 14 and 262143"));
         assert!(diags(&flag("max_connections", "lots"))[0].contains("whole number"));
         assert!(diags(&flag("statement_timeout", "-1"))[0].contains("between 0 and"));
-        assert!(diags(&flag("lock_timeout", "15s"))[0].contains("whole number in ms"));
+        assert!(diags(&flag("lock_timeout", "15s"))[0].contains("whole number in ms, got \"15s\": write \"15000\""), "{:?}", diags(&flag("lock_timeout", "15s")));
         assert_eq!(diags(&flag("log_min_duration_statement", "-1")), Vec::<String>::new());
         assert!(diags(&flag("work_mem", "10"))[0].contains("between 64"));
         assert!(diags(&flag("maintenance_work_mem", "512"))[0].contains("between 1024"));
@@ -1320,14 +1343,6 @@ mod tests {
         assert_eq!(first_block(&state, "settings").and_then(|s| s.get("version")), Some(&Value::Number(7.0)));
         assert!(events.lock().unwrap().iter().any(|m| m.contains("412")), "{:?}", events.lock().unwrap());
 
-        // A second 412 in a row is an error that says what to do.
-        patches.store(1, std::sync::atomic::Ordering::SeqCst);
-        let mut stale = prior.clone();
-        if let Some(Value::List(s)) = stale.as_map().and_then(|m| m.get("settings")).cloned() {
-            let mut s0 = s[0].clone();
-            set(&mut s0, "version", Value::Number(1.0));
-            set(&mut stale, "settings", Value::List(vec![s0]));
-        }
         assert!(log.lock().unwrap().iter().any(|l| l.starts_with("GET /v1/projects/netra-staging/operations/op-1")));
     }
 

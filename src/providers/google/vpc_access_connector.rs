@@ -100,7 +100,7 @@ pub fn schema() -> Schema {
         .attr(
             "max_instances",
             Attribute::optional_computed(AttrType::Number)
-                .validate(Validator::Range { min: MAX_INSTANCES.0, max: MAX_INSTANCES.1 })
+                .validate(Validator::Custom(Arc::new(check_max_instances)))
                 .describe("Maximum VMs; raising it updates in place, lowering it replaces the connector."),
         )
         .attr("min_throughput", Attribute::optional_computed(AttrType::Number).force_new().validate(throughput(200.0, 900.0)).describe("Discouraged: use min_instances."))
@@ -114,6 +114,20 @@ pub fn schema() -> Schema {
         .rule(Rule::RequiredWith("ip_cidr_range", vec!["network"]))
         .rule(Rule::AtLeastOneOf(vec!["max_throughput", "max_instances"]))
         .rule(Rule::Custom(Arc::new(check_min_below_max)))
+}
+
+/// The API's limit (the roadmap's 15 is above it), with the way to more capacity.
+fn check_max_instances(v: &Value) -> Result<(), String> {
+    match number(v) {
+        Some(n) if n.fract() == 0.0 && (MAX_INSTANCES.0..=MAX_INSTANCES.1).contains(&n) => Ok(()),
+        Some(n) => Err(format!(
+            "must be a whole number from {} through {} (the API's limit), got {}; for more capacity than 10 instances use a larger machine_type (e2-standard-4 carries about 16 times an e2-micro)",
+            MAX_INSTANCES.0,
+            MAX_INSTANCES.1,
+            crate::lang::value::format_number(n)
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_cidr(v: &Value) -> Result<(), String> {
@@ -817,7 +831,7 @@ mod tests {
         assert!(one(&OK.replace("min_instances = 2", "min_instances = 1")).contains("min_instances"));
         // The roadmap's 3/15: the API's maximum is 10.
         let d = one(&OK.replace("max_instances = 10", "max_instances = 15"));
-        assert!(d.contains("max_instances") && d.contains("10"), "{d}");
+        assert!(d.contains("max_instances") && d.contains("from 3 through 10 (the API's limit), got 15") && d.contains("machine_type"), "{d}");
         assert!(diags(&OK.replace("min_instances = 2", "min_instances = 10")).iter().any(|m| m.contains("\"min_instances\" must be between 2 and 9")));
         let tp = "  name = \"c1\"\n  network = \"n\"\n  min_throughput = 250\n  max_throughput = 1000\n";
         assert!(one(tp).contains("multiple of 100 from 200 through 900"));
