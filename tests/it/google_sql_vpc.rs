@@ -2,12 +2,9 @@
 //! 3.2, the two components that took staging down), against the in-process emulator, plus
 //! the malformed-stack corpus for every plan-time rule of those types.
 //!
-//! Not wired into main.rs until the emulator serves vpcaccess and sqladmin. The one test that
-//! needs a seeded fault, [`a_failed_operation_fails_the_apply_then_a_rerun_converges`], assumes
-//! this `sqladmin` scenario shape (adjust it to the emulator's final format):
-//! `{"sqladmin": {"failOperations": [{"operationType": "CREATE", "instance": NAME, "times": 1,
-//!   "error": {"code": "...", "message": "..."}}]}}` — the next `times` operations of that type
-//! on that instance finish DONE with that error.
+//! Not wired into main.rs until the emulator's vpcaccess/sqladmin branch is merged (all five
+//! tests pass against it). The failed-operation test seeds the emulator's `sqladmin` scenario
+//! section: an existing instance with `failNextOperation`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

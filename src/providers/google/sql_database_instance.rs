@@ -445,6 +445,7 @@ pub(crate) async fn pause_poll(calls: &Retrier, attempt: u32, deadline: Instant)
 /// Polls a `sql#operation` until DONE. `what` says what is happening ("creating instance x");
 /// `instance` (when given) is read while waiting so progress can show its state. A failed
 /// operation's errors become the message, under `method`.
+#[allow(clippy::too_many_arguments)] // one call site per mutation; a struct would only rename them
 pub(crate) async fn wait_operation(
     c: &Clients,
     ctx: &CallContext,
