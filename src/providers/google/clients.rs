@@ -15,6 +15,8 @@ use google_cloud_gax::client_builder::ClientBuilder;
 use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
 use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
+use google_cloud_sql_v1::client::{SqlDatabasesService, SqlInstancesService, SqlOperationsService, SqlUsersService};
+use google_cloud_vpcaccess_v1::client::VpcAccessService;
 
 use super::config::{CredentialSource, GoogleConfig, Service, EMULATOR_ENV};
 use super::retry::{Backoff, Retrier};
@@ -26,6 +28,9 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Concurrent calls per API, so that a large refresh or apply stays under per-minute quotas.
 pub const SECRET_MANAGER_CONCURRENCY: usize = 8;
+pub const VPC_ACCESS_CONCURRENCY: usize = 4;
+/// Cloud SQL's admin API quota is per-minute and low (180 mutations/min per project).
+pub const SQL_CONCURRENCY: usize = 4;
 
 /// Every client and its call policy. Cloud SQL, VPC Access, Compute and Logging join here,
 /// each as a client plus its own [`Retrier`], built in [`Clients::connect`] the same way.
@@ -33,6 +38,15 @@ pub struct Clients {
     pub config: GoogleConfig,
     pub secret_manager: SecretManagerService,
     pub secret_manager_calls: Retrier,
+    pub vpc_access: VpcAccessService,
+    pub vpc_access_calls: Retrier,
+    pub sql_instances: SqlInstancesService,
+    pub sql_operations: SqlOperationsService,
+    pub sql_databases: SqlDatabasesService,
+    pub sql_users: SqlUsersService,
+    pub sql_calls: Retrier,
+    /// For the one call no SDK client offers (VPC Access connectors.patch).
+    pub credentials: Credentials,
 }
 
 impl Clients {
@@ -47,7 +61,25 @@ impl Clients {
             .build()
             .await
             .map_err(|e| ProviderError::new(format!("cannot create the Secret Manager client: {e}")))?;
-        Ok(Clients { secret_manager, secret_manager_calls: Retrier::new(backoff, SECRET_MANAGER_CONCURRENCY), config })
+        let fail = |what: &str, e: &dyn std::fmt::Display| ProviderError::new(format!("cannot create the {what} client: {e}"));
+        let vpc_access = tuned(VpcAccessService::builder(), &config, Service::VpcAccess, &creds).build().await.map_err(|e| fail("VPC Access", &e))?;
+        let sql_instances = tuned(SqlInstancesService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
+        let sql_operations = tuned(SqlOperationsService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
+        let sql_databases = tuned(SqlDatabasesService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
+        let sql_users = tuned(SqlUsersService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
+        Ok(Clients {
+            secret_manager,
+            secret_manager_calls: Retrier::new(backoff.clone(), SECRET_MANAGER_CONCURRENCY),
+            vpc_access,
+            vpc_access_calls: Retrier::new(backoff.clone(), VPC_ACCESS_CONCURRENCY),
+            sql_instances,
+            sql_operations,
+            sql_databases,
+            sql_users,
+            sql_calls: Retrier::new(backoff, SQL_CONCURRENCY),
+            credentials: creds,
+            config,
+        })
     }
 
     /// The project a resource lives in: its own `project`, else the provider's.

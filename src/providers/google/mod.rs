@@ -12,6 +12,10 @@ pub mod fields;
 pub mod retry;
 pub mod secret_manager_secret;
 pub mod secret_manager_secret_version;
+pub mod sql_database;
+pub mod sql_database_instance;
+pub mod sql_user;
+pub mod vpc_access_connector;
 
 use std::sync::Arc;
 
@@ -24,6 +28,10 @@ pub use clients::Clients;
 pub use config::{GoogleConfig, Service, EMULATOR_ENV};
 pub use secret_manager_secret::SecretManagerSecret;
 pub use secret_manager_secret_version::SecretManagerSecretVersion;
+pub use sql_database::SqlDatabase;
+pub use sql_database_instance::SqlDatabaseInstance;
+pub use sql_user::SqlUser;
+pub use vpc_access_connector::VpcAccessConnector;
 
 /// How the provider is started (by the CLI or a test), apart from the provider block.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,6 +99,10 @@ impl Provider for GoogleProvider {
         vec![
             Arc::new(SecretManagerSecret::new(self.shared.clone())),
             Arc::new(SecretManagerSecretVersion::new(self.shared.clone())),
+            Arc::new(VpcAccessConnector::new(self.shared.clone())),
+            Arc::new(SqlDatabaseInstance::new(self.shared.clone())),
+            Arc::new(SqlDatabase::new(self.shared.clone())),
+            Arc::new(SqlUser::new(self.shared.clone())),
         ]
     }
 

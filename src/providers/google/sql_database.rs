@@ -1,0 +1,284 @@
+//! `google_sql_database`: a database inside a Cloud SQL instance.
+//!
+//! Every attribute but `deletion_policy` replaces, as in Terraform. Mutations are Cloud SQL
+//! operations and share the instance's one-at-a-time lock, so they go through the instance
+//! type's call and wait helpers (409 "operation in progress" is waited out).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_sql_v1::model;
+use tokio::time::Instant;
+
+use super::errors::{api_error, is_not_found};
+use super::fields::{self, conform_to_schema, set, string};
+use super::sql_database_instance::{sql_call, wait_operation, SqlFail};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_sql_database";
+const LIST: &str = "sql.databases.list";
+const INSERT: &str = "sql.databases.insert";
+const GET: &str = "sql.databases.get";
+const DELETE: &str = "sql.databases.delete";
+
+pub struct SqlDatabase {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+pub fn schema() -> Schema {
+    Schema::new()
+        .attr("name", Attribute::required(AttrType::String).force_new())
+        .attr("instance", Attribute::required(AttrType::String).force_new().describe("The instance's name (not its connection name)."))
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
+        .attr("charset", Attribute::optional_computed(AttrType::String).force_new().describe("Postgres: UTF8 only; MySQL: e.g. utf8mb4."))
+        .attr("collation", Attribute::optional_computed(AttrType::String).force_new())
+        .attr(
+            "deletion_policy",
+            Attribute::optional(AttrType::String)
+                .default("DELETE")
+                .validate(Validator::OneOf(vec!["DELETE", "ABANDON"]))
+                .describe("ABANDON leaves the database when the resource is destroyed (Postgres refuses to drop one with connections or owned objects)."),
+        )
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/instances/{instance}/databases/{name}"))
+        .attr("self_link", Attribute::computed(AttrType::String))
+}
+
+fn full_id(p: &str, i: &str, n: &str) -> String {
+    format!("projects/{p}/instances/{i}/databases/{n}")
+}
+
+/// `projects/{p}/instances/{i}/databases/{n}`, `{p}/{i}/{n}` or `{i}/{n}`.
+pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(String, String, String), ProviderError> {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    let ok = |s: &&str| !s.is_empty();
+    match parts.as_slice() {
+        ["projects", p, "instances", i, "databases", n] | [p, i, n] if ok(p) && ok(i) && ok(n) => Ok((p.to_string(), i.to_string(), n.to_string())),
+        [i, n] if ok(i) && ok(n) => match default_project {
+            Some(p) => Ok((p.to_string(), i.to_string(), n.to_string())),
+            None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/instances/{i}/databases/{n}"))),
+        },
+        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/instances/INSTANCE/databases/NAME, PROJECT/INSTANCE/NAME or INSTANCE/NAME"))),
+    }
+}
+
+fn identity(v: &Value) -> Option<(String, String, String)> {
+    Some((string(v, "project")?, string(v, "instance")?, string(v, "name")?))
+}
+
+impl SqlDatabase {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        SqlDatabase { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    fn to_state(&self, project: &str, instance: &str, d: &model::Database, prior: Option<&Value>) -> Value {
+        let mut m: BTreeMap<String, Value> = BTreeMap::new();
+        m.insert("name".into(), Value::string(d.name.clone()));
+        m.insert("instance".into(), Value::string(instance));
+        m.insert("project".into(), Value::string(project));
+        m.insert("charset".into(), Value::string(d.charset.clone()));
+        m.insert("collation".into(), Value::string(d.collation.clone()));
+        m.insert("deletion_policy".into(), prior.and_then(|p| p.get("deletion_policy")).cloned().filter(|v| !v.is_null()).unwrap_or(Value::from("DELETE")));
+        m.insert("id".into(), Value::string(full_id(project, instance, &d.name)));
+        let link = if d.self_link.is_empty() { format!("https://sqladmin.googleapis.com/v1/{}", full_id(project, instance, &d.name)) } else { d.self_link.clone() };
+        m.insert("self_link".into(), Value::string(link));
+        conform_to_schema(&self.schema, Value::Map(m))
+    }
+
+    async fn list(&self, c: &Clients, project: &str, instance: &str, timeout: Duration) -> Result<Option<HashMap<String, model::Database>>, ProviderError> {
+        let mut ambiguous = false;
+        let deadline = Instant::now() + timeout;
+        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || c.sql_databases.list().set_project(project).set_instance(instance).send()).await {
+            Ok(r) => Ok(Some(r.items.into_iter().map(|d| (d.name.clone(), d)).collect())),
+            // The instance is gone, and its databases with it.
+            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e.into_error(LIST)),
+        }
+    }
+
+    async fn get(&self, c: &Clients, project: &str, instance: &str, name: &str, timeout: Duration) -> Result<model::Database, ProviderError> {
+        let mut ambiguous = false;
+        let deadline = Instant::now() + timeout;
+        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || c.sql_databases.get().set_project(project).set_instance(instance).set_database(name).send())
+            .await
+            .map_err(|e| e.into_error(GET))
+    }
+}
+
+#[async_trait]
+impl ResourceType for SqlDatabase {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(20 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        if p.planned.get("project").is_some_and(Value::is_unknown) {
+            if let Some(project) = self.shared.configured().and_then(|c| c.config.project.clone()) {
+                set(&mut p.planned, "project", Value::string(project));
+            }
+        }
+        if p.planned.get("id").is_some_and(Value::is_unknown) {
+            if let (Some(pr), Some(i), Some(n)) = (string(&p.planned, "project"), string(&p.planned, "instance"), string(&p.planned, "name")) {
+                set(&mut p.planned, "id", Value::string(full_id(&pr, &i, &n)));
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let wanted: Vec<Option<(String, String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, w) in wanted.iter().enumerate() {
+            if let Some((p, inst, _)) = w {
+                groups.entry((p.clone(), inst.clone())).or_default().push(i);
+            }
+        }
+        let mut out = vec![None; reqs.len()];
+        for ((project, instance), idxs) in groups {
+            let Some(live) = self.list(&c, &project, &instance, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some((_, _, name)) = &wanted[i] else { continue };
+                out[i] = live.get(name).map(|d| self.to_state(&project, &instance, d, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let instance = fields::required_string(planned, "instance", TYPE)?;
+        let name = fields::required_string(planned, "name", TYPE)?;
+        let mut body = model::Database::new().set_name(name.clone()).set_instance(instance.clone()).set_project(project.clone());
+        if let Some(cs) = planned.get("charset").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            body = body.set_charset(cs);
+        }
+        if let Some(co) = planned.get("collation").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            body = body.set_collation(co);
+        }
+        let deadline = Instant::now() + ctx.timeout;
+        let mut ambiguous = false;
+        let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
+            c.sql_databases.insert().set_project(project.clone()).set_instance(instance.clone()).set_body(body.clone()).send()
+        })
+        .await;
+        match op {
+            Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &format!("creating database {name} in instance {instance}"), None, deadline).await?,
+            // It may have been created: a read decides.
+            Err(SqlFail::Api(e)) if ambiguous => {
+                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                if self.get(&c, &project, &instance, &name, remaining).await.is_err() {
+                    return Err(api_error(INSERT, &e));
+                }
+            }
+            Err(e) => return Err(e.into_error(INSERT)),
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let live = self.get(&c, &project, &instance, &name, remaining).await?;
+        Ok(self.to_state(&project, &instance, &live, Some(planned)))
+    }
+
+    /// Only `deletion_policy` (Cairn-side) changes in place.
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let _ = ctx;
+        let mut state = prior.clone();
+        set(&mut state, "deletion_policy", planned.get("deletion_policy").cloned().unwrap_or(Value::from("DELETE")));
+        Ok(state)
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
+            return Ok(());
+        }
+        let (project, instance, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let c = self.clients(ctx).await?;
+        let deadline = Instant::now() + ctx.timeout;
+        let mut ambiguous = false;
+        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
+            c.sql_databases.delete().set_project(project.clone()).set_instance(instance.clone()).set_database(name.clone()).send()
+        })
+        .await;
+        match op {
+            Ok(op) => wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting database {name} in instance {instance}"), None, deadline).await,
+            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e.into_error(DELETE)),
+        }
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, instance, name) = parse_import_id(id, c.config.project.as_deref())?;
+        let live = self.get(&c, &project, &instance, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &instance, &live, None))
+    }
+
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        Some(full_id(&project, &string(planned, "instance")?, &string(planned, "name")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    #[test]
+    fn deletion_policy_is_checked() {
+        let p = test_hcl::resource("resource \"google_sql_database\" \"d\" {\n  name = \"netra_db\"\n  instance = \"i\"\n  deletion_policy = \"KEEP\"\n}\n");
+        let d = check_values(&p.body, &p.value, &schema(), p.block_span);
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].span.map(|s| p.sources.location(s).to_string()).as_deref(), Some("main.tf:4:3"));
+    }
+
+    #[test]
+    fn import_ids() {
+        let want = ("p".to_string(), "i".to_string(), "d".to_string());
+        assert_eq!(parse_import_id("projects/p/instances/i/databases/d", None).unwrap(), want);
+        assert_eq!(parse_import_id("p/i/d", None).unwrap(), want);
+        assert_eq!(parse_import_id("i/d", Some("p")).unwrap(), want);
+        assert!(parse_import_id("i/d", None).is_err());
+        assert!(parse_import_id("d", Some("p")).is_err());
+    }
+
+    #[test]
+    fn state_round_trips_and_abandon_is_kept() {
+        let t = SqlDatabase::new(Arc::new(Shared::new(Default::default())));
+        let d = model::Database::new().set_name("netra_db").set_charset("UTF8").set_collation("en_US.UTF8");
+        let prior = Value::map([("deletion_policy", Value::from("ABANDON"))]);
+        let s = t.to_state("p", "i", &d, Some(&prior));
+        assert_eq!(s.get("id"), Some(&Value::from("projects/p/instances/i/databases/netra_db")));
+        assert_eq!(s.get("deletion_policy"), Some(&Value::from("ABANDON")));
+        let config = conform_to_schema(
+            &schema(),
+            Value::map([("name", Value::from("netra_db")), ("instance", Value::from("i")), ("project", Value::from("p")), ("deletion_policy", Value::from("ABANDON"))]),
+        );
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&s), &config, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(crate::plan::diff::changed_paths(&s, &prop.planned).is_empty());
+    }
+}

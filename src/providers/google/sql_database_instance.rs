@@ -1,0 +1,1395 @@
+//! `google_sql_database_instance`: a Cloud SQL instance.
+//!
+//! Follows terraform-provider-google's handwritten resource: `database_version` and `settings`
+//! update in place through `instances.patch`; `name`, `region` and `project` replace; the
+//! Terraform-only `deletion_protection` (default true) makes Cairn refuse to delete.
+//!
+//! Cloud SQL is slow and single-threaded per instance, which shapes the code:
+//! - every mutation returns a `sql#operation` that is polled through `operations.get` until
+//!   DONE (the SDK has no poller for them); a DONE operation with `error` fails the apply with
+//!   the API's message;
+//! - a 409 while another operation runs on the instance is waited out (retried with backoff
+//!   until the resource's timeout), as Terraform's `IsSqlOperationInProgressError` does;
+//! - `settings.settingsVersion` is sent on patch, so a change made elsewhere in between gives
+//!   412 instead of being silently overwritten; the instance is then re-read and the patch
+//!   retried once on top of the new version;
+//! - deleted instance names stay reserved for about a week, so the plan warns before a
+//!   replacement that keeps the name.
+//!
+//! Plan-time checks catch what the API rejects only after minutes: tier/edition/engine
+//! combinations, a bare network name in `private_network`, and Postgres flag names and values.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_gax::error::Error as GaxError;
+use google_cloud_sql_v1::model;
+use tokio::time::Instant;
+
+use super::errors::{api_error, error_text, http_status, is_not_found};
+use super::fields::{self, conform_to_schema, first_block, set, string};
+use super::retry::{classify, deadline_error, Retrier, Retry, Stop};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_sql_database_instance";
+const LIST: &str = "sql.instances.list";
+const INSERT: &str = "sql.instances.insert";
+const GET: &str = "sql.instances.get";
+const PATCH: &str = "sql.instances.patch";
+const DELETE: &str = "sql.instances.delete";
+pub(crate) const GET_OPERATION: &str = "sql.operations.get";
+
+pub struct SqlDatabaseInstance {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+fn single(block: Schema) -> BlockType {
+    BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block }
+}
+
+fn set_of(block: Schema) -> BlockType {
+    BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block }
+}
+
+pub fn schema() -> Schema {
+    let authorized = Schema::new()
+        .attr("name", Attribute::optional(AttrType::String))
+        .attr("value", Attribute::required(AttrType::String).describe("A CIDR range or address allowed to connect."))
+        .attr("expiration_time", Attribute::optional(AttrType::String));
+    let ip = Schema::new()
+        .attr("ipv4_enabled", Attribute::optional(AttrType::Bool).default(true).describe("Whether the instance has a public IPv4 address."))
+        .attr(
+            "private_network",
+            Attribute::optional(AttrType::String)
+                .validate(Validator::Custom(Arc::new(check_private_network)))
+                .describe("The VPC for private IP: projects/{project}/global/networks/{network}."),
+        )
+        .attr(
+            "ssl_mode",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+                "ALLOW_UNENCRYPTED_AND_ENCRYPTED",
+                "ENCRYPTED_ONLY",
+                "TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
+            ])),
+        )
+        .attr("allocated_ip_range", Attribute::optional(AttrType::String).describe("The name of the allocated range for private IP."))
+        .block("authorized_networks", set_of(authorized));
+    let flags = Schema::new().attr("name", Attribute::required(AttrType::String)).attr("value", Attribute::required(AttrType::String));
+    let backup = Schema::new()
+        .attr("enabled", Attribute::optional(AttrType::Bool).default(false))
+        .attr("start_time", Attribute::optional_computed(AttrType::String).describe("HH:MM, UTC."))
+        .attr("point_in_time_recovery_enabled", Attribute::optional(AttrType::Bool))
+        .attr("binary_log_enabled", Attribute::optional(AttrType::Bool).describe("MySQL only."))
+        .attr("location", Attribute::optional(AttrType::String))
+        .attr("transaction_log_retention_days", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 35.0 }));
+    let maintenance = Schema::new()
+        .attr("day", Attribute::optional(AttrType::Number).validate(Validator::Range { min: 1.0, max: 7.0 }).describe("1 = Monday … 7 = Sunday."))
+        .attr("hour", Attribute::optional(AttrType::Number).validate(Validator::Range { min: 0.0, max: 23.0 }).describe("UTC hour."))
+        .attr("update_track", Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["canary", "stable", "week5"])));
+    let settings = Schema::new()
+        .attr("tier", Attribute::required(AttrType::String).describe("Machine type, e.g. db-f1-micro or db-custom-2-7680."))
+        .attr("edition", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["ENTERPRISE", "ENTERPRISE_PLUS"])))
+        .attr("availability_type", Attribute::optional(AttrType::String).default("ZONAL").validate(Validator::OneOf(vec!["ZONAL", "REGIONAL"])))
+        .attr("disk_size", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 10.0, max: 65536.0 }).describe("GB."))
+        .attr("disk_type", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["PD_SSD", "PD_HDD", "HYPERDISK_BALANCED"])))
+        .attr("disk_autoresize", Attribute::optional(AttrType::Bool).default(true))
+        .attr("activation_policy", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["ALWAYS", "NEVER", "ON_DEMAND"])))
+        .attr("user_labels", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
+        .attr("deletion_protection_enabled", Attribute::optional(AttrType::Bool).describe("The API-side deletion protection (separate from deletion_protection)."))
+        .attr("version", Attribute::computed(AttrType::Number).describe("settingsVersion: the optimistic-concurrency token sent back on patch."))
+        .block("ip_configuration", single(ip))
+        .block("database_flags", set_of(flags))
+        .block("backup_configuration", single(backup))
+        .block("maintenance_window", single(maintenance));
+    let ip_address = AttrType::List(Box::new(AttrType::Map(Box::new(AttrType::String))));
+    Schema::new()
+        .attr(
+            "name",
+            Attribute::optional_computed(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern {
+                    regex: "[a-z][-a-z0-9]{0,96}[a-z0-9]",
+                    description: "lowercase letters, digits and hyphens, starting with a letter, at most 98 characters",
+                })
+                .describe("Omit for a generated name: a deleted instance's name cannot be reused for about a week."),
+        )
+        .attr(
+            "database_version",
+            Attribute::required(AttrType::String)
+                .validate(Validator::Pattern { regex: "(POSTGRES|MYSQL|SQLSERVER)_[0-9A-Z_]+", description: "a version such as POSTGRES_14, MYSQL_8_0 or SQLSERVER_2019_STANDARD" })
+                .describe("Major upgrades happen in place."),
+        )
+        .attr("region", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's region."))
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
+        .attr(
+            "deletion_protection",
+            Attribute::optional(AttrType::Bool).default(true).describe("While true, Cairn refuses to destroy or replace the instance."),
+        )
+        .attr("id", Attribute::computed(AttrType::String))
+        .attr("connection_name", Attribute::computed(AttrType::String).describe("project:region:name, for the Cloud SQL connectors."))
+        .attr("private_ip_address", Attribute::computed(AttrType::String))
+        .attr("public_ip_address", Attribute::computed(AttrType::String))
+        .attr("first_ip_address", Attribute::computed(AttrType::String))
+        .attr("ip_address", Attribute::computed(ip_address).describe("[{ip_address, type, time_to_retire}]"))
+        .attr("self_link", Attribute::computed(AttrType::String))
+        .attr("state", Attribute::computed(AttrType::String))
+        .block("settings", BlockType { nesting: Nesting::Single, min_items: 1, max_items: 1, force_new: false, block: settings })
+        .rule(Rule::Custom(Arc::new(check_tier)))
+        .rule(Rule::Custom(Arc::new(check_flags)))
+}
+
+fn settings_path() -> AttrPath {
+    AttrPath::attr("settings").join_index(0)
+}
+
+/// `projects/{p}/global/networks/{n}` (or its compute self link). A bare name is the most
+/// common mistake: the API answers "Invalid request" minutes into the create.
+fn check_private_network(v: &Value) -> Result<(), String> {
+    let Some(s) = v.as_str() else { return Ok(()) };
+    let path = s.strip_prefix("https://www.googleapis.com/compute/v1/").or_else(|| s.strip_prefix("https://compute.googleapis.com/compute/v1/")).unwrap_or(s);
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "global", "networks", n] if !p.is_empty() && !n.is_empty() => Ok(()),
+        [name] if !name.is_empty() => Err(format!(
+            "must be the network's path, not its bare name: write \"projects/<project>/global/networks/{name}\" (or google_compute_network.<name>.id)"
+        )),
+        _ => Err(format!("must be a network path such as \"projects/my-project/global/networks/my-vpc\", got {s:?}")),
+    }
+}
+
+/// Postgres 16 and later default to Enterprise Plus when no edition is given.
+fn default_edition(version: &str) -> &'static str {
+    let major = version.strip_prefix("POSTGRES_").and_then(|m| m.split('_').next()).and_then(|m| m.parse::<u32>().ok());
+    match major {
+        Some(m) if m >= 16 => "ENTERPRISE_PLUS",
+        _ => "ENTERPRISE",
+    }
+}
+
+/// Why a tier cannot run `version` in `edition`, if it cannot.
+pub fn tier_problem(version: &str, tier: &str, edition: Option<&str>) -> Option<String> {
+    let shared_core = matches!(tier, "db-f1-micro" | "db-g1-small");
+    let custom = tier.starts_with("db-custom-");
+    let perf = tier.starts_with("db-perf-optimized-");
+    let explicit = edition.is_some();
+    let edition = edition.unwrap_or_else(|| default_edition(version));
+    let implied = if explicit { String::new() } else { format!(" ({version} defaults to edition {edition} when settings.edition is not set)") };
+    if edition == "ENTERPRISE_PLUS" {
+        if shared_core {
+            return Some(format!(
+                "settings.tier \"{tier}\" is a shared-core tier, which edition ENTERPRISE_PLUS does not offer{implied}: set settings.edition = \"ENTERPRISE\", or use a db-perf-optimized-N-* tier"
+            ));
+        }
+        if !perf {
+            return Some(format!(
+                "settings.tier \"{tier}\" is not available with edition ENTERPRISE_PLUS{implied}: use a db-perf-optimized-N-* tier (e.g. db-perf-optimized-N-2), or set settings.edition = \"ENTERPRISE\""
+            ));
+        }
+        return None;
+    }
+    if perf {
+        return Some(format!("settings.tier \"{tier}\" needs edition ENTERPRISE_PLUS: set settings.edition = \"ENTERPRISE_PLUS\", or use a db-custom-* tier"));
+    }
+    if version.starts_with("POSTGRES_") && !(shared_core || custom) {
+        return Some(format!(
+            "settings.tier \"{tier}\" cannot run {version}: Cloud SQL for PostgreSQL offers db-f1-micro, db-g1-small and db-custom-CPUS-MEMORY_MB tiers (e.g. db-custom-2-7680), not MySQL's legacy db-n1-* tiers"
+        ));
+    }
+    if version.starts_with("SQLSERVER_") && !custom {
+        return Some(format!("settings.tier \"{tier}\" cannot run {version}: SQL Server needs a db-custom-CPUS-MEMORY_MB tier (e.g. db-custom-2-7680)"));
+    }
+    None
+}
+
+fn check_tier(config: &Value) -> Vec<(AttrPath, String)> {
+    let Some(version) = config.get("database_version").filter(|v| !v.is_unknown()).and_then(Value::as_str) else { return Vec::new() };
+    let Some(settings) = first_block(config, "settings").filter(|s| !s.is_unknown()) else { return Vec::new() };
+    let Some(tier) = settings.get("tier").filter(|v| !v.is_unknown()).and_then(Value::as_str) else { return Vec::new() };
+    let edition = match settings.get("edition") {
+        Some(v) if v.is_unknown() => return Vec::new(),
+        Some(v) => v.as_str(),
+        None => None,
+    };
+    match tier_problem(version, tier, edition) {
+        Some(m) => vec![(settings_path().join_attr("tier"), format!("{m} (database_version = \"{version}\")"))],
+        None => Vec::new(),
+    }
+}
+
+/// The value a Postgres flag takes.
+#[derive(Clone, Copy, Debug)]
+pub enum FlagKind {
+    Int { min: i64, max: i64, unit: &'static str },
+    OnOff,
+    OneOf(&'static [&'static str]),
+    Text,
+}
+
+const I32: i64 = 2_147_483_647;
+
+/// The Cloud SQL for PostgreSQL flags Cairn knows, with their value types (from Cloud SQL's
+/// supported-flags list). Anything else on a POSTGRES_* instance is refused at plan time.
+pub const POSTGRES_FLAGS: &[(&str, FlagKind)] = &[
+    ("max_connections", FlagKind::Int { min: 14, max: 262_143, unit: "" }),
+    ("statement_timeout", FlagKind::Int { min: 0, max: I32, unit: " ms" }),
+    ("lock_timeout", FlagKind::Int { min: 0, max: I32, unit: " ms" }),
+    ("idle_in_transaction_session_timeout", FlagKind::Int { min: 0, max: I32, unit: " ms" }),
+    ("idle_session_timeout", FlagKind::Int { min: 0, max: I32, unit: " ms" }),
+    ("log_min_duration_statement", FlagKind::Int { min: -1, max: I32, unit: " ms" }),
+    ("log_autovacuum_min_duration", FlagKind::Int { min: -1, max: I32, unit: " ms" }),
+    ("work_mem", FlagKind::Int { min: 64, max: I32, unit: " kB" }),
+    ("maintenance_work_mem", FlagKind::Int { min: 1024, max: I32, unit: " kB" }),
+    ("temp_file_limit", FlagKind::Int { min: 1_048_576, max: I32, unit: " kB" }),
+    ("log_temp_files", FlagKind::Int { min: -1, max: I32, unit: " kB" }),
+    ("max_locks_per_transaction", FlagKind::Int { min: 10, max: I32, unit: "" }),
+    ("max_prepared_transactions", FlagKind::Int { min: 0, max: 262_143, unit: "" }),
+    ("max_parallel_workers", FlagKind::Int { min: 0, max: 1024, unit: "" }),
+    ("max_parallel_workers_per_gather", FlagKind::Int { min: 0, max: 1024, unit: "" }),
+    ("max_worker_processes", FlagKind::Int { min: 8, max: 4096, unit: "" }),
+    ("default_statistics_target", FlagKind::Int { min: 1, max: 10_000, unit: "" }),
+    ("track_activity_query_size", FlagKind::Int { min: 100, max: 1_048_576, unit: " B" }),
+    ("tcp_keepalives_idle", FlagKind::Int { min: 0, max: I32, unit: " s" }),
+    ("tcp_keepalives_interval", FlagKind::Int { min: 0, max: I32, unit: " s" }),
+    ("tcp_keepalives_count", FlagKind::Int { min: 0, max: I32, unit: "" }),
+    ("autovacuum_naptime", FlagKind::Int { min: 1, max: 2_147_483, unit: " s" }),
+    ("autovacuum_max_workers", FlagKind::Int { min: 1, max: 262_143, unit: "" }),
+    ("autovacuum_vacuum_threshold", FlagKind::Int { min: 0, max: I32, unit: "" }),
+    ("log_connections", FlagKind::OnOff),
+    ("log_disconnections", FlagKind::OnOff),
+    ("log_checkpoints", FlagKind::OnOff),
+    ("log_lock_waits", FlagKind::OnOff),
+    ("log_duration", FlagKind::OnOff),
+    ("log_hostname", FlagKind::OnOff),
+    ("autovacuum", FlagKind::OnOff),
+    ("track_io_timing", FlagKind::OnOff),
+    ("cloudsql.iam_authentication", FlagKind::OnOff),
+    ("cloudsql.enable_pgaudit", FlagKind::OnOff),
+    ("cloudsql.logical_decoding", FlagKind::OnOff),
+    ("cloudsql.enable_pg_cron", FlagKind::OnOff),
+    ("log_statement", FlagKind::OneOf(&["none", "ddl", "mod", "all"])),
+    ("log_error_verbosity", FlagKind::OneOf(&["terse", "default", "verbose"])),
+    ("log_min_messages", FlagKind::OneOf(&["debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal", "panic"])),
+    ("log_min_error_statement", FlagKind::OneOf(&["debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal", "panic"])),
+    ("pg_stat_statements.track", FlagKind::OneOf(&["none", "top", "all"])),
+    ("pgaudit.log", FlagKind::Text),
+    ("cron.database_name", FlagKind::Text),
+    ("random_page_cost", FlagKind::Text),
+    ("timezone", FlagKind::Text),
+];
+
+pub fn postgres_flag(name: &str) -> Option<FlagKind> {
+    POSTGRES_FLAGS.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+}
+
+/// What is wrong with one Postgres flag, if anything.
+pub fn flag_problem(name: &str, value: &str) -> Option<String> {
+    let Some(kind) = postgres_flag(name) else {
+        let best = POSTGRES_FLAGS.iter().map(|(n, _)| (strsim::jaro_winkler(name, n), *n)).max_by(|a, b| a.0.total_cmp(&b.0));
+        let hint = match best {
+            Some((score, n)) if score > 0.85 => format!(" Did you mean \"{n}\"?"),
+            _ => " Check the name against Cloud SQL's supported PostgreSQL flags.".to_string(),
+        };
+        return Some(format!("database flag \"{name}\" is not a Cloud SQL for PostgreSQL flag Cairn knows.{hint}"));
+    };
+    match kind {
+        FlagKind::Int { min, max, unit } => match value.trim().parse::<i64>() {
+            Ok(n) if n >= min && n <= max => None,
+            Ok(n) => Some(format!("database flag \"{name}\" must be between {min} and {max}{unit}, got {n}")),
+            Err(_) => {
+                let unit_words = if unit.is_empty() { String::new() } else { format!(" in{unit}") };
+                let hint = match (unit, suffixed_ms(value)) {
+                    (" ms", Some(ms)) => format!(": write \"{ms}\""),
+                    _ => String::new(),
+                };
+                Some(format!("database flag \"{name}\" takes a whole number{unit_words}, got \"{value}\"{hint}"))
+            }
+        },
+        FlagKind::OnOff => match value {
+            "on" | "off" => None,
+            _ => Some(format!("database flag \"{name}\" takes \"on\" or \"off\", got \"{value}\"")),
+        },
+        FlagKind::OneOf(options) => {
+            if options.contains(&value) {
+                None
+            } else {
+                Some(format!("database flag \"{name}\" takes one of {}, got \"{value}\"", options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")))
+            }
+        }
+        FlagKind::Text => None,
+    }
+}
+
+/// "35s" / "500ms" / "2min" as milliseconds, for the hint on a millisecond flag.
+fn suffixed_ms(value: &str) -> Option<i64> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = v.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let factor = match unit.trim() {
+        "ms" => 1,
+        "s" => 1000,
+        "min" | "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+fn check_flags(config: &Value) -> Vec<(AttrPath, String)> {
+    let Some(settings) = first_block(config, "settings").filter(|s| !s.is_unknown()) else { return Vec::new() };
+    let Some(flags) = settings.get("database_flags").filter(|v| !v.is_unknown()).and_then(Value::as_list) else { return Vec::new() };
+    let version = config.get("database_version").filter(|v| !v.is_unknown()).and_then(Value::as_str);
+    // Set elements have no stable position, so errors point at the flags and name the flag.
+    let at = settings_path().join_attr("database_flags");
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for f in flags {
+        let (Some(name), Some(value)) = (f.get("name").and_then(Value::as_str), f.get("value").filter(|v| !v.is_unknown()).and_then(Value::as_str)) else { continue };
+        *seen.entry(name.to_string()).or_default() += 1;
+        if version.is_some_and(|v| v.starts_with("POSTGRES_")) {
+            if let Some(m) = flag_problem(name, value) {
+                out.push((at.clone(), format!("{m} (in settings.database_flags)")));
+            }
+        }
+    }
+    for (name, n) in seen {
+        if n > 1 {
+            out.push((at.clone(), format!("database flag \"{name}\" is set {n} times in settings.database_flags; keep one")));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls and operations, shared with google_sql_database and google_sql_user.
+
+/// Why a Cloud SQL call loop stopped.
+pub(crate) enum SqlFail {
+    Api(GaxError),
+    Deadline(ProviderError),
+}
+
+impl SqlFail {
+    pub fn into_error(self, method: &str) -> ProviderError {
+        match self {
+            SqlFail::Api(e) => api_error(method, &e),
+            SqlFail::Deadline(e) => e,
+        }
+    }
+}
+
+/// A 409 that only says "not now": Cloud SQL runs one operation per instance at a time and
+/// answers 409 (operationInProgress, and at times invalidState) to the rest; Terraform retries
+/// any 409 except the already-exists ones.
+pub(crate) fn is_busy(e: &GaxError) -> bool {
+    http_status(e) == Some(409) && {
+        let t = error_text(e);
+        !(t.contains("AlreadyExists") || t.contains("alreadyExists") || t.contains("already exists"))
+    }
+}
+
+/// Runs a Cloud SQL call with Terraform's rules plus "wait out a busy instance". Ambiguous
+/// failures (5xx, dropped answers) are retried only when `idempotent`; otherwise they set
+/// `ambiguous` and stop, so the caller can check what happened.
+pub(crate) async fn sql_call<T, F, Fut>(calls: &Retrier, method: &str, timeout: Duration, deadline: Instant, idempotent: bool, ambiguous: &mut bool, mut call: F) -> Result<T, SqlFail>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, GaxError>>,
+{
+    let mut last: Option<GaxError> = None;
+    for attempt in 0u32.. {
+        match calls.attempt(deadline, call()).await {
+            Ok(v) => return Ok(v),
+            Err(Stop::Failed(e)) => {
+                let kind = if is_busy(&e) { Retry::NotProcessed } else { classify(&e) };
+                match kind {
+                    Retry::Permanent => return Err(SqlFail::Api(e)),
+                    Retry::Ambiguous => {
+                        *ambiguous = true;
+                        if !idempotent {
+                            return Err(SqlFail::Api(e));
+                        }
+                    }
+                    Retry::NotProcessed => {}
+                }
+                last = Some(e);
+            }
+            Err(Stop::Deadline(_)) => break,
+        }
+        if !calls.pause(attempt, deadline).await {
+            break;
+        }
+    }
+    Err(SqlFail::Deadline(deadline_error(method, timeout, last.as_ref())))
+}
+
+/// Sleeps before poll `attempt`: close to Terraform's 2 s minimum against the real API,
+/// milliseconds against the emulator. False when the wait would pass the deadline.
+pub(crate) async fn pause_poll(calls: &Retrier, attempt: u32, deadline: Instant) -> bool {
+    let d = calls.backoff.ceiling(attempt.saturating_add(2));
+    if Instant::now() + d >= deadline {
+        return false;
+    }
+    tokio::time::sleep(d).await;
+    true
+}
+
+/// Polls a `sql#operation` until DONE. `what` says what is happening ("creating instance x");
+/// `instance` (when given) is read while waiting so progress can show its state. A failed
+/// operation's errors become the message, under `method`.
+#[allow(clippy::too_many_arguments)] // one call site per mutation; a struct would only rename them
+pub(crate) async fn wait_operation(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    mut op: model::Operation,
+    method: &str,
+    what: &str,
+    instance: Option<&str>,
+    deadline: Instant,
+) -> Result<(), ProviderError> {
+    use model::operation::SqlOperationStatus;
+    let started = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        if op.status == SqlOperationStatus::Done {
+            let errors = op.error.as_ref().map(|e| e.errors.as_slice()).unwrap_or(&[]);
+            if errors.is_empty() {
+                return Ok(());
+            }
+            let detail: Vec<String> = errors.iter().map(|e| if e.code.is_empty() { e.message.clone() } else { format!("{} ({})", e.message, e.code) }).collect();
+            return Err(ProviderError::new(format!("{what} failed: {} (operation {})", detail.join("; "), op.name)).method(method));
+        }
+        let state = match instance {
+            Some(name) => c
+                .sql_instances
+                .get()
+                .set_project(project)
+                .set_instance(name)
+                .send()
+                .await
+                .ok()
+                .and_then(|i| i.state.name().map(str::to_string))
+                .map(|s| format!("state {s}")),
+            None => None,
+        };
+        let status = state.unwrap_or_else(|| format!("operation {}", op.status.name().unwrap_or("PENDING")));
+        (ctx.progress)(&format!("{what}: {status}, {}s elapsed", started.elapsed().as_secs()));
+        if !pause_poll(&c.sql_calls, attempt, deadline).await {
+            return Err(deadline_error(method, ctx.timeout, None));
+        }
+        attempt += 1;
+        let name = op.name.clone();
+        let mut ambiguous = false;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match sql_call(&c.sql_calls, GET_OPERATION, remaining, deadline, true, &mut ambiguous, || {
+            c.sql_operations.get().set_project(project).set_operation(name.clone()).send()
+        })
+        .await
+        {
+            Ok(next) => op = next,
+            // Terraform treats a 404 on operations.get as "not visible yet".
+            Err(SqlFail::Api(e)) if is_not_found(&e) => {}
+            Err(e) => return Err(e.into_error(GET_OPERATION)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State and requests
+
+fn text(s: &str) -> Value {
+    if s.is_empty() {
+        Value::Null
+    } else {
+        Value::string(s)
+    }
+}
+
+fn enum_text(name: Option<&str>) -> Value {
+    match name {
+        Some(n) if !n.is_empty() && !n.ends_with("_UNSPECIFIED") => Value::string(n),
+        _ => Value::Null,
+    }
+}
+
+/// An optional (not computed) boolean: the API's false or absence reads as null when the
+/// configuration left it unset, so an unset argument shows no diff.
+fn opt_bool(api: Option<bool>, prior: Option<&Value>) -> Value {
+    let prior_set = prior.is_some_and(|p| !p.is_null());
+    match api {
+        Some(true) => Value::Bool(true),
+        Some(false) | None if prior_set => Value::Bool(false),
+        _ => Value::Null,
+    }
+}
+
+fn opt_str(api: &str, prior: Option<&Value>) -> Value {
+    if api.is_empty() && prior.is_some_and(|p| p.as_str() == Some("")) {
+        return Value::string("");
+    }
+    text(api)
+}
+
+/// Whether an optional block appears in state: as the prior state had it, or (on import) when
+/// the API shows one.
+fn include_block(prior: Option<&Value>, name: &str, api_has: bool) -> bool {
+    match prior {
+        Some(p) => first_block(p, name).is_some(),
+        None => api_has,
+    }
+}
+
+fn ip_type_name(t: &model::SqlIpAddressType) -> String {
+    t.name().unwrap_or("").to_string()
+}
+
+impl SqlDatabaseInstance {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        SqlDatabaseInstance { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    pub fn to_state(&self, project: &str, i: &model::DatabaseInstance, prior: Option<&Value>) -> Value {
+        let ps = prior.and_then(|p| first_block(p, "settings"));
+        let pget = |block: Option<&Value>, name: &str| block.and_then(|b| b.get(name)).cloned();
+        let mut m: BTreeMap<String, Value> = BTreeMap::new();
+        let project = if i.project.is_empty() { project.to_string() } else { i.project.clone() };
+        m.insert("name".into(), Value::string(i.name.clone()));
+        m.insert("id".into(), Value::string(i.name.clone()));
+        m.insert("project".into(), Value::string(project.clone()));
+        m.insert("region".into(), text(&i.region));
+        m.insert("database_version".into(), enum_text(i.database_version.name()));
+        m.insert("state".into(), enum_text(i.state.name()));
+        let connection = if i.connection_name.is_empty() { format!("{project}:{}:{}", i.region, i.name) } else { i.connection_name.clone() };
+        m.insert("connection_name".into(), Value::string(connection));
+        m.insert(
+            "self_link".into(),
+            Value::string(if i.self_link.is_empty() { format!("https://sqladmin.googleapis.com/v1/projects/{project}/instances/{}", i.name) } else { i.self_link.clone() }),
+        );
+        let addrs: Vec<Value> = i
+            .ip_addresses
+            .iter()
+            .map(|a| {
+                Value::map([
+                    ("ip_address", Value::string(a.ip_address.clone())),
+                    ("type", Value::string(ip_type_name(&a.r#type))),
+                    ("time_to_retire", a.time_to_retire.map(|t| Value::string(String::from(t))).unwrap_or(Value::string(""))),
+                ])
+            })
+            .collect();
+        let of_type = |t: &str| i.ip_addresses.iter().find(|a| ip_type_name(&a.r#type) == t).map(|a| Value::string(a.ip_address.clone())).unwrap_or(Value::string(""));
+        m.insert("public_ip_address".into(), of_type("PRIMARY"));
+        m.insert("private_ip_address".into(), of_type("PRIVATE"));
+        m.insert("first_ip_address".into(), i.ip_addresses.first().map(|a| Value::string(a.ip_address.clone())).unwrap_or(Value::string("")));
+        m.insert("ip_address".into(), Value::List(addrs));
+        m.insert("deletion_protection".into(), Value::Bool(prior.and_then(|p| p.get("deletion_protection")).and_then(Value::as_bool).unwrap_or(true)));
+
+        let settings = i.settings.clone().unwrap_or_default();
+        let mut s: BTreeMap<String, Value> = BTreeMap::new();
+        s.insert("tier".into(), Value::string(settings.tier.clone()));
+        s.insert("edition".into(), enum_text(settings.edition.name()));
+        s.insert("availability_type".into(), match enum_text(settings.availability_type.name()) {
+            Value::Null => Value::string("ZONAL"),
+            v => v,
+        });
+        s.insert("disk_size".into(), settings.data_disk_size_gb.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null));
+        s.insert("disk_type".into(), enum_text(settings.data_disk_type.name()));
+        s.insert("disk_autoresize".into(), Value::Bool(settings.storage_auto_resize.unwrap_or(true)));
+        s.insert("activation_policy".into(), enum_text(settings.activation_policy.name()));
+        s.insert("user_labels".into(), fields::api_map(&settings.user_labels, pget(ps, "user_labels").as_ref()));
+        s.insert("deletion_protection_enabled".into(), opt_bool(settings.deletion_protection_enabled, pget(ps, "deletion_protection_enabled").as_ref()));
+        s.insert("version".into(), settings.settings_version.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null));
+
+        let pip = ps.and_then(|p| first_block(p, "ip_configuration"));
+        let ip = settings.ip_configuration.clone();
+        if include_block(ps, "ip_configuration", ip.is_some()) {
+            let ip = ip.unwrap_or_default();
+            let nets: Vec<Value> = ip
+                .authorized_networks
+                .iter()
+                .map(|a| {
+                    Value::map([
+                        ("name", text(&a.name)),
+                        ("value", Value::string(a.value.clone())),
+                        ("expiration_time", a.expiration_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null)),
+                    ])
+                })
+                .collect();
+            s.insert(
+                "ip_configuration".into(),
+                Value::List(vec![Value::map([
+                    ("ipv4_enabled", Value::Bool(ip.ipv4_enabled.unwrap_or(false))),
+                    ("private_network", opt_str(&ip.private_network, pget(pip, "private_network").as_ref())),
+                    ("ssl_mode", enum_text(ip.ssl_mode.name())),
+                    ("allocated_ip_range", opt_str(&ip.allocated_ip_range, pget(pip, "allocated_ip_range").as_ref())),
+                    ("authorized_networks", Value::set(nets)),
+                ])]),
+            );
+        }
+        let flags: Vec<Value> = settings.database_flags.iter().map(|f| Value::map([("name", Value::string(f.name.clone())), ("value", Value::string(f.value.clone()))])).collect();
+        s.insert("database_flags".into(), Value::set(flags));
+        let pb = ps.and_then(|p| first_block(p, "backup_configuration"));
+        if let Some(b) = settings.backup_configuration.as_ref().filter(|_| include_block(ps, "backup_configuration", true)) {
+            let has_any = b.enabled == Some(true) || pb.is_some();
+            if has_any || prior.is_some() {
+                s.insert(
+                    "backup_configuration".into(),
+                    Value::List(vec![Value::map([
+                        ("enabled", Value::Bool(b.enabled.unwrap_or(false))),
+                        ("start_time", text(&b.start_time)),
+                        ("point_in_time_recovery_enabled", opt_bool(b.point_in_time_recovery_enabled, pget(pb, "point_in_time_recovery_enabled").as_ref())),
+                        ("binary_log_enabled", opt_bool(b.binary_log_enabled, pget(pb, "binary_log_enabled").as_ref())),
+                        ("location", opt_str(&b.location, pget(pb, "location").as_ref())),
+                        ("transaction_log_retention_days", b.transaction_log_retention_days.map(|n| Value::Number(f64::from(n))).unwrap_or(Value::Null)),
+                    ])]),
+                );
+            }
+        }
+        let pm = ps.and_then(|p| first_block(p, "maintenance_window"));
+        if let Some(w) = settings.maintenance_window.as_ref().filter(|_| include_block(ps, "maintenance_window", true)) {
+            let num = |n: Option<i32>, prior: Option<Value>| match n {
+                Some(n) if n != 0 || prior.as_ref().is_some_and(|p| !p.is_null()) => Value::Number(f64::from(n)),
+                _ => Value::Null,
+            };
+            s.insert(
+                "maintenance_window".into(),
+                Value::List(vec![Value::map([
+                    ("day", num(w.day, pget(pm, "day"))),
+                    ("hour", num(w.hour, pget(pm, "hour"))),
+                    ("update_track", enum_text(w.update_track.name())),
+                ])]),
+            );
+        }
+        m.insert("settings".into(), Value::List(vec![Value::Map(s)]));
+        conform_to_schema(&self.schema, Value::Map(m))
+    }
+
+    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::DatabaseInstance, ProviderError> {
+        let deadline = Instant::now() + timeout;
+        let mut ambiguous = false;
+        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || c.sql_instances.get().set_project(project).set_instance(name).send())
+            .await
+            .map_err(|e| e.into_error(GET))
+    }
+
+    async fn list(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<HashMap<String, model::DatabaseInstance>>, ProviderError> {
+        let mut out = HashMap::new();
+        let mut token = String::new();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut ambiguous = false;
+            let page = sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || {
+                c.sql_instances.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send()
+            })
+            .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(SqlFail::Api(e)) if is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(e.into_error(LIST)),
+            };
+            for i in page.items {
+                out.insert(i.name.clone(), i);
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(Some(out));
+            }
+            token = page.next_page_token;
+        }
+    }
+}
+
+/// The settings as a request: everything the plan says, `version` as settingsVersion.
+pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> model::Settings {
+    let Some(s) = first_block(planned, "settings") else { return model::Settings::new() };
+    let known = |v: &Value, name: &str| v.get(name).filter(|x| !x.is_unknown() && !x.is_null()).cloned();
+    let mut out = model::Settings::new().set_tier(string(s, "tier").unwrap_or_default());
+    if let Some(v) = settings_version {
+        out = out.set_settings_version(v);
+    }
+    if let Some(e) = known(s, "edition").and_then(|v| v.as_str().map(str::to_string)) {
+        out = out.set_edition(model::settings::Edition::from(e.as_str()));
+    }
+    if let Some(a) = string(s, "availability_type") {
+        out = out.set_availability_type(model::SqlAvailabilityType::from(a.as_str()));
+    }
+    if let Some(n) = known(s, "disk_size").and_then(|v| v.as_i64()) {
+        out = out.set_data_disk_size_gb(n);
+    }
+    if let Some(t) = known(s, "disk_type").and_then(|v| v.as_str().map(str::to_string)) {
+        out = out.set_data_disk_type(model::SqlDataDiskType::from(t.as_str()));
+    }
+    out = out.set_storage_auto_resize(fields::boolean(s, "disk_autoresize", true));
+    if let Some(a) = known(s, "activation_policy").and_then(|v| v.as_str().map(str::to_string)) {
+        out = out.set_activation_policy(model::settings::SqlActivationPolicy::from(a.as_str()));
+    }
+    out = out.set_user_labels(fields::string_map(s, "user_labels"));
+    if let Some(b) = known(s, "deletion_protection_enabled").and_then(|v| v.as_bool()) {
+        out = out.set_deletion_protection_enabled(b);
+    }
+    if let Some(ip) = first_block(s, "ip_configuration") {
+        let nets = fields::blocks(ip, "authorized_networks").iter().map(|n| {
+            let mut acl = model::AclEntry::new().set_value(string(n, "value").unwrap_or_default()).set_name(string(n, "name").unwrap_or_default());
+            if let Some(t) = string(n, "expiration_time").and_then(|t| google_cloud_wkt::Timestamp::try_from(t.as_str()).ok()) {
+                acl = acl.set_expiration_time(t);
+            }
+            acl
+        });
+        let mut conf = model::IpConfiguration::new()
+            .set_ipv4_enabled(fields::boolean(ip, "ipv4_enabled", true))
+            .set_private_network(string(ip, "private_network").unwrap_or_default())
+            .set_allocated_ip_range(string(ip, "allocated_ip_range").unwrap_or_default())
+            .set_authorized_networks(nets);
+        if let Some(m) = known(ip, "ssl_mode").and_then(|v| v.as_str().map(str::to_string)) {
+            conf = conf.set_ssl_mode(model::ip_configuration::SslMode::from(m.as_str()));
+        }
+        out = out.set_ip_configuration(conf);
+    }
+    let flags = fields::blocks(s, "database_flags")
+        .iter()
+        .filter_map(|f| Some(model::DatabaseFlags::new().set_name(string(f, "name")?).set_value(f.get("value").and_then(Value::as_str).unwrap_or_default())));
+    out = out.set_database_flags(flags);
+    if let Some(b) = first_block(s, "backup_configuration") {
+        let mut conf = model::BackupConfiguration::new().set_enabled(fields::boolean(b, "enabled", false));
+        if let Some(t) = known(b, "start_time").and_then(|v| v.as_str().map(str::to_string)) {
+            conf = conf.set_start_time(t);
+        }
+        if let Some(x) = known(b, "point_in_time_recovery_enabled").and_then(|v| v.as_bool()) {
+            conf = conf.set_point_in_time_recovery_enabled(x);
+        }
+        if let Some(x) = known(b, "binary_log_enabled").and_then(|v| v.as_bool()) {
+            conf = conf.set_binary_log_enabled(x);
+        }
+        if let Some(l) = string(b, "location") {
+            conf = conf.set_location(l);
+        }
+        if let Some(n) = known(b, "transaction_log_retention_days").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok()) {
+            conf = conf.set_transaction_log_retention_days(n);
+        }
+        out = out.set_backup_configuration(conf);
+    }
+    if let Some(w) = first_block(s, "maintenance_window") {
+        let mut conf = model::MaintenanceWindow::new();
+        if let Some(n) = known(w, "day").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok()) {
+            conf = conf.set_day(n);
+        }
+        if let Some(n) = known(w, "hour").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok()) {
+            conf = conf.set_hour(n);
+        }
+        if let Some(t) = string(w, "update_track") {
+            conf = conf.set_update_track(model::SqlUpdateTrack::from(t.as_str()));
+        }
+        out = out.set_maintenance_window(conf);
+    }
+    out
+}
+
+pub fn instance_request(planned: &Value, name: &str, region: Option<&str>, settings_version: Option<i64>) -> model::DatabaseInstance {
+    let mut i = model::DatabaseInstance::new().set_name(name).set_settings(settings_request(planned, settings_version));
+    if let Some(v) = string(planned, "database_version") {
+        i = i.set_database_version(model::SqlDatabaseVersion::from(v.as_str()));
+    }
+    if let Some(r) = region {
+        i = i.set_region(r);
+    }
+    i
+}
+
+/// `projects/{p}/instances/{name}`, `{p}/{name}` or `{name}`.
+pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {
+    let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "instances", n] | [p, n] if !p.is_empty() && !n.is_empty() => Ok((p.to_string(), n.to_string())),
+        [n] if !n.is_empty() => match default_project {
+            Some(p) => Ok((p.to_string(), n.to_string())),
+            None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/instances/{id}"))),
+        },
+        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/instances/NAME, PROJECT/NAME or NAME"))),
+    }
+}
+
+fn identity(v: &Value) -> Option<(String, String)> {
+    Some((string(v, "project")?, string(v, "name")?))
+}
+
+/// The instance a refusal or failure talks about.
+fn describe(project: &str, name: &str) -> String {
+    format!("Cloud SQL instance projects/{project}/instances/{name}")
+}
+
+pub fn deletion_refused(project: &str, name: &str) -> ProviderError {
+    ProviderError::new(format!(
+        "cannot destroy {}: deletion_protection is true. Set deletion_protection = false on the resource and apply that change first, then destroy (or replace) it",
+        describe(project, name)
+    ))
+}
+
+#[async_trait]
+impl ResourceType for SqlDatabaseInstance {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(90 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        let mut warnings = Vec::new();
+        // Terraform: removing a private network cannot be done in place.
+        if let Some(prior) = p.prior.clone() {
+            let net = |v: &Value| first_block(v, "settings").and_then(|s| first_block(s, "ip_configuration")).and_then(|ip| string(ip, "private_network"));
+            let planned_net = first_block(&p.planned, "settings").and_then(|s| first_block(s, "ip_configuration")).and_then(|ip| ip.get("private_network").cloned());
+            if net(&prior).is_some() && planned_net.as_ref().is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
+                let path = settings_path().join_attr("ip_configuration").join_index(0).join_attr("private_network");
+                if p.requires_replace.is_empty() {
+                    let fresh = crate::plan::propose::propose(&self.schema, Some(&prior), &p.config, true);
+                    p.planned = fresh.planned;
+                    p.changed = fresh.changed;
+                }
+                p.requires_replace.push(path);
+            }
+        }
+        let configured = self.shared.configured();
+        for (attr, fallback) in [
+            ("project", configured.as_ref().and_then(|c| c.config.project.clone())),
+            ("region", configured.as_ref().and_then(|c| c.config.region.clone())),
+        ] {
+            if p.planned.get(attr).is_some_and(Value::is_unknown) {
+                if let Some(v) = fallback {
+                    set(&mut p.planned, attr, Value::string(v));
+                }
+            }
+        }
+        if let (Some(project), Some(region), Some(name)) = (string(&p.planned, "project"), string(&p.planned, "region"), string(&p.planned, "name")) {
+            if p.planned.get("id").is_some_and(Value::is_unknown) {
+                set(&mut p.planned, "id", Value::string(name.clone()));
+                set(&mut p.planned, "connection_name", Value::string(format!("{project}:{region}:{name}")));
+                set(&mut p.planned, "self_link", Value::string(format!("https://sqladmin.googleapis.com/v1/projects/{project}/instances/{name}")));
+            }
+        }
+        let replacing = p.prior.is_some() && !p.requires_replace.is_empty();
+        if let (true, Some(prior)) = (replacing, p.prior.as_ref()) {
+            let name = string(prior, "name").unwrap_or_default();
+            let reasons: Vec<String> = p.requires_replace.iter().map(|x| x.to_string()).collect();
+            if fields::boolean(prior, "deletion_protection", true) {
+                warnings.push(format!(
+                    "replacing instance {name} (because of {}) needs deleting it, but deletion_protection is true: the apply will refuse. Set deletion_protection = false and apply that first",
+                    reasons.join(", ")
+                ));
+            }
+            if string(&p.planned, "name").as_deref() == Some(name.as_str()) {
+                warnings.push(format!(
+                    "replacing instance {name} keeps its name, but Cloud SQL reserves a deleted instance's name for about a week: the create will fail with \"instance already exists\". Give the new instance another name (or omit name for a generated one)"
+                ));
+            }
+        }
+        if !replacing {
+            if let Some(prior) = p.prior.as_ref() {
+                // Any settings change bumps settingsVersion.
+                let settings_changed = crate::plan::diff::changed_paths(prior, &p.planned).iter().any(|c| c.top() == Some("settings"));
+                if settings_changed {
+                    if let Some(Value::List(items)) = p.planned.as_map().and_then(|m| m.get("settings")).cloned() {
+                        let items = items
+                            .into_iter()
+                            .map(|mut s| {
+                                set(&mut s, "version", Value::unknown());
+                                s
+                            })
+                            .collect();
+                        set(&mut p.planned, "settings", Value::List(items));
+                    }
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let wanted: Vec<Option<(String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
+        let mut by_project: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, w) in wanted.iter().enumerate() {
+            if let Some((p, _)) = w {
+                by_project.entry(p.clone()).or_default().push(i);
+            }
+        }
+        let mut out = vec![None; reqs.len()];
+        for (project, idxs) in by_project {
+            let Some(live) = self.list(&c, &project, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some((_, name)) = &wanted[i] else { continue };
+                out[i] = live.get(name).map(|inst| self.to_state(&project, inst, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let region = string(planned, "region").or_else(|| c.config.region.clone());
+        // Terraform's generated names, so an omitted name never collides with a reserved one.
+        let name = string(planned, "name").unwrap_or_else(|| format!("tf-{}", &uuid::Uuid::new_v4().simple().to_string()[..20]));
+        let body = instance_request(planned, &name, region.as_deref(), None);
+        let deadline = Instant::now() + ctx.timeout;
+        let mut ambiguous = false;
+        let what = format!("creating instance {name}");
+        let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
+            c.sql_instances.insert().set_project(project.clone()).set_body(body.clone()).send()
+        })
+        .await;
+        match op {
+            Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &what, Some(&name), deadline).await?,
+            Err(SqlFail::Api(e)) if ambiguous => {
+                // The insert may have gone through: if the instance is there, wait for it.
+                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                match self.get(&c, &project, &name, remaining).await {
+                    Ok(_) => {}
+                    Err(_) => return Err(api_error(INSERT, &e)),
+                }
+            }
+            Err(SqlFail::Api(e)) if http_status(&e) == Some(409) => {
+                let mut err = api_error(INSERT, &e);
+                err.message.push_str(&format!(
+                    "; if {} is yours, import it with `cairn import <address> projects/{project}/instances/{name}`; if it was deleted in the last week its name is still reserved: choose another name",
+                    describe(&project, &name)
+                ));
+                return Err(err);
+            }
+            Err(e) => return Err(e.into_error(INSERT)),
+        }
+        // Wait for RUNNABLE (an adopted instance may still be creating).
+        let mut attempt = 0u32;
+        let started = Instant::now();
+        let live = loop {
+            let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+            let live = self.get(&c, &project, &name, remaining).await?;
+            if live.state != model::database_instance::SqlInstanceState::PendingCreate {
+                break live;
+            }
+            (ctx.progress)(&format!("{what}: state PENDING_CREATE, {}s elapsed", started.elapsed().as_secs()));
+            if !pause_poll(&c.sql_calls, attempt, deadline).await {
+                return Err(deadline_error(INSERT, ctx.timeout, None));
+            }
+            attempt += 1;
+        };
+        let mut state = self.to_state(&project, &live, Some(planned));
+        set(&mut state, "deletion_protection", Value::Bool(fields::boolean(planned, "deletion_protection", true)));
+        Ok(state)
+    }
+
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let deadline = Instant::now() + ctx.timeout;
+        let api_side = changed.iter().any(|p| matches!(p.top(), Some("settings") | Some("database_version")));
+        if api_side {
+            let version = first_block(prior, "settings").and_then(|s| s.get("version")).and_then(Value::as_i64);
+            let what = format!("updating instance {name}");
+            let mut version = version;
+            for round in 0..2 {
+                let body = instance_request(planned, &name, None, version);
+                let mut ambiguous = false;
+                let op = sql_call(&c.sql_calls, PATCH, ctx.timeout, deadline, true, &mut ambiguous, || {
+                    c.sql_instances.patch().set_project(project.clone()).set_instance(name.clone()).set_body(body.clone()).send()
+                })
+                .await;
+                match op {
+                    Ok(op) => {
+                        wait_operation(&c, ctx, &project, op, PATCH, &what, Some(&name), deadline).await?;
+                        break;
+                    }
+                    // Someone changed the settings since the refresh: build the patch again on
+                    // top of the current version, once.
+                    Err(SqlFail::Api(e)) if http_status(&e) == Some(412) && round == 0 => {
+                        (ctx.progress)(&format!("{what}: the settings changed since the refresh (412); re-reading and retrying once"));
+                        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                        let live = self.get(&c, &project, &name, remaining).await?;
+                        version = live.settings.as_ref().and_then(|s| s.settings_version);
+                    }
+                    Err(SqlFail::Api(e)) if http_status(&e) == Some(412) => {
+                        let mut err = api_error(PATCH, &e);
+                        err.message.push_str(&format!("; {} keeps changing outside Cairn (settingsVersion moved twice); run `cairn plan` again to see what changed", describe(&project, &name)));
+                        return Err(err);
+                    }
+                    Err(e) => return Err(e.into_error(PATCH)),
+                }
+            }
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let live = self.get(&c, &project, &name, remaining).await?;
+        let mut state = self.to_state(&project, &live, Some(planned));
+        set(&mut state, "deletion_protection", Value::Bool(fields::boolean(planned, "deletion_protection", true)));
+        Ok(state)
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        if fields::boolean(prior, "deletion_protection", true) {
+            return Err(deletion_refused(&project, &name));
+        }
+        let c = self.clients(ctx).await?;
+        let deadline = Instant::now() + ctx.timeout;
+        let mut ambiguous = false;
+        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
+            c.sql_instances.delete().set_project(project.clone()).set_instance(name.clone()).send()
+        })
+        .await;
+        match op {
+            Ok(op) => wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting instance {name}"), None, deadline).await,
+            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e.into_error(DELETE)),
+        }
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = parse_import_id(id, c.config.project.as_deref())?;
+        let live = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &live, None))
+    }
+
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        let name = string(planned, "name")?;
+        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        Some(format!("projects/{project}/instances/{name}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+    use std::sync::Mutex;
+
+    fn diags(src: &str) -> Vec<String> {
+        let p = test_hcl::resource(src);
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary))
+            .collect()
+    }
+
+    fn stack(version: &str, settings: &str) -> String {
+        format!("resource \"google_sql_database_instance\" \"db\" {{\n  name = \"netra-staging-db\"\n  database_version = \"{version}\"\n  settings {{\n{settings}  }}\n}}\n")
+    }
+
+    const ROADMAP: &str = "    tier = \"db-f1-micro\"\n    ip_configuration {\n      ipv4_enabled = false\n      private_network = \"projects/netra-staging/global/networks/staging-vpc\"\n    }\n    database_flags {\n      name = \"max_connections\"\n      value = \"100\"\n    }\n    database_flags {\n      name = \"statement_timeout\"\n      value = \"35000\"\n    }\n    database_flags {\n      name = \"lock_timeout\"\n      value = \"15000\"\n    }\n";
+
+    #[test]
+    fn the_roadmap_instance_is_valid() {
+        assert_eq!(diags(&stack("POSTGRES_14", ROADMAP)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn tier_edition_engine_combinations() {
+        let d = diags(&stack("POSTGRES_14", "    tier = \"db-f1-micro\"\n    edition = \"ENTERPRISE_PLUS\"\n"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("main.tf:5:5: settings.tier \"db-f1-micro\" is a shared-core tier, which edition ENTERPRISE_PLUS does not offer"), "{d:?}");
+        let d = diags(&stack("POSTGRES_16", "    tier = \"db-g1-small\"\n"));
+        assert!(d.len() == 1 && d[0].contains("POSTGRES_16 defaults to edition ENTERPRISE_PLUS"), "{d:?}");
+        assert_eq!(diags(&stack("POSTGRES_16", "    tier = \"db-g1-small\"\n    edition = \"ENTERPRISE\"\n")), Vec::<String>::new());
+        let d = diags(&stack("POSTGRES_14", "    tier = \"db-n1-standard-1\"\n"));
+        assert!(d.len() == 1 && d[0].contains("Cloud SQL for PostgreSQL offers db-f1-micro"), "{d:?}");
+        let d = diags(&stack("SQLSERVER_2019_STANDARD", "    tier = \"db-f1-micro\"\n"));
+        assert!(d.len() == 1 && d[0].contains("SQL Server needs a db-custom"), "{d:?}");
+        assert_eq!(diags(&stack("MYSQL_8_0", "    tier = \"db-n1-standard-1\"\n")), Vec::<String>::new());
+        assert_eq!(diags(&stack("POSTGRES_15", "    tier = \"db-perf-optimized-N-2\"\n    edition = \"ENTERPRISE_PLUS\"\n")), Vec::<String>::new());
+        let d = diags(&stack("POSTGRES_15", "    tier = \"db-perf-optimized-N-2\"\n"));
+        assert!(d.len() == 1 && d[0].contains("needs edition ENTERPRISE_PLUS"), "{d:?}");
+        assert!(tier_problem("POSTGRES_15", "db-custom-2-7680", Some("ENTERPRISE_PLUS")).is_some_and(|m| m.contains("not available with edition ENTERPRISE_PLUS")));
+    }
+
+    #[test]
+    fn private_network_must_be_a_path() {
+        let d = diags(&stack("POSTGRES_14", "    tier = \"db-f1-micro\"\n    ip_configuration {\n      private_network = \"staging-vpc\"\n    }\n"));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("main.tf:7:7:") && d[0].contains("projects/<project>/global/networks/staging-vpc"), "{d:?}");
+        assert!(check_private_network(&Value::from("https://www.googleapis.com/compute/v1/projects/p/global/networks/n")).is_ok());
+        assert!(check_private_network(&Value::from("projects/p/regions/r/subnetworks/s")).is_err());
+    }
+
+    #[test]
+    fn postgres_flags_are_checked() {
+        let flag = |n: &str, v: &str| stack("POSTGRES_14", &format!("    tier = \"db-f1-micro\"\n    database_flags {{\n      name = \"{n}\"\n      value = \"{v}\"\n    }}\n"));
+        let d = diags(&flag("max_conections", "100"));
+        assert!(d.len() == 1 && d[0].contains("Did you mean \"max_connections\"?") && d[0].starts_with("main.tf:6:5:"), "{d:?}");
+        assert!(diags(&flag("max_connections", "10"))[0].contains("between 14 and 262143"));
+        assert!(diags(&flag("max_connections", "lots"))[0].contains("whole number"));
+        assert!(diags(&flag("statement_timeout", "-1"))[0].contains("between 0 and"));
+        assert!(diags(&flag("lock_timeout", "15s"))[0].contains("whole number in ms, got \"15s\": write \"15000\""), "{:?}", diags(&flag("lock_timeout", "15s")));
+        assert_eq!(diags(&flag("log_min_duration_statement", "-1")), Vec::<String>::new());
+        assert!(diags(&flag("work_mem", "10"))[0].contains("between 64"));
+        assert!(diags(&flag("maintenance_work_mem", "512"))[0].contains("between 1024"));
+        assert!(diags(&flag("idle_in_transaction_session_timeout", "x"))[0].contains("whole number"));
+        assert!(diags(&flag("log_connections", "true"))[0].contains("\"on\" or \"off\""));
+        assert_eq!(diags(&flag("log_disconnections", "on")), Vec::<String>::new());
+        assert!(diags(&flag("log_checkpoints", "1"))[0].contains("\"on\" or \"off\""));
+        assert!(diags(&flag("cloudsql.iam_authentication", "yes"))[0].contains("\"on\" or \"off\""));
+        assert!(diags(&flag("definitely_not_a_flag", "1"))[0].contains("Check the name"));
+        // MySQL flags are not Cairn's to judge.
+        assert_eq!(diags(&flag("max_connections", "10").replace("POSTGRES_14", "MYSQL_8_0").replace("db-f1-micro", "db-n1-standard-1")), Vec::<String>::new());
+        let dup = stack("POSTGRES_14", "    tier = \"db-f1-micro\"\n    database_flags {\n      name = \"lock_timeout\"\n      value = \"1\"\n    }\n    database_flags {\n      name = \"lock_timeout\"\n      value = \"2\"\n    }\n");
+        assert!(diags(&dup).iter().any(|m| m.contains("set 2 times")), "{:?}", diags(&dup));
+    }
+
+    #[test]
+    fn maintenance_window_ranges() {
+        let d = diags(&stack("POSTGRES_14", "    tier = \"db-f1-micro\"\n    maintenance_window {\n      day = 8\n      hour = 24\n    }\n"));
+        assert_eq!(d.len(), 2, "{d:?}");
+    }
+
+    #[test]
+    fn import_ids() {
+        assert_eq!(parse_import_id("projects/p/instances/db", None).unwrap(), ("p".into(), "db".into()));
+        assert_eq!(parse_import_id("p/db", None).unwrap(), ("p".into(), "db".into()));
+        assert_eq!(parse_import_id("db", Some("p")).unwrap(), ("p".into(), "db".into()));
+        assert!(parse_import_id("db", None).is_err());
+        assert!(parse_import_id("a/b/c", None).is_err());
+    }
+
+    fn config(flags: &[(&str, &str)], region: &str, protect: bool) -> Value {
+        let flags = flags.iter().map(|(n, v)| Value::map([("name", Value::from(*n)), ("value", Value::from(*v))])).collect();
+        conform_to_schema(
+            &schema(),
+            Value::map([
+                ("name", Value::from("netra-staging-db")),
+                ("project", Value::from("netra-staging")),
+                ("region", Value::from(region)),
+                ("database_version", Value::from("POSTGRES_14")),
+                ("deletion_protection", Value::Bool(protect)),
+                (
+                    "settings",
+                    Value::List(vec![Value::map([
+                        ("tier", Value::from("db-f1-micro")),
+                        (
+                            "ip_configuration",
+                            Value::List(vec![Value::map([
+                                ("ipv4_enabled", Value::Bool(false)),
+                                ("private_network", Value::from("projects/netra-staging/global/networks/staging-vpc")),
+                            ])]),
+                        ),
+                        ("database_flags", Value::set(flags)),
+                    ])]),
+                ),
+            ]),
+        )
+    }
+
+    fn api_instance(flags: &[(&str, &str)], version: i64) -> model::DatabaseInstance {
+        model::DatabaseInstance::new()
+            .set_name("netra-staging-db")
+            .set_project("netra-staging")
+            .set_region("us-central1")
+            .set_database_version(model::SqlDatabaseVersion::Postgres14)
+            .set_state(model::database_instance::SqlInstanceState::Runnable)
+            .set_connection_name("netra-staging:us-central1:netra-staging-db")
+            .set_ip_addresses([model::IpMapping::new().set_ip_address("10.1.2.3").set_type(model::SqlIpAddressType::Private)])
+            .set_settings(
+                model::Settings::new()
+                    .set_tier("db-f1-micro")
+                    .set_settings_version(version)
+                    .set_availability_type(model::SqlAvailabilityType::Zonal)
+                    .set_edition(model::settings::Edition::Enterprise)
+                    .set_data_disk_size_gb(10)
+                    .set_data_disk_type(model::SqlDataDiskType::PdSsd)
+                    .set_storage_auto_resize(true)
+                    .set_activation_policy(model::settings::SqlActivationPolicy::Always)
+                    .set_ip_configuration(model::IpConfiguration::new().set_ipv4_enabled(false).set_private_network("projects/netra-staging/global/networks/staging-vpc"))
+                    .set_backup_configuration(model::BackupConfiguration::new().set_enabled(false).set_start_time("03:00"))
+                    .set_database_flags(flags.iter().map(|(n, v)| model::DatabaseFlags::new().set_name(*n).set_value(*v))),
+            )
+    }
+
+    fn t() -> SqlDatabaseInstance {
+        SqlDatabaseInstance::new(Arc::new(Shared::new(Default::default())))
+    }
+
+    const FLAGS: [(&str, &str); 3] = [("max_connections", "100"), ("statement_timeout", "35000"), ("lock_timeout", "15000")];
+
+    #[test]
+    fn refresh_after_create_plans_nothing_and_a_flag_change_is_in_place() {
+        let t = t();
+        let planned = config(&FLAGS, "us-central1", true);
+        let state = t.to_state("netra-staging", &api_instance(&FLAGS, 1), Some(&planned));
+        assert_eq!(state.get("private_ip_address"), Some(&Value::from("10.1.2.3")));
+        assert_eq!(state.get("public_ip_address"), Some(&Value::from("")));
+        assert_eq!(state.get("connection_name"), Some(&Value::from("netra-staging:us-central1:netra-staging-db")));
+        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &planned, false);
+        let w = t.customize_plan(&mut p).unwrap();
+        let changed = crate::plan::diff::changed_paths(&state, &p.planned);
+        assert!(changed.is_empty() && w.is_empty() && p.requires_replace.is_empty(), "{changed:?} {w:?}");
+
+        let mut flags = FLAGS;
+        flags[0] = ("max_connections", "200");
+        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &config(&flags, "us-central1", true), false);
+        t.customize_plan(&mut p).unwrap();
+        assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
+        let s = first_block(&p.planned, "settings").unwrap();
+        assert!(s.get("version").is_some_and(Value::is_unknown), "the settings version moves");
+        let body = settings_request(&p.planned, Some(1));
+        assert_eq!(body.settings_version, Some(1));
+        assert!(body.database_flags.iter().any(|f| f.name == "max_connections" && f.value == "200"));
+        assert_eq!(body.database_flags.len(), 3, "flags are sent as a whole");
+    }
+
+    #[test]
+    fn changing_region_replaces_with_warnings() {
+        let t = t();
+        let state = t.to_state("netra-staging", &api_instance(&FLAGS, 1), Some(&config(&FLAGS, "us-central1", true)));
+        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &config(&FLAGS, "us-east1", true), false);
+        let w = t.customize_plan(&mut p).unwrap();
+        assert_eq!(p.requires_replace, vec![AttrPath::attr("region")]);
+        assert!(w.iter().any(|m| m.contains("deletion_protection is true") && m.contains("because of region")), "{w:?}");
+        assert!(w.iter().any(|m| m.contains("reserves a deleted instance's name for about a week")), "{w:?}");
+    }
+
+    #[test]
+    fn removing_the_private_network_replaces() {
+        let t = t();
+        let state = t.to_state("netra-staging", &api_instance(&FLAGS, 1), Some(&config(&FLAGS, "us-central1", false)));
+        let mut cfg = config(&FLAGS, "us-central1", false);
+        if let Some(Value::List(s)) = cfg.as_map().and_then(|m| m.get("settings")).cloned() {
+            let mut s0 = s[0].clone();
+            set(&mut s0, "ip_configuration", Value::List(vec![Value::map([("ipv4_enabled", Value::Bool(true)), ("private_network", Value::Null)])]));
+            set(&mut cfg, "settings", Value::List(vec![s0]));
+        }
+        let cfg = conform_to_schema(&schema(), cfg);
+        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &cfg, false);
+        let w = t.customize_plan(&mut p).unwrap();
+        assert_eq!(p.requires_replace.len(), 1, "{:?}", p.requires_replace);
+        assert!(w.iter().all(|m| !m.contains("deletion_protection is true")), "{w:?}");
+    }
+
+    #[tokio::test]
+    async fn delete_is_refused_while_protected() {
+        let t = t();
+        let prior = Value::map([("project", Value::from("p")), ("name", Value::from("db")), ("deletion_protection", Value::Bool(true))]);
+        let e = t.delete(&CallContext::new(Value::Null), &prior).await.unwrap_err();
+        assert!(e.message.contains("deletion_protection is true") && e.message.contains("Set deletion_protection = false"), "{}", e.message);
+    }
+
+    fn legacy(code: u16, reason: &str, message: &str) -> (u16, serde_json::Value) {
+        (code, serde_json::json!({"error": {"code": code, "message": message, "errors": [{"domain": "global", "reason": reason, "message": message}]}}))
+    }
+
+    /// A scripted Cloud SQL: the first patch meets a busy instance (409), the second a stale
+    /// settingsVersion (412); the provider waits, re-reads, retries with the new version, and
+    /// polls the operation to DONE.
+    #[tokio::test]
+    async fn patch_waits_out_409_and_retries_a_412_once_with_the_new_version() {
+        let log: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let patches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (l2, p2) = (log.clone(), patches.clone());
+        let instance = |version: &str, conn: &str| {
+            serde_json::json!({"kind": "sql#instance", "name": "netra-staging-db", "project": "netra-staging", "region": "us-central1",
+                "databaseVersion": "POSTGRES_14", "state": "RUNNABLE", "connectionName": conn,
+                "settings": {"tier": "db-f1-micro", "settingsVersion": version, "availabilityType": "ZONAL",
+                    "ipConfiguration": {"privateNetwork": "projects/netra-staging/global/networks/staging-vpc"},
+                    "databaseFlags": [{"name": "max_connections", "value": "200"}]}})
+        };
+        let endpoint = super::super::test_server::start(Arc::new(move |method: &str, path: &str, _q: &str, body: &[u8]| {
+            l2.lock().unwrap().push(format!("{method} {path}"));
+            match (method, path) {
+                ("PATCH", "/v1/projects/netra-staging/instances/netra-staging-db") => {
+                    let n = p2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let sent: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                    let version = sent.pointer("/settings/settingsVersion").and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_i64().map(|n| n.to_string()))).unwrap_or_default();
+                    match n {
+                        0 => legacy(409, "operationInProgress", "Operation failed because another operation was already in progress."),
+                        _ if version != "7" => legacy(412, "staleData", "Condition does not match."),
+                        _ => (200, serde_json::json!({"kind": "sql#operation", "name": "op-1", "status": "RUNNING", "operationType": "UPDATE"})),
+                    }
+                }
+                ("GET", "/v1/projects/netra-staging/operations/op-1") => (200, serde_json::json!({"kind": "sql#operation", "name": "op-1", "status": "DONE", "operationType": "UPDATE"})),
+                ("GET", "/v1/projects/netra-staging/instances/netra-staging-db") => (200, instance("7", "netra-staging:us-central1:netra-staging-db")),
+                _ => legacy(404, "notFound", "nope"),
+            }
+        }))
+        .await;
+        let (shared, mut ctx) = super::super::test_server::shared(&endpoint).await;
+        let events: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let e2 = events.clone();
+        ctx.progress = Arc::new(move |m: &str| e2.lock().unwrap().push(m.to_string()));
+        let t = SqlDatabaseInstance::new(shared);
+        let prior = t.to_state("netra-staging", &api_instance(&FLAGS, 5), Some(&config(&FLAGS, "us-central1", true)));
+        let mut flags = FLAGS;
+        flags[0] = ("max_connections", "200");
+        let mut p = crate::plan::propose::propose(t.schema(), Some(&prior), &config(&flags, "us-central1", true), false);
+        t.customize_plan(&mut p).unwrap();
+        let changed = crate::plan::diff::changed_paths(&prior, &p.planned);
+        let state = t.update(&ctx, &prior, &p.planned, &p.config, &changed).await.unwrap();
+        assert_eq!(patches.load(std::sync::atomic::Ordering::SeqCst), 3, "busy, stale, then accepted");
+        assert_eq!(first_block(&state, "settings").and_then(|s| s.get("version")), Some(&Value::Number(7.0)));
+        assert!(events.lock().unwrap().iter().any(|m| m.contains("412")), "{:?}", events.lock().unwrap());
+
+        assert!(log.lock().unwrap().iter().any(|l| l.starts_with("GET /v1/projects/netra-staging/operations/op-1")));
+    }
+
+    /// A DONE operation with errors fails the create with the API's message and the method.
+    #[tokio::test]
+    async fn a_failed_operation_surfaces_the_api_message() {
+        let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p2 = polls.clone();
+        let endpoint = super::super::test_server::start(Arc::new(move |method: &str, path: &str, _q: &str, _b: &[u8]| match (method, path) {
+            ("POST", "/v1/projects/netra-staging/instances") => (200, serde_json::json!({"kind": "sql#operation", "name": "op-9", "status": "PENDING", "operationType": "CREATE"})),
+            ("GET", "/v1/projects/netra-staging/operations/op-9") => {
+                if p2.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                    (200, serde_json::json!({"kind": "sql#operation", "name": "op-9", "status": "RUNNING"}))
+                } else {
+                    (200, serde_json::json!({"kind": "sql#operation", "name": "op-9", "status": "DONE",
+                        "error": {"kind": "sql#operationErrors", "errors": [{"kind": "sql#operationError", "code": "INTERNAL_ERROR", "message": "Failed to create subnetwork. Please create Service Networking connection with service 'servicenetworking.googleapis.com'."}]}}))
+                }
+            }
+            ("GET", "/v1/projects/netra-staging/instances/netra-staging-db") => (200, serde_json::json!({"name": "netra-staging-db", "state": "PENDING_CREATE"})),
+            _ => legacy(404, "notFound", "nope"),
+        }))
+        .await;
+        let (shared, mut ctx) = super::super::test_server::shared(&endpoint).await;
+        let events: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let e2 = events.clone();
+        ctx.progress = Arc::new(move |m: &str| e2.lock().unwrap().push(m.to_string()));
+        let t = SqlDatabaseInstance::new(shared);
+        let planned = config(&FLAGS, "us-central1", true);
+        let e = t.create(&ctx, &planned, &planned).await.unwrap_err();
+        assert_eq!(e.method.as_deref(), Some(INSERT));
+        assert!(e.message.contains("creating instance netra-staging-db failed: Failed to create subnetwork") && e.message.contains("INTERNAL_ERROR"), "{}", e.message);
+        let ev = events.lock().unwrap().clone();
+        assert!(ev.iter().any(|m| m.starts_with("creating instance netra-staging-db: state PENDING_CREATE, ")), "{ev:?}");
+    }
+
+    #[test]
+    fn busy_409s_are_retried_but_already_exists_is_not() {
+        let mk = |reason: &str, msg: &str| {
+            let bytes = axum::body::Bytes::from(serde_json::json!({"error": {"code": 409, "message": msg, "errors": [{"reason": reason}]}}).to_string());
+            match google_cloud_gax::error::rpc::Status::try_from(&bytes) {
+                Ok(s) => GaxError::service_with_http_metadata(s, Some(409), None),
+                Err(_) => GaxError::http(409, axum::http::HeaderMap::new(), bytes),
+            }
+        };
+        assert!(is_busy(&mk("operationInProgress", "busy")));
+        assert!(is_busy(&mk("invalidState", "The instance or operation is not in an appropriate state to handle the request.")));
+        assert!(!is_busy(&mk("instanceAlreadyExists", "The Cloud SQL instance already exists.")));
+    }
+}

@@ -1,0 +1,359 @@
+//! `google_sql_user`: a database user of a Cloud SQL instance.
+//!
+//! The password never reaches state: `password_wo` is write-only (sent on create, and again
+//! when `password_wo_version` changes, through `users.update` — in place, not a replacement);
+//! the older `password` is sensitive, so the engine keeps only its fingerprint. Neither is ever
+//! put in an error or a progress message; it is unmarked only while the request body is built.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_sql_v1::model;
+use tokio::time::Instant;
+
+use super::errors::{api_error, is_not_found};
+use super::fields::{self, conform_to_schema, set, string};
+use super::sql_database_instance::{sql_call, wait_operation, SqlFail};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, Rule, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_sql_user";
+const LIST: &str = "sql.users.list";
+const INSERT: &str = "sql.users.insert";
+const UPDATE: &str = "sql.users.update";
+const DELETE: &str = "sql.users.delete";
+
+const TYPES: [&str; 6] = ["BUILT_IN", "CLOUD_IAM_USER", "CLOUD_IAM_SERVICE_ACCOUNT", "CLOUD_IAM_GROUP", "CLOUD_IAM_GROUP_USER", "CLOUD_IAM_GROUP_SERVICE_ACCOUNT"];
+
+pub struct SqlUser {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+pub fn schema() -> Schema {
+    Schema::new()
+        .attr("name", Attribute::required(AttrType::String).force_new())
+        .attr("instance", Attribute::required(AttrType::String).force_new())
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
+        .attr("host", Attribute::optional_computed(AttrType::String).force_new().describe("MySQL only: the host the user connects from; leave unset for Postgres."))
+        .attr("type", Attribute::optional(AttrType::String).default("BUILT_IN").force_new().validate(Validator::OneOf(TYPES.to_vec())))
+        .attr("password", Attribute::optional(AttrType::String).sensitive().describe("Stored only as a fingerprint; prefer password_wo."))
+        .attr("password_wo", Attribute::optional(AttrType::String).sensitive().write_only().describe("Never stored: sent on create and when password_wo_version changes."))
+        .attr("password_wo_version", Attribute::optional(AttrType::String).describe("Change it to send a new password_wo (updates in place)."))
+        .attr("deletion_policy", Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["DELETE", "ABANDON"])).describe("ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped)."))
+        .attr("id", Attribute::computed(AttrType::String).describe("{name}/{host}/{instance}"))
+        .rule(Rule::AtMostOneOf(vec!["password", "password_wo"]))
+        .rule(Rule::RequiredWith("password_wo_version", vec!["password_wo"]))
+        .rule(Rule::Custom(Arc::new(check_iam_password)))
+}
+
+/// IAM users log in with tokens; the API rejects a password for them.
+fn check_iam_password(config: &Value) -> Vec<(AttrPath, String)> {
+    let Some(t) = config.get("type").filter(|v| !v.is_unknown()).and_then(Value::as_str) else { return Vec::new() };
+    if !t.starts_with("CLOUD_IAM") {
+        return Vec::new();
+    }
+    ["password", "password_wo"]
+        .into_iter()
+        .filter(|n| config.get(n).is_some_and(|v| !v.is_null()))
+        .map(|n| (AttrPath::attr(n), format!("{n} cannot be set for a user of type {t}: IAM users sign in with IAM tokens; remove {n} or use type = \"BUILT_IN\"")))
+        .collect()
+}
+
+fn id_of(name: &str, host: &str, instance: &str) -> String {
+    format!("{name}/{host}/{instance}")
+}
+
+/// `{p}/{instance}/{name}` or `{p}/{instance}/{host}/{name}` (Terraform's forms).
+pub fn parse_import_id(id: &str) -> Result<(String, String, String, String), ProviderError> {
+    let parts: Vec<&str> = id.split('/').collect();
+    match parts.as_slice() {
+        [p, i, n] if !p.is_empty() && !i.is_empty() && !n.is_empty() => Ok((p.to_string(), i.to_string(), String::new(), n.to_string())),
+        [p, i, h, n] if !p.is_empty() && !i.is_empty() && !n.is_empty() => Ok((p.to_string(), i.to_string(), h.to_string(), n.to_string())),
+        _ => Err(ProviderError::new(format!("import id \"{id}\" is not PROJECT/INSTANCE/NAME or PROJECT/INSTANCE/HOST/NAME"))),
+    }
+}
+
+/// (project, instance, host, name).
+fn identity(v: &Value) -> Option<(String, String, String, String)> {
+    Some((string(v, "project")?, string(v, "instance")?, string(v, "host").unwrap_or_default(), string(v, "name")?))
+}
+
+/// The password to send, unmarked only here. `config` carries the write-only argument.
+fn password(planned: &Value, config: &Value) -> Option<String> {
+    let pick = |name: &str| [config.get(name), planned.get(name)].into_iter().flatten().find(|v| !v.is_null() && v.is_wholly_known()).cloned();
+    let raw = pick("password_wo").or_else(|| pick("password"))?;
+    match raw.unmark_deep().0 {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+impl SqlUser {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        SqlUser { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    fn to_state(&self, project: &str, instance: &str, u: &model::User, prior: Option<&Value>) -> Value {
+        let keep = |name: &str| prior.and_then(|p| p.get(name)).cloned().unwrap_or(Value::Null);
+        let mut m: BTreeMap<String, Value> = BTreeMap::new();
+        m.insert("name".into(), Value::string(u.name.clone()));
+        m.insert("instance".into(), Value::string(instance));
+        m.insert("project".into(), Value::string(project));
+        m.insert("host".into(), if u.host.is_empty() { Value::Null } else { Value::string(u.host.clone()) });
+        let t = match u.r#type.name() {
+            Some(n) if !n.is_empty() && !n.ends_with("UNSPECIFIED") => n.to_string(),
+            _ => "BUILT_IN".to_string(),
+        };
+        m.insert("type".into(), Value::string(t));
+        // The API never returns passwords: what the state had stays.
+        m.insert("password".into(), keep("password"));
+        m.insert("password_wo_version".into(), keep("password_wo_version"));
+        m.insert("deletion_policy".into(), keep("deletion_policy"));
+        m.insert("id".into(), Value::string(id_of(&u.name, &u.host, instance)));
+        conform_to_schema(&self.schema, Value::Map(m))
+    }
+
+    async fn list(&self, c: &Clients, project: &str, instance: &str, timeout: Duration) -> Result<Option<Vec<model::User>>, ProviderError> {
+        let mut ambiguous = false;
+        let deadline = Instant::now() + timeout;
+        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || c.sql_users.list().set_project(project).set_instance(instance).send()).await {
+            Ok(r) => Ok(Some(r.items)),
+            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e.into_error(LIST)),
+        }
+    }
+
+    async fn find(&self, c: &Clients, project: &str, instance: &str, host: &str, name: &str, timeout: Duration) -> Result<Option<model::User>, ProviderError> {
+        Ok(self.list(c, project, instance, timeout).await?.and_then(|users| users.into_iter().find(|u| u.name == name && u.host == host)))
+    }
+}
+
+#[async_trait]
+impl ResourceType for SqlUser {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(10 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        if p.planned.get("project").is_some_and(Value::is_unknown) {
+            if let Some(project) = self.shared.configured().and_then(|c| c.config.project.clone()) {
+                set(&mut p.planned, "project", Value::string(project));
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let wanted: Vec<Option<(String, String, String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
+        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        for (i, w) in wanted.iter().enumerate() {
+            if let Some((p, inst, _, _)) = w {
+                groups.entry((p.clone(), inst.clone())).or_default().push(i);
+            }
+        }
+        let mut out = vec![None; reqs.len()];
+        for ((project, instance), idxs) in groups {
+            let Some(users) = self.list(&c, &project, &instance, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some((_, _, host, name)) = &wanted[i] else { continue };
+                out[i] = users.iter().find(|u| &u.name == name && &u.host == host).map(|u| self.to_state(&project, &instance, u, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let instance = fields::required_string(planned, "instance", TYPE)?;
+        let name = fields::required_string(planned, "name", TYPE)?;
+        let host = planned.get("host").filter(|v| !v.is_unknown()).and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut body = model::User::new().set_name(name.clone()).set_instance(instance.clone()).set_project(project.clone()).set_host(host.clone());
+        if let Some(t) = string(planned, "type").filter(|t| t != "BUILT_IN") {
+            body = body.set_type(model::user::SqlUserType::from(t.as_str()));
+        }
+        if let Some(pw) = password(planned, config) {
+            body = body.set_password(pw);
+        }
+        let deadline = Instant::now() + ctx.timeout;
+        let mut ambiguous = false;
+        let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
+            c.sql_users.insert().set_project(project.clone()).set_instance(instance.clone()).set_body(body.clone()).send()
+        })
+        .await;
+        let what = format!("creating user {name} in instance {instance}");
+        match op {
+            Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &what, None, deadline).await?,
+            Err(SqlFail::Api(e)) if ambiguous => {
+                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                if !matches!(self.find(&c, &project, &instance, &host, &name, remaining).await, Ok(Some(_))) {
+                    return Err(api_error(INSERT, &e));
+                }
+            }
+            Err(e) => return Err(e.into_error(INSERT)),
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let live = self
+            .find(&c, &project, &instance, &host, &name, remaining)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("user {name} was created in instance {instance} but is not listed")).method(LIST))?;
+        Ok(self.to_state(&project, &instance, &live, Some(planned)))
+    }
+
+    /// A new password (password changed, or password_wo_version bumped) through users.update.
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let (project, instance, host, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let touched = |n: &str| changed.iter().any(|p| p.top() == Some(n));
+        if touched("password") || touched("password_wo_version") {
+            let c = self.clients(ctx).await?;
+            let Some(pw) = password(planned, config) else {
+                return Err(ProviderError::new(format!(
+                    "{TYPE} {name}: password_wo_version changed but password_wo has no value; set password_wo to the new password"
+                )));
+            };
+            let body = model::User::new().set_name(name.clone()).set_host(host.clone()).set_password(pw);
+            let deadline = Instant::now() + ctx.timeout;
+            let mut ambiguous = false;
+            let op = sql_call(&c.sql_calls, UPDATE, ctx.timeout, deadline, true, &mut ambiguous, || {
+                let mut call = c.sql_users.update().set_project(project.clone()).set_instance(instance.clone()).set_name(name.clone()).set_body(body.clone());
+                if !host.is_empty() {
+                    call = call.set_host(host.clone());
+                }
+                call.send()
+            })
+            .await
+            .map_err(|e| e.into_error(UPDATE))?;
+            wait_operation(&c, ctx, &project, op, UPDATE, &format!("setting the password of user {name} in instance {instance}"), None, deadline).await?;
+        }
+        let mut state = prior.clone();
+        for n in ["password", "password_wo_version", "deletion_policy"] {
+            set(&mut state, n, planned.get(n).cloned().unwrap_or(Value::Null));
+        }
+        Ok(state)
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
+            return Ok(());
+        }
+        let (project, instance, host, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let c = self.clients(ctx).await?;
+        let deadline = Instant::now() + ctx.timeout;
+        let mut ambiguous = false;
+        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
+            let mut call = c.sql_users.delete().set_project(project.clone()).set_instance(instance.clone()).set_name(name.clone());
+            if !host.is_empty() {
+                call = call.set_host(host.clone());
+            }
+            call.send()
+        })
+        .await;
+        match op {
+            Ok(op) => wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting user {name} in instance {instance}"), None, deadline).await,
+            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(e.into_error(DELETE)),
+        }
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, instance, host, name) = parse_import_id(id)?;
+        let live = self
+            .find(&c, &project, &instance, &host, &name, ctx.timeout)
+            .await?
+            .ok_or_else(|| ProviderError { method: Some(LIST.into()), message: format!("no user {name} (host \"{host}\") in instance projects/{project}/instances/{instance}"), retryable: false, not_found: true })?;
+        Ok(self.to_state(&project, &instance, &live, None))
+    }
+
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        Some(id_of(&string(planned, "name")?, &string(planned, "host").unwrap_or_default(), &string(planned, "instance")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    fn diags(body: &str) -> Vec<String> {
+        let src = format!("resource \"google_sql_user\" \"u\" {{\n  name = \"netra_user\"\n  instance = \"netra-staging-db\"\n{body}}}\n");
+        let p = test_hcl::resource(&src);
+        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)).collect()
+    }
+
+    #[test]
+    fn password_rules() {
+        assert_eq!(diags("  password_wo = \"x\"\n  password_wo_version = \"1\"\n"), Vec::<String>::new());
+        let d = diags("  password = \"a\"\n  password_wo = \"b\"\n");
+        assert!(d.len() == 1 && d[0].contains("Only one of \"password\", \"password_wo\""), "{d:?}");
+        let d = diags("  password_wo_version = \"1\"\n");
+        assert!(d.len() == 1 && d[0].contains("\"password_wo\" is required when \"password_wo_version\" is set"), "{d:?}");
+        let d = diags("  type = \"CLOUD_IAM_USER\"\n  password = \"a\"\n");
+        assert!(d.len() == 1 && d[0].starts_with("main.tf:5:3: password cannot be set for a user of type CLOUD_IAM_USER"), "{d:?}");
+        let d = diags("  type = \"ADMIN\"\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        let d = diags("  deletion_policy = \"KEEP\"\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+    }
+
+    #[test]
+    fn the_password_comes_from_config_unmarked_only_for_the_body() {
+        let config = Value::map([("password_wo", Value::from("s3cret").sensitive())]);
+        assert_eq!(password(&Value::map::<&str>([]), &config).as_deref(), Some("s3cret"));
+        assert_eq!(password(&Value::map([("password", Value::from("old").sensitive())]), &Value::Null).as_deref(), Some("old"));
+        assert_eq!(password(&Value::Null, &Value::map([("password_wo", Value::unknown())])), None);
+    }
+
+    #[test]
+    fn state_never_holds_the_write_only_password_and_bumping_the_version_updates_in_place() {
+        let t = SqlUser::new(Arc::new(Shared::new(Default::default())));
+        let prior = conform_to_schema(
+            &schema(),
+            Value::map([("name", Value::from("netra_user")), ("instance", Value::from("i")), ("project", Value::from("p")), ("password_wo_version", Value::from("1"))]),
+        );
+        let live = model::User::new().set_name("netra_user").set_password("leaked?");
+        let s = t.to_state("p", "i", &live, Some(&prior));
+        assert_eq!(s.get("password_wo"), Some(&Value::Null));
+        assert_eq!(s.get("password"), Some(&Value::Null));
+        assert!(!format!("{s:?}").contains("leaked"));
+        assert_eq!(s.get("type"), Some(&Value::from("BUILT_IN")));
+        let mut config = prior.clone();
+        set(&mut config, "password_wo", Value::from("new").sensitive());
+        set(&mut config, "password_wo_version", Value::from("2"));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&s), &config, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+        assert_eq!(crate::plan::diff::changed_paths(&s, &prop.planned), vec![AttrPath::attr("password_wo_version")]);
+    }
+
+    #[test]
+    fn import_ids() {
+        assert_eq!(parse_import_id("p/i/u").unwrap(), ("p".into(), "i".into(), "".into(), "u".into()));
+        assert_eq!(parse_import_id("p/i/%/u").unwrap(), ("p".into(), "i".into(), "%".into(), "u".into()));
+        assert!(parse_import_id("i/u").is_err());
+    }
+}
