@@ -22,9 +22,11 @@ module "vpc_connector" {
   network       = var.network
   ip_cidr_range = "10.1.0.0/28"
   machine_type  = "e2-micro"
-  # Roadmap 3.1: scaled from 2/10 to 3/15 for capacity.
+  # Roadmap 3.1 scales the connector from 2/10 to 3/15 instances, but the API accepts at most
+  # 10 (max_throughput 1000 Mbps of e2-micro instances): `update --max-instances=15` would fail.
+  # So: min 3 for the extra baseline capacity, max 10; beyond that, a larger machine_type.
   min_instances = 3
-  max_instances = 15
+  max_instances = 10
 }
 
 module "cloud_sql" {

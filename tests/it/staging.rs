@@ -1,0 +1,169 @@
+//! Issue 6: the staging stack against the roadmap's broken environment, through the binary
+//! with the embedded emulator — the flow the README's first command runs.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+
+/// A scratch copy of stacks/ and modules/ (the stack's backend points at ../../state/staging).
+struct Staging {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Staging {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_tree(&repo.join("stacks"), &root.join("stacks"));
+        copy_tree(&repo.join("modules"), &root.join("modules"));
+        std::fs::create_dir_all(root.join("state")).unwrap();
+        Staging { _dir: dir, root }
+    }
+    fn stack(&self) -> PathBuf {
+        self.root.join("stacks/staging")
+    }
+    fn scenario(&self, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+        let path = self.stack().join("scenarios/broken-staging.json");
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        edit(&mut v);
+        let out = self.root.join("scenario.json");
+        std::fs::write(&out, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+        out
+    }
+    fn cairn(&self, scenario: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let mut c = std::process::Command::new(cairn_bin());
+        c.arg("--emulator").arg("--emulator-scenario").arg(scenario).args(args).current_dir(&self.root).env("NO_COLOR", "1");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name();
+        if name == "state" {
+            continue;
+        }
+        if e.path().is_dir() {
+            copy_tree(&e.path(), &to.join(&name));
+        } else {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn plan_summary(text: &str) -> String {
+    text.lines().filter(|l| l.trim_start().starts_with("# ") || l.starts_with("Plan:")).map(str::trim).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn validate_passes() {
+    let s = Staging::new();
+    let o = run_cairn(&["validate", s.stack().to_str().unwrap()], &s.root);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn remediation_flow_goes_from_critical_to_healthy() {
+    let s = Staging::new();
+    let scenario = s.scenario(|_| {});
+    let stack = s.stack();
+    let dir = stack.to_str().unwrap();
+
+    let o = s.cairn(&scenario, &["check", dir], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    let report = stdout(&o);
+    for line in [
+        "Overall Status: CRITICAL",
+        "Secret 'database-url' is missing",
+        "Secret 'jwt-secret-staging' is missing",
+        "Backend service 'staging-backend-service' timeout is 30s, expected 600s",
+        "Certificate 'staging-netrasystems-ai-cert' is missing",
+    ] {
+        assert!(report.contains(line), "missing {line:?} in:\n{report}");
+    }
+
+    let o = s.cairn(&scenario, &["plan", dir], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let plan = stdout(&o);
+    insta::assert_snapshot!("staging_plan_against_broken_scenario", plan_summary(&plan));
+    assert!(!plan.contains("google_sql_database_instance.this must be replaced"), "{plan}");
+
+    let o = s.cairn(&scenario, &["apply", dir, "--auto-approve"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+
+    let o = s.cairn(&scenario, &["check", dir], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Overall Status: HEALTHY"), "{}", stdout(&o));
+
+    let o = s.cairn(&scenario, &["plan", dir, "--detailed-exitcode"], &[]);
+    assert_eq!(o.status.code(), Some(0), "a second plan has no changes: {}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn no_generated_or_supplied_secret_is_kept_or_printed() {
+    let s = Staging::new();
+    let scenario = s.scenario(|_| {});
+    let stack = s.stack();
+    let dir = stack.to_str().unwrap();
+    let supplied = "redis://:SUPPLIED-SECRET-7781@10.0.0.9:6379/0";
+    let env = [("TF_VAR_redis_url", supplied)];
+    let mut printed = String::new();
+    let planfile = s.root.join("staging.cairnplan");
+    for args in [vec!["-vv", "plan", dir, "-out", planfile.to_str().unwrap()], vec!["-vv", "apply", dir, "--auto-approve"], vec!["-vv", "check", dir], vec!["-C", dir, "state", "pull"], vec!["-C", dir, "output", "--json"]] {
+        let o = s.cairn(&scenario, &args, &env);
+        printed += &stdout(&o);
+        printed += &stderr(&o);
+    }
+    // The generated values live in the emulated cloud: read them back from it to scan for them.
+    let cloud: serde_json::Value = serde_json::from_slice(&std::fs::read(s.root.join("state/staging/emulator-cloud.json")).unwrap()).unwrap();
+    let text = cloud.to_string();
+    let mut secrets = vec![supplied.to_string()];
+    for id in ["jwt-secret-staging", "database-url"] {
+        // Payloads are base64 in the data file; find the version payloads of this secret.
+        let needle = format!("secrets/{id}/versions/");
+        let start = text.find(&needle).unwrap_or_else(|| panic!("{id} has a version"));
+        let tail = &text[start..];
+        let data = tail.split("\"data\":\"").nth(1).and_then(|t| t.split('"').next()).expect("payload");
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::STANDARD.decode(data).unwrap();
+        let value = String::from_utf8(raw).unwrap();
+        if id == "database-url" {
+            // The generated database password is the part between ':' and '@'.
+            let pw = value.split("://").nth(1).and_then(|r| r.split('@').next()).and_then(|c| c.split(':').nth(1)).unwrap().to_string();
+            secrets.push(pw);
+        }
+        secrets.push(value);
+    }
+    let mut bytes = Vec::new();
+    for e in std::fs::read_dir(s.root.join("state/staging")).unwrap().flatten() {
+        if e.file_name() != "emulator-cloud.json" {
+            collect_bytes(&e.path(), &mut bytes);
+        }
+    }
+    bytes.extend(std::fs::read(&planfile).unwrap_or_default());
+    bytes.extend(printed.as_bytes());
+    for secret in &secrets {
+        assert!(secret.len() >= 16, "a real secret was found");
+        assert!(!contains(&bytes, secret), "a secret leaked");
+    }
+}
+
+#[test]
+fn the_readme_demo_runs_as_written() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let first = readme.lines().find(|l| l.trim_start().starts_with("bash ") || l.trim_start().starts_with("cargo ")).unwrap();
+    assert!(first.trim_start().starts_with("bash stacks/staging/demo.sh"), "the README leads with the staging demo: {first}");
+    let o = std::process::Command::new("bash").arg("stacks/staging/demo.sh").current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let critical = out.find("Overall Status: CRITICAL").expect("first report is CRITICAL");
+    let healthy = out.rfind("Overall Status: HEALTHY").expect("last report is HEALTHY");
+    assert!(critical < healthy);
+    assert!(stderr(&o).contains("Creation complete") || out.contains("Creation complete"), "apply progress shown");
+}
