@@ -9,7 +9,7 @@ use cairn::state::{LockInfo, StateStore};
 fn slow_stack() -> TestStack {
     TestStack::new(&[("main.tf", r#"
 resource "terraform_data" "n" {
-  count = 3000
+  count = 5000
   input = "value-${count.index}"
 }
 "#)])
@@ -29,9 +29,15 @@ fn two_applies_at_once_exactly_one_runs() {
             .expect("spawn")
     };
     let first = spawn("0s");
-    std::thread::sleep(Duration::from_millis(150));
+    // Start the second only once the first holds the lock (the lock file names its holder).
+    let lock_file = s.path().join("state/cairn.lock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read(&lock_file).map(|b| b.is_empty()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "the first apply never took the lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let started = Instant::now();
-    let second = spawn("1s");
+    let second = spawn("500ms");
     let (a, b) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
     let waited = started.elapsed();
     let codes = [a.status.code(), b.status.code()];
@@ -41,11 +47,11 @@ fn two_applies_at_once_exactly_one_runs() {
     let msg = stderr(loser);
     assert!(msg.contains("locked") && msg.contains("pid") && msg.contains("apply"), "{msg}");
     if b.status.code() == Some(1) {
-        assert!(waited >= Duration::from_millis(900), "the second apply should have waited for --lock-timeout");
+        assert!(waited >= Duration::from_millis(450), "the second apply should have waited for --lock-timeout");
     }
     // Exactly the configured instances exist.
     let o = run_cairn(&["-C", &dir, "state", "list"], s.path());
-    assert_eq!(stdout(&o).lines().count(), 3000);
+    assert_eq!(stdout(&o).lines().count(), 5000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
