@@ -686,87 +686,42 @@ pub(crate) mod raw {
     use google_cloud_auth::credentials::{CacheableResource, Credentials};
     use google_cloud_gax::error::rpc::Status;
     use google_cloud_gax::error::Error as GaxError;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// Sends one JSON request with the same credentials and TLS stack the SDK uses: the Rust
+    /// VPC Access SDK has no UpdateConnector, so the PATCH is made here.
     pub async fn send(endpoint: &str, method: &str, path_and_query: &str, body: String, creds: Credentials, timeout: Duration) -> Result<serde_json::Value, GaxError> {
-        let Some(rest) = endpoint.strip_prefix("http://") else {
-            // Deliberately not retried: it is a missing capability, not an outage.
-            let msg = format!(
-                "this build of Cairn cannot send {method} to {endpoint}: the Rust SDK has no UpdateConnector and Cairn has no HTTPS client for hand-made requests. \
-                 Change min_instances/max_instances/machine_type by replacing the connector (`cairn apply -replace=<address>`) or use gcloud \
-                 `compute networks vpc-access connectors update`"
-            );
-            let bytes = axum::body::Bytes::from(serde_json::json!({"error": {"code": 501, "message": msg, "status": "UNIMPLEMENTED"}}).to_string());
-            return Err(match Status::try_from(&bytes) {
-                Ok(s) => GaxError::service_with_http_metadata(s, Some(501), None),
-                Err(_) => GaxError::http(501, axum::http::HeaderMap::new(), bytes),
-            });
-        };
-        let (authority, prefix) = match rest.find('/') {
-            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-            None => (rest, ""),
-        };
-        let mut headers = String::new();
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| GaxError::io(e.to_string()))?;
+        let url = format!("{}{}", endpoint.trim_end_matches('/'), path_and_query);
+        let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| GaxError::io(e.to_string()))?;
+        let mut request = client
+            .request(method, url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(body);
         match creds.headers(axum::http::Extensions::new()).await {
-            Ok(CacheableResource::New { data, .. }) => {
-                for (k, v) in data.iter() {
-                    if let Ok(v) = v.to_str() {
-                        headers.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                }
-            }
+            Ok(CacheableResource::New { data, .. }) => request = request.headers(data),
             Ok(CacheableResource::NotModified) => {}
             Err(e) => return Err(GaxError::authentication(e)),
         }
-        let request = format!(
-            "{method} {prefix}{path_and_query} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
-            body.len()
-        );
-        let exchange = async {
-            let mut stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| GaxError::connect(e.to_string()))?;
-            stream.write_all(request.as_bytes()).await.map_err(|e| GaxError::io(e.to_string()))?;
-            let mut raw = Vec::new();
-            stream.read_to_end(&mut raw).await.map_err(|e| GaxError::io(e.to_string()))?;
-            Ok::<Vec<u8>, GaxError>(raw)
-        };
-        let raw = tokio::time::timeout(timeout, exchange).await.map_err(|_| GaxError::timeout(format!("no answer within {}s", timeout.as_secs())))??;
-        let (code, payload) = parse_response(&raw).ok_or_else(|| GaxError::io("malformed HTTP response"))?;
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                GaxError::timeout(format!("no answer within {}s", timeout.as_secs()))
+            } else if e.is_connect() {
+                GaxError::connect(e.to_string())
+            } else {
+                GaxError::io(e.to_string())
+            }
+        })?;
+        let code = response.status().as_u16();
+        let payload = response.bytes().await.map_err(|e| GaxError::io(e.to_string()))?;
         if (200..300).contains(&code) {
             return serde_json::from_slice(&payload).map_err(GaxError::deser);
         }
-        let bytes = axum::body::Bytes::from(payload);
+        let bytes = payload;
         Err(match Status::try_from(&bytes) {
             Ok(s) => GaxError::service_with_http_metadata(s, Some(code), None),
             Err(_) => GaxError::http(code, axum::http::HeaderMap::new(), bytes),
         })
-    }
-
-    /// Status code and (de-chunked) body of an HTTP/1.1 response.
-    pub fn parse_response(raw: &[u8]) -> Option<(u16, Vec<u8>)> {
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-        let head = std::str::from_utf8(&raw[..split]).ok()?;
-        let body = &raw[split + 4..];
-        let code: u16 = head.lines().next()?.split_whitespace().nth(1)?.parse().ok()?;
-        let chunked = head.lines().any(|l| {
-            let l = l.to_ascii_lowercase();
-            l.starts_with("transfer-encoding:") && l.contains("chunked")
-        });
-        if !chunked {
-            return Some((code, body.to_vec()));
-        }
-        let mut out = Vec::new();
-        let mut rest = body;
-        loop {
-            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
-            let size_text = std::str::from_utf8(&rest[..line_end]).ok()?;
-            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-            rest = &rest[line_end + 2..];
-            if size == 0 {
-                return Some((code, out));
-            }
-            out.extend_from_slice(rest.get(..size)?);
-            rest = rest.get(size + 2..)?;
-        }
     }
 }
 
@@ -944,14 +899,6 @@ mod tests {
         assert_eq!(parse_import_id("n", Some("p"), Some("r")).unwrap(), full);
         assert!(parse_import_id("n", Some("p"), None).unwrap_err().message.contains("names no region"));
         assert!(parse_import_id("a/b/c/d", None, None).is_err());
-    }
-
-    #[test]
-    fn raw_responses_parse_plain_and_chunked() {
-        assert_eq!(raw::parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"), Some((200, b"{}".to_vec())));
-        let chunked = b"HTTP/1.1 409 Conflict\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n";
-        assert_eq!(raw::parse_response(chunked), Some((409, b"{\"a\":1}".to_vec())));
-        assert_eq!(raw::parse_response(b"garbage"), None);
     }
 
     /// The patch goes out with the mask of the changed fields; its operation is polled to done;
