@@ -677,9 +677,9 @@ impl ResourceType for VpcAccessConnector {
     }
 }
 
-/// One JSON request without an SDK method, over plain HTTP/1.1: enough for the emulator and
-/// any `vpc_access_custom_endpoint` that speaks http. Errors come back as SDK errors so the
-/// retry rules and messages are the same as for SDK calls.
+/// One JSON request without an SDK method (reqwest, the HTTP client the SDK itself is built on,
+/// so https and http endpoints alike). Errors come back as SDK errors so the retry rules and
+/// messages are the same as for SDK calls.
 pub(crate) mod raw {
     use std::time::Duration;
 
