@@ -564,7 +564,9 @@ fn carry_marks(result: Value, planned: &Value) -> Value {
 }
 
 /// A configured argument whose value is still unknown (a dependency did not produce it).
+/// Withheld secrets are not "unknown" here: they exist, and a provider only sends what changed
+/// (the plan refuses a step that would have to send one; see planner::withheld_needed).
 fn unknown_argument(_planned: &Value, conf: &Value) -> Option<String> {
     let m = conf.as_map()?;
-    m.iter().find(|(_, v)| v.contains_unknown()).map(|(k, _)| k.clone())
+    m.iter().find(|(_, v)| crate::plan::env::has_pending(v)).map(|(k, _)| k.clone())
 }

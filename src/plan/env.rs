@@ -280,7 +280,7 @@ fn settle_withheld(v: Value, refs: &[crate::lang::refs::Reference], ctx: &EvalCt
     if any_withheld { pending_to_withheld(v) } else { v }
 }
 
-fn has_pending(v: &Value) -> bool {
+pub fn has_pending(v: &Value) -> bool {
     match v {
         Value::Unknown(crate::lang::value::Unknown::Pending) => true,
         Value::Sensitive(x) => has_pending(x),
@@ -290,7 +290,7 @@ fn has_pending(v: &Value) -> bool {
     }
 }
 
-fn has_withheld(v: &Value) -> bool {
+pub fn has_withheld(v: &Value) -> bool {
     match v {
         Value::Unknown(crate::lang::value::Unknown::Withheld { .. }) => true,
         Value::Sensitive(x) => has_withheld(x),

@@ -11,7 +11,7 @@ use crate::addr::{AnyAddr, AttrPath, InstanceAddr, InstanceKey, ModulePath, Reso
 use crate::graph::{Graph, Node};
 use crate::lang::config::{Config, IgnoreChanges, ResourceBlock, ResourceMode};
 use crate::lang::diag::{Diagnostic, Diagnostics};
-use crate::lang::eval::eval;
+use crate::lang::eval::{eval, Resolver};
 use crate::lang::value::Value;
 use crate::plan::diff::changed_paths_with_schema;
 use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
@@ -273,6 +273,12 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                             }
                         }
                     };
+                    if in_target && !opts.live_values {
+                        if let Some(d) = withheld_needed(&*rt, action, &conf, &changed, &iaddr, block, config, &env) {
+                            diags.push(d);
+                            continue;
+                        }
+                    }
                     if action.is_replace() && block.lifecycle.prevent_destroy {
                         diags.push(prevent_destroy_error(&iaddr, block));
                     }
@@ -441,6 +447,69 @@ fn warn_replaced_while_in_use(changes: &mut [ResourceChange], state: &State) {
             ));
         }
     }
+}
+
+/// A step that would have to send a secret Cairn did not keep (a generated password whose
+/// consumer was not created in the apply that generated it) cannot succeed; say so at plan
+/// time, naming where the value comes from and how to get a fresh one.
+#[allow(clippy::too_many_arguments)]
+fn withheld_needed(
+    rt: &dyn ResourceType,
+    action: Action,
+    conf: &Value,
+    changed: &[AttrPath],
+    addr: &InstanceAddr,
+    block: &ResourceBlock,
+    config: &Config,
+    env: &Env,
+) -> Option<Diagnostic> {
+    use crate::plan::env::has_withheld;
+    let schema = rt.schema();
+    let attrs = conf.as_map()?;
+    let needed: Vec<&str> = attrs
+        .iter()
+        .filter(|(name, v)| {
+            if !has_withheld(v) {
+                return false;
+            }
+            match action {
+                Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => true,
+                Action::Update => {
+                    let write_only = schema.attributes.get(name.as_str()).is_some_and(|a| a.write_only);
+                    let version_changed = changed.iter().any(|p| p.top() == Some(&format!("{name}_version")));
+                    changed.iter().any(|p| p.top() == Some(name.as_str())) || (write_only && version_changed)
+                }
+                _ => false,
+            }
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let first = needed.first()?;
+    let scope = ModuleScope { env, config, module: &addr.resource.module };
+    let mut sources: Vec<String> = crate::lang::refs::body_references(&block.body)
+        .into_iter()
+        .filter(|r| {
+            let Ok(v) = scope.resolve(&r.root, r.span) else { return false };
+            let mut cur = &v;
+            for a in &r.attrs {
+                match cur.get(a) {
+                    Some(next) => cur = next,
+                    None => break,
+                }
+            }
+            has_withheld(cur)
+        })
+        .map(|r| std::iter::once(r.root.to_string()).chain(r.attrs.iter().cloned()).collect::<Vec<_>>().join("."))
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let attr_span = block.body.attributes.get(*first).map(|a| a.span).unwrap_or(block.span);
+    Some(
+        Diagnostic::error(format!("{addr} needs the value of {}, which Cairn does not keep after the apply that generated it", if sources.is_empty() { format!("argument \"{first}\"") } else { sources.join(", ") }))
+            .at(attr_span)
+            .detail("Generated secrets (random_password results and values built from them) are available only to the apply that creates them; this step was not done then, so the value no longer exists anywhere Cairn can read it.")
+            .help("generate a fresh value for it and for everything that uses it in one apply: `cairn apply --replace=ADDRESS` with the generating resource's address, and bump the `*_wo_version` of the other consumers so they receive it too"),
+    )
 }
 
 fn delete_change(

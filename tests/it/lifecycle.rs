@@ -314,3 +314,26 @@ resource "fake_thing" "proxy" {
     assert_eq!(cert.action, Action::CreateThenDelete);
     assert!(cert.warnings.is_empty(), "{:?}", cert.warnings);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_of_a_secret_generated_earlier_is_refused_at_plan_time() {
+    let s = TestStack::new(&[("main.tf", r#"
+resource "random_password" "p" {
+  length  = 20
+  special = false
+}
+"#)]);
+    let c = common(s.path(), cairn::providers::Registry::builtin());
+    apply(&c).await;
+    // A consumer added later cannot receive the value: it was never stored.
+    s.write("consumer.tf", "resource \"terraform_data\" \"uses\" {\n  input = random_password.p.result\n}\n");
+    let err = ops::plan(PlanArgs::new(c.clone())).await.err().expect("refused at plan time");
+    let msg = describe(&err);
+    assert!(msg.contains("terraform_data.uses needs the value of random_password.p.result") && msg.contains("consumer.tf:2:3") && msg.contains("--replace"), "{msg}");
+    // Regenerating it in the same apply is the fix.
+    let mut a = apply_args(&c);
+    a.plan.replace = vec!["random_password.p".into()];
+    let r = ops::apply(a, &mut |_| true).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert!(r.outcome.unwrap().failed.is_empty());
+    assert!(!plan(&c).await.has_changes());
+}
