@@ -6,6 +6,8 @@
 //! `fields` (reading and writing attribute values), then one file per resource type.
 
 pub mod clients;
+pub mod compute_common;
+pub mod compute_health_check;
 pub mod config;
 pub mod errors;
 pub mod fields;
@@ -21,6 +23,7 @@ use tokio::sync::OnceCell;
 use crate::lang::value::Value;
 use crate::providers::{Provider, ProviderError, ResourceType};
 pub use clients::Clients;
+pub use compute_health_check::ComputeHealthCheck;
 pub use config::{GoogleConfig, Service, EMULATOR_ENV};
 pub use secret_manager_secret::SecretManagerSecret;
 pub use secret_manager_secret_version::SecretManagerSecretVersion;
@@ -91,6 +94,7 @@ impl Provider for GoogleProvider {
         vec![
             Arc::new(SecretManagerSecret::new(self.shared.clone())),
             Arc::new(SecretManagerSecretVersion::new(self.shared.clone())),
+            Arc::new(ComputeHealthCheck::new(self.shared.clone())),
         ]
     }
 
