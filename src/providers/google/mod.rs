@@ -6,8 +6,10 @@
 //! `fields` (reading and writing attribute values), then one file per resource type.
 
 pub mod clients;
+pub mod compute_backend_service;
 pub mod compute_common;
 pub mod compute_health_check;
+pub mod compute_managed_ssl_certificate;
 pub mod config;
 pub mod errors;
 pub mod fields;
@@ -23,7 +25,9 @@ use tokio::sync::OnceCell;
 use crate::lang::value::Value;
 use crate::providers::{Provider, ProviderError, ResourceType};
 pub use clients::Clients;
+pub use compute_backend_service::ComputeBackendService;
 pub use compute_health_check::ComputeHealthCheck;
+pub use compute_managed_ssl_certificate::ComputeManagedSslCertificate;
 pub use config::{GoogleConfig, Service, EMULATOR_ENV};
 pub use secret_manager_secret::SecretManagerSecret;
 pub use secret_manager_secret_version::SecretManagerSecretVersion;
@@ -95,6 +99,8 @@ impl Provider for GoogleProvider {
             Arc::new(SecretManagerSecret::new(self.shared.clone())),
             Arc::new(SecretManagerSecretVersion::new(self.shared.clone())),
             Arc::new(ComputeHealthCheck::new(self.shared.clone())),
+            Arc::new(ComputeManagedSslCertificate::new(self.shared.clone())),
+            Arc::new(ComputeBackendService::new(self.shared.clone())),
         ]
     }
 
