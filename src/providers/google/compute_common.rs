@@ -137,8 +137,19 @@ pub fn camel(name: &str) -> String {
 }
 
 /// A type's exceptions to the camelCase rule: (attribute or block name, JSON key). An empty
-/// JSON key means "not on the wire" (Terraform-only or handled by hand).
+/// JSON key means "not on the wire" (Terraform-only or handled by hand). A block is looked up
+/// as `name[]` first, so a block and an attribute of the same name can map differently
+/// (`path_matcher[]` → `pathMatchers`, `path_matcher` → `pathMatcher`).
 pub type Renames = &'static [(&'static str, &'static str)];
+
+fn block_key(name: &str, renames: Renames) -> Option<String> {
+    let qualified = format!("{name}[]");
+    match renames.iter().find(|(n, _)| *n == qualified) {
+        Some((_, "")) => None,
+        Some((_, k)) => Some(k.to_string()),
+        None => wire_key(name, renames),
+    }
+}
 
 fn wire_key(name: &str, renames: Renames) -> Option<String> {
     match renames.iter().find(|(n, _)| *n == name) {
@@ -162,7 +173,7 @@ pub fn to_wire(schema: &Schema, v: &Value, renames: Renames) -> Json {
         }
     }
     for (name, bt) in &schema.blocks {
-        let Some(key) = wire_key(name, renames) else { continue };
+        let Some(key) = block_key(name, renames) else { continue };
         let items: Vec<Json> = v
             .get(name)
             .and_then(Value::as_list)
@@ -223,7 +234,7 @@ pub fn from_wire(schema: &Schema, j: &Json, renames: Renames) -> Value {
         m.insert(name.to_string(), v);
     }
     for (name, bt) in &schema.blocks {
-        let raw: Vec<&Json> = match wire_key(name, renames).and_then(|k| j.get(&k)) {
+        let raw: Vec<&Json> = match block_key(name, renames).and_then(|k| j.get(&k)) {
             Some(Json::Array(xs)) => xs.iter().collect(),
             Some(o @ Json::Object(_)) => vec![o],
             _ => Vec::new(),

@@ -10,6 +10,8 @@ pub mod compute_backend_service;
 pub mod compute_common;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
+pub mod compute_target_https_proxy;
+pub mod compute_url_map;
 pub mod config;
 pub mod errors;
 pub mod fields;
@@ -28,6 +30,8 @@ pub use clients::Clients;
 pub use compute_backend_service::ComputeBackendService;
 pub use compute_health_check::ComputeHealthCheck;
 pub use compute_managed_ssl_certificate::ComputeManagedSslCertificate;
+pub use compute_target_https_proxy::ComputeTargetHttpsProxy;
+pub use compute_url_map::ComputeUrlMap;
 pub use config::{GoogleConfig, Service, EMULATOR_ENV};
 pub use secret_manager_secret::SecretManagerSecret;
 pub use secret_manager_secret_version::SecretManagerSecretVersion;
@@ -101,6 +105,8 @@ impl Provider for GoogleProvider {
             Arc::new(ComputeHealthCheck::new(self.shared.clone())),
             Arc::new(ComputeManagedSslCertificate::new(self.shared.clone())),
             Arc::new(ComputeBackendService::new(self.shared.clone())),
+            Arc::new(ComputeUrlMap::new(self.shared.clone())),
+            Arc::new(ComputeTargetHttpsProxy::new(self.shared.clone())),
         ]
     }
 
