@@ -15,6 +15,7 @@ pub mod compute_url_map;
 pub mod config;
 pub mod errors;
 pub mod fields;
+pub mod logging_project_sink;
 pub mod retry;
 pub mod secret_manager_secret;
 pub mod secret_manager_secret_version;
@@ -32,6 +33,7 @@ pub use compute_health_check::ComputeHealthCheck;
 pub use compute_managed_ssl_certificate::ComputeManagedSslCertificate;
 pub use compute_target_https_proxy::ComputeTargetHttpsProxy;
 pub use compute_url_map::ComputeUrlMap;
+pub use logging_project_sink::LoggingProjectSink;
 pub use config::{GoogleConfig, Service, EMULATOR_ENV};
 pub use secret_manager_secret::SecretManagerSecret;
 pub use secret_manager_secret_version::SecretManagerSecretVersion;
@@ -107,6 +109,7 @@ impl Provider for GoogleProvider {
             Arc::new(ComputeBackendService::new(self.shared.clone())),
             Arc::new(ComputeUrlMap::new(self.shared.clone())),
             Arc::new(ComputeTargetHttpsProxy::new(self.shared.clone())),
+            Arc::new(LoggingProjectSink::new(self.shared.clone())),
         ]
     }
 
