@@ -384,7 +384,7 @@ pub fn operation_error(method: &str, op: &Operation) -> Option<ProviderError> {
     let j = model_json(op);
     let errors = j.pointer("/error/errors").and_then(Json::as_array).cloned().unwrap_or_default();
     let http = j.get("httpErrorStatusCode").and_then(Json::as_i64);
-    if errors.is_empty() && http.map_or(true, |h| h < 400) {
+    if errors.is_empty() && http.is_none_or(|h| h < 400) {
         return None;
     }
     let mut parts: Vec<String> = errors

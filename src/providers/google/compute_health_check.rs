@@ -127,7 +127,7 @@ pub fn check_timeout_within_interval(config: &Value) -> Vec<(AttrPath, String)> 
     if timeout <= interval {
         return Vec::new();
     }
-    let implicit = if config.get("check_interval_sec").map_or(true, Value::is_null) { ", its default" } else { "" };
+    let implicit = if config.get("check_interval_sec").is_none_or(Value::is_null) { ", its default" } else { "" };
     vec![(
         AttrPath::attr("timeout_sec"),
         format!(

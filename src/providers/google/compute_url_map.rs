@@ -111,7 +111,7 @@ pub fn check_matchers(config: &Value) -> Vec<(AttrPath, String)> {
         if !names.insert(n.to_string()) {
             out.push((AttrPath::attr("path_matcher").join_index(i as i64).join_attr("name"), format!("path_matcher.name \"{n}\" is used by two path_matcher blocks; each needs its own name")));
         }
-        if m.get("default_service").map_or(true, Value::is_null) {
+        if m.get("default_service").is_none_or(Value::is_null) {
             out.push((
                 AttrPath::attr("path_matcher").join_index(i as i64),
                 format!("path_matcher \"{n}\" needs default_service: the backend service for requests that match none of its path_rule blocks"),
