@@ -432,4 +432,54 @@ mod tests {
         let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?}");
     }
+
+    /// insert → operation RUNNING → globalOperations.wait → DONE → get; a delete whose
+    /// operation finishes with RESOURCE_IN_USE_BY_ANOTHER_RESOURCE fails naming the user.
+    #[tokio::test]
+    async fn operations_are_waited_on_and_their_errors_surface() {
+        use std::sync::Mutex;
+        let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+        let c2 = calls.clone();
+        let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, query: &str, _b: &[u8]| {
+            c2.lock().unwrap().push(format!("{method} {path}"));
+            let base = "/compute/v1/projects/p/global";
+            let op = |name: &str, status: &str| serde_json::json!({"kind": "compute#operation", "name": name, "status": status, "operationType": "insert",
+                "targetLink": "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc"});
+            match (method, path.strip_prefix(base).unwrap_or(path)) {
+                ("POST", "/healthChecks") => {
+                    assert!(query.contains("requestId="), "{query}");
+                    (200, op("operation-1", "RUNNING"))
+                }
+                ("POST", "/operations/operation-1/wait") => (200, op("operation-1", "DONE")),
+                ("GET", "/healthChecks/hc") => (200, serde_json::json!({"name": "hc", "selfLink": "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc",
+                    "checkIntervalSec": 60, "timeoutSec": 30, "type": "HTTP", "httpHealthCheck": {"port": 80, "requestPath": "/health", "proxyHeader": "NONE"}})),
+                ("DELETE", "/healthChecks/hc") => {
+                    let mut o = op("operation-2", "DONE");
+                    o["httpErrorStatusCode"] = 400.into();
+                    o["error"] = serde_json::json!({"errors": [{"code": "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE",
+                        "message": "The health_check resource 'projects/p/global/healthChecks/hc' is already being used by 'projects/p/global/backendServices/staging-backend-service'"}]});
+                    (200, o)
+                }
+                _ => (404, serde_json::json!({"error": {"code": 404, "message": format!("no route {method} {path}"), "errors": [{"reason": "notFound"}]}})),
+            }
+        }))
+        .await;
+        let (shared, ctx) = crate::providers::google::test_server::shared(&endpoint).await;
+        let t = ComputeHealthCheck::new(shared);
+        let mut planned = planned();
+        set(&mut planned, "name", Value::from("hc"));
+        let state = t.create(&ctx, &planned, &planned).await.unwrap();
+        assert_eq!(state.get("self_link"), Some(&Value::from("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc")));
+        assert_eq!(
+            calls.lock().unwrap().clone(),
+            vec![
+                "POST /compute/v1/projects/p/global/healthChecks".to_string(),
+                "POST /compute/v1/projects/p/global/operations/operation-1/wait".to_string(),
+                "GET /compute/v1/projects/p/global/healthChecks/hc".to_string(),
+            ]
+        );
+        let e = t.delete(&ctx, &state).await.unwrap_err();
+        assert_eq!(e.method.as_deref(), Some(DELETE));
+        assert!(e.message.contains("already being used by 'projects/p/global/backendServices/staging-backend-service'") && e.message.contains("create_before_destroy"), "{}", e.message);
+    }
 }
