@@ -111,6 +111,9 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                 }
                 Some(now) => {
                     let mut changed = changed_paths_with_schema(&schema, &before, &now, &fingerprint);
+                    // Drift is a change someone made: attributes only the API sets (status,
+                    // fingerprints, expiry) move on their own and are refreshed silently.
+                    changed.retain(|p| schema.attribute_at(p).map_or(true, |a| !(a.computed && !a.optional && !a.required)));
                     changed.sort();
                     if !changed.is_empty() {
                         drift.push(Drift { addr: addr.clone(), type_name: r.type_name.clone(), provider: r.provider.clone(), action: Action::Update, before, after: Some(now.clone()), changed_paths: changed });

@@ -12,6 +12,7 @@ mod emulator_vpcaccess;
 mod engine;
 mod google_cli;
 mod google_secrets;
+mod google_lb;
 mod google_sql_vpc;
 mod lifecycle;
 mod locking;

@@ -31,6 +31,9 @@ pub const SECRET_MANAGER_CONCURRENCY: usize = 8;
 pub const VPC_ACCESS_CONCURRENCY: usize = 4;
 /// Cloud SQL's admin API quota is per-minute and low (180 mutations/min per project).
 pub const SQL_CONCURRENCY: usize = 4;
+/// Compute's per-project mutation quota is shared by every global resource type.
+pub const COMPUTE_CONCURRENCY: usize = 8;
+pub const LOGGING_CONCURRENCY: usize = 8;
 
 /// Every client and its call policy. Cloud SQL, VPC Access, Compute and Logging join here,
 /// each as a client plus its own [`Retrier`], built in [`Clients::connect`] the same way.
@@ -47,6 +50,21 @@ pub struct Clients {
     pub sql_calls: Retrier,
     /// For the one call no SDK client offers (VPC Access connectors.patch).
     pub credentials: Credentials,
+    pub compute: ComputeClients,
+    pub compute_calls: Retrier,
+    pub logging: google_cloud_logging_v2::client::ConfigServiceV2,
+    pub logging_calls: Retrier,
+}
+
+/// Compute's global load-balancing collections and their operations, one client each (the
+/// SDK splits compute by collection).
+pub struct ComputeClients {
+    pub health_checks: google_cloud_compute_v1::client::HealthChecks,
+    pub backend_services: google_cloud_compute_v1::client::BackendServices,
+    pub ssl_certificates: google_cloud_compute_v1::client::SslCertificates,
+    pub url_maps: google_cloud_compute_v1::client::UrlMaps,
+    pub target_https_proxies: google_cloud_compute_v1::client::TargetHttpsProxies,
+    pub global_operations: google_cloud_compute_v1::client::GlobalOperations,
 }
 
 impl Clients {
@@ -67,6 +85,11 @@ impl Clients {
         let sql_operations = tuned(SqlOperationsService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
         let sql_databases = tuned(SqlDatabasesService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
         let sql_users = tuned(SqlUsersService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
+        let compute = ComputeClients::connect(&config, &creds).await?;
+        let logging = tuned(google_cloud_logging_v2::client::ConfigServiceV2::builder(), &config, Service::Logging, &creds)
+            .build()
+            .await
+            .map_err(|e| ProviderError::new(format!("cannot create the Cloud Logging client: {e}")))?;
         Ok(Clients {
             secret_manager,
             secret_manager_calls: Retrier::new(backoff.clone(), SECRET_MANAGER_CONCURRENCY),
@@ -76,7 +99,11 @@ impl Clients {
             sql_operations,
             sql_databases,
             sql_users,
-            sql_calls: Retrier::new(backoff, SQL_CONCURRENCY),
+            sql_calls: Retrier::new(backoff.clone(), SQL_CONCURRENCY),
+            compute,
+            compute_calls: Retrier::new(backoff.clone(), COMPUTE_CONCURRENCY),
+            logging,
+            logging_calls: Retrier::new(backoff, LOGGING_CONCURRENCY),
             credentials: creds,
             config,
         })
@@ -93,6 +120,21 @@ impl Clients {
                     "no project: set `project` on the resource or in the provider \"google\" block, or set GOOGLE_PROJECT",
                 )
             })
+    }
+}
+
+impl ComputeClients {
+    async fn connect(config: &GoogleConfig, creds: &Credentials) -> Result<Self, ProviderError> {
+        use google_cloud_compute_v1::client as c;
+        let err = |e: google_cloud_gax::client_builder::Error| ProviderError::new(format!("cannot create the Compute Engine client: {e}"));
+        Ok(ComputeClients {
+            health_checks: tuned(c::HealthChecks::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+            backend_services: tuned(c::BackendServices::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+            ssl_certificates: tuned(c::SslCertificates::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+            url_maps: tuned(c::UrlMaps::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+            target_https_proxies: tuned(c::TargetHttpsProxies::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+            global_operations: tuned(c::GlobalOperations::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+        })
     }
 }
 

@@ -6,9 +6,16 @@
 //! `fields` (reading and writing attribute values), then one file per resource type.
 
 pub mod clients;
+pub mod compute_backend_service;
+pub mod compute_common;
+pub mod compute_health_check;
+pub mod compute_managed_ssl_certificate;
+pub mod compute_target_https_proxy;
+pub mod compute_url_map;
 pub mod config;
 pub mod errors;
 pub mod fields;
+pub mod logging_project_sink;
 pub mod retry;
 pub mod secret_manager_secret;
 pub mod secret_manager_secret_version;
@@ -25,6 +32,12 @@ use tokio::sync::OnceCell;
 use crate::lang::value::Value;
 use crate::providers::{Provider, ProviderError, ResourceType};
 pub use clients::Clients;
+pub use compute_backend_service::ComputeBackendService;
+pub use compute_health_check::ComputeHealthCheck;
+pub use compute_managed_ssl_certificate::ComputeManagedSslCertificate;
+pub use compute_target_https_proxy::ComputeTargetHttpsProxy;
+pub use compute_url_map::ComputeUrlMap;
+pub use logging_project_sink::LoggingProjectSink;
 pub use config::{GoogleConfig, Service, EMULATOR_ENV};
 pub use secret_manager_secret::SecretManagerSecret;
 pub use secret_manager_secret_version::SecretManagerSecretVersion;
@@ -103,6 +116,12 @@ impl Provider for GoogleProvider {
             Arc::new(SqlDatabaseInstance::new(self.shared.clone())),
             Arc::new(SqlDatabase::new(self.shared.clone())),
             Arc::new(SqlUser::new(self.shared.clone())),
+            Arc::new(ComputeHealthCheck::new(self.shared.clone())),
+            Arc::new(ComputeManagedSslCertificate::new(self.shared.clone())),
+            Arc::new(ComputeBackendService::new(self.shared.clone())),
+            Arc::new(ComputeUrlMap::new(self.shared.clone())),
+            Arc::new(ComputeTargetHttpsProxy::new(self.shared.clone())),
+            Arc::new(LoggingProjectSink::new(self.shared.clone())),
         ]
     }
 

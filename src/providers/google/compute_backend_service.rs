@@ -1,0 +1,485 @@
+//! `google_compute_backend_service`: a global backend service (the load balancer's view of a
+//! set of backends, how they are checked and how traffic is balanced).
+//!
+//! Updates are a full PUT carrying the `fingerprint` read last (the API's optimistic lock);
+//! a 412 means someone changed the service meanwhile, so it is re-read and the PUT sent once
+//! more with the fresh fingerprint. The Cloud Armor policy is attached through
+//! `setSecurityPolicy`, as Terraform does. Health checks may be given as names or self links;
+//! either form matches what the API returns.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_compute_v1::model;
+
+use super::compute_common::{self as cc, Renames};
+use super::fields::{self, conform_to_schema, set, string};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_compute_backend_service";
+const COLLECTION: &str = "backendServices";
+const LIST: &str = "compute.backendServices.list";
+const GET: &str = "compute.backendServices.get";
+const INSERT: &str = "compute.backendServices.insert";
+const UPDATE: &str = "compute.backendServices.update";
+const DELETE: &str = "compute.backendServices.delete";
+const SET_SECURITY_POLICY: &str = "compute.backendServices.setSecurityPolicy";
+
+/// Attributes holding references to other compute resources.
+const REFS: [&str; 3] = ["health_checks", "group", "security_policy"];
+/// Blocks the API fills in when unset (Terraform's Optional+Computed blocks).
+const COMPUTED_BLOCKS: [&str; 2] = ["cdn_policy", "log_config"];
+
+const RENAMES: Renames = &[
+    ("id", ""),
+    ("project", ""),
+    ("generated_id", ""),
+    ("connection_draining_timeout_sec", ""),
+    ("security_policy", ""),
+    ("backend", "backends"),
+    // The API spells it with an upper-case acronym (BackendService.enableCDN).
+    ("enable_cdn", "enableCDN"),
+    ("query_string_whitelist", "queryStringWhitelist"),
+    ("query_string_blacklist", "queryStringBlacklist"),
+];
+
+pub struct ComputeBackendService {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+fn num(d: &'static str) -> Attribute {
+    Attribute::optional_computed(AttrType::Number).describe(d)
+}
+
+fn single(block: Schema) -> BlockType {
+    BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block }
+}
+
+fn check_capacity_scaler(v: &Value) -> Result<(), String> {
+    match v.as_f64() {
+        Some(x) if x == 0.0 || (0.1..=1.0).contains(&x) => Ok(()),
+        Some(x) => Err(format!("is {x}; it must be 0 (drain the group) or between 0.1 and 1.0")),
+        None => Ok(()),
+    }
+}
+
+fn check_health_checks(v: &Value) -> Result<(), String> {
+    let n = v.as_list().map_or(0, <[Value]>::len);
+    if n > 1 {
+        return Err(format!("lists {n} health checks; a global backend service takes at most one"));
+    }
+    Ok(())
+}
+
+pub fn schema() -> Schema {
+    let strings = || AttrType::Set(Box::new(AttrType::String));
+    let backend = Schema::new()
+        .attr("group", Attribute::required(AttrType::String).describe("Self link of the instance group or network endpoint group."))
+        .attr(
+            "balancing_mode",
+            Attribute::optional(AttrType::String).default("UTILIZATION").validate(Validator::OneOf(vec!["UTILIZATION", "RATE", "CONNECTION", "CUSTOM_METRICS"])),
+        )
+        .attr("capacity_scaler", Attribute::optional(AttrType::Number).default(1.0).validate(Validator::Custom(Arc::new(check_capacity_scaler))))
+        .attr("description", Attribute::optional(AttrType::String))
+        .attr("max_rate", num("Requests per second for the whole group (RATE)."))
+        .attr("max_rate_per_instance", num("Requests per second per instance (RATE)."))
+        .attr("max_rate_per_endpoint", num("Requests per second per endpoint (RATE)."))
+        .attr("max_connections", num("Connections for the whole group (CONNECTION)."))
+        .attr("max_connections_per_instance", num("Connections per instance (CONNECTION)."))
+        .attr("max_connections_per_endpoint", num("Connections per endpoint (CONNECTION)."))
+        .attr("max_utilization", num("Target CPU utilization, 0.0 to 1.0 (UTILIZATION).").validate(Validator::Range { min: 0.0, max: 1.0 }));
+    let cache_key = Schema::new()
+        .attr("include_host", Attribute::optional(AttrType::Bool))
+        .attr("include_protocol", Attribute::optional(AttrType::Bool))
+        .attr("include_query_string", Attribute::optional(AttrType::Bool))
+        .attr("query_string_whitelist", Attribute::optional(strings()))
+        .attr("query_string_blacklist", Attribute::optional(strings()))
+        .attr("include_http_headers", Attribute::optional(strings()))
+        .attr("include_named_cookies", Attribute::optional(strings()));
+    let cdn = Schema::new()
+        .attr("cache_mode", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["USE_ORIGIN_HEADERS", "FORCE_CACHE_ALL", "CACHE_ALL_STATIC"])))
+        .attr("default_ttl", num("Seconds."))
+        .attr("max_ttl", num("Seconds."))
+        .attr("client_ttl", num("Seconds."))
+        .attr("negative_caching", Attribute::optional_computed(AttrType::Bool))
+        .attr("serve_while_stale", num("Seconds."))
+        .attr("signed_url_cache_max_age_sec", num("Seconds; the API defaults it to 3600."))
+        .block("cache_key_policy", single(cache_key));
+    let log = Schema::new()
+        .attr("enable", Attribute::optional_computed(AttrType::Bool))
+        .attr("sample_rate", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 1.0 }));
+    Schema::new()
+        .attr(
+            "name",
+            Attribute::required(AttrType::String).force_new().validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
+        )
+        .attr("description", Attribute::optional(AttrType::String))
+        .attr(
+            "protocol",
+            Attribute::optional(AttrType::String).default("HTTP").validate(Validator::OneOf(vec!["HTTP", "HTTPS", "HTTP2", "TCP", "SSL", "GRPC", "H2C", "UNSPECIFIED"])),
+        )
+        .attr("port_name", Attribute::optional_computed(AttrType::String).describe("The instance groups' named port; the API defaults it to \"http\"."))
+        .attr("timeout_sec", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 2_147_483_647.0 }).describe("Seconds a backend may take to answer; the API defaults it to 30."))
+        .attr(
+            "health_checks",
+            Attribute::optional(strings()).validate(Validator::Custom(Arc::new(check_health_checks))).describe("The health check (name or self link); at most one."),
+        )
+        .attr(
+            "load_balancing_scheme",
+            Attribute::optional(AttrType::String)
+                .default("EXTERNAL")
+                .force_new()
+                .validate(Validator::OneOf(vec!["EXTERNAL", "EXTERNAL_MANAGED", "INTERNAL_SELF_MANAGED", "INTERNAL_MANAGED"])),
+        )
+        .attr(
+            "session_affinity",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+                "NONE",
+                "CLIENT_IP",
+                "CLIENT_IP_PORT_PROTO",
+                "CLIENT_IP_PROTO",
+                "GENERATED_COOKIE",
+                "HEADER_FIELD",
+                "HTTP_COOKIE",
+                "CLIENT_IP_NO_DESTINATION",
+                "STRONG_COOKIE_AFFINITY",
+            ])),
+        )
+        .attr("affinity_cookie_ttl_sec", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 86400.0 }))
+        .attr("connection_draining_timeout_sec", Attribute::optional(AttrType::Number).default(300).validate(Validator::Range { min: 0.0, max: 3600.0 }))
+        .attr("enable_cdn", Attribute::optional(AttrType::Bool).default(false))
+        .attr("security_policy", Attribute::optional(AttrType::String).describe("A Cloud Armor policy (name or self link), attached with setSecurityPolicy."))
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
+        .attr("fingerprint", Attribute::computed(AttrType::String).describe("The optimistic-locking token sent with every update."))
+        .attr("self_link", Attribute::computed(AttrType::String))
+        .attr("creation_timestamp", Attribute::computed(AttrType::String))
+        .attr("generated_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/backendServices/{name}"))
+        .block("backend", BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: backend })
+        .block("cdn_policy", single(cdn))
+        .block("log_config", single(log))
+}
+
+/// The request body: everything configured, health checks and groups as full self links,
+/// and the fingerprint when updating.
+pub fn request(planned: &Value, project: &str, fingerprint: Option<&str>) -> Result<model::BackendService, ProviderError> {
+    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    let Some(o) = j.as_object_mut() else { return Err(ProviderError::new(format!("{TYPE}: the planned value is not an object"))) };
+    if let Some(serde_json::Value::Array(hcs)) = o.get_mut("healthChecks") {
+        for h in hcs.iter_mut() {
+            if let Some(s) = h.as_str() {
+                *h = serde_json::Value::String(cc::expand_ref(project, "healthChecks", s));
+            }
+        }
+    }
+    if let Some(d) = planned.get("connection_draining_timeout_sec").and_then(Value::as_f64) {
+        o.insert("connectionDraining".into(), serde_json::json!({"drainingTimeoutSec": d as i64}));
+    }
+    if let Some(f) = fingerprint.filter(|f| !f.is_empty()) {
+        o.insert("fingerprint".into(), serde_json::Value::String(f.to_string()));
+    }
+    cc::json_model(j, TYPE)
+}
+
+impl ComputeBackendService {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        ComputeBackendService { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    pub fn to_state(&self, project: &str, bs: &model::BackendService, prior: Option<&Value>) -> Value {
+        let j = cc::model_json(bs);
+        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
+        let name = cc::jstr(&j, "name").to_string();
+        set(&mut v, "project", Value::string(project));
+        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        set(&mut v, "generated_id", cc::jid(&j, "id"));
+        let draining = j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        set(&mut v, "connection_draining_timeout_sec", Value::Number(draining));
+        let policy = cc::jstr(&j, "securityPolicy");
+        set(&mut v, "security_policy", if policy.is_empty() { Value::Null } else { Value::string(policy) });
+        let v = match prior {
+            Some(p) => cc::align_refs(&v, p, &REFS),
+            None => v,
+        };
+        conform_to_schema(&self.schema, v)
+    }
+
+    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::BackendService>>, ProviderError> {
+        let mut out = BTreeMap::new();
+        let mut token = String::new();
+        loop {
+            let page = c
+                .compute_calls
+                .idempotent(LIST, timeout, || c.compute.backend_services.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.not_found => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for x in page.items {
+                if let Some(n) = x.name.clone() {
+                    out.insert(n, x);
+                }
+            }
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = t,
+                None => return Ok(Some(out)),
+            }
+        }
+    }
+
+    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::BackendService, ProviderError> {
+        c.compute_calls.idempotent(GET, timeout, || c.compute.backend_services.get().set_project(project).set_backend_service(name).send()).await
+    }
+
+    async fn put(&self, c: &Clients, ctx: &CallContext, project: &str, name: &str, planned: &Value, fingerprint: Option<String>) -> Result<(), ProviderError> {
+        let body = request(planned, project, fingerprint.as_deref())?;
+        let sent = cc::mutate(c, ctx, project, UPDATE, |rid| {
+            c.compute.backend_services.update().set_project(project).set_backend_service(name).set_request_id(rid).set_body(body.clone()).send()
+        })
+        .await;
+        match sent {
+            Err(e) if is_stale_fingerprint(&e) => {
+                // Changed since the plan's refresh: take the current fingerprint and send once more.
+                let live = self.get(c, project, name, ctx.timeout).await?;
+                let fresh = cc::jstr(&cc::model_json(&live), "fingerprint").to_string();
+                let body = request(planned, project, Some(&fresh))?;
+                cc::mutate(c, ctx, project, UPDATE, |rid| {
+                    c.compute.backend_services.update().set_project(project).set_backend_service(name).set_request_id(rid).set_body(body.clone()).send()
+                })
+                .await
+                .map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn set_security_policy(&self, c: &Clients, ctx: &CallContext, project: &str, name: &str, policy: Option<&str>) -> Result<(), ProviderError> {
+        let body: model::SecurityPolicyReference = match policy {
+            Some(p) => cc::json_model(serde_json::json!({"securityPolicy": cc::expand_ref(project, "securityPolicies", p)}), TYPE)?,
+            None => cc::json_model(serde_json::json!({}), TYPE)?,
+        };
+        cc::mutate(c, ctx, project, SET_SECURITY_POLICY, |rid| {
+            c.compute.backend_services.set_security_policy().set_project(project).set_backend_service(name).set_request_id(rid).set_body(body.clone()).send()
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// 412 conditionNotMet: the fingerprint sent is no longer current.
+pub fn is_stale_fingerprint(e: &ProviderError) -> bool {
+    e.message.contains("(HTTP 412") || e.message.contains("conditionNotMet")
+}
+
+fn identity(v: &Value) -> Option<(String, String)> {
+    Some((cc::project_of(v)?, string(v, "name")?))
+}
+
+/// Terraform's Optional+Computed blocks: left out of the configuration, they keep what the
+/// API set instead of planning their removal.
+pub(crate) fn keep_computed_blocks(p: &mut PlanProposal, blocks: &[&str]) {
+    let Some(prior) = p.prior.clone() else { return };
+    for b in blocks {
+        let configured = p.config.get(b).and_then(Value::as_list).is_some_and(|l| !l.is_empty());
+        if !configured {
+            set(&mut p.planned, b, prior.get(b).cloned().unwrap_or(Value::List(Vec::new())));
+        }
+    }
+}
+
+#[async_trait]
+impl ResourceType for ComputeBackendService {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(20 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        keep_computed_blocks(p, &COMPUTED_BLOCKS);
+        cc::plan_align_refs(p, &self.schema, &REFS);
+        cc::plan_identity(p, &self.shared, COLLECTION);
+        let changing = p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
+        if changing && p.requires_replace.is_empty() {
+            set(&mut p.planned, "fingerprint", Value::unknown());
+        }
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let (groups, names) = cc::by_project(reqs);
+        let mut out = vec![None; reqs.len()];
+        for (project, idxs) in groups {
+            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some(name) = &names[i] else { continue };
+                out[i] = live.get(name).map(|x| self.to_state(&project, x, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let name = fields::required_string(planned, "name", TYPE)?;
+        let body = request(planned, &project, None)?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.backend_services.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        if let Some(policy) = string(planned, "security_policy") {
+            self.set_security_policy(&c, ctx, &project, &name, Some(&policy)).await?;
+        }
+        let bs = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &bs, Some(planned)))
+    }
+
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let policy_changed = changed.iter().any(|p| p.top() == Some("security_policy"));
+        let others_changed = changed.iter().any(|p| !matches!(p.top(), Some("security_policy" | "fingerprint")));
+        if others_changed {
+            self.put(&c, ctx, &project, &name, planned, string(prior, "fingerprint")).await?;
+        }
+        if policy_changed {
+            self.set_security_policy(&c, ctx, &project, &name, string(planned, "security_policy").as_deref()).await?;
+        }
+        let bs = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &bs, Some(planned)))
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.backend_services.delete().set_project(&project).set_backend_service(&name).set_request_id(rid).send()).await
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
+        let bs = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &bs, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    fn diags(src: &str) -> Vec<String> {
+        let p = test_hcl::resource(src);
+        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+    }
+
+    fn bs(body: &str) -> String {
+        format!("resource \"google_compute_backend_service\" \"b\" {{\n  name = \"staging-backend-service\"\n{body}}}\n")
+    }
+
+    #[test]
+    fn plan_time_rules() {
+        assert_eq!(diags(&bs("  timeout_sec = 600\n  health_checks = [\"hc\"]\n  load_balancing_scheme = \"EXTERNAL_MANAGED\"\n")), Vec::<String>::new());
+        let two = diags(&bs("  health_checks = [\"a\", \"b\"]\n"));
+        assert!(two.len() == 1 && two[0].starts_with("main.tf:3:") && two[0].contains("at most one"), "{two:?}");
+        let scaler = diags(&bs("  backend {\n    group = \"g\"\n    capacity_scaler = 0.05\n  }\n"));
+        assert!(scaler.len() == 1 && scaler[0].contains("0.1 and 1.0"), "{scaler:?}");
+        let proto = diags(&bs("  protocol = \"UDP\"\n"));
+        assert_eq!(proto.len(), 1, "{proto:?}");
+        let scheme = diags(&bs("  load_balancing_scheme = \"INTERNAL\"\n"));
+        assert_eq!(scheme.len(), 1, "{scheme:?}");
+        let timeout = diags(&bs("  timeout_sec = 0\n"));
+        assert_eq!(timeout.len(), 1, "{timeout:?}");
+        let rate = diags(&bs("  log_config {\n    enable = true\n    sample_rate = 2\n  }\n"));
+        assert_eq!(rate.len(), 1, "{rate:?}");
+    }
+
+    fn api(timeout: i64) -> model::BackendService {
+        serde_json::from_value(serde_json::json!({
+            "kind": "compute#backendService", "id": "8123456789012345678", "name": "staging-backend-service",
+            "selfLink": "https://www.googleapis.com/compute/v1/projects/p/global/backendServices/staging-backend-service",
+            "creationTimestamp": "2026-01-01T00:00:00.000-07:00", "description": "",
+            "healthChecks": ["https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/staging-backend-health-check"],
+            "timeoutSec": timeout, "port": 80, "protocol": "HTTP", "portName": "http", "sessionAffinity": "NONE", "affinityCookieTtlSec": 0,
+            "loadBalancingScheme": "EXTERNAL", "connectionDraining": {"drainingTimeoutSec": 300}, "fingerprint": "abc=",
+            "logConfig": {"enable": false}
+        }))
+        .unwrap()
+    }
+
+    fn config() -> Value {
+        conform_to_schema(
+            &schema(),
+            Value::map([
+                ("name", Value::from("staging-backend-service")),
+                ("timeout_sec", Value::from(600i64)),
+                ("health_checks", Value::set(vec![Value::from("staging-backend-health-check")])),
+            ]),
+        )
+    }
+
+    #[test]
+    fn names_against_self_links_and_computed_blocks_do_not_diff() {
+        let t = ComputeBackendService::new(Arc::new(Shared::new(Default::default())));
+        let prior_cfg = config();
+        let v = t.to_state("p", &api(600), Some(&prior_cfg));
+        assert_eq!(v.get("health_checks"), Some(&Value::set(vec![Value::from("staging-backend-health-check")])));
+        assert_eq!(v.get("generated_id"), Some(&Value::from("8123456789012345678")));
+        assert_eq!(v.get("connection_draining_timeout_sec"), Some(&Value::from(300i64)));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config(), false);
+        t.customize_plan(&mut prop).unwrap();
+        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        assert!(changed.is_empty(), "{changed:?}");
+        // Imported (no prior): the API's self link is kept; configuring the name then is no change either.
+        let imported = t.to_state("p", &api(600), None);
+        assert!(imported.get("health_checks").and_then(Value::as_list).is_some_and(|l| l[0].as_str().is_some_and(|s| s.starts_with("https://"))));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&imported), &config(), false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(crate::plan::diff::changed_paths(&imported, &prop.planned).is_empty());
+        // A timeout changed out of band is an in-place update with a fresh fingerprint.
+        let drifted = t.to_state("p", &api(30), Some(&prior_cfg));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&drifted), &config(), false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(prop.requires_replace.is_empty());
+        assert_eq!(prop.planned.get("timeout_sec"), Some(&Value::from(600i64)));
+        assert!(prop.planned.get("fingerprint").is_some_and(Value::is_unknown));
+    }
+
+    #[test]
+    fn request_expands_references_and_carries_the_fingerprint() {
+        let mut planned = config();
+        set(&mut planned, "protocol", Value::from("HTTP"));
+        set(&mut planned, "connection_draining_timeout_sec", Value::from(300i64));
+        set(&mut planned, "backend", Value::set(vec![Value::map([("group", Value::from("https://www.googleapis.com/compute/v1/projects/p/zones/z/instanceGroups/ig")), ("balancing_mode", Value::from("UTILIZATION")), ("capacity_scaler", Value::from(1.0))])]));
+        let j = cc::model_json(&request(&planned, "p", Some("abc=")).unwrap());
+        assert_eq!(j["healthChecks"], serde_json::json!(["https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/staging-backend-health-check"]));
+        assert_eq!(j["timeoutSec"], 600);
+        assert_eq!(j["connectionDraining"]["drainingTimeoutSec"], 300);
+        assert_eq!(j["backends"][0]["balancingMode"], "UTILIZATION");
+        assert_eq!(j["fingerprint"], "abc=");
+        assert!(is_stale_fingerprint(&ProviderError::new("Invalid fingerprint. (HTTP 412)")));
+    }
+}

@@ -1,0 +1,617 @@
+//! What the compute load-balancing types (and the logging sink) share: the REST JSON ↔ state
+//! mapping driven by the schema, self-link normalisation, and global operations.
+//!
+//! State ↔ API goes through the REST JSON shape (camelCase, the SDK models' serde form), so the
+//! mapping is written against the documented wire format and each type only names its
+//! exceptions (renames, nested objects, ids).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use google_cloud_compute_v1::model::Operation;
+use google_cloud_gax::error::Error as GaxError;
+use serde_json::Value as Json;
+use tokio::time::Instant;
+
+use super::errors::{api_error, error_text, http_status};
+use super::retry::{classify, deadline_error, Retry, Stop};
+use super::Clients;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Nesting, Schema};
+use crate::providers::{CallContext, ProviderError};
+
+/// The host compute self links use (they predate compute.googleapis.com).
+pub const SELF_LINK_PREFIX: &str = "https://www.googleapis.com/compute/v1/";
+
+/// A compute resource name: `[a-z]([-a-z0-9]*[a-z0-9])?`, 1 to 63 characters.
+pub const NAME_PATTERN: &str = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
+pub const NAME_DESCRIPTION: &str =
+    "1 to 63 characters: a lowercase letter first, then lowercase letters, digits or hyphens, not ending in a hyphen (e.g. \"staging-backend-service\")";
+
+// ---------------------------------------------------------------------------------------------
+// Self links and names
+// ---------------------------------------------------------------------------------------------
+
+/// `projects/p/global/healthChecks/hc` from a full or partial self link; None for a bare name
+/// or a path without a project.
+pub fn relative_path(link: &str) -> Option<&str> {
+    let i = link.find("projects/")?;
+    Some(link[i..].trim_end_matches('/'))
+}
+
+pub fn short_name(link: &str) -> &str {
+    link.trim_end_matches('/').rsplit('/').next().unwrap_or(link)
+}
+
+/// The full self link of a global resource.
+pub fn global_link(project: &str, collection: &str, name: &str) -> String {
+    format!("{SELF_LINK_PREFIX}projects/{project}/global/{collection}/{name}")
+}
+
+/// A reference as the API wants it: a bare name becomes the project's global self link, a
+/// relative path gets the host; a full link is kept.
+pub fn expand_ref(project: &str, collection: &str, r: &str) -> String {
+    if r.starts_with("https://") || r.starts_with("http://") {
+        return r.to_string();
+    }
+    match relative_path(r) {
+        Some(rel) => format!("{SELF_LINK_PREFIX}{rel}"),
+        None if r.contains('/') => format!("{SELF_LINK_PREFIX}projects/{project}/{}", r.trim_start_matches('/')),
+        None => global_link(project, collection, r),
+    }
+}
+
+/// Terraform's `compareSelfLinkOrResourceName`: two references name the same resource when
+/// their project paths agree, or, if either is only a name, when the names do.
+pub fn same_ref(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (relative_path(a), relative_path(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => short_name(a) == short_name(b),
+    }
+}
+
+/// Rewrites the reference strings (attributes named in `keys`, at any depth) of `new` into
+/// the form `old` uses when both name the same resource, so that a name in the configuration
+/// and the self link the API returns never show as a change. Lists pair by index; a set
+/// element takes the form of any old element it then equals.
+pub fn align_refs(new: &Value, old: &Value, keys: &[&str]) -> Value {
+    align(new, old, keys, false)
+}
+
+fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
+    match (new, old.peel()) {
+        (Value::String(n), Value::String(o)) if is_ref && same_ref(n, o) => Value::String(o.clone()),
+        (Value::Map(nm), Value::Map(om)) => Value::Map(
+            nm.iter()
+                .map(|(k, v)| {
+                    let ov = om.get(k).unwrap_or(&Value::Null);
+                    (k.clone(), align(v, ov, keys, keys.contains(&k.as_str())))
+                })
+                .collect(),
+        ),
+        (Value::Map(_), _) => new.clone(),
+        (Value::List(ns), Value::List(os)) | (Value::List(ns), Value::Set(os)) => {
+            Value::List(ns.iter().enumerate().map(|(i, n)| os.get(i).map(|o| align(n, o, keys, is_ref)).unwrap_or_else(|| n.clone())).collect())
+        }
+        (Value::Set(ns), Value::Set(os)) | (Value::Set(ns), Value::List(os)) => {
+            let items = ns
+                .iter()
+                .map(|n| {
+                    for o in os {
+                        let a = align(n, o, keys, is_ref);
+                        if a == *o {
+                            return a;
+                        }
+                    }
+                    n.clone()
+                })
+                .collect();
+            Value::set(items)
+        }
+        _ => new.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// State ↔ REST JSON
+// ---------------------------------------------------------------------------------------------
+
+/// snake_case → lowerCamelCase (`check_interval_sec` → `checkIntervalSec`).
+pub fn camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for ch in name.chars() {
+        if ch == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(ch.to_uppercase());
+            upper = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// A type's exceptions to the camelCase rule: (attribute or block name, JSON key). An empty
+/// JSON key means "not on the wire" (Terraform-only or handled by hand). A block is looked up
+/// as `name[]` first, so a block and an attribute of the same name can map differently
+/// (`path_matcher[]` → `pathMatchers`, `path_matcher` → `pathMatcher`).
+pub type Renames = &'static [(&'static str, &'static str)];
+
+fn block_key(name: &str, renames: Renames) -> Option<String> {
+    let qualified = format!("{name}[]");
+    match renames.iter().find(|(n, _)| *n == qualified) {
+        Some((_, "")) => None,
+        Some((_, k)) => Some(k.to_string()),
+        None => wire_key(name, renames),
+    }
+}
+
+fn wire_key(name: &str, renames: Renames) -> Option<String> {
+    match renames.iter().find(|(n, _)| *n == name) {
+        Some((_, "")) => None,
+        Some((_, k)) => Some(k.to_string()),
+        None => Some(camel(name)),
+    }
+}
+
+/// The request JSON for the configurable (non computed-only) attributes and blocks of `v`.
+/// Unknown and null values are left out.
+pub fn to_wire(schema: &Schema, v: &Value, renames: Renames) -> Json {
+    let mut out = serde_json::Map::new();
+    for (name, a) in &schema.attributes {
+        if !(a.required || a.optional) || a.write_only {
+            continue;
+        }
+        let Some(key) = wire_key(name, renames) else { continue };
+        if let Some(x) = v.get(name).map(Value::peel).filter(|x| !x.is_null() && x.is_wholly_known()) {
+            out.insert(key, scalar_to_json(x));
+        }
+    }
+    for (name, bt) in &schema.blocks {
+        let Some(key) = block_key(name, renames) else { continue };
+        let items: Vec<Json> = v
+            .get(name)
+            .and_then(Value::as_list)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|x| !x.is_unknown())
+            .map(|x| to_wire(&bt.block, x, renames))
+            .collect();
+        match bt.nesting {
+            Nesting::Single => {
+                if let Some(first) = items.into_iter().next() {
+                    out.insert(key, first);
+                }
+            }
+            Nesting::List | Nesting::Set => {
+                if !items.is_empty() {
+                    out.insert(key, Json::Array(items));
+                }
+            }
+        }
+    }
+    Json::Object(out)
+}
+
+fn scalar_to_json(v: &Value) -> Json {
+    match v.peel() {
+        Value::Null | Value::Unknown(_) => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Json::from(*n as i64),
+        Value::Number(n) => serde_json::Number::from_f64(*n).map(Json::Number).unwrap_or(Json::Null),
+        Value::String(s) => Json::String(s.clone()),
+        Value::List(xs) | Value::Set(xs) => Json::Array(xs.iter().map(scalar_to_json).collect()),
+        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), scalar_to_json(v))).collect()),
+        Value::Sensitive(_) => Json::Null,
+    }
+}
+
+/// The state value for an API object: every attribute and block of `schema` read from its
+/// JSON key. What the API leaves out (rule 3 of the wire notes: defaults and false booleans
+/// are omitted) takes the schema default; empty strings read as null, since the API returns
+/// `""` for an unset description.
+pub fn from_wire(schema: &Schema, j: &Json, renames: Renames) -> Value {
+    let mut m = BTreeMap::new();
+    for (name, a) in &schema.attributes {
+        let Some(key) = wire_key(name, renames) else {
+            m.insert(name.to_string(), Value::Null);
+            continue;
+        };
+        let v = match j.get(&key) {
+            Some(x) if !x.is_null() => json_to_value(x, &a.ty),
+            _ => Value::Null,
+        };
+        let v = match (&v, &a.default) {
+            (Value::Null, Some(d)) => d.clone(),
+            (Value::String(s), _) if s.is_empty() => a.default.clone().unwrap_or(Value::Null),
+            _ => v,
+        };
+        m.insert(name.to_string(), v);
+    }
+    for (name, bt) in &schema.blocks {
+        let raw: Vec<&Json> = match block_key(name, renames).and_then(|k| j.get(&k)) {
+            Some(Json::Array(xs)) => xs.iter().collect(),
+            Some(o @ Json::Object(_)) => vec![o],
+            _ => Vec::new(),
+        };
+        let items: Vec<Value> = raw.into_iter().map(|x| from_wire(&bt.block, x, renames)).collect();
+        m.insert(name.to_string(), if bt.nesting == Nesting::Set { Value::set(items) } else { Value::List(items) });
+    }
+    Value::Map(m)
+}
+
+pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
+    match (j, ty) {
+        (Json::Null, _) => Value::Null,
+        (Json::Bool(b), _) => Value::Bool(*b),
+        (Json::Number(n), AttrType::String) => Value::string(n.to_string()),
+        (Json::Number(n), _) => n.as_f64().map(Value::Number).unwrap_or(Value::Null),
+        // int64 fields travel as strings.
+        (Json::String(s), AttrType::Number) => s.parse::<f64>().map(Value::Number).unwrap_or_else(|_| Value::string(s.clone())),
+        (Json::String(s), _) => Value::string(s.clone()),
+        (Json::Array(xs), AttrType::Set(t)) => Value::set(xs.iter().map(|x| json_to_value(x, t)).collect()),
+        (Json::Array(xs), AttrType::List(t)) => Value::List(xs.iter().map(|x| json_to_value(x, t)).collect()),
+        (Json::Array(xs), _) => Value::List(xs.iter().map(|x| json_to_value(x, &AttrType::Dynamic)).collect()),
+        (Json::Object(o), AttrType::Map(t)) => Value::Map(o.iter().map(|(k, v)| (k.clone(), json_to_value(v, t))).collect()),
+        (Json::Object(_), _) => Value::from_json(j),
+    }
+}
+
+/// An SDK model as its REST JSON.
+pub fn model_json<T: serde::Serialize>(m: &T) -> Json {
+    serde_json::to_value(m).unwrap_or(Json::Null)
+}
+
+/// REST JSON as an SDK model (for a request body).
+pub fn json_model<T: serde::de::DeserializeOwned>(j: Json, type_name: &str) -> Result<T, ProviderError> {
+    serde_json::from_value(j).map_err(|e| ProviderError::new(format!("{type_name}: cannot build the request body: {e}")))
+}
+
+/// A string field of a JSON object, or "".
+pub fn jstr<'a>(j: &'a Json, key: &str) -> &'a str {
+    j.get(key).and_then(Json::as_str).unwrap_or("")
+}
+
+/// An int64 id, which the API sends as a string.
+pub fn jid(j: &Json, key: &str) -> Value {
+    match j.get(key) {
+        Some(Json::String(s)) if !s.is_empty() => Value::string(s.clone()),
+        Some(Json::Number(n)) => Value::string(n.to_string()),
+        _ => Value::Null,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------------
+
+/// A mutating compute call: sent with a request id so that resending after an ambiguous
+/// failure is idempotent, then waited on until the global operation is DONE. Returns the
+/// finished operation; a failed operation is an error naming `method` and the API's message.
+pub async fn mutate<F, Fut>(c: &Clients, ctx: &CallContext, project: &str, method: &str, mut call: F) -> Result<Operation, ProviderError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Operation, GaxError>>,
+{
+    let deadline = Instant::now() + ctx.timeout;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let calls = &c.compute_calls;
+    let mut last = None;
+    let mut op = None;
+    for attempt in 0u32.. {
+        match calls.attempt(deadline, call(request_id.clone())).await {
+            Ok(o) => {
+                op = Some(o);
+                break;
+            }
+            Err(Stop::Failed(e)) => match classify(&e) {
+                Retry::Permanent => return Err(compute_error(method, &e)),
+                // The request id makes a resend of the same request a no-op on the server.
+                Retry::Ambiguous | Retry::NotProcessed => last = Some(e),
+            },
+            Err(Stop::Deadline(_)) => return Err(deadline_error(method, ctx.timeout, last.as_ref())),
+        }
+        if !calls.pause(attempt, deadline).await {
+            return Err(deadline_error(method, ctx.timeout, last.as_ref()));
+        }
+    }
+    let Some(op) = op else { return Err(deadline_error(method, ctx.timeout, last.as_ref())) };
+    wait(c, ctx, project, method, op, deadline).await
+}
+
+fn is_done(op: &Operation) -> bool {
+    matches!(model_json(&op.status).as_str(), Some("DONE"))
+}
+
+/// Polls the global operation (`globalOperations.wait`, which blocks server-side for up to
+/// two minutes, falling back to `get`) until DONE or the deadline.
+pub async fn wait(c: &Clients, ctx: &CallContext, project: &str, method: &str, mut op: Operation, deadline: Instant) -> Result<Operation, ProviderError> {
+    let name = op.name.clone().unwrap_or_default();
+    let target = op.target_link.clone().map(|t| short_name(&t).to_string()).unwrap_or_default();
+    let mut use_get = false;
+    let mut attempt = 0u32;
+    while !is_done(&op) {
+        if name.is_empty() {
+            return Err(ProviderError::new(format!("{method} returned an operation without a name; cannot wait for it")).method(method));
+        }
+        let state = model_json(&op.status);
+        (ctx.progress)(&format!("waiting for operation {name} on {target} (state {})", state.as_str().unwrap_or("PENDING")));
+        let poll = if use_get {
+            c.compute_calls.attempt(deadline, c.compute.global_operations.get().set_project(project).set_operation(name.clone()).send()).await
+        } else {
+            c.compute_calls.attempt(deadline, c.compute.global_operations.wait().set_project(project).set_operation(name.clone()).send()).await
+        };
+        match poll {
+            Ok(o) => op = o,
+            // Servers without `wait` (some emulators) answer 404/405/501 to the POST.
+            Err(Stop::Failed(e)) if !use_get && matches!(http_status(&e), Some(404 | 405 | 501)) => use_get = true,
+            // A 404 on GET operation is "not visible yet", as in Terraform's waiter.
+            Err(Stop::Failed(e)) if use_get && http_status(&e) == Some(404) => {}
+            Err(Stop::Failed(e)) if classify(&e) != Retry::Permanent => {}
+            Err(Stop::Failed(e)) => return Err(compute_error("compute.globalOperations.get", &e)),
+            Err(Stop::Deadline(_)) => return Err(operation_timeout(method, &name, ctx.timeout)),
+        }
+        if !is_done(&op) {
+            if !c.compute_calls.pause(attempt.min(6), deadline).await {
+                return Err(operation_timeout(method, &name, ctx.timeout));
+            }
+            attempt += 1;
+        }
+    }
+    match operation_error(method, &op) {
+        Some(e) => Err(e),
+        None => Ok(op),
+    }
+}
+
+fn operation_timeout(method: &str, name: &str, timeout: Duration) -> ProviderError {
+    let limit = humantime::format_duration(Duration::from_secs(timeout.as_secs().max(1)));
+    ProviderError {
+        method: Some(method.to_string()),
+        message: format!("operation {name} was not done within {limit} (the resource's timeout); it may still finish — raise the timeout with a `timeouts` block and apply again"),
+        retryable: true,
+        not_found: false,
+    }
+}
+
+/// The error of a finished operation (the SDK's poller would report it as success).
+pub fn operation_error(method: &str, op: &Operation) -> Option<ProviderError> {
+    let j = model_json(op);
+    let errors = j.pointer("/error/errors").and_then(Json::as_array).cloned().unwrap_or_default();
+    let http = j.get("httpErrorStatusCode").and_then(Json::as_i64);
+    if errors.is_empty() && http.is_none_or(|h| h < 400) {
+        return None;
+    }
+    let mut parts: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            let code = jstr(e, "code");
+            let msg = jstr(e, "message");
+            if code.is_empty() {
+                msg.to_string()
+            } else {
+                format!("{msg} ({code})")
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    if parts.is_empty() {
+        parts.push(jstr(&j, "httpErrorMessage").to_string());
+    }
+    let codes: Vec<&str> = errors.iter().map(|e| jstr(e, "code")).collect();
+    let mut message = parts.join("; ");
+    if codes.contains(&"RESOURCE_IN_USE_BY_ANOTHER_RESOURCE") {
+        message.push_str(IN_USE_ADVICE);
+    }
+    if let Some(h) = http {
+        message.push_str(&format!(" (HTTP {h})"));
+    }
+    let retryable = codes.iter().any(|c| matches!(*c, "RESOURCE_NOT_READY" | "QUOTA_EXCEEDED"));
+    Some(ProviderError { method: Some(method.to_string()), message, retryable, not_found: http == Some(404) })
+}
+
+const IN_USE_ADVICE: &str = "; the resource is still referenced by the one named above: change or remove that reference first \
+     (with `lifecycle { create_before_destroy = true }` Cairn creates the replacement and repoints users before deleting)";
+
+/// A compute API error, with advice for "in use by another resource".
+pub fn compute_error(method: &str, e: &GaxError) -> ProviderError {
+    let mut err = api_error(method, e);
+    let text = error_text(e);
+    if text.contains("resourceInUseByAnotherResource") || text.contains("RESOURCE_IN_USE_BY_ANOTHER_RESOURCE") {
+        err.message.push_str(IN_USE_ADVICE);
+    }
+    err
+}
+
+/// Deletes through `call`; an object already gone is success.
+pub async fn delete<F, Fut>(c: &Clients, ctx: &CallContext, project: &str, method: &str, call: F) -> Result<(), ProviderError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Operation, GaxError>>,
+{
+    match mutate(c, ctx, project, method, call).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.not_found => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The project of a state value: its `project`, else the one in its self link.
+pub fn project_of(v: &Value) -> Option<String> {
+    if let Some(p) = v.get("project").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        return Some(p.to_string());
+    }
+    let link = v.get("self_link").and_then(Value::as_str)?;
+    let rel = relative_path(link)?;
+    rel.split('/').nth(1).map(str::to_string)
+}
+
+/// Groups read requests by project: (project → request indexes), and the name of each.
+pub fn by_project(reqs: &[crate::providers::ReadRequest]) -> (BTreeMap<String, Vec<usize>>, Vec<Option<String>>) {
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut names = Vec::with_capacity(reqs.len());
+    for (i, r) in reqs.iter().enumerate() {
+        let name = r.prior.get("name").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+        if let (Some(p), Some(_)) = (project_of(&r.prior), &name) {
+            groups.entry(p).or_default().push(i);
+        }
+        names.push(name);
+    }
+    (groups, names)
+}
+
+/// Parses a compute import id: a self link, `projects/{p}/global/{collection}/{name}`,
+/// `{p}/{name}` or `{name}`.
+pub fn parse_import_id(id: &str, collection: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {
+    if let Some(rel) = relative_path(id) {
+        let parts: Vec<&str> = rel.split('/').collect();
+        if let ["projects", p, "global", coll, n] = parts.as_slice() {
+            if *coll == collection && !p.is_empty() && !n.is_empty() {
+                return Ok((p.to_string(), n.to_string()));
+            }
+        }
+        return Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/global/{collection}/NAME")));
+    }
+    let parts: Vec<&str> = id.split('/').collect();
+    match parts.as_slice() {
+        [p, n] if !p.is_empty() && !n.is_empty() => Ok((p.to_string(), n.to_string())),
+        [n] if !n.is_empty() => match default_project {
+            Some(p) => Ok((p.to_string(), n.to_string())),
+            None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/global/{collection}/{id}"))),
+        },
+        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/global/{collection}/NAME, PROJECT/NAME or NAME"))),
+    }
+}
+
+/// Fills `project` from the provider and `id`/`self_link` from the name at plan time, as
+/// Terraform shows them known.
+pub fn plan_identity(p: &mut crate::providers::PlanProposal, shared: &super::Shared, collection: &str) {
+    use super::fields::{set, string};
+    if p.planned.get("project").is_some_and(Value::is_unknown) {
+        if let Some(project) = shared.configured().and_then(|c| c.config.project.clone()) {
+            set(&mut p.planned, "project", Value::string(project));
+        }
+    }
+    if let (Some(project), Some(name)) = (string(&p.planned, "project"), string(&p.planned, "name")) {
+        if p.planned.get("id").is_some_and(Value::is_unknown) {
+            set(&mut p.planned, "id", Value::string(format!("projects/{project}/global/{collection}/{name}")));
+        }
+        if p.planned.get("self_link").is_some_and(Value::is_unknown) {
+            set(&mut p.planned, "self_link", Value::string(global_link(&project, collection, &name)));
+        }
+    }
+}
+
+/// A reference-valued plan: when the configuration names the same resources as the prior
+/// state (a name against a self link), keep the prior's form, and drop the replacement it
+/// would otherwise cause.
+pub fn plan_align_refs(p: &mut crate::providers::PlanProposal, schema: &Schema, keys: &[&str]) {
+    let Some(prior) = p.prior.clone() else { return };
+    p.planned = align_refs(&p.planned, &prior, keys);
+    let planned = p.planned.clone();
+    p.requires_replace.retain(|path| {
+        let top = path.top().unwrap_or_default();
+        !crate::plan::diff::values_equal(planned.get(top).unwrap_or(&Value::Null), prior.get(top).unwrap_or(&Value::Null))
+    });
+    let _ = schema;
+}
+
+/// Whether an error's text says the object is in use by another resource.
+pub fn is_in_use(e: &ProviderError) -> bool {
+    e.message.contains("resourceInUseByAnotherResource") || e.message.contains("RESOURCE_IN_USE_BY_ANOTHER_RESOURCE") || e.message.contains("already being used by")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_self_links_compare_by_resource() {
+        let link = "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc";
+        assert!(same_ref(link, "hc"));
+        assert!(same_ref(link, "projects/p/global/healthChecks/hc"));
+        assert!(same_ref("https://compute.googleapis.com/compute/v1/projects/p/global/healthChecks/hc", link));
+        assert!(!same_ref(link, "projects/q/global/healthChecks/hc"));
+        assert!(!same_ref(link, "other"));
+        assert_eq!(expand_ref("p", "healthChecks", "hc"), link);
+        assert_eq!(expand_ref("p", "healthChecks", "projects/p/global/healthChecks/hc"), link);
+        assert_eq!(expand_ref("p", "healthChecks", "global/healthChecks/hc"), link);
+        assert_eq!(expand_ref("p", "healthChecks", link), link);
+        assert_eq!(short_name(link), "hc");
+    }
+
+    #[test]
+    fn aligning_keeps_the_configured_form() {
+        let link = "https://www.googleapis.com/compute/v1/projects/p/global/backendServices/api";
+        let live = Value::map([
+            ("default_service", Value::from(link)),
+            ("health_checks", Value::set(vec![Value::from("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc")])),
+            ("path_matcher", Value::List(vec![Value::map([("default_service", Value::from(link)), ("name", Value::from("m"))])])),
+            ("description", Value::from(link)),
+        ]);
+        let prior = Value::map([
+            ("default_service", Value::from("api")),
+            ("health_checks", Value::set(vec![Value::from("hc")])),
+            ("path_matcher", Value::List(vec![Value::map([("default_service", Value::from("projects/p/global/backendServices/api")), ("name", Value::from("m"))])])),
+            ("description", Value::from("api")),
+        ]);
+        let a = align_refs(&live, &prior, &["default_service", "health_checks"]);
+        assert_eq!(a.get("default_service"), Some(&Value::from("api")));
+        assert_eq!(a.get("health_checks"), Some(&Value::set(vec![Value::from("hc")])));
+        assert_eq!(a.get("path_matcher").and_then(|l| l.as_list()).and_then(|l| l[0].get("default_service")), Some(&Value::from("projects/p/global/backendServices/api")));
+        assert_eq!(a.get("description"), Some(&Value::from(link)), "only reference attributes are aligned");
+        // A different resource is a real change.
+        let moved = Value::map([("default_service", Value::from("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/auth"))]);
+        assert_eq!(align_refs(&moved, &prior, &["default_service"]).get("default_service").and_then(Value::as_str), Some("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/auth"));
+    }
+
+    #[test]
+    fn camel_case_and_wire_round_trip() {
+        assert_eq!(camel("check_interval_sec"), "checkIntervalSec");
+        assert_eq!(camel("http2_health_check"), "http2HealthCheck");
+        use crate::providers::schema::{Attribute, BlockType};
+        let s = Schema::new()
+            .attr("timeout_sec", Attribute::optional(AttrType::Number).default(5))
+            .attr("description", Attribute::optional(AttrType::String))
+            .attr("self_link", Attribute::computed(AttrType::String))
+            .block("log_config", BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block: Schema::new().attr("enable", Attribute::optional(AttrType::Bool).default(false)) });
+        let v = Value::map([("timeout_sec", Value::from(30i64)), ("description", Value::Null), ("self_link", Value::from("x")), ("log_config", Value::List(vec![Value::map([("enable", Value::Bool(true))])]))]);
+        let j = to_wire(&s, &v, &[]);
+        assert_eq!(j, serde_json::json!({"timeoutSec": 30, "logConfig": {"enable": true}}));
+        let back = from_wire(&s, &serde_json::json!({"description": "", "selfLink": "x", "logConfig": {}}), &[]);
+        assert_eq!(back.get("timeout_sec"), Some(&Value::from(5i64)), "an omitted default reads as the default");
+        assert_eq!(back.get("description"), Some(&Value::Null), "\"\" reads as unset");
+        assert_eq!(back.get("log_config").and_then(|l| l.as_list()).map(|l| l[0].get("enable").cloned()), Some(Some(Value::Bool(false))));
+    }
+
+    #[test]
+    fn failed_operations_are_errors_with_advice() {
+        let op: Operation = serde_json::from_value(serde_json::json!({
+            "name": "operation-1", "status": "DONE", "httpErrorStatusCode": 400, "httpErrorMessage": "BAD REQUEST",
+            "error": {"errors": [{"code": "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE", "message": "The ssl_certificate resource 'projects/p/global/sslCertificates/old' is already being used by 'projects/p/global/targetHttpsProxies/px'"}]}
+        }))
+        .unwrap();
+        let e = operation_error("compute.sslCertificates.delete", &op).unwrap();
+        assert_eq!(e.method.as_deref(), Some("compute.sslCertificates.delete"));
+        assert!(e.message.contains("already being used by 'projects/p/global/targetHttpsProxies/px'") && e.message.contains("create_before_destroy"), "{}", e.message);
+        assert!(is_in_use(&e));
+        let ok: Operation = serde_json::from_value(serde_json::json!({"name": "operation-2", "status": "DONE"})).unwrap();
+        assert!(operation_error("m", &ok).is_none());
+        assert!(is_done(&ok));
+    }
+
+    #[test]
+    fn import_ids() {
+        assert_eq!(parse_import_id("projects/p/global/healthChecks/hc", "healthChecks", None).unwrap(), ("p".into(), "hc".into()));
+        assert_eq!(parse_import_id("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc", "healthChecks", None).unwrap(), ("p".into(), "hc".into()));
+        assert_eq!(parse_import_id("p/hc", "healthChecks", None).unwrap(), ("p".into(), "hc".into()));
+        assert_eq!(parse_import_id("hc", "healthChecks", Some("d")).unwrap(), ("d".into(), "hc".into()));
+        assert!(parse_import_id("hc", "healthChecks", None).is_err());
+        assert!(parse_import_id("projects/p/global/urlMaps/hc", "healthChecks", None).is_err());
+    }
+}

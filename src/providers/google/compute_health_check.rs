@@ -1,0 +1,485 @@
+//! `google_compute_health_check`: a global health check for load-balanced backends.
+//!
+//! Updates are a full PUT (`healthChecks.update`); health checks have no fingerprint. The
+//! API rejects a timeout longer than the check interval and a protocol block whose port
+//! settings contradict `port_specification` only at apply time; both are checked at plan time.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_compute_v1::model;
+
+use super::compute_common::{self as cc, Renames};
+use super::fields::{self, conform_to_schema, first_block, set, string};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_compute_health_check";
+const COLLECTION: &str = "healthChecks";
+const LIST: &str = "compute.healthChecks.list";
+const GET: &str = "compute.healthChecks.get";
+const INSERT: &str = "compute.healthChecks.insert";
+const UPDATE: &str = "compute.healthChecks.update";
+const DELETE: &str = "compute.healthChecks.delete";
+
+/// The protocol blocks, their `type` on the wire, and whether they carry HTTP fields.
+pub const PROTOCOL_BLOCKS: [(&str, &str); 6] = [
+    ("http_health_check", "HTTP"),
+    ("https_health_check", "HTTPS"),
+    ("http2_health_check", "HTTP2"),
+    ("tcp_health_check", "TCP"),
+    ("ssl_health_check", "SSL"),
+    ("grpc_health_check", "GRPC"),
+];
+
+const RENAMES: Renames = &[("id", ""), ("project", "")];
+
+pub struct ComputeHealthCheck {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+fn single(block: Schema) -> BlockType {
+    BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block }
+}
+
+fn protocol_block(kind: &str) -> Schema {
+    let mut s = Schema::new()
+        .attr("port", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 65535.0 }).describe("The TCP port; the API defaults it per protocol (80, 443)."))
+        .attr("port_name", Attribute::optional(AttrType::String).describe("The instance group's named port, with port_specification = USE_NAMED_PORT."))
+        .attr(
+            "port_specification",
+            Attribute::optional(AttrType::String)
+                .validate(Validator::OneOf(vec!["USE_FIXED_PORT", "USE_NAMED_PORT", "USE_SERVING_PORT"]))
+                .describe("How the port is chosen."),
+        );
+    match kind {
+        "http" | "https" | "http2" => {
+            s = s
+                .attr("host", Attribute::optional(AttrType::String).describe("The Host header sent; default the backend's IP."))
+                .attr("request_path", Attribute::optional(AttrType::String).default("/").describe("The path requested, e.g. /health."))
+                .attr("response", Attribute::optional(AttrType::String).describe("Bytes the response must start with."))
+                .attr("proxy_header", Attribute::optional(AttrType::String).default("NONE").validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])));
+        }
+        "tcp" | "ssl" => {
+            s = s
+                .attr("request", Attribute::optional(AttrType::String).describe("Bytes sent once connected."))
+                .attr("response", Attribute::optional(AttrType::String).describe("Bytes the response must start with."))
+                .attr("proxy_header", Attribute::optional(AttrType::String).default("NONE").validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])));
+        }
+        _ => {
+            s = s.attr("grpc_service_name", Attribute::optional(AttrType::String).describe("The gRPC service name checked; empty checks the server."));
+        }
+    }
+    s
+}
+
+pub fn schema() -> Schema {
+    let secs = |d: &'static str, default: i64| {
+        Attribute::optional(AttrType::Number).default(default).validate(Validator::Range { min: 1.0, max: 300.0 }).describe(d)
+    };
+    let threshold = |d: &'static str| Attribute::optional(AttrType::Number).default(2).validate(Validator::Range { min: 1.0, max: 10.0 }).describe(d);
+    let mut s = Schema::new()
+        .attr(
+            "name",
+            Attribute::required(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+                .describe("The health check's name, unique in the project."),
+        )
+        .attr("description", Attribute::optional(AttrType::String))
+        .attr("check_interval_sec", secs("Seconds between checks.", 5))
+        .attr("timeout_sec", secs("Seconds to wait for an answer; at most check_interval_sec.", 5))
+        .attr("healthy_threshold", threshold("Consecutive successes before a backend is healthy."))
+        .attr("unhealthy_threshold", threshold("Consecutive failures before a backend is unhealthy."))
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."))
+        .attr("type", Attribute::computed(AttrType::String).describe("HTTP, HTTPS, HTTP2, TCP, SSL or GRPC, from the protocol block."))
+        .attr("self_link", Attribute::computed(AttrType::String))
+        .attr("creation_timestamp", Attribute::computed(AttrType::String))
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/healthChecks/{name}"))
+        .block("log_config", single(Schema::new().attr("enable", Attribute::optional(AttrType::Bool).default(false).describe("Log health check state changes."))));
+    for (block, _) in PROTOCOL_BLOCKS {
+        let kind = block.trim_end_matches("_health_check");
+        s = s.block(block, single(protocol_block(kind)));
+    }
+    s.rule(Rule::ExactlyOneOf(PROTOCOL_BLOCKS.iter().map(|(b, _)| *b).collect()))
+        .rule(Rule::Custom(Arc::new(check_timeout_within_interval)))
+        .rule(Rule::Custom(Arc::new(check_port_specification)))
+}
+
+fn number(config: &Value, name: &str, default: f64) -> Option<f64> {
+    match config.get(name).map(Value::peel) {
+        Some(Value::Unknown(_)) => None,
+        Some(Value::Number(n)) => Some(*n),
+        _ => Some(default),
+    }
+}
+
+/// The API refuses `timeoutSec > checkIntervalSec`, but only when the apply reaches it.
+pub fn check_timeout_within_interval(config: &Value) -> Vec<(AttrPath, String)> {
+    let (Some(timeout), Some(interval)) = (number(config, "timeout_sec", 5.0), number(config, "check_interval_sec", 5.0)) else { return Vec::new() };
+    if timeout <= interval {
+        return Vec::new();
+    }
+    let implicit = if config.get("check_interval_sec").is_none_or(Value::is_null) { ", its default" } else { "" };
+    vec![(
+        AttrPath::attr("timeout_sec"),
+        format!(
+            "timeout_sec ({timeout}) must be less than or equal to check_interval_sec ({interval}{implicit}): a health check cannot wait longer for an answer than the interval between checks; raise check_interval_sec or lower timeout_sec"
+        ),
+    )]
+}
+
+/// Terraform's CustomizeDiff on the protocol blocks: the port settings must agree with
+/// `port_specification`.
+pub fn check_port_specification(config: &Value) -> Vec<(AttrPath, String)> {
+    let mut out = Vec::new();
+    for (block, _) in PROTOCOL_BLOCKS {
+        let Some(b) = first_block(config, block) else { continue };
+        if b.is_unknown() {
+            continue;
+        }
+        let Some(spec) = b.get("port_specification").and_then(Value::as_str) else { continue };
+        let is_set = |n: &str| b.get(n).is_some_and(|v| !v.is_null());
+        let at = |n: &str| AttrPath::attr(block).join_index(0).join_attr(n);
+        match spec {
+            "USE_NAMED_PORT" if is_set("port") => out.push((
+                at("port"),
+                format!("{block}.port cannot be set when {block}.port_specification is USE_NAMED_PORT: the port comes from the instance group's named port {block}.port_name"),
+            )),
+            "USE_NAMED_PORT" if !is_set("port_name") => out.push((
+                at("port_specification"),
+                format!("{block}.port_specification = USE_NAMED_PORT needs {block}.port_name: name the instance group's port, e.g. port_name = \"http\""),
+            )),
+            "USE_SERVING_PORT" => {
+                for n in ["port", "port_name"] {
+                    if is_set(n) {
+                        out.push((
+                            at(n),
+                            format!("{block}.{n} cannot be set when {block}.port_specification is USE_SERVING_PORT: each backend is checked on the port it serves on"),
+                        ));
+                    }
+                }
+            }
+            "USE_FIXED_PORT" if is_set("port_name") => out.push((
+                at("port_name"),
+                format!("{block}.port_name cannot be set when {block}.port_specification is USE_FIXED_PORT: set {block}.port instead, or use USE_NAMED_PORT"),
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The request body for the planned state.
+pub fn request(planned: &Value) -> Result<model::HealthCheck, ProviderError> {
+    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    let kind = PROTOCOL_BLOCKS.iter().find(|(b, _)| first_block(planned, b).is_some()).map(|(_, t)| *t);
+    if let (Some(t), Some(o)) = (kind, j.as_object_mut()) {
+        o.insert("type".into(), serde_json::Value::String(t.into()));
+    }
+    cc::json_model(j, TYPE)
+}
+
+impl ComputeHealthCheck {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        ComputeHealthCheck { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    /// The state value for a health check as the API returned it.
+    pub fn to_state(&self, project: &str, hc: &model::HealthCheck, prior: Option<&Value>) -> Value {
+        let j = cc::model_json(hc);
+        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
+        let name = cc::jstr(&j, "name").to_string();
+        set(&mut v, "project", Value::string(project));
+        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        // logConfig {enable: false} is the API's way of saying "not configured".
+        let log_off = first_block(&v, "log_config").is_some_and(|l| l.get("enable") != Some(&Value::Bool(true)));
+        let prior_has_log = prior.is_some_and(|p| first_block(p, "log_config").is_some());
+        if log_off && !prior_has_log {
+            set(&mut v, "log_config", Value::List(Vec::new()));
+        }
+        conform_to_schema(&self.schema, v)
+    }
+
+    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::HealthCheck>>, ProviderError> {
+        let mut out = BTreeMap::new();
+        let mut token = String::new();
+        loop {
+            let page = c
+                .compute_calls
+                .idempotent(LIST, timeout, || c.compute.health_checks.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.not_found => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for hc in page.items {
+                if let Some(n) = hc.name.clone() {
+                    out.insert(n, hc);
+                }
+            }
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = t,
+                None => return Ok(Some(out)),
+            }
+        }
+    }
+
+    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::HealthCheck, ProviderError> {
+        c.compute_calls.idempotent(GET, timeout, || c.compute.health_checks.get().set_project(project).set_health_check(name).send()).await
+    }
+}
+
+fn identity(v: &Value) -> Option<(String, String)> {
+    Some((cc::project_of(v)?, string(v, "name")?))
+}
+
+#[async_trait]
+impl ResourceType for ComputeHealthCheck {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(20 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        cc::plan_identity(p, &self.shared, COLLECTION);
+        if p.planned.get("type").is_some_and(Value::is_unknown) {
+            if let Some((_, t)) = PROTOCOL_BLOCKS.iter().find(|(b, _)| first_block(&p.planned, b).is_some()) {
+                set(&mut p.planned, "type", Value::from(*t));
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let (groups, names) = cc::by_project(reqs);
+        let mut out = vec![None; reqs.len()];
+        for (project, idxs) in groups {
+            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some(name) = &names[i] else { continue };
+                out[i] = live.get(name).map(|hc| self.to_state(&project, hc, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let name = fields::required_string(planned, "name", TYPE)?;
+        let body = request(planned)?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.health_checks.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        let hc = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &hc, Some(planned)))
+    }
+
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let body = request(planned)?;
+        cc::mutate(&c, ctx, &project, UPDATE, |rid| {
+            c.compute.health_checks.update().set_project(&project).set_health_check(&name).set_request_id(rid).set_body(body.clone()).send()
+        })
+        .await?;
+        let hc = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &hc, Some(planned)))
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.health_checks.delete().set_project(&project).set_health_check(&name).set_request_id(rid).send()).await
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
+        let hc = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &hc, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    pub(crate) fn diags(src: &str, schema: &Schema) -> Vec<String> {
+        let p = test_hcl::resource(src);
+        check_values(&p.body, &p.value, schema, p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+    }
+
+    fn hc(body: &str) -> String {
+        format!("resource \"google_compute_health_check\" \"h\" {{\n  name = \"staging-backend-health-check\"\n{body}}}\n")
+    }
+
+    #[test]
+    fn the_roadmaps_timings_are_rejected_with_both_attributes_named() {
+        let src = hc("  timeout_sec = 60\n  check_interval_sec = 30\n  http_health_check {\n    request_path = \"/health\"\n  }\n");
+        let d = diags(&src, &schema());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].starts_with("main.tf:3:") && d[0].contains("timeout_sec (60) must be less than or equal to check_interval_sec (30): a health check cannot wait longer for an answer than the interval between checks"),
+            "{d:?}"
+        );
+        // The interval's default counts too.
+        let d = diags(&hc("  timeout_sec = 10\n  tcp_health_check {\n    port = 5432\n  }\n"), &schema());
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("check_interval_sec (5, its default)"), "{d:?}");
+        let ok = hc("  timeout_sec = 30\n  check_interval_sec = 60\n  unhealthy_threshold = 5\n  http_health_check {\n    request_path = \"/health\"\n  }\n");
+        assert_eq!(diags(&ok, &schema()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn exactly_one_protocol_block() {
+        let none = diags(&hc("  timeout_sec = 5\n"), &schema());
+        assert_eq!(none.len(), 1, "{none:?}");
+        for b in ["http_health_check", "grpc_health_check", "ssl_health_check"] {
+            assert!(none[0].contains(b), "{none:?}");
+        }
+        let two = diags(&hc("  http_health_check {}\n  tcp_health_check {\n    port = 80\n  }\n"), &schema());
+        assert_eq!(two.len(), 1, "{two:?}");
+    }
+
+    #[test]
+    fn port_specification_must_agree_with_the_port_settings() {
+        let named_with_port = diags(&hc("  http_health_check {\n    port = 80\n    port_specification = \"USE_NAMED_PORT\"\n  }\n"), &schema());
+        assert_eq!(named_with_port.len(), 1, "{named_with_port:?}");
+        assert!(named_with_port[0].starts_with("main.tf:4:") && named_with_port[0].contains("USE_NAMED_PORT"), "{named_with_port:?}");
+        let named_without_name = diags(&hc("  http_health_check {\n    port_specification = \"USE_NAMED_PORT\"\n  }\n"), &schema());
+        assert!(named_without_name.len() == 1 && named_without_name[0].contains("needs http_health_check.port_name"), "{named_without_name:?}");
+        let serving = diags(&hc("  grpc_health_check {\n    port_name = \"grpc\"\n    port_specification = \"USE_SERVING_PORT\"\n  }\n"), &schema());
+        assert!(serving.len() == 1 && serving[0].contains("USE_SERVING_PORT"), "{serving:?}");
+        let fixed = diags(&hc("  tcp_health_check {\n    port_name = \"db\"\n    port_specification = \"USE_FIXED_PORT\"\n  }\n"), &schema());
+        assert!(fixed.len() == 1 && fixed[0].contains("USE_FIXED_PORT"), "{fixed:?}");
+        let bad_enum = diags(&hc("  http_health_check {\n    proxy_header = \"PROXY_V2\"\n  }\n"), &schema());
+        assert_eq!(bad_enum.len(), 1, "{bad_enum:?}");
+        let bad_name = diags("resource \"google_compute_health_check\" \"h\" {\n  name = \"Bad_Name\"\n  http_health_check {}\n}\n", &schema());
+        assert_eq!(bad_name.len(), 1, "{bad_name:?}");
+    }
+
+    fn planned() -> Value {
+        conform_to_schema(
+            &schema(),
+            Value::map([
+                ("name", Value::from("staging-backend-health-check")),
+                ("project", Value::from("p")),
+                ("check_interval_sec", Value::from(60i64)),
+                ("timeout_sec", Value::from(30i64)),
+                ("healthy_threshold", Value::from(2i64)),
+                ("unhealthy_threshold", Value::from(5i64)),
+                ("http_health_check", Value::List(vec![Value::map([("request_path", Value::from("/health")), ("port", Value::from(8080i64)), ("proxy_header", Value::from("NONE"))])])),
+            ]),
+        )
+    }
+
+    #[test]
+    fn request_body_is_the_rest_shape() {
+        let body = cc::model_json(&request(&planned()).unwrap());
+        assert_eq!(body["type"], "HTTP");
+        assert_eq!(body["checkIntervalSec"], 60);
+        assert_eq!(body["timeoutSec"], 30);
+        assert_eq!(body["unhealthyThreshold"], 5);
+        assert_eq!(body["httpHealthCheck"]["requestPath"], "/health");
+        assert_eq!(body["httpHealthCheck"]["port"], 8080);
+        assert!(body.get("selfLink").is_none() && body.get("id").is_none());
+    }
+
+    #[test]
+    fn state_from_the_api_plans_no_change() {
+        let t = ComputeHealthCheck::new(Arc::new(Shared::new(Default::default())));
+        let api: model::HealthCheck = serde_json::from_value(serde_json::json!({
+            "kind": "compute#healthCheck", "id": "8123456789012345678", "name": "staging-backend-health-check",
+            "selfLink": "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/staging-backend-health-check",
+            "creationTimestamp": "2026-01-01T00:00:00.000-07:00", "description": "",
+            "checkIntervalSec": 60, "timeoutSec": 30, "unhealthyThreshold": 5, "healthyThreshold": 2, "type": "HTTP",
+            "httpHealthCheck": {"port": 8080, "requestPath": "/health", "proxyHeader": "NONE"},
+            "logConfig": {"enable": false}
+        }))
+        .unwrap();
+        let config = planned();
+        let v = t.to_state("p", &api, Some(&config));
+        assert_eq!(v.get("id"), Some(&Value::from("projects/p/global/healthChecks/staging-backend-health-check")));
+        assert_eq!(v.get("type"), Some(&Value::from("HTTP")));
+        assert_eq!(v.get("log_config"), Some(&Value::List(vec![])), "a disabled log config is no block");
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        t.customize_plan(&mut prop).unwrap();
+        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        assert!(changed.is_empty(), "{changed:?}");
+    }
+
+    /// insert → operation RUNNING → globalOperations.wait → DONE → get; a delete whose
+    /// operation finishes with RESOURCE_IN_USE_BY_ANOTHER_RESOURCE fails naming the user.
+    #[tokio::test]
+    async fn operations_are_waited_on_and_their_errors_surface() {
+        use std::sync::Mutex;
+        let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+        let c2 = calls.clone();
+        let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, query: &str, _b: &[u8]| {
+            c2.lock().unwrap().push(format!("{method} {path}"));
+            let base = "/compute/v1/projects/p/global";
+            let op = |name: &str, status: &str| serde_json::json!({"kind": "compute#operation", "name": name, "status": status, "operationType": "insert",
+                "targetLink": "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc"});
+            match (method, path.strip_prefix(base).unwrap_or(path)) {
+                ("POST", "/healthChecks") => {
+                    assert!(query.contains("requestId="), "{query}");
+                    (200, op("operation-1", "RUNNING"))
+                }
+                ("POST", "/operations/operation-1/wait") => (200, op("operation-1", "DONE")),
+                ("GET", "/healthChecks/hc") => (200, serde_json::json!({"name": "hc", "selfLink": "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc",
+                    "checkIntervalSec": 60, "timeoutSec": 30, "type": "HTTP", "httpHealthCheck": {"port": 80, "requestPath": "/health", "proxyHeader": "NONE"}})),
+                ("DELETE", "/healthChecks/hc") => {
+                    let mut o = op("operation-2", "DONE");
+                    o["httpErrorStatusCode"] = 400.into();
+                    o["error"] = serde_json::json!({"errors": [{"code": "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE",
+                        "message": "The health_check resource 'projects/p/global/healthChecks/hc' is already being used by 'projects/p/global/backendServices/staging-backend-service'"}]});
+                    (200, o)
+                }
+                _ => (404, serde_json::json!({"error": {"code": 404, "message": format!("no route {method} {path}"), "errors": [{"reason": "notFound"}]}})),
+            }
+        }))
+        .await;
+        let (shared, ctx) = crate::providers::google::test_server::shared(&endpoint).await;
+        let t = ComputeHealthCheck::new(shared);
+        let mut planned = planned();
+        set(&mut planned, "name", Value::from("hc"));
+        let state = t.create(&ctx, &planned, &planned).await.unwrap();
+        assert_eq!(state.get("self_link"), Some(&Value::from("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc")));
+        assert_eq!(
+            calls.lock().unwrap().clone(),
+            vec![
+                "POST /compute/v1/projects/p/global/healthChecks".to_string(),
+                "POST /compute/v1/projects/p/global/operations/operation-1/wait".to_string(),
+                "GET /compute/v1/projects/p/global/healthChecks/hc".to_string(),
+            ]
+        );
+        let e = t.delete(&ctx, &state).await.unwrap_err();
+        assert_eq!(e.method.as_deref(), Some(DELETE));
+        assert!(e.message.contains("already being used by 'projects/p/global/backendServices/staging-backend-service'") && e.message.contains("create_before_destroy"), "{}", e.message);
+    }
+}

@@ -1,0 +1,422 @@
+//! `google_compute_managed_ssl_certificate`: a Google-managed certificate for global HTTPS
+//! load balancers.
+//!
+//! Certificates are immutable: every argument replaces. Provisioning finishes only once DNS
+//! for every domain points at a load balancer that serves the certificate, so create returns
+//! while it is still PROVISIONING; `managed[0].status` and `managed[0].domain_status` expose
+//! progress to `check` blocks and outputs. Changing domains on a certificate a proxy uses
+//! needs `create_before_destroy` and a name that changes with the domains (or no name: Cairn
+//! then generates a unique one), as Terraform documents.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_compute_v1::model;
+
+use super::compute_common::{self as cc, Renames};
+use super::fields::{conform_to_schema, first_block, set, string};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_compute_managed_ssl_certificate";
+const COLLECTION: &str = "sslCertificates";
+const LIST: &str = "compute.sslCertificates.list";
+const GET: &str = "compute.sslCertificates.get";
+const INSERT: &str = "compute.sslCertificates.insert";
+const DELETE: &str = "compute.sslCertificates.delete";
+pub const MAX_DOMAINS: usize = 100;
+
+const RENAMES: Renames = &[("id", ""), ("project", ""), ("certificate_id", ""), ("domain_status", "")];
+
+pub struct ComputeManagedSslCertificate {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+/// Why `domain` cannot be on a managed certificate, if it cannot.
+pub fn domain_problem(domain: &str) -> Option<String> {
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    if d.is_empty() {
+        return Some("is empty".into());
+    }
+    if d.contains('*') {
+        return Some("is a wildcard; Google-managed certificates cannot cover wildcard domains: list each host name".into());
+    }
+    if d.chars().any(|c| c.is_ascii_uppercase()) {
+        return Some(format!("has uppercase letters; write it in lowercase (\"{}\")", d.to_ascii_lowercase()));
+    }
+    if d.len() > 253 {
+        return Some("is longer than 253 characters".into());
+    }
+    if !d.contains('.') {
+        return Some("is not a fully qualified domain name (e.g. staging.example.com)".into());
+    }
+    for label in d.split('.') {
+        if label.is_empty() {
+            return Some("has an empty label (two dots in a row, or a leading dot)".into());
+        }
+        if label.len() > 63 {
+            return Some(format!("has a label longer than 63 characters (\"{label}\")"));
+        }
+        if !label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Some(format!("has a label with characters other than lowercase letters, digits and hyphens (\"{label}\")"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some(format!("has a label that starts or ends with a hyphen (\"{label}\")"));
+        }
+    }
+    None
+}
+
+fn check_domains(v: &Value) -> Result<(), String> {
+    let items = v.as_list().unwrap_or(&[]);
+    if items.is_empty() {
+        return Err("must list at least one domain".into());
+    }
+    if items.len() > MAX_DOMAINS {
+        return Err(format!("lists {} domains; a managed certificate covers at most {MAX_DOMAINS}: split them over several certificates", items.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, x) in items.iter().enumerate() {
+        let Some(d) = x.as_str() else { continue };
+        if let Some(p) = domain_problem(d) {
+            return Err(format!("element {i} (\"{d}\") {p}"));
+        }
+        if !seen.insert(d.trim_end_matches('.')) {
+            return Err(format!("lists \"{d}\" twice"));
+        }
+    }
+    Ok(())
+}
+
+pub fn schema() -> Schema {
+    let managed = Schema::new()
+        .attr(
+            "domains",
+            Attribute::required(AttrType::List(Box::new(AttrType::String)))
+                .force_new()
+                .validate(Validator::Custom(Arc::new(check_domains)))
+                .describe("Up to 100 host names (no wildcards) the certificate covers."),
+        )
+        .attr("status", Attribute::computed(AttrType::String).describe("PROVISIONING, ACTIVE, PROVISIONING_FAILED, PROVISIONING_FAILED_PERMANENTLY or RENEWAL_FAILED."))
+        .attr("domain_status", Attribute::computed(AttrType::Map(Box::new(AttrType::String))).describe("Domain → PROVISIONING, ACTIVE, FAILED_NOT_VISIBLE, FAILED_CAA_CHECKING, …"));
+    Schema::new()
+        .attr(
+            "name",
+            Attribute::optional_computed(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+                .describe("The certificate's name; when unset Cairn generates a unique one (which lets create_before_destroy work)."),
+        )
+        .attr("description", Attribute::optional(AttrType::String).force_new())
+        .attr("type", Attribute::optional(AttrType::String).default("MANAGED").force_new().validate(Validator::OneOf(vec!["MANAGED"])))
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."))
+        .attr("certificate_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
+        .attr("creation_timestamp", Attribute::computed(AttrType::String))
+        .attr("expire_time", Attribute::computed(AttrType::String))
+        .attr("subject_alternative_names", Attribute::computed(AttrType::List(Box::new(AttrType::String))))
+        .attr("self_link", Attribute::computed(AttrType::String))
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/sslCertificates/{name}"))
+        .block("managed", BlockType { nesting: Nesting::Single, min_items: 1, max_items: 1, force_new: true, block: managed })
+}
+
+/// The configured domains, with the prior's spelling where the two differ only by a
+/// trailing dot (the API keeps what it was sent; Terraform suppresses that diff).
+fn align_domains(new: &[Value], old: &[Value]) -> Vec<Value> {
+    let bare = |v: &Value| v.as_str().map(|s| s.trim_end_matches('.').to_string());
+    new.iter().map(|n| old.iter().find(|o| bare(o).is_some() && bare(o) == bare(n)).cloned().unwrap_or_else(|| n.clone())).collect()
+}
+
+fn domains_of(v: &Value) -> Vec<Value> {
+    first_block(v, "managed").and_then(|m| m.get("domains")).and_then(Value::as_list).map(<[Value]>::to_vec).unwrap_or_default()
+}
+
+fn with_domains(v: &mut Value, domains: Vec<Value>) {
+    if let Some(Value::List(items)) = v.as_map().and_then(|m| m.get("managed")).cloned() {
+        let mut items = items;
+        if let Some(first) = items.first_mut() {
+            set(first, "domains", Value::List(domains));
+        }
+        set(v, "managed", Value::List(items));
+    }
+}
+
+pub fn request(planned: &Value, name: &str) -> Result<model::SslCertificate, ProviderError> {
+    let domains: Vec<serde_json::Value> = domains_of(planned).iter().filter_map(Value::as_str).map(|d| serde_json::Value::String(d.to_string())).collect();
+    let mut j = serde_json::json!({"name": name, "type": string(planned, "type").unwrap_or_else(|| "MANAGED".into()), "managed": {"domains": domains}});
+    if let Some(d) = string(planned, "description") {
+        j["description"] = serde_json::Value::String(d);
+    }
+    cc::json_model(j, TYPE)
+}
+
+impl ComputeManagedSslCertificate {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        ComputeManagedSslCertificate { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    pub fn to_state(&self, project: &str, cert: &model::SslCertificate, prior: Option<&Value>) -> Value {
+        let j = cc::model_json(cert);
+        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
+        let name = cc::jstr(&j, "name").to_string();
+        set(&mut v, "project", Value::string(project));
+        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        set(&mut v, "certificate_id", cc::jid(&j, "id"));
+        let domain_status: BTreeMap<String, Value> = j
+            .pointer("/managed/domainStatus")
+            .and_then(serde_json::Value::as_object)
+            .map(|o| o.iter().map(|(k, s)| (k.clone(), Value::string(s.as_str().unwrap_or_default()))).collect())
+            .unwrap_or_default();
+        if let Some(Value::List(mut items)) = v.get("managed").cloned() {
+            if let Some(first) = items.first_mut() {
+                set(first, "domain_status", Value::Map(domain_status));
+            }
+            set(&mut v, "managed", Value::List(items));
+        }
+        if let Some(p) = prior {
+            let aligned = align_domains(&domains_of(&v), &domains_of(p));
+            with_domains(&mut v, aligned);
+        }
+        conform_to_schema(&self.schema, v)
+    }
+
+    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::SslCertificate>>, ProviderError> {
+        let mut out = BTreeMap::new();
+        let mut token = String::new();
+        loop {
+            let page = c
+                .compute_calls
+                .idempotent(LIST, timeout, || c.compute.ssl_certificates.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.not_found => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for x in page.items {
+                if let Some(n) = x.name.clone() {
+                    out.insert(n, x);
+                }
+            }
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = t,
+                None => return Ok(Some(out)),
+            }
+        }
+    }
+
+    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::SslCertificate, ProviderError> {
+        c.compute_calls.idempotent(GET, timeout, || c.compute.ssl_certificates.get().set_project(project).set_ssl_certificate(name).send()).await
+    }
+}
+
+fn identity(v: &Value) -> Option<(String, String)> {
+    Some((cc::project_of(v)?, string(v, "name")?))
+}
+
+/// A name for a certificate configured without one: unique, so that a replacement can exist
+/// next to the certificate it replaces.
+fn generated_name() -> String {
+    format!("cairn-cert-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
+#[async_trait]
+impl ResourceType for ComputeManagedSslCertificate {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(30 * 60));
+        Timeouts { create: t, update: None, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        if let Some(prior) = p.prior.clone() {
+            let configured = domains_of(&p.config);
+            let aligned = align_domains(&configured, &domains_of(&prior));
+            if aligned != configured {
+                // Only trailing dots differ: plan again as if the prior's spelling were configured.
+                let mut config = p.config.clone();
+                with_domains(&mut config, aligned);
+                let again = crate::plan::propose::propose(&self.schema, Some(&prior), &config, false);
+                p.planned = again.planned;
+                p.requires_replace = again.requires_replace;
+            }
+        }
+        cc::plan_identity(p, &self.shared, COLLECTION);
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let (groups, names) = cc::by_project(reqs);
+        let mut out = vec![None; reqs.len()];
+        for (project, idxs) in groups {
+            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some(name) = &names[i] else { continue };
+                out[i] = live.get(name).map(|x| self.to_state(&project, x, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let name = string(planned, "name").filter(|_| !planned.get("name").is_some_and(Value::is_unknown)).unwrap_or_else(generated_name);
+        let body = request(planned, &name)?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.ssl_certificates.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        let cert = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &cert, Some(planned)))
+    }
+
+    /// Nothing updates in place; the engine replaces instead. Reached only if a plan was made
+    /// against a different schema: re-read.
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let cert = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &cert, Some(planned)))
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.ssl_certificates.delete().set_project(&project).set_ssl_certificate(&name).set_request_id(rid).send()).await
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
+        let cert = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &cert, None))
+    }
+
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        let name = string(planned, "name")?;
+        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        Some(format!("projects/{project}/global/{COLLECTION}/{name}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    fn diags(src: &str) -> Vec<String> {
+        let p = test_hcl::resource(src);
+        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+    }
+
+    fn cert(name: &str, domains: &str) -> String {
+        format!("resource \"google_compute_managed_ssl_certificate\" \"c\" {{\n  name = \"{name}\"\n  managed {{\n    domains = [{domains}]\n  }}\n}}\n")
+    }
+
+    #[test]
+    fn domains_are_checked_at_plan_time() {
+        assert_eq!(diags(&cert("staging-netrasystems-ai-cert", "\"staging.netrasystems.ai\", \"api-staging.netrasystems.ai\"")), Vec::<String>::new());
+        assert_eq!(diags(&cert("c", "\"staging.netrasystems.ai.\"")), Vec::<String>::new(), "a trailing dot is fine");
+        let wildcard = diags(&cert("c", "\"*.netrasystems.ai\""));
+        assert!(wildcard.len() == 1 && wildcard[0].starts_with("main.tf:4:") && wildcard[0].contains("wildcard"), "{wildcard:?}");
+        let upper = diags(&cert("c", "\"Staging.netrasystems.ai\""));
+        assert!(upper.len() == 1 && upper[0].contains("lowercase"), "{upper:?}");
+        let label = diags(&cert("c", &format!("\"{}.netrasystems.ai\"", "a".repeat(64))));
+        assert!(label.len() == 1 && label[0].contains("63"), "{label:?}");
+        let bad_chars = diags(&cert("c", "\"staging_1.netrasystems.ai\""));
+        assert!(bad_chars.len() == 1 && bad_chars[0].contains("characters other than"), "{bad_chars:?}");
+        let many: Vec<String> = (0..101).map(|i| format!("\"h{i}.example.com\"")).collect();
+        let d = diags(&cert("c", &many.join(", ")));
+        assert!(d.len() == 1 && d[0].contains("at most 100"), "{d:?}");
+        let empty = diags(&cert("c", ""));
+        assert!(empty.len() == 1 && empty[0].contains("at least one"), "{empty:?}");
+        let dup = diags(&cert("c", "\"a.example.com\", \"a.example.com.\""));
+        assert!(dup.len() == 1 && dup[0].contains("twice"), "{dup:?}");
+        let bad_name = diags(&cert("Staging_Cert", "\"a.example.com\""));
+        assert!(bad_name.len() == 1 && bad_name[0].starts_with("main.tf:2:"), "{bad_name:?}");
+        let long_name = diags(&cert(&"a".repeat(64), "\"a.example.com\""));
+        assert_eq!(long_name.len(), 1, "{long_name:?}");
+        let bad_type = diags("resource \"google_compute_managed_ssl_certificate\" \"c\" {\n  type = \"SELF_MANAGED\"\n  managed {\n    domains = [\"a.example.com\"]\n  }\n}\n");
+        assert_eq!(bad_type.len(), 1, "{bad_type:?}");
+    }
+
+    fn api() -> model::SslCertificate {
+        serde_json::from_value(serde_json::json!({
+            "kind": "compute#sslCertificate", "id": "8123456789012345678", "name": "staging-netrasystems-ai-cert", "type": "MANAGED",
+            "selfLink": "https://www.googleapis.com/compute/v1/projects/p/global/sslCertificates/staging-netrasystems-ai-cert",
+            "creationTimestamp": "2026-01-01T00:00:00.000-07:00",
+            "managed": {"domains": ["staging.netrasystems.ai", "api-staging.netrasystems.ai"], "status": "PROVISIONING",
+                        "domainStatus": {"staging.netrasystems.ai": "PROVISIONING", "api-staging.netrasystems.ai": "ACTIVE"}},
+            "subjectAlternativeNames": ["staging.netrasystems.ai", "api-staging.netrasystems.ai"]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn provisioning_status_is_readable_and_plans_clean() {
+        let t = ComputeManagedSslCertificate::new(Arc::new(Shared::new(Default::default())));
+        let v = t.to_state("p", &api(), None);
+        let managed = first_block(&v, "managed").unwrap();
+        assert_eq!(managed.get("status"), Some(&Value::from("PROVISIONING")));
+        assert_eq!(managed.get("domain_status").and_then(|m| m.get("api-staging.netrasystems.ai")), Some(&Value::from("ACTIVE")));
+        assert_eq!(v.get("certificate_id"), Some(&Value::from("8123456789012345678")));
+        assert_eq!(v.get("type"), Some(&Value::from("MANAGED")));
+        // The configuration spelled a domain with a trailing dot: no diff, no replacement.
+        let config = conform_to_schema(
+            &schema(),
+            Value::map([
+                ("name", Value::from("staging-netrasystems-ai-cert")),
+                ("managed", Value::List(vec![Value::map([("domains", Value::List(vec![Value::from("staging.netrasystems.ai."), Value::from("api-staging.netrasystems.ai")]))])])),
+            ]),
+        );
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        assert!(changed.is_empty(), "{changed:?} {:?}", prop.planned);
+        // A new domain replaces.
+        let more = conform_to_schema(
+            &schema(),
+            Value::map([
+                ("name", Value::from("staging-netrasystems-ai-cert")),
+                ("managed", Value::List(vec![Value::map([("domains", Value::List(vec![Value::from("staging.netrasystems.ai"), Value::from("app.netrasystems.ai")]))])])),
+            ]),
+        );
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &more, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(!prop.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn request_carries_domains_and_a_generated_name_when_unset() {
+        let planned = conform_to_schema(
+            &schema(),
+            Value::map([("type", Value::from("MANAGED")), ("managed", Value::List(vec![Value::map([("domains", Value::List(vec![Value::from("a.example.com")]))])]))]),
+        );
+        let name = generated_name();
+        assert!(regex::Regex::new(cc::NAME_PATTERN).unwrap().is_match(&name), "{name}");
+        let j = cc::model_json(&request(&planned, &name).unwrap());
+        assert_eq!(j["managed"]["domains"], serde_json::json!(["a.example.com"]));
+        assert_eq!(j["type"], "MANAGED");
+        assert_eq!(j["name"], name.as_str());
+    }
+}

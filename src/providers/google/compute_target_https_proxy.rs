@@ -1,0 +1,324 @@
+//! `google_compute_target_https_proxy`: terminates TLS for a global HTTPS load balancer with
+//! its certificates, then routes through a URL map.
+//!
+//! In-place changes go through the proxy's `set*` actions, as Terraform does: `setUrlMap` and
+//! `setSslCertificates` (paths without `/global/` — the SDK uses the documented paths),
+//! `setQuicOverride` and `setSslPolicy`. Swapping a certificate is therefore an update of the
+//! proxy, which lets the engine order create_before_destroy as new certificate → proxy
+//! updated → old certificate deleted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_compute_v1::model;
+
+use super::compute_common::{self as cc, Renames};
+use super::fields::{self, conform_to_schema, set, string};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_compute_target_https_proxy";
+const COLLECTION: &str = "targetHttpsProxies";
+const LIST: &str = "compute.targetHttpsProxies.list";
+const GET: &str = "compute.targetHttpsProxies.get";
+const INSERT: &str = "compute.targetHttpsProxies.insert";
+const DELETE: &str = "compute.targetHttpsProxies.delete";
+const SET_URL_MAP: &str = "compute.targetHttpsProxies.setUrlMap";
+const SET_SSL_CERTIFICATES: &str = "compute.targetHttpsProxies.setSslCertificates";
+const SET_QUIC_OVERRIDE: &str = "compute.targetHttpsProxies.setQuicOverride";
+const SET_SSL_POLICY: &str = "compute.targetHttpsProxies.setSslPolicy";
+pub const MAX_CERTIFICATES: usize = 15;
+
+const REFS: [&str; 3] = ["url_map", "ssl_certificates", "ssl_policy"];
+const RENAMES: Renames = &[("id", ""), ("project", ""), ("proxy_id", "")];
+
+pub struct ComputeTargetHttpsProxy {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+fn check_certificates(v: &Value) -> Result<(), String> {
+    let n = v.as_list().map_or(0, <[Value]>::len);
+    if n > MAX_CERTIFICATES {
+        return Err(format!("lists {n} certificates; a target HTTPS proxy takes at most {MAX_CERTIFICATES} (use a certificate map for more)"));
+    }
+    Ok(())
+}
+
+pub fn schema() -> Schema {
+    Schema::new()
+        .attr("name", Attribute::required(AttrType::String).force_new().validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }))
+        .attr("description", Attribute::optional(AttrType::String).force_new())
+        .attr("url_map", Attribute::required(AttrType::String).describe("The URL map (name or self link); changed with setUrlMap."))
+        .attr(
+            "ssl_certificates",
+            Attribute::optional(AttrType::List(Box::new(AttrType::String)))
+                .validate(Validator::Custom(Arc::new(check_certificates)))
+                .describe("Up to 15 certificates (names or self links); changed with setSslCertificates."),
+        )
+        .attr("quic_override", Attribute::optional(AttrType::String).default("NONE").validate(Validator::OneOf(vec!["NONE", "ENABLE", "DISABLE"])))
+        .attr("ssl_policy", Attribute::optional(AttrType::String).describe("An SSL policy (name or self link); changed with setSslPolicy."))
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
+        .attr("proxy_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
+        .attr("fingerprint", Attribute::computed(AttrType::String))
+        .attr("self_link", Attribute::computed(AttrType::String))
+        .attr("creation_timestamp", Attribute::computed(AttrType::String))
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/targetHttpsProxies/{name}"))
+}
+
+fn cert_links(planned: &Value, project: &str) -> Vec<String> {
+    planned
+        .get("ssl_certificates")
+        .and_then(Value::as_list)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|c| cc::expand_ref(project, "sslCertificates", c))
+        .collect()
+}
+
+pub fn request(planned: &Value, project: &str) -> Result<model::TargetHttpsProxy, ProviderError> {
+    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    if let Some(o) = j.as_object_mut() {
+        if let Some(u) = string(planned, "url_map") {
+            o.insert("urlMap".into(), cc::expand_ref(project, "urlMaps", &u).into());
+        }
+        let certs = cert_links(planned, project);
+        if !certs.is_empty() {
+            o.insert("sslCertificates".into(), certs.into());
+        }
+        if let Some(p) = string(planned, "ssl_policy") {
+            o.insert("sslPolicy".into(), cc::expand_ref(project, "sslPolicies", &p).into());
+        }
+    }
+    cc::json_model(j, TYPE)
+}
+
+impl ComputeTargetHttpsProxy {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        ComputeTargetHttpsProxy { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    pub fn to_state(&self, project: &str, p: &model::TargetHttpsProxy, prior: Option<&Value>) -> Value {
+        let j = cc::model_json(p);
+        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
+        let name = cc::jstr(&j, "name").to_string();
+        set(&mut v, "project", Value::string(project));
+        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        set(&mut v, "proxy_id", cc::jid(&j, "id"));
+        let v = match prior {
+            Some(pr) => cc::align_refs(&v, pr, &REFS),
+            None => v,
+        };
+        conform_to_schema(&self.schema, v)
+    }
+
+    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::TargetHttpsProxy>>, ProviderError> {
+        let mut out = BTreeMap::new();
+        let mut token = String::new();
+        loop {
+            let page = c
+                .compute_calls
+                .idempotent(LIST, timeout, || c.compute.target_https_proxies.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.not_found => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for x in page.items {
+                if let Some(n) = x.name.clone() {
+                    out.insert(n, x);
+                }
+            }
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = t,
+                None => return Ok(Some(out)),
+            }
+        }
+    }
+
+    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::TargetHttpsProxy, ProviderError> {
+        c.compute_calls.idempotent(GET, timeout, || c.compute.target_https_proxies.get().set_project(project).set_target_https_proxy(name).send()).await
+    }
+}
+
+fn identity(v: &Value) -> Option<(String, String)> {
+    Some((cc::project_of(v)?, string(v, "name")?))
+}
+
+#[async_trait]
+impl ResourceType for ComputeTargetHttpsProxy {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(20 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        cc::plan_align_refs(p, &self.schema, &REFS);
+        cc::plan_identity(p, &self.shared, COLLECTION);
+        let changing = p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
+        if changing && p.requires_replace.is_empty() {
+            set(&mut p.planned, "fingerprint", Value::unknown());
+        }
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let (groups, names) = cc::by_project(reqs);
+        let mut out = vec![None; reqs.len()];
+        for (project, idxs) in groups {
+            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some(name) = &names[i] else { continue };
+                out[i] = live.get(name).map(|x| self.to_state(&project, x, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let name = fields::required_string(planned, "name", TYPE)?;
+        let body = request(planned, &project)?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.target_https_proxies.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        let p = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &p, Some(planned)))
+    }
+
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let touched = |a: &str| changed.iter().any(|p| p.top() == Some(a));
+        let proxies = &c.compute.target_https_proxies;
+        if touched("ssl_certificates") {
+            let body: model::TargetHttpsProxiesSetSslCertificatesRequest = cc::json_model(serde_json::json!({"sslCertificates": cert_links(planned, &project)}), TYPE)?;
+            cc::mutate(&c, ctx, &project, SET_SSL_CERTIFICATES, |rid| {
+                proxies.set_ssl_certificates().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send()
+            })
+            .await?;
+        }
+        if touched("url_map") {
+            let url_map = fields::required_string(planned, "url_map", TYPE)?;
+            let body: model::UrlMapReference = cc::json_model(serde_json::json!({"urlMap": cc::expand_ref(&project, "urlMaps", &url_map)}), TYPE)?;
+            cc::mutate(&c, ctx, &project, SET_URL_MAP, |rid| proxies.set_url_map().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send())
+                .await?;
+        }
+        if touched("quic_override") {
+            let q = string(planned, "quic_override").unwrap_or_else(|| "NONE".into());
+            let body: model::TargetHttpsProxiesSetQuicOverrideRequest = cc::json_model(serde_json::json!({"quicOverride": q}), TYPE)?;
+            cc::mutate(&c, ctx, &project, SET_QUIC_OVERRIDE, |rid| {
+                proxies.set_quic_override().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send()
+            })
+            .await?;
+        }
+        if touched("ssl_policy") {
+            let j = match string(planned, "ssl_policy") {
+                Some(p) => serde_json::json!({"sslPolicy": cc::expand_ref(&project, "sslPolicies", &p)}),
+                None => serde_json::json!({}),
+            };
+            let body: model::SslPolicyReference = cc::json_model(j, TYPE)?;
+            cc::mutate(&c, ctx, &project, SET_SSL_POLICY, |rid| {
+                proxies.set_ssl_policy().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send()
+            })
+            .await?;
+        }
+        let p = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &p, Some(planned)))
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.target_https_proxies.delete().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).send()).await
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
+        let p = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &p, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    fn diags(src: &str) -> Vec<String> {
+        let p = test_hcl::resource(src);
+        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+    }
+
+    #[test]
+    fn at_most_fifteen_certificates_and_known_quic_values() {
+        let proxy = |certs: usize, quic: &str| {
+            let list: Vec<String> = (0..certs).map(|i| format!("\"c{i}\"")).collect();
+            format!("resource \"google_compute_target_https_proxy\" \"p\" {{\n  name = \"staging-https-proxy\"\n  url_map = \"m\"\n  ssl_certificates = [{}]\n  quic_override = \"{quic}\"\n}}\n", list.join(", "))
+        };
+        assert_eq!(diags(&proxy(15, "ENABLE")), Vec::<String>::new());
+        let d = diags(&proxy(16, "NONE"));
+        assert!(d.len() == 1 && d[0].starts_with("main.tf:4:") && d[0].contains("at most 15"), "{d:?}");
+        assert_eq!(diags(&proxy(1, "AUTO")).len(), 1);
+    }
+
+    #[test]
+    fn certificates_by_name_match_the_apis_self_links() {
+        let t = ComputeTargetHttpsProxy::new(Arc::new(Shared::new(Default::default())));
+        let config = conform_to_schema(
+            &schema(),
+            Value::map([
+                ("name", Value::from("staging-https-proxy")),
+                ("url_map", Value::from("staging-url-map")),
+                ("ssl_certificates", Value::List(vec![Value::from("staging-netrasystems-ai-cert")])),
+                ("quic_override", Value::from("NONE")),
+            ]),
+        );
+        let body = cc::model_json(&request(&config, "p").unwrap());
+        assert_eq!(body["urlMap"], "https://www.googleapis.com/compute/v1/projects/p/global/urlMaps/staging-url-map");
+        assert_eq!(body["sslCertificates"][0], "https://www.googleapis.com/compute/v1/projects/p/global/sslCertificates/staging-netrasystems-ai-cert");
+        let mut answer = body.clone();
+        answer["name"] = "staging-https-proxy".into();
+        answer["id"] = "42".into();
+        answer["fingerprint"] = "Zm9v".into();
+        answer["tlsEarlyData"] = "DISABLED".into();
+        let api: model::TargetHttpsProxy = serde_json::from_value(answer).unwrap();
+        let v = t.to_state("p", &api, Some(&config));
+        assert_eq!(v.get("ssl_certificates"), Some(&Value::List(vec![Value::from("staging-netrasystems-ai-cert")])));
+        assert_eq!(v.get("proxy_id"), Some(&Value::from("42")));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(crate::plan::diff::changed_paths(&v, &prop.planned).is_empty());
+        // A new certificate is an in-place update (setSslCertificates), never a replacement.
+        let mut swapped = config.clone();
+        set(&mut swapped, "ssl_certificates", Value::List(vec![Value::from("cert-v2")]));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &swapped, false);
+        t.customize_plan(&mut prop).unwrap();
+        assert!(prop.requires_replace.is_empty());
+        assert_eq!(crate::plan::diff::changed_paths(&v, &prop.planned).iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["fingerprint".to_string(), "ssl_certificates".to_string()]);
+    }
+}

@@ -1,0 +1,385 @@
+//! `google_compute_url_map`: routes requests of a global HTTP(S) load balancer to backend
+//! services by host and path.
+//!
+//! Updates are a full PUT with the map's `fingerprint`; on 412 the map is re-read and the PUT
+//! sent once more. Services may be named or given as self links; either matches the API's
+//! answer. A host rule naming a path matcher that does not exist, duplicate matcher names and
+//! malformed paths are refused at plan time (the API would refuse them at apply).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_compute_v1::model;
+
+use super::compute_backend_service::is_stale_fingerprint;
+use super::compute_common::{self as cc, Renames};
+use super::fields::{self, blocks, conform_to_schema, set, string};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+
+const TYPE: &str = "google_compute_url_map";
+const COLLECTION: &str = "urlMaps";
+const LIST: &str = "compute.urlMaps.list";
+const GET: &str = "compute.urlMaps.get";
+const INSERT: &str = "compute.urlMaps.insert";
+const UPDATE: &str = "compute.urlMaps.update";
+const DELETE: &str = "compute.urlMaps.delete";
+
+const REFS: [&str; 2] = ["default_service", "service"];
+
+const RENAMES: Renames = &[
+    ("id", ""),
+    ("project", ""),
+    ("map_id", ""),
+    ("host_rule[]", "hostRules"),
+    ("path_matcher[]", "pathMatchers"),
+    ("path_rule[]", "pathRules"),
+];
+
+pub struct ComputeUrlMap {
+    shared: Arc<Shared>,
+    schema: Schema,
+}
+
+/// Custom validators see the whole set: check each path.
+fn check_paths(v: &Value) -> Result<(), String> {
+    v.as_list().unwrap_or(&[]).iter().try_for_each(check_path)
+}
+
+fn check_path(v: &Value) -> Result<(), String> {
+    let Some(p) = v.as_str() else { return Ok(()) };
+    if !p.starts_with('/') {
+        return Err(format!("is \"{p}\"; a path must start with /"));
+    }
+    if let Some(i) = p.find('*') {
+        if i != p.len() - 1 || !p[..i].ends_with('/') {
+            return Err(format!("is \"{p}\"; * is allowed only at the very end, after a / (e.g. \"/auth/*\")"));
+        }
+    }
+    if p.contains('?') || p.contains('#') {
+        return Err(format!("is \"{p}\"; a path cannot contain ? or #"));
+    }
+    Ok(())
+}
+
+pub fn schema() -> Schema {
+    let strings = || AttrType::Set(Box::new(AttrType::String));
+    let host_rule = Schema::new()
+        .attr("hosts", Attribute::required(strings()).describe("Host names matched (\"*\" for any; \"*.example.com\" allowed)."))
+        .attr("path_matcher", Attribute::required(AttrType::String).describe("The name of the path_matcher these hosts use."))
+        .attr("description", Attribute::optional(AttrType::String));
+    let path_rule = Schema::new()
+        .attr("paths", Attribute::required(strings()).validate(Validator::Custom(Arc::new(check_paths))).describe("Paths matched, e.g. /auth/*."))
+        .attr("service", Attribute::optional(AttrType::String).describe("The backend service (name or self link) for these paths."));
+    let path_matcher = Schema::new()
+        .attr("name", Attribute::required(AttrType::String))
+        .attr("default_service", Attribute::optional(AttrType::String).describe("The backend service when no path rule matches."))
+        .attr("description", Attribute::optional(AttrType::String))
+        .block("path_rule", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_rule });
+    Schema::new()
+        .attr("name", Attribute::required(AttrType::String).force_new().validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }))
+        .attr("description", Attribute::optional(AttrType::String))
+        .attr("default_service", Attribute::optional(AttrType::String).describe("The backend service (name or self link) when no host rule matches."))
+        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
+        .attr("fingerprint", Attribute::computed(AttrType::String))
+        .attr("map_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
+        .attr("self_link", Attribute::computed(AttrType::String))
+        .attr("creation_timestamp", Attribute::computed(AttrType::String))
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/urlMaps/{name}"))
+        .block("host_rule", BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: host_rule })
+        .block("path_matcher", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_matcher })
+        .rule(Rule::Custom(Arc::new(check_matchers)))
+}
+
+/// Host rules must name defined path matchers, matcher names must be unique, and a matcher
+/// needs a default service (the API's rule for matchers without route actions).
+pub fn check_matchers(config: &Value) -> Vec<(AttrPath, String)> {
+    let mut out = Vec::new();
+    let matchers = blocks(config, "path_matcher");
+    if config.get("path_matcher").is_some_and(Value::is_unknown) || config.get("host_rule").is_some_and(Value::is_unknown) {
+        return out;
+    }
+    let mut names = BTreeSet::new();
+    for (i, m) in matchers.iter().enumerate() {
+        let Some(n) = m.get("name").and_then(Value::as_str) else { continue };
+        if !names.insert(n.to_string()) {
+            out.push((AttrPath::attr("path_matcher").join_index(i as i64).join_attr("name"), format!("path_matcher.name \"{n}\" is used by two path_matcher blocks; each needs its own name")));
+        }
+        if m.get("default_service").is_none_or(Value::is_null) {
+            out.push((
+                AttrPath::attr("path_matcher").join_index(i as i64),
+                format!("path_matcher \"{n}\" needs default_service: the backend service for requests that match none of its path_rule blocks"),
+            ));
+        }
+    }
+    let all_known = matchers.iter().all(|m| m.get("name").is_some_and(|n| n.as_str().is_some()));
+    for (i, h) in blocks(config, "host_rule").iter().enumerate() {
+        let Some(pm) = h.get("path_matcher").and_then(Value::as_str) else { continue };
+        if all_known && !names.contains(pm) {
+            let defined = if names.is_empty() { "none is defined".to_string() } else { format!("defined: {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")) };
+            out.push((
+                AttrPath::attr("host_rule").join_index(i as i64).join_attr("path_matcher"),
+                format!("host_rule.path_matcher = \"{pm}\" names no path_matcher block ({defined}); add a path_matcher {{ name = \"{pm}\" … }} or fix the name"),
+            ));
+        }
+    }
+    out
+}
+
+/// Every service reference in the request as a full self link.
+fn expand_services(j: &mut serde_json::Value, project: &str) {
+    match j {
+        serde_json::Value::Object(o) => {
+            for (k, v) in o.iter_mut() {
+                match (k.as_str(), v.as_str()) {
+                    ("defaultService" | "service", Some(s)) => *v = serde_json::Value::String(cc::expand_ref(project, "backendServices", s)),
+                    _ => expand_services(v, project),
+                }
+            }
+        }
+        serde_json::Value::Array(xs) => xs.iter_mut().for_each(|x| expand_services(x, project)),
+        _ => {}
+    }
+}
+
+pub fn request(planned: &Value, project: &str, fingerprint: Option<&str>) -> Result<model::UrlMap, ProviderError> {
+    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    expand_services(&mut j, project);
+    if let (Some(f), Some(o)) = (fingerprint.filter(|f| !f.is_empty()), j.as_object_mut()) {
+        o.insert("fingerprint".into(), serde_json::Value::String(f.to_string()));
+    }
+    cc::json_model(j, TYPE)
+}
+
+impl ComputeUrlMap {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        ComputeUrlMap { shared, schema: schema() }
+    }
+
+    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
+        self.shared.clients(&ctx.provider_config).await
+    }
+
+    pub fn to_state(&self, project: &str, m: &model::UrlMap, prior: Option<&Value>) -> Value {
+        let j = cc::model_json(m);
+        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
+        let name = cc::jstr(&j, "name").to_string();
+        set(&mut v, "project", Value::string(project));
+        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        set(&mut v, "map_id", cc::jid(&j, "id"));
+        let v = match prior {
+            Some(p) => cc::align_refs(&v, p, &REFS),
+            None => v,
+        };
+        conform_to_schema(&self.schema, v)
+    }
+
+    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::UrlMap>>, ProviderError> {
+        let mut out = BTreeMap::new();
+        let mut token = String::new();
+        loop {
+            let page = c
+                .compute_calls
+                .idempotent(LIST, timeout, || c.compute.url_maps.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if e.not_found => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for x in page.items {
+                if let Some(n) = x.name.clone() {
+                    out.insert(n, x);
+                }
+            }
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(t) => token = t,
+                None => return Ok(Some(out)),
+            }
+        }
+    }
+
+    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::UrlMap, ProviderError> {
+        c.compute_calls.idempotent(GET, timeout, || c.compute.url_maps.get().set_project(project).set_url_map(name).send()).await
+    }
+
+    async fn put(&self, c: &Clients, ctx: &CallContext, project: &str, name: &str, planned: &Value, fingerprint: Option<String>) -> Result<(), ProviderError> {
+        let send = |body: model::UrlMap| async move {
+            cc::mutate(c, ctx, project, UPDATE, |rid| c.compute.url_maps.update().set_project(project).set_url_map(name).set_request_id(rid).set_body(body.clone()).send()).await
+        };
+        match send(request(planned, project, fingerprint.as_deref())?).await {
+            Err(e) if is_stale_fingerprint(&e) => {
+                let live = self.get(c, project, name, ctx.timeout).await?;
+                let fresh = cc::jstr(&cc::model_json(&live), "fingerprint").to_string();
+                send(request(planned, project, Some(&fresh))?).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+fn identity(v: &Value) -> Option<(String, String)> {
+    Some((cc::project_of(v)?, string(v, "name")?))
+}
+
+#[async_trait]
+impl ResourceType for ComputeUrlMap {
+    fn name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        let t = Some(Duration::from_secs(20 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        cc::plan_align_refs(p, &self.schema, &REFS);
+        cc::plan_identity(p, &self.shared, COLLECTION);
+        let changing = p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
+        if changing && p.requires_replace.is_empty() {
+            set(&mut p.planned, "fingerprint", Value::unknown());
+        }
+        Ok(Vec::new())
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = self.clients(ctx).await?;
+        let (groups, names) = cc::by_project(reqs);
+        let mut out = vec![None; reqs.len()];
+        for (project, idxs) in groups {
+            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
+            for i in idxs {
+                let Some(name) = &names[i] else { continue };
+                out[i] = live.get(name).map(|x| self.to_state(&project, x, Some(&reqs[i].prior)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let name = fields::required_string(planned, "name", TYPE)?;
+        let body = request(planned, &project, None)?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.url_maps.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        let m = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &m, Some(planned)))
+    }
+
+    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        self.put(&c, ctx, &project, &name, planned, string(prior, "fingerprint")).await?;
+        let m = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &m, Some(planned)))
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.url_maps.delete().set_project(&project).set_url_map(&name).set_request_id(rid).send()).await
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let c = self.clients(ctx).await?;
+        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
+        let m = self.get(&c, &project, &name, ctx.timeout).await?;
+        Ok(self.to_state(&project, &m, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::validate::{check_values, test_hcl};
+
+    fn diags(src: &str) -> Vec<String> {
+        let p = test_hcl::resource(src);
+        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+    }
+
+    const GOOD: &str = r#"resource "google_compute_url_map" "m" {
+  name            = "staging-url-map"
+  default_service = "staging-backend-service"
+  host_rule {
+    hosts        = ["api-staging.netrasystems.ai"]
+    path_matcher = "api"
+  }
+  path_matcher {
+    name            = "api"
+    default_service = "staging-backend-service"
+    path_rule {
+      paths   = ["/auth/*"]
+      service = "staging-auth-service"
+    }
+  }
+}
+"#;
+
+    #[test]
+    fn host_rules_must_name_defined_matchers_and_paths_must_be_well_formed() {
+        assert_eq!(diags(GOOD), Vec::<String>::new());
+        let missing = diags(&GOOD.replace("path_matcher = \"api\"", "path_matcher = \"apis\""));
+        assert!(missing.len() == 1 && missing[0].starts_with("main.tf:6:") && missing[0].contains("names no path_matcher block (defined: \"api\")"), "{missing:?}");
+        let bad_path = diags(&GOOD.replace("/auth/*", "/auth*"));
+        assert!(bad_path.len() == 1 && bad_path[0].contains("only at the very end, after a /"), "{bad_path:?}");
+        let relative = diags(&GOOD.replace("/auth/*", "auth/*"));
+        assert!(relative.len() == 1 && relative[0].contains("must start with /"), "{relative:?}");
+        let no_default = diags(&GOOD.replace("    default_service = \"staging-backend-service\"\n    path_rule", "    path_rule"));
+        assert!(no_default.len() == 1 && no_default[0].contains("needs default_service"), "{no_default:?}");
+    }
+
+    #[test]
+    fn request_and_state_round_trip_without_diffs() {
+        let t = ComputeUrlMap::new(Arc::new(Shared::new(Default::default())));
+        let config = conform_to_schema(
+            &schema(),
+            Value::map([
+                ("name", Value::from("staging-url-map")),
+                ("default_service", Value::from("staging-backend-service")),
+                ("host_rule", Value::set(vec![Value::map([("hosts", Value::set(vec![Value::from("api-staging.netrasystems.ai")])), ("path_matcher", Value::from("api"))])])),
+                (
+                    "path_matcher",
+                    Value::List(vec![Value::map([
+                        ("name", Value::from("api")),
+                        ("default_service", Value::from("staging-backend-service")),
+                        ("path_rule", Value::List(vec![Value::map([("paths", Value::set(vec![Value::from("/auth/*")])), ("service", Value::from("staging-auth-service"))])])),
+                    ])]),
+                ),
+            ]),
+        );
+        let body = cc::model_json(&request(&config, "p", Some("Zm9v")).unwrap());
+        let bs = |n: &str| format!("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/{n}");
+        assert_eq!(body["defaultService"], bs("staging-backend-service").as_str());
+        assert_eq!(body["hostRules"][0]["pathMatcher"], "api");
+        assert_eq!(body["pathMatchers"][0]["pathRules"][0]["service"], bs("staging-auth-service").as_str());
+        assert_eq!(body["fingerprint"], "Zm9v");
+        // The API answers with self links, a fingerprint and ids.
+        let mut answer = body.clone();
+        answer["name"] = "staging-url-map".into();
+        answer["id"] = "123".into();
+        answer["selfLink"] = "https://www.googleapis.com/compute/v1/projects/p/global/urlMaps/staging-url-map".into();
+        let m: model::UrlMap = serde_json::from_value(answer).unwrap();
+        let v = t.to_state("p", &m, Some(&config));
+        assert_eq!(v.get("default_service"), Some(&Value::from("staging-backend-service")));
+        assert_eq!(v.get("map_id"), Some(&Value::from("123")));
+        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        t.customize_plan(&mut prop).unwrap();
+        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        assert!(changed.is_empty(), "{changed:?}");
+    }
+}
