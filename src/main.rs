@@ -591,7 +591,7 @@ async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: 
         plan: plan_args(dir, &opts, mode, registry)?,
         planfile,
         interrupt,
-        progress: Arc::new(Lines { color }),
+        progress: Arc::new(Lines::new(color)),
         heartbeat: Duration::from_secs(10),
     };
     let mut confirm = move |plan: &Plan| -> bool {
@@ -663,7 +663,11 @@ async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: 
     }
     let failing: Vec<_> = outcome.checks.iter().filter(|c| c.status == cairn::state::CheckStatus::Fail).collect();
     for c in failing {
-        eprintln!("Warning: check {} failed: {}", c.address, c.messages.join("; "));
+        let lines: Vec<&str> = c.messages.iter().flat_map(|m| m.lines()).collect();
+        eprintln!("Warning: check {} failed: {}", c.address, lines.join("; "));
+    }
+    if outcome.checks.iter().any(|c| c.status == cairn::state::CheckStatus::Fail) {
+        eprintln!("Some checks can take a while to pass (a certificate provisions in minutes); `cairn check` reports health at any time.");
     }
     Ok(0)
 }

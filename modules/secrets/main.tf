@@ -71,7 +71,8 @@ check "required_secrets" {
 
 check "secret_values_enabled" {
   assert {
-    condition     = alltrue([for id in local.with_value : try(google_secret_manager_secret_version.this[id].enabled, false)])
-    error_message = join("\n", [for id in sort(tolist(local.with_value)) : "Secret '${id}' has no enabled version" if !try(google_secret_manager_secret_version.this[id].enabled, false)])
+    # A secret that does not exist at all is reported once, by required_secrets.
+    condition     = alltrue([for id in local.with_value : try(google_secret_manager_secret_version.this[id].enabled, false) || try(google_secret_manager_secret.this[id], null) == null])
+    error_message = join("\n", [for id in sort(tolist(local.with_value)) : (try(google_secret_manager_secret_version.this[id].name, null) == null ? "Secret '${id}' does not hold the value this stack sets" : "Secret '${id}' version is disabled") if !try(google_secret_manager_secret_version.this[id].enabled, false) && try(google_secret_manager_secret.this[id], null) != null])
   }
 }

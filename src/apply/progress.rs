@@ -46,14 +46,40 @@ fn still(a: Action) -> &'static str {
 }
 
 /// Terraform-style lines on stderr: `addr: Creating...`, `addr: Still creating... [10s elapsed]`,
-/// `addr: Creation complete after 12s`.
+/// `addr: Creation complete after 12s`. A provider's own notes are shown at most every few
+/// seconds per resource, so fast polling does not flood the terminal.
 pub struct Lines {
     pub color: bool,
+    last_note: std::sync::Mutex<std::collections::HashMap<InstanceAddr, std::time::Instant>>,
+}
+
+impl Lines {
+    pub fn new(color: bool) -> Self {
+        Lines { color, last_note: Default::default() }
+    }
+
+    fn note_due(&self, addr: &InstanceAddr) -> bool {
+        const EVERY: Duration = Duration::from_secs(5);
+        let Ok(mut last) = self.last_note.lock() else { return true };
+        let now = std::time::Instant::now();
+        match last.get(addr) {
+            Some(t) if now.duration_since(*t) < EVERY => false,
+            _ => {
+                last.insert(addr.clone(), now);
+                true
+            }
+        }
+    }
 }
 
 impl Progress for Lines {
     fn event(&self, e: ApplyEvent) {
         use owo_colors::OwoColorize;
+        if let ApplyEvent::Message { addr, .. } = &e {
+            if !self.note_due(addr) {
+                return;
+            }
+        }
         let line = match e {
             ApplyEvent::Started { addr, action } => format!("{addr}: {}...", verb(action).0),
             ApplyEvent::Still { addr, action, elapsed } => format!("{addr}: {}... [{}s elapsed]", still(action), elapsed.as_secs()),

@@ -1280,10 +1280,12 @@ impl Loader {
             }
         }
         if let (Some((to, to_span)), Some(id)) = (to, id) {
-            if let Some(r) = refs::expr_references(&id).first() {
+            // Variables are known before planning (Terraform ≥ 1.6 allows them too); anything
+            // a resource computes is not.
+            if let Some(r) = refs::expr_references(&id).into_iter().find(|r| !matches!(r.root, refs::RefRoot::Var(_))) {
                 self.error(
                     Diagnostic::error("Invalid import id")
-                        .detail(format!("The import id can't refer to \"{}\"; it must be known before planning.", r.root))
+                        .detail(format!("The import id can't refer to \"{}\"; it must be known before planning (variables are fine).", r.root))
                         .at(r.span),
                 );
                 return;

@@ -147,6 +147,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     let mut check_diags = Diagnostics::new();
     let mut warnings = Diagnostics::new();
     let mut planned_instances: BTreeSet<InstanceAddr> = BTreeSet::new();
+    let mut missing: BTreeSet<InstanceAddr> = BTreeSet::new();
 
     for node in input.graph.order().to_vec() {
         match &node {
@@ -285,9 +286,16 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                     if action.is_replace() && block.lifecycle.prevent_destroy {
                         diags.push(prevent_destroy_error(&iaddr, block));
                     }
-                    // Health checks read what exists: an object that does not exist is null
-                    // (a check can say "missing"), not "known after apply".
-                    let after_value = if opts.live_values { before.clone().unwrap_or(Value::Null) } else { after.clone().unwrap_or(Value::Null) };
+                    // Health checks read what exists. An object that does not exist keeps its
+                    // planned value here (so expressions that use it still evaluate) and is
+                    // null to check blocks (so a check can say "missing").
+                    if opts.live_values && before.is_none() {
+                        missing.insert(iaddr.clone());
+                    }
+                    let after_value = match (&before, opts.live_values) {
+                        (Some(b), true) => b.clone(),
+                        _ => after.clone().unwrap_or(Value::Null),
+                    };
                     instances.values.insert(ikey.clone(), after_value);
                     actions_by_resource.entry(raddr.clone()).or_default().push(action);
                     let mut change_warnings = pwarn;
@@ -401,7 +409,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
             output_changes.push(OutputChange { name: name.clone(), action: Action::Delete, before: Some(Value::Null), after: None, sensitive: false });
         }
     }
-    let checks = evaluate_checks(config, &env, &mut check_diags);
+    let checks = evaluate_checks_with_missing(config, &env, &missing, &mut check_diags);
     diags.extend(check_diags);
 
     let (vars, sensitive_vars) = split_variables(&input.variables);
@@ -920,12 +928,44 @@ async fn refresh(
 }
 
 pub fn evaluate_checks(config: &Config, env: &Env, diags: &mut Diagnostics) -> Vec<CheckResult> {
+    evaluate_checks_with_missing(config, env, &BTreeSet::new(), diags)
+}
+
+/// Resolves like [`ModuleScope`], except that instances which do not exist read as null.
+struct CheckScope<'a> {
+    inner: ModuleScope<'a>,
+    missing: &'a BTreeSet<InstanceAddr>,
+}
+
+impl Resolver for CheckScope<'_> {
+    fn resolve(&self, root: &crate::lang::refs::RefRoot, span: crate::lang::diag::Span) -> Result<Value, Diagnostic> {
+        if let crate::lang::refs::RefRoot::Resource { mode, type_name, name } = root {
+            let addr = ResourceAddr { module: self.inner.module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() };
+            if let Some(inst) = self.inner.env.resources.get(&addr) {
+                let mut inst = inst.clone();
+                for (k, v) in inst.values.iter_mut() {
+                    if self.missing.contains(&addr.instance(k.clone())) {
+                        *v = Value::Null;
+                    }
+                }
+                // A for_each/count resource whose instances are all missing reads as absent keys.
+                return Ok(match inst.to_value() {
+                    Value::Map(m) => Value::Map(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+                    other => other,
+                });
+            }
+        }
+        self.inner.resolve(root, span)
+    }
+}
+
+pub fn evaluate_checks_with_missing(config: &Config, env: &Env, missing: &BTreeSet<InstanceAddr>, diags: &mut Diagnostics) -> Vec<CheckResult> {
     let mut out = Vec::new();
     for (path, module) in &config.modules {
         for check in module.checks.values() {
             let address = if path.is_root() { format!("check.{}", check.name) } else { format!("{path}.check.{}", check.name) };
-            let scope = ModuleScope { env, config, module: path };
-            let c = ctx(config, &scope, module_dir_display(config, path));
+            let scope = CheckScope { inner: ModuleScope { env, config, module: path }, missing };
+            let c = crate::lang::eval::EvalCtx { resolver: &scope, count_index: None, each: None, module_dir: module_dir_display(config, path), root_dir: &config.root_dir, sources: &config.sources };
             let mut status = CheckStatus::Pass;
             let mut messages = Vec::new();
             for a in &check.asserts {

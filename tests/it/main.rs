@@ -19,3 +19,4 @@ mod locking;
 mod malformed;
 mod planfile;
 mod secrets;
+mod staging;

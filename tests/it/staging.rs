@@ -58,7 +58,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn plan_summary(text: &str) -> String {
-    text.lines().filter(|l| l.trim_start().starts_with("# ") || l.starts_with("Plan:")).map(str::trim).collect::<Vec<_>>().join("\n")
+    text.lines().filter(|l| (l.trim_start().starts_with("# ") && !l.contains(" hidden)")) || l.starts_with("Plan:")).map(str::trim).collect::<Vec<_>>().join("\n")
 }
 
 #[test]
@@ -166,4 +166,58 @@ fn the_readme_demo_runs_as_written() {
     let healthy = out.rfind("Overall Status: HEALTHY").expect("last report is HEALTHY");
     assert!(critical < healthy);
     assert!(stderr(&o).contains("Creation complete") || out.contains("Creation complete"), "apply progress shown");
+}
+
+/// Edits the emulated cloud's data file between invocations: a change made behind Cairn's back.
+fn break_cloud(s: &Staging, edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) {
+    let path = s.root.join("state/staging/emulator-cloud.json");
+    let mut data: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(data["resources"].as_object_mut().unwrap());
+    std::fs::write(&path, serde_json::to_vec(&data).unwrap()).unwrap();
+}
+
+fn value_of<'a>(r: &'a mut serde_json::Map<String, serde_json::Value>, api: &str, suffix: &str) -> &'a mut serde_json::Value {
+    let objects = r.get_mut(api).and_then(|v| v.as_object_mut()).unwrap();
+    let key = objects.keys().find(|k| k.ends_with(suffix)).cloned().unwrap_or_else(|| panic!("{api} has no {suffix}"));
+    objects.get_mut(&key).unwrap().get_mut("value").unwrap()
+}
+
+#[test]
+fn each_component_failure_has_its_line_in_the_health_report() {
+    let s = Staging::new();
+    let scenario = s.scenario(|_| {});
+    let stack = s.stack();
+    let dir = stack.to_str().unwrap();
+    let o = s.cairn(&scenario, &["apply", dir, "--auto-approve"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // Let every emulated operation finish, then start healthy.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let o = s.cairn(&scenario, &["check", dir], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    type Break = Box<dyn Fn(&mut serde_json::Map<String, serde_json::Value>)>;
+    let failures: Vec<(&str, Break, &str)> = vec![
+        ("connector_error", Box::new(|r| value_of(r, "vpcaccess", "connectors/staging-connector")["state"] = "ERROR".into()), "VPC connector state is 'ERROR', expected 'READY'"),
+        ("instance_suspended", Box::new(|r| value_of(r, "sqladmin", "instances/netra-staging-db")["state"] = "SUSPENDED".into()), "Cloud SQL instance state is 'SUSPENDED', expected 'RUNNABLE'"),
+        ("secret_version_disabled", Box::new(|r| value_of(r, "secretmanager", "secrets/jwt-secret-staging/versions/1")["state"] = "DISABLED".into()), "Secret 'jwt-secret-staging' version is disabled"),
+        (
+            "certificate_stuck",
+            Box::new(|r| {
+                let cert = value_of(r, "compute", "sslCertificates/staging-netrasystems-ai-cert");
+                cert["managed"]["status"] = "PROVISIONING".into();
+                cert["managed"]["domainStatus"]["api-staging.netrasystems.ai"] = "FAILED_NOT_VISIBLE".into();
+            }),
+            "Certificate 'staging-netrasystems-ai-cert' is FAILED_NOT_VISIBLE for api-staging.netrasystems.ai, expected ACTIVE",
+        ),
+        ("backend_timeout", Box::new(|r| value_of(r, "compute", "backendServices/staging-auth-service")["timeoutSec"] = 30.into()), "Backend service 'staging-auth-service' timeout is 30s, expected 600s"),
+    ];
+    for (name, brk, line) in failures {
+        break_cloud(&s, |r| brk(r));
+        let o = s.cairn(&scenario, &["check", dir], &[]);
+        let report = stdout(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {report}{}", stderr(&o));
+        assert!(report.contains(line), "{name}: missing {line:?} in\n{report}");
+        let stable = report.lines().filter(|l| !l.starts_with("Infrastructure health:")).collect::<Vec<_>>().join("\n");
+        insta::assert_snapshot!(format!("staging_health_after_{name}"), stable);
+    }
 }

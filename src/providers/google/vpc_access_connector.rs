@@ -588,6 +588,22 @@ impl ResourceType for VpcAccessConnector {
         let (body, mask) = patch_request(planned, changed);
         let deadline = Instant::now() + ctx.timeout;
         if !mask.is_empty() {
+            // The API refuses to patch a connector that is still being created or updated
+            // ("cannot be updated until it is READY"): wait for it to settle first.
+            let started = Instant::now();
+            let mut polls = 0u32;
+            loop {
+                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                let conn = self.get(&c, &full, remaining).await?;
+                if !matches!(conn.state, model::connector::State::Creating | model::connector::State::Updating) {
+                    break;
+                }
+                (ctx.progress)(&format!("waiting for connector {full} to be READY before updating it (state {}, {}s elapsed)", conn.state.name().unwrap_or("?"), started.elapsed().as_secs()));
+                if !pause_poll(&c, polls, deadline).await {
+                    return Err(deadline_error(PATCH, ctx.timeout, None));
+                }
+                polls += 1;
+            }
             let endpoint = c.config.endpoint(Service::VpcAccess).to_string();
             let path = format!("/v1/{full}?updateMask={}", mask.join(","));
             let payload = body.to_string();
