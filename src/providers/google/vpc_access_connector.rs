@@ -950,7 +950,9 @@ mod tests {
         let state = t.update(&ctx, &prior, &planned, &planned, &[AttrPath::attr("min_instances")]).await.unwrap();
         assert_eq!(state.get("min_instances"), Some(&Value::Number(3.0)));
         let log = seen.lock().unwrap().clone();
-        assert!(log[0].starts_with("PATCH /v1/projects/p/locations/us-central1/connectors/c?updateMask=minInstances {\"minInstances\":3}"), "{log:?}");
+        // A GET first: the connector must be READY before it can be patched.
+        assert!(log[0].starts_with("GET /v1/projects/p/locations/us-central1/connectors/c"), "{log:?}");
+        assert!(log[1].starts_with("PATCH /v1/projects/p/locations/us-central1/connectors/c?updateMask=minInstances {\"minInstances\":3}"), "{log:?}");
 
         fail.store(true, std::sync::atomic::Ordering::SeqCst);
         let e = t.update(&ctx, &prior, &planned, &planned, &[AttrPath::attr("min_instances")]).await.unwrap_err();
