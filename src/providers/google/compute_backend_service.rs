@@ -217,28 +217,17 @@ impl ComputeBackendService {
     }
 
     async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::BackendService>>, ProviderError> {
-        let mut out = BTreeMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .compute_calls
-                .idempotent(LIST, timeout, || c.compute.backend_services.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for x in page.items {
-                if let Some(n) = x.name.clone() {
-                    out.insert(n, x);
-                }
-            }
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(t) => token = t,
-                None => return Ok(Some(out)),
-            }
-        }
+        cc::list_by_name(
+            |token| async move {
+                let page = c
+                    .compute_calls
+                    .idempotent(LIST, timeout, || c.compute.backend_services.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                    .await?;
+                Ok((page.items, page.next_page_token))
+            },
+            |x| x.name.clone(),
+        )
+        .await
     }
 
     async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::BackendService, ProviderError> {

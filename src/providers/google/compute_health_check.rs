@@ -213,28 +213,17 @@ impl ComputeHealthCheck {
     }
 
     async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::HealthCheck>>, ProviderError> {
-        let mut out = BTreeMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .compute_calls
-                .idempotent(LIST, timeout, || c.compute.health_checks.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for hc in page.items {
-                if let Some(n) = hc.name.clone() {
-                    out.insert(n, hc);
-                }
-            }
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(t) => token = t,
-                None => return Ok(Some(out)),
-            }
-        }
+        cc::list_by_name(
+            |token| async move {
+                let page = c
+                    .compute_calls
+                    .idempotent(LIST, timeout, || c.compute.health_checks.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                    .await?;
+                Ok((page.items, page.next_page_token))
+            },
+            |x| x.name.clone(),
+        )
+        .await
     }
 
     async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::HealthCheck, ProviderError> {
