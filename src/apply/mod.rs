@@ -189,7 +189,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         while input.interrupt.level() == 0 && in_flight.len() < input.parallelism.max(1) {
             let Some(key) = ready.pop_front() else { break };
             let c = changes[key.0];
-            match start_step(&mut input, c, key, &state, &persister, &apply_id, &seq) {
+            match start_step(&mut input, c, key, &persister, &apply_id, &seq) {
                 Ok(fut) => {
                     in_flight.insert(key, Instant::now());
                     input.progress.event(ApplyEvent::Started { addr: c.addr.clone(), action: step_action(c.action, key.1) });
@@ -364,7 +364,6 @@ fn start_step(
     input: &mut ApplyInput<'_>,
     c: &ResourceChange,
     key: Key,
-    state: &State,
     persister: &persist::Persister,
     apply_id: &str,
     seq: &Arc<std::sync::atomic::AtomicU64>,
@@ -445,7 +444,6 @@ fn start_step(
         tainted: false,
         deposed: None,
     };
-    let existing = state.resources.get(&c.addr).cloned();
     let step = key.1;
     Ok(Box::pin(async move {
         let result: Result<Option<Value>, String> = async {
@@ -476,10 +474,10 @@ fn start_step(
                 }
                 Step::Delete | Step::DeleteOld => match rt.delete(&cc, before.as_ref().unwrap_or(&Value::Null)).await {
                     Ok(()) => {
+                        // The old object of a create-then-delete is not in state any more: its
+                        // replacement took its address.
                         if step == Step::Delete {
                             persister.write_resource(addr.clone(), None).await?;
-                        } else if let Some(r) = existing.clone() {
-                            let _ = r;
                         }
                         Ok(None)
                     }

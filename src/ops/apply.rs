@@ -71,7 +71,6 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
             (r, s, v, true)
         }
     };
-    let _ = variables;
     let plan = result.plan;
     let warnings = result.warnings;
     if !plan.has_changes() && !(from_file && !plan.drift.is_empty()) {
@@ -81,8 +80,7 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
         return Ok(ApplyResult { plan, outcome: None, approved: false, warnings, sources });
     }
     let key = store.fingerprint_key().await?;
-    let variables_for_providers = root_variables(&stack.config, &args.plan.common.vars).map(|v| v.0).unwrap_or_default();
-    let provider_configs = provider_configs(&stack.config, &variables_for_providers).unwrap_or_default();
+    let provider_configs = provider_configs(&stack.config, &variables)?;
     let input = ApplyInput {
         config: &stack.config,
         graph: &stack.graph,

@@ -298,10 +298,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                     };
                     instances.values.insert(ikey.clone(), after_value);
                     actions_by_resource.entry(raddr.clone()).or_default().push(action);
-                    let mut change_warnings = pwarn;
-                    if action == Action::DeleteThenCreate && !rt_name_reusable(&*rt) {
-                        change_warnings.push(format!("{} cannot reuse the name of the object it replaces for a while after deletion", block.type_name));
-                    }
+                    let change_warnings = pwarn;
                     changes.push(ResourceChange {
                         addr: iaddr.clone(),
                         previous_addr: moved_from.get(&iaddr).cloned(),
@@ -553,10 +550,6 @@ fn placeholder(schema: &Schema, conf: &Value) -> Value {
     propose(schema, None, conf, false).planned
 }
 
-fn rt_name_reusable(_rt: &dyn ResourceType) -> bool {
-    true
-}
-
 /// The action for one instance given its prior object and configuration.
 #[allow(clippy::type_complexity)]
 pub fn decide(
@@ -738,13 +731,11 @@ fn target_closure(graph: &Graph, targets: &[AnyAddr]) -> Option<BTreeSet<Resourc
     let mut set = BTreeSet::new();
     for node in graph.order() {
         if let Node::Resource(r) = node {
-            let inst = r.instance(InstanceKey::None);
             let hit = targets.iter().any(|t| match t {
                 AnyAddr::Module(m) => r.module.starts_with(m),
                 AnyAddr::Resource(a) => a == r,
                 AnyAddr::Instance(i) => &i.resource == r,
             });
-            let _ = inst;
             if hit {
                 set.insert(r.clone());
             }
