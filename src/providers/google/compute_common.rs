@@ -465,6 +465,29 @@ pub fn by_project(reqs: &[crate::providers::ReadRequest]) -> (BTreeMap<String, V
     (groups, names)
 }
 
+/// Refresh for a compute collection: one listing per project (`list`), each request matched by
+/// name and turned into state (`to_state(project, object, prior)`); a missing object is `None`.
+pub async fn read_by_project<T, L, Fut>(
+    reqs: &[crate::providers::ReadRequest],
+    mut list: L,
+    to_state: impl Fn(&str, &T, &Value) -> Value,
+) -> Result<Vec<Option<Value>>, ProviderError>
+where
+    L: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<BTreeMap<String, T>>, ProviderError>>,
+{
+    let (groups, names) = by_project(reqs);
+    let mut out = vec![None; reqs.len()];
+    for (project, idxs) in groups {
+        let Some(live) = list(project.clone()).await? else { continue };
+        for i in idxs {
+            let Some(name) = &names[i] else { continue };
+            out[i] = live.get(name).map(|x| to_state(&project, x, &reqs[i].prior));
+        }
+    }
+    Ok(out)
+}
+
 /// Parses a compute import id: a self link, `projects/{p}/global/{collection}/{name}`,
 /// `{p}/{name}` or `{name}`.
 pub fn parse_import_id(id: &str, collection: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {

@@ -246,17 +246,11 @@ impl ResourceType for ComputeUrlMap {
         if reqs.is_empty() {
             return Ok(Vec::new());
         }
-        let c = self.clients(ctx).await?;
-        let (groups, names) = cc::by_project(reqs);
-        let mut out = vec![None; reqs.len()];
-        for (project, idxs) in groups {
-            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some(name) = &names[i] else { continue };
-                out[i] = live.get(name).map(|x| self.to_state(&project, x, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &self.clients(ctx).await?;
+        cc::read_by_project(reqs, |project| async move { self.list_project(c, &project, ctx.timeout).await }, |project, x, prior| {
+            self.to_state(project, x, Some(prior))
+        })
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
