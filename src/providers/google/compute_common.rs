@@ -18,7 +18,7 @@ use super::retry::{classify, deadline_error, Retry, Stop};
 use super::Clients;
 use crate::lang::value::Value;
 use crate::providers::schema::{AttrType, Nesting, Schema};
-use crate::providers::{CallContext, ProviderError};
+use crate::providers::{CallContext, PlanProposal, ProviderError};
 
 /// The host compute self links use (they predate compute.googleapis.com).
 pub const SELF_LINK_PREFIX: &str = "https://www.googleapis.com/compute/v1/";
@@ -463,6 +463,17 @@ pub fn by_project(reqs: &[crate::providers::ReadRequest]) -> (BTreeMap<String, V
         names.push(name);
     }
     (groups, names)
+}
+
+/// An in-place update gives a fingerprinted object a new fingerprint: unknown until the API
+/// answers. Compared after reference alignment, so a name written as a self link is no change.
+pub fn plan_fingerprint(p: &mut PlanProposal) {
+    let changing = p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
+    if changing && p.requires_replace.is_empty() {
+        if let Value::Map(m) = &mut p.planned {
+            m.insert("fingerprint".into(), Value::unknown());
+        }
+    }
 }
 
 /// Refresh for a compute collection: one listing per project (`list`), each request matched by

@@ -164,10 +164,7 @@ impl ResourceType for ComputeTargetHttpsProxy {
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         cc::plan_align_refs(p, &self.schema, &REFS);
         cc::plan_identity(p, &self.shared, COLLECTION);
-        let changing = p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
-        if changing && p.requires_replace.is_empty() {
-            set(&mut p.planned, "fingerprint", Value::unknown());
-        }
+        cc::plan_fingerprint(p);
         Ok(Vec::new())
     }
 
