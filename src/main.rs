@@ -240,6 +240,13 @@ fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` and the like: end quietly when the reader goes away, as Unix
+    // tools do, instead of failing (and panicking in print!) on a closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse_from(normalise_args(std::env::args()));
     let color = !cli.no_color && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     init_logging(cli.verbose, color);
@@ -357,7 +364,7 @@ impl Command {
 /// Starts the embedded emulator for `--emulator`, keeping its data beside the stack's state.
 async fn embedded_emulator(stack: &std::path::Path, scenario: Option<PathBuf>) -> Result<cairn::emulator::EmulatorHandle, OpError> {
     let state_dir = match cairn::lang::load::load(stack) {
-        Ok(config) => ops::state_dir(&config)?,
+        Ok(config) => ops::local_data_dir(&config)?,
         Err(_) => stack.join("state"),
     };
     std::fs::create_dir_all(&state_dir).map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;

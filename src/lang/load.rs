@@ -24,6 +24,9 @@ use crate::lang::types;
 pub struct LoadError {
     pub sources: SourceMap,
     pub diagnostics: Diagnostics,
+    /// The root module's backend, when it could be read: state commands still find the state
+    /// of a stack whose configuration is broken.
+    pub backend: Option<Backend>,
 }
 
 impl std::fmt::Display for LoadError {
@@ -44,7 +47,7 @@ pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
             Diagnostic::error(format!("Stack directory \"{}\" not found", root_dir.display()))
                 .help("pass the directory that holds the stack's .tf files"),
         );
-        return Err(LoadError { sources: loader.sources, diagnostics: loader.diags });
+        return Err(LoadError { sources: loader.sources, diagnostics: loader.diags, backend: None });
     }
     let ancestors = vec![std::fs::canonicalize(&root_dir).unwrap_or_else(|_| root_dir.clone())];
     let files = loader.load_module(&root_dir, ModulePath::root(), &ancestors);
@@ -59,7 +62,7 @@ pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
     if !errors.is_empty() {
         let mut all = Diagnostics(errors);
         all.extend(Diagnostics(warnings));
-        return Err(LoadError { sources, diagnostics: all });
+        return Err(LoadError { sources, diagnostics: all, backend });
     }
     Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings) })
 }
@@ -102,6 +105,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Joins and removes `.` and `..` components lexically, so that displayed paths stay short
 /// (`stacks/demo/modules/net/main.tf`, not `stacks/demo/./modules/net/main.tf`).
+/// Terraform's naming rule for override files.
+fn is_override_file(name: &str) -> bool {
+    let stem = name.strip_suffix(".tf").or_else(|| name.strip_suffix(".hcl")).unwrap_or(name);
+    stem == "override" || stem.ends_with("_override")
+}
+
 fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -196,6 +205,8 @@ impl Loader {
             .filter(|n| !n.starts_with('.') && (n.ends_with(".tf") || n.ends_with(".hcl")))
             .collect();
         names.sort();
+        // Terraform's override files are read after the others and merged into them.
+        names.sort_by_key(|n| is_override_file(n));
         let mut calls = Vec::new();
         for name in &names {
             let file_path = dir.join(name);
@@ -214,6 +225,7 @@ impl Loader {
             let file = self.sources.add(&file_path, display, text);
             let parsed = hcl_edit::parser::parse_body(&self.sources.get(file).text);
             match parsed {
+                Ok(body) if is_override_file(name) => self.override_body(file, &body, &module),
                 Ok(body) => self.file_body(file, &body, &mut module, &mut calls),
                 Err(e) => {
                     let offset = e.location().offset();
@@ -347,6 +359,47 @@ impl Loader {
                         self.error(d);
                     }
                 },
+            }
+        }
+    }
+
+    /// An override file (`override.tf`, `*_override.tf`). Terraform merges any block of one into
+    /// the block it overrides; Cairn supports the use CI relies on, replacing the backend (for
+    /// example a runner writing `backend_override.tf` to select the shared state bucket), and
+    /// says so for anything else rather than silently ignoring it.
+    fn override_body(&mut self, file: FileId, body: &hcl_edit::structure::Body, module: &Module) {
+        let unsupported = |d: Diagnostic| {
+            d.detail("Cairn applies override files only to the terraform block's backend.")
+                .help("move this into a regular .tf file, or rename the file so that it does not end in _override.tf")
+        };
+        for structure in body.iter() {
+            match structure {
+                Structure::Block(b) if b.ident.value().as_str() == "terraform" => {
+                    for inner in b.body.iter() {
+                        match inner {
+                            Structure::Block(ib) if ib.ident.value().as_str() == "backend" => {
+                                self.backend = None;
+                                self.backend(file, ib, module);
+                            }
+                            Structure::Block(ib) => {
+                                let d = unsupported(Diagnostic::error(format!("Unsupported \"{}\" block in an override file", ib.ident.value())));
+                                self.error(d.at(self.span(file, &ib.ident)));
+                            }
+                            Structure::Attribute(a) => {
+                                let d = unsupported(Diagnostic::error(format!("Unsupported argument \"{}\" in an override file", a.key.value())));
+                                self.error(d.at(self.span(file, &a.key)));
+                            }
+                        }
+                    }
+                }
+                Structure::Block(b) => {
+                    let d = unsupported(Diagnostic::error(format!("Unsupported \"{}\" block in an override file", b.ident.value())));
+                    self.error(d.at(self.span(file, &b.ident)));
+                }
+                Structure::Attribute(a) => {
+                    let d = unsupported(Diagnostic::error(format!("Unsupported argument \"{}\" in an override file", a.key.value())));
+                    self.error(d.at(self.span(file, &a.key)));
+                }
             }
         }
     }

@@ -17,12 +17,14 @@ pub use plan::{plan, PlanArgs, PlanOutput};
 pub use state_cmds::{force_unlock, import, state_history, state_list, state_mv, state_pull, state_restore, state_rm, state_show};
 
 use crate::graph::Graph;
-use crate::lang::config::Config;
+use crate::lang::config::{Backend, Config};
 use crate::lang::diag::{Diagnostic, Diagnostics, SourceMap};
 use crate::lang::eval::eval_body;
 use crate::lang::value::Value;
 use crate::lang::vars::VarInputs;
+use crate::providers::google::config::CredentialSource;
 use crate::providers::Registry;
+use crate::state::gcs::{GcsSettings, GcsStore};
 use crate::state::local::LocalStore;
 use crate::state::{LockGuard, LockInfo, StateError, StateStore};
 
@@ -79,43 +81,144 @@ pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
     Ok(Stack { config, graph })
 }
 
-/// Where a stack's state lives: the local backend's `path` resolved against the stack
-/// directory, or `state/` inside it.
-pub fn state_dir(config: &Config) -> Result<PathBuf, OpError> {
-    match &config.backend {
-        None => Ok(config.root_dir.join("state")),
-        Some(b) if b.kind == "local" => {
-            let Some(attr) = b.attributes.get("path") else { return Ok(config.root_dir.join("state")) };
-            let s = match &attr.expr.expr {
-                hcl_edit::expr::Expression::String(s) => s.value().to_string(),
-                _ => {
-                    return Err(OpError::diags(
-                        &config.sources,
-                        Diagnostic::error("The local backend's path must be a literal string").at(attr.expr.span).help("backend settings cannot use variables or functions").into(),
-                    ))
-                }
-            };
-            let p = Path::new(&s);
-            Ok(if p.is_absolute() { p.to_path_buf() } else { config.root_dir.join(p) })
+/// Where a stack's state lives.
+#[derive(Clone, Debug)]
+pub enum StateBackend {
+    /// A directory: the local backend's `path` resolved against the stack directory, or
+    /// `state/` inside it.
+    Local(PathBuf),
+    Gcs(GcsSettings),
+}
+
+/// The gcs backend's arguments (Terraform's, where Cairn has the feature).
+const GCS_ARGUMENTS: &[&str] =
+    &["bucket", "prefix", "credentials", "access_token", "impersonate_service_account", "encryption_key", "storage_custom_endpoint"];
+
+/// Resolves the stack's backend block (and the environment variables Terraform's backends read).
+pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &SourceMap) -> Result<StateBackend, OpError> {
+    let Some(b) = backend else { return Ok(StateBackend::Local(root_dir.join("state"))) };
+    let fail = |d: Diagnostic| OpError::diags(sources, d.into());
+    let mut args = BTreeMap::new();
+    for (name, attr) in &b.attributes {
+        let allowed: &[&str] = if b.kind == "local" { &["path"] } else { GCS_ARGUMENTS };
+        if !allowed.contains(&name.as_str()) {
+            let mut d = Diagnostic::error(format!("Unsupported argument \"{name}\" in the {} backend", b.kind))
+                .detail(format!("The {} backend takes: {}.", b.kind, allowed.join(", ")))
+                .at(attr.span);
+            if let Some(h) = crate::lang::diag::suggest(name, allowed.iter().copied()) {
+                d = d.help(h);
+            }
+            return Err(fail(d));
         }
-        Some(b) => Err(OpError::diags(
-            &config.sources,
-            Diagnostic::error(format!("The \"{}\" backend is not available in this version of Cairn", b.kind)).at(b.span).help("use backend \"local\" for now").into(),
-        )),
+        match &attr.expr.expr {
+            hcl_edit::expr::Expression::String(s) => {
+                args.insert(name.as_str(), (s.value().to_string(), attr.expr.span));
+            }
+            _ => {
+                return Err(fail(
+                    Diagnostic::error(format!("The backend's {name} must be a literal string"))
+                        .at(attr.expr.span)
+                        .help("backend settings cannot use variables or functions (the backend is read before anything is evaluated)"),
+                ))
+            }
+        }
     }
+    if b.kind == "local" {
+        return Ok(StateBackend::Local(match args.get("path") {
+            None => root_dir.join("state"),
+            Some((p, _)) => {
+                let p = Path::new(p);
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    root_dir.join(p)
+                }
+            }
+        }));
+    }
+    let env = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let Some((bucket, _)) = args.get("bucket").cloned() else {
+        return Err(fail(
+            Diagnostic::error("The gcs backend needs a bucket")
+                .at(b.span)
+                .help("add bucket = \"<name of the state bucket>\" (create it with versioning on: gcloud storage buckets create gs://NAME --uniform-bucket-level-access)"),
+        ));
+    };
+    let prefix = match args.get("prefix") {
+        Some((p, span)) if p.starts_with('/') => {
+            return Err(fail(Diagnostic::error("The gcs backend's prefix must not start with \"/\"").at(*span).help("write it as a relative folder, e.g. prefix = \"stacks/staging\"")))
+        }
+        Some((p, _)) => p.trim_end_matches('/').to_string(),
+        None => String::new(),
+    };
+    let emulator = std::env::var("STORAGE_EMULATOR_HOST").ok().filter(|v| !v.is_empty());
+    let endpoint = args
+        .get("storage_custom_endpoint")
+        .map(|(e, _)| e.clone())
+        .or_else(|| env(&["GOOGLE_BACKEND_STORAGE_CUSTOM_ENDPOINT", "GOOGLE_STORAGE_CUSTOM_ENDPOINT"]))
+        .or_else(|| emulator.as_deref().map(crate::state::gcs::emulator_endpoint));
+    let credentials = if let Some((token, _)) = args.get("access_token").cloned().or_else(|| env(&["GOOGLE_OAUTH_ACCESS_TOKEN"]).map(|t| (t, b.span))) {
+        CredentialSource::AccessToken(token)
+    } else if let Some((c, _)) = args.get("credentials").cloned().or_else(|| env(&["GOOGLE_BACKEND_CREDENTIALS", "GOOGLE_CREDENTIALS"]).map(|c| (c, b.span))) {
+        if c.trim_start().starts_with('{') {
+            CredentialSource::Json(c)
+        } else {
+            CredentialSource::File(PathBuf::from(c))
+        }
+    } else if emulator.is_some() || endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) {
+        // Emulators take no credentials (and plain HTTP reaches no real Google endpoint).
+        CredentialSource::Anonymous
+    } else {
+        CredentialSource::ApplicationDefault
+    };
+    let encryption_key = match args.get("encryption_key").cloned().or_else(|| env(&["GOOGLE_ENCRYPTION_KEY"]).map(|k| (k, b.span))) {
+        None => None,
+        Some((k, span)) => {
+            use base64::Engine;
+            let bad = || {
+                fail(
+                    Diagnostic::error("The gcs backend's encryption_key is not a base64-encoded 32-byte key")
+                        .at(span)
+                        .help("generate one with: openssl rand -base64 32 (and keep it safe: without it the state cannot be read)"),
+                )
+            };
+            let raw = base64::engine::general_purpose::STANDARD.decode(k.trim()).map_err(|_| bad())?;
+            Some(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| bad())?)
+        }
+    };
+    let impersonate_service_account = args
+        .get("impersonate_service_account")
+        .map(|(s, _)| s.clone())
+        .or_else(|| env(&["GOOGLE_BACKEND_IMPERSONATE_SERVICE_ACCOUNT", "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"]));
+    Ok(StateBackend::Gcs(GcsSettings { bucket, prefix, credentials, impersonate_service_account, encryption_key, endpoint }))
+}
+
+/// A directory for local files that go with the stack's state (the embedded emulator's data):
+/// the state directory of a local backend, `.cairn/` in the stack for a remote one.
+pub fn local_data_dir(config: &Config) -> Result<PathBuf, OpError> {
+    Ok(match state_backend(&config.root_dir, config.backend.as_ref(), &config.sources)? {
+        StateBackend::Local(dir) => dir,
+        StateBackend::Gcs(_) => config.root_dir.join(".cairn"),
+    })
+}
+
+pub fn open_backend(backend: &StateBackend) -> Result<Arc<dyn StateStore>, OpError> {
+    Ok(match backend {
+        StateBackend::Local(dir) => Arc::new(LocalStore::open(dir)?),
+        StateBackend::Gcs(settings) => Arc::new(GcsStore::new(settings.clone())),
+    })
 }
 
 pub fn open_store(config: &Config) -> Result<Arc<dyn StateStore>, OpError> {
-    let dir = state_dir(config)?;
-    Ok(Arc::new(LocalStore::open(&dir)?))
+    open_backend(&state_backend(&config.root_dir, config.backend.as_ref(), &config.sources)?)
 }
 
-/// Opens the state store of a stack directory without loading the whole configuration when it
-/// cannot be parsed (state commands must work on a broken config).
+/// Opens the state store of a stack directory even when its configuration has errors (state
+/// commands must work on a broken config), as long as its backend block can be read.
 pub fn open_store_for_dir(dir: &Path) -> Result<Arc<dyn StateStore>, OpError> {
     match crate::lang::load::load(dir) {
         Ok(config) => open_store(&config),
-        Err(_) => Ok(Arc::new(LocalStore::open(&dir.join("state"))?)),
+        Err(e) => open_backend(&state_backend(dir, e.backend.as_ref(), &e.sources)?),
     }
 }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::addr::InstanceAddr;
 
 pub mod codec;
+pub mod gcs;
 pub mod local;
 pub mod lock;
 
@@ -209,6 +210,8 @@ pub enum StateError {
     SerialRegression { current: u64, attempted: u64 },
     #[error("no state version with serial {0} in history")]
     NoSuchVersion(u64),
+    #[error("state write refused at {location}: {detail}")]
+    Superseded { location: String, detail: String },
     #[error("state storage error at {location}: {reason}")]
     Io { location: String, reason: String },
 }
