@@ -118,6 +118,11 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long = "auto-approve")]
         auto_approve: bool,
+        /// With a saved plan: apply it only if its changes (instances, actions, attribute
+        /// values) are those of this reviewed plan, e.g. the plan of the pull request; exit 1
+        /// listing the differences otherwise.
+        #[arg(long = "reviewed-plan", value_name = "REVIEWED_PLANFILE")]
+        reviewed_plan: Option<PathBuf>,
     },
     /// Destroy everything the stack manages.
     Destroy {
@@ -150,8 +155,16 @@ enum Command {
     /// Show a saved plan.
     Show {
         planfile: PathBuf,
-        #[arg(long)]
+        /// text (default), json (Terraform's plan JSON) or markdown (a pull-request comment).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Same as --format json.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// With --format markdown: the name in the comment's hidden marker line
+        /// (`<!-- cairn-plan: NAME -->`); default: the stack directory the plan was made for.
+        #[arg(long, value_name = "NAME")]
+        marker: Option<String>,
     },
     /// Print root outputs from state.
     Output {
@@ -223,7 +236,7 @@ enum StateCommand {
 fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
     const LONG: &[&str] = &[
         "var", "var-file", "out", "target", "replace", "refresh", "refresh-only", "parallelism", "lock-timeout", "auto-approve",
-        "detailed-exitcode", "no-color", "json", "check", "format", "chdir",
+        "detailed-exitcode", "no-color", "json", "check", "format", "chdir", "reviewed-plan", "marker",
     ];
     args.map(|a| {
         if let Some(rest) = a.strip_prefix('-') {
@@ -442,8 +455,8 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
             }
             Ok(if detailed_exitcode && r.plan.has_changes() { 2 } else { 0 })
         }
-        Command::Apply { target_path, opts, auto_approve } => run_apply(&chdir, target_path, opts, auto_approve, PlanMode::Normal, color, &registry).await,
-        Command::Destroy { dir, opts, auto_approve } => run_apply(&chdir, dir, opts, auto_approve, PlanMode::Destroy, color, &registry).await,
+        Command::Apply { target_path, opts, auto_approve, reviewed_plan } => run_apply(&chdir, target_path, reviewed_plan, opts, auto_approve, PlanMode::Normal, color, &registry).await,
+        Command::Destroy { dir, opts, auto_approve } => run_apply(&chdir, dir, None, opts, auto_approve, PlanMode::Destroy, color, &registry).await,
         Command::Drift { dir, vars, format, lock_timeout } => {
             let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout, &registry)?);
             a.mode = PlanMode::RefreshOnly;
@@ -471,9 +484,20 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
             let failing = r.plan.checks.iter().any(|c| c.status != cairn::state::CheckStatus::Pass);
             Ok(if failing { 2 } else { 0 })
         }
-        Command::Show { planfile, json } => {
-            let plan = ops::show(&planfile)?;
-            let _ = write!(out, "{}", render_plan(&plan, if json { Format::Json } else { Format::Text }, color));
+        Command::Show { planfile, format, json, marker } => {
+            let format = if json { Format::Json } else { format.unwrap_or(Format::Text) };
+            if marker.is_some() && format != Format::Markdown {
+                return Err(OpError::msg("--marker names the pull-request comment: use it with --format markdown"));
+            }
+            let saved = ops::show_saved(&planfile)?;
+            let text = match format {
+                Format::Markdown => {
+                    let name = marker.or(saved.stack).unwrap_or_else(|| cairn::plan::file::stack_label(&planfile));
+                    cairn::cli::render::plan_comment_markdown(&saved.plan, &name)
+                }
+                other => render_plan(&saved.plan, other, color),
+            };
+            let _ = write!(out, "{text}");
             Ok(0)
         }
         Command::Output { name, json } => {
@@ -579,9 +603,19 @@ fn display_json(v: &serde_json::Value) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: PlanOpts, auto_approve: bool, mode: PlanMode, color: bool, registry: &Registry) -> Result<u8, OpError> {
+async fn run_apply(
+    chdir: &Option<PathBuf>,
+    target_path: Option<PathBuf>,
+    reviewed_plan: Option<PathBuf>,
+    opts: PlanOpts,
+    auto_approve: bool,
+    mode: PlanMode,
+    color: bool,
+    registry: &Registry,
+) -> Result<u8, OpError> {
     let (dir, planfile) = match target_path {
-        Some(p) if p.is_file() => (stack_dir(chdir, None), Some(p)),
+        // With --reviewed-plan the path must be a plan: a missing file is reported as such.
+        Some(p) if p.is_file() || (reviewed_plan.is_some() && !p.is_dir()) => (stack_dir(chdir, None), Some(p)),
         other => (stack_dir(chdir, other), None),
     };
     let interrupt = Interrupt::new();
@@ -597,6 +631,7 @@ async fn run_apply(chdir: &Option<PathBuf>, target_path: Option<PathBuf>, opts: 
     let args = ops::ApplyArgs {
         plan: plan_args(dir, &opts, mode, registry)?,
         planfile,
+        reviewed_planfile: reviewed_plan,
         interrupt,
         progress: Arc::new(Lines::new(color)),
         heartbeat: Duration::from_secs(10),

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,9 @@ pub struct ApplyArgs {
     pub plan: PlanArgs,
     /// Apply this saved plan instead of planning now.
     pub planfile: Option<PathBuf>,
+    /// Apply `planfile` only if its changes are the ones in this plan, which a reviewer
+    /// approved (`--reviewed-plan`). The reviewed plan itself need not be applicable.
+    pub reviewed_planfile: Option<PathBuf>,
     pub interrupt: Interrupt,
     pub progress: Arc<dyn Progress>,
     /// How often to report a step that is still running.
@@ -30,6 +33,14 @@ pub struct ApplyResult {
 
 /// Plans (or loads a saved plan), asks `confirm`, and applies — all under one state lock.
 pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Send)) -> Result<ApplyResult, OpError> {
+    if let Some(reviewed) = &args.reviewed_planfile {
+        let Some(fresh) = &args.planfile else {
+            return Err(OpError::msg(
+                "--reviewed-plan compares a saved plan with the reviewed one: make a fresh plan with `cairn plan -out FRESH` and run `cairn apply FRESH --reviewed-plan REVIEWED`",
+            ));
+        };
+        check_reviewed_plan(fresh, reviewed)?;
+    }
     let stack = load_stack(&args.plan.common.dir)?;
     let store = open_store(&stack.config)?;
     let operation = if args.plan.mode == crate::plan::PlanMode::Destroy { "destroy" } else { "apply" };
@@ -97,6 +108,28 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
     };
     let outcome = crate::apply::apply(input).await.map_err(|d| OpError::diags(&sources, d))?;
     Ok(ApplyResult { plan, outcome: Some(outcome), approved: true, warnings, sources })
+}
+
+/// Refuses a fresh plan whose changes are not the reviewed plan's, listing each difference.
+pub fn check_reviewed_plan(fresh: &Path, reviewed: &Path) -> Result<(), OpError> {
+    let read = |p: &Path, what: &str| crate::plan::file::read(p).map_err(|e| OpError::msg(format!("the {what} plan: {e}")));
+    let reviewed_pf = read(reviewed, "reviewed")?;
+    let fresh_pf = read(fresh, "fresh")?;
+    let differences = crate::plan::review::differences(&reviewed_pf, &fresh_pf);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "the fresh plan {} does not make the changes of the reviewed plan {}; nothing was applied. Differences:",
+        fresh.display(),
+        reviewed.display()
+    );
+    for d in &differences {
+        msg.push_str("\n  - ");
+        msg.push_str(d);
+    }
+    msg.push_str("\nWhat would be applied now is not what was reviewed: review a new plan (for example, push to the pull request again) before applying.");
+    Err(OpError::msg(msg))
 }
 
 /// A saved plan applies only to the configuration and state it was made from.

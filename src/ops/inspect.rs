@@ -123,3 +123,15 @@ pub fn show(planfile: &Path) -> Result<Plan, OpError> {
     let pf = crate::plan::file::read(planfile).map_err(|e| OpError::msg(e.to_string()))?;
     Ok(pf.to_plan())
 }
+
+/// A saved plan and the stack it was made for (None for plans older than that record).
+pub struct SavedPlan {
+    pub plan: Plan,
+    pub stack: Option<String>,
+}
+
+/// A saved plan with what `cairn show --format markdown` needs to name it.
+pub fn show_saved(planfile: &Path) -> Result<SavedPlan, OpError> {
+    let pf = crate::plan::file::read(planfile).map_err(|e| OpError::msg(e.to_string()))?;
+    Ok(SavedPlan { plan: pf.to_plan(), stack: pf.stack.clone() })
+}

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use apply::{apply, ApplyArgs, ApplyResult};
-pub use inspect::{fmt, graph, output, show, validate, FmtResult, OutputValue};
+pub use apply::{apply, check_reviewed_plan, ApplyArgs, ApplyResult};
+pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
 pub use plan::{plan, PlanArgs, PlanOutput};
 pub use state_cmds::{force_unlock, import, state_history, state_list, state_mv, state_pull, state_restore, state_rm, state_show};
 

@@ -44,7 +44,8 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
     let (result, sources, _) = plan_locked(&stack, &store, &args, Some(variables), None).await?;
     if let Some(out) = &args.out {
         let replace = parse_instances(&args.replace)?;
-        let pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh);
+        let mut pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh);
+        pf.stack = Some(crate::plan::file::stack_label(&args.common.dir));
         crate::plan::file::write(out, &pf).map_err(|e| OpError::msg(format!("cannot write plan file {}: {e}", out.display())))?;
     }
     Ok(PlanOutput { plan: result.plan, warnings: result.warnings, sources })

@@ -34,6 +34,10 @@ pub struct PlanFile {
     pub checks: Vec<CheckResult>,
     pub prior_state: State,
     pub warnings: Vec<String>,
+    /// The stack directory as given to `cairn plan` (`stacks/staging`): names the plan in a
+    /// pull-request comment's marker. Absent in plans written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -144,6 +148,7 @@ impl PlanFile {
             checks: plan.checks.clone(),
             prior_state: plan.prior_state.clone(),
             warnings: plan.warnings.clone(),
+            stack: None,
         }
     }
 
@@ -207,6 +212,23 @@ impl PlanFile {
     }
 }
 
+/// A stack directory as the user would type it: `stacks/staging`, not `./stacks/staging/`,
+/// so that plans of the same stack made from the same working directory carry one name.
+pub fn stack_label(dir: &std::path::Path) -> String {
+    let text = dir.to_string_lossy();
+    let mut rest = &*text;
+    while let Some(r) = rest.strip_prefix("./") {
+        rest = r.trim_start_matches('/');
+    }
+    let trimmed = rest.trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/.").unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        if text.starts_with('/') { "/".into() } else { ".".into() }
+    } else {
+        trimmed.to_string()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     #[error("cannot read plan file {path}: {reason}")]
@@ -235,4 +257,54 @@ pub fn write(path: &std::path::Path, pf: &PlanFile) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_labels_are_written_one_way() {
+        for (given, label) in [
+            ("stacks/staging", "stacks/staging"),
+            ("./stacks/staging/", "stacks/staging"),
+            ("stacks/staging/.", "stacks/staging"),
+            (".", "."),
+            ("./", "."),
+            ("/abs/stack/", "/abs/stack"),
+        ] {
+            assert_eq!(stack_label(std::path::Path::new(given)), label, "{given}");
+        }
+    }
+
+    #[test]
+    fn plans_without_a_stack_still_read() {
+        let plan = Plan {
+            mode: PlanMode::Normal,
+            lineage: "l".into(),
+            serial: 0,
+            config_hash: "h".into(),
+            variables: BTreeMap::new(),
+            sensitive_variables: vec![],
+            changes: vec![],
+            drift: vec![],
+            output_changes: vec![],
+            checks: vec![],
+            prior_state: State::new(),
+            targets: vec![],
+            warnings: vec![],
+        };
+        let mut json = serde_json::to_value(PlanFile::from_plan(&plan, &[], true)).expect("serialise");
+        assert!(json.get("stack").is_none(), "an unset stack is not written");
+        if let Some(m) = json.as_object_mut() {
+            m.insert("stack".into(), "stacks/staging".into());
+        }
+        let back: PlanFile = serde_json::from_value(json.clone()).expect("with stack");
+        assert_eq!(back.stack.as_deref(), Some("stacks/staging"));
+        if let Some(m) = json.as_object_mut() {
+            m.remove("stack");
+        }
+        let old: PlanFile = serde_json::from_value(json).expect("without stack");
+        assert_eq!(old.stack, None);
+    }
 }

@@ -6,5 +6,6 @@ pub mod file;
 pub mod model;
 pub mod planner;
 pub mod propose;
+pub mod review;
 
 pub use model::*;

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod ci_markdown;
 mod crash;
 mod drift;
 mod emulator_compute;

@@ -230,7 +230,7 @@ pub async fn plan_mode(c: &Common, mode: PlanMode) -> Plan {
 }
 
 pub fn apply_args(c: &Common) -> ApplyArgs {
-    ApplyArgs { plan: PlanArgs::new(c.clone()), planfile: None, interrupt: Interrupt::new(), progress: Arc::new(Silent), heartbeat: std::time::Duration::from_secs(60) }
+    ApplyArgs { plan: PlanArgs::new(c.clone()), planfile: None, reviewed_planfile: None, interrupt: Interrupt::new(), progress: Arc::new(Silent), heartbeat: std::time::Duration::from_secs(60) }
 }
 
 pub async fn apply(c: &Common) -> ops::ApplyResult {

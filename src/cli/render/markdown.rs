@@ -265,6 +265,23 @@ pub fn plan_markdown(plan: &Plan) -> String {
     s
 }
 
+/// The hidden first line of a plan comment: `<!-- cairn-plan: stacks/staging -->`. A workflow
+/// finds the comment it posted earlier by this line and edits it instead of adding another.
+pub fn plan_comment_marker(name: &str) -> String {
+    // An HTML comment ends at `--` (strictly) or `-->`, and the marker must stay one line.
+    let mut clean: String = name.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    while clean.contains("--") {
+        clean = clean.replace("--", "-");
+    }
+    format!("<!-- cairn-plan: {} -->", clean.trim().trim_end_matches('-'))
+}
+
+/// The whole pull-request comment for a saved plan (`cairn show --format markdown`): the
+/// marker line, then [`plan_markdown`].
+pub fn plan_comment_markdown(plan: &Plan, name: &str) -> String {
+    format!("{}\n{}", plan_comment_marker(name), plan_markdown(plan))
+}
+
 /// A PR comment (or issue body) for `cairn drift`.
 pub fn drift_markdown(plan: &Plan) -> String {
     let mut s = String::new();
@@ -337,6 +354,14 @@ mod tests {
         assert!(md.contains("| ♻️ replace | `module.data.google_sql_database_instance.db` | forced by `settings[0].tier` |"), "{md}");
         assert!(md.contains("<details><summary>Full plan</summary>"));
         insta::assert_snapshot!(md);
+    }
+
+    #[test]
+    fn comment_markers_stay_one_html_comment() {
+        assert_eq!(plan_comment_marker("stacks/staging"), "<!-- cairn-plan: stacks/staging -->");
+        assert_eq!(plan_comment_marker("a--b-->\nc-"), "<!-- cairn-plan: a-b-> c -->");
+        let md = plan_comment_markdown(&plan_with(vec![]), "stacks/staging");
+        assert!(md.starts_with("<!-- cairn-plan: stacks/staging -->\n### No changes."), "{md}");
     }
 
     #[test]
