@@ -921,6 +921,20 @@ impl StateStore for GcsStore {
         Ok(())
     }
 
+    async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError> {
+        let api = self.api().await?;
+        let name = self.name("key");
+        match api.write(&name, hex::encode(key).into_bytes(), Some(0)).await {
+            Ok(_) => Ok(()),
+            Err(Refused::Precondition) if self.fingerprint_key().await? == key => Ok(()),
+            Err(Refused::Precondition) => Err(self.corrupt(
+                "default.key",
+                "this state already has a different fingerprint key: it holds another state's history; migrate into an empty prefix",
+            )),
+            Err(Refused::Failed(e)) => Err(e),
+        }
+    }
+
     async fn fingerprint_key(&self) -> Result<[u8; 32], StateError> {
         let api = self.api().await?;
         let name = self.name("key");

@@ -639,6 +639,22 @@ impl StateStore for LocalStore {
         h.durable().await
     }
 
+    async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError> {
+        let h = self.handle().await?;
+        let swapped = h
+            .keys
+            .compare_and_swap(FINGERPRINT_KEY, None as Option<&[u8]>, Some(&key[..]))
+            .map_err(|e| h.err("cannot store the fingerprint key", e))?;
+        match swapped {
+            Ok(()) => h.durable().await,
+            Err(conflict) if conflict.current.as_deref() == Some(&key[..]) => Ok(()),
+            Err(_) => Err(h.corrupt(
+                "keys/fingerprint",
+                "this state already has a different fingerprint key: it holds another state's history; migrate into an empty backend",
+            )),
+        }
+    }
+
     async fn fingerprint_key(&self) -> Result<[u8; 32], StateError> {
         let h = self.handle().await?;
         let to_key = |raw: &[u8]| -> Result<[u8; 32], StateError> {

@@ -289,4 +289,7 @@ pub trait StateStore: Send + Sync {
     /// The key for secret fingerprints; kept apart from the state document so that the state
     /// alone cannot be used to test guesses of a secret.
     async fn fingerprint_key(&self) -> Result<[u8; 32], StateError>;
+    /// Adopts another store's fingerprint key (state migration: the fingerprints in the state
+    /// were made with it). Refused when this store already has a different key.
+    async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError>;
 }
