@@ -830,6 +830,58 @@ mod tests {
         assert_eq!(body.labels.len(), 2);
     }
 
+    /// A plan reads the secrets with one list call and leaves enabled_version_count unknown; a
+    /// health read (`cairn check`) adds one filtered versions.list per secret, paginated.
+    #[tokio::test]
+    async fn enabled_versions_are_counted_for_health_reads_only() {
+        use std::sync::Mutex;
+        let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+        let seen = calls.clone();
+        let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, query: &str, _b: &[u8]| {
+            seen.lock().unwrap().push(format!("{method} {path}?{query}"));
+            let secret = |id: &str| serde_json::json!({"name": format!("projects/123/secrets/{id}"), "replication": {"automatic": {}}});
+            let version = |id: &str, n: u32| serde_json::json!({"name": format!("projects/123/secrets/{id}/versions/{n}"), "state": "ENABLED"});
+            let filtered = query.contains("filter=state%3AENABLED") || query.contains("filter=state:ENABLED");
+            match path {
+                "/v1/projects/p/secrets" => (200, serde_json::json!({"secrets": [secret("two"), secret("none"), secret("gone")]})),
+                "/v1/projects/p/secrets/two" => (200, secret("two")),
+                // Two pages; a filtered list carries no totalSize.
+                "/v1/projects/p/secrets/two/versions" if filtered && query.contains("pageToken=next") => (200, serde_json::json!({"versions": [version("two", 1)]})),
+                "/v1/projects/p/secrets/two/versions" if filtered => (200, serde_json::json!({"versions": [version("two", 3)], "nextPageToken": "next"})),
+                "/v1/projects/p/secrets/none/versions" if filtered => (200, serde_json::json!({})),
+                _ => (404, serde_json::json!({"error": {"code": 404, "message": format!("Secret [{path}] not found."), "status": "NOT_FOUND"}})),
+            }
+        }))
+        .await;
+        let (shared, mut ctx) = crate::providers::google::test_server::shared(&endpoint).await;
+        let t = SecretManagerSecret::new(shared);
+        let req = |id: &str| ReadRequest {
+            addr: crate::addr::ResourceAddr::managed(crate::addr::ModulePath::root(), "google_secret_manager_secret", id).instance(crate::addr::InstanceKey::None),
+            prior: Value::map([("project", Value::from("p")), ("secret_id", Value::from(id))]),
+        };
+        let reqs = [req("two"), req("none"), req("gone"), req("never-existed")];
+        let count = |v: &Option<Value>| v.as_ref().and_then(|v| v.get(ENABLED_VERSION_COUNT)).cloned();
+
+        let plan = t.read_many(&ctx, &reqs).await.unwrap();
+        assert!(plan[..3].iter().all(|v| count(v).is_some_and(|c| c.is_unknown())), "{plan:?}");
+        assert!(plan[3].is_none());
+        assert_eq!(calls.lock().unwrap().len(), 1, "a plan makes one list call: {:?}", calls.lock().unwrap());
+
+        calls.lock().unwrap().clear();
+        ctx.purpose = ReadPurpose::Health;
+        let health = t.read_many(&ctx, &reqs).await.unwrap();
+        assert_eq!(health.iter().map(count).collect::<Vec<_>>(), [Some(Value::from(2i64)), Some(Value::from(0i64)), Some(Value::from(0i64)), None]);
+        let calls_made = calls.lock().unwrap().clone();
+        assert_eq!(calls_made.len(), 1 + 2 + 1 + 1, "one list, two pages for `two`, one each for `none` and `gone`: {calls_made:?}");
+        assert!(calls_made.iter().filter(|c| c.contains("/versions?")).all(|c| c.contains("pageSize=25000")), "{calls_made:?}");
+
+        let imported = t.import(&ctx, "projects/p/secrets/two").await.unwrap();
+        assert_eq!(imported.get(ENABLED_VERSION_COUNT), Some(&Value::from(2i64)));
+        ctx.purpose = ReadPurpose::Plan;
+        let imported = t.import(&ctx, "projects/p/secrets/two").await.unwrap();
+        assert!(imported.get(ENABLED_VERSION_COUNT).is_some_and(Value::is_unknown));
+    }
+
     /// secrets.create went through but its answer was lost (503); the retry's 409 means "ours":
     /// the secret is read back and adopted. A 409 with no earlier ambiguity is a real conflict.
     #[tokio::test]
