@@ -17,7 +17,7 @@ use crate::plan::diff::changed_paths_with_schema;
 use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
 use crate::plan::model::*;
 use crate::plan::propose::{propose, propose_with, ProposeOptions};
-use crate::providers::{validate, CallContext, PlanProposal, ReadRequest, Registry, ResourceType, Schema};
+use crate::providers::{validate, CallContext, PlanProposal, ReadPurpose, ReadRequest, Registry, ResourceType, Schema};
 use crate::state::{codec, CheckResult, CheckStatus, JournalEntry, State};
 
 pub struct PlanOptions {
@@ -99,7 +99,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     // 3. Refresh: one read_many per type, bounded concurrency.
     let mut drift = Vec::new();
     if opts.refresh && !opts.validate_only && !prior.is_empty() {
-        let refreshed = refresh(&input, &state, &prior, opts.parallelism).await?;
+        let refreshed = refresh(&input, &state, &prior, opts.parallelism, read_purpose(opts)).await?;
         for (addr, now) in refreshed {
             let Some(before) = prior.get(&addr).cloned() else { continue };
             let r = &state.resources[&addr];
@@ -221,7 +221,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                     let mut importing = None;
                     if before.is_none() {
                         if let Some(id) = imports.get(&iaddr) {
-                            let cc = call_context(&input, &provider_name, block);
+                            let cc = call_context(&input, &provider_name, block, read_purpose(opts));
                             match rt.import(&cc, id).await {
                                 Ok(v) => {
                                     before = Some(v);
@@ -234,7 +234,7 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                             }
                         } else if let Some(entry) = recovered.get(&iaddr) {
                             if let Some(name) = &entry.cloud_name {
-                                let cc = call_context(&input, &provider_name, block);
+                                let cc = call_context(&input, &provider_name, block, read_purpose(opts));
                                 if let Ok(v) = rt.import(&cc, name).await {
                                     warnings.push(Diagnostic::warning(format!("{iaddr}: adopting \"{name}\", created by an apply that was interrupted")));
                                     before = Some(v);
@@ -715,8 +715,18 @@ fn prevent_destroy_error(addr: &InstanceAddr, block: &ResourceBlock) -> Diagnost
         .help("to continue, set prevent_destroy = false, or narrow the plan with --target")
 }
 
-fn call_context(input: &PlanInput<'_>, provider: &str, block: &ResourceBlock) -> CallContext {
+/// Health checks (`live_values`) may read attributes that a plan leaves unknown.
+fn read_purpose(opts: &PlanOptions) -> ReadPurpose {
+    if opts.live_values {
+        ReadPurpose::Health
+    } else {
+        ReadPurpose::Plan
+    }
+}
+
+fn call_context(input: &PlanInput<'_>, provider: &str, block: &ResourceBlock, purpose: ReadPurpose) -> CallContext {
     let mut cc = CallContext::new(input.provider_configs.get(provider).cloned().unwrap_or(Value::Null));
+    cc.purpose = purpose;
     if let Some(t) = block.timeouts.read {
         cc.timeout = t;
     }
@@ -866,6 +876,7 @@ async fn refresh(
     state: &State,
     prior: &BTreeMap<InstanceAddr, Value>,
     parallelism: usize,
+    purpose: ReadPurpose,
 ) -> Result<Vec<(InstanceAddr, Option<Value>)>, Diagnostics> {
     let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
     for (addr, v) in prior {
@@ -877,7 +888,8 @@ async fn refresh(
     for (type_name, reqs) in by_type {
         let Some(rt) = input.registry.get(&type_name).cloned() else { continue };
         let provider = input.registry.provider_of(&type_name).unwrap_or_default().to_string();
-        let cc = CallContext::new(input.provider_configs.get(&provider).cloned().unwrap_or(Value::Null));
+        let mut cc = CallContext::new(input.provider_configs.get(&provider).cloned().unwrap_or(Value::Null));
+        cc.purpose = purpose;
         let sem = sem.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;

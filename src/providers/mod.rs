@@ -44,6 +44,19 @@ impl ProviderError {
     }
 }
 
+/// Why the engine reads live objects. Some attributes serve only health checks and cost an
+/// API call per object (a secret's enabled versions): a type reads them for
+/// [`ReadPurpose::Health`] and leaves them unknown for a plan, so that refresh stays at one
+/// list call per type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadPurpose {
+    /// plan, apply, drift, import: what a plan needs.
+    #[default]
+    Plan,
+    /// `cairn check`: check blocks evaluate against these values.
+    Health,
+}
+
 /// Per-call context: the configured provider block, timeouts and a progress sink.
 #[derive(Clone)]
 pub struct CallContext {
@@ -53,11 +66,13 @@ pub struct CallContext {
     pub timeout: Duration,
     /// Reports progress of long operations ("waiting for operation …").
     pub progress: Arc<dyn Fn(&str) + Send + Sync>,
+    /// What reads (`read_many`, `import`) are for.
+    pub purpose: ReadPurpose,
 }
 
 impl CallContext {
     pub fn new(provider_config: Value) -> Self {
-        CallContext { provider_config, timeout: Duration::from_secs(20 * 60), progress: Arc::new(|_| {}) }
+        CallContext { provider_config, timeout: Duration::from_secs(20 * 60), progress: Arc::new(|_| {}), purpose: ReadPurpose::Plan }
     }
 }
 

@@ -190,7 +190,14 @@ async fn every_method_round_trips_through_the_sdk() {
     assert_eq!(code, Code::FailedPrecondition);
     assert!(message.contains("DESTROYED"), "{message}");
     let only_enabled = sm.list_secret_versions().set_parent(&name).set_filter("state:ENABLED").send().await.expect("filtered");
-    assert_eq!(only_enabled.versions.len(), 1);
+    assert_eq!(only_enabled.versions.iter().map(|v| (v.name.clone(), v.state.clone())).collect::<Vec<_>>(), [(v2.clone(), State::Enabled)]);
+    // As on the real API, a filtered list carries no totalSize (discovery: "0 when filter is set").
+    assert_eq!(only_enabled.total_size, 0);
+    let disabled_only = sm.disable_secret_version().set_name(&v2).send().await.expect("disable again");
+    assert_eq!(disabled_only.state, State::Disabled);
+    let none = sm.list_secret_versions().set_parent(&name).set_filter("state:ENABLED").send().await.expect("filtered, none left");
+    assert!(none.versions.is_empty() && none.next_page_token.is_empty(), "{none:?}");
+    sm.enable_secret_version().set_name(&v2).send().await.expect("enable again");
 
     let current = sm.get_secret().set_name(&name).send().await.expect("get");
     sm.delete_secret().set_name(&name).set_etag(current.etag).send().await.expect("delete with etag");

@@ -84,6 +84,8 @@ fn remediation_flow_goes_from_critical_to_healthy() {
         "Secret 'jwt-secret-staging' is missing",
         "Backend service 'staging-backend-service' timeout is 30s, expected 600s",
         "Certificate 'staging-netrasystems-ai-cert' is missing",
+        // The owners' values were there (the roadmap found only two secrets missing).
+        "PASS  owner values enabled",
     ] {
         assert!(report.contains(line), "missing {line:?} in:\n{report}");
     }
@@ -220,4 +222,69 @@ fn each_component_failure_has_its_line_in_the_health_report() {
         let stable = report.lines().filter(|l| !l.starts_with("Infrastructure health:")).collect::<Vec<_>>().join("\n");
         insta::assert_snapshot!(format!("staging_health_after_{name}"), stable);
     }
+}
+
+/// Adds an ENABLED version to a secret in the emulated cloud's data file, as its owner's
+/// `gcloud secrets versions add` would.
+fn add_version_in_cloud(s: &Staging, secret_id: &str) {
+    let path = s.root.join("state/staging/emulator-cloud.json");
+    let mut data: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let generation = data["generation"].as_u64().unwrap() + 1;
+    data["generation"] = generation.into();
+    let secrets = data["resources"]["secretmanager"].as_object_mut().unwrap();
+    let secret = secrets.keys().find(|k| k.ends_with(&format!("/secrets/{secret_id}"))).cloned().expect("the secret exists");
+    let created = secrets[&secret]["value"]["createTime"].clone();
+    let name = format!("{secret}/versions/1");
+    assert!(!secrets.contains_key(&name), "{secret_id} had no version");
+    let version = serde_json::json!({
+        "value": {"name": name, "createTime": created, "state": "ENABLED", "replicationStatus": {"automatic": {}}},
+        "internal": {"data": "b3duZXItc2V0LXZhbHVl"},
+        "generation": generation,
+    });
+    secrets.insert(name, version);
+    std::fs::write(&path, serde_json::to_vec(&data).unwrap()).unwrap();
+}
+
+/// A secret whose value its owner sets, created but never given a value: the report names it
+/// with the command that fixes it and `cairn check` fails, before and after the apply (Cairn
+/// does not set that value). Once the owner adds a version, the line passes.
+#[test]
+fn an_owner_managed_secret_without_a_version_is_named_until_its_owner_adds_one() {
+    let s = Staging::new();
+    let scenario = s.scenario(|v| {
+        for secret in v["secretmanager"]["secrets"].as_array_mut().unwrap() {
+            if secret["id"] == "openai-api-key" {
+                secret["versions"] = serde_json::json!([]);
+            }
+        }
+    });
+    let stack = s.stack();
+    let dir = stack.to_str().unwrap();
+    let line = "Secret 'openai-api-key' has no enabled version (its value is set by its owner: add one with gcloud secrets versions add openai-api-key --data-file=-)";
+
+    let o = s.cairn(&scenario, &["check", dir], &[]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{report}{}", stderr(&o));
+    assert!(report.contains(&format!("FAIL  {line}")) && report.contains(&format!("   - {line}")), "{report}");
+    // A secret that does not exist is reported once, as missing.
+    assert!(report.contains("Secret 'database-url' is missing") && !report.contains("Secret 'database-url' has no"), "{report}");
+    assert_eq!(report.matches("has no enabled version").count(), 2, "only openai-api-key, in its section and the summary: {report}");
+
+    // Plan and apply do not count versions (one list call per type): nothing about it there.
+    let o = s.cairn(&scenario, &["apply", dir, "--auto-approve"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(!stdout(&o).contains("has no enabled version") && !stderr(&o).contains("has no enabled version"), "{}{}", stdout(&o), stderr(&o));
+    std::thread::sleep(std::time::Duration::from_secs(5));
+
+    let o = s.cairn(&scenario, &["check", dir], &[]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{report}{}", stderr(&o));
+    let stable = report.lines().filter(|l| !l.starts_with("Infrastructure health:")).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!("staging_health_with_an_owner_value_missing", stable);
+
+    add_version_in_cloud(&s, "openai-api-key");
+    let o = s.cairn(&scenario, &["check", dir], &[]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
+    assert!(report.contains("PASS  owner values enabled") && report.contains("Overall Status: HEALTHY"), "{report}");
 }

@@ -397,6 +397,11 @@ impl<'a> DiffCtx<'a> {
         if self.same(b, a, path) {
             return (Action::NoOp, self.render_value(a, level, Action::NoOp));
         }
+        // Unknown before and after: an attribute that only some commands read (a secret's
+        // enabled_version_count outside `cairn check`). Not a change unless the planner says so.
+        if is_pending(b) && is_pending(a) && !self.changed_paths.iter().any(|c| c.starts_with(path) || path.starts_with(c)) {
+            return (Action::NoOp, self.render_value(a, level, Action::NoOp));
+        }
         if is_secret(b) && is_secret(a) {
             return (Action::Update, vec![SENSITIVE.to_string()]);
         }
@@ -731,6 +736,17 @@ mod tests {
         assert!(c.same(&w("a"), &w("a"), &p));
         assert!(!c.same(&w("a"), &w("b"), &p));
         assert!(c.same(&Value::map([("x", Value::Null)]), &Value::map::<&str>([]), &p));
+    }
+
+    #[test]
+    fn unknown_before_and_after_is_unchanged_unless_the_planner_says_otherwise() {
+        let c = ctx();
+        let p = AttrPath::attr("enabled_version_count");
+        assert_eq!(c.diff_value(Some(&Value::unknown()), Some(&Value::unknown()), 1, &p).0, Action::NoOp);
+        let changed = [p.clone()];
+        let c = DiffCtx { changed_paths: &changed, ..ctx() };
+        assert_eq!(c.diff_value(Some(&Value::unknown()), Some(&Value::unknown()), 1, &p).0, Action::Update);
+        assert_eq!(c.diff_value(Some(&Value::from(1i64)), Some(&Value::unknown()), 1, &p).0, Action::Update);
     }
 
     #[test]

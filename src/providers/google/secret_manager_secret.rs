@@ -7,6 +7,13 @@
 //! full effective set so that keys added outside Cairn survive.
 //!
 //! Refresh lists each project's secrets once (paginated) instead of one GET per secret.
+//!
+//! `enabled_version_count` is Cairn's own attribute (the Terraform provider has none like it):
+//! how many versions of the secret are ENABLED, so that a check block can say which secrets
+//! have no usable value — the ones whose value their owner sets outside the configuration.
+//! Counting costs one `versions.list` per secret, which only a health check needs: it is read
+//! when the engine reads for [`ReadPurpose::Health`] (`cairn check`) and is unknown otherwise
+//! (plan, apply, drift), so it is never stored and never slows a plan down.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,13 +25,15 @@ use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
+use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
+
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
-use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadPurpose, ReadRequest, ResourceType};
 
 const TYPE: &str = "google_secret_manager_secret";
 const LIST: &str = "secretmanager.projects.secrets.list";
@@ -32,6 +41,12 @@ const CREATE: &str = "secretmanager.projects.secrets.create";
 const GET: &str = "secretmanager.projects.secrets.get";
 const PATCH: &str = "secretmanager.projects.secrets.patch";
 const DELETE: &str = "secretmanager.projects.secrets.delete";
+const LIST_VERSIONS: &str = "secretmanager.projects.secrets.versions.list";
+
+/// Cairn's attribute: the number of ENABLED versions, read for health checks only.
+pub const ENABLED_VERSION_COUNT: &str = "enabled_version_count";
+/// The API's largest page: one call per secret however many versions it has.
+const VERSIONS_PAGE_SIZE: i32 = 25_000;
 
 /// Attributes an in-place update sends, with their update-mask path.
 const UPDATABLE: [(&str, &str); 8] = [
@@ -98,6 +113,13 @@ pub fn schema() -> Schema {
         .attr("effective_labels", Attribute::computed(map_of_strings()).describe("Every label on the secret, including ones set outside Cairn."))
         .attr("effective_annotations", Attribute::computed(map_of_strings()))
         .attr("terraform_labels", Attribute::computed(map_of_strings()).describe("The labels Cairn manages."))
+        .attr(
+            ENABLED_VERSION_COUNT,
+            Attribute::computed(AttrType::Number).describe(
+                "Cairn only: how many versions of the secret are ENABLED (0: the secret has no usable value). \
+                 Read live by `cairn check` (one versions.list per secret); unknown during plan and apply, never stored.",
+            ),
+        )
         .block("replication", single(replication, true, 1))
         .block(
             "topics",
@@ -219,11 +241,77 @@ impl SecretManagerSecret {
             ])
         });
         m.insert("rotation".into(), Value::List(rotation.into_iter().collect()));
+        // Known only where a health read counted the versions (see the module comment).
+        m.insert(ENABLED_VERSION_COUNT.into(), Value::unknown());
         conform_to_schema(&self.schema, Value::Map(m))
     }
 
     async fn get(&self, c: &Clients, name: &str, timeout: Duration) -> Result<model::Secret, ProviderError> {
         c.secret_manager_calls.idempotent(GET, timeout, || c.secret_manager.get_secret().set_name(name.to_string()).send()).await
+    }
+
+    /// Fills `enabled_version_count` of every state value, one versions.list per secret, run
+    /// concurrently (the Secret Manager retrier bounds how many are in flight).
+    async fn count_versions(&self, c: &Arc<Clients>, states: &mut [Option<Value>], timeout: Duration) -> Result<(), ProviderError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, state) in states.iter().enumerate() {
+            let Some((project, secret_id)) = state.as_ref().and_then(identity) else { continue };
+            let c = c.clone();
+            tasks.spawn(async move { (i, count_enabled_versions(&c, &format!("projects/{project}/secrets/{secret_id}"), timeout).await) });
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((i, Ok(n))) => {
+                    if let Some(Some(state)) = states.get_mut(i) {
+                        set(state, ENABLED_VERSION_COUNT, Value::from(n as i64));
+                    }
+                }
+                Ok((_, Err(e))) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_error.get_or_insert_with(|| ProviderError::new(format!("{TYPE}: counting secret versions failed unexpectedly")).method(LIST_VERSIONS));
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// The filter that keeps only usable versions (https://cloud.google.com/secret-manager/docs/filtering).
+const ENABLED_FILTER: &str = "state:ENABLED";
+
+/// How many versions of `secret` (`projects/{p}/secrets/{id}`) are ENABLED. A filtered list
+/// carries no totalSize, so the versions themselves are counted; the state is checked again
+/// here so that a server ignoring the filter cannot inflate the count.
+async fn count_enabled_versions(c: &Clients, secret: &str, timeout: Duration) -> Result<usize, ProviderError> {
+    let mut count = 0;
+    let mut token = String::new();
+    loop {
+        let page = c
+            .secret_manager_calls
+            .idempotent(LIST_VERSIONS, timeout, || {
+                c.secret_manager
+                    .list_secret_versions()
+                    .set_parent(secret.to_string())
+                    .set_filter(ENABLED_FILTER)
+                    .set_page_size(VERSIONS_PAGE_SIZE)
+                    .set_page_token(token.clone())
+                    .send()
+            })
+            .await;
+        let page = match page {
+            Ok(p) => p,
+            // Deleted between the secrets list and this call: it holds no value.
+            Err(e) if e.not_found => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        count += page.versions.iter().filter(|v| v.state == VersionState::Enabled).count();
+        if page.next_page_token.is_empty() {
+            return Ok(count);
+        }
+        token = page.next_page_token;
     }
 }
 
@@ -477,6 +565,9 @@ impl ResourceType for SecretManagerSecret {
                 out[i] = live.get(secret_id).map(|s| self.to_state(&project, s, Some(&reqs[i].prior)));
             }
         }
+        if ctx.purpose == ReadPurpose::Health {
+            self.count_versions(&c, &mut out, ctx.timeout).await?;
+        }
         Ok(out)
     }
 
@@ -590,7 +681,12 @@ impl ResourceType for SecretManagerSecret {
         let c = self.clients(ctx).await?;
         let (project, secret_id) = parse_import_id(id, c.config.project.as_deref())?;
         let secret = self.get(&c, &format!("projects/{project}/secrets/{secret_id}"), ctx.timeout).await?;
-        Ok(self.to_state(&project, &secret, None))
+        let mut state = [Some(self.to_state(&project, &secret, None))];
+        if ctx.purpose == ReadPurpose::Health {
+            self.count_versions(&c, &mut state, ctx.timeout).await?;
+        }
+        let [state] = state;
+        Ok(state.unwrap_or(Value::Null))
     }
 
     /// The secret's full id: user-chosen, so an interrupted apply can find it again.
@@ -732,6 +828,58 @@ mod tests {
         );
         let body = secret_request(&prop.planned, Some(&["labels"])).unwrap();
         assert_eq!(body.labels.len(), 2);
+    }
+
+    /// A plan reads the secrets with one list call and leaves enabled_version_count unknown; a
+    /// health read (`cairn check`) adds one filtered versions.list per secret, paginated.
+    #[tokio::test]
+    async fn enabled_versions_are_counted_for_health_reads_only() {
+        use std::sync::Mutex;
+        let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+        let seen = calls.clone();
+        let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, query: &str, _b: &[u8]| {
+            seen.lock().unwrap().push(format!("{method} {path}?{query}"));
+            let secret = |id: &str| serde_json::json!({"name": format!("projects/123/secrets/{id}"), "replication": {"automatic": {}}});
+            let version = |id: &str, n: u32| serde_json::json!({"name": format!("projects/123/secrets/{id}/versions/{n}"), "state": "ENABLED"});
+            let filtered = query.contains("filter=state%3AENABLED") || query.contains("filter=state:ENABLED");
+            match path {
+                "/v1/projects/p/secrets" => (200, serde_json::json!({"secrets": [secret("two"), secret("none"), secret("gone")]})),
+                "/v1/projects/p/secrets/two" => (200, secret("two")),
+                // Two pages; a filtered list carries no totalSize.
+                "/v1/projects/p/secrets/two/versions" if filtered && query.contains("pageToken=next") => (200, serde_json::json!({"versions": [version("two", 1)]})),
+                "/v1/projects/p/secrets/two/versions" if filtered => (200, serde_json::json!({"versions": [version("two", 3)], "nextPageToken": "next"})),
+                "/v1/projects/p/secrets/none/versions" if filtered => (200, serde_json::json!({})),
+                _ => (404, serde_json::json!({"error": {"code": 404, "message": format!("Secret [{path}] not found."), "status": "NOT_FOUND"}})),
+            }
+        }))
+        .await;
+        let (shared, mut ctx) = crate::providers::google::test_server::shared(&endpoint).await;
+        let t = SecretManagerSecret::new(shared);
+        let req = |id: &str| ReadRequest {
+            addr: crate::addr::ResourceAddr::managed(crate::addr::ModulePath::root(), "google_secret_manager_secret", id).instance(crate::addr::InstanceKey::None),
+            prior: Value::map([("project", Value::from("p")), ("secret_id", Value::from(id))]),
+        };
+        let reqs = [req("two"), req("none"), req("gone"), req("never-existed")];
+        let count = |v: &Option<Value>| v.as_ref().and_then(|v| v.get(ENABLED_VERSION_COUNT)).cloned();
+
+        let plan = t.read_many(&ctx, &reqs).await.unwrap();
+        assert!(plan[..3].iter().all(|v| count(v).is_some_and(|c| c.is_unknown())), "{plan:?}");
+        assert!(plan[3].is_none());
+        assert_eq!(calls.lock().unwrap().len(), 1, "a plan makes one list call: {:?}", calls.lock().unwrap());
+
+        calls.lock().unwrap().clear();
+        ctx.purpose = ReadPurpose::Health;
+        let health = t.read_many(&ctx, &reqs).await.unwrap();
+        assert_eq!(health.iter().map(count).collect::<Vec<_>>(), [Some(Value::from(2i64)), Some(Value::from(0i64)), Some(Value::from(0i64)), None]);
+        let calls_made = calls.lock().unwrap().clone();
+        assert_eq!(calls_made.len(), 1 + 2 + 1 + 1, "one list, two pages for `two`, one each for `none` and `gone`: {calls_made:?}");
+        assert!(calls_made.iter().filter(|c| c.contains("/versions?")).all(|c| c.contains("pageSize=25000")), "{calls_made:?}");
+
+        let imported = t.import(&ctx, "projects/p/secrets/two").await.unwrap();
+        assert_eq!(imported.get(ENABLED_VERSION_COUNT), Some(&Value::from(2i64)));
+        ctx.purpose = ReadPurpose::Plan;
+        let imported = t.import(&ctx, "projects/p/secrets/two").await.unwrap();
+        assert!(imported.get(ENABLED_VERSION_COUNT).is_some_and(Value::is_unknown));
     }
 
     /// secrets.create went through but its answer was lost (503); the retry's 409 means "ours":
