@@ -230,13 +230,22 @@ enum StateCommand {
     History,
     /// Make an earlier version current again.
     Restore { serial: u64 },
+    /// Copy the state (with its history) from another backend into the stack's configured one.
+    Migrate {
+        /// The old location: a local state directory, or gs://BUCKET/PREFIX.
+        #[arg(long)]
+        from: String,
+        /// How long to wait for either state's lock (e.g. 30s).
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
+    },
 }
 
 /// Terraform spells long options with one dash (`-var`, `-out`, `-auto-approve`); accept both.
 fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
     const LONG: &[&str] = &[
         "var", "var-file", "out", "target", "replace", "refresh", "refresh-only", "parallelism", "lock-timeout", "auto-approve",
-        "detailed-exitcode", "no-color", "json", "check", "format", "chdir", "reviewed-plan", "marker",
+        "detailed-exitcode", "no-color", "json", "check", "format", "chdir", "from", "reviewed-plan", "marker",
     ];
     args.map(|a| {
         if let Some(rest) = a.strip_prefix('-') {
@@ -552,6 +561,18 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
                 StateCommand::History => {
                     for h in ops::state_history(&dir).await? {
                         println!("{:>6}  {}  {:<24} {} resources", h.serial, h.time, h.operation, h.resources);
+                    }
+                }
+                StateCommand::Migrate { from, lock_timeout } => {
+                    let m = ops::state_migrate(&dir, &from, duration(&lock_timeout)?).await?;
+                    if m.already {
+                        println!("{} already holds serial {} of this state; nothing to do.", m.to, m.serial);
+                    } else {
+                        println!(
+                            "Migrated serial {} ({} resources) and {} earlier versions from {} to {}.",
+                            m.serial, m.resources, m.versions, m.from, m.to
+                        );
+                        println!("The old copy at {} is left as it was; remove it once you no longer need it.", m.from);
                     }
                 }
                 StateCommand::Restore { serial } => {

@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use apply::{apply, check_reviewed_plan, ApplyArgs, ApplyResult};
 pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
 pub use plan::{plan, PlanArgs, PlanOutput};
-pub use state_cmds::{force_unlock, import, state_history, state_list, state_mv, state_pull, state_restore, state_rm, state_show};
+pub use state_cmds::{force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_restore, state_rm, state_show, Migrated};
 
 use crate::graph::Graph;
 use crate::lang::config::{Backend, Config};
@@ -136,7 +136,6 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &Sourc
             }
         }));
     }
-    let env = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
     let Some((bucket, _)) = args.get("bucket").cloned() else {
         return Err(fail(
             Diagnostic::error("The gcs backend needs a bucket")
@@ -151,15 +150,44 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &Sourc
         Some((p, _)) => p.trim_end_matches('/').to_string(),
         None => String::new(),
     };
-    let emulator = std::env::var("STORAGE_EMULATOR_HOST").ok().filter(|v| !v.is_empty());
-    let endpoint = args
-        .get("storage_custom_endpoint")
-        .map(|(e, _)| e.clone())
+    let arg = |name: &str| args.get(name).map(|(v, _)| v.clone());
+    let given = GcsArgs {
+        credentials: arg("credentials"),
+        access_token: arg("access_token"),
+        impersonate_service_account: arg("impersonate_service_account"),
+        encryption_key: arg("encryption_key"),
+        storage_custom_endpoint: arg("storage_custom_endpoint"),
+    };
+    gcs_settings_from_env(&bucket, &prefix, Some(&given)).map(StateBackend::Gcs).map_err(|message| {
+        let span = args.get("encryption_key").map_or(b.span, |(_, s)| *s);
+        fail(Diagnostic::error(message).at(span).help("generate one with: openssl rand -base64 32 (and keep it safe: without it the state cannot be read)"))
+    })
+}
+
+/// The gcs backend's arguments as written in a backend block.
+#[derive(Clone, Debug, Default)]
+pub struct GcsArgs {
+    pub credentials: Option<String>,
+    pub access_token: Option<String>,
+    pub impersonate_service_account: Option<String>,
+    pub encryption_key: Option<String>,
+    pub storage_custom_endpoint: Option<String>,
+}
+
+/// gcs settings from given arguments, falling back to the environment variables Terraform's
+/// gcs backend reads, and to STORAGE_EMULATOR_HOST as Google's storage clients do. The only
+/// error is an unusable encryption key.
+pub fn gcs_settings_from_env(bucket: &str, prefix: &str, given: Option<&GcsArgs>) -> Result<GcsSettings, String> {
+    let given = given.cloned().unwrap_or_default();
+    let env = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let emulator = env(&["STORAGE_EMULATOR_HOST"]);
+    let endpoint = given
+        .storage_custom_endpoint
         .or_else(|| env(&["GOOGLE_BACKEND_STORAGE_CUSTOM_ENDPOINT", "GOOGLE_STORAGE_CUSTOM_ENDPOINT"]))
         .or_else(|| emulator.as_deref().map(crate::state::gcs::emulator_endpoint));
-    let credentials = if let Some((token, _)) = args.get("access_token").cloned().or_else(|| env(&["GOOGLE_OAUTH_ACCESS_TOKEN"]).map(|t| (t, b.span))) {
+    let credentials = if let Some(token) = given.access_token.or_else(|| env(&["GOOGLE_OAUTH_ACCESS_TOKEN"])) {
         CredentialSource::AccessToken(token)
-    } else if let Some((c, _)) = args.get("credentials").cloned().or_else(|| env(&["GOOGLE_BACKEND_CREDENTIALS", "GOOGLE_CREDENTIALS"]).map(|c| (c, b.span))) {
+    } else if let Some(c) = given.credentials.or_else(|| env(&["GOOGLE_BACKEND_CREDENTIALS", "GOOGLE_CREDENTIALS"])) {
         if c.trim_start().starts_with('{') {
             CredentialSource::Json(c)
         } else {
@@ -171,26 +199,18 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &Sourc
     } else {
         CredentialSource::ApplicationDefault
     };
-    let encryption_key = match args.get("encryption_key").cloned().or_else(|| env(&["GOOGLE_ENCRYPTION_KEY"]).map(|k| (k, b.span))) {
+    let encryption_key = match given.encryption_key.or_else(|| env(&["GOOGLE_ENCRYPTION_KEY"])) {
         None => None,
-        Some((k, span)) => {
+        Some(k) => {
             use base64::Engine;
-            let bad = || {
-                fail(
-                    Diagnostic::error("The gcs backend's encryption_key is not a base64-encoded 32-byte key")
-                        .at(span)
-                        .help("generate one with: openssl rand -base64 32 (and keep it safe: without it the state cannot be read)"),
-                )
-            };
+            let bad = || "The gcs backend's encryption_key is not a base64-encoded 32-byte key".to_string();
             let raw = base64::engine::general_purpose::STANDARD.decode(k.trim()).map_err(|_| bad())?;
             Some(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| bad())?)
         }
     };
-    let impersonate_service_account = args
-        .get("impersonate_service_account")
-        .map(|(s, _)| s.clone())
-        .or_else(|| env(&["GOOGLE_BACKEND_IMPERSONATE_SERVICE_ACCOUNT", "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"]));
-    Ok(StateBackend::Gcs(GcsSettings { bucket, prefix, credentials, impersonate_service_account, encryption_key, endpoint }))
+    let impersonate_service_account =
+        given.impersonate_service_account.or_else(|| env(&["GOOGLE_BACKEND_IMPERSONATE_SERVICE_ACCOUNT", "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"]));
+    Ok(GcsSettings { bucket: bucket.to_string(), prefix: prefix.to_string(), credentials, impersonate_service_account, encryption_key, endpoint })
 }
 
 /// A directory for local files that go with the stack's state (the embedded emulator's data):

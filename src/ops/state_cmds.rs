@@ -159,3 +159,89 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
     store.write(&state, "import").await?;
     Ok(target)
 }
+
+/// What `cairn state migrate` copied.
+#[derive(Debug)]
+pub struct Migrated {
+    pub from: String,
+    pub to: String,
+    pub serial: u64,
+    pub resources: usize,
+    /// Earlier versions copied into the destination's history.
+    pub versions: usize,
+    /// The destination already held exactly this state.
+    pub already: bool,
+}
+
+/// Copies the state at `from` (a local state directory or `gs://bucket/prefix`) into the
+/// stack's configured backend, with its history and fingerprint key, holding both locks.
+pub async fn state_migrate(dir: &Path, from: &str, lock_timeout: std::time::Duration) -> Result<Migrated, OpError> {
+    let source = open_backend(&parse_backend_location(dir, from)?)?;
+    let dest = open_store_for_dir(dir)?;
+    if source.location() == dest.location() {
+        return Err(OpError::msg(format!(
+            "the stack's backend is already {}: point its backend block (or a backend_override.tf) at the new location, then run migrate --from the old one",
+            dest.location()
+        )));
+    }
+    let _source_lock = lock(&source, "state migrate", lock_timeout).await?;
+    let _dest_lock = lock(&dest, "state migrate", lock_timeout).await?;
+    if !source.open_journal().await?.is_empty() {
+        return Err(OpError::msg(format!(
+            "an apply on {} was interrupted; run `cairn apply` against it first so that nothing in flight is lost, then migrate",
+            source.location()
+        )));
+    }
+    let state = load_required(&source).await?;
+    let summary = |versions, already| Migrated {
+        from: source.location(),
+        to: dest.location(),
+        serial: state.serial,
+        resources: state.resources.len(),
+        versions,
+        already,
+    };
+    if let Some(existing) = dest.load().await? {
+        if existing.lineage == state.lineage && existing.serial == state.serial {
+            return Ok(summary(0, true));
+        }
+        return Err(OpError::msg(format!(
+            "{} already holds a state (lineage {}, serial {}); migrate into an empty backend, or move that state away first",
+            dest.location(),
+            existing.lineage,
+            existing.serial
+        )));
+    }
+    // Fingerprints of secrets in the state were made with the source's key.
+    dest.adopt_fingerprint_key(source.fingerprint_key().await?).await?;
+    let mut versions = 0;
+    let mut history = source.history().await?;
+    history.reverse();
+    for h in history.iter().filter(|h| h.lineage == state.lineage && h.serial < state.serial) {
+        let version = source.version(h.serial).await?;
+        dest.write(&version, &h.operation).await?;
+        versions += 1;
+    }
+    dest.write(&state, "state migrate").await?;
+    Ok(summary(versions, false))
+}
+
+/// `--from` of `state migrate`: `gs://bucket/prefix` or a local state directory (relative
+/// paths are taken from the current directory, as a shell user expects).
+fn parse_backend_location(dir: &Path, from: &str) -> Result<StateBackend, OpError> {
+    if let Some(rest) = from.strip_prefix("gs://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(OpError::msg(format!("{from}: no bucket; write gs://BUCKET/PREFIX")));
+        }
+        return gcs_settings_from_env(bucket, prefix.trim_matches('/'), None).map(StateBackend::Gcs).map_err(OpError::msg);
+    }
+    let path = Path::new(from);
+    if !path.is_dir() {
+        return Err(OpError::msg(format!(
+            "{from} is not a state directory (for the local backend give the directory holding cairn.sled, e.g. {}; for Cloud Storage gs://BUCKET/PREFIX)",
+            dir.join("state").display()
+        )));
+    }
+    Ok(StateBackend::Local(path.to_path_buf()))
+}
