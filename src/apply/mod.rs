@@ -300,7 +300,8 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         Err(e) => diags.push(Diagnostic::error(e)),
     }
     if outcome.failed.is_empty() && !outcome.interrupted {
-        let _ = input.store.clear_journal(&apply_id).await;
+        // A targeted apply may have left an earlier run's open entries unaddressed.
+        let _ = if input.plan.targets.is_empty() { input.store.clear_journals().await } else { input.store.clear_journal(&apply_id).await };
     }
     outcome.state = state;
     if diags.has_errors() {

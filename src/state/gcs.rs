@@ -558,6 +558,31 @@ impl GcsStore {
         }
     }
 
+    /// Folds what an interrupted apply persisted as deltas into the document, so that reads
+    /// stop replaying them. Runs under the lock, before the holder reads the state.
+    async fn fold_leftovers(&self, api: &Api) -> Result<(), StateError> {
+        let (state, generation, objects) = self.current(api).await?;
+        if objects.is_empty() {
+            return Ok(());
+        }
+        self.set_generation(generation);
+        match state {
+            Some(state) => self.commit(api, &state, "recovered after an interrupted apply", &objects).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn delete_all(&self, prefix: &str) -> Result<(), StateError> {
+        let api = self.api().await?;
+        for (name, g) in api.list(prefix).await? {
+            match api.delete(&name, Some(g)).await {
+                Ok(_) | Err(Refused::Precondition) => {}
+                Err(Refused::Failed(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the current lock's holder is gone (see [`LockTiming`]).
     pub async fn lock_is_stale(&self) -> Result<bool, StateError> {
         let api = self.api().await?;
@@ -587,7 +612,19 @@ struct GcsLock {
     api: Arc<Api>,
     name: String,
     generation: Arc<Mutex<i64>>,
+    lost: Arc<AtomicBool>,
     renewer: tokio::task::JoinHandle<()>,
+}
+
+/// Deletes the lock if it is still this holder's: by generation, and (for servers that do not
+/// enforce delete preconditions, like fake-gcs-server) only after reading back our own ID.
+async fn release(api: &Api, name: &str, id: &str, generation: i64) {
+    if let Ok(Some((bytes, current))) = api.read(name).await {
+        let ours = serde_json::from_slice::<LockRecord>(&bytes).is_ok_and(|r| r.info.id == id);
+        if ours && current == generation {
+            let _ = api.delete(name, Some(generation)).await;
+        }
+    }
 }
 
 impl LockGuard for GcsLock {
@@ -602,19 +639,24 @@ impl LockGuard for GcsLock {
 impl Drop for GcsLock {
     fn drop(&mut self) {
         self.renewer.abort();
+        if self.lost.load(Ordering::SeqCst) {
+            // Taken over: the lock object is the new holder's.
+            return;
+        }
         let api = self.api.clone();
         let name = self.name.clone();
+        let id = self.info.id.clone();
         let generation = *self.generation.lock().unwrap_or_else(|p| p.into_inner());
-        let release = async move {
-            // Only our generation: if the lock was taken over, the new holder's stays.
-            let _ = api.delete(&name, Some(generation)).await;
+        let release_now = {
+            let (name, id) = (name.clone(), id.clone());
+            async move { release(&api, &name, &id, generation).await }
         };
         // Drop cannot await. On the multi-threaded runtime the command runs on, block this
         // worker while the others drive the request; elsewhere (a single-threaded test
         // runtime) a helper thread with its own runtime does it.
         match tokio::runtime::Handle::try_current() {
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| h.block_on(release));
+                tokio::task::block_in_place(|| h.block_on(release_now));
             }
             _ => {
                 let api = self.api.clone();
@@ -625,7 +667,7 @@ impl Drop for GcsLock {
                             // A fresh connection pool: the original runtime's connections are
                             // served by tasks that cannot run while it is blocked here.
                             let fresh = Api { http: reqwest::Client::new(), ..clone_api(&api) };
-                            let _ = fresh.delete(&name, Some(generation)).await;
+                            release(&fresh, &name, &id, generation).await;
                         });
                     }
                 })
@@ -685,6 +727,7 @@ impl StateStore for GcsStore {
             tokio::time::sleep(self.timing.poll.min(deadline.saturating_duration_since(tokio::time::Instant::now()))).await;
         };
         self.lock_lost.store(false, Ordering::SeqCst);
+        self.fold_leftovers(&api).await?;
         let generation = Arc::new(Mutex::new(generation));
         let renewer = {
             let api = api.clone();
@@ -713,7 +756,7 @@ impl StateStore for GcsStore {
                 }
             })
         };
-        Ok(Box::new(GcsLock { info, recovered, api, name, generation, renewer }))
+        Ok(Box::new(GcsLock { info, recovered, api, name, generation, lost: self.lock_lost.clone(), renewer }))
     }
 
     async fn lock_holder(&self) -> Result<Option<LockInfo>, StateError> {
@@ -911,14 +954,11 @@ impl StateStore for GcsStore {
     }
 
     async fn clear_journal(&self, apply_id: &str) -> Result<(), StateError> {
-        let api = self.api().await?;
-        for (name, g) in api.list(&format!("{}/{apply_id}/", self.name("journal"))).await? {
-            match api.delete(&name, Some(g)).await {
-                Ok(_) | Err(Refused::Precondition) => {}
-                Err(Refused::Failed(e)) => return Err(e),
-            }
-        }
-        Ok(())
+        self.delete_all(&format!("{}/{apply_id}/", self.name("journal"))).await
+    }
+
+    async fn clear_journals(&self) -> Result<(), StateError> {
+        self.delete_all(&format!("{}/", self.name("journal"))).await
     }
 
     async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError> {

@@ -655,6 +655,12 @@ impl StateStore for LocalStore {
         }
     }
 
+    async fn clear_journals(&self) -> Result<(), StateError> {
+        let h = self.handle().await?;
+        h.journal.clear().map_err(|e| h.err("cannot clear the apply journal", e))?;
+        h.durable().await
+    }
+
     async fn fingerprint_key(&self) -> Result<[u8; 32], StateError> {
         let h = self.handle().await?;
         let to_key = |raw: &[u8]| -> Result<[u8; 32], StateError> {

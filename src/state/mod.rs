@@ -285,6 +285,9 @@ pub trait StateStore: Send + Sync {
     /// Entries of applies that did not finish (no `Succeeded`/`Failed` for a `Started`).
     async fn open_journal(&self) -> Result<Vec<JournalEntry>, StateError>;
     async fn clear_journal(&self, apply_id: &str) -> Result<(), StateError>;
+    /// Clears the journal of every apply: after a complete apply the plan it carried out has
+    /// accounted for what earlier, interrupted applies left open.
+    async fn clear_journals(&self) -> Result<(), StateError>;
 
     /// The key for secret fingerprints; kept apart from the state document so that the state
     /// alone cannot be used to test guesses of a secret.

@@ -11,6 +11,7 @@ mod emulator_secretmanager;
 mod emulator_sqladmin;
 mod emulator_vpcaccess;
 mod engine;
+mod gcs;
 mod google_cli;
 mod google_secrets;
 mod google_lb;
