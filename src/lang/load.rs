@@ -1660,6 +1660,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_backend_override_file_replaces_the_stacks_backend() {
+        let c = ok(&[
+            ("main.tf", "terraform {\n  backend \"local\" {\n    path = \"state\"\n  }\n}\n"),
+            ("backend_override.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\n"),
+        ]);
+        let b = c.backend.expect("backend");
+        assert_eq!(b.kind, "gcs");
+        assert!(b.attributes.contains_key("bucket"));
+        // Read after the regular files whatever their names sort as.
+        let c = ok(&[("override.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\n"), ("z.tf", "terraform {\n  backend \"local\" {}\n}\n")]);
+        assert_eq!(c.backend.expect("backend").kind, "gcs");
+    }
+
+    #[test]
+    fn override_files_hold_only_the_backend() {
+        let text = fail(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n"), ("extra_override.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n")]);
+        assert!(text.contains("Unsupported \"resource\" block in an override file"), "{text}");
+        assert!(text.contains("only to the terraform block's backend"), "{text}");
+        assert_eq!(first_location(&[("main.tf", ""), ("x_override.tf", "terraform {\n  required_version = \">= 1\"\n}\n")]), "x_override.tf:2:3");
+    }
+
+    #[test]
+    fn a_broken_configuration_still_reports_its_backend() {
+        let (_tmp, r) = load_files(&[("main.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\nresource \"nope\" {}\n")]);
+        let e = r.expect_err("broken");
+        assert_eq!(e.backend.expect("backend kept").kind, "gcs");
+    }
+
     const ALL_BLOCKS: &str = r#"
 terraform {
   required_version = ">= 1.5"

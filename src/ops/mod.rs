@@ -140,7 +140,7 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &Sourc
         return Err(fail(
             Diagnostic::error("The gcs backend needs a bucket")
                 .at(b.span)
-                .help("add bucket = \"<name of the state bucket>\" (create it with versioning on: gcloud storage buckets create gs://NAME --uniform-bucket-level-access)"),
+                .help("add bucket = \"<name of the state bucket>\" (create the bucket once: gcloud storage buckets create gs://NAME --uniform-bucket-level-access)"),
         ));
     };
     let prefix = match args.get("prefix") {

@@ -116,7 +116,8 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                     changed.retain(|p| schema.attribute_at(p).map_or(true, |a| !(a.computed && !a.optional && !a.required)));
                     changed.sort();
                     if !changed.is_empty() {
-                        drift.push(Drift { addr: addr.clone(), type_name: r.type_name.clone(), provider: r.provider.clone(), action: Action::Update, before, after: Some(now.clone()), changed_paths: changed });
+                        let after = Some(unread_as_before(&before, &now));
+                        drift.push(Drift { addr: addr.clone(), type_name: r.type_name.clone(), provider: r.provider.clone(), action: Action::Update, before, after, changed_paths: changed });
                     }
                     prior.insert(addr, now);
                 }
@@ -1045,4 +1046,20 @@ fn rebuild_prior_state(state: &State, prior: &BTreeMap<InstanceAddr, Value>, reg
         }
     }
     s
+}
+
+/// The live object as a drift report shows it: an attribute the read left unknown (one only a
+/// health read fills in) was not read, so it shows as it was rather than as a change.
+fn unread_as_before(before: &Value, now: &Value) -> Value {
+    match (before, now) {
+        (Value::Map(b), Value::Map(n)) => Value::Map(
+            n.iter()
+                .map(|(k, v)| match v {
+                    Value::Unknown(crate::lang::value::Unknown::Pending) => (k.clone(), b.get(k).cloned().unwrap_or(Value::Null)),
+                    _ => (k.clone(), v.clone()),
+                })
+                .collect(),
+        ),
+        _ => now.clone(),
+    }
 }

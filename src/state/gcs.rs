@@ -999,3 +999,58 @@ impl StateStore for GcsStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(prefix: &str) -> GcsSettings {
+        GcsSettings {
+            bucket: "b".into(),
+            prefix: prefix.into(),
+            credentials: CredentialSource::Anonymous,
+            impersonate_service_account: None,
+            encryption_key: None,
+            endpoint: None,
+        }
+    }
+
+    #[test]
+    fn emulator_hosts_are_read_as_googles_clients_read_them() {
+        assert_eq!(emulator_endpoint("localhost:4443"), "http://localhost:4443");
+        assert_eq!(emulator_endpoint("http://127.0.0.1:9000/"), "http://127.0.0.1:9000");
+        assert_eq!(emulator_endpoint("https://gcs.test"), "https://gcs.test");
+    }
+
+    #[test]
+    fn objects_live_under_the_prefix() {
+        assert_eq!(settings("stacks/staging").object("default.lock"), "stacks/staging/default.lock");
+        assert_eq!(settings("").object("default.lock"), "default.lock");
+        assert_eq!(settings("stacks/staging").location(), "gs://b/stacks/staging");
+        assert_eq!(settings("").location(), "gs://b");
+    }
+
+    #[test]
+    fn a_newer_or_foreign_document_is_refused_with_the_reason() {
+        let newer = serde_json::json!({ "format_version": FORMAT_VERSION + 1, "lineage": "l", "serial": 1 });
+        let e = parse_state(&serde_json::to_vec(&newer).unwrap()).unwrap_err();
+        assert!(e.contains("upgrade Cairn"), "{e}");
+        let e = parse_state(b"{\"version\": 4, \"terraform_version\": \"1.9.0\"}").unwrap_err();
+        assert!(e.contains("not a Cairn state"), "{e}");
+        assert!(parse_state(b"garbage").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn a_lock_is_stale_when_its_process_is_gone_or_its_renewals_stopped() {
+        let store = GcsStore::new(settings("p"));
+        let mut info = LockInfo::for_current_process("apply");
+        let fresh = LockRecord { info: info.clone(), renewed: now() };
+        assert!(!store.is_stale(&fresh), "this very process holds it");
+        info.pid = 999_999_999;
+        assert!(store.is_stale(&LockRecord { info: info.clone(), renewed: now() }), "no such process on this host");
+        info.host = "another-host".into();
+        assert!(!store.is_stale(&LockRecord { info: info.clone(), renewed: now() }), "another host's process cannot be probed");
+        let old = (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
+        assert!(store.is_stale(&LockRecord { info, renewed: old }), "no renewal for longer than the grace period");
+    }
+}

@@ -201,6 +201,13 @@ async fn gcs_backend_lifecycle_keeps_secrets_out_of_the_bucket() {
     let state: serde_json::Value = serde_json::from_slice(&gcs.get("stacks/t1/default.state.json").await.unwrap()).unwrap();
     assert_eq!(state["resources"].as_object().map(|r| r.len()), Some(0));
 
+    // Earlier versions are kept in the bucket and can be made current again.
+    let history = cairn::ops::state_history(s.path()).await.unwrap();
+    let applied = history.iter().find(|h| h.resources == 5).expect("the applied version is listed").serial;
+    let restored = cairn::ops::state_restore(s.path(), applied, Duration::ZERO).await.unwrap();
+    assert_eq!(restored.resources.len(), 5);
+    assert!(restored.serial > history[0].serial, "a restore is a new version");
+
     for (name, bytes) in gcs.objects("").await {
         assert!(!contains(&bytes, SECRET), "{name} holds the sensitive variable");
         assert!(!contains(&bytes, &pw), "{name} holds the generated password");
