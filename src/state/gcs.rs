@@ -469,26 +469,14 @@ impl GcsStore {
         Ok((deltas, objects))
     }
 
-    /// The current state: the document with the apply's deltas replayed on it.
+    /// The current state: the document with the apply's deltas replayed on it, its generation,
+    /// and every delta object present (replayed or left over).
     async fn current(&self, api: &Api) -> Result<(Option<State>, i64, Vec<(String, i64)>), StateError> {
         let (doc, generation) = self.read_document(api).await?;
         let (deltas, objects) = self.deltas(api, generation).await?;
-        let mut state = doc;
-        for d in deltas {
-            let s = state.get_or_insert_with(|| State { lineage: d.lineage.clone(), serial: 0, ..State::new() });
-            if s.lineage != d.lineage || d.first_serial <= s.serial {
-                continue;
-            }
-            for (addr, r) in d.changes {
-                match r {
-                    Some(r) => s.resources.insert(addr, r),
-                    None => s.resources.remove(&addr),
-                };
-            }
-            s.serial = d.last_serial;
-        }
-        Ok((state, generation, objects))
+        Ok((replay(doc, deltas), generation, objects))
     }
+
 
     /// Replaces the document (conditional on the generation this process saw), records the
     /// version in history and removes the deltas it folded in.
@@ -561,14 +549,25 @@ impl GcsStore {
     /// Folds what an interrupted apply persisted as deltas into the document, so that reads
     /// stop replaying them. Runs under the lock, before the holder reads the state.
     async fn fold_leftovers(&self, api: &Api) -> Result<(), StateError> {
-        let (state, generation, objects) = self.current(api).await?;
+        let (doc, generation) = self.read_document(api).await?;
+        let (deltas, objects) = self.deltas(api, generation).await?;
         if objects.is_empty() {
             return Ok(());
         }
         self.set_generation(generation);
-        match state {
-            Some(state) => self.commit(api, &state, "recovered after an interrupted apply", &objects).await,
-            None => Ok(()),
+        let doc_serial = doc.as_ref().map(|s| s.serial);
+        match replay(doc, deltas) {
+            Some(state) if Some(state.serial) != doc_serial => self.commit(api, &state, "recovered after an interrupted apply", &objects).await,
+            // Only leftovers of an earlier fold, or of a run that lost its lock: drop them.
+            _ => {
+                for (name, g) in &objects {
+                    match api.delete(name, Some(*g)).await {
+                        Ok(_) | Err(Refused::Precondition) => {}
+                        Err(Refused::Failed(e)) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -588,6 +587,25 @@ impl GcsStore {
         let api = self.api().await?;
         Ok(self.read_lock(&api).await?.is_some_and(|(r, _)| self.is_stale(&r)))
     }
+}
+
+/// Applies deltas, in serial order, to the document they were written on.
+fn replay(doc: Option<State>, deltas: Vec<Delta>) -> Option<State> {
+    let mut state = doc;
+    for d in deltas {
+        let s = state.get_or_insert_with(|| State { lineage: d.lineage.clone(), serial: 0, ..State::new() });
+        if s.lineage != d.lineage || d.first_serial <= s.serial {
+            continue;
+        }
+        for (addr, r) in d.changes {
+            match r {
+                Some(r) => s.resources.insert(addr, r),
+                None => s.resources.remove(&addr),
+            };
+        }
+        s.serial = d.last_serial;
+    }
+    state
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -700,6 +718,7 @@ impl StateStore for GcsStore {
         let name = self.name("lock");
         let deadline = tokio::time::Instant::now() + timeout;
         let mut recovered = None;
+        let mut vanished = 0;
         let generation = loop {
             let record = LockRecord { info: info.clone(), renewed: now() };
             let body = serde_json::to_vec(&record).map_err(|e| api.io("cannot encode the lock", e))?;
@@ -710,7 +729,13 @@ impl StateStore for GcsStore {
             }
             // Someone holds it, or held it a moment ago: the object may be gone by the time we
             // look (terraform#30149), which only means it is free to try again.
-            let Some((held, held_generation)) = self.read_lock(&api).await? else { continue };
+            let Some((held, held_generation)) = self.read_lock(&api).await? else {
+                vanished += 1;
+                if vanished > 50 {
+                    return Err(api.io("cannot take the state lock", "the lock object keeps being created and deleted by others"));
+                }
+                continue;
+            };
             if self.is_stale(&held) {
                 match api.write(&name, body, Some(held_generation)).await {
                     Ok(g) => {

@@ -532,19 +532,38 @@ struct Counts {
     requests: AtomicU64,
     uploads: AtomicU64,
     upload_bytes: AtomicU64,
+    /// Answer this many lock creations 412 without passing them on, as GCS does in the race of
+    /// terraform#30149 (a competing lock was deleted between its create and our read).
+    refuse_lock_creates: AtomicU64,
 }
 
 /// A loopback proxy in front of fake-gcs-server that counts requests and uploaded bytes.
 async fn counting_proxy(target: String) -> (String, Arc<Counts>) {
+    proxy_with(target, Counts::default()).await
+}
+
+async fn proxy_with(target: String, counts: Counts) -> (String, Arc<Counts>) {
     use axum::body::Body;
     use axum::extract::{Request, State};
     use axum::response::Response;
-    let counts = Arc::new(Counts::default());
+    let counts = Arc::new(counts);
     let client = reqwest::Client::new();
     let handler = move |State((counts, client, target)): State<(Arc<Counts>, reqwest::Client, String)>, req: Request| async move {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
         counts.requests.fetch_add(1, Ordering::SeqCst);
+        let query = parts.uri.query().unwrap_or_default();
+        if parts.uri.path().starts_with("/upload/")
+            && query.contains("default.lock")
+            && query.contains("ifGenerationMatch=0")
+            && counts.refuse_lock_creates.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        {
+            return Response::builder()
+                .status(412)
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"error":{"code":412,"message":"At least one of the pre-conditions you specified did not hold.","errors":[{"reason":"conditionNotMet"}]}}"#))
+                .unwrap();
+        }
         if parts.uri.path().starts_with("/upload/") {
             counts.uploads.fetch_add(1, Ordering::SeqCst);
             counts.upload_bytes.fetch_add(bytes.len() as u64, Ordering::SeqCst);
@@ -596,4 +615,20 @@ async fn a_thousand_resource_apply_uploads_far_less_than_a_thousand_states() {
     // One whole state is uploaded (when the apply ends) plus its history copy; the rest are
     // small deltas and journal batches.
     assert!(uploaded < 8 * state_size, "uploaded {uploaded} bytes for a {state_size}-byte state");
+}
+
+/// terraform#30149: a lock create answered 412 while no lock object exists (a competing lock
+/// was released in between) is retried, not reported as an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_lock_create_with_no_lock_left_is_retried() {
+    let Some(gcs) = FakeGcs::start().await else { return };
+    let (proxy, counts) = proxy_with(gcs.endpoint.clone(), Counts { refuse_lock_creates: AtomicU64::new(2), ..Default::default() }).await;
+    let backend = gcs.backend_block("stacks/t8").replace(&gcs.endpoint, &proxy);
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n"), ("backend.tf", &backend)]);
+    let dir = s.path().to_str().unwrap().to_string();
+    let o = tokio::task::spawn_blocking(move || run_cairn(&["apply", &dir, "--auto-approve"], std::path::Path::new("/"))).await.unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(counts.refuse_lock_creates.load(Ordering::SeqCst), 0, "both refusals were served");
+    assert!(gcs.get("stacks/t8/default.lock").await.is_none(), "released");
+    assert!(gcs.get("stacks/t8/default.state.json").await.is_some());
 }
