@@ -830,15 +830,6 @@ impl StateStore for GcsStore {
         self.commit(&api, state, operation, &objects).await
     }
 
-    async fn write_resource(
-        &self,
-        lineage: &str,
-        serial: u64,
-        addr: &InstanceAddr,
-        resource: Option<&ResourceInstanceState>,
-    ) -> Result<(), StateError> {
-        self.write_resources(lineage, serial, &[(addr.clone(), resource.cloned())]).await
-    }
 
     /// One small object per batch, whatever the size of the state.
     async fn write_resources(

@@ -431,15 +431,6 @@ impl StateStore for LocalStore {
         h.durable().await
     }
 
-    async fn write_resource(
-        &self,
-        lineage: &str,
-        serial: u64,
-        addr: &InstanceAddr,
-        resource: Option<&ResourceInstanceState>,
-    ) -> Result<(), StateError> {
-        self.write_resources(lineage, serial, &[(addr.clone(), resource.cloned())]).await
-    }
 
     /// One transaction and one durable flush for the whole batch: the apply persister hands
     /// over every resource that completed since its last write.

@@ -252,21 +252,18 @@ pub trait StateStore: Send + Sync {
         serial: u64,
         addr: &InstanceAddr,
         resource: Option<&ResourceInstanceState>,
-    ) -> Result<(), StateError>;
+    ) -> Result<(), StateError> {
+        self.write_resources(lineage, serial, &[(addr.clone(), resource.cloned())]).await
+    }
     /// Persists several resources' changes at once (one durable write for the batch). Serials
     /// `first_serial ..= first_serial + changes.len() - 1` are consumed; the stored serial ends
-    /// at the last. The default writes them one by one.
+    /// at the last.
     async fn write_resources(
         &self,
         lineage: &str,
         first_serial: u64,
         changes: &[(InstanceAddr, Option<ResourceInstanceState>)],
-    ) -> Result<(), StateError> {
-        for (i, (addr, r)) in changes.iter().enumerate() {
-            self.write_resource(lineage, first_serial + i as u64, addr, r.as_ref()).await?;
-        }
-        Ok(())
-    }
+    ) -> Result<(), StateError>;
     /// Records the end of an apply: outputs, check results, and a history version.
     async fn finish_apply(&self, state: &State) -> Result<(), StateError>;
 

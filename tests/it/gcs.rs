@@ -139,43 +139,20 @@ impl Drop for FakeGcs {
     }
 }
 
-const SECRET: &str = "GCS-SUPERSECRET-41c7a";
+use crate::secrets::SECRET;
 
-const SECRET_STACK: &str = r#"
-variable "api_key" {
-  type      = string
-  sensitive = true
+/// The secrets test's stack (a sensitive variable and a generated password) plus a few plain
+/// instances to remove and restore.
+fn secret_stack() -> String {
+    format!("{}\nresource \"terraform_data\" \"n\" {{\n  count = 3\n  input = \"n-${{count.index}}\"\n}}\n", crate::secrets::STACK)
 }
-
-resource "random_password" "db" {
-  length  = 32
-  special = false
-}
-
-resource "terraform_data" "config" {
-  input = {
-    key = var.api_key
-    url = "postgres://app:${random_password.db.result}@db/app"
-  }
-}
-
-resource "terraform_data" "n" {
-  count = 3
-  input = "n-${count.index}"
-}
-
-output "password" {
-  value     = random_password.db.result
-  sensitive = true
-}
-"#;
 
 /// Done-when 1: plan, apply, no-op plan and destroy on the gcs backend; the bucket never holds
 /// a secret value; the apply's deltas are folded into the document when it ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gcs_backend_lifecycle_keeps_secrets_out_of_the_bucket() {
     let Some(gcs) = FakeGcs::start().await else { return };
-    let s = TestStack::new(&[("main.tf", SECRET_STACK), ("backend.tf", &gcs.backend_block("stacks/t1"))]);
+    let s = TestStack::new(&[("main.tf", &secret_stack()), ("backend.tf", &gcs.backend_block("stacks/t1"))]);
     let mut c = common(s.path(), Registry::builtin());
     c.vars.env = vec![("api_key".into(), SECRET.into())];
 
@@ -466,7 +443,7 @@ async fn kill_nine_during_a_gcs_apply_then_rerun_converges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrating_local_to_gcs_and_back_loses_nothing() {
     let Some(gcs) = FakeGcs::start().await else { return };
-    let s = TestStack::new(&[("main.tf", SECRET_STACK)]);
+    let s = TestStack::new(&[("main.tf", &secret_stack())]);
     let dir = s.path().to_str().unwrap().to_string();
     let run = |args: Vec<String>| {
         let cwd = s.path().to_path_buf();

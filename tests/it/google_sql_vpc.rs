@@ -218,6 +218,18 @@ async fn the_staging_connector_grows_in_place_and_shrinking_plans_a_replace() {
     assert_eq!(ch.action, Action::DeleteThenCreate);
     assert_eq!(ch.replace_paths.iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["max_instances".to_string()]);
     assert!(ch.warnings.iter().any(|w| w.contains("lowering max_instances replaces")), "{:?}", ch.warnings);
+
+    // Growing max_instances is in place too.
+    apply(&c).await;
+    s.write("main.tf", &stack((3, 10), &FLAGS, "us-central1", true));
+    assert_eq!(actions(&plan(&c).await), vec![("google_vpc_access_connector.staging".to_string(), "update")]);
+    emu.clear_requests();
+    apply(&c).await;
+    let patches: Vec<_> = emu.requests().into_iter().filter(|r| r.method == "PATCH").collect();
+    assert_eq!(patches.len(), 1, "one in-place patch");
+    assert!(patches[0].query.contains("maxInstances"), "{:?}", patches[0].query);
+    assert!(!emu.requests().iter().any(|r| r.method == "DELETE"), "growing never deletes");
+    assert_eq!(vpc.get_connector().set_name(name.clone()).send().await.unwrap().max_instances, 10);
     emu.shutdown().await;
 }
 

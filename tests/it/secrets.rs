@@ -6,9 +6,11 @@ use cairn::cli::render::{json, markdown, text, RenderOptions};
 use cairn::ops::{self, PlanArgs};
 use cairn::providers::Registry;
 
-const SECRET: &str = "SUPERSECRET-VAR-9f8e7d";
+pub(crate) const SECRET: &str = "SUPERSECRET-VAR-9f8e7d";
 
-const STACK: &str = r#"
+/// A sensitive variable and a generated password, both used to build a value; other test
+/// modules (the gcs backend) reuse it for their byte scans.
+pub(crate) const STACK: &str = r#"
 variable "api_key" {
   type      = string
   sensitive = true
