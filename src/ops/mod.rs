@@ -307,3 +307,63 @@ pub async fn configure_providers(config: &Config, registry: &Registry, configs: 
 pub fn env_vars() -> Vec<(String, String)> {
     std::env::vars().filter_map(|(k, v)| k.strip_prefix("TF_VAR_").map(|n| (n.to_string(), v))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(f: impl FnOnce(&mut GcsArgs)) -> GcsArgs {
+        let mut a = GcsArgs::default();
+        f(&mut a);
+        a
+    }
+
+    // The environment may carry GOOGLE_* variables on a developer's machine; every case here
+    // gives the argument that decides it, which wins over the environment.
+    #[test]
+    fn gcs_arguments_choose_the_credentials_and_endpoint() {
+        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.access_token = Some("tok".into())))).unwrap();
+        assert!(matches!(s.credentials, CredentialSource::AccessToken(t) if t == "tok"));
+        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.credentials = Some("{\"type\":\"service_account\"}".into())))).unwrap();
+        assert!(matches!(s.credentials, CredentialSource::Json(_)));
+        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.credentials = Some("/keys/ci.json".into())))).unwrap();
+        assert!(matches!(s.credentials, CredentialSource::File(p) if p == Path::new("/keys/ci.json")));
+        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.storage_custom_endpoint = Some("http://127.0.0.1:4443".into())))).unwrap();
+        assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:4443"));
+        let env_credentials = ["GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_BACKEND_CREDENTIALS", "GOOGLE_CREDENTIALS"].iter().any(|v| std::env::var_os(v).is_some());
+        if !env_credentials {
+            assert!(matches!(s.credentials, CredentialSource::Anonymous), "a plain-HTTP endpoint is an emulator: no credentials");
+        }
+        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.impersonate_service_account = Some("sa@p.iam.gserviceaccount.com".into())))).unwrap();
+        assert_eq!(s.impersonate_service_account.as_deref(), Some("sa@p.iam.gserviceaccount.com"));
+    }
+
+    #[test]
+    fn an_encryption_key_must_be_32_bytes_of_base64() {
+        use base64::Engine;
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.encryption_key = Some(key)))).unwrap();
+        assert_eq!(s.encryption_key, Some([7u8; 32]));
+        for bad in ["c2hvcnQ=", "not base64!", ""] {
+            let e = gcs_settings_from_env("b", "p", Some(&given(|a| a.encryption_key = Some(bad.into())))).unwrap_err();
+            assert!(e.contains("32-byte"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_local_backend_path_resolves_against_the_stack() {
+        let config = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("main.tf"), text).unwrap();
+            let c = crate::lang::load::load(dir.path()).unwrap();
+            (dir, c)
+        };
+        let (_dir, c) = config("terraform {\n  backend \"local\" {\n    path = \"../shared/state\"\n  }\n}\n");
+        match state_backend(&c.root_dir, c.backend.as_ref(), &c.sources).unwrap() {
+            StateBackend::Local(p) => assert_eq!(p, c.root_dir.join("../shared/state")),
+            other => panic!("{other:?}"),
+        }
+        let (_d, c) = config("resource \"terraform_data\" \"a\" {}\n");
+        assert!(matches!(state_backend(&c.root_dir, None, &c.sources).unwrap(), StateBackend::Local(p) if p.ends_with("state")));
+    }
+}
