@@ -1,19 +1,16 @@
-# The HTTPS load balancer in front of the services: a Google-managed certificate for the
-# domains, a health check and backend service per service, a URL map and the HTTPS proxy,
-# with the checks that say it is healthy: the certificate ACTIVE for every domain, backend
-# timeouts and health check paths as configured (roadmap sections 3.4 and 3.5).
+# The HTTPS load balancer in front of the services: a health check and backend service per
+# service, a URL map and the HTTPS proxy serving the given certificates, with the checks that
+# say it is healthy: backend timeouts and health check paths as configured, the proxy in place
+# (roadmap section 3.5). The certificate is its own module (managed-certificate), so that the
+# health report gives it its own section.
 
 variable "project" {
   type = string
 }
 
-variable "certificate_name" {
-  type = string
-}
-
-variable "domains" {
+variable "certificate_ids" {
   type        = list(string)
-  description = "Domains the managed certificate covers; the first is the default host."
+  description = "The SSL certificates the HTTPS proxy serves (ids of google_compute_managed_ssl_certificate)."
 }
 
 variable "api_domain" {
@@ -49,20 +46,6 @@ locals {
   timeout_sec         = 60
   unhealthy_threshold = 5
   healthy_threshold   = 2
-}
-
-resource "google_compute_managed_ssl_certificate" "this" {
-  project = var.project
-  name    = var.certificate_name
-
-  managed {
-    domains = var.domains
-  }
-
-  # A new certificate must be in place on the proxy before the old one can be deleted.
-  lifecycle {
-    create_before_destroy = true
-  }
 }
 
 resource "google_compute_health_check" "this" {
@@ -116,22 +99,11 @@ resource "google_compute_target_https_proxy" "this" {
   project          = var.project
   name             = var.proxy_name
   url_map          = google_compute_url_map.this.id
-  ssl_certificates = [google_compute_managed_ssl_certificate.this.id]
-}
-
-output "certificate_id" {
-  value = google_compute_managed_ssl_certificate.this.id
+  ssl_certificates = var.certificate_ids
 }
 
 output "proxy_id" {
   value = google_compute_target_https_proxy.this.id
-}
-
-check "certificate_active" {
-  assert {
-    condition     = alltrue([for d in var.domains : try(google_compute_managed_ssl_certificate.this.managed[0].domain_status[d], "MISSING") == "ACTIVE"])
-    error_message = try(google_compute_managed_ssl_certificate.this.name, null) == null ? "Certificate '${var.certificate_name}' is missing" : join("\n", [for d in var.domains : "Certificate '${var.certificate_name}' is ${try(google_compute_managed_ssl_certificate.this.managed[0].domain_status[d], "MISSING")} for ${d}, expected ACTIVE" if try(google_compute_managed_ssl_certificate.this.managed[0].domain_status[d], "MISSING") != "ACTIVE"])
-  }
 }
 
 check "backend_timeouts" {

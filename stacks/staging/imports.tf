@@ -24,42 +24,42 @@ import {
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["database-direct-url"]
+  to = module.secret_manager.google_secret_manager_secret.this["database-direct-url"]
   id = "projects/${var.project}/secrets/database-direct-url"
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["redis-url"]
+  to = module.secret_manager.google_secret_manager_secret.this["redis-url"]
   id = "projects/${var.project}/secrets/redis-url"
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["oauth-client-id"]
+  to = module.secret_manager.google_secret_manager_secret.this["oauth-client-id"]
   id = "projects/${var.project}/secrets/oauth-client-id"
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["oauth-client-secret"]
+  to = module.secret_manager.google_secret_manager_secret.this["oauth-client-secret"]
   id = "projects/${var.project}/secrets/oauth-client-secret"
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["openai-api-key"]
+  to = module.secret_manager.google_secret_manager_secret.this["openai-api-key"]
   id = "projects/${var.project}/secrets/openai-api-key"
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["anthropic-api-key"]
+  to = module.secret_manager.google_secret_manager_secret.this["anthropic-api-key"]
   id = "projects/${var.project}/secrets/anthropic-api-key"
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["smtp-password"]
+  to = module.secret_manager.google_secret_manager_secret.this["smtp-password"]
   id = "projects/${var.project}/secrets/smtp-password"
 }
 
 import {
-  to = module.secrets.google_secret_manager_secret.this["cors-allowed-origins"]
+  to = module.secret_manager.google_secret_manager_secret.this["cors-allowed-origins"]
   id = "projects/${var.project}/secrets/cors-allowed-origins"
 }
 

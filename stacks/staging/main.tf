@@ -1,7 +1,8 @@
 # Staging, as the remediation roadmap (issue #1278) restored it: the VPC connector, the Cloud
-# SQL instance with its database and user, the ten application secrets, the HTTPS load
-# balancer and the monitoring sinks. `cairn check stacks/staging` is the health report the
-# roadmap's infrastructure_health_check script printed.
+# SQL instance with its database and user, the ten application secrets, the managed
+# certificate, the HTTPS load balancer and the monitoring sinks, one module each.
+# `cairn check stacks/staging` is the health report the roadmap's infrastructure_health_check
+# script printed, a section per module.
 
 terraform {
   backend "local" {
@@ -81,7 +82,7 @@ locals {
   )
 }
 
-module "secrets" {
+module "secret_manager" {
   source     = "../../modules/secrets"
   project    = var.project
   secret_ids = toset(var.required_secrets)
@@ -92,14 +93,20 @@ module "secrets" {
   }
 }
 
+module "certificates" {
+  source  = "../../modules/managed-certificate"
+  project = var.project
+  name    = "staging-netrasystems-ai-cert"
+  domains = var.domains
+}
+
 module "load_balancer" {
-  source           = "../../modules/https-lb"
-  project          = var.project
-  certificate_name = "staging-netrasystems-ai-cert"
-  domains          = var.domains
-  api_domain       = var.domains[1]
-  url_map_name     = "staging-url-map"
-  proxy_name       = "staging-https-proxy"
+  source          = "../../modules/https-lb"
+  project         = var.project
+  certificate_ids = [module.certificates.id]
+  api_domain      = var.domains[1]
+  url_map_name    = "staging-url-map"
+  proxy_name      = "staging-https-proxy"
   services = {
     default = {
       backend_service_name = "staging-backend-service"

@@ -4,7 +4,7 @@ output "database_connection_name" {
 
 output "secrets_without_value" {
   description = "Secrets Cairn created but whose value their owners set."
-  value       = module.secrets.without_value
+  value       = module.secret_manager.without_value
 }
 
 output "sink_writer_identities" {

@@ -27,8 +27,9 @@ fn split(address: &str) -> (&str, &str) {
     }
 }
 
-/// `module.cloud_sql` → "Cloud SQL": words from the module name, initial capital, the usual
-/// acronyms upper-case.
+/// `module.secret_manager` → "Secret Manager": words from the module name in title case, the
+/// usual acronyms upper-case, as the roadmap's health script names its sections ("VPC
+/// Connector", "Cloud SQL Instance").
 fn title(module: &str) -> String {
     if module.is_empty() {
         return "Stack".into();
@@ -37,14 +38,12 @@ fn title(module: &str) -> String {
     let words: Vec<String> = last
         .split(['_', '-'])
         .filter(|w| !w.is_empty())
-        .enumerate()
-        .map(|(i, w)| match w {
+        .map(|w| match w {
             "vpc" | "sql" | "ssl" | "tls" | "https" | "http" | "lb" | "dns" | "iam" | "api" | "ip" => w.to_uppercase(),
-            _ if i == 0 => {
+            _ => {
                 let mut c = w.chars();
                 c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
             }
-            _ => w.to_string(),
         })
         .collect();
     words.join(" ")
@@ -206,7 +205,9 @@ mod tests {
 
     #[test]
     fn titles_read_like_component_names() {
-        assert_eq!(title("module.vpc_connector"), "VPC connector");
+        assert_eq!(title("module.vpc_connector"), "VPC Connector");
+        assert_eq!(title("module.secret_manager"), "Secret Manager");
+        assert_eq!(title("module.load_balancer"), "Load Balancer");
         assert_eq!(title("module.cloud_sql"), "Cloud SQL");
         assert_eq!(title("module.app.module.https_lb"), "HTTPS LB");
         assert_eq!(title(""), "Stack");
