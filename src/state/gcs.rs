@@ -875,18 +875,7 @@ impl StateStore for GcsStore {
         self.set_generation(generation);
         let merged = match stored {
             Some(stored) => {
-                if stored.lineage != state.lineage {
-                    return Err(self.corrupt(
-                        "default.state.json",
-                        format!(
-                            "the stored state has lineage {} but the apply finished with lineage {}: it belongs to a different state history",
-                            stored.lineage, state.lineage
-                        ),
-                    ));
-                }
-                if state.serial <= stored.serial {
-                    return Err(StateError::SerialRegression { current: stored.serial, attempted: state.serial });
-                }
+                super::check_apply_follows(&stored.lineage, stored.serial, state, |reason| self.corrupt("default.state.json", reason))?;
                 // What is stored (the resources written during the apply) is what the version
                 // records, with the apply's outputs and check results.
                 State {

@@ -511,19 +511,8 @@ impl StateStore for LocalStore {
             let meta = match mt.get(META_KEY)? {
                 Some(raw) => {
                     let stored = h.parse_meta(&raw).or_else(abort)?;
-                    if stored.lineage != state.lineage {
-                        return abort(h.corrupt(
-                            "meta key \"state\"",
-                            format!(
-                                "the stored state has lineage {} but the apply finished with lineage {}: it belongs to a \
-                                 different state history",
-                                stored.lineage, state.lineage
-                            ),
-                        ));
-                    }
-                    if state.serial <= stored.serial {
-                        return abort(StateError::SerialRegression { current: stored.serial, attempted: state.serial });
-                    }
+                    super::check_apply_follows(&stored.lineage, stored.serial, state, |reason| h.corrupt("meta key \"state\"", reason))
+                        .or_else(abort)?;
                     Meta {
                         serial: state.serial,
                         cairn_version: state.cairn_version.clone(),

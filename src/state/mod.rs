@@ -216,6 +216,26 @@ pub enum StateError {
     Io { location: String, reason: String },
 }
 
+/// Whether an apply's final state may follow the stored one: same lineage, newer serial.
+/// `corrupt` builds the backend's error for a foreign lineage (it knows where it looked).
+pub(crate) fn check_apply_follows(
+    stored_lineage: &str,
+    stored_serial: u64,
+    state: &State,
+    corrupt: impl FnOnce(String) -> StateError,
+) -> Result<(), StateError> {
+    if stored_lineage != state.lineage {
+        return Err(corrupt(format!(
+            "the stored state has lineage {stored_lineage} but the apply finished with lineage {}: it belongs to a different state history",
+            state.lineage
+        )));
+    }
+    if state.serial <= stored_serial {
+        return Err(StateError::SerialRegression { current: stored_serial, attempted: state.serial });
+    }
+    Ok(())
+}
+
 /// Held while a command writes state. Dropping it releases the lock.
 pub trait LockGuard: Send + Sync {
     fn info(&self) -> &LockInfo;
