@@ -963,9 +963,30 @@ impl Resolver for CheckScope<'_> {
     }
 }
 
+/// The root module, then each module call in the order it is written, depth first: the order
+/// in which a reader meets them, and the order the health report lists their checks.
+fn modules_in_declaration_order(config: &Config) -> Vec<(&ModulePath, &crate::lang::config::Module)> {
+    fn walk<'a>(config: &'a Config, path: &ModulePath, out: &mut Vec<(&'a ModulePath, &'a crate::lang::config::Module)>) {
+        let Some((path, module)) = config.modules.get_key_value(path) else { return };
+        out.push((path, module));
+        for name in module.module_calls.keys() {
+            walk(config, &path.child(name), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(config, &ModulePath::root(), &mut out);
+    // Anything a walk from the root does not reach still has its checks evaluated.
+    for (path, module) in &config.modules {
+        if !out.iter().any(|(p, _)| *p == path) {
+            out.push((path, module));
+        }
+    }
+    out
+}
+
 pub fn evaluate_checks_with_missing(config: &Config, env: &Env, missing: &BTreeSet<InstanceAddr>, diags: &mut Diagnostics) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    for (path, module) in &config.modules {
+    for (path, module) in modules_in_declaration_order(config) {
         for check in module.checks.values() {
             let address = if path.is_root() { format!("check.{}", check.name) } else { format!("{path}.check.{}", check.name) };
             let scope = CheckScope { inner: ModuleScope { env, config, module: path }, missing };

@@ -3,7 +3,6 @@
 //! critical failures — what a platform team's health-check script prints, so the report can
 //! replace it in runbooks and CI.
 
-use std::collections::BTreeMap;
 
 use owo_colors::OwoColorize;
 use serde_json::{json, Value as Json};
@@ -54,7 +53,8 @@ fn humanize(name: &str) -> String {
 }
 
 fn sections(results: &[CheckResult]) -> Vec<Section<'_>> {
-    let mut by_module: BTreeMap<&str, Vec<&CheckResult>> = BTreeMap::new();
+    // In the order the checks come (the configuration's), not alphabetical.
+    let mut by_module: indexmap::IndexMap<&str, Vec<&CheckResult>> = indexmap::IndexMap::new();
     for r in results {
         by_module.entry(split(&r.address).0).or_default().push(r);
     }
@@ -231,7 +231,7 @@ mod tests {
         let j = health_json("stacks/staging", &broken());
         assert_eq!(j["overall_status"], "CRITICAL");
         assert_eq!(j["critical_failures"], 4);
-        assert_eq!(j["components"][0]["component"], "Stack");
+        assert_eq!(j["components"][0]["component"], "VPC Connector", "sections keep the order the checks come in");
         let md = health_markdown("stacks/staging", &broken());
         assert!(md.contains("CRITICAL") && md.contains("| Secrets | required secrets | ❌ Secret 'database-url' is missing; Secret 'jwt-secret-staging' is missing |"), "{md}");
     }
