@@ -32,8 +32,9 @@ struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     /// Run against an embedded Google Cloud emulator instead of Google Cloud. Its data lives
-    /// in the stack's state directory (`emulator-cloud.json`), so plan, apply, drift and check
-    /// behave like a real cloud across invocations.
+    /// in the stack's local state directory (`.cairn/` with a remote backend) as
+    /// `emulator-cloud.json`, so plan, apply, drift and check behave like a real cloud across
+    /// invocations.
     #[arg(long, global = true)]
     emulator: bool,
     /// With --emulator: seed the emulated cloud from this scenario file when it is new.
