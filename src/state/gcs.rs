@@ -399,6 +399,11 @@ impl GcsStore {
         &self.settings
     }
 
+    /// Whether the lock this store took was taken over by another run (its renewal was refused).
+    pub fn lock_lost(&self) -> bool {
+        self.lock_lost.load(Ordering::SeqCst)
+    }
+
     async fn api(&self) -> Result<Arc<Api>, StateError> {
         self.api.get_or_try_init(|| async { Api::connect(&self.settings).await.map(Arc::new) }).await.cloned()
     }
@@ -629,18 +634,18 @@ struct GcsLock {
     recovered: Option<LockInfo>,
     api: Arc<Api>,
     name: String,
-    generation: Arc<Mutex<i64>>,
     lost: Arc<AtomicBool>,
     renewer: tokio::task::JoinHandle<()>,
 }
 
-/// Deletes the lock if it is still this holder's: by generation, and (for servers that do not
-/// enforce delete preconditions, like fake-gcs-server) only after reading back our own ID.
-async fn release(api: &Api, name: &str, id: &str, generation: i64) {
+/// Deletes the lock if it is still this holder's: read back, our ID in it, and deleted on the
+/// generation read (a renewal that was in flight when the renewer stopped may have moved it on;
+/// anyone else's lock fails the precondition, and servers that do not enforce it, like
+/// fake-gcs-server, are covered by the ID check).
+async fn release(api: &Api, name: &str, id: &str) {
     if let Ok(Some((bytes, current))) = api.read(name).await {
-        let ours = serde_json::from_slice::<LockRecord>(&bytes).is_ok_and(|r| r.info.id == id);
-        if ours && current == generation {
-            let _ = api.delete(name, Some(generation)).await;
+        if serde_json::from_slice::<LockRecord>(&bytes).is_ok_and(|r| r.info.id == id) {
+            let _ = api.delete(name, Some(current)).await;
         }
     }
 }
@@ -664,10 +669,9 @@ impl Drop for GcsLock {
         let api = self.api.clone();
         let name = self.name.clone();
         let id = self.info.id.clone();
-        let generation = *self.generation.lock().unwrap_or_else(|p| p.into_inner());
         let release_now = {
             let (name, id) = (name.clone(), id.clone());
-            async move { release(&api, &name, &id, generation).await }
+            async move { release(&api, &name, &id).await }
         };
         // Drop cannot await. On the multi-threaded runtime the command runs on, block this
         // worker while the others drive the request; elsewhere (a single-threaded test
@@ -685,7 +689,7 @@ impl Drop for GcsLock {
                             // A fresh connection pool: the original runtime's connections are
                             // served by tasks that cannot run while it is blocked here.
                             let fresh = Api { http: reqwest::Client::new(), ..clone_api(&api) };
-                            release(&fresh, &name, &id, generation).await;
+                            release(&fresh, &name, &id).await;
                         });
                     }
                 })
@@ -781,7 +785,7 @@ impl StateStore for GcsStore {
                 }
             })
         };
-        Ok(Box::new(GcsLock { info, recovered, api, name, generation, lost: self.lock_lost.clone(), renewer }))
+        Ok(Box::new(GcsLock { info, recovered, api, name, lost: self.lock_lost.clone(), renewer }))
     }
 
     async fn lock_holder(&self) -> Result<Option<LockInfo>, StateError> {

@@ -79,8 +79,19 @@ impl FakeGcs {
         Some(server)
     }
 
-    /// Every object in the bucket under `prefix`, with its bytes.
+    /// Every object in the bucket under `prefix`, with its bytes (one deleted between the
+    /// listing and its download is left out).
     async fn objects(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for name in self.names(prefix).await {
+            if let Some(bytes) = self.get(&name).await {
+                out.push((name, bytes));
+            }
+        }
+        out
+    }
+
+    async fn names(&self, prefix: &str) -> Vec<String> {
         let list: serde_json::Value = self
             .http
             .get(format!("{}/storage/v1/b/{BUCKET}/o", self.endpoint))
@@ -91,12 +102,7 @@ impl FakeGcs {
             .json()
             .await
             .unwrap();
-        let mut out = Vec::new();
-        for item in list["items"].as_array().cloned().unwrap_or_default() {
-            let name = item["name"].as_str().unwrap().to_string();
-            out.push((name.clone(), self.get(&name).await.expect("listed object")));
-        }
-        out
+        list["items"].as_array().cloned().unwrap_or_default().iter().filter_map(|i| i["name"].as_str().map(str::to_string)).collect()
     }
 
     async fn get(&self, name: &str) -> Option<Vec<u8>> {
@@ -164,7 +170,7 @@ async fn gcs_backend_lifecycle_keeps_secrets_out_of_the_bucket() {
     let (pw, _) = outcome.outputs["password"].0.clone().unmark_deep();
     let pw = pw.as_str().expect("password").to_string();
 
-    let names: Vec<String> = gcs.objects("stacks/t1/").await.into_iter().map(|(n, _)| n).collect();
+    let names = gcs.names("stacks/t1/").await;
     assert!(names.contains(&"stacks/t1/default.state.json".to_string()), "{names:?}");
     assert!(names.iter().any(|n| n.starts_with("stacks/t1/default.history/")), "{names:?}");
     assert!(!names.iter().any(|n| n.contains("default.delta/") || n.ends_with("default.lock")), "folded and unlocked: {names:?}");
@@ -335,9 +341,11 @@ async fn a_writer_that_lost_its_lock_cannot_overwrite_newer_state() {
     let first = gcs.get("stacks/t4/default.lock").await.unwrap();
     a.load().await.unwrap();
     a.write(&state_with("L", 1, &["x"]), "apply").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let renewed = gcs.get("stacks/t4/default.lock").await.unwrap();
-    assert_ne!(first, renewed, "the holder rewrites the lock while it holds it");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gcs.get("stacks/t4/default.lock").await.as_ref() == Some(&first) {
+        assert!(Instant::now() < deadline, "the holder rewrites the lock while it holds it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     match b.lock(LockInfo::for_current_process("apply"), Duration::from_millis(200)).await {
         Err(StateError::Locked(holder)) => assert_eq!(holder.id, guard_a.info().id),
         other => panic!("a renewed lock is not stale: {:?}", other.map(|g| g.info().clone())),
@@ -354,7 +362,11 @@ async fn a_writer_that_lost_its_lock_cannot_overwrite_newer_state() {
     assert!(matches!(err, StateError::Superseded { .. }), "{err}");
     assert!(err.to_string().contains("lost its lock") && err.to_string().contains("Nothing was overwritten"), "{err}");
     // … and once its renewal notices the takeover, so is every write during an apply.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !a.lock_lost() {
+        assert!(Instant::now() < deadline, "the renewal should notice the takeover");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let changes = vec![(instance("terraform_data.z"), None)];
     let err = a.write_resources("L", 3, &changes).await.unwrap_err();
     assert!(err.to_string().contains("taken over"), "{err}");
@@ -395,14 +407,31 @@ async fn kill_nine_during_a_gcs_apply_then_rerun_converges() {
     let dir = s.path().to_str().unwrap().to_string();
     let mut last_serial = 0;
     let mut recorded: std::collections::BTreeMap<String, String> = Default::default();
-    for (round, ms) in [150u64, 400, 700, 1000].into_iter().enumerate() {
+    // The first kill comes early (maybe before anything is persisted); the others once the run
+    // holds the lock and has persisted 1, 3 and 6 batches, so that they land mid-apply however
+    // fast or loaded the machine is.
+    for (round, batches) in [0usize, 1, 3, 6].into_iter().enumerate() {
         let mut child = std::process::Command::new(cairn_bin())
             .args(["apply", &dir, "--auto-approve"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if batches == 0 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        } else {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while gcs.get("stacks/t5/default.lock").await.is_none() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            while Instant::now() < deadline {
+                let deltas = gcs.names("stacks/t5/default.delta/").await.len();
+                if deltas >= batches || child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
         let _ = child.kill();
         let _ = child.wait();
         let d = dir.clone();
@@ -433,7 +462,7 @@ async fn kill_nine_during_a_gcs_apply_then_rerun_converges() {
     let o = run_cairn(&["plan", &dir, "--detailed-exitcode"], s.path());
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     // The rerun folded the interrupted applies' deltas into the document when it took the lock.
-    let names: Vec<String> = gcs.objects("stacks/t5/").await.into_iter().map(|(n, _)| n).collect();
+    let names = gcs.names("stacks/t5/").await;
     assert!(names.contains(&"stacks/t5/default.state.json".to_string()));
     assert_eq!(names.iter().filter(|n| n.contains("default.delta/")).count(), 0, "deltas left behind");
 }
