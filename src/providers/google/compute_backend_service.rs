@@ -199,20 +199,13 @@ impl ComputeBackendService {
     }
 
     pub fn to_state(&self, project: &str, bs: &model::BackendService, prior: Option<&Value>) -> Value {
-        let j = cc::model_json(bs);
-        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
-        let name = cc::jstr(&j, "name").to_string();
-        set(&mut v, "project", Value::string(project));
-        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, bs);
         set(&mut v, "generated_id", cc::jid(&j, "id"));
         let draining = j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
         set(&mut v, "connection_draining_timeout_sec", Value::Number(draining));
         let policy = cc::jstr(&j, "securityPolicy");
         set(&mut v, "security_policy", if policy.is_empty() { Value::Null } else { Value::string(policy) });
-        let v = match prior {
-            Some(p) => cc::align_refs(&v, p, &REFS),
-            None => v,
-        };
+        let v = cc::align_refs_to_prior(v, prior, &REFS);
         conform_to_schema(&self.schema, v)
     }
 

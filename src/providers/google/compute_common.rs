@@ -45,7 +45,12 @@ pub fn short_name(link: &str) -> &str {
 
 /// The full self link of a global resource.
 pub fn global_link(project: &str, collection: &str, name: &str) -> String {
-    format!("{SELF_LINK_PREFIX}projects/{project}/global/{collection}/{name}")
+    format!("{SELF_LINK_PREFIX}{}", global_id(project, collection, name))
+}
+
+/// A global resource's `id` as Terraform records it: `projects/P/global/COLLECTION/NAME`.
+pub fn global_id(project: &str, collection: &str, name: &str) -> String {
+    format!("projects/{project}/global/{collection}/{name}")
 }
 
 /// A reference as the API wants it: a bare name becomes the project's global self link, a
@@ -79,6 +84,14 @@ pub fn same_ref(a: &str, b: &str) -> bool {
 /// element takes the form of any old element it then equals.
 pub fn align_refs(new: &Value, old: &Value, keys: &[&str]) -> Value {
     align(new, old, keys, false)
+}
+
+/// [`align_refs`] against the prior state when there is one.
+pub fn align_refs_to_prior(new: Value, prior: Option<&Value>, keys: &[&str]) -> Value {
+    match prior {
+        Some(old) => align_refs(&new, old, keys),
+        None => new,
+    }
 }
 
 fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
@@ -260,6 +273,18 @@ pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
         (Json::Object(o), AttrType::Map(t)) => Value::Map(o.iter().map(|(k, v)| (k.clone(), json_to_value(v, t))).collect()),
         (Json::Object(_), _) => Value::from_json(j),
     }
+}
+
+/// The start of every compute type's state: the API object in Terraform's attribute names,
+/// with `project` and the `id` Terraform gives it. The REST JSON comes back too, for the
+/// fields each type maps itself.
+pub fn state_from_model<T: serde::Serialize>(schema: &Schema, renames: Renames, project: &str, collection: &str, m: &T) -> (Json, Value) {
+    use super::fields::set;
+    let j = model_json(m);
+    let mut v = from_wire(schema, &j, renames);
+    set(&mut v, "project", Value::string(project));
+    set(&mut v, "id", Value::string(global_id(project, collection, jstr(&j, "name"))));
+    (j, v)
 }
 
 /// An SDK model as its REST JSON.
@@ -533,7 +558,7 @@ pub fn plan_identity(p: &mut crate::providers::PlanProposal, shared: &super::Sha
     }
     if let (Some(project), Some(name)) = (string(&p.planned, "project"), string(&p.planned, "name")) {
         if p.planned.get("id").is_some_and(Value::is_unknown) {
-            set(&mut p.planned, "id", Value::string(format!("projects/{project}/global/{collection}/{name}")));
+            set(&mut p.planned, "id", Value::string(global_id(&project, collection, &name)));
         }
         if p.planned.get("self_link").is_some_and(Value::is_unknown) {
             set(&mut p.planned, "self_link", Value::string(global_link(&project, collection, &name)));

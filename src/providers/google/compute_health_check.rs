@@ -198,11 +198,7 @@ impl ComputeHealthCheck {
 
     /// The state value for a health check as the API returned it.
     pub fn to_state(&self, project: &str, hc: &model::HealthCheck, prior: Option<&Value>) -> Value {
-        let j = cc::model_json(hc);
-        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
-        let name = cc::jstr(&j, "name").to_string();
-        set(&mut v, "project", Value::string(project));
-        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        let (_, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, hc);
         // logConfig {enable: false} is the API's way of saying "not configured".
         let log_off = first_block(&v, "log_config").is_some_and(|l| l.get("enable") != Some(&Value::Bool(true)));
         let prior_has_log = prior.is_some_and(|p| first_block(p, "log_config").is_some());

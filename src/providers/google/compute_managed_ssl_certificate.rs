@@ -166,11 +166,7 @@ impl ComputeManagedSslCertificate {
     }
 
     pub fn to_state(&self, project: &str, cert: &model::SslCertificate, prior: Option<&Value>) -> Value {
-        let j = cc::model_json(cert);
-        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
-        let name = cc::jstr(&j, "name").to_string();
-        set(&mut v, "project", Value::string(project));
-        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, cert);
         set(&mut v, "certificate_id", cc::jid(&j, "id"));
         let domain_status: BTreeMap<String, Value> = j
             .pointer("/managed/domainStatus")
@@ -297,7 +293,7 @@ impl ResourceType for ComputeManagedSslCertificate {
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
         let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
-        Some(format!("projects/{project}/global/{COLLECTION}/{name}"))
+        Some(cc::global_id(&project, COLLECTION, &name))
     }
 }
 

@@ -110,16 +110,9 @@ impl ComputeTargetHttpsProxy {
     }
 
     pub fn to_state(&self, project: &str, p: &model::TargetHttpsProxy, prior: Option<&Value>) -> Value {
-        let j = cc::model_json(p);
-        let mut v = cc::from_wire(&self.schema, &j, RENAMES);
-        let name = cc::jstr(&j, "name").to_string();
-        set(&mut v, "project", Value::string(project));
-        set(&mut v, "id", Value::string(format!("projects/{project}/global/{COLLECTION}/{name}")));
+        let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, p);
         set(&mut v, "proxy_id", cc::jid(&j, "id"));
-        let v = match prior {
-            Some(pr) => cc::align_refs(&v, pr, &REFS),
-            None => v,
-        };
+        let v = cc::align_refs_to_prior(v, prior, &REFS);
         conform_to_schema(&self.schema, v)
     }
 
