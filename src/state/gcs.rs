@@ -22,7 +22,6 @@
 //! that crate (`StorageControl`); Cairn makes those three through the JSON API itself, so one
 //! protocol serves production buckets and the fake-gcs-server the tests run against.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,7 +33,7 @@ use google_cloud_storage::model_ext::KeyAes256;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    HistoryEntry, JournalEntry, JournalStatus, LockGuard, LockInfo, ResourceInstanceState, State, StateError, StateStore,
+    HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, ResourceInstanceState, State, StateError, StateStore,
     FORMAT_VERSION,
 };
 use crate::addr::InstanceAddr;
@@ -340,12 +339,6 @@ struct Delta {
     changes: Vec<(InstanceAddr, Option<ResourceInstanceState>)>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct HistoryRecord {
-    time: String,
-    operation: String,
-    state: State,
-}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -901,13 +894,7 @@ impl StateStore for GcsStore {
         for (name, _) in api.list(&format!("{}/", self.name("history"))).await?.into_iter().rev() {
             let Some((bytes, _)) = api.read(&name).await? else { continue };
             let record: HistoryRecord = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(&name, e))?;
-            out.push(HistoryEntry {
-                serial: record.state.serial,
-                lineage: record.state.lineage,
-                time: record.time,
-                operation: record.operation,
-                resources: record.state.resources.len(),
-            });
+            out.push(record.entry());
         }
         Ok(out)
     }
@@ -939,27 +926,13 @@ impl StateStore for GcsStore {
 
     async fn open_journal(&self) -> Result<Vec<JournalEntry>, StateError> {
         let api = self.api().await?;
-        let mut open: BTreeMap<(String, String), (usize, JournalEntry)> = BTreeMap::new();
-        let mut order = 0;
+        let mut journal = Vec::new();
         for (name, _) in api.list(&format!("{}/", self.name("journal"))).await? {
             let Some((bytes, _)) = api.read(&name).await? else { continue };
-            let entries: Vec<JournalEntry> = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(&name, e))?;
-            for entry in entries {
-                order += 1;
-                let slot = (entry.apply_id.clone(), entry.addr.to_string());
-                match entry.status {
-                    JournalStatus::Started => {
-                        open.insert(slot, (order, entry));
-                    }
-                    JournalStatus::Succeeded | JournalStatus::Failed => {
-                        open.remove(&slot);
-                    }
-                }
-            }
+            let batch: Vec<JournalEntry> = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(&name, e))?;
+            journal.extend(batch);
         }
-        let mut entries: Vec<_> = open.into_values().collect();
-        entries.sort_by_key(|(order, _)| *order);
-        Ok(entries.into_iter().map(|(_, e)| e).collect())
+        Ok(super::open_entries(journal))
     }
 
     async fn clear_journal(&self, apply_id: &str) -> Result<(), StateError> {

@@ -32,7 +32,7 @@ use tokio::sync::{watch, OnceCell};
 
 use super::lock::{self, FileLockGuard};
 use super::{
-    CheckResult, HistoryEntry, JournalEntry, JournalStatus, LockGuard, LockInfo, OutputState, ResourceInstanceState,
+    CheckResult, HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, OutputState, ResourceInstanceState,
     State, StateError, StateStore, FORMAT_VERSION,
 };
 use crate::addr::InstanceAddr;
@@ -72,12 +72,6 @@ impl Meta {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct HistoryRecord {
-    time: String,
-    operation: String,
-    state: State,
-}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -549,13 +543,7 @@ impl StateStore for LocalStore {
             let (k, v) = item.map_err(|e| h.err("cannot read state history", e))?;
             let record: HistoryRecord = serde_json::from_slice(&v)
                 .map_err(|e| h.corrupt(format_args!("history key {}", hex::encode(&k)), e))?;
-            out.push(HistoryEntry {
-                serial: record.state.serial,
-                lineage: record.state.lineage,
-                time: record.time,
-                operation: record.operation,
-                resources: record.state.resources.len(),
-            });
+            out.push(record.entry());
         }
         Ok(out)
     }
@@ -581,25 +569,14 @@ impl StateStore for LocalStore {
 
     async fn open_journal(&self) -> Result<Vec<JournalEntry>, StateError> {
         let h = self.handle().await?;
-        // (apply, address) → the Started entry not yet followed by an outcome, in journal order.
-        let mut open: BTreeMap<(String, String), (u64, JournalEntry)> = BTreeMap::new();
-        for (order, item) in h.journal.iter().enumerate() {
+        let mut journal = Vec::new();
+        for item in h.journal.iter() {
             let (k, v) = item.map_err(|e| h.err("cannot read the apply journal", e))?;
             let entry: JournalEntry = serde_json::from_slice(&v)
                 .map_err(|e| h.corrupt(format_args!("journal key {}", hex::encode(&k)), e))?;
-            let slot = (entry.apply_id.clone(), entry.addr.to_string());
-            match entry.status {
-                JournalStatus::Started => {
-                    open.insert(slot, (order as u64, entry));
-                }
-                JournalStatus::Succeeded | JournalStatus::Failed => {
-                    open.remove(&slot);
-                }
-            }
+            journal.push(entry);
         }
-        let mut entries: Vec<_> = open.into_values().collect();
-        entries.sort_by_key(|(order, _)| *order);
-        Ok(entries.into_iter().map(|(_, e)| e).collect())
+        Ok(super::open_entries(journal))
     }
 
     async fn clear_journal(&self, apply_id: &str) -> Result<(), StateError> {
@@ -673,6 +650,7 @@ impl StateStore for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::JournalStatus;
     use crate::addr::{InstanceKey, ModulePath, ResourceAddr};
     use serde_json::json;
 

@@ -185,6 +185,46 @@ pub enum JournalStatus {
     Failed,
 }
 
+/// Entries of applies that did not finish, from a whole journal in the order written: each
+/// `Started` not followed by an outcome for the same apply and address.
+pub(crate) fn open_entries(journal: impl IntoIterator<Item = JournalEntry>) -> Vec<JournalEntry> {
+    let mut open: BTreeMap<(String, String), (usize, JournalEntry)> = BTreeMap::new();
+    for (order, entry) in journal.into_iter().enumerate() {
+        let slot = (entry.apply_id.clone(), entry.addr.to_string());
+        match entry.status {
+            JournalStatus::Started => {
+                open.insert(slot, (order, entry));
+            }
+            JournalStatus::Succeeded | JournalStatus::Failed => {
+                open.remove(&slot);
+            }
+        }
+    }
+    let mut entries: Vec<_> = open.into_values().collect();
+    entries.sort_by_key(|(order, _)| *order);
+    entries.into_iter().map(|(_, e)| e).collect()
+}
+
+/// A stored past version: the state and what wrote it, when.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct HistoryRecord {
+    pub time: String,
+    pub operation: String,
+    pub state: State,
+}
+
+impl HistoryRecord {
+    pub fn entry(self) -> HistoryEntry {
+        HistoryEntry {
+            resources: self.state.resources.len(),
+            serial: self.state.serial,
+            lineage: self.state.lineage,
+            time: self.time,
+            operation: self.operation,
+        }
+    }
+}
+
 /// A past version of the state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
