@@ -178,13 +178,13 @@ impl Api {
 
     /// Writes an object; with `if_generation` the write happens only if the object's generation
     /// is that one (0: only if it does not exist). Returns the new generation.
-    async fn write(&self, name: &str, body: Vec<u8>, if_generation: Option<i64>) -> Result<i64, Refused> {
+    async fn write(&self, name: &str, body: String, if_generation: Option<i64>) -> Result<i64, Refused> {
         // A checksum known up front travels in the metadata part of the upload and is checked
         // by the server (the client's streaming alternative adds a trailing part).
-        let crc = crc32c::crc32c(&body);
+        let crc = crc32c::crc32c(body.as_bytes());
         let mut request = self
             .storage
-            .write_object(self.bucket_path(), name, bytes_payload(body))
+            .write_object(self.bucket_path(), name, body)
             .set_content_type("application/json")
             .with_known_crc32c(crc);
         if let Some(g) = if_generation {
@@ -295,11 +295,6 @@ impl Api {
     }
 }
 
-fn bytes_payload(body: Vec<u8>) -> String {
-    // The state objects are JSON text; the client takes owned strings as a payload directly.
-    String::from_utf8(body).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 fn describe(e: &google_cloud_storage::Error) -> String {
     match e.http_status_code() {
         Some(403) => format!("{e} (the credentials lack access to the bucket: grant roles/storage.objectAdmin on it)"),
@@ -330,15 +325,15 @@ struct LockRecord {
 }
 
 /// Resource changes persisted during an apply, on top of the document generation they name.
+/// Written from the persister's borrowed batch (`C` a slice), read back owned.
 #[derive(Serialize, Deserialize)]
-struct Delta {
+struct Delta<C = Vec<(InstanceAddr, Option<ResourceInstanceState>)>> {
     lineage: String,
     base_generation: i64,
     first_serial: u64,
     last_serial: u64,
-    changes: Vec<(InstanceAddr, Option<ResourceInstanceState>)>,
+    changes: C,
 }
-
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -481,7 +476,7 @@ impl GcsStore {
     async fn commit(&self, api: &Api, state: &State, operation: &str, folded: &[(String, i64)]) -> Result<(), StateError> {
         self.check_lock()?;
         let seen = self.seen_generation().unwrap_or(0);
-        let body = serde_json::to_vec_pretty(state).map_err(|e| api.io("cannot encode the state", e))?;
+        let body = serde_json::to_string_pretty(state).map_err(|e| api.io("cannot encode the state", e))?;
         let generation = match api.write(&self.name("state.json"), body, Some(seen)).await {
             Ok(g) => g,
             Err(Refused::Precondition) => return Err(self.superseded(seen)),
@@ -489,7 +484,7 @@ impl GcsStore {
         };
         self.set_generation(generation);
         let record = HistoryRecord { time: now(), operation: operation.to_string(), state: state.clone() };
-        let body = serde_json::to_vec(&record).map_err(|e| api.io("cannot encode a history version", e))?;
+        let body = serde_json::to_string(&record).map_err(|e| api.io("cannot encode a history version", e))?;
         let name = format!("{}/{:020}.json", self.name("history"), state.serial);
         match api.write(&name, body, None).await {
             Ok(_) => {}
@@ -718,7 +713,7 @@ impl StateStore for GcsStore {
         let mut vanished = 0;
         let generation = loop {
             let record = LockRecord { info: info.clone(), renewed: now() };
-            let body = serde_json::to_vec(&record).map_err(|e| api.io("cannot encode the lock", e))?;
+            let body = serde_json::to_string(&record).map_err(|e| api.io("cannot encode the lock", e))?;
             match api.write(&name, body.clone(), Some(0)).await {
                 Ok(g) => break g,
                 Err(Refused::Failed(e)) => return Err(e),
@@ -763,7 +758,7 @@ impl StateStore for GcsStore {
                     tokio::time::sleep(every).await;
                     let current = *generation.lock().unwrap_or_else(|p| p.into_inner());
                     let record = LockRecord { info: info.clone(), renewed: now() };
-                    let Ok(body) = serde_json::to_vec(&record) else { continue };
+                    let Ok(body) = serde_json::to_string(&record) else { continue };
                     match api.write(&name, body, Some(current)).await {
                         Ok(g) => *generation.lock().unwrap_or_else(|p| p.into_inner()) = g,
                         Err(Refused::Precondition) => {
@@ -848,8 +843,8 @@ impl StateStore for GcsStore {
             }
         };
         let last_serial = first_serial + changes.len() as u64 - 1;
-        let delta = Delta { lineage: lineage.to_string(), base_generation, first_serial, last_serial, changes: changes.to_vec() };
-        let body = serde_json::to_vec(&delta).map_err(|e| api.io("cannot encode resource changes", e))?;
+        let delta = Delta { lineage: lineage.to_string(), base_generation, first_serial, last_serial, changes };
+        let body = serde_json::to_string(&delta).map_err(|e| api.io("cannot encode resource changes", e))?;
         let name = format!("{}/{first_serial:020}-{last_serial:020}.json", self.name("delta"));
         match api.write(&name, body, Some(0)).await {
             Ok(_) => Ok(()),
@@ -916,7 +911,7 @@ impl StateStore for GcsStore {
         let api = self.api().await?;
         let n = self.journal_batches.fetch_add(1, Ordering::SeqCst);
         let name = format!("{}/{}/{n:08}-{}.json", self.name("journal"), first.apply_id, uuid::Uuid::new_v4().simple());
-        let body = serde_json::to_vec(entries).map_err(|e| api.io("cannot encode journal entries", e))?;
+        let body = serde_json::to_string(entries).map_err(|e| api.io("cannot encode journal entries", e))?;
         match api.write(&name, body, Some(0)).await {
             Ok(_) => Ok(()),
             Err(Refused::Precondition) => Err(api.io("cannot write the apply journal", format!("{name} already exists"))),
@@ -946,7 +941,7 @@ impl StateStore for GcsStore {
     async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError> {
         let api = self.api().await?;
         let name = self.name("key");
-        match api.write(&name, hex::encode(key).into_bytes(), Some(0)).await {
+        match api.write(&name, hex::encode(key), Some(0)).await {
             Ok(_) => Ok(()),
             Err(Refused::Precondition) if self.fingerprint_key().await? == key => Ok(()),
             Err(Refused::Precondition) => Err(self.corrupt(
@@ -970,7 +965,7 @@ impl StateStore for GcsStore {
         }
         let mut fresh = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
-        match api.write(&name, hex::encode(fresh).into_bytes(), Some(0)).await {
+        match api.write(&name, hex::encode(fresh), Some(0)).await {
             Ok(_) => Ok(fresh),
             // Someone else created it first: theirs is the key.
             Err(Refused::Precondition) => match api.read(&name).await? {
