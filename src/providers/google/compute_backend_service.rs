@@ -267,10 +267,6 @@ pub fn is_stale_fingerprint(e: &ProviderError) -> bool {
     e.message.contains("(HTTP 412") || e.message.contains("conditionNotMet")
 }
 
-fn identity(v: &Value) -> Option<(String, String)> {
-    Some((cc::project_of(v)?, string(v, "name")?))
-}
-
 /// Terraform's Optional+Computed blocks: left out of the configuration, they keep what the
 /// API set instead of planning their removal.
 pub(crate) fn keep_computed_blocks(p: &mut PlanProposal, blocks: &[&str]) {
@@ -332,7 +328,7 @@ impl ResourceType for ComputeBackendService {
 
     async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let policy_changed = changed.iter().any(|p| p.top() == Some("security_policy"));
         let others_changed = changed.iter().any(|p| !matches!(p.top(), Some("security_policy" | "fingerprint")));
         if others_changed {
@@ -347,7 +343,7 @@ impl ResourceType for ComputeBackendService {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.backend_services.delete().set_project(&project).set_backend_service(&name).set_request_id(rid).send()).await
     }
 

@@ -466,6 +466,11 @@ where
     }
 }
 
+/// The (project, name) a compute object is found by.
+pub fn identity(v: &Value) -> Option<(String, String)> {
+    Some((project_of(v)?, super::fields::string(v, "name")?))
+}
+
 /// The project of a state value: its `project`, else the one in its self link.
 pub fn project_of(v: &Value) -> Option<String> {
     if let Some(p) = v.get("project").and_then(Value::as_str).filter(|s| !s.is_empty()) {

@@ -227,10 +227,6 @@ impl ComputeHealthCheck {
     }
 }
 
-fn identity(v: &Value) -> Option<(String, String)> {
-    Some((cc::project_of(v)?, string(v, "name")?))
-}
-
 #[async_trait]
 impl ResourceType for ComputeHealthCheck {
     fn name(&self) -> &'static str {
@@ -279,7 +275,7 @@ impl ResourceType for ComputeHealthCheck {
 
     async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let body = request(planned)?;
         cc::mutate(&c, ctx, &project, UPDATE, |rid| {
             c.compute.health_checks.update().set_project(&project).set_health_check(&name).set_request_id(rid).set_body(body.clone()).send()
@@ -291,7 +287,7 @@ impl ResourceType for ComputeHealthCheck {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.health_checks.delete().set_project(&project).set_health_check(&name).set_request_id(rid).send()).await
     }
 

@@ -205,10 +205,6 @@ impl ComputeManagedSslCertificate {
     }
 }
 
-fn identity(v: &Value) -> Option<(String, String)> {
-    Some((cc::project_of(v)?, string(v, "name")?))
-}
-
 /// A name for a certificate configured without one: unique, so that a replacement can exist
 /// next to the certificate it replaces.
 fn generated_name() -> String {
@@ -272,14 +268,14 @@ impl ResourceType for ComputeManagedSslCertificate {
     /// against a different schema: re-read.
     async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let cert = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &cert, Some(planned)))
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.ssl_certificates.delete().set_project(&project).set_ssl_certificate(&name).set_request_id(rid).send()).await
     }
 

@@ -135,10 +135,6 @@ impl ComputeTargetHttpsProxy {
     }
 }
 
-fn identity(v: &Value) -> Option<(String, String)> {
-    Some((cc::project_of(v)?, string(v, "name")?))
-}
-
 #[async_trait]
 impl ResourceType for ComputeTargetHttpsProxy {
     fn name(&self) -> &'static str {
@@ -184,7 +180,7 @@ impl ResourceType for ComputeTargetHttpsProxy {
 
     async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let touched = |a: &str| changed.iter().any(|p| p.top() == Some(a));
         let proxies = &c.compute.target_https_proxies;
         if touched("ssl_certificates") {
@@ -225,7 +221,7 @@ impl ResourceType for ComputeTargetHttpsProxy {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.target_https_proxies.delete().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).send()).await
     }
 

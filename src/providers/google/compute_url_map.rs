@@ -206,10 +206,6 @@ impl ComputeUrlMap {
     }
 }
 
-fn identity(v: &Value) -> Option<(String, String)> {
-    Some((cc::project_of(v)?, string(v, "name")?))
-}
-
 #[async_trait]
 impl ResourceType for ComputeUrlMap {
     fn name(&self) -> &'static str {
@@ -255,7 +251,7 @@ impl ResourceType for ComputeUrlMap {
 
     async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         self.put(&c, ctx, &project, &name, planned, string(prior, "fingerprint")).await?;
         let m = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &m, Some(planned)))
@@ -263,7 +259,7 @@ impl ResourceType for ComputeUrlMap {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.url_maps.delete().set_project(&project).set_url_map(&name).set_request_id(rid).send()).await
     }
 
