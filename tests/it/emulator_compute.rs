@@ -21,8 +21,8 @@ use google_cloud_gax::error::rpc::StatusDetails;
 use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
 use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_lro::Poller;
+use crate::support::emulator_http;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const P: &str = "acme";
 const LINK: &str = "https://www.googleapis.com/compute/v1/projects/acme/global";
@@ -404,22 +404,9 @@ async fn the_stuck_certificate_scenario_keeps_certificates_provisioning() {
     emu.shutdown().await;
 }
 
-/// A hand-written HTTP/1.1 exchange (no HTTP client crate in the dependencies).
 async fn http(emu: &EmulatorHandle, method: &str, target: &str, body: Option<Value>) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        emu.addr(),
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a header/body separator");
-    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (status, _, value) = emulator_http(emu, method, target, body).await;
+    (status, value)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,8 +13,8 @@ use google_cloud_secretmanager_v1::model::{
     replication, secret_version::State, Replication, Secret, SecretPayload,
 };
 use google_cloud_wkt::FieldMask;
+use crate::support::emulator_http;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn start() -> EmulatorHandle {
     Emulator::start(EmulatorConfig::for_tests()).await.expect("emulator starts")
@@ -61,23 +61,11 @@ fn failure<T: std::fmt::Debug>(result: Result<T, google_cloud_gax::error::Error>
     (status.code, err.http_status_code(), status.message.clone())
 }
 
-/// A hand-written HTTP/1.1 exchange (no HTTP client crate in the dependencies).
+/// The emulator's raw answer, which must be JSON (as the real API's is).
 async fn http(emu: &EmulatorHandle, method: &str, target: &str, body: Option<Value>) -> (u16, Value) {
-    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        emu.addr(),
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8(raw).expect("utf-8 response");
-    let (head, body) = text.split_once("\r\n\r\n").expect("a header/body separator");
-    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    let (status, head, value) = emulator_http(emu, method, target, body).await;
     assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    (status, value)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

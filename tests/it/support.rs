@@ -309,3 +309,24 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A hand-written HTTP/1.1 exchange with the emulator, for what the SDK clients never send
+/// (malformed bodies, raw wire formats): the status, the response head and the JSON body
+/// (null when it is not JSON).
+pub async fn emulator_http(emu: &cairn::emulator::EmulatorHandle, method: &str, target: &str, body: Option<serde_json::Value>) -> (u16, String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        emu.addr(),
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header/body separator");
+    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    (status, head.to_string(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
