@@ -47,7 +47,14 @@ struct Measure {
 
 fn run(bin: &Path, args: &[&str], cwd: &Path) -> Measure {
     let start = Instant::now();
-    let child = Command::new(bin).args(args).current_dir(cwd).env("NO_COLOR", "1").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn cairn");
+    let child = Command::new(bin)
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn cairn");
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -83,7 +90,13 @@ fn main() {
         for (name, args, expect) in phases {
             let m = run(bin, &args, dir.path());
             let mark = if m.code == expect { "" } else { "  (unexpected exit code)" };
-            println!("{:>7}  {:<16} {:>10.3} {:>12.1}{mark}", n, name, m.wall.as_secs_f64(), m.max_rss_kb as f64 / 1024.0);
+            println!(
+                "{:>7}  {:<16} {:>10.3} {:>12.1}{mark}",
+                n,
+                name,
+                m.wall.as_secs_f64(),
+                m.max_rss_kb as f64 / 1024.0
+            );
         }
     }
 }

@@ -333,7 +333,13 @@ mod tests {
 
     #[test]
     fn addresses_round_trip() {
-        for s in ["module.db.google_sql_user.app[\"x\"]", "random_id.x[3]", "module.a.module.b", "terraform_data.x", "data.x.y"] {
+        for s in [
+            "module.db.google_sql_user.app[\"x\"]",
+            "random_id.x[3]",
+            "module.a.module.b",
+            "terraform_data.x",
+            "data.x.y",
+        ] {
             let a: AnyAddr = s.parse().unwrap();
             assert_eq!(a.to_string(), s);
         }

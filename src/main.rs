@@ -15,12 +15,17 @@ use cairn::cli::render::{json as rjson, markdown as rmd, text as rtext, RenderOp
 use cairn::lang::diag::{Diagnostics, SourceMap};
 use cairn::lang::vars::{VarArg, VarInputs};
 use cairn::ops::{self, Common, OpError};
+use cairn::plan::{Plan, PlanMode};
 use cairn::providers::google::GoogleOptions;
 use cairn::providers::Registry;
-use cairn::plan::{Plan, PlanMode};
 
 #[derive(Parser)]
-#[command(name = "cairn", version, about = "Infrastructure as code for Google Cloud, in Terraform's language", propagate_version = true)]
+#[command(
+    name = "cairn",
+    version,
+    about = "Infrastructure as code for Google Cloud, in Terraform's language",
+    propagate_version = true
+)]
 struct Cli {
     /// The stack directory (every command; a positional DIR means the same).
     #[arg(short = 'C', long = "chdir", global = true, value_name = "DIR")]
@@ -245,8 +250,25 @@ enum StateCommand {
 /// Terraform spells long options with one dash (`-var`, `-out`, `-auto-approve`); accept both.
 fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
     const LONG: &[&str] = &[
-        "var", "var-file", "out", "target", "replace", "refresh", "refresh-only", "parallelism", "lock-timeout", "auto-approve",
-        "detailed-exitcode", "no-color", "json", "check", "format", "chdir", "from", "reviewed-plan", "marker",
+        "var",
+        "var-file",
+        "out",
+        "target",
+        "replace",
+        "refresh",
+        "refresh-only",
+        "parallelism",
+        "lock-timeout",
+        "auto-approve",
+        "detailed-exitcode",
+        "no-color",
+        "json",
+        "check",
+        "format",
+        "chdir",
+        "from",
+        "reviewed-plan",
+        "marker",
     ];
     args.map(|a| {
         if let Some(rest) = a.strip_prefix('-') {
@@ -295,7 +317,11 @@ fn init_logging(verbose: u8, color: bool) {
         _ => LevelFilter::DEBUG,
     };
     let filter = Targets::new().with_target("cairn", level);
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(color).with_target(false).without_time();
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .without_time();
     let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
 }
 
@@ -385,17 +411,23 @@ impl Command {
 }
 
 /// Starts the embedded emulator for `--emulator`, keeping its data beside the stack's state.
-async fn embedded_emulator(stack: &std::path::Path, scenario: Option<PathBuf>) -> Result<cairn::emulator::EmulatorHandle, OpError> {
+async fn embedded_emulator(
+    stack: &std::path::Path,
+    scenario: Option<PathBuf>,
+) -> Result<cairn::emulator::EmulatorHandle, OpError> {
     let state_dir = match cairn::lang::load::load(stack) {
         Ok(config) => ops::local_data_dir(&config)?,
         Err(_) => stack.join("state"),
     };
-    std::fs::create_dir_all(&state_dir).map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
     let mut cfg = cairn::emulator::EmulatorConfig::for_tests();
     cfg.data_file = Some(state_dir.join("emulator-cloud.json"));
     cfg.scenario = scenario;
     cfg.operation_duration = Duration::from_secs(2);
-    cairn::emulator::Emulator::start(cfg).await.map_err(|e| OpError::msg(format!("cannot start the embedded emulator: {e}")))
+    cairn::emulator::Emulator::start(cfg)
+        .await
+        .map_err(|e| OpError::msg(format!("cannot start the embedded emulator: {e}")))
 }
 
 async fn run(cli: Cli, color: bool) -> u8 {
@@ -403,7 +435,9 @@ async fn run(cli: Cli, color: bool) -> u8 {
         let stack = stack_dir(&cli.chdir, cli.command.stack_arg());
         match embedded_emulator(&stack, cli.emulator_scenario.clone()).await {
             Ok(h) => {
-                eprintln!("Using the embedded Google Cloud emulator (its data is kept in the stack's state directory).");
+                eprintln!(
+                    "Using the embedded Google Cloud emulator (its data is kept in the stack's state directory)."
+                );
                 Some(h)
             }
             Err(e) => {
@@ -465,15 +499,21 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
             }
             Ok(if detailed_exitcode && r.plan.has_changes() { 2 } else { 0 })
         }
-        Command::Apply { target_path, opts, auto_approve, reviewed_plan } => run_apply(&chdir, target_path, reviewed_plan, opts, auto_approve, PlanMode::Normal, color, &registry).await,
-        Command::Destroy { dir, opts, auto_approve } => run_apply(&chdir, dir, None, opts, auto_approve, PlanMode::Destroy, color, &registry).await,
+        Command::Apply { target_path, opts, auto_approve, reviewed_plan } => {
+            run_apply(&chdir, target_path, reviewed_plan, opts, auto_approve, PlanMode::Normal, color, &registry).await
+        }
+        Command::Destroy { dir, opts, auto_approve } => {
+            run_apply(&chdir, dir, None, opts, auto_approve, PlanMode::Destroy, color, &registry).await
+        }
         Command::Drift { dir, vars, format, lock_timeout } => {
             let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout, &registry)?);
             a.mode = PlanMode::RefreshOnly;
             let r = ops::plan(a).await?;
             let text = match format {
                 Format::Text => rtext::drift_text(&r.plan, &RenderOptions { color }),
-                Format::Json => format!("{}\n", serde_json::to_string_pretty(&rjson::drift_json(&r.plan)).unwrap_or_default()),
+                Format::Json => {
+                    format!("{}\n", serde_json::to_string_pretty(&rjson::drift_json(&r.plan)).unwrap_or_default())
+                }
                 Format::Markdown => rmd::drift_markdown(&r.plan),
             };
             let _ = write!(out, "{text}");
@@ -487,7 +527,11 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
             let r = ops::plan(a).await?;
             let text = match format {
                 Format::Text => cairn::cli::render::health_text(&stack_name, &r.plan.checks, &RenderOptions { color }),
-                Format::Json => format!("{}\n", serde_json::to_string_pretty(&cairn::cli::render::health_json(&stack_name, &r.plan.checks)).unwrap_or_default()),
+                Format::Json => format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&cairn::cli::render::health_json(&stack_name, &r.plan.checks))
+                        .unwrap_or_default()
+                ),
                 Format::Markdown => cairn::cli::render::health_markdown(&stack_name, &r.plan.checks),
             };
             let _ = write!(out, "{text}");
@@ -527,7 +571,11 @@ async fn dispatch(cli: Cli, color: bool, registry: Registry) -> Result<u8, OpErr
                 println!("{}", if one.sensitive { "(sensitive value)".to_string() } else { display_json(&one.value) });
             } else {
                 for o in outputs {
-                    println!("{} = {}", o.name, if o.sensitive { "(sensitive value)".to_string() } else { display_json(&o.value) });
+                    println!(
+                        "{} = {}",
+                        o.name,
+                        if o.sensitive { "(sensitive value)".to_string() } else { display_json(&o.value) }
+                    );
                 }
             }
             Ok(0)
@@ -667,7 +715,9 @@ async fn run_apply(
             eprintln!("Error: no confirmation: standard input is not a terminal. Re-run with --auto-approve to apply without asking.");
             return false;
         }
-        print!("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+        print!(
+            "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+        );
         let _ = std::io::stdout().flush();
         let mut answer = String::new();
         let _ = std::io::stdin().read_line(&mut answer);
@@ -722,7 +772,10 @@ async fn run_apply(
     if !outcome.outputs.is_empty() {
         println!("\nOutputs:\n");
         for (k, (v, sensitive)) in &outcome.outputs {
-            println!("{k} = {}", if *sensitive || v.contains_sensitive() { "(sensitive value)".to_string() } else { v.to_string() });
+            println!(
+                "{k} = {}",
+                if *sensitive || v.contains_sensitive() { "(sensitive value)".to_string() } else { v.to_string() }
+            );
         }
     }
     let failing: Vec<_> = outcome.checks.iter().filter(|c| c.status == cairn::state::CheckStatus::Fail).collect();

@@ -24,7 +24,9 @@ use crate::plan::planner::{expand_for_apply, mark_schema_sensitive};
 use crate::plan::propose::{propose_with, ProposeOptions};
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::providers::{validate, CallContext, Registry, ResourceType};
-use crate::state::{codec, CheckResult, JournalEntry, JournalStatus, OutputState, ResourceInstanceState, State, StateStore};
+use crate::state::{
+    codec, CheckResult, JournalEntry, JournalStatus, OutputState, ResourceInstanceState, State, StateStore,
+};
 
 pub use progress::{ApplyEvent, Lines, Progress, Silent};
 
@@ -106,8 +108,14 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
 
     // A refresh-only apply, or a plan whose refresh changed what state holds, first records
     // the refreshed objects.
-    if stored.as_ref() != Some(&state) && stored.is_some() && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan)) {
-        persister.write_state(state.clone(), "apply (refresh)").await.map_err(|e| Diagnostics::from(Diagnostic::error(e)))?;
+    if stored.as_ref() != Some(&state)
+        && stored.is_some()
+        && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan))
+    {
+        persister
+            .write_state(state.clone(), "apply (refresh)")
+            .await
+            .map_err(|e| Diagnostics::from(Diagnostic::error(e)))?;
     }
 
     // Build the step graph.
@@ -138,7 +146,8 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     }
     let steps: Vec<Key> = deps.keys().copied().collect();
     for (i, c) in changes.iter().enumerate() {
-        let old_deps: Vec<InstanceAddr> = state.resources.get(&c.addr).map(|r| r.dependencies.clone()).unwrap_or_default();
+        let old_deps: Vec<InstanceAddr> =
+            state.resources.get(&c.addr).map(|r| r.dependencies.clone()).unwrap_or_default();
         // Creates and updates wait for what they depend on.
         if deps.contains_key(&(i, Step::Main)) || deps.contains_key(&(i, Step::Import)) {
             let me = if deps.contains_key(&(i, Step::Main)) { (i, Step::Main) } else { (i, Step::Import) };
@@ -155,8 +164,16 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         // An object is deleted only after everything that used it has let go of it.
         for d in c.dependencies.iter().chain(old_deps.iter()) {
             let Some(&j) = index.get(d) else { continue };
-            for (dstep, mine) in [(Step::Delete, Step::Delete), (Step::Delete, Step::Main), (Step::DeleteOld, Step::Main)] {
-                if deps.contains_key(&(j, dstep)) && deps.contains_key(&(i, mine)) && !(mine == Step::Main && dstep == Step::Delete && changes[j].action == Action::DeleteThenCreate && c.action != Action::Delete) {
+            for (dstep, mine) in
+                [(Step::Delete, Step::Delete), (Step::Delete, Step::Main), (Step::DeleteOld, Step::Main)]
+            {
+                if deps.contains_key(&(j, dstep))
+                    && deps.contains_key(&(i, mine))
+                    && !(mine == Step::Main
+                        && dstep == Step::Delete
+                        && changes[j].action == Action::DeleteThenCreate
+                        && c.action != Action::Delete)
+                {
                     deps.get_mut(&(j, dstep)).map(|v| v.insert((i, mine)));
                 }
             }
@@ -192,7 +209,9 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
             match start_step(&mut input, c, key, &persister, &apply_id, &seq) {
                 Ok(fut) => {
                     in_flight.insert(key, Instant::now());
-                    input.progress.event(ApplyEvent::Started { addr: c.addr.clone(), action: step_action(c.action, key.1) });
+                    input
+                        .progress
+                        .event(ApplyEvent::Started { addr: c.addr.clone(), action: step_action(c.action, key.1) });
                     tasks.spawn(fut);
                 }
                 Err(msg) => {
@@ -256,11 +275,19 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         }
     }
     outcome.interrupted = input.interrupt.level() > 0;
-    let done: BTreeSet<Key> = outcome.succeeded.iter().filter_map(|(a, _)| index.get(a).map(|i| *i)).flat_map(|i| [Step::Main, Step::Delete, Step::DeleteOld, Step::Import].map(|s| (i, s))).collect();
+    let done: BTreeSet<Key> = outcome
+        .succeeded
+        .iter()
+        .filter_map(|(a, _)| index.get(a).map(|i| *i))
+        .flat_map(|i| [Step::Main, Step::Delete, Step::DeleteOld, Step::Import].map(|s| (i, s)))
+        .collect();
     for k in &steps {
         if skipped.contains(k) || (!done.contains(k) && !failed_keys.contains(k)) {
             let a = changes[k.0].addr.clone();
-            if !outcome.skipped.contains(&a) && !outcome.failed.iter().any(|(f, _)| f == &a) && !outcome.succeeded.iter().any(|(s, _)| s == &a) {
+            if !outcome.skipped.contains(&a)
+                && !outcome.failed.iter().any(|(f, _)| f == &a)
+                && !outcome.succeeded.iter().any(|(s, _)| s == &a)
+            {
                 outcome.skipped.push(a);
             }
         }
@@ -301,7 +328,11 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     }
     if outcome.failed.is_empty() && !outcome.interrupted {
         // A targeted apply may have left an earlier run's open entries unaddressed.
-        let _ = if input.plan.targets.is_empty() { input.store.clear_journals().await } else { input.store.clear_journal(&apply_id).await };
+        let _ = if input.plan.targets.is_empty() {
+            input.store.clear_journals().await
+        } else {
+            input.store.clear_journal(&apply_id).await
+        };
     }
     outcome.state = state;
     if diags.has_errors() {
@@ -336,7 +367,12 @@ fn step_action(a: Action, s: Step) -> Action {
     }
 }
 
-fn skip_dependents(key: Key, dependents: &BTreeMap<Key, Vec<Key>>, skipped: &mut BTreeSet<Key>, waiting: &mut BTreeMap<Key, usize>) {
+fn skip_dependents(
+    key: Key,
+    dependents: &BTreeMap<Key, Vec<Key>>,
+    skipped: &mut BTreeSet<Key>,
+    waiting: &mut BTreeMap<Key, usize>,
+) {
     let mut stack = vec![key];
     while let Some(k) = stack.pop() {
         for d in dependents.get(&k).into_iter().flatten() {
@@ -369,7 +405,11 @@ fn start_step(
     apply_id: &str,
     seq: &Arc<std::sync::atomic::AtomicU64>,
 ) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>, String> {
-    let rt: Arc<dyn ResourceType> = input.registry.get(&c.type_name).cloned().ok_or_else(|| format!("unsupported resource type {}", c.type_name))?;
+    let rt: Arc<dyn ResourceType> = input
+        .registry
+        .get(&c.type_name)
+        .cloned()
+        .ok_or_else(|| format!("unsupported resource type {}", c.type_name))?;
     let block = input.config.resource(&c.addr.resource);
     let mut cc = CallContext::new(input.provider_configs.get(&c.provider).cloned().unwrap_or(Value::Null));
     let defaults = rt.default_timeouts();
@@ -383,7 +423,9 @@ fn start_step(
     };
     let progress = input.progress.clone();
     let addr_for_progress = c.addr.clone();
-    cc.progress = Arc::new(move |msg: &str| progress.event(ApplyEvent::Message { addr: addr_for_progress.clone(), message: msg.to_string() }));
+    cc.progress = Arc::new(move |msg: &str| {
+        progress.event(ApplyEvent::Message { addr: addr_for_progress.clone(), message: msg.to_string() })
+    });
 
     let (config_value, planned) = if key.1 == Step::Main {
         let block = block.ok_or_else(|| format!("{} is no longer in the configuration", c.addr))?;
@@ -400,7 +442,8 @@ fn start_step(
         let before = if c.action.is_replace() { None } else { c.before.as_ref() };
         let key = input.fingerprint_key;
         let fingerprint = move |v: &Value| codec::fingerprint(&key, v);
-        let opts = ProposeOptions { ignore_changes: Some(&block.lifecycle.ignore_changes), fingerprint: Some(&fingerprint) };
+        let opts =
+            ProposeOptions { ignore_changes: Some(&block.lifecycle.ignore_changes), fingerprint: Some(&fingerprint) };
         let mut proposal = propose_with(rt.schema(), before, &conf, c.action.is_replace(), opts);
         rt.customize_plan(&mut proposal).map_err(|e| e.message)?;
         let planned = mark_schema_sensitive(proposal.planned, rt.schema());
@@ -424,7 +467,11 @@ fn start_step(
         addr: c.addr.clone(),
         action: action_name.to_string(),
         type_name: c.type_name.clone(),
-        cloud_name: if key.1 == Step::Main { rt.cloud_name(&planned) } else { c.before.as_ref().and_then(|b| rt.cloud_name(b)) },
+        cloud_name: if key.1 == Step::Main {
+            rt.cloud_name(&planned)
+        } else {
+            c.before.as_ref().and_then(|b| rt.cloud_name(b))
+        },
         operation_id: None,
         status: JournalStatus::Started,
         time: chrono::Utc::now().to_rfc3339(),
@@ -451,7 +498,16 @@ fn start_step(
             if step == Step::Import {
                 let v = before.clone().unwrap_or(Value::Null);
                 let (attrs, fps) = codec::encode(&v, rt.schema(), &key_bytes);
-                persister.write_resource(addr.clone(), Some(ResourceInstanceState { attributes: attrs, sensitive_fingerprints: fps, ..record.clone() })).await?;
+                persister
+                    .write_resource(
+                        addr.clone(),
+                        Some(ResourceInstanceState {
+                            attributes: attrs,
+                            sensitive_fingerprints: fps,
+                            ..record.clone()
+                        }),
+                    )
+                    .await?;
                 return Ok(Some(v));
             }
             persister.journal(entry.clone()).await?;
@@ -467,7 +523,16 @@ fn start_step(
                         Ok(v) => {
                             let v = carry_marks(v, &planned);
                             let (attrs, fps) = codec::encode(&v, rt.schema(), &key_bytes);
-                            persister.write_resource(addr.clone(), Some(ResourceInstanceState { attributes: attrs, sensitive_fingerprints: fps, ..record.clone() })).await?;
+                            persister
+                                .write_resource(
+                                    addr.clone(),
+                                    Some(ResourceInstanceState {
+                                        attributes: attrs,
+                                        sensitive_fingerprints: fps,
+                                        ..record.clone()
+                                    }),
+                                )
+                                .await?;
                             Ok(Some(v))
                         }
                         Err(e) => Err(describe_error(&addr, &e)),
@@ -513,7 +578,13 @@ fn render(d: &Diagnostics) -> String {
 }
 
 /// Updates the in-memory state and environment after a step succeeded.
-fn record_success(input: &mut ApplyInput<'_>, state: &mut State, c: &ResourceChange, step: Step, new_value: Option<Value>) {
+fn record_success(
+    input: &mut ApplyInput<'_>,
+    state: &mut State,
+    c: &ResourceChange,
+    step: Step,
+    new_value: Option<Value>,
+) {
     match (step, new_value) {
         (Step::Main | Step::Import, Some(v)) => {
             if let Some(rt) = input.registry.get(&c.type_name) {
@@ -557,7 +628,15 @@ fn carry_marks(result: Value, planned: &Value) -> Value {
             }
             Value::Map(m)
         }
-        (Value::List(xs), Value::List(ps)) => Value::List(xs.into_iter().enumerate().map(|(i, x)| match ps.get(i) { Some(p) => carry_marks(x, p), None => x }).collect()),
+        (Value::List(xs), Value::List(ps)) => Value::List(
+            xs.into_iter()
+                .enumerate()
+                .map(|(i, x)| match ps.get(i) {
+                    Some(p) => carry_marks(x, p),
+                    None => x,
+                })
+                .collect(),
+        ),
         (r, _) => r,
     }
 }

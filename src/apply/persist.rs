@@ -61,7 +61,8 @@ impl Persister {
                     }
                 }
                 if !resources.is_empty() {
-                    let changes: Vec<(InstanceAddr, Option<ResourceInstanceState>)> = resources.iter().map(|(a, r, _)| (a.clone(), r.clone())).collect();
+                    let changes: Vec<(InstanceAddr, Option<ResourceInstanceState>)> =
+                        resources.iter().map(|(a, r, _)| (a.clone(), r.clone())).collect();
                     let res = store.write_resources(&lineage, serial + 1, &changes).await.map_err(|e| e.to_string());
                     if res.is_ok() {
                         serial += changes.len() as u64;

@@ -7,13 +7,30 @@ use crate::plan::Action;
 
 #[derive(Clone, Debug)]
 pub enum ApplyEvent {
-    Started { addr: InstanceAddr, action: Action },
+    Started {
+        addr: InstanceAddr,
+        action: Action,
+    },
     /// Emitted periodically while a step runs.
-    Still { addr: InstanceAddr, action: Action, elapsed: Duration },
+    Still {
+        addr: InstanceAddr,
+        action: Action,
+        elapsed: Duration,
+    },
     /// A provider's own progress note ("waiting for operation …").
-    Message { addr: InstanceAddr, message: String },
-    Finished { addr: InstanceAddr, action: Action, elapsed: Duration },
-    Failed { addr: InstanceAddr, message: String },
+    Message {
+        addr: InstanceAddr,
+        message: String,
+    },
+    Finished {
+        addr: InstanceAddr,
+        action: Action,
+        elapsed: Duration,
+    },
+    Failed {
+        addr: InstanceAddr,
+        message: String,
+    },
 }
 
 pub trait Progress: Send + Sync {
@@ -82,12 +99,20 @@ impl Progress for Lines {
         }
         let line = match e {
             ApplyEvent::Started { addr, action } => format!("{addr}: {}...", verb(action).0),
-            ApplyEvent::Still { addr, action, elapsed } => format!("{addr}: {}... [{}s elapsed]", still(action), elapsed.as_secs()),
+            ApplyEvent::Still { addr, action, elapsed } => {
+                format!("{addr}: {}... [{}s elapsed]", still(action), elapsed.as_secs())
+            }
             ApplyEvent::Message { addr, message } => format!("{addr}: {message}"),
-            ApplyEvent::Finished { addr, action, elapsed } => format!("{addr}: {} after {}s", verb(action).1, elapsed.as_secs()),
+            ApplyEvent::Finished { addr, action, elapsed } => {
+                format!("{addr}: {} after {}s", verb(action).1, elapsed.as_secs())
+            }
             ApplyEvent::Failed { addr, message } => {
                 let m = format!("{addr}: failed: {message}");
-                if self.color { format!("{}", m.red()) } else { m }
+                if self.color {
+                    format!("{}", m.red())
+                } else {
+                    m
+                }
             }
         };
         let line = if self.color && !line.contains("failed") { format!("{}", line.bold()) } else { line };

@@ -60,12 +60,8 @@ impl ApiRequest {
         }
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(invalid_argument(
-                "Invalid JSON payload received. Expected an object at the top level.",
-            )),
-            Err(e) => Err(invalid_argument(format!(
-                "Invalid JSON payload received. {e}."
-            ))),
+            Ok(_) => Err(invalid_argument("Invalid JSON payload received. Expected an object at the top level.")),
+            Err(e) => Err(invalid_argument(format!("Invalid JSON payload received. {e}."))),
         }
     }
 }
@@ -90,28 +86,20 @@ impl QueryParams {
 
     /// The first non-empty value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
     /// Every value of a repeated parameter (`updateMask=a&updateMask=b` as well as `a,b`).
     pub fn get_all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.0.iter().filter(|(k, v)| k == name && !v.is_empty()).map(|(_, v)| v.as_str()).collect()
     }
 
     /// Whether the system parameters ask for integer enums: `$alt=json;enum-encoding=int`
     /// (proto-based SDKs); `alt`, `prettyPrint`, `fields` and `$apiVersion` change nothing.
     pub fn wants_enum_ints(&self) -> bool {
-        self.0.iter().any(|(k, v)| {
-            (k == "$alt" || k == "alt")
-                && v.split(';').any(|part| part.trim() == "enum-encoding=int")
-        })
+        self.0
+            .iter()
+            .any(|(k, v)| (k == "$alt" || k == "alt") && v.split(';').any(|part| part.trim() == "enum-encoding=int"))
     }
 }
 
@@ -162,17 +150,14 @@ pub fn paginate<T>(
             Ok(n) if n < 0 => return Err(invalid_argument("page_size must be non-negative")),
             Ok(0) => default_size,
             Ok(n) => (n as usize).min(max_size),
-            Err(_) => {
-                return Err(invalid_argument(format!(
-                    "Invalid value at 'page_size' (TYPE_INT32), \"{s}\""
-                )))
-            }
+            Err(_) => return Err(invalid_argument(format!("Invalid value at 'page_size' (TYPE_INT32), \"{s}\""))),
         },
     };
     let offset = match query.get("pageToken") {
         None => 0,
-        Some(token) => decode_page_token(token)
-            .ok_or_else(|| invalid_argument(format!("Invalid page token: {token}")))?,
+        Some(token) => {
+            decode_page_token(token).ok_or_else(|| invalid_argument(format!("Invalid page token: {token}")))?
+        }
     };
     let total = items.len();
     let page: Vec<T> = items.into_iter().skip(offset).take(size).collect();

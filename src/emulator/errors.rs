@@ -135,13 +135,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            http_status: code.http(),
-            message: message.into(),
-            reason: None,
-            domain: None,
-        }
+        ApiError { code, http_status: code.http(), message: message.into(), reason: None, domain: None }
     }
 
     /// Sets the legacy `reason` (e.g. "instanceDoesNotExist", "operationInProgress").
@@ -236,8 +230,7 @@ mod tests {
 
     #[test]
     fn legacy_envelope_has_errors_array_and_no_status() {
-        let body = not_found("The resource 'projects/p/global/healthChecks/hc' was not found")
-            .body(Envelope::Legacy);
+        let body = not_found("The resource 'projects/p/global/healthChecks/hc' was not found").body(Envelope::Legacy);
         assert_eq!(
             body,
             json!({"error":{"code":404,

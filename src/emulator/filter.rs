@@ -124,7 +124,15 @@ mod tests {
     #[test]
     fn conjunctions_of_has_and_equals() {
         let secret = json!({"name": "projects/1/secrets/db-password", "labels": {"env": "prod", "team": "core"}});
-        let yes = ["name:db", "labels.env=prod", "labels.env:*", "labels:team", "db-pass", "name:db AND labels.team=core", "labels.env=\"prod\""];
+        let yes = [
+            "name:db",
+            "labels.env=prod",
+            "labels.env:*",
+            "labels:team",
+            "db-pass",
+            "name:db AND labels.team=core",
+            "labels.env=\"prod\"",
+        ];
         for f in yes {
             assert!(Filter::parse(f).unwrap().matches(&secret), "{f}");
         }

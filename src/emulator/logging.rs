@@ -24,9 +24,20 @@ const LIST_ENUMS: &[EnumField] = &[EnumField { path: "sinks[].outputVersionForma
 
 /// Fields a request body may carry; output-only ones are accepted and ignored.
 const SINK_FIELDS: &[&str] = &[
-    "name", "destination", "filter", "description", "disabled", "exclusions",
-    "outputVersionFormat", "writerIdentity", "includeChildren", "interceptChildren",
-    "bigqueryOptions", "createTime", "updateTime", "resourceName",
+    "name",
+    "destination",
+    "filter",
+    "description",
+    "disabled",
+    "exclusions",
+    "outputVersionFormat",
+    "writerIdentity",
+    "includeChildren",
+    "interceptChildren",
+    "bigqueryOptions",
+    "createTime",
+    "updateTime",
+    "resourceName",
 ];
 const OUTPUT_ONLY: &[&str] = &["writerIdentity", "createTime", "updateTime", "resourceName"];
 
@@ -91,8 +102,7 @@ impl Api for Logging {
     }
 
     fn seed(&self, ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
-        let scenario: ScenarioSection =
-            serde_json::from_value(section.clone()).map_err(|e| format!("logging: {e}"))?;
+        let scenario: ScenarioSection = serde_json::from_value(section.clone()).map_err(|e| format!("logging: {e}"))?;
         for (i, sink) in scenario.sinks.iter().enumerate() {
             seed_sink(ctx, sink).map_err(|e| format!("logging.sinks[{i}] ({}): {}", sink.name, e.message))?;
         }
@@ -176,7 +186,9 @@ fn normalize(body: &mut Map<String, Value>) -> Result<(), ApiError> {
                 body.remove(field);
             }
             Some(Value::String(_)) => {}
-            Some(other) => return Err(invalid_argument(format!("Invalid value at 'sink.{field}' (TYPE_STRING), {other}"))),
+            Some(other) => {
+                return Err(invalid_argument(format!("Invalid value at 'sink.{field}' (TYPE_STRING), {other}")))
+            }
         }
     }
     if body.get("description").and_then(Value::as_str).is_some_and(|d| d.chars().count() > 8000) {
@@ -188,7 +200,9 @@ fn normalize(body: &mut Map<String, Value>) -> Result<(), ApiError> {
             None | Some(Value::Null) | Some(Value::Bool(false)) => {
                 body.remove(field);
             }
-            Some(other) => return Err(invalid_argument(format!("Invalid value at 'sink.{field}' (TYPE_BOOL), {other}"))),
+            Some(other) => {
+                return Err(invalid_argument(format!("Invalid value at 'sink.{field}' (TYPE_BOOL), {other}")))
+            }
         }
     }
     let mut decoded = Value::Object(body.clone());
@@ -269,7 +283,14 @@ fn flag(req: &ApiRequest, name: &str) -> bool {
 
 /// The writer identity a sink gets: none for a log bucket in its own project, else the
 /// custom one, the per-project service agent, or the legacy shared identity.
-fn writer_identity(parent_number: &str, destination_project: Option<&str>, destination: &str, unique: bool, custom: Option<&str>, ctx: &mut Ctx<'_>) -> Option<String> {
+fn writer_identity(
+    parent_number: &str,
+    destination_project: Option<&str>,
+    destination: &str,
+    unique: bool,
+    custom: Option<&str>,
+    ctx: &mut Ctx<'_>,
+) -> Option<String> {
     if destination.starts_with("logging.googleapis.com/") {
         let same = destination_project.is_some_and(|p| ctx.store.projects.number_for(p) == parent_number);
         if same {
@@ -411,7 +432,14 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str, id: &str) -> Result
     let keep_custom = (custom.is_none() && (was_unique || !wants_unique))
         .then(|| current.value.get("writerIdentity").and_then(Value::as_str).map(str::to_string))
         .flatten();
-    let identity = writer_identity(&number, destination_project.as_deref(), &destination, unique, custom.as_deref().or(keep_custom.as_deref()), ctx);
+    let identity = writer_identity(
+        &number,
+        destination_project.as_deref(),
+        &destination,
+        unique,
+        custom.as_deref().or(keep_custom.as_deref()),
+        ctx,
+    );
 
     let mut out = Map::new();
     out.insert("name".into(), json!(id));
@@ -542,31 +570,78 @@ mod tests {
     #[test]
     fn writer_identity_follows_unique_writer_identity() {
         let mut s = store();
-        let unique = call(&mut s, Method::POST, "v2/projects/acme/sinks", "uniqueWriterIdentity=true",
-            json!({"name": "a", "destination": "pubsub.googleapis.com/projects/acme/topics/t"})).unwrap();
-        assert_eq!(unique["writerIdentity"], "serviceAccount:service-123456789012@gcp-sa-logging.iam.gserviceaccount.com");
+        let unique = call(
+            &mut s,
+            Method::POST,
+            "v2/projects/acme/sinks",
+            "uniqueWriterIdentity=true",
+            json!({"name": "a", "destination": "pubsub.googleapis.com/projects/acme/topics/t"}),
+        )
+        .unwrap();
+        assert_eq!(
+            unique["writerIdentity"],
+            "serviceAccount:service-123456789012@gcp-sa-logging.iam.gserviceaccount.com"
+        );
         assert_eq!(unique["name"], "a");
         assert_eq!(unique["resourceName"], "projects/acme/sinks/a");
         assert!(unique.get("disabled").is_none() && unique.get("filter").is_none());
-        let legacy = call(&mut s, Method::POST, "v2/projects/acme/sinks", "uniqueWriterIdentity=false",
-            json!({"name": "b", "destination": "storage.googleapis.com/bkt"})).unwrap();
+        let legacy = call(
+            &mut s,
+            Method::POST,
+            "v2/projects/acme/sinks",
+            "uniqueWriterIdentity=false",
+            json!({"name": "b", "destination": "storage.googleapis.com/bkt"}),
+        )
+        .unwrap();
         assert_eq!(legacy["writerIdentity"], LEGACY_WRITER);
-        let bucket = call(&mut s, Method::POST, "v2/projects/123456789012/sinks", "",
-            json!({"name": "c", "destination": "logging.googleapis.com/projects/acme/locations/global/buckets/b"})).unwrap();
+        let bucket = call(
+            &mut s,
+            Method::POST,
+            "v2/projects/123456789012/sinks",
+            "",
+            json!({"name": "c", "destination": "logging.googleapis.com/projects/acme/locations/global/buckets/b"}),
+        )
+        .unwrap();
         assert!(bucket.get("writerIdentity").is_none(), "a bucket in the same project needs no writer");
-        let err = call(&mut s, Method::POST, "v2/projects/acme/sinks", "", json!({"name": "a", "destination": "storage.googleapis.com/x"})).unwrap_err();
+        let err = call(
+            &mut s,
+            Method::POST,
+            "v2/projects/acme/sinks",
+            "",
+            json!({"name": "a", "destination": "storage.googleapis.com/x"}),
+        )
+        .unwrap_err();
         assert_eq!((err.http_status, err.message.as_str()), (409, "Sink a already exists"));
     }
 
     #[test]
     fn destinations_and_names_are_checked_loosely() {
         let mut s = store();
-        for bad in ["bigquery.googleapis.com/datasets/d", "s3://bucket", "pubsub.googleapis.com/projects/p/topics/", ""] {
-            assert!(call(&mut s, Method::POST, "v2/projects/acme/sinks", "", json!({"name": "x", "destination": bad})).is_err(), "{bad}");
+        for bad in ["bigquery.googleapis.com/datasets/d", "s3://bucket", "pubsub.googleapis.com/projects/p/topics/", ""]
+        {
+            assert!(
+                call(&mut s, Method::POST, "v2/projects/acme/sinks", "", json!({"name": "x", "destination": bad}))
+                    .is_err(),
+                "{bad}"
+            );
         }
-        let err = call(&mut s, Method::POST, "v2/projects/acme/sinks", "", json!({"name": "-bad", "destination": "storage.googleapis.com/b"})).unwrap_err();
+        let err = call(
+            &mut s,
+            Method::POST,
+            "v2/projects/acme/sinks",
+            "",
+            json!({"name": "-bad", "destination": "storage.googleapis.com/b"}),
+        )
+        .unwrap_err();
         assert!(err.message.contains("Invalid sink name"), "{}", err.message);
-        let err = call(&mut s, Method::POST, "v2/projects/acme/sinks", "", json!({"name": "x", "destination": "storage.googleapis.com/b", "sinkId": "x"})).unwrap_err();
+        let err = call(
+            &mut s,
+            Method::POST,
+            "v2/projects/acme/sinks",
+            "",
+            json!({"name": "x", "destination": "storage.googleapis.com/b", "sinkId": "x"}),
+        )
+        .unwrap_err();
         assert!(err.message.contains("Unknown name \"sinkId\""), "{}", err.message);
     }
 
@@ -575,7 +650,10 @@ mod tests {
         let mut s = store();
         let sink = call(&mut s, Method::POST, "v2/projects/acme/sinks", "uniqueWriterIdentity=true",
             json!({"name": "bq", "destination": "bigquery.googleapis.com/projects/acme/datasets/logs", "bigqueryOptions": {"usePartitionedTables": true}})).unwrap();
-        assert_eq!(sink["bigqueryOptions"], json!({"usePartitionedTables": true, "usesTimestampColumnPartitioning": true}));
+        assert_eq!(
+            sink["bigqueryOptions"],
+            json!({"usePartitionedTables": true, "usesTimestampColumnPartitioning": true})
+        );
         let err = call(&mut s, Method::POST, "v2/projects/acme/sinks", "",
             json!({"name": "gcs", "destination": "storage.googleapis.com/b", "bigqueryOptions": {"usePartitionedTables": true}})).unwrap_err();
         assert!(err.message.contains("BigQuery"));
@@ -587,21 +665,47 @@ mod tests {
         call(&mut s, Method::POST, "v2/projects/acme/sinks", "",
             json!({"name": "a", "destination": "storage.googleapis.com/one", "filter": "severity>=ERROR", "description": "d"})).unwrap();
         // Empty mask: destination, filter, includeChildren — description stays.
-        let updated = call(&mut s, Method::PUT, "v2/projects/acme/sinks/a", "",
-            json!({"destination": "storage.googleapis.com/two", "description": "ignored"})).unwrap();
+        let updated = call(
+            &mut s,
+            Method::PUT,
+            "v2/projects/acme/sinks/a",
+            "",
+            json!({"destination": "storage.googleapis.com/two", "description": "ignored"}),
+        )
+        .unwrap();
         assert_eq!(updated["destination"], "storage.googleapis.com/two");
         assert!(updated.get("filter").is_none(), "the default mask cleared the filter");
         assert_eq!(updated["description"], "d");
         assert_eq!(updated["writerIdentity"], LEGACY_WRITER);
-        let patched = call(&mut s, Method::PATCH, "v2/projects/acme/sinks/a", "updateMask=disabled,description&uniqueWriterIdentity=true",
-            json!({"disabled": true})).unwrap();
+        let patched = call(
+            &mut s,
+            Method::PATCH,
+            "v2/projects/acme/sinks/a",
+            "updateMask=disabled,description&uniqueWriterIdentity=true",
+            json!({"disabled": true}),
+        )
+        .unwrap();
         assert_eq!(patched["disabled"], true);
         assert!(patched.get("description").is_none());
         assert!(patched["writerIdentity"].as_str().unwrap().contains("gcp-sa-logging"), "legacy → unique is allowed");
         assert_ne!(patched["updateTime"], Value::Null);
-        let err = call(&mut s, Method::PATCH, "v2/projects/acme/sinks/a", "updateMask=filter&uniqueWriterIdentity=false", json!({})).unwrap_err();
+        let err = call(
+            &mut s,
+            Method::PATCH,
+            "v2/projects/acme/sinks/a",
+            "updateMask=filter&uniqueWriterIdentity=false",
+            json!({}),
+        )
+        .unwrap_err();
         assert!(err.message.contains("unique_writer_identity"), "{}", err.message);
-        let err = call(&mut s, Method::PATCH, "v2/projects/acme/sinks/a", "updateMask=writer_identity&uniqueWriterIdentity=true", json!({})).unwrap_err();
+        let err = call(
+            &mut s,
+            Method::PATCH,
+            "v2/projects/acme/sinks/a",
+            "updateMask=writer_identity&uniqueWriterIdentity=true",
+            json!({}),
+        )
+        .unwrap_err();
         assert!(err.message.contains("update_mask"), "{}", err.message);
     }
 
@@ -609,7 +713,14 @@ mod tests {
     fn list_get_delete_and_not_found() {
         let mut s = store();
         for n in ["a", "b", "c"] {
-            call(&mut s, Method::POST, "v2/projects/acme/sinks", "", json!({"name": n, "destination": "storage.googleapis.com/b"})).unwrap();
+            call(
+                &mut s,
+                Method::POST,
+                "v2/projects/acme/sinks",
+                "",
+                json!({"name": n, "destination": "storage.googleapis.com/b"}),
+            )
+            .unwrap();
         }
         let page = call(&mut s, Method::GET, "v2/projects/acme/sinks", "pageSize=2", Value::Null).unwrap();
         assert_eq!(page["sinks"].as_array().unwrap().len(), 2);
@@ -618,8 +729,14 @@ mod tests {
         let err = call(&mut s, Method::GET, "v2/projects/acme/sinks/b", "", Value::Null).unwrap_err();
         assert_eq!((err.http_status, err.message.as_str()), (404, "Sink b does not exist"));
         assert_eq!(call(&mut s, Method::GET, "v2/projects/empty/sinks", "", Value::Null).unwrap(), json!({}));
-        let with_format = call(&mut s, Method::POST, "v2/projects/acme/sinks", "$alt=json;enum-encoding=int",
-            json!({"name": "v", "destination": "storage.googleapis.com/b", "outputVersionFormat": 1})).unwrap();
+        let with_format = call(
+            &mut s,
+            Method::POST,
+            "v2/projects/acme/sinks",
+            "$alt=json;enum-encoding=int",
+            json!({"name": "v", "destination": "storage.googleapis.com/b", "outputVersionFormat": 1}),
+        )
+        .unwrap();
         assert_eq!(with_format["outputVersionFormat"], 1);
         assert_eq!(s.get(API, "projects/123456789012/sinks/v").unwrap().value["outputVersionFormat"], "V2");
     }
@@ -634,9 +751,14 @@ mod tests {
         let old = &s.get(API, "projects/123456789012/sinks/old").unwrap().value;
         assert_eq!(old["writerIdentity"], LEGACY_WRITER);
         assert!(old.get("createTime").is_none());
-        assert_eq!(s.get(API, "projects/123456789012/sinks/pinned").unwrap().value["writerIdentity"], "serviceAccount:gone@x.iam.gserviceaccount.com");
+        assert_eq!(
+            s.get(API, "projects/123456789012/sinks/pinned").unwrap().value["writerIdentity"],
+            "serviceAccount:gone@x.iam.gserviceaccount.com"
+        );
         let mut ctx = Ctx { store: &mut s, operation_duration: std::time::Duration::ZERO, now: chrono::Utc::now() };
-        let err = Logging.seed(&mut ctx, &json!({"sinks": [{"project": "acme", "name": "bad", "destination": "nowhere"}]})).unwrap_err();
+        let err = Logging
+            .seed(&mut ctx, &json!({"sinks": [{"project": "acme", "name": "bad", "destination": "nowhere"}]}))
+            .unwrap_err();
         assert!(err.contains("logging.sinks[0] (bad)"), "{err}");
     }
 }

@@ -20,9 +20,9 @@ pub mod projects;
 pub mod scenario;
 pub mod secretmanager;
 pub mod server;
+pub mod sqladmin;
 pub mod store;
 pub mod vpcaccess;
-pub mod sqladmin;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -104,16 +104,10 @@ impl Emulator {
         let mut store = loaded.unwrap_or_else(Store::new);
         if store.is_empty() {
             if let Some(path) = &cfg.scenario {
-                let scenario_error = |message: String| EmulatorError::Scenario {
-                    path: path.clone(),
-                    message,
-                };
+                let scenario_error = |message: String| EmulatorError::Scenario { path: path.clone(), message };
                 let scenario = scenario::Scenario::load(path).map_err(scenario_error)?;
-                let mut ctx = api::Ctx {
-                    store: &mut store,
-                    operation_duration: cfg.operation_duration,
-                    now: chrono::Utc::now(),
-                };
+                let mut ctx =
+                    api::Ctx { store: &mut store, operation_duration: cfg.operation_duration, now: chrono::Utc::now() };
                 scenario.apply(&mut ctx, &apis).map_err(scenario_error)?;
             }
         }
@@ -127,17 +121,13 @@ impl Emulator {
         ));
         {
             let mut store = lock(&shared.store);
-            shared
-                .persist_locked(&mut store)
-                .map_err(|e| EmulatorError::Serve(std::io::Error::other(e.message)))?;
+            shared.persist_locked(&mut store).map_err(|e| EmulatorError::Serve(std::io::Error::other(e.message)))?;
         }
 
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
             .map_err(|source| EmulatorError::Bind { addr: cfg.listen, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind { addr: cfg.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: cfg.listen, source })?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = server::router(shared.clone());
         let task = tokio::spawn(async move {
@@ -150,10 +140,7 @@ impl Emulator {
         Ok(EmulatorHandle {
             shared,
             addr,
-            control: Arc::new(Mutex::new(Control {
-                stop: Some(stop_tx),
-                task: Some(task),
-            })),
+            control: Arc::new(Mutex::new(Control { stop: Some(stop_tx), task: Some(task) })),
         })
     }
 }

@@ -47,10 +47,23 @@ pub enum Outcome {
 /// A store change applied when the operation finishes.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Effect {
-    Put { api: String, name: String, value: Value, #[serde(default)] internal: Value },
-    Remove { api: String, name: String },
+    Put {
+        api: String,
+        name: String,
+        value: Value,
+        #[serde(default)]
+        internal: Value,
+    },
+    Remove {
+        api: String,
+        name: String,
+    },
     /// Merges top-level fields into an existing resource (a state change).
-    Merge { api: String, name: String, fields: Map<String, Value> },
+    Merge {
+        api: String,
+        name: String,
+        fields: Map<String, Value>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -106,12 +119,8 @@ pub fn start(store: &mut Store, new: NewOperation, duration: std::time::Duration
 
 /// Finishes every operation whose time has come: applies its effects and freezes its outcome.
 pub fn settle_due(store: &mut Store, now: DateTime<Utc>) {
-    let due: Vec<String> = store
-        .operations
-        .values()
-        .filter(|op| !op.settled && op.done_at <= now)
-        .map(|op| op.name.clone())
-        .collect();
+    let due: Vec<String> =
+        store.operations.values().filter(|op| !op.settled && op.done_at <= now).map(|op| op.name.clone()).collect();
     for name in due {
         let Some(op) = store.operations.get(&name).cloned() else {
             continue;
@@ -221,14 +230,9 @@ fn render_compute(op: &Operation, now: DateTime<Utc>) -> Value {
     if done {
         out.insert("endTime".into(), Value::String(compute_timestamp(op.done_at)));
         if let Outcome::Error { code, message } = &op.outcome {
-            let error_code = op.metadata["errorCode"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| code.name().to_string());
-            out.insert(
-                "error".into(),
-                json!({"errors": [{"code": error_code, "message": message}]}),
-            );
+            let error_code =
+                op.metadata["errorCode"].as_str().map(str::to_string).unwrap_or_else(|| code.name().to_string());
+            out.insert("error".into(), json!({"errors": [{"code": error_code, "message": message}]}));
             let status = code.http();
             out.insert("httpErrorStatusCode".into(), json!(status));
             out.insert("httpErrorMessage".into(), json!(http_reason_upper(status)));
@@ -477,6 +481,9 @@ mod tests {
         assert_eq!(done["name"], "u1");
         assert!(done.get("errorCode").is_none(), "the code override is not a field");
         assert_eq!(done["error"]["kind"], "sql#operationErrors");
-        assert_eq!(done["error"]["errors"][0], json!({"kind": "sql#operationError", "code": "ERROR_RDBMS", "message": "boom"}));
+        assert_eq!(
+            done["error"]["errors"][0],
+            json!({"kind": "sql#operationError", "code": "ERROR_RDBMS", "message": "boom"})
+        );
     }
 }

@@ -27,10 +27,7 @@ impl Projects {
         if is_number(id_or_number) {
             return id_or_number.to_string();
         }
-        self.numbers
-            .entry(id_or_number.to_string())
-            .or_insert_with(|| derive_number(id_or_number))
-            .clone()
+        self.numbers.entry(id_or_number.to_string()).or_insert_with(|| derive_number(id_or_number)).clone()
     }
 
     /// The id for a path segment that is either an id or a number; a number nobody has

@@ -161,10 +161,7 @@ impl Scenario {
                         other => return Err(format!("projects[{i}] ({}): number {other} is not a number", project.id)),
                     };
                     if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(format!(
-                            "projects[{i}] ({}): number \"{number}\" must be digits only",
-                            project.id
-                        ));
+                        return Err(format!("projects[{i}] ({}): number \"{number}\" must be digits only", project.id));
                     }
                     ctx.store.projects.insert(&project.id, &number);
                 }
@@ -216,11 +213,8 @@ mod tests {
         let doc = include_str!("scenario.rs");
         let start = doc.find("```json").expect("an example") + "```json".len();
         let end = start + doc[start..].find("```").expect("its end");
-        let example: String = doc[start..end]
-            .lines()
-            .map(|l| l.trim_start().trim_start_matches("//!"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let example: String =
+            doc[start..end].lines().map(|l| l.trim_start().trim_start_matches("//!")).collect::<Vec<_>>().join("\n");
         let scenario = Scenario::parse(&example).unwrap();
         let mut store = Store::new();
         let mut ctx = Ctx { store: &mut store, operation_duration: std::time::Duration::ZERO, now: chrono::Utc::now() };
@@ -265,7 +259,8 @@ mod tests {
     fn errors_name_the_offending_entry() {
         let err = seed(r#"{"secretmanager":{"secrets":[{"project":"p","id":"bad id!"}]}}"#).unwrap_err();
         assert!(err.contains("secrets[0]") && err.contains("bad id!"), "{err}");
-        let err = seed(r#"{"secretmanager":{"secrets":[{"project":"p","id":"s","versions":[{"state":"GONE"}]}]}}"#).unwrap_err();
+        let err = seed(r#"{"secretmanager":{"secrets":[{"project":"p","id":"s","versions":[{"state":"GONE"}]}]}}"#)
+            .unwrap_err();
         assert!(err.contains("GONE"), "{err}");
         let err = seed(r#"{"projects":[{"id":"p","number":"12ab"}]}"#).unwrap_err();
         assert!(err.contains("digits"), "{err}");

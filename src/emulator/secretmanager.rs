@@ -14,9 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::api::{paginate, Api, ApiRequest, Ctx};
 use super::enums::{self, EnumField};
-use super::errors::{
-    aborted, failed_precondition, invalid_argument, not_found, unimplemented, ApiError, Envelope,
-};
+use super::errors::{aborted, failed_precondition, invalid_argument, not_found, unimplemented, ApiError, Envelope};
 use super::filter::Filter;
 use super::operations::timestamp;
 use super::store::StoredResource;
@@ -31,15 +29,33 @@ const VERSION_LIST_ENUMS: &[EnumField] = &[EnumField { path: "versions[].state",
 /// Secret fields a request body may carry (anything else is an unknown-field error, as on the
 /// real API). `tags` is newer than the discovery revision but sent by current SDKs.
 const SECRET_FIELDS: &[&str] = &[
-    "name", "replication", "createTime", "labels", "topics", "expireTime", "ttl", "etag",
-    "rotation", "versionAliases", "annotations", "versionDestroyTtl", "customerManagedEncryption",
+    "name",
+    "replication",
+    "createTime",
+    "labels",
+    "topics",
+    "expireTime",
+    "ttl",
+    "etag",
+    "rotation",
+    "versionAliases",
+    "annotations",
+    "versionDestroyTtl",
+    "customerManagedEncryption",
     "tags",
 ];
 
 /// Fields `updateMask` may name.
 const UPDATABLE: &[&str] = &[
-    "labels", "annotations", "topics", "expireTime", "ttl", "rotation", "versionAliases",
-    "versionDestroyTtl", "customerManagedEncryption",
+    "labels",
+    "annotations",
+    "topics",
+    "expireTime",
+    "ttl",
+    "rotation",
+    "versionAliases",
+    "versionDestroyTtl",
+    "customerManagedEncryption",
 ];
 
 const MAX_PAYLOAD_BYTES: usize = 65536;
@@ -115,10 +131,7 @@ impl Api for SecretManager {
                     "Method {v} of the Secret Manager API is not implemented by the Cairn emulator."
                 )))
             }
-            _ => Err(not_found(format!(
-                "The Secret Manager API has no method {} /{}.",
-                req.method, req.path
-            ))),
+            _ => Err(not_found(format!("The Secret Manager API has no method {} /{}.", req.method, req.path))),
         }
     }
 
@@ -126,9 +139,8 @@ impl Api for SecretManager {
         let scenario: ScenarioSection =
             serde_json::from_value(section.clone()).map_err(|e| format!("secretmanager: {e}"))?;
         for (i, secret) in scenario.secrets.iter().enumerate() {
-            seed_secret(ctx, secret).map_err(|e| {
-                format!("secretmanager.secrets[{i}] ({}): {}", secret.id, e.message)
-            })?;
+            seed_secret(ctx, secret)
+                .map_err(|e| format!("secretmanager.secrets[{i}] ({}): {}", secret.id, e.message))?;
         }
         Ok(())
     }
@@ -164,9 +176,8 @@ fn sweep(ctx: &mut Ctx<'_>) {
     }
 }
 
-const KNOWN_UNSERVED_VERBS: &[&str] = &[
-    "getIamPolicy", "setIamPolicy", "testIamPermissions", "enableManagedRotation", "rotate",
-];
+const KNOWN_UNSERVED_VERBS: &[&str] =
+    &["getIamPolicy", "setIamPolicy", "testIamPermissions", "enableManagedRotation", "rotate"];
 
 /// Splits `name:verb`.
 fn strip_verb(segment: &str) -> (&str, Option<&str>) {
@@ -184,9 +195,7 @@ fn parse_target(ctx: &mut Ctx<'_>, path: &str) -> Result<Target, ApiError> {
         ["projects", p, "locations", l, tail @ ..] if !p.is_empty() && !l.is_empty() => {
             (format!("projects/{}/locations/{l}", ctx.store.projects.number_for(p)), tail)
         }
-        ["projects", p, tail @ ..] if !p.is_empty() => {
-            (format!("projects/{}", ctx.store.projects.number_for(p)), tail)
-        }
+        ["projects", p, tail @ ..] if !p.is_empty() => (format!("projects/{}", ctx.store.projects.number_for(p)), tail),
         _ => return Err(bad()),
     };
     // Remembering a new project id is a change worth persisting only alongside a real write;
@@ -237,9 +246,8 @@ fn get_secret<'s>(ctx: &'s Ctx<'_>, name: &str) -> Result<&'s StoredResource, Ap
 }
 
 fn validate_secret_id(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty()
-        && id.len() <= 255
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok =
+        !id.is_empty() && id.len() <= 255 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -261,13 +269,11 @@ fn check_known_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
 }
 
 fn validate_replication(replication: &Value) -> Result<Value, ApiError> {
-    let obj = replication
-        .as_object()
-        .ok_or_else(|| invalid_argument("Secret.replication must be an object."))?;
+    let obj = replication.as_object().ok_or_else(|| invalid_argument("Secret.replication must be an object."))?;
     match (obj.get("automatic"), obj.get("userManaged")) {
-        (Some(_), Some(_)) => Err(invalid_argument(
-            "Secret.replication may set only one of automatic and userManaged.",
-        )),
+        (Some(_), Some(_)) => {
+            Err(invalid_argument("Secret.replication may set only one of automatic and userManaged."))
+        }
         (Some(auto), None) => {
             if !auto.is_object() {
                 return Err(invalid_argument("Secret.replication.automatic must be an object."));
@@ -291,16 +297,12 @@ fn validate_replication(replication: &Value) -> Result<Value, ApiError> {
             }
             Ok(json!({"userManaged": {"replicas": replicas}}))
         }
-        (None, None) => Err(invalid_argument(
-            "Secret.replication must set automatic or userManaged.",
-        )),
+        (None, None) => Err(invalid_argument("Secret.replication must set automatic or userManaged.")),
     }
 }
 
 fn validate_labels(labels: &Value) -> Result<(), ApiError> {
-    let map = labels
-        .as_object()
-        .ok_or_else(|| invalid_argument("Secret.labels must be a map of strings."))?;
+    let map = labels.as_object().ok_or_else(|| invalid_argument("Secret.labels must be a map of strings."))?;
     if map.len() > 64 {
         return Err(invalid_argument("A secret can have at most 64 labels."));
     }
@@ -312,9 +314,9 @@ fn validate_labels(labels: &Value) -> Result<(), ApiError> {
                 "Invalid label key \"{key}\": keys must start with a lowercase letter and contain at most 63 lowercase letters, digits, '_' or '-'."
             )));
         }
-        let text = value.as_str().ok_or_else(|| {
-            invalid_argument(format!("The value of label \"{key}\" must be a string."))
-        })?;
+        let text = value
+            .as_str()
+            .ok_or_else(|| invalid_argument(format!("The value of label \"{key}\" must be a string.")))?;
         if text.chars().count() > 63 || !text.chars().all(is_label_char) {
             return Err(invalid_argument(format!(
                 "Invalid value for label \"{key}\": values contain at most 63 lowercase letters, digits, '_' or '-'."
@@ -333,7 +335,9 @@ fn validate_string_map(value: &Value, field: &str) -> Result<(), ApiError> {
 
 /// Parses a google.protobuf.Duration in JSON form (`"3600s"`, `"1.5s"`).
 fn parse_duration(value: &Value, field: &str) -> Result<chrono::Duration, ApiError> {
-    let bad = || invalid_argument(format!("Invalid value at '{field}' (type.googleapis.com/google.protobuf.Duration): {value}"));
+    let bad = || {
+        invalid_argument(format!("Invalid value at '{field}' (type.googleapis.com/google.protobuf.Duration): {value}"))
+    };
     let text = value.as_str().ok_or_else(bad)?;
     let seconds: f64 = text.strip_suffix('s').ok_or_else(bad)?.parse().map_err(|_| bad())?;
     if !seconds.is_finite() || seconds < 0.0 {
@@ -343,15 +347,9 @@ fn parse_duration(value: &Value, field: &str) -> Result<chrono::Duration, ApiErr
 }
 
 fn parse_timestamp(value: &Value, field: &str) -> Result<DateTime<Utc>, ApiError> {
-    value
-        .as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| {
-            invalid_argument(format!(
-                "Invalid value at '{field}' (type.googleapis.com/google.protobuf.Timestamp): {value}"
-            ))
-        })
+    value.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc)).ok_or_else(|| {
+        invalid_argument(format!("Invalid value at '{field}' (type.googleapis.com/google.protobuf.Timestamp): {value}"))
+    })
 }
 
 /// Checks and normalises one writable field into `secret`; `None` clears it.
@@ -373,9 +371,7 @@ fn apply_field(
         "labels" => validate_labels(value)?,
         "annotations" | "tags" => validate_string_map(value, field)?,
         "topics" => {
-            let topics = value
-                .as_array()
-                .ok_or_else(|| invalid_argument("Secret.topics must be a list."))?;
+            let topics = value.as_array().ok_or_else(|| invalid_argument("Secret.topics must be a list."))?;
             if topics.len() > 10 {
                 return Err(invalid_argument("A secret can have at most 10 topics."));
             }
@@ -398,19 +394,14 @@ fn apply_field(
             parse_duration(value, "version_destroy_ttl")?;
         }
         "versionAliases" => {
-            let aliases = value
-                .as_object()
-                .ok_or_else(|| invalid_argument("Secret.versionAliases must be a map."))?;
+            let aliases = value.as_object().ok_or_else(|| invalid_argument("Secret.versionAliases must be a map."))?;
             let mut normalised = Map::new();
             for (alias, number) in aliases {
                 let n = int64(number).filter(|n| *n > 0).ok_or_else(|| {
                     invalid_argument(format!("Version alias \"{alias}\" must name a version number."))
                 })?;
                 let version = format!("{secret_name}/versions/{n}");
-                let exists = ctx
-                    .store
-                    .get(API, &version)
-                    .is_some_and(|v| v.value["state"] != "DESTROYED");
+                let exists = ctx.store.get(API, &version).is_some_and(|v| v.value["state"] != "DESTROYED");
                 if !exists {
                     return Err(invalid_argument(format!(
                         "Version alias \"{alias}\" refers to [{version}], which does not exist or is destroyed."
@@ -467,11 +458,7 @@ fn insert_secret(
         (false, Some(r)) => {
             secret.insert("replication".into(), validate_replication(r)?);
         }
-        (false, None) => {
-            return Err(invalid_argument(
-                "Secret.replication is required: set automatic or userManaged.",
-            ))
-        }
+        (false, None) => return Err(invalid_argument("Secret.replication is required: set automatic or userManaged.")),
         (true, Some(_)) => {
             return Err(invalid_argument(
                 "Regional secrets do not take a replication policy; remove Secret.replication.",
@@ -483,9 +470,7 @@ fn insert_secret(
     for field in UPDATABLE.iter().chain(["tags"].iter()) {
         if *field == "versionAliases" {
             if body.get(*field).and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
-                return Err(invalid_argument(
-                    "A new secret has no versions, so Secret.versionAliases must be empty.",
-                ));
+                return Err(invalid_argument("A new secret has no versions, so Secret.versionAliases must be empty."));
             }
             continue;
         }
@@ -518,10 +503,9 @@ fn to_camel(path: &str) -> String {
 
 fn check_etag(given: Option<&str>, stored: &StoredResource, name: &str) -> Result<(), ApiError> {
     match given {
-        Some(etag) if !etag.is_empty() && etag != stored.etag() => Err(aborted(format!(
-            "The etag {etag} does not match the current etag {} of [{name}].",
-            stored.etag()
-        ))),
+        Some(etag) if !etag.is_empty() && etag != stored.etag() => {
+            Err(aborted(format!("The etag {etag} does not match the current etag {} of [{name}].", stored.etag())))
+        }
         _ => Ok(()),
     }
 }
@@ -545,9 +529,7 @@ fn update_secret(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Valu
     let mut secret = current.value.as_object().cloned().unwrap_or_default();
     for path in &paths {
         match path.as_str() {
-            "replication" => {
-                return Err(invalid_argument("Secret.replication is immutable and cannot be updated."))
-            }
+            "replication" => return Err(invalid_argument("Secret.replication is immutable and cannot be updated.")),
             "name" | "createTime" | "etag" => {
                 return Err(invalid_argument(format!("Secret.{path} is output only and cannot be updated.")))
             }
@@ -575,12 +557,8 @@ fn delete_secret(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Valu
 fn list_secrets(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Value, ApiError> {
     let filter = Filter::parse(req.query.get("filter").unwrap_or(""))?;
     let prefix = format!("{parent}/secrets/");
-    let mut secrets: Vec<&StoredResource> = ctx
-        .store
-        .children(API, &prefix)
-        .map(|(_, r)| r)
-        .filter(|r| filter.matches(&r.value))
-        .collect();
+    let mut secrets: Vec<&StoredResource> =
+        ctx.store.children(API, &prefix).map(|(_, r)| r).filter(|r| filter.matches(&r.value)).collect();
     newest_first(&mut secrets);
     let total = secrets.len();
     let (page, next) = paginate(secrets, &req.query, MAX_PAGE_SIZE, MAX_PAGE_SIZE)?;
@@ -590,9 +568,7 @@ fn list_secrets(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Val
 
 fn newest_first(items: &mut [&StoredResource]) {
     items.sort_by(|a, b| {
-        let key = |r: &StoredResource| {
-            (r.value["createTime"].as_str().unwrap_or("").to_string(), r.generation)
-        };
+        let key = |r: &StoredResource| (r.value["createTime"].as_str().unwrap_or("").to_string(), r.generation);
         key(b).cmp(&key(a))
     });
 }
@@ -639,10 +615,7 @@ fn decode_payload_data(data: &Value) -> Result<Vec<u8>, ApiError> {
         Value::String(s) => s,
         _ => return Err(invalid_argument("Invalid value at 'payload.data' (TYPE_BYTES): expected a base64 string.")),
     };
-    let engines = [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::URL_SAFE,
-    ];
+    let engines = [base64::engine::general_purpose::STANDARD, base64::engine::general_purpose::URL_SAFE];
     engines
         .iter()
         .find_map(|e| e.decode(text).ok())
@@ -651,11 +624,7 @@ fn decode_payload_data(data: &Value) -> Result<Vec<u8>, ApiError> {
         .ok_or_else(|| invalid_argument("Invalid value at 'payload.data' (TYPE_BYTES): Base64 decoding failed."))
 }
 
-fn insert_version(
-    ctx: &mut Ctx<'_>,
-    secret: &str,
-    payload: &Map<String, Value>,
-) -> Result<StoredResource, ApiError> {
+fn insert_version(ctx: &mut Ctx<'_>, secret: &str, payload: &Map<String, Value>) -> Result<StoredResource, ApiError> {
     let secret_value = get_secret(ctx, secret)?.value.clone();
     let data = decode_payload_data(payload.get("data").unwrap_or(&Value::Null))?;
     if data.len() > MAX_PAYLOAD_BYTES {
@@ -668,9 +637,8 @@ fn insert_version(
     let client_checksum = match payload.get("dataCrc32c").filter(|v| !v.is_null()) {
         None => false,
         Some(v) => {
-            let claimed = int64(v).ok_or_else(|| {
-                invalid_argument(format!("Invalid value at 'payload.data_crc32c' (TYPE_INT64), {v}"))
-            })?;
+            let claimed = int64(v)
+                .ok_or_else(|| invalid_argument(format!("Invalid value at 'payload.data_crc32c' (TYPE_INT64), {v}")))?;
             if claimed != i64::from(actual) {
                 return Err(invalid_argument(
                     "Checksum mismatch: the payload's data_crc32c does not match the CRC32C of its data.",
@@ -897,9 +865,7 @@ fn seed_secret(ctx: &mut Ctx<'_>, s: &ScenarioSecret) -> Result<(), ApiError> {
             (None, Some(b64)) => b64.clone(),
             (None, None) => String::new(),
             (Some(_), Some(_)) => {
-                return Err(invalid_argument(format!(
-                    "versions[{i}] sets both data and dataBase64; use one."
-                )))
+                return Err(invalid_argument(format!("versions[{i}] sets both data and dataBase64; use one.")))
             }
         };
         let mut payload = Map::new();
@@ -965,19 +931,38 @@ mod tests {
         store.projects.insert("acme", "123456789012");
         let mut c = ctx(&mut store);
         let created = SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/acme/secrets", "secretId=db", json!({"replication": {"automatic": {}}})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::POST,
+                    "v1/projects/acme/secrets",
+                    "secretId=db",
+                    json!({"replication": {"automatic": {}}}),
+                ),
+            )
             .unwrap();
         assert_eq!(created["name"], "projects/123456789012/secrets/db");
         for expected in ["1", "2"] {
             let v = SecretManager
-                .handle(&mut c, &request(Method::POST, "v1/projects/acme/secrets/db:addVersion", "", json!({"payload": {"data": "dG9rZW4tdjE="}})))
+                .handle(
+                    &mut c,
+                    &request(
+                        Method::POST,
+                        "v1/projects/acme/secrets/db:addVersion",
+                        "",
+                        json!({"payload": {"data": "dG9rZW4tdjE="}}),
+                    ),
+                )
                 .unwrap();
             assert_eq!(v["name"], format!("projects/123456789012/secrets/db/versions/{expected}"));
             assert_eq!(v["state"], "ENABLED");
             assert!(v.get("clientSpecifiedPayloadChecksum").is_none());
         }
         let access = SecretManager
-            .handle(&mut c, &request(Method::GET, "v1/projects/123456789012/secrets/db/versions/latest:access", "", Value::Null))
+            .handle(
+                &mut c,
+                &request(Method::GET, "v1/projects/123456789012/secrets/db/versions/latest:access", "", Value::Null),
+            )
             .unwrap();
         assert_eq!(access["payload"]["dataCrc32c"], "3113634025");
         assert_eq!(access["name"], "projects/123456789012/secrets/db/versions/2");
@@ -988,7 +973,15 @@ mod tests {
         let mut store = Store::new();
         let mut c = ctx(&mut store);
         let err = SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/locations/us-east1/secrets", "secretId=r", json!({"replication": {"automatic": {}}})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::POST,
+                    "v1/projects/p/locations/us-east1/secrets",
+                    "secretId=r",
+                    json!({"replication": {"automatic": {}}}),
+                ),
+            )
             .unwrap_err();
         assert_eq!(err.code, super::super::errors::Code::InvalidArgument);
         let ok = SecretManager
@@ -996,7 +989,15 @@ mod tests {
             .unwrap();
         assert!(ok["name"].as_str().unwrap().ends_with("/locations/us-east1/secrets/r"));
         let v = SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/locations/us-east1/secrets/r:addVersion", "", json!({"payload": {"data": "eA=="}})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::POST,
+                    "v1/projects/p/locations/us-east1/secrets/r:addVersion",
+                    "",
+                    json!({"payload": {"data": "eA=="}}),
+                ),
+            )
             .unwrap();
         assert!(v.get("replicationStatus").is_none());
     }
@@ -1006,10 +1007,21 @@ mod tests {
         let mut store = Store::new();
         let mut c = ctx(&mut store);
         SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets", "secretId=s", json!({"replication": {"automatic": {}}, "versionDestroyTtl": "86400s"})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::POST,
+                    "v1/projects/p/secrets",
+                    "secretId=s",
+                    json!({"replication": {"automatic": {}}, "versionDestroyTtl": "86400s"}),
+                ),
+            )
             .unwrap();
         SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}})))
+            .handle(
+                &mut c,
+                &request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}})),
+            )
             .unwrap();
         let v = SecretManager
             .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets/s/versions/1:destroy", "", json!({})))
@@ -1032,10 +1044,21 @@ mod tests {
         let mut store = Store::new();
         let mut c = ctx(&mut store);
         SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets", "secretId=s", json!({"replication": {"automatic": {}}, "ttl": "60s"})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::POST,
+                    "v1/projects/p/secrets",
+                    "secretId=s",
+                    json!({"replication": {"automatic": {}}, "ttl": "60s"}),
+                ),
+            )
             .unwrap();
         SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}})))
+            .handle(
+                &mut c,
+                &request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}})),
+            )
             .unwrap();
         c.now += chrono::Duration::seconds(61);
         let err = SecretManager
@@ -1052,10 +1075,26 @@ mod tests {
         let mut store = Store::new();
         let mut c = ctx(&mut store);
         SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets", "secretId=s", json!({"replication": {"automatic": {}}, "labels": {"a": "b"}})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::POST,
+                    "v1/projects/p/secrets",
+                    "secretId=s",
+                    json!({"replication": {"automatic": {}}, "labels": {"a": "b"}}),
+                ),
+            )
             .unwrap();
         let patched = SecretManager
-            .handle(&mut c, &request(Method::PATCH, "v1/projects/p/secrets/s", "updateMask=expire_time", json!({"expireTime": "2030-01-01T00:00:00Z", "labels": {"ignored": "x"}})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::PATCH,
+                    "v1/projects/p/secrets/s",
+                    "updateMask=expire_time",
+                    json!({"expireTime": "2030-01-01T00:00:00Z", "labels": {"ignored": "x"}}),
+                ),
+            )
             .unwrap();
         assert_eq!(patched["expireTime"], "2030-01-01T00:00:00.000000000Z");
         assert_eq!(patched["labels"], json!({"a": "b"}), "unmasked fields are untouched");
@@ -1064,7 +1103,15 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("immutable"));
         let err = SecretManager
-            .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets", "secretId=t", json!({"replication": {"automatic": {}}, "labels": {"Env": "x"}})))
+            .handle(
+                &mut c,
+                &request(
+                    Method::POST,
+                    "v1/projects/p/secrets",
+                    "secretId=t",
+                    json!({"replication": {"automatic": {}}, "labels": {"Env": "x"}}),
+                ),
+            )
             .unwrap_err();
         assert!(err.message.contains("label key"), "{}", err.message);
     }

@@ -20,10 +20,10 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use super::api::{percent_decode, Api, ApiRequest, Ctx, QueryParams};
-use super::errors::{self, ApiError, Envelope};
-use super::operations;
 use super::compute::Compute;
+use super::errors::{self, ApiError, Envelope};
 use super::logging::Logging;
+use super::operations;
 use super::secretmanager::SecretManager;
 use super::store::{write_atomic, Store};
 use super::RequestRecord;
@@ -97,8 +97,7 @@ impl Shared {
     }
 
     pub fn set_latency(&self, d: Duration) {
-        self.latency_nanos
-            .store(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.latency_nanos.store(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     fn latency(&self) -> Duration {
@@ -158,54 +157,28 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
     };
     let (response, faulted) = match fault {
         Some(exhausted) => {
-            let envelope = shared
-                .api_for(&api_path(req.uri()))
-                .map_or(Envelope::Aip, |a| a.envelope());
+            let envelope = shared.api_for(&api_path(req.uri())).map_or(Envelope::Aip, |a| a.envelope());
             let error = if exhausted {
-                errors::resource_exhausted(
-                    "Quota exceeded (a fault injected by the Cairn emulator); retry later.",
-                )
+                errors::resource_exhausted("Quota exceeded (a fault injected by the Cairn emulator); retry later.")
             } else {
-                errors::unavailable(
-                    "The service is currently unavailable (a fault injected by the Cairn emulator).",
-                )
+                errors::unavailable("The service is currently unavailable (a fault injected by the Cairn emulator).")
             };
             (error_response(&error, envelope), true)
         }
         None => (next.run(req).await, false),
     };
-    lock(&shared.records).push(RequestRecord {
-        method,
-        path,
-        query,
-        status: response.status().as_u16(),
-        faulted,
-    });
+    lock(&shared.records).push(RequestRecord { method, path, query, status: response.status().as_u16(), faulted });
     response
 }
 
-async fn dispatch(
-    State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
+async fn dispatch(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
     let path = api_path(&uri);
     let query = QueryParams::parse(uri.query().unwrap_or(""));
     let Some(api) = shared.api_for(&path) else {
-        let error = errors::not_found(format!(
-            "The Cairn emulator serves no API at {} /{path}.",
-            method
-        ));
+        let error = errors::not_found(format!("The Cairn emulator serves no API at {} /{path}.", method));
         return error_response(&error, Envelope::Aip);
     };
-    let request = ApiRequest {
-        method,
-        path,
-        enum_ints: query.wants_enum_ints(),
-        query,
-        body: body.to_vec(),
-    };
+    let request = ApiRequest { method, path, enum_ints: query.wants_enum_ints(), query, body: body.to_vec() };
     let hold = api.hold_until(&lock(&shared.store), &request);
     if let Some(until) = hold {
         let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default().min(MAX_HOLD);
@@ -216,11 +189,7 @@ async fn dispatch(
         let now = chrono::Utc::now();
         operations::settle_due(&mut store, now);
         let result = {
-            let mut ctx = Ctx {
-                store: &mut store,
-                operation_duration: shared.operation_duration,
-                now,
-            };
+            let mut ctx = Ctx { store: &mut store, operation_duration: shared.operation_duration, now };
             api.handle(&mut ctx, &request)
         };
         match shared.persist_locked(&mut store) {
@@ -243,9 +212,8 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json; charset=UTF-8"));
     response
 }

@@ -33,7 +33,8 @@ const MAX_PAGE_SIZE: usize = 500;
 pub const IN_PROGRESS_MESSAGE: &str = "Operation failed because another operation was already in progress. Try your request after the current operation is complete.";
 pub const ALREADY_EXISTS_MESSAGE: &str = "The Cloud SQL instance already exists. When you delete an instance, you can't reuse the name of the deleted instance until one week from the deletion date.";
 pub const NOT_FOUND_MESSAGE: &str = "The Cloud SQL instance does not exist.";
-pub const INVALID_STATE_MESSAGE: &str = "The instance or operation is not in an appropriate state to handle the request.";
+pub const INVALID_STATE_MESSAGE: &str =
+    "The instance or operation is not in an appropriate state to handle the request.";
 pub const PROTECTED_MESSAGE: &str = "The instance is protected. Please disable the deletion protection and try again. To disable deletion protection, update the instance settings with deletionProtectionEnabled set to false.";
 
 // ---------------------------------------------------------------------------------------------
@@ -43,66 +44,159 @@ pub const PROTECTED_MESSAGE: &str = "The instance is protected. Please disable t
 type Pairs = &'static [(&'static str, i64)];
 
 const INSTANCE_STATE: Pairs = &[
-    ("SQL_INSTANCE_STATE_UNSPECIFIED", 0), ("RUNNABLE", 1), ("SUSPENDED", 2), ("PENDING_DELETE", 3),
-    ("PENDING_CREATE", 4), ("MAINTENANCE", 5), ("FAILED", 6), ("ONLINE_MAINTENANCE", 7), ("REPAIRING", 8),
+    ("SQL_INSTANCE_STATE_UNSPECIFIED", 0),
+    ("RUNNABLE", 1),
+    ("SUSPENDED", 2),
+    ("PENDING_DELETE", 3),
+    ("PENDING_CREATE", 4),
+    ("MAINTENANCE", 5),
+    ("FAILED", 6),
+    ("ONLINE_MAINTENANCE", 7),
+    ("REPAIRING", 8),
 ];
 const DATABASE_VERSION: Pairs = &[
-    ("SQL_DATABASE_VERSION_UNSPECIFIED", 0), ("MYSQL_5_1", 2), ("MYSQL_5_5", 3), ("MYSQL_5_6", 5),
-    ("MYSQL_5_7", 6), ("POSTGRES_9_6", 9), ("POSTGRES_11", 10), ("SQLSERVER_2017_STANDARD", 11),
-    ("SQLSERVER_2017_ENTERPRISE", 14), ("SQLSERVER_2017_EXPRESS", 15), ("SQLSERVER_2017_WEB", 16),
-    ("POSTGRES_10", 18), ("POSTGRES_12", 19), ("MYSQL_8_0", 20), ("POSTGRES_13", 23),
-    ("SQLSERVER_2019_STANDARD", 26), ("SQLSERVER_2019_ENTERPRISE", 27), ("SQLSERVER_2019_EXPRESS", 28),
-    ("SQLSERVER_2019_WEB", 29), ("MYSQL_8_0_18", 41), ("MYSQL_8_0_26", 85), ("POSTGRES_14", 110),
-    ("MYSQL_8_0_27", 111), ("MYSQL_8_0_28", 132), ("MYSQL_8_0_29", 148), ("POSTGRES_15", 172),
-    ("MYSQL_8_0_30", 174), ("MYSQL_8_0_31", 197), ("SQLSERVER_2022_STANDARD", 199),
-    ("SQLSERVER_2022_ENTERPRISE", 200), ("SQLSERVER_2022_EXPRESS", 201), ("SQLSERVER_2022_WEB", 202),
-    ("MYSQL_8_0_32", 213), ("MYSQL_8_0_33", 238), ("MYSQL_8_0_34", 239), ("MYSQL_8_0_35", 240),
-    ("MYSQL_8_0_36", 241), ("POSTGRES_16", 272), ("MYSQL_8_0_37", 355), ("MYSQL_8_0_39", 357),
-    ("MYSQL_8_0_40", 358), ("MYSQL_8_4", 398), ("POSTGRES_17", 408), ("MYSQL_8_0_41", 488),
-    ("MYSQL_8_0_42", 489), ("SQLSERVER_2025_STANDARD", 549), ("SQLSERVER_2025_ENTERPRISE", 550),
-    ("SQLSERVER_2025_EXPRESS", 551), ("MYSQL_8_0_43", 553), ("MYSQL_8_0_44", 554), ("MYSQL_8_0_45", 555),
-    ("MYSQL_8_0_46", 556), ("POSTGRES_18", 557), ("MYSQL_9_7", 654), ("POSTGRES_19", 684), ("POSTGRES_20", 781),
+    ("SQL_DATABASE_VERSION_UNSPECIFIED", 0),
+    ("MYSQL_5_1", 2),
+    ("MYSQL_5_5", 3),
+    ("MYSQL_5_6", 5),
+    ("MYSQL_5_7", 6),
+    ("POSTGRES_9_6", 9),
+    ("POSTGRES_11", 10),
+    ("SQLSERVER_2017_STANDARD", 11),
+    ("SQLSERVER_2017_ENTERPRISE", 14),
+    ("SQLSERVER_2017_EXPRESS", 15),
+    ("SQLSERVER_2017_WEB", 16),
+    ("POSTGRES_10", 18),
+    ("POSTGRES_12", 19),
+    ("MYSQL_8_0", 20),
+    ("POSTGRES_13", 23),
+    ("SQLSERVER_2019_STANDARD", 26),
+    ("SQLSERVER_2019_ENTERPRISE", 27),
+    ("SQLSERVER_2019_EXPRESS", 28),
+    ("SQLSERVER_2019_WEB", 29),
+    ("MYSQL_8_0_18", 41),
+    ("MYSQL_8_0_26", 85),
+    ("POSTGRES_14", 110),
+    ("MYSQL_8_0_27", 111),
+    ("MYSQL_8_0_28", 132),
+    ("MYSQL_8_0_29", 148),
+    ("POSTGRES_15", 172),
+    ("MYSQL_8_0_30", 174),
+    ("MYSQL_8_0_31", 197),
+    ("SQLSERVER_2022_STANDARD", 199),
+    ("SQLSERVER_2022_ENTERPRISE", 200),
+    ("SQLSERVER_2022_EXPRESS", 201),
+    ("SQLSERVER_2022_WEB", 202),
+    ("MYSQL_8_0_32", 213),
+    ("MYSQL_8_0_33", 238),
+    ("MYSQL_8_0_34", 239),
+    ("MYSQL_8_0_35", 240),
+    ("MYSQL_8_0_36", 241),
+    ("POSTGRES_16", 272),
+    ("MYSQL_8_0_37", 355),
+    ("MYSQL_8_0_39", 357),
+    ("MYSQL_8_0_40", 358),
+    ("MYSQL_8_4", 398),
+    ("POSTGRES_17", 408),
+    ("MYSQL_8_0_41", 488),
+    ("MYSQL_8_0_42", 489),
+    ("SQLSERVER_2025_STANDARD", 549),
+    ("SQLSERVER_2025_ENTERPRISE", 550),
+    ("SQLSERVER_2025_EXPRESS", 551),
+    ("MYSQL_8_0_43", 553),
+    ("MYSQL_8_0_44", 554),
+    ("MYSQL_8_0_45", 555),
+    ("MYSQL_8_0_46", 556),
+    ("POSTGRES_18", 557),
+    ("MYSQL_9_7", 654),
+    ("POSTGRES_19", 684),
+    ("POSTGRES_20", 781),
 ];
 const INSTANCE_TYPE: Pairs = &[
-    ("SQL_INSTANCE_TYPE_UNSPECIFIED", 0), ("CLOUD_SQL_INSTANCE", 1), ("ON_PREMISES_INSTANCE", 2),
-    ("READ_REPLICA_INSTANCE", 3), ("READ_POOL_INSTANCE", 5), ("GREEN_INSTANCE", 7),
+    ("SQL_INSTANCE_TYPE_UNSPECIFIED", 0),
+    ("CLOUD_SQL_INSTANCE", 1),
+    ("ON_PREMISES_INSTANCE", 2),
+    ("READ_REPLICA_INSTANCE", 3),
+    ("READ_POOL_INSTANCE", 5),
+    ("GREEN_INSTANCE", 7),
 ];
-const BACKEND_TYPE: Pairs = &[("SQL_BACKEND_TYPE_UNSPECIFIED", 0), ("FIRST_GEN", 1), ("SECOND_GEN", 2), ("EXTERNAL", 3)];
-const IP_ADDRESS_TYPE: Pairs = &[
-    ("SQL_IP_ADDRESS_TYPE_UNSPECIFIED", 0), ("PRIMARY", 1), ("OUTGOING", 2), ("PRIVATE", 3), ("MIGRATED_1ST_GEN", 4),
-];
+const BACKEND_TYPE: Pairs =
+    &[("SQL_BACKEND_TYPE_UNSPECIFIED", 0), ("FIRST_GEN", 1), ("SECOND_GEN", 2), ("EXTERNAL", 3)];
+const IP_ADDRESS_TYPE: Pairs =
+    &[("SQL_IP_ADDRESS_TYPE_UNSPECIFIED", 0), ("PRIMARY", 1), ("OUTGOING", 2), ("PRIVATE", 3), ("MIGRATED_1ST_GEN", 4)];
 const SUSPENSION_REASON: Pairs = &[
-    ("SQL_SUSPENSION_REASON_UNSPECIFIED", 0), ("BILLING_ISSUE", 2), ("LEGAL_ISSUE", 3),
-    ("OPERATIONAL_ISSUE", 4), ("KMS_KEY_ISSUE", 5), ("PROJECT_ABUSE", 8),
+    ("SQL_SUSPENSION_REASON_UNSPECIFIED", 0),
+    ("BILLING_ISSUE", 2),
+    ("LEGAL_ISSUE", 3),
+    ("OPERATIONAL_ISSUE", 4),
+    ("KMS_KEY_ISSUE", 5),
+    ("PROJECT_ABUSE", 8),
 ];
 const AVAILABILITY_TYPE: Pairs = &[("SQL_AVAILABILITY_TYPE_UNSPECIFIED", 0), ("ZONAL", 1), ("REGIONAL", 2)];
 const PRICING_PLAN: Pairs = &[("SQL_PRICING_PLAN_UNSPECIFIED", 0), ("PACKAGE", 1), ("PER_USE", 2)];
 const REPLICATION_TYPE: Pairs = &[("SQL_REPLICATION_TYPE_UNSPECIFIED", 0), ("SYNCHRONOUS", 1), ("ASYNCHRONOUS", 2)];
-const ACTIVATION_POLICY: Pairs = &[("SQL_ACTIVATION_POLICY_UNSPECIFIED", 0), ("ALWAYS", 1), ("NEVER", 2), ("ON_DEMAND", 3)];
+const ACTIVATION_POLICY: Pairs =
+    &[("SQL_ACTIVATION_POLICY_UNSPECIFIED", 0), ("ALWAYS", 1), ("NEVER", 2), ("ON_DEMAND", 3)];
 const DATA_DISK_TYPE: Pairs = &[
-    ("SQL_DATA_DISK_TYPE_UNSPECIFIED", 0), ("PD_SSD", 1), ("PD_HDD", 2), ("OBSOLETE_LOCAL_SSD", 3), ("HYPERDISK_BALANCED", 4),
+    ("SQL_DATA_DISK_TYPE_UNSPECIFIED", 0),
+    ("PD_SSD", 1),
+    ("PD_HDD", 2),
+    ("OBSOLETE_LOCAL_SSD", 3),
+    ("HYPERDISK_BALANCED", 4),
 ];
 const EDITION: Pairs = &[("EDITION_UNSPECIFIED", 0), ("ENTERPRISE", 2), ("ENTERPRISE_PLUS", 3), ("DEVELOPER", 5)];
 const CONNECTOR_ENFORCEMENT: Pairs = &[("CONNECTOR_ENFORCEMENT_UNSPECIFIED", 0), ("NOT_REQUIRED", 1), ("REQUIRED", 2)];
 const SSL_MODE: Pairs = &[
-    ("SSL_MODE_UNSPECIFIED", 0), ("ALLOW_UNENCRYPTED_AND_ENCRYPTED", 1), ("ENCRYPTED_ONLY", 2),
+    ("SSL_MODE_UNSPECIFIED", 0),
+    ("ALLOW_UNENCRYPTED_AND_ENCRYPTED", 1),
+    ("ENCRYPTED_ONLY", 2),
     ("TRUSTED_CLIENT_CERTIFICATE_REQUIRED", 3),
 ];
 const OPERATION_STATUS: Pairs = &[("SQL_OPERATION_STATUS_UNSPECIFIED", 0), ("PENDING", 1), ("RUNNING", 2), ("DONE", 3)];
 const OPERATION_TYPE: Pairs = &[
-    ("SQL_OPERATION_TYPE_UNSPECIFIED", 0), ("IMPORT", 1), ("EXPORT", 2), ("CREATE", 3), ("UPDATE", 4),
-    ("DELETE", 5), ("RESTART", 6), ("BACKUP", 7), ("SNAPSHOT", 8), ("BACKUP_VOLUME", 9), ("DELETE_VOLUME", 10),
-    ("RESTORE_VOLUME", 11), ("INJECT_USER", 12), ("CLONE", 14), ("STOP_REPLICA", 15), ("START_REPLICA", 16),
-    ("PROMOTE_REPLICA", 17), ("CREATE_REPLICA", 18), ("CREATE_USER", 19), ("DELETE_USER", 20),
-    ("UPDATE_USER", 21), ("CREATE_DATABASE", 22), ("DELETE_DATABASE", 23), ("UPDATE_DATABASE", 24),
-    ("FAILOVER", 25), ("DELETE_BACKUP", 26), ("RECREATE_REPLICA", 27), ("TRUNCATE_LOG", 28),
-    ("DEMOTE_MASTER", 29), ("MAINTENANCE", 30), ("ENABLE_PRIVATE_IP", 31), ("DEFER_MAINTENANCE", 32),
-    ("CREATE_CLONE", 33), ("RESCHEDULE_MAINTENANCE", 34), ("START_EXTERNAL_SYNC", 35), ("LOG_CLEANUP", 36),
-    ("AUTO_RESTART", 37), ("REENCRYPT", 38), ("SWITCHOVER", 39), ("UPDATE_BACKUP", 40),
+    ("SQL_OPERATION_TYPE_UNSPECIFIED", 0),
+    ("IMPORT", 1),
+    ("EXPORT", 2),
+    ("CREATE", 3),
+    ("UPDATE", 4),
+    ("DELETE", 5),
+    ("RESTART", 6),
+    ("BACKUP", 7),
+    ("SNAPSHOT", 8),
+    ("BACKUP_VOLUME", 9),
+    ("DELETE_VOLUME", 10),
+    ("RESTORE_VOLUME", 11),
+    ("INJECT_USER", 12),
+    ("CLONE", 14),
+    ("STOP_REPLICA", 15),
+    ("START_REPLICA", 16),
+    ("PROMOTE_REPLICA", 17),
+    ("CREATE_REPLICA", 18),
+    ("CREATE_USER", 19),
+    ("DELETE_USER", 20),
+    ("UPDATE_USER", 21),
+    ("CREATE_DATABASE", 22),
+    ("DELETE_DATABASE", 23),
+    ("UPDATE_DATABASE", 24),
+    ("FAILOVER", 25),
+    ("DELETE_BACKUP", 26),
+    ("RECREATE_REPLICA", 27),
+    ("TRUNCATE_LOG", 28),
+    ("DEMOTE_MASTER", 29),
+    ("MAINTENANCE", 30),
+    ("ENABLE_PRIVATE_IP", 31),
+    ("DEFER_MAINTENANCE", 32),
+    ("CREATE_CLONE", 33),
+    ("RESCHEDULE_MAINTENANCE", 34),
+    ("START_EXTERNAL_SYNC", 35),
+    ("LOG_CLEANUP", 36),
+    ("AUTO_RESTART", 37),
+    ("REENCRYPT", 38),
+    ("SWITCHOVER", 39),
+    ("UPDATE_BACKUP", 40),
 ];
-const USER_TYPE: Pairs = &[
-    ("BUILT_IN", 0), ("CLOUD_IAM_USER", 1), ("CLOUD_IAM_GROUP", 3), ("CLOUD_IAM_GROUP_USER", 4), ("ENTRAID_USER", 7),
-];
+const USER_TYPE: Pairs =
+    &[("BUILT_IN", 0), ("CLOUD_IAM_USER", 1), ("CLOUD_IAM_GROUP", 3), ("CLOUD_IAM_GROUP_USER", 4), ("ENTRAID_USER", 7)];
 
 /// An enum field: a dotted path (`name[]` walks an array) and its (name, number) pairs.
 type SparseField = (&'static str, Pairs);
@@ -172,7 +266,9 @@ fn decode(value: &mut Value, fields: &[SparseField]) -> Result<(), ApiError> {
                 match pairs.iter().find(|(_, number)| *number == n) {
                     Some((name, _)) => *leaf = Value::String((*name).to_string()),
                     None => {
-                        problem.get_or_insert_with(|| invalid(format!("Invalid value at '{}' ({n}).", path.replace("[]", ""))));
+                        problem.get_or_insert_with(|| {
+                            invalid(format!("Invalid value at '{}' ({n}).", path.replace("[]", "")))
+                        });
                     }
                 }
             }
@@ -267,11 +363,16 @@ impl Api for SqlAdmin {
                 restart_instance(ctx, &project, &instance)?
             }
             Target::Instance { verb: Some(v), .. } => {
-                return Err(ApiError::new(Code::Unimplemented, format!(
-                    "Method instances.{v} of the Cloud SQL Admin API is not implemented by the Cairn emulator."
-                )))
+                return Err(ApiError::new(
+                    Code::Unimplemented,
+                    format!(
+                        "Method instances.{v} of the Cloud SQL Admin API is not implemented by the Cairn emulator."
+                    ),
+                ))
             }
-            Target::Databases { project, instance } if m == Method::POST => insert_database(ctx, req, &project, &instance)?,
+            Target::Databases { project, instance } if m == Method::POST => {
+                insert_database(ctx, req, &project, &instance)?
+            }
             Target::Databases { project, instance } if m == Method::GET => list_databases(ctx, &project, &instance)?,
             Target::Database { project, instance, database } if m == Method::GET => {
                 existing_instance(ctx, &project, &instance)?;
@@ -309,13 +410,18 @@ impl Api for SqlAdmin {
                 op
             }
             Target::Operation { project, operation, verb: Some(v) } if v == "cancel" && m == Method::POST => {
-                operations::get(ctx.store, &operation_key(&project, &operation), ctx.now).ok_or_else(operation_not_found)?;
-                return Err(ApiError::new(Code::Unimplemented, "Cancelling operations is not implemented by the Cairn emulator."));
+                operations::get(ctx.store, &operation_key(&project, &operation), ctx.now)
+                    .ok_or_else(operation_not_found)?;
+                return Err(ApiError::new(
+                    Code::Unimplemented,
+                    "Cancelling operations is not implemented by the Cairn emulator.",
+                ));
             }
             _ => {
-                return Err(ApiError::new(Code::NotFound, format!(
-                    "The Cloud SQL Admin API has no method {} /{}.", req.method, req.path
-                )))
+                return Err(ApiError::new(
+                    Code::NotFound,
+                    format!("The Cloud SQL Admin API has no method {} /{}.", req.method, req.path),
+                ))
             }
         };
         if beta {
@@ -434,7 +540,11 @@ fn with_etag(mut value: Value, generation: u64) -> Value {
     value
 }
 
-fn existing_instance<'s>(ctx: &'s Ctx<'_>, project: &str, instance: &str) -> Result<&'s super::store::StoredResource, ApiError> {
+fn existing_instance<'s>(
+    ctx: &'s Ctx<'_>,
+    project: &str,
+    instance: &str,
+) -> Result<&'s super::store::StoredResource, ApiError> {
     ctx.store.get(API, &instance_key(project, instance)).ok_or_else(instance_not_found)
 }
 
@@ -537,22 +647,68 @@ fn state_effect(key: &str, state: &str) -> Effect {
 /// Top-level DatabaseInstance fields (discovery revision 20240618, plus a few newer ones the
 /// SDKs send); anything else is refused as the real API refuses unknown JSON names.
 const INSTANCE_FIELDS: &[&str] = &[
-    "availableMaintenanceVersions", "backendType", "connectionName", "createTime", "currentDiskSize",
-    "databaseInstalledVersion", "databaseVersion", "diskEncryptionConfiguration", "diskEncryptionStatus",
-    "dnsName", "etag", "failoverReplica", "gceZone", "geminiConfig", "instanceType", "ipAddresses",
-    "ipv6Address", "kind", "maintenanceVersion", "masterInstanceName", "maxDiskSize", "name",
-    "onPremisesConfiguration", "outOfDiskReport", "primaryDnsName", "project", "pscServiceAttachmentLink",
-    "region", "replicaConfiguration", "replicaNames", "replicationCluster", "rootPassword", "satisfiesPzs",
-    "scheduledMaintenance", "secondaryGceZone", "selfLink", "serverCaCert", "serviceAccountEmailAddress",
-    "settings", "sqlNetworkArchitecture", "state", "suspensionReason", "upgradableDatabaseVersions",
-    "writeEndpoint", "satisfiesPzi", "switchTransactionLogsToCloudStorageEnabled", "includeReplicasForMajorVersionUpgrade",
-    "tags", "nodeCount", "nodes", "dnsNames",
+    "availableMaintenanceVersions",
+    "backendType",
+    "connectionName",
+    "createTime",
+    "currentDiskSize",
+    "databaseInstalledVersion",
+    "databaseVersion",
+    "diskEncryptionConfiguration",
+    "diskEncryptionStatus",
+    "dnsName",
+    "etag",
+    "failoverReplica",
+    "gceZone",
+    "geminiConfig",
+    "instanceType",
+    "ipAddresses",
+    "ipv6Address",
+    "kind",
+    "maintenanceVersion",
+    "masterInstanceName",
+    "maxDiskSize",
+    "name",
+    "onPremisesConfiguration",
+    "outOfDiskReport",
+    "primaryDnsName",
+    "project",
+    "pscServiceAttachmentLink",
+    "region",
+    "replicaConfiguration",
+    "replicaNames",
+    "replicationCluster",
+    "rootPassword",
+    "satisfiesPzs",
+    "scheduledMaintenance",
+    "secondaryGceZone",
+    "selfLink",
+    "serverCaCert",
+    "serviceAccountEmailAddress",
+    "settings",
+    "sqlNetworkArchitecture",
+    "state",
+    "suspensionReason",
+    "upgradableDatabaseVersions",
+    "writeEndpoint",
+    "satisfiesPzi",
+    "switchTransactionLogsToCloudStorageEnabled",
+    "includeReplicasForMajorVersionUpgrade",
+    "tags",
+    "nodeCount",
+    "nodes",
+    "dnsNames",
 ];
 
 /// Input fields kept as given (everything else top-level is computed or output only).
 const KEPT_INPUT_FIELDS: &[&str] = &[
-    "diskEncryptionConfiguration", "maintenanceVersion", "masterInstanceName", "replicaConfiguration",
-    "failoverReplica", "onPremisesConfiguration", "tags",
+    "diskEncryptionConfiguration",
+    "maintenanceVersion",
+    "masterInstanceName",
+    "replicaConfiguration",
+    "failoverReplica",
+    "onPremisesConfiguration",
+    "tags",
 ];
 
 /// `^[a-z][a-z0-9-]*[a-z0-9]$`, at most 98 characters (the real limit counts the project too).
@@ -587,7 +743,13 @@ fn address(prefix: &str, seed: &str) -> String {
 }
 
 /// Validates and normalises `settings` (defaults filled in), given the settings version to set.
-fn normalise_settings(project: &str, region: &str, zone: &str, given: &Map<String, Value>, version: i64) -> Result<Map<String, Value>, ApiError> {
+fn normalise_settings(
+    project: &str,
+    region: &str,
+    zone: &str,
+    given: &Map<String, Value>,
+    version: i64,
+) -> Result<Map<String, Value>, ApiError> {
     let mut s = given.clone();
     s.remove("settingsVersion");
     let tier = s.get("tier").and_then(Value::as_str).unwrap_or("");
@@ -598,8 +760,12 @@ fn normalise_settings(project: &str, region: &str, zone: &str, given: &Map<Strin
         return Err(invalid(format!("Invalid request: invalid tier \"{tier}\": Cloud SQL tiers start with \"db-\".")));
     }
     let enum_checks: &[(&str, Pairs)] = &[
-        ("availabilityType", AVAILABILITY_TYPE), ("pricingPlan", PRICING_PLAN), ("replicationType", REPLICATION_TYPE),
-        ("activationPolicy", ACTIVATION_POLICY), ("dataDiskType", DATA_DISK_TYPE), ("edition", EDITION),
+        ("availabilityType", AVAILABILITY_TYPE),
+        ("pricingPlan", PRICING_PLAN),
+        ("replicationType", REPLICATION_TYPE),
+        ("activationPolicy", ACTIVATION_POLICY),
+        ("dataDiskType", DATA_DISK_TYPE),
+        ("edition", EDITION),
         ("connectorEnforcement", CONNECTOR_ENFORCEMENT),
     ];
     for (field, pairs) in enum_checks {
@@ -669,14 +835,17 @@ fn normalise_settings(project: &str, region: &str, zone: &str, given: &Map<Strin
     }
     s.insert("ipConfiguration".into(), Value::Object(ip));
     if let Some(flags) = s.get("databaseFlags") {
-        let list = flags.as_array().ok_or_else(|| invalid("Invalid request: settings.databaseFlags must be a list."))?;
+        let list =
+            flags.as_array().ok_or_else(|| invalid("Invalid request: settings.databaseFlags must be a list."))?;
         for flag in list {
             let name = flag.get("name").and_then(Value::as_str).unwrap_or("");
             if name.is_empty() {
                 return Err(invalid("Invalid request: every database flag needs a name."));
             }
             if flag.get("value").is_some_and(|v| !v.is_string()) {
-                return Err(invalid(format!("Invalid request: the value of database flag \"{name}\" must be a string.")));
+                return Err(invalid(format!(
+                    "Invalid request: the value of database flag \"{name}\" must be a string."
+                )));
             }
         }
     }
@@ -738,7 +907,9 @@ fn build_instance(ctx: &mut Ctx<'_>, project: &str, body: &Map<String, Value>) -
         )));
     }
     if let Some(p) = body.get("project").and_then(Value::as_str).filter(|p| !p.is_empty() && *p != project) {
-        return Err(invalid(format!("Invalid request: the body names project \"{p}\" but the path names \"{project}\".")));
+        return Err(invalid(format!(
+            "Invalid request: the body names project \"{p}\" but the path names \"{project}\"."
+        )));
     }
     let version = body.get("databaseVersion").and_then(Value::as_str).unwrap_or("MYSQL_8_0");
     if !is_enum_name(DATABASE_VERSION, version) {
@@ -883,7 +1054,13 @@ fn merge(into: &mut Map<String, Value>, patch: &Map<String, Value>) {
 
 /// PATCH (`replace` false: partial merge) and PUT (`replace` true: the settings sent are the
 /// settings, defaults filled in again).
-fn change_instance(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str, replace: bool) -> Result<Value, ApiError> {
+fn change_instance(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    instance: &str,
+    replace: bool,
+) -> Result<Value, ApiError> {
     let body = decoded_body(req, INSTANCE_ENUMS)?;
     check_instance_fields(&body)?;
     let current = mutable_instance(ctx, project, instance, false)?;
@@ -897,12 +1074,16 @@ fn change_instance(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
         }
     }
     if let Some(n) = body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty() && *n != instance) {
-        return Err(invalid(format!("Invalid request: the body names instance \"{n}\" but the path names \"{instance}\".")));
+        return Err(invalid(format!(
+            "Invalid request: the body names instance \"{n}\" but the path names \"{instance}\"."
+        )));
     }
     if let Some(r) = body.get("region").and_then(Value::as_str).filter(|r| Some(*r) != current["region"].as_str()) {
         return Err(invalid(format!("Invalid request: the region of an instance cannot be changed (to \"{r}\").")));
     }
-    if let Some(v) = body.get("databaseVersion").and_then(Value::as_str).filter(|v| Some(*v) != current["databaseVersion"].as_str()) {
+    if let Some(v) =
+        body.get("databaseVersion").and_then(Value::as_str).filter(|v| Some(*v) != current["databaseVersion"].as_str())
+    {
         let from = current["databaseVersion"].as_str().unwrap_or("");
         if !is_enum_name(DATABASE_VERSION, v) || engine(v) != engine(from) {
             return Err(invalid(format!(
@@ -948,7 +1129,9 @@ fn change_instance(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
 fn delete_instance(ctx: &mut Ctx<'_>, project: &str, instance: &str) -> Result<Value, ApiError> {
     let current = mutable_instance(ctx, project, instance, true)?;
     if current["settings"]["deletionProtectionEnabled"] == true {
-        return Err(ApiError::new(Code::FailedPrecondition, PROTECTED_MESSAGE).with_reason("protectedInstance").with_http_status(400));
+        return Err(ApiError::new(Code::FailedPrecondition, PROTECTED_MESSAGE)
+            .with_reason("protectedInstance")
+            .with_http_status(400));
     }
     let key = instance_key(project, instance);
     let previous_state = current["state"].as_str().unwrap_or("RUNNABLE").to_string();
@@ -1010,10 +1193,12 @@ fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
     }
     let key = database_key(project, instance, name);
     if ctx.store.contains(API, &key) {
-        return Err(ApiError::new(Code::AlreadyExists, format!("Database \"{name}\" already exists.")).with_reason("alreadyExists"));
+        return Err(ApiError::new(Code::AlreadyExists, format!("Database \"{name}\" already exists."))
+            .with_reason("alreadyExists"));
     }
     let (charset, collation) = default_charset(current["databaseVersion"].as_str().unwrap_or(""));
-    let text = |f: &str, d: &str| body.get(f).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(d).to_string();
+    let text =
+        |f: &str, d: &str| body.get(f).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(d).to_string();
     let value = database_value(project, instance, name, &text("charset", charset), &text("collation", collation));
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal: Value::Null }];
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_DATABASE", effects, vec![]), req.enum_ints))
@@ -1022,7 +1207,8 @@ fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
 fn list_databases(ctx: &Ctx<'_>, project: &str, instance: &str) -> Result<Value, ApiError> {
     existing_instance(ctx, project, instance)?;
     let prefix = format!("projects/{project}/instances/{instance}/databases/");
-    let items: Vec<Value> = ctx.store.children(API, &prefix).map(|(_, r)| with_etag(r.value.clone(), r.generation)).collect();
+    let items: Vec<Value> =
+        ctx.store.children(API, &prefix).map(|(_, r)| with_etag(r.value.clone(), r.generation)).collect();
     let mut out = Map::new();
     out.insert("kind".into(), json!("sql#databasesList"));
     if !items.is_empty() {
@@ -1031,7 +1217,13 @@ fn list_databases(ctx: &Ctx<'_>, project: &str, instance: &str) -> Result<Value,
     Ok(Value::Object(out))
 }
 
-fn change_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str, database: &str) -> Result<Value, ApiError> {
+fn change_database(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    instance: &str,
+    database: &str,
+) -> Result<Value, ApiError> {
     let body = decoded_body(req, &[])?;
     mutable_instance(ctx, project, instance, false)?;
     let key = database_key(project, instance, database);
@@ -1095,12 +1287,12 @@ fn insert_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &st
     let host = user_host(&current, body.get("host").and_then(Value::as_str));
     let key = user_key(project, instance, &host, name);
     if ctx.store.contains(API, &key) {
-        return Err(ApiError::new(Code::AlreadyExists, format!("User \"{name}\" already exists.")).with_reason("alreadyExists"));
+        return Err(
+            ApiError::new(Code::AlreadyExists, format!("User \"{name}\" already exists.")).with_reason("alreadyExists")
+        );
     }
-    let internal = body
-        .get("password")
-        .and_then(Value::as_str)
-        .map_or(Value::Null, |p| json!({"passwordSha256": sha256_hex(p)}));
+    let internal =
+        body.get("password").and_then(Value::as_str).map_or(Value::Null, |p| json!({"passwordSha256": sha256_hex(p)}));
     let value = user_value(project, instance, name, &host, user_type);
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal }];
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_USER", effects, vec![]), req.enum_ints))
@@ -1127,7 +1319,13 @@ fn list_users(ctx: &Ctx<'_>, req: &ApiRequest, project: &str, instance: &str) ->
     Ok(Value::Object(out))
 }
 
-fn find_user(ctx: &Ctx<'_>, req: &ApiRequest, project: &str, instance: &str, name: &str) -> Result<(String, Value), ApiError> {
+fn find_user(
+    ctx: &Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    instance: &str,
+    name: &str,
+) -> Result<(String, Value), ApiError> {
     let current = existing_instance(ctx, project, instance)?.value.clone();
     let host = user_host(&current, req.query.get("host"));
     let key = user_key(project, instance, &host, name);
@@ -1139,7 +1337,13 @@ fn get_user(ctx: &Ctx<'_>, req: &ApiRequest, project: &str, instance: &str, name
     find_user(ctx, req, project, instance, name).map(|(_, v)| v)
 }
 
-fn update_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str, name: &str) -> Result<Value, ApiError> {
+fn update_user(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    instance: &str,
+    name: &str,
+) -> Result<Value, ApiError> {
     let body = decoded_body(req, USER_ENUMS)?;
     mutable_instance(ctx, project, instance, false)?;
     let (key, value) = find_user(ctx, req, project, instance, name)?;
@@ -1151,7 +1355,13 @@ fn update_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &st
     Ok(respond_operation(start_operation(ctx, project, instance, "UPDATE_USER", effects, vec![]), req.enum_ints))
 }
 
-fn delete_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str, name: &str) -> Result<Value, ApiError> {
+fn delete_user(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    instance: &str,
+    name: &str,
+) -> Result<Value, ApiError> {
     mutable_instance(ctx, project, instance, false)?;
     let (key, _) = find_user(ctx, req, project, instance, name)?;
     let effects = vec![Effect::Remove { api: API.into(), name: key }];
@@ -1292,7 +1502,11 @@ fn seed_instance(ctx: &mut Ctx<'_>, s: &ScenarioInstance) -> Result<(), ApiError
         None => Value::Null,
         Some(Value::String(m)) => json!({"failNext": {"message": m}}),
         Some(Value::Object(o)) if o.get("message").is_some_and(Value::is_string) => json!({"failNext": o}),
-        Some(other) => return Err(invalid(format!("failNextOperation must be a message or {{\"code\", \"message\"}}, not {other}"))),
+        Some(other) => {
+            return Err(invalid(format!(
+                "failNextOperation must be a message or {{\"code\", \"message\"}}, not {other}"
+            )))
+        }
     };
     let version = inst["databaseVersion"].as_str().unwrap_or("").to_string();
     ctx.store.put(API, &key, Value::Object(inst), Value::Null);
@@ -1303,10 +1517,18 @@ fn seed_instance(ctx: &mut Ctx<'_>, s: &ScenarioInstance) -> Result<(), ApiError
             return Err(invalid(format!("invalid database name \"{}\"", db.name)));
         }
         let value = database_value(
-            &s.project, &s.name, &db.name,
-            db.charset.as_deref().unwrap_or(charset), db.collation.as_deref().unwrap_or(collation),
+            &s.project,
+            &s.name,
+            &db.name,
+            db.charset.as_deref().unwrap_or(charset),
+            db.collation.as_deref().unwrap_or(collation),
         );
-        children.push(Effect::Put { api: API.into(), name: database_key(&s.project, &s.name, &db.name), value, internal: Value::Null });
+        children.push(Effect::Put {
+            api: API.into(),
+            name: database_key(&s.project, &s.name, &db.name),
+            value,
+            internal: Value::Null,
+        });
     }
     for u in &s.users {
         let user_type = u.user_type.as_deref().unwrap_or("BUILT_IN");
@@ -1393,7 +1615,10 @@ mod tests {
     fn insert_computes_the_output_fields_and_becomes_runnable() {
         let mut w = World::new();
         let op = w.call(0, Method::POST, INSTANCES, "", pg_body()).unwrap();
-        assert_eq!((op["kind"].as_str(), op["operationType"].as_str(), op["status"].as_str()), (Some("sql#operation"), Some("CREATE"), Some("PENDING")));
+        assert_eq!(
+            (op["kind"].as_str(), op["operationType"].as_str(), op["status"].as_str()),
+            (Some("sql#operation"), Some("CREATE"), Some("PENDING"))
+        );
         assert_eq!(op["targetLink"], "https://sqladmin.googleapis.com/v1/projects/p/instances/db1");
         let got = w.call(10, Method::GET, &format!("{INSTANCES}/db1"), "", Value::Null).unwrap();
         assert_eq!(got["state"], "PENDING_CREATE");
@@ -1439,15 +1664,31 @@ mod tests {
         let busy = w.call(10, Method::POST, &format!("{path}/restart"), "", Value::Null).unwrap_err();
         assert_eq!((busy.http_status, busy.reason.as_deref()), (409, Some("operationInProgress")));
         assert_eq!(busy.message, IN_PROGRESS_MESSAGE);
-        let stale = w.call(150, Method::PATCH, &path, "", json!({"settings": {"settingsVersion": "7", "tier": "db-g1-small"}})).unwrap_err();
+        let stale = w
+            .call(150, Method::PATCH, &path, "", json!({"settings": {"settingsVersion": "7", "tier": "db-g1-small"}}))
+            .unwrap_err();
         assert_eq!((stale.http_status, stale.reason.as_deref()), (412, Some("staleData")));
-        w.call(150, Method::PATCH, &path, "", json!({"settings": {"settingsVersion": "1", "userLabels": {"env": "prod"}}})).unwrap();
+        w.call(
+            150,
+            Method::PATCH,
+            &path,
+            "",
+            json!({"settings": {"settingsVersion": "1", "userLabels": {"env": "prod"}}}),
+        )
+        .unwrap();
         let got = w.call(300, Method::GET, &path, "", Value::Null).unwrap();
         assert_eq!(got["settings"]["settingsVersion"], "2");
         assert_eq!(got["settings"]["userLabels"], json!({"env": "prod"}));
         assert_eq!(got["settings"]["tier"], "db-f1-micro", "a patch keeps what it does not name");
         assert_eq!(got["settings"]["databaseFlags"][0]["name"], "log_connections");
-        w.call(300, Method::PUT, &path, "", json!({"settings": {"tier": "db-g1-small", "ipConfiguration": {"ipv4Enabled": true}}})).unwrap();
+        w.call(
+            300,
+            Method::PUT,
+            &path,
+            "",
+            json!({"settings": {"tier": "db-g1-small", "ipConfiguration": {"ipv4Enabled": true}}}),
+        )
+        .unwrap();
         let got = w.call(450, Method::GET, &path, "", Value::Null).unwrap();
         assert_eq!(got["settings"]["settingsVersion"], "3");
         assert!(got["settings"].get("databaseFlags").is_none(), "an update replaces the settings");
@@ -1459,7 +1700,10 @@ mod tests {
         assert_eq!((gone.http_status, gone.reason.as_deref()), (404, Some("instanceDoesNotExist")));
         let reuse = w.call(600, Method::POST, INSTANCES, "", pg_body()).unwrap_err();
         assert_eq!((reuse.http_status, reuse.reason.as_deref()), (409, Some("instanceAlreadyExists")));
-        assert!(w.store.all(API).all(|(k, _)| !k.starts_with("projects/p/instances/db1/")), "children go with the instance");
+        assert!(
+            w.store.all(API).all(|(k, _)| !k.starts_with("projects/p/instances/db1/")),
+            "children go with the instance"
+        );
     }
 
     #[test]
@@ -1486,7 +1730,11 @@ mod tests {
         assert!(!String::from_utf8(w.store.to_bytes()).unwrap().contains("hunter2"));
         w.call(300, Method::PUT, &users, "name=app", json!({"password": "hunter3"})).unwrap();
         let stored = w.store.get(API, "projects/p/instances/db1/users//app").cloned();
-        assert_eq!(stored.unwrap().internal["passwordSha256"], sha256_hex("hunter2"), "lands when the operation is done");
+        assert_eq!(
+            stored.unwrap().internal["passwordSha256"],
+            sha256_hex("hunter2"),
+            "lands when the operation is done"
+        );
         w.call(450, Method::DELETE, &users, "name=app", Value::Null).unwrap();
         let err = w.call(600, Method::GET, &format!("{users}/app"), "", Value::Null).unwrap_err();
         assert_eq!(err.http_status, 404);
@@ -1509,7 +1757,15 @@ mod tests {
         assert_eq!(done["error"]["errors"][0]["code"], "ERROR_RDBMS");
         assert_eq!(done["error"]["errors"][0]["message"], "disk full");
         let again = w.call(150, Method::POST, &format!("{INSTANCES}/flaky/restart"), "", Value::Null).unwrap();
-        let done = w.call(300, Method::GET, &format!("v1/projects/p/operations/{}", again["name"].as_str().unwrap()), "", Value::Null).unwrap();
+        let done = w
+            .call(
+                300,
+                Method::GET,
+                &format!("v1/projects/p/operations/{}", again["name"].as_str().unwrap()),
+                "",
+                Value::Null,
+            )
+            .unwrap();
         assert!(done.get("error").is_none(), "only the next operation fails");
         let err = w.call(0, Method::POST, &format!("{INSTANCES}/frozen/restart"), "", Value::Null).unwrap_err();
         assert_eq!(err.reason.as_deref(), Some("invalidState"));

@@ -74,10 +74,7 @@ pub enum PersistError {
 
 impl Store {
     pub fn new() -> Self {
-        Store {
-            version: DATA_FILE_VERSION,
-            ..Store::default()
-        }
+        Store { version: DATA_FILE_VERSION, ..Store::default() }
     }
 
     /// The next generation; every write of anything takes one.
@@ -107,16 +104,8 @@ impl Store {
             .entry(api.to_string())
             .or_default()
             .entry(name.to_string())
-            .or_insert(StoredResource {
-                value: Value::Null,
-                internal: Value::Null,
-                generation,
-            });
-        *slot = StoredResource {
-            value,
-            internal,
-            generation,
-        };
+            .or_insert(StoredResource { value: Value::Null, internal: Value::Null, generation });
+        *slot = StoredResource { value, internal, generation };
         slot
     }
 
@@ -186,27 +175,17 @@ impl Store {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(PersistError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
+            Err(source) => return Err(PersistError::Read { path: path.to_path_buf(), source }),
         };
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(None);
         }
-        let store: Store = serde_json::from_slice(&bytes).map_err(|e| PersistError::Format {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let store: Store = serde_json::from_slice(&bytes)
+            .map_err(|e| PersistError::Format { path: path.to_path_buf(), message: e.to_string() })?;
         if store.version != DATA_FILE_VERSION {
             return Err(PersistError::Format {
                 path: path.to_path_buf(),
-                message: format!(
-                    "format version {} is not the supported version {DATA_FILE_VERSION}",
-                    store.version
-                ),
+                message: format!("format version {} is not the supported version {DATA_FILE_VERSION}", store.version),
             });
         }
         Ok(Some(store))
@@ -222,18 +201,10 @@ impl Store {
 /// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename. A reader
 /// (or a crash) sees the old document or the new one, never half of one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
-    let err = |source| PersistError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "emulator-data.json".to_string());
+    let err = |source| PersistError::Write { path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+    let file_name =
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "emulator-data.json".to_string());
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let mut file = std::fs::File::create(&tmp).map_err(err)?;
     file.write_all(bytes).map_err(err)?;
@@ -289,7 +260,10 @@ mod tests {
         store.put("sm", "projects/123456789012/secrets/a", json!({"labels": {"a": "b"}}), json!({"next": 2}));
         write_atomic(&path, &store.to_bytes()).unwrap();
         let loaded = Store::load(&path).unwrap().unwrap();
-        assert_eq!(loaded.get("sm", "projects/123456789012/secrets/a"), store.get("sm", "projects/123456789012/secrets/a"));
+        assert_eq!(
+            loaded.get("sm", "projects/123456789012/secrets/a"),
+            store.get("sm", "projects/123456789012/secrets/a")
+        );
         assert_eq!(loaded.generation(), store.generation());
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");

@@ -41,8 +41,17 @@ const MAX_PAGE_SIZE: usize = 1000;
 /// Body fields a Connector may carry (output-only ones are accepted and ignored, as the real
 /// API ignores them).
 const CONNECTOR_FIELDS: &[&str] = &[
-    "name", "network", "ipCidrRange", "state", "minThroughput", "maxThroughput",
-    "connectedProjects", "subnet", "machineType", "minInstances", "maxInstances",
+    "name",
+    "network",
+    "ipCidrRange",
+    "state",
+    "minThroughput",
+    "maxThroughput",
+    "connectedProjects",
+    "subnet",
+    "machineType",
+    "minInstances",
+    "maxInstances",
 ];
 
 pub struct VpcAccess;
@@ -66,10 +75,7 @@ impl Api for VpcAccess {
 
     fn claims(&self, path: &str) -> bool {
         let segs: Vec<&str> = path.split('/').collect();
-        matches!(
-            segs.as_slice(),
-            ["v1", "projects", _, "locations", _, "connectors" | "operations", ..]
-        )
+        matches!(segs.as_slice(), ["v1", "projects", _, "locations", _, "connectors" | "operations", ..])
     }
 
     fn handle(&self, ctx: &mut Ctx<'_>, req: &ApiRequest) -> Result<Value, ApiError> {
@@ -181,9 +187,7 @@ fn check_instances(min: i64, max: i64) -> Result<(), ApiError> {
         return Err(invalid_argument(format!("max_instances must be between 3 and 10, not {max}.")));
     }
     if min >= max {
-        return Err(invalid_argument(format!(
-            "min_instances ({min}) must be lower than max_instances ({max})."
-        )));
+        return Err(invalid_argument(format!("min_instances ({min}) must be lower than max_instances ({max}).")));
     }
     Ok(())
 }
@@ -200,9 +204,7 @@ fn check_throughput(min: i64, max: i64) -> Result<(), ApiError> {
         )));
     }
     if min >= max {
-        return Err(invalid_argument(format!(
-            "min_throughput ({min}) must be lower than max_throughput ({max})."
-        )));
+        return Err(invalid_argument(format!("min_throughput ({min}) must be lower than max_throughput ({max}).")));
     }
     Ok(())
 }
@@ -220,7 +222,11 @@ fn check_machine_type(machine_type: &str) -> Result<(), ApiError> {
 
 /// The connector a create body describes, or why it is invalid. `Ok(None)` for the case the
 /// real API accepts and then fails inside the operation (no upper bound on size).
-fn build_connector(project: &str, name: &str, body: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ApiError> {
+fn build_connector(
+    project: &str,
+    name: &str,
+    body: &Map<String, Value>,
+) -> Result<Option<Map<String, Value>>, ApiError> {
     for key in body.keys() {
         if !CONNECTOR_FIELDS.contains(&key.as_str()) {
             return Err(invalid_argument(format!(
@@ -244,7 +250,9 @@ fn build_connector(project: &str, name: &str, body: &Map<String, Value>) -> Resu
                 invalid_argument("ip_cidr_range is required when a connector names a network (e.g. \"10.8.0.0/28\").")
             })?;
             let parsed: Ipv4Net = range.parse().map_err(|_| {
-                invalid_argument(format!("Invalid ip_cidr_range \"{range}\": expected an IPv4 CIDR such as \"10.8.0.0/28\"."))
+                invalid_argument(format!(
+                    "Invalid ip_cidr_range \"{range}\": expected an IPv4 CIDR such as \"10.8.0.0/28\"."
+                ))
             })?;
             if parsed.prefix_len() != 28 || parsed.network() != parsed.addr() {
                 return Err(invalid_argument(format!(
@@ -260,7 +268,8 @@ fn build_connector(project: &str, name: &str, body: &Map<String, Value>) -> Resu
             }
             let subnet_name = subnet.get("name").and_then(Value::as_str).filter(|s| !s.is_empty());
             let subnet_name = subnet_name.ok_or_else(|| invalid_argument("subnet.name is required."))?;
-            let subnet_project = subnet.get("projectId").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(project);
+            let subnet_project =
+                subnet.get("projectId").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(project);
             c.insert("subnet".into(), json!({"name": subnet_name, "projectId": subnet_project}));
         }
     }
@@ -301,9 +310,10 @@ fn build_connector(project: &str, name: &str, body: &Map<String, Value>) -> Resu
 
 /// The operation in progress on a connector, if any.
 fn busy(ctx: &Ctx<'_>, name: &str) -> bool {
-    ctx.store.operations.values().any(|op| {
-        op.api == API && !op.settled && op.done_at > ctx.now && op.metadata["target"] == name
-    })
+    ctx.store
+        .operations
+        .values()
+        .any(|op| op.api == API && !op.settled && op.done_at > ctx.now && op.metadata["target"] == name)
 }
 
 fn operation_name(connector: &str) -> String {
@@ -365,7 +375,13 @@ fn create(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Value, Ap
     match build_connector(project, &name, &body)? {
         Some(connector) => {
             ctx.store.put(API, &name, Value::Object(connector), Value::Null);
-            Ok(start_operation(ctx, &name, "CreateConnector", connector_outcome(&name), vec![state_effect(&name, "READY")]))
+            Ok(start_operation(
+                ctx,
+                &name,
+                "CreateConnector",
+                connector_outcome(&name),
+                vec![state_effect(&name, "READY")],
+            ))
         }
         None => Ok(start_operation(
             ctx,
@@ -422,7 +438,11 @@ fn patch(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiEr
     for field in &fields {
         match *field {
             "machineType" => {
-                let mt = body.get("machineType").and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_MACHINE_TYPE);
+                let mt = body
+                    .get("machineType")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(DEFAULT_MACHINE_TYPE);
                 check_machine_type(mt)?;
                 updated.insert("machineType".into(), json!(mt));
             }
@@ -565,10 +585,22 @@ fn seed_connector(ctx: &mut Ctx<'_>, c: &ScenarioConnector) -> Result<(), ApiErr
     }
     match state {
         "CREATING" => {
-            start_operation(ctx, &name, "CreateConnector", connector_outcome(&name), vec![state_effect(&name, "READY")]);
+            start_operation(
+                ctx,
+                &name,
+                "CreateConnector",
+                connector_outcome(&name),
+                vec![state_effect(&name, "READY")],
+            );
         }
         "UPDATING" => {
-            start_operation(ctx, &name, "UpdateConnector", connector_outcome(&name), vec![state_effect(&name, "READY")]);
+            start_operation(
+                ctx,
+                &name,
+                "UpdateConnector",
+                connector_outcome(&name),
+                vec![state_effect(&name, "READY")],
+            );
         }
         "DELETING" => {
             start_operation(
@@ -626,8 +658,17 @@ mod tests {
     fn create_derives_instances_from_throughput_and_goes_ready() {
         let mut store = Store::new();
         let t0 = chrono::Utc::now();
-        let op = call(&mut store, t0, request(Method::POST, PARENT, "connectorId=c1",
-            json!({"network": "default", "ipCidrRange": "10.8.0.0/28", "minThroughput": 300, "maxThroughput": 400}))).unwrap();
+        let op = call(
+            &mut store,
+            t0,
+            request(
+                Method::POST,
+                PARENT,
+                "connectorId=c1",
+                json!({"network": "default", "ipCidrRange": "10.8.0.0/28", "minThroughput": 300, "maxThroughput": 400}),
+            ),
+        )
+        .unwrap();
         assert!(op.get("done").is_none());
         assert_eq!(op["metadata"]["method"], "google.cloud.vpcaccess.v1.VpcAccessService.CreateConnector");
         let got = call(&mut store, t0, request(Method::GET, &format!("{PARENT}/c1"), "", Value::Null)).unwrap();
@@ -649,13 +690,48 @@ mod tests {
         };
         let ok = json!({"network": "default", "ipCidrRange": "10.8.0.0/28", "maxInstances": 3});
         assert_eq!(bad(&mut store, "connectorId=Bad", ok.clone()).code, Code::InvalidArgument);
-        assert!(bad(&mut store, "connectorId=cc", json!({"network": "default", "ipCidrRange": "10.8.0.0/24", "maxInstances": 3})).message.contains("/28"));
-        assert!(bad(&mut store, "connectorId=cc", json!({"ipCidrRange": "10.8.0.0/28", "maxInstances": 3})).message.contains("network or subnet"));
-        assert!(bad(&mut store, "connectorId=cc", json!({"network": "n", "ipCidrRange": "10.8.0.0/28", "subnet": {"name": "s"}, "maxInstances": 3})).message.contains("not both"));
-        assert!(bad(&mut store, "connectorId=cc", json!({"network": "n", "ipCidrRange": "10.8.0.0/28", "maxInstances": 11})).message.contains("max_instances"));
-        assert!(bad(&mut store, "connectorId=cc", json!({"network": "n", "ipCidrRange": "10.8.0.0/28", "maxThroughput": 350})).message.contains("max_throughput"));
-        let op = call(&mut store, now, request(Method::POST, PARENT, "connectorId=cc",
-            json!({"network": "default", "ipCidrRange": "10.8.0.0/28"}))).unwrap();
+        assert!(bad(
+            &mut store,
+            "connectorId=cc",
+            json!({"network": "default", "ipCidrRange": "10.8.0.0/24", "maxInstances": 3})
+        )
+        .message
+        .contains("/28"));
+        assert!(bad(&mut store, "connectorId=cc", json!({"ipCidrRange": "10.8.0.0/28", "maxInstances": 3}))
+            .message
+            .contains("network or subnet"));
+        assert!(bad(
+            &mut store,
+            "connectorId=cc",
+            json!({"network": "n", "ipCidrRange": "10.8.0.0/28", "subnet": {"name": "s"}, "maxInstances": 3})
+        )
+        .message
+        .contains("not both"));
+        assert!(bad(
+            &mut store,
+            "connectorId=cc",
+            json!({"network": "n", "ipCidrRange": "10.8.0.0/28", "maxInstances": 11})
+        )
+        .message
+        .contains("max_instances"));
+        assert!(bad(
+            &mut store,
+            "connectorId=cc",
+            json!({"network": "n", "ipCidrRange": "10.8.0.0/28", "maxThroughput": 350})
+        )
+        .message
+        .contains("max_throughput"));
+        let op = call(
+            &mut store,
+            now,
+            request(
+                Method::POST,
+                PARENT,
+                "connectorId=cc",
+                json!({"network": "default", "ipCidrRange": "10.8.0.0/28"}),
+            ),
+        )
+        .unwrap();
         let later = now + chrono::Duration::milliseconds(60);
         let name = op["name"].as_str().unwrap().to_string();
         let done = call(&mut store, later, request(Method::GET, &format!("v1/{name}"), "", Value::Null)).unwrap();
@@ -667,14 +743,33 @@ mod tests {
     fn patch_accepts_only_the_updatable_mask_paths() {
         let mut store = Store::new();
         let t0 = chrono::Utc::now();
-        call(&mut store, t0, request(Method::POST, PARENT, "connectorId=c1",
-            json!({"subnet": {"name": "sub"}, "minInstances": 2, "maxInstances": 3}))).unwrap();
+        call(
+            &mut store,
+            t0,
+            request(
+                Method::POST,
+                PARENT,
+                "connectorId=c1",
+                json!({"subnet": {"name": "sub"}, "minInstances": 2, "maxInstances": 3}),
+            ),
+        )
+        .unwrap();
         let t1 = t0 + chrono::Duration::milliseconds(60);
         let path = format!("{PARENT}/c1");
-        let err = call(&mut store, t1, request(Method::PATCH, &path, "updateMask=network", json!({"network": "x"}))).unwrap_err();
+        let err = call(&mut store, t1, request(Method::PATCH, &path, "updateMask=network", json!({"network": "x"})))
+            .unwrap_err();
         assert_eq!(err.code, Code::InvalidArgument);
-        call(&mut store, t1, request(Method::PATCH, &path, "updateMask=max_instances,machineType",
-            json!({"maxInstances": 5, "machineType": "e2-standard-4"}))).unwrap();
+        call(
+            &mut store,
+            t1,
+            request(
+                Method::PATCH,
+                &path,
+                "updateMask=max_instances,machineType",
+                json!({"maxInstances": 5, "machineType": "e2-standard-4"}),
+            ),
+        )
+        .unwrap();
         let got = call(&mut store, t1, request(Method::GET, &path, "", Value::Null)).unwrap();
         assert_eq!((got["state"].as_str(), got["maxInstances"].as_i64()), (Some("UPDATING"), Some(5)));
         assert_eq!(got["subnet"], json!({"name": "sub", "projectId": "p"}));
@@ -697,12 +792,16 @@ mod tests {
             {"project": "p", "location": "l", "id": "soon", "subnet": {"name": "s"}, "maxThroughput": 500, "state": "CREATING"}
         ]})).unwrap();
         operations::settle_due(&mut store, now + chrono::Duration::seconds(1));
-        let state = |id: &str| store.get(API, &format!("projects/p/locations/l/connectors/{id}")).unwrap().value["state"].clone();
+        let state = |id: &str| {
+            store.get(API, &format!("projects/p/locations/l/connectors/{id}")).unwrap().value["state"].clone()
+        };
         assert_eq!(state("broken"), "ERROR");
         assert_eq!(state("stuck"), "CREATING");
         assert_eq!(state("soon"), "READY");
         let mut ctx = Ctx { store: &mut store, operation_duration: Duration::ZERO, now };
-        let err = VpcAccess.seed(&mut ctx, &json!({"connectors": [{"project": "p", "location": "l", "id": "x", "state": "GONE"}]})).unwrap_err();
+        let err = VpcAccess
+            .seed(&mut ctx, &json!({"connectors": [{"project": "p", "location": "l", "id": "x", "state": "GONE"}]}))
+            .unwrap_err();
         assert!(err.contains("connectors[0]"), "{err}");
     }
 }

@@ -66,7 +66,12 @@ impl Graph {
                 index.insert(n.clone(), graph.add_node(n));
             }
             for r in module.resources.values() {
-                let n = Node::Resource(ResourceAddr { module: path.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() });
+                let n = Node::Resource(ResourceAddr {
+                    module: path.clone(),
+                    mode: r.mode,
+                    type_name: r.type_name.clone(),
+                    name: r.name.clone(),
+                });
                 spans.insert(n.clone(), r.span);
                 index.insert(n.clone(), graph.add_node(n));
             }
@@ -88,7 +93,12 @@ impl Graph {
                 }
             }
             for r in module.resources.values() {
-                let me = Node::Resource(ResourceAddr { module: path.clone(), mode: r.mode, type_name: r.type_name.clone(), name: r.name.clone() });
+                let me = Node::Resource(ResourceAddr {
+                    module: path.clone(),
+                    mode: r.mode,
+                    type_name: r.type_name.clone(),
+                    name: r.name.clone(),
+                });
                 let mut refs = body_references(&r.body);
                 for e in r.count.iter().chain(r.for_each.iter()).chain(r.lifecycle.replace_triggered_by.iter()) {
                     refs.extend(expr_references(e));
@@ -123,10 +133,16 @@ impl Graph {
                         let me = Node::Var(path.clone(), input.clone());
                         if !index.contains_key(&me) {
                             let declared: Vec<&str> = module.variables.keys().map(String::as_str).collect();
-                            let mut d = Diagnostic::error(format!("Unsupported argument \"{input}\": module \"{name}\" has no variable named \"{input}\"")).at(attr.name_span);
+                            let mut d = Diagnostic::error(format!(
+                                "Unsupported argument \"{input}\": module \"{name}\" has no variable named \"{input}\""
+                            ))
+                            .at(attr.name_span);
                             d = match suggest(input, declared.iter().copied()) {
                                 Some(s) => d.help(s),
-                                None => d.help(format!("the module declares: {}", if declared.is_empty() { "no variables".into() } else { declared.join(", ") })),
+                                None => d.help(format!(
+                                    "the module declares: {}",
+                                    if declared.is_empty() { "no variables".into() } else { declared.join(", ") }
+                                )),
                             };
                             diags.push(d);
                             continue;
@@ -138,9 +154,12 @@ impl Graph {
                     for v in module.variables.values() {
                         if v.default.is_none() && !call.inputs.contains_key(&v.name) {
                             diags.push(
-                                Diagnostic::error(format!("Missing required argument \"{}\" for module \"{name}\"", v.name))
-                                    .at(call.span)
-                                    .help(format!("add `{} = …` to the module block; the variable has no default", v.name)),
+                                Diagnostic::error(format!(
+                                    "Missing required argument \"{}\" for module \"{name}\"",
+                                    v.name
+                                ))
+                                .at(call.span)
+                                .help(format!("add `{} = …` to the module block; the variable has no default", v.name)),
                             );
                         }
                     }
@@ -264,13 +283,14 @@ fn depends_on_refs(exprs: &[Expr], diags: &mut Diagnostics) -> Vec<Reference> {
     for e in exprs {
         let refs = expr_references(e);
         let ok = refs.len() == 1
-            && matches!(refs[0].root, RefRoot::Resource { .. } | RefRoot::Module(_) | RefRoot::Var(_) | RefRoot::Local(_));
-        if !ok {
-            diags.push(
-                Diagnostic::error("Invalid depends_on reference")
-                    .at(e.span)
-                    .help("depends_on takes references to resources or modules, e.g. depends_on = [random_id.x, module.db]"),
+            && matches!(
+                refs[0].root,
+                RefRoot::Resource { .. } | RefRoot::Module(_) | RefRoot::Var(_) | RefRoot::Local(_)
             );
+        if !ok {
+            diags.push(Diagnostic::error("Invalid depends_on reference").at(e.span).help(
+                "depends_on takes references to resources or modules, e.g. depends_on = [random_id.x, module.db]",
+            ));
         }
         out.extend(refs);
     }
@@ -287,8 +307,12 @@ fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: 
                 if m.variables.contains_key(name) {
                     out.push(Node::Var(module.clone(), name.clone()));
                 } else {
-                    let mut d = Diagnostic::error(format!("Reference to undeclared input variable \"{name}\"")).at(r.span);
-                    d = d.help(suggest(name, m.variables.keys().map(String::as_str)).unwrap_or_else(|| format!("declare it with a `variable \"{name}\" {{}}` block")));
+                    let mut d =
+                        Diagnostic::error(format!("Reference to undeclared input variable \"{name}\"")).at(r.span);
+                    d = d.help(
+                        suggest(name, m.variables.keys().map(String::as_str))
+                            .unwrap_or_else(|| format!("declare it with a `variable \"{name}\" {{}}` block")),
+                    );
                     diags.push(d);
                 }
             }
@@ -297,26 +321,40 @@ fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: 
                     out.push(Node::Local(module.clone(), name.clone()));
                 } else {
                     let mut d = Diagnostic::error(format!("Reference to undeclared local value \"{name}\"")).at(r.span);
-                    d = d.help(suggest(name, m.locals.keys().map(String::as_str)).unwrap_or_else(|| format!("declare it in a `locals {{ {name} = … }}` block")));
+                    d = d.help(
+                        suggest(name, m.locals.keys().map(String::as_str))
+                            .unwrap_or_else(|| format!("declare it in a `locals {{ {name} = … }}` block")),
+                    );
                     diags.push(d);
                 }
             }
             RefRoot::Resource { mode, type_name, name } => {
-                let addr = ResourceAddr { module: module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() };
+                let addr = ResourceAddr {
+                    module: module.clone(),
+                    mode: *mode,
+                    type_name: type_name.clone(),
+                    name: name.clone(),
+                };
                 if m.resources.contains_key(&addr.local_key()) {
                     out.push(Node::Resource(addr));
                 } else {
                     let kind = if *mode == ResourceMode::Data { "data source" } else { "resource" };
                     let keys: Vec<&str> = m.resources.keys().map(String::as_str).collect();
-                    let mut d = Diagnostic::error(format!("Reference to undeclared {kind} \"{}\"", addr.local_key())).at(r.span);
-                    d = d.help(suggest(&addr.local_key(), keys.iter().copied()).unwrap_or_else(|| format!("no {kind} block \"{type_name}\" \"{name}\" is declared in this module")));
+                    let mut d = Diagnostic::error(format!("Reference to undeclared {kind} \"{}\"", addr.local_key()))
+                        .at(r.span);
+                    d = d.help(suggest(&addr.local_key(), keys.iter().copied()).unwrap_or_else(|| {
+                        format!("no {kind} block \"{type_name}\" \"{name}\" is declared in this module")
+                    }));
                     diags.push(d);
                 }
             }
             RefRoot::Module(name) => {
                 let Some(_) = m.module_calls.get(name) else {
                     let mut d = Diagnostic::error(format!("Reference to undeclared module \"{name}\"")).at(r.span);
-                    d = d.help(suggest(name, m.module_calls.keys().map(String::as_str)).unwrap_or_else(|| format!("declare it with a `module \"{name}\" {{ source = … }}` block")));
+                    d = d
+                        .help(suggest(name, m.module_calls.keys().map(String::as_str)).unwrap_or_else(|| {
+                            format!("declare it with a `module \"{name}\" {{ source = … }}` block")
+                        }));
                     diags.push(d);
                     continue;
                 };
@@ -327,8 +365,13 @@ fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: 
                         if cm.outputs.contains_key(out_name) {
                             out.push(Node::Output(child, out_name.clone()));
                         } else {
-                            let mut d = Diagnostic::error(format!("Unsupported attribute: module \"{name}\" has no output named \"{out_name}\"")).at(r.span);
-                            d = d.help(suggest(out_name, cm.outputs.keys().map(String::as_str)).unwrap_or_else(|| format!("add `output \"{out_name}\" {{ value = … }}` to the module")));
+                            let mut d = Diagnostic::error(format!(
+                                "Unsupported attribute: module \"{name}\" has no output named \"{out_name}\""
+                            ))
+                            .at(r.span);
+                            d = d.help(suggest(out_name, cm.outputs.keys().map(String::as_str)).unwrap_or_else(|| {
+                                format!("add `output \"{out_name}\" {{ value = … }}` to the module")
+                            }));
                             diags.push(d);
                         }
                     }
@@ -336,7 +379,11 @@ fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: 
                 }
             }
             RefRoot::SelfRef => {
-                diags.push(Diagnostic::error("Invalid \"self\" reference").at(r.span).help("`self` is only available in postconditions"));
+                diags.push(
+                    Diagnostic::error("Invalid \"self\" reference")
+                        .at(r.span)
+                        .help("`self` is only available in postconditions"),
+                );
             }
             _ => {}
         }

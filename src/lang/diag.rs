@@ -92,7 +92,11 @@ impl Diagnostics {
     }
     /// `Err(self)` when any diagnostic is an error.
     pub fn into_result(self) -> Result<Diagnostics, Diagnostics> {
-        if self.has_errors() { Err(self) } else { Ok(self) }
+        if self.has_errors() {
+            Err(self)
+        } else {
+            Ok(self)
+        }
     }
 }
 
@@ -171,7 +175,10 @@ impl SourceMap {
     /// `Error: summary\n  --> file:line:col\n  detail\n  help: …`.
     pub fn render_plain(&self, d: &Diagnostic) -> String {
         let mut s = String::new();
-        let label = match d.severity { Severity::Error => "Error", Severity::Warning => "Warning" };
+        let label = match d.severity {
+            Severity::Error => "Error",
+            Severity::Warning => "Warning",
+        };
         s.push_str(&format!("{label}: {}\n", d.summary));
         if let Some(span) = d.span {
             let f = self.get(span.file);
@@ -181,7 +188,11 @@ impl SourceMap {
                 s.push_str(&format!("   | {}\n", text));
                 let width = {
                     let (el, ec) = f.line_col(span.end.max(span.start + 1));
-                    if el == line { ec.saturating_sub(col).max(1) } else { text.chars().count().saturating_sub(col - 1).max(1) }
+                    if el == line {
+                        ec.saturating_sub(col).max(1)
+                    } else {
+                        text.chars().count().saturating_sub(col - 1).max(1)
+                    }
                 };
                 s.push_str(&format!("   | {}{}\n", " ".repeat(col - 1), "^".repeat(width)));
             }

@@ -33,7 +33,9 @@ pub struct NoReferences;
 impl Resolver for NoReferences {
     fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
         Err(Diagnostic::error("Variables not allowed")
-            .detail(format!("\"{root}\" cannot be used here: only literal values and functions are allowed in this place."))
+            .detail(format!(
+                "\"{root}\" cannot be used here: only literal values and functions are allowed in this place."
+            ))
             .at(span))
     }
 }
@@ -108,7 +110,11 @@ fn collect_all<T>(results: impl IntoIterator<Item = Result<T, Diagnostics>>) -> 
             Err(d) => errs.extend(d),
         }
     }
-    if errs.is_empty() { Ok(oks) } else { Err(errs) }
+    if errs.is_empty() {
+        Ok(oks)
+    } else {
+        Err(errs)
+    }
 }
 
 /// Splits off a top-level sensitive mark.
@@ -136,7 +142,11 @@ fn to_number(v: &Value) -> Result<f64, String> {
     match v.peel() {
         Value::Number(n) => Ok(*n),
         Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| {
-            if v.is_sensitive() { "a number is required, but the (sensitive) string is not a number".to_string() } else { format!("a number is required, but {} is not a number", describe(v)) }
+            if v.is_sensitive() {
+                "a number is required, but the (sensitive) string is not a number".to_string()
+            } else {
+                format!("a number is required, but {} is not a number", describe(v))
+            }
         }),
         Value::Null => Err("a number is required, but the value is null".into()),
         other => Err(format!("a number is required, not a {}", other.type_name())),
@@ -209,10 +219,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
             Expression::Number(n) => match n.value().as_f64() {
                 Some(f) => Ok(Value::Number(f)),
-                None => Err(err("Invalid number").detail("This number cannot be represented.").at_opt(self.sp(expr)).into()),
+                None => {
+                    Err(err("Invalid number").detail("This number cannot be represented.").at_opt(self.sp(expr)).into())
+                }
             },
             Expression::String(s) => Ok(Value::String(s.value().clone())),
-            Expression::Array(items) => Ok(Value::List(collect_all(items.iter().map(|e| self.expr(e)).collect::<Vec<_>>())?)),
+            Expression::Array(items) => {
+                Ok(Value::List(collect_all(items.iter().map(|e| self.expr(e)).collect::<Vec<_>>())?))
+            }
             Expression::Object(obj) => self.object(obj),
             Expression::StringTemplate(t) => self.template_value(t),
             Expression::HeredocTemplate(h) => self.template_value(&h.template),
@@ -233,7 +247,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     }
                     v => to_bool(v).map_err(|m| {
                         Diagnostics::from(
-                            err("Incorrect condition type").detail(format!("The condition expression must be of type bool: {m}.")).at_opt(self.sp(&c.cond_expr)),
+                            err("Incorrect condition type")
+                                .detail(format!("The condition expression must be of type bool: {m}."))
+                                .at_opt(self.sp(&c.cond_expr)),
                         )
                     })?,
                 };
@@ -253,8 +269,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     UnaryOperator::Not => to_bool(&v).map(|b| Value::Bool(!b)),
                 };
                 out.map(|v| v.mark_if(s)).map_err(|m| {
-                    let op = match u.operator.value() { UnaryOperator::Neg => "-", UnaryOperator::Not => "!" };
-                    err("Invalid operand").detail(format!("Unsuitable value for the \"{op}\" operator: {m}.")).at_opt(self.sp(&u.expr)).into()
+                    let op = match u.operator.value() {
+                        UnaryOperator::Neg => "-",
+                        UnaryOperator::Not => "!",
+                    };
+                    err("Invalid operand")
+                        .detail(format!("Unsuitable value for the \"{op}\" operator: {m}."))
+                        .at_opt(self.sp(&u.expr))
+                        .into()
                 })
             }
             Expression::BinaryOp(b) => self.binary(b),
@@ -324,12 +346,19 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let span = self.sp(v);
         match name {
             "self" => self.resolve(&RefRoot::SelfRef, span),
-            "var" | "local" | "module" | "data" | "count" | "each" | "path" | "terraform" => Err(err("Invalid reference")
-                .detail(format!("The \"{name}\" object cannot be used on its own; access one of its attributes, like {name}.{}.", example_attr(name)))
-                .at_opt(span)
-                .into()),
+            "var" | "local" | "module" | "data" | "count" | "each" | "path" | "terraform" => {
+                Err(err("Invalid reference")
+                    .detail(format!(
+                "The \"{name}\" object cannot be used on its own; access one of its attributes, like {name}.{}.",
+                example_attr(name)
+            ))
+                    .at_opt(span)
+                    .into())
+            }
             _ => {
-                let mut d = err(format!("Unknown name \"{name}\"")).detail(format!("There is no variable named \"{name}\" in this scope.")).at_opt(span);
+                let mut d = err(format!("Unknown name \"{name}\""))
+                    .detail(format!("There is no variable named \"{name}\" in this scope."))
+                    .at_opt(span);
                 let in_scope: Vec<&str> = self.scope.iter().map(|(n, _)| n.as_str()).collect();
                 d = match suggest(name, in_scope) {
                     Some(s) => d.help(s),
@@ -405,7 +434,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Some(TraversalOperator::GetAttr(a)) => Some(a.value().as_str().to_string()),
             _ => None,
         };
-        let span = self.span_between(root.span().map(|r| r.start), ops.first().and_then(|o| o.span()).map(|r| r.end).or(root.span().map(|r| r.end)));
+        let span = self.span_between(
+            root.span().map(|r| r.start),
+            ops.first().and_then(|o| o.span()).map(|r| r.end).or(root.span().map(|r| r.end)),
+        );
         let valid: &[&str] = match name {
             "count" => &["index"],
             "each" => &["key", "value"],
@@ -425,7 +457,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
         match name {
             "var" | "local" | "module" | "data" => err("Invalid reference")
-                .detail(format!("A reference to \"{name}\" must be followed by a name, like {name}.{}.", example_attr(name)))
+                .detail(format!(
+                    "A reference to \"{name}\" must be followed by a name, like {name}.{}.",
+                    example_attr(name)
+                ))
                 .at_opt(span),
             _ => err(format!("Unknown name \"{name}\""))
                 .detail(format!("There is no variable named \"{name}\"; a resource reference is written TYPE.NAME."))
@@ -589,7 +624,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             return Ok(Value::unknown().mark_if(sensitive));
         }
         let operand_err = |side: &Expression, m: String| -> Diagnostics {
-            err("Invalid operand").detail(format!("Unsuitable value for the \"{}\" operator: {m}.", op.as_str())).at_opt(self.sp(side)).into()
+            err("Invalid operand")
+                .detail(format!("Unsuitable value for the \"{}\" operator: {m}.", op.as_str()))
+                .at_opt(self.sp(side))
+                .into()
         };
         let num = |v: &Value, side: &Expression| to_number(v).map_err(|m| operand_err(side, m));
         let boolean = |v: &Value, side: &Expression| to_bool(v).map_err(|m| operand_err(side, m));
@@ -636,7 +674,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let Some(items) = iteration_items(&coll) else {
             let what = if coll.is_null() { "null".to_string() } else { format!("a {}", coll.type_name()) };
             return Err(err("Iteration over non-iterable value")
-                .detail(format!("A 'for' expression needs a list, set, map or object to iterate over; this value is {what}."))
+                .detail(format!(
+                    "A 'for' expression needs a list, set, map or object to iterate over; this value is {what}."
+                ))
                 .at_opt(self.sp(&f.intro.collection_expr))
                 .into());
         };
@@ -662,7 +702,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     continue;
                 }
                 let keep = to_bool(&c).map_err(|m| {
-                    Diagnostics::from(err("Invalid 'for' condition").detail(format!("The 'if' clause must give true or false: {m}.")).at_opt(self.sp(&cond.expr)))
+                    Diagnostics::from(
+                        err("Invalid 'for' condition")
+                            .detail(format!("The 'if' clause must give true or false: {m}."))
+                            .at_opt(self.sp(&cond.expr)),
+                    )
                 })?;
                 if !keep {
                     continue;
@@ -690,7 +734,8 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                                 slot.insert(value);
                             }
                             std::collections::btree_map::Entry::Occupied(taken) => {
-                                let shown = if ks { "the same key".to_string() } else { format!("the key {:?}", taken.key()) };
+                                let shown =
+                                    if ks { "the same key".to_string() } else { format!("the key {:?}", taken.key()) };
                                 return Err(err("Duplicate object key")
                                     .detail(format!("Two different items produced {shown} in this 'for' expression."))
                                     .help("if duplicates are expected, add an ellipsis (...) after the value expression to group the values by key")
@@ -731,11 +776,19 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     /// Renders template elements. `outer_prev`/`outer_next` are the (strip_start, strip_end)
     /// markers of the tags around this template, which trim whitespace from its first and last
     /// literal.
-    fn render(&mut self, t: &Template, outer_prev: (bool, bool), outer_next: (bool, bool), out: &mut String, st: &mut TemplateState) -> Result<(), Diagnostics> {
+    fn render(
+        &mut self,
+        t: &Template,
+        outer_prev: (bool, bool),
+        outer_next: (bool, bool),
+        out: &mut String,
+        st: &mut TemplateState,
+    ) -> Result<(), Diagnostics> {
         let elements: Vec<&Element> = t.iter().collect();
         let mut errs = Diagnostics::new();
         for (i, el) in elements.iter().enumerate() {
-            let prev = if i == 0 { outer_prev } else { elements.get(i - 1).map(|e| element_strip(e)).unwrap_or_default() };
+            let prev =
+                if i == 0 { outer_prev } else { elements.get(i - 1).map(|e| element_strip(e)).unwrap_or_default() };
             let next = elements.get(i + 1).map(|e| element_strip(e)).unwrap_or(outer_next);
             let r = match el {
                 Element::Literal(lit) => {
@@ -757,7 +810,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 errs.extend(d);
             }
         }
-        if errs.is_empty() { Ok(()) } else { Err(errs) }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs)
+        }
     }
 
     fn interpolate(&mut self, e: &Expression, out: &mut String, st: &mut TemplateState) -> Result<(), Diagnostics> {
@@ -767,19 +824,36 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             st.unknown = true;
             return Ok(());
         }
-        let s = to_template_string(&v).map_err(|m| Diagnostics::from(err("Invalid template interpolation value").detail(format!("Cannot include this value in a string: {m}.")).at_opt(self.sp(e))))?;
+        let s = to_template_string(&v).map_err(|m| {
+            Diagnostics::from(
+                err("Invalid template interpolation value")
+                    .detail(format!("Cannot include this value in a string: {m}."))
+                    .at_opt(self.sp(e)),
+            )
+        })?;
         out.push_str(&s);
         Ok(())
     }
 
-    fn render_if(&mut self, d: &hcl_edit::template::IfDirective, out: &mut String, st: &mut TemplateState) -> Result<(), Diagnostics> {
+    fn render_if(
+        &mut self,
+        d: &hcl_edit::template::IfDirective,
+        out: &mut String,
+        st: &mut TemplateState,
+    ) -> Result<(), Diagnostics> {
         let cond = self.expr(&d.if_expr.cond_expr)?;
         st.sensitive |= cond.is_sensitive();
         if cond.is_unknown() {
             st.unknown = true;
             return Ok(());
         }
-        let b = to_bool(&cond).map_err(|m| Diagnostics::from(err("Invalid template condition").detail(format!("The %{{if}} condition must be true or false: {m}.")).at_opt(self.sp(&d.if_expr.cond_expr))))?;
+        let b = to_bool(&cond).map_err(|m| {
+            Diagnostics::from(
+                err("Invalid template condition")
+                    .detail(format!("The %{{if}} condition must be true or false: {m}."))
+                    .at_opt(self.sp(&d.if_expr.cond_expr)),
+            )
+        })?;
         let if_strip = strip_pair(d.if_expr.strip);
         let endif_strip = strip_pair(d.endif_expr.strip);
         match (&d.else_expr, b) {
@@ -790,7 +864,12 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
     }
 
-    fn render_for(&mut self, d: &hcl_edit::template::ForDirective, out: &mut String, st: &mut TemplateState) -> Result<(), Diagnostics> {
+    fn render_for(
+        &mut self,
+        d: &hcl_edit::template::ForDirective,
+        out: &mut String,
+        st: &mut TemplateState,
+    ) -> Result<(), Diagnostics> {
         let f = &d.for_expr;
         let coll = self.expr(&f.collection_expr)?;
         let (coll, s) = unmark(coll);
@@ -801,7 +880,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
         let Some(items) = iteration_items(&coll) else {
             return Err(err("Iteration over non-iterable value")
-                .detail(format!("A %{{for}} directive needs a list, set, map or object to iterate over; this value is a {}.", coll.type_name()))
+                .detail(format!(
+                    "A %{{for}} directive needs a list, set, map or object to iterate over; this value is a {}.",
+                    coll.type_name()
+                ))
                 .at_opt(self.sp(&f.collection_expr))
                 .into());
         };
@@ -822,7 +904,8 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let name = fc.name.name.value().as_str();
         let call_span = self.sp(fc);
         if fc.name.is_namespaced() {
-            let full = fc.name.namespace.iter().map(|n| n.value().as_str()).chain([name]).collect::<Vec<_>>().join("::");
+            let full =
+                fc.name.namespace.iter().map(|n| n.value().as_str()).chain([name]).collect::<Vec<_>>().join("::");
             return Err(err(format!("Unsupported function \"{full}\""))
                 .detail("Provider-defined functions are not supported by Cairn.")
                 .at_opt(call_span)
@@ -836,7 +919,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
         let known = functions::names();
         if !known.is_empty() && !known.contains(&name) {
-            let mut d = err(format!("Call to unknown function \"{name}\"")).detail(format!("There is no function named \"{name}\".")).at_opt(self.sp(&fc.name.name));
+            let mut d = err(format!("Call to unknown function \"{name}\""))
+                .detail(format!("There is no function named \"{name}\"."))
+                .at_opt(self.sp(&fc.name.name));
             if let Some(h) = suggest(name, known.iter().copied().chain(["try", "can"])) {
                 d = d.help(h);
             }
@@ -848,7 +933,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         if fc.args.expand_final() {
             let last_span = arg_spans.pop().flatten();
             let Some(last) = args.pop() else {
-                return Err(err("Invalid expanding argument").detail("\"...\" needs an argument to expand.").at_opt(call_span).into());
+                return Err(err("Invalid expanding argument")
+                    .detail("\"...\" needs an argument to expand.")
+                    .at_opt(call_span)
+                    .into());
             };
             let (last, s) = unmark(last);
             spread_sensitive = s;
@@ -860,7 +948,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 }
                 other => {
                     return Err(err("Invalid expanding argument")
-                        .detail(format!("The expanding argument (indicated by ...) must be a list, set or tuple, not a {}.", other.type_name()))
+                        .detail(format!(
+                            "The expanding argument (indicated by ...) must be a list, set or tuple, not a {}.",
+                            other.type_name()
+                        ))
                         .at_opt(last_span)
                         .into())
                 }
@@ -898,7 +989,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
 
     fn call_try(&mut self, args: &[&Expression], call_span: Option<Span>) -> Eval {
         if args.is_empty() {
-            return Err(err("Invalid function argument").detail("try() needs at least one argument.").at_opt(call_span).into());
+            return Err(err("Invalid function argument")
+                .detail("try() needs at least one argument.")
+                .at_opt(call_span)
+                .into());
         }
         let mut failures = Vec::new();
         for a in args {
@@ -919,7 +1013,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             if let Some(x) = &d.detail {
                 detail.push_str(&format!(" ({})", x.trim_end_matches('.')));
             }
-            if let Some(s) = d.span.filter(|s| s.file != TEMPLATE_FILE && (s.file.0 as usize) < self.ctx.sources.files().count()) {
+            if let Some(s) =
+                d.span.filter(|s| s.file != TEMPLATE_FILE && (s.file.0 as usize) < self.ctx.sources.files().count())
+            {
                 detail.push_str(&format!(" at {}", self.ctx.sources.location(s)));
             }
         }
@@ -929,7 +1025,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
 
     fn call_can(&mut self, args: &[&Expression], call_span: Option<Span>) -> Eval {
         let [a] = args else {
-            return Err(err("Invalid function argument").detail(format!("can() takes exactly one argument, {} given.", args.len())).at_opt(call_span).into());
+            return Err(err("Invalid function argument")
+                .detail(format!("can() takes exactly one argument, {} given.", args.len()))
+                .at_opt(call_span)
+                .into());
         };
         let depth = self.scope.len();
         let r = self.expr(a);
@@ -945,7 +1044,12 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     /// functions), never the module's references.
     fn render_template_text(&self, text: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
         let template = hcl_edit::parser::parse_template(text).map_err(|e| {
-            format!("template syntax error at line {}, column {}: {}", e.location().line(), e.location().column(), e.message())
+            format!(
+                "template syntax error at line {}, column {}: {}",
+                e.location().line(),
+                e.location().column(),
+                e.message()
+            )
         })?;
         let ctx = EvalCtx {
             resolver: &TemplateScope,
@@ -965,7 +1069,8 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                         let (l, c) = file.line_col(s.start);
                         format!(" (template line {l}, column {c})")
                     });
-                    let detail = d.detail.as_deref().map(|x| format!(": {}", x.trim_end_matches('.'))).unwrap_or_default();
+                    let detail =
+                        d.detail.as_deref().map(|x| format!(": {}", x.trim_end_matches('.'))).unwrap_or_default();
                     format!("{}{detail}{}", d.summary, at.unwrap_or_default())
                 })
                 .collect::<Vec<_>>()
@@ -1029,7 +1134,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     }
 
     /// Expands a `dynamic` block; `None` when its `for_each` is not known yet.
-    fn dynamic(&mut self, d: &crate::lang::config::DynamicBlock, schema: Option<&Schema>) -> Result<Option<Vec<Value>>, Diagnostics> {
+    fn dynamic(
+        &mut self,
+        d: &crate::lang::config::DynamicBlock,
+        schema: Option<&Schema>,
+    ) -> Result<Option<Vec<Value>>, Diagnostics> {
         let coll = self.expr(&d.for_each.expr)?;
         if coll.is_sensitive() {
             return Err(err("Invalid dynamic for_each value")
@@ -1061,7 +1170,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
         }
         self.scope.truncate(depth);
-        if errs.is_empty() { Ok(Some(out)) } else { Err(errs) }
+        if errs.is_empty() {
+            Ok(Some(out))
+        } else {
+            Err(errs)
+        }
     }
 }
 
@@ -1132,7 +1245,10 @@ mod tests {
 
     impl Resolver for Refs {
         fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
-            self.0.get(&root.to_string()).cloned().ok_or_else(|| Diagnostic::error(format!("Reference to undeclared {root}")).at(span))
+            self.0
+                .get(&root.to_string())
+                .cloned()
+                .ok_or_else(|| Diagnostic::error(format!("Reference to undeclared {root}")).at(span))
         }
     }
 
@@ -1145,7 +1261,10 @@ mod tests {
         m.insert("var.l".to_string(), Value::List(vec!["a".into(), "b".into(), "c".into()]));
         m.insert("var.mixed".to_string(), Value::List(vec!["open".into(), Value::string("s3cret").sensitive()]));
         m.insert("var.m".to_string(), Value::map([("alpha", Value::from(1)), ("beta", Value::from(2))]));
-        m.insert("var.objs".to_string(), Value::List(vec![Value::map([("id", Value::from("x1"))]), Value::map([("id", Value::from("x2"))])]));
+        m.insert(
+            "var.objs".to_string(),
+            Value::List(vec![Value::map([("id", Value::from("x1"))]), Value::map([("id", Value::from("x2"))])]),
+        );
         m.insert("var.set".to_string(), Value::set(vec!["q".into(), "p".into()]));
         m.insert("var.null".to_string(), Value::Null);
         m.insert("var.secret_map".to_string(), Value::map([("k", Value::from("v"))]).sensitive());
@@ -1164,7 +1283,14 @@ mod tests {
         };
         let expr = Expr { expr: parsed, span: Span { file, start: 0, end: src.len() } };
         let r = refs();
-        let ctx = EvalCtx { resolver: &r, count_index: count, each, module_dir: "modules/app".into(), root_dir: Path::new("stack"), sources: &sources };
+        let ctx = EvalCtx {
+            resolver: &r,
+            count_index: count,
+            each,
+            module_dir: "modules/app".into(),
+            root_dir: Path::new("stack"),
+            sources: &sources,
+        };
         let out = eval(&expr, &ctx);
         (sources, out)
     }
@@ -1195,7 +1321,10 @@ mod tests {
         assert_eq!(ok("1.5"), Value::Number(1.5));
         assert_eq!(ok("\"a\\nb\""), s("a\nb"));
         assert_eq!(ok("[1, \"x\", [true]]"), Value::List(vec![1.into(), "x".into(), Value::List(vec![true.into()])]));
-        assert_eq!(ok("{ a = 1, \"b\" = 2, (var.s) = 3 }"), Value::map([("a", Value::from(1)), ("b", 2.into()), ("hello", 3.into())]));
+        assert_eq!(
+            ok("{ a = 1, \"b\" = 2, (var.s) = 3 }"),
+            Value::map([("a", Value::from(1)), ("b", 2.into()), ("hello", 3.into())])
+        );
         assert_eq!(ok("(1)"), Value::from(1));
     }
 
@@ -1347,7 +1476,14 @@ mod tests {
     fn templatefile_renderer_sees_only_its_variables() {
         let sources = SourceMap::new();
         let r = refs();
-        let ctx = EvalCtx { resolver: &r, count_index: None, each: None, module_dir: ".".into(), root_dir: Path::new("."), sources: &sources };
+        let ctx = EvalCtx {
+            resolver: &r,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: Path::new("."),
+            sources: &sources,
+        };
         let ev = Evaluator::new(&ctx, FileId(0));
         let mut vars = BTreeMap::new();
         vars.insert("name".to_string(), s("web"));
@@ -1361,7 +1497,17 @@ mod tests {
 
     #[test]
     fn unknown_propagates() {
-        for src in ["var.u + 1", "var.u == 1", "[var.u] == [1]", "-var.u", "var.u ? 1 : 2", "var.u.attr", "var.u[0]", "var.l[var.u]", "{(var.u) = 1}"] {
+        for src in [
+            "var.u + 1",
+            "var.u == 1",
+            "[var.u] == [1]",
+            "-var.u",
+            "var.u ? 1 : 2",
+            "var.u.attr",
+            "var.u[0]",
+            "var.l[var.u]",
+            "{(var.u) = 1}",
+        ] {
             assert_eq!(ok(src), Value::unknown(), "{src}");
         }
         // Unknown inside a collection stays inside.
@@ -1370,7 +1516,15 @@ mod tests {
 
     #[test]
     fn sensitive_marks_propagate_and_stay_put() {
-        for src in ["var.pw", "\"x${var.pw}\"", "var.pw == \"a\"", "[var.pw] == [\"a\"]", "var.secret_map.k", "var.secret_map[\"k\"]", "var.pw != \"\" ? 1 : 2"] {
+        for src in [
+            "var.pw",
+            "\"x${var.pw}\"",
+            "var.pw == \"a\"",
+            "[var.pw] == [\"a\"]",
+            "var.secret_map.k",
+            "var.secret_map[\"k\"]",
+            "var.pw != \"\" ? 1 : 2",
+        ] {
             assert!(ok(src).is_sensitive(), "{src} should be sensitive");
         }
         // Indexing a list with one sensitive element: that element keeps its mark, others don't.
@@ -1385,7 +1539,14 @@ mod tests {
 
     #[test]
     fn errors_never_show_sensitive_values() {
-        for src in ["var.pw + 1", "var.secret_map.nope", "var.secret_map[\"nope\"]", "var.l[var.pw]", "{for x in [var.pw, var.pw] : x => 1}", "var.pw ? 1 : 2"] {
+        for src in [
+            "var.pw + 1",
+            "var.secret_map.nope",
+            "var.secret_map[\"nope\"]",
+            "var.l[var.pw]",
+            "{for x in [var.pw, var.pw] : x => 1}",
+            "var.pw ? 1 : 2",
+        ] {
             let msg = fail(src);
             assert!(!msg.contains("hunter2") && !msg.contains("\"k\""), "{src}: {msg}");
         }
@@ -1402,7 +1563,10 @@ mod tests {
         assert_eq!(ok("[for x in var.l : try([for y in [1] : y.nope][0], x)]"), ok("var.l"));
         let msg = fail("try(var.m.nope, var.l[9])");
         assert!(msg.contains("no expression succeeded"), "{msg}");
-        assert!(msg.contains("Unsupported attribute") && msg.contains("Invalid index") && msg.contains("expr.tf:1:"), "{msg}");
+        assert!(
+            msg.contains("Unsupported attribute") && msg.contains("Invalid index") && msg.contains("expr.tf:1:"),
+            "{msg}"
+        );
         assert!(fail("can(1, 2)").contains("exactly one argument"));
     }
 
@@ -1446,11 +1610,29 @@ mod tests {
         fixed.attributes.insert("port".into(), attr("port", ex(30, "\"fixed\"")));
         let mut body = Body::default();
         body.attributes.insert("name".into(), attr("name", ex(30, "\"fixed\"")));
-        body.blocks.push(NestedBlock { type_name: "rule".into(), labels: vec![], body: fixed, span: Span { file, start: 0, end: 1 } });
-        body.dynamic_blocks.push(DynamicBlock { type_name: "rule".into(), for_each: ex(0, "var.rules"), iterator: "rule".into(), content, span: Span { file, start: 0, end: 1 } });
+        body.blocks.push(NestedBlock {
+            type_name: "rule".into(),
+            labels: vec![],
+            body: fixed,
+            span: Span { file, start: 0, end: 1 },
+        });
+        body.dynamic_blocks.push(DynamicBlock {
+            type_name: "rule".into(),
+            for_each: ex(0, "var.rules"),
+            iterator: "rule".into(),
+            content,
+            span: Span { file, start: 0, end: 1 },
+        });
         let mut r = refs();
         r.0.insert("var.rules".into(), Value::List(vec![s("80"), s("443")]));
-        let ctx = EvalCtx { resolver: &r, count_index: None, each: None, module_dir: ".".into(), root_dir: Path::new("."), sources: &sources };
+        let ctx = EvalCtx {
+            resolver: &r,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: Path::new("."),
+            sources: &sources,
+        };
         let got = eval_body(&body, &ctx).expect("body evaluates");
         let rules = got.get("rule").and_then(Value::as_list).expect("rule blocks").to_vec();
         assert_eq!(rules.len(), 3);
@@ -1458,16 +1640,36 @@ mod tests {
         assert!(matches!(got.get("rule"), Some(Value::List(_))));
         let schema = Schema::new().block(
             "rule",
-            BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: Schema::new().attr("port", SAttr::optional(AttrType::String)) },
+            BlockType {
+                nesting: Nesting::Set,
+                min_items: 0,
+                max_items: 0,
+                force_new: false,
+                block: Schema::new().attr("port", SAttr::optional(AttrType::String)),
+            },
         );
         let got = eval_body_with_schema(&body, &ctx, Some(&schema)).expect("body evaluates");
         assert!(matches!(got.get("rule"), Some(Value::Set(_))));
         // Unknown for_each: the whole block list is unknown.
         r.0.insert("var.rules".into(), Value::unknown());
-        let ctx = EvalCtx { resolver: &r, count_index: None, each: None, module_dir: ".".into(), root_dir: Path::new("."), sources: &sources };
+        let ctx = EvalCtx {
+            resolver: &r,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: Path::new("."),
+            sources: &sources,
+        };
         assert_eq!(eval_body(&body, &ctx).expect("evaluates").get("rule"), Some(&Value::unknown()));
         r.0.insert("var.rules".into(), Value::List(vec![s("1")]).sensitive());
-        let ctx = EvalCtx { resolver: &r, count_index: None, each: None, module_dir: ".".into(), root_dir: Path::new("."), sources: &sources };
+        let ctx = EvalCtx {
+            resolver: &r,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: Path::new("."),
+            sources: &sources,
+        };
         let e = eval_body(&body, &ctx).expect_err("sensitive for_each is refused");
         assert_eq!(sources.location(e.0[0].span.expect("has span")), "b.tf:1:1");
     }

@@ -86,7 +86,10 @@ impl Tok {
 enum Mode {
     /// Expression tokens; inside a template sequence, `braces` counts object braces so the
     /// sequence's closing `}` can be told apart.
-    Normal { braces: usize, in_template: bool },
+    Normal {
+        braces: usize,
+        in_template: bool,
+    },
     Quoted,
 }
 
@@ -498,8 +501,24 @@ fn space_between(before: Option<&Tok>, subject: &Tok, after: &Tok) -> bool {
         (Minus, _) => !matches!(
             before_k,
             None | Some(
-                OParen | OBrace | OBrack | Equal | Colon | Comma | Question | Plus | Star | Slash | Percent | Minus
-                    | Compare | Logic | Bang | Interp | Control | FatArrow
+                OParen
+                    | OBrace
+                    | OBrack
+                    | Equal
+                    | Colon
+                    | Comma
+                    | Question
+                    | Plus
+                    | Star
+                    | Slash
+                    | Percent
+                    | Minus
+                    | Compare
+                    | Logic
+                    | Bang
+                    | Interp
+                    | Control
+                    | FatArrow
             )
         ),
         (Bang, _) => false,
@@ -655,7 +674,8 @@ mod tests {
 
     #[test]
     fn multi_line_values_break_alignment_and_reindent() {
-        let src = "locals {\na = 1\ntags = {\n      env = \"dev\"\n   owner=\"me\"\n}\nlong_name = [\n\"x\",\n\"y\",\n]\n}\n";
+        let src =
+            "locals {\na = 1\ntags = {\n      env = \"dev\"\n   owner=\"me\"\n}\nlong_name = [\n\"x\",\n\"y\",\n]\n}\n";
         assert_eq!(
             fmt(src),
             "locals {\n  a = 1\n  tags = {\n    env   = \"dev\"\n    owner = \"me\"\n  }\n  long_name = [\n    \"x\",\n    \"y\",\n  ]\n}\n"
@@ -685,7 +705,8 @@ mod tests {
 
     #[test]
     fn comments_are_kept_and_trailing_ones_aligned() {
-        let src = "# top\nlocals {\n  // note\n  a = 1 # one\n  bbb = 2   # two\n  /* block\n     stays */\n  c = 3\n}\n";
+        let src =
+            "# top\nlocals {\n  // note\n  a = 1 # one\n  bbb = 2   # two\n  /* block\n     stays */\n  c = 3\n}\n";
         assert_eq!(
             fmt(src),
             "# top\nlocals {\n  // note\n  a   = 1 # one\n  bbb = 2 # two\n  /* block\n     stays */\n  c = 3\n}\n"

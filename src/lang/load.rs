@@ -41,7 +41,8 @@ impl std::error::Error for LoadError {}
 /// local modules they call.
 pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
     let root_dir = normalize(root_dir);
-    let mut loader = Loader { sources: SourceMap::new(), diags: Diagnostics::new(), modules: BTreeMap::new(), backend: None };
+    let mut loader =
+        Loader { sources: SourceMap::new(), diags: Diagnostics::new(), modules: BTreeMap::new(), backend: None };
     if !root_dir.is_dir() {
         loader.diags.push(
             Diagnostic::error(format!("Stack directory \"{}\" not found", root_dir.display()))
@@ -134,8 +135,21 @@ fn normalize(p: &Path) -> PathBuf {
     }
 }
 
-const TOP_LEVEL_BLOCKS: &[&str] = &["terraform", "provider", "variable", "locals", "resource", "data", "output", "module", "check", "moved", "import"];
-const RESERVED_VARIABLE_NAMES: &[&str] = &["source", "version", "providers", "count", "for_each", "lifecycle", "depends_on", "locals"];
+const TOP_LEVEL_BLOCKS: &[&str] = &[
+    "terraform",
+    "provider",
+    "variable",
+    "locals",
+    "resource",
+    "data",
+    "output",
+    "module",
+    "check",
+    "moved",
+    "import",
+];
+const RESERVED_VARIABLE_NAMES: &[&str] =
+    &["source", "version", "providers", "count", "for_each", "lifecycle", "depends_on", "locals"];
 
 struct Loader {
     sources: SourceMap,
@@ -152,7 +166,8 @@ struct Parts<'b> {
 
 fn is_valid_name(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 impl Loader {
@@ -193,7 +208,9 @@ impl Loader {
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) => {
-                self.error(Diagnostic::error(format!("Can't read directory \"{}\"", dir.display())).detail(e.to_string()));
+                self.error(
+                    Diagnostic::error(format!("Can't read directory \"{}\"", dir.display())).detail(e.to_string()),
+                );
                 self.modules.insert(path, module);
                 return 0;
             }
@@ -214,7 +231,10 @@ impl Loader {
             let text = match std::fs::read(&file_path).map(String::from_utf8) {
                 Ok(Ok(t)) => t,
                 Ok(Err(_)) => {
-                    self.error(Diagnostic::error(format!("\"{display}\" is not UTF-8 text")).help("configuration files must be saved as UTF-8"));
+                    self.error(
+                        Diagnostic::error(format!("\"{display}\" is not UTF-8 text"))
+                            .help("configuration files must be saved as UTF-8"),
+                    );
                     continue;
                 }
                 Err(e) => {
@@ -257,7 +277,10 @@ impl Loader {
         if !call.dir.is_dir() {
             self.error(
                 Diagnostic::error(format!("Module directory \"{}\" not found", call.dir.display()))
-                    .detail(format!("The source of module \"{name}\" resolves to \"{}\", which is not a directory.", call.dir.display()))
+                    .detail(format!(
+                        "The source of module \"{name}\" resolves to \"{}\", which is not a directory.",
+                        call.dir.display()
+                    ))
                     .help("module sources are relative to the directory of the file that calls the module")
                     .at(source_span),
             );
@@ -319,7 +342,13 @@ impl Loader {
         }
     }
 
-    fn file_body(&mut self, file: FileId, body: &hcl_edit::structure::Body, module: &mut Module, calls: &mut Vec<(String, Span)>) {
+    fn file_body(
+        &mut self,
+        file: FileId,
+        body: &hcl_edit::structure::Body,
+        module: &mut Module,
+        calls: &mut Vec<(String, Span)>,
+    ) {
         for structure in body.iter() {
             match structure {
                 Structure::Attribute(a) => {
@@ -382,22 +411,34 @@ impl Loader {
                                 self.backend(file, ib, module);
                             }
                             Structure::Block(ib) => {
-                                let d = unsupported(Diagnostic::error(format!("Unsupported \"{}\" block in an override file", ib.ident.value())));
+                                let d = unsupported(Diagnostic::error(format!(
+                                    "Unsupported \"{}\" block in an override file",
+                                    ib.ident.value()
+                                )));
                                 self.error(d.at(self.span(file, &ib.ident)));
                             }
                             Structure::Attribute(a) => {
-                                let d = unsupported(Diagnostic::error(format!("Unsupported argument \"{}\" in an override file", a.key.value())));
+                                let d = unsupported(Diagnostic::error(format!(
+                                    "Unsupported argument \"{}\" in an override file",
+                                    a.key.value()
+                                )));
                                 self.error(d.at(self.span(file, &a.key)));
                             }
                         }
                     }
                 }
                 Structure::Block(b) => {
-                    let d = unsupported(Diagnostic::error(format!("Unsupported \"{}\" block in an override file", b.ident.value())));
+                    let d = unsupported(Diagnostic::error(format!(
+                        "Unsupported \"{}\" block in an override file",
+                        b.ident.value()
+                    )));
                     self.error(d.at(self.span(file, &b.ident)));
                 }
                 Structure::Attribute(a) => {
-                    let d = unsupported(Diagnostic::error(format!("Unsupported argument \"{}\" in an override file", a.key.value())));
+                    let d = unsupported(Diagnostic::error(format!(
+                        "Unsupported argument \"{}\" in an override file",
+                        a.key.value()
+                    )));
                     self.error(d.at(self.span(file, &a.key)));
                 }
             }
@@ -407,7 +448,10 @@ impl Loader {
     /// Checks a block's labels; returns them when there are exactly `names.len()`.
     fn labels(&mut self, file: FileId, block: &Block, names: &[&str]) -> Option<Vec<String>> {
         let kind = block.ident.value().as_str();
-        let shape = std::iter::once(kind.to_string()).chain(names.iter().map(|n| format!("\"{n}\""))).collect::<Vec<_>>().join(" ");
+        let shape = std::iter::once(kind.to_string())
+            .chain(names.iter().map(|n| format!("\"{n}\"")))
+            .collect::<Vec<_>>()
+            .join(" ");
         if block.labels.len() < names.len() {
             let missing = names.get(block.labels.len()).copied().unwrap_or("label");
             self.error(
@@ -418,7 +462,9 @@ impl Loader {
             return None;
         }
         if let Some(extra) = block.labels.get(names.len()) {
-            let mut d = Diagnostic::error(format!("Extraneous label for {kind} block")).detail(format!("A {kind} block is written {shape} {{ … }}.")).at(self.span(file, extra));
+            let mut d = Diagnostic::error(format!("Extraneous label for {kind} block"))
+                .detail(format!("A {kind} block is written {shape} {{ … }}."))
+                .at(self.span(file, extra));
             if names.is_empty() {
                 d = d.detail(format!("A {kind} block has no labels: {kind} {{ … }}."));
             }
@@ -466,7 +512,13 @@ impl Loader {
         Parts { attrs, blocks }
     }
 
-    fn unexpected_attr(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute, context: &str, allowed: &[&str]) {
+    fn unexpected_attr(
+        &mut self,
+        file: FileId,
+        attr: &hcl_edit::structure::Attribute,
+        context: &str,
+        allowed: &[&str],
+    ) {
         let name = attr.key.value().as_str();
         let mut d = Diagnostic::error("Unsupported argument")
             .detail(format!("An argument named \"{name}\" is not expected in a {context} block."))
@@ -519,12 +571,23 @@ impl Loader {
     }
 
     fn attribute(&self, file: FileId, a: &hcl_edit::structure::Attribute) -> Attribute {
-        Attribute { name: a.key.value().as_str().to_string(), expr: self.expr(file, &a.value), span: self.span(file, a), name_span: self.span(file, &a.key) }
+        Attribute {
+            name: a.key.value().as_str().to_string(),
+            expr: self.expr(file, &a.value),
+            span: self.span(file, a),
+            name_span: self.span(file, &a.key),
+        }
     }
 
     /// Converts a body, leaving out the named meta-arguments and meta-blocks (handled by the
     /// caller) and expanding `dynamic` blocks into [`DynamicBlock`]s.
-    fn body(&mut self, file: FileId, body: &hcl_edit::structure::Body, skip_attrs: &[&str], skip_blocks: &[&str]) -> Body {
+    fn body(
+        &mut self,
+        file: FileId,
+        body: &hcl_edit::structure::Body,
+        skip_attrs: &[&str],
+        skip_blocks: &[&str],
+    ) -> Body {
         let parts = self.parts(file, body);
         let mut out = Body { span: body.span().map(|r| Span { file, start: r.start, end: r.end }), ..Body::default() };
         for (name, a) in &parts.attrs {
@@ -586,7 +649,11 @@ impl Loader {
         for b in &parts.blocks {
             if b.ident.value().as_str() == "content" {
                 if content.is_some() {
-                    self.error(Diagnostic::error("Duplicate content block").detail("A dynamic block has exactly one content block.").at(self.span(file, &b.ident)));
+                    self.error(
+                        Diagnostic::error("Duplicate content block")
+                            .detail("A dynamic block has exactly one content block.")
+                            .at(self.span(file, &b.ident)),
+                    );
                 } else {
                     if !b.labels.is_empty() {
                         self.labels(file, b, &[]);
@@ -599,11 +666,19 @@ impl Loader {
         }
         let header = self.header_span(file, block);
         let Some(for_each) = for_each else {
-            self.error(Diagnostic::error("Missing for_each in dynamic block").detail("A dynamic block needs for_each = <collection>.").at(header));
+            self.error(
+                Diagnostic::error("Missing for_each in dynamic block")
+                    .detail("A dynamic block needs for_each = <collection>.")
+                    .at(header),
+            );
             return None;
         };
         let Some(content) = content else {
-            self.error(Diagnostic::error("Missing content block in dynamic block").detail("A dynamic block needs a content { … } block with the generated block's arguments.").at(header));
+            self.error(
+                Diagnostic::error("Missing content block in dynamic block")
+                    .detail("A dynamic block needs a content { … } block with the generated block's arguments.")
+                    .at(header),
+            );
             return None;
         };
         Some(DynamicBlock { type_name, for_each, iterator, content, span: self.span(file, block) })
@@ -657,7 +732,10 @@ impl Loader {
                             Expression::String(s) => s.value().clone(),
                             other => {
                                 if key != "configuration_aliases" {
-                                    self.error(Diagnostic::error(format!("\"{key}\" must be a literal string")).at(self.span(file, other)));
+                                    self.error(
+                                        Diagnostic::error(format!("\"{key}\" must be a literal string"))
+                                            .at(self.span(file, other)),
+                                    );
                                 }
                                 continue;
                             }
@@ -666,7 +744,9 @@ impl Loader {
                             "source" => req.source = Some(value),
                             "version" => req.version = Some(value),
                             _ => {
-                                let mut d = Diagnostic::error(format!("Unsupported required_providers attribute \"{key}\"")).at(self.span(file, v.expr()));
+                                let mut d =
+                                    Diagnostic::error(format!("Unsupported required_providers attribute \"{key}\""))
+                                        .at(self.span(file, v.expr()));
                                 if let Some(h) = suggest(&key, ["source", "version", "configuration_aliases"]) {
                                     d = d.help(h);
                                 }
@@ -714,7 +794,11 @@ impl Loader {
         }
         let body = self.body(file, &block.body, &[], &[]);
         for b in &body.blocks {
-            self.error(Diagnostic::error("Unsupported block type").detail(format!("A backend block has only arguments, not \"{}\" blocks.", b.type_name)).at(b.span));
+            self.error(
+                Diagnostic::error("Unsupported block type")
+                    .detail(format!("A backend block has only arguments, not \"{}\" blocks.", b.type_name))
+                    .at(b.span),
+            );
         }
         self.backend = Some(Backend { kind, attributes: body.attributes, span: header });
     }
@@ -794,7 +878,9 @@ impl Loader {
         let mut out = Vec::new();
         for item in items.iter() {
             match item {
-                Expression::Traversal(t) if matches!(t.expr, Expression::Variable(_)) => out.push(self.expr(file, item)),
+                Expression::Traversal(t) if matches!(t.expr, Expression::Variable(_)) => {
+                    out.push(self.expr(file, item))
+                }
                 _ => self.error(
                     Diagnostic::error(format!("Invalid {name} reference"))
                         .detail(explain.to_string())
@@ -813,12 +899,23 @@ impl Loader {
         if RESERVED_VARIABLE_NAMES.contains(&name.as_str()) {
             self.error(
                 Diagnostic::error(format!("Invalid variable name \"{name}\""))
-                    .detail(format!("The name \"{name}\" is reserved because it has a special meaning in module blocks."))
+                    .detail(format!(
+                        "The name \"{name}\" is reserved because it has a special meaning in module blocks."
+                    ))
                     .at(self.label_span(file, block, 0)),
             );
             return;
         }
-        let mut var = Variable { name: name.clone(), ty: types::TypeConstraint::Any, default: None, description: None, sensitive: false, nullable: true, validations: Vec::new(), span };
+        let mut var = Variable {
+            name: name.clone(),
+            ty: types::TypeConstraint::Any,
+            default: None,
+            description: None,
+            sensitive: false,
+            nullable: true,
+            validations: Vec::new(),
+            span,
+        };
         const ALLOWED: &[&str] = &["type", "default", "description", "sensitive", "nullable", "validation"];
         let parts = self.parts(file, &block.body);
         for (attr_name, a) in &parts.attrs {
@@ -870,7 +967,11 @@ impl Loader {
             }
         }
         if let Some(first) = module.variables.get(&name) {
-            self.error(Diagnostic::error(format!("Duplicate variable \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            self.error(
+                Diagnostic::error(format!("Duplicate variable \"{name}\""))
+                    .detail(self.first_defined(first.span))
+                    .at(span),
+            );
             return;
         }
         module.variables.insert(name, var);
@@ -892,7 +993,11 @@ impl Loader {
         for (name, a) in &parts.attrs {
             let span = self.span(file, *a);
             if let Some(first) = module.locals.get(name) {
-                self.error(Diagnostic::error(format!("Duplicate local value \"{name}\"")).detail(self.first_defined(first.span)).at(self.span(file, &a.key)));
+                self.error(
+                    Diagnostic::error(format!("Duplicate local value \"{name}\""))
+                        .detail(self.first_defined(first.span))
+                        .at(self.span(file, &a.key)),
+                );
                 continue;
             }
             module.locals.insert(name.clone(), Local { name: name.clone(), expr: self.expr(file, &a.value), span });
@@ -963,11 +1068,15 @@ impl Loader {
                     .at(type_span),
             );
         }
-        let key = ResourceAddr { module: module.path.clone(), mode, type_name: type_name.clone(), name: name.clone() }.local_key();
+        let key = ResourceAddr { module: module.path.clone(), mode, type_name: type_name.clone(), name: name.clone() }
+            .local_key();
         if let Some(first) = module.resources.get(&key) {
             self.error(
                 Diagnostic::error(format!("Duplicate {kind} \"{type_name}\" \"{name}\""))
-                    .detail(format!("{} Each {kind} block needs a unique type and name.", self.first_defined(first.span)))
+                    .detail(format!(
+                        "{} Each {kind} block needs a unique type and name.",
+                        self.first_defined(first.span)
+                    ))
                     .at(span),
             );
             return;
@@ -981,7 +1090,9 @@ impl Loader {
             Expression::Variable(v) => Some(v.value().as_str().to_string()),
             Expression::Traversal(t) => match (&t.expr, &t.operators[..]) {
                 (Expression::Variable(v), [op]) => match op.value() {
-                    TraversalOperator::GetAttr(alias) => Some(format!("{}.{}", v.value().as_str(), alias.value().as_str())),
+                    TraversalOperator::GetAttr(alias) => {
+                        Some(format!("{}.{}", v.value().as_str(), alias.value().as_str()))
+                    }
                     _ => None,
                 },
                 _ => None,
@@ -1004,7 +1115,9 @@ impl Loader {
         let mut lc = Lifecycle { span: Some(self.span(file, block)), ..Lifecycle::default() };
         self.labels(file, block, &[]);
         let allowed_attrs: &[&str] = match mode {
-            ResourceMode::Managed => &["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"],
+            ResourceMode::Managed => {
+                &["create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"]
+            }
             ResourceMode::Data => &[],
         };
         let allowed_blocks = ["precondition", "postcondition"];
@@ -1138,14 +1251,24 @@ impl Loader {
             }
         }
         let Some(expr) = value else {
-            self.error(Diagnostic::error("Missing required argument \"value\"").detail("An output block needs value = <expression>.").at(span));
+            self.error(
+                Diagnostic::error("Missing required argument \"value\"")
+                    .detail("An output block needs value = <expression>.")
+                    .at(span),
+            );
             return;
         };
         if let Some(first) = module.outputs.get(&name) {
-            self.error(Diagnostic::error(format!("Duplicate output \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            self.error(
+                Diagnostic::error(format!("Duplicate output \"{name}\""))
+                    .detail(self.first_defined(first.span))
+                    .at(span),
+            );
             return;
         }
-        module.outputs.insert(name.clone(), Output { name, expr, description, sensitive, depends_on, preconditions, span });
+        module
+            .outputs
+            .insert(name.clone(), Output { name, expr, description, sensitive, depends_on, preconditions, span });
     }
 
     /// Returns the call's name and source span when the child module should be loaded.
@@ -1183,13 +1306,20 @@ impl Loader {
         for b in &parts.blocks {
             self.error(
                 Diagnostic::error("Unsupported block type")
-                    .detail(format!("A module block only has arguments (the module's inputs), not \"{}\" blocks.", b.ident.value().as_str()))
+                    .detail(format!(
+                        "A module block only has arguments (the module's inputs), not \"{}\" blocks.",
+                        b.ident.value().as_str()
+                    ))
                     .at(self.span(file, &b.ident)),
             );
         }
         let Some((source, source_span)) = source else {
             if !parts.attrs.contains_key("source") {
-                self.error(Diagnostic::error("Missing required argument \"source\"").detail("A module block needs source = \"./path/to/module\".").at(span));
+                self.error(
+                    Diagnostic::error("Missing required argument \"source\"")
+                        .detail("A module block needs source = \"./path/to/module\".")
+                        .at(span),
+                );
             }
             return None;
         };
@@ -1204,10 +1334,17 @@ impl Loader {
         }
         let dir = normalize(&module.dir.join(&source));
         if let Some(first) = module.module_calls.get(&name) {
-            self.error(Diagnostic::error(format!("Duplicate module call \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            self.error(
+                Diagnostic::error(format!("Duplicate module call \"{name}\""))
+                    .detail(self.first_defined(first.span))
+                    .at(span),
+            );
             return None;
         }
-        module.module_calls.insert(name.clone(), ModuleCall { name: name.clone(), source, source_span, dir, inputs, depends_on, span });
+        module.module_calls.insert(
+            name.clone(),
+            ModuleCall { name: name.clone(), source, source_span, dir, inputs, depends_on, span },
+        );
         Some((name, source_span))
     }
 
@@ -1225,17 +1362,27 @@ impl Loader {
                 "assert" => asserts.extend(self.condition(file, b)),
                 "data" => self.error(
                     Diagnostic::error("Nested data blocks in check blocks are not supported")
-                        .help("declare the data source at the top level of the module and refer to it from the assertion")
+                        .help(
+                            "declare the data source at the top level of the module and refer to it from the assertion",
+                        )
                         .at(self.header_span(file, b)),
                 ),
                 _ => self.unexpected_block(file, b, "check", &["assert"]),
             }
         }
         if asserts.is_empty() && !parts.blocks.iter().any(|b| b.ident.value().as_str() == "assert") {
-            self.error(Diagnostic::error("Missing assert block").detail("A check block needs at least one assert { condition = … error_message = … } block.").at(span));
+            self.error(
+                Diagnostic::error("Missing assert block")
+                    .detail("A check block needs at least one assert { condition = … error_message = … } block.")
+                    .at(span),
+            );
         }
         if let Some(first) = module.checks.get(&name) {
-            self.error(Diagnostic::error(format!("Duplicate check \"{name}\"")).detail(self.first_defined(first.span)).at(span));
+            self.error(
+                Diagnostic::error(format!("Duplicate check \"{name}\""))
+                    .detail(self.first_defined(first.span))
+                    .at(span),
+            );
             return;
         }
         module.checks.insert(name.clone(), CheckBlock { name, asserts, span });
@@ -1261,7 +1408,11 @@ impl Loader {
         }
         for needed in ["from", "to"] {
             if !parts.attrs.contains_key(needed) {
-                self.error(Diagnostic::error(format!("Missing required argument \"{needed}\"")).detail("A moved block needs from = OLD_ADDRESS and to = NEW_ADDRESS.").at(span));
+                self.error(
+                    Diagnostic::error(format!("Missing required argument \"{needed}\""))
+                        .detail("A moved block needs from = OLD_ADDRESS and to = NEW_ADDRESS.")
+                        .at(span),
+                );
             }
         }
         let (Some((from, from_span)), Some((to, to_span))) = (from, to) else { return };
@@ -1272,23 +1423,39 @@ impl Loader {
         if kind(&from) != kind(&to) {
             self.error(
                 Diagnostic::error("Invalid moved block")
-                    .detail(format!("\"from\" is {} address but \"to\" is {} address; a move can't change the kind of object.", kind(&from), kind(&to)))
+                    .detail(format!(
+                        "\"from\" is {} address but \"to\" is {} address; a move can't change the kind of object.",
+                        kind(&from),
+                        kind(&to)
+                    ))
                     .at(to_span),
             );
             return;
         }
-        if let (AnyAddr::Resource(a), AnyAddr::Resource(b)) | (AnyAddr::Instance(InstanceAddr { resource: a, .. }), AnyAddr::Instance(InstanceAddr { resource: b, .. })) = (&from, &to) {
+        if let (AnyAddr::Resource(a), AnyAddr::Resource(b))
+        | (
+            AnyAddr::Instance(InstanceAddr { resource: a, .. }),
+            AnyAddr::Instance(InstanceAddr { resource: b, .. }),
+        ) = (&from, &to)
+        {
             if a.type_name != b.type_name || a.mode != b.mode {
                 self.error(
                     Diagnostic::error("Invalid moved block")
-                        .detail(format!("A resource can't move to a different type ({} to {}).", a.type_name, b.type_name))
+                        .detail(format!(
+                            "A resource can't move to a different type ({} to {}).",
+                            a.type_name, b.type_name
+                        ))
                         .at(to_span),
                 );
                 return;
             }
         }
         if from == to {
-            self.error(Diagnostic::error("Redundant moved block").detail("\"from\" and \"to\" are the same address.").at(to_span));
+            self.error(
+                Diagnostic::error("Redundant moved block")
+                    .detail("\"from\" and \"to\" are the same address.")
+                    .at(to_span),
+            );
             return;
         }
         module.moved.push(Moved { from, to, from_span, to_span, span });
@@ -1313,7 +1480,9 @@ impl Loader {
                         Some(AnyAddr::Instance(i)) => to = Some((i, to_span)),
                         Some(AnyAddr::Resource(r)) => to = Some((r.instance(InstanceKey::None), to_span)),
                         Some(AnyAddr::Module(_)) => self.error(
-                            Diagnostic::error("Invalid import address").detail("\"to\" must name a resource, like google_storage_bucket.logs, not a module.").at(to_span),
+                            Diagnostic::error("Invalid import address")
+                                .detail("\"to\" must name a resource, like google_storage_bucket.logs, not a module.")
+                                .at(to_span),
                         ),
                         None => {}
                     }
@@ -1329,7 +1498,11 @@ impl Loader {
         }
         for needed in ["to", "id"] {
             if !parts.attrs.contains_key(needed) {
-                self.error(Diagnostic::error(format!("Missing required argument \"{needed}\"")).detail("An import block needs to = RESOURCE_ADDRESS and id = \"…\".").at(span));
+                self.error(
+                    Diagnostic::error(format!("Missing required argument \"{needed}\""))
+                        .detail("An import block needs to = RESOURCE_ADDRESS and id = \"…\".")
+                        .at(span),
+                );
             }
         }
         if let (Some((to, to_span)), Some(id)) = (to, id) {
@@ -1376,7 +1549,8 @@ impl Loader {
             let Some((name, alias)) = p.split_once('.') else { continue };
             let exists = module.providers.iter().any(|c| c.name == name && c.alias.as_deref() == Some(alias));
             if !exists {
-                let aliases: Vec<&str> = module.providers.iter().filter(|c| c.name == name).filter_map(|c| c.alias.as_deref()).collect();
+                let aliases: Vec<&str> =
+                    module.providers.iter().filter(|c| c.name == name).filter_map(|c| c.alias.as_deref()).collect();
                 let mut d = Diagnostic::error(format!("Provider configuration \"{p}\" not present"))
                     .detail(format!("{} \"{}\" selects provider {p}, but there is no provider \"{name}\" block with alias = \"{alias}\".", match res.mode { ResourceMode::Managed => "Resource", ResourceMode::Data => "Data source" }, res.name))
                     .at(res.span);
@@ -1460,7 +1634,9 @@ impl Loader {
         for res in module.resources.values() {
             let counted = Some((res.count.is_some(), res.for_each.is_some()));
             let mut all = refs::body_references(&res.body);
-            for e in res.count.iter().chain(&res.for_each).chain(&res.depends_on).chain(&res.lifecycle.replace_triggered_by) {
+            for e in
+                res.count.iter().chain(&res.for_each).chain(&res.depends_on).chain(&res.lifecycle.replace_triggered_by)
+            {
                 all.extend(refs::expr_references(e));
             }
             for c in res.lifecycle.preconditions.iter().chain(&res.lifecycle.postconditions) {
@@ -1504,7 +1680,9 @@ impl Loader {
         }
         for v in module.variables.values() {
             for c in &v.validations {
-                plain.extend(refs::expr_references(&c.error_message).into_iter().filter(|r| matches!(r.root, RefRoot::Var(_))));
+                plain.extend(
+                    refs::expr_references(&c.error_message).into_iter().filter(|r| matches!(r.root, RefRoot::Var(_))),
+                );
             }
         }
         for r in &plain {
@@ -1566,13 +1744,19 @@ fn traversal_address(e: &Expression) -> Result<AnyAddr, String> {
     for op in ops {
         steps.push(match op.value() {
             TraversalOperator::GetAttr(a) => Step::Name(a.value().as_str().to_string()),
-            TraversalOperator::LegacyIndex(n) => Step::Key(InstanceKey::Int(i64::try_from(*n.value()).map_err(|_| "the index is too large".to_string())?)),
+            TraversalOperator::LegacyIndex(n) => Step::Key(InstanceKey::Int(
+                i64::try_from(*n.value()).map_err(|_| "the index is too large".to_string())?,
+            )),
             TraversalOperator::Index(Expression::Number(n)) => {
                 Step::Key(InstanceKey::Int(n.value().as_i64().ok_or("an index must be a whole number")?))
             }
             TraversalOperator::Index(Expression::String(s)) => Step::Key(InstanceKey::Str(s.value().clone())),
-            TraversalOperator::Index(_) => return Err("an instance key must be a literal number or string, like [0] or [\"a\"]".into()),
-            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => return Err("an address can't contain a splat".into()),
+            TraversalOperator::Index(_) => {
+                return Err("an instance key must be a literal number or string, like [0] or [\"a\"]".into())
+            }
+            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
+                return Err("an address can't contain a splat".into())
+            }
         });
     }
     let mut it = steps.into_iter().peekable();
@@ -1601,7 +1785,9 @@ fn traversal_address(e: &Expression) -> Result<AnyAddr, String> {
     } else {
         (ResourceMode::Managed, first)
     };
-    let Some(Step::Name(name)) = it.next() else { return Err(format!("\"{type_name}\" must be followed by the resource's name: {type_name}.NAME")) };
+    let Some(Step::Name(name)) = it.next() else {
+        return Err(format!("\"{type_name}\" must be followed by the resource's name: {type_name}.NAME"));
+    };
     let resource = ResourceAddr { module, mode, type_name, name };
     match it.next() {
         None => Ok(AnyAddr::Resource(resource)),
@@ -1670,21 +1856,33 @@ mod tests {
         assert_eq!(b.kind, "gcs");
         assert!(b.attributes.contains_key("bucket"));
         // Read after the regular files whatever their names sort as.
-        let c = ok(&[("override.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\n"), ("z.tf", "terraform {\n  backend \"local\" {}\n}\n")]);
+        let c = ok(&[
+            ("override.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\n"),
+            ("z.tf", "terraform {\n  backend \"local\" {}\n}\n"),
+        ]);
         assert_eq!(c.backend.expect("backend").kind, "gcs");
     }
 
     #[test]
     fn override_files_hold_only_the_backend() {
-        let text = fail(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n"), ("extra_override.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n")]);
+        let text = fail(&[
+            ("main.tf", "resource \"terraform_data\" \"a\" {}\n"),
+            ("extra_override.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n"),
+        ]);
         assert!(text.contains("Unsupported \"resource\" block in an override file"), "{text}");
         assert!(text.contains("only to the terraform block's backend"), "{text}");
-        assert_eq!(first_location(&[("main.tf", ""), ("x_override.tf", "terraform {\n  required_version = \">= 1\"\n}\n")]), "x_override.tf:2:3");
+        assert_eq!(
+            first_location(&[("main.tf", ""), ("x_override.tf", "terraform {\n  required_version = \">= 1\"\n}\n")]),
+            "x_override.tf:2:3"
+        );
     }
 
     #[test]
     fn a_broken_configuration_still_reports_its_backend() {
-        let (_tmp, r) = load_files(&[("main.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\nresource \"nope\" {}\n")]);
+        let (_tmp, r) = load_files(&[(
+            "main.tf",
+            "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\nresource \"nope\" {}\n",
+        )]);
         let e = r.expect_err("broken");
         assert_eq!(e.backend.expect("backend kept").kind, "gcs");
     }
@@ -1890,7 +2088,8 @@ import {
             (".terraform.lock.hcl", "garbage {{{"),
         ]);
         assert_eq!(c.root().locals.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
-        let displays: Vec<String> = c.sources.files().map(|(_, f)| f.display.rsplit('/').next().unwrap_or("").to_string()).collect();
+        let displays: Vec<String> =
+            c.sources.files().map(|(_, f)| f.display.rsplit('/').next().unwrap_or("").to_string()).collect();
         assert_eq!(displays, ["a.tf", "b.tf", "c.hcl"]);
     }
 
@@ -1919,9 +2118,16 @@ import {
           An argument named "defualt" is not expected in a variable block.
           help: did you mean "default"?
         "#);
-        assert_eq!(first_location(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroi = true\n  }\n}\n")]), "main.tf:3:5");
+        assert_eq!(
+            first_location(&[(
+                "main.tf",
+                "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroi = true\n  }\n}\n"
+            )]),
+            "main.tf:3:5"
+        );
         assert!(fail(&[("main.tf", "x = 1\n")]).contains("locals { x = … }"));
-        assert!(fail(&[("main.tf", "output \"o\" {\n  value = 1\n  sensitiv = true\n}\n")]).contains("did you mean \"sensitive\"?"));
+        assert!(fail(&[("main.tf", "output \"o\" {\n  value = 1\n  sensitiv = true\n}\n")])
+            .contains("did you mean \"sensitive\"?"));
     }
 
     #[test]
@@ -1935,10 +2141,16 @@ import {
           The first definition is at stack/a.tf:1:1. Each resource block needs a unique type and name.
         "#);
         assert!(fail(&[("main.tf", "variable \"v\" {}\nvariable \"v\" {}\n")]).contains("Duplicate variable \"v\""));
-        assert!(fail(&[("main.tf", "output \"o\" {\n value = 1\n}\noutput \"o\" {\n value = 2\n}\n")]).contains("Duplicate output \"o\""));
+        assert!(fail(&[("main.tf", "output \"o\" {\n value = 1\n}\noutput \"o\" {\n value = 2\n}\n")])
+            .contains("Duplicate output \"o\""));
         assert!(fail(&[("main.tf", "check \"c\" {\n assert {\n condition = true\n error_message = \"x\"\n }\n}\ncheck \"c\" {\n assert {\n condition = true\n error_message = \"x\"\n }\n}\n")]).contains("Duplicate check \"c\""));
         let msg = fail(&[("main.tf", "locals {\n  a = 1\n}\nlocals {\n  a = 2\n}\n")]);
-        assert!(msg.contains("Duplicate local value \"a\"") && msg.contains("main.tf:5:3") && msg.contains("first definition is at stack/main.tf:2:3"), "{msg}");
+        assert!(
+            msg.contains("Duplicate local value \"a\"")
+                && msg.contains("main.tf:5:3")
+                && msg.contains("first definition is at stack/main.tf:2:3"),
+            "{msg}"
+        );
         let dup = fail(&[("main.tf", "locals {\n  a = 1\n  a = 2\n}\n")]);
         assert!(dup.contains("Duplicate"), "{dup}");
     }
@@ -1951,15 +2163,29 @@ import {
         let bad_duration = [("main.tf", "resource \"a\" \"b\" {\n  timeouts {\n    create = \"20 minutes\"\n  }\n}\n")];
         assert_eq!(first_location(&bad_duration), "main.tf:3:14");
         assert!(fail(&bad_duration).contains("Invalid duration \"20 minutes\""));
-        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = var.x\n  }\n}\n")]).contains("must be true or false"));
-        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provider = \"google.eu\"\n}\n")]).contains("remove the quotes: provider = google.eu"));
-        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  depends_on = [\"a.c\"]\n}\n")]).contains("Invalid depends_on reference"));
-        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    ignore_changes = [upper(x)]\n  }\n}\n")]).contains("Invalid ignore_changes item"));
-        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provisioner \"local-exec\" {\n  }\n}\n")]).contains("Provisioner blocks are not supported"));
-        assert!(fail(&[("main.tf", "data \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n")]).contains("data source's lifecycle"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = var.x\n  }\n}\n")])
+            .contains("must be true or false"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provider = \"google.eu\"\n}\n")])
+            .contains("remove the quotes: provider = google.eu"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  depends_on = [\"a.c\"]\n}\n")])
+            .contains("Invalid depends_on reference"));
+        assert!(fail(&[(
+            "main.tf",
+            "resource \"a\" \"b\" {\n  lifecycle {\n    ignore_changes = [upper(x)]\n  }\n}\n"
+        )])
+        .contains("Invalid ignore_changes item"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provisioner \"local-exec\" {\n  }\n}\n")])
+            .contains("Provisioner blocks are not supported"));
+        assert!(fail(&[("main.tf", "data \"a\" \"b\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n")])
+            .contains("data source's lifecycle"));
         assert!(fail(&[("main.tf", "resource \"a\" {\n}\n")]).contains("Missing name for resource block"));
-        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  provider = google.nope\n}\nprovider \"google\" {\n  alias = \"eu\"\n}\n")]).contains("Provider configuration \"google.nope\" not present"));
-        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  dynamic \"x\" {\n    for_each = []\n  }\n}\n")]).contains("Missing content block in dynamic block"));
+        assert!(fail(&[(
+            "main.tf",
+            "resource \"a\" \"b\" {\n  provider = google.nope\n}\nprovider \"google\" {\n  alias = \"eu\"\n}\n"
+        )])
+        .contains("Provider configuration \"google.nope\" not present"));
+        assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  dynamic \"x\" {\n    for_each = []\n  }\n}\n")])
+            .contains("Missing content block in dynamic block"));
     }
 
     #[test]
@@ -1984,13 +2210,17 @@ import {
         assert!(fail(&[("main.tf", "variable \"count\" {\n}\n")]).contains("is reserved"));
         let msg = fail(&[("main.tf", "variable \"v\" {\n  validation {\n    condition = var.w != \"\"\n    error_message = \"x\"\n  }\n}\nvariable \"w\" {}\n")]);
         assert!(msg.contains("can only refer to the variable itself"), "{msg}");
-        assert!(fail(&[("main.tf", "variable \"v\" {\n  validation {\n    condition = true\n  }\n}\n")]).contains("Missing required argument \"error_message\""));
+        assert!(fail(&[("main.tf", "variable \"v\" {\n  validation {\n    condition = true\n  }\n}\n")])
+            .contains("Missing required argument \"error_message\""));
     }
 
     #[test]
     fn undeclared_references_are_reported() {
         let msg = fail(&[("main.tf", "variable \"project\" {}\nlocals {\n  a = var.projet\n  b = local.c\n  d = google_x.nope.id\n  e = count.index\n}\n")]);
-        assert!(msg.contains("Reference to undeclared input variable") && msg.contains("did you mean \"project\"?"), "{msg}");
+        assert!(
+            msg.contains("Reference to undeclared input variable") && msg.contains("did you mean \"project\"?"),
+            "{msg}"
+        );
         assert!(msg.contains("Reference to undeclared local value"));
         assert!(msg.contains("Reference to undeclared resource"));
         assert!(msg.contains("Reference to \"count\" in non-counted context"));
@@ -2012,7 +2242,8 @@ import {
         assert!(c.module(&net.child("sub")).is_some());
         assert_eq!(c.path_module(&net), "modules/net");
         assert_eq!(c.path_module(&net.child("sub")), "modules/sub");
-        let sub_file = c.sources.files().map(|(_, f)| f.display.clone()).find(|d| d.ends_with("sub/main.tf")).expect("sub loaded");
+        let sub_file =
+            c.sources.files().map(|(_, f)| f.display.clone()).find(|d| d.ends_with("sub/main.tf")).expect("sub loaded");
         assert!(!sub_file.contains("/./") && !sub_file.contains("/../"), "{sub_file}");
     }
 
@@ -2026,11 +2257,23 @@ import {
         let counted = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n}\n"), ("m/main.tf", "")];
         assert!(fail(&counted).contains("\"count\" on module blocks is not supported yet"));
         assert_eq!(first_location(&counted), "main.tf:3:3");
-        let recursive = [("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "module \"again\" {\n  source = \"../\"\n}\n")];
+        let recursive = [
+            ("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"),
+            ("m/main.tf", "module \"again\" {\n  source = \"../\"\n}\n"),
+        ];
         assert!(fail(&recursive).contains("Module recursion"));
-        let inputs = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  nmae = 1\n}\noutput \"o\" {\n  value = module.m.nope\n}\n"), ("m/main.tf", "variable \"name\" {}\noutput \"ok\" {\n  value = 1\n}\n")];
+        let inputs = [
+            (
+                "main.tf",
+                "module \"m\" {\n  source = \"./m\"\n  nmae = 1\n}\noutput \"o\" {\n  value = module.m.nope\n}\n",
+            ),
+            ("m/main.tf", "variable \"name\" {}\noutput \"ok\" {\n  value = 1\n}\n"),
+        ];
         let msg = fail(&inputs);
-        assert!(msg.contains("has no input variable named \"nmae\"") && msg.contains("did you mean \"name\"?"), "{msg}");
+        assert!(
+            msg.contains("has no input variable named \"nmae\"") && msg.contains("did you mean \"name\"?"),
+            "{msg}"
+        );
         assert!(msg.contains("Missing required argument \"name\""), "{msg}");
         assert!(msg.contains("Module \"m\" has no output named \"nope\""), "{msg}");
     }
@@ -2039,11 +2282,17 @@ import {
     fn check_moved_and_import_errors() {
         assert!(fail(&[("main.tf", "check \"c\" {\n  data \"x\" \"y\" {\n  }\n  assert {\n    condition = true\n    error_message = \"e\"\n  }\n}\n")]).contains("Nested data blocks in check blocks are not supported"));
         assert!(fail(&[("main.tf", "moved {\n  from = \"a.b\"\n  to = a.c\n}\n")]).contains("without quotes"));
-        assert!(fail(&[("main.tf", "moved {\n  from = a.b[var.k]\n  to = a.c\n}\n")]).contains("literal number or string"));
+        assert!(
+            fail(&[("main.tf", "moved {\n  from = a.b[var.k]\n  to = a.c\n}\n")]).contains("literal number or string")
+        );
         assert!(fail(&[("main.tf", "moved {\n  from = module.x\n  to = a.c\n}\n")]).contains("can't change the kind"));
-        assert!(fail(&[("main.tf", "moved {\n  from = a.b.id\n  to = a.c\n}\n")]).contains("names a resource, not an attribute"));
+        assert!(fail(&[("main.tf", "moved {\n  from = a.b.id\n  to = a.c\n}\n")])
+            .contains("names a resource, not an attribute"));
         assert!(fail(&[("main.tf", "moved {\n  from = a.b\n}\n")]).contains("Missing required argument \"to\""));
-        let c = ok(&[("main.tf", "moved {\n  from = module.old\n  to = module.new\n}\nimport {\n  to = data.x.y\n  id = \"i\"\n}\n")]);
+        let c = ok(&[(
+            "main.tf",
+            "moved {\n  from = module.old\n  to = module.new\n}\nimport {\n  to = data.x.y\n  id = \"i\"\n}\n",
+        )]);
         assert_eq!(c.root().moved[0].to, AnyAddr::Module(ModulePath(vec!["new".into()])));
         assert_eq!(c.root().imports[0].to.key, InstanceKey::None);
         assert!(fail(&[("main.tf", "import {\n  to = module.m\n  id = \"x\"\n}\n")]).contains("not a module"));
@@ -2072,7 +2321,10 @@ import {
 
     #[test]
     fn child_backend_is_a_warning() {
-        let c = ok(&[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "terraform {\n  backend \"gcs\" {\n  }\n}\n")]);
+        let c = ok(&[
+            ("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"),
+            ("m/main.tf", "terraform {\n  backend \"gcs\" {\n  }\n}\n"),
+        ]);
         assert_eq!(c.warnings.0.len(), 1);
         assert!(c.backend.is_none());
     }

@@ -16,7 +16,11 @@ use crate::lang::diag::{FileId, Span};
 pub enum RefRoot {
     Var(String),
     Local(String),
-    Resource { mode: ResourceMode, type_name: String, name: String },
+    Resource {
+        mode: ResourceMode,
+        type_name: String,
+        name: String,
+    },
     Module(String),
     CountIndex,
     EachKey,
@@ -109,7 +113,10 @@ fn collect_expr(expr: &Expr, iterators: &[String], out: &mut Vec<Reference>) {
 
 /// How a traversal's leading part names an object: the root, and how many traversal operators
 /// that took (e.g. 2 for `data.x.y`).
-pub(crate) fn classify_traversal(root_name: &str, ops: &[hcl_edit::Decorated<TraversalOperator>]) -> Option<(RefRoot, usize)> {
+pub(crate) fn classify_traversal(
+    root_name: &str,
+    ops: &[hcl_edit::Decorated<TraversalOperator>],
+) -> Option<(RefRoot, usize)> {
     let attr = |i: usize| match ops.get(i).map(|o| o.value()) {
         Some(TraversalOperator::GetAttr(id)) => Some(id.value().as_str().to_string()),
         _ => None,
@@ -139,13 +146,16 @@ pub(crate) fn classify_traversal(root_name: &str, ops: &[hcl_edit::Decorated<Tra
             _ => return None,
         },
         "self" => (RefRoot::SelfRef, 0),
-        type_name => (RefRoot::Resource { mode: ResourceMode::Managed, type_name: type_name.to_string(), name: attr(0)? }, 1),
+        type_name => {
+            (RefRoot::Resource { mode: ResourceMode::Managed, type_name: type_name.to_string(), name: attr(0)? }, 1)
+        }
     };
     Some(root)
 }
 
 /// Names that cannot be resource types because they are reference roots of their own.
-pub(crate) const RESERVED_ROOTS: &[&str] = &["var", "local", "module", "data", "count", "each", "path", "terraform", "self"];
+pub(crate) const RESERVED_ROOTS: &[&str] =
+    &["var", "local", "module", "data", "count", "each", "path", "terraform", "self"];
 
 struct Bound {
     name: String,
@@ -191,7 +201,11 @@ impl Walker {
                 if let Some(b) = self.bound(name) {
                     if b.iterator {
                         let r = v.span().unwrap_or(0..0);
-                        self.out.push(Reference { root: RefRoot::Iterator(name.to_string()), span: self.span(r.start, r.end), attrs: vec![] });
+                        self.out.push(Reference {
+                            root: RefRoot::Iterator(name.to_string()),
+                            span: self.span(r.start, r.end),
+                            attrs: vec![],
+                        });
                     }
                 } else if name == "self" {
                     let r = v.span().unwrap_or(0..0);
@@ -254,7 +268,11 @@ impl Walker {
                     n => t.operators.get(n - 1).and_then(|o| o.span()).map(|r| r.end),
                 }
                 .unwrap_or(start);
-                self.out.push(Reference { root: RefRoot::Iterator(name.to_string()), span: self.span(start, end), attrs });
+                self.out.push(Reference {
+                    root: RefRoot::Iterator(name.to_string()),
+                    span: self.span(start, end),
+                    attrs,
+                });
             }
             return;
         }
@@ -337,7 +355,10 @@ mod tests {
         let refs = expr_references(&expr("module.m.out.x"));
         assert_eq!(refs[0].attrs, vec!["out", "x"]);
         let refs = expr_references(&expr("random_id.x[0].hex"));
-        assert_eq!(refs[0].root, RefRoot::Resource { mode: ResourceMode::Managed, type_name: "random_id".into(), name: "x".into() });
+        assert_eq!(
+            refs[0].root,
+            RefRoot::Resource { mode: ResourceMode::Managed, type_name: "random_id".into(), name: "x".into() }
+        );
         assert!(refs[0].attrs.is_empty());
         let refs = expr_references(&expr("random_id.x.id"));
         assert_eq!(refs[0].attrs, vec!["id"]);
@@ -363,13 +384,19 @@ mod tests {
 
     #[test]
     fn template_references_and_directives() {
-        assert_eq!(roots("\"${var.a}-%{for x in local.xs}${x.name}%{endfor}%{if var.b}y%{endif}\""), vec!["var.a", "local.xs", "var.b"]);
+        assert_eq!(
+            roots("\"${var.a}-%{for x in local.xs}${x.name}%{endfor}%{if var.b}y%{endif}\""),
+            vec!["var.a", "local.xs", "var.b"]
+        );
         assert_eq!(roots("<<EOT\n${var.h}\nEOT"), vec!["var.h"]);
     }
 
     #[test]
     fn references_inside_calls_operators_and_indexes() {
-        assert_eq!(roots("length(var.a) + local.b[var.i] > 1 ? x.y : -local.z"), vec!["var.a", "var.i", "local.b", "x.y", "local.z"]);
+        assert_eq!(
+            roots("length(var.a) + local.b[var.i] > 1 ? x.y : -local.z"),
+            vec!["var.a", "var.i", "local.b", "x.y", "local.z"]
+        );
         assert_eq!(roots("google_x.y[*].id"), vec!["google_x.y"]);
         assert_eq!(roots("{ (var.k) = 1, a = local.v }"), vec!["var.k", "local.v"]);
     }

@@ -102,8 +102,12 @@ fn parse_type_call(call: &FuncCall) -> Result<TypeConstraint, String> {
             Ok(TypeConstraint::Object(fields))
         }
         "optional" => Err(OPTIONAL_OUTSIDE_OBJECT.into()),
-        "string" | "number" | "bool" | "any" => Err(format!("The keyword \"{name}\" is a primitive type and takes no arguments; write {name} without parentheses.")),
-        other => Err(format!("Keyword \"{other}\" is not a valid type constructor; use list, set, map, tuple or object.")),
+        "string" | "number" | "bool" | "any" => Err(format!(
+            "The keyword \"{name}\" is a primitive type and takes no arguments; write {name} without parentheses."
+        )),
+        other => {
+            Err(format!("Keyword \"{other}\" is not a valid type constructor; use list, set, map, tuple or object."))
+        }
     }
 }
 
@@ -129,11 +133,15 @@ fn parse_object_field(expr: &Expression) -> Result<ObjectField, String> {
         [ty, default] => {
             let ty = parse_type(ty)?;
             let default = literal_value(default)?;
-            let default = convert(default, &ty).map_err(|e| format!("invalid default value for optional attribute: {e}"))?;
+            let default =
+                convert(default, &ty).map_err(|e| format!("invalid default value for optional attribute: {e}"))?;
             Ok(ObjectField { ty, optional: true, default: Some(default) })
         }
         [] => Err("The optional() modifier requires the attribute type as its first argument.".into()),
-        _ => Err("The optional() modifier expects at most two arguments: the attribute type, and a default value.".into()),
+        _ => {
+            Err("The optional() modifier expects at most two arguments: the attribute type, and a default value."
+                .into())
+        }
     }
 }
 
@@ -143,7 +151,9 @@ fn literal_value(expr: &Expression) -> Result<Value, String> {
     match expr {
         Expression::Null(_) => Ok(Value::Null),
         Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-        Expression::Number(n) => n.value().as_f64().map(Value::Number).ok_or_else(|| "the default value is not a valid number".to_string()),
+        Expression::Number(n) => {
+            n.value().as_f64().map(Value::Number).ok_or_else(|| "the default value is not a valid number".to_string())
+        }
         Expression::String(s) => Ok(Value::String(s.value().to_string())),
         Expression::Parenthesis(p) => literal_value(p.inner()),
         Expression::Array(items) => items.iter().map(literal_value).collect::<Result<Vec<_>, _>>().map(Value::List),
@@ -171,7 +181,10 @@ fn literal_value(expr: &Expression) -> Result<Value, String> {
             Value::Bool(b) => Ok(Value::Bool(!b)),
             _ => Err("the ! operator applies only to bools".into()),
         },
-        _ => Err("a default value in a type constraint must be a literal value (no references, function calls or templates)".into()),
+        _ => Err(
+            "a default value in a type constraint must be a literal value (no references, function calls or templates)"
+                .into(),
+        ),
     }
 }
 
@@ -184,7 +197,11 @@ pub fn convert(value: Value, ty: &TypeConstraint) -> Result<Value, String> {
 }
 
 fn at(path: &str, msg: impl std::fmt::Display) -> String {
-    if path.is_empty() { msg.to_string() } else { format!("{path}: {msg}") }
+    if path.is_empty() {
+        msg.to_string()
+    } else {
+        format!("{path}: {msg}")
+    }
 }
 
 fn mismatch(path: &str, ty: &TypeConstraint) -> String {
@@ -277,11 +294,14 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
             Value::String(s) => match s.as_str() {
                 "true" | "1" => Ok(Value::Bool(true)),
                 "false" | "0" => Ok(Value::Bool(false)),
-                other => Err(at(path, match other.to_ascii_lowercase().as_str() {
-                    "true" => "a bool is required; to convert from string, use lowercase \"true\"",
-                    "false" => "a bool is required; to convert from string, use lowercase \"false\"",
-                    _ => "a bool is required",
-                })),
+                other => Err(at(
+                    path,
+                    match other.to_ascii_lowercase().as_str() {
+                        "true" => "a bool is required; to convert from string, use lowercase \"true\"",
+                        "false" => "a bool is required; to convert from string, use lowercase \"false\"",
+                        _ => "a bool is required",
+                    },
+                )),
             },
             _ => Err(mismatch(path, ty)),
         },
@@ -324,7 +344,14 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
                 return Err(mismatch(path, ty));
             };
             if items.len() != elems.len() {
-                return Err(at(path, format!("tuple required with exactly {} element(s), but the value has {}", elems.len(), items.len())));
+                return Err(at(
+                    path,
+                    format!(
+                        "tuple required with exactly {} element(s), but the value has {}",
+                        elems.len(),
+                        items.len()
+                    ),
+                ));
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, elem)) in items.into_iter().zip(elems).enumerate() {
@@ -441,7 +468,9 @@ impl std::fmt::Display for TypeConstraint {
             TypeConstraint::Tuple(ts) => {
                 f.write_str("tuple([")?;
                 for (i, t) in ts.iter().enumerate() {
-                    if i > 0 { f.write_str(", ")?; }
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
                     write!(f, "{t}")?;
                 }
                 f.write_str("])")
@@ -449,8 +478,14 @@ impl std::fmt::Display for TypeConstraint {
             TypeConstraint::Object(fields) => {
                 f.write_str("object({")?;
                 for (i, (k, fld)) in fields.iter().enumerate() {
-                    if i > 0 { f.write_str(", ")?; }
-                    if fld.optional { write!(f, "{k} = optional({})", fld.ty)?; } else { write!(f, "{k} = {}", fld.ty)?; }
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if fld.optional {
+                        write!(f, "{k} = optional({})", fld.ty)?;
+                    } else {
+                        write!(f, "{k} = {}", fld.ty)?;
+                    }
                 }
                 f.write_str("})")
             }
@@ -490,13 +525,18 @@ mod tests {
             must("map(list(bool))"),
             TypeConstraint::Map(Box::new(TypeConstraint::List(Box::new(TypeConstraint::Bool))))
         );
-        assert_eq!(must("tuple([string, number])"), TypeConstraint::Tuple(vec![TypeConstraint::String, TypeConstraint::Number]));
+        assert_eq!(
+            must("tuple([string, number])"),
+            TypeConstraint::Tuple(vec![TypeConstraint::String, TypeConstraint::Number])
+        );
         assert_eq!(must("list(string)").to_string(), "list(string)");
     }
 
     #[test]
     fn parses_objects_with_optional_attributes() {
-        let t = must(r#"object({ name = string, size = optional(number), tags = optional(map(string), { env = "dev" }), "quoted-key" = bool, neg = optional(number, -1) })"#);
+        let t = must(
+            r#"object({ name = string, size = optional(number), tags = optional(map(string), { env = "dev" }), "quoted-key" = bool, neg = optional(number, -1) })"#,
+        );
         let TypeConstraint::Object(fields) = t else { panic!("not an object") };
         let names: Vec<&str> = fields.keys().map(String::as_str).collect();
         assert_eq!(names, ["name", "size", "tags", "quoted-key", "neg"]);
@@ -543,24 +583,38 @@ mod tests {
     #[test]
     fn converts_collections() {
         let list_num = TypeConstraint::List(Box::new(TypeConstraint::Number));
-        assert_eq!(convert(Value::List(vec![s("1"), Value::Number(2.0)]), &list_num), Ok(Value::List(vec![Value::Number(1.0), Value::Number(2.0)])));
+        assert_eq!(
+            convert(Value::List(vec![s("1"), Value::Number(2.0)]), &list_num),
+            Ok(Value::List(vec![Value::Number(1.0), Value::Number(2.0)]))
+        );
         assert_eq!(convert(Value::List(vec![s("1"), s("x")]), &list_num), Err("[1]: a number is required".into()));
         let set_str = TypeConstraint::Set(Box::new(TypeConstraint::String));
         assert_eq!(convert(Value::List(vec![s("b"), s("a"), s("b")]), &set_str), Ok(Value::Set(vec![s("a"), s("b")])));
-        assert_eq!(convert(Value::Set(vec![s("a")]), &TypeConstraint::List(Box::new(TypeConstraint::String))), Ok(Value::List(vec![s("a")])));
+        assert_eq!(
+            convert(Value::Set(vec![s("a")]), &TypeConstraint::List(Box::new(TypeConstraint::String))),
+            Ok(Value::List(vec![s("a")]))
+        );
         let map_num = TypeConstraint::Map(Box::new(TypeConstraint::Number));
         assert_eq!(convert(Value::map([("x", s("nope"))]), &map_num), Err("[\"x\"]: a number is required".into()));
         assert_eq!(convert(s("x"), &map_num), Err("map of number required".into()));
         let list_any = TypeConstraint::List(Box::new(TypeConstraint::Any));
-        assert_eq!(convert(Value::List(vec![s("a"), Value::Number(1.0)]), &list_any), Ok(Value::List(vec![s("a"), s("1")])));
+        assert_eq!(
+            convert(Value::List(vec![s("a"), Value::Number(1.0)]), &list_any),
+            Ok(Value::List(vec![s("a"), s("1")]))
+        );
         let tuple = TypeConstraint::Tuple(vec![TypeConstraint::String, TypeConstraint::Number]);
-        assert_eq!(convert(Value::List(vec![Value::Number(1.0), s("2")]), &tuple), Ok(Value::List(vec![s("1"), Value::Number(2.0)])));
+        assert_eq!(
+            convert(Value::List(vec![Value::Number(1.0), s("2")]), &tuple),
+            Ok(Value::List(vec![s("1"), Value::Number(2.0)]))
+        );
         assert!(convert(Value::List(vec![s("a")]), &tuple).unwrap_err().contains("exactly 2"));
     }
 
     #[test]
     fn converts_objects_with_defaults() {
-        let t = must(r#"object({ name = string, size = optional(number, 10), zone = optional(string), tags = map(number) })"#);
+        let t = must(
+            r#"object({ name = string, size = optional(number, 10), zone = optional(string), tags = map(number) })"#,
+        );
         let given = Value::map([("name", s("web")), ("tags", Value::map([("a", s("1"))])), ("extra", s("dropped"))]);
         let expected = Value::map([
             ("name", s("web")),
@@ -581,7 +635,9 @@ mod tests {
 
     #[test]
     fn nested_defaults_apply_inside_collections() {
-        let t = must(r#"map(object({ port = optional(number, 80), cfg = optional(object({ tls = optional(bool, true) }), {}) }))"#);
+        let t = must(
+            r#"map(object({ port = optional(number, 80), cfg = optional(object({ tls = optional(bool, true) }), {}) }))"#,
+        );
         let given = Value::map([("web", Value::map::<&str>([]))]);
         let converted = convert(given, &t).expect("converts");
         let web = converted.get("web").expect("web");

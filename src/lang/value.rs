@@ -58,7 +58,11 @@ impl Value {
         }
     }
     pub fn mark_if(self, sensitive: bool) -> Value {
-        if sensitive { self.sensitive() } else { self }
+        if sensitive {
+            self.sensitive()
+        } else {
+            self
+        }
     }
 
     pub fn is_null(&self) -> bool {
@@ -115,17 +119,38 @@ impl Value {
             Value::Sensitive(inner) => (inner.unmark_deep().0, true),
             Value::List(xs) => {
                 let mut any = false;
-                let xs = xs.into_iter().map(|x| { let (x, s) = x.unmark_deep(); any |= s; x }).collect();
+                let xs = xs
+                    .into_iter()
+                    .map(|x| {
+                        let (x, s) = x.unmark_deep();
+                        any |= s;
+                        x
+                    })
+                    .collect();
                 (Value::List(xs), any)
             }
             Value::Set(xs) => {
                 let mut any = false;
-                let xs = xs.into_iter().map(|x| { let (x, s) = x.unmark_deep(); any |= s; x }).collect();
+                let xs = xs
+                    .into_iter()
+                    .map(|x| {
+                        let (x, s) = x.unmark_deep();
+                        any |= s;
+                        x
+                    })
+                    .collect();
                 (Value::Set(xs), any)
             }
             Value::Map(m) => {
                 let mut any = false;
-                let m = m.into_iter().map(|(k, x)| { let (x, s) = x.unmark_deep(); any |= s; (k, x) }).collect();
+                let m = m
+                    .into_iter()
+                    .map(|(k, x)| {
+                        let (x, s) = x.unmark_deep();
+                        any |= s;
+                        (k, x)
+                    })
+                    .collect();
                 (Value::Map(m), any)
             }
             v => (v, false),
@@ -133,13 +158,22 @@ impl Value {
     }
 
     pub fn as_str(&self) -> Option<&str> {
-        match self.peel() { Value::String(s) => Some(s), _ => None }
+        match self.peel() {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
     }
     pub fn as_bool(&self) -> Option<bool> {
-        match self.peel() { Value::Bool(b) => Some(*b), _ => None }
+        match self.peel() {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
     }
     pub fn as_f64(&self) -> Option<f64> {
-        match self.peel() { Value::Number(n) => Some(*n), _ => None }
+        match self.peel() {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
     }
     pub fn as_i64(&self) -> Option<i64> {
         match self.peel() {
@@ -149,10 +183,16 @@ impl Value {
     }
     /// Elements of a list or set.
     pub fn as_list(&self) -> Option<&[Value]> {
-        match self.peel() { Value::List(xs) | Value::Set(xs) => Some(xs), _ => None }
+        match self.peel() {
+            Value::List(xs) | Value::Set(xs) => Some(xs),
+            _ => None,
+        }
     }
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
-        match self.peel() { Value::Map(m) => Some(m), _ => None }
+        match self.peel() {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
     }
     /// Attribute of a map/object; `None` when absent or when `self` is not a map.
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -179,8 +219,14 @@ impl Value {
         use std::cmp::Ordering::*;
         fn rank(v: &Value) -> u8 {
             match v {
-                Value::Null => 0, Value::Bool(_) => 1, Value::Number(_) => 2, Value::String(_) => 3,
-                Value::List(_) => 4, Value::Set(_) => 5, Value::Map(_) => 6, Value::Unknown(_) => 7,
+                Value::Null => 0,
+                Value::Bool(_) => 1,
+                Value::Number(_) => 2,
+                Value::String(_) => 3,
+                Value::List(_) => 4,
+                Value::Set(_) => 5,
+                Value::Map(_) => 6,
+                Value::Unknown(_) => 7,
                 Value::Sensitive(v) => rank(v),
             }
         }
@@ -192,14 +238,18 @@ impl Value {
             (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) => {
                 for (p, q) in x.iter().zip(y.iter()) {
                     let o = p.canonical_cmp(q);
-                    if o != Equal { return o; }
+                    if o != Equal {
+                        return o;
+                    }
                 }
                 x.len().cmp(&y.len())
             }
             (Value::Map(x), Value::Map(y)) => {
                 for ((ka, va), (kb, vb)) in x.iter().zip(y.iter()) {
                     let o = ka.cmp(kb).then_with(|| va.canonical_cmp(vb));
-                    if o != Equal { return o; }
+                    if o != Equal {
+                        return o;
+                    }
                 }
                 x.len().cmp(&y.len())
             }
@@ -241,8 +291,12 @@ impl Value {
     pub fn to_json_redacted(&self) -> serde_json::Value {
         match self {
             Value::Sensitive(_) => serde_json::Value::Null,
-            Value::List(xs) | Value::Set(xs) => serde_json::Value::Array(xs.iter().map(Value::to_json_redacted).collect()),
-            Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect()),
+            Value::List(xs) | Value::Set(xs) => {
+                serde_json::Value::Array(xs.iter().map(Value::to_json_redacted).collect())
+            }
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect())
+            }
             v => v.to_json(),
         }
     }
@@ -275,7 +329,9 @@ impl Value {
             serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(xs) => Value::List(xs.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()),
+            serde_json::Value::Object(m) => {
+                Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+            }
         }
     }
 }
@@ -326,7 +382,9 @@ impl fmt::Display for Value {
             Value::List(xs) | Value::Set(xs) => {
                 f.write_str("[")?;
                 for (i, x) in xs.iter().enumerate() {
-                    if i > 0 { f.write_str(", ")?; }
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
                     write!(f, "{x}")?;
                 }
                 f.write_str("]")
@@ -334,7 +392,9 @@ impl fmt::Display for Value {
             Value::Map(m) => {
                 f.write_str("{")?;
                 for (i, (k, v)) in m.iter().enumerate() {
-                    if i > 0 { f.write_str(", ")?; }
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
                     write!(f, "{k} = {v}")?;
                 }
                 f.write_str("}")
@@ -347,19 +407,29 @@ impl fmt::Display for Value {
 }
 
 impl From<&str> for Value {
-    fn from(s: &str) -> Self { Value::String(s.to_string()) }
+    fn from(s: &str) -> Self {
+        Value::String(s.to_string())
+    }
 }
 impl From<String> for Value {
-    fn from(s: String) -> Self { Value::String(s) }
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
 }
 impl From<bool> for Value {
-    fn from(b: bool) -> Self { Value::Bool(b) }
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
 }
 impl From<i64> for Value {
-    fn from(n: i64) -> Self { Value::Number(n as f64) }
+    fn from(n: i64) -> Self {
+        Value::Number(n as f64)
+    }
 }
 impl From<f64> for Value {
-    fn from(n: f64) -> Self { Value::Number(n) }
+    fn from(n: f64) -> Self {
+        Value::Number(n)
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,11 @@ pub enum VarArg {
 ///
 /// `sources` must be (a clone of) `config.sources`, so that spans into the configuration and
 /// into the variables files it gains share one map.
-pub fn collect_root_variables(config: &Config, inputs: &VarInputs, sources: &mut SourceMap) -> Result<BTreeMap<String, Value>, Diagnostics> {
+pub fn collect_root_variables(
+    config: &Config,
+    inputs: &VarInputs,
+    sources: &mut SourceMap,
+) -> Result<BTreeMap<String, Value>, Diagnostics> {
     collect_root_variables_with_warnings(config, inputs, sources).map(|(values, _)| values)
 }
 
@@ -90,8 +94,9 @@ pub fn collect_root_variables_with_warnings(
                 };
                 let name = name.trim();
                 let Some(var) = declared.get(name) else {
-                    let mut d = Diagnostic::error(format!("Value for undeclared variable \"{name}\""))
-                        .detail(format!("A -var option sets \"{name}\", but the root module declares no variable with that name."));
+                    let mut d = Diagnostic::error(format!("Value for undeclared variable \"{name}\"")).detail(format!(
+                        "A -var option sets \"{name}\", but the root module declares no variable with that name."
+                    ));
                     d = match suggest(name, declared.keys().map(String::as_str)) {
                         Some(h) => d.help(h),
                         None => d.help(format!("declare it with variable \"{name}\" {{ }}, or remove the option")),
@@ -153,7 +158,10 @@ pub fn load_tfvars(path: &Path, sources: &mut SourceMap) -> Result<IndexMap<Stri
         Ok(b) => b,
         Err(e) => {
             let offset = e.location().offset();
-            return Err(Diagnostic::error("Syntax error in variables file").detail(e.message().to_string()).at(Span { file, start: offset, end: offset + 1 }).into());
+            return Err(Diagnostic::error("Syntax error in variables file")
+                .detail(e.message().to_string())
+                .at(Span { file, start: offset, end: offset + 1 })
+                .into());
         }
     };
     let mut out = IndexMap::new();
@@ -190,7 +198,12 @@ pub fn load_tfvars(path: &Path, sources: &mut SourceMap) -> Result<IndexMap<Stri
 
 /// Runs the `validation` blocks of a module's variables. Conditions that are not known yet are
 /// skipped (they are checked again once the value is known).
-pub fn check_variable_validations(config: &Config, module: &ModulePath, values: &BTreeMap<String, Value>, sources: &SourceMap) -> Diagnostics {
+pub fn check_variable_validations(
+    config: &Config,
+    module: &ModulePath,
+    values: &BTreeMap<String, Value>,
+    sources: &SourceMap,
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let Some(m) = config.module(module) else { return diags };
     for (name, var) in &m.variables {
@@ -199,7 +212,14 @@ pub fn check_variable_validations(config: &Config, module: &ModulePath, values: 
         }
         let Some(value) = values.get(name) else { continue };
         let resolver = OnlySelf { name, value };
-        let ctx = EvalCtx { resolver: &resolver, count_index: None, each: None, module_dir: config.path_module(module), root_dir: &config.root_dir, sources };
+        let ctx = EvalCtx {
+            resolver: &resolver,
+            count_index: None,
+            each: None,
+            module_dir: config.path_module(module),
+            root_dir: &config.root_dir,
+            sources,
+        };
         for rule in &var.validations {
             let cond = match eval(&rule.condition, &ctx) {
                 Ok(c) => c,
@@ -216,7 +236,10 @@ pub fn check_variable_validations(config: &Config, module: &ModulePath, values: 
                 other => {
                     diags.push(
                         Diagnostic::error("Invalid validation result")
-                            .detail(format!("A validation condition must give true or false, not a {}.", other.type_name()))
+                            .detail(format!(
+                                "A validation condition must give true or false, not a {}.",
+                                other.type_name()
+                            ))
                             .at(rule.condition.span),
                     );
                     continue;
@@ -226,7 +249,9 @@ pub fn check_variable_validations(config: &Config, module: &ModulePath, values: 
                 continue;
             }
             let message = match eval(&rule.error_message, &ctx) {
-                Ok(m) if m.is_sensitive() => "The error message included a sensitive value, so it is not shown.".to_string(),
+                Ok(m) if m.is_sensitive() => {
+                    "The error message included a sensitive value, so it is not shown.".to_string()
+                }
                 Ok(m) => match m.as_str() {
                     Some(s) => s.to_string(),
                     None if m.is_unknown() => "The error message is not known yet.".to_string(),
@@ -239,7 +264,10 @@ pub fn check_variable_validations(config: &Config, module: &ModulePath, values: 
             };
             diags.push(
                 Diagnostic::error(format!("Invalid value for variable \"{name}\""))
-                    .detail(format!("{message}\n\nThis was checked by the validation rule at {}.", sources.location(rule.span)))
+                    .detail(format!(
+                        "{message}\n\nThis was checked by the validation rule at {}.",
+                        sources.location(rule.span)
+                    ))
                     .at(var.span),
             );
         }
@@ -295,7 +323,13 @@ fn auto_var_files(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn apply_file(config: &Config, path: &Path, sources: &mut SourceMap, given: &mut BTreeMap<String, Given>, diags: &mut Diagnostics) {
+fn apply_file(
+    config: &Config,
+    path: &Path,
+    sources: &mut SourceMap,
+    given: &mut BTreeMap<String, Given>,
+    diags: &mut Diagnostics,
+) {
     let declared = &config.root().variables;
     let values = match load_tfvars(path, sources) {
         Ok(v) => v,
@@ -312,7 +346,9 @@ fn apply_file(config: &Config, path: &Path, sources: &mut SourceMap, given: &mut
             }
             None => {
                 let mut d = Diagnostic::warning(format!("Value for undeclared variable \"{name}\""))
-                    .detail(format!("The root module does not declare a variable named \"{name}\", so this value is ignored."))
+                    .detail(format!(
+                        "The root module does not declare a variable named \"{name}\", so this value is ignored."
+                    ))
                     .at(span);
                 if let Some(h) = suggest(&name, declared.keys().map(String::as_str)) {
                     d = d.help(h);
@@ -325,7 +361,13 @@ fn apply_file(config: &Config, path: &Path, sources: &mut SourceMap, given: &mut
 
 /// A `-var` or `TF_VAR_` value: a literal string for string variables, otherwise an HCL
 /// expression (falling back to a string for `any` when it isn't one).
-fn parse_raw(config: &Config, var: &Variable, raw: &str, origin: &str, sources: &mut SourceMap) -> Result<Given, Diagnostics> {
+fn parse_raw(
+    config: &Config,
+    var: &Variable,
+    raw: &str,
+    origin: &str,
+    sources: &mut SourceMap,
+) -> Result<Given, Diagnostics> {
     // As in Terraform, primitive types take the text as given (and convert it later, so
     // `-var count=3` is the number 3); only collection, structural and `any` types parse HCL.
     if matches!(var.ty, TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool) {
@@ -339,12 +381,19 @@ fn parse_raw(config: &Config, var: &Variable, raw: &str, origin: &str, sources: 
     }
     let parsed = hcl_edit::parser::parse_expr(raw.trim());
     let parsed = match parsed {
-        Ok(e) if var.ty == TypeConstraint::Any && !is_literal_shape(&e) => return Ok(Given { value: Value::string(raw), span: None, origin: origin.to_string() }),
+        Ok(e) if var.ty == TypeConstraint::Any && !is_literal_shape(&e) => {
+            return Ok(Given { value: Value::string(raw), span: None, origin: origin.to_string() })
+        }
         Ok(e) => e,
-        Err(_) if var.ty == TypeConstraint::Any => return Ok(Given { value: Value::string(raw), span: None, origin: origin.to_string() }),
+        Err(_) if var.ty == TypeConstraint::Any => {
+            return Ok(Given { value: Value::string(raw), span: None, origin: origin.to_string() })
+        }
         Err(e) => {
-            let mut d = Diagnostic::error(format!("Invalid value for variable \"{}\"", var.name))
-                .detail(format!("The value given by {origin} is not a valid expression for a {} variable: {}.", var.ty, e.message()));
+            let mut d = Diagnostic::error(format!("Invalid value for variable \"{}\"", var.name)).detail(format!(
+                "The value given by {origin} is not a valid expression for a {} variable: {}.",
+                var.ty,
+                e.message()
+            ));
             if !var.sensitive {
                 let file = sources.add(Path::new(origin), format!("<{origin}>"), raw.trim().to_string());
                 let offset = e.location().offset();
@@ -378,7 +427,15 @@ fn parse_raw(config: &Config, var: &Variable, raw: &str, origin: &str, sources: 
 /// Whether a `-var` value for an `any` variable reads as an HCL value rather than plain text
 /// (`foo` and `a.b` are text; `[1]`, `{a=1}`, `"x"`, `true`, `3` are values).
 fn is_literal_shape(e: &Expression) -> bool {
-    !matches!(e, Expression::Variable(_) | Expression::Traversal(_) | Expression::FuncCall(_) | Expression::BinaryOp(_) | Expression::Conditional(_) | Expression::ForExpr(_))
+    !matches!(
+        e,
+        Expression::Variable(_)
+            | Expression::Traversal(_)
+            | Expression::FuncCall(_)
+            | Expression::BinaryOp(_)
+            | Expression::Conditional(_)
+            | Expression::ForExpr(_)
+    )
 }
 
 /// Evaluates a literal expression: references and function calls are refused.
@@ -390,7 +447,14 @@ fn literal_value(expr: &Expr, base: &Path, sources: &SourceMap) -> Result<Value,
             .at(Span { file: expr.span.file, start: r.start, end: r.end })
             .into());
     }
-    let ctx = EvalCtx { resolver: &NoReferences, count_index: None, each: None, module_dir: ".".into(), root_dir: base, sources };
+    let ctx = EvalCtx {
+        resolver: &NoReferences,
+        count_index: None,
+        each: None,
+        module_dir: ".".into(),
+        root_dir: base,
+        sources,
+    };
     eval(expr, &ctx)
 }
 
@@ -408,7 +472,9 @@ fn find_call(e: &Expression) -> Option<&FuncCall> {
         Expression::StringTemplate(t) => find_call_template(t),
         Expression::HeredocTemplate(h) => find_call_template(&h.template),
         Expression::Parenthesis(p) => find_call(p.inner()),
-        Expression::Conditional(c) => find_call(&c.cond_expr).or_else(|| find_call(&c.true_expr)).or_else(|| find_call(&c.false_expr)),
+        Expression::Conditional(c) => {
+            find_call(&c.cond_expr).or_else(|| find_call(&c.true_expr)).or_else(|| find_call(&c.false_expr))
+        }
         Expression::Traversal(t) => find_call(&t.expr),
         Expression::UnaryOp(u) => find_call(&u.expr),
         Expression::BinaryOp(b) => find_call(&b.lhs_expr).or_else(|| find_call(&b.rhs_expr)),
@@ -431,11 +497,19 @@ fn find_call_template(t: &Template) -> Option<&FuncCall> {
 fn load_tfvars_json(text: &str, file: FileId) -> Result<IndexMap<String, (Value, Span)>, Diagnostics> {
     let whole = Span { file, start: 0, end: text.len() };
     let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        let offset = text.split('\n').take(e.line().saturating_sub(1)).map(|l| l.len() + 1).sum::<usize>() + e.column().saturating_sub(1);
-        Diagnostics::from(Diagnostic::error("Syntax error in variables file").detail(e.to_string()).at(Span { file, start: offset, end: offset + 1 }))
+        let offset = text.split('\n').take(e.line().saturating_sub(1)).map(|l| l.len() + 1).sum::<usize>()
+            + e.column().saturating_sub(1);
+        Diagnostics::from(Diagnostic::error("Syntax error in variables file").detail(e.to_string()).at(Span {
+            file,
+            start: offset,
+            end: offset + 1,
+        }))
     })?;
     let serde_json::Value::Object(map) = json else {
-        return Err(Diagnostic::error("Invalid variables file").detail("A .tfvars.json file holds one JSON object of variable names to values.").at(whole).into());
+        return Err(Diagnostic::error("Invalid variables file")
+            .detail("A .tfvars.json file holds one JSON object of variable names to values.")
+            .at(whole)
+            .into());
     };
     Ok(map
         .iter()
@@ -447,12 +521,26 @@ fn load_tfvars_json(text: &str, file: FileId) -> Result<IndexMap<String, (Value,
         .collect())
 }
 
-fn final_value(config: &Config, var: &Variable, given: Option<Given>, sources: &SourceMap) -> Result<Value, Diagnostic> {
+fn final_value(
+    config: &Config,
+    var: &Variable,
+    given: Option<Given>,
+    sources: &SourceMap,
+) -> Result<Value, Diagnostic> {
     let name = &var.name;
     let default = |sources: &SourceMap| -> Result<Option<Value>, Diagnostic> {
         let Some(d) = &var.default else { return Ok(None) };
-        let ctx = EvalCtx { resolver: &NoReferences, count_index: None, each: None, module_dir: ".".into(), root_dir: &config.root_dir, sources };
-        let v = eval(d, &ctx).map_err(|ds| ds.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("Invalid default value").at(d.span)))?;
+        let ctx = EvalCtx {
+            resolver: &NoReferences,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: &config.root_dir,
+            sources,
+        };
+        let v = eval(d, &ctx).map_err(|ds| {
+            ds.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("Invalid default value").at(d.span))
+        })?;
         types::convert(v, &var.ty).map(Some).map_err(|m| {
             Diagnostic::error(format!("Invalid default value for variable \"{name}\""))
                 .detail(format!("The default is not a valid {}: {m}.", var.ty))
@@ -472,7 +560,10 @@ fn final_value(config: &Config, var: &Variable, given: Option<Given>, sources: &
         return match default(sources)? {
             Some(v) => Ok(v),
             None => Err(Diagnostic::error(format!("Invalid value for variable \"{name}\""))
-                .detail(format!("{} sets \"{name}\" to null, but the variable is declared with nullable = false.", g.origin))
+                .detail(format!(
+                    "{} sets \"{name}\" to null, but the variable is declared with nullable = false.",
+                    g.origin
+                ))
                 .at(g.span.unwrap_or(var.span))),
         };
     }
@@ -537,12 +628,18 @@ mod tests {
             ("extra.tfvars", "e = \"file\"\nf = \"file\"\n"),
         ]);
         let extra = s.dir.path().join("extra.tfvars");
-        let i = inputs(vec![var("f=first"), VarArg::File(extra), var("f=cli")], &[("b", "env"), ("a", "\"env-a\""), ("zzz", "ignored")]);
+        let i = inputs(
+            vec![var("f=first"), VarArg::File(extra), var("f=cli")],
+            &[("b", "env"), ("a", "\"env-a\""), ("zzz", "ignored")],
+        );
         let (values, warnings) = collect(&s, &i).expect("collects");
         assert!(warnings.is_empty(), "{warnings:?}");
         let got: Vec<(&str, &str)> = values.iter().map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("?"))).collect();
         // `a` comes from the environment (as an HCL string), `b` is overridden by terraform.tfvars.
-        assert_eq!(got, [("a", "env-a"), ("b", "tfvars"), ("c", "a.auto"), ("d", "b.auto"), ("e", "file"), ("f", "cli")]);
+        assert_eq!(
+            got,
+            [("a", "env-a"), ("b", "tfvars"), ("c", "a.auto"), ("d", "b.auto"), ("e", "file"), ("f", "cli")]
+        );
     }
 
     #[test]
@@ -575,20 +672,27 @@ mod tests {
 
     #[test]
     fn undeclared_names() {
-        let s = stack(&[("main.tf", "variable \"region\" {\n  default = \"x\"\n}\n"), ("terraform.tfvars", "regoin = \"eu\"\n")]);
+        let s = stack(&[
+            ("main.tf", "variable \"region\" {\n  default = \"x\"\n}\n"),
+            ("terraform.tfvars", "regoin = \"eu\"\n"),
+        ]);
         let (_, warnings) = collect(&s, &inputs(vec![], &[("other", "1")])).expect("warning only");
         assert_eq!(warnings.0.len(), 1);
         assert!(!warnings.has_errors());
         assert_eq!(warnings.0[0].help.as_deref(), Some("did you mean \"region\"?"));
         let msg = collect(&s, &inputs(vec![var("regoin=eu")], &[])).expect_err("undeclared -var");
-        assert!(msg.contains("Value for undeclared variable \"regoin\"") && msg.contains("did you mean \"region\"?"), "{msg}");
+        assert!(
+            msg.contains("Value for undeclared variable \"regoin\"") && msg.contains("did you mean \"region\"?"),
+            "{msg}"
+        );
         assert!(collect(&s, &inputs(vec![var("region")], &[])).expect_err("no =").contains("NAME=VALUE"));
     }
 
     #[test]
     fn nullable_false_rejects_null_or_uses_default() {
         let s = stack(&[("main.tf", "variable \"a\" {\n  nullable = false\n  default = \"d\"\n}\nvariable \"b\" {\n  nullable = false\n}\nvariable \"c\" {\n  default = \"d\"\n}\n")]);
-        let msg = collect(&s, &inputs(vec![var("a=null"), var("b=null"), var("c=null")], &[])).expect_err("b is not nullable");
+        let msg = collect(&s, &inputs(vec![var("a=null"), var("b=null"), var("c=null")], &[]))
+            .expect_err("b is not nullable");
         assert!(msg.contains("nullable = false") && msg.contains("Invalid value for variable \"b\""), "{msg}");
         let (values, _) = collect(&s, &inputs(vec![var("a=null"), var("b=1"), var("c=null")], &[])).expect("ok");
         assert_eq!(values["a"], Value::string("d"));
@@ -614,7 +718,8 @@ mod tests {
 
     #[test]
     fn tfvars_files_take_literals_only() {
-        let s = stack(&[("main.tf", "variable \"a\" {\n  default = 1\n}\n"), ("terraform.tfvars", "a = upper(\"x\")\n")]);
+        let s =
+            stack(&[("main.tf", "variable \"a\" {\n  default = 1\n}\n"), ("terraform.tfvars", "a = upper(\"x\")\n")]);
         insta::assert_snapshot!(collect(&s, &inputs(vec![], &[])).expect_err("function call"), @r#"
         Error: Function calls not allowed
           --> stack/terraform.tfvars:1:5
@@ -624,7 +729,10 @@ mod tests {
         "#);
         let s = stack(&[("main.tf", "variable \"a\" {\n  default = 1\n}\n"), ("terraform.tfvars", "a = var.b\n")]);
         assert!(collect(&s, &inputs(vec![], &[])).expect_err("reference").contains("Variables not allowed"));
-        let s = stack(&[("main.tf", "variable \"a\" {\n  default = 1\n}\n"), ("x.auto.tfvars.json", "{\"a\": {\"k\": [1, 2]}}")]);
+        let s = stack(&[
+            ("main.tf", "variable \"a\" {\n  default = 1\n}\n"),
+            ("x.auto.tfvars.json", "{\"a\": {\"k\": [1, 2]}}"),
+        ]);
         let (values, _) = collect(&s, &inputs(vec![], &[])).expect("json");
         assert_eq!(values["a"], Value::map([("k", Value::List(vec![1.into(), 2.into()]))]));
         let mut sources = SourceMap::new();

@@ -69,8 +69,19 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
                 plan_args.common.vars.cli.push(VarArg::Var(format!("{k}={text}")));
             }
             let (r, s, v) = plan_locked(&stack, &store, &plan_args, None, Some(pf.prior_state.clone())).await?;
-            let saved: Vec<(String, Action)> = pf.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.addr.to_string(), c.action)).collect();
-            let now: Vec<(String, Action)> = r.plan.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.addr.to_string(), c.action)).collect();
+            let saved: Vec<(String, Action)> = pf
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::NoOp)
+                .map(|c| (c.addr.to_string(), c.action))
+                .collect();
+            let now: Vec<(String, Action)> = r
+                .plan
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::NoOp)
+                .map(|c| (c.addr.to_string(), c.action))
+                .collect();
             if saved != now {
                 return Err(OpError::msg(format!(
                     "the saved plan {} no longer matches what the configuration produces ({} planned changes then, {} now); make a new plan",
@@ -112,7 +123,8 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
 
 /// Refuses a fresh plan whose changes are not the reviewed plan's, listing each difference.
 pub fn check_reviewed_plan(fresh: &Path, reviewed: &Path) -> Result<(), OpError> {
-    let read = |p: &Path, what: &str| crate::plan::file::read(p).map_err(|e| OpError::msg(format!("the {what} plan: {e}")));
+    let read =
+        |p: &Path, what: &str| crate::plan::file::read(p).map_err(|e| OpError::msg(format!("the {what} plan: {e}")));
     let reviewed_pf = read(reviewed, "reviewed")?;
     let fresh_pf = read(fresh, "fresh")?;
     let differences = crate::plan::review::differences(&reviewed_pf, &fresh_pf);

@@ -20,8 +20,14 @@ pub async fn validate(common: &Common) -> Result<Diagnostics, OpError> {
                 let scope = crate::plan::env::ModuleScope { env: &env, config: &stack.config, module: &root };
                 let ctx = crate::plan::env::ctx(&stack.config, &scope, ".".into());
                 let raw = crate::lang::eval::eval(d, &ctx).map_err(|e| OpError::diags(&stack.config.sources, e))?;
-                crate::lang::types::convert(raw, &v.ty)
-                    .map_err(|e| OpError::diags(&stack.config.sources, Diagnostic::error(format!("Invalid default for variable \"{}\": {e}", v.name)).at(d.span).into()))?
+                crate::lang::types::convert(raw, &v.ty).map_err(|e| {
+                    OpError::diags(
+                        &stack.config.sources,
+                        Diagnostic::error(format!("Invalid default for variable \"{}\": {e}", v.name))
+                            .at(d.span)
+                            .into(),
+                    )
+                })?
             }
             None => Value::unknown(),
         };
@@ -43,7 +49,8 @@ pub async fn validate(common: &Common) -> Result<Diagnostics, OpError> {
         provider_configs: BTreeMap::new(),
     };
     let opts = PlanOptions { validate_only: true, refresh: false, ..PlanOptions::default() };
-    let result = crate::plan::planner::plan(input, &opts).await.map_err(|d| OpError::diags(&stack.config.sources, d))?;
+    let result =
+        crate::plan::planner::plan(input, &opts).await.map_err(|d| OpError::diags(&stack.config.sources, d))?;
     Ok(result.warnings)
 }
 
@@ -71,7 +78,8 @@ pub fn fmt(paths: &[PathBuf], check: bool) -> Result<FmtResult, OpError> {
     let mut changed = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| OpError::msg(format!("cannot read {}: {e}", f.display())))?;
+        let text =
+            std::fs::read_to_string(&f).map_err(|e| OpError::msg(format!("cannot read {}: {e}", f.display())))?;
         match crate::lang::fmt::format_source(&text) {
             Ok(out) if out != text => {
                 if !check {
@@ -104,14 +112,24 @@ pub struct OutputValue {
 pub async fn output(dir: &Path, name: Option<&str>) -> Result<Vec<OutputValue>, OpError> {
     let store = open_store_for_dir(dir)?;
     let state = store.load().await?.unwrap_or_default();
-    let mut out: Vec<OutputValue> = state.outputs.iter().map(|(k, o)| OutputValue { name: k.clone(), value: o.value.clone(), sensitive: o.sensitive }).collect();
+    let mut out: Vec<OutputValue> = state
+        .outputs
+        .iter()
+        .map(|(k, o)| OutputValue { name: k.clone(), value: o.value.clone(), sensitive: o.sensitive })
+        .collect();
     if let Some(n) = name {
         out.retain(|o| o.name == n);
         if out.is_empty() {
             let names: Vec<&str> = state.outputs.keys().map(String::as_str).collect();
             return Err(OpError::msg(format!(
                 "output \"{n}\" not found{}",
-                crate::lang::diag::suggest(n, names.iter().copied()).map(|s| format!("; {s}")).unwrap_or_else(|| if names.is_empty() { "; the state has no outputs (run `cairn apply` first)".into() } else { format!("; outputs: {}", names.join(", ")) })
+                crate::lang::diag::suggest(n, names.iter().copied()).map(|s| format!("; {s}")).unwrap_or_else(|| {
+                    if names.is_empty() {
+                        "; the state has no outputs (run `cairn apply` first)".into()
+                    } else {
+                        format!("; outputs: {}", names.join(", "))
+                    }
+                })
             )));
         }
     }

@@ -14,7 +14,10 @@ use std::time::Duration;
 pub use apply::{apply, check_reviewed_plan, ApplyArgs, ApplyResult};
 pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
 pub use plan::{plan, PlanArgs, PlanOutput};
-pub use state_cmds::{force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_restore, state_rm, state_show, Migrated};
+pub use state_cmds::{
+    force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_restore, state_rm,
+    state_show, Migrated,
+};
 
 use crate::graph::Graph;
 use crate::lang::config::{Backend, Config};
@@ -63,7 +66,12 @@ pub struct Common {
 
 impl Common {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Common { dir: dir.into(), vars: VarInputs::default(), lock_timeout: Duration::ZERO, registry: Registry::builtin() }
+        Common {
+            dir: dir.into(),
+            vars: VarInputs::default(),
+            lock_timeout: Duration::ZERO,
+            registry: Registry::builtin(),
+        }
     }
 }
 
@@ -74,9 +82,13 @@ pub struct Stack {
 
 pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
     if !dir.is_dir() {
-        return Err(OpError::msg(format!("stack directory {} does not exist (pass the directory holding your .tf/.hcl files with -C DIR)", dir.display())));
+        return Err(OpError::msg(format!(
+            "stack directory {} does not exist (pass the directory holding your .tf/.hcl files with -C DIR)",
+            dir.display()
+        )));
     }
-    let config = crate::lang::load::load(dir).map_err(|e| OpError::Diagnostics { sources: e.sources, diags: e.diagnostics })?;
+    let config =
+        crate::lang::load::load(dir).map_err(|e| OpError::Diagnostics { sources: e.sources, diags: e.diagnostics })?;
     let graph = Graph::build(&config).map_err(|d| OpError::diags(&config.sources, d))?;
     Ok(Stack { config, graph })
 }
@@ -91,8 +103,15 @@ pub enum StateBackend {
 }
 
 /// The gcs backend's arguments (Terraform's, where Cairn has the feature).
-const GCS_ARGUMENTS: &[&str] =
-    &["bucket", "prefix", "credentials", "access_token", "impersonate_service_account", "encryption_key", "storage_custom_endpoint"];
+const GCS_ARGUMENTS: &[&str] = &[
+    "bucket",
+    "prefix",
+    "credentials",
+    "access_token",
+    "impersonate_service_account",
+    "encryption_key",
+    "storage_custom_endpoint",
+];
 
 /// Resolves the stack's backend block (and the environment variables Terraform's backends read).
 pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &SourceMap) -> Result<StateBackend, OpError> {
@@ -145,7 +164,11 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &Sourc
     };
     let prefix = match args.get("prefix") {
         Some((p, span)) if p.starts_with('/') => {
-            return Err(fail(Diagnostic::error("The gcs backend's prefix must not start with \"/\"").at(*span).help("write it as a relative folder, e.g. prefix = \"stacks/staging\"")))
+            return Err(fail(
+                Diagnostic::error("The gcs backend's prefix must not start with \"/\"")
+                    .at(*span)
+                    .help("write it as a relative folder, e.g. prefix = \"stacks/staging\""),
+            ))
         }
         Some((p, _)) => p.trim_end_matches('/').to_string(),
         None => String::new(),
@@ -160,7 +183,11 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &Sourc
     };
     gcs_settings_from_env(&bucket, &prefix, Some(&given)).map(StateBackend::Gcs).map_err(|message| {
         let span = args.get("encryption_key").map_or(b.span, |(_, s)| *s);
-        fail(Diagnostic::error(message).at(span).help("generate one with: openssl rand -base64 32 (and keep it safe: without it the state cannot be read)"))
+        fail(
+            Diagnostic::error(message).at(span).help(
+                "generate one with: openssl rand -base64 32 (and keep it safe: without it the state cannot be read)",
+            ),
+        )
     })
 }
 
@@ -208,9 +235,17 @@ pub fn gcs_settings_from_env(bucket: &str, prefix: &str, given: Option<&GcsArgs>
             Some(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| bad())?)
         }
     };
-    let impersonate_service_account =
-        given.impersonate_service_account.or_else(|| env(&["GOOGLE_BACKEND_IMPERSONATE_SERVICE_ACCOUNT", "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"]));
-    Ok(GcsSettings { bucket: bucket.to_string(), prefix: prefix.to_string(), credentials, impersonate_service_account, encryption_key, endpoint })
+    let impersonate_service_account = given
+        .impersonate_service_account
+        .or_else(|| env(&["GOOGLE_BACKEND_IMPERSONATE_SERVICE_ACCOUNT", "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"]));
+    Ok(GcsSettings {
+        bucket: bucket.to_string(),
+        prefix: prefix.to_string(),
+        credentials,
+        impersonate_service_account,
+        encryption_key,
+        endpoint,
+    })
 }
 
 /// A directory for local files that go with the stack's state (the embedded emulator's data):
@@ -242,7 +277,11 @@ pub fn open_store_for_dir(dir: &Path) -> Result<Arc<dyn StateStore>, OpError> {
     }
 }
 
-pub async fn lock(store: &Arc<dyn StateStore>, operation: &str, timeout: Duration) -> Result<Box<dyn LockGuard>, OpError> {
+pub async fn lock(
+    store: &Arc<dyn StateStore>,
+    operation: &str,
+    timeout: Duration,
+) -> Result<Box<dyn LockGuard>, OpError> {
     let guard = store.lock(LockInfo::for_current_process(operation), timeout).await?;
     if let Some(stale) = guard.recovered_stale() {
         eprintln!("Warning: took over a stale state lock left by a process that is gone ({stale})");
@@ -254,7 +293,8 @@ pub async fn lock(store: &Arc<dyn StateStore>, operation: &str, timeout: Duratio
 /// Root variables from -var, -var-file, tfvars files and TF_VAR_ variables, checked.
 pub fn root_variables(config: &Config, vars: &VarInputs) -> Result<(BTreeMap<String, Value>, SourceMap), OpError> {
     let mut sources = config.sources.clone();
-    let values = crate::lang::vars::collect_root_variables(config, vars, &mut sources).map_err(|d| OpError::diags(&sources, d))?;
+    let values = crate::lang::vars::collect_root_variables(config, vars, &mut sources)
+        .map_err(|d| OpError::diags(&sources, d))?;
     let d = crate::lang::vars::check_variable_validations(config, &crate::addr::ModulePath::root(), &values, &sources);
     if d.has_errors() {
         return Err(OpError::diags(&sources, d));
@@ -264,7 +304,10 @@ pub fn root_variables(config: &Config, vars: &VarInputs) -> Result<(BTreeMap<Str
 
 /// Evaluates the root module's provider blocks (they may use variables and locals of known
 /// value only).
-pub fn provider_configs(config: &Config, variables: &BTreeMap<String, Value>) -> Result<BTreeMap<String, Value>, OpError> {
+pub fn provider_configs(
+    config: &Config,
+    variables: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Value>, OpError> {
     let mut env = crate::plan::env::Env::default();
     for (k, v) in variables {
         env.vars.insert((crate::addr::ModulePath::root(), k.clone()), v.clone());
@@ -285,7 +328,11 @@ pub fn provider_configs(config: &Config, variables: &BTreeMap<String, Value>) ->
 
 /// Configures every provider whose resource types the configuration (or its state) uses, in
 /// name order, stopping at the first that cannot be used (e.g. no credentials).
-pub async fn configure_providers(config: &Config, registry: &Registry, configs: &BTreeMap<String, Value>) -> Result<(), OpError> {
+pub async fn configure_providers(
+    config: &Config,
+    registry: &Registry,
+    configs: &BTreeMap<String, Value>,
+) -> Result<(), OpError> {
     let mut used = std::collections::BTreeSet::new();
     for m in config.modules.values() {
         for r in m.resources.values() {
@@ -324,17 +371,38 @@ mod tests {
     fn gcs_arguments_choose_the_credentials_and_endpoint() {
         let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.access_token = Some("tok".into())))).unwrap();
         assert!(matches!(s.credentials, CredentialSource::AccessToken(t) if t == "tok"));
-        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.credentials = Some("{\"type\":\"service_account\"}".into())))).unwrap();
+        let s = gcs_settings_from_env(
+            "b",
+            "p",
+            Some(&given(|a| a.credentials = Some("{\"type\":\"service_account\"}".into()))),
+        )
+        .unwrap();
         assert!(matches!(s.credentials, CredentialSource::Json(_)));
-        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.credentials = Some("/keys/ci.json".into())))).unwrap();
+        let s =
+            gcs_settings_from_env("b", "p", Some(&given(|a| a.credentials = Some("/keys/ci.json".into())))).unwrap();
         assert!(matches!(s.credentials, CredentialSource::File(p) if p == Path::new("/keys/ci.json")));
-        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.storage_custom_endpoint = Some("http://127.0.0.1:4443".into())))).unwrap();
+        let s = gcs_settings_from_env(
+            "b",
+            "p",
+            Some(&given(|a| a.storage_custom_endpoint = Some("http://127.0.0.1:4443".into()))),
+        )
+        .unwrap();
         assert_eq!(s.endpoint.as_deref(), Some("http://127.0.0.1:4443"));
-        let env_credentials = ["GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_BACKEND_CREDENTIALS", "GOOGLE_CREDENTIALS"].iter().any(|v| std::env::var_os(v).is_some());
+        let env_credentials = ["GOOGLE_OAUTH_ACCESS_TOKEN", "GOOGLE_BACKEND_CREDENTIALS", "GOOGLE_CREDENTIALS"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
         if !env_credentials {
-            assert!(matches!(s.credentials, CredentialSource::Anonymous), "a plain-HTTP endpoint is an emulator: no credentials");
+            assert!(
+                matches!(s.credentials, CredentialSource::Anonymous),
+                "a plain-HTTP endpoint is an emulator: no credentials"
+            );
         }
-        let s = gcs_settings_from_env("b", "p", Some(&given(|a| a.impersonate_service_account = Some("sa@p.iam.gserviceaccount.com".into())))).unwrap();
+        let s = gcs_settings_from_env(
+            "b",
+            "p",
+            Some(&given(|a| a.impersonate_service_account = Some("sa@p.iam.gserviceaccount.com".into()))),
+        )
+        .unwrap();
         assert_eq!(s.impersonate_service_account.as_deref(), Some("sa@p.iam.gserviceaccount.com"));
     }
 
@@ -364,6 +432,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let (_d, c) = config("resource \"terraform_data\" \"a\" {}\n");
-        assert!(matches!(state_backend(&c.root_dir, None, &c.sources).unwrap(), StateBackend::Local(p) if p.ends_with("state")));
+        assert!(
+            matches!(state_backend(&c.root_dir, None, &c.sources).unwrap(), StateBackend::Local(p) if p.ends_with("state"))
+        );
     }
 }

@@ -21,7 +21,16 @@ pub struct PlanArgs {
 
 impl PlanArgs {
     pub fn new(common: Common) -> Self {
-        PlanArgs { common, mode: PlanMode::Normal, refresh: true, targets: vec![], replace: vec![], parallelism: 10, out: None, live_values: false }
+        PlanArgs {
+            common,
+            mode: PlanMode::Normal,
+            refresh: true,
+            targets: vec![],
+            replace: vec![],
+            parallelism: 10,
+            out: None,
+            live_values: false,
+        }
     }
 }
 
@@ -46,7 +55,8 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
         let replace = parse_instances(&args.replace)?;
         let mut pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh);
         pf.stack = Some(crate::plan::file::stack_label(&args.common.dir));
-        crate::plan::file::write(out, &pf).map_err(|e| OpError::msg(format!("cannot write plan file {}: {e}", out.display())))?;
+        crate::plan::file::write(out, &pf)
+            .map_err(|e| OpError::msg(format!("cannot write plan file {}: {e}", out.display())))?;
     }
     Ok(PlanOutput { plan: result.plan, warnings: result.warnings, sources })
 }
@@ -60,7 +70,9 @@ pub(crate) fn parse_instances(ts: &[String]) -> Result<Vec<InstanceAddr>, OpErro
         .map(|t| match t.parse::<AnyAddr>() {
             Ok(AnyAddr::Instance(i)) => Ok(i),
             Ok(AnyAddr::Resource(r)) => Ok(r.instance(crate::addr::InstanceKey::None)),
-            Ok(AnyAddr::Module(_)) => Err(OpError::msg(format!("--replace {t}: give a resource instance, not a module"))),
+            Ok(AnyAddr::Module(_)) => {
+                Err(OpError::msg(format!("--replace {t}: give a resource instance, not a module")))
+            }
             Err(e) => Err(OpError::msg(format!("--replace: {e}"))),
         })
         .collect()

@@ -5,11 +5,22 @@ use crate::addr::{AnyAddr, InstanceAddr, InstanceKey};
 use crate::state::{HistoryEntry, LockInfo, ResourceInstanceState, State};
 
 async fn load_required(store: &Arc<dyn StateStore>) -> Result<State, OpError> {
-    store.load().await?.ok_or_else(|| OpError::msg(format!("no state at {} (nothing has been applied yet)", store.location())))
+    store
+        .load()
+        .await?
+        .ok_or_else(|| OpError::msg(format!("no state at {} (nothing has been applied yet)", store.location())))
 }
 
 fn matching(state: &State, addr: &AnyAddr) -> Vec<InstanceAddr> {
-    state.resources.keys().filter(|a| addr.contains(a) || matches!(addr, AnyAddr::Instance(i) if i.key == InstanceKey::None && &i.resource == &a.resource)).cloned().collect()
+    state
+        .resources
+        .keys()
+        .filter(|a| {
+            addr.contains(a)
+                || matches!(addr, AnyAddr::Instance(i) if i.key == InstanceKey::None && &i.resource == &a.resource)
+        })
+        .cloned()
+        .collect()
 }
 
 fn parse(addr: &str) -> Result<AnyAddr, OpError> {
@@ -30,8 +41,14 @@ pub async fn state_show(dir: &Path, addr: &str) -> Result<(InstanceAddr, Resourc
     let hits = matching(&state, &a);
     match hits.as_slice() {
         [one] => Ok((one.clone(), state.resources[one].clone())),
-        [] => Err(OpError::msg(format!("no resource instance {addr} in state; `cairn state list` shows what is there"))),
-        many => Err(OpError::msg(format!("{addr} matches {} instances; name one: {}", many.len(), many.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")))),
+        [] => {
+            Err(OpError::msg(format!("no resource instance {addr} in state; `cairn state list` shows what is there")))
+        }
+        many => Err(OpError::msg(format!(
+            "{addr} matches {} instances; name one: {}",
+            many.len(),
+            many.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        ))),
     }
 }
 
@@ -41,7 +58,11 @@ pub async fn state_pull(dir: &Path) -> Result<State, OpError> {
     load_required(&store).await
 }
 
-pub async fn state_rm(dir: &Path, addrs: &[String], lock_timeout: std::time::Duration) -> Result<Vec<InstanceAddr>, OpError> {
+pub async fn state_rm(
+    dir: &Path,
+    addrs: &[String],
+    lock_timeout: std::time::Duration,
+) -> Result<Vec<InstanceAddr>, OpError> {
     let store = open_store_for_dir(dir)?;
     let _g = lock(&store, "state rm", lock_timeout).await?;
     let mut state = load_required(&store).await?;
@@ -61,7 +82,12 @@ pub async fn state_rm(dir: &Path, addrs: &[String], lock_timeout: std::time::Dur
     Ok(removed)
 }
 
-pub async fn state_mv(dir: &Path, from: &str, to: &str, lock_timeout: std::time::Duration) -> Result<Vec<(InstanceAddr, InstanceAddr)>, OpError> {
+pub async fn state_mv(
+    dir: &Path,
+    from: &str,
+    to: &str,
+    lock_timeout: std::time::Duration,
+) -> Result<Vec<(InstanceAddr, InstanceAddr)>, OpError> {
     let store = open_store_for_dir(dir)?;
     let _g = lock(&store, "state mv", lock_timeout).await?;
     let mut state = load_required(&store).await?;
@@ -131,7 +157,9 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
     let target = match parse(addr)? {
         AnyAddr::Instance(i) => i,
         AnyAddr::Resource(r) => r.instance(InstanceKey::None),
-        AnyAddr::Module(_) => return Err(OpError::msg("import needs a resource address, e.g. google_secret_manager_secret.db")),
+        AnyAddr::Module(_) => {
+            return Err(OpError::msg("import needs a resource address, e.g. google_secret_manager_secret.db"))
+        }
     };
     let Some(block) = stack.config.resource(&target.resource) else {
         return Err(OpError::msg(format!(
@@ -139,21 +167,38 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
             target.resource, target.resource.type_name, target.resource.name
         )));
     };
-    let rt = common.registry.get(&block.type_name).ok_or_else(|| OpError::msg(format!("unsupported resource type {}", block.type_name)))?;
+    let rt = common
+        .registry
+        .get(&block.type_name)
+        .ok_or_else(|| OpError::msg(format!("unsupported resource type {}", block.type_name)))?;
     let mut state = store.load().await?.unwrap_or_default();
     if state.resources.contains_key(&target) {
-        return Err(OpError::msg(format!("{target} is already managed by Cairn; use `cairn state rm` first to import a different object")));
+        return Err(OpError::msg(format!(
+            "{target} is already managed by Cairn; use `cairn state rm` first to import a different object"
+        )));
     }
     let (variables, _) = root_variables(&stack.config, &common.vars)?;
     let providers = provider_configs(&stack.config, &variables)?;
     let provider = common.registry.provider_of(&block.type_name).unwrap_or_default().to_string();
     let cc = crate::providers::CallContext::new(providers.get(&provider).cloned().unwrap_or(Value::Null));
-    let v = rt.import(&cc, id).await.map_err(|e| OpError::msg(format!("cannot import {target} with id \"{id}\": {}", e.message)))?;
+    let v = rt
+        .import(&cc, id)
+        .await
+        .map_err(|e| OpError::msg(format!("cannot import {target} with id \"{id}\": {}", e.message)))?;
     let key = store.fingerprint_key().await?;
     let (attributes, sensitive_fingerprints) = crate::state::codec::encode(&v, rt.schema(), &key);
     state.resources.insert(
         target.clone(),
-        ResourceInstanceState { type_name: block.type_name.clone(), provider, attributes, sensitive_fingerprints, dependencies: vec![], create_before_destroy: false, tainted: false, deposed: None },
+        ResourceInstanceState {
+            type_name: block.type_name.clone(),
+            provider,
+            attributes,
+            sensitive_fingerprints,
+            dependencies: vec![],
+            create_before_destroy: false,
+            tainted: false,
+            deposed: None,
+        },
     );
     state.serial += 1;
     store.write(&state, "import").await?;
@@ -234,7 +279,9 @@ fn parse_backend_location(dir: &Path, from: &str) -> Result<StateBackend, OpErro
         if bucket.is_empty() {
             return Err(OpError::msg(format!("{from}: no bucket; write gs://BUCKET/PREFIX")));
         }
-        return gcs_settings_from_env(bucket, prefix.trim_matches('/'), None).map(StateBackend::Gcs).map_err(OpError::msg);
+        return gcs_settings_from_env(bucket, prefix.trim_matches('/'), None)
+            .map(StateBackend::Gcs)
+            .map_err(OpError::msg);
     }
     let path = Path::new(from);
     if !path.is_dir() {

@@ -79,12 +79,13 @@ pub fn values_equal(before: &Value, after: &Value) -> bool {
 /// `Some(equal)` when either side is unknown, `None` when both are known at the top.
 fn unknown_equal(b: &Value, a: &Value) -> Option<bool> {
     match (b, a) {
-        (Value::Unknown(Unknown::Withheld { fingerprint: fb }), Value::Unknown(Unknown::Withheld { fingerprint: fa })) => {
-            Some(match (fb, fa) {
-                (Some(x), Some(y)) => x == y,
-                _ => true,
-            })
-        }
+        (
+            Value::Unknown(Unknown::Withheld { fingerprint: fb }),
+            Value::Unknown(Unknown::Withheld { fingerprint: fa }),
+        ) => Some(match (fb, fa) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }),
         (Value::Unknown(Unknown::Pending), Value::Unknown(Unknown::Pending)) => Some(true),
         (Value::Unknown(_), _) | (_, Value::Unknown(_)) => Some(false),
         _ => None,
@@ -125,7 +126,13 @@ fn multiset_equal(x: &[Value], y: &[Value], eq: &dyn Fn(&Value, &Value) -> bool)
 
 /// A withheld secret anywhere in `before` (not only under schema-sensitive attributes: a
 /// sensitive variable can flow into any argument) compares by fingerprint when one is given.
-fn diff_value(path: &AttrPath, before: &Value, after: &Value, fingerprint: Option<&dyn Fn(&Value) -> String>, out: &mut Vec<AttrPath>) {
+fn diff_value(
+    path: &AttrPath,
+    before: &Value,
+    after: &Value,
+    fingerprint: Option<&dyn Fn(&Value) -> String>,
+    out: &mut Vec<AttrPath>,
+) {
     if fingerprint.is_some() {
         if let Some(same) = sensitive_equal(before, after, fingerprint) {
             if !same {
@@ -295,7 +302,10 @@ mod tests {
     #[test]
     fn maps_report_the_key() {
         let b = Value::map([("labels", Value::map([("env", Value::from("dev")), ("team", "a".into())]))]);
-        let a = Value::map([("labels", Value::map([("env", Value::from("prod")), ("team", "a".into()), ("new", "x".into())]))]);
+        let a = Value::map([(
+            "labels",
+            Value::map([("env", Value::from("prod")), ("team", "a".into()), ("new", "x".into())]),
+        )]);
         assert_eq!(changed_paths(&b, &a), vec![p("labels.env"), p("labels.new")]);
     }
 
@@ -356,9 +366,18 @@ mod tests {
     #[test]
     fn schema_diff_uses_fingerprints_and_skips_write_only() {
         let s = schema();
-        let b = Value::map([("name", Value::from("n")), ("password", withheld(Some("fp:old"))), ("token", Value::Null)]);
-        let same = Value::map([("name", Value::from("n")), ("password", Value::from("old").sensitive()), ("token", Value::from("t"))]);
-        let changed = Value::map([("name", Value::from("n")), ("password", Value::from("new").sensitive()), ("token", Value::from("t"))]);
+        let b =
+            Value::map([("name", Value::from("n")), ("password", withheld(Some("fp:old"))), ("token", Value::Null)]);
+        let same = Value::map([
+            ("name", Value::from("n")),
+            ("password", Value::from("old").sensitive()),
+            ("token", Value::from("t")),
+        ]);
+        let changed = Value::map([
+            ("name", Value::from("n")),
+            ("password", Value::from("new").sensitive()),
+            ("token", Value::from("t")),
+        ]);
         assert!(changed_paths_with_schema(&s, &b, &same, &fp).is_empty());
         assert_eq!(changed_paths_with_schema(&s, &b, &changed, &fp), vec![p("password")]);
         // Without a key the planner cannot prove the secret is the same.
@@ -369,9 +388,18 @@ mod tests {
     fn schema_diff_set_blocks_by_content_with_fingerprints() {
         let s = schema();
         let rule = |port: i64, secret: Value| Value::map([("port", Value::from(port)), ("secret", secret)]);
-        let b = Value::map([("name", Value::from("n")), ("rule", Value::set(vec![rule(1, withheld(Some("fp:a"))), rule(2, Value::Null)]))]);
-        let same = Value::map([("name", Value::from("n")), ("rule", Value::set(vec![rule(2, Value::Null), rule(1, Value::from("a"))]))]);
-        let other = Value::map([("name", Value::from("n")), ("rule", Value::set(vec![rule(2, Value::Null), rule(1, Value::from("b"))]))]);
+        let b = Value::map([
+            ("name", Value::from("n")),
+            ("rule", Value::set(vec![rule(1, withheld(Some("fp:a"))), rule(2, Value::Null)])),
+        ]);
+        let same = Value::map([
+            ("name", Value::from("n")),
+            ("rule", Value::set(vec![rule(2, Value::Null), rule(1, Value::from("a"))])),
+        ]);
+        let other = Value::map([
+            ("name", Value::from("n")),
+            ("rule", Value::set(vec![rule(2, Value::Null), rule(1, Value::from("b"))])),
+        ]);
         assert!(changed_paths_with_schema(&s, &b, &same, &fp).is_empty());
         assert_eq!(changed_paths_with_schema(&s, &b, &other, &fp), vec![p("rule")]);
     }

@@ -48,7 +48,19 @@ impl Instances {
             Expansion::Single => get(&InstanceKey::None),
             Expansion::Count(_) => Value::List(self.expansion.keys().iter().map(get).collect()),
             Expansion::ForEach(_) => Value::Map(
-                self.expansion.keys().iter().map(|k| (match k { InstanceKey::Str(s) => s.clone(), _ => String::new() }, get(k))).collect(),
+                self.expansion
+                    .keys()
+                    .iter()
+                    .map(|k| {
+                        (
+                            match k {
+                                InstanceKey::Str(s) => s.clone(),
+                                _ => String::new(),
+                            },
+                            get(k),
+                        )
+                    })
+                    .collect(),
             ),
         }
     }
@@ -76,7 +88,12 @@ impl Resolver for ModuleScope<'_> {
             RefRoot::Var(n) => Ok(self.env.vars.get(&key(n)).cloned().unwrap_or_else(Value::unknown)),
             RefRoot::Local(n) => Ok(self.env.locals.get(&key(n)).cloned().unwrap_or_else(Value::unknown)),
             RefRoot::Resource { mode, type_name, name } => {
-                let addr = ResourceAddr { module: self.module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() };
+                let addr = ResourceAddr {
+                    module: self.module.clone(),
+                    mode: *mode,
+                    type_name: type_name.clone(),
+                    name: name.clone(),
+                };
                 Ok(self.env.resources.get(&addr).map(Instances::to_value).unwrap_or_else(Value::unknown))
             }
             RefRoot::Module(name) => {
@@ -87,7 +104,16 @@ impl Resolver for ModuleScope<'_> {
                 Ok(Value::Map(
                     m.outputs
                         .keys()
-                        .map(|o| (o.clone(), self.env.outputs.get(&(child.clone(), o.clone())).cloned().unwrap_or_else(Value::unknown)))
+                        .map(|o| {
+                            (
+                                o.clone(),
+                                self.env
+                                    .outputs
+                                    .get(&(child.clone(), o.clone()))
+                                    .cloned()
+                                    .unwrap_or_else(Value::unknown),
+                            )
+                        })
                         .collect(),
                 ))
             }
@@ -123,7 +149,14 @@ fn relative(base: &Path, p: &Path) -> String {
 }
 
 pub fn ctx<'a>(config: &'a Config, scope: &'a ModuleScope<'a>, module_dir: String) -> EvalCtx<'a> {
-    EvalCtx { resolver: scope, count_index: None, each: None, module_dir, root_dir: &config.root_dir, sources: &config.sources }
+    EvalCtx {
+        resolver: scope,
+        count_index: None,
+        each: None,
+        module_dir,
+        root_dir: &config.root_dir,
+        sources: &config.sources,
+    }
 }
 
 impl Env {
@@ -154,17 +187,24 @@ impl Env {
                             let scope = ModuleScope { env: self, config, module };
                             let c = ctx(config, &scope, module_dir_display(config, module));
                             let v = eval(d, &c)?;
-                            types::convert(v, &var.ty).map_err(|e| Diagnostics::from(Diagnostic::error(format!("Invalid default for variable \"{name}\": {e}")).at(d.span)))?
+                            types::convert(v, &var.ty).map_err(|e| {
+                                Diagnostics::from(
+                                    Diagnostic::error(format!("Invalid default for variable \"{name}\": {e}"))
+                                        .at(d.span),
+                                )
+                            })?
                         }
                         None => Value::unknown(),
                     },
                 };
                 if value.is_null() && !var.nullable {
-                    return Err(Diagnostic::error(format!("Invalid value for variable \"{name}\": it is not nullable"))
-                        .at_opt(given.map(|a| a.span))
-                        .at(var.span)
-                        .help("pass a non-null value, or set `nullable = true` in the variable block")
-                        .into());
+                    return Err(Diagnostic::error(format!(
+                        "Invalid value for variable \"{name}\": it is not nullable"
+                    ))
+                    .at_opt(given.map(|a| a.span))
+                    .at(var.span)
+                    .help("pass a non-null value, or set `nullable = true` in the variable block")
+                    .into());
                 }
                 self.vars.insert((module.clone(), name.clone()), value.mark_if(var.sensitive));
             }
@@ -277,7 +317,11 @@ fn settle_withheld(v: Value, refs: &[crate::lang::refs::Reference], ctx: &EvalCt
         }
         any_withheld |= has_withheld(cur);
     }
-    if any_withheld { pending_to_withheld(v) } else { v }
+    if any_withheld {
+        pending_to_withheld(v)
+    } else {
+        v
+    }
 }
 
 pub fn has_pending(v: &Value) -> bool {
@@ -302,7 +346,9 @@ pub fn has_withheld(v: &Value) -> bool {
 
 fn pending_to_withheld(v: Value) -> Value {
     match v {
-        Value::Unknown(crate::lang::value::Unknown::Pending) => Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: None }).sensitive(),
+        Value::Unknown(crate::lang::value::Unknown::Pending) => {
+            Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: None }).sensitive()
+        }
         Value::Sensitive(x) => pending_to_withheld(*x).sensitive(),
         Value::List(xs) => Value::List(xs.into_iter().map(pending_to_withheld).collect()),
         Value::Set(xs) => Value::Set(xs.into_iter().map(pending_to_withheld).collect()),

@@ -223,7 +223,11 @@ pub fn stack_label(dir: &std::path::Path) -> String {
     let trimmed = rest.trim_end_matches('/');
     let trimmed = trimmed.strip_suffix("/.").unwrap_or(trimmed);
     if trimmed.is_empty() {
-        if text.starts_with('/') { "/".into() } else { ".".into() }
+        if text.starts_with('/') {
+            "/".into()
+        } else {
+            ".".into()
+        }
     } else {
         trimmed.to_string()
     }
@@ -240,16 +244,22 @@ pub enum PlanFileError {
 }
 
 pub fn read(path: &std::path::Path) -> Result<PlanFile, PlanFileError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PlanFileError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-    let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| PlanFileError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+    let head: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })?;
     if head.get("format").and_then(|f| f.as_str()) != Some(PLAN_FORMAT) {
-        return Err(PlanFileError::NotAPlan { path: path.display().to_string(), reason: "no \"format\": \"cairn-plan\" field".into() });
+        return Err(PlanFileError::NotAPlan {
+            path: path.display().to_string(),
+            reason: "no \"format\": \"cairn-plan\" field".into(),
+        });
     }
     let found = head.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
     if found > PLAN_FORMAT_VERSION {
         return Err(PlanFileError::TooNew { path: path.display().to_string(), found });
     }
-    serde_json::from_value(head).map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })
+    serde_json::from_value(head)
+        .map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })
 }
 
 pub fn write(path: &std::path::Path, pf: &PlanFile) -> std::io::Result<()> {

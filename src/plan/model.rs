@@ -231,20 +231,42 @@ impl WireValue {
                 serde_json::Value::Array(xs) => Value::List(
                     xs.iter()
                         .enumerate()
-                        .map(|(i, x)| rebuild(x, unk.get(i).unwrap_or(&serde_json::Value::Null), sens.get(i).unwrap_or(&serde_json::Value::Null)))
+                        .map(|(i, x)| {
+                            rebuild(
+                                x,
+                                unk.get(i).unwrap_or(&serde_json::Value::Null),
+                                sens.get(i).unwrap_or(&serde_json::Value::Null),
+                            )
+                        })
                         .collect(),
                 ),
                 serde_json::Value::Object(m) => {
                     let mut out: BTreeMap<String, Value> = m
                         .iter()
-                        .map(|(k, x)| (k.clone(), rebuild(x, unk.get(k).unwrap_or(&serde_json::Value::Null), sens.get(k).unwrap_or(&serde_json::Value::Null))))
+                        .map(|(k, x)| {
+                            (
+                                k.clone(),
+                                rebuild(
+                                    x,
+                                    unk.get(k).unwrap_or(&serde_json::Value::Null),
+                                    sens.get(k).unwrap_or(&serde_json::Value::Null),
+                                ),
+                            )
+                        })
                         .collect();
                     // Keys that were entirely unknown/sensitive may be missing from `value`.
                     for (marks, make) in [(unk, false), (sens, true)] {
                         if let serde_json::Value::Object(mm) = marks {
                             for (k, mv) in mm {
                                 if mv == &serde_json::Value::Bool(true) && !out.contains_key(k) {
-                                    out.insert(k.clone(), if make { Value::Unknown(Unknown::Withheld { fingerprint: None }).sensitive() } else { Value::unknown() });
+                                    out.insert(
+                                        k.clone(),
+                                        if make {
+                                            Value::Unknown(Unknown::Withheld { fingerprint: None }).sensitive()
+                                        } else {
+                                            Value::unknown()
+                                        },
+                                    );
                                 }
                             }
                         }

@@ -35,7 +35,15 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { mode: PlanMode::Normal, refresh: true, targets: Vec::new(), replace: Vec::new(), parallelism: 10, validate_only: false, live_values: false }
+        PlanOptions {
+            mode: PlanMode::Normal,
+            refresh: true,
+            targets: Vec::new(),
+            replace: Vec::new(),
+            parallelism: 10,
+            validate_only: false,
+            live_values: false,
+        }
     }
 }
 
@@ -86,8 +94,13 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     let mut prior: BTreeMap<InstanceAddr, Value> = BTreeMap::new();
     for (addr, r) in &state.resources {
         let Some(rt) = input.registry.get(&r.type_name) else {
-            diags.push(Diagnostic::error(format!("The state holds {addr} of type \"{}\", which this version of Cairn does not support", r.type_name))
-                .help("use a Cairn version that supports it, or remove it from state with `cairn state rm`"));
+            diags.push(
+                Diagnostic::error(format!(
+                    "The state holds {addr} of type \"{}\", which this version of Cairn does not support",
+                    r.type_name
+                ))
+                .help("use a Cairn version that supports it, or remove it from state with `cairn state rm`"),
+            );
             continue;
         };
         prior.insert(addr.clone(), decode_instance(rt.schema(), r));
@@ -106,18 +119,36 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
             let schema = input.registry.get(&r.type_name).map(|t| t.schema().clone()).unwrap_or_default();
             match now {
                 None => {
-                    drift.push(Drift { addr: addr.clone(), type_name: r.type_name.clone(), provider: r.provider.clone(), action: Action::Delete, before, after: None, changed_paths: vec![] });
+                    drift.push(Drift {
+                        addr: addr.clone(),
+                        type_name: r.type_name.clone(),
+                        provider: r.provider.clone(),
+                        action: Action::Delete,
+                        before,
+                        after: None,
+                        changed_paths: vec![],
+                    });
                     prior.remove(&addr);
                 }
                 Some(now) => {
                     let mut changed = changed_paths_with_schema(&schema, &before, &now, &fingerprint);
                     // Drift is a change someone made: attributes only the API sets (status,
                     // fingerprints, expiry) move on their own and are refreshed silently.
-                    changed.retain(|p| schema.attribute_at(p).map_or(true, |a| !(a.computed && !a.optional && !a.required)));
+                    changed.retain(|p| {
+                        schema.attribute_at(p).map_or(true, |a| !(a.computed && !a.optional && !a.required))
+                    });
                     changed.sort();
                     if !changed.is_empty() {
                         let after = Some(unread_as_before(&before, &now));
-                        drift.push(Drift { addr: addr.clone(), type_name: r.type_name.clone(), provider: r.provider.clone(), action: Action::Update, before, after, changed_paths: changed });
+                        drift.push(Drift {
+                            addr: addr.clone(),
+                            type_name: r.type_name.clone(),
+                            provider: r.provider.clone(),
+                            action: Action::Update,
+                            before,
+                            after,
+                            changed_paths: changed,
+                        });
                     }
                     prior.insert(addr, now);
                 }
@@ -155,14 +186,22 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
             Node::Resource(raddr) => {
                 if raddr.mode == ResourceMode::Data {
                     let block = config.resource(raddr);
-                    diags.push(Diagnostic::error(format!("Data sources are not supported yet: {raddr}")).at_opt(block.map(|b| b.span)).help("replace it with a variable or a resource reference"));
+                    diags.push(
+                        Diagnostic::error(format!("Data sources are not supported yet: {raddr}"))
+                            .at_opt(block.map(|b| b.span))
+                            .help("replace it with a variable or a resource reference"),
+                    );
                     continue;
                 }
                 let Some(block) = config.resource(raddr) else { continue };
                 let Some(rt) = input.registry.get(&block.type_name).cloned() else {
                     let names: Vec<&str> = input.registry.type_names().collect();
-                    let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", block.type_name)).at(block.type_span);
-                    d = d.help(crate::lang::diag::suggest(&block.type_name, names.iter().copied()).unwrap_or_else(|| format!("supported types: {}", names.join(", "))));
+                    let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", block.type_name))
+                        .at(block.type_span);
+                    d = d.help(
+                        crate::lang::diag::suggest(&block.type_name, names.iter().copied())
+                            .unwrap_or_else(|| format!("supported types: {}", names.join(", "))),
+                    );
                     diags.push(d);
                     continue;
                 };
@@ -185,7 +224,10 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                 let dependencies: Vec<InstanceAddr> = deps_resources
                     .iter()
                     .flat_map(|d| {
-                        env.resources.get(d).map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>()).unwrap_or_default()
+                        env.resources
+                            .get(d)
+                            .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
+                            .unwrap_or_default()
                     })
                     .collect();
                 let triggered = replace_triggered(block, raddr, &actions_by_resource);
@@ -229,7 +271,13 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                                     importing = Some(id.clone());
                                 }
                                 Err(e) => {
-                                    diags.push(Diagnostic::error(format!("Cannot import {iaddr} (id \"{id}\"): {}", e.message)).at_opt(import_span(config, &iaddr)));
+                                    diags.push(
+                                        Diagnostic::error(format!(
+                                            "Cannot import {iaddr} (id \"{id}\"): {}",
+                                            e.message
+                                        ))
+                                        .at_opt(import_span(config, &iaddr)),
+                                    );
                                     continue;
                                 }
                             }
@@ -237,7 +285,9 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                             if let Some(name) = &entry.cloud_name {
                                 let cc = call_context(&input, &provider_name, block, read_purpose(opts));
                                 if let Ok(v) = rt.import(&cc, name).await {
-                                    warnings.push(Diagnostic::warning(format!("{iaddr}: adopting \"{name}\", created by an apply that was interrupted")));
+                                    warnings.push(Diagnostic::warning(format!(
+                                        "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
+                                    )));
                                     before = Some(v);
                                     importing = Some(name.clone());
                                 }
@@ -256,7 +306,14 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                             }
                         }
                     } else {
-                        match decide(&*rt, before.as_ref(), &conf, tainted || by_request || triggered, &block.lifecycle.ignore_changes, &fingerprint) {
+                        match decide(
+                            &*rt,
+                            before.as_ref(),
+                            &conf,
+                            tainted || by_request || triggered,
+                            &block.lifecycle.ignore_changes,
+                            &fingerprint,
+                        ) {
                             Ok(d) => {
                                 let reason = if tainted {
                                     Some(ActionReason::ReplaceBecauseTainted)
@@ -269,7 +326,11 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                                 } else {
                                     None
                                 };
-                                let action = if d.0.is_replace() && block.lifecycle.create_before_destroy { Action::CreateThenDelete } else { d.0 };
+                                let action = if d.0.is_replace() && block.lifecycle.create_before_destroy {
+                                    Action::CreateThenDelete
+                                } else {
+                                    d.0
+                                };
                                 (action, reason, Some(d.1), d.2, d.3, d.4)
                             }
                             Err(e) => {
@@ -391,7 +452,13 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     let mut output_changes = Vec::new();
     for (name, out) in &config.root().outputs {
         let after = env.outputs.get(&(ModulePath::root(), name.clone())).cloned();
-        let before = state.outputs.get(name).map(|o| if o.sensitive { Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: None }).sensitive() } else { Value::from_json(&o.value) });
+        let before = state.outputs.get(name).map(|o| {
+            if o.sensitive {
+                Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: None }).sensitive()
+            } else {
+                Value::from_json(&o.value)
+            }
+        });
         let after = if opts.mode == PlanMode::Destroy { None } else { after };
         let action = match (&before, &after) {
             (None, Some(_)) => Action::Create,
@@ -404,7 +471,13 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     }
     for name in state.outputs.keys() {
         if !config.root().outputs.contains_key(name) {
-            output_changes.push(OutputChange { name: name.clone(), action: Action::Delete, before: Some(Value::Null), after: None, sensitive: false });
+            output_changes.push(OutputChange {
+                name: name.clone(),
+                action: Action::Delete,
+                before: Some(Value::Null),
+                after: None,
+                sensitive: false,
+            });
         }
     }
     let checks = evaluate_checks_with_missing(config, &env, &missing, &mut check_diags);
@@ -445,7 +518,8 @@ fn warn_replaced_while_in_use(changes: &mut [ResourceChange], state: &State) {
         })
         .collect();
     for c in changes.iter_mut().filter(|c| c.action == Action::DeleteThenCreate) {
-        let users: Vec<String> = staying.iter().filter(|(_, deps)| deps.contains(&c.addr)).map(|(a, _)| a.to_string()).collect();
+        let users: Vec<String> =
+            staying.iter().filter(|(_, deps)| deps.contains(&c.addr)).map(|(a, _)| a.to_string()).collect();
         if !users.is_empty() {
             c.warnings.push(format!(
                 "{} must be replaced, but {} still use{} it: deleting it first will fail if the API refuses to delete objects in use. Add `lifecycle {{ create_before_destroy = true }}` to {} so the replacement is created and switched to before the old one is deleted.",
@@ -595,8 +669,12 @@ pub fn mark_schema_sensitive(v: Value, schema: &Schema) -> Value {
     for (name, b) in &schema.blocks {
         if let Some(x) = m.remove(*name) {
             let x = match x {
-                Value::List(items) => Value::List(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect()),
-                Value::Set(items) => Value::Set(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect()),
+                Value::List(items) => {
+                    Value::List(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect())
+                }
+                Value::Set(items) => {
+                    Value::Set(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect())
+                }
                 other => other,
             };
             m.insert(name.to_string(), x);
@@ -606,12 +684,23 @@ pub fn mark_schema_sensitive(v: Value, schema: &Schema) -> Value {
 }
 
 /// The map `each.value` reads for an instance being applied (None without for_each).
-pub fn expand_for_apply(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBlock) -> Result<Option<Value>, Diagnostics> {
+pub fn expand_for_apply(
+    config: &Config,
+    env: &Env,
+    raddr: &ResourceAddr,
+    block: &ResourceBlock,
+) -> Result<Option<Value>, Diagnostics> {
     expand(config, env, raddr, block, false).map(|e| e.1)
 }
 
 /// Expands count/for_each. Returns the expansion and, for for_each, the map each.value reads.
-fn expand(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBlock, validate_only: bool) -> Result<(Expansion, Option<Value>), Diagnostics> {
+fn expand(
+    config: &Config,
+    env: &Env,
+    raddr: &ResourceAddr,
+    block: &ResourceBlock,
+    validate_only: bool,
+) -> Result<(Expansion, Option<Value>), Diagnostics> {
     let scope = ModuleScope { env, config, module: &raddr.module };
     let c = ctx(config, &scope, module_dir_display(config, &raddr.module));
     if let Some(count) = &block.count {
@@ -627,14 +716,19 @@ fn expand(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBloc
                 .into());
         }
         if v.is_sensitive() {
-            return Err(Diagnostic::error("Invalid count argument: sensitive values cannot be used as count").at(count.span).into());
+            return Err(Diagnostic::error("Invalid count argument: sensitive values cannot be used as count")
+                .at(count.span)
+                .into());
         }
         let n = match v.as_f64() {
             Some(n) if n >= 0.0 && n.fract() == 0.0 => n as usize,
             _ => {
-                return Err(Diagnostic::error(format!("Invalid count argument: expected a whole number of 0 or more, got {}", v.type_name()))
-                    .at(count.span)
-                    .into())
+                return Err(Diagnostic::error(format!(
+                    "Invalid count argument: expected a whole number of 0 or more, got {}",
+                    v.type_name()
+                ))
+                .at(count.span)
+                .into())
             }
         };
         return Ok((Expansion::Count(n), None));
@@ -643,7 +737,8 @@ fn expand(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBloc
         let v = eval(fe, &c)?;
         // Keys become addresses, so they must not be secret; values may carry secrets (each.value
         // keeps their marks), as in Terraform.
-        let sensitive_keys = v.is_sensitive() || matches!(v.peel(), Value::Set(items) if items.iter().any(Value::contains_sensitive));
+        let sensitive_keys =
+            v.is_sensitive() || matches!(v.peel(), Value::Set(items) if items.iter().any(Value::contains_sensitive));
         if sensitive_keys {
             return Err(Diagnostic::error("Invalid for_each argument: sensitive values, or values derived from sensitive values, cannot be used as for_each arguments")
                 .at(fe.span)
@@ -670,10 +765,13 @@ fn expand(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBloc
                         Value::Unknown(_) if validate_only => keys.push("<unknown>".into()),
                         Value::Unknown(_) => return Err(unknown_err()),
                         other => {
-                            return Err(Diagnostic::error(format!("Invalid for_each set argument: elements must be strings, found {}", other.type_name()))
-                                .at(fe.span)
-                                .help("convert the elements with toset([for x in …: tostring(x)])")
-                                .into())
+                            return Err(Diagnostic::error(format!(
+                                "Invalid for_each set argument: elements must be strings, found {}",
+                                other.type_name()
+                            ))
+                            .at(fe.span)
+                            .help("convert the elements with toset([for x in …: tostring(x)])")
+                            .into())
                         }
                     }
                 }
@@ -681,27 +779,46 @@ fn expand(config: &Config, env: &Env, raddr: &ResourceAddr, block: &ResourceBloc
                 return Ok((Expansion::ForEach(keys), Some(map)));
             }
             Value::List(_) => {
-                return Err(Diagnostic::error("Invalid for_each argument: a list is not allowed, use a map or a set of strings")
+                return Err(Diagnostic::error(
+                    "Invalid for_each argument: a list is not allowed, use a map or a set of strings",
+                )
+                .at(fe.span)
+                .help("wrap it in toset(…) if the elements are unique strings")
+                .into())
+            }
+            Value::Null => {
+                return Err(Diagnostic::error("Invalid for_each argument: the value is null")
                     .at(fe.span)
-                    .help("wrap it in toset(…) if the elements are unique strings")
+                    .help("use an empty map {} for no instances")
                     .into())
             }
-            Value::Null => return Err(Diagnostic::error("Invalid for_each argument: the value is null").at(fe.span).help("use an empty map {} for no instances").into()),
             other => {
-                return Err(Diagnostic::error(format!("Invalid for_each argument: expected a map or a set of strings, got {}", other.type_name()))
-                    .at(fe.span)
-                    .into())
+                return Err(Diagnostic::error(format!(
+                    "Invalid for_each argument: expected a map or a set of strings, got {}",
+                    other.type_name()
+                ))
+                .at(fe.span)
+                .into())
             }
         }
     }
     Ok((Expansion::Single, None))
 }
 
-fn replace_triggered(block: &ResourceBlock, raddr: &ResourceAddr, actions: &HashMap<ResourceAddr, Vec<Action>>) -> bool {
+fn replace_triggered(
+    block: &ResourceBlock,
+    raddr: &ResourceAddr,
+    actions: &HashMap<ResourceAddr, Vec<Action>>,
+) -> bool {
     block.lifecycle.replace_triggered_by.iter().any(|e| {
         crate::lang::refs::expr_references(e).iter().any(|r| match &r.root {
             crate::lang::refs::RefRoot::Resource { mode, type_name, name } => {
-                let a = ResourceAddr { module: raddr.module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() };
+                let a = ResourceAddr {
+                    module: raddr.module.clone(),
+                    mode: *mode,
+                    type_name: type_name.clone(),
+                    name: name.clone(),
+                };
                 actions.get(&a).map_or(false, |acts| acts.iter().any(|x| !matches!(x, Action::NoOp | Action::Read)))
             }
             _ => false,
@@ -785,7 +902,14 @@ fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BT
                 _ => continue,
             };
             if config.resource(&to.resource).is_none() {
-                diags.push(Diagnostic::error(format!("Import target {to} has no resource block")).at(imp.to_span).help(format!("add a `resource \"{}\" \"{}\"` block describing the object being imported", to.resource.type_name, to.resource.name)));
+                diags.push(
+                    Diagnostic::error(format!("Import target {to} has no resource block")).at(imp.to_span).help(
+                        format!(
+                            "add a `resource \"{}\" \"{}\"` block describing the object being imported",
+                            to.resource.type_name, to.resource.name
+                        ),
+                    ),
+                );
                 continue;
             }
             let scope = ModuleScope { env, config, module: path };
@@ -795,7 +919,9 @@ fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BT
                     Some(s) if v.is_wholly_known() => {
                         out.insert(to, s.to_string());
                     }
-                    _ => diags.push(Diagnostic::error("Invalid import id: it must be a string known before apply").at(imp.id.span)),
+                    _ => diags.push(
+                        Diagnostic::error("Invalid import id: it must be a string known before apply").at(imp.id.span),
+                    ),
                 },
                 Err(d) => diags.extend(d),
             }
@@ -805,7 +931,12 @@ fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BT
 }
 
 fn import_span(config: &Config, addr: &InstanceAddr) -> Option<crate::lang::diag::Span> {
-    config.modules.values().flat_map(|m| m.imports.iter()).find(|i| i.to.resource.type_name == addr.resource.type_name && i.to.resource.name == addr.resource.name).map(|i| i.span)
+    config
+        .modules
+        .values()
+        .flat_map(|m| m.imports.iter())
+        .find(|i| i.to.resource.type_name == addr.resource.type_name && i.to.resource.name == addr.resource.name)
+        .map(|i| i.span)
 }
 
 /// Applies moved blocks to state; returns new address → previous address.
@@ -815,9 +946,20 @@ fn apply_moved(config: &Config, state: &mut State, diags: &mut Diagnostics) -> B
         for m in &module.moved {
             let from = m.from.prefixed(path);
             let to = m.to.prefixed(path);
-            let kinds_match = matches!((&from, &to), (AnyAddr::Module(_), AnyAddr::Module(_)) | (AnyAddr::Resource(_), AnyAddr::Resource(_)) | (AnyAddr::Instance(_), AnyAddr::Instance(_)) | (AnyAddr::Resource(_), AnyAddr::Instance(_)) | (AnyAddr::Instance(_), AnyAddr::Resource(_)));
+            let kinds_match = matches!(
+                (&from, &to),
+                (AnyAddr::Module(_), AnyAddr::Module(_))
+                    | (AnyAddr::Resource(_), AnyAddr::Resource(_))
+                    | (AnyAddr::Instance(_), AnyAddr::Instance(_))
+                    | (AnyAddr::Resource(_), AnyAddr::Instance(_))
+                    | (AnyAddr::Instance(_), AnyAddr::Resource(_))
+            );
             if !kinds_match {
-                diags.push(Diagnostic::error(format!("Invalid moved block: cannot move {from} to {to}")).at(m.span).help("move a module to a module, or a resource to a resource"));
+                diags.push(
+                    Diagnostic::error(format!("Invalid moved block: cannot move {from} to {to}"))
+                        .at(m.span)
+                        .help("move a module to a module, or a resource to a resource"),
+                );
                 continue;
             }
             let type_of = |a: &AnyAddr| match a {
@@ -840,9 +982,11 @@ fn apply_moved(config: &Config, state: &mut State, diags: &mut Diagnostics) -> B
             };
             if still_declared {
                 diags.push(
-                    Diagnostic::error(format!("Moved object still exists: {from} is still declared in the configuration"))
-                        .at(m.from_span)
-                        .help("remove or rename the old block; a moved block records that it was renamed"),
+                    Diagnostic::error(format!(
+                        "Moved object still exists: {from} is still declared in the configuration"
+                    ))
+                    .at(m.from_span)
+                    .help("remove or rename the old block; a moved block records that it was renamed"),
                 );
                 continue;
             }
@@ -853,7 +997,10 @@ fn apply_moved(config: &Config, state: &mut State, diags: &mut Diagnostics) -> B
                         let rest = old.resource.module.0[f.0.len()..].to_vec();
                         let mut module = t.0.clone();
                         module.extend(rest);
-                        InstanceAddr { resource: ResourceAddr { module: ModulePath(module), ..old.resource.clone() }, key: old.key.clone() }
+                        InstanceAddr {
+                            resource: ResourceAddr { module: ModulePath(module), ..old.resource.clone() },
+                            key: old.key.clone(),
+                        }
                     }
                     (_, AnyAddr::Resource(t)) => t.instance(old.key.clone()),
                     (_, AnyAddr::Instance(t)) => t.clone(),
@@ -913,7 +1060,9 @@ async fn refresh(
                     out.push((req.addr, v));
                 }
             }
-            Ok(_) => diags.push(Diagnostic::error(format!("refreshing {type_name}: the provider returned the wrong number of objects"))),
+            Ok(_) => diags.push(Diagnostic::error(format!(
+                "refreshing {type_name}: the provider returned the wrong number of objects"
+            ))),
             Err(e) => diags.push(
                 Diagnostic::error(format!(
                     "Refreshing {type_name} ({} instances) failed{}: {}",
@@ -944,7 +1093,12 @@ struct CheckScope<'a> {
 impl Resolver for CheckScope<'_> {
     fn resolve(&self, root: &crate::lang::refs::RefRoot, span: crate::lang::diag::Span) -> Result<Value, Diagnostic> {
         if let crate::lang::refs::RefRoot::Resource { mode, type_name, name } = root {
-            let addr = ResourceAddr { module: self.inner.module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() };
+            let addr = ResourceAddr {
+                module: self.inner.module.clone(),
+                mode: *mode,
+                type_name: type_name.clone(),
+                name: name.clone(),
+            };
             if let Some(inst) = self.inner.env.resources.get(&addr) {
                 let mut inst = inst.clone();
                 for (k, v) in inst.values.iter_mut() {
@@ -966,7 +1120,11 @@ impl Resolver for CheckScope<'_> {
 /// The root module, then each module call in the order it is written, depth first: the order
 /// in which a reader meets them, and the order the health report lists their checks.
 fn modules_in_declaration_order(config: &Config) -> Vec<(&ModulePath, &crate::lang::config::Module)> {
-    fn walk<'a>(config: &'a Config, path: &ModulePath, out: &mut Vec<(&'a ModulePath, &'a crate::lang::config::Module)>) {
+    fn walk<'a>(
+        config: &'a Config,
+        path: &ModulePath,
+        out: &mut Vec<(&'a ModulePath, &'a crate::lang::config::Module)>,
+    ) {
         let Some((path, module)) = config.modules.get_key_value(path) else { return };
         out.push((path, module));
         for name in module.module_calls.keys() {
@@ -984,13 +1142,26 @@ fn modules_in_declaration_order(config: &Config) -> Vec<(&ModulePath, &crate::la
     out
 }
 
-pub fn evaluate_checks_with_missing(config: &Config, env: &Env, missing: &BTreeSet<InstanceAddr>, diags: &mut Diagnostics) -> Vec<CheckResult> {
+pub fn evaluate_checks_with_missing(
+    config: &Config,
+    env: &Env,
+    missing: &BTreeSet<InstanceAddr>,
+    diags: &mut Diagnostics,
+) -> Vec<CheckResult> {
     let mut out = Vec::new();
     for (path, module) in modules_in_declaration_order(config) {
         for check in module.checks.values() {
-            let address = if path.is_root() { format!("check.{}", check.name) } else { format!("{path}.check.{}", check.name) };
+            let address =
+                if path.is_root() { format!("check.{}", check.name) } else { format!("{path}.check.{}", check.name) };
             let scope = CheckScope { inner: ModuleScope { env, config, module: path }, missing };
-            let c = crate::lang::eval::EvalCtx { resolver: &scope, count_index: None, each: None, module_dir: module_dir_display(config, path), root_dir: &config.root_dir, sources: &config.sources };
+            let c = crate::lang::eval::EvalCtx {
+                resolver: &scope,
+                count_index: None,
+                each: None,
+                module_dir: module_dir_display(config, path),
+                root_dir: &config.root_dir,
+                sources: &config.sources,
+            };
             let mut status = CheckStatus::Pass;
             let mut messages = Vec::new();
             for a in &check.asserts {
@@ -1006,11 +1177,23 @@ pub fn evaluate_checks_with_missing(config: &Config, env: &Env, missing: &BTreeS
                             status = CheckStatus::Fail;
                             let msg = eval(&a.error_message, &c)
                                 .ok()
-                                .map(|m| if m.contains_sensitive() { "(error message refers to sensitive values)".to_string() } else { m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()) })
+                                .map(|m| {
+                                    if m.contains_sensitive() {
+                                        "(error message refers to sensitive values)".to_string()
+                                    } else {
+                                        m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())
+                                    }
+                                })
                                 .unwrap_or_else(|| "assertion failed".into());
                             messages.push(msg);
                         }
-                        None => diags.push(Diagnostic::error(format!("Invalid check condition in {address}: expected a bool, got {}", v.type_name())).at(a.condition.span)),
+                        None => diags.push(
+                            Diagnostic::error(format!(
+                                "Invalid check condition in {address}: expected a bool, got {}",
+                                v.type_name()
+                            ))
+                            .at(a.condition.span),
+                        ),
                     },
                     Err(d) => diags.extend(d),
                 }
@@ -1038,10 +1221,19 @@ fn split_variables(vars: &BTreeMap<String, Value>) -> (BTreeMap<String, Value>, 
 /// changed.
 pub fn config_hash(config: &Config) -> String {
     use sha2::{Digest, Sha256};
-    let mut files: Vec<(String, &str)> = config.sources.files().filter(|(_, f)| f.path.extension().map_or(false, |e| e == "tf" || e == "hcl")).map(|(_, f)| {
-        let rel = f.path.strip_prefix(&config.root_dir).map(|p| p.display().to_string()).unwrap_or_else(|_| f.path.display().to_string());
-        (rel, f.text.as_str())
-    }).collect();
+    let mut files: Vec<(String, &str)> = config
+        .sources
+        .files()
+        .filter(|(_, f)| f.path.extension().map_or(false, |e| e == "tf" || e == "hcl"))
+        .map(|(_, f)| {
+            let rel = f
+                .path
+                .strip_prefix(&config.root_dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| f.path.display().to_string());
+            (rel, f.text.as_str())
+        })
+        .collect();
     files.sort();
     let mut h = Sha256::new();
     for (p, t) in files {
@@ -1054,7 +1246,12 @@ pub fn config_hash(config: &Config) -> String {
 }
 
 /// The state the plan starts from after moves and refresh, in stored form.
-fn rebuild_prior_state(state: &State, prior: &BTreeMap<InstanceAddr, Value>, registry: &Registry, key: &[u8; 32]) -> State {
+fn rebuild_prior_state(
+    state: &State,
+    prior: &BTreeMap<InstanceAddr, Value>,
+    registry: &Registry,
+    key: &[u8; 32],
+) -> State {
     let mut s = state.clone();
     s.resources.retain(|a, _| prior.contains_key(a));
     for (addr, v) in prior {
@@ -1076,7 +1273,9 @@ fn unread_as_before(before: &Value, now: &Value) -> Value {
         (Value::Map(b), Value::Map(n)) => Value::Map(
             n.iter()
                 .map(|(k, v)| match v {
-                    Value::Unknown(crate::lang::value::Unknown::Pending) => (k.clone(), b.get(k).cloned().unwrap_or(Value::Null)),
+                    Value::Unknown(crate::lang::value::Unknown::Pending) => {
+                        (k.clone(), b.get(k).cloned().unwrap_or(Value::Null))
+                    }
                     _ => (k.clone(), v.clone()),
                 })
                 .collect(),

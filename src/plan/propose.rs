@@ -91,7 +91,8 @@ pub fn forces_replacement(schema: &Schema, path: &AttrPath) -> bool {
 }
 
 fn any_force_new(schema: &Schema) -> bool {
-    schema.attributes.values().any(|a| a.force_new) || schema.blocks.values().any(|b| b.force_new || any_force_new(&b.block))
+    schema.attributes.values().any(|a| a.force_new)
+        || schema.blocks.values().any(|b| b.force_new || any_force_new(&b.block))
 }
 
 /// Builds the planned object. `keep_prior`: computed attributes keep the prior's values (an
@@ -116,7 +117,8 @@ fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value, keep_prio
         } else {
             Value::Null
         };
-        let sensitive_known = attr.sensitive && !value.is_null() && !matches!(value.peel(), Value::Unknown(Unknown::Pending));
+        let sensitive_known =
+            attr.sensitive && !value.is_null() && !matches!(value.peel(), Value::Unknown(Unknown::Pending));
         out.insert(name.to_string(), value.mark_if(sensitive_known));
     }
     for (name, bt) in &schema.blocks {
@@ -132,7 +134,13 @@ fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value, keep_prio
                 cfg_items
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| if c.is_unknown() { c.clone() } else { plan_object(&bt.block, prior_items.get(i), c, keep_prior) })
+                    .map(|(i, c)| {
+                        if c.is_unknown() {
+                            c.clone()
+                        } else {
+                            plan_object(&bt.block, prior_items.get(i), c, keep_prior)
+                        }
+                    })
                     .collect(),
             ),
             Nesting::Set => {
@@ -346,10 +354,13 @@ mod tests {
             ("token", Value::from("write-only-token")),
             ("password", Value::Null),
             ("disk", Value::List(vec![Value::map([("size", Value::from(10)), ("self_link", Value::Null)])])),
-            ("rule", Value::set(vec![
-                Value::map([("port", Value::from(80)), ("rule_id", Value::Null)]),
-                Value::map([("port", Value::from(443)), ("rule_id", Value::Null)]),
-            ])),
+            (
+                "rule",
+                Value::set(vec![
+                    Value::map([("port", Value::from(80)), ("rule_id", Value::Null)]),
+                    Value::map([("port", Value::from(443)), ("rule_id", Value::Null)]),
+                ]),
+            ),
         ])
     }
 
@@ -362,11 +373,17 @@ mod tests {
             ("zone", Value::from("europe-west1-b")),
             ("token", Value::Null),
             ("password", Value::Null),
-            ("disk", Value::List(vec![Value::map([("size", Value::from(10)), ("self_link", Value::from("disk-link"))])])),
-            ("rule", Value::set(vec![
-                Value::map([("port", Value::from(443)), ("rule_id", Value::from("r443"))]),
-                Value::map([("port", Value::from(22)), ("rule_id", Value::from("r22"))]),
-            ])),
+            (
+                "disk",
+                Value::List(vec![Value::map([("size", Value::from(10)), ("self_link", Value::from("disk-link"))])]),
+            ),
+            (
+                "rule",
+                Value::set(vec![
+                    Value::map([("port", Value::from(443)), ("rule_id", Value::from("r443"))]),
+                    Value::map([("port", Value::from(22)), ("rule_id", Value::from("r22"))]),
+                ]),
+            ),
         ])
     }
 
@@ -376,7 +393,12 @@ mod tests {
             .and_then(|r| r.as_list())
             .unwrap_or(&[])
             .iter()
-            .map(|r| (r.get("port").and_then(Value::as_i64).unwrap_or(-1), r.get("rule_id").map(|v| v.to_string()).unwrap_or_default()))
+            .map(|r| {
+                (
+                    r.get("port").and_then(Value::as_i64).unwrap_or(-1),
+                    r.get("rule_id").map(|v| v.to_string()).unwrap_or_default(),
+                )
+            })
             .collect()
     }
 
@@ -470,12 +492,16 @@ mod tests {
         let mut pr = prior("a");
         if let (Value::Map(c), Value::Map(pm)) = (&mut cfg, &mut pr) {
             c.insert("password".into(), "hunter2".into());
-            pm.insert("password".into(), Value::Unknown(Unknown::Withheld { fingerprint: Some("F:hunter2".into()) }).sensitive());
+            pm.insert(
+                "password".into(),
+                Value::Unknown(Unknown::Withheld { fingerprint: Some("F:hunter2".into()) }).sensitive(),
+            );
         }
         let fp = |v: &Value| format!("F:{}", v.as_str().unwrap_or(""));
         let mut s = schema();
         s.attributes.get_mut("password").unwrap().force_new = true;
-        let prop = propose_with(&s, Some(&pr), &cfg, false, ProposeOptions { ignore_changes: None, fingerprint: Some(&fp) });
+        let prop =
+            propose_with(&s, Some(&pr), &cfg, false, ProposeOptions { ignore_changes: None, fingerprint: Some(&fp) });
         assert!(prop.requires_replace.is_empty());
         let without_key = propose(&s, Some(&pr), &cfg, false);
         assert_eq!(without_key.requires_replace, vec![p("password")]);
@@ -494,7 +520,13 @@ mod tests {
             c.insert("labels".into(), Value::map([("env", Value::from("prod")), ("team", "x".into())]));
             pm.insert("labels".into(), Value::map([("env", Value::from("dev")), ("team", "y".into())]));
         }
-        let prop = propose_with(&schema(), Some(&pr), &cfg, false, ProposeOptions { ignore_changes: Some(&ignore), fingerprint: None });
+        let prop = propose_with(
+            &schema(),
+            Some(&pr),
+            &cfg,
+            false,
+            ProposeOptions { ignore_changes: Some(&ignore), fingerprint: None },
+        );
         assert!(prop.requires_replace.is_empty());
         assert_eq!(prop.planned.get("name"), Some(&Value::from("a")));
         assert_eq!(prop.planned.get("labels").unwrap().get("env"), Some(&Value::from("dev")));
@@ -506,7 +538,11 @@ mod tests {
     fn ignored_map_key_absent_in_prior_stays_absent() {
         let mut planned = Value::map([("labels", Value::map([("new", Value::from("v")), ("k", "2".into())]))]);
         let prior = Value::map([("labels", Value::map([("k", Value::from("1"))]))]);
-        apply_ignore_changes(&mut planned, Some(&prior), &IgnoreChanges::Paths(vec![(p("labels.new"), span()), (p("labels.k"), span())]));
+        apply_ignore_changes(
+            &mut planned,
+            Some(&prior),
+            &IgnoreChanges::Paths(vec![(p("labels.new"), span()), (p("labels.k"), span())]),
+        );
         assert_eq!(planned, prior);
     }
 
@@ -521,7 +557,13 @@ mod tests {
         assert_eq!(planned, Value::map([("a", Value::from(1)), ("b", Value::Null)]));
 
         let ignore = IgnoreChanges::All;
-        let prop = propose_with(&schema(), Some(&prior("a")), &config("zzz"), false, ProposeOptions { ignore_changes: Some(&ignore), fingerprint: None });
+        let prop = propose_with(
+            &schema(),
+            Some(&prior("a")),
+            &config("zzz"),
+            false,
+            ProposeOptions { ignore_changes: Some(&ignore), fingerprint: None },
+        );
         assert!(prop.requires_replace.is_empty());
         assert!(diff::changed_paths(&prior("a"), &prop.planned).is_empty());
     }

@@ -35,13 +35,19 @@ pub fn differences(reviewed: &PlanFile, fresh: &PlanFile) -> Vec<String> {
     let addrs: BTreeSet<&String> = r.keys().chain(f.keys()).collect();
     for addr in addrs {
         match (r.get(addr), f.get(addr)) {
-            (Some(a), None) => out.push(format!("{addr}: reviewed plan had {}, fresh plan has no change", action_word(a))),
-            (None, Some(b)) => out.push(format!("{addr}: reviewed plan had no change, fresh plan has {}", action_word(b))),
+            (Some(a), None) => {
+                out.push(format!("{addr}: reviewed plan had {}, fresh plan has no change", action_word(a)))
+            }
+            (None, Some(b)) => {
+                out.push(format!("{addr}: reviewed plan had no change, fresh plan has {}", action_word(b)))
+            }
             (Some(a), Some(b)) => out.extend(change_differences(addr, a, b)),
             (None, None) => {}
         }
     }
-    let outputs = |p: &PlanFile| -> BTreeMap<String, Action> { p.output_changes.iter().filter(|o| o.action != Action::NoOp).map(|o| (o.name.clone(), o.action)).collect() };
+    let outputs = |p: &PlanFile| -> BTreeMap<String, Action> {
+        p.output_changes.iter().filter(|o| o.action != Action::NoOp).map(|o| (o.name.clone(), o.action)).collect()
+    };
     let (ro, fo) = (outputs(reviewed), outputs(fresh));
     let names: BTreeSet<&String> = ro.keys().chain(fo.keys()).collect();
     for name in names {
@@ -65,7 +71,9 @@ fn mode_word(p: &PlanFile) -> &'static str {
 fn acting_changes(p: &PlanFile) -> BTreeMap<String, &ChangeRecord> {
     p.changes
         .iter()
-        .filter(|c| !matches!(c.action, Action::NoOp | Action::Read) || c.importing.is_some() || c.previous_addr.is_some())
+        .filter(|c| {
+            !matches!(c.action, Action::NoOp | Action::Read) || c.importing.is_some() || c.previous_addr.is_some()
+        })
         .map(|c| (c.addr.to_string(), c))
         .collect()
 }
@@ -101,7 +109,11 @@ fn change_differences(addr: &str, a: &ChangeRecord, b: &ChangeRecord) -> Vec<Str
     }
     let mut out = Vec::new();
     if a.importing != b.importing {
-        out.push(format!("{addr}: reviewed plan imports ID {}, fresh plan imports ID {}", opt(&a.importing), opt(&b.importing)));
+        out.push(format!(
+            "{addr}: reviewed plan imports ID {}, fresh plan imports ID {}",
+            opt(&a.importing),
+            opt(&b.importing)
+        ));
     }
     let prev = |c: &ChangeRecord| c.previous_addr.as_ref().map(|p| p.to_string());
     if prev(a) != prev(b) {
@@ -111,7 +123,8 @@ fn change_differences(addr: &str, a: &ChangeRecord, b: &ChangeRecord) -> Vec<Str
     match a.action {
         Action::Create => paths.extend(value_differences(&a.after, &b.after)),
         Action::DeleteThenCreate | Action::CreateThenDelete => {
-            let forced = |c: &ChangeRecord| -> BTreeSet<String> { c.replace_paths.iter().map(|p| p.to_string()).collect() };
+            let forced =
+                |c: &ChangeRecord| -> BTreeSet<String> { c.replace_paths.iter().map(|p| p.to_string()).collect() };
             if forced(a) != forced(b) {
                 out.push(format!(
                     "{addr}: reviewed plan replaces it because of {}, fresh plan because of {}",
@@ -129,7 +142,13 @@ fn change_differences(addr: &str, a: &ChangeRecord, b: &ChangeRecord) -> Vec<Str
                 let (x0, y0) = (at_path(ab.as_ref(), p), at_path(bb.as_ref(), p));
                 let (x1, y1) = (at_path(aa.as_ref(), p), at_path(ba.as_ref(), p));
                 if !same(x0, y0) || !same(x1, y1) {
-                    paths.push(format!("{p}: reviewed {} → {}, fresh {} → {}", shown(x0), shown(x1), shown(y0), shown(y1)));
+                    paths.push(format!(
+                        "{p}: reviewed {} → {}, fresh {} → {}",
+                        shown(x0),
+                        shown(x1),
+                        shown(y0),
+                        shown(y1)
+                    ));
                 }
             }
         }
@@ -269,7 +288,13 @@ mod tests {
         }
     }
 
-    fn change(a: &str, action: Action, before: Option<Value>, after: Option<Value>, changed: &[&str]) -> ResourceChange {
+    fn change(
+        a: &str,
+        action: Action,
+        before: Option<Value>,
+        after: Option<Value>,
+        changed: &[&str],
+    ) -> ResourceChange {
         ResourceChange {
             addr: addr(a),
             previous_addr: None,
@@ -323,15 +348,38 @@ mod tests {
 
     #[test]
     fn identical_plans_match() {
-        let c = || change("fake_thing.a", Action::Update, Some(thing(1, "x", Some("s1"))), Some(thing(2, "x", Some("s1"))), &["size"]);
+        let c = || {
+            change(
+                "fake_thing.a",
+                Action::Update,
+                Some(thing(1, "x", Some("s1"))),
+                Some(thing(2, "x", Some("s1"))),
+                &["size"],
+            )
+        };
         assert!(differences(&file(vec![c()]), &file(vec![c()])).is_empty());
     }
 
     #[test]
     fn a_different_action_names_the_instance_and_both_actions() {
-        let reviewed = file(vec![change("fake_thing.a", Action::Update, Some(thing(1, "x", None)), Some(thing(2, "x", None)), &["size"])]);
-        let fresh = file(vec![change("fake_thing.a", Action::DeleteThenCreate, Some(thing(1, "x", None)), Some(thing(2, "x", None)), &["size"])]);
-        assert_eq!(differences(&reviewed, &fresh), vec!["fake_thing.a: reviewed plan had update, fresh plan has replace".to_string()]);
+        let reviewed = file(vec![change(
+            "fake_thing.a",
+            Action::Update,
+            Some(thing(1, "x", None)),
+            Some(thing(2, "x", None)),
+            &["size"],
+        )]);
+        let fresh = file(vec![change(
+            "fake_thing.a",
+            Action::DeleteThenCreate,
+            Some(thing(1, "x", None)),
+            Some(thing(2, "x", None)),
+            &["size"],
+        )]);
+        assert_eq!(
+            differences(&reviewed, &fresh),
+            vec!["fake_thing.a: reviewed plan had update, fresh plan has replace".to_string()]
+        );
     }
 
     #[test]
@@ -349,8 +397,20 @@ mod tests {
 
     #[test]
     fn an_update_to_a_different_value_is_refused_with_both_values() {
-        let reviewed = file(vec![change("fake_thing.a", Action::Update, Some(thing(1, "x", None)), Some(thing(2, "x", None)), &["size"])]);
-        let fresh = file(vec![change("fake_thing.a", Action::Update, Some(thing(1, "x", None)), Some(thing(3, "x", None)), &["size"])]);
+        let reviewed = file(vec![change(
+            "fake_thing.a",
+            Action::Update,
+            Some(thing(1, "x", None)),
+            Some(thing(2, "x", None)),
+            &["size"],
+        )]);
+        let fresh = file(vec![change(
+            "fake_thing.a",
+            Action::Update,
+            Some(thing(1, "x", None)),
+            Some(thing(3, "x", None)),
+            &["size"],
+        )]);
         assert_eq!(differences(&reviewed, &fresh), vec!["fake_thing.a: size: reviewed 1 → 2, fresh 1 → 3".to_string()]);
     }
 
@@ -365,8 +425,15 @@ mod tests {
         if let Value::Map(m) = &mut after_fresh {
             m.insert("size".into(), Value::from(2));
         }
-        let reviewed = file(vec![change("fake_thing.a", Action::Update, Some(thing(1, "x", None)), Some(thing(2, "x", None)), &["size"])]);
-        let fresh = file(vec![change("fake_thing.a", Action::Update, Some(before_fresh), Some(after_fresh), &["size"])]);
+        let reviewed = file(vec![change(
+            "fake_thing.a",
+            Action::Update,
+            Some(thing(1, "x", None)),
+            Some(thing(2, "x", None)),
+            &["size"],
+        )]);
+        let fresh =
+            file(vec![change("fake_thing.a", Action::Update, Some(before_fresh), Some(after_fresh), &["size"])]);
         assert!(differences(&reviewed, &fresh).is_empty());
     }
 
@@ -375,7 +442,8 @@ mod tests {
         let secret_a = "hunter2-reviewed";
         let secret_b = "hunter2-fresh";
         // Same positions marked sensitive: equal, whatever the content was.
-        let reviewed = file(vec![change("fake_thing.a", Action::Create, None, Some(thing(1, "x", Some(secret_a))), &[])]);
+        let reviewed =
+            file(vec![change("fake_thing.a", Action::Create, None, Some(thing(1, "x", Some(secret_a))), &[])]);
         let fresh = file(vec![change("fake_thing.a", Action::Create, None, Some(thing(1, "x", Some(secret_b))), &[])]);
         assert!(differences(&reviewed, &fresh).is_empty());
         // A secret that appears on one side only is a difference, shown redacted.

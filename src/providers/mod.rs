@@ -72,7 +72,12 @@ pub struct CallContext {
 
 impl CallContext {
     pub fn new(provider_config: Value) -> Self {
-        CallContext { provider_config, timeout: Duration::from_secs(20 * 60), progress: Arc::new(|_| {}), purpose: ReadPurpose::Plan }
+        CallContext {
+            provider_config,
+            timeout: Duration::from_secs(20 * 60),
+            progress: Arc::new(|_| {}),
+            purpose: ReadPurpose::Plan,
+        }
     }
 }
 

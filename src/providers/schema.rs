@@ -28,11 +28,20 @@ pub enum AttrType {
 pub enum Validator {
     OneOf(Vec<&'static str>),
     /// Inclusive range for numbers.
-    Range { min: f64, max: f64 },
+    Range {
+        min: f64,
+        max: f64,
+    },
     /// Length range for strings.
-    Length { min: usize, max: usize },
+    Length {
+        min: usize,
+        max: usize,
+    },
     /// A regular expression the whole string must match, with what it means in words.
-    Pattern { regex: &'static str, description: &'static str },
+    Pattern {
+        regex: &'static str,
+        description: &'static str,
+    },
     Custom(std::sync::Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>),
 }
 

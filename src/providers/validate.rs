@@ -159,15 +159,29 @@ fn structure(body: &Body, schema: &Schema, block_span: Span, path: &AttrPath, di
             diags.push(
                 Diagnostic::error(format!("Too many \"{}\" blocks", path.join_attr(name)))
                     .at(*extra)
-                    .detail(format!("At most {max} \"{name}\" block{} allowed{}; found {}.", if max == 1 { " is" } else { "s are" }, context(path), spans.len()))
-                    .help(format!("remove the extra \"{name}\" block{}", if spans.len() - max == 1 { "" } else { "s" })),
+                    .detail(format!(
+                        "At most {max} \"{name}\" block{} allowed{}; found {}.",
+                        if max == 1 { " is" } else { "s are" },
+                        context(path),
+                        spans.len()
+                    ))
+                    .help(format!(
+                        "remove the extra \"{name}\" block{}",
+                        if spans.len() - max == 1 { "" } else { "s" }
+                    )),
             );
         }
         if !has_dynamic && spans.len() < bt.min_items {
             diags.push(
                 Diagnostic::error(format!("Missing required block \"{}\"", path.join_attr(name)))
                     .at(block_span)
-                    .detail(format!("At least {} \"{name}\" block{} required{}; found {}.", bt.min_items, if bt.min_items == 1 { " is" } else { "s are" }, context(path), spans.len()))
+                    .detail(format!(
+                        "At least {} \"{name}\" block{} required{}; found {}.",
+                        bt.min_items,
+                        if bt.min_items == 1 { " is" } else { "s are" },
+                        context(path),
+                        spans.len()
+                    ))
                     .help(format!("add `{name} {{ … }}`")),
             );
         }
@@ -197,8 +211,11 @@ fn unknown_argument(name: &str, schema: &Schema, path: &AttrPath) -> Diagnostic 
 
 fn unknown_block(name: &str, schema: &Schema, path: &AttrPath, dynamic: bool) -> Diagnostic {
     let blocks: Vec<&str> = schema.blocks.keys().copied().collect();
-    let d = Diagnostic::error(format!("Unsupported block type \"{name}\""))
-        .detail(format!("{} of type \"{name}\" is not expected{}.", if dynamic { "A dynamic block" } else { "A block" }, context(path)));
+    let d = Diagnostic::error(format!("Unsupported block type \"{name}\"")).detail(format!(
+        "{} of type \"{name}\" is not expected{}.",
+        if dynamic { "A dynamic block" } else { "A block" },
+        context(path)
+    ));
     if let Some(s) = suggest(name, blocks.iter().copied()) {
         return d.help(s);
     }
@@ -209,7 +226,11 @@ fn unknown_block(name: &str, schema: &Schema, path: &AttrPath, dynamic: bool) ->
 }
 
 fn valid_names(args: &[&str], blocks: &[&str]) -> String {
-    let mut s = if args.is_empty() { "no arguments are accepted".to_string() } else { format!("valid arguments: {}", quoted_list(args.iter().copied())) };
+    let mut s = if args.is_empty() {
+        "no arguments are accepted".to_string()
+    } else {
+        format!("valid arguments: {}", quoted_list(args.iter().copied()))
+    };
     if !blocks.is_empty() {
         s.push_str(&format!("; blocks: {}", quoted_list(blocks.iter().copied())));
     }
@@ -311,7 +332,10 @@ fn describe(v: &Value, sensitive: bool) -> String {
 }
 
 fn mismatch(expected: &str, v: &Value, path: &AttrPath, sensitive: bool) -> TypeError {
-    TypeError { path: path.clone(), message: format!("{expected} is required, but the value is {}.", describe(v, sensitive)) }
+    TypeError {
+        path: path.clone(),
+        message: format!("{expected} is required, but the value is {}.", describe(v, sensitive)),
+    }
 }
 
 /// Terraform's string → number conversion accepts decimal notation only (no `inf`, `0x…`).
@@ -367,7 +391,9 @@ fn conform_value(v: Value, ty: &AttrType, path: &AttrPath, sensitive: bool) -> R
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(if matches!(ty, AttrType::Set(_)) { Value::set(items) } else { Value::List(items) })
             }
-            other => Err(mismatch(if matches!(ty, AttrType::Set(_)) { "a set" } else { "a list" }, &other, path, sensitive)),
+            other => {
+                Err(mismatch(if matches!(ty, AttrType::Set(_)) { "a set" } else { "a list" }, &other, path, sensitive))
+            }
         },
         AttrType::Map(elem) => match v {
             Value::Map(m) => {
@@ -383,7 +409,14 @@ fn conform_value(v: Value, ty: &AttrType, path: &AttrPath, sensitive: bool) -> R
     }
 }
 
-fn conform_object(body: Option<&Body>, value: Value, schema: &Schema, block_span: Span, path: &AttrPath, diags: &mut Diagnostics) -> Value {
+fn conform_object(
+    body: Option<&Body>,
+    value: Value,
+    schema: &Schema,
+    block_span: Span,
+    path: &AttrPath,
+    diags: &mut Diagnostics,
+) -> Value {
     let sensitive = value.is_sensitive();
     let mut fields = match value.into_peeled() {
         Value::Map(m) => m,
@@ -418,24 +451,23 @@ fn conform_object(body: Option<&Body>, value: Value, schema: &Schema, block_span
         let v = fields.remove(*name).unwrap_or(Value::Null);
         let p = path.join_attr(name);
         let marked = v.is_sensitive();
-        let (items, unordered) = match v.into_peeled() {
-            Value::Null => (Vec::new(), false),
-            u @ Value::Unknown(_) => {
-                out.insert(name.to_string(), u.mark_if(marked));
-                continue;
-            }
-            Value::List(xs) => (xs, false),
-            Value::Set(xs) => (xs, true),
-            other => {
-                let span = span_for_path(body, &AttrPath::attr(name), block_span, false);
-                diags.push(
-                    Diagnostic::error(format!("Incorrect value type for block \"{p}\""))
-                        .at(span)
-                        .detail(format!("a list of blocks is required, but the value is {}.", describe(&other, marked))),
-                );
-                continue;
-            }
-        };
+        let (items, unordered) =
+            match v.into_peeled() {
+                Value::Null => (Vec::new(), false),
+                u @ Value::Unknown(_) => {
+                    out.insert(name.to_string(), u.mark_if(marked));
+                    continue;
+                }
+                Value::List(xs) => (xs, false),
+                Value::Set(xs) => (xs, true),
+                other => {
+                    let span = span_for_path(body, &AttrPath::attr(name), block_span, false);
+                    diags.push(Diagnostic::error(format!("Incorrect value type for block \"{p}\"")).at(span).detail(
+                        format!("a list of blocks is required, but the value is {}.", describe(&other, marked)),
+                    ));
+                    continue;
+                }
+            };
         let converted: Vec<Value> = items
             .into_iter()
             .enumerate()
@@ -459,7 +491,14 @@ fn conform_object(body: Option<&Body>, value: Value, schema: &Schema, block_span
 // ---------------------------------------------------------------------------------------------
 // Values
 
-fn check_object(body: Option<&Body>, value: &Value, schema: &Schema, block_span: Span, path: &AttrPath, diags: &mut Diagnostics) {
+fn check_object(
+    body: Option<&Body>,
+    value: &Value,
+    schema: &Schema,
+    block_span: Span,
+    path: &AttrPath,
+    diags: &mut Diagnostics,
+) {
     if value.is_unknown() {
         return;
     }
@@ -511,11 +550,11 @@ fn check_object(body: Option<&Body>, value: &Value, schema: &Schema, block_span:
                 );
             }
             if items.len() < bt.min_items && items.iter().all(|i| !i.is_unknown()) {
-                diags.push(
-                    Diagnostic::error(format!("Missing required block \"{p}\""))
-                        .at(span)
-                        .detail(format!("At least {} required; the configuration produces {}.", bt.min_items, items.len())),
-                );
+                diags.push(Diagnostic::error(format!("Missing required block \"{p}\"")).at(span).detail(format!(
+                    "At least {} required; the configuration produces {}.",
+                    bt.min_items,
+                    items.len()
+                )));
             }
         }
         let unordered = matches!(v.peel(), Value::Set(_));
@@ -644,12 +683,23 @@ fn is_set(value: &Value, name: &str) -> Option<bool> {
                     Some(false) => {}
                 }
             }
-            if unknown { None } else { Some(false) }
+            if unknown {
+                None
+            } else {
+                Some(false)
+            }
         }
     }
 }
 
-fn check_rules(body: Option<&Body>, value: &Value, schema: &Schema, block_span: Span, path: &AttrPath, diags: &mut Diagnostics) {
+fn check_rules(
+    body: Option<&Body>,
+    value: &Value,
+    schema: &Schema,
+    block_span: Span,
+    path: &AttrPath,
+    diags: &mut Diagnostics,
+) {
     let display = |n: &str| match AttrPath::parse(n) {
         Some(rel) => AttrPath(path.0.iter().cloned().chain(rel.0).collect()).to_string(),
         None => n.to_string(),
@@ -660,7 +710,8 @@ fn check_rules(body: Option<&Body>, value: &Value, schema: &Schema, block_span: 
         match rule {
             Rule::ExactlyOneOf(names) | Rule::AtMostOneOf(names) | Rule::AtLeastOneOf(names) => {
                 let states: Vec<Option<bool>> = names.iter().map(|n| is_set(value, n)).collect();
-                let set: Vec<&str> = names.iter().zip(&states).filter(|(_, s)| **s == Some(true)).map(|(n, _)| *n).collect();
+                let set: Vec<&str> =
+                    names.iter().zip(&states).filter(|(_, s)| **s == Some(true)).map(|(n, _)| *n).collect();
                 let any_unknown = states.iter().any(Option::is_none);
                 let all = displayed(names);
                 let listed = quoted_list(all.iter().map(String::as_str));
@@ -672,12 +723,17 @@ fn check_rules(body: Option<&Body>, value: &Value, schema: &Schema, block_span: 
                         Diagnostic::error(format!("Only one of {listed} may be set"))
                             .at(name_span(set[1]))
                             .detail(format!("{} are all set.", quoted_list(both.iter().map(String::as_str))))
-                            .help(format!("keep one of {} and remove the others", quoted_list(both.iter().map(String::as_str)))),
+                            .help(format!(
+                                "keep one of {} and remove the others",
+                                quoted_list(both.iter().map(String::as_str))
+                            )),
                     );
                 }
                 if too_few {
                     let what = if matches!(rule, Rule::ExactlyOneOf(_)) { "Exactly one" } else { "At least one" };
-                    diags.push(Diagnostic::error(format!("{what} of {listed} must be set")).at(block_span).help(format!("set {}", if all.len() == 1 { listed.clone() } else { format!("one of {listed}") })));
+                    diags.push(Diagnostic::error(format!("{what} of {listed} must be set")).at(block_span).help(
+                        format!("set {}", if all.len() == 1 { listed.clone() } else { format!("one of {listed}") }),
+                    ));
                 }
             }
             Rule::RequiredWith(first, others) => {
@@ -687,9 +743,17 @@ fn check_rules(body: Option<&Body>, value: &Value, schema: &Schema, block_span: 
                 for other in others {
                     if is_set(value, other) == Some(false) {
                         diags.push(
-                            Diagnostic::error(format!("\"{}\" is required when \"{}\" is set", display(other), display(first)))
-                                .at(name_span(first))
-                                .help(format!("set \"{}\" too, or remove \"{}\"", display(other), display(first))),
+                            Diagnostic::error(format!(
+                                "\"{}\" is required when \"{}\" is set",
+                                display(other),
+                                display(first)
+                            ))
+                            .at(name_span(first))
+                            .help(format!(
+                                "set \"{}\" too, or remove \"{}\"",
+                                display(other),
+                                display(first)
+                            )),
                         );
                     }
                 }
@@ -734,7 +798,12 @@ pub(crate) mod test_hcl {
         let block = hbody.blocks().next().expect("a resource block");
         let start = block.span().map(|r| r.start).unwrap_or(0);
         let end = src[start..].find('{').map(|i| start + i).unwrap_or(start);
-        Parsed { sources, body: convert(&block.body, file), block_span: Span { file, start, end }, value: eval_body(&block.body) }
+        Parsed {
+            sources,
+            body: convert(&block.body, file),
+            block_span: Span { file, start, end },
+            value: eval_body(&block.body),
+        }
     }
 
     fn sp(file: FileId, r: Option<std::ops::Range<usize>>) -> Span {
@@ -754,14 +823,26 @@ pub(crate) mod test_hcl {
                     let name = a.key.as_str().to_string();
                     out.attributes.insert(
                         name.clone(),
-                        Attribute { name, expr: expr(file, &a.value), span: sp(file, a.span()), name_span: sp(file, a.key.span()) },
+                        Attribute {
+                            name,
+                            expr: expr(file, &a.value),
+                            span: sp(file, a.span()),
+                            name_span: sp(file, a.key.span()),
+                        },
                     );
                 }
                 Structure::Block(bl) if bl.ident.as_str() == "dynamic" => {
                     let type_name = bl.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
                     let for_each = bl.body.get_attribute("for_each").map(|a| expr(file, &a.value)).expect("for_each");
-                    let content = bl.body.get_blocks("content").next().map(|c| convert(&c.body, file)).unwrap_or_default();
-                    out.dynamic_blocks.push(DynamicBlock { type_name: type_name.clone(), for_each, iterator: type_name, content, span: sp(file, bl.span()) });
+                    let content =
+                        bl.body.get_blocks("content").next().map(|c| convert(&c.body, file)).unwrap_or_default();
+                    out.dynamic_blocks.push(DynamicBlock {
+                        type_name: type_name.clone(),
+                        for_each,
+                        iterator: type_name,
+                        content,
+                        span: sp(file, bl.span()),
+                    });
                 }
                 Structure::Block(bl) => out.blocks.push(NestedBlock {
                     type_name: bl.ident.as_str().to_string(),
@@ -785,7 +866,8 @@ pub(crate) mod test_hcl {
                     let (name, items) = if bl.ident.as_str() == "dynamic" {
                         let name = bl.labels.first().map(|l| l.as_str().to_string()).unwrap_or_default();
                         let n = bl.body.get_attribute("for_each").and_then(|a| a.value.as_array().map(|a| a.len()));
-                        let content = bl.body.get_blocks("content").next().map(|c| eval_body(&c.body)).unwrap_or(Value::Null);
+                        let content =
+                            bl.body.get_blocks("content").next().map(|c| eval_body(&c.body)).unwrap_or(Value::Null);
                         match n {
                             Some(n) => (name, vec![content; n]),
                             None => {
@@ -841,19 +923,51 @@ mod tests {
 
     fn schema() -> Schema {
         Schema::new()
-            .attr("name", Attribute::required(AttrType::String).validate(Validator::Pattern { regex: "[a-z][a-z0-9-]*", description: "lowercase letters, digits and hyphens, starting with a letter" }))
-            .attr("tier", Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["small", "medium", "large"])))
+            .attr(
+                "name",
+                Attribute::required(AttrType::String).validate(Validator::Pattern {
+                    regex: "[a-z][a-z0-9-]*",
+                    description: "lowercase letters, digits and hyphens, starting with a letter",
+                }),
+            )
+            .attr(
+                "tier",
+                Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["small", "medium", "large"])),
+            )
             .attr("size", Attribute::optional(AttrType::Number).validate(Validator::Range { min: 1.0, max: 300.0 }))
-            .attr("replicas", Attribute::optional(AttrType::Number).validate(Validator::Range { min: 0.0, max: f64::MAX }))
+            .attr(
+                "replicas",
+                Attribute::optional(AttrType::Number).validate(Validator::Range { min: 0.0, max: f64::MAX }),
+            )
             .attr("code", Attribute::optional(AttrType::String).validate(Validator::Length { min: 2, max: 4 }))
-            .attr("password", Attribute::optional(AttrType::String).sensitive().validate(Validator::Length { min: 8, max: usize::MAX }))
+            .attr(
+                "password",
+                Attribute::optional(AttrType::String)
+                    .sensitive()
+                    .validate(Validator::Length { min: 8, max: usize::MAX }),
+            )
             .attr("enabled", Attribute::optional(AttrType::Bool))
-            .attr("tags", Attribute::optional(AttrType::Set(Box::new(AttrType::String))).validate(Validator::OneOf(vec!["a", "b"])))
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Set(Box::new(AttrType::String)))
+                    .validate(Validator::OneOf(vec!["a", "b"])),
+            )
             .attr("ports", Attribute::optional(AttrType::List(Box::new(AttrType::Number))))
-            .attr("labels", Attribute::optional(AttrType::Map(Box::new(AttrType::String))).validate(Validator::Length { min: 1, max: 5 }))
-            .attr("even", Attribute::optional(AttrType::Number).validate(Validator::Custom(Arc::new(|v: &Value| {
-                if v.as_i64().is_some_and(|n| n % 2 == 0) { Ok(()) } else { Err("must be an even number".to_string()) }
-            }))))
+            .attr(
+                "labels",
+                Attribute::optional(AttrType::Map(Box::new(AttrType::String)))
+                    .validate(Validator::Length { min: 1, max: 5 }),
+            )
+            .attr(
+                "even",
+                Attribute::optional(AttrType::Number).validate(Validator::Custom(Arc::new(|v: &Value| {
+                    if v.as_i64().is_some_and(|n| n % 2 == 0) {
+                        Ok(())
+                    } else {
+                        Err("must be an even number".to_string())
+                    }
+                }))),
+            )
             .attr("self_link", Attribute::computed(AttrType::String))
             .block(
                 "settings",
@@ -863,7 +977,10 @@ mod tests {
                     max_items: 0,
                     force_new: false,
                     block: Schema::new()
-                        .attr("disk_size", Attribute::optional(AttrType::Number).validate(Validator::Range { min: 10.0, max: 100.0 }))
+                        .attr(
+                            "disk_size",
+                            Attribute::optional(AttrType::Number).validate(Validator::Range { min: 10.0, max: 100.0 }),
+                        )
                         .attr("edition", Attribute::required(AttrType::String))
                         .block(
                             "flag",
@@ -884,7 +1001,9 @@ mod tests {
                     min_items: 1,
                     max_items: 3,
                     force_new: false,
-                    block: Schema::new().attr("port", Attribute::required(AttrType::Number)).attr("protocol", Attribute::optional(AttrType::String)),
+                    block: Schema::new()
+                        .attr("port", Attribute::required(AttrType::Number))
+                        .attr("protocol", Attribute::optional(AttrType::String)),
                 },
             )
     }
@@ -898,7 +1017,12 @@ mod tests {
             .iter()
             .map(|d| {
                 let at = d.span.map(|s| parsed.sources.location(s)).unwrap_or_default();
-                format!("{at}: {} | {} | {}", d.summary, d.detail.clone().unwrap_or_default(), d.help.clone().unwrap_or_default())
+                format!(
+                    "{at}: {} | {} | {}",
+                    d.summary,
+                    d.detail.clone().unwrap_or_default(),
+                    d.help.clone().unwrap_or_default()
+                )
             })
             .collect()
     }
@@ -943,7 +1067,9 @@ mod tests {
 
     #[test]
     fn nested_unknown_argument_and_block() {
-        let out = structure_of(&res(&format!("{MIN_OK}  settings {{\n    edition = \"x\"\n    disk_sise = 3\n    flagg {{\n    }}\n  }}\n")));
+        let out = structure_of(&res(&format!(
+            "{MIN_OK}  settings {{\n    edition = \"x\"\n    disk_sise = 3\n    flagg {{\n    }}\n  }}\n"
+        )));
         assert_eq!(out.len(), 2, "{out:?}");
         assert!(out[0].starts_with("main.tf:8:5: Unsupported argument \"disk_sise\""), "{out:?}");
         assert!(out[0].contains("in block \"settings[0]\""), "{out:?}");
@@ -1000,7 +1126,9 @@ mod tests {
         let out = values_of(&src);
         assert!(out.iter().any(|d| d.starts_with("main.tf:3:3: Too many \"rule\" blocks")), "{out:?}");
         assert!(out.iter().any(|d| d.starts_with("main.tf:6:7: Incorrect value type for \"rule[0].port\"")), "{out:?}");
-        let unknown_count = res("  name = \"db\"\n  dynamic \"rule\" {\n    for_each = var.x\n    content {\n      port = 1\n    }\n  }\n");
+        let unknown_count = res(
+            "  name = \"db\"\n  dynamic \"rule\" {\n    for_each = var.x\n    content {\n      port = 1\n    }\n  }\n",
+        );
         assert_eq!(values_of(&unknown_count), Vec::<String>::new());
     }
 
@@ -1012,7 +1140,9 @@ mod tests {
 
     #[test]
     fn range_and_length_and_pattern() {
-        let out = values_of(&res("  name = \"9db\"\n  rule {\n    port = 1\n  }\n  size = 301\n  replicas = -1\n  code = \"abcde\"\n"));
+        let out = values_of(&res(
+            "  name = \"9db\"\n  rule {\n    port = 1\n  }\n  size = 301\n  replicas = -1\n  code = \"abcde\"\n",
+        ));
         assert_eq!(
             out,
             vec![
@@ -1026,7 +1156,9 @@ mod tests {
 
     #[test]
     fn validators_apply_to_collection_elements_and_custom_sees_whole_value() {
-        let out = values_of(&res(&format!("{MIN_OK}  tags = [\"a\", \"c\"]\n  labels = {{ ok = \"v\", bad = \"toolong\" }}\n  even = 3\n")));
+        let out = values_of(&res(&format!(
+            "{MIN_OK}  tags = [\"a\", \"c\"]\n  labels = {{ ok = \"v\", bad = \"toolong\" }}\n  even = 3\n"
+        )));
         assert_eq!(
             out,
             vec![
@@ -1057,7 +1189,9 @@ mod tests {
 
     #[test]
     fn unknown_values_are_skipped_and_explicit_null_required_is_reported() {
-        let out = values_of(&res("  name = null\n  rule {\n    port = 1\n  }\n  size = var.unknown\n  tags = [\"a\", var.x]\n"));
+        let out = values_of(&res(
+            "  name = null\n  rule {\n    port = 1\n  }\n  size = var.unknown\n  tags = [\"a\", var.x]\n",
+        ));
         assert_eq!(out.len(), 1, "{out:?}");
         assert!(out[0].starts_with("main.tf:2:3: Missing required argument \"name\""), "{out:?}");
     }
@@ -1067,7 +1201,16 @@ mod tests {
             .attr("a", Attribute::optional(AttrType::String))
             .attr("b", Attribute::optional(AttrType::String))
             .attr("c", Attribute::optional(AttrType::String))
-            .block("blk", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: Schema::new().attr("x", Attribute::optional(AttrType::String)) })
+            .block(
+                "blk",
+                BlockType {
+                    nesting: Nesting::List,
+                    min_items: 0,
+                    max_items: 0,
+                    force_new: false,
+                    block: Schema::new().attr("x", Attribute::optional(AttrType::String)),
+                },
+            )
             .rule(rule)
     }
 
@@ -1086,7 +1229,11 @@ mod tests {
         assert!(none[0].starts_with("main.tf:1:1: Exactly one of \"a\", \"b\", \"blk.x\" must be set"), "{none:?}");
         let two = rule_out(r(), "  a = \"1\"\n  b = \"2\"\n");
         assert_eq!(two.len(), 1);
-        assert!(two[0].starts_with("main.tf:3:3: Only one of \"a\", \"b\", \"blk.x\" may be set | \"a\", \"b\" are all set."), "{two:?}");
+        assert!(
+            two[0]
+                .starts_with("main.tf:3:3: Only one of \"a\", \"b\", \"blk.x\" may be set | \"a\", \"b\" are all set."),
+            "{two:?}"
+        );
         assert_eq!(rule_out(r(), "  a = var.x\n"), Vec::<String>::new(), "undecidable while unknown");
     }
 
@@ -1145,7 +1292,18 @@ mod tests {
     fn conform_reports_type_errors_with_spans() {
         let p = resource(&res("  name = \"db\"\n  rule {\n    port = 1\n  }\n  size = \"big\"\n  ports = [1, \"x\"]\n  enabled = \"yes\"\n  labels = [1]\n  settings {\n    edition = \"e\"\n    disk_size = sensitive(\"abc\")\n  }\n"));
         let err = conform(&p.body, p.value.clone(), &schema(), p.block_span).unwrap_err();
-        let out: Vec<String> = err.0.iter().map(|d| format!("{}: {} | {}", p.sources.location(d.span.unwrap()), d.summary, d.detail.clone().unwrap_or_default())).collect();
+        let out: Vec<String> = err
+            .0
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {} | {}",
+                    p.sources.location(d.span.unwrap()),
+                    d.summary,
+                    d.detail.clone().unwrap_or_default()
+                )
+            })
+            .collect();
         assert_eq!(
             out,
             vec![

@@ -199,7 +199,8 @@ impl Decoder<'_> {
                     Shape::Typed(AttrType::Set(t)) => (Shape::Typed(t), true),
                     _ => (Shape::Free, false),
                 };
-                let items = xs.iter().enumerate().map(|(i, x)| self.node(x, elem, &path.join_index(i as i64))).collect();
+                let items =
+                    xs.iter().enumerate().map(|(i, x)| self.node(x, elem, &path.join_index(i as i64))).collect();
                 if is_set {
                     Value::Set(items)
                 } else {
@@ -262,7 +263,10 @@ mod tests {
             .attr("labels", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
             .attr("tags", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
             .attr("id", Attribute::computed(AttrType::String))
-            .block("settings", BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block: settings })
+            .block(
+                "settings",
+                BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block: settings },
+            )
     }
 
     fn sample() -> Value {
@@ -270,7 +274,13 @@ mod tests {
             ("name", Value::string("db1")),
             ("root_password", Value::string("ROOT-PW-hunter2")),
             ("init_secret", Value::string("WRITE-ONLY-xyzzy")),
-            ("labels", Value::map([("team", Value::string("infra")), ("api_key", Value::string("LABEL-SECRET-42").sensitive())])),
+            (
+                "labels",
+                Value::map([
+                    ("team", Value::string("infra")),
+                    ("api_key", Value::string("LABEL-SECRET-42").sensitive()),
+                ]),
+            ),
             ("tags", Value::set(vec!["a".into(), "b".into()])),
             ("id", Value::unknown()),
             (
@@ -281,15 +291,24 @@ mod tests {
                     ("bootstrap_token", Value::string("NESTED-WO-frotz")),
                     (
                         "database_flags",
-                        Value::List(vec![Value::map([("name", Value::string("flag")), ("value", Value::string("FLAG-SECRET-zork"))])]),
+                        Value::List(vec![Value::map([
+                            ("name", Value::string("flag")),
+                            ("value", Value::string("FLAG-SECRET-zork")),
+                        ])]),
                     ),
                 ])]),
             ),
         ])
     }
 
-    const SECRETS: [&str; 6] =
-        ["ROOT-PW-hunter2", "WRITE-ONLY-xyzzy", "LABEL-SECRET-42", "NESTED-PW-plugh", "NESTED-WO-frotz", "FLAG-SECRET-zork"];
+    const SECRETS: [&str; 6] = [
+        "ROOT-PW-hunter2",
+        "WRITE-ONLY-xyzzy",
+        "LABEL-SECRET-42",
+        "NESTED-PW-plugh",
+        "NESTED-WO-frotz",
+        "FLAG-SECRET-zork",
+    ];
 
     #[test]
     fn secrets_never_reach_the_stored_form() {
@@ -341,7 +360,8 @@ mod tests {
         let (json, fps) = encode(&sample(), &schema(), &KEY);
         let v = decode(&json, &fps, &schema());
         let withheld = |secret: &str| {
-            Value::Unknown(Unknown::Withheld { fingerprint: Some(fingerprint(&KEY, &Value::string(secret))) }).sensitive()
+            Value::Unknown(Unknown::Withheld { fingerprint: Some(fingerprint(&KEY, &Value::string(secret))) })
+                .sensitive()
         };
         assert_eq!(v.get("name"), Some(&Value::string("db1")));
         assert_eq!(v.get("root_password"), Some(&withheld("ROOT-PW-hunter2")));

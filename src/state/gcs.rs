@@ -33,8 +33,8 @@ use google_cloud_storage::model_ext::KeyAes256;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, ResourceInstanceState, State, StateError, StateStore,
-    FORMAT_VERSION,
+    HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, ResourceInstanceState, State, StateError,
+    StateStore, FORMAT_VERSION,
 };
 use crate::addr::InstanceAddr;
 use crate::providers::google::config::CredentialSource;
@@ -117,9 +117,12 @@ struct Api {
 impl Api {
     async fn connect(settings: &GcsSettings) -> Result<Api, StateError> {
         let location = settings.location();
-        let fail = |what: &str, e: &dyn std::fmt::Display| StateError::Io { location: location.clone(), reason: format!("{what}: {e}") };
-        let mut credentials =
-            crate::providers::google::clients::credentials(&settings.credentials).map_err(|e| fail("no credentials for the state bucket", &e.message))?;
+        let fail = |what: &str, e: &dyn std::fmt::Display| StateError::Io {
+            location: location.clone(),
+            reason: format!("{what}: {e}"),
+        };
+        let mut credentials = crate::providers::google::clients::credentials(&settings.credentials)
+            .map_err(|e| fail("no credentials for the state bucket", &e.message))?;
         if let Some(sa) = &settings.impersonate_service_account {
             credentials = google_cloud_auth::credentials::impersonated::Builder::from_source_credentials(credentials)
                 .with_target_principal(sa.clone())
@@ -209,15 +212,25 @@ impl Api {
     }
 
     fn object_url(&self, name: &str) -> Result<reqwest::Url, StateError> {
-        let mut url = reqwest::Url::parse(&self.endpoint).map_err(|e| self.io(format!("bad storage endpoint {}", self.endpoint), e))?;
-        url.path_segments_mut()
-            .map_err(|_| self.io("bad storage endpoint", &self.endpoint))?
-            .extend(["storage", "v1", "b", &self.bucket, "o", name]);
+        let mut url = reqwest::Url::parse(&self.endpoint)
+            .map_err(|e| self.io(format!("bad storage endpoint {}", self.endpoint), e))?;
+        url.path_segments_mut().map_err(|_| self.io("bad storage endpoint", &self.endpoint))?.extend([
+            "storage",
+            "v1",
+            "b",
+            &self.bucket,
+            "o",
+            name,
+        ]);
         Ok(url)
     }
 
     /// Sends a JSON API request, retrying what Cloud Storage asks to be retried.
-    async fn send(&self, what: &str, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<reqwest::Response, StateError> {
+    async fn send(
+        &self,
+        what: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, StateError> {
         let mut delay = Duration::from_millis(200);
         for attempt in 1.. {
             let headers = self.auth_headers().await?;
@@ -265,13 +278,22 @@ impl Api {
             #[serde(default)]
             generation: Option<String>,
         }
-        let mut base = reqwest::Url::parse(&self.endpoint).map_err(|e| self.io(format!("bad storage endpoint {}", self.endpoint), e))?;
-        base.path_segments_mut().map_err(|_| self.io("bad storage endpoint", &self.endpoint))?.extend(["storage", "v1", "b", &self.bucket, "o"]);
+        let mut base = reqwest::Url::parse(&self.endpoint)
+            .map_err(|e| self.io(format!("bad storage endpoint {}", self.endpoint), e))?;
+        base.path_segments_mut().map_err(|_| self.io("bad storage endpoint", &self.endpoint))?.extend([
+            "storage",
+            "v1",
+            "b",
+            &self.bucket,
+            "o",
+        ]);
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut url = base.clone();
-            url.query_pairs_mut().append_pair("prefix", prefix).append_pair("fields", "items(name,generation),nextPageToken");
+            url.query_pairs_mut()
+                .append_pair("prefix", prefix)
+                .append_pair("fields", "items(name,generation),nextPageToken");
             if let Some(t) = &token {
                 url.query_pairs_mut().append_pair("pageToken", t);
             }
@@ -310,7 +332,9 @@ async fn http_failure(code: u16, response: reqwest::Response) -> String {
         .and_then(|v| v.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_string))
         .unwrap_or(body);
     match code {
-        403 => format!("HTTP 403: {message} (the credentials lack access to the bucket: grant roles/storage.objectAdmin on it)"),
+        403 => format!(
+            "HTTP 403: {message} (the credentials lack access to the bucket: grant roles/storage.objectAdmin on it)"
+        ),
         _ => format!("HTTP {code}: {message}"),
     }
 }
@@ -416,9 +440,10 @@ impl GcsStore {
         if self.lock_lost.load(Ordering::SeqCst) {
             return Err(StateError::Superseded {
                 location: self.settings.location(),
-                detail: "this process's state lock was taken over by another run (its renewals stopped getting through); \
+                detail:
+                    "this process's state lock was taken over by another run (its renewals stopped getting through); \
                          nothing more is written"
-                    .into(),
+                        .into(),
             });
         }
         Ok(())
@@ -453,7 +478,8 @@ impl GcsStore {
         let mut deltas = Vec::new();
         for (name, _) in &objects {
             let Some((bytes, _)) = api.read(name).await? else { continue };
-            let delta: Delta = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(name.rsplit('/').next().unwrap_or(name), e))?;
+            let delta: Delta =
+                serde_json::from_slice(&bytes).map_err(|e| self.corrupt(name.rsplit('/').next().unwrap_or(name), e))?;
             if delta.base_generation == generation {
                 deltas.push(delta);
             }
@@ -470,10 +496,15 @@ impl GcsStore {
         Ok((replay(doc, deltas), generation, objects))
     }
 
-
     /// Replaces the document (conditional on the generation this process saw), records the
     /// version in history and removes the deltas it folded in.
-    async fn commit(&self, api: &Api, state: &State, operation: &str, folded: &[(String, i64)]) -> Result<(), StateError> {
+    async fn commit(
+        &self,
+        api: &Api,
+        state: &State,
+        operation: &str,
+        folded: &[(String, i64)],
+    ) -> Result<(), StateError> {
         self.check_lock()?;
         let seen = self.seen_generation().unwrap_or(0);
         let body = serde_json::to_string_pretty(state).map_err(|e| api.io("cannot encode the state", e))?;
@@ -518,7 +549,8 @@ impl GcsStore {
         match api.read(&self.name("lock")).await? {
             None => Ok(None),
             Some((bytes, generation)) => {
-                let record = serde_json::from_slice::<LockRecord>(&bytes).map_err(|e| self.corrupt("default.lock", e))?;
+                let record =
+                    serde_json::from_slice::<LockRecord>(&bytes).map_err(|e| self.corrupt("default.lock", e))?;
                 Ok(Some((record, generation)))
             }
         }
@@ -550,7 +582,9 @@ impl GcsStore {
         self.set_generation(generation);
         let doc_serial = doc.as_ref().map(|s| s.serial);
         match replay(doc, deltas) {
-            Some(state) if Some(state.serial) != doc_serial => self.commit(api, &state, "recovered after an interrupted apply", &objects).await,
+            Some(state) if Some(state.serial) != doc_serial => {
+                self.commit(api, &state, "recovered after an interrupted apply", &objects).await
+            }
             // Only leftovers of an earlier fold, or of a run that lost its lock: drop them.
             _ => {
                 for (name, g) in &objects {
@@ -612,7 +646,9 @@ fn parse_state(bytes: &[u8]) -> Result<State, String> {
     let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     let version = raw.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version > u64::from(FORMAT_VERSION) {
-        return Err(format!("format version {version} is newer than this Cairn understands ({FORMAT_VERSION}); upgrade Cairn"));
+        return Err(format!(
+            "format version {version} is newer than this Cairn understands ({FORMAT_VERSION}); upgrade Cairn"
+        ));
     }
     serde_json::from_value(raw).map_err(|e| format!("not a Cairn state: {e}"))
 }
@@ -724,7 +760,10 @@ impl StateStore for GcsStore {
             let Some((held, held_generation)) = self.read_lock(&api).await? else {
                 vanished += 1;
                 if vanished > 50 {
-                    return Err(api.io("cannot take the state lock", "the lock object keeps being created and deleted by others"));
+                    return Err(api.io(
+                        "cannot take the state lock",
+                        "the lock object keeps being created and deleted by others",
+                    ));
                 }
                 continue;
             };
@@ -741,7 +780,8 @@ impl StateStore for GcsStore {
             if tokio::time::Instant::now() >= deadline {
                 return Err(StateError::Locked(held.info));
             }
-            tokio::time::sleep(self.timing.poll.min(deadline.saturating_duration_since(tokio::time::Instant::now()))).await;
+            tokio::time::sleep(self.timing.poll.min(deadline.saturating_duration_since(tokio::time::Instant::now())))
+                .await;
         };
         self.lock_lost.store(false, Ordering::SeqCst);
         self.fold_leftovers(&api).await?;
@@ -822,7 +862,6 @@ impl StateStore for GcsStore {
         self.commit(&api, state, operation, &objects).await
     }
 
-
     /// One small object per batch, whatever the size of the state.
     async fn write_resources(
         &self,
@@ -867,7 +906,9 @@ impl StateStore for GcsStore {
         self.set_generation(generation);
         let merged = match stored {
             Some(stored) => {
-                super::check_apply_follows(&stored.lineage, stored.serial, state, |reason| self.corrupt("default.state.json", reason))?;
+                super::check_apply_follows(&stored.lineage, stored.serial, state, |reason| {
+                    self.corrupt("default.state.json", reason)
+                })?;
                 // What is stored (the resources written during the apply) is what the version
                 // records, with the apply's outputs and check results.
                 State {
@@ -914,7 +955,9 @@ impl StateStore for GcsStore {
         let body = serde_json::to_string(entries).map_err(|e| api.io("cannot encode journal entries", e))?;
         match api.write(&name, body, Some(0)).await {
             Ok(_) => Ok(()),
-            Err(Refused::Precondition) => Err(api.io("cannot write the apply journal", format!("{name} already exists"))),
+            Err(Refused::Precondition) => {
+                Err(api.io("cannot write the apply journal", format!("{name} already exists")))
+            }
             Err(Refused::Failed(e)) => Err(e),
         }
     }
@@ -958,7 +1001,8 @@ impl StateStore for GcsStore {
         let decode = |bytes: &[u8]| -> Result<[u8; 32], StateError> {
             let text = String::from_utf8_lossy(bytes);
             let raw = hex::decode(text.trim()).map_err(|e| self.corrupt("default.key", e))?;
-            <[u8; 32]>::try_from(raw.as_slice()).map_err(|_| self.corrupt("default.key", format!("the key is {} bytes long, expected 32", raw.len())))
+            <[u8; 32]>::try_from(raw.as_slice())
+                .map_err(|_| self.corrupt("default.key", format!("the key is {} bytes long, expected 32", raw.len())))
         };
         if let Some((bytes, _)) = api.read(&name).await? {
             return decode(&bytes);
@@ -1026,7 +1070,10 @@ mod tests {
         info.pid = 999_999_999;
         assert!(store.is_stale(&LockRecord { info: info.clone(), renewed: now() }), "no such process on this host");
         info.host = "another-host".into();
-        assert!(!store.is_stale(&LockRecord { info: info.clone(), renewed: now() }), "another host's process cannot be probed");
+        assert!(
+            !store.is_stale(&LockRecord { info: info.clone(), renewed: now() }),
+            "another host's process cannot be probed"
+        );
         let old = (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
         assert!(store.is_stale(&LockRecord { info, renewed: old }), "no renewal for longer than the grace period");
     }

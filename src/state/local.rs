@@ -72,7 +72,6 @@ impl Meta {
     }
 }
 
-
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -132,7 +131,8 @@ impl LocalStore {
     /// opened on first use.
     pub fn open(dir: &Path) -> Result<LocalStore, StateError> {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), "cannot create the state directory", e))?;
-        let canonical = dir.canonicalize().map_err(|e| io_error(dir.display(), "cannot resolve the state directory", e))?;
+        let canonical =
+            dir.canonicalize().map_err(|e| io_error(dir.display(), "cannot resolve the state directory", e))?;
         Ok(LocalStore { dir: dir.to_path_buf(), canonical, open_wait: DEFAULT_OPEN_WAIT, handle: OnceCell::new() })
     }
 
@@ -253,13 +253,15 @@ impl Handle {
     }
 
     fn parse_meta(&self, raw: &[u8]) -> Result<Meta, StateError> {
-        let json: serde_json::Value =
-            serde_json::from_slice(raw).map_err(|e| self.corrupt("meta key \"state\"", e))?;
+        let json: serde_json::Value = serde_json::from_slice(raw).map_err(|e| self.corrupt("meta key \"state\"", e))?;
         // Checked before the full parse: a newer format may not parse, and "upgrade Cairn" is
         // the useful message then.
         if let Some(found) = json.get("format_version").and_then(|v| v.as_u64()) {
             if found > u64::from(FORMAT_VERSION) {
-                return Err(StateError::TooNew { found: u32::try_from(found).unwrap_or(u32::MAX), supported: FORMAT_VERSION });
+                return Err(StateError::TooNew {
+                    found: u32::try_from(found).unwrap_or(u32::MAX),
+                    supported: FORMAT_VERSION,
+                });
             }
         }
         serde_json::from_value(json).map_err(|e| self.corrupt("meta key \"state\"", e))
@@ -425,7 +427,6 @@ impl StateStore for LocalStore {
         h.durable().await
     }
 
-
     /// One transaction and one durable flush for the whole batch: the apply persister hands
     /// over every resource that completed since its last write.
     async fn write_resources(
@@ -505,8 +506,10 @@ impl StateStore for LocalStore {
             let meta = match mt.get(META_KEY)? {
                 Some(raw) => {
                     let stored = h.parse_meta(&raw).or_else(abort)?;
-                    super::check_apply_follows(&stored.lineage, stored.serial, state, |reason| h.corrupt("meta key \"state\"", reason))
-                        .or_else(abort)?;
+                    super::check_apply_follows(&stored.lineage, stored.serial, state, |reason| {
+                        h.corrupt("meta key \"state\"", reason)
+                    })
+                    .or_else(abort)?;
                     Meta {
                         serial: state.serial,
                         cairn_version: state.cairn_version.clone(),
@@ -650,8 +653,8 @@ impl StateStore for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::JournalStatus;
     use crate::addr::{InstanceKey, ModulePath, ResourceAddr};
+    use crate::state::JournalStatus;
     use serde_json::json;
 
     fn addr(i: i64) -> InstanceAddr {
@@ -830,7 +833,11 @@ mod tests {
         let mut done = sample_state(4, 2);
         done.lineage = base.lineage.clone();
         done.outputs.insert("name".into(), OutputState { value: json!("web"), sensitive: false });
-        done.check_results.push(CheckResult { address: "check.up".into(), status: super::super::CheckStatus::Pass, messages: vec![] });
+        done.check_results.push(CheckResult {
+            address: "check.up".into(),
+            status: super::super::CheckStatus::Pass,
+            messages: vec![],
+        });
         store.finish_apply(&done).await.unwrap();
 
         let loaded = store.load().await.unwrap().unwrap();

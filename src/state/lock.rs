@@ -173,7 +173,8 @@ fn try_acquire(path: &Path, info: &LockInfo) -> Result<Option<FileLockGuard>, St
     let mut previous = String::new();
     file.read_to_string(&mut previous).map_err(|e| io_err(path, "cannot read the lock file", e))?;
     let recovered = parse_holder(&previous);
-    let record = serde_json::to_string_pretty(info).map_err(|e| io_err(path, "cannot encode the lock record", e.into()))?;
+    let record =
+        serde_json::to_string_pretty(info).map_err(|e| io_err(path, "cannot encode the lock record", e.into()))?;
     file.set_len(0).map_err(|e| io_err(path, "cannot truncate the lock file", e))?;
     file.seek(SeekFrom::Start(0)).map_err(|e| io_err(path, "cannot write the lock file", e))?;
     file.write_all(record.as_bytes()).map_err(|e| io_err(path, "cannot write the lock file", e))?;
@@ -279,7 +280,11 @@ mod tests {
         // The old guard still has its flock on the removed inode; a new locker must not care.
         let next = acquire(dir.path(), info("plan"), Duration::from_millis(200)).await.unwrap();
         drop(guard);
-        assert_eq!(read_holder(dir.path()).unwrap().unwrap().id, next.info().id, "old guard's drop must not clear the new lock");
+        assert_eq!(
+            read_holder(dir.path()).unwrap().unwrap().id,
+            next.info().id,
+            "old guard's drop must not clear the new lock"
+        );
 
         match force_unlock(dir.path(), &id).unwrap_err() {
             StateError::NoSuchLock { held, .. } => assert_eq!(held.map(|h| h.id), Some(next.info().id.clone())),

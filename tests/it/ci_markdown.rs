@@ -125,14 +125,18 @@ fn ci_pr_comment_is_the_plan_under_its_marker_without_secrets() {
     // As cairn-plan.yml runs it: changes exit 2 with -detailed-exitcode.
     repo.expect(2, &["plan", "stacks/app", "-out", "app.cairnplan", "-detailed-exitcode", "-lock-timeout=5m"]);
     let comment = stdout(&repo.expect(0, &["show", "app.cairnplan", "--format", "markdown"]));
-    assert!(comment.starts_with("<!-- cairn-plan: stacks/app -->\n### Plan: 2 to add, 1 to change, 2 to destroy.\n"), "{comment}");
+    assert!(
+        comment.starts_with("<!-- cairn-plan: stacks/app -->\n### Plan: 2 to add, 1 to change, 2 to destroy.\n"),
+        "{comment}"
+    );
     assert!(comment.contains("<details><summary>Full plan</summary>"), "details are folded: {comment}");
     assert!(comment.contains("(sensitive value)"), "{comment}");
     assert!(!comment.contains(SECRET), "the sensitive variable leaked into the comment");
     insta::assert_snapshot!("ci_pr_comment", stable(&comment));
 
     // `--marker` names the comment when one stack is planned several ways.
-    let named = stdout(&repo.expect(0, &["show", "app.cairnplan", "--format", "markdown", "--marker", "app (prod vars)"]));
+    let named =
+        stdout(&repo.expect(0, &["show", "app.cairnplan", "--format", "markdown", "--marker", "app (prod vars)"]));
     assert!(named.starts_with("<!-- cairn-plan: app (prod vars) -->\n### Plan:"), "{named}");
     assert_eq!(named.lines().skip(1).collect::<Vec<_>>(), comment.lines().skip(1).collect::<Vec<_>>());
 
@@ -248,7 +252,10 @@ fn ci_reviewed_plan_gates_the_apply_on_merge() {
     repo.expect(0, &["apply", "stacks/app", "-auto-approve"]);
     repo.write(&(data("\"v2\"") + "\nresource \"terraform_data\" \"cache\" {\n  input = 1\n}\n"));
     repo.expect(2, &["plan", "stacks/app", "-out", "fresh.cairnplan", "-detailed-exitcode"]);
-    let o = repo.expect(0, &["-C", "stacks/app", "apply", "fresh.cairnplan", "--reviewed-plan", "reviewed.cairnplan", "-lock-timeout=10m"]);
+    let o = repo.expect(
+        0,
+        &["-C", "stacks/app", "apply", "fresh.cairnplan", "--reviewed-plan", "reviewed.cairnplan", "-lock-timeout=10m"],
+    );
     assert!(stdout(&o).contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."), "{}", stdout(&o));
 
     // Another pull request is reviewed as v2 → v3, but what merges makes it v4 and replaces

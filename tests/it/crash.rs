@@ -65,7 +65,11 @@ fn kill_nine_during_apply_never_loses_state() {
             let res = v["resources"].as_object().cloned().unwrap_or_default();
             for (addr, id) in &last_ids {
                 let now = res.get(addr).and_then(|r| r["attributes"]["id"].as_str()).map(str::to_string);
-                assert_eq!(now.as_deref(), Some(id.as_str()), "round {round}: {addr} was recorded and then lost or changed");
+                assert_eq!(
+                    now.as_deref(),
+                    Some(id.as_str()),
+                    "round {round}: {addr} was recorded and then lost or changed"
+                );
             }
             for (addr, r) in res {
                 if let Some(id) = r["attributes"]["id"].as_str() {

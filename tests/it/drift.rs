@@ -60,19 +60,25 @@ async fn drift_is_reported_apart_from_changes() {
     // An object deleted outside Cairn is drift, and the plan recreates it.
     cloud.delete("beta");
     let p = plan(&c).await;
-    assert_eq!(p.drift.iter().map(|d| (d.addr.to_string(), d.action)).collect::<Vec<_>>(), vec![("fake_thing.b".to_string(), Action::Delete)]);
+    assert_eq!(
+        p.drift.iter().map(|d| (d.addr.to_string(), d.action)).collect::<Vec<_>>(),
+        vec![("fake_thing.b".to_string(), Action::Delete)]
+    );
     assert_eq!(actions(&p), vec![("fake_thing.b".to_string(), "create")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_reads_each_type_once() {
     let cloud = FakeCloud::default();
-    let s = TestStack::new(&[("main.tf", r#"
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
 resource "fake_thing" "many" {
   count = 25
   name  = "thing-${count.index}"
 }
-"#)]);
+"#,
+    )]);
     let c = common(s.path(), cloud.registry());
     apply(&c).await;
     let before = cloud.reads.load(std::sync::atomic::Ordering::SeqCst);
@@ -85,25 +91,41 @@ resource "fake_thing" "many" {
 async fn import_block_and_import_command_adopt_existing_objects() {
     let cloud = FakeCloud::default();
     // Two objects exist already, made by someone else.
-    let seed = TestStack::new(&[("main.tf", r#"
+    let seed = TestStack::new(&[(
+        "main.tf",
+        r#"
 resource "fake_thing" "x" { name = "existing-x" }
 resource "fake_thing" "y" { name = "existing-y" }
-"#)]);
+"#,
+    )]);
     apply(&common(seed.path(), cloud.registry())).await;
     let id_of = |name: &str| {
-        cloud.objects.lock().unwrap().iter().find(|(_, o)| o.get("name").and_then(|n| n.as_str()) == Some(name)).map(|(id, _)| id.clone()).unwrap()
+        cloud
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, o)| o.get("name").and_then(|n| n.as_str()) == Some(name))
+            .map(|(id, _)| id.clone())
+            .unwrap()
     };
     let ids = vec![id_of("existing-x"), id_of("existing-y")];
     let creates_before = cloud.creates.load(std::sync::atomic::Ordering::SeqCst);
 
-    let s = TestStack::new(&[("main.tf", &format!(r#"
+    let s = TestStack::new(&[(
+        "main.tf",
+        &format!(
+            r#"
 import {{
   to = fake_thing.x
   id = "{}"
 }}
 resource "fake_thing" "x" {{ name = "existing-x" }}
 resource "fake_thing" "y" {{ name = "existing-y" }}
-"#, ids[0]))]);
+"#,
+            ids[0]
+        ),
+    )]);
     let c = common(s.path(), cloud.registry());
     let p = plan(&c).await;
     let x = p.changes.iter().find(|ch| ch.addr.to_string() == "fake_thing.x").unwrap();

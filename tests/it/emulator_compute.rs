@@ -6,22 +6,21 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::emulator_http;
 use cairn::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use google_cloud_auth::credentials::anonymous;
 use google_cloud_compute_v1::client::{
     BackendServices, GlobalOperations, HealthChecks, SslCertificates, TargetHttpsProxies, UrlMaps,
 };
 use google_cloud_compute_v1::model::{
-    health_check, operation, ssl_certificate_managed_ssl_certificate as managed, BackendService,
-    HTTPHealthCheck, HealthCheck, Operation, SslCertificate, SslCertificateManagedSslCertificate,
-    TCPHealthCheck, TargetHttpsProxiesSetSslCertificatesRequest, TargetHttpsProxy, UrlMap,
-    UrlMapReference,
+    health_check, operation, ssl_certificate_managed_ssl_certificate as managed, BackendService, HTTPHealthCheck,
+    HealthCheck, Operation, SslCertificate, SslCertificateManagedSslCertificate, TCPHealthCheck,
+    TargetHttpsProxiesSetSslCertificatesRequest, TargetHttpsProxy, UrlMap, UrlMapReference,
 };
 use google_cloud_gax::error::rpc::StatusDetails;
 use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
 use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_lro::Poller;
-use crate::support::emulator_http;
 use serde_json::{json, Value};
 
 const P: &str = "acme";
@@ -111,9 +110,7 @@ fn tcp_check(name: &str) -> HealthCheck {
 }
 
 fn managed_cert(name: &str, domain: &str) -> SslCertificate {
-    SslCertificate::new()
-        .set_name(name)
-        .set_managed(SslCertificateManagedSslCertificate::new().set_domains([domain]))
+    SslCertificate::new().set_name(name).set_managed(SslCertificateManagedSslCertificate::new().set_domains([domain]))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,18 +137,39 @@ async fn every_method_round_trips_through_the_sdk() {
     assert_eq!(names, ["hc", "hc-2"]);
     let page = c.hc.list().set_project(P).set_max_results(1u32).send().await.expect("page 1");
     assert_eq!(page.items.len(), 1);
-    let page2 = c.hc.list().set_project(P).set_max_results(1u32).set_page_token(page.next_page_token.clone().expect("a token")).send().await.expect("page 2");
+    let page2 =
+        c.hc.list()
+            .set_project(P)
+            .set_max_results(1u32)
+            .set_page_token(page.next_page_token.clone().expect("a token"))
+            .send()
+            .await
+            .expect("page 2");
     assert_eq!(page2.items[0].name.as_deref(), Some("hc-2"));
     let filtered = c.hc.list().set_project(P).set_filter("name = \"hc-2\"").send().await.expect("filter");
     assert_eq!(filtered.items.len(), 1);
 
-    let op = succeeded(c.hc.patch().set_project(P).set_health_check("hc").set_body(HealthCheck::new().set_description("patched")).poller().until_done().await);
+    let op = succeeded(
+        c.hc.patch()
+            .set_project(P)
+            .set_health_check("hc")
+            .set_body(HealthCheck::new().set_description("patched"))
+            .poller()
+            .until_done()
+            .await,
+    );
     assert_eq!(op.operation_type.as_deref(), Some("patch"));
     let op = succeeded(
         c.hc.update()
             .set_project(P)
             .set_health_check("hc")
-            .set_body(HealthCheck::new().set_name("hc").set_http_health_check(HTTPHealthCheck::new().set_port(8080)).set_check_interval_sec(10).set_timeout_sec(10))
+            .set_body(
+                HealthCheck::new()
+                    .set_name("hc")
+                    .set_http_health_check(HTTPHealthCheck::new().set_port(8080))
+                    .set_check_interval_sec(10)
+                    .set_timeout_sec(10),
+            )
             .poller()
             .until_done()
             .await,
@@ -176,20 +194,52 @@ async fn every_method_round_trips_through_the_sdk() {
     assert_eq!(bs.timeout_sec, Some(30));
     assert_eq!(bs.port_name.as_deref(), Some("http"));
     let stale = bs.fingerprint.clone().expect("a fingerprint");
-    succeeded(c.bs.patch().set_project(P).set_backend_service("web").set_body(BackendService::new().set_fingerprint(stale.clone()).set_timeout_sec(60)).poller().until_done().await);
-    let (status, reason, _) = failure(c.bs.patch().set_project(P).set_backend_service("web").set_body(BackendService::new().set_fingerprint(stale.clone()).set_timeout_sec(90)).send().await);
+    succeeded(
+        c.bs.patch()
+            .set_project(P)
+            .set_backend_service("web")
+            .set_body(BackendService::new().set_fingerprint(stale.clone()).set_timeout_sec(60))
+            .poller()
+            .until_done()
+            .await,
+    );
+    let (status, reason, _) = failure(
+        c.bs.patch()
+            .set_project(P)
+            .set_backend_service("web")
+            .set_body(BackendService::new().set_fingerprint(stale.clone()).set_timeout_sec(90))
+            .send()
+            .await,
+    );
     assert_eq!((status, reason.as_str()), (412, "conditionNotMet"));
     let bs = c.bs.get().set_project(P).set_backend_service("web").send().await.expect("get bs");
     assert_eq!(bs.timeout_sec, Some(60));
-    let (status, reason, _) = failure(c.bs.update().set_project(P).set_backend_service("web").set_body(bs.clone().set_fingerprint(stale)).send().await);
+    let (status, reason, _) = failure(
+        c.bs.update()
+            .set_project(P)
+            .set_backend_service("web")
+            .set_body(bs.clone().set_fingerprint(stale))
+            .send()
+            .await,
+    );
     assert_eq!((status, reason.as_str()), (412, "conditionNotMet"));
-    succeeded(c.bs.update().set_project(P).set_backend_service("web").set_body(bs.clone().set_timeout_sec(15)).poller().until_done().await);
+    succeeded(
+        c.bs.update()
+            .set_project(P)
+            .set_backend_service("web")
+            .set_body(bs.clone().set_timeout_sec(15))
+            .poller()
+            .until_done()
+            .await,
+    );
     let listed = c.bs.list().set_project(P).send().await.expect("list bs");
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].timeout_sec, Some(15));
 
     // Certificates: a managed one provisions, then activates.
-    succeeded(c.sc.insert().set_project(P).set_body(managed_cert("cert", "www.example.com")).poller().until_done().await);
+    succeeded(
+        c.sc.insert().set_project(P).set_body(managed_cert("cert", "www.example.com")).poller().until_done().await,
+    );
     let cert = c.sc.get().set_project(P).set_ssl_certificate("cert").send().await.expect("get cert");
     let m = cert.managed.clone().expect("managed");
     assert_eq!(m.status, Some(managed::Status::Provisioning));
@@ -205,17 +255,43 @@ async fn every_method_round_trips_through_the_sdk() {
     };
     assert_eq!(active.subject_alternative_names, ["www.example.com"]);
     assert!(active.expire_time.is_some());
-    succeeded(c.sc.insert().set_project(P).set_body(managed_cert("cert-2", "api.example.com")).poller().until_done().await);
+    succeeded(
+        c.sc.insert().set_project(P).set_body(managed_cert("cert-2", "api.example.com")).poller().until_done().await,
+    );
     assert_eq!(c.sc.list().set_project(P).send().await.expect("list certs").items.len(), 2);
 
     // URL maps.
-    succeeded(c.um.insert().set_project(P).set_body(UrlMap::new().set_name("web").set_default_service("global/backendServices/web")).poller().until_done().await);
-    succeeded(c.um.insert().set_project(P).set_body(UrlMap::new().set_name("web-2").set_default_service(format!("{LINK}/backendServices/web"))).poller().until_done().await);
+    succeeded(
+        c.um.insert()
+            .set_project(P)
+            .set_body(UrlMap::new().set_name("web").set_default_service("global/backendServices/web"))
+            .poller()
+            .until_done()
+            .await,
+    );
+    succeeded(
+        c.um.insert()
+            .set_project(P)
+            .set_body(UrlMap::new().set_name("web-2").set_default_service(format!("{LINK}/backendServices/web")))
+            .poller()
+            .until_done()
+            .await,
+    );
     let um = c.um.get().set_project(P).set_url_map("web").send().await.expect("get um");
     assert_eq!(um.default_service.as_deref(), Some(format!("{LINK}/backendServices/web").as_str()));
     let stale = um.fingerprint.clone().expect("a fingerprint");
-    succeeded(c.um.patch().set_project(P).set_url_map("web").set_body(UrlMap::new().set_description("d").set_fingerprint(stale.clone())).poller().until_done().await);
-    let (status, reason, _) = failure(c.um.update().set_project(P).set_url_map("web").set_body(um.clone().set_fingerprint(stale)).send().await);
+    succeeded(
+        c.um.patch()
+            .set_project(P)
+            .set_url_map("web")
+            .set_body(UrlMap::new().set_description("d").set_fingerprint(stale.clone()))
+            .poller()
+            .until_done()
+            .await,
+    );
+    let (status, reason, _) = failure(
+        c.um.update().set_project(P).set_url_map("web").set_body(um.clone().set_fingerprint(stale)).send().await,
+    );
     assert_eq!((status, reason.as_str()), (412, "conditionNotMet"));
     let um = c.um.get().set_project(P).set_url_map("web").send().await.expect("get um");
     succeeded(c.um.update().set_project(P).set_url_map("web").set_body(um).poller().until_done().await);
@@ -225,18 +301,34 @@ async fn every_method_round_trips_through_the_sdk() {
     succeeded(
         c.tp.insert()
             .set_project(P)
-            .set_body(TargetHttpsProxy::new().set_name("web").set_url_map("global/urlMaps/web").set_ssl_certificates([format!("{LINK}/sslCertificates/cert")]))
+            .set_body(
+                TargetHttpsProxy::new()
+                    .set_name("web")
+                    .set_url_map("global/urlMaps/web")
+                    .set_ssl_certificates([format!("{LINK}/sslCertificates/cert")]),
+            )
             .poller()
             .until_done()
             .await,
     );
-    let op = succeeded(c.tp.set_url_map().set_project(P).set_target_https_proxy("web").set_body(UrlMapReference::new().set_url_map(format!("{LINK}/urlMaps/web-2"))).poller().until_done().await);
+    let op = succeeded(
+        c.tp.set_url_map()
+            .set_project(P)
+            .set_target_https_proxy("web")
+            .set_body(UrlMapReference::new().set_url_map(format!("{LINK}/urlMaps/web-2")))
+            .poller()
+            .until_done()
+            .await,
+    );
     assert_eq!(op.operation_type.as_deref(), Some("setUrlMap"));
     let op = succeeded(
         c.tp.set_ssl_certificates()
             .set_project(P)
             .set_target_https_proxy("web")
-            .set_body(TargetHttpsProxiesSetSslCertificatesRequest::new().set_ssl_certificates([format!("{LINK}/sslCertificates/cert"), format!("{LINK}/sslCertificates/cert-2")]))
+            .set_body(TargetHttpsProxiesSetSslCertificatesRequest::new().set_ssl_certificates([
+                format!("{LINK}/sslCertificates/cert"),
+                format!("{LINK}/sslCertificates/cert-2"),
+            ]))
             .poller()
             .until_done()
             .await,
@@ -246,27 +338,67 @@ async fn every_method_round_trips_through_the_sdk() {
     assert_eq!(tp.url_map.as_deref(), Some(format!("{LINK}/urlMaps/web-2").as_str()));
     assert_eq!(tp.ssl_certificates.len(), 2);
     let stale = tp.fingerprint.clone().expect("a fingerprint");
-    succeeded(c.tp.patch().set_project(P).set_target_https_proxy("web").set_body(TargetHttpsProxy::new().set_description("front")).poller().until_done().await);
-    let (status, reason, _) = failure(c.tp.patch().set_project(P).set_target_https_proxy("web").set_body(TargetHttpsProxy::new().set_fingerprint(stale)).send().await);
+    succeeded(
+        c.tp.patch()
+            .set_project(P)
+            .set_target_https_proxy("web")
+            .set_body(TargetHttpsProxy::new().set_description("front"))
+            .poller()
+            .until_done()
+            .await,
+    );
+    let (status, reason, _) = failure(
+        c.tp.patch()
+            .set_project(P)
+            .set_target_https_proxy("web")
+            .set_body(TargetHttpsProxy::new().set_fingerprint(stale))
+            .send()
+            .await,
+    );
     assert_eq!((status, reason.as_str()), (412, "conditionNotMet"));
     let sixteen: Vec<String> = (0..16).map(|_| format!("{LINK}/sslCertificates/cert")).collect();
-    let (status, reason, message) = failure(c.tp.set_ssl_certificates().set_project(P).set_target_https_proxy("web")
-        .set_body(TargetHttpsProxiesSetSslCertificatesRequest::new().set_ssl_certificates(sixteen)).send().await);
+    let (status, reason, message) = failure(
+        c.tp.set_ssl_certificates()
+            .set_project(P)
+            .set_target_https_proxy("web")
+            .set_body(TargetHttpsProxiesSetSslCertificatesRequest::new().set_ssl_certificates(sixteen))
+            .send()
+            .await,
+    );
     assert_eq!((status, reason.as_str()), (400, "invalid"));
     assert!(message.contains("at most 15"), "{message}");
     assert_eq!(c.tp.list().set_project(P).send().await.expect("list tp").items.len(), 1);
 
     // Deleting what is in use is refused, synchronously.
     for (result, noun, user) in [
-        (c.hc.delete().set_project(P).set_health_check("hc").send().await, "health_check 'projects/acme/global/healthChecks/hc", "backendServices/web"),
-        (c.bs.delete().set_project(P).set_backend_service("web").send().await, "backend_service 'projects/acme/global/backendServices/web", "urlMaps/web"),
-        (c.um.delete().set_project(P).set_url_map("web-2").send().await, "url_map 'projects/acme/global/urlMaps/web-2", "targetHttpsProxies/web"),
-        (c.sc.delete().set_project(P).set_ssl_certificate("cert").send().await, "ssl_certificate 'projects/acme/global/sslCertificates/cert", "targetHttpsProxies/web"),
+        (
+            c.hc.delete().set_project(P).set_health_check("hc").send().await,
+            "health_check 'projects/acme/global/healthChecks/hc",
+            "backendServices/web",
+        ),
+        (
+            c.bs.delete().set_project(P).set_backend_service("web").send().await,
+            "backend_service 'projects/acme/global/backendServices/web",
+            "urlMaps/web",
+        ),
+        (
+            c.um.delete().set_project(P).set_url_map("web-2").send().await,
+            "url_map 'projects/acme/global/urlMaps/web-2",
+            "targetHttpsProxies/web",
+        ),
+        (
+            c.sc.delete().set_project(P).set_ssl_certificate("cert").send().await,
+            "ssl_certificate 'projects/acme/global/sslCertificates/cert",
+            "targetHttpsProxies/web",
+        ),
     ] {
         let (status, reason, message) = failure(result);
         assert_eq!((status, reason.as_str()), (400, "resourceInUseByAnotherResource"), "{message}");
         let resource = noun.replace(' ', " resource ");
-        assert!(message.starts_with(&format!("The {resource}' is already being used by 'projects/acme/global/{user}")), "{message}");
+        assert!(
+            message.starts_with(&format!("The {resource}' is already being used by 'projects/acme/global/{user}")),
+            "{message}"
+        );
     }
 
     // Global operations: get, list, wait, delete.
@@ -295,7 +427,10 @@ async fn every_method_round_trips_through_the_sdk() {
         succeeded(c.sc.delete().set_project(P).set_ssl_certificate(sc).poller().until_done().await);
     }
     let (status, reason, message) = failure(c.hc.get().set_project(P).set_health_check("hc").send().await);
-    assert_eq!((status, reason.as_str(), message.as_str()), (404, "notFound", "The resource 'projects/acme/global/healthChecks/hc' was not found"));
+    assert_eq!(
+        (status, reason.as_str(), message.as_str()),
+        (404, "notFound", "The resource 'projects/acme/global/healthChecks/hc' was not found")
+    );
     assert!(c.hc.list().set_project(P).send().await.expect("list").items.is_empty());
     emu.shutdown().await;
 }
@@ -307,19 +442,34 @@ async fn validation_errors_come_back_in_the_legacy_envelope() {
     let (status, reason, message) = failure(c.hc.insert().set_project(P).set_body(tcp_check("Bad_Name")).send().await);
     assert_eq!((status, reason.as_str()), (400, "invalid"));
     assert!(message.starts_with("Invalid value for field 'resource.name': 'Bad_Name'."), "{message}");
-    let (_, _, message) = failure(c.hc.insert().set_project(P).set_body(tcp_check("hc").set_timeout_sec(10)).send().await);
-    assert_eq!(message, "Invalid value for field 'resource.timeoutSec': '10'. TimeoutSec should be less than checkIntervalSec.");
-    let (status, _, _) = failure(c.hc.insert().set_project(P).set_body(HealthCheck::new().set_name("none")).send().await);
+    let (_, _, message) =
+        failure(c.hc.insert().set_project(P).set_body(tcp_check("hc").set_timeout_sec(10)).send().await);
+    assert_eq!(
+        message,
+        "Invalid value for field 'resource.timeoutSec': '10'. TimeoutSec should be less than checkIntervalSec."
+    );
+    let (status, _, _) =
+        failure(c.hc.insert().set_project(P).set_body(HealthCheck::new().set_name("none")).send().await);
     assert_eq!(status, 400, "a health check needs exactly one protocol block");
     let both = tcp_check("both").set_http_health_check(HTTPHealthCheck::new());
     assert_eq!(failure(c.hc.insert().set_project(P).set_body(both).send().await).0, 400);
     succeeded(c.hc.insert().set_project(P).set_body(tcp_check("hc")).poller().until_done().await);
     let (status, reason, message) = failure(c.hc.insert().set_project(P).set_body(tcp_check("hc")).send().await);
-    assert_eq!((status, reason.as_str(), message.as_str()), (409, "alreadyExists", "The resource 'projects/acme/global/healthChecks/hc' already exists"));
-    let (status, _, message) = failure(
-        c.bs.insert().set_project(P).set_body(BackendService::new().set_name("bs").set_health_checks(["global/healthChecks/missing"])).send().await,
+    assert_eq!(
+        (status, reason.as_str(), message.as_str()),
+        (409, "alreadyExists", "The resource 'projects/acme/global/healthChecks/hc' already exists")
     );
-    assert_eq!((status, message.as_str()), (404, "The resource 'projects/acme/global/healthChecks/missing' was not found"));
+    let (status, _, message) = failure(
+        c.bs.insert()
+            .set_project(P)
+            .set_body(BackendService::new().set_name("bs").set_health_checks(["global/healthChecks/missing"]))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (status, message.as_str()),
+        (404, "The resource 'projects/acme/global/healthChecks/missing' was not found")
+    );
     emu.shutdown().await;
 }
 
@@ -362,7 +512,8 @@ async fn a_failed_operation_is_done_with_an_error_that_to_result_reports() {
     )
     .await;
     let c = clients(&emu).await;
-    let op = c.hc.delete().set_project(P).set_health_check("hc").poller().until_done().await.expect("the poller returns Ok");
+    let op =
+        c.hc.delete().set_project(P).set_health_check("hc").poller().until_done().await.expect("the poller returns Ok");
     assert_eq!(op.status, Some(operation::Status::Done));
     assert_eq!(op.http_error_status_code, Some(400));
     assert_eq!(op.http_error_message.as_deref(), Some("BAD REQUEST"));
@@ -393,7 +544,9 @@ async fn the_stuck_certificate_scenario_keeps_certificates_provisioning() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     let get = |name: &'static str| {
         let sc = c.sc.clone();
-        async move { sc.get().set_project(P).set_ssl_certificate(name).send().await.expect("get cert").managed.expect("managed") }
+        async move {
+            sc.get().set_project(P).set_ssl_certificate(name).send().await.expect("get cert").managed.expect("managed")
+        }
     };
     let broken = get("broken").await;
     assert_eq!(broken.status, Some(managed::Status::Provisioning));
@@ -412,23 +565,42 @@ async fn http(emu: &EmulatorHandle, method: &str, target: &str, body: Option<Val
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wire_format_uses_strings_for_ids_and_enums() {
     let (emu, _dir) = start_with(Duration::ZERO, None).await;
-    let (status, op) = http(&emu, "POST", "/compute/v1/projects/acme/global/healthChecks?alt=json", Some(json!({"name": "hc", "httpHealthCheck": {}}))).await;
+    let (status, op) = http(
+        &emu,
+        "POST",
+        "/compute/v1/projects/acme/global/healthChecks?alt=json",
+        Some(json!({"name": "hc", "httpHealthCheck": {}})),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(op["kind"], "compute#operation");
     assert!(op["id"].is_string() && op["targetId"].is_string(), "{op}");
     assert_eq!(op["status"], "DONE");
-    assert!(op["selfLink"].as_str().unwrap().starts_with("https://www.googleapis.com/compute/v1/projects/acme/global/operations/operation-"));
+    assert!(op["selfLink"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://www.googleapis.com/compute/v1/projects/acme/global/operations/operation-"));
     let (_, hc) = http(&emu, "GET", "/compute/v1/projects/acme/global/healthChecks/hc", None).await;
     assert_eq!(hc["type"], "HTTP");
     assert_eq!(hc["httpHealthCheck"]["proxyHeader"], "NONE");
     assert!(hc["id"].as_str().unwrap().parse::<u64>().is_ok());
-    let (status, body) = http(&emu, "POST", "/compute/v1/projects/acme/global/targetHttpsProxies/x/setUrlMap", Some(json!({"urlMap": "u"}))).await;
+    let (status, body) = http(
+        &emu,
+        "POST",
+        "/compute/v1/projects/acme/global/targetHttpsProxies/x/setUrlMap",
+        Some(json!({"urlMap": "u"})),
+    )
+    .await;
     assert_eq!(status, 404, "setUrlMap has no /global/ segment: {body}");
     let (status, body) = http(&emu, "GET", "/compute/v1/projects/acme/global/urlMaps/missing", None).await;
     assert_eq!(status, 404);
-    assert_eq!(body, json!({"error": {"code": 404, "message": "The resource 'projects/acme/global/urlMaps/missing' was not found",
-        "errors": [{"domain": "global", "message": "The resource 'projects/acme/global/urlMaps/missing' was not found", "reason": "notFound"}]}}));
-    let (status, body) = http(&emu, "PATCH", "/compute/v1/projects/acme/global/sslCertificates/x", Some(json!({}))).await;
+    assert_eq!(
+        body,
+        json!({"error": {"code": 404, "message": "The resource 'projects/acme/global/urlMaps/missing' was not found",
+        "errors": [{"domain": "global", "message": "The resource 'projects/acme/global/urlMaps/missing' was not found", "reason": "notFound"}]}})
+    );
+    let (status, body) =
+        http(&emu, "PATCH", "/compute/v1/projects/acme/global/sslCertificates/x", Some(json!({}))).await;
     assert_eq!(status, 404, "certificates are immutable: {body}");
     emu.shutdown().await;
 }

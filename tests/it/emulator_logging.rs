@@ -53,7 +53,10 @@ async fn every_sink_method_round_trips_through_the_sdk() {
         .await
         .expect("create");
     assert_eq!(created.name, "audit-to-bq", "the name stays the short id");
-    assert_eq!(created.writer_identity, format!("serviceAccount:service-{number}@gcp-sa-logging.iam.gserviceaccount.com"));
+    assert_eq!(
+        created.writer_identity,
+        format!("serviceAccount:service-{number}@gcp-sa-logging.iam.gserviceaccount.com")
+    );
     assert!(created.create_time.is_some() && created.update_time.is_some());
     let options = created.bigquery_options().expect("bigquery options");
     assert!(options.use_partitioned_tables && options.uses_timestamp_column_partitioning);
@@ -89,7 +92,12 @@ async fn every_sink_method_round_trips_through_the_sdk() {
 
     let got = logging.get_sink().set_sink_name("projects/acme/sinks/audit-to-bq").send().await.expect("get");
     assert_eq!(got, created);
-    let got = logging.get_sink().set_sink_name(format!("projects/{number}/sinks/to-gcs")).send().await.expect("get by number");
+    let got = logging
+        .get_sink()
+        .set_sink_name(format!("projects/{number}/sinks/to-gcs"))
+        .send()
+        .await
+        .expect("get by number");
     assert_eq!(got, legacy);
 
     let page = logging.list_sinks().set_parent("projects/acme").set_page_size(1).send().await.expect("list");
@@ -112,7 +120,13 @@ async fn every_sink_method_round_trips_through_the_sdk() {
         .set_sink_name("projects/acme/sinks/to-gcs")
         .set_unique_writer_identity(true)
         .set_update_mask(FieldMask::default().set_paths(["filter", "disabled"]))
-        .set_sink(LogSink::new().set_name("to-gcs").set_destination("storage.googleapis.com/ignored").set_filter("severity>=ERROR").set_disabled(true))
+        .set_sink(
+            LogSink::new()
+                .set_name("to-gcs")
+                .set_destination("storage.googleapis.com/ignored")
+                .set_filter("severity>=ERROR")
+                .set_disabled(true),
+        )
         .send()
         .await
         .expect("update");
@@ -149,7 +163,12 @@ async fn every_sink_method_round_trips_through_the_sdk() {
     let (code, ..) = failure(logging.delete_sink().set_sink_name("projects/acme/sinks/to-gcs").send().await);
     assert_eq!(code, Code::NotFound);
     let (code, ..) = failure(
-        logging.update_sink().set_sink_name("projects/acme/sinks/nope").set_sink(LogSink::new().set_destination("storage.googleapis.com/b")).send().await,
+        logging
+            .update_sink()
+            .set_sink_name("projects/acme/sinks/nope")
+            .set_sink(LogSink::new().set_destination("storage.googleapis.com/b"))
+            .send()
+            .await,
     );
     assert_eq!(code, Code::NotFound);
     let remaining = logging.list_sinks().set_parent("projects/acme").send().await.expect("list");

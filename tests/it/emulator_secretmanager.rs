@@ -4,16 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::emulator_http;
 use cairn::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use google_cloud_auth::credentials::anonymous;
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_secretmanager_v1::client::SecretManagerService;
-use google_cloud_secretmanager_v1::model::{
-    replication, secret_version::State, Replication, Secret, SecretPayload,
-};
+use google_cloud_secretmanager_v1::model::{replication, secret_version::State, Replication, Secret, SecretPayload};
 use google_cloud_wkt::FieldMask;
-use crate::support::emulator_http;
 use serde_json::{json, Value};
 
 async fn start() -> EmulatorHandle {
@@ -114,7 +112,8 @@ async fn every_method_round_trips_through_the_sdk() {
         .expect("list page 2");
     assert_eq!(page2.secrets[0].name, name);
     assert!(page2.next_page_token.is_empty());
-    let filtered = sm.list_secrets().set_parent("projects/acme").set_filter("labels.team=core").send().await.expect("filter");
+    let filtered =
+        sm.list_secrets().set_parent("projects/acme").set_filter("labels.team=core").send().await.expect("filter");
     assert_eq!(filtered.secrets.iter().map(|s| s.name.clone()).collect::<Vec<_>>(), std::slice::from_ref(&name));
 
     let patched = sm
@@ -165,10 +164,17 @@ async fn every_method_round_trips_through_the_sdk() {
 
     let disabled = sm.disable_secret_version().set_name(&v2).send().await.expect("disable");
     assert_eq!(disabled.state, State::Disabled);
-    let (code, http, message) = failure(sm.access_secret_version().set_name(format!("{name}/versions/latest")).send().await);
+    let (code, http, message) =
+        failure(sm.access_secret_version().set_name(format!("{name}/versions/latest")).send().await);
     assert_eq!((code, http), (Code::FailedPrecondition, Some(400)));
     assert_eq!(message, format!("Secret Version [{v2}] is in DISABLED state."));
-    let enabled = sm.enable_secret_version().set_name(&v2).set_etag(disabled.etag.clone()).send().await.expect("enable with etag");
+    let enabled = sm
+        .enable_secret_version()
+        .set_name(&v2)
+        .set_etag(disabled.etag.clone())
+        .send()
+        .await
+        .expect("enable with etag");
     assert_eq!(enabled.state, State::Enabled);
 
     let destroyed = sm.destroy_secret_version().set_name(&v1.name).send().await.expect("destroy");
@@ -177,13 +183,23 @@ async fn every_method_round_trips_through_the_sdk() {
     let (code, _, message) = failure(sm.access_secret_version().set_name(&v1.name).send().await);
     assert_eq!(code, Code::FailedPrecondition);
     assert!(message.contains("DESTROYED"), "{message}");
-    let only_enabled = sm.list_secret_versions().set_parent(&name).set_filter("state:ENABLED").send().await.expect("filtered");
-    assert_eq!(only_enabled.versions.iter().map(|v| (v.name.clone(), v.state.clone())).collect::<Vec<_>>(), [(v2.clone(), State::Enabled)]);
+    let only_enabled =
+        sm.list_secret_versions().set_parent(&name).set_filter("state:ENABLED").send().await.expect("filtered");
+    assert_eq!(
+        only_enabled.versions.iter().map(|v| (v.name.clone(), v.state.clone())).collect::<Vec<_>>(),
+        [(v2.clone(), State::Enabled)]
+    );
     // As on the real API, a filtered list carries no totalSize (discovery: "0 when filter is set").
     assert_eq!(only_enabled.total_size, 0);
     let disabled_only = sm.disable_secret_version().set_name(&v2).send().await.expect("disable again");
     assert_eq!(disabled_only.state, State::Disabled);
-    let none = sm.list_secret_versions().set_parent(&name).set_filter("state:ENABLED").send().await.expect("filtered, none left");
+    let none = sm
+        .list_secret_versions()
+        .set_parent(&name)
+        .set_filter("state:ENABLED")
+        .send()
+        .await
+        .expect("filtered, none left");
     assert!(none.versions.is_empty() && none.next_page_token.is_empty(), "{none:?}");
     sm.enable_secret_version().set_name(&v2).send().await.expect("enable again");
 
@@ -244,7 +260,9 @@ async fn errors_reach_the_sdk_with_the_right_code_and_message() {
         sm.create_secret()
             .set_parent("projects/errs")
             .set_secret_id("noreplicas")
-            .set_secret(Secret::new().set_replication(Replication::new().set_user_managed(replication::UserManaged::new())))
+            .set_secret(
+                Secret::new().set_replication(Replication::new().set_user_managed(replication::UserManaged::new())),
+            )
             .send()
             .await,
     );
@@ -253,9 +271,14 @@ async fn errors_reach_the_sdk_with_the_right_code_and_message() {
         .create_secret()
         .set_parent("projects/errs")
         .set_secret_id("pinned")
-        .set_secret(Secret::new().set_replication(Replication::new().set_user_managed(
-            replication::UserManaged::new().set_replicas([replication::user_managed::Replica::new().set_location("us-east1")]),
-        )))
+        .set_secret(
+            Secret::new().set_replication(
+                Replication::new().set_user_managed(
+                    replication::UserManaged::new()
+                        .set_replicas([replication::user_managed::Replica::new().set_location("us-east1")]),
+                ),
+            ),
+        )
         .send()
         .await
         .expect("user-managed replication");
@@ -303,7 +326,8 @@ async fn errors_reach_the_sdk_with_the_right_code_and_message() {
     let v1 = add(&sm, &empty.name, "x").await;
     let (code, http, _) = failure(sm.disable_secret_version().set_name(&v1).set_etag("\"stale\"").send().await);
     assert_eq!((code, http), (Code::Aborted, Some(409)));
-    let (code, _, message) = failure(sm.get_secret_version().set_name(format!("{}/versions/9", empty.name)).send().await);
+    let (code, _, message) =
+        failure(sm.get_secret_version().set_name(format!("{}/versions/9", empty.name)).send().await);
     assert_eq!(code, Code::NotFound);
     assert!(message.contains("versions/9"), "{message}");
     sm.destroy_secret_version().set_name(&v1).send().await.expect("destroy");
@@ -367,7 +391,8 @@ async fn enums_are_strings_unless_ints_are_asked_for_and_wire_formats_hold() {
     assert_eq!(version["replicationStatus"], json!({"automatic": {}}));
     assert!(version.get("destroyTime").is_none(), "absent fields are omitted: {version}");
 
-    let (_, as_ints) = http(&emu, "GET", &format!("/v1/{name}/versions/1?%24alt=json%3Benum-encoding%3Dint"), None).await;
+    let (_, as_ints) =
+        http(&emu, "GET", &format!("/v1/{name}/versions/1?%24alt=json%3Benum-encoding%3Dint"), None).await;
     assert_eq!(as_ints["state"], 1);
     let (_, as_ints) = http(&emu, "GET", &format!("/v1/{name}/versions?$alt=json;enum-encoding=int"), None).await;
     assert_eq!(as_ints["versions"][0]["state"], 1);
@@ -388,10 +413,22 @@ async fn enums_are_strings_unless_ints_are_asked_for_and_wire_formats_hold() {
     let (status, err) = http(&emu, "PATCH", &format!("/v1/{name}"), Some(json!({"labels": {"a": "b"}}))).await;
     assert_eq!(status, 400);
     assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
-    let (status, err) = http(&emu, "POST", "/v1/projects/wire/secrets?secretId=u", Some(json!({"replication": {"automatic": {}}, "bogus": 1}))).await;
+    let (status, err) = http(
+        &emu,
+        "POST",
+        "/v1/projects/wire/secrets?secretId=u",
+        Some(json!({"replication": {"automatic": {}}, "bogus": 1})),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(err["error"]["message"].as_str().unwrap_or("").contains("bogus"));
-    let (status, err) = http(&emu, "POST", "/v1/projects/wire/secrets?secretId=u", Some(json!({"replication": {"automatic": {}}, "labels": {"Upper": "x"}}))).await;
+    let (status, err) = http(
+        &emu,
+        "POST",
+        "/v1/projects/wire/secrets?secretId=u",
+        Some(json!({"replication": {"automatic": {}}, "labels": {"Upper": "x"}})),
+    )
+    .await;
     assert_eq!(status, 400, "{err}");
     let (status, err) = http(&emu, "GET", "/v9/somewhere/else", None).await;
     assert_eq!(status, 404);
@@ -414,7 +451,10 @@ async fn faults_are_injected_in_the_api_envelope_without_executing() {
             .send()
             .await,
     );
-    assert!(matches!((code, http_status), (Code::Unavailable, Some(503)) | (Code::ResourceExhausted, Some(429))), "{code:?} {http_status:?}");
+    assert!(
+        matches!((code, http_status), (Code::Unavailable, Some(503)) | (Code::ResourceExhausted, Some(429))),
+        "{code:?} {http_status:?}"
+    );
     assert!(message.contains("injected"), "{message}");
     let mut statuses = std::collections::BTreeSet::new();
     for _ in 0..20 {
@@ -457,7 +497,8 @@ async fn data_survives_a_restart() {
     let sm = client(&emu).await;
     let again = sm.get_secret().set_name("projects/keep/secrets/kept").send().await.expect("get after restart");
     assert_eq!(again, secret, "same secret, same etag");
-    let access = sm.access_secret_version().set_name(format!("{}/versions/latest", secret.name)).send().await.expect("access");
+    let access =
+        sm.access_secret_version().set_name(format!("{}/versions/latest", secret.name)).send().await.expect("access");
     assert_eq!(&access.payload.expect("payload").data[..], b"persisted-value");
     let v2 = add(&sm, &secret.name, "next").await;
     assert!(v2.ends_with("/versions/2"), "numbering continues: {v2}");
@@ -500,8 +541,9 @@ async fn scenarios_seed_broken_secrets_and_pinned_project_numbers() {
         .await
         .expect("version 1 is enabled");
     assert_eq!(&old.payload.expect("payload").data[..], b"old");
-    let (code, _, message) =
-        failure(sm.access_secret_version().set_name("projects/acme-staging/secrets/api-key/versions/latest").send().await);
+    let (code, _, message) = failure(
+        sm.access_secret_version().set_name("projects/acme-staging/secrets/api-key/versions/latest").send().await,
+    );
     assert_eq!(code, Code::NotFound);
     assert!(message.contains("has no versions"), "{message}");
     emu.shutdown().await;

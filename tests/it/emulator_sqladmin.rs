@@ -5,19 +5,17 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::emulator_http;
 use cairn::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use google_cloud_auth::credentials::anonymous;
 use google_cloud_gax::retry_policy::NeverRetry;
-use google_cloud_sql_v1::client::{
-    SqlDatabasesService, SqlInstancesService, SqlOperationsService, SqlUsersService,
-};
+use google_cloud_sql_v1::client::{SqlDatabasesService, SqlInstancesService, SqlOperationsService, SqlUsersService};
 use google_cloud_sql_v1::model::{
     database_instance::SqlInstanceState,
     operation::{SqlOperationStatus, SqlOperationType},
-    Database, DatabaseFlags, DatabaseInstance, IpConfiguration, Operation, Settings,
-    SqlDatabaseVersion, SqlIpAddressType, User,
+    Database, DatabaseFlags, DatabaseInstance, IpConfiguration, Operation, Settings, SqlDatabaseVersion,
+    SqlIpAddressType, User,
 };
-use crate::support::emulator_http;
 use serde_json::{json, Value};
 
 const PROJECT: &str = "acme";
@@ -93,20 +91,17 @@ fn failure<T: std::fmt::Debug>(result: Result<T, google_cloud_gax::error::Error>
 }
 
 fn private_postgres(name: &str) -> DatabaseInstance {
-    DatabaseInstance::new()
-        .set_name(name)
-        .set_database_version(SqlDatabaseVersion::Postgres15)
-        .set_settings(
-            Settings::new()
-                .set_tier("db-custom-1-3840")
-                .set_ip_configuration(
-                    IpConfiguration::new()
-                        .set_ipv4_enabled(false)
-                        .set_private_network(format!("projects/{PROJECT}/global/networks/vpc")),
-                )
-                .set_database_flags([DatabaseFlags::new().set_name("log_connections").set_value("on")])
-                .set_user_labels([("env", "dev")]),
-        )
+    DatabaseInstance::new().set_name(name).set_database_version(SqlDatabaseVersion::Postgres15).set_settings(
+        Settings::new()
+            .set_tier("db-custom-1-3840")
+            .set_ip_configuration(
+                IpConfiguration::new()
+                    .set_ipv4_enabled(false)
+                    .set_private_network(format!("projects/{PROJECT}/global/networks/vpc")),
+            )
+            .set_database_flags([DatabaseFlags::new().set_name("log_connections").set_value("on")])
+            .set_user_labels([("env", "dev")]),
+    )
 }
 
 async fn http(emu: &EmulatorHandle, method: &str, target: &str, body: Option<Value>) -> (u16, Value) {
@@ -119,14 +114,7 @@ async fn instances_round_trip_with_operation_progress_and_optimistic_concurrency
     let (emu, _dir) = start_with(None).await;
     let c = clients(&emu).await;
 
-    let op = c
-        .instances
-        .insert()
-        .set_project(PROJECT)
-        .set_body(private_postgres("main"))
-        .send()
-        .await
-        .expect("insert");
+    let op = c.instances.insert().set_project(PROJECT).set_body(private_postgres("main")).send().await.expect("insert");
     assert_eq!(op.kind, "sql#operation");
     assert_eq!(op.operation_type, SqlOperationType::Create);
     assert_eq!(op.status, SqlOperationStatus::Pending);
@@ -136,7 +124,8 @@ async fn instances_round_trip_with_operation_progress_and_optimistic_concurrency
 
     let pending = c.instances.get().set_project(PROJECT).set_instance("main").send().await.expect("get");
     assert_eq!(pending.state, SqlInstanceState::PendingCreate);
-    let (busy_status, busy_body) = failure(c.instances.restart().set_project(PROJECT).set_instance("main").send().await);
+    let (busy_status, busy_body) =
+        failure(c.instances.restart().set_project(PROJECT).set_instance("main").send().await);
     assert_eq!(busy_status, Some(409));
     assert!(busy_body.contains("operationInProgress"), "{busy_body}");
 
@@ -164,10 +153,12 @@ async fn instances_round_trip_with_operation_progress_and_optimistic_concurrency
 
     // A stale settingsVersion is 412 staleData; the current one (or none) goes through and bumps it.
     let stale = DatabaseInstance::new().set_settings(Settings::new().set_settings_version(7).set_tier("db-g1-small"));
-    let (code, body) = failure(c.instances.patch().set_project(PROJECT).set_instance("main").set_body(stale).send().await);
+    let (code, body) =
+        failure(c.instances.patch().set_project(PROJECT).set_instance("main").set_body(stale).send().await);
     assert_eq!(code, Some(412));
     assert!(body.contains("staleData"), "{body}");
-    let patch = DatabaseInstance::new().set_settings(Settings::new().set_settings_version(1).set_user_labels([("env", "prod")]));
+    let patch = DatabaseInstance::new()
+        .set_settings(Settings::new().set_settings_version(1).set_user_labels([("env", "prod")]));
     let op = c.instances.patch().set_project(PROJECT).set_instance("main").set_body(patch).send().await.expect("patch");
     assert_eq!(op.operation_type, SqlOperationType::Update);
     wait(&c, &op).await;
@@ -178,11 +169,10 @@ async fn instances_round_trip_with_operation_progress_and_optimistic_concurrency
     assert_eq!(s.tier, "db-custom-1-3840", "a patch keeps what it does not name");
 
     let full = DatabaseInstance::new().set_settings(
-        Settings::new()
-            .set_tier("db-g1-small")
-            .set_ip_configuration(IpConfiguration::new().set_ipv4_enabled(true)),
+        Settings::new().set_tier("db-g1-small").set_ip_configuration(IpConfiguration::new().set_ipv4_enabled(true)),
     );
-    let op = c.instances.update().set_project(PROJECT).set_instance("main").set_body(full).send().await.expect("update");
+    let op =
+        c.instances.update().set_project(PROJECT).set_instance("main").set_body(full).send().await.expect("update");
     wait(&c, &op).await;
     let updated = c.instances.get().set_project(PROJECT).set_instance("main").send().await.expect("get");
     let s = updated.settings.expect("settings");
@@ -224,7 +214,8 @@ async fn instances_round_trip_with_operation_progress_and_optimistic_concurrency
     let (code, body) = failure(c.instances.get().set_project(PROJECT).set_instance("main").send().await);
     assert_eq!(code, Some(404));
     assert!(body.contains("The Cloud SQL instance does not exist."), "{body}");
-    let (code, body) = failure(c.instances.insert().set_project(PROJECT).set_body(private_postgres("main")).send().await);
+    let (code, body) =
+        failure(c.instances.insert().set_project(PROJECT).set_body(private_postgres("main")).send().await);
     assert_eq!(code, Some(409));
     assert!(body.contains("you can't reuse the name of the deleted instance"), "{body}");
     emu.shutdown().await;
@@ -266,7 +257,8 @@ async fn databases_and_users_round_trip_and_passwords_never_come_back() {
     let names: Vec<_> = list.items.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(names, ["app", "postgres"]);
     assert_eq!(list.items[0].collation, "C");
-    let op = c.databases.delete().set_project(PROJECT).set_instance("db").set_database("app").send().await.expect("delete");
+    let op =
+        c.databases.delete().set_project(PROJECT).set_instance("db").set_database("app").send().await.expect("delete");
     wait(&c, &op).await;
     let (code, _) = failure(c.databases.get().set_project(PROJECT).set_instance("db").set_database("app").send().await);
     assert_eq!(code, Some(404));
@@ -302,7 +294,8 @@ async fn databases_and_users_round_trip_and_passwords_never_come_back() {
     wait(&c, &op).await;
     let (_, raw) = http(&emu, "GET", &format!("/v1/projects/{PROJECT}/instances/db/users"), None).await;
     assert!(!raw.to_string().contains("pw"), "{raw}");
-    let op = c.users.delete().set_project(PROJECT).set_instance("db").set_name("app").send().await.expect("users.delete");
+    let op =
+        c.users.delete().set_project(PROJECT).set_instance("db").set_name("app").send().await.expect("users.delete");
     wait(&c, &op).await;
     let (code, _) = failure(c.users.get().set_project(PROJECT).set_instance("db").set_name("app").send().await);
     assert_eq!(code, Some(404));
@@ -338,7 +331,13 @@ async fn scenarios_seed_states_failures_and_protection() {
     assert_eq!(frozen.state, SqlInstanceState::Suspended);
 
     let (code, body) = failure(
-        c.instances.patch().set_project(PROJECT).set_instance("patching").set_body(DatabaseInstance::new()).send().await,
+        c.instances
+            .patch()
+            .set_project(PROJECT)
+            .set_instance("patching")
+            .set_body(DatabaseInstance::new())
+            .send()
+            .await,
     );
     assert_eq!(code, Some(409));
     assert!(body.contains("operationInProgress"), "{body}");
@@ -378,13 +377,9 @@ async fn the_wire_format_is_the_legacy_one() {
     assert_eq!(inst["settings"]["settingsVersion"], "1", "int64 as a string");
     assert_eq!(inst["settings"]["dataDiskSizeGb"], "10");
     assert_eq!(inst["ipAddresses"][0]["type"], "PRIMARY");
-    let (status, stale) = http(
-        &emu,
-        "PATCH",
-        "/v1/projects/acme/instances/beta",
-        Some(json!({"settings": {"settingsVersion": "5"}})),
-    )
-    .await;
+    let (status, stale) =
+        http(&emu, "PATCH", "/v1/projects/acme/instances/beta", Some(json!({"settings": {"settingsVersion": "5"}})))
+            .await;
     assert_eq!(status, 412);
     assert_eq!(
         stale,

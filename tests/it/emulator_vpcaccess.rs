@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::support::emulator_http;
 use cairn::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use google_cloud_auth::credentials::anonymous;
 use google_cloud_gax::error::rpc::Code;
@@ -12,7 +13,6 @@ use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_lro::Poller;
 use google_cloud_vpcaccess_v1::client::VpcAccessService;
 use google_cloud_vpcaccess_v1::model::{connector, Connector};
-use crate::support::emulator_http;
 use serde_json::{json, Value};
 
 const PARENT: &str = "projects/acme/locations/us-central1";
@@ -72,12 +72,8 @@ async fn create_get_list_delete_round_trip_through_the_sdk_and_its_poller() {
         .await
         .expect("create starts");
     assert!(!first.done, "the operation is still running");
-    let meta: google_cloud_vpcaccess_v1::model::OperationMetadata = first
-        .metadata
-        .as_ref()
-        .expect("metadata")
-        .to_msg()
-        .expect("OperationMetadata");
+    let meta: google_cloud_vpcaccess_v1::model::OperationMetadata =
+        first.metadata.as_ref().expect("metadata").to_msg().expect("OperationMetadata");
     assert_eq!(meta.method, "google.cloud.vpcaccess.v1.VpcAccessService.CreateConnector");
     assert_eq!(meta.target, format!("{PARENT}/connectors/conn-a"));
     assert!(meta.create_time.is_some() && meta.end_time.is_none());
@@ -141,12 +137,8 @@ async fn create_get_list_delete_round_trip_through_the_sdk_and_its_poller() {
         .await
         .expect("the poller finishes the delete");
     let (code, http_status) = {
-        let err = vpc
-            .get_connector()
-            .set_name(format!("{PARENT}/connectors/conn-a"))
-            .send()
-            .await
-            .expect_err("deleted");
+        let err =
+            vpc.get_connector().set_name(format!("{PARENT}/connectors/conn-a")).send().await.expect_err("deleted");
         (err.status().map(|s| s.code), err.http_status_code())
     };
     assert_eq!((code, http_status), (Some(Code::NotFound), Some(404)));
@@ -211,12 +203,8 @@ async fn failures_surface_as_errors_in_the_sdk() {
     let err = vpc.get_connector().set_name(format!("{PARENT}/connectors/missing")).send().await.expect_err("missing");
     let status = err.status().expect("AIP status");
     assert_eq!((status.code, status.message.as_str()), (Code::NotFound, "The connector is not found."));
-    let err = vpc
-        .get_operation()
-        .set_name(format!("{PARENT}/operations/nope"))
-        .send()
-        .await
-        .expect_err("missing operation");
+    let err =
+        vpc.get_operation().set_name(format!("{PARENT}/operations/nope")).send().await.expect_err("missing operation");
     assert_eq!(err.status().map(|s| s.code), Some(Code::NotFound));
     emu.shutdown().await;
 }
@@ -240,7 +228,13 @@ async fn patch_wire_format_states_and_scenarios_over_raw_http() {
     let (_, ints) = http(&emu, "GET", &format!("{base}/broken?%24alt=json%3Benum-encoding%3Dint"), None).await;
     assert_eq!(ints["state"], 4);
 
-    let (status, err) = http(&emu, "PATCH", &format!("{base}/ready?updateMask=ipCidrRange"), Some(json!({"ipCidrRange": "10.9.0.0/28"}))).await;
+    let (status, err) = http(
+        &emu,
+        "PATCH",
+        &format!("{base}/ready?updateMask=ipCidrRange"),
+        Some(json!({"ipCidrRange": "10.9.0.0/28"})),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(err["error"]["status"], "INVALID_ARGUMENT");
     assert!(err["error"].get("errors").is_none(), "AIP envelope");

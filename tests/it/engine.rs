@@ -14,7 +14,8 @@ async fn example_stack_lifecycle() {
     assert!(!warnings.has_errors());
 
     let p = plan(&c).await;
-    let creates: Vec<_> = p.changes.iter().filter(|ch| ch.action == Action::Create).map(|ch| ch.addr.to_string()).collect();
+    let creates: Vec<_> =
+        p.changes.iter().filter(|ch| ch.action == Action::Create).map(|ch| ch.addr.to_string()).collect();
     insta::assert_snapshot!("example_first_plan_creates", creates.join("\n"));
 
     let r = apply(&c).await;
@@ -34,7 +35,10 @@ async fn example_stack_lifecycle() {
     // changes, so it updates too — as under Terraform. Nothing is replaced.
     assert_eq!(
         actions(&p),
-        vec![("terraform_data.service[\"api\"]".to_string(), "update"), ("terraform_data.registry".to_string(), "update")]
+        vec![
+            ("terraform_data.service[\"api\"]".to_string(), "update"),
+            ("terraform_data.registry".to_string(), "update")
+        ]
     );
     let api = p.changes.iter().find(|ch| ch.addr.to_string() == "terraform_data.service[\"api\"]").unwrap();
     assert_eq!(api.changed_paths.iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["input.replicas", "output"]);

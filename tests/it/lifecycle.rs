@@ -27,7 +27,12 @@ async fn moved_block_renames_without_recreating() {
     let s = TestStack::new(&[("main.tf", two_things())]);
     let c = common(s.path(), cloud.registry());
     apply(&c).await;
-    s.write("main.tf", &two_things().replace("\"fake_thing\" \"a\"", "\"fake_thing\" \"primary\"").replace("fake_thing.a.id", "fake_thing.primary.id"));
+    s.write(
+        "main.tf",
+        &two_things()
+            .replace("\"fake_thing\" \"a\"", "\"fake_thing\" \"primary\"")
+            .replace("fake_thing.a.id", "fake_thing.primary.id"),
+    );
     s.write("moved.tf", "moved {\n  from = fake_thing.a\n  to   = fake_thing.primary\n}\n");
     let p = plan(&c).await;
     assert!(actions(&p).is_empty(), "a rename is not a change: {:?}", actions(&p));
@@ -71,7 +76,9 @@ async fn target_and_replace_narrow_and_force() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prevent_destroy_and_ignore_changes() {
     let cloud = FakeCloud::default();
-    let s = TestStack::new(&[("main.tf", r#"
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
 resource "fake_thing" "db" {
   name   = "db"
   note   = "managed"
@@ -81,7 +88,8 @@ resource "fake_thing" "db" {
     ignore_changes  = [labels]
   }
 }
-"#)]);
+"#,
+    )]);
     let c = common(s.path(), cloud.registry());
     apply(&c).await;
 
@@ -91,7 +99,10 @@ resource "fake_thing" "db" {
     assert!(actions(&p).is_empty(), "{:?}", actions(&p));
 
     // A rename would replace it: refused at plan time.
-    s.write("main.tf", &std::fs::read_to_string(s.path().join("main.tf")).unwrap().replace("name   = \"db\"", "name   = \"db2\""));
+    s.write(
+        "main.tf",
+        &std::fs::read_to_string(s.path().join("main.tf")).unwrap().replace("name   = \"db\"", "name   = \"db2\""),
+    );
     let err = ops::plan(PlanArgs::new(c.clone())).await.err().expect("prevent_destroy must stop the plan");
     let msg = describe(&err);
     assert!(msg.contains("prevent_destroy") && msg.contains("main.tf:"), "{msg}");
@@ -104,7 +115,9 @@ resource "fake_thing" "db" {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_before_destroy_and_replace_triggered_by() {
     let cloud = FakeCloud::default();
-    let s = TestStack::new(&[("main.tf", r#"
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
 variable "gen" {
   default = "1"
 }
@@ -127,7 +140,8 @@ resource "terraform_data" "marker" {
     replace_triggered_by = [fake_thing.cert]
   }
 }
-"#)]);
+"#,
+    )]);
     let c = common(s.path(), cloud.registry());
     apply(&c).await;
     let c2 = with_vars(c.clone(), &["gen=2"]);
@@ -161,7 +175,9 @@ resource "terraform_data" "marker" {
 
 #[test]
 fn failing_check_exits_2_and_state_commands_work() {
-    let s = TestStack::new(&[("main.tf", r#"
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
 variable "replicas" {
   default = 0
 }
@@ -176,7 +192,8 @@ check "has_replicas" {
     error_message = "svc has ${terraform_data.svc.output} replicas"
   }
 }
-"#)]);
+"#,
+    )]);
     let dir = s.path().to_str().unwrap();
     let o = run_cairn(&["apply", dir, "--auto-approve"], s.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -193,7 +210,8 @@ check "has_replicas" {
     let o = run_cairn(&["-C", dir, "state", "history"], s.path());
     assert!(stdout(&o).contains("state mv"), "{}", stdout(&o));
     let history = stdout(&o);
-    let applied = history.lines().find(|l| l.split_whitespace().nth(2) == Some("apply")).unwrap_or_else(|| panic!("{history}"));
+    let applied =
+        history.lines().find(|l| l.split_whitespace().nth(2) == Some("apply")).unwrap_or_else(|| panic!("{history}"));
     let first = applied.split_whitespace().next().unwrap().to_string();
     let o = run_cairn(&["-C", dir, "state", "restore", &first], s.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -220,7 +238,10 @@ fn fmt_check_reports_and_fmt_rewrites() {
 
 #[test]
 fn first_interrupt_finishes_in_flight_work_and_stops() {
-    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"n\" {\n  count = 4000\n  input = count.index\n}\n")]);
+    let s = TestStack::new(&[(
+        "main.tf",
+        "resource \"terraform_data\" \"n\" {\n  count = 4000\n  input = count.index\n}\n",
+    )]);
     let dir = s.path().to_str().unwrap();
     let child = std::process::Command::new(cairn_bin())
         .args(["apply", dir, "--auto-approve"])
@@ -249,7 +270,9 @@ fn first_interrupt_finishes_in_flight_work_and_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_stops_only_its_dependents() {
     let cloud = FakeCloud::default();
-    let s = TestStack::new(&[("main.tf", r#"
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
 resource "fake_thing" "bad" {
   name = "fail-me"
 }
@@ -262,7 +285,8 @@ resource "fake_thing" "child" {
 resource "fake_thing" "independent" {
   name = "independent"
 }
-"#)]);
+"#,
+    )]);
     let c = common(s.path(), cloud.registry());
     let r = ops::apply(apply_args(&c), &mut |_| true).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
     let o = r.outcome.expect("ran");
@@ -303,12 +327,22 @@ resource "fake_thing" "proxy" {
     let p = plan(&with_vars(c.clone(), &["gen=2"])).await;
     let cert = p.changes.iter().find(|ch| ch.addr.to_string() == "fake_thing.cert").unwrap();
     assert_eq!(cert.action, Action::DeleteThenCreate);
-    assert!(cert.warnings.iter().any(|w| w.contains("fake_thing.proxy") && w.contains("create_before_destroy")), "{:?}", cert.warnings);
+    assert!(
+        cert.warnings.iter().any(|w| w.contains("fake_thing.proxy") && w.contains("create_before_destroy")),
+        "{:?}",
+        cert.warnings
+    );
     let text = cairn::cli::render::text::plan_text(&p, &cairn::cli::render::RenderOptions { color: false });
     assert!(text.contains("create_before_destroy"), "{text}");
 
     // With create_before_destroy there is nothing to warn about.
-    s.write("main.tf", &stack.replace("name = \"cert-${var.gen}\"", "name = \"cert-${var.gen}\"\n  lifecycle {\n    create_before_destroy = true\n  }"));
+    s.write(
+        "main.tf",
+        &stack.replace(
+            "name = \"cert-${var.gen}\"",
+            "name = \"cert-${var.gen}\"\n  lifecycle {\n    create_before_destroy = true\n  }",
+        ),
+    );
     let p = plan(&with_vars(c.clone(), &["gen=2"])).await;
     let cert = p.changes.iter().find(|ch| ch.addr.to_string() == "fake_thing.cert").unwrap();
     assert_eq!(cert.action, Action::CreateThenDelete);
@@ -317,19 +351,27 @@ resource "fake_thing" "proxy" {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_of_a_secret_generated_earlier_is_refused_at_plan_time() {
-    let s = TestStack::new(&[("main.tf", r#"
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
 resource "random_password" "p" {
   length  = 20
   special = false
 }
-"#)]);
+"#,
+    )]);
     let c = common(s.path(), cairn::providers::Registry::builtin());
     apply(&c).await;
     // A consumer added later cannot receive the value: it was never stored.
     s.write("consumer.tf", "resource \"terraform_data\" \"uses\" {\n  input = random_password.p.result\n}\n");
     let err = ops::plan(PlanArgs::new(c.clone())).await.err().expect("refused at plan time");
     let msg = describe(&err);
-    assert!(msg.contains("terraform_data.uses needs the value of random_password.p.result") && msg.contains("consumer.tf:2:3") && msg.contains("--replace"), "{msg}");
+    assert!(
+        msg.contains("terraform_data.uses needs the value of random_password.p.result")
+            && msg.contains("consumer.tf:2:3")
+            && msg.contains("--replace"),
+        "{msg}"
+    );
     // Regenerating it in the same apply is the fix.
     let mut a = apply_args(&c);
     a.plan.replace = vec!["random_password.p".into()];

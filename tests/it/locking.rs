@@ -7,12 +7,15 @@ use cairn::state::{LockInfo, StateStore};
 
 /// A stack whose apply takes a while: each of these resources is cheap, but there are many.
 fn slow_stack() -> TestStack {
-    TestStack::new(&[("main.tf", r#"
+    TestStack::new(&[(
+        "main.tf",
+        r#"
 resource "terraform_data" "n" {
   count = 5000
   input = "value-${count.index}"
 }
-"#)])
+"#,
+    )])
 }
 
 #[test]

@@ -88,7 +88,12 @@ async fn secrets_never_reach_disk_or_output() {
         vec!["-vv", "apply", dir, "--auto-approve"],
         vec!["-vv", "plan", dir],
     ] {
-        let o = std::process::Command::new(cairn_bin()).args(&args).env("TF_VAR_api_key", SECRET).env("NO_COLOR", "1").output().unwrap();
+        let o = std::process::Command::new(cairn_bin())
+            .args(&args)
+            .env("TF_VAR_api_key", SECRET)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
         rendered += &stdout(&o);
         rendered += &stderr(&o);
     }

@@ -34,7 +34,12 @@ impl Staging {
     }
     fn cairn(&self, scenario: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         let mut c = std::process::Command::new(cairn_bin());
-        c.arg("--emulator").arg("--emulator-scenario").arg(scenario).args(args).current_dir(&self.root).env("NO_COLOR", "1");
+        c.arg("--emulator")
+            .arg("--emulator-scenario")
+            .arg(scenario)
+            .args(args)
+            .current_dir(&self.root)
+            .env("NO_COLOR", "1");
         for (k, v) in env {
             c.env(k, v);
         }
@@ -58,7 +63,11 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn plan_summary(text: &str) -> String {
-    text.lines().filter(|l| (l.trim_start().starts_with("# ") && !l.contains(" hidden)")) || l.starts_with("Plan:")).map(str::trim).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .filter(|l| (l.trim_start().starts_with("# ") && !l.contains(" hidden)")) || l.starts_with("Plan:"))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -117,13 +126,20 @@ fn no_generated_or_supplied_secret_is_kept_or_printed() {
     let env = [("TF_VAR_redis_url", supplied)];
     let mut printed = String::new();
     let planfile = s.root.join("staging.cairnplan");
-    for args in [vec!["-vv", "plan", dir, "-out", planfile.to_str().unwrap()], vec!["-vv", "apply", dir, "--auto-approve"], vec!["-vv", "check", dir], vec!["-C", dir, "state", "pull"], vec!["-C", dir, "output", "--json"]] {
+    for args in [
+        vec!["-vv", "plan", dir, "-out", planfile.to_str().unwrap()],
+        vec!["-vv", "apply", dir, "--auto-approve"],
+        vec!["-vv", "check", dir],
+        vec!["-C", dir, "state", "pull"],
+        vec!["-C", dir, "output", "--json"],
+    ] {
         let o = s.cairn(&scenario, &args, &env);
         printed += &stdout(&o);
         printed += &stderr(&o);
     }
     // The generated values live in the emulated cloud: read them back from it to scan for them.
-    let cloud: serde_json::Value = serde_json::from_slice(&std::fs::read(s.root.join("state/staging/emulator-cloud.json")).unwrap()).unwrap();
+    let cloud: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.root.join("state/staging/emulator-cloud.json")).unwrap()).unwrap();
     let text = cloud.to_string();
     let mut secrets = vec![supplied.to_string()];
     for id in ["jwt-secret-staging", "database-url"] {
@@ -137,7 +153,13 @@ fn no_generated_or_supplied_secret_is_kept_or_printed() {
         let value = String::from_utf8(raw).unwrap();
         if id == "database-url" {
             // The generated database password is the part between ':' and '@'.
-            let pw = value.split("://").nth(1).and_then(|r| r.split('@').next()).and_then(|c| c.split(':').nth(1)).unwrap().to_string();
+            let pw = value
+                .split("://")
+                .nth(1)
+                .and_then(|r| r.split('@').next())
+                .and_then(|c| c.split(':').nth(1))
+                .unwrap()
+                .to_string();
             secrets.push(pw);
         }
         secrets.push(value);
@@ -159,9 +181,18 @@ fn no_generated_or_supplied_secret_is_kept_or_printed() {
 #[test]
 fn the_readme_demo_runs_as_written() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let first = readme.lines().find(|l| l.trim_start().starts_with("bash ") || l.trim_start().starts_with("cargo ")).unwrap();
-    assert!(first.trim_start().starts_with("bash stacks/staging/demo.sh"), "the README leads with the staging demo: {first}");
-    let o = std::process::Command::new("bash").arg("stacks/staging/demo.sh").current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1").output().unwrap();
+    let first =
+        readme.lines().find(|l| l.trim_start().starts_with("bash ") || l.trim_start().starts_with("cargo ")).unwrap();
+    assert!(
+        first.trim_start().starts_with("bash stacks/staging/demo.sh"),
+        "the README leads with the staging demo: {first}"
+    );
+    let o = std::process::Command::new("bash")
+        .arg("stacks/staging/demo.sh")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     let out = stdout(&o);
     let critical = out.find("Overall Status: CRITICAL").expect("first report is CRITICAL");
@@ -178,7 +209,11 @@ fn break_cloud(s: &Staging, edit: impl FnOnce(&mut serde_json::Map<String, serde
     std::fs::write(&path, serde_json::to_vec(&data).unwrap()).unwrap();
 }
 
-fn value_of<'a>(r: &'a mut serde_json::Map<String, serde_json::Value>, api: &str, suffix: &str) -> &'a mut serde_json::Value {
+fn value_of<'a>(
+    r: &'a mut serde_json::Map<String, serde_json::Value>,
+    api: &str,
+    suffix: &str,
+) -> &'a mut serde_json::Value {
     let objects = r.get_mut(api).and_then(|v| v.as_object_mut()).unwrap();
     let key = objects.keys().find(|k| k.ends_with(suffix)).cloned().unwrap_or_else(|| panic!("{api} has no {suffix}"));
     objects.get_mut(&key).unwrap().get_mut("value").unwrap()
@@ -232,7 +267,8 @@ fn add_version_in_cloud(s: &Staging, secret_id: &str) {
     let generation = data["generation"].as_u64().unwrap() + 1;
     data["generation"] = generation.into();
     let secrets = data["resources"]["secretmanager"].as_object_mut().unwrap();
-    let secret = secrets.keys().find(|k| k.ends_with(&format!("/secrets/{secret_id}"))).cloned().expect("the secret exists");
+    let secret =
+        secrets.keys().find(|k| k.ends_with(&format!("/secrets/{secret_id}"))).cloned().expect("the secret exists");
     let created = secrets[&secret]["value"]["createTime"].clone();
     let name = format!("{secret}/versions/1");
     assert!(!secrets.contains_key(&name), "{secret_id} had no version");
@@ -267,13 +303,25 @@ fn an_owner_managed_secret_without_a_version_is_named_until_its_owner_adds_one()
     assert_eq!(o.status.code(), Some(2), "{report}{}", stderr(&o));
     assert!(report.contains(&format!("FAIL  {line}")) && report.contains(&format!("   - {line}")), "{report}");
     // A secret that does not exist is reported once, as missing.
-    assert!(report.contains("Secret 'database-url' is missing") && !report.contains("Secret 'database-url' has no"), "{report}");
-    assert_eq!(report.matches("has no enabled version").count(), 2, "only openai-api-key, in its section and the summary: {report}");
+    assert!(
+        report.contains("Secret 'database-url' is missing") && !report.contains("Secret 'database-url' has no"),
+        "{report}"
+    );
+    assert_eq!(
+        report.matches("has no enabled version").count(),
+        2,
+        "only openai-api-key, in its section and the summary: {report}"
+    );
 
     // Plan and apply do not count versions (one list call per type): nothing about it there.
     let o = s.cairn(&scenario, &["apply", dir, "--auto-approve"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(!stdout(&o).contains("has no enabled version") && !stderr(&o).contains("has no enabled version"), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        !stdout(&o).contains("has no enabled version") && !stderr(&o).contains("has no enabled version"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
     std::thread::sleep(std::time::Duration::from_secs(5));
 
     let o = s.cairn(&scenario, &["check", dir], &[]);

@@ -15,7 +15,9 @@ use cairn::apply::{Interrupt, Silent};
 use cairn::lang::value::Value;
 use cairn::ops::{self, ApplyArgs, Common, PlanArgs};
 use cairn::plan::{Plan, PlanMode};
-use cairn::providers::{AttrType, Attribute, CallContext, Provider, ProviderError, ReadRequest, Registry, ResourceType, Schema};
+use cairn::providers::{
+    AttrType, Attribute, CallContext, Provider, ProviderError, ReadRequest, Registry, ResourceType, Schema,
+};
 
 /// A stack directory in a temp dir.
 pub struct TestStack {
@@ -101,7 +103,8 @@ impl FakeCloud {
     /// Changes an attribute of the live object named `name`.
     pub fn set(&self, name: &str, attr: &str, v: Value) {
         let mut objs = self.objects.lock().unwrap();
-        let obj = objs.values_mut().find(|o| o.get("name").and_then(|n| n.as_str()) == Some(name)).expect("object exists");
+        let obj =
+            objs.values_mut().find(|o| o.get("name").and_then(|n| n.as_str()) == Some(name)).expect("object exists");
         if let Value::Map(m) = obj {
             m.insert(attr.to_string(), v);
         }
@@ -167,7 +170,9 @@ impl ResourceType for FakeThing {
     }
     async fn create(&self, _ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
         if planned.get("name").and_then(|n| n.as_str()).is_some_and(|n| n.starts_with("fail-")) {
-            return Err(ProviderError::new("the fake API refuses names starting with fail-").method("fake.things.create"));
+            return Err(
+                ProviderError::new("the fake API refuses names starting with fail-").method("fake.things.create")
+            );
         }
         self.cloud.creates.fetch_add(1, Ordering::SeqCst);
         let n = self.cloud.next_id.fetch_add(1, Ordering::SeqCst);
@@ -181,7 +186,14 @@ impl ResourceType for FakeThing {
         self.cloud.objects.lock().unwrap().insert(id, stored);
         Ok(v)
     }
-    async fn update(&self, _ctx: &CallContext, prior: &Value, planned: &Value, _c: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        _ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _c: &Value,
+        _changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let id = prior.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let mut v = planned.clone();
         if let Value::Map(m) = &mut v {
@@ -198,7 +210,10 @@ impl ResourceType for FakeThing {
         Ok(())
     }
     async fn import(&self, _ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
-        self.cloud.objects.lock().unwrap().get(id).cloned().ok_or_else(|| ProviderError { not_found: true, ..ProviderError::new(format!("no fake_thing with id {id}")) })
+        self.cloud.objects.lock().unwrap().get(id).cloned().ok_or_else(|| ProviderError {
+            not_found: true,
+            ..ProviderError::new(format!("no fake_thing with id {id}"))
+        })
     }
 }
 
@@ -230,7 +245,14 @@ pub async fn plan_mode(c: &Common, mode: PlanMode) -> Plan {
 }
 
 pub fn apply_args(c: &Common) -> ApplyArgs {
-    ApplyArgs { plan: PlanArgs::new(c.clone()), planfile: None, reviewed_planfile: None, interrupt: Interrupt::new(), progress: Arc::new(Silent), heartbeat: std::time::Duration::from_secs(60) }
+    ApplyArgs {
+        plan: PlanArgs::new(c.clone()),
+        planfile: None,
+        reviewed_planfile: None,
+        interrupt: Interrupt::new(),
+        progress: Arc::new(Silent),
+        heartbeat: std::time::Duration::from_secs(60),
+    }
 }
 
 pub async fn apply(c: &Common) -> ops::ApplyResult {
@@ -275,7 +297,13 @@ pub fn cairn_bin() -> PathBuf {
 }
 
 pub fn run_cairn(args: &[&str], cwd: &Path) -> Output {
-    std::process::Command::new(cairn_bin()).args(args).current_dir(cwd).env("NO_COLOR", "1").env_remove("TF_VAR_environment").output().expect("run cairn")
+    std::process::Command::new(cairn_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("TF_VAR_environment")
+        .output()
+        .expect("run cairn")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -313,7 +341,12 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A hand-written HTTP/1.1 exchange with the emulator, for what the SDK clients never send
 /// (malformed bodies, raw wire formats): the status, the response head and the JSON body
 /// (null when it is not JSON).
-pub async fn emulator_http(emu: &cairn::emulator::EmulatorHandle, method: &str, target: &str, body: Option<serde_json::Value>) -> (u16, String, serde_json::Value) {
+pub async fn emulator_http(
+    emu: &cairn::emulator::EmulatorHandle,
+    method: &str,
+    target: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, String, serde_json::Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(emu.addr()).await.expect("connect");
     let body = body.map(|b| b.to_string()).unwrap_or_default();

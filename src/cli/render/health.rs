@@ -3,7 +3,6 @@
 //! critical failures — what a platform team's health-check script prints, so the report can
 //! replace it in runbooks and CI.
 
-
 use owo_colors::OwoColorize;
 use serde_json::{json, Value as Json};
 
@@ -117,8 +116,13 @@ pub fn health_text(stack: &str, results: &[CheckResult], opts: &RenderOptions) -
             let name = humanize(split(&c.address).1);
             match c.status {
                 CheckStatus::Pass => out.push_str(&format!("   {}\n", paint(format!("PASS  {name}"), Some(true)))),
-                CheckStatus::Unknown => out.push_str(&format!("   {}\n", paint(format!("????  {name}: cannot be decided until the resources exist (run cairn apply)"), None))),
-                CheckStatus::Fail if c.messages.is_empty() => out.push_str(&format!("   {}\n", paint(format!("FAIL  {name}"), Some(false)))),
+                CheckStatus::Unknown => out.push_str(&format!(
+                    "   {}\n",
+                    paint(format!("????  {name}: cannot be decided until the resources exist (run cairn apply)"), None)
+                )),
+                CheckStatus::Fail if c.messages.is_empty() => {
+                    out.push_str(&format!("   {}\n", paint(format!("FAIL  {name}"), Some(false))))
+                }
                 CheckStatus::Fail => {
                     for m in lines(&c.messages) {
                         out.push_str(&format!("   {}\n", paint(format!("FAIL  {m}"), Some(false))));
@@ -179,7 +183,12 @@ pub fn health_markdown(stack: &str, results: &[CheckResult]) -> String {
                 CheckStatus::Unknown => "❔ unknown".to_string(),
                 CheckStatus::Fail => format!("❌ {}", lines(&c.messages).join("; ")),
             };
-            out.push_str(&format!("| {} | {} | {} |\n", s.title, humanize(split(&c.address).1), result.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                s.title,
+                humanize(split(&c.address).1),
+                result.replace('|', "\\|")
+            ));
         }
     }
     out
@@ -195,10 +204,22 @@ mod tests {
 
     fn broken() -> Vec<CheckResult> {
         vec![
-            r("module.vpc_connector.check.connector_ready", CheckStatus::Fail, &["VPC connector state is 'CREATING', expected 'READY'"]),
-            r("module.cloud_sql.check.instance_runnable", CheckStatus::Fail, &["Cloud SQL instance state is 'MAINTENANCE', expected 'RUNNABLE'"]),
+            r(
+                "module.vpc_connector.check.connector_ready",
+                CheckStatus::Fail,
+                &["VPC connector state is 'CREATING', expected 'READY'"],
+            ),
+            r(
+                "module.cloud_sql.check.instance_runnable",
+                CheckStatus::Fail,
+                &["Cloud SQL instance state is 'MAINTENANCE', expected 'RUNNABLE'"],
+            ),
             r("module.cloud_sql.check.flags", CheckStatus::Pass, &[]),
-            r("module.secrets.check.required_secrets", CheckStatus::Fail, &["Secret 'database-url' is missing\nSecret 'jwt-secret-staging' is missing"]),
+            r(
+                "module.secrets.check.required_secrets",
+                CheckStatus::Fail,
+                &["Secret 'database-url' is missing\nSecret 'jwt-secret-staging' is missing"],
+            ),
             r("check.stack_outputs", CheckStatus::Unknown, &[]),
         ]
     }

@@ -52,7 +52,9 @@ pub(crate) fn known_json(v: &Value) -> Json {
     match v {
         Value::Sensitive(_) | Value::Unknown(_) => Json::Null,
         Value::List(xs) | Value::Set(xs) => Json::Array(xs.iter().map(known_json).collect()),
-        Value::Map(m) => Json::Object(m.iter().filter(|(_, x)| !is_pending(x)).map(|(k, x)| (k.clone(), known_json(x))).collect()),
+        Value::Map(m) => {
+            Json::Object(m.iter().filter(|(_, x)| !is_pending(x)).map(|(k, x)| (k.clone(), known_json(x))).collect())
+        }
         other => other.to_json_redacted(),
     }
 }
@@ -73,7 +75,13 @@ fn mode_str(addr: &InstanceAddr) -> &'static str {
 }
 
 /// The fields every resource object shares: address, module_address, mode, type, name, index.
-fn resource_head(obj: &mut Map<String, Json>, addr: &InstanceAddr, previous: Option<&InstanceAddr>, type_name: &str, with_module: bool) {
+fn resource_head(
+    obj: &mut Map<String, Json>,
+    addr: &InstanceAddr,
+    previous: Option<&InstanceAddr>,
+    type_name: &str,
+    with_module: bool,
+) {
     obj.insert("address".into(), addr.to_string().into());
     if let Some(prev) = previous {
         obj.insert("previous_address".into(), prev.to_string().into());
@@ -140,7 +148,14 @@ fn resource_changes(plan: &Plan) -> Json {
                 obj.insert("provider_name".into(), provider_name(&c.provider).into());
                 obj.insert(
                     "change".into(),
-                    change_json(c.action, c.before.as_ref(), c.after.as_ref(), json!({}), &c.replace_paths, c.importing.as_deref()),
+                    change_json(
+                        c.action,
+                        c.before.as_ref(),
+                        c.after.as_ref(),
+                        json!({}),
+                        &c.replace_paths,
+                        c.importing.as_deref(),
+                    ),
                 );
                 if let Some(reason) = c.reason {
                     if let Ok(r) = serde_json::to_value(reason) {
@@ -164,7 +179,10 @@ fn resource_drift(plan: &Plan) -> Json {
                 resource_head(&mut obj, &d.addr, None, &d.type_name, true);
                 obj.insert("provider_name".into(), provider_name(&d.provider).into());
                 let action = if d.after.is_none() { Action::Delete } else { Action::Update };
-                obj.insert("change".into(), change_json(action, Some(&d.before), d.after.as_ref(), json!({}), &[], None));
+                obj.insert(
+                    "change".into(),
+                    change_json(action, Some(&d.before), d.after.as_ref(), json!({}), &[], None),
+                );
                 Json::Object(obj)
             })
             .collect(),
@@ -247,7 +265,10 @@ fn output_changes(plan: &Plan) -> Json {
     for o in sorted {
         let before = o.before.clone().map(|v| v.mark_if(o.sensitive));
         let after = o.after.clone().map(|v| v.mark_if(o.sensitive));
-        out.insert(o.name.clone(), change_json(o.action, before.as_ref(), after.as_ref(), Json::Bool(false), &[], None));
+        out.insert(
+            o.name.clone(),
+            change_json(o.action, before.as_ref(), after.as_ref(), Json::Bool(false), &[], None),
+        );
     }
     Json::Object(out)
 }
@@ -264,7 +285,11 @@ fn sensitive_paths_shape(paths: impl Iterator<Item = AttrPath>) -> Json {
                 }
                 if let Json::Object(m) = node {
                     let child = m.entry(a.clone()).or_insert(Json::Bool(false));
-                    if leaf { *child = Json::Bool(true) } else { insert(child, rest) }
+                    if leaf {
+                        *child = Json::Bool(true)
+                    } else {
+                        insert(child, rest)
+                    }
                 }
             }
             PathStep::Index(i) => {
@@ -276,7 +301,11 @@ fn sensitive_paths_shape(paths: impl Iterator<Item = AttrPath>) -> Json {
                     if xs.len() <= i {
                         xs.resize(i + 1, Json::Bool(false));
                     }
-                    if leaf { xs[i] = Json::Bool(true) } else { insert(&mut xs[i], rest) }
+                    if leaf {
+                        xs[i] = Json::Bool(true)
+                    } else {
+                        insert(&mut xs[i], rest)
+                    }
                 }
             }
         }
@@ -303,7 +332,10 @@ fn prior_state(state: &State) -> Json {
                 sensitive_paths_shape(r.sensitive_fingerprints.keys().filter_map(|p| AttrPath::parse(p))),
             );
             if !r.dependencies.is_empty() {
-                obj.insert("depends_on".into(), json!(r.dependencies.iter().map(|d| d.to_string()).collect::<Vec<_>>()));
+                obj.insert(
+                    "depends_on".into(),
+                    json!(r.dependencies.iter().map(|d| d.to_string()).collect::<Vec<_>>()),
+                );
             }
             if r.tainted {
                 obj.insert("tainted".into(), true.into());
@@ -375,7 +407,10 @@ fn checks_array(results: &[CheckResult]) -> Json {
                 instance.insert("address".into(), Json::Object(instance_address));
                 instance.insert("status".into(), status_str(&r.status).into());
                 if !r.messages.is_empty() {
-                    instance.insert("problems".into(), Json::Array(r.messages.iter().map(|m| json!({ "message": m })).collect()));
+                    instance.insert(
+                        "problems".into(),
+                        Json::Array(r.messages.iter().map(|m| json!({ "message": m })).collect()),
+                    );
                 }
                 json!({
                     "address": address,
@@ -509,7 +544,10 @@ mod tests {
     #[test]
     fn checks_in_terraform_shape() {
         let doc = checks_json(&checks());
-        assert_eq!(doc["checks"][1]["address"], json!({"kind": "check", "module": "module.db", "name": "backups", "to_display": "module.db.check.backups"}));
+        assert_eq!(
+            doc["checks"][1]["address"],
+            json!({"kind": "check", "module": "module.db", "name": "backups", "to_display": "module.db.check.backups"})
+        );
         assert_eq!(doc["checks"][1]["status"], "fail");
         assert_eq!(doc["checks"][1]["instances"][0]["problems"][0]["message"], "Backups are disabled on db | main.");
         assert_eq!(doc["summary"], json!({"pass": 1, "fail": 1, "unknown": 1}));
@@ -517,7 +555,14 @@ mod tests {
 
     #[test]
     fn full_plan_snapshot() {
-        let mut plan = plan_with(vec![create_sql_instance(), update_bucket(), replace_sql_instance(), delete_count_index(), import_update(), moved_update()]);
+        let mut plan = plan_with(vec![
+            create_sql_instance(),
+            update_bucket(),
+            replace_sql_instance(),
+            delete_count_index(),
+            import_update(),
+            moved_update(),
+        ]);
         plan.drift = vec![drift_changed(), drift_deleted()];
         plan.output_changes = outputs();
         plan.checks = checks();

@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 
 use super::text::{checks_text, drift_text, plan_text};
 use super::values::{DiffCtx, Style};
-use super::{
-    check_counts, delete_reason, no_changes_line, plural, shown_changes, summary_line, RenderOptions,
-};
+use super::{check_counts, delete_reason, no_changes_line, plural, shown_changes, summary_line, RenderOptions};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::plan::{Action, ActionReason, Drift, Plan, ResourceChange};
@@ -144,7 +142,11 @@ fn drift_details(d: &Drift) -> String {
         return "deleted outside Cairn".to_string();
     }
     let changed = changed_attributes(Some(&d.before), d.after.as_ref(), &d.changed_paths);
-    if changed.is_empty() { String::new() } else { format!("changed {}", paths_list(&changed)) }
+    if changed.is_empty() {
+        String::new()
+    } else {
+        format!("changed {}", paths_list(&changed))
+    }
 }
 
 /// Makes the text plan colour well in a ```diff block: GitHub colours lines by their first
@@ -258,7 +260,10 @@ pub fn plan_markdown(plan: &Plan) -> String {
     for w in plan.warnings.iter().chain(shown.iter().flat_map(|c| c.warnings.iter())) {
         s.push_str(&format!("> **Warning:** {}\n", cell(w)));
     }
-    if !plan.warnings.is_empty() || plan.checks.iter().any(|r| r.status == CheckStatus::Fail) || shown.iter().any(|c| !c.warnings.is_empty()) {
+    if !plan.warnings.is_empty()
+        || plan.checks.iter().any(|r| r.status == CheckStatus::Fail)
+        || shown.iter().any(|c| !c.warnings.is_empty())
+    {
         s.push('\n');
     }
     s.push_str(&folded("Full plan", &plan_text(plan, &RenderOptions { color: false })));
@@ -334,7 +339,10 @@ mod tests {
 
     #[test]
     fn symbols_move_to_column_zero() {
-        assert_eq!(diff_friendly("  + resource \"a\" \"b\" {\n      ~ x = 1 -> 2\n        y = 3"), "+   resource \"a\" \"b\" {\n!       x = 1 -> 2\n        y = 3");
+        assert_eq!(
+            diff_friendly("  + resource \"a\" \"b\" {\n      ~ x = 1 -> 2\n        y = 3"),
+            "+   resource \"a\" \"b\" {\n!       x = 1 -> 2\n        y = 3"
+        );
     }
 
     #[test]
@@ -345,13 +353,25 @@ mod tests {
 
     #[test]
     fn plan_comment() {
-        let mut plan = plan_with(vec![create_sql_instance(), update_bucket(), replace_sql_instance(), delete_each_key(), import_noop(), moved_update()]);
+        let mut plan = plan_with(vec![
+            create_sql_instance(),
+            update_bucket(),
+            replace_sql_instance(),
+            delete_each_key(),
+            import_noop(),
+            moved_update(),
+        ]);
         plan.drift = vec![drift_changed(), drift_deleted()];
         plan.output_changes = outputs();
         plan.checks = checks();
         let md = plan_markdown(&plan);
         assert!(md.starts_with("### Plan: 1 to import, 2 to add, 2 to change, 2 to destroy.\n"), "{md}");
-        assert!(md.contains("| ♻️ replace | `module.data.google_sql_database_instance.db` | forced by `settings[0].tier` |"), "{md}");
+        assert!(
+            md.contains(
+                "| ♻️ replace | `module.data.google_sql_database_instance.db` | forced by `settings[0].tier` |"
+            ),
+            "{md}"
+        );
         assert!(md.contains("<details><summary>Full plan</summary>"));
         insta::assert_snapshot!(md);
     }

@@ -214,12 +214,20 @@ pub(crate) mod fixtures {
                     ("tier", "db-f1-micro".into()),
                     ("availability_type", "ZONAL".into()),
                     ("disk_size", 10.into()),
-                    ("user_labels", Value::map([("team", "data"), ("cost-center", "42")].map(|(k, v)| (k, Value::string(v))))),
+                    (
+                        "user_labels",
+                        Value::map([("team", "data"), ("cost-center", "42")].map(|(k, v)| (k, Value::string(v)))),
+                    ),
                     (
                         "database_flags",
                         Value::set(vec![
-                            Value::map([("name", "max_connections"), ("value", "100")].map(|(k, v)| (k, Value::string(v)))),
-                            Value::map([("name", "log_min_duration_statement"), ("value", "250")].map(|(k, v)| (k, Value::string(v)))),
+                            Value::map(
+                                [("name", "max_connections"), ("value", "100")].map(|(k, v)| (k, Value::string(v))),
+                            ),
+                            Value::map(
+                                [("name", "log_min_duration_statement"), ("value", "250")]
+                                    .map(|(k, v)| (k, Value::string(v))),
+                            ),
                         ]),
                     ),
                     (
@@ -256,7 +264,11 @@ pub(crate) mod fixtures {
     }
 
     pub fn update_bucket() -> ResourceChange {
-        let before = bucket(Value::map([("env", "dev"), ("team", "web")].map(|(k, v)| (k, Value::string(v)))), &["https://a.example"], "STANDARD");
+        let before = bucket(
+            Value::map([("env", "dev"), ("team", "web")].map(|(k, v)| (k, Value::string(v)))),
+            &["https://a.example"],
+            "STANDARD",
+        );
         let after = bucket(
             Value::map([("env", "prod"), ("owner", "ops"), ("team", "web")].map(|(k, v)| (k, Value::string(v)))),
             &["https://a.example", "https://b.example"],
@@ -283,7 +295,8 @@ pub(crate) mod fixtures {
             ("settings", settings("db-custom-2-4096")),
             ("root_password", secret()),
         ]);
-        let mut c = change("module.data.google_sql_database_instance.db", Action::DeleteThenCreate, Some(before), Some(after));
+        let mut c =
+            change("module.data.google_sql_database_instance.db", Action::DeleteThenCreate, Some(before), Some(after));
         c.reason = Some(ActionReason::ReplaceBecauseCannotUpdate);
         c.changed_paths = vec![path("settings[0].tier"), path("root_password")];
         c.replace_paths = vec![path("settings[0].tier")];
@@ -298,7 +311,11 @@ pub(crate) mod fixtures {
     }
 
     pub fn delete_count_index() -> ResourceChange {
-        let before = Value::map([("name", "web-2".into()), ("machine_type", "e2-small".into()), ("tags", Value::set(vec!["web".into()]))]);
+        let before = Value::map([
+            ("name", "web-2".into()),
+            ("machine_type", "e2-small".into()),
+            ("tags", Value::set(vec!["web".into()])),
+        ]);
         let mut c = change("google_compute_instance.web[2]", Action::Delete, Some(before), None);
         c.reason = Some(ActionReason::DeleteBecauseCountIndex);
         c
@@ -323,7 +340,12 @@ pub(crate) mod fixtures {
                 ("tags", Value::set(tags.iter().map(|t| Value::string(*t)).collect())),
             ])
         };
-        change("google_compute_instance.vm", Action::Update, Some(vm("nginx", &["http", "web"])), Some(vm("caddy", &["https", "web"])))
+        change(
+            "google_compute_instance.vm",
+            Action::Update,
+            Some(vm("nginx", &["http", "web"])),
+            Some(vm("caddy", &["https", "web"])),
+        )
     }
 
     pub fn import_noop() -> ResourceChange {
@@ -334,7 +356,9 @@ pub(crate) mod fixtures {
     }
 
     pub fn import_update() -> ResourceChange {
-        let topic = |labels: Value| Value::map([("id", "projects/p/topics/events".into()), ("name", "events".into()), ("labels", labels)]);
+        let topic = |labels: Value| {
+            Value::map([("id", "projects/p/topics/events".into()), ("name", "events".into()), ("labels", labels)])
+        };
         let mut c = change(
             "google_pubsub_topic.events",
             Action::Update,
@@ -360,7 +384,14 @@ pub(crate) mod fixtures {
     }
 
     pub fn drift_changed() -> Drift {
-        let b = |labels: Value| Value::map([("id", "assets".into()), ("name", "assets".into()), ("location", "EU".into()), ("labels", labels)]);
+        let b = |labels: Value| {
+            Value::map([
+                ("id", "assets".into()),
+                ("name", "assets".into()),
+                ("location", "EU".into()),
+                ("labels", labels),
+            ])
+        };
         Drift {
             addr: addr("google_storage_bucket.assets"),
             type_name: "google_storage_bucket".into(),
@@ -385,7 +416,13 @@ pub(crate) mod fixtures {
     }
 
     pub fn outputs() -> Vec<OutputChange> {
-        let out = |name: &str, action, before, after, sensitive| OutputChange { name: name.into(), action, before, after, sensitive };
+        let out = |name: &str, action, before, after, sensitive| OutputChange {
+            name: name.into(),
+            action,
+            before,
+            after,
+            sensitive,
+        };
         vec![
             out("bucket_url", Action::Create, None, Some("gs://assets".into()), false),
             out("db_connection", Action::Create, None, Some(Value::unknown()), false),
@@ -480,12 +517,19 @@ pub(crate) mod fixtures {
                 ("list", list(vec!["b".into(), secret(), Value::string(format!("{SECRET}-2")).sensitive()])),
                 ("set", Value::set(vec!["b".into(), Value::string(format!("{SECRET}-3")).sensitive()])),
                 ("map", Value::map([("k", Value::string(format!("{SECRET}-4")).sensitive()), ("new", secret())])),
-                ("block", list(vec![Value::map([("inner", Value::string(format!("{SECRET}-5")).sensitive()), ("x", 2.into())])])),
+                (
+                    "block",
+                    list(vec![Value::map([
+                        ("inner", Value::string(format!("{SECRET}-5")).sensitive()),
+                        ("x", 2.into()),
+                    ])]),
+                ),
                 ("whole_block", list(vec![Value::map([("x", Value::string(format!("{SECRET}-6")))])]).sensitive()),
                 ("pending_secret", Value::unknown().sensitive()),
             ])),
         );
-        secret_everywhere.changed_paths = vec![path("secret_data"), path("list"), path("set"), path("map"), path("block"), path("whole_block")];
+        secret_everywhere.changed_paths =
+            vec![path("secret_data"), path("list"), path("set"), path("map"), path("block"), path("whole_block")];
         let mut plan = plan_with(vec![
             create_sql_instance(),
             update_bucket(),
@@ -527,7 +571,10 @@ mod tests {
     fn summary_counts_imports_first() {
         let counts = PlanCounts { add: 1, change: 2, destroy: 0, import: 0 };
         assert_eq!(summary_line(counts), "Plan: 1 to add, 2 to change, 0 to destroy.");
-        assert_eq!(summary_line(PlanCounts { import: 1, ..counts }), "Plan: 1 to import, 1 to add, 2 to change, 0 to destroy.");
+        assert_eq!(
+            summary_line(PlanCounts { import: 1, ..counts }),
+            "Plan: 1 to import, 1 to add, 2 to change, 0 to destroy."
+        );
     }
 
     /// The secret is planted in attributes, list/set/map elements, nested blocks, multi-line
@@ -545,7 +592,10 @@ mod tests {
             ("drift_markdown", drift_markdown(&plan)),
         ];
         for (name, out) in &outputs {
-            assert!(!out.as_bytes().windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "{name} leaked the secret:\n{out}");
+            assert!(
+                !out.as_bytes().windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "{name} leaked the secret:\n{out}"
+            );
             assert!(!out.contains("SUPERSECRET"), "{name} leaked part of the secret:\n{out}");
         }
         // The positions are still reported, just redacted.
@@ -572,10 +622,18 @@ mod tests {
         d.addr = addr("module.old.random_id.gone");
         d.reason = Some(ActionReason::DeleteBecauseNoModule);
         assert_eq!(headline(&d).1, vec!["(because module.old is not in configuration)".to_string()]);
-        let read = change("data.google_project.p", Action::Read, None, Some(crate::lang::value::Value::map([("id", crate::lang::value::Value::unknown())])));
+        let read = change(
+            "data.google_project.p",
+            Action::Read,
+            None,
+            Some(crate::lang::value::Value::map([("id", crate::lang::value::Value::unknown())])),
+        );
         assert_eq!(headline(&read).0, "data.google_project.p will be read during apply");
         let text = plan_text(&plan_with(vec![read, c]), &RenderOptions::default());
-        assert!(text.contains(" <= data \"google_project\" \"p\" {\n      + id = (known after apply)\n    }"), "{text}");
+        assert!(
+            text.contains(" <= data \"google_project\" \"p\" {\n      + id = (known after apply)\n    }"),
+            "{text}"
+        );
         assert!(text.contains("+/- resource \"google_sql_database_instance\" \"db\" {"), "{text}");
         assert!(text.contains("+/- create replacement and then destroy\n <= read (data resources)\n"), "{text}");
     }
@@ -586,7 +644,9 @@ mod tests {
         plan.mode = PlanMode::Destroy;
         assert!(plan_text(&plan, &RenderOptions::default()).starts_with("No changes. No objects need to be destroyed."));
         plan.mode = PlanMode::RefreshOnly;
-        assert!(plan_text(&plan, &RenderOptions::default()).starts_with("No changes. Your infrastructure still matches"));
+        assert!(
+            plan_text(&plan, &RenderOptions::default()).starts_with("No changes. Your infrastructure still matches")
+        );
         plan.drift = vec![drift_changed()];
         let text = plan_text(&plan, &RenderOptions::default());
         assert!(text.contains("This is a refresh-only plan"), "{text}");

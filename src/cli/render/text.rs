@@ -139,7 +139,11 @@ pub fn drift_text(plan: &Plan, opts: &RenderOptions) -> String {
         } else {
             format!(
                 "No drift: {} in sync with the real infrastructure.",
-                if n == 1 { "the 1 resource in state is".to_string() } else { format!("all {n} resources in state are") }
+                if n == 1 {
+                    "the 1 resource in state is".to_string()
+                } else {
+                    format!("all {n} resources in state are")
+                }
             )
         });
         return finish(out);

@@ -26,22 +26,46 @@ pub(crate) struct Style {
 
 impl Style {
     pub fn bold(&self, s: &str) -> String {
-        if self.color { s.bold().to_string() } else { s.to_string() }
+        if self.color {
+            s.bold().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn green(&self, s: &str) -> String {
-        if self.color { s.green().to_string() } else { s.to_string() }
+        if self.color {
+            s.green().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn red(&self, s: &str) -> String {
-        if self.color { s.red().to_string() } else { s.to_string() }
+        if self.color {
+            s.red().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn yellow(&self, s: &str) -> String {
-        if self.color { s.yellow().to_string() } else { s.to_string() }
+        if self.color {
+            s.yellow().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn cyan(&self, s: &str) -> String {
-        if self.color { s.cyan().to_string() } else { s.to_string() }
+        if self.color {
+            s.cyan().to_string()
+        } else {
+            s.to_string()
+        }
     }
     pub fn dim(&self, s: &str) -> String {
-        if self.color { s.dimmed().to_string() } else { s.to_string() }
+        if self.color {
+            s.dimmed().to_string()
+        } else {
+            s.to_string()
+        }
     }
 
     /// The action symbol right-aligned in three columns, as Terraform prints it.
@@ -399,7 +423,10 @@ impl<'a> DiffCtx<'a> {
         }
         // Unknown before and after: an attribute that only some commands read (a secret's
         // enabled_version_count outside `cairn check`). Not a change unless the planner says so.
-        if is_pending(b) && is_pending(a) && !self.changed_paths.iter().any(|c| c.starts_with(path) || path.starts_with(c)) {
+        if is_pending(b)
+            && is_pending(a)
+            && !self.changed_paths.iter().any(|c| c.starts_with(path) || path.starts_with(c))
+        {
             return (Action::NoOp, self.render_value(a, level, Action::NoOp));
         }
         if is_secret(b) && is_secret(a) {
@@ -504,10 +531,8 @@ impl<'a> DiffCtx<'a> {
         let mut matched_after = vec![false; a.len()];
         let mut items = Vec::new();
         for (i, x) in b.iter().enumerate() {
-            let found = a
-                .iter()
-                .enumerate()
-                .find(|(j, y)| !matched_after[*j] && self.same(x, y, &path.join_index(*j as i64)));
+            let found =
+                a.iter().enumerate().find(|(j, y)| !matched_after[*j] && self.same(x, y, &path.join_index(*j as i64)));
             match found {
                 Some((j, y)) => {
                     matched_after[j] = true;
@@ -542,7 +567,13 @@ impl<'a> DiffCtx<'a> {
         lines
     }
 
-    fn diff_map(&self, b: &BTreeMap<String, Value>, a: &BTreeMap<String, Value>, level: usize, path: &AttrPath) -> Lines {
+    fn diff_map(
+        &self,
+        b: &BTreeMap<String, Value>,
+        a: &BTreeMap<String, Value>,
+        level: usize,
+        path: &AttrPath,
+    ) -> Lines {
         let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
         let mut shown = Vec::new();
         let mut hidden = 0;
@@ -691,7 +722,15 @@ impl<'a> DiffCtx<'a> {
     }
 
     /// A single attribute line set (`sym key = value…`) at `level`, used for outputs.
-    pub fn attribute(&self, out: &mut Vec<String>, level: usize, symbol: Action, key: &str, width: usize, lines: Lines) {
+    pub fn attribute(
+        &self,
+        out: &mut Vec<String>,
+        level: usize,
+        symbol: Action,
+        key: &str,
+        width: usize,
+        lines: Lines,
+    ) {
         self.push_entry(out, level, symbol, format!("{key:<width$} = "), lines);
     }
 }
@@ -770,7 +809,10 @@ mod tests {
 
     #[test]
     fn visible_marks_context_around_changes() {
-        assert_eq!(visible(&[false, false, false, true, false, false, false], 1), vec![false, false, true, true, true, false, false]);
+        assert_eq!(
+            visible(&[false, false, false, true, false, false, false], 1),
+            vec![false, false, true, true, true, false, false]
+        );
         assert_eq!(visible(&[false, false, true, false, false], 1), vec![true; 5], "lone hidden items are shown");
     }
 }

@@ -11,12 +11,23 @@ use crate::emulator::errors::ApiError;
 
 const PROTOCOLS: &[&str] = &["GRPC", "HTTP", "HTTP2", "HTTPS", "SSL", "TCP", "UDP", "UNSPECIFIED"];
 const SCHEMES: &[&str] = &[
-    "EXTERNAL", "EXTERNAL_MANAGED", "INTERNAL", "INTERNAL_MANAGED", "INTERNAL_SELF_MANAGED",
+    "EXTERNAL",
+    "EXTERNAL_MANAGED",
+    "INTERNAL",
+    "INTERNAL_MANAGED",
+    "INTERNAL_SELF_MANAGED",
     "INVALID_LOAD_BALANCING_SCHEME",
 ];
 const AFFINITIES: &[&str] = &[
-    "CLIENT_IP", "CLIENT_IP_NO_DESTINATION", "CLIENT_IP_PORT_PROTO", "CLIENT_IP_PROTO",
-    "GENERATED_COOKIE", "HEADER_FIELD", "HTTP_COOKIE", "NONE", "STRONG_COOKIE_AFFINITY",
+    "CLIENT_IP",
+    "CLIENT_IP_NO_DESTINATION",
+    "CLIENT_IP_PORT_PROTO",
+    "CLIENT_IP_PROTO",
+    "GENERATED_COOKIE",
+    "HEADER_FIELD",
+    "HTTP_COOKIE",
+    "NONE",
+    "STRONG_COOKIE_AFFINITY",
 ];
 const BALANCING_MODES: &[&str] = &["CONNECTION", "RATE", "UTILIZATION", "CUSTOM_METRICS"];
 
@@ -68,11 +79,10 @@ pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value
             if !b.get("group").is_some_and(Value::is_string) {
                 return Err(super::required_field(&format!("backends[{i}].group")));
             }
-            check_enum(b, "balancingMode", "Backend.BalancingMode", BALANCING_MODES)
-                .map_err(|mut e| {
-                    e.message = e.message.replace("'resource.", &format!("'resource.backends[{i}]."));
-                    e
-                })?;
+            check_enum(b, "balancingMode", "Backend.BalancingMode", BALANCING_MODES).map_err(|mut e| {
+                e.message = e.message.replace("'resource.", &format!("'resource.backends[{i}]."));
+                e
+            })?;
             b.entry("balancingMode").or_insert(json!("UTILIZATION"));
             b.entry("capacityScaler").or_insert(json!(1));
         }
@@ -100,10 +110,22 @@ mod tests {
     #[test]
     fn fills_the_observed_defaults_and_normalises_health_checks() {
         let mut store = Store::new();
-        call(&mut store, Method::POST, "compute/v1/projects/p/global/healthChecks", json!({"name": "hc", "tcpHealthCheck": {}})).unwrap();
-        call(&mut store, Method::POST, BS, json!({"name": "bs", "healthChecks": ["projects/p/global/healthChecks/hc"],
+        call(
+            &mut store,
+            Method::POST,
+            "compute/v1/projects/p/global/healthChecks",
+            json!({"name": "hc", "tcpHealthCheck": {}}),
+        )
+        .unwrap();
+        call(
+            &mut store,
+            Method::POST,
+            BS,
+            json!({"name": "bs", "healthChecks": ["projects/p/global/healthChecks/hc"],
             "backends": [{"group": "https://www.googleapis.com/compute/v1/projects/p/zones/z/instanceGroups/ig"}],
-            "iap": {"enabled": true, "oauth2ClientId": "id", "oauth2ClientSecret": "s3cret"}})).unwrap();
+            "iap": {"enabled": true, "oauth2ClientId": "id", "oauth2ClientSecret": "s3cret"}}),
+        )
+        .unwrap();
         let bs = call(&mut store, Method::GET, &format!("{BS}/bs"), Value::Null).unwrap();
         assert_eq!(bs["kind"], "compute#backendService");
         assert_eq!(bs["timeoutSec"], 30);
@@ -122,8 +144,13 @@ mod tests {
     #[test]
     fn refuses_missing_health_checks_and_bad_enums() {
         let mut store = Store::new();
-        let err = call(&mut store, Method::POST, BS, json!({"name": "bs", "healthChecks": ["global/healthChecks/nope"]})).unwrap_err();
-        assert_eq!((err.http_status, err.message.as_str()), (404, "The resource 'projects/p/global/healthChecks/nope' was not found"));
+        let err =
+            call(&mut store, Method::POST, BS, json!({"name": "bs", "healthChecks": ["global/healthChecks/nope"]}))
+                .unwrap_err();
+        assert_eq!(
+            (err.http_status, err.message.as_str()),
+            (404, "The resource 'projects/p/global/healthChecks/nope' was not found")
+        );
         let err = call(&mut store, Method::POST, BS, json!({"name": "bs", "protocol": "QUIC"})).unwrap_err();
         assert!(err.message.contains("'resource.protocol'"), "{}", err.message);
         let err = call(&mut store, Method::POST, BS, json!({"name": "bs", "unknownThing": 1})).unwrap_err();

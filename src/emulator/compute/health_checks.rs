@@ -23,10 +23,8 @@ const PROXY_HEADERS: &[&str] = &["NONE", "PROXY_V1"];
 
 pub(super) fn prepare(body: &mut Map<String, Value>) -> Result<(), ApiError> {
     check_enum(body, "type", "HealthCheck.Type", TYPES)?;
-    let set: Vec<&(&str, &str, Option<i64>, bool, bool)> = BLOCKS
-        .iter()
-        .filter(|(field, ..)| body.get(*field).is_some_and(|v| !v.is_null()))
-        .collect();
+    let set: Vec<&(&str, &str, Option<i64>, bool, bool)> =
+        BLOCKS.iter().filter(|(field, ..)| body.get(*field).is_some_and(|v| !v.is_null())).collect();
     let declared = body.get("type").and_then(Value::as_str).map(str::to_string);
     let block = match set.as_slice() {
         [one] => *one,
@@ -62,7 +60,12 @@ pub(super) fn prepare(body: &mut Map<String, Value>) -> Result<(), ApiError> {
     let timeout = int_field(body, "timeoutSec", 5)?;
     let healthy = int_field(body, "healthyThreshold", 2)?;
     let unhealthy = int_field(body, "unhealthyThreshold", 2)?;
-    for (name, value) in [("checkIntervalSec", interval), ("timeoutSec", timeout), ("healthyThreshold", healthy), ("unhealthyThreshold", unhealthy)] {
+    for (name, value) in [
+        ("checkIntervalSec", interval),
+        ("timeoutSec", timeout),
+        ("healthyThreshold", healthy),
+        ("unhealthyThreshold", unhealthy),
+    ] {
         if !(1..=300).contains(&value) {
             return Err(invalid_field(name, &value.to_string(), "Must be between 1 and 300."));
         }
@@ -86,10 +89,9 @@ pub(super) fn prepare(body: &mut Map<String, Value>) -> Result<(), ApiError> {
         .map_err(|e| prefix_field(e, field))?;
     check_enum(check, "proxyHeader", "HTTPHealthCheck.ProxyHeader", PROXY_HEADERS)
         .map_err(|e| prefix_field(e, field))?;
-    let serving_or_named = matches!(
-        check.get("portSpecification").and_then(Value::as_str),
-        Some("USE_SERVING_PORT" | "USE_NAMED_PORT")
-    ) || check.contains_key("portName");
+    let serving_or_named =
+        matches!(check.get("portSpecification").and_then(Value::as_str), Some("USE_SERVING_PORT" | "USE_NAMED_PORT"))
+            || check.contains_key("portName");
     if let (Some(port), false) = (default_port, serving_or_named) {
         let port = int_field(check, "port", port)?;
         if !(1..=65535).contains(&port) {
@@ -131,7 +133,8 @@ mod tests {
         assert_eq!(hc["httpHealthCheck"], json!({"port": 80, "requestPath": "/", "proxyHeader": "NONE"}));
         assert_eq!((hc["checkIntervalSec"].as_i64(), hc["timeoutSec"].as_i64()), (Some(5), Some(5)));
         assert_eq!((hc["healthyThreshold"].as_i64(), hc["unhealthyThreshold"].as_i64()), (Some(2), Some(2)));
-        let tcp = prepared(json!({"type": "TCP", "tcpHealthCheck": {"portSpecification": "USE_SERVING_PORT"}})).unwrap();
+        let tcp =
+            prepared(json!({"type": "TCP", "tcpHealthCheck": {"portSpecification": "USE_SERVING_PORT"}})).unwrap();
         assert_eq!(tcp["tcpHealthCheck"], json!({"portSpecification": "USE_SERVING_PORT", "proxyHeader": "NONE"}));
         let grpc = prepared(json!({"grpcHealthCheck": {"port": 50051}})).unwrap();
         assert_eq!(grpc["grpcHealthCheck"], json!({"port": 50051}));
@@ -140,7 +143,10 @@ mod tests {
     #[test]
     fn refuses_zero_or_several_blocks_and_a_mismatched_type() {
         assert!(prepared(json!({})).unwrap_err().message.contains("Exactly one of"));
-        assert!(prepared(json!({"httpHealthCheck": {}, "tcpHealthCheck": {}})).unwrap_err().message.contains("Only one"));
+        assert!(prepared(json!({"httpHealthCheck": {}, "tcpHealthCheck": {}}))
+            .unwrap_err()
+            .message
+            .contains("Only one"));
         let err = prepared(json!({"type": "TCP", "httpHealthCheck": {}})).unwrap_err();
         assert!(err.message.starts_with("Invalid value for field 'resource.type': 'TCP'."), "{}", err.message);
         let err = prepared(json!({"type": "QUIC", "httpHealthCheck": {}})).unwrap_err();
@@ -151,7 +157,10 @@ mod tests {
     fn timeout_may_equal_but_not_exceed_the_interval() {
         assert!(prepared(json!({"tcpHealthCheck": {}, "timeoutSec": 10, "checkIntervalSec": 10})).is_ok());
         let err = prepared(json!({"tcpHealthCheck": {}, "timeoutSec": 6})).unwrap_err();
-        assert_eq!(err.message, "Invalid value for field 'resource.timeoutSec': '6'. TimeoutSec should be less than checkIntervalSec.");
+        assert_eq!(
+            err.message,
+            "Invalid value for field 'resource.timeoutSec': '6'. TimeoutSec should be less than checkIntervalSec."
+        );
         assert_eq!(err.http_status, 400);
     }
 }

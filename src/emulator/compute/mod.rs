@@ -94,10 +94,7 @@ impl Collection {
     }
 
     fn has_fingerprint(self) -> bool {
-        matches!(
-            self,
-            Collection::BackendServices | Collection::UrlMaps | Collection::TargetHttpsProxies
-        )
+        matches!(self, Collection::BackendServices | Collection::UrlMaps | Collection::TargetHttpsProxies)
     }
 
     /// SSL certificates are immutable; target proxies have PATCH but no PUT.
@@ -113,12 +110,29 @@ impl Collection {
 /// A parsed compute path.
 #[derive(Debug, PartialEq)]
 enum Target {
-    Collection { project: String, coll: Collection },
-    Resource { project: String, coll: Collection, name: String },
+    Collection {
+        project: String,
+        coll: Collection,
+    },
+    Resource {
+        project: String,
+        coll: Collection,
+        name: String,
+    },
     /// `projects/{p}/targetHttpsProxies/{name}/{setUrlMap|setSslCertificates}` (no `/global/`).
-    ProxyAction { project: String, name: String, action: String },
-    Operations { project: String },
-    Operation { project: String, name: String, wait: bool },
+    ProxyAction {
+        project: String,
+        name: String,
+        action: String,
+    },
+    Operations {
+        project: String,
+    },
+    Operation {
+        project: String,
+        name: String,
+        wait: bool,
+    },
 }
 
 impl Api for Compute {
@@ -151,9 +165,7 @@ impl Api for Compute {
             Target::Resource { project, coll, name } if m == Method::PUT && coll.has_update() => {
                 modify(ctx, req, &project, coll, &name, "update")
             }
-            Target::Resource { project, coll, name } if m == Method::DELETE => {
-                delete(ctx, &project, coll, &name)
-            }
+            Target::Resource { project, coll, name } if m == Method::DELETE => delete(ctx, &project, coll, &name),
             Target::ProxyAction { project, name, action } if m == Method::POST => {
                 target_https_proxies::action(ctx, req, &project, &name, &action)
             }
@@ -201,10 +213,9 @@ fn parse_target(path: &str) -> Result<Target, ApiError> {
         ["compute", "v1", "projects", p, "global", "operations", op, "wait"] => {
             Target::Operation { project: owned(p), name: owned(op), wait: true }
         }
-        ["compute", "v1", "projects", p, "global", c] => Target::Collection {
-            project: owned(p),
-            coll: Collection::from_segment(c).ok_or_else(bad)?,
-        },
+        ["compute", "v1", "projects", p, "global", c] => {
+            Target::Collection { project: owned(p), coll: Collection::from_segment(c).ok_or_else(bad)? }
+        }
         ["compute", "v1", "projects", p, "global", c, name] => Target::Resource {
             project: owned(p),
             coll: Collection::from_segment(c).ok_or_else(bad)?,
@@ -270,11 +281,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
     if valid_name(name) {
         Ok(())
     } else {
-        Err(invalid_field(
-            "name",
-            name,
-            "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'",
-        ))
+        Err(invalid_field("name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'"))
     }
 }
 
@@ -312,12 +319,11 @@ pub(crate) fn render(coll: Collection, stored: &StoredResource) -> Value {
 /// accepted (an observed real PATCH omitted it and succeeded).
 pub(crate) fn check_fingerprint(body: &Map<String, Value>, current: &StoredResource) -> Result<(), ApiError> {
     match body.get("fingerprint").and_then(Value::as_str) {
-        Some(given) if !given.is_empty() && given != fingerprint(current) => Err(ApiError::new(
-            Code::FailedPrecondition,
-            "Invalid fingerprint.",
-        )
-        .with_reason("conditionNotMet")
-        .with_http_status(412)),
+        Some(given) if !given.is_empty() && given != fingerprint(current) => {
+            Err(ApiError::new(Code::FailedPrecondition, "Invalid fingerprint.")
+                .with_reason("conditionNotMet")
+                .with_http_status(412))
+        }
         _ => Ok(()),
     }
 }
@@ -350,8 +356,7 @@ pub(crate) fn normalize_ref(
     value: &Value,
 ) -> Result<Value, ApiError> {
     let text = value.as_str().unwrap_or_default();
-    let key = resolve_ref(project, coll, text)
-        .ok_or_else(|| invalid_field(field, text, "The URL is malformed."))?;
+    let key = resolve_ref(project, coll, text).ok_or_else(|| invalid_field(field, text, "The URL is malformed."))?;
     if !exists_or_pending(ctx.store, &key) {
         return Err(resource_not_found(&key));
     }
@@ -367,40 +372,135 @@ pub(crate) fn exists_or_pending(store: &Store, key: &str) -> bool {
 fn known_fields(coll: Collection) -> &'static [&'static str] {
     match coll {
         Collection::HealthChecks => &[
-            "checkIntervalSec", "creationTimestamp", "description", "grpcHealthCheck",
-            "healthyThreshold", "http2HealthCheck", "httpHealthCheck", "httpsHealthCheck", "id",
-            "kind", "logConfig", "name", "region", "selfLink", "sslHealthCheck", "tcpHealthCheck",
-            "timeoutSec", "type", "unhealthyThreshold", "sourceRegions", "grpcTlsHealthCheck",
+            "checkIntervalSec",
+            "creationTimestamp",
+            "description",
+            "grpcHealthCheck",
+            "healthyThreshold",
+            "http2HealthCheck",
+            "httpHealthCheck",
+            "httpsHealthCheck",
+            "id",
+            "kind",
+            "logConfig",
+            "name",
+            "region",
+            "selfLink",
+            "sslHealthCheck",
+            "tcpHealthCheck",
+            "timeoutSec",
+            "type",
+            "unhealthyThreshold",
+            "sourceRegions",
+            "grpcTlsHealthCheck",
         ],
         Collection::BackendServices => &[
-            "affinityCookieTtlSec", "backends", "cdnPolicy", "circuitBreakers", "compressionMode",
-            "connectionDraining", "connectionTrackingPolicy", "consistentHash", "creationTimestamp",
-            "customRequestHeaders", "customResponseHeaders", "description", "edgeSecurityPolicy",
-            "enableCDN", "failoverPolicy", "fingerprint", "healthChecks", "iap", "id", "kind",
-            "loadBalancingScheme", "localityLbPolicies", "localityLbPolicy", "logConfig",
-            "maxStreamDuration", "metadatas", "name", "network", "outlierDetection", "port",
-            "portName", "protocol", "region", "securityPolicy", "securitySettings", "selfLink",
-            "serviceBindings", "sessionAffinity", "subsetting", "timeoutSec",
-            "ipAddressSelectionPolicy", "strongSessionAffinityCookie", "usedBy", "customMetrics",
-            "externalManagedMigrationState", "externalManagedMigrationTestingPercentage",
-            "serviceLbPolicy", "tlsSettings", "params", "haPolicy",
-            "networkPassThroughLbTrafficPolicy", "orchestrationInfo",
+            "affinityCookieTtlSec",
+            "backends",
+            "cdnPolicy",
+            "circuitBreakers",
+            "compressionMode",
+            "connectionDraining",
+            "connectionTrackingPolicy",
+            "consistentHash",
+            "creationTimestamp",
+            "customRequestHeaders",
+            "customResponseHeaders",
+            "description",
+            "edgeSecurityPolicy",
+            "enableCDN",
+            "failoverPolicy",
+            "fingerprint",
+            "healthChecks",
+            "iap",
+            "id",
+            "kind",
+            "loadBalancingScheme",
+            "localityLbPolicies",
+            "localityLbPolicy",
+            "logConfig",
+            "maxStreamDuration",
+            "metadatas",
+            "name",
+            "network",
+            "outlierDetection",
+            "port",
+            "portName",
+            "protocol",
+            "region",
+            "securityPolicy",
+            "securitySettings",
+            "selfLink",
+            "serviceBindings",
+            "sessionAffinity",
+            "subsetting",
+            "timeoutSec",
+            "ipAddressSelectionPolicy",
+            "strongSessionAffinityCookie",
+            "usedBy",
+            "customMetrics",
+            "externalManagedMigrationState",
+            "externalManagedMigrationTestingPercentage",
+            "serviceLbPolicy",
+            "tlsSettings",
+            "params",
+            "haPolicy",
+            "networkPassThroughLbTrafficPolicy",
+            "orchestrationInfo",
         ],
         Collection::SslCertificates => &[
-            "certificate", "creationTimestamp", "description", "expireTime", "id", "kind",
-            "managed", "name", "privateKey", "region", "selfLink", "selfManaged",
-            "subjectAlternativeNames", "type",
+            "certificate",
+            "creationTimestamp",
+            "description",
+            "expireTime",
+            "id",
+            "kind",
+            "managed",
+            "name",
+            "privateKey",
+            "region",
+            "selfLink",
+            "selfManaged",
+            "subjectAlternativeNames",
+            "type",
         ],
         Collection::UrlMaps => &[
-            "creationTimestamp", "defaultRouteAction", "defaultService", "defaultUrlRedirect",
-            "description", "fingerprint", "headerAction", "hostRules", "id", "kind", "name",
-            "pathMatchers", "region", "selfLink", "tests", "defaultCustomErrorResponsePolicy",
+            "creationTimestamp",
+            "defaultRouteAction",
+            "defaultService",
+            "defaultUrlRedirect",
+            "description",
+            "fingerprint",
+            "headerAction",
+            "hostRules",
+            "id",
+            "kind",
+            "name",
+            "pathMatchers",
+            "region",
+            "selfLink",
+            "tests",
+            "defaultCustomErrorResponsePolicy",
         ],
         Collection::TargetHttpsProxies => &[
-            "authorizationPolicy", "certificateMap", "creationTimestamp", "description",
-            "fingerprint", "httpKeepAliveTimeoutSec", "id", "kind", "name", "proxyBind",
-            "quicOverride", "region", "selfLink", "serverTlsPolicy", "sslCertificates",
-            "sslPolicy", "urlMap", "tlsEarlyData",
+            "authorizationPolicy",
+            "certificateMap",
+            "creationTimestamp",
+            "description",
+            "fingerprint",
+            "httpKeepAliveTimeoutSec",
+            "id",
+            "kind",
+            "name",
+            "proxyBind",
+            "quicOverride",
+            "region",
+            "selfLink",
+            "serverTlsPolicy",
+            "sslCertificates",
+            "sslPolicy",
+            "urlMap",
+            "tlsEarlyData",
         ],
     }
 }
@@ -426,12 +526,7 @@ fn strip_output_only(body: &mut Map<String, Value>) {
 
 /// Checks and completes a resource body of `coll`: defaults, normalised references. Returns
 /// the server-side data to keep beside it.
-fn prepare(
-    ctx: &Ctx<'_>,
-    project: &str,
-    coll: Collection,
-    body: &mut Map<String, Value>,
-) -> Result<Value, ApiError> {
+fn prepare(ctx: &Ctx<'_>, project: &str, coll: Collection, body: &mut Map<String, Value>) -> Result<Value, ApiError> {
     match coll {
         Collection::HealthChecks => health_checks::prepare(body).map(|()| Value::Null),
         Collection::BackendServices => backend_services::prepare(ctx, project, body).map(|()| Value::Null),
@@ -598,7 +693,11 @@ pub(crate) fn list_response(
         None => MAX_RESULTS,
         Some(s) => match s.parse::<i64>() {
             Ok(n) if (0..=MAX_RESULTS as i64).contains(&n) => {
-                if n == 0 { MAX_RESULTS } else { n as usize }
+                if n == 0 {
+                    MAX_RESULTS
+                } else {
+                    n as usize
+                }
             }
             _ => {
                 return Err(invalid_argument(format!(
@@ -817,7 +916,11 @@ mod tests {
         let mut store = Store::new();
         let err = call(&mut store, Method::POST, HC, json!({"name": "Bad_Name", "tcpHealthCheck": {}})).unwrap_err();
         assert_eq!(err.http_status, 400);
-        assert!(err.message.starts_with("Invalid value for field 'resource.name': 'Bad_Name'. Must be a match of regex"), "{}", err.message);
+        assert!(
+            err.message.starts_with("Invalid value for field 'resource.name': 'Bad_Name'. Must be a match of regex"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -828,8 +931,17 @@ mod tests {
         assert_eq!(op["operationType"], "insert");
         assert_eq!(op["targetLink"], format!("{LINK_BASE}projects/p/global/healthChecks/hc"));
         let err = call(&mut store, Method::POST, HC, json!({"name": "hc", "tcpHealthCheck": {}})).unwrap_err();
-        assert_eq!((err.http_status, err.message.as_str()), (409, "The resource 'projects/p/global/healthChecks/hc' already exists"));
-        call(&mut store, Method::POST, "compute/v1/projects/p/global/backendServices", json!({"name": "bs", "healthChecks": ["global/healthChecks/hc"]})).unwrap();
+        assert_eq!(
+            (err.http_status, err.message.as_str()),
+            (409, "The resource 'projects/p/global/healthChecks/hc' already exists")
+        );
+        call(
+            &mut store,
+            Method::POST,
+            "compute/v1/projects/p/global/backendServices",
+            json!({"name": "bs", "healthChecks": ["global/healthChecks/hc"]}),
+        )
+        .unwrap();
         let err = call(&mut store, Method::DELETE, &format!("{HC}/hc"), Value::Null).unwrap_err();
         assert_eq!(err.reason.as_deref(), Some("resourceInUseByAnotherResource"));
         assert_eq!(err.message, "The health_check resource 'projects/p/global/healthChecks/hc' is already being used by 'projects/p/global/backendServices/bs'");
@@ -845,7 +957,8 @@ mod tests {
         let fp = got["fingerprint"].as_str().unwrap().to_string();
         assert_eq!(got["timeoutSec"], 30);
         call(&mut store, Method::PATCH, &format!("{bs}/bs"), json!({"fingerprint": fp, "timeoutSec": 10})).unwrap();
-        let err = call(&mut store, Method::PATCH, &format!("{bs}/bs"), json!({"fingerprint": fp, "timeoutSec": 20})).unwrap_err();
+        let err = call(&mut store, Method::PATCH, &format!("{bs}/bs"), json!({"fingerprint": fp, "timeoutSec": 20}))
+            .unwrap_err();
         assert_eq!((err.http_status, err.reason.as_deref()), (412, Some("conditionNotMet")));
         let got = call(&mut store, Method::GET, &format!("{bs}/bs"), Value::Null).unwrap();
         assert_eq!(got["timeoutSec"], 10);

@@ -8,12 +8,14 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    check_known_fields, key_of, link, list_response, new_id, prepare, resource_not_found, valid_name,
-    Collection, API, COLLECTIONS,
+    check_known_fields, key_of, link, list_response, new_id, prepare, resource_not_found, valid_name, Collection, API,
+    COLLECTIONS,
 };
 use crate::emulator::api::{ApiRequest, Ctx};
 use crate::emulator::errors::{ApiError, Code};
-use crate::emulator::operations::{self as lro, compute_metadata, compute_timestamp, Effect, NewOperation, OperationStyle, Outcome};
+use crate::emulator::operations::{
+    self as lro, compute_metadata, compute_timestamp, Effect, NewOperation, OperationStyle, Outcome,
+};
 use crate::emulator::store::Store;
 
 /// Where scenario-injected operation failures are kept (outside every `projects/` listing).
@@ -112,15 +114,12 @@ pub(super) fn due_time(store: &Store, project: &str, name: &str) -> Option<chron
 }
 
 fn pending_puts(store: &Store) -> impl Iterator<Item = (&String, &Value)> {
-    store
-        .operations
-        .values()
-        .filter(|op| op.api == API && !op.settled)
-        .flat_map(|op| op.effects.iter())
-        .filter_map(|e| match e {
+    store.operations.values().filter(|op| op.api == API && !op.settled).flat_map(|op| op.effects.iter()).filter_map(
+        |e| match e {
             Effect::Put { name, value, .. } => Some((name, value)),
             _ => None,
-        })
+        },
+    )
 }
 
 /// Whether an operation not yet DONE will create `key`.
@@ -129,14 +128,8 @@ pub(super) fn pending_insert(store: &Store, key: &str) -> bool {
 }
 
 /// A resource a pending operation will write with a reference (per `holds`) to `key`.
-pub(super) fn pending_writer_referencing(
-    store: &Store,
-    key: &str,
-    holds: &dyn Fn(&Value) -> bool,
-) -> Option<String> {
-    pending_puts(store)
-        .find(|(name, value)| name.as_str() != key && holds(value))
-        .map(|(name, _)| name.clone())
+pub(super) fn pending_writer_referencing(store: &Store, key: &str, holds: &dyn Fn(&Value) -> bool) -> Option<String> {
+    pending_puts(store).find(|(name, value)| name.as_str() != key && holds(value)).map(|(name, _)| name.clone())
 }
 
 struct Failure {
@@ -152,7 +145,11 @@ fn take_failure(store: &mut Store, project: &str, op_type: &str, target_key: &st
         .filter(|(k, _)| k.starts_with(FAILURE_PREFIX))
         .find(|(_, r)| {
             let v = &r.value;
-            let target = format!("projects/{}/global/{}", v["project"].as_str().unwrap_or_default(), v["target"].as_str().unwrap_or_default());
+            let target = format!(
+                "projects/{}/global/{}",
+                v["project"].as_str().unwrap_or_default(),
+                v["target"].as_str().unwrap_or_default()
+            );
             v["project"] == project && v["operationType"] == op_type && target == target_key
         })
         .map(|(k, r)| (k.clone(), r.value.clone()))?;
@@ -222,8 +219,7 @@ struct FailureRule {
 }
 
 pub(super) fn seed(ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
-    let scenario: ScenarioSection =
-        serde_json::from_value(section.clone()).map_err(|e| format!("compute: {e}"))?;
+    let scenario: ScenarioSection = serde_json::from_value(section.clone()).map_err(|e| format!("compute: {e}"))?;
     // Dependency order: what is referenced exists before what references it.
     let groups = [
         (Collection::HealthChecks, &scenario.health_checks),
@@ -309,7 +305,12 @@ mod tests {
         let mut store = Store::new();
         let t0 = Utc::now();
         let mut ctx = Ctx { store: &mut store, operation_duration: Duration::from_millis(100), now: t0 };
-        let effect = Effect::Put { api: API.into(), name: "projects/p/global/healthChecks/hc".into(), value: json!({"name": "hc"}), internal: Value::Null };
+        let effect = Effect::Put {
+            api: API.into(),
+            name: "projects/p/global/healthChecks/hc".into(),
+            value: json!({"name": "hc"}),
+            internal: Value::Null,
+        };
         let first = start(&mut ctx, "p", "insert", "projects/p/global/healthChecks/hc", "42", vec![effect]);
         assert_eq!(first["status"], "PENDING");
         assert_eq!(first["progress"], 0);
@@ -335,7 +336,13 @@ mod tests {
     #[test]
     fn a_scenario_failure_rule_fails_the_operation_once_and_changes_nothing() {
         let mut store = Store::new();
-        call(&mut store, Method::POST, "compute/v1/projects/p/global/healthChecks", json!({"name": "hc", "tcpHealthCheck": {}})).unwrap();
+        call(
+            &mut store,
+            Method::POST,
+            "compute/v1/projects/p/global/healthChecks",
+            json!({"name": "hc", "tcpHealthCheck": {}}),
+        )
+        .unwrap();
         {
             let mut ctx = Ctx { store: &mut store, operation_duration: Duration::ZERO, now: Utc::now() };
             seed(&mut ctx, &json!({"failOperations": [{"project": "p", "operationType": "delete", "target": "healthChecks/hc",
@@ -356,16 +363,29 @@ mod tests {
     fn seeding_validates_and_links_resources() {
         let mut store = Store::new();
         let mut ctx = Ctx { store: &mut store, operation_duration: Duration::ZERO, now: Utc::now() };
-        seed(&mut ctx, &json!({
-            "healthChecks": [{"project": "p", "name": "hc", "httpHealthCheck": {"port": 8080}}],
-            "backendServices": [{"project": "p", "name": "bs", "healthChecks": ["hc"]}]
-        })).unwrap();
+        seed(
+            &mut ctx,
+            &json!({
+                "healthChecks": [{"project": "p", "name": "hc", "httpHealthCheck": {"port": 8080}}],
+                "backendServices": [{"project": "p", "name": "bs", "healthChecks": ["hc"]}]
+            }),
+        )
+        .unwrap();
         let bs = store.get(API, "projects/p/global/backendServices/bs").unwrap();
-        assert_eq!(bs.value["healthChecks"][0], format!("{}projects/p/global/healthChecks/hc", super::super::LINK_BASE));
+        assert_eq!(
+            bs.value["healthChecks"][0],
+            format!("{}projects/p/global/healthChecks/hc", super::super::LINK_BASE)
+        );
         let mut ctx = Ctx { store: &mut store, operation_duration: Duration::ZERO, now: Utc::now() };
-        let err = seed(&mut ctx, &json!({"backendServices": [{"project": "p", "name": "bs2", "healthChecks": ["missing"]}]})).unwrap_err();
+        let err =
+            seed(&mut ctx, &json!({"backendServices": [{"project": "p", "name": "bs2", "healthChecks": ["missing"]}]}))
+                .unwrap_err();
         assert!(err.contains("compute.backendServices[0] (bs2)") && err.contains("was not found"), "{err}");
-        let err = seed(&mut ctx, &json!({"healthChecks": [{"project": "p", "name": "x", "tcpHealthCheck": {}, "typo": 1}], "bogus": []})).unwrap_err();
+        let err = seed(
+            &mut ctx,
+            &json!({"healthChecks": [{"project": "p", "name": "x", "tcpHealthCheck": {}, "typo": 1}], "bogus": []}),
+        )
+        .unwrap_err();
         assert!(err.contains("bogus"), "{err}");
     }
 }

@@ -13,12 +13,21 @@ use crate::emulator::operations::{compute_timestamp, timestamp};
 
 const TYPES: &[&str] = &["MANAGED", "SELF_MANAGED", "TYPE_UNSPECIFIED"];
 const MANAGED_STATUSES: &[&str] = &[
-    "MANAGED_CERTIFICATE_STATUS_UNSPECIFIED", "PROVISIONING", "ACTIVE", "PROVISIONING_FAILED",
-    "PROVISIONING_FAILED_PERMANENTLY", "RENEWAL_FAILED",
+    "MANAGED_CERTIFICATE_STATUS_UNSPECIFIED",
+    "PROVISIONING",
+    "ACTIVE",
+    "PROVISIONING_FAILED",
+    "PROVISIONING_FAILED_PERMANENTLY",
+    "RENEWAL_FAILED",
 ];
 const DOMAIN_STATUSES: &[&str] = &[
-    "DOMAIN_STATUS_UNSPECIFIED", "PROVISIONING", "ACTIVE", "FAILED_NOT_VISIBLE",
-    "FAILED_CAA_CHECKING", "FAILED_CAA_FORBIDDEN", "FAILED_RATE_LIMITED",
+    "DOMAIN_STATUS_UNSPECIFIED",
+    "PROVISIONING",
+    "ACTIVE",
+    "FAILED_NOT_VISIBLE",
+    "FAILED_CAA_CHECKING",
+    "FAILED_CAA_FORBIDDEN",
+    "FAILED_RATE_LIMITED",
 ];
 const MAX_DOMAINS: usize = 100;
 /// How long an issued managed certificate is valid.
@@ -40,17 +49,17 @@ pub(super) fn prepare(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> Result<Va
     };
     body.insert("type".into(), json!(kind));
     if kind == "MANAGED" {
-        let domains = body
-            .get("managed")
-            .and_then(|m| m.get("domains"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let domains =
+            body.get("managed").and_then(|m| m.get("domains")).and_then(Value::as_array).cloned().unwrap_or_default();
         if domains.is_empty() {
             return Err(required_field("managed.domains"));
         }
         if domains.len() > MAX_DOMAINS {
-            return Err(invalid_field("managed.domains", &domains.len().to_string(), "At most 100 domains may be specified."));
+            return Err(invalid_field(
+                "managed.domains",
+                &domains.len().to_string(),
+                "At most 100 domains may be specified.",
+            ));
         }
         for (i, d) in domains.iter().enumerate() {
             let text = d.as_str().unwrap_or_default();
@@ -58,15 +67,9 @@ pub(super) fn prepare(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> Result<Va
                 return Err(invalid_field(&format!("managed.domains[{i}]"), text, "Must be a valid domain name."));
             }
         }
-        let statuses: Map<String, Value> = domains
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|d| (d.to_string(), json!("PROVISIONING")))
-            .collect();
-        body.insert(
-            "managed".into(),
-            json!({"domains": domains, "status": "PROVISIONING", "domainStatus": statuses}),
-        );
+        let statuses: Map<String, Value> =
+            domains.iter().filter_map(Value::as_str).map(|d| (d.to_string(), json!("PROVISIONING"))).collect();
+        body.insert("managed".into(), json!({"domains": domains, "status": "PROVISIONING", "domainStatus": statuses}));
         for field in ["certificate", "privateKey", "selfManaged"] {
             body.remove(field);
         }
@@ -87,7 +90,9 @@ pub(super) fn prepare(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> Result<Va
         .or_else(|| nested_field("privateKey"))
         .ok_or_else(|| required_field("privateKey"))?;
     if !certificate.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(invalid_argument("The SSL certificate could not be parsed.").with_reason("sslCertificateCouldNotParseCert"));
+        return Err(
+            invalid_argument("The SSL certificate could not be parsed.").with_reason("sslCertificateCouldNotParseCert")
+        );
     }
     if !private_key.contains("PRIVATE KEY-----") {
         return Err(invalid_argument("The SSL key could not be parsed.").with_reason("sslCertificateCouldNotParseKey"));
@@ -121,11 +126,8 @@ pub(super) fn sweep(ctx: &mut Ctx<'_>) {
         .collect();
     for (key, mut value, mut internal) in due {
         let domains = value["managed"]["domains"].as_array().cloned().unwrap_or_default();
-        let statuses: Map<String, Value> = domains
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|d| (d.to_string(), json!("ACTIVE")))
-            .collect();
+        let statuses: Map<String, Value> =
+            domains.iter().filter_map(Value::as_str).map(|d| (d.to_string(), json!("ACTIVE"))).collect();
         if let Value::Object(m) = &mut value["managed"] {
             m.insert("status".into(), json!("ACTIVE"));
             m.insert("domainStatus".into(), Value::Object(statuses));
@@ -210,8 +212,12 @@ pub(super) fn apply_scenario_extras(
     extras: ScenarioExtras,
 ) -> Result<(), String> {
     let Some(Value::Object(managed)) = value.get_mut("managed") else {
-        if extras.status.is_some() || extras.domain_status.is_some() || extras.stuck || extras.activate_after.is_some() {
-            return Err("managed.status, managed.domainStatus, stuck and activateAfter apply only to managed certificates".into());
+        if extras.status.is_some() || extras.domain_status.is_some() || extras.stuck || extras.activate_after.is_some()
+        {
+            return Err(
+                "managed.status, managed.domainStatus, stuck and activateAfter apply only to managed certificates"
+                    .into(),
+            );
         }
         return Ok(());
     };
@@ -220,7 +226,12 @@ pub(super) fn apply_scenario_extras(
         managed.insert("status".into(), json!(status));
     }
     if let Some(given) = extras.domain_status {
-        let domains: Vec<String> = managed["domains"].as_array().into_iter().flatten().filter_map(|d| d.as_str().map(str::to_string)).collect();
+        let domains: Vec<String> = managed["domains"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str().map(str::to_string))
+            .collect();
         if let Some(unknown) = given.keys().find(|d| !domains.contains(d)) {
             return Err(format!("managed.domainStatus names {unknown}, which is not among managed.domains"));
         }
@@ -257,7 +268,8 @@ mod tests {
         let t0 = Utc::now();
         {
             let mut ctx = Ctx { store: &mut store, operation_duration: Duration::from_millis(100), now: t0 };
-            let mut body = json!({"name": "c", "managed": {"domains": ["a.example.com."]}}).as_object().cloned().unwrap();
+            let mut body =
+                json!({"name": "c", "managed": {"domains": ["a.example.com."]}}).as_object().cloned().unwrap();
             body.remove("name");
             let internal = prepare(&ctx, &mut body).unwrap();
             assert_eq!(body["type"], "MANAGED");
@@ -266,7 +278,10 @@ mod tests {
             ctx.store.put(API, "projects/p/global/sslCertificates/c", Value::Object(body), internal);
             ctx.now = t0 + chrono::Duration::milliseconds(150);
             sweep(&mut ctx);
-            assert_eq!(ctx.store.get(API, "projects/p/global/sslCertificates/c").unwrap().value["managed"]["status"], "PROVISIONING");
+            assert_eq!(
+                ctx.store.get(API, "projects/p/global/sslCertificates/c").unwrap().value["managed"]["status"],
+                "PROVISIONING"
+            );
             ctx.now = t0 + chrono::Duration::milliseconds(250);
             sweep(&mut ctx);
         }
@@ -280,10 +295,22 @@ mod tests {
     #[test]
     fn self_managed_keys_are_never_stored_and_certificates_are_immutable() {
         let mut store = Store::new();
-        let err = call(&mut store, Method::POST, SC, json!({"name": "s", "certificate": "junk", "privateKey": "-----BEGIN PRIVATE KEY-----"})).unwrap_err();
+        let err = call(
+            &mut store,
+            Method::POST,
+            SC,
+            json!({"name": "s", "certificate": "junk", "privateKey": "-----BEGIN PRIVATE KEY-----"}),
+        )
+        .unwrap_err();
         assert_eq!(err.message, "The SSL certificate could not be parsed.");
-        call(&mut store, Method::POST, SC, json!({"name": "s", "certificate": "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----",
-            "privateKey": "-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----"})).unwrap();
+        call(
+            &mut store,
+            Method::POST,
+            SC,
+            json!({"name": "s", "certificate": "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----",
+            "privateKey": "-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----"}),
+        )
+        .unwrap();
         let stored = store.get(API, "projects/p/global/sslCertificates/s").unwrap();
         assert!(!stored.value.to_string().contains("secret") && stored.internal.is_null());
         assert_eq!(stored.value["type"], "SELF_MANAGED");
@@ -297,22 +324,33 @@ mod tests {
     fn a_scenario_can_keep_a_certificate_failing() {
         let mut store = Store::new();
         let mut ctx = Ctx { store: &mut store, operation_duration: Duration::ZERO, now: Utc::now() };
-        super::super::operations::seed(&mut ctx, &json!({"sslCertificates": [
+        super::super::operations::seed(
+            &mut ctx,
+            &json!({"sslCertificates": [
             {"project": "p", "name": "broken", "managed": {"domains": ["a.example.com", "b.example.com"],
               "domainStatus": {"b.example.com": "FAILED_NOT_VISIBLE"}}},
             {"project": "p", "name": "stuck", "managed": {"domains": ["c.example.com"]}, "stuck": true},
-            {"project": "p", "name": "fine", "managed": {"domains": ["d.example.com"]}}]})).unwrap();
+            {"project": "p", "name": "fine", "managed": {"domains": ["d.example.com"]}}]}),
+        )
+        .unwrap();
         ctx.now += chrono::Duration::days(1);
         sweep(&mut ctx);
         let get = |n: &str| store.get(API, &format!("projects/p/global/sslCertificates/{n}")).unwrap().value.clone();
         let broken = get("broken");
         assert_eq!(broken["managed"]["status"], "PROVISIONING");
-        assert_eq!(broken["managed"]["domainStatus"], json!({"a.example.com": "PROVISIONING", "b.example.com": "FAILED_NOT_VISIBLE"}));
+        assert_eq!(
+            broken["managed"]["domainStatus"],
+            json!({"a.example.com": "PROVISIONING", "b.example.com": "FAILED_NOT_VISIBLE"})
+        );
         assert_eq!(get("stuck")["managed"]["status"], "PROVISIONING");
         assert_eq!(get("fine")["managed"]["status"], "ACTIVE");
         let mut ctx = Ctx { store: &mut store, operation_duration: Duration::ZERO, now: Utc::now() };
-        let err = super::super::operations::seed(&mut ctx, &json!({"sslCertificates": [
-            {"project": "p", "name": "x", "managed": {"domains": ["a.com"], "domainStatus": {"a.com": "BROKEN"}}}]})).unwrap_err();
+        let err = super::super::operations::seed(
+            &mut ctx,
+            &json!({"sslCertificates": [
+            {"project": "p", "name": "x", "managed": {"domains": ["a.com"], "domainStatus": {"a.com": "BROKEN"}}}]}),
+        )
+        .unwrap_err();
         assert!(err.contains("BROKEN") && err.contains("sslCertificates[0] (x)"), "{err}");
     }
 }

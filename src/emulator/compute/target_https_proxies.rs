@@ -5,8 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    check_enum, check_fingerprint, invalid_field, key_of, link, normalize_ref, operations,
-    required_field, resource_not_found, Collection, API,
+    check_enum, check_fingerprint, invalid_field, key_of, link, normalize_ref, operations, required_field,
+    resource_not_found, Collection, API,
 };
 use crate::emulator::api::{ApiRequest, Ctx};
 use crate::emulator::errors::{not_found, ApiError};
@@ -85,7 +85,8 @@ pub(super) fn action(
     }
     value.insert("selfLink".into(), json!(link(&key)));
     let id = current.value["id"].as_str().unwrap_or_default().to_string();
-    let effect = Effect::Put { api: API.into(), name: key.clone(), value: Value::Object(value), internal: current.internal };
+    let effect =
+        Effect::Put { api: API.into(), name: key.clone(), value: Value::Object(value), internal: current.internal };
     Ok(operations::start(ctx, project, action, &key, &id, vec![effect]))
 }
 
@@ -100,11 +101,22 @@ mod tests {
     fn world(store: &mut Store) {
         call(store, Method::POST, "compute/v1/projects/p/global/backendServices", json!({"name": "bs"})).unwrap();
         for um in ["um", "um2"] {
-            call(store, Method::POST, "compute/v1/projects/p/global/urlMaps", json!({"name": um, "defaultService": "bs"})).unwrap();
+            call(
+                store,
+                Method::POST,
+                "compute/v1/projects/p/global/urlMaps",
+                json!({"name": um, "defaultService": "bs"}),
+            )
+            .unwrap();
         }
         for i in 0..16 {
-            call(store, Method::POST, "compute/v1/projects/p/global/sslCertificates",
-                json!({"name": format!("c{i}"), "managed": {"domains": [format!("c{i}.example.com")]}})).unwrap();
+            call(
+                store,
+                Method::POST,
+                "compute/v1/projects/p/global/sslCertificates",
+                json!({"name": format!("c{i}"), "managed": {"domains": [format!("c{i}.example.com")]}}),
+            )
+            .unwrap();
         }
     }
 
@@ -114,20 +126,37 @@ mod tests {
         world(&mut store);
         let tp = "compute/v1/projects/p/global/targetHttpsProxies";
         let sixteen: Vec<String> = (0..16).map(|i| format!("global/sslCertificates/c{i}")).collect();
-        let err = call(&mut store, Method::POST, tp, json!({"name": "px", "urlMap": "um", "sslCertificates": sixteen})).unwrap_err();
+        let err = call(&mut store, Method::POST, tp, json!({"name": "px", "urlMap": "um", "sslCertificates": sixteen}))
+            .unwrap_err();
         assert!(err.message.contains("at most 15"), "{}", err.message);
         let err = call(&mut store, Method::POST, tp, json!({"name": "px", "urlMap": "um"})).unwrap_err();
         assert_eq!(err.message, "Required field 'resource.sslCertificates' not specified");
-        call(&mut store, Method::POST, tp, json!({"name": "px", "urlMap": "global/urlMaps/um", "sslCertificates": ["c0"]})).unwrap();
+        call(
+            &mut store,
+            Method::POST,
+            tp,
+            json!({"name": "px", "urlMap": "global/urlMaps/um", "sslCertificates": ["c0"]}),
+        )
+        .unwrap();
         let px = call(&mut store, Method::GET, &format!("{tp}/px"), Value::Null).unwrap();
         assert_eq!(px["urlMap"], format!("{LINK_BASE}projects/p/global/urlMaps/um"));
         assert_eq!(px["quicOverride"], "NONE");
 
-        let op = call(&mut store, Method::POST, "compute/v1/projects/p/targetHttpsProxies/px/setUrlMap",
-            json!({"urlMap": format!("{LINK_BASE}projects/p/global/urlMaps/um2")})).unwrap();
+        let op = call(
+            &mut store,
+            Method::POST,
+            "compute/v1/projects/p/targetHttpsProxies/px/setUrlMap",
+            json!({"urlMap": format!("{LINK_BASE}projects/p/global/urlMaps/um2")}),
+        )
+        .unwrap();
         assert_eq!(op["operationType"], "setUrlMap");
-        let op = call(&mut store, Method::POST, "compute/v1/projects/p/targetHttpsProxies/px/setSslCertificates",
-            json!({"sslCertificates": ["global/sslCertificates/c1", "global/sslCertificates/c2"]})).unwrap();
+        let op = call(
+            &mut store,
+            Method::POST,
+            "compute/v1/projects/p/targetHttpsProxies/px/setSslCertificates",
+            json!({"sslCertificates": ["global/sslCertificates/c1", "global/sslCertificates/c2"]}),
+        )
+        .unwrap();
         assert_eq!(op["operationType"], "setSslCertificates");
         let px2 = call(&mut store, Method::GET, &format!("{tp}/px"), Value::Null).unwrap();
         assert_eq!(px2["urlMap"], format!("{LINK_BASE}projects/p/global/urlMaps/um2"));
@@ -136,10 +165,19 @@ mod tests {
 
         // um is free now; c1 is not.
         call(&mut store, Method::DELETE, "compute/v1/projects/p/global/urlMaps/um", Value::Null).unwrap();
-        let err = call(&mut store, Method::DELETE, "compute/v1/projects/p/global/sslCertificates/c1", Value::Null).unwrap_err();
+        let err = call(&mut store, Method::DELETE, "compute/v1/projects/p/global/sslCertificates/c1", Value::Null)
+            .unwrap_err();
         assert!(err.message.starts_with("The ssl_certificate resource 'projects/p/global/sslCertificates/c1' is already being used by 'projects/p/global/targetHttpsProxies/px'"));
-        assert!(call(&mut store, Method::POST, "compute/v1/projects/p/global/targetHttpsProxies/px/setUrlMap", json!({"urlMap": "um2"})).is_err(),
-            "setUrlMap has no /global/ form");
+        assert!(
+            call(
+                &mut store,
+                Method::POST,
+                "compute/v1/projects/p/global/targetHttpsProxies/px/setUrlMap",
+                json!({"urlMap": "um2"})
+            )
+            .is_err(),
+            "setUrlMap has no /global/ form"
+        );
         assert!(call(&mut store, Method::PUT, &format!("{tp}/px"), json!({})).is_err(), "proxies have no PUT");
     }
 }

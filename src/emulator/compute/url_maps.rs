@@ -105,10 +105,17 @@ mod tests {
         assert_eq!(got["defaultService"], full.as_str());
         assert_eq!(got["pathMatchers"][0]["pathRules"][0]["service"], full.as_str());
         assert!(got["fingerprint"].is_string());
-        let err = call(&mut store, Method::POST, um, json!({"name": "um2", "defaultService": "bs",
-            "hostRules": [{"hosts": ["x"], "pathMatcher": "missing"}]})).unwrap_err();
+        let err = call(
+            &mut store,
+            Method::POST,
+            um,
+            json!({"name": "um2", "defaultService": "bs",
+            "hostRules": [{"hosts": ["x"], "pathMatcher": "missing"}]}),
+        )
+        .unwrap_err();
         assert!(err.message.contains("hostRules[0].pathMatcher"), "{}", err.message);
-        let err = call(&mut store, Method::DELETE, "compute/v1/projects/p/global/backendServices/bs", Value::Null).unwrap_err();
+        let err = call(&mut store, Method::DELETE, "compute/v1/projects/p/global/backendServices/bs", Value::Null)
+            .unwrap_err();
         assert!(err.message.starts_with("The backend_service resource 'projects/p/global/backendServices/bs' is already being used by 'projects/p/global/urlMaps/um'"));
     }
 }

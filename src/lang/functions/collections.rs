@@ -331,7 +331,10 @@ fn convert_fn(c: &Call, ty: TypeConstraint, target: &str) -> Result<Value, FuncE
     convert(v, &ty).map_err(|e| {
         let detail = match (c.arg(0), &ty) {
             (Value::String(s), TypeConstraint::Number) => {
-                format!("cannot convert {} to number; given string must be a decimal representation of a number", c.shown(0, s))
+                format!(
+                    "cannot convert {} to number; given string must be a decimal representation of a number",
+                    c.shown(0, s)
+                )
             }
             (Value::String(s), TypeConstraint::Bool) => {
                 format!("cannot convert {} to bool; only the strings \"true\" or \"false\" are allowed", c.shown(0, s))
@@ -431,7 +434,10 @@ mod tests {
 
     #[test]
     fn zipmap_range_minmax() {
-        assert_eq!(ok("zipmap", vec![strs(&["a", "b"]), nums(&[1.0, 2.0])]), Value::map([("a", n(1.0)), ("b", n(2.0))]));
+        assert_eq!(
+            ok("zipmap", vec![strs(&["a", "b"]), nums(&[1.0, 2.0])]),
+            Value::map([("a", n(1.0)), ("b", n(2.0))])
+        );
         assert!(err("zipmap", vec![strs(&["a"]), nums(&[1.0, 2.0])]).message.contains("does not match"));
         assert_eq!(ok("range", vec![n(3.0)]), nums(&[0.0, 1.0, 2.0]));
         assert_eq!(ok("range", vec![n(1.0), n(4.0)]), nums(&[1.0, 2.0, 3.0]));
@@ -454,10 +460,7 @@ mod tests {
         assert_eq!(ok("values", vec![m]), nums(&[1.0, 2.0]));
         assert_eq!(ok("index", vec![strs(&["a", "b"]), s("b")]), n(1.0));
         assert!(err("index", vec![strs(&["a"]), s("z")]).message.contains("item not found"));
-        assert_eq!(
-            ok("chunklist", vec![strs(&["a", "b", "c"]), n(2.0)]),
-            list(vec![strs(&["a", "b"]), strs(&["c"])])
-        );
+        assert_eq!(ok("chunklist", vec![strs(&["a", "b", "c"]), n(2.0)]), list(vec![strs(&["a", "b"]), strs(&["c"])]));
         assert_eq!(ok("chunklist", vec![strs(&["a"]), n(0.0)]), list(vec![strs(&["a"])]));
         assert_eq!(err("chunklist", vec![strs(&["a"]), n(-1.0)]).arg, Some(1));
         assert_eq!(ok("length", vec![s("héllo")]), n(5.0));
@@ -499,7 +502,10 @@ mod tests {
         assert_eq!(ok("tobool", vec![s("true")]), b(true));
         assert_eq!(ok("tolist", vec![list(vec![s("a"), n(1.0)])]), strs(&["a", "1"]));
         assert_eq!(ok("toset", vec![strs(&["b", "a", "b"])]), Value::set(vec![s("a"), s("b")]));
-        assert_eq!(ok("tomap", vec![Value::map([("a", n(1.0)), ("b", s("x"))])]), Value::map([("a", s("1")), ("b", s("x"))]));
+        assert_eq!(
+            ok("tomap", vec![Value::map([("a", n(1.0)), ("b", s("x"))])]),
+            Value::map([("a", s("1")), ("b", s("x"))])
+        );
         let e = err("tonumber", vec![s("nope")]);
         assert!(e.message.contains("cannot convert \"nope\" to number"), "{}", e.message);
         let e = err("tobool", vec![s("yes")]);

@@ -32,7 +32,8 @@ pub fn jsonencode(c: &Call) -> Result<Value, FuncError> {
 }
 
 pub fn jsondecode(c: &Call) -> Result<Value, FuncError> {
-    let parsed: serde_json::Value = serde_json::from_str(c.str(0)).map_err(|e| c.err(0, format!("invalid JSON: {e}")))?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(c.str(0)).map_err(|e| c.err(0, format!("invalid JSON: {e}")))?;
     Ok(Value::from_json(&parsed))
 }
 
@@ -41,9 +42,8 @@ pub fn base64encode(c: &Call) -> Result<Value, FuncError> {
 }
 
 pub fn base64decode(c: &Call) -> Result<Value, FuncError> {
-    let bytes = B64
-        .decode(c.str(0))
-        .map_err(|_| c.fail(format!("failed to decode base64 data {}", c.shown(0, c.str(0)))))?;
+    let bytes =
+        B64.decode(c.str(0)).map_err(|_| c.fail(format!("failed to decode base64 data {}", c.shown(0, c.str(0)))))?;
     String::from_utf8(bytes)
         .map(Value::String)
         .map_err(|_| c.fail("the result of decoding the provided string is not valid UTF-8"))
@@ -102,8 +102,9 @@ fn pad_message(data: &[u8], big_endian: bool) -> Vec<u8> {
 /// MD5 (RFC 1321). Only for Terraform's `md5()`/`filemd5()`; not a security primitive.
 pub fn md5_digest(data: &[u8]) -> [u8; 16] {
     const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
+        20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6,
+        10, 15, 21,
     ];
     let k: Vec<u32> = (0..64).map(|i: i32| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32).collect();
     let (mut a0, mut b0, mut c0, mut d0) = (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
@@ -199,7 +200,11 @@ mod tests {
         assert!(err("base64decode", vec![s("/w==")]).message.contains("not valid UTF-8"));
         assert_eq!(ok("base64sha256", vec![s("hello world")]), s("uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="));
         let b512 = ok("base64sha512", vec![s("hello world")]);
-        assert!(b512.as_str().is_some_and(|h| h.starts_with("MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+Y") && h.len() == 88), "{b512}");
+        assert!(
+            b512.as_str()
+                .is_some_and(|h| h.starts_with("MJ7MSJwS1utMxA9QyQLytNDtd+5RGnx6m808qG1M2G+Y") && h.len() == 88),
+            "{b512}"
+        );
     }
 
     #[test]
@@ -208,7 +213,10 @@ mod tests {
         assert_eq!(ok("md5", vec![s("")]), s("d41d8cd98f00b204e9800998ecf8427e"));
         assert_eq!(ok("sha1", vec![s("hello world")]), s("2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"));
         assert_eq!(ok("sha1", vec![s(&"a".repeat(100))]), s("7f9000257a4918d7072655ea468540cdcbd42e0c"));
-        assert_eq!(ok("sha256", vec![s("hello world")]), s("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"));
+        assert_eq!(
+            ok("sha256", vec![s("hello world")]),
+            s("b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9")
+        );
         let sha512 = ok("sha512", vec![s("hello world")]);
         assert!(sha512.as_str().is_some_and(|h| h.starts_with("309ecc489c12d6eb4cc40f50c902f2b4") && h.len() == 128));
     }

@@ -12,10 +12,16 @@ use crate::lang::value::Value;
 /// Expands `~/` to the home directory and anchors relative paths at the stack directory.
 fn resolve(c: &Call, text: &str) -> PathBuf {
     let expanded = match text.strip_prefix("~/") {
-        Some(rest) => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|| PathBuf::from(text)),
+        Some(rest) => {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|| PathBuf::from(text))
+        }
         None => PathBuf::from(text),
     };
-    if expanded.is_absolute() { expanded } else { c.ctx.base_dir.join(expanded) }
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        c.ctx.base_dir.join(expanded)
+    }
 }
 
 fn read_bytes(c: &Call) -> Result<Vec<u8>, FuncError> {
@@ -71,7 +77,8 @@ pub fn templatefile(c: &Call) -> Result<Value, FuncError> {
             return Err(c.err(1, format!("invalid template variable name {key:?}: must start with a letter, followed by zero or more letters, digits, and underscores")));
         }
     }
-    (c.ctx.render_template)(&text, &vars).map_err(|e| c.fail(format!("error rendering template {}: {e}", c.shown(0, c.str(0)))))
+    (c.ctx.render_template)(&text, &vars)
+        .map_err(|e| c.fail(format!("error rendering template {}: {e}", c.shown(0, c.str(0)))))
 }
 
 pub fn abspath(c: &Call) -> Result<Value, FuncError> {
@@ -161,6 +168,9 @@ mod tests {
         assert_eq!(ok("dirname", vec![s("foo/bar/baz.txt")]), s("foo/bar"));
         assert_eq!(ok("dirname", vec![s("baz.txt")]), s("."));
         let abs = ok("abspath", vec![s("some/dir")]);
-        assert!(abs.as_str().is_some_and(|p| std::path::Path::new(p).is_absolute() && p.ends_with("some/dir")), "{abs}");
+        assert!(
+            abs.as_str().is_some_and(|p| std::path::Path::new(p).is_absolute() && p.ends_with("some/dir")),
+            "{abs}"
+        );
     }
 }

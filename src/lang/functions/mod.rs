@@ -267,7 +267,8 @@ impl Call<'_> {
 
 /// Functions whose result is built from their arguments' structure without inspecting nested
 /// values, so nested unknowns and sensitive marks pass through instead of spreading.
-const STRUCTURAL: &[&str] = &["keys", "values", "merge", "concat", "length", "lookup", "element", "slice", "zipmap", "tolist", "tomap"];
+const STRUCTURAL: &[&str] =
+    &["keys", "values", "merge", "concat", "length", "lookup", "element", "slice", "zipmap", "tolist", "tomap"];
 
 /// Calls the function `name`. `try` and `can` are not here: they need unevaluated arguments and
 /// live in the evaluator.
@@ -289,7 +290,8 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
     let mut sensitive = Vec::with_capacity(args.len());
     let mut converted = Vec::with_capacity(args.len());
     for (i, arg) in args.into_iter().enumerate() {
-        let (arg, marked) = if structural { (arg.clone().into_peeled(), arg.is_sensitive()) } else { arg.unmark_deep() };
+        let (arg, marked) =
+            if structural { (arg.clone().into_peeled(), arg.is_sensitive()) } else { arg.unmark_deep() };
         sensitive.push(marked);
         let param = spec.params.get(i).or(spec.variadic.as_ref());
         let Some(param) = param else { break };
@@ -297,7 +299,11 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
     }
     let any_sensitive = sensitive.iter().any(|s| *s);
 
-    let blocked = if structural { converted.iter().any(Value::is_unknown) } else { converted.iter().any(Value::contains_unknown) };
+    let blocked = if structural {
+        converted.iter().any(Value::is_unknown)
+    } else {
+        converted.iter().any(Value::contains_unknown)
+    };
     if blocked {
         if name == "length" {
             if let Some(n) = converted.first().and_then(|v| match v {
@@ -390,7 +396,11 @@ fn convert_arg(spec: &Spec, i: usize, param: &Param, arg: Value, marked: bool) -
 
 /// Conversion messages never quote the value, but keep the guarantee explicit for secrets.
 fn conv_msg(msg: String, marked: bool) -> String {
-    if marked { format!("{msg} (the value is sensitive)") } else { msg }
+    if marked {
+        format!("{msg} (the value is sensitive)")
+    } else {
+        msg
+    }
 }
 
 /// Last line of defence: no string content of a sensitive argument may reach a message, even
@@ -517,7 +527,11 @@ mod tests {
         let e = err("abs", vec![s("x")]);
         assert_eq!(e.message, "Invalid value for \"num\" parameter: a number is required.");
         let e = err("keys", vec![s("x")]);
-        assert!(e.message.starts_with("Invalid value for \"inputMap\" parameter: map or object required"), "{}", e.message);
+        assert!(
+            e.message.starts_with("Invalid value for \"inputMap\" parameter: map or object required"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

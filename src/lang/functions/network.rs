@@ -20,7 +20,11 @@ impl Net {
     }
 
     fn last(&self) -> u128 {
-        if self.size_bits() >= 128 { u128::MAX } else { self.base + (block(self.size_bits()) - 1) }
+        if self.size_bits() >= 128 {
+            u128::MAX
+        } else {
+            self.base + (block(self.size_bits()) - 1)
+        }
     }
 
     fn address(&self, n: u128) -> String {
@@ -39,7 +43,11 @@ impl Net {
 /// Addresses in a block of `bits` host bits; the whole IPv6 space (2^128) does not fit, so it
 /// reports u128::MAX, which callers only use for bounds checks.
 fn block(bits: u32) -> u128 {
-    if bits >= 128 { u128::MAX } else { 1u128 << bits }
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        1u128 << bits
+    }
 }
 
 fn parse(c: &Call, i: usize) -> Result<Net, FuncError> {
@@ -78,16 +86,28 @@ pub fn cidrnetmask(c: &Call) -> Result<Value, FuncError> {
     Ok(Value::String(Ipv4Addr::from(mask).to_string()))
 }
 
-fn subnet(c: &Call, net: Net, newbits: i64, netnum: i64, newbits_arg: usize, netnum_arg: usize) -> Result<Net, FuncError> {
+fn subnet(
+    c: &Call,
+    net: Net,
+    newbits: i64,
+    netnum: i64,
+    newbits_arg: usize,
+    netnum_arg: usize,
+) -> Result<Net, FuncError> {
     if newbits < 0 {
         return Err(c.err(newbits_arg, "must not be negative"));
     }
     let newbits = newbits as u32;
     if net.prefix + newbits > net.width {
-        return Err(c.err(newbits_arg, format!("insufficient address space to extend prefix of {} by {newbits}", net.prefix)));
+        return Err(
+            c.err(newbits_arg, format!("insufficient address space to extend prefix of {} by {newbits}", net.prefix))
+        );
     }
     if netnum < 0 || (newbits < 64 && (netnum as u128) >= (1u128 << newbits)) {
-        return Err(c.err(netnum_arg, format!("prefix extension of {newbits} does not accommodate a subnet numbered {netnum}")));
+        return Err(c.err(
+            netnum_arg,
+            format!("prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"),
+        ));
     }
     let prefix = net.prefix + newbits;
     let shift = net.width - prefix;
@@ -118,14 +138,19 @@ pub fn cidrsubnets(c: &Call) -> Result<Value, FuncError> {
         let prefix = net.prefix + newbits as u32;
         if prefix > net.width {
             let proto = if net.width == 32 { "IPv4" } else { "IPv6" };
-            return Err(c.err(i, format!("would extend prefix to {prefix} bits, which is too long for an {proto} address")));
+            return Err(
+                c.err(i, format!("would extend prefix to {prefix} bits, which is too long for an {proto} address"))
+            );
         }
         let size = block(net.width - prefix);
         let start = next_free.div_ceil(size).checked_mul(size);
         let fits = start.is_some_and(|s| s.checked_add(size - 1).is_some_and(|end| s >= net.base && end <= net.last()));
         let (Some(start), true) = (start, fits) else {
             let after = previous.map(|p| p.cidr()).unwrap_or_else(|| net.cidr());
-            return Err(c.err(i, format!("not enough remaining address space for a subnet with a prefix of {prefix} bits after {after}")));
+            return Err(c.err(
+                i,
+                format!("not enough remaining address space for a subnet with a prefix of {prefix} bits after {after}"),
+            ));
         };
         let sub = Net { base: start, width: net.width, prefix };
         out.push(Value::String(sub.cidr()));
@@ -147,7 +172,10 @@ mod tests {
         assert_eq!(ok("cidrhost", vec![s("10.0.0.0/24"), n(-1.0)]), s("10.0.0.255"));
         assert_eq!(ok("cidrhost", vec![s("fd00:fd12:3456:7890:00a2::/72"), n(34.0)]), s("fd00:fd12:3456:7890::22"));
         let e = err("cidrhost", vec![s("10.0.0.0/24"), n(256.0)]);
-        assert_eq!(e.message, "Invalid value for \"hostnum\" parameter: prefix of 24 does not accommodate a host numbered 256.");
+        assert_eq!(
+            e.message,
+            "Invalid value for \"hostnum\" parameter: prefix of 24 does not accommodate a host numbered 256."
+        );
         let e = err("cidrhost", vec![s("nonsense"), n(1.0)]);
         assert_eq!(e.arg, Some(0));
         assert!(e.message.contains("invalid CIDR expression"), "{}", e.message);
@@ -157,7 +185,10 @@ mod tests {
     fn cidrsubnet_extends_prefix() {
         assert_eq!(ok("cidrsubnet", vec![s("172.16.0.0/12"), n(4.0), n(2.0)]), s("172.18.0.0/16"));
         assert_eq!(ok("cidrsubnet", vec![s("10.1.2.0/24"), n(4.0), n(15.0)]), s("10.1.2.240/28"));
-        assert_eq!(ok("cidrsubnet", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(162.0)]), s("fd00:fd12:3456:7800:a200::/72"));
+        assert_eq!(
+            ok("cidrsubnet", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(162.0)]),
+            s("fd00:fd12:3456:7800:a200::/72")
+        );
         assert_eq!(ok("cidrsubnet", vec![s("10.0.0.5/8"), n(8.0), n(1.0)]), s("10.1.0.0/16"));
         let e = err("cidrsubnet", vec![s("10.0.0.0/30"), n(4.0), n(0.0)]);
         assert!(e.message.contains("insufficient address space to extend prefix of 30 by 4"), "{}", e.message);
@@ -174,7 +205,12 @@ mod tests {
         );
         assert_eq!(
             ok("cidrsubnets", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(16.0), n(16.0), n(32.0)]),
-            strs(&["fd00:fd12:3456:7800::/72", "fd00:fd12:3456:7800:100::/72", "fd00:fd12:3456:7800:200::/72", "fd00:fd12:3456:7800:300::/88"])
+            strs(&[
+                "fd00:fd12:3456:7800::/72",
+                "fd00:fd12:3456:7800:100::/72",
+                "fd00:fd12:3456:7800:200::/72",
+                "fd00:fd12:3456:7800:300::/88"
+            ])
         );
         let e = err("cidrsubnets", vec![s("10.0.0.0/24"), n(1.0), n(1.0), n(1.0)]);
         assert!(e.message.contains("not enough remaining address space"), "{}", e.message);

@@ -33,7 +33,13 @@ fn finite(c: &Call, n: f64) -> Result<Value, FuncError> {
 
 pub fn signum(c: &Call) -> Result<Value, FuncError> {
     let n = c.num(0);
-    Ok(Value::Number(if n > 0.0 { 1.0 } else if n < 0.0 { -1.0 } else { 0.0 }))
+    Ok(Value::Number(if n > 0.0 {
+        1.0
+    } else if n < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }))
 }
 
 /// `parseint(number, base)`: digits 0-9, then a-z, then A-Z for bases above 36, like Go's

@@ -131,7 +131,11 @@ pub fn substr(c: &Call) -> Result<Value, FuncError> {
 
 fn compile(c: &Call, i: usize, pattern: &str) -> Result<regex::Regex, FuncError> {
     regex::Regex::new(pattern).map_err(|e| {
-        let detail = if c.sensitive.get(i).copied().unwrap_or(false) { "the pattern is not valid".to_string() } else { e.to_string() };
+        let detail = if c.sensitive.get(i).copied().unwrap_or(false) {
+            "the pattern is not valid".to_string()
+        } else {
+            e.to_string()
+        };
         c.err(i, format!("invalid regexp pattern: {detail}"))
     })
 }
@@ -550,7 +554,10 @@ mod tests {
             ok("formatlist", vec![s("Hello, %s!"), strs(&["Valentina", "Ander"])]),
             strs(&["Hello, Valentina!", "Hello, Ander!"])
         );
-        assert_eq!(ok("formatlist", vec![s("%s, %s!"), s("Salutations"), strs(&["a", "b"])]), strs(&["Salutations, a!", "Salutations, b!"]));
+        assert_eq!(
+            ok("formatlist", vec![s("%s, %s!"), s("Salutations"), strs(&["a", "b"])]),
+            strs(&["Salutations, a!", "Salutations, b!"])
+        );
         let e = err("formatlist", vec![s("%s%s"), strs(&["a"]), strs(&["a", "b"])]);
         assert!(e.message.contains("inconsistent"), "{}", e.message);
     }

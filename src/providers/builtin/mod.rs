@@ -65,9 +65,12 @@ fn int_arg(obj: &BTreeMap<String, Value>, name: &str, default: i64) -> Result<i6
     match obj.get(name) {
         None => Ok(default),
         Some(v) if v.is_null() => Ok(default),
-        Some(v) => v
-            .as_i64()
-            .ok_or_else(|| super::ProviderError::new(format!("\"{name}\" must be a whole number known before apply, but it is {}", describe(v)))),
+        Some(v) => v.as_i64().ok_or_else(|| {
+            super::ProviderError::new(format!(
+                "\"{name}\" must be a whole number known before apply, but it is {}",
+                describe(v)
+            ))
+        }),
     }
 }
 

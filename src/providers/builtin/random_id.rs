@@ -27,11 +27,24 @@ impl RandomId {
         let computed = |d: &'static str| Attribute::computed(AttrType::String).describe(d);
         RandomId {
             schema: Schema::new()
-                .attr("byte_length", Attribute::required(AttrType::Number).force_new().validate(at_least_one).describe("The number of random bytes to produce."))
-                .attr("prefix", Attribute::optional(AttrType::String).force_new().describe("Prepended to b64_url, b64_std, hex and dec."))
+                .attr(
+                    "byte_length",
+                    Attribute::required(AttrType::Number)
+                        .force_new()
+                        .validate(at_least_one)
+                        .describe("The number of random bytes to produce."),
+                )
+                .attr(
+                    "prefix",
+                    Attribute::optional(AttrType::String)
+                        .force_new()
+                        .describe("Prepended to b64_url, b64_std, hex and dec."),
+                )
                 .attr(
                     "keepers",
-                    Attribute::optional(AttrType::Map(Box::new(AttrType::String))).force_new().describe("Arbitrary values whose change generates new bytes."),
+                    Attribute::optional(AttrType::Map(Box::new(AttrType::String)))
+                        .force_new()
+                        .describe("Arbitrary values whose change generates new bytes."),
                 )
                 .attr("id", computed("The bytes, base64 URL-safe without padding (no prefix)."))
                 .attr("b64_url", computed("prefix + the bytes in base64 URL-safe without padding."))
@@ -198,7 +211,8 @@ mod tests {
     #[tokio::test]
     async fn create_generates_consistent_encodings() {
         let t = RandomId::new();
-        let config = Value::map([("byte_length", Value::from(8)), ("prefix", Value::from("p-")), ("keepers", Value::Null)]);
+        let config =
+            Value::map([("byte_length", Value::from(8)), ("prefix", Value::from("p-")), ("keepers", Value::Null)]);
         let prop = propose(t.schema(), None, &config, false);
         assert!(prop.planned.get("hex").unwrap().is_unknown());
         let state = t.create(&ctx(), &prop.planned, &prop.config).await.unwrap();
@@ -220,14 +234,22 @@ mod tests {
             m.insert("keepers".into(), Value::map([("k", Value::from("1"))]));
             m
         });
-        let same = Value::map([("byte_length", Value::from(3)), ("prefix", Value::Null), ("keepers", Value::map([("k", Value::from("1"))]))]);
+        let same = Value::map([
+            ("byte_length", Value::from(3)),
+            ("prefix", Value::Null),
+            ("keepers", Value::map([("k", Value::from("1"))])),
+        ]);
         let prop = propose(t.schema(), Some(&prior), &same, false);
         assert!(prop.requires_replace.is_empty());
         assert_eq!(prop.planned, prior);
         let updated = t.update(&ctx(), &prior, &prop.planned, &same, &[]).await.unwrap();
         assert_eq!(updated, prior);
 
-        let changed = Value::map([("byte_length", Value::from(3)), ("prefix", Value::Null), ("keepers", Value::map([("k", Value::from("2"))]))]);
+        let changed = Value::map([
+            ("byte_length", Value::from(3)),
+            ("prefix", Value::Null),
+            ("keepers", Value::map([("k", Value::from("2"))])),
+        ]);
         let prop = propose(t.schema(), Some(&prior), &changed, false);
         assert_eq!(prop.requires_replace, vec![AttrPath::parse("keepers.k").unwrap()]);
         assert!(prop.planned.get("id").unwrap().is_unknown());

@@ -43,24 +43,41 @@ fn whole_number(min: f64) -> Validator {
 impl RandomPassword {
     pub fn new() -> Self {
         let mut schema = Schema::new()
-            .attr("length", Attribute::required(AttrType::Number).force_new().validate(whole_number(1.0)).describe("The number of characters."))
+            .attr(
+                "length",
+                Attribute::required(AttrType::Number)
+                    .force_new()
+                    .validate(whole_number(1.0))
+                    .describe("The number of characters."),
+            )
             .attr(
                 "keepers",
-                Attribute::optional(AttrType::Map(Box::new(AttrType::String))).force_new().describe("Arbitrary values whose change generates a new password."),
+                Attribute::optional(AttrType::Map(Box::new(AttrType::String)))
+                    .force_new()
+                    .describe("Arbitrary values whose change generates a new password."),
             );
         for class in CLASSES {
-            schema = schema.attr(class, Attribute::optional(AttrType::Bool).default(true).force_new().describe("Include this character class."));
+            schema = schema.attr(
+                class,
+                Attribute::optional(AttrType::Bool).default(true).force_new().describe("Include this character class."),
+            );
         }
         for min in MINIMUMS {
             schema = schema.attr(
                 min,
-                Attribute::optional(AttrType::Number).default(0i64).force_new().validate(whole_number(0.0)).describe("At least this many characters of the class."),
+                Attribute::optional(AttrType::Number)
+                    .default(0i64)
+                    .force_new()
+                    .validate(whole_number(0.0))
+                    .describe("At least this many characters of the class."),
             );
         }
         let schema = schema
             .attr(
                 "override_special",
-                Attribute::optional(AttrType::String).force_new().describe("The special characters to use instead of the default set."),
+                Attribute::optional(AttrType::String)
+                    .force_new()
+                    .describe("The special characters to use instead of the default set."),
             )
             .attr("result", Attribute::computed(AttrType::String).sensitive().describe("The generated password."))
             .attr("id", Attribute::computed(AttrType::String).describe("Always \"none\"."))
@@ -129,7 +146,8 @@ impl PasswordSpec {
     fn from_planned(obj: &BTreeMap<String, Value>) -> Result<Self, ProviderError> {
         let count = |name: &str, default: i64| -> Result<usize, ProviderError> {
             let n = int_arg(obj, name, default)?;
-            usize::try_from(n).map_err(|_| ProviderError::new(format!("random_password.{name} must not be negative, got {n}")))
+            usize::try_from(n)
+                .map_err(|_| ProviderError::new(format!("random_password.{name} must not be negative, got {n}")))
         };
         let flag = |name: &str| obj.get(name).and_then(Value::as_bool).unwrap_or(true);
         Ok(PasswordSpec {
@@ -169,13 +187,17 @@ pub fn generate(spec: &PasswordSpec) -> Result<String, ProviderError> {
         )));
     }
     let mut pool: Vec<char> = Vec::new();
-    for (enabled, chars) in [(spec.upper, &upper), (spec.lower, &lower), (spec.numeric, &numeric), (spec.special, &special)] {
+    for (enabled, chars) in
+        [(spec.upper, &upper), (spec.lower, &lower), (spec.numeric, &numeric), (spec.special, &special)]
+    {
         if enabled {
             pool.extend(chars.iter().copied());
         }
     }
     if pool.is_empty() && spec.length > required {
-        return Err(ProviderError::new("random_password: upper, lower, numeric and special are all false; set at least one to true"));
+        return Err(ProviderError::new(
+            "random_password: upper, lower, numeric and special are all false; set at least one to true",
+        ));
     }
     let mut rng = rand::rngs::OsRng;
     let mut pick = |chars: &[char], n: usize, out: &mut Vec<char>| {
@@ -240,7 +262,9 @@ impl ResourceType for RandomPassword {
     /// The import id is the password itself, as with the random provider.
     async fn import(&self, _ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
         if id.is_empty() {
-            return Err(ProviderError::new("cannot import random_password: the import id is the password, and it is empty"));
+            return Err(ProviderError::new(
+                "cannot import random_password: the import id is the password, and it is empty",
+            ));
         }
         let mut obj = BTreeMap::new();
         obj.insert("result".to_string(), Value::from(id).sensitive());
@@ -294,7 +318,13 @@ mod tests {
             PasswordSpec { special: false, numeric: false, min_upper: 2, ..spec(16) },
             PasswordSpec { upper: false, lower: false, special: false, min_numeric: 6, ..spec(6) },
             PasswordSpec { override_special: Some("^~".into()), min_special: 5, ..spec(8) },
-            PasswordSpec { upper: false, lower: false, numeric: false, override_special: Some("é€".into()), ..spec(10) },
+            PasswordSpec {
+                upper: false,
+                lower: false,
+                numeric: false,
+                override_special: Some("é€".into()),
+                ..spec(10)
+            },
         ];
         for (i, sp) in specs.iter().enumerate() {
             let specials: String = sp.special_chars().into_iter().collect();
@@ -309,7 +339,11 @@ mod tests {
                 assert!(sp.lower || count(&pw, LOWER) == sp.min_lower, "spec {i}");
                 assert!(sp.numeric || count(&pw, NUMERIC) == sp.min_numeric, "spec {i}");
                 assert!(sp.special || count(&pw, &specials) == sp.min_special, "spec {i}");
-                assert!(pw.chars().all(|c| UPPER.contains(c) || LOWER.contains(c) || NUMERIC.contains(c) || specials.contains(c)), "spec {i}");
+                assert!(
+                    pw.chars()
+                        .all(|c| UPPER.contains(c) || LOWER.contains(c) || NUMERIC.contains(c) || specials.contains(c)),
+                    "spec {i}"
+                );
             }
         }
     }
@@ -317,7 +351,9 @@ mod tests {
     #[test]
     fn impossible_specs_are_errors_not_panics() {
         assert!(generate(&PasswordSpec { min_upper: 5, min_lower: 5, ..spec(8) }).is_err());
-        assert!(generate(&PasswordSpec { upper: false, lower: false, numeric: false, special: false, ..spec(4) }).is_err());
+        assert!(
+            generate(&PasswordSpec { upper: false, lower: false, numeric: false, special: false, ..spec(4) }).is_err()
+        );
         assert_eq!(generate(&spec(0)).unwrap(), "");
     }
 
@@ -368,16 +404,24 @@ mod tests {
     #[tokio::test]
     async fn refreshed_withheld_result_plans_no_change_and_keepers_replace() {
         let t = RandomPassword::new();
-        let created = t.create(&ctx(), &propose(t.schema(), None, &config(12), false).planned, &Value::Null).await.unwrap();
+        let created =
+            t.create(&ctx(), &propose(t.schema(), None, &config(12), false).planned, &Value::Null).await.unwrap();
         // What the state codec gives back: the result withheld.
         let mut prior = created.clone();
         if let Value::Map(m) = &mut prior {
             m.insert("result".into(), Value::Unknown(Unknown::Withheld { fingerprint: Some("f".into()) }).sensitive());
         }
-        let read = t.read_many(&ctx(), &[ReadRequest {
-            addr: crate::addr::ResourceAddr::managed(crate::addr::ModulePath::root(), "random_password", "x").instance(crate::addr::InstanceKey::None),
-            prior: prior.clone(),
-        }]).await.unwrap();
+        let read = t
+            .read_many(
+                &ctx(),
+                &[ReadRequest {
+                    addr: crate::addr::ResourceAddr::managed(crate::addr::ModulePath::root(), "random_password", "x")
+                        .instance(crate::addr::InstanceKey::None),
+                    prior: prior.clone(),
+                }],
+            )
+            .await
+            .unwrap();
         assert_eq!(read, vec![Some(prior.clone())]);
 
         let prop = propose(t.schema(), Some(&prior), &config(12), false);

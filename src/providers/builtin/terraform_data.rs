@@ -17,11 +17,19 @@ impl TerraformData {
     pub fn new() -> Self {
         TerraformData {
             schema: Schema::new()
-                .attr("input", Attribute::optional(AttrType::Dynamic).describe("A value to store; copied to `output` on apply."))
-                .attr("output", Attribute::computed(AttrType::Dynamic).describe("The value of `input` after the last apply."))
+                .attr(
+                    "input",
+                    Attribute::optional(AttrType::Dynamic).describe("A value to store; copied to `output` on apply."),
+                )
+                .attr(
+                    "output",
+                    Attribute::computed(AttrType::Dynamic).describe("The value of `input` after the last apply."),
+                )
                 .attr(
                     "triggers_replace",
-                    Attribute::optional(AttrType::Dynamic).force_new().describe("A value whose change replaces the resource."),
+                    Attribute::optional(AttrType::Dynamic)
+                        .force_new()
+                        .describe("A value whose change replaces the resource."),
                 )
                 .attr("id", Attribute::computed(AttrType::String).describe("A random UUID assigned on create.")),
         }
@@ -110,7 +118,9 @@ fn known_input(planned: &Value, config: &Value) -> Result<Value, ProviderError> 
     }
     match config.get("input") {
         Some(v) if v.is_wholly_known() => Ok(v.clone()),
-        _ => Err(ProviderError::new("terraform_data.input is still unknown at apply time; this is a bug in Cairn's apply ordering")),
+        _ => Err(ProviderError::new(
+            "terraform_data.input is still unknown at apply time; this is a bug in Cairn's apply ordering",
+        )),
     }
 }
 
@@ -152,7 +162,12 @@ mod tests {
     #[tokio::test]
     async fn update_keeps_id_and_copies_input() {
         let t = TerraformData::new();
-        let prior = Value::map([("input", Value::from("v1")), ("output", Value::from("v1")), ("triggers_replace", Value::Null), ("id", Value::from("abc"))]);
+        let prior = Value::map([
+            ("input", Value::from("v1")),
+            ("output", Value::from("v1")),
+            ("triggers_replace", Value::Null),
+            ("id", Value::from("abc")),
+        ]);
         let unchanged = {
             let mut p = propose(t.schema(), Some(&prior), &cfg(Value::from("v1"), Value::Null), false);
             t.customize_plan(&mut p).unwrap();
@@ -173,7 +188,12 @@ mod tests {
     #[tokio::test]
     async fn changing_triggers_replace_replaces() {
         let t = TerraformData::new();
-        let prior = Value::map([("input", Value::Null), ("output", Value::Null), ("triggers_replace", Value::from(1)), ("id", Value::from("abc"))]);
+        let prior = Value::map([
+            ("input", Value::Null),
+            ("output", Value::Null),
+            ("triggers_replace", Value::from(1)),
+            ("id", Value::from("abc")),
+        ]);
         let mut prop = propose(t.schema(), Some(&prior), &cfg(Value::Null, Value::from(2)), false);
         t.customize_plan(&mut prop).unwrap();
         assert_eq!(prop.requires_replace, vec![AttrPath::attr("triggers_replace")]);

@@ -79,17 +79,34 @@ impl Clients {
             .build()
             .await
             .map_err(|e| ProviderError::new(format!("cannot create the Secret Manager client: {e}")))?;
-        let fail = |what: &str, e: &dyn std::fmt::Display| ProviderError::new(format!("cannot create the {what} client: {e}"));
-        let vpc_access = tuned(VpcAccessService::builder(), &config, Service::VpcAccess, &creds).build().await.map_err(|e| fail("VPC Access", &e))?;
-        let sql_instances = tuned(SqlInstancesService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
-        let sql_operations = tuned(SqlOperationsService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
-        let sql_databases = tuned(SqlDatabasesService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
-        let sql_users = tuned(SqlUsersService::builder(), &config, Service::Sql, &creds).build().await.map_err(|e| fail("Cloud SQL", &e))?;
-        let compute = ComputeClients::connect(&config, &creds).await?;
-        let logging = tuned(google_cloud_logging_v2::client::ConfigServiceV2::builder(), &config, Service::Logging, &creds)
+        let fail =
+            |what: &str, e: &dyn std::fmt::Display| ProviderError::new(format!("cannot create the {what} client: {e}"));
+        let vpc_access = tuned(VpcAccessService::builder(), &config, Service::VpcAccess, &creds)
             .build()
             .await
-            .map_err(|e| ProviderError::new(format!("cannot create the Cloud Logging client: {e}")))?;
+            .map_err(|e| fail("VPC Access", &e))?;
+        let sql_instances = tuned(SqlInstancesService::builder(), &config, Service::Sql, &creds)
+            .build()
+            .await
+            .map_err(|e| fail("Cloud SQL", &e))?;
+        let sql_operations = tuned(SqlOperationsService::builder(), &config, Service::Sql, &creds)
+            .build()
+            .await
+            .map_err(|e| fail("Cloud SQL", &e))?;
+        let sql_databases = tuned(SqlDatabasesService::builder(), &config, Service::Sql, &creds)
+            .build()
+            .await
+            .map_err(|e| fail("Cloud SQL", &e))?;
+        let sql_users = tuned(SqlUsersService::builder(), &config, Service::Sql, &creds)
+            .build()
+            .await
+            .map_err(|e| fail("Cloud SQL", &e))?;
+        let compute = ComputeClients::connect(&config, &creds).await?;
+        let logging =
+            tuned(google_cloud_logging_v2::client::ConfigServiceV2::builder(), &config, Service::Logging, &creds)
+                .build()
+                .await
+                .map_err(|e| ProviderError::new(format!("cannot create the Cloud Logging client: {e}")))?;
         Ok(Clients {
             secret_manager,
             secret_manager_calls: Retrier::new(backoff.clone(), SECRET_MANAGER_CONCURRENCY),
@@ -126,27 +143,51 @@ impl Clients {
 impl ComputeClients {
     async fn connect(config: &GoogleConfig, creds: &Credentials) -> Result<Self, ProviderError> {
         use google_cloud_compute_v1::client as c;
-        let err = |e: google_cloud_gax::client_builder::Error| ProviderError::new(format!("cannot create the Compute Engine client: {e}"));
+        let err = |e: google_cloud_gax::client_builder::Error| {
+            ProviderError::new(format!("cannot create the Compute Engine client: {e}"))
+        };
         Ok(ComputeClients {
-            health_checks: tuned(c::HealthChecks::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
-            backend_services: tuned(c::BackendServices::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
-            ssl_certificates: tuned(c::SslCertificates::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+            health_checks: tuned(c::HealthChecks::builder(), config, Service::Compute, creds)
+                .build()
+                .await
+                .map_err(err)?,
+            backend_services: tuned(c::BackendServices::builder(), config, Service::Compute, creds)
+                .build()
+                .await
+                .map_err(err)?,
+            ssl_certificates: tuned(c::SslCertificates::builder(), config, Service::Compute, creds)
+                .build()
+                .await
+                .map_err(err)?,
             url_maps: tuned(c::UrlMaps::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
-            target_https_proxies: tuned(c::TargetHttpsProxies::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
-            global_operations: tuned(c::GlobalOperations::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
+            target_https_proxies: tuned(c::TargetHttpsProxies::builder(), config, Service::Compute, creds)
+                .build()
+                .await
+                .map_err(err)?,
+            global_operations: tuned(c::GlobalOperations::builder(), config, Service::Compute, creds)
+                .build()
+                .await
+                .map_err(err)?,
         })
     }
 }
 
 /// The common client settings: endpoint, credentials, one attempt per call bounded by
 /// `request_timeout`, and explicit (short) backoff and polling so that no SDK default applies.
-fn tuned<F>(b: ClientBuilder<F, Credentials>, config: &GoogleConfig, service: Service, creds: &Credentials) -> ClientBuilder<F, Credentials> {
+fn tuned<F>(
+    b: ClientBuilder<F, Credentials>,
+    config: &GoogleConfig,
+    service: Service,
+    creds: &Credentials,
+) -> ClientBuilder<F, Credentials> {
     let (initial, max) = if config.is_emulator() {
         (Duration::from_millis(10), Duration::from_millis(250))
     } else {
         (Duration::from_secs(1), Duration::from_secs(10))
     };
-    let backoff = || ExponentialBackoffBuilder::new().with_initial_delay(initial).with_maximum_delay(max).with_scaling(2.0).clamp();
+    let backoff = || {
+        ExponentialBackoffBuilder::new().with_initial_delay(initial).with_maximum_delay(max).with_scaling(2.0).clamp()
+    };
     b.with_endpoint(config.endpoint(service))
         .with_credentials(creds.clone())
         .with_retry_policy(NeverRetry)
@@ -166,13 +207,16 @@ pub fn credentials(source: &CredentialSource) -> Result<Credentials, ProviderErr
                 .map_err(|e| ProviderError::new(format!("cannot read the credentials file {}: {e}", path.display())))?;
             from_json(&text, &format!("the credentials file {}", path.display()))
         }
-        CredentialSource::ApplicationDefault => auth::Builder::default().build().map_err(|e| no_credentials(&e.to_string())),
+        CredentialSource::ApplicationDefault => {
+            auth::Builder::default().build().map_err(|e| no_credentials(&e.to_string()))
+        }
     }
 }
 
 fn from_json(text: &str, what: &str) -> Result<Credentials, ProviderError> {
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ProviderError::new(format!("{what} is not valid JSON ({e}); give a service-account key file or its content")))?;
+    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        ProviderError::new(format!("{what} is not valid JSON ({e}); give a service-account key file or its content"))
+    })?;
     let kind = json.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
     let built = match kind.as_str() {
         "service_account" => auth::service_account::Builder::new(json).build(),
@@ -236,7 +280,12 @@ impl auth::CredentialsProvider for StaticToken {
     ) -> impl Future<Output = Result<CacheableResource<axum::http::HeaderMap>, CredentialsError>> + Send {
         let value = axum::http::HeaderValue::from_str(&format!("Bearer {}", self.0));
         async move {
-            let mut value = value.map_err(|_| CredentialsError::from_msg(false, "access_token contains characters that cannot be sent in an HTTP header"))?;
+            let mut value = value.map_err(|_| {
+                CredentialsError::from_msg(
+                    false,
+                    "access_token contains characters that cannot be sent in an HTTP header",
+                )
+            })?;
             value.set_sensitive(true);
             let mut headers = axum::http::HeaderMap::new();
             headers.insert(axum::http::header::AUTHORIZATION, value);
@@ -272,7 +321,13 @@ mod tests {
     }
 
     fn assert_helpful(message: &str) {
-        for hint in ["gcloud auth application-default login", "GOOGLE_APPLICATION_CREDENTIALS", "access_token", "--emulator", EMULATOR_ENV] {
+        for hint in [
+            "gcloud auth application-default login",
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            "access_token",
+            "--emulator",
+            EMULATOR_ENV,
+        ] {
             assert!(message.contains(hint), "missing {hint:?} in {message}");
         }
     }
@@ -304,14 +359,20 @@ mod tests {
         };
         assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
         assert!(e.message.contains("/nonexistent/cairn-adc.json"), "{}", e.message);
-        assert!(e.message.contains("gcloud auth application-default login") && e.message.contains(EMULATOR_ENV), "{}", e.message);
+        assert!(
+            e.message.contains("gcloud auth application-default login") && e.message.contains(EMULATOR_ENV),
+            "{}",
+            e.message
+        );
     }
 
     #[tokio::test]
     async fn access_token_becomes_a_bearer_header() {
         let creds = credentials(&CredentialSource::AccessToken("ya29.token".into())).unwrap();
         assert!(!format!("{creds:?}").contains("ya29"));
-        let CacheableResource::New { data, .. } = creds.headers(Default::default()).await.unwrap() else { panic!("headers") };
+        let CacheableResource::New { data, .. } = creds.headers(Default::default()).await.unwrap() else {
+            panic!("headers")
+        };
         assert_eq!(data.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer ya29.token"));
         probe(&creds, PROBE_TIMEOUT).await.unwrap();
         let bad = credentials(&CredentialSource::AccessToken("a\nb".into())).unwrap();

@@ -82,12 +82,26 @@ fn check_health_checks(v: &Value) -> Result<(), String> {
 pub fn schema() -> Schema {
     let strings = || AttrType::Set(Box::new(AttrType::String));
     let backend = Schema::new()
-        .attr("group", Attribute::required(AttrType::String).describe("Self link of the instance group or network endpoint group."))
+        .attr(
+            "group",
+            Attribute::required(AttrType::String)
+                .describe("Self link of the instance group or network endpoint group."),
+        )
         .attr(
             "balancing_mode",
-            Attribute::optional(AttrType::String).default("UTILIZATION").validate(Validator::OneOf(vec!["UTILIZATION", "RATE", "CONNECTION", "CUSTOM_METRICS"])),
+            Attribute::optional(AttrType::String).default("UTILIZATION").validate(Validator::OneOf(vec![
+                "UTILIZATION",
+                "RATE",
+                "CONNECTION",
+                "CUSTOM_METRICS",
+            ])),
         )
-        .attr("capacity_scaler", Attribute::optional(AttrType::Number).default(1.0).validate(Validator::Custom(Arc::new(check_capacity_scaler))))
+        .attr(
+            "capacity_scaler",
+            Attribute::optional(AttrType::Number)
+                .default(1.0)
+                .validate(Validator::Custom(Arc::new(check_capacity_scaler))),
+        )
         .attr("description", Attribute::optional(AttrType::String))
         .attr("max_rate", num("Requests per second for the whole group (RATE)."))
         .attr("max_rate_per_instance", num("Requests per second per instance (RATE)."))
@@ -95,7 +109,10 @@ pub fn schema() -> Schema {
         .attr("max_connections", num("Connections for the whole group (CONNECTION)."))
         .attr("max_connections_per_instance", num("Connections per instance (CONNECTION)."))
         .attr("max_connections_per_endpoint", num("Connections per endpoint (CONNECTION)."))
-        .attr("max_utilization", num("Target CPU utilization, 0.0 to 1.0 (UTILIZATION).").validate(Validator::Range { min: 0.0, max: 1.0 }));
+        .attr(
+            "max_utilization",
+            num("Target CPU utilization, 0.0 to 1.0 (UTILIZATION).").validate(Validator::Range { min: 0.0, max: 1.0 }),
+        );
     let cache_key = Schema::new()
         .attr("include_host", Attribute::optional(AttrType::Bool))
         .attr("include_protocol", Attribute::optional(AttrType::Bool))
@@ -105,7 +122,14 @@ pub fn schema() -> Schema {
         .attr("include_http_headers", Attribute::optional(strings()))
         .attr("include_named_cookies", Attribute::optional(strings()));
     let cdn = Schema::new()
-        .attr("cache_mode", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["USE_ORIGIN_HEADERS", "FORCE_CACHE_ALL", "CACHE_ALL_STATIC"])))
+        .attr(
+            "cache_mode",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+                "USE_ORIGIN_HEADERS",
+                "FORCE_CACHE_ALL",
+                "CACHE_ALL_STATIC",
+            ])),
+        )
         .attr("default_ttl", num("Seconds."))
         .attr("max_ttl", num("Seconds."))
         .attr("client_ttl", num("Seconds."))
@@ -113,31 +137,56 @@ pub fn schema() -> Schema {
         .attr("serve_while_stale", num("Seconds."))
         .attr("signed_url_cache_max_age_sec", num("Seconds; the API defaults it to 3600."))
         .block("cache_key_policy", single(cache_key));
-    let log = Schema::new()
-        .attr("enable", Attribute::optional_computed(AttrType::Bool))
-        .attr("sample_rate", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 1.0 }));
+    let log = Schema::new().attr("enable", Attribute::optional_computed(AttrType::Bool)).attr(
+        "sample_rate",
+        Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 1.0 }),
+    );
     Schema::new()
         .attr(
             "name",
-            Attribute::required(AttrType::String).force_new().validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
+            Attribute::required(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
         )
         .attr("description", Attribute::optional(AttrType::String))
         .attr(
             "protocol",
-            Attribute::optional(AttrType::String).default("HTTP").validate(Validator::OneOf(vec!["HTTP", "HTTPS", "HTTP2", "TCP", "SSL", "GRPC", "H2C", "UNSPECIFIED"])),
+            Attribute::optional(AttrType::String).default("HTTP").validate(Validator::OneOf(vec![
+                "HTTP",
+                "HTTPS",
+                "HTTP2",
+                "TCP",
+                "SSL",
+                "GRPC",
+                "H2C",
+                "UNSPECIFIED",
+            ])),
         )
-        .attr("port_name", Attribute::optional_computed(AttrType::String).describe("The instance groups' named port; the API defaults it to \"http\"."))
-        .attr("timeout_sec", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 2_147_483_647.0 }).describe("Seconds a backend may take to answer; the API defaults it to 30."))
+        .attr(
+            "port_name",
+            Attribute::optional_computed(AttrType::String)
+                .describe("The instance groups' named port; the API defaults it to \"http\"."),
+        )
+        .attr(
+            "timeout_sec",
+            Attribute::optional_computed(AttrType::Number)
+                .validate(Validator::Range { min: 1.0, max: 2_147_483_647.0 })
+                .describe("Seconds a backend may take to answer; the API defaults it to 30."),
+        )
         .attr(
             "health_checks",
-            Attribute::optional(strings()).validate(Validator::Custom(Arc::new(check_health_checks))).describe("The health check (name or self link); at most one."),
+            Attribute::optional(strings())
+                .validate(Validator::Custom(Arc::new(check_health_checks)))
+                .describe("The health check (name or self link); at most one."),
         )
         .attr(
             "load_balancing_scheme",
-            Attribute::optional(AttrType::String)
-                .default("EXTERNAL")
-                .force_new()
-                .validate(Validator::OneOf(vec!["EXTERNAL", "EXTERNAL_MANAGED", "INTERNAL_SELF_MANAGED", "INTERNAL_MANAGED"])),
+            Attribute::optional(AttrType::String).default("EXTERNAL").force_new().validate(Validator::OneOf(vec![
+                "EXTERNAL",
+                "EXTERNAL_MANAGED",
+                "INTERNAL_SELF_MANAGED",
+                "INTERNAL_MANAGED",
+            ])),
         )
         .attr(
             "session_affinity",
@@ -153,26 +202,51 @@ pub fn schema() -> Schema {
                 "STRONG_COOKIE_AFFINITY",
             ])),
         )
-        .attr("affinity_cookie_ttl_sec", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 86400.0 }))
-        .attr("connection_draining_timeout_sec", Attribute::optional(AttrType::Number).default(300).validate(Validator::Range { min: 0.0, max: 3600.0 }))
+        .attr(
+            "affinity_cookie_ttl_sec",
+            Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 86400.0 }),
+        )
+        .attr(
+            "connection_draining_timeout_sec",
+            Attribute::optional(AttrType::Number).default(300).validate(Validator::Range { min: 0.0, max: 3600.0 }),
+        )
         .attr("enable_cdn", Attribute::optional(AttrType::Bool).default(false))
-        .attr("security_policy", Attribute::optional(AttrType::String).describe("A Cloud Armor policy (name or self link), attached with setSecurityPolicy."))
+        .attr(
+            "security_policy",
+            Attribute::optional(AttrType::String)
+                .describe("A Cloud Armor policy (name or self link), attached with setSecurityPolicy."),
+        )
         .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr("fingerprint", Attribute::computed(AttrType::String).describe("The optimistic-locking token sent with every update."))
+        .attr(
+            "fingerprint",
+            Attribute::computed(AttrType::String).describe("The optimistic-locking token sent with every update."),
+        )
         .attr("self_link", Attribute::computed(AttrType::String))
         .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr("generated_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
+        .attr(
+            "generated_id",
+            Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."),
+        )
         .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/backendServices/{name}"))
-        .block("backend", BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: backend })
+        .block(
+            "backend",
+            BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: backend },
+        )
         .block("cdn_policy", single(cdn))
         .block("log_config", single(log))
 }
 
 /// The request body: everything configured, health checks and groups as full self links,
 /// and the fingerprint when updating.
-pub fn request(planned: &Value, project: &str, fingerprint: Option<&str>) -> Result<model::BackendService, ProviderError> {
+pub fn request(
+    planned: &Value,
+    project: &str,
+    fingerprint: Option<&str>,
+) -> Result<model::BackendService, ProviderError> {
     let mut j = cc::to_wire(&schema(), planned, RENAMES);
-    let Some(o) = j.as_object_mut() else { return Err(ProviderError::new(format!("{TYPE}: the planned value is not an object"))) };
+    let Some(o) = j.as_object_mut() else {
+        return Err(ProviderError::new(format!("{TYPE}: the planned value is not an object")));
+    };
     if let Some(serde_json::Value::Array(hcs)) = o.get_mut("healthChecks") {
         for h in hcs.iter_mut() {
             if let Some(s) = h.as_str() {
@@ -201,7 +275,8 @@ impl ComputeBackendService {
     pub fn to_state(&self, project: &str, bs: &model::BackendService, prior: Option<&Value>) -> Value {
         let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, bs);
         set(&mut v, "generated_id", cc::jid(&j, "id"));
-        let draining = j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        let draining =
+            j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
         set(&mut v, "connection_draining_timeout_sec", Value::Number(draining));
         let policy = cc::jstr(&j, "securityPolicy");
         set(&mut v, "security_policy", if policy.is_empty() { Value::Null } else { Value::string(policy) });
@@ -209,12 +284,25 @@ impl ComputeBackendService {
         conform_to_schema(&self.schema, v)
     }
 
-    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::BackendService>>, ProviderError> {
+    async fn list_project(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, model::BackendService>>, ProviderError> {
         cc::list_by_name(
             |token| async move {
                 let page = c
                     .compute_calls
-                    .idempotent(LIST, timeout, || c.compute.backend_services.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                    .idempotent(LIST, timeout, || {
+                        c.compute
+                            .backend_services
+                            .list()
+                            .set_project(project)
+                            .set_max_results(500u32)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
                     .await?;
                 Ok((page.items, page.next_page_token))
             },
@@ -223,14 +311,39 @@ impl ComputeBackendService {
         .await
     }
 
-    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::BackendService, ProviderError> {
-        c.compute_calls.idempotent(GET, timeout, || c.compute.backend_services.get().set_project(project).set_backend_service(name).send()).await
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::BackendService, ProviderError> {
+        c.compute_calls
+            .idempotent(GET, timeout, || {
+                c.compute.backend_services.get().set_project(project).set_backend_service(name).send()
+            })
+            .await
     }
 
-    async fn put(&self, c: &Clients, ctx: &CallContext, project: &str, name: &str, planned: &Value, fingerprint: Option<String>) -> Result<(), ProviderError> {
+    async fn put(
+        &self,
+        c: &Clients,
+        ctx: &CallContext,
+        project: &str,
+        name: &str,
+        planned: &Value,
+        fingerprint: Option<String>,
+    ) -> Result<(), ProviderError> {
         let body = request(planned, project, fingerprint.as_deref())?;
         let sent = cc::mutate(c, ctx, project, UPDATE, |rid| {
-            c.compute.backend_services.update().set_project(project).set_backend_service(name).set_request_id(rid).set_body(body.clone()).send()
+            c.compute
+                .backend_services
+                .update()
+                .set_project(project)
+                .set_backend_service(name)
+                .set_request_id(rid)
+                .set_body(body.clone())
+                .send()
         })
         .await;
         match sent {
@@ -240,7 +353,14 @@ impl ComputeBackendService {
                 let fresh = cc::jstr(&cc::model_json(&live), "fingerprint").to_string();
                 let body = request(planned, project, Some(&fresh))?;
                 cc::mutate(c, ctx, project, UPDATE, |rid| {
-                    c.compute.backend_services.update().set_project(project).set_backend_service(name).set_request_id(rid).set_body(body.clone()).send()
+                    c.compute
+                        .backend_services
+                        .update()
+                        .set_project(project)
+                        .set_backend_service(name)
+                        .set_request_id(rid)
+                        .set_body(body.clone())
+                        .send()
                 })
                 .await
                 .map(|_| ())
@@ -249,13 +369,30 @@ impl ComputeBackendService {
         }
     }
 
-    async fn set_security_policy(&self, c: &Clients, ctx: &CallContext, project: &str, name: &str, policy: Option<&str>) -> Result<(), ProviderError> {
+    async fn set_security_policy(
+        &self,
+        c: &Clients,
+        ctx: &CallContext,
+        project: &str,
+        name: &str,
+        policy: Option<&str>,
+    ) -> Result<(), ProviderError> {
         let body: model::SecurityPolicyReference = match policy {
-            Some(p) => cc::json_model(serde_json::json!({"securityPolicy": cc::expand_ref(project, "securityPolicies", p)}), TYPE)?,
+            Some(p) => cc::json_model(
+                serde_json::json!({"securityPolicy": cc::expand_ref(project, "securityPolicies", p)}),
+                TYPE,
+            )?,
             None => cc::json_model(serde_json::json!({}), TYPE)?,
         };
         cc::mutate(c, ctx, project, SET_SECURITY_POLICY, |rid| {
-            c.compute.backend_services.set_security_policy().set_project(project).set_backend_service(name).set_request_id(rid).set_body(body.clone()).send()
+            c.compute
+                .backend_services
+                .set_security_policy()
+                .set_project(project)
+                .set_backend_service(name)
+                .set_request_id(rid)
+                .set_body(body.clone())
+                .send()
         })
         .await
         .map(|_| ())
@@ -307,9 +444,11 @@ impl ResourceType for ComputeBackendService {
             return Ok(Vec::new());
         }
         let c = &self.clients(ctx).await?;
-        cc::read_by_project(reqs, |project| async move { self.list_project(c, &project, ctx.timeout).await }, |project, x, prior| {
-            self.to_state(project, x, Some(prior))
-        })
+        cc::read_by_project(
+            reqs,
+            |project| async move { self.list_project(c, &project, ctx.timeout).await },
+            |project, x, prior| self.to_state(project, x, Some(prior)),
+        )
         .await
     }
 
@@ -318,7 +457,10 @@ impl ResourceType for ComputeBackendService {
         let project = c.project(string(planned, "project").as_deref())?;
         let name = fields::required_string(planned, "name", TYPE)?;
         let body = request(planned, &project, None)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.backend_services.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| {
+            c.compute.backend_services.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
+        })
+        .await?;
         if let Some(policy) = string(planned, "security_policy") {
             self.set_security_policy(&c, ctx, &project, &name, Some(&policy)).await?;
         }
@@ -326,9 +468,17 @@ impl ResourceType for ComputeBackendService {
         Ok(self.to_state(&project, &bs, Some(planned)))
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let policy_changed = changed.iter().any(|p| p.top() == Some("security_policy"));
         let others_changed = changed.iter().any(|p| !matches!(p.top(), Some("security_policy" | "fingerprint")));
         if others_changed {
@@ -343,8 +493,18 @@ impl ResourceType for ComputeBackendService {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.backend_services.delete().set_project(&project).set_backend_service(&name).set_request_id(rid).send()).await
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| {
+            c.compute
+                .backend_services
+                .delete()
+                .set_project(&project)
+                .set_backend_service(&name)
+                .set_request_id(rid)
+                .send()
+        })
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -362,16 +522,27 @@ mod tests {
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
     }
 
     fn bs(body: &str) -> String {
-        format!("resource \"google_compute_backend_service\" \"b\" {{\n  name = \"staging-backend-service\"\n{body}}}\n")
+        format!(
+            "resource \"google_compute_backend_service\" \"b\" {{\n  name = \"staging-backend-service\"\n{body}}}\n"
+        )
     }
 
     #[test]
     fn plan_time_rules() {
-        assert_eq!(diags(&bs("  timeout_sec = 600\n  health_checks = [\"hc\"]\n  load_balancing_scheme = \"EXTERNAL_MANAGED\"\n")), Vec::<String>::new());
+        assert_eq!(
+            diags(&bs(
+                "  timeout_sec = 600\n  health_checks = [\"hc\"]\n  load_balancing_scheme = \"EXTERNAL_MANAGED\"\n"
+            )),
+            Vec::<String>::new()
+        );
         let two = diags(&bs("  health_checks = [\"a\", \"b\"]\n"));
         assert!(two.len() == 1 && two[0].starts_with("main.tf:3:") && two[0].contains("at most one"), "{two:?}");
         let scaler = diags(&bs("  backend {\n    group = \"g\"\n    capacity_scaler = 0.05\n  }\n"));
@@ -424,7 +595,10 @@ mod tests {
         assert!(changed.is_empty(), "{changed:?}");
         // Imported (no prior): the API's self link is kept; configuring the name then is no change either.
         let imported = t.to_state("p", &api(600), None);
-        assert!(imported.get("health_checks").and_then(Value::as_list).is_some_and(|l| l[0].as_str().is_some_and(|s| s.starts_with("https://"))));
+        assert!(imported
+            .get("health_checks")
+            .and_then(Value::as_list)
+            .is_some_and(|l| l[0].as_str().is_some_and(|s| s.starts_with("https://"))));
         let mut prop = crate::plan::propose::propose(t.schema(), Some(&imported), &config(), false);
         t.customize_plan(&mut prop).unwrap();
         assert!(crate::plan::diff::changed_paths(&imported, &prop.planned).is_empty());
@@ -442,9 +616,22 @@ mod tests {
         let mut planned = config();
         set(&mut planned, "protocol", Value::from("HTTP"));
         set(&mut planned, "connection_draining_timeout_sec", Value::from(300i64));
-        set(&mut planned, "backend", Value::set(vec![Value::map([("group", Value::from("https://www.googleapis.com/compute/v1/projects/p/zones/z/instanceGroups/ig")), ("balancing_mode", Value::from("UTILIZATION")), ("capacity_scaler", Value::from(1.0))])]));
+        set(
+            &mut planned,
+            "backend",
+            Value::set(vec![Value::map([
+                ("group", Value::from("https://www.googleapis.com/compute/v1/projects/p/zones/z/instanceGroups/ig")),
+                ("balancing_mode", Value::from("UTILIZATION")),
+                ("capacity_scaler", Value::from(1.0)),
+            ])]),
+        );
         let j = cc::model_json(&request(&planned, "p", Some("abc=")).unwrap());
-        assert_eq!(j["healthChecks"], serde_json::json!(["https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/staging-backend-health-check"]));
+        assert_eq!(
+            j["healthChecks"],
+            serde_json::json!([
+                "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/staging-backend-health-check"
+            ])
+        );
         assert_eq!(j["timeoutSec"], 600);
         assert_eq!(j["connectionDraining"]["drainingTimeoutSec"], 300);
         assert_eq!(j["backends"][0]["balancingMode"], "UTILIZATION");

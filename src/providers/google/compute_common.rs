@@ -106,9 +106,12 @@ fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
                 .collect(),
         ),
         (Value::Map(_), _) => new.clone(),
-        (Value::List(ns), Value::List(os)) | (Value::List(ns), Value::Set(os)) => {
-            Value::List(ns.iter().enumerate().map(|(i, n)| os.get(i).map(|o| align(n, o, keys, is_ref)).unwrap_or_else(|| n.clone())).collect())
-        }
+        (Value::List(ns), Value::List(os)) | (Value::List(ns), Value::Set(os)) => Value::List(
+            ns.iter()
+                .enumerate()
+                .map(|(i, n)| os.get(i).map(|o| align(n, o, keys, is_ref)).unwrap_or_else(|| n.clone()))
+                .collect(),
+        ),
         (Value::Set(ns), Value::Set(os)) | (Value::Set(ns), Value::List(os)) => {
             let items = ns
                 .iter()
@@ -265,12 +268,16 @@ pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
         (Json::Number(n), AttrType::String) => Value::string(n.to_string()),
         (Json::Number(n), _) => n.as_f64().map(Value::Number).unwrap_or(Value::Null),
         // int64 fields travel as strings.
-        (Json::String(s), AttrType::Number) => s.parse::<f64>().map(Value::Number).unwrap_or_else(|_| Value::string(s.clone())),
+        (Json::String(s), AttrType::Number) => {
+            s.parse::<f64>().map(Value::Number).unwrap_or_else(|_| Value::string(s.clone()))
+        }
         (Json::String(s), _) => Value::string(s.clone()),
         (Json::Array(xs), AttrType::Set(t)) => Value::set(xs.iter().map(|x| json_to_value(x, t)).collect()),
         (Json::Array(xs), AttrType::List(t)) => Value::List(xs.iter().map(|x| json_to_value(x, t)).collect()),
         (Json::Array(xs), _) => Value::List(xs.iter().map(|x| json_to_value(x, &AttrType::Dynamic)).collect()),
-        (Json::Object(o), AttrType::Map(t)) => Value::Map(o.iter().map(|(k, v)| (k.clone(), json_to_value(v, t))).collect()),
+        (Json::Object(o), AttrType::Map(t)) => {
+            Value::Map(o.iter().map(|(k, v)| (k.clone(), json_to_value(v, t))).collect())
+        }
         (Json::Object(_), _) => Value::from_json(j),
     }
 }
@@ -278,7 +285,13 @@ pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
 /// The start of every compute type's state: the API object in Terraform's attribute names,
 /// with `project` and the `id` Terraform gives it. The REST JSON comes back too, for the
 /// fields each type maps itself.
-pub fn state_from_model<T: serde::Serialize>(schema: &Schema, renames: Renames, project: &str, collection: &str, m: &T) -> (Json, Value) {
+pub fn state_from_model<T: serde::Serialize>(
+    schema: &Schema,
+    renames: Renames,
+    project: &str,
+    collection: &str,
+    m: &T,
+) -> (Json, Value) {
     use super::fields::set;
     let j = model_json(m);
     let mut v = from_wire(schema, &j, renames);
@@ -294,7 +307,8 @@ pub fn model_json<T: serde::Serialize>(m: &T) -> Json {
 
 /// REST JSON as an SDK model (for a request body).
 pub fn json_model<T: serde::de::DeserializeOwned>(j: Json, type_name: &str) -> Result<T, ProviderError> {
-    serde_json::from_value(j).map_err(|e| ProviderError::new(format!("{type_name}: cannot build the request body: {e}")))
+    serde_json::from_value(j)
+        .map_err(|e| ProviderError::new(format!("{type_name}: cannot build the request body: {e}")))
 }
 
 /// A string field of a JSON object, or "".
@@ -318,7 +332,13 @@ pub fn jid(j: &Json, key: &str) -> Value {
 /// A mutating compute call: sent with a request id so that resending after an ambiguous
 /// failure is idempotent, then waited on until the global operation is DONE. Returns the
 /// finished operation; a failed operation is an error naming `method` and the API's message.
-pub async fn mutate<F, Fut>(c: &Clients, ctx: &CallContext, project: &str, method: &str, mut call: F) -> Result<Operation, ProviderError>
+pub async fn mutate<F, Fut>(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    method: &str,
+    mut call: F,
+) -> Result<Operation, ProviderError>
 where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Operation, GaxError>>,
@@ -355,21 +375,44 @@ fn is_done(op: &Operation) -> bool {
 
 /// Polls the global operation (`globalOperations.wait`, which blocks server-side for up to
 /// two minutes, falling back to `get`) until DONE or the deadline.
-pub async fn wait(c: &Clients, ctx: &CallContext, project: &str, method: &str, mut op: Operation, deadline: Instant) -> Result<Operation, ProviderError> {
+pub async fn wait(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    method: &str,
+    mut op: Operation,
+    deadline: Instant,
+) -> Result<Operation, ProviderError> {
     let name = op.name.clone().unwrap_or_default();
     let target = op.target_link.clone().map(|t| short_name(&t).to_string()).unwrap_or_default();
     let mut use_get = false;
     let mut attempt = 0u32;
     while !is_done(&op) {
         if name.is_empty() {
-            return Err(ProviderError::new(format!("{method} returned an operation without a name; cannot wait for it")).method(method));
+            return Err(ProviderError::new(format!(
+                "{method} returned an operation without a name; cannot wait for it"
+            ))
+            .method(method));
         }
         let state = model_json(&op.status);
-        (ctx.progress)(&format!("waiting for operation {name} on {target} (state {})", state.as_str().unwrap_or("PENDING")));
+        (ctx.progress)(&format!(
+            "waiting for operation {name} on {target} (state {})",
+            state.as_str().unwrap_or("PENDING")
+        ));
         let poll = if use_get {
-            c.compute_calls.attempt(deadline, c.compute.global_operations.get().set_project(project).set_operation(name.clone()).send()).await
+            c.compute_calls
+                .attempt(
+                    deadline,
+                    c.compute.global_operations.get().set_project(project).set_operation(name.clone()).send(),
+                )
+                .await
         } else {
-            c.compute_calls.attempt(deadline, c.compute.global_operations.wait().set_project(project).set_operation(name.clone()).send()).await
+            c.compute_calls
+                .attempt(
+                    deadline,
+                    c.compute.global_operations.wait().set_project(project).set_operation(name.clone()).send(),
+                )
+                .await
         };
         match poll {
             Ok(o) => op = o,
@@ -454,7 +497,13 @@ pub fn compute_error(method: &str, e: &GaxError) -> ProviderError {
 }
 
 /// Deletes through `call`; an object already gone is success.
-pub async fn delete<F, Fut>(c: &Clients, ctx: &CallContext, project: &str, method: &str, call: F) -> Result<(), ProviderError>
+pub async fn delete<F, Fut>(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    method: &str,
+    call: F,
+) -> Result<(), ProviderError>
 where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Operation, GaxError>>,
@@ -498,7 +547,8 @@ pub fn by_project(reqs: &[crate::providers::ReadRequest]) -> (BTreeMap<String, V
 /// An in-place update gives a fingerprinted object a new fingerprint: unknown until the API
 /// answers. Compared after reference alignment, so a name written as a self link is no change.
 pub fn plan_fingerprint(p: &mut PlanProposal) {
-    let changing = p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
+    let changing =
+        p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
     if changing && p.requires_replace.is_empty() {
         if let Value::Map(m) = &mut p.planned {
             m.insert("fingerprint".into(), Value::unknown());
@@ -531,7 +581,11 @@ where
 
 /// Parses a compute import id: a self link, `projects/{p}/global/{collection}/{name}`,
 /// `{p}/{name}` or `{name}`.
-pub fn parse_import_id(id: &str, collection: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {
+pub fn parse_import_id(
+    id: &str,
+    collection: &str,
+    default_project: Option<&str>,
+) -> Result<(String, String), ProviderError> {
     if let Some(rel) = relative_path(id) {
         let parts: Vec<&str> = rel.split('/').collect();
         if let ["projects", p, "global", coll, n] = parts.as_slice() {
@@ -580,14 +634,19 @@ pub fn plan_align_refs(p: &mut crate::providers::PlanProposal, schema: &Schema, 
     let planned = p.planned.clone();
     p.requires_replace.retain(|path| {
         let top = path.top().unwrap_or_default();
-        !crate::plan::diff::values_equal(planned.get(top).unwrap_or(&Value::Null), prior.get(top).unwrap_or(&Value::Null))
+        !crate::plan::diff::values_equal(
+            planned.get(top).unwrap_or(&Value::Null),
+            prior.get(top).unwrap_or(&Value::Null),
+        )
     });
     let _ = schema;
 }
 
 /// Whether an error's text says the object is in use by another resource.
 pub fn is_in_use(e: &ProviderError) -> bool {
-    e.message.contains("resourceInUseByAnotherResource") || e.message.contains("RESOURCE_IN_USE_BY_ANOTHER_RESOURCE") || e.message.contains("already being used by")
+    e.message.contains("resourceInUseByAnotherResource")
+        || e.message.contains("RESOURCE_IN_USE_BY_ANOTHER_RESOURCE")
+        || e.message.contains("already being used by")
 }
 
 #[cfg(test)]
@@ -614,24 +673,47 @@ mod tests {
         let link = "https://www.googleapis.com/compute/v1/projects/p/global/backendServices/api";
         let live = Value::map([
             ("default_service", Value::from(link)),
-            ("health_checks", Value::set(vec![Value::from("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc")])),
-            ("path_matcher", Value::List(vec![Value::map([("default_service", Value::from(link)), ("name", Value::from("m"))])])),
+            (
+                "health_checks",
+                Value::set(vec![Value::from(
+                    "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc",
+                )]),
+            ),
+            (
+                "path_matcher",
+                Value::List(vec![Value::map([("default_service", Value::from(link)), ("name", Value::from("m"))])]),
+            ),
             ("description", Value::from(link)),
         ]);
         let prior = Value::map([
             ("default_service", Value::from("api")),
             ("health_checks", Value::set(vec![Value::from("hc")])),
-            ("path_matcher", Value::List(vec![Value::map([("default_service", Value::from("projects/p/global/backendServices/api")), ("name", Value::from("m"))])])),
+            (
+                "path_matcher",
+                Value::List(vec![Value::map([
+                    ("default_service", Value::from("projects/p/global/backendServices/api")),
+                    ("name", Value::from("m")),
+                ])]),
+            ),
             ("description", Value::from("api")),
         ]);
         let a = align_refs(&live, &prior, &["default_service", "health_checks"]);
         assert_eq!(a.get("default_service"), Some(&Value::from("api")));
         assert_eq!(a.get("health_checks"), Some(&Value::set(vec![Value::from("hc")])));
-        assert_eq!(a.get("path_matcher").and_then(|l| l.as_list()).and_then(|l| l[0].get("default_service")), Some(&Value::from("projects/p/global/backendServices/api")));
+        assert_eq!(
+            a.get("path_matcher").and_then(|l| l.as_list()).and_then(|l| l[0].get("default_service")),
+            Some(&Value::from("projects/p/global/backendServices/api"))
+        );
         assert_eq!(a.get("description"), Some(&Value::from(link)), "only reference attributes are aligned");
         // A different resource is a real change.
-        let moved = Value::map([("default_service", Value::from("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/auth"))]);
-        assert_eq!(align_refs(&moved, &prior, &["default_service"]).get("default_service").and_then(Value::as_str), Some("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/auth"));
+        let moved = Value::map([(
+            "default_service",
+            Value::from("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/auth"),
+        )]);
+        assert_eq!(
+            align_refs(&moved, &prior, &["default_service"]).get("default_service").and_then(Value::as_str),
+            Some("https://www.googleapis.com/compute/v1/projects/p/global/backendServices/auth")
+        );
     }
 
     #[test]
@@ -643,14 +725,31 @@ mod tests {
             .attr("timeout_sec", Attribute::optional(AttrType::Number).default(5))
             .attr("description", Attribute::optional(AttrType::String))
             .attr("self_link", Attribute::computed(AttrType::String))
-            .block("log_config", BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block: Schema::new().attr("enable", Attribute::optional(AttrType::Bool).default(false)) });
-        let v = Value::map([("timeout_sec", Value::from(30i64)), ("description", Value::Null), ("self_link", Value::from("x")), ("log_config", Value::List(vec![Value::map([("enable", Value::Bool(true))])]))]);
+            .block(
+                "log_config",
+                BlockType {
+                    nesting: Nesting::Single,
+                    min_items: 0,
+                    max_items: 1,
+                    force_new: false,
+                    block: Schema::new().attr("enable", Attribute::optional(AttrType::Bool).default(false)),
+                },
+            );
+        let v = Value::map([
+            ("timeout_sec", Value::from(30i64)),
+            ("description", Value::Null),
+            ("self_link", Value::from("x")),
+            ("log_config", Value::List(vec![Value::map([("enable", Value::Bool(true))])])),
+        ]);
         let j = to_wire(&s, &v, &[]);
         assert_eq!(j, serde_json::json!({"timeoutSec": 30, "logConfig": {"enable": true}}));
         let back = from_wire(&s, &serde_json::json!({"description": "", "selfLink": "x", "logConfig": {}}), &[]);
         assert_eq!(back.get("timeout_sec"), Some(&Value::from(5i64)), "an omitted default reads as the default");
         assert_eq!(back.get("description"), Some(&Value::Null), "\"\" reads as unset");
-        assert_eq!(back.get("log_config").and_then(|l| l.as_list()).map(|l| l[0].get("enable").cloned()), Some(Some(Value::Bool(false))));
+        assert_eq!(
+            back.get("log_config").and_then(|l| l.as_list()).map(|l| l[0].get("enable").cloned()),
+            Some(Some(Value::Bool(false)))
+        );
     }
 
     #[test]
@@ -662,17 +761,34 @@ mod tests {
         .unwrap();
         let e = operation_error("compute.sslCertificates.delete", &op).unwrap();
         assert_eq!(e.method.as_deref(), Some("compute.sslCertificates.delete"));
-        assert!(e.message.contains("already being used by 'projects/p/global/targetHttpsProxies/px'") && e.message.contains("create_before_destroy"), "{}", e.message);
+        assert!(
+            e.message.contains("already being used by 'projects/p/global/targetHttpsProxies/px'")
+                && e.message.contains("create_before_destroy"),
+            "{}",
+            e.message
+        );
         assert!(is_in_use(&e));
-        let ok: Operation = serde_json::from_value(serde_json::json!({"name": "operation-2", "status": "DONE"})).unwrap();
+        let ok: Operation =
+            serde_json::from_value(serde_json::json!({"name": "operation-2", "status": "DONE"})).unwrap();
         assert!(operation_error("m", &ok).is_none());
         assert!(is_done(&ok));
     }
 
     #[test]
     fn import_ids() {
-        assert_eq!(parse_import_id("projects/p/global/healthChecks/hc", "healthChecks", None).unwrap(), ("p".into(), "hc".into()));
-        assert_eq!(parse_import_id("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc", "healthChecks", None).unwrap(), ("p".into(), "hc".into()));
+        assert_eq!(
+            parse_import_id("projects/p/global/healthChecks/hc", "healthChecks", None).unwrap(),
+            ("p".into(), "hc".into())
+        );
+        assert_eq!(
+            parse_import_id(
+                "https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc",
+                "healthChecks",
+                None
+            )
+            .unwrap(),
+            ("p".into(), "hc".into())
+        );
         assert_eq!(parse_import_id("p/hc", "healthChecks", None).unwrap(), ("p".into(), "hc".into()));
         assert_eq!(parse_import_id("hc", "healthChecks", Some("d")).unwrap(), ("d".into(), "hc".into()));
         assert!(parse_import_id("hc", "healthChecks", None).is_err());
@@ -682,7 +798,10 @@ mod tests {
 
 /// Every object of one compute collection in a project, by name, following pages (one list
 /// call per page: refresh never GETs objects one by one). `None` when the project is not found.
-pub async fn list_by_name<T, F, Fut>(mut fetch: F, name: impl Fn(&T) -> Option<String>) -> Result<Option<BTreeMap<String, T>>, ProviderError>
+pub async fn list_by_name<T, F, Fut>(
+    mut fetch: F,
+    name: impl Fn(&T) -> Option<String>,
+) -> Result<Option<BTreeMap<String, T>>, ProviderError>
 where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,

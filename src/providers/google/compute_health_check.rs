@@ -51,8 +51,17 @@ fn single(block: Schema) -> BlockType {
 
 fn protocol_block(kind: &str) -> Schema {
     let mut s = Schema::new()
-        .attr("port", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 65535.0 }).describe("The TCP port; the API defaults it per protocol (80, 443)."))
-        .attr("port_name", Attribute::optional(AttrType::String).describe("The instance group's named port, with port_specification = USE_NAMED_PORT."))
+        .attr(
+            "port",
+            Attribute::optional_computed(AttrType::Number)
+                .validate(Validator::Range { min: 1.0, max: 65535.0 })
+                .describe("The TCP port; the API defaults it per protocol (80, 443)."),
+        )
+        .attr(
+            "port_name",
+            Attribute::optional(AttrType::String)
+                .describe("The instance group's named port, with port_specification = USE_NAMED_PORT."),
+        )
         .attr(
             "port_specification",
             Attribute::optional(AttrType::String)
@@ -62,19 +71,39 @@ fn protocol_block(kind: &str) -> Schema {
     match kind {
         "http" | "https" | "http2" => {
             s = s
-                .attr("host", Attribute::optional(AttrType::String).describe("The Host header sent; default the backend's IP."))
-                .attr("request_path", Attribute::optional(AttrType::String).default("/").describe("The path requested, e.g. /health."))
+                .attr(
+                    "host",
+                    Attribute::optional(AttrType::String).describe("The Host header sent; default the backend's IP."),
+                )
+                .attr(
+                    "request_path",
+                    Attribute::optional(AttrType::String).default("/").describe("The path requested, e.g. /health."),
+                )
                 .attr("response", Attribute::optional(AttrType::String).describe("Bytes the response must start with."))
-                .attr("proxy_header", Attribute::optional(AttrType::String).default("NONE").validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])));
+                .attr(
+                    "proxy_header",
+                    Attribute::optional(AttrType::String)
+                        .default("NONE")
+                        .validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])),
+                );
         }
         "tcp" | "ssl" => {
             s = s
                 .attr("request", Attribute::optional(AttrType::String).describe("Bytes sent once connected."))
                 .attr("response", Attribute::optional(AttrType::String).describe("Bytes the response must start with."))
-                .attr("proxy_header", Attribute::optional(AttrType::String).default("NONE").validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])));
+                .attr(
+                    "proxy_header",
+                    Attribute::optional(AttrType::String)
+                        .default("NONE")
+                        .validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])),
+                );
         }
         _ => {
-            s = s.attr("grpc_service_name", Attribute::optional(AttrType::String).describe("The gRPC service name checked; empty checks the server."));
+            s = s.attr(
+                "grpc_service_name",
+                Attribute::optional(AttrType::String)
+                    .describe("The gRPC service name checked; empty checks the server."),
+            );
         }
     }
     s
@@ -82,9 +111,14 @@ fn protocol_block(kind: &str) -> Schema {
 
 pub fn schema() -> Schema {
     let secs = |d: &'static str, default: i64| {
-        Attribute::optional(AttrType::Number).default(default).validate(Validator::Range { min: 1.0, max: 300.0 }).describe(d)
+        Attribute::optional(AttrType::Number)
+            .default(default)
+            .validate(Validator::Range { min: 1.0, max: 300.0 })
+            .describe(d)
     };
-    let threshold = |d: &'static str| Attribute::optional(AttrType::Number).default(2).validate(Validator::Range { min: 1.0, max: 10.0 }).describe(d);
+    let threshold = |d: &'static str| {
+        Attribute::optional(AttrType::Number).default(2).validate(Validator::Range { min: 1.0, max: 10.0 }).describe(d)
+    };
     let mut s = Schema::new()
         .attr(
             "name",
@@ -98,12 +132,25 @@ pub fn schema() -> Schema {
         .attr("timeout_sec", secs("Seconds to wait for an answer; at most check_interval_sec.", 5))
         .attr("healthy_threshold", threshold("Consecutive successes before a backend is healthy."))
         .attr("unhealthy_threshold", threshold("Consecutive failures before a backend is unhealthy."))
-        .attr("project", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."))
-        .attr("type", Attribute::computed(AttrType::String).describe("HTTP, HTTPS, HTTP2, TCP, SSL or GRPC, from the protocol block."))
+        .attr(
+            "project",
+            Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."),
+        )
+        .attr(
+            "type",
+            Attribute::computed(AttrType::String)
+                .describe("HTTP, HTTPS, HTTP2, TCP, SSL or GRPC, from the protocol block."),
+        )
         .attr("self_link", Attribute::computed(AttrType::String))
         .attr("creation_timestamp", Attribute::computed(AttrType::String))
         .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/healthChecks/{name}"))
-        .block("log_config", single(Schema::new().attr("enable", Attribute::optional(AttrType::Bool).default(false).describe("Log health check state changes."))));
+        .block(
+            "log_config",
+            single(Schema::new().attr(
+                "enable",
+                Attribute::optional(AttrType::Bool).default(false).describe("Log health check state changes."),
+            )),
+        );
     for (block, _) in PROTOCOL_BLOCKS {
         let kind = block.trim_end_matches("_health_check");
         s = s.block(block, single(protocol_block(kind)));
@@ -123,7 +170,11 @@ fn number(config: &Value, name: &str, default: f64) -> Option<f64> {
 
 /// The API refuses `timeoutSec > checkIntervalSec`, but only when the apply reaches it.
 pub fn check_timeout_within_interval(config: &Value) -> Vec<(AttrPath, String)> {
-    let (Some(timeout), Some(interval)) = (number(config, "timeout_sec", 5.0), number(config, "check_interval_sec", 5.0)) else { return Vec::new() };
+    let (Some(timeout), Some(interval)) =
+        (number(config, "timeout_sec", 5.0), number(config, "check_interval_sec", 5.0))
+    else {
+        return Vec::new();
+    };
     if timeout <= interval {
         return Vec::new();
     }
@@ -208,12 +259,25 @@ impl ComputeHealthCheck {
         conform_to_schema(&self.schema, v)
     }
 
-    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::HealthCheck>>, ProviderError> {
+    async fn list_project(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, model::HealthCheck>>, ProviderError> {
         cc::list_by_name(
             |token| async move {
                 let page = c
                     .compute_calls
-                    .idempotent(LIST, timeout, || c.compute.health_checks.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                    .idempotent(LIST, timeout, || {
+                        c.compute
+                            .health_checks
+                            .list()
+                            .set_project(project)
+                            .set_max_results(500u32)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
                     .await?;
                 Ok((page.items, page.next_page_token))
             },
@@ -222,8 +286,18 @@ impl ComputeHealthCheck {
         .await
     }
 
-    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::HealthCheck, ProviderError> {
-        c.compute_calls.idempotent(GET, timeout, || c.compute.health_checks.get().set_project(project).set_health_check(name).send()).await
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::HealthCheck, ProviderError> {
+        c.compute_calls
+            .idempotent(GET, timeout, || {
+                c.compute.health_checks.get().set_project(project).set_health_check(name).send()
+            })
+            .await
     }
 }
 
@@ -257,9 +331,11 @@ impl ResourceType for ComputeHealthCheck {
             return Ok(Vec::new());
         }
         let c = &self.clients(ctx).await?;
-        cc::read_by_project(reqs, |project| async move { self.list_project(c, &project, ctx.timeout).await }, |project, x, prior| {
-            self.to_state(project, x, Some(prior))
-        })
+        cc::read_by_project(
+            reqs,
+            |project| async move { self.list_project(c, &project, ctx.timeout).await },
+            |project, x, prior| self.to_state(project, x, Some(prior)),
+        )
         .await
     }
 
@@ -268,17 +344,35 @@ impl ResourceType for ComputeHealthCheck {
         let project = c.project(string(planned, "project").as_deref())?;
         let name = fields::required_string(planned, "name", TYPE)?;
         let body = request(planned)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.health_checks.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| {
+            c.compute.health_checks.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
+        })
+        .await?;
         let hc = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &hc, Some(planned)))
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        _changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let body = request(planned)?;
         cc::mutate(&c, ctx, &project, UPDATE, |rid| {
-            c.compute.health_checks.update().set_project(&project).set_health_check(&name).set_request_id(rid).set_body(body.clone()).send()
+            c.compute
+                .health_checks
+                .update()
+                .set_project(&project)
+                .set_health_check(&name)
+                .set_request_id(rid)
+                .set_body(body.clone())
+                .send()
         })
         .await?;
         let hc = self.get(&c, &project, &name, ctx.timeout).await?;
@@ -287,8 +381,12 @@ impl ResourceType for ComputeHealthCheck {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.health_checks.delete().set_project(&project).set_health_check(&name).set_request_id(rid).send()).await
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| {
+            c.compute.health_checks.delete().set_project(&project).set_health_check(&name).set_request_id(rid).send()
+        })
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -306,11 +404,17 @@ mod tests {
 
     pub(crate) fn diags(src: &str, schema: &Schema) -> Vec<String> {
         let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, schema, p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+        check_values(&p.body, &p.value, schema, p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
     }
 
     fn hc(body: &str) -> String {
-        format!("resource \"google_compute_health_check\" \"h\" {{\n  name = \"staging-backend-health-check\"\n{body}}}\n")
+        format!(
+            "resource \"google_compute_health_check\" \"h\" {{\n  name = \"staging-backend-health-check\"\n{body}}}\n"
+        )
     }
 
     #[test]
@@ -343,18 +447,39 @@ mod tests {
 
     #[test]
     fn port_specification_must_agree_with_the_port_settings() {
-        let named_with_port = diags(&hc("  http_health_check {\n    port = 80\n    port_specification = \"USE_NAMED_PORT\"\n  }\n"), &schema());
+        let named_with_port = diags(
+            &hc("  http_health_check {\n    port = 80\n    port_specification = \"USE_NAMED_PORT\"\n  }\n"),
+            &schema(),
+        );
         assert_eq!(named_with_port.len(), 1, "{named_with_port:?}");
-        assert!(named_with_port[0].starts_with("main.tf:4:") && named_with_port[0].contains("USE_NAMED_PORT"), "{named_with_port:?}");
-        let named_without_name = diags(&hc("  http_health_check {\n    port_specification = \"USE_NAMED_PORT\"\n  }\n"), &schema());
-        assert!(named_without_name.len() == 1 && named_without_name[0].contains("needs http_health_check.port_name"), "{named_without_name:?}");
-        let serving = diags(&hc("  grpc_health_check {\n    port_name = \"grpc\"\n    port_specification = \"USE_SERVING_PORT\"\n  }\n"), &schema());
+        assert!(
+            named_with_port[0].starts_with("main.tf:4:") && named_with_port[0].contains("USE_NAMED_PORT"),
+            "{named_with_port:?}"
+        );
+        let named_without_name =
+            diags(&hc("  http_health_check {\n    port_specification = \"USE_NAMED_PORT\"\n  }\n"), &schema());
+        assert!(
+            named_without_name.len() == 1 && named_without_name[0].contains("needs http_health_check.port_name"),
+            "{named_without_name:?}"
+        );
+        let serving = diags(
+            &hc(
+                "  grpc_health_check {\n    port_name = \"grpc\"\n    port_specification = \"USE_SERVING_PORT\"\n  }\n",
+            ),
+            &schema(),
+        );
         assert!(serving.len() == 1 && serving[0].contains("USE_SERVING_PORT"), "{serving:?}");
-        let fixed = diags(&hc("  tcp_health_check {\n    port_name = \"db\"\n    port_specification = \"USE_FIXED_PORT\"\n  }\n"), &schema());
+        let fixed = diags(
+            &hc("  tcp_health_check {\n    port_name = \"db\"\n    port_specification = \"USE_FIXED_PORT\"\n  }\n"),
+            &schema(),
+        );
         assert!(fixed.len() == 1 && fixed[0].contains("USE_FIXED_PORT"), "{fixed:?}");
         let bad_enum = diags(&hc("  http_health_check {\n    proxy_header = \"PROXY_V2\"\n  }\n"), &schema());
         assert_eq!(bad_enum.len(), 1, "{bad_enum:?}");
-        let bad_name = diags("resource \"google_compute_health_check\" \"h\" {\n  name = \"Bad_Name\"\n  http_health_check {}\n}\n", &schema());
+        let bad_name = diags(
+            "resource \"google_compute_health_check\" \"h\" {\n  name = \"Bad_Name\"\n  http_health_check {}\n}\n",
+            &schema(),
+        );
         assert_eq!(bad_name.len(), 1, "{bad_name:?}");
     }
 
@@ -368,7 +493,14 @@ mod tests {
                 ("timeout_sec", Value::from(30i64)),
                 ("healthy_threshold", Value::from(2i64)),
                 ("unhealthy_threshold", Value::from(5i64)),
-                ("http_health_check", Value::List(vec![Value::map([("request_path", Value::from("/health")), ("port", Value::from(8080i64)), ("proxy_header", Value::from("NONE"))])])),
+                (
+                    "http_health_check",
+                    Value::List(vec![Value::map([
+                        ("request_path", Value::from("/health")),
+                        ("port", Value::from(8080i64)),
+                        ("proxy_header", Value::from("NONE")),
+                    ])]),
+                ),
             ]),
         )
     }
@@ -444,7 +576,10 @@ mod tests {
         let mut planned = planned();
         set(&mut planned, "name", Value::from("hc"));
         let state = t.create(&ctx, &planned, &planned).await.unwrap();
-        assert_eq!(state.get("self_link"), Some(&Value::from("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc")));
+        assert_eq!(
+            state.get("self_link"),
+            Some(&Value::from("https://www.googleapis.com/compute/v1/projects/p/global/healthChecks/hc"))
+        );
         assert_eq!(
             calls.lock().unwrap().clone(),
             vec![
@@ -455,6 +590,11 @@ mod tests {
         );
         let e = t.delete(&ctx, &state).await.unwrap_err();
         assert_eq!(e.method.as_deref(), Some(DELETE));
-        assert!(e.message.contains("already being used by 'projects/p/global/backendServices/staging-backend-service'") && e.message.contains("create_before_destroy"), "{}", e.message);
+        assert!(
+            e.message.contains("already being used by 'projects/p/global/backendServices/staging-backend-service'")
+                && e.message.contains("create_before_destroy"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -46,7 +46,9 @@ pub fn domain_problem(domain: &str) -> Option<String> {
         return Some("is empty".into());
     }
     if d.contains('*') {
-        return Some("is a wildcard; Google-managed certificates cannot cover wildcard domains: list each host name".into());
+        return Some(
+            "is a wildcard; Google-managed certificates cannot cover wildcard domains: list each host name".into(),
+        );
     }
     if d.chars().any(|c| c.is_ascii_uppercase()) {
         return Some(format!("has uppercase letters; write it in lowercase (\"{}\")", d.to_ascii_lowercase()));
@@ -65,7 +67,9 @@ pub fn domain_problem(domain: &str) -> Option<String> {
             return Some(format!("has a label longer than 63 characters (\"{label}\")"));
         }
         if !label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Some(format!("has a label with characters other than lowercase letters, digits and hyphens (\"{label}\")"));
+            return Some(format!(
+                "has a label with characters other than lowercase letters, digits and hyphens (\"{label}\")"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Some(format!("has a label that starts or ends with a hyphen (\"{label}\")"));
@@ -104,8 +108,17 @@ pub fn schema() -> Schema {
                 .validate(Validator::Custom(Arc::new(check_domains)))
                 .describe("Up to 100 host names (no wildcards) the certificate covers."),
         )
-        .attr("status", Attribute::computed(AttrType::String).describe("PROVISIONING, ACTIVE, PROVISIONING_FAILED, PROVISIONING_FAILED_PERMANENTLY or RENEWAL_FAILED."))
-        .attr("domain_status", Attribute::computed(AttrType::Map(Box::new(AttrType::String))).describe("Domain → PROVISIONING, ACTIVE, FAILED_NOT_VISIBLE, FAILED_CAA_CHECKING, …"));
+        .attr(
+            "status",
+            Attribute::computed(AttrType::String).describe(
+                "PROVISIONING, ACTIVE, PROVISIONING_FAILED, PROVISIONING_FAILED_PERMANENTLY or RENEWAL_FAILED.",
+            ),
+        )
+        .attr(
+            "domain_status",
+            Attribute::computed(AttrType::Map(Box::new(AttrType::String)))
+                .describe("Domain → PROVISIONING, ACTIVE, FAILED_NOT_VISIBLE, FAILED_CAA_CHECKING, …"),
+        );
     Schema::new()
         .attr(
             "name",
@@ -130,11 +143,17 @@ pub fn schema() -> Schema {
 /// trailing dot (the API keeps what it was sent; Terraform suppresses that diff).
 fn align_domains(new: &[Value], old: &[Value]) -> Vec<Value> {
     let bare = |v: &Value| v.as_str().map(|s| s.trim_end_matches('.').to_string());
-    new.iter().map(|n| old.iter().find(|o| bare(o).is_some() && bare(o) == bare(n)).cloned().unwrap_or_else(|| n.clone())).collect()
+    new.iter()
+        .map(|n| old.iter().find(|o| bare(o).is_some() && bare(o) == bare(n)).cloned().unwrap_or_else(|| n.clone()))
+        .collect()
 }
 
 fn domains_of(v: &Value) -> Vec<Value> {
-    first_block(v, "managed").and_then(|m| m.get("domains")).and_then(Value::as_list).map(<[Value]>::to_vec).unwrap_or_default()
+    first_block(v, "managed")
+        .and_then(|m| m.get("domains"))
+        .and_then(Value::as_list)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default()
 }
 
 fn with_domains(v: &mut Value, domains: Vec<Value>) {
@@ -148,7 +167,11 @@ fn with_domains(v: &mut Value, domains: Vec<Value>) {
 }
 
 pub fn request(planned: &Value, name: &str) -> Result<model::SslCertificate, ProviderError> {
-    let domains: Vec<serde_json::Value> = domains_of(planned).iter().filter_map(Value::as_str).map(|d| serde_json::Value::String(d.to_string())).collect();
+    let domains: Vec<serde_json::Value> = domains_of(planned)
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|d| serde_json::Value::String(d.to_string()))
+        .collect();
     let mut j = serde_json::json!({"name": name, "type": string(planned, "type").unwrap_or_else(|| "MANAGED".into()), "managed": {"domains": domains}});
     if let Some(d) = string(planned, "description") {
         j["description"] = serde_json::Value::String(d);
@@ -186,12 +209,25 @@ impl ComputeManagedSslCertificate {
         conform_to_schema(&self.schema, v)
     }
 
-    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::SslCertificate>>, ProviderError> {
+    async fn list_project(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, model::SslCertificate>>, ProviderError> {
         cc::list_by_name(
             |token| async move {
                 let page = c
                     .compute_calls
-                    .idempotent(LIST, timeout, || c.compute.ssl_certificates.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                    .idempotent(LIST, timeout, || {
+                        c.compute
+                            .ssl_certificates
+                            .list()
+                            .set_project(project)
+                            .set_max_results(500u32)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
                     .await?;
                 Ok((page.items, page.next_page_token))
             },
@@ -200,8 +236,18 @@ impl ComputeManagedSslCertificate {
         .await
     }
 
-    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::SslCertificate, ProviderError> {
-        c.compute_calls.idempotent(GET, timeout, || c.compute.ssl_certificates.get().set_project(project).set_ssl_certificate(name).send()).await
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::SslCertificate, ProviderError> {
+        c.compute_calls
+            .idempotent(GET, timeout, || {
+                c.compute.ssl_certificates.get().set_project(project).set_ssl_certificate(name).send()
+            })
+            .await
     }
 }
 
@@ -248,35 +294,60 @@ impl ResourceType for ComputeManagedSslCertificate {
             return Ok(Vec::new());
         }
         let c = &self.clients(ctx).await?;
-        cc::read_by_project(reqs, |project| async move { self.list_project(c, &project, ctx.timeout).await }, |project, x, prior| {
-            self.to_state(project, x, Some(prior))
-        })
+        cc::read_by_project(
+            reqs,
+            |project| async move { self.list_project(c, &project, ctx.timeout).await },
+            |project, x, prior| self.to_state(project, x, Some(prior)),
+        )
         .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
         let project = c.project(string(planned, "project").as_deref())?;
-        let name = string(planned, "name").filter(|_| !planned.get("name").is_some_and(Value::is_unknown)).unwrap_or_else(generated_name);
+        let name = string(planned, "name")
+            .filter(|_| !planned.get("name").is_some_and(Value::is_unknown))
+            .unwrap_or_else(generated_name);
         let body = request(planned, &name)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.ssl_certificates.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| {
+            c.compute.ssl_certificates.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
+        })
+        .await?;
         let cert = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &cert, Some(planned)))
     }
 
     /// Nothing updates in place; the engine replaces instead. Reached only if a plan was made
     /// against a different schema: re-read.
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        _changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let cert = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &cert, Some(planned)))
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.ssl_certificates.delete().set_project(&project).set_ssl_certificate(&name).set_request_id(rid).send()).await
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| {
+            c.compute
+                .ssl_certificates
+                .delete()
+                .set_project(&project)
+                .set_ssl_certificate(&name)
+                .set_request_id(rid)
+                .send()
+        })
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -288,7 +359,8 @@ impl ResourceType for ComputeManagedSslCertificate {
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project =
+            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
         Some(cc::global_id(&project, COLLECTION, &name))
     }
 }
@@ -300,7 +372,11 @@ mod tests {
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
     }
 
     fn cert(name: &str, domains: &str) -> String {
@@ -309,10 +385,19 @@ mod tests {
 
     #[test]
     fn domains_are_checked_at_plan_time() {
-        assert_eq!(diags(&cert("staging-netrasystems-ai-cert", "\"staging.netrasystems.ai\", \"api-staging.netrasystems.ai\"")), Vec::<String>::new());
+        assert_eq!(
+            diags(&cert(
+                "staging-netrasystems-ai-cert",
+                "\"staging.netrasystems.ai\", \"api-staging.netrasystems.ai\""
+            )),
+            Vec::<String>::new()
+        );
         assert_eq!(diags(&cert("c", "\"staging.netrasystems.ai.\"")), Vec::<String>::new(), "a trailing dot is fine");
         let wildcard = diags(&cert("c", "\"*.netrasystems.ai\""));
-        assert!(wildcard.len() == 1 && wildcard[0].starts_with("main.tf:4:") && wildcard[0].contains("wildcard"), "{wildcard:?}");
+        assert!(
+            wildcard.len() == 1 && wildcard[0].starts_with("main.tf:4:") && wildcard[0].contains("wildcard"),
+            "{wildcard:?}"
+        );
         let upper = diags(&cert("c", "\"Staging.netrasystems.ai\""));
         assert!(upper.len() == 1 && upper[0].contains("lowercase"), "{upper:?}");
         let label = diags(&cert("c", &format!("\"{}.netrasystems.ai\"", "a".repeat(64))));
@@ -352,7 +437,10 @@ mod tests {
         let v = t.to_state("p", &api(), None);
         let managed = first_block(&v, "managed").unwrap();
         assert_eq!(managed.get("status"), Some(&Value::from("PROVISIONING")));
-        assert_eq!(managed.get("domain_status").and_then(|m| m.get("api-staging.netrasystems.ai")), Some(&Value::from("ACTIVE")));
+        assert_eq!(
+            managed.get("domain_status").and_then(|m| m.get("api-staging.netrasystems.ai")),
+            Some(&Value::from("ACTIVE"))
+        );
         assert_eq!(v.get("certificate_id"), Some(&Value::from("8123456789012345678")));
         assert_eq!(v.get("type"), Some(&Value::from("MANAGED")));
         // The configuration spelled a domain with a trailing dot: no diff, no replacement.
@@ -360,7 +448,16 @@ mod tests {
             &schema(),
             Value::map([
                 ("name", Value::from("staging-netrasystems-ai-cert")),
-                ("managed", Value::List(vec![Value::map([("domains", Value::List(vec![Value::from("staging.netrasystems.ai."), Value::from("api-staging.netrasystems.ai")]))])])),
+                (
+                    "managed",
+                    Value::List(vec![Value::map([(
+                        "domains",
+                        Value::List(vec![
+                            Value::from("staging.netrasystems.ai."),
+                            Value::from("api-staging.netrasystems.ai"),
+                        ]),
+                    )])]),
+                ),
             ]),
         );
         let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
@@ -373,7 +470,13 @@ mod tests {
             &schema(),
             Value::map([
                 ("name", Value::from("staging-netrasystems-ai-cert")),
-                ("managed", Value::List(vec![Value::map([("domains", Value::List(vec![Value::from("staging.netrasystems.ai"), Value::from("app.netrasystems.ai")]))])])),
+                (
+                    "managed",
+                    Value::List(vec![Value::map([(
+                        "domains",
+                        Value::List(vec![Value::from("staging.netrasystems.ai"), Value::from("app.netrasystems.ai")]),
+                    )])]),
+                ),
             ]),
         );
         let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &more, false);
@@ -385,7 +488,13 @@ mod tests {
     fn request_carries_domains_and_a_generated_name_when_unset() {
         let planned = conform_to_schema(
             &schema(),
-            Value::map([("type", Value::from("MANAGED")), ("managed", Value::List(vec![Value::map([("domains", Value::List(vec![Value::from("a.example.com")]))])]))]),
+            Value::map([
+                ("type", Value::from("MANAGED")),
+                (
+                    "managed",
+                    Value::List(vec![Value::map([("domains", Value::List(vec![Value::from("a.example.com")]))])]),
+                ),
+            ]),
         );
         let name = generated_name();
         assert!(regex::Regex::new(cc::NAME_PATTERN).unwrap().is_match(&name), "{name}");

@@ -53,23 +53,46 @@ fn check_certificates(v: &Value) -> Result<(), String> {
 
 pub fn schema() -> Schema {
     Schema::new()
-        .attr("name", Attribute::required(AttrType::String).force_new().validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }))
+        .attr(
+            "name",
+            Attribute::required(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
+        )
         .attr("description", Attribute::optional(AttrType::String).force_new())
-        .attr("url_map", Attribute::required(AttrType::String).describe("The URL map (name or self link); changed with setUrlMap."))
+        .attr(
+            "url_map",
+            Attribute::required(AttrType::String).describe("The URL map (name or self link); changed with setUrlMap."),
+        )
         .attr(
             "ssl_certificates",
             Attribute::optional(AttrType::List(Box::new(AttrType::String)))
                 .validate(Validator::Custom(Arc::new(check_certificates)))
                 .describe("Up to 15 certificates (names or self links); changed with setSslCertificates."),
         )
-        .attr("quic_override", Attribute::optional(AttrType::String).default("NONE").validate(Validator::OneOf(vec!["NONE", "ENABLE", "DISABLE"])))
-        .attr("ssl_policy", Attribute::optional(AttrType::String).describe("An SSL policy (name or self link); changed with setSslPolicy."))
+        .attr(
+            "quic_override",
+            Attribute::optional(AttrType::String)
+                .default("NONE")
+                .validate(Validator::OneOf(vec!["NONE", "ENABLE", "DISABLE"])),
+        )
+        .attr(
+            "ssl_policy",
+            Attribute::optional(AttrType::String)
+                .describe("An SSL policy (name or self link); changed with setSslPolicy."),
+        )
         .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr("proxy_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
+        .attr(
+            "proxy_id",
+            Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."),
+        )
         .attr("fingerprint", Attribute::computed(AttrType::String))
         .attr("self_link", Attribute::computed(AttrType::String))
         .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/targetHttpsProxies/{name}"))
+        .attr(
+            "id",
+            Attribute::computed(AttrType::String).describe("projects/{project}/global/targetHttpsProxies/{name}"),
+        )
 }
 
 fn cert_links(planned: &Value, project: &str) -> Vec<String> {
@@ -116,12 +139,25 @@ impl ComputeTargetHttpsProxy {
         conform_to_schema(&self.schema, v)
     }
 
-    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::TargetHttpsProxy>>, ProviderError> {
+    async fn list_project(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, model::TargetHttpsProxy>>, ProviderError> {
         cc::list_by_name(
             |token| async move {
                 let page = c
                     .compute_calls
-                    .idempotent(LIST, timeout, || c.compute.target_https_proxies.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                    .idempotent(LIST, timeout, || {
+                        c.compute
+                            .target_https_proxies
+                            .list()
+                            .set_project(project)
+                            .set_max_results(500u32)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
                     .await?;
                 Ok((page.items, page.next_page_token))
             },
@@ -130,8 +166,18 @@ impl ComputeTargetHttpsProxy {
         .await
     }
 
-    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::TargetHttpsProxy, ProviderError> {
-        c.compute_calls.idempotent(GET, timeout, || c.compute.target_https_proxies.get().set_project(project).set_target_https_proxy(name).send()).await
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::TargetHttpsProxy, ProviderError> {
+        c.compute_calls
+            .idempotent(GET, timeout, || {
+                c.compute.target_https_proxies.get().set_project(project).set_target_https_proxy(name).send()
+            })
+            .await
     }
 }
 
@@ -162,9 +208,11 @@ impl ResourceType for ComputeTargetHttpsProxy {
             return Ok(Vec::new());
         }
         let c = &self.clients(ctx).await?;
-        cc::read_by_project(reqs, |project| async move { self.list_project(c, &project, ctx.timeout).await }, |project, x, prior| {
-            self.to_state(project, x, Some(prior))
-        })
+        cc::read_by_project(
+            reqs,
+            |project| async move { self.list_project(c, &project, ctx.timeout).await },
+            |project, x, prior| self.to_state(project, x, Some(prior)),
+        )
         .await
     }
 
@@ -173,34 +221,74 @@ impl ResourceType for ComputeTargetHttpsProxy {
         let project = c.project(string(planned, "project").as_deref())?;
         let name = fields::required_string(planned, "name", TYPE)?;
         let body = request(planned, &project)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.target_https_proxies.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| {
+            c.compute
+                .target_https_proxies
+                .insert()
+                .set_project(&project)
+                .set_request_id(rid)
+                .set_body(body.clone())
+                .send()
+        })
+        .await?;
         let p = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &p, Some(planned)))
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let touched = |a: &str| changed.iter().any(|p| p.top() == Some(a));
         let proxies = &c.compute.target_https_proxies;
         if touched("ssl_certificates") {
-            let body: model::TargetHttpsProxiesSetSslCertificatesRequest = cc::json_model(serde_json::json!({"sslCertificates": cert_links(planned, &project)}), TYPE)?;
+            let body: model::TargetHttpsProxiesSetSslCertificatesRequest =
+                cc::json_model(serde_json::json!({"sslCertificates": cert_links(planned, &project)}), TYPE)?;
             cc::mutate(&c, ctx, &project, SET_SSL_CERTIFICATES, |rid| {
-                proxies.set_ssl_certificates().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send()
+                proxies
+                    .set_ssl_certificates()
+                    .set_project(&project)
+                    .set_target_https_proxy(&name)
+                    .set_request_id(rid)
+                    .set_body(body.clone())
+                    .send()
             })
             .await?;
         }
         if touched("url_map") {
             let url_map = fields::required_string(planned, "url_map", TYPE)?;
-            let body: model::UrlMapReference = cc::json_model(serde_json::json!({"urlMap": cc::expand_ref(&project, "urlMaps", &url_map)}), TYPE)?;
-            cc::mutate(&c, ctx, &project, SET_URL_MAP, |rid| proxies.set_url_map().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send())
-                .await?;
+            let body: model::UrlMapReference =
+                cc::json_model(serde_json::json!({"urlMap": cc::expand_ref(&project, "urlMaps", &url_map)}), TYPE)?;
+            cc::mutate(&c, ctx, &project, SET_URL_MAP, |rid| {
+                proxies
+                    .set_url_map()
+                    .set_project(&project)
+                    .set_target_https_proxy(&name)
+                    .set_request_id(rid)
+                    .set_body(body.clone())
+                    .send()
+            })
+            .await?;
         }
         if touched("quic_override") {
             let q = string(planned, "quic_override").unwrap_or_else(|| "NONE".into());
-            let body: model::TargetHttpsProxiesSetQuicOverrideRequest = cc::json_model(serde_json::json!({"quicOverride": q}), TYPE)?;
+            let body: model::TargetHttpsProxiesSetQuicOverrideRequest =
+                cc::json_model(serde_json::json!({"quicOverride": q}), TYPE)?;
             cc::mutate(&c, ctx, &project, SET_QUIC_OVERRIDE, |rid| {
-                proxies.set_quic_override().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send()
+                proxies
+                    .set_quic_override()
+                    .set_project(&project)
+                    .set_target_https_proxy(&name)
+                    .set_request_id(rid)
+                    .set_body(body.clone())
+                    .send()
             })
             .await?;
         }
@@ -211,7 +299,13 @@ impl ResourceType for ComputeTargetHttpsProxy {
             };
             let body: model::SslPolicyReference = cc::json_model(j, TYPE)?;
             cc::mutate(&c, ctx, &project, SET_SSL_POLICY, |rid| {
-                proxies.set_ssl_policy().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).set_body(body.clone()).send()
+                proxies
+                    .set_ssl_policy()
+                    .set_project(&project)
+                    .set_target_https_proxy(&name)
+                    .set_request_id(rid)
+                    .set_body(body.clone())
+                    .send()
             })
             .await?;
         }
@@ -221,8 +315,18 @@ impl ResourceType for ComputeTargetHttpsProxy {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.target_https_proxies.delete().set_project(&project).set_target_https_proxy(&name).set_request_id(rid).send()).await
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| {
+            c.compute
+                .target_https_proxies
+                .delete()
+                .set_project(&project)
+                .set_target_https_proxy(&name)
+                .set_request_id(rid)
+                .send()
+        })
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -240,7 +344,11 @@ mod tests {
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
     }
 
     #[test]
@@ -269,7 +377,10 @@ mod tests {
         );
         let body = cc::model_json(&request(&config, "p").unwrap());
         assert_eq!(body["urlMap"], "https://www.googleapis.com/compute/v1/projects/p/global/urlMaps/staging-url-map");
-        assert_eq!(body["sslCertificates"][0], "https://www.googleapis.com/compute/v1/projects/p/global/sslCertificates/staging-netrasystems-ai-cert");
+        assert_eq!(
+            body["sslCertificates"][0],
+            "https://www.googleapis.com/compute/v1/projects/p/global/sslCertificates/staging-netrasystems-ai-cert"
+        );
         let mut answer = body.clone();
         answer["name"] = "staging-https-proxy".into();
         answer["id"] = "42".into();
@@ -288,6 +399,9 @@ mod tests {
         let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &swapped, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(prop.requires_replace.is_empty());
-        assert_eq!(crate::plan::diff::changed_paths(&v, &prop.planned).iter().map(|p| p.to_string()).collect::<Vec<_>>(), vec!["fingerprint".to_string(), "ssl_certificates".to_string()]);
+        assert_eq!(
+            crate::plan::diff::changed_paths(&v, &prop.planned).iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            vec!["fingerprint".to_string(), "ssl_certificates".to_string()]
+        );
     }
 }

@@ -71,29 +71,67 @@ fn check_path(v: &Value) -> Result<(), String> {
 pub fn schema() -> Schema {
     let strings = || AttrType::Set(Box::new(AttrType::String));
     let host_rule = Schema::new()
-        .attr("hosts", Attribute::required(strings()).describe("Host names matched (\"*\" for any; \"*.example.com\" allowed)."))
-        .attr("path_matcher", Attribute::required(AttrType::String).describe("The name of the path_matcher these hosts use."))
+        .attr(
+            "hosts",
+            Attribute::required(strings()).describe("Host names matched (\"*\" for any; \"*.example.com\" allowed)."),
+        )
+        .attr(
+            "path_matcher",
+            Attribute::required(AttrType::String).describe("The name of the path_matcher these hosts use."),
+        )
         .attr("description", Attribute::optional(AttrType::String));
     let path_rule = Schema::new()
-        .attr("paths", Attribute::required(strings()).validate(Validator::Custom(Arc::new(check_paths))).describe("Paths matched, e.g. /auth/*."))
-        .attr("service", Attribute::optional(AttrType::String).describe("The backend service (name or self link) for these paths."));
+        .attr(
+            "paths",
+            Attribute::required(strings())
+                .validate(Validator::Custom(Arc::new(check_paths)))
+                .describe("Paths matched, e.g. /auth/*."),
+        )
+        .attr(
+            "service",
+            Attribute::optional(AttrType::String).describe("The backend service (name or self link) for these paths."),
+        );
     let path_matcher = Schema::new()
         .attr("name", Attribute::required(AttrType::String))
-        .attr("default_service", Attribute::optional(AttrType::String).describe("The backend service when no path rule matches."))
+        .attr(
+            "default_service",
+            Attribute::optional(AttrType::String).describe("The backend service when no path rule matches."),
+        )
         .attr("description", Attribute::optional(AttrType::String))
-        .block("path_rule", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_rule });
+        .block(
+            "path_rule",
+            BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_rule },
+        );
     Schema::new()
-        .attr("name", Attribute::required(AttrType::String).force_new().validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }))
+        .attr(
+            "name",
+            Attribute::required(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
+        )
         .attr("description", Attribute::optional(AttrType::String))
-        .attr("default_service", Attribute::optional(AttrType::String).describe("The backend service (name or self link) when no host rule matches."))
+        .attr(
+            "default_service",
+            Attribute::optional(AttrType::String)
+                .describe("The backend service (name or self link) when no host rule matches."),
+        )
         .attr("project", Attribute::optional_computed(AttrType::String).force_new())
         .attr("fingerprint", Attribute::computed(AttrType::String))
-        .attr("map_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
+        .attr(
+            "map_id",
+            Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."),
+        )
         .attr("self_link", Attribute::computed(AttrType::String))
         .attr("creation_timestamp", Attribute::computed(AttrType::String))
         .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/urlMaps/{name}"))
-        .block("host_rule", BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: host_rule })
-        .block("path_matcher", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_matcher })
+        .block(
+            "host_rule",
+            BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: host_rule },
+        )
+        .block(
+            "path_matcher",
+            BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_matcher },
+        )
         .rule(Rule::Custom(Arc::new(check_matchers)))
 }
 
@@ -102,14 +140,19 @@ pub fn schema() -> Schema {
 pub fn check_matchers(config: &Value) -> Vec<(AttrPath, String)> {
     let mut out = Vec::new();
     let matchers = blocks(config, "path_matcher");
-    if config.get("path_matcher").is_some_and(Value::is_unknown) || config.get("host_rule").is_some_and(Value::is_unknown) {
+    if config.get("path_matcher").is_some_and(Value::is_unknown)
+        || config.get("host_rule").is_some_and(Value::is_unknown)
+    {
         return out;
     }
     let mut names = BTreeSet::new();
     for (i, m) in matchers.iter().enumerate() {
         let Some(n) = m.get("name").and_then(Value::as_str) else { continue };
         if !names.insert(n.to_string()) {
-            out.push((AttrPath::attr("path_matcher").join_index(i as i64).join_attr("name"), format!("path_matcher.name \"{n}\" is used by two path_matcher blocks; each needs its own name")));
+            out.push((
+                AttrPath::attr("path_matcher").join_index(i as i64).join_attr("name"),
+                format!("path_matcher.name \"{n}\" is used by two path_matcher blocks; each needs its own name"),
+            ));
         }
         if m.get("default_service").is_none_or(Value::is_null) {
             out.push((
@@ -122,7 +165,11 @@ pub fn check_matchers(config: &Value) -> Vec<(AttrPath, String)> {
     for (i, h) in blocks(config, "host_rule").iter().enumerate() {
         let Some(pm) = h.get("path_matcher").and_then(Value::as_str) else { continue };
         if all_known && !names.contains(pm) {
-            let defined = if names.is_empty() { "none is defined".to_string() } else { format!("defined: {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")) };
+            let defined = if names.is_empty() {
+                "none is defined".to_string()
+            } else {
+                format!("defined: {}", names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))
+            };
             out.push((
                 AttrPath::attr("host_rule").join_index(i as i64).join_attr("path_matcher"),
                 format!("host_rule.path_matcher = \"{pm}\" names no path_matcher block ({defined}); add a path_matcher {{ name = \"{pm}\" … }} or fix the name"),
@@ -138,7 +185,9 @@ fn expand_services(j: &mut serde_json::Value, project: &str) {
         serde_json::Value::Object(o) => {
             for (k, v) in o.iter_mut() {
                 match (k.as_str(), v.as_str()) {
-                    ("defaultService" | "service", Some(s)) => *v = serde_json::Value::String(cc::expand_ref(project, "backendServices", s)),
+                    ("defaultService" | "service", Some(s)) => {
+                        *v = serde_json::Value::String(cc::expand_ref(project, "backendServices", s))
+                    }
                     _ => expand_services(v, project),
                 }
             }
@@ -173,12 +222,25 @@ impl ComputeUrlMap {
         conform_to_schema(&self.schema, v)
     }
 
-    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::UrlMap>>, ProviderError> {
+    async fn list_project(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, model::UrlMap>>, ProviderError> {
         cc::list_by_name(
             |token| async move {
                 let page = c
                     .compute_calls
-                    .idempotent(LIST, timeout, || c.compute.url_maps.list().set_project(project).set_max_results(500u32).set_page_token(token.clone()).send())
+                    .idempotent(LIST, timeout, || {
+                        c.compute
+                            .url_maps
+                            .list()
+                            .set_project(project)
+                            .set_max_results(500u32)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
                     .await?;
                 Ok((page.items, page.next_page_token))
             },
@@ -187,13 +249,39 @@ impl ComputeUrlMap {
         .await
     }
 
-    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::UrlMap, ProviderError> {
-        c.compute_calls.idempotent(GET, timeout, || c.compute.url_maps.get().set_project(project).set_url_map(name).send()).await
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::UrlMap, ProviderError> {
+        c.compute_calls
+            .idempotent(GET, timeout, || c.compute.url_maps.get().set_project(project).set_url_map(name).send())
+            .await
     }
 
-    async fn put(&self, c: &Clients, ctx: &CallContext, project: &str, name: &str, planned: &Value, fingerprint: Option<String>) -> Result<(), ProviderError> {
+    async fn put(
+        &self,
+        c: &Clients,
+        ctx: &CallContext,
+        project: &str,
+        name: &str,
+        planned: &Value,
+        fingerprint: Option<String>,
+    ) -> Result<(), ProviderError> {
         let send = |body: model::UrlMap| async move {
-            cc::mutate(c, ctx, project, UPDATE, |rid| c.compute.url_maps.update().set_project(project).set_url_map(name).set_request_id(rid).set_body(body.clone()).send()).await
+            cc::mutate(c, ctx, project, UPDATE, |rid| {
+                c.compute
+                    .url_maps
+                    .update()
+                    .set_project(project)
+                    .set_url_map(name)
+                    .set_request_id(rid)
+                    .set_body(body.clone())
+                    .send()
+            })
+            .await
         };
         match send(request(planned, project, fingerprint.as_deref())?).await {
             Err(e) if is_stale_fingerprint(&e) => {
@@ -233,9 +321,11 @@ impl ResourceType for ComputeUrlMap {
             return Ok(Vec::new());
         }
         let c = &self.clients(ctx).await?;
-        cc::read_by_project(reqs, |project| async move { self.list_project(c, &project, ctx.timeout).await }, |project, x, prior| {
-            self.to_state(project, x, Some(prior))
-        })
+        cc::read_by_project(
+            reqs,
+            |project| async move { self.list_project(c, &project, ctx.timeout).await },
+            |project, x, prior| self.to_state(project, x, Some(prior)),
+        )
         .await
     }
 
@@ -244,14 +334,25 @@ impl ResourceType for ComputeUrlMap {
         let project = c.project(string(planned, "project").as_deref())?;
         let name = fields::required_string(planned, "name", TYPE)?;
         let body = request(planned, &project, None)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| c.compute.url_maps.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()).await?;
+        cc::mutate(&c, ctx, &project, INSERT, |rid| {
+            c.compute.url_maps.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
+        })
+        .await?;
         let m = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &m, Some(planned)))
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        _changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         self.put(&c, ctx, &project, &name, planned, string(prior, "fingerprint")).await?;
         let m = self.get(&c, &project, &name, ctx.timeout).await?;
         Ok(self.to_state(&project, &m, Some(planned)))
@@ -259,8 +360,12 @@ impl ResourceType for ComputeUrlMap {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| c.compute.url_maps.delete().set_project(&project).set_url_map(&name).set_request_id(rid).send()).await
+        let (project, name) = cc::identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        cc::delete(&c, ctx, &project, DELETE, |rid| {
+            c.compute.url_maps.delete().set_project(&project).set_url_map(&name).set_request_id(rid).send()
+        })
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -278,7 +383,11 @@ mod tests {
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
     }
 
     const GOOD: &str = r#"resource "google_compute_url_map" "m" {
@@ -303,12 +412,18 @@ mod tests {
     fn host_rules_must_name_defined_matchers_and_paths_must_be_well_formed() {
         assert_eq!(diags(GOOD), Vec::<String>::new());
         let missing = diags(&GOOD.replace("path_matcher = \"api\"", "path_matcher = \"apis\""));
-        assert!(missing.len() == 1 && missing[0].starts_with("main.tf:6:") && missing[0].contains("names no path_matcher block (defined: \"api\")"), "{missing:?}");
+        assert!(
+            missing.len() == 1
+                && missing[0].starts_with("main.tf:6:")
+                && missing[0].contains("names no path_matcher block (defined: \"api\")"),
+            "{missing:?}"
+        );
         let bad_path = diags(&GOOD.replace("/auth/*", "/auth*"));
         assert!(bad_path.len() == 1 && bad_path[0].contains("only at the very end, after a /"), "{bad_path:?}");
         let relative = diags(&GOOD.replace("/auth/*", "auth/*"));
         assert!(relative.len() == 1 && relative[0].contains("must start with /"), "{relative:?}");
-        let no_default = diags(&GOOD.replace("    default_service = \"staging-backend-service\"\n    path_rule", "    path_rule"));
+        let no_default =
+            diags(&GOOD.replace("    default_service = \"staging-backend-service\"\n    path_rule", "    path_rule"));
         assert!(no_default.len() == 1 && no_default[0].contains("needs default_service"), "{no_default:?}");
     }
 
@@ -320,13 +435,25 @@ mod tests {
             Value::map([
                 ("name", Value::from("staging-url-map")),
                 ("default_service", Value::from("staging-backend-service")),
-                ("host_rule", Value::set(vec![Value::map([("hosts", Value::set(vec![Value::from("api-staging.netrasystems.ai")])), ("path_matcher", Value::from("api"))])])),
+                (
+                    "host_rule",
+                    Value::set(vec![Value::map([
+                        ("hosts", Value::set(vec![Value::from("api-staging.netrasystems.ai")])),
+                        ("path_matcher", Value::from("api")),
+                    ])]),
+                ),
                 (
                     "path_matcher",
                     Value::List(vec![Value::map([
                         ("name", Value::from("api")),
                         ("default_service", Value::from("staging-backend-service")),
-                        ("path_rule", Value::List(vec![Value::map([("paths", Value::set(vec![Value::from("/auth/*")])), ("service", Value::from("staging-auth-service"))])])),
+                        (
+                            "path_rule",
+                            Value::List(vec![Value::map([
+                                ("paths", Value::set(vec![Value::from("/auth/*")])),
+                                ("service", Value::from("staging-auth-service")),
+                            ])]),
+                        ),
                     ])]),
                 ),
             ]),

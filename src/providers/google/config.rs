@@ -28,7 +28,8 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 5] = [Service::SecretManager, Service::Sql, Service::VpcAccess, Service::Compute, Service::Logging];
+    pub const ALL: [Service; 5] =
+        [Service::SecretManager, Service::Sql, Service::VpcAccess, Service::Compute, Service::Logging];
 
     /// The provider argument that overrides this service's endpoint.
     pub fn endpoint_argument(self) -> &'static str {
@@ -109,7 +110,11 @@ impl GoogleConfig {
     /// Resolves the provider block. `env` looks up environment variables (injected so tests do
     /// not touch the process environment); `emulator` is `GoogleOptions::emulator`, which wins
     /// over CAIRN_GCP_EMULATOR.
-    pub fn resolve(block: &Value, env: &dyn Fn(&str) -> Option<String>, emulator: Option<&str>) -> Result<GoogleConfig, ProviderError> {
+    pub fn resolve(
+        block: &Value,
+        env: &dyn Fn(&str) -> Option<String>,
+        emulator: Option<&str>,
+    ) -> Result<GoogleConfig, ProviderError> {
         let arg = |name: &str| -> Result<Option<String>, ProviderError> {
             match block.get(name) {
                 None => Ok(None),
@@ -128,8 +133,11 @@ impl GoogleConfig {
         let env_nonempty = |name: &str| env(name).filter(|s| !s.trim().is_empty());
         let first_env = |names: &[&str]| names.iter().find_map(|n| env_nonempty(n));
 
-        let project = arg("project")?.or_else(|| first_env(&["GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"]));
-        let region = arg("region")?.or_else(|| first_env(&["GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION"]));
+        let project = arg("project")?.or_else(|| {
+            first_env(&["GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"])
+        });
+        let region =
+            arg("region")?.or_else(|| first_env(&["GOOGLE_REGION", "GCLOUD_REGION", "CLOUDSDK_COMPUTE_REGION"]));
         let zone = arg("zone")?.or_else(|| first_env(&["GOOGLE_ZONE", "GCLOUD_ZONE", "CLOUDSDK_COMPUTE_ZONE"]));
 
         let request_timeout = match arg("request_timeout")? {
@@ -158,7 +166,10 @@ impl GoogleConfig {
             let endpoint = match (&emulator, arg(service.endpoint_argument())?) {
                 (Some(emu), _) => emu.clone(),
                 (None, Some(custom)) => normalize_endpoint(service, &custom).map_err(|why| {
-                    ProviderError::new(format!("provider argument \"{}\" = \"{custom}\" is not a URL ({why})", service.endpoint_argument()))
+                    ProviderError::new(format!(
+                        "provider argument \"{}\" = \"{custom}\" is not a URL ({why})",
+                        service.endpoint_argument()
+                    ))
                 })?,
                 (None, None) => service.default_endpoint().to_string(),
             };
@@ -169,7 +180,9 @@ impl GoogleConfig {
             CredentialSource::Anonymous
         } else if let Some(token) = arg("access_token")?.or_else(|| env_nonempty("GOOGLE_OAUTH_ACCESS_TOKEN")) {
             CredentialSource::AccessToken(token)
-        } else if let Some(c) = arg("credentials")?.or_else(|| first_env(&["GOOGLE_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON", "GCLOUD_KEYFILE_JSON"])) {
+        } else if let Some(c) = arg("credentials")?
+            .or_else(|| first_env(&["GOOGLE_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON", "GCLOUD_KEYFILE_JSON"]))
+        {
             credential_from_argument(&c)?
         } else {
             if let Some(path) = env_nonempty("GOOGLE_APPLICATION_CREDENTIALS") {
@@ -191,7 +204,11 @@ impl GoogleConfig {
 
     /// The resolved endpoint of a service (no trailing slash, no version path).
     pub fn endpoint(&self, service: Service) -> &str {
-        self.endpoints.iter().find(|(s, _)| *s == service).map(|(_, e)| e.as_str()).unwrap_or_else(|| service.default_endpoint())
+        self.endpoints
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map(|(_, e)| e.as_str())
+            .unwrap_or_else(|| service.default_endpoint())
     }
 
     pub fn is_emulator(&self) -> bool {
@@ -232,7 +249,10 @@ fn expand_home(p: &str) -> PathBuf {
 
 fn check_url(url: &str) -> Result<String, String> {
     let trimmed = url.trim().trim_end_matches('/');
-    let rest = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://")).ok_or("it must start with http:// or https://")?;
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"))
+        .ok_or("it must start with http:// or https://")?;
     if rest.is_empty() || rest.starts_with('/') {
         return Err("it has no host".into());
     }
@@ -312,7 +332,11 @@ mod tests {
 
     #[test]
     fn project_and_region_fall_back_to_the_environment_in_terraform_order() {
-        let e = env(&[("GOOGLE_CLOUD_PROJECT", "from-cloud"), ("CLOUDSDK_CORE_PROJECT", "from-sdk"), ("GOOGLE_REGION", "europe-west1")]);
+        let e = env(&[
+            ("GOOGLE_CLOUD_PROJECT", "from-cloud"),
+            ("CLOUDSDK_CORE_PROJECT", "from-sdk"),
+            ("GOOGLE_REGION", "europe-west1"),
+        ]);
         let c = GoogleConfig::resolve(&Value::Null, &e, None).unwrap();
         assert_eq!(c.project.as_deref(), Some("from-cloud"));
         assert_eq!(c.region.as_deref(), Some("europe-west1"));
@@ -323,7 +347,10 @@ mod tests {
         // The block wins over the environment.
         let b = block(&[("project", "blk".into()), ("region", "us-east1".into()), ("zone", "us-east1-b".into())]);
         let c = GoogleConfig::resolve(&b, &env(&[("GOOGLE_PROJECT", "env")]), None).unwrap();
-        assert_eq!((c.project.as_deref(), c.region.as_deref(), c.zone.as_deref()), (Some("blk"), Some("us-east1"), Some("us-east1-b")));
+        assert_eq!(
+            (c.project.as_deref(), c.region.as_deref(), c.zone.as_deref()),
+            (Some("blk"), Some("us-east1"), Some("us-east1-b"))
+        );
         assert_eq!(c.request_timeout, DEFAULT_REQUEST_TIMEOUT);
         assert_eq!(c.credentials, CredentialSource::ApplicationDefault);
     }
@@ -349,7 +376,10 @@ mod tests {
 
     #[test]
     fn the_emulator_routes_every_service_with_anonymous_credentials() {
-        let b = block(&[("secret_manager_custom_endpoint", "https://sm.example.com/v1/".into()), ("access_token", Value::from("tok").sensitive())]);
+        let b = block(&[
+            ("secret_manager_custom_endpoint", "https://sm.example.com/v1/".into()),
+            ("access_token", Value::from("tok").sensitive()),
+        ]);
         let c = GoogleConfig::resolve(&b, &env(&[(EMULATOR_ENV, "http://127.0.0.1:8085/")]), None).unwrap();
         assert!(c.is_emulator());
         for s in Service::ALL {
@@ -365,7 +395,8 @@ mod tests {
 
     #[test]
     fn credentials_precedence_and_bad_values() {
-        let c = GoogleConfig::resolve(&block(&[("access_token", Value::from("ya29.x").sensitive())]), &env(&[]), None).unwrap();
+        let c = GoogleConfig::resolve(&block(&[("access_token", Value::from("ya29.x").sensitive())]), &env(&[]), None)
+            .unwrap();
         assert_eq!(c.credentials, CredentialSource::AccessToken("ya29.x".into()));
         assert!(!format!("{c:?}").contains("ya29"), "tokens never reach Debug output");
         let json = r#"{"type":"service_account","project_id":"p"}"#;
@@ -374,23 +405,36 @@ mod tests {
         let c = GoogleConfig::resolve(&Value::Null, &env(&[("GOOGLE_CREDENTIALS", json)]), None).unwrap();
         assert_eq!(c.credentials, CredentialSource::Json(json.into()));
 
-        let e = GoogleConfig::resolve(&block(&[("credentials", "/nonexistent/key.json".into())]), &env(&[]), None).unwrap_err();
+        let e = GoogleConfig::resolve(&block(&[("credentials", "/nonexistent/key.json".into())]), &env(&[]), None)
+            .unwrap_err();
         assert!(e.message.contains("/nonexistent/key.json") && e.message.contains("does not exist"), "{}", e.message);
         let e = GoogleConfig::resolve(&block(&[("credentials", "{not json".into())]), &env(&[]), None).unwrap_err();
         assert!(e.message.contains("does not parse"), "{}", e.message);
-        let e = GoogleConfig::resolve(&Value::Null, &env(&[("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/adc.json")]), None).unwrap_err();
-        assert!(e.message.contains("GOOGLE_APPLICATION_CREDENTIALS") && e.message.contains("/nonexistent/adc.json"), "{}", e.message);
+        let e = GoogleConfig::resolve(
+            &Value::Null,
+            &env(&[("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/adc.json")]),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("GOOGLE_APPLICATION_CREDENTIALS") && e.message.contains("/nonexistent/adc.json"),
+            "{}",
+            e.message
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("key.json");
         std::fs::write(&key, json).unwrap();
-        let c = GoogleConfig::resolve(&block(&[("credentials", key.to_str().unwrap().into())]), &env(&[]), None).unwrap();
+        let c =
+            GoogleConfig::resolve(&block(&[("credentials", key.to_str().unwrap().into())]), &env(&[]), None).unwrap();
         assert_eq!(c.credentials, CredentialSource::File(key));
     }
 
     #[test]
     fn request_timeout_takes_go_durations() {
-        let t = |s: &str| GoogleConfig::resolve(&block(&[("request_timeout", s.into())]), &env(&[]), None).map(|c| c.request_timeout);
+        let t = |s: &str| {
+            GoogleConfig::resolve(&block(&[("request_timeout", s.into())]), &env(&[]), None).map(|c| c.request_timeout)
+        };
         assert_eq!(t("60s").unwrap(), Duration::from_secs(60));
         assert_eq!(t("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(t("1.5h").unwrap(), Duration::from_secs(5400));

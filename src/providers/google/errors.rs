@@ -81,7 +81,9 @@ pub fn api_message(e: &GaxError) -> String {
         }
     }
     if e.is_connect() {
-        return format!("cannot connect to the API endpoint ({e}); check the network, or the emulator address if you use one");
+        return format!(
+            "cannot connect to the API endpoint ({e}); check the network, or the emulator address if you use one"
+        );
     }
     if e.is_timeout() {
         return format!("the request timed out ({e}); raise the provider's request_timeout if the API is slow");
@@ -112,7 +114,12 @@ pub fn api_error(method: &str, e: &GaxError) -> ProviderError {
         (Some(code), None) => message.push_str(&format!(" (HTTP {code})")),
         _ => {}
     }
-    ProviderError { method: Some(method.to_string()), message, retryable: classify(e) != Retry::Permanent, not_found: is_not_found(e) }
+    ProviderError {
+        method: Some(method.to_string()),
+        message,
+        retryable: classify(e) != Retry::Permanent,
+        not_found: is_not_found(e),
+    }
 }
 
 #[cfg(test)]
@@ -134,7 +141,10 @@ mod tests {
 
     #[test]
     fn aip_envelope_keeps_method_message_and_not_found() {
-        let e = aip(404, r#"{"error":{"code":404,"message":"Secret [projects/123456/secrets/foo] not found.","status":"NOT_FOUND"}}"#);
+        let e = aip(
+            404,
+            r#"{"error":{"code":404,"message":"Secret [projects/123456/secrets/foo] not found.","status":"NOT_FOUND"}}"#,
+        );
         let p = api_error("secretmanager.projects.secrets.get", &e);
         assert_eq!(p.method.as_deref(), Some("secretmanager.projects.secrets.get"));
         assert_eq!(p.message, "Secret [projects/123456/secrets/foo] not found. (HTTP 404 NOT_FOUND)");
@@ -145,12 +155,19 @@ mod tests {
     fn legacy_envelope_uses_the_http_code() {
         let body = r#"{"error":{"code":409,"message":"Operation failed because another operation was already in progress.","errors":[{"message":"…","domain":"global","reason":"operationInProgress"}]}}"#;
         let e = aip(409, body);
-        assert_eq!(e.status().map(|s| s.code), Some(Code::Unknown), "the SDK cannot parse a code from the legacy envelope");
+        assert_eq!(
+            e.status().map(|s| s.code),
+            Some(Code::Unknown),
+            "the SDK cannot parse a code from the legacy envelope"
+        );
         let p = api_error("sql.instances.patch", &e);
         assert_eq!(p.message, "Operation failed because another operation was already in progress. (HTTP 409)");
         assert!(p.retryable, "409 operationInProgress is retried");
         assert!(!p.not_found);
-        let nf = aip(404, r#"{"error":{"code":404,"message":"The Cloud SQL instance does not exist.","errors":[{"domain":"global","message":"The Cloud SQL instance does not exist.","reason":"instanceDoesNotExist"}]}}"#);
+        let nf = aip(
+            404,
+            r#"{"error":{"code":404,"message":"The Cloud SQL instance does not exist.","errors":[{"domain":"global","message":"The Cloud SQL instance does not exist.","reason":"instanceDoesNotExist"}]}}"#,
+        );
         assert!(api_error("sql.instances.get", &nf).not_found);
     }
 
@@ -167,8 +184,17 @@ mod tests {
 
     #[test]
     fn already_exists_is_recognised_in_both_envelopes() {
-        assert!(is_already_exists(&aip(409, r#"{"error":{"code":409,"message":"Secret [projects/1/secrets/a] already exists.","status":"ALREADY_EXISTS"}}"#)));
-        assert!(is_already_exists(&aip(409, r#"{"error":{"code":409,"message":"The resource 'x' already exists","errors":[{"reason":"alreadyExists"}]}}"#)));
-        assert!(!is_already_exists(&aip(409, r#"{"error":{"code":409,"message":"busy","errors":[{"reason":"operationInProgress"}]}}"#)));
+        assert!(is_already_exists(&aip(
+            409,
+            r#"{"error":{"code":409,"message":"Secret [projects/1/secrets/a] already exists.","status":"ALREADY_EXISTS"}}"#
+        )));
+        assert!(is_already_exists(&aip(
+            409,
+            r#"{"error":{"code":409,"message":"The resource 'x' already exists","errors":[{"reason":"alreadyExists"}]}}"#
+        )));
+        assert!(!is_already_exists(&aip(
+            409,
+            r#"{"error":{"code":409,"message":"busy","errors":[{"reason":"operationInProgress"}]}}"#
+        )));
     }
 }

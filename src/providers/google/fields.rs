@@ -59,8 +59,11 @@ pub fn managed_subset(live: &HashMap<String, String>, prior: Option<&Value>) -> 
     match prior.map(|p| p.peel()) {
         None => api_map(live, None),
         Some(Value::Map(managed)) => {
-            let kept: BTreeMap<String, Value> =
-                live.iter().filter(|(k, _)| managed.contains_key(*k)).map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect();
+            let kept: BTreeMap<String, Value> = live
+                .iter()
+                .filter(|(k, _)| managed.contains_key(*k))
+                .map(|(k, v)| (k.clone(), Value::string(v.clone())))
+                .collect();
             Value::Map(kept)
         }
         Some(_) => Value::Null,
@@ -120,7 +123,9 @@ pub fn last_segment(name: &str) -> &str {
 /// An argument that must be known by the time the provider acts on it.
 pub fn required_string(v: &Value, name: &str, type_name: &str) -> Result<String, ProviderError> {
     match v.get(name) {
-        Some(x) if x.is_unknown() => Err(ProviderError::new(format!("{type_name}.{name} is still unknown at apply time; this is a bug in Cairn's apply ordering"))),
+        Some(x) if x.is_unknown() => Err(ProviderError::new(format!(
+            "{type_name}.{name} is still unknown at apply time; this is a bug in Cairn's apply ordering"
+        ))),
         _ => string(v, name).ok_or_else(|| ProviderError::new(format!("{type_name}.{name} must be set"))),
     }
 }
@@ -149,7 +154,8 @@ mod tests {
 
     #[test]
     fn non_authoritative_maps_keep_managed_keys() {
-        let live: HashMap<String, String> = [("team", "a"), ("extra", "b")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let live: HashMap<String, String> =
+            [("team", "a"), ("extra", "b")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let prior = Value::map([("team", Value::from("old"))]);
         assert_eq!(managed_subset(&live, Some(&prior)), Value::map([("team", Value::from("a"))]));
         assert_eq!(managed_subset(&live, Some(&Value::Null)), Value::Null);
@@ -160,9 +166,16 @@ mod tests {
 
     #[test]
     fn conform_fills_attributes_and_blocks() {
-        let s = Schema::new()
-            .attr("a", Attribute::optional(AttrType::String))
-            .block("b", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: Schema::new().attr("x", Attribute::optional(AttrType::String)) });
+        let s = Schema::new().attr("a", Attribute::optional(AttrType::String)).block(
+            "b",
+            BlockType {
+                nesting: Nesting::List,
+                min_items: 0,
+                max_items: 0,
+                force_new: false,
+                block: Schema::new().attr("x", Attribute::optional(AttrType::String)),
+            },
+        );
         let v = conform_to_schema(&s, Value::map([("b", Value::List(vec![Value::map::<&str>([])]))]));
         assert_eq!(v, Value::map([("a", Value::Null), ("b", Value::List(vec![Value::map([("x", Value::Null)])]))]));
     }

@@ -45,7 +45,9 @@ pub fn destination_problem(d: &str) -> Option<String> {
         ["storage.googleapis.com", bucket] => !bucket.is_empty(),
         ["bigquery.googleapis.com", "projects", p, "datasets", ds] => !p.is_empty() && !ds.is_empty(),
         ["pubsub.googleapis.com", "projects", p, "topics", t] => !p.is_empty() && !t.is_empty(),
-        ["logging.googleapis.com", "projects", p, "locations", l, "buckets", b] => !p.is_empty() && !l.is_empty() && !b.is_empty(),
+        ["logging.googleapis.com", "projects", p, "locations", l, "buckets", b] => {
+            !p.is_empty() && !l.is_empty() && !b.is_empty()
+        }
         ["logging.googleapis.com", "projects", p] => !p.is_empty(),
         _ => false,
     };
@@ -66,29 +68,51 @@ fn check_destination(v: &Value) -> Result<(), String> {
 
 pub fn schema() -> Schema {
     let exclusion = Schema::new()
-        .attr("name", Attribute::required(AttrType::String).validate(Validator::Pattern { regex: r"^[A-Za-z0-9_.-]{1,100}$", description: "1 to 100 letters, digits, _, - or ." }))
+        .attr(
+            "name",
+            Attribute::required(AttrType::String).validate(Validator::Pattern {
+                regex: r"^[A-Za-z0-9_.-]{1,100}$",
+                description: "1 to 100 letters, digits, _, - or .",
+            }),
+        )
         .attr("description", Attribute::optional(AttrType::String))
-        .attr("filter", Attribute::required(AttrType::String).describe("Log entries matching this filter are not exported."))
+        .attr(
+            "filter",
+            Attribute::required(AttrType::String).describe("Log entries matching this filter are not exported."),
+        )
         .attr("disabled", Attribute::optional(AttrType::Bool).default(false));
     Schema::new()
         .attr(
             "name",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: r"^[A-Za-z0-9_.-]{1,100}$", description: "1 to 100 letters, digits, _, - or . (e.g. \"vpc-connector-monitoring\")" }),
+            Attribute::required(AttrType::String).force_new().validate(Validator::Pattern {
+                regex: r"^[A-Za-z0-9_.-]{1,100}$",
+                description: "1 to 100 letters, digits, _, - or . (e.g. \"vpc-connector-monitoring\")",
+            }),
         )
-        .attr("destination", Attribute::required(AttrType::String).validate(Validator::Custom(Arc::new(check_destination))))
+        .attr(
+            "destination",
+            Attribute::required(AttrType::String).validate(Validator::Custom(Arc::new(check_destination))),
+        )
         .attr("filter", Attribute::optional(AttrType::String).describe("Which log entries to export; all when unset."))
         .attr("description", Attribute::optional(AttrType::String))
         .attr("disabled", Attribute::optional(AttrType::Bool).default(false))
         .attr(
             "unique_writer_identity",
-            Attribute::optional(AttrType::Bool).default(true).describe("Write as the project's own logging service agent rather than the shared legacy identity."),
+            Attribute::optional(AttrType::Bool)
+                .default(true)
+                .describe("Write as the project's own logging service agent rather than the shared legacy identity."),
         )
         .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr("writer_identity", Attribute::computed(AttrType::String).describe("The identity that writes to the destination: grant it access there."))
+        .attr(
+            "writer_identity",
+            Attribute::computed(AttrType::String)
+                .describe("The identity that writes to the destination: grant it access there."),
+        )
         .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/sinks/{name}"))
-        .block("exclusions", BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: exclusion })
+        .block(
+            "exclusions",
+            BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: exclusion },
+        )
         .block(
             "bigquery_options",
             BlockType {
@@ -96,7 +120,11 @@ pub fn schema() -> Schema {
                 min_items: 0,
                 max_items: 1,
                 force_new: false,
-                block: Schema::new().attr("use_partitioned_tables", Attribute::required(AttrType::Bool).describe("Write to date-partitioned tables instead of date-suffixed ones.")),
+                block: Schema::new().attr(
+                    "use_partitioned_tables",
+                    Attribute::required(AttrType::Bool)
+                        .describe("Write to date-partitioned tables instead of date-suffixed ones."),
+                ),
             },
         )
         .rule(Rule::Custom(Arc::new(check_sink)))
@@ -105,7 +133,9 @@ pub fn schema() -> Schema {
 /// bigquery_options only with a BigQuery destination; exclusion names unique.
 pub fn check_sink(config: &Value) -> Vec<(AttrPath, String)> {
     let mut out = Vec::new();
-    if let (Some(_), Some(d)) = (first_block(config, "bigquery_options"), config.get("destination").and_then(Value::as_str)) {
+    if let (Some(_), Some(d)) =
+        (first_block(config, "bigquery_options"), config.get("destination").and_then(Value::as_str))
+    {
         if !d.starts_with("bigquery.googleapis.com/") {
             out.push((
                 AttrPath::attr("bigquery_options"),
@@ -117,7 +147,10 @@ pub fn check_sink(config: &Value) -> Vec<(AttrPath, String)> {
     for (i, e) in blocks(config, "exclusions").iter().enumerate() {
         if let Some(n) = e.get("name").and_then(Value::as_str) {
             if !seen.insert(n.to_string()) {
-                out.push((AttrPath::attr("exclusions").join_index(i as i64).join_attr("name"), format!("exclusions.name \"{n}\" is used twice; each exclusion of a sink needs its own name")));
+                out.push((
+                    AttrPath::attr("exclusions").join_index(i as i64).join_attr("name"),
+                    format!("exclusions.name \"{n}\" is used twice; each exclusion of a sink needs its own name"),
+                ));
             }
         }
     }
@@ -168,13 +201,25 @@ impl LoggingProjectSink {
         conform_to_schema(&self.schema, v)
     }
 
-    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::LogSink>>, ProviderError> {
+    async fn list_project(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, model::LogSink>>, ProviderError> {
         let mut out = BTreeMap::new();
         let mut token = String::new();
         loop {
             let page = c
                 .logging_calls
-                .idempotent(LIST, timeout, || c.logging.list_sinks().set_parent(format!("projects/{project}")).set_page_size(200).set_page_token(token.clone()).send())
+                .idempotent(LIST, timeout, || {
+                    c.logging
+                        .list_sinks()
+                        .set_parent(format!("projects/{project}"))
+                        .set_page_size(200)
+                        .set_page_token(token.clone())
+                        .send()
+                })
                 .await;
             let page = match page {
                 Ok(p) => p,
@@ -191,11 +236,28 @@ impl LoggingProjectSink {
         }
     }
 
-    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::LogSink, ProviderError> {
-        c.logging_calls.idempotent(GET, timeout, || c.logging.get_sink().set_sink_name(format!("projects/{project}/sinks/{name}")).send()).await
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::LogSink, ProviderError> {
+        c.logging_calls
+            .idempotent(GET, timeout, || {
+                c.logging.get_sink().set_sink_name(format!("projects/{project}/sinks/{name}")).send()
+            })
+            .await
     }
 
-    async fn put(&self, c: &Clients, project: &str, name: &str, planned: &Value, timeout: Duration) -> Result<model::LogSink, ProviderError> {
+    async fn put(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        planned: &Value,
+        timeout: Duration,
+    ) -> Result<model::LogSink, ProviderError> {
         let body = request(planned, name)?;
         let mask = update_mask(planned);
         let unique = fields::boolean(planned, "unique_writer_identity", true);
@@ -215,7 +277,8 @@ impl LoggingProjectSink {
 
 fn identity(v: &Value) -> Option<(String, String)> {
     let name = string(v, "name")?;
-    let project = string(v, "project").or_else(|| string(v, "id").and_then(|id| id.split('/').nth(1).map(str::to_string)))?;
+    let project =
+        string(v, "project").or_else(|| string(v, "id").and_then(|id| id.split('/').nth(1).map(str::to_string)))?;
     Some((project, name))
 }
 
@@ -227,9 +290,13 @@ pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(Strin
         [p, n] if !p.is_empty() && !n.is_empty() && *p != "projects" => Ok((p.to_string(), n.to_string())),
         [n] if !n.is_empty() => match default_project {
             Some(p) => Ok((p.to_string(), n.to_string())),
-            None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/sinks/{id}"))),
+            None => Err(ProviderError::new(format!(
+                "import id \"{id}\" names no project and the provider has none; use projects/PROJECT/sinks/{id}"
+            ))),
         },
-        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/sinks/NAME, PROJECT/NAME or NAME"))),
+        _ => Err(ProviderError::new(format!(
+            "import id \"{id}\" is not projects/PROJECT/sinks/NAME, PROJECT/NAME or NAME"
+        ))),
     }
 }
 
@@ -263,7 +330,9 @@ impl ResourceType for LoggingProjectSink {
         }
         // Switching identities gives the sink a different writer (Terraform's CustomizeDiff).
         if let Some(prior) = &p.prior {
-            if prior.get("unique_writer_identity") != p.planned.get("unique_writer_identity") && p.requires_replace.is_empty() {
+            if prior.get("unique_writer_identity") != p.planned.get("unique_writer_identity")
+                && p.requires_replace.is_empty()
+            {
                 set(&mut p.planned, "writer_identity", Value::unknown());
             }
         }
@@ -305,7 +374,12 @@ impl ResourceType for LoggingProjectSink {
         let created = c
             .logging_calls
             .idempotent(CREATE, ctx.timeout, || {
-                c.logging.create_sink().set_parent(format!("projects/{project}")).set_sink(body.clone()).set_unique_writer_identity(unique).send()
+                c.logging
+                    .create_sink()
+                    .set_parent(format!("projects/{project}"))
+                    .set_sink(body.clone())
+                    .set_unique_writer_identity(unique)
+                    .send()
             })
             .await;
         let sink = match created {
@@ -321,17 +395,32 @@ impl ResourceType for LoggingProjectSink {
         Ok(state)
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        _changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let sink = self.put(&c, &project, &name, planned, ctx.timeout).await?;
         Ok(self.to_state(&project, &sink, Some(planned)))
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        match c.logging_calls.idempotent(DELETE, ctx.timeout, || c.logging.delete_sink().set_sink_name(format!("projects/{project}/sinks/{name}")).send()).await {
+        let (project, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        match c
+            .logging_calls
+            .idempotent(DELETE, ctx.timeout, || {
+                c.logging.delete_sink().set_sink_name(format!("projects/{project}/sinks/{name}")).send()
+            })
+            .await
+        {
             Ok(()) => Ok(()),
             Err(e) if e.not_found => Ok(()),
             Err(e) => Err(e),
@@ -347,7 +436,8 @@ impl ResourceType for LoggingProjectSink {
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project =
+            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
         Some(format!("projects/{project}/sinks/{name}"))
     }
 }
@@ -359,7 +449,11 @@ mod tests {
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
     }
 
     fn sink(dest: &str, extra: &str) -> String {
@@ -370,12 +464,20 @@ mod tests {
     fn destinations_options_and_exclusions_are_checked() {
         let bq = "bigquery.googleapis.com/projects/netra-staging/datasets/infrastructure_monitoring";
         assert_eq!(diags(&sink(bq, "  filter = \"resource.type=vpc_access_connector\"\n  bigquery_options {\n    use_partitioned_tables = true\n  }\n")), Vec::<String>::new());
-        for ok in ["storage.googleapis.com/my-bucket", "pubsub.googleapis.com/projects/p/topics/t", "logging.googleapis.com/projects/p/locations/global/buckets/b"] {
+        for ok in [
+            "storage.googleapis.com/my-bucket",
+            "pubsub.googleapis.com/projects/p/topics/t",
+            "logging.googleapis.com/projects/p/locations/global/buckets/b",
+        ] {
             assert_eq!(diags(&sink(ok, "")), Vec::<String>::new(), "{ok}");
         }
         let bad = diags(&sink("bigquery.googleapis.com/infrastructure_monitoring", ""));
-        assert!(bad.len() == 1 && bad[0].starts_with("main.tf:3:") && bad[0].contains("a sink destination is one of"), "{bad:?}");
-        let opts = diags(&sink("storage.googleapis.com/b", "  bigquery_options {\n    use_partitioned_tables = true\n  }\n"));
+        assert!(
+            bad.len() == 1 && bad[0].starts_with("main.tf:3:") && bad[0].contains("a sink destination is one of"),
+            "{bad:?}"
+        );
+        let opts =
+            diags(&sink("storage.googleapis.com/b", "  bigquery_options {\n    use_partitioned_tables = true\n  }\n"));
         assert!(opts.len() == 1 && opts[0].contains("only to a BigQuery destination"), "{opts:?}");
         let dup = diags(&sink(bq, "  exclusions {\n    name = \"x\"\n    filter = \"a\"\n  }\n  exclusions {\n    name = \"x\"\n    filter = \"b\"\n  }\n"));
         assert!(dup.len() == 1 && dup[0].starts_with("main.tf:9:") && dup[0].contains("used twice"), "{dup:?}");
@@ -390,7 +492,10 @@ mod tests {
             &schema(),
             Value::map([
                 ("name", Value::from("cloud-sql-monitoring")),
-                ("destination", Value::from("bigquery.googleapis.com/projects/netra-staging/datasets/infrastructure_monitoring")),
+                (
+                    "destination",
+                    Value::from("bigquery.googleapis.com/projects/netra-staging/datasets/infrastructure_monitoring"),
+                ),
                 ("filter", Value::from("resource.type=cloud_sql_database")),
                 ("disabled", Value::Bool(false)),
                 ("unique_writer_identity", Value::Bool(true)),
@@ -406,7 +511,10 @@ mod tests {
         let api: model::LogSink = serde_json::from_value(answer).unwrap();
         let v = t.to_state("netra-staging", &api, Some(&config));
         assert_eq!(v.get("id"), Some(&Value::from("projects/netra-staging/sinks/cloud-sql-monitoring")));
-        assert_eq!(v.get("writer_identity"), Some(&Value::from("serviceAccount:service-123@gcp-sa-logging.iam.gserviceaccount.com")));
+        assert_eq!(
+            v.get("writer_identity"),
+            Some(&Value::from("serviceAccount:service-123@gcp-sa-logging.iam.gserviceaccount.com"))
+        );
         let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
         let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
@@ -449,9 +557,17 @@ mod tests {
         t.customize_plan(&mut prop).unwrap();
         let state = t.create(&ctx, &prop.planned, &prop.config).await.unwrap();
         assert_eq!(state.get("filter"), Some(&Value::from("resource.type=vpc_access_connector")));
-        assert_eq!(state.get("writer_identity"), Some(&Value::from("serviceAccount:service-1@gcp-sa-logging.iam.gserviceaccount.com")));
+        assert_eq!(
+            state.get("writer_identity"),
+            Some(&Value::from("serviceAccount:service-1@gcp-sa-logging.iam.gserviceaccount.com"))
+        );
         let calls = seen.lock().unwrap().clone();
         assert_eq!(calls.len(), 2, "{calls:?}");
-        assert!(calls[1].starts_with("PUT /v2/projects/p/sinks/vpc-connector-monitoring") && calls[1].contains("updateMask=destination%2Cfilter") && calls[1].contains("uniqueWriterIdentity=true"), "{calls:?}");
+        assert!(
+            calls[1].starts_with("PUT /v2/projects/p/sinks/vpc-connector-monitoring")
+                && calls[1].contains("updateMask=destination%2Cfilter")
+                && calls[1].contains("uniqueWriterIdentity=true"),
+            "{calls:?}"
+        );
     }
 }

@@ -37,8 +37,8 @@ pub use compute_health_check::ComputeHealthCheck;
 pub use compute_managed_ssl_certificate::ComputeManagedSslCertificate;
 pub use compute_target_https_proxy::ComputeTargetHttpsProxy;
 pub use compute_url_map::ComputeUrlMap;
-pub use logging_project_sink::LoggingProjectSink;
 pub use config::{GoogleConfig, Service, EMULATOR_ENV};
+pub use logging_project_sink::LoggingProjectSink;
 pub use secret_manager_secret::SecretManagerSecret;
 pub use secret_manager_secret_version::SecretManagerSecretVersion;
 pub use sql_database::SqlDatabase;
@@ -151,7 +151,11 @@ pub(crate) mod test_server {
             let h = handler.clone();
             async move {
                 let (code, body) = h(m.as_str(), u.path(), u.query().unwrap_or(""), &b);
-                (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), [("content-type", "application/json")], body.to_string())
+                (
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    [("content-type", "application/json")],
+                    body.to_string(),
+                )
                     .into_response()
             }
         });
@@ -164,7 +168,10 @@ pub(crate) mod test_server {
     /// A provider whose clients talk to `endpoint`, in project `p`.
     pub async fn shared(endpoint: &str) -> (Arc<super::Shared>, crate::providers::CallContext) {
         let shared = Arc::new(super::Shared::new(super::GoogleOptions { emulator: Some(endpoint.to_string()) }));
-        let mut ctx = crate::providers::CallContext::new(crate::lang::value::Value::map([("project", crate::lang::value::Value::from("p"))]));
+        let mut ctx = crate::providers::CallContext::new(crate::lang::value::Value::map([(
+            "project",
+            crate::lang::value::Value::from("p"),
+        )]));
         ctx.timeout = std::time::Duration::from_secs(10);
         shared.clients(&ctx.provider_config).await.expect("clients");
         (shared, ctx)

@@ -42,7 +42,8 @@ pub fn classify(e: &GaxError) -> Retry {
             409 if text().contains("operationInProgress") => Retry::NotProcessed,
             403 => {
                 let t = text();
-                let per_minute_quota = t.contains("per minute") && (t.contains("Quota exceeded") || t.contains("rateLimitExceeded"));
+                let per_minute_quota =
+                    t.contains("per minute") && (t.contains("Quota exceeded") || t.contains("rateLimitExceeded"));
                 if per_minute_quota || t.contains("CONCURRENT_OPERATIONS_QUOTA_EXCEEDED") {
                     Retry::NotProcessed
                 } else {
@@ -180,8 +181,13 @@ impl Retrier {
 pub fn deadline_error(method: &str, timeout: Duration, last: Option<&GaxError>) -> ProviderError {
     let limit = humantime::format_duration(Duration::from_secs(timeout.as_secs().max(1)));
     let message = match last {
-        Some(e) => format!("{} — still failing after retrying for {limit} (the resource's timeout)", api_error(method, e).message),
-        None => format!("no answer within {limit} (the resource's timeout); raise it with a `timeouts` block if the API is slow"),
+        Some(e) => format!(
+            "{} — still failing after retrying for {limit} (the resource's timeout)",
+            api_error(method, e).message
+        ),
+        None => format!(
+            "no answer within {limit} (the resource's timeout); raise it with a `timeouts` block if the API is slow"
+        ),
     };
     ProviderError { method: Some(method.to_string()), message, retryable: true, not_found: false }
 }
@@ -209,16 +215,40 @@ mod tests {
         assert_eq!(classify(&aip(429, "RESOURCE_EXHAUSTED", "slow down")), Retry::NotProcessed);
         assert_eq!(classify(&aip(500, "INTERNAL", "oops")), Retry::Ambiguous);
         assert_eq!(classify(&aip(503, "UNAVAILABLE", "try later")), Retry::Ambiguous);
-        assert_eq!(classify(&GaxError::http(502, axum::http::HeaderMap::new(), axum::body::Bytes::from_static(b"<html>"))), Retry::Ambiguous);
-        assert_eq!(classify(&body(409, r#"{"error":{"code":409,"message":"busy","errors":[{"reason":"operationInProgress"}]}}"#)), Retry::NotProcessed);
-        assert_eq!(classify(&aip(409, "ALREADY_EXISTS", "Secret [x] already exists.")), Retry::Permanent);
         assert_eq!(
-            classify(&body(403, r#"{"error":{"code":403,"message":"Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'","errors":[{"reason":"rateLimitExceeded"}]}}"#)),
+            classify(&GaxError::http(502, axum::http::HeaderMap::new(), axum::body::Bytes::from_static(b"<html>"))),
+            Retry::Ambiguous
+        );
+        assert_eq!(
+            classify(&body(
+                409,
+                r#"{"error":{"code":409,"message":"busy","errors":[{"reason":"operationInProgress"}]}}"#
+            )),
             Retry::NotProcessed
         );
-        assert_eq!(classify(&aip(403, "RESOURCE_EXHAUSTED", "CONCURRENT_OPERATIONS_QUOTA_EXCEEDED: too many")), Retry::NotProcessed);
-        assert_eq!(classify(&aip(403, "PERMISSION_DENIED", "Permission 'secretmanager.secrets.create' denied")), Retry::Permanent);
-        assert_eq!(classify(&body(400, r#"{"error":{"code":400,"message":"not ready","errors":[{"reason":"resourceNotReady"}]}}"#)), Retry::NotProcessed);
+        assert_eq!(classify(&aip(409, "ALREADY_EXISTS", "Secret [x] already exists.")), Retry::Permanent);
+        assert_eq!(
+            classify(&body(
+                403,
+                r#"{"error":{"code":403,"message":"Quota exceeded for quota metric 'Queries' and limit 'Queries per minute'","errors":[{"reason":"rateLimitExceeded"}]}}"#
+            )),
+            Retry::NotProcessed
+        );
+        assert_eq!(
+            classify(&aip(403, "RESOURCE_EXHAUSTED", "CONCURRENT_OPERATIONS_QUOTA_EXCEEDED: too many")),
+            Retry::NotProcessed
+        );
+        assert_eq!(
+            classify(&aip(403, "PERMISSION_DENIED", "Permission 'secretmanager.secrets.create' denied")),
+            Retry::Permanent
+        );
+        assert_eq!(
+            classify(&body(
+                400,
+                r#"{"error":{"code":400,"message":"not ready","errors":[{"reason":"resourceNotReady"}]}}"#
+            )),
+            Retry::NotProcessed
+        );
         assert_eq!(classify(&aip(400, "INVALID_ARGUMENT", "bad")), Retry::Permanent);
         assert_eq!(classify(&aip(404, "NOT_FOUND", "gone")), Retry::Permanent);
         assert_eq!(classify(&GaxError::connect("refused")), Retry::NotProcessed);
@@ -292,7 +322,11 @@ mod tests {
             .await
             .unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
-        assert!(e.message.contains("The service is currently unavailable.") && e.message.contains("still failing"), "{}", e.message);
+        assert!(
+            e.message.contains("The service is currently unavailable.") && e.message.contains("still failing"),
+            "{}",
+            e.message
+        );
         // A hanging attempt is cut off too.
         let started = std::time::Instant::now();
         let e = r

@@ -74,18 +74,32 @@ fn single(block: Schema, force_new: bool, min: usize) -> BlockType {
 }
 
 fn cmek() -> Schema {
-    Schema::new().attr("kms_key_name", Attribute::required(AttrType::String).describe("The Cloud KMS CryptoKey that encrypts the secret's payloads."))
+    Schema::new().attr(
+        "kms_key_name",
+        Attribute::required(AttrType::String).describe("The Cloud KMS CryptoKey that encrypts the secret's payloads."),
+    )
 }
 
 pub fn schema() -> Schema {
     let replicas = Schema::new()
-        .attr("location", Attribute::required(AttrType::String).describe("The canonical ID of the replica's location, e.g. us-east1."))
+        .attr(
+            "location",
+            Attribute::required(AttrType::String)
+                .describe("The canonical ID of the replica's location, e.g. us-east1."),
+        )
         .block("customer_managed_encryption", single(cmek(), false, 0));
     let replication = Schema::new()
         .block("auto", single(Schema::new().block("customer_managed_encryption", single(cmek(), false, 0)), false, 0))
         .block(
             "user_managed",
-            single(Schema::new().block("replicas", BlockType { nesting: Nesting::Set, min_items: 1, max_items: 0, force_new: false, block: replicas }), false, 0),
+            single(
+                Schema::new().block(
+                    "replicas",
+                    BlockType { nesting: Nesting::Set, min_items: 1, max_items: 0, force_new: false, block: replicas },
+                ),
+                false,
+                0,
+            ),
         );
     Schema::new()
         .attr(
@@ -181,14 +195,24 @@ impl SecretManagerSecret {
     }
 
     /// Every secret of a project, by secret id: one paginated list.
-    async fn list_project(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<HashMap<String, model::Secret>>, ProviderError> {
+    async fn list_project(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<HashMap<String, model::Secret>>, ProviderError> {
         let mut out = HashMap::new();
         let mut token = String::new();
         loop {
             let page = c
                 .secret_manager_calls
                 .idempotent(LIST, timeout, || {
-                    c.secret_manager.list_secrets().set_parent(format!("projects/{project}")).set_page_size(250).set_page_token(token.clone()).send()
+                    c.secret_manager
+                        .list_secrets()
+                        .set_parent(format!("projects/{project}"))
+                        .set_page_size(250)
+                        .set_page_token(token.clone())
+                        .send()
                 })
                 .await;
             let page = match page {
@@ -218,25 +242,47 @@ impl SecretManagerSecret {
         m.insert("secret_id".into(), Value::string(secret_id));
         m.insert("project".into(), Value::string(project));
         m.insert("create_time".into(), s.create_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null));
-        m.insert("labels".into(), fields::managed_subset(&s.labels, prior_attr("labels").or(prior.map(|_| &Value::Null))));
-        m.insert("annotations".into(), fields::managed_subset(&s.annotations, prior_attr("annotations").or(prior.map(|_| &Value::Null))));
+        m.insert(
+            "labels".into(),
+            fields::managed_subset(&s.labels, prior_attr("labels").or(prior.map(|_| &Value::Null))),
+        );
+        m.insert(
+            "annotations".into(),
+            fields::managed_subset(&s.annotations, prior_attr("annotations").or(prior.map(|_| &Value::Null))),
+        );
         m.insert("effective_labels".into(), fields::full_map(&s.labels));
         m.insert("effective_annotations".into(), fields::full_map(&s.annotations));
         let managed_labels = m.get("labels").and_then(Value::as_map).cloned().unwrap_or_default();
         m.insert("terraform_labels".into(), Value::Map(managed_labels));
-        let aliases: HashMap<String, String> = s.version_aliases.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
+        let aliases: HashMap<String, String> =
+            s.version_aliases.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
         m.insert("version_aliases".into(), fields::api_map(&aliases, prior_attr("version_aliases")));
-        m.insert("version_destroy_ttl".into(), s.version_destroy_ttl.map(|d| Value::string(String::from(d))).unwrap_or(Value::Null));
-        m.insert("expire_time".into(), s.expire_time().map(|t| Value::string(String::from(**t))).unwrap_or(Value::Null));
+        m.insert(
+            "version_destroy_ttl".into(),
+            s.version_destroy_ttl.map(|d| Value::string(String::from(d))).unwrap_or(Value::Null),
+        );
+        m.insert(
+            "expire_time".into(),
+            s.expire_time().map(|t| Value::string(String::from(**t))).unwrap_or(Value::Null),
+        );
         // Input only: the API never returns them.
         m.insert("ttl".into(), prior_attr("ttl").cloned().unwrap_or(Value::Null));
         m.insert("tags".into(), prior_attr("tags").cloned().unwrap_or_else(|| fields::api_map(&s.tags, None)));
-        m.insert("deletion_protection".into(), Value::Bool(prior.map(|p| fields::boolean(p, "deletion_protection", false)).unwrap_or(false)));
+        m.insert(
+            "deletion_protection".into(),
+            Value::Bool(prior.map(|p| fields::boolean(p, "deletion_protection", false)).unwrap_or(false)),
+        );
         m.insert("replication".into(), Value::List(replication_state(s.replication.as_ref()).into_iter().collect()));
-        m.insert("topics".into(), Value::List(s.topics.iter().map(|t| Value::map([("name", Value::string(t.name.clone()))])).collect()));
+        m.insert(
+            "topics".into(),
+            Value::List(s.topics.iter().map(|t| Value::map([("name", Value::string(t.name.clone()))])).collect()),
+        );
         let rotation = s.rotation.as_ref().map(|r| {
             Value::map([
-                ("next_rotation_time", r.next_rotation_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null)),
+                (
+                    "next_rotation_time",
+                    r.next_rotation_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null),
+                ),
                 ("rotation_period", r.rotation_period.map(|d| Value::string(String::from(d))).unwrap_or(Value::Null)),
             ])
         });
@@ -247,17 +293,26 @@ impl SecretManagerSecret {
     }
 
     async fn get(&self, c: &Clients, name: &str, timeout: Duration) -> Result<model::Secret, ProviderError> {
-        c.secret_manager_calls.idempotent(GET, timeout, || c.secret_manager.get_secret().set_name(name.to_string()).send()).await
+        c.secret_manager_calls
+            .idempotent(GET, timeout, || c.secret_manager.get_secret().set_name(name.to_string()).send())
+            .await
     }
 
     /// Fills `enabled_version_count` of every state value, one versions.list per secret, run
     /// concurrently (the Secret Manager retrier bounds how many are in flight).
-    async fn count_versions(&self, c: &Arc<Clients>, states: &mut [Option<Value>], timeout: Duration) -> Result<(), ProviderError> {
+    async fn count_versions(
+        &self,
+        c: &Arc<Clients>,
+        states: &mut [Option<Value>],
+        timeout: Duration,
+    ) -> Result<(), ProviderError> {
         let mut tasks = tokio::task::JoinSet::new();
         for (i, state) in states.iter().enumerate() {
             let Some((project, secret_id)) = state.as_ref().and_then(identity) else { continue };
             let c = c.clone();
-            tasks.spawn(async move { (i, count_enabled_versions(&c, &format!("projects/{project}/secrets/{secret_id}"), timeout).await) });
+            tasks.spawn(async move {
+                (i, count_enabled_versions(&c, &format!("projects/{project}/secrets/{secret_id}"), timeout).await)
+            });
         }
         let mut first_error = None;
         while let Some(joined) = tasks.join_next().await {
@@ -271,7 +326,10 @@ impl SecretManagerSecret {
                     first_error.get_or_insert(e);
                 }
                 Err(_) => {
-                    first_error.get_or_insert_with(|| ProviderError::new(format!("{TYPE}: counting secret versions failed unexpectedly")).method(LIST_VERSIONS));
+                    first_error.get_or_insert_with(|| {
+                        ProviderError::new(format!("{TYPE}: counting secret versions failed unexpectedly"))
+                            .method(LIST_VERSIONS)
+                    });
                 }
             }
         }
@@ -316,14 +374,22 @@ async fn count_enabled_versions(c: &Clients, secret: &str, timeout: Duration) ->
 }
 
 fn cmek_state(kms: Option<&model::CustomerManagedEncryption>) -> Value {
-    Value::List(kms.map(|k| Value::map([("kms_key_name", Value::string(k.kms_key_name.clone()))])).into_iter().collect())
+    Value::List(
+        kms.map(|k| Value::map([("kms_key_name", Value::string(k.kms_key_name.clone()))])).into_iter().collect(),
+    )
 }
 
 fn replication_state(r: Option<&model::Replication>) -> Option<Value> {
     let r = r?;
     if let Some(auto) = r.automatic() {
         return Some(Value::map([
-            ("auto", Value::List(vec![Value::map([("customer_managed_encryption", cmek_state(auto.customer_managed_encryption.as_ref()))])])),
+            (
+                "auto",
+                Value::List(vec![Value::map([(
+                    "customer_managed_encryption",
+                    cmek_state(auto.customer_managed_encryption.as_ref()),
+                )])]),
+            ),
             ("user_managed", Value::List(vec![])),
         ]));
     }
@@ -352,7 +418,8 @@ fn cmek_request(block: &Value) -> Option<model::CustomerManagedEncryption> {
 }
 
 fn replication_request(planned: &Value) -> Result<model::Replication, ProviderError> {
-    let rep = first_block(planned, "replication").ok_or_else(|| ProviderError::new(format!("{TYPE}: a replication block is required")))?;
+    let rep = first_block(planned, "replication")
+        .ok_or_else(|| ProviderError::new(format!("{TYPE}: a replication block is required")))?;
     if let Some(auto) = first_block(rep, "auto") {
         let mut a = model::replication::Automatic::new();
         if let Some(k) = cmek_request(auto) {
@@ -364,24 +431,31 @@ fn replication_request(planned: &Value) -> Result<model::Replication, ProviderEr
         let replicas = fields::blocks(um, "replicas")
             .iter()
             .map(|r| {
-                let mut rep = model::replication::user_managed::Replica::new().set_location(string(r, "location").unwrap_or_default());
+                let mut rep = model::replication::user_managed::Replica::new()
+                    .set_location(string(r, "location").unwrap_or_default());
                 if let Some(k) = cmek_request(r) {
                     rep = rep.set_customer_managed_encryption(k);
                 }
                 rep
             })
             .collect::<Vec<_>>();
-        return Ok(model::Replication::new().set_user_managed(model::replication::UserManaged::new().set_replicas(replicas)));
+        return Ok(
+            model::Replication::new().set_user_managed(model::replication::UserManaged::new().set_replicas(replicas))
+        );
     }
     Err(ProviderError::new(format!("{TYPE}: replication needs exactly one of auto or user_managed")))
 }
 
 fn timestamp(v: &str, what: &str) -> Result<Timestamp, ProviderError> {
-    Timestamp::try_from(v).map_err(|_| ProviderError::new(format!("{what} = \"{v}\" is not an RFC 3339 timestamp such as \"2030-01-01T00:00:00Z\"")))
+    Timestamp::try_from(v).map_err(|_| {
+        ProviderError::new(format!("{what} = \"{v}\" is not an RFC 3339 timestamp such as \"2030-01-01T00:00:00Z\""))
+    })
 }
 
 fn duration(v: &str, what: &str) -> Result<PbDuration, ProviderError> {
-    PbDuration::try_from(v).map_err(|_| ProviderError::new(format!("{what} = \"{v}\" is not a duration in seconds such as \"86400s\" or \"3.5s\"")))
+    PbDuration::try_from(v).map_err(|_| {
+        ProviderError::new(format!("{what} = \"{v}\" is not a duration in seconds such as \"86400s\" or \"3.5s\""))
+    })
 }
 
 /// The request body for the fields in `only` (all of them on create).
@@ -406,7 +480,9 @@ fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secre
     if wanted("version_aliases") {
         let mut aliases = HashMap::new();
         for (k, v) in string_map(planned, "version_aliases") {
-            let n: i64 = v.trim().parse().map_err(|_| ProviderError::new(format!("version_aliases.{k} = \"{v}\" must be a version number, e.g. \"2\"")))?;
+            let n: i64 = v.trim().parse().map_err(|_| {
+                ProviderError::new(format!("version_aliases.{k} = \"{v}\" must be a version number, e.g. \"2\""))
+            })?;
             aliases.insert(k, n);
         }
         s = s.set_version_aliases(aliases);
@@ -422,12 +498,19 @@ fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secre
         }
     }
     if wanted("expire_time") && !(wanted("ttl") && string(planned, "ttl").is_some()) {
-        if let Some(t) = planned.get("expire_time").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(t) =
+            planned.get("expire_time").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty())
+        {
             s = s.set_expire_time(timestamp(t, "expire_time")?);
         }
     }
     if wanted("topics") {
-        s = s.set_topics(fields::blocks(planned, "topics").iter().filter_map(|t| string(t, "name")).map(|n| model::Topic::new().set_name(n)));
+        s = s.set_topics(
+            fields::blocks(planned, "topics")
+                .iter()
+                .filter_map(|t| string(t, "name"))
+                .map(|n| model::Topic::new().set_name(n)),
+        );
     }
     if wanted("rotation") {
         if let Some(r) = first_block(planned, "rotation") {
@@ -453,9 +536,14 @@ fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secre
 
 /// A non-authoritative map as the plan will leave it: the keys set outside Cairn (in the
 /// prior effective map but not managed) plus the configured ones.
-fn effective_after(prior_effective: Option<&Value>, prior_managed: Option<&Value>, configured: Option<&Value>) -> Value {
+fn effective_after(
+    prior_effective: Option<&Value>,
+    prior_managed: Option<&Value>,
+    configured: Option<&Value>,
+) -> Value {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
-    let managed: Vec<String> = prior_managed.and_then(Value::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let managed: Vec<String> =
+        prior_managed.and_then(Value::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
     if let Some(m) = prior_effective.and_then(Value::as_map) {
         for (k, v) in m {
             if !managed.contains(k) {
@@ -481,9 +569,13 @@ pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(Strin
         [p, s] if !p.is_empty() && !s.is_empty() => Ok((p.to_string(), s.to_string())),
         [s] if !s.is_empty() => match default_project {
             Some(p) => Ok((p.to_string(), s.to_string())),
-            None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/secrets/{id}"))),
+            None => Err(ProviderError::new(format!(
+                "import id \"{id}\" names no project and the provider has none; use projects/PROJECT/secrets/{id}"
+            ))),
         },
-        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/secrets/SECRET_ID, PROJECT/SECRET_ID or SECRET_ID"))),
+        _ => Err(ProviderError::new(format!(
+            "import id \"{id}\" is not projects/PROJECT/secrets/SECRET_ID, PROJECT/SECRET_ID or SECRET_ID"
+        ))),
     }
 }
 
@@ -529,7 +621,11 @@ impl ResourceType for SecretManagerSecret {
         for (managed, effective) in [("labels", "effective_labels"), ("annotations", "effective_annotations")] {
             if changed(managed) {
                 let configured = p.planned.get(managed).cloned();
-                let eff = effective_after(prior.as_ref().and_then(|x| x.get(effective)), prior.as_ref().and_then(|x| x.get(managed)), configured.as_ref());
+                let eff = effective_after(
+                    prior.as_ref().and_then(|x| x.get(effective)),
+                    prior.as_ref().and_then(|x| x.get(managed)),
+                    configured.as_ref(),
+                );
                 set(&mut p.planned, effective, eff);
                 if managed == "labels" {
                     let tl = configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::Map(BTreeMap::new()));
@@ -582,7 +678,13 @@ impl ResourceType for SecretManagerSecret {
         let mut last = None;
         let mut created = None;
         for attempt in 0u32.. {
-            let call = c.secret_manager.create_secret().set_parent(format!("projects/{project}")).set_secret_id(secret_id.clone()).set_secret(body.clone()).send();
+            let call = c
+                .secret_manager
+                .create_secret()
+                .set_parent(format!("projects/{project}"))
+                .set_secret_id(secret_id.clone())
+                .set_secret(body.clone())
+                .send();
             match calls.attempt(deadline, call).await {
                 Ok(s) => {
                     created = Some(s);
@@ -614,7 +716,8 @@ impl ResourceType for SecretManagerSecret {
         let secret = match created {
             Some(s) => s,
             None => {
-                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+                let remaining =
+                    deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
                 self.get(&c, &format!("projects/{project}/secrets/{secret_id}"), remaining).await?
             }
         };
@@ -626,11 +729,20 @@ impl ResourceType for SecretManagerSecret {
         Ok(state)
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, secret_id) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        let (project, secret_id) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
         let touched = |name: &str| changed.iter().any(|p| p.top() == Some(name));
-        let mut fields_to_send: Vec<&str> = UPDATABLE.iter().filter(|(attr, _)| touched(attr)).map(|(attr, _)| *attr).collect();
+        let mut fields_to_send: Vec<&str> =
+            UPDATABLE.iter().filter(|(attr, _)| touched(attr)).map(|(attr, _)| *attr).collect();
         if touched("effective_labels") && !fields_to_send.contains(&"labels") {
             fields_to_send.push("labels");
         }
@@ -646,10 +758,13 @@ impl ResourceType for SecretManagerSecret {
             self.get(&c, &name, ctx.timeout).await?
         } else {
             let body = secret_request(planned, Some(&fields_to_send))?.set_name(name.clone());
-            let mask: Vec<&str> = UPDATABLE.iter().filter(|(attr, _)| fields_to_send.contains(attr)).map(|(_, m)| *m).collect();
+            let mask: Vec<&str> =
+                UPDATABLE.iter().filter(|(attr, _)| fields_to_send.contains(attr)).map(|(_, m)| *m).collect();
             let mask = FieldMask::default().set_paths(mask);
             c.secret_manager_calls
-                .idempotent(PATCH, ctx.timeout, || c.secret_manager.update_secret().set_secret(body.clone()).set_update_mask(mask.clone()).send())
+                .idempotent(PATCH, ctx.timeout, || {
+                    c.secret_manager.update_secret().set_secret(body.clone()).set_update_mask(mask.clone()).send()
+                })
                 .await?
         };
         let mut state = self.to_state(&project, &live, Some(planned));
@@ -660,7 +775,8 @@ impl ResourceType for SecretManagerSecret {
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let (project, secret_id) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        let (project, secret_id) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
         if fields::boolean(prior, "deletion_protection", false) {
             return Err(ProviderError::new(format!(
                 "cannot destroy secret projects/{project}/secrets/{secret_id}: deletion_protection is true. \
@@ -669,7 +785,11 @@ impl ResourceType for SecretManagerSecret {
         }
         let c = self.clients(ctx).await?;
         let name = format!("projects/{project}/secrets/{secret_id}");
-        match c.secret_manager_calls.idempotent(DELETE, ctx.timeout, || c.secret_manager.delete_secret().set_name(name.clone()).send()).await {
+        match c
+            .secret_manager_calls
+            .idempotent(DELETE, ctx.timeout, || c.secret_manager.delete_secret().set_name(name.clone()).send())
+            .await
+        {
             Ok(()) => Ok(()),
             // Already gone (deleted outside Cairn, or by an earlier attempt whose answer was lost).
             Err(e) if e.not_found => Ok(()),
@@ -692,7 +812,8 @@ impl ResourceType for SecretManagerSecret {
     /// The secret's full id: user-chosen, so an interrupted apply can find it again.
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let secret_id = string(planned, "secret_id")?;
-        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project =
+            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
         Some(format!("projects/{project}/secrets/{secret_id}"))
     }
 }
@@ -704,7 +825,11 @@ mod tests {
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary)).collect()
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
     }
 
     #[test]
@@ -795,7 +920,10 @@ mod tests {
             .set_labels([("team", "platform"), ("owner", "console")])
             .set_replication(model::Replication::new().set_automatic(model::replication::Automatic::new()))
             .set_create_time(Timestamp::clamp(1_700_000_000, 0));
-        let prior = Value::map([("labels", Value::map([("team", Value::from("x"))])), ("deletion_protection", Value::Bool(true))]);
+        let prior = Value::map([
+            ("labels", Value::map([("team", Value::from("x"))])),
+            ("deletion_protection", Value::Bool(true)),
+        ]);
         let v = t.to_state("p", &api, Some(&prior));
         assert_eq!(v.get("id"), Some(&Value::from("projects/p/secrets/db-password")));
         assert_eq!(v.get("name"), Some(&Value::from("projects/123456789012/secrets/db-password")));
@@ -814,7 +942,11 @@ mod tests {
         let config = conform_to_schema(&schema(), config);
         let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
-        assert!(crate::plan::diff::changed_paths(&v, &prop.planned).is_empty(), "{:?}", crate::plan::diff::changed_paths(&v, &prop.planned));
+        assert!(
+            crate::plan::diff::changed_paths(&v, &prop.planned).is_empty(),
+            "{:?}",
+            crate::plan::diff::changed_paths(&v, &prop.planned)
+        );
 
         // Changing a label keeps the console's label in the effective set sent to the API.
         let mut relabel = config.clone();
@@ -856,7 +988,12 @@ mod tests {
         let (shared, mut ctx) = crate::providers::google::test_server::shared(&endpoint).await;
         let t = SecretManagerSecret::new(shared);
         let req = |id: &str| ReadRequest {
-            addr: crate::addr::ResourceAddr::managed(crate::addr::ModulePath::root(), "google_secret_manager_secret", id).instance(crate::addr::InstanceKey::None),
+            addr: crate::addr::ResourceAddr::managed(
+                crate::addr::ModulePath::root(),
+                "google_secret_manager_secret",
+                id,
+            )
+            .instance(crate::addr::InstanceKey::None),
             prior: Value::map([("project", Value::from("p")), ("secret_id", Value::from(id))]),
         };
         let reqs = [req("two"), req("none"), req("gone"), req("never-existed")];
@@ -870,10 +1007,20 @@ mod tests {
         calls.lock().unwrap().clear();
         ctx.purpose = ReadPurpose::Health;
         let health = t.read_many(&ctx, &reqs).await.unwrap();
-        assert_eq!(health.iter().map(count).collect::<Vec<_>>(), [Some(Value::from(2i64)), Some(Value::from(0i64)), Some(Value::from(0i64)), None]);
+        assert_eq!(
+            health.iter().map(count).collect::<Vec<_>>(),
+            [Some(Value::from(2i64)), Some(Value::from(0i64)), Some(Value::from(0i64)), None]
+        );
         let calls_made = calls.lock().unwrap().clone();
-        assert_eq!(calls_made.len(), 1 + 2 + 1 + 1, "one list, two pages for `two`, one each for `none` and `gone`: {calls_made:?}");
-        assert!(calls_made.iter().filter(|c| c.contains("/versions?")).all(|c| c.contains("pageSize=25000")), "{calls_made:?}");
+        assert_eq!(
+            calls_made.len(),
+            1 + 2 + 1 + 1,
+            "one list, two pages for `two`, one each for `none` and `gone`: {calls_made:?}"
+        );
+        assert!(
+            calls_made.iter().filter(|c| c.contains("/versions?")).all(|c| c.contains("pageSize=25000")),
+            "{calls_made:?}"
+        );
 
         let imported = t.import(&ctx, "projects/p/secrets/two").await.unwrap();
         assert_eq!(imported.get(ENABLED_VERSION_COUNT), Some(&Value::from(2i64)));
@@ -923,7 +1070,10 @@ mod tests {
                 Value::map([
                     ("secret_id", Value::from("s")),
                     ("labels", Value::map([("team", Value::from("a"))])),
-                    ("replication", Value::List(vec![Value::map([("auto", Value::List(vec![Value::map::<&str>([])]))])])),
+                    (
+                        "replication",
+                        Value::List(vec![Value::map([("auto", Value::List(vec![Value::map::<&str>([])]))])]),
+                    ),
                 ]),
             ),
             false,
@@ -936,7 +1086,11 @@ mod tests {
         assert_eq!(creates.load(Ordering::SeqCst), 2);
         assert_eq!(state.get("name"), Some(&Value::from("projects/123/secrets/s")));
         assert_eq!(state.get("id"), p.planned.get("id"));
-        assert_eq!(state.get("effective_labels"), p.planned.get("effective_labels"), "the plan's effective labels hold after apply");
+        assert_eq!(
+            state.get("effective_labels"),
+            p.planned.get("effective_labels"),
+            "the plan's effective labels hold after apply"
+        );
 
         // A fresh create of an existing secret is a conflict that says how to import it.
         let e = t.create(&ctx, &p.planned, &p.config).await.unwrap_err();

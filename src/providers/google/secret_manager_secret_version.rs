@@ -51,21 +51,41 @@ pub fn schema() -> Schema {
     Schema::new()
         .attr(
             "secret",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .describe("The secret: its id (projects/{project}/secrets/{secret_id}) or its name with the project number."),
+            Attribute::required(AttrType::String).force_new().describe(
+                "The secret: its id (projects/{project}/secrets/{secret_id}) or its name with the project number.",
+            ),
         )
-        .attr("secret_data", Attribute::optional(AttrType::String).sensitive().force_new().describe("The secret value; stored only as a fingerprint."))
-        .attr("secret_data_wo", Attribute::optional(AttrType::String).sensitive().write_only().describe("The secret value, never stored or diffed."))
+        .attr(
+            "secret_data",
+            Attribute::optional(AttrType::String)
+                .sensitive()
+                .force_new()
+                .describe("The secret value; stored only as a fingerprint."),
+        )
+        .attr(
+            "secret_data_wo",
+            Attribute::optional(AttrType::String)
+                .sensitive()
+                .write_only()
+                .describe("The secret value, never stored or diffed."),
+        )
         .attr(
             "secret_data_wo_version",
-            Attribute::optional(AttrType::String).force_new().describe("Bump to send a new secret_data_wo (a new version replaces this one)."),
+            Attribute::optional(AttrType::String)
+                .force_new()
+                .describe("Bump to send a new secret_data_wo (a new version replaces this one)."),
         )
         .attr(
             "is_secret_data_base64",
-            Attribute::optional(AttrType::Bool).default(false).force_new().describe("The data is already base64-encoded bytes."),
+            Attribute::optional(AttrType::Bool)
+                .default(false)
+                .force_new()
+                .describe("The data is already base64-encoded bytes."),
         )
-        .attr("enabled", Attribute::optional(AttrType::Bool).default(true).describe("Whether the version can be accessed."))
+        .attr(
+            "enabled",
+            Attribute::optional(AttrType::Bool).default(true).describe("Whether the version can be accessed."),
+        )
         .attr(
             "deletion_policy",
             Attribute::optional(AttrType::String)
@@ -74,7 +94,11 @@ pub fn schema() -> Schema {
                 .describe("What destroying the resource does: destroy the version, disable it, or leave it."),
         )
         .attr("id", Attribute::computed(AttrType::String))
-        .attr("name", Attribute::computed(AttrType::String).describe("projects/{project number}/secrets/{secret_id}/versions/{version}"))
+        .attr(
+            "name",
+            Attribute::computed(AttrType::String)
+                .describe("projects/{project number}/secrets/{secret_id}/versions/{version}"),
+        )
         .attr("version", Attribute::computed(AttrType::String))
         .attr("create_time", Attribute::computed(AttrType::String))
         .attr("destroy_time", Attribute::computed(AttrType::String))
@@ -101,11 +125,15 @@ fn number_of(name: &str) -> u64 {
 /// both the sensitive and the write-only argument in full.
 fn payload(planned: &Value, config: &Value) -> Result<Vec<u8>, ProviderError> {
     let pick = |name: &str| -> Option<Value> {
-        [config.get(name), planned.get(name)].into_iter().flatten().find(|v| !v.is_null() && v.is_wholly_known()).cloned()
+        [config.get(name), planned.get(name)]
+            .into_iter()
+            .flatten()
+            .find(|v| !v.is_null() && v.is_wholly_known())
+            .cloned()
     };
-    let raw = pick("secret_data_wo")
-        .or_else(|| pick("secret_data"))
-        .ok_or_else(|| ProviderError::new(format!("{TYPE}: secret_data or secret_data_wo must be known at apply time")))?;
+    let raw = pick("secret_data_wo").or_else(|| pick("secret_data")).ok_or_else(|| {
+        ProviderError::new(format!("{TYPE}: secret_data or secret_data_wo must be known at apply time"))
+    })?;
     let (bare, _) = raw.unmark_deep();
     let Value::String(text) = bare else {
         return Err(ProviderError::new(format!("{TYPE}: the secret data must be a string")));
@@ -135,14 +163,24 @@ impl SecretManagerSecretVersion {
     }
 
     /// Every version of a secret (one paginated list); None when the secret is gone.
-    async fn list_versions(&self, c: &Clients, parent: &str, timeout: Duration) -> Result<Option<Vec<model::SecretVersion>>, ProviderError> {
+    async fn list_versions(
+        &self,
+        c: &Clients,
+        parent: &str,
+        timeout: Duration,
+    ) -> Result<Option<Vec<model::SecretVersion>>, ProviderError> {
         let mut out = Vec::new();
         let mut token = String::new();
         loop {
             let page = c
                 .secret_manager_calls
                 .idempotent(LIST, timeout, || {
-                    c.secret_manager.list_secret_versions().set_parent(parent.to_string()).set_page_size(250).set_page_token(token.clone()).send()
+                    c.secret_manager
+                        .list_secret_versions()
+                        .set_parent(parent.to_string())
+                        .set_page_size(250)
+                        .set_page_token(token.clone())
+                        .send()
                 })
                 .await;
             let page = match page {
@@ -179,18 +217,38 @@ impl SecretManagerSecretVersion {
         conform_to_schema(&self.schema, Value::Map(m))
     }
 
-    async fn set_enabled(&self, c: &Clients, name: &str, enabled: bool, timeout: Duration) -> Result<model::SecretVersion, ProviderError> {
+    async fn set_enabled(
+        &self,
+        c: &Clients,
+        name: &str,
+        enabled: bool,
+        timeout: Duration,
+    ) -> Result<model::SecretVersion, ProviderError> {
         if enabled {
-            c.secret_manager_calls.idempotent(ENABLE, timeout, || c.secret_manager.enable_secret_version().set_name(name.to_string()).send()).await
+            c.secret_manager_calls
+                .idempotent(ENABLE, timeout, || {
+                    c.secret_manager.enable_secret_version().set_name(name.to_string()).send()
+                })
+                .await
         } else {
-            c.secret_manager_calls.idempotent(DISABLE, timeout, || c.secret_manager.disable_secret_version().set_name(name.to_string()).send()).await
+            c.secret_manager_calls
+                .idempotent(DISABLE, timeout, || {
+                    c.secret_manager.disable_secret_version().set_name(name.to_string()).send()
+                })
+                .await
         }
     }
 
     /// addVersion with Terraform's retries, made safe for a non-idempotent call: a request
     /// refused before processing (429, …) is resent; after an ambiguous failure the versions
     /// are listed and one that did not exist before is adopted.
-    async fn add_version(&self, c: &Clients, parent: &str, data: Vec<u8>, timeout: Duration) -> Result<model::SecretVersion, ProviderError> {
+    async fn add_version(
+        &self,
+        c: &Clients,
+        parent: &str,
+        data: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<model::SecretVersion, ProviderError> {
         let lock = self.parent_lock(parent);
         let _serialised = lock.lock().await;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -210,7 +268,8 @@ impl SecretManagerSecretVersion {
         let calls = &c.secret_manager_calls;
         let mut last = None;
         for attempt in 0u32.. {
-            let call = c.secret_manager.add_secret_version().set_parent(parent.to_string()).set_payload(body.clone()).send();
+            let call =
+                c.secret_manager.add_secret_version().set_parent(parent.to_string()).set_payload(body.clone()).send();
             match calls.attempt(deadline, call).await {
                 Ok(v) => return Ok(v),
                 Err(Stop::Failed(e)) => match classify(&e) {
@@ -224,7 +283,9 @@ impl SecretManagerSecretVersion {
                         }
                         let now = self.list_versions(c, parent, remaining).await?.unwrap_or_default();
                         // The lowest new number: anything later was added by someone else after us.
-                        if let Some(ours) = now.into_iter().filter(|v| !existed.contains(&v.name)).min_by_key(|v| number_of(&v.name)) {
+                        if let Some(ours) =
+                            now.into_iter().filter(|v| !existed.contains(&v.name)).min_by_key(|v| number_of(&v.name))
+                        {
                             return Ok(ours);
                         }
                     }
@@ -269,10 +330,14 @@ impl ResourceType for SecretManagerSecretVersion {
         let mut out: Vec<Option<Value>> = vec![None; reqs.len()];
         for (parent, idxs) in by_parent {
             let Some(versions) = self.list_versions(&c, &parent, ctx.timeout).await? else { continue };
-            let by_number: HashMap<&str, &model::SecretVersion> = versions.iter().map(|v| (fields::last_segment(&v.name), v)).collect();
+            let by_number: HashMap<&str, &model::SecretVersion> =
+                versions.iter().map(|v| (fields::last_segment(&v.name), v)).collect();
             for i in idxs {
                 let Some(n) = version_number(&reqs[i].prior) else { continue };
-                out[i] = by_number.get(n.as_str()).filter(|v| v.state != State::Destroyed).map(|v| self.to_state(v, &reqs[i].prior));
+                out[i] = by_number
+                    .get(n.as_str())
+                    .filter(|v| v.state != State::Destroyed)
+                    .map(|v| self.to_state(v, &reqs[i].prior));
             }
         }
         Ok(out)
@@ -282,7 +347,9 @@ impl ResourceType for SecretManagerSecretVersion {
         let c = self.clients(ctx).await?;
         let secret = fields::required_string(planned, "secret", TYPE)?;
         let (project, secret_id) = parse_secret_name(&secret).ok_or_else(|| {
-            ProviderError::new(format!("{TYPE}.secret = \"{secret}\" is not a secret id such as projects/PROJECT/secrets/SECRET_ID"))
+            ProviderError::new(format!(
+                "{TYPE}.secret = \"{secret}\" is not a secret id such as projects/PROJECT/secrets/SECRET_ID"
+            ))
         })?;
         let parent = format!("projects/{project}/secrets/{secret_id}");
         let data = payload(planned, config)?;
@@ -293,14 +360,22 @@ impl ResourceType for SecretManagerSecretVersion {
         Ok(self.to_state(&version, planned))
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let mut base = planned.clone();
         for name in ["id", "name", "version", "create_time", "destroy_time"] {
             if base.get(name).is_none_or(Value::is_unknown) {
                 set(&mut base, name, prior.get(name).cloned().unwrap_or(Value::Null));
             }
         }
-        let name = string(prior, "name").ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
+        let name = string(prior, "name")
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
         let want = fields::boolean(planned, "enabled", true);
         if changed.iter().any(|p| p.top() == Some("enabled")) || fields::boolean(prior, "enabled", true) != want {
             let c = self.clients(ctx).await?;
@@ -316,13 +391,16 @@ impl ResourceType for SecretManagerSecretVersion {
         if policy == "ABANDON" {
             return Ok(());
         }
-        let name = string(prior, "name").ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
+        let name = string(prior, "name")
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
         let c = self.clients(ctx).await?;
         let result = if policy == "DISABLE" {
             self.set_enabled(&c, &name, false, ctx.timeout).await.map(|_| ())
         } else {
             c.secret_manager_calls
-                .idempotent(DESTROY, ctx.timeout, || c.secret_manager.destroy_secret_version().set_name(name.clone()).send())
+                .idempotent(DESTROY, ctx.timeout, || {
+                    c.secret_manager.destroy_secret_version().set_name(name.clone()).send()
+                })
                 .await
                 .map(|_| ())
         };
@@ -336,10 +414,14 @@ impl ResourceType for SecretManagerSecretVersion {
     /// Terraform does) so that the configuration's secret_data compares equal; it is marked
     /// sensitive at once and stored only as a fingerprint.
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
-        let (project, secret_id, _) = parse_version_name(id)
-            .ok_or_else(|| ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/secrets/SECRET_ID/versions/VERSION")))?;
+        let (project, secret_id, _) = parse_version_name(id).ok_or_else(|| {
+            ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/secrets/SECRET_ID/versions/VERSION"))
+        })?;
         let c = self.clients(ctx).await?;
-        let v = c.secret_manager_calls.idempotent(GET, ctx.timeout, || c.secret_manager.get_secret_version().set_name(id.to_string()).send()).await?;
+        let v = c
+            .secret_manager_calls
+            .idempotent(GET, ctx.timeout, || c.secret_manager.get_secret_version().set_name(id.to_string()).send())
+            .await?;
         if v.state == State::Destroyed {
             return Err(ProviderError::new(format!("{id} is destroyed; there is nothing to import")));
         }
@@ -347,7 +429,9 @@ impl ResourceType for SecretManagerSecretVersion {
         if v.state == State::Enabled {
             let access = c
                 .secret_manager_calls
-                .idempotent(ACCESS, ctx.timeout, || c.secret_manager.access_secret_version().set_name(v.name.clone()).send())
+                .idempotent(ACCESS, ctx.timeout, || {
+                    c.secret_manager.access_secret_version().set_name(v.name.clone()).send()
+                })
                 .await?;
             let bytes = access.payload.map(|p| p.data.to_vec()).unwrap_or_default();
             let (data, is_b64) = match String::from_utf8(bytes) {
@@ -382,7 +466,10 @@ mod tests {
     #[test]
     fn exactly_one_source_of_data_and_wo_version_needs_wo() {
         assert_eq!(diags("  secret_data = sensitive(\"x\")\n"), Vec::<String>::new());
-        assert_eq!(diags("  secret_data_wo = sensitive(\"x\")\n  secret_data_wo_version = \"1\"\n"), Vec::<String>::new());
+        assert_eq!(
+            diags("  secret_data_wo = sensitive(\"x\")\n  secret_data_wo_version = \"1\"\n"),
+            Vec::<String>::new()
+        );
         let both = diags("  secret_data = \"x\"\n  secret_data_wo = \"y\"\n");
         assert_eq!(both.len(), 1, "{both:?}");
         assert!(both[0].starts_with("Only one of \"secret_data\", \"secret_data_wo\" may be set"), "{both:?}");
@@ -401,9 +488,15 @@ mod tests {
         assert_eq!(payload(&planned, &config).unwrap(), b"token-v1");
         assert_eq!(crc32c::crc32c(b"token-v1"), 3113634025, "the wire notes' reference value");
 
-        let planned = Value::map([("secret_data", Value::from("dG9rZW4tdjE=").sensitive()), ("is_secret_data_base64", Value::Bool(true))]);
+        let planned = Value::map([
+            ("secret_data", Value::from("dG9rZW4tdjE=").sensitive()),
+            ("is_secret_data_base64", Value::Bool(true)),
+        ]);
         assert_eq!(payload(&planned, &Value::Null).unwrap(), b"token-v1");
-        let bad = Value::map([("secret_data", Value::from("not base64 !!! hunter2").sensitive()), ("is_secret_data_base64", Value::Bool(true))]);
+        let bad = Value::map([
+            ("secret_data", Value::from("not base64 !!! hunter2").sensitive()),
+            ("is_secret_data_base64", Value::Bool(true)),
+        ]);
         let e = payload(&bad, &Value::Null).unwrap_err();
         assert!(!e.message.contains("hunter2"), "{}", e.message);
         assert!(e.message.contains("not valid base64"));
@@ -415,7 +508,8 @@ mod tests {
         let v = Value::map([("secret", Value::from("projects/p/secrets/s")), ("version", Value::from("3"))]);
         assert_eq!(parent_of(&v).as_deref(), Some("projects/p/secrets/s"));
         assert_eq!(version_number(&v).as_deref(), Some("3"));
-        let by_name = Value::map([("secret", Value::Null), ("name", Value::from("projects/123456789012/secrets/s/versions/7"))]);
+        let by_name =
+            Value::map([("secret", Value::Null), ("name", Value::from("projects/123456789012/secrets/s/versions/7"))]);
         assert_eq!(parent_of(&by_name).as_deref(), Some("projects/123456789012/secrets/s"));
         assert_eq!(version_number(&by_name).as_deref(), Some("7"));
     }
@@ -423,7 +517,8 @@ mod tests {
     #[test]
     fn refresh_state_keeps_the_fingerprint_and_reports_enabled() {
         let t = SecretManagerSecretVersion::new(Arc::new(Shared::new(Default::default())));
-        let withheld = Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: Some("f".into()) }).sensitive();
+        let withheld =
+            Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: Some("f".into()) }).sensitive();
         let prior = conform_to_schema(
             &schema(),
             Value::map([
@@ -434,7 +529,9 @@ mod tests {
                 ("is_secret_data_base64", Value::Bool(false)),
             ]),
         );
-        let live = model::SecretVersion::new().set_name("projects/123456789012/secrets/s/versions/2").set_state(State::Disabled);
+        let live = model::SecretVersion::new()
+            .set_name("projects/123456789012/secrets/s/versions/2")
+            .set_state(State::Disabled);
         let v = t.to_state(&live, &prior);
         assert_eq!(v.get("secret_data"), Some(&withheld));
         assert_eq!(v.get("enabled"), Some(&Value::Bool(false)));
@@ -448,7 +545,9 @@ mod tests {
     #[tokio::test]
     async fn an_ambiguous_add_version_is_adopted_not_repeated() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let versions = Arc::new(Mutex::new(vec![serde_json::json!({"name": "projects/1/secrets/s/versions/1", "state": "DESTROYED"})]));
+        let versions = Arc::new(Mutex::new(vec![
+            serde_json::json!({"name": "projects/1/secrets/s/versions/1", "state": "DESTROYED"}),
+        ]));
         let adds = Arc::new(AtomicUsize::new(0));
         let (v2, a2) = (versions.clone(), adds.clone());
         let endpoint = crate::providers::google::test_server::start(Arc::new(move |method: &str, path: &str, _q: &str, body: &[u8]| {
@@ -475,7 +574,11 @@ mod tests {
         let t = SecretManagerSecretVersion::new(shared);
         let planned = conform_to_schema(
             &schema(),
-            Value::map([("secret", Value::from("projects/p/secrets/s")), ("enabled", Value::Bool(true)), ("is_secret_data_base64", Value::Bool(false))]),
+            Value::map([
+                ("secret", Value::from("projects/p/secrets/s")),
+                ("enabled", Value::Bool(true)),
+                ("is_secret_data_base64", Value::Bool(false)),
+            ]),
         );
         let config = Value::map([("secret_data_wo", Value::from("token-v1").sensitive())]);
         let state = t.create(&ctx, &planned, &config).await.unwrap();

@@ -89,17 +89,38 @@ impl SqlDatabase {
         m.insert("project".into(), Value::string(project));
         m.insert("charset".into(), Value::string(d.charset.clone()));
         m.insert("collation".into(), Value::string(d.collation.clone()));
-        m.insert("deletion_policy".into(), prior.and_then(|p| p.get("deletion_policy")).cloned().filter(|v| !v.is_null()).unwrap_or(Value::from("DELETE")));
+        m.insert(
+            "deletion_policy".into(),
+            prior
+                .and_then(|p| p.get("deletion_policy"))
+                .cloned()
+                .filter(|v| !v.is_null())
+                .unwrap_or(Value::from("DELETE")),
+        );
         m.insert("id".into(), Value::string(full_id(project, instance, &d.name)));
-        let link = if d.self_link.is_empty() { format!("https://sqladmin.googleapis.com/v1/{}", full_id(project, instance, &d.name)) } else { d.self_link.clone() };
+        let link = if d.self_link.is_empty() {
+            format!("https://sqladmin.googleapis.com/v1/{}", full_id(project, instance, &d.name))
+        } else {
+            d.self_link.clone()
+        };
         m.insert("self_link".into(), Value::string(link));
         conform_to_schema(&self.schema, Value::Map(m))
     }
 
-    async fn list(&self, c: &Clients, project: &str, instance: &str, timeout: Duration) -> Result<Option<HashMap<String, model::Database>>, ProviderError> {
+    async fn list(
+        &self,
+        c: &Clients,
+        project: &str,
+        instance: &str,
+        timeout: Duration,
+    ) -> Result<Option<HashMap<String, model::Database>>, ProviderError> {
         let mut ambiguous = false;
         let deadline = Instant::now() + timeout;
-        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || c.sql_databases.list().set_project(project).set_instance(instance).send()).await {
+        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || {
+            c.sql_databases.list().set_project(project).set_instance(instance).send()
+        })
+        .await
+        {
             Ok(r) => Ok(Some(r.items.into_iter().map(|d| (d.name.clone(), d)).collect())),
             // The instance is gone, and its databases with it.
             Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(None),
@@ -107,12 +128,21 @@ impl SqlDatabase {
         }
     }
 
-    async fn get(&self, c: &Clients, project: &str, instance: &str, name: &str, timeout: Duration) -> Result<model::Database, ProviderError> {
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        instance: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::Database, ProviderError> {
         let mut ambiguous = false;
         let deadline = Instant::now() + timeout;
-        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || c.sql_databases.get().set_project(project).set_instance(instance).set_database(name).send())
-            .await
-            .map_err(|e| e.into_error(GET))
+        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || {
+            c.sql_databases.get().set_project(project).set_instance(instance).set_database(name).send()
+        })
+        .await
+        .map_err(|e| e.into_error(GET))
     }
 }
 
@@ -138,7 +168,9 @@ impl ResourceType for SqlDatabase {
             }
         }
         if p.planned.get("id").is_some_and(Value::is_unknown) {
-            if let (Some(pr), Some(i), Some(n)) = (string(&p.planned, "project"), string(&p.planned, "instance"), string(&p.planned, "name")) {
+            if let (Some(pr), Some(i), Some(n)) =
+                (string(&p.planned, "project"), string(&p.planned, "instance"), string(&p.planned, "name"))
+            {
                 set(&mut p.planned, "id", Value::string(full_id(&pr, &i, &n)));
             }
         }
@@ -173,21 +205,43 @@ impl ResourceType for SqlDatabase {
         let project = c.project(string(planned, "project").as_deref())?;
         let instance = fields::required_string(planned, "instance", TYPE)?;
         let name = fields::required_string(planned, "name", TYPE)?;
-        let mut body = model::Database::new().set_name(name.clone()).set_instance(instance.clone()).set_project(project.clone());
-        if let Some(cs) = planned.get("charset").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        let mut body =
+            model::Database::new().set_name(name.clone()).set_instance(instance.clone()).set_project(project.clone());
+        if let Some(cs) =
+            planned.get("charset").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty())
+        {
             body = body.set_charset(cs);
         }
-        if let Some(co) = planned.get("collation").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(co) =
+            planned.get("collation").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty())
+        {
             body = body.set_collation(co);
         }
         let deadline = Instant::now() + ctx.timeout;
         let mut ambiguous = false;
         let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
-            c.sql_databases.insert().set_project(project.clone()).set_instance(instance.clone()).set_body(body.clone()).send()
+            c.sql_databases
+                .insert()
+                .set_project(project.clone())
+                .set_instance(instance.clone())
+                .set_body(body.clone())
+                .send()
         })
         .await;
         match op {
-            Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &format!("creating database {name} in instance {instance}"), None, deadline).await?,
+            Ok(op) => {
+                wait_operation(
+                    &c,
+                    ctx,
+                    &project,
+                    op,
+                    INSERT,
+                    &format!("creating database {name} in instance {instance}"),
+                    None,
+                    deadline,
+                )
+                .await?
+            }
             // It may have been created: a read decides.
             Err(SqlFail::Api(e)) if ambiguous => {
                 let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
@@ -203,7 +257,14 @@ impl ResourceType for SqlDatabase {
     }
 
     /// Only `deletion_policy` (Cairn-side) changes in place.
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, _changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        _changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let _ = ctx;
         let mut state = prior.clone();
         set(&mut state, "deletion_policy", planned.get("deletion_policy").cloned().unwrap_or(Value::from("DELETE")));
@@ -214,16 +275,34 @@ impl ResourceType for SqlDatabase {
         if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
             return Ok(());
         }
-        let (project, instance, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let (project, instance, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
         let c = self.clients(ctx).await?;
         let deadline = Instant::now() + ctx.timeout;
         let mut ambiguous = false;
         let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
-            c.sql_databases.delete().set_project(project.clone()).set_instance(instance.clone()).set_database(name.clone()).send()
+            c.sql_databases
+                .delete()
+                .set_project(project.clone())
+                .set_instance(instance.clone())
+                .set_database(name.clone())
+                .send()
         })
         .await;
         match op {
-            Ok(op) => wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting database {name} in instance {instance}"), None, deadline).await,
+            Ok(op) => {
+                wait_operation(
+                    &c,
+                    ctx,
+                    &project,
+                    op,
+                    DELETE,
+                    &format!("deleting database {name} in instance {instance}"),
+                    None,
+                    deadline,
+                )
+                .await
+            }
             Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
             Err(e) => Err(e.into_error(DELETE)),
         }
@@ -237,7 +316,8 @@ impl ResourceType for SqlDatabase {
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project =
+            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
         Some(full_id(&project, &string(planned, "instance")?, &string(planned, "name")?))
     }
 }
@@ -275,7 +355,12 @@ mod tests {
         assert_eq!(s.get("deletion_policy"), Some(&Value::from("ABANDON")));
         let config = conform_to_schema(
             &schema(),
-            Value::map([("name", Value::from("netra_db")), ("instance", Value::from("i")), ("project", Value::from("p")), ("deletion_policy", Value::from("ABANDON"))]),
+            Value::map([
+                ("name", Value::from("netra_db")),
+                ("instance", Value::from("i")),
+                ("project", Value::from("p")),
+                ("deletion_policy", Value::from("ABANDON")),
+            ]),
         );
         let mut prop = crate::plan::propose::propose(t.schema(), Some(&s), &config, false);
         t.customize_plan(&mut prop).unwrap();

@@ -65,7 +65,12 @@ pub fn schema() -> Schema {
         .attr("value", Attribute::required(AttrType::String).describe("A CIDR range or address allowed to connect."))
         .attr("expiration_time", Attribute::optional(AttrType::String));
     let ip = Schema::new()
-        .attr("ipv4_enabled", Attribute::optional(AttrType::Bool).default(true).describe("Whether the instance has a public IPv4 address."))
+        .attr(
+            "ipv4_enabled",
+            Attribute::optional(AttrType::Bool)
+                .default(true)
+                .describe("Whether the instance has a public IPv4 address."),
+        )
         .attr(
             "private_network",
             Attribute::optional(AttrType::String)
@@ -80,31 +85,91 @@ pub fn schema() -> Schema {
                 "TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
             ])),
         )
-        .attr("allocated_ip_range", Attribute::optional(AttrType::String).describe("The name of the allocated range for private IP."))
+        .attr(
+            "allocated_ip_range",
+            Attribute::optional(AttrType::String).describe("The name of the allocated range for private IP."),
+        )
         .block("authorized_networks", set_of(authorized));
-    let flags = Schema::new().attr("name", Attribute::required(AttrType::String)).attr("value", Attribute::required(AttrType::String));
+    let flags = Schema::new()
+        .attr("name", Attribute::required(AttrType::String))
+        .attr("value", Attribute::required(AttrType::String));
     let backup = Schema::new()
         .attr("enabled", Attribute::optional(AttrType::Bool).default(false))
         .attr("start_time", Attribute::optional_computed(AttrType::String).describe("HH:MM, UTC."))
         .attr("point_in_time_recovery_enabled", Attribute::optional(AttrType::Bool))
         .attr("binary_log_enabled", Attribute::optional(AttrType::Bool).describe("MySQL only."))
         .attr("location", Attribute::optional(AttrType::String))
-        .attr("transaction_log_retention_days", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 35.0 }));
+        .attr(
+            "transaction_log_retention_days",
+            Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 35.0 }),
+        );
     let maintenance = Schema::new()
-        .attr("day", Attribute::optional(AttrType::Number).validate(Validator::Range { min: 1.0, max: 7.0 }).describe("1 = Monday … 7 = Sunday."))
-        .attr("hour", Attribute::optional(AttrType::Number).validate(Validator::Range { min: 0.0, max: 23.0 }).describe("UTC hour."))
-        .attr("update_track", Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["canary", "stable", "week5"])));
+        .attr(
+            "day",
+            Attribute::optional(AttrType::Number)
+                .validate(Validator::Range { min: 1.0, max: 7.0 })
+                .describe("1 = Monday … 7 = Sunday."),
+        )
+        .attr(
+            "hour",
+            Attribute::optional(AttrType::Number)
+                .validate(Validator::Range { min: 0.0, max: 23.0 })
+                .describe("UTC hour."),
+        )
+        .attr(
+            "update_track",
+            Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["canary", "stable", "week5"])),
+        );
     let settings = Schema::new()
-        .attr("tier", Attribute::required(AttrType::String).describe("Machine type, e.g. db-f1-micro or db-custom-2-7680."))
-        .attr("edition", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["ENTERPRISE", "ENTERPRISE_PLUS"])))
-        .attr("availability_type", Attribute::optional(AttrType::String).default("ZONAL").validate(Validator::OneOf(vec!["ZONAL", "REGIONAL"])))
-        .attr("disk_size", Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 10.0, max: 65536.0 }).describe("GB."))
-        .attr("disk_type", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["PD_SSD", "PD_HDD", "HYPERDISK_BALANCED"])))
+        .attr(
+            "tier",
+            Attribute::required(AttrType::String).describe("Machine type, e.g. db-f1-micro or db-custom-2-7680."),
+        )
+        .attr(
+            "edition",
+            Attribute::optional_computed(AttrType::String)
+                .validate(Validator::OneOf(vec!["ENTERPRISE", "ENTERPRISE_PLUS"])),
+        )
+        .attr(
+            "availability_type",
+            Attribute::optional(AttrType::String)
+                .default("ZONAL")
+                .validate(Validator::OneOf(vec!["ZONAL", "REGIONAL"])),
+        )
+        .attr(
+            "disk_size",
+            Attribute::optional_computed(AttrType::Number)
+                .validate(Validator::Range { min: 10.0, max: 65536.0 })
+                .describe("GB."),
+        )
+        .attr(
+            "disk_type",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+                "PD_SSD",
+                "PD_HDD",
+                "HYPERDISK_BALANCED",
+            ])),
+        )
         .attr("disk_autoresize", Attribute::optional(AttrType::Bool).default(true))
-        .attr("activation_policy", Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["ALWAYS", "NEVER", "ON_DEMAND"])))
+        .attr(
+            "activation_policy",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+                "ALWAYS",
+                "NEVER",
+                "ON_DEMAND",
+            ])),
+        )
         .attr("user_labels", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
-        .attr("deletion_protection_enabled", Attribute::optional(AttrType::Bool).describe("The API-side deletion protection (separate from deletion_protection)."))
-        .attr("version", Attribute::computed(AttrType::Number).describe("settingsVersion: the optimistic-concurrency token sent back on patch."))
+        .attr(
+            "deletion_protection_enabled",
+            Attribute::optional(AttrType::Bool)
+                .describe("The API-side deletion protection (separate from deletion_protection)."),
+        )
+        .attr(
+            "version",
+            Attribute::computed(AttrType::Number)
+                .describe("settingsVersion: the optimistic-concurrency token sent back on patch."),
+        )
         .block("ip_configuration", single(ip))
         .block("database_flags", set_of(flags))
         .block("backup_configuration", single(backup))
@@ -124,24 +189,38 @@ pub fn schema() -> Schema {
         .attr(
             "database_version",
             Attribute::required(AttrType::String)
-                .validate(Validator::Pattern { regex: "(POSTGRES|MYSQL|SQLSERVER)_[0-9A-Z_]+", description: "a version such as POSTGRES_14, MYSQL_8_0 or SQLSERVER_2019_STANDARD" })
+                .validate(Validator::Pattern {
+                    regex: "(POSTGRES|MYSQL|SQLSERVER)_[0-9A-Z_]+",
+                    description: "a version such as POSTGRES_14, MYSQL_8_0 or SQLSERVER_2019_STANDARD",
+                })
                 .describe("Major upgrades happen in place."),
         )
-        .attr("region", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's region."))
+        .attr(
+            "region",
+            Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's region."),
+        )
         .attr("project", Attribute::optional_computed(AttrType::String).force_new())
         .attr(
             "deletion_protection",
-            Attribute::optional(AttrType::Bool).default(true).describe("While true, Cairn refuses to destroy or replace the instance."),
+            Attribute::optional(AttrType::Bool)
+                .default(true)
+                .describe("While true, Cairn refuses to destroy or replace the instance."),
         )
         .attr("id", Attribute::computed(AttrType::String))
-        .attr("connection_name", Attribute::computed(AttrType::String).describe("project:region:name, for the Cloud SQL connectors."))
+        .attr(
+            "connection_name",
+            Attribute::computed(AttrType::String).describe("project:region:name, for the Cloud SQL connectors."),
+        )
         .attr("private_ip_address", Attribute::computed(AttrType::String))
         .attr("public_ip_address", Attribute::computed(AttrType::String))
         .attr("first_ip_address", Attribute::computed(AttrType::String))
         .attr("ip_address", Attribute::computed(ip_address).describe("[{ip_address, type, time_to_retire}]"))
         .attr("self_link", Attribute::computed(AttrType::String))
         .attr("state", Attribute::computed(AttrType::String))
-        .block("settings", BlockType { nesting: Nesting::Single, min_items: 1, max_items: 1, force_new: false, block: settings })
+        .block(
+            "settings",
+            BlockType { nesting: Nesting::Single, min_items: 1, max_items: 1, force_new: false, block: settings },
+        )
         .rule(Rule::Custom(Arc::new(check_tier)))
         .rule(Rule::Custom(Arc::new(check_flags)))
 }
@@ -154,7 +233,10 @@ fn settings_path() -> AttrPath {
 /// common mistake: the API answers "Invalid request" minutes into the create.
 fn check_private_network(v: &Value) -> Result<(), String> {
     let Some(s) = v.as_str() else { return Ok(()) };
-    let path = s.strip_prefix("https://www.googleapis.com/compute/v1/").or_else(|| s.strip_prefix("https://compute.googleapis.com/compute/v1/")).unwrap_or(s);
+    let path = s
+        .strip_prefix("https://www.googleapis.com/compute/v1/")
+        .or_else(|| s.strip_prefix("https://compute.googleapis.com/compute/v1/"))
+        .unwrap_or(s);
     let parts: Vec<&str> = path.split('/').collect();
     match parts.as_slice() {
         ["projects", p, "global", "networks", n] if !p.is_empty() && !n.is_empty() => Ok(()),
@@ -181,7 +263,11 @@ pub fn tier_problem(version: &str, tier: &str, edition: Option<&str>) -> Option<
     let perf = tier.starts_with("db-perf-optimized-");
     let explicit = edition.is_some();
     let edition = edition.unwrap_or_else(|| default_edition(version));
-    let implied = if explicit { String::new() } else { format!(" ({version} defaults to edition {edition} when settings.edition is not set)") };
+    let implied = if explicit {
+        String::new()
+    } else {
+        format!(" ({version} defaults to edition {edition} when settings.edition is not set)")
+    };
     if edition == "ENTERPRISE_PLUS" {
         if shared_core {
             return Some(format!(
@@ -210,9 +296,13 @@ pub fn tier_problem(version: &str, tier: &str, edition: Option<&str>) -> Option<
 }
 
 fn check_tier(config: &Value) -> Vec<(AttrPath, String)> {
-    let Some(version) = config.get("database_version").filter(|v| !v.is_unknown()).and_then(Value::as_str) else { return Vec::new() };
+    let Some(version) = config.get("database_version").filter(|v| !v.is_unknown()).and_then(Value::as_str) else {
+        return Vec::new();
+    };
     let Some(settings) = first_block(config, "settings").filter(|s| !s.is_unknown()) else { return Vec::new() };
-    let Some(tier) = settings.get("tier").filter(|v| !v.is_unknown()).and_then(Value::as_str) else { return Vec::new() };
+    let Some(tier) = settings.get("tier").filter(|v| !v.is_unknown()).and_then(Value::as_str) else {
+        return Vec::new();
+    };
     let edition = match settings.get("edition") {
         Some(v) if v.is_unknown() => return Vec::new(),
         Some(v) => v.as_str(),
@@ -276,8 +366,20 @@ pub const POSTGRES_FLAGS: &[(&str, FlagKind)] = &[
     ("cloudsql.enable_pg_cron", FlagKind::OnOff),
     ("log_statement", FlagKind::OneOf(&["none", "ddl", "mod", "all"])),
     ("log_error_verbosity", FlagKind::OneOf(&["terse", "default", "verbose"])),
-    ("log_min_messages", FlagKind::OneOf(&["debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal", "panic"])),
-    ("log_min_error_statement", FlagKind::OneOf(&["debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal", "panic"])),
+    (
+        "log_min_messages",
+        FlagKind::OneOf(&[
+            "debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal",
+            "panic",
+        ]),
+    ),
+    (
+        "log_min_error_statement",
+        FlagKind::OneOf(&[
+            "debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log", "fatal",
+            "panic",
+        ]),
+    ),
     ("pg_stat_statements.track", FlagKind::OneOf(&["none", "top", "all"])),
     ("pgaudit.log", FlagKind::Text),
     ("cron.database_name", FlagKind::Text),
@@ -292,7 +394,8 @@ pub fn postgres_flag(name: &str) -> Option<FlagKind> {
 /// What is wrong with one Postgres flag, if anything.
 pub fn flag_problem(name: &str, value: &str) -> Option<String> {
     let Some(kind) = postgres_flag(name) else {
-        let best = POSTGRES_FLAGS.iter().map(|(n, _)| (strsim::jaro_winkler(name, n), *n)).max_by(|a, b| a.0.total_cmp(&b.0));
+        let best =
+            POSTGRES_FLAGS.iter().map(|(n, _)| (strsim::jaro_winkler(name, n), *n)).max_by(|a, b| a.0.total_cmp(&b.0));
         let hint = match best {
             Some((score, n)) if score > 0.85 => format!(" Did you mean \"{n}\"?"),
             _ => " Check the name against Cloud SQL's supported PostgreSQL flags.".to_string(),
@@ -320,7 +423,10 @@ pub fn flag_problem(name: &str, value: &str) -> Option<String> {
             if options.contains(&value) {
                 None
             } else {
-                Some(format!("database flag \"{name}\" takes one of {}, got \"{value}\"", options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")))
+                Some(format!(
+                    "database flag \"{name}\" takes one of {}, got \"{value}\"",
+                    options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", ")
+                ))
             }
         }
         FlagKind::Text => None,
@@ -345,14 +451,20 @@ fn suffixed_ms(value: &str) -> Option<i64> {
 
 fn check_flags(config: &Value) -> Vec<(AttrPath, String)> {
     let Some(settings) = first_block(config, "settings").filter(|s| !s.is_unknown()) else { return Vec::new() };
-    let Some(flags) = settings.get("database_flags").filter(|v| !v.is_unknown()).and_then(Value::as_list) else { return Vec::new() };
+    let Some(flags) = settings.get("database_flags").filter(|v| !v.is_unknown()).and_then(Value::as_list) else {
+        return Vec::new();
+    };
     let version = config.get("database_version").filter(|v| !v.is_unknown()).and_then(Value::as_str);
     // Set elements have no stable position, so errors point at the flags and name the flag.
     let at = settings_path().join_attr("database_flags");
     let mut out = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for f in flags {
-        let (Some(name), Some(value)) = (f.get("name").and_then(Value::as_str), f.get("value").filter(|v| !v.is_unknown()).and_then(Value::as_str)) else { continue };
+        let (Some(name), Some(value)) =
+            (f.get("name").and_then(Value::as_str), f.get("value").filter(|v| !v.is_unknown()).and_then(Value::as_str))
+        else {
+            continue;
+        };
         *seen.entry(name.to_string()).or_default() += 1;
         if version.is_some_and(|v| v.starts_with("POSTGRES_")) {
             if let Some(m) = flag_problem(name, value) {
@@ -362,7 +474,10 @@ fn check_flags(config: &Value) -> Vec<(AttrPath, String)> {
     }
     for (name, n) in seen {
         if n > 1 {
-            out.push((at.clone(), format!("database flag \"{name}\" is set {n} times in settings.database_flags; keep one")));
+            out.push((
+                at.clone(),
+                format!("database flag \"{name}\" is set {n} times in settings.database_flags; keep one"),
+            ));
         }
     }
     out
@@ -399,7 +514,15 @@ pub(crate) fn is_busy(e: &GaxError) -> bool {
 /// Runs a Cloud SQL call with Terraform's rules plus "wait out a busy instance". Ambiguous
 /// failures (5xx, dropped answers) are retried only when `idempotent`; otherwise they set
 /// `ambiguous` and stop, so the caller can check what happened.
-pub(crate) async fn sql_call<T, F, Fut>(calls: &Retrier, method: &str, timeout: Duration, deadline: Instant, idempotent: bool, ambiguous: &mut bool, mut call: F) -> Result<T, SqlFail>
+pub(crate) async fn sql_call<T, F, Fut>(
+    calls: &Retrier,
+    method: &str,
+    timeout: Duration,
+    deadline: Instant,
+    idempotent: bool,
+    ambiguous: &mut bool,
+    mut call: F,
+) -> Result<T, SqlFail>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, GaxError>>,
@@ -465,8 +588,12 @@ pub(crate) async fn wait_operation(
             if errors.is_empty() {
                 return Ok(());
             }
-            let detail: Vec<String> = errors.iter().map(|e| if e.code.is_empty() { e.message.clone() } else { format!("{} ({})", e.message, e.code) }).collect();
-            return Err(ProviderError::new(format!("{what} failed: {} (operation {})", detail.join("; "), op.name)).method(method));
+            let detail: Vec<String> = errors
+                .iter()
+                .map(|e| if e.code.is_empty() { e.message.clone() } else { format!("{} ({})", e.message, e.code) })
+                .collect();
+            return Err(ProviderError::new(format!("{what} failed: {} (operation {})", detail.join("; "), op.name))
+                .method(method));
         }
         let state = match instance {
             Some(name) => c
@@ -572,11 +699,19 @@ impl SqlDatabaseInstance {
         m.insert("region".into(), text(&i.region));
         m.insert("database_version".into(), enum_text(i.database_version.name()));
         m.insert("state".into(), enum_text(i.state.name()));
-        let connection = if i.connection_name.is_empty() { format!("{project}:{}:{}", i.region, i.name) } else { i.connection_name.clone() };
+        let connection = if i.connection_name.is_empty() {
+            format!("{project}:{}:{}", i.region, i.name)
+        } else {
+            i.connection_name.clone()
+        };
         m.insert("connection_name".into(), Value::string(connection));
         m.insert(
             "self_link".into(),
-            Value::string(if i.self_link.is_empty() { format!("https://sqladmin.googleapis.com/v1/projects/{project}/instances/{}", i.name) } else { i.self_link.clone() }),
+            Value::string(if i.self_link.is_empty() {
+                format!("https://sqladmin.googleapis.com/v1/projects/{project}/instances/{}", i.name)
+            } else {
+                i.self_link.clone()
+            }),
         );
         let addrs: Vec<Value> = i
             .ip_addresses
@@ -585,31 +720,55 @@ impl SqlDatabaseInstance {
                 Value::map([
                     ("ip_address", Value::string(a.ip_address.clone())),
                     ("type", Value::string(ip_type_name(&a.r#type))),
-                    ("time_to_retire", a.time_to_retire.map(|t| Value::string(String::from(t))).unwrap_or(Value::string(""))),
+                    (
+                        "time_to_retire",
+                        a.time_to_retire.map(|t| Value::string(String::from(t))).unwrap_or(Value::string("")),
+                    ),
                 ])
             })
             .collect();
-        let of_type = |t: &str| i.ip_addresses.iter().find(|a| ip_type_name(&a.r#type) == t).map(|a| Value::string(a.ip_address.clone())).unwrap_or(Value::string(""));
+        let of_type = |t: &str| {
+            i.ip_addresses
+                .iter()
+                .find(|a| ip_type_name(&a.r#type) == t)
+                .map(|a| Value::string(a.ip_address.clone()))
+                .unwrap_or(Value::string(""))
+        };
         m.insert("public_ip_address".into(), of_type("PRIMARY"));
         m.insert("private_ip_address".into(), of_type("PRIVATE"));
-        m.insert("first_ip_address".into(), i.ip_addresses.first().map(|a| Value::string(a.ip_address.clone())).unwrap_or(Value::string("")));
+        m.insert(
+            "first_ip_address".into(),
+            i.ip_addresses.first().map(|a| Value::string(a.ip_address.clone())).unwrap_or(Value::string("")),
+        );
         m.insert("ip_address".into(), Value::List(addrs));
-        m.insert("deletion_protection".into(), Value::Bool(prior.and_then(|p| p.get("deletion_protection")).and_then(Value::as_bool).unwrap_or(true)));
+        m.insert(
+            "deletion_protection".into(),
+            Value::Bool(prior.and_then(|p| p.get("deletion_protection")).and_then(Value::as_bool).unwrap_or(true)),
+        );
 
         let settings = i.settings.clone().unwrap_or_default();
         let mut s: BTreeMap<String, Value> = BTreeMap::new();
         s.insert("tier".into(), Value::string(settings.tier.clone()));
         s.insert("edition".into(), enum_text(settings.edition.name()));
-        s.insert("availability_type".into(), match enum_text(settings.availability_type.name()) {
-            Value::Null => Value::string("ZONAL"),
-            v => v,
-        });
-        s.insert("disk_size".into(), settings.data_disk_size_gb.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null));
+        s.insert(
+            "availability_type".into(),
+            match enum_text(settings.availability_type.name()) {
+                Value::Null => Value::string("ZONAL"),
+                v => v,
+            },
+        );
+        s.insert(
+            "disk_size".into(),
+            settings.data_disk_size_gb.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null),
+        );
         s.insert("disk_type".into(), enum_text(settings.data_disk_type.name()));
         s.insert("disk_autoresize".into(), Value::Bool(settings.storage_auto_resize.unwrap_or(true)));
         s.insert("activation_policy".into(), enum_text(settings.activation_policy.name()));
         s.insert("user_labels".into(), fields::api_map(&settings.user_labels, pget(ps, "user_labels").as_ref()));
-        s.insert("deletion_protection_enabled".into(), opt_bool(settings.deletion_protection_enabled, pget(ps, "deletion_protection_enabled").as_ref()));
+        s.insert(
+            "deletion_protection_enabled".into(),
+            opt_bool(settings.deletion_protection_enabled, pget(ps, "deletion_protection_enabled").as_ref()),
+        );
         s.insert("version".into(), settings.settings_version.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null));
 
         let pip = ps.and_then(|p| first_block(p, "ip_configuration"));
@@ -623,7 +782,10 @@ impl SqlDatabaseInstance {
                     Value::map([
                         ("name", text(&a.name)),
                         ("value", Value::string(a.value.clone())),
-                        ("expiration_time", a.expiration_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null)),
+                        (
+                            "expiration_time",
+                            a.expiration_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null),
+                        ),
                     ])
                 })
                 .collect();
@@ -638,10 +800,16 @@ impl SqlDatabaseInstance {
                 ])]),
             );
         }
-        let flags: Vec<Value> = settings.database_flags.iter().map(|f| Value::map([("name", Value::string(f.name.clone())), ("value", Value::string(f.value.clone()))])).collect();
+        let flags: Vec<Value> = settings
+            .database_flags
+            .iter()
+            .map(|f| Value::map([("name", Value::string(f.name.clone())), ("value", Value::string(f.value.clone()))]))
+            .collect();
         s.insert("database_flags".into(), Value::set(flags));
         let pb = ps.and_then(|p| first_block(p, "backup_configuration"));
-        if let Some(b) = settings.backup_configuration.as_ref().filter(|_| include_block(ps, "backup_configuration", true)) {
+        if let Some(b) =
+            settings.backup_configuration.as_ref().filter(|_| include_block(ps, "backup_configuration", true))
+        {
             let has_any = b.enabled == Some(true) || pb.is_some();
             if has_any || prior.is_some() {
                 s.insert(
@@ -649,16 +817,28 @@ impl SqlDatabaseInstance {
                     Value::List(vec![Value::map([
                         ("enabled", Value::Bool(b.enabled.unwrap_or(false))),
                         ("start_time", text(&b.start_time)),
-                        ("point_in_time_recovery_enabled", opt_bool(b.point_in_time_recovery_enabled, pget(pb, "point_in_time_recovery_enabled").as_ref())),
+                        (
+                            "point_in_time_recovery_enabled",
+                            opt_bool(
+                                b.point_in_time_recovery_enabled,
+                                pget(pb, "point_in_time_recovery_enabled").as_ref(),
+                            ),
+                        ),
                         ("binary_log_enabled", opt_bool(b.binary_log_enabled, pget(pb, "binary_log_enabled").as_ref())),
                         ("location", opt_str(&b.location, pget(pb, "location").as_ref())),
-                        ("transaction_log_retention_days", b.transaction_log_retention_days.map(|n| Value::Number(f64::from(n))).unwrap_or(Value::Null)),
+                        (
+                            "transaction_log_retention_days",
+                            b.transaction_log_retention_days
+                                .map(|n| Value::Number(f64::from(n)))
+                                .unwrap_or(Value::Null),
+                        ),
                     ])]),
                 );
             }
         }
         let pm = ps.and_then(|p| first_block(p, "maintenance_window"));
-        if let Some(w) = settings.maintenance_window.as_ref().filter(|_| include_block(ps, "maintenance_window", true)) {
+        if let Some(w) = settings.maintenance_window.as_ref().filter(|_| include_block(ps, "maintenance_window", true))
+        {
             let num = |n: Option<i32>, prior: Option<Value>| match n {
                 Some(n) if n != 0 || prior.as_ref().is_some_and(|p| !p.is_null()) => Value::Number(f64::from(n)),
                 _ => Value::Null,
@@ -676,15 +856,28 @@ impl SqlDatabaseInstance {
         conform_to_schema(&self.schema, Value::Map(m))
     }
 
-    async fn get(&self, c: &Clients, project: &str, name: &str, timeout: Duration) -> Result<model::DatabaseInstance, ProviderError> {
+    async fn get(
+        &self,
+        c: &Clients,
+        project: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<model::DatabaseInstance, ProviderError> {
         let deadline = Instant::now() + timeout;
         let mut ambiguous = false;
-        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || c.sql_instances.get().set_project(project).set_instance(name).send())
-            .await
-            .map_err(|e| e.into_error(GET))
+        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || {
+            c.sql_instances.get().set_project(project).set_instance(name).send()
+        })
+        .await
+        .map_err(|e| e.into_error(GET))
     }
 
-    async fn list(&self, c: &Clients, project: &str, timeout: Duration) -> Result<Option<HashMap<String, model::DatabaseInstance>>, ProviderError> {
+    async fn list(
+        &self,
+        c: &Clients,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<HashMap<String, model::DatabaseInstance>>, ProviderError> {
         let mut out = HashMap::new();
         let mut token = String::new();
         let deadline = Instant::now() + timeout;
@@ -740,8 +933,12 @@ pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> model
     }
     if let Some(ip) = first_block(s, "ip_configuration") {
         let nets = fields::blocks(ip, "authorized_networks").iter().map(|n| {
-            let mut acl = model::AclEntry::new().set_value(string(n, "value").unwrap_or_default()).set_name(string(n, "name").unwrap_or_default());
-            if let Some(t) = string(n, "expiration_time").and_then(|t| google_cloud_wkt::Timestamp::try_from(t.as_str()).ok()) {
+            let mut acl = model::AclEntry::new()
+                .set_value(string(n, "value").unwrap_or_default())
+                .set_name(string(n, "name").unwrap_or_default());
+            if let Some(t) =
+                string(n, "expiration_time").and_then(|t| google_cloud_wkt::Timestamp::try_from(t.as_str()).ok())
+            {
                 acl = acl.set_expiration_time(t);
             }
             acl
@@ -756,9 +953,13 @@ pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> model
         }
         out = out.set_ip_configuration(conf);
     }
-    let flags = fields::blocks(s, "database_flags")
-        .iter()
-        .filter_map(|f| Some(model::DatabaseFlags::new().set_name(string(f, "name")?).set_value(f.get("value").and_then(Value::as_str).unwrap_or_default())));
+    let flags = fields::blocks(s, "database_flags").iter().filter_map(|f| {
+        Some(
+            model::DatabaseFlags::new()
+                .set_name(string(f, "name")?)
+                .set_value(f.get("value").and_then(Value::as_str).unwrap_or_default()),
+        )
+    });
     out = out.set_database_flags(flags);
     if let Some(b) = first_block(s, "backup_configuration") {
         let mut conf = model::BackupConfiguration::new().set_enabled(fields::boolean(b, "enabled", false));
@@ -774,7 +975,9 @@ pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> model
         if let Some(l) = string(b, "location") {
             conf = conf.set_location(l);
         }
-        if let Some(n) = known(b, "transaction_log_retention_days").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok()) {
+        if let Some(n) =
+            known(b, "transaction_log_retention_days").and_then(|v| v.as_i64()).and_then(|n| i32::try_from(n).ok())
+        {
             conf = conf.set_transaction_log_retention_days(n);
         }
         out = out.set_backup_configuration(conf);
@@ -795,7 +998,12 @@ pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> model
     out
 }
 
-pub fn instance_request(planned: &Value, name: &str, region: Option<&str>, settings_version: Option<i64>) -> model::DatabaseInstance {
+pub fn instance_request(
+    planned: &Value,
+    name: &str,
+    region: Option<&str>,
+    settings_version: Option<i64>,
+) -> model::DatabaseInstance {
     let mut i = model::DatabaseInstance::new().set_name(name).set_settings(settings_request(planned, settings_version));
     if let Some(v) = string(planned, "database_version") {
         i = i.set_database_version(model::SqlDatabaseVersion::from(v.as_str()));
@@ -810,12 +1018,18 @@ pub fn instance_request(planned: &Value, name: &str, region: Option<&str>, setti
 pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {
     let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
     match parts.as_slice() {
-        ["projects", p, "instances", n] | [p, n] if !p.is_empty() && !n.is_empty() => Ok((p.to_string(), n.to_string())),
+        ["projects", p, "instances", n] | [p, n] if !p.is_empty() && !n.is_empty() => {
+            Ok((p.to_string(), n.to_string()))
+        }
         [n] if !n.is_empty() => match default_project {
             Some(p) => Ok((p.to_string(), n.to_string())),
-            None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/instances/{id}"))),
+            None => Err(ProviderError::new(format!(
+                "import id \"{id}\" names no project and the provider has none; use projects/PROJECT/instances/{id}"
+            ))),
         },
-        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/instances/NAME, PROJECT/NAME or NAME"))),
+        _ => Err(ProviderError::new(format!(
+            "import id \"{id}\" is not projects/PROJECT/instances/NAME, PROJECT/NAME or NAME"
+        ))),
     }
 }
 
@@ -854,8 +1068,14 @@ impl ResourceType for SqlDatabaseInstance {
         let mut warnings = Vec::new();
         // Terraform: removing a private network cannot be done in place.
         if let Some(prior) = p.prior.clone() {
-            let net = |v: &Value| first_block(v, "settings").and_then(|s| first_block(s, "ip_configuration")).and_then(|ip| string(ip, "private_network"));
-            let planned_net = first_block(&p.planned, "settings").and_then(|s| first_block(s, "ip_configuration")).and_then(|ip| ip.get("private_network").cloned());
+            let net = |v: &Value| {
+                first_block(v, "settings")
+                    .and_then(|s| first_block(s, "ip_configuration"))
+                    .and_then(|ip| string(ip, "private_network"))
+            };
+            let planned_net = first_block(&p.planned, "settings")
+                .and_then(|s| first_block(s, "ip_configuration"))
+                .and_then(|ip| ip.get("private_network").cloned());
             if net(&prior).is_some() && planned_net.as_ref().is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
                 let path = settings_path().join_attr("ip_configuration").join_index(0).join_attr("private_network");
                 if p.requires_replace.is_empty() {
@@ -877,11 +1097,17 @@ impl ResourceType for SqlDatabaseInstance {
                 }
             }
         }
-        if let (Some(project), Some(region), Some(name)) = (string(&p.planned, "project"), string(&p.planned, "region"), string(&p.planned, "name")) {
+        if let (Some(project), Some(region), Some(name)) =
+            (string(&p.planned, "project"), string(&p.planned, "region"), string(&p.planned, "name"))
+        {
             if p.planned.get("id").is_some_and(Value::is_unknown) {
                 set(&mut p.planned, "id", Value::string(name.clone()));
                 set(&mut p.planned, "connection_name", Value::string(format!("{project}:{region}:{name}")));
-                set(&mut p.planned, "self_link", Value::string(format!("https://sqladmin.googleapis.com/v1/projects/{project}/instances/{name}")));
+                set(
+                    &mut p.planned,
+                    "self_link",
+                    Value::string(format!("https://sqladmin.googleapis.com/v1/projects/{project}/instances/{name}")),
+                );
             }
         }
         let replacing = p.prior.is_some() && !p.requires_replace.is_empty();
@@ -903,7 +1129,8 @@ impl ResourceType for SqlDatabaseInstance {
         if !replacing {
             if let Some(prior) = p.prior.as_ref() {
                 // Any settings change bumps settingsVersion.
-                let settings_changed = crate::plan::diff::changed_paths(prior, &p.planned).iter().any(|c| c.top() == Some("settings"));
+                let settings_changed =
+                    crate::plan::diff::changed_paths(prior, &p.planned).iter().any(|c| c.top() == Some("settings"));
                 if settings_changed {
                     if let Some(Value::List(items)) = p.planned.as_map().and_then(|m| m.get("settings")).cloned() {
                         let items = items
@@ -949,7 +1176,8 @@ impl ResourceType for SqlDatabaseInstance {
         let project = c.project(string(planned, "project").as_deref())?;
         let region = string(planned, "region").or_else(|| c.config.region.clone());
         // Terraform's generated names, so an omitted name never collides with a reserved one.
-        let name = string(planned, "name").unwrap_or_else(|| format!("tf-{}", &uuid::Uuid::new_v4().simple().to_string()[..20]));
+        let name = string(planned, "name")
+            .unwrap_or_else(|| format!("tf-{}", &uuid::Uuid::new_v4().simple().to_string()[..20]));
         let body = instance_request(planned, &name, region.as_deref(), None);
         let deadline = Instant::now() + ctx.timeout;
         let mut ambiguous = false;
@@ -998,9 +1226,17 @@ impl ResourceType for SqlDatabaseInstance {
         Ok(state)
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         let deadline = Instant::now() + ctx.timeout;
         let api_side = changed.iter().any(|p| matches!(p.top(), Some("settings") | Some("database_version")));
         if api_side {
@@ -1011,7 +1247,12 @@ impl ResourceType for SqlDatabaseInstance {
                 let body = instance_request(planned, &name, None, version);
                 let mut ambiguous = false;
                 let op = sql_call(&c.sql_calls, PATCH, ctx.timeout, deadline, true, &mut ambiguous, || {
-                    c.sql_instances.patch().set_project(project.clone()).set_instance(name.clone()).set_body(body.clone()).send()
+                    c.sql_instances
+                        .patch()
+                        .set_project(project.clone())
+                        .set_instance(name.clone())
+                        .set_body(body.clone())
+                        .send()
                 })
                 .await;
                 match op {
@@ -1022,7 +1263,9 @@ impl ResourceType for SqlDatabaseInstance {
                     // Someone changed the settings since the refresh: build the patch again on
                     // top of the current version, once.
                     Err(SqlFail::Api(e)) if http_status(&e) == Some(412) && round == 0 => {
-                        (ctx.progress)(&format!("{what}: the settings changed since the refresh (412); re-reading and retrying once"));
+                        (ctx.progress)(&format!(
+                            "{what}: the settings changed since the refresh (412); re-reading and retrying once"
+                        ));
                         let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
                         let live = self.get(&c, &project, &name, remaining).await?;
                         version = live.settings.as_ref().and_then(|s| s.settings_version);
@@ -1044,7 +1287,8 @@ impl ResourceType for SqlDatabaseInstance {
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let (project, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
         if fields::boolean(prior, "deletion_protection", true) {
             return Err(deletion_refused(&project, &name));
         }
@@ -1056,7 +1300,10 @@ impl ResourceType for SqlDatabaseInstance {
         })
         .await;
         match op {
-            Ok(op) => wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting instance {name}"), None, deadline).await,
+            Ok(op) => {
+                wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting instance {name}"), None, deadline)
+                    .await
+            }
             Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
             Err(e) => Err(e.into_error(DELETE)),
         }
@@ -1071,7 +1318,8 @@ impl ResourceType for SqlDatabaseInstance {
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let project = string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project =
+            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
         Some(format!("projects/{project}/instances/{name}"))
     }
 }
@@ -1087,7 +1335,9 @@ mod tests {
         check_values(&p.body, &p.value, &schema(), p.block_span)
             .0
             .iter()
-            .map(|d| format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary))
+            .map(|d| {
+                format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)
+            })
             .collect()
     }
 
@@ -1109,36 +1359,61 @@ mod tests {
         assert!(d[0].starts_with("main.tf:5:5: settings.tier \"db-f1-micro\" is a shared-core tier, which edition ENTERPRISE_PLUS does not offer"), "{d:?}");
         let d = diags(&stack("POSTGRES_16", "    tier = \"db-g1-small\"\n"));
         assert!(d.len() == 1 && d[0].contains("POSTGRES_16 defaults to edition ENTERPRISE_PLUS"), "{d:?}");
-        assert_eq!(diags(&stack("POSTGRES_16", "    tier = \"db-g1-small\"\n    edition = \"ENTERPRISE\"\n")), Vec::<String>::new());
+        assert_eq!(
+            diags(&stack("POSTGRES_16", "    tier = \"db-g1-small\"\n    edition = \"ENTERPRISE\"\n")),
+            Vec::<String>::new()
+        );
         let d = diags(&stack("POSTGRES_14", "    tier = \"db-n1-standard-1\"\n"));
         assert!(d.len() == 1 && d[0].contains("Cloud SQL for PostgreSQL offers db-f1-micro"), "{d:?}");
         let d = diags(&stack("SQLSERVER_2019_STANDARD", "    tier = \"db-f1-micro\"\n"));
         assert!(d.len() == 1 && d[0].contains("SQL Server needs a db-custom"), "{d:?}");
         assert_eq!(diags(&stack("MYSQL_8_0", "    tier = \"db-n1-standard-1\"\n")), Vec::<String>::new());
-        assert_eq!(diags(&stack("POSTGRES_15", "    tier = \"db-perf-optimized-N-2\"\n    edition = \"ENTERPRISE_PLUS\"\n")), Vec::<String>::new());
+        assert_eq!(
+            diags(&stack("POSTGRES_15", "    tier = \"db-perf-optimized-N-2\"\n    edition = \"ENTERPRISE_PLUS\"\n")),
+            Vec::<String>::new()
+        );
         let d = diags(&stack("POSTGRES_15", "    tier = \"db-perf-optimized-N-2\"\n"));
         assert!(d.len() == 1 && d[0].contains("needs edition ENTERPRISE_PLUS"), "{d:?}");
-        assert!(tier_problem("POSTGRES_15", "db-custom-2-7680", Some("ENTERPRISE_PLUS")).is_some_and(|m| m.contains("not available with edition ENTERPRISE_PLUS")));
+        assert!(tier_problem("POSTGRES_15", "db-custom-2-7680", Some("ENTERPRISE_PLUS"))
+            .is_some_and(|m| m.contains("not available with edition ENTERPRISE_PLUS")));
     }
 
     #[test]
     fn private_network_must_be_a_path() {
-        let d = diags(&stack("POSTGRES_14", "    tier = \"db-f1-micro\"\n    ip_configuration {\n      private_network = \"staging-vpc\"\n    }\n"));
+        let d = diags(&stack(
+            "POSTGRES_14",
+            "    tier = \"db-f1-micro\"\n    ip_configuration {\n      private_network = \"staging-vpc\"\n    }\n",
+        ));
         assert_eq!(d.len(), 1, "{d:?}");
-        assert!(d[0].starts_with("main.tf:7:7:") && d[0].contains("projects/<project>/global/networks/staging-vpc"), "{d:?}");
-        assert!(check_private_network(&Value::from("https://www.googleapis.com/compute/v1/projects/p/global/networks/n")).is_ok());
+        assert!(
+            d[0].starts_with("main.tf:7:7:") && d[0].contains("projects/<project>/global/networks/staging-vpc"),
+            "{d:?}"
+        );
+        assert!(check_private_network(&Value::from(
+            "https://www.googleapis.com/compute/v1/projects/p/global/networks/n"
+        ))
+        .is_ok());
         assert!(check_private_network(&Value::from("projects/p/regions/r/subnetworks/s")).is_err());
     }
 
     #[test]
     fn postgres_flags_are_checked() {
-        let flag = |n: &str, v: &str| stack("POSTGRES_14", &format!("    tier = \"db-f1-micro\"\n    database_flags {{\n      name = \"{n}\"\n      value = \"{v}\"\n    }}\n"));
+        let flag = |n: &str, v: &str| {
+            stack("POSTGRES_14", &format!("    tier = \"db-f1-micro\"\n    database_flags {{\n      name = \"{n}\"\n      value = \"{v}\"\n    }}\n"))
+        };
         let d = diags(&flag("max_conections", "100"));
-        assert!(d.len() == 1 && d[0].contains("Did you mean \"max_connections\"?") && d[0].starts_with("main.tf:6:5:"), "{d:?}");
+        assert!(
+            d.len() == 1 && d[0].contains("Did you mean \"max_connections\"?") && d[0].starts_with("main.tf:6:5:"),
+            "{d:?}"
+        );
         assert!(diags(&flag("max_connections", "10"))[0].contains("between 14 and 262143"));
         assert!(diags(&flag("max_connections", "lots"))[0].contains("whole number"));
         assert!(diags(&flag("statement_timeout", "-1"))[0].contains("between 0 and"));
-        assert!(diags(&flag("lock_timeout", "15s"))[0].contains("whole number in ms, got \"15s\": write \"15000\""), "{:?}", diags(&flag("lock_timeout", "15s")));
+        assert!(
+            diags(&flag("lock_timeout", "15s"))[0].contains("whole number in ms, got \"15s\": write \"15000\""),
+            "{:?}",
+            diags(&flag("lock_timeout", "15s"))
+        );
         assert_eq!(diags(&flag("log_min_duration_statement", "-1")), Vec::<String>::new());
         assert!(diags(&flag("work_mem", "10"))[0].contains("between 64"));
         assert!(diags(&flag("maintenance_work_mem", "512"))[0].contains("between 1024"));
@@ -1149,14 +1424,24 @@ mod tests {
         assert!(diags(&flag("cloudsql.iam_authentication", "yes"))[0].contains("\"on\" or \"off\""));
         assert!(diags(&flag("definitely_not_a_flag", "1"))[0].contains("Check the name"));
         // MySQL flags are not Cairn's to judge.
-        assert_eq!(diags(&flag("max_connections", "10").replace("POSTGRES_14", "MYSQL_8_0").replace("db-f1-micro", "db-n1-standard-1")), Vec::<String>::new());
+        assert_eq!(
+            diags(
+                &flag("max_connections", "10")
+                    .replace("POSTGRES_14", "MYSQL_8_0")
+                    .replace("db-f1-micro", "db-n1-standard-1")
+            ),
+            Vec::<String>::new()
+        );
         let dup = stack("POSTGRES_14", "    tier = \"db-f1-micro\"\n    database_flags {\n      name = \"lock_timeout\"\n      value = \"1\"\n    }\n    database_flags {\n      name = \"lock_timeout\"\n      value = \"2\"\n    }\n");
         assert!(diags(&dup).iter().any(|m| m.contains("set 2 times")), "{:?}", diags(&dup));
     }
 
     #[test]
     fn maintenance_window_ranges() {
-        let d = diags(&stack("POSTGRES_14", "    tier = \"db-f1-micro\"\n    maintenance_window {\n      day = 8\n      hour = 24\n    }\n"));
+        let d = diags(&stack(
+            "POSTGRES_14",
+            "    tier = \"db-f1-micro\"\n    maintenance_window {\n      day = 8\n      hour = 24\n    }\n",
+        ));
         assert_eq!(d.len(), 2, "{d:?}");
     }
 
@@ -1170,7 +1455,8 @@ mod tests {
     }
 
     fn config(flags: &[(&str, &str)], region: &str, protect: bool) -> Value {
-        let flags = flags.iter().map(|(n, v)| Value::map([("name", Value::from(*n)), ("value", Value::from(*v))])).collect();
+        let flags =
+            flags.iter().map(|(n, v)| Value::map([("name", Value::from(*n)), ("value", Value::from(*v))])).collect();
         conform_to_schema(
             &schema(),
             Value::map([
@@ -1205,7 +1491,9 @@ mod tests {
             .set_database_version(model::SqlDatabaseVersion::Postgres14)
             .set_state(model::database_instance::SqlInstanceState::Runnable)
             .set_connection_name("netra-staging:us-central1:netra-staging-db")
-            .set_ip_addresses([model::IpMapping::new().set_ip_address("10.1.2.3").set_type(model::SqlIpAddressType::Private)])
+            .set_ip_addresses([model::IpMapping::new()
+                .set_ip_address("10.1.2.3")
+                .set_type(model::SqlIpAddressType::Private)])
             .set_settings(
                 model::Settings::new()
                     .set_tier("db-f1-micro")
@@ -1216,9 +1504,17 @@ mod tests {
                     .set_data_disk_type(model::SqlDataDiskType::PdSsd)
                     .set_storage_auto_resize(true)
                     .set_activation_policy(model::settings::SqlActivationPolicy::Always)
-                    .set_ip_configuration(model::IpConfiguration::new().set_ipv4_enabled(false).set_private_network("projects/netra-staging/global/networks/staging-vpc"))
-                    .set_backup_configuration(model::BackupConfiguration::new().set_enabled(false).set_start_time("03:00"))
-                    .set_database_flags(flags.iter().map(|(n, v)| model::DatabaseFlags::new().set_name(*n).set_value(*v))),
+                    .set_ip_configuration(
+                        model::IpConfiguration::new()
+                            .set_ipv4_enabled(false)
+                            .set_private_network("projects/netra-staging/global/networks/staging-vpc"),
+                    )
+                    .set_backup_configuration(
+                        model::BackupConfiguration::new().set_enabled(false).set_start_time("03:00"),
+                    )
+                    .set_database_flags(
+                        flags.iter().map(|(n, v)| model::DatabaseFlags::new().set_name(*n).set_value(*v)),
+                    ),
             )
     }
 
@@ -1226,7 +1522,8 @@ mod tests {
         SqlDatabaseInstance::new(Arc::new(Shared::new(Default::default())))
     }
 
-    const FLAGS: [(&str, &str); 3] = [("max_connections", "100"), ("statement_timeout", "35000"), ("lock_timeout", "15000")];
+    const FLAGS: [(&str, &str); 3] =
+        [("max_connections", "100"), ("statement_timeout", "35000"), ("lock_timeout", "15000")];
 
     #[test]
     fn refresh_after_create_plans_nothing_and_a_flag_change_is_in_place() {
@@ -1243,7 +1540,8 @@ mod tests {
 
         let mut flags = FLAGS;
         flags[0] = ("max_connections", "200");
-        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &config(&flags, "us-central1", true), false);
+        let mut p =
+            crate::plan::propose::propose(t.schema(), Some(&state), &config(&flags, "us-central1", true), false);
         t.customize_plan(&mut p).unwrap();
         assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
         let s = first_block(&p.planned, "settings").unwrap();
@@ -1261,7 +1559,10 @@ mod tests {
         let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &config(&FLAGS, "us-east1", true), false);
         let w = t.customize_plan(&mut p).unwrap();
         assert_eq!(p.requires_replace, vec![AttrPath::attr("region")]);
-        assert!(w.iter().any(|m| m.contains("deletion_protection is true") && m.contains("because of region")), "{w:?}");
+        assert!(
+            w.iter().any(|m| m.contains("deletion_protection is true") && m.contains("because of region")),
+            "{w:?}"
+        );
         assert!(w.iter().any(|m| m.contains("reserves a deleted instance's name for about a week")), "{w:?}");
     }
 
@@ -1272,7 +1573,11 @@ mod tests {
         let mut cfg = config(&FLAGS, "us-central1", false);
         if let Some(Value::List(s)) = cfg.as_map().and_then(|m| m.get("settings")).cloned() {
             let mut s0 = s[0].clone();
-            set(&mut s0, "ip_configuration", Value::List(vec![Value::map([("ipv4_enabled", Value::Bool(true)), ("private_network", Value::Null)])]));
+            set(
+                &mut s0,
+                "ip_configuration",
+                Value::List(vec![Value::map([("ipv4_enabled", Value::Bool(true)), ("private_network", Value::Null)])]),
+            );
             set(&mut cfg, "settings", Value::List(vec![s0]));
         }
         let cfg = conform_to_schema(&schema(), cfg);
@@ -1285,13 +1590,24 @@ mod tests {
     #[tokio::test]
     async fn delete_is_refused_while_protected() {
         let t = t();
-        let prior = Value::map([("project", Value::from("p")), ("name", Value::from("db")), ("deletion_protection", Value::Bool(true))]);
+        let prior = Value::map([
+            ("project", Value::from("p")),
+            ("name", Value::from("db")),
+            ("deletion_protection", Value::Bool(true)),
+        ]);
         let e = t.delete(&CallContext::new(Value::Null), &prior).await.unwrap_err();
-        assert!(e.message.contains("deletion_protection is true") && e.message.contains("Set deletion_protection = false"), "{}", e.message);
+        assert!(
+            e.message.contains("deletion_protection is true") && e.message.contains("Set deletion_protection = false"),
+            "{}",
+            e.message
+        );
     }
 
     fn legacy(code: u16, reason: &str, message: &str) -> (u16, serde_json::Value) {
-        (code, serde_json::json!({"error": {"code": code, "message": message, "errors": [{"domain": "global", "reason": reason, "message": message}]}}))
+        (
+            code,
+            serde_json::json!({"error": {"code": code, "message": message, "errors": [{"domain": "global", "reason": reason, "message": message}]}}),
+        )
     }
 
     /// A scripted Cloud SQL: the first patch meets a busy instance (409), the second a stale
@@ -1336,7 +1652,8 @@ mod tests {
         let prior = t.to_state("netra-staging", &api_instance(&FLAGS, 5), Some(&config(&FLAGS, "us-central1", true)));
         let mut flags = FLAGS;
         flags[0] = ("max_connections", "200");
-        let mut p = crate::plan::propose::propose(t.schema(), Some(&prior), &config(&flags, "us-central1", true), false);
+        let mut p =
+            crate::plan::propose::propose(t.schema(), Some(&prior), &config(&flags, "us-central1", true), false);
         t.customize_plan(&mut p).unwrap();
         let changed = crate::plan::diff::changed_paths(&prior, &p.planned);
         let state = t.update(&ctx, &prior, &p.planned, &p.config, &changed).await.unwrap();
@@ -1374,22 +1691,35 @@ mod tests {
         let planned = config(&FLAGS, "us-central1", true);
         let e = t.create(&ctx, &planned, &planned).await.unwrap_err();
         assert_eq!(e.method.as_deref(), Some(INSERT));
-        assert!(e.message.contains("creating instance netra-staging-db failed: Failed to create subnetwork") && e.message.contains("INTERNAL_ERROR"), "{}", e.message);
+        assert!(
+            e.message.contains("creating instance netra-staging-db failed: Failed to create subnetwork")
+                && e.message.contains("INTERNAL_ERROR"),
+            "{}",
+            e.message
+        );
         let ev = events.lock().unwrap().clone();
-        assert!(ev.iter().any(|m| m.starts_with("creating instance netra-staging-db: state PENDING_CREATE, ")), "{ev:?}");
+        assert!(
+            ev.iter().any(|m| m.starts_with("creating instance netra-staging-db: state PENDING_CREATE, ")),
+            "{ev:?}"
+        );
     }
 
     #[test]
     fn busy_409s_are_retried_but_already_exists_is_not() {
         let mk = |reason: &str, msg: &str| {
-            let bytes = axum::body::Bytes::from(serde_json::json!({"error": {"code": 409, "message": msg, "errors": [{"reason": reason}]}}).to_string());
+            let bytes = axum::body::Bytes::from(
+                serde_json::json!({"error": {"code": 409, "message": msg, "errors": [{"reason": reason}]}}).to_string(),
+            );
             match google_cloud_gax::error::rpc::Status::try_from(&bytes) {
                 Ok(s) => GaxError::service_with_http_metadata(s, Some(409), None),
                 Err(_) => GaxError::http(409, axum::http::HeaderMap::new(), bytes),
             }
         };
         assert!(is_busy(&mk("operationInProgress", "busy")));
-        assert!(is_busy(&mk("invalidState", "The instance or operation is not in an appropriate state to handle the request.")));
+        assert!(is_busy(&mk(
+            "invalidState",
+            "The instance or operation is not in an appropriate state to handle the request."
+        )));
         assert!(!is_busy(&mk("instanceAlreadyExists", "The Cloud SQL instance already exists.")));
     }
 }

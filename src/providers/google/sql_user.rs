@@ -29,7 +29,14 @@ const INSERT: &str = "sql.users.insert";
 const UPDATE: &str = "sql.users.update";
 const DELETE: &str = "sql.users.delete";
 
-const TYPES: [&str; 6] = ["BUILT_IN", "CLOUD_IAM_USER", "CLOUD_IAM_SERVICE_ACCOUNT", "CLOUD_IAM_GROUP", "CLOUD_IAM_GROUP_USER", "CLOUD_IAM_GROUP_SERVICE_ACCOUNT"];
+const TYPES: [&str; 6] = [
+    "BUILT_IN",
+    "CLOUD_IAM_USER",
+    "CLOUD_IAM_SERVICE_ACCOUNT",
+    "CLOUD_IAM_GROUP",
+    "CLOUD_IAM_GROUP_USER",
+    "CLOUD_IAM_GROUP_SERVICE_ACCOUNT",
+];
 
 pub struct SqlUser {
     shared: Arc<Shared>,
@@ -41,12 +48,42 @@ pub fn schema() -> Schema {
         .attr("name", Attribute::required(AttrType::String).force_new())
         .attr("instance", Attribute::required(AttrType::String).force_new())
         .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr("host", Attribute::optional_computed(AttrType::String).force_new().describe("MySQL only: the host the user connects from; leave unset for Postgres."))
-        .attr("type", Attribute::optional(AttrType::String).default("BUILT_IN").force_new().validate(Validator::OneOf(TYPES.to_vec())))
-        .attr("password", Attribute::optional(AttrType::String).sensitive().describe("Stored only as a fingerprint; prefer password_wo."))
-        .attr("password_wo", Attribute::optional(AttrType::String).sensitive().write_only().describe("Never stored: sent on create and when password_wo_version changes."))
-        .attr("password_wo_version", Attribute::optional(AttrType::String).describe("Change it to send a new password_wo (updates in place)."))
-        .attr("deletion_policy", Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["DELETE", "ABANDON"])).describe("ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped)."))
+        .attr(
+            "host",
+            Attribute::optional_computed(AttrType::String)
+                .force_new()
+                .describe("MySQL only: the host the user connects from; leave unset for Postgres."),
+        )
+        .attr(
+            "type",
+            Attribute::optional(AttrType::String)
+                .default("BUILT_IN")
+                .force_new()
+                .validate(Validator::OneOf(TYPES.to_vec())),
+        )
+        .attr(
+            "password",
+            Attribute::optional(AttrType::String)
+                .sensitive()
+                .describe("Stored only as a fingerprint; prefer password_wo."),
+        )
+        .attr(
+            "password_wo",
+            Attribute::optional(AttrType::String)
+                .sensitive()
+                .write_only()
+                .describe("Never stored: sent on create and when password_wo_version changes."),
+        )
+        .attr(
+            "password_wo_version",
+            Attribute::optional(AttrType::String).describe("Change it to send a new password_wo (updates in place)."),
+        )
+        .attr(
+            "deletion_policy",
+            Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["DELETE", "ABANDON"])).describe(
+                "ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped).",
+            ),
+        )
         .attr("id", Attribute::computed(AttrType::String).describe("{name}/{host}/{instance}"))
         .rule(Rule::AtMostOneOf(vec!["password", "password_wo"]))
         .rule(Rule::RequiredWith("password_wo_version", vec!["password_wo"]))
@@ -74,9 +111,15 @@ fn id_of(name: &str, host: &str, instance: &str) -> String {
 pub fn parse_import_id(id: &str) -> Result<(String, String, String, String), ProviderError> {
     let parts: Vec<&str> = id.split('/').collect();
     match parts.as_slice() {
-        [p, i, n] if !p.is_empty() && !i.is_empty() && !n.is_empty() => Ok((p.to_string(), i.to_string(), String::new(), n.to_string())),
-        [p, i, h, n] if !p.is_empty() && !i.is_empty() && !n.is_empty() => Ok((p.to_string(), i.to_string(), h.to_string(), n.to_string())),
-        _ => Err(ProviderError::new(format!("import id \"{id}\" is not PROJECT/INSTANCE/NAME or PROJECT/INSTANCE/HOST/NAME"))),
+        [p, i, n] if !p.is_empty() && !i.is_empty() && !n.is_empty() => {
+            Ok((p.to_string(), i.to_string(), String::new(), n.to_string()))
+        }
+        [p, i, h, n] if !p.is_empty() && !i.is_empty() && !n.is_empty() => {
+            Ok((p.to_string(), i.to_string(), h.to_string(), n.to_string()))
+        }
+        _ => Err(ProviderError::new(format!(
+            "import id \"{id}\" is not PROJECT/INSTANCE/NAME or PROJECT/INSTANCE/HOST/NAME"
+        ))),
     }
 }
 
@@ -87,7 +130,13 @@ fn identity(v: &Value) -> Option<(String, String, String, String)> {
 
 /// The password to send, unmarked only here. `config` carries the write-only argument.
 fn password(planned: &Value, config: &Value) -> Option<String> {
-    let pick = |name: &str| [config.get(name), planned.get(name)].into_iter().flatten().find(|v| !v.is_null() && v.is_wholly_known()).cloned();
+    let pick = |name: &str| {
+        [config.get(name), planned.get(name)]
+            .into_iter()
+            .flatten()
+            .find(|v| !v.is_null() && v.is_wholly_known())
+            .cloned()
+    };
     let raw = pick("password_wo").or_else(|| pick("password"))?;
     match raw.unmark_deep().0 {
         Value::String(s) => Some(s),
@@ -124,18 +173,39 @@ impl SqlUser {
         conform_to_schema(&self.schema, Value::Map(m))
     }
 
-    async fn list(&self, c: &Clients, project: &str, instance: &str, timeout: Duration) -> Result<Option<Vec<model::User>>, ProviderError> {
+    async fn list(
+        &self,
+        c: &Clients,
+        project: &str,
+        instance: &str,
+        timeout: Duration,
+    ) -> Result<Option<Vec<model::User>>, ProviderError> {
         let mut ambiguous = false;
         let deadline = Instant::now() + timeout;
-        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || c.sql_users.list().set_project(project).set_instance(instance).send()).await {
+        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || {
+            c.sql_users.list().set_project(project).set_instance(instance).send()
+        })
+        .await
+        {
             Ok(r) => Ok(Some(r.items)),
             Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(None),
             Err(e) => Err(e.into_error(LIST)),
         }
     }
 
-    async fn find(&self, c: &Clients, project: &str, instance: &str, host: &str, name: &str, timeout: Duration) -> Result<Option<model::User>, ProviderError> {
-        Ok(self.list(c, project, instance, timeout).await?.and_then(|users| users.into_iter().find(|u| u.name == name && u.host == host)))
+    async fn find(
+        &self,
+        c: &Clients,
+        project: &str,
+        instance: &str,
+        host: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Option<model::User>, ProviderError> {
+        Ok(self
+            .list(c, project, instance, timeout)
+            .await?
+            .and_then(|users| users.into_iter().find(|u| u.name == name && u.host == host)))
     }
 }
 
@@ -180,7 +250,10 @@ impl ResourceType for SqlUser {
             let Some(users) = self.list(&c, &project, &instance, ctx.timeout).await? else { continue };
             for i in idxs {
                 let Some((_, _, host, name)) = &wanted[i] else { continue };
-                out[i] = users.iter().find(|u| &u.name == name && &u.host == host).map(|u| self.to_state(&project, &instance, u, Some(&reqs[i].prior)));
+                out[i] = users
+                    .iter()
+                    .find(|u| &u.name == name && &u.host == host)
+                    .map(|u| self.to_state(&project, &instance, u, Some(&reqs[i].prior)));
             }
         }
         Ok(out)
@@ -191,8 +264,13 @@ impl ResourceType for SqlUser {
         let project = c.project(string(planned, "project").as_deref())?;
         let instance = fields::required_string(planned, "instance", TYPE)?;
         let name = fields::required_string(planned, "name", TYPE)?;
-        let host = planned.get("host").filter(|v| !v.is_unknown()).and_then(Value::as_str).unwrap_or_default().to_string();
-        let mut body = model::User::new().set_name(name.clone()).set_instance(instance.clone()).set_project(project.clone()).set_host(host.clone());
+        let host =
+            planned.get("host").filter(|v| !v.is_unknown()).and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut body = model::User::new()
+            .set_name(name.clone())
+            .set_instance(instance.clone())
+            .set_project(project.clone())
+            .set_host(host.clone());
         if let Some(t) = string(planned, "type").filter(|t| t != "BUILT_IN") {
             body = body.set_type(model::user::SqlUserType::from(t.as_str()));
         }
@@ -202,7 +280,12 @@ impl ResourceType for SqlUser {
         let deadline = Instant::now() + ctx.timeout;
         let mut ambiguous = false;
         let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
-            c.sql_users.insert().set_project(project.clone()).set_instance(instance.clone()).set_body(body.clone()).send()
+            c.sql_users
+                .insert()
+                .set_project(project.clone())
+                .set_instance(instance.clone())
+                .set_body(body.clone())
+                .send()
         })
         .await;
         let what = format!("creating user {name} in instance {instance}");
@@ -217,16 +300,23 @@ impl ResourceType for SqlUser {
             Err(e) => return Err(e.into_error(INSERT)),
         }
         let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
-        let live = self
-            .find(&c, &project, &instance, &host, &name, remaining)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("user {name} was created in instance {instance} but is not listed")).method(LIST))?;
+        let live = self.find(&c, &project, &instance, &host, &name, remaining).await?.ok_or_else(|| {
+            ProviderError::new(format!("user {name} was created in instance {instance} but is not listed")).method(LIST)
+        })?;
         Ok(self.to_state(&project, &instance, &live, Some(planned)))
     }
 
     /// A new password (password changed, or password_wo_version bumped) through users.update.
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
-        let (project, instance, host, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
+        let (project, instance, host, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
         let touched = |n: &str| changed.iter().any(|p| p.top() == Some(n));
         if touched("password") || touched("password_wo_version") {
             let c = self.clients(ctx).await?;
@@ -239,7 +329,13 @@ impl ResourceType for SqlUser {
             let deadline = Instant::now() + ctx.timeout;
             let mut ambiguous = false;
             let op = sql_call(&c.sql_calls, UPDATE, ctx.timeout, deadline, true, &mut ambiguous, || {
-                let mut call = c.sql_users.update().set_project(project.clone()).set_instance(instance.clone()).set_name(name.clone()).set_body(body.clone());
+                let mut call = c
+                    .sql_users
+                    .update()
+                    .set_project(project.clone())
+                    .set_instance(instance.clone())
+                    .set_name(name.clone())
+                    .set_body(body.clone());
                 if !host.is_empty() {
                     call = call.set_host(host.clone());
                 }
@@ -247,7 +343,17 @@ impl ResourceType for SqlUser {
             })
             .await
             .map_err(|e| e.into_error(UPDATE))?;
-            wait_operation(&c, ctx, &project, op, UPDATE, &format!("setting the password of user {name} in instance {instance}"), None, deadline).await?;
+            wait_operation(
+                &c,
+                ctx,
+                &project,
+                op,
+                UPDATE,
+                &format!("setting the password of user {name} in instance {instance}"),
+                None,
+                deadline,
+            )
+            .await?;
         }
         let mut state = prior.clone();
         for n in ["password", "password_wo_version", "deletion_policy"] {
@@ -260,12 +366,14 @@ impl ResourceType for SqlUser {
         if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
             return Ok(());
         }
-        let (project, instance, host, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let (project, instance, host, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
         let c = self.clients(ctx).await?;
         let deadline = Instant::now() + ctx.timeout;
         let mut ambiguous = false;
         let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
-            let mut call = c.sql_users.delete().set_project(project.clone()).set_instance(instance.clone()).set_name(name.clone());
+            let mut call =
+                c.sql_users.delete().set_project(project.clone()).set_instance(instance.clone()).set_name(name.clone());
             if !host.is_empty() {
                 call = call.set_host(host.clone());
             }
@@ -273,7 +381,19 @@ impl ResourceType for SqlUser {
         })
         .await;
         match op {
-            Ok(op) => wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting user {name} in instance {instance}"), None, deadline).await,
+            Ok(op) => {
+                wait_operation(
+                    &c,
+                    ctx,
+                    &project,
+                    op,
+                    DELETE,
+                    &format!("deleting user {name} in instance {instance}"),
+                    None,
+                    deadline,
+                )
+                .await
+            }
             Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
             Err(e) => Err(e.into_error(DELETE)),
         }
@@ -282,15 +402,24 @@ impl ResourceType for SqlUser {
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
         let (project, instance, host, name) = parse_import_id(id)?;
-        let live = self
-            .find(&c, &project, &instance, &host, &name, ctx.timeout)
-            .await?
-            .ok_or_else(|| ProviderError { method: Some(LIST.into()), message: format!("no user {name} (host \"{host}\") in instance projects/{project}/instances/{instance}"), retryable: false, not_found: true })?;
+        let live =
+            self.find(&c, &project, &instance, &host, &name, ctx.timeout).await?.ok_or_else(|| ProviderError {
+                method: Some(LIST.into()),
+                message: format!(
+                    "no user {name} (host \"{host}\") in instance projects/{project}/instances/{instance}"
+                ),
+                retryable: false,
+                not_found: true,
+            })?;
         Ok(self.to_state(&project, &instance, &live, None))
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        Some(id_of(&string(planned, "name")?, &string(planned, "host").unwrap_or_default(), &string(planned, "instance")?))
+        Some(id_of(
+            &string(planned, "name")?,
+            &string(planned, "host").unwrap_or_default(),
+            &string(planned, "instance")?,
+        ))
     }
 }
 
@@ -302,7 +431,13 @@ mod tests {
     fn diags(body: &str) -> Vec<String> {
         let src = format!("resource \"google_sql_user\" \"u\" {{\n  name = \"netra_user\"\n  instance = \"netra-staging-db\"\n{body}}}\n");
         let p = test_hcl::resource(&src);
-        check_values(&p.body, &p.value, &schema(), p.block_span).0.iter().map(|d| format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)).collect()
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| {
+                format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)
+            })
+            .collect()
     }
 
     #[test]
@@ -311,9 +446,15 @@ mod tests {
         let d = diags("  password = \"a\"\n  password_wo = \"b\"\n");
         assert!(d.len() == 1 && d[0].contains("Only one of \"password\", \"password_wo\""), "{d:?}");
         let d = diags("  password_wo_version = \"1\"\n");
-        assert!(d.len() == 1 && d[0].contains("\"password_wo\" is required when \"password_wo_version\" is set"), "{d:?}");
+        assert!(
+            d.len() == 1 && d[0].contains("\"password_wo\" is required when \"password_wo_version\" is set"),
+            "{d:?}"
+        );
         let d = diags("  type = \"CLOUD_IAM_USER\"\n  password = \"a\"\n");
-        assert!(d.len() == 1 && d[0].starts_with("main.tf:5:3: password cannot be set for a user of type CLOUD_IAM_USER"), "{d:?}");
+        assert!(
+            d.len() == 1 && d[0].starts_with("main.tf:5:3: password cannot be set for a user of type CLOUD_IAM_USER"),
+            "{d:?}"
+        );
         let d = diags("  type = \"ADMIN\"\n");
         assert_eq!(d.len(), 1, "{d:?}");
         let d = diags("  deletion_policy = \"KEEP\"\n");
@@ -324,7 +465,10 @@ mod tests {
     fn the_password_comes_from_config_unmarked_only_for_the_body() {
         let config = Value::map([("password_wo", Value::from("s3cret").sensitive())]);
         assert_eq!(password(&Value::map::<&str>([]), &config).as_deref(), Some("s3cret"));
-        assert_eq!(password(&Value::map([("password", Value::from("old").sensitive())]), &Value::Null).as_deref(), Some("old"));
+        assert_eq!(
+            password(&Value::map([("password", Value::from("old").sensitive())]), &Value::Null).as_deref(),
+            Some("old")
+        );
         assert_eq!(password(&Value::Null, &Value::map([("password_wo", Value::unknown())])), None);
     }
 
@@ -333,7 +477,12 @@ mod tests {
         let t = SqlUser::new(Arc::new(Shared::new(Default::default())));
         let prior = conform_to_schema(
             &schema(),
-            Value::map([("name", Value::from("netra_user")), ("instance", Value::from("i")), ("project", Value::from("p")), ("password_wo_version", Value::from("1"))]),
+            Value::map([
+                ("name", Value::from("netra_user")),
+                ("instance", Value::from("i")),
+                ("project", Value::from("p")),
+                ("password_wo_version", Value::from("1")),
+            ]),
         );
         let live = model::User::new().set_name("netra_user").set_password("leaked?");
         let s = t.to_state("p", "i", &live, Some(&prior));

@@ -46,7 +46,8 @@ pub const MIN_INSTANCES: (f64, f64) = (2.0, 9.0);
 pub const MAX_INSTANCES: (f64, f64) = (3.0, 10.0);
 
 /// In-place attributes and their update-mask paths.
-const UPDATABLE: [(&str, &str); 3] = [("machine_type", "machineType"), ("min_instances", "minInstances"), ("max_instances", "maxInstances")];
+const UPDATABLE: [(&str, &str); 3] =
+    [("machine_type", "machineType"), ("min_instances", "minInstances"), ("max_instances", "maxInstances")];
 
 pub struct VpcAccessConnector {
     shared: Arc<Shared>,
@@ -60,15 +61,28 @@ fn number(v: &Value) -> Option<f64> {
 fn throughput(lo: f64, hi: f64) -> Validator {
     Validator::Custom(Arc::new(move |v: &Value| match number(v) {
         Some(n) if n >= lo && n <= hi && (n % 100.0) == 0.0 => Ok(()),
-        Some(n) => Err(format!("must be a multiple of 100 from {lo} through {hi} (Mbps), got {}", crate::lang::value::format_number(n))),
+        Some(n) => Err(format!(
+            "must be a multiple of 100 from {lo} through {hi} (Mbps), got {}",
+            crate::lang::value::format_number(n)
+        )),
         None => Ok(()),
     }))
 }
 
 pub fn schema() -> Schema {
     let subnet = Schema::new()
-        .attr("name", Attribute::required(AttrType::String).force_new().describe("The /28 subnet's short name (not its self link)."))
-        .attr("project_id", Attribute::optional_computed(AttrType::String).force_new().describe("The subnet's project (a Shared VPC host); defaults to the connector's."));
+        .attr(
+            "name",
+            Attribute::required(AttrType::String)
+                .force_new()
+                .describe("The /28 subnet's short name (not its self link)."),
+        )
+        .attr(
+            "project_id",
+            Attribute::optional_computed(AttrType::String)
+                .force_new()
+                .describe("The subnet's project (a Shared VPC host); defaults to the connector's."),
+        );
     Schema::new()
         .attr(
             "name",
@@ -140,7 +154,11 @@ fn check_cidr(v: &Value) -> Result<(), String> {
                 Ok(())
             }
         }
-        Ok(net) => Err(format!("must be a /28 range (16 addresses), got a /{}: write e.g. {}/28", net.prefix_len(), net.network())),
+        Ok(net) => Err(format!(
+            "must be a /28 range (16 addresses), got a /{}: write e.g. {}/28",
+            net.prefix_len(),
+            net.network()
+        )),
         Err(_) => Err(format!("must be an IPv4 range in CIDR notation such as 10.8.0.0/28, got {s:?}")),
     }
 }
@@ -177,7 +195,11 @@ pub fn parse_connector_name(name: &str) -> Option<(String, String, String)> {
 
 /// `projects/{p}/locations/{r}/connectors/{n}`, `{p}/{r}/{n}`, `{r}/{n}` or `{n}` (the
 /// provider's project and region fill the gaps).
-pub fn parse_import_id(id: &str, project: Option<&str>, region: Option<&str>) -> Result<(String, String, String), ProviderError> {
+pub fn parse_import_id(
+    id: &str,
+    project: Option<&str>,
+    region: Option<&str>,
+) -> Result<(String, String, String), ProviderError> {
     if let Some(x) = parse_connector_name(id) {
         return Ok(x);
     }
@@ -245,7 +267,9 @@ fn connector_request(planned: &Value) -> model::Connector {
     if let Some(m) = string(planned, "machine_type") {
         c = c.set_machine_type(m);
     }
-    let int = |name: &str| planned.get(name).filter(|v| !v.is_unknown()).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok());
+    let int = |name: &str| {
+        planned.get(name).filter(|v| !v.is_unknown()).and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok())
+    };
     if let Some(n) = int("min_instances") {
         c = c.set_min_instances(n);
     }
@@ -260,7 +284,9 @@ fn connector_request(planned: &Value) -> model::Connector {
     }
     if let Some(s) = first_block(planned, "subnet") {
         let mut sub = model::connector::Subnet::new().set_name(string(s, "name").unwrap_or_default());
-        if let Some(p) = s.get("project_id").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|p| !p.is_empty()) {
+        if let Some(p) =
+            s.get("project_id").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|p| !p.is_empty())
+        {
             sub = sub.set_project_id(p);
         }
         c = c.set_subnet(sub);
@@ -307,13 +333,19 @@ impl VpcAccessConnector {
         m.insert("region".into(), Value::string(region));
         m.insert("network".into(), text_or_null(&c.network));
         m.insert("ip_cidr_range".into(), text_or_null(&c.ip_cidr_range));
-        m.insert("machine_type".into(), Value::string(if c.machine_type.is_empty() { "e2-micro" } else { c.machine_type.as_str() }));
+        m.insert(
+            "machine_type".into(),
+            Value::string(if c.machine_type.is_empty() { "e2-micro" } else { c.machine_type.as_str() }),
+        );
         m.insert("min_instances".into(), int_or_null(c.min_instances));
         m.insert("max_instances".into(), int_or_null(c.max_instances));
         m.insert("min_throughput".into(), int_or_null(c.min_throughput));
         m.insert("max_throughput".into(), int_or_null(c.max_throughput));
         m.insert("state".into(), c.state.name().map(Value::string).unwrap_or(Value::Null));
-        m.insert("connected_projects".into(), Value::List(c.connected_projects.iter().map(|p| Value::string(p.clone())).collect()));
+        m.insert(
+            "connected_projects".into(),
+            Value::List(c.connected_projects.iter().map(|p| Value::string(p.clone())).collect()),
+        );
         let subnet = c.subnet.as_ref().filter(|s| !s.name.is_empty()).map(|s| {
             Value::map([("name", Value::string(s.name.clone())), ("project_id", text_or_null(&s.project_id))])
         });
@@ -333,17 +365,32 @@ impl VpcAccessConnector {
     }
 
     async fn get(&self, c: &Clients, name: &str, timeout: Duration) -> Result<model::Connector, ProviderError> {
-        c.vpc_access_calls.idempotent(GET, timeout, || c.vpc_access.get_connector().set_name(name.to_string()).send()).await
+        c.vpc_access_calls
+            .idempotent(GET, timeout, || c.vpc_access.get_connector().set_name(name.to_string()).send())
+            .await
     }
 
-    async fn list(&self, c: &Clients, project: &str, region: &str, timeout: Duration) -> Result<Option<BTreeMap<String, model::Connector>>, ProviderError> {
+    async fn list(
+        &self,
+        c: &Clients,
+        project: &str,
+        region: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, model::Connector>>, ProviderError> {
         let parent = format!("projects/{project}/locations/{region}");
         let mut out = BTreeMap::new();
         let mut token = String::new();
         loop {
             let page = c
                 .vpc_access_calls
-                .idempotent(LIST, timeout, || c.vpc_access.list_connectors().set_parent(parent.clone()).set_page_size(100).set_page_token(token.clone()).send())
+                .idempotent(LIST, timeout, || {
+                    c.vpc_access
+                        .list_connectors()
+                        .set_parent(parent.clone())
+                        .set_page_size(100)
+                        .set_page_token(token.clone())
+                        .send()
+                })
                 .await;
             let page = match page {
                 Ok(p) => p,
@@ -362,17 +409,32 @@ impl VpcAccessConnector {
 
     /// Polls a google.longrunning operation by name until done, reporting progress; the
     /// operation's own error (the API's message) fails the call under `method`.
-    async fn wait_operation(&self, c: &Clients, ctx: &CallContext, method: &str, what: &str, op: &str, deadline: Instant) -> Result<(), ProviderError> {
+    async fn wait_operation(
+        &self,
+        c: &Clients,
+        ctx: &CallContext,
+        method: &str,
+        what: &str,
+        op: &str,
+        deadline: Instant,
+    ) -> Result<(), ProviderError> {
         let started = Instant::now();
         for attempt in 0u32.. {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(deadline_error(method, ctx.timeout, None));
             }
-            let current = c.vpc_access_calls.idempotent(GET_OPERATION, remaining, || c.vpc_access.get_operation().set_name(op.to_string()).send()).await?;
+            let current = c
+                .vpc_access_calls
+                .idempotent(GET_OPERATION, remaining, || c.vpc_access.get_operation().set_name(op.to_string()).send())
+                .await?;
             if current.done {
                 if let Some(status) = current.error() {
-                    return Err(ProviderError::new(format!("{what} failed: {} (operation {op}, code {})", status.message, status.code)).method(method));
+                    return Err(ProviderError::new(format!(
+                        "{what} failed: {} (operation {op}, code {})",
+                        status.message, status.code
+                    ))
+                    .method(method));
                 }
                 return Ok(());
             }
@@ -453,7 +515,9 @@ impl ResourceType for VpcAccessConnector {
             }
         }
         if p.planned.get("id").is_some_and(Value::is_unknown) {
-            if let (Some(pr), Some(r), Some(n)) = (string(&p.planned, "project"), string(&p.planned, "region"), string(&p.planned, "name")) {
+            if let (Some(pr), Some(r), Some(n)) =
+                (string(&p.planned, "project"), string(&p.planned, "region"), string(&p.planned, "name"))
+            {
                 set(&mut p.planned, "id", Value::string(full_name(&pr, &r, &n)));
                 set(&mut p.planned, "self_link", Value::string(full_name(&pr, &r, &n)));
             }
@@ -488,7 +552,9 @@ impl ResourceType for VpcAccessConnector {
         let c = self.clients(ctx).await?;
         let project = c.project(string(planned, "project").as_deref())?;
         let region = string(planned, "region").or_else(|| c.config.region.clone()).ok_or_else(|| {
-            ProviderError::new(format!("{TYPE}: no region: set `region` on the resource or in the provider \"google\" block"))
+            ProviderError::new(format!(
+                "{TYPE}: no region: set `region` on the resource or in the provider \"google\" block"
+            ))
         })?;
         let name = fields::required_string(planned, "name", TYPE)?;
         let full = full_name(&project, &region, &name);
@@ -542,7 +608,10 @@ impl ResourceType for VpcAccessConnector {
                     }
                     Some(PollingResult::InProgress(_)) => {
                         running = true;
-                        (ctx.progress)(&format!("creating connector {full}: state CREATING, {}s elapsed", started.elapsed().as_secs()));
+                        (ctx.progress)(&format!(
+                            "creating connector {full}: state CREATING, {}s elapsed",
+                            started.elapsed().as_secs()
+                        ));
                     }
                     // Reading the operation failed; the poller's error policy said try again.
                     Some(PollingResult::PollingError(e)) => last = Some(e),
@@ -581,9 +650,17 @@ impl ResourceType for VpcAccessConnector {
         Ok(self.to_state(&conn, Some(planned)))
     }
 
-    async fn update(&self, ctx: &CallContext, prior: &Value, planned: &Value, _config: &Value, changed: &[AttrPath]) -> Result<Value, ProviderError> {
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, region, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
+        let (project, region, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
         let full = full_name(&project, &region, &name);
         let (body, mask) = patch_request(planned, changed);
         let deadline = Instant::now() + ctx.timeout;
@@ -598,7 +675,11 @@ impl ResourceType for VpcAccessConnector {
                 if !matches!(conn.state, model::connector::State::Creating | model::connector::State::Updating) {
                     break;
                 }
-                (ctx.progress)(&format!("waiting for connector {full} to be READY before updating it (state {}, {}s elapsed)", conn.state.name().unwrap_or("?"), started.elapsed().as_secs()));
+                (ctx.progress)(&format!(
+                    "waiting for connector {full} to be READY before updating it (state {}, {}s elapsed)",
+                    conn.state.name().unwrap_or("?"),
+                    started.elapsed().as_secs()
+                ));
                 if !pause_poll(&c, polls, deadline).await {
                     return Err(deadline_error(PATCH, ctx.timeout, None));
                 }
@@ -610,7 +691,9 @@ impl ResourceType for VpcAccessConnector {
             let creds = c.credentials.clone();
             let op = c
                 .vpc_access_calls
-                .idempotent(PATCH, ctx.timeout, || raw::send(&endpoint, "PATCH", &path, payload.clone(), creds.clone(), c.config.request_timeout))
+                .idempotent(PATCH, ctx.timeout, || {
+                    raw::send(&endpoint, "PATCH", &path, payload.clone(), creds.clone(), c.config.request_timeout)
+                })
                 .await?;
             let op_name = op.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
             let done = op.get("done").and_then(|d| d.as_bool()).unwrap_or(false);
@@ -619,7 +702,15 @@ impl ResourceType for VpcAccessConnector {
                 return Err(ProviderError::new(format!("updating connector {full} failed: {msg}")).method(PATCH));
             }
             if !done && !op_name.is_empty() {
-                self.wait_operation(&c, ctx, PATCH, &format!("updating connector {full} ({})", mask.join(", ")), &op_name, deadline).await?;
+                self.wait_operation(
+                    &c,
+                    ctx,
+                    PATCH,
+                    &format!("updating connector {full} ({})", mask.join(", ")),
+                    &op_name,
+                    deadline,
+                )
+                .await?;
             }
         }
         let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
@@ -629,7 +720,8 @@ impl ResourceType for VpcAccessConnector {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, region, name) = identity(prior).ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
+        let (project, region, name) = identity(prior)
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
         let full = full_name(&project, &region, &name);
         let deadline = Instant::now() + ctx.timeout;
         let started = Instant::now();
@@ -661,7 +753,10 @@ impl ResourceType for VpcAccessConnector {
                     }
                     Some(PollingResult::InProgress(_)) => {
                         running = true;
-                        (ctx.progress)(&format!("deleting connector {full}: state DELETING, {}s elapsed", started.elapsed().as_secs()));
+                        (ctx.progress)(&format!(
+                            "deleting connector {full}: state DELETING, {}s elapsed",
+                            started.elapsed().as_secs()
+                        ));
                     }
                     Some(PollingResult::PollingError(e)) => last = Some(e),
                 }
@@ -705,7 +800,14 @@ pub(crate) mod raw {
 
     /// Sends one JSON request with the same credentials and TLS stack the SDK uses: the Rust
     /// VPC Access SDK has no UpdateConnector, so the PATCH is made here.
-    pub async fn send(endpoint: &str, method: &str, path_and_query: &str, body: String, creds: Credentials, timeout: Duration) -> Result<serde_json::Value, GaxError> {
+    pub async fn send(
+        endpoint: &str,
+        method: &str,
+        path_and_query: &str,
+        body: String,
+        creds: Credentials,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, GaxError> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| GaxError::io(e.to_string()))?;
         let url = format!("{}{}", endpoint.trim_end_matches('/'), path_and_query);
         let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| GaxError::io(e.to_string()))?;
@@ -752,7 +854,9 @@ mod tests {
         check_values(&p.body, &p.value, &schema(), p.block_span)
             .0
             .iter()
-            .map(|d| format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary))
+            .map(|d| {
+                format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)
+            })
             .collect()
     }
 
@@ -794,7 +898,11 @@ mod tests {
         assert!(one(&OK.replace("10.1.0.0/28", "10.1.0.3/28")).contains("host bits"));
         assert!(one(&OK.replace("10.1.0.0/28", "nonsense")).contains("CIDR"));
         let sub = "  name = \"c1\"\n  ip_cidr_range = \"10.1.0.0/28\"\n  subnet {\n    name = \"s\"\n  }\n  max_instances = 3\n";
-        assert!(diags(sub).iter().any(|m| m.contains("\"network\" is required when \"ip_cidr_range\" is set")), "{:?}", diags(sub));
+        assert!(
+            diags(sub).iter().any(|m| m.contains("\"network\" is required when \"ip_cidr_range\" is set")),
+            "{:?}",
+            diags(sub)
+        );
     }
 
     #[test]
@@ -802,8 +910,15 @@ mod tests {
         assert!(one(&OK.replace("min_instances = 2", "min_instances = 1")).contains("min_instances"));
         // The roadmap's 3/15: the API's maximum is 10.
         let d = one(&OK.replace("max_instances = 10", "max_instances = 15"));
-        assert!(d.contains("max_instances") && d.contains("from 3 through 10 (the API's limit), got 15") && d.contains("machine_type"), "{d}");
-        assert!(diags(&OK.replace("min_instances = 2", "min_instances = 10")).iter().any(|m| m.contains("\"min_instances\" must be between 2 and 9")));
+        assert!(
+            d.contains("max_instances")
+                && d.contains("from 3 through 10 (the API's limit), got 15")
+                && d.contains("machine_type"),
+            "{d}"
+        );
+        assert!(diags(&OK.replace("min_instances = 2", "min_instances = 10"))
+            .iter()
+            .any(|m| m.contains("\"min_instances\" must be between 2 and 9")));
         let tp = "  name = \"c1\"\n  network = \"n\"\n  min_throughput = 250\n  max_throughput = 1000\n";
         assert!(one(tp).contains("multiple of 100 from 200 through 900"));
         let tp = "  name = \"c1\"\n  network = \"n\"\n  min_throughput = 200\n  max_throughput = 1100\n";
@@ -812,7 +927,9 @@ mod tests {
 
     #[test]
     fn min_below_max_and_a_max_is_needed() {
-        let d = one(&OK.replace("min_instances = 2", "min_instances = 5").replace("max_instances = 10", "max_instances = 5"));
+        let d = one(&OK
+            .replace("min_instances = 2", "min_instances = 5")
+            .replace("max_instances = 10", "max_instances = 5"));
         assert!(d.contains("min_instances (5) must be lower than max_instances (5)"), "{d}");
         let tp = "  name = \"c1\"\n  network = \"n\"\n  min_throughput = 500\n  max_throughput = 400\n";
         assert!(one(tp).contains("min_throughput (500) must be lower than max_throughput (400)"));
@@ -863,7 +980,10 @@ mod tests {
         let prior = live(2, 10);
         let (same, w) = plan(&prior, &config(2.0, 10.0, "e2-micro"));
         assert!(same.requires_replace.is_empty() && w.is_empty());
-        assert!(crate::plan::diff::changed_paths(&prior, &same.planned).is_empty(), "a refresh right after apply plans nothing");
+        assert!(
+            crate::plan::diff::changed_paths(&prior, &same.planned).is_empty(),
+            "a refresh right after apply plans nothing"
+        );
 
         let (grow, w) = plan(&prior, &config(3.0, 10.0, "e2-micro"));
         assert!(grow.requires_replace.is_empty() && w.is_empty(), "{:?}", grow.requires_replace);
@@ -880,7 +1000,10 @@ mod tests {
         let (shrink, w) = plan(&prior, &config(2.0, 8.0, "e2-micro"));
         assert_eq!(shrink.requires_replace, vec![AttrPath::attr("max_instances")]);
         assert!(w.len() == 1 && w[0].contains("lowering max_instances replaces"), "{w:?}");
-        assert!(shrink.planned.get("state").is_some_and(Value::is_unknown), "a replacement's computed attributes are unknown");
+        assert!(
+            shrink.planned.get("state").is_some_and(Value::is_unknown),
+            "a replacement's computed attributes are unknown"
+        );
 
         let (both, _) = plan(&live(3, 10), &config(2.0, 9.0, "e2-micro"));
         assert_eq!(both.requires_replace, vec![AttrPath::attr("min_instances"), AttrPath::attr("max_instances")]);
@@ -892,16 +1015,26 @@ mod tests {
         assert!(is_shrinkage(&prior, &Value::map([("max_instances", Value::Number(3.0))]), "max_instances"));
         assert!(!is_shrinkage(&prior, &Value::map([("max_instances", Value::unknown())]), "max_instances"));
         assert!(!is_shrinkage(&prior, &Value::map([("max_instances", Value::Number(12.0))]), "max_instances"));
-        assert!(!is_shrinkage(&Value::map([("max_instances", Value::Null)]), &Value::map([("max_instances", Value::Number(3.0))]), "max_instances"));
+        assert!(!is_shrinkage(
+            &Value::map([("max_instances", Value::Null)]),
+            &Value::map([("max_instances", Value::Number(3.0))]),
+            "max_instances"
+        ));
     }
 
     #[test]
     fn create_body_and_state_round_trip() {
         let c = connector_request(&config(2.0, 10.0, "e2-micro"));
-        assert_eq!((c.network.as_str(), c.ip_cidr_range.as_str(), c.min_instances, c.max_instances), ("staging-vpc", "10.1.0.0/28", 2, 10));
+        assert_eq!(
+            (c.network.as_str(), c.ip_cidr_range.as_str(), c.min_instances, c.max_instances),
+            ("staging-vpc", "10.1.0.0/28", 2, 10)
+        );
         assert!(c.subnet.is_none());
         let s = live(2, 10);
-        assert_eq!(s.get("id"), Some(&Value::from("projects/netra-staging/locations/us-central1/connectors/staging-connector")));
+        assert_eq!(
+            s.get("id"),
+            Some(&Value::from("projects/netra-staging/locations/us-central1/connectors/staging-connector"))
+        );
         assert_eq!(s.get("state"), Some(&Value::from("READY")));
         assert_eq!(s.get("subnet"), Some(&Value::List(vec![])));
     }
@@ -952,7 +1085,12 @@ mod tests {
         let log = seen.lock().unwrap().clone();
         // A GET first: the connector must be READY before it can be patched.
         assert!(log[0].starts_with("GET /v1/projects/p/locations/us-central1/connectors/c"), "{log:?}");
-        assert!(log[1].starts_with("PATCH /v1/projects/p/locations/us-central1/connectors/c?updateMask=minInstances {\"minInstances\":3}"), "{log:?}");
+        assert!(
+            log[1].starts_with(
+                "PATCH /v1/projects/p/locations/us-central1/connectors/c?updateMask=minInstances {\"minInstances\":3}"
+            ),
+            "{log:?}"
+        );
 
         fail.store(true, std::sync::atomic::Ordering::SeqCst);
         let e = t.update(&ctx, &prior, &planned, &planned, &[AttrPath::attr("min_instances")]).await.unwrap_err();
