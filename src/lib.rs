@@ -11,4 +11,5 @@ pub mod lang;
 pub mod ops;
 pub mod plan;
 pub mod providers;
+pub mod schema;
 pub mod state;

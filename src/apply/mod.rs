@@ -20,10 +20,11 @@ use crate::lang::config::Config;
 use crate::lang::diag::{Diagnostic, Diagnostics};
 use crate::lang::value::Value;
 use crate::plan::env::{instance_ctx, Env, ModuleScope};
-use crate::plan::planner::{expand_for_apply, mark_schema_sensitive};
-use crate::plan::propose::{propose_with, ProposeOptions};
+use crate::plan::instance::{check_consistent, plan_instance, InstanceInput};
+use crate::plan::planner::expand_for_apply;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
-use crate::providers::{validate, CallContext, Registry, ResourceType};
+use crate::providers::{CallContext, Registry, ResourceType};
+use crate::schema::validate;
 use crate::state::{
     codec, CheckResult, JournalEntry, JournalStatus, OutputState, ResourceInstanceState, State, StateStore,
 };
@@ -439,14 +440,17 @@ fn start_step(
         if vd.has_errors() {
             return Err(render(&vd));
         }
-        let before = if c.action.is_replace() { None } else { c.before.as_ref() };
         let key = input.fingerprint_key;
         let fingerprint = move |v: &Value| codec::fingerprint(&key, v);
-        let opts =
-            ProposeOptions { ignore_changes: Some(&block.lifecycle.ignore_changes), fingerprint: Some(&fingerprint) };
-        let mut proposal = propose_with(rt.schema(), before, &conf, c.action.is_replace(), opts);
-        rt.customize_plan(&mut proposal).map_err(|e| e.message)?;
-        let planned = mark_schema_sensitive(proposal.planned, rt.schema());
+        let instance = InstanceInput {
+            prior: c.before.as_ref(),
+            config: &conf,
+            force_replace: c.action.is_replace(),
+            ignore_changes: &block.lifecycle.ignore_changes,
+            fingerprint: &fingerprint,
+        };
+        let now = plan_instance(&*rt, &instance).map_err(|e| describe_error(&c.addr, &e))?;
+        let planned = final_plan(c, now)?;
         if let Some(p) = unknown_argument(&planned, &conf) {
             return Err(format!("argument {p} is still unknown at apply time"));
         }
@@ -639,6 +643,25 @@ fn carry_marks(result: Value, planned: &Value) -> Value {
         ),
         (r, _) => r,
     }
+}
+
+/// The value a step sends: apply's own plan of the step, which must agree with every value the
+/// reviewed plan showed as known, and must not turn an in-place update into a replacement.
+fn final_plan(c: &ResourceChange, now: crate::plan::instance::InstancePlan) -> Result<Value, String> {
+    let inconsistent = |what: String| {
+        format!(
+            "{}: provider \"{}\" produced an inconsistent final plan: when planning the step again with the values known at apply time, {what}. This is a bug in the resource type; nothing was sent for this instance",
+            c.addr, c.provider
+        )
+    };
+    if c.action == Action::Update && now.action.is_replace() {
+        let paths: Vec<String> = now.replace_paths.iter().map(ToString::to_string).collect();
+        return Err(inconsistent(format!("it now requires replacement ({})", paths.join(", "))));
+    }
+    if let Some(planned) = &c.after {
+        check_consistent(planned, &now.planned).map_err(|i| inconsistent(format!("attribute {i}")))?;
+    }
+    Ok(now.planned)
 }
 
 /// A configured argument whose value is still unknown (a dependency did not produce it).

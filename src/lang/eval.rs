@@ -17,7 +17,7 @@ use crate::lang::diag::{suggest, Diagnostic, Diagnostics, FileId, SourceFile, So
 use crate::lang::functions::{self, FuncContext};
 use crate::lang::refs::{classify_traversal, RefRoot};
 use crate::lang::value::{format_number, Value};
-use crate::providers::schema::{Nesting, Schema};
+use crate::schema::{Nesting, Schema};
 
 /// Supplies the values of references that live outside the expression.
 pub trait Resolver {
@@ -1594,7 +1594,7 @@ mod tests {
     #[test]
     fn dynamic_blocks_and_schema_nesting() {
         use crate::lang::config::{Attribute, DynamicBlock, NestedBlock};
-        use crate::providers::schema::{AttrType, Attribute as SAttr, BlockType};
+        use crate::schema::{AttrType, Attribute as SAttr, BlockType};
         let mut sources = SourceMap::new();
         let text = "var.rules\nrule.value\nrule.key\n\"fixed\"\n";
         let file = sources.add(Path::new("b.tf"), "b.tf".into(), text.to_string());

@@ -9,15 +9,17 @@ use std::sync::Arc;
 
 use crate::addr::{AnyAddr, AttrPath, InstanceAddr, InstanceKey, ModulePath, ResourceAddr};
 use crate::graph::{Graph, Node};
-use crate::lang::config::{Config, IgnoreChanges, ResourceBlock, ResourceMode};
+use crate::lang::config::{Config, ResourceBlock, ResourceMode};
 use crate::lang::diag::{Diagnostic, Diagnostics};
 use crate::lang::eval::{eval, Resolver};
 use crate::lang::value::Value;
-use crate::plan::diff::changed_paths_with_schema;
 use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
+use crate::plan::instance::{plan_instance, InstanceInput};
 use crate::plan::model::*;
-use crate::plan::propose::{propose, propose_with, ProposeOptions};
-use crate::providers::{validate, CallContext, PlanProposal, ReadPurpose, ReadRequest, Registry, ResourceType, Schema};
+use crate::providers::{CallContext, ReadPurpose, ReadRequest, Registry, ResourceType};
+use crate::schema::diff::changed_paths_with_schema;
+use crate::schema::propose::propose;
+use crate::schema::{validate, Schema};
 use crate::state::{codec, CheckResult, CheckStatus, JournalEntry, State};
 
 pub struct PlanOptions {
@@ -306,14 +308,14 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                             }
                         }
                     } else {
-                        match decide(
-                            &*rt,
-                            before.as_ref(),
-                            &conf,
-                            tainted || by_request || triggered,
-                            &block.lifecycle.ignore_changes,
-                            &fingerprint,
-                        ) {
+                        let input = InstanceInput {
+                            prior: before.as_ref(),
+                            config: &conf,
+                            force_replace: tainted || by_request || triggered,
+                            ignore_changes: &block.lifecycle.ignore_changes,
+                            fingerprint: &fingerprint,
+                        };
+                        match plan_instance(&*rt, &input) {
                             Ok(d) => {
                                 let reason = if tainted {
                                     Some(ActionReason::ReplaceBecauseTainted)
@@ -321,17 +323,17 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                                     Some(ActionReason::ReplaceByRequest)
                                 } else if triggered {
                                     Some(ActionReason::ReplaceByTriggers)
-                                } else if d.0.is_replace() {
+                                } else if d.action.is_replace() {
                                     Some(ActionReason::ReplaceBecauseCannotUpdate)
                                 } else {
                                     None
                                 };
-                                let action = if d.0.is_replace() && block.lifecycle.create_before_destroy {
+                                let action = if d.action.is_replace() && block.lifecycle.create_before_destroy {
                                     Action::CreateThenDelete
                                 } else {
-                                    d.0
+                                    d.action
                                 };
-                                (action, reason, Some(d.1), d.2, d.3, d.4)
+                                (action, reason, Some(d.planned), d.changed, d.replace_paths, d.warnings)
                             }
                             Err(e) => {
                                 diags.push(Diagnostic::error(format!("{iaddr}: {}", e.message)).at(block.span));
@@ -623,64 +625,6 @@ fn delete_change(
 /// Stand-in for an instance in validate mode: the config with computed attributes unknown.
 fn placeholder(schema: &Schema, conf: &Value) -> Value {
     propose(schema, None, conf, false).planned
-}
-
-/// The action for one instance given its prior object and configuration.
-#[allow(clippy::type_complexity)]
-pub fn decide(
-    rt: &dyn ResourceType,
-    before: Option<&Value>,
-    conf: &Value,
-    force_replace: bool,
-    ignore: &IgnoreChanges,
-    fingerprint: &dyn Fn(&Value) -> String,
-) -> Result<(Action, Value, Vec<AttrPath>, Vec<AttrPath>, Vec<String>), crate::providers::ProviderError> {
-    let schema = rt.schema();
-    let opts = ProposeOptions { ignore_changes: Some(ignore), fingerprint: Some(fingerprint) };
-    let mut proposal: PlanProposal = propose_with(schema, before, conf, force_replace, opts);
-    let warnings = rt.customize_plan(&mut proposal)?;
-    let Some(before) = before else {
-        return Ok((Action::Create, mark_schema_sensitive(proposal.planned, schema), vec![], vec![], warnings));
-    };
-    let mut changed = changed_paths_with_schema(schema, before, &proposal.planned, fingerprint);
-    changed.sort();
-    let replace_paths: Vec<AttrPath> = proposal.requires_replace.clone();
-    let action = if force_replace || !replace_paths.is_empty() {
-        Action::DeleteThenCreate
-    } else if changed.is_empty() {
-        Action::NoOp
-    } else {
-        Action::Update
-    };
-    let planned = if action == Action::NoOp { before.clone() } else { mark_schema_sensitive(proposal.planned, schema) };
-    Ok((action, planned, changed, replace_paths, warnings))
-}
-
-/// Marks every attribute the schema calls sensitive (at any block depth).
-pub fn mark_schema_sensitive(v: Value, schema: &Schema) -> Value {
-    let Value::Map(mut m) = v else { return v };
-    for (name, a) in &schema.attributes {
-        if a.sensitive {
-            if let Some(x) = m.remove(*name) {
-                m.insert(name.to_string(), if x.is_null() { x } else { x.sensitive() });
-            }
-        }
-    }
-    for (name, b) in &schema.blocks {
-        if let Some(x) = m.remove(*name) {
-            let x = match x {
-                Value::List(items) => {
-                    Value::List(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect())
-                }
-                Value::Set(items) => {
-                    Value::Set(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect())
-                }
-                other => other,
-            };
-            m.insert(name.to_string(), x);
-        }
-    }
-    Value::Map(m)
 }
 
 /// The map `each.value` reads for an instance being applied (None without for_each).

@@ -7,8 +7,6 @@
 
 pub mod builtin;
 pub mod google;
-pub mod schema;
-pub mod validate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +16,8 @@ use async_trait::async_trait;
 
 use crate::addr::{AttrPath, InstanceAddr};
 use crate::lang::value::Value;
-pub use schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+pub use crate::schema::propose::PlanProposal;
+pub use crate::schema::{validate, AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 /// An error from a provider, with what the user needs to act on it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -86,25 +85,6 @@ impl CallContext {
 pub struct ReadRequest {
     pub addr: InstanceAddr,
     pub prior: Value,
-}
-
-/// The planner's proposal for one instance, which the type may adjust
-/// (see [`ResourceType::customize_plan`]).
-#[derive(Clone, Debug)]
-pub struct PlanProposal {
-    /// None when creating.
-    pub prior: Option<Value>,
-    /// The evaluated configuration (write-only arguments included).
-    pub config: Value,
-    /// The proposed new state: config merged with defaults and computed attributes (unknown
-    /// where the provider will decide).
-    pub planned: Value,
-    /// Attribute paths whose change forces replacement, found from the schema. A type may add
-    /// (e.g. "shrinking max_instances replaces") or remove paths.
-    pub requires_replace: Vec<AttrPath>,
-    /// Paths that differ between prior and planned, as the engine computed them (with secret
-    /// fingerprints, which a type cannot recompute).
-    pub changed: Vec<AttrPath>,
 }
 
 #[async_trait]

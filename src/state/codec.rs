@@ -16,7 +16,7 @@ use sha2::Sha256;
 
 use crate::addr::AttrPath;
 use crate::lang::value::{Unknown, Value};
-use crate::providers::schema::{AttrType, BlockType, Schema};
+use crate::schema::{AttrType, BlockType, Schema};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -235,7 +235,7 @@ impl Decoder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::schema::{Attribute, Nesting};
+    use crate::schema::{Attribute, Nesting};
 
     const KEY: [u8; 32] = [7; 32];
 

@@ -142,3 +142,47 @@ resource "fake_thing" "y" {{ name = "existing-y" }}
     let p = plan(&c).await;
     assert!(!p.has_changes());
 }
+
+/// Issue 11: apply plans each step again with the values known by then and refuses to send a
+/// value that contradicts what the plan showed as known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_refuses_an_inconsistent_final_plan() {
+    let cloud = FakeCloud::default();
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
+resource "fake_thing" "a" {
+  name = "alpha"
+}
+
+resource "fake_thing" "b" {
+  name = "beta-${fake_thing.a.id}"
+}
+"#,
+    )]);
+    let c = common(s.path(), cloud.registry());
+    cloud.unstable_plans.store(1, std::sync::atomic::Ordering::SeqCst);
+    let r = ops::apply(apply_args(&c), &mut |_| true).await.expect("the apply runs and reports the failed step");
+    let planned_note = r.plan.changes.iter().find(|c| c.addr.to_string() == "fake_thing.a").unwrap();
+    assert!(planned_note.after.as_ref().and_then(|a| a.get("note")).is_some_and(|n| n.is_wholly_known()));
+    let o = r.outcome.expect("applied");
+    assert_eq!(o.failed.len(), 1, "{:?}", o.failed);
+    let (addr, message) = &o.failed[0];
+    assert_eq!(addr.to_string(), "fake_thing.a");
+    assert!(
+        message.contains("fake_thing.a")
+            && message.contains("inconsistent final plan")
+            && message.contains("attribute note: the plan showed \"planned 1\", but it is now \"planned ")
+            && message.contains("nothing was sent"),
+        "{message}"
+    );
+    // Nothing was created, its dependent was not attempted, and state holds nothing.
+    assert_eq!(cloud.creates.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(o.skipped.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["fake_thing.b"]);
+    assert!(o.state.resources.is_empty(), "{:?}", o.state.resources.keys().collect::<Vec<_>>());
+
+    // A provider that plans consistently applies the same configuration.
+    cloud.unstable_plans.store(0, std::sync::atomic::Ordering::SeqCst);
+    apply(&c).await;
+    assert_eq!(cloud.count(), 2);
+}

@@ -16,7 +16,8 @@ use cairn::lang::value::Value;
 use cairn::ops::{self, ApplyArgs, Common, PlanArgs};
 use cairn::plan::{Plan, PlanMode};
 use cairn::providers::{
-    AttrType, Attribute, CallContext, Provider, ProviderError, ReadRequest, Registry, ResourceType, Schema,
+    AttrType, Attribute, CallContext, PlanProposal, Provider, ProviderError, ReadRequest, Registry, ResourceType,
+    Schema,
 };
 
 /// A stack directory in a temp dir.
@@ -92,6 +93,9 @@ pub struct FakeCloud {
     pub reads: Arc<AtomicUsize>,
     pub creates: Arc<AtomicUsize>,
     next_id: Arc<AtomicUsize>,
+    /// When set, `fake_thing` plans `note` from a counter: each planning of an instance shows a
+    /// different known value, as a buggy provider would.
+    pub unstable_plans: Arc<AtomicUsize>,
 }
 
 impl FakeCloud {
@@ -150,6 +154,15 @@ impl ResourceType for FakeThing {
     }
     fn schema(&self) -> &Schema {
         &self.schema
+    }
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        if self.cloud.unstable_plans.load(Ordering::SeqCst) > 0 {
+            let n = self.cloud.unstable_plans.fetch_add(1, Ordering::SeqCst);
+            if let Value::Map(m) = &mut p.planned {
+                m.insert("note".into(), Value::string(format!("planned {n}")));
+            }
+        }
+        Ok(Vec::new())
     }
     async fn read_many(&self, _ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         self.cloud.reads.fetch_add(1, Ordering::SeqCst);

@@ -11,8 +11,8 @@ use rand::RngCore as _;
 use super::{int_arg, planned_with_prior, read_from_state};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, Schema, Validator};
 use crate::providers::{CallContext, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, Schema, Validator};
 
 pub struct RandomId {
     schema: Schema,
@@ -172,7 +172,7 @@ impl ResourceType for RandomId {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::propose::propose;
+    use crate::schema::propose::propose;
 
     fn ctx() -> CallContext {
         CallContext::new(Value::Null)
@@ -274,8 +274,8 @@ mod tests {
     fn byte_length_must_be_at_least_one() {
         let t = RandomId::new();
         let src = "resource \"random_id\" \"x\" {\n  byte_length = 0\n}\n";
-        let p = crate::providers::validate::test_hcl::resource(src);
-        let d = crate::providers::validate::check_values(&p.body, &p.value, t.schema(), p.block_span);
+        let p = crate::schema::validate::test_hcl::resource(src);
+        let d = crate::schema::validate::check_values(&p.body, &p.value, t.schema(), p.block_span);
         assert_eq!(d.0.len(), 1);
         assert_eq!(d.0[0].summary, "\"byte_length\" must be a whole number of at least 1");
         assert_eq!(p.sources.location(d.0[0].span.unwrap()), "main.tf:2:3");

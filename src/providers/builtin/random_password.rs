@@ -17,8 +17,8 @@ use rand::Rng as _;
 use super::{int_arg, planned_with_prior, read_from_state};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, Rule, Schema, Validator};
 use crate::providers::{CallContext, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
 
 const NUMERIC: &str = "0123456789";
 const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
@@ -286,7 +286,7 @@ impl ResourceType for RandomPassword {
 mod tests {
     use super::*;
     use crate::lang::value::Unknown;
-    use crate::plan::propose::propose;
+    use crate::schema::propose::propose;
 
     fn ctx() -> CallContext {
         CallContext::new(Value::Null)
@@ -361,17 +361,17 @@ mod tests {
     fn minimums_exceeding_length_are_a_plan_time_error() {
         let t = RandomPassword::new();
         let src = "resource \"random_password\" \"x\" {\n  length = 4\n  min_upper = 2\n  min_numeric = 3\n}\n";
-        let p = crate::providers::validate::test_hcl::resource(src);
-        let d = crate::providers::validate::check_values(&p.body, &p.value, t.schema(), p.block_span);
+        let p = crate::schema::validate::test_hcl::resource(src);
+        let d = crate::schema::validate::check_values(&p.body, &p.value, t.schema(), p.block_span);
         assert_eq!(d.0.len(), 1, "{d:?}");
         assert_eq!(d.0[0].summary, "min_upper + min_lower + min_numeric + min_special (5) exceeds length (4)");
         assert_eq!(p.sources.location(d.0[0].span.unwrap()), "main.tf:2:3");
         let ok = "resource \"random_password\" \"x\" {\n  length = 5\n  min_upper = 2\n  min_numeric = 3\n}\n";
-        let p = crate::providers::validate::test_hcl::resource(ok);
-        assert!(crate::providers::validate::check_values(&p.body, &p.value, t.schema(), p.block_span).is_empty());
+        let p = crate::schema::validate::test_hcl::resource(ok);
+        assert!(crate::schema::validate::check_values(&p.body, &p.value, t.schema(), p.block_span).is_empty());
         let none = "resource \"random_password\" \"x\" {\n  length = 5\n  upper = false\n  lower = false\n  numeric = false\n  special = false\n}\n";
-        let p = crate::providers::validate::test_hcl::resource(none);
-        let d = crate::providers::validate::check_values(&p.body, &p.value, t.schema(), p.block_span);
+        let p = crate::schema::validate::test_hcl::resource(none);
+        let d = crate::schema::validate::check_values(&p.body, &p.value, t.schema(), p.block_span);
         assert_eq!(d.0.len(), 1, "{d:?}");
         assert_eq!(p.sources.location(d.0[0].span.unwrap()), "main.tf:3:3");
     }
@@ -426,7 +426,7 @@ mod tests {
 
         let prop = propose(t.schema(), Some(&prior), &config(12), false);
         assert!(prop.requires_replace.is_empty());
-        assert!(crate::plan::diff::changed_paths(&prior, &prop.planned).is_empty());
+        assert!(crate::schema::diff::changed_paths(&prior, &prop.planned).is_empty());
         let updated = t.update(&ctx(), &prior, &prop.planned, &config(12), &[]).await.unwrap();
         assert_eq!(updated, prior);
 

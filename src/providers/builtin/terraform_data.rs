@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use super::{planned_with_prior, read_from_state};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, Schema};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, Schema};
 
 pub struct TerraformData {
     schema: Schema,
@@ -128,7 +128,7 @@ fn known_input(planned: &Value, config: &Value) -> Result<Value, ProviderError> 
 mod tests {
     use super::*;
     use crate::addr::{InstanceKey, ModulePath, ResourceAddr};
-    use crate::plan::propose::propose;
+    use crate::schema::propose::propose;
 
     fn ctx() -> CallContext {
         CallContext::new(Value::Null)

@@ -20,8 +20,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
 
 const TYPE: &str = "google_compute_backend_service";
 const COLLECTION: &str = "backendServices";
@@ -518,7 +518,7 @@ impl ResourceType for ComputeBackendService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
@@ -589,9 +589,9 @@ mod tests {
         assert_eq!(v.get("health_checks"), Some(&Value::set(vec![Value::from("staging-backend-health-check")])));
         assert_eq!(v.get("generated_id"), Some(&Value::from("8123456789012345678")));
         assert_eq!(v.get("connection_draining_timeout_sec"), Some(&Value::from(300i64)));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config(), false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config(), false);
         t.customize_plan(&mut prop).unwrap();
-        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?}");
         // Imported (no prior): the API's self link is kept; configuring the name then is no change either.
         let imported = t.to_state("p", &api(600), None);
@@ -599,12 +599,12 @@ mod tests {
             .get("health_checks")
             .and_then(Value::as_list)
             .is_some_and(|l| l[0].as_str().is_some_and(|s| s.starts_with("https://"))));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&imported), &config(), false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&imported), &config(), false);
         t.customize_plan(&mut prop).unwrap();
-        assert!(crate::plan::diff::changed_paths(&imported, &prop.planned).is_empty());
+        assert!(crate::schema::diff::changed_paths(&imported, &prop.planned).is_empty());
         // A timeout changed out of band is an in-place update with a fresh fingerprint.
         let drifted = t.to_state("p", &api(30), Some(&prior_cfg));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&drifted), &config(), false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&drifted), &config(), false);
         t.customize_plan(&mut prop).unwrap();
         assert!(prop.requires_replace.is_empty());
         assert_eq!(prop.planned.get("timeout_sec"), Some(&Value::from(600i64)));

@@ -17,8 +17,8 @@ use super::errors::{api_error, error_text, http_status};
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::Clients;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Nesting, Schema};
 use crate::providers::{CallContext, PlanProposal, ProviderError};
+use crate::schema::{AttrType, Nesting, Schema};
 
 /// The host compute self links use (they predate compute.googleapis.com).
 pub const SELF_LINK_PREFIX: &str = "https://www.googleapis.com/compute/v1/";
@@ -548,7 +548,7 @@ pub fn by_project(reqs: &[crate::providers::ReadRequest]) -> (BTreeMap<String, V
 /// answers. Compared after reference alignment, so a name written as a self link is no change.
 pub fn plan_fingerprint(p: &mut PlanProposal) {
     let changing =
-        p.prior.as_ref().is_some_and(|prior| !crate::plan::diff::changed_paths(prior, &p.planned).is_empty());
+        p.prior.as_ref().is_some_and(|prior| !crate::schema::diff::changed_paths(prior, &p.planned).is_empty());
     if changing && p.requires_replace.is_empty() {
         if let Value::Map(m) = &mut p.planned {
             m.insert("fingerprint".into(), Value::unknown());
@@ -634,7 +634,7 @@ pub fn plan_align_refs(p: &mut crate::providers::PlanProposal, schema: &Schema, 
     let planned = p.planned.clone();
     p.requires_replace.retain(|path| {
         let top = path.top().unwrap_or_default();
-        !crate::plan::diff::values_equal(
+        !crate::schema::diff::values_equal(
             planned.get(top).unwrap_or(&Value::Null),
             prior.get(top).unwrap_or(&Value::Null),
         )
@@ -720,7 +720,7 @@ mod tests {
     fn camel_case_and_wire_round_trip() {
         assert_eq!(camel("check_interval_sec"), "checkIntervalSec");
         assert_eq!(camel("http2_health_check"), "http2HealthCheck");
-        use crate::providers::schema::{Attribute, BlockType};
+        use crate::schema::{Attribute, BlockType};
         let s = Schema::new()
             .attr("timeout_sec", Attribute::optional(AttrType::Number).default(5))
             .attr("description", Attribute::optional(AttrType::String))

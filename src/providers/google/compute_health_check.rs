@@ -17,8 +17,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_health_check";
 const COLLECTION: &str = "healthChecks";
@@ -400,7 +400,7 @@ impl ResourceType for ComputeHealthCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     pub(crate) fn diags(src: &str, schema: &Schema) -> Vec<String> {
         let p = test_hcl::resource(src);
@@ -534,9 +534,9 @@ mod tests {
         assert_eq!(v.get("id"), Some(&Value::from("projects/p/global/healthChecks/staging-backend-health-check")));
         assert_eq!(v.get("type"), Some(&Value::from("HTTP")));
         assert_eq!(v.get("log_config"), Some(&Value::List(vec![])), "a disabled log config is no block");
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
-        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?}");
     }
 

@@ -21,8 +21,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
 
 const TYPE: &str = "google_compute_managed_ssl_certificate";
 const COLLECTION: &str = "sslCertificates";
@@ -280,7 +280,7 @@ impl ResourceType for ComputeManagedSslCertificate {
                 // Only trailing dots differ: plan again as if the prior's spelling were configured.
                 let mut config = p.config.clone();
                 with_domains(&mut config, aligned);
-                let again = crate::plan::propose::propose(&self.schema, Some(&prior), &config, false);
+                let again = crate::schema::propose::propose(&self.schema, Some(&prior), &config, false);
                 p.planned = again.planned;
                 p.requires_replace = again.requires_replace;
             }
@@ -368,7 +368,7 @@ impl ResourceType for ComputeManagedSslCertificate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
@@ -460,10 +460,10 @@ mod tests {
                 ),
             ]),
         );
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
-        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?} {:?}", prop.planned);
         // A new domain replaces.
         let more = conform_to_schema(
@@ -479,7 +479,7 @@ mod tests {
                 ),
             ]),
         );
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &more, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &more, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(!prop.requires_replace.is_empty());
     }

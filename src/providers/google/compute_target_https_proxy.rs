@@ -20,8 +20,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, Schema, Validator};
 
 const TYPE: &str = "google_compute_target_https_proxy";
 const COLLECTION: &str = "targetHttpsProxies";
@@ -340,7 +340,7 @@ impl ResourceType for ComputeTargetHttpsProxy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
@@ -390,17 +390,17 @@ mod tests {
         let v = t.to_state("p", &api, Some(&config));
         assert_eq!(v.get("ssl_certificates"), Some(&Value::List(vec![Value::from("staging-netrasystems-ai-cert")])));
         assert_eq!(v.get("proxy_id"), Some(&Value::from("42")));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
-        assert!(crate::plan::diff::changed_paths(&v, &prop.planned).is_empty());
+        assert!(crate::schema::diff::changed_paths(&v, &prop.planned).is_empty());
         // A new certificate is an in-place update (setSslCertificates), never a replacement.
         let mut swapped = config.clone();
         set(&mut swapped, "ssl_certificates", Value::List(vec![Value::from("cert-v2")]));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &swapped, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &swapped, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(prop.requires_replace.is_empty());
         assert_eq!(
-            crate::plan::diff::changed_paths(&v, &prop.planned).iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            crate::schema::diff::changed_paths(&v, &prop.planned).iter().map(|p| p.to_string()).collect::<Vec<_>>(),
             vec!["fingerprint".to_string(), "ssl_certificates".to_string()]
         );
     }

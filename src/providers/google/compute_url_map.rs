@@ -20,8 +20,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_url_map";
 const COLLECTION: &str = "urlMaps";
@@ -379,7 +379,7 @@ impl ResourceType for ComputeUrlMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
@@ -473,9 +473,9 @@ mod tests {
         let v = t.to_state("p", &m, Some(&config));
         assert_eq!(v.get("default_service"), Some(&Value::from("staging-backend-service")));
         assert_eq!(v.get("map_id"), Some(&Value::from("123")));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
-        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?}");
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::lang::value::Value;
-use crate::providers::schema::{Nesting, Schema};
 use crate::providers::ProviderError;
+use crate::schema::{Nesting, Schema};
 
 /// A known, non-empty string argument.
 pub fn string(v: &Value, name: &str) -> Option<String> {
@@ -140,7 +140,7 @@ pub fn set(v: &mut Value, name: &str, x: Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::schema::{AttrType, Attribute, BlockType};
+    use crate::schema::{AttrType, Attribute, BlockType};
 
     #[test]
     fn names_parse_in_both_project_forms() {

@@ -21,8 +21,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_logging_project_sink";
 const LIST: &str = "logging.projects.sinks.list";
@@ -445,7 +445,7 @@ impl ResourceType for LoggingProjectSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
@@ -515,9 +515,9 @@ mod tests {
             v.get("writer_identity"),
             Some(&Value::from("serviceAccount:service-123@gcp-sa-logging.iam.gserviceaccount.com"))
         );
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
-        let changed = crate::plan::diff::changed_paths(&v, &prop.planned);
+        let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?}");
         assert_eq!(update_mask(&config).paths, vec!["destination", "filter", "description", "disabled", "exclusions"]);
         assert_eq!(parse_import_id("projects/p/sinks/s", None).unwrap(), ("p".into(), "s".into()));
@@ -553,7 +553,7 @@ mod tests {
                 ("filter", Value::from("resource.type=vpc_access_connector")),
             ]),
         );
-        let mut prop = crate::plan::propose::propose(t.schema(), None, &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), None, &config, false);
         t.customize_plan(&mut prop).unwrap();
         let state = t.create(&ctx, &prop.planned, &prop.config).await.unwrap();
         assert_eq!(state.get("filter"), Some(&Value::from("resource.type=vpc_access_connector")));

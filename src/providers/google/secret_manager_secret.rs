@@ -32,8 +32,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadPurpose, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_secret_manager_secret";
 const LIST: &str = "secretmanager.projects.secrets.list";
@@ -821,7 +821,7 @@ impl ResourceType for SecretManagerSecret {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {
         let p = test_hcl::resource(src);
@@ -940,18 +940,18 @@ mod tests {
             ("replication", Value::List(vec![Value::map([("auto", Value::List(vec![Value::map::<&str>([])]))])])),
         ]);
         let config = conform_to_schema(&schema(), config);
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(
-            crate::plan::diff::changed_paths(&v, &prop.planned).is_empty(),
+            crate::schema::diff::changed_paths(&v, &prop.planned).is_empty(),
             "{:?}",
-            crate::plan::diff::changed_paths(&v, &prop.planned)
+            crate::schema::diff::changed_paths(&v, &prop.planned)
         );
 
         // Changing a label keeps the console's label in the effective set sent to the API.
         let mut relabel = config.clone();
         set(&mut relabel, "labels", Value::map([("team", Value::from("data"))]));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&v), &relabel, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &relabel, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(prop.requires_replace.is_empty());
         assert_eq!(
@@ -1062,7 +1062,7 @@ mod tests {
         .await;
         let (shared, ctx) = crate::providers::google::test_server::shared(&endpoint).await;
         let t = SecretManagerSecret::new(shared);
-        let mut p = crate::plan::propose::propose(
+        let mut p = crate::schema::propose::propose(
             t.schema(),
             None,
             &conform_to_schema(

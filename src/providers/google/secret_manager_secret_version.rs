@@ -27,8 +27,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, Rule, Schema, Validator};
 use crate::providers::{CallContext, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_secret_manager_secret_version";
 const LIST: &str = "secretmanager.projects.secrets.versions.list";
@@ -455,7 +455,7 @@ impl ResourceType for SecretManagerSecretVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(body: &str) -> Vec<String> {
         let src = format!("resource \"google_secret_manager_secret_version\" \"v\" {{\n  secret = \"projects/p/secrets/s\"\n{body}}}\n");

@@ -19,8 +19,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, Schema, Validator};
 
 const TYPE: &str = "google_sql_database";
 const LIST: &str = "sql.databases.list";
@@ -325,7 +325,7 @@ impl ResourceType for SqlDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     #[test]
     fn deletion_policy_is_checked() {
@@ -362,8 +362,8 @@ mod tests {
                 ("deletion_policy", Value::from("ABANDON")),
             ]),
         );
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&s), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&s), &config, false);
         t.customize_plan(&mut prop).unwrap();
-        assert!(crate::plan::diff::changed_paths(&s, &prop.planned).is_empty());
+        assert!(crate::schema::diff::changed_paths(&s, &prop.planned).is_empty());
     }
 }

@@ -35,8 +35,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_sql_database_instance";
 const LIST: &str = "sql.instances.list";
@@ -1078,12 +1078,10 @@ impl ResourceType for SqlDatabaseInstance {
                 .and_then(|ip| ip.get("private_network").cloned());
             if net(&prior).is_some() && planned_net.as_ref().is_none_or(|v| v.is_null() || v.as_str() == Some("")) {
                 let path = settings_path().join_attr("ip_configuration").join_index(0).join_attr("private_network");
-                if p.requires_replace.is_empty() {
-                    let fresh = crate::plan::propose::propose(&self.schema, Some(&prior), &p.config, true);
-                    p.planned = fresh.planned;
-                    p.changed = fresh.changed;
+                // The core plans the replacement (computed attributes unknown again).
+                if !p.requires_replace.contains(&path) {
+                    p.requires_replace.push(path);
                 }
-                p.requires_replace.push(path);
             }
         }
         let configured = self.shared.configured();
@@ -1130,7 +1128,7 @@ impl ResourceType for SqlDatabaseInstance {
             if let Some(prior) = p.prior.as_ref() {
                 // Any settings change bumps settingsVersion.
                 let settings_changed =
-                    crate::plan::diff::changed_paths(prior, &p.planned).iter().any(|c| c.top() == Some("settings"));
+                    crate::schema::diff::changed_paths(prior, &p.planned).iter().any(|c| c.top() == Some("settings"));
                 if settings_changed {
                     if let Some(Value::List(items)) = p.planned.as_map().and_then(|m| m.get("settings")).cloned() {
                         let items = items
@@ -1327,7 +1325,7 @@ impl ResourceType for SqlDatabaseInstance {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
     use std::sync::Mutex;
 
     fn diags(src: &str) -> Vec<String> {
@@ -1533,15 +1531,15 @@ mod tests {
         assert_eq!(state.get("private_ip_address"), Some(&Value::from("10.1.2.3")));
         assert_eq!(state.get("public_ip_address"), Some(&Value::from("")));
         assert_eq!(state.get("connection_name"), Some(&Value::from("netra-staging:us-central1:netra-staging-db")));
-        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &planned, false);
+        let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &planned, false);
         let w = t.customize_plan(&mut p).unwrap();
-        let changed = crate::plan::diff::changed_paths(&state, &p.planned);
+        let changed = crate::schema::diff::changed_paths(&state, &p.planned);
         assert!(changed.is_empty() && w.is_empty() && p.requires_replace.is_empty(), "{changed:?} {w:?}");
 
         let mut flags = FLAGS;
         flags[0] = ("max_connections", "200");
         let mut p =
-            crate::plan::propose::propose(t.schema(), Some(&state), &config(&flags, "us-central1", true), false);
+            crate::schema::propose::propose(t.schema(), Some(&state), &config(&flags, "us-central1", true), false);
         t.customize_plan(&mut p).unwrap();
         assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
         let s = first_block(&p.planned, "settings").unwrap();
@@ -1556,7 +1554,7 @@ mod tests {
     fn changing_region_replaces_with_warnings() {
         let t = t();
         let state = t.to_state("netra-staging", &api_instance(&FLAGS, 1), Some(&config(&FLAGS, "us-central1", true)));
-        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &config(&FLAGS, "us-east1", true), false);
+        let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config(&FLAGS, "us-east1", true), false);
         let w = t.customize_plan(&mut p).unwrap();
         assert_eq!(p.requires_replace, vec![AttrPath::attr("region")]);
         assert!(
@@ -1581,7 +1579,7 @@ mod tests {
             set(&mut cfg, "settings", Value::List(vec![s0]));
         }
         let cfg = conform_to_schema(&schema(), cfg);
-        let mut p = crate::plan::propose::propose(t.schema(), Some(&state), &cfg, false);
+        let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &cfg, false);
         let w = t.customize_plan(&mut p).unwrap();
         assert_eq!(p.requires_replace.len(), 1, "{:?}", p.requires_replace);
         assert!(w.iter().all(|m| !m.contains("deletion_protection is true")), "{w:?}");
@@ -1653,9 +1651,9 @@ mod tests {
         let mut flags = FLAGS;
         flags[0] = ("max_connections", "200");
         let mut p =
-            crate::plan::propose::propose(t.schema(), Some(&prior), &config(&flags, "us-central1", true), false);
+            crate::schema::propose::propose(t.schema(), Some(&prior), &config(&flags, "us-central1", true), false);
         t.customize_plan(&mut p).unwrap();
-        let changed = crate::plan::diff::changed_paths(&prior, &p.planned);
+        let changed = crate::schema::diff::changed_paths(&prior, &p.planned);
         let state = t.update(&ctx, &prior, &p.planned, &p.config, &changed).await.unwrap();
         assert_eq!(patches.load(std::sync::atomic::Ordering::SeqCst), 3, "busy, stale, then accepted");
         assert_eq!(first_block(&state, "settings").and_then(|s| s.get("version")), Some(&Value::Number(7.0)));

@@ -20,8 +20,8 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, Rule, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_sql_user";
 const LIST: &str = "sql.users.list";
@@ -426,7 +426,7 @@ impl ResourceType for SqlUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(body: &str) -> Vec<String> {
         let src = format!("resource \"google_sql_user\" \"u\" {{\n  name = \"netra_user\"\n  instance = \"netra-staging-db\"\n{body}}}\n");
@@ -493,10 +493,10 @@ mod tests {
         let mut config = prior.clone();
         set(&mut config, "password_wo", Value::from("new").sensitive());
         set(&mut config, "password_wo_version", Value::from("2"));
-        let mut prop = crate::plan::propose::propose(t.schema(), Some(&s), &config, false);
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&s), &config, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
-        assert_eq!(crate::plan::diff::changed_paths(&s, &prop.planned), vec![AttrPath::attr("password_wo_version")]);
+        assert_eq!(crate::schema::diff::changed_paths(&s, &prop.planned), vec![AttrPath::attr("password_wo_version")]);
     }
 
     #[test]

@@ -31,8 +31,8 @@ use super::{Clients, Service, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_vpc_access_connector";
 const LIST: &str = "vpcaccess.projects.locations.connectors.list";
@@ -484,18 +484,12 @@ impl ResourceType for VpcAccessConnector {
                 }
             }
             if !shrunk.is_empty() {
-                let already_replacing = !p.requires_replace.is_empty();
+                // The core plans the replacement (computed attributes unknown again).
                 for attr in &shrunk {
                     let path = AttrPath::attr(attr);
                     if !p.requires_replace.contains(&path) {
                         p.requires_replace.push(path);
                     }
-                }
-                if !already_replacing {
-                    // A replacement: computed attributes become unknown again.
-                    let fresh = crate::plan::propose::propose(&self.schema, Some(&prior), &p.config, true);
-                    p.planned = fresh.planned;
-                    p.changed = fresh.changed;
                 }
                 warnings.push(format!(
                     "lowering {} replaces the connector (a connector cannot scale down in place); traffic through it stops while it is recreated",
@@ -846,7 +840,7 @@ pub(crate) mod raw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::validate::{check_values, test_hcl};
+    use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(body: &str) -> Vec<String> {
         let src = format!("resource \"google_vpc_access_connector\" \"c\" {{\n{body}}}\n");
@@ -970,7 +964,7 @@ mod tests {
 
     fn plan(prior: &Value, config: &Value) -> (PlanProposal, Vec<String>) {
         let t = VpcAccessConnector::new(Arc::new(Shared::new(Default::default())));
-        let mut p = crate::plan::propose::propose(t.schema(), Some(prior), config, false);
+        let mut p = crate::schema::propose::propose(t.schema(), Some(prior), config, false);
         let w = t.customize_plan(&mut p).unwrap();
         (p, w)
     }
@@ -981,29 +975,27 @@ mod tests {
         let (same, w) = plan(&prior, &config(2.0, 10.0, "e2-micro"));
         assert!(same.requires_replace.is_empty() && w.is_empty());
         assert!(
-            crate::plan::diff::changed_paths(&prior, &same.planned).is_empty(),
+            crate::schema::diff::changed_paths(&prior, &same.planned).is_empty(),
             "a refresh right after apply plans nothing"
         );
 
         let (grow, w) = plan(&prior, &config(3.0, 10.0, "e2-micro"));
         assert!(grow.requires_replace.is_empty() && w.is_empty(), "{:?}", grow.requires_replace);
-        let changed = crate::plan::diff::changed_paths(&prior, &grow.planned);
+        let changed = crate::schema::diff::changed_paths(&prior, &grow.planned);
         let (body, mask) = patch_request(&grow.planned, &changed);
         assert_eq!(mask, vec!["minInstances"]);
         assert_eq!(body, serde_json::json!({"minInstances": 3}));
 
         let (machine, _) = plan(&prior, &config(2.0, 10.0, "e2-standard-4"));
         assert!(machine.requires_replace.is_empty());
-        let (_, mask) = patch_request(&machine.planned, &crate::plan::diff::changed_paths(&prior, &machine.planned));
+        let (_, mask) = patch_request(&machine.planned, &crate::schema::diff::changed_paths(&prior, &machine.planned));
         assert_eq!(mask, vec!["machineType"]);
 
         let (shrink, w) = plan(&prior, &config(2.0, 8.0, "e2-micro"));
         assert_eq!(shrink.requires_replace, vec![AttrPath::attr("max_instances")]);
         assert!(w.len() == 1 && w[0].contains("lowering max_instances replaces"), "{w:?}");
-        assert!(
-            shrink.planned.get("state").is_some_and(Value::is_unknown),
-            "a replacement's computed attributes are unknown"
-        );
+        // The replacement itself (computed attributes unknown again) is planned by the core:
+        // plan::instance's tests.
 
         let (both, _) = plan(&live(3, 10), &config(2.0, 9.0, "e2-micro"));
         assert_eq!(both.requires_replace, vec![AttrPath::attr("min_instances"), AttrPath::attr("max_instances")]);

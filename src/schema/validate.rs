@@ -13,7 +13,7 @@ use crate::addr::{AttrPath, PathStep};
 use crate::lang::config::Body;
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, Span};
 use crate::lang::value::{format_number, Value};
-use crate::providers::schema::{AttrType, Attribute, Nesting, Rule, Schema, Validator};
+use crate::schema::{AttrType, Attribute, Nesting, Rule, Schema, Validator};
 
 /// Checks a resource body's *structure* before evaluation: unknown arguments and blocks (with
 /// "did you mean", or the valid names when nothing is close), arguments written as blocks and
@@ -918,7 +918,7 @@ pub(crate) mod test_hcl {
 mod tests {
     use super::test_hcl::resource;
     use super::*;
-    use crate::providers::schema::BlockType;
+    use crate::schema::BlockType;
     use std::sync::Arc;
 
     fn schema() -> Schema {

@@ -8,7 +8,7 @@
 
 use crate::addr::AttrPath;
 use crate::lang::value::{Unknown, Value};
-use crate::providers::schema::{Nesting, Schema};
+use crate::schema::{Nesting, Schema};
 
 /// Paths at which `before` and `after` differ.
 ///
@@ -258,7 +258,7 @@ fn sensitive_equal(before: &Value, after: &Value, fingerprint: Option<&dyn Fn(&V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::schema::{AttrType, Attribute, BlockType};
+    use crate::schema::{AttrType, Attribute, BlockType};
 
     fn p(s: &str) -> AttrPath {
         AttrPath::parse(s).unwrap()

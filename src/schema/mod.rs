@@ -5,6 +5,10 @@
 //! planning, to decide replace vs update (force-new), and to keep secrets out of state
 //! (sensitive: fingerprint only; write-only: nothing at all).
 
+pub mod diff;
+pub mod propose;
+pub mod validate;
+
 use indexmap::IndexMap;
 
 use crate::addr::AttrPath;

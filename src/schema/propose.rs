@@ -7,9 +7,27 @@ use std::collections::BTreeMap;
 use crate::addr::{AttrPath, PathStep};
 use crate::lang::config::IgnoreChanges;
 use crate::lang::value::{Unknown, Value};
-use crate::plan::diff;
-use crate::providers::schema::{Nesting, Schema};
-use crate::providers::PlanProposal;
+use crate::schema::diff;
+use crate::schema::{Nesting, Schema};
+
+/// The planner's proposal for one instance, which the type may adjust
+/// (see `providers::ResourceType::customize_plan`).
+#[derive(Clone, Debug)]
+pub struct PlanProposal {
+    /// None when creating.
+    pub prior: Option<Value>,
+    /// The evaluated configuration (write-only arguments included).
+    pub config: Value,
+    /// The proposed new state: config merged with defaults and computed attributes (unknown
+    /// where the provider will decide).
+    pub planned: Value,
+    /// Attribute paths whose change forces replacement, found from the schema. A type may add
+    /// (e.g. "shrinking max_instances replaces") or remove paths.
+    pub requires_replace: Vec<AttrPath>,
+    /// Paths that differ between prior and planned, as the engine computed them (with secret
+    /// fingerprints, which a type cannot recompute).
+    pub changed: Vec<AttrPath>,
+}
 
 /// Optional inputs to [`propose_with`].
 #[derive(Clone, Copy, Default)]
@@ -24,7 +42,7 @@ pub struct ProposeOptions<'a> {
 }
 
 /// Plans one instance. `prior`: the refreshed current object (None when creating). `config`:
-/// the conformed configuration (see [`crate::providers::validate::conform`]).
+/// the conformed configuration (see [`crate::schema::validate::conform`]).
 /// `replace_forced`: the caller already knows it will replace (tainted, `--replace`,
 /// `replace_triggered_by`).
 pub fn propose(schema: &Schema, prior: Option<&Value>, config: &Value, replace_forced: bool) -> PlanProposal {
@@ -303,7 +321,7 @@ fn get_path_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value
 mod tests {
     use super::*;
     use crate::lang::diag::{FileId, Span};
-    use crate::providers::schema::{AttrType, Attribute, BlockType};
+    use crate::schema::{AttrType, Attribute, BlockType};
 
     fn p(s: &str) -> AttrPath {
         AttrPath::parse(s).unwrap()
