@@ -624,13 +624,14 @@ fn carry_marks(result: Value, planned: &Value) -> Value {
         return result.sensitive();
     }
     match (result, planned.peel()) {
-        (Value::Map(mut m), Value::Map(p)) => {
-            for (k, pv) in p {
+        (Value::Map(m), Value::Map(p)) => {
+            let mut m = Arc::unwrap_or_clone(m);
+            for (k, pv) in p.iter() {
                 if let Some(x) = m.remove(k) {
                     m.insert(k.clone(), carry_marks(x, pv));
                 }
             }
-            Value::Map(m)
+            Value::object(m)
         }
         (Value::List(xs), Value::List(ps)) => Value::List(
             xs.into_iter()

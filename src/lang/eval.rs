@@ -335,7 +335,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         if unknown {
             return Ok(Value::unknown().mark_if(sensitive));
         }
-        Ok(Value::Map(out).mark_if(sensitive))
+        Ok(Value::object(out).mark_if(sensitive))
     }
 
     fn variable(&mut self, v: &Decorated<hcl_edit::Ident>) -> Eval {
@@ -521,7 +521,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Value::Null => fail(err("Attempt to get attribute from null value").detail(format!(
                 "This value is null, so it does not have any attributes (looking for \"{name}\")."
             ))),
-            Value::Map(mut m) => match m.remove(name) {
+            Value::Map(m) => match m.get(name).cloned() {
                 Some(x) => Ok(x.mark_if(s)),
                 None => {
                     let mut d = err("Unsupported attribute").detail(format!("This object does not have an attribute named \"{name}\"."));
@@ -576,12 +576,12 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     .detail("Elements of a set are identified only by their value and don't have any separate index or key to select with.")
                     .help("convert it with tolist() first, or use a for expression to find the element you need"),
             ),
-            Value::Map(mut m) => {
+            Value::Map(m) => {
                 let k = match to_key(&key) {
                     Ok(k) => k,
                     Err(msg) => return fail(err("Invalid index").detail(format!("{msg}."))),
                 };
-                match m.remove(&k) {
+                match m.get(&k).cloned() {
                     Some(x) => Ok(x.mark_if(s_all)),
                     None => {
                         let shown = if ks { "The given key".to_string() } else { format!("The key {k:?}") };
@@ -753,8 +753,8 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
         let out = match (&f.key_expr, f.grouping) {
             (None, _) => Value::List(tuple),
-            (Some(_), true) => Value::Map(groups.into_iter().map(|(k, vs)| (k, Value::List(vs))).collect()),
-            (Some(_), false) => Value::Map(object),
+            (Some(_), true) => Value::object(groups.into_iter().map(|(k, vs)| (k, Value::List(vs))).collect()),
+            (Some(_), false) => Value::object(object),
         };
         Ok(out.mark_if(sensitive))
     }
@@ -1130,7 +1130,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             };
             out.insert(name, v);
         }
-        Ok(Value::Map(out))
+        Ok(Value::object(out))
     }
 
     /// Expands a `dynamic` block; `None` when its `for_each` is not known yet.

@@ -2,6 +2,7 @@
 //! conversion of values to them, with Terraform's conversion rules.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hcl_edit::expr::{Expression, FuncCall, ObjectKey, UnaryOperator};
 use indexmap::IndexMap;
@@ -171,7 +172,7 @@ fn literal_value(expr: &Expression) -> Result<Value, String> {
                 };
                 m.insert(key, literal_value(v.expr())?);
             }
-            Ok(Value::Map(m))
+            Ok(Value::object(m))
         }
         Expression::UnaryOp(op) if *op.operator.value() == UnaryOperator::Neg => match literal_value(&op.expr)? {
             Value::Number(n) => Ok(Value::Number(-n)),
@@ -326,7 +327,7 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
                 return Err(mismatch(path, ty));
             };
             let mut out = BTreeMap::new();
-            for (k, v) in entries {
+            for (k, v) in Arc::unwrap_or_clone(entries) {
                 let len = push_key(path, &k);
                 let converted = convert_at(v, elem, path);
                 path.truncate(len);
@@ -337,7 +338,7 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
                 let values = unify_primitives(out.into_values().collect());
                 out = keys.into_iter().zip(values).collect();
             }
-            Ok(Value::Map(out))
+            Ok(Value::object(out))
         }
         TypeConstraint::Tuple(elems) => {
             let (Value::List(items) | Value::Set(items)) = value else {
@@ -363,9 +364,10 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
             Ok(Value::List(out))
         }
         TypeConstraint::Object(fields) => {
-            let Value::Map(mut entries) = value else {
+            let Value::Map(entries) = value else {
                 return Err(mismatch(path, ty));
             };
+            let mut entries = Arc::unwrap_or_clone(entries);
             // Attributes not in the type are dropped, as Terraform does.
             let mut out = BTreeMap::new();
             for (name, field) in fields {
@@ -386,7 +388,7 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
                 path.truncate(len);
                 out.insert(name.clone(), converted?);
             }
-            Ok(Value::Map(out))
+            Ok(Value::object(out))
         }
     }
 }

@@ -7,6 +7,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
+
+/// A map or object's entries. Shared ([`Value::Map`] holds an `Arc`): the same object is the
+/// prior in state, the planned value in a plan and the value references read in the
+/// environment, and a copy is made only where one of them changes it.
+pub type Object = BTreeMap<String, Value>;
 
 /// Why a value is not known.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -28,8 +34,9 @@ pub enum Value {
     List(Vec<Value>),
     /// Kept sorted and de-duplicated (see [`Value::set`]).
     Set(Vec<Value>),
-    /// Maps and objects; Terraform iterates both in lexical key order.
-    Map(BTreeMap<String, Value>),
+    /// Maps and objects; Terraform iterates both in lexical key order. Cloning shares the
+    /// entries; [`Value::map_mut`] copies them on first write.
+    Map(Arc<Object>),
     Unknown(Unknown),
     Sensitive(Box<Value>),
 }
@@ -42,7 +49,18 @@ impl Value {
         Value::Unknown(Unknown::Pending)
     }
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+        Value::Map(Arc::new(entries.into_iter().map(|(k, v)| (k.into(), v)).collect()))
+    }
+    /// A map or object from its entries.
+    pub fn object(entries: Object) -> Value {
+        Value::Map(Arc::new(entries))
+    }
+    /// The entries of a map or object, to change in place (copied first if shared).
+    pub fn map_mut(&mut self) -> Option<&mut Object> {
+        match self {
+            Value::Map(m) => Some(Arc::make_mut(m)),
+            _ => None,
+        }
     }
     /// Builds a set: sorted by canonical order, duplicates removed.
     pub fn set(mut items: Vec<Value>) -> Value {
@@ -143,7 +161,7 @@ impl Value {
             }
             Value::Map(m) => {
                 let mut any = false;
-                let m = m
+                let m = Arc::unwrap_or_clone(m)
                     .into_iter()
                     .map(|(k, x)| {
                         let (x, s) = x.unmark_deep();
@@ -151,7 +169,7 @@ impl Value {
                         (k, x)
                     })
                     .collect();
-                (Value::Map(m), any)
+                (Value::object(m), any)
             }
             v => (v, false),
         }
@@ -264,7 +282,7 @@ impl Value {
                 x.len() == y.len() && x.iter().zip(y).all(|(a, b)| a.same_as(b))
             }
             (Value::Map(x), Value::Map(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|((ka, a), (kb, b))| ka == kb && a.same_as(b))
+                x.len() == y.len() && x.iter().zip(y.iter()).all(|((ka, a), (kb, b))| ka == kb && a.same_as(b))
             }
             (Value::Number(a), Value::Number(b)) => a == b,
             (a, b) => a == b,
@@ -330,7 +348,7 @@ impl Value {
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(xs) => Value::List(xs.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(m) => {
-                Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+                Value::object(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
             }
         }
     }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::addr::{InstanceKey, ModulePath, ResourceAddr};
 use crate::graph::{Graph, Node};
@@ -47,7 +48,7 @@ impl Instances {
         match &self.expansion {
             Expansion::Single => get(&InstanceKey::None),
             Expansion::Count(_) => Value::List(self.expansion.keys().iter().map(get).collect()),
-            Expansion::ForEach(_) => Value::Map(
+            Expansion::ForEach(_) => Value::object(
                 self.expansion
                     .keys()
                     .iter()
@@ -101,7 +102,7 @@ impl Resolver for ModuleScope<'_> {
                 let Some(m) = self.config.modules.get(&child) else {
                     return Err(Diagnostic::error(format!("Reference to undeclared module \"{name}\"")).at(span));
                 };
-                Ok(Value::Map(
+                Ok(Value::object(
                     m.outputs
                         .keys()
                         .map(|o| {
@@ -352,7 +353,9 @@ fn pending_to_withheld(v: Value) -> Value {
         Value::Sensitive(x) => pending_to_withheld(*x).sensitive(),
         Value::List(xs) => Value::List(xs.into_iter().map(pending_to_withheld).collect()),
         Value::Set(xs) => Value::Set(xs.into_iter().map(pending_to_withheld).collect()),
-        Value::Map(m) => Value::Map(m.into_iter().map(|(k, x)| (k, pending_to_withheld(x))).collect()),
+        Value::Map(m) => {
+            Value::object(Arc::unwrap_or_clone(m).into_iter().map(|(k, x)| (k, pending_to_withheld(x))).collect())
+        }
         other => other,
     }
 }

@@ -21,6 +21,7 @@ use crate::providers::{ProviderError, ResourceType};
 use crate::schema::diff::changed_paths_with_schema;
 use crate::schema::propose::{propose_with, ProposeOptions};
 use crate::schema::Schema;
+use std::sync::Arc;
 
 /// What planning one instance needs besides the resource type.
 pub struct InstanceInput<'a> {
@@ -101,7 +102,8 @@ pub fn plan_instance(rt: &dyn ResourceType, input: &InstanceInput<'_>) -> Result
 
 /// Marks every attribute the schema calls sensitive (at any block depth).
 pub fn mark_schema_sensitive(v: Value, schema: &Schema) -> Value {
-    let Value::Map(mut m) = v else { return v };
+    let Value::Map(m) = v else { return v };
+    let mut m = Arc::unwrap_or_clone(m);
     for (name, a) in &schema.attributes {
         if a.sensitive {
             if let Some(x) = m.remove(*name) {
@@ -123,7 +125,7 @@ pub fn mark_schema_sensitive(v: Value, schema: &Schema) -> Value {
             m.insert(name.to_string(), x);
         }
     }
-    Value::Map(m)
+    Value::object(m)
 }
 
 /// Where the value apply is about to send contradicts the plan.
@@ -153,7 +155,7 @@ fn walk_consistent(planned: &Value, now: &Value, path: &mut AttrPath) -> Result<
     match (planned.peel(), now.peel()) {
         (Value::Unknown(_), _) => Ok(()),
         (Value::Map(p), Value::Map(n)) => {
-            for (k, pv) in p {
+            for (k, pv) in p.iter() {
                 path.0.push(PathStep::Attr(k.clone()));
                 walk_consistent(pv, n.get(k).unwrap_or(&Value::Null), path)?;
                 path.0.pop();

@@ -271,7 +271,7 @@ impl WireValue {
                             }
                         }
                     }
-                    Value::Map(out)
+                    Value::object(out)
                 }
                 other => Value::from_json(other),
             }

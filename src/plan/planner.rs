@@ -719,7 +719,7 @@ fn expand(
                         }
                     }
                 }
-                let map = Value::Map(keys.iter().map(|k| (k.clone(), Value::string(k.clone()))).collect());
+                let map = Value::object(keys.iter().map(|k| (k.clone(), Value::string(k.clone()))).collect());
                 return Ok((Expansion::ForEach(keys), Some(map)));
             }
             Value::List(_) => {
@@ -936,20 +936,7 @@ fn apply_moved(config: &Config, state: &mut State, diags: &mut Diagnostics) -> B
             }
             let hits: Vec<InstanceAddr> = state.resources.keys().filter(|a| from.contains(a)).cloned().collect();
             for old in hits {
-                let new = match (&from, &to) {
-                    (AnyAddr::Module(f), AnyAddr::Module(t)) => {
-                        let rest = old.resource.module.0[f.0.len()..].to_vec();
-                        let mut module = t.0.clone();
-                        module.extend(rest);
-                        InstanceAddr {
-                            resource: ResourceAddr { module: ModulePath(module), ..old.resource.clone() },
-                            key: old.key.clone(),
-                        }
-                    }
-                    (_, AnyAddr::Resource(t)) => t.instance(old.key.clone()),
-                    (_, AnyAddr::Instance(t)) => t.clone(),
-                    _ => continue,
-                };
+                let Some(new) = from.move_instance(&old, &to) else { continue };
                 if state.resources.contains_key(&new) {
                     continue;
                 }
@@ -1052,7 +1039,9 @@ impl Resolver for CheckScope<'_> {
                 }
                 // A for_each/count resource whose instances are all missing reads as absent keys.
                 return Ok(match inst.to_value() {
-                    Value::Map(m) => Value::Map(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+                    Value::Map(m) => {
+                        Value::object(Arc::unwrap_or_clone(m).into_iter().filter(|(_, v)| !v.is_null()).collect())
+                    }
                     other => other,
                 });
             }
@@ -1214,7 +1203,7 @@ fn rebuild_prior_state(
 /// health read fills in) was not read, so it shows as it was rather than as a change.
 fn unread_as_before(before: &Value, now: &Value) -> Value {
     match (before, now) {
-        (Value::Map(b), Value::Map(n)) => Value::Map(
+        (Value::Map(b), Value::Map(n)) => Value::object(
             n.iter()
                 .map(|(k, v)| match v {
                     Value::Unknown(crate::lang::value::Unknown::Pending) => {

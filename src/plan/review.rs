@@ -343,7 +343,7 @@ mod tests {
         if let Some(s) = secret {
             m.insert("secret".to_string(), Value::from(s).sensitive());
         }
-        Value::Map(m)
+        Value::object(m)
     }
 
     #[test]
@@ -418,11 +418,11 @@ mod tests {
     fn untouched_attributes_do_not_count() {
         // The etag moved (its note differs in `before`), but only size is being changed.
         let mut before_fresh = thing(1, "x", None);
-        if let Value::Map(m) = &mut before_fresh {
+        if let Some(m) = before_fresh.map_mut() {
             m.insert("etag".into(), Value::from("bumped"));
         }
         let mut after_fresh = before_fresh.clone();
-        if let Value::Map(m) = &mut after_fresh {
+        if let Some(m) = after_fresh.map_mut() {
             m.insert("size".into(), Value::from(2));
         }
         let reviewed = file(vec![change(
@@ -470,7 +470,7 @@ mod tests {
     #[test]
     fn unknown_values_match_unknown_values() {
         let mut a = thing(1, "x", None);
-        if let Value::Map(m) = &mut a {
+        if let Some(m) = a.map_mut() {
             m.insert("id".into(), Value::unknown());
         }
         let reviewed = file(vec![change("fake_thing.a", Action::Create, None, Some(a.clone()), &[])]);

@@ -153,7 +153,7 @@ fn diff_value(
     }
     match (b, a) {
         (Value::Map(x), Value::Map(y)) => {
-            for (k, bv) in x {
+            for (k, bv) in x.iter() {
                 diff_value(&path.join_attr(k), bv, y.get(k).unwrap_or(&Value::Null), fingerprint, out);
             }
             for (k, av) in y.iter().filter(|(k, _)| !x.contains_key(*k)) {

@@ -3,6 +3,7 @@
 //! force replacement.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::addr::{AttrPath, PathStep};
 use crate::lang::config::IgnoreChanges;
@@ -187,7 +188,7 @@ fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value, keep_prio
         };
         out.insert(name.to_string(), planned);
     }
-    Value::Map(out)
+    Value::object(out)
 }
 
 /// A prior set element "is" the configured one when it agrees on everything configured.
@@ -221,7 +222,7 @@ fn ignore_in_config(schema: &Schema, config: &Value, prior: &Value, ignore: &Ign
     match ignore {
         IgnoreChanges::None => {}
         IgnoreChanges::All => {
-            if let Value::Map(m) = &mut out {
+            if let Some(m) = out.map_mut() {
                 for name in schema.attributes.keys().chain(schema.blocks.keys()) {
                     if settable(name) {
                         m.insert(name.to_string(), prior.get(name).cloned().unwrap_or(Value::Null));
@@ -247,7 +248,7 @@ pub fn apply_ignore_changes(planned: &mut Value, prior: Option<&Value>, ignore: 
     match ignore {
         IgnoreChanges::None => {}
         IgnoreChanges::All => {
-            if let Value::Map(m) = planned {
+            if let Some(m) = planned.map_mut() {
                 for (k, v) in m.iter_mut() {
                     if !v.is_null() {
                         if let Some(p) = prior.get(k) {
@@ -272,11 +273,11 @@ fn ignore_path(target: &mut Value, prior: &Value, path: &AttrPath) {
     let Some(target_parent) = get_path_mut(target, parent_path) else { return };
     match (target_parent, last, prior_value) {
         (Value::Map(m), PathStep::Attr(k), Some(pv)) => {
-            m.insert(k.clone(), pv.clone());
+            Arc::make_mut(m).insert(k.clone(), pv.clone());
         }
         // An ignored map key that the prior lacks stays absent.
         (Value::Map(m), PathStep::Attr(k), None) if prior_parent.as_map().is_some() => {
-            m.remove(k);
+            Arc::make_mut(m).remove(k);
         }
         (Value::List(xs), PathStep::Index(i), Some(pv)) => {
             if let Some(slot) = usize::try_from(*i).ok().and_then(|i| xs.get_mut(i)) {
@@ -306,7 +307,7 @@ fn get_path_mut<'a>(v: &'a mut Value, path: &[PathStep]) -> Option<&'a mut Value
             cur = inner.as_mut();
         }
         cur = match (cur, s) {
-            (Value::Map(m), PathStep::Attr(k)) => m.get_mut(k)?,
+            (Value::Map(m), PathStep::Attr(k)) => Arc::make_mut(m).get_mut(k)?,
             (Value::List(xs), PathStep::Index(i)) => xs.get_mut(usize::try_from(*i).ok()?)?,
             _ => return None,
         };
@@ -441,7 +442,7 @@ mod tests {
     #[test]
     fn update_keeps_computed_values() {
         let mut cfg = config("a");
-        if let Value::Map(m) = &mut cfg {
+        if let Some(m) = cfg.map_mut() {
             m.insert("tier".into(), "large".into());
         }
         let prior = prior("a");
@@ -497,7 +498,7 @@ mod tests {
     #[test]
     fn sensitive_config_is_marked_in_plan() {
         let mut cfg = config("a");
-        if let Value::Map(m) = &mut cfg {
+        if let Some(m) = cfg.map_mut() {
             m.insert("password".into(), "hunter2".into());
         }
         let prop = propose(&schema(), None, &cfg, false);
@@ -508,7 +509,7 @@ mod tests {
     fn sensitive_attribute_unchanged_by_fingerprint() {
         let mut cfg = config("a");
         let mut pr = prior("a");
-        if let (Value::Map(c), Value::Map(pm)) = (&mut cfg, &mut pr) {
+        if let (Some(c), Some(pm)) = (cfg.map_mut(), pr.map_mut()) {
             c.insert("password".into(), "hunter2".into());
             pm.insert(
                 "password".into(),
@@ -534,7 +535,7 @@ mod tests {
         let ignore = IgnoreChanges::Paths(vec![(p("name"), span()), (p("labels.env"), span())]);
         let mut cfg = config("renamed");
         let mut pr = prior("a");
-        if let (Value::Map(c), Value::Map(pm)) = (&mut cfg, &mut pr) {
+        if let (Some(c), Some(pm)) = (cfg.map_mut(), pr.map_mut()) {
             c.insert("labels".into(), Value::map([("env", Value::from("prod")), ("team", "x".into())]));
             pm.insert("labels".into(), Value::map([("env", Value::from("dev")), ("team", "y".into())]));
         }

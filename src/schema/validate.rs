@@ -8,6 +8,7 @@
 //! at apply. Sensitive values are never shown in a message.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::addr::{AttrPath, PathStep};
 use crate::lang::config::Body;
@@ -398,11 +399,11 @@ fn conform_value(v: Value, ty: &AttrType, path: &AttrPath, sensitive: bool) -> R
         AttrType::Map(elem) => match v {
             Value::Map(m) => {
                 let mut out = BTreeMap::new();
-                for (k, x) in m {
+                for (k, x) in Arc::unwrap_or_clone(m) {
                     let converted = conform_value(x, elem, &path.join_attr(&k), sensitive)?;
                     out.insert(k, converted);
                 }
-                Ok(Value::Map(out))
+                Ok(Value::object(out))
             }
             other => Err(mismatch("a map", &other, path, sensitive)),
         },
@@ -419,7 +420,7 @@ fn conform_object(
 ) -> Value {
     let sensitive = value.is_sensitive();
     let mut fields = match value.into_peeled() {
-        Value::Map(m) => m,
+        Value::Map(m) => Arc::unwrap_or_clone(m),
         Value::Null => BTreeMap::new(),
         v @ Value::Unknown(_) => return v.mark_if(sensitive),
         other => {
@@ -485,7 +486,7 @@ fn conform_object(
         };
         out.insert(name.to_string(), v.mark_if(marked));
     }
-    Value::Map(out).mark_if(sensitive)
+    Value::object(out).mark_if(sensitive)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -885,7 +886,7 @@ pub(crate) mod test_hcl {
                 }
             }
         }
-        Value::Map(m)
+        Value::object(m)
     }
 
     pub fn eval(e: &Expression) -> Value {
@@ -895,7 +896,7 @@ pub(crate) mod test_hcl {
             Expression::Number(n) => Value::Number(n.value().as_f64().unwrap_or(0.0)),
             Expression::String(s) => Value::String(s.value().to_string()),
             Expression::Array(a) => Value::List(a.iter().map(eval).collect()),
-            Expression::Object(o) => Value::Map(
+            Expression::Object(o) => Value::object(
                 o.iter()
                     .map(|(k, v)| {
                         let key = match k {

@@ -224,11 +224,11 @@ impl Decoder<'_> {
             };
             out.insert(name.clone(), v);
         }
-        Value::Map(out)
+        Value::object(out)
     }
 
     fn map(&self, m: &serde_json::Map<String, serde_json::Value>, elem: Shape<'_>, path: &AttrPath) -> Value {
-        Value::Map(m.iter().map(|(k, j)| (k.clone(), self.node(j, elem, &path.join_attr(k)))).collect())
+        Value::object(m.iter().map(|(k, j)| (k.clone(), self.node(j, elem, &path.join_attr(k)))).collect())
     }
 }
 

@@ -109,7 +109,7 @@ impl FakeCloud {
         let mut objs = self.objects.lock().unwrap();
         let obj =
             objs.values_mut().find(|o| o.get("name").and_then(|n| n.as_str()) == Some(name)).expect("object exists");
-        if let Value::Map(m) = obj {
+        if let Some(m) = obj.map_mut() {
             m.insert(attr.to_string(), v);
         }
     }
@@ -158,7 +158,7 @@ impl ResourceType for FakeThing {
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         if self.cloud.unstable_plans.load(Ordering::SeqCst) > 0 {
             let n = self.cloud.unstable_plans.fetch_add(1, Ordering::SeqCst);
-            if let Value::Map(m) = &mut p.planned {
+            if let Some(m) = p.planned.map_mut() {
                 m.insert("note".into(), Value::string(format!("planned {n}")));
             }
         }
@@ -173,7 +173,7 @@ impl ResourceType for FakeThing {
                 let id = r.prior.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
                 objs.get(&id).cloned().map(|mut live| {
                     // The API never returns secrets: keep what state knew.
-                    if let (Value::Map(m), Some(s)) = (&mut live, r.prior.get("secret")) {
+                    if let (Some(m), Some(s)) = (live.map_mut(), r.prior.get("secret")) {
                         m.insert("secret".into(), s.clone());
                     }
                     live
@@ -191,7 +191,7 @@ impl ResourceType for FakeThing {
         let n = self.cloud.next_id.fetch_add(1, Ordering::SeqCst);
         let id = format!("thing-{n}");
         let mut v = planned.clone();
-        if let Value::Map(m) = &mut v {
+        if let Some(m) = v.map_mut() {
             m.insert("id".into(), id.clone().into());
             m.insert("status".into(), "READY".into());
         }
@@ -209,7 +209,7 @@ impl ResourceType for FakeThing {
     ) -> Result<Value, ProviderError> {
         let id = prior.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         let mut v = planned.clone();
-        if let Value::Map(m) = &mut v {
+        if let Some(m) = v.map_mut() {
             m.insert("id".into(), id.clone().into());
             m.insert("status".into(), "READY".into());
         }

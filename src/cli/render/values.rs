@@ -695,7 +695,7 @@ impl<'a> DiffCtx<'a> {
         let (bs, b_set) = b.and_then(block_elements).unwrap_or((&[], false));
         let (as_, a_set) = a.and_then(block_elements).unwrap_or((&[], false));
         let obj = |v: &'v Value| match v {
-            Value::Map(m) => Some(m),
+            Value::Map(m) => Some(&**m),
             _ => None,
         };
         if b_set || a_set {

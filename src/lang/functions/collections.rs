@@ -155,7 +155,7 @@ pub fn merge(c: &Call) -> Result<Value, FuncError> {
             other => return Err(c.err(i, format!("arguments must be maps or objects, got {}", type_of(other)))),
         }
     }
-    Ok(Value::Map(out))
+    Ok(Value::object(out))
 }
 
 pub fn one(c: &Call) -> Result<Value, FuncError> {
@@ -298,7 +298,7 @@ pub fn transpose(c: &Call) -> Result<Value, FuncError> {
             out.entry(s.to_string()).or_default().push(Value::string(key.clone()));
         }
     }
-    Ok(Value::Map(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
+    Ok(Value::object(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
 }
 
 pub fn zipmap(c: &Call) -> Result<Value, FuncError> {
@@ -317,7 +317,7 @@ pub fn zipmap(c: &Call) -> Result<Value, FuncError> {
         };
         out.insert(k.to_string(), v.clone());
     }
-    Ok(Value::Map(out))
+    Ok(Value::object(out))
 }
 
 // ---- explicit conversions ----

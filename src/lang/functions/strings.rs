@@ -155,7 +155,7 @@ fn match_value(re: &regex::Regex, caps: &regex::Captures) -> Value {
                 m.insert(name.to_string(), group(i + 1));
             }
         }
-        return Value::Map(m);
+        return Value::object(m);
     }
     Value::List((1..=names.len()).map(group).collect())
 }

@@ -127,7 +127,7 @@ impl ResourceType for RandomId {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let prefix = prefix_of(&obj);
         obj.extend(encodings(&bytes, &prefix));
-        Ok(Value::Map(obj))
+        Ok(Value::object(obj))
     }
 
     /// Every argument forces replacement, so an update only ever carries the object forward.
@@ -139,7 +139,7 @@ impl ResourceType for RandomId {
         _config: &Value,
         _changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
-        Ok(Value::Map(planned_with_prior(planned, Some(prior))))
+        Ok(Value::object(planned_with_prior(planned, Some(prior))))
     }
 
     async fn delete(&self, _ctx: &CallContext, _prior: &Value) -> Result<(), ProviderError> {
@@ -165,7 +165,7 @@ impl ResourceType for RandomId {
         obj.insert("byte_length".into(), Value::from(bytes.len() as i64));
         obj.insert("prefix".into(), prefix.map(Value::from).unwrap_or(Value::Null));
         obj.insert("keepers".into(), Value::Null);
-        Ok(Value::Map(obj))
+        Ok(Value::object(obj))
     }
 }
 
@@ -219,7 +219,7 @@ mod tests {
         let id = s(&state, "id");
         let bytes = URL_SAFE_NO_PAD.decode(&id).unwrap();
         assert_eq!(bytes.len(), 8);
-        assert_eq!(Value::Map(encodings(&bytes, "p-")).get("hex"), state.get("hex"));
+        assert_eq!(Value::object(encodings(&bytes, "p-")).get("hex"), state.get("hex"));
         assert_eq!(s(&state, "b64_url"), format!("p-{id}"));
         assert_eq!(state.get("byte_length"), Some(&Value::from(8)));
     }
@@ -227,7 +227,7 @@ mod tests {
     #[tokio::test]
     async fn keepers_change_replaces_and_update_carries_forward() {
         let t = RandomId::new();
-        let prior = Value::Map({
+        let prior = Value::object({
             let mut m = encodings(&[1, 2, 3], "");
             m.insert("byte_length".into(), Value::from(3));
             m.insert("prefix".into(), Value::Null);

@@ -240,7 +240,7 @@ impl ResourceType for RandomPassword {
         }
         obj.insert("result".into(), Value::string(generate(&spec)?).sensitive());
         obj.insert("id".into(), Value::from("none"));
-        Ok(Value::Map(obj))
+        Ok(Value::object(obj))
     }
 
     /// Every argument forces replacement, so an update only ever carries the object forward.
@@ -252,7 +252,7 @@ impl ResourceType for RandomPassword {
         _config: &Value,
         _changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
-        Ok(Value::Map(planned_with_prior(planned, Some(prior))))
+        Ok(Value::object(planned_with_prior(planned, Some(prior))))
     }
 
     async fn delete(&self, _ctx: &CallContext, _prior: &Value) -> Result<(), ProviderError> {
@@ -278,7 +278,7 @@ impl ResourceType for RandomPassword {
         obj.insert("override_special".to_string(), Value::Null);
         obj.insert("keepers".to_string(), Value::Null);
         obj.insert("id".to_string(), Value::from("none"));
-        Ok(Value::Map(obj))
+        Ok(Value::object(obj))
     }
 }
 
@@ -383,7 +383,7 @@ mod tests {
         }
         m.insert("length".into(), Value::from(length));
         m.insert("min_numeric".into(), Value::from(2));
-        Value::Map(m)
+        Value::object(m)
     }
 
     #[tokio::test]
@@ -408,7 +408,7 @@ mod tests {
             t.create(&ctx(), &propose(t.schema(), None, &config(12), false).planned, &Value::Null).await.unwrap();
         // What the state codec gives back: the result withheld.
         let mut prior = created.clone();
-        if let Value::Map(m) = &mut prior {
+        if let Some(m) = prior.map_mut() {
             m.insert("result".into(), Value::Unknown(Unknown::Withheld { fingerprint: Some("f".into()) }).sensitive());
         }
         let read = t
@@ -431,7 +431,7 @@ mod tests {
         assert_eq!(updated, prior);
 
         let mut with_keepers = config(12);
-        if let Value::Map(m) = &mut with_keepers {
+        if let Some(m) = with_keepers.map_mut() {
             m.insert("keepers".into(), Value::map([("rotate", Value::from("2024"))]));
         }
         let prop = propose(t.schema(), Some(&prior), &with_keepers, false);

@@ -59,7 +59,7 @@ impl ResourceType for TerraformData {
         let input_changed = proposal.prior.is_none() || proposal.changed.iter().any(|p| p.top() == Some("input"));
         if input_changed || input.is_null() || !proposal.requires_replace.is_empty() {
             let output = if input.is_null() { Value::Null } else { Value::unknown() };
-            if let Value::Map(m) = &mut proposal.planned {
+            if let Some(m) = proposal.planned.map_mut() {
                 m.insert("output".into(), output);
             }
         }
@@ -76,7 +76,7 @@ impl ResourceType for TerraformData {
         obj.insert("output".into(), input.clone());
         obj.insert("input".into(), input);
         obj.insert("id".into(), Value::string(uuid::Uuid::new_v4().to_string()));
-        Ok(Value::Map(obj))
+        Ok(Value::object(obj))
     }
 
     async fn update(
@@ -94,7 +94,7 @@ impl ResourceType for TerraformData {
         if let Some(id) = prior.get("id") {
             obj.insert("id".into(), id.clone());
         }
-        Ok(Value::Map(obj))
+        Ok(Value::object(obj))
     }
 
     async fn delete(&self, _ctx: &CallContext, _prior: &Value) -> Result<(), ProviderError> {

@@ -97,7 +97,7 @@ pub fn align_refs_to_prior(new: Value, prior: Option<&Value>, keys: &[&str]) -> 
 fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
     match (new, old.peel()) {
         (Value::String(n), Value::String(o)) if is_ref && same_ref(n, o) => Value::String(o.clone()),
-        (Value::Map(nm), Value::Map(om)) => Value::Map(
+        (Value::Map(nm), Value::Map(om)) => Value::object(
             nm.iter()
                 .map(|(k, v)| {
                     let ov = om.get(k).unwrap_or(&Value::Null);
@@ -258,7 +258,7 @@ pub fn from_wire(schema: &Schema, j: &Json, renames: Renames) -> Value {
         let items: Vec<Value> = raw.into_iter().map(|x| from_wire(&bt.block, x, renames)).collect();
         m.insert(name.to_string(), if bt.nesting == Nesting::Set { Value::set(items) } else { Value::List(items) });
     }
-    Value::Map(m)
+    Value::object(m)
 }
 
 pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
@@ -276,7 +276,7 @@ pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
         (Json::Array(xs), AttrType::List(t)) => Value::List(xs.iter().map(|x| json_to_value(x, t)).collect()),
         (Json::Array(xs), _) => Value::List(xs.iter().map(|x| json_to_value(x, &AttrType::Dynamic)).collect()),
         (Json::Object(o), AttrType::Map(t)) => {
-            Value::Map(o.iter().map(|(k, v)| (k.clone(), json_to_value(v, t))).collect())
+            Value::object(o.iter().map(|(k, v)| (k.clone(), json_to_value(v, t))).collect())
         }
         (Json::Object(_), _) => Value::from_json(j),
     }
@@ -550,7 +550,7 @@ pub fn plan_fingerprint(p: &mut PlanProposal) {
     let changing =
         p.prior.as_ref().is_some_and(|prior| !crate::schema::diff::changed_paths(prior, &p.planned).is_empty());
     if changing && p.requires_replace.is_empty() {
-        if let Value::Map(m) = &mut p.planned {
+        if let Some(m) = p.planned.map_mut() {
             m.insert("fingerprint".into(), Value::unknown());
         }
     }

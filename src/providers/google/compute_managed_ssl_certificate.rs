@@ -198,7 +198,7 @@ impl ComputeManagedSslCertificate {
             .unwrap_or_default();
         if let Some(Value::List(mut items)) = v.get("managed").cloned() {
             if let Some(first) = items.first_mut() {
-                set(first, "domain_status", Value::Map(domain_status));
+                set(first, "domain_status", Value::object(domain_status));
             }
             set(&mut v, "managed", Value::List(items));
         }

@@ -3,6 +3,7 @@
 //! a refresh right after an apply compares equal to the plan.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::lang::value::Value;
 use crate::providers::ProviderError;
@@ -40,16 +41,16 @@ pub fn first_block<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 pub fn api_map(live: &HashMap<String, String>, prior: Option<&Value>) -> Value {
     if live.is_empty() {
         return match prior {
-            Some(p) if p.as_map().is_some() => Value::Map(BTreeMap::new()),
+            Some(p) if p.as_map().is_some() => Value::object(BTreeMap::new()),
             _ => Value::Null,
         };
     }
-    Value::Map(live.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+    Value::object(live.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
 }
 
 /// A computed map: always an object, possibly empty.
 pub fn full_map<'a>(entries: impl IntoIterator<Item = (&'a String, &'a String)>) -> Value {
-    Value::Map(entries.into_iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+    Value::object(entries.into_iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
 }
 
 /// Terraform's non-authoritative maps (`labels`, `annotations`): the state keeps only the keys
@@ -64,7 +65,7 @@ pub fn managed_subset(live: &HashMap<String, String>, prior: Option<&Value>) -> 
                 .filter(|(k, _)| managed.contains_key(*k))
                 .map(|(k, v)| (k.clone(), Value::string(v.clone())))
                 .collect();
-            Value::Map(kept)
+            Value::object(kept)
         }
         Some(_) => Value::Null,
     }
@@ -74,7 +75,7 @@ pub fn managed_subset(live: &HashMap<String, String>, prior: Option<&Value>) -> 
 /// missing blocks empty lists, set blocks as sets.
 pub fn conform_to_schema(schema: &Schema, v: Value) -> Value {
     let mut m = match v {
-        Value::Map(m) => m,
+        Value::Map(m) => Arc::unwrap_or_clone(m),
         _ => BTreeMap::new(),
     };
     for name in schema.attributes.keys() {
@@ -92,7 +93,7 @@ pub fn conform_to_schema(schema: &Schema, v: Value) -> Value {
         };
         m.insert(name.to_string(), value);
     }
-    Value::Map(m)
+    Value::object(m)
 }
 
 /// `projects/{p}/secrets/{s}` → (p, s). Also accepts the `projects/{p}/locations/{l}/…`
@@ -132,7 +133,7 @@ pub fn required_string(v: &Value, name: &str, type_name: &str) -> Result<String,
 
 /// Sets `name` in a map value.
 pub fn set(v: &mut Value, name: &str, x: Value) {
-    if let Value::Map(m) = v {
+    if let Some(m) = v.map_mut() {
         m.insert(name.to_string(), x);
     }
 }
@@ -161,7 +162,7 @@ mod tests {
         assert_eq!(managed_subset(&live, Some(&Value::Null)), Value::Null);
         assert_eq!(managed_subset(&live, None).as_map().map(|m| m.len()), Some(2));
         assert_eq!(api_map(&HashMap::new(), Some(&Value::Null)), Value::Null);
-        assert_eq!(api_map(&HashMap::new(), Some(&Value::Map(BTreeMap::new()))), Value::Map(BTreeMap::new()));
+        assert_eq!(api_map(&HashMap::new(), Some(&Value::object(BTreeMap::new()))), Value::object(BTreeMap::new()));
     }
 
     #[test]

@@ -253,7 +253,7 @@ impl SecretManagerSecret {
         m.insert("effective_labels".into(), fields::full_map(&s.labels));
         m.insert("effective_annotations".into(), fields::full_map(&s.annotations));
         let managed_labels = m.get("labels").and_then(Value::as_map).cloned().unwrap_or_default();
-        m.insert("terraform_labels".into(), Value::Map(managed_labels));
+        m.insert("terraform_labels".into(), Value::object(managed_labels));
         let aliases: HashMap<String, String> =
             s.version_aliases.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
         m.insert("version_aliases".into(), fields::api_map(&aliases, prior_attr("version_aliases")));
@@ -289,7 +289,7 @@ impl SecretManagerSecret {
         m.insert("rotation".into(), Value::List(rotation.into_iter().collect()));
         // Known only where a health read counted the versions (see the module comment).
         m.insert(ENABLED_VERSION_COUNT.into(), Value::unknown());
-        conform_to_schema(&self.schema, Value::Map(m))
+        conform_to_schema(&self.schema, Value::object(m))
     }
 
     async fn get(&self, c: &Clients, name: &str, timeout: Duration) -> Result<model::Secret, ProviderError> {
@@ -556,7 +556,7 @@ fn effective_after(
             out.insert(k.clone(), v.clone());
         }
     }
-    Value::Map(out)
+    Value::object(out)
 }
 
 /// Accepts `projects/{p}/secrets/{id}`, `{p}/{id}` and `{id}` (the provider's project).
@@ -628,7 +628,7 @@ impl ResourceType for SecretManagerSecret {
                 );
                 set(&mut p.planned, effective, eff);
                 if managed == "labels" {
-                    let tl = configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::Map(BTreeMap::new()));
+                    let tl = configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::object(BTreeMap::new()));
                     set(&mut p.planned, "terraform_labels", tl);
                 }
             }

@@ -214,7 +214,7 @@ impl SecretManagerSecretVersion {
         if m.get("deletion_policy").is_none_or(|d| d.is_null()) {
             m.insert("deletion_policy".into(), Value::from("DELETE"));
         }
-        conform_to_schema(&self.schema, Value::Map(m))
+        conform_to_schema(&self.schema, Value::object(m))
     }
 
     async fn set_enabled(

@@ -104,7 +104,7 @@ impl SqlDatabase {
             d.self_link.clone()
         };
         m.insert("self_link".into(), Value::string(link));
-        conform_to_schema(&self.schema, Value::Map(m))
+        conform_to_schema(&self.schema, Value::object(m))
     }
 
     async fn list(

@@ -852,8 +852,8 @@ impl SqlDatabaseInstance {
                 ])]),
             );
         }
-        m.insert("settings".into(), Value::List(vec![Value::Map(s)]));
-        conform_to_schema(&self.schema, Value::Map(m))
+        m.insert("settings".into(), Value::List(vec![Value::object(s)]));
+        conform_to_schema(&self.schema, Value::object(m))
     }
 
     async fn get(

@@ -170,7 +170,7 @@ impl SqlUser {
         m.insert("password_wo_version".into(), keep("password_wo_version"));
         m.insert("deletion_policy".into(), keep("deletion_policy"));
         m.insert("id".into(), Value::string(id_of(&u.name, &u.host, instance)));
-        conform_to_schema(&self.schema, Value::Map(m))
+        conform_to_schema(&self.schema, Value::object(m))
     }
 
     async fn list(

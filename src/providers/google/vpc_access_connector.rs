@@ -355,13 +355,13 @@ impl VpcAccessConnector {
                 let fallback = prior
                     .and_then(|p| first_block(p, "subnet"))
                     .and_then(|b| string(b, "project_id"))
-                    .or_else(|| string(&Value::Map(m.clone()), "project"));
+                    .or_else(|| string(&Value::object(m.clone()), "project"));
                 set(&mut s, "project_id", fallback.map(Value::string).unwrap_or(Value::Null));
             }
             s
         });
         m.insert("subnet".into(), Value::List(subnet.into_iter().collect()));
-        conform_to_schema(&self.schema, Value::Map(m))
+        conform_to_schema(&self.schema, Value::object(m))
     }
 
     async fn get(&self, c: &Clients, name: &str, timeout: Duration) -> Result<model::Connector, ProviderError> {
