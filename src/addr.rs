@@ -149,6 +149,26 @@ pub enum AnyAddr {
 }
 
 impl AnyAddr {
+    /// Where the instance `old` (which `self` contains) goes when `self` is moved to `to`, by
+    /// Terraform's rules for `moved` blocks and `state mv`: a module moves with everything in
+    /// it, a resource's instances keep their keys, an instance moved to a resource becomes its
+    /// only (unkeyed) instance, and a resource's unkeyed instance may become a keyed one. None
+    /// when the move is not one of these.
+    pub fn move_instance(&self, old: &InstanceAddr, to: &AnyAddr) -> Option<InstanceAddr> {
+        match (self, to) {
+            (AnyAddr::Module(from), AnyAddr::Module(to)) => {
+                let rest = old.resource.module.0.get(from.0.len()..)?;
+                let module = ModulePath(to.0.iter().chain(rest).cloned().collect());
+                Some(InstanceAddr { resource: ResourceAddr { module, ..old.resource.clone() }, key: old.key.clone() })
+            }
+            (AnyAddr::Resource(_), AnyAddr::Resource(to)) => Some(to.instance(old.key.clone())),
+            (AnyAddr::Instance(_), AnyAddr::Instance(to)) => Some(to.clone()),
+            (AnyAddr::Instance(_), AnyAddr::Resource(to)) => Some(to.instance(InstanceKey::None)),
+            (AnyAddr::Resource(_), AnyAddr::Instance(to)) if old.key == InstanceKey::None => Some(to.clone()),
+            _ => None,
+        }
+    }
+
     /// True when `inst` is this address or inside it.
     pub fn contains(&self, inst: &InstanceAddr) -> bool {
         match self {
@@ -350,6 +370,23 @@ mod tests {
         for s in ["", "x", "module.", "a.b[", "a.b[x]"] {
             assert!(s.parse::<AnyAddr>().is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn moves_follow_terraforms_rules() {
+        let a = |s: &str| s.parse::<AnyAddr>().unwrap();
+        let inst = |s: &str| match a(s) {
+            AnyAddr::Instance(i) => i,
+            AnyAddr::Resource(r) => r.instance(InstanceKey::None),
+            AnyAddr::Module(_) => panic!("{s} is a module"),
+        };
+        let moved = |from: &str, old: &str, to: &str| a(from).move_instance(&inst(old), &a(to)).map(|i| i.to_string());
+        assert_eq!(moved("module.a", "module.a.module.b.x.y[1]", "module.c"), Some("module.c.module.b.x.y[1]".into()));
+        assert_eq!(moved("x.old", "x.old[\"k\"]", "x.new"), Some("x.new[\"k\"]".into()));
+        assert_eq!(moved("x.old[0]", "x.old[0]", "x.new"), Some("x.new".into()), "count removed");
+        assert_eq!(moved("x.old", "x.old", "x.new[0]"), Some("x.new[0]".into()), "count added");
+        assert_eq!(moved("x.old", "x.old[2]", "x.new[0]"), None, "many instances cannot become one");
+        assert_eq!(moved("module.a", "module.a.x.y", "x.z"), None);
     }
 
     #[test]

@@ -13,3 +13,5 @@ pub mod plan;
 pub mod providers;
 pub mod schema;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod testing;

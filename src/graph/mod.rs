@@ -11,7 +11,7 @@ use std::fmt;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::addr::{ModulePath, ResourceAddr};
-use crate::lang::config::{Config, Expr, ResourceMode};
+use crate::lang::config::{Config, Expr};
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, Span};
 use crate::lang::refs::{body_references, expr_references, RefRoot, Reference};
 
@@ -297,37 +297,17 @@ fn depends_on_refs(exprs: &[Expr], diags: &mut Diagnostics) -> Vec<Reference> {
     out
 }
 
-/// Maps references made inside `module` to graph nodes, reporting undeclared names.
+/// Maps references made inside `module` to graph nodes. A name that is not declared has no
+/// node: `lang::load` reports every undeclared reference (with its suggestion) before a graph
+/// is built, so this is the one place that knows what a reference points at, not whether it
+/// may.
 fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: &mut Diagnostics) -> Vec<Node> {
     let Some(m) = config.modules.get(module) else { return Vec::new() };
     let mut out = Vec::new();
     for r in refs {
         match &r.root {
-            RefRoot::Var(name) => {
-                if m.variables.contains_key(name) {
-                    out.push(Node::Var(module.clone(), name.clone()));
-                } else {
-                    let mut d =
-                        Diagnostic::error(format!("Reference to undeclared input variable \"{name}\"")).at(r.span);
-                    d = d.help(
-                        suggest(name, m.variables.keys().map(String::as_str))
-                            .unwrap_or_else(|| format!("declare it with a `variable \"{name}\" {{}}` block")),
-                    );
-                    diags.push(d);
-                }
-            }
-            RefRoot::Local(name) => {
-                if m.locals.contains_key(name) {
-                    out.push(Node::Local(module.clone(), name.clone()));
-                } else {
-                    let mut d = Diagnostic::error(format!("Reference to undeclared local value \"{name}\"")).at(r.span);
-                    d = d.help(
-                        suggest(name, m.locals.keys().map(String::as_str))
-                            .unwrap_or_else(|| format!("declare it in a `locals {{ {name} = … }}` block")),
-                    );
-                    diags.push(d);
-                }
-            }
+            RefRoot::Var(name) if m.variables.contains_key(name) => out.push(Node::Var(module.clone(), name.clone())),
+            RefRoot::Local(name) if m.locals.contains_key(name) => out.push(Node::Local(module.clone(), name.clone())),
             RefRoot::Resource { mode, type_name, name } => {
                 let addr = ResourceAddr {
                     module: module.clone(),
@@ -337,44 +317,16 @@ fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: 
                 };
                 if m.resources.contains_key(&addr.local_key()) {
                     out.push(Node::Resource(addr));
-                } else {
-                    let kind = if *mode == ResourceMode::Data { "data source" } else { "resource" };
-                    let keys: Vec<&str> = m.resources.keys().map(String::as_str).collect();
-                    let mut d = Diagnostic::error(format!("Reference to undeclared {kind} \"{}\"", addr.local_key()))
-                        .at(r.span);
-                    d = d.help(suggest(&addr.local_key(), keys.iter().copied()).unwrap_or_else(|| {
-                        format!("no {kind} block \"{type_name}\" \"{name}\" is declared in this module")
-                    }));
-                    diags.push(d);
                 }
             }
-            RefRoot::Module(name) => {
-                let Some(_) = m.module_calls.get(name) else {
-                    let mut d = Diagnostic::error(format!("Reference to undeclared module \"{name}\"")).at(r.span);
-                    d = d
-                        .help(suggest(name, m.module_calls.keys().map(String::as_str)).unwrap_or_else(|| {
-                            format!("declare it with a `module \"{name}\" {{ source = … }}` block")
-                        }));
-                    diags.push(d);
-                    continue;
-                };
+            RefRoot::Module(name) if m.module_calls.contains_key(name) => {
                 let child = module.child(name);
                 let Some(cm) = config.modules.get(&child) else { continue };
                 match r.attrs.first() {
-                    Some(out_name) => {
-                        if cm.outputs.contains_key(out_name) {
-                            out.push(Node::Output(child, out_name.clone()));
-                        } else {
-                            let mut d = Diagnostic::error(format!(
-                                "Unsupported attribute: module \"{name}\" has no output named \"{out_name}\""
-                            ))
-                            .at(r.span);
-                            d = d.help(suggest(out_name, cm.outputs.keys().map(String::as_str)).unwrap_or_else(|| {
-                                format!("add `output \"{out_name}\" {{ value = … }}` to the module")
-                            }));
-                            diags.push(d);
-                        }
+                    Some(out_name) if cm.outputs.contains_key(out_name) => {
+                        out.push(Node::Output(child, out_name.clone()))
                     }
+                    Some(_) => {}
                     None => out.extend(cm.outputs.keys().map(|o| Node::Output(child.clone(), o.clone()))),
                 }
             }
@@ -422,4 +374,110 @@ fn find_cycles(graph: &DiGraph<Node, ()>) -> Vec<Vec<NodeIndex>> {
         cycles.push(path);
     }
     cycles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::stack;
+
+    fn position(g: &Graph, name: &str) -> usize {
+        g.order().iter().position(|n| n.to_string() == name).unwrap_or_else(|| panic!("{name} is not in the graph"))
+    }
+
+    fn deps(g: &Graph, r: &str) -> Vec<String> {
+        let addr = g
+            .order()
+            .iter()
+            .find_map(|n| match n {
+                Node::Resource(a) if a.to_string() == r => Some(a.clone()),
+                _ => None,
+            })
+            .unwrap();
+        g.resource_deps(&addr).map(ToString::to_string).collect()
+    }
+
+    const MODULES: &[(&str, &str)] = &[
+        (
+            "main.tf",
+            r#"
+variable "prefix" { default = "x" }
+locals { name = "${var.prefix}-${terraform_data.base.id}" }
+resource "terraform_data" "base" {}
+resource "terraform_data" "uses_local" { input = local.name }
+resource "terraform_data" "ordered" { depends_on = [terraform_data.uses_local] }
+module "child" {
+  source = "./child"
+  seed   = terraform_data.base.output
+}
+resource "terraform_data" "after_module" { input = module.child.result }
+output "final" { value = terraform_data.after_module.id }
+"#,
+        ),
+        (
+            "child/main.tf",
+            r#"
+variable "seed" {}
+resource "terraform_data" "inner" { input = var.seed }
+output "result" { value = terraform_data.inner.output }
+"#,
+        ),
+    ];
+
+    #[test]
+    fn resource_dependencies_pass_through_locals_variables_and_module_outputs() {
+        let s = stack(MODULES);
+        assert_eq!(deps(&s.graph, "terraform_data.base"), Vec::<String>::new());
+        assert_eq!(deps(&s.graph, "terraform_data.uses_local"), vec!["terraform_data.base"]);
+        assert_eq!(
+            deps(&s.graph, "terraform_data.ordered"),
+            vec!["terraform_data.uses_local"],
+            "depends_on is an edge"
+        );
+        assert_eq!(deps(&s.graph, "module.child.terraform_data.inner"), vec!["terraform_data.base"]);
+        assert_eq!(deps(&s.graph, "terraform_data.after_module"), vec!["module.child.terraform_data.inner"]);
+    }
+
+    #[test]
+    fn the_order_puts_every_dependency_first() {
+        let s = stack(MODULES);
+        for node in s.graph.order() {
+            for dep in s.graph.direct_deps(node) {
+                assert!(
+                    position(&s.graph, &dep.to_string()) < position(&s.graph, &node.to_string()),
+                    "{dep} must come before {node}"
+                );
+            }
+        }
+        assert!(position(&s.graph, "module.child.output.result") < position(&s.graph, "terraform_data.after_module"));
+    }
+
+    #[test]
+    fn a_cycle_is_reported_as_a_readable_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("main.tf"),
+            r#"
+resource "terraform_data" "a" { input = terraform_data.b.id }
+resource "terraform_data" "b" { input = local.via }
+locals { via = terraform_data.a.id }
+"#,
+        )
+        .unwrap();
+        let config = crate::lang::load::load(dir.path()).expect("loads");
+        let err = Graph::build(&config).err().expect("a cycle").to_string();
+        assert!(err.starts_with("Cycle: "), "{err}");
+        for part in ["terraform_data.a", "terraform_data.b", "local.via"] {
+            assert!(err.contains(part), "the cycle names {part}: {err}");
+        }
+    }
+
+    #[test]
+    fn dot_output_names_resources_and_their_edges() {
+        let s = stack(MODULES);
+        let dot = s.graph.to_dot(false);
+        assert!(dot.starts_with("digraph cairn {"), "{dot}");
+        assert!(dot.contains("\"terraform_data.uses_local\" -> \"terraform_data.base\""), "{dot}");
+        assert!(!dot.contains("local.name"), "without --all only resources: {dot}");
+    }
 }

@@ -98,16 +98,8 @@ pub async fn state_mv(
     }
     let mut moves = Vec::new();
     for old in hits {
-        let new = match (&f, &t) {
-            (AnyAddr::Module(fm), AnyAddr::Module(tm)) => {
-                let mut m = tm.0.clone();
-                m.extend(old.resource.module.0[fm.0.len()..].iter().cloned());
-                InstanceAddr { resource: crate::addr::ResourceAddr { module: crate::addr::ModulePath(m), ..old.resource.clone() }, key: old.key.clone() }
-            }
-            (AnyAddr::Resource(_), AnyAddr::Resource(tr)) => tr.instance(old.key.clone()),
-            (AnyAddr::Instance(_), AnyAddr::Instance(ti)) => ti.clone(),
-            (AnyAddr::Instance(_), AnyAddr::Resource(tr)) => tr.instance(InstanceKey::None),
-            _ => return Err(OpError::msg(format!("cannot move {from} to {to}: move a module to a module, a resource to a resource, an instance to an instance"))),
+        let Some(new) = f.move_instance(&old, &t) else {
+            return Err(OpError::msg(format!("cannot move {from} to {to}: move a module to a module, a resource to a resource, an instance to an instance")));
         };
         if old.resource.type_name != new.resource.type_name {
             return Err(OpError::msg(format!("cannot move {old} to {new}: the resource types differ")));
