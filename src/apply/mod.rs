@@ -119,78 +119,8 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
             .map_err(|e| Diagnostics::from(Diagnostic::error(e)))?;
     }
 
-    // Build the step graph.
-    let mut deps: BTreeMap<Key, BTreeSet<Key>> = BTreeMap::new();
     let index: HashMap<&InstanceAddr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
-    for (i, c) in changes.iter().enumerate() {
-        match c.action {
-            Action::Create | Action::Update => {
-                deps.entry((i, Step::Main)).or_default();
-            }
-            Action::Delete => {
-                deps.entry((i, Step::Delete)).or_default();
-            }
-            Action::DeleteThenCreate => {
-                deps.entry((i, Step::Main)).or_default().insert((i, Step::Delete));
-                deps.entry((i, Step::Delete)).or_default();
-            }
-            Action::CreateThenDelete => {
-                deps.entry((i, Step::Main)).or_default();
-                deps.entry((i, Step::DeleteOld)).or_default().insert((i, Step::Main));
-            }
-            Action::NoOp | Action::Read => {
-                if c.importing.is_some() {
-                    deps.entry((i, Step::Import)).or_default();
-                }
-            }
-        }
-    }
-    let steps: Vec<Key> = deps.keys().copied().collect();
-    for (i, c) in changes.iter().enumerate() {
-        let old_deps: Vec<InstanceAddr> =
-            state.resources.get(&c.addr).map(|r| r.dependencies.clone()).unwrap_or_default();
-        // Creates and updates wait for what they depend on.
-        if deps.contains_key(&(i, Step::Main)) || deps.contains_key(&(i, Step::Import)) {
-            let me = if deps.contains_key(&(i, Step::Main)) { (i, Step::Main) } else { (i, Step::Import) };
-            for d in &c.dependencies {
-                if let Some(&j) = index.get(d) {
-                    for s in [Step::Main, Step::Import] {
-                        if deps.contains_key(&(j, s)) {
-                            deps.get_mut(&me).map(|v| v.insert((j, s)));
-                        }
-                    }
-                }
-            }
-        }
-        // An object is deleted only after everything that used it has let go of it.
-        for d in c.dependencies.iter().chain(old_deps.iter()) {
-            let Some(&j) = index.get(d) else { continue };
-            for (dstep, mine) in
-                [(Step::Delete, Step::Delete), (Step::Delete, Step::Main), (Step::DeleteOld, Step::Main)]
-            {
-                if deps.contains_key(&(j, dstep))
-                    && deps.contains_key(&(i, mine))
-                    && !(mine == Step::Main
-                        && dstep == Step::Delete
-                        && changes[j].action == Action::DeleteThenCreate
-                        && c.action != Action::Delete)
-                {
-                    deps.get_mut(&(j, dstep)).map(|v| v.insert((i, mine)));
-                }
-            }
-        }
-    }
-    if let Some(cycle) = find_cycle(&deps) {
-        let names: Vec<String> = cycle.iter().map(|(i, s)| format!("{} ({s:?})", changes[*i].addr)).collect();
-        return Err(Diagnostic::error(format!("Cannot order the apply: {}", names.join(" → "))).help("this combination of replacements and create_before_destroy forms a cycle; apply in two steps with --target").into());
-    }
-
-    let mut dependents: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
-    for (k, ds) in &deps {
-        for d in ds {
-            dependents.entry(*d).or_default().push(*k);
-        }
-    }
+    let StepGraph { steps, deps, dependents } = step_graph(&changes, &state)?;
     let mut waiting: BTreeMap<Key, usize> = deps.iter().map(|(k, v)| (*k, v.len())).collect();
     let mut ready: std::collections::VecDeque<Key> = steps.iter().filter(|k| waiting[k] == 0).copied().collect();
     let mut failed_keys: BTreeSet<Key> = BTreeSet::new();
@@ -295,33 +225,8 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     }
 
     // Outputs and checks from the final values.
-    let mut diags = Diagnostics::new();
-    for node in input.graph.order().to_vec() {
-        if !matches!(node, Node::Resource(_)) {
-            if let Err(d) = input.env.eval_node(input.config, &node) {
-                if outcome.failed.is_empty() && !outcome.interrupted {
-                    diags.extend(d);
-                }
-            }
-        }
-    }
-    if plan.mode != PlanMode::Destroy {
-        for (name, out) in &input.config.root().outputs {
-            if let Some(v) = input.env.outputs.get(&(ModulePath::root(), name.clone())) {
-                outcome.outputs.insert(name.clone(), (v.clone(), out.sensitive));
-            }
-        }
-    }
-    let mut check_diags = Diagnostics::new();
-    outcome.checks = crate::plan::planner::evaluate_checks(input.config, &input.env, &mut check_diags);
-    state.outputs = outcome
-        .outputs
-        .iter()
-        .map(|(k, (v, sensitive))| {
-            let sensitive = *sensitive || v.contains_sensitive();
-            (k.clone(), OutputState { value: if sensitive { serde_json::Value::Null } else { v.to_json() }, sensitive })
-        })
-        .collect();
+    let mut diags = final_values(&mut input, &mut outcome);
+    state.outputs = stored_outputs(&outcome.outputs);
     state.check_results = outcome.checks.clone();
     match persister.finish(state.clone()).await {
         Ok(s) => state = s,
@@ -340,6 +245,129 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         return Err(diags);
     }
     Ok(outcome)
+}
+
+/// The steps of an apply and what each waits for.
+struct StepGraph {
+    steps: Vec<Key>,
+    /// Step → the steps that must finish first.
+    deps: BTreeMap<Key, BTreeSet<Key>>,
+    /// Step → the steps waiting for it.
+    dependents: BTreeMap<Key, Vec<Key>>,
+}
+
+/// Orders the plan's changes: creates and updates after what they depend on; an object is
+/// deleted only after everything that used it has let go of it; a replacement is
+/// delete-then-create, or create-then-delete under create_before_destroy.
+fn step_graph(changes: &[&ResourceChange], state: &State) -> Result<StepGraph, Diagnostics> {
+    let mut deps: BTreeMap<Key, BTreeSet<Key>> = BTreeMap::new();
+    let index: HashMap<&InstanceAddr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
+    for (i, c) in changes.iter().enumerate() {
+        match c.action {
+            Action::Create | Action::Update => {
+                deps.entry((i, Step::Main)).or_default();
+            }
+            Action::Delete => {
+                deps.entry((i, Step::Delete)).or_default();
+            }
+            Action::DeleteThenCreate => {
+                deps.entry((i, Step::Main)).or_default().insert((i, Step::Delete));
+                deps.entry((i, Step::Delete)).or_default();
+            }
+            Action::CreateThenDelete => {
+                deps.entry((i, Step::Main)).or_default();
+                deps.entry((i, Step::DeleteOld)).or_default().insert((i, Step::Main));
+            }
+            Action::NoOp | Action::Read => {
+                if c.importing.is_some() {
+                    deps.entry((i, Step::Import)).or_default();
+                }
+            }
+        }
+    }
+    let steps: Vec<Key> = deps.keys().copied().collect();
+    for (i, c) in changes.iter().enumerate() {
+        let old_deps: Vec<InstanceAddr> =
+            state.resources.get(&c.addr).map(|r| r.dependencies.clone()).unwrap_or_default();
+        // Creates and updates wait for what they depend on.
+        if deps.contains_key(&(i, Step::Main)) || deps.contains_key(&(i, Step::Import)) {
+            let me = if deps.contains_key(&(i, Step::Main)) { (i, Step::Main) } else { (i, Step::Import) };
+            for d in &c.dependencies {
+                if let Some(&j) = index.get(d) {
+                    for s in [Step::Main, Step::Import] {
+                        if deps.contains_key(&(j, s)) {
+                            deps.get_mut(&me).map(|v| v.insert((j, s)));
+                        }
+                    }
+                }
+            }
+        }
+        // An object is deleted only after everything that used it has let go of it.
+        for d in c.dependencies.iter().chain(old_deps.iter()) {
+            let Some(&j) = index.get(d) else { continue };
+            for (dstep, mine) in
+                [(Step::Delete, Step::Delete), (Step::Delete, Step::Main), (Step::DeleteOld, Step::Main)]
+            {
+                if deps.contains_key(&(j, dstep))
+                    && deps.contains_key(&(i, mine))
+                    && !(mine == Step::Main
+                        && dstep == Step::Delete
+                        && changes[j].action == Action::DeleteThenCreate
+                        && c.action != Action::Delete)
+                {
+                    deps.get_mut(&(j, dstep)).map(|v| v.insert((i, mine)));
+                }
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&deps) {
+        let names: Vec<String> = cycle.iter().map(|(i, s)| format!("{} ({s:?})", changes[*i].addr)).collect();
+        return Err(Diagnostic::error(format!("Cannot order the apply: {}", names.join(" → "))).help("this combination of replacements and create_before_destroy forms a cycle; apply in two steps with --target").into());
+    }
+
+    let mut dependents: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
+    for (k, ds) in &deps {
+        for d in ds {
+            dependents.entry(*d).or_default().push(*k);
+        }
+    }
+    Ok(StepGraph { steps, deps, dependents })
+}
+
+/// Evaluates outputs and checks from the values the apply produced. An expression that fails
+/// because a step failed or was interrupted is not an error of its own.
+fn final_values(input: &mut ApplyInput<'_>, outcome: &mut ApplyOutcome) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for node in input.graph.order() {
+        if !matches!(node, Node::Resource(_)) {
+            if let Err(d) = input.env.eval_node(input.config, node) {
+                if outcome.failed.is_empty() && !outcome.interrupted {
+                    diags.extend(d);
+                }
+            }
+        }
+    }
+    if input.plan.mode != PlanMode::Destroy {
+        for (name, out) in &input.config.root().outputs {
+            if let Some(v) = input.env.outputs.get(&(ModulePath::root(), name.clone())) {
+                outcome.outputs.insert(name.clone(), (v.clone(), out.sensitive));
+            }
+        }
+    }
+    let mut check_diags = Diagnostics::new();
+    outcome.checks = crate::plan::planner::evaluate_checks(input.config, &input.env, &mut check_diags);
+    diags
+}
+
+/// Outputs as state keeps them: a sensitive one (declared, or holding a secret) by name only.
+fn stored_outputs(outputs: &BTreeMap<String, (Value, bool)>) -> BTreeMap<String, OutputState> {
+    outputs
+        .iter()
+        .map(|(k, (v, sensitive))| {
+            let sensitive = *sensitive || v.contains_sensitive();
+            (k.clone(), OutputState { value: if sensitive { serde_json::Value::Null } else { v.to_json() }, sensitive })
+        })
+        .collect()
 }
 
 fn plan_moved(plan: &Plan) -> bool {
@@ -489,7 +517,7 @@ fn start_step(
     let record = ResourceInstanceState {
         type_name: c.type_name.clone(),
         provider: c.provider.clone(),
-        attributes: serde_json::Value::Null,
+        attributes: serde_json::Value::Null.into(),
         sensitive_fingerprints: BTreeMap::new(),
         dependencies: c.dependencies.clone(),
         create_before_destroy: c.create_before_destroy,
@@ -506,7 +534,7 @@ fn start_step(
                     .write_resource(
                         addr.clone(),
                         Some(ResourceInstanceState {
-                            attributes: attrs,
+                            attributes: attrs.into(),
                             sensitive_fingerprints: fps,
                             ..record.clone()
                         }),
@@ -531,7 +559,7 @@ fn start_step(
                                 .write_resource(
                                     addr.clone(),
                                     Some(ResourceInstanceState {
-                                        attributes: attrs,
+                                        attributes: attrs.into(),
                                         sensitive_fingerprints: fps,
                                         ..record.clone()
                                     }),
@@ -598,7 +626,7 @@ fn record_success(
                     ResourceInstanceState {
                         type_name: c.type_name.clone(),
                         provider: c.provider.clone(),
-                        attributes: attrs,
+                        attributes: attrs.into(),
                         sensitive_fingerprints: fps,
                         dependencies: c.dependencies.clone(),
                         create_before_destroy: c.create_before_destroy,
@@ -671,4 +699,122 @@ fn final_plan(c: &ResourceChange, now: crate::plan::instance::InstancePlan) -> R
 fn unknown_argument(_planned: &Value, conf: &Value) -> Option<String> {
     let m = conf.as_map()?;
     m.iter().find(|(_, v)| crate::plan::env::has_pending(v)).map(|(k, _)| k.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(addr: &str, action: Action, deps: &[&str], create_before_destroy: bool) -> ResourceChange {
+        let inst = |s: &str| match s.parse::<crate::addr::AnyAddr>().unwrap() {
+            crate::addr::AnyAddr::Resource(r) => r.instance(crate::addr::InstanceKey::None),
+            other => panic!("{other} is not a resource"),
+        };
+        ResourceChange {
+            addr: inst(addr),
+            previous_addr: None,
+            type_name: "terraform_data".into(),
+            provider: "terraform".into(),
+            action,
+            reason: None,
+            before: None,
+            after: None,
+            changed_paths: vec![],
+            replace_paths: vec![],
+            importing: None,
+            dependencies: deps.iter().map(|d| inst(d)).collect(),
+            create_before_destroy,
+            warnings: vec![],
+        }
+    }
+
+    /// The steps in an order the graph allows, as "address step" strings.
+    fn order(changes: &[ResourceChange]) -> Vec<String> {
+        let refs: Vec<&ResourceChange> = changes.iter().collect();
+        let g = step_graph(&refs, &State::default()).expect("orderable");
+        let mut waiting: BTreeMap<Key, usize> = g.deps.iter().map(|(k, v)| (*k, v.len())).collect();
+        let mut out = Vec::new();
+        while let Some(k) = waiting.iter().find(|(_, n)| **n == 0).map(|(k, _)| *k) {
+            waiting.remove(&k);
+            out.push(format!("{} {:?}", changes[k.0].addr, k.1));
+            for d in g.dependents.get(&k).into_iter().flatten() {
+                *waiting.get_mut(d).unwrap() -= 1;
+            }
+        }
+        assert!(waiting.is_empty(), "steps never ready: {waiting:?}");
+        out
+    }
+
+    fn before(order: &[String], a: &str, b: &str) -> bool {
+        let at = |s: &str| order.iter().position(|x| x == s).unwrap_or_else(|| panic!("no step {s} in {order:?}"));
+        at(a) < at(b)
+    }
+
+    #[test]
+    fn creates_follow_their_dependencies() {
+        let o = order(&[
+            change("terraform_data.net", Action::Create, &[], false),
+            change("terraform_data.db", Action::Create, &["terraform_data.net"], false),
+            change("terraform_data.old_user", Action::Delete, &["terraform_data.db"], false),
+        ]);
+        assert!(before(&o, "terraform_data.net Main", "terraform_data.db Main"), "{o:?}");
+        assert_eq!(o.len(), 3);
+    }
+
+    #[test]
+    fn a_replacement_deletes_first_unless_create_before_destroy() {
+        let o = order(&[change("terraform_data.a", Action::DeleteThenCreate, &[], false)]);
+        assert_eq!(o, vec!["terraform_data.a Delete", "terraform_data.a Main"]);
+
+        let o = order(&[
+            change("terraform_data.cert", Action::CreateThenDelete, &[], true),
+            change("terraform_data.proxy", Action::Update, &["terraform_data.cert"], false),
+        ]);
+        assert!(before(&o, "terraform_data.cert Main", "terraform_data.proxy Main"), "{o:?}");
+        assert!(
+            before(&o, "terraform_data.proxy Main", "terraform_data.cert DeleteOld"),
+            "the old certificate goes only after the proxy stopped using it: {o:?}"
+        );
+    }
+
+    #[test]
+    fn a_deleted_object_waits_for_its_users_to_let_go() {
+        let o = order(&[
+            change("terraform_data.base", Action::Delete, &[], false),
+            change("terraform_data.user", Action::Delete, &["terraform_data.base"], false),
+        ]);
+        assert_eq!(o, vec!["terraform_data.user Delete", "terraform_data.base Delete"]);
+    }
+
+    #[test]
+    fn no_ops_are_not_steps_but_imports_are() {
+        let mut imported = change("terraform_data.adopted", Action::NoOp, &[], false);
+        imported.importing = Some("id-1".into());
+        let o = order(&[change("terraform_data.same", Action::NoOp, &[], false), imported]);
+        assert_eq!(o, vec!["terraform_data.adopted Import"]);
+    }
+
+    #[test]
+    fn stored_outputs_keep_secrets_by_name_only() {
+        let outputs = BTreeMap::from([
+            ("plain".to_string(), (Value::string("x"), false)),
+            ("declared".to_string(), (Value::string("y"), true)),
+            ("derived".to_string(), (Value::map([("k", Value::string("z").sensitive())]), false)),
+        ]);
+        let stored = stored_outputs(&outputs);
+        assert_eq!(stored["plain"].value, serde_json::json!("x"));
+        for name in ["declared", "derived"] {
+            assert!(stored[name].sensitive && stored[name].value.is_null(), "{name}");
+        }
+    }
+
+    #[test]
+    fn interrupt_levels_and_step_actions() {
+        let i = Interrupt::new();
+        assert_eq!(i.level(), 0);
+        assert_eq!(i.raise(), 1);
+        assert_eq!(i.raise(), 2);
+        assert_eq!(step_action(Action::DeleteThenCreate, Step::Main), Action::Create);
+        assert_eq!(step_action(Action::CreateThenDelete, Step::DeleteOld), Action::Delete);
+    }
 }

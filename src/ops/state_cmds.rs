@@ -184,7 +184,7 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
         ResourceInstanceState {
             type_name: block.type_name.clone(),
             provider,
-            attributes,
+            attributes: attributes.into(),
             sensitive_fingerprints,
             dependencies: vec![],
             create_before_destroy: false,

@@ -79,23 +79,85 @@ pub fn decode_instance(schema: &Schema, r: &crate::state::ResourceInstanceState)
     codec::decode(&r.attributes, &r.sensitive_fingerprints, schema)
 }
 
-pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult, Diagnostics> {
+pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult, Diagnostics> {
     let config = input.config;
-    let mut diags = Diagnostics::new();
     let key = input.fingerprint_key;
     let fingerprint = move |v: &Value| codec::fingerprint(&key, v);
+    let (lineage, serial) = (input.state.lineage.clone(), input.state.serial);
 
     // 1. Moved blocks rename state entries before anything is compared.
-    let mut state = input.state.clone();
-    let moved_from = apply_moved(config, &mut state, &mut diags);
+    let mut state = std::mem::take(&mut input.state);
+    let moved_from = apply_moved(config, &mut state)?;
+    // 2. Decode stored instances.
+    let mut prior = decode_prior(&state, input.registry)?;
+    // 3. Refresh: one read_many per type, bounded concurrency.
+    let refreshed = if opts.refresh && !opts.validate_only && !prior.is_empty() {
+        refresh_prior(&input, &state, &mut prior, opts, &fingerprint).await?
+    } else {
+        Refreshed::default()
+    };
+    // 4. Walk the configuration.
+    let targets = target_closure(input.graph, &opts.targets);
+    let walked = Walk::new(&input, &state, &prior, opts, &fingerprint, &moved_from, targets.as_ref()).run().await?;
+    let Walked { env, mut changes, planned_instances, missing, mut warnings } = walked;
+    let mut diags = Diagnostics::new();
+    // 5. Instances in state that the configuration no longer has.
+    if !opts.validate_only {
+        changes.extend(orphan_deletes(
+            config,
+            &state,
+            &prior,
+            &planned_instances,
+            targets.as_ref(),
+            &moved_from,
+            &mut diags,
+        ));
+    }
+    // 6. Destroy mode turns everything into deletes; refresh-only changes nothing.
+    match opts.mode {
+        PlanMode::Destroy => changes = destroy_deletes(config, &state, &prior, targets.as_ref(), &mut diags),
+        PlanMode::RefreshOnly => {
+            for c in changes.iter_mut() {
+                c.action = Action::NoOp;
+            }
+            changes.retain(|c| c.before.is_some());
+        }
+        PlanMode::Normal => {}
+    }
     if diags.has_errors() {
         return Err(diags);
     }
+    warn_replaced_while_in_use(&mut changes, &state);
+    // 7. Outputs and checks.
+    let output_changes = output_changes(config, &state, &env, opts.mode);
+    let checks = evaluate_checks_with_missing(config, &env, &missing, &mut diags);
 
-    // 2. Decode stored instances.
-    let mut prior: BTreeMap<InstanceAddr, Value> = BTreeMap::new();
+    let (vars, sensitive_vars) = split_variables(&input.variables);
+    let plan = Plan {
+        mode: opts.mode,
+        lineage,
+        serial,
+        config_hash: config_hash(config),
+        variables: vars,
+        sensitive_variables: sensitive_vars,
+        changes,
+        drift: refreshed.drift,
+        output_changes,
+        checks,
+        prior_state: rebuild_prior_state(state, &prior, &refreshed.changed, input.registry, &key),
+        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
+        warnings: warnings.0.iter().chain(diags.0.iter()).map(|d| d.summary.clone()).collect(),
+    };
+    warnings.extend(diags);
+    Ok(PlanResult { plan, env, warnings })
+}
+
+/// Decodes every stored instance into a value with its schema's marks.
+fn decode_prior(state: &State, registry: &Registry) -> Result<BTreeMap<InstanceAddr, Value>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut prior = BTreeMap::new();
     for (addr, r) in &state.resources {
-        let Some(rt) = input.registry.get(&r.type_name) else {
+        let Some(rt) = registry.get(&r.type_name) else {
             diags.push(
                 Diagnostic::error(format!(
                     "The state holds {addr} of type \"{}\", which this version of Cairn does not support",
@@ -110,349 +172,445 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
     if diags.has_errors() {
         return Err(diags);
     }
+    Ok(prior)
+}
 
-    // 3. Refresh: one read_many per type, bounded concurrency.
-    let mut drift = Vec::new();
-    if opts.refresh && !opts.validate_only && !prior.is_empty() {
-        let refreshed = refresh(&input, &state, &prior, opts.parallelism, read_purpose(opts)).await?;
-        for (addr, now) in refreshed {
-            let Some(before) = prior.get(&addr).cloned() else { continue };
-            let r = &state.resources[&addr];
-            let schema = input.registry.get(&r.type_name).map(|t| t.schema().clone()).unwrap_or_default();
-            match now {
-                None => {
-                    drift.push(Drift {
-                        addr: addr.clone(),
-                        type_name: r.type_name.clone(),
-                        provider: r.provider.clone(),
-                        action: Action::Delete,
-                        before,
-                        after: None,
-                        changed_paths: vec![],
-                    });
-                    prior.remove(&addr);
+/// What a refresh found.
+#[derive(Default)]
+struct Refreshed {
+    /// Changes someone made outside Cairn.
+    drift: Vec<Drift>,
+    /// Instances whose live object differs from what state recorded (drift or not), so whose
+    /// stored form must be written again.
+    changed: BTreeSet<InstanceAddr>,
+}
+
+/// Replaces each prior value with the live object (removing the ones that are gone) and
+/// reports drift.
+async fn refresh_prior(
+    input: &PlanInput<'_>,
+    state: &State,
+    prior: &mut BTreeMap<InstanceAddr, Value>,
+    opts: &PlanOptions,
+    fingerprint: &dyn Fn(&Value) -> String,
+) -> Result<Refreshed, Diagnostics> {
+    let mut out = Refreshed::default();
+    let live = refresh(input, state, prior, opts.parallelism, read_purpose(opts)).await?;
+    for (addr, now) in live {
+        let Some(before) = prior.remove(&addr) else { continue };
+        let r = &state.resources[&addr];
+        let Some(rt) = input.registry.get(&r.type_name) else { continue };
+        let schema = rt.schema();
+        let drifted = |action, after, changed_paths| Drift {
+            addr: addr.clone(),
+            type_name: r.type_name.clone(),
+            provider: r.provider.clone(),
+            action,
+            before: before.clone(),
+            after,
+            changed_paths,
+        };
+        match now {
+            None => {
+                out.drift.push(drifted(Action::Delete, None, vec![]));
+                out.changed.insert(addr);
+            }
+            Some(now) => {
+                let mut changed = changed_paths_with_schema(schema, &before, &now, fingerprint);
+                // Drift is a change someone made: attributes only the API sets (status,
+                // fingerprints, expiry) move on their own and are refreshed silently.
+                changed.retain(|p| schema.attribute_at(p).is_none_or(|a| !(a.computed && !a.optional && !a.required)));
+                changed.sort();
+                if !changed.is_empty() {
+                    out.drift.push(drifted(Action::Update, Some(unread_as_before(&before, &now)), changed));
                 }
-                Some(now) => {
-                    let mut changed = changed_paths_with_schema(&schema, &before, &now, &fingerprint);
-                    // Drift is a change someone made: attributes only the API sets (status,
-                    // fingerprints, expiry) move on their own and are refreshed silently.
-                    changed.retain(|p| {
-                        schema.attribute_at(p).map_or(true, |a| !(a.computed && !a.optional && !a.required))
-                    });
-                    changed.sort();
-                    if !changed.is_empty() {
-                        let after = Some(unread_as_before(&before, &now));
-                        drift.push(Drift {
-                            addr: addr.clone(),
-                            type_name: r.type_name.clone(),
-                            provider: r.provider.clone(),
-                            action: Action::Update,
-                            before,
-                            after,
-                            changed_paths: changed,
-                        });
-                    }
-                    prior.insert(addr, now);
+                if now != before {
+                    out.changed.insert(addr.clone());
                 }
+                prior.insert(addr, now);
             }
         }
     }
+    Ok(out)
+}
 
-    // 4. Walk the configuration.
-    let mut env = Env::default();
-    for (k, v) in &input.variables {
-        env.vars.insert((ModulePath::root(), k.clone()), v.clone());
+/// The graph walk's result.
+struct Walked {
+    env: Env,
+    changes: Vec<ResourceChange>,
+    /// Every instance the configuration has (whatever its action).
+    planned_instances: BTreeSet<InstanceAddr>,
+    /// `cairn check`: instances that do not exist (null to check blocks).
+    missing: BTreeSet<InstanceAddr>,
+    warnings: Diagnostics,
+}
+
+/// Walks the configuration graph in dependency order: evaluates variables, locals and outputs,
+/// expands each resource and plans each of its instances.
+struct Walk<'w> {
+    input: &'w PlanInput<'w>,
+    state: &'w State,
+    prior: &'w BTreeMap<InstanceAddr, Value>,
+    opts: &'w PlanOptions,
+    fingerprint: &'w dyn Fn(&Value) -> String,
+    moved_from: &'w BTreeMap<InstanceAddr, InstanceAddr>,
+    targets: Option<&'w BTreeSet<ResourceAddr>>,
+    /// Import blocks: target instance → id.
+    imports: BTreeMap<InstanceAddr, String>,
+    /// Objects an interrupted apply created but did not record, by the address they were for.
+    recovered: BTreeMap<InstanceAddr, &'w JournalEntry>,
+    actions_by_resource: HashMap<ResourceAddr, Vec<Action>>,
+    env: Env,
+    changes: Vec<ResourceChange>,
+    planned_instances: BTreeSet<InstanceAddr>,
+    missing: BTreeSet<InstanceAddr>,
+    warnings: Diagnostics,
+    diags: Diagnostics,
+}
+
+/// One resource block being planned, with what its instances share.
+struct ResourceWalk<'r> {
+    addr: &'r ResourceAddr,
+    block: &'r ResourceBlock,
+    rt: Arc<dyn ResourceType>,
+    provider: String,
+    dependencies: Vec<InstanceAddr>,
+    triggered: bool,
+    in_target: bool,
+    /// The map `each.value` reads (for_each only).
+    each: Option<Value>,
+}
+
+impl<'w> Walk<'w> {
+    fn new(
+        input: &'w PlanInput<'w>,
+        state: &'w State,
+        prior: &'w BTreeMap<InstanceAddr, Value>,
+        opts: &'w PlanOptions,
+        fingerprint: &'w dyn Fn(&Value) -> String,
+        moved_from: &'w BTreeMap<InstanceAddr, InstanceAddr>,
+        targets: Option<&'w BTreeSet<ResourceAddr>>,
+    ) -> Self {
+        let mut env = Env::default();
+        for (k, v) in &input.variables {
+            env.vars.insert((ModulePath::root(), k.clone()), v.clone());
+        }
+        for v in input.config.root().variables.values() {
+            env.vars.entry((ModulePath::root(), v.name.clone())).or_insert_with(Value::unknown);
+        }
+        let mut diags = Diagnostics::new();
+        let imports = import_targets(input.config, &mut env, &mut diags);
+        let recovered = input
+            .open_journal
+            .iter()
+            .filter(|e| e.action == "create" && !prior.contains_key(&e.addr))
+            .map(|e| (e.addr.clone(), e))
+            .collect();
+        Walk {
+            input,
+            state,
+            prior,
+            opts,
+            fingerprint,
+            moved_from,
+            targets,
+            imports,
+            recovered,
+            actions_by_resource: HashMap::new(),
+            env,
+            changes: Vec::new(),
+            planned_instances: BTreeSet::new(),
+            missing: BTreeSet::new(),
+            warnings: Diagnostics::new(),
+            diags,
+        }
     }
-    for v in input.config.root().variables.values() {
-        env.vars.entry((ModulePath::root(), v.name.clone())).or_insert_with(Value::unknown);
-    }
 
-    let targets = target_closure(input.graph, &opts.targets);
-    let imports = import_targets(config, &mut env, &mut diags);
-    let recovered: BTreeMap<InstanceAddr, &JournalEntry> = input
-        .open_journal
-        .iter()
-        .filter(|e| e.action == "create" && !prior.contains_key(&e.addr))
-        .map(|e| (e.addr.clone(), e))
-        .collect();
-
-    let mut changes: Vec<ResourceChange> = Vec::new();
-    let mut actions_by_resource: HashMap<ResourceAddr, Vec<Action>> = HashMap::new();
-    let mut check_diags = Diagnostics::new();
-    let mut warnings = Diagnostics::new();
-    let mut planned_instances: BTreeSet<InstanceAddr> = BTreeSet::new();
-    let mut missing: BTreeSet<InstanceAddr> = BTreeSet::new();
-
-    for node in input.graph.order().to_vec() {
-        match &node {
-            Node::Resource(raddr) => {
-                if raddr.mode == ResourceMode::Data {
-                    let block = config.resource(raddr);
-                    diags.push(
-                        Diagnostic::error(format!("Data sources are not supported yet: {raddr}"))
-                            .at_opt(block.map(|b| b.span))
-                            .help("replace it with a variable or a resource reference"),
-                    );
-                    continue;
+    async fn run(mut self) -> Result<Walked, Diagnostics> {
+        let config = self.input.config;
+        for node in self.input.graph.order() {
+            match node {
+                Node::Resource(raddr) => self.resource(raddr).await,
+                other => {
+                    if let Err(d) = self.env.eval_node(config, other) {
+                        self.diags.extend(d);
+                    }
                 }
-                let Some(block) = config.resource(raddr) else { continue };
-                let Some(rt) = input.registry.get(&block.type_name).cloned() else {
-                    let names: Vec<&str> = input.registry.type_names().collect();
-                    let mut d = Diagnostic::error(format!("Unsupported resource type \"{}\"", block.type_name))
-                        .at(block.type_span);
-                    d = d.help(
+            }
+        }
+        if self.diags.has_errors() {
+            return Err(self.diags);
+        }
+        self.warnings.extend(self.diags);
+        Ok(Walked {
+            env: self.env,
+            changes: self.changes,
+            planned_instances: self.planned_instances,
+            missing: self.missing,
+            warnings: self.warnings,
+        })
+    }
+
+    /// Checks a resource block, expands it and plans each instance.
+    async fn resource(&mut self, raddr: &'w ResourceAddr) {
+        let (config, registry) = (self.input.config, self.input.registry);
+        if raddr.mode == ResourceMode::Data {
+            self.diags.push(
+                Diagnostic::error(format!("Data sources are not supported yet: {raddr}"))
+                    .at_opt(config.resource(raddr).map(|b| b.span))
+                    .help("replace it with a variable or a resource reference"),
+            );
+            return;
+        }
+        let Some(block) = config.resource(raddr) else { return };
+        let Some(rt) = registry.get(&block.type_name).cloned() else {
+            let names: Vec<&str> = registry.type_names().collect();
+            self.diags.push(
+                Diagnostic::error(format!("Unsupported resource type \"{}\"", block.type_name))
+                    .at(block.type_span)
+                    .help(
                         crate::lang::diag::suggest(&block.type_name, names.iter().copied())
                             .unwrap_or_else(|| format!("supported types: {}", names.join(", "))),
-                    );
-                    diags.push(d);
-                    continue;
-                };
-                let structure = validate::check_structure(&block.body, rt.schema(), block.span);
-                let had_errors = structure.has_errors();
-                diags.extend(structure);
-                if had_errors {
-                    continue;
-                }
-                let expansion = match expand(config, &env, raddr, block, opts.validate_only) {
-                    Ok(e) => e,
-                    Err(d) => {
-                        diags.extend(d);
-                        continue;
-                    }
-                };
-                let mut instances = Instances { expansion: expansion.0.clone(), values: BTreeMap::new() };
-                let provider_name = input.registry.provider_of(&block.type_name).unwrap_or("unknown").to_string();
-                let deps_resources: Vec<ResourceAddr> = input.graph.resource_deps(raddr).cloned().collect();
-                let dependencies: Vec<InstanceAddr> = deps_resources
-                    .iter()
-                    .flat_map(|d| {
-                        env.resources
-                            .get(d)
-                            .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                let triggered = replace_triggered(block, raddr, &actions_by_resource);
-                let in_target = targets.as_ref().map_or(true, |t| t.contains(raddr));
-
-                for ikey in expansion.0.keys() {
-                    let iaddr = raddr.instance(ikey.clone());
-                    planned_instances.insert(iaddr.clone());
-                    let scope = ModuleScope { env: &env, config, module: &raddr.module };
-                    let c = instance_ctx(config, &scope, &raddr.module, &ikey, expansion.1.as_ref(), block);
-                    let raw = match crate::plan::env::eval_body_expr(&block.body, &c) {
-                        Ok(v) => v,
-                        Err(d) => {
-                            diags.extend(d);
-                            continue;
-                        }
-                    };
-                    let conf = match validate::conform(&block.body, raw, rt.schema(), block.span) {
-                        Ok(v) => v,
-                        Err(d) => {
-                            diags.extend(d);
-                            continue;
-                        }
-                    };
-                    let vd = validate::check_values(&block.body, &conf, rt.schema(), block.span);
-                    let bad = vd.has_errors();
-                    diags.extend(vd);
-                    if bad || opts.validate_only {
-                        instances.values.insert(ikey.clone(), placeholder(rt.schema(), &conf));
-                        continue;
-                    }
-
-                    let mut before = prior.get(&iaddr).cloned();
-                    let mut importing = None;
-                    if before.is_none() {
-                        if let Some(id) = imports.get(&iaddr) {
-                            let cc = call_context(&input, &provider_name, block, read_purpose(opts));
-                            match rt.import(&cc, id).await {
-                                Ok(v) => {
-                                    before = Some(v);
-                                    importing = Some(id.clone());
-                                }
-                                Err(e) => {
-                                    diags.push(
-                                        Diagnostic::error(format!(
-                                            "Cannot import {iaddr} (id \"{id}\"): {}",
-                                            e.message
-                                        ))
-                                        .at_opt(import_span(config, &iaddr)),
-                                    );
-                                    continue;
-                                }
-                            }
-                        } else if let Some(entry) = recovered.get(&iaddr) {
-                            if let Some(name) = &entry.cloud_name {
-                                let cc = call_context(&input, &provider_name, block, read_purpose(opts));
-                                if let Ok(v) = rt.import(&cc, name).await {
-                                    warnings.push(Diagnostic::warning(format!(
-                                        "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
-                                    )));
-                                    before = Some(v);
-                                    importing = Some(name.clone());
-                                }
-                            }
-                        }
-                    }
-                    let tainted = state.resources.get(&iaddr).map_or(false, |r| r.tainted);
-                    let by_request = opts.replace.contains(&iaddr);
-
-                    let (action, reason, after, changed, replace_paths, pwarn) = if !in_target {
-                        match &before {
-                            Some(b) => (Action::NoOp, None, Some(b.clone()), vec![], vec![], vec![]),
-                            None => {
-                                instances.values.insert(ikey.clone(), Value::unknown());
-                                continue;
-                            }
-                        }
-                    } else {
-                        let input = InstanceInput {
-                            prior: before.as_ref(),
-                            config: &conf,
-                            force_replace: tainted || by_request || triggered,
-                            ignore_changes: &block.lifecycle.ignore_changes,
-                            fingerprint: &fingerprint,
-                        };
-                        match plan_instance(&*rt, &input) {
-                            Ok(d) => {
-                                let reason = if tainted {
-                                    Some(ActionReason::ReplaceBecauseTainted)
-                                } else if by_request {
-                                    Some(ActionReason::ReplaceByRequest)
-                                } else if triggered {
-                                    Some(ActionReason::ReplaceByTriggers)
-                                } else if d.action.is_replace() {
-                                    Some(ActionReason::ReplaceBecauseCannotUpdate)
-                                } else {
-                                    None
-                                };
-                                let action = if d.action.is_replace() && block.lifecycle.create_before_destroy {
-                                    Action::CreateThenDelete
-                                } else {
-                                    d.action
-                                };
-                                (action, reason, Some(d.planned), d.changed, d.replace_paths, d.warnings)
-                            }
-                            Err(e) => {
-                                diags.push(Diagnostic::error(format!("{iaddr}: {}", e.message)).at(block.span));
-                                continue;
-                            }
-                        }
-                    };
-                    if in_target && !opts.live_values {
-                        if let Some(d) = withheld_needed(&*rt, action, &conf, &changed, &iaddr, block, config, &env) {
-                            diags.push(d);
-                            continue;
-                        }
-                    }
-                    if action.is_replace() && block.lifecycle.prevent_destroy {
-                        diags.push(prevent_destroy_error(&iaddr, block));
-                    }
-                    // Health checks read what exists. An object that does not exist keeps its
-                    // planned value here (so expressions that use it still evaluate) and is
-                    // null to check blocks (so a check can say "missing").
-                    if opts.live_values && before.is_none() {
-                        missing.insert(iaddr.clone());
-                    }
-                    let after_value = match (&before, opts.live_values) {
-                        (Some(b), true) => b.clone(),
-                        _ => after.clone().unwrap_or(Value::Null),
-                    };
-                    instances.values.insert(ikey.clone(), after_value);
-                    actions_by_resource.entry(raddr.clone()).or_default().push(action);
-                    let change_warnings = pwarn;
-                    changes.push(ResourceChange {
-                        addr: iaddr.clone(),
-                        previous_addr: moved_from.get(&iaddr).cloned(),
-                        type_name: block.type_name.clone(),
-                        provider: provider_name.clone(),
-                        action,
-                        reason,
-                        before,
-                        after,
-                        changed_paths: changed,
-                        replace_paths,
-                        importing,
-                        dependencies: dependencies.clone(),
-                        create_before_destroy: block.lifecycle.create_before_destroy,
-                        warnings: change_warnings,
-                    });
-                }
-                env.resources.insert(raddr.clone(), instances);
-            }
-            other => {
-                if let Err(d) = env.eval_node(config, other) {
-                    diags.extend(d);
-                }
+                    ),
+            );
+            return;
+        };
+        let structure = validate::check_structure(&block.body, rt.schema(), block.span);
+        let had_errors = structure.has_errors();
+        self.diags.extend(structure);
+        if had_errors {
+            return;
+        }
+        let (expansion, each) = match expand(config, &self.env, raddr, block, self.opts.validate_only) {
+            Ok(e) => e,
+            Err(d) => return self.diags.extend(d),
+        };
+        let dependencies = self
+            .input
+            .graph
+            .resource_deps(raddr)
+            .flat_map(|d| {
+                self.env
+                    .resources
+                    .get(d)
+                    .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let r = ResourceWalk {
+            addr: raddr,
+            block,
+            provider: registry.provider_of(&block.type_name).unwrap_or("unknown").to_string(),
+            dependencies,
+            triggered: replace_triggered(block, raddr, &self.actions_by_resource),
+            in_target: self.targets.is_none_or(|t| t.contains(raddr)),
+            each,
+            rt,
+        };
+        let mut instances = Instances { expansion: expansion.clone(), values: BTreeMap::new() };
+        for key in expansion.keys() {
+            let iaddr = raddr.instance(key.clone());
+            self.planned_instances.insert(iaddr.clone());
+            if let Some(value) = self.instance(&r, &key, iaddr).await {
+                instances.values.insert(key, value);
             }
         }
-    }
-    if diags.has_errors() {
-        return Err(diags);
+        self.env.resources.insert(raddr.clone(), instances);
     }
 
-    // 5. Instances in state that the configuration no longer has.
-    if !opts.validate_only {
-        for (addr, before) in &prior {
-            if planned_instances.contains(addr) {
-                continue;
+    /// Plans one instance; returns the value references to it read (None when it could not be
+    /// planned: the reason is in the diagnostics).
+    async fn instance(&mut self, r: &ResourceWalk<'_>, key: &InstanceKey, iaddr: InstanceAddr) -> Option<Value> {
+        let (config, block, schema) = (self.input.config, r.block, r.rt.schema());
+        let scope = ModuleScope { env: &self.env, config, module: &r.addr.module };
+        let c = instance_ctx(config, &scope, &r.addr.module, key, r.each.as_ref(), block);
+        let conf = crate::plan::env::eval_body_expr(&block.body, &c)
+            .and_then(|raw| validate::conform(&block.body, raw, schema, block.span));
+        let conf = match conf {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.extend(d);
+                return None;
             }
-            if let Some(t) = &targets {
-                if !t.contains(&addr.resource) {
-                    continue;
-                }
-            }
-            let r = &state.resources[addr];
-            let block = config.resource(&addr.resource);
-            let reason = match block {
-                None if config.module(&addr.resource.module).is_none() => ActionReason::DeleteBecauseNoModule,
-                None => ActionReason::DeleteBecauseNoResourceConfig,
-                Some(_) if matches!(addr.key, InstanceKey::Int(_)) => ActionReason::DeleteBecauseCountIndex,
-                Some(_) => ActionReason::DeleteBecauseEachKey,
+        };
+        let vd = validate::check_values(&block.body, &conf, schema, block.span);
+        let bad = vd.has_errors();
+        self.diags.extend(vd);
+        if bad || self.opts.validate_only {
+            return Some(placeholder(schema, &conf));
+        }
+
+        let (before, importing) = self.prior_object(r, &iaddr).await.ok()?;
+        let tainted = self.state.resources.get(&iaddr).is_some_and(|s| s.tainted);
+        let by_request = self.opts.replace.contains(&iaddr);
+
+        let (action, reason, after, changed, replace_paths, warnings) = if !r.in_target {
+            // Outside --target: what exists stays as it is; what does not is not known.
+            let before = before.as_ref()?;
+            (Action::NoOp, None, Some(before.clone()), vec![], vec![], vec![])
+        } else {
+            let input = InstanceInput {
+                prior: before.as_ref(),
+                config: &conf,
+                force_replace: tainted || by_request || r.triggered,
+                ignore_changes: &block.lifecycle.ignore_changes,
+                fingerprint: self.fingerprint,
             };
-            if let Some(b) = block {
-                if b.lifecycle.prevent_destroy {
-                    diags.push(prevent_destroy_error(addr, b));
+            let d = match plan_instance(&*r.rt, &input) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.diags.push(Diagnostic::error(format!("{iaddr}: {}", e.message)).at(block.span));
+                    return None;
                 }
+            };
+            let reason = if tainted {
+                Some(ActionReason::ReplaceBecauseTainted)
+            } else if by_request {
+                Some(ActionReason::ReplaceByRequest)
+            } else if r.triggered {
+                Some(ActionReason::ReplaceByTriggers)
+            } else if d.action.is_replace() {
+                Some(ActionReason::ReplaceBecauseCannotUpdate)
+            } else {
+                None
+            };
+            let action = if d.action.is_replace() && block.lifecycle.create_before_destroy {
+                Action::CreateThenDelete
+            } else {
+                d.action
+            };
+            (action, reason, Some(d.planned), d.changed, d.replace_paths, d.warnings)
+        };
+        if r.in_target && !self.opts.live_values {
+            if let Some(d) = withheld_needed(&*r.rt, action, &conf, &changed, &iaddr, block, config, &self.env) {
+                self.diags.push(d);
+                return None;
             }
-            changes.push(delete_change(addr, r, before, Some(reason), moved_from.get(addr).cloned()));
         }
+        if action.is_replace() && block.lifecycle.prevent_destroy {
+            self.diags.push(prevent_destroy_error(&iaddr, block));
+        }
+        // Health checks read what exists. An object that does not exist keeps its planned value
+        // here (so expressions that use it still evaluate) and is null to check blocks (so a
+        // check can say "missing").
+        if self.opts.live_values && before.is_none() {
+            self.missing.insert(iaddr.clone());
+        }
+        let value = match (&before, self.opts.live_values) {
+            (Some(b), true) => b.clone(),
+            _ => after.clone().unwrap_or(Value::Null),
+        };
+        self.actions_by_resource.entry(r.addr.clone()).or_default().push(action);
+        self.changes.push(ResourceChange {
+            previous_addr: self.moved_from.get(&iaddr).cloned(),
+            addr: iaddr,
+            type_name: block.type_name.clone(),
+            provider: r.provider.clone(),
+            action,
+            reason,
+            before,
+            after,
+            changed_paths: changed,
+            replace_paths,
+            importing,
+            dependencies: r.dependencies.clone(),
+            create_before_destroy: block.lifecycle.create_before_destroy,
+            warnings,
+        });
+        Some(value)
     }
 
-    // 6. Destroy mode turns everything into deletes.
-    if opts.mode == PlanMode::Destroy {
-        changes.clear();
-        for (addr, before) in &prior {
-            let r = &state.resources[addr];
-            if let Some(t) = &targets {
-                if !t.contains(&addr.resource) {
-                    continue;
-                }
-            }
-            if let Some(b) = config.resource(&addr.resource) {
-                if b.lifecycle.prevent_destroy {
-                    diags.push(prevent_destroy_error(addr, b));
-                }
-            }
-            changes.push(delete_change(addr, r, before, None, None));
+    /// The object an instance starts from: what state (refreshed) holds, or the object an
+    /// import block names, or one an interrupted apply created for it. With the import id
+    /// when adopting. Err when an import failed (reported).
+    async fn prior_object(
+        &mut self,
+        r: &ResourceWalk<'_>,
+        iaddr: &InstanceAddr,
+    ) -> Result<(Option<Value>, Option<String>), ()> {
+        if let Some(v) = self.prior.get(iaddr) {
+            return Ok((Some(v.clone()), None));
         }
-    }
-    if opts.mode == PlanMode::RefreshOnly {
-        for c in changes.iter_mut() {
-            c.action = Action::NoOp;
+        let cc = || call_context(self.input, &r.provider, r.block, read_purpose(self.opts));
+        if let Some(id) = self.imports.get(iaddr) {
+            return match r.rt.import(&cc(), id).await {
+                Ok(v) => Ok((Some(v), Some(id.clone()))),
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::error(format!("Cannot import {iaddr} (id \"{id}\"): {}", e.message))
+                            .at_opt(import_span(self.input.config, iaddr)),
+                    );
+                    Err(())
+                }
+            };
         }
-        changes.retain(|c| c.before.is_some());
+        if let Some(name) = self.recovered.get(iaddr).and_then(|e| e.cloud_name.as_ref()) {
+            if let Ok(v) = r.rt.import(&cc(), name).await {
+                self.warnings.push(Diagnostic::warning(format!(
+                    "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
+                )));
+                return Ok((Some(v), Some(name.clone())));
+            }
+        }
+        Ok((None, None))
     }
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    warn_replaced_while_in_use(&mut changes, &state);
+}
 
-    // 7. Outputs and checks.
-    let mut output_changes = Vec::new();
-    for (name, out) in &config.root().outputs {
+/// Deletes for the instances in state that the configuration no longer has.
+fn orphan_deletes(
+    config: &Config,
+    state: &State,
+    prior: &BTreeMap<InstanceAddr, Value>,
+    planned: &BTreeSet<InstanceAddr>,
+    targets: Option<&BTreeSet<ResourceAddr>>,
+    moved_from: &BTreeMap<InstanceAddr, InstanceAddr>,
+    diags: &mut Diagnostics,
+) -> Vec<ResourceChange> {
+    let mut out = Vec::new();
+    for (addr, before) in prior {
+        if planned.contains(addr) || targets.is_some_and(|t| !t.contains(&addr.resource)) {
+            continue;
+        }
+        let block = config.resource(&addr.resource);
+        let reason = match block {
+            None if config.module(&addr.resource.module).is_none() => ActionReason::DeleteBecauseNoModule,
+            None => ActionReason::DeleteBecauseNoResourceConfig,
+            Some(_) if matches!(addr.key, InstanceKey::Int(_)) => ActionReason::DeleteBecauseCountIndex,
+            Some(_) => ActionReason::DeleteBecauseEachKey,
+        };
+        if let Some(b) = block.filter(|b| b.lifecycle.prevent_destroy) {
+            diags.push(prevent_destroy_error(addr, b));
+        }
+        out.push(delete_change(addr, &state.resources[addr], before, Some(reason), moved_from.get(addr).cloned()));
+    }
+    out
+}
+
+/// `cairn destroy`: a delete for every (targeted) instance state holds.
+fn destroy_deletes(
+    config: &Config,
+    state: &State,
+    prior: &BTreeMap<InstanceAddr, Value>,
+    targets: Option<&BTreeSet<ResourceAddr>>,
+    diags: &mut Diagnostics,
+) -> Vec<ResourceChange> {
+    let mut out = Vec::new();
+    for (addr, before) in prior {
+        if targets.is_some_and(|t| !t.contains(&addr.resource)) {
+            continue;
+        }
+        if let Some(b) = config.resource(&addr.resource).filter(|b| b.lifecycle.prevent_destroy) {
+            diags.push(prevent_destroy_error(addr, b));
+        }
+        out.push(delete_change(addr, &state.resources[addr], before, None, None));
+    }
+    out
+}
+
+/// How the root module's outputs change.
+fn output_changes(config: &Config, state: &State, env: &Env, mode: PlanMode) -> Vec<OutputChange> {
+    let mut out = Vec::new();
+    for (name, output) in &config.root().outputs {
         let after = env.outputs.get(&(ModulePath::root(), name.clone())).cloned();
         let before = state.outputs.get(name).map(|o| {
             if o.sensitive {
@@ -461,48 +619,26 @@ pub async fn plan(input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanResult
                 Value::from_json(&o.value)
             }
         });
-        let after = if opts.mode == PlanMode::Destroy { None } else { after };
+        let after = if mode == PlanMode::Destroy { None } else { after };
         let action = match (&before, &after) {
             (None, Some(_)) => Action::Create,
             (Some(_), None) => Action::Delete,
-            (Some(b), Some(a)) if out.sensitive || b.same_as(a) => Action::NoOp,
+            (Some(b), Some(a)) if output.sensitive || b.same_as(a) => Action::NoOp,
             (Some(_), Some(_)) => Action::Update,
             (None, None) => continue,
         };
-        output_changes.push(OutputChange { name: name.clone(), action, before, after, sensitive: out.sensitive });
+        out.push(OutputChange { name: name.clone(), action, before, after, sensitive: output.sensitive });
     }
-    for name in state.outputs.keys() {
-        if !config.root().outputs.contains_key(name) {
-            output_changes.push(OutputChange {
-                name: name.clone(),
-                action: Action::Delete,
-                before: Some(Value::Null),
-                after: None,
-                sensitive: false,
-            });
-        }
+    for name in state.outputs.keys().filter(|n| !config.root().outputs.contains_key(*n)) {
+        out.push(OutputChange {
+            name: name.clone(),
+            action: Action::Delete,
+            before: Some(Value::Null),
+            after: None,
+            sensitive: false,
+        });
     }
-    let checks = evaluate_checks_with_missing(config, &env, &missing, &mut check_diags);
-    diags.extend(check_diags);
-
-    let (vars, sensitive_vars) = split_variables(&input.variables);
-    let plan = Plan {
-        mode: opts.mode,
-        lineage: input.state.lineage.clone(),
-        serial: input.state.serial,
-        config_hash: config_hash(config),
-        variables: vars,
-        sensitive_variables: sensitive_vars,
-        changes,
-        drift,
-        output_changes,
-        checks,
-        prior_state: rebuild_prior_state(&state, &prior, input.registry, &key),
-        targets: opts.targets.iter().map(|t| t.to_string()).collect(),
-        warnings: warnings.0.iter().chain(diags.0.iter()).map(|d| d.summary.clone()).collect(),
-    };
-    warnings.extend(diags);
-    Ok(PlanResult { plan, env, warnings })
+    out
 }
 
 /// Deleting an object that another object still uses fails at the API ("in use by another
@@ -884,7 +1020,8 @@ fn import_span(config: &Config, addr: &InstanceAddr) -> Option<crate::lang::diag
 }
 
 /// Applies moved blocks to state; returns new address → previous address.
-fn apply_moved(config: &Config, state: &mut State, diags: &mut Diagnostics) -> BTreeMap<InstanceAddr, InstanceAddr> {
+fn apply_moved(config: &Config, state: &mut State) -> Result<BTreeMap<InstanceAddr, InstanceAddr>, Diagnostics> {
+    let mut diags = Diagnostics::new();
     let mut moved = BTreeMap::new();
     for (path, module) in &config.modules {
         for m in &module.moved {
@@ -947,7 +1084,10 @@ fn apply_moved(config: &Config, state: &mut State, diags: &mut Diagnostics) -> B
             }
         }
     }
-    moved
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(moved)
 }
 
 async fn refresh(
@@ -1178,25 +1318,25 @@ pub fn config_hash(config: &Config) -> String {
     hex::encode(h.finalize())
 }
 
-/// The state the plan starts from after moves and refresh, in stored form.
+/// The state the plan starts from after moves and refresh, in stored form: what was stored,
+/// less what is gone, with the instances whose live object differs encoded again.
 fn rebuild_prior_state(
-    state: &State,
+    mut state: State,
     prior: &BTreeMap<InstanceAddr, Value>,
+    changed: &BTreeSet<InstanceAddr>,
     registry: &Registry,
     key: &[u8; 32],
 ) -> State {
-    let mut s = state.clone();
-    s.resources.retain(|a, _| prior.contains_key(a));
-    for (addr, v) in prior {
-        if let Some(r) = s.resources.get_mut(addr) {
-            if let Some(rt) = registry.get(&r.type_name) {
-                let (attrs, fps) = codec::encode(v, rt.schema(), key);
-                r.attributes = attrs;
-                r.sensitive_fingerprints = fps;
-            }
+    state.resources.retain(|a, _| prior.contains_key(a));
+    for addr in changed {
+        let (Some(r), Some(v)) = (state.resources.get_mut(addr), prior.get(addr)) else { continue };
+        if let Some(rt) = registry.get(&r.type_name) {
+            let (attrs, fps) = codec::encode(v, rt.schema(), key);
+            r.attributes = attrs.into();
+            r.sensitive_fingerprints = fps;
         }
     }
-    s
+    state
 }
 
 /// The live object as a drift report shows it: an attribute the read left unknown (one only a

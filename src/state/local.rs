@@ -665,7 +665,7 @@ mod tests {
         ResourceInstanceState {
             type_name: "terraform_data".into(),
             provider: "terraform".into(),
-            attributes: json!({ "id": format!("id-{n}"), "input": n }),
+            attributes: json!({ "id": format!("id-{n}"), "input": n }).into(),
             sensitive_fingerprints: BTreeMap::new(),
             dependencies: vec![],
             create_before_destroy: false,

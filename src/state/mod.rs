@@ -7,6 +7,7 @@
 //! that resource's size, not the whole state's.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -62,8 +63,10 @@ pub struct ResourceInstanceState {
     pub type_name: String,
     /// The provider that manages it (`terraform`, `random`, `google`).
     pub provider: String,
-    /// The attributes, as JSON; sensitive leaves are null and write-only ones absent.
-    pub attributes: serde_json::Value,
+    /// The attributes, as JSON; sensitive leaves are null and write-only ones absent. Shared:
+    /// a state, the plan's prior state and an apply's working state hold the same documents.
+    #[serde(with = "shared_json")]
+    pub attributes: Arc<serde_json::Value>,
     /// Attribute path (`settings[0].password`) → keyed fingerprint of a sensitive value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sensitive_fingerprints: BTreeMap<String, String>,
@@ -352,4 +355,20 @@ pub trait StateStore: Send + Sync {
     /// Adopts another store's fingerprint key (state migration: the fingerprints in the state
     /// were made with it). Refused when this store already has a different key.
     async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError>;
+}
+
+/// (De)serializes a shared JSON document as the document itself (serde's `rc` feature would
+/// do the same, at the price of rebuilding every crate that uses serde).
+mod shared_json {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Arc<serde_json::Value>, s: S) -> Result<S::Ok, S::Error> {
+        v.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<serde_json::Value>, D::Error> {
+        serde_json::Value::deserialize(d).map(Arc::new)
+    }
 }

@@ -353,7 +353,7 @@ fn state_with(lineage: &str, serial: u64, names: &[&str]) -> cairn::state::State
             cairn::state::ResourceInstanceState {
                 type_name: "terraform_data".into(),
                 provider: "terraform".into(),
-                attributes: serde_json::json!({ "id": n }),
+                attributes: serde_json::json!({ "id": n }).into(),
                 sensitive_fingerprints: Default::default(),
                 dependencies: vec![],
                 create_before_destroy: false,

@@ -326,7 +326,7 @@ fn prior_state(state: &State) -> Json {
             resource_head(&mut obj, addr, None, &r.type_name, false);
             obj.insert("provider_name".into(), provider_name(&r.provider).into());
             obj.insert("schema_version".into(), 0.into());
-            obj.insert("values".into(), r.attributes.clone());
+            obj.insert("values".into(), (*r.attributes).clone());
             obj.insert(
                 "sensitive_values".into(),
                 sensitive_paths_shape(r.sensitive_fingerprints.keys().filter_map(|p| AttrPath::parse(p))),

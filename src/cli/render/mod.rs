@@ -455,7 +455,7 @@ pub(crate) mod fixtures {
             ResourceInstanceState {
                 type_name: "google_sql_database_instance".into(),
                 provider: "google".into(),
-                attributes: serde_json::json!({"id": "db", "name": "db", "root_password": null, "settings": [{"tier": "db-f1-micro", "disk_size": 10}]}),
+                attributes: serde_json::json!({"id": "db", "name": "db", "root_password": null, "settings": [{"tier": "db-f1-micro", "disk_size": 10}]}).into(),
                 sensitive_fingerprints: BTreeMap::from([("root_password".to_string(), "fp-old".to_string())]),
                 dependencies: vec![addr("random_id.gone")],
                 create_before_destroy: false,
@@ -468,7 +468,7 @@ pub(crate) mod fixtures {
             ResourceInstanceState {
                 type_name: "random_id".into(),
                 provider: "random".into(),
-                attributes: serde_json::json!({"id": "abc", "byte_length": 8, "hex": "69b7"}),
+                attributes: serde_json::json!({"id": "abc", "byte_length": 8, "hex": "69b7"}).into(),
                 sensitive_fingerprints: BTreeMap::new(),
                 dependencies: vec![],
                 create_before_destroy: false,
