@@ -1,6 +1,6 @@
 //! The command-line edge: parsing the command line, calling the operation it names, and
 //! showing plans, drift, checks and diagnostics to people and tools. `src/main.rs` only sets
-//! up the process around [`run`].
+//! up the process around [`run()`].
 
 pub mod args;
 pub mod console;
