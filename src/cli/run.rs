@@ -14,7 +14,7 @@ use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use crate::lang::diag::{Diagnostics, SourceMap};
 use crate::lang::vars::VarInputs;
 use crate::ops::{self, Common, OpError};
-use crate::plan::{Action, Plan, PlanMode};
+use crate::plan::{Action, Drift, Plan, PlanMode};
 use crate::providers::google::GoogleOptions;
 use crate::providers::Registry;
 use crate::state::{CheckResult, CheckStatus};
@@ -112,8 +112,8 @@ pub fn plan_exit_code(detailed_exitcode: bool, has_changes: bool) -> u8 {
 }
 
 /// `drift`: 0 in sync, 2 when a live object differs from state.
-pub fn drift_exit_code(plan: &Plan) -> u8 {
-    if plan.drift.is_empty() {
+pub fn drift_exit_code(drift: &[Drift]) -> u8 {
+    if drift.is_empty() {
         0
     } else {
         2
@@ -264,7 +264,7 @@ pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Re
             a.mode = PlanMode::RefreshOnly;
             let r = ops::plan(a).await?;
             console.out(&render_drift(&r.plan, format, color));
-            Ok(drift_exit_code(&r.plan))
+            Ok(drift_exit_code(&r.plan.drift))
         }
         Command::Check { dir, vars, format, lock_timeout } => {
             let dir = stack_dir(&chdir, dir);
@@ -650,6 +650,21 @@ mod tests {
         assert_eq!(check_exit_code(&[check(CheckStatus::Pass)]), 0);
         assert_eq!(check_exit_code(&[check(CheckStatus::Pass), check(CheckStatus::Fail)]), 2);
         assert_eq!(check_exit_code(&[check(CheckStatus::Unknown)]), 2);
+    }
+
+    #[test]
+    fn drift_exits_2_when_a_live_object_differs() {
+        assert_eq!(drift_exit_code(&[]), 0);
+        let gone = Drift {
+            addr: addr("a"),
+            type_name: "terraform_data".into(),
+            provider: "terraform".into(),
+            action: Action::Delete,
+            before: Value::Null,
+            after: None,
+            changed_paths: vec![],
+        };
+        assert_eq!(drift_exit_code(&[gone]), 2);
     }
 
     #[test]
