@@ -1,4 +1,13 @@
-//! The command-line edge: how plans, drift, checks and diagnostics are shown to people and tools.
+//! The command-line edge: parsing the command line, calling the operation it names, and
+//! showing plans, drift, checks and diagnostics to people and tools. `src/main.rs` only sets
+//! up the process around [`run()`].
 
+pub mod args;
+pub mod console;
 pub mod diagnostics;
 pub mod render;
+pub mod run;
+
+pub use args::{parse, Cli, ParseFailure};
+pub use console::Console;
+pub use run::{init_logging, run, use_color};

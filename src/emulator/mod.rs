@@ -60,6 +60,26 @@ impl EmulatorConfig {
             operation_duration: Duration::from_millis(50),
         }
     }
+
+    /// The emulator `cairn --emulator` runs inside the command, with its data in `data_file`.
+    pub fn embedded(data_file: PathBuf, scenario: Option<PathBuf>) -> Self {
+        EmulatorConfig {
+            // As in tests: only this process talks to it, so any free loopback port will do.
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // Unlike tests: the emulated cloud outlives the command, so that plan, apply, drift
+            // and check see the objects earlier commands made.
+            data_file: Some(data_file),
+            scenario,
+            // As in tests: added latency and faults are for exercising retries on purpose
+            // (`cairn emulator --latency --fault-rate`), never a surprise for a user.
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            // Unlike tests (50 ms, for speed): long-running operations take long enough that a
+            // user sees Cairn wait for them, as it does against Google Cloud; the same as the
+            // standalone server's default.
+            operation_duration: Duration::from_secs(2),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

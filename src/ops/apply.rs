@@ -95,7 +95,9 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
     };
     let plan = result.plan;
     let warnings = result.warnings;
-    if !plan.has_changes() && !(from_file && !plan.drift.is_empty()) {
+    // A saved plan that only records drift is still applied, so that state takes it in.
+    let records_drift = from_file && !plan.drift.is_empty();
+    if !(plan.has_changes() || records_drift) {
         return Ok(ApplyResult { plan, outcome: None, approved: true, warnings, sources });
     }
     if !from_file && !confirm(&plan) {

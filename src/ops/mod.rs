@@ -37,12 +37,20 @@ pub enum OpError {
     /// Problems in the user's input, with the sources needed to show where.
     #[error("{}", .diags)]
     Diagnostics { sources: SourceMap, diags: Diagnostics },
+    /// Boxed: a state error is large and rare, and every `Result` of this crate's commands
+    /// would otherwise carry its size.
     #[error(transparent)]
-    State(#[from] StateError),
+    State(Box<StateError>),
     #[error("{0}")]
     Message(String),
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<StateError> for OpError {
+    fn from(e: StateError) -> Self {
+        OpError::State(Box::new(e))
+    }
 }
 
 impl OpError {

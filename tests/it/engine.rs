@@ -125,6 +125,24 @@ fn binary_exit_codes_follow_the_contract() {
     assert_eq!(stdout(&o).trim(), "");
 }
 
+/// Arguments reach Cairn as bytes: a path may be any bytes, and a value that must be text but
+/// is not UTF-8 is an error to report, not a crash.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_argument_is_a_path_or_a_clean_error() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let s = example_stack();
+    let odd = OsStr::from_bytes(b"stack-\xe9");
+    let o = run_cairn_os(&[OsStr::new("validate"), odd], s.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+
+    let o = run_cairn_os(&[OsStr::new("plan"), s.path().as_os_str(), OsStr::new("-var"), odd], s.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("Error: the argument \"stack-\u{fffd}\" is not valid UTF-8"), "{}", stderr(&o));
+}
+
 #[test]
 fn apply_without_a_terminal_needs_auto_approve() {
     let s = example_stack();

@@ -319,6 +319,17 @@ pub fn run_cairn(args: &[&str], cwd: &Path) -> Output {
         .expect("run cairn")
 }
 
+/// `run_cairn` for arguments that need not be UTF-8.
+pub fn run_cairn_os(args: &[&std::ffi::OsStr], cwd: &Path) -> Output {
+    std::process::Command::new(cairn_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("TF_VAR_environment")
+        .output()
+        .expect("run cairn")
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

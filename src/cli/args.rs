@@ -1,0 +1,577 @@
+//! The command line: clap's types, Terraform's one-dash long options, and the -var/-var-file
+//! order.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::lang::vars::VarArg;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cairn",
+    version,
+    about = "Infrastructure as code for Google Cloud, in Terraform's language",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// The stack directory (every command; a positional DIR means the same).
+    #[arg(short = 'C', long = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// Plain output without colours.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// More logging (-v, -vv).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Run against an embedded Google Cloud emulator instead of Google Cloud. Its data lives
+    /// in the stack's local state directory (`.cairn/` with a remote backend) as
+    /// `emulator-cloud.json`, so plan, apply, drift and check behave like a real cloud across
+    /// invocations.
+    #[arg(long, global = true)]
+    pub emulator: bool,
+    /// With --emulator: seed the emulated cloud from this scenario file when it is new.
+    #[arg(long = "emulator-scenario", global = true, value_name = "FILE")]
+    pub emulator_scenario: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// `-var` and `-var-file`, in the order they were given: a later one overrides an earlier
+/// one, whichever kind each is (Terraform's rule).
+#[derive(Clone, Debug, Default)]
+pub struct VarOpts {
+    pub args: Vec<VarArg>,
+}
+
+/// The clap-facing half of [`VarOpts`]: clap collects each kind separately, and
+/// [`VarOpts::from_arg_matches`] puts them back in command-line order.
+#[derive(Args)]
+struct VarFlags {
+    /// Set a root variable: -var 'name=value' (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    var: Vec<String>,
+    /// Read root variables from a .tfvars file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    var_file: Vec<PathBuf>,
+}
+
+impl VarOpts {
+    /// Interleaves the values of `-var` and `-var-file` by their positions on the command line.
+    fn from_matches(matches: &ArgMatches) -> Self {
+        let mut positioned: Vec<(usize, VarArg)> = Vec::new();
+        if let (Some(values), Some(indices)) = (matches.get_many::<String>("var"), matches.indices_of("var")) {
+            positioned.extend(indices.zip(values).map(|(i, v)| (i, VarArg::Var(v.clone()))));
+        }
+        if let (Some(values), Some(indices)) = (matches.get_many::<PathBuf>("var_file"), matches.indices_of("var_file"))
+        {
+            positioned.extend(indices.zip(values).map(|(i, v)| (i, VarArg::File(v.clone()))));
+        }
+        positioned.sort_by_key(|(i, _)| *i);
+        VarOpts { args: positioned.into_iter().map(|(_, a)| a).collect() }
+    }
+}
+
+impl FromArgMatches for VarOpts {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(VarOpts::from_matches(matches))
+    }
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = VarOpts::from_matches(matches);
+        Ok(())
+    }
+}
+
+impl Args for VarOpts {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        VarFlags::augment_args(cmd)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        VarFlags::augment_args_for_update(cmd)
+    }
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct PlanOpts {
+    #[command(flatten)]
+    pub vars: VarOpts,
+    /// Limit the plan to these resources (and what they depend on).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub target: Vec<String>,
+    /// Force replacement of this resource instance.
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<String>,
+    /// Read live objects before planning (default true).
+    #[arg(long = "refresh", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub refresh: bool,
+    /// Only reconcile state with live objects; change nothing in the cloud.
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
+    /// Operations run at once (default 10).
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// How long to wait for the state lock (e.g. 30s, 5m; default 0s).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a stack's files: syntax, references, types, schemas and API rules.
+    Validate { dir: Option<PathBuf> },
+    /// Rewrite .tf/.hcl files in the canonical format.
+    Fmt {
+        /// Only report files that are not formatted (exit 3 if any).
+        #[arg(long)]
+        check: bool,
+        paths: Vec<PathBuf>,
+    },
+    /// Show what apply would change.
+    Plan {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        opts: PlanOpts,
+        /// Save the plan to FILE for `cairn apply FILE`.
+        #[arg(long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Exit 0 for no changes, 2 for changes, 1 for errors.
+        #[arg(long = "detailed-exitcode")]
+        detailed_exitcode: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Plan and carry out the changes (or apply a saved plan file).
+    Apply {
+        /// A stack directory or a saved plan file.
+        target_path: Option<PathBuf>,
+        #[command(flatten)]
+        opts: PlanOpts,
+        /// Do not ask for confirmation.
+        #[arg(long = "auto-approve")]
+        auto_approve: bool,
+        /// With a saved plan: apply it only if its changes (instances, actions, attribute
+        /// values) are those of this reviewed plan, e.g. the plan of the pull request; exit 1
+        /// listing the differences otherwise.
+        #[arg(long = "reviewed-plan", value_name = "REVIEWED_PLANFILE")]
+        reviewed_plan: Option<PathBuf>,
+    },
+    /// Destroy everything the stack manages.
+    Destroy {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        opts: PlanOpts,
+        #[arg(long = "auto-approve")]
+        auto_approve: bool,
+    },
+    /// Compare state with live objects: exit 0 in sync, 2 drift, 1 error.
+    Drift {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        vars: VarOpts,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
+    },
+    /// Evaluate check blocks against live objects: exit 0 healthy, 2 failing, 1 error.
+    Check {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        vars: VarOpts,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
+    },
+    /// Show a saved plan.
+    Show {
+        planfile: PathBuf,
+        /// text (default), json (Terraform's plan JSON) or markdown (a pull-request comment).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Same as --format json.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// With --format markdown: the name in the comment's hidden marker line
+        /// (`<!-- cairn-plan: NAME -->`); default: the stack directory the plan was made for.
+        #[arg(long, value_name = "NAME")]
+        marker: Option<String>,
+    },
+    /// Print root outputs from state.
+    Output {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect and edit state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove a lock left by a process that can no longer release it.
+    ForceUnlock { lock_id: String },
+    /// Record an existing object in state: cairn import ADDR ID.
+    Import {
+        addr: String,
+        id: String,
+        #[command(flatten)]
+        vars: VarOpts,
+    },
+    /// Run the Google Cloud emulator as a local server (for CI and for trying stacks).
+    Emulator {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8085")]
+        listen: std::net::SocketAddr,
+        /// Seed resources from this scenario file (JSON) when the data file is new.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Added to every request (e.g. 50ms).
+        #[arg(long, default_value = "0ms")]
+        latency: String,
+        /// Fraction of requests answered 429/503 without being processed (0.0 to 1.0).
+        #[arg(long = "fault-rate", default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Keep the emulated cloud in this file across restarts.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// How long long-running operations take (e.g. 2s).
+        #[arg(long = "operation-duration", default_value = "2s")]
+        operation_duration: String,
+    },
+    /// Print the resource dependency graph as Graphviz DOT.
+    Graph {
+        dir: Option<PathBuf>,
+        /// Include variables, locals and outputs.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// List resource instances in state.
+    List { filter: Option<String> },
+    /// Show one instance's stored attributes.
+    Show { addr: String },
+    /// Print the whole state as JSON.
+    Pull,
+    /// Forget instances (the objects are not destroyed).
+    Rm { addrs: Vec<String> },
+    /// Rename an instance, resource or module in state.
+    Mv { from: String, to: String },
+    /// List recent state versions.
+    History,
+    /// Make an earlier version current again.
+    Restore { serial: u64 },
+    /// Copy the state (with its history) from another backend into the stack's configured one.
+    Migrate {
+        /// The old location: a local state directory, or gs://BUCKET/PREFIX.
+        #[arg(long)]
+        from: String,
+        /// How long to wait for either state's lock (e.g. 30s).
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
+    },
+}
+
+impl Command {
+    /// The positional stack directory, for commands that take one. `apply`'s path names a
+    /// directory only when one exists there (otherwise it is a saved plan).
+    pub fn stack_arg(&self) -> Option<PathBuf> {
+        match self {
+            Command::Validate { dir }
+            | Command::Plan { dir, .. }
+            | Command::Destroy { dir, .. }
+            | Command::Drift { dir, .. }
+            | Command::Check { dir, .. }
+            | Command::Graph { dir, .. } => dir.clone(),
+            Command::Apply { target_path, .. } => target_path.clone().filter(|p| p.is_dir()),
+            _ => None,
+        }
+    }
+}
+
+/// Terraform's long options that Cairn also accepts with one dash.
+const ONE_DASH_LONG: &[&str] = &[
+    "var",
+    "var-file",
+    "out",
+    "target",
+    "replace",
+    "refresh",
+    "refresh-only",
+    "parallelism",
+    "lock-timeout",
+    "auto-approve",
+    "detailed-exitcode",
+    "no-color",
+    "json",
+    "check",
+    "format",
+    "chdir",
+    "from",
+    "reviewed-plan",
+    "marker",
+];
+
+/// Terraform spells long options with one dash (`-var`, `-out`, `-auto-approve`); accept both.
+/// An argument that is not UTF-8 cannot be one of these options and passes through unchanged
+/// (a path may be any bytes).
+pub fn normalise_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|arg| {
+            let Some(text) = arg.to_str() else { return arg };
+            if let Some(rest) = text.strip_prefix('-') {
+                if !rest.starts_with('-') {
+                    let name = rest.split('=').next().unwrap_or(rest);
+                    if ONE_DASH_LONG.contains(&name) {
+                        return OsString::from(format!("-{text}"));
+                    }
+                }
+            }
+            arg
+        })
+        .collect()
+}
+
+impl Cli {
+    /// Parses a whole command line (program name first), one-dash long options included.
+    pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(normalise_args(args))
+    }
+}
+
+/// A command line clap refused, or asked to show help or the version.
+#[derive(Debug)]
+pub struct ParseFailure {
+    /// What to print, on stdout for help and version, stderr otherwise.
+    pub error: clap::Error,
+    /// The argument that is not UTF-8 where text is needed, if that is why parsing failed.
+    pub non_utf8: Option<OsString>,
+}
+
+impl ParseFailure {
+    pub fn new(error: clap::Error, args: &[OsString]) -> Self {
+        let non_utf8 = if error.kind() == clap::error::ErrorKind::InvalidUtf8 {
+            args.iter().find(|a| a.to_str().is_none()).cloned()
+        } else {
+            None
+        };
+        ParseFailure { error, non_utf8 }
+    }
+
+    /// clap's own codes (0 for help and version, 2 for a usage error), except 1 for an
+    /// argument that is not UTF-8: that is an input Cairn cannot read, not a misuse of the
+    /// command line.
+    pub fn exit_code(&self) -> u8 {
+        if self.error.kind() == clap::error::ErrorKind::InvalidUtf8 {
+            1
+        } else {
+            u8::try_from(self.error.exit_code()).unwrap_or(1)
+        }
+    }
+
+    /// Prints the message where it belongs, as clap would before exiting.
+    pub fn print(&self) {
+        if self.error.kind() == clap::error::ErrorKind::InvalidUtf8 {
+            let shown = self.non_utf8.as_deref().map(OsStr::to_string_lossy).unwrap_or_default();
+            eprintln!("Error: the argument {shown:?} is not valid UTF-8 (only file paths may hold other bytes)");
+        } else {
+            let _ = self.error.print();
+        }
+    }
+}
+
+/// Parses the process's command line (`std::env::args_os()`).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, ParseFailure> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    Cli::parse_args(args.iter().cloned()).map_err(|e| ParseFailure::new(e, &args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["cairn"];
+        all.extend_from_slice(args);
+        match parse(os(&all)) {
+            Ok(c) => c,
+            Err(e) => panic!("{args:?}: {}", e.error),
+        }
+    }
+
+    fn parse_err(args: &[&str]) -> ParseFailure {
+        let mut all = vec!["cairn"];
+        all.extend_from_slice(args);
+        parse(os(&all)).expect_err("the command line is refused")
+    }
+
+    fn var_order(vars: &VarOpts) -> Vec<String> {
+        vars.args
+            .iter()
+            .map(|a| match a {
+                VarArg::Var(kv) => format!("var {kv}"),
+                VarArg::File(p) => format!("file {}", p.display()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_dash_long_options_gain_a_dash() {
+        let out = normalise_args(os(&["cairn", "-var", "a=1", "-var-file=x.tfvars", "-auto-approve", "-C", "d"]));
+        assert_eq!(out, os(&["cairn", "--var", "a=1", "--var-file=x.tfvars", "--auto-approve", "-C", "d"]));
+        // Short options, two-dash options, values and unknown names are left alone.
+        let out = normalise_args(os(&["cairn", "-v", "--out", "-x", "-", "-vv", "-unknown=1"]));
+        assert_eq!(out, os(&["cairn", "-v", "--out", "-x", "-", "-vv", "-unknown=1"]));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_argument_passes_through_normalisation() {
+        use std::os::unix::ffi::OsStringExt;
+        let raw = OsString::from_vec(vec![b'-', 0xe9]);
+        assert_eq!(normalise_args([OsString::from("cairn"), raw.clone()]), vec![OsString::from("cairn"), raw]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_path_is_accepted_and_a_non_utf8_string_is_an_error() {
+        use std::os::unix::ffi::OsStringExt;
+        let odd = OsString::from_vec(vec![b'd', 0xe9]);
+        let c = parse([OsString::from("cairn"), OsString::from("validate"), odd.clone()]).expect("a path");
+        assert!(matches!(c.command, Command::Validate { dir: Some(d) } if d.as_os_str() == odd));
+
+        let args = [OsString::from("cairn"), OsString::from("plan"), OsString::from("-var"), odd.clone()];
+        let failure = parse(args).expect_err("-var needs text");
+        assert_eq!(failure.exit_code(), 1);
+        assert_eq!(failure.non_utf8, Some(odd));
+    }
+
+    #[test]
+    fn var_and_var_file_keep_their_command_line_order() {
+        let c = cli(&["plan", "-var", "a=1", "-var-file", "f.tfvars", "-var", "a=2"]);
+        let Command::Plan { opts, .. } = c.command else { panic!("plan") };
+        assert_eq!(var_order(&opts.vars), ["var a=1", "file f.tfvars", "var a=2"]);
+
+        let c = cli(&["apply", "--var-file=one.tfvars", "-var=x=1", "-var-file", "two.tfvars", "-auto-approve"]);
+        let Command::Apply { opts, auto_approve, .. } = c.command else { panic!("apply") };
+        assert!(auto_approve);
+        assert_eq!(var_order(&opts.vars), ["file one.tfvars", "var x=1", "file two.tfvars"]);
+
+        let c = cli(&["import", "-var-file", "f", "a.b", "id", "-var", "k=v"]);
+        let Command::Import { vars, addr, id } = c.command else { panic!("import") };
+        assert_eq!((addr.as_str(), id.as_str()), ("a.b", "id"));
+        assert_eq!(var_order(&vars), ["file f", "var k=v"]);
+
+        let c = cli(&["drift"]);
+        let Command::Drift { vars, .. } = c.command else { panic!("drift") };
+        assert!(vars.args.is_empty());
+    }
+
+    #[test]
+    fn the_stack_directory_comes_from_chdir_or_the_positional_dir() {
+        let c = cli(&["-chdir=stacks/a", "plan"]);
+        assert_eq!(c.chdir.as_deref(), Some(Path::new("stacks/a")));
+        assert_eq!(c.command.stack_arg(), None);
+        // -C is global: it may follow the subcommand.
+        let c = cli(&["plan", "-C", "stacks/b"]);
+        assert_eq!(c.chdir.as_deref(), Some(Path::new("stacks/b")));
+        let c = cli(&["plan", "stacks/c"]);
+        assert_eq!(c.chdir, None);
+        assert_eq!(c.command.stack_arg().as_deref(), Some(Path::new("stacks/c")));
+        let c = cli(&["state", "list", "--chdir", "s"]);
+        assert_eq!(c.chdir.as_deref(), Some(Path::new("s")));
+        // apply's path is a stack only when it is a directory; otherwise a saved plan.
+        let dir = tempfile::tempdir().unwrap();
+        let c = cli(&["apply", dir.path().to_str().unwrap()]);
+        assert_eq!(c.command.stack_arg().as_deref(), Some(dir.path()));
+        let c = cli(&["apply", "no-such.plan"]);
+        assert_eq!(c.command.stack_arg(), None);
+    }
+
+    #[test]
+    fn plan_options_parse_with_one_or_two_dashes() {
+        let c = cli(&[
+            "plan",
+            "-out=p.plan",
+            "-detailed-exitcode",
+            "-target",
+            "a.b",
+            "--replace=c.d",
+            "-refresh=false",
+            "-parallelism=3",
+            "-lock-timeout",
+            "5m",
+            "-format",
+            "json",
+            "-no-color",
+        ]);
+        assert!(c.no_color);
+        let Command::Plan { opts, out, detailed_exitcode, format, dir } = c.command else { panic!("plan") };
+        assert_eq!(dir, None);
+        assert_eq!(out.as_deref(), Some(Path::new("p.plan")));
+        assert!(detailed_exitcode);
+        assert_eq!(format, Format::Json);
+        assert_eq!(opts.target, ["a.b"]);
+        assert_eq!(opts.replace, ["c.d"]);
+        assert!(!opts.refresh);
+        assert!(!opts.refresh_only);
+        assert_eq!(opts.parallelism, 3);
+        assert_eq!(opts.lock_timeout, "5m");
+
+        let c = cli(&["plan"]);
+        let Command::Plan { opts, detailed_exitcode, format, .. } = c.command else { panic!("plan") };
+        assert!(opts.refresh && !detailed_exitcode);
+        assert_eq!((opts.parallelism, opts.lock_timeout.as_str(), format), (10, "0s", Format::Text));
+    }
+
+    #[test]
+    fn global_flags_and_verbosity() {
+        let c = cli(&["-vv", "--emulator", "--emulator-scenario", "s.json", "validate"]);
+        assert_eq!(c.verbose, 2);
+        assert!(c.emulator);
+        assert_eq!(c.emulator_scenario.as_deref(), Some(Path::new("s.json")));
+    }
+
+    #[test]
+    fn show_json_conflicts_with_format() {
+        let c = cli(&["show", "p.plan", "-json"]);
+        assert!(matches!(c.command, Command::Show { json: true, format: None, .. }));
+        let e = parse_err(&["show", "p.plan", "-json", "-format", "text"]);
+        assert_eq!(e.error.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn help_and_version_exit_0_and_usage_errors_exit_2() {
+        assert_eq!(parse_err(&["--help"]).exit_code(), 0);
+        assert_eq!(parse_err(&["plan", "-h"]).exit_code(), 0);
+        assert_eq!(parse_err(&["--version"]).exit_code(), 0);
+        assert_eq!(parse_err(&["bogus"]).exit_code(), 2);
+        assert_eq!(parse_err(&[]).exit_code(), 2);
+        assert_eq!(parse_err(&["plan", "-parallelism", "many"]).exit_code(), 2);
+    }
+
+    #[test]
+    fn state_subcommands_parse() {
+        let c = cli(&["state", "migrate", "-from", "gs://b/p", "-lock-timeout=30s"]);
+        assert!(matches!(
+            c.command,
+            Command::State(StateCommand::Migrate { from, lock_timeout }) if from == "gs://b/p" && lock_timeout == "30s"
+        ));
+        let c = cli(&["state", "rm", "a.b", "c.d"]);
+        assert!(matches!(c.command, Command::State(StateCommand::Rm { addrs }) if addrs == ["a.b", "c.d"]));
+    }
+}

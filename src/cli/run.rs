@@ -1,0 +1,877 @@
+//! What each command does with its parsed arguments: which operation it calls, what it
+//! renders, and which exit code it ends with.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts};
+use super::console::Console;
+use super::diagnostics::render_diagnostics;
+use super::render::{json as rjson, markdown as rmd, text as rtext, RenderOptions};
+use crate::apply::{ApplyOutcome, Interrupt, Lines};
+use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use crate::lang::diag::{Diagnostics, SourceMap};
+use crate::lang::vars::VarInputs;
+use crate::ops::{self, Common, OpError};
+use crate::plan::{Action, Drift, Plan, PlanMode};
+use crate::providers::google::GoogleOptions;
+use crate::providers::Registry;
+use crate::state::{CheckResult, CheckStatus};
+
+/// Colours only for a terminal, and never when asked not to (`-no-color`, or the `NO_COLOR`
+/// convention).
+pub fn use_color(no_color_flag: bool, stdout_is_terminal: bool, no_color_env: bool) -> bool {
+    !no_color_flag && stdout_is_terminal && !no_color_env
+}
+
+/// `-v` shows Cairn's own progress events, `-vv` its debug events. Only Cairn's targets are
+/// enabled: dependencies' internal logs (HTTP bodies included) never reach the terminal.
+pub fn init_logging(verbose: u8, color: bool) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let level = match verbose {
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        _ => LevelFilter::DEBUG,
+    };
+    let filter = Targets::new().with_target("cairn", level);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .without_time();
+    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+}
+
+/// Runs one parsed command line to its exit code: starts the embedded emulator when asked,
+/// builds the provider registry, dispatches, and reports a failure.
+pub async fn run(cli: Cli, console: &mut Console) -> u8 {
+    let emulator = if cli.emulator && !matches!(cli.command, Command::Emulator { .. }) {
+        let stack = stack_dir(&cli.chdir, cli.command.stack_arg());
+        match embedded_emulator(&stack, cli.emulator_scenario.clone()).await {
+            Ok(h) => {
+                console.errln(
+                    "Using the embedded Google Cloud emulator (its data is kept in the stack's state directory).",
+                );
+                Some(h)
+            }
+            Err(e) => {
+                report(&e, console);
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let google = match &emulator {
+        Some(h) => GoogleOptions { emulator: Some(h.endpoint()) },
+        None => GoogleOptions::from_env(),
+    };
+    let result = dispatch(cli, console, Registry::standard(google)).await;
+    if let Some(h) = emulator {
+        h.shutdown().await;
+    }
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report(&e, console);
+            1
+        }
+    }
+}
+
+/// Starts the embedded emulator for `--emulator`, keeping its data beside the stack's state.
+async fn embedded_emulator(stack: &Path, scenario: Option<PathBuf>) -> Result<EmulatorHandle, OpError> {
+    let state_dir = match crate::lang::load::load(stack) {
+        Ok(config) => ops::local_data_dir(&config)?,
+        Err(_) => stack.join("state"),
+    };
+    std::fs::create_dir_all(&state_dir)
+        .map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
+    let cfg = EmulatorConfig::embedded(state_dir.join("emulator-cloud.json"), scenario);
+    Emulator::start(cfg).await.map_err(|e| OpError::msg(format!("cannot start the embedded emulator: {e}")))
+}
+
+/// The stack directory: a command's positional DIR, else `-chdir`, else the working directory.
+pub fn stack_dir(chdir: &Option<PathBuf>, positional: Option<PathBuf>) -> PathBuf {
+    positional.or_else(|| chdir.clone()).unwrap_or_else(|| PathBuf::from("."))
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, OpError> {
+    humantime::parse_duration(s).map_err(|e| OpError::msg(format!("invalid duration {s:?}: {e} (use e.g. 30s, 5m)")))
+}
+
+/// `plan`: 0, or with `-detailed-exitcode` 2 when there is something to apply.
+pub fn plan_exit_code(detailed_exitcode: bool, has_changes: bool) -> u8 {
+    if detailed_exitcode && has_changes {
+        2
+    } else {
+        0
+    }
+}
+
+/// `drift`: 0 in sync, 2 when a live object differs from state.
+pub fn drift_exit_code(drift: &[Drift]) -> u8 {
+    if drift.is_empty() {
+        0
+    } else {
+        2
+    }
+}
+
+/// `check`: 0 when every check passes, 2 when one fails or cannot be decided.
+pub fn check_exit_code(checks: &[CheckResult]) -> u8 {
+    if checks.iter().any(|c| c.status != CheckStatus::Pass) {
+        2
+    } else {
+        0
+    }
+}
+
+/// `fmt`: 0, or with `-check` 3 when a file is not formatted.
+pub fn fmt_exit_code(check: bool, unformatted: usize) -> u8 {
+    if check && unformatted > 0 {
+        3
+    } else {
+        0
+    }
+}
+
+fn var_inputs(vars: &VarOpts) -> VarInputs {
+    VarInputs { cli: vars.args.clone(), env: ops::env_vars() }
+}
+
+fn common(dir: PathBuf, vars: &VarOpts, lock_timeout: &str, registry: &Registry) -> Result<Common, OpError> {
+    let mut c = Common::new(dir);
+    c.registry = registry.clone();
+    c.vars = var_inputs(vars);
+    c.lock_timeout = parse_duration(lock_timeout)?;
+    Ok(c)
+}
+
+fn plan_args(dir: PathBuf, o: &PlanOpts, mode: PlanMode, registry: &Registry) -> Result<ops::PlanArgs, OpError> {
+    let mut a = ops::PlanArgs::new(common(dir, &o.vars, &o.lock_timeout, registry)?);
+    a.mode = if o.refresh_only { PlanMode::RefreshOnly } else { mode };
+    a.refresh = o.refresh;
+    a.targets = o.target.clone();
+    a.replace = o.replace.clone();
+    a.parallelism = o.parallelism.max(1);
+    Ok(a)
+}
+
+fn report(err: &OpError, console: &mut Console) {
+    match err {
+        OpError::Diagnostics { sources, diags } => {
+            let text = render_diagnostics(sources, diags, console.color);
+            console.err(&text);
+        }
+        other => console.errln(&format!("Error: {other}")),
+    }
+}
+
+fn warn(sources: &SourceMap, w: &Diagnostics, console: &mut Console) {
+    if !w.is_empty() {
+        let text = render_diagnostics(sources, w, console.color);
+        console.err(&text);
+    }
+}
+
+fn pretty_json(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => rtext::plan_text(plan, &RenderOptions { color }),
+        Format::Json => format!("{}\n", pretty_json(&rjson::plan_json(plan))),
+        Format::Markdown => rmd::plan_markdown(plan),
+    }
+}
+
+fn render_drift(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => rtext::drift_text(plan, &RenderOptions { color }),
+        Format::Json => format!("{}\n", pretty_json(&rjson::drift_json(plan))),
+        Format::Markdown => rmd::drift_markdown(plan),
+    }
+}
+
+fn render_health(stack_name: &str, checks: &[CheckResult], format: Format, color: bool) -> String {
+    match format {
+        Format::Text => super::render::health_text(stack_name, checks, &RenderOptions { color }),
+        Format::Json => format!("{}\n", pretty_json(&super::render::health_json(stack_name, checks))),
+        Format::Markdown => super::render::health_markdown(stack_name, checks),
+    }
+}
+
+/// Calls the operation a command names and renders its result; `Err` is reported by `run`.
+pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Result<u8, OpError> {
+    let chdir = cli.chdir;
+    let color = console.color;
+    match cli.command {
+        Command::Validate { dir } => {
+            let mut c = Common::new(stack_dir(&chdir, dir));
+            c.registry = registry;
+            let warnings = ops::validate(&c).await?;
+            if !warnings.is_empty() {
+                console.errln(&warnings.to_string());
+            }
+            console.outln("Success! The configuration is valid.");
+            Ok(0)
+        }
+        Command::Fmt { check, paths } => {
+            let paths = if paths.is_empty() { vec![stack_dir(&chdir, None)] } else { paths };
+            let r = ops::fmt(&paths, check)?;
+            for f in &r.changed {
+                console.outln(&f.display().to_string());
+            }
+            Ok(fmt_exit_code(check, r.changed.len()))
+        }
+        Command::Plan { dir, opts, out: save, detailed_exitcode, format } => {
+            let mut a = plan_args(stack_dir(&chdir, dir), &opts, PlanMode::Normal, &registry)?;
+            a.out = save.clone();
+            let r = ops::plan(a).await?;
+            warn(&r.sources, &r.warnings, console);
+            console.out(&render_plan(&r.plan, format, color));
+            if let Some(f) = save {
+                console.errln(&format!(
+                    "Saved the plan to {}. Apply it with: cairn apply {}",
+                    f.display(),
+                    f.display()
+                ));
+            }
+            Ok(plan_exit_code(detailed_exitcode, r.plan.has_changes()))
+        }
+        Command::Apply { target_path, opts, auto_approve, reviewed_plan } => {
+            let (dir, planfile) = apply_paths(&chdir, target_path, reviewed_plan.is_some());
+            let request = ApplyRequest { dir, planfile, reviewed_plan, opts, auto_approve, mode: PlanMode::Normal };
+            run_apply(request, console, &registry).await
+        }
+        Command::Destroy { dir, opts, auto_approve } => {
+            let request = ApplyRequest {
+                dir: stack_dir(&chdir, dir),
+                planfile: None,
+                reviewed_plan: None,
+                opts,
+                auto_approve,
+                mode: PlanMode::Destroy,
+            };
+            run_apply(request, console, &registry).await
+        }
+        Command::Drift { dir, vars, format, lock_timeout } => {
+            let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout, &registry)?);
+            a.mode = PlanMode::RefreshOnly;
+            let r = ops::plan(a).await?;
+            console.out(&render_drift(&r.plan, format, color));
+            Ok(drift_exit_code(&r.plan.drift))
+        }
+        Command::Check { dir, vars, format, lock_timeout } => {
+            let dir = stack_dir(&chdir, dir);
+            let stack_name = dir.display().to_string();
+            let mut a = ops::PlanArgs::new(common(dir, &vars, &lock_timeout, &registry)?);
+            a.live_values = true;
+            let r = ops::plan(a).await?;
+            console.out(&render_health(&stack_name, &r.plan.checks, format, color));
+            Ok(check_exit_code(&r.plan.checks))
+        }
+        Command::Show { planfile, format, json, marker } => {
+            let format = if json { Format::Json } else { format.unwrap_or(Format::Text) };
+            if marker.is_some() && format != Format::Markdown {
+                return Err(OpError::msg("--marker names the pull-request comment: use it with --format markdown"));
+            }
+            let saved = ops::show_saved(&planfile)?;
+            let text = match format {
+                Format::Markdown => {
+                    let name = marker.or(saved.stack).unwrap_or_else(|| crate::plan::file::stack_label(&planfile));
+                    super::render::plan_comment_markdown(&saved.plan, &name)
+                }
+                other => render_plan(&saved.plan, other, color),
+            };
+            console.out(&text);
+            Ok(0)
+        }
+        Command::Output { name, json } => {
+            let outputs = ops::output(&stack_dir(&chdir, None), name.as_deref()).await?;
+            console.out(&outputs_text(name.is_some(), &outputs, json));
+            Ok(0)
+        }
+        Command::State(sc) => {
+            run_state(sc, &stack_dir(&chdir, None), console).await?;
+            Ok(0)
+        }
+        Command::ForceUnlock { lock_id } => {
+            let info = ops::force_unlock(&stack_dir(&chdir, None), &lock_id).await?;
+            console.outln(&format!("Cairn state has been successfully unlocked (was: {info})."));
+            Ok(0)
+        }
+        Command::Import { addr, id, vars } => {
+            let c = common(stack_dir(&chdir, None), &vars, "0s", &registry)?;
+            let a = ops::import(&c, &addr, &id).await?;
+            console.outln(&format!("Import successful: {a} is now managed by Cairn."));
+            Ok(0)
+        }
+        Command::Emulator { listen, scenario, latency, fault_rate, data, operation_duration } => {
+            if !(0.0..=1.0).contains(&fault_rate) {
+                return Err(OpError::msg("--fault-rate takes a fraction from 0.0 to 1.0"));
+            }
+            // Every setting of the standalone server is one of its options, with the default
+            // its help shows.
+            let cfg = EmulatorConfig {
+                listen,
+                data_file: data,
+                scenario,
+                latency: parse_duration(&latency)?,
+                fault_rate,
+                operation_duration: parse_duration(&operation_duration)?,
+            };
+            console.errln(&format!("Point Cairn at it with CAIRN_GCP_EMULATOR=http://{listen} (Ctrl-C stops it)."));
+            crate::emulator::serve(cfg).await.map_err(|e| OpError::msg(e.to_string()))?;
+            Ok(0)
+        }
+        Command::Graph { dir, all } => {
+            console.out(&ops::graph(&stack_dir(&chdir, dir), all)?);
+            Ok(0)
+        }
+    }
+}
+
+async fn run_state(command: StateCommand, dir: &Path, console: &mut Console) -> Result<(), OpError> {
+    match command {
+        StateCommand::List { filter } => {
+            for a in ops::state_list(dir, filter.as_deref()).await? {
+                console.outln(&a.to_string());
+            }
+        }
+        StateCommand::Show { addr } => {
+            let (a, r) = ops::state_show(dir, &addr).await?;
+            console.outln(&format!("# {a}:"));
+            console.outln(&serde_json::to_string_pretty(&r).unwrap_or_default());
+        }
+        StateCommand::Pull => {
+            let s = ops::state_pull(dir).await?;
+            console.outln(&serde_json::to_string_pretty(&s).unwrap_or_default());
+        }
+        StateCommand::Rm { addrs } => {
+            for a in ops::state_rm(dir, &addrs, Duration::ZERO).await? {
+                console.outln(&format!("Removed {a}"));
+            }
+        }
+        StateCommand::Mv { from, to } => {
+            for (a, b) in ops::state_mv(dir, &from, &to, Duration::ZERO).await? {
+                console.outln(&format!("Moved {a} to {b}"));
+            }
+        }
+        StateCommand::History => {
+            for h in ops::state_history(dir).await? {
+                console.outln(&format!("{:>6}  {}  {:<24} {} resources", h.serial, h.time, h.operation, h.resources));
+            }
+        }
+        StateCommand::Migrate { from, lock_timeout } => {
+            let m = ops::state_migrate(dir, &from, parse_duration(&lock_timeout)?).await?;
+            if m.already {
+                console.outln(&format!("{} already holds serial {} of this state; nothing to do.", m.to, m.serial));
+            } else {
+                console.outln(&format!(
+                    "Migrated serial {} ({} resources) and {} earlier versions from {} to {}.",
+                    m.serial, m.resources, m.versions, m.from, m.to
+                ));
+                console.outln(&format!(
+                    "The old copy at {} is left as it was; remove it once you no longer need it.",
+                    m.from
+                ));
+            }
+        }
+        StateCommand::Restore { serial } => {
+            let s = ops::state_restore(dir, serial, Duration::ZERO).await?;
+            console.outln(&format!(
+                "Restored version {serial} as serial {} ({} resources).",
+                s.serial,
+                s.resources.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `cairn output`: one named output as its bare value, otherwise every output as `name = value`
+/// (or a JSON object); sensitive values are withheld in text.
+pub fn outputs_text(named: bool, outputs: &[ops::OutputValue], json: bool) -> String {
+    let shown = |o: &ops::OutputValue| {
+        if o.sensitive {
+            "(sensitive value)".to_string()
+        } else {
+            display_json(&o.value)
+        }
+    };
+    match (named, outputs, json) {
+        (true, [one], true) => format!("{}\n", serde_json::to_string_pretty(&one.value).unwrap_or_default()),
+        (_, _, true) => {
+            let m: serde_json::Map<String, serde_json::Value> = outputs
+                .iter()
+                .map(|o| (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": o.value })))
+                .collect();
+            format!("{}\n", serde_json::to_string_pretty(&m).unwrap_or_default())
+        }
+        (true, [one], false) => format!("{}\n", shown(one)),
+        (_, _, false) => outputs.iter().map(|o| format!("{} = {}\n", o.name, shown(o))).collect(),
+    }
+}
+
+fn display_json(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// `apply PATH`: a saved plan when PATH is a file, or when `-reviewed-plan` says PATH must be
+/// a plan and it is not a directory (so a missing plan is reported as such); otherwise PATH is
+/// the stack directory. Returns the stack directory and the saved plan.
+pub fn apply_paths(
+    chdir: &Option<PathBuf>,
+    target_path: Option<PathBuf>,
+    reviewed: bool,
+) -> (PathBuf, Option<PathBuf>) {
+    match target_path {
+        Some(p) if p.is_file() || (reviewed && !p.is_dir()) => (stack_dir(chdir, None), Some(p)),
+        other => (stack_dir(chdir, other), None),
+    }
+}
+
+struct ApplyRequest {
+    dir: PathBuf,
+    planfile: Option<PathBuf>,
+    reviewed_plan: Option<PathBuf>,
+    opts: PlanOpts,
+    auto_approve: bool,
+    mode: PlanMode,
+}
+
+/// How a plan that needs approval gets it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Approval {
+    /// `-auto-approve`.
+    Given,
+    /// Ask the person at the terminal.
+    Ask,
+    /// Nobody can answer: refuse rather than wait on a pipe or apply unasked.
+    Impossible,
+}
+
+pub fn approval(auto_approve: bool, interactive: bool) -> Approval {
+    match (auto_approve, interactive) {
+        (true, _) => Approval::Given,
+        (false, true) => Approval::Ask,
+        (false, false) => Approval::Impossible,
+    }
+}
+
+/// Shows the plan and obtains approval for it.
+fn confirm(plan: &Plan, auto_approve: bool, console: &mut Console) -> bool {
+    console.out(&rtext::plan_text(plan, &RenderOptions { color: console.color }));
+    match approval(auto_approve, console.interactive) {
+        Approval::Given => true,
+        Approval::Impossible => {
+            console.errln("Error: no confirmation: standard input is not a terminal. Re-run with --auto-approve to apply without asking.");
+            false
+        }
+        Approval::Ask => {
+            console.out(
+                "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
+            );
+            console.flush();
+            console.read_line().trim() == "yes"
+        }
+    }
+}
+
+/// What to say on the first and on a later Ctrl-C during an apply.
+pub fn interrupt_message(raised: u8) -> &'static str {
+    match raised {
+        1 => "\nInterrupt received: no new steps will start; waiting for the ones in flight. Press Ctrl-C again to stop now.",
+        _ => "\nSecond interrupt: stopping now. Steps in flight are recorded in the journal and will be reconciled by the next apply.",
+    }
+}
+
+async fn run_apply(request: ApplyRequest, console: &mut Console, registry: &Registry) -> Result<u8, OpError> {
+    let interrupt = Interrupt::new();
+    let signal = interrupt.clone();
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("{}", interrupt_message(signal.raise()));
+        }
+    });
+    let color = console.color;
+    let args = ops::ApplyArgs {
+        plan: plan_args(request.dir, &request.opts, request.mode, registry)?,
+        planfile: request.planfile,
+        reviewed_planfile: request.reviewed_plan,
+        interrupt,
+        progress: Arc::new(Lines::new(color)),
+        heartbeat: Duration::from_secs(10),
+    };
+    let auto_approve = request.auto_approve;
+    let r = ops::apply(args, &mut |plan: &Plan| confirm(plan, auto_approve, console)).await?;
+    warn(&r.sources, &r.warnings, console);
+    let Some(outcome) = r.outcome else {
+        if !r.approved {
+            console.outln("Apply cancelled.");
+            return Ok(1);
+        }
+        console.outln(rtext::plan_text(&r.plan, &RenderOptions { color }).trim_end());
+        return Ok(0);
+    };
+    Ok(report_outcome(&outcome, request.mode, console))
+}
+
+/// Reports what an apply did and returns its exit code: 1 when a step failed or the apply was
+/// interrupted, 0 otherwise (failing checks only warn: they may pass a little later).
+pub fn report_outcome(outcome: &ApplyOutcome, mode: PlanMode, console: &mut Console) -> u8 {
+    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
+    for (_, a) in &outcome.succeeded {
+        match a {
+            Action::Create => added += 1,
+            Action::Update => changed += 1,
+            Action::Delete => destroyed += 1,
+            _ => {}
+        }
+    }
+    if !outcome.failed.is_empty() || outcome.interrupted {
+        console.errln("");
+        // Each message already starts with the resource address.
+        for (_, m) in &outcome.failed {
+            console.errln(&format!("Error: {m}"));
+        }
+        if !outcome.skipped.is_empty() {
+            const SHOWN: usize = 10;
+            let mut names: Vec<String> = outcome.skipped.iter().take(SHOWN).map(|a| a.to_string()).collect();
+            if outcome.skipped.len() > SHOWN {
+                names.push(format!("and {} more", outcome.skipped.len() - SHOWN));
+            }
+            console.errln(&format!(
+                "Not started because a dependency failed or the apply was interrupted: {}",
+                names.join(", ")
+            ));
+        }
+        for a in &outcome.abandoned {
+            console.errln(&format!("Still in flight when stopped (recorded in the journal): {a}"));
+        }
+        console.errln(&format!(
+            "Apply {}: {added} added, {changed} changed, {destroyed} destroyed; {} failed, {} skipped.",
+            if outcome.interrupted { "interrupted" } else { "failed" },
+            outcome.failed.len(),
+            outcome.skipped.len()
+        ));
+        return 1;
+    }
+    let verb = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
+    console.outln(&format!("\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."));
+    if !outcome.outputs.is_empty() {
+        console.outln("\nOutputs:\n");
+        for (k, (v, sensitive)) in &outcome.outputs {
+            let shown =
+                if *sensitive || v.contains_sensitive() { "(sensitive value)".to_string() } else { v.to_string() };
+            console.outln(&format!("{k} = {shown}"));
+        }
+    }
+    let failing: Vec<_> = outcome.checks.iter().filter(|c| c.status == CheckStatus::Fail).collect();
+    for c in &failing {
+        let lines: Vec<&str> = c.messages.iter().flat_map(|m| m.lines()).collect();
+        console.errln(&format!("Warning: check {} failed: {}", c.address, lines.join("; ")));
+    }
+    if !failing.is_empty() {
+        console.errln("Some checks can take a while to pass (a certificate provisions in minutes); `cairn check` reports health at any time.");
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::{InstanceKey, ModulePath, ResourceAddr};
+    use crate::cli::console::Captured;
+    use crate::lang::value::Value;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["cairn"];
+        all.extend_from_slice(args);
+        match crate::cli::parse(all.iter().map(std::ffi::OsString::from)) {
+            Ok(c) => c,
+            Err(e) => panic!("{args:?}: {}", e.error),
+        }
+    }
+
+    /// Runs a command line against the built-in providers, answering a prompt with `input`.
+    async fn cairn(args: &[&str], input: &str, interactive: bool) -> (Result<u8, OpError>, Captured) {
+        let (mut console, captured) = Console::captured(input, interactive);
+        let result = dispatch(cli(args), &mut console, Registry::builtin()).await;
+        (result, captured)
+    }
+
+    fn stack(text: &str) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), text).unwrap();
+        let path = dir.path().to_str().unwrap().to_string();
+        (dir, path)
+    }
+
+    fn check(status: CheckStatus) -> CheckResult {
+        CheckResult { address: "check.c".into(), status, messages: vec!["bad\nworse".into()] }
+    }
+
+    fn addr(name: &str) -> crate::addr::InstanceAddr {
+        ResourceAddr::managed(ModulePath::root(), "terraform_data", name).instance(InstanceKey::None)
+    }
+
+    fn outcome() -> ApplyOutcome {
+        ApplyOutcome {
+            succeeded: vec![],
+            failed: vec![],
+            skipped: vec![],
+            abandoned: vec![],
+            interrupted: false,
+            outputs: Default::default(),
+            checks: vec![],
+            state: crate::state::State::new(),
+        }
+    }
+
+    #[test]
+    fn exit_codes_of_plan_fmt_and_check() {
+        assert_eq!(plan_exit_code(false, false), 0);
+        assert_eq!(plan_exit_code(false, true), 0);
+        assert_eq!(plan_exit_code(true, false), 0);
+        assert_eq!(plan_exit_code(true, true), 2);
+        assert_eq!(fmt_exit_code(false, 3), 0);
+        assert_eq!(fmt_exit_code(true, 0), 0);
+        assert_eq!(fmt_exit_code(true, 1), 3);
+        assert_eq!(check_exit_code(&[]), 0);
+        assert_eq!(check_exit_code(&[check(CheckStatus::Pass)]), 0);
+        assert_eq!(check_exit_code(&[check(CheckStatus::Pass), check(CheckStatus::Fail)]), 2);
+        assert_eq!(check_exit_code(&[check(CheckStatus::Unknown)]), 2);
+    }
+
+    #[test]
+    fn drift_exits_2_when_a_live_object_differs() {
+        assert_eq!(drift_exit_code(&[]), 0);
+        let gone = Drift {
+            addr: addr("a"),
+            type_name: "terraform_data".into(),
+            provider: "terraform".into(),
+            action: Action::Delete,
+            before: Value::Null,
+            after: None,
+            changed_paths: vec![],
+        };
+        assert_eq!(drift_exit_code(&[gone]), 2);
+    }
+
+    #[test]
+    fn durations_are_humantime_and_a_bad_one_says_how_to_write_it() {
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        for bad in ["", "5", "soon", "-1s"] {
+            let e = parse_duration(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("invalid duration {bad:?}: ")), "{e}");
+            assert!(e.ends_with("(use e.g. 30s, 5m)"), "{e}");
+        }
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_and_when_not_refused() {
+        assert!(use_color(false, true, false));
+        assert!(!use_color(true, true, false));
+        assert!(!use_color(false, false, false));
+        assert!(!use_color(false, true, true));
+    }
+
+    #[test]
+    fn approval_is_given_asked_or_impossible() {
+        assert_eq!(approval(true, false), Approval::Given);
+        assert_eq!(approval(true, true), Approval::Given);
+        assert_eq!(approval(false, true), Approval::Ask);
+        assert_eq!(approval(false, false), Approval::Impossible);
+    }
+
+    #[test]
+    fn interrupt_messages_escalate() {
+        assert!(interrupt_message(1).contains("Press Ctrl-C again"));
+        assert!(interrupt_message(2).starts_with("\nSecond interrupt: stopping now."));
+        assert_eq!(interrupt_message(3), interrupt_message(2));
+    }
+
+    #[test]
+    fn the_stack_directory_prefers_the_positional_dir() {
+        let chdir = Some(PathBuf::from("c"));
+        assert_eq!(stack_dir(&chdir, Some("p".into())), PathBuf::from("p"));
+        assert_eq!(stack_dir(&chdir, None), PathBuf::from("c"));
+        assert_eq!(stack_dir(&None, None), PathBuf::from("."));
+    }
+
+    #[test]
+    fn apply_takes_a_file_as_a_saved_plan_and_a_directory_as_the_stack() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = dir.path().join("p.plan");
+        std::fs::write(&plan, "{}").unwrap();
+        let chdir = Some(PathBuf::from("stack"));
+        assert_eq!(apply_paths(&chdir, Some(plan.clone()), false), (PathBuf::from("stack"), Some(plan)));
+        assert_eq!(apply_paths(&chdir, Some(dir.path().into()), false), (dir.path().into(), None));
+        assert_eq!(apply_paths(&chdir, None, false), (PathBuf::from("stack"), None));
+        // Missing: a stack directory to report, unless -reviewed-plan says it must be a plan.
+        let missing = dir.path().join("missing.plan");
+        assert_eq!(apply_paths(&chdir, Some(missing.clone()), false), (missing.clone(), None));
+        assert_eq!(apply_paths(&chdir, Some(missing.clone()), true), (PathBuf::from("stack"), Some(missing)));
+    }
+
+    #[test]
+    fn outputs_show_one_bare_value_or_every_name() {
+        let out = |name: &str, value: serde_json::Value, sensitive: bool| ops::OutputValue {
+            name: name.into(),
+            value,
+            sensitive,
+        };
+        let both = [out("a", serde_json::json!("x"), false), out("b", serde_json::json!(1), true)];
+        assert_eq!(outputs_text(false, &both, false), "a = \"x\"\nb = (sensitive value)\n");
+        assert_eq!(outputs_text(true, &both[..1], false), "\"x\"\n");
+        assert_eq!(outputs_text(true, &both[1..], false), "(sensitive value)\n");
+        assert_eq!(outputs_text(true, &both[..1], true), "\"x\"\n");
+        let json: serde_json::Value = serde_json::from_str(&outputs_text(false, &both, true)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"a": {"sensitive": false, "value": "x"}, "b": {"sensitive": true, "value": 1}})
+        );
+    }
+
+    #[test]
+    fn a_failed_or_interrupted_apply_exits_1_and_says_what_was_not_done() {
+        let mut o = outcome();
+        o.succeeded = vec![(addr("a"), Action::Create), (addr("b"), Action::Delete)];
+        o.failed = vec![(addr("c"), "terraform_data.c: boom".into())];
+        o.skipped = (0..12).map(|i| addr(&format!("s{i}"))).collect();
+        let (mut console, captured) = Console::captured("", false);
+        assert_eq!(report_outcome(&o, PlanMode::Normal, &mut console), 1);
+        let err = captured.stderr();
+        assert!(err.starts_with("\nError: terraform_data.c: boom\n"), "{err}");
+        assert!(err.contains("terraform_data.s9, and 2 more\n"), "{err}");
+        assert!(err.ends_with("Apply failed: 1 added, 0 changed, 1 destroyed; 1 failed, 12 skipped.\n"), "{err}");
+        assert_eq!(captured.stdout(), "");
+
+        let mut o = outcome();
+        o.interrupted = true;
+        o.abandoned = vec![addr("slow")];
+        let (mut console, captured) = Console::captured("", false);
+        assert_eq!(report_outcome(&o, PlanMode::Normal, &mut console), 1);
+        assert!(captured
+            .stderr()
+            .contains("Still in flight when stopped (recorded in the journal): terraform_data.slow"));
+        assert!(captured.stderr().contains("Apply interrupted: 0 added"));
+    }
+
+    #[test]
+    fn a_finished_apply_exits_0_with_outputs_and_failing_checks_as_warnings() {
+        let mut o = outcome();
+        o.succeeded = vec![(addr("a"), Action::Update), (addr("b"), Action::Delete)];
+        o.outputs.insert("plain".into(), (Value::String("v".into()), false));
+        o.outputs.insert("secret".into(), (Value::String("s".into()), true));
+        o.checks = vec![check(CheckStatus::Fail), check(CheckStatus::Pass)];
+        let (mut console, captured) = Console::captured("", false);
+        assert_eq!(report_outcome(&o, PlanMode::Destroy, &mut console), 0);
+        let out = captured.stdout();
+        assert!(out.starts_with("\nDestroy complete! Resources: 0 added, 1 changed, 1 destroyed.\n"), "{out}");
+        assert!(out.contains("\nOutputs:\n\nplain = "), "{out}");
+        assert!(out.ends_with("secret = (sensitive value)\n"), "{out}");
+        let err = captured.stderr();
+        assert!(err.starts_with("Warning: check check.c failed: bad; worse\n"), "{err}");
+        assert!(err.contains("`cairn check` reports health at any time."), "{err}");
+    }
+
+    const ONE: &str = "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n";
+    const TWO: &str =
+        "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n\nresource \"terraform_data\" \"b\" {\n  input = 2\n}\n";
+
+    #[tokio::test]
+    async fn plan_exits_2_with_changes_and_0_without_under_detailed_exitcode() {
+        let (_d, dir) = stack(ONE);
+        let (r, out) = cairn(&["plan", &dir, "-detailed-exitcode"], "", false).await;
+        assert_eq!(r.unwrap(), 2, "{}", out.stderr());
+        assert!(out.stdout().contains("terraform_data.a"), "{}", out.stdout());
+        let (r, _) = cairn(&["plan", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 0);
+        let (r, out) = cairn(&["-chdir", &dir, "apply", "-auto-approve"], "", false).await;
+        assert_eq!(r.unwrap(), 0, "{}", out.stderr());
+        assert!(out.stdout().contains("Apply complete! Resources: 1 added, 0 changed, 0 destroyed."));
+        let (r, out) = cairn(&["-C", &dir, "plan", "-detailed-exitcode"], "", false).await;
+        assert_eq!(r.unwrap(), 0, "{}", out.stdout());
+        let (r, _) = cairn(&["drift", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_missing_stack_is_an_error_that_run_reports_with_exit_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nowhere");
+        let (r, _) = cairn(&["plan", missing.to_str().unwrap(), "-detailed-exitcode"], "", false).await;
+        assert!(r.unwrap_err().to_string().contains("does not exist"));
+        let (mut console, captured) = Console::captured("", false);
+        assert_eq!(run(cli(&["validate", missing.to_str().unwrap()]), &mut console).await, 1);
+        assert!(captured.stderr().starts_with("Error: stack directory "), "{}", captured.stderr());
+    }
+
+    #[tokio::test]
+    async fn apply_asks_at_a_terminal_and_refuses_without_one() {
+        let (_d, dir) = stack(TWO);
+        let (r, out) = cairn(&["apply", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 1);
+        assert!(out.stderr().contains("standard input is not a terminal"), "{}", out.stderr());
+        assert!(out.stdout().ends_with("Apply cancelled.\n"), "{}", out.stdout());
+
+        let (r, out) = cairn(&["apply", &dir], "no\n", true).await;
+        assert_eq!(r.unwrap(), 1);
+        assert!(out
+            .stdout()
+            .contains("Only 'yes' will be accepted to approve.\n\n  Enter a value: Apply cancelled.\n"));
+
+        let (r, out) = cairn(&["apply", &dir], " yes \n", true).await;
+        assert_eq!(r.unwrap(), 0, "{}", out.stderr());
+        assert!(out.stdout().contains("Apply complete! Resources: 2 added"), "{}", out.stdout());
+
+        // Nothing to do: no question, the (empty) plan and exit 0.
+        let (r, out) = cairn(&["apply", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 0);
+        assert!(!out.stdout().contains("Enter a value"), "{}", out.stdout());
+    }
+
+    #[tokio::test]
+    async fn check_exits_2_for_a_failing_check_and_fmt_check_3_for_an_unformatted_file() {
+        let (_d, dir) = stack(
+            "resource \"terraform_data\" \"a\" {\ninput = 0\n}\n\ncheck \"positive\" {\n  assert {\n    condition     = terraform_data.a.output > 0\n    error_message = \"a is ${terraform_data.a.output}\"\n  }\n}\n",
+        );
+        let (r, out) = cairn(&["apply", &dir, "-auto-approve"], "", false).await;
+        assert_eq!(r.unwrap(), 0, "{}", out.stderr());
+        let (r, out) = cairn(&["check", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 2);
+        assert!(out.stdout().contains("a is 0"), "{}", out.stdout());
+        let (r, out) = cairn(&["fmt", "-check", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 3);
+        assert!(out.stdout().contains("main.tf"), "{}", out.stdout());
+        let (r, _) = cairn(&["fmt", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 0);
+        let (r, out) = cairn(&["fmt", "-check", &dir], "", false).await;
+        assert_eq!(r.unwrap(), 0, "{}", out.stdout());
+    }
+
+    #[tokio::test]
+    async fn var_order_reaches_the_plan() {
+        let (d, dir) = stack("variable \"x\" {}\n\noutput \"x\" {\n  value = var.x\n}\n");
+        let file = d.path().join("f.tfvars");
+        std::fs::write(&file, "x = \"file\"\n").unwrap();
+        let file = file.to_str().unwrap();
+        let (r, out) = cairn(&["plan", &dir, "-var", "x=first", "-var-file", file], "", false).await;
+        assert_eq!(r.unwrap(), 0, "{}", out.stderr());
+        assert!(out.stdout().contains("\"file\""), "{}", out.stdout());
+        let (r, out) = cairn(&["plan", &dir, "-var-file", file, "-var", "x=last"], "", false).await;
+        assert_eq!(r.unwrap(), 0, "{}", out.stderr());
+        assert!(out.stdout().contains("\"last\""), "{}", out.stdout());
+    }
+}
