@@ -19,13 +19,13 @@ pub use state_cmds::{
     state_show, Migrated,
 };
 
+use crate::google_auth::CredentialSource;
 use crate::graph::Graph;
 use crate::lang::config::{Backend, Config};
 use crate::lang::diag::{Diagnostic, Diagnostics, SourceMap};
 use crate::lang::eval::eval_body;
 use crate::lang::value::Value;
 use crate::lang::vars::VarInputs;
-use crate::providers::google::config::CredentialSource;
 use crate::providers::Registry;
 use crate::state::gcs::{GcsSettings, GcsStore};
 use crate::state::local::LocalStore;

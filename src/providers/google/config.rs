@@ -8,14 +8,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::google_auth::{CredentialSource, EMULATOR_ENV};
 use crate::lang::value::Value;
 use crate::providers::ProviderError;
 
 /// Terraform's default per-request HTTP timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The environment variable that routes every service to a local emulator.
-pub const EMULATOR_ENV: &str = "CAIRN_GCP_EMULATOR";
 
 /// The APIs Cairn talks to. Each has its own endpoint override and concurrency limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,35 +58,6 @@ impl Service {
             Service::Sql => &["/sql/v1beta4", "/v1beta4", "/v1"],
             Service::Compute => &["/compute/v1", "/compute/beta"],
             Service::Logging => &["/v2"],
-        }
-    }
-}
-
-/// Where credentials come from, in Terraform's order of precedence.
-#[derive(Clone, PartialEq)]
-pub enum CredentialSource {
-    /// Talking to the emulator: no Authorization header at all.
-    Anonymous,
-    /// `access_token` (or GOOGLE_OAUTH_ACCESS_TOKEN): a raw OAuth2 bearer token.
-    AccessToken(String),
-    /// `credentials` given as JSON content (or GOOGLE_CREDENTIALS).
-    Json(String),
-    /// `credentials` given as a path to a key file.
-    File(PathBuf),
-    /// Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, or
-    /// the metadata server).
-    ApplicationDefault,
-}
-
-impl std::fmt::Debug for CredentialSource {
-    // Tokens and key files are secrets: name the source, never its content.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CredentialSource::Anonymous => write!(f, "Anonymous"),
-            CredentialSource::AccessToken(_) => write!(f, "AccessToken(<redacted>)"),
-            CredentialSource::Json(_) => write!(f, "Json(<redacted>)"),
-            CredentialSource::File(p) => write!(f, "File({})", p.display()),
-            CredentialSource::ApplicationDefault => write!(f, "ApplicationDefault"),
         }
     }
 }
