@@ -55,14 +55,9 @@ pub struct Clients {
     pub logging_calls: Retrier,
 }
 
-/// Compute's global load-balancing collections and their operations, one client each (the
-/// SDK splits compute by collection).
+/// Compute's global operations, which every compute collection's mutations wait on. The
+/// collections' own clients belong to their resource types (`Clients::compute_builder`).
 pub struct ComputeClients {
-    pub health_checks: google_cloud_compute_v1::client::HealthChecks,
-    pub backend_services: google_cloud_compute_v1::client::BackendServices,
-    pub ssl_certificates: google_cloud_compute_v1::client::SslCertificates,
-    pub url_maps: google_cloud_compute_v1::client::UrlMaps,
-    pub target_https_proxies: google_cloud_compute_v1::client::TargetHttpsProxies,
     pub global_operations: google_cloud_compute_v1::client::GlobalOperations,
 }
 
@@ -125,6 +120,11 @@ impl Clients {
         })
     }
 
+    /// A compute collection's client builder with the settings every client has.
+    pub fn compute_builder<F>(&self, b: ClientBuilder<F, Credentials>) -> ClientBuilder<F, Credentials> {
+        tuned(b, &self.config, Service::Compute, &self.credentials)
+    }
+
     /// The project a resource lives in: its own `project`, else the provider's.
     pub fn project(&self, resource_project: Option<&str>) -> Result<String, ProviderError> {
         resource_project
@@ -141,34 +141,18 @@ impl Clients {
 
 impl ComputeClients {
     async fn connect(config: &GoogleConfig, creds: &Credentials) -> Result<Self, ProviderError> {
-        use google_cloud_compute_v1::client as c;
-        let err = |e: google_cloud_gax::client_builder::Error| {
-            ProviderError::new(format!("cannot create the Compute Engine client: {e}"))
-        };
-        Ok(ComputeClients {
-            health_checks: tuned(c::HealthChecks::builder(), config, Service::Compute, creds)
+        let global_operations =
+            tuned(google_cloud_compute_v1::client::GlobalOperations::builder(), config, Service::Compute, creds)
                 .build()
                 .await
-                .map_err(err)?,
-            backend_services: tuned(c::BackendServices::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-            ssl_certificates: tuned(c::SslCertificates::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-            url_maps: tuned(c::UrlMaps::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
-            target_https_proxies: tuned(c::TargetHttpsProxies::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-            global_operations: tuned(c::GlobalOperations::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-        })
+                .map_err(compute_client_error)?;
+        Ok(ComputeClients { global_operations })
     }
+}
+
+/// Why a compute client could not be built.
+pub fn compute_client_error(e: google_cloud_gax::client_builder::Error) -> ProviderError {
+    ProviderError::new(format!("cannot create the Compute Engine client: {e}"))
 }
 
 /// The common client settings: endpoint, credentials, one attempt per call bounded by

@@ -7,6 +7,7 @@
 
 pub mod clients;
 pub mod compute_backend_service;
+pub mod compute_collection;
 pub mod compute_common;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
