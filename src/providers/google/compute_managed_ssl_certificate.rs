@@ -259,8 +259,7 @@ impl ComputeCollection for ManagedSslCertificates {
 
     fn cloud_name(shared: &Shared, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let project =
-            string(planned, "project").or_else(|| shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project = shared.planned_project(planned)?;
         Some(cc::global_id(&project, COLLECTION, &name))
     }
 }

@@ -111,7 +111,7 @@ impl GoogleConfig {
 
         let request_timeout = match arg("request_timeout")? {
             None => DEFAULT_REQUEST_TIMEOUT,
-            Some(s) => parse_go_duration(&s).map_err(|why| {
+            Some(s) => crate::lang::duration::parse_duration(&s).map_err(|why| {
                 ProviderError::new(format!(
                     "provider argument \"request_timeout\" = \"{s}\" is not a duration ({why}); write it as Terraform does, e.g. \"60s\", \"2m\" or \"1m30s\""
                 ))
@@ -239,50 +239,6 @@ pub fn normalize_endpoint(service: Service, url: &str) -> Result<String, String>
         }
     }
     Ok(u)
-}
-
-/// Go's `time.ParseDuration` format, which Terraform's provider uses: a sequence of decimal
-/// numbers with units (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), e.g. `"1m30s"`, `"1.5h"`.
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.starts_with('-') {
-        return Err("it is negative".into());
-    }
-    let s = s.strip_prefix('+').unwrap_or(s);
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err(format!("expected a number at \"{rest}\""));
-        }
-        let n: f64 = rest[..num_len].parse().map_err(|_| format!("\"{}\" is not a number", &rest[..num_len]))?;
-        rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("the number {n} has no unit (use s, m or h)")),
-            other => return Err(format!("unknown unit \"{other}\"")),
-        };
-        total += n * scale;
-        rest = &rest[unit_len..];
-    }
-    if !total.is_finite() || total > 1e12 {
-        return Err("it is too large".into());
-    }
-    Ok(Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]
