@@ -4,7 +4,6 @@
 //! Both users resolve the source their own way (the provider block, the backend block, their
 //! environment variables) and map [`AuthError`] into their own error type.
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -130,27 +129,21 @@ impl std::fmt::Debug for StaticToken {
 }
 
 impl auth::CredentialsProvider for StaticToken {
-    fn headers(
+    async fn headers(
         &self,
         _extensions: axum::http::Extensions,
-    ) -> impl Future<Output = Result<CacheableResource<axum::http::HeaderMap>, CredentialsError>> + Send {
-        let value = axum::http::HeaderValue::from_str(&format!("Bearer {}", self.0));
-        async move {
-            let mut value = value.map_err(|_| {
-                CredentialsError::from_msg(
-                    false,
-                    "access_token contains characters that cannot be sent in an HTTP header",
-                )
-            })?;
-            value.set_sensitive(true);
-            let mut headers = axum::http::HeaderMap::new();
-            headers.insert(axum::http::header::AUTHORIZATION, value);
-            Ok(CacheableResource::New { entity_tag: EntityTag::new(), data: headers })
-        }
+    ) -> Result<CacheableResource<axum::http::HeaderMap>, CredentialsError> {
+        let mut value = axum::http::HeaderValue::from_str(&format!("Bearer {}", self.0)).map_err(|_| {
+            CredentialsError::from_msg(false, "access_token contains characters that cannot be sent in an HTTP header")
+        })?;
+        value.set_sensitive(true);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(axum::http::header::AUTHORIZATION, value);
+        Ok(CacheableResource::New { entity_tag: EntityTag::new(), data: headers })
     }
 
-    fn universe_domain(&self) -> impl Future<Output = Option<String>> + Send {
-        async { Some("googleapis.com".to_string()) }
+    async fn universe_domain(&self) -> Option<String> {
+        Some("googleapis.com".to_string())
     }
 }
 
@@ -165,17 +158,15 @@ mod tests {
     #[derive(Debug)]
     struct NeverAnswers;
     impl auth::CredentialsProvider for NeverAnswers {
-        fn headers(
+        async fn headers(
             &self,
             _e: axum::http::Extensions,
-        ) -> impl Future<Output = Result<CacheableResource<axum::http::HeaderMap>, CredentialsError>> + Send {
-            async {
-                std::future::pending::<()>().await;
-                Err(CredentialsError::from_msg(true, "unreachable"))
-            }
+        ) -> Result<CacheableResource<axum::http::HeaderMap>, CredentialsError> {
+            std::future::pending::<()>().await;
+            Err(CredentialsError::from_msg(true, "unreachable"))
         }
-        fn universe_domain(&self) -> impl Future<Output = Option<String>> + Send {
-            async { None }
+        async fn universe_domain(&self) -> Option<String> {
+            None
         }
     }
 

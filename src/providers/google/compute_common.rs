@@ -629,6 +629,36 @@ pub fn is_in_use(e: &ProviderError) -> bool {
         || e.message.contains("already being used by")
 }
 
+/// Every object of one compute collection in a project, by name, following pages (one list
+/// call per page: refresh never GETs objects one by one). `None` when the project is not found.
+pub async fn list_by_name<T, F, Fut>(
+    mut fetch: F,
+    name: impl Fn(&T) -> Option<String>,
+) -> Result<Option<BTreeMap<String, T>>, ProviderError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
+{
+    let mut out = BTreeMap::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = match fetch(token.clone()).await {
+            Ok(page) => page,
+            Err(e) if e.not_found => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for x in items {
+            if let Some(n) = name(&x) {
+                out.insert(n, x);
+            }
+        }
+        match next.filter(|t| !t.is_empty()) {
+            Some(t) => token = t,
+            None => return Ok(Some(out)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -773,35 +803,5 @@ mod tests {
         assert_eq!(parse_import_id("hc", "healthChecks", Some("d")).unwrap(), ("d".into(), "hc".into()));
         assert!(parse_import_id("hc", "healthChecks", None).is_err());
         assert!(parse_import_id("projects/p/global/urlMaps/hc", "healthChecks", None).is_err());
-    }
-}
-
-/// Every object of one compute collection in a project, by name, following pages (one list
-/// call per page: refresh never GETs objects one by one). `None` when the project is not found.
-pub async fn list_by_name<T, F, Fut>(
-    mut fetch: F,
-    name: impl Fn(&T) -> Option<String>,
-) -> Result<Option<BTreeMap<String, T>>, ProviderError>
-where
-    F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
-{
-    let mut out = BTreeMap::new();
-    let mut token = String::new();
-    loop {
-        let (items, next) = match fetch(token.clone()).await {
-            Ok(page) => page,
-            Err(e) if e.not_found => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        for x in items {
-            if let Some(n) = name(&x) {
-                out.insert(n, x);
-            }
-        }
-        match next.filter(|t| !t.is_empty()) {
-            Some(t) => token = t,
-            None => return Ok(Some(out)),
-        }
     }
 }

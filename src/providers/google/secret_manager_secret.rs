@@ -460,7 +460,7 @@ fn duration(v: &str, what: &str) -> Result<PbDuration, ProviderError> {
 
 /// The request body for the fields in `only` (all of them on create).
 fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secret, ProviderError> {
-    let wanted = |f: &str| only.map_or(true, |o| o.contains(&f));
+    let wanted = |f: &str| only.is_none_or(|o| o.contains(&f));
     let mut s = model::Secret::new();
     if wanted("labels") {
         // The full effective set: labels are non-authoritative, so keys set outside Cairn stay.
