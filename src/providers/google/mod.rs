@@ -1,9 +1,10 @@
 //! The `google` provider: terraform-provider-google's resource types over the official Google
 //! Cloud Rust SDK.
 //!
-//! Layout: `config` (the provider block), `clients` (SDK clients and credentials, built once
-//! per run), `retry` (Terraform's retry rules), `errors` (SDK errors → [`ProviderError`]),
-//! `fields` (reading and writing attribute values), then one file per resource type.
+//! Layout: `config` (the provider block), `clients` (SDK clients over `crate::google_auth`'s
+//! credentials, built once per run), `retry` (Terraform's retry rules), `errors` (SDK errors →
+//! [`ProviderError`]), `fields` (reading and writing attribute values), `compute_collection`
+//! (what every compute type shares), then one file per resource type.
 
 pub mod clients;
 pub mod compute_backend_service;
