@@ -6,6 +6,7 @@ pub mod addr;
 pub mod apply;
 pub mod cli;
 pub mod emulator;
+pub mod google_auth;
 pub mod graph;
 pub mod lang;
 pub mod ops;

@@ -361,22 +361,6 @@ fn create(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Value, Ap
     Ok(render(&stored, req.enum_ints))
 }
 
-fn to_camel(path: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in path.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str, id: &str) -> Result<Value, ApiError> {
     let current = get(ctx, parent, id)?.clone();
     let body = req.json_body()?;
@@ -386,7 +370,7 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str, id: &str) -> Result
         .get_all("updateMask")
         .iter()
         .flat_map(|m| m.split(','))
-        .map(|p| to_camel(p.trim()))
+        .map(|p| crate::providers::google::fields::json_name(p.trim()))
         .filter(|p| !p.is_empty())
         .collect();
     if mask.is_empty() {

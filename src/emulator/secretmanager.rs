@@ -333,17 +333,17 @@ fn validate_string_map(value: &Value, field: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Parses a google.protobuf.Duration in JSON form (`"3600s"`, `"1.5s"`).
+/// Parses a google.protobuf.Duration in JSON form (`"3600s"`, `"1.5s"`) with the parser the
+/// SDK uses for the same field; the API refuses negative TTLs.
 fn parse_duration(value: &Value, field: &str) -> Result<chrono::Duration, ApiError> {
     let bad = || {
         invalid_argument(format!("Invalid value at '{field}' (type.googleapis.com/google.protobuf.Duration): {value}"))
     };
-    let text = value.as_str().ok_or_else(bad)?;
-    let seconds: f64 = text.strip_suffix('s').ok_or_else(bad)?.parse().map_err(|_| bad())?;
-    if !seconds.is_finite() || seconds < 0.0 {
+    let d = value.as_str().and_then(|text| google_cloud_wkt::Duration::try_from(text).ok()).ok_or_else(bad)?;
+    if d.seconds() < 0 || d.nanos() < 0 {
         return Err(bad());
     }
-    Ok(chrono::Duration::nanoseconds((seconds * 1e9) as i64))
+    Ok(chrono::Duration::seconds(d.seconds()) + chrono::Duration::nanoseconds(i64::from(d.nanos())))
 }
 
 fn parse_timestamp(value: &Value, field: &str) -> Result<DateTime<Utc>, ApiError> {
@@ -484,23 +484,6 @@ fn insert_secret(
     Ok(ctx.store.put(API, &name, Value::Object(secret), Value::Null).clone())
 }
 
-/// `expire_time` → `expireTime`: SDKs send camelCase, hand-written clients either.
-fn to_camel(path: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in path.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn check_etag(given: Option<&str>, stored: &StoredResource, name: &str) -> Result<(), ApiError> {
     match given {
         Some(etag) if !etag.is_empty() && etag != stored.etag() => {
@@ -516,7 +499,7 @@ fn update_secret(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Valu
         .get_all("updateMask")
         .iter()
         .flat_map(|m| m.split(','))
-        .map(|p| to_camel(p.trim()))
+        .map(|p| crate::providers::google::fields::json_name(p.trim()))
         .filter(|p| !p.is_empty())
         .collect();
     if paths.is_empty() {
@@ -1070,8 +1053,8 @@ mod tests {
 
     #[test]
     fn mask_paths_accept_snake_case_and_reject_immutable_fields() {
-        assert_eq!(to_camel("version_destroy_ttl"), "versionDestroyTtl");
-        assert_eq!(to_camel("labels"), "labels");
+        assert_eq!(crate::providers::google::fields::json_name("version_destroy_ttl"), "versionDestroyTtl");
+        assert_eq!(crate::providers::google::fields::json_name("labels"), "labels");
         let mut store = Store::new();
         let mut c = ctx(&mut store);
         SecretManager

@@ -4,9 +4,9 @@
 //! left for the schema validator. Every problem is reported with its location, and loading
 //! carries on after an error so that one run shows as many problems as possible.
 
+pub use super::duration::parse_duration;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
-use std::time::Duration;
 
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Structure};
@@ -66,42 +66,6 @@ pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
         return Err(LoadError { sources, diagnostics: all, backend });
     }
     Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings) })
-}
-
-/// Parses a Go duration ("1h30m", "90s", "20m", "1.5h").
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err("the duration is empty".into());
-    }
-    if s.starts_with('-') {
-        return Err("a duration can't be negative".into());
-    }
-    let mut rest = s.strip_prefix('+').unwrap_or(s);
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let (num, after) = rest.split_at(num_len);
-        let value: f64 = num.parse().map_err(|_| format!("expected a number before the unit in {s:?}"))?;
-        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
-        let (unit, after) = after.split_at(unit_len);
-        let seconds = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("missing unit in {s:?}")),
-            other => return Err(format!("unknown unit \"{other}\" in {s:?}")),
-        };
-        total += value * seconds;
-        rest = after;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| format!("{s:?} is out of range"))
 }
 
 /// Joins and removes `.` and `..` components lexically, so that displayed paths stay short
@@ -1802,6 +1766,7 @@ fn traversal_address(e: &Expression) -> Result<AnyAddr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn write(dir: &Path, files: &[(&str, &str)]) {
         for (name, text) in files {
@@ -2305,18 +2270,6 @@ import {
         assert!(e.diagnostics.0[0].summary.contains("not found"));
         let e = load(tmp.path()).expect_err("empty dir");
         assert!(e.diagnostics.0[0].summary.contains("No configuration files"));
-    }
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        for bad in ["", "20", "20 m", "-5m", "5d", "m"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

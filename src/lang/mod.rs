@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod diag;
+pub mod duration;
 pub mod eval;
 pub mod fmt;
 pub mod functions;

@@ -37,7 +37,7 @@ use super::{
     StateStore, FORMAT_VERSION,
 };
 use crate::addr::InstanceAddr;
-use crate::providers::google::config::CredentialSource;
+use crate::google_auth::CredentialSource;
 
 /// How many past state versions `history` keeps.
 pub const HISTORY_LIMIT: usize = 50;
@@ -121,8 +121,8 @@ impl Api {
             location: location.clone(),
             reason: format!("{what}: {e}"),
         };
-        let mut credentials = crate::providers::google::clients::credentials(&settings.credentials)
-            .map_err(|e| fail("no credentials for the state bucket", &e.message))?;
+        let mut credentials = crate::google_auth::credentials(&settings.credentials)
+            .map_err(|e| fail("no credentials for the state bucket", &e))?;
         if let Some(sa) = &settings.impersonate_service_account {
             credentials = google_cloud_auth::credentials::impersonated::Builder::from_source_credentials(credentials)
                 .with_target_principal(sa.clone())

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::InstanceAddr;
 
+pub mod backend;
 pub mod codec;
 pub mod gcs;
 pub mod local;

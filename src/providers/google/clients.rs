@@ -6,11 +6,9 @@
 //! happen in [`super::retry`] by Terraform's rules; each attempt is bounded by the provider's
 //! `request_timeout`.
 
-use std::future::Future;
 use std::time::Duration;
 
-use google_cloud_auth::credentials::{self as auth, CacheableResource, Credentials, EntityTag};
-use google_cloud_auth::errors::CredentialsError;
+use google_cloud_auth::credentials::Credentials;
 use google_cloud_gax::client_builder::ClientBuilder;
 use google_cloud_gax::exponential_backoff::ExponentialBackoffBuilder;
 use google_cloud_gax::retry_policy::NeverRetry;
@@ -18,8 +16,9 @@ use google_cloud_secretmanager_v1::client::SecretManagerService;
 use google_cloud_sql_v1::client::{SqlDatabasesService, SqlInstancesService, SqlOperationsService, SqlUsersService};
 use google_cloud_vpcaccess_v1::client::VpcAccessService;
 
-use super::config::{CredentialSource, GoogleConfig, Service, EMULATOR_ENV};
+use super::config::{GoogleConfig, Service};
 use super::retry::{Backoff, Retrier};
+use crate::google_auth;
 use crate::providers::ProviderError;
 
 /// How long the credential check at configure time may take. A machine with no credentials
@@ -56,23 +55,18 @@ pub struct Clients {
     pub logging_calls: Retrier,
 }
 
-/// Compute's global load-balancing collections and their operations, one client each (the
-/// SDK splits compute by collection).
+/// Compute's global operations, which every compute collection's mutations wait on. The
+/// collections' own clients belong to their resource types (`Clients::compute_builder`).
 pub struct ComputeClients {
-    pub health_checks: google_cloud_compute_v1::client::HealthChecks,
-    pub backend_services: google_cloud_compute_v1::client::BackendServices,
-    pub ssl_certificates: google_cloud_compute_v1::client::SslCertificates,
-    pub url_maps: google_cloud_compute_v1::client::UrlMaps,
-    pub target_https_proxies: google_cloud_compute_v1::client::TargetHttpsProxies,
     pub global_operations: google_cloud_compute_v1::client::GlobalOperations,
 }
 
 impl Clients {
     /// Builds the credentials, checks them (unless talking to the emulator), then the clients.
     pub async fn connect(config: GoogleConfig) -> Result<Clients, ProviderError> {
-        let creds = credentials(&config.credentials)?;
+        let creds = google_auth::credentials(&config.credentials)?;
         if !config.is_emulator() {
-            probe(&creds, PROBE_TIMEOUT).await?;
+            google_auth::probe(&creds, PROBE_TIMEOUT).await?;
         }
         let backoff = if config.is_emulator() { Backoff::emulator() } else { Backoff::terraform() };
         let secret_manager = tuned(SecretManagerService::builder(), &config, Service::SecretManager, &creds)
@@ -126,6 +120,11 @@ impl Clients {
         })
     }
 
+    /// A compute collection's client builder with the settings every client has.
+    pub fn compute_builder<F>(&self, b: ClientBuilder<F, Credentials>) -> ClientBuilder<F, Credentials> {
+        tuned(b, &self.config, Service::Compute, &self.credentials)
+    }
+
     /// The project a resource lives in: its own `project`, else the provider's.
     pub fn project(&self, resource_project: Option<&str>) -> Result<String, ProviderError> {
         resource_project
@@ -142,34 +141,18 @@ impl Clients {
 
 impl ComputeClients {
     async fn connect(config: &GoogleConfig, creds: &Credentials) -> Result<Self, ProviderError> {
-        use google_cloud_compute_v1::client as c;
-        let err = |e: google_cloud_gax::client_builder::Error| {
-            ProviderError::new(format!("cannot create the Compute Engine client: {e}"))
-        };
-        Ok(ComputeClients {
-            health_checks: tuned(c::HealthChecks::builder(), config, Service::Compute, creds)
+        let global_operations =
+            tuned(google_cloud_compute_v1::client::GlobalOperations::builder(), config, Service::Compute, creds)
                 .build()
                 .await
-                .map_err(err)?,
-            backend_services: tuned(c::BackendServices::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-            ssl_certificates: tuned(c::SslCertificates::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-            url_maps: tuned(c::UrlMaps::builder(), config, Service::Compute, creds).build().await.map_err(err)?,
-            target_https_proxies: tuned(c::TargetHttpsProxies::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-            global_operations: tuned(c::GlobalOperations::builder(), config, Service::Compute, creds)
-                .build()
-                .await
-                .map_err(err)?,
-        })
+                .map_err(compute_client_error)?;
+        Ok(ComputeClients { global_operations })
     }
+}
+
+/// Why a compute client could not be built.
+pub fn compute_client_error(e: google_cloud_gax::client_builder::Error) -> ProviderError {
+    ProviderError::new(format!("cannot create the Compute Engine client: {e}"))
 }
 
 /// The common client settings: endpoint, credentials, one attempt per call bounded by
@@ -196,154 +179,11 @@ fn tuned<F>(
         .with_polling_backoff_policy(backoff())
 }
 
-/// Credentials from the resolved source.
-pub fn credentials(source: &CredentialSource) -> Result<Credentials, ProviderError> {
-    match source {
-        CredentialSource::Anonymous => Ok(auth::anonymous::Builder::new().build()),
-        CredentialSource::AccessToken(token) => Ok(Credentials::from(StaticToken(token.clone()))),
-        CredentialSource::Json(text) => from_json(text, "the provider's `credentials`"),
-        CredentialSource::File(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ProviderError::new(format!("cannot read the credentials file {}: {e}", path.display())))?;
-            from_json(&text, &format!("the credentials file {}", path.display()))
-        }
-        CredentialSource::ApplicationDefault => {
-            auth::Builder::default().build().map_err(|e| no_credentials(&e.to_string()))
-        }
-    }
-}
-
-fn from_json(text: &str, what: &str) -> Result<Credentials, ProviderError> {
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        ProviderError::new(format!("{what} is not valid JSON ({e}); give a service-account key file or its content"))
-    })?;
-    let kind = json.get("type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
-    let built = match kind.as_str() {
-        "service_account" => auth::service_account::Builder::new(json).build(),
-        "authorized_user" => auth::user_account::Builder::new(json).build(),
-        "impersonated_service_account" => auth::impersonated::Builder::new(json).build(),
-        "external_account" => auth::external_account::Builder::new(json).build(),
-        other => {
-            return Err(ProviderError::new(format!(
-                "{what} has type \"{other}\"; Cairn accepts service_account, authorized_user, impersonated_service_account and external_account keys"
-            )))
-        }
-    };
-    built.map_err(|e| ProviderError::new(format!("{what} cannot be used: {e}")))
-}
-
-/// Fetches authentication headers once, under `timeout`, so a missing login fails now with
-/// advice instead of after the first API call's retries.
-pub async fn probe(creds: &Credentials, timeout: Duration) -> Result<(), ProviderError> {
-    match tokio::time::timeout(timeout, creds.headers(Default::default())).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(no_credentials(&e.to_string())),
-        Err(_) => Err(no_credentials(&format!(
-            "no credentials file was found and the metadata server did not answer within {} s",
-            timeout.as_secs()
-        ))),
-    }
-}
-
-/// The error for "no usable credentials", with every way to fix it.
-pub fn no_credentials(detail: &str) -> ProviderError {
-    ProviderError::new(format!(
-        "no usable Google Cloud credentials. To fix it, do one of:\n  \
-         - run `gcloud auth application-default login`\n  \
-         - set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file\n  \
-         - set `credentials` (a key file path or its JSON content) or `access_token` in the provider \"google\" block\n  \
-         - or try Cairn offline against the local emulator: pass --emulator, or set {EMULATOR_ENV}=http://127.0.0.1:8085\n\
-         (the credential library said: {})",
-        first_sentence(detail)
-    ))
-}
-
-/// The auth library's messages run several sentences; the first says what happened.
-fn first_sentence(s: &str) -> &str {
-    s.split(". ").next().unwrap_or(s).trim_end_matches('.')
-}
-
-/// A raw OAuth2 access token (`access_token`), sent as is; it expires on its own schedule,
-/// as in Terraform. The HTTP types come from axum's re-export of the `http` crate the SDK uses.
-struct StaticToken(String);
-
-impl std::fmt::Debug for StaticToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StaticToken(<redacted>)")
-    }
-}
-
-impl auth::CredentialsProvider for StaticToken {
-    fn headers(
-        &self,
-        _extensions: axum::http::Extensions,
-    ) -> impl Future<Output = Result<CacheableResource<axum::http::HeaderMap>, CredentialsError>> + Send {
-        let value = axum::http::HeaderValue::from_str(&format!("Bearer {}", self.0));
-        async move {
-            let mut value = value.map_err(|_| {
-                CredentialsError::from_msg(
-                    false,
-                    "access_token contains characters that cannot be sent in an HTTP header",
-                )
-            })?;
-            value.set_sensitive(true);
-            let mut headers = axum::http::HeaderMap::new();
-            headers.insert(axum::http::header::AUTHORIZATION, value);
-            Ok(CacheableResource::New { entity_tag: EntityTag::new(), data: headers })
-        }
-    }
-
-    fn universe_domain(&self) -> impl Future<Output = Option<String>> + Send {
-        async { Some("googleapis.com".to_string()) }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::google_auth::EMULATOR_ENV;
     use std::time::Instant;
-
-    #[derive(Debug)]
-    struct NeverAnswers;
-    impl auth::CredentialsProvider for NeverAnswers {
-        fn headers(
-            &self,
-            _e: axum::http::Extensions,
-        ) -> impl Future<Output = Result<CacheableResource<axum::http::HeaderMap>, CredentialsError>> + Send {
-            async {
-                std::future::pending::<()>().await;
-                Err(CredentialsError::from_msg(true, "unreachable"))
-            }
-        }
-        fn universe_domain(&self) -> impl Future<Output = Option<String>> + Send {
-            async { None }
-        }
-    }
-
-    fn assert_helpful(message: &str) {
-        for hint in [
-            "gcloud auth application-default login",
-            "GOOGLE_APPLICATION_CREDENTIALS",
-            "access_token",
-            "--emulator",
-            EMULATOR_ENV,
-        ] {
-            assert!(message.contains(hint), "missing {hint:?} in {message}");
-        }
-    }
-
-    // The user-visible contract: without credentials a command fails in under 5 s with advice,
-    // never after the SDK's minute of retries. Timing is asserted only here for that reason.
-    #[tokio::test]
-    async fn probe_fails_fast_when_nothing_answers() {
-        let started = Instant::now();
-        let e = probe(&Credentials::from(NeverAnswers), PROBE_TIMEOUT).await.unwrap_err();
-        let took = started.elapsed();
-        assert!(took < Duration::from_secs(5), "took {took:?}");
-        assert!(took >= PROBE_TIMEOUT - Duration::from_millis(100));
-        assert!(e.message.contains("metadata server did not answer within 3 s"), "{}", e.message);
-        assert_helpful(&e.message);
-    }
 
     #[tokio::test]
     async fn configuring_with_a_missing_adc_file_fails_fast() {
@@ -364,27 +204,6 @@ mod tests {
             "{}",
             e.message
         );
-    }
-
-    #[tokio::test]
-    async fn access_token_becomes_a_bearer_header() {
-        let creds = credentials(&CredentialSource::AccessToken("ya29.token".into())).unwrap();
-        assert!(!format!("{creds:?}").contains("ya29"));
-        let CacheableResource::New { data, .. } = creds.headers(Default::default()).await.unwrap() else {
-            panic!("headers")
-        };
-        assert_eq!(data.get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer ya29.token"));
-        probe(&creds, PROBE_TIMEOUT).await.unwrap();
-        let bad = credentials(&CredentialSource::AccessToken("a\nb".into())).unwrap();
-        assert!(probe(&bad, PROBE_TIMEOUT).await.is_err());
-    }
-
-    #[test]
-    fn unusable_key_files_are_named() {
-        let e = credentials(&CredentialSource::Json(r#"{"type":"gdch_service_account"}"#.into())).unwrap_err();
-        assert!(e.message.contains("gdch_service_account"), "{}", e.message);
-        let e = credentials(&CredentialSource::Json(r#"{"type":"service_account"}"#.into())).unwrap_err();
-        assert!(e.message.contains("cannot be used"), "{}", e.message);
     }
 
     #[tokio::test]

@@ -7,30 +7,22 @@
 //! `setSecurityPolicy`, as Terraform does. Health checks may be given as names or self links;
 //! either form matches what the API returns.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use google_cloud_compute_v1::model;
 
+use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
-use super::fields::{self, conform_to_schema, set, string};
-use super::{Clients, Shared};
+use super::fields::{conform_to_schema, set, string};
+use super::Shared;
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::providers::{PlanProposal, ProviderError};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
 
 const TYPE: &str = "google_compute_backend_service";
 const COLLECTION: &str = "backendServices";
-const LIST: &str = "compute.backendServices.list";
-const GET: &str = "compute.backendServices.get";
-const INSERT: &str = "compute.backendServices.insert";
-const UPDATE: &str = "compute.backendServices.update";
-const DELETE: &str = "compute.backendServices.delete";
-const SET_SECURITY_POLICY: &str = "compute.backendServices.setSecurityPolicy";
 
 /// Attributes holding references to other compute resources.
 const REFS: [&str; 3] = ["health_checks", "group", "security_policy"];
@@ -49,11 +41,6 @@ const RENAMES: Renames = &[
     ("query_string_whitelist", "queryStringWhitelist"),
     ("query_string_blacklist", "queryStringBlacklist"),
 ];
-
-pub struct ComputeBackendService {
-    shared: Arc<Shared>,
-    schema: Schema,
-}
 
 fn num(d: &'static str) -> Attribute {
     Attribute::optional_computed(AttrType::Number).describe(d)
@@ -263,147 +250,6 @@ pub fn request(
     cc::json_model(j, TYPE)
 }
 
-impl ComputeBackendService {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        ComputeBackendService { shared, schema: schema() }
-    }
-
-    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
-        self.shared.clients(&ctx.provider_config).await
-    }
-
-    pub fn to_state(&self, project: &str, bs: &model::BackendService, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, bs);
-        set(&mut v, "generated_id", cc::jid(&j, "id"));
-        let draining =
-            j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-        set(&mut v, "connection_draining_timeout_sec", Value::Number(draining));
-        let policy = cc::jstr(&j, "securityPolicy");
-        set(&mut v, "security_policy", if policy.is_empty() { Value::Null } else { Value::string(policy) });
-        let v = cc::align_refs_to_prior(v, prior, &REFS);
-        conform_to_schema(&self.schema, v)
-    }
-
-    async fn list_project(
-        &self,
-        c: &Clients,
-        project: &str,
-        timeout: Duration,
-    ) -> Result<Option<BTreeMap<String, model::BackendService>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .compute_calls
-                    .idempotent(LIST, timeout, || {
-                        c.compute
-                            .backend_services
-                            .list()
-                            .set_project(project)
-                            .set_max_results(500u32)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.items, page.next_page_token))
-            },
-            |x| x.name.clone(),
-        )
-        .await
-    }
-
-    async fn get(
-        &self,
-        c: &Clients,
-        project: &str,
-        name: &str,
-        timeout: Duration,
-    ) -> Result<model::BackendService, ProviderError> {
-        c.compute_calls
-            .idempotent(GET, timeout, || {
-                c.compute.backend_services.get().set_project(project).set_backend_service(name).send()
-            })
-            .await
-    }
-
-    async fn put(
-        &self,
-        c: &Clients,
-        ctx: &CallContext,
-        project: &str,
-        name: &str,
-        planned: &Value,
-        fingerprint: Option<String>,
-    ) -> Result<(), ProviderError> {
-        let body = request(planned, project, fingerprint.as_deref())?;
-        let sent = cc::mutate(c, ctx, project, UPDATE, |rid| {
-            c.compute
-                .backend_services
-                .update()
-                .set_project(project)
-                .set_backend_service(name)
-                .set_request_id(rid)
-                .set_body(body.clone())
-                .send()
-        })
-        .await;
-        match sent {
-            Err(e) if is_stale_fingerprint(&e) => {
-                // Changed since the plan's refresh: take the current fingerprint and send once more.
-                let live = self.get(c, project, name, ctx.timeout).await?;
-                let fresh = cc::jstr(&cc::model_json(&live), "fingerprint").to_string();
-                let body = request(planned, project, Some(&fresh))?;
-                cc::mutate(c, ctx, project, UPDATE, |rid| {
-                    c.compute
-                        .backend_services
-                        .update()
-                        .set_project(project)
-                        .set_backend_service(name)
-                        .set_request_id(rid)
-                        .set_body(body.clone())
-                        .send()
-                })
-                .await
-                .map(|_| ())
-            }
-            other => other.map(|_| ()),
-        }
-    }
-
-    async fn set_security_policy(
-        &self,
-        c: &Clients,
-        ctx: &CallContext,
-        project: &str,
-        name: &str,
-        policy: Option<&str>,
-    ) -> Result<(), ProviderError> {
-        let body: model::SecurityPolicyReference = match policy {
-            Some(p) => cc::json_model(
-                serde_json::json!({"securityPolicy": cc::expand_ref(project, "securityPolicies", p)}),
-                TYPE,
-            )?,
-            None => cc::json_model(serde_json::json!({}), TYPE)?,
-        };
-        cc::mutate(c, ctx, project, SET_SECURITY_POLICY, |rid| {
-            c.compute
-                .backend_services
-                .set_security_policy()
-                .set_project(project)
-                .set_backend_service(name)
-                .set_request_id(rid)
-                .set_body(body.clone())
-                .send()
-        })
-        .await
-        .map(|_| ())
-    }
-}
-
-/// 412 conditionNotMet: the fingerprint sent is no longer current.
-pub fn is_stale_fingerprint(e: &ProviderError) -> bool {
-    e.message.contains("(HTTP 412") || e.message.contains("conditionNotMet")
-}
-
 /// Terraform's Optional+Computed blocks: left out of the configuration, they keep what the
 /// API set instead of planning their removal.
 pub(crate) fn keep_computed_blocks(p: &mut PlanProposal, blocks: &[&str]) {
@@ -416,108 +262,115 @@ pub(crate) fn keep_computed_blocks(p: &mut PlanProposal, blocks: &[&str]) {
     }
 }
 
+/// Attaches (or with `None` detaches) the Cloud Armor policy.
+async fn set_security_policy(
+    call: &ComputeCall<'_, BackendServices>,
+    policy: Option<&str>,
+) -> Result<(), ProviderError> {
+    let body: model::SecurityPolicyReference = match policy {
+        Some(p) => cc::json_model(
+            serde_json::json!({"securityPolicy": cc::expand_ref(call.project, "securityPolicies", p)}),
+            TYPE,
+        )?,
+        None => cc::json_model(serde_json::json!({}), TYPE)?,
+    };
+    call.mutate("setSecurityPolicy", |rid| {
+        call.client
+            .set_security_policy()
+            .set_project(call.project)
+            .set_backend_service(call.name)
+            .set_request_id(rid)
+            .set_body(body.clone())
+            .send()
+    })
+    .await
+    .map(|_| ())
+}
+
+/// The `backendServices` collection.
+pub struct BackendServices;
+
+pub type ComputeBackendService = ComputeResource<BackendServices>;
+
 #[async_trait]
-impl ResourceType for ComputeBackendService {
-    fn name(&self) -> &'static str {
-        TYPE
+impl ComputeCollection for BackendServices {
+    const TYPE: &'static str = TYPE;
+    const COLLECTION: &'static str = COLLECTION;
+
+    compute_sdk_calls!(BackendServices, BackendService, set_backend_service);
+
+    fn schema() -> Schema {
+        schema()
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn request(planned: &Value, project: &str, _name: &str) -> Result<Self::Model, ProviderError> {
+        request(planned, project, None)
     }
 
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+    fn to_state(schema: &Schema, project: &str, bs: &Self::Model, prior: Option<&Value>) -> Value {
+        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, bs);
+        set(&mut v, "generated_id", cc::jid(&j, "id"));
+        let draining =
+            j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+        set(&mut v, "connection_draining_timeout_sec", Value::Number(draining));
+        let policy = cc::jstr(&j, "securityPolicy");
+        set(&mut v, "security_policy", if policy.is_empty() { Value::Null } else { Value::string(policy) });
+        let v = cc::align_refs_to_prior(v, prior, &REFS);
+        conform_to_schema(schema, v)
     }
 
-    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+    fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         keep_computed_blocks(p, &COMPUTED_BLOCKS);
-        cc::plan_align_refs(p, &self.schema, &REFS);
-        cc::plan_identity(p, &self.shared, COLLECTION);
+        cc::plan_align_refs(p, schema, &REFS);
+        cc::plan_identity(p, shared, COLLECTION);
         cc::plan_fingerprint(p);
         Ok(Vec::new())
     }
 
-    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
-        if reqs.is_empty() {
-            return Ok(Vec::new());
+    /// The policy is not part of the insert request.
+    async fn after_insert(call: &ComputeCall<'_, Self>, planned: &Value) -> Result<(), ProviderError> {
+        match string(planned, "security_policy") {
+            Some(policy) => set_security_policy(call, Some(&policy)).await,
+            None => Ok(()),
         }
-        let c = &self.clients(ctx).await?;
-        cc::read_by_project(
-            reqs,
-            |project| async move { self.list_project(c, &project, ctx.timeout).await },
-            |project, x, prior| self.to_state(project, x, Some(prior)),
-        )
-        .await
-    }
-
-    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let project = c.project(string(planned, "project").as_deref())?;
-        let name = fields::required_string(planned, "name", TYPE)?;
-        let body = request(planned, &project, None)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| {
-            c.compute.backend_services.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
-        })
-        .await?;
-        if let Some(policy) = string(planned, "security_policy") {
-            self.set_security_policy(&c, ctx, &project, &name, Some(&policy)).await?;
-        }
-        let bs = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &bs, Some(planned)))
     }
 
     async fn update(
-        &self,
-        ctx: &CallContext,
+        call: &ComputeCall<'_, Self>,
         prior: &Value,
         planned: &Value,
-        _config: &Value,
         changed: &[AttrPath],
-    ) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+    ) -> Result<(), ProviderError> {
         let policy_changed = changed.iter().any(|p| p.top() == Some("security_policy"));
         let others_changed = changed.iter().any(|p| !matches!(p.top(), Some("security_policy" | "fingerprint")));
         if others_changed {
-            self.put(&c, ctx, &project, &name, planned, string(prior, "fingerprint")).await?;
+            call.put_fingerprinted(
+                string(prior, "fingerprint"),
+                |fingerprint| request(planned, call.project, fingerprint),
+                |body, rid| {
+                    call.client
+                        .update()
+                        .set_project(call.project)
+                        .set_backend_service(call.name)
+                        .set_request_id(rid)
+                        .set_body(body)
+                        .send()
+                },
+            )
+            .await?;
         }
         if policy_changed {
-            self.set_security_policy(&c, ctx, &project, &name, string(planned, "security_policy").as_deref()).await?;
+            set_security_policy(call, string(planned, "security_policy").as_deref()).await?;
         }
-        let bs = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &bs, Some(planned)))
-    }
-
-    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| {
-            c.compute
-                .backend_services
-                .delete()
-                .set_project(&project)
-                .set_backend_service(&name)
-                .set_request_id(rid)
-                .send()
-        })
-        .await
-    }
-
-    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
-        let bs = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &bs, None))
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::google::compute_collection::is_stale_fingerprint;
+    use crate::providers::ResourceType;
     use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {

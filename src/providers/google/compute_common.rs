@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status};
+use super::fields::json_name;
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::Clients;
 use crate::lang::value::Value;
@@ -135,23 +136,6 @@ fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
 // State ↔ REST JSON
 // ---------------------------------------------------------------------------------------------
 
-/// snake_case → lowerCamelCase (`check_interval_sec` → `checkIntervalSec`).
-pub fn camel(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for ch in name.chars() {
-        if ch == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(ch.to_uppercase());
-            upper = false;
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
 /// A type's exceptions to the camelCase rule: (attribute or block name, JSON key). An empty
 /// JSON key means "not on the wire" (Terraform-only or handled by hand). A block is looked up
 /// as `name[]` first, so a block and an attribute of the same name can map differently
@@ -171,7 +155,7 @@ fn wire_key(name: &str, renames: Renames) -> Option<String> {
     match renames.iter().find(|(n, _)| *n == name) {
         Some((_, "")) => None,
         Some((_, k)) => Some(k.to_string()),
-        None => Some(camel(name)),
+        None => Some(json_name(name)),
     }
 }
 
@@ -610,11 +594,7 @@ pub fn parse_import_id(
 /// Terraform shows them known.
 pub fn plan_identity(p: &mut crate::providers::PlanProposal, shared: &super::Shared, collection: &str) {
     use super::fields::{set, string};
-    if p.planned.get("project").is_some_and(Value::is_unknown) {
-        if let Some(project) = shared.configured().and_then(|c| c.config.project.clone()) {
-            set(&mut p.planned, "project", Value::string(project));
-        }
-    }
+    shared.fill_project(&mut p.planned);
     if let (Some(project), Some(name)) = (string(&p.planned, "project"), string(&p.planned, "name")) {
         if p.planned.get("id").is_some_and(Value::is_unknown) {
             set(&mut p.planned, "id", Value::string(global_id(&project, collection, &name)));
@@ -647,6 +627,36 @@ pub fn is_in_use(e: &ProviderError) -> bool {
     e.message.contains("resourceInUseByAnotherResource")
         || e.message.contains("RESOURCE_IN_USE_BY_ANOTHER_RESOURCE")
         || e.message.contains("already being used by")
+}
+
+/// Every object of one compute collection in a project, by name, following pages (one list
+/// call per page: refresh never GETs objects one by one). `None` when the project is not found.
+pub async fn list_by_name<T, F, Fut>(
+    mut fetch: F,
+    name: impl Fn(&T) -> Option<String>,
+) -> Result<Option<BTreeMap<String, T>>, ProviderError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
+{
+    let mut out = BTreeMap::new();
+    let mut token = String::new();
+    loop {
+        let (items, next) = match fetch(token.clone()).await {
+            Ok(page) => page,
+            Err(e) if e.not_found => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        for x in items {
+            if let Some(n) = name(&x) {
+                out.insert(n, x);
+            }
+        }
+        match next.filter(|t| !t.is_empty()) {
+            Some(t) => token = t,
+            None => return Ok(Some(out)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -718,8 +728,8 @@ mod tests {
 
     #[test]
     fn camel_case_and_wire_round_trip() {
-        assert_eq!(camel("check_interval_sec"), "checkIntervalSec");
-        assert_eq!(camel("http2_health_check"), "http2HealthCheck");
+        assert_eq!(json_name("check_interval_sec"), "checkIntervalSec");
+        assert_eq!(json_name("http2_health_check"), "http2HealthCheck");
         use crate::schema::{Attribute, BlockType};
         let s = Schema::new()
             .attr("timeout_sec", Attribute::optional(AttrType::Number).default(5))
@@ -793,35 +803,5 @@ mod tests {
         assert_eq!(parse_import_id("hc", "healthChecks", Some("d")).unwrap(), ("d".into(), "hc".into()));
         assert!(parse_import_id("hc", "healthChecks", None).is_err());
         assert!(parse_import_id("projects/p/global/urlMaps/hc", "healthChecks", None).is_err());
-    }
-}
-
-/// Every object of one compute collection in a project, by name, following pages (one list
-/// call per page: refresh never GETs objects one by one). `None` when the project is not found.
-pub async fn list_by_name<T, F, Fut>(
-    mut fetch: F,
-    name: impl Fn(&T) -> Option<String>,
-) -> Result<Option<BTreeMap<String, T>>, ProviderError>
-where
-    F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
-{
-    let mut out = BTreeMap::new();
-    let mut token = String::new();
-    loop {
-        let (items, next) = match fetch(token.clone()).await {
-            Ok(page) => page,
-            Err(e) if e.not_found => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        for x in items {
-            if let Some(n) = name(&x) {
-                out.insert(n, x);
-            }
-        }
-        match next.filter(|t| !t.is_empty()) {
-            Some(t) => token = t,
-            None => return Ok(Some(out)),
-        }
     }
 }

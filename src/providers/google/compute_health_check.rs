@@ -4,29 +4,22 @@
 //! API rejects a timeout longer than the check interval and a protocol block whose port
 //! settings contradict `port_specification` only at apply time; both are checked at plan time.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use google_cloud_compute_v1::model;
 
+use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
-use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::{Clients, Shared};
+use super::fields::{conform_to_schema, first_block, set};
+use super::Shared;
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::providers::{PlanProposal, ProviderError};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_health_check";
 const COLLECTION: &str = "healthChecks";
-const LIST: &str = "compute.healthChecks.list";
-const GET: &str = "compute.healthChecks.get";
-const INSERT: &str = "compute.healthChecks.insert";
-const UPDATE: &str = "compute.healthChecks.update";
-const DELETE: &str = "compute.healthChecks.delete";
 
 /// The protocol blocks, their `type` on the wire, and whether they carry HTTP fields.
 pub const PROTOCOL_BLOCKS: [(&str, &str); 6] = [
@@ -39,11 +32,6 @@ pub const PROTOCOL_BLOCKS: [(&str, &str); 6] = [
 ];
 
 const RENAMES: Renames = &[("id", ""), ("project", "")];
-
-pub struct ComputeHealthCheck {
-    shared: Arc<Shared>,
-    schema: Schema,
-}
 
 fn single(block: Schema) -> BlockType {
     BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block }
@@ -238,86 +226,39 @@ pub fn request(planned: &Value) -> Result<model::HealthCheck, ProviderError> {
     cc::json_model(j, TYPE)
 }
 
-impl ComputeHealthCheck {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        ComputeHealthCheck { shared, schema: schema() }
+/// The `healthChecks` collection.
+pub struct HealthChecks;
+
+pub type ComputeHealthCheck = ComputeResource<HealthChecks>;
+
+#[async_trait]
+impl ComputeCollection for HealthChecks {
+    const TYPE: &'static str = TYPE;
+    const COLLECTION: &'static str = COLLECTION;
+
+    compute_sdk_calls!(HealthChecks, HealthCheck, set_health_check);
+
+    fn schema() -> Schema {
+        schema()
     }
 
-    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
-        self.shared.clients(&ctx.provider_config).await
+    fn request(planned: &Value, _project: &str, _name: &str) -> Result<Self::Model, ProviderError> {
+        request(planned)
     }
 
-    /// The state value for a health check as the API returned it.
-    pub fn to_state(&self, project: &str, hc: &model::HealthCheck, prior: Option<&Value>) -> Value {
-        let (_, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, hc);
-        // logConfig {enable: false} is the API's way of saying "not configured".
+    /// `logConfig {enable: false}` is the API's way of saying "not configured".
+    fn to_state(schema: &Schema, project: &str, hc: &Self::Model, prior: Option<&Value>) -> Value {
+        let (_, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, hc);
         let log_off = first_block(&v, "log_config").is_some_and(|l| l.get("enable") != Some(&Value::Bool(true)));
         let prior_has_log = prior.is_some_and(|p| first_block(p, "log_config").is_some());
         if log_off && !prior_has_log {
             set(&mut v, "log_config", Value::List(Vec::new()));
         }
-        conform_to_schema(&self.schema, v)
+        conform_to_schema(schema, v)
     }
 
-    async fn list_project(
-        &self,
-        c: &Clients,
-        project: &str,
-        timeout: Duration,
-    ) -> Result<Option<BTreeMap<String, model::HealthCheck>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .compute_calls
-                    .idempotent(LIST, timeout, || {
-                        c.compute
-                            .health_checks
-                            .list()
-                            .set_project(project)
-                            .set_max_results(500u32)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.items, page.next_page_token))
-            },
-            |x| x.name.clone(),
-        )
-        .await
-    }
-
-    async fn get(
-        &self,
-        c: &Clients,
-        project: &str,
-        name: &str,
-        timeout: Duration,
-    ) -> Result<model::HealthCheck, ProviderError> {
-        c.compute_calls
-            .idempotent(GET, timeout, || {
-                c.compute.health_checks.get().set_project(project).set_health_check(name).send()
-            })
-            .await
-    }
-}
-
-#[async_trait]
-impl ResourceType for ComputeHealthCheck {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
-
-    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        cc::plan_identity(p, &self.shared, COLLECTION);
+    fn customize_plan(_schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        cc::plan_identity(p, shared, COLLECTION);
         if p.planned.get("type").is_some_and(Value::is_unknown) {
             if let Some((_, t)) = PROTOCOL_BLOCKS.iter().find(|(b, _)| first_block(&p.planned, b).is_some()) {
                 set(&mut p.planned, "type", Value::from(*t));
@@ -326,80 +267,32 @@ impl ResourceType for ComputeHealthCheck {
         Ok(Vec::new())
     }
 
-    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
-        if reqs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let c = &self.clients(ctx).await?;
-        cc::read_by_project(
-            reqs,
-            |project| async move { self.list_project(c, &project, ctx.timeout).await },
-            |project, x, prior| self.to_state(project, x, Some(prior)),
-        )
-        .await
-    }
-
-    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let project = c.project(string(planned, "project").as_deref())?;
-        let name = fields::required_string(planned, "name", TYPE)?;
-        let body = request(planned)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| {
-            c.compute.health_checks.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
-        })
-        .await?;
-        let hc = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &hc, Some(planned)))
-    }
-
+    /// A full PUT: health checks have no fingerprint.
     async fn update(
-        &self,
-        ctx: &CallContext,
-        prior: &Value,
+        call: &ComputeCall<'_, Self>,
+        _prior: &Value,
         planned: &Value,
-        _config: &Value,
         _changed: &[AttrPath],
-    ) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+    ) -> Result<(), ProviderError> {
         let body = request(planned)?;
-        cc::mutate(&c, ctx, &project, UPDATE, |rid| {
-            c.compute
-                .health_checks
+        call.mutate("update", |rid| {
+            call.client
                 .update()
-                .set_project(&project)
-                .set_health_check(&name)
+                .set_project(call.project)
+                .set_health_check(call.name)
                 .set_request_id(rid)
                 .set_body(body.clone())
                 .send()
         })
-        .await?;
-        let hc = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &hc, Some(planned)))
-    }
-
-    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| {
-            c.compute.health_checks.delete().set_project(&project).set_health_check(&name).set_request_id(rid).send()
-        })
         .await
-    }
-
-    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
-        let hc = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &hc, None))
+        .map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ResourceType;
     use crate::schema::validate::{check_values, test_hcl};
 
     pub(crate) fn diags(src: &str, schema: &Schema) -> Vec<String> {
@@ -589,7 +482,7 @@ mod tests {
             ]
         );
         let e = t.delete(&ctx, &state).await.unwrap_err();
-        assert_eq!(e.method.as_deref(), Some(DELETE));
+        assert_eq!(e.method.as_deref(), Some("compute.healthChecks.delete"));
         assert!(
             e.message.contains("already being used by 'projects/p/global/backendServices/staging-backend-service'")
                 && e.message.contains("create_before_destroy"),

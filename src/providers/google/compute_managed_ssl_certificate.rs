@@ -15,29 +15,21 @@ use std::time::Duration;
 use async_trait::async_trait;
 use google_cloud_compute_v1::model;
 
+use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
 use super::fields::{conform_to_schema, first_block, set, string};
-use super::{Clients, Shared};
+use super::Shared;
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::providers::{PlanProposal, ProviderError};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
 
 const TYPE: &str = "google_compute_managed_ssl_certificate";
 const COLLECTION: &str = "sslCertificates";
-const LIST: &str = "compute.sslCertificates.list";
-const GET: &str = "compute.sslCertificates.get";
-const INSERT: &str = "compute.sslCertificates.insert";
-const DELETE: &str = "compute.sslCertificates.delete";
 pub const MAX_DOMAINS: usize = 100;
 
 const RENAMES: Renames = &[("id", ""), ("project", ""), ("certificate_id", ""), ("domain_status", "")];
-
-pub struct ComputeManagedSslCertificate {
-    shared: Arc<Shared>,
-    schema: Schema,
-}
 
 /// Why `domain` cannot be on a managed certificate, if it cannot.
 pub fn domain_problem(domain: &str) -> Option<String> {
@@ -179,17 +171,34 @@ pub fn request(planned: &Value, name: &str) -> Result<model::SslCertificate, Pro
     cc::json_model(j, TYPE)
 }
 
-impl ComputeManagedSslCertificate {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        ComputeManagedSslCertificate { shared, schema: schema() }
+/// A name for a certificate configured without one: unique, so that a replacement can exist
+/// next to the certificate it replaces.
+fn generated_name() -> String {
+    format!("cairn-cert-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
+/// The `sslCertificates` collection, for Google-managed certificates.
+pub struct ManagedSslCertificates;
+
+pub type ComputeManagedSslCertificate = ComputeResource<ManagedSslCertificates>;
+
+#[async_trait]
+impl ComputeCollection for ManagedSslCertificates {
+    const TYPE: &'static str = TYPE;
+    const COLLECTION: &'static str = COLLECTION;
+
+    compute_sdk_calls!(SslCertificates, SslCertificate, set_ssl_certificate);
+
+    fn schema() -> Schema {
+        schema()
     }
 
-    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
-        self.shared.clients(&ctx.provider_config).await
+    fn request(planned: &Value, _project: &str, name: &str) -> Result<Self::Model, ProviderError> {
+        request(planned, name)
     }
 
-    pub fn to_state(&self, project: &str, cert: &model::SslCertificate, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, cert);
+    fn to_state(schema: &Schema, project: &str, cert: &Self::Model, prior: Option<&Value>) -> Value {
+        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, cert);
         set(&mut v, "certificate_id", cc::jid(&j, "id"));
         let domain_status: BTreeMap<String, Value> = j
             .pointer("/managed/domainStatus")
@@ -206,73 +215,10 @@ impl ComputeManagedSslCertificate {
             let aligned = align_domains(&domains_of(&v), &domains_of(p));
             with_domains(&mut v, aligned);
         }
-        conform_to_schema(&self.schema, v)
+        conform_to_schema(schema, v)
     }
 
-    async fn list_project(
-        &self,
-        c: &Clients,
-        project: &str,
-        timeout: Duration,
-    ) -> Result<Option<BTreeMap<String, model::SslCertificate>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .compute_calls
-                    .idempotent(LIST, timeout, || {
-                        c.compute
-                            .ssl_certificates
-                            .list()
-                            .set_project(project)
-                            .set_max_results(500u32)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.items, page.next_page_token))
-            },
-            |x| x.name.clone(),
-        )
-        .await
-    }
-
-    async fn get(
-        &self,
-        c: &Clients,
-        project: &str,
-        name: &str,
-        timeout: Duration,
-    ) -> Result<model::SslCertificate, ProviderError> {
-        c.compute_calls
-            .idempotent(GET, timeout, || {
-                c.compute.ssl_certificates.get().set_project(project).set_ssl_certificate(name).send()
-            })
-            .await
-    }
-}
-
-/// A name for a certificate configured without one: unique, so that a replacement can exist
-/// next to the certificate it replaces.
-fn generated_name() -> String {
-    format!("cairn-cert-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
-}
-
-#[async_trait]
-impl ResourceType for ComputeManagedSslCertificate {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(30 * 60));
-        Timeouts { create: t, update: None, delete: t, read: None }
-    }
-
-    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+    fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         if let Some(prior) = p.prior.clone() {
             let configured = domains_of(&p.config);
             let aligned = align_domains(&configured, &domains_of(&prior));
@@ -280,87 +226,40 @@ impl ResourceType for ComputeManagedSslCertificate {
                 // Only trailing dots differ: plan again as if the prior's spelling were configured.
                 let mut config = p.config.clone();
                 with_domains(&mut config, aligned);
-                let again = crate::schema::propose::propose(&self.schema, Some(&prior), &config, false);
+                let again = crate::schema::propose::propose(schema, Some(&prior), &config, false);
                 p.planned = again.planned;
                 p.requires_replace = again.requires_replace;
             }
         }
-        cc::plan_identity(p, &self.shared, COLLECTION);
+        cc::plan_identity(p, shared, COLLECTION);
         Ok(Vec::new())
     }
 
-    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
-        if reqs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let c = &self.clients(ctx).await?;
-        cc::read_by_project(
-            reqs,
-            |project| async move { self.list_project(c, &project, ctx.timeout).await },
-            |project, x, prior| self.to_state(project, x, Some(prior)),
-        )
-        .await
-    }
-
-    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let project = c.project(string(planned, "project").as_deref())?;
-        let name = string(planned, "name")
-            .filter(|_| !planned.get("name").is_some_and(Value::is_unknown))
-            .unwrap_or_else(generated_name);
-        let body = request(planned, &name)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| {
-            c.compute.ssl_certificates.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
-        })
-        .await?;
-        let cert = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &cert, Some(planned)))
-    }
-
     /// Nothing updates in place; the engine replaces instead. Reached only if a plan was made
-    /// against a different schema: re-read.
+    /// against a different schema: the object is re-read.
     async fn update(
-        &self,
-        ctx: &CallContext,
-        prior: &Value,
-        planned: &Value,
-        _config: &Value,
+        _call: &ComputeCall<'_, Self>,
+        _prior: &Value,
+        _planned: &Value,
         _changed: &[AttrPath],
-    ) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        let cert = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &cert, Some(planned)))
+    ) -> Result<(), ProviderError> {
+        Ok(())
     }
 
-    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| {
-            c.compute
-                .ssl_certificates
-                .delete()
-                .set_project(&project)
-                .set_ssl_certificate(&name)
-                .set_request_id(rid)
-                .send()
-        })
-        .await
+    fn create_name(planned: &Value) -> Result<String, ProviderError> {
+        Ok(string(planned, "name")
+            .filter(|_| !planned.get("name").is_some_and(Value::is_unknown))
+            .unwrap_or_else(generated_name))
     }
 
-    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
-        let cert = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &cert, None))
+    fn default_timeouts() -> Timeouts {
+        let t = Some(Duration::from_secs(30 * 60));
+        Timeouts { create: t, update: None, delete: t, read: None }
     }
 
-    fn cloud_name(&self, planned: &Value) -> Option<String> {
+    fn cloud_name(shared: &Shared, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let project =
-            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project = shared.planned_project(planned)?;
         Some(cc::global_id(&project, COLLECTION, &name))
     }
 }
@@ -368,6 +267,7 @@ impl ResourceType for ComputeManagedSslCertificate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ResourceType;
     use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {

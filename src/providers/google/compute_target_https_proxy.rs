@@ -7,41 +7,26 @@
 //! proxy, which lets the engine order create_before_destroy as new certificate → proxy
 //! updated → old certificate deleted.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use google_cloud_compute_v1::model;
 
+use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, conform_to_schema, set, string};
-use super::{Clients, Shared};
+use super::Shared;
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::providers::{PlanProposal, ProviderError};
 use crate::schema::{AttrType, Attribute, Schema, Validator};
 
 const TYPE: &str = "google_compute_target_https_proxy";
 const COLLECTION: &str = "targetHttpsProxies";
-const LIST: &str = "compute.targetHttpsProxies.list";
-const GET: &str = "compute.targetHttpsProxies.get";
-const INSERT: &str = "compute.targetHttpsProxies.insert";
-const DELETE: &str = "compute.targetHttpsProxies.delete";
-const SET_URL_MAP: &str = "compute.targetHttpsProxies.setUrlMap";
-const SET_SSL_CERTIFICATES: &str = "compute.targetHttpsProxies.setSslCertificates";
-const SET_QUIC_OVERRIDE: &str = "compute.targetHttpsProxies.setQuicOverride";
-const SET_SSL_POLICY: &str = "compute.targetHttpsProxies.setSslPolicy";
 pub const MAX_CERTIFICATES: usize = 15;
 
 const REFS: [&str; 3] = ["url_map", "ssl_certificates", "ssl_policy"];
 const RENAMES: Renames = &[("id", ""), ("project", ""), ("proxy_id", "")];
-
-pub struct ComputeTargetHttpsProxy {
-    shared: Arc<Shared>,
-    schema: Schema,
-}
 
 fn check_certificates(v: &Value) -> Result<(), String> {
     let n = v.as_list().map_or(0, <[Value]>::len);
@@ -123,139 +108,56 @@ pub fn request(planned: &Value, project: &str) -> Result<model::TargetHttpsProxy
     cc::json_model(j, TYPE)
 }
 
-impl ComputeTargetHttpsProxy {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        ComputeTargetHttpsProxy { shared, schema: schema() }
-    }
+/// The `targetHttpsProxies` collection.
+pub struct TargetHttpsProxies;
 
-    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
-        self.shared.clients(&ctx.provider_config).await
-    }
-
-    pub fn to_state(&self, project: &str, p: &model::TargetHttpsProxy, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, p);
-        set(&mut v, "proxy_id", cc::jid(&j, "id"));
-        let v = cc::align_refs_to_prior(v, prior, &REFS);
-        conform_to_schema(&self.schema, v)
-    }
-
-    async fn list_project(
-        &self,
-        c: &Clients,
-        project: &str,
-        timeout: Duration,
-    ) -> Result<Option<BTreeMap<String, model::TargetHttpsProxy>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .compute_calls
-                    .idempotent(LIST, timeout, || {
-                        c.compute
-                            .target_https_proxies
-                            .list()
-                            .set_project(project)
-                            .set_max_results(500u32)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.items, page.next_page_token))
-            },
-            |x| x.name.clone(),
-        )
-        .await
-    }
-
-    async fn get(
-        &self,
-        c: &Clients,
-        project: &str,
-        name: &str,
-        timeout: Duration,
-    ) -> Result<model::TargetHttpsProxy, ProviderError> {
-        c.compute_calls
-            .idempotent(GET, timeout, || {
-                c.compute.target_https_proxies.get().set_project(project).set_target_https_proxy(name).send()
-            })
-            .await
-    }
-}
+pub type ComputeTargetHttpsProxy = ComputeResource<TargetHttpsProxies>;
 
 #[async_trait]
-impl ResourceType for ComputeTargetHttpsProxy {
-    fn name(&self) -> &'static str {
-        TYPE
+impl ComputeCollection for TargetHttpsProxies {
+    const TYPE: &'static str = TYPE;
+    const COLLECTION: &'static str = COLLECTION;
+
+    compute_sdk_calls!(TargetHttpsProxies, TargetHttpsProxy, set_target_https_proxy);
+
+    fn schema() -> Schema {
+        schema()
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn request(planned: &Value, project: &str, _name: &str) -> Result<Self::Model, ProviderError> {
+        request(planned, project)
     }
 
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+    fn to_state(schema: &Schema, project: &str, p: &Self::Model, prior: Option<&Value>) -> Value {
+        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, p);
+        set(&mut v, "proxy_id", cc::jid(&j, "id"));
+        let v = cc::align_refs_to_prior(v, prior, &REFS);
+        conform_to_schema(schema, v)
     }
 
-    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        cc::plan_align_refs(p, &self.schema, &REFS);
-        cc::plan_identity(p, &self.shared, COLLECTION);
+    fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        cc::plan_align_refs(p, schema, &REFS);
+        cc::plan_identity(p, shared, COLLECTION);
         cc::plan_fingerprint(p);
         Ok(Vec::new())
     }
 
-    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
-        if reqs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let c = &self.clients(ctx).await?;
-        cc::read_by_project(
-            reqs,
-            |project| async move { self.list_project(c, &project, ctx.timeout).await },
-            |project, x, prior| self.to_state(project, x, Some(prior)),
-        )
-        .await
-    }
-
-    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let project = c.project(string(planned, "project").as_deref())?;
-        let name = fields::required_string(planned, "name", TYPE)?;
-        let body = request(planned, &project)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| {
-            c.compute
-                .target_https_proxies
-                .insert()
-                .set_project(&project)
-                .set_request_id(rid)
-                .set_body(body.clone())
-                .send()
-        })
-        .await?;
-        let p = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &p, Some(planned)))
-    }
-
     async fn update(
-        &self,
-        ctx: &CallContext,
-        prior: &Value,
+        call: &ComputeCall<'_, Self>,
+        _prior: &Value,
         planned: &Value,
-        _config: &Value,
         changed: &[AttrPath],
-    ) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+    ) -> Result<(), ProviderError> {
+        let (project, name, proxies) = (call.project, call.name, call.client);
         let touched = |a: &str| changed.iter().any(|p| p.top() == Some(a));
-        let proxies = &c.compute.target_https_proxies;
         if touched("ssl_certificates") {
             let body: model::TargetHttpsProxiesSetSslCertificatesRequest =
-                cc::json_model(serde_json::json!({"sslCertificates": cert_links(planned, &project)}), TYPE)?;
-            cc::mutate(&c, ctx, &project, SET_SSL_CERTIFICATES, |rid| {
+                cc::json_model(serde_json::json!({"sslCertificates": cert_links(planned, project)}), TYPE)?;
+            call.mutate("setSslCertificates", |rid| {
                 proxies
                     .set_ssl_certificates()
-                    .set_project(&project)
-                    .set_target_https_proxy(&name)
+                    .set_project(project)
+                    .set_target_https_proxy(name)
                     .set_request_id(rid)
                     .set_body(body.clone())
                     .send()
@@ -265,12 +167,12 @@ impl ResourceType for ComputeTargetHttpsProxy {
         if touched("url_map") {
             let url_map = fields::required_string(planned, "url_map", TYPE)?;
             let body: model::UrlMapReference =
-                cc::json_model(serde_json::json!({"urlMap": cc::expand_ref(&project, "urlMaps", &url_map)}), TYPE)?;
-            cc::mutate(&c, ctx, &project, SET_URL_MAP, |rid| {
+                cc::json_model(serde_json::json!({"urlMap": cc::expand_ref(project, "urlMaps", &url_map)}), TYPE)?;
+            call.mutate("setUrlMap", |rid| {
                 proxies
                     .set_url_map()
-                    .set_project(&project)
-                    .set_target_https_proxy(&name)
+                    .set_project(project)
+                    .set_target_https_proxy(name)
                     .set_request_id(rid)
                     .set_body(body.clone())
                     .send()
@@ -281,11 +183,11 @@ impl ResourceType for ComputeTargetHttpsProxy {
             let q = string(planned, "quic_override").unwrap_or_else(|| "NONE".into());
             let body: model::TargetHttpsProxiesSetQuicOverrideRequest =
                 cc::json_model(serde_json::json!({"quicOverride": q}), TYPE)?;
-            cc::mutate(&c, ctx, &project, SET_QUIC_OVERRIDE, |rid| {
+            call.mutate("setQuicOverride", |rid| {
                 proxies
                     .set_quic_override()
-                    .set_project(&project)
-                    .set_target_https_proxy(&name)
+                    .set_project(project)
+                    .set_target_https_proxy(name)
                     .set_request_id(rid)
                     .set_body(body.clone())
                     .send()
@@ -294,52 +196,29 @@ impl ResourceType for ComputeTargetHttpsProxy {
         }
         if touched("ssl_policy") {
             let j = match string(planned, "ssl_policy") {
-                Some(p) => serde_json::json!({"sslPolicy": cc::expand_ref(&project, "sslPolicies", &p)}),
+                Some(p) => serde_json::json!({"sslPolicy": cc::expand_ref(project, "sslPolicies", &p)}),
                 None => serde_json::json!({}),
             };
             let body: model::SslPolicyReference = cc::json_model(j, TYPE)?;
-            cc::mutate(&c, ctx, &project, SET_SSL_POLICY, |rid| {
+            call.mutate("setSslPolicy", |rid| {
                 proxies
                     .set_ssl_policy()
-                    .set_project(&project)
-                    .set_target_https_proxy(&name)
+                    .set_project(project)
+                    .set_target_https_proxy(name)
                     .set_request_id(rid)
                     .set_body(body.clone())
                     .send()
             })
             .await?;
         }
-        let p = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &p, Some(planned)))
-    }
-
-    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| {
-            c.compute
-                .target_https_proxies
-                .delete()
-                .set_project(&project)
-                .set_target_https_proxy(&name)
-                .set_request_id(rid)
-                .send()
-        })
-        .await
-    }
-
-    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
-        let p = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &p, None))
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ResourceType;
     use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {

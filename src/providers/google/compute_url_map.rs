@@ -6,30 +6,23 @@
 //! answer. A host rule naming a path matcher that does not exist, duplicate matcher names and
 //! malformed paths are refused at plan time (the API would refuse them at apply).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use google_cloud_compute_v1::model;
 
-use super::compute_backend_service::is_stale_fingerprint;
+use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
-use super::fields::{self, blocks, conform_to_schema, set, string};
-use super::{Clients, Shared};
+use super::fields::{blocks, conform_to_schema, set, string};
+use super::Shared;
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::providers::{PlanProposal, ProviderError};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_url_map";
 const COLLECTION: &str = "urlMaps";
-const LIST: &str = "compute.urlMaps.list";
-const GET: &str = "compute.urlMaps.get";
-const INSERT: &str = "compute.urlMaps.insert";
-const UPDATE: &str = "compute.urlMaps.update";
-const DELETE: &str = "compute.urlMaps.delete";
 
 const REFS: [&str; 2] = ["default_service", "service"];
 
@@ -41,11 +34,6 @@ const RENAMES: Renames = &[
     ("path_matcher[]", "pathMatchers"),
     ("path_rule[]", "pathRules"),
 ];
-
-pub struct ComputeUrlMap {
-    shared: Arc<Shared>,
-    schema: Schema,
-}
 
 /// Custom validators see the whole set: check each path.
 fn check_paths(v: &Value) -> Result<(), String> {
@@ -206,179 +194,67 @@ pub fn request(planned: &Value, project: &str, fingerprint: Option<&str>) -> Res
     cc::json_model(j, TYPE)
 }
 
-impl ComputeUrlMap {
-    pub fn new(shared: Arc<Shared>) -> Self {
-        ComputeUrlMap { shared, schema: schema() }
-    }
+/// The `urlMaps` collection.
+pub struct UrlMaps;
 
-    async fn clients(&self, ctx: &CallContext) -> Result<Arc<Clients>, ProviderError> {
-        self.shared.clients(&ctx.provider_config).await
-    }
-
-    pub fn to_state(&self, project: &str, m: &model::UrlMap, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(&self.schema, RENAMES, project, COLLECTION, m);
-        set(&mut v, "map_id", cc::jid(&j, "id"));
-        let v = cc::align_refs_to_prior(v, prior, &REFS);
-        conform_to_schema(&self.schema, v)
-    }
-
-    async fn list_project(
-        &self,
-        c: &Clients,
-        project: &str,
-        timeout: Duration,
-    ) -> Result<Option<BTreeMap<String, model::UrlMap>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .compute_calls
-                    .idempotent(LIST, timeout, || {
-                        c.compute
-                            .url_maps
-                            .list()
-                            .set_project(project)
-                            .set_max_results(500u32)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.items, page.next_page_token))
-            },
-            |x| x.name.clone(),
-        )
-        .await
-    }
-
-    async fn get(
-        &self,
-        c: &Clients,
-        project: &str,
-        name: &str,
-        timeout: Duration,
-    ) -> Result<model::UrlMap, ProviderError> {
-        c.compute_calls
-            .idempotent(GET, timeout, || c.compute.url_maps.get().set_project(project).set_url_map(name).send())
-            .await
-    }
-
-    async fn put(
-        &self,
-        c: &Clients,
-        ctx: &CallContext,
-        project: &str,
-        name: &str,
-        planned: &Value,
-        fingerprint: Option<String>,
-    ) -> Result<(), ProviderError> {
-        let send = |body: model::UrlMap| async move {
-            cc::mutate(c, ctx, project, UPDATE, |rid| {
-                c.compute
-                    .url_maps
-                    .update()
-                    .set_project(project)
-                    .set_url_map(name)
-                    .set_request_id(rid)
-                    .set_body(body.clone())
-                    .send()
-            })
-            .await
-        };
-        match send(request(planned, project, fingerprint.as_deref())?).await {
-            Err(e) if is_stale_fingerprint(&e) => {
-                let live = self.get(c, project, name, ctx.timeout).await?;
-                let fresh = cc::jstr(&cc::model_json(&live), "fingerprint").to_string();
-                send(request(planned, project, Some(&fresh))?).await.map(|_| ())
-            }
-            other => other.map(|_| ()),
-        }
-    }
-}
+pub type ComputeUrlMap = ComputeResource<UrlMaps>;
 
 #[async_trait]
-impl ResourceType for ComputeUrlMap {
-    fn name(&self) -> &'static str {
-        TYPE
+impl ComputeCollection for UrlMaps {
+    const TYPE: &'static str = TYPE;
+    const COLLECTION: &'static str = COLLECTION;
+
+    compute_sdk_calls!(UrlMaps, UrlMap, set_url_map);
+
+    fn schema() -> Schema {
+        schema()
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn request(planned: &Value, project: &str, _name: &str) -> Result<Self::Model, ProviderError> {
+        request(planned, project, None)
     }
 
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+    fn to_state(schema: &Schema, project: &str, m: &Self::Model, prior: Option<&Value>) -> Value {
+        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, m);
+        set(&mut v, "map_id", cc::jid(&j, "id"));
+        let v = cc::align_refs_to_prior(v, prior, &REFS);
+        conform_to_schema(schema, v)
     }
 
-    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        cc::plan_align_refs(p, &self.schema, &REFS);
-        cc::plan_identity(p, &self.shared, COLLECTION);
+    fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        cc::plan_align_refs(p, schema, &REFS);
+        cc::plan_identity(p, shared, COLLECTION);
         cc::plan_fingerprint(p);
         Ok(Vec::new())
     }
 
-    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
-        if reqs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let c = &self.clients(ctx).await?;
-        cc::read_by_project(
-            reqs,
-            |project| async move { self.list_project(c, &project, ctx.timeout).await },
-            |project, x, prior| self.to_state(project, x, Some(prior)),
-        )
-        .await
-    }
-
-    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let project = c.project(string(planned, "project").as_deref())?;
-        let name = fields::required_string(planned, "name", TYPE)?;
-        let body = request(planned, &project, None)?;
-        cc::mutate(&c, ctx, &project, INSERT, |rid| {
-            c.compute.url_maps.insert().set_project(&project).set_request_id(rid).set_body(body.clone()).send()
-        })
-        .await?;
-        let m = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &m, Some(planned)))
-    }
-
     async fn update(
-        &self,
-        ctx: &CallContext,
+        call: &ComputeCall<'_, Self>,
         prior: &Value,
         planned: &Value,
-        _config: &Value,
         _changed: &[AttrPath],
-    ) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        self.put(&c, ctx, &project, &name, planned, string(prior, "fingerprint")).await?;
-        let m = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &m, Some(planned)))
-    }
-
-    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        cc::delete(&c, ctx, &project, DELETE, |rid| {
-            c.compute.url_maps.delete().set_project(&project).set_url_map(&name).set_request_id(rid).send()
-        })
+    ) -> Result<(), ProviderError> {
+        call.put_fingerprinted(
+            string(prior, "fingerprint"),
+            |fingerprint| request(planned, call.project, fingerprint),
+            |body, rid| {
+                call.client
+                    .update()
+                    .set_project(call.project)
+                    .set_url_map(call.name)
+                    .set_request_id(rid)
+                    .set_body(body)
+                    .send()
+            },
+        )
         .await
-    }
-
-    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
-        let c = self.clients(ctx).await?;
-        let (project, name) = cc::parse_import_id(id, COLLECTION, c.config.project.as_deref())?;
-        let m = self.get(&c, &project, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &m, None))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ResourceType;
     use crate::schema::validate::{check_values, test_hcl};
 
     fn diags(src: &str) -> Vec<String> {

@@ -8,14 +8,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::google_auth::{CredentialSource, EMULATOR_ENV};
 use crate::lang::value::Value;
 use crate::providers::ProviderError;
 
 /// Terraform's default per-request HTTP timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The environment variable that routes every service to a local emulator.
-pub const EMULATOR_ENV: &str = "CAIRN_GCP_EMULATOR";
 
 /// The APIs Cairn talks to. Each has its own endpoint override and concurrency limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,35 +58,6 @@ impl Service {
             Service::Sql => &["/sql/v1beta4", "/v1beta4", "/v1"],
             Service::Compute => &["/compute/v1", "/compute/beta"],
             Service::Logging => &["/v2"],
-        }
-    }
-}
-
-/// Where credentials come from, in Terraform's order of precedence.
-#[derive(Clone, PartialEq)]
-pub enum CredentialSource {
-    /// Talking to the emulator: no Authorization header at all.
-    Anonymous,
-    /// `access_token` (or GOOGLE_OAUTH_ACCESS_TOKEN): a raw OAuth2 bearer token.
-    AccessToken(String),
-    /// `credentials` given as JSON content (or GOOGLE_CREDENTIALS).
-    Json(String),
-    /// `credentials` given as a path to a key file.
-    File(PathBuf),
-    /// Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, gcloud's ADC file, or
-    /// the metadata server).
-    ApplicationDefault,
-}
-
-impl std::fmt::Debug for CredentialSource {
-    // Tokens and key files are secrets: name the source, never its content.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CredentialSource::Anonymous => write!(f, "Anonymous"),
-            CredentialSource::AccessToken(_) => write!(f, "AccessToken(<redacted>)"),
-            CredentialSource::Json(_) => write!(f, "Json(<redacted>)"),
-            CredentialSource::File(p) => write!(f, "File({})", p.display()),
-            CredentialSource::ApplicationDefault => write!(f, "ApplicationDefault"),
         }
     }
 }
@@ -142,7 +111,7 @@ impl GoogleConfig {
 
         let request_timeout = match arg("request_timeout")? {
             None => DEFAULT_REQUEST_TIMEOUT,
-            Some(s) => parse_go_duration(&s).map_err(|why| {
+            Some(s) => crate::lang::duration::parse_duration(&s).map_err(|why| {
                 ProviderError::new(format!(
                     "provider argument \"request_timeout\" = \"{s}\" is not a duration ({why}); write it as Terraform does, e.g. \"60s\", \"2m\" or \"1m30s\""
                 ))
@@ -270,50 +239,6 @@ pub fn normalize_endpoint(service: Service, url: &str) -> Result<String, String>
         }
     }
     Ok(u)
-}
-
-/// Go's `time.ParseDuration` format, which Terraform's provider uses: a sequence of decimal
-/// numbers with units (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`), e.g. `"1m30s"`, `"1.5h"`.
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.starts_with('-') {
-        return Err("it is negative".into());
-    }
-    let s = s.strip_prefix('+').unwrap_or(s);
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        if num_len == 0 {
-            return Err(format!("expected a number at \"{rest}\""));
-        }
-        let n: f64 = rest[..num_len].parse().map_err(|_| format!("\"{}\" is not a number", &rest[..num_len]))?;
-        rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "" => return Err(format!("the number {n} has no unit (use s, m or h)")),
-            other => return Err(format!("unknown unit \"{other}\"")),
-        };
-        total += n * scale;
-        rest = &rest[unit_len..];
-    }
-    if !total.is_finite() || total > 1e12 {
-        return Err("it is too large".into());
-    }
-    Ok(Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]

@@ -122,6 +122,13 @@ pub fn api_error(method: &str, e: &GaxError) -> ProviderError {
     }
 }
 
+/// Credential problems reach the user as the provider's own errors: configure fails with them.
+impl From<crate::google_auth::AuthError> for ProviderError {
+    fn from(e: crate::google_auth::AuthError) -> Self {
+        ProviderError::new(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

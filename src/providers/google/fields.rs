@@ -138,6 +138,24 @@ pub fn set(v: &mut Value, name: &str, x: Value) {
     }
 }
 
+/// A proto field name as Google's JSON APIs spell it: snake_case → lowerCamelCase
+/// (`check_interval_sec` → `checkIntervalSec`). The emulator uses it for update masks too.
+pub fn json_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for ch in name.chars() {
+        if ch == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(ch.to_uppercase());
+            upper = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -318,11 +318,7 @@ impl ResourceType for LoggingProjectSink {
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         keep_computed_blocks(p, &["bigquery_options"]);
-        if p.planned.get("project").is_some_and(Value::is_unknown) {
-            if let Some(project) = self.shared.configured().and_then(|c| c.config.project.clone()) {
-                set(&mut p.planned, "project", Value::string(project));
-            }
-        }
+        self.shared.fill_project(&mut p.planned);
         if p.planned.get("id").is_some_and(Value::is_unknown) {
             if let (Some(project), Some(name)) = (string(&p.planned, "project"), string(&p.planned, "name")) {
                 set(&mut p.planned, "id", Value::string(format!("projects/{project}/sinks/{name}")));
@@ -436,8 +432,7 @@ impl ResourceType for LoggingProjectSink {
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let project =
-            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project = self.shared.planned_project(planned)?;
         Some(format!("projects/{project}/sinks/{name}"))
     }
 }

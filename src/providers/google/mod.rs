@@ -1,12 +1,14 @@
 //! The `google` provider: terraform-provider-google's resource types over the official Google
 //! Cloud Rust SDK.
 //!
-//! Layout: `config` (the provider block), `clients` (SDK clients and credentials, built once
-//! per run), `retry` (Terraform's retry rules), `errors` (SDK errors → [`ProviderError`]),
-//! `fields` (reading and writing attribute values), then one file per resource type.
+//! Layout: `config` (the provider block), `clients` (SDK clients over `crate::google_auth`'s
+//! credentials, built once per run), `retry` (Terraform's retry rules), `errors` (SDK errors →
+//! [`ProviderError`]), `fields` (reading and writing attribute values), `compute_collection`
+//! (what every compute type shares), then one file per resource type.
 
 pub mod clients;
 pub mod compute_backend_service;
+pub mod compute_collection;
 pub mod compute_common;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
@@ -77,6 +79,38 @@ impl Shared {
     /// cannot wait, such as filling in the provider's project).
     pub fn configured(&self) -> Option<Arc<Clients>> {
         self.clients.get().cloned()
+    }
+
+    /// Terraform's provider defaults at plan time: an unknown planned `project` takes the
+    /// provider's, so that the plan shows it (and what is derived from it) known.
+    pub fn fill_project(&self, planned: &mut Value) {
+        self.fill_from_provider(planned, false);
+    }
+
+    /// [`Shared::fill_project`] for regional types: `region` too.
+    pub fn fill_project_and_region(&self, planned: &mut Value) {
+        self.fill_from_provider(planned, true);
+    }
+
+    fn fill_from_provider(&self, planned: &mut Value, with_region: bool) {
+        let Some(c) = self.configured() else { return };
+        let defaults =
+            [("project", c.config.project.as_ref()), ("region", c.config.region.as_ref().filter(|_| with_region))];
+        for (attr, fallback) in defaults {
+            if let Some(v) = fallback.filter(|_| planned.get(attr).is_some_and(Value::is_unknown)) {
+                fields::set(planned, attr, Value::string(v.clone()));
+            }
+        }
+    }
+
+    /// The project an object will live in: its planned `project`, else the provider's.
+    pub fn planned_project(&self, planned: &Value) -> Option<String> {
+        fields::string(planned, "project").or_else(|| self.configured().and_then(|c| c.config.project.clone()))
+    }
+
+    /// The region an object will live in: its planned `region`, else the provider's.
+    pub fn planned_region(&self, planned: &Value) -> Option<String> {
+        fields::string(planned, "region").or_else(|| self.configured().and_then(|c| c.config.region.clone()))
     }
 
     /// The clients, built (and credentials checked) the first time they are needed.

@@ -460,7 +460,7 @@ fn duration(v: &str, what: &str) -> Result<PbDuration, ProviderError> {
 
 /// The request body for the fields in `only` (all of them on create).
 fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secret, ProviderError> {
-    let wanted = |f: &str| only.map_or(true, |o| o.contains(&f));
+    let wanted = |f: &str| only.is_none_or(|o| o.contains(&f));
     let mut s = model::Secret::new();
     if wanted("labels") {
         // The full effective set: labels are non-authoritative, so keys set outside Cairn stay.
@@ -605,11 +605,7 @@ impl ResourceType for SecretManagerSecret {
     /// Fills what Terraform's plan shows as known: the project (from the provider), the id,
     /// and the effective label and annotation sets when they change.
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        if p.planned.get("project").is_some_and(Value::is_unknown) {
-            if let Some(project) = self.shared.configured().and_then(|c| c.config.project.clone()) {
-                set(&mut p.planned, "project", Value::string(project));
-            }
-        }
+        self.shared.fill_project(&mut p.planned);
         if p.planned.get("id").is_some_and(Value::is_unknown) {
             if let (Some(project), Some(secret_id)) = (string(&p.planned, "project"), string(&p.planned, "secret_id")) {
                 set(&mut p.planned, "id", Value::string(format!("projects/{project}/secrets/{secret_id}")));
@@ -812,8 +808,7 @@ impl ResourceType for SecretManagerSecret {
     /// The secret's full id: user-chosen, so an interrupted apply can find it again.
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let secret_id = string(planned, "secret_id")?;
-        let project =
-            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project = self.shared.planned_project(planned)?;
         Some(format!("projects/{project}/secrets/{secret_id}"))
     }
 }

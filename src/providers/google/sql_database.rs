@@ -162,11 +162,7 @@ impl ResourceType for SqlDatabase {
     }
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        if p.planned.get("project").is_some_and(Value::is_unknown) {
-            if let Some(project) = self.shared.configured().and_then(|c| c.config.project.clone()) {
-                set(&mut p.planned, "project", Value::string(project));
-            }
-        }
+        self.shared.fill_project(&mut p.planned);
         if p.planned.get("id").is_some_and(Value::is_unknown) {
             if let (Some(pr), Some(i), Some(n)) =
                 (string(&p.planned, "project"), string(&p.planned, "instance"), string(&p.planned, "name"))
@@ -316,8 +312,7 @@ impl ResourceType for SqlDatabase {
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let project =
-            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project = self.shared.planned_project(planned)?;
         Some(full_id(&project, &string(planned, "instance")?, &string(planned, "name")?))
     }
 }

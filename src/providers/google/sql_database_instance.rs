@@ -1084,17 +1084,7 @@ impl ResourceType for SqlDatabaseInstance {
                 }
             }
         }
-        let configured = self.shared.configured();
-        for (attr, fallback) in [
-            ("project", configured.as_ref().and_then(|c| c.config.project.clone())),
-            ("region", configured.as_ref().and_then(|c| c.config.region.clone())),
-        ] {
-            if p.planned.get(attr).is_some_and(Value::is_unknown) {
-                if let Some(v) = fallback {
-                    set(&mut p.planned, attr, Value::string(v));
-                }
-            }
-        }
+        self.shared.fill_project_and_region(&mut p.planned);
         if let (Some(project), Some(region), Some(name)) =
             (string(&p.planned, "project"), string(&p.planned, "region"), string(&p.planned, "name"))
         {
@@ -1316,8 +1306,7 @@ impl ResourceType for SqlDatabaseInstance {
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let project =
-            string(planned, "project").or_else(|| self.shared.configured().and_then(|c| c.config.project.clone()))?;
+        let project = self.shared.planned_project(planned)?;
         Some(format!("projects/{project}/instances/{name}"))
     }
 }

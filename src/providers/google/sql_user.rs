@@ -225,11 +225,7 @@ impl ResourceType for SqlUser {
     }
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        if p.planned.get("project").is_some_and(Value::is_unknown) {
-            if let Some(project) = self.shared.configured().and_then(|c| c.config.project.clone()) {
-                set(&mut p.planned, "project", Value::string(project));
-            }
-        }
+        self.shared.fill_project(&mut p.planned);
         Ok(Vec::new())
     }
 

@@ -497,17 +497,7 @@ impl ResourceType for VpcAccessConnector {
                 ));
             }
         }
-        let configured = self.shared.configured();
-        for (attr, fallback) in [
-            ("project", configured.as_ref().and_then(|c| c.config.project.clone())),
-            ("region", configured.as_ref().and_then(|c| c.config.region.clone())),
-        ] {
-            if p.planned.get(attr).is_some_and(Value::is_unknown) {
-                if let Some(v) = fallback {
-                    set(&mut p.planned, attr, Value::string(v));
-                }
-            }
-        }
+        self.shared.fill_project_and_region(&mut p.planned);
         if p.planned.get("id").is_some_and(Value::is_unknown) {
             if let (Some(pr), Some(r), Some(n)) =
                 (string(&p.planned, "project"), string(&p.planned, "region"), string(&p.planned, "name"))
@@ -775,9 +765,8 @@ impl ResourceType for VpcAccessConnector {
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
         let name = string(planned, "name")?;
-        let cfg = self.shared.configured();
-        let project = string(planned, "project").or_else(|| cfg.as_ref().and_then(|c| c.config.project.clone()))?;
-        let region = string(planned, "region").or_else(|| cfg.as_ref().and_then(|c| c.config.region.clone()))?;
+        let project = self.shared.planned_project(planned)?;
+        let region = self.shared.planned_region(planned)?;
         Some(full_name(&project, &region, &name))
     }
 }

@@ -1,0 +1,370 @@
+//! One implementation of [`ResourceType`] for every global compute collection.
+//!
+//! The compute API treats its collections alike (list with page tokens, get, insert and
+//! delete by project and name, each mutation a global operation), but the SDK gives each
+//! collection its own client and builders. A type implements [`ComputeCollection`]: its
+//! schema, its plan rules, the model ↔ state mapping and which SDK builders to call;
+//! [`ComputeResource`] does the rest (refresh by listing, create, update framing, delete,
+//! import, clients). Adding a compute type is one file implementing the trait plus its line in
+//! the provider's registry.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use google_cloud_compute_v1::model::Operation;
+use google_cloud_gax::error::Error as GaxError;
+use tokio::sync::OnceCell;
+
+use super::compute_common as cc;
+use super::fields::{self, string};
+use super::{Clients, Shared};
+use crate::addr::AttrPath;
+use crate::lang::config::Timeouts;
+use crate::lang::value::Value;
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::Schema;
+
+/// What a compute SDK call returns.
+pub type SdkResult<T> = Result<T, GaxError>;
+
+/// A global compute collection as a Terraform resource type.
+#[async_trait]
+pub trait ComputeCollection: Send + Sync + Sized + 'static {
+    /// The SDK's client for the collection (`client::HealthChecks`).
+    type Client: Send + Sync + 'static;
+    /// The SDK's model of one object (`model::HealthCheck`).
+    type Model: serde::Serialize + Clone + Send + Sync + 'static;
+
+    /// Terraform's type name.
+    const TYPE: &'static str;
+    /// The REST collection (`healthChecks`): it names the API methods, ids and import ids.
+    const COLLECTION: &'static str;
+
+    fn schema() -> Schema;
+
+    /// Builds the SDK client; see [`Clients::compute_builder`].
+    fn client(c: &Clients) -> impl Future<Output = Result<Self::Client, ProviderError>> + Send + '_;
+    /// One page of the project's objects and the next page's token.
+    fn list<'a>(
+        client: &'a Self::Client,
+        project: &'a str,
+        page_token: String,
+    ) -> impl Future<Output = SdkResult<(Vec<Self::Model>, Option<String>)>> + Send + 'a;
+    fn get<'a>(
+        client: &'a Self::Client,
+        project: &'a str,
+        name: &'a str,
+    ) -> impl Future<Output = SdkResult<Self::Model>> + Send + 'a;
+    fn insert<'a>(
+        client: &'a Self::Client,
+        project: &'a str,
+        body: Self::Model,
+        request_id: String,
+    ) -> impl Future<Output = SdkResult<Operation>> + Send + 'a;
+    fn delete<'a>(
+        client: &'a Self::Client,
+        project: &'a str,
+        name: &'a str,
+        request_id: String,
+    ) -> impl Future<Output = SdkResult<Operation>> + Send + 'a;
+    fn name_of(m: &Self::Model) -> Option<String>;
+
+    /// The insert request for the planned state of object `name` in `project`.
+    fn request(planned: &Value, project: &str, name: &str) -> Result<Self::Model, ProviderError>;
+    /// The state for an object as the API returned it; `prior` (state or plan) decides the
+    /// form of equivalent values (references, domains).
+    fn to_state(schema: &Schema, project: &str, m: &Self::Model, prior: Option<&Value>) -> Value;
+    /// The type's plan rules ([`ResourceType::customize_plan`]).
+    fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError>;
+    /// Sends the in-place changes at `changed`; the object is read back afterwards.
+    async fn update(
+        call: &ComputeCall<'_, Self>,
+        prior: &Value,
+        planned: &Value,
+        changed: &[AttrPath],
+    ) -> Result<(), ProviderError>;
+
+    /// Calls a new object needs after its insert (settings the insert request cannot carry).
+    async fn after_insert(_call: &ComputeCall<'_, Self>, _planned: &Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// The name an object is created with.
+    fn create_name(planned: &Value) -> Result<String, ProviderError> {
+        fields::required_string(planned, "name", Self::TYPE)
+    }
+
+    /// Terraform's default for compute types: 20 minutes for every mutation.
+    fn default_timeouts() -> Timeouts {
+        let t = Some(Duration::from_secs(20 * 60));
+        Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    /// See [`ResourceType::cloud_name`].
+    fn cloud_name(_shared: &Shared, planned: &Value) -> Option<String> {
+        planned.get("name").and_then(Value::as_str).map(str::to_string)
+    }
+}
+
+/// One object of a collection, with what its calls need.
+pub struct ComputeCall<'a, C: ComputeCollection> {
+    pub clients: &'a Clients,
+    pub client: &'a C::Client,
+    pub ctx: &'a CallContext,
+    pub project: &'a str,
+    pub name: &'a str,
+}
+
+impl<C: ComputeCollection> ComputeCall<'_, C> {
+    /// The API method of `verb` on the collection (`compute.healthChecks.get`).
+    pub fn method(verb: &str) -> String {
+        format!("compute.{}.{verb}", C::COLLECTION)
+    }
+
+    /// A mutation (`verb` names it in errors), waited on until its operation is done.
+    pub async fn mutate<F, Fut>(&self, verb: &str, call: F) -> Result<Operation, ProviderError>
+    where
+        F: FnMut(String) -> Fut,
+        Fut: Future<Output = SdkResult<Operation>>,
+    {
+        cc::mutate(self.clients, self.ctx, self.project, &Self::method(verb), call).await
+    }
+
+    pub async fn get(&self) -> Result<C::Model, ProviderError> {
+        self.clients
+            .compute_calls
+            .idempotent(&Self::method("get"), self.ctx.timeout, || C::get(self.client, self.project, self.name))
+            .await
+    }
+
+    /// A full PUT (`update`) of a fingerprinted object. On 412 the object changed since the
+    /// plan's refresh: take its current fingerprint and send once more.
+    pub async fn put_fingerprinted<F, Fut>(
+        &self,
+        fingerprint: Option<String>,
+        request: impl Fn(Option<&str>) -> Result<C::Model, ProviderError>,
+        mut send: F,
+    ) -> Result<(), ProviderError>
+    where
+        F: FnMut(C::Model, String) -> Fut,
+        Fut: Future<Output = SdkResult<Operation>>,
+    {
+        let body = request(fingerprint.as_deref())?;
+        match self.mutate("update", |rid| send(body.clone(), rid)).await {
+            Err(e) if is_stale_fingerprint(&e) => {
+                let live = self.get().await?;
+                let fresh = cc::jstr(&cc::model_json(&live), "fingerprint").to_string();
+                let body = request(Some(&fresh))?;
+                self.mutate("update", |rid| send(body.clone(), rid)).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+/// 412 conditionNotMet: the fingerprint sent is no longer current.
+pub fn is_stale_fingerprint(e: &ProviderError) -> bool {
+    e.message.contains("(HTTP 412") || e.message.contains("conditionNotMet")
+}
+
+/// The resource type of a compute collection.
+pub struct ComputeResource<C: ComputeCollection> {
+    shared: Arc<Shared>,
+    schema: Schema,
+    client: OnceCell<C::Client>,
+}
+
+impl<C: ComputeCollection> ComputeResource<C> {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        ComputeResource { shared, schema: C::schema(), client: OnceCell::new() }
+    }
+
+    pub fn to_state(&self, project: &str, m: &C::Model, prior: Option<&Value>) -> Value {
+        C::to_state(&self.schema, project, m, prior)
+    }
+
+    /// The provider's clients and this collection's client, built on first use.
+    async fn connect(&self, ctx: &CallContext) -> Result<(Arc<Clients>, &C::Client), ProviderError> {
+        let clients = self.shared.clients(&ctx.provider_config).await?;
+        let client = self.client.get_or_try_init(|| C::client(&clients)).await?;
+        Ok((clients, client))
+    }
+
+    async fn list_project(
+        &self,
+        c: &Clients,
+        client: &C::Client,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<Option<BTreeMap<String, C::Model>>, ProviderError> {
+        let method = ComputeCall::<C>::method("list");
+        let method = method.as_str();
+        cc::list_by_name(
+            |token| async move {
+                c.compute_calls.idempotent(method, timeout, || C::list(client, project, token.clone())).await
+            },
+            C::name_of,
+        )
+        .await
+    }
+
+    fn no_identity() -> ProviderError {
+        ProviderError::new(format!("{}: the prior state has no project/name", C::TYPE))
+    }
+}
+
+#[async_trait]
+impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
+    fn name(&self) -> &'static str {
+        C::TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        C::default_timeouts()
+    }
+
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        C::customize_plan(&self.schema, &self.shared, p)
+    }
+
+    async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
+        if reqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (c, client) = self.connect(ctx).await?;
+        let c = &c;
+        cc::read_by_project(
+            reqs,
+            |project| async move { self.list_project(c, client, &project, ctx.timeout).await },
+            |project, x, prior| self.to_state(project, x, Some(prior)),
+        )
+        .await
+    }
+
+    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+        let (c, client) = self.connect(ctx).await?;
+        let project = c.project(string(planned, "project").as_deref())?;
+        let name = C::create_name(planned)?;
+        let body = C::request(planned, &project, &name)?;
+        let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
+        call.mutate("insert", |rid| C::insert(client, &project, body.clone(), rid)).await?;
+        C::after_insert(&call, planned).await?;
+        let m = call.get().await?;
+        Ok(self.to_state(&project, &m, Some(planned)))
+    }
+
+    async fn update(
+        &self,
+        ctx: &CallContext,
+        prior: &Value,
+        planned: &Value,
+        _config: &Value,
+        changed: &[AttrPath],
+    ) -> Result<Value, ProviderError> {
+        let (c, client) = self.connect(ctx).await?;
+        let (project, name) = cc::identity(prior).ok_or_else(Self::no_identity)?;
+        let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
+        C::update(&call, prior, planned, changed).await?;
+        let m = call.get().await?;
+        Ok(self.to_state(&project, &m, Some(planned)))
+    }
+
+    async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        let (c, client) = self.connect(ctx).await?;
+        let (project, name) = cc::identity(prior).ok_or_else(Self::no_identity)?;
+        let method = ComputeCall::<C>::method("delete");
+        cc::delete(&c, ctx, &project, &method, |rid| C::delete(client, &project, &name, rid)).await
+    }
+
+    async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
+        let (c, client) = self.connect(ctx).await?;
+        let (project, name) = cc::parse_import_id(id, C::COLLECTION, c.config.project.as_deref())?;
+        let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
+        let m = call.get().await?;
+        Ok(self.to_state(&project, &m, None))
+    }
+
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        C::cloud_name(&self.shared, planned)
+    }
+}
+
+/// The SDK side of a [`ComputeCollection`] whose client follows the compute SDK's common shape
+/// (`list`/`get`/`insert`/`delete` builders taking the project, and `$set_name` for the
+/// object's name): `compute_sdk_calls!(HealthChecks, HealthCheck, set_health_check);` inside
+/// the trait impl.
+macro_rules! compute_sdk_calls {
+    ($client:ident, $model:ident, $set_name:ident) => {
+        type Client = google_cloud_compute_v1::client::$client;
+        type Model = google_cloud_compute_v1::model::$model;
+
+        fn client(
+            c: &$crate::providers::google::Clients,
+        ) -> impl std::future::Future<Output = Result<Self::Client, $crate::providers::ProviderError>> + Send + '_ {
+            let b = c.compute_builder(google_cloud_compute_v1::client::$client::builder());
+            async move { b.build().await.map_err($crate::providers::google::clients::compute_client_error) }
+        }
+
+        fn list<'a>(
+            client: &'a Self::Client,
+            project: &'a str,
+            page_token: String,
+        ) -> impl std::future::Future<
+            Output = $crate::providers::google::compute_collection::SdkResult<(Vec<Self::Model>, Option<String>)>,
+        > + Send
+               + 'a {
+            let call = client.list().set_project(project).set_max_results(500u32).set_page_token(page_token).send();
+            async move { call.await.map(|page| (page.items, page.next_page_token)) }
+        }
+
+        fn get<'a>(
+            client: &'a Self::Client,
+            project: &'a str,
+            name: &'a str,
+        ) -> impl std::future::Future<Output = $crate::providers::google::compute_collection::SdkResult<Self::Model>>
+               + Send
+               + 'a {
+            client.get().set_project(project).$set_name(name).send()
+        }
+
+        fn insert<'a>(
+            client: &'a Self::Client,
+            project: &'a str,
+            body: Self::Model,
+            request_id: String,
+        ) -> impl std::future::Future<
+            Output = $crate::providers::google::compute_collection::SdkResult<
+                google_cloud_compute_v1::model::Operation,
+            >,
+        > + Send
+               + 'a {
+            client.insert().set_project(project).set_request_id(request_id).set_body(body).send()
+        }
+
+        fn delete<'a>(
+            client: &'a Self::Client,
+            project: &'a str,
+            name: &'a str,
+            request_id: String,
+        ) -> impl std::future::Future<
+            Output = $crate::providers::google::compute_collection::SdkResult<
+                google_cloud_compute_v1::model::Operation,
+            >,
+        > + Send
+               + 'a {
+            client.delete().set_project(project).$set_name(name).set_request_id(request_id).send()
+        }
+
+        fn name_of(m: &Self::Model) -> Option<String> {
+            m.name.clone()
+        }
+    };
+}
+pub(crate) use compute_sdk_calls;
