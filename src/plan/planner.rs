@@ -1356,3 +1356,175 @@ fn unread_as_before(before: &Value, now: &Value) -> Value {
         _ => now.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::ResourceInstanceState;
+    use crate::testing::{stack, LoadedStack};
+
+    const KEY: [u8; 32] = [7; 32];
+
+    async fn plan_with(s: &LoadedStack, state: State, opts: &PlanOptions) -> Result<PlanResult, Diagnostics> {
+        let registry = Registry::builtin();
+        let input = PlanInput {
+            config: &s.config,
+            graph: &s.graph,
+            registry: &registry,
+            variables: BTreeMap::new(),
+            state,
+            fingerprint_key: KEY,
+            open_journal: Vec::new(),
+            provider_configs: BTreeMap::new(),
+        };
+        plan(input, opts).await
+    }
+
+    /// The state an apply of `plan` would leave, with `id`s filled in.
+    fn applied(plan: &Plan) -> State {
+        let registry = Registry::builtin();
+        let mut state = State::new();
+        for (n, c) in plan.changes.iter().enumerate() {
+            let Some(after) = &c.after else { continue };
+            let mut v = after.clone();
+            let m = v.map_mut().unwrap();
+            for (k, x) in m.iter_mut() {
+                if x.is_unknown() {
+                    *x = if k == "id" { Value::string(format!("id-{n}")) } else { Value::Null };
+                }
+            }
+            let schema = registry.get(&c.type_name).unwrap().schema();
+            let (attrs, fps) = codec::encode(&v, schema, &KEY);
+            state.resources.insert(
+                c.addr.clone(),
+                ResourceInstanceState {
+                    type_name: c.type_name.clone(),
+                    provider: c.provider.clone(),
+                    attributes: attrs.into(),
+                    sensitive_fingerprints: fps,
+                    dependencies: c.dependencies.clone(),
+                    create_before_destroy: false,
+                    tainted: false,
+                    deposed: None,
+                },
+            );
+        }
+        state
+    }
+
+    /// The state after applying the stack until nothing changes (values known only after
+    /// one apply feed the next plan).
+    async fn converged(s: &LoadedStack) -> State {
+        let mut state = State::new();
+        for _ in 0..3 {
+            let r = plan_with(s, state.clone(), &PlanOptions::default()).await.unwrap();
+            if r.plan.changes.iter().all(|c| c.action == Action::NoOp) {
+                return state;
+            }
+            state = applied(&r.plan);
+        }
+        panic!("the stack does not converge");
+    }
+
+    fn actions(p: &Plan) -> Vec<(String, Action, Option<ActionReason>)> {
+        p.changes.iter().map(|c| (c.addr.to_string(), c.action, c.reason)).collect()
+    }
+
+    const STACK: &str = r#"
+resource "terraform_data" "a" {
+  input = "alpha"
+}
+resource "terraform_data" "b" {
+  count = 2
+  input = "${terraform_data.a.id}-${count.index}"
+}
+output "b_inputs" {
+  value = terraform_data.b[*].input
+}
+"#;
+
+    #[tokio::test]
+    async fn a_new_stack_plans_creates_with_values_known_after_apply() {
+        let s = stack(&[("main.tf", STACK)]);
+        let r = plan_with(&s, State::new(), &PlanOptions::default()).await.unwrap();
+        assert_eq!(
+            actions(&r.plan),
+            vec![
+                ("terraform_data.a".into(), Action::Create, None),
+                ("terraform_data.b[0]".into(), Action::Create, None),
+                ("terraform_data.b[1]".into(), Action::Create, None),
+            ]
+        );
+        let b0 = &r.plan.changes[1];
+        assert!(b0.after.as_ref().unwrap().get("input").is_some_and(Value::is_unknown), "a.id is not known yet");
+        assert_eq!(b0.dependencies.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["terraform_data.a"]);
+        assert_eq!(r.plan.output_changes.len(), 1);
+        assert_eq!(r.plan.output_changes[0].action, Action::Create);
+    }
+
+    #[tokio::test]
+    async fn an_applied_stack_plans_nothing_and_a_removed_instance_is_deleted_with_its_reason() {
+        let s = stack(&[("main.tf", STACK)]);
+        let state = converged(&s).await;
+
+        let again = plan_with(&s, state.clone(), &PlanOptions::default()).await.unwrap();
+        assert!(again.plan.changes.iter().all(|c| c.action == Action::NoOp), "{:?}", actions(&again.plan));
+        assert!(again.plan.drift.is_empty());
+        assert_eq!(again.plan.prior_state.resources, state.resources, "an unchanged refresh keeps the stored form");
+
+        let fewer = stack(&[("main.tf", &STACK.replace("count = 2", "count = 1"))]);
+        let r = plan_with(&fewer, state.clone(), &PlanOptions::default()).await.unwrap();
+        let deletes: Vec<_> = actions(&r.plan).into_iter().filter(|a| a.1 != Action::NoOp).collect();
+        assert_eq!(
+            deletes,
+            vec![("terraform_data.b[1]".into(), Action::Delete, Some(ActionReason::DeleteBecauseCountIndex))]
+        );
+
+        let gone = stack(&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = \"alpha\"\n}\n")]);
+        let r = plan_with(&gone, state, &PlanOptions::default()).await.unwrap();
+        assert!(actions(&r.plan).contains(&(
+            "terraform_data.b[0]".into(),
+            Action::Delete,
+            Some(ActionReason::DeleteBecauseNoResourceConfig)
+        )));
+        assert_eq!(r.plan.output_changes.iter().map(|o| (o.name.as_str(), o.action)).collect::<Vec<_>>(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn destroy_and_refresh_only_modes() {
+        let s = stack(&[("main.tf", STACK)]);
+        let state = converged(&s).await;
+
+        let destroy = PlanOptions { mode: PlanMode::Destroy, ..PlanOptions::default() };
+        let r = plan_with(&s, state.clone(), &destroy).await.unwrap();
+        assert_eq!(r.plan.changes.len(), 3);
+        assert!(r.plan.changes.iter().all(|c| c.action == Action::Delete));
+
+        let changed = stack(&[("main.tf", &STACK.replace("alpha", "beta"))]);
+        let refresh_only = PlanOptions { mode: PlanMode::RefreshOnly, ..PlanOptions::default() };
+        let r = plan_with(&changed, state, &refresh_only).await.unwrap();
+        assert!(r.plan.changes.iter().all(|c| c.action == Action::NoOp), "{:?}", actions(&r.plan));
+    }
+
+    #[tokio::test]
+    async fn moved_blocks_rename_state_and_unknown_types_in_state_are_refused() {
+        let s = stack(&[("main.tf", STACK)]);
+        let state = converged(&s).await;
+
+        let renamed = STACK.replace("\"a\" {", "\"first\" {").replace("terraform_data.a.id", "terraform_data.first.id")
+            + "moved {\n  from = terraform_data.a\n  to   = terraform_data.first\n}\n";
+        let r = plan_with(&stack(&[("main.tf", &renamed)]), state.clone(), &PlanOptions::default()).await.unwrap();
+        let first = r.plan.changes.iter().find(|c| c.addr.to_string() == "terraform_data.first").unwrap();
+        assert_eq!(
+            (first.action, first.previous_addr.as_ref().map(ToString::to_string)),
+            (Action::NoOp, Some("terraform_data.a".into()))
+        );
+
+        let mut foreign = state;
+        foreign.resources.values_mut().next().unwrap().type_name = "google_compute_instance".into();
+        let err = plan_with(&s, foreign, &PlanOptions::default()).await.err().expect("refused");
+        let d = &err.0[0];
+        assert!(d.summary.contains("google_compute_instance"), "{}", d.summary);
+        assert!(d.help.as_deref().is_some_and(|h| h.contains("cairn state rm")), "{:?}", d.help);
+    }
+}
