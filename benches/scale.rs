@@ -45,6 +45,8 @@ struct Measure {
     code: i32,
 }
 
+// The child is reaped with wait4 (for its own peak RSS), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn run(bin: &Path, args: &[&str], cwd: &Path) -> Measure {
     let start = Instant::now();
     let child = Command::new(bin)

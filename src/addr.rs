@@ -215,25 +215,21 @@ impl std::str::FromStr for AnyAddr {
         let err = |reason: &str| AddrParseError { input: input.to_string(), reason: reason.to_string() };
         let mut rest = input.trim();
         let mut modules = Vec::new();
-        loop {
-            if let Some(r) = rest.strip_prefix("module.") {
-                let end = r.find(['.', '[']).unwrap_or(r.len());
-                let name = &r[..end];
-                if name.is_empty() {
-                    return Err(err("empty module name"));
-                }
-                if r[end..].starts_with('[') {
-                    return Err(err("module instance keys are not supported"));
-                }
-                modules.push(name.to_string());
-                rest = &r[end..];
-                if rest.is_empty() {
-                    return Ok(AnyAddr::Module(ModulePath(modules)));
-                }
-                rest = &rest[1..];
-            } else {
-                break;
+        while let Some(r) = rest.strip_prefix("module.") {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let name = &r[..end];
+            if name.is_empty() {
+                return Err(err("empty module name"));
             }
+            if r[end..].starts_with('[') {
+                return Err(err("module instance keys are not supported"));
+            }
+            modules.push(name.to_string());
+            rest = &r[end..];
+            if rest.is_empty() {
+                return Ok(AnyAddr::Module(ModulePath(modules)));
+            }
+            rest = &rest[1..];
         }
         let module = ModulePath(modules);
         let (mode, rest) = match rest.strip_prefix("data.") {

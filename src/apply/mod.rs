@@ -209,7 +209,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let done: BTreeSet<Key> = outcome
         .succeeded
         .iter()
-        .filter_map(|(a, _)| index.get(a).map(|i| *i))
+        .filter_map(|(a, _)| index.get(a).copied())
         .flat_map(|i| [Step::Main, Step::Delete, Step::DeleteOld, Step::Import].map(|s| (i, s)))
         .collect();
     for k in &steps {

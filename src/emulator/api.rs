@@ -176,6 +176,23 @@ fn decode_page_token(token: &str) -> Option<usize> {
     String::from_utf8(bytes).ok()?.strip_prefix("cairn-offset:")?.parse().ok()
 }
 
+/// A field as the JSON body spells it. Update masks may name fields in proto form
+/// (`rotation.next_rotation_time`); bodies always use lowerCamelCase (`nextRotationTime`).
+/// The emulator keeps its own copy of this rule rather than the provider's: it is the
+/// provider's test oracle, and shared code would hide a bug in both.
+pub fn json_field_name(proto: &str) -> String {
+    let mut words = proto.split('_');
+    let first = words.next().unwrap_or_default().to_string();
+    words.fold(first, |mut out, word| {
+        let mut chars = word.chars();
+        if let Some(head) = chars.next() {
+            out.extend(head.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+        out
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

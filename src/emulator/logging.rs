@@ -370,7 +370,7 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str, id: &str) -> Result
         .get_all("updateMask")
         .iter()
         .flat_map(|m| m.split(','))
-        .map(|p| crate::providers::google::fields::json_name(p.trim()))
+        .map(|p| super::api::json_field_name(p.trim()))
         .filter(|p| !p.is_empty())
         .collect();
     if mask.is_empty() {

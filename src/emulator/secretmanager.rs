@@ -499,7 +499,7 @@ fn update_secret(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Valu
         .get_all("updateMask")
         .iter()
         .flat_map(|m| m.split(','))
-        .map(|p| crate::providers::google::fields::json_name(p.trim()))
+        .map(|p| super::api::json_field_name(p.trim()))
         .filter(|p| !p.is_empty())
         .collect();
     if paths.is_empty() {
@@ -1053,8 +1053,8 @@ mod tests {
 
     #[test]
     fn mask_paths_accept_snake_case_and_reject_immutable_fields() {
-        assert_eq!(crate::providers::google::fields::json_name("version_destroy_ttl"), "versionDestroyTtl");
-        assert_eq!(crate::providers::google::fields::json_name("labels"), "labels");
+        assert_eq!(crate::emulator::api::json_field_name("version_destroy_ttl"), "versionDestroyTtl");
+        assert_eq!(crate::emulator::api::json_field_name("labels"), "labels");
         let mut store = Store::new();
         let mut c = ctx(&mut store);
         SecretManager

@@ -220,7 +220,7 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         // edit-distance floor keeps suggestions to real near-misses.
         let score = strsim::jaro_winkler(name, c);
         let close = strsim::normalized_damerau_levenshtein(name, c) >= 0.6;
-        if score > 0.8 && close && best.map_or(true, |(b, _)| score > b) {
+        if score > 0.8 && close && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, c));
         }
     }

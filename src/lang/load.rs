@@ -39,7 +39,7 @@ impl std::error::Error for LoadError {}
 
 /// Reads every `*.tf` and `*.hcl` file of `root_dir` (not recursively, in name order), and the
 /// local modules they call.
-pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
+pub fn load(root_dir: &Path) -> Result<Config, Box<LoadError>> {
     let root_dir = normalize(root_dir);
     let mut loader =
         Loader { sources: SourceMap::new(), diags: Diagnostics::new(), modules: BTreeMap::new(), backend: None };
@@ -48,7 +48,7 @@ pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
             Diagnostic::error(format!("Stack directory \"{}\" not found", root_dir.display()))
                 .help("pass the directory that holds the stack's .tf files"),
         );
-        return Err(LoadError { sources: loader.sources, diagnostics: loader.diags, backend: None });
+        return Err(Box::new(LoadError { sources: loader.sources, diagnostics: loader.diags, backend: None }));
     }
     let ancestors = vec![std::fs::canonicalize(&root_dir).unwrap_or_else(|_| root_dir.clone())];
     let files = loader.load_module(&root_dir, ModulePath::root(), &ancestors);
@@ -63,7 +63,7 @@ pub fn load(root_dir: &Path) -> Result<Config, LoadError> {
     if !errors.is_empty() {
         let mut all = Diagnostics(errors);
         all.extend(Diagnostics(warnings));
-        return Err(LoadError { sources, diagnostics: all, backend });
+        return Err(Box::new(LoadError { sources, diagnostics: all, backend }));
     }
     Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings) })
 }
@@ -1778,7 +1778,7 @@ mod tests {
         }
     }
 
-    fn load_files(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Config, LoadError>) {
+    fn load_files(files: &[(&str, &str)]) -> (tempfile::TempDir, Result<Config, Box<LoadError>>) {
         let tmp = tempfile::tempdir().expect("tempdir");
         write(tmp.path(), files);
         let r = load(tmp.path());

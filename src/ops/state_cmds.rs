@@ -17,7 +17,7 @@ fn matching(state: &State, addr: &AnyAddr) -> Vec<InstanceAddr> {
         .keys()
         .filter(|a| {
             addr.contains(a)
-                || matches!(addr, AnyAddr::Instance(i) if i.key == InstanceKey::None && &i.resource == &a.resource)
+                || matches!(addr, AnyAddr::Instance(i) if i.key == InstanceKey::None && i.resource == a.resource)
         })
         .cloned()
         .collect()
@@ -31,7 +31,7 @@ pub async fn state_list(dir: &Path, filter: Option<&str>) -> Result<Vec<Instance
     let store = open_store_for_dir(dir)?;
     let state = store.load().await?.unwrap_or_default();
     let f = filter.map(parse).transpose()?;
-    Ok(state.resources.keys().filter(|a| f.as_ref().map_or(true, |f| f.contains(a))).cloned().collect())
+    Ok(state.resources.keys().filter(|a| f.as_ref().is_none_or(|f| f.contains(a))).cloned().collect())
 }
 
 pub async fn state_show(dir: &Path, addr: &str) -> Result<(InstanceAddr, ResourceInstanceState), OpError> {

@@ -899,7 +899,7 @@ fn replace_triggered(
                     type_name: type_name.clone(),
                     name: name.clone(),
                 };
-                actions.get(&a).map_or(false, |acts| acts.iter().any(|x| !matches!(x, Action::NoOp | Action::Read)))
+                actions.get(&a).is_some_and(|acts| acts.iter().any(|x| !matches!(x, Action::NoOp | Action::Read)))
             }
             _ => false,
         })
@@ -1297,7 +1297,7 @@ pub fn config_hash(config: &Config) -> String {
     let mut files: Vec<(String, &str)> = config
         .sources
         .files()
-        .filter(|(_, f)| f.path.extension().map_or(false, |e| e == "tf" || e == "hcl"))
+        .filter(|(_, f)| f.path.extension().is_some_and(|e| e == "tf" || e == "hcl"))
         .map(|(_, f)| {
             let rel = f
                 .path

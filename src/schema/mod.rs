@@ -11,6 +11,12 @@ pub mod validate;
 
 use indexmap::IndexMap;
 
+/// A check of one value: Err says what is wrong with it.
+pub type ValueCheck = std::sync::Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
+
+/// A check over a whole configuration: each problem's attribute path and message.
+pub type ConfigCheck = std::sync::Arc<dyn Fn(&Value) -> Vec<(AttrPath, String)> + Send + Sync>;
+
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 
@@ -46,7 +52,7 @@ pub enum Validator {
         regex: &'static str,
         description: &'static str,
     },
-    Custom(std::sync::Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>),
+    Custom(ValueCheck),
 }
 
 impl std::fmt::Debug for Validator {
@@ -162,7 +168,7 @@ pub enum Rule {
     RequiredWith(&'static str, Vec<&'static str>),
     /// Any check over the whole (known parts of the) configuration: returns the offending
     /// attribute path and a message naming every attribute involved and the rule.
-    Custom(std::sync::Arc<dyn Fn(&Value) -> Vec<(AttrPath, String)> + Send + Sync>),
+    Custom(ConfigCheck),
 }
 
 impl std::fmt::Debug for Rule {

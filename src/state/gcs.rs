@@ -778,7 +778,7 @@ impl StateStore for GcsStore {
                 }
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(StateError::Locked(held.info));
+                return Err(StateError::Locked(Box::new(held.info)));
             }
             tokio::time::sleep(self.timing.poll.min(deadline.saturating_duration_since(tokio::time::Instant::now())))
                 .await;
@@ -828,7 +828,7 @@ impl StateStore for GcsStore {
                 return Err(StateError::NoSuchLock { given: id.to_string(), held: None });
             };
             if held.info.id != id {
-                return Err(StateError::NoSuchLock { given: id.to_string(), held: Some(held.info) });
+                return Err(StateError::NoSuchLock { given: id.to_string(), held: Some(Box::new(held.info)) });
             }
             match api.delete(&self.name("lock"), Some(generation)).await {
                 Ok(_) => return Ok(held.info),

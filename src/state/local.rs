@@ -195,7 +195,7 @@ async fn open_db(dir: &Path, wait: Duration) -> Result<Handle, StateError> {
             Err(e) if is_lock_conflict(&e) => {
                 if Instant::now() >= deadline {
                     return Err(match lock::read_holder(dir).ok().flatten() {
-                        Some(holder) => StateError::Locked(holder),
+                        Some(holder) => StateError::Locked(Box::new(holder)),
                         None => io_error(
                             &location,
                             "the state database is in use by another Cairn process",

@@ -141,7 +141,7 @@ pub async fn acquire(dir: &Path, info: LockInfo, timeout: Duration) -> Result<Fi
         let now = Instant::now();
         if now >= deadline {
             let holder = read_holder(dir)?.unwrap_or_else(|| unknown_holder(&path));
-            return Err(StateError::Locked(holder));
+            return Err(StateError::Locked(Box::new(holder)));
         }
         tokio::time::sleep(RETRY_INTERVAL.min(deadline - now)).await;
     }
@@ -195,7 +195,7 @@ pub fn force_unlock(dir: &Path, id: &str) -> Result<LockInfo, StateError> {
             }
             Ok(held)
         }
-        held => Err(StateError::NoSuchLock { given: id.to_string(), held }),
+        held => Err(StateError::NoSuchLock { given: id.to_string(), held: held.map(Box::new) }),
     }
 }
 

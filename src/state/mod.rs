@@ -243,9 +243,9 @@ pub struct HistoryEntry {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("state is locked: {0}")]
-    Locked(LockInfo),
+    Locked(Box<LockInfo>),
     #[error("no lock with ID {given} is held on this state{}", held.as_ref().map(|h| format!(" (the current lock is {h})")).unwrap_or_default())]
-    NoSuchLock { given: String, held: Option<LockInfo> },
+    NoSuchLock { given: String, held: Option<Box<LockInfo>> },
     #[error("the state at {location} is damaged: {reason}")]
     Corrupt { location: String, reason: String },
     #[error("state format version {found} is newer than this Cairn understands ({supported}); upgrade Cairn")]

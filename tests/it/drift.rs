@@ -109,7 +109,7 @@ resource "fake_thing" "y" { name = "existing-y" }
             .map(|(id, _)| id.clone())
             .unwrap()
     };
-    let ids = vec![id_of("existing-x"), id_of("existing-y")];
+    let ids = [id_of("existing-x"), id_of("existing-y")];
     let creates_before = cloud.creates.load(std::sync::atomic::Ordering::SeqCst);
 
     let s = TestStack::new(&[(

@@ -22,3 +22,4 @@ mod malformed;
 mod planfile;
 mod secrets;
 mod staging;
+mod tidy;

@@ -19,13 +19,16 @@ mod network;
 mod numeric;
 mod strings;
 
+/// Renders a template string with the given variables.
+pub type RenderTemplate<'a> = dyn Fn(&str, &BTreeMap<String, Value>) -> Result<Value, String> + 'a;
+
 /// What functions may need from the outside world.
 pub struct FuncContext<'a> {
     /// Relative paths given to `file()` / `templatefile()` resolve against this directory
     /// (the stack directory — never the process's working directory).
     pub base_dir: PathBuf,
     /// Renders a template string with the given variables (used by `templatefile`).
-    pub render_template: &'a dyn Fn(&str, &BTreeMap<String, Value>) -> Result<Value, String>,
+    pub render_template: &'a RenderTemplate<'a>,
 }
 
 /// A function call failure: the message, and which argument (0-based) was at fault, if known.

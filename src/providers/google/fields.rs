@@ -139,7 +139,7 @@ pub fn set(v: &mut Value, name: &str, x: Value) {
 }
 
 /// A proto field name as Google's JSON APIs spell it: snake_case → lowerCamelCase
-/// (`check_interval_sec` → `checkIntervalSec`). The emulator uses it for update masks too.
+/// (`check_interval_sec` → `checkIntervalSec`).
 pub fn json_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = false;
