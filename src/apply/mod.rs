@@ -26,7 +26,7 @@ use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::providers::{CallContext, Registry, ResourceType};
 use crate::schema::validate;
 use crate::state::{
-    codec, CheckResult, JournalEntry, JournalStatus, OutputState, ResourceInstanceState, State, StateStore,
+    codec, CheckResult, JournalEntry, JournalStatus, OutputState, State, StateStore,
 };
 
 pub use progress::{ApplyEvent, Lines, Progress, Silent};
@@ -514,32 +514,13 @@ fn start_step(
     let changed: Vec<AttrPath> = c.changed_paths.clone();
     let update = c.action == Action::Update;
     let addr = c.addr.clone();
-    let record = ResourceInstanceState {
-        type_name: c.type_name.clone(),
-        provider: c.provider.clone(),
-        attributes: serde_json::Value::Null.into(),
-        sensitive_fingerprints: BTreeMap::new(),
-        dependencies: c.dependencies.clone(),
-        create_before_destroy: c.create_before_destroy,
-        tainted: false,
-        deposed: None,
-    };
+    let change = c.clone();
     let step = key.1;
     Ok(Box::pin(async move {
         let result: Result<Option<Value>, String> = async {
             if step == Step::Import {
                 let v = before.clone().unwrap_or(Value::Null);
-                let (attrs, fps) = codec::encode(&v, rt.schema(), &key_bytes);
-                persister
-                    .write_resource(
-                        addr.clone(),
-                        Some(ResourceInstanceState {
-                            attributes: attrs.into(),
-                            sensitive_fingerprints: fps,
-                            ..record.clone()
-                        }),
-                    )
-                    .await?;
+                persister.write_resource(addr.clone(), Some(change.recorded(rt.schema(), &v, &key_bytes))).await?;
                 return Ok(Some(v));
             }
             persister.journal(entry.clone()).await?;
@@ -554,17 +535,8 @@ fn start_step(
                     match res {
                         Ok(v) => {
                             let v = carry_marks(v, &planned);
-                            let (attrs, fps) = codec::encode(&v, rt.schema(), &key_bytes);
-                            persister
-                                .write_resource(
-                                    addr.clone(),
-                                    Some(ResourceInstanceState {
-                                        attributes: attrs.into(),
-                                        sensitive_fingerprints: fps,
-                                        ..record.clone()
-                                    }),
-                                )
-                                .await?;
+                            let stored = change.recorded(rt.schema(), &v, &key_bytes);
+                            persister.write_resource(addr.clone(), Some(stored)).await?;
                             Ok(Some(v))
                         }
                         Err(e) => Err(describe_error(&addr, &e)),
@@ -620,20 +592,7 @@ fn record_success(
     match (step, new_value) {
         (Step::Main | Step::Import, Some(v)) => {
             if let Some(rt) = input.registry.get(&c.type_name) {
-                let (attrs, fps) = codec::encode(&v, rt.schema(), &input.fingerprint_key);
-                state.resources.insert(
-                    c.addr.clone(),
-                    ResourceInstanceState {
-                        type_name: c.type_name.clone(),
-                        provider: c.provider.clone(),
-                        attributes: attrs.into(),
-                        sensitive_fingerprints: fps,
-                        dependencies: c.dependencies.clone(),
-                        create_before_destroy: c.create_before_destroy,
-                        tainted: false,
-                        deposed: None,
-                    },
-                );
+                state.resources.insert(c.addr.clone(), c.recorded(rt.schema(), &v, &input.fingerprint_key));
             }
             if let Some(inst) = input.env.resources.get_mut(&c.addr.resource) {
                 inst.values.insert(c.addr.key.clone(), v);

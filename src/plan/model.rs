@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::{AttrPath, InstanceAddr};
 use crate::lang::value::{Unknown, Value};
-use crate::state::{CheckResult, State};
+use crate::schema::Schema;
+use crate::state::{codec, CheckResult, ResourceInstanceState, State};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -95,6 +96,24 @@ pub struct ResourceChange {
     pub create_before_destroy: bool,
     /// Things the user should know before applying (e.g. a name that cannot be reused).
     pub warnings: Vec<String>,
+}
+
+impl ResourceChange {
+    /// How state records the object this change produced: its value encoded by its schema
+    /// (sensitive leaves as fingerprints), with what later applies need to order it.
+    pub fn recorded(&self, schema: &Schema, value: &Value, key: &[u8; 32]) -> ResourceInstanceState {
+        let (attributes, sensitive_fingerprints) = codec::encode(value, schema, key);
+        ResourceInstanceState {
+            type_name: self.type_name.clone(),
+            provider: self.provider.clone(),
+            attributes: attributes.into(),
+            sensitive_fingerprints,
+            dependencies: self.dependencies.clone(),
+            create_before_destroy: self.create_before_destroy,
+            tainted: false,
+            deposed: None,
+        }
+    }
 }
 
 /// A difference between what state recorded and what the provider reads now.

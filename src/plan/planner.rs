@@ -1360,7 +1360,6 @@ fn unread_as_before(before: &Value, now: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::ResourceInstanceState;
     use crate::testing::{stack, LoadedStack};
 
     const KEY: [u8; 32] = [7; 32];
@@ -1394,20 +1393,7 @@ mod tests {
                 }
             }
             let schema = registry.get(&c.type_name).unwrap().schema();
-            let (attrs, fps) = codec::encode(&v, schema, &KEY);
-            state.resources.insert(
-                c.addr.clone(),
-                ResourceInstanceState {
-                    type_name: c.type_name.clone(),
-                    provider: c.provider.clone(),
-                    attributes: attrs.into(),
-                    sensitive_fingerprints: fps,
-                    dependencies: c.dependencies.clone(),
-                    create_before_destroy: false,
-                    tainted: false,
-                    deposed: None,
-                },
-            );
+            state.resources.insert(c.addr.clone(), c.recorded(schema, &v, &KEY));
         }
         state
     }
