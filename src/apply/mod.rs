@@ -25,9 +25,7 @@ use crate::plan::planner::expand_for_apply;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::providers::{CallContext, Registry, ResourceType};
 use crate::schema::validate;
-use crate::state::{
-    codec, CheckResult, JournalEntry, JournalStatus, OutputState, State, StateStore,
-};
+use crate::state::{codec, CheckResult, JournalEntry, JournalStatus, OutputState, State, StateStore};
 
 pub use progress::{ApplyEvent, Lines, Progress, Silent};
 

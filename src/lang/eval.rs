@@ -165,23 +165,27 @@ fn to_bool(v: &Value) -> Result<bool, String> {
 
 /// Converts a primitive to the string Terraform would interpolate.
 fn to_template_string(v: &Value) -> Result<String, String> {
-    match v.peel() {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(format_number(*n)),
-        Value::Bool(b) => Ok(b.to_string()),
-        Value::Null => Err("the value is null; a null value cannot be included in a string (use coalesce() or a conditional to give a default)".into()),
-        other => Err(format!("a {} cannot be included in a string; only strings, numbers and bools can (use jsonencode() or join() to turn it into a string)", other.type_name())),
-    }
+    primitive_string(v).map_err(|other| match other {
+        Value::Null => "the value is null; a null value cannot be included in a string (use coalesce() or a conditional to give a default)".into(),
+        other => format!("a {} cannot be included in a string; only strings, numbers and bools can (use jsonencode() or join() to turn it into a string)", other.type_name()),
+    })
 }
 
 /// An object key: strings, and numbers/bools converted to strings.
 fn to_key(v: &Value) -> Result<String, String> {
+    primitive_string(v).map_err(|other| match other {
+        Value::Null => "a key must not be null".into(),
+        other => format!("a key must be a string, not a {}", other.type_name()),
+    })
+}
+
+/// A string, number or bool as Terraform converts it to a string; anything else back as it is.
+fn primitive_string(v: &Value) -> Result<String, &Value> {
     match v.peel() {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(format_number(*n)),
         Value::Bool(b) => Ok(b.to_string()),
-        Value::Null => Err("a key must not be null".into()),
-        other => Err(format!("a key must be a string, not a {}", other.type_name())),
+        other => Err(other),
     }
 }
 
@@ -1638,16 +1642,8 @@ mod tests {
         assert_eq!(rules.len(), 3);
         assert_eq!(rules[1], Value::map([("port", s("80")), ("index", 0.into())]));
         assert!(matches!(got.get("rule"), Some(Value::List(_))));
-        let schema = Schema::new().block(
-            "rule",
-            BlockType {
-                nesting: Nesting::Set,
-                min_items: 0,
-                max_items: 0,
-                force_new: false,
-                block: Schema::new().attr("port", SAttr::optional(AttrType::String)),
-            },
-        );
+        let schema =
+            Schema::new().block("rule", BlockType::set(Schema::new().attr("port", SAttr::optional(AttrType::String))));
         let got = eval_body_with_schema(&body, &ctx, Some(&schema)).expect("body evaluates");
         assert!(matches!(got.get("rule"), Some(Value::Set(_))));
         // Unknown for_each: the whole block list is unknown.

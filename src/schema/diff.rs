@@ -347,15 +347,11 @@ mod tests {
             .attr("token", Attribute::optional(AttrType::String).write_only())
             .block(
                 "rule",
-                BlockType {
-                    nesting: Nesting::Set,
-                    min_items: 0,
-                    max_items: 0,
-                    force_new: false,
-                    block: Schema::new()
+                BlockType::set(
+                    Schema::new()
                         .attr("port", Attribute::required(AttrType::Number))
                         .attr("secret", Attribute::optional(AttrType::String).sensitive()),
-                },
+                ),
             )
     }
 

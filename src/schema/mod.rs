@@ -157,6 +157,37 @@ pub struct BlockType {
     pub block: Schema,
 }
 
+impl BlockType {
+    fn new(nesting: Nesting, block: Schema) -> Self {
+        BlockType { nesting, min_items: 0, max_items: 0, force_new: false, block }
+    }
+    /// Repeated blocks, in order.
+    pub fn list(block: Schema) -> Self {
+        Self::new(Nesting::List, block)
+    }
+    /// Repeated blocks without order (diffed by content).
+    pub fn set(block: Schema) -> Self {
+        Self::new(Nesting::Set, block)
+    }
+    /// At most one block.
+    pub fn single(block: Schema) -> Self {
+        Self::new(Nesting::Single, block)
+    }
+    pub fn min_items(mut self, n: usize) -> Self {
+        self.min_items = n;
+        self
+    }
+    pub fn max_items(mut self, n: usize) -> Self {
+        self.max_items = n;
+        self
+    }
+    /// Any change to the block replaces the resource.
+    pub fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+}
+
 /// A rule over several attributes, checked at plan time because the API would only reject it
 /// at apply time. Paths are top-level attribute or block names unless written `a.b`.
 #[derive(Clone)]

@@ -339,27 +339,19 @@ mod tests {
             .attr("password", Attribute::optional(AttrType::String).sensitive())
             .block(
                 "disk",
-                BlockType {
-                    nesting: Nesting::List,
-                    min_items: 0,
-                    max_items: 0,
-                    force_new: false,
-                    block: Schema::new()
+                BlockType::list(
+                    Schema::new()
                         .attr("size", Attribute::required(AttrType::Number))
                         .attr("self_link", Attribute::computed(AttrType::String)),
-                },
+                ),
             )
             .block(
                 "rule",
-                BlockType {
-                    nesting: Nesting::Set,
-                    min_items: 0,
-                    max_items: 0,
-                    force_new: false,
-                    block: Schema::new()
+                BlockType::set(
+                    Schema::new()
                         .attr("port", Attribute::required(AttrType::Number))
                         .attr("rule_id", Attribute::computed(AttrType::String)),
-                },
+                ),
             )
     }
 

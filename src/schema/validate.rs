@@ -972,12 +972,8 @@ mod tests {
             .attr("self_link", Attribute::computed(AttrType::String))
             .block(
                 "settings",
-                BlockType {
-                    nesting: Nesting::Single,
-                    min_items: 0,
-                    max_items: 0,
-                    force_new: false,
-                    block: Schema::new()
+                BlockType::single(
+                    Schema::new()
                         .attr(
                             "disk_size",
                             Attribute::optional(AttrType::Number).validate(Validator::Range { min: 10.0, max: 100.0 }),
@@ -993,19 +989,17 @@ mod tests {
                                 block: Schema::new().attr("value", Attribute::required(AttrType::String)),
                             },
                         ),
-                },
+                ),
             )
             .block(
                 "rule",
-                BlockType {
-                    nesting: Nesting::Set,
-                    min_items: 1,
-                    max_items: 3,
-                    force_new: false,
-                    block: Schema::new()
+                BlockType::set(
+                    Schema::new()
                         .attr("port", Attribute::required(AttrType::Number))
                         .attr("protocol", Attribute::optional(AttrType::String)),
-                },
+                )
+                .min_items(1)
+                .max_items(3),
             )
     }
 
@@ -1202,16 +1196,7 @@ mod tests {
             .attr("a", Attribute::optional(AttrType::String))
             .attr("b", Attribute::optional(AttrType::String))
             .attr("c", Attribute::optional(AttrType::String))
-            .block(
-                "blk",
-                BlockType {
-                    nesting: Nesting::List,
-                    min_items: 0,
-                    max_items: 0,
-                    force_new: false,
-                    block: Schema::new().attr("x", Attribute::optional(AttrType::String)),
-                },
-            )
+            .block("blk", BlockType::list(Schema::new().attr("x", Attribute::optional(AttrType::String))))
             .rule(rule)
     }
 

@@ -235,7 +235,7 @@ impl Decoder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Attribute, Nesting};
+    use crate::schema::Attribute;
 
     const KEY: [u8; 32] = [7; 32];
 
@@ -246,15 +246,11 @@ mod tests {
             .attr("bootstrap_token", Attribute::optional(AttrType::String).write_only())
             .block(
                 "database_flags",
-                BlockType {
-                    nesting: Nesting::List,
-                    min_items: 0,
-                    max_items: 0,
-                    force_new: false,
-                    block: Schema::new()
+                BlockType::list(
+                    Schema::new()
                         .attr("name", Attribute::required(AttrType::String))
                         .attr("value", Attribute::required(AttrType::String).sensitive()),
-                },
+                ),
             );
         Schema::new()
             .attr("name", Attribute::required(AttrType::String))
@@ -263,10 +259,7 @@ mod tests {
             .attr("labels", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
             .attr("tags", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
             .attr("id", Attribute::computed(AttrType::String))
-            .block(
-                "settings",
-                BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block: settings },
-            )
+            .block("settings", BlockType::single(settings).max_items(1))
     }
 
     fn sample() -> Value {
