@@ -40,23 +40,8 @@ pub struct PlanFile {
     pub stack: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-pub struct ChangeRecord {
-    pub addr: InstanceAddr,
-    pub previous_addr: Option<InstanceAddr>,
-    pub type_name: String,
-    pub provider: String,
-    pub action: Action,
-    pub reason: Option<ActionReason>,
-    pub before: Option<WireValue>,
-    pub after: Option<WireValue>,
-    pub changed_paths: Vec<AttrPath>,
-    pub replace_paths: Vec<AttrPath>,
-    pub importing: Option<String>,
-    pub dependencies: Vec<InstanceAddr>,
-    pub create_before_destroy: bool,
-    pub warnings: Vec<String>,
-}
+/// A change as a saved plan holds it.
+pub type ChangeRecord = ChangeOf<WireValue>;
 
 #[derive(Serialize, Deserialize)]
 pub struct DriftRecord {
@@ -101,26 +86,7 @@ impl PlanFile {
             targets: plan.targets.clone(),
             replace: replace.iter().map(|a| a.to_string()).collect(),
             refresh,
-            changes: plan
-                .changes
-                .iter()
-                .map(|c| ChangeRecord {
-                    addr: c.addr.clone(),
-                    previous_addr: c.previous_addr.clone(),
-                    type_name: c.type_name.clone(),
-                    provider: c.provider.clone(),
-                    action: c.action,
-                    reason: c.reason,
-                    before: wire(&c.before),
-                    after: wire(&c.after),
-                    changed_paths: c.changed_paths.clone(),
-                    replace_paths: c.replace_paths.clone(),
-                    importing: c.importing.clone(),
-                    dependencies: c.dependencies.clone(),
-                    create_before_destroy: c.create_before_destroy,
-                    warnings: c.warnings.clone(),
-                })
-                .collect(),
+            changes: plan.changes.iter().map(|c| c.map_values(WireValue::from_value)).collect(),
             drift: plan
                 .drift
                 .iter()
@@ -160,26 +126,7 @@ impl PlanFile {
             config_hash: self.config_hash.clone(),
             variables: self.variables.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect(),
             sensitive_variables: self.sensitive_variables.clone(),
-            changes: self
-                .changes
-                .iter()
-                .map(|c| ResourceChange {
-                    addr: c.addr.clone(),
-                    previous_addr: c.previous_addr.clone(),
-                    type_name: c.type_name.clone(),
-                    provider: c.provider.clone(),
-                    action: c.action,
-                    reason: c.reason,
-                    before: unwire(&c.before),
-                    after: unwire(&c.after),
-                    changed_paths: c.changed_paths.clone(),
-                    replace_paths: c.replace_paths.clone(),
-                    importing: c.importing.clone(),
-                    dependencies: c.dependencies.clone(),
-                    create_before_destroy: c.create_before_destroy,
-                    warnings: c.warnings.clone(),
-                })
-                .collect(),
+            changes: self.changes.iter().map(|c| c.map_values(WireValue::to_value)).collect(),
             drift: self
                 .drift
                 .iter()

@@ -72,8 +72,10 @@ pub enum ActionReason {
     DeleteBecauseNoModule,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct ResourceChange {
+/// One instance's change. Its values are [`Value`]s in memory ([`ResourceChange`]) and
+/// [`WireValue`]s (secrets dropped) in a saved plan (`plan::file::ChangeRecord`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChangeOf<V> {
     pub addr: InstanceAddr,
     /// Set when a `moved` block (or `state mv`) renamed the instance in this plan.
     pub previous_addr: Option<InstanceAddr>,
@@ -82,9 +84,9 @@ pub struct ResourceChange {
     pub action: Action,
     pub reason: Option<ActionReason>,
     /// Prior (refreshed) value; None when creating.
-    pub before: Option<Value>,
+    pub before: Option<V>,
     /// Planned value; None when deleting. Unknown where the provider decides.
-    pub after: Option<Value>,
+    pub after: Option<V>,
     /// Paths whose values differ between before and after.
     pub changed_paths: Vec<AttrPath>,
     /// Paths whose change forces replacement (non-empty for replace actions, unless by request).
@@ -98,7 +100,31 @@ pub struct ResourceChange {
     pub warnings: Vec<String>,
 }
 
-impl ResourceChange {
+pub type ResourceChange = ChangeOf<Value>;
+
+impl<V> ChangeOf<V> {
+    /// The same change with its values converted (to and from their saved form).
+    pub fn map_values<W>(&self, f: impl Fn(&V) -> W) -> ChangeOf<W> {
+        ChangeOf {
+            addr: self.addr.clone(),
+            previous_addr: self.previous_addr.clone(),
+            type_name: self.type_name.clone(),
+            provider: self.provider.clone(),
+            action: self.action,
+            reason: self.reason,
+            before: self.before.as_ref().map(&f),
+            after: self.after.as_ref().map(&f),
+            changed_paths: self.changed_paths.clone(),
+            replace_paths: self.replace_paths.clone(),
+            importing: self.importing.clone(),
+            dependencies: self.dependencies.clone(),
+            create_before_destroy: self.create_before_destroy,
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
+impl ChangeOf<Value> {
     /// How state records the object this change produced: its value encoded by its schema
     /// (sensitive leaves as fingerprints), with what later applies need to order it.
     pub fn recorded(&self, schema: &Schema, value: &Value, key: &[u8; 32]) -> ResourceInstanceState {
