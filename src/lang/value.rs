@@ -41,6 +41,20 @@ pub enum Value {
     Sensitive(Box<Value>),
 }
 
+/// [`Value::unmark_deep`] of every element.
+fn unmark_all(xs: Vec<Value>) -> (Vec<Value>, bool) {
+    let mut any = false;
+    let xs = xs
+        .into_iter()
+        .map(|x| {
+            let (x, s) = x.unmark_deep();
+            any |= s;
+            x
+        })
+        .collect();
+    (xs, any)
+}
+
 impl Value {
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
@@ -136,27 +150,11 @@ impl Value {
         match self {
             Value::Sensitive(inner) => (inner.unmark_deep().0, true),
             Value::List(xs) => {
-                let mut any = false;
-                let xs = xs
-                    .into_iter()
-                    .map(|x| {
-                        let (x, s) = x.unmark_deep();
-                        any |= s;
-                        x
-                    })
-                    .collect();
+                let (xs, any) = unmark_all(xs);
                 (Value::List(xs), any)
             }
             Value::Set(xs) => {
-                let mut any = false;
-                let xs = xs
-                    .into_iter()
-                    .map(|x| {
-                        let (x, s) = x.unmark_deep();
-                        any |= s;
-                        x
-                    })
-                    .collect();
+                let (xs, any) = unmark_all(xs);
                 (Value::Set(xs), any)
             }
             Value::Map(m) => {

@@ -98,7 +98,16 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
     };
     // 4. Walk the configuration.
     let targets = target_closure(input.graph, &opts.targets);
-    let walked = Walk::new(&input, &state, &prior, opts, &fingerprint, &moved_from, targets.as_ref()).run().await?;
+    let read = WalkInput {
+        input: &input,
+        state: &state,
+        prior: &prior,
+        opts,
+        fingerprint: &fingerprint,
+        moved_from: &moved_from,
+        targets: targets.as_ref(),
+    };
+    let walked = Walk::new(read).run().await?;
     let Walked { env, mut changes, planned_instances, missing, mut warnings } = walked;
     let mut diags = Diagnostics::new();
     // 5. Instances in state that the configuration no longer has.
@@ -245,9 +254,9 @@ struct Walked {
     warnings: Diagnostics,
 }
 
-/// Walks the configuration graph in dependency order: evaluates variables, locals and outputs,
-/// expands each resource and plans each of its instances.
-struct Walk<'w> {
+/// What a walk reads: the plan's input, the (moved, refreshed) state it starts from, and
+/// the options.
+struct WalkInput<'w> {
     input: &'w PlanInput<'w>,
     state: &'w State,
     prior: &'w BTreeMap<InstanceAddr, Value>,
@@ -255,6 +264,12 @@ struct Walk<'w> {
     fingerprint: &'w dyn Fn(&Value) -> String,
     moved_from: &'w BTreeMap<InstanceAddr, InstanceAddr>,
     targets: Option<&'w BTreeSet<ResourceAddr>>,
+}
+
+/// Walks the configuration graph in dependency order: evaluates variables, locals and outputs,
+/// expands each resource and plans each of its instances.
+struct Walk<'w> {
+    read: WalkInput<'w>,
     /// Import blocks: target instance → id.
     imports: BTreeMap<InstanceAddr, String>,
     /// Objects an interrupted apply created but did not record, by the address they were for.
@@ -282,15 +297,8 @@ struct ResourceWalk<'r> {
 }
 
 impl<'w> Walk<'w> {
-    fn new(
-        input: &'w PlanInput<'w>,
-        state: &'w State,
-        prior: &'w BTreeMap<InstanceAddr, Value>,
-        opts: &'w PlanOptions,
-        fingerprint: &'w dyn Fn(&Value) -> String,
-        moved_from: &'w BTreeMap<InstanceAddr, InstanceAddr>,
-        targets: Option<&'w BTreeSet<ResourceAddr>>,
-    ) -> Self {
+    fn new(read: WalkInput<'w>) -> Self {
+        let input = read.input;
         let mut env = Env::default();
         for (k, v) in &input.variables {
             env.vars.insert((ModulePath::root(), k.clone()), v.clone());
@@ -303,17 +311,11 @@ impl<'w> Walk<'w> {
         let recovered = input
             .open_journal
             .iter()
-            .filter(|e| e.action == "create" && !prior.contains_key(&e.addr))
+            .filter(|e| e.action == "create" && !read.prior.contains_key(&e.addr))
             .map(|e| (e.addr.clone(), e))
             .collect();
         Walk {
-            input,
-            state,
-            prior,
-            opts,
-            fingerprint,
-            moved_from,
-            targets,
+            read,
             imports,
             recovered,
             actions_by_resource: HashMap::new(),
@@ -327,8 +329,8 @@ impl<'w> Walk<'w> {
     }
 
     async fn run(mut self) -> Result<Walked, Diagnostics> {
-        let config = self.input.config;
-        for node in self.input.graph.order() {
+        let config = self.read.input.config;
+        for node in self.read.input.graph.order() {
             match node {
                 Node::Resource(raddr) => self.resource(raddr).await,
                 other => {
@@ -353,7 +355,7 @@ impl<'w> Walk<'w> {
 
     /// Checks a resource block, expands it and plans each instance.
     async fn resource(&mut self, raddr: &'w ResourceAddr) {
-        let (config, registry) = (self.input.config, self.input.registry);
+        let (config, registry) = (self.read.input.config, self.read.input.registry);
         if raddr.mode == ResourceMode::Data {
             self.diags.push(
                 Diagnostic::error(format!("Data sources are not supported yet: {raddr}"))
@@ -381,11 +383,12 @@ impl<'w> Walk<'w> {
         if had_errors {
             return;
         }
-        let (expansion, each) = match expand(config, &self.env, raddr, block, self.opts.validate_only) {
+        let (expansion, each) = match expand(config, &self.env, raddr, block, self.read.opts.validate_only) {
             Ok(e) => e,
             Err(d) => return self.diags.extend(d),
         };
         let dependencies = self
+            .read
             .input
             .graph
             .resource_deps(raddr)
@@ -403,7 +406,7 @@ impl<'w> Walk<'w> {
             provider: registry.provider_of(&block.type_name).unwrap_or("unknown").to_string(),
             dependencies,
             triggered: replace_triggered(block, raddr, &self.actions_by_resource),
-            in_target: self.targets.is_none_or(|t| t.contains(raddr)),
+            in_target: self.read.targets.is_none_or(|t| t.contains(raddr)),
             each,
             rt,
         };
@@ -421,7 +424,7 @@ impl<'w> Walk<'w> {
     /// Plans one instance; returns the value references to it read (None when it could not be
     /// planned: the reason is in the diagnostics).
     async fn instance(&mut self, r: &ResourceWalk<'_>, key: &InstanceKey, iaddr: InstanceAddr) -> Option<Value> {
-        let (config, block, schema) = (self.input.config, r.block, r.rt.schema());
+        let (config, block, schema) = (self.read.input.config, r.block, r.rt.schema());
         let scope = ModuleScope { env: &self.env, config, module: &r.addr.module };
         let c = instance_ctx(config, &scope, &r.addr.module, key, r.each.as_ref(), block);
         let conf = crate::plan::env::eval_body_expr(&block.body, &c)
@@ -436,13 +439,13 @@ impl<'w> Walk<'w> {
         let vd = validate::check_values(&block.body, &conf, schema, block.span);
         let bad = vd.has_errors();
         self.diags.extend(vd);
-        if bad || self.opts.validate_only {
+        if bad || self.read.opts.validate_only {
             return Some(placeholder(schema, &conf));
         }
 
         let (before, importing) = self.prior_object(r, &iaddr).await.ok()?;
-        let tainted = self.state.resources.get(&iaddr).is_some_and(|s| s.tainted);
-        let by_request = self.opts.replace.contains(&iaddr);
+        let tainted = self.read.state.resources.get(&iaddr).is_some_and(|s| s.tainted);
+        let by_request = self.read.opts.replace.contains(&iaddr);
 
         let (action, reason, after, changed, replace_paths, warnings) = if !r.in_target {
             // Outside --target: what exists stays as it is; what does not is not known.
@@ -454,7 +457,7 @@ impl<'w> Walk<'w> {
                 config: &conf,
                 force_replace: tainted || by_request || r.triggered,
                 ignore_changes: &block.lifecycle.ignore_changes,
-                fingerprint: self.fingerprint,
+                fingerprint: self.read.fingerprint,
             };
             let d = match plan_instance(&*r.rt, &input) {
                 Ok(d) => d,
@@ -481,7 +484,7 @@ impl<'w> Walk<'w> {
             };
             (action, reason, Some(d.planned), d.changed, d.replace_paths, d.warnings)
         };
-        if r.in_target && !self.opts.live_values {
+        if r.in_target && !self.read.opts.live_values {
             if let Some(d) = withheld_needed(&*r.rt, action, &conf, &changed, &iaddr, block, config, &self.env) {
                 self.diags.push(d);
                 return None;
@@ -493,16 +496,16 @@ impl<'w> Walk<'w> {
         // Health checks read what exists. An object that does not exist keeps its planned value
         // here (so expressions that use it still evaluate) and is null to check blocks (so a
         // check can say "missing").
-        if self.opts.live_values && before.is_none() {
+        if self.read.opts.live_values && before.is_none() {
             self.missing.insert(iaddr.clone());
         }
-        let value = match (&before, self.opts.live_values) {
+        let value = match (&before, self.read.opts.live_values) {
             (Some(b), true) => b.clone(),
             _ => after.clone().unwrap_or(Value::Null),
         };
         self.actions_by_resource.entry(r.addr.clone()).or_default().push(action);
         self.changes.push(ResourceChange {
-            previous_addr: self.moved_from.get(&iaddr).cloned(),
+            previous_addr: self.read.moved_from.get(&iaddr).cloned(),
             addr: iaddr,
             type_name: block.type_name.clone(),
             provider: r.provider.clone(),
@@ -528,17 +531,17 @@ impl<'w> Walk<'w> {
         r: &ResourceWalk<'_>,
         iaddr: &InstanceAddr,
     ) -> Result<(Option<Value>, Option<String>), ()> {
-        if let Some(v) = self.prior.get(iaddr) {
+        if let Some(v) = self.read.prior.get(iaddr) {
             return Ok((Some(v.clone()), None));
         }
-        let cc = || call_context(self.input, &r.provider, r.block, read_purpose(self.opts));
+        let cc = || call_context(self.read.input, &r.provider, r.block, read_purpose(self.read.opts));
         if let Some(id) = self.imports.get(iaddr) {
             return match r.rt.import(&cc(), id).await {
                 Ok(v) => Ok((Some(v), Some(id.clone()))),
                 Err(e) => {
                     self.diags.push(
                         Diagnostic::error(format!("Cannot import {iaddr} (id \"{id}\"): {}", e.message))
-                            .at_opt(import_span(self.input.config, iaddr)),
+                            .at_opt(import_span(self.read.input.config, iaddr)),
                     );
                     Err(())
                 }
