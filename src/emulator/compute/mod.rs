@@ -18,6 +18,7 @@
 //! its fields. Serving a new collection is its file plus its line in [`COLLECTIONS`].
 
 mod backend_services;
+mod global_addresses;
 mod health_checks;
 mod operations;
 mod ssl_certificates;
@@ -86,12 +87,13 @@ impl std::fmt::Debug for Collection {
     }
 }
 
-const COLLECTIONS: [Collection; 5] = [
+const COLLECTIONS: [Collection; 6] = [
     health_checks::COLLECTION,
     backend_services::COLLECTION,
     ssl_certificates::COLLECTION,
     url_maps::COLLECTION,
     target_https_proxies::COLLECTION,
+    global_addresses::COLLECTION,
 ];
 
 impl Collection {

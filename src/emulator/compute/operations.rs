@@ -113,7 +113,7 @@ pub(super) fn due_time(store: &Store, project: &str, name: &str) -> Option<chron
     (!op.settled).then_some(op.done_at)
 }
 
-fn pending_puts(store: &Store) -> impl Iterator<Item = (&String, &Value)> {
+pub(super) fn pending_puts(store: &Store) -> impl Iterator<Item = (&String, &Value)> {
     store.operations.values().filter(|op| op.api == API && !op.settled).flat_map(|op| op.effects.iter()).filter_map(
         |e| match e {
             Effect::Put { name, value, .. } => Some((name, value)),
