@@ -604,3 +604,97 @@ async fn the_wire_format_uses_strings_for_ids_and_enums() {
     assert_eq!(status, 404, "certificates are immutable: {body}");
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_addresses_round_trip_through_the_sdk() {
+    use google_cloud_compute_v1::client::GlobalAddresses;
+    use google_cloud_compute_v1::model::{address, Address, GlobalSetLabelsRequest};
+
+    let (emu, _dir) = start_with(Duration::from_millis(50), None).await;
+    let ga = client!(GlobalAddresses, emu);
+    let get = |name: &'static str| ga.get().set_project(P).set_address(name).send();
+
+    let op = succeeded(
+        ga.insert()
+            .set_project(P)
+            .set_body(Address::new().set_name("lb-ip").set_description("the HTTPS load balancer"))
+            .poller()
+            .until_done()
+            .await,
+    );
+    assert_eq!(op.operation_type.as_deref(), Some("insert"));
+    assert_eq!(op.target_link.as_deref(), Some(format!("{LINK}/addresses/lb-ip").as_str()));
+    let a = get("lb-ip").await.expect("get");
+    assert_eq!(op.target_id, a.id);
+    assert_eq!(a.kind.as_deref(), Some("compute#address"));
+    assert_eq!(a.address.as_deref(), Some("203.0.113.1"));
+    assert_eq!(a.address_type, Some(address::AddressType::External));
+    assert_eq!(a.ip_version, Some(address::IpVersion::Ipv4));
+    assert_eq!(a.status, Some(address::Status::Reserved));
+    assert_eq!(a.self_link.as_deref(), Some(format!("{LINK}/addresses/lb-ip").as_str()));
+    assert!(a.creation_timestamp.is_some() && a.labels.is_empty());
+    let first_fingerprint = a.label_fingerprint.clone().expect("a label fingerprint");
+
+    succeeded(
+        ga.insert()
+            .set_project(P)
+            .set_body(Address::new().set_name("lb-ip-v6").set_ip_version(address::IpVersion::Ipv6))
+            .poller()
+            .until_done()
+            .await,
+    );
+    let v6 = get("lb-ip-v6").await.expect("get v6");
+    assert_eq!(v6.address.as_deref(), Some("2001:db8:1::"));
+    let listed = ga.list().set_project(P).send().await.expect("list");
+    let names: Vec<_> = listed.items.iter().filter_map(|a| a.name.clone()).collect();
+    assert_eq!(names, ["lb-ip", "lb-ip-v6"]);
+
+    // setLabels: the current fingerprint sets them and moves the fingerprint; the old one is 412.
+    let labels = GlobalSetLabelsRequest::new().set_labels([("env", "staging")]);
+    let op = succeeded(
+        ga.set_labels()
+            .set_project(P)
+            .set_resource("lb-ip")
+            .set_body(labels.clone().set_label_fingerprint(first_fingerprint.clone()))
+            .poller()
+            .until_done()
+            .await,
+    );
+    assert_eq!(op.operation_type.as_deref(), Some("setLabels"));
+    let a = get("lb-ip").await.expect("get labelled");
+    assert_eq!(a.labels.get("env").map(String::as_str), Some("staging"));
+    assert_ne!(a.label_fingerprint.as_ref(), Some(&first_fingerprint));
+    let (status, reason, _) = failure(
+        ga.set_labels()
+            .set_project(P)
+            .set_resource("lb-ip")
+            .set_body(labels.set_label_fingerprint(first_fingerprint))
+            .send()
+            .await,
+    );
+    assert_eq!((status, reason.as_str()), (412, "conditionNotMet"));
+
+    // 409 on a duplicate name, 404 on a missing address.
+    let (status, reason, message) =
+        failure(ga.insert().set_project(P).set_body(Address::new().set_name("lb-ip")).send().await);
+    assert_eq!(
+        (status, reason.as_str(), message.as_str()),
+        (409, "alreadyExists", "The resource 'projects/acme/global/addresses/lb-ip' already exists")
+    );
+    let (status, reason, _) = failure(get("missing").await);
+    assert_eq!((status, reason.as_str()), (404, "notFound"));
+    let (status, _, _) = failure(
+        ga.insert()
+            .set_project(P)
+            .set_body(Address::new().set_name("bad").set_address_type(address::AddressType::Internal))
+            .send()
+            .await,
+    );
+    assert_eq!(status, 400, "an internal address needs a purpose and a network");
+
+    let op = succeeded(ga.delete().set_project(P).set_address("lb-ip").poller().until_done().await);
+    assert_eq!(op.operation_type.as_deref(), Some("delete"));
+    assert_eq!(failure(get("lb-ip").await).0, 404);
+    assert_eq!(failure(ga.delete().set_project(P).set_address("lb-ip").send().await).0, 404);
+    emu.shutdown().await;
+}

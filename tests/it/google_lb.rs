@@ -474,3 +474,99 @@ async fn the_documentations_examples_plan_against_the_emulator() {
     }
     emu.shutdown().await;
 }
+
+/// The HTTPS load balancer's global IP, with its name and labels as variables.
+const ADDRESS_STACK: &str = r#"
+provider "google" {
+  project = "netra-staging"
+}
+
+variable "name" {
+  type    = string
+  default = "staging-lb-ip"
+}
+
+variable "env" {
+  type    = string
+  default = "staging"
+}
+
+resource "google_compute_global_address" "lb" {
+  name   = var.name
+  labels = { env = var.env }
+}
+
+output "lb_ip" {
+  value = google_compute_global_address.lb.address
+}
+"#;
+
+async fn global_addresses(emu: &EmulatorHandle) -> google_cloud_compute_v1::client::GlobalAddresses {
+    google_cloud_compute_v1::client::GlobalAddresses::builder()
+        .with_endpoint(emu.endpoint())
+        .with_credentials(google_cloud_auth::credentials::anonymous::Builder::new().build())
+        .with_retry_policy(google_cloud_gax::retry_policy::NeverRetry)
+        .build()
+        .await
+        .expect("compute SDK client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_address_updates_labels_in_place_and_replaces_on_rename() {
+    let emu = emulator().await;
+    let s = TestStack::new(&[("main.tf", ADDRESS_STACK)]);
+    let c = stack_common(&s, &emu, &[]);
+    let addr = "google_compute_global_address.lb".to_string();
+
+    let p = plan(&c).await;
+    assert_eq!(actions(&p), vec![(addr.clone(), "create")]);
+    apply(&c).await;
+    let ga = global_addresses(&emu).await;
+    let live = ga.get().set_project(PROJECT).set_address("staging-lb-ip").send().await.expect("address exists");
+    assert_eq!(live.address.as_deref(), Some("203.0.113.1"));
+    assert_eq!(live.labels.get("env").map(String::as_str), Some("staging"), "labels are set after the insert");
+    assert!(!plan(&c).await.has_changes(), "a no-op plan right after apply");
+
+    // A label set outside Cairn is not Cairn's to remove (labels are non-authoritative).
+    let fingerprint = live.label_fingerprint.clone().expect("a label fingerprint");
+    let mut labels = live.labels.clone();
+    labels.insert("owner".into(), "netops".into());
+    ga.set_labels()
+        .set_project(PROJECT)
+        .set_resource("staging-lb-ip")
+        .set_body(
+            google_cloud_compute_v1::model::GlobalSetLabelsRequest::new()
+                .set_labels(labels)
+                .set_label_fingerprint(fingerprint),
+        )
+        .send()
+        .await
+        .expect("out-of-band setLabels");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!plan(&c).await.has_changes(), "a foreign label is no diff");
+
+    // A label change is an in-place setLabels that keeps the foreign label and the address.
+    let relabelled = stack_common(&s, &emu, &["env=prod"]);
+    let p = plan(&relabelled).await;
+    assert_eq!(actions(&p), vec![(addr.clone(), "update")]);
+    apply(&relabelled).await;
+    let live = ga.get().set_project(PROJECT).set_address("staging-lb-ip").send().await.expect("still there");
+    assert_eq!(live.address.as_deref(), Some("203.0.113.1"), "updated in place, not replaced");
+    assert_eq!(live.labels.get("env").map(String::as_str), Some("prod"));
+    assert_eq!(live.labels.get("owner").map(String::as_str), Some("netops"));
+    assert!(!plan(&relabelled).await.has_changes());
+
+    // A new name replaces.
+    let renamed = stack_common(&s, &emu, &["env=prod", "name=staging-lb-ip-v2"]);
+    let p = plan(&renamed).await;
+    assert_eq!(actions(&p), vec![(addr.clone(), "delete,create")]);
+    apply(&renamed).await;
+    let names: Vec<String> =
+        ga.list().set_project(PROJECT).send().await.unwrap().items.into_iter().filter_map(|a| a.name).collect();
+    assert_eq!(names, vec!["staging-lb-ip-v2".to_string()]);
+    assert!(!plan(&renamed).await.has_changes());
+
+    destroy(&renamed).await;
+    assert!(ga.list().set_project(PROJECT).send().await.unwrap().items.is_empty(), "destroy removes the address");
+    emu.shutdown().await;
+}

@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{check_enum, int_field, invalid_field, normalize_ref, Collection};
+use super::{check_enum, int_field, invalid_field, normalize_ref, Collection, Spec};
 use crate::emulator::api::Ctx;
 use crate::emulator::errors::ApiError;
 
@@ -30,6 +30,72 @@ const AFFINITIES: &[&str] = &[
     "STRONG_COOKIE_AFFINITY",
 ];
 const BALANCING_MODES: &[&str] = &["CONNECTION", "RATE", "UTILIZATION", "CUSTOM_METRICS"];
+
+/// The collection as the router serves it.
+pub(super) const COLLECTION: Collection = Collection(&Spec {
+    segment: "backendServices",
+    kind: "compute#backendService",
+    noun: "backend_service",
+    fingerprint: Some("fingerprint"),
+    has_patch: true,
+    has_update: true,
+    known_fields: &[
+        "affinityCookieTtlSec",
+        "backends",
+        "cdnPolicy",
+        "circuitBreakers",
+        "compressionMode",
+        "connectionDraining",
+        "connectionTrackingPolicy",
+        "consistentHash",
+        "creationTimestamp",
+        "customRequestHeaders",
+        "customResponseHeaders",
+        "description",
+        "edgeSecurityPolicy",
+        "enableCDN",
+        "failoverPolicy",
+        "fingerprint",
+        "healthChecks",
+        "iap",
+        "id",
+        "kind",
+        "loadBalancingScheme",
+        "localityLbPolicies",
+        "localityLbPolicy",
+        "logConfig",
+        "maxStreamDuration",
+        "metadatas",
+        "name",
+        "network",
+        "outlierDetection",
+        "port",
+        "portName",
+        "protocol",
+        "region",
+        "securityPolicy",
+        "securitySettings",
+        "selfLink",
+        "serviceBindings",
+        "sessionAffinity",
+        "subsetting",
+        "timeoutSec",
+        "ipAddressSelectionPolicy",
+        "strongSessionAffinityCookie",
+        "usedBy",
+        "customMetrics",
+        "externalManagedMigrationState",
+        "externalManagedMigrationTestingPercentage",
+        "serviceLbPolicy",
+        "tlsSettings",
+        "params",
+        "haPolicy",
+        "networkPassThroughLbTrafficPolicy",
+        "orchestrationInfo",
+    ],
+    prepare: |ctx, project, body| prepare(ctx, project, body).map(|()| Value::Null),
+    action: None,
+});
 
 pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value>) -> Result<(), ApiError> {
     check_enum(body, "protocol", "BackendService.Protocol", PROTOCOLS)?;
@@ -66,7 +132,13 @@ pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value
             .clone();
         let mut normalized = Vec::with_capacity(list.len());
         for (i, hc) in list.iter().enumerate() {
-            normalized.push(normalize_ref(ctx, project, Collection::HealthChecks, &format!("healthChecks[{i}]"), hc)?);
+            normalized.push(normalize_ref(
+                ctx,
+                project,
+                super::health_checks::COLLECTION,
+                &format!("healthChecks[{i}]"),
+                hc,
+            )?);
         }
         body.insert("healthChecks".into(), Value::Array(normalized));
     }

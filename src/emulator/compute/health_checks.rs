@@ -3,8 +3,43 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{check_enum, int_field, invalid_field};
+use super::{check_enum, int_field, invalid_field, Collection, Spec};
 use crate::emulator::errors::{invalid_argument, ApiError};
+
+/// The collection as the router serves it.
+pub(super) const COLLECTION: Collection = Collection(&Spec {
+    segment: "healthChecks",
+    kind: "compute#healthCheck",
+    noun: "health_check",
+    fingerprint: None,
+    has_patch: true,
+    has_update: true,
+    known_fields: &[
+        "checkIntervalSec",
+        "creationTimestamp",
+        "description",
+        "grpcHealthCheck",
+        "healthyThreshold",
+        "http2HealthCheck",
+        "httpHealthCheck",
+        "httpsHealthCheck",
+        "id",
+        "kind",
+        "logConfig",
+        "name",
+        "region",
+        "selfLink",
+        "sslHealthCheck",
+        "tcpHealthCheck",
+        "timeoutSec",
+        "type",
+        "unhealthyThreshold",
+        "sourceRegions",
+        "grpcTlsHealthCheck",
+    ],
+    prepare: |_, _, body| prepare(body).map(|()| Value::Null),
+    action: None,
+});
 
 /// (block field, `type`, default port, has a request path, has a proxy header)
 const BLOCKS: &[(&str, &str, Option<i64>, bool, bool)] = &[

@@ -13,9 +13,12 @@
 //! and compute's proto enum numbers are hashes nobody encodes by hand.
 //!
 //! The layout: this file routes, validates names, normalises references and runs the generic
-//! insert/get/list/patch/update/delete; one file per resource checks and defaults its fields.
+//! insert/get/list/patch/update/delete; one file per collection describes it (its
+//! `COLLECTION`: path segment, kind, known fields, methods, actions) and checks and defaults
+//! its fields. Serving a new collection is its file plus its line in [`COLLECTIONS`].
 
 mod backend_services;
+mod global_addresses;
 mod health_checks;
 mod operations;
 mod ssl_certificates;
@@ -39,22 +42,58 @@ const MAX_RESULTS: usize = 500;
 
 pub struct Compute;
 
-/// The global collections served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Collection {
-    HealthChecks,
-    BackendServices,
-    SslCertificates,
-    UrlMaps,
-    TargetHttpsProxies,
+/// What the router needs to know about one global collection. Each collection's file defines
+/// its own (`COLLECTION`), and [`COLLECTIONS`] lists them: serving a new collection is its file
+/// plus its line there.
+pub(crate) struct Spec {
+    /// The path segment (`healthChecks`), which need not match the API's method names.
+    pub(crate) segment: &'static str,
+    pub(crate) kind: &'static str,
+    /// The resource noun in "The health_check resource '…' is already being used by '…'".
+    pub(crate) noun: &'static str,
+    /// The fingerprint field rendered on every read (`fingerprint`, `labelFingerprint`).
+    pub(crate) fingerprint: Option<&'static str>,
+    pub(crate) has_patch: bool,
+    pub(crate) has_update: bool,
+    /// The fields of the resource (discovery revision 20230620, plus the few newer ones
+    /// current SDKs and providers send); a request naming another is refused, as the real JSON
+    /// parser does.
+    pub(crate) known_fields: &'static [&'static str],
+    /// Checks and completes a body (defaults, normalised references); returns the
+    /// server-side data to keep beside it.
+    pub(crate) prepare: Prepare,
+    /// `POST projects/{p}/global/{segment}/{name}/{action}` (such as `setLabels`).
+    pub(crate) action: Option<Action>,
 }
 
-const COLLECTIONS: [Collection; 5] = [
-    Collection::HealthChecks,
-    Collection::BackendServices,
-    Collection::SslCertificates,
-    Collection::UrlMaps,
-    Collection::TargetHttpsProxies,
+pub(crate) type Prepare = fn(&Ctx<'_>, &str, &mut Map<String, Value>) -> Result<Value, ApiError>;
+pub(crate) type Action = fn(&mut Ctx<'_>, &ApiRequest, &str, &str, &str) -> Result<Value, ApiError>;
+
+/// A global collection served.
+#[derive(Clone, Copy)]
+pub(crate) struct Collection(&'static Spec);
+
+impl PartialEq for Collection {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.segment == other.0.segment
+    }
+}
+
+impl Eq for Collection {}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Collection({})", self.0.segment)
+    }
+}
+
+const COLLECTIONS: [Collection; 6] = [
+    health_checks::COLLECTION,
+    backend_services::COLLECTION,
+    ssl_certificates::COLLECTION,
+    url_maps::COLLECTION,
+    target_https_proxies::COLLECTION,
+    global_addresses::COLLECTION,
 ];
 
 impl Collection {
@@ -63,47 +102,28 @@ impl Collection {
     }
 
     pub(crate) fn segment(self) -> &'static str {
-        match self {
-            Collection::HealthChecks => "healthChecks",
-            Collection::BackendServices => "backendServices",
-            Collection::SslCertificates => "sslCertificates",
-            Collection::UrlMaps => "urlMaps",
-            Collection::TargetHttpsProxies => "targetHttpsProxies",
-        }
+        self.0.segment
     }
 
     fn kind(self) -> &'static str {
-        match self {
-            Collection::HealthChecks => "compute#healthCheck",
-            Collection::BackendServices => "compute#backendService",
-            Collection::SslCertificates => "compute#sslCertificate",
-            Collection::UrlMaps => "compute#urlMap",
-            Collection::TargetHttpsProxies => "compute#targetHttpsProxy",
-        }
+        self.0.kind
     }
 
-    /// The resource noun in "The health_check resource '…' is already being used by '…'".
     fn noun(self) -> &'static str {
-        match self {
-            Collection::HealthChecks => "health_check",
-            Collection::BackendServices => "backend_service",
-            Collection::SslCertificates => "ssl_certificate",
-            Collection::UrlMaps => "url_map",
-            Collection::TargetHttpsProxies => "target_https_proxy",
-        }
+        self.0.noun
     }
 
+    /// Whether writes carry the resource's `fingerprint` (checked on PATCH and PUT).
     fn has_fingerprint(self) -> bool {
-        matches!(self, Collection::BackendServices | Collection::UrlMaps | Collection::TargetHttpsProxies)
+        self.0.fingerprint == Some("fingerprint")
     }
 
-    /// SSL certificates are immutable; target proxies have PATCH but no PUT.
     fn has_patch(self) -> bool {
-        self != Collection::SslCertificates
+        self.0.has_patch
     }
 
     fn has_update(self) -> bool {
-        !matches!(self, Collection::SslCertificates | Collection::TargetHttpsProxies)
+        self.0.has_update
     }
 }
 
@@ -118,6 +138,13 @@ enum Target {
         project: String,
         coll: Collection,
         name: String,
+    },
+    /// `projects/{p}/global/{collection}/{name}/{action}`, served by the collection's `action`.
+    ResourceAction {
+        project: String,
+        coll: Collection,
+        name: String,
+        action: String,
     },
     /// `projects/{p}/targetHttpsProxies/{name}/{setUrlMap|setSslCertificates}` (no `/global/`).
     ProxyAction {
@@ -166,6 +193,10 @@ impl Api for Compute {
                 modify(ctx, req, &project, coll, &name, "update")
             }
             Target::Resource { project, coll, name } if m == Method::DELETE => delete(ctx, &project, coll, &name),
+            Target::ResourceAction { project, coll, name, action } if m == Method::POST => match coll.0.action {
+                Some(act) => act(ctx, req, &project, &name, &action),
+                None => Err(no_such_method(req)),
+            },
             Target::ProxyAction { project, name, action } if m == Method::POST => {
                 target_https_proxies::action(ctx, req, &project, &name, &action)
             }
@@ -221,6 +252,12 @@ fn parse_target(path: &str) -> Result<Target, ApiError> {
             coll: Collection::from_segment(c).ok_or_else(bad)?,
             name: owned(name),
         },
+        ["compute", "v1", "projects", p, "global", c, name, action] => Target::ResourceAction {
+            project: owned(p),
+            coll: Collection::from_segment(c).ok_or_else(bad)?,
+            name: owned(name),
+            action: owned(action),
+        },
         ["compute", "v1", "projects", p, "targetHttpsProxies", name, action] => {
             Target::ProxyAction { project: owned(p), name: owned(name), action: owned(action) }
         }
@@ -229,6 +266,7 @@ fn parse_target(path: &str) -> Result<Target, ApiError> {
     let project = match &target {
         Target::Collection { project, .. }
         | Target::Resource { project, .. }
+        | Target::ResourceAction { project, .. }
         | Target::ProxyAction { project, .. }
         | Target::Operations { project }
         | Target::Operation { project, .. } => project,
@@ -307,10 +345,8 @@ pub(crate) fn fingerprint(stored: &StoredResource) -> String {
 
 pub(crate) fn render(coll: Collection, stored: &StoredResource) -> Value {
     let mut value = stored.value.clone();
-    if coll.has_fingerprint() {
-        if let Value::Object(m) = &mut value {
-            m.insert("fingerprint".into(), Value::String(fingerprint(stored)));
-        }
+    if let (Some(field), Value::Object(m)) = (coll.0.fingerprint, &mut value) {
+        m.insert(field.into(), Value::String(fingerprint(stored)));
     }
     value
 }
@@ -367,146 +403,8 @@ pub(crate) fn exists_or_pending(store: &Store, key: &str) -> bool {
     store.contains(API, key) || operations::pending_insert(store, key)
 }
 
-/// The fields of each resource (discovery revision 20230620, plus the few newer ones current
-/// SDKs and providers send); a request naming another is refused, as the real JSON parser does.
-fn known_fields(coll: Collection) -> &'static [&'static str] {
-    match coll {
-        Collection::HealthChecks => &[
-            "checkIntervalSec",
-            "creationTimestamp",
-            "description",
-            "grpcHealthCheck",
-            "healthyThreshold",
-            "http2HealthCheck",
-            "httpHealthCheck",
-            "httpsHealthCheck",
-            "id",
-            "kind",
-            "logConfig",
-            "name",
-            "region",
-            "selfLink",
-            "sslHealthCheck",
-            "tcpHealthCheck",
-            "timeoutSec",
-            "type",
-            "unhealthyThreshold",
-            "sourceRegions",
-            "grpcTlsHealthCheck",
-        ],
-        Collection::BackendServices => &[
-            "affinityCookieTtlSec",
-            "backends",
-            "cdnPolicy",
-            "circuitBreakers",
-            "compressionMode",
-            "connectionDraining",
-            "connectionTrackingPolicy",
-            "consistentHash",
-            "creationTimestamp",
-            "customRequestHeaders",
-            "customResponseHeaders",
-            "description",
-            "edgeSecurityPolicy",
-            "enableCDN",
-            "failoverPolicy",
-            "fingerprint",
-            "healthChecks",
-            "iap",
-            "id",
-            "kind",
-            "loadBalancingScheme",
-            "localityLbPolicies",
-            "localityLbPolicy",
-            "logConfig",
-            "maxStreamDuration",
-            "metadatas",
-            "name",
-            "network",
-            "outlierDetection",
-            "port",
-            "portName",
-            "protocol",
-            "region",
-            "securityPolicy",
-            "securitySettings",
-            "selfLink",
-            "serviceBindings",
-            "sessionAffinity",
-            "subsetting",
-            "timeoutSec",
-            "ipAddressSelectionPolicy",
-            "strongSessionAffinityCookie",
-            "usedBy",
-            "customMetrics",
-            "externalManagedMigrationState",
-            "externalManagedMigrationTestingPercentage",
-            "serviceLbPolicy",
-            "tlsSettings",
-            "params",
-            "haPolicy",
-            "networkPassThroughLbTrafficPolicy",
-            "orchestrationInfo",
-        ],
-        Collection::SslCertificates => &[
-            "certificate",
-            "creationTimestamp",
-            "description",
-            "expireTime",
-            "id",
-            "kind",
-            "managed",
-            "name",
-            "privateKey",
-            "region",
-            "selfLink",
-            "selfManaged",
-            "subjectAlternativeNames",
-            "type",
-        ],
-        Collection::UrlMaps => &[
-            "creationTimestamp",
-            "defaultRouteAction",
-            "defaultService",
-            "defaultUrlRedirect",
-            "description",
-            "fingerprint",
-            "headerAction",
-            "hostRules",
-            "id",
-            "kind",
-            "name",
-            "pathMatchers",
-            "region",
-            "selfLink",
-            "tests",
-            "defaultCustomErrorResponsePolicy",
-        ],
-        Collection::TargetHttpsProxies => &[
-            "authorizationPolicy",
-            "certificateMap",
-            "creationTimestamp",
-            "description",
-            "fingerprint",
-            "httpKeepAliveTimeoutSec",
-            "id",
-            "kind",
-            "name",
-            "proxyBind",
-            "quicOverride",
-            "region",
-            "selfLink",
-            "serverTlsPolicy",
-            "sslCertificates",
-            "sslPolicy",
-            "urlMap",
-            "tlsEarlyData",
-        ],
-    }
-}
-
 pub(crate) fn check_known_fields(coll: Collection, body: &Map<String, Value>) -> Result<(), ApiError> {
-    let known = known_fields(coll);
+    let known = coll.0.known_fields;
     match body.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(invalid_argument(format!(
             "Invalid JSON payload received. Unknown name \"{k}\" at 'resource': Cannot find field."
@@ -527,13 +425,7 @@ fn strip_output_only(body: &mut Map<String, Value>) {
 /// Checks and completes a resource body of `coll`: defaults, normalised references. Returns
 /// the server-side data to keep beside it.
 fn prepare(ctx: &Ctx<'_>, project: &str, coll: Collection, body: &mut Map<String, Value>) -> Result<Value, ApiError> {
-    match coll {
-        Collection::HealthChecks => health_checks::prepare(body).map(|()| Value::Null),
-        Collection::BackendServices => backend_services::prepare(ctx, project, body).map(|()| Value::Null),
-        Collection::SslCertificates => ssl_certificates::prepare(ctx, body),
-        Collection::UrlMaps => url_maps::prepare(ctx, project, body).map(|()| Value::Null),
-        Collection::TargetHttpsProxies => target_https_proxies::prepare(ctx, project, body).map(|()| Value::Null),
-    }
+    (coll.0.prepare)(ctx, project, body)
 }
 
 /// A compute id: a random uint64, rendered as a string.
@@ -992,9 +884,9 @@ mod tests {
             "global/healthChecks/hc",
             "hc",
         ] {
-            assert_eq!(resolve_ref("p", Collection::HealthChecks, r), want, "{r}");
+            assert_eq!(resolve_ref("p", health_checks::COLLECTION, r), want, "{r}");
         }
-        assert_eq!(resolve_ref("p", Collection::HealthChecks, "global/urlMaps/hc"), None);
+        assert_eq!(resolve_ref("p", health_checks::COLLECTION, "global/urlMaps/hc"), None);
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub(super) fn due_time(store: &Store, project: &str, name: &str) -> Option<chron
     (!op.settled).then_some(op.done_at)
 }
 
-fn pending_puts(store: &Store) -> impl Iterator<Item = (&String, &Value)> {
+pub(super) fn pending_puts(store: &Store) -> impl Iterator<Item = (&String, &Value)> {
     store.operations.values().filter(|op| op.api == API && !op.settled).flat_map(|op| op.effects.iter()).filter_map(
         |e| match e {
             Effect::Put { name, value, .. } => Some((name, value)),
@@ -222,11 +222,11 @@ pub(super) fn seed(ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
     let scenario: ScenarioSection = serde_json::from_value(section.clone()).map_err(|e| format!("compute: {e}"))?;
     // Dependency order: what is referenced exists before what references it.
     let groups = [
-        (Collection::HealthChecks, &scenario.health_checks),
-        (Collection::SslCertificates, &scenario.ssl_certificates),
-        (Collection::BackendServices, &scenario.backend_services),
-        (Collection::UrlMaps, &scenario.url_maps),
-        (Collection::TargetHttpsProxies, &scenario.target_https_proxies),
+        (super::health_checks::COLLECTION, &scenario.health_checks),
+        (super::ssl_certificates::COLLECTION, &scenario.ssl_certificates),
+        (super::backend_services::COLLECTION, &scenario.backend_services),
+        (super::url_maps::COLLECTION, &scenario.url_maps),
+        (super::target_https_proxies::COLLECTION, &scenario.target_https_proxies),
     ];
     for (coll, entries) in groups {
         for (i, entry) in entries.iter().enumerate() {
@@ -238,9 +238,11 @@ pub(super) fn seed(ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
     for (i, rule) in scenario.fail_operations.iter().enumerate() {
         let (coll, name) = rule.target.split_once('/').unwrap_or((&rule.target, ""));
         if !COLLECTIONS.iter().any(|c| c.segment() == coll) || !valid_name(name) {
+            let served: Vec<&str> = COLLECTIONS.iter().map(|c| c.segment()).collect();
             return Err(format!(
-                "compute.failOperations[{i}]: target \"{}\" must be <collection>/<name> with a collection among healthChecks, backendServices, sslCertificates, urlMaps, targetHttpsProxies",
-                rule.target
+                "compute.failOperations[{i}]: target \"{}\" must be <collection>/<name> with a collection among {}",
+                rule.target,
+                served.join(", ")
             ));
         }
         let value = serde_json::to_value(rule).map_err(|e| e.to_string())?;
@@ -262,7 +264,7 @@ fn seed_resource(ctx: &mut Ctx<'_>, coll: Collection, mut entry: Map<String, Val
     if ctx.store.contains(API, &key) {
         return Err(format!("{key} is listed twice"));
     }
-    let extras = if coll == Collection::SslCertificates {
+    let extras = if coll == super::ssl_certificates::COLLECTION {
         super::ssl_certificates::take_scenario_extras(&mut entry)?
     } else {
         None

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{check_enum, invalid_field, required_field, API};
+use super::{check_enum, invalid_field, required_field, Collection, Spec, API};
 use crate::emulator::api::Ctx;
 use crate::emulator::errors::{invalid_argument, ApiError};
 use crate::emulator::operations::{compute_timestamp, timestamp};
@@ -35,6 +35,34 @@ const MANAGED_VALIDITY_DAYS: i64 = 90;
 
 /// Checks and completes a certificate; the internal data holds when a managed one activates
 /// (twice the operation duration after the request: one for the insert, one provisioning).
+/// The collection as the router serves it.
+pub(super) const COLLECTION: Collection = Collection(&Spec {
+    segment: "sslCertificates",
+    kind: "compute#sslCertificate",
+    noun: "ssl_certificate",
+    fingerprint: None,
+    has_patch: false,
+    has_update: false,
+    known_fields: &[
+        "certificate",
+        "creationTimestamp",
+        "description",
+        "expireTime",
+        "id",
+        "kind",
+        "managed",
+        "name",
+        "privateKey",
+        "region",
+        "selfLink",
+        "selfManaged",
+        "subjectAlternativeNames",
+        "type",
+    ],
+    prepare: |ctx, _, body| prepare(ctx, body),
+    action: None,
+});
+
 pub(super) fn prepare(ctx: &Ctx<'_>, body: &mut Map<String, Value>) -> Result<Value, ApiError> {
     check_enum(body, "type", "SslCertificate.Type", TYPES)?;
     for output_only in ["expireTime", "subjectAlternativeNames"] {

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     check_enum, check_fingerprint, invalid_field, key_of, link, normalize_ref, operations, required_field,
-    resource_not_found, Collection, API,
+    resource_not_found, Collection, Spec, API,
 };
 use crate::emulator::api::{ApiRequest, Ctx};
 use crate::emulator::errors::{not_found, ApiError};
@@ -16,11 +16,43 @@ const MAX_CERTIFICATES: usize = 15;
 const QUIC_OVERRIDES: &[&str] = &["DISABLE", "ENABLE", "NONE"];
 const TLS_EARLY_DATA: &[&str] = &["DISABLED", "PERMISSIVE", "STRICT", "UNRESTRICTED"];
 
+/// The collection as the router serves it.
+pub(super) const COLLECTION: Collection = Collection(&Spec {
+    segment: "targetHttpsProxies",
+    kind: "compute#targetHttpsProxy",
+    noun: "target_https_proxy",
+    fingerprint: Some("fingerprint"),
+    has_patch: true,
+    has_update: false,
+    known_fields: &[
+        "authorizationPolicy",
+        "certificateMap",
+        "creationTimestamp",
+        "description",
+        "fingerprint",
+        "httpKeepAliveTimeoutSec",
+        "id",
+        "kind",
+        "name",
+        "proxyBind",
+        "quicOverride",
+        "region",
+        "selfLink",
+        "serverTlsPolicy",
+        "sslCertificates",
+        "sslPolicy",
+        "urlMap",
+        "tlsEarlyData",
+    ],
+    prepare: |ctx, project, body| prepare(ctx, project, body).map(|()| Value::Null),
+    action: None,
+});
+
 pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value>) -> Result<(), ApiError> {
     check_enum(body, "quicOverride", "TargetHttpsProxy.QuicOverride", QUIC_OVERRIDES)?;
     check_enum(body, "tlsEarlyData", "TargetHttpsProxy.TlsEarlyData", TLS_EARLY_DATA)?;
     let url_map = body.get("urlMap").filter(|v| !v.is_null()).cloned().ok_or_else(|| required_field("urlMap"))?;
-    body.insert("urlMap".into(), normalize_ref(ctx, project, Collection::UrlMaps, "urlMap", &url_map)?);
+    body.insert("urlMap".into(), normalize_ref(ctx, project, super::url_maps::COLLECTION, "urlMap", &url_map)?);
     let certificates = certificates(ctx, project, body.get("sslCertificates"), body.contains_key("certificateMap"))?;
     if certificates.is_empty() {
         body.remove("sslCertificates");
@@ -51,7 +83,9 @@ fn certificates(ctx: &Ctx<'_>, project: &str, value: Option<&Value>, has_map: bo
     }
     list.iter()
         .enumerate()
-        .map(|(i, c)| normalize_ref(ctx, project, Collection::SslCertificates, &format!("sslCertificates[{i}]"), c))
+        .map(|(i, c)| {
+            normalize_ref(ctx, project, super::ssl_certificates::COLLECTION, &format!("sslCertificates[{i}]"), c)
+        })
         .collect()
 }
 
@@ -69,7 +103,7 @@ pub(super) fn action(
             req.path
         )));
     }
-    let key = key_of(project, Collection::TargetHttpsProxies, name);
+    let key = key_of(project, COLLECTION, name);
     let current = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?.clone();
     let body = req.json_body()?;
     check_fingerprint(&body, &current)?;
@@ -78,7 +112,7 @@ pub(super) fn action(
         let url_map = body.get("urlMap").filter(|v| !v.is_null()).ok_or_else(|| {
             crate::emulator::errors::invalid_argument("Required field 'urlMap' not specified").with_reason("required")
         })?;
-        value.insert("urlMap".into(), normalize_ref(ctx, project, Collection::UrlMaps, "urlMap", url_map)?);
+        value.insert("urlMap".into(), normalize_ref(ctx, project, super::url_maps::COLLECTION, "urlMap", url_map)?);
     } else {
         let list = certificates(ctx, project, body.get("sslCertificates"), value.contains_key("certificateMap"))?;
         value.insert("sslCertificates".into(), Value::Array(list));

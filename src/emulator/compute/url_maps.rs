@@ -4,9 +4,39 @@
 
 use serde_json::{Map, Value};
 
-use super::{invalid_field, normalize_ref, Collection, LINK_BASE};
+use super::{invalid_field, normalize_ref, Collection, Spec, LINK_BASE};
 use crate::emulator::api::Ctx;
 use crate::emulator::errors::ApiError;
+
+/// The collection as the router serves it.
+pub(super) const COLLECTION: Collection = Collection(&Spec {
+    segment: "urlMaps",
+    kind: "compute#urlMap",
+    noun: "url_map",
+    fingerprint: Some("fingerprint"),
+    has_patch: true,
+    has_update: true,
+    known_fields: &[
+        "creationTimestamp",
+        "defaultRouteAction",
+        "defaultService",
+        "defaultUrlRedirect",
+        "description",
+        "fingerprint",
+        "headerAction",
+        "hostRules",
+        "id",
+        "kind",
+        "name",
+        "pathMatchers",
+        "region",
+        "selfLink",
+        "tests",
+        "defaultCustomErrorResponsePolicy",
+    ],
+    prepare: |ctx, project, body| prepare(ctx, project, body).map(|()| Value::Null),
+    action: None,
+});
 
 pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value>) -> Result<(), ApiError> {
     if let Some(service) = body.get("defaultService").cloned() {
@@ -81,7 +111,7 @@ fn service_ref(ctx: &Ctx<'_>, project: &str, field: &str, value: &Value) -> Resu
         };
         return Ok(Value::String(full));
     }
-    normalize_ref(ctx, project, Collection::BackendServices, field, value)
+    normalize_ref(ctx, project, super::backend_services::COLLECTION, field, value)
 }
 
 #[cfg(test)]

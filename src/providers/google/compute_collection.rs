@@ -42,6 +42,9 @@ pub trait ComputeCollection: Send + Sync + Sized + 'static {
     const TYPE: &'static str;
     /// The REST collection (`healthChecks`): it names the API methods, ids and import ids.
     const COLLECTION: &'static str;
+    /// The collection in API method names, where it differs from the path segment: global
+    /// addresses live at `global/addresses` but their methods are `compute.globalAddresses.*`.
+    const METHODS: &'static str = Self::COLLECTION;
 
     fn schema() -> Schema;
 
@@ -121,7 +124,7 @@ pub struct ComputeCall<'a, C: ComputeCollection> {
 impl<C: ComputeCollection> ComputeCall<'_, C> {
     /// The API method of `verb` on the collection (`compute.healthChecks.get`).
     pub fn method(verb: &str) -> String {
-        format!("compute.{}.{verb}", C::COLLECTION)
+        format!("compute.{}.{verb}", C::METHODS)
     }
 
     /// A mutation (`verb` names it in errors), waited on until its operation is done.

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod compute_backend_service;
 pub mod compute_collection;
 pub mod compute_common;
+pub mod compute_global_address;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
 pub mod compute_target_https_proxy;
@@ -155,6 +156,7 @@ impl Provider for GoogleProvider {
             Arc::new(ComputeBackendService::new(self.shared.clone())),
             Arc::new(ComputeUrlMap::new(self.shared.clone())),
             Arc::new(ComputeTargetHttpsProxy::new(self.shared.clone())),
+            Arc::new(compute_global_address::ComputeGlobalAddress::new(self.shared.clone())),
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
         ]
     }

@@ -1,0 +1,492 @@
+//! `google_compute_global_address`: a reserved global IP (the front of a global HTTPS load
+//! balancer) or an internal range for VPC peering and Private Service Connect.
+//!
+//! Every argument replaces except `labels`, which change through `setLabels` under the
+//! address's `label_fingerprint`. Labels are non-authoritative as in Terraform: `labels` holds
+//! the keys the configuration manages, `effective_labels` every label on the address, and
+//! `setLabels` sends the whole effective set so labels set elsewhere stay. Terraform sets labels
+//! after the insert (its `labels` post-create step), and so does Cairn.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use google_cloud_compute_v1::model;
+
+use super::compute_collection::{
+    compute_sdk_calls, is_stale_fingerprint, ComputeCall, ComputeCollection, ComputeResource,
+};
+use super::compute_common::{self as cc, Renames};
+use super::fields::{self, conform_to_schema, set, string, string_map};
+use super::Shared;
+use crate::addr::AttrPath;
+use crate::lang::value::Value;
+use crate::providers::{PlanProposal, ProviderError};
+use crate::schema::{AttrType, Attribute, Schema, Validator};
+
+const TYPE: &str = "google_compute_global_address";
+/// The path segment (`projects/{p}/global/addresses/{name}`); the API methods are
+/// `compute.globalAddresses.*`.
+const COLLECTION: &str = "addresses";
+const NETWORKS: &str = "networks";
+const REFS: [&str; 1] = ["network"];
+
+/// Set by hand (labels) or not on the wire at all.
+const RENAMES: Renames =
+    &[("id", ""), ("project", ""), ("labels", ""), ("effective_labels", ""), ("terraform_labels", "")];
+
+/// The provider suppresses the diff between an unset `ip_version` and the API's `IPV4`.
+const DEFAULT_IP_VERSION: &str = "IPV4";
+
+fn map_of_strings() -> AttrType {
+    AttrType::Map(Box::new(AttrType::String))
+}
+
+pub fn schema() -> Schema {
+    Schema::new()
+        .attr(
+            "name",
+            Attribute::required(AttrType::String)
+                .force_new()
+                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
+        )
+        .attr(
+            "address",
+            Attribute::optional_computed(AttrType::String)
+                .force_new()
+                .describe("The IP (or first IP of the range) to reserve; the API picks one when unset."),
+        )
+        .attr("description", Attribute::optional(AttrType::String).force_new())
+        .attr(
+            "labels",
+            Attribute::optional(map_of_strings())
+                .describe("Labels this configuration manages (non-authoritative; see effective_labels)."),
+        )
+        .attr(
+            "ip_version",
+            Attribute::optional(AttrType::String)
+                .force_new()
+                .validate(Validator::OneOf(vec!["IPV4", "IPV6"]))
+                .describe("IPV4 (the API's default) or IPV6."),
+        )
+        .attr(
+            "prefix_length",
+            Attribute::optional_computed(AttrType::Number)
+                .force_new()
+                .validate(Validator::Range { min: 8.0, max: 128.0 })
+                .describe("The range's prefix length; unset for a single address."),
+        )
+        .attr(
+            "address_type",
+            Attribute::optional(AttrType::String)
+                .default("EXTERNAL")
+                .force_new()
+                .validate(Validator::OneOf(vec!["EXTERNAL", "INTERNAL"])),
+        )
+        .attr(
+            "purpose",
+            Attribute::optional(AttrType::String)
+                .force_new()
+                .validate(Validator::OneOf(vec!["VPC_PEERING", "PRIVATE_SERVICE_CONNECT"]))
+                .describe("For INTERNAL addresses: VPC_PEERING or PRIVATE_SERVICE_CONNECT."),
+        )
+        .attr(
+            "network",
+            Attribute::optional(AttrType::String)
+                .force_new()
+                .describe("For INTERNAL addresses: the network (name or self link) the range is reserved in."),
+        )
+        .attr(
+            "project",
+            Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."),
+        )
+        .attr("creation_timestamp", Attribute::computed(AttrType::String))
+        .attr("label_fingerprint", Attribute::computed(AttrType::String))
+        .attr(
+            "effective_labels",
+            Attribute::computed(map_of_strings())
+                .describe("Every label on the address, including ones set outside Cairn."),
+        )
+        .attr("terraform_labels", Attribute::computed(map_of_strings()).describe("The labels Cairn manages."))
+        .attr("self_link", Attribute::computed(AttrType::String))
+        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/addresses/{name}"))
+}
+
+/// The insert request: every configured argument but labels (set afterwards, see the module
+/// notes), the network as a full URL.
+pub fn request(schema: &Schema, planned: &Value, project: &str, name: &str) -> Result<model::Address, ProviderError> {
+    let mut j = cc::to_wire(schema, planned, RENAMES);
+    j["name"] = serde_json::Value::String(name.to_string());
+    if let Some(network) = string(planned, "network") {
+        j["network"] = serde_json::Value::String(cc::expand_ref(project, NETWORKS, &network));
+    }
+    cc::json_model(j, TYPE)
+}
+
+/// The labels to send: the planned effective set (labels kept from outside Cairn plus the
+/// configured ones), or the configured ones when the plan could not know the effective set.
+fn labels_to_send(planned: &Value) -> BTreeMap<String, String> {
+    match planned.get("effective_labels").filter(|v| v.is_wholly_known() && !v.is_null()) {
+        Some(_) => string_map(planned, "effective_labels"),
+        None => string_map(planned, "labels"),
+    }
+}
+
+/// The effective labels after an apply: the prior's labels minus the keys the configuration
+/// managed, plus what it configures now.
+fn effective_after(
+    prior_effective: Option<&Value>,
+    prior_managed: Option<&Value>,
+    configured: Option<&Value>,
+) -> Value {
+    let managed: Vec<&String> = prior_managed.and_then(Value::as_map).map(|m| m.keys().collect()).unwrap_or_default();
+    let mut out: BTreeMap<String, Value> = prior_effective
+        .and_then(Value::as_map)
+        .map(|m| m.iter().filter(|(k, _)| !managed.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if let Some(m) = configured.and_then(Value::as_map) {
+        out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Value::object(out)
+}
+
+/// `setLabels` with the fingerprint the state holds; on 412 (labels changed since the plan's
+/// refresh) once more with the current one.
+async fn set_labels(
+    call: &ComputeCall<'_, GlobalAddresses>,
+    fingerprint: Option<String>,
+    labels: BTreeMap<String, String>,
+) -> Result<(), ProviderError> {
+    let send = |fingerprint: Option<String>| {
+        let body = cc::json_model::<model::GlobalSetLabelsRequest>(
+            serde_json::json!({"labels": labels, "labelFingerprint": fingerprint}),
+            TYPE,
+        );
+        async move {
+            let body = body?;
+            call.mutate("setLabels", |_rid| {
+                call.client.set_labels().set_project(call.project).set_resource(call.name).set_body(body.clone()).send()
+            })
+            .await
+        }
+    };
+    match send(fingerprint).await {
+        Err(e) if is_stale_fingerprint(&e) => {
+            let live = call.get().await?;
+            let fresh = cc::jstr(&cc::model_json(&live), "labelFingerprint").to_string();
+            send(Some(fresh)).await.map(|_| ())
+        }
+        other => other.map(|_| ()),
+    }
+}
+
+/// The `globalAddresses` collection.
+pub struct GlobalAddresses;
+
+pub type ComputeGlobalAddress = ComputeResource<GlobalAddresses>;
+
+#[async_trait]
+impl ComputeCollection for GlobalAddresses {
+    const TYPE: &'static str = TYPE;
+    const COLLECTION: &'static str = COLLECTION;
+    const METHODS: &'static str = "globalAddresses";
+
+    compute_sdk_calls!(GlobalAddresses, Address, set_address);
+
+    fn schema() -> Schema {
+        schema()
+    }
+
+    fn request(planned: &Value, project: &str, name: &str) -> Result<Self::Model, ProviderError> {
+        request(&schema(), planned, project, name)
+    }
+
+    fn to_state(schema: &Schema, project: &str, address: &Self::Model, prior: Option<&Value>) -> Value {
+        let (_, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, address);
+        let live: HashMap<String, String> = address.labels.clone();
+        let prior_labels = prior.map(|p| p.get("labels").unwrap_or(&Value::Null));
+        let labels = fields::managed_subset(&live, prior_labels);
+        set(&mut v, "terraform_labels", Value::object(labels.as_map().cloned().unwrap_or_default()));
+        set(&mut v, "labels", labels);
+        set(&mut v, "effective_labels", fields::full_map(&live));
+        if let Some(p) = prior {
+            let configured_unset = p.get("ip_version").is_none_or(Value::is_null);
+            if configured_unset && string(&v, "ip_version").as_deref() == Some(DEFAULT_IP_VERSION) {
+                set(&mut v, "ip_version", Value::Null);
+            }
+        }
+        let v = cc::align_refs_to_prior(v, prior, &REFS);
+        conform_to_schema(schema, v)
+    }
+
+    fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        suppress_default_ip_version(schema, p);
+        cc::plan_align_refs(p, schema, &REFS);
+        cc::plan_identity(p, shared, COLLECTION);
+        let replacing = p.prior.is_none() || !p.requires_replace.is_empty();
+        let prior = if replacing { None } else { p.prior.clone() };
+        let labels_changed = replacing
+            || prior.as_ref().is_some_and(|prior| {
+                !crate::schema::diff::values_equal(
+                    prior.get("labels").unwrap_or(&Value::Null),
+                    p.planned.get("labels").unwrap_or(&Value::Null),
+                )
+            });
+        if labels_changed {
+            let configured = p.planned.get("labels").cloned();
+            let effective = effective_after(
+                prior.as_ref().and_then(|x| x.get("effective_labels")),
+                prior.as_ref().and_then(|x| x.get("labels")),
+                configured.as_ref(),
+            );
+            set(&mut p.planned, "effective_labels", effective);
+            let terraform_labels =
+                configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::object(BTreeMap::new()));
+            set(&mut p.planned, "terraform_labels", terraform_labels);
+            if !replacing {
+                set(&mut p.planned, "label_fingerprint", Value::unknown());
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Only labels change in place.
+    async fn update(
+        call: &ComputeCall<'_, Self>,
+        prior: &Value,
+        planned: &Value,
+        changed: &[AttrPath],
+    ) -> Result<(), ProviderError> {
+        let labels_changed =
+            changed.iter().any(|c| matches!(c.top(), Some("labels" | "effective_labels" | "terraform_labels")));
+        if labels_changed {
+            set_labels(call, string(prior, "label_fingerprint"), labels_to_send(planned)).await?;
+        }
+        Ok(())
+    }
+
+    async fn after_insert(call: &ComputeCall<'_, Self>, planned: &Value) -> Result<(), ProviderError> {
+        let labels = labels_to_send(planned);
+        if labels.is_empty() {
+            return Ok(());
+        }
+        let live = call.get().await?;
+        let fingerprint = cc::jstr(&cc::model_json(&live), "labelFingerprint").to_string();
+        set_labels(call, Some(fingerprint), labels).await
+    }
+
+    fn cloud_name(shared: &Shared, planned: &Value) -> Option<String> {
+        let name = string(planned, "name")?;
+        let project = shared.planned_project(planned)?;
+        Some(cc::global_id(&project, COLLECTION, &name))
+    }
+}
+
+/// Terraform's `EmptyOrDefaultStringSuppress("IPV4")`: an unset `ip_version` and the API's
+/// `IPV4` are the same, in either direction (an imported address holds `IPV4`). When that is
+/// the only difference, plan again as if the prior's spelling were configured, so the computed
+/// attributes keep their values instead of turning unknown for a replacement.
+fn suppress_default_ip_version(schema: &Schema, p: &mut PlanProposal) {
+    let Some(prior) = p.prior.clone() else { return };
+    let is_default = |v: Option<&Value>| match v.map(Value::peel) {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty() || s == DEFAULT_IP_VERSION,
+        _ => false,
+    };
+    let configured = p.config.get("ip_version");
+    if configured.is_some_and(|v| !v.is_wholly_known()) {
+        return;
+    }
+    let prior_value = prior.get("ip_version").cloned().unwrap_or(Value::Null);
+    if !is_default(Some(&prior_value)) || !is_default(configured) || configured == Some(&prior_value) {
+        return;
+    }
+    let mut config = p.config.clone();
+    set(&mut config, "ip_version", prior_value);
+    let again = crate::schema::propose::propose(schema, Some(&prior), &config, false);
+    p.planned = again.planned;
+    p.requires_replace = again.requires_replace;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::providers::ResourceType;
+    use crate::schema::validate::{check_values, test_hcl};
+
+    fn diags(body: &str) -> Vec<String> {
+        let src = format!("resource \"google_compute_global_address\" \"a\" {{\n{body}}}\n");
+        let p = test_hcl::resource(&src);
+        check_values(&p.body, &p.value, &schema(), p.block_span)
+            .0
+            .iter()
+            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
+            .collect()
+    }
+
+    #[test]
+    fn arguments_are_checked_at_plan_time() {
+        assert_eq!(diags("  name = \"staging-lb-ip\"\n"), Vec::<String>::new());
+        assert_eq!(
+            diags("  name = \"r\"\n  address_type = \"INTERNAL\"\n  purpose = \"VPC_PEERING\"\n  prefix_length = 16\n  network = \"default\"\n  ip_version = \"IPV4\"\n"),
+            Vec::<String>::new()
+        );
+        let bad_name = diags("  name = \"Staging_IP\"\n");
+        assert!(bad_name.len() == 1 && bad_name[0].starts_with("main.tf:2:"), "{bad_name:?}");
+        assert_eq!(diags(&format!("  name = \"{}\"\n", "a".repeat(64))).len(), 1);
+        for bad in [
+            "  address_type = \"PUBLIC\"\n",
+            "  ip_version = \"IPV5\"\n",
+            "  purpose = \"NAT_AUTO\"\n",
+            "  prefix_length = 4\n",
+            "  prefix_length = 129\n",
+        ] {
+            let d = diags(&format!("  name = \"a\"\n{bad}"));
+            assert!(d.len() == 1 && d[0].starts_with("main.tf:3:"), "{bad}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn everything_but_labels_replaces() {
+        let s = schema();
+        for (name, a) in &s.attributes {
+            let configurable = a.required || a.optional;
+            assert_eq!(configurable && *name != "labels", a.force_new, "{name}");
+        }
+        let t = ComputeGlobalAddress::new(Arc::new(Shared::new(Default::default())));
+        assert_eq!(t.default_timeouts().create, Some(std::time::Duration::from_secs(20 * 60)));
+        assert_eq!(t.default_timeouts().update, Some(std::time::Duration::from_secs(20 * 60)));
+        assert_eq!(t.default_timeouts().delete, Some(std::time::Duration::from_secs(20 * 60)));
+        assert_eq!(ComputeCall::<GlobalAddresses>::method("insert"), "compute.globalAddresses.insert");
+    }
+
+    fn api(labels: serde_json::Value) -> model::Address {
+        serde_json::from_value(serde_json::json!({
+            "kind": "compute#address", "id": "8123456789012345678", "name": "staging-lb-ip",
+            "address": "203.0.113.1", "addressType": "EXTERNAL", "ipVersion": "IPV4", "status": "RESERVED",
+            "networkTier": "PREMIUM", "labels": labels, "labelFingerprint": "vezUS-42LLM=",
+            "selfLink": "https://www.googleapis.com/compute/v1/projects/p/global/addresses/staging-lb-ip",
+            "creationTimestamp": "2026-01-01T00:00:00.000-07:00"
+        }))
+        .unwrap()
+    }
+
+    fn config(labels: Option<Value>, extra: &[(&str, Value)]) -> Value {
+        let mut m = vec![("name", Value::from("staging-lb-ip")), ("project", Value::from("p"))];
+        if let Some(l) = labels {
+            m.push(("labels", l));
+        }
+        m.extend(extra.iter().cloned());
+        conform_to_schema(&schema(), Value::map(m))
+    }
+
+    fn plan(t: &ComputeGlobalAddress, prior: &Value, config: &Value) -> PlanProposal {
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(prior), config, false);
+        prop.changed = crate::schema::diff::changed_paths(prior, &prop.planned);
+        t.customize_plan(&mut prop).unwrap();
+        prop
+    }
+
+    #[test]
+    fn state_from_the_api_plans_no_change_and_keeps_foreign_labels() {
+        let t = ComputeGlobalAddress::new(Arc::new(Shared::new(Default::default())));
+        let labels = Value::map([("env", Value::from("staging"))]);
+        let cfg = config(Some(labels.clone()), &[]);
+        // The API also carries a label set outside Cairn.
+        let live = api(serde_json::json!({"env": "staging", "owner": "netops"}));
+        let v = t.to_state("p", &live, Some(&cfg));
+        assert_eq!(v.get("id"), Some(&Value::from("projects/p/global/addresses/staging-lb-ip")));
+        assert_eq!(v.get("address"), Some(&Value::from("203.0.113.1")));
+        assert_eq!(v.get("label_fingerprint"), Some(&Value::from("vezUS-42LLM=")));
+        assert_eq!(v.get("labels"), Some(&labels));
+        assert_eq!(v.get("terraform_labels"), Some(&labels));
+        assert_eq!(v.get("effective_labels").and_then(Value::as_map).map(|m| m.len()), Some(2));
+        assert_eq!(v.get("ip_version"), Some(&Value::Null), "the API's IPV4 reads as the unset default");
+        let prop = plan(&t, &v, &cfg);
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+        let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
+        assert!(changed.is_empty(), "{changed:?}");
+        // A refresh of the refreshed state is the same state.
+        assert_eq!(t.to_state("p", &live, Some(&v)), v);
+
+        // A new label value updates in place; the foreign label stays in the effective set.
+        let cfg2 = config(Some(Value::map([("env", Value::from("prod"))])), &[]);
+        let prop = plan(&t, &v, &cfg2);
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+        assert_eq!(
+            labels_to_send(&prop.planned),
+            BTreeMap::from([("env".to_string(), "prod".to_string()), ("owner".to_string(), "netops".to_string())])
+        );
+        assert!(prop.planned.get("label_fingerprint").is_some_and(Value::is_unknown));
+
+        // A new name, or an explicit IPV6, replaces; an explicit IPV4 does not.
+        let renamed =
+            conform_to_schema(&schema(), Value::map([("name", Value::from("other")), ("labels", labels.clone())]));
+        assert!(!plan(&t, &v, &renamed).requires_replace.is_empty());
+        let v6 = config(Some(labels.clone()), &[("ip_version", Value::from("IPV6"))]);
+        assert!(!plan(&t, &v, &v6).requires_replace.is_empty());
+        let v4 = config(Some(labels.clone()), &[("ip_version", Value::from("IPV4"))]);
+        let prop = plan(&t, &v, &v4);
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+    }
+
+    #[test]
+    fn an_import_takes_every_label_and_plans_clean_against_a_config_without_ip_version() {
+        let t = ComputeGlobalAddress::new(Arc::new(Shared::new(Default::default())));
+        let v = t.to_state("p", &api(serde_json::json!({"env": "staging"})), None);
+        assert_eq!(v.get("ip_version"), Some(&Value::from("IPV4")));
+        assert_eq!(v.get("labels"), Some(&Value::map([("env", Value::from("staging"))])));
+        let cfg = config(Some(Value::map([("env", Value::from("staging"))])), &[]);
+        let prop = plan(&t, &v, &cfg);
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+        let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
+        assert!(changed.is_empty(), "{changed:?}");
+    }
+
+    #[test]
+    fn request_carries_arguments_and_a_full_network_url_but_no_labels() {
+        let planned = config(
+            Some(Value::map([("env", Value::from("x"))])),
+            &[
+                ("address_type", Value::from("INTERNAL")),
+                ("purpose", Value::from("VPC_PEERING")),
+                ("prefix_length", Value::Number(16.0)),
+                ("network", Value::from("default")),
+                ("description", Value::from("peering range")),
+            ],
+        );
+        let j = cc::model_json(&request(&schema(), &planned, "p", "staging-lb-ip").unwrap());
+        assert_eq!(j["name"], "staging-lb-ip");
+        assert_eq!(j["addressType"], "INTERNAL");
+        assert_eq!(j["purpose"], "VPC_PEERING");
+        assert_eq!(j["prefixLength"], 16);
+        assert_eq!(j["description"], "peering range");
+        assert_eq!(j["network"], "https://www.googleapis.com/compute/v1/projects/p/global/networks/default");
+        assert!(j.get("labels").is_none_or(|l| l.as_object().is_some_and(|m| m.is_empty())), "{j}");
+    }
+
+    #[test]
+    fn a_network_self_link_in_state_matches_a_configured_name() {
+        let t = ComputeGlobalAddress::new(Arc::new(Shared::new(Default::default())));
+        let mut live = cc::model_json(&api(serde_json::json!({})));
+        live["addressType"] = "INTERNAL".into();
+        live["purpose"] = "VPC_PEERING".into();
+        live["prefixLength"] = 16.into();
+        live["network"] = "https://www.googleapis.com/compute/v1/projects/p/global/networks/default".into();
+        let live: model::Address = serde_json::from_value(live).unwrap();
+        let cfg = config(
+            None,
+            &[
+                ("address_type", Value::from("INTERNAL")),
+                ("purpose", Value::from("VPC_PEERING")),
+                ("prefix_length", Value::Number(16.0)),
+                ("network", Value::from("default")),
+            ],
+        );
+        let v = t.to_state("p", &live, Some(&cfg));
+        let prop = plan(&t, &v, &cfg);
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+        assert!(crate::schema::diff::changed_paths(&v, &prop.planned).is_empty());
+    }
+}
