@@ -25,7 +25,9 @@ use crate::plan::planner::expand_for_apply;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::providers::{CallContext, Registry, ResourceType};
 use crate::schema::validate;
-use crate::state::{codec, CheckResult, JournalEntry, JournalStatus, OutputState, State, StateStore};
+use crate::state::{
+    codec, CheckResult, JournalEntry, JournalStatus, OutputState, ResourceInstanceState, State, StateStore,
+};
 
 pub use progress::{ApplyEvent, Lines, Progress, Silent};
 
@@ -91,8 +93,12 @@ type Key = (usize, Step);
 
 struct Done {
     key: Key,
-    result: Result<Option<Value>, String>,
+    result: Result<Option<Produced>, String>,
 }
+
+/// What a create, update or import produced: the object, and its record as state keeps it
+/// (encoded once, shared by the persisted and the in-memory state).
+type Produced = (Value, ResourceInstanceState);
 
 pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostics> {
     let plan = input.plan;
@@ -100,17 +106,18 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let mut state = plan.prior_state.clone();
     let mut outcome = ApplyOutcome::default();
 
-    let stored = input.store.load().await.map_err(state_diag)?;
-    let stored_serial = stored.as_ref().map(|s| s.serial).unwrap_or(0);
+    // The stored state is read for its serial and to see whether refresh changed it; it is not
+    // kept (the plan's prior state is the one the apply works on).
+    let (stored_serial, refreshed_differs) = match input.store.load().await.map_err(state_diag)? {
+        Some(stored) => (stored.serial, stored != state),
+        None => (0, false),
+    };
     tracing::info!(changes = changes.len(), parallelism = input.parallelism, "apply starting");
     let persister = persist::Persister::spawn(input.store.clone(), state.lineage.clone(), stored_serial);
 
     // A refresh-only apply, or a plan whose refresh changed what state holds, first records
     // the refreshed objects.
-    if stored.as_ref() != Some(&state)
-        && stored.is_some()
-        && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan))
-    {
+    if refreshed_differs && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan)) {
         persister
             .write_state(state.clone(), "apply (refresh)")
             .await
@@ -515,15 +522,16 @@ fn start_step(
     let change = c.clone();
     let step = key.1;
     Ok(Box::pin(async move {
-        let result: Result<Option<Value>, String> = async {
+        let result: Result<Option<Produced>, String> = async {
             if step == Step::Import {
                 let v = before.clone().unwrap_or(Value::Null);
-                persister.write_resource(addr.clone(), Some(change.recorded(rt.schema(), &v, &key_bytes))).await?;
-                return Ok(Some(v));
+                let stored = change.recorded(rt.schema(), &v, &key_bytes);
+                persister.write_resource(addr.clone(), Some(stored.clone())).await?;
+                return Ok(Some((v, stored)));
             }
             persister.journal(entry.clone()).await?;
             tracing::debug!(address = %addr, action = %entry.action, "journaled; calling the provider");
-            let outcome: Result<Option<Value>, String> = match step {
+            let outcome: Result<Option<Produced>, String> = match step {
                 Step::Main => {
                     let res = if update {
                         rt.update(&cc, before.as_ref().unwrap_or(&Value::Null), &planned, &config_value, &changed).await
@@ -534,8 +542,8 @@ fn start_step(
                         Ok(v) => {
                             let v = carry_marks(v, &planned);
                             let stored = change.recorded(rt.schema(), &v, &key_bytes);
-                            persister.write_resource(addr.clone(), Some(stored)).await?;
-                            Ok(Some(v))
+                            persister.write_resource(addr.clone(), Some(stored.clone())).await?;
+                            Ok(Some((v, stored)))
                         }
                         Err(e) => Err(describe_error(&addr, &e)),
                     }
@@ -585,13 +593,11 @@ fn record_success(
     state: &mut State,
     c: &ResourceChange,
     step: Step,
-    new_value: Option<Value>,
+    produced: Option<Produced>,
 ) {
-    match (step, new_value) {
-        (Step::Main | Step::Import, Some(v)) => {
-            if let Some(rt) = input.registry.get(&c.type_name) {
-                state.resources.insert(c.addr.clone(), c.recorded(rt.schema(), &v, &input.fingerprint_key));
-            }
+    match (step, produced) {
+        (Step::Main | Step::Import, Some((v, stored))) => {
+            state.resources.insert(c.addr.clone(), stored);
             if let Some(inst) = input.env.resources.get_mut(&c.addr.resource) {
                 inst.values.insert(c.addr.key.clone(), v);
             }
