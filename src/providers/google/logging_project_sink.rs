@@ -17,6 +17,7 @@ use google_cloud_wkt::FieldMask;
 use super::compute_backend_service::keep_computed_blocks;
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, blocks, conform_to_schema, first_block, set, string};
+use super::resource_common::read_grouped;
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
@@ -207,33 +208,24 @@ impl LoggingProjectSink {
         project: &str,
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, model::LogSink>>, ProviderError> {
-        let mut out = BTreeMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .logging_calls
-                .idempotent(LIST, timeout, || {
-                    c.logging
-                        .list_sinks()
-                        .set_parent(format!("projects/{project}"))
-                        .set_page_size(200)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for s in page.sinks {
-                out.insert(fields::last_segment(&s.name).to_string(), s);
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+        cc::list_by_name(
+            |token| async move {
+                let page = c
+                    .logging_calls
+                    .idempotent(LIST, timeout, || {
+                        c.logging
+                            .list_sinks()
+                            .set_parent(format!("projects/{project}"))
+                            .set_page_size(200)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                Ok((page.sinks, Some(page.next_page_token)))
+            },
+            |s| Some(fields::last_segment(&s.name).to_string()),
+        )
+        .await
     }
 
     async fn get(
@@ -340,24 +332,14 @@ impl ResourceType for LoggingProjectSink {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut who = Vec::with_capacity(reqs.len());
-        for (i, r) in reqs.iter().enumerate() {
-            let id = identity(&r.prior);
-            if let Some((p, _)) = &id {
-                groups.entry(p.clone()).or_default().push(i);
-            }
-            who.push(id);
-        }
-        let mut out = vec![None; reqs.len()];
-        for (project, idxs) in groups {
-            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, name)) = &who[i] else { continue };
-                out[i] = live.get(name).map(|s| self.to_state(&project, s, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            identity,
+            |project| async move { self.list_project(c, &project, ctx.timeout).await },
+            |project, live, name, prior| live.get(name).map(|s| self.to_state(project, s, Some(prior))),
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {

@@ -23,8 +23,10 @@ use async_trait::async_trait;
 use google_cloud_secretmanager_v1::model;
 use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 
+use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
+use super::resource_common::read_grouped;
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::retry::{classify, deadline_error, Retry, Stop};
@@ -194,41 +196,32 @@ impl SecretManagerSecret {
         self.shared.clients(&ctx.provider_config).await
     }
 
-    /// Every secret of a project, by secret id: one paginated list.
+    /// Every secret of a project, by secret id: one paginated list. None: the project is gone
+    /// (or the caller cannot see it), and so are its secrets.
     async fn list_project(
         &self,
         c: &Clients,
         project: &str,
         timeout: Duration,
-    ) -> Result<Option<HashMap<String, model::Secret>>, ProviderError> {
-        let mut out = HashMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .secret_manager_calls
-                .idempotent(LIST, timeout, || {
-                    c.secret_manager
-                        .list_secrets()
-                        .set_parent(format!("projects/{project}"))
-                        .set_page_size(250)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                // A project that is gone (or that the caller cannot see) has no secrets.
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for s in page.secrets {
-                out.insert(fields::last_segment(&s.name).to_string(), s);
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+    ) -> Result<Option<BTreeMap<String, model::Secret>>, ProviderError> {
+        cc::list_by_name(
+            |token| async move {
+                let page = c
+                    .secret_manager_calls
+                    .idempotent(LIST, timeout, || {
+                        c.secret_manager
+                            .list_secrets()
+                            .set_parent(format!("projects/{project}"))
+                            .set_page_size(250)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                Ok((page.secrets, Some(page.next_page_token)))
+            },
+            |s| Some(fields::last_segment(&s.name).to_string()),
+        )
+        .await
     }
 
     /// The state value for a secret as the API returned it. `prior`: the state before (None on
@@ -640,23 +633,14 @@ impl ResourceType for SecretManagerSecret {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut by_project: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut wanted: Vec<Option<(String, String)>> = Vec::with_capacity(reqs.len());
-        for (i, r) in reqs.iter().enumerate() {
-            let who = identity(&r.prior);
-            if let Some((p, _)) = &who {
-                by_project.entry(p.clone()).or_default().push(i);
-            }
-            wanted.push(who);
-        }
-        let mut out: Vec<Option<Value>> = vec![None; reqs.len()];
-        for (project, idxs) in by_project {
-            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, secret_id)) = &wanted[i] else { continue };
-                out[i] = live.get(secret_id).map(|s| self.to_state(&project, s, Some(&reqs[i].prior)));
-            }
-        }
+        let cr = &c;
+        let mut out = read_grouped(
+            reqs,
+            identity,
+            |project| async move { self.list_project(cr, &project, ctx.timeout).await },
+            |project, live, secret_id, prior| live.get(secret_id).map(|s| self.to_state(project, s, Some(prior))),
+        )
+        .await?;
         if ctx.purpose == ReadPurpose::Health {
             self.count_versions(&c, &mut out, ctx.timeout).await?;
         }

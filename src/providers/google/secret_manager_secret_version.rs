@@ -20,8 +20,10 @@ use base64::Engine as _;
 use google_cloud_secretmanager_v1::model;
 use google_cloud_secretmanager_v1::model::secret_version::State;
 
+use super::compute_common as cc;
 use super::errors::api_error;
 use super::fields::{self, conform_to_schema, parse_secret_name, parse_version_name, set, string};
+use super::resource_common::read_grouped;
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -162,38 +164,32 @@ impl SecretManagerSecretVersion {
         m.entry(parent.to_string()).or_default().clone()
     }
 
-    /// Every version of a secret (one paginated list); None when the secret is gone.
+    /// Every version of a secret (one paginated list), by version number; None when the
+    /// secret is gone.
     async fn list_versions(
         &self,
         c: &Clients,
         parent: &str,
         timeout: Duration,
-    ) -> Result<Option<Vec<model::SecretVersion>>, ProviderError> {
-        let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .secret_manager_calls
-                .idempotent(LIST, timeout, || {
-                    c.secret_manager
-                        .list_secret_versions()
-                        .set_parent(parent.to_string())
-                        .set_page_size(250)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            out.extend(page.versions);
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+    ) -> Result<Option<BTreeMap<String, model::SecretVersion>>, ProviderError> {
+        cc::list_by_name(
+            |token| async move {
+                let page = c
+                    .secret_manager_calls
+                    .idempotent(LIST, timeout, || {
+                        c.secret_manager
+                            .list_secret_versions()
+                            .set_parent(parent.to_string())
+                            .set_page_size(250)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                Ok((page.versions, Some(page.next_page_token)))
+            },
+            |v| Some(fields::last_segment(&v.name).to_string()),
+        )
+        .await
     }
 
     /// The state value: live facts from the API, everything else (the secret data's
@@ -253,7 +249,7 @@ impl SecretManagerSecretVersion {
         let _serialised = lock.lock().await;
         let deadline = tokio::time::Instant::now() + timeout;
         let existed: BTreeSet<String> = match self.list_versions(c, parent, timeout).await? {
-            Some(vs) => vs.into_iter().map(|v| v.name).collect(),
+            Some(vs) => vs.into_values().map(|v| v.name).collect(),
             None => {
                 return Err(ProviderError {
                     method: Some(LIST.into()),
@@ -284,7 +280,7 @@ impl SecretManagerSecretVersion {
                         let now = self.list_versions(c, parent, remaining).await?.unwrap_or_default();
                         // The lowest new number: anything later was added by someone else after us.
                         if let Some(ours) =
-                            now.into_iter().filter(|v| !existed.contains(&v.name)).min_by_key(|v| number_of(&v.name))
+                            now.into_values().filter(|v| !existed.contains(&v.name)).min_by_key(|v| number_of(&v.name))
                         {
                             return Ok(ours);
                         }
@@ -321,26 +317,17 @@ impl ResourceType for SecretManagerSecretVersion {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut by_parent: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, r) in reqs.iter().enumerate() {
-            if let Some(p) = parent_of(&r.prior) {
-                by_parent.entry(p).or_default().push(i);
-            }
-        }
-        let mut out: Vec<Option<Value>> = vec![None; reqs.len()];
-        for (parent, idxs) in by_parent {
-            let Some(versions) = self.list_versions(&c, &parent, ctx.timeout).await? else { continue };
-            let by_number: HashMap<&str, &model::SecretVersion> =
-                versions.iter().map(|v| (fields::last_segment(&v.name), v)).collect();
-            for i in idxs {
-                let Some(n) = version_number(&reqs[i].prior) else { continue };
-                out[i] = by_number
-                    .get(n.as_str())
-                    .filter(|v| v.state != State::Destroyed)
-                    .map(|v| self.to_state(v, &reqs[i].prior));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        // A version number is looked for only once its secret has been listed.
+        read_grouped(
+            reqs,
+            |v| Some((parent_of(v)?, version_number(v))),
+            |parent| async move { self.list_versions(c, &parent, ctx.timeout).await },
+            |_, by_number, n, prior| {
+                by_number.get(n.as_deref()?).filter(|v| v.state != State::Destroyed).map(|v| self.to_state(v, prior))
+            },
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError> {

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, is_not_found};
 use super::fields::{self, conform_to_schema, set, string};
+use super::resource_common::read_grouped;
 use super::sql_database_instance::{sql_call, wait_operation, SqlFail};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -178,22 +179,16 @@ impl ResourceType for SqlDatabase {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let wanted: Vec<Option<(String, String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for (i, w) in wanted.iter().enumerate() {
-            if let Some((p, inst, _)) = w {
-                groups.entry((p.clone(), inst.clone())).or_default().push(i);
-            }
-        }
-        let mut out = vec![None; reqs.len()];
-        for ((project, instance), idxs) in groups {
-            let Some(live) = self.list(&c, &project, &instance, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, _, name)) = &wanted[i] else { continue };
-                out[i] = live.get(name).map(|d| self.to_state(&project, &instance, d, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            |v| identity(v).map(|(p, i, n)| ((p, i), n)),
+            |(project, instance)| async move { self.list(c, &project, &instance, ctx.timeout).await },
+            |(project, instance), live, name, prior| {
+                live.get(name).map(|d| self.to_state(project, instance, d, Some(prior)))
+            },
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status, is_not_found};
 use super::fields::{self, conform_to_schema, first_block, set, string};
+use super::resource_common::read_grouped;
 use super::retry::{classify, deadline_error, Retrier, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -1141,22 +1142,14 @@ impl ResourceType for SqlDatabaseInstance {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let wanted: Vec<Option<(String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
-        let mut by_project: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, w) in wanted.iter().enumerate() {
-            if let Some((p, _)) = w {
-                by_project.entry(p.clone()).or_default().push(i);
-            }
-        }
-        let mut out = vec![None; reqs.len()];
-        for (project, idxs) in by_project {
-            let Some(live) = self.list(&c, &project, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, name)) = &wanted[i] else { continue };
-                out[i] = live.get(name).map(|inst| self.to_state(&project, inst, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            identity,
+            |project| async move { self.list(c, &project, ctx.timeout).await },
+            |project, live, name, prior| live.get(name).map(|inst| self.to_state(project, inst, Some(prior))),
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {

@@ -24,8 +24,10 @@ use google_cloud_lro::{Poller as _, PollingResult};
 use google_cloud_vpcaccess_v1::model;
 use tokio::time::Instant;
 
+use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, set, string};
+use super::resource_common::read_grouped;
 use super::retry::{classify, deadline_error, Retry};
 use super::{Clients, Service, Shared};
 use crate::addr::AttrPath;
@@ -378,33 +380,25 @@ impl VpcAccessConnector {
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, model::Connector>>, ProviderError> {
         let parent = format!("projects/{project}/locations/{region}");
-        let mut out = BTreeMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .vpc_access_calls
-                .idempotent(LIST, timeout, || {
-                    c.vpc_access
-                        .list_connectors()
-                        .set_parent(parent.clone())
-                        .set_page_size(100)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for conn in page.connectors {
-                out.insert(fields::last_segment(&conn.name).to_string(), conn);
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+        let parent = parent.as_str();
+        cc::list_by_name(
+            |token| async move {
+                let page = c
+                    .vpc_access_calls
+                    .idempotent(LIST, timeout, || {
+                        c.vpc_access
+                            .list_connectors()
+                            .set_parent(parent)
+                            .set_page_size(100)
+                            .set_page_token(token.clone())
+                            .send()
+                    })
+                    .await?;
+                Ok((page.connectors, Some(page.next_page_token)))
+            },
+            |conn| Some(fields::last_segment(&conn.name).to_string()),
+        )
+        .await
     }
 
     /// Polls a google.longrunning operation by name until done, reporting progress; the
@@ -514,22 +508,14 @@ impl ResourceType for VpcAccessConnector {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        let wanted: Vec<Option<(String, String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
-        for (i, w) in wanted.iter().enumerate() {
-            if let Some((p, r, _)) = w {
-                groups.entry((p.clone(), r.clone())).or_default().push(i);
-            }
-        }
-        let mut out = vec![None; reqs.len()];
-        for ((project, region), idxs) in groups {
-            let Some(live) = self.list(&c, &project, &region, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, _, name)) = &wanted[i] else { continue };
-                out[i] = live.get(name).map(|conn| self.to_state(conn, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            |v| identity(v).map(|(p, r, n)| ((p, r), n)),
+            |(project, region)| async move { self.list(c, &project, &region, ctx.timeout).await },
+            |_, live, name, prior| live.get(name).map(|conn| self.to_state(conn, Some(prior))),
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
