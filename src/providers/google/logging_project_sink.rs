@@ -17,7 +17,7 @@ use google_cloud_wkt::FieldMask;
 use super::compute_backend_service::keep_computed_blocks;
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, blocks, conform_to_schema, first_block, set, string};
-use super::resource_common::read_grouped;
+use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
@@ -304,8 +304,7 @@ impl ResourceType for LoggingProjectSink {
 
     /// Synchronous calls: the timeout bounds retries only.
     fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(5 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+        mutation_timeouts(5)
     }
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
@@ -382,27 +381,21 @@ impl ResourceType for LoggingProjectSink {
         _changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
         let sink = self.put(&c, &project, &name, planned, ctx.timeout).await?;
         Ok(self.to_state(&project, &sink, Some(planned)))
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        match c
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
+        let deleted = c
             .logging_calls
             .idempotent(DELETE, ctx.timeout, || {
                 c.logging.delete_sink().set_sink_name(format!("projects/{project}/sinks/{name}")).send()
             })
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) if e.not_found => Ok(()),
-            Err(e) => Err(e),
-        }
+            .await;
+        gone_is_deleted(deleted)
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {

@@ -26,7 +26,7 @@ use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
-use super::resource_common::read_grouped;
+use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped};
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::retry::{classify, deadline_error, Retry, Stop};
@@ -591,8 +591,7 @@ impl ResourceType for SecretManagerSecret {
     }
 
     fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+        mutation_timeouts(20)
     }
 
     /// Fills what Terraform's plan shows as known: the project (from the provider), the id,
@@ -718,8 +717,7 @@ impl ResourceType for SecretManagerSecret {
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, secret_id) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        let (project, secret_id) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/secret_id"))?;
         let touched = |name: &str| changed.iter().any(|p| p.top() == Some(name));
         let mut fields_to_send: Vec<&str> =
             UPDATABLE.iter().filter(|(attr, _)| touched(attr)).map(|(attr, _)| *attr).collect();
@@ -755,8 +753,7 @@ impl ResourceType for SecretManagerSecret {
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let (project, secret_id) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        let (project, secret_id) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/secret_id"))?;
         if fields::boolean(prior, "deletion_protection", false) {
             return Err(ProviderError::new(format!(
                 "cannot destroy secret projects/{project}/secrets/{secret_id}: deletion_protection is true. \
@@ -765,16 +762,11 @@ impl ResourceType for SecretManagerSecret {
         }
         let c = self.clients(ctx).await?;
         let name = format!("projects/{project}/secrets/{secret_id}");
-        match c
+        let deleted = c
             .secret_manager_calls
             .idempotent(DELETE, ctx.timeout, || c.secret_manager.delete_secret().set_name(name.clone()).send())
-            .await
-        {
-            Ok(()) => Ok(()),
-            // Already gone (deleted outside Cairn, or by an earlier attempt whose answer was lost).
-            Err(e) if e.not_found => Ok(()),
-            Err(e) => Err(e),
-        }
+            .await;
+        gone_is_deleted(deleted)
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {

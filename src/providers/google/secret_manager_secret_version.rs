@@ -23,7 +23,7 @@ use google_cloud_secretmanager_v1::model::secret_version::State;
 use super::compute_common as cc;
 use super::errors::api_error;
 use super::fields::{self, conform_to_schema, parse_secret_name, parse_version_name, set, string};
-use super::resource_common::read_grouped;
+use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped};
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -307,8 +307,7 @@ impl ResourceType for SecretManagerSecretVersion {
     }
 
     fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+        mutation_timeouts(20)
     }
 
     /// One list per parent secret, never a GET per version. A destroyed version is gone.
@@ -361,8 +360,7 @@ impl ResourceType for SecretManagerSecretVersion {
                 set(&mut base, name, prior.get(name).cloned().unwrap_or(Value::Null));
             }
         }
-        let name = string(prior, "name")
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
+        let name = string(prior, "name").ok_or_else(|| no_identity(TYPE, "version name"))?;
         let want = fields::boolean(planned, "enabled", true);
         if changed.iter().any(|p| p.top() == Some("enabled")) || fields::boolean(prior, "enabled", true) != want {
             let c = self.clients(ctx).await?;
@@ -378,8 +376,7 @@ impl ResourceType for SecretManagerSecretVersion {
         if policy == "ABANDON" {
             return Ok(());
         }
-        let name = string(prior, "name")
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
+        let name = string(prior, "name").ok_or_else(|| no_identity(TYPE, "version name"))?;
         let c = self.clients(ctx).await?;
         let result = if policy == "DISABLE" {
             self.set_enabled(&c, &name, false, ctx.timeout).await.map(|_| ())
@@ -391,10 +388,7 @@ impl ResourceType for SecretManagerSecretVersion {
                 .await
                 .map(|_| ())
         };
-        match result {
-            Err(e) if e.not_found => Ok(()),
-            other => other,
-        }
+        gone_is_deleted(result)
     }
 
     /// By version name, `projects/{p}/secrets/{s}/versions/{n}`. The payload is read back (as

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status, is_not_found};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::read_grouped;
+use super::resource_common::{mutation_timeouts, no_identity, read_grouped};
 use super::retry::{classify, deadline_error, Retrier, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -1061,8 +1061,7 @@ impl ResourceType for SqlDatabaseInstance {
     }
 
     fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(90 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+        mutation_timeouts(90)
     }
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
@@ -1216,8 +1215,7 @@ impl ResourceType for SqlDatabaseInstance {
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
         let deadline = Instant::now() + ctx.timeout;
         let api_side = changed.iter().any(|p| matches!(p.top(), Some("settings") | Some("database_version")));
         if api_side {
@@ -1268,8 +1266,7 @@ impl ResourceType for SqlDatabaseInstance {
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
         if fields::boolean(prior, "deletion_protection", true) {
             return Err(deletion_refused(&project, &name));
         }

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, is_not_found};
 use super::fields::{self, conform_to_schema, set, string};
-use super::resource_common::read_grouped;
+use super::resource_common::{mutation_timeouts, no_identity, read_grouped};
 use super::sql_database_instance::{sql_call, wait_operation, SqlFail};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -221,8 +221,7 @@ impl ResourceType for SqlUser {
     }
 
     fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(10 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+        mutation_timeouts(10)
     }
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
@@ -306,8 +305,8 @@ impl ResourceType for SqlUser {
         config: &Value,
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
-        let (project, instance, host, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let (project, instance, host, name) =
+            identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let touched = |n: &str| changed.iter().any(|p| p.top() == Some(n));
         if touched("password") || touched("password_wo_version") {
             let c = self.clients(ctx).await?;
@@ -357,8 +356,8 @@ impl ResourceType for SqlUser {
         if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
             return Ok(());
         }
-        let (project, instance, host, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let (project, instance, host, name) =
+            identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let c = self.clients(ctx).await?;
         let deadline = Instant::now() + ctx.timeout;
         let mut ambiguous = false;

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::read_grouped;
+use super::resource_common::{mutation_timeouts, no_identity, read_grouped};
 use super::retry::{classify, deadline_error, Retry};
 use super::{Clients, Service, Shared};
 use crate::addr::AttrPath;
@@ -463,8 +463,7 @@ impl ResourceType for VpcAccessConnector {
     }
 
     fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
+        mutation_timeouts(20)
     }
 
     /// Project, region and id from the provider; shrinking an instance count replaces.
@@ -629,8 +628,7 @@ impl ResourceType for VpcAccessConnector {
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, region, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
+        let (project, region, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/region/name"))?;
         let full = full_name(&project, &region, &name);
         let (body, mask) = patch_request(planned, changed);
         let deadline = Instant::now() + ctx.timeout;
@@ -690,8 +688,7 @@ impl ResourceType for VpcAccessConnector {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, region, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
+        let (project, region, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/region/name"))?;
         let full = full_name(&project, &region, &name);
         let deadline = Instant::now() + ctx.timeout;
         let started = Instant::now();
