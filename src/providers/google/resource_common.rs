@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{ProviderError, ReadRequest};
@@ -54,6 +56,21 @@ pub fn gone_is_deleted(result: Result<(), ProviderError>) -> Result<(), Provider
         Err(e) if e.not_found => Ok(()),
         other => other,
     }
+}
+
+/// A listing whose parent (a project, an instance) is gone: None, as the objects in it are.
+pub fn none_if_gone<T>(result: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match result {
+        Ok(x) => Ok(Some(x)),
+        Err(e) if e.not_found => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What is left of `deadline`, at least a second: the read that follows a mutation gets its
+/// chance even when the mutation used up the time.
+pub fn time_left(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1))
 }
 
 /// A prior state that lacks the attributes naming its object (`what`: `project/name`).
@@ -123,6 +140,14 @@ mod tests {
         )
         .await;
         assert_eq!(r.unwrap_err().message, "denied");
+    }
+
+    #[test]
+    fn a_listing_of_a_gone_parent_is_none() {
+        let gone = ProviderError { not_found: true, ..ProviderError::new("404") };
+        assert_eq!(none_if_gone(Err::<u8, _>(gone)).unwrap(), None);
+        assert_eq!(none_if_gone(Ok(3)).unwrap(), Some(3));
+        assert_eq!(none_if_gone(Err::<u8, _>(ProviderError::new("403"))).unwrap_err().message, "403");
     }
 
     #[test]

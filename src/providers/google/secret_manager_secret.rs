@@ -26,7 +26,7 @@ use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
-use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped};
+use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped, time_left};
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::retry::{classify, deadline_error, Retry, Stop};
@@ -695,8 +695,7 @@ impl ResourceType for SecretManagerSecret {
         let secret = match created {
             Some(s) => s,
             None => {
-                let remaining =
-                    deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+                let remaining = time_left(deadline);
                 self.get(&c, &format!("projects/{project}/secrets/{secret_id}"), remaining).await?
             }
         };

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status, is_not_found};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::{mutation_timeouts, no_identity, read_grouped};
+use super::resource_common::{mutation_timeouts, no_identity, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retrier, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -555,6 +555,79 @@ where
     Err(SqlFail::Deadline(deadline_error(method, timeout, last.as_ref())))
 }
 
+/// An idempotent Cloud SQL read within `timeout`.
+pub(crate) async fn sql_read<T, F, Fut>(
+    calls: &Retrier,
+    method: &str,
+    timeout: Duration,
+    call: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, GaxError>>,
+{
+    let mut ambiguous = false;
+    let deadline = Instant::now() + timeout;
+    sql_call(calls, method, timeout, deadline, true, &mut ambiguous, call).await.map_err(|e| e.into_error(method))
+}
+
+/// A Cloud SQL insert of an object inside an instance, and its operation (`what` names it in
+/// progress and errors). An insert is not resent after an ambiguous failure (a lost answer):
+/// `created` then looks for the object in the time left, and finding it counts as success.
+#[allow(clippy::too_many_arguments)] // the wait's arguments plus the call and the check
+pub(crate) async fn sql_insert<F, Fut, C, CFut>(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    method: &str,
+    what: &str,
+    deadline: Instant,
+    call: F,
+    created: C,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<model::Operation, GaxError>>,
+    C: FnOnce(Duration) -> CFut,
+    CFut: std::future::Future<Output = bool>,
+{
+    let mut ambiguous = false;
+    match sql_call(&c.sql_calls, method, ctx.timeout, deadline, false, &mut ambiguous, call).await {
+        Ok(op) => wait_operation(c, ctx, project, op, method, what, None, deadline).await,
+        Err(SqlFail::Api(e)) if ambiguous => {
+            if created(time_left(deadline)).await {
+                Ok(())
+            } else {
+                Err(api_error(method, &e))
+            }
+        }
+        Err(e) => Err(e.into_error(method)),
+    }
+}
+
+/// A Cloud SQL delete and its operation (`what` names it in progress and errors); an object
+/// already gone is deleted.
+pub(crate) async fn sql_delete<F, Fut>(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    method: &str,
+    what: &str,
+    call: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<model::Operation, GaxError>>,
+{
+    let deadline = Instant::now() + ctx.timeout;
+    let mut ambiguous = false;
+    match sql_call(&c.sql_calls, method, ctx.timeout, deadline, true, &mut ambiguous, call).await {
+        Ok(op) => wait_operation(c, ctx, project, op, method, what, None, deadline).await,
+        Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(e.into_error(method)),
+    }
+}
+
 /// Sleeps before poll `attempt`: close to Terraform's 2 s minimum against the real API,
 /// milliseconds against the emulator. False when the wait would pass the deadline.
 pub(crate) async fn pause_poll(calls: &Retrier, attempt: u32, deadline: Instant) -> bool {
@@ -864,13 +937,8 @@ impl SqlDatabaseInstance {
         name: &str,
         timeout: Duration,
     ) -> Result<model::DatabaseInstance, ProviderError> {
-        let deadline = Instant::now() + timeout;
-        let mut ambiguous = false;
-        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || {
-            c.sql_instances.get().set_project(project).set_instance(name).send()
-        })
-        .await
-        .map_err(|e| e.into_error(GET))
+        sql_read(&c.sql_calls, GET, timeout, || c.sql_instances.get().set_project(project).set_instance(name).send())
+            .await
     }
 
     async fn list(
@@ -1170,7 +1238,7 @@ impl ResourceType for SqlDatabaseInstance {
             Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &what, Some(&name), deadline).await?,
             Err(SqlFail::Api(e)) if ambiguous => {
                 // The insert may have gone through: if the instance is there, wait for it.
-                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                let remaining = time_left(deadline);
                 match self.get(&c, &project, &name, remaining).await {
                     Ok(_) => {}
                     Err(_) => return Err(api_error(INSERT, &e)),
@@ -1190,7 +1258,7 @@ impl ResourceType for SqlDatabaseInstance {
         let mut attempt = 0u32;
         let started = Instant::now();
         let live = loop {
-            let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+            let remaining = time_left(deadline);
             let live = self.get(&c, &project, &name, remaining).await?;
             if live.state != model::database_instance::SqlInstanceState::PendingCreate {
                 break live;
@@ -1245,7 +1313,7 @@ impl ResourceType for SqlDatabaseInstance {
                         (ctx.progress)(&format!(
                             "{what}: the settings changed since the refresh (412); re-reading and retrying once"
                         ));
-                        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                        let remaining = time_left(deadline);
                         let live = self.get(&c, &project, &name, remaining).await?;
                         version = live.settings.as_ref().and_then(|s| s.settings_version);
                     }
@@ -1258,7 +1326,7 @@ impl ResourceType for SqlDatabaseInstance {
                 }
             }
         }
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let remaining = time_left(deadline);
         let live = self.get(&c, &project, &name, remaining).await?;
         let mut state = self.to_state(&project, &live, Some(planned));
         set(&mut state, "deletion_protection", Value::Bool(fields::boolean(planned, "deletion_protection", true)));
@@ -1271,20 +1339,10 @@ impl ResourceType for SqlDatabaseInstance {
             return Err(deletion_refused(&project, &name));
         }
         let c = self.clients(ctx).await?;
-        let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
+        sql_delete(&c, ctx, &project, DELETE, &format!("deleting instance {name}"), || {
             c.sql_instances.delete().set_project(project.clone()).set_instance(name.clone()).send()
         })
-        .await;
-        match op {
-            Ok(op) => {
-                wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting instance {name}"), None, deadline)
-                    .await
-            }
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e.into_error(DELETE)),
-        }
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {

@@ -13,10 +13,9 @@ use async_trait::async_trait;
 use google_cloud_sql_v1::model;
 use tokio::time::Instant;
 
-use super::errors::{api_error, is_not_found};
 use super::fields::{self, conform_to_schema, set, string};
-use super::resource_common::{mutation_timeouts, no_identity, read_grouped};
-use super::sql_database_instance::{sql_call, wait_operation, SqlFail};
+use super::resource_common::{mutation_timeouts, no_identity, none_if_gone, read_grouped, time_left};
+use super::sql_database_instance::{sql_call, sql_delete, sql_insert, sql_read, wait_operation};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
@@ -181,17 +180,11 @@ impl SqlUser {
         instance: &str,
         timeout: Duration,
     ) -> Result<Option<Vec<model::User>>, ProviderError> {
-        let mut ambiguous = false;
-        let deadline = Instant::now() + timeout;
-        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || {
+        let listed = sql_read(&c.sql_calls, LIST, timeout, || {
             c.sql_users.list().set_project(project).set_instance(instance).send()
         })
-        .await
-        {
-            Ok(r) => Ok(Some(r.items)),
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(e.into_error(LIST)),
-        }
+        .await;
+        Ok(none_if_gone(listed)?.map(|r| r.items))
     }
 
     async fn find(
@@ -268,28 +261,23 @@ impl ResourceType for SqlUser {
             body = body.set_password(pw);
         }
         let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
-            c.sql_users
-                .insert()
-                .set_project(project.clone())
-                .set_instance(instance.clone())
-                .set_body(body.clone())
-                .send()
-        })
-        .await;
         let what = format!("creating user {name} in instance {instance}");
-        match op {
-            Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &what, None, deadline).await?,
-            Err(SqlFail::Api(e)) if ambiguous => {
-                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
-                if !matches!(self.find(&c, &project, &instance, &host, &name, remaining).await, Ok(Some(_))) {
-                    return Err(api_error(INSERT, &e));
-                }
-            }
-            Err(e) => return Err(e.into_error(INSERT)),
-        }
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let (c, project, instance, host, name) =
+            (&c, project.as_str(), instance.as_str(), host.as_str(), name.as_str());
+        sql_insert(
+            c,
+            ctx,
+            project,
+            INSERT,
+            &what,
+            deadline,
+            || c.sql_users.insert().set_project(project).set_instance(instance).set_body(body.clone()).send(),
+            |remaining| async move {
+                matches!(self.find(c, project, instance, host, name, remaining).await, Ok(Some(_)))
+            },
+        )
+        .await?;
+        let remaining = time_left(deadline);
         let live = self.find(&c, &project, &instance, &host, &name, remaining).await?.ok_or_else(|| {
             ProviderError::new(format!("user {name} was created in instance {instance} but is not listed")).method(LIST)
         })?;
@@ -359,9 +347,8 @@ impl ResourceType for SqlUser {
         let (project, instance, host, name) =
             identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let c = self.clients(ctx).await?;
-        let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
+        let what = format!("deleting user {name} in instance {instance}");
+        sql_delete(&c, ctx, &project, DELETE, &what, || {
             let mut call =
                 c.sql_users.delete().set_project(project.clone()).set_instance(instance.clone()).set_name(name.clone());
             if !host.is_empty() {
@@ -369,24 +356,7 @@ impl ResourceType for SqlUser {
             }
             call.send()
         })
-        .await;
-        match op {
-            Ok(op) => {
-                wait_operation(
-                    &c,
-                    ctx,
-                    &project,
-                    op,
-                    DELETE,
-                    &format!("deleting user {name} in instance {instance}"),
-                    None,
-                    deadline,
-                )
-                .await
-            }
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e.into_error(DELETE)),
-        }
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {

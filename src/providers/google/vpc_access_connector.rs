@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::{mutation_timeouts, no_identity, read_grouped};
+use super::resource_common::{mutation_timeouts, no_identity, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retry};
 use super::{Clients, Service, Shared};
 use crate::addr::AttrPath;
@@ -601,7 +601,7 @@ impl ResourceType for VpcAccessConnector {
             None => {
                 // Adopted after an ambiguous failure: wait for it to settle.
                 loop {
-                    let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                    let remaining = time_left(deadline);
                     let conn = self.get(&c, &full, remaining).await?;
                     if conn.state != model::connector::State::Creating {
                         break conn;
@@ -638,7 +638,7 @@ impl ResourceType for VpcAccessConnector {
             let started = Instant::now();
             let mut polls = 0u32;
             loop {
-                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                let remaining = time_left(deadline);
                 let conn = self.get(&c, &full, remaining).await?;
                 if !matches!(conn.state, model::connector::State::Creating | model::connector::State::Updating) {
                     break;
@@ -681,7 +681,7 @@ impl ResourceType for VpcAccessConnector {
                 .await?;
             }
         }
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let remaining = time_left(deadline);
         let conn = self.get(&c, &full, remaining).await?;
         Ok(self.to_state(&conn, Some(planned)))
     }
