@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::api::{paginate, Api, ApiRequest, Ctx, QueryParams};
+use super::enums::visit;
 use super::errors::{ApiError, Code, Envelope};
 use super::operations::{self, Effect, NewOperation, OperationStyle, Outcome};
 use axum::http::Method;
@@ -220,36 +221,13 @@ const INSTANCE_ENUMS: &[SparseField] = &[
 const OPERATION_ENUMS: &[SparseField] = &[("status", OPERATION_STATUS), ("operationType", OPERATION_TYPE)];
 const USER_ENUMS: &[SparseField] = &[("type", USER_TYPE)];
 
-fn walk(value: &mut Value, path: &str, f: &mut dyn FnMut(&mut Value)) {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let (key, is_array) = match head.strip_suffix("[]") {
-        Some(k) => (k, true),
-        None => (head, false),
-    };
-    let Some(child) = value.get_mut(key) else { return };
-    let targets: Vec<&mut Value> = match (is_array, child) {
-        (true, Value::Array(items)) => items.iter_mut().collect(),
-        (true, _) => return,
-        (false, child) => vec![child],
-    };
-    for target in targets {
-        match rest {
-            Some(rest) => walk(target, rest, f),
-            None => f(target),
-        }
-    }
-}
-
 /// Names → numbers in a response when the request asked for `enum-encoding=int`.
 fn encode(value: &mut Value, fields: &[SparseField], prefix: &str, ints: bool) {
     if !ints {
         return;
     }
     for (path, pairs) in fields {
-        walk(value, &format!("{prefix}{path}"), &mut |leaf| {
+        visit(value, &format!("{prefix}{path}"), &mut |leaf| {
             if let Some((_, n)) = leaf.as_str().and_then(|s| pairs.iter().find(|(name, _)| *name == s)) {
                 *leaf = Value::from(*n);
             }
@@ -261,7 +239,7 @@ fn encode(value: &mut Value, fields: &[SparseField], prefix: &str, ints: bool) {
 fn decode(value: &mut Value, fields: &[SparseField]) -> Result<(), ApiError> {
     let mut problem = None;
     for (path, pairs) in fields {
-        walk(value, path, &mut |leaf| {
+        visit(value, path, &mut |leaf| {
             if let Some(n) = leaf.as_i64() {
                 match pairs.iter().find(|(_, number)| *number == n) {
                     Some((name, _)) => *leaf = Value::String((*name).to_string()),
