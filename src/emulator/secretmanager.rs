@@ -880,17 +880,10 @@ fn seed_secret(ctx: &mut Ctx<'_>, s: &ScenarioSecret) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::api::QueryParams;
     use crate::emulator::store::Store;
 
     fn request(method: Method, path: &str, query: &str, body: Value) -> ApiRequest {
-        ApiRequest {
-            method,
-            path: path.to_string(),
-            query: QueryParams::parse(query),
-            body: if body.is_null() { vec![] } else { body.to_string().into_bytes() },
-            enum_ints: false,
-        }
+        ApiRequest::decoded(method, path, query, body)
     }
 
     fn ctx(store: &mut Store) -> Ctx<'_> {

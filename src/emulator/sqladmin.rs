@@ -1555,13 +1555,7 @@ mod tests {
     use std::time::Duration;
 
     fn request(method: Method, path: &str, query: &str, body: Value) -> ApiRequest {
-        ApiRequest {
-            method,
-            path: path.into(),
-            query: QueryParams::parse(query),
-            body: if body.is_null() { Vec::new() } else { body.to_string().into_bytes() },
-            enum_ints: query.contains("enum-encoding"),
-        }
+        ApiRequest::decoded(method, path, query, body)
     }
 
     struct World {
