@@ -17,10 +17,9 @@ use google_cloud_wkt::FieldMask;
 use super::compute_backend_service::keep_computed_blocks;
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, blocks, conform_to_schema, first_block, set, string};
-use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped};
+use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, read_grouped};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -294,18 +293,8 @@ pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(Strin
 
 #[async_trait]
 impl ResourceType for LoggingProjectSink {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    /// Synchronous calls: the timeout bounds retries only.
-    fn default_timeouts(&self) -> Timeouts {
-        mutation_timeouts(5)
-    }
+    // Synchronous calls: the timeout bounds retries only.
+    name_schema_timeouts!(TYPE, 5);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         keep_computed_blocks(p, &["bigquery_options"]);

@@ -84,6 +84,25 @@ pub fn mutation_timeouts(minutes: u64) -> Timeouts {
     Timeouts { create: t, update: t, delete: t, read: None }
 }
 
+/// Inside `impl ResourceType`: Terraform's type name, the type's `schema` field, and
+/// [`mutation_timeouts`] of `minutes` — what every Google type outside compute answers alike.
+macro_rules! name_schema_timeouts {
+    ($type_name:expr, $minutes:expr) => {
+        fn name(&self) -> &'static str {
+            $type_name
+        }
+
+        fn schema(&self) -> &$crate::schema::Schema {
+            &self.schema
+        }
+
+        fn default_timeouts(&self) -> $crate::lang::config::Timeouts {
+            $crate::providers::google::resource_common::mutation_timeouts($minutes)
+        }
+    };
+}
+pub(crate) use name_schema_timeouts;
+
 #[cfg(test)]
 mod tests {
     use super::*;

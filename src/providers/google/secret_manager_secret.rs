@@ -26,13 +26,12 @@ use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
-use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped, time_left};
+use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, read_grouped, time_left};
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadPurpose, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -582,17 +581,7 @@ fn identity(v: &Value) -> Option<(String, String)> {
 
 #[async_trait]
 impl ResourceType for SecretManagerSecret {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        mutation_timeouts(20)
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     /// Fills what Terraform's plan shows as known: the project (from the provider), the id,
     /// and the effective label and annotation sets when they change.

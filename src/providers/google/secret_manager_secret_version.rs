@@ -23,11 +23,10 @@ use google_cloud_secretmanager_v1::model::secret_version::State;
 use super::compute_common as cc;
 use super::errors::api_error;
 use super::fields::{self, conform_to_schema, parse_secret_name, parse_version_name, set, string};
-use super::resource_common::{gone_is_deleted, mutation_timeouts, no_identity, read_grouped};
+use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, read_grouped};
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
@@ -298,17 +297,7 @@ impl SecretManagerSecretVersion {
 
 #[async_trait]
 impl ResourceType for SecretManagerSecretVersion {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        mutation_timeouts(20)
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     /// One list per parent secret, never a GET per version. A destroyed version is gone.
     async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {

@@ -13,11 +13,10 @@ use google_cloud_sql_v1::model;
 use tokio::time::Instant;
 
 use super::fields::{self, conform_to_schema, set, string};
-use super::resource_common::{mutation_timeouts, no_identity, none_if_gone, read_grouped, time_left};
+use super::resource_common::{name_schema_timeouts, no_identity, none_if_gone, read_grouped, time_left};
 use super::sql_database_instance::{sql_delete, sql_insert, sql_read};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, Schema, Validator};
@@ -138,17 +137,7 @@ impl SqlDatabase {
 
 #[async_trait]
 impl ResourceType for SqlDatabase {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        mutation_timeouts(20)
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         self.shared.fill_project(&mut p.planned);

@@ -30,11 +30,10 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status, is_not_found};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::{mutation_timeouts, no_identity, read_grouped, time_left};
+use super::resource_common::{name_schema_timeouts, no_identity, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retrier, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -1120,17 +1119,7 @@ pub fn deletion_refused(project: &str, name: &str) -> ProviderError {
 
 #[async_trait]
 impl ResourceType for SqlDatabaseInstance {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        mutation_timeouts(90)
-    }
+    name_schema_timeouts!(TYPE, 90);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         let mut warnings = Vec::new();

@@ -14,11 +14,10 @@ use google_cloud_sql_v1::model;
 use tokio::time::Instant;
 
 use super::fields::{self, conform_to_schema, set, string};
-use super::resource_common::{mutation_timeouts, no_identity, none_if_gone, read_grouped, time_left};
+use super::resource_common::{name_schema_timeouts, no_identity, none_if_gone, read_grouped, time_left};
 use super::sql_database_instance::{sql_call, sql_delete, sql_insert, sql_read, wait_operation};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
@@ -205,17 +204,7 @@ impl SqlUser {
 
 #[async_trait]
 impl ResourceType for SqlUser {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        mutation_timeouts(10)
-    }
+    name_schema_timeouts!(TYPE, 10);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         self.shared.fill_project(&mut p.planned);

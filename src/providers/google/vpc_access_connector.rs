@@ -27,11 +27,10 @@ use tokio::time::Instant;
 use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::{mutation_timeouts, no_identity, read_grouped, time_left};
+use super::resource_common::{name_schema_timeouts, no_identity, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retry};
 use super::{Clients, Service, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -454,17 +453,7 @@ async fn pause_poll(c: &Clients, attempt: u32, deadline: Instant) -> bool {
 
 #[async_trait]
 impl ResourceType for VpcAccessConnector {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        mutation_timeouts(20)
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     /// Project, region and id from the provider; shrinking an instance count replaces.
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
