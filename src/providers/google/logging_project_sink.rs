@@ -17,7 +17,7 @@ use google_cloud_wkt::FieldMask;
 use super::compute_backend_service::keep_computed_blocks;
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, blocks, conform_to_schema, first_block, set, string};
-use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, read_grouped};
+use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, project_child_name, read_grouped};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
@@ -395,9 +395,7 @@ impl ResourceType for LoggingProjectSink {
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let name = string(planned, "name")?;
-        let project = self.shared.planned_project(planned)?;
-        Some(format!("projects/{project}/sinks/{name}"))
+        project_child_name(&self.shared, planned, "sinks", "name")
     }
 }
 

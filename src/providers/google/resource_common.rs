@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::fields::string;
+use super::Shared;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{ProviderError, ReadRequest};
@@ -76,6 +78,14 @@ pub fn time_left(deadline: Instant) -> Duration {
 /// A prior state that lacks the attributes naming its object (`what`: `project/name`).
 pub fn no_identity(type_name: &str, what: &str) -> ProviderError {
     ProviderError::new(format!("{type_name}: the prior state has no {what}"))
+}
+
+/// The cloud name of an object directly under a project, `projects/{project}/{collection}/{id}`
+/// (`id` from the attribute `id_attr`), the project from the provider when the resource sets none.
+pub fn project_child_name(shared: &Shared, planned: &Value, collection: &str, id_attr: &str) -> Option<String> {
+    let id = string(planned, id_attr)?;
+    let project = shared.planned_project(planned)?;
+    Some(format!("projects/{project}/{collection}/{id}"))
 }
 
 /// The same timeout for every mutation, none for reads (Terraform's per-type defaults).

@@ -26,7 +26,9 @@ use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
-use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, read_grouped, time_left};
+use super::resource_common::{
+    gone_is_deleted, name_schema_timeouts, no_identity, project_child_name, read_grouped, time_left,
+};
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::retry::{classify, deadline_error, Retry, Stop};
@@ -771,9 +773,7 @@ impl ResourceType for SecretManagerSecret {
 
     /// The secret's full id: user-chosen, so an interrupted apply can find it again.
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let secret_id = string(planned, "secret_id")?;
-        let project = self.shared.planned_project(planned)?;
-        Some(format!("projects/{project}/secrets/{secret_id}"))
+        project_child_name(&self.shared, planned, "secrets", "secret_id")
     }
 }
 

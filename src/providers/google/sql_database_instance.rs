@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status, is_not_found};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::{name_schema_timeouts, no_identity, read_grouped, time_left};
+use super::resource_common::{name_schema_timeouts, no_identity, project_child_name, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retrier, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -1342,9 +1342,7 @@ impl ResourceType for SqlDatabaseInstance {
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let name = string(planned, "name")?;
-        let project = self.shared.planned_project(planned)?;
-        Some(format!("projects/{project}/instances/{name}"))
+        project_child_name(&self.shared, planned, "instances", "name")
     }
 }
 
