@@ -1182,17 +1182,23 @@ fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_DATABASE", effects, vec![]), req.enum_ints))
 }
 
+/// A list answer without pages: its kind, and `items` only when there are any (as the API
+/// omits empty repeated fields).
+fn unpaged_list(kind: &str, items: Vec<Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), json!(kind));
+    if !items.is_empty() {
+        out.insert("items".into(), Value::Array(items));
+    }
+    Value::Object(out)
+}
+
 fn list_databases(ctx: &Ctx<'_>, project: &str, instance: &str) -> Result<Value, ApiError> {
     existing_instance(ctx, project, instance)?;
     let prefix = format!("projects/{project}/instances/{instance}/databases/");
     let items: Vec<Value> =
         ctx.store.children(API, &prefix).map(|(_, r)| with_etag(r.value.clone(), r.generation)).collect();
-    let mut out = Map::new();
-    out.insert("kind".into(), json!("sql#databasesList"));
-    if !items.is_empty() {
-        out.insert("items".into(), Value::Array(items));
-    }
-    Ok(Value::Object(out))
+    Ok(unpaged_list("sql#databasesList", items))
 }
 
 fn change_database(
@@ -1289,12 +1295,7 @@ fn list_users(ctx: &Ctx<'_>, req: &ApiRequest, project: &str, instance: &str) ->
             v
         })
         .collect();
-    let mut out = Map::new();
-    out.insert("kind".into(), json!("sql#usersList"));
-    if !items.is_empty() {
-        out.insert("items".into(), Value::Array(items));
-    }
-    Ok(Value::Object(out))
+    Ok(unpaged_list("sql#usersList", items))
 }
 
 fn find_user(
