@@ -17,7 +17,9 @@ use google_cloud_wkt::FieldMask;
 use super::compute_backend_service::keep_computed_blocks;
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, blocks, conform_to_schema, first_block, set, string};
-use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, project_child_name, read_grouped};
+use super::resource_common::{
+    gone_is_deleted, list_by_last_segment, name_schema_timeouts, no_identity, project_child_name, read_grouped,
+};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
@@ -207,22 +209,13 @@ impl LoggingProjectSink {
         project: &str,
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, model::LogSink>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .logging_calls
-                    .idempotent(LIST, timeout, || {
-                        c.logging
-                            .list_sinks()
-                            .set_parent(format!("projects/{project}"))
-                            .set_page_size(200)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.sinks, Some(page.next_page_token)))
-            },
-            |s| Some(fields::last_segment(&s.name).to_string()),
+        list_by_last_segment!(
+            c.logging_calls,
+            LIST,
+            timeout,
+            c.logging.list_sinks().set_parent(format!("projects/{project}")),
+            200,
+            sinks
         )
         .await
     }

@@ -113,6 +113,27 @@ macro_rules! name_schema_timeouts {
 }
 pub(crate) use name_schema_timeouts;
 
+/// Every object under an AIP parent, by the last segment of its name, None when the parent is
+/// gone (see `compute_common::list_by_name`): `$request` is the SDK's list call with its parent
+/// set, to which this adds the page size and token; `$items` names the page's repeated field.
+/// The SDK gives each collection its own builder types, hence a macro.
+macro_rules! list_by_last_segment {
+    ($calls:expr, $method:expr, $timeout:expr, $request:expr, $page_size:expr, $items:ident) => {
+        $crate::providers::google::compute_common::list_by_name(
+            |token| async move {
+                let page = $calls
+                    .idempotent($method, $timeout, || {
+                        $request.set_page_size($page_size).set_page_token(token.clone()).send()
+                    })
+                    .await?;
+                Ok((page.$items, Some(page.next_page_token)))
+            },
+            |x| Some($crate::providers::google::fields::last_segment(&x.name).to_string()),
+        )
+    };
+}
+pub(crate) use list_by_last_segment;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,11 +23,11 @@ use async_trait::async_trait;
 use google_cloud_secretmanager_v1::model;
 use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 
-use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
 use super::resource_common::{
-    gone_is_deleted, name_schema_timeouts, no_identity, project_child_name, read_grouped, time_left,
+    gone_is_deleted, list_by_last_segment, name_schema_timeouts, no_identity, project_child_name, read_grouped,
+    time_left,
 };
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
@@ -205,22 +205,13 @@ impl SecretManagerSecret {
         project: &str,
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, model::Secret>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .secret_manager_calls
-                    .idempotent(LIST, timeout, || {
-                        c.secret_manager
-                            .list_secrets()
-                            .set_parent(format!("projects/{project}"))
-                            .set_page_size(250)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.secrets, Some(page.next_page_token)))
-            },
-            |s| Some(fields::last_segment(&s.name).to_string()),
+        list_by_last_segment!(
+            c.secret_manager_calls,
+            LIST,
+            timeout,
+            c.secret_manager.list_secrets().set_parent(format!("projects/{project}")),
+            250,
+            secrets
         )
         .await
     }

@@ -20,10 +20,9 @@ use base64::Engine as _;
 use google_cloud_secretmanager_v1::model;
 use google_cloud_secretmanager_v1::model::secret_version::State;
 
-use super::compute_common as cc;
 use super::errors::api_error;
 use super::fields::{self, conform_to_schema, parse_secret_name, parse_version_name, set, string};
-use super::resource_common::{gone_is_deleted, name_schema_timeouts, no_identity, read_grouped};
+use super::resource_common::{gone_is_deleted, list_by_last_segment, name_schema_timeouts, no_identity, read_grouped};
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
@@ -171,22 +170,13 @@ impl SecretManagerSecretVersion {
         parent: &str,
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, model::SecretVersion>>, ProviderError> {
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .secret_manager_calls
-                    .idempotent(LIST, timeout, || {
-                        c.secret_manager
-                            .list_secret_versions()
-                            .set_parent(parent.to_string())
-                            .set_page_size(250)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.versions, Some(page.next_page_token)))
-            },
-            |v| Some(fields::last_segment(&v.name).to_string()),
+        list_by_last_segment!(
+            c.secret_manager_calls,
+            LIST,
+            timeout,
+            c.secret_manager.list_secret_versions().set_parent(parent.to_string()),
+            250,
+            versions
         )
         .await
     }

@@ -24,10 +24,9 @@ use google_cloud_lro::{Poller as _, PollingResult};
 use google_cloud_vpcaccess_v1::model;
 use tokio::time::Instant;
 
-use super::compute_common as cc;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, set, string};
-use super::resource_common::{name_schema_timeouts, no_identity, read_grouped, time_left};
+use super::resource_common::{list_by_last_segment, name_schema_timeouts, no_identity, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retry};
 use super::{Clients, Service, Shared};
 use crate::addr::AttrPath;
@@ -380,22 +379,13 @@ impl VpcAccessConnector {
     ) -> Result<Option<BTreeMap<String, model::Connector>>, ProviderError> {
         let parent = format!("projects/{project}/locations/{region}");
         let parent = parent.as_str();
-        cc::list_by_name(
-            |token| async move {
-                let page = c
-                    .vpc_access_calls
-                    .idempotent(LIST, timeout, || {
-                        c.vpc_access
-                            .list_connectors()
-                            .set_parent(parent)
-                            .set_page_size(100)
-                            .set_page_token(token.clone())
-                            .send()
-                    })
-                    .await?;
-                Ok((page.connectors, Some(page.next_page_token)))
-            },
-            |conn| Some(fields::last_segment(&conn.name).to_string()),
+        list_by_last_segment!(
+            c.vpc_access_calls,
+            LIST,
+            timeout,
+            c.vpc_access.list_connectors().set_parent(parent),
+            100,
+            connectors
         )
         .await
     }
