@@ -200,8 +200,8 @@ impl ResourceType for SqlDatabase {
         )
         .await?;
         let remaining = time_left(deadline);
-        let live = self.get(&c, &project, &instance, &name, remaining).await?;
-        Ok(self.to_state(&project, &instance, &live, Some(planned)))
+        let live = self.get(c, project, instance, name, remaining).await?;
+        Ok(self.to_state(project, instance, &live, Some(planned)))
     }
 
     /// Only `deletion_policy` (Cairn-side) changes in place.

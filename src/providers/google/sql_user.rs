@@ -267,10 +267,10 @@ impl ResourceType for SqlUser {
         )
         .await?;
         let remaining = time_left(deadline);
-        let live = self.find(&c, &project, &instance, &host, &name, remaining).await?.ok_or_else(|| {
+        let live = self.find(c, project, instance, host, name, remaining).await?.ok_or_else(|| {
             ProviderError::new(format!("user {name} was created in instance {instance} but is not listed")).method(LIST)
         })?;
-        Ok(self.to_state(&project, &instance, &live, Some(planned)))
+        Ok(self.to_state(project, instance, &live, Some(planned)))
     }
 
     /// A new password (password changed, or password_wo_version bumped) through users.update.
