@@ -53,6 +53,19 @@ pub struct ApiRequest {
 }
 
 impl ApiRequest {
+    /// A request as the server would decode it: `query` raw, a null `body` absent.
+    #[cfg(test)]
+    pub fn decoded(method: Method, path: &str, query: &str, body: Value) -> Self {
+        let query = QueryParams::parse(query);
+        ApiRequest {
+            method,
+            path: path.to_string(),
+            enum_ints: query.wants_enum_ints(),
+            query,
+            body: if body.is_null() { Vec::new() } else { body.to_string().into_bytes() },
+        }
+    }
+
     /// The body as a JSON object; an absent body is `{}`.
     pub fn json_body(&self) -> Result<serde_json::Map<String, Value>, ApiError> {
         if self.body.iter().all(|b| b.is_ascii_whitespace()) {

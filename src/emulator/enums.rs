@@ -55,7 +55,10 @@ pub fn decode(value: &mut Value, fields: &[EnumField]) -> Result<(), String> {
     problem.map_or(Ok(()), Err)
 }
 
-fn visit(value: &mut Value, path: &str, f: &mut dyn FnMut(&mut Value)) {
+/// Calls `f` on every value at a dotted `path` where `name[]` walks every element of an array;
+/// missing fields and other shapes are skipped. Shared with APIs whose enums are numbered
+/// sparsely (Cloud SQL).
+pub fn visit(value: &mut Value, path: &str, f: &mut dyn FnMut(&mut Value)) {
     let (head, rest) = match path.split_once('.') {
         Some((h, r)) => (h, Some(r)),
         None => (path, None),

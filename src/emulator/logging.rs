@@ -522,17 +522,10 @@ fn seed_sink(ctx: &mut Ctx<'_>, s: &ScenarioSink) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::api::QueryParams;
     use crate::emulator::store::Store;
 
     fn call(store: &mut Store, method: Method, path: &str, query: &str, body: Value) -> Result<Value, ApiError> {
-        let req = ApiRequest {
-            method,
-            path: path.to_string(),
-            query: QueryParams::parse(query),
-            body: if body.is_null() { vec![] } else { body.to_string().into_bytes() },
-            enum_ints: QueryParams::parse(query).wants_enum_ints(),
-        };
+        let req = ApiRequest::decoded(method, path, query, body);
         let mut ctx = Ctx { store, operation_duration: std::time::Duration::ZERO, now: chrono::Utc::now() };
         Logging.handle(&mut ctx, &req)
     }

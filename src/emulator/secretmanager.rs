@@ -880,21 +880,25 @@ fn seed_secret(ctx: &mut Ctx<'_>, s: &ScenarioSecret) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::api::QueryParams;
     use crate::emulator::store::Store;
 
     fn request(method: Method, path: &str, query: &str, body: Value) -> ApiRequest {
-        ApiRequest {
-            method,
-            path: path.to_string(),
-            query: QueryParams::parse(query),
-            body: if body.is_null() { vec![] } else { body.to_string().into_bytes() },
-            enum_ints: false,
-        }
+        ApiRequest::decoded(method, path, query, body)
     }
 
     fn ctx(store: &mut Store) -> Ctx<'_> {
         Ctx { store, operation_duration: std::time::Duration::ZERO, now: Utc::now() }
+    }
+
+    /// Secret `s` in project `p`, created with `body`.
+    fn create_secret_s(c: &mut Ctx<'_>, body: Value) {
+        SecretManager.handle(c, &request(Method::POST, "v1/projects/p/secrets", "secretId=s", body)).unwrap();
+    }
+
+    /// A version of secret `s`, holding "x".
+    fn add_version_to_s(c: &mut Ctx<'_>) {
+        let add = request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}}));
+        SecretManager.handle(c, &add).unwrap();
     }
 
     #[test]
@@ -989,23 +993,8 @@ mod tests {
     fn delayed_destroy_disables_and_schedules() {
         let mut store = Store::new();
         let mut c = ctx(&mut store);
-        SecretManager
-            .handle(
-                &mut c,
-                &request(
-                    Method::POST,
-                    "v1/projects/p/secrets",
-                    "secretId=s",
-                    json!({"replication": {"automatic": {}}, "versionDestroyTtl": "86400s"}),
-                ),
-            )
-            .unwrap();
-        SecretManager
-            .handle(
-                &mut c,
-                &request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}})),
-            )
-            .unwrap();
+        create_secret_s(&mut c, json!({"replication": {"automatic": {}}, "versionDestroyTtl": "86400s"}));
+        add_version_to_s(&mut c);
         let v = SecretManager
             .handle(&mut c, &request(Method::POST, "v1/projects/p/secrets/s/versions/1:destroy", "", json!({})))
             .unwrap();
@@ -1026,23 +1015,8 @@ mod tests {
     fn expired_secrets_disappear() {
         let mut store = Store::new();
         let mut c = ctx(&mut store);
-        SecretManager
-            .handle(
-                &mut c,
-                &request(
-                    Method::POST,
-                    "v1/projects/p/secrets",
-                    "secretId=s",
-                    json!({"replication": {"automatic": {}}, "ttl": "60s"}),
-                ),
-            )
-            .unwrap();
-        SecretManager
-            .handle(
-                &mut c,
-                &request(Method::POST, "v1/projects/p/secrets/s:addVersion", "", json!({"payload": {"data": "eA=="}})),
-            )
-            .unwrap();
+        create_secret_s(&mut c, json!({"replication": {"automatic": {}}, "ttl": "60s"}));
+        add_version_to_s(&mut c);
         c.now += chrono::Duration::seconds(61);
         let err = SecretManager
             .handle(&mut c, &request(Method::GET, "v1/projects/p/secrets/s", "", Value::Null))
@@ -1057,17 +1031,7 @@ mod tests {
         assert_eq!(crate::emulator::api::json_field_name("labels"), "labels");
         let mut store = Store::new();
         let mut c = ctx(&mut store);
-        SecretManager
-            .handle(
-                &mut c,
-                &request(
-                    Method::POST,
-                    "v1/projects/p/secrets",
-                    "secretId=s",
-                    json!({"replication": {"automatic": {}}, "labels": {"a": "b"}}),
-                ),
-            )
-            .unwrap();
+        create_secret_s(&mut c, json!({"replication": {"automatic": {}}, "labels": {"a": "b"}}));
         let patched = SecretManager
             .handle(
                 &mut c,

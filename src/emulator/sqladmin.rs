@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::api::{paginate, Api, ApiRequest, Ctx, QueryParams};
+use super::enums::visit;
 use super::errors::{ApiError, Code, Envelope};
 use super::operations::{self, Effect, NewOperation, OperationStyle, Outcome};
 use axum::http::Method;
@@ -220,36 +221,13 @@ const INSTANCE_ENUMS: &[SparseField] = &[
 const OPERATION_ENUMS: &[SparseField] = &[("status", OPERATION_STATUS), ("operationType", OPERATION_TYPE)];
 const USER_ENUMS: &[SparseField] = &[("type", USER_TYPE)];
 
-fn walk(value: &mut Value, path: &str, f: &mut dyn FnMut(&mut Value)) {
-    let (head, rest) = match path.split_once('.') {
-        Some((h, r)) => (h, Some(r)),
-        None => (path, None),
-    };
-    let (key, is_array) = match head.strip_suffix("[]") {
-        Some(k) => (k, true),
-        None => (head, false),
-    };
-    let Some(child) = value.get_mut(key) else { return };
-    let targets: Vec<&mut Value> = match (is_array, child) {
-        (true, Value::Array(items)) => items.iter_mut().collect(),
-        (true, _) => return,
-        (false, child) => vec![child],
-    };
-    for target in targets {
-        match rest {
-            Some(rest) => walk(target, rest, f),
-            None => f(target),
-        }
-    }
-}
-
 /// Names → numbers in a response when the request asked for `enum-encoding=int`.
 fn encode(value: &mut Value, fields: &[SparseField], prefix: &str, ints: bool) {
     if !ints {
         return;
     }
     for (path, pairs) in fields {
-        walk(value, &format!("{prefix}{path}"), &mut |leaf| {
+        visit(value, &format!("{prefix}{path}"), &mut |leaf| {
             if let Some((_, n)) = leaf.as_str().and_then(|s| pairs.iter().find(|(name, _)| *name == s)) {
                 *leaf = Value::from(*n);
             }
@@ -261,7 +239,7 @@ fn encode(value: &mut Value, fields: &[SparseField], prefix: &str, ints: bool) {
 fn decode(value: &mut Value, fields: &[SparseField]) -> Result<(), ApiError> {
     let mut problem = None;
     for (path, pairs) in fields {
-        walk(value, path, &mut |leaf| {
+        visit(value, path, &mut |leaf| {
             if let Some(n) = leaf.as_i64() {
                 match pairs.iter().find(|(_, number)| *number == n) {
                     Some((name, _)) => *leaf = Value::String((*name).to_string()),
@@ -1204,17 +1182,23 @@ fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_DATABASE", effects, vec![]), req.enum_ints))
 }
 
+/// A list answer without pages: its kind, and `items` only when there are any (as the API
+/// omits empty repeated fields).
+fn unpaged_list(kind: &str, items: Vec<Value>) -> Value {
+    let mut out = Map::new();
+    out.insert("kind".into(), json!(kind));
+    if !items.is_empty() {
+        out.insert("items".into(), Value::Array(items));
+    }
+    Value::Object(out)
+}
+
 fn list_databases(ctx: &Ctx<'_>, project: &str, instance: &str) -> Result<Value, ApiError> {
     existing_instance(ctx, project, instance)?;
     let prefix = format!("projects/{project}/instances/{instance}/databases/");
     let items: Vec<Value> =
         ctx.store.children(API, &prefix).map(|(_, r)| with_etag(r.value.clone(), r.generation)).collect();
-    let mut out = Map::new();
-    out.insert("kind".into(), json!("sql#databasesList"));
-    if !items.is_empty() {
-        out.insert("items".into(), Value::Array(items));
-    }
-    Ok(Value::Object(out))
+    Ok(unpaged_list("sql#databasesList", items))
 }
 
 fn change_database(
@@ -1311,12 +1295,7 @@ fn list_users(ctx: &Ctx<'_>, req: &ApiRequest, project: &str, instance: &str) ->
             v
         })
         .collect();
-    let mut out = Map::new();
-    out.insert("kind".into(), json!("sql#usersList"));
-    if !items.is_empty() {
-        out.insert("items".into(), Value::Array(items));
-    }
-    Ok(Value::Object(out))
+    Ok(unpaged_list("sql#usersList", items))
 }
 
 fn find_user(
@@ -1577,13 +1556,7 @@ mod tests {
     use std::time::Duration;
 
     fn request(method: Method, path: &str, query: &str, body: Value) -> ApiRequest {
-        ApiRequest {
-            method,
-            path: path.into(),
-            query: QueryParams::parse(query),
-            body: if body.is_null() { Vec::new() } else { body.to_string().into_bytes() },
-            enum_ints: query.contains("enum-encoding"),
-        }
+        ApiRequest::decoded(method, path, query, body)
     }
 
     struct World {

@@ -619,18 +619,11 @@ fn seed_connector(ctx: &mut Ctx<'_>, c: &ScenarioConnector) -> Result<(), ApiErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::api::QueryParams;
     use crate::emulator::store::Store;
     use std::time::Duration;
 
     fn request(method: Method, path: &str, query: &str, body: Value) -> ApiRequest {
-        ApiRequest {
-            method,
-            path: path.into(),
-            query: QueryParams::parse(query),
-            body: if body.is_null() { Vec::new() } else { body.to_string().into_bytes() },
-            enum_ints: false,
-        }
+        ApiRequest::decoded(method, path, query, body)
     }
 
     fn call(store: &mut Store, now: chrono::DateTime<chrono::Utc>, req: ApiRequest) -> Result<Value, ApiError> {

@@ -17,9 +17,11 @@ use google_cloud_wkt::FieldMask;
 use super::compute_backend_service::keep_computed_blocks;
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, blocks, conform_to_schema, first_block, set, string};
+use super::resource_common::{
+    gone_is_deleted, list_by_last_segment, name_schema_timeouts, no_identity, project_child_name, read_grouped,
+};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -207,33 +209,15 @@ impl LoggingProjectSink {
         project: &str,
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, model::LogSink>>, ProviderError> {
-        let mut out = BTreeMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .logging_calls
-                .idempotent(LIST, timeout, || {
-                    c.logging
-                        .list_sinks()
-                        .set_parent(format!("projects/{project}"))
-                        .set_page_size(200)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for s in page.sinks {
-                out.insert(fields::last_segment(&s.name).to_string(), s);
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+        list_by_last_segment!(
+            c.logging_calls,
+            LIST,
+            timeout,
+            c.logging.list_sinks().set_parent(format!("projects/{project}")),
+            200,
+            sinks
+        )
+        .await
     }
 
     async fn get(
@@ -302,19 +286,8 @@ pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(Strin
 
 #[async_trait]
 impl ResourceType for LoggingProjectSink {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    /// Synchronous calls: the timeout bounds retries only.
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(5 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
+    // Synchronous calls: the timeout bounds retries only.
+    name_schema_timeouts!(TYPE, 5);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         keep_computed_blocks(p, &["bigquery_options"]);
@@ -340,24 +313,14 @@ impl ResourceType for LoggingProjectSink {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut who = Vec::with_capacity(reqs.len());
-        for (i, r) in reqs.iter().enumerate() {
-            let id = identity(&r.prior);
-            if let Some((p, _)) = &id {
-                groups.entry(p.clone()).or_default().push(i);
-            }
-            who.push(id);
-        }
-        let mut out = vec![None; reqs.len()];
-        for (project, idxs) in groups {
-            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, name)) = &who[i] else { continue };
-                out[i] = live.get(name).map(|s| self.to_state(&project, s, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            identity,
+            |project| async move { self.list_project(c, &project, ctx.timeout).await },
+            |project, live, name, prior| live.get(name).map(|s| self.to_state(project, s, Some(prior))),
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
@@ -400,27 +363,21 @@ impl ResourceType for LoggingProjectSink {
         _changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
         let sink = self.put(&c, &project, &name, planned, ctx.timeout).await?;
         Ok(self.to_state(&project, &sink, Some(planned)))
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
-        match c
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
+        let deleted = c
             .logging_calls
             .idempotent(DELETE, ctx.timeout, || {
                 c.logging.delete_sink().set_sink_name(format!("projects/{project}/sinks/{name}")).send()
             })
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) if e.not_found => Ok(()),
-            Err(e) => Err(e),
-        }
+            .await;
+        gone_is_deleted(deleted)
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -431,9 +388,7 @@ impl ResourceType for LoggingProjectSink {
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let name = string(planned, "name")?;
-        let project = self.shared.planned_project(planned)?;
-        Some(format!("projects/{project}/sinks/{name}"))
+        project_child_name(&self.shared, planned, "sinks", "name")
     }
 }
 

@@ -4,7 +4,8 @@
 //! Layout: `config` (the provider block), `clients` (SDK clients over `crate::google_auth`'s
 //! credentials, built once per run), `retry` (Terraform's retry rules), `errors` (SDK errors →
 //! [`ProviderError`]), `fields` (reading and writing attribute values), `compute_collection`
-//! (what every compute type shares), then one file per resource type.
+//! (what every compute type shares), `resource_common` (what the others share), then one file
+//! per resource type.
 
 pub mod clients;
 pub mod compute_backend_service;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod errors;
 pub mod fields;
 pub mod logging_project_sink;
+pub mod resource_common;
 pub mod retry;
 pub mod secret_manager_secret;
 pub mod secret_manager_secret_version;

@@ -25,12 +25,15 @@ use google_cloud_wkt::{Duration as PbDuration, FieldMask, Timestamp};
 
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, parse_secret_name, set, string, string_map};
+use super::resource_common::{
+    gone_is_deleted, list_by_last_segment, name_schema_timeouts, no_identity, project_child_name, read_grouped,
+    time_left,
+};
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadPurpose, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -194,41 +197,23 @@ impl SecretManagerSecret {
         self.shared.clients(&ctx.provider_config).await
     }
 
-    /// Every secret of a project, by secret id: one paginated list.
+    /// Every secret of a project, by secret id: one paginated list. None: the project is gone
+    /// (or the caller cannot see it), and so are its secrets.
     async fn list_project(
         &self,
         c: &Clients,
         project: &str,
         timeout: Duration,
-    ) -> Result<Option<HashMap<String, model::Secret>>, ProviderError> {
-        let mut out = HashMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .secret_manager_calls
-                .idempotent(LIST, timeout, || {
-                    c.secret_manager
-                        .list_secrets()
-                        .set_parent(format!("projects/{project}"))
-                        .set_page_size(250)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                // A project that is gone (or that the caller cannot see) has no secrets.
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for s in page.secrets {
-                out.insert(fields::last_segment(&s.name).to_string(), s);
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+    ) -> Result<Option<BTreeMap<String, model::Secret>>, ProviderError> {
+        list_by_last_segment!(
+            c.secret_manager_calls,
+            LIST,
+            timeout,
+            c.secret_manager.list_secrets().set_parent(format!("projects/{project}")),
+            250,
+            secrets
+        )
+        .await
     }
 
     /// The state value for a secret as the API returned it. `prior`: the state before (None on
@@ -589,18 +574,7 @@ fn identity(v: &Value) -> Option<(String, String)> {
 
 #[async_trait]
 impl ResourceType for SecretManagerSecret {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     /// Fills what Terraform's plan shows as known: the project (from the provider), the id,
     /// and the effective label and annotation sets when they change.
@@ -640,23 +614,14 @@ impl ResourceType for SecretManagerSecret {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut by_project: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut wanted: Vec<Option<(String, String)>> = Vec::with_capacity(reqs.len());
-        for (i, r) in reqs.iter().enumerate() {
-            let who = identity(&r.prior);
-            if let Some((p, _)) = &who {
-                by_project.entry(p.clone()).or_default().push(i);
-            }
-            wanted.push(who);
-        }
-        let mut out: Vec<Option<Value>> = vec![None; reqs.len()];
-        for (project, idxs) in by_project {
-            let Some(live) = self.list_project(&c, &project, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, secret_id)) = &wanted[i] else { continue };
-                out[i] = live.get(secret_id).map(|s| self.to_state(&project, s, Some(&reqs[i].prior)));
-            }
-        }
+        let cr = &c;
+        let mut out = read_grouped(
+            reqs,
+            identity,
+            |project| async move { self.list_project(cr, &project, ctx.timeout).await },
+            |project, live, secret_id, prior| live.get(secret_id).map(|s| self.to_state(project, s, Some(prior))),
+        )
+        .await?;
         if ctx.purpose == ReadPurpose::Health {
             self.count_versions(&c, &mut out, ctx.timeout).await?;
         }
@@ -712,8 +677,7 @@ impl ResourceType for SecretManagerSecret {
         let secret = match created {
             Some(s) => s,
             None => {
-                let remaining =
-                    deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+                let remaining = time_left(deadline);
                 self.get(&c, &format!("projects/{project}/secrets/{secret_id}"), remaining).await?
             }
         };
@@ -734,8 +698,7 @@ impl ResourceType for SecretManagerSecret {
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, secret_id) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        let (project, secret_id) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/secret_id"))?;
         let touched = |name: &str| changed.iter().any(|p| p.top() == Some(name));
         let mut fields_to_send: Vec<&str> =
             UPDATABLE.iter().filter(|(attr, _)| touched(attr)).map(|(attr, _)| *attr).collect();
@@ -771,8 +734,7 @@ impl ResourceType for SecretManagerSecret {
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let (project, secret_id) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/secret_id")))?;
+        let (project, secret_id) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/secret_id"))?;
         if fields::boolean(prior, "deletion_protection", false) {
             return Err(ProviderError::new(format!(
                 "cannot destroy secret projects/{project}/secrets/{secret_id}: deletion_protection is true. \
@@ -781,16 +743,11 @@ impl ResourceType for SecretManagerSecret {
         }
         let c = self.clients(ctx).await?;
         let name = format!("projects/{project}/secrets/{secret_id}");
-        match c
+        let deleted = c
             .secret_manager_calls
             .idempotent(DELETE, ctx.timeout, || c.secret_manager.delete_secret().set_name(name.clone()).send())
-            .await
-        {
-            Ok(()) => Ok(()),
-            // Already gone (deleted outside Cairn, or by an earlier attempt whose answer was lost).
-            Err(e) if e.not_found => Ok(()),
-            Err(e) => Err(e),
-        }
+            .await;
+        gone_is_deleted(deleted)
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -807,9 +764,7 @@ impl ResourceType for SecretManagerSecret {
 
     /// The secret's full id: user-chosen, so an interrupted apply can find it again.
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let secret_id = string(planned, "secret_id")?;
-        let project = self.shared.planned_project(planned)?;
-        Some(format!("projects/{project}/secrets/{secret_id}"))
+        project_child_name(&self.shared, planned, "secrets", "secret_id")
     }
 }
 

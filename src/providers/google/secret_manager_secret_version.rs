@@ -22,10 +22,10 @@ use google_cloud_secretmanager_v1::model::secret_version::State;
 
 use super::errors::api_error;
 use super::fields::{self, conform_to_schema, parse_secret_name, parse_version_name, set, string};
+use super::resource_common::{gone_is_deleted, list_by_last_segment, name_schema_timeouts, no_identity, read_grouped};
 use super::retry::{classify, deadline_error, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
@@ -162,38 +162,23 @@ impl SecretManagerSecretVersion {
         m.entry(parent.to_string()).or_default().clone()
     }
 
-    /// Every version of a secret (one paginated list); None when the secret is gone.
+    /// Every version of a secret (one paginated list), by version number; None when the
+    /// secret is gone.
     async fn list_versions(
         &self,
         c: &Clients,
         parent: &str,
         timeout: Duration,
-    ) -> Result<Option<Vec<model::SecretVersion>>, ProviderError> {
-        let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .secret_manager_calls
-                .idempotent(LIST, timeout, || {
-                    c.secret_manager
-                        .list_secret_versions()
-                        .set_parent(parent.to_string())
-                        .set_page_size(250)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            out.extend(page.versions);
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+    ) -> Result<Option<BTreeMap<String, model::SecretVersion>>, ProviderError> {
+        list_by_last_segment!(
+            c.secret_manager_calls,
+            LIST,
+            timeout,
+            c.secret_manager.list_secret_versions().set_parent(parent.to_string()),
+            250,
+            versions
+        )
+        .await
     }
 
     /// The state value: live facts from the API, everything else (the secret data's
@@ -253,7 +238,7 @@ impl SecretManagerSecretVersion {
         let _serialised = lock.lock().await;
         let deadline = tokio::time::Instant::now() + timeout;
         let existed: BTreeSet<String> = match self.list_versions(c, parent, timeout).await? {
-            Some(vs) => vs.into_iter().map(|v| v.name).collect(),
+            Some(vs) => vs.into_values().map(|v| v.name).collect(),
             None => {
                 return Err(ProviderError {
                     method: Some(LIST.into()),
@@ -284,7 +269,7 @@ impl SecretManagerSecretVersion {
                         let now = self.list_versions(c, parent, remaining).await?.unwrap_or_default();
                         // The lowest new number: anything later was added by someone else after us.
                         if let Some(ours) =
-                            now.into_iter().filter(|v| !existed.contains(&v.name)).min_by_key(|v| number_of(&v.name))
+                            now.into_values().filter(|v| !existed.contains(&v.name)).min_by_key(|v| number_of(&v.name))
                         {
                             return Ok(ours);
                         }
@@ -302,18 +287,7 @@ impl SecretManagerSecretVersion {
 
 #[async_trait]
 impl ResourceType for SecretManagerSecretVersion {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     /// One list per parent secret, never a GET per version. A destroyed version is gone.
     async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
@@ -321,26 +295,17 @@ impl ResourceType for SecretManagerSecretVersion {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut by_parent: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, r) in reqs.iter().enumerate() {
-            if let Some(p) = parent_of(&r.prior) {
-                by_parent.entry(p).or_default().push(i);
-            }
-        }
-        let mut out: Vec<Option<Value>> = vec![None; reqs.len()];
-        for (parent, idxs) in by_parent {
-            let Some(versions) = self.list_versions(&c, &parent, ctx.timeout).await? else { continue };
-            let by_number: HashMap<&str, &model::SecretVersion> =
-                versions.iter().map(|v| (fields::last_segment(&v.name), v)).collect();
-            for i in idxs {
-                let Some(n) = version_number(&reqs[i].prior) else { continue };
-                out[i] = by_number
-                    .get(n.as_str())
-                    .filter(|v| v.state != State::Destroyed)
-                    .map(|v| self.to_state(v, &reqs[i].prior));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        // A version number is looked for only once its secret has been listed.
+        read_grouped(
+            reqs,
+            |v| Some((parent_of(v)?, version_number(v))),
+            |parent| async move { self.list_versions(c, &parent, ctx.timeout).await },
+            |_, by_number, n, prior| {
+                by_number.get(n.as_deref()?).filter(|v| v.state != State::Destroyed).map(|v| self.to_state(v, prior))
+            },
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError> {
@@ -374,8 +339,7 @@ impl ResourceType for SecretManagerSecretVersion {
                 set(&mut base, name, prior.get(name).cloned().unwrap_or(Value::Null));
             }
         }
-        let name = string(prior, "name")
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
+        let name = string(prior, "name").ok_or_else(|| no_identity(TYPE, "version name"))?;
         let want = fields::boolean(planned, "enabled", true);
         if changed.iter().any(|p| p.top() == Some("enabled")) || fields::boolean(prior, "enabled", true) != want {
             let c = self.clients(ctx).await?;
@@ -391,8 +355,7 @@ impl ResourceType for SecretManagerSecretVersion {
         if policy == "ABANDON" {
             return Ok(());
         }
-        let name = string(prior, "name")
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no version name")))?;
+        let name = string(prior, "name").ok_or_else(|| no_identity(TYPE, "version name"))?;
         let c = self.clients(ctx).await?;
         let result = if policy == "DISABLE" {
             self.set_enabled(&c, &name, false, ctx.timeout).await.map(|_| ())
@@ -404,10 +367,7 @@ impl ResourceType for SecretManagerSecretVersion {
                 .await
                 .map(|_| ())
         };
-        match result {
-            Err(e) if e.not_found => Ok(()),
-            other => other,
-        }
+        gone_is_deleted(result)
     }
 
     /// By version name, `projects/{p}/secrets/{s}/versions/{n}`. The payload is read back (as

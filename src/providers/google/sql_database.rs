@@ -12,12 +12,11 @@ use async_trait::async_trait;
 use google_cloud_sql_v1::model;
 use tokio::time::Instant;
 
-use super::errors::{api_error, is_not_found};
 use super::fields::{self, conform_to_schema, set, string};
-use super::sql_database_instance::{sql_call, wait_operation, SqlFail};
+use super::resource_common::{name_schema_timeouts, no_identity, none_if_gone, read_grouped, time_left};
+use super::sql_database_instance::{sql_delete, sql_insert, sql_read};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, Schema, Validator};
@@ -114,18 +113,11 @@ impl SqlDatabase {
         instance: &str,
         timeout: Duration,
     ) -> Result<Option<HashMap<String, model::Database>>, ProviderError> {
-        let mut ambiguous = false;
-        let deadline = Instant::now() + timeout;
-        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || {
+        let listed = sql_read(&c.sql_calls, LIST, timeout, || {
             c.sql_databases.list().set_project(project).set_instance(instance).send()
         })
-        .await
-        {
-            Ok(r) => Ok(Some(r.items.into_iter().map(|d| (d.name.clone(), d)).collect())),
-            // The instance is gone, and its databases with it.
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(e.into_error(LIST)),
-        }
+        .await;
+        Ok(none_if_gone(listed)?.map(|r| r.items.into_iter().map(|d| (d.name.clone(), d)).collect()))
     }
 
     async fn get(
@@ -136,30 +128,16 @@ impl SqlDatabase {
         name: &str,
         timeout: Duration,
     ) -> Result<model::Database, ProviderError> {
-        let mut ambiguous = false;
-        let deadline = Instant::now() + timeout;
-        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || {
+        sql_read(&c.sql_calls, GET, timeout, || {
             c.sql_databases.get().set_project(project).set_instance(instance).set_database(name).send()
         })
         .await
-        .map_err(|e| e.into_error(GET))
     }
 }
 
 #[async_trait]
 impl ResourceType for SqlDatabase {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         self.shared.fill_project(&mut p.planned);
@@ -178,22 +156,16 @@ impl ResourceType for SqlDatabase {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let wanted: Vec<Option<(String, String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for (i, w) in wanted.iter().enumerate() {
-            if let Some((p, inst, _)) = w {
-                groups.entry((p.clone(), inst.clone())).or_default().push(i);
-            }
-        }
-        let mut out = vec![None; reqs.len()];
-        for ((project, instance), idxs) in groups {
-            let Some(live) = self.list(&c, &project, &instance, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, _, name)) = &wanted[i] else { continue };
-                out[i] = live.get(name).map(|d| self.to_state(&project, &instance, d, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            |v| identity(v).map(|(p, i, n)| ((p, i), n)),
+            |(project, instance)| async move { self.list(c, &project, &instance, ctx.timeout).await },
+            |(project, instance), live, name, prior| {
+                live.get(name).map(|d| self.to_state(project, instance, d, Some(prior)))
+            },
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
@@ -214,42 +186,22 @@ impl ResourceType for SqlDatabase {
             body = body.set_collation(co);
         }
         let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
-            c.sql_databases
-                .insert()
-                .set_project(project.clone())
-                .set_instance(instance.clone())
-                .set_body(body.clone())
-                .send()
-        })
-        .await;
-        match op {
-            Ok(op) => {
-                wait_operation(
-                    &c,
-                    ctx,
-                    &project,
-                    op,
-                    INSERT,
-                    &format!("creating database {name} in instance {instance}"),
-                    None,
-                    deadline,
-                )
-                .await?
-            }
-            // It may have been created: a read decides.
-            Err(SqlFail::Api(e)) if ambiguous => {
-                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
-                if self.get(&c, &project, &instance, &name, remaining).await.is_err() {
-                    return Err(api_error(INSERT, &e));
-                }
-            }
-            Err(e) => return Err(e.into_error(INSERT)),
-        }
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
-        let live = self.get(&c, &project, &instance, &name, remaining).await?;
-        Ok(self.to_state(&project, &instance, &live, Some(planned)))
+        let what = format!("creating database {name} in instance {instance}");
+        let (c, project, instance, name) = (&c, project.as_str(), instance.as_str(), name.as_str());
+        sql_insert(
+            c,
+            ctx,
+            project,
+            INSERT,
+            &what,
+            deadline,
+            || c.sql_databases.insert().set_project(project).set_instance(instance).set_body(body.clone()).send(),
+            |remaining| async move { self.get(c, project, instance, name, remaining).await.is_ok() },
+        )
+        .await?;
+        let remaining = time_left(deadline);
+        let live = self.get(c, project, instance, name, remaining).await?;
+        Ok(self.to_state(project, instance, &live, Some(planned)))
     }
 
     /// Only `deletion_policy` (Cairn-side) changes in place.
@@ -271,37 +223,13 @@ impl ResourceType for SqlDatabase {
         if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
             return Ok(());
         }
-        let (project, instance, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let (project, instance, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let c = self.clients(ctx).await?;
-        let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
-            c.sql_databases
-                .delete()
-                .set_project(project.clone())
-                .set_instance(instance.clone())
-                .set_database(name.clone())
-                .send()
+        let what = format!("deleting database {name} in instance {instance}");
+        sql_delete(&c, ctx, &project, DELETE, &what, || {
+            c.sql_databases.delete().set_project(&project).set_instance(&instance).set_database(&name).send()
         })
-        .await;
-        match op {
-            Ok(op) => {
-                wait_operation(
-                    &c,
-                    ctx,
-                    &project,
-                    op,
-                    DELETE,
-                    &format!("deleting database {name} in instance {instance}"),
-                    None,
-                    deadline,
-                )
-                .await
-            }
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e.into_error(DELETE)),
-        }
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {

@@ -30,10 +30,10 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status, is_not_found};
 use super::fields::{self, conform_to_schema, first_block, set, string};
+use super::resource_common::{name_schema_timeouts, no_identity, project_child_name, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retrier, Retry, Stop};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -554,6 +554,79 @@ where
     Err(SqlFail::Deadline(deadline_error(method, timeout, last.as_ref())))
 }
 
+/// An idempotent Cloud SQL read within `timeout`.
+pub(crate) async fn sql_read<T, F, Fut>(
+    calls: &Retrier,
+    method: &str,
+    timeout: Duration,
+    call: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, GaxError>>,
+{
+    let mut ambiguous = false;
+    let deadline = Instant::now() + timeout;
+    sql_call(calls, method, timeout, deadline, true, &mut ambiguous, call).await.map_err(|e| e.into_error(method))
+}
+
+/// A Cloud SQL insert of an object inside an instance, and its operation (`what` names it in
+/// progress and errors). An insert is not resent after an ambiguous failure (a lost answer):
+/// `created` then looks for the object in the time left, and finding it counts as success.
+#[allow(clippy::too_many_arguments)] // the wait's arguments plus the call and the check
+pub(crate) async fn sql_insert<F, Fut, C, CFut>(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    method: &str,
+    what: &str,
+    deadline: Instant,
+    call: F,
+    created: C,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<model::Operation, GaxError>>,
+    C: FnOnce(Duration) -> CFut,
+    CFut: std::future::Future<Output = bool>,
+{
+    let mut ambiguous = false;
+    match sql_call(&c.sql_calls, method, ctx.timeout, deadline, false, &mut ambiguous, call).await {
+        Ok(op) => wait_operation(c, ctx, project, op, method, what, None, deadline).await,
+        Err(SqlFail::Api(e)) if ambiguous => {
+            if created(time_left(deadline)).await {
+                Ok(())
+            } else {
+                Err(api_error(method, &e))
+            }
+        }
+        Err(e) => Err(e.into_error(method)),
+    }
+}
+
+/// A Cloud SQL delete and its operation (`what` names it in progress and errors); an object
+/// already gone is deleted.
+pub(crate) async fn sql_delete<F, Fut>(
+    c: &Clients,
+    ctx: &CallContext,
+    project: &str,
+    method: &str,
+    what: &str,
+    call: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<model::Operation, GaxError>>,
+{
+    let deadline = Instant::now() + ctx.timeout;
+    let mut ambiguous = false;
+    match sql_call(&c.sql_calls, method, ctx.timeout, deadline, true, &mut ambiguous, call).await {
+        Ok(op) => wait_operation(c, ctx, project, op, method, what, None, deadline).await,
+        Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(e.into_error(method)),
+    }
+}
+
 /// Sleeps before poll `attempt`: close to Terraform's 2 s minimum against the real API,
 /// milliseconds against the emulator. False when the wait would pass the deadline.
 pub(crate) async fn pause_poll(calls: &Retrier, attempt: u32, deadline: Instant) -> bool {
@@ -863,13 +936,8 @@ impl SqlDatabaseInstance {
         name: &str,
         timeout: Duration,
     ) -> Result<model::DatabaseInstance, ProviderError> {
-        let deadline = Instant::now() + timeout;
-        let mut ambiguous = false;
-        sql_call(&c.sql_calls, GET, timeout, deadline, true, &mut ambiguous, || {
-            c.sql_instances.get().set_project(project).set_instance(name).send()
-        })
-        .await
-        .map_err(|e| e.into_error(GET))
+        sql_read(&c.sql_calls, GET, timeout, || c.sql_instances.get().set_project(project).set_instance(name).send())
+            .await
     }
 
     async fn list(
@@ -1051,18 +1119,7 @@ pub fn deletion_refused(project: &str, name: &str) -> ProviderError {
 
 #[async_trait]
 impl ResourceType for SqlDatabaseInstance {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(90 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
+    name_schema_timeouts!(TYPE, 90);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         let mut warnings = Vec::new();
@@ -1141,22 +1198,14 @@ impl ResourceType for SqlDatabaseInstance {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let wanted: Vec<Option<(String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
-        let mut by_project: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, w) in wanted.iter().enumerate() {
-            if let Some((p, _)) = w {
-                by_project.entry(p.clone()).or_default().push(i);
-            }
-        }
-        let mut out = vec![None; reqs.len()];
-        for (project, idxs) in by_project {
-            let Some(live) = self.list(&c, &project, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, name)) = &wanted[i] else { continue };
-                out[i] = live.get(name).map(|inst| self.to_state(&project, inst, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            identity,
+            |project| async move { self.list(c, &project, ctx.timeout).await },
+            |project, live, name, prior| live.get(name).map(|inst| self.to_state(project, inst, Some(prior))),
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
@@ -1178,7 +1227,7 @@ impl ResourceType for SqlDatabaseInstance {
             Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &what, Some(&name), deadline).await?,
             Err(SqlFail::Api(e)) if ambiguous => {
                 // The insert may have gone through: if the instance is there, wait for it.
-                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                let remaining = time_left(deadline);
                 match self.get(&c, &project, &name, remaining).await {
                     Ok(_) => {}
                     Err(_) => return Err(api_error(INSERT, &e)),
@@ -1198,7 +1247,7 @@ impl ResourceType for SqlDatabaseInstance {
         let mut attempt = 0u32;
         let started = Instant::now();
         let live = loop {
-            let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+            let remaining = time_left(deadline);
             let live = self.get(&c, &project, &name, remaining).await?;
             if live.state != model::database_instance::SqlInstanceState::PendingCreate {
                 break live;
@@ -1223,8 +1272,7 @@ impl ResourceType for SqlDatabaseInstance {
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
         let deadline = Instant::now() + ctx.timeout;
         let api_side = changed.iter().any(|p| matches!(p.top(), Some("settings") | Some("database_version")));
         if api_side {
@@ -1254,7 +1302,7 @@ impl ResourceType for SqlDatabaseInstance {
                         (ctx.progress)(&format!(
                             "{what}: the settings changed since the refresh (412); re-reading and retrying once"
                         ));
-                        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                        let remaining = time_left(deadline);
                         let live = self.get(&c, &project, &name, remaining).await?;
                         version = live.settings.as_ref().and_then(|s| s.settings_version);
                     }
@@ -1267,7 +1315,7 @@ impl ResourceType for SqlDatabaseInstance {
                 }
             }
         }
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let remaining = time_left(deadline);
         let live = self.get(&c, &project, &name, remaining).await?;
         let mut state = self.to_state(&project, &live, Some(planned));
         set(&mut state, "deletion_protection", Value::Bool(fields::boolean(planned, "deletion_protection", true)));
@@ -1275,26 +1323,15 @@ impl ResourceType for SqlDatabaseInstance {
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        let (project, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/name")))?;
+        let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
         if fields::boolean(prior, "deletion_protection", true) {
             return Err(deletion_refused(&project, &name));
         }
         let c = self.clients(ctx).await?;
-        let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
+        sql_delete(&c, ctx, &project, DELETE, &format!("deleting instance {name}"), || {
             c.sql_instances.delete().set_project(project.clone()).set_instance(name.clone()).send()
         })
-        .await;
-        match op {
-            Ok(op) => {
-                wait_operation(&c, ctx, &project, op, DELETE, &format!("deleting instance {name}"), None, deadline)
-                    .await
-            }
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e.into_error(DELETE)),
-        }
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
@@ -1305,9 +1342,7 @@ impl ResourceType for SqlDatabaseInstance {
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        let name = string(planned, "name")?;
-        let project = self.shared.planned_project(planned)?;
-        Some(format!("projects/{project}/instances/{name}"))
+        project_child_name(&self.shared, planned, "instances", "name")
     }
 }
 

@@ -13,12 +13,11 @@ use async_trait::async_trait;
 use google_cloud_sql_v1::model;
 use tokio::time::Instant;
 
-use super::errors::{api_error, is_not_found};
 use super::fields::{self, conform_to_schema, set, string};
-use super::sql_database_instance::{sql_call, wait_operation, SqlFail};
+use super::resource_common::{name_schema_timeouts, no_identity, none_if_gone, read_grouped, time_left};
+use super::sql_database_instance::{sql_call, sql_delete, sql_insert, sql_read, wait_operation};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
@@ -180,17 +179,11 @@ impl SqlUser {
         instance: &str,
         timeout: Duration,
     ) -> Result<Option<Vec<model::User>>, ProviderError> {
-        let mut ambiguous = false;
-        let deadline = Instant::now() + timeout;
-        match sql_call(&c.sql_calls, LIST, timeout, deadline, true, &mut ambiguous, || {
+        let listed = sql_read(&c.sql_calls, LIST, timeout, || {
             c.sql_users.list().set_project(project).set_instance(instance).send()
         })
-        .await
-        {
-            Ok(r) => Ok(Some(r.items)),
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(e.into_error(LIST)),
-        }
+        .await;
+        Ok(none_if_gone(listed)?.map(|r| r.items))
     }
 
     async fn find(
@@ -211,18 +204,7 @@ impl SqlUser {
 
 #[async_trait]
 impl ResourceType for SqlUser {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(10 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
+    name_schema_timeouts!(TYPE, 10);
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         self.shared.fill_project(&mut p.planned);
@@ -234,25 +216,19 @@ impl ResourceType for SqlUser {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let wanted: Vec<Option<(String, String, String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        for (i, w) in wanted.iter().enumerate() {
-            if let Some((p, inst, _, _)) = w {
-                groups.entry((p.clone(), inst.clone())).or_default().push(i);
-            }
-        }
-        let mut out = vec![None; reqs.len()];
-        for ((project, instance), idxs) in groups {
-            let Some(users) = self.list(&c, &project, &instance, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, _, host, name)) = &wanted[i] else { continue };
-                out[i] = users
+        let c = &c;
+        read_grouped(
+            reqs,
+            |v| identity(v).map(|(p, i, h, n)| ((p, i), (h, n))),
+            |(project, instance)| async move { self.list(c, &project, &instance, ctx.timeout).await },
+            |(project, instance), users, (host, name), prior| {
+                users
                     .iter()
                     .find(|u| &u.name == name && &u.host == host)
-                    .map(|u| self.to_state(&project, &instance, u, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+                    .map(|u| self.to_state(project, instance, u, Some(prior)))
+            },
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError> {
@@ -274,32 +250,27 @@ impl ResourceType for SqlUser {
             body = body.set_password(pw);
         }
         let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, INSERT, ctx.timeout, deadline, false, &mut ambiguous, || {
-            c.sql_users
-                .insert()
-                .set_project(project.clone())
-                .set_instance(instance.clone())
-                .set_body(body.clone())
-                .send()
-        })
-        .await;
         let what = format!("creating user {name} in instance {instance}");
-        match op {
-            Ok(op) => wait_operation(&c, ctx, &project, op, INSERT, &what, None, deadline).await?,
-            Err(SqlFail::Api(e)) if ambiguous => {
-                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
-                if !matches!(self.find(&c, &project, &instance, &host, &name, remaining).await, Ok(Some(_))) {
-                    return Err(api_error(INSERT, &e));
-                }
-            }
-            Err(e) => return Err(e.into_error(INSERT)),
-        }
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
-        let live = self.find(&c, &project, &instance, &host, &name, remaining).await?.ok_or_else(|| {
+        let (c, project, instance, host, name) =
+            (&c, project.as_str(), instance.as_str(), host.as_str(), name.as_str());
+        sql_insert(
+            c,
+            ctx,
+            project,
+            INSERT,
+            &what,
+            deadline,
+            || c.sql_users.insert().set_project(project).set_instance(instance).set_body(body.clone()).send(),
+            |remaining| async move {
+                matches!(self.find(c, project, instance, host, name, remaining).await, Ok(Some(_)))
+            },
+        )
+        .await?;
+        let remaining = time_left(deadline);
+        let live = self.find(c, project, instance, host, name, remaining).await?.ok_or_else(|| {
             ProviderError::new(format!("user {name} was created in instance {instance} but is not listed")).method(LIST)
         })?;
-        Ok(self.to_state(&project, &instance, &live, Some(planned)))
+        Ok(self.to_state(project, instance, &live, Some(planned)))
     }
 
     /// A new password (password changed, or password_wo_version bumped) through users.update.
@@ -311,8 +282,8 @@ impl ResourceType for SqlUser {
         config: &Value,
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
-        let (project, instance, host, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let (project, instance, host, name) =
+            identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let touched = |n: &str| changed.iter().any(|p| p.top() == Some(n));
         if touched("password") || touched("password_wo_version") {
             let c = self.clients(ctx).await?;
@@ -362,12 +333,11 @@ impl ResourceType for SqlUser {
         if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
             return Ok(());
         }
-        let (project, instance, host, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/instance/name")))?;
+        let (project, instance, host, name) =
+            identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let c = self.clients(ctx).await?;
-        let deadline = Instant::now() + ctx.timeout;
-        let mut ambiguous = false;
-        let op = sql_call(&c.sql_calls, DELETE, ctx.timeout, deadline, true, &mut ambiguous, || {
+        let what = format!("deleting user {name} in instance {instance}");
+        sql_delete(&c, ctx, &project, DELETE, &what, || {
             let mut call =
                 c.sql_users.delete().set_project(project.clone()).set_instance(instance.clone()).set_name(name.clone());
             if !host.is_empty() {
@@ -375,24 +345,7 @@ impl ResourceType for SqlUser {
             }
             call.send()
         })
-        .await;
-        match op {
-            Ok(op) => {
-                wait_operation(
-                    &c,
-                    ctx,
-                    &project,
-                    op,
-                    DELETE,
-                    &format!("deleting user {name} in instance {instance}"),
-                    None,
-                    deadline,
-                )
-                .await
-            }
-            Err(SqlFail::Api(e)) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(e.into_error(DELETE)),
-        }
+        .await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {

@@ -26,10 +26,10 @@ use tokio::time::Instant;
 
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, set, string};
+use super::resource_common::{list_by_last_segment, name_schema_timeouts, no_identity, read_grouped, time_left};
 use super::retry::{classify, deadline_error, Retry};
 use super::{Clients, Service, Shared};
 use crate::addr::AttrPath;
-use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -378,33 +378,16 @@ impl VpcAccessConnector {
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, model::Connector>>, ProviderError> {
         let parent = format!("projects/{project}/locations/{region}");
-        let mut out = BTreeMap::new();
-        let mut token = String::new();
-        loop {
-            let page = c
-                .vpc_access_calls
-                .idempotent(LIST, timeout, || {
-                    c.vpc_access
-                        .list_connectors()
-                        .set_parent(parent.clone())
-                        .set_page_size(100)
-                        .set_page_token(token.clone())
-                        .send()
-                })
-                .await;
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if e.not_found => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            for conn in page.connectors {
-                out.insert(fields::last_segment(&conn.name).to_string(), conn);
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(Some(out));
-            }
-            token = page.next_page_token;
-        }
+        let parent = parent.as_str();
+        list_by_last_segment!(
+            c.vpc_access_calls,
+            LIST,
+            timeout,
+            c.vpc_access.list_connectors().set_parent(parent),
+            100,
+            connectors
+        )
+        .await
     }
 
     /// Polls a google.longrunning operation by name until done, reporting progress; the
@@ -460,18 +443,7 @@ async fn pause_poll(c: &Clients, attempt: u32, deadline: Instant) -> bool {
 
 #[async_trait]
 impl ResourceType for VpcAccessConnector {
-    fn name(&self) -> &'static str {
-        TYPE
-    }
-
-    fn schema(&self) -> &Schema {
-        &self.schema
-    }
-
-    fn default_timeouts(&self) -> Timeouts {
-        let t = Some(Duration::from_secs(20 * 60));
-        Timeouts { create: t, update: t, delete: t, read: None }
-    }
+    name_schema_timeouts!(TYPE, 20);
 
     /// Project, region and id from the provider; shrinking an instance count replaces.
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
@@ -514,22 +486,14 @@ impl ResourceType for VpcAccessConnector {
             return Ok(Vec::new());
         }
         let c = self.clients(ctx).await?;
-        let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-        let wanted: Vec<Option<(String, String, String)>> = reqs.iter().map(|r| identity(&r.prior)).collect();
-        for (i, w) in wanted.iter().enumerate() {
-            if let Some((p, r, _)) = w {
-                groups.entry((p.clone(), r.clone())).or_default().push(i);
-            }
-        }
-        let mut out = vec![None; reqs.len()];
-        for ((project, region), idxs) in groups {
-            let Some(live) = self.list(&c, &project, &region, ctx.timeout).await? else { continue };
-            for i in idxs {
-                let Some((_, _, name)) = &wanted[i] else { continue };
-                out[i] = live.get(name).map(|conn| self.to_state(conn, Some(&reqs[i].prior)));
-            }
-        }
-        Ok(out)
+        let c = &c;
+        read_grouped(
+            reqs,
+            |v| identity(v).map(|(p, r, n)| ((p, r), n)),
+            |(project, region)| async move { self.list(c, &project, &region, ctx.timeout).await },
+            |_, live, name, prior| live.get(name).map(|conn| self.to_state(conn, Some(prior))),
+        )
+        .await
     }
 
     async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
@@ -616,7 +580,7 @@ impl ResourceType for VpcAccessConnector {
             None => {
                 // Adopted after an ambiguous failure: wait for it to settle.
                 loop {
-                    let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                    let remaining = time_left(deadline);
                     let conn = self.get(&c, &full, remaining).await?;
                     if conn.state != model::connector::State::Creating {
                         break conn;
@@ -643,8 +607,7 @@ impl ResourceType for VpcAccessConnector {
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, region, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
+        let (project, region, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/region/name"))?;
         let full = full_name(&project, &region, &name);
         let (body, mask) = patch_request(planned, changed);
         let deadline = Instant::now() + ctx.timeout;
@@ -654,7 +617,7 @@ impl ResourceType for VpcAccessConnector {
             let started = Instant::now();
             let mut polls = 0u32;
             loop {
-                let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+                let remaining = time_left(deadline);
                 let conn = self.get(&c, &full, remaining).await?;
                 if !matches!(conn.state, model::connector::State::Creating | model::connector::State::Updating) {
                     break;
@@ -697,15 +660,14 @@ impl ResourceType for VpcAccessConnector {
                 .await?;
             }
         }
-        let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_secs(1));
+        let remaining = time_left(deadline);
         let conn = self.get(&c, &full, remaining).await?;
         Ok(self.to_state(&conn, Some(planned)))
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let c = self.clients(ctx).await?;
-        let (project, region, name) = identity(prior)
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no project/region/name")))?;
+        let (project, region, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/region/name"))?;
         let full = full_name(&project, &region, &name);
         let deadline = Instant::now() + ctx.timeout;
         let started = Instant::now();
