@@ -81,6 +81,10 @@ pub struct Attribute {
     /// Sent to the API, never stored, never diffed (Terraform 1.11's write-only arguments).
     pub write_only: bool,
     pub default: Option<Value>,
+    /// Terraform's DiffSuppressFunc: whether a configured value and the prior one mean the
+    /// same object to the API (`example.com.` and `example.com`). The plan then keeps the
+    /// prior's spelling, so nothing changes.
+    pub equivalent: Option<fn(&Value, &Value) -> bool>,
     pub validators: Vec<Validator>,
     pub description: &'static str,
 }
@@ -96,6 +100,7 @@ impl Attribute {
             sensitive: false,
             write_only: false,
             default: None,
+            equivalent: None,
             validators: Vec::new(),
             description: "",
         }
@@ -112,6 +117,11 @@ impl Attribute {
     /// Optional, and computed by the provider when not set.
     pub fn optional_computed(ty: AttrType) -> Self {
         Attribute { optional: true, computed: true, ..Self::base(ty) }
+    }
+    /// See [`Attribute::equivalent`].
+    pub fn equivalent(mut self, same: fn(&Value, &Value) -> bool) -> Self {
+        self.equivalent = Some(same);
+        self
     }
     pub fn force_new(mut self) -> Self {
         self.force_new = true;

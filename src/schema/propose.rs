@@ -136,6 +136,10 @@ fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value, keep_prio
         } else {
             Value::Null
         };
+        let value = match (attr.equivalent, prior.and_then(|p| p.get(name))) {
+            (Some(same), Some(before)) if value.is_wholly_known() && same(&value, before) => before.clone(),
+            _ => value,
+        };
         let sensitive_known =
             attr.sensitive && !value.is_null() && !matches!(value.peel(), Value::Unknown(Unknown::Pending));
         out.insert(name.to_string(), value.mark_if(sensitive_known));

@@ -65,6 +65,7 @@ pub fn schema() -> Schema {
             "ip_version",
             Attribute::optional(AttrType::String)
                 .force_new()
+                .equivalent(same_ip_version)
                 .validate(Validator::OneOf(vec!["IPV4", "IPV6"]))
                 .describe("IPV4 (the API's default) or IPV6."),
         )
@@ -219,7 +220,6 @@ impl ComputeCollection for GlobalAddresses {
     }
 
     fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        suppress_default_ip_version(schema, p);
         cc::plan_align_refs(p, schema, &REFS);
         cc::plan_identity(p, shared, COLLECTION);
         let replacing = p.prior.is_none() || !p.requires_replace.is_empty();
@@ -281,30 +281,15 @@ impl ComputeCollection for GlobalAddresses {
     }
 }
 
-/// Terraform's `EmptyOrDefaultStringSuppress("IPV4")`: an unset `ip_version` and the API's
-/// `IPV4` are the same, in either direction (an imported address holds `IPV4`). When that is
-/// the only difference, plan again as if the prior's spelling were configured, so the computed
-/// attributes keep their values instead of turning unknown for a replacement.
-fn suppress_default_ip_version(schema: &Schema, p: &mut PlanProposal) {
-    let Some(prior) = p.prior.clone() else { return };
-    let is_default = |v: Option<&Value>| match v.map(Value::peel) {
-        None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s.is_empty() || s == DEFAULT_IP_VERSION,
+/// Terraform's DiffSuppressFunc for `ip_version`: unset, empty and `IPV4` (the API's
+/// default) are the same, in either direction (an imported address holds `IPV4`).
+fn same_ip_version(configured: &Value, prior: &Value) -> bool {
+    let is_default = |v: &Value| match v.peel() {
+        Value::Null => true,
+        Value::String(s) => s.is_empty() || s == DEFAULT_IP_VERSION,
         _ => false,
     };
-    let configured = p.config.get("ip_version");
-    if configured.is_some_and(|v| !v.is_wholly_known()) {
-        return;
-    }
-    let prior_value = prior.get("ip_version").cloned().unwrap_or(Value::Null);
-    if !is_default(Some(&prior_value)) || !is_default(configured) || configured == Some(&prior_value) {
-        return;
-    }
-    let mut config = p.config.clone();
-    set(&mut config, "ip_version", prior_value);
-    let again = crate::schema::propose::propose(schema, Some(&prior), &config, false);
-    p.planned = again.planned;
-    p.requires_replace = again.requires_replace;
+    configured == prior || (is_default(configured) && is_default(prior))
 }
 
 #[cfg(test)]

@@ -97,6 +97,7 @@ pub fn schema() -> Schema {
             "domains",
             Attribute::required(AttrType::List(Box::new(AttrType::String)))
                 .force_new()
+                .equivalent(same_domains)
                 .validate(Validator::Custom(Arc::new(check_domains)))
                 .describe("Up to 100 host names (no wildcards) the certificate covers."),
         )
@@ -138,6 +139,14 @@ fn align_domains(new: &[Value], old: &[Value]) -> Vec<Value> {
     new.iter()
         .map(|n| old.iter().find(|o| bare(o).is_some() && bare(o) == bare(n)).cloned().unwrap_or_else(|| n.clone()))
         .collect()
+}
+
+/// Domains the API treats as the same: equal but for a trailing dot, in order.
+fn same_domains(configured: &Value, prior: &Value) -> bool {
+    match (configured.as_list(), prior.as_list()) {
+        (Some(c), Some(p)) => c.len() == p.len() && align_domains(c, p) == p,
+        _ => false,
+    }
 }
 
 fn domains_of(v: &Value) -> Vec<Value> {
@@ -218,19 +227,7 @@ impl ComputeCollection for ManagedSslCertificates {
         conform_to_schema(schema, v)
     }
 
-    fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
-        if let Some(prior) = p.prior.clone() {
-            let configured = domains_of(&p.config);
-            let aligned = align_domains(&configured, &domains_of(&prior));
-            if aligned != configured {
-                // Only trailing dots differ: plan again as if the prior's spelling were configured.
-                let mut config = p.config.clone();
-                with_domains(&mut config, aligned);
-                let again = crate::schema::propose::propose(schema, Some(&prior), &config, false);
-                p.planned = again.planned;
-                p.requires_replace = again.requires_replace;
-            }
-        }
+    fn customize_plan(_schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         cc::plan_identity(p, shared, COLLECTION);
         Ok(Vec::new())
     }
