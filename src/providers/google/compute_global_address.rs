@@ -16,7 +16,7 @@ use super::compute_collection::{
     compute_sdk_calls, is_stale_fingerprint, ComputeCall, ComputeCollection, ComputeResource,
 };
 use super::compute_common::{self as cc, Renames};
-use super::fields::{self, conform_to_schema, set, string, string_map};
+use super::fields::{self, conform_to_schema, set, string};
 use super::Shared;
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
@@ -123,33 +123,6 @@ pub fn request(schema: &Schema, planned: &Value, project: &str, name: &str) -> R
     cc::json_model(j, TYPE)
 }
 
-/// The labels to send: the planned effective set (labels kept from outside Cairn plus the
-/// configured ones), or the configured ones when the plan could not know the effective set.
-fn labels_to_send(planned: &Value) -> BTreeMap<String, String> {
-    match planned.get("effective_labels").filter(|v| v.is_wholly_known() && !v.is_null()) {
-        Some(_) => string_map(planned, "effective_labels"),
-        None => string_map(planned, "labels"),
-    }
-}
-
-/// The effective labels after an apply: the prior's labels minus the keys the configuration
-/// managed, plus what it configures now.
-fn effective_after(
-    prior_effective: Option<&Value>,
-    prior_managed: Option<&Value>,
-    configured: Option<&Value>,
-) -> Value {
-    let managed: Vec<&String> = prior_managed.and_then(Value::as_map).map(|m| m.keys().collect()).unwrap_or_default();
-    let mut out: BTreeMap<String, Value> = prior_effective
-        .and_then(Value::as_map)
-        .map(|m| m.iter().filter(|(k, _)| !managed.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    if let Some(m) = configured.and_then(Value::as_map) {
-        out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    Value::object(out)
-}
-
 /// `setLabels` with the fingerprint the state holds; on 412 (labels changed since the plan's
 /// refresh) once more with the current one.
 async fn set_labels(
@@ -233,7 +206,7 @@ impl ComputeCollection for GlobalAddresses {
             });
         if labels_changed {
             let configured = p.planned.get("labels").cloned();
-            let effective = effective_after(
+            let effective = fields::effective_after(
                 prior.as_ref().and_then(|x| x.get("effective_labels")),
                 prior.as_ref().and_then(|x| x.get("labels")),
                 configured.as_ref(),
@@ -259,13 +232,18 @@ impl ComputeCollection for GlobalAddresses {
         let labels_changed =
             changed.iter().any(|c| matches!(c.top(), Some("labels" | "effective_labels" | "terraform_labels")));
         if labels_changed {
-            set_labels(call, string(prior, "label_fingerprint"), labels_to_send(planned)).await?;
+            set_labels(
+                call,
+                string(prior, "label_fingerprint"),
+                fields::effective_to_send(planned, "effective_labels", "labels"),
+            )
+            .await?;
         }
         Ok(())
     }
 
     async fn after_insert(call: &ComputeCall<'_, Self>, planned: &Value) -> Result<(), ProviderError> {
-        let labels = labels_to_send(planned);
+        let labels = fields::effective_to_send(planned, "effective_labels", "labels");
         if labels.is_empty() {
             return Ok(());
         }
@@ -400,7 +378,7 @@ mod tests {
         let prop = plan(&t, &v, &cfg2);
         assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
         assert_eq!(
-            labels_to_send(&prop.planned),
+            fields::effective_to_send(&prop.planned, "effective_labels", "labels"),
             BTreeMap::from([("env".to_string(), "prod".to_string()), ("owner".to_string(), "netops".to_string())])
         );
         assert!(prop.planned.get("label_fingerprint").is_some_and(Value::is_unknown));

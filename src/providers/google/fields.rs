@@ -156,6 +156,34 @@ pub fn json_name(name: &str) -> String {
     out
 }
 
+/// A non-authoritative map (labels, annotations) as the plan will leave it: the keys set
+/// outside Cairn (in the prior effective map but not managed) plus the configured ones.
+pub fn effective_after(
+    prior_effective: Option<&Value>,
+    prior_managed: Option<&Value>,
+    configured: Option<&Value>,
+) -> Value {
+    let managed: Vec<&String> = prior_managed.and_then(Value::as_map).map(|m| m.keys().collect()).unwrap_or_default();
+    let mut out: BTreeMap<String, Value> = prior_effective
+        .and_then(Value::as_map)
+        .map(|m| m.iter().filter(|(k, _)| !managed.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if let Some(m) = configured.and_then(Value::as_map) {
+        out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Value::object(out)
+}
+
+/// The non-authoritative map to send: the planned `effective` set (keys kept from outside
+/// Cairn plus the configured ones), or the configured `managed` one when the plan could not
+/// know the effective set.
+pub fn effective_to_send(planned: &Value, effective: &str, managed: &str) -> BTreeMap<String, String> {
+    match planned.get(effective).filter(|v| v.is_wholly_known() && !v.is_null()) {
+        Some(_) => string_map(planned, effective),
+        None => string_map(planned, managed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -449,18 +449,10 @@ fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secre
     let mut s = model::Secret::new();
     if wanted("labels") {
         // The full effective set: labels are non-authoritative, so keys set outside Cairn stay.
-        let labels = match planned.get("effective_labels").filter(|v| v.is_wholly_known() && !v.is_null()) {
-            Some(_) => string_map(planned, "effective_labels"),
-            None => string_map(planned, "labels"),
-        };
-        s = s.set_labels(labels);
+        s = s.set_labels(fields::effective_to_send(planned, "effective_labels", "labels"));
     }
     if wanted("annotations") {
-        let ann = match planned.get("effective_annotations").filter(|v| v.is_wholly_known() && !v.is_null()) {
-            Some(_) => string_map(planned, "effective_annotations"),
-            None => string_map(planned, "annotations"),
-        };
-        s = s.set_annotations(ann);
+        s = s.set_annotations(fields::effective_to_send(planned, "effective_annotations", "annotations"));
     }
     if wanted("version_aliases") {
         let mut aliases = HashMap::new();
@@ -519,31 +511,6 @@ fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secre
     Ok(s)
 }
 
-/// A non-authoritative map as the plan will leave it: the keys set outside Cairn (in the
-/// prior effective map but not managed) plus the configured ones.
-fn effective_after(
-    prior_effective: Option<&Value>,
-    prior_managed: Option<&Value>,
-    configured: Option<&Value>,
-) -> Value {
-    let mut out: BTreeMap<String, Value> = BTreeMap::new();
-    let managed: Vec<String> =
-        prior_managed.and_then(Value::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
-    if let Some(m) = prior_effective.and_then(Value::as_map) {
-        for (k, v) in m {
-            if !managed.contains(k) {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-    }
-    if let Some(m) = configured.and_then(Value::as_map) {
-        for (k, v) in m {
-            out.insert(k.clone(), v.clone());
-        }
-    }
-    Value::object(out)
-}
-
 /// Accepts `projects/{p}/secrets/{id}`, `{p}/{id}` and `{id}` (the provider's project).
 pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {
     if let Some(ps) = parse_secret_name(id) {
@@ -591,7 +558,7 @@ impl ResourceType for SecretManagerSecret {
         for (managed, effective) in [("labels", "effective_labels"), ("annotations", "effective_annotations")] {
             if changed(managed) {
                 let configured = p.planned.get(managed).cloned();
-                let eff = effective_after(
+                let eff = fields::effective_after(
                     prior.as_ref().and_then(|x| x.get(effective)),
                     prior.as_ref().and_then(|x| x.get(managed)),
                     configured.as_ref(),
