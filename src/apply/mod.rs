@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::addr::{AttrPath, InstanceAddr, ModulePath};
+use crate::addr::{InstanceAddr, ModulePath};
 use crate::graph::{Graph, Node};
 use crate::lang::config::Config;
 use crate::lang::diag::{Diagnostic, Diagnostics};
@@ -515,13 +515,11 @@ fn start_step(
     };
     let persister = persister.clone();
     let key_bytes = input.fingerprint_key;
-    let before = c.before.clone();
-    let changed: Vec<AttrPath> = c.changed_paths.clone();
-    let update = c.action == Action::Update;
-    let addr = c.addr.clone();
+    // The change travels with the step (its values share their maps with the plan's).
     let change = c.clone();
     let step = key.1;
     Ok(Box::pin(async move {
+        let (before, addr) = (&change.before, &change.addr);
         let result: Result<Option<Produced>, String> = async {
             if step == Step::Import {
                 let v = before.clone().unwrap_or(Value::Null);
@@ -533,8 +531,9 @@ fn start_step(
             tracing::debug!(address = %addr, action = %entry.action, "journaled; calling the provider");
             let outcome: Result<Option<Produced>, String> = match step {
                 Step::Main => {
-                    let res = if update {
-                        rt.update(&cc, before.as_ref().unwrap_or(&Value::Null), &planned, &config_value, &changed).await
+                    let res = if change.action == Action::Update {
+                        let prior = before.as_ref().unwrap_or(&Value::Null);
+                        rt.update(&cc, prior, &planned, &config_value, &change.changed_paths).await
                     } else {
                         rt.create(&cc, &planned, &config_value).await
                     };
@@ -545,7 +544,7 @@ fn start_step(
                             persister.write_resource(addr.clone(), Some(stored.clone())).await?;
                             Ok(Some((v, stored)))
                         }
-                        Err(e) => Err(describe_error(&addr, &e)),
+                        Err(e) => Err(describe_error(addr, &e)),
                     }
                 }
                 Step::Delete | Step::DeleteOld => match rt.delete(&cc, before.as_ref().unwrap_or(&Value::Null)).await {
@@ -563,7 +562,7 @@ fn start_step(
                         }
                         Ok(None)
                     }
-                    Err(e) => Err(describe_error(&addr, &e)),
+                    Err(e) => Err(describe_error(addr, &e)),
                 },
                 Step::Import => unreachable!("handled above"),
             };
