@@ -448,8 +448,9 @@ impl<'w> Walk<'w> {
         let by_request = self.read.opts.replace.contains(&iaddr);
 
         let (action, reason, after, changed, replace_paths, warnings) = if !r.in_target {
-            // Outside --target: what exists stays as it is; what does not is not known.
-            let before = before.as_ref()?;
+            // Outside --target: what exists stays as it is; what does not is not known (and
+            // references to it read unknown).
+            let Some(before) = before.as_ref() else { return Some(Value::unknown()) };
             (Action::NoOp, None, Some(before.clone()), vec![], vec![], vec![])
         } else {
             let input = InstanceInput {
@@ -1515,5 +1516,20 @@ output "b_inputs" {
         let d = &err.0[0];
         assert!(d.summary.contains("google_compute_instance"), "{}", d.summary);
         assert!(d.help.as_deref().is_some_and(|h| h.contains("cairn state rm")), "{:?}", d.help);
+    }
+
+    #[tokio::test]
+    async fn an_untargeted_instance_that_does_not_exist_reads_as_unknown() {
+        let s = stack(&[("main.tf", STACK)]);
+        let targeted = PlanOptions { targets: vec!["terraform_data.a".parse().unwrap()], ..PlanOptions::default() };
+        let r = plan_with(&s, State::new(), &targeted).await.unwrap();
+        assert_eq!(actions(&r.plan), vec![("terraform_data.a".into(), Action::Create, None)]);
+        let b: ResourceAddr = match "terraform_data.b".parse::<AnyAddr>().unwrap() {
+            AnyAddr::Resource(b) => b,
+            other => panic!("{other}"),
+        };
+        let values = &r.env.resources[&b].values;
+        assert_eq!(values.len(), 2, "both instances have a value for references to read");
+        assert!(values.values().all(Value::is_unknown));
     }
 }
