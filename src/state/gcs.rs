@@ -33,8 +33,8 @@ use google_cloud_storage::model_ext::KeyAes256;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, ResourceInstanceState, State, StateError,
-    StateStore, FORMAT_VERSION,
+    HistoryEntry, HistoryRecord, HistoryRecordRef, JournalEntry, LockGuard, LockInfo, ResourceInstanceState, State,
+    StateError, StateStore, FORMAT_VERSION,
 };
 use crate::addr::InstanceAddr;
 use crate::google_auth::CredentialSource;
@@ -514,7 +514,7 @@ impl GcsStore {
             Err(Refused::Failed(e)) => return Err(e),
         };
         self.set_generation(generation);
-        let record = HistoryRecord { time: now(), operation: operation.to_string(), state: state.clone() };
+        let record = HistoryRecordRef { time: now(), operation, state };
         let body = serde_json::to_string(&record).map_err(|e| api.io("cannot encode a history version", e))?;
         let name = format!("{}/{:020}.json", self.name("history"), state.serial);
         match api.write(&name, body, None).await {

@@ -32,8 +32,8 @@ use tokio::sync::{watch, OnceCell};
 
 use super::lock::{self, FileLockGuard};
 use super::{
-    CheckResult, HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, OutputState, ResourceInstanceState,
-    State, StateError, StateStore, FORMAT_VERSION,
+    history_record_json, CheckResult, HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, OutputState,
+    ResourceInstanceState, State, StateError, StateStore, FORMAT_VERSION,
 };
 use crate::addr::InstanceAddr;
 
@@ -301,6 +301,28 @@ impl Handle {
         }))
     }
 
+    /// The history record of what is stored now, copied from the stored bytes: each resource is
+    /// checked to decode (as [`Self::load`] would) but never kept decoded.
+    fn stored_history_record(&self, operation: &str) -> Result<Option<(u64, Vec<u8>)>, StateError> {
+        let raw = self.meta.get(META_KEY).map_err(|e| self.err("cannot read the state header", e))?;
+        let Some(raw) = raw else {
+            if self.resources.is_empty() {
+                return Ok(None);
+            }
+            return Err(self.corrupt("meta key \"state\"", "resources are stored but the state header is missing"));
+        };
+        let serial = self.parse_meta(&raw)?.serial;
+        let mut resources = Vec::with_capacity(self.resources.len());
+        for item in self.resources.iter() {
+            let (k, v) = item.map_err(|e| self.err("cannot read resources", e))?;
+            self.parse_resource(&k, &v)?;
+            let addr = String::from_utf8(k.to_vec()).map_err(|e| self.corrupt("a resource key", e))?;
+            resources.push((addr, v));
+        }
+        let record = history_record_json(&now(), operation, &raw, resources.iter().map(|(k, v)| (k.as_str(), &v[..])));
+        Ok(Some((serial, record)))
+    }
+
     fn prune_history(&self) -> Result<(), StateError> {
         while self.history.len() > HISTORY_LIMIT {
             self.history.pop_min().map_err(|e| self.err("cannot prune state history", e))?;
@@ -380,8 +402,8 @@ impl StateStore for LocalStore {
         }
         let keep: HashSet<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
         let meta = to_json(&h, "the state header", &Meta::of(state))?;
-        let record = HistoryRecord { time: now(), operation: operation.to_string(), state: state.clone() };
-        let record = to_json(&h, "a history version", &record)?;
+        let record =
+            history_record_json(&now(), operation, &meta, entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
         loop {
             // Transactions cannot scan, so list what to delete first and make the transaction
             // start over if the header (rewritten by every change) moved in between.
@@ -529,10 +551,7 @@ impl StateStore for LocalStore {
         }
         // The version recorded is what is stored (the resources written during the apply), not
         // the caller's copy.
-        if let Some(stored) = h.load()? {
-            let serial = stored.serial;
-            let record = HistoryRecord { time: now(), operation: "apply".to_string(), state: stored };
-            let record = to_json(&h, "a history version", &record)?;
+        if let Some((serial, record)) = h.stored_history_record("apply")? {
             h.history.insert(serial_key(serial), record).map_err(|e| h.err("cannot record state history", e))?;
             h.prune_history()?;
         }
