@@ -529,7 +529,9 @@ fn start_step(
             }
             persister.journal(entry.clone()).await?;
             tracing::debug!(address = %addr, action = %entry.action, "journaled; calling the provider");
-            let outcome: Result<Option<Produced>, String> = match step {
+            // What the call produced, and the resource write that records it (stored together
+            // with the entry that closes the journal).
+            let (outcome, write): (Result<Option<Produced>, String>, _) = match step {
                 Step::Main => {
                     let res = if change.action == Action::Update {
                         let prior = before.as_ref().unwrap_or(&Value::Null);
@@ -541,33 +543,24 @@ fn start_step(
                         Ok(v) => {
                             let v = carry_marks(v, &planned);
                             let stored = change.recorded(rt.schema(), &v, &key_bytes);
-                            persister.write_resource(addr.clone(), Some(stored.clone())).await?;
-                            Ok(Some((v, stored)))
+                            let write = Some((addr.clone(), Some(stored.clone())));
+                            (Ok(Some((v, stored))), write)
                         }
-                        Err(e) => Err(describe_error(addr, &e)),
+                        Err(e) => (Err(describe_error(addr, &e)), None),
                     }
                 }
                 Step::Delete | Step::DeleteOld => match rt.delete(&cc, before.as_ref().unwrap_or(&Value::Null)).await {
-                    Ok(()) => {
-                        // The old object of a create-then-delete is not in state any more: its
-                        // replacement took its address.
-                        if step == Step::Delete {
-                            persister.write_resource(addr.clone(), None).await?;
-                        }
-                        Ok(None)
-                    }
-                    Err(e) if e.not_found => {
-                        if step == Step::Delete {
-                            persister.write_resource(addr.clone(), None).await?;
-                        }
-                        Ok(None)
-                    }
-                    Err(e) => Err(describe_error(addr, &e)),
+                    // The old object of a create-then-delete is not in state any more: its
+                    // replacement took its address.
+                    Ok(()) => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
+                    Err(e) if e.not_found => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
+                    Err(e) => (Err(describe_error(addr, &e)), None),
                 },
                 Step::Import => unreachable!("handled above"),
             };
             let status = if outcome.is_ok() { JournalStatus::Succeeded } else { JournalStatus::Failed };
-            persister.journal(JournalEntry { status, time: chrono::Utc::now().to_rfc3339(), ..entry }).await?;
+            let closing = JournalEntry { status, time: chrono::Utc::now().to_rfc3339(), ..entry };
+            persister.complete(write, closing).await?;
             outcome
         }
         .await;

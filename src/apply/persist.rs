@@ -10,11 +10,15 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::addr::InstanceAddr;
-use crate::state::{JournalEntry, ResourceInstanceState, State, StateStore};
+use crate::state::{JournalEntry, JournalStatus, ResourceInstanceState, State, StateStore};
+
+type ResourceWrite = (InstanceAddr, Option<ResourceInstanceState>);
 
 enum Msg {
     Journal(JournalEntry, oneshot::Sender<Result<(), String>>),
     Resource(InstanceAddr, Option<ResourceInstanceState>, oneshot::Sender<Result<(), String>>),
+    /// A step's end: its resource write (if any), then the entry that closes its journal.
+    Complete(Box<(Option<ResourceWrite>, JournalEntry)>, oneshot::Sender<Result<(), String>>),
     State(State, String, oneshot::Sender<Result<(), String>>),
     Finish(State, oneshot::Sender<Result<State, String>>),
     /// Acknowledged once everything queued before it is written.
@@ -41,33 +45,46 @@ impl Persister {
                         Err(_) => break,
                     }
                 }
-                // Journal entries first: a step's "started" must be durable before its call,
-                // and its "succeeded" is only sent after its resource was written.
-                let mut journals = Vec::new();
-                let mut resources = Vec::new();
+                // One write per batch, ordered: opening entries (a step's "started" must be
+                // durable before its call), resources, then closing entries (a step's
+                // "succeeded" follows the resource it produced).
+                let mut opening = Vec::new();
+                let mut changes: Vec<ResourceWrite> = Vec::new();
+                let mut closing = Vec::new();
+                let mut acks = Vec::new();
                 let mut others = Vec::new();
                 for m in batch {
                     match m {
-                        Msg::Journal(e, ack) => journals.push((e, ack)),
-                        Msg::Resource(a, r, ack) => resources.push((a, r, ack)),
+                        Msg::Journal(e, ack) if e.status == JournalStatus::Started => {
+                            opening.push(e);
+                            acks.push(ack);
+                        }
+                        Msg::Journal(e, ack) => {
+                            closing.push(e);
+                            acks.push(ack);
+                        }
+                        Msg::Resource(a, r, ack) => {
+                            changes.push((a, r));
+                            acks.push(ack);
+                        }
+                        Msg::Complete(step_end, ack) => {
+                            let (write, e) = *step_end;
+                            changes.extend(write);
+                            closing.push(e);
+                            acks.push(ack);
+                        }
                         other => others.push(other),
                     }
                 }
-                if !journals.is_empty() {
-                    let entries: Vec<JournalEntry> = journals.iter().map(|(e, _)| e.clone()).collect();
-                    let res = store.journal_batch(&entries).await.map_err(|e| e.to_string());
-                    for (_, ack) in journals {
-                        let _ = ack.send(res.clone());
-                    }
-                }
-                if !resources.is_empty() {
-                    let changes: Vec<(InstanceAddr, Option<ResourceInstanceState>)> =
-                        resources.iter().map(|(a, r, _)| (a.clone(), r.clone())).collect();
-                    let res = store.write_resources(&lineage, serial + 1, &changes).await.map_err(|e| e.to_string());
+                if !acks.is_empty() {
+                    let res = store
+                        .write_batch(&lineage, serial + 1, &opening, &changes, &closing)
+                        .await
+                        .map_err(|e| e.to_string());
                     if res.is_ok() {
                         serial += changes.len() as u64;
                     }
-                    for (_, _, ack) in resources {
+                    for ack in acks {
                         let _ = ack.send(res.clone());
                     }
                 }
@@ -104,6 +121,16 @@ impl Persister {
     pub async fn write_resource(&self, addr: InstanceAddr, r: Option<ResourceInstanceState>) -> Result<(), String> {
         let (ack, rx) = oneshot::channel();
         self.tx.send(Msg::Resource(addr, r, ack)).map_err(|_| "state persister stopped".to_string())?;
+        rx.await.map_err(|_| "state persister stopped".to_string())?
+    }
+
+    /// Ends a step: writes its resource change (`None`: nothing to store) and then the entry that
+    /// closes its journal, durably, as one.
+    pub async fn complete(&self, write: Option<ResourceWrite>, closing: JournalEntry) -> Result<(), String> {
+        let (ack, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Complete(Box::new((write, closing)), ack))
+            .map_err(|_| "state persister stopped".to_string())?;
         rx.await.map_err(|_| "state persister stopped".to_string())?
     }
 

@@ -821,13 +821,23 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
     }
 
-    fn interpolate(&mut self, e: &Expression, out: &mut String, st: &mut TemplateState) -> Result<(), Diagnostics> {
-        let v = self.expr(e)?;
-        st.sensitive |= v.is_sensitive();
+    /// A template's operand (an interpolation, an `%{if}` condition, a `%{for}` collection): its
+    /// sensitivity marks the whole result, and an unknown one makes the whole result unknown
+    /// (`None`: nothing more to render from it).
+    fn template_operand(&mut self, e: &Expression, st: &mut TemplateState) -> Result<Option<Value>, Diagnostics> {
+        let (v, sensitive) = unmark(self.expr(e)?);
+        st.sensitive |= sensitive;
         if v.is_unknown() {
             st.unknown = true;
-            return Ok(());
+            return Ok(None);
         }
+        Ok(Some(v))
+    }
+
+    fn interpolate(&mut self, e: &Expression, out: &mut String, st: &mut TemplateState) -> Result<(), Diagnostics> {
+        let Some(v) = self.template_operand(e, st)? else {
+            return Ok(());
+        };
         let s = to_template_string(&v).map_err(|m| {
             Diagnostics::from(
                 err("Invalid template interpolation value")
@@ -845,12 +855,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         out: &mut String,
         st: &mut TemplateState,
     ) -> Result<(), Diagnostics> {
-        let cond = self.expr(&d.if_expr.cond_expr)?;
-        st.sensitive |= cond.is_sensitive();
-        if cond.is_unknown() {
-            st.unknown = true;
+        let Some(cond) = self.template_operand(&d.if_expr.cond_expr, st)? else {
             return Ok(());
-        }
+        };
         let b = to_bool(&cond).map_err(|m| {
             Diagnostics::from(
                 err("Invalid template condition")
@@ -875,13 +882,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         st: &mut TemplateState,
     ) -> Result<(), Diagnostics> {
         let f = &d.for_expr;
-        let coll = self.expr(&f.collection_expr)?;
-        let (coll, s) = unmark(coll);
-        st.sensitive |= s;
-        if coll.is_unknown() {
-            st.unknown = true;
+        let Some(coll) = self.template_operand(&f.collection_expr, st)? else {
             return Ok(());
-        }
+        };
         let Some(items) = iteration_items(&coll) else {
             return Err(err("Iteration over non-iterable value")
                 .detail(format!(

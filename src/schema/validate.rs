@@ -807,6 +807,20 @@ pub(crate) mod test_hcl {
         }
     }
 
+    /// What [`super::check_values`] says of the first resource block of `src` against `schema`,
+    /// one `file:line:col: summary` line per diagnostic (no location where it has no span).
+    pub fn check(src: &str, schema: &crate::schema::Schema) -> Vec<String> {
+        let p = resource(src);
+        super::check_values(&p.body, &p.value, schema, p.block_span)
+            .0
+            .iter()
+            .map(|d| match d.span {
+                Some(span) => format!("{}: {}", p.sources.location(span), d.summary),
+                None => format!(": {}", d.summary),
+            })
+            .collect()
+    }
+
     fn sp(file: FileId, r: Option<std::ops::Range<usize>>) -> Span {
         let r = r.unwrap_or(0..0);
         Span { file, start: r.start, end: r.end }

@@ -389,6 +389,29 @@ pub trait StateStore: Send + Sync {
         }
         Ok(())
     }
+    /// One batch of an apply's writes, in this order: `opening` journal entries (each must be
+    /// durable before its call is sent), resource `changes` (as [`Self::write_resources`]), and
+    /// `closing` entries (each closes a step whose result is among `changes` or an earlier
+    /// batch). Durable when it returns. The default writes the three parts one after another; a
+    /// store that can make a closing entry durable atomically with the resources it follows may
+    /// do it all in one write.
+    async fn write_batch(
+        &self,
+        lineage: &str,
+        first_serial: u64,
+        opening: &[JournalEntry],
+        changes: &[(InstanceAddr, Option<ResourceInstanceState>)],
+        closing: &[JournalEntry],
+    ) -> Result<(), StateError> {
+        if !opening.is_empty() {
+            self.journal_batch(opening).await?;
+        }
+        self.write_resources(lineage, first_serial, changes).await?;
+        if !closing.is_empty() {
+            self.journal_batch(closing).await?;
+        }
+        Ok(())
+    }
     /// Entries of applies that did not finish (no `Succeeded`/`Failed` for a `Started`).
     async fn open_journal(&self) -> Result<Vec<JournalEntry>, StateError>;
     async fn clear_journal(&self, apply_id: &str) -> Result<(), StateError>;

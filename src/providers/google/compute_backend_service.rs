@@ -371,15 +371,10 @@ mod tests {
     use super::*;
     use crate::providers::google::compute_collection::is_stale_fingerprint;
     use crate::providers::ResourceType;
-    use crate::schema::validate::{check_values, test_hcl};
+    use crate::schema::validate::test_hcl;
 
     fn diags(src: &str) -> Vec<String> {
-        let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span)
-            .0
-            .iter()
-            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
-            .collect()
+        test_hcl::check(src, &schema())
     }
 
     fn bs(body: &str) -> String {

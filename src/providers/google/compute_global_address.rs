@@ -276,16 +276,11 @@ mod tests {
 
     use super::*;
     use crate::providers::ResourceType;
-    use crate::schema::validate::{check_values, test_hcl};
+    use crate::schema::validate::test_hcl;
 
     fn diags(body: &str) -> Vec<String> {
         let src = format!("resource \"google_compute_global_address\" \"a\" {{\n{body}}}\n");
-        let p = test_hcl::resource(&src);
-        check_values(&p.body, &p.value, &schema(), p.block_span)
-            .0
-            .iter()
-            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
-            .collect()
+        test_hcl::check(&src, &schema())
     }
 
     #[test]

@@ -293,15 +293,10 @@ impl ComputeCollection for HealthChecks {
 mod tests {
     use super::*;
     use crate::providers::ResourceType;
-    use crate::schema::validate::{check_values, test_hcl};
+    use crate::schema::validate::test_hcl;
 
     pub(crate) fn diags(src: &str, schema: &Schema) -> Vec<String> {
-        let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, schema, p.block_span)
-            .0
-            .iter()
-            .map(|d| format!("{}: {}", p.sources.location(d.span.unwrap()), d.summary))
-            .collect()
+        test_hcl::check(src, schema)
     }
 
     fn hc(body: &str) -> String {

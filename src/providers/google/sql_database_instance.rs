@@ -1349,18 +1349,11 @@ impl ResourceType for SqlDatabaseInstance {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::validate::{check_values, test_hcl};
+    use crate::schema::validate::test_hcl;
     use std::sync::Mutex;
 
     fn diags(src: &str) -> Vec<String> {
-        let p = test_hcl::resource(src);
-        check_values(&p.body, &p.value, &schema(), p.block_span)
-            .0
-            .iter()
-            .map(|d| {
-                format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)
-            })
-            .collect()
+        test_hcl::check(src, &schema())
     }
 
     fn stack(version: &str, settings: &str) -> String {

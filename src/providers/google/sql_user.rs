@@ -375,18 +375,11 @@ impl ResourceType for SqlUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::validate::{check_values, test_hcl};
+    use crate::schema::validate::test_hcl;
 
     fn diags(body: &str) -> Vec<String> {
         let src = format!("resource \"google_sql_user\" \"u\" {{\n  name = \"netra_user\"\n  instance = \"netra-staging-db\"\n{body}}}\n");
-        let p = test_hcl::resource(&src);
-        check_values(&p.body, &p.value, &schema(), p.block_span)
-            .0
-            .iter()
-            .map(|d| {
-                format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)
-            })
-            .collect()
+        test_hcl::check(&src, &schema())
     }
 
     #[test]

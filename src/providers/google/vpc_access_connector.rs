@@ -791,18 +791,11 @@ pub(crate) mod raw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::validate::{check_values, test_hcl};
+    use crate::schema::validate::test_hcl;
 
     fn diags(body: &str) -> Vec<String> {
         let src = format!("resource \"google_vpc_access_connector\" \"c\" {{\n{body}}}\n");
-        let p = test_hcl::resource(&src);
-        check_values(&p.body, &p.value, &schema(), p.block_span)
-            .0
-            .iter()
-            .map(|d| {
-                format!("{}: {}", d.span.map(|s| p.sources.location(s).to_string()).unwrap_or_default(), d.summary)
-            })
-            .collect()
+        test_hcl::check(&src, &schema())
     }
 
     const OK: &str = "  name = \"staging-connector\"\n  region = \"us-central1\"\n  network = \"staging-vpc\"\n  ip_cidr_range = \"10.1.0.0/28\"\n  min_instances = 2\n  max_instances = 10\n";
