@@ -106,18 +106,23 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let mut state = plan.prior_state.clone();
     let mut outcome = ApplyOutcome::default();
 
-    // The stored state is read for its serial and to see whether refresh changed it; it is not
-    // kept (the plan's prior state is the one the apply works on).
-    let (stored_serial, refreshed_differs) = match input.store.load().await.map_err(state_diag)? {
-        Some(stored) => (stored.serial, stored != state),
-        None => (0, false),
+    // A refresh-only apply, or a plan whose refresh changed what state holds, first records
+    // the refreshed objects. Only then is the stored state read whole (to compare it; it is not
+    // kept: the plan's prior state is the one the apply works on); otherwise its serial is all
+    // the apply needs.
+    let may_record_refresh = plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan);
+    let (stored_serial, refreshed_differs) = if may_record_refresh {
+        match input.store.load().await.map_err(state_diag)? {
+            Some(stored) => (stored.serial, stored != state),
+            None => (0, false),
+        }
+    } else {
+        (input.store.serial().await.map_err(state_diag)?, false)
     };
     tracing::info!(changes = changes.len(), parallelism = input.parallelism, "apply starting");
     let persister = persist::Persister::spawn(input.store.clone(), state.lineage.clone(), stored_serial);
 
-    // A refresh-only apply, or a plan whose refresh changed what state holds, first records
-    // the refreshed objects.
-    if refreshed_differs && (plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan)) {
+    if refreshed_differs {
         persister
             .write_state(state.clone(), "apply (refresh)")
             .await

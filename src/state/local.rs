@@ -394,6 +394,12 @@ impl StateStore for LocalStore {
         self.handle().await?.load()
     }
 
+    async fn serial(&self) -> Result<u64, StateError> {
+        let h = self.handle().await?;
+        let raw = h.meta.get(META_KEY).map_err(|e| h.err("cannot read the state header", e))?;
+        raw.map_or(Ok(0), |raw| h.parse_meta(&raw).map(|m| m.serial))
+    }
+
     async fn write(&self, state: &State, operation: &str) -> Result<(), StateError> {
         let h = self.handle().await?;
         let mut entries = Vec::with_capacity(state.resources.len());
@@ -961,6 +967,7 @@ mod tests {
         assert_eq!(open.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
         let state = store.load().await.unwrap().unwrap();
         assert_eq!((state.serial, state.resources.contains_key(&addr(5))), (3, true));
+        assert_eq!(store.serial().await.unwrap(), 3, "the header alone says the serial");
 
         let refused =
             store.write_batch("other", 4, &[], &[(addr(6), Some(res(6)))], &[entry("a1", 3, 1, Succeeded)]).await;

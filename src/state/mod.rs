@@ -351,6 +351,11 @@ pub trait StateStore: Send + Sync {
 
     /// The current state, or `None` when nothing was ever written.
     async fn load(&self) -> Result<Option<State>, StateError>;
+    /// The current state's serial (0 when nothing was ever written), for a caller that needs
+    /// nothing else. The default loads the state; a store that keeps a header reads only that.
+    async fn serial(&self) -> Result<u64, StateError> {
+        Ok(self.load().await?.map_or(0, |s| s.serial))
+    }
     /// Replaces the whole state (after `state rm`, `state mv`, restore …) and records a history
     /// version. `operation` names the writer.
     async fn write(&self, state: &State, operation: &str) -> Result<(), StateError>;
