@@ -8,6 +8,8 @@
 //! per resource type.
 
 pub mod clients;
+#[cfg(test)]
+mod completeness;
 pub mod compute_backend_service;
 pub mod compute_collection;
 pub mod compute_common;
@@ -20,6 +22,7 @@ pub mod config;
 pub mod errors;
 pub mod fields;
 pub mod logging_project_sink;
+pub mod mmv1;
 pub mod resource_common;
 pub mod retry;
 pub mod secret_manager_secret;
