@@ -546,7 +546,7 @@ fn start_step(
                     };
                     match res {
                         Ok(v) => {
-                            let v = carry_marks(v, &planned);
+                            let v = carry_marks(rt.schema().keep_client_only(&planned, v), &planned);
                             let stored = change.recorded(rt.schema(), &v, &key_bytes);
                             let write = Some((addr.clone(), Some(stored.clone())));
                             (Ok(Some((v, stored))), write)

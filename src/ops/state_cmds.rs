@@ -177,6 +177,7 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
         .import(&cc, id)
         .await
         .map_err(|e| OpError::msg(format!("cannot import {target} with id \"{id}\": {}", e.message)))?;
+    let v = rt.schema().keep_client_only(&Value::Null, v);
     let key = store.fingerprint_key().await?;
     let (attributes, sensitive_fingerprints) = crate::state::codec::encode(&v, rt.schema(), &key);
     state.resources.insert(

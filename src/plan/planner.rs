@@ -538,7 +538,7 @@ impl<'w> Walk<'w> {
         let cc = || call_context(self.read.input, &r.provider, r.block, read_purpose(self.read.opts));
         if let Some(id) = self.imports.get(iaddr) {
             return match r.rt.import(&cc(), id).await {
-                Ok(v) => Ok((Some(v), Some(id.clone()))),
+                Ok(v) => Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(id.clone()))),
                 Err(e) => {
                     self.diags.push(
                         Diagnostic::error(format!("Cannot import {iaddr} (id \"{id}\"): {}", e.message))
@@ -553,7 +553,7 @@ impl<'w> Walk<'w> {
                 self.warnings.push(Diagnostic::warning(format!(
                     "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
                 )));
-                return Ok((Some(v), Some(name.clone())));
+                return Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(name.clone())));
             }
         }
         Ok((None, None))
@@ -1131,7 +1131,12 @@ async fn refresh(
         };
         match res {
             Ok(values) if values.len() == reqs.len() => {
+                let schema = input.registry.get(&type_name).map(|rt| rt.schema());
                 for (req, v) in reqs.into_iter().zip(values) {
+                    let v = match (schema, v) {
+                        (Some(schema), Some(v)) => Some(schema.keep_client_only(&req.prior, v)),
+                        (_, v) => v,
+                    };
                     out.push((req.addr, v));
                 }
             }

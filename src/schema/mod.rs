@@ -17,6 +17,8 @@ pub type ValueCheck = std::sync::Arc<dyn Fn(&Value) -> Result<(), String> + Send
 /// A check over a whole configuration: each problem's attribute path and message.
 pub type ConfigCheck = std::sync::Arc<dyn Fn(&Value) -> Vec<(AttrPath, String)> + Send + Sync>;
 
+use std::sync::Arc;
+
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 
@@ -87,6 +89,10 @@ pub struct Attribute {
     pub equivalent: Option<fn(&Value, &Value) -> bool>,
     pub validators: Vec<Validator>,
     pub description: &'static str,
+    /// Terraform-only (a provider's "virtual" field, like `deletion_policy`): the API never
+    /// holds it, so its value is the configuration's (through the plan) after create and
+    /// update, and the prior state's after a read. See [`Schema::keep_client_only`].
+    pub client_only: bool,
 }
 
 impl Attribute {
@@ -103,6 +109,7 @@ impl Attribute {
             equivalent: None,
             validators: Vec::new(),
             description: "",
+            client_only: false,
         }
     }
     pub fn required(ty: AttrType) -> Self {
@@ -145,6 +152,11 @@ impl Attribute {
     }
     pub fn describe(mut self, d: &'static str) -> Self {
         self.description = d;
+        self
+    }
+    /// See [`Attribute::client_only`].
+    pub fn client_only(mut self) -> Self {
+        self.client_only = true;
         self
     }
 }
@@ -245,6 +257,56 @@ impl Schema {
     }
     pub fn rule(mut self, r: Rule) -> Self {
         self.rules.push(r);
+        self
+    }
+
+    /// `object` (what a provider returned) with every client-only top-level attribute taken
+    /// from `source` (the plan after create and update, the prior state after a read), or its
+    /// default when `source` has none (an import).
+    pub fn keep_client_only(&self, source: &Value, object: Value) -> Value {
+        let mut client_only = self.attributes.iter().filter(|(_, a)| a.client_only).peekable();
+        if client_only.peek().is_none() {
+            return object;
+        }
+        let Value::Map(mut m) = object else { return object };
+        let m_mut = Arc::make_mut(&mut m);
+        for (name, a) in client_only {
+            let v = source.get(name).filter(|v| !v.is_null()).cloned().or_else(|| a.default.clone());
+            m_mut.insert(name.to_string(), v.unwrap_or(Value::Null));
+        }
+        Value::Map(m)
+    }
+
+    /// The schema of the block at a dotted path (`settings.ip_configuration`); "" is this one.
+    pub fn level_mut(&mut self, path: &str) -> Option<&mut Schema> {
+        let mut schema = self;
+        if path.is_empty() {
+            return Some(schema);
+        }
+        for seg in path.split('.') {
+            schema = &mut schema.blocks.get_mut(seg)?.block;
+        }
+        Some(schema)
+    }
+
+    /// Adjusts the attribute at a dotted path (`http_health_check.port`): how a provider adds
+    /// what a generated schema cannot say (a validator, an equivalence, a description). The
+    /// path is the provider's own and must exist; a missing one is a defect in that provider,
+    /// which its schema's unit test shows.
+    pub fn modify(mut self, path: &str, f: impl FnOnce(Attribute) -> Attribute) -> Self {
+        let (parent, name) = path.rsplit_once('.').unwrap_or(("", path));
+        let level = self.level_mut(parent).unwrap_or_else(|| panic!("schema has no block {parent}"));
+        let a = level.attributes.get_mut(name).unwrap_or_else(|| panic!("schema has no attribute {path}"));
+        *a = f(a.clone());
+        self
+    }
+
+    /// Adjusts the block at a dotted path, as [`Schema::modify`] does attributes.
+    pub fn modify_block(mut self, path: &str, f: impl FnOnce(BlockType) -> BlockType) -> Self {
+        let (parent, name) = path.rsplit_once('.').unwrap_or(("", path));
+        let level = self.level_mut(parent).unwrap_or_else(|| panic!("schema has no block {parent}"));
+        let b = level.blocks.get_mut(name).unwrap_or_else(|| panic!("schema has no block {path}"));
+        *b = f(b.clone());
         self
     }
 

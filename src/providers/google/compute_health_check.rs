@@ -12,140 +12,57 @@ use google_cloud_compute_v1::model;
 use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
 use super::fields::{conform_to_schema, first_block, set};
-use super::Shared;
+use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{PlanProposal, ProviderError};
-use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+use crate::schema::{Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_health_check";
 const COLLECTION: &str = "healthChecks";
 
 /// The protocol blocks, their `type` on the wire, and whether they carry HTTP fields.
-pub const PROTOCOL_BLOCKS: [(&str, &str); 6] = [
+pub const PROTOCOL_BLOCKS: [(&str, &str); 7] = [
     ("http_health_check", "HTTP"),
     ("https_health_check", "HTTPS"),
     ("http2_health_check", "HTTP2"),
     ("tcp_health_check", "TCP"),
     ("ssl_health_check", "SSL"),
     ("grpc_health_check", "GRPC"),
+    ("grpc_tls_health_check", "GRPC_WITH_TLS"),
 ];
 
-const RENAMES: Renames = &[("id", ""), ("project", "")];
-
-fn single(block: Schema) -> BlockType {
-    BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block }
+fn renames() -> Renames {
+    mmv1::renames(TYPE)
 }
 
-fn protocol_block(kind: &str) -> Schema {
-    let mut s = Schema::new()
-        .attr(
-            "port",
-            Attribute::optional_computed(AttrType::Number)
-                .validate(Validator::Range { min: 1.0, max: 65535.0 })
-                .describe("The TCP port; the API defaults it per protocol (80, 443)."),
-        )
-        .attr(
-            "port_name",
-            Attribute::optional(AttrType::String)
-                .describe("The instance group's named port, with port_specification = USE_NAMED_PORT."),
-        )
-        .attr(
-            "port_specification",
-            Attribute::optional(AttrType::String)
-                .validate(Validator::OneOf(vec!["USE_FIXED_PORT", "USE_NAMED_PORT", "USE_SERVING_PORT"]))
-                .describe("How the port is chosen."),
-        );
-    match kind {
-        "http" | "https" | "http2" => {
-            s = s
-                .attr(
-                    "host",
-                    Attribute::optional(AttrType::String).describe("The Host header sent; default the backend's IP."),
-                )
-                .attr(
-                    "request_path",
-                    Attribute::optional(AttrType::String).default("/").describe("The path requested, e.g. /health."),
-                )
-                .attr("response", Attribute::optional(AttrType::String).describe("Bytes the response must start with."))
-                .attr(
-                    "proxy_header",
-                    Attribute::optional(AttrType::String)
-                        .default("NONE")
-                        .validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])),
-                );
-        }
-        "tcp" | "ssl" => {
-            s = s
-                .attr("request", Attribute::optional(AttrType::String).describe("Bytes sent once connected."))
-                .attr("response", Attribute::optional(AttrType::String).describe("Bytes the response must start with."))
-                .attr(
-                    "proxy_header",
-                    Attribute::optional(AttrType::String)
-                        .default("NONE")
-                        .validate(Validator::OneOf(vec!["NONE", "PROXY_V1"])),
-                );
-        }
-        _ => {
-            s = s.attr(
-                "grpc_service_name",
-                Attribute::optional(AttrType::String)
-                    .describe("The gRPC service name checked; empty checks the server."),
-            );
-        }
-    }
-    s
-}
-
+/// The generated schema, and what magic-modules leaves to hand-written code: the API's
+/// ranges, `portDiffSuppress` (the API fills each protocol's default port, so `port` is
+/// computed when unset), and the two plan-time checks below.
 pub fn schema() -> Schema {
-    let secs = |d: &'static str, default: i64| {
-        Attribute::optional(AttrType::Number)
-            .default(default)
-            .validate(Validator::Range { min: 1.0, max: 300.0 })
-            .describe(d)
-    };
-    let threshold = |d: &'static str| {
-        Attribute::optional(AttrType::Number).default(2).validate(Validator::Range { min: 1.0, max: 10.0 }).describe(d)
-    };
-    let mut s = Schema::new()
-        .attr(
-            "name",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
-                .describe("The health check's name, unique in the project."),
-        )
-        .attr("description", Attribute::optional(AttrType::String))
-        .attr("check_interval_sec", secs("Seconds between checks.", 5))
-        .attr("timeout_sec", secs("Seconds to wait for an answer; at most check_interval_sec.", 5))
-        .attr("healthy_threshold", threshold("Consecutive successes before a backend is healthy."))
-        .attr("unhealthy_threshold", threshold("Consecutive failures before a backend is unhealthy."))
-        .attr(
-            "project",
-            Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."),
-        )
-        .attr(
-            "type",
-            Attribute::computed(AttrType::String)
-                .describe("HTTP, HTTPS, HTTP2, TCP, SSL or GRPC, from the protocol block."),
-        )
-        .attr("self_link", Attribute::computed(AttrType::String))
-        .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/healthChecks/{name}"))
-        .block(
-            "log_config",
-            single(Schema::new().attr(
-                "enable",
-                Attribute::optional(AttrType::Bool).default(false).describe("Log health check state changes."),
-            )),
-        );
+    let secs = |d: &'static str| move |a: Attribute| a.validate(Validator::Range { min: 1.0, max: 300.0 }).describe(d);
+    let threshold =
+        |d: &'static str| move |a: Attribute| a.validate(Validator::Range { min: 1.0, max: 10.0 }).describe(d);
+    let mut s = mmv1::schema(TYPE)
+        .modify("name", |a| {
+            a.validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+                .describe("The health check's name, unique in the project.")
+        })
+        .modify("check_interval_sec", secs("Seconds between checks."))
+        .modify("timeout_sec", secs("Seconds to wait for an answer; at most check_interval_sec."))
+        .modify("healthy_threshold", threshold("Consecutive successes before a backend is healthy."))
+        .modify("unhealthy_threshold", threshold("Consecutive failures before a backend is unhealthy."))
+        .modify("type", |a| {
+            a.describe("HTTP, HTTPS, HTTP2, TCP, SSL, GRPC or GRPC_WITH_TLS, from the protocol block.")
+        });
     for (block, _) in PROTOCOL_BLOCKS {
-        let kind = block.trim_end_matches("_health_check");
-        s = s.block(block, single(protocol_block(kind)));
+        s = s.modify(&format!("{block}.port"), |a| Attribute {
+            computed: true,
+            ..a.validate(Validator::Range { min: 1.0, max: 65535.0 })
+                .describe("The TCP port; the API defaults it per protocol (80, 443).")
+        });
     }
-    s.rule(Rule::ExactlyOneOf(PROTOCOL_BLOCKS.iter().map(|(b, _)| *b).collect()))
-        .rule(Rule::Custom(Arc::new(check_timeout_within_interval)))
-        .rule(Rule::Custom(Arc::new(check_port_specification)))
+    s.rule(Rule::Custom(Arc::new(check_timeout_within_interval))).rule(Rule::Custom(Arc::new(check_port_specification)))
 }
 
 fn number(config: &Value, name: &str, default: f64) -> Option<f64> {
@@ -218,7 +135,7 @@ pub fn check_port_specification(config: &Value) -> Vec<(AttrPath, String)> {
 
 /// The request body for the planned state.
 pub fn request(planned: &Value) -> Result<model::HealthCheck, ProviderError> {
-    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    let mut j = cc::to_wire(&schema(), planned, renames());
     let kind = PROTOCOL_BLOCKS.iter().find(|(b, _)| first_block(planned, b).is_some()).map(|(_, t)| *t);
     if let (Some(t), Some(o)) = (kind, j.as_object_mut()) {
         o.insert("type".into(), serde_json::Value::String(t.into()));
@@ -248,7 +165,7 @@ impl ComputeCollection for HealthChecks {
 
     /// `logConfig {enable: false}` is the API's way of saying "not configured".
     fn to_state(schema: &Schema, project: &str, hc: &Self::Model, prior: Option<&Value>) -> Value {
-        let (_, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, hc);
+        let (_, mut v) = cc::state_from_model(schema, renames(), project, COLLECTION, hc);
         let log_off = first_block(&v, "log_config").is_some_and(|l| l.get("enable") != Some(&Value::Bool(true)));
         let prior_has_log = prior.is_some_and(|p| first_block(p, "log_config").is_some());
         if log_off && !prior_has_log {
@@ -329,7 +246,11 @@ mod tests {
         for b in ["http_health_check", "grpc_health_check", "ssl_health_check"] {
             assert!(none[0].contains(b), "{none:?}");
         }
-        let two = diags(&hc("  http_health_check {}\n  tcp_health_check {\n    port = 80\n  }\n"), &schema());
+        // (An empty protocol block is refused on its own, as the provider's AtLeastOneOf does.)
+        let two = diags(
+            &hc("  http_health_check {\n    port = 80\n  }\n  tcp_health_check {\n    port = 80\n  }\n"),
+            &schema(),
+        );
         assert_eq!(two.len(), 1, "{two:?}");
     }
 
@@ -418,7 +339,8 @@ mod tests {
         }))
         .unwrap();
         let config = planned();
-        let v = t.to_state("p", &api, Some(&config));
+        // What the refresh stores: the API's object, and the plan's Terraform-only arguments.
+        let v = t.schema().keep_client_only(&config, t.to_state("p", &api, Some(&config)));
         assert_eq!(v.get("id"), Some(&Value::from("projects/p/global/healthChecks/staging-backend-health-check")));
         assert_eq!(v.get("type"), Some(&Value::from("HTTP")));
         assert_eq!(v.get("log_config"), Some(&Value::List(vec![])), "a disabled log config is no block");

@@ -194,6 +194,9 @@ fn attribute(f: &'static Field) -> Attribute {
     if f.immutable {
         a = a.force_new();
     }
+    if f.virtual_field {
+        a = a.client_only();
+    }
     if f.sensitive {
         a = a.sensitive();
     }
