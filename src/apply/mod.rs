@@ -554,13 +554,15 @@ fn start_step(
                         Err(e) => (Err(describe_error(addr, &e)), None),
                     }
                 }
-                Step::Delete | Step::DeleteOld => match rt.delete(&cc, before.as_ref().unwrap_or(&Value::Null)).await {
-                    // The old object of a create-then-delete is not in state any more: its
-                    // replacement took its address.
-                    Ok(()) => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
-                    Err(e) if e.not_found => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
-                    Err(e) => (Err(describe_error(addr, &e)), None),
-                },
+                Step::Delete | Step::DeleteOld => {
+                    match delete_as_policy_says(rt.as_ref(), &cc, before.as_ref()).await {
+                        // The old object of a create-then-delete is not in state any more: its
+                        // replacement took its address.
+                        Ok(()) => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
+                        Err(e) if e.not_found => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
+                        Err(e) => (Err(describe_error(addr, &e)), None),
+                    }
+                }
                 Step::Import => unreachable!("handled above"),
             };
             let status = if outcome.is_ok() { JournalStatus::Succeeded } else { JournalStatus::Failed };
@@ -571,6 +573,27 @@ fn start_step(
         .await;
         Done { key, result }
     }))
+}
+
+/// Deletes an object as its `deletion_policy` says: ABANDON forgets it without a call (the
+/// object stays in the cloud), PREVENT refuses (the plan refuses first; this guards a plan
+/// file made before the policy was stored), anything else calls the provider.
+async fn delete_as_policy_says(
+    rt: &dyn crate::providers::ResourceType,
+    cc: &CallContext,
+    before: Option<&Value>,
+) -> Result<(), crate::providers::ProviderError> {
+    let before = before.unwrap_or(&Value::Null);
+    match before.get(crate::plan::planner::DELETION_POLICY).and_then(Value::as_str) {
+        Some("ABANDON") => {
+            tracing::info!(resource_type = rt.name(), "deletion_policy = ABANDON: forgotten, not deleted");
+            Ok(())
+        }
+        Some("PREVENT") => Err(crate::providers::ProviderError::new(
+            "deletion_policy = \"PREVENT\" in state: the object is not deleted; apply deletion_policy = \"DELETE\" first",
+        )),
+        _ => rt.delete(cc, before).await,
+    }
 }
 
 fn describe_error(addr: &InstanceAddr, e: &crate::providers::ProviderError) -> String {

@@ -32,6 +32,10 @@ impl Action {
     pub fn is_replace(self) -> bool {
         matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
     }
+    /// The action deletes the existing object (a destroy or a replacement).
+    pub fn deletes(self) -> bool {
+        self == Action::Delete || self.is_replace()
+    }
     /// Terraform's `change.actions` array.
     pub fn terraform_actions(self) -> Vec<&'static str> {
         match self {

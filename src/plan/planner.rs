@@ -133,6 +133,7 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
         }
         PlanMode::Normal => {}
     }
+    refuse_prevented_deletes(&changes, config, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -909,6 +910,34 @@ fn replace_triggered(
         })
     })
 }
+
+/// The provider's `deletion_policy` (a client-only attribute, the way the Google provider
+/// defines it): an object whose stored policy is PREVENT is not deleted or replaced. Checked on
+/// the prior value, as the provider does: changing the policy is an apply of its own.
+fn refuse_prevented_deletes(changes: &[ResourceChange], config: &Config, diags: &mut Diagnostics) {
+    for c in changes {
+        if !c.action.deletes() {
+            continue;
+        }
+        let policy = c.before.as_ref().and_then(|b| b.get(DELETION_POLICY)).and_then(Value::as_str);
+        if policy != Some("PREVENT") {
+            continue;
+        }
+        let verb = if c.action.is_replace() { "replaced" } else { "destroyed" };
+        diags.push(
+            Diagnostic::error(format!(
+                "Instance cannot be {verb}: {} has deletion_policy = \"PREVENT\" in state, but the plan calls for it to be {verb}",
+                c.addr
+            ))
+            .at_opt(config.resource(&c.addr.resource).map(|b| b.span))
+            .help("to continue, apply deletion_policy = \"DELETE\" (or \"ABANDON\" to keep the object and forget it) first, or narrow the plan with --target"),
+        );
+    }
+}
+
+/// The attribute through which a provider says what deleting an object means (`DELETE`, the
+/// default; `ABANDON`, forget it and leave it in the cloud; `PREVENT`, refuse).
+pub const DELETION_POLICY: &str = "deletion_policy";
 
 fn prevent_destroy_error(addr: &InstanceAddr, block: &ResourceBlock) -> Diagnostic {
     Diagnostic::error(format!("Instance cannot be destroyed: {addr} has lifecycle.prevent_destroy set, but the plan calls for it to be destroyed"))

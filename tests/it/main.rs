@@ -4,6 +4,7 @@ mod support;
 
 mod ci_markdown;
 mod crash;
+mod deletion_policy;
 mod drift;
 mod emulator_compute;
 mod emulator_logging;
