@@ -1644,7 +1644,7 @@ fn is_zero(v: &Value) -> bool {
 /// default reads as null when it was null and the API returns false/0/""/empty, and as the
 /// configured zero when the API omits it; an optional block appears only when the prior had
 /// it (on import, `prior` is None and what the API shows stays).
-fn settle(schema: &Schema, v: Value, prior: Option<&Value>) -> Value {
+pub(crate) fn settle(schema: &Schema, v: Value, prior: Option<&Value>) -> Value {
     let Value::Map(mut m) = v else { return v };
     let map = Arc::make_mut(&mut m);
     for (name, a) in &schema.attributes {
