@@ -433,13 +433,10 @@ impl ResourceType for SqlUser {
         }
         let (project, instance, host, name) =
             identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
-        match string(prior, "deletion_policy").as_deref() {
-            Some("PREVENT") => {
-                return Err(ProviderError::new(format!(
+        if string(prior, "deletion_policy").as_deref() == Some("PREVENT") {
+            return Err(ProviderError::new(format!(
                     "cannot destroy user {name} of instance projects/{project}/instances/{instance}: deletion_policy is \"PREVENT\". Set deletion_policy = \"DELETE\" and apply that change first"
-                )))
-            }
-            _ => {}
+                )));
         }
         let c = self.clients(ctx).await?;
         let what = format!("deleting user {name} in instance {instance}");
