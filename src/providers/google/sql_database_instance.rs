@@ -1855,10 +1855,10 @@ impl ResourceType for SqlDatabaseInstance {
         let mut warnings = Vec::new();
         // Cloud SQL takes the root password at creation; afterwards it is the root user's
         // password (users.update), which this type does not call.
-        if let Some(prior) = p.prior.as_ref().filter(|_| p.requires_replace.is_empty()) {
-            let changed = crate::schema::diff::changed_paths(prior, &p.planned);
+        if p.prior.is_some() && p.requires_replace.is_empty() {
+            // The engine's changed paths: a stored secret compares by fingerprint.
             for name in ["root_password", "root_password_wo_version"] {
-                if changed.iter().any(|c| c.top() == Some(name)) {
+                if p.changed.iter().any(|c| c.top() == Some(name)) {
                     return Err(ProviderError::new(format!(
                         "changing {name} of an existing instance is not supported: Cloud SQL sets the root password only at creation. Manage the root user with a google_sql_user resource (name = \"root\") instead"
                     )));
