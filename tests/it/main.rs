@@ -14,6 +14,7 @@ mod emulator_vpcaccess;
 mod engine;
 mod gcs;
 mod google_cli;
+mod google_corpus_hand;
 mod google_lb;
 mod google_secrets;
 mod google_sql_vpc;

@@ -26,8 +26,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use google_cloud_gax::error::Error as GaxError;
 use google_cloud_sql_v1::model;
+use serde_json::Value as Json;
 use tokio::time::Instant;
 
+use super::compute_common::{self as cc, Renames};
 use super::errors::{api_error, error_text, http_status, is_not_found};
 use super::fields::{self, conform_to_schema, first_block, set, string};
 use super::resource_common::{name_schema_timeouts, no_identity, project_child_name, read_grouped, time_left};
@@ -59,12 +61,60 @@ fn set_of(block: Schema) -> BlockType {
     BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block }
 }
 
-pub fn schema() -> Schema {
+fn list_of(block: Schema) -> BlockType {
+    BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block }
+}
+
+fn opt(ty: AttrType) -> Attribute {
+    Attribute::optional(ty)
+}
+
+fn strings() -> AttrType {
+    AttrType::List(Box::new(AttrType::String))
+}
+
+fn string_set() -> AttrType {
+    AttrType::Set(Box::new(AttrType::String))
+}
+
+/// `[{key: value}]` for the API's read-only lists of objects (`dns_names`, `server_ca_cert`).
+fn object_list() -> AttrType {
+    AttrType::List(Box::new(AttrType::Map(Box::new(AttrType::String))))
+}
+
+fn name_value() -> Schema {
+    Schema::new()
+        .attr("name", Attribute::required(AttrType::String))
+        .attr("value", Attribute::required(AttrType::String))
+}
+
+fn ip_configuration() -> Schema {
     let authorized = Schema::new()
-        .attr("name", Attribute::optional(AttrType::String))
+        .attr("name", opt(AttrType::String))
         .attr("value", Attribute::required(AttrType::String).describe("A CIDR range or address allowed to connect."))
-        .attr("expiration_time", Attribute::optional(AttrType::String));
-    let ip = Schema::new()
+        .attr("expiration_time", opt(AttrType::String));
+    let auto_connection = Schema::new()
+        .attr(
+            "consumer_network",
+            Attribute::required(AttrType::String).describe("projects/{host project}/global/networks/{network}."),
+        )
+        .attr("consumer_service_project_id", opt(AttrType::String))
+        .attr("ip_address", Attribute::computed(AttrType::String))
+        .attr("status", Attribute::computed(AttrType::String))
+        .attr("consumer_network_status", Attribute::computed(AttrType::String))
+        .attr("instance_auto_dns_status", Attribute::computed(AttrType::String))
+        .attr("write_endpoint_auto_dns_status", Attribute::computed(AttrType::String))
+        .attr("service_connection_policy", Attribute::computed(AttrType::String))
+        .attr("service_connection_policy_creation_result", Attribute::computed(AttrType::String));
+    let psc = Schema::new()
+        .attr("psc_enabled", opt(AttrType::Bool))
+        .attr("psc_auto_dns_enabled", opt(AttrType::Bool))
+        .attr("psc_write_endpoint_dns_enabled", opt(AttrType::Bool).describe("Enterprise Plus only."))
+        .attr("psc_auto_connection_policy_enabled", opt(AttrType::Bool))
+        .attr("allowed_consumer_projects", opt(string_set()))
+        .attr("network_attachment_uri", opt(AttrType::String))
+        .block("psc_auto_connections", list_of(auto_connection));
+    Schema::new()
         .attr(
             "ipv4_enabled",
             Attribute::optional(AttrType::Bool)
@@ -86,14 +136,35 @@ pub fn schema() -> Schema {
             ])),
         )
         .attr(
+            "server_ca_mode",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+                "GOOGLE_MANAGED_INTERNAL_CA",
+                "GOOGLE_MANAGED_CAS_CA",
+                "CUSTOMER_MANAGED_CAS_CA",
+            ])),
+        )
+        .attr("server_ca_pool", opt(AttrType::String))
+        .attr(
+            "server_certificate_rotation_mode",
+            Attribute::optional_computed(AttrType::String)
+                .validate(Validator::OneOf(vec!["NO_AUTOMATIC_ROTATION", "AUTOMATIC_ROTATION_DURING_MAINTENANCE"])),
+        )
+        .attr("custom_subject_alternative_names", opt(string_set()))
+        .attr(
             "allocated_ip_range",
             Attribute::optional(AttrType::String).describe("The name of the allocated range for private IP."),
         )
-        .block("authorized_networks", set_of(authorized));
-    let flags = Schema::new()
-        .attr("name", Attribute::required(AttrType::String))
-        .attr("value", Attribute::required(AttrType::String));
-    let backup = Schema::new()
+        .attr("enable_private_path_for_google_cloud_services", opt(AttrType::Bool))
+        .block("authorized_networks", set_of(authorized))
+        .block("psc_config", single(psc))
+}
+
+fn backup_configuration() -> Schema {
+    let retention = Schema::new().attr("retained_backups", Attribute::required(AttrType::Number)).attr(
+        "retention_unit",
+        Attribute::optional(AttrType::String).default("COUNT").validate(Validator::OneOf(vec!["COUNT"])),
+    );
+    Schema::new()
         .attr("enabled", Attribute::optional(AttrType::Bool).default(false))
         .attr("start_time", Attribute::optional_computed(AttrType::String).describe("HH:MM, UTC."))
         .attr("point_in_time_recovery_enabled", Attribute::optional(AttrType::Bool))
@@ -102,7 +173,12 @@ pub fn schema() -> Schema {
         .attr(
             "transaction_log_retention_days",
             Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 1.0, max: 35.0 }),
-        );
+        )
+        .attr("backup_tier", Attribute::computed(AttrType::String))
+        .block("backup_retention_settings", single(retention))
+}
+
+fn settings_schema() -> Schema {
     let maintenance = Schema::new()
         .attr(
             "day",
@@ -120,7 +196,74 @@ pub fn schema() -> Schema {
             "update_track",
             Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["canary", "stable", "week5"])),
         );
-    let settings = Schema::new()
+    let final_backup = Schema::new()
+        .attr("enabled", opt(AttrType::Bool))
+        .attr("retention_days", opt(AttrType::Number).describe("1 to 365 (BackupDR-managed: up to 99 years)."));
+    let machine = Schema::new().attr(
+        "threads_per_core",
+        opt(AttrType::Number).validate(Validator::Range { min: 1.0, max: 2.0 }).describe("SQL Server only."),
+    );
+    let active_directory = Schema::new()
+        .attr("domain", Attribute::required(AttrType::String))
+        .attr(
+            "mode",
+            opt(AttrType::String)
+                .validate(Validator::OneOf(vec!["MANAGED_ACTIVE_DIRECTORY", "CUSTOMER_MANAGED_ACTIVE_DIRECTORY"])),
+        )
+        .attr("dns_servers", opt(strings()))
+        .attr("admin_credential_secret_name", opt(AttrType::String))
+        .attr("organizational_unit", opt(AttrType::String));
+    let entraid = Schema::new().attr("application_id", opt(AttrType::String)).attr("tenant_id", opt(AttrType::String));
+    let data_cache = Schema::new().attr("data_cache_enabled", opt(AttrType::Bool).default(false));
+    let deny = Schema::new()
+        .attr("end_date", Attribute::required(AttrType::String).describe("yyyy-m-dd, or mm-dd for every year."))
+        .attr("start_date", Attribute::required(AttrType::String).describe("yyyy-m-dd, or mm-dd for every year."))
+        .attr("time", Attribute::required(AttrType::String).describe("HH:mm:SS, UTC."));
+    let audit = Schema::new()
+        .attr("bucket", opt(AttrType::String))
+        .attr("upload_interval", opt(AttrType::String))
+        .attr("retention_interval", opt(AttrType::String));
+    let target_metric = Schema::new()
+        .attr("metric", opt(AttrType::String))
+        .attr("target_value", opt(AttrType::Number).equivalent(same_f32));
+    let read_pool = Schema::new()
+        .attr("enabled", opt(AttrType::Bool))
+        .attr("max_node_count", opt(AttrType::Number))
+        .attr("min_node_count", opt(AttrType::Number))
+        .attr("disable_scale_in", opt(AttrType::Bool))
+        .attr("scale_in_cooldown_seconds", opt(AttrType::Number))
+        .attr("scale_out_cooldown_seconds", opt(AttrType::Number))
+        .block("target_metrics", list_of(target_metric));
+    let location = Schema::new()
+        .attr("follow_gae_application", opt(AttrType::String))
+        .attr("zone", opt(AttrType::String))
+        .attr("secondary_zone", opt(AttrType::String));
+    let insights = Schema::new()
+        .attr("query_insights_enabled", opt(AttrType::Bool))
+        .attr("enhanced_query_insights_enabled", opt(AttrType::Bool))
+        .attr(
+            "query_string_length",
+            opt(AttrType::Number)
+                .default(1024)
+                .validate(Validator::Range { min: 256.0, max: 4500.0 })
+                .describe("Bytes."),
+        )
+        .attr("record_application_tags", opt(AttrType::Bool))
+        .attr("record_client_address", opt(AttrType::Bool))
+        .attr(
+            "query_plans_per_minute",
+            Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 20.0 }),
+        );
+    let password_policy = Schema::new()
+        .attr("min_length", opt(AttrType::Number).validate(Validator::Range { min: 0.0, max: 2_147_483_647.0 }))
+        .attr("complexity", opt(AttrType::String).validate(Validator::OneOf(vec!["COMPLEXITY_DEFAULT"])))
+        .attr("reuse_interval", opt(AttrType::Number).validate(Validator::Range { min: 0.0, max: 2_147_483_647.0 }))
+        .attr("disallow_username_substring", opt(AttrType::Bool))
+        .attr("password_change_interval", opt(AttrType::String).describe("A duration such as \"3600s\"."))
+        .attr("enable_password_policy", Attribute::required(AttrType::Bool));
+    let pool =
+        Schema::new().attr("connection_pooling_enabled", opt(AttrType::Bool)).block("flags", set_of(name_value()));
+    Schema::new()
         .attr(
             "tier",
             Attribute::required(AttrType::String).describe("Machine type, e.g. db-f1-micro or db-custom-2-7680."),
@@ -137,6 +280,10 @@ pub fn schema() -> Schema {
                 .validate(Validator::OneOf(vec!["ZONAL", "REGIONAL"])),
         )
         .attr(
+            "effective_availability_type",
+            Attribute::computed(AttrType::String).describe("The availability type the API reports."),
+        )
+        .attr(
             "disk_size",
             Attribute::optional_computed(AttrType::Number)
                 .validate(Validator::Range { min: 10.0, max: 65536.0 })
@@ -144,13 +291,16 @@ pub fn schema() -> Schema {
         )
         .attr(
             "disk_type",
-            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+            Attribute::optional_computed(AttrType::String).force_new().validate(Validator::OneOf(vec![
                 "PD_SSD",
                 "PD_HDD",
                 "HYPERDISK_BALANCED",
             ])),
         )
         .attr("disk_autoresize", Attribute::optional(AttrType::Bool).default(true))
+        .attr("disk_autoresize_limit", opt(AttrType::Number).default(0).describe("GB; 0 means no limit."))
+        .attr("data_disk_provisioned_iops", Attribute::optional_computed(AttrType::Number))
+        .attr("data_disk_provisioned_throughput", Attribute::optional_computed(AttrType::Number))
         .attr(
             "activation_policy",
             Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
@@ -160,22 +310,114 @@ pub fn schema() -> Schema {
             ])),
         )
         .attr("user_labels", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
+        .attr("auto_upgrade_enabled", opt(AttrType::Bool).describe("MySQL 8.0.35 and later only."))
+        .attr("collation", opt(AttrType::String).force_new())
+        .attr(
+            "connector_enforcement",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec!["REQUIRED", "NOT_REQUIRED"])),
+        )
+        .attr(
+            "data_api_access",
+            Attribute::optional_computed(AttrType::String)
+                .validate(Validator::OneOf(vec!["ALLOW_DATA_API", "DISALLOW_DATA_API"])),
+        )
         .attr(
             "deletion_protection_enabled",
             Attribute::optional(AttrType::Bool)
                 .describe("The API-side deletion protection (separate from deletion_protection)."),
         )
+        .attr("enable_google_ml_integration", opt(AttrType::Bool))
+        .attr("enable_dataplex_integration", opt(AttrType::Bool))
+        .attr(
+            "replication_lag_max_seconds",
+            opt(AttrType::Number).validate(Validator::Range { min: 300.0, max: 31_536_000.0 }),
+        )
+        .attr(
+            "node_count",
+            Attribute::optional_computed(AttrType::Number)
+                .describe("Read pools only: the number of nodes (the API's instance-level nodeCount)."),
+        )
+        .attr(
+            "pricing_plan",
+            Attribute::optional(AttrType::String).default("PER_USE").validate(Validator::OneOf(vec!["PER_USE"])),
+        )
+        .attr("time_zone", opt(AttrType::String).describe("SQL Server only."))
+        .attr("retain_backups_on_delete", opt(AttrType::Bool))
         .attr(
             "version",
             Attribute::computed(AttrType::Number)
                 .describe("settingsVersion: the optimistic-concurrency token sent back on patch."),
         )
-        .block("ip_configuration", single(ip))
-        .block("database_flags", set_of(flags))
-        .block("backup_configuration", single(backup))
-        .block("maintenance_window", single(maintenance));
-    let ip_address = AttrType::List(Box::new(AttrType::Map(Box::new(AttrType::String))));
+        .block("ip_configuration", single(ip_configuration()))
+        .block("database_flags", set_of(name_value()))
+        .block("backup_configuration", single(backup_configuration()))
+        .block("maintenance_window", single(maintenance))
+        .block("final_backup_config", single(final_backup))
+        .block("advanced_machine_features", single(machine))
+        .block("active_directory_config", single(active_directory))
+        .block("entraid_config", single(entraid))
+        .block("data_cache_config", single(data_cache))
+        // A list on the wire (denyMaintenancePeriods), one period in Terraform.
+        .block("deny_maintenance_period", BlockType { max_items: 1, ..list_of(deny) })
+        .block("sql_server_audit_config", single(audit))
+        .block("read_pool_auto_scale_config", single(read_pool))
+        .block("location_preference", single(location))
+        .block("insights_config", single(insights))
+        .block("password_validation_policy", single(password_policy))
+        .block("connection_pool_config", single(pool))
+}
+
+fn replica_configuration() -> Schema {
+    let fixed = |ty: AttrType| opt(ty).force_new();
     Schema::new()
+        .attr("cascadable_replica", opt(AttrType::Bool).describe("SQL Server only."))
+        .attr("ca_certificate", fixed(AttrType::String))
+        .attr("client_certificate", fixed(AttrType::String))
+        .attr("client_key", fixed(AttrType::String).sensitive())
+        .attr("connect_retry_interval", fixed(AttrType::Number))
+        .attr("dump_file_path", fixed(AttrType::String))
+        .attr("failover_target", fixed(AttrType::Bool))
+        .attr("master_heartbeat_period", fixed(AttrType::Number))
+        .attr("password", fixed(AttrType::String).sensitive())
+        .attr("ssl_cipher", fixed(AttrType::String))
+        .attr("username", fixed(AttrType::String))
+        .attr("verify_server_certificate", fixed(AttrType::Bool))
+}
+
+/// The blocks that ask for an imperative API call (clone, restore) rather than describe the
+/// instance: in the schema so configurations validate, refused by [`check_unsupported`].
+fn imperative_blocks() -> [(&'static str, Schema); 3] {
+    let clone = Schema::new()
+        .attr("source_instance_name", Attribute::required(AttrType::String))
+        .attr("source_project", opt(AttrType::String))
+        .attr("point_in_time", opt(AttrType::String))
+        .attr("preferred_zone", opt(AttrType::String))
+        .attr("database_names", opt(strings()))
+        .attr("allocated_ip_range", opt(AttrType::String))
+        .attr("source_instance_deletion_time", opt(AttrType::String));
+    let restore = Schema::new()
+        .attr("backup_run_id", Attribute::required(AttrType::Number))
+        .attr("instance_id", opt(AttrType::String))
+        .attr("project", opt(AttrType::String));
+    let point_in_time = Schema::new()
+        .attr("datasource", Attribute::required(AttrType::String))
+        .attr("point_in_time", opt(AttrType::String))
+        .attr("target_instance", opt(AttrType::String))
+        .attr("region", opt(AttrType::String))
+        .attr("private_network", opt(AttrType::String))
+        .attr("preferred_zone", opt(AttrType::String))
+        .attr("allocated_ip_range", opt(AttrType::String))
+        .attr("source_instance_deletion_time", opt(AttrType::String))
+        .attr("database_names", opt(strings()));
+    [("clone", clone), ("restore_backup_context", restore), ("point_in_time_restore_context", point_in_time)]
+}
+
+pub fn schema() -> Schema {
+    let replication_cluster = Schema::new()
+        .attr("failover_dr_replica_name", opt(AttrType::String).describe("\"project:instance\" or \"instance\"."))
+        .attr("psa_write_endpoint", Attribute::computed(AttrType::String))
+        .attr("dr_replica", Attribute::computed(AttrType::Bool));
+    let mut s = Schema::new()
         .attr(
             "name",
             Attribute::optional_computed(AttrType::String)
@@ -206,6 +448,55 @@ pub fn schema() -> Schema {
                 .default(true)
                 .describe("While true, Cairn refuses to destroy or replace the instance."),
         )
+        .attr(
+            "deletion_policy",
+            Attribute::optional(AttrType::String)
+                .default("DELETE")
+                .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
+                .describe("PREVENT: refuse to delete; ABANDON: forget the instance without deleting it."),
+        )
+        .attr(
+            "switch_transaction_logs_to_cloud_storage_enabled",
+            opt(AttrType::Bool).describe("Input only: not returned by the API."),
+        )
+        .attr(
+            "include_replicas_for_major_version_upgrade",
+            opt(AttrType::Bool).describe("Input only: applies to a major version upgrade."),
+        )
+        .attr(
+            "maintenance_version",
+            Attribute::optional_computed(AttrType::String).describe("Cannot be set on create; sent on update."),
+        )
+        .attr("master_instance_name", Attribute::optional_computed(AttrType::String).force_new())
+        .attr("replica_names", Attribute::optional_computed(strings()))
+        .attr("root_password", opt(AttrType::String).sensitive().describe("Sent on create only."))
+        .attr(
+            "root_password_wo",
+            opt(AttrType::String).sensitive().write_only().describe("Never stored: sent on create only."),
+        )
+        .attr("root_password_wo_version", opt(AttrType::String))
+        .attr(
+            "encryption_key_name",
+            Attribute::optional_computed(AttrType::String).force_new().describe("The CMEK key (same region)."),
+        )
+        .attr(
+            "enforce_new_sql_network_architecture",
+            opt(AttrType::Bool).describe("An irreversible opt-in, sent as sqlNetworkArchitecture."),
+        )
+        .attr(
+            "final_backup_description",
+            opt(AttrType::String).describe("Sent with the delete when settings.final_backup_config.enabled is true."),
+        )
+        .attr("backupdr_backup", opt(AttrType::String))
+        .attr(
+            "instance_type",
+            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
+                "CLOUD_SQL_INSTANCE",
+                "ON_PREMISES_INSTANCE",
+                "READ_REPLICA_INSTANCE",
+                "READ_POOL_INSTANCE",
+            ])),
+        )
         .attr("id", Attribute::computed(AttrType::String))
         .attr(
             "connection_name",
@@ -214,15 +505,70 @@ pub fn schema() -> Schema {
         .attr("private_ip_address", Attribute::computed(AttrType::String))
         .attr("public_ip_address", Attribute::computed(AttrType::String))
         .attr("first_ip_address", Attribute::computed(AttrType::String))
-        .attr("ip_address", Attribute::computed(ip_address).describe("[{ip_address, type, time_to_retire}]"))
+        .attr("ip_address", Attribute::computed(object_list()).describe("[{ip_address, type, time_to_retire}]"))
         .attr("self_link", Attribute::computed(AttrType::String))
         .attr("state", Attribute::computed(AttrType::String))
+        .attr("dns_name", Attribute::computed(AttrType::String))
+        .attr("dns_names", Attribute::computed(object_list()).describe("[{name, connection_type, dns_scope}]"))
+        .attr("service_account_email_address", Attribute::computed(AttrType::String))
+        .attr("available_maintenance_versions", Attribute::computed(strings()))
+        .attr("psc_service_attachment_link", Attribute::computed(AttrType::String))
+        .attr(
+            "server_ca_cert",
+            Attribute::computed(object_list())
+                .describe("[{cert, common_name, create_time, expiration_time, sha1_fingerprint}]"),
+        )
         .block(
             "settings",
-            BlockType { nesting: Nesting::Single, min_items: 1, max_items: 1, force_new: false, block: settings },
+            BlockType {
+                nesting: Nesting::Single,
+                min_items: 0,
+                max_items: 1,
+                force_new: false,
+                block: settings_schema(),
+            },
         )
+        .block("replica_configuration", single(replica_configuration()))
+        .block("replication_cluster", single(replication_cluster));
+    for (name, block) in imperative_blocks() {
+        s = s.block(name, single(block));
+    }
+    s.rule(Rule::AtMostOneOf(vec!["root_password", "root_password_wo"]))
+        .rule(Rule::RequiredWith("root_password_wo_version", vec!["root_password_wo"]))
+        .rule(Rule::Custom(Arc::new(check_unsupported)))
         .rule(Rule::Custom(Arc::new(check_tier)))
         .rule(Rule::Custom(Arc::new(check_flags)))
+}
+
+/// What Cairn cannot do yet, refused at plan time rather than silently ignored: restoring or
+/// cloning is an API call of its own (instances.clone, restoreBackup, pointInTimeRestore)
+/// that the create/patch path does not make.
+fn check_unsupported(config: &Value) -> Vec<(AttrPath, String)> {
+    let mut out = Vec::new();
+    let present = |name: &str| {
+        config.get(name).is_some_and(|v| match v.as_list() {
+            Some(items) => !items.is_empty(),
+            None => !v.is_null(),
+        })
+    };
+    let refusals = [
+        ("clone", "instances.clone"),
+        ("restore_backup_context", "instances.restoreBackup"),
+        ("point_in_time_restore_context", "instances.pointInTimeRestore"),
+        ("backupdr_backup", "instances.restoreBackup from a Backup and DR backup"),
+    ];
+    for (name, call) in refusals {
+        if present(name) {
+            out.push((
+                AttrPath::attr(name),
+                format!("{name} is not supported by Cairn yet: it asks for an imperative {call} call, which Cairn's create and update do not make. Remove {name} and clone or restore with gcloud, then import the instance"),
+            ));
+        }
+    }
+    if !present("settings") && !present("clone") {
+        out.push((AttrPath::attr("settings"), "settings is required (unless clone is set)".to_string()));
+    }
+    out
 }
 
 fn settings_path() -> AttrPath {
@@ -762,6 +1108,63 @@ impl SqlDatabaseInstance {
     }
 
     pub fn to_state(&self, project: &str, i: &model::DatabaseInstance, prior: Option<&Value>) -> Value {
+        let j = cc::model_json(i);
+        let hand = self.hand_state(project, i, prior);
+        let mut generic = cc::from_wire(&self.schema, &j, RENAMES);
+        let settings = j.get("settings").filter(|s| s.is_object());
+        let mut s = settings.map(|s| cc::from_wire(&settings_schema(), s, RENAMES)).unwrap_or(Value::Null);
+        if let Some(api) = i.settings.as_ref() {
+            set(&mut s, "effective_availability_type", enum_text(api.availability_type.name()));
+        }
+        set(
+            &mut s,
+            "node_count",
+            j.get("nodeCount").map(|n| cc::json_to_value(n, &AttrType::Number)).unwrap_or(Value::Null),
+        );
+        set(&mut generic, "settings", Value::List(vec![s]));
+        set(&mut generic, "replica_configuration", replica_state(&j, prior));
+        set(
+            &mut generic,
+            "encryption_key_name",
+            text(j.pointer("/diskEncryptionConfiguration/kmsKeyName").and_then(Json::as_str).unwrap_or("")),
+        );
+        let dns: Vec<&Json> =
+            j.get("dnsNames").and_then(Json::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+        set(
+            &mut generic,
+            "dns_names",
+            objects(&dns, &[("name", "name"), ("connection_type", "connectionType"), ("dns_scope", "dnsScope")]),
+        );
+        let certs: Vec<&Json> = j.get("serverCaCert").into_iter().collect();
+        set(
+            &mut generic,
+            "server_ca_cert",
+            objects(
+                &certs,
+                &[
+                    ("cert", "cert"),
+                    ("common_name", "commonName"),
+                    ("create_time", "createTime"),
+                    ("expiration_time", "expirationTime"),
+                    ("sha1_fingerprint", "sha1Fingerprint"),
+                ],
+            ),
+        );
+        set(&mut generic, "maintenance_version", text(&i.maintenance_version));
+        let generic = name_enums(&self.schema, generic);
+        let mut v = fill_value(hand, &generic);
+        for name in KEPT {
+            set(&mut v, name, prior.and_then(|p| p.get(name)).cloned().unwrap_or(Value::Null));
+        }
+        let policy = prior.and_then(|p| p.get("deletion_policy")).filter(|p| !p.is_null()).cloned();
+        set(&mut v, "deletion_policy", policy.unwrap_or_else(|| Value::string("DELETE")));
+        let v = conform_to_schema(&self.schema, v);
+        conform_to_schema(&self.schema, settle(&self.schema, v, prior))
+    }
+
+    /// The fields mapped by hand (enum spellings, null-versus-empty rules, the IP address
+    /// shortcuts); [`Self::to_state`] adds the rest through the generic mapping.
+    fn hand_state(&self, project: &str, i: &model::DatabaseInstance, prior: Option<&Value>) -> Value {
         let ps = prior.and_then(|p| first_block(p, "settings"));
         let pget = |block: Option<&Value>, name: &str| block.and_then(|b| b.get(name)).cloned();
         let mut m: BTreeMap<String, Value> = BTreeMap::new();
@@ -925,8 +1328,13 @@ impl SqlDatabaseInstance {
                 ])]),
             );
         }
+        // The blocks decided here stay decided: absent ones must not be filled in by the
+        // generic mapping.
+        for block in ["ip_configuration", "backup_configuration", "maintenance_window"] {
+            s.entry(block.into()).or_insert_with(|| Value::List(Vec::new()));
+        }
         m.insert("settings".into(), Value::List(vec![Value::object(s)]));
-        conform_to_schema(&self.schema, Value::object(m))
+        Value::object(m)
     }
 
     async fn get(
@@ -971,8 +1379,8 @@ impl SqlDatabaseInstance {
     }
 }
 
-/// The settings as a request: everything the plan says, `version` as settingsVersion.
-pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> model::Settings {
+/// The hand-mapped part of the settings request; [`settings_request`] adds the rest.
+fn hand_settings(planned: &Value, settings_version: Option<i64>) -> model::Settings {
     let Some(s) = first_block(planned, "settings") else { return model::Settings::new() };
     let known = |v: &Value, name: &str| v.get(name).filter(|x| !x.is_unknown() && !x.is_null()).cloned();
     let mut out = model::Settings::new().set_tier(string(s, "tier").unwrap_or_default());
@@ -1066,20 +1474,342 @@ pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> model
     out
 }
 
+// ---------------------------------------------------------------------------------------------
+// The generic mapping: every attribute and block the hand-written code above does not map goes
+// through the schema-driven REST JSON mapping (`compute_common::to_wire` / `from_wire`), with
+// these exceptions to the camelCase rule. An empty key: not sent as-is (mapped below, or
+// Terraform-only).
+
+const RENAMES: Renames = &[
+    ("settings[]", ""),
+    ("disk_size", "dataDiskSizeGb"),
+    ("disk_type", "dataDiskType"),
+    ("disk_autoresize", "storageAutoResize"),
+    ("disk_autoresize_limit", "storageAutoResizeLimit"),
+    ("database_flags[]", "databaseFlags"),
+    ("deny_maintenance_period[]", "denyMaintenancePeriods"),
+    ("consumer_service_project_id", "consumerProject"),
+    ("node_count", ""),
+    ("effective_availability_type", ""),
+    ("replica_configuration[]", ""),
+    ("encryption_key_name", ""),
+    ("root_password", ""),
+    ("root_password_wo_version", ""),
+    ("maintenance_version", ""),
+    ("deletion_protection", ""),
+    ("deletion_policy", ""),
+    ("final_backup_description", ""),
+    ("enforce_new_sql_network_architecture", ""),
+    ("backupdr_backup", ""),
+    ("clone[]", ""),
+    ("restore_backup_context[]", ""),
+    ("point_in_time_restore_context[]", ""),
+];
+
+/// The SDK models serialize enums as numbers: the generic mapping's enum attributes, with their
+/// names.
+type EnumName = fn(i32) -> Option<String>;
+const ENUMS: [(&str, EnumName); 9] = [
+    ("instance_type", |n| model::SqlInstanceType::from(n).name().map(str::to_string)),
+    ("pricing_plan", |n| model::SqlPricingPlan::from(n).name().map(str::to_string)),
+    ("connector_enforcement", |n| model::settings::ConnectorEnforcement::from(n).name().map(str::to_string)),
+    ("data_api_access", |n| model::settings::DataApiAccess::from(n).name().map(str::to_string)),
+    ("server_ca_mode", |n| model::ip_configuration::CaMode::from(n).name().map(str::to_string)),
+    ("server_certificate_rotation_mode", |n| {
+        model::ip_configuration::ServerCertificateRotationMode::from(n).name().map(str::to_string)
+    }),
+    ("retention_unit", |n| model::backup_retention_settings::RetentionUnit::from(n).name().map(str::to_string)),
+    ("complexity", |n| model::password_validation_policy::Complexity::from(n).name().map(str::to_string)),
+    ("mode", |n| model::sql_active_directory_config::ActiveDirectoryMode::from(n).name().map(str::to_string)),
+];
+
+/// Replaces the enum numbers [`ENUMS`] names, at any depth, by their names.
+fn name_enums(schema: &Schema, v: Value) -> Value {
+    let Value::Map(mut m) = v else { return v };
+    let map = Arc::make_mut(&mut m);
+    for (name, to_name) in ENUMS {
+        if !schema.attributes.contains_key(name) {
+            continue;
+        }
+        // from_wire reads a number into a string attribute as its digits.
+        let number = match map.get(name) {
+            Some(Value::Number(n)) => Some(*n as i64),
+            Some(Value::String(s)) => s.parse::<i64>().ok(),
+            _ => None,
+        };
+        if let Some(n) = number {
+            let named = i32::try_from(n).ok().and_then(to_name);
+            map.insert(name.to_string(), enum_text(named.as_deref()));
+        }
+    }
+    for (name, bt) in &schema.blocks {
+        let items = match map.get(*name) {
+            Some(Value::List(xs)) => Value::List(xs.iter().map(|x| name_enums(&bt.block, x.clone())).collect()),
+            Some(Value::Set(xs)) => Value::set(xs.iter().map(|x| name_enums(&bt.block, x.clone())).collect()),
+            _ => continue,
+        };
+        map.insert(name.to_string(), items);
+    }
+    Value::Map(m)
+}
+
+/// A single-precision API number (`targetValue`) equals the configured one it was sent as.
+fn same_f32(a: &Value, b: &Value) -> bool {
+    match (a.peel(), b.peel()) {
+        (Value::Number(x), Value::Number(y)) => (*x as f32) == (*y as f32),
+        _ => a == b,
+    }
+}
+
+/// Arguments the API never returns (input-only, Terraform-only, or secrets): the state keeps
+/// what the configuration said.
+const KEPT: [&str; 10] = [
+    "root_password",
+    "root_password_wo_version",
+    "switch_transaction_logs_to_cloud_storage_enabled",
+    "include_replicas_for_major_version_upgrade",
+    "enforce_new_sql_network_architecture",
+    "final_backup_description",
+    "backupdr_backup",
+    "clone",
+    "restore_backup_context",
+    "point_in_time_restore_context",
+];
+
+/// Arguments that live only in Cairn: changing them calls no API.
+const TERRAFORM_ONLY: [&str; 6] = [
+    "deletion_protection",
+    "deletion_policy",
+    "final_backup_description",
+    "root_password",
+    "root_password_wo_version",
+    "timeouts",
+];
+
+/// Adds to `into` every key of `from` that it lacks, through nested objects: what the hand
+/// mapping built wins.
+fn fill_json(into: &mut Json, from: Json) {
+    let (Json::Object(into), Json::Object(from)) = (into, from) else { return };
+    for (k, v) in from {
+        match into.get_mut(&k) {
+            Some(existing @ Json::Object(_)) => fill_json(existing, v),
+            Some(_) => {}
+            None => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+/// The state counterpart of [`fill_json`]: keys `into` lacks come from `from`; single and list
+/// blocks are filled element by element.
+fn fill_value(into: Value, from: &Value) -> Value {
+    let (Value::Map(mut m), Some(from)) = (into.clone(), from.as_map()) else { return into };
+    let map = Arc::make_mut(&mut m);
+    for (k, v) in from {
+        match map.get(k) {
+            None => {
+                map.insert(k.clone(), v.clone());
+            }
+            Some(Value::List(items)) if items.iter().all(|i| i.as_map().is_some()) => {
+                let filled = items
+                    .iter()
+                    .enumerate()
+                    .map(|(n, item)| match v.as_list().and_then(|f| f.get(n)) {
+                        Some(f) => fill_value(item.clone(), f),
+                        None => item.clone(),
+                    })
+                    .collect();
+                map.insert(k.clone(), Value::List(filled));
+            }
+            Some(_) => {}
+        }
+    }
+    Value::Map(m)
+}
+
+fn is_zero(v: &Value) -> bool {
+    match v.peel() {
+        Value::Bool(b) => !b,
+        Value::Number(n) => *n == 0.0,
+        Value::String(s) => s.is_empty(),
+        Value::List(xs) | Value::Set(xs) => xs.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+/// Reconciles what the API returned with what the configuration (or the prior state) says,
+/// where the API cannot tell "unset" from its zero value: an optional argument without a
+/// default reads as null when it was null and the API returns false/0/""/empty, and as the
+/// configured zero when the API omits it; an optional block appears only when the prior had
+/// it (on import, `prior` is None and what the API shows stays).
+pub(crate) fn settle(schema: &Schema, v: Value, prior: Option<&Value>) -> Value {
+    let Value::Map(mut m) = v else { return v };
+    let map = Arc::make_mut(&mut m);
+    for (name, a) in &schema.attributes {
+        if !a.optional || a.default.is_some() || a.write_only {
+            continue;
+        }
+        let cur = map.get(*name).cloned().unwrap_or(Value::Null);
+        let p = prior.and_then(|p| p.get(name));
+        let settled = match p {
+            // An optional+computed argument: only "configured empty, omitted by the API".
+            Some(p) if a.computed => {
+                if cur.is_null() && !p.is_unknown() && !p.is_null() && is_zero(p) {
+                    p.clone()
+                } else {
+                    cur
+                }
+            }
+            None if a.computed => cur,
+            _ if a.computed => cur,
+            Some(p) if p.is_unknown() => cur,
+            Some(p) if !p.is_null() && cur.is_null() && is_zero(p) => p.clone(),
+            Some(p) if !p.is_null() => cur,
+            _ if is_zero(&cur) => Value::Null,
+            _ => cur,
+        };
+        map.insert(name.to_string(), settled);
+    }
+    for (name, bt) in &schema.blocks {
+        let Some(items) = map.get(*name).and_then(Value::as_list).map(<[Value]>::to_vec) else { continue };
+        let prior_block = prior.map(|p| p.get(name));
+        let prior_items = match prior_block {
+            Some(Some(b)) if b.is_unknown() => None,
+            Some(Some(b)) => Some(b.as_list().map(<[Value]>::to_vec).unwrap_or_default()),
+            Some(None) => Some(Vec::new()),
+            None => None,
+        };
+        if prior_items.as_ref().is_some_and(Vec::is_empty) {
+            map.insert(name.to_string(), Value::List(Vec::new()));
+            continue;
+        }
+        let pair = |n: usize| -> Option<Value> {
+            let p = prior_items.as_ref()?;
+            match bt.nesting {
+                Nesting::Set if p.len() != 1 || items.len() != 1 => None,
+                _ => p.get(n).cloned(),
+            }
+        };
+        let settled: Vec<Value> =
+            items.iter().enumerate().map(|(n, item)| settle(&bt.block, item.clone(), pair(n).as_ref())).collect();
+        map.insert(
+            name.to_string(),
+            if bt.nesting == Nesting::Set { Value::set(settled) } else { Value::List(settled) },
+        );
+    }
+    Value::Map(m)
+}
+
+fn replica_request(planned: &Value) -> Option<Json> {
+    let rc = first_block(planned, "replica_configuration")?;
+    let mut mysql = cc::to_wire(&replica_configuration(), rc, RENAMES);
+    let mut out = serde_json::Map::new();
+    if let Some(o) = mysql.as_object_mut() {
+        for key in ["cascadableReplica", "failoverTarget"] {
+            if let Some(v) = o.remove(key) {
+                out.insert(key.into(), v);
+            }
+        }
+        if !o.is_empty() {
+            out.insert("mysqlReplicaConfiguration".into(), mysql);
+        }
+    }
+    Some(Json::Object(out))
+}
+
+fn replica_state(j: &Json, prior: Option<&Value>) -> Value {
+    let Some(rc) = j.get("replicaConfiguration") else { return Value::List(Vec::new()) };
+    let mysql = rc.get("mysqlReplicaConfiguration").cloned().unwrap_or(Json::Object(Default::default()));
+    let mut v = cc::from_wire(&replica_configuration(), &mysql, RENAMES);
+    for (name, key) in [("cascadable_replica", "cascadableReplica"), ("failover_target", "failoverTarget")] {
+        set(&mut v, name, rc.get(key).and_then(Json::as_bool).map(Value::Bool).unwrap_or(Value::Null));
+    }
+    // The API does not return the replication secrets.
+    let prior_rc = prior.and_then(|p| first_block(p, "replica_configuration"));
+    for secret in ["password", "client_key"] {
+        if v.get(secret).is_none_or(Value::is_null) {
+            set(&mut v, secret, prior_rc.and_then(|p| p.get(secret)).cloned().unwrap_or(Value::Null));
+        }
+    }
+    Value::List(vec![v])
+}
+
+/// `[{key: value}]` from an array of API objects, with the keys given as (attribute, JSON key).
+fn objects(items: &[&Json], keys: &[(&str, &str)]) -> Value {
+    Value::List(
+        items
+            .iter()
+            .map(|o| Value::map(keys.iter().map(|(name, key)| (*name, Value::string(cc::jstr(o, key))))))
+            .collect(),
+    )
+}
+
+/// The settings as a request: everything the plan says, `version` as settingsVersion.
+pub fn settings_request(planned: &Value, settings_version: Option<i64>) -> Result<model::Settings, ProviderError> {
+    let mut j = cc::model_json(&hand_settings(planned, settings_version));
+    if let Some(s) = first_block(planned, "settings") {
+        fill_json(&mut j, cc::to_wire(&settings_schema(), s, RENAMES));
+    }
+    cc::json_model(j, TYPE)
+}
+
+/// The instance as a request body. `root_password` goes only into the create's body: Cloud SQL
+/// sets the root password at creation.
 pub fn instance_request(
     planned: &Value,
+    config: Option<&Value>,
     name: &str,
     region: Option<&str>,
     settings_version: Option<i64>,
-) -> model::DatabaseInstance {
-    let mut i = model::DatabaseInstance::new().set_name(name).set_settings(settings_request(planned, settings_version));
+) -> Result<model::DatabaseInstance, ProviderError> {
+    let mut i = model::DatabaseInstance::new().set_name(name);
     if let Some(v) = string(planned, "database_version") {
         i = i.set_database_version(model::SqlDatabaseVersion::from(v.as_str()));
     }
     if let Some(r) = region {
         i = i.set_region(r);
     }
-    i
+    let mut j = cc::model_json(&i);
+    if first_block(planned, "settings").is_some() {
+        if let Some(o) = j.as_object_mut() {
+            o.insert("settings".into(), cc::model_json(&settings_request(planned, settings_version)?));
+        }
+    }
+    fill_json(&mut j, cc::to_wire(&schema(), planned, RENAMES));
+    let extra = j.as_object_mut().expect("an instance is a JSON object");
+    if let Some(n) = first_block(planned, "settings")
+        .and_then(|s| s.get("node_count"))
+        .filter(|v| !v.is_unknown())
+        .and_then(Value::as_i64)
+    {
+        extra.insert("nodeCount".into(), n.into());
+    }
+    if let Some(rc) = replica_request(planned) {
+        extra.insert("replicaConfiguration".into(), rc);
+    }
+    if let Some(k) = planned.get("encryption_key_name").filter(|v| !v.is_unknown()).and_then(Value::as_str) {
+        extra.insert("diskEncryptionConfiguration".into(), serde_json::json!({"kmsKeyName": k}));
+    }
+    if fields::boolean(planned, "enforce_new_sql_network_architecture", false) {
+        extra.insert("sqlNetworkArchitecture".into(), "NEW_NETWORK_ARCHITECTURE".into());
+    }
+    if let Some(config) = config {
+        let pick = |name: &str| {
+            [config.get(name), planned.get(name)]
+                .into_iter()
+                .flatten()
+                .find(|v| !v.is_null() && v.is_wholly_known())
+                .cloned()
+        };
+        if let Some(Value::String(pw)) =
+            pick("root_password_wo").or_else(|| pick("root_password")).map(|v| v.unmark_deep().0)
+        {
+            extra.insert("rootPassword".into(), pw.into());
+        }
+    }
+    cc::json_model(j, TYPE)
 }
 
 /// `projects/{p}/instances/{name}`, `{p}/{name}` or `{name}`.
@@ -1123,6 +1853,18 @@ impl ResourceType for SqlDatabaseInstance {
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         let mut warnings = Vec::new();
+        // Cloud SQL takes the root password at creation; afterwards it is the root user's
+        // password (users.update), which this type does not call.
+        if p.prior.is_some() && p.requires_replace.is_empty() {
+            // The engine's changed paths: a stored secret compares by fingerprint.
+            for name in ["root_password", "root_password_wo_version"] {
+                if p.changed.iter().any(|c| c.top() == Some(name)) {
+                    return Err(ProviderError::new(format!(
+                        "changing {name} of an existing instance is not supported: Cloud SQL sets the root password only at creation. Manage the root user with a google_sql_user resource (name = \"root\") instead"
+                    )));
+                }
+            }
+        }
         // Terraform: removing a private network cannot be done in place.
         if let Some(prior) = p.prior.clone() {
             let net = |v: &Value| {
@@ -1208,14 +1950,14 @@ impl ResourceType for SqlDatabaseInstance {
         .await
     }
 
-    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+    async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
         let project = c.project(string(planned, "project").as_deref())?;
         let region = string(planned, "region").or_else(|| c.config.region.clone());
         // Terraform's generated names, so an omitted name never collides with a reserved one.
         let name = string(planned, "name")
             .unwrap_or_else(|| format!("tf-{}", &uuid::Uuid::new_v4().simple().to_string()[..20]));
-        let body = instance_request(planned, &name, region.as_deref(), None);
+        let body = instance_request(planned, Some(config), &name, region.as_deref(), None)?;
         let deadline = Instant::now() + ctx.timeout;
         let mut ambiguous = false;
         let what = format!("creating instance {name}");
@@ -1274,13 +2016,18 @@ impl ResourceType for SqlDatabaseInstance {
         let c = self.clients(ctx).await?;
         let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
         let deadline = Instant::now() + ctx.timeout;
-        let api_side = changed.iter().any(|p| matches!(p.top(), Some("settings") | Some("database_version")));
+        let api_side = changed.iter().any(|p| p.top().is_some_and(|t| !TERRAFORM_ONLY.contains(&t)));
         if api_side {
             let version = first_block(prior, "settings").and_then(|s| s.get("version")).and_then(Value::as_i64);
             let what = format!("updating instance {name}");
             let mut version = version;
             for round in 0..2 {
-                let body = instance_request(planned, &name, None, version);
+                let mut body = instance_request(planned, None, &name, None, version)?;
+                if changed.iter().any(|p| p.top() == Some("maintenance_version")) {
+                    if let Some(v) = string(planned, "maintenance_version") {
+                        body = body.set_maintenance_version(v);
+                    }
+                }
                 let mut ambiguous = false;
                 let op = sql_call(&c.sql_calls, PATCH, ctx.timeout, deadline, true, &mut ambiguous, || {
                     c.sql_instances
@@ -1324,12 +2071,27 @@ impl ResourceType for SqlDatabaseInstance {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
+        match string(prior, "deletion_policy").as_deref() {
+            Some("ABANDON") => return Ok(()),
+            Some("PREVENT") => {
+                return Err(ProviderError::new(format!(
+                    "cannot destroy {}: deletion_policy is \"PREVENT\". Set deletion_policy = \"DELETE\" and apply that change first",
+                    describe(&project, &name)
+                )))
+            }
+            _ => {}
+        }
         if fields::boolean(prior, "deletion_protection", true) {
             return Err(deletion_refused(&project, &name));
         }
         let c = self.clients(ctx).await?;
+        let final_backup = string(prior, "final_backup_description");
         sql_delete(&c, ctx, &project, DELETE, &format!("deleting instance {name}"), || {
-            c.sql_instances.delete().set_project(project.clone()).set_instance(name.clone()).send()
+            let mut call = c.sql_instances.delete().set_project(project.clone()).set_instance(name.clone());
+            if let Some(d) = &final_backup {
+                call = call.set_final_backup_description(d.clone());
+            }
+            call.send()
         })
         .await
     }
@@ -1561,7 +2323,7 @@ mod tests {
         assert!(p.requires_replace.is_empty(), "{:?}", p.requires_replace);
         let s = first_block(&p.planned, "settings").unwrap();
         assert!(s.get("version").is_some_and(Value::is_unknown), "the settings version moves");
-        let body = settings_request(&p.planned, Some(1));
+        let body = settings_request(&p.planned, Some(1)).unwrap();
         assert_eq!(body.settings_version, Some(1));
         assert!(body.database_flags.iter().any(|f| f.name == "max_connections" && f.value == "200"));
         assert_eq!(body.database_flags.len(), 3, "flags are sent as a whole");
@@ -1736,5 +2498,343 @@ mod tests {
             "The instance or operation is not in an appropriate state to handle the request."
         )));
         assert!(!is_busy(&mk("instanceAlreadyExists", "The Cloud SQL instance already exists.")));
+    }
+
+    /// Every documented argument and block except the imperative ones (clone, restores) and
+    /// what only an update can send (maintenance_version) or only one of (root_password_wo).
+    const FULL: &str = r#"resource "google_sql_database_instance" "full" {
+  name                = "full-db"
+  region              = "us-central1"
+  project             = "p"
+  database_version    = "MYSQL_8_0"
+  deletion_protection = false
+  deletion_policy     = "ABANDON"
+  switch_transaction_logs_to_cloud_storage_enabled = true
+  include_replicas_for_major_version_upgrade       = true
+  master_instance_name = "primary-db"
+  replica_names        = []
+  root_password        = "s3cret-root"
+  encryption_key_name  = "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"
+  enforce_new_sql_network_architecture = true
+  final_backup_description = "the last one"
+  instance_type        = "READ_REPLICA_INSTANCE"
+  settings {
+    tier                  = "db-custom-2-7680"
+    edition               = "ENTERPRISE"
+    availability_type     = "REGIONAL"
+    disk_size             = 20
+    disk_type             = "PD_SSD"
+    disk_autoresize       = true
+    disk_autoresize_limit = 100
+    data_disk_provisioned_iops       = 3000
+    data_disk_provisioned_throughput = 140
+    activation_policy     = "ALWAYS"
+    user_labels           = { env = "test" }
+    auto_upgrade_enabled  = true
+    collation             = "utf8mb4_general_ci"
+    connector_enforcement = "REQUIRED"
+    data_api_access       = "ALLOW_DATA_API"
+    deletion_protection_enabled  = true
+    enable_google_ml_integration = true
+    enable_dataplex_integration  = true
+    replication_lag_max_seconds  = 600
+    node_count            = 2
+    pricing_plan          = "PER_USE"
+    time_zone             = "UTC"
+    retain_backups_on_delete = true
+    ip_configuration {
+      ipv4_enabled    = true
+      private_network = "projects/p/global/networks/vpc"
+      ssl_mode        = "ENCRYPTED_ONLY"
+      server_ca_mode  = "CUSTOMER_MANAGED_CAS_CA"
+      server_ca_pool  = "projects/p/locations/us-central1/caPools/pool"
+      server_certificate_rotation_mode = "AUTOMATIC_ROTATION_DURING_MAINTENANCE"
+      custom_subject_alternative_names = ["db.example.com"]
+      allocated_ip_range = "google-managed-services-vpc"
+      enable_private_path_for_google_cloud_services = true
+      authorized_networks {
+        name  = "office"
+        value = "203.0.113.0/24"
+      }
+      psc_config {
+        psc_enabled               = true
+        psc_auto_dns_enabled      = true
+        psc_write_endpoint_dns_enabled = true
+        psc_auto_connection_policy_enabled = true
+        allowed_consumer_projects = ["consumer-1"]
+        network_attachment_uri    = "projects/p/regions/us-central1/networkAttachments/na"
+        psc_auto_connections {
+          consumer_network            = "projects/consumer-1/global/networks/net"
+          consumer_service_project_id = "consumer-1"
+        }
+      }
+    }
+    database_flags {
+      name  = "max_connections"
+      value = "200"
+    }
+    backup_configuration {
+      enabled            = true
+      start_time         = "03:00"
+      binary_log_enabled = true
+      location           = "us"
+      transaction_log_retention_days = 7
+      backup_retention_settings {
+        retained_backups = 14
+        retention_unit   = "COUNT"
+      }
+    }
+    maintenance_window {
+      day          = 7
+      hour         = 3
+      update_track = "stable"
+    }
+    final_backup_config {
+      enabled        = true
+      retention_days = 30
+    }
+    advanced_machine_features {
+      threads_per_core = 2
+    }
+    active_directory_config {
+      domain      = "ad.example.com"
+      mode        = "CUSTOMER_MANAGED_ACTIVE_DIRECTORY"
+      dns_servers = ["10.0.0.2"]
+      admin_credential_secret_name = "projects/p/secrets/ad-admin"
+      organizational_unit = "OU=sql,DC=ad,DC=example,DC=com"
+    }
+    entraid_config {
+      application_id = "app"
+      tenant_id      = "tenant"
+    }
+    data_cache_config {
+      data_cache_enabled = true
+    }
+    deny_maintenance_period {
+      start_date = "2026-11-20"
+      end_date   = "2027-1-05"
+      time       = "00:00:00"
+    }
+    sql_server_audit_config {
+      bucket             = "gs://audit"
+      upload_interval    = "300s"
+      retention_interval = "86400s"
+    }
+    read_pool_auto_scale_config {
+      enabled        = true
+      min_node_count = 1
+      max_node_count = 4
+      disable_scale_in = false
+      scale_in_cooldown_seconds  = 600
+      scale_out_cooldown_seconds = 300
+      target_metrics {
+        metric       = "AVERAGE_CPU_UTILIZATION"
+        target_value = 0.6
+      }
+    }
+    location_preference {
+      zone           = "us-central1-a"
+      secondary_zone = "us-central1-b"
+    }
+    insights_config {
+      query_insights_enabled  = true
+      enhanced_query_insights_enabled = true
+      query_string_length     = 2048
+      record_application_tags = true
+      record_client_address   = true
+      query_plans_per_minute  = 10
+    }
+    password_validation_policy {
+      min_length                  = 12
+      complexity                  = "COMPLEXITY_DEFAULT"
+      reuse_interval              = 3
+      disallow_username_substring = true
+      password_change_interval    = "3600s"
+      enable_password_policy      = true
+    }
+    connection_pool_config {
+      connection_pooling_enabled = true
+      flags {
+        name  = "max_client_connections"
+        value = "500"
+      }
+    }
+  }
+  replica_configuration {
+    cascadable_replica      = false
+    ca_certificate          = "ca"
+    client_certificate      = "cert"
+    client_key              = "key"
+    connect_retry_interval  = 30
+    dump_file_path          = "gs://dumps/db.sql"
+    failover_target         = false
+    master_heartbeat_period = 1000
+    password                = "repl-secret"
+    ssl_cipher              = "ALL"
+    username                = "repl"
+    verify_server_certificate = true
+  }
+  replication_cluster {
+    failover_dr_replica_name = "p:dr-db"
+  }
+}
+"#;
+
+    #[test]
+    fn every_documented_argument_and_block_validates() {
+        assert_eq!(diags(FULL), Vec::<String>::new());
+        let wo = FULL.replace(
+            "root_password        = \"s3cret-root\"",
+            "root_password_wo = \"s3cret\"\n  root_password_wo_version = \"1\"\n  maintenance_version = \"MYSQL_8_0_31.R20230516.01_00\"",
+        );
+        assert_eq!(diags(&wo), Vec::<String>::new());
+        let both =
+            FULL.replace("root_password        = \"s3cret-root\"", "root_password = \"a\"\n  root_password_wo = \"b\"");
+        assert_eq!(diags(&both).len(), 1, "{:?}", diags(&both));
+    }
+
+    #[test]
+    fn clone_and_restores_validate_but_are_refused() {
+        let extra = [
+            ("clone", "  clone {\n    source_instance_name = \"src\"\n    source_project = \"p\"\n    point_in_time = \"2026-01-01T00:00:00Z\"\n    preferred_zone = \"us-central1-a\"\n    database_names = [\"a\"]\n    allocated_ip_range = \"r\"\n    source_instance_deletion_time = \"2026-01-01T00:00:00Z\"\n  }\n"),
+            ("restore_backup_context", "  restore_backup_context {\n    backup_run_id = 12345\n    instance_id = \"src\"\n    project = \"p\"\n  }\n"),
+            ("point_in_time_restore_context", "  point_in_time_restore_context {\n    datasource = \"projects/p/locations/l/backupVaults/v/dataSources/d\"\n    point_in_time = \"2026-01-01T00:00:00Z\"\n    target_instance = \"t\"\n    region = \"us-central1\"\n    private_network = \"projects/p/global/networks/vpc\"\n    preferred_zone = \"us-central1-a\"\n    allocated_ip_range = \"r\"\n    source_instance_deletion_time = \"2026-01-01T00:00:00Z\"\n    database_names = [\"a\"]\n  }\n"),
+            ("backupdr_backup", "  backupdr_backup = \"projects/p/locations/l/backupVaults/v/dataSources/d/backups/b\"\n"),
+        ];
+        for (name, block) in extra {
+            let src = FULL.replacen("  settings {", &format!("{block}  settings {{"), 1);
+            let d = diags(&src);
+            assert_eq!(d.len(), 1, "{name}: {d:?}");
+            assert!(d[0].contains(&format!("{name} is not supported by Cairn yet")), "{d:?}");
+        }
+    }
+
+    fn planned_from(src: &str) -> (SqlDatabaseInstance, Value, Value) {
+        let parsed = test_hcl::resource(src);
+        let config =
+            crate::schema::validate::conform(&parsed.body, parsed.value, &schema(), parsed.block_span).unwrap();
+        let t = t();
+        let mut p = crate::schema::propose::propose(t.schema(), None, &config, false);
+        t.customize_plan(&mut p).unwrap();
+        (t, config, p.planned)
+    }
+
+    /// The request carries every argument under the API's name, and what the API echoes back
+    /// plans nothing.
+    #[test]
+    fn every_argument_round_trips_through_the_api_model() {
+        let (t, config, planned) = planned_from(FULL);
+        let body = instance_request(&planned, Some(&config), "full-db", Some("us-central1"), None).unwrap();
+        let j = cc::model_json(&body);
+        for pointer in [
+            "/settings/storageAutoResizeLimit",
+            "/settings/dataDiskProvisionedIops",
+            "/settings/connectorEnforcement",
+            "/settings/dataApiAccess",
+            "/settings/replicationLagMaxSeconds",
+            "/settings/ipConfiguration/pscConfig/pscAutoConnections/0/consumerProject",
+            "/settings/ipConfiguration/serverCaMode",
+            "/settings/ipConfiguration/customSubjectAlternativeNames/0",
+            "/settings/backupConfiguration/backupRetentionSettings/retainedBackups",
+            "/settings/finalBackupConfig/retentionDays",
+            "/settings/advancedMachineFeatures/threadsPerCore",
+            "/settings/activeDirectoryConfig/dnsServers/0",
+            "/settings/entraidConfig/tenantId",
+            "/settings/dataCacheConfig/dataCacheEnabled",
+            "/settings/denyMaintenancePeriods/0/startDate",
+            "/settings/sqlServerAuditConfig/uploadInterval",
+            "/settings/readPoolAutoScaleConfig/targetMetrics/0/targetValue",
+            "/settings/locationPreference/secondaryZone",
+            "/settings/insightsConfig/queryStringLength",
+            "/settings/passwordValidationPolicy/passwordChangeInterval",
+            "/settings/connectionPoolConfig/flags/0/name",
+            "/nodeCount",
+            "/replicaConfiguration/mysqlReplicaConfiguration/username",
+            "/replicaConfiguration/mysqlReplicaConfiguration/password",
+            "/diskEncryptionConfiguration/kmsKeyName",
+            "/sqlNetworkArchitecture",
+            "/switchTransactionLogsToCloudStorageEnabled",
+            "/replicationCluster/failoverDrReplicaName",
+            "/rootPassword",
+            "/masterInstanceName",
+        ] {
+            assert!(j.pointer(pointer).is_some(), "{pointer} missing from {j:#}");
+        }
+        let mut live = body.clone().set_project("p").set_state(model::database_instance::SqlInstanceState::Runnable);
+        live.root_password = String::new();
+        if let Some(rc) = live.replica_configuration.as_mut().and_then(|r| r.mysql_replica_configuration.as_mut()) {
+            rc.password = String::new();
+            rc.client_key = String::new();
+        }
+        if let Some(s) = live.settings.as_mut() {
+            s.settings_version = Some(1);
+        }
+        let state = t.to_state("p", &live, Some(&planned));
+        let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
+        t.customize_plan(&mut p).unwrap();
+        let changed = crate::schema::diff::changed_paths(&state, &p.planned);
+        assert!(changed.is_empty() && p.requires_replace.is_empty(), "{changed:?}");
+        assert_eq!(
+            string(&state, "encryption_key_name").as_deref(),
+            Some("projects/p/locations/us-central1/keyRings/r/cryptoKeys/k")
+        );
+        let s = first_block(&state, "settings").unwrap();
+        assert_eq!(s.get("node_count"), Some(&Value::Number(2.0)));
+        assert_eq!(s.get("effective_availability_type"), Some(&Value::from("REGIONAL")));
+    }
+
+    /// Blocks and arguments the configuration leaves out stay out of the state even when the
+    /// API fills them in, so a minimal instance plans nothing after a refresh.
+    #[test]
+    fn server_filled_blocks_do_not_show_as_changes() {
+        let (t, config, planned) = planned_from(&stack("POSTGRES_14", ROADMAP));
+        let mut live = api_instance(&FLAGS, 1);
+        if let Some(s) = live.settings.as_mut() {
+            s.insights_config = Some(model::InsightsConfig::new().set_query_string_length(1024));
+            s.data_cache_config = Some(model::DataCacheConfig::new().set_data_cache_enabled(false));
+            s.location_preference = Some(model::LocationPreference::new().set_zone("us-central1-c"));
+            s.enable_google_ml_integration = Some(false);
+            s.connector_enforcement = model::settings::ConnectorEnforcement::NotRequired;
+        }
+        let state = t.to_state("netra-staging", &live, Some(&planned));
+        let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
+        t.customize_plan(&mut p).unwrap();
+        let changed = crate::schema::diff::changed_paths(&state, &p.planned);
+        assert!(changed.is_empty(), "{changed:?}");
+        let imported = t.to_state("netra-staging", &live, None);
+        let s = first_block(&imported, "settings").unwrap();
+        assert_eq!(
+            first_block(s, "location_preference").and_then(|l| string(l, "zone")).as_deref(),
+            Some("us-central1-c")
+        );
+    }
+
+    #[tokio::test]
+    async fn deletion_policy_prevent_refuses_and_abandon_calls_nothing() {
+        let t = t();
+        let prior = |policy: &str| {
+            Value::map([
+                ("project", Value::from("p")),
+                ("name", Value::from("db")),
+                ("deletion_protection", Value::Bool(false)),
+                ("deletion_policy", Value::from(policy)),
+            ])
+        };
+        let e = t.delete(&CallContext::new(Value::Null), &prior("PREVENT")).await.unwrap_err();
+        assert!(e.message.contains("deletion_policy is \"PREVENT\""), "{}", e.message);
+        // No client is built for ABANDON: the default context has no credentials to build one.
+        t.delete(&CallContext::new(Value::Null), &prior("ABANDON")).await.unwrap();
+    }
+
+    #[test]
+    fn changing_the_root_password_later_is_refused_at_plan() {
+        let (t, config, planned) = planned_from(FULL);
+        let body = instance_request(&planned, Some(&config), "full-db", Some("us-central1"), None).unwrap();
+        let state = t.to_state("p", &body.set_project("p"), Some(&planned));
+        let changed = FULL.replace("s3cret-root", "another");
+        let (_, config2, _) = planned_from(&changed);
+        let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config2, false);
+        let e = t.customize_plan(&mut p).unwrap_err();
+        assert!(e.message.contains("changing root_password of an existing instance is not supported"), "{}", e.message);
     }
 }

@@ -13,14 +13,15 @@ use async_trait::async_trait;
 use google_cloud_sql_v1::model;
 use tokio::time::Instant;
 
+use super::compute_common as cc;
 use super::fields::{self, conform_to_schema, set, string};
 use super::resource_common::{name_schema_timeouts, no_identity, none_if_gone, read_grouped, time_left};
-use super::sql_database_instance::{sql_call, sql_delete, sql_insert, sql_read, wait_operation};
+use super::sql_database_instance::{settle, sql_call, sql_delete, sql_insert, sql_read, wait_operation};
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
-use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
+use crate::schema::{AttrType, Attribute, BlockType, Rule, Schema, Validator};
 
 const TYPE: &str = "google_sql_user";
 const LIST: &str = "sql.users.list";
@@ -79,14 +80,67 @@ pub fn schema() -> Schema {
         )
         .attr(
             "deletion_policy",
-            Attribute::optional(AttrType::String).validate(Validator::OneOf(vec!["DELETE", "ABANDON"])).describe(
-                "ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped).",
-            ),
+            Attribute::optional(AttrType::String)
+                .default("DELETE")
+                .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
+                .describe(
+                    "ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped); PREVENT: refuse to destroy.",
+                ),
         )
+        .attr(
+            "database_roles",
+            Attribute::optional(AttrType::List(Box::new(AttrType::String)))
+                .describe("MySQL 8+ and PostgreSQL. Not read back: replaces the user's roles when it changes."),
+        )
+        .attr("iam_email", Attribute::computed(AttrType::String).describe("MySQL IAM users only."))
         .attr("id", Attribute::computed(AttrType::String).describe("{name}/{host}/{instance}"))
+        .block("password_policy", BlockType::single(password_policy_schema()))
         .rule(Rule::AtMostOneOf(vec!["password", "password_wo"]))
         .rule(Rule::RequiredWith("password_wo_version", vec!["password_wo"]))
         .rule(Rule::Custom(Arc::new(check_iam_password)))
+}
+
+fn password_policy_schema() -> Schema {
+    Schema::new()
+        .attr("allowed_failed_attempts", Attribute::optional(AttrType::Number))
+        .attr(
+            "password_expiration_duration",
+            Attribute::optional(AttrType::String).describe("A duration such as \"604800s\" (plus a week's grace)."),
+        )
+        .attr("enable_failed_attempts_check", Attribute::optional(AttrType::Bool))
+        .attr("enable_password_verification", Attribute::optional(AttrType::Bool).describe("MySQL only."))
+        .attr(
+            "status",
+            Attribute::computed(AttrType::List(Box::new(AttrType::Map(Box::new(AttrType::String)))))
+                .describe("[{locked, password_expiration_time}]"),
+        )
+}
+
+/// The password policy as the API's JSON; `status` is output only.
+fn password_policy_request(planned: &Value) -> Result<Option<model::UserPasswordValidationPolicy>, ProviderError> {
+    match fields::first_block(planned, "password_policy") {
+        Some(p) => cc::json_model(cc::to_wire(&password_policy_schema(), p, &[]), TYPE).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn password_policy_state(u: &model::User, prior: Option<&Value>) -> Value {
+    let Some(policy) = u.password_policy.as_ref() else { return Value::List(Vec::new()) };
+    let j = cc::model_json(policy);
+    let mut v = cc::from_wire(&password_policy_schema(), &j, &[]);
+    let status: Vec<Value> = j
+        .get("status")
+        .map(|s| {
+            Value::map([
+                ("locked", Value::string(s.get("locked").and_then(|l| l.as_bool()).unwrap_or(false).to_string())),
+                ("password_expiration_time", Value::string(cc::jstr(s, "passwordExpirationTime"))),
+            ])
+        })
+        .into_iter()
+        .collect();
+    set(&mut v, "status", Value::List(status));
+    let prior = prior.and_then(|p| fields::first_block(p, "password_policy"));
+    Value::List(vec![settle(&password_policy_schema(), v, prior)])
 }
 
 /// IAM users log in with tokens; the API rejects a password for them.
@@ -125,6 +179,16 @@ pub fn parse_import_id(id: &str) -> Result<(String, String, String, String), Pro
 /// (project, instance, host, name).
 fn identity(v: &Value) -> Option<(String, String, String, String)> {
     Some((string(v, "project")?, string(v, "instance")?, string(v, "host").unwrap_or_default(), string(v, "name")?))
+}
+
+fn roles(planned: &Value) -> Vec<String> {
+    planned
+        .get("database_roles")
+        .and_then(Value::as_list)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect()
 }
 
 /// The password to send, unmarked only here. `config` carries the write-only argument.
@@ -167,7 +231,20 @@ impl SqlUser {
         // The API never returns passwords: what the state had stays.
         m.insert("password".into(), keep("password"));
         m.insert("password_wo_version".into(), keep("password_wo_version"));
-        m.insert("deletion_policy".into(), keep("deletion_policy"));
+        let policy = keep("deletion_policy");
+        m.insert("deletion_policy".into(), if policy.is_null() { Value::string("DELETE") } else { policy });
+        // Not read back (Terraform's rule): what was configured stays.
+        m.insert("database_roles".into(), keep("database_roles"));
+        m.insert(
+            "iam_email".into(),
+            if u.iam_email.is_empty() { Value::Null } else { Value::string(u.iam_email.clone()) },
+        );
+        // An unconfigured policy stays out of state even when the API reports its defaults.
+        let configured = prior.is_none_or(|p| fields::first_block(p, "password_policy").is_some());
+        m.insert(
+            "password_policy".into(),
+            if configured { password_policy_state(u, prior) } else { Value::List(Vec::new()) },
+        );
         m.insert("id".into(), Value::string(id_of(&u.name, &u.host, instance)));
         conform_to_schema(&self.schema, Value::object(m))
     }
@@ -249,6 +326,10 @@ impl ResourceType for SqlUser {
         if let Some(pw) = password(planned, config) {
             body = body.set_password(pw);
         }
+        if let Some(policy) = password_policy_request(planned)? {
+            body = body.set_password_policy(policy);
+        }
+        body = body.set_database_roles(roles(planned));
         let deadline = Instant::now() + ctx.timeout;
         let what = format!("creating user {name} in instance {instance}");
         let (c, project, instance, host, name) =
@@ -285,14 +366,24 @@ impl ResourceType for SqlUser {
         let (project, instance, host, name) =
             identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let touched = |n: &str| changed.iter().any(|p| p.top() == Some(n));
-        if touched("password") || touched("password_wo_version") {
+        let new_password = touched("password") || touched("password_wo_version");
+        if new_password || touched("password_policy") || touched("database_roles") {
             let c = self.clients(ctx).await?;
-            let Some(pw) = password(planned, config) else {
-                return Err(ProviderError::new(format!(
-                    "{TYPE} {name}: password_wo_version changed but password_wo has no value; set password_wo to the new password"
-                )));
-            };
-            let body = model::User::new().set_name(name.clone()).set_host(host.clone()).set_password(pw);
+            let mut body = model::User::new().set_name(name.clone()).set_host(host.clone());
+            if new_password {
+                let Some(pw) = password(planned, config) else {
+                    return Err(ProviderError::new(format!(
+                        "{TYPE} {name}: password_wo_version changed but password_wo has no value; set password_wo to the new password"
+                    )));
+                };
+                body = body.set_password(pw);
+            }
+            if let Some(policy) = password_policy_request(planned)? {
+                body = body.set_password_policy(policy);
+            }
+            if touched("database_roles") {
+                body = body.set_database_roles(roles(planned));
+            }
             let deadline = Instant::now() + ctx.timeout;
             let mut ambiguous = false;
             let op = sql_call(&c.sql_calls, UPDATE, ctx.timeout, deadline, true, &mut ambiguous, || {
@@ -316,14 +407,21 @@ impl ResourceType for SqlUser {
                 &project,
                 op,
                 UPDATE,
-                &format!("setting the password of user {name} in instance {instance}"),
+                &format!("updating user {name} in instance {instance}"),
                 None,
                 deadline,
             )
             .await?;
+            if touched("password_policy") {
+                // The policy's status and server-side values come back only from a read.
+                let remaining = time_left(deadline);
+                if let Some(live) = self.find(&c, &project, &instance, &host, &name, remaining).await? {
+                    return Ok(self.to_state(&project, &instance, &live, Some(planned)));
+                }
+            }
         }
         let mut state = prior.clone();
-        for n in ["password", "password_wo_version", "deletion_policy"] {
+        for n in ["password", "password_wo_version", "deletion_policy", "database_roles"] {
             set(&mut state, n, planned.get(n).cloned().unwrap_or(Value::Null));
         }
         Ok(state)
@@ -335,6 +433,11 @@ impl ResourceType for SqlUser {
         }
         let (project, instance, host, name) =
             identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
+        if string(prior, "deletion_policy").as_deref() == Some("PREVENT") {
+            return Err(ProviderError::new(format!(
+                    "cannot destroy user {name} of instance projects/{project}/instances/{instance}: deletion_policy is \"PREVENT\". Set deletion_policy = \"DELETE\" and apply that change first"
+                )));
+        }
         let c = self.clients(ctx).await?;
         let what = format!("deleting user {name} in instance {instance}");
         sql_delete(&c, ctx, &project, DELETE, &what, || {
@@ -446,5 +549,63 @@ mod tests {
         assert_eq!(parse_import_id("p/i/u").unwrap(), ("p".into(), "i".into(), "".into(), "u".into()));
         assert_eq!(parse_import_id("p/i/%/u").unwrap(), ("p".into(), "i".into(), "%".into(), "u".into()));
         assert!(parse_import_id("i/u").is_err());
+    }
+
+    const FULL: &str = "  project = \"p\"\n  host = \"%\"\n  type = \"BUILT_IN\"\n  password_wo = \"s3cret\"\n  password_wo_version = \"1\"\n  deletion_policy = \"PREVENT\"\n  database_roles = [\"cloudsqlsuperuser\", \"reporting\"]\n  password_policy {\n    allowed_failed_attempts = 5\n    password_expiration_duration = \"2592000s\"\n    enable_failed_attempts_check = true\n    enable_password_verification = true\n  }\n";
+
+    #[test]
+    fn every_documented_argument_and_block_validates() {
+        assert_eq!(diags(FULL), Vec::<String>::new());
+        let with_password =
+            FULL.replace("password_wo = \"s3cret\"\n  password_wo_version = \"1\"", "password = \"s3cret\"");
+        assert_eq!(diags(&with_password), Vec::<String>::new());
+    }
+
+    /// The create body carries the roles and the policy; what the API answers (the policy with
+    /// its status, no roles) plans nothing.
+    #[test]
+    fn roles_and_password_policy_round_trip() {
+        let src = format!("resource \"google_sql_user\" \"u\" {{\n  name = \"netra_user\"\n  instance = \"netra-staging-db\"\n{FULL}}}\n");
+        let parsed = test_hcl::resource(&src);
+        let config =
+            crate::schema::validate::conform(&parsed.body, parsed.value, &schema(), parsed.block_span).unwrap();
+        let t = SqlUser::new(Arc::new(Shared::new(Default::default())));
+        let mut p = crate::schema::propose::propose(t.schema(), None, &config, false);
+        t.customize_plan(&mut p).unwrap();
+        let policy = password_policy_request(&p.planned).unwrap().unwrap();
+        assert_eq!(policy.allowed_failed_attempts, 5);
+        assert!(policy.enable_failed_attempts_check && policy.enable_password_verification);
+        assert_eq!(roles(&p.planned), vec!["cloudsqlsuperuser".to_string(), "reporting".to_string()]);
+        let status = model::PasswordStatus::new().set_locked(false);
+        let live = model::User::new()
+            .set_name("netra_user")
+            .set_host("%")
+            .set_password_policy(policy.set_status(status))
+            .set_iam_email("");
+        let state = t.to_state("p", "netra-staging-db", &live, Some(&p.planned));
+        let mut p2 = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
+        t.customize_plan(&mut p2).unwrap();
+        let changed = crate::schema::diff::changed_paths(&state, &p2.planned);
+        assert!(
+            changed.is_empty(),
+            "{changed:?} {:?} {:?}",
+            state.get("password_policy"),
+            p2.planned.get("password_policy")
+        );
+        let status = fields::first_block(&state, "password_policy").and_then(|b| b.get("status")).cloned();
+        assert_eq!(status.and_then(|s| s.as_list().map(<[Value]>::len)), Some(1));
+    }
+
+    #[tokio::test]
+    async fn prevent_refuses_to_delete() {
+        let t = SqlUser::new(Arc::new(Shared::new(Default::default())));
+        let prior = Value::map([
+            ("project", Value::from("p")),
+            ("instance", Value::from("i")),
+            ("name", Value::from("u")),
+            ("deletion_policy", Value::from("PREVENT")),
+        ]);
+        let e = t.delete(&CallContext::new(Value::Null), &prior).await.unwrap_err();
+        assert!(e.message.contains("deletion_policy is \"PREVENT\""), "{}", e.message);
     }
 }
