@@ -286,7 +286,7 @@ mod tests {
         let bad_enum = diags(&hc("  http_health_check {\n    proxy_header = \"PROXY_V2\"\n  }\n"), &schema());
         assert_eq!(bad_enum.len(), 1, "{bad_enum:?}");
         let bad_name = diags(
-            "resource \"google_compute_health_check\" \"h\" {\n  name = \"Bad_Name\"\n  http_health_check {}\n}\n",
+            "resource \"google_compute_health_check\" \"h\" {\n  name = \"Bad_Name\"\n  http_health_check {\n    port = 80\n  }\n}\n",
             &schema(),
         );
         assert_eq!(bad_name.len(), 1, "{bad_name:?}");

@@ -120,6 +120,7 @@ pub fn schema() -> Schema {
             "deletion_policy",
             Attribute::optional(AttrType::String)
                 .default("DELETE")
+                .client_only()
                 .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
                 .describe("PREVENT: refuse to delete; ABANDON: forget the sink without deleting it."),
         )
@@ -230,12 +231,11 @@ impl LoggingProjectSink {
         let unique = prior.and_then(|p| p.get("unique_writer_identity")).and_then(Value::as_bool).unwrap_or(true);
         set(&mut v, "unique_writer_identity", Value::Bool(unique));
         // Terraform-only: what the configuration said.
-        for name in ["custom_writer_identity", "deletion_policy"] {
-            set(&mut v, name, prior.and_then(|p| p.get(name)).cloned().unwrap_or(Value::Null));
-        }
-        if v.get("deletion_policy").is_none_or(Value::is_null) {
-            set(&mut v, "deletion_policy", Value::string("DELETE"));
-        }
+        set(
+            &mut v,
+            "custom_writer_identity",
+            prior.and_then(|p| p.get("custom_writer_identity")).cloned().unwrap_or(Value::Null),
+        );
         conform_to_schema(&self.schema, v)
     }
 
@@ -406,15 +406,6 @@ impl ResourceType for LoggingProjectSink {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
-        match string(prior, "deletion_policy").as_deref() {
-            Some("ABANDON") => return Ok(()),
-            Some("PREVENT") => {
-                return Err(ProviderError::new(format!(
-                    "cannot destroy sink projects/{project}/sinks/{name}: deletion_policy is \"PREVENT\". Set deletion_policy = \"DELETE\" and apply that change first"
-                )))
-            }
-            _ => {}
-        }
         let c = self.clients(ctx).await?;
         let deleted = c
             .logging_calls
@@ -499,7 +490,7 @@ mod tests {
         answer["writerIdentity"] = "serviceAccount:service-123@gcp-sa-logging.iam.gserviceaccount.com".into();
         answer["createTime"] = "2026-01-01T00:00:00Z".into();
         let api: model::LogSink = serde_json::from_value(answer).unwrap();
-        let v = t.to_state("netra-staging", &api, Some(&config));
+        let v = t.schema().keep_client_only(&config, t.to_state("netra-staging", &api, Some(&config)));
         assert_eq!(v.get("id"), Some(&Value::from("projects/netra-staging/sinks/cloud-sql-monitoring")));
         assert_eq!(
             v.get("writer_identity"),
@@ -577,30 +568,5 @@ mod tests {
         );
         let d = diags(&custom);
         assert!(d.len() == 1 && d[0].contains("custom_writer_identity is not supported by Cairn yet"), "{d:?}");
-    }
-
-    #[test]
-    fn deletion_policy_is_kept_and_defaults_to_delete() {
-        let t = LoggingProjectSink::new(Arc::new(Shared::new(Default::default())));
-        let live = model::LogSink::new().set_name("s").set_destination("storage.googleapis.com/b");
-        let imported = t.to_state("p", &live, None);
-        assert_eq!(imported.get("deletion_policy"), Some(&Value::from("DELETE")));
-        let prior = Value::map([("deletion_policy", Value::from("ABANDON"))]);
-        assert_eq!(t.to_state("p", &live, Some(&prior)).get("deletion_policy"), Some(&Value::from("ABANDON")));
-    }
-
-    #[tokio::test]
-    async fn prevent_refuses_and_abandon_calls_nothing() {
-        let t = LoggingProjectSink::new(Arc::new(Shared::new(Default::default())));
-        let prior = |policy: &str| {
-            Value::map([
-                ("project", Value::from("p")),
-                ("name", Value::from("s")),
-                ("deletion_policy", Value::from(policy)),
-            ])
-        };
-        let e = t.delete(&CallContext::new(Value::Null), &prior("PREVENT")).await.unwrap_err();
-        assert!(e.message.contains("deletion_policy is \"PREVENT\""), "{}", e.message);
-        t.delete(&CallContext::new(Value::Null), &prior("ABANDON")).await.unwrap();
     }
 }

@@ -452,6 +452,7 @@ pub fn schema() -> Schema {
             "deletion_policy",
             Attribute::optional(AttrType::String)
                 .default("DELETE")
+                .client_only()
                 .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
                 .describe("PREVENT: refuse to delete; ABANDON: forget the instance without deleting it."),
         )
@@ -1156,8 +1157,6 @@ impl SqlDatabaseInstance {
         for name in KEPT {
             set(&mut v, name, prior.and_then(|p| p.get(name)).cloned().unwrap_or(Value::Null));
         }
-        let policy = prior.and_then(|p| p.get("deletion_policy")).filter(|p| !p.is_null()).cloned();
-        set(&mut v, "deletion_policy", policy.unwrap_or_else(|| Value::string("DELETE")));
         let v = conform_to_schema(&self.schema, v);
         conform_to_schema(&self.schema, settle(&self.schema, v, prior))
     }
@@ -2071,16 +2070,6 @@ impl ResourceType for SqlDatabaseInstance {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let (project, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/name"))?;
-        match string(prior, "deletion_policy").as_deref() {
-            Some("ABANDON") => return Ok(()),
-            Some("PREVENT") => {
-                return Err(ProviderError::new(format!(
-                    "cannot destroy {}: deletion_policy is \"PREVENT\". Set deletion_policy = \"DELETE\" and apply that change first",
-                    describe(&project, &name)
-                )))
-            }
-            _ => {}
-        }
         if fields::boolean(prior, "deletion_protection", true) {
             return Err(deletion_refused(&project, &name));
         }
@@ -2306,7 +2295,9 @@ mod tests {
     fn refresh_after_create_plans_nothing_and_a_flag_change_is_in_place() {
         let t = t();
         let planned = config(&FLAGS, "us-central1", true);
-        let state = t.to_state("netra-staging", &api_instance(&FLAGS, 1), Some(&planned));
+        let state = t
+            .schema()
+            .keep_client_only(&planned, t.to_state("netra-staging", &api_instance(&FLAGS, 1), Some(&planned)));
         assert_eq!(state.get("private_ip_address"), Some(&Value::from("10.1.2.3")));
         assert_eq!(state.get("public_ip_address"), Some(&Value::from("")));
         assert_eq!(state.get("connection_name"), Some(&Value::from("netra-staging:us-central1:netra-staging-db")));
@@ -2769,7 +2760,7 @@ mod tests {
         if let Some(s) = live.settings.as_mut() {
             s.settings_version = Some(1);
         }
-        let state = t.to_state("p", &live, Some(&planned));
+        let state = t.schema().keep_client_only(&planned, t.to_state("p", &live, Some(&planned)));
         let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
         t.customize_plan(&mut p).unwrap();
         let changed = crate::schema::diff::changed_paths(&state, &p.planned);
@@ -2796,7 +2787,7 @@ mod tests {
             s.enable_google_ml_integration = Some(false);
             s.connector_enforcement = model::settings::ConnectorEnforcement::NotRequired;
         }
-        let state = t.to_state("netra-staging", &live, Some(&planned));
+        let state = t.schema().keep_client_only(&planned, t.to_state("netra-staging", &live, Some(&planned)));
         let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
         t.customize_plan(&mut p).unwrap();
         let changed = crate::schema::diff::changed_paths(&state, &p.planned);
@@ -2807,23 +2798,6 @@ mod tests {
             first_block(s, "location_preference").and_then(|l| string(l, "zone")).as_deref(),
             Some("us-central1-c")
         );
-    }
-
-    #[tokio::test]
-    async fn deletion_policy_prevent_refuses_and_abandon_calls_nothing() {
-        let t = t();
-        let prior = |policy: &str| {
-            Value::map([
-                ("project", Value::from("p")),
-                ("name", Value::from("db")),
-                ("deletion_protection", Value::Bool(false)),
-                ("deletion_policy", Value::from(policy)),
-            ])
-        };
-        let e = t.delete(&CallContext::new(Value::Null), &prior("PREVENT")).await.unwrap_err();
-        assert!(e.message.contains("deletion_policy is \"PREVENT\""), "{}", e.message);
-        // No client is built for ABANDON: the default context has no credentials to build one.
-        t.delete(&CallContext::new(Value::Null), &prior("ABANDON")).await.unwrap();
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub fn schema() -> Schema {
             "deletion_policy",
             Attribute::optional(AttrType::String)
                 .default("DELETE")
+                .client_only()
                 .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
                 .describe(
                     "ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped); PREVENT: refuse to destroy.",
@@ -231,8 +232,6 @@ impl SqlUser {
         // The API never returns passwords: what the state had stays.
         m.insert("password".into(), keep("password"));
         m.insert("password_wo_version".into(), keep("password_wo_version"));
-        let policy = keep("deletion_policy");
-        m.insert("deletion_policy".into(), if policy.is_null() { Value::string("DELETE") } else { policy });
         // Not read back (Terraform's rule): what was configured stays.
         m.insert("database_roles".into(), keep("database_roles"));
         m.insert(
@@ -421,23 +420,15 @@ impl ResourceType for SqlUser {
             }
         }
         let mut state = prior.clone();
-        for n in ["password", "password_wo_version", "deletion_policy", "database_roles"] {
+        for n in ["password", "password_wo_version", "database_roles"] {
             set(&mut state, n, planned.get(n).cloned().unwrap_or(Value::Null));
         }
         Ok(state)
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
-            return Ok(());
-        }
         let (project, instance, host, name) =
             identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
-        if string(prior, "deletion_policy").as_deref() == Some("PREVENT") {
-            return Err(ProviderError::new(format!(
-                    "cannot destroy user {name} of instance projects/{project}/instances/{instance}: deletion_policy is \"PREVENT\". Set deletion_policy = \"DELETE\" and apply that change first"
-                )));
-        }
         let c = self.clients(ctx).await?;
         let what = format!("deleting user {name} in instance {instance}");
         sql_delete(&c, ctx, &project, DELETE, &what, || {
@@ -530,7 +521,7 @@ mod tests {
             ]),
         );
         let live = model::User::new().set_name("netra_user").set_password("leaked?");
-        let s = t.to_state("p", "i", &live, Some(&prior));
+        let s = t.schema().keep_client_only(&prior, t.to_state("p", "i", &live, Some(&prior)));
         assert_eq!(s.get("password_wo"), Some(&Value::Null));
         assert_eq!(s.get("password"), Some(&Value::Null));
         assert!(!format!("{s:?}").contains("leaked"));
@@ -582,7 +573,8 @@ mod tests {
             .set_host("%")
             .set_password_policy(policy.set_status(status))
             .set_iam_email("");
-        let state = t.to_state("p", "netra-staging-db", &live, Some(&p.planned));
+        let state =
+            t.schema().keep_client_only(&p.planned, t.to_state("p", "netra-staging-db", &live, Some(&p.planned)));
         let mut p2 = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
         t.customize_plan(&mut p2).unwrap();
         let changed = crate::schema::diff::changed_paths(&state, &p2.planned);
@@ -594,18 +586,5 @@ mod tests {
         );
         let status = fields::first_block(&state, "password_policy").and_then(|b| b.get("status")).cloned();
         assert_eq!(status.and_then(|s| s.as_list().map(<[Value]>::len)), Some(1));
-    }
-
-    #[tokio::test]
-    async fn prevent_refuses_to_delete() {
-        let t = SqlUser::new(Arc::new(Shared::new(Default::default())));
-        let prior = Value::map([
-            ("project", Value::from("p")),
-            ("instance", Value::from("i")),
-            ("name", Value::from("u")),
-            ("deletion_policy", Value::from("PREVENT")),
-        ]);
-        let e = t.delete(&CallContext::new(Value::Null), &prior).await.unwrap_err();
-        assert!(e.message.contains("deletion_policy is \"PREVENT\""), "{}", e.message);
     }
 }
