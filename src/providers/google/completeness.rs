@@ -12,7 +12,58 @@ use crate::schema::{AttrType, Schema};
 /// (type, path of the name in dotted form, why the page and the schema differ there). A path
 /// names one attribute or block (`settings.ip_configuration.psc_config`); an exception covers
 /// that name in both directions.
-pub const EXCEPTIONS: &[(&str, &str, &str)] = &[];
+pub const EXCEPTIONS: &[(&str, &str, &str)] = &[
+    (
+        "google_sql_database_instance",
+        "state",
+        "Cairn's own: the instance's state (RUNNABLE, SUSPENDED, ...), which `cairn check` reads; the provider does not export it",
+    ),
+    (
+        "google_sql_database_instance",
+        "settings.ip_configuration.psc_config.psc_auto_connections",
+        "the page lists psc_auto_connections' fields inside the psc_config section, without a section of their own",
+    ),
+    (
+        "google_sql_database_instance",
+        "settings.ip_configuration.psc_config.consumer_network",
+        "a field of psc_auto_connections that the page lists inside the psc_config section",
+    ),
+    (
+        "google_sql_database_instance",
+        "settings.ip_configuration.psc_config.consumer_service_project_id",
+        "a field of psc_auto_connections that the page lists inside the psc_config section",
+    ),
+    (
+        "google_sql_database_instance",
+        "settings.read_pool_auto_scale_config.target_metrics",
+        "the page lists target_metrics' fields inside the read_pool_auto_scale_config section",
+    ),
+    (
+        "google_sql_database_instance",
+        "settings.read_pool_auto_scale_config.metric",
+        "a field of target_metrics that the page lists inside the read_pool_auto_scale_config section",
+    ),
+    (
+        "google_sql_database_instance",
+        "settings.read_pool_auto_scale_config.target_value",
+        "a field of target_metrics that the page lists inside the read_pool_auto_scale_config section",
+    ),
+    (
+        "google_sql_user",
+        "password_policy.status",
+        "the page lists status' output fields (locked, password_expiration_time) inside the password_policy section",
+    ),
+    (
+        "google_sql_user",
+        "password_policy.locked",
+        "an output field of password_policy.status that the page lists one level up",
+    ),
+    (
+        "google_sql_user",
+        "password_policy.password_expiration_time",
+        "an output field of password_policy.status that the page lists one level up",
+    ),
+];
 
 /// What a reference page documents: each level's names (the root is "").
 #[derive(Debug, Default)]
@@ -37,7 +88,7 @@ fn block_paths(schema: &Schema, prefix: &str, out: &mut Vec<String>) {
 fn object_attribute_paths(schema: &Schema, prefix: &str, out: &mut Vec<String>) {
     for (name, a) in &schema.attributes {
         let object = matches!(&a.ty, AttrType::Dynamic)
-            || matches!(&a.ty, AttrType::List(t) | AttrType::Set(t) if **t == AttrType::Dynamic);
+            || matches!(&a.ty, AttrType::List(t) | AttrType::Set(t) if matches!(**t, AttrType::Dynamic | AttrType::Map(_)));
         if object {
             out.push(if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") });
         }
@@ -79,10 +130,10 @@ fn place(paths: &[String], anchor: Option<&str>, written: &str) -> Option<String
 /// Reads a reference page's "Argument Reference" and "Attributes Reference" sections.
 pub fn documented(page: &str, schema: &Schema) -> Documented {
     let header = regex::Regex::new(
-        r"^(?:<a name=.nested_([a-z0-9_]+).></a>)?\s*The (?:optional )?`([a-z0-9_.]+)` (?:sub)?(?:block|list|sublist)s? (?:supports|contains)",
+        r"^(?:<a name=.nested_([a-z0-9_]+).></a>)?\s*The (?:optional(?:, computed)? )?`([a-z0-9_.\[\]]+)`( \(Beta\))? (?:sub)?(?:block|list|sublist)s?\b",
     )
     .expect("valid regex");
-    let item = regex::Regex::new(r"^\* `([a-z0-9_.]+)`").expect("valid regex");
+    let item = regex::Regex::new(r"^\*\s+`([a-z0-9_.]+)`").expect("valid regex");
     let mut paths = Vec::new();
     block_paths(schema, "", &mut paths);
     let mut objects = Vec::new();
@@ -106,10 +157,21 @@ pub fn documented(page: &str, schema: &Schema) -> Documented {
             continue;
         }
         if let Some(c) = header.captures(line) {
-            let written = &c[2];
+            let written = c[2].replace("[]", "");
+            let written = written.as_str();
             let anchor = c.get(1).map(|m| m.as_str());
+            if c.get(3).is_some() {
+                beta.push(anchor.map(str::to_string).unwrap_or_else(|| written.replace('.', "_")));
+                level = format!("?{written}");
+                continue;
+            }
             match place(&paths, anchor, written) {
-                Some(p) => level = p,
+                Some(p) => {
+                    // A block with a section of its own is documented at its parent's level too.
+                    let (parent, leaf) = p.rsplit_once('.').unwrap_or(("", p.as_str()));
+                    doc.levels.entry(parent.to_string()).or_default().insert(leaf.to_string());
+                    level = p;
+                }
                 None => {
                     let key = anchor.map(str::to_string).unwrap_or_else(|| written.replace('.', "_"));
                     let output_object = place(&objects, anchor, written).is_some()
@@ -123,12 +185,19 @@ pub fn documented(page: &str, schema: &Schema) -> Documented {
             continue;
         }
         if let Some(c) = item.captures(line) {
-            let name = &c[1];
-            // A dotted item names its full path from the top.
+            // A dotted item names its full path from the top (`settings.0.tier`: the `.0` is
+            // the block's index, as Terraform writes it).
+            let name = c[1].replace(".0.", ".");
             let (lvl, leaf) = match name.rsplit_once('.') {
                 Some((parent, leaf)) => (parent.to_string(), leaf.to_string()),
                 None => (level.clone(), name.to_string()),
             };
+            // Inside an output-only object: the object itself is the documented name.
+            if objects.contains(&lvl) {
+                let (parent, object) = lvl.rsplit_once('.').unwrap_or(("", lvl.as_str()));
+                doc.levels.entry(parent.to_string()).or_default().insert(object.to_string());
+                continue;
+            }
             if is_beta_item(i) {
                 let joined = if lvl.is_empty() { leaf.clone() } else { format!("{lvl}.{leaf}") };
                 beta.push(joined.replace('.', "_"));
@@ -142,7 +211,12 @@ pub fn documented(page: &str, schema: &Schema) -> Documented {
 
 /// Differences between a type's page and its schema, as lines (empty when they agree).
 pub fn differences(type_name: &str, page: &str, schema: &Schema) -> Vec<String> {
-    let excepted = |path: &str| EXCEPTIONS.iter().any(|(t, p, _)| *t == type_name && *p == path);
+    // An exception covers its path and everything below it.
+    let excepted = |path: &str| {
+        EXCEPTIONS.iter().any(|(t, p, _)| {
+            *t == type_name && (*p == path || path.strip_prefix(*p).is_some_and(|rest| rest.starts_with('.')))
+        })
+    };
     let doc = documented(page, schema);
     let mut out: Vec<String> = doc
         .unplaced
