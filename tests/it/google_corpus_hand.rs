@@ -72,3 +72,8 @@ async fn corpus_google_sql_user_but_the_emulator_gaps() {
 async fn corpus_google_logging_project_sink() {
     round_trip("google_logging_project_sink", &[]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corpus_google_compute_health_check() {
+    round_trip("google_compute_health_check", &[]).await;
+}
