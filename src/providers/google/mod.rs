@@ -16,6 +16,7 @@ pub mod compute_common;
 pub mod compute_global_address;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
+pub mod compute_target_http_proxy;
 pub mod compute_target_https_proxy;
 pub mod compute_url_map;
 pub mod config;
@@ -162,6 +163,7 @@ impl Provider for GoogleProvider {
             Arc::new(ComputeUrlMap::new(self.shared.clone())),
             Arc::new(ComputeTargetHttpsProxy::new(self.shared.clone())),
             Arc::new(compute_global_address::ComputeGlobalAddress::new(self.shared.clone())),
+            Arc::new(compute_target_http_proxy::ComputeTargetHttpProxy::new(self.shared.clone())),
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
         ]
     }

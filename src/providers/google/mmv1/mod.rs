@@ -181,7 +181,14 @@ fn equivalence(name: &str) -> Option<fn(&Value, &Value) -> bool> {
 }
 
 fn attribute(f: &'static Field) -> Attribute {
-    let ty = if f.output && f.is_block() { AttrType::Dynamic } else { attr_type(f) };
+    let ty = if f.output && f.is_block() {
+        AttrType::Dynamic
+    } else if f.output && f.kind == Kind::Integer && f.api.as_deref() == Some("id") {
+        // A resource's numeric id is an int64 beyond 2^53: kept exactly, as a string.
+        AttrType::String
+    } else {
+        attr_type(f)
+    };
     let mut a = if f.output {
         Attribute::computed(ty)
     } else if f.required {
