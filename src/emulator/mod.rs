@@ -5,7 +5,8 @@
 //! - `api`: the `Api` trait each emulated API implements, the decoded request, pagination.
 //! - `store`: resources by API and name, one monotonic generation (etags), the data file.
 //! - `operations`: long-running operations that finish after `operation_duration`.
-//! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding;
+//! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding; `mask`:
+//!   update masks (parse, check, apply leaf by leaf);
 //!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding.
 //! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`.
 
@@ -15,6 +16,7 @@ pub mod enums;
 pub mod errors;
 pub mod filter;
 pub mod logging;
+pub mod mask;
 pub mod operations;
 pub mod projects;
 pub mod scenario;
