@@ -771,10 +771,26 @@ fn normalise_settings(
         ("edition", json!("ENTERPRISE")),
         ("connectorEnforcement", json!("NOT_REQUIRED")),
         ("locationPreference", json!({"kind": "sql#locationPreference", "zone": zone})),
+        ("storageAutoResizeLimit", json!("0")),
+        ("deletionProtectionEnabled", json!(false)),
+        ("maintenanceWindow", json!({"kind": "sql#maintenanceWindow", "hour": 0, "day": 0})),
+        ("backupConfiguration", json!({})),
     ];
     for (field, value) in defaults {
         if !s.contains_key(*field) {
             s.insert((*field).into(), value.clone());
+        }
+    }
+    if let Some(Value::Object(backup)) = s.get_mut("backupConfiguration") {
+        let backup_defaults = [
+            ("kind", json!("sql#backupConfiguration")),
+            ("enabled", json!(false)),
+            ("startTime", json!("00:00")),
+            ("backupRetentionSettings", json!({"retentionUnit": "COUNT", "retainedBackups": 7})),
+            ("transactionLogRetentionDays", json!(7)),
+        ];
+        for (field, value) in backup_defaults {
+            backup.entry(field).or_insert(value);
         }
     }
     if let Some(size) = s.get("dataDiskSizeGb").cloned() {
@@ -1771,6 +1787,15 @@ mod tests {
         assert!(upgradable.iter().all(|v| v.starts_with("POSTGRES_") && *v != "POSTGRES_15"));
         assert_eq!(got["upgradableDatabaseVersions"][0]["displayName"], "PostgreSQL 16");
         assert!(got.get("pscServiceAttachmentLink").is_none() && got.get("dnsName").is_none(), "no PSC, no endpoint");
+        let backup = &got["settings"]["backupConfiguration"];
+        assert_eq!(
+            (backup["enabled"].as_bool(), backup["transactionLogRetentionDays"].as_i64()),
+            (Some(false), Some(7))
+        );
+        assert_eq!(backup["backupRetentionSettings"], json!({"retentionUnit": "COUNT", "retainedBackups": 7}));
+        assert_eq!(got["settings"]["maintenanceWindow"]["kind"], "sql#maintenanceWindow");
+        assert_eq!(got["settings"]["storageAutoResizeLimit"], "0");
+        assert_eq!(got["settings"]["deletionProtectionEnabled"], false);
         let listed = w.call(150, Method::GET, INSTANCES, "", Value::Null).unwrap();
         assert_eq!(listed["items"][0]["databaseInstalledVersion"], "POSTGRES_15_7");
 
