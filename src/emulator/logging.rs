@@ -10,6 +10,7 @@ use axum::http::Method;
 use serde_json::{json, Map, Value};
 
 use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{already_exists, invalid_argument, not_found, ApiError, Envelope};
 use super::mask::{MaskRules, Refusal, UpdateMask};
@@ -23,23 +24,6 @@ const VERSION_FORMATS: &[&str] = &["VERSION_FORMAT_UNSPECIFIED", "V2", "V1"];
 const SINK_ENUMS: &[EnumField] = &[EnumField { path: "outputVersionFormat", values: VERSION_FORMATS }];
 const LIST_ENUMS: &[EnumField] = &[EnumField { path: "sinks[].outputVersionFormat", values: VERSION_FORMATS }];
 
-/// Fields a request body may carry; output-only ones are accepted and ignored.
-const SINK_FIELDS: &[&str] = &[
-    "name",
-    "destination",
-    "filter",
-    "description",
-    "disabled",
-    "exclusions",
-    "outputVersionFormat",
-    "writerIdentity",
-    "includeChildren",
-    "interceptChildren",
-    "bigqueryOptions",
-    "createTime",
-    "updateTime",
-    "resourceName",
-];
 const OUTPUT_ONLY: &[&str] = &["writerIdentity", "createTime", "updateTime", "resourceName"];
 
 /// What `updateMask` may name: the writable fields and any path inside them.
@@ -63,7 +47,7 @@ const MASK_RULES: MaskRules<'static> = MaskRules {
         "resourceName",
         "bigqueryOptions.usesTimestampColumnPartitioning",
     ],
-    known: None,
+    known: Some(&is_sink_path),
 };
 
 /// What an empty update mask means, for backward compatibility (observed on the real API).
@@ -279,13 +263,14 @@ fn normalize(body: &mut Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Refuses a field, at any depth, that the LogSink schema does not know; output-only ones
+/// are known, and ignored.
 fn check_known_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
-    match body.keys().find(|k| !SINK_FIELDS.contains(&k.as_str())) {
-        Some(k) => Err(invalid_argument(format!(
-            "Invalid JSON payload received. Unknown name \"{k}\" at 'sink': Cannot find field."
-        ))),
-        None => Ok(()),
-    }
+    discovery::of(API).check_body("LogSink", body, "sink")
+}
+
+fn is_sink_path(path: &str) -> bool {
+    discovery::of(API).knows_path("LogSink", path)
 }
 
 fn flag(req: &ApiRequest, name: &str) -> bool {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{aborted, failed_precondition, invalid_argument, not_found, unimplemented, ApiError, Envelope};
 use super::filter::Filter;
@@ -26,25 +27,6 @@ pub const API: &str = "secretmanager";
 const VERSION_STATES: &[&str] = &["STATE_UNSPECIFIED", "ENABLED", "DISABLED", "DESTROYED"];
 const VERSION_ENUMS: &[EnumField] = &[EnumField { path: "state", values: VERSION_STATES }];
 const VERSION_LIST_ENUMS: &[EnumField] = &[EnumField { path: "versions[].state", values: VERSION_STATES }];
-
-/// Secret fields a request body may carry (anything else is an unknown-field error, as on the
-/// real API). `tags` is newer than the discovery revision but sent by current SDKs.
-const SECRET_FIELDS: &[&str] = &[
-    "name",
-    "replication",
-    "createTime",
-    "labels",
-    "topics",
-    "expireTime",
-    "ttl",
-    "etag",
-    "rotation",
-    "versionAliases",
-    "annotations",
-    "versionDestroyTtl",
-    "customerManagedEncryption",
-    "tags",
-];
 
 /// Fields `updateMask` may name.
 const UPDATABLE: &[&str] = &[
@@ -64,7 +46,7 @@ const MASK_RULES: MaskRules<'static> = MaskRules {
     updatable: UPDATABLE,
     immutable: &["replication", "tags"],
     output_only: &["name", "createTime", "etag"],
-    known: None,
+    known: Some(&is_secret_path),
 };
 
 const MAX_PAYLOAD_BYTES: usize = 65536;
@@ -266,15 +248,14 @@ fn validate_secret_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses a field, at any depth, that the Secret schema does not know (as the JSON front end
+/// does); `tags` and other fields newer than the discovery revision come from the SDK's model.
 fn check_known_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
-    for key in body.keys() {
-        if !SECRET_FIELDS.contains(&key.as_str()) {
-            return Err(invalid_argument(format!(
-                "Invalid JSON payload received. Unknown name \"{key}\" at 'secret': Cannot find field."
-            )));
-        }
-    }
-    Ok(())
+    discovery::of(API).check_body("Secret", body, "secret")
+}
+
+fn is_secret_path(path: &str) -> bool {
+    discovery::of(API).knows_path("Secret", path)
 }
 
 fn validate_replication(replication: &Value) -> Result<Value, ApiError> {
@@ -485,6 +466,14 @@ fn insert_secret(
         }
         if body.contains_key(*field) {
             apply_field(ctx, &name, &mut secret, field, body.get(*field))?;
+        }
+    }
+    // Every other field the schema knows is kept as sent (output-only ones are dropped).
+    for (field, value) in body {
+        let handled =
+            matches!(field.as_str(), "name" | "replication" | "etag" | "tags") || UPDATABLE.contains(&field.as_str());
+        if !handled && !value.is_null() && !discovery::of(API).is_output_only("Secret", field) {
+            secret.insert(field.clone(), value.clone());
         }
     }
     if body.contains_key("expireTime") && body.contains_key("ttl") {

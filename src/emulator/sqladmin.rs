@@ -20,6 +20,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::api::{paginate, Api, ApiRequest, Ctx, QueryParams};
+use super::discovery;
 use super::enums::visit;
 use super::errors::{ApiError, Code, Envelope};
 use super::operations::{self, Effect, NewOperation, OperationStyle, Outcome};
@@ -627,62 +628,6 @@ fn state_effect(key: &str, state: &str) -> Effect {
 // ---------------------------------------------------------------------------------------------
 // Instances.
 
-/// Top-level DatabaseInstance fields (discovery revision 20240618, plus a few newer ones the
-/// SDKs send); anything else is refused as the real API refuses unknown JSON names.
-const INSTANCE_FIELDS: &[&str] = &[
-    "availableMaintenanceVersions",
-    "backendType",
-    "connectionName",
-    "createTime",
-    "currentDiskSize",
-    "databaseInstalledVersion",
-    "databaseVersion",
-    "diskEncryptionConfiguration",
-    "diskEncryptionStatus",
-    "dnsName",
-    "etag",
-    "failoverReplica",
-    "gceZone",
-    "geminiConfig",
-    "instanceType",
-    "ipAddresses",
-    "ipv6Address",
-    "kind",
-    "maintenanceVersion",
-    "masterInstanceName",
-    "maxDiskSize",
-    "name",
-    "onPremisesConfiguration",
-    "outOfDiskReport",
-    "primaryDnsName",
-    "project",
-    "pscServiceAttachmentLink",
-    "region",
-    "replicaConfiguration",
-    "replicaNames",
-    "replicationCluster",
-    "rootPassword",
-    "satisfiesPzs",
-    "scheduledMaintenance",
-    "secondaryGceZone",
-    "selfLink",
-    "serverCaCert",
-    "serviceAccountEmailAddress",
-    "settings",
-    "sqlNetworkArchitecture",
-    "state",
-    "suspensionReason",
-    "upgradableDatabaseVersions",
-    "writeEndpoint",
-    "satisfiesPzi",
-    "switchTransactionLogsToCloudStorageEnabled",
-    "includeReplicasForMajorVersionUpgrade",
-    "tags",
-    "nodeCount",
-    "nodes",
-    "dnsNames",
-];
-
 /// Input fields kept as given (everything else top-level is computed or output only).
 const KEPT_INPUT_FIELDS: &[&str] = &[
     "diskEncryptionConfiguration",
@@ -883,15 +828,10 @@ fn decoded_body(req: &ApiRequest, fields: &[SparseField]) -> Result<Map<String, 
     })
 }
 
+/// Refuses a field, at any depth, that the DatabaseInstance schema does not know (fields newer
+/// than the discovery revision come from the SDK's model).
 fn check_instance_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
-    for key in body.keys() {
-        if !INSTANCE_FIELDS.contains(&key.as_str()) {
-            return Err(invalid(format!(
-                "Invalid JSON payload received. Unknown name \"{key}\" at 'body': Cannot find field."
-            )));
-        }
-    }
-    Ok(())
+    discovery::of(API).check_body("DatabaseInstance", body, "body").map_err(|e| invalid(e.message))
 }
 
 /// A new instance from an insert body (state PENDING_CREATE), or why it is invalid.
@@ -1307,8 +1247,27 @@ fn valid_database_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 63 && !name.contains('/')
 }
 
+/// Database fields kept as sent (the rest are identity, computed, or checked on their own).
+const KEPT_DATABASE_FIELDS: &[&str] = &["sqlserverDatabaseDetails"];
+/// User fields kept as sent; `password` is kept only as a hash, `dualPasswordType` is a
+/// request option.
+const KEPT_USER_FIELDS: &[&str] = &["passwordPolicy", "sqlserverUserDetails", "databaseRoles", "iamEmail"];
+
+fn check_body(schema: &str, body: &Map<String, Value>) -> Result<(), ApiError> {
+    discovery::of(API).check_body(schema, body, "body").map_err(|e| invalid(e.message))
+}
+
+fn keep_fields(value: &mut Value, body: &Map<String, Value>, fields: &[&str]) {
+    for field in fields {
+        if let Some(v) = body.get(*field).filter(|v| !v.is_null()) {
+            value[*field] = v.clone();
+        }
+    }
+}
+
 fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str) -> Result<Value, ApiError> {
     let body = decoded_body(req, &[])?;
+    check_body("Database", &body)?;
     let current = mutable_instance(ctx, project, instance, false)?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("");
     if !valid_database_name(name) {
@@ -1322,7 +1281,8 @@ fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
     let (charset, collation) = default_charset(current["databaseVersion"].as_str().unwrap_or(""));
     let text =
         |f: &str, d: &str| body.get(f).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(d).to_string();
-    let value = database_value(project, instance, name, &text("charset", charset), &text("collation", collation));
+    let mut value = database_value(project, instance, name, &text("charset", charset), &text("collation", collation));
+    keep_fields(&mut value, &body, KEPT_DATABASE_FIELDS);
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal: Value::Null }];
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_DATABASE", effects, vec![]), req.enum_ints))
 }
@@ -1354,6 +1314,7 @@ fn change_database(
     database: &str,
 ) -> Result<Value, ApiError> {
     let body = decoded_body(req, &[])?;
+    check_body("Database", &body)?;
     mutable_instance(ctx, project, instance, false)?;
     let key = database_key(project, instance, database);
     let mut value = ctx.store.get(API, &key).map(|r| r.value.clone()).ok_or_else(database_not_found)?;
@@ -1365,6 +1326,7 @@ fn change_database(
             value[field] = json!(v);
         }
     }
+    keep_fields(&mut value, &body, KEPT_DATABASE_FIELDS);
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal: Value::Null }];
     Ok(respond_operation(start_operation(ctx, project, instance, "UPDATE_DATABASE", effects, vec![]), req.enum_ints))
 }
@@ -1404,6 +1366,7 @@ fn user_host(instance: &Value, given: Option<&str>) -> String {
 
 fn insert_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str) -> Result<Value, ApiError> {
     let body = decoded_body(req, USER_ENUMS)?;
+    check_body("User", &body)?;
     let current = mutable_instance(ctx, project, instance, false)?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() || name.contains('/') {
@@ -1422,7 +1385,8 @@ fn insert_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &st
     }
     let internal =
         body.get("password").and_then(Value::as_str).map_or(Value::Null, |p| json!({"passwordSha256": sha256_hex(p)}));
-    let value = user_value(project, instance, name, &host, user_type);
+    let mut value = user_value(project, instance, name, &host, user_type);
+    keep_fields(&mut value, &body, KEPT_USER_FIELDS);
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal }];
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_USER", effects, vec![]), req.enum_ints))
 }
@@ -1469,8 +1433,10 @@ fn update_user(
     name: &str,
 ) -> Result<Value, ApiError> {
     let body = decoded_body(req, USER_ENUMS)?;
+    check_body("User", &body)?;
     mutable_instance(ctx, project, instance, false)?;
-    let (key, value) = find_user(ctx, req, project, instance, name)?;
+    let (key, mut value) = find_user(ctx, req, project, instance, name)?;
+    keep_fields(&mut value, &body, KEPT_USER_FIELDS);
     let mut internal = ctx.store.get(API, &key).map(|r| r.internal.clone()).unwrap_or(Value::Null);
     if let Some(p) = body.get("password").and_then(Value::as_str) {
         internal = json!({"passwordSha256": sha256_hex(p)});

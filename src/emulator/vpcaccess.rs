@@ -11,6 +11,7 @@ use ipnet::Ipv4Net;
 use serde_json::{json, Map, Value};
 
 use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{already_exists, failed_precondition, invalid_argument, not_found, ApiError, Code, Envelope};
 use super::filter::Filter;
@@ -38,22 +39,6 @@ pub const MISSING_MAX_MESSAGE: &str = "A Connector must specify either max_throu
 const MACHINE_TYPES: &[&str] = &["f1-micro", "e2-micro", "e2-standard-4"];
 const DEFAULT_MACHINE_TYPE: &str = "e2-micro";
 const MAX_PAGE_SIZE: usize = 1000;
-
-/// Body fields a Connector may carry (output-only ones are accepted and ignored, as the real
-/// API ignores them).
-const CONNECTOR_FIELDS: &[&str] = &[
-    "name",
-    "network",
-    "ipCidrRange",
-    "state",
-    "minThroughput",
-    "maxThroughput",
-    "connectedProjects",
-    "subnet",
-    "machineType",
-    "minInstances",
-    "maxInstances",
-];
 
 pub struct VpcAccess;
 
@@ -228,13 +213,8 @@ fn build_connector(
     name: &str,
     body: &Map<String, Value>,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
-    for key in body.keys() {
-        if !CONNECTOR_FIELDS.contains(&key.as_str()) {
-            return Err(invalid_argument(format!(
-                "Invalid JSON payload received. Unknown name \"{key}\" at 'connector': Cannot find field."
-            )));
-        }
-    }
+    // Output-only fields the client echoes (state, connectedProjects) are known, and ignored.
+    discovery::of(API).check_body("Connector", body, "connector")?;
     let text = |field: &str| body.get(field).and_then(Value::as_str).filter(|s| !s.is_empty());
     let network = text("network");
     let cidr = text("ipCidrRange");

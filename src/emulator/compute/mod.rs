@@ -55,10 +55,9 @@ pub(crate) struct Spec {
     pub(crate) fingerprint: Option<&'static str>,
     pub(crate) has_patch: bool,
     pub(crate) has_update: bool,
-    /// The fields of the resource (discovery revision 20230620, plus the few newer ones
-    /// current SDKs and providers send); a request naming another is refused, as the real JSON
-    /// parser does.
-    pub(crate) known_fields: &'static [&'static str],
+    /// The resource's schema in the compute discovery document: a request naming a field it
+    /// lacks, at any depth, is refused, as the real JSON parser does.
+    pub(crate) schema: &'static str,
     /// Checks and completes a body (defaults, normalised references); returns the
     /// server-side data to keep beside it.
     pub(crate) prepare: Prepare,
@@ -404,13 +403,7 @@ pub(crate) fn exists_or_pending(store: &Store, key: &str) -> bool {
 }
 
 pub(crate) fn check_known_fields(coll: Collection, body: &Map<String, Value>) -> Result<(), ApiError> {
-    let known = coll.0.known_fields;
-    match body.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(invalid_argument(format!(
-            "Invalid JSON payload received. Unknown name \"{k}\" at 'resource': Cannot find field."
-        ))),
-        None => Ok(()),
-    }
+    super::discovery::of(API).check_body(coll.0.schema, body, "resource")
 }
 
 /// Output-only fields a client may echo back; they are never taken from a request.
