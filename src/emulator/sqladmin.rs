@@ -828,6 +828,15 @@ fn decoded_body(req: &ApiRequest, fields: &[SparseField]) -> Result<Map<String, 
     })
 }
 
+/// An instance request body: enums decoded, every field known, output-only ones (at any
+/// depth, such as `settings.backupConfiguration.transactionalLogStorageState`) dropped.
+fn instance_body(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
+    let mut body = decoded_body(req, INSTANCE_ENUMS)?;
+    check_instance_fields(&body)?;
+    discovery::of(API).strip_output_only("DatabaseInstance", &mut body);
+    Ok(body)
+}
+
 /// Refuses a field, at any depth, that the DatabaseInstance schema does not know (fields newer
 /// than the discovery revision come from the SDK's model).
 fn check_instance_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
@@ -1003,6 +1012,22 @@ fn set_output_fields(inst: &mut Map<String, Value>, key: &str) {
     inst.insert("sqlNetworkArchitecture".into(), json!("NEW_NETWORK_ARCHITECTURE"));
     inst.insert("satisfiesPzs".into(), json!(false));
     let settings = inst.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
+    // A regional instance has a standby in another zone of its region.
+    let zone = inst.get("gceZone").and_then(Value::as_str).unwrap_or("").to_string();
+    match (settings.get("availabilityType").and_then(Value::as_str), zone.rsplit_once('-')) {
+        (Some("REGIONAL"), Some((region, suffix))) => {
+            let standby = if suffix == "b" { "c" } else { "b" };
+            let secondary = settings
+                .get("locationPreference")
+                .and_then(|l| l.get("secondaryZone"))
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("{region}-{standby}"), str::to_string);
+            inst.insert("secondaryGceZone".into(), json!(secondary));
+        }
+        _ => {
+            inst.remove("secondaryGceZone");
+        }
+    }
     if psc_enabled(&settings) {
         let region = inst.get("region").and_then(Value::as_str).unwrap_or("us-central1").to_string();
         let tag = hex::encode(&Sha256::digest(format!("psc:{key}").as_bytes())[..6]);
@@ -1048,7 +1073,7 @@ fn sha256_hex(secret: &str) -> String {
 }
 
 fn insert_instance(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str) -> Result<Value, ApiError> {
-    let body = decoded_body(req, INSTANCE_ENUMS)?;
+    let body = instance_body(req)?;
     let inst = build_instance(ctx, project, &body)?;
     let name = inst["name"].as_str().unwrap_or("").to_string();
     let key = instance_key(project, &name);
@@ -1123,8 +1148,7 @@ fn change_instance(
     instance: &str,
     replace: bool,
 ) -> Result<Value, ApiError> {
-    let body = decoded_body(req, INSTANCE_ENUMS)?;
-    check_instance_fields(&body)?;
+    let body = instance_body(req)?;
     let current = mutable_instance(ctx, project, instance, false)?;
     let mut current = current.as_object().cloned().unwrap_or_default();
     let current_settings = current.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -1765,12 +1789,15 @@ mod tests {
         let listed = w.call(150, Method::GET, INSTANCES, "", Value::Null).unwrap();
         assert_eq!(listed["items"][0]["databaseInstalledVersion"], "POSTGRES_15_7");
 
-        let settings = json!({"settingsVersion": "1", "ipConfiguration": {"ipv4Enabled": false, "privateNetwork": null,
+        assert!(got.get("secondaryGceZone").is_none(), "a zonal instance has no standby");
+        let settings = json!({"settingsVersion": "1", "availabilityType": "REGIONAL",
+            "ipConfiguration": {"ipv4Enabled": false, "privateNetwork": null,
             "pscConfig": {"pscEnabled": true, "allowedConsumerProjects": ["p"]}}});
         w.call(150, Method::PATCH, &path, "", json!({"settings": settings})).unwrap();
         let got = w.call(300, Method::GET, &path, "", Value::Null).unwrap();
         assert!(got["pscServiceAttachmentLink"].as_str().unwrap().contains("/serviceAttachments/"));
         assert!(got["dnsName"].as_str().unwrap().ends_with(".us-central1.sql.goog."));
+        assert_eq!(got["secondaryGceZone"], "us-central1-b", "a regional one has its standby elsewhere");
 
         w.call(300, Method::PATCH, &path, "", json!({"databaseVersion": "POSTGRES_16"})).unwrap();
         let got = w.call(450, Method::GET, &path, "", Value::Null).unwrap();

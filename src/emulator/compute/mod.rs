@@ -409,10 +409,13 @@ pub(crate) fn check_known_fields(coll: Collection, body: &Map<String, Value>) ->
 /// Output-only fields a client may echo back; they are never taken from a request.
 const OUTPUT_ONLY: &[&str] = &["kind", "id", "creationTimestamp", "selfLink", "fingerprint"];
 
-fn strip_output_only(body: &mut Map<String, Value>) {
+/// Drops what a client may not set: the identity fields above, and every field the schema
+/// marks output only, at any depth (`managed.status` of a certificate, `users` of an address).
+fn strip_output_only(coll: Collection, body: &mut Map<String, Value>) {
     for key in OUTPUT_ONLY {
         body.remove(*key);
     }
+    super::discovery::of(API).strip_output_only(coll.0.schema, body);
 }
 
 /// Checks and completes a resource body of `coll`: defaults, normalised references. Returns
@@ -438,7 +441,7 @@ fn insert(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, coll: Collection) 
     if exists_or_pending(ctx.store, &key) {
         return Err(ApiError::new(Code::AlreadyExists, format!("The resource '{key}' already exists")));
     }
-    strip_output_only(&mut body);
+    strip_output_only(coll, &mut body);
     body.remove("name");
     let internal = prepare(ctx, project, coll, &mut body)?;
     let id = new_id();
@@ -474,6 +477,9 @@ fn modify(
             return Err(invalid_field("name", given, "The name of a resource cannot be changed."));
         }
     }
+    let mut body = body;
+    // From the request only: what the server set on the stored resource stays.
+    super::discovery::of(API).strip_output_only(coll.0.schema, &mut body);
     let mut fields = if op_type == "patch" {
         let mut merged = current.value.clone();
         merge_patch(&mut merged, &Value::Object(body));
@@ -481,7 +487,9 @@ fn modify(
     } else {
         body
     };
-    strip_output_only(&mut fields);
+    for key in OUTPUT_ONLY {
+        fields.remove(*key);
+    }
     fields.remove("name");
     let mut internal = prepare(ctx, project, coll, &mut fields)?;
     if internal.is_null() {

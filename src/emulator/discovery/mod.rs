@@ -165,6 +165,46 @@ impl Discovery {
         true
     }
 
+    /// Drops, at every depth, the fields of `body` that schema `root` marks output only: the
+    /// real APIs ignore them in a request rather than refuse them.
+    pub fn strip_output_only(&self, root: &str, body: &mut Map<String, Value>) {
+        self.strip_object(self.schema(root).properties.as_ref(), body);
+    }
+
+    fn strip_object(&self, fields: Option<&HashMap<String, Property>>, body: &mut Map<String, Value>) {
+        let Some(fields) = fields else { return };
+        body.retain(|name, _| !fields.get(name).is_some_and(|p| p.output_only));
+        for (name, value) in body.iter_mut() {
+            if let Some(property) = fields.get(name) {
+                self.strip_value(property, value);
+            }
+        }
+    }
+
+    fn strip_value(&self, property: &Property, value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if let Some(reference) = &property.reference {
+                    self.strip_object(self.schema(reference).properties.as_ref(), map);
+                } else if let Some(inline) = &property.properties {
+                    self.strip_object(Some(inline), map);
+                } else if let Some(values) = &property.additional {
+                    for item in map.values_mut() {
+                        self.strip_value(values, item);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item_property) = &property.items {
+                    for item in items {
+                        self.strip_value(item_property, item);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Whether the top-level field of schema `root` is output only.
     pub fn is_output_only(&self, root: &str, field: &str) -> bool {
         self.schema(root).properties.as_ref().and_then(|m| m.get(field)).is_some_and(|p| p.output_only)
@@ -226,6 +266,18 @@ mod tests {
         assert!(sql.check_body("DatabaseInstance", &body(settings), "body").is_ok());
         assert!(sql.check_body("User", &body(json!({"databaseRoles": ["r"]})), "body").is_ok());
         assert!(of("secretmanager").check_body("Secret", &body(json!({"tags": {"k": "v"}})), "secret").is_ok());
+    }
+
+    #[test]
+    fn output_only_fields_are_dropped_at_every_depth() {
+        let mut cert = body(json!({"name": "c", "creationTimestamp": "t",
+            "managed": {"domains": ["example.com"], "status": "ACTIVE", "domainStatus": {"example.com": "ACTIVE"}}}));
+        of("compute").strip_output_only("SslCertificate", &mut cert);
+        assert_eq!(Value::Object(cert), json!({"name": "c", "managed": {"domains": ["example.com"]}}));
+        let mut sink = body(json!({"destination": "d", "writerIdentity": "w",
+            "bigqueryOptions": {"usePartitionedTables": true, "usesTimestampColumnPartitioning": true}}));
+        of("logging").strip_output_only("LogSink", &mut sink);
+        assert_eq!(Value::Object(sink), json!({"destination": "d", "bigqueryOptions": {"usePartitionedTables": true}}));
     }
 
     #[test]
