@@ -10,8 +10,10 @@ use axum::http::Method;
 use serde_json::{json, Map, Value};
 
 use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{already_exists, invalid_argument, not_found, ApiError, Envelope};
+use super::mask::{MaskRules, Refusal, UpdateMask};
 use super::operations::timestamp;
 use super::store::StoredResource;
 
@@ -22,38 +24,31 @@ const VERSION_FORMATS: &[&str] = &["VERSION_FORMAT_UNSPECIFIED", "V2", "V1"];
 const SINK_ENUMS: &[EnumField] = &[EnumField { path: "outputVersionFormat", values: VERSION_FORMATS }];
 const LIST_ENUMS: &[EnumField] = &[EnumField { path: "sinks[].outputVersionFormat", values: VERSION_FORMATS }];
 
-/// Fields a request body may carry; output-only ones are accepted and ignored.
-const SINK_FIELDS: &[&str] = &[
-    "name",
-    "destination",
-    "filter",
-    "description",
-    "disabled",
-    "exclusions",
-    "outputVersionFormat",
-    "writerIdentity",
-    "includeChildren",
-    "interceptChildren",
-    "bigqueryOptions",
-    "createTime",
-    "updateTime",
-    "resourceName",
-];
 const OUTPUT_ONLY: &[&str] = &["writerIdentity", "createTime", "updateTime", "resourceName"];
 
-/// `updateMask` paths (camelCase after normalising) and the top-level field each one writes.
-const UPDATABLE: &[(&str, &str)] = &[
-    ("destination", "destination"),
-    ("filter", "filter"),
-    ("description", "description"),
-    ("disabled", "disabled"),
-    ("exclusions", "exclusions"),
-    ("includeChildren", "includeChildren"),
-    ("interceptChildren", "interceptChildren"),
-    ("outputVersionFormat", "outputVersionFormat"),
-    ("bigqueryOptions", "bigqueryOptions"),
-    ("bigqueryOptions.usePartitionedTables", "bigqueryOptions"),
-];
+/// What `updateMask` may name: the writable fields and any path inside them.
+const MASK_RULES: MaskRules<'static> = MaskRules {
+    updatable: &[
+        "destination",
+        "filter",
+        "description",
+        "disabled",
+        "exclusions",
+        "includeChildren",
+        "interceptChildren",
+        "outputVersionFormat",
+        "bigqueryOptions",
+    ],
+    immutable: &["name"],
+    output_only: &[
+        "writerIdentity",
+        "createTime",
+        "updateTime",
+        "resourceName",
+        "bigqueryOptions.usesTimestampColumnPartitioning",
+    ],
+    known: Some(&is_sink_path),
+};
 
 /// What an empty update mask means, for backward compatibility (observed on the real API).
 const DEFAULT_MASK: &[&str] = &["destination", "filter", "includeChildren"];
@@ -268,13 +263,14 @@ fn normalize(body: &mut Map<String, Value>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Refuses a field, at any depth, that the LogSink schema does not know; output-only ones
+/// are known, and ignored.
 fn check_known_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
-    match body.keys().find(|k| !SINK_FIELDS.contains(&k.as_str())) {
-        Some(k) => Err(invalid_argument(format!(
-            "Invalid JSON payload received. Unknown name \"{k}\" at 'sink': Cannot find field."
-        ))),
-        None => Ok(()),
-    }
+    discovery::of(API).check_body("LogSink", body, "sink")
+}
+
+fn is_sink_path(path: &str) -> bool {
+    discovery::of(API).knows_path("LogSink", path)
 }
 
 fn flag(req: &ApiRequest, name: &str) -> bool {
@@ -365,33 +361,20 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str, id: &str) -> Result
     let current = get(ctx, parent, id)?.clone();
     let body = req.json_body()?;
     check_known_fields(&body)?;
-    let mut mask: Vec<String> = req
-        .query
-        .get_all("updateMask")
-        .iter()
-        .flat_map(|m| m.split(','))
-        .map(|p| super::api::json_field_name(p.trim()))
-        .filter(|p| !p.is_empty())
-        .collect();
+    let mut mask = UpdateMask::from_query(&req.query);
     if mask.is_empty() {
-        mask = DEFAULT_MASK.iter().map(|s| s.to_string()).collect();
+        mask = UpdateMask::of(DEFAULT_MASK);
     }
-    let mut value = current.value.as_object().cloned().unwrap_or_default();
-    for path in &mask {
-        let Some((_, field)) = UPDATABLE.iter().find(|(p, _)| p == path) else {
-            return Err(invalid_argument(format!(
-                "Invalid update_mask path \"{path}\": the updatable sink fields are destination, filter, description, disabled, exclusions, include_children, intercept_children, output_version_format and bigquery_options."
-            )));
+    mask.check(&MASK_RULES, |path, why| {
+        let why = match why {
+            Refusal::Immutable => "the sink name cannot be changed",
+            Refusal::OutputOnly => "the field is output only",
+            Refusal::Unknown => "the updatable sink fields are destination, filter, description, disabled, exclusions, include_children, intercept_children, output_version_format and bigquery_options",
         };
-        match body.get(*field) {
-            Some(v) => {
-                value.insert(field.to_string(), v.clone());
-            }
-            None => {
-                value.remove(*field);
-            }
-        }
-    }
+        invalid_argument(format!("Invalid update_mask path \"{path}\": {why}."))
+    })?;
+    let mut value = current.value.as_object().cloned().unwrap_or_default();
+    mask.apply(&mut value, &body);
     let mut writable: Map<String, Value> = value
         .iter()
         .filter(|(k, _)| !OUTPUT_ONLY.contains(&k.as_str()) && k.as_str() != "name")

@@ -5,16 +5,20 @@
 //! - `api`: the `Api` trait each emulated API implements, the decoded request, pagination.
 //! - `store`: resources by API and name, one monotonic generation (etags), the data file.
 //! - `operations`: long-running operations that finish after `operation_duration`.
-//! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding;
-//!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding.
+//! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding; `mask`:
+//!   update masks (parse, check, apply leaf by leaf);
+//!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding;
+//!   `discovery`: the resources' schemas (trimmed discovery documents), checking request bodies.
 //! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`.
 
 pub mod api;
 pub mod compute;
+pub mod discovery;
 pub mod enums;
 pub mod errors;
 pub mod filter;
 pub mod logging;
+pub mod mask;
 pub mod operations;
 pub mod projects;
 pub mod scenario;

@@ -13,9 +13,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{aborted, failed_precondition, invalid_argument, not_found, unimplemented, ApiError, Envelope};
 use super::filter::Filter;
+use super::mask::{MaskRules, Refusal, UpdateMask};
 use super::operations::timestamp;
 use super::store::StoredResource;
 use axum::http::Method;
@@ -25,25 +27,6 @@ pub const API: &str = "secretmanager";
 const VERSION_STATES: &[&str] = &["STATE_UNSPECIFIED", "ENABLED", "DISABLED", "DESTROYED"];
 const VERSION_ENUMS: &[EnumField] = &[EnumField { path: "state", values: VERSION_STATES }];
 const VERSION_LIST_ENUMS: &[EnumField] = &[EnumField { path: "versions[].state", values: VERSION_STATES }];
-
-/// Secret fields a request body may carry (anything else is an unknown-field error, as on the
-/// real API). `tags` is newer than the discovery revision but sent by current SDKs.
-const SECRET_FIELDS: &[&str] = &[
-    "name",
-    "replication",
-    "createTime",
-    "labels",
-    "topics",
-    "expireTime",
-    "ttl",
-    "etag",
-    "rotation",
-    "versionAliases",
-    "annotations",
-    "versionDestroyTtl",
-    "customerManagedEncryption",
-    "tags",
-];
 
 /// Fields `updateMask` may name.
 const UPDATABLE: &[&str] = &[
@@ -57,6 +40,14 @@ const UPDATABLE: &[&str] = &[
     "versionDestroyTtl",
     "customerManagedEncryption",
 ];
+
+/// What `updateMask` may name: the updatable fields and any path inside them.
+const MASK_RULES: MaskRules<'static> = MaskRules {
+    updatable: UPDATABLE,
+    immutable: &["replication", "tags"],
+    output_only: &["name", "createTime", "etag"],
+    known: Some(&is_secret_path),
+};
 
 const MAX_PAYLOAD_BYTES: usize = 65536;
 const MAX_PAGE_SIZE: usize = 25000;
@@ -257,15 +248,14 @@ fn validate_secret_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses a field, at any depth, that the Secret schema does not know (as the JSON front end
+/// does); `tags` and other fields newer than the discovery revision come from the SDK's model.
 fn check_known_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
-    for key in body.keys() {
-        if !SECRET_FIELDS.contains(&key.as_str()) {
-            return Err(invalid_argument(format!(
-                "Invalid JSON payload received. Unknown name \"{key}\" at 'secret': Cannot find field."
-            )));
-        }
-    }
-    Ok(())
+    discovery::of(API).check_body("Secret", body, "secret")
+}
+
+fn is_secret_path(path: &str) -> bool {
+    discovery::of(API).knows_path("Secret", path)
 }
 
 fn validate_replication(replication: &Value) -> Result<Value, ApiError> {
@@ -478,6 +468,14 @@ fn insert_secret(
             apply_field(ctx, &name, &mut secret, field, body.get(*field))?;
         }
     }
+    // Every other field the schema knows is kept as sent (output-only ones are dropped).
+    for (field, value) in body {
+        let handled =
+            matches!(field.as_str(), "name" | "replication" | "etag" | "tags") || UPDATABLE.contains(&field.as_str());
+        if !handled && !value.is_null() && !discovery::of(API).is_output_only("Secret", field) {
+            secret.insert(field.clone(), value.clone());
+        }
+    }
     if body.contains_key("expireTime") && body.contains_key("ttl") {
         return Err(invalid_argument("Set at most one of Secret.expireTime and Secret.ttl."));
     }
@@ -494,36 +492,28 @@ fn check_etag(given: Option<&str>, stored: &StoredResource, name: &str) -> Resul
 }
 
 fn update_secret(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiError> {
-    let paths: Vec<String> = req
-        .query
-        .get_all("updateMask")
-        .iter()
-        .flat_map(|m| m.split(','))
-        .map(|p| super::api::json_field_name(p.trim()))
-        .filter(|p| !p.is_empty())
-        .collect();
-    if paths.is_empty() {
+    let mask = UpdateMask::from_query(&req.query);
+    if mask.is_empty() {
         return Err(invalid_argument("update_mask is required (the updateMask query parameter)."));
     }
+    mask.check(&MASK_RULES, |path, why| match why {
+        Refusal::Immutable => invalid_argument(format!("Secret.{path} is immutable and cannot be updated.")),
+        Refusal::OutputOnly => invalid_argument(format!("Secret.{path} is output only and cannot be updated.")),
+        Refusal::Unknown => invalid_argument(format!(
+            "Invalid update_mask path \"{path}\": updatable fields are {} (and the fields inside them).",
+            UPDATABLE.join(", ")
+        )),
+    })?;
     let body = req.json_body()?;
     check_known_fields(&body)?;
     let current = get_secret(ctx, name)?.clone();
     check_etag(body.get("etag").and_then(Value::as_str), &current, name)?;
     let mut secret = current.value.as_object().cloned().unwrap_or_default();
-    for path in &paths {
-        match path.as_str() {
-            "replication" => return Err(invalid_argument("Secret.replication is immutable and cannot be updated.")),
-            "name" | "createTime" | "etag" => {
-                return Err(invalid_argument(format!("Secret.{path} is output only and cannot be updated.")))
-            }
-            p if UPDATABLE.contains(&p) => apply_field(ctx, name, &mut secret, p, body.get(p))?,
-            p => {
-                return Err(invalid_argument(format!(
-                    "Invalid update_mask path \"{p}\": updatable fields are {}.",
-                    UPDATABLE.join(", ")
-                )))
-            }
-        }
+    let mut masked = secret.clone();
+    mask.apply(&mut masked, &body);
+    // Each touched field is checked and normalised whole, nested leaves merged in first.
+    for field in mask.top_level_fields() {
+        apply_field(ctx, name, &mut secret, field, masked.get(field))?;
     }
     let stored = ctx.store.put(API, name, Value::Object(secret), current.internal).clone();
     Ok(render(&stored, &[], false))
@@ -1061,5 +1051,44 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.message.contains("label key"), "{}", err.message);
+    }
+
+    #[test]
+    fn nested_mask_paths_write_exactly_the_leaves_named() {
+        let mut store = Store::new();
+        let mut c = ctx(&mut store);
+        let rotation = json!({"nextRotationTime": "2030-01-01T00:00:00Z", "rotationPeriod": "3600s"});
+        create_secret_s(
+            &mut c,
+            json!({"replication": {"automatic": {}}, "topics": [{"name": "projects/p/topics/t"}], "rotation": rotation, "labels": {"a": "b"}}),
+        );
+        let patch = |c: &mut Ctx<'_>, mask: &str, body: Value| {
+            SecretManager
+                .handle(c, &request(Method::PATCH, "v1/projects/p/secrets/s", &format!("updateMask={mask}"), body))
+        };
+        let sent =
+            json!({"rotation": {"nextRotationTime": "2031-06-01T00:00:00Z", "rotationPeriod": "60s"}, "labels": {}});
+        let patched = patch(&mut c, "rotation.nextRotationTime", sent.clone()).unwrap();
+        assert_eq!(patched["rotation"], json!({"nextRotationTime": "2031-06-01T00:00:00Z", "rotationPeriod": "3600s"}));
+        assert_eq!(patched["labels"], json!({"a": "b"}));
+        let patched = patch(&mut c, "rotation.next_rotation_time,rotation.rotation_period", sent).unwrap();
+        assert_eq!(patched["rotation"], json!({"nextRotationTime": "2031-06-01T00:00:00Z", "rotationPeriod": "60s"}));
+        let cleared = patch(&mut c, "rotation.rotationPeriod", json!({})).unwrap();
+        assert_eq!(
+            cleared["rotation"],
+            json!({"nextRotationTime": "2031-06-01T00:00:00Z"}),
+            "a masked leaf left out is cleared"
+        );
+        for refused in ["rotation_x", "replication.automatic", "create_time", "nonsense.path"] {
+            let err = patch(&mut c, refused, json!({})).unwrap_err();
+            assert_eq!(err.code, super::super::errors::Code::InvalidArgument, "{refused}");
+        }
+        let got =
+            SecretManager.handle(&mut c, &request(Method::GET, "v1/projects/p/secrets/s", "", Value::Null)).unwrap();
+        assert_eq!(
+            got["rotation"],
+            json!({"nextRotationTime": "2031-06-01T00:00:00Z"}),
+            "refused patches change nothing"
+        );
     }
 }

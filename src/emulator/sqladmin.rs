@@ -14,10 +14,13 @@
 //! is done; while one runs on an instance, other mutations of it get 409 operationInProgress.
 //! Errors use the legacy envelope (`errors[]` with `reason`, no `status`).
 
+use base64::Engine;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::api::{paginate, Api, ApiRequest, Ctx, QueryParams};
+use super::discovery;
 use super::enums::visit;
 use super::errors::{ApiError, Code, Envelope};
 use super::operations::{self, Effect, NewOperation, OperationStyle, Outcome};
@@ -147,6 +150,8 @@ const DATA_DISK_TYPE: Pairs = &[
 ];
 const EDITION: Pairs = &[("EDITION_UNSPECIFIED", 0), ("ENTERPRISE", 2), ("ENTERPRISE_PLUS", 3), ("DEVELOPER", 5)];
 const CONNECTOR_ENFORCEMENT: Pairs = &[("CONNECTOR_ENFORCEMENT_UNSPECIFIED", 0), ("NOT_REQUIRED", 1), ("REQUIRED", 2)];
+const SQL_NETWORK_ARCHITECTURE: Pairs =
+    &[("SQL_NETWORK_ARCHITECTURE_UNSPECIFIED", 0), ("NEW_NETWORK_ARCHITECTURE", 1), ("OLD_NETWORK_ARCHITECTURE", 2)];
 const SSL_MODE: Pairs = &[
     ("SSL_MODE_UNSPECIFIED", 0),
     ("ALLOW_UNENCRYPTED_AND_ENCRYPTED", 1),
@@ -209,6 +214,7 @@ const INSTANCE_ENUMS: &[SparseField] = &[
     ("backendType", BACKEND_TYPE),
     ("ipAddresses[].type", IP_ADDRESS_TYPE),
     ("suspensionReason[]", SUSPENSION_REASON),
+    ("sqlNetworkArchitecture", SQL_NETWORK_ARCHITECTURE),
     ("settings.availabilityType", AVAILABILITY_TYPE),
     ("settings.pricingPlan", PRICING_PLAN),
     ("settings.replicationType", REPLICATION_TYPE),
@@ -622,62 +628,6 @@ fn state_effect(key: &str, state: &str) -> Effect {
 // ---------------------------------------------------------------------------------------------
 // Instances.
 
-/// Top-level DatabaseInstance fields (discovery revision 20240618, plus a few newer ones the
-/// SDKs send); anything else is refused as the real API refuses unknown JSON names.
-const INSTANCE_FIELDS: &[&str] = &[
-    "availableMaintenanceVersions",
-    "backendType",
-    "connectionName",
-    "createTime",
-    "currentDiskSize",
-    "databaseInstalledVersion",
-    "databaseVersion",
-    "diskEncryptionConfiguration",
-    "diskEncryptionStatus",
-    "dnsName",
-    "etag",
-    "failoverReplica",
-    "gceZone",
-    "geminiConfig",
-    "instanceType",
-    "ipAddresses",
-    "ipv6Address",
-    "kind",
-    "maintenanceVersion",
-    "masterInstanceName",
-    "maxDiskSize",
-    "name",
-    "onPremisesConfiguration",
-    "outOfDiskReport",
-    "primaryDnsName",
-    "project",
-    "pscServiceAttachmentLink",
-    "region",
-    "replicaConfiguration",
-    "replicaNames",
-    "replicationCluster",
-    "rootPassword",
-    "satisfiesPzs",
-    "scheduledMaintenance",
-    "secondaryGceZone",
-    "selfLink",
-    "serverCaCert",
-    "serviceAccountEmailAddress",
-    "settings",
-    "sqlNetworkArchitecture",
-    "state",
-    "suspensionReason",
-    "upgradableDatabaseVersions",
-    "writeEndpoint",
-    "satisfiesPzi",
-    "switchTransactionLogsToCloudStorageEnabled",
-    "includeReplicasForMajorVersionUpgrade",
-    "tags",
-    "nodeCount",
-    "nodes",
-    "dnsNames",
-];
-
 /// Input fields kept as given (everything else top-level is computed or output only).
 const KEPT_INPUT_FIELDS: &[&str] = &[
     "diskEncryptionConfiguration",
@@ -766,10 +716,26 @@ fn normalise_settings(
         ("edition", json!("ENTERPRISE")),
         ("connectorEnforcement", json!("NOT_REQUIRED")),
         ("locationPreference", json!({"kind": "sql#locationPreference", "zone": zone})),
+        ("storageAutoResizeLimit", json!("0")),
+        ("deletionProtectionEnabled", json!(false)),
+        ("maintenanceWindow", json!({"kind": "sql#maintenanceWindow", "hour": 0, "day": 0})),
+        ("backupConfiguration", json!({})),
     ];
     for (field, value) in defaults {
         if !s.contains_key(*field) {
             s.insert((*field).into(), value.clone());
+        }
+    }
+    if let Some(Value::Object(backup)) = s.get_mut("backupConfiguration") {
+        let backup_defaults = [
+            ("kind", json!("sql#backupConfiguration")),
+            ("enabled", json!(false)),
+            ("startTime", json!("00:00")),
+            ("backupRetentionSettings", json!({"retentionUnit": "COUNT", "retainedBackups": 7})),
+            ("transactionLogRetentionDays", json!(7)),
+        ];
+        for (field, value) in backup_defaults {
+            backup.entry(field).or_insert(value);
         }
     }
     if let Some(size) = s.get("dataDiskSizeGb").cloned() {
@@ -806,7 +772,8 @@ fn normalise_settings(
     }
     let public = ip.get("ipv4Enabled").and_then(Value::as_bool).unwrap_or(false);
     let private = ip.get("privateNetwork").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
-    if !public && !private {
+    let psc = ip.get("pscConfig").and_then(|p| p.get("pscEnabled")) == Some(&json!(true));
+    if !public && !private && !psc {
         return Err(invalid(
             "Invalid request: At least one of Public IP or Private IP or PSC connectivity must be enabled.",
         ));
@@ -861,15 +828,19 @@ fn decoded_body(req: &ApiRequest, fields: &[SparseField]) -> Result<Map<String, 
     })
 }
 
+/// An instance request body: enums decoded, every field known, output-only ones (at any
+/// depth, such as `settings.backupConfiguration.transactionalLogStorageState`) dropped.
+fn instance_body(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
+    let mut body = decoded_body(req, INSTANCE_ENUMS)?;
+    check_instance_fields(&body)?;
+    discovery::of(API).strip_output_only("DatabaseInstance", &mut body);
+    Ok(body)
+}
+
+/// Refuses a field, at any depth, that the DatabaseInstance schema does not know (fields newer
+/// than the discovery revision come from the SDK's model).
 fn check_instance_fields(body: &Map<String, Value>) -> Result<(), ApiError> {
-    for key in body.keys() {
-        if !INSTANCE_FIELDS.contains(&key.as_str()) {
-            return Err(invalid(format!(
-                "Invalid JSON payload received. Unknown name \"{key}\" at 'body': Cannot find field."
-            )));
-        }
-    }
-    Ok(())
+    discovery::of(API).check_body("DatabaseInstance", body, "body").map_err(|e| invalid(e.message))
 }
 
 /// A new instance from an insert body (state PENDING_CREATE), or why it is invalid.
@@ -925,12 +896,150 @@ fn build_instance(ctx: &mut Ctx<'_>, project: &str, body: &Map<String, Value>) -
         json!(format!("p{number}-{tag}@gcp-sa-cloud-sql.iam.gserviceaccount.com")),
     );
     inst.insert("createTime".into(), json!(operations::timestamp(ctx.now)));
+    inst.insert("serverCaCert".into(), server_ca_cert(&key, name, ctx.now));
     for field in KEPT_INPUT_FIELDS {
         if let Some(v) = body.get(*field) {
             inst.insert((*field).into(), v.clone());
         }
     }
+    set_output_fields(&mut inst, &key);
     Ok(inst)
+}
+
+/// The minor version a new instance of a major version runs (what `databaseInstalledVersion`
+/// reports); versions that name their minor already (`MYSQL_8_0_31`) run exactly that.
+fn installed_version(version: &str) -> String {
+    let minor = match version {
+        "POSTGRES_9_6" => "POSTGRES_9_6_24",
+        "POSTGRES_10" => "POSTGRES_10_23",
+        "POSTGRES_11" => "POSTGRES_11_22",
+        "POSTGRES_12" => "POSTGRES_12_22",
+        "POSTGRES_13" => "POSTGRES_13_18",
+        "POSTGRES_14" => "POSTGRES_14_15",
+        "POSTGRES_15" => "POSTGRES_15_7",
+        "POSTGRES_16" => "POSTGRES_16_3",
+        "POSTGRES_17" => "POSTGRES_17_2",
+        "MYSQL_5_6" => "MYSQL_5_6_51",
+        "MYSQL_5_7" => "MYSQL_5_7_44",
+        "MYSQL_8_0" => "MYSQL_8_0_31",
+        "MYSQL_8_4" => "MYSQL_8_4_3",
+        other => other,
+    };
+    minor.to_string()
+}
+
+/// The software release the instance runs, as `maintenanceVersion` spells it.
+fn default_maintenance_version(installed: &str) -> String {
+    format!("{installed}.R20240514.00_04")
+}
+
+/// The major versions of the same engine above `version` (MySQL 8.0 minors are not majors).
+fn upgradable_versions(version: &str) -> Vec<Value> {
+    let major_of = |v: &str| -> Option<(String, u32)> {
+        let rest =
+            v.strip_prefix("POSTGRES_").map(|r| ("POSTGRES", r)).or(v.strip_prefix("MYSQL_").map(|r| ("MYSQL", r)));
+        let (engine, rest) = rest?;
+        let parts: Vec<u32> = rest.split('_').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+        match (engine, parts.as_slice()) {
+            ("POSTGRES", [9, 6]) => Some((engine.into(), 96)),
+            ("POSTGRES", [major]) => Some((engine.into(), major * 10)),
+            ("MYSQL", [major, minor]) => Some((engine.into(), major * 10 + minor)),
+            _ => None,
+        }
+    };
+    let Some((engine, current)) = major_of(version) else { return Vec::new() };
+    DATABASE_VERSION
+        .iter()
+        .filter_map(|(name, _)| major_of(name).map(|m| (*name, m)))
+        .filter(|(_, (e, n))| *e == engine && *n > current)
+        .map(|(name, (_, n))| {
+            let display = match engine.as_str() {
+                "POSTGRES" => format!("PostgreSQL {}", n / 10),
+                _ => format!("MySQL {}.{}", n / 10, n % 10),
+            };
+            json!({"majorVersion": name, "name": name, "displayName": display})
+        })
+        .collect()
+}
+
+fn psc_enabled(settings: &Map<String, Value>) -> bool {
+    settings.get("ipConfiguration").and_then(|ip| ip.pointer("/pscConfig/pscEnabled")) == Some(&json!(true))
+}
+
+/// The server CA certificate a new instance is given (deterministic per instance). Its PEM
+/// body is not a parseable X.509 certificate: nothing in Cairn or its tests opens it.
+fn server_ca_cert(key: &str, name: &str, created: DateTime<Utc>) -> Value {
+    let digest = Sha256::digest(format!("server-ca:{key}").as_bytes());
+    let body = base64::engine::general_purpose::STANDARD.encode(digest.repeat(8));
+    let qualifier = uuid::Uuid::from_slice(&digest[..16]).unwrap_or_default();
+    json!({
+        "kind": "sql#sslCert",
+        "certSerialNumber": "0",
+        "cert": format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----"),
+        "commonName": format!("C=US,O=Google\\, Inc,CN=Google Cloud SQL Server CA,dnQualifier={qualifier}"),
+        "sha1Fingerprint": hex::encode(&digest[..20]),
+        "instance": name,
+        "createTime": operations::timestamp(created),
+        "expirationTime": operations::timestamp(created + chrono::Duration::days(3650)),
+    })
+}
+
+/// Sets the output-only fields the real API computes for an instance from its inputs: the
+/// installed and upgradable versions, the PSC endpoint, the Gemini entitlement. Called after
+/// every write, since a major version upgrade or a PSC switch changes them.
+fn set_output_fields(inst: &mut Map<String, Value>, key: &str) {
+    let version = inst.get("databaseVersion").and_then(Value::as_str).unwrap_or("").to_string();
+    let installed = installed_version(&version);
+    let upgraded = inst.get("databaseInstalledVersion").and_then(Value::as_str).is_some_and(|v| v != installed);
+    inst.insert("databaseInstalledVersion".into(), json!(installed));
+    if upgraded || !inst.contains_key("maintenanceVersion") {
+        inst.insert("maintenanceVersion".into(), json!(default_maintenance_version(&installed)));
+    }
+    match upgradable_versions(&version) {
+        versions if versions.is_empty() => inst.remove("upgradableDatabaseVersions"),
+        versions => inst.insert("upgradableDatabaseVersions".into(), Value::Array(versions)),
+    };
+    inst.entry("geminiConfig").or_insert_with(|| {
+        json!({
+            "entitled": false,
+            "flagRecommenderEnabled": false,
+            "activeQueryEnabled": false,
+            "indexAdvisorEnabled": false,
+            "googleVacuumMgmtEnabled": false,
+            "oomSessionCancelEnabled": false,
+        })
+    });
+    inst.insert("sqlNetworkArchitecture".into(), json!("NEW_NETWORK_ARCHITECTURE"));
+    inst.insert("satisfiesPzs".into(), json!(false));
+    let settings = inst.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
+    // A regional instance has a standby in another zone of its region.
+    let zone = inst.get("gceZone").and_then(Value::as_str).unwrap_or("").to_string();
+    match (settings.get("availabilityType").and_then(Value::as_str), zone.rsplit_once('-')) {
+        (Some("REGIONAL"), Some((region, suffix))) => {
+            let standby = if suffix == "b" { "c" } else { "b" };
+            let secondary = settings
+                .get("locationPreference")
+                .and_then(|l| l.get("secondaryZone"))
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("{region}-{standby}"), str::to_string);
+            inst.insert("secondaryGceZone".into(), json!(secondary));
+        }
+        _ => {
+            inst.remove("secondaryGceZone");
+        }
+    }
+    if psc_enabled(&settings) {
+        let region = inst.get("region").and_then(Value::as_str).unwrap_or("us-central1").to_string();
+        let tag = hex::encode(&Sha256::digest(format!("psc:{key}").as_bytes())[..6]);
+        inst.insert(
+            "pscServiceAttachmentLink".into(),
+            json!(format!("projects/{tag}-tp/regions/{region}/serviceAttachments/a-{tag}-psc-service-attachment")),
+        );
+        inst.insert("dnsName".into(), json!(format!("{tag}.{}.{region}.sql.goog.", &tag[..4])));
+    } else {
+        inst.remove("pscServiceAttachmentLink");
+        inst.remove("dnsName");
+    }
 }
 
 /// The databases and users a new instance of this engine starts with.
@@ -964,7 +1073,7 @@ fn sha256_hex(secret: &str) -> String {
 }
 
 fn insert_instance(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str) -> Result<Value, ApiError> {
-    let body = decoded_body(req, INSTANCE_ENUMS)?;
+    let body = instance_body(req)?;
     let inst = build_instance(ctx, project, &body)?;
     let name = inst["name"].as_str().unwrap_or("").to_string();
     let key = instance_key(project, &name);
@@ -1039,8 +1148,7 @@ fn change_instance(
     instance: &str,
     replace: bool,
 ) -> Result<Value, ApiError> {
-    let body = decoded_body(req, INSTANCE_ENUMS)?;
-    check_instance_fields(&body)?;
+    let body = instance_body(req)?;
     let current = mutable_instance(ctx, project, instance, false)?;
     let mut current = current.as_object().cloned().unwrap_or_default();
     let current_settings = current.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -1099,6 +1207,7 @@ fn change_instance(
             None => {}
         }
     }
+    set_output_fields(&mut current, &key);
     let internal = ctx.store.get(API, &key).map(|r| r.internal.clone()).unwrap_or(Value::Null);
     let effects = vec![Effect::Put { api: API.into(), name: key, value: Value::Object(current), internal }];
     Ok(respond_operation(start_operation(ctx, project, instance, "UPDATE", effects, vec![]), req.enum_ints))
@@ -1162,8 +1271,27 @@ fn valid_database_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 63 && !name.contains('/')
 }
 
+/// Database fields kept as sent (the rest are identity, computed, or checked on their own).
+const KEPT_DATABASE_FIELDS: &[&str] = &["sqlserverDatabaseDetails"];
+/// User fields kept as sent; `password` is kept only as a hash, `dualPasswordType` is a
+/// request option.
+const KEPT_USER_FIELDS: &[&str] = &["passwordPolicy", "sqlserverUserDetails", "databaseRoles", "iamEmail"];
+
+fn check_body(schema: &str, body: &Map<String, Value>) -> Result<(), ApiError> {
+    discovery::of(API).check_body(schema, body, "body").map_err(|e| invalid(e.message))
+}
+
+fn keep_fields(value: &mut Value, body: &Map<String, Value>, fields: &[&str]) {
+    for field in fields {
+        if let Some(v) = body.get(*field).filter(|v| !v.is_null()) {
+            value[*field] = v.clone();
+        }
+    }
+}
+
 fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str) -> Result<Value, ApiError> {
     let body = decoded_body(req, &[])?;
+    check_body("Database", &body)?;
     let current = mutable_instance(ctx, project, instance, false)?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("");
     if !valid_database_name(name) {
@@ -1177,7 +1305,8 @@ fn insert_database(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance:
     let (charset, collation) = default_charset(current["databaseVersion"].as_str().unwrap_or(""));
     let text =
         |f: &str, d: &str| body.get(f).and_then(Value::as_str).filter(|s| !s.is_empty()).unwrap_or(d).to_string();
-    let value = database_value(project, instance, name, &text("charset", charset), &text("collation", collation));
+    let mut value = database_value(project, instance, name, &text("charset", charset), &text("collation", collation));
+    keep_fields(&mut value, &body, KEPT_DATABASE_FIELDS);
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal: Value::Null }];
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_DATABASE", effects, vec![]), req.enum_ints))
 }
@@ -1209,6 +1338,7 @@ fn change_database(
     database: &str,
 ) -> Result<Value, ApiError> {
     let body = decoded_body(req, &[])?;
+    check_body("Database", &body)?;
     mutable_instance(ctx, project, instance, false)?;
     let key = database_key(project, instance, database);
     let mut value = ctx.store.get(API, &key).map(|r| r.value.clone()).ok_or_else(database_not_found)?;
@@ -1220,6 +1350,7 @@ fn change_database(
             value[field] = json!(v);
         }
     }
+    keep_fields(&mut value, &body, KEPT_DATABASE_FIELDS);
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal: Value::Null }];
     Ok(respond_operation(start_operation(ctx, project, instance, "UPDATE_DATABASE", effects, vec![]), req.enum_ints))
 }
@@ -1259,6 +1390,7 @@ fn user_host(instance: &Value, given: Option<&str>) -> String {
 
 fn insert_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &str) -> Result<Value, ApiError> {
     let body = decoded_body(req, USER_ENUMS)?;
+    check_body("User", &body)?;
     let current = mutable_instance(ctx, project, instance, false)?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() || name.contains('/') {
@@ -1277,7 +1409,8 @@ fn insert_user(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, instance: &st
     }
     let internal =
         body.get("password").and_then(Value::as_str).map_or(Value::Null, |p| json!({"passwordSha256": sha256_hex(p)}));
-    let value = user_value(project, instance, name, &host, user_type);
+    let mut value = user_value(project, instance, name, &host, user_type);
+    keep_fields(&mut value, &body, KEPT_USER_FIELDS);
     let effects = vec![Effect::Put { api: API.into(), name: key, value, internal }];
     Ok(respond_operation(start_operation(ctx, project, instance, "CREATE_USER", effects, vec![]), req.enum_ints))
 }
@@ -1324,8 +1457,10 @@ fn update_user(
     name: &str,
 ) -> Result<Value, ApiError> {
     let body = decoded_body(req, USER_ENUMS)?;
+    check_body("User", &body)?;
     mutable_instance(ctx, project, instance, false)?;
-    let (key, value) = find_user(ctx, req, project, instance, name)?;
+    let (key, mut value) = find_user(ctx, req, project, instance, name)?;
+    keep_fields(&mut value, &body, KEPT_USER_FIELDS);
     let mut internal = ctx.store.get(API, &key).map(|r| r.internal.clone()).unwrap_or(Value::Null);
     if let Some(p) = body.get("password").and_then(Value::as_str) {
         internal = json!({"passwordSha256": sha256_hex(p)});
@@ -1607,6 +1742,70 @@ mod tests {
         assert_eq!(dbs["items"][0]["name"], "postgres");
         assert_eq!(dbs["items"][0]["charset"], "UTF8");
         assert_eq!(dbs["items"][0]["collation"], "en_US.UTF8");
+    }
+
+    #[test]
+    fn instances_carry_the_output_fields_the_real_api_returns() {
+        let mut w = World::new();
+        w.call(0, Method::POST, INSTANCES, "", pg_body()).unwrap();
+        let path = format!("{INSTANCES}/db1");
+        let got = w.call(150, Method::GET, &path, "", Value::Null).unwrap();
+        assert_eq!(got["databaseInstalledVersion"], "POSTGRES_15_7");
+        assert!(
+            got["maintenanceVersion"].as_str().unwrap().starts_with("POSTGRES_15_7.R"),
+            "{}",
+            got["maintenanceVersion"]
+        );
+        assert_eq!(got["geminiConfig"]["entitled"], false);
+        assert_eq!(got["sqlNetworkArchitecture"], "NEW_NETWORK_ARCHITECTURE");
+        assert_eq!(got["satisfiesPzs"], false);
+        assert_eq!(got["serverCaCert"]["kind"], "sql#sslCert");
+        assert_eq!(got["serverCaCert"]["instance"], "db1");
+        assert!(got["serverCaCert"]["cert"].as_str().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+        assert!(got["serviceAccountEmailAddress"]
+            .as_str()
+            .unwrap()
+            .ends_with("@gcp-sa-cloud-sql.iam.gserviceaccount.com"));
+        assert!(got.get("createTime").is_some() && got.get("gceZone").is_some() && got.get("selfLink").is_some());
+        let upgradable: Vec<&str> = got["upgradableDatabaseVersions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["majorVersion"].as_str().unwrap())
+            .collect();
+        assert_eq!(upgradable[..2], ["POSTGRES_16", "POSTGRES_17"], "newer majors of the same engine, oldest first");
+        assert!(upgradable.iter().all(|v| v.starts_with("POSTGRES_") && *v != "POSTGRES_15"));
+        assert_eq!(got["upgradableDatabaseVersions"][0]["displayName"], "PostgreSQL 16");
+        assert!(got.get("pscServiceAttachmentLink").is_none() && got.get("dnsName").is_none(), "no PSC, no endpoint");
+        let backup = &got["settings"]["backupConfiguration"];
+        assert_eq!(
+            (backup["enabled"].as_bool(), backup["transactionLogRetentionDays"].as_i64()),
+            (Some(false), Some(7))
+        );
+        assert_eq!(backup["backupRetentionSettings"], json!({"retentionUnit": "COUNT", "retainedBackups": 7}));
+        assert_eq!(got["settings"]["maintenanceWindow"]["kind"], "sql#maintenanceWindow");
+        assert_eq!(got["settings"]["storageAutoResizeLimit"], "0");
+        assert_eq!(got["settings"]["deletionProtectionEnabled"], false);
+        let listed = w.call(150, Method::GET, INSTANCES, "", Value::Null).unwrap();
+        assert_eq!(listed["items"][0]["databaseInstalledVersion"], "POSTGRES_15_7");
+
+        assert!(got.get("secondaryGceZone").is_none(), "a zonal instance has no standby");
+        let settings = json!({"settingsVersion": "1", "availabilityType": "REGIONAL",
+            "ipConfiguration": {"ipv4Enabled": false, "privateNetwork": null,
+            "pscConfig": {"pscEnabled": true, "allowedConsumerProjects": ["p"]}}});
+        w.call(150, Method::PATCH, &path, "", json!({"settings": settings})).unwrap();
+        let got = w.call(300, Method::GET, &path, "", Value::Null).unwrap();
+        assert!(got["pscServiceAttachmentLink"].as_str().unwrap().contains("/serviceAttachments/"));
+        assert!(got["dnsName"].as_str().unwrap().ends_with(".us-central1.sql.goog."));
+        assert_eq!(got["secondaryGceZone"], "us-central1-b", "a regional one has its standby elsewhere");
+
+        w.call(300, Method::PATCH, &path, "", json!({"databaseVersion": "POSTGRES_16"})).unwrap();
+        let got = w.call(450, Method::GET, &path, "", Value::Null).unwrap();
+        assert_eq!(got["databaseInstalledVersion"], "POSTGRES_16_3");
+        assert!(got["maintenanceVersion"].as_str().unwrap().starts_with("POSTGRES_16_3."));
+        assert_eq!(got["upgradableDatabaseVersions"][0]["majorVersion"], "POSTGRES_17");
+        let ints = w.call(450, Method::GET, &path, "%24alt=json%3Benum-encoding%3Dint", Value::Null).unwrap();
+        assert_eq!(ints["sqlNetworkArchitecture"], 1);
     }
 
     #[test]

@@ -11,9 +11,11 @@ use ipnet::Ipv4Net;
 use serde_json::{json, Map, Value};
 
 use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{already_exists, failed_precondition, invalid_argument, not_found, ApiError, Code, Envelope};
 use super::filter::Filter;
+use super::mask::{MaskRules, UpdateMask};
 use super::operations::{self, Effect, NewOperation, OperationStyle, Outcome};
 use axum::http::Method;
 
@@ -37,22 +39,6 @@ pub const MISSING_MAX_MESSAGE: &str = "A Connector must specify either max_throu
 const MACHINE_TYPES: &[&str] = &["f1-micro", "e2-micro", "e2-standard-4"];
 const DEFAULT_MACHINE_TYPE: &str = "e2-micro";
 const MAX_PAGE_SIZE: usize = 1000;
-
-/// Body fields a Connector may carry (output-only ones are accepted and ignored, as the real
-/// API ignores them).
-const CONNECTOR_FIELDS: &[&str] = &[
-    "name",
-    "network",
-    "ipCidrRange",
-    "state",
-    "minThroughput",
-    "maxThroughput",
-    "connectedProjects",
-    "subnet",
-    "machineType",
-    "minInstances",
-    "maxInstances",
-];
 
 pub struct VpcAccess;
 
@@ -227,13 +213,8 @@ fn build_connector(
     name: &str,
     body: &Map<String, Value>,
 ) -> Result<Option<Map<String, Value>>, ApiError> {
-    for key in body.keys() {
-        if !CONNECTOR_FIELDS.contains(&key.as_str()) {
-            return Err(invalid_argument(format!(
-                "Invalid JSON payload received. Unknown name \"{key}\" at 'connector': Cannot find field."
-            )));
-        }
-    }
+    // Output-only fields the client echoes (state, connectedProjects) are known, and ignored.
+    discovery::of(API).check_body("Connector", body, "connector")?;
     let text = |field: &str| body.get(field).and_then(Value::as_str).filter(|s| !s.is_empty());
     let network = text("network");
     let cidr = text("ipCidrRange");
@@ -393,40 +374,34 @@ fn create(ctx: &mut Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Value, Ap
     }
 }
 
-/// Update-mask paths and the field each names; only these are updatable in place.
-fn updatable(path: &str) -> Option<&'static str> {
-    match path.trim() {
-        "machineType" | "machine_type" => Some("machineType"),
-        "minInstances" | "min_instances" => Some("minInstances"),
-        "maxInstances" | "max_instances" => Some("maxInstances"),
-        _ => None,
-    }
+/// What `updateMask` may name: only the size of a connector changes in place.
+const MASK_RULES: MaskRules<'static> = MaskRules {
+    updatable: UPDATABLE,
+    immutable: &["network", "ipCidrRange", "subnet", "minThroughput", "maxThroughput"],
+    output_only: &["name", "state", "connectedProjects"],
+    known: Some(&is_top_level),
+};
+const UPDATABLE: &[&str] = &["machineType", "minInstances", "maxInstances"];
+
+/// Every updatable connector field is a scalar, so no path goes inside one.
+fn is_top_level(path: &str) -> bool {
+    !path.contains('.')
 }
 
 fn patch(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiError> {
     let current = connector(ctx, name)?.clone();
     let body = req.json_body()?;
-    let paths: Vec<&str> = req
-        .query
-        .get_all("updateMask")
-        .into_iter()
-        .flat_map(|m| m.split(','))
-        .filter(|p| !p.trim().is_empty())
-        .collect();
-    let fields: Vec<&'static str> = if paths.is_empty() {
-        ["machineType", "minInstances", "maxInstances"].into_iter().filter(|f| body.contains_key(*f)).collect()
+    let mask = UpdateMask::from_query(&req.query);
+    mask.check(&MASK_RULES, |path, _| {
+        invalid_argument(format!(
+            "Invalid update_mask path \"{path}\": only machine_type, min_instances and max_instances can be updated."
+        ))
+    })?;
+    // "If absent or empty, all modifiable fields are updated": those the body carries.
+    let fields: Vec<&str> = if mask.is_empty() {
+        UPDATABLE.iter().copied().filter(|f| body.contains_key(*f)).collect()
     } else {
-        let mut fields = Vec::new();
-        for path in paths {
-            let field = updatable(path).ok_or_else(|| {
-                invalid_argument(format!(
-                    "Invalid update_mask path \"{}\": only machine_type, min_instances and max_instances can be updated.",
-                    path.trim()
-                ))
-            })?;
-            fields.push(field);
-        }
-        fields
+        mask.top_level_fields()
     };
     if current["state"] != "READY" || busy(ctx, name) {
         return Err(failed_precondition(format!(

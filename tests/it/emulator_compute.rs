@@ -698,3 +698,51 @@ async fn global_addresses_round_trip_through_the_sdk() {
     assert_eq!(failure(ga.delete().set_project(P).set_address("lb-ip").send().await).0, 404);
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_documented_fields_round_trip_and_unknown_ones_are_refused() {
+    let (emu, _dir) = start_with(Duration::ZERO, None).await;
+    let global = "/compute/v1/projects/acme/global";
+    let hc = json!({"name": "grpc", "grpcTlsHealthCheck": {"port": 443, "grpcServiceName": "svc"},
+        "sourceRegions": ["us-central1", "us-east1", "europe-west1"], "checkIntervalSec": 30, "timeoutSec": 10});
+    let (status, op) = http(&emu, "POST", &format!("{global}/healthChecks"), Some(hc)).await;
+    assert_eq!(status, 200, "{op}");
+    let (_, got) = http(&emu, "GET", &format!("{global}/healthChecks/grpc"), None).await;
+    assert_eq!(got["grpcTlsHealthCheck"], json!({"port": 443, "grpcServiceName": "svc"}), "{got}");
+    assert_eq!(got["sourceRegions"], json!(["us-central1", "us-east1", "europe-west1"]));
+    assert_eq!(got["type"], "GRPC_WITH_TLS");
+
+    let bs = json!({"name": "be", "healthChecks": [format!("{LINK}/healthChecks/grpc")],
+        "loadBalancingScheme": "EXTERNAL_MANAGED",
+        "iap": {"enabled": true, "oauth2ClientId": "id", "oauth2ClientSecret": "secret"},
+        "localityLbPolicies": [{"policy": {"name": "RING_HASH"}}, {"customPolicy": {"name": "x", "data": "{}"}}],
+        "outlierDetection": {"consecutiveErrors": 5, "interval": {"seconds": "10", "nanos": 0}}});
+    let (status, op) = http(&emu, "POST", &format!("{global}/backendServices"), Some(bs)).await;
+    assert_eq!(status, 200, "{op}");
+    let (_, got) = http(&emu, "GET", &format!("{global}/backendServices/be"), None).await;
+    assert_eq!(got["iap"]["oauth2ClientId"], "id", "{got}");
+    assert_eq!(got["localityLbPolicies"][1]["customPolicy"]["name"], "x");
+    assert_eq!(got["outlierDetection"]["interval"]["seconds"], "10");
+
+    let redirect = json!({"hostRedirect": "example.com", "httpsRedirect": true, "stripQuery": false});
+    let um = json!({"name": "um", "defaultUrlRedirect": redirect,
+        "hostRules": [{"hosts": ["example.com"], "pathMatcher": "pm"}],
+        "pathMatchers": [{"name": "pm", "defaultUrlRedirect": redirect,
+            "routeRules": [{"priority": 1, "matchRules": [{"prefixMatch": "/a"}], "urlRedirect": redirect}]}],
+        "tests": [{"host": "example.com", "path": "/a", "expectedOutputUrl": "https://example.com/a", "expectedRedirectResponseCode": 301}]});
+    let (status, op) = http(&emu, "POST", &format!("{global}/urlMaps"), Some(um)).await;
+    assert_eq!(status, 200, "{op}");
+    let (_, got) = http(&emu, "GET", &format!("{global}/urlMaps/um"), None).await;
+    assert_eq!(got["pathMatchers"][0]["routeRules"][0]["matchRules"][0]["prefixMatch"], "/a", "{got}");
+    assert_eq!(got["tests"][0]["expectedRedirectResponseCode"], 301);
+    assert_eq!(got["defaultUrlRedirect"]["hostRedirect"], "example.com");
+
+    let typo =
+        json!({"name": "typo", "pathMatchers": [{"name": "pm", "routeRules": [{"priority": 1, "matchRule": []}]}]});
+    let (status, err) = http(&emu, "POST", &format!("{global}/urlMaps"), Some(typo)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["error"]["message"],
+        "Invalid JSON payload received. Unknown name \"matchRule\" at 'resource.path_matchers[0].route_rules[0]': Cannot find field."
+    );
+}

@@ -9,6 +9,7 @@ use google_cloud_gax::retry_policy::NeverRetry;
 use google_cloud_logging_v2::client::ConfigServiceV2;
 use google_cloud_logging_v2::model::{BigQueryOptions, LogExclusion, LogSink};
 use google_cloud_wkt::FieldMask;
+use serde_json::json;
 
 async fn start() -> EmulatorHandle {
     Emulator::start(EmulatorConfig::for_tests()).await.expect("emulator starts")
@@ -174,4 +175,35 @@ async fn every_sink_method_round_trips_through_the_sdk() {
     let remaining = logging.list_sinks().set_parent("projects/acme").send().await.expect("list");
     assert_eq!(remaining.sinks.len(), 1);
     emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_fields_and_mask_paths_round_trip_and_unknown_ones_are_refused() {
+    let emu = start().await;
+    let sinks = "/v2/projects/acme/sinks";
+    let body = json!({"name": "bq", "destination": "bigquery.googleapis.com/projects/acme/datasets/d",
+        "exclusions": [{"name": "noisy", "filter": "severity<INFO", "description": "drop debug", "disabled": true}],
+        "bigqueryOptions": {"usePartitionedTables": true}});
+    let (status, _, created) = crate::support::emulator_http(&emu, "POST", sinks, Some(body)).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["exclusions"][0]["description"], "drop debug");
+
+    let patch = json!({"bigqueryOptions": {"usePartitionedTables": false}, "description": "ignored"});
+    let target = format!("{sinks}/bq?updateMask=bigquery_options.use_partitioned_tables&uniqueWriterIdentity=true");
+    let (status, _, patched) = crate::support::emulator_http(&emu, "PATCH", &target, Some(patch)).await;
+    assert_eq!(status, 200, "{patched}");
+    assert!(patched.get("bigqueryOptions").is_none(), "{patched}");
+    assert!(patched.get("description").is_none(), "unmasked fields are untouched");
+
+    let typo = json!({"name": "t", "destination": "pubsub.googleapis.com/projects/acme/topics/t",
+        "exclusions": [{"name": "x", "filter": "f", "enabled": false}]});
+    let (status, _, err) = crate::support::emulator_http(&emu, "POST", sinks, Some(typo)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["error"]["message"],
+        "Invalid JSON payload received. Unknown name \"enabled\" at 'sink.exclusions[0]': Cannot find field."
+    );
+    let target = format!("{sinks}/bq?updateMask=bigquery_options.uses_timestamp_column_partitioning");
+    let (status, _, _) = crate::support::emulator_http(&emu, "PATCH", &target, Some(json!({}))).await;
+    assert_eq!(status, 400, "an output-only leaf cannot be masked");
 }

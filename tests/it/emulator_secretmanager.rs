@@ -578,3 +578,55 @@ async fn requests_are_recorded_and_latency_is_added() {
     assert!(started.elapsed() >= Duration::from_millis(150));
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_mask_paths_and_documented_fields_round_trip() {
+    let emu = start().await;
+    let sm = client(&emu).await;
+    let (status, created) = http(
+        &emu,
+        "POST",
+        "/v1/projects/acme/secrets?secretId=rotating",
+        Some(json!({
+            "replication": {"userManaged": {"replicas": [{"location": "us-east1", "customerManagedEncryption": {"kmsKeyName": "k"}}]}},
+            "topics": [{"name": "projects/acme/topics/t"}],
+            "rotation": {"nextRotationTime": "2030-01-01T00:00:00Z", "rotationPeriod": "3600s"},
+        })),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["replication"]["userManaged"]["replicas"][0]["customerManagedEncryption"]["kmsKeyName"], "k");
+    let name = created["name"].as_str().unwrap().to_string();
+
+    // The provider's rotation update: one leaf masked, through the official client.
+    let next = google_cloud_wkt::Timestamp::try_from("2031-06-01T00:00:00Z").unwrap();
+    let rotation = google_cloud_secretmanager_v1::model::Rotation::new()
+        .set_next_rotation_time(next)
+        .set_rotation_period(google_cloud_wkt::Duration::clamp(60, 0));
+    let patched = sm
+        .update_secret()
+        .set_secret(Secret::new().set_name(&name).set_rotation(rotation))
+        .set_update_mask(FieldMask::default().set_paths(["rotation.next_rotation_time"]))
+        .send()
+        .await
+        .expect("a nested mask path is accepted");
+    let rotation = patched.rotation.expect("rotation");
+    assert_eq!(rotation.next_rotation_time.map(String::from).as_deref(), Some("2031-06-01T00:00:00Z"));
+    assert_eq!(rotation.rotation_period.map(|d| d.seconds()), Some(3600), "the unmasked leaf is untouched");
+
+    let (status, err) = http(
+        &emu,
+        "POST",
+        "/v1/projects/acme/secrets?secretId=typo",
+        Some(json!({"replication": {"automatic": {}}, "rotation": {"rotationPeriodSeconds": 60}})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["error"]["message"],
+        "Invalid JSON payload received. Unknown name \"rotationPeriodSeconds\" at 'secret.rotation': Cannot find field."
+    );
+    let (status, err) =
+        http(&emu, "PATCH", &format!("/v1/{name}?updateMask=rotation.bogus"), Some(json!({"rotation": {}}))).await;
+    assert_eq!((status, err["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")), "{err}");
+}

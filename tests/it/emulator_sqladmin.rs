@@ -391,3 +391,56 @@ async fn the_wire_format_is_the_legacy_one() {
     assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_documented_fields_round_trip_and_unknown_ones_are_refused() {
+    let (emu, _dir) = start_with(None).await;
+    let settings = json!({
+        "tier": "db-perf-optimized-N-2",
+        "edition": "ENTERPRISE_PLUS",
+        "dataCacheConfig": {"dataCacheEnabled": true},
+        "connectionPoolConfig": {"connectionPoolingEnabled": true, "flags": [{"name": "max_pool_size", "value": "10"}]},
+        "ipConfiguration": {"ipv4Enabled": false, "pscConfig": {"pscEnabled": true, "allowedConsumerProjects": ["acme"]}},
+    });
+    let body = json!({"name": "psc", "databaseVersion": "POSTGRES_15", "region": "us-central1", "settings": settings});
+    let (status, op) = http(&emu, "POST", &format!("/v1/projects/{PROJECT}/instances"), Some(body)).await;
+    assert_eq!(status, 200, "{op}");
+    let (_, got) = http(&emu, "GET", &format!("/v1/projects/{PROJECT}/instances/psc"), None).await;
+    let s = &got["settings"];
+    assert_eq!(s["dataCacheConfig"], json!({"dataCacheEnabled": true}));
+    assert_eq!(s["connectionPoolConfig"]["flags"][0]["name"], "max_pool_size");
+    assert_eq!(s["ipConfiguration"]["pscConfig"]["allowedConsumerProjects"], json!(["acme"]));
+    assert!(got["pscServiceAttachmentLink"].as_str().is_some_and(|l| l.contains("serviceAttachments")), "{got}");
+    assert!(got["dnsName"].as_str().is_some_and(|d| d.ends_with(".sql.goog.")), "{got}");
+    assert_eq!(got["databaseInstalledVersion"], "POSTGRES_15_7");
+
+    let typo = json!({"name": "typo", "databaseVersion": "POSTGRES_15",
+        "settings": {"tier": "db-f1-micro", "ipConfiguration": {"ipv4Enabled": true, "pscConfig": {"enabled": true}}}});
+    let (status, err) = http(&emu, "POST", &format!("/v1/projects/{PROJECT}/instances"), Some(typo)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["error"]["message"],
+        "Invalid JSON payload received. Unknown name \"enabled\" at 'body.settings.ip_configuration.psc_config': Cannot find field."
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_keep_their_documented_fields() {
+    let (emu, _dir) = start_with(None).await;
+    let c = clients(&emu).await;
+    let op = c.instances.insert().set_project(PROJECT).set_body(private_postgres("db")).send().await.expect("insert");
+    wait(&c, &op).await;
+    let users = format!("/v1/projects/{PROJECT}/instances/db/users");
+    let user = json!({"name": "app", "password": "pw", "databaseRoles": ["pg_read_all_data"],
+        "passwordPolicy": {"allowedFailedAttempts": 3}});
+    let (status, op) = http(&emu, "POST", &users, Some(user)).await;
+    assert_eq!(status, 200, "{op}");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let (_, got) = http(&emu, "GET", &format!("{users}/app"), None).await;
+    assert_eq!(got["databaseRoles"], json!(["pg_read_all_data"]), "{got}");
+    assert_eq!(got["passwordPolicy"]["allowedFailedAttempts"], 3);
+    assert!(got.get("password").is_none(), "a password is never returned");
+    let (status, err) = http(&emu, "POST", &users, Some(json!({"name": "x", "roles": ["r"]}))).await;
+    assert_eq!(status, 400);
+    assert!(err["error"]["message"].as_str().unwrap().contains("Unknown name \"roles\" at 'body'"), "{err}");
+}

@@ -276,3 +276,24 @@ async fn patch_wire_format_states_and_scenarios_over_raw_http() {
     assert_eq!(gone, json!({"error": {"code": 404, "message": "The connector is not found.", "status": "NOT_FOUND"}}));
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_fields_round_trip_and_unknown_ones_are_refused() {
+    let (emu, _dir) = start_with(None).await;
+    let base = format!("/v1/{PARENT}/connectors");
+    let body = json!({"subnet": {"name": "sub", "projectId": "host"}, "minInstances": 2, "maxInstances": 4,
+        "machineType": "e2-standard-4"});
+    let (status, op) = http(&emu, "POST", &format!("{base}?connectorId=nested"), Some(body)).await;
+    assert_eq!(status, 200, "{op}");
+    let (_, got) = http(&emu, "GET", &format!("{base}/nested"), None).await;
+    assert_eq!(got["subnet"], json!({"name": "sub", "projectId": "host"}));
+    assert_eq!((got["machineType"].as_str(), got["maxInstances"].as_i64()), (Some("e2-standard-4"), Some(4)));
+
+    let typo = json!({"subnet": {"name": "sub", "project": "host"}, "maxInstances": 3});
+    let (status, err) = http(&emu, "POST", &format!("{base}?connectorId=typo"), Some(typo)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        err["error"]["message"],
+        "Invalid JSON payload received. Unknown name \"project\" at 'connector.subnet': Cannot find field."
+    );
+}

@@ -55,10 +55,9 @@ pub(crate) struct Spec {
     pub(crate) fingerprint: Option<&'static str>,
     pub(crate) has_patch: bool,
     pub(crate) has_update: bool,
-    /// The fields of the resource (discovery revision 20230620, plus the few newer ones
-    /// current SDKs and providers send); a request naming another is refused, as the real JSON
-    /// parser does.
-    pub(crate) known_fields: &'static [&'static str],
+    /// The resource's schema in the compute discovery document: a request naming a field it
+    /// lacks, at any depth, is refused, as the real JSON parser does.
+    pub(crate) schema: &'static str,
     /// Checks and completes a body (defaults, normalised references); returns the
     /// server-side data to keep beside it.
     pub(crate) prepare: Prepare,
@@ -404,22 +403,19 @@ pub(crate) fn exists_or_pending(store: &Store, key: &str) -> bool {
 }
 
 pub(crate) fn check_known_fields(coll: Collection, body: &Map<String, Value>) -> Result<(), ApiError> {
-    let known = coll.0.known_fields;
-    match body.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(invalid_argument(format!(
-            "Invalid JSON payload received. Unknown name \"{k}\" at 'resource': Cannot find field."
-        ))),
-        None => Ok(()),
-    }
+    super::discovery::of(API).check_body(coll.0.schema, body, "resource")
 }
 
 /// Output-only fields a client may echo back; they are never taken from a request.
 const OUTPUT_ONLY: &[&str] = &["kind", "id", "creationTimestamp", "selfLink", "fingerprint"];
 
-fn strip_output_only(body: &mut Map<String, Value>) {
+/// Drops what a client may not set: the identity fields above, and every field the schema
+/// marks output only, at any depth (`managed.status` of a certificate, `users` of an address).
+fn strip_output_only(coll: Collection, body: &mut Map<String, Value>) {
     for key in OUTPUT_ONLY {
         body.remove(*key);
     }
+    super::discovery::of(API).strip_output_only(coll.0.schema, body);
 }
 
 /// Checks and completes a resource body of `coll`: defaults, normalised references. Returns
@@ -445,7 +441,7 @@ fn insert(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, coll: Collection) 
     if exists_or_pending(ctx.store, &key) {
         return Err(ApiError::new(Code::AlreadyExists, format!("The resource '{key}' already exists")));
     }
-    strip_output_only(&mut body);
+    strip_output_only(coll, &mut body);
     body.remove("name");
     let internal = prepare(ctx, project, coll, &mut body)?;
     let id = new_id();
@@ -481,6 +477,9 @@ fn modify(
             return Err(invalid_field("name", given, "The name of a resource cannot be changed."));
         }
     }
+    let mut body = body;
+    // From the request only: what the server set on the stored resource stays.
+    super::discovery::of(API).strip_output_only(coll.0.schema, &mut body);
     let mut fields = if op_type == "patch" {
         let mut merged = current.value.clone();
         merge_patch(&mut merged, &Value::Object(body));
@@ -488,7 +487,9 @@ fn modify(
     } else {
         body
     };
-    strip_output_only(&mut fields);
+    for key in OUTPUT_ONLY {
+        fields.remove(*key);
+    }
     fields.remove("name");
     let mut internal = prepare(ctx, project, coll, &mut fields)?;
     if internal.is_null() {
