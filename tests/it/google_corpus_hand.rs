@@ -77,3 +77,29 @@ async fn corpus_google_logging_project_sink() {
 async fn corpus_google_compute_health_check() {
     round_trip("google_compute_health_check", &[]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corpus_google_compute_target_http_proxy() {
+    round_trip("google_compute_target_http_proxy", &[]).await;
+}
+
+/// The URL map is the one argument of an HTTP proxy that changes in place (`setUrlMap`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_proxy_moves_to_another_url_map_in_place() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/corpus/google_compute_target_http_proxy");
+    let text = std::fs::read_to_string(dir.join("main.tf")).expect("the corpus stack");
+    let second = "\nresource \"google_compute_url_map\" \"second\" {\n  name            = \"corpus-second\"\n  default_service = google_compute_backend_service.backend.id\n}\n";
+    let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
+    let s = TestStack::new(&[("main.tf", &format!("{text}{second}"))]);
+    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    apply(&c).await;
+    s.write(
+        "main.tf",
+        &format!("{text}{second}").replace("google_compute_url_map.redirect.id", "google_compute_url_map.second.id"),
+    );
+    let p = plan(&c).await;
+    assert_eq!(actions(&p), [("google_compute_target_http_proxy.http".to_string(), "update")]);
+    apply(&c).await;
+    assert!(!plan(&c).await.has_changes());
+    emu.shutdown().await;
+}

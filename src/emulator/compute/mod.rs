@@ -22,6 +22,7 @@ mod global_addresses;
 mod health_checks;
 mod operations;
 mod ssl_certificates;
+mod target_http_proxies;
 mod target_https_proxies;
 mod url_maps;
 
@@ -86,12 +87,13 @@ impl std::fmt::Debug for Collection {
     }
 }
 
-const COLLECTIONS: [Collection; 6] = [
+const COLLECTIONS: [Collection; 7] = [
     health_checks::COLLECTION,
     backend_services::COLLECTION,
     ssl_certificates::COLLECTION,
     url_maps::COLLECTION,
     target_https_proxies::COLLECTION,
+    target_http_proxies::COLLECTION,
     global_addresses::COLLECTION,
 ];
 
@@ -145,9 +147,10 @@ enum Target {
         name: String,
         action: String,
     },
-    /// `projects/{p}/targetHttpsProxies/{name}/{setUrlMap|setSslCertificates}` (no `/global/`).
+    /// `projects/{p}/{targetHttpsProxies|targetHttpProxies}/{name}/{setUrlMap|…}` (no `/global/`).
     ProxyAction {
         project: String,
+        coll: Collection,
         name: String,
         action: String,
     },
@@ -196,8 +199,12 @@ impl Api for Compute {
                 Some(act) => act(ctx, req, &project, &name, &action),
                 None => Err(no_such_method(req)),
             },
-            Target::ProxyAction { project, name, action } if m == Method::POST => {
-                target_https_proxies::action(ctx, req, &project, &name, &action)
+            Target::ProxyAction { project, coll, name, action } if m == Method::POST => {
+                if coll == target_http_proxies::COLLECTION {
+                    target_http_proxies::action(ctx, req, &project, &name, &action)
+                } else {
+                    target_https_proxies::action(ctx, req, &project, &name, &action)
+                }
             }
             Target::Operations { project } if m == Method::GET => operations::list(ctx, req, &project),
             Target::Operation { project, name, wait: false } if m == Method::GET => {
@@ -257,8 +264,9 @@ fn parse_target(path: &str) -> Result<Target, ApiError> {
             name: owned(name),
             action: owned(action),
         },
-        ["compute", "v1", "projects", p, "targetHttpsProxies", name, action] => {
-            Target::ProxyAction { project: owned(p), name: owned(name), action: owned(action) }
+        ["compute", "v1", "projects", p, c @ ("targetHttpsProxies" | "targetHttpProxies"), name, action] => {
+            let coll = Collection::from_segment(c).ok_or_else(bad)?;
+            Target::ProxyAction { project: owned(p), coll, name: owned(name), action: owned(action) }
         }
         _ => return Err(bad()),
     };
@@ -789,7 +797,12 @@ mod tests {
         assert!(!Compute.claims("v1/projects/p/secrets"));
         assert_eq!(
             parse_target("compute/v1/projects/p/targetHttpsProxies/px/setUrlMap").unwrap(),
-            Target::ProxyAction { project: "p".into(), name: "px".into(), action: "setUrlMap".into() }
+            Target::ProxyAction {
+                project: "p".into(),
+                coll: target_https_proxies::COLLECTION,
+                name: "px".into(),
+                action: "setUrlMap".into()
+            }
         );
         assert_eq!(
             parse_target("compute/v1/projects/p/global/operations/op-1/wait").unwrap(),

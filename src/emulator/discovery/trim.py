@@ -33,7 +33,7 @@ APIS = {
     "compute": (
         "compute.v1.json",
         "google-cloud-compute-v1-",
-        ["HealthCheck", "BackendService", "UrlMap", "TargetHttpsProxy", "SslCertificate", "Address"],
+        ["HealthCheck", "BackendService", "UrlMap", "TargetHttpsProxy", "TargetHttpProxy", "SslCertificate", "Address"],
     ),
 }
 
