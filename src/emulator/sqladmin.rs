@@ -637,6 +637,8 @@ const KEPT_INPUT_FIELDS: &[&str] = &[
     "failoverReplica",
     "onPremisesConfiguration",
     "tags",
+    "nodeCount",
+    "replicationCluster",
 ];
 
 /// `^[a-z][a-z0-9-]*[a-z0-9]$`, at most 98 characters (the real limit counts the project too).

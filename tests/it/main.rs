@@ -3,6 +3,7 @@
 mod support;
 
 mod ci_markdown;
+mod corpus;
 mod crash;
 mod deletion_policy;
 mod drift;
@@ -14,7 +15,6 @@ mod emulator_vpcaccess;
 mod engine;
 mod gcs;
 mod google_cli;
-mod google_corpus_hand;
 mod google_lb;
 mod google_secrets;
 mod google_sql_vpc;
