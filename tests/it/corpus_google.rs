@@ -117,3 +117,8 @@ resource "google_secret_manager_secret" "s" {{
     let again = plan(&c).await;
     assert!(!again.has_changes(), "{}", what_changes(&again));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_database_corpus() {
+    round_trip("google_sql_database").await;
+}
