@@ -122,3 +122,8 @@ resource "google_secret_manager_secret" "s" {{
 async fn sql_database_corpus() {
     round_trip("google_sql_database").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpc_access_connector_corpus() {
+    round_trip("google_vpc_access_connector").await;
+}
