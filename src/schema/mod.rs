@@ -261,8 +261,8 @@ impl Schema {
     }
 
     /// `object` (what a provider returned) with every client-only top-level attribute taken
-    /// from `source` (the plan after create and update, the prior state after a read), or its
-    /// default when `source` has none (an import).
+    /// from `source` (the plan after create and update, the prior state after a read); where
+    /// `source` has none (an import), what the provider worked out, else the default.
     pub fn keep_client_only(&self, source: &Value, object: Value) -> Value {
         let mut client_only = self.attributes.iter().filter(|(_, a)| a.client_only).peekable();
         if client_only.peek().is_none() {
@@ -271,7 +271,12 @@ impl Schema {
         let Value::Map(mut m) = object else { return object };
         let m_mut = Arc::make_mut(&mut m);
         for (name, a) in client_only {
-            let v = source.get(name).filter(|v| !v.is_null()).cloned().or_else(|| a.default.clone());
+            let v = source
+                .get(name)
+                .filter(|v| !v.is_null())
+                .or_else(|| m_mut.get(*name).filter(|v| !v.is_null()))
+                .cloned()
+                .or_else(|| a.default.clone());
             m_mut.insert(name.to_string(), v.unwrap_or(Value::Null));
         }
         Value::Map(m)
@@ -350,5 +355,28 @@ impl Schema {
             schema = &b.block;
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod client_only_tests {
+    use super::*;
+
+    /// The plan's (or prior's) value wins; an import keeps what the provider worked out, else
+    /// the default; attributes that are not client-only are never touched.
+    #[test]
+    fn keep_client_only_takes_the_source_then_the_object_then_the_default() {
+        let schema = Schema::new()
+            .attr("policy", Attribute::optional(AttrType::String).default("DELETE").client_only())
+            .attr("base64", Attribute::optional(AttrType::Bool).default(false).client_only())
+            .attr("name", Attribute::required(AttrType::String));
+        let object = Value::map([("name", Value::from("api")), ("base64", Value::Bool(true))]);
+        let source = Value::map([("policy", Value::from("ABANDON")), ("name", Value::from("plan"))]);
+        let kept = schema.keep_client_only(&source, object.clone());
+        assert_eq!(kept.get("policy"), Some(&Value::from("ABANDON")));
+        assert_eq!(kept.get("name"), Some(&Value::from("api")));
+        let imported = schema.keep_client_only(&Value::Null, object);
+        assert_eq!(imported.get("policy"), Some(&Value::from("DELETE")));
+        assert_eq!(imported.get("base64"), Some(&Value::Bool(true)), "what the import worked out");
     }
 }

@@ -14,6 +14,11 @@ use crate::schema::{AttrType, Schema};
 /// that name in both directions.
 pub const EXCEPTIONS: &[(&str, &str, &str)] = &[
     (
+        "google_secret_manager_secret",
+        "enabled_version_count",
+        "Cairn's own health attribute: how many versions are ENABLED, read only by `cairn check` (one versions.list per secret) and never stored",
+    ),
+    (
         "google_sql_database_instance",
         "state",
         "Cairn's own: the instance's state (RUNNABLE, SUSPENDED, ...), which `cairn check` reads; the provider does not export it",

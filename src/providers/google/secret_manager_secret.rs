@@ -32,7 +32,7 @@ use super::resource_common::{
 use google_cloud_secretmanager_v1::model::secret_version::State as VersionState;
 
 use super::retry::{classify, deadline_error, Retry, Stop};
-use super::{Clients, Shared};
+use super::{mmv1, Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadPurpose, ReadRequest, ResourceType};
@@ -51,7 +51,9 @@ pub const ENABLED_VERSION_COUNT: &str = "enabled_version_count";
 /// The API's largest page: one call per secret however many versions it has.
 const VERSIONS_PAGE_SIZE: i32 = 25_000;
 
-/// Attributes an in-place update sends, with their update-mask path.
+/// Attributes an in-place update sends, with their update-mask path (snake_case: the SDK's
+/// field mask writes it in the API's camelCase). `rotation` is named field by field (see
+/// [`update_mask`]).
 const UPDATABLE: [(&str, &str); 8] = [
     ("labels", "labels"),
     ("annotations", "annotations"),
@@ -68,68 +70,35 @@ pub struct SecretManagerSecret {
     schema: Schema,
 }
 
-fn map_of_strings() -> AttrType {
-    AttrType::Map(Box::new(AttrType::String))
-}
-
-fn single(block: Schema, force_new: bool, min: usize) -> BlockType {
-    BlockType { nesting: Nesting::Single, min_items: min, max_items: 1, force_new, block }
-}
-
-fn cmek() -> Schema {
-    Schema::new().attr(
-        "kms_key_name",
-        Attribute::required(AttrType::String).describe("The Cloud KMS CryptoKey that encrypts the secret's payloads."),
-    )
-}
-
+/// The generated schema, plus what magic-modules leaves to hand-written code: the API's
+/// secret-id limits, Cairn's `enabled_version_count`, the replication rule with a message
+/// that says how to fix it (it replaces the generated exactly-one-of inside `replication`),
+/// and `expire_time` xor `ttl`, which the API refuses only at apply.
+///
+/// The definition's `secretManagerSecretAutoCustomizeDiff` only spares a replacement when a
+/// configuration moves from the removed `replication.automatic` boolean to `auto {}`; no GA
+/// schema has that boolean, so there is nothing to port.
 pub fn schema() -> Schema {
-    let replicas = Schema::new()
-        .attr(
-            "location",
-            Attribute::required(AttrType::String)
-                .describe("The canonical ID of the replica's location, e.g. us-east1."),
-        )
-        .block("customer_managed_encryption", single(cmek(), false, 0));
-    let replication = Schema::new()
-        .block("auto", single(Schema::new().block("customer_managed_encryption", single(cmek(), false, 0)), false, 0))
-        .block(
-            "user_managed",
-            single(
-                Schema::new().block(
-                    "replicas",
-                    BlockType { nesting: Nesting::Set, min_items: 1, max_items: 0, force_new: false, block: replicas },
-                ),
-                false,
-                0,
-            ),
-        );
-    Schema::new()
-        .attr(
-            "secret_id",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: r"^[A-Za-z0-9_-]{1,255}$", description: "1 to 255 letters, digits, hyphens and underscores" })
-                .describe("The secret's ID, unique within the project."),
-        )
-        .attr("project", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."))
-        .attr("labels", Attribute::optional(map_of_strings()).describe("Labels this configuration manages (non-authoritative; see effective_labels)."))
-        .attr("annotations", Attribute::optional(map_of_strings()).describe("Annotations this configuration manages (non-authoritative)."))
-        .attr("version_aliases", Attribute::optional(map_of_strings()).describe("Alias → version number."))
-        .attr("version_destroy_ttl", Attribute::optional(AttrType::String).describe("Delay before a destroyed version is really destroyed, e.g. \"86400s\"."))
-        .attr("ttl", Attribute::optional(AttrType::String).describe("Input only: the secret expires this long after the apply, e.g. \"3600s\"."))
-        .attr("expire_time", Attribute::optional_computed(AttrType::String).describe("When the secret expires (RFC 3339)."))
-        .attr("tags", Attribute::optional(map_of_strings()).force_new().describe("Resource Manager tags bound at creation."))
-        .attr(
-            "deletion_protection",
-            Attribute::optional(AttrType::Bool).default(false).describe("When true, Cairn refuses to delete the secret."),
-        )
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/secrets/{secret_id}"))
-        .attr("name", Attribute::computed(AttrType::String).describe("The API's name, projects/{project number}/secrets/{secret_id}."))
-        .attr("create_time", Attribute::computed(AttrType::String))
-        .attr("effective_labels", Attribute::computed(map_of_strings()).describe("Every label on the secret, including ones set outside Cairn."))
-        .attr("effective_annotations", Attribute::computed(map_of_strings()))
-        .attr("terraform_labels", Attribute::computed(map_of_strings()).describe("The labels Cairn manages."))
+    mmv1::schema(TYPE)
+        .modify("secret_id", |a| {
+            a.validate(Validator::Pattern {
+                regex: r"^[A-Za-z0-9_-]{1,255}$",
+                description: "1 to 255 letters, digits, hyphens and underscores",
+            })
+            .describe("The secret's ID, unique within the project.")
+        })
+        .modify("labels", |a| a.describe("Labels this configuration manages (non-authoritative; see effective_labels)."))
+        .modify("annotations", |a| a.describe("Annotations this configuration manages (non-authoritative)."))
+        .modify("version_aliases", |a| a.describe("Alias → version number."))
+        .modify("version_destroy_ttl", |a| {
+            a.describe("Delay before a destroyed version is really destroyed, e.g. \"86400s\".")
+        })
+        .modify("ttl", |a| a.describe("Input only: the secret expires this long after the apply, e.g. \"3600s\"."))
+        .modify("expire_time", |a| a.describe("When the secret expires (RFC 3339)."))
+        .modify("tags", |a| a.describe("Resource Manager tags bound at creation."))
+        .modify("deletion_protection", |a| a.describe("When true, Cairn refuses to delete the secret."))
+        .modify("id", |a| a.describe("projects/{project}/secrets/{secret_id}"))
+        .modify("name", |a| a.describe("The API's name, projects/{project number}/secrets/{secret_id}."))
         .attr(
             ENABLED_VERSION_COUNT,
             Attribute::computed(AttrType::Number).describe(
@@ -137,30 +106,15 @@ pub fn schema() -> Schema {
                  Read live by `cairn check` (one versions.list per secret); unknown during plan and apply, never stored.",
             ),
         )
-        .block("replication", single(replication, true, 1))
-        .block(
-            "topics",
-            BlockType {
-                nesting: Nesting::List,
-                min_items: 0,
-                max_items: 0,
-                force_new: false,
-                block: Schema::new().attr("name", Attribute::required(AttrType::String).describe("projects/{p}/topics/{t}")),
-            },
-        )
-        .block(
-            "rotation",
-            single(
-                Schema::new()
-                    .attr("next_rotation_time", Attribute::optional(AttrType::String))
-                    .attr("rotation_period", Attribute::optional(AttrType::String)),
-                false,
-                0,
-            ),
-        )
+        .modify_block("replication", |mut b| {
+            b.block.rules.retain(|r| !matches!(r, Rule::ExactlyOneOf(_)));
+            b
+        })
+        // Replicas have no order that means anything: compared by content, as Cairn's schema
+        // always had them (a reordered list must not replace the secret).
+        .modify_block("replication.user_managed.replicas", |b| BlockType { nesting: Nesting::Set, ..b })
         .rule(Rule::Custom(Arc::new(check_replication)))
         .rule(Rule::AtMostOneOf(vec!["expire_time", "ttl"]))
-        .rule(Rule::RequiredWith("rotation", vec!["topics"]))
 }
 
 /// `replication` needs exactly one of `auto` and `user_managed` (the API rejects anything else
@@ -253,10 +207,6 @@ impl SecretManagerSecret {
         // Input only: the API never returns them.
         m.insert("ttl".into(), prior_attr("ttl").cloned().unwrap_or(Value::Null));
         m.insert("tags".into(), prior_attr("tags").cloned().unwrap_or_else(|| fields::api_map(&s.tags, None)));
-        m.insert(
-            "deletion_protection".into(),
-            Value::Bool(prior.map(|p| fields::boolean(p, "deletion_protection", false)).unwrap_or(false)),
-        );
         m.insert("replication".into(), Value::List(replication_state(s.replication.as_ref()).into_iter().collect()));
         m.insert(
             "topics".into(),
@@ -511,6 +461,36 @@ fn secret_request(planned: &Value, only: Option<&[&str]>) -> Result<model::Secre
     Ok(s)
 }
 
+/// The update mask for the attributes in `fields_to_send`. A `rotation` kept but changed is
+/// named by its changed fields (`rotation.next_rotation_time`: nested paths, which the real
+/// API accepts), so that a rotation time the service has advanced is not reset when only the
+/// period changes; a rotation added or removed is named whole.
+fn update_mask(fields_to_send: &[&str], prior: &Value, planned: &Value) -> Vec<String> {
+    let mut mask = Vec::new();
+    for (attr, path) in UPDATABLE.iter().filter(|(attr, _)| fields_to_send.contains(attr)) {
+        if *attr != "rotation" {
+            mask.push(path.to_string());
+            continue;
+        }
+        match (first_block(prior, "rotation"), first_block(planned, "rotation")) {
+            (Some(old), Some(new)) => {
+                let changed: Vec<String> = ["next_rotation_time", "rotation_period"]
+                    .into_iter()
+                    .filter(|f| old.get(f) != new.get(f))
+                    .map(|f| format!("rotation.{f}"))
+                    .collect();
+                if changed.is_empty() {
+                    mask.push("rotation".into());
+                } else {
+                    mask.extend(changed);
+                }
+            }
+            _ => mask.push("rotation".into()),
+        }
+    }
+    mask
+}
+
 /// Accepts `projects/{p}/secrets/{id}`, `{p}/{id}` and `{id}` (the provider's project).
 pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(String, String), ProviderError> {
     if let Some(ps) = parse_secret_name(id) {
@@ -649,8 +629,8 @@ impl ResourceType for SecretManagerSecret {
             }
         };
         let mut state = self.to_state(&project, &secret, Some(planned));
-        // Terraform-only and input-only arguments come from the plan.
-        for name in ["ttl", "tags", "deletion_protection"] {
+        // Input-only arguments come from the plan (the core keeps the client-only ones).
+        for name in ["ttl", "tags"] {
             set(&mut state, name, planned.get(name).cloned().unwrap_or(Value::Null));
         }
         Ok(state)
@@ -684,9 +664,7 @@ impl ResourceType for SecretManagerSecret {
             self.get(&c, &name, ctx.timeout).await?
         } else {
             let body = secret_request(planned, Some(&fields_to_send))?.set_name(name.clone());
-            let mask: Vec<&str> =
-                UPDATABLE.iter().filter(|(attr, _)| fields_to_send.contains(attr)).map(|(_, m)| *m).collect();
-            let mask = FieldMask::default().set_paths(mask);
+            let mask = FieldMask::default().set_paths(update_mask(&fields_to_send, prior, planned));
             c.secret_manager_calls
                 .idempotent(PATCH, ctx.timeout, || {
                     c.secret_manager.update_secret().set_secret(body.clone()).set_update_mask(mask.clone()).send()
@@ -694,7 +672,7 @@ impl ResourceType for SecretManagerSecret {
                 .await?
         };
         let mut state = self.to_state(&project, &live, Some(planned));
-        for name in ["ttl", "tags", "deletion_protection"] {
+        for name in ["ttl", "tags"] {
             set(&mut state, name, planned.get(name).cloned().unwrap_or(Value::Null));
         }
         Ok(state)
@@ -776,6 +754,71 @@ mod tests {
         assert!(d[0].contains("\"topics\" is required when \"rotation\" is set"), "{d:?}");
     }
 
+    /// The corpus stack's secret (tests/it/corpus/google_secret_manager_secret): every documented
+    /// top-level argument and block.
+    #[test]
+    fn every_documented_argument_validates() {
+        let src = r#"resource "google_secret_manager_secret" "s" {
+  secret_id           = "db-password"
+  project             = "p"
+  labels              = { team = "platform" }
+  annotations         = { "owner.example.com/contact" = "platform@example.com" }
+  version_aliases     = { current = "1" }
+  version_destroy_ttl = "86400s"
+  expire_time         = "2035-01-01T00:00:00Z"
+  tags                = { "tagKeys/281484271805522" = "tagValues/281479612660046" }
+  deletion_protection = false
+  deletion_policy     = "ABANDON"
+  replication {
+    user_managed {
+      replicas {
+        location = "us-central1"
+        customer_managed_encryption {
+          kms_key_name = "projects/p/locations/us-central1/keyRings/r/cryptoKeys/k"
+        }
+      }
+    }
+  }
+  topics {
+    name = "projects/p/topics/t"
+  }
+  rotation {
+    next_rotation_time = "2030-06-01T00:00:00Z"
+    rotation_period    = "2592000s"
+  }
+}
+"#;
+        assert_eq!(diags(src), Vec::<String>::new());
+        let ttl = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  ttl = \"60s\"\n  replication {\n    auto {\n      customer_managed_encryption {\n        kms_key_name = \"k\"\n      }\n    }\n  }\n}\n";
+        assert_eq!(diags(ttl), Vec::<String>::new());
+        let policy = "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"a\"\n  deletion_policy = \"KEEP\"\n  replication {\n    auto {}\n  }\n}\n";
+        assert_eq!(diags(policy).len(), 1, "{:?}", diags(policy));
+    }
+
+    #[test]
+    fn a_kept_rotation_is_masked_field_by_field() {
+        let rotation = |time: &str, period: &str| {
+            Value::map([(
+                "rotation",
+                Value::List(vec![Value::map([
+                    ("next_rotation_time", Value::from(time)),
+                    ("rotation_period", Value::from(period)),
+                ])]),
+            )])
+        };
+        let prior = rotation("2030-06-01T00:00:00Z", "3600s");
+        let planned = rotation("2030-06-01T00:00:00Z", "7200s");
+        assert_eq!(update_mask(&["labels", "rotation"], &prior, &planned), ["labels", "rotation.rotation_period"]);
+        let both = rotation("2031-01-01T00:00:00Z", "7200s");
+        assert_eq!(
+            update_mask(&["rotation"], &prior, &both),
+            ["rotation.next_rotation_time", "rotation.rotation_period"]
+        );
+        let removed = Value::map([("rotation", Value::List(vec![]))]);
+        assert_eq!(update_mask(&["rotation"], &prior, &removed), ["rotation"]);
+        assert_eq!(update_mask(&["rotation"], &removed, &planned), ["rotation"]);
+    }
+
     #[test]
     fn import_ids_in_three_forms() {
         assert_eq!(parse_import_id("projects/p/secrets/s", None).unwrap(), ("p".into(), "s".into()));
@@ -836,7 +879,8 @@ mod tests {
             ("labels", Value::map([("team", Value::from("x"))])),
             ("deletion_protection", Value::Bool(true)),
         ]);
-        let v = t.to_state("p", &api, Some(&prior));
+        // What a refresh stores: the API's object, and the client-only arguments of the prior.
+        let v = t.schema().keep_client_only(&prior, t.to_state("p", &api, Some(&prior)));
         assert_eq!(v.get("id"), Some(&Value::from("projects/p/secrets/db-password")));
         assert_eq!(v.get("name"), Some(&Value::from("projects/123456789012/secrets/db-password")));
         assert_eq!(v.get("labels"), Some(&Value::map([("team", Value::from("platform"))])), "only managed keys");

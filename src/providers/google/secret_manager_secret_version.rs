@@ -24,11 +24,11 @@ use super::errors::api_error;
 use super::fields::{self, conform_to_schema, parse_secret_name, parse_version_name, set, string};
 use super::resource_common::{gone_is_deleted, list_by_last_segment, name_schema_timeouts, no_identity, read_grouped};
 use super::retry::{classify, deadline_error, Retry, Stop};
-use super::{Clients, Shared};
+use super::{mmv1, Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::{CallContext, ProviderError, ReadRequest, ResourceType};
-use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
+use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::schema::{Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_secret_manager_secret_version";
 const LIST: &str = "secretmanager.projects.secrets.versions.list";
@@ -47,63 +47,46 @@ pub struct SecretManagerSecretVersion {
     adding: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// The generated schema, plus what the definition leaves to hand-written code and Cairn's
+/// stricter checks:
+/// - `enabled` is the API's `state` (custom expand/flatten): mapped in [`to_state`] and by the
+///   enable/disable calls; `version` is the name's last segment (custom flatten); the payload
+///   (`secret_data`, flattened from `payload.data`, custom expand/flatten) is built by
+///   [`payload`] and never read back but on import.
+/// - `secret_data_wo` is write-only: never stored, so never compared, so it cannot force a
+///   replacement (the definition's `immutable` is carried by `secret_data_wo_version`).
+/// - `is_secret_data_base64` defaults to false; it stays a stored attribute rather than a
+///   client-only one because an import decides it (a payload that is not UTF-8 is imported
+///   base64-encoded), which the core's client-only rule would overwrite with the default.
+/// - `deletion_policy` defaults to DELETE and takes the documented values.
+/// - The generated `conflicts_with` between the two data arguments repeats the exactly-one-of.
 pub fn schema() -> Schema {
-    Schema::new()
-        .attr(
-            "secret",
-            Attribute::required(AttrType::String).force_new().describe(
+    let mut s = mmv1::schema(TYPE)
+        .modify("secret", |a| {
+            a.describe(
                 "The secret: its id (projects/{project}/secrets/{secret_id}) or its name with the project number.",
-            ),
-        )
-        .attr(
-            "secret_data",
-            Attribute::optional(AttrType::String)
-                .sensitive()
-                .force_new()
-                .describe("The secret value; stored only as a fingerprint."),
-        )
-        .attr(
-            "secret_data_wo",
-            Attribute::optional(AttrType::String)
-                .sensitive()
-                .write_only()
-                .describe("The secret value, never stored or diffed."),
-        )
-        .attr(
-            "secret_data_wo_version",
-            Attribute::optional(AttrType::String)
-                .force_new()
-                .describe("Bump to send a new secret_data_wo (a new version replaces this one)."),
-        )
-        .attr(
-            "is_secret_data_base64",
-            Attribute::optional(AttrType::Bool)
-                .default(false)
-                .force_new()
-                .describe("The data is already base64-encoded bytes."),
-        )
-        .attr(
-            "enabled",
-            Attribute::optional(AttrType::Bool).default(true).describe("Whether the version can be accessed."),
-        )
-        .attr(
-            "deletion_policy",
-            Attribute::optional(AttrType::String)
-                .default("DELETE")
-                .validate(Validator::OneOf(vec!["DELETE", "DISABLE", "ABANDON"]))
-                .describe("What destroying the resource does: destroy the version, disable it, or leave it."),
-        )
-        .attr("id", Attribute::computed(AttrType::String))
-        .attr(
-            "name",
-            Attribute::computed(AttrType::String)
-                .describe("projects/{project number}/secrets/{secret_id}/versions/{version}"),
-        )
-        .attr("version", Attribute::computed(AttrType::String))
-        .attr("create_time", Attribute::computed(AttrType::String))
-        .attr("destroy_time", Attribute::computed(AttrType::String))
-        .rule(Rule::ExactlyOneOf(vec!["secret_data", "secret_data_wo"]))
-        .rule(Rule::RequiredWith("secret_data_wo_version", vec!["secret_data_wo"]))
+            )
+        })
+        .modify("project", |a| a.describe("The secret's project; taken from `secret` when unset."))
+        .modify("secret_data", |a| a.describe("The secret value; stored only as a fingerprint."))
+        .modify("secret_data_wo", |a| {
+            Attribute { force_new: false, ..a }.describe("The secret value, never stored or diffed.")
+        })
+        .modify("secret_data_wo_version", |a| {
+            a.describe("Bump to send a new secret_data_wo (a new version replaces this one).")
+        })
+        .modify("is_secret_data_base64", |a| {
+            Attribute { client_only: false, ..a.default(false) }.describe("The data is already base64-encoded bytes.")
+        })
+        .modify("enabled", |a| a.describe("Whether the version can be accessed."))
+        .modify("deletion_policy", |a| {
+            a.default("DELETE")
+                .validate(Validator::OneOf(vec!["DELETE", "DISABLE", "ABANDON", "PREVENT"]))
+                .describe("What destroying the resource does: destroy the version, disable it, leave it, or refuse.")
+        })
+        .modify("name", |a| a.describe("projects/{project number}/secrets/{secret_id}/versions/{version}"));
+    s.rules.retain(|r| !matches!(r, Rule::AtMostOneOf(g) if g.contains(&"secret_data_wo")));
+    s
 }
 
 /// The parent secret of a state value, as `projects/{p}/secrets/{s}`.
@@ -192,12 +175,12 @@ impl SecretManagerSecretVersion {
         m.insert("destroy_time".into(), v.destroy_time.map(|t| Value::string(String::from(t))).unwrap_or(Value::Null));
         m.insert("enabled".into(), Value::Bool(v.state == State::Enabled));
         m.insert("secret_data_wo".into(), Value::Null);
-        m.entry("is_secret_data_base64".into()).or_insert(Value::Bool(false));
-        if m.get("is_secret_data_base64").is_some_and(Value::is_null) {
+        if m.get("is_secret_data_base64").is_none_or(Value::is_null) {
             m.insert("is_secret_data_base64".into(), Value::Bool(false));
         }
-        if m.get("deletion_policy").is_none_or(|d| d.is_null()) {
-            m.insert("deletion_policy".into(), Value::from("DELETE"));
+        if m.get("project").is_none_or(|p| p.is_null() || p.is_unknown()) {
+            let project = parent_of(&Value::object(m.clone())).and_then(|p| parse_secret_name(&p)).map(|(p, _)| p);
+            m.insert("project".into(), project.map(Value::string).unwrap_or(Value::Null));
         }
         conform_to_schema(&self.schema, Value::object(m))
     }
@@ -289,6 +272,16 @@ impl SecretManagerSecretVersion {
 impl ResourceType for SecretManagerSecretVersion {
     name_schema_timeouts!(TYPE, 20);
 
+    /// The project is the secret's, known as soon as `secret` is.
+    fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
+        if p.planned.get("project").is_some_and(Value::is_unknown) {
+            if let Some((project, _)) = string(&p.planned, "secret").and_then(|s| parse_secret_name(&s)) {
+                set(&mut p.planned, "project", Value::string(project));
+            }
+        }
+        Ok(Vec::new())
+    }
+
     /// One list per parent secret, never a GET per version. A destroyed version is gone.
     async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         if reqs.is_empty() {
@@ -351,10 +344,9 @@ impl ResourceType for SecretManagerSecretVersion {
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
+        // ABANDON and PREVENT are the core's (see apply's delete_as_policy_says); DISABLE is
+        // this type's own: the version stays, disabled.
         let policy = string(prior, "deletion_policy").unwrap_or_else(|| "DELETE".into());
-        if policy == "ABANDON" {
-            return Ok(());
-        }
         let name = string(prior, "name").ok_or_else(|| no_identity(TYPE, "version name"))?;
         let c = self.clients(ctx).await?;
         let result = if policy == "DISABLE" {
@@ -437,8 +429,22 @@ mod tests {
         assert_eq!(none, vec!["Exactly one of \"secret_data\", \"secret_data_wo\" must be set".to_string()]);
         let orphan = diags("  secret_data = \"x\"\n  secret_data_wo_version = \"2\"\n");
         assert_eq!(orphan, vec!["\"secret_data_wo\" is required when \"secret_data_wo_version\" is set".to_string()]);
-        let policy = diags("  secret_data = \"x\"\n  deletion_policy = \"PREVENT\"\n");
+        // PREVENT is one of the provider's documented policies (delete refuses); KEEP is none.
+        let policy = diags("  secret_data = \"x\"\n  deletion_policy = \"KEEP\"\n");
         assert_eq!(policy.len(), 1, "{policy:?}");
+        assert_eq!(diags("  secret_data = \"x\"\n  deletion_policy = \"PREVENT\"\n"), Vec::<String>::new());
+    }
+
+    /// The corpus stack's arguments (tests/it/corpus/google_secret_manager_secret_version).
+    #[test]
+    fn every_documented_argument_validates() {
+        let all = "  project = \"p\"\n  secret_data = \"eA==\"\n  is_secret_data_base64 = true\n  enabled = false\n  deletion_policy = \"DISABLE\"\n";
+        assert_eq!(diags(all), Vec::<String>::new());
+        let wo = "  secret_data_wo = \"x\"\n  secret_data_wo_version = \"2\"\n  deletion_policy = \"ABANDON\"\n";
+        assert_eq!(diags(wo), Vec::<String>::new());
+        let s = schema();
+        assert!(!s.attributes["secret_data_wo"].force_new, "a write-only value is never compared");
+        assert!(s.attributes["secret_data_wo_version"].force_new && s.attributes["secret_data"].force_new);
     }
 
     #[test]
@@ -498,6 +504,7 @@ mod tests {
         assert_eq!(v.get("version"), Some(&Value::from("2")));
         assert_eq!(v.get("secret"), Some(&Value::from("projects/p/secrets/s")), "the configured form is kept");
         assert_eq!(v.get("id"), v.get("name"));
+        assert_eq!(v.get("project"), Some(&Value::from("p")), "the secret's project");
     }
 
     /// addVersion is processed but the answer is lost (503): the retry must adopt the version

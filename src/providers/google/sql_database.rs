@@ -1,8 +1,14 @@
 //! `google_sql_database`: a database inside a Cloud SQL instance.
 //!
-//! Every attribute but `deletion_policy` replaces, as in Terraform. Mutations are Cloud SQL
-//! operations and share the instance's one-at-a-time lock, so they go through the instance
+//! `name`, `instance` and `project` replace; `charset` and `collation` are updated in place
+//! (`databases.update`, a full PUT, as the provider's definition has it). Mutations are Cloud
+//! SQL operations and share the instance's one-at-a-time lock, so they go through the instance
 //! type's call and wait helpers (409 "operation in progress" is waited out).
+//!
+//! The definition's `read_error_transform` (a database of a gone instance reads as gone) is
+//! the listing's `none_if_gone`. Its `pre_read` (a stopped instance's databases are not read)
+//! has no counterpart yet: a refresh of a stopped instance's databases fails with the API's
+//! message.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -14,58 +20,77 @@ use tokio::time::Instant;
 
 use super::fields::{self, conform_to_schema, set, string};
 use super::resource_common::{name_schema_timeouts, no_identity, none_if_gone, read_grouped, time_left};
-use super::sql_database_instance::{sql_delete, sql_insert, sql_read};
-use super::{Clients, Shared};
+use super::sql_database_instance::{sql_call, sql_delete, sql_insert, sql_read, wait_operation};
+use super::{mmv1, Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
-use crate::schema::{AttrType, Attribute, Schema, Validator};
+use crate::schema::Schema;
 
 const TYPE: &str = "google_sql_database";
 const LIST: &str = "sql.databases.list";
 const INSERT: &str = "sql.databases.insert";
 const GET: &str = "sql.databases.get";
 const DELETE: &str = "sql.databases.delete";
+const UPDATE: &str = "sql.databases.update";
 
 pub struct SqlDatabase {
     shared: Arc<Shared>,
     schema: Schema,
 }
 
+/// The generated schema (charset compared case-insensitively: the definition's
+/// `CaseDiffSuppress`), with Cairn's descriptions.
 pub fn schema() -> Schema {
-    Schema::new()
-        .attr("name", Attribute::required(AttrType::String).force_new())
-        .attr("instance", Attribute::required(AttrType::String).force_new().describe("The instance's name (not its connection name)."))
-        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr("charset", Attribute::optional_computed(AttrType::String).force_new().describe("Postgres: UTF8 only; MySQL: e.g. utf8mb4."))
-        .attr("collation", Attribute::optional_computed(AttrType::String).force_new())
-        .attr(
-            "deletion_policy",
-            Attribute::optional(AttrType::String)
-                .default("DELETE")
-                .validate(Validator::OneOf(vec!["DELETE", "ABANDON"]))
-                .describe("ABANDON leaves the database when the resource is destroyed (Postgres refuses to drop one with connections or owned objects)."),
-        )
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/instances/{instance}/databases/{name}"))
-        .attr("self_link", Attribute::computed(AttrType::String))
+    mmv1::schema(TYPE)
+        .modify("instance", |a| a.describe("The instance's name (not its connection name)."))
+        .modify("charset", |a| a.describe("Postgres: UTF8 only; MySQL: e.g. utf8mb4."))
+        .modify("deletion_policy", |a| {
+            a.describe(
+                "ABANDON leaves the database when the resource is destroyed (Postgres refuses to drop one with connections or owned objects); PREVENT refuses to destroy it.",
+            )
+        })
+        .modify("id", |a| a.describe("projects/{project}/instances/{instance}/databases/{name}"))
 }
 
 fn full_id(p: &str, i: &str, n: &str) -> String {
     format!("projects/{p}/instances/{i}/databases/{n}")
 }
 
-/// `projects/{p}/instances/{i}/databases/{n}`, `{p}/{i}/{n}` or `{i}/{n}`.
+/// `projects/{p}/instances/{i}/databases/{n}`, `{p}/{i}/{n}`, `instances/{i}/databases/{n}` or
+/// `{i}/{n}` (the definition's import formats).
 pub fn parse_import_id(id: &str, default_project: Option<&str>) -> Result<(String, String, String), ProviderError> {
     let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
     let ok = |s: &&str| !s.is_empty();
     match parts.as_slice() {
         ["projects", p, "instances", i, "databases", n] | [p, i, n] if ok(p) && ok(i) && ok(n) => Ok((p.to_string(), i.to_string(), n.to_string())),
-        [i, n] if ok(i) && ok(n) => match default_project {
+        ["instances", i, "databases", n] | [i, n] if ok(i) && ok(n) => match default_project {
             Some(p) => Ok((p.to_string(), i.to_string(), n.to_string())),
             None => Err(ProviderError::new(format!("import id \"{id}\" names no project and the provider has none; use projects/PROJECT/instances/{i}/databases/{n}"))),
         },
-        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/instances/INSTANCE/databases/NAME, PROJECT/INSTANCE/NAME or INSTANCE/NAME"))),
+        _ => Err(ProviderError::new(format!("import id \"{id}\" is not projects/PROJECT/instances/INSTANCE/databases/NAME, PROJECT/INSTANCE/NAME, instances/INSTANCE/databases/NAME or INSTANCE/NAME"))),
     }
+}
+
+/// The request body: the database's identity and the configured charset and collation (the
+/// API picks the engine's defaults for those left unset).
+fn database_request(planned: &Value, project: &str, instance: &str, name: &str) -> model::Database {
+    let known = |attr: &str| {
+        planned
+            .get(attr)
+            .filter(|v| !v.is_unknown())
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut body = model::Database::new().set_name(name).set_instance(instance).set_project(project);
+    if let Some(cs) = known("charset") {
+        body = body.set_charset(cs);
+    }
+    if let Some(co) = known("collation") {
+        body = body.set_collation(co);
+    }
+    body
 }
 
 fn identity(v: &Value) -> Option<(String, String, String)> {
@@ -81,21 +106,13 @@ impl SqlDatabase {
         self.shared.clients(&ctx.provider_config).await
     }
 
-    fn to_state(&self, project: &str, instance: &str, d: &model::Database, prior: Option<&Value>) -> Value {
+    fn to_state(&self, project: &str, instance: &str, d: &model::Database) -> Value {
         let mut m: BTreeMap<String, Value> = BTreeMap::new();
         m.insert("name".into(), Value::string(d.name.clone()));
         m.insert("instance".into(), Value::string(instance));
         m.insert("project".into(), Value::string(project));
         m.insert("charset".into(), Value::string(d.charset.clone()));
         m.insert("collation".into(), Value::string(d.collation.clone()));
-        m.insert(
-            "deletion_policy".into(),
-            prior
-                .and_then(|p| p.get("deletion_policy"))
-                .cloned()
-                .filter(|v| !v.is_null())
-                .unwrap_or(Value::from("DELETE")),
-        );
         m.insert("id".into(), Value::string(full_id(project, instance, &d.name)));
         let link = if d.self_link.is_empty() {
             format!("https://sqladmin.googleapis.com/v1/{}", full_id(project, instance, &d.name))
@@ -161,9 +178,7 @@ impl ResourceType for SqlDatabase {
             reqs,
             |v| identity(v).map(|(p, i, n)| ((p, i), n)),
             |(project, instance)| async move { self.list(c, &project, &instance, ctx.timeout).await },
-            |(project, instance), live, name, prior| {
-                live.get(name).map(|d| self.to_state(project, instance, d, Some(prior)))
-            },
+            |(project, instance), live, name, _prior| live.get(name).map(|d| self.to_state(project, instance, d)),
         )
         .await
     }
@@ -173,18 +188,7 @@ impl ResourceType for SqlDatabase {
         let project = c.project(string(planned, "project").as_deref())?;
         let instance = fields::required_string(planned, "instance", TYPE)?;
         let name = fields::required_string(planned, "name", TYPE)?;
-        let mut body =
-            model::Database::new().set_name(name.clone()).set_instance(instance.clone()).set_project(project.clone());
-        if let Some(cs) =
-            planned.get("charset").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty())
-        {
-            body = body.set_charset(cs);
-        }
-        if let Some(co) =
-            planned.get("collation").filter(|v| !v.is_unknown()).and_then(Value::as_str).filter(|s| !s.is_empty())
-        {
-            body = body.set_collation(co);
-        }
+        let body = database_request(planned, &project, &instance, &name);
         let deadline = Instant::now() + ctx.timeout;
         let what = format!("creating database {name} in instance {instance}");
         let (c, project, instance, name) = (&c, project.as_str(), instance.as_str(), name.as_str());
@@ -201,28 +205,47 @@ impl ResourceType for SqlDatabase {
         .await?;
         let remaining = time_left(deadline);
         let live = self.get(c, project, instance, name, remaining).await?;
-        Ok(self.to_state(project, instance, &live, Some(planned)))
+        Ok(self.to_state(project, instance, &live))
     }
 
-    /// Only `deletion_policy` (Cairn-side) changes in place.
+    /// `charset` and `collation` are sent in full (`databases.update`); `deletion_policy` is
+    /// client-only and kept by the core.
     async fn update(
         &self,
         ctx: &CallContext,
         prior: &Value,
         planned: &Value,
         _config: &Value,
-        _changed: &[AttrPath],
+        changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
-        let _ = ctx;
-        let mut state = prior.clone();
-        set(&mut state, "deletion_policy", planned.get("deletion_policy").cloned().unwrap_or(Value::from("DELETE")));
-        Ok(state)
+        if !changed.iter().any(|p| matches!(p.top(), Some("charset" | "collation"))) {
+            return Ok(prior.clone());
+        }
+        let (project, instance, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
+        let c = self.clients(ctx).await?;
+        let body = database_request(planned, &project, &instance, &name);
+        let deadline = Instant::now() + ctx.timeout;
+        let (c, project, instance, name) = (&c, project.as_str(), instance.as_str(), name.as_str());
+        let mut ambiguous = false;
+        // A full PUT of the same body is idempotent: an ambiguous failure is retried.
+        let op = sql_call(&c.sql_calls, UPDATE, ctx.timeout, deadline, true, &mut ambiguous, || {
+            c.sql_databases
+                .update()
+                .set_project(project)
+                .set_instance(instance)
+                .set_database(name)
+                .set_body(body.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| e.into_error(UPDATE))?;
+        let what = format!("updating database {name} in instance {instance}");
+        wait_operation(c, ctx, project, op, UPDATE, &what, None, deadline).await?;
+        let live = self.get(c, project, instance, name, time_left(deadline)).await?;
+        Ok(self.to_state(project, instance, &live))
     }
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
-        if string(prior, "deletion_policy").as_deref() == Some("ABANDON") {
-            return Ok(());
-        }
         let (project, instance, name) = identity(prior).ok_or_else(|| no_identity(TYPE, "project/instance/name"))?;
         let c = self.clients(ctx).await?;
         let what = format!("deleting database {name} in instance {instance}");
@@ -236,7 +259,7 @@ impl ResourceType for SqlDatabase {
         let c = self.clients(ctx).await?;
         let (project, instance, name) = parse_import_id(id, c.config.project.as_deref())?;
         let live = self.get(&c, &project, &instance, &name, ctx.timeout).await?;
-        Ok(self.to_state(&project, &instance, &live, None))
+        Ok(self.to_state(&project, &instance, &live))
     }
 
     fn cloud_name(&self, planned: &Value) -> Option<String> {
@@ -264,6 +287,7 @@ mod tests {
         assert_eq!(parse_import_id("projects/p/instances/i/databases/d", None).unwrap(), want);
         assert_eq!(parse_import_id("p/i/d", None).unwrap(), want);
         assert_eq!(parse_import_id("i/d", Some("p")).unwrap(), want);
+        assert_eq!(parse_import_id("instances/i/databases/d", Some("p")).unwrap(), want);
         assert!(parse_import_id("i/d", None).is_err());
         assert!(parse_import_id("d", Some("p")).is_err());
     }
@@ -273,7 +297,8 @@ mod tests {
         let t = SqlDatabase::new(Arc::new(Shared::new(Default::default())));
         let d = model::Database::new().set_name("netra_db").set_charset("UTF8").set_collation("en_US.UTF8");
         let prior = Value::map([("deletion_policy", Value::from("ABANDON"))]);
-        let s = t.to_state("p", "i", &d, Some(&prior));
+        // What a refresh stores: the API's object, and the client-only arguments of the prior.
+        let s = t.schema().keep_client_only(&prior, t.to_state("p", "i", &d));
         assert_eq!(s.get("id"), Some(&Value::from("projects/p/instances/i/databases/netra_db")));
         assert_eq!(s.get("deletion_policy"), Some(&Value::from("ABANDON")));
         let config = conform_to_schema(
@@ -288,5 +313,32 @@ mod tests {
         let mut prop = crate::schema::propose::propose(t.schema(), Some(&s), &config, false);
         t.customize_plan(&mut prop).unwrap();
         assert!(crate::schema::diff::changed_paths(&s, &prop.planned).is_empty());
+
+        // The API's spelling of the charset is no change (the definition's CaseDiffSuppress);
+        // another collation is an update in place, not a replacement.
+        let mut lower = config.clone();
+        set(&mut lower, "charset", Value::from("utf8"));
+        set(&mut lower, "collation", Value::from("en_GB.UTF8"));
+        let mut prop = crate::schema::propose::propose(t.schema(), Some(&s), &lower, false);
+        t.customize_plan(&mut prop).unwrap();
+        let changed = crate::schema::diff::changed_paths(&s, &prop.planned);
+        assert_eq!(changed, vec![AttrPath::attr("collation")]);
+        assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
+    }
+
+    /// The corpus stack's arguments (tests/it/corpus/google_sql_database).
+    #[test]
+    fn every_documented_argument_validates() {
+        let src = "resource \"google_sql_database\" \"d\" {\n  name = \"netra_db\"\n  instance = \"i\"\n  project = \"p\"\n  charset = \"UTF8\"\n  collation = \"en_US.UTF8\"\n  deletion_policy = \"PREVENT\"\n}\n";
+        assert_eq!(test_hcl::check(src, &schema()), Vec::<String>::new());
+        let body = cc_json(&database_request(&test_hcl::resource(src).value, "p", "i", "netra_db"));
+        assert_eq!(
+            body,
+            serde_json::json!({"name": "netra_db", "instance": "i", "project": "p", "charset": "UTF8", "collation": "en_US.UTF8"})
+        );
+    }
+
+    fn cc_json(d: &model::Database) -> serde_json::Value {
+        serde_json::to_value(d).unwrap()
     }
 }
