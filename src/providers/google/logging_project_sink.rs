@@ -118,11 +118,9 @@ pub fn schema() -> Schema {
         )
         .attr(
             "deletion_policy",
-            Attribute::optional(AttrType::String)
-                .default("DELETE")
-                .client_only()
-                .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
-                .describe("PREVENT: refuse to delete; ABANDON: forget the sink without deleting it."),
+            super::resource_common::deletion_policy_attribute(
+                "PREVENT: refuse to delete; ABANDON: forget the sink without deleting it.",
+            ),
         )
         .attr("project", Attribute::optional_computed(AttrType::String).force_new())
         .attr(

@@ -134,6 +134,18 @@ macro_rules! list_by_last_segment {
 }
 pub(crate) use list_by_last_segment;
 
+/// The provider's resource-wide `deletion_policy` for a hand-written type (generated types get
+/// it from their definition): Terraform-only, DELETE by default; the core honours PREVENT and
+/// ABANDON (see `plan::planner::DELETION_POLICY`).
+pub fn deletion_policy_attribute(description: &'static str) -> crate::schema::Attribute {
+    use crate::schema::{AttrType, Attribute, Validator};
+    Attribute::optional(AttrType::String)
+        .default("DELETE")
+        .client_only()
+        .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
+        .describe(description)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -450,11 +450,9 @@ pub fn schema() -> Schema {
         )
         .attr(
             "deletion_policy",
-            Attribute::optional(AttrType::String)
-                .default("DELETE")
-                .client_only()
-                .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
-                .describe("PREVENT: refuse to delete; ABANDON: forget the instance without deleting it."),
+            super::resource_common::deletion_policy_attribute(
+                "PREVENT: refuse to delete; ABANDON: forget the instance without deleting it.",
+            ),
         )
         .attr(
             "switch_transaction_logs_to_cloud_storage_enabled",

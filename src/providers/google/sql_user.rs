@@ -80,13 +80,7 @@ pub fn schema() -> Schema {
         )
         .attr(
             "deletion_policy",
-            Attribute::optional(AttrType::String)
-                .default("DELETE")
-                .client_only()
-                .validate(Validator::OneOf(vec!["DELETE", "ABANDON", "PREVENT"]))
-                .describe(
-                    "ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped); PREVENT: refuse to destroy.",
-                ),
+            super::resource_common::deletion_policy_attribute("ABANDON: leave the user when destroyed (Postgres users that own objects cannot be dropped); PREVENT: refuse to destroy."),
         )
         .attr(
             "database_roles",
