@@ -3,6 +3,7 @@
 mod support;
 
 mod ci_markdown;
+mod corpus_compute;
 mod crash;
 mod drift;
 mod emulator_compute;
