@@ -74,3 +74,8 @@ async fn backend_service_corpus_round_trips() {
 async fn backend_service_corpus_without_security_policies_round_trips() {
     round_trip("google_compute_backend_service", &["security_policy", "edge_security_policy"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_map_corpus_round_trips() {
+    round_trip("google_compute_url_map", &[]).await;
+}
