@@ -110,3 +110,8 @@ async fn target_https_proxy_corpus_round_trips() {
 async fn target_https_proxy_corpus_without_certificate_manager_certificates_round_trips() {
     round_trip("google_compute_target_https_proxy", &["google_compute_target_https_proxy.certificate_manager"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_ssl_certificate_corpus_round_trips() {
+    round_trip("google_compute_managed_ssl_certificate", &[]).await;
+}
