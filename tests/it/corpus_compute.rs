@@ -115,3 +115,8 @@ async fn target_https_proxy_corpus_without_certificate_manager_certificates_roun
 async fn managed_ssl_certificate_corpus_round_trips() {
     round_trip("google_compute_managed_ssl_certificate", &[]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_address_corpus_round_trips() {
+    round_trip("google_compute_global_address", &[]).await;
+}
