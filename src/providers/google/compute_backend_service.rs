@@ -401,6 +401,37 @@ mod tests {
         assert!(prop.planned.get("fingerprint").is_some_and(Value::is_unknown));
     }
 
+    /// The IAP client secret given write-only is sent under the API's name, and never read back.
+    #[test]
+    fn write_only_iap_secrets_are_sent_from_the_configuration() {
+        let iap = |pairs: Vec<(&str, Value)>| Value::List(vec![Value::map(pairs)]);
+        let mut config = config();
+        set(
+            &mut config,
+            "iap",
+            iap(vec![
+                ("enabled", Value::Bool(true)),
+                ("oauth2_client_id_wo", Value::from("client.apps.googleusercontent.com")),
+                ("oauth2_client_secret_wo", Value::from("s3cret")),
+                ("oauth2_client_secret_wo_version", Value::from("1")),
+            ]),
+        );
+        let t = ComputeBackendService::new(Arc::new(Shared::new(Default::default())));
+        let planned = crate::schema::propose::propose(t.schema(), None, &config, false).planned;
+        let iap_planned = first_block(&planned, "iap").unwrap();
+        assert_eq!(iap_planned.get("oauth2_client_secret_wo"), Some(&Value::Null), "a plan never holds it");
+        let j = cc::model_json(&request(&cc::with_write_only(t.schema(), &planned, &config), "p", None).unwrap());
+        assert_eq!(j["iap"]["oauth2ClientSecret"], "s3cret");
+        assert_eq!(j["iap"]["oauth2ClientId"], "client.apps.googleusercontent.com");
+        assert!(j["iap"].get("oauth2ClientSecretWoVersion").is_none(), "{j}");
+        let mut answer = cc::model_json(&api(600));
+        answer["iap"] = serde_json::json!({"enabled": true, "oauth2ClientId": "client.apps.googleusercontent.com", "oauth2ClientSecretSha256": "abc"});
+        let v = t.to_state("p", &serde_json::from_value(answer).unwrap(), Some(&planned));
+        let iap_state = first_block(&v, "iap").unwrap();
+        assert_eq!(iap_state.get("oauth2_client_id_wo"), Some(&Value::Null));
+        assert_eq!(iap_state.get("oauth2_client_secret_wo"), Some(&Value::Null));
+    }
+
     #[test]
     fn request_expands_references_and_carries_the_fingerprint() {
         let mut planned = config();

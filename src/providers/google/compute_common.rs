@@ -159,12 +159,41 @@ fn wire_key(name: &str, renames: Renames) -> Option<String> {
     }
 }
 
+/// `planned` with the configuration's write-only arguments (`X_wo`), which a plan never holds,
+/// for building the create or update request. Single and list blocks pair by index.
+pub fn with_write_only(schema: &Schema, planned: &Value, config: &Value) -> Value {
+    let mut out = planned.clone();
+    let Some(m) = out.map_mut() else { return out };
+    for (name, a) in &schema.attributes {
+        if let Some(v) = config.get(name).filter(|v| a.write_only && !v.is_null()) {
+            m.insert(name.to_string(), v.clone());
+        }
+    }
+    for (name, bt) in &schema.blocks {
+        if bt.nesting == Nesting::Set {
+            continue;
+        }
+        let (Some(Value::List(ps)), Some(cs)) = (m.get(*name), config.get(name).and_then(Value::as_list)) else {
+            continue;
+        };
+        let items = ps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| cs.get(i).map_or_else(|| p.clone(), |c| with_write_only(&bt.block, p, c)))
+            .collect();
+        m.insert(name.to_string(), Value::List(items));
+    }
+    out
+}
+
 /// The request JSON for the configurable (non computed-only) attributes and blocks of `v`.
 /// Unknown and null values are left out.
 pub fn to_wire(schema: &Schema, v: &Value, renames: Renames) -> Json {
     let mut out = serde_json::Map::new();
     for (name, a) in &schema.attributes {
-        if !(a.required || a.optional) || a.write_only {
+        // Write-only arguments are null in a plan; they reach here only through
+        // [`with_write_only`], for the request that sends them.
+        if !(a.required || a.optional) {
             continue;
         }
         let Some(key) = wire_key(name, renames) else { continue };
