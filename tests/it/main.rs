@@ -4,6 +4,7 @@ mod support;
 
 mod ci_markdown;
 mod corpus;
+mod corpus_compute;
 mod crash;
 mod deletion_policy;
 mod drift;

@@ -3,9 +3,9 @@
 //!
 //! Updates are a full PUT carrying the `fingerprint` read last (the API's optimistic lock);
 //! a 412 means someone changed the service meanwhile, so it is re-read and the PUT sent once
-//! more with the fresh fingerprint. The Cloud Armor policy is attached through
-//! `setSecurityPolicy`, as Terraform does. Health checks may be given as names or self links;
-//! either form matches what the API returns.
+//! more with the fresh fingerprint. The Cloud Armor policies are attached through
+//! `setSecurityPolicy` and `setEdgeSecurityPolicy`, as Terraform does. Health checks may be
+//! given as names or self links; either form matches what the API returns.
 
 use std::sync::Arc;
 
@@ -14,40 +14,33 @@ use google_cloud_compute_v1::model;
 
 use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
-use super::fields::{conform_to_schema, set, string};
-use super::Shared;
+use super::fields::{conform_to_schema, first_block, set, string};
+use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{PlanProposal, ProviderError};
-use crate::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
+use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_backend_service";
 const COLLECTION: &str = "backendServices";
 
 /// Attributes holding references to other compute resources.
-const REFS: [&str; 3] = ["health_checks", "group", "security_policy"];
+const REFS: [&str; 4] = ["health_checks", "group", "security_policy", "edge_security_policy"];
 /// Blocks the API fills in when unset (Terraform's Optional+Computed blocks).
 const COMPUTED_BLOCKS: [&str; 2] = ["cdn_policy", "log_config"];
-
-const RENAMES: Renames = &[
-    ("id", ""),
-    ("project", ""),
-    ("generated_id", ""),
-    ("connection_draining_timeout_sec", ""),
-    ("security_policy", ""),
-    ("backend", "backends"),
-    // The API spells it with an upper-case acronym (BackendService.enableCDN).
-    ("enable_cdn", "enableCDN"),
-    ("query_string_whitelist", "queryStringWhitelist"),
-    ("query_string_blacklist", "queryStringBlacklist"),
+/// Fields the API never returns (secrets, and the create-only `params`): the state keeps
+/// what was configured, as the provider's `ignore_read` does. Paths run through single blocks.
+const UNREAD: [&[&str]; 4] = [
+    &["iap", "oauth2_client_id"],
+    &["iap", "oauth2_client_secret"],
+    &["security_settings", "aws_v4_authentication", "access_key"],
+    &["params"],
 ];
+/// The protocols a global backend service takes: UDP is for regional (passthrough) ones.
+const GLOBAL_PROTOCOLS: [&str; 8] = ["HTTP", "HTTPS", "HTTP2", "TCP", "SSL", "GRPC", "H2C", "UNSPECIFIED"];
 
-fn num(d: &'static str) -> Attribute {
-    Attribute::optional_computed(AttrType::Number).describe(d)
-}
-
-fn single(block: Schema) -> BlockType {
-    BlockType { nesting: Nesting::Single, min_items: 0, max_items: 1, force_new: false, block }
+fn renames() -> Renames {
+    mmv1::renames(TYPE)
 }
 
 fn check_capacity_scaler(v: &Value) -> Result<(), String> {
@@ -66,174 +59,65 @@ fn check_health_checks(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The generated schema, and what magic-modules leaves to hand-written code: the API's
+/// ranges and name pattern, the global-only protocols, the numeric id as a string (it exceeds
+/// 2^53), and the `localityLbPolicies` choice whose generated rule names `customPolicy`.
 pub fn schema() -> Schema {
-    let strings = || AttrType::Set(Box::new(AttrType::String));
-    let backend = Schema::new()
-        .attr(
-            "group",
-            Attribute::required(AttrType::String)
-                .describe("Self link of the instance group or network endpoint group."),
-        )
-        .attr(
-            "balancing_mode",
-            Attribute::optional(AttrType::String).default("UTILIZATION").validate(Validator::OneOf(vec![
-                "UTILIZATION",
-                "RATE",
-                "CONNECTION",
-                "CUSTOM_METRICS",
-            ])),
-        )
-        .attr(
-            "capacity_scaler",
-            Attribute::optional(AttrType::Number)
-                .default(1.0)
-                .validate(Validator::Custom(Arc::new(check_capacity_scaler))),
-        )
-        .attr("description", Attribute::optional(AttrType::String))
-        .attr("max_rate", num("Requests per second for the whole group (RATE)."))
-        .attr("max_rate_per_instance", num("Requests per second per instance (RATE)."))
-        .attr("max_rate_per_endpoint", num("Requests per second per endpoint (RATE)."))
-        .attr("max_connections", num("Connections for the whole group (CONNECTION)."))
-        .attr("max_connections_per_instance", num("Connections per instance (CONNECTION)."))
-        .attr("max_connections_per_endpoint", num("Connections per endpoint (CONNECTION)."))
-        .attr(
-            "max_utilization",
-            num("Target CPU utilization, 0.0 to 1.0 (UTILIZATION).").validate(Validator::Range { min: 0.0, max: 1.0 }),
-        );
-    let cache_key = Schema::new()
-        .attr("include_host", Attribute::optional(AttrType::Bool))
-        .attr("include_protocol", Attribute::optional(AttrType::Bool))
-        .attr("include_query_string", Attribute::optional(AttrType::Bool))
-        .attr("query_string_whitelist", Attribute::optional(strings()))
-        .attr("query_string_blacklist", Attribute::optional(strings()))
-        .attr("include_http_headers", Attribute::optional(strings()))
-        .attr("include_named_cookies", Attribute::optional(strings()));
-    let cdn = Schema::new()
-        .attr(
-            "cache_mode",
-            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
-                "USE_ORIGIN_HEADERS",
-                "FORCE_CACHE_ALL",
-                "CACHE_ALL_STATIC",
-            ])),
-        )
-        .attr("default_ttl", num("Seconds."))
-        .attr("max_ttl", num("Seconds."))
-        .attr("client_ttl", num("Seconds."))
-        .attr("negative_caching", Attribute::optional_computed(AttrType::Bool))
-        .attr("serve_while_stale", num("Seconds."))
-        .attr("signed_url_cache_max_age_sec", num("Seconds; the API defaults it to 3600."))
-        .block("cache_key_policy", single(cache_key));
-    let log = Schema::new().attr("enable", Attribute::optional_computed(AttrType::Bool)).attr(
-        "sample_rate",
-        Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 1.0 }),
-    );
-    Schema::new()
-        .attr(
-            "name",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
-        )
-        .attr("description", Attribute::optional(AttrType::String))
-        .attr(
-            "protocol",
-            Attribute::optional(AttrType::String).default("HTTP").validate(Validator::OneOf(vec![
-                "HTTP",
-                "HTTPS",
-                "HTTP2",
-                "TCP",
-                "SSL",
-                "GRPC",
-                "H2C",
-                "UNSPECIFIED",
-            ])),
-        )
-        .attr(
-            "port_name",
-            Attribute::optional_computed(AttrType::String)
-                .describe("The instance groups' named port; the API defaults it to \"http\"."),
-        )
-        .attr(
-            "timeout_sec",
-            Attribute::optional_computed(AttrType::Number)
-                .validate(Validator::Range { min: 1.0, max: 2_147_483_647.0 })
-                .describe("Seconds a backend may take to answer; the API defaults it to 30."),
-        )
-        .attr(
-            "health_checks",
-            Attribute::optional(strings())
-                .validate(Validator::Custom(Arc::new(check_health_checks)))
-                .describe("The health check (name or self link); at most one."),
-        )
-        .attr(
-            "load_balancing_scheme",
-            Attribute::optional(AttrType::String).default("EXTERNAL").force_new().validate(Validator::OneOf(vec![
-                "EXTERNAL",
-                "EXTERNAL_MANAGED",
-                "INTERNAL_SELF_MANAGED",
-                "INTERNAL_MANAGED",
-            ])),
-        )
-        .attr(
-            "session_affinity",
-            Attribute::optional_computed(AttrType::String).validate(Validator::OneOf(vec![
-                "NONE",
-                "CLIENT_IP",
-                "CLIENT_IP_PORT_PROTO",
-                "CLIENT_IP_PROTO",
-                "GENERATED_COOKIE",
-                "HEADER_FIELD",
-                "HTTP_COOKIE",
-                "CLIENT_IP_NO_DESTINATION",
-                "STRONG_COOKIE_AFFINITY",
-            ])),
-        )
-        .attr(
-            "affinity_cookie_ttl_sec",
-            Attribute::optional_computed(AttrType::Number).validate(Validator::Range { min: 0.0, max: 86400.0 }),
-        )
-        .attr(
-            "connection_draining_timeout_sec",
-            Attribute::optional(AttrType::Number).default(300).validate(Validator::Range { min: 0.0, max: 3600.0 }),
-        )
-        .attr("enable_cdn", Attribute::optional(AttrType::Bool).default(false))
-        .attr(
-            "security_policy",
-            Attribute::optional(AttrType::String)
-                .describe("A Cloud Armor policy (name or self link), attached with setSecurityPolicy."),
-        )
-        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr(
-            "fingerprint",
-            Attribute::computed(AttrType::String).describe("The optimistic-locking token sent with every update."),
-        )
-        .attr("self_link", Attribute::computed(AttrType::String))
-        .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr(
-            "generated_id",
-            Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."),
-        )
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/backendServices/{name}"))
-        .block(
-            "backend",
-            BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: backend },
-        )
-        .block("cdn_policy", single(cdn))
-        .block("log_config", single(log))
+    let range = |min: f64, max: f64| move |a: Attribute| a.validate(Validator::Range { min, max });
+    mmv1::schema(TYPE)
+        .modify("name", |a| {
+            a.validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+        })
+        .modify("protocol", |a| Attribute {
+            validators: vec![Validator::OneOf(GLOBAL_PROTOCOLS.to_vec())],
+            ..a.describe("The backends' protocol; the API defaults it to HTTP. UDP is regional only.")
+        })
+        .modify("port_name", |a| a.describe("The instance groups' named port; the API defaults it to \"http\"."))
+        .modify("timeout_sec", |a| {
+            range(1.0, 2_147_483_647.0)(a).describe("Seconds a backend may take to answer; the API defaults it to 30.")
+        })
+        .modify("affinity_cookie_ttl_sec", range(0.0, 86400.0))
+        .modify("connection_draining_timeout_sec", range(0.0, 3600.0))
+        .modify("health_checks", |a| {
+            a.validate(Validator::Custom(Arc::new(check_health_checks)))
+                .describe("The health check (name or self link); at most one.")
+        })
+        .modify("security_policy", |a| {
+            a.describe("A Cloud Armor policy (name or self link), attached with setSecurityPolicy.")
+        })
+        .modify("backend.capacity_scaler", |a| a.validate(Validator::Custom(Arc::new(check_capacity_scaler))))
+        .modify("backend.max_utilization", range(0.0, 1.0))
+        .modify("log_config.sample_rate", range(0.0, 1.0))
+        .modify("fingerprint", |a| a.describe("The optimistic-locking token sent with every update."))
+        .modify("generated_id", |a| Attribute {
+            ty: AttrType::String,
+            ..a.describe("The API's numeric id (a string: it exceeds 2^53).")
+        })
+        .modify_block("locality_lb_policies", |mut b| {
+            b.block.rules.retain(|r| !matches!(r, Rule::ExactlyOneOf(g) if g.contains(&"customPolicy")));
+            b.block.rules.push(Rule::ExactlyOneOf(vec!["policy", "custom_policy"]));
+            b
+        })
+        .modify_block("tls_settings.subject_alt_names", |mut b| {
+            b.block.rules.push(Rule::ExactlyOneOf(vec!["dns_name", "uniform_resource_identifier"]));
+            b
+        })
 }
 
-/// The request body: everything configured, health checks and groups as full self links,
-/// and the fingerprint when updating.
+/// The request body: everything configured, health checks as full self links, the draining
+/// timeout in its `connectionDraining` object, and the fingerprint when updating. The
+/// security policies are left out: only their own calls set them.
 pub fn request(
     planned: &Value,
     project: &str,
     fingerprint: Option<&str>,
 ) -> Result<model::BackendService, ProviderError> {
-    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    let mut j = cc::to_wire(&schema(), planned, renames());
     let Some(o) = j.as_object_mut() else {
         return Err(ProviderError::new(format!("{TYPE}: the planned value is not an object")));
     };
+    o.remove("securityPolicy");
+    o.remove("edgeSecurityPolicy");
     if let Some(serde_json::Value::Array(hcs)) = o.get_mut("healthChecks") {
         for h in hcs.iter_mut() {
             if let Some(s) = h.as_str() {
@@ -262,9 +146,36 @@ pub(crate) fn keep_computed_blocks(p: &mut PlanProposal, blocks: &[&str]) {
     }
 }
 
-/// Attaches (or with `None` detaches) the Cloud Armor policy.
-async fn set_security_policy(
+/// Copies `path` (through single blocks) from `prior` into `v` where `v` holds that block.
+fn keep_from_prior(v: &mut Value, prior: &Value, path: &[&str]) {
+    let Some((name, rest)) = path.split_first() else { return };
+    let Some(from) = prior.get(name) else { return };
+    if rest.is_empty() {
+        set(v, name, from.clone());
+        return;
+    }
+    let (Some(Value::List(into)), Some(from)) = (v.get(name).cloned(), first_block(prior, name)) else { return };
+    let Some(mut block) = into.into_iter().next() else { return };
+    keep_from_prior(&mut block, from, rest);
+    set(v, name, Value::List(vec![block]));
+}
+
+/// The provider's `suppressWhenDisabled`: with logging off, the sample rate the API holds is
+/// not the configuration's business.
+fn keep_sample_rate_when_disabled(v: &mut Value, prior: &Value) {
+    let Some(log) = first_block(v, "log_config") else { return };
+    if log.get("enable").and_then(Value::as_bool) == Some(true) {
+        return;
+    }
+    if first_block(prior, "log_config").is_some_and(|p| p.get("sample_rate").is_some()) {
+        keep_from_prior(v, prior, &["log_config", "sample_rate"]);
+    }
+}
+
+/// Attaches (or with `None` detaches) a Cloud Armor policy: `edge` picks the edge policy.
+async fn set_policy(
     call: &ComputeCall<'_, BackendServices>,
+    edge: bool,
     policy: Option<&str>,
 ) -> Result<(), ProviderError> {
     let body: model::SecurityPolicyReference = match policy {
@@ -274,18 +185,34 @@ async fn set_security_policy(
         )?,
         None => cc::json_model(serde_json::json!({}), TYPE)?,
     };
-    call.mutate("setSecurityPolicy", |rid| {
-        call.client
-            .set_security_policy()
-            .set_project(call.project)
-            .set_backend_service(call.name)
-            .set_request_id(rid)
-            .set_body(body.clone())
-            .send()
-    })
-    .await
+    if edge {
+        call.mutate("setEdgeSecurityPolicy", |rid| {
+            call.client
+                .set_edge_security_policy()
+                .set_project(call.project)
+                .set_backend_service(call.name)
+                .set_request_id(rid)
+                .set_body(body.clone())
+                .send()
+        })
+        .await
+    } else {
+        call.mutate("setSecurityPolicy", |rid| {
+            call.client
+                .set_security_policy()
+                .set_project(call.project)
+                .set_backend_service(call.name)
+                .set_request_id(rid)
+                .set_body(body.clone())
+                .send()
+        })
+        .await
+    }
     .map(|_| ())
 }
+
+/// The two policy attributes and whether each is the edge one.
+const POLICIES: [(&str, bool); 2] = [("security_policy", false), ("edge_security_policy", true)];
 
 /// The `backendServices` collection.
 pub struct BackendServices;
@@ -308,13 +235,18 @@ impl ComputeCollection for BackendServices {
     }
 
     fn to_state(schema: &Schema, project: &str, bs: &Self::Model, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, bs);
+        let (j, mut v) = cc::state_from_model(schema, renames(), project, COLLECTION, bs);
         set(&mut v, "generated_id", cc::jid(&j, "id"));
         let draining =
             j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
         set(&mut v, "connection_draining_timeout_sec", Value::Number(draining));
-        let policy = cc::jstr(&j, "securityPolicy");
-        set(&mut v, "security_policy", if policy.is_empty() { Value::Null } else { Value::string(policy) });
+        if let Some(prior) = prior {
+            for path in UNREAD {
+                keep_from_prior(&mut v, prior, path);
+            }
+            keep_sample_rate_when_disabled(&mut v, prior);
+        }
+        let v = cc::zero_values_as_prior(schema, v, prior);
         let v = cc::align_refs_to_prior(v, prior, &REFS);
         conform_to_schema(schema, v)
     }
@@ -327,12 +259,14 @@ impl ComputeCollection for BackendServices {
         Ok(Vec::new())
     }
 
-    /// The policy is not part of the insert request.
+    /// The policies are not part of the insert request.
     async fn after_insert(call: &ComputeCall<'_, Self>, planned: &Value) -> Result<(), ProviderError> {
-        match string(planned, "security_policy") {
-            Some(policy) => set_security_policy(call, Some(&policy)).await,
-            None => Ok(()),
+        for (attr, edge) in POLICIES {
+            if let Some(policy) = string(planned, attr) {
+                set_policy(call, edge, Some(&policy)).await?;
+            }
         }
+        Ok(())
     }
 
     async fn update(
@@ -341,8 +275,8 @@ impl ComputeCollection for BackendServices {
         planned: &Value,
         changed: &[AttrPath],
     ) -> Result<(), ProviderError> {
-        let policy_changed = changed.iter().any(|p| p.top() == Some("security_policy"));
-        let others_changed = changed.iter().any(|p| !matches!(p.top(), Some("security_policy" | "fingerprint")));
+        let is_policy = |p: &AttrPath| POLICIES.iter().any(|(a, _)| p.top() == Some(*a));
+        let others_changed = changed.iter().any(|p| !is_policy(p) && p.top() != Some("fingerprint"));
         if others_changed {
             call.put_fingerprinted(
                 string(prior, "fingerprint"),
@@ -359,8 +293,10 @@ impl ComputeCollection for BackendServices {
             )
             .await?;
         }
-        if policy_changed {
-            set_security_policy(call, string(planned, "security_policy").as_deref()).await?;
+        for (attr, edge) in POLICIES {
+            if changed.iter().any(|p| p.top() == Some(attr)) {
+                set_policy(call, edge, string(planned, attr).as_deref()).await?;
+            }
         }
         Ok(())
     }
@@ -381,6 +317,11 @@ mod tests {
         format!(
             "resource \"google_compute_backend_service\" \"b\" {{\n  name = \"staging-backend-service\"\n{body}}}\n"
         )
+    }
+
+    #[test]
+    fn every_documented_argument_and_block_validates() {
+        cc::corpus::check_covers(TYPE, &schema());
     }
 
     #[test]
@@ -424,6 +365,7 @@ mod tests {
             Value::map([
                 ("name", Value::from("staging-backend-service")),
                 ("timeout_sec", Value::from(600i64)),
+                ("load_balancing_scheme", Value::from("EXTERNAL")),
                 ("health_checks", Value::set(vec![Value::from("staging-backend-health-check")])),
             ]),
         )
@@ -433,7 +375,7 @@ mod tests {
     fn names_against_self_links_and_computed_blocks_do_not_diff() {
         let t = ComputeBackendService::new(Arc::new(Shared::new(Default::default())));
         let prior_cfg = config();
-        let v = t.to_state("p", &api(600), Some(&prior_cfg));
+        let v = t.schema().keep_client_only(&prior_cfg, t.to_state("p", &api(600), Some(&prior_cfg)));
         assert_eq!(v.get("health_checks"), Some(&Value::set(vec![Value::from("staging-backend-health-check")])));
         assert_eq!(v.get("generated_id"), Some(&Value::from("8123456789012345678")));
         assert_eq!(v.get("connection_draining_timeout_sec"), Some(&Value::from(300i64)));
@@ -442,7 +384,7 @@ mod tests {
         let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?}");
         // Imported (no prior): the API's self link is kept; configuring the name then is no change either.
-        let imported = t.to_state("p", &api(600), None);
+        let imported = t.schema().keep_client_only(&prior_cfg, t.to_state("p", &api(600), None));
         assert!(imported
             .get("health_checks")
             .and_then(Value::as_list)
@@ -451,12 +393,43 @@ mod tests {
         t.customize_plan(&mut prop).unwrap();
         assert!(crate::schema::diff::changed_paths(&imported, &prop.planned).is_empty());
         // A timeout changed out of band is an in-place update with a fresh fingerprint.
-        let drifted = t.to_state("p", &api(30), Some(&prior_cfg));
+        let drifted = t.schema().keep_client_only(&prior_cfg, t.to_state("p", &api(30), Some(&prior_cfg)));
         let mut prop = crate::schema::propose::propose(t.schema(), Some(&drifted), &config(), false);
         t.customize_plan(&mut prop).unwrap();
         assert!(prop.requires_replace.is_empty());
         assert_eq!(prop.planned.get("timeout_sec"), Some(&Value::from(600i64)));
         assert!(prop.planned.get("fingerprint").is_some_and(Value::is_unknown));
+    }
+
+    /// The IAP client secret given write-only is sent under the API's name, and never read back.
+    #[test]
+    fn write_only_iap_secrets_are_sent_from_the_configuration() {
+        let iap = |pairs: Vec<(&str, Value)>| Value::List(vec![Value::map(pairs)]);
+        let mut config = config();
+        set(
+            &mut config,
+            "iap",
+            iap(vec![
+                ("enabled", Value::Bool(true)),
+                ("oauth2_client_id_wo", Value::from("client.apps.googleusercontent.com")),
+                ("oauth2_client_secret_wo", Value::from("s3cret")),
+                ("oauth2_client_secret_wo_version", Value::from("1")),
+            ]),
+        );
+        let t = ComputeBackendService::new(Arc::new(Shared::new(Default::default())));
+        let planned = crate::schema::propose::propose(t.schema(), None, &config, false).planned;
+        let iap_planned = first_block(&planned, "iap").unwrap();
+        assert_eq!(iap_planned.get("oauth2_client_secret_wo"), Some(&Value::Null), "a plan never holds it");
+        let j = cc::model_json(&request(&cc::with_write_only(t.schema(), &planned, &config), "p", None).unwrap());
+        assert_eq!(j["iap"]["oauth2ClientSecret"], "s3cret");
+        assert_eq!(j["iap"]["oauth2ClientId"], "client.apps.googleusercontent.com");
+        assert!(j["iap"].get("oauth2ClientSecretWoVersion").is_none(), "{j}");
+        let mut answer = cc::model_json(&api(600));
+        answer["iap"] = serde_json::json!({"enabled": true, "oauth2ClientId": "client.apps.googleusercontent.com", "oauth2ClientSecretSha256": "abc"});
+        let v = t.to_state("p", &serde_json::from_value(answer).unwrap(), Some(&planned));
+        let iap_state = first_block(&v, "iap").unwrap();
+        assert_eq!(iap_state.get("oauth2_client_id_wo"), Some(&Value::Null));
+        assert_eq!(iap_state.get("oauth2_client_secret_wo"), Some(&Value::Null));
     }
 
     #[test]

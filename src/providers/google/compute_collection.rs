@@ -251,11 +251,11 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
         .await
     }
 
-    async fn create(&self, ctx: &CallContext, planned: &Value, _config: &Value) -> Result<Value, ProviderError> {
+    async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError> {
         let (c, client) = self.connect(ctx).await?;
         let project = c.project(string(planned, "project").as_deref())?;
         let name = C::create_name(planned)?;
-        let body = C::request(planned, &project, &name)?;
+        let body = C::request(&cc::with_write_only(&self.schema, planned, config), &project, &name)?;
         let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
         call.mutate("insert", |rid| C::insert(client, &project, body.clone(), rid)).await?;
         C::after_insert(&call, planned).await?;
@@ -268,13 +268,13 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
         ctx: &CallContext,
         prior: &Value,
         planned: &Value,
-        _config: &Value,
+        config: &Value,
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let (c, client) = self.connect(ctx).await?;
         let (project, name) = cc::identity(prior).ok_or_else(Self::no_identity)?;
         let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
-        C::update(&call, prior, planned, changed).await?;
+        C::update(&call, prior, &cc::with_write_only(&self.schema, planned, config), changed).await?;
         let m = call.get().await?;
         Ok(self.to_state(&project, &m, Some(planned)))
     }

@@ -159,12 +159,41 @@ fn wire_key(name: &str, renames: Renames) -> Option<String> {
     }
 }
 
+/// `planned` with the configuration's write-only arguments (`X_wo`), which a plan never holds,
+/// for building the create or update request. Single and list blocks pair by index.
+pub fn with_write_only(schema: &Schema, planned: &Value, config: &Value) -> Value {
+    let mut out = planned.clone();
+    let Some(m) = out.map_mut() else { return out };
+    for (name, a) in &schema.attributes {
+        if let Some(v) = config.get(name).filter(|v| a.write_only && !v.is_null()) {
+            m.insert(name.to_string(), v.clone());
+        }
+    }
+    for (name, bt) in &schema.blocks {
+        if bt.nesting == Nesting::Set {
+            continue;
+        }
+        let (Some(Value::List(ps)), Some(cs)) = (m.get(*name), config.get(name).and_then(Value::as_list)) else {
+            continue;
+        };
+        let items = ps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| cs.get(i).map_or_else(|| p.clone(), |c| with_write_only(&bt.block, p, c)))
+            .collect();
+        m.insert(name.to_string(), Value::List(items));
+    }
+    out
+}
+
 /// The request JSON for the configurable (non computed-only) attributes and blocks of `v`.
 /// Unknown and null values are left out.
 pub fn to_wire(schema: &Schema, v: &Value, renames: Renames) -> Json {
     let mut out = serde_json::Map::new();
     for (name, a) in &schema.attributes {
-        if !(a.required || a.optional) || a.write_only {
+        // Write-only arguments are null in a plan; they reach here only through
+        // [`with_write_only`], for the request that sends them.
+        if !(a.required || a.optional) {
             continue;
         }
         let Some(key) = wire_key(name, renames) else { continue };
@@ -211,6 +240,43 @@ fn scalar_to_json(v: &Value) -> Json {
     }
 }
 
+/// Terraform's zero values: for the provider an optional argument left unset and one set to
+/// `0`, `false` or `""` are the same, and the API omits zero values (or returns them for
+/// unset fields). So for an optional, non-computed attribute without a default, a zero value
+/// read from the API (`new`) takes `prior`'s spelling (the state or plan: null or the zero it
+/// configured), or null without one. Single and list blocks pair by index; set blocks are left
+/// alone (their items have no stable pairing).
+pub fn zero_values_as_prior(schema: &Schema, new: Value, prior: Option<&Value>) -> Value {
+    fn is_zero(v: &Value) -> bool {
+        match v.peel() {
+            Value::Null => true,
+            Value::Bool(b) => !b,
+            Value::Number(n) => *n == 0.0,
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        }
+    }
+    let mut new = new;
+    let Some(m) = new.map_mut() else { return new };
+    for (name, a) in &schema.attributes {
+        if !a.optional || a.computed || a.default.is_some() || !m.get(*name).is_some_and(is_zero) {
+            continue;
+        }
+        let before = prior.and_then(|p| p.get(name)).filter(|p| is_zero(p)).cloned().unwrap_or(Value::Null);
+        m.insert(name.to_string(), before);
+    }
+    for (name, bt) in &schema.blocks {
+        if bt.nesting == Nesting::Set {
+            continue;
+        }
+        let Some(Value::List(ns)) = m.get(*name) else { continue };
+        let ps = prior.and_then(|p| p.get(name)).and_then(Value::as_list).unwrap_or(&[]);
+        let items = ns.iter().enumerate().map(|(i, n)| zero_values_as_prior(&bt.block, n.clone(), ps.get(i))).collect();
+        m.insert(name.to_string(), Value::List(items));
+    }
+    new
+}
+
 /// The state value for an API object: every attribute and block of `schema` read from its
 /// JSON key. What the API leaves out (rule 3 of the wire notes: defaults and false booleans
 /// are omitted) takes the schema default; empty strings read as null, since the API returns
@@ -218,7 +284,9 @@ fn scalar_to_json(v: &Value) -> Json {
 pub fn from_wire(schema: &Schema, j: &Json, renames: Renames) -> Value {
     let mut m = BTreeMap::new();
     for (name, a) in &schema.attributes {
-        let Some(key) = wire_key(name, renames) else {
+        // A write-only argument shares its API field with its stored twin (`X_wo` and `X`),
+        // and is never stored itself.
+        let Some(key) = wire_key(name, renames).filter(|_| !a.write_only) else {
             m.insert(name.to_string(), Value::Null);
             continue;
         };
@@ -245,12 +313,24 @@ pub fn from_wire(schema: &Schema, j: &Json, renames: Renames) -> Value {
     Value::object(m)
 }
 
+/// The SDK models hold the API's `float` fields as `f32`, so `0.8` comes back as
+/// `0.800000011920929`: a number that is exactly an `f32` reads as that `f32`'s shortest
+/// decimal. (An `f64` the API really sent is either not an exact `f32`, or has the same
+/// shortest form, so it is unchanged.)
+fn from_f32(x: f64) -> f64 {
+    let narrow = x as f32;
+    if f64::from(narrow) != x || x.fract() == 0.0 {
+        return x;
+    }
+    narrow.to_string().parse().unwrap_or(x)
+}
+
 pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
     match (j, ty) {
         (Json::Null, _) => Value::Null,
         (Json::Bool(b), _) => Value::Bool(*b),
         (Json::Number(n), AttrType::String) => Value::string(n.to_string()),
-        (Json::Number(n), _) => n.as_f64().map(Value::Number).unwrap_or(Value::Null),
+        (Json::Number(n), _) => n.as_f64().map(|x| Value::Number(from_f32(x))).unwrap_or(Value::Null),
         // int64 fields travel as strings.
         (Json::String(s), AttrType::Number) => {
             s.parse::<f64>().map(Value::Number).unwrap_or_else(|_| Value::string(s.clone()))
@@ -530,9 +610,22 @@ pub fn by_project(reqs: &[crate::providers::ReadRequest]) -> (BTreeMap<String, V
 
 /// An in-place update gives a fingerprinted object a new fingerprint: unknown until the API
 /// answers. Compared after reference alignment, so a name written as a self link is no change.
+/// A secret the state holds only as a fingerprint is a change only where the engine, which
+/// can compare fingerprints, found one (`p.changed`).
 pub fn plan_fingerprint(p: &mut PlanProposal) {
-    let changing =
-        p.prior.as_ref().is_some_and(|prior| !crate::schema::diff::changed_paths(prior, &p.planned).is_empty());
+    fn withheld(v: &Value, path: &crate::addr::AttrPath) -> bool {
+        use crate::addr::PathStep;
+        let at = path.0.iter().try_fold(v, |v, step| match step {
+            PathStep::Attr(name) => v.peel().get(name),
+            PathStep::Index(i) => v.peel().as_list().and_then(|l| l.get(usize::try_from(*i).ok()?)),
+        });
+        matches!(at.map(Value::peel), Some(Value::Unknown(crate::lang::value::Unknown::Withheld { .. })))
+    }
+    let changing = p.prior.as_ref().is_some_and(|prior| {
+        crate::schema::diff::changed_paths(prior, &p.planned)
+            .iter()
+            .any(|path| !withheld(prior, path) || p.changed.contains(path))
+    });
     if changing && p.requires_replace.is_empty() {
         if let Some(m) = p.planned.map_mut() {
             m.insert("fingerprint".into(), Value::unknown());
@@ -803,5 +896,58 @@ mod tests {
         assert_eq!(parse_import_id("hc", "healthChecks", Some("d")).unwrap(), ("d".into(), "hc".into()));
         assert!(parse_import_id("hc", "healthChecks", None).is_err());
         assert!(parse_import_id("projects/p/global/urlMaps/hc", "healthChecks", None).is_err());
+    }
+}
+
+/// The corpus stacks (tests/it/corpus/<type>/main.tf) seen from a type's unit tests.
+#[cfg(test)]
+pub(crate) mod corpus {
+    use crate::schema::Schema;
+
+    /// Every `resource "<type_name>"` block of the type's corpus stack, each on its own.
+    pub fn resources(type_name: &str) -> Vec<String> {
+        let path = format!("{}/tests/it/corpus/{type_name}/main.tf", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let header = format!("resource \"{type_name}\"");
+        let mut out = Vec::new();
+        let mut current: Option<String> = None;
+        for line in text.lines() {
+            if line.starts_with(&header) {
+                current = Some(String::new());
+            }
+            if let Some(block) = current.as_mut() {
+                block.push_str(line);
+                block.push('\n');
+                if line == "}" {
+                    out.extend(current.take());
+                }
+            }
+        }
+        out
+    }
+
+    /// The corpus's blocks of `type_name` validate against `schema` without a diagnostic, and
+    /// together set every argument and block at the top level of the schema.
+    pub fn check_covers(type_name: &str, schema: &Schema) {
+        let blocks = resources(type_name);
+        assert!(!blocks.is_empty(), "{type_name}: no corpus resource");
+        let mut set = std::collections::BTreeSet::new();
+        for b in &blocks {
+            let d = crate::schema::validate::test_hcl::check(b, schema);
+            assert!(d.is_empty(), "{type_name}: {d:?}\n{b}");
+            for line in b.lines().filter(|l| l.starts_with("  ") && !l.starts_with("   ")) {
+                if let Some(name) = line.split_whitespace().next() {
+                    set.insert(name.to_string());
+                }
+            }
+        }
+        let configurable = schema
+            .attributes
+            .iter()
+            .filter(|(_, a)| a.required || a.optional)
+            .map(|(n, _)| *n)
+            .chain(schema.blocks.keys().copied());
+        let missing: Vec<&str> = configurable.filter(|n| !set.contains(*n)).collect();
+        assert!(missing.is_empty(), "{type_name}: the corpus never sets {missing:?}");
     }
 }

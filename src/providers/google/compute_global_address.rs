@@ -17,11 +17,11 @@ use super::compute_collection::{
 };
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, conform_to_schema, set, string};
-use super::Shared;
+use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{PlanProposal, ProviderError};
-use crate::schema::{AttrType, Attribute, Schema, Validator};
+use crate::schema::{Schema, Validator};
 
 const TYPE: &str = "google_compute_global_address";
 /// The path segment (`projects/{p}/global/addresses/{name}`); the API methods are
@@ -30,92 +30,51 @@ const COLLECTION: &str = "addresses";
 const NETWORKS: &str = "networks";
 const REFS: [&str; 1] = ["network"];
 
-/// Set by hand (labels) or not on the wire at all.
-const RENAMES: Renames =
-    &[("id", ""), ("project", ""), ("labels", ""), ("effective_labels", ""), ("terraform_labels", "")];
-
 /// The provider suppresses the diff between an unset `ip_version` and the API's `IPV4`.
 const DEFAULT_IP_VERSION: &str = "IPV4";
 
-fn map_of_strings() -> AttrType {
-    AttrType::Map(Box::new(AttrType::String))
+fn renames() -> Renames {
+    mmv1::renames(TYPE)
 }
 
+/// The generated schema, and what magic-modules leaves to hand-written code: the name pattern,
+/// `EmptyOrDefaultStringSuppress("IPV4")` on `ip_version`, and the values the API takes for
+/// `purpose` and `prefix_length` (it refuses the rest only at apply time).
 pub fn schema() -> Schema {
-    Schema::new()
-        .attr(
-            "name",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
-        )
-        .attr(
-            "address",
-            Attribute::optional_computed(AttrType::String)
-                .force_new()
-                .describe("The IP (or first IP of the range) to reserve; the API picks one when unset."),
-        )
-        .attr("description", Attribute::optional(AttrType::String).force_new())
-        .attr(
-            "labels",
-            Attribute::optional(map_of_strings())
-                .describe("Labels this configuration manages (non-authoritative; see effective_labels)."),
-        )
-        .attr(
-            "ip_version",
-            Attribute::optional(AttrType::String)
-                .force_new()
-                .equivalent(same_ip_version)
-                .validate(Validator::OneOf(vec!["IPV4", "IPV6"]))
-                .describe("IPV4 (the API's default) or IPV6."),
-        )
-        .attr(
-            "prefix_length",
-            Attribute::optional_computed(AttrType::Number)
-                .force_new()
-                .validate(Validator::Range { min: 8.0, max: 128.0 })
-                .describe("The range's prefix length; unset for a single address."),
-        )
-        .attr(
-            "address_type",
-            Attribute::optional(AttrType::String)
-                .default("EXTERNAL")
-                .force_new()
-                .validate(Validator::OneOf(vec!["EXTERNAL", "INTERNAL"])),
-        )
-        .attr(
-            "purpose",
-            Attribute::optional(AttrType::String)
-                .force_new()
-                .validate(Validator::OneOf(vec!["VPC_PEERING", "PRIVATE_SERVICE_CONNECT"]))
-                .describe("For INTERNAL addresses: VPC_PEERING or PRIVATE_SERVICE_CONNECT."),
-        )
-        .attr(
-            "network",
-            Attribute::optional(AttrType::String)
-                .force_new()
-                .describe("For INTERNAL addresses: the network (name or self link) the range is reserved in."),
-        )
-        .attr(
-            "project",
-            Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."),
-        )
-        .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr("label_fingerprint", Attribute::computed(AttrType::String))
-        .attr(
-            "effective_labels",
-            Attribute::computed(map_of_strings())
-                .describe("Every label on the address, including ones set outside Cairn."),
-        )
-        .attr("terraform_labels", Attribute::computed(map_of_strings()).describe("The labels Cairn manages."))
-        .attr("self_link", Attribute::computed(AttrType::String))
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/addresses/{name}"))
+    mmv1::schema(TYPE)
+        .modify("name", |a| {
+            a.validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+        })
+        .modify("address", |a| {
+            a.describe("The IP (or first IP of the range) to reserve; the API picks one when unset.")
+        })
+        .modify("labels", |a| {
+            a.describe("Labels this configuration manages (non-authoritative; see effective_labels).")
+        })
+        .modify("ip_version", |a| a.equivalent(same_ip_version).describe("IPV4 (the API's default) or IPV6."))
+        .modify("prefix_length", |a| {
+            a.validate(Validator::Range { min: 8.0, max: 128.0 })
+                .describe("The range's prefix length; unset for a single address.")
+        })
+        .modify("purpose", |a| {
+            a.validate(Validator::OneOf(vec!["VPC_PEERING", "PRIVATE_SERVICE_CONNECT"]))
+                .describe("For INTERNAL addresses: VPC_PEERING or PRIVATE_SERVICE_CONNECT.")
+        })
+        .modify("network", |a| {
+            a.describe("For INTERNAL addresses: the network (name or self link) the range is reserved in.")
+        })
+        .modify("project", |a| a.describe("Defaults to the provider's project."))
+        .modify("effective_labels", |a| a.describe("Every label on the address, including ones set outside Cairn."))
+        .modify("terraform_labels", |a| a.describe("The labels Cairn manages."))
 }
 
 /// The insert request: every configured argument but labels (set afterwards, see the module
 /// notes), the network as a full URL.
 pub fn request(schema: &Schema, planned: &Value, project: &str, name: &str) -> Result<model::Address, ProviderError> {
-    let mut j = cc::to_wire(schema, planned, RENAMES);
+    let mut j = cc::to_wire(schema, planned, renames());
+    if let Some(o) = j.as_object_mut() {
+        o.remove("labels");
+    }
     j["name"] = serde_json::Value::String(name.to_string());
     if let Some(network) = string(planned, "network") {
         j["network"] = serde_json::Value::String(cc::expand_ref(project, NETWORKS, &network));
@@ -175,7 +134,7 @@ impl ComputeCollection for GlobalAddresses {
     }
 
     fn to_state(schema: &Schema, project: &str, address: &Self::Model, prior: Option<&Value>) -> Value {
-        let (_, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, address);
+        let (_, mut v) = cc::state_from_model(schema, renames(), project, COLLECTION, address);
         let live: HashMap<String, String> = address.labels.clone();
         let prior_labels = prior.map(|p| p.get("labels").unwrap_or(&Value::Null));
         let labels = fields::managed_subset(&live, prior_labels);
@@ -284,6 +243,11 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_argument_and_block_validates() {
+        cc::corpus::check_covers(TYPE, &schema());
+    }
+
+    #[test]
     fn arguments_are_checked_at_plan_time() {
         assert_eq!(diags("  name = \"staging-lb-ip\"\n"), Vec::<String>::new());
         assert_eq!(
@@ -309,7 +273,8 @@ mod tests {
     fn everything_but_labels_replaces() {
         let s = schema();
         for (name, a) in &s.attributes {
-            let configurable = a.required || a.optional;
+            // deletion_policy is Terraform-only: changing it changes no address.
+            let configurable = (a.required || a.optional) && !a.client_only;
             assert_eq!(configurable && *name != "labels", a.force_new, "{name}");
         }
         let t = ComputeGlobalAddress::new(Arc::new(Shared::new(Default::default())));
@@ -339,6 +304,12 @@ mod tests {
         conform_to_schema(&schema(), Value::map(m))
     }
 
+    /// What a refresh stores: the API's object, and the Terraform-only arguments of `source`
+    /// (the plan or the prior state), as the core keeps them.
+    fn read(t: &ComputeGlobalAddress, live: &model::Address, prior: Option<&Value>, source: &Value) -> Value {
+        t.schema().keep_client_only(source, t.to_state("p", live, prior))
+    }
+
     fn plan(t: &ComputeGlobalAddress, prior: &Value, config: &Value) -> PlanProposal {
         let mut prop = crate::schema::propose::propose(t.schema(), Some(prior), config, false);
         prop.changed = crate::schema::diff::changed_paths(prior, &prop.planned);
@@ -353,7 +324,7 @@ mod tests {
         let cfg = config(Some(labels.clone()), &[]);
         // The API also carries a label set outside Cairn.
         let live = api(serde_json::json!({"env": "staging", "owner": "netops"}));
-        let v = t.to_state("p", &live, Some(&cfg));
+        let v = read(&t, &live, Some(&cfg), &cfg);
         assert_eq!(v.get("id"), Some(&Value::from("projects/p/global/addresses/staging-lb-ip")));
         assert_eq!(v.get("address"), Some(&Value::from("203.0.113.1")));
         assert_eq!(v.get("label_fingerprint"), Some(&Value::from("vezUS-42LLM=")));
@@ -366,7 +337,7 @@ mod tests {
         let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
         assert!(changed.is_empty(), "{changed:?}");
         // A refresh of the refreshed state is the same state.
-        assert_eq!(t.to_state("p", &live, Some(&v)), v);
+        assert_eq!(read(&t, &live, Some(&v), &v), v);
 
         // A new label value updates in place; the foreign label stays in the effective set.
         let cfg2 = config(Some(Value::map([("env", Value::from("prod"))])), &[]);
@@ -392,10 +363,10 @@ mod tests {
     #[test]
     fn an_import_takes_every_label_and_plans_clean_against_a_config_without_ip_version() {
         let t = ComputeGlobalAddress::new(Arc::new(Shared::new(Default::default())));
-        let v = t.to_state("p", &api(serde_json::json!({"env": "staging"})), None);
+        let cfg = config(Some(Value::map([("env", Value::from("staging"))])), &[]);
+        let v = read(&t, &api(serde_json::json!({"env": "staging"})), None, &cfg);
         assert_eq!(v.get("ip_version"), Some(&Value::from("IPV4")));
         assert_eq!(v.get("labels"), Some(&Value::map([("env", Value::from("staging"))])));
-        let cfg = config(Some(Value::map([("env", Value::from("staging"))])), &[]);
         let prop = plan(&t, &v, &cfg);
         assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
         let changed = crate::schema::diff::changed_paths(&v, &prop.planned);
@@ -442,7 +413,7 @@ mod tests {
                 ("network", Value::from("default")),
             ],
         );
-        let v = t.to_state("p", &live, Some(&cfg));
+        let v = read(&t, &live, Some(&cfg), &cfg);
         let prop = plan(&t, &v, &cfg);
         assert!(prop.requires_replace.is_empty(), "{:?}", prop.requires_replace);
         assert!(crate::schema::diff::changed_paths(&v, &prop.planned).is_empty());

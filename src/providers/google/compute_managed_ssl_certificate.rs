@@ -8,7 +8,6 @@
 //! needs `create_before_destroy` and a name that changes with the domains (or no name: Cairn
 //! then generates a unique one), as Terraform documents.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,18 +17,20 @@ use google_cloud_compute_v1::model;
 use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
 use super::fields::{conform_to_schema, first_block, set, string};
-use super::Shared;
+use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
 use crate::providers::{PlanProposal, ProviderError};
-use crate::schema::{AttrType, Attribute, BlockType, Nesting, Schema, Validator};
+use crate::schema::{AttrType, Attribute, Schema, Validator};
 
 const TYPE: &str = "google_compute_managed_ssl_certificate";
 const COLLECTION: &str = "sslCertificates";
 pub const MAX_DOMAINS: usize = 100;
 
-const RENAMES: Renames = &[("id", ""), ("project", ""), ("certificate_id", ""), ("domain_status", "")];
+fn renames() -> Renames {
+    mmv1::renames(TYPE)
+}
 
 /// Why `domain` cannot be on a managed certificate, if it cannot.
 pub fn domain_problem(domain: &str) -> Option<String> {
@@ -91,45 +92,44 @@ fn check_domains(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The generated schema, and what magic-modules leaves to hand-written code: the domains'
+/// checks and `AbsoluteDomainSuppress` (a trailing dot is the same domain), the name pattern,
+/// a generated name when none is configured (so create_before_destroy works), and the
+/// provisioning status the API reports, for `check` blocks and outputs.
 pub fn schema() -> Schema {
-    let managed = Schema::new()
-        .attr(
-            "domains",
-            Attribute::required(AttrType::List(Box::new(AttrType::String)))
-                .force_new()
-                .equivalent(same_domains)
+    mmv1::schema(TYPE)
+        .modify("name", |a| Attribute {
+            computed: true,
+            ..a.validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+                .describe("The certificate's name; when unset Cairn generates a unique one (which lets create_before_destroy work).")
+        })
+        .modify("project", |a| a.describe("Defaults to the provider's project."))
+        .modify("certificate_id", |a| Attribute {
+            ty: AttrType::String,
+            ..a.describe("The API's numeric id (a string: it exceeds 2^53).")
+        })
+        .modify("managed.domains", |a| {
+            a.equivalent(same_domains)
                 .validate(Validator::Custom(Arc::new(check_domains)))
-                .describe("Up to 100 host names (no wildcards) the certificate covers."),
-        )
-        .attr(
-            "status",
-            Attribute::computed(AttrType::String).describe(
-                "PROVISIONING, ACTIVE, PROVISIONING_FAILED, PROVISIONING_FAILED_PERMANENTLY or RENEWAL_FAILED.",
-            ),
-        )
-        .attr(
-            "domain_status",
-            Attribute::computed(AttrType::Map(Box::new(AttrType::String)))
-                .describe("Domain → PROVISIONING, ACTIVE, FAILED_NOT_VISIBLE, FAILED_CAA_CHECKING, …"),
-        );
-    Schema::new()
-        .attr(
-            "name",
-            Attribute::optional_computed(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
-                .describe("The certificate's name; when unset Cairn generates a unique one (which lets create_before_destroy work)."),
-        )
-        .attr("description", Attribute::optional(AttrType::String).force_new())
-        .attr("type", Attribute::optional(AttrType::String).default("MANAGED").force_new().validate(Validator::OneOf(vec!["MANAGED"])))
-        .attr("project", Attribute::optional_computed(AttrType::String).force_new().describe("Defaults to the provider's project."))
-        .attr("certificate_id", Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."))
-        .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr("expire_time", Attribute::computed(AttrType::String))
-        .attr("subject_alternative_names", Attribute::computed(AttrType::List(Box::new(AttrType::String))))
-        .attr("self_link", Attribute::computed(AttrType::String))
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/sslCertificates/{name}"))
-        .block("managed", BlockType { nesting: Nesting::Single, min_items: 1, max_items: 1, force_new: true, block: managed })
+                .describe("Up to 100 host names (no wildcards) the certificate covers.")
+        })
+        .modify_block("managed", |mut b| {
+            b.min_items = 1;
+            b.block = b
+                .block
+                .attr(
+                    "status",
+                    Attribute::computed(AttrType::String).describe(
+                        "PROVISIONING, ACTIVE, PROVISIONING_FAILED, PROVISIONING_FAILED_PERMANENTLY or RENEWAL_FAILED.",
+                    ),
+                )
+                .attr(
+                    "domain_status",
+                    Attribute::computed(AttrType::Map(Box::new(AttrType::String)))
+                        .describe("Domain → PROVISIONING, ACTIVE, FAILED_NOT_VISIBLE, FAILED_CAA_CHECKING, …"),
+                );
+            b
+        })
 }
 
 /// The configured domains, with the prior's spelling where the two differ only by a
@@ -167,15 +167,11 @@ fn with_domains(v: &mut Value, domains: Vec<Value>) {
     }
 }
 
+/// The request body; `name` is the configured one or the one Cairn generated.
 pub fn request(planned: &Value, name: &str) -> Result<model::SslCertificate, ProviderError> {
-    let domains: Vec<serde_json::Value> = domains_of(planned)
-        .iter()
-        .filter_map(Value::as_str)
-        .map(|d| serde_json::Value::String(d.to_string()))
-        .collect();
-    let mut j = serde_json::json!({"name": name, "type": string(planned, "type").unwrap_or_else(|| "MANAGED".into()), "managed": {"domains": domains}});
-    if let Some(d) = string(planned, "description") {
-        j["description"] = serde_json::Value::String(d);
+    let mut j = cc::to_wire(&schema(), planned, renames());
+    if let Some(o) = j.as_object_mut() {
+        o.insert("name".into(), serde_json::Value::String(name.to_string()));
     }
     cc::json_model(j, TYPE)
 }
@@ -207,19 +203,8 @@ impl ComputeCollection for ManagedSslCertificates {
     }
 
     fn to_state(schema: &Schema, project: &str, cert: &Self::Model, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, cert);
+        let (j, mut v) = cc::state_from_model(schema, renames(), project, COLLECTION, cert);
         set(&mut v, "certificate_id", cc::jid(&j, "id"));
-        let domain_status: BTreeMap<String, Value> = j
-            .pointer("/managed/domainStatus")
-            .and_then(serde_json::Value::as_object)
-            .map(|o| o.iter().map(|(k, s)| (k.clone(), Value::string(s.as_str().unwrap_or_default()))).collect())
-            .unwrap_or_default();
-        if let Some(Value::List(mut items)) = v.get("managed").cloned() {
-            if let Some(first) = items.first_mut() {
-                set(first, "domain_status", Value::object(domain_status));
-            }
-            set(&mut v, "managed", Value::List(items));
-        }
         if let Some(p) = prior {
             let aligned = align_domains(&domains_of(&v), &domains_of(p));
             with_domains(&mut v, aligned);
@@ -276,6 +261,11 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_argument_and_block_validates() {
+        cc::corpus::check_covers(TYPE, &schema());
+    }
+
+    #[test]
     fn domains_are_checked_at_plan_time() {
         assert_eq!(
             diags(&cert(
@@ -327,6 +317,8 @@ mod tests {
     fn provisioning_status_is_readable_and_plans_clean() {
         let t = ComputeManagedSslCertificate::new(Arc::new(Shared::new(Default::default())));
         let v = t.to_state("p", &api(), None);
+        // What the refresh stores: the API's object, and the configuration's Terraform-only arguments.
+        let v = t.schema().keep_client_only(&Value::map([("deletion_policy", Value::from("DELETE"))]), v);
         let managed = first_block(&v, "managed").unwrap();
         assert_eq!(managed.get("status"), Some(&Value::from("PROVISIONING")));
         assert_eq!(

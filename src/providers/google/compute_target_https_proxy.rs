@@ -15,7 +15,7 @@ use google_cloud_compute_v1::model;
 use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, conform_to_schema, set, string};
-use super::Shared;
+use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{PlanProposal, ProviderError};
@@ -25,8 +25,15 @@ const TYPE: &str = "google_compute_target_https_proxy";
 const COLLECTION: &str = "targetHttpsProxies";
 pub const MAX_CERTIFICATES: usize = 15;
 
-const REFS: [&str; 3] = ["url_map", "ssl_certificates", "ssl_policy"];
-const RENAMES: Renames = &[("id", ""), ("project", ""), ("proxy_id", "")];
+const REFS: [&str; 5] =
+    ["url_map", "ssl_certificates", "ssl_policy", "certificate_manager_certificates", "server_tls_policy"];
+/// Certificate Manager certificates travel in `sslCertificates` under this host (the
+/// provider's encoder and decoder).
+const CERTIFICATE_MANAGER: &str = "certificatemanager.googleapis.com";
+
+fn renames() -> Renames {
+    mmv1::renames(TYPE)
+}
 
 fn check_certificates(v: &Value) -> Result<(), String> {
     let n = v.as_list().map_or(0, <[Value]>::len);
@@ -36,64 +43,50 @@ fn check_certificates(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The generated schema, and what magic-modules leaves to hand-written code: the name pattern
+/// and the certificate limit (the API refuses more at apply time).
 pub fn schema() -> Schema {
-    Schema::new()
-        .attr(
-            "name",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
-        )
-        .attr("description", Attribute::optional(AttrType::String).force_new())
-        .attr(
-            "url_map",
-            Attribute::required(AttrType::String).describe("The URL map (name or self link); changed with setUrlMap."),
-        )
-        .attr(
-            "ssl_certificates",
-            Attribute::optional(AttrType::List(Box::new(AttrType::String)))
-                .validate(Validator::Custom(Arc::new(check_certificates)))
-                .describe("Up to 15 certificates (names or self links); changed with setSslCertificates."),
-        )
-        .attr(
-            "quic_override",
-            Attribute::optional(AttrType::String)
-                .default("NONE")
-                .validate(Validator::OneOf(vec!["NONE", "ENABLE", "DISABLE"])),
-        )
-        .attr(
-            "ssl_policy",
-            Attribute::optional(AttrType::String)
-                .describe("An SSL policy (name or self link); changed with setSslPolicy."),
-        )
-        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr(
-            "proxy_id",
-            Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."),
-        )
-        .attr("fingerprint", Attribute::computed(AttrType::String))
-        .attr("self_link", Attribute::computed(AttrType::String))
-        .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr(
-            "id",
-            Attribute::computed(AttrType::String).describe("projects/{project}/global/targetHttpsProxies/{name}"),
-        )
+    let id = |a: Attribute| Attribute {
+        ty: AttrType::String,
+        ..a.describe("The API's numeric id (a string: it exceeds 2^53).")
+    };
+    mmv1::schema(TYPE)
+        .modify("name", |a| {
+            a.validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+        })
+        .modify("url_map", |a| a.describe("The URL map (name or self link); changed with setUrlMap."))
+        .modify("ssl_certificates", |a| {
+            a.validate(Validator::Custom(Arc::new(check_certificates)))
+                .describe("Up to 15 certificates (names or self links); changed with setSslCertificates.")
+        })
+        .modify("ssl_policy", |a| a.describe("An SSL policy (name or self link); changed with setSslPolicy."))
+        .modify("proxy_id", id)
 }
 
+/// The provider's `certificate_manager_certificate_construct_full_url`: a full URL is sent as
+/// written, an id (`projects/…/certificates/c`) becomes the Certificate Manager URL.
+fn certificate_manager_url(c: &str) -> String {
+    if c.starts_with("//") || c.starts_with("https://") {
+        c.to_string()
+    } else {
+        format!("//{CERTIFICATE_MANAGER}/{}", c.trim_start_matches('/'))
+    }
+}
+
+/// What `sslCertificates` carries: the compute certificates as self links, or the Certificate
+/// Manager ones as their URLs (the two are exclusive).
 fn cert_links(planned: &Value, project: &str) -> Vec<String> {
-    planned
-        .get("ssl_certificates")
-        .and_then(Value::as_list)
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(Value::as_str)
+    let list = |name: &str| planned.get(name).and_then(Value::as_list).unwrap_or(&[]).iter().filter_map(Value::as_str);
+    list("ssl_certificates")
         .map(|c| cc::expand_ref(project, "sslCertificates", c))
+        .chain(list("certificate_manager_certificates").map(certificate_manager_url))
         .collect()
 }
 
 pub fn request(planned: &Value, project: &str) -> Result<model::TargetHttpsProxy, ProviderError> {
-    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    let mut j = cc::to_wire(&schema(), planned, renames());
     if let Some(o) = j.as_object_mut() {
+        o.remove("certificateManagerCertificates");
         if let Some(u) = string(planned, "url_map") {
             o.insert("urlMap".into(), cc::expand_ref(project, "urlMaps", &u).into());
         }
@@ -129,8 +122,19 @@ impl ComputeCollection for TargetHttpsProxies {
     }
 
     fn to_state(schema: &Schema, project: &str, p: &Self::Model, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, p);
+        let (j, mut v) = cc::state_from_model(schema, renames(), project, COLLECTION, p);
         set(&mut v, "proxy_id", cc::jid(&j, "id"));
+        let (manager, compute): (Vec<Value>, Vec<Value>) = v
+            .get("ssl_certificates")
+            .and_then(Value::as_list)
+            .unwrap_or(&[])
+            .iter()
+            .cloned()
+            .partition(|c| c.as_str().is_some_and(|c| c.contains(CERTIFICATE_MANAGER)));
+        let or_null = |l: Vec<Value>| if l.is_empty() { Value::Null } else { Value::List(l) };
+        set(&mut v, "ssl_certificates", or_null(compute));
+        set(&mut v, "certificate_manager_certificates", or_null(manager));
+        let v = cc::zero_values_as_prior(schema, v, prior);
         let v = cc::align_refs_to_prior(v, prior, &REFS);
         conform_to_schema(schema, v)
     }
@@ -144,13 +148,13 @@ impl ComputeCollection for TargetHttpsProxies {
 
     async fn update(
         call: &ComputeCall<'_, Self>,
-        _prior: &Value,
+        prior: &Value,
         planned: &Value,
         changed: &[AttrPath],
     ) -> Result<(), ProviderError> {
         let (project, name, proxies) = (call.project, call.name, call.client);
         let touched = |a: &str| changed.iter().any(|p| p.top() == Some(a));
-        if touched("ssl_certificates") {
+        if touched("ssl_certificates") || touched("certificate_manager_certificates") {
             let body: model::TargetHttpsProxiesSetSslCertificatesRequest =
                 cc::json_model(serde_json::json!({"sslCertificates": cert_links(planned, project)}), TYPE)?;
             call.mutate("setSslCertificates", |rid| {
@@ -211,6 +215,40 @@ impl ComputeCollection for TargetHttpsProxies {
             })
             .await?;
         }
+        if touched("certificate_map") {
+            let body: model::TargetHttpsProxiesSetCertificateMapRequest =
+                cc::json_model(serde_json::json!({"certificateMap": string(planned, "certificate_map")}), TYPE)?;
+            call.mutate("setCertificateMap", |rid| {
+                proxies
+                    .set_certificate_map()
+                    .set_project(project)
+                    .set_target_https_proxy(name)
+                    .set_request_id(rid)
+                    .set_body(body.clone())
+                    .send()
+            })
+            .await?;
+        }
+        if touched("server_tls_policy") {
+            // The field's update is a PATCH of the proxy, with the fingerprint read last.
+            let body: model::TargetHttpsProxy = cc::json_model(
+                serde_json::json!({
+                    "serverTlsPolicy": string(planned, "server_tls_policy"),
+                    "fingerprint": string(prior, "fingerprint"),
+                }),
+                TYPE,
+            )?;
+            call.mutate("patch", |rid| {
+                proxies
+                    .patch()
+                    .set_project(project)
+                    .set_target_https_proxy(name)
+                    .set_request_id(rid)
+                    .set_body(body.clone())
+                    .send()
+            })
+            .await?;
+        }
         Ok(())
     }
 }
@@ -223,6 +261,11 @@ mod tests {
 
     fn diags(src: &str) -> Vec<String> {
         test_hcl::check(src, &schema())
+    }
+
+    #[test]
+    fn every_documented_argument_and_block_validates() {
+        cc::corpus::check_covers(TYPE, &schema());
     }
 
     #[test]
@@ -261,7 +304,7 @@ mod tests {
         answer["fingerprint"] = "Zm9v".into();
         answer["tlsEarlyData"] = "DISABLED".into();
         let api: model::TargetHttpsProxy = serde_json::from_value(answer).unwrap();
-        let v = t.to_state("p", &api, Some(&config));
+        let v = t.schema().keep_client_only(&config, t.to_state("p", &api, Some(&config)));
         assert_eq!(v.get("ssl_certificates"), Some(&Value::List(vec![Value::from("staging-netrasystems-ai-cert")])));
         assert_eq!(v.get("proxy_id"), Some(&Value::from("42")));
         let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);

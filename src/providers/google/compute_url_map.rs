@@ -15,25 +15,19 @@ use google_cloud_compute_v1::model;
 use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
 use super::fields::{blocks, conform_to_schema, set, string};
-use super::Shared;
+use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::{PlanProposal, ProviderError};
-use crate::schema::{AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
+use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_url_map";
 const COLLECTION: &str = "urlMaps";
 
-const REFS: [&str; 2] = ["default_service", "service"];
-
-const RENAMES: Renames = &[
-    ("id", ""),
-    ("project", ""),
-    ("map_id", ""),
-    ("host_rule[]", "hostRules"),
-    ("path_matcher[]", "pathMatchers"),
-    ("path_rule[]", "pathRules"),
-];
+/// Attributes naming backend services (or buckets), at any depth.
+const REFS: [&str; 3] = ["default_service", "service", "backend_service"];
+/// A path matcher's ways to answer requests no rule matches.
+const MATCHER_DEFAULTS: [&str; 3] = ["default_service", "default_url_redirect", "default_route_action"];
 
 /// Custom validators see the whole set: check each path.
 fn check_paths(v: &Value) -> Result<(), String> {
@@ -56,75 +50,31 @@ fn check_path(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+fn renames() -> Renames {
+    mmv1::renames(TYPE)
+}
+
+/// The generated schema, and what magic-modules leaves to hand-written code: the name
+/// pattern, the paths' shape (the API refuses the rest at apply time) and the matcher checks.
 pub fn schema() -> Schema {
-    let strings = || AttrType::Set(Box::new(AttrType::String));
-    let host_rule = Schema::new()
-        .attr(
-            "hosts",
-            Attribute::required(strings()).describe("Host names matched (\"*\" for any; \"*.example.com\" allowed)."),
-        )
-        .attr(
-            "path_matcher",
-            Attribute::required(AttrType::String).describe("The name of the path_matcher these hosts use."),
-        )
-        .attr("description", Attribute::optional(AttrType::String));
-    let path_rule = Schema::new()
-        .attr(
-            "paths",
-            Attribute::required(strings())
-                .validate(Validator::Custom(Arc::new(check_paths)))
-                .describe("Paths matched, e.g. /auth/*."),
-        )
-        .attr(
-            "service",
-            Attribute::optional(AttrType::String).describe("The backend service (name or self link) for these paths."),
-        );
-    let path_matcher = Schema::new()
-        .attr("name", Attribute::required(AttrType::String))
-        .attr(
-            "default_service",
-            Attribute::optional(AttrType::String).describe("The backend service when no path rule matches."),
-        )
-        .attr("description", Attribute::optional(AttrType::String))
-        .block(
-            "path_rule",
-            BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_rule },
-        );
-    Schema::new()
-        .attr(
-            "name",
-            Attribute::required(AttrType::String)
-                .force_new()
-                .validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION }),
-        )
-        .attr("description", Attribute::optional(AttrType::String))
-        .attr(
-            "default_service",
-            Attribute::optional(AttrType::String)
-                .describe("The backend service (name or self link) when no host rule matches."),
-        )
-        .attr("project", Attribute::optional_computed(AttrType::String).force_new())
-        .attr("fingerprint", Attribute::computed(AttrType::String))
-        .attr(
-            "map_id",
-            Attribute::computed(AttrType::String).describe("The API's numeric id (a string: it exceeds 2^53)."),
-        )
-        .attr("self_link", Attribute::computed(AttrType::String))
-        .attr("creation_timestamp", Attribute::computed(AttrType::String))
-        .attr("id", Attribute::computed(AttrType::String).describe("projects/{project}/global/urlMaps/{name}"))
-        .block(
-            "host_rule",
-            BlockType { nesting: Nesting::Set, min_items: 0, max_items: 0, force_new: false, block: host_rule },
-        )
-        .block(
-            "path_matcher",
-            BlockType { nesting: Nesting::List, min_items: 0, max_items: 0, force_new: false, block: path_matcher },
-        )
+    mmv1::schema(TYPE)
+        .modify("name", |a| {
+            a.validate(Validator::Pattern { regex: cc::NAME_PATTERN, description: cc::NAME_DESCRIPTION })
+        })
+        .modify("default_service", |a| a.describe("The backend service (name or self link) when no host rule matches."))
+        .modify("map_id", |a| Attribute {
+            ty: AttrType::String,
+            ..a.describe("The API's numeric id (a string: it exceeds 2^53).")
+        })
+        .modify("host_rule.hosts", |a| a.describe("Host names matched (\"*\" for any; \"*.example.com\" allowed)."))
+        .modify("path_matcher.path_rule.paths", |a| {
+            a.validate(Validator::Custom(Arc::new(check_paths))).describe("Paths matched, e.g. /auth/*.")
+        })
         .rule(Rule::Custom(Arc::new(check_matchers)))
 }
 
 /// Host rules must name defined path matchers, matcher names must be unique, and a matcher
-/// needs a default service (the API's rule for matchers without route actions).
+/// needs a default (a service, a redirect or a route action: the API refuses none).
 pub fn check_matchers(config: &Value) -> Vec<(AttrPath, String)> {
     let mut out = Vec::new();
     let matchers = blocks(config, "path_matcher");
@@ -142,7 +92,8 @@ pub fn check_matchers(config: &Value) -> Vec<(AttrPath, String)> {
                 format!("path_matcher.name \"{n}\" is used by two path_matcher blocks; each needs its own name"),
             ));
         }
-        if m.get("default_service").is_none_or(Value::is_null) {
+        let answered = |d: &&str| m.get(d).is_some_and(|v| !v.is_null() && v.as_list().is_none_or(|l| !l.is_empty()));
+        if !MATCHER_DEFAULTS.iter().any(answered) {
             out.push((
                 AttrPath::attr("path_matcher").join_index(i as i64),
                 format!("path_matcher \"{n}\" needs default_service: the backend service for requests that match none of its path_rule blocks"),
@@ -173,7 +124,7 @@ fn expand_services(j: &mut serde_json::Value, project: &str) {
         serde_json::Value::Object(o) => {
             for (k, v) in o.iter_mut() {
                 match (k.as_str(), v.as_str()) {
-                    ("defaultService" | "service", Some(s)) => {
+                    ("defaultService" | "service" | "backendService", Some(s)) => {
                         *v = serde_json::Value::String(cc::expand_ref(project, "backendServices", s))
                     }
                     _ => expand_services(v, project),
@@ -186,7 +137,7 @@ fn expand_services(j: &mut serde_json::Value, project: &str) {
 }
 
 pub fn request(planned: &Value, project: &str, fingerprint: Option<&str>) -> Result<model::UrlMap, ProviderError> {
-    let mut j = cc::to_wire(&schema(), planned, RENAMES);
+    let mut j = cc::to_wire(&schema(), planned, renames());
     expand_services(&mut j, project);
     if let (Some(f), Some(o)) = (fingerprint.filter(|f| !f.is_empty()), j.as_object_mut()) {
         o.insert("fingerprint".into(), serde_json::Value::String(f.to_string()));
@@ -215,8 +166,9 @@ impl ComputeCollection for UrlMaps {
     }
 
     fn to_state(schema: &Schema, project: &str, m: &Self::Model, prior: Option<&Value>) -> Value {
-        let (j, mut v) = cc::state_from_model(schema, RENAMES, project, COLLECTION, m);
+        let (j, mut v) = cc::state_from_model(schema, renames(), project, COLLECTION, m);
         set(&mut v, "map_id", cc::jid(&j, "id"));
+        let v = cc::zero_values_as_prior(schema, v, prior);
         let v = cc::align_refs_to_prior(v, prior, &REFS);
         conform_to_schema(schema, v)
     }
@@ -280,6 +232,11 @@ mod tests {
 "#;
 
     #[test]
+    fn every_documented_argument_and_block_validates() {
+        cc::corpus::check_covers(TYPE, &schema());
+    }
+
+    #[test]
     fn host_rules_must_name_defined_matchers_and_paths_must_be_well_formed() {
         assert_eq!(diags(GOOD), Vec::<String>::new());
         let missing = diags(&GOOD.replace("path_matcher = \"api\"", "path_matcher = \"apis\""));
@@ -341,7 +298,7 @@ mod tests {
         answer["id"] = "123".into();
         answer["selfLink"] = "https://www.googleapis.com/compute/v1/projects/p/global/urlMaps/staging-url-map".into();
         let m: model::UrlMap = serde_json::from_value(answer).unwrap();
-        let v = t.to_state("p", &m, Some(&config));
+        let v = t.schema().keep_client_only(&config, t.to_state("p", &m, Some(&config)));
         assert_eq!(v.get("default_service"), Some(&Value::from("staging-backend-service")));
         assert_eq!(v.get("map_id"), Some(&Value::from("123")));
         let mut prop = crate::schema::propose::propose(t.schema(), Some(&v), &config, false);
