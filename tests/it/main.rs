@@ -4,7 +4,6 @@ mod support;
 
 mod ci_markdown;
 mod corpus;
-mod corpus_compute;
 mod crash;
 mod deletion_policy;
 mod drift;

@@ -13,6 +13,8 @@ use crate::emulator::errors::{not_found, ApiError};
 use crate::emulator::operations::Effect;
 
 const MAX_CERTIFICATES: usize = 15;
+/// How a Certificate Manager certificate is named in `sslCertificates`.
+const CERTIFICATE_MANAGER: &str = "//certificatemanager.googleapis.com/";
 const QUIC_OVERRIDES: &[&str] = &["DISABLE", "ENABLE", "NONE"];
 const TLS_EARLY_DATA: &[&str] = &["DISABLED", "PERMISSIVE", "STRICT", "UNRESTRICTED"];
 
@@ -64,8 +66,10 @@ fn certificates(ctx: &Ctx<'_>, project: &str, value: Option<&Value>, has_map: bo
     }
     list.iter()
         .enumerate()
-        .map(|(i, c)| {
-            normalize_ref(ctx, project, super::ssl_certificates::COLLECTION, &format!("sslCertificates[{i}]"), c)
+        .map(|(i, c)| match c.as_str() {
+            // A Certificate Manager certificate (not emulated) is kept as given.
+            Some(url) if url.starts_with(CERTIFICATE_MANAGER) => Ok(c.clone()),
+            _ => normalize_ref(ctx, project, super::ssl_certificates::COLLECTION, &format!("sslCertificates[{i}]"), c),
         })
         .collect()
 }
