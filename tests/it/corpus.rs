@@ -146,3 +146,17 @@ async fn an_http_proxy_moves_to_another_url_map_in_place() {
     assert!(!plan(&c).await.has_changes());
     emu.shutdown().await;
 }
+
+/// A Google type without a corpus stack is a type whose arguments nobody has applied.
+#[test]
+fn every_google_type_has_a_corpus_stack() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/corpus");
+    let registry = Registry::standard(GoogleOptions { emulator: None });
+    let missing: Vec<String> = registry
+        .type_names()
+        .filter(|t| t.starts_with("google_"))
+        .filter(|t| !root.join(t).join("main.tf").is_file())
+        .map(str::to_string)
+        .collect();
+    assert!(missing.is_empty(), "no tests/it/corpus/<type>/main.tf for {missing:?}");
+}
