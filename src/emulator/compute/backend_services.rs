@@ -5,13 +5,9 @@
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{
-    check_enum, int_field, invalid_field, key_of, no_such_method, normalize_ref, operations, resource_not_found,
-    Collection, Spec, API,
-};
+use super::{check_enum, int_field, invalid_field, no_such_method, normalize_ref, rewrite_by_action, Collection, Spec};
 use crate::emulator::api::{ApiRequest, Ctx};
 use crate::emulator::errors::ApiError;
-use crate::emulator::operations::Effect;
 
 const PROTOCOLS: &[&str] = &["GRPC", "HTTP", "HTTP2", "HTTPS", "SSL", "TCP", "UDP", "UNSPECIFIED"];
 const SCHEMES: &[&str] = &[
@@ -57,18 +53,13 @@ fn action(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, name: &str, action
         "setEdgeSecurityPolicy" => "edgeSecurityPolicy",
         _ => return Err(no_such_method(req)),
     };
-    let key = key_of(project, COLLECTION, name);
-    let current = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?.clone();
-    let body = req.json_body()?;
-    let mut value = current.value.as_object().cloned().unwrap_or_default();
-    match body.get("securityPolicy").and_then(Value::as_str).filter(|p| !p.is_empty()) {
-        Some(policy) => value.insert(field.into(), json!(policy)),
-        None => value.remove(field),
-    };
-    let id = current.value["id"].as_str().unwrap_or_default().to_string();
-    let effect =
-        Effect::Put { api: API.into(), name: key.clone(), value: Value::Object(value), internal: current.internal };
-    Ok(operations::start(ctx, project, action, &key, &id, vec![effect]))
+    rewrite_by_action(ctx, req, project, COLLECTION, name, action, |_, body, value| {
+        match body.get("securityPolicy").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+            Some(policy) => value.insert(field.into(), json!(policy)),
+            None => value.remove(field),
+        };
+        Ok(())
+    })
 }
 
 pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value>) -> Result<(), ApiError> {

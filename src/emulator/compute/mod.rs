@@ -292,6 +292,31 @@ pub(crate) fn link(key: &str) -> String {
     format!("{LINK_BASE}{key}")
 }
 
+/// A `set*` action that rewrites one stored object (`setUrlMap`, `setSecurityPolicy`…):
+/// `change` turns the request body into the new object, which an operation then stores. A
+/// fingerprint in the body must be the current one.
+pub(crate) fn rewrite_by_action(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    coll: Collection,
+    name: &str,
+    action: &str,
+    change: impl FnOnce(&Ctx<'_>, &Map<String, Value>, &mut Map<String, Value>) -> Result<(), ApiError>,
+) -> Result<Value, ApiError> {
+    let key = key_of(project, coll, name);
+    let current = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?.clone();
+    let body = req.json_body()?;
+    check_fingerprint(&body, &current)?;
+    let mut value = current.value.as_object().cloned().unwrap_or_default();
+    change(ctx, &body, &mut value)?;
+    value.insert("selfLink".into(), json!(link(&key)));
+    let id = current.value["id"].as_str().unwrap_or_default().to_string();
+    let effect =
+        Effect::Put { api: API.into(), name: key.clone(), value: Value::Object(value), internal: current.internal };
+    Ok(operations::start(ctx, project, action, &key, &id, vec![effect]))
+}
+
 pub(crate) fn resource_not_found(key: &str) -> ApiError {
     not_found(format!("The resource '{key}' was not found"))
 }

@@ -3,13 +3,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    check_fingerprint, key_of, link, normalize_ref, operations, required_field, resource_not_found, Collection, Spec,
-    API,
-};
+use super::{normalize_ref, required_field, rewrite_by_action, Collection, Spec};
 use crate::emulator::api::{ApiRequest, Ctx};
 use crate::emulator::errors::{not_found, ApiError};
-use crate::emulator::operations::Effect;
 
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
@@ -42,20 +38,9 @@ pub(super) fn action(
     if action != "setUrlMap" {
         return Err(not_found(format!("The Compute Engine API has no method POST /{}.", req.path)));
     }
-    let key = key_of(project, COLLECTION, name);
-    let current = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?.clone();
-    let body = req.json_body()?;
-    check_fingerprint(&body, &current)?;
-    let mut value = current.value.as_object().cloned().unwrap_or_default();
-    let url_map = body.get("urlMap").filter(|v| !v.is_null()).ok_or_else(|| {
-        crate::emulator::errors::invalid_argument("Required field 'urlMap' not specified").with_reason("required")
-    })?;
-    value.insert("urlMap".into(), normalize_ref(ctx, project, super::url_maps::COLLECTION, "urlMap", url_map)?);
-    value.insert("selfLink".into(), json!(link(&key)));
-    let id = current.value["id"].as_str().unwrap_or_default().to_string();
-    let effect =
-        Effect::Put { api: API.into(), name: key.clone(), value: Value::Object(value), internal: current.internal };
-    Ok(operations::start(ctx, project, action, &key, &id, vec![effect]))
+    rewrite_by_action(ctx, req, project, COLLECTION, name, action, |ctx, body, value| {
+        super::target_https_proxies::set_url_map(ctx, project, body, value)
+    })
 }
 
 #[cfg(test)]

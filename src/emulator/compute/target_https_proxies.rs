@@ -4,13 +4,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    check_enum, check_fingerprint, invalid_field, key_of, link, normalize_ref, operations, required_field,
-    resource_not_found, Collection, Spec, API,
-};
+use super::{check_enum, invalid_field, normalize_ref, required_field, rewrite_by_action, Collection, Spec};
 use crate::emulator::api::{ApiRequest, Ctx};
 use crate::emulator::errors::{not_found, ApiError};
-use crate::emulator::operations::Effect;
 
 const MAX_CERTIFICATES: usize = 15;
 /// How a Certificate Manager certificate is named in `sslCertificates`.
@@ -88,25 +84,30 @@ pub(super) fn action(
             req.path
         )));
     }
-    let key = key_of(project, COLLECTION, name);
-    let current = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?.clone();
-    let body = req.json_body()?;
-    check_fingerprint(&body, &current)?;
-    let mut value = current.value.as_object().cloned().unwrap_or_default();
     if action == "setUrlMap" {
-        let url_map = body.get("urlMap").filter(|v| !v.is_null()).ok_or_else(|| {
-            crate::emulator::errors::invalid_argument("Required field 'urlMap' not specified").with_reason("required")
-        })?;
-        value.insert("urlMap".into(), normalize_ref(ctx, project, super::url_maps::COLLECTION, "urlMap", url_map)?);
-    } else {
+        return rewrite_by_action(ctx, req, project, COLLECTION, name, action, |ctx, body, value| {
+            set_url_map(ctx, project, body, value)
+        });
+    }
+    rewrite_by_action(ctx, req, project, COLLECTION, name, action, |ctx, body, value| {
         let list = certificates(ctx, project, body.get("sslCertificates"), value.contains_key("certificateMap"))?;
         value.insert("sslCertificates".into(), Value::Array(list));
-    }
-    value.insert("selfLink".into(), json!(link(&key)));
-    let id = current.value["id"].as_str().unwrap_or_default().to_string();
-    let effect =
-        Effect::Put { api: API.into(), name: key.clone(), value: Value::Object(value), internal: current.internal };
-    Ok(operations::start(ctx, project, action, &key, &id, vec![effect]))
+        Ok(())
+    })
+}
+
+/// `setUrlMap` on either proxy kind: the URL map must exist; stored as a full link.
+pub(super) fn set_url_map(
+    ctx: &Ctx<'_>,
+    project: &str,
+    body: &Map<String, Value>,
+    value: &mut Map<String, Value>,
+) -> Result<(), ApiError> {
+    let url_map = body.get("urlMap").filter(|v| !v.is_null()).ok_or_else(|| {
+        crate::emulator::errors::invalid_argument("Required field 'urlMap' not specified").with_reason("required")
+    })?;
+    value.insert("urlMap".into(), normalize_ref(ctx, project, super::url_maps::COLLECTION, "urlMap", url_map)?);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -380,6 +380,16 @@ pub fn jstr<'a>(j: &'a Json, key: &str) -> &'a str {
     j.get(key).and_then(Json::as_str).unwrap_or("")
 }
 
+/// The body of a proxy's `setUrlMap`: the planned URL map as a full link.
+pub fn url_map_reference(
+    planned: &Value,
+    project: &str,
+    type_name: &str,
+) -> Result<google_cloud_compute_v1::model::UrlMapReference, ProviderError> {
+    let url_map = super::fields::required_string(planned, "url_map", type_name)?;
+    json_model(serde_json::json!({"urlMap": expand_ref(project, "urlMaps", &url_map)}), type_name)
+}
+
 /// An int64 id, which the API sends as a string.
 pub fn jid(j: &Json, key: &str) -> Value {
     match j.get(key) {

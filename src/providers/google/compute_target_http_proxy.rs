@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
-use super::fields::{self, conform_to_schema, string};
+use super::fields::{conform_to_schema, string};
 use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
@@ -81,9 +81,7 @@ impl ComputeCollection for TargetHttpProxies {
         if !changed.iter().any(|p| p.top() == Some("url_map")) {
             return Ok(());
         }
-        let url_map = fields::required_string(planned, "url_map", TYPE)?;
-        let body: google_cloud_compute_v1::model::UrlMapReference =
-            cc::json_model(serde_json::json!({"urlMap": cc::expand_ref(call.project, "urlMaps", &url_map)}), TYPE)?;
+        let body = cc::url_map_reference(planned, call.project, TYPE)?;
         call.mutate("setUrlMap", |rid| {
             call.client
                 .set_url_map()

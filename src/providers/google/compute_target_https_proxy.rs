@@ -14,7 +14,7 @@ use google_cloud_compute_v1::model;
 
 use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
-use super::fields::{self, conform_to_schema, set, string};
+use super::fields::{conform_to_schema, set, string};
 use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
@@ -169,9 +169,7 @@ impl ComputeCollection for TargetHttpsProxies {
             .await?;
         }
         if touched("url_map") {
-            let url_map = fields::required_string(planned, "url_map", TYPE)?;
-            let body: model::UrlMapReference =
-                cc::json_model(serde_json::json!({"urlMap": cc::expand_ref(project, "urlMaps", &url_map)}), TYPE)?;
+            let body = cc::url_map_reference(planned, project, TYPE)?;
             call.mutate("setUrlMap", |rid| {
                 proxies
                     .set_url_map()
