@@ -101,6 +101,25 @@ pub fn request(planned: &Value, project: &str) -> Result<model::TargetHttpsProxy
     cc::json_model(j, TYPE)
 }
 
+/// One of the proxy's `set*` actions (`setUrlMap`, `setSslCertificates`, …), sent through the
+/// collection's operation framing; the SDK gives each its own builder, hence a macro.
+macro_rules! set_action {
+    ($call:expr, $verb:literal, $method:ident, $body:expr) => {
+        $call
+            .mutate($verb, |rid| {
+                $call
+                    .client
+                    .$method()
+                    .set_project($call.project)
+                    .set_target_https_proxy($call.name)
+                    .set_request_id(rid)
+                    .set_body($body.clone())
+                    .send()
+            })
+            .await?
+    };
+}
+
 /// The `targetHttpsProxies` collection.
 pub struct TargetHttpsProxies;
 
@@ -152,49 +171,22 @@ impl ComputeCollection for TargetHttpsProxies {
         planned: &Value,
         changed: &[AttrPath],
     ) -> Result<(), ProviderError> {
-        let (project, name, proxies) = (call.project, call.name, call.client);
+        let project = call.project;
         let touched = |a: &str| changed.iter().any(|p| p.top() == Some(a));
         if touched("ssl_certificates") || touched("certificate_manager_certificates") {
             let body: model::TargetHttpsProxiesSetSslCertificatesRequest =
                 cc::json_model(serde_json::json!({"sslCertificates": cert_links(planned, project)}), TYPE)?;
-            call.mutate("setSslCertificates", |rid| {
-                proxies
-                    .set_ssl_certificates()
-                    .set_project(project)
-                    .set_target_https_proxy(name)
-                    .set_request_id(rid)
-                    .set_body(body.clone())
-                    .send()
-            })
-            .await?;
+            set_action!(call, "setSslCertificates", set_ssl_certificates, body);
         }
         if touched("url_map") {
             let body = cc::url_map_reference(planned, project, TYPE)?;
-            call.mutate("setUrlMap", |rid| {
-                proxies
-                    .set_url_map()
-                    .set_project(project)
-                    .set_target_https_proxy(name)
-                    .set_request_id(rid)
-                    .set_body(body.clone())
-                    .send()
-            })
-            .await?;
+            set_action!(call, "setUrlMap", set_url_map, body);
         }
         if touched("quic_override") {
             let q = string(planned, "quic_override").unwrap_or_else(|| "NONE".into());
             let body: model::TargetHttpsProxiesSetQuicOverrideRequest =
                 cc::json_model(serde_json::json!({"quicOverride": q}), TYPE)?;
-            call.mutate("setQuicOverride", |rid| {
-                proxies
-                    .set_quic_override()
-                    .set_project(project)
-                    .set_target_https_proxy(name)
-                    .set_request_id(rid)
-                    .set_body(body.clone())
-                    .send()
-            })
-            .await?;
+            set_action!(call, "setQuicOverride", set_quic_override, body);
         }
         if touched("ssl_policy") {
             let j = match string(planned, "ssl_policy") {
@@ -202,30 +194,12 @@ impl ComputeCollection for TargetHttpsProxies {
                 None => serde_json::json!({}),
             };
             let body: model::SslPolicyReference = cc::json_model(j, TYPE)?;
-            call.mutate("setSslPolicy", |rid| {
-                proxies
-                    .set_ssl_policy()
-                    .set_project(project)
-                    .set_target_https_proxy(name)
-                    .set_request_id(rid)
-                    .set_body(body.clone())
-                    .send()
-            })
-            .await?;
+            set_action!(call, "setSslPolicy", set_ssl_policy, body);
         }
         if touched("certificate_map") {
             let body: model::TargetHttpsProxiesSetCertificateMapRequest =
                 cc::json_model(serde_json::json!({"certificateMap": string(planned, "certificate_map")}), TYPE)?;
-            call.mutate("setCertificateMap", |rid| {
-                proxies
-                    .set_certificate_map()
-                    .set_project(project)
-                    .set_target_https_proxy(name)
-                    .set_request_id(rid)
-                    .set_body(body.clone())
-                    .send()
-            })
-            .await?;
+            set_action!(call, "setCertificateMap", set_certificate_map, body);
         }
         if touched("server_tls_policy") {
             // The field's update is a PATCH of the proxy, with the fingerprint read last.
@@ -236,16 +210,7 @@ impl ComputeCollection for TargetHttpsProxies {
                 }),
                 TYPE,
             )?;
-            call.mutate("patch", |rid| {
-                proxies
-                    .patch()
-                    .set_project(project)
-                    .set_target_https_proxy(name)
-                    .set_request_id(rid)
-                    .set_body(body.clone())
-                    .send()
-            })
-            .await?;
+            set_action!(call, "patch", patch, body);
         }
         Ok(())
     }
