@@ -1590,7 +1590,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs functions.rs"]
     fn function_calls_with_real_functions() {
         assert_eq!(ok("max([1, 5, 3]...)"), Value::from(5));
         assert_eq!(ok("upper(\"a\")"), s("A"));
