@@ -323,6 +323,14 @@ impl Handle {
         Ok(Some((serial, record)))
     }
 
+    /// A journal entry as its key and value. Entries are keyed by a database-wide sequence (not
+    /// the entry's own `seq`, which restarts with every apply), so entries of different applies
+    /// never overwrite each other.
+    fn journal_record(&self, entry: &JournalEntry) -> Result<([u8; 8], Vec<u8>), StateError> {
+        let seq = self.db.generate_id().map_err(|e| self.err("cannot number a journal entry", e))?;
+        Ok((seq.to_be_bytes(), to_json(self, "a journal entry", entry)?))
+    }
+
     fn prune_history(&self) -> Result<(), StateError> {
         while self.history.len() > HISTORY_LIMIT {
             self.history.pop_min().map_err(|e| self.err("cannot prune state history", e))?;
@@ -483,8 +491,7 @@ impl StateStore for LocalStore {
         let h = self.handle().await?;
         let mut journal = Vec::with_capacity(opening.len() + closing.len());
         for entry in opening.iter().chain(closing) {
-            let seq = h.db.generate_id().map_err(|e| h.err("cannot number a journal entry", e))?;
-            journal.push((seq.to_be_bytes(), to_json(&h, "a journal entry", entry)?));
+            journal.push(h.journal_record(entry)?);
         }
         let mut encoded = Vec::with_capacity(changes.len());
         for (addr, r) in changes {
@@ -546,8 +553,8 @@ impl StateStore for LocalStore {
         let h = self.handle().await?;
         let mut batch = sled::Batch::default();
         for entry in entries {
-            let seq = h.db.generate_id().map_err(|e| h.err("cannot number a journal entry", e))?;
-            batch.insert(&seq.to_be_bytes(), to_json(&h, "a journal entry", entry)?);
+            let (key, raw) = h.journal_record(entry)?;
+            batch.insert(&key, raw);
         }
         h.journal.apply_batch(batch).map_err(|e| h.err("cannot write the apply journal", e))?;
         h.durable().await
@@ -610,14 +617,8 @@ impl StateStore for LocalStore {
         Ok(record.state)
     }
 
-    /// Entries are keyed by a database-wide sequence (not the entry's own `seq`, which restarts
-    /// with every apply), so entries of different applies never overwrite each other.
     async fn journal(&self, entry: &JournalEntry) -> Result<(), StateError> {
-        let h = self.handle().await?;
-        let seq = h.db.generate_id().map_err(|e| h.err("cannot number a journal entry", e))?;
-        let raw = to_json(&h, "a journal entry", entry)?;
-        h.journal.insert(seq.to_be_bytes(), raw).map_err(|e| h.err("cannot write the apply journal", e))?;
-        h.durable().await
+        self.journal_batch(std::slice::from_ref(entry)).await
     }
 
     async fn open_journal(&self) -> Result<Vec<JournalEntry>, StateError> {
