@@ -16,9 +16,10 @@ use crate::lang::value::Value;
 use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
 use crate::plan::instance::{plan_instance, InstanceInput};
 use crate::plan::model::*;
-use crate::providers::{CallContext, ReadPurpose, ReadRequest, Registry, ResourceType};
+use crate::providers::{CallContext, PlannedObject, ReadPurpose, ReadRequest, Registry, ResourceType};
 use crate::schema::diff::changed_paths_with_schema;
 use crate::schema::propose::propose;
+use crate::schema::validate::argument_span;
 use crate::schema::{validate, Schema};
 use crate::state::{codec, CheckResult, CheckStatus, JournalEntry, State};
 
@@ -134,6 +135,7 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
         PlanMode::Normal => {}
     }
     refuse_prevented_deletes(&changes, config, &mut diags);
+    check_across_resources(&changes, config, input.registry, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -932,6 +934,28 @@ fn refuse_prevented_deletes(changes: &[ResourceChange], config: &Config, diags: 
             .at_opt(config.resource(&c.addr.resource).map(|b| b.span))
             .help("to continue, apply deletion_policy = \"DELETE\" (or \"ABANDON\" to keep the object and forget it) first, or narrow the plan with --target"),
         );
+    }
+}
+
+/// Each provider's rules across its objects ([`Provider::check_across`]), located in the
+/// configuration of the instance each broken rule names.
+fn check_across_resources(changes: &[ResourceChange], config: &Config, registry: &Registry, diags: &mut Diagnostics) {
+    for (name, provider) in registry.providers() {
+        let objects: Vec<PlannedObject<'_>> = changes
+            .iter()
+            .filter(|c| c.provider == name)
+            .filter_map(|c| {
+                let value = c.after.as_ref()?;
+                Some(PlannedObject { addr: &c.addr, type_name: &c.type_name, value })
+            })
+            .collect();
+        if objects.is_empty() {
+            continue;
+        }
+        for v in provider.check_across(&objects) {
+            let span = config.resource(&v.addr.resource).map(|b| argument_span(&b.body, &v.path, b.span));
+            diags.push(Diagnostic::error(v.message).at_opt(span).help(v.help));
+        }
     }
 }
 

@@ -145,6 +145,33 @@ pub trait Provider: Send + Sync {
     async fn configure(&self, _config: &Value) -> Result<(), ProviderError> {
         Ok(())
     }
+
+    /// Rules that span several of this provider's objects and that the API would only refuse
+    /// at apply time (a backend service with health checks whose backends are serverless
+    /// NEGs). Called once per plan with every object the plan leaves in place (created,
+    /// updated or unchanged); values may hold unknowns, which a rule must skip.
+    fn check_across(&self, _objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
+        Vec::new()
+    }
+}
+
+/// One object as a plan leaves it, for [`Provider::check_across`].
+#[derive(Clone, Copy, Debug)]
+pub struct PlannedObject<'a> {
+    pub addr: &'a crate::addr::InstanceAddr,
+    pub type_name: &'a str,
+    pub value: &'a Value,
+}
+
+/// A broken cross-resource rule, located at an attribute of one instance's configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CrossResourceViolation {
+    pub addr: crate::addr::InstanceAddr,
+    /// The attribute (in `addr`'s configuration) to point at.
+    pub path: crate::addr::AttrPath,
+    pub message: String,
+    /// How to fix it.
+    pub help: String,
 }
 
 /// Maps resource type names to implementations.
@@ -189,5 +216,8 @@ impl Registry {
     }
     pub fn type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.types.keys().copied()
+    }
+    pub fn providers(&self) -> impl Iterator<Item = (&str, &Arc<dyn Provider>)> + '_ {
+        self.providers.iter().map(|(n, p)| (n.as_str(), p))
     }
 }

@@ -269,6 +269,12 @@ fn first_block_span(body: &Body, name: &str) -> Option<Span> {
         .min_by_key(|s| s.start)
 }
 
+/// The span of the whole argument at `path` in a resource's body, or of the closest enclosing
+/// block that is written out; `block_span` when nothing on the path is.
+pub fn argument_span(body: &Body, path: &AttrPath, block_span: Span) -> Span {
+    span_for_path(Some(body), path, block_span, false)
+}
+
 /// The span of the argument at `path` (relative to `body`): its name when `name_only`, else
 /// the whole `name = value`. Falls back to the closest enclosing block.
 fn span_for_path(body: Option<&Body>, path: &AttrPath, fallback: Span, name_only: bool) -> Span {
