@@ -24,9 +24,9 @@
 //! Run Services"); otherwise the title comes from the call's name (`vpc_connector` → "VPC
 //! Connector"). Checks of the root module form the section "Stack".
 //!
-//! **Summary line.** Each section gets one line, worded from its title: the title's last word
-//! reads as a common noun (lower case unless an acronym), so "VPC Connector" reads "VPC
-//! connector".
+//! **Summary line.** Each section gets one line, worded from its title read as a noun phrase:
+//! common nouns in lower case, acronyms and Google Cloud product names as written ("VPC
+//! connector", "Cloud SQL instance", "Secret Manager secrets", "load balancer").
 //! - all checks pass: "✅ VPC connector configuration is valid", or for a plural title (a
 //!   section of several calls, or a title whose last word is plural) "✅ All Cloud Run services
 //!   are properly configured";
@@ -220,24 +220,43 @@ fn pluralise_title(words: &[String]) -> String {
     }
 }
 
-/// The title as a noun phrase inside a sentence: the last word is a common noun, lower case
-/// unless an acronym ("Cloud SQL Instance" → "Cloud SQL instance"); a one-word title opening the
-/// sentence keeps its capital.
+/// Google Cloud product names of two words, kept as written inside a sentence.
+const PRODUCT_PAIRS: &[(&str, &str)] = &[("Secret", "Manager"), ("Compute", "Engine"), ("Artifact", "Registry")];
+/// One-word product names, kept as written inside a sentence.
+const PRODUCTS: &[&str] = &["BigQuery", "Bigtable", "Firestore", "Kubernetes", "Memorystore", "Spanner"];
+
+/// The title as a noun phrase inside a sentence: common nouns lower case, product names and
+/// acronyms as written ("Cloud SQL Instance" → "Cloud SQL instance", "Load Balancer" → "load
+/// balancer", "Secret Manager Secrets" → "Secret Manager secrets"); `opens_sentence` capitalises
+/// the first letter. "Cloud" and the word after it are a product name ("Cloud Run").
 fn phrase(words: &[&str], opens_sentence: bool) -> String {
-    let n = words.len();
-    words
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let last = i + 1 == n;
-            if last && !is_acronym(w) && !(opens_sentence && n == 1) {
-                w.to_lowercase()
-            } else {
-                w.to_string()
+    let mut keep: Vec<bool> = words.iter().map(|w| is_acronym(w) || PRODUCTS.contains(w)).collect();
+    for i in 0..words.len() {
+        if words[i] == "Cloud" {
+            keep[i] = true;
+            if let Some(k) = keep.get_mut(i + 1) {
+                *k = true;
             }
-        })
+        }
+        if let Some(next) = words.get(i + 1) {
+            if PRODUCT_PAIRS.contains(&(words[i], *next)) {
+                keep[i] = true;
+                keep[i + 1] = true;
+            }
+        }
+    }
+    let text = words
+        .iter()
+        .zip(keep)
+        .map(|(w, keep)| if keep { w.to_string() } else { w.to_lowercase() })
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    if opens_sentence {
+        let mut c = text.chars();
+        c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    } else {
+        text
+    }
 }
 
 fn humanize(name: &str) -> String {
@@ -573,6 +592,13 @@ mod tests {
         assert_eq!(singular_of("Addresses"), "Address");
         assert_eq!(singular_of("Policies"), "Policy");
         assert_eq!(singular_of("Monitoring"), "Monitoring");
+        assert_eq!(phrase(&["Load", "Balancer"], false), "load balancer");
+        assert_eq!(phrase(&["Load", "Balancer"], true), "Load balancer");
+        assert_eq!(phrase(&["Secret", "Manager"], false), "Secret Manager");
+        assert_eq!(phrase(&["Secret", "Manager", "Secrets"], false), "Secret Manager secrets");
+        assert_eq!(phrase(&["Cloud", "Run", "Service"], false), "Cloud Run service");
+        assert_eq!(phrase(&["VPC", "Connector"], true), "VPC connector");
+        assert_eq!(phrase(&["Monitoring"], false), "monitoring");
     }
 
     #[test]
