@@ -397,4 +397,22 @@ fn an_owner_managed_secret_without_a_version_is_named_until_its_owner_adds_one()
     let report = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
     assert!(report.contains("✅ owner values enabled") && report.contains("Overall Status: HEALTHY"), "{report}");
+
+    // Where the output cannot take emoji, the same report in ASCII: a locale without UTF-8, a
+    // dumb terminal, or --ascii.
+    for (args, env) in [
+        (vec!["check", dir], vec![("LANG", "C")]),
+        (vec!["check", dir], vec![("TERM", "dumb")]),
+        (vec!["check", dir, "--ascii"], vec![]),
+    ] {
+        let o = s.cairn(&scenario, &args, &env);
+        let report = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
+        assert!(report.is_ascii(), "{args:?} {env:?}: {report}");
+        assert!(
+            report.starts_with("==> Starting Complete Infrastructure Validation for ")
+                && report.contains("\n--> Checking Secret Manager...\n   [OK] Secret Manager configuration is valid\n"),
+            "{args:?} {env:?}: {report}"
+        );
+    }
 }
