@@ -114,17 +114,24 @@ impl ModuleSources {
         }
     }
 
-    /// The section key and title of a module's checks (`module` as in a check's address).
-    fn section_of(&self, module: &str) -> (String, String) {
+    /// The section a module's checks go to (`module` as in a check's address), and its title.
+    fn section_of(&self, module: &str) -> (SectionKey, String) {
         let dir = self.dirs.iter().find(|(m, _)| m == module).map(|(_, d)| d);
         match dir {
             Some(dir) if self.dirs.iter().filter(|(_, d)| d == dir).count() > 1 => {
                 let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                (format!("source:{}", dir.display()), pluralise_title(&title_words(&name)))
+                (SectionKey::Source(dir.clone()), pluralise_title(&title_words(&name)))
             }
-            _ => (format!("call:{module}"), title(module)),
+            _ => (SectionKey::Call(module.to_string()), title(module)),
         }
     }
+}
+
+/// What a section gathers: the checks of every call of one module source, or of one call.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum SectionKey {
+    Source(PathBuf),
+    Call(String),
 }
 
 /// One section of the report.
@@ -277,11 +284,11 @@ fn check_label(s: &Section<'_>, c: &CheckResult) -> String {
 
 fn sections<'a>(results: &'a [CheckResult], sources: &ModuleSources) -> Vec<Section<'a>> {
     // In the order the checks come (the configuration's), not alphabetical.
-    let mut by_key: indexmap::IndexMap<String, Section<'a>> = indexmap::IndexMap::new();
+    let mut by_key: indexmap::IndexMap<SectionKey, Section<'a>> = indexmap::IndexMap::new();
     for r in results {
         let module = split(&r.address).0;
         let (key, title) = sources.section_of(module);
-        let grouped = key.starts_with("source:");
+        let grouped = matches!(key, SectionKey::Source(_));
         by_key
             .entry(key)
             .or_insert_with(|| {
