@@ -190,6 +190,13 @@ pub enum Command {
         format: Format,
         #[arg(long = "lock-timeout", default_value = "0s")]
         lock_timeout: String,
+        /// Text report: every check's own lines under its section's summary line.
+        #[arg(long = "detailed-report")]
+        detailed_report: bool,
+        /// Text report: plain-ASCII markers instead of emoji (the default where the locale is
+        /// not UTF-8 or TERM=dumb).
+        #[arg(long)]
+        ascii: bool,
     },
     /// Show a saved plan.
     Show {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts};
 use super::console::Console;
 use super::diagnostics::render_diagnostics;
-use super::render::{json as rjson, markdown as rmd, text as rtext, RenderOptions};
+use super::render::{json as rjson, markdown as rmd, text as rtext, HealthOptions, ModuleSources, RenderOptions};
 use crate::apply::{ApplyOutcome, Interrupt, Lines};
 use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use crate::lang::diag::{Diagnostics, SourceMap};
@@ -197,11 +197,17 @@ fn render_drift(plan: &Plan, format: Format, color: bool) -> String {
     }
 }
 
-fn render_health(stack_name: &str, checks: &[CheckResult], format: Format, color: bool) -> String {
+fn render_health(
+    stack_name: &str,
+    checks: &[CheckResult],
+    sources: &ModuleSources,
+    format: Format,
+    opts: &HealthOptions,
+) -> String {
     match format {
-        Format::Text => super::render::health_text(stack_name, checks, &RenderOptions { color }),
-        Format::Json => format!("{}\n", pretty_json(&super::render::health_json(stack_name, checks))),
-        Format::Markdown => super::render::health_markdown(stack_name, checks),
+        Format::Text => super::render::health_text(stack_name, checks, sources, opts),
+        Format::Json => format!("{}\n", pretty_json(&super::render::health_json(stack_name, checks, sources))),
+        Format::Markdown => super::render::health_markdown(stack_name, checks, sources),
     }
 }
 
@@ -266,13 +272,16 @@ pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Re
             console.out(&render_drift(&r.plan, format, color));
             Ok(drift_exit_code(&r.plan.drift))
         }
-        Command::Check { dir, vars, format, lock_timeout } => {
+        Command::Check { dir, vars, format, lock_timeout, detailed_report, ascii } => {
             let dir = stack_dir(&chdir, dir);
             let stack_name = dir.display().to_string();
             let mut a = ops::PlanArgs::new(common(dir, &vars, &lock_timeout, &registry)?);
             a.live_values = true;
             let r = ops::plan(a).await?;
-            console.out(&render_health(&stack_name, &r.plan.checks, format, color));
+            let sources = ModuleSources::new(r.module_dirs.iter().map(|(p, d)| (p, d)));
+            let emoji = !ascii && super::render::output_takes_emoji(|k| std::env::var(k).ok());
+            let opts = HealthOptions { color, emoji, detailed: detailed_report };
+            console.out(&render_health(&stack_name, &r.plan.checks, &sources, format, &opts));
             Ok(check_exit_code(&r.plan.checks))
         }
         Command::Show { planfile, format, json, marker } => {

@@ -38,6 +38,9 @@ pub struct PlanOutput {
     pub plan: Plan,
     pub warnings: Diagnostics,
     pub sources: SourceMap,
+    /// Each module of the configuration and the directory it was loaded from: the health report
+    /// puts the checks of several calls of one module into one section.
+    pub module_dirs: Vec<(crate::addr::ModulePath, PathBuf)>,
 }
 
 pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
@@ -58,7 +61,8 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
         crate::plan::file::write(out, &pf)
             .map_err(|e| OpError::msg(format!("cannot write plan file {}: {e}", out.display())))?;
     }
-    Ok(PlanOutput { plan: result.plan, warnings: result.warnings, sources })
+    let module_dirs = stack.config.modules.iter().map(|(p, m)| (p.clone(), m.dir.clone())).collect();
+    Ok(PlanOutput { plan: result.plan, warnings: result.warnings, sources, module_dirs })
 }
 
 pub(crate) fn parse_targets(ts: &[String]) -> Result<Vec<AnyAddr>, OpError> {

@@ -5,12 +5,34 @@
 #
 # It runs on a scratch copy of stacks/ and modules/ so that the repository's state/staging —
 # which may hold the state of a real project — is never touched.
+#
+# `bash stacks/staging/demo.sh --print-binary` builds Cairn and prints where the binary is.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
 
-cargo build --quiet
-cairn="$repo/target/debug/cairn"
+# Builds Cairn and prints the binary's path. CARGO_TARGET_DIR, a `build.target-dir` in a cargo
+# config and workspaces all move it away from target/debug, so ask cargo: the JSON message of
+# the bin artifact names its executable (plain grep and sed: jq is often not installed).
+# Compiler diagnostics still go to the terminal (json-render-diagnostics).
+locate_cairn() {
+  local messages
+  messages="$("${CARGO:-cargo}" build --quiet --bin cairn --message-format=json-render-diagnostics)" || return 1
+  printf '%s\n' "$messages" \
+    | grep '"reason":"compiler-artifact"' \
+    | grep -o '"executable":"[^"]*"' \
+    | tail -n 1 \
+    | sed -e 's/^"executable":"//' -e 's/"$//'
+}
+cairn="$(locate_cairn)" || { echo "cargo could not build cairn (see above)" >&2; exit 1; }
+if [ -z "$cairn" ] || [ ! -x "$cairn" ]; then
+  echo "cargo built cairn but did not report an executable for it (got '$cairn')" >&2
+  exit 1
+fi
+if [ "${1:-}" = "--print-binary" ]; then
+  printf '%s\n' "$cairn"
+  exit 0
+fi
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/cairn-staging-demo.XXXXXX")"
 cp -R stacks modules "$scratch/"

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod certificate_module;
 mod ci_markdown;
 mod corpus;
 mod crash;

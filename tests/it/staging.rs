@@ -39,12 +39,32 @@ impl Staging {
             .arg(scenario)
             .args(args)
             .current_dir(&self.root)
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // The health report prints emoji only where the locale takes them: fix one that does,
+            // whatever the environment running the tests has.
+            .env("LANG", "C.UTF-8")
+            .env("TERM", "xterm")
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE");
         for (k, v) in env {
             c.env(k, v);
         }
         c.output().unwrap()
     }
+}
+
+/// The certificate's name as modules/managed-certificate derives it: the stack's name prefix and
+/// a hash of its sorted domains (variables.tf's default).
+fn certificate_name() -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(b"api-staging.netrasystems.ai,staging.netrasystems.ai");
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("staging-netrasystems-ai-cert-{}", &hex[..8])
+}
+
+/// The report without its first line, which names the scratch directory.
+fn stable_report(report: &str) -> String {
+    report.lines().filter(|l| !l.starts_with("🚀 Starting")).collect::<Vec<_>>().join("\n")
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -84,17 +104,17 @@ fn remediation_flow_goes_from_critical_to_healthy() {
     let stack = s.stack();
     let dir = stack.to_str().unwrap();
 
-    let o = s.cairn(&scenario, &["check", dir], &[]);
+    let o = s.cairn(&scenario, &["check", dir, "--detailed-report"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
     let report = stdout(&o);
     for line in [
         "Overall Status: CRITICAL",
-        "Secret 'database-url' is missing",
-        "Secret 'jwt-secret-staging' is missing",
-        "Backend service 'staging-backend-service' timeout is 30s, expected 600s",
-        "Certificate 'staging-netrasystems-ai-cert' is missing",
+        "   - Secret 'database-url' is missing",
+        "   - Secret 'jwt-secret-staging' is missing",
+        "   - Backend service 'staging-backend-service' timeout is 30s, expected 600s",
+        &format!("   - Certificate '{}' is missing", certificate_name()),
         // The owners' values were there (the roadmap found only two secrets missing).
-        "PASS  owner values enabled",
+        "✅ owner values enabled",
     ] {
         assert!(report.contains(line), "missing {line:?} in:\n{report}");
     }
@@ -201,6 +221,26 @@ fn the_readme_demo_runs_as_written() {
     assert!(stderr(&o).contains("Creation complete") || out.contains("Creation complete"), "apply progress shown");
 }
 
+/// demo.sh asks cargo where it put the binary, so it runs for anyone whose CARGO_TARGET_DIR
+/// (a target directory shared by many projects) is not the repository's target/. Pointed at
+/// the target directory this test's own cairn was built in, it finds that binary without
+/// rebuilding it.
+#[test]
+fn the_demo_finds_cairn_in_the_target_directory_cargo_uses() {
+    let bin = std::fs::canonicalize(cairn_bin()).unwrap();
+    let target = bin.parent().and_then(Path::parent).expect("<target>/debug/cairn");
+    let o = std::process::Command::new("bash")
+        .args(["stacks/staging/demo.sh", "--print-binary"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let printed = stdout(&o);
+    let found = std::fs::canonicalize(printed.trim()).unwrap_or_else(|e| panic!("{printed:?}: {e}"));
+    assert_eq!(found, bin);
+}
+
 /// Edits the emulated cloud's data file between invocations: a change made behind Cairn's back.
 fn break_cloud(s: &Staging, edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) {
     let path = s.root.join("state/staging/emulator-cloud.json");
@@ -233,29 +273,49 @@ fn each_component_failure_has_its_line_in_the_health_report() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 
     type Break = Box<dyn Fn(&mut serde_json::Map<String, serde_json::Value>)>;
-    let failures: Vec<(&str, Break, &str)> = vec![
-        ("connector_error", Box::new(|r| value_of(r, "vpcaccess", "connectors/staging-connector")["state"] = "ERROR".into()), "VPC connector state is 'ERROR', expected 'READY'"),
-        ("instance_suspended", Box::new(|r| value_of(r, "sqladmin", "instances/netra-staging-db")["state"] = "SUSPENDED".into()), "Cloud SQL instance state is 'SUSPENDED', expected 'RUNNABLE'"),
-        ("secret_version_disabled", Box::new(|r| value_of(r, "secretmanager", "secrets/jwt-secret-staging/versions/1")["state"] = "DISABLED".into()), "Secret 'jwt-secret-staging' version is disabled"),
+    let failures: Vec<(&str, Break, String)> = vec![
+        (
+            "connector_error",
+            Box::new(|r| value_of(r, "vpcaccess", "connectors/staging-connector")["state"] = "ERROR".into()),
+            "VPC connector state is 'ERROR', expected 'READY'".into(),
+        ),
+        (
+            "instance_suspended",
+            Box::new(|r| value_of(r, "sqladmin", "instances/netra-staging-db")["state"] = "SUSPENDED".into()),
+            "Cloud SQL instance state is 'SUSPENDED', expected 'RUNNABLE'".into(),
+        ),
+        (
+            "secret_version_disabled",
+            Box::new(|r| {
+                value_of(r, "secretmanager", "secrets/jwt-secret-staging/versions/1")["state"] = "DISABLED".into()
+            }),
+            "Secret 'jwt-secret-staging' version is disabled".into(),
+        ),
         (
             "certificate_stuck",
             Box::new(|r| {
-                let cert = value_of(r, "compute", "sslCertificates/staging-netrasystems-ai-cert");
+                let cert = value_of(r, "compute", &format!("sslCertificates/{}", certificate_name()));
                 cert["managed"]["status"] = "PROVISIONING".into();
                 cert["managed"]["domainStatus"]["api-staging.netrasystems.ai"] = "FAILED_NOT_VISIBLE".into();
             }),
-            "Certificate 'staging-netrasystems-ai-cert' is FAILED_NOT_VISIBLE for api-staging.netrasystems.ai, expected ACTIVE",
+            format!(
+                "Certificate '{}' is FAILED_NOT_VISIBLE for api-staging.netrasystems.ai, expected ACTIVE",
+                certificate_name()
+            ),
         ),
-        ("backend_timeout", Box::new(|r| value_of(r, "compute", "backendServices/staging-auth-service")["timeoutSec"] = 30.into()), "Backend service 'staging-auth-service' timeout is 30s, expected 600s"),
+        (
+            "backend_timeout",
+            Box::new(|r| value_of(r, "compute", "backendServices/staging-auth-service")["timeoutSec"] = 30.into()),
+            "Backend service 'staging-auth-service' timeout is 30s, expected 600s".into(),
+        ),
     ];
     for (name, brk, line) in failures {
         break_cloud(&s, |r| brk(r));
         let o = s.cairn(&scenario, &["check", dir], &[]);
         let report = stdout(&o);
         assert_eq!(o.status.code(), Some(2), "{name}: {report}{}", stderr(&o));
-        assert!(report.contains(line), "{name}: missing {line:?} in\n{report}");
-        let stable = report.lines().filter(|l| !l.starts_with("Infrastructure health:")).collect::<Vec<_>>().join("\n");
-        insta::assert_snapshot!(format!("staging_health_after_{name}"), stable);
+        assert!(report.contains(&format!("   - {line}\n")), "{name}: missing {line:?} in\n{report}");
+        insta::assert_snapshot!(format!("staging_health_after_{name}"), stable_report(&report));
     }
 }
 
@@ -298,10 +358,13 @@ fn an_owner_managed_secret_without_a_version_is_named_until_its_owner_adds_one()
     let dir = stack.to_str().unwrap();
     let line = "Secret 'openai-api-key' has no enabled version (its value is set by its owner: add one with gcloud secrets versions add openai-api-key --data-file=-)";
 
-    let o = s.cairn(&scenario, &["check", dir], &[]);
+    let o = s.cairn(&scenario, &["check", dir, "--detailed-report"], &[]);
     let report = stdout(&o);
     assert_eq!(o.status.code(), Some(2), "{report}{}", stderr(&o));
-    assert!(report.contains(&format!("FAIL  {line}")) && report.contains(&format!("   - {line}")), "{report}");
+    assert!(
+        report.contains(&format!("❌ owner values enabled: {line}")) && report.contains(&format!("   - {line}")),
+        "{report}"
+    );
     // A secret that does not exist is reported once, as missing.
     assert!(
         report.contains("Secret 'database-url' is missing") && !report.contains("Secret 'database-url' has no"),
@@ -310,7 +373,7 @@ fn an_owner_managed_secret_without_a_version_is_named_until_its_owner_adds_one()
     assert_eq!(
         report.matches("has no enabled version").count(),
         2,
-        "only openai-api-key, in its section and the summary: {report}"
+        "only openai-api-key, in its section's detail and the critical failures: {report}"
     );
 
     // Plan and apply do not count versions (one list call per type): nothing about it there.
@@ -327,12 +390,29 @@ fn an_owner_managed_secret_without_a_version_is_named_until_its_owner_adds_one()
     let o = s.cairn(&scenario, &["check", dir], &[]);
     let report = stdout(&o);
     assert_eq!(o.status.code(), Some(2), "{report}{}", stderr(&o));
-    let stable = report.lines().filter(|l| !l.starts_with("Infrastructure health:")).collect::<Vec<_>>().join("\n");
-    insta::assert_snapshot!("staging_health_with_an_owner_value_missing", stable);
+    insta::assert_snapshot!("staging_health_with_an_owner_value_missing", stable_report(&report));
 
     add_version_in_cloud(&s, "openai-api-key");
-    let o = s.cairn(&scenario, &["check", dir], &[]);
+    let o = s.cairn(&scenario, &["check", dir, "--detailed-report"], &[]);
     let report = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
-    assert!(report.contains("PASS  owner values enabled") && report.contains("Overall Status: HEALTHY"), "{report}");
+    assert!(report.contains("✅ owner values enabled") && report.contains("Overall Status: HEALTHY"), "{report}");
+
+    // Where the output cannot take emoji, the same report in ASCII: a locale without UTF-8, a
+    // dumb terminal, or --ascii.
+    for (args, env) in [
+        (vec!["check", dir], vec![("LANG", "C")]),
+        (vec!["check", dir], vec![("TERM", "dumb")]),
+        (vec!["check", dir, "--ascii"], vec![]),
+    ] {
+        let o = s.cairn(&scenario, &args, &env);
+        let report = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
+        assert!(report.is_ascii(), "{args:?} {env:?}: {report}");
+        assert!(
+            report.starts_with("==> Starting Complete Infrastructure Validation for ")
+                && report.contains("\n--> Checking Secret Manager...\n   [OK] Secret Manager configuration is valid\n"),
+            "{args:?} {env:?}: {report}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ pub mod markdown;
 pub mod text;
 mod values;
 
-pub use health::{health_json, health_markdown, health_text};
+pub use health::{health_json, health_markdown, health_text, output_takes_emoji, HealthOptions, ModuleSources};
 pub use json::{checks_json, drift_json, plan_json};
 pub use markdown::{checks_markdown, drift_markdown, plan_comment_markdown, plan_comment_marker, plan_markdown};
 pub use text::{checks_text, drift_text, plan_text};
