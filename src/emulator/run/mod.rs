@@ -180,6 +180,11 @@ const KEY_REVOCATION_ACTIONS: &[&str] = &["ENCRYPTION_KEY_REVOCATION_ACTION_UNSP
 const VPC_EGRESS: &[&str] = &["VPC_EGRESS_UNSPECIFIED", "ALL_TRAFFIC", "PRIVATE_RANGES_ONLY"];
 const SCALING_MODES: &[&str] = &["SCALING_MODE_UNSPECIFIED", "AUTOMATIC", "MANUAL"];
 const MEDIUMS: &[&str] = &["MEDIUM_UNSPECIFIED", "MEMORY"];
+/// google.iam.v1.AuditLogConfig.LogType.
+const LOG_TYPES: &[&str] = &["LOG_TYPE_UNSPECIFIED", "ADMIN_READ", "DATA_WRITE", "DATA_READ"];
+const SET_POLICY_ENUMS: &[EnumField] =
+    &[EnumField { path: "policy.auditConfigs[].auditLogConfigs[].logType", values: LOG_TYPES }];
+const POLICY_ENUMS: &[EnumField] = &[EnumField { path: "auditConfigs[].auditLogConfigs[].logType", values: LOG_TYPES }];
 
 macro_rules! condition_enums {
     ($prefix:literal) => {
@@ -668,9 +673,7 @@ fn serving_port(service: &Map<String, Value>) -> i64 {
 /// The body of a create or update: enums as names, checked against the schema, output-only
 /// fields dropped.
 fn service_body(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
-    let mut body = Value::Object(req.json_body()?);
-    enums::decode(&mut body, SERVICE_ENUMS).map_err(invalid_argument)?;
-    let Value::Object(mut body) = body else { unreachable!("decoded an object") };
+    let mut body = decoded_body(req, SERVICE_ENUMS)?;
     let doc = discovery::of(API);
     doc.check_body(SERVICE_SCHEMA, &body, "service")?;
     doc.strip_output_only(SERVICE_SCHEMA, &mut body);
@@ -683,6 +686,17 @@ fn flag(req: &ApiRequest, name: &str) -> Result<bool, ApiError> {
         Some("true") => Ok(true),
         Some(other) => Err(invalid_argument(format!("Invalid value at '{name}' (TYPE_BOOL), \"{other}\""))),
     }
+}
+
+/// The request body with enum numbers turned into names.
+fn decoded_body(req: &ApiRequest, fields: &[EnumField]) -> Result<Map<String, Value>, ApiError> {
+    let mut body = req.json_body()?;
+    let mut as_value = Value::Object(std::mem::take(&mut body));
+    enums::decode(&mut as_value, fields).map_err(invalid_argument)?;
+    if let Value::Object(decoded) = as_value {
+        body = decoded;
+    }
+    Ok(body)
 }
 
 /// The writable part of a service (what an update without a mask replaces).
@@ -1098,15 +1112,20 @@ fn iam_call(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str, verb: &str) -> Resu
     let stored = ctx.store.get(API, name).cloned().ok_or_else(|| service_not_found(name))?;
     let doc = discovery::of(API);
     match verb {
-        "getIamPolicy" if req.method == Method::GET || req.method == Method::POST => Ok(iam::policy(&stored.internal)),
+        "getIamPolicy" if req.method == Method::GET || req.method == Method::POST => {
+            let mut policy = iam::policy(&stored.internal);
+            enums::encode(&mut policy, POLICY_ENUMS, req.enum_ints);
+            Ok(policy)
+        }
         "setIamPolicy" if req.method == Method::POST => {
-            let body = req.json_body()?;
+            let body = decoded_body(req, SET_POLICY_ENUMS)?;
             doc.check_body("GoogleIamV1SetIamPolicyRequest", &body, "request")?;
             let mut internal = stored.internal.clone();
             let serial = ctx.store.generation() + 1;
-            let policy = iam::set(&mut internal, &body, serial)?;
+            let mut policy = iam::set(&mut internal, &body, serial)?;
             // A policy change is not a change of the service: its etag stays.
             ctx.store.put(API, name, stored.value, internal);
+            enums::encode(&mut policy, POLICY_ENUMS, req.enum_ints);
             Ok(policy)
         }
         "testIamPermissions" if req.method == Method::POST => {
@@ -1119,10 +1138,10 @@ fn iam_call(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str, verb: &str) -> Resu
 }
 
 fn list_services(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, location: &str) -> Result<Value, ApiError> {
-    let show_deleted = flag(req, "showDeleted")?;
-    let _ = show_deleted; // the emulator keeps no deleted services to show
-                          // `locations/-` lists the services of every location (ListServicesRequest.parent: "To query
-                          // for all of the services in a project, use `-` as the location").
+    // Deleted services are gone at once here, so `showDeleted` has nothing more to show.
+    flag(req, "showDeleted")?;
+    // `locations/-` lists the services of every location (ListServicesRequest.parent: "To query
+    // for all of the services in a project, use `-` as the location").
     let items: Vec<Value> = ctx
         .store
         .all(API)

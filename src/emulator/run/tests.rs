@@ -436,3 +436,20 @@ fn seeded_services_serve_at_once_or_fail_when_told() {
     let err = Run.seed(&mut ctx, &json!({"servises": []})).unwrap_err();
     assert!(err.contains("unknown field"), "{err}");
 }
+
+#[test]
+fn wait_holds_until_the_operation_is_due_or_its_timeout() {
+    let mut store = Store::new();
+    let now = Utc::now();
+    let op = call(&mut store, now, Method::POST, PARENT, "serviceId=api", hello()).unwrap();
+    let name = op["name"].as_str().unwrap().to_string();
+    let due = store.operations[&name].done_at;
+    let wait = |body: Value| ApiRequest::decoded(Method::POST, &format!("v2/{name}:wait"), "", body);
+    assert_eq!(Run.hold_until(&store, &wait(Value::Null)), Some(due));
+    let short = Run.hold_until(&store, &wait(json!({"timeout": "0.001s"}))).unwrap();
+    assert!(short <= due);
+    operations::settle_due(&mut store, later(now));
+    assert_eq!(Run.hold_until(&store, &wait(Value::Null)), None, "a finished operation answers at once");
+    let get = ApiRequest::decoded(Method::GET, &format!("v2/{name}"), "", Value::Null);
+    assert_eq!(Run.hold_until(&store, &get), None);
+}
