@@ -42,6 +42,10 @@ const SERVICE_TYPE: &str = "type.googleapis.com/google.cloud.run.v2.Service";
 const REVISION_TYPE: &str = "type.googleapis.com/google.cloud.run.v2.Revision";
 /// Who the emulator says made a change (`creator`, `lastModifier`), as its other APIs do.
 const USER: &str = "user@example.com";
+/// Where field violations are reported, as the real API words them ("Violation in
+/// CreateServiceRequest.service_id: …", github.com/pulumi/pulumi-gcp issue 3166).
+const CREATE: &str = "Violation in CreateServiceRequest.service";
+const UPDATE: &str = "Violation in UpdateServiceRequest.service";
 /// Not documented; one page holds every service of a test or a stack.
 const MAX_PAGE_SIZE: usize = 1000;
 
@@ -829,6 +833,7 @@ fn check_traffic_revisions(
     name: &str,
     spec: &Map<String, Value>,
     extra: Option<&str>,
+    at: &str,
 ) -> Result<(), ApiError> {
     for (i, target) in spec.get("traffic").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let Some(revision) = target.get("revision").and_then(Value::as_str).filter(|r| !r.is_empty()) else {
@@ -837,7 +842,7 @@ fn check_traffic_revisions(
         let full = format!("{name}/revisions/{revision}");
         if !store.contains(API, &full) && extra != Some(full.as_str()) {
             return Err(invalid_argument(format!(
-                "service.traffic[{i}].revision: revision \"{revision}\" does not exist in service \"{}\".",
+                "{at}.traffic[{i}].revision: revision \"{revision}\" does not exist in service \"{}\".",
                 parts(name).2
             )));
         }
@@ -852,6 +857,7 @@ fn next_revision_name(
     name: &str,
     spec: &Map<String, Value>,
     generation: u64,
+    at: &str,
 ) -> Result<String, ApiError> {
     let id = parts(name).2;
     let chosen = spec.get("template").and_then(|t| t.get("revision")).and_then(Value::as_str).filter(|r| !r.is_empty());
@@ -859,7 +865,7 @@ fn next_revision_name(
         Some(r) => {
             if !r.starts_with(&format!("{id}-")) {
                 return Err(invalid_argument(format!(
-                    "service.template.revision: revision name \"{r}\" must be prefixed by the service name \"{id}-\"."
+                    "{at}.template.revision: revision name \"{r}\" must be prefixed by the service name \"{id}-\"."
                 )));
             }
             r.to_string()
@@ -885,14 +891,15 @@ fn create(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, location: &str) ->
         .ok_or_else(|| invalid_argument("service_id is required (the serviceId query parameter)."))?
         .to_string();
     if !valid_service_id(&id) {
+        // The real API's words (github.com/pulumi/pulumi-gcp issue 3166).
         return Err(invalid_argument(format!(
-            "Invalid service_id \"{id}\": it must be 1 to 49 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen."
+            "{CREATE}_id: only lowercase, digits, and hyphens; must begin with letter, and cannot end with hyphen; must be less than 50 characters."
         )));
     }
     let validate_only = flag(req, "validateOnly")?;
     let body = service_body(req)?;
     let name = format!("projects/{project}/locations/{location}/services/{id}");
-    create_service(ctx, &name, body, validate_only)
+    create_service(ctx, &name, body, validate_only, CREATE)
 }
 
 fn create_service(
@@ -900,11 +907,12 @@ fn create_service(
     name: &str,
     body: Map<String, Value>,
     validate_only: bool,
+    at: &str,
 ) -> Result<Value, ApiError> {
     if ctx.store.contains(API, name) {
         return Err(already_exists(format!("Resource '{}' already exists.", parts(name).2)));
     }
-    let service = new_service(ctx, name, body)?;
+    let service = new_service(ctx, name, body, at)?;
     let revision = service["latestCreatedRevision"].as_str().unwrap_or_default().to_string();
     if validate_only {
         return Ok(validated(name, Value::Object(service), ctx.now));
@@ -917,16 +925,21 @@ fn create_service(
 }
 
 /// A new service (generation 1, its first revision named) from a create body.
-fn new_service(ctx: &mut Ctx<'_>, name: &str, body: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+fn new_service(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    body: Map<String, Value>,
+    at: &str,
+) -> Result<Map<String, Value>, ApiError> {
     let (project, location, id) = {
         let (p, l, s) = parts(name);
         (p.to_string(), l.to_string(), s.to_string())
     };
     let mut spec = writable(&body);
     let number = ctx.store.projects.number_for(&project);
-    spec::prepare(&mut spec, "service", &number)?;
-    let revision = next_revision_name(ctx.store, name, &spec, 1)?;
-    check_traffic_revisions(ctx.store, name, &spec, Some(&revision))?;
+    spec::prepare(&mut spec, at, &number)?;
+    let revision = next_revision_name(ctx.store, name, &spec, 1, at)?;
+    check_traffic_revisions(ctx.store, name, &spec, Some(&revision), at)?;
     let (uri, urls) = uris(ctx.store, &project, &location, &id);
     let now = operations::timestamp(ctx.now);
     let mut service = spec;
@@ -960,7 +973,7 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
     let body = service_body(req)?;
     let Some(current) = ctx.store.get(API, name).map(|r| r.value.clone()) else {
         if allow_missing {
-            return create_service(ctx, name, body, validate_only);
+            return create_service(ctx, name, body, validate_only, UPDATE);
         }
         return Err(service_not_found(name));
     };
@@ -985,7 +998,7 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
     };
     let (project, _, _) = parts(name);
     let number = ctx.store.projects.number_for(project);
-    spec::prepare(&mut spec, "service", &number)?;
+    spec::prepare(&mut spec, UPDATE, &number)?;
     if spec == writable(&current) {
         // Nothing to change: the operation reports the service as it is.
         if validate_only {
@@ -1001,8 +1014,8 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
         current.get("generation").and_then(Value::as_str).and_then(|g| g.parse::<u64>().ok()).unwrap_or(1) + 1;
     let template_changed = spec.get("template") != current.get("template");
     let new_revision =
-        if template_changed { Some(next_revision_name(ctx.store, name, &spec, generation)?) } else { None };
-    check_traffic_revisions(ctx.store, name, &spec, new_revision.as_deref())?;
+        if template_changed { Some(next_revision_name(ctx.store, name, &spec, generation, UPDATE)?) } else { None };
+    check_traffic_revisions(ctx.store, name, &spec, new_revision.as_deref(), UPDATE)?;
     let mut service: Map<String, Value> =
         current.iter().filter(|(k, _)| !WRITABLE.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
     service.extend(spec);
@@ -1254,7 +1267,7 @@ fn seed_service(ctx: &mut Ctx<'_>, s: &ScenarioService) -> Result<(), ApiError> 
     let mut body = s.service.clone();
     discovery::of(API).check_body(SERVICE_SCHEMA, &body, "service")?;
     discovery::of(API).strip_output_only(SERVICE_SCHEMA, &mut body);
-    let service = new_service(ctx, &name, body)?;
+    let service = new_service(ctx, &name, body, "service")?;
     let revision = service["latestCreatedRevision"].as_str().unwrap_or_default().to_string();
     let revision_value = build_revision(&service, &revision, ctx.now);
     ctx.store.put(API, &revision, revision_value, Value::Null);

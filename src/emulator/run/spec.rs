@@ -2,7 +2,9 @@
 //!
 //! Limits come from the discovery document (run.v2.json, revision 20261031) field
 //! descriptions unless a comment names a cloud.google.com page. Errors name the field as the
-//! request spells it (`service.template.containers[0].image`).
+//! request spells it, after the caller's prefix (`Violation in
+//! CreateServiceRequest.service.template.containers[0].image: …`, as the real API words field
+//! violations).
 
 use serde_json::{json, Map, Value};
 

@@ -453,3 +453,32 @@ fn wait_holds_until_the_operation_is_due_or_its_timeout() {
     let get = ApiRequest::decoded(Method::GET, &format!("v2/{name}"), "", Value::Null);
     assert_eq!(Run.hold_until(&store, &get), None);
 }
+
+#[test]
+fn field_violations_are_worded_as_the_real_api_words_them() {
+    let mut store = Store::new();
+    let now = Utc::now();
+    let err = call(&mut store, now, Method::POST, PARENT, "serviceId=Bad_Id", hello()).unwrap_err();
+    assert_eq!(
+        err.message,
+        "Violation in CreateServiceRequest.service_id: only lowercase, digits, and hyphens; must begin with letter, and cannot end with hyphen; must be less than 50 characters."
+    );
+    let err = call(&mut store, now, Method::POST, PARENT, "serviceId=api", json!({"template": {"containers": [{}]}}))
+        .unwrap_err();
+    assert!(
+        err.message.starts_with("Violation in CreateServiceRequest.service.template.containers[0].image:"),
+        "{}",
+        err.message
+    );
+    call(&mut store, now, Method::POST, PARENT, "serviceId=api", hello()).unwrap();
+    let err = call(
+        &mut store,
+        now,
+        Method::PATCH,
+        &format!("v2/{NAME}"),
+        "",
+        json!({"template": {"timeout": "0s", "containers": [{"image": "i"}]}}),
+    )
+    .unwrap_err();
+    assert!(err.message.starts_with("Violation in UpdateServiceRequest.service.template.timeout:"), "{}", err.message);
+}
