@@ -937,7 +937,7 @@ fn new_service(
     };
     let mut spec = writable(&body);
     let number = ctx.store.projects.number_for(&project);
-    spec::prepare(&mut spec, at, &number)?;
+    spec::prepare(&mut spec, at, &number, true)?;
     let revision = next_revision_name(ctx.store, name, &spec, 1, at)?;
     check_traffic_revisions(ctx.store, name, &spec, Some(&revision), at)?;
     let (uri, urls) = uris(ctx.store, &project, &location, &id);
@@ -998,8 +998,9 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
     };
     let (project, _, _) = parts(name);
     let number = ctx.store.projects.number_for(project);
-    spec::prepare(&mut spec, UPDATE, &number)?;
-    if spec == writable(&current) {
+    spec::prepare(&mut spec, UPDATE, &number, false)?;
+    let force_new_revision = flag(req, "forceNewRevision")?;
+    if spec == writable(&current) && !force_new_revision {
         // Nothing to change: the operation reports the service as it is.
         if validate_only {
             return Ok(validated(name, Value::Object(current), ctx.now));
@@ -1012,7 +1013,9 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
     }
     let generation =
         current.get("generation").and_then(Value::as_str).and_then(|g| g.parse::<u64>().ok()).unwrap_or(1) + 1;
-    let template_changed = spec.get("template") != current.get("template");
+    // forceNewRevision: "a new revision will be created from the template even if the system
+    // doesn't detect any changes from the previously deployed revision" (discovery document).
+    let template_changed = force_new_revision || spec.get("template") != current.get("template");
     let new_revision =
         if template_changed { Some(next_revision_name(ctx.store, name, &spec, generation, UPDATE)?) } else { None };
     check_traffic_revisions(ctx.store, name, &spec, new_revision.as_deref(), UPDATE)?;

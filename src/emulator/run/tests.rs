@@ -482,3 +482,20 @@ fn field_violations_are_worded_as_the_real_api_words_them() {
     .unwrap_err();
     assert!(err.message.starts_with("Violation in UpdateServiceRequest.service.template.timeout:"), "{}", err.message);
 }
+
+#[test]
+fn force_new_revision_makes_a_revision_from_an_unchanged_template() {
+    let mut store = Store::new();
+    let t0 = Utc::now();
+    call(&mut store, t0, Method::POST, PARENT, "serviceId=api", hello()).unwrap();
+    let t1 = later(t0);
+    let before = call(&mut store, t1, Method::GET, &format!("v2/{NAME}"), "", Value::Null).unwrap();
+    call(&mut store, t1, Method::PATCH, &format!("v2/{NAME}"), "", hello()).unwrap();
+    let same = call(&mut store, t1, Method::GET, &format!("v2/{NAME}"), "", Value::Null).unwrap();
+    assert_eq!(same["generation"], "1", "an unchanged service is not a new generation");
+    assert_eq!(same["etag"], before["etag"]);
+    call(&mut store, t1, Method::PATCH, &format!("v2/{NAME}"), "forceNewRevision=true", hello()).unwrap();
+    let forced = call(&mut store, later(t1), Method::GET, &format!("v2/{NAME}"), "", Value::Null).unwrap();
+    assert_eq!(forced["generation"], "2");
+    assert!(forced["latestReadyRevision"].as_str().unwrap().contains("/revisions/api-00002-"));
+}
