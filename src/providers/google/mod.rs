@@ -8,6 +8,7 @@
 //! per resource type.
 
 pub mod clients;
+pub mod cloud_run_v2_service;
 #[cfg(test)]
 mod completeness;
 pub mod compute_backend_service;
@@ -165,6 +166,7 @@ impl Provider for GoogleProvider {
             Arc::new(compute_global_address::ComputeGlobalAddress::new(self.shared.clone())),
             Arc::new(compute_target_http_proxy::ComputeTargetHttpProxy::new(self.shared.clone())),
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
+            Arc::new(cloud_run_v2_service::CloudRunV2Service::new(self.shared.clone())),
         ]
     }
 
