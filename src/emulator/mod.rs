@@ -21,6 +21,7 @@ pub mod logging;
 pub mod mask;
 pub mod operations;
 pub mod projects;
+pub mod run;
 pub mod scenario;
 pub mod secretmanager;
 pub mod server;

@@ -43,6 +43,14 @@
 //!        "uniqueWriterIdentity": false, "noTimestamps": true, "disabled": true}
 //!     ]
 //!   },
+//!   "run": {
+//!     "services": [
+//!       {"project": "acme-staging", "location": "us-central1", "id": "api",
+//!        "service": {"template": {"containers": [{"image": "us-docker.pkg.dev/cloudrun/container/hello"}],
+//!                                 "vpcAccess": {"connector": "projects/acme-staging/locations/us-central1/connectors/old", "egress": "ALL_TRAFFIC"}}}}
+//!     ],
+//!     "revisionsNeverReady": [{"project": "acme-staging", "location": "us-central1", "service": "worker"}]
+//!   },
 //!   "vpcaccess": {}, "sqladmin": {}
 //! }
 //! ```
@@ -50,7 +58,7 @@
 //! - `projects`: ids with an optional 12-digit `number` (string or integer). Projects not
 //!   listed still work; their number is derived from the id.
 //! - One optional section per API, named after the API (`secretmanager`, `vpcaccess`,
-//!   `sqladmin`, `compute`, `logging`); its content is defined and validated by that API's
+//!   `sqladmin`, `compute`, `logging`, `run`); its content is defined and validated by that API's
 //!   module. Secret Manager: `secrets[]` with `project`, `id`, optional `location` (a regional
 //!   secret), `replication` (default `{"automatic":{}}` for global secrets), `labels`,
 //!   `annotations`, `versionDestroyTtl`, and `versions[]` in order (numbered 1, 2, …), each with
@@ -88,6 +96,13 @@
 //!   (default true; false gives the legacy shared writer), `writerIdentity` (pins it, e.g. a
 //!   service account that no longer exists) and `noTimestamps` (an older sink without
 //!   createTime/updateTime).
+//! - Cloud Run: `services[]` with `project`, `location`, `id` and `service` (the Service as one
+//!   would create it: `template`, `labels`, `ingress`, `traffic`…, validated and defaulted as on
+//!   create), each seeded with its first revision ready and serving; `revisionsNeverReady[]`
+//!   with `project`, `location`, `service` and an optional `message` (default: the real API's
+//!   "The user-provided container failed to start and listen on the port…"): every revision
+//!   that service gets (a seeded one included) never becomes ready, so its create or update
+//!   operation fails with "Revision '…' is not ready and cannot serve traffic. <message>".
 //! - A section for an API this emulator does not serve yet is an error unless it is empty.
 //! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
 
@@ -114,6 +129,8 @@ pub struct Scenario {
     pub compute: Option<Value>,
     #[serde(default)]
     pub logging: Option<Value>,
+    #[serde(default)]
+    pub run: Option<Value>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -134,13 +151,14 @@ impl Scenario {
         Scenario::parse(&text)
     }
 
-    fn sections(&self) -> [(&'static str, Option<&Value>); 5] {
+    fn sections(&self) -> [(&'static str, Option<&Value>); 6] {
         [
             ("secretmanager", self.secretmanager.as_ref()),
             ("vpcaccess", self.vpcaccess.as_ref()),
             ("sqladmin", self.sqladmin.as_ref()),
             ("compute", self.compute.as_ref()),
             ("logging", self.logging.as_ref()),
+            ("run", self.run.as_ref()),
         ]
     }
 

@@ -39,6 +39,7 @@ pub(crate) fn apis() -> Vec<Box<dyn Api>> {
         Box::new(super::sqladmin::SqlAdmin),
         Box::new(Compute),
         Box::new(Logging),
+        Box::new(super::run::Run),
     ]
 }
 

@@ -35,6 +35,13 @@ APIS = {
         "google-cloud-compute-v1-",
         ["HealthCheck", "BackendService", "UrlMap", "TargetHttpsProxy", "TargetHttpProxy", "SslCertificate", "Address"],
     ),
+    # The discovery schema names carry a prefix the SDK's model lacks (GoogleCloudRunV2Service
+    # vs Service), so nothing is completed from the SDK; the document is newer than it anyway.
+    "run": (
+        "run.v2.json",
+        "google-cloud-run-v2-",
+        ["GoogleCloudRunV2Service", "GoogleIamV1SetIamPolicyRequest", "GoogleIamV1TestIamPermissionsRequest"],
+    ),
 }
 
 OUTPUT_ONLY = re.compile(r"^\s*(\[Output Only\]|Output only|\[Output-only\]|Output-only)", re.I)
