@@ -471,6 +471,16 @@ impl CloudRunV2Service {
         if !name.is_empty() {
             o.insert("name".into(), Json::String(name.to_string()));
         }
+        // EnvVar's value and valueSource are a oneof: an env with a source sends no value.
+        if let Some(cs) = o.get_mut("template").and_then(|t| t.get_mut("containers")).and_then(Json::as_array_mut) {
+            for env in cs.iter_mut().filter_map(|c| c.get_mut("env")).filter_map(Json::as_array_mut).flatten() {
+                if let Some(e) = env.as_object_mut() {
+                    if e.contains_key("valueSource") || e.get("value").and_then(Json::as_str) == Some("") {
+                        e.remove("value");
+                    }
+                }
+            }
+        }
         for (managed, effective) in MAPS {
             let m = fields::effective_to_send(planned, effective, managed);
             o.remove(managed);
@@ -745,7 +755,10 @@ impl ResourceType for CloudRunV2Service {
             }
         }
         // An in-place update of the service makes a new revision: what names it is unknown.
-        let api_change = !update_mask(&self.schema, &p.changed).is_empty();
+        // Measured after the API's defaults were kept: the proposal's `changed` predates them.
+        let api_change = p.prior.as_ref().is_some_and(|prior| {
+            !update_mask(&self.schema, &crate::schema::diff::changed_paths(prior, &p.planned)).is_empty()
+        });
         if !replacing && api_change {
             for out in [
                 "latest_ready_revision",
