@@ -393,4 +393,56 @@ mod tests {
             Value::map([("name", Value::from("api")), ("project", Value::from("p")), ("location", Value::from("l"))]);
         assert_eq!(service_of(&short).as_deref(), Some("projects/p/locations/l/services/api"));
     }
+
+    /// A setIamPolicy refused for a stale etag (another writer got in between) starts over from
+    /// a fresh read, so the other writer's member survives and ours is added.
+    #[tokio::test]
+    async fn a_concurrent_change_is_read_again_and_both_members_survive() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::Mutex;
+        let sets = Arc::new(AtomicU32::new(0));
+        let bodies: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let (s2, b2) = (sets.clone(), bodies.clone());
+        let endpoint = super::super::test_server::start(Arc::new(move |method: &str, path: &str, _q: &str, body: &[u8]| {
+            let other = serde_json::json!({"role": "roles/run.invoker", "members": ["user:other@example.com"]});
+            if path.ends_with(":getIamPolicy") {
+                // After the first write attempt, the policy holds the other writer's member.
+                return if s2.load(Ordering::SeqCst) == 0 {
+                    (200, serde_json::json!({"etag": "AAAA", "bindings": []}))
+                } else {
+                    (200, serde_json::json!({"etag": "BBBB", "bindings": [other]}))
+                };
+            }
+            if method == "POST" && path.ends_with(":setIamPolicy") {
+                b2.lock().unwrap().push(String::from_utf8_lossy(body).into_owned());
+                if s2.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return (409, serde_json::json!({"error": {"code": 409, "message": "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.", "status": "ABORTED"}}));
+                }
+                let sent: serde_json::Value = serde_json::from_slice(body).unwrap();
+                let mut written = sent["policy"].clone();
+                written["etag"] = "CCCC".into();
+                return (200, written);
+            }
+            (404, serde_json::json!({"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}}))
+        }))
+        .await;
+        let (shared, ctx) = super::super::test_server::shared(&endpoint).await;
+        let t = CloudRunV2ServiceIamMember::new(shared);
+        let planned = fields::conform_to_schema(
+            t.schema(),
+            Value::map([
+                ("name", Value::from("api")),
+                ("project", Value::from("p")),
+                ("location", Value::from("us-central1")),
+                ("role", Value::from("roles/run.invoker")),
+                ("member", Value::from("allUsers")),
+            ]),
+        );
+        let state = t.create(&ctx, &planned, &planned).await.unwrap();
+        assert_eq!(state.get("etag"), Some(&Value::from("CCCC")));
+        assert_eq!(sets.load(Ordering::SeqCst), 2, "one conflict, one write");
+        let last: serde_json::Value = serde_json::from_str(bodies.lock().unwrap().last().unwrap()).unwrap();
+        assert_eq!(last["policy"]["etag"], "BBBB", "written with the etag of the fresh read");
+        assert_eq!(last["policy"]["bindings"][0]["members"], serde_json::json!(["user:other@example.com", "allUsers"]));
+    }
 }
