@@ -406,3 +406,61 @@ async fn the_documentations_cloud_run_examples_apply() {
     }
     emu.shutdown().await;
 }
+
+/// A service and its invoker member made outside Cairn (the roadmap's gcloud restore) are
+/// adopted with the provider's import ids and plan empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_and_members_made_with_gcloud_import_and_plan_empty() {
+    let emu = emulator_with(None).await;
+    let s = TestStack::new(&[("main.tf", &stack("staging", "us-central1", false))]);
+    let c = stack_common(&s, &emu);
+    apply(&c).await;
+    // Forget everything, then adopt it again by id.
+    let fresh = TestStack::new(&[("main.tf", &stack("staging", "us-central1", false))]);
+    let c2 = stack_common(&fresh, &emu);
+    let e = ops::import(&c2, "google_cloud_run_v2_service_iam_member.all_backend", "backend-staging roles/run.invoker")
+        .await
+        .expect_err("a member import id names three things");
+    assert!(describe(&e).contains("SERVICE ROLE MEMBER"), "{}", describe(&e));
+    for (addr, id) in [
+        ("google_secret_manager_secret.db_password", format!("projects/{PROJECT}/secrets/postgres-password-staging")),
+        ("google_cloud_run_v2_service.backend", service_name("backend-staging", "us-central1")),
+        ("google_cloud_run_v2_service.auth", format!("{PROJECT}/us-central1/auth-staging")),
+        (
+            "google_cloud_run_v2_service_iam_member.all_backend",
+            format!("{} roles/run.invoker allUsers", service_name("backend-staging", "us-central1")),
+        ),
+        (
+            "google_cloud_run_v2_service_iam_member.lb_backend",
+            format!(
+                "us-central1/backend-staging roles/run.invoker serviceAccount:lb@{PROJECT}.iam.gserviceaccount.com"
+            ),
+        ),
+    ] {
+        ops::import(&c2, addr, &id).await.unwrap_or_else(|e| panic!("{addr}: {}", describe(&e)));
+    }
+    let p = plan(&c2).await;
+    // Left: the version (its data cannot be imported), and deletion_protection, which an
+    // import sets to the provider's default (true) as Terraform does: a Terraform-only change.
+    let left: Vec<(String, Vec<String>)> = p
+        .changes
+        .iter()
+        .filter(|ch| ch.action != Action::NoOp && ch.action != Action::Create)
+        .map(|ch| (ch.addr.to_string(), ch.changed_paths.iter().map(|p| p.to_string()).collect()))
+        .collect();
+    let protection = vec!["deletion_protection".to_string()];
+    assert_eq!(
+        left,
+        vec![
+            ("google_cloud_run_v2_service.auth".to_string(), protection.clone()),
+            ("google_cloud_run_v2_service.backend".to_string(), protection)
+        ],
+        "{}",
+        what_changes(&p)
+    );
+    emu.clear_requests();
+    apply(&c2).await;
+    assert!(emu.requests().iter().all(|r| r.method != "PATCH"), "Terraform-only: nothing sent");
+    assert!(!plan(&c2).await.has_changes());
+    emu.shutdown().await;
+}
