@@ -1074,10 +1074,15 @@ mod tests {
         assert!(!same_limits(&m("2", "1Gi"), &m("1000m", "1Gi")));
     }
 
+    /// A configuration as the core hands it to the type (sets as sets, absent as null).
+    fn configured(src: &str) -> Value {
+        let p = test_hcl::resource(src);
+        crate::schema::validate::conform(&p.body, p.value, &schema(), p.block_span).expect("conforms")
+    }
+
     fn planned() -> Value {
         let t = CloudRunV2Service::new(Arc::new(Shared::new(Default::default())));
-        let p = test_hcl::resource(STAGING);
-        let mut v = fields::conform_to_schema(t.schema(), p.value);
+        let mut v = fields::conform_to_schema(t.schema(), configured(STAGING));
         set(&mut v, "project", Value::from("netra-staging"));
         set(&mut v, "effective_labels", Value::map([("env", Value::from("staging"))]));
         v
@@ -1138,7 +1143,7 @@ mod tests {
         assert_eq!(state.get("deletion_protection"), Some(&Value::Bool(false)));
         let cond = fields::first_block(&state, "terminal_condition").unwrap();
         assert_eq!(cond.get("state"), Some(&Value::from("CONDITION_SUCCEEDED")));
-        let config = fields::conform_to_schema(t.schema(), test_hcl::resource(STAGING).value);
+        let config = configured(STAGING);
         let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
         t.customize_plan(&mut p).unwrap();
         let changed = crate::schema::diff::changed_paths(&state, &p.planned);
@@ -1151,7 +1156,7 @@ mod tests {
         let t = CloudRunV2Service::new(Arc::new(Shared::new(Default::default())));
         let planned = planned();
         let state = t.schema().keep_client_only(&planned, t.to_state(&live(&planned), Some(&planned)));
-        let config = test_hcl::resource(&STAGING.replace("value = \"staging\"", "value = \"staging-2\"")).value;
+        let config = configured(&STAGING.replace("value = \"staging\"", "value = \"staging-2\""));
         let mut p = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
         t.customize_plan(&mut p).unwrap();
         assert!(p.requires_replace.is_empty());
@@ -1159,7 +1164,7 @@ mod tests {
         assert_eq!(update_mask(t.schema(), &changed), vec!["template".to_string()], "{changed:?}");
         assert!(p.planned.get("latest_ready_revision").is_some_and(Value::is_unknown), "a new revision");
 
-        let config = test_hcl::resource(&STAGING.replace("us-central1\"\n  ingress", "us-east1\"\n  ingress")).value;
+        let config = configured(&STAGING.replace("us-central1\"\n  ingress", "us-east1\"\n  ingress"));
         let p = crate::schema::propose::propose(t.schema(), Some(&state), &config, false);
         assert_eq!(p.requires_replace, vec![AttrPath::attr("location")]);
     }
