@@ -9,7 +9,7 @@
 //!   update masks (parse, check, apply leaf by leaf);
 //!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding;
 //!   `discovery`: the resources' schemas (trimmed discovery documents), checking request bodies.
-//! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`.
+//! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`, `run`.
 
 pub mod api;
 pub mod compute;

@@ -242,6 +242,8 @@ mod tests {
         assert_eq!(cert["managed"]["domainStatus"]["b.example.com"], "FAILED_NOT_VISIBLE");
         let number = store.projects.number_for("acme-staging");
         assert!(store.contains("logging", &format!("projects/{number}/sinks/audit-to-bq")));
+        let api = &store.get("run", "projects/acme-staging/locations/us-central1/services/api").unwrap().value;
+        assert_eq!(api["template"]["vpcAccess"]["egress"], "ALL_TRAFFIC");
     }
 
     fn seed(text: &str) -> Result<Store, String> {

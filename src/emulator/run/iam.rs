@@ -92,17 +92,11 @@ pub fn set(internal: &mut Value, body: &Map<String, Value>, serial: u64) -> Resu
         return Err(invalid_argument("A policy with conditional role bindings must specify version 3."));
     }
     stored.insert("version".into(), json!(if conditional { 3 } else { 1 }));
-    let obj = internal_object(internal);
+    let mut obj = internal.as_object().cloned().unwrap_or_default();
     obj.insert("iamPolicy".into(), Value::Object(stored));
     obj.insert("iamSerial".into(), json!(serial.max(current_serial + 1)));
+    *internal = Value::Object(obj);
     Ok(policy(internal))
-}
-
-fn internal_object(internal: &mut Value) -> &mut Map<String, Value> {
-    if !internal.is_object() {
-        *internal = Value::Object(Map::new());
-    }
-    internal.as_object_mut().expect("made an object above")
 }
 
 /// Bindings as IAM stores them: one per (role, condition), members deduplicated and sorted,

@@ -42,6 +42,10 @@ const SERVICE_TYPE: &str = "type.googleapis.com/google.cloud.run.v2.Service";
 const REVISION_TYPE: &str = "type.googleapis.com/google.cloud.run.v2.Revision";
 /// Who the emulator says made a change (`creator`, `lastModifier`), as its other APIs do.
 const USER: &str = "user@example.com";
+/// Where field violations are reported, as the real API words them ("Violation in
+/// CreateServiceRequest.service_id: …", github.com/pulumi/pulumi-gcp issue 3166).
+const CREATE: &str = "Violation in CreateServiceRequest.service";
+const UPDATE: &str = "Violation in UpdateServiceRequest.service";
 /// Not documented; one page holds every service of a test or a stack.
 const MAX_PAGE_SIZE: usize = 1000;
 
@@ -180,6 +184,11 @@ const KEY_REVOCATION_ACTIONS: &[&str] = &["ENCRYPTION_KEY_REVOCATION_ACTION_UNSP
 const VPC_EGRESS: &[&str] = &["VPC_EGRESS_UNSPECIFIED", "ALL_TRAFFIC", "PRIVATE_RANGES_ONLY"];
 const SCALING_MODES: &[&str] = &["SCALING_MODE_UNSPECIFIED", "AUTOMATIC", "MANUAL"];
 const MEDIUMS: &[&str] = &["MEDIUM_UNSPECIFIED", "MEMORY"];
+/// google.iam.v1.AuditLogConfig.LogType.
+const LOG_TYPES: &[&str] = &["LOG_TYPE_UNSPECIFIED", "ADMIN_READ", "DATA_WRITE", "DATA_READ"];
+const SET_POLICY_ENUMS: &[EnumField] =
+    &[EnumField { path: "policy.auditConfigs[].auditLogConfigs[].logType", values: LOG_TYPES }];
+const POLICY_ENUMS: &[EnumField] = &[EnumField { path: "auditConfigs[].auditLogConfigs[].logType", values: LOG_TYPES }];
 
 macro_rules! condition_enums {
     ($prefix:literal) => {
@@ -668,9 +677,7 @@ fn serving_port(service: &Map<String, Value>) -> i64 {
 /// The body of a create or update: enums as names, checked against the schema, output-only
 /// fields dropped.
 fn service_body(req: &ApiRequest) -> Result<Map<String, Value>, ApiError> {
-    let mut body = Value::Object(req.json_body()?);
-    enums::decode(&mut body, SERVICE_ENUMS).map_err(invalid_argument)?;
-    let Value::Object(mut body) = body else { unreachable!("decoded an object") };
+    let mut body = decoded_body(req, SERVICE_ENUMS)?;
     let doc = discovery::of(API);
     doc.check_body(SERVICE_SCHEMA, &body, "service")?;
     doc.strip_output_only(SERVICE_SCHEMA, &mut body);
@@ -683,6 +690,17 @@ fn flag(req: &ApiRequest, name: &str) -> Result<bool, ApiError> {
         Some("true") => Ok(true),
         Some(other) => Err(invalid_argument(format!("Invalid value at '{name}' (TYPE_BOOL), \"{other}\""))),
     }
+}
+
+/// The request body with enum numbers turned into names.
+fn decoded_body(req: &ApiRequest, fields: &[EnumField]) -> Result<Map<String, Value>, ApiError> {
+    let mut body = req.json_body()?;
+    let mut as_value = Value::Object(std::mem::take(&mut body));
+    enums::decode(&mut as_value, fields).map_err(invalid_argument)?;
+    if let Value::Object(decoded) = as_value {
+        body = decoded;
+    }
+    Ok(body)
 }
 
 /// The writable part of a service (what an update without a mask replaces).
@@ -815,6 +833,7 @@ fn check_traffic_revisions(
     name: &str,
     spec: &Map<String, Value>,
     extra: Option<&str>,
+    at: &str,
 ) -> Result<(), ApiError> {
     for (i, target) in spec.get("traffic").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let Some(revision) = target.get("revision").and_then(Value::as_str).filter(|r| !r.is_empty()) else {
@@ -823,7 +842,7 @@ fn check_traffic_revisions(
         let full = format!("{name}/revisions/{revision}");
         if !store.contains(API, &full) && extra != Some(full.as_str()) {
             return Err(invalid_argument(format!(
-                "service.traffic[{i}].revision: revision \"{revision}\" does not exist in service \"{}\".",
+                "{at}.traffic[{i}].revision: revision \"{revision}\" does not exist in service \"{}\".",
                 parts(name).2
             )));
         }
@@ -838,6 +857,7 @@ fn next_revision_name(
     name: &str,
     spec: &Map<String, Value>,
     generation: u64,
+    at: &str,
 ) -> Result<String, ApiError> {
     let id = parts(name).2;
     let chosen = spec.get("template").and_then(|t| t.get("revision")).and_then(Value::as_str).filter(|r| !r.is_empty());
@@ -845,7 +865,7 @@ fn next_revision_name(
         Some(r) => {
             if !r.starts_with(&format!("{id}-")) {
                 return Err(invalid_argument(format!(
-                    "service.template.revision: revision name \"{r}\" must be prefixed by the service name \"{id}-\"."
+                    "{at}.template.revision: revision name \"{r}\" must be prefixed by the service name \"{id}-\"."
                 )));
             }
             r.to_string()
@@ -871,14 +891,15 @@ fn create(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, location: &str) ->
         .ok_or_else(|| invalid_argument("service_id is required (the serviceId query parameter)."))?
         .to_string();
     if !valid_service_id(&id) {
+        // The real API's words (github.com/pulumi/pulumi-gcp issue 3166).
         return Err(invalid_argument(format!(
-            "Invalid service_id \"{id}\": it must be 1 to 49 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen."
+            "{CREATE}_id: only lowercase, digits, and hyphens; must begin with letter, and cannot end with hyphen; must be less than 50 characters."
         )));
     }
     let validate_only = flag(req, "validateOnly")?;
     let body = service_body(req)?;
     let name = format!("projects/{project}/locations/{location}/services/{id}");
-    create_service(ctx, &name, body, validate_only)
+    create_service(ctx, &name, body, validate_only, CREATE)
 }
 
 fn create_service(
@@ -886,11 +907,12 @@ fn create_service(
     name: &str,
     body: Map<String, Value>,
     validate_only: bool,
+    at: &str,
 ) -> Result<Value, ApiError> {
     if ctx.store.contains(API, name) {
         return Err(already_exists(format!("Resource '{}' already exists.", parts(name).2)));
     }
-    let service = new_service(ctx, name, body)?;
+    let service = new_service(ctx, name, body, at)?;
     let revision = service["latestCreatedRevision"].as_str().unwrap_or_default().to_string();
     if validate_only {
         return Ok(validated(name, Value::Object(service), ctx.now));
@@ -903,16 +925,21 @@ fn create_service(
 }
 
 /// A new service (generation 1, its first revision named) from a create body.
-fn new_service(ctx: &mut Ctx<'_>, name: &str, body: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+fn new_service(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    body: Map<String, Value>,
+    at: &str,
+) -> Result<Map<String, Value>, ApiError> {
     let (project, location, id) = {
         let (p, l, s) = parts(name);
         (p.to_string(), l.to_string(), s.to_string())
     };
     let mut spec = writable(&body);
     let number = ctx.store.projects.number_for(&project);
-    spec::prepare(&mut spec, "service", &number)?;
-    let revision = next_revision_name(ctx.store, name, &spec, 1)?;
-    check_traffic_revisions(ctx.store, name, &spec, Some(&revision))?;
+    spec::prepare(&mut spec, at, &number, true)?;
+    let revision = next_revision_name(ctx.store, name, &spec, 1, at)?;
+    check_traffic_revisions(ctx.store, name, &spec, Some(&revision), at)?;
     let (uri, urls) = uris(ctx.store, &project, &location, &id);
     let now = operations::timestamp(ctx.now);
     let mut service = spec;
@@ -946,7 +973,7 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
     let body = service_body(req)?;
     let Some(current) = ctx.store.get(API, name).map(|r| r.value.clone()) else {
         if allow_missing {
-            return create_service(ctx, name, body, validate_only);
+            return create_service(ctx, name, body, validate_only, UPDATE);
         }
         return Err(service_not_found(name));
     };
@@ -971,8 +998,9 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
     };
     let (project, _, _) = parts(name);
     let number = ctx.store.projects.number_for(project);
-    spec::prepare(&mut spec, "service", &number)?;
-    if spec == writable(&current) {
+    spec::prepare(&mut spec, UPDATE, &number, false)?;
+    let force_new_revision = flag(req, "forceNewRevision")?;
+    if spec == writable(&current) && !force_new_revision {
         // Nothing to change: the operation reports the service as it is.
         if validate_only {
             return Ok(validated(name, Value::Object(current), ctx.now));
@@ -985,10 +1013,12 @@ fn update(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str) -> Result<Value, ApiE
     }
     let generation =
         current.get("generation").and_then(Value::as_str).and_then(|g| g.parse::<u64>().ok()).unwrap_or(1) + 1;
-    let template_changed = spec.get("template") != current.get("template");
+    // forceNewRevision: "a new revision will be created from the template even if the system
+    // doesn't detect any changes from the previously deployed revision" (discovery document).
+    let template_changed = force_new_revision || spec.get("template") != current.get("template");
     let new_revision =
-        if template_changed { Some(next_revision_name(ctx.store, name, &spec, generation)?) } else { None };
-    check_traffic_revisions(ctx.store, name, &spec, new_revision.as_deref())?;
+        if template_changed { Some(next_revision_name(ctx.store, name, &spec, generation, UPDATE)?) } else { None };
+    check_traffic_revisions(ctx.store, name, &spec, new_revision.as_deref(), UPDATE)?;
     let mut service: Map<String, Value> =
         current.iter().filter(|(k, _)| !WRITABLE.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
     service.extend(spec);
@@ -1098,15 +1128,20 @@ fn iam_call(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str, verb: &str) -> Resu
     let stored = ctx.store.get(API, name).cloned().ok_or_else(|| service_not_found(name))?;
     let doc = discovery::of(API);
     match verb {
-        "getIamPolicy" if req.method == Method::GET || req.method == Method::POST => Ok(iam::policy(&stored.internal)),
+        "getIamPolicy" if req.method == Method::GET || req.method == Method::POST => {
+            let mut policy = iam::policy(&stored.internal);
+            enums::encode(&mut policy, POLICY_ENUMS, req.enum_ints);
+            Ok(policy)
+        }
         "setIamPolicy" if req.method == Method::POST => {
-            let body = req.json_body()?;
+            let body = decoded_body(req, SET_POLICY_ENUMS)?;
             doc.check_body("GoogleIamV1SetIamPolicyRequest", &body, "request")?;
             let mut internal = stored.internal.clone();
             let serial = ctx.store.generation() + 1;
-            let policy = iam::set(&mut internal, &body, serial)?;
+            let mut policy = iam::set(&mut internal, &body, serial)?;
             // A policy change is not a change of the service: its etag stays.
             ctx.store.put(API, name, stored.value, internal);
+            enums::encode(&mut policy, POLICY_ENUMS, req.enum_ints);
             Ok(policy)
         }
         "testIamPermissions" if req.method == Method::POST => {
@@ -1119,10 +1154,10 @@ fn iam_call(ctx: &mut Ctx<'_>, req: &ApiRequest, name: &str, verb: &str) -> Resu
 }
 
 fn list_services(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, location: &str) -> Result<Value, ApiError> {
-    let show_deleted = flag(req, "showDeleted")?;
-    let _ = show_deleted; // the emulator keeps no deleted services to show
-                          // `locations/-` lists the services of every location (ListServicesRequest.parent: "To query
-                          // for all of the services in a project, use `-` as the location").
+    // Deleted services are gone at once here, so `showDeleted` has nothing more to show.
+    flag(req, "showDeleted")?;
+    // `locations/-` lists the services of every location (ListServicesRequest.parent: "To query
+    // for all of the services in a project, use `-` as the location").
     let items: Vec<Value> = ctx
         .store
         .all(API)
@@ -1235,7 +1270,7 @@ fn seed_service(ctx: &mut Ctx<'_>, s: &ScenarioService) -> Result<(), ApiError> 
     let mut body = s.service.clone();
     discovery::of(API).check_body(SERVICE_SCHEMA, &body, "service")?;
     discovery::of(API).strip_output_only(SERVICE_SCHEMA, &mut body);
-    let service = new_service(ctx, &name, body)?;
+    let service = new_service(ctx, &name, body, "service")?;
     let revision = service["latestCreatedRevision"].as_str().unwrap_or_default().to_string();
     let revision_value = build_revision(&service, &revision, ctx.now);
     ctx.store.put(API, &revision, revision_value, Value::Null);

@@ -2,7 +2,9 @@
 //!
 //! Limits come from the discovery document (run.v2.json, revision 20261031) field
 //! descriptions unless a comment names a cloud.google.com page. Errors name the field as the
-//! request spells it (`service.template.containers[0].image`).
+//! request spells it, after the caller's prefix (`Violation in
+//! CreateServiceRequest.service.template.containers[0].image: …`, as the real API words field
+//! violations).
 
 use serde_json::{json, Map, Value};
 
@@ -56,10 +58,17 @@ pub fn duration_seconds(text: &str) -> Option<f64> {
 
 /// Checks the writable part of a Service (`at` names it, e.g. `service`) and fills in what the
 /// API defaults. `project_number` makes the default service account.
-pub fn prepare(spec: &mut Map<String, Value>, at: &str, project_number: &str) -> Result<(), ApiError> {
+/// `creating`: the service is new (its annotations are checked as the labels are).
+pub fn prepare(spec: &mut Map<String, Value>, at: &str, project_number: &str, creating: bool) -> Result<(), ApiError> {
+    check_keys(spec.get("labels"), &format!("{at}.labels"))?;
+    if creating {
+        check_keys(spec.get("annotations"), &format!("{at}.annotations"))?;
+    }
     let Some(Value::Object(template)) = spec.get_mut("template") else {
         return Err(bad(&format!("{at}.template"), "a revision template is required."));
     };
+    check_keys(template.get("labels"), &format!("{at}.template.labels"))?;
+    check_keys(template.get("annotations"), &format!("{at}.template.annotations"))?;
     prepare_template(template, &format!("{at}.template"), project_number)?;
     spec.entry("ingress").or_insert(json!("INGRESS_TRAFFIC_ALL"));
     spec.entry("launchStage").or_insert(json!("GA"));
@@ -70,6 +79,25 @@ pub fn prepare(spec: &mut Map<String, Value>, at: &str, project_number: &str) ->
         }
     }
     check_traffic(spec, at)?;
+    Ok(())
+}
+
+/// Service/RevisionTemplate labels and annotations: "Cloud Run API v2 does not support labels
+/// with `run.googleapis.com`, `cloud.googleapis.com`, `serving.knative.dev`, or
+/// `autoscaling.knative.dev` namespaces, and they will be rejected" (annotations: the same, for
+/// a Service "in new resources").
+fn check_keys(map: Option<&Value>, at: &str) -> Result<(), ApiError> {
+    const SYSTEM: &[&str] =
+        &["run.googleapis.com", "cloud.googleapis.com", "serving.knative.dev", "autoscaling.knative.dev"];
+    for key in map.and_then(Value::as_object).into_iter().flat_map(|m| m.keys()) {
+        let namespace = key.split_once('/').map_or("", |(ns, _)| ns);
+        if SYSTEM.contains(&namespace) {
+            return Err(bad(
+                at,
+                format!("\"{key}\" is in the system namespace {namespace}, which Cloud Run API v2 does not accept: use the corresponding Service field."),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -376,7 +404,7 @@ mod tests {
 
     fn prepared(v: Value) -> Result<Value, String> {
         let mut spec = v.as_object().cloned().unwrap();
-        prepare(&mut spec, "service", "123").map(|()| Value::Object(spec)).map_err(|e| e.message)
+        prepare(&mut spec, "service", "123", true).map(|()| Value::Object(spec)).map_err(|e| e.message)
     }
 
     #[test]
@@ -419,6 +447,14 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("add up to 90"), "{err}");
         assert!(prepared(json!({})).unwrap_err().contains("template"));
+        let err =
+            prepared(json!({"template": {"containers": [{"image": "i"}], "labels": {"run.googleapis.com/x": "y"}}}))
+                .unwrap_err();
+        assert!(err.starts_with("service.template.labels:"), "{err}");
+        assert!(prepared(
+            json!({"labels": {"example.com/team": "core"}, "template": {"containers": [{"image": "i"}]}})
+        )
+        .is_ok());
     }
 
     #[test]

@@ -436,3 +436,66 @@ fn seeded_services_serve_at_once_or_fail_when_told() {
     let err = Run.seed(&mut ctx, &json!({"servises": []})).unwrap_err();
     assert!(err.contains("unknown field"), "{err}");
 }
+
+#[test]
+fn wait_holds_until_the_operation_is_due_or_its_timeout() {
+    let mut store = Store::new();
+    let now = Utc::now();
+    let op = call(&mut store, now, Method::POST, PARENT, "serviceId=api", hello()).unwrap();
+    let name = op["name"].as_str().unwrap().to_string();
+    let due = store.operations[&name].done_at;
+    let wait = |body: Value| ApiRequest::decoded(Method::POST, &format!("v2/{name}:wait"), "", body);
+    assert_eq!(Run.hold_until(&store, &wait(Value::Null)), Some(due));
+    let short = Run.hold_until(&store, &wait(json!({"timeout": "0.001s"}))).unwrap();
+    assert!(short <= due);
+    operations::settle_due(&mut store, later(now));
+    assert_eq!(Run.hold_until(&store, &wait(Value::Null)), None, "a finished operation answers at once");
+    let get = ApiRequest::decoded(Method::GET, &format!("v2/{name}"), "", Value::Null);
+    assert_eq!(Run.hold_until(&store, &get), None);
+}
+
+#[test]
+fn field_violations_are_worded_as_the_real_api_words_them() {
+    let mut store = Store::new();
+    let now = Utc::now();
+    let err = call(&mut store, now, Method::POST, PARENT, "serviceId=Bad_Id", hello()).unwrap_err();
+    assert_eq!(
+        err.message,
+        "Violation in CreateServiceRequest.service_id: only lowercase, digits, and hyphens; must begin with letter, and cannot end with hyphen; must be less than 50 characters."
+    );
+    let err = call(&mut store, now, Method::POST, PARENT, "serviceId=api", json!({"template": {"containers": [{}]}}))
+        .unwrap_err();
+    assert!(
+        err.message.starts_with("Violation in CreateServiceRequest.service.template.containers[0].image:"),
+        "{}",
+        err.message
+    );
+    call(&mut store, now, Method::POST, PARENT, "serviceId=api", hello()).unwrap();
+    let err = call(
+        &mut store,
+        now,
+        Method::PATCH,
+        &format!("v2/{NAME}"),
+        "",
+        json!({"template": {"timeout": "0s", "containers": [{"image": "i"}]}}),
+    )
+    .unwrap_err();
+    assert!(err.message.starts_with("Violation in UpdateServiceRequest.service.template.timeout:"), "{}", err.message);
+}
+
+#[test]
+fn force_new_revision_makes_a_revision_from_an_unchanged_template() {
+    let mut store = Store::new();
+    let t0 = Utc::now();
+    call(&mut store, t0, Method::POST, PARENT, "serviceId=api", hello()).unwrap();
+    let t1 = later(t0);
+    let before = call(&mut store, t1, Method::GET, &format!("v2/{NAME}"), "", Value::Null).unwrap();
+    call(&mut store, t1, Method::PATCH, &format!("v2/{NAME}"), "", hello()).unwrap();
+    let same = call(&mut store, t1, Method::GET, &format!("v2/{NAME}"), "", Value::Null).unwrap();
+    assert_eq!(same["generation"], "1", "an unchanged service is not a new generation");
+    assert_eq!(same["etag"], before["etag"]);
+    call(&mut store, t1, Method::PATCH, &format!("v2/{NAME}"), "forceNewRevision=true", hello()).unwrap();
+    let forced = call(&mut store, later(t1), Method::GET, &format!("v2/{NAME}"), "", Value::Null).unwrap();
+    assert_eq!(forced["generation"], "2");
+    assert!(forced["latestReadyRevision"].as_str().unwrap().contains("/revisions/api-00002-"));
+}
