@@ -203,6 +203,33 @@ fn check_secret_version(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// Label and annotation namespaces Cloud Run sets itself: "Cloud Run API v2 does not support
+/// labels with `run.googleapis.com`, `cloud.googleapis.com`, `serving.knative.dev`, or
+/// `autoscaling.knative.dev` namespaces, and they will be rejected" (Service.labels and
+/// RevisionTemplate.labels in run.v2.json; annotations alike).
+pub const SYSTEM_NAMESPACES: [&str; 4] =
+    ["run.googleapis.com", "cloud.googleapis.com", "serving.knative.dev", "autoscaling.knative.dev"];
+
+pub fn is_system_key(key: &str) -> bool {
+    key.split_once('/').is_some_and(|(ns, _)| SYSTEM_NAMESPACES.contains(&ns))
+}
+
+fn check_no_system_keys(v: &Value) -> Result<(), String> {
+    let Some(m) = v.as_map() else { return Ok(()) };
+    match m.keys().find(|k| is_system_key(k)) {
+        Some(k) => Err(format!(
+            "has the key {k:?}, in a namespace Cloud Run sets itself ({}), which API v2 refuses; use the service's own argument for it (e.g. template.scaling, vpc_access, ingress)",
+            SYSTEM_NAMESPACES.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Variables Cloud Run sets in every instance (cloud.google.com/run/docs/container-contract#env-vars):
+/// the API refuses them in a container's env ("reserved env names"); PORT only in the
+/// container that receives requests, since sidecars may listen elsewhere.
+const RESERVED_ENV: [&str; 3] = ["K_SERVICE", "K_REVISION", "K_CONFIGURATION"];
+
 fn num(v: &Value, name: &str) -> Option<f64> {
     v.get(name).filter(|x| x.is_wholly_known()).and_then(Value::as_f64)
 }
@@ -281,8 +308,10 @@ fn check_service(config: &Value) -> Vec<(AttrPath, String)> {
     }
     let Some(template) = fields::first_block(config, "template") else { return out };
     let tpath = AttrPath::attr("template").join_index(0);
-    for (i, c) in items(template, "containers").iter().enumerate() {
+    let containers = items(template, "containers");
+    for (i, c) in containers.iter().enumerate() {
         let cpath = tpath.join_attr("containers").join_index(i as i64);
+        let ingress = containers.len() == 1 || !items(c, "ports").is_empty();
         for (probe, max) in [("startup_probe", 240.0), ("liveness_probe", 3600.0)] {
             if let Some(p) = fields::first_block(c, probe) {
                 check_probe(p, &cpath.join_attr(probe).join_index(0), max, &mut out);
@@ -293,6 +322,12 @@ fn check_service(config: &Value) -> Vec<(AttrPath, String)> {
         let mut seen: Vec<String> = Vec::new();
         for (j, e) in items(c, "env").iter().enumerate() {
             let Some(name) = string(e, "name") else { continue };
+            if RESERVED_ENV.contains(&name.as_str()) || (ingress && name == "PORT") {
+                out.push((
+                    cpath.join_attr("env").join_index(j as i64).join_attr("name"),
+                    format!("{name} is set by Cloud Run in every instance and the API refuses it in env; remove it (the port is ports.container_port)"),
+                ));
+            }
             if seen.contains(&name) {
                 out.push((
                     cpath.join_attr("env").join_index(j as i64).join_attr("name"),
@@ -335,6 +370,10 @@ pub fn schema() -> Schema {
         .modify("template.containers.env.value_source.secret_key_ref.version", |a| {
             a.validate(Validator::Custom(Arc::new(check_secret_version)))
         })
+        .modify("labels", |a| a.validate(Validator::Custom(Arc::new(check_no_system_keys))))
+        .modify("annotations", |a| a.validate(Validator::Custom(Arc::new(check_no_system_keys))))
+        .modify("template.labels", |a| a.validate(Validator::Custom(Arc::new(check_no_system_keys))))
+        .modify("template.annotations", |a| a.validate(Validator::Custom(Arc::new(check_no_system_keys))))
         .modify("deletion_protection", |a| {
             a.describe("Refuse to destroy the service while true (the default); set false and apply first.")
         })
@@ -446,10 +485,17 @@ fn listed(v: Value) -> Value {
     }
 }
 
+/// A label or annotation map read from the API, without the system namespaces: what Cloud
+/// Run sets there is never the configuration's, and sending it back is refused.
 fn string_map_of(j: &Json, key: &str) -> std::collections::HashMap<String, String> {
     j.get(key)
         .and_then(Json::as_object)
-        .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| !is_system_key(k))
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -504,6 +550,17 @@ impl CloudRunV2Service {
             keep_api_defaults(p, &from_api, &Value::Null);
         }
         v = cc::zero_values_as_prior(&self.schema, v, v_prior.as_ref());
+        if let Some(Value::List(mut ts)) = v.get("template").cloned() {
+            for t in ts.iter_mut() {
+                for m in ["labels", "annotations"] {
+                    if let Some(map) = t.get(m).and_then(Value::as_map).filter(|x| x.keys().any(|k| is_system_key(k))) {
+                        let kept = map.iter().filter(|(k, _)| !is_system_key(k)).map(|(k, x)| (k.clone(), x.clone()));
+                        set(t, m, Value::object(kept.collect()));
+                    }
+                }
+            }
+            set(&mut v, "template", Value::List(ts));
+        }
         set(&mut v, "id", Value::string(full_name(&project, &location, &name)));
         set(&mut v, "name", Value::string(name));
         set(&mut v, "project", Value::string(project));
@@ -1064,6 +1121,26 @@ mod tests {
         assert!(one(&STAGING.replace("version = \"latest\"", "version = \"0\"")).contains("from 1"));
         let twice = STAGING.replace("name = \"DATABASE_PASSWORD\"", "name = \"ENVIRONMENT\"");
         assert!(one(&twice).contains("\"ENVIRONMENT\" is set twice"), "{:?}", diags(&twice));
+    }
+
+    #[test]
+    fn system_namespaces_and_reserved_env_names_are_refused() {
+        let d = one(&STAGING.replace("env = \"staging\" }", "\"run.googleapis.com/ingress\" = \"all\" }"));
+        assert!(d.contains("\"run.googleapis.com/ingress\"") && d.contains("refuses"), "{d}");
+        let d = one(&STAGING.replace("name  = \"ENVIRONMENT\"", "name  = \"PORT\""));
+        assert!(d.contains("PORT is set by Cloud Run"), "{d}");
+        let d = one(&STAGING.replace("name  = \"ENVIRONMENT\"", "name  = \"K_SERVICE\""));
+        assert!(d.contains("K_SERVICE is set by Cloud Run"), "{d}");
+        let mut j = service_json(&live(&planned()));
+        j["labels"]["cloud.googleapis.com/location"] = "us-central1".into();
+        j["template"]["annotations"] = serde_json::json!({"run.googleapis.com/startup-cpu-boost": "true"});
+        let s: model::Service = serde_json::from_value(j).unwrap();
+        let t = CloudRunV2Service::new(Arc::new(Shared::new(Default::default())));
+        let state = t.to_state(&s, Some(&planned()));
+        let eff = state.get("effective_labels").and_then(Value::as_map).unwrap();
+        assert!(!eff.contains_key("cloud.googleapis.com/location"), "never sent back: {eff:?}");
+        let tmpl = fields::first_block(&state, "template").unwrap();
+        assert_eq!(tmpl.get("annotations").and_then(Value::as_map).map(|m| m.len()), Some(0));
     }
 
     #[test]
