@@ -134,7 +134,7 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
         }
         PlanMode::Normal => {}
     }
-    refuse_prevented_deletes(&changes, config, &mut diags);
+    refuse_prevented_deletes(&changes, config, input.registry, &mut diags);
     check_across_resources(&changes, config, input.registry, &mut diags);
     if diags.has_errors() {
         return Err(diags);
@@ -916,10 +916,25 @@ fn replace_triggered(
 /// The provider's `deletion_policy` (a client-only attribute, the way the Google provider
 /// defines it): an object whose stored policy is PREVENT is not deleted or replaced. Checked on
 /// the prior value, as the provider does: changing the policy is an apply of its own.
-fn refuse_prevented_deletes(changes: &[ResourceChange], config: &Config, diags: &mut Diagnostics) {
+fn refuse_prevented_deletes(changes: &[ResourceChange], config: &Config, registry: &Registry, diags: &mut Diagnostics) {
     for c in changes {
         if !c.action.deletes() {
             continue;
+        }
+        let protection = registry.get(&c.type_name).and_then(|t| t.protection_attribute());
+        if let Some(attr) = protection {
+            if c.before.as_ref().and_then(|b| b.get(attr)).and_then(Value::as_bool) == Some(true) {
+                let verb = if c.action.is_replace() { "replaced" } else { "destroyed" };
+                diags.push(
+                    Diagnostic::error(format!(
+                        "Instance cannot be {verb}: {} has {attr} = true in state, but the plan calls for it to be {verb}",
+                        c.addr
+                    ))
+                    .at_opt(config.resource(&c.addr.resource).map(|b| b.span))
+                    .help(format!("set {attr} = false and apply, then destroy")),
+                );
+                continue;
+            }
         }
         let policy = c.before.as_ref().and_then(|b| b.get(DELETION_POLICY)).and_then(Value::as_str);
         if policy != Some("PREVENT") {

@@ -127,6 +127,12 @@ pub trait ResourceType: Send + Sync {
         planned.get("name").and_then(|v| v.as_str()).map(str::to_string)
     }
 
+    /// A Terraform-only boolean argument (the provider's `deletion_protection`) that, true in
+    /// the state, makes the planner refuse to destroy or replace the instance. Default: none.
+    fn protection_attribute(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Timeouts when the resource's `timeouts` block says nothing.
     fn default_timeouts(&self) -> crate::lang::config::Timeouts {
         crate::lang::config::Timeouts::default()

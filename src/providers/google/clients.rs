@@ -33,6 +33,9 @@ pub const SQL_CONCURRENCY: usize = 4;
 /// Compute's per-project mutation quota is shared by every global resource type.
 pub const COMPUTE_CONCURRENCY: usize = 8;
 pub const LOGGING_CONCURRENCY: usize = 8;
+/// Cloud Run Admin API's write quota is per-minute per region (cloud.google.com/run/quotas:
+/// 180 mutations per minute); a handful of services never needs more than a few at once.
+pub const CLOUD_RUN_CONCURRENCY: usize = 4;
 
 /// Every client and its call policy. Cloud SQL, VPC Access, Compute and Logging join here,
 /// each as a client plus its own [`Retrier`], built in [`Clients::connect`] the same way.
@@ -53,6 +56,8 @@ pub struct Clients {
     pub compute_calls: Retrier,
     pub logging: google_cloud_logging_v2::client::ConfigServiceV2,
     pub logging_calls: Retrier,
+    pub cloud_run: google_cloud_run_v2::client::Services,
+    pub cloud_run_calls: Retrier,
 }
 
 /// Compute's global operations, which every compute collection's mutations wait on. The
@@ -101,7 +106,13 @@ impl Clients {
                 .build()
                 .await
                 .map_err(|e| ProviderError::new(format!("cannot create the Cloud Logging client: {e}")))?;
+        let cloud_run = tuned(google_cloud_run_v2::client::Services::builder(), &config, Service::CloudRunV2, &creds)
+            .build()
+            .await
+            .map_err(|e| fail("Cloud Run", &e))?;
         Ok(Clients {
+            cloud_run,
+            cloud_run_calls: Retrier::new(backoff.clone(), CLOUD_RUN_CONCURRENCY),
             secret_manager,
             secret_manager_calls: Retrier::new(backoff.clone(), SECRET_MANAGER_CONCURRENCY),
             vpc_access,

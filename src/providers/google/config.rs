@@ -23,11 +23,18 @@ pub enum Service {
     VpcAccess,
     Compute,
     Logging,
+    CloudRunV2,
 }
 
 impl Service {
-    pub const ALL: [Service; 5] =
-        [Service::SecretManager, Service::Sql, Service::VpcAccess, Service::Compute, Service::Logging];
+    pub const ALL: [Service; 6] = [
+        Service::SecretManager,
+        Service::Sql,
+        Service::VpcAccess,
+        Service::Compute,
+        Service::Logging,
+        Service::CloudRunV2,
+    ];
 
     /// The provider argument that overrides this service's endpoint.
     pub fn endpoint_argument(self) -> &'static str {
@@ -37,6 +44,7 @@ impl Service {
             Service::VpcAccess => "vpc_access_custom_endpoint",
             Service::Compute => "compute_custom_endpoint",
             Service::Logging => "logging_custom_endpoint",
+            Service::CloudRunV2 => "cloud_run_v2_custom_endpoint",
         }
     }
 
@@ -47,6 +55,7 @@ impl Service {
             Service::VpcAccess => "https://vpcaccess.googleapis.com",
             Service::Compute => "https://compute.googleapis.com",
             Service::Logging => "https://logging.googleapis.com",
+            Service::CloudRunV2 => "https://run.googleapis.com",
         }
     }
 
@@ -55,6 +64,7 @@ impl Service {
     fn version_suffixes(self) -> &'static [&'static str] {
         match self {
             Service::SecretManager | Service::VpcAccess => &["/v1"],
+            Service::CloudRunV2 => &["/v2"],
             Service::Sql => &["/sql/v1beta4", "/v1beta4", "/v1"],
             Service::Compute => &["/compute/v1", "/compute/beta"],
             Service::Logging => &["/v2"],

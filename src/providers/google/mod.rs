@@ -8,6 +8,8 @@
 //! per resource type.
 
 pub mod clients;
+pub mod cloud_run_v2_service;
+pub mod cloud_run_v2_service_iam_member;
 #[cfg(test)]
 mod completeness;
 pub mod compute_backend_service;
@@ -22,6 +24,7 @@ pub mod compute_url_map;
 pub mod config;
 pub mod errors;
 pub mod fields;
+pub mod iam;
 pub mod logging_project_sink;
 pub mod mmv1;
 pub mod resource_common;
@@ -165,6 +168,8 @@ impl Provider for GoogleProvider {
             Arc::new(compute_global_address::ComputeGlobalAddress::new(self.shared.clone())),
             Arc::new(compute_target_http_proxy::ComputeTargetHttpProxy::new(self.shared.clone())),
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
+            Arc::new(cloud_run_v2_service::CloudRunV2Service::new(self.shared.clone())),
+            Arc::new(cloud_run_v2_service_iam_member::CloudRunV2ServiceIamMember::new(self.shared.clone())),
         ]
     }
 

@@ -1,0 +1,22 @@
+# From GoogleCloudPlatform/magic-modules, mmv1/templates/terraform/examples/cloudrunv2_service_directvpc.tf.tmpl
+# (Apache-2.0), the example terraform-provider-google documents for google_cloud_run_v2_service;
+# template variables filled in: primary resource id "default", cloud_run_service_name "cloudrun-service".
+
+resource "google_cloud_run_v2_service" "default" {
+  name     = "cloudrun-service"
+  location = "us-central1"
+  deletion_protection = false
+  launch_stage = "GA"
+  template {
+    containers {
+      image = "us-docker.pkg.dev/cloudrun/container/hello"
+    }
+    vpc_access{
+      network_interfaces {
+        network = "default"
+        subnetwork = "default"
+        tags = ["tag1", "tag2", "tag3"]
+      }
+    }
+  }
+}
