@@ -34,6 +34,7 @@ const BALANCING_MODES: &[&str] = &["CONNECTION", "RATE", "UTILIZATION", "CUSTOM_
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "backendServices",
+    regional: false,
     kind: "compute#backendService",
     noun: "backend_service",
     fingerprint: Some("fingerprint"),

@@ -22,6 +22,7 @@ use crate::emulator::operations::Effect;
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "addresses",
+    regional: false,
     kind: "compute#address",
     noun: "address",
     fingerprint: Some("labelFingerprint"),

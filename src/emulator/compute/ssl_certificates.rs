@@ -38,6 +38,7 @@ const MANAGED_VALIDITY_DAYS: i64 = 90;
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "sslCertificates",
+    regional: false,
     kind: "compute#sslCertificate",
     noun: "ssl_certificate",
     fingerprint: None,

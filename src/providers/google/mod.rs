@@ -16,6 +16,7 @@ pub mod compute_common;
 pub mod compute_global_address;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
+pub mod compute_region_network_endpoint_group;
 pub mod compute_target_http_proxy;
 pub mod compute_target_https_proxy;
 pub mod compute_url_map;
@@ -164,6 +165,9 @@ impl Provider for GoogleProvider {
             Arc::new(ComputeTargetHttpsProxy::new(self.shared.clone())),
             Arc::new(compute_global_address::ComputeGlobalAddress::new(self.shared.clone())),
             Arc::new(compute_target_http_proxy::ComputeTargetHttpProxy::new(self.shared.clone())),
+            Arc::new(compute_region_network_endpoint_group::ComputeRegionNetworkEndpointGroup::new(
+                self.shared.clone(),
+            )),
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
         ]
     }
