@@ -21,6 +21,7 @@
 
 mod backend_services;
 mod global_addresses;
+mod global_forwarding_rules;
 mod health_checks;
 mod operations;
 mod region_network_endpoint_groups;
@@ -92,7 +93,7 @@ impl std::fmt::Debug for Collection {
     }
 }
 
-const COLLECTIONS: [Collection; 8] = [
+const COLLECTIONS: [Collection; 9] = [
     health_checks::COLLECTION,
     backend_services::COLLECTION,
     ssl_certificates::COLLECTION,
@@ -101,6 +102,7 @@ const COLLECTIONS: [Collection; 8] = [
     target_http_proxies::COLLECTION,
     global_addresses::COLLECTION,
     region_network_endpoint_groups::COLLECTION,
+    global_forwarding_rules::COLLECTION,
 ];
 
 impl Collection {

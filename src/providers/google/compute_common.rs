@@ -829,6 +829,38 @@ pub fn plan_identity_in(
     }
 }
 
+/// Non-authoritative labels changed through `setLabels` (Terraform's `labels`,
+/// `effective_labels`, `terraform_labels` and `label_fingerprint`): when the configured labels
+/// change (or the object is new), the effective labels are the prior ones with the managed keys
+/// replaced, and an in-place change gives a new fingerprint.
+pub fn plan_labels(p: &mut PlanProposal) {
+    use super::fields::{self, set};
+    let replacing = p.prior.is_none() || !p.requires_replace.is_empty();
+    let prior = if replacing { None } else { p.prior.clone() };
+    let labels_changed = replacing
+        || prior.as_ref().is_some_and(|prior| {
+            !crate::schema::diff::values_equal(
+                prior.get("labels").unwrap_or(&Value::Null),
+                p.planned.get("labels").unwrap_or(&Value::Null),
+            )
+        });
+    if !labels_changed {
+        return;
+    }
+    let configured = p.planned.get("labels").cloned();
+    let effective = fields::effective_after(
+        prior.as_ref().and_then(|x| x.get("effective_labels")),
+        prior.as_ref().and_then(|x| x.get("labels")),
+        configured.as_ref(),
+    );
+    set(&mut p.planned, "effective_labels", effective);
+    let terraform_labels = configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::object(BTreeMap::new()));
+    set(&mut p.planned, "terraform_labels", terraform_labels);
+    if !replacing {
+        set(&mut p.planned, "label_fingerprint", Value::unknown());
+    }
+}
+
 /// A reference-valued plan: when the configuration names the same resources as the prior
 /// state (a name against a self link), keep the prior's form, and drop the replacement it
 /// would otherwise cause.

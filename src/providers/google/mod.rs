@@ -14,6 +14,7 @@ pub mod compute_backend_service;
 pub mod compute_collection;
 pub mod compute_common;
 pub mod compute_global_address;
+pub mod compute_global_forwarding_rule;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
 pub mod compute_region_network_endpoint_group;
@@ -25,6 +26,7 @@ pub mod errors;
 pub mod fields;
 pub mod logging_project_sink;
 pub mod mmv1;
+pub mod plan_rules;
 pub mod resource_common;
 pub mod retry;
 pub mod secret_manager_secret;
@@ -40,7 +42,7 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use crate::lang::value::Value;
-use crate::providers::{Provider, ProviderError, ResourceType};
+use crate::providers::{CrossResourceViolation, PlannedObject, Provider, ProviderError, ResourceType};
 pub use clients::Clients;
 pub use compute_backend_service::ComputeBackendService;
 pub use compute_health_check::ComputeHealthCheck;
@@ -168,6 +170,7 @@ impl Provider for GoogleProvider {
             Arc::new(compute_region_network_endpoint_group::ComputeRegionNetworkEndpointGroup::new(
                 self.shared.clone(),
             )),
+            Arc::new(compute_global_forwarding_rule::ComputeGlobalForwardingRule::new(self.shared.clone())),
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
         ]
     }
@@ -175,6 +178,11 @@ impl Provider for GoogleProvider {
     /// Resolves the provider block and checks credentials up front (at most a few seconds).
     async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
         self.shared.clients(config).await.map(|_| ())
+    }
+
+    /// The load balancer's rules across its pieces ([`plan_rules`]).
+    fn check_across(&self, objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
+        plan_rules::check(objects)
     }
 }
 
