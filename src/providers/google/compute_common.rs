@@ -128,12 +128,14 @@ fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
                 .collect(),
         ),
         (Value::Set(ns), Value::Set(os)) | (Value::Set(ns), Value::List(os)) => {
+            // An element pairs with an old one it equals once aligned, where a value not known
+            // yet (a plan's computed attributes) matches anything.
             let items = ns
                 .iter()
                 .map(|n| {
                     for o in os {
                         let a = align(n, o, keys, is_ref);
-                        if a == *o {
+                        if same_but_unknowns(&a, o) {
                             return a;
                         }
                     }
@@ -143,6 +145,20 @@ fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
             Value::set(items)
         }
         _ => new.clone(),
+    }
+}
+
+/// Equality where an unknown on either side matches anything.
+fn same_but_unknowns(a: &Value, b: &Value) -> bool {
+    match (a.peel(), b.peel()) {
+        (Value::Unknown(_), _) | (_, Value::Unknown(_)) => true,
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_but_unknowns(v, w)))
+        }
+        (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_but_unknowns(v, w))
+        }
+        _ => a == b,
     }
 }
 

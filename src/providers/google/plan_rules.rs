@@ -18,8 +18,9 @@ const CLOUD_RUN_SERVICE: &str = "google_cloud_run_v2_service";
 const BACKEND_SERVICE: &str = "google_compute_backend_service";
 const URL_MAP: &str = "google_compute_url_map";
 const PROXIES: [&str; 2] = ["google_compute_target_http_proxy", "google_compute_target_https_proxy"];
-/// The backend service's default `load_balancing_scheme` (the provider's and the API's).
-const BACKEND_DEFAULT_SCHEME: &str = "EXTERNAL";
+/// The backend service's default `load_balancing_scheme`, as the provider's definition has it
+/// (mmv1/products/compute/BackendService.yaml, `default_value`), for a value left null.
+const BACKEND_DEFAULT_SCHEME: &str = "EXTERNAL_MANAGED";
 
 /// Every rule, in a stable order.
 pub fn check(objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
