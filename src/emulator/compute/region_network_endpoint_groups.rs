@@ -137,7 +137,7 @@ fn check_serverless_target(body: &Map<String, Value>, target: &str) -> Result<()
     };
     if named.is_none() {
         return Err(invalid_field(
-            &format!("{target}"),
+            target,
             &v.to_string(),
             &format!("Either {target}.{field} or {target}.urlMask must be specified."),
         ));
@@ -145,7 +145,9 @@ fn check_serverless_target(body: &Map<String, Value>, target: &str) -> Result<()
     for (f, value) in v.as_object().into_iter().flatten() {
         if matches!(f.as_str(), "service" | "tag" | "function" | "version") {
             let s = value.as_str().unwrap_or_default();
-            if !s.is_empty() && !valid_name(s) && !(target == "cloudFunction" && s.len() <= 63) {
+            // Function names are case-sensitive (up to 63 characters); the rest are RFC1035 names.
+            let fine = s.is_empty() || valid_name(s) || (target == "cloudFunction" && s.len() <= 63);
+            if !fine {
                 return Err(invalid_field(
                     &format!("{target}.{f}"),
                     s,
