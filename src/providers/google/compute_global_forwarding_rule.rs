@@ -211,6 +211,11 @@ impl ComputeCollection for GlobalForwardingRules {
                     set(&mut v, "ip_address", configured.clone());
                 }
             }
+            // An omitted port range reads back as the API's default for the target
+            // (`80-80`, `443-443`); the argument is not computed, so keep it unset.
+            if p.get("port_range").is_some_and(Value::is_null) {
+                set(&mut v, "port_range", Value::Null);
+            }
             for name in ["port_range", "ip_protocol"] {
                 if let (Some(configured), Some(live)) = (p.get(name).cloned(), v.get(name)) {
                     let same = if name == "port_range" {
@@ -366,6 +371,40 @@ mod tests {
         assert!(!same_ip_address(&Value::from("198.51.100.1"), &Value::from("203.0.113.1")));
         assert!(same_port_range(&Value::from("443"), &Value::from("443-443")));
         assert!(!same_port_range(&Value::from("443"), &Value::from("80-80")));
+    }
+
+    #[test]
+    fn state_keeps_the_configured_forms_of_the_address_and_the_port_range() {
+        let live: model::ForwardingRule = serde_json::from_value(serde_json::json!({
+            "name": "https", "IPAddress": "203.0.113.1", "portRange": "443-443", "IPProtocol": "TCP",
+            "target": "https://www.googleapis.com/compute/v1/projects/p/global/targetHttpsProxies/px",
+            "loadBalancingScheme": "EXTERNAL_MANAGED", "id": "123"
+        }))
+        .unwrap();
+        let prior = |ip: Value, ports: Value| {
+            Value::map([
+                ("name", Value::from("https")),
+                ("ip_address", ip),
+                ("port_range", ports),
+                ("target", Value::from("projects/p/global/targetHttpsProxies/px")),
+            ])
+        };
+        let s = schema();
+        let v = GlobalForwardingRules::to_state(
+            &s,
+            "p",
+            &live,
+            Some(&prior(Value::from("projects/p/global/addresses/lb"), Value::from("443"))),
+        );
+        assert_eq!(v.get("ip_address"), Some(&Value::from("projects/p/global/addresses/lb")));
+        assert_eq!(v.get("port_range"), Some(&Value::from("443")));
+        assert_eq!(v.get("target"), Some(&Value::from("projects/p/global/targetHttpsProxies/px")));
+        assert_eq!(v.get("forwarding_rule_id"), Some(&Value::from("123")));
+        let v = GlobalForwardingRules::to_state(&s, "p", &live, Some(&prior(Value::Null, Value::Null)));
+        assert_eq!(v.get("ip_address"), Some(&Value::from("203.0.113.1")), "an ephemeral address is read back");
+        assert_eq!(v.get("port_range"), Some(&Value::Null));
+        let imported = GlobalForwardingRules::to_state(&s, "p", &live, None);
+        assert_eq!(imported.get("port_range"), Some(&Value::from("443-443")));
     }
 
     #[test]
