@@ -236,7 +236,8 @@ async fn every_method_round_trips_through_the_sdk() {
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].timeout_sec, Some(15));
 
-    // Certificates: a managed one provisions, then activates.
+    // Certificates: a managed one provisions; with no load balancer in front of it, its domain
+    // is not visible (its activation: a_managed_certificate_activates_once_a_forwarding_rule_serves_it).
     succeeded(
         c.sc.insert().set_project(P).set_body(managed_cert("cert", "www.example.com")).poller().until_done().await,
     );
@@ -244,17 +245,11 @@ async fn every_method_round_trips_through_the_sdk() {
     let m = cert.managed.clone().expect("managed");
     assert_eq!(m.status, Some(managed::Status::Provisioning));
     assert_eq!(m.domain_status.get("www.example.com"), Some(&managed::DomainStatus::Provisioning));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let active = loop {
-        let cert = c.sc.get().set_project(P).set_ssl_certificate("cert").send().await.expect("get cert");
-        if cert.managed.as_ref().and_then(|m| m.status.clone()) == Some(managed::Status::Active) {
-            break cert;
-        }
-        assert!(Instant::now() < deadline, "the certificate never became ACTIVE");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(active.subject_alternative_names, ["www.example.com"]);
-    assert!(active.expire_time.is_some());
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let cert = c.sc.get().set_project(P).set_ssl_certificate("cert").send().await.expect("get cert");
+    let m = cert.managed.clone().expect("managed");
+    assert_eq!(m.status, Some(managed::Status::Provisioning), "nothing serves it");
+    assert_eq!(m.domain_status.get("www.example.com"), Some(&managed::DomainStatus::FailedNotVisible));
     succeeded(
         c.sc.insert().set_project(P).set_body(managed_cert("cert-2", "api.example.com")).poller().until_done().await,
     );
@@ -536,7 +531,11 @@ async fn the_stuck_certificate_scenario_keeps_certificates_provisioning() {
                     "domainStatus": {"b.example.com": "FAILED_NOT_VISIBLE"}}},
                 {"project": P, "name": "stuck", "managed": {"domains": ["c.example.com"]}, "stuck": true},
                 {"project": P, "name": "fine", "managed": {"domains": ["d.example.com"]}}
-            ]}
+            ],
+            "backendServices": [{"project": P, "name": "bs"}],
+            "urlMaps": [{"project": P, "name": "um", "defaultService": "bs"}],
+            "targetHttpsProxies": [{"project": P, "name": "px", "urlMap": "um", "sslCertificates": ["fine"]}],
+            "forwardingRules": [{"project": P, "name": "fr", "target": "global/targetHttpsProxies/px"}]}
         })),
     )
     .await;
@@ -973,5 +972,58 @@ async fn global_forwarding_rules_round_trip_through_the_sdk() {
     succeeded(fr.delete().set_project(P).set_forwarding_rule("front").poller().until_done().await);
     let (status, _, _) = failure(fr.get().set_project(P).set_forwarding_rule("front").send().await);
     assert_eq!(status, 404);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_certificate_activates_once_a_forwarding_rule_serves_it() {
+    use google_cloud_compute_v1::client::GlobalForwardingRules;
+    use google_cloud_compute_v1::model::ForwardingRule;
+
+    let (emu, _dir) = start_with(Duration::from_millis(50), None).await;
+    let c = clients(&emu).await;
+    let fr = client!(GlobalForwardingRules, emu);
+    let status = |name: &'static str| {
+        let sc = c.sc.clone();
+        async move {
+            sc.get().set_project(P).set_ssl_certificate(name).send().await.expect("get cert").managed.expect("managed")
+        }
+    };
+    succeeded(
+        c.sc.insert().set_project(P).set_body(managed_cert("cert", "www.example.com")).poller().until_done().await,
+    );
+    succeeded(c.bs.insert().set_project(P).set_body(BackendService::new().set_name("bs")).poller().until_done().await);
+    let um = UrlMap::new().set_name("um").set_default_service(format!("{LINK}/backendServices/bs"));
+    succeeded(c.um.insert().set_project(P).set_body(um).poller().until_done().await);
+    let proxy = TargetHttpsProxy::new()
+        .set_name("px")
+        .set_url_map(format!("{LINK}/urlMaps/um"))
+        .set_ssl_certificates([format!("{LINK}/sslCertificates/cert")]);
+    succeeded(c.tp.insert().set_project(P).set_body(proxy).poller().until_done().await);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let m = status("cert").await;
+    assert_eq!(m.status, Some(managed::Status::Provisioning), "on a proxy nothing sends traffic to");
+    assert_eq!(m.domain_status.get("www.example.com"), Some(&managed::DomainStatus::FailedNotVisible));
+
+    let rule = ForwardingRule::new()
+        .set_name("https")
+        .set_target(format!("{LINK}/targetHttpsProxies/px"))
+        .set_port_range("443");
+    succeeded(fr.insert().set_project(P).set_body(rule).poller().until_done().await);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let active = loop {
+        let cert = c.sc.get().set_project(P).set_ssl_certificate("cert").send().await.expect("get cert");
+        if cert.managed.as_ref().and_then(|m| m.status.clone()) == Some(managed::Status::Active) {
+            break cert;
+        }
+        assert!(Instant::now() < deadline, "the certificate never became ACTIVE");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(active.subject_alternative_names, ["www.example.com"]);
+    assert_eq!(
+        active.managed.as_ref().and_then(|m| m.domain_status.get("www.example.com").cloned()),
+        Some(managed::DomainStatus::Active)
+    );
+    assert!(active.expire_time.is_some());
     emu.shutdown().await;
 }

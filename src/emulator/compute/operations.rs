@@ -212,6 +212,8 @@ struct ScenarioSection {
     #[serde(default)]
     target_https_proxies: Vec<Map<String, Value>>,
     #[serde(default)]
+    forwarding_rules: Vec<Map<String, Value>>,
+    #[serde(default)]
     fail_operations: Vec<FailureRule>,
 }
 
@@ -241,6 +243,7 @@ pub(super) fn seed(ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
         (super::backend_services::COLLECTION, &scenario.backend_services),
         (super::url_maps::COLLECTION, &scenario.url_maps),
         (super::target_https_proxies::COLLECTION, &scenario.target_https_proxies),
+        (super::global_forwarding_rules::COLLECTION, &scenario.forwarding_rules),
     ];
     for (coll, entries) in groups {
         for (i, entry) in entries.iter().enumerate() {
