@@ -80,11 +80,13 @@
 //!   nothing), `databases[]` (`name`, `charset`, `collation`) and `users[]` (`name`, `host`,
 //!   `password` — only its SHA-256 is kept —, `type`).
 //! - Compute: `healthChecks`, `sslCertificates`, `backendServices`, `urlMaps`,
-//!   `targetHttpsProxies` (seeded in that order, so references resolve), each entry the
-//!   resource as one would insert it plus `project`; references may be full or partial URLs or
-//!   bare names, and are checked like on insert. `id` and `creationTimestamp` may be pinned.
-//!   Managed certificates are PROVISIONING and become ACTIVE `activateAfter` (seconds or
-//!   `"90s"`, default the operation duration) after start; `managed.status` and/or
+//!   `targetHttpsProxies`, `forwardingRules` (global; seeded in that order, so references
+//!   resolve), each entry the resource as one would insert it plus `project`; references may be
+//!   full or partial URLs or bare names, and are checked like on insert. `id` and
+//!   `creationTimestamp` may be pinned. Managed certificates are PROVISIONING and become ACTIVE
+//!   `activateAfter` (seconds or `"90s"`, default the operation duration) after start if they
+//!   are served (on a target HTTPS proxy a forwarding rule targets; otherwise their domains
+//!   read FAILED_NOT_VISIBLE until they are); `managed.status` and/or
 //!   `managed.domainStatus` (e.g. FAILED_NOT_VISIBLE for one domain) pin a state that stays
 //!   (unless `activateAfter` is also given), and `"stuck": true` keeps one PROVISIONING.
 //!   `failOperations[]`: `{project, operationType (insert, patch, update, delete, setUrlMap,

@@ -236,7 +236,8 @@ async fn every_method_round_trips_through_the_sdk() {
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].timeout_sec, Some(15));
 
-    // Certificates: a managed one provisions, then activates.
+    // Certificates: a managed one provisions; with no load balancer in front of it, its domain
+    // is not visible (its activation: a_managed_certificate_activates_once_a_forwarding_rule_serves_it).
     succeeded(
         c.sc.insert().set_project(P).set_body(managed_cert("cert", "www.example.com")).poller().until_done().await,
     );
@@ -244,17 +245,11 @@ async fn every_method_round_trips_through_the_sdk() {
     let m = cert.managed.clone().expect("managed");
     assert_eq!(m.status, Some(managed::Status::Provisioning));
     assert_eq!(m.domain_status.get("www.example.com"), Some(&managed::DomainStatus::Provisioning));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let active = loop {
-        let cert = c.sc.get().set_project(P).set_ssl_certificate("cert").send().await.expect("get cert");
-        if cert.managed.as_ref().and_then(|m| m.status.clone()) == Some(managed::Status::Active) {
-            break cert;
-        }
-        assert!(Instant::now() < deadline, "the certificate never became ACTIVE");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(active.subject_alternative_names, ["www.example.com"]);
-    assert!(active.expire_time.is_some());
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let cert = c.sc.get().set_project(P).set_ssl_certificate("cert").send().await.expect("get cert");
+    let m = cert.managed.clone().expect("managed");
+    assert_eq!(m.status, Some(managed::Status::Provisioning), "nothing serves it");
+    assert_eq!(m.domain_status.get("www.example.com"), Some(&managed::DomainStatus::FailedNotVisible));
     succeeded(
         c.sc.insert().set_project(P).set_body(managed_cert("cert-2", "api.example.com")).poller().until_done().await,
     );
@@ -536,7 +531,11 @@ async fn the_stuck_certificate_scenario_keeps_certificates_provisioning() {
                     "domainStatus": {"b.example.com": "FAILED_NOT_VISIBLE"}}},
                 {"project": P, "name": "stuck", "managed": {"domains": ["c.example.com"]}, "stuck": true},
                 {"project": P, "name": "fine", "managed": {"domains": ["d.example.com"]}}
-            ]}
+            ],
+            "backendServices": [{"project": P, "name": "bs"}],
+            "urlMaps": [{"project": P, "name": "um", "defaultService": "bs"}],
+            "targetHttpsProxies": [{"project": P, "name": "px", "urlMap": "um", "sslCertificates": ["fine"]}],
+            "forwardingRules": [{"project": P, "name": "fr", "target": "global/targetHttpsProxies/px"}]}
         })),
     )
     .await;
@@ -745,4 +744,286 @@ async fn nested_documented_fields_round_trip_and_unknown_ones_are_refused() {
         err["error"]["message"],
         "Invalid JSON payload received. Unknown name \"matchRule\" at 'resource.path_matchers[0].route_rules[0]': Cannot find field."
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_network_endpoint_groups_round_trip_through_the_sdk() {
+    use google_cloud_compute_v1::client::{RegionNetworkEndpointGroups, RegionOperations};
+    use google_cloud_compute_v1::model::{network_endpoint_group, NetworkEndpointGroup, NetworkEndpointGroupCloudRun};
+
+    const R: &str = "us-central1";
+    let failing = "Cloud Run service 'gone' was not found in region us-central1";
+    let (emu, _dir) = start_with(
+        Duration::from_millis(50),
+        Some(json!({"compute": {"failOperations": [{"project": P, "operationType": "insert",
+            "target": "regions/us-central1/networkEndpointGroups/broken", "code": "INVALID_ARGUMENT",
+            "message": failing, "times": 1}]}})),
+    )
+    .await;
+    let negs = client!(RegionNetworkEndpointGroups, emu);
+    let ops = client!(RegionOperations, emu);
+    let serverless = |name: &str, service: &str| {
+        NetworkEndpointGroup::new()
+            .set_name(name)
+            .set_network_endpoint_type(network_endpoint_group::NetworkEndpointType::Serverless)
+            .set_cloud_run(NetworkEndpointGroupCloudRun::new().set_service(service))
+    };
+    let link = format!("https://www.googleapis.com/compute/v1/projects/{P}/regions/{R}");
+
+    let op = succeeded(
+        negs.insert()
+            .set_project(P)
+            .set_region(R)
+            .set_body(serverless("api", "netra-backend"))
+            .poller()
+            .until_done()
+            .await,
+    );
+    assert_eq!(op.target_link.as_deref(), Some(format!("{link}/networkEndpointGroups/api").as_str()));
+    assert_eq!(op.region.as_deref(), Some(link.as_str()), "a region operation");
+    let got = negs.get().set_project(P).set_region(R).set_network_endpoint_group("api").send().await.expect("get");
+    assert_eq!(got.kind.as_deref(), Some("compute#networkEndpointGroup"));
+    assert_eq!(got.region.as_deref(), Some(link.as_str()));
+    assert_eq!(got.cloud_run.as_ref().and_then(|c| c.service.as_deref()), Some("netra-backend"));
+    assert_eq!(got.network_endpoint_type, Some(network_endpoint_group::NetworkEndpointType::Serverless));
+    assert_eq!(op.target_id, got.id);
+
+    // The region operation itself, by get and by wait.
+    let name = op.name.clone().expect("operation name");
+    let fetched =
+        ops.get().set_project(P).set_region(R).set_operation(&name).send().await.expect("regionOperations.get");
+    assert_eq!(fetched.status, Some(operation::Status::Done));
+    let waited =
+        ops.wait().set_project(P).set_region(R).set_operation(&name).send().await.expect("regionOperations.wait");
+    assert_eq!(waited.name, Some(name.clone()));
+    let listed = ops.list().set_project(P).set_region(R).send().await.expect("regionOperations.list");
+    assert!(listed.items.iter().any(|o| o.name.as_deref() == Some(name.as_str())));
+
+    let (status, reason, message) =
+        failure(negs.insert().set_project(P).set_region(R).set_body(serverless("api", "netra-backend")).send().await);
+    assert_eq!(
+        (status, reason.as_str(), message.as_str()),
+        (
+            409,
+            "alreadyExists",
+            "The resource 'projects/acme/regions/us-central1/networkEndpointGroups/api' already exists"
+        )
+    );
+    let (status, _, message) = failure(
+        negs.insert()
+            .set_project(P)
+            .set_region(R)
+            .set_body(
+                NetworkEndpointGroup::new()
+                    .set_name("bare")
+                    .set_network_endpoint_type(network_endpoint_group::NetworkEndpointType::Serverless),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(status, 400);
+    assert!(message.contains("must specify one of cloudRun, appEngine or cloudFunction"), "{message}");
+
+    succeeded(
+        negs.insert().set_project(P).set_region(R).set_body(serverless("web", "web")).poller().until_done().await,
+    );
+    let page = negs.list().set_project(P).set_region(R).set_max_results(1u32).send().await.expect("list");
+    assert_eq!(page.items.len(), 1);
+    let token = page.next_page_token.clone().expect("a second page");
+    let page2 = negs.list().set_project(P).set_region(R).set_page_token(token).send().await.expect("list page 2");
+    assert_eq!(page2.items.len(), 1);
+    let elsewhere = negs.list().set_project(P).set_region("europe-west1").send().await.expect("list elsewhere");
+    assert!(elsewhere.items.is_empty());
+
+    // A failed operation: DONE with the error, and nothing created.
+    let op = negs
+        .insert()
+        .set_project(P)
+        .set_region(R)
+        .set_body(serverless("broken", "gone"))
+        .poller()
+        .until_done()
+        .await
+        .expect("the poller returns Ok");
+    assert_eq!(op.http_error_status_code, Some(400));
+    assert_eq!(op.error.as_ref().expect("an error").errors[0].message.as_deref(), Some(failing));
+    let (status, _, _) =
+        failure(negs.get().set_project(P).set_region(R).set_network_endpoint_group("broken").send().await);
+    assert_eq!(status, 404);
+
+    succeeded(negs.delete().set_project(P).set_region(R).set_network_endpoint_group("web").poller().until_done().await);
+    let (status, _, message) =
+        failure(negs.get().set_project(P).set_region(R).set_network_endpoint_group("web").send().await);
+    assert_eq!(
+        (status, message.as_str()),
+        (404, "The resource 'projects/acme/regions/us-central1/networkEndpointGroups/web' was not found")
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_forwarding_rules_round_trip_through_the_sdk() {
+    use google_cloud_compute_v1::client::{GlobalAddresses, GlobalForwardingRules, TargetHttpProxies};
+    use google_cloud_compute_v1::model::{
+        forwarding_rule, Address, ForwardingRule, GlobalSetLabelsRequest, TargetHttpProxy, TargetReference,
+    };
+
+    let failing = "The forwarding rule could not be repointed";
+    let (emu, _dir) = start_with(
+        Duration::from_millis(50),
+        Some(json!({"compute": {"failOperations": [{"project": P, "operationType": "setTarget",
+            "target": "forwardingRules/front", "code": "RESOURCE_NOT_READY", "message": failing, "times": 1}]}})),
+    )
+    .await;
+    let c = clients(&emu).await;
+    let fr = client!(GlobalForwardingRules, emu);
+    let proxies = client!(TargetHttpProxies, emu);
+    let addresses = client!(GlobalAddresses, emu);
+    succeeded(c.bs.insert().set_project(P).set_body(BackendService::new().set_name("bs")).poller().until_done().await);
+    succeeded(
+        c.um.insert()
+            .set_project(P)
+            .set_body(UrlMap::new().set_name("um").set_default_service(format!("{LINK}/backendServices/bs")))
+            .poller()
+            .until_done()
+            .await,
+    );
+    for px in ["px", "px2"] {
+        let body = TargetHttpProxy::new().set_name(px).set_url_map(format!("{LINK}/urlMaps/um"));
+        succeeded(proxies.insert().set_project(P).set_body(body).poller().until_done().await);
+    }
+    succeeded(addresses.insert().set_project(P).set_body(Address::new().set_name("ip")).poller().until_done().await);
+
+    let body = ForwardingRule::new()
+        .set_name("front")
+        .set_target(format!("{LINK}/targetHttpProxies/px"))
+        .set_ip_address(format!("{LINK}/addresses/ip"))
+        .set_port_range("80")
+        .set_load_balancing_scheme(forwarding_rule::LoadBalancingScheme::ExternalManaged);
+    let op = succeeded(fr.insert().set_project(P).set_body(body.clone()).poller().until_done().await);
+    assert_eq!(op.target_link.as_deref(), Some(format!("{LINK}/forwardingRules/front").as_str()));
+    let got = fr.get().set_project(P).set_forwarding_rule("front").send().await.expect("get");
+    assert_eq!(got.ip_address.as_deref(), Some("203.0.113.1"), "the API returns the address's number");
+    assert_eq!(got.port_range.as_deref(), Some("80-80"));
+    assert_eq!(got.ip_protocol, Some(forwarding_rule::IPProtocol::Tcp));
+    assert_eq!(got.load_balancing_scheme, Some(forwarding_rule::LoadBalancingScheme::ExternalManaged));
+    let fingerprint = got.label_fingerprint.clone().expect("a label fingerprint");
+
+    let (status, reason, _) = failure(fr.insert().set_project(P).set_body(body).send().await);
+    assert_eq!((status, reason.as_str()), (409, "alreadyExists"));
+    let (status, _, message) = failure(
+        fr.insert()
+            .set_project(P)
+            .set_body(ForwardingRule::new().set_name("x").set_target(format!("{LINK}/targetHttpProxies/nope")))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (status, message.as_str()),
+        (404, "The resource 'projects/acme/global/targetHttpProxies/nope' was not found")
+    );
+
+    // setLabels needs the current fingerprint.
+    let labels = GlobalSetLabelsRequest::new().set_labels([("env", "staging")]);
+    let with = |fp| labels.clone().set_label_fingerprint(fp);
+    succeeded(
+        fr.set_labels()
+            .set_project(P)
+            .set_resource("front")
+            .set_body(with(fingerprint.clone()))
+            .poller()
+            .until_done()
+            .await,
+    );
+    let got = fr.get().set_project(P).set_forwarding_rule("front").send().await.expect("get");
+    assert_eq!(got.labels.get("env").map(String::as_str), Some("staging"));
+    let (status, reason, _) =
+        failure(fr.set_labels().set_project(P).set_resource("front").set_body(with(fingerprint)).send().await);
+    assert_eq!((status, reason.as_str()), (412, "conditionNotMet"));
+
+    // setTarget: the first one fails (scenario), as an operation; the second repoints.
+    let to = TargetReference::new().set_target(format!("{LINK}/targetHttpProxies/px2"));
+    let op = fr
+        .set_target()
+        .set_project(P)
+        .set_forwarding_rule("front")
+        .set_body(to.clone())
+        .poller()
+        .until_done()
+        .await
+        .expect("the poller returns Ok");
+    assert_eq!(op.error.as_ref().expect("an error").errors[0].message.as_deref(), Some(failing));
+    let got = fr.get().set_project(P).set_forwarding_rule("front").send().await.expect("get");
+    assert_eq!(got.target.as_deref(), Some(format!("{LINK}/targetHttpProxies/px").as_str()), "unchanged");
+    succeeded(fr.set_target().set_project(P).set_forwarding_rule("front").set_body(to).poller().until_done().await);
+    let got = fr.get().set_project(P).set_forwarding_rule("front").send().await.expect("get");
+    assert_eq!(got.target.as_deref(), Some(format!("{LINK}/targetHttpProxies/px2").as_str()));
+
+    // patch changes the scheme.
+    let scheme = ForwardingRule::new().set_load_balancing_scheme(forwarding_rule::LoadBalancingScheme::External);
+    succeeded(fr.patch().set_project(P).set_forwarding_rule("front").set_body(scheme).poller().until_done().await);
+    let got = fr.get().set_project(P).set_forwarding_rule("front").send().await.expect("get");
+    assert_eq!(got.load_balancing_scheme, Some(forwarding_rule::LoadBalancingScheme::External));
+
+    let listed = fr.list().set_project(P).send().await.expect("list");
+    assert_eq!(listed.items.len(), 1);
+    let (status, reason, _) = failure(proxies.delete().set_project(P).set_target_http_proxy("px2").send().await);
+    assert_eq!((status, reason.as_str()), (400, "resourceInUseByAnotherResource"));
+    succeeded(fr.delete().set_project(P).set_forwarding_rule("front").poller().until_done().await);
+    let (status, _, _) = failure(fr.get().set_project(P).set_forwarding_rule("front").send().await);
+    assert_eq!(status, 404);
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_certificate_activates_once_a_forwarding_rule_serves_it() {
+    use google_cloud_compute_v1::client::GlobalForwardingRules;
+    use google_cloud_compute_v1::model::ForwardingRule;
+
+    let (emu, _dir) = start_with(Duration::from_millis(50), None).await;
+    let c = clients(&emu).await;
+    let fr = client!(GlobalForwardingRules, emu);
+    let status = |name: &'static str| {
+        let sc = c.sc.clone();
+        async move {
+            sc.get().set_project(P).set_ssl_certificate(name).send().await.expect("get cert").managed.expect("managed")
+        }
+    };
+    succeeded(
+        c.sc.insert().set_project(P).set_body(managed_cert("cert", "www.example.com")).poller().until_done().await,
+    );
+    succeeded(c.bs.insert().set_project(P).set_body(BackendService::new().set_name("bs")).poller().until_done().await);
+    let um = UrlMap::new().set_name("um").set_default_service(format!("{LINK}/backendServices/bs"));
+    succeeded(c.um.insert().set_project(P).set_body(um).poller().until_done().await);
+    let proxy = TargetHttpsProxy::new()
+        .set_name("px")
+        .set_url_map(format!("{LINK}/urlMaps/um"))
+        .set_ssl_certificates([format!("{LINK}/sslCertificates/cert")]);
+    succeeded(c.tp.insert().set_project(P).set_body(proxy).poller().until_done().await);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let m = status("cert").await;
+    assert_eq!(m.status, Some(managed::Status::Provisioning), "on a proxy nothing sends traffic to");
+    assert_eq!(m.domain_status.get("www.example.com"), Some(&managed::DomainStatus::FailedNotVisible));
+
+    let rule = ForwardingRule::new()
+        .set_name("https")
+        .set_target(format!("{LINK}/targetHttpsProxies/px"))
+        .set_port_range("443");
+    succeeded(fr.insert().set_project(P).set_body(rule).poller().until_done().await);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let active = loop {
+        let cert = c.sc.get().set_project(P).set_ssl_certificate("cert").send().await.expect("get cert");
+        if cert.managed.as_ref().and_then(|m| m.status.clone()) == Some(managed::Status::Active) {
+            break cert;
+        }
+        assert!(Instant::now() < deadline, "the certificate never became ACTIVE");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(active.subject_alternative_names, ["www.example.com"]);
+    assert_eq!(
+        active.managed.as_ref().and_then(|m| m.domain_status.get("www.example.com").cloned()),
+        Some(managed::DomainStatus::Active)
+    );
+    assert!(active.expire_time.is_some());
+    emu.shutdown().await;
 }

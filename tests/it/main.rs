@@ -18,6 +18,7 @@ mod engine;
 mod gcs;
 mod google_cli;
 mod google_lb;
+mod google_lb_front;
 mod google_run;
 mod google_secrets;
 mod google_sql_vpc;

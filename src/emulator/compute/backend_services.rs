@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{check_enum, int_field, invalid_field, no_such_method, normalize_ref, rewrite_by_action, Collection, Spec};
 use crate::emulator::api::{ApiRequest, Ctx};
-use crate::emulator::errors::ApiError;
+use crate::emulator::errors::{invalid_argument, ApiError};
 
 const PROTOCOLS: &[&str] = &["GRPC", "HTTP", "HTTP2", "HTTPS", "SSL", "TCP", "UDP", "UNSPECIFIED"];
 const SCHEMES: &[&str] = &[
@@ -29,11 +29,14 @@ const AFFINITIES: &[&str] = &[
     "NONE",
     "STRONG_COOKIE_AFFINITY",
 ];
+/// What the API answers to health checks on a backend service with serverless NEG backends.
+pub(crate) const SERVERLESS_HEALTH_CHECKS: &str = "Invalid value for field 'resource.healthChecks': ''. A backend service cannot have a healthcheck with Serverless network endpoint group backends.";
 const BALANCING_MODES: &[&str] = &["CONNECTION", "RATE", "UTILIZATION", "CUSTOM_METRICS"];
 
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "backendServices",
+    regional: false,
     kind: "compute#backendService",
     noun: "backend_service",
     fingerprint: Some("fingerprint"),
@@ -108,6 +111,7 @@ pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value
         body.insert("healthChecks".into(), Value::Array(normalized));
     }
 
+    let mut serverless = false;
     if let Some(Value::Array(backends)) = body.get_mut("backends") {
         for (i, backend) in backends.iter_mut().enumerate() {
             let Value::Object(b) = backend else {
@@ -116,6 +120,15 @@ pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value
             if !b.get("group").is_some_and(Value::is_string) {
                 return Err(super::required_field(&format!("backends[{i}].group")));
             }
+            let group = b["group"].as_str().unwrap_or_default().to_string();
+            if group.contains("/networkEndpointGroups/") {
+                let negs = super::region_network_endpoint_groups::COLLECTION;
+                let field = format!("backends[{i}].group");
+                let key = super::resolve_ref(project, negs, &group)
+                    .ok_or_else(|| invalid_field(&field, &group, "The URL is malformed."))?;
+                b.insert("group".into(), normalize_ref(ctx, project, negs, &field, &json!(group))?);
+                serverless |= super::region_network_endpoint_groups::is_serverless(ctx.store, &key);
+            }
             check_enum(b, "balancingMode", "Backend.BalancingMode", BALANCING_MODES).map_err(|mut e| {
                 e.message = e.message.replace("'resource.", &format!("'resource.backends[{i}]."));
                 e
@@ -123,6 +136,13 @@ pub(super) fn prepare(ctx: &Ctx<'_>, project: &str, body: &mut Map<String, Value
             b.entry("balancingMode").or_insert(json!("UTILIZATION"));
             b.entry("capacityScaler").or_insert(json!(1));
         }
+    }
+
+    // The API's answer (quoted in hashicorp/terraform-provider-google#7311;
+    // https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts#backend-service-limitations).
+    let has_checks = body.get("healthChecks").and_then(Value::as_array).is_some_and(|h| !h.is_empty());
+    if serverless && has_checks {
+        return Err(invalid_argument(SERVERLESS_HEALTH_CHECKS));
     }
 
     if let Some(Value::Object(iap)) = body.get_mut("iap") {
@@ -176,6 +196,48 @@ mod tests {
         assert!(bs["iap"].get("oauth2ClientSecret").is_none(), "the secret is never stored");
         assert_eq!(bs["iap"]["oauth2ClientSecretSha256"].as_str().unwrap().len(), 64);
         assert!(bs["id"].as_str().unwrap().parse::<u64>().is_ok());
+    }
+
+    #[test]
+    fn serverless_neg_backends_exist_and_take_no_health_checks() {
+        let mut store = Store::new();
+        let negs = "compute/v1/projects/p/regions/us-central1/networkEndpointGroups";
+        call(
+            &mut store,
+            Method::POST,
+            negs,
+            json!({"name": "api", "networkEndpointType": "SERVERLESS", "cloudRun": {"service": "api"}}),
+        )
+        .unwrap();
+        call(
+            &mut store,
+            Method::POST,
+            "compute/v1/projects/p/global/healthChecks",
+            json!({"name": "hc", "tcpHealthCheck": {}}),
+        )
+        .unwrap();
+        let group = "projects/p/regions/us-central1/networkEndpointGroups/api";
+        let err = call(
+            &mut store,
+            Method::POST,
+            BS,
+            json!({"name": "bs", "backends": [{"group": group}], "healthChecks": ["hc"]}),
+        )
+        .unwrap_err();
+        assert_eq!((err.http_status, err.message.as_str()), (400, super::SERVERLESS_HEALTH_CHECKS));
+        let err = call(
+            &mut store,
+            Method::POST,
+            BS,
+            json!({"name": "bs", "backends": [{"group": "regions/us-central1/networkEndpointGroups/gone"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.http_status, 404, "{}", err.message);
+        call(&mut store, Method::POST, BS, json!({"name": "bs", "backends": [{"group": group}]})).unwrap();
+        let bs = call(&mut store, Method::GET, &format!("{BS}/bs"), Value::Null).unwrap();
+        assert_eq!(bs["backends"][0]["group"], format!("{LINK_BASE}{group}"));
+        let err = call(&mut store, Method::DELETE, &format!("compute/v1/{group}"), Value::Null).unwrap_err();
+        assert_eq!(err.reason.as_deref(), Some("resourceInUseByAnotherResource"), "{}", err.message);
     }
 
     #[test]

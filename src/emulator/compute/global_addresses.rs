@@ -22,6 +22,7 @@ use crate::emulator::operations::Effect;
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "addresses",
+    regional: false,
     kind: "compute#address",
     noun: "address",
     fingerprint: Some("labelFingerprint"),
@@ -170,7 +171,7 @@ fn allocate(ctx: &Ctx<'_>, address_type: &str, ip_version: &str, purpose: Option
 }
 
 /// Compute labels: at most 64; keys `[a-z][a-z0-9_-]{0,62}`, values `[a-z0-9_-]{0,63}`.
-fn check_labels(labels: &Value) -> Result<(), ApiError> {
+pub(super) fn check_labels(labels: &Value) -> Result<(), ApiError> {
     let Some(m) = labels.as_object() else {
         return Err(invalid_argument("Invalid value for field 'labels': must be a map of strings."));
     };
@@ -193,15 +194,22 @@ fn check_labels(labels: &Value) -> Result<(), ApiError> {
 /// The one action on an address: `setLabels`.
 fn action(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, name: &str, action: &str) -> Result<Value, ApiError> {
     match action {
-        "setLabels" => set_labels(ctx, req, project, name),
+        "setLabels" => set_labels(ctx, req, project, COLLECTION, name),
         _ => Err(no_such_method(req)),
     }
 }
 
-/// `POST projects/{p}/global/addresses/{name}/setLabels`: the labels replace the current ones
-/// when `labelFingerprint` is the current fingerprint (412 conditionNotMet otherwise).
-fn set_labels(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, name: &str) -> Result<Value, ApiError> {
-    let key = key_of(project, COLLECTION, name);
+/// `POST projects/{p}/global/{addresses|forwardingRules}/{name}/setLabels`: the labels
+/// replace the current ones when `labelFingerprint` is the current fingerprint (412
+/// conditionNotMet otherwise).
+pub(super) fn set_labels(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    coll: Collection,
+    name: &str,
+) -> Result<Value, ApiError> {
+    let key = key_of(project, coll, name);
     let current = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?.clone();
     let body = req.json_body()?;
     let given = body.get("labelFingerprint").and_then(Value::as_str).unwrap_or_default();

@@ -9,6 +9,7 @@ use crate::emulator::errors::{invalid_argument, ApiError};
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "healthChecks",
+    regional: false,
     kind: "compute#healthCheck",
     noun: "health_check",
     fingerprint: None,

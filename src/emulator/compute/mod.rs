@@ -2,8 +2,10 @@
 //! resources Cairn manages, per the discovery document (revision 20230620) and
 //! gcp-wire-formats.md §4.
 //!
-//! Resources live in the store under `projects/{project}/global/{collection}/{name}` with the
-//! project as the request spelled it (compute echoes project ids). Every mutation is a
+//! Resources live in the store under `projects/{project}/global/{collection}/{name}` (or
+//! `projects/{project}/regions/{region}/{collection}/{name}` for a regional collection, whose
+//! operations are region operations) with the project as the request spelled it (compute
+//! echoes project ids). Every mutation is a
 //! `compute#operation` (see `operations.rs` here) whose effects land when it is DONE, so a GET
 //! right after an insert is a 404 until the operation finishes, as on the real API.
 //! Fingerprints (backend services, URL maps, target proxies) derive from the store generation,
@@ -19,8 +21,10 @@
 
 mod backend_services;
 mod global_addresses;
+mod global_forwarding_rules;
 mod health_checks;
 mod operations;
+mod region_network_endpoint_groups;
 mod ssl_certificates;
 mod target_http_proxies;
 mod target_https_proxies;
@@ -43,12 +47,14 @@ const MAX_RESULTS: usize = 500;
 
 pub struct Compute;
 
-/// What the router needs to know about one global collection. Each collection's file defines
+/// What the router needs to know about one collection. Each collection's file defines
 /// its own (`COLLECTION`), and [`COLLECTIONS`] lists them: serving a new collection is its file
 /// plus its line there.
 pub(crate) struct Spec {
     /// The path segment (`healthChecks`), which need not match the API's method names.
     pub(crate) segment: &'static str,
+    /// Served under `projects/{p}/regions/{r}/` rather than `projects/{p}/global/`.
+    pub(crate) regional: bool,
     pub(crate) kind: &'static str,
     /// The resource noun in "The health_check resource '…' is already being used by '…'".
     pub(crate) noun: &'static str,
@@ -69,7 +75,7 @@ pub(crate) struct Spec {
 pub(crate) type Prepare = fn(&Ctx<'_>, &str, &mut Map<String, Value>) -> Result<Value, ApiError>;
 pub(crate) type Action = fn(&mut Ctx<'_>, &ApiRequest, &str, &str, &str) -> Result<Value, ApiError>;
 
-/// A global collection served.
+/// A collection served.
 #[derive(Clone, Copy)]
 pub(crate) struct Collection(&'static Spec);
 
@@ -87,7 +93,7 @@ impl std::fmt::Debug for Collection {
     }
 }
 
-const COLLECTIONS: [Collection; 7] = [
+const COLLECTIONS: [Collection; 9] = [
     health_checks::COLLECTION,
     backend_services::COLLECTION,
     ssl_certificates::COLLECTION,
@@ -95,6 +101,8 @@ const COLLECTIONS: [Collection; 7] = [
     target_https_proxies::COLLECTION,
     target_http_proxies::COLLECTION,
     global_addresses::COLLECTION,
+    region_network_endpoint_groups::COLLECTION,
+    global_forwarding_rules::COLLECTION,
 ];
 
 impl Collection {
@@ -126,6 +134,10 @@ impl Collection {
     fn has_update(self) -> bool {
         self.0.has_update
     }
+
+    pub(crate) fn regional(self) -> bool {
+        self.0.regional
+    }
 }
 
 /// A parsed compute path.
@@ -133,10 +145,12 @@ impl Collection {
 enum Target {
     Collection {
         project: String,
+        region: Option<String>,
         coll: Collection,
     },
     Resource {
         project: String,
+        region: Option<String>,
         coll: Collection,
         name: String,
     },
@@ -154,11 +168,14 @@ enum Target {
         name: String,
         action: String,
     },
+    /// `projects/{p}/global/operations` or `projects/{p}/regions/{r}/operations`.
     Operations {
         project: String,
+        region: Option<String>,
     },
     Operation {
         project: String,
+        region: Option<String>,
         name: String,
         wait: bool,
     },
@@ -181,20 +198,26 @@ impl Api for Compute {
         ssl_certificates::sweep(ctx);
         let m = &req.method;
         match parse_target(&req.path)? {
-            Target::Collection { project, coll } if m == Method::GET => list(ctx, req, &project, coll),
-            Target::Collection { project, coll } if m == Method::POST => insert(ctx, req, &project, coll),
-            Target::Resource { project, coll, name } if m == Method::GET => {
-                let key = key_of(&project, coll, &name);
+            Target::Collection { project, region, coll } if m == Method::GET => {
+                list(ctx, req, &project, region.as_deref(), coll)
+            }
+            Target::Collection { project, region, coll } if m == Method::POST => {
+                insert(ctx, req, &project, region.as_deref(), coll)
+            }
+            Target::Resource { project, region, coll, name } if m == Method::GET => {
+                let key = scoped_key(&project, region.as_deref(), coll, &name);
                 let stored = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?;
                 Ok(render(coll, stored))
             }
-            Target::Resource { project, coll, name } if m == Method::PATCH && coll.has_patch() => {
+            Target::Resource { project, region: None, coll, name } if m == Method::PATCH && coll.has_patch() => {
                 modify(ctx, req, &project, coll, &name, "patch")
             }
-            Target::Resource { project, coll, name } if m == Method::PUT && coll.has_update() => {
+            Target::Resource { project, region: None, coll, name } if m == Method::PUT && coll.has_update() => {
                 modify(ctx, req, &project, coll, &name, "update")
             }
-            Target::Resource { project, coll, name } if m == Method::DELETE => delete(ctx, &project, coll, &name),
+            Target::Resource { project, region, coll, name } if m == Method::DELETE => {
+                delete(ctx, &project, region.as_deref(), coll, &name)
+            }
             Target::ResourceAction { project, coll, name, action } if m == Method::POST => match coll.0.action {
                 Some(act) => act(ctx, req, &project, &name, &action),
                 None => Err(no_such_method(req)),
@@ -206,15 +229,17 @@ impl Api for Compute {
                     target_https_proxies::action(ctx, req, &project, &name, &action)
                 }
             }
-            Target::Operations { project } if m == Method::GET => operations::list(ctx, req, &project),
-            Target::Operation { project, name, wait: false } if m == Method::GET => {
-                operations::get(ctx, &project, &name)
+            Target::Operations { project, region } if m == Method::GET => {
+                operations::list(ctx, req, &scope_path(&project, region.as_deref()))
             }
-            Target::Operation { project, name, wait: true } if m == Method::POST => {
-                operations::get(ctx, &project, &name)
+            Target::Operation { project, region, name, wait: false } if m == Method::GET => {
+                operations::get(ctx, &scope_path(&project, region.as_deref()), &name)
             }
-            Target::Operation { project, name, wait: false } if m == Method::DELETE => {
-                operations::delete(ctx, &project, &name)
+            Target::Operation { project, region, name, wait: true } if m == Method::POST => {
+                operations::get(ctx, &scope_path(&project, region.as_deref()), &name)
+            }
+            Target::Operation { project, region, name, wait: false } if m == Method::DELETE => {
+                operations::delete(ctx, &scope_path(&project, region.as_deref()), &name)
             }
             _ => Err(no_such_method(req)),
         }
@@ -226,8 +251,8 @@ impl Api for Compute {
 
     fn hold_until(&self, store: &Store, req: &ApiRequest) -> Option<DateTime<Utc>> {
         match parse_target(&req.path).ok()? {
-            Target::Operation { project, name, wait: true } if req.method == Method::POST => {
-                operations::due_time(store, &project, &name)
+            Target::Operation { project, region, name, wait: true } if req.method == Method::POST => {
+                operations::due_time(store, &scope_path(&project, region.as_deref()), &name)
             }
             _ => None,
         }
@@ -242,30 +267,45 @@ fn parse_target(path: &str) -> Result<Target, ApiError> {
     let segs: Vec<&str> = path.split('/').collect();
     let bad = || not_found(format!("The Compute Engine API has no resource /{path}."));
     let owned = |s: &str| s.to_string();
+    let global = |c: &str| Collection::from_segment(c).filter(|c| !c.regional()).ok_or_else(bad);
+    let regional = |c: &str| Collection::from_segment(c).filter(|c| c.regional()).ok_or_else(bad);
+    let region = |r: &str| (!r.is_empty()).then(|| r.to_string()).ok_or_else(bad);
     let target = match segs.as_slice() {
-        ["compute", "v1", "projects", p, "global", "operations"] => Target::Operations { project: owned(p) },
+        ["compute", "v1", "projects", p, "global", "operations"] => {
+            Target::Operations { project: owned(p), region: None }
+        }
         ["compute", "v1", "projects", p, "global", "operations", op] => {
-            Target::Operation { project: owned(p), name: owned(op), wait: false }
+            Target::Operation { project: owned(p), region: None, name: owned(op), wait: false }
         }
         ["compute", "v1", "projects", p, "global", "operations", op, "wait"] => {
-            Target::Operation { project: owned(p), name: owned(op), wait: true }
+            Target::Operation { project: owned(p), region: None, name: owned(op), wait: true }
+        }
+        ["compute", "v1", "projects", p, "regions", r, "operations"] => {
+            Target::Operations { project: owned(p), region: Some(region(r)?) }
+        }
+        ["compute", "v1", "projects", p, "regions", r, "operations", op] => {
+            Target::Operation { project: owned(p), region: Some(region(r)?), name: owned(op), wait: false }
+        }
+        ["compute", "v1", "projects", p, "regions", r, "operations", op, "wait"] => {
+            Target::Operation { project: owned(p), region: Some(region(r)?), name: owned(op), wait: true }
         }
         ["compute", "v1", "projects", p, "global", c] => {
-            Target::Collection { project: owned(p), coll: Collection::from_segment(c).ok_or_else(bad)? }
+            Target::Collection { project: owned(p), region: None, coll: global(c)? }
         }
-        ["compute", "v1", "projects", p, "global", c, name] => Target::Resource {
-            project: owned(p),
-            coll: Collection::from_segment(c).ok_or_else(bad)?,
-            name: owned(name),
-        },
-        ["compute", "v1", "projects", p, "global", c, name, action] => Target::ResourceAction {
-            project: owned(p),
-            coll: Collection::from_segment(c).ok_or_else(bad)?,
-            name: owned(name),
-            action: owned(action),
-        },
+        ["compute", "v1", "projects", p, "global", c, name] => {
+            Target::Resource { project: owned(p), region: None, coll: global(c)?, name: owned(name) }
+        }
+        ["compute", "v1", "projects", p, "regions", r, c] => {
+            Target::Collection { project: owned(p), region: Some(region(r)?), coll: regional(c)? }
+        }
+        ["compute", "v1", "projects", p, "regions", r, c, name] => {
+            Target::Resource { project: owned(p), region: Some(region(r)?), coll: regional(c)?, name: owned(name) }
+        }
+        ["compute", "v1", "projects", p, "global", c, name, action] => {
+            Target::ResourceAction { project: owned(p), coll: global(c)?, name: owned(name), action: owned(action) }
+        }
         ["compute", "v1", "projects", p, c @ ("targetHttpsProxies" | "targetHttpProxies"), name, action] => {
-            let coll = Collection::from_segment(c).ok_or_else(bad)?;
+            let coll = global(c)?;
             Target::ProxyAction { project: owned(p), coll, name: owned(name), action: owned(action) }
         }
         _ => return Err(bad()),
@@ -275,7 +315,7 @@ fn parse_target(path: &str) -> Result<Target, ApiError> {
         | Target::Resource { project, .. }
         | Target::ResourceAction { project, .. }
         | Target::ProxyAction { project, .. }
-        | Target::Operations { project }
+        | Target::Operations { project, .. }
         | Target::Operation { project, .. } => project,
     };
     if project.is_empty() {
@@ -285,7 +325,21 @@ fn parse_target(path: &str) -> Result<Target, ApiError> {
 }
 
 pub(crate) fn key_of(project: &str, coll: Collection, name: &str) -> String {
-    format!("projects/{project}/global/{}/{name}", coll.segment())
+    scoped_key(project, None, coll, name)
+}
+
+/// `projects/{p}/global` or `projects/{p}/regions/{r}`: where a collection's objects and
+/// operations live.
+pub(crate) fn scope_path(project: &str, region: Option<&str>) -> String {
+    match region {
+        Some(r) => format!("projects/{project}/regions/{r}"),
+        None => format!("projects/{project}/global"),
+    }
+}
+
+/// The store key of an object of a global (no region) or regional collection.
+pub(crate) fn scoped_key(project: &str, region: Option<&str>, coll: Collection, name: &str) -> String {
+    format!("{}/{}/{name}", scope_path(project, region), coll.segment())
 }
 
 pub(crate) fn link(key: &str) -> String {
@@ -397,7 +451,8 @@ pub(crate) fn check_fingerprint(body: &Map<String, Value>, current: &StoredResou
 }
 
 /// Resolves a reference to a resource of `coll` given as a full URL (either host), a partial
-/// URL (`projects/p/global/…`, `global/…`) or a bare name, to its store key.
+/// URL (`projects/p/global/…`, `global/…`) or a bare name, to its store key. A regional
+/// collection's references name the region (`projects/p/regions/r/…`, `regions/r/…`).
 pub(crate) fn resolve_ref(project: &str, coll: Collection, reference: &str) -> Option<String> {
     let rest = reference
         .strip_prefix(LINK_BASE)
@@ -405,6 +460,15 @@ pub(crate) fn resolve_ref(project: &str, coll: Collection, reference: &str) -> O
         .or_else(|| reference.strip_prefix("compute/v1/"))
         .unwrap_or(reference);
     let segs: Vec<&str> = rest.split('/').collect();
+    if coll.regional() {
+        let (p, r, c, name) = match segs.as_slice() {
+            ["projects", p, "regions", r, c, name] => (*p, *r, *c, *name),
+            ["regions", r, c, name] => (project, *r, *c, *name),
+            _ => return None,
+        };
+        let ok = c == coll.segment() && !p.is_empty() && !r.is_empty() && valid_name(name);
+        return ok.then(|| scoped_key(p, Some(r), coll, name));
+    }
     let (p, c, name) = match segs.as_slice() {
         ["projects", p, "global", c, name] => (*p, *c, *name),
         ["global", c, name] => (project, *c, *name),
@@ -462,7 +526,13 @@ pub(crate) fn new_id() -> String {
     rand::random::<u64>().to_string()
 }
 
-fn insert(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, coll: Collection) -> Result<Value, ApiError> {
+fn insert(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    region: Option<&str>,
+    coll: Collection,
+) -> Result<Value, ApiError> {
     let mut body = req.json_body()?;
     check_known_fields(coll, &body)?;
     let name = match body.get("name") {
@@ -470,7 +540,7 @@ fn insert(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, coll: Collection) 
         _ => return Err(required_field("name")),
     };
     check_name(&name)?;
-    let key = key_of(project, coll, &name);
+    let key = scoped_key(project, region, coll, &name);
     if exists_or_pending(ctx.store, &key) {
         return Err(ApiError::new(Code::AlreadyExists, format!("The resource '{key}' already exists")));
     }
@@ -484,6 +554,9 @@ fn insert(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, coll: Collection) 
     value.insert("creationTimestamp".into(), json!(super::operations::compute_timestamp(ctx.now)));
     value.insert("name".into(), json!(name));
     value.extend(body);
+    if let Some(r) = region {
+        value.insert("region".into(), json!(link(&scope_path(project, Some(r)))));
+    }
     value.insert("selfLink".into(), json!(link(&key)));
     let effect = Effect::Put { api: API.into(), name: key.clone(), value: Value::Object(value), internal };
     Ok(operations::start(ctx, project, "insert", &key, &id, vec![effect]))
@@ -561,8 +634,14 @@ pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-fn delete(ctx: &mut Ctx<'_>, project: &str, coll: Collection, name: &str) -> Result<Value, ApiError> {
-    let key = key_of(project, coll, name);
+fn delete(
+    ctx: &mut Ctx<'_>,
+    project: &str,
+    region: Option<&str>,
+    coll: Collection,
+    name: &str,
+) -> Result<Value, ApiError> {
+    let key = scoped_key(project, region, coll, name);
     let current = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?;
     let id = current.value["id"].as_str().unwrap_or_default().to_string();
     if let Some(user) = referenced_by(ctx.store, &key) {
@@ -598,10 +677,16 @@ fn contains_string(value: &Value, needle: &str) -> bool {
     }
 }
 
-fn list(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str, coll: Collection) -> Result<Value, ApiError> {
-    let prefix = format!("projects/{project}/global/{}/", coll.segment());
+fn list(
+    ctx: &mut Ctx<'_>,
+    req: &ApiRequest,
+    project: &str,
+    region: Option<&str>,
+    coll: Collection,
+) -> Result<Value, ApiError> {
+    let collection = format!("{}/{}", scope_path(project, region), coll.segment());
+    let prefix = format!("{collection}/");
     let items: Vec<Value> = ctx.store.children(API, &prefix).map(|(_, r)| render(coll, r)).collect();
-    let collection = format!("projects/{project}/global/{}", coll.segment());
     list_response(req, &format!("{}List", coll.kind()), &collection, items)
 }
 
@@ -831,9 +916,10 @@ mod tests {
         );
         assert_eq!(
             parse_target("compute/v1/projects/p/global/operations/op-1/wait").unwrap(),
-            Target::Operation { project: "p".into(), name: "op-1".into(), wait: true }
+            Target::Operation { project: "p".into(), region: None, name: "op-1".into(), wait: true }
         );
-        assert!(parse_target("compute/v1/projects/p/global/forwardingRules").is_err());
+        assert!(parse_target("compute/v1/projects/p/global/networkEndpointGroups").is_err(), "a regional collection");
+        assert!(parse_target("compute/v1/projects/p/regions/r/healthChecks").is_err(), "a global collection");
     }
 
     #[test]

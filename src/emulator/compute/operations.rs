@@ -24,8 +24,19 @@ const FAILURE_PREFIX: &str = "cairn/failOperations/";
 /// The caller an operation reports (the emulator has no identities).
 const OPERATION_USER: &str = "user@example.com";
 
-fn operation_key(project: &str, name: &str) -> String {
-    format!("projects/{project}/global/operations/{name}")
+/// An operation's key in its scope (`projects/{p}/global` or `projects/{p}/regions/{r}`).
+fn operation_key(scope: &str, name: &str) -> String {
+    format!("{scope}/operations/{name}")
+}
+
+/// The scope of an object's store key: a regional object's operations are region operations.
+fn scope_of(target_key: &str) -> String {
+    let segs: Vec<&str> = target_key.split('/').collect();
+    match segs.as_slice() {
+        ["projects", p, "regions", r, ..] => format!("projects/{p}/regions/{r}"),
+        ["projects", p, ..] => format!("projects/{p}/global"),
+        _ => target_key.to_string(),
+    }
 }
 
 /// `operation-<millis>-<13 hex>-<8 hex>-<8 hex>`, the shape of real global operation names.
@@ -51,7 +62,8 @@ pub(super) fn start(
     effects: Vec<Effect>,
 ) -> Value {
     let name = new_operation_name(ctx.now);
-    let key = operation_key(project, &name);
+    let scope = scope_of(target_key);
+    let key = operation_key(&scope, &name);
     let mut base = Map::new();
     base.insert("kind".into(), json!("compute#operation"));
     base.insert("id".into(), json!(new_id()));
@@ -64,6 +76,9 @@ pub(super) fn start(
     base.insert("user".into(), json!(OPERATION_USER));
     base.insert("insertTime".into(), json!(compute_timestamp(ctx.now)));
     base.insert("selfLink".into(), json!(link(&key)));
+    if scope.contains("/regions/") {
+        base.insert("region".into(), json!(link(&scope)));
+    }
     let pending_for = chrono::Duration::from_std(ctx.operation_duration / 5).unwrap_or_default();
     let (outcome, effects, error_code) = match take_failure(ctx.store, project, op_type, target_key) {
         Some(f) => (Outcome::Error { code: f.code, message: f.message }, vec![], Some(f.error_code)),
@@ -85,13 +100,13 @@ pub(super) fn start(
     )
 }
 
-pub(super) fn get(ctx: &mut Ctx<'_>, project: &str, name: &str) -> Result<Value, ApiError> {
-    let key = operation_key(project, name);
+pub(super) fn get(ctx: &mut Ctx<'_>, scope: &str, name: &str) -> Result<Value, ApiError> {
+    let key = operation_key(scope, name);
     lro::get(ctx.store, &key, ctx.now).ok_or_else(|| resource_not_found(&key))
 }
 
-pub(super) fn delete(ctx: &mut Ctx<'_>, project: &str, name: &str) -> Result<Value, ApiError> {
-    let key = operation_key(project, name);
+pub(super) fn delete(ctx: &mut Ctx<'_>, scope: &str, name: &str) -> Result<Value, ApiError> {
+    let key = operation_key(scope, name);
     match ctx.store.operations.remove(&key) {
         Some(_) => {
             ctx.store.mark_dirty();
@@ -101,15 +116,15 @@ pub(super) fn delete(ctx: &mut Ctx<'_>, project: &str, name: &str) -> Result<Val
     }
 }
 
-pub(super) fn list(ctx: &mut Ctx<'_>, req: &ApiRequest, project: &str) -> Result<Value, ApiError> {
-    let collection = format!("projects/{project}/global/operations");
+pub(super) fn list(ctx: &mut Ctx<'_>, req: &ApiRequest, scope: &str) -> Result<Value, ApiError> {
+    let collection = format!("{scope}/operations");
     let items = lro::list(ctx.store, API, &format!("{collection}/"), ctx.now);
     list_response(req, "compute#operationList", &collection, items)
 }
 
 /// When a `wait` on this operation should be answered: when it is due (None once settled).
-pub(super) fn due_time(store: &Store, project: &str, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    let op = store.operations.get(&operation_key(project, name))?;
+pub(super) fn due_time(store: &Store, scope: &str, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let op = store.operations.get(&operation_key(scope, name))?;
     (!op.settled).then_some(op.done_at)
 }
 
@@ -145,11 +160,9 @@ fn take_failure(store: &mut Store, project: &str, op_type: &str, target_key: &st
         .filter(|(k, _)| k.starts_with(FAILURE_PREFIX))
         .find(|(_, r)| {
             let v = &r.value;
-            let target = format!(
-                "projects/{}/global/{}",
-                v["project"].as_str().unwrap_or_default(),
-                v["target"].as_str().unwrap_or_default()
-            );
+            let rule_target = v["target"].as_str().unwrap_or_default();
+            let scope = if rule_target.starts_with("regions/") { "" } else { "global/" };
+            let target = format!("projects/{}/{scope}{rule_target}", v["project"].as_str().unwrap_or_default());
             v["project"] == project && v["operationType"] == op_type && target == target_key
         })
         .map(|(k, r)| (k.clone(), r.value.clone()))?;
@@ -199,6 +212,8 @@ struct ScenarioSection {
     #[serde(default)]
     target_https_proxies: Vec<Map<String, Value>>,
     #[serde(default)]
+    forwarding_rules: Vec<Map<String, Value>>,
+    #[serde(default)]
     fail_operations: Vec<FailureRule>,
 }
 
@@ -207,7 +222,8 @@ struct ScenarioSection {
 struct FailureRule {
     project: String,
     operation_type: String,
-    /// `<collection>/<name>`, e.g. `healthChecks/hc`.
+    /// `<collection>/<name>`, e.g. `healthChecks/hc`, or for a regional collection
+    /// `regions/<region>/<collection>/<name>`.
     target: String,
     code: String,
     message: String,
@@ -227,6 +243,7 @@ pub(super) fn seed(ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
         (super::backend_services::COLLECTION, &scenario.backend_services),
         (super::url_maps::COLLECTION, &scenario.url_maps),
         (super::target_https_proxies::COLLECTION, &scenario.target_https_proxies),
+        (super::global_forwarding_rules::COLLECTION, &scenario.forwarding_rules),
     ];
     for (coll, entries) in groups {
         for (i, entry) in entries.iter().enumerate() {
@@ -236,11 +253,19 @@ pub(super) fn seed(ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
         }
     }
     for (i, rule) in scenario.fail_operations.iter().enumerate() {
-        let (coll, name) = rule.target.split_once('/').unwrap_or((&rule.target, ""));
-        if !COLLECTIONS.iter().any(|c| c.segment() == coll) || !valid_name(name) {
+        let in_scope = match rule.target.strip_prefix("regions/").map(|t| t.split_once('/')) {
+            Some(Some((region, rest))) if !region.is_empty() => Some((true, rest)),
+            Some(_) => None,
+            None => Some((false, rule.target.as_str())),
+        };
+        let known = in_scope.is_some_and(|(regional, t)| {
+            let (coll, name) = t.split_once('/').unwrap_or((t, ""));
+            COLLECTIONS.iter().any(|c| c.segment() == coll && c.regional() == regional) && valid_name(name)
+        });
+        if !known {
             let served: Vec<&str> = COLLECTIONS.iter().map(|c| c.segment()).collect();
             return Err(format!(
-                "compute.failOperations[{i}]: target \"{}\" must be <collection>/<name> with a collection among {}",
+                "compute.failOperations[{i}]: target \"{}\" must be <collection>/<name> (regions/<region>/<collection>/<name> for a regional one) with a collection among {}",
                 rule.target,
                 served.join(", ")
             ));
@@ -322,7 +347,7 @@ mod tests {
         assert!(name.starts_with("operation-"));
         assert!(pending_insert(&store, "projects/p/global/healthChecks/hc"));
 
-        let key = operation_key("p", &name);
+        let key = operation_key("projects/p/global", &name);
         let running = lro::get(&store, &key, t0 + chrono::Duration::milliseconds(50)).unwrap();
         assert_eq!(running["status"], "RUNNING");
         assert!(running.get("startTime").is_some());

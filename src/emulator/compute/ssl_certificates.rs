@@ -1,6 +1,12 @@
 //! Global SSL certificates (immutable: insert, get, list, delete). A managed certificate is
-//! PROVISIONING (every domain PROVISIONING) until its time comes, then ACTIVE with
-//! `subjectAlternativeNames` and `expireTime`; a scenario can keep one stuck or failing.
+//! PROVISIONING (every domain PROVISIONING) until its time comes; then, if it is served —
+//! attached to a target HTTPS proxy that a global forwarding rule targets, so its domains can
+//! reach the load balancer — ACTIVE with `subjectAlternativeNames` and `expireTime`; if not, it
+//! stays PROVISIONING with every domain FAILED_NOT_VISIBLE, as the real API reports a domain
+//! whose DNS does not point at the load balancer ("Troubleshooting SSL certificates",
+//! https://cloud.google.com/load-balancing/docs/ssl-certificates/troubleshooting, domain
+//! status FAILED_NOT_VISIBLE), and activates once it is served. A scenario can keep one stuck
+//! or failing.
 //! A self-managed certificate's private key is input only and never stored.
 
 use chrono::{DateTime, Utc};
@@ -38,6 +44,7 @@ const MANAGED_VALIDITY_DAYS: i64 = 90;
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "sslCertificates",
+    regional: false,
     kind: "compute#sslCertificate",
     noun: "ssl_certificate",
     fingerprint: None,
@@ -128,7 +135,8 @@ fn valid_domain(d: &str) -> bool {
         })
 }
 
-/// Activates every managed certificate whose time has come (run before each request).
+/// Settles every managed certificate whose time has come (run before each request): a served
+/// one activates; one nothing serves shows its domains FAILED_NOT_VISIBLE and waits.
 pub(super) fn sweep(ctx: &mut Ctx<'_>) {
     let now = ctx.now;
     let due: Vec<(String, Value, Value)> = ctx
@@ -139,8 +147,18 @@ pub(super) fn sweep(ctx: &mut Ctx<'_>) {
         .collect();
     for (key, mut value, mut internal) in due {
         let domains = value["managed"]["domains"].as_array().cloned().unwrap_or_default();
+        let served = served(ctx.store, &key);
+        let domain_status = if served { "ACTIVE" } else { "FAILED_NOT_VISIBLE" };
         let statuses: Map<String, Value> =
-            domains.iter().filter_map(Value::as_str).map(|d| (d.to_string(), json!("ACTIVE"))).collect();
+            domains.iter().filter_map(Value::as_str).map(|d| (d.to_string(), json!(domain_status))).collect();
+        if !served {
+            if value["managed"]["domainStatus"] == Value::Object(statuses.clone()) {
+                continue;
+            }
+            value["managed"]["domainStatus"] = Value::Object(statuses);
+            ctx.store.put(API, &key, value, internal);
+            continue;
+        }
         if let Value::Object(m) = &mut value["managed"] {
             m.insert("status".into(), json!("ACTIVE"));
             m.insert("domainStatus".into(), Value::Object(statuses));
@@ -152,6 +170,18 @@ pub(super) fn sweep(ctx: &mut Ctx<'_>) {
         }
         ctx.store.put(API, &key, value, internal);
     }
+}
+
+/// Whether a certificate is on a target HTTPS proxy that a global forwarding rule targets.
+fn served(store: &crate::emulator::store::Store, cert_key: &str) -> bool {
+    let cert = Value::String(super::link(cert_key));
+    store
+        .all(API)
+        .filter(|(k, r)| {
+            k.contains("/global/targetHttpsProxies/")
+                && r.value.get("sslCertificates").and_then(Value::as_array).is_some_and(|c| c.contains(&cert))
+        })
+        .any(|(k, _)| super::global_forwarding_rules::targeting(store, k))
 }
 
 fn activate_at(internal: &Value) -> Option<DateTime<Utc>> {
@@ -297,6 +327,16 @@ mod tests {
             );
             ctx.now = t0 + chrono::Duration::milliseconds(250);
             sweep(&mut ctx);
+            let c = &ctx.store.get(API, "projects/p/global/sslCertificates/c").unwrap().value;
+            assert_eq!(c["managed"]["status"], "PROVISIONING", "nothing serves it yet");
+            assert_eq!(c["managed"]["domainStatus"]["a.example.com."], "FAILED_NOT_VISIBLE");
+            // The front end: a proxy carrying the certificate, and a forwarding rule to it.
+            let px = "projects/p/global/targetHttpsProxies/px";
+            let cert_link = super::super::link("projects/p/global/sslCertificates/c");
+            ctx.store.put(API, px, json!({"name": "px", "sslCertificates": [cert_link]}), Value::Null);
+            let fr = json!({"name": "fr", "target": super::super::link(px)});
+            ctx.store.put(API, "projects/p/global/forwardingRules/fr", fr, Value::Null);
+            sweep(&mut ctx);
         }
         let c = &store.get(API, "projects/p/global/sslCertificates/c").unwrap().value;
         assert_eq!(c["managed"]["status"], "ACTIVE");
@@ -343,7 +383,11 @@ mod tests {
             {"project": "p", "name": "broken", "managed": {"domains": ["a.example.com", "b.example.com"],
               "domainStatus": {"b.example.com": "FAILED_NOT_VISIBLE"}}},
             {"project": "p", "name": "stuck", "managed": {"domains": ["c.example.com"]}, "stuck": true},
-            {"project": "p", "name": "fine", "managed": {"domains": ["d.example.com"]}}]}),
+            {"project": "p", "name": "fine", "managed": {"domains": ["d.example.com"]}}],
+            "backendServices": [{"project": "p", "name": "bs"}],
+            "urlMaps": [{"project": "p", "name": "um", "defaultService": "bs"}],
+            "targetHttpsProxies": [{"project": "p", "name": "px", "urlMap": "um", "sslCertificates": ["fine"]}],
+            "forwardingRules": [{"project": "p", "name": "fr", "target": "global/targetHttpsProxies/px"}]}),
         )
         .unwrap();
         ctx.now += chrono::Duration::days(1);

@@ -10,6 +10,7 @@ use crate::emulator::errors::{not_found, ApiError};
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "targetHttpProxies",
+    regional: false,
     kind: "compute#targetHttpProxy",
     noun: "target_http_proxy",
     fingerprint: Some("fingerprint"),

@@ -17,6 +17,7 @@ const TLS_EARLY_DATA: &[&str] = &["DISABLED", "PERMISSIVE", "STRICT", "UNRESTRIC
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "targetHttpsProxies",
+    regional: false,
     kind: "compute#targetHttpsProxy",
     noun: "target_https_proxy",
     fingerprint: Some("fingerprint"),

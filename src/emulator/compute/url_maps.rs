@@ -11,6 +11,7 @@ use crate::emulator::errors::ApiError;
 /// The collection as the router serves it.
 pub(super) const COLLECTION: Collection = Collection(&Spec {
     segment: "urlMaps",
+    regional: false,
     kind: "compute#urlMap",
     noun: "url_map",
     fingerprint: Some("fingerprint"),

@@ -64,6 +64,8 @@ pub struct Clients {
 /// collections' own clients belong to their resource types (`Clients::compute_builder`).
 pub struct ComputeClients {
     pub global_operations: google_cloud_compute_v1::client::GlobalOperations,
+    /// What regional collections' (network endpoint groups') mutations wait on.
+    pub region_operations: google_cloud_compute_v1::client::RegionOperations,
 }
 
 impl Clients {
@@ -157,7 +159,12 @@ impl ComputeClients {
                 .build()
                 .await
                 .map_err(compute_client_error)?;
-        Ok(ComputeClients { global_operations })
+        let region_operations =
+            tuned(google_cloud_compute_v1::client::RegionOperations::builder(), config, Service::Compute, creds)
+                .build()
+                .await
+                .map_err(compute_client_error)?;
+        Ok(ComputeClients { global_operations, region_operations })
     }
 }
 

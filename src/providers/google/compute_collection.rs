@@ -1,7 +1,8 @@
-//! One implementation of [`ResourceType`] for every global compute collection.
+//! One implementation of [`ResourceType`] for every compute collection, global or regional.
 //!
 //! The compute API treats its collections alike (list with page tokens, get, insert and
-//! delete by project and name, each mutation a global operation), but the SDK gives each
+//! delete by project (and region) and name, each mutation a global or regional operation in
+//! the object's scope), but the SDK gives each
 //! collection its own client and builders. A type implements [`ComputeCollection`]: its
 //! schema, its plan rules, the model ↔ state mapping and which SDK builders to call;
 //! [`ComputeResource`] does the rest (refresh by listing, create, update framing, delete,
@@ -20,6 +21,7 @@ use tokio::sync::OnceCell;
 
 use super::compute_common as cc;
 use super::fields::{self, string};
+use super::resource_common::read_grouped;
 use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
@@ -30,7 +32,15 @@ use crate::schema::Schema;
 /// What a compute SDK call returns.
 pub type SdkResult<T> = Result<T, GaxError>;
 
-/// A global compute collection as a Terraform resource type.
+/// Where a compute object lives: its project, and its region for a regional collection
+/// (`projects/{p}/regions/{r}/…`); global collections have none.
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub project: &'a str,
+    pub region: Option<&'a str>,
+}
+
+/// A compute collection as a Terraform resource type.
 #[async_trait]
 pub trait ComputeCollection: Send + Sync + Sized + 'static {
     /// The SDK's client for the collection (`client::HealthChecks`).
@@ -45,31 +55,34 @@ pub trait ComputeCollection: Send + Sync + Sized + 'static {
     /// The collection in API method names, where it differs from the path segment: global
     /// addresses live at `global/addresses` but their methods are `compute.globalAddresses.*`.
     const METHODS: &'static str = Self::COLLECTION;
+    /// Whether objects live in a region (`projects/{p}/regions/{r}/{collection}/{name}`, the
+    /// region from the `region` attribute, mutations waited on as region operations).
+    const REGIONAL: bool = false;
 
     fn schema() -> Schema;
 
     /// Builds the SDK client; see [`Clients::compute_builder`].
     fn client(c: &Clients) -> impl Future<Output = Result<Self::Client, ProviderError>> + Send + '_;
-    /// One page of the project's objects and the next page's token.
+    /// One page of the objects of a project (or of one of its regions).
     fn list<'a>(
         client: &'a Self::Client,
-        project: &'a str,
+        at: Place<'a>,
         page_token: String,
     ) -> impl Future<Output = SdkResult<(Vec<Self::Model>, Option<String>)>> + Send + 'a;
     fn get<'a>(
         client: &'a Self::Client,
-        project: &'a str,
+        at: Place<'a>,
         name: &'a str,
     ) -> impl Future<Output = SdkResult<Self::Model>> + Send + 'a;
     fn insert<'a>(
         client: &'a Self::Client,
-        project: &'a str,
+        at: Place<'a>,
         body: Self::Model,
         request_id: String,
     ) -> impl Future<Output = SdkResult<Operation>> + Send + 'a;
     fn delete<'a>(
         client: &'a Self::Client,
-        project: &'a str,
+        at: Place<'a>,
         name: &'a str,
         request_id: String,
     ) -> impl Future<Output = SdkResult<Operation>> + Send + 'a;
@@ -118,10 +131,16 @@ pub struct ComputeCall<'a, C: ComputeCollection> {
     pub client: &'a C::Client,
     pub ctx: &'a CallContext,
     pub project: &'a str,
+    /// The object's region, for a regional collection.
+    pub region: Option<&'a str>,
     pub name: &'a str,
 }
 
 impl<C: ComputeCollection> ComputeCall<'_, C> {
+    pub fn place(&self) -> Place<'_> {
+        Place { project: self.project, region: self.region }
+    }
+
     /// The API method of `verb` on the collection (`compute.healthChecks.get`).
     pub fn method(verb: &str) -> String {
         format!("compute.{}.{verb}", C::METHODS)
@@ -133,13 +152,13 @@ impl<C: ComputeCollection> ComputeCall<'_, C> {
         F: FnMut(String) -> Fut,
         Fut: Future<Output = SdkResult<Operation>>,
     {
-        cc::mutate(self.clients, self.ctx, self.project, &Self::method(verb), call).await
+        cc::mutate_in(self.clients, self.ctx, self.place(), &Self::method(verb), call).await
     }
 
     pub async fn get(&self) -> Result<C::Model, ProviderError> {
         self.clients
             .compute_calls
-            .idempotent(&Self::method("get"), self.ctx.timeout, || C::get(self.client, self.project, self.name))
+            .idempotent(&Self::method("get"), self.ctx.timeout, || C::get(self.client, self.place(), self.name))
             .await
     }
 
@@ -196,18 +215,18 @@ impl<C: ComputeCollection> ComputeResource<C> {
         Ok((clients, client))
     }
 
-    async fn list_project(
+    async fn list_place(
         &self,
         c: &Clients,
         client: &C::Client,
-        project: &str,
+        at: Place<'_>,
         timeout: Duration,
     ) -> Result<Option<BTreeMap<String, C::Model>>, ProviderError> {
         let method = ComputeCall::<C>::method("list");
         let method = method.as_str();
         cc::list_by_name(
             |token| async move {
-                c.compute_calls.idempotent(method, timeout, || C::list(client, project, token.clone())).await
+                c.compute_calls.idempotent(method, timeout, || C::list(client, at, token.clone())).await
             },
             C::name_of,
         )
@@ -215,7 +234,26 @@ impl<C: ComputeCollection> ComputeResource<C> {
     }
 
     fn no_identity() -> ProviderError {
-        ProviderError::new(format!("{}: the prior state has no project/name", C::TYPE))
+        let what = if C::REGIONAL { "project/region/name" } else { "project/name" };
+        ProviderError::new(format!("{}: the prior state has no {what}", C::TYPE))
+    }
+
+    /// The region of a regional object's state or plan (a name or a region link), as a name.
+    fn region_of(v: &Value) -> Option<String> {
+        if !C::REGIONAL {
+            return None;
+        }
+        string(v, "region").map(|r| cc::short_name(&r).to_string()).filter(|r| !r.is_empty())
+    }
+
+    /// (project, region, name) of a prior state; a regional object without a region has none.
+    fn identity(v: &Value) -> Option<(String, Option<String>, String)> {
+        let (project, name) = cc::identity(v)?;
+        let region = Self::region_of(v);
+        if C::REGIONAL && region.is_none() {
+            return None;
+        }
+        Some((project, region, name))
     }
 }
 
@@ -237,16 +275,22 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
         C::customize_plan(&self.schema, &self.shared, p)
     }
 
+    /// One listing per project (and region, for a regional collection), whatever the number
+    /// of objects.
     async fn read_many(&self, ctx: &CallContext, reqs: &[ReadRequest]) -> Result<Vec<Option<Value>>, ProviderError> {
         if reqs.is_empty() {
             return Ok(Vec::new());
         }
         let (c, client) = self.connect(ctx).await?;
         let c = &c;
-        cc::read_by_project(
+        read_grouped(
             reqs,
-            |project| async move { self.list_project(c, client, &project, ctx.timeout).await },
-            |project, x, prior| self.to_state(project, x, Some(prior)),
+            |prior| Self::identity(prior).map(|(project, region, name)| ((project, region), name)),
+            |(project, region): (String, Option<String>)| async move {
+                let at = Place { project: &project, region: region.as_deref() };
+                self.list_place(c, client, at, ctx.timeout).await
+            },
+            |(project, _), live, name, prior| live.get(name).map(|x| self.to_state(project, x, Some(prior))),
         )
         .await
     }
@@ -254,10 +298,16 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
     async fn create(&self, ctx: &CallContext, planned: &Value, config: &Value) -> Result<Value, ProviderError> {
         let (c, client) = self.connect(ctx).await?;
         let project = c.project(string(planned, "project").as_deref())?;
+        let region = Self::region_of(planned);
+        if C::REGIONAL && region.is_none() {
+            return Err(ProviderError::new(format!("{}: `region` is required", C::TYPE)));
+        }
         let name = C::create_name(planned)?;
         let body = C::request(&cc::with_write_only(&self.schema, planned, config), &project, &name)?;
-        let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
-        call.mutate("insert", |rid| C::insert(client, &project, body.clone(), rid)).await?;
+        let call =
+            ComputeCall::<C> { clients: &c, client, ctx, project: &project, region: region.as_deref(), name: &name };
+        let at = call.place();
+        call.mutate("insert", |rid| C::insert(client, at, body.clone(), rid)).await?;
         C::after_insert(&call, planned).await?;
         let m = call.get().await?;
         Ok(self.to_state(&project, &m, Some(planned)))
@@ -272,8 +322,9 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
         changed: &[AttrPath],
     ) -> Result<Value, ProviderError> {
         let (c, client) = self.connect(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(Self::no_identity)?;
-        let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
+        let (project, region, name) = Self::identity(prior).ok_or_else(Self::no_identity)?;
+        let call =
+            ComputeCall::<C> { clients: &c, client, ctx, project: &project, region: region.as_deref(), name: &name };
         C::update(&call, prior, &cc::with_write_only(&self.schema, planned, config), changed).await?;
         let m = call.get().await?;
         Ok(self.to_state(&project, &m, Some(planned)))
@@ -281,15 +332,28 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
 
     async fn delete(&self, ctx: &CallContext, prior: &Value) -> Result<(), ProviderError> {
         let (c, client) = self.connect(ctx).await?;
-        let (project, name) = cc::identity(prior).ok_or_else(Self::no_identity)?;
+        let (project, region, name) = Self::identity(prior).ok_or_else(Self::no_identity)?;
         let method = ComputeCall::<C>::method("delete");
-        cc::delete(&c, ctx, &project, &method, |rid| C::delete(client, &project, &name, rid)).await
+        let at = Place { project: &project, region: region.as_deref() };
+        cc::delete_in(&c, ctx, at, &method, |rid| C::delete(client, at, &name, rid)).await
     }
 
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
         let (c, client) = self.connect(ctx).await?;
-        let (project, name) = cc::parse_import_id(id, C::COLLECTION, c.config.project.as_deref())?;
-        let call = ComputeCall::<C> { clients: &c, client, ctx, project: &project, name: &name };
+        let (project, region, name) = if C::REGIONAL {
+            let (p, r, n) = cc::parse_regional_import_id(
+                id,
+                C::COLLECTION,
+                c.config.project.as_deref(),
+                c.config.region.as_deref(),
+            )?;
+            (p, Some(r), n)
+        } else {
+            let (p, n) = cc::parse_import_id(id, C::COLLECTION, c.config.project.as_deref())?;
+            (p, None, n)
+        };
+        let call =
+            ComputeCall::<C> { clients: &c, client, ctx, project: &project, region: region.as_deref(), name: &name };
         let m = call.get().await?;
         Ok(self.to_state(&project, &m, None))
     }
@@ -302,9 +366,19 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
 /// The SDK side of a [`ComputeCollection`] whose client follows the compute SDK's common shape
 /// (`list`/`get`/`insert`/`delete` builders taking the project, and `$set_name` for the
 /// object's name): `compute_sdk_calls!(HealthChecks, HealthCheck, set_health_check);` inside
-/// the trait impl.
+/// the trait impl. `compute_sdk_calls!(regional RegionNetworkEndpointGroups, …)` is the same
+/// for a regional collection, whose builders also take the region.
 macro_rules! compute_sdk_calls {
     ($client:ident, $model:ident, $set_name:ident) => {
+        $crate::providers::google::compute_collection::compute_sdk_calls!(@calls $client, $model, $set_name, |b, _at| b);
+    };
+    (regional $client:ident, $model:ident, $set_name:ident) => {
+        const REGIONAL: bool = true;
+        $crate::providers::google::compute_collection::compute_sdk_calls!(
+            @calls $client, $model, $set_name, |b, at| b.set_region(at.region.unwrap_or_default())
+        );
+    };
+    (@calls $client:ident, $model:ident, $set_name:ident, |$b:ident, $at:ident| $scoped:expr) => {
         type Client = google_cloud_compute_v1::client::$client;
         type Model = google_cloud_compute_v1::model::$model;
 
@@ -317,29 +391,31 @@ macro_rules! compute_sdk_calls {
 
         fn list<'a>(
             client: &'a Self::Client,
-            project: &'a str,
+            $at: $crate::providers::google::compute_collection::Place<'a>,
             page_token: String,
         ) -> impl std::future::Future<
             Output = $crate::providers::google::compute_collection::SdkResult<(Vec<Self::Model>, Option<String>)>,
         > + Send
                + 'a {
-            let call = client.list().set_project(project).set_max_results(500u32).set_page_token(page_token).send();
+            let $b = client.list().set_project($at.project);
+            let call = $scoped.set_max_results(500u32).set_page_token(page_token).send();
             async move { call.await.map(|page| (page.items, page.next_page_token)) }
         }
 
         fn get<'a>(
             client: &'a Self::Client,
-            project: &'a str,
+            $at: $crate::providers::google::compute_collection::Place<'a>,
             name: &'a str,
         ) -> impl std::future::Future<Output = $crate::providers::google::compute_collection::SdkResult<Self::Model>>
                + Send
                + 'a {
-            client.get().set_project(project).$set_name(name).send()
+            let $b = client.get().set_project($at.project);
+            $scoped.$set_name(name).send()
         }
 
         fn insert<'a>(
             client: &'a Self::Client,
-            project: &'a str,
+            $at: $crate::providers::google::compute_collection::Place<'a>,
             body: Self::Model,
             request_id: String,
         ) -> impl std::future::Future<
@@ -348,12 +424,13 @@ macro_rules! compute_sdk_calls {
             >,
         > + Send
                + 'a {
-            client.insert().set_project(project).set_request_id(request_id).set_body(body).send()
+            let $b = client.insert().set_project($at.project);
+            $scoped.set_request_id(request_id).set_body(body).send()
         }
 
         fn delete<'a>(
             client: &'a Self::Client,
-            project: &'a str,
+            $at: $crate::providers::google::compute_collection::Place<'a>,
             name: &'a str,
             request_id: String,
         ) -> impl std::future::Future<
@@ -362,7 +439,8 @@ macro_rules! compute_sdk_calls {
             >,
         > + Send
                + 'a {
-            client.delete().set_project(project).$set_name(name).set_request_id(request_id).send()
+            let $b = client.delete().set_project($at.project);
+            $scoped.$set_name(name).set_request_id(request_id).send()
         }
 
         fn name_of(m: &Self::Model) -> Option<String> {

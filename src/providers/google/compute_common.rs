@@ -13,6 +13,7 @@ use google_cloud_gax::error::Error as GaxError;
 use serde_json::Value as Json;
 use tokio::time::Instant;
 
+use super::compute_collection::Place;
 use super::errors::{api_error, error_text, http_status};
 use super::fields::json_name;
 use super::retry::{classify, deadline_error, Retry, Stop};
@@ -52,6 +53,19 @@ pub fn global_link(project: &str, collection: &str, name: &str) -> String {
 /// A global resource's `id` as Terraform records it: `projects/P/global/COLLECTION/NAME`.
 pub fn global_id(project: &str, collection: &str, name: &str) -> String {
     format!("projects/{project}/global/{collection}/{name}")
+}
+
+/// A regional resource's `id`: `projects/P/regions/R/COLLECTION/NAME`.
+pub fn regional_id(project: &str, region: &str, collection: &str, name: &str) -> String {
+    format!("projects/{project}/regions/{region}/{collection}/{name}")
+}
+
+/// The `id` of a resource in its scope: global, or the region given.
+pub fn scoped_id(project: &str, region: Option<&str>, collection: &str, name: &str) -> String {
+    match region {
+        Some(r) => regional_id(project, r, collection, name),
+        None => global_id(project, collection, name),
+    }
 }
 
 /// A reference as the API wants it: a bare name becomes the project's global self link, a
@@ -114,12 +128,14 @@ fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
                 .collect(),
         ),
         (Value::Set(ns), Value::Set(os)) | (Value::Set(ns), Value::List(os)) => {
+            // An element pairs with an old one it equals once aligned, where a value not known
+            // yet (a plan's computed attributes) matches anything.
             let items = ns
                 .iter()
                 .map(|n| {
                     for o in os {
                         let a = align(n, o, keys, is_ref);
-                        if a == *o {
+                        if same_but_unknowns(&a, o) {
                             return a;
                         }
                     }
@@ -129,6 +145,20 @@ fn align(new: &Value, old: &Value, keys: &[&str], is_ref: bool) -> Value {
             Value::set(items)
         }
         _ => new.clone(),
+    }
+}
+
+/// Equality where an unknown on either side matches anything.
+fn same_but_unknowns(a: &Value, b: &Value) -> bool {
+    match (a.peel(), b.peel()) {
+        (Value::Unknown(_), _) | (_, Value::Unknown(_)) => true,
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_but_unknowns(v, w)))
+        }
+        (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_but_unknowns(v, w))
+        }
+        _ => a == b,
     }
 }
 
@@ -411,6 +441,21 @@ pub async fn mutate<F, Fut>(
     ctx: &CallContext,
     project: &str,
     method: &str,
+    call: F,
+) -> Result<Operation, ProviderError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Operation, GaxError>>,
+{
+    mutate_in(c, ctx, Place { project, region: None }, method, call).await
+}
+
+/// [`mutate`] in a scope: a regional object's operations are region operations.
+pub async fn mutate_in<F, Fut>(
+    c: &Clients,
+    ctx: &CallContext,
+    at: Place<'_>,
+    method: &str,
     mut call: F,
 ) -> Result<Operation, ProviderError>
 where
@@ -440,7 +485,7 @@ where
         }
     }
     let Some(op) = op else { return Err(deadline_error(method, ctx.timeout, last.as_ref())) };
-    wait(c, ctx, project, method, op, deadline).await
+    wait(c, ctx, at, method, op, deadline).await
 }
 
 fn is_done(op: &Operation) -> bool {
@@ -448,11 +493,12 @@ fn is_done(op: &Operation) -> bool {
 }
 
 /// Polls the global operation (`globalOperations.wait`, which blocks server-side for up to
-/// two minutes, falling back to `get`) until DONE or the deadline.
+/// two minutes, falling back to `get`; `regionOperations.*` for a regional object) until DONE
+/// or the deadline.
 pub async fn wait(
     c: &Clients,
     ctx: &CallContext,
-    project: &str,
+    at: Place<'_>,
     method: &str,
     mut op: Operation,
     deadline: Instant,
@@ -473,20 +519,32 @@ pub async fn wait(
             "waiting for operation {name} on {target} (state {})",
             state.as_str().unwrap_or("PENDING")
         ));
-        let poll = if use_get {
-            c.compute_calls
-                .attempt(
-                    deadline,
-                    c.compute.global_operations.get().set_project(project).set_operation(name.clone()).send(),
-                )
-                .await
-        } else {
-            c.compute_calls
-                .attempt(
-                    deadline,
-                    c.compute.global_operations.wait().set_project(project).set_operation(name.clone()).send(),
-                )
-                .await
+        let project = at.project;
+        let poll = match (at.region, use_get) {
+            (None, true) => {
+                c.compute_calls
+                    .attempt(
+                        deadline,
+                        c.compute.global_operations.get().set_project(project).set_operation(name.clone()).send(),
+                    )
+                    .await
+            }
+            (None, false) => {
+                c.compute_calls
+                    .attempt(
+                        deadline,
+                        c.compute.global_operations.wait().set_project(project).set_operation(name.clone()).send(),
+                    )
+                    .await
+            }
+            (Some(region), true) => {
+                let get = c.compute.region_operations.get().set_project(project).set_region(region);
+                c.compute_calls.attempt(deadline, get.set_operation(name.clone()).send()).await
+            }
+            (Some(region), false) => {
+                let wait = c.compute.region_operations.wait().set_project(project).set_region(region);
+                c.compute_calls.attempt(deadline, wait.set_operation(name.clone()).send()).await
+            }
         };
         match poll {
             Ok(o) => op = o,
@@ -495,7 +553,11 @@ pub async fn wait(
             // A 404 on GET operation is "not visible yet", as in Terraform's waiter.
             Err(Stop::Failed(e)) if use_get && http_status(&e) == Some(404) => {}
             Err(Stop::Failed(e)) if classify(&e) != Retry::Permanent => {}
-            Err(Stop::Failed(e)) => return Err(compute_error("compute.globalOperations.get", &e)),
+            Err(Stop::Failed(e)) => {
+                let get =
+                    if at.region.is_some() { "compute.regionOperations.get" } else { "compute.globalOperations.get" };
+                return Err(compute_error(get, &e));
+            }
             Err(Stop::Deadline(_)) => return Err(operation_timeout(method, &name, ctx.timeout)),
         }
         if !is_done(&op) {
@@ -582,7 +644,22 @@ where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Operation, GaxError>>,
 {
-    match mutate(c, ctx, project, method, call).await {
+    delete_in(c, ctx, Place { project, region: None }, method, call).await
+}
+
+/// [`delete`] in a scope (see [`mutate_in`]).
+pub async fn delete_in<F, Fut>(
+    c: &Clients,
+    ctx: &CallContext,
+    at: Place<'_>,
+    method: &str,
+    call: F,
+) -> Result<(), ProviderError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Operation, GaxError>>,
+{
+    match mutate_in(c, ctx, at, method, call).await {
         Ok(_) => Ok(()),
         Err(e) if e.not_found => Ok(()),
         Err(e) => Err(e),
@@ -666,6 +743,49 @@ where
     Ok(out)
 }
 
+/// Parses a regional compute import id, as the provider's import formats:
+/// `projects/{p}/regions/{r}/{collection}/{name}` (or a self link), `{p}/{r}/{name}`,
+/// `{r}/{name}` and `{name}` (the region and project from the provider).
+pub fn parse_regional_import_id(
+    id: &str,
+    collection: &str,
+    default_project: Option<&str>,
+    default_region: Option<&str>,
+) -> Result<(String, String, String), ProviderError> {
+    let form = format!("projects/PROJECT/regions/REGION/{collection}/NAME");
+    let owned = |p: &str, r: &str, n: &str| (p.to_string(), r.to_string(), n.to_string());
+    if let Some(rel) = relative_path(id) {
+        let parts: Vec<&str> = rel.split('/').collect();
+        if let ["projects", p, "regions", r, coll, n] = parts.as_slice() {
+            if *coll == collection && !p.is_empty() && !r.is_empty() && !n.is_empty() {
+                return Ok(owned(p, r, n));
+            }
+        }
+        return Err(ProviderError::new(format!("import id \"{id}\" is not {form}")));
+    }
+    let parts: Vec<&str> = id.split('/').collect();
+    if parts.iter().any(|x| x.is_empty()) {
+        return Err(ProviderError::new(format!(
+            "import id \"{id}\" is not {form}, PROJECT/REGION/NAME, REGION/NAME or NAME"
+        )));
+    }
+    let missing = |what: &str| {
+        ProviderError::new(format!("import id \"{id}\" names no {what} and the provider has none; use {form}"))
+    };
+    match parts.as_slice() {
+        [p, r, n] => Ok(owned(p, r, n)),
+        [r, n] => Ok(owned(default_project.ok_or_else(|| missing("project"))?, r, n)),
+        [n] => Ok(owned(
+            default_project.ok_or_else(|| missing("project"))?,
+            default_region.ok_or_else(|| missing("region"))?,
+            n,
+        )),
+        _ => Err(ProviderError::new(format!(
+            "import id \"{id}\" is not {form}, PROJECT/REGION/NAME, REGION/NAME or NAME"
+        ))),
+    }
+}
+
 /// Parses a compute import id: a self link, `projects/{p}/global/{collection}/{name}`,
 /// `{p}/{name}` or `{name}`.
 pub fn parse_import_id(
@@ -696,15 +816,64 @@ pub fn parse_import_id(
 /// Fills `project` from the provider and `id`/`self_link` from the name at plan time, as
 /// Terraform shows them known.
 pub fn plan_identity(p: &mut crate::providers::PlanProposal, shared: &super::Shared, collection: &str) {
+    plan_identity_in(p, shared, collection, false)
+}
+
+/// [`plan_identity`] for a global or (`regional`) a regional collection, whose objects are
+/// named by their `region` too (a name or a region link); an unknown region leaves them
+/// unknown.
+pub fn plan_identity_in(
+    p: &mut crate::providers::PlanProposal,
+    shared: &super::Shared,
+    collection: &str,
+    regional: bool,
+) {
     use super::fields::{set, string};
     shared.fill_project(&mut p.planned);
+    let region = string(&p.planned, "region").map(|r| short_name(&r).to_string());
+    if regional && region.is_none() {
+        return;
+    }
     if let (Some(project), Some(name)) = (string(&p.planned, "project"), string(&p.planned, "name")) {
+        let id = scoped_id(&project, region.as_deref(), collection, &name);
         if p.planned.get("id").is_some_and(Value::is_unknown) {
-            set(&mut p.planned, "id", Value::string(global_id(&project, collection, &name)));
+            set(&mut p.planned, "id", Value::string(id.clone()));
         }
         if p.planned.get("self_link").is_some_and(Value::is_unknown) {
-            set(&mut p.planned, "self_link", Value::string(global_link(&project, collection, &name)));
+            set(&mut p.planned, "self_link", Value::string(format!("{SELF_LINK_PREFIX}{id}")));
         }
+    }
+}
+
+/// Non-authoritative labels changed through `setLabels` (Terraform's `labels`,
+/// `effective_labels`, `terraform_labels` and `label_fingerprint`): when the configured labels
+/// change (or the object is new), the effective labels are the prior ones with the managed keys
+/// replaced, and an in-place change gives a new fingerprint.
+pub fn plan_labels(p: &mut PlanProposal) {
+    use super::fields::{self, set};
+    let replacing = p.prior.is_none() || !p.requires_replace.is_empty();
+    let prior = if replacing { None } else { p.prior.clone() };
+    let labels_changed = replacing
+        || prior.as_ref().is_some_and(|prior| {
+            !crate::schema::diff::values_equal(
+                prior.get("labels").unwrap_or(&Value::Null),
+                p.planned.get("labels").unwrap_or(&Value::Null),
+            )
+        });
+    if !labels_changed {
+        return;
+    }
+    let configured = p.planned.get("labels").cloned();
+    let effective = fields::effective_after(
+        prior.as_ref().and_then(|x| x.get("effective_labels")),
+        prior.as_ref().and_then(|x| x.get("labels")),
+        configured.as_ref(),
+    );
+    set(&mut p.planned, "effective_labels", effective);
+    let terraform_labels = configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::object(BTreeMap::new()));
+    set(&mut p.planned, "terraform_labels", terraform_labels);
+    if !replacing {
+        set(&mut p.planned, "label_fingerprint", Value::unknown());
     }
 }
 

@@ -16,8 +16,10 @@ pub mod compute_backend_service;
 pub mod compute_collection;
 pub mod compute_common;
 pub mod compute_global_address;
+pub mod compute_global_forwarding_rule;
 pub mod compute_health_check;
 pub mod compute_managed_ssl_certificate;
+pub mod compute_region_network_endpoint_group;
 pub mod compute_target_http_proxy;
 pub mod compute_target_https_proxy;
 pub mod compute_url_map;
@@ -27,6 +29,7 @@ pub mod fields;
 pub mod iam;
 pub mod logging_project_sink;
 pub mod mmv1;
+pub mod plan_rules;
 pub mod resource_common;
 pub mod retry;
 pub mod secret_manager_secret;
@@ -42,7 +45,7 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use crate::lang::value::Value;
-use crate::providers::{Provider, ProviderError, ResourceType};
+use crate::providers::{CrossResourceViolation, PlannedObject, Provider, ProviderError, ResourceType};
 pub use clients::Clients;
 pub use compute_backend_service::ComputeBackendService;
 pub use compute_health_check::ComputeHealthCheck;
@@ -167,6 +170,10 @@ impl Provider for GoogleProvider {
             Arc::new(ComputeTargetHttpsProxy::new(self.shared.clone())),
             Arc::new(compute_global_address::ComputeGlobalAddress::new(self.shared.clone())),
             Arc::new(compute_target_http_proxy::ComputeTargetHttpProxy::new(self.shared.clone())),
+            Arc::new(compute_region_network_endpoint_group::ComputeRegionNetworkEndpointGroup::new(
+                self.shared.clone(),
+            )),
+            Arc::new(compute_global_forwarding_rule::ComputeGlobalForwardingRule::new(self.shared.clone())),
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
             Arc::new(cloud_run_v2_service::CloudRunV2Service::new(self.shared.clone())),
             Arc::new(cloud_run_v2_service_iam_member::CloudRunV2ServiceIamMember::new(self.shared.clone())),
@@ -176,6 +183,11 @@ impl Provider for GoogleProvider {
     /// Resolves the provider block and checks credentials up front (at most a few seconds).
     async fn configure(&self, config: &Value) -> Result<(), ProviderError> {
         self.shared.clients(config).await.map(|_| ())
+    }
+
+    /// The load balancer's rules across its pieces ([`plan_rules`]).
+    fn check_across(&self, objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
+        plan_rules::check(objects)
     }
 }
 
