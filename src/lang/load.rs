@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Structure};
+use hcl_edit::template::Element;
 use hcl_edit::Span as _;
 use indexmap::IndexMap;
 
@@ -509,6 +510,17 @@ impl Loader {
     fn literal_string(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Option<String> {
         match &attr.value {
             Expression::String(s) => Some(s.value().clone()),
+            // A heredoc without interpolation is as literal as a quoted string (Terraform
+            // accepts `description = <<-EOT … EOT` on a variable).
+            Expression::HeredocTemplate(h) if h.template.iter().all(|e| matches!(e, Element::Literal(_))) => Some(
+                h.template
+                    .iter()
+                    .filter_map(|e| match e {
+                        Element::Literal(l) => Some(l.value().as_str()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
             other => {
                 self.error(
                     Diagnostic::error(format!("\"{}\" must be a literal string", attr.key.value().as_str()))
@@ -1982,6 +1994,14 @@ import {
   id = "projects/p/global/networks/a"
 }
 "#;
+
+    #[test]
+    fn a_heredoc_without_interpolation_is_a_literal_description() {
+        let c = ok(&[("main.tf", "variable \"x\" {\n  type = string\n  description = <<-EOT\n    Two\n    lines.\n  EOT\n}\n")]);
+        assert_eq!(c.root().variables["x"].description.as_deref(), Some("Two\nlines.\n"));
+        let e = fail(&[("main.tf", "variable \"x\" {\n  description = <<-EOT\n    ${var.y}\n  EOT\n}\n")]);
+        assert!(e.contains("must be a literal string"), "{e}");
+    }
 
     #[test]
     fn loads_every_block_kind() {
