@@ -58,6 +58,9 @@ resource "google_secret_manager_secret_version" "this" {
 
 output "ids" {
   value = { for k, s in google_secret_manager_secret.this : k => s.id }
+  # A reader (a Cloud Run revision with `version = "latest"`) needs the values, not only the
+  # secrets: it fails to start on a secret without an enabled version.
+  depends_on = [google_secret_manager_secret_version.this]
 }
 
 output "without_value" {

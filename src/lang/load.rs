@@ -1997,7 +1997,10 @@ import {
 
     #[test]
     fn a_heredoc_without_interpolation_is_a_literal_description() {
-        let c = ok(&[("main.tf", "variable \"x\" {\n  type = string\n  description = <<-EOT\n    Two\n    lines.\n  EOT\n}\n")]);
+        let c = ok(&[(
+            "main.tf",
+            "variable \"x\" {\n  type = string\n  description = <<-EOT\n    Two\n    lines.\n  EOT\n}\n",
+        )]);
         assert_eq!(c.root().variables["x"].description.as_deref(), Some("Two\nlines.\n"));
         let e = fail(&[("main.tf", "variable \"x\" {\n  description = <<-EOT\n    ${var.y}\n  EOT\n}\n")]);
         assert!(e.contains("must be a literal string"), "{e}");

@@ -1,8 +1,10 @@
 # Staging, as the remediation roadmap (issue #1278) restored it: the VPC connector, the Cloud
-# SQL instance with its database and user, the ten application secrets, the managed
-# certificate, the HTTPS load balancer and the monitoring sinks, one module each.
-# `cairn check stacks/staging` is the health report the roadmap's infrastructure_health_check
-# script printed, a section per module.
+# SQL instance with its database and user, the ten application secrets, the two Cloud Run
+# services, the managed certificate, the HTTPS load balancer in front of the services and the
+# monitoring sinks, one module each. `cairn check stacks/staging` is the health report the
+# roadmap's infrastructure_health_check script printed: a section per module (the two Cloud Run
+# service calls share a module, hence one "Cloud Run Services" section), named as the script
+# names them.
 
 terraform {
   backend "local" {
@@ -30,7 +32,7 @@ module "vpc_connector" {
   max_instances = 10
 }
 
-module "cloud_sql" {
+module "cloud_sql_instance" {
   source           = "../../modules/cloud-sql"
   project          = var.project
   name             = "netra-staging-db"
@@ -57,9 +59,9 @@ resource "random_password" "jwt_secret" {
 }
 
 locals {
-  database_host = module.cloud_sql.private_ip_address
-  database_url  = "postgresql+asyncpg://${module.cloud_sql.user_name}:${module.cloud_sql.user_password}@${local.database_host}:5432/netra_db"
-  direct_url    = "postgresql://${module.cloud_sql.user_name}:${module.cloud_sql.user_password}@${local.database_host}:5432/netra_db"
+  database_host = module.cloud_sql_instance.private_ip_address
+  database_url  = "postgresql+asyncpg://${module.cloud_sql_instance.user_name}:${module.cloud_sql_instance.user_password}@${local.database_host}:5432/netra_db"
+  direct_url    = "postgresql://${module.cloud_sql_instance.user_name}:${module.cloud_sql_instance.user_password}@${local.database_host}:5432/netra_db"
 
   # Values Cairn sets. Secrets the owners set themselves are supplied through sensitive
   # variables when known (TF_VAR_redis_url, …); otherwise Cairn only makes sure they exist.
@@ -82,7 +84,7 @@ locals {
   )
 }
 
-module "secret_manager" {
+module "secret_manager_secrets" {
   source     = "../../modules/secrets"
   project    = var.project
   secret_ids = toset(var.required_secrets)
@@ -90,6 +92,57 @@ module "secret_manager" {
   labels = {
     environment = "staging"
     managed_by  = "cairn"
+  }
+}
+
+# The roadmap's services. Both reach the database at its private address (10.x, an RFC 1918
+# range) through the connector; PRIVATE_RANGES_ONLY sends only such traffic through it, so their
+# calls to public APIs (OpenAI, Anthropic, OAuth, SMTP) keep Cloud Run's own internet egress and
+# need no Cloud NAT behind the connector, which ALL_TRAFFIC would. The roadmap's "600 s startup"
+# fix takes effect here: serverless NEG backends cannot carry load balancer health checks, so the
+# services' startup probes allow 600 s on their health paths, and requests may run 600 s.
+module "netra_backend" {
+  source             = "../../modules/cloud-run-service"
+  project            = var.project
+  name               = "netra-backend-staging"
+  region             = var.region
+  image              = var.backend_image
+  connector          = module.vpc_connector.id
+  vpc_egress         = "PRIVATE_RANGES_ONLY"
+  cloud_sql_instance = module.cloud_sql_instance.connection_name
+  health_path        = "/health"
+  env = {
+    ENVIRONMENT = "staging"
+  }
+  secret_env = {
+    DATABASE_URL         = module.secret_manager_secrets.ids["database-url"]
+    JWT_SECRET_KEY       = module.secret_manager_secrets.ids["jwt-secret-staging"]
+    REDIS_URL            = module.secret_manager_secrets.ids["redis-url"]
+    OPENAI_API_KEY       = module.secret_manager_secrets.ids["openai-api-key"]
+    ANTHROPIC_API_KEY    = module.secret_manager_secrets.ids["anthropic-api-key"]
+    CORS_ALLOWED_ORIGINS = module.secret_manager_secrets.ids["cors-allowed-origins"]
+  }
+}
+
+module "auth" {
+  source             = "../../modules/cloud-run-service"
+  project            = var.project
+  name               = "auth-staging"
+  region             = var.region
+  image              = var.auth_image
+  connector          = module.vpc_connector.id
+  vpc_egress         = "PRIVATE_RANGES_ONLY"
+  cloud_sql_instance = module.cloud_sql_instance.connection_name
+  health_path        = "/auth/health"
+  env = {
+    ENVIRONMENT = "staging"
+  }
+  secret_env = {
+    DATABASE_URL        = module.secret_manager_secrets.ids["database-url"]
+    JWT_SECRET_KEY      = module.secret_manager_secrets.ids["jwt-secret-staging"]
+    OAUTH_CLIENT_ID     = module.secret_manager_secrets.ids["oauth-client-id"]
+    OAUTH_CLIENT_SECRET = module.secret_manager_secrets.ids["oauth-client-secret"]
+    SMTP_PASSWORD       = module.secret_manager_secrets.ids["smtp-password"]
   }
 }
 
@@ -103,6 +156,7 @@ module "certificates" {
 module "load_balancer" {
   source          = "../../modules/https-lb"
   project         = var.project
+  name            = "staging-lb"
   certificate_ids = [module.certificates.id]
   api_domain      = var.domains[1]
   url_map_name    = "staging-url-map"
@@ -110,14 +164,12 @@ module "load_balancer" {
   services = {
     default = {
       backend_service_name = "staging-backend-service"
-      health_check_name    = "staging-backend-health-check"
-      health_check_path    = "/health"
+      backend_group        = module.netra_backend.neg_id
       timeout_sec          = 600
     }
     auth = {
       backend_service_name = "staging-auth-service"
-      health_check_name    = "staging-auth-health-check"
-      health_check_path    = "/auth/health"
+      backend_group        = module.auth.neg_id
       timeout_sec          = 600
     }
   }
@@ -131,4 +183,16 @@ module "monitoring" {
     "vpc-connector-monitoring" = "resource.type=\"vpc_access_connector\""
     "cloud-sql-monitoring"     = "resource.type=\"cloudsql_database\" AND severity>=WARNING"
   }
+}
+
+# The module calls were renamed so that the health report's sections read as the roadmap's
+# script names them; state written under the old names follows.
+moved {
+  from = module.cloud_sql
+  to   = module.cloud_sql_instance
+}
+
+moved {
+  from = module.secret_manager
+  to   = module.secret_manager_secrets
 }

@@ -71,3 +71,15 @@ variable "smtp_password" {
   sensitive = true
   default   = null
 }
+
+# The services' images. The roadmap restores infrastructure, not code: these are whatever the
+# deploy pipeline last pushed; Cairn only makes sure the services run them.
+variable "backend_image" {
+  type    = string
+  default = "us-central1-docker.pkg.dev/netra-staging/netra/netra-backend:staging"
+}
+
+variable "auth_image" {
+  type    = string
+  default = "us-central1-docker.pkg.dev/netra-staging/netra/auth-service:staging"
+}

@@ -283,31 +283,19 @@ fn front_cases() -> Vec<String> {
     names
 }
 
-/// The Cloud Run type another change adds; a fixture naming it plans once it is registered.
-const CLOUD_RUN_SERVICE: &str = "google_cloud_run_v2_service";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_front_end_rule_has_a_located_diagnostic_at_plan_time() {
     let emu = emulator().await;
     let names = front_cases();
     assert!(names.len() >= 6, "{names:?}");
-    let cloud_run_registered =
-        Registry::standard(GoogleOptions { emulator: None }).type_names().any(|t| t == CLOUD_RUN_SERVICE);
     for name in names {
         let dir = format!("tests/fixtures/malformed_google/{name}");
-        let text = std::fs::read_to_string(format!("{dir}/main.tf")).expect("fixture");
         let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
         let err = match ops::plan(ops::PlanArgs::new(c)).await {
             Err(e) => describe(&e),
             Ok(_) => panic!("{name}: expected an error"),
         };
         let _ = std::fs::remove_dir_all(format!("{dir}/state"));
-        if text.contains(CLOUD_RUN_SERVICE) && !cloud_run_registered {
-            // Until the Cloud Run type lands, the only error is its absence; then the rule's
-            // snapshot takes over.
-            assert!(err.contains(&format!("Unsupported resource type \"{CLOUD_RUN_SERVICE}\"")), "{name}: {err}");
-            continue;
-        }
         let located = regex::Regex::new(&format!(r"{dir}/main\.tf:\d+:\d+")).unwrap();
         assert!(located.is_match(&err), "{name}: diagnostic has no file:line:col:\n{err}");
         insta::assert_snapshot!(format!("malformed_google__{name}"), err);

@@ -411,7 +411,7 @@ fn an_owner_managed_secret_without_a_version_is_named_until_its_owner_adds_one()
         assert!(report.is_ascii(), "{args:?} {env:?}: {report}");
         assert!(
             report.starts_with("==> Starting Complete Infrastructure Validation for ")
-                && report.contains("\n--> Checking Secret Manager...\n   [OK] Secret Manager configuration is valid\n"),
+                && report.contains("\n--> Checking Secret Manager Secrets...\n   [OK] All Secret Manager secrets are properly configured\n--> Checking Cloud Run Services...\n   [OK] All Cloud Run services are properly configured\n"),
             "{args:?} {env:?}: {report}"
         );
     }
