@@ -113,6 +113,11 @@ fn remediation_flow_goes_from_critical_to_healthy() {
         "   - Secret 'jwt-secret-staging' is missing",
         "   - Backend service 'staging-backend-service' timeout is 30s, expected 600s",
         &format!("   - Certificate '{}' is missing", certificate_name()),
+        // The roadmap's two Cloud Run faults, word for word.
+        "   - Service 'netra-backend-staging' has incorrect VPC connector",
+        "   - Service 'auth-staging' has incorrect VPC egress",
+        "🔍 Checking Cloud Run Services...",
+        "❌ CRITICAL FAILURES:",
         // The owners' values were there (the roadmap found only two secrets missing).
         "✅ owner values enabled",
     ] {
