@@ -185,6 +185,36 @@ impl<C: ComputeCollection> ComputeCall<'_, C> {
             other => other.map(|_| ()),
         }
     }
+
+    /// `setLabels` with the label fingerprint the state holds. On 412 the labels changed since
+    /// the plan's refresh: take the current fingerprint and send once more. `send` is the
+    /// collection's SDK call with the request body.
+    pub async fn set_labels_fingerprinted<F, Fut>(
+        &self,
+        fingerprint: Option<String>,
+        labels: &BTreeMap<String, String>,
+        mut send: F,
+    ) -> Result<(), ProviderError>
+    where
+        F: FnMut(google_cloud_compute_v1::model::GlobalSetLabelsRequest) -> Fut,
+        Fut: Future<Output = SdkResult<Operation>>,
+    {
+        let body = |fingerprint: Option<String>| {
+            cc::json_model::<google_cloud_compute_v1::model::GlobalSetLabelsRequest>(
+                serde_json::json!({"labels": labels, "labelFingerprint": fingerprint}),
+                C::TYPE,
+            )
+        };
+        let first = body(fingerprint)?;
+        match self.mutate("setLabels", |_rid| send(first.clone())).await {
+            Err(e) if is_stale_fingerprint(&e) => {
+                let live = self.get().await?;
+                let fresh = body(Some(cc::jstr(&cc::model_json(&live), "labelFingerprint").to_string()))?;
+                self.mutate("setLabels", |_rid| send(fresh.clone())).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
+    }
 }
 
 /// 412 conditionNotMet: the fingerprint sent is no longer current.

@@ -17,9 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use google_cloud_compute_v1::model;
 
-use super::compute_collection::{
-    compute_sdk_calls, is_stale_fingerprint, ComputeCall, ComputeCollection, ComputeResource,
-};
+use super::compute_collection::{compute_sdk_calls, ComputeCall, ComputeCollection, ComputeResource};
 use super::compute_common::{self as cc, Renames};
 use super::fields::{self, conform_to_schema, set, string};
 use super::{mmv1, Shared};
@@ -145,33 +143,16 @@ fn expand_partial(project: &str, r: &str) -> String {
     }
 }
 
-/// `setLabels` with the fingerprint the state holds; on 412 once more with the current one.
+/// `setLabels` through the collection's fingerprinted call.
 async fn set_labels(
     call: &ComputeCall<'_, GlobalForwardingRules>,
     fingerprint: Option<String>,
     labels: BTreeMap<String, String>,
 ) -> Result<(), ProviderError> {
-    let send = |fingerprint: Option<String>| {
-        let body = cc::json_model::<model::GlobalSetLabelsRequest>(
-            serde_json::json!({"labels": labels, "labelFingerprint": fingerprint}),
-            TYPE,
-        );
-        async move {
-            let body = body?;
-            call.mutate("setLabels", |_rid| {
-                call.client.set_labels().set_project(call.project).set_resource(call.name).set_body(body.clone()).send()
-            })
-            .await
-        }
-    };
-    match send(fingerprint).await {
-        Err(e) if is_stale_fingerprint(&e) => {
-            let live = call.get().await?;
-            let fresh = cc::jstr(&cc::model_json(&live), "labelFingerprint").to_string();
-            send(Some(fresh)).await.map(|_| ())
-        }
-        other => other.map(|_| ()),
-    }
+    call.set_labels_fingerprinted(fingerprint, &labels, |body| {
+        call.client.set_labels().set_project(call.project).set_resource(call.name).set_body(body).send()
+    })
+    .await
 }
 
 /// The `globalForwardingRules` collection.
