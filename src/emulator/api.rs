@@ -178,6 +178,19 @@ pub fn paginate<T>(
     Ok((page, next))
 }
 
+/// A list response in the AIP form: the page's items under `field` (left out when there are
+/// none, as the APIs answer) and `nextPageToken` when more follow.
+pub fn list_response(field: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    let mut out = serde_json::Map::new();
+    if !items.is_empty() {
+        out.insert(field.into(), Value::Array(items));
+    }
+    if let Some(token) = next {
+        out.insert("nextPageToken".into(), Value::String(token));
+    }
+    Value::Object(out)
+}
+
 fn encode_page_token(offset: usize) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("cairn-offset:{offset}"))

@@ -175,6 +175,23 @@ pub fn get(store: &Store, name: &str, now: DateTime<Utc>) -> Option<Value> {
 }
 
 /// Operations of an API whose names start with `prefix`, rendered, in name order.
+/// `operations.list` of a google.longrunning API under `parent` (`projects/P/locations/L`),
+/// with its `filter` and pagination.
+pub fn list_page(
+    store: &Store,
+    api: &str,
+    parent: &str,
+    now: DateTime<Utc>,
+    req: &super::api::ApiRequest,
+    max_page_size: usize,
+) -> Result<Value, super::errors::ApiError> {
+    let filter = super::filter::Filter::parse(req.query.get("filter").unwrap_or(""))?;
+    let items: Vec<Value> =
+        list(store, api, &format!("{parent}/operations/"), now).into_iter().filter(|op| filter.matches(op)).collect();
+    let (page, next) = super::api::paginate(items, &req.query, max_page_size, max_page_size)?;
+    Ok(super::api::list_response("operations", page, next))
+}
+
 pub fn list(store: &Store, api: &str, prefix: &str, now: DateTime<Utc>) -> Vec<Value> {
     store
         .operations

@@ -10,11 +10,10 @@
 use ipnet::Ipv4Net;
 use serde_json::{json, Map, Value};
 
-use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::api::{list_response, paginate, Api, ApiRequest, Ctx};
 use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{already_exists, failed_precondition, invalid_argument, not_found, ApiError, Code, Envelope};
-use super::filter::Filter;
 use super::mask::{MaskRules, UpdateMask};
 use super::operations::{self, Effect, NewOperation, OperationStyle, Outcome};
 use axum::http::Method;
@@ -462,24 +461,7 @@ fn list_connectors(ctx: &Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Valu
 }
 
 fn list_operations(ctx: &Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Value, ApiError> {
-    let filter = Filter::parse(req.query.get("filter").unwrap_or(""))?;
-    let items: Vec<Value> = operations::list(ctx.store, API, &format!("{parent}/operations/"), ctx.now)
-        .into_iter()
-        .filter(|op| filter.matches(op))
-        .collect();
-    let (page, next) = paginate(items, &req.query, MAX_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    Ok(list_response("operations", page, next))
-}
-
-fn list_response(field: &str, items: Vec<Value>, next: Option<String>) -> Value {
-    let mut out = Map::new();
-    if !items.is_empty() {
-        out.insert(field.into(), Value::Array(items));
-    }
-    if let Some(token) = next {
-        out.insert("nextPageToken".into(), Value::String(token));
-    }
-    Value::Object(out)
+    operations::list_page(ctx.store, API, parent, ctx.now, req, MAX_PAGE_SIZE)
 }
 
 /// The `vpcaccess` section of a scenario file (see `scenario.rs`).

@@ -22,11 +22,10 @@ mod spec;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::api::{paginate, Api, ApiRequest, Ctx};
+use super::api::{list_response, paginate, Api, ApiRequest, Ctx};
 use super::discovery;
 use super::enums::{self, EnumField};
 use super::errors::{aborted, already_exists, failed_precondition, invalid_argument, not_found, ApiError, Envelope};
-use super::filter::Filter;
 use super::mask::{MaskRules, Refusal, UpdateMask};
 use super::operations::{self, Effect, NewOperation, OperationStyle, Outcome};
 use super::store::Store;
@@ -1183,24 +1182,7 @@ fn list_revisions(ctx: &Ctx<'_>, req: &ApiRequest, service_name: &str) -> Result
 }
 
 fn list_operations(ctx: &Ctx<'_>, req: &ApiRequest, parent: &str) -> Result<Value, ApiError> {
-    let filter = Filter::parse(req.query.get("filter").unwrap_or(""))?;
-    let items: Vec<Value> = operations::list(ctx.store, API, &format!("{parent}/operations/"), ctx.now)
-        .into_iter()
-        .filter(|op| filter.matches(op))
-        .collect();
-    let (page, next) = paginate(items, &req.query, MAX_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    Ok(list_response("operations", page, next))
-}
-
-fn list_response(field: &str, items: Vec<Value>, next: Option<String>) -> Value {
-    let mut out = Map::new();
-    if !items.is_empty() {
-        out.insert(field.into(), Value::Array(items));
-    }
-    if let Some(token) = next {
-        out.insert("nextPageToken".into(), Value::String(token));
-    }
-    Value::Object(out)
+    operations::list_page(ctx.store, API, parent, ctx.now, req, MAX_PAGE_SIZE)
 }
 
 fn encode_each(list: &mut Value, field: &str, fields: &[EnumField], ints: bool) {
