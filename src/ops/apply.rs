@@ -51,7 +51,8 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
         }
         Some(path) => {
             // Everything about the files is checked before any provider is configured.
-            let key = PlanKey::derive(&store.fingerprint_key().await?);
+            let secret = store.fingerprint_key().await?;
+            let key = PlanKey::derive(&secret);
             let pf = read_signed(path, &key, "saved", &store).await?;
             let reviewed = match &args.reviewed_planfile {
                 Some(reviewed_path) => {
@@ -79,7 +80,7 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
             let (r, s, v) = plan_locked(&stack, &store, &plan_args, None, Some(pf.prior_state.clone())).await?;
             // What would be applied is the re-plan: every value it writes must be the
             // reviewed plan's, and the saved plan's.
-            let now = PlanFile::from_plan(&r.plan, &parse_instances(&pf.replace)?, false, &key);
+            let now = PlanFile::from_plan(&r.plan, &parse_instances(&pf.replace)?, false, &secret);
             if let Some((reviewed_path, reviewed)) = &reviewed {
                 refuse_unreviewed(path, reviewed_path, &crate::plan::review::differences(reviewed, &now))?;
             }

@@ -56,8 +56,9 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
     let (result, sources, _) = plan_locked(&stack, &store, &args, Some(variables), None).await?;
     if let Some(out) = &args.out {
         let replace = parse_instances(&args.replace)?;
-        let key = crate::plan::file::PlanKey::derive(&store.fingerprint_key().await?);
-        let mut pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh, &key);
+        let secret = store.fingerprint_key().await?;
+        let key = crate::plan::file::PlanKey::derive(&secret);
+        let mut pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh, &secret);
         pf.stack = Some(crate::plan::file::stack_label(&args.common.dir));
         // Read again under the same lock: what the apply will find if nothing moves meanwhile.
         pf.state_digest = crate::plan::file::state_digest(store.load().await?.as_ref());

@@ -368,7 +368,7 @@ mod tests {
             warnings: vec![],
         };
         // Through JSON, as the plans arrive from disk.
-        let pf = PlanFile::from_plan(&plan, &[], true, &crate::plan::file::PlanKey::derive(&[7; 32]));
+        let pf = PlanFile::from_plan(&plan, &[], true, &[7; 32]);
         serde_json::from_str(&serde_json::to_string(&pf).expect("serialise")).expect("parse back")
     }
 
@@ -548,7 +548,7 @@ mod tests {
                 }],
                 ..pf.to_plan()
             };
-            pf = PlanFile::from_plan(&plan, &[], true, &crate::plan::file::PlanKey::derive(&[7; 32]));
+            pf = PlanFile::from_plan(&plan, &[], true, &[7; 32]);
             pf
         };
         let d = differences(&with_output(Value::from("a"), false), &with_output(Value::from("b"), false));
