@@ -2,12 +2,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::plan::parse_instances;
 use super::plan::{plan_locked, PlanArgs};
 use super::*;
 use crate::apply::{ApplyInput, ApplyOutcome, Interrupt, Progress};
 use crate::lang::vars::VarArg;
-use crate::plan::file::PlanFile;
-use crate::plan::{Action, Plan};
+use crate::plan::file::{PlanFile, PlanFileError, PlanKey};
+use crate::plan::Plan;
 
 pub struct ApplyArgs {
     pub plan: PlanArgs,
@@ -33,13 +34,10 @@ pub struct ApplyResult {
 
 /// Plans (or loads a saved plan), asks `confirm`, and applies — all under one state lock.
 pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Send)) -> Result<ApplyResult, OpError> {
-    if let Some(reviewed) = &args.reviewed_planfile {
-        let Some(fresh) = &args.planfile else {
-            return Err(OpError::msg(
-                "--reviewed-plan compares a saved plan with the reviewed one: make a fresh plan with `cairn plan -out FRESH` and run `cairn apply FRESH --reviewed-plan REVIEWED`",
-            ));
-        };
-        check_reviewed_plan(fresh, reviewed)?;
+    if args.reviewed_planfile.is_some() && args.planfile.is_none() {
+        return Err(OpError::msg(
+            "--reviewed-plan compares a saved plan with the reviewed one: make a fresh plan with `cairn plan -out FRESH` and run `cairn apply FRESH --reviewed-plan REVIEWED`",
+        ));
     }
     let stack = load_stack(&args.plan.common.dir)?;
     let store = open_store(&stack.config)?;
@@ -52,7 +50,18 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
             (r, s, v, false)
         }
         Some(path) => {
-            let pf = crate::plan::file::read(path).map_err(|e| OpError::msg(e.to_string()))?;
+            // Everything about the files is checked before any provider is configured.
+            let secret = store.fingerprint_key().await?;
+            let key = PlanKey::derive(&secret);
+            let pf = read_signed(path, &key, "saved", &store).await?;
+            let reviewed = match &args.reviewed_planfile {
+                Some(reviewed_path) => {
+                    let reviewed = read_signed(reviewed_path, &key, "reviewed", &store).await?;
+                    refuse_unreviewed(path, reviewed_path, &crate::plan::review::differences(&reviewed, &pf))?;
+                    Some((reviewed_path, reviewed))
+                }
+                None => None,
+            };
             check_saved_plan(&pf, &stack, &store).await?;
             let mut plan_args = PlanArgs::new(args.plan.common.clone());
             plan_args.mode = pf.mode;
@@ -69,26 +78,24 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
                 plan_args.common.vars.cli.push(VarArg::Var(format!("{k}={text}")));
             }
             let (r, s, v) = plan_locked(&stack, &store, &plan_args, None, Some(pf.prior_state.clone())).await?;
-            let saved: Vec<(String, Action)> = pf
-                .changes
-                .iter()
-                .filter(|c| c.action != Action::NoOp)
-                .map(|c| (c.addr.to_string(), c.action))
-                .collect();
-            let now: Vec<(String, Action)> = r
-                .plan
-                .changes
-                .iter()
-                .filter(|c| c.action != Action::NoOp)
-                .map(|c| (c.addr.to_string(), c.action))
-                .collect();
-            if saved != now {
-                return Err(OpError::msg(format!(
-                    "the saved plan {} no longer matches what the configuration produces ({} planned changes then, {} now); make a new plan",
-                    path.display(),
-                    saved.len(),
-                    now.len()
-                )));
+            // What would be applied is the re-plan: every value it writes must be the
+            // reviewed plan's, and the saved plan's.
+            let now = PlanFile::from_plan(&r.plan, &parse_instances(&pf.replace)?, false, &secret);
+            if let Some((reviewed_path, reviewed)) = &reviewed {
+                refuse_unreviewed(path, reviewed_path, &crate::plan::review::differences(reviewed, &now))?;
+            }
+            let differences = crate::plan::review::differences(&pf, &now);
+            if !differences.is_empty() {
+                let mut msg = format!(
+                    "the saved plan {} no longer matches what the configuration produces; nothing was applied. Differences (saved plan as \"reviewed\", now as \"fresh\"):",
+                    path.display()
+                );
+                for d in &differences {
+                    msg.push_str("\n  - ");
+                    msg.push_str(d);
+                }
+                msg.push_str("\nMake a new plan.");
+                return Err(OpError::msg(msg));
             }
             (r, s, v, true)
         }
@@ -123,13 +130,29 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
     Ok(ApplyResult { plan, outcome: Some(outcome), approved: true, warnings, sources })
 }
 
-/// Refuses a fresh plan whose changes are not the reviewed plan's, listing each difference.
-pub fn check_reviewed_plan(fresh: &Path, reviewed: &Path) -> Result<(), OpError> {
-    let read =
-        |p: &Path, what: &str| crate::plan::file::read(p).map_err(|e| OpError::msg(format!("the {what} plan: {e}")));
-    let reviewed_pf = read(reviewed, "reviewed")?;
-    let fresh_pf = read(fresh, "fresh")?;
-    let differences = crate::plan::review::differences(&reviewed_pf, &fresh_pf);
+/// A plan file signed with this state's key. A signature that fails on a plan made for
+/// another state says so, with both lineages.
+async fn read_signed(path: &Path, key: &PlanKey, what: &str, store: &Arc<dyn StateStore>) -> Result<PlanFile, OpError> {
+    match crate::plan::file::read(path, key) {
+        Ok(pf) => Ok(pf),
+        Err(e @ PlanFileError::BadSignature { .. }) => {
+            // The lineage inside is unauthenticated, but only used to word the refusal.
+            let claimed = crate::plan::file::read_for_display(path).ok().map(|pf| pf.lineage);
+            let current = store.load().await?.map(|s| s.lineage);
+            match (claimed, current) {
+                (Some(claimed), Some(current)) if claimed != current => Err(OpError::msg(format!(
+                    "the {what} plan: {e} (it names state {}, this stack's state is {})",
+                    short(&claimed),
+                    short(&current)
+                ))),
+                _ => Err(OpError::msg(format!("the {what} plan: {e}"))),
+            }
+        }
+        Err(e) => Err(OpError::msg(format!("the {what} plan: {e}"))),
+    }
+}
+
+fn refuse_unreviewed(fresh: &Path, reviewed: &Path, differences: &[String]) -> Result<(), OpError> {
     if differences.is_empty() {
         return Ok(());
     }
@@ -138,7 +161,7 @@ pub fn check_reviewed_plan(fresh: &Path, reviewed: &Path) -> Result<(), OpError>
         fresh.display(),
         reviewed.display()
     );
-    for d in &differences {
+    for d in differences {
         msg.push_str("\n  - ");
         msg.push_str(d);
     }
@@ -146,13 +169,16 @@ pub fn check_reviewed_plan(fresh: &Path, reviewed: &Path) -> Result<(), OpError>
     Err(OpError::msg(msg))
 }
 
-/// A saved plan applies only to the configuration and state it was made from.
+/// A saved plan applies only to the configuration and state it was made from: the same
+/// lineage and serial, and the same content (a state edited without a serial bump moved too).
 async fn check_saved_plan(pf: &PlanFile, stack: &Stack, store: &Arc<dyn StateStore>) -> Result<(), OpError> {
     let hash = crate::plan::planner::config_hash(&stack.config);
     if hash != pf.config_hash {
         return Err(OpError::msg("the saved plan was made from a different configuration: the stack's files changed since `cairn plan -out`; make a new plan"));
     }
-    let state = store.load().await?.unwrap_or_default();
+    let stored = store.load().await?;
+    let digest = crate::plan::file::state_digest(stored.as_ref());
+    let state = stored.unwrap_or_default();
     let (lineage, serial) = (state.lineage.clone(), state.serial);
     let fresh = state.resources.is_empty() && serial == 0;
     if !(fresh && pf.serial == 0) && (lineage != pf.lineage || serial != pf.serial) {
@@ -160,6 +186,13 @@ async fn check_saved_plan(pf: &PlanFile, stack: &Stack, store: &Arc<dyn StateSto
             "the saved plan is stale: it was made against state {} serial {}, but the state is now {} serial {} (another apply or state command ran since); make a new plan",
             short(&pf.lineage),
             pf.serial,
+            short(&lineage),
+            serial
+        )));
+    }
+    if digest != pf.state_digest {
+        return Err(OpError::msg(format!(
+            "the saved plan is stale: the state {} serial {} was changed since `cairn plan -out` without its serial moving (an edited or restored state); make a new plan",
             short(&lineage),
             serial
         )));

@@ -138,7 +138,7 @@ pub async fn output(dir: &Path, name: Option<&str>) -> Result<Vec<OutputValue>, 
 
 /// A saved plan, for display.
 pub fn show(planfile: &Path) -> Result<Plan, OpError> {
-    let pf = crate::plan::file::read(planfile).map_err(|e| OpError::msg(e.to_string()))?;
+    let pf = crate::plan::file::read_for_display(planfile).map_err(|e| OpError::msg(e.to_string()))?;
     Ok(pf.to_plan())
 }
 
@@ -150,6 +150,6 @@ pub struct SavedPlan {
 
 /// A saved plan with what `cairn show --format markdown` needs to name it.
 pub fn show_saved(planfile: &Path) -> Result<SavedPlan, OpError> {
-    let pf = crate::plan::file::read(planfile).map_err(|e| OpError::msg(e.to_string()))?;
+    let pf = crate::plan::file::read_for_display(planfile).map_err(|e| OpError::msg(e.to_string()))?;
     Ok(SavedPlan { plan: pf.to_plan(), stack: pf.stack.clone() })
 }

@@ -56,9 +56,13 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
     let (result, sources, _) = plan_locked(&stack, &store, &args, Some(variables), None).await?;
     if let Some(out) = &args.out {
         let replace = parse_instances(&args.replace)?;
-        let mut pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh);
+        let secret = store.fingerprint_key().await?;
+        let key = crate::plan::file::PlanKey::derive(&secret);
+        let mut pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh, &secret);
         pf.stack = Some(crate::plan::file::stack_label(&args.common.dir));
-        crate::plan::file::write(out, &pf)
+        // Read again under the same lock: what the apply will find if nothing moves meanwhile.
+        pf.state_digest = crate::plan::file::state_digest(store.load().await?.as_ref());
+        crate::plan::file::write(out, &pf, &key)
             .map_err(|e| OpError::msg(format!("cannot write plan file {}: {e}", out.display())))?;
     }
     let module_dirs = stack.config.modules.iter().map(|(p, m)| (p.clone(), m.dir.clone())).collect();

@@ -1,10 +1,18 @@
 //! Saved plans (`cairn plan -out FILE`): everything needed to check, show and apply a plan
 //! later — and no secret. Sensitive values are written as positions only (see
 //! [`WireValue`]); sensitive variables are named, and must be supplied again at apply.
+//!
+//! `apply PLANFILE` re-plans from the variables and prior state the file holds, so whoever can
+//! edit the file could steer the apply. The file is therefore signed: an HMAC-SHA256 over the
+//! whole file (all of it but the signature field, which comes last), keyed by a sub-key of the
+//! state's secret key ([`PlanKey`]). Only the state's holders can make a file that verifies,
+//! and a plan made for another state does not verify against this one.
 
 use std::collections::BTreeMap;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::addr::{AttrPath, InstanceAddr};
 use crate::lang::value::Value;
@@ -12,7 +20,57 @@ use crate::plan::model::*;
 use crate::state::{CheckResult, State};
 
 pub const PLAN_FORMAT: &str = "cairn-plan";
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// 2: signed, and records the stored state's digest. Format 1 files were unsigned.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The signature is the file's last field, written exactly so: the signed text is the file
+/// with this field cut out, so no re-serialisation (and its float or key-order hazards) is
+/// involved in checking it.
+const SIGNATURE_OPEN: &str = ",\n  \"signature\": \"hmac-sha256:";
+const SIGNATURE_CLOSE: &str = "\"\n}\n";
+/// Hex digits of an HMAC-SHA256.
+const SIGNATURE_HEX_LEN: usize = 64;
+
+/// The key plan files are signed with. Derived from the state's secret key for this one
+/// purpose (HMAC of a fixed label), so that the fingerprint key is never used raw on
+/// attacker-chosen text, and a signature says nothing about fingerprints.
+pub struct PlanKey([u8; 32]);
+
+impl PlanKey {
+    pub fn derive(state_secret: &[u8; 32]) -> PlanKey {
+        let mut mac = hmac_with(state_secret);
+        mac.update(b"cairn plan-file signing key v1");
+        PlanKey(mac.finalize().into_bytes().into())
+    }
+
+    fn mac(&self, text: &str) -> HmacSha256 {
+        let mut mac = hmac_with(&self.0);
+        mac.update(text.as_bytes());
+        mac
+    }
+}
+
+fn hmac_with(key: &[u8; 32]) -> HmacSha256 {
+    match HmacSha256::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    }
+}
+
+/// "sha256:<hex>" of the stored state's canonical JSON (`None`: no state yet). A saved plan
+/// records it so that a state edited without a serial bump is still seen as moved.
+pub fn state_digest(state: Option<&State>) -> String {
+    let mut text = String::new();
+    match state.map(serde_json::to_value) {
+        None => text.push_str("no state"),
+        Some(Ok(json)) => crate::state::codec::write_canonical(&json, &mut text),
+        // A state that does not serialise cannot match anything a plan recorded.
+        Some(Err(e)) => text = format!("unserialisable state: {e}"),
+    }
+    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+}
 
 #[derive(Serialize, Deserialize)]
 pub struct PlanFile {
@@ -38,6 +96,10 @@ pub struct PlanFile {
     /// pull-request comment's marker. Absent in plans written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<String>,
+    /// [`state_digest`] of the stored state the plan was made from (before refresh). Empty
+    /// only in format 1 files, which are read for display alone.
+    #[serde(default)]
+    pub state_digest: String,
 }
 
 /// A change as a saved plan holds it.
@@ -63,8 +125,8 @@ pub struct OutputRecord {
     pub sensitive: bool,
 }
 
-fn wire(v: &Option<Value>) -> Option<WireValue> {
-    v.as_ref().map(WireValue::from_value)
+fn wire(v: &Option<Value>, fp: &dyn Fn(&Value) -> String) -> Option<WireValue> {
+    v.as_ref().map(|v| WireValue::fingerprinted(v, fp))
 }
 
 fn unwire(v: &Option<WireValue>) -> Option<Value> {
@@ -72,7 +134,14 @@ fn unwire(v: &Option<WireValue>) -> Option<Value> {
 }
 
 impl PlanFile {
-    pub fn from_plan(plan: &Plan, replace: &[InstanceAddr], refresh: bool) -> PlanFile {
+    /// The plan as saved. Its secrets are fingerprinted with the state's own fingerprint
+    /// key, as the state fingerprints them (see [`WireValue::fingerprinted`]): a secret read
+    /// back from state (withheld, with the state's fingerprint) and the same secret supplied
+    /// again then carry one fingerprint, so "same secret" and "another secret" can be told
+    /// apart across the two. The file exposes nothing the state does not already hold.
+    pub fn from_plan(plan: &Plan, replace: &[InstanceAddr], refresh: bool, fingerprint_key: &[u8; 32]) -> PlanFile {
+        let fp = |v: &Value| crate::state::codec::fingerprint(fingerprint_key, v);
+        let fp: &dyn Fn(&Value) -> String = &fp;
         PlanFile {
             format: PLAN_FORMAT.into(),
             format_version: PLAN_FORMAT_VERSION,
@@ -86,7 +155,7 @@ impl PlanFile {
             targets: plan.targets.clone(),
             replace: replace.iter().map(|a| a.to_string()).collect(),
             refresh,
-            changes: plan.changes.iter().map(|c| c.map_values(WireValue::from_value)).collect(),
+            changes: plan.changes.iter().map(|c| c.map_values(|v| WireValue::fingerprinted(v, fp))).collect(),
             drift: plan
                 .drift
                 .iter()
@@ -95,8 +164,8 @@ impl PlanFile {
                     type_name: d.type_name.clone(),
                     provider: d.provider.clone(),
                     action: d.action,
-                    before: WireValue::from_value(&d.before),
-                    after: wire(&d.after),
+                    before: WireValue::fingerprinted(&d.before, fp),
+                    after: wire(&d.after, fp),
                     changed_paths: d.changed_paths.clone(),
                 })
                 .collect(),
@@ -106,8 +175,9 @@ impl PlanFile {
                 .map(|o| OutputRecord {
                     name: o.name.clone(),
                     action: o.action,
-                    before: if o.sensitive { None } else { wire(&o.before) },
-                    after: if o.sensitive { None } else { wire(&o.after) },
+                    // A sensitive output is written as its mark and fingerprint alone.
+                    before: wire(&o.before.as_ref().map(|v| v.clone().mark_if(o.sensitive)), fp),
+                    after: wire(&o.after.as_ref().map(|v| v.clone().mark_if(o.sensitive)), fp),
                     sensitive: o.sensitive,
                 })
                 .collect(),
@@ -115,6 +185,7 @@ impl PlanFile {
             prior_state: plan.prior_state.clone(),
             warnings: plan.warnings.clone(),
             stack: None,
+            state_digest: String::new(),
         }
     }
 
@@ -188,29 +259,93 @@ pub enum PlanFileError {
     NotAPlan { path: String, reason: String },
     #[error("{path} was written by a newer Cairn (plan format {found}); this one reads format {PLAN_FORMAT_VERSION}")]
     TooNew { path: String, found: u32 },
+    #[error("{path} was made by an older Cairn (plan format {found}, unsigned), so it cannot be trusted: re-plan with `cairn plan -out` and apply the new plan")]
+    Unsigned { path: String, found: u32 },
+    #[error("{path} is cut short or damaged ({reason}); nothing was applied: re-plan with `cairn plan -out`")]
+    Damaged { path: String, reason: String },
+    #[error("{path} does not carry this state's signature: it was edited after `cairn plan -out`, or made for another stack's state; nothing was applied: re-plan with `cairn plan -out` against this stack")]
+    BadSignature { path: String },
 }
 
-pub fn read(path: &std::path::Path) -> Result<PlanFile, PlanFileError> {
-    let text = std::fs::read_to_string(path)
+/// A plan file whose signature checks out with `key`: the one a holder of this state wrote.
+pub fn read(path: &std::path::Path, key: &PlanKey) -> Result<PlanFile, PlanFileError> {
+    let text = read_text(path)?;
+    let found = format_version(path, &text)?;
+    if found < PLAN_FORMAT_VERSION {
+        return Err(PlanFileError::Unsigned { path: path.display().to_string(), found });
+    }
+    let damaged = |reason: &str| PlanFileError::Damaged { path: path.display().to_string(), reason: reason.into() };
+    let rest = text.strip_suffix(SIGNATURE_CLOSE).ok_or_else(|| damaged("it does not end with its signature"))?;
+    let hex_at = rest.len().checked_sub(SIGNATURE_HEX_LEN).ok_or_else(|| damaged("no signature"))?;
+    let (unsigned, signature) = (rest.get(..hex_at), rest.get(hex_at..));
+    let (Some(unsigned), Some(signature)) = (unsigned, signature) else {
+        return Err(damaged("no signature"));
+    };
+    let body = unsigned.strip_suffix(SIGNATURE_OPEN).ok_or_else(|| damaged("no signature field at its end"))?;
+    let signature = hex::decode(signature).map_err(|_| damaged("its signature is not hexadecimal"))?;
+    let signed = format!("{body}\n}}");
+    if key.mac(&signed).verify_slice(&signature).is_err() {
+        return Err(PlanFileError::BadSignature { path: path.display().to_string() });
+    }
+    serde_json::from_str(&signed)
+        .map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })
+}
+
+/// A plan file for display (`cairn show`), signed or not: showing trusts nothing in it. Never
+/// apply what this returns.
+pub fn read_for_display(path: &std::path::Path) -> Result<PlanFile, PlanFileError> {
+    let text = read_text(path)?;
+    format_version(path, &text)?;
+    serde_json::from_str(&text)
+        .map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })
+}
+
+fn read_text(path: &std::path::Path) -> Result<String, PlanFileError> {
+    let bytes = std::fs::read(path)
         .map_err(|e| PlanFileError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-    let head: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })?;
+    String::from_utf8(bytes).map_err(|_| PlanFileError::NotAPlan {
+        path: path.display().to_string(),
+        reason: "it is not UTF-8 text".into(),
+    })
+}
+
+/// Checks the container (JSON, `"format": "cairn-plan"`, a version this Cairn reads) and
+/// returns the version. A file that starts as a plan but does not parse is called damaged,
+/// which is what a cut-short copy looks like.
+fn format_version(path: &std::path::Path, text: &str) -> Result<u32, PlanFileError> {
+    let head: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        if text.trim_start().starts_with('{') && text.contains(&format!("\"{PLAN_FORMAT}\"")) {
+            PlanFileError::Damaged { path: path.display().to_string(), reason: e.to_string() }
+        } else {
+            PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() }
+        }
+    })?;
     if head.get("format").and_then(|f| f.as_str()) != Some(PLAN_FORMAT) {
         return Err(PlanFileError::NotAPlan {
             path: path.display().to_string(),
             reason: "no \"format\": \"cairn-plan\" field".into(),
         });
     }
-    let found = head.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    let found = head.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+    let found = u32::try_from(found).unwrap_or(u32::MAX);
     if found > PLAN_FORMAT_VERSION {
         return Err(PlanFileError::TooNew { path: path.display().to_string(), found });
     }
-    serde_json::from_value(head)
-        .map_err(|e| PlanFileError::NotAPlan { path: path.display().to_string(), reason: e.to_string() })
+    Ok(found)
 }
 
-pub fn write(path: &std::path::Path, pf: &PlanFile) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(pf).map_err(std::io::Error::other)?;
+/// The file's text, signed with `key` (see [`SIGNATURE_OPEN`]).
+pub fn signed_text(pf: &PlanFile, key: &PlanKey) -> std::io::Result<String> {
+    let body = serde_json::to_string_pretty(pf).map_err(std::io::Error::other)?;
+    let Some(open) = body.strip_suffix("\n}") else {
+        return Err(std::io::Error::other("a plan serialised to something other than a JSON object"));
+    };
+    let signature = hex::encode(key.mac(&body).finalize().into_bytes());
+    Ok(format!("{open}{SIGNATURE_OPEN}{signature}{SIGNATURE_CLOSE}"))
+}
+
+pub fn write(path: &std::path::Path, pf: &PlanFile, key: &PlanKey) -> std::io::Result<()> {
+    let text = signed_text(pf, key)?;
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
@@ -234,6 +369,114 @@ mod tests {
         }
     }
 
+    fn empty_plan() -> Plan {
+        Plan {
+            mode: PlanMode::Normal,
+            lineage: "l".into(),
+            serial: 0,
+            config_hash: "h".into(),
+            variables: BTreeMap::from([("region".to_string(), Value::from("europe-west1"))]),
+            sensitive_variables: vec![],
+            changes: vec![],
+            drift: vec![],
+            output_changes: vec![],
+            checks: vec![],
+            prior_state: State::new(),
+            targets: vec![],
+            warnings: vec![],
+        }
+    }
+
+    /// A signed plan file in a temporary directory, and the key it was signed with.
+    fn signed_file() -> (tempfile::TempDir, std::path::PathBuf, PlanKey) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p.cairnplan");
+        let key = PlanKey::derive(&[1; 32]);
+        write(&path, &PlanFile::from_plan(&empty_plan(), &[], true, &[1; 32]), &key).expect("write");
+        (dir, path, key)
+    }
+
+    #[test]
+    fn a_signed_plan_reads_back() {
+        let (_dir, path, key) = signed_file();
+        let pf = read(&path, &key).expect("verifies");
+        assert_eq!(pf.variables.get("region"), Some(&serde_json::json!("europe-west1")));
+        // Still one JSON document, for jq and the like.
+        let text = std::fs::read_to_string(&path).expect("read");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert!(json.get("signature").and_then(|s| s.as_str()).is_some_and(|s| s.starts_with("hmac-sha256:")));
+    }
+
+    #[test]
+    fn an_edited_plan_is_refused() {
+        let (_dir, path, key) = signed_file();
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("europe-west1", "europe-west2")).expect("edit");
+        assert!(matches!(read(&path, &key), Err(PlanFileError::BadSignature { .. })));
+        assert!(read_for_display(&path).is_ok(), "show still shows it");
+    }
+
+    #[test]
+    fn another_states_plan_is_refused() {
+        let (_dir, path, _) = signed_file();
+        let err = read(&path, &PlanKey::derive(&[2; 32])).err().expect("refused");
+        assert!(err.to_string().contains("another stack's state"), "{err}");
+    }
+
+    #[test]
+    fn a_truncated_plan_is_refused_as_damaged() {
+        let (_dir, path, key) = signed_file();
+        let text = std::fs::read_to_string(&path).expect("read");
+        for cut in [text.len() / 2, text.len() - 1, text.len() - 3, 40] {
+            std::fs::write(&path, &text[..cut]).expect("cut");
+            let err = read(&path, &key).err().expect("refused");
+            assert!(matches!(err, PlanFileError::Damaged { .. }), "cut at {cut}: {err}");
+            assert!(err.to_string().contains("re-plan"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_signature_moved_or_dropped_is_refused() {
+        let (_dir, path, key) = signed_file();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let sig = json.get("signature").cloned().expect("signature");
+        if let Some(m) = json.as_object_mut() {
+            m.shift_remove("signature");
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&json).expect("ser")).expect("write");
+        assert!(matches!(read(&path, &key), Err(PlanFileError::Damaged { .. })));
+        // The right signature, but the body re-serialised compactly: not the signed text.
+        if let Some(m) = json.as_object_mut() {
+            m.insert("signature".into(), sig);
+        }
+        std::fs::write(&path, serde_json::to_string(&json).expect("ser")).expect("write");
+        assert!(read(&path, &key).is_err());
+    }
+
+    #[test]
+    fn an_unsigned_format_1_plan_is_refused_as_older() {
+        let (_dir, path, key) = signed_file();
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        if let Some(m) = json.as_object_mut() {
+            m.shift_remove("signature");
+            m.shift_remove("state_digest");
+            m.insert("format_version".into(), 1.into());
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&json).expect("ser")).expect("write");
+        let err = read(&path, &key).err().expect("refused");
+        assert!(matches!(err, PlanFileError::Unsigned { found: 1, .. }), "{err}");
+        assert!(err.to_string().contains("older Cairn") && err.to_string().contains("re-plan"), "{err}");
+    }
+
+    #[test]
+    fn the_plan_key_is_bound_to_its_purpose() {
+        let secret = [9; 32];
+        assert_ne!(PlanKey::derive(&secret).0, secret, "the state's key is not used raw");
+        assert_ne!(PlanKey::derive(&secret).0, PlanKey::derive(&[8; 32]).0);
+    }
+
     #[test]
     fn plans_without_a_stack_still_read() {
         let plan = Plan {
@@ -251,7 +494,7 @@ mod tests {
             targets: vec![],
             warnings: vec![],
         };
-        let mut json = serde_json::to_value(PlanFile::from_plan(&plan, &[], true)).expect("serialise");
+        let mut json = serde_json::to_value(PlanFile::from_plan(&plan, &[], true, &[7; 32])).expect("serialise");
         assert!(json.get("stack").is_none(), "an unset stack is not written");
         if let Some(m) = json.as_object_mut() {
             m.insert("stack".into(), "stacks/staging".into());

@@ -250,6 +250,11 @@ pub struct WireValue {
     pub unknown: serde_json::Value,
     #[serde(default, skip_serializing_if = "is_false")]
     pub sensitive: serde_json::Value,
+    /// Keyed fingerprints of what sits at sensitive positions, by attribute path (saved plans
+    /// only, see [`WireValue::fingerprinted`]): `--reviewed-plan` tells a changed secret from
+    /// the same one without either plan holding it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fingerprints: BTreeMap<String, String>,
 }
 
 fn is_false(v: &serde_json::Value) -> bool {
@@ -263,15 +268,62 @@ impl WireValue {
         WireValue {
             value: v.to_json_redacted(),
             unknown: v.mark_shape(&|v| v.is_unknown() && !v.is_sensitive()),
-            sensitive: v.mark_shape(&|v| v.is_sensitive() || matches!(v, Value::Unknown(Unknown::Withheld { .. }))),
+            sensitive: v.mark_shape(&is_withheld),
+            fingerprints: BTreeMap::new(),
         }
+    }
+
+    /// [`WireValue::from_value`], with each sensitive position's content fingerprinted by
+    /// `fingerprint` (a secret already withheld keeps the fingerprint it carries; an unknown
+    /// secret has none).
+    pub fn fingerprinted(v: &Value, fingerprint: &dyn Fn(&Value) -> String) -> WireValue {
+        fn walk(v: &Value, path: &AttrPath, fp: &dyn Fn(&Value) -> String, out: &mut BTreeMap<String, String>) {
+            if is_withheld(v) {
+                match v.peel() {
+                    Value::Unknown(Unknown::Withheld { fingerprint: Some(f) }) => {
+                        out.insert(path.to_string(), f.clone());
+                    }
+                    Value::Unknown(_) => {}
+                    _ => {
+                        out.insert(path.to_string(), fp(v));
+                    }
+                }
+                return;
+            }
+            match v {
+                Value::List(xs) | Value::Set(xs) => {
+                    for (i, x) in xs.iter().enumerate() {
+                        walk(x, &path.join_index(i64::try_from(i).unwrap_or(i64::MAX)), fp, out);
+                    }
+                }
+                Value::Map(m) => {
+                    for (k, x) in m.iter() {
+                        walk(x, &path.join_attr(k), fp, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut wire = WireValue::from_value(v);
+        walk(v, &AttrPath::root(), fingerprint, &mut wire.fingerprints);
+        wire
     }
     /// Rebuilds a value; sensitive positions come back as withheld (their content was never
     /// written).
     pub fn to_value(&self) -> Value {
-        fn rebuild(v: &serde_json::Value, unk: &serde_json::Value, sens: &serde_json::Value) -> Value {
+        let withheld = |path: &AttrPath| {
+            Value::Unknown(Unknown::Withheld { fingerprint: self.fingerprints.get(&path.to_string()).cloned() })
+                .sensitive()
+        };
+        fn rebuild(
+            v: &serde_json::Value,
+            unk: &serde_json::Value,
+            sens: &serde_json::Value,
+            path: &AttrPath,
+            withheld: &dyn Fn(&AttrPath) -> Value,
+        ) -> Value {
             if sens == &serde_json::Value::Bool(true) {
-                return Value::Unknown(Unknown::Withheld { fingerprint: None }).sensitive();
+                return withheld(path);
             }
             if unk == &serde_json::Value::Bool(true) {
                 return Value::unknown();
@@ -285,6 +337,8 @@ impl WireValue {
                                 x,
                                 unk.get(i).unwrap_or(&serde_json::Value::Null),
                                 sens.get(i).unwrap_or(&serde_json::Value::Null),
+                                &path.join_index(i64::try_from(i).unwrap_or(i64::MAX)),
+                                withheld,
                             )
                         })
                         .collect(),
@@ -299,6 +353,8 @@ impl WireValue {
                                     x,
                                     unk.get(k).unwrap_or(&serde_json::Value::Null),
                                     sens.get(k).unwrap_or(&serde_json::Value::Null),
+                                    &path.join_attr(k),
+                                    withheld,
                                 ),
                             )
                         })
@@ -310,11 +366,7 @@ impl WireValue {
                                 if mv == &serde_json::Value::Bool(true) && !out.contains_key(k) {
                                     out.insert(
                                         k.clone(),
-                                        if make {
-                                            Value::Unknown(Unknown::Withheld { fingerprint: None }).sensitive()
-                                        } else {
-                                            Value::unknown()
-                                        },
+                                        if make { withheld(&path.join_attr(k)) } else { Value::unknown() },
                                     );
                                 }
                             }
@@ -325,6 +377,11 @@ impl WireValue {
                 other => Value::from_json(other),
             }
         }
-        rebuild(&self.value, &self.unknown, &self.sensitive)
+        rebuild(&self.value, &self.unknown, &self.sensitive, &AttrPath::root(), &withheld)
     }
+}
+
+/// A position whose content a saved plan does not hold.
+fn is_withheld(v: &Value) -> bool {
+    v.is_sensitive() || matches!(v, Value::Unknown(Unknown::Withheld { .. }))
 }

@@ -7,8 +7,9 @@
 //! values on the attributes the apply will touch. Attributes the apply leaves alone (an
 //! etag the API bumped since) do not count.
 //!
-//! Sensitive values are compared by their marks only: saved plans never hold their content,
-//! so a secret that changed while staying sensitive on both sides is not detected here.
+//! Sensitive values are compared by mark and by keyed fingerprint: saved plans never hold
+//! their content, but they hold an HMAC of it (see `WireValue::fingerprinted`), so a secret
+//! that changed while staying sensitive is a difference — reported without either value.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,15 +46,26 @@ pub fn differences(reviewed: &PlanFile, fresh: &PlanFile) -> Vec<String> {
             (None, None) => {}
         }
     }
-    let outputs = |p: &PlanFile| -> BTreeMap<String, Action> {
-        p.output_changes.iter().filter(|o| o.action != Action::NoOp).map(|o| (o.name.clone(), o.action)).collect()
+    let outputs = |p: &PlanFile| -> BTreeMap<String, (Action, Option<WireValue>)> {
+        p.output_changes
+            .iter()
+            .filter(|o| o.action != Action::NoOp)
+            .map(|o| (o.name.clone(), (o.action, o.after.clone())))
+            .collect()
     };
     let (ro, fo) = (outputs(reviewed), outputs(fresh));
     let names: BTreeSet<&String> = ro.keys().chain(fo.keys()).collect();
     for name in names {
         let (a, b) = (ro.get(name), fo.get(name));
-        if a != b {
-            out.push(format!("output {name}: reviewed plan had {}, fresh plan has {}", output_word(a), output_word(b)));
+        let (wa, wb) = (output_word(a.map(|o| &o.0)), output_word(b.map(|o| &o.0)));
+        if wa != wb {
+            out.push(format!("output {name}: reviewed plan had {wa}, fresh plan has {wb}"));
+        } else if let (Some((_, x)), Some((_, y))) = (a, b) {
+            // The value the apply stores for the output.
+            for d in value_differences(x, y) {
+                let d = d.strip_prefix("the whole object: ").map(|r| format!("value: {r}")).unwrap_or(d);
+                out.push(format!("output {name}: {d}"));
+            }
         }
     }
     out
@@ -142,12 +154,16 @@ fn change_differences(addr: &str, a: &ChangeRecord, b: &ChangeRecord) -> Vec<Str
                 let (x0, y0) = (at_path(ab.as_ref(), p), at_path(bb.as_ref(), p));
                 let (x1, y1) = (at_path(aa.as_ref(), p), at_path(ba.as_ref(), p));
                 if !same(x0, y0) || !same(x1, y1) {
+                    let secret = |x: Option<&Value>, y: Option<&Value>| {
+                        secrets_differ(x, y).then_some(" (a different secret, compared by fingerprint)")
+                    };
                     paths.push(format!(
-                        "{p}: reviewed {} → {}, fresh {} → {}",
+                        "{p}: reviewed {} → {}, fresh {} → {}{}",
                         shown(x0),
                         shown(x1),
                         shown(y0),
-                        shown(y1)
+                        shown(y1),
+                        secret(x1, y1).or(secret(x0, y0)).unwrap_or("")
                     ));
                 }
             }
@@ -207,7 +223,7 @@ fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
         (None, None) => true,
         (Some(x), Some(y)) => {
             if x.is_sensitive() || y.is_sensitive() {
-                return x.is_sensitive() && y.is_sensitive();
+                return x.is_sensitive() && y.is_sensitive() && fingerprint(&x) == fingerprint(&y);
             }
             match (x.peel(), y.peel()) {
                 (Value::Unknown(Unknown::Pending), Value::Unknown(Unknown::Pending)) => true,
@@ -221,6 +237,22 @@ fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
                 (p, q) => p.same_as(q),
             }
         }
+        _ => false,
+    }
+}
+
+/// The keyed fingerprint a saved plan holds for a secret (none for a secret not yet known).
+fn fingerprint(v: &Value) -> Option<&str> {
+    match v.peel() {
+        Value::Unknown(Unknown::Withheld { fingerprint }) => fingerprint.as_deref(),
+        _ => None,
+    }
+}
+
+/// Both sides are secrets, and not the same one.
+fn secrets_differ(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x.is_sensitive() && y.is_sensitive() && fingerprint(x) != fingerprint(y),
         _ => false,
     }
 }
@@ -251,7 +283,13 @@ fn diff_into(a: Option<&Value>, b: Option<&Value>, path: &AttrPath, out: &mut Ve
         }
         _ => {
             let name = if path.0.is_empty() { "the whole object".to_string() } else { path.to_string() };
-            out.push(format!("{name}: reviewed {}, fresh {}", shown(a), shown(b)));
+            if secrets_differ(a, b) {
+                out.push(format!(
+                    "{name}: a different secret (sensitive on both sides; compared by fingerprint, not shown)"
+                ));
+            } else {
+                out.push(format!("{name}: reviewed {}, fresh {}", shown(a), shown(b)));
+            }
         }
     }
 }
@@ -330,7 +368,7 @@ mod tests {
             warnings: vec![],
         };
         // Through JSON, as the plans arrive from disk.
-        let pf = PlanFile::from_plan(&plan, &[], true);
+        let pf = PlanFile::from_plan(&plan, &[], true, &[7; 32]);
         serde_json::from_str(&serde_json::to_string(&pf).expect("serialise")).expect("parse back")
     }
 
@@ -438,14 +476,26 @@ mod tests {
     }
 
     #[test]
-    fn sensitive_values_compare_by_mark_and_are_never_printed() {
+    fn sensitive_values_compare_by_fingerprint_and_are_never_printed() {
         let secret_a = "hunter2-reviewed";
         let secret_b = "hunter2-fresh";
-        // Same positions marked sensitive: equal, whatever the content was.
         let reviewed =
             file(vec![change("fake_thing.a", Action::Create, None, Some(thing(1, "x", Some(secret_a))), &[])]);
+        // The same secret at the same position: equal.
+        let same = file(vec![change("fake_thing.a", Action::Create, None, Some(thing(1, "x", Some(secret_a))), &[])]);
+        assert!(differences(&reviewed, &same).is_empty());
+        // Another secret at the same position: a difference, by fingerprint, with no value.
         let fresh = file(vec![change("fake_thing.a", Action::Create, None, Some(thing(1, "x", Some(secret_b))), &[])]);
-        assert!(differences(&reviewed, &fresh).is_empty());
+        let d = differences(&reviewed, &fresh);
+        assert_eq!(
+            d,
+            vec![
+                "fake_thing.a: secret: a different secret (sensitive on both sides; compared by fingerprint, not shown)"
+                    .to_string()
+            ]
+        );
+        let text = serde_json::to_string(&fresh).expect("serialise");
+        assert!(!text.contains(secret_a) && !text.contains(secret_b), "{text}");
         // A secret that appears on one side only is a difference, shown redacted.
         let fresh = file(vec![change("fake_thing.a", Action::Create, None, Some(thing(1, "x", None)), &[])]);
         let d = differences(&reviewed, &fresh);
@@ -465,6 +515,48 @@ mod tests {
                 "fake_thing.a: note: reviewed \"x\", fresh \"y\"".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn an_update_to_another_secret_is_a_difference() {
+        let update = |secret: &str| {
+            change(
+                "fake_thing.a",
+                Action::Update,
+                Some(thing(1, "x", Some("old"))),
+                Some(thing(1, "x", Some(secret))),
+                &["secret"],
+            )
+        };
+        let d = differences(&file(vec![update("new-a")]), &file(vec![update("new-b")]));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("fake_thing.a: secret: ") && d[0].contains("compared by fingerprint"), "{d:?}");
+        assert!(!d[0].contains("new-a") && !d[0].contains("new-b"), "{d:?}");
+    }
+
+    #[test]
+    fn output_values_are_compared() {
+        let with_output = |v: Value, sensitive: bool| {
+            let mut pf = file(vec![]);
+            let plan = Plan {
+                output_changes: vec![crate::plan::model::OutputChange {
+                    name: "url".into(),
+                    action: Action::Create,
+                    before: None,
+                    after: Some(v),
+                    sensitive,
+                }],
+                ..pf.to_plan()
+            };
+            pf = PlanFile::from_plan(&plan, &[], true, &[7; 32]);
+            pf
+        };
+        let d = differences(&with_output(Value::from("a"), false), &with_output(Value::from("b"), false));
+        assert_eq!(d, vec!["output url: value: reviewed \"a\", fresh \"b\"".to_string()]);
+        let d = differences(&with_output(Value::from("s1"), true), &with_output(Value::from("s2"), true));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].contains("compared by fingerprint") && !d[0].contains("s1") && !d[0].contains("s2"), "{d:?}");
+        assert!(differences(&with_output(Value::from("s1"), true), &with_output(Value::from("s1"), true)).is_empty());
     }
 
     #[test]

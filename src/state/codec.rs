@@ -39,7 +39,7 @@ pub fn fingerprint(key: &[u8; 32], v: &Value) -> String {
 
 /// serde_json keeps insertion order here (preserve_order), so sort keys ourselves: the same
 /// value must always give the same bytes.
-fn write_canonical(j: &serde_json::Value, out: &mut String) {
+pub(crate) fn write_canonical(j: &serde_json::Value, out: &mut String) {
     match j {
         serde_json::Value::Array(xs) => {
             out.push('[');
