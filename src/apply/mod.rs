@@ -139,6 +139,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let mut tasks: tokio::task::JoinSet<Done> = tokio::task::JoinSet::new();
     let apply_id = uuid::Uuid::new_v4().to_string();
     let seq = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let interrupted = Arc::new(interrupted_creates(&*input.store).await.map_err(state_diag)?);
     let mut heartbeat = tokio::time::interval(input.heartbeat);
     heartbeat.tick().await;
 
@@ -147,7 +148,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         while input.interrupt.level() == 0 && in_flight.len() < input.parallelism.max(1) {
             let Some(key) = ready.pop_front() else { break };
             let c = changes[key.0];
-            match start_step(&mut input, c, key, &persister, &apply_id, &seq) {
+            match start_step(&mut input, c, key, &persister, &apply_id, &seq, &interrupted) {
                 Ok(fut) => {
                     in_flight.insert(key, Instant::now());
                     input
@@ -443,6 +444,7 @@ fn start_step(
     persister: &persist::Persister,
     apply_id: &str,
     seq: &Arc<std::sync::atomic::AtomicU64>,
+    interrupted: &Arc<BTreeMap<InstanceAddr, String>>,
 ) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>, String> {
     let rt: Arc<dyn ResourceType> = input
         .registry
@@ -523,6 +525,10 @@ fn start_step(
     // The change travels with the step (its values share their maps with the plan's).
     let change = c.clone();
     let step = key.1;
+    // The name an interrupted apply's create of this instance journaled, when the plan creates
+    // it again: a create the API refuses as existing is then that create's object.
+    let earlier_create =
+        (key.1 == Step::Main && c.action != Action::Update).then(|| interrupted.get(&c.addr).cloned()).flatten();
     Ok(Box::pin(async move {
         let (before, addr) = (&change.before, &change.addr);
         let result: Result<Option<Produced>, String> = async {
@@ -542,7 +548,21 @@ fn start_step(
                         let prior = before.as_ref().unwrap_or(&Value::Null);
                         rt.update(&cc, prior, &planned, &config_value, &change.changed_paths).await
                     } else {
-                        rt.create(&cc, &planned, &config_value).await
+                        match rt.create(&cc, &planned, &config_value).await {
+                            Err(e) if e.already_exists => match &earlier_create {
+                                Some(name) => adopt_interrupted_create(rt.as_ref(), &cc, name).await.map_err(|read| {
+                                    crate::providers::ProviderError {
+                                        message: format!(
+                                            "{}; an interrupted apply was creating \"{name}\", and reading it failed: {}",
+                                            e.message, read.message
+                                        ),
+                                        ..e
+                                    }
+                                }),
+                                None => Err(e),
+                            },
+                            other => other,
+                        }
                     };
                     match res {
                         Ok(v) => {
@@ -573,6 +593,43 @@ fn start_step(
         .await;
         Done { key, result }
     }))
+}
+
+/// The instances whose create an earlier apply journaled and never saw finish, with the cloud
+/// name it journaled.
+async fn interrupted_creates(
+    store: &dyn StateStore,
+) -> Result<BTreeMap<InstanceAddr, String>, crate::state::StateError> {
+    Ok(store
+        .open_journal()
+        .await?
+        .into_iter()
+        .filter(|e| e.action == "create")
+        .filter_map(|e| Some((e.addr, e.cloud_name?)))
+        .collect())
+}
+
+/// The object an interrupted apply's create is making under `name`: the API refused the new
+/// create because that one exists or is still being created, so it is read by name until it
+/// appears (its operation finishes), within the create's timeout, and adopted.
+async fn adopt_interrupted_create(
+    rt: &dyn ResourceType,
+    cc: &CallContext,
+    name: &str,
+) -> Result<Value, crate::providers::ProviderError> {
+    let deadline = Instant::now() + cc.timeout;
+    let mut pause = Duration::from_millis(250);
+    (cc.progress)(&format!("adopting \"{name}\", created by an apply that was interrupted (waiting for it to exist)"));
+    loop {
+        match rt.import(cc, name).await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.not_found && Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Deletes an object as its `deletion_policy` says: ABANDON forgets it without a call (the

@@ -177,6 +177,16 @@ fn warn(sources: &SourceMap, w: &Diagnostics, console: &mut Console) {
     }
 }
 
+/// The warnings the rendered plan does not already show (it lists the plan's own), so each is
+/// printed once.
+fn not_in_plan_text(w: &Diagnostics, plan: &Plan) -> Diagnostics {
+    let mut rest = Diagnostics::new();
+    for d in w.0.iter().filter(|d| !plan.warnings.contains(&d.summary)) {
+        rest.push(d.clone());
+    }
+    rest
+}
+
 fn pretty_json(v: &serde_json::Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
@@ -238,7 +248,10 @@ pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Re
             let mut a = plan_args(stack_dir(&chdir, dir), &opts, PlanMode::Normal, &registry)?;
             a.out = save.clone();
             let r = ops::plan(a).await?;
-            warn(&r.sources, &r.warnings, console);
+            // The JSON plan has no warnings; text and Markdown list the plan's own.
+            let shown =
+                if format == Format::Json { r.warnings.clone() } else { not_in_plan_text(&r.warnings, &r.plan) };
+            warn(&r.sources, &shown, console);
             console.out(&render_plan(&r.plan, format, color));
             if let Some(f) = save {
                 console.errln(&format!(
@@ -512,6 +525,7 @@ async fn run_apply(request: ApplyRequest, console: &mut Console, registry: &Regi
         }
     });
     let color = console.color;
+    let from_file = request.planfile.is_some();
     let args = ops::ApplyArgs {
         plan: plan_args(request.dir, &request.opts, request.mode, registry)?,
         planfile: request.planfile,
@@ -522,7 +536,11 @@ async fn run_apply(request: ApplyRequest, console: &mut Console, registry: &Regi
     };
     let auto_approve = request.auto_approve;
     let r = ops::apply(args, &mut |plan: &Plan| confirm(plan, auto_approve, console)).await?;
-    warn(&r.sources, &r.warnings, console);
+    // The plan text (shown unless a saved plan is applied with changes) lists the plan's own
+    // warnings.
+    let plan_text_shown = !from_file || r.outcome.is_none();
+    let shown = if plan_text_shown { not_in_plan_text(&r.warnings, &r.plan) } else { r.warnings.clone() };
+    warn(&r.sources, &shown, console);
     let Some(outcome) = r.outcome else {
         if !r.approved {
             console.outln("Apply cancelled.");

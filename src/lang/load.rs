@@ -187,6 +187,7 @@ impl Loader {
             .filter(|n| !n.starts_with('.') && (n.ends_with(".tf") || n.ends_with(".hcl")))
             .collect();
         names.sort();
+        self.refuse_json_files(dir);
         // Terraform's override files are read after the others and merged into them.
         names.sort_by_key(|n| is_override_file(n));
         let mut calls = Vec::new();
@@ -660,12 +661,44 @@ impl Loader {
         Some(DynamicBlock { type_name, for_each, iterator, content, span: self.span(file, block) })
     }
 
+    /// Terraform also reads `*.tf.json`; until Cairn reads JSON syntax, such a file is an error
+    /// (skipping it would plan its resources away).
+    fn refuse_json_files(&mut self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut json: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.to_string_lossy().ends_with(".tf.json"))
+            .collect();
+        json.sort();
+        for p in json {
+            self.error(
+                Diagnostic::error(format!(
+                    "\"{}\": JSON configuration files are not supported yet",
+                    normalize(&p).display()
+                ))
+                .detail("Cairn reads HCL (.tf) files only; this file's contents would be ignored.")
+                .help("rewrite it as a .tf file"),
+            );
+        }
+    }
+
     fn terraform_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
         self.labels(file, block, &[]);
         let parts = self.parts(file, &block.body);
         for (name, a) in &parts.attrs {
             match name.as_str() {
-                "required_version" => module.required_version = self.literal_string(file, a),
+                "required_version" => {
+                    module.required_version = self.literal_string(file, a);
+                    // Accepting a constraint Cairn does not check would plan a stack written for
+                    // another version as if it were this one's.
+                    self.error(
+                        Diagnostic::error("Version constraints are not supported yet")
+                            .detail("Cairn does not check required_version, so it cannot honour this constraint.")
+                            .help("remove required_version from this terraform block")
+                            .at(self.span(file, &a.key)),
+                    );
+                }
                 _ => self.unexpected_attr(file, a, "terraform", &["required_version", "required_providers", "backend"]),
             }
         }
@@ -707,7 +740,14 @@ impl Loader {
                         let value = match v.expr() {
                             Expression::String(s) => s.value().clone(),
                             other => {
-                                if key != "configuration_aliases" {
+                                if key == "configuration_aliases" {
+                                    self.error(
+                                        Diagnostic::error("Provider aliases are not supported yet")
+                                            .detail("Cairn uses one configuration per provider; a module cannot ask for aliased ones.")
+                                            .help("remove configuration_aliases; the module uses its caller's default provider")
+                                            .at(self.span(file, other)),
+                                    );
+                                } else {
                                     self.error(
                                         Diagnostic::error(format!("\"{key}\" must be a literal string"))
                                             .at(self.span(file, other)),
@@ -785,6 +825,14 @@ impl Loader {
         let mut alias = None;
         if let Some(a) = block.body.get_attribute("alias") {
             alias = self.literal_string(file, a);
+            // Refused rather than ignored: resources that select it would otherwise be created
+            // with the default configuration (another project or region than written).
+            self.error(
+                Diagnostic::error("Provider aliases are not supported yet")
+                    .detail(format!("Cairn uses one configuration per provider; this second \"{name}\" configuration would be ignored."))
+                    .help("put resources that need another project or region in a stack of their own")
+                    .at(self.span(file, &a.key)),
+            );
         }
         let body = self.body(file, &block.body, &["alias"], &[]);
         let span = self.header_span(file, block);
@@ -1060,6 +1108,38 @@ impl Loader {
         module.resources.insert(key, res);
     }
 
+    /// A module call's `providers = { google = google }`: only the identity mapping (what
+    /// inheritance does anyway) is honoured.
+    fn module_providers(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) {
+        let Expression::Object(items) = &attr.value else {
+            self.error(
+                Diagnostic::error("Invalid providers argument")
+                    .detail("A module's providers argument is a map like { google = google }.")
+                    .at(self.span(file, &attr.value)),
+            );
+            return;
+        };
+        for (k, v) in items.iter() {
+            let key = match k {
+                hcl_edit::expr::ObjectKey::Ident(i) => Some(i.value().as_str().to_string()),
+                hcl_edit::expr::ObjectKey::Expression(Expression::Variable(v)) => Some(v.value().as_str().to_string()),
+                hcl_edit::expr::ObjectKey::Expression(_) => None,
+            };
+            let value = match v.expr() {
+                Expression::Variable(v) => Some(v.value().as_str().to_string()),
+                _ => None,
+            };
+            if key.is_none() || key != value {
+                self.error(
+                    Diagnostic::error("Provider aliases are not supported yet")
+                        .detail("Cairn passes each provider's one configuration to called modules; a providers entry can only map a provider to itself (google = google).")
+                        .help("remove this entry; the module uses its caller's default provider")
+                        .at(self.span(file, v.expr())),
+                );
+            }
+        }
+    }
+
     /// `provider = google` or `provider = google.europe`.
     fn provider_ref(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Option<String> {
         let parsed = match &attr.value {
@@ -1067,6 +1147,16 @@ impl Loader {
             Expression::Traversal(t) => match (&t.expr, &t.operators[..]) {
                 (Expression::Variable(v), [op]) => match op.value() {
                     TraversalOperator::GetAttr(alias) => {
+                        self.error(
+                            Diagnostic::error("Provider aliases are not supported yet")
+                                .detail(format!(
+                                    "This would select provider {}.{}, but Cairn uses one configuration per provider and would create the resource with the default one.",
+                                    v.value().as_str(),
+                                    alias.value().as_str()
+                                ))
+                                .help("remove the provider argument, or move this resource to a stack whose default provider fits")
+                                .at(self.span(file, &attr.value)),
+                        );
                         Some(format!("{}.{}", v.value().as_str(), alias.value().as_str()))
                     }
                     _ => None,
@@ -1271,9 +1361,10 @@ impl Loader {
                         .at(self.span(file, &a.key)),
                 ),
                 "depends_on" => depends_on = self.depends_on(file, a),
-                // Providers are inherited by called modules; explicit mappings are accepted for
-                // compatibility and have no further effect.
-                "providers" => {}
+                // Providers are inherited by called modules: a mapping of a provider to itself
+                // (`google = google`) says just that; one that names an alias is refused, as
+                // aliases are.
+                "providers" => self.module_providers(file, a),
                 _ => {
                     inputs.insert(attr_name.clone(), self.attribute(file, a));
                 }
@@ -1866,7 +1957,6 @@ mod tests {
 
     const ALL_BLOCKS: &str = r#"
 terraform {
-  required_version = ">= 1.5"
   required_providers {
     google = { source = "hashicorp/google", version = "~> 6.0" }
   }
@@ -1880,10 +1970,6 @@ provider "google" {
   project = var.project
 }
 
-provider "google" {
-  alias  = "eu"
-  region = "europe-west1"
-}
 
 variable "project" {
   description = "Project id"
@@ -1911,7 +1997,7 @@ resource "google_storage_bucket" "logs" {
   count    = 2
   name     = "${local.name}-${count.index}"
   location = "EU"
-  provider = google.eu
+  provider = google
   depends_on = [google_compute_network.net]
 
   lifecycle {
@@ -2014,11 +2100,8 @@ import {
         let backend = c.backend.as_ref().expect("backend");
         assert_eq!(backend.kind, "gcs");
         assert_eq!(backend.attributes.keys().collect::<Vec<_>>(), ["bucket", "prefix"]);
-        assert_eq!(root.required_version.as_deref(), Some(">= 1.5"));
         assert_eq!(root.required_providers["google"].source.as_deref(), Some("hashicorp/google"));
-        assert_eq!(root.providers.len(), 2);
-        assert_eq!(root.providers[1].alias.as_deref(), Some("eu"));
-        assert!(!root.providers[1].body.attributes.contains_key("alias"));
+        assert_eq!(root.providers.len(), 1);
 
         let project = &root.variables["project"];
         assert!(!project.nullable);
@@ -2029,7 +2112,7 @@ import {
 
         let b = &root.resources["google_storage_bucket.logs"];
         assert!(b.count.is_some());
-        assert_eq!(b.provider.as_deref(), Some("google.eu"));
+        assert_eq!(b.provider.as_deref(), Some("google"));
         assert_eq!(b.depends_on.len(), 1);
         assert!(b.lifecycle.prevent_destroy && b.lifecycle.create_before_destroy);
         let IgnoreChanges::Paths(paths) = &b.lifecycle.ignore_changes else { panic!("paths expected") };
@@ -2047,7 +2130,7 @@ import {
         assert_eq!(b.body.dynamic_blocks.len(), 1);
         assert_eq!(b.body.dynamic_blocks[0].iterator, "z");
         assert_eq!(b.body.dynamic_blocks[0].content.blocks[0].type_name, "action");
-        assert_eq!(c.sources.location(b.span).rsplit('/').next(), Some("main.tf:44:1"));
+        assert_eq!(c.sources.location(b.span).rsplit('/').next(), Some("main.tf:39:1"));
 
         let net = &root.resources["google_compute_network.net"];
         assert!(net.for_each.is_some());

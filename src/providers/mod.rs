@@ -31,11 +31,20 @@ pub struct ProviderError {
     pub retryable: bool,
     /// The object does not exist (HTTP 404 or equivalent).
     pub not_found: bool,
+    /// A create found the name taken, or its creation already under way (HTTP 409 or
+    /// ALREADY_EXISTS): what an interrupted apply's pending create looks like to the next one.
+    pub already_exists: bool,
 }
 
 impl ProviderError {
     pub fn new(message: impl Into<String>) -> Self {
-        ProviderError { method: None, message: message.into(), retryable: false, not_found: false }
+        ProviderError {
+            method: None,
+            message: message.into(),
+            retryable: false,
+            not_found: false,
+            already_exists: false,
+        }
     }
     pub fn method(mut self, m: impl Into<String>) -> Self {
         self.method = Some(m.into());

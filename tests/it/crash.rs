@@ -95,3 +95,77 @@ fn kill_nine_during_apply_never_loses_state() {
         assert_eq!(v["resources"][addr]["attributes"]["id"].as_str(), Some(id.as_str()), "{addr} changed after rerun");
     }
 }
+
+/// Four health checks whose creates take 2 s each (the embedded emulator's operations), two at
+/// a time.
+const HEALTH_CHECKS: &str = r#"
+provider "google" {
+  project = "demo-project"
+}
+
+resource "google_compute_health_check" "hc" {
+  count = 4
+  name  = "hc-${count.index}"
+  http_health_check {
+    port = 80
+  }
+}
+"#;
+
+fn cairn_emulated(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(cairn_bin())
+        .arg("--emulator")
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("CAIRN_GCP_EMULATOR")
+        .output()
+        .expect("run cairn")
+}
+
+/// Issue 14 §5: killed while creates' operations are in flight, the very next apply finds the
+/// objects (waiting for the pending operations), adopts them, says so once per object, and
+/// creates nothing twice.
+#[test]
+fn a_rerun_at_once_after_a_kill_during_pending_operations_adopts_what_was_created() {
+    kill_during_pending_creates_then_rerun(Duration::ZERO);
+}
+
+/// The same, rerun once the operations have finished: the plan adopts them, and the warning
+/// that says so is printed once.
+#[test]
+fn a_later_rerun_after_a_kill_during_pending_operations_adopts_and_says_so_once() {
+    kill_during_pending_creates_then_rerun(Duration::from_secs(3));
+}
+
+fn kill_during_pending_creates_then_rerun(pause: Duration) {
+    let s = TestStack::new(&[("main.tf", HEALTH_CHECKS)]);
+    let dir = s.path().to_str().unwrap().to_string();
+    let mut child = std::process::Command::new(cairn_bin())
+        .args(["--emulator", "apply", &dir, "--auto-approve", "--parallelism", "2"])
+        .current_dir(s.path())
+        .env("NO_COLOR", "1")
+        .env_remove("CAIRN_GCP_EMULATOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(1200));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    std::thread::sleep(pause);
+
+    let o = cairn_emulated(&["apply", &dir, "--auto-approve", "--parallelism", "2"], s.path());
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(!out.contains("already exists") && !err.contains("already exists"), "{out}{err}");
+    let all = format!("{out}{err}");
+    for i in 0..2 {
+        let adopted = format!("google_compute_health_check.hc[{i}]: adopting");
+        assert_eq!(all.matches(&adopted).count(), 1, "hc[{i}] adopted once, said once:\n{all}");
+    }
+    let o = run_cairn(&["-C", &dir, "state", "list"], s.path());
+    assert_eq!(stdout(&o).lines().count(), 4, "{}", stdout(&o));
+    let o = cairn_emulated(&["plan", &dir, "--detailed-exitcode"], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}

@@ -22,6 +22,7 @@ mod google_lb_front;
 mod google_run;
 mod google_secrets;
 mod google_sql_vpc;
+mod ignored;
 mod lifecycle;
 mod locking;
 mod malformed;

@@ -580,6 +580,7 @@ fn operation_timeout(method: &str, name: &str, timeout: Duration) -> ProviderErr
         message: format!("operation {name} was not done within {limit} (the resource's timeout); it may still finish — raise the timeout with a `timeouts` block and apply again"),
         retryable: true,
         not_found: false,
+        already_exists: false,
     }
 }
 
@@ -616,7 +617,13 @@ pub fn operation_error(method: &str, op: &Operation) -> Option<ProviderError> {
         message.push_str(&format!(" (HTTP {h})"));
     }
     let retryable = codes.iter().any(|c| matches!(*c, "RESOURCE_NOT_READY" | "QUOTA_EXCEEDED"));
-    Some(ProviderError { method: Some(method.to_string()), message, retryable, not_found: http == Some(404) })
+    Some(ProviderError {
+        method: Some(method.to_string()),
+        message,
+        retryable,
+        not_found: http == Some(404),
+        already_exists: http == Some(409) || codes.contains(&"ALREADY_EXISTS"),
+    })
 }
 
 const IN_USE_ADVICE: &str = "; the resource is still referenced by the one named above: change or remove that reference first \

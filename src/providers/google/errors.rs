@@ -119,6 +119,7 @@ pub fn api_error(method: &str, e: &GaxError) -> ProviderError {
         message,
         retryable: classify(e) != Retry::Permanent,
         not_found: is_not_found(e),
+        already_exists: is_already_exists(e),
     }
 }
 

@@ -189,7 +189,13 @@ pub fn deadline_error(method: &str, timeout: Duration, last: Option<&GaxError>) 
             "no answer within {limit} (the resource's timeout); raise it with a `timeouts` block if the API is slow"
         ),
     };
-    ProviderError { method: Some(method.to_string()), message, retryable: true, not_found: false }
+    ProviderError {
+        method: Some(method.to_string()),
+        message,
+        retryable: true,
+        not_found: false,
+        already_exists: false,
+    }
 }
 
 #[cfg(test)]

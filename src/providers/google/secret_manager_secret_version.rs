@@ -228,6 +228,7 @@ impl SecretManagerSecretVersion {
                     message: format!("the secret {parent} does not exist; create it first (e.g. reference google_secret_manager_secret.<name>.id in `secret`)"),
                     retryable: false,
                     not_found: true,
+                    already_exists: false,
                 })
             }
         };

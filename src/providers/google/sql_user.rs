@@ -447,6 +447,7 @@ impl ResourceType for SqlUser {
                 ),
                 retryable: false,
                 not_found: true,
+                already_exists: false,
             })?;
         Ok(self.to_state(&project, &instance, &live, None))
     }

@@ -1,0 +1,132 @@
+//! Issue 14 §6: nothing in a stack is silently ignored. Each entry of Terraform's block types,
+//! meta-arguments and file kinds is either honoured (validate accepts it) or refused with an
+//! error located in the file that holds it.
+
+use crate::support::*;
+
+enum Expect {
+    /// Validate accepts the stack.
+    Honoured,
+    /// Validate fails with this text and this `file:line:col`.
+    Refused(&'static str, &'static str),
+    /// Validate fails with this text naming the file (no line: the whole file is refused).
+    RefusedFile(&'static str, &'static str),
+}
+use Expect::*;
+
+const R: &str = "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n";
+
+fn case(files: &[(&str, &str)], expect: Expect) {
+    let s = TestStack::new(files);
+    let o = run_cairn(&["validate", s.path().to_str().unwrap()], s.path());
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    match expect {
+        Honoured => assert_eq!(o.status.code(), Some(0), "{files:?}: {all}"),
+        Refused(msg, at) => {
+            assert_eq!(o.status.code(), Some(1), "{files:?}: {all}");
+            assert!(all.contains(msg) && all.contains(at), "{files:?}: wanted {msg:?} at {at}: {all}");
+        }
+        RefusedFile(msg, file) => {
+            assert_eq!(o.status.code(), Some(1), "{files:?}: {all}");
+            assert!(all.contains(msg) && all.contains(file), "{files:?}: wanted {msg:?} naming {file}: {all}");
+        }
+    }
+}
+
+#[test]
+fn provider_alias_blocks_are_refused_where_written() {
+    case(
+        &[("main.tf", "provider \"google\" {\n  project = \"a\"\n}\nprovider \"google\" {\n  alias   = \"other\"\n  project = \"b\"\n}\n")],
+        Refused("Provider aliases are not supported yet", "main.tf:5:3"),
+    );
+}
+
+#[test]
+fn a_resource_selecting_an_alias_is_refused_where_written() {
+    case(
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  provider = terraform.other\n  input    = 1\n}\n")],
+        Refused("Provider aliases are not supported yet", "main.tf:2:14"),
+    );
+}
+
+#[test]
+fn a_module_call_passing_an_alias_is_refused_where_written() {
+    case(
+        &[
+            ("main.tf", "module \"m\" {\n  source    = \"./m\"\n  providers = { google = google.nope }\n}\n"),
+            ("m/main.tf", R),
+        ],
+        Refused("Provider aliases are not supported yet", "main.tf:3:26"),
+    );
+    case(
+        &[
+            ("main.tf", "module \"m\" {\n  source    = \"./m\"\n  providers = { google = google }\n}\n"),
+            ("m/main.tf", R),
+        ],
+        Honoured,
+    );
+}
+
+#[test]
+fn configuration_aliases_are_refused_where_written() {
+    case(
+        &[(
+            "main.tf",
+            "terraform {\n  required_providers {\n    google = {\n      source                = \"hashicorp/google\"\n      configuration_aliases = [google.x]\n    }\n  }\n}\n",
+        )],
+        Refused("Provider aliases are not supported yet", "main.tf:5:31"),
+    );
+}
+
+#[test]
+fn json_configuration_files_are_refused() {
+    case(
+        &[("main.tf", R), ("extra.tf.json", "{\"resource\": {}}")],
+        RefusedFile("JSON configuration files are not supported yet", "extra.tf.json"),
+    );
+}
+
+#[test]
+fn required_version_is_refused_where_written() {
+    case(
+        &[("main.tf", "terraform {\n  required_version = \">= 999.0\"\n}\n")],
+        Refused("Version constraints are not supported yet", "main.tf:2:3"),
+    );
+}
+
+/// The rest of the list: what Cairn honours, and what it already refused.
+#[test]
+fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
+    let honoured: &[&[(&str, &str)]] = &[
+        &[("main.tf", "variable \"v\" {\n  default = 1\n}\nlocals {\n  l = var.v\n}\noutput \"o\" {\n  value = local.l\n}\n")],
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  count = 2\n  input = count.index\n}\n")],
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  for_each = toset([\"x\"])\n  input    = each.key\n}\n")],
+        &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nresource \"terraform_data\" \"a\" {\n  depends_on = [terraform_data.b]\n  input      = 1\n}\n")],
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    create_before_destroy = true\n    prevent_destroy       = true\n    ignore_changes        = [input]\n  }\n}\n")],
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    precondition {\n      condition     = true\n      error_message = \"x\"\n    }\n    postcondition {\n      condition     = true\n      error_message = \"x\"\n    }\n  }\n}\n")],
+        &[("main.tf", "check \"c\" {\n  assert {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")],
+        &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.b\n}\n")],
+        &[("main.tf", "terraform {\n  backend \"local\" {\n    path = \"x.tfstate\"\n  }\n}\n")],
+        &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("terraform.tfvars", "v = \"x\"\n")],
+        &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("x.auto.tfvars", "v = \"x\"\n")],
+    ];
+    for files in honoured {
+        case(files, Honoured);
+    }
+    case(
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  provisioner \"local-exec\" {\n    command = \"x\"\n  }\n}\n")],
+        Refused("Provisioner blocks are not supported", "main.tf:3:3"),
+    );
+    case(
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  connection {\n    host = \"x\"\n  }\n}\n")],
+        Refused("Connection blocks are not supported", "main.tf:3:3"),
+    );
+    case(&[("main.tf", "terraform {\n  cloud {\n  }\n}\n")], Refused("Unsupported block type", "main.tf:2:3"));
+    case(&[("main.tf", "terraform {\n  experiments = []\n}\n")], Refused("", "main.tf:2:3"));
+    case(&[("main.tf", "terraform {\n  provider_meta \"google\" {\n  }\n}\n")], Refused("", "main.tf:2:3"));
+    case(&[("main.tf", "data \"terraform_data\" \"d\" {\n}\n")], Refused("", "main.tf:1:1"));
+    case(
+        &[("main.tf", R), ("x_override.tf", "terraform {\n  required_version = \">= 1\"\n}\n")],
+        Refused("", "x_override.tf:2:3"),
+    );
+}
