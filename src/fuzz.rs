@@ -173,6 +173,32 @@ fn value_from(bytes: &mut &[u8], depth: usize) -> Value {
         f64::NAN,
         f64::MIN_POSITIVE,
     ];
+    // Arguments that reach the corners: format verbs, CIDRs, regexes, encodings, paths.
+    const STRINGS: &[&str] = &[
+        "",
+        "%v",
+        "%.70000f",
+        "%99999999999999999999d",
+        "%[3]s",
+        "%-5q",
+        "%#x",
+        "10.0.0.0/24",
+        "fd00::/8",
+        "0.0.0.0/0",
+        "/(a+)+$/",
+        "/[/",
+        "$1",
+        "\n",
+        "e30=",
+        "{\"a\":[1]}",
+        "[[[[[[",
+        "../../etc/passwd",
+        "\u{0}",
+        "é",
+        "a,b",
+        "-",
+        "0x10",
+    ];
     let kind = take(1).first().copied().unwrap_or(0);
     match kind % 8 {
         0 => Value::Null,
@@ -184,10 +210,11 @@ fn value_from(bytes: &mut &[u8], depth: usize) -> Value {
             b[..raw.len()].copy_from_slice(&raw);
             Value::Number(f64::from_le_bytes(b))
         }
-        4 | 5 => {
+        4 => {
             let n = usize::from(take(1).first().copied().unwrap_or(0) % 48);
             Value::String(String::from_utf8_lossy(&take(n)).into_owned())
         }
+        5 => Value::string(STRINGS[usize::from(kind >> 3) % STRINGS.len()]),
         6 if depth < 4 => {
             let n = usize::from(take(1).first().copied().unwrap_or(0) % 6);
             let items: Vec<Value> = (0..n).map(|_| value_from(bytes, depth + 1)).collect();

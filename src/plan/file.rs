@@ -201,7 +201,8 @@ pub fn read(path: &std::path::Path) -> Result<PlanFile, PlanFileError> {
             reason: "no \"format\": \"cairn-plan\" field".into(),
         });
     }
-    let found = head.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    // Saturating, not `as`: 2^32 + 1 must read as "too new", not wrap around to format 1.
+    let found = head.get("format_version").and_then(|v| v.as_u64()).map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX));
     if found > PLAN_FORMAT_VERSION {
         return Err(PlanFileError::TooNew { path: path.display().to_string(), found });
     }

@@ -214,3 +214,20 @@ fn a_non_utf8_tf_var_is_an_error_not_a_panic() {
     assert_eq!(o.status.code(), Some(1), "{}{err}", stdout(&o));
     assert!(err.contains("TF_VAR_name") && err.contains("not UTF-8"), "{err}");
 }
+
+#[test]
+fn a_plan_file_format_version_past_u32_is_too_new_not_wrapped() {
+    // 2^32 + 1 used to wrap to format 1 in an `as u32` and be read as a current plan.
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n")]);
+    let dir = s.path().to_str().unwrap().to_string();
+    let plan = s.path().join("p.cairnplan");
+    let o = run_cairn(&["plan", &dir, "-out", plan.to_str().unwrap()], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    v["format_version"] = serde_json::json!(4294967297u64);
+    std::fs::write(&plan, serde_json::to_vec(&v).unwrap()).unwrap();
+    let o = run_cairn(&["apply", plan.to_str().unwrap()], s.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{}{err}", stdout(&o));
+    assert!(err.contains("newer Cairn"), "{err}");
+}

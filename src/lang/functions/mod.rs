@@ -696,6 +696,16 @@ mod bounds {
     }
 
     #[test]
+    fn replace_whose_result_would_pass_the_string_bound_is_refused() {
+        let long = "a".repeat(5_000);
+        for needle in ["a", "", "/a/"] {
+            let e = err("replace", vec![s(&long), s(needle), s(&long)]);
+            assert!(e.message.contains("longer than"), "{needle}: {}", e.message);
+        }
+        assert_eq!(ok("replace", vec![s("aXa"), s("a"), s("bb")]), s("bbXbb"));
+    }
+
+    #[test]
     fn setproduct_larger_than_the_bound_is_refused_before_it_is_built() {
         let hundred = nums(&(0..100).map(f64::from).collect::<Vec<_>>());
         let e = err("setproduct", vec![hundred.clone(), hundred.clone(), hundred.clone(), hundred.clone()]);

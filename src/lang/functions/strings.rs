@@ -183,10 +183,21 @@ pub fn regexall(c: &Call) -> Result<Value, FuncError> {
 
 pub fn replace(c: &Call) -> Result<Value, FuncError> {
     let (s, substr, replacement) = (c.str(0), c.str(1), c.str(2));
+    // The result grows by the replacement per match: sized before it is built, so two
+    // megabyte-long arguments cannot ask for terabytes.
+    let bounded = |matches: usize| {
+        if matches.saturating_mul(replacement.len()).saturating_add(s.len()) > MAX_STRING_LEN {
+            Err(c.fail(format!("the result would be longer than the {MAX_STRING_LEN} characters a string may have")))
+        } else {
+            Ok(())
+        }
+    };
     if substr.len() >= 2 && substr.starts_with('/') && substr.ends_with('/') {
         let re = compile(c, 1, &substr[1..substr.len() - 1])?;
+        bounded(re.find_iter(s).count())?;
         return string(re.replace_all(s, replacement).into_owned());
     }
+    bounded(if substr.is_empty() { s.chars().count() + 1 } else { s.matches(substr).count() })?;
     if substr.is_empty() {
         // Go's strings.Replace with an empty needle inserts between every character.
         let mut out = String::from(replacement);
