@@ -6,6 +6,8 @@ pub mod addr;
 pub mod apply;
 pub mod cli;
 pub mod emulator;
+#[cfg(test)]
+mod fuzz;
 pub mod google_auth;
 pub mod graph;
 pub mod lang;

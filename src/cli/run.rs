@@ -138,14 +138,14 @@ pub fn fmt_exit_code(check: bool, unformatted: usize) -> u8 {
     }
 }
 
-fn var_inputs(vars: &VarOpts) -> VarInputs {
-    VarInputs { cli: vars.args.clone(), env: ops::env_vars() }
+fn var_inputs(vars: &VarOpts) -> Result<VarInputs, OpError> {
+    Ok(VarInputs { cli: vars.args.clone(), env: ops::env_vars()? })
 }
 
 fn common(dir: PathBuf, vars: &VarOpts, lock_timeout: &str, registry: &Registry) -> Result<Common, OpError> {
     let mut c = Common::new(dir);
     c.registry = registry.clone();
-    c.vars = var_inputs(vars);
+    c.vars = var_inputs(vars)?;
     c.lock_timeout = parse_duration(lock_timeout)?;
     Ok(c)
 }

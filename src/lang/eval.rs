@@ -15,6 +15,7 @@ use hcl_edit::{Decorated, Span as _};
 use crate::lang::config::{Body, Expr};
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, FileId, SourceFile, SourceMap, Span};
 use crate::lang::functions::{self, FuncContext};
+use crate::lang::limits::MAX_TEMPLATE_DEPTH;
 use crate::lang::refs::{classify_traversal, RefRoot};
 use crate::lang::value::{format_number, Value};
 use crate::schema::{Nesting, Schema};
@@ -94,6 +95,9 @@ struct Evaluator<'c, 'a> {
     /// Names bound by `for` expressions, template `for` directives, `dynamic` iterators and
     /// template variables; innermost last.
     scope: Vec<(String, Value)>,
+    /// How many `templatefile` renderings enclose this one: bounded, so a template that renders
+    /// itself is an error instead of a stack overflow.
+    template_depth: usize,
 }
 
 fn err(summary: impl Into<String>) -> Diagnostic {
@@ -202,7 +206,7 @@ fn iteration_items(coll: &Value) -> Option<Vec<(Value, Value)>> {
 
 impl<'c, 'a> Evaluator<'c, 'a> {
     fn new(ctx: &'c EvalCtx<'a>, file: FileId) -> Self {
-        Evaluator { ctx, file, scope: Vec::new() }
+        Evaluator { ctx, file, scope: Vec::new(), template_depth: 0 }
     }
 
     fn sp(&self, node: &impl hcl_edit::Span) -> Option<Span> {
@@ -1050,6 +1054,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     /// `templatefile`'s renderer: the template sees only the variables it is given (and
     /// functions), never the module's references.
     fn render_template_text(&self, text: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
+        if self.template_depth >= MAX_TEMPLATE_DEPTH {
+            return Err(format!(
+                "templates are nested more than {MAX_TEMPLATE_DEPTH} deep; does a template render itself?"
+            ));
+        }
         let template = hcl_edit::parser::parse_template(text).map_err(|e| {
             format!(
                 "template syntax error at line {}, column {}: {}",
@@ -1068,6 +1077,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         };
         let mut ev = Evaluator::new(&ctx, TEMPLATE_FILE);
         ev.scope = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        ev.template_depth = self.template_depth + 1;
         ev.template_value(&template).map_err(|ds| {
             let file = SourceFile::new("template".into(), "template".into(), text.to_string());
             ds.0.iter()

@@ -167,6 +167,49 @@ impl Loader {
         format!("The first definition is at {}.", self.sources.location(span))
     }
 
+    /// The configuration files in a directory listing, by name. An entry Cairn cannot list, a
+    /// name that is not UTF-8 but ends in `.tf`/`.hcl`, or such a name whose target cannot be
+    /// read is an error with its path: skipping it would plan its resources for deletion.
+    fn config_file_names(&mut self, dir: &Path, entries: std::fs::ReadDir) -> Vec<String> {
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.error(
+                        Diagnostic::error(format!("Can't list directory \"{}\"", dir.display())).detail(e.to_string()),
+                    );
+                    continue;
+                }
+            };
+            let raw = entry.file_name();
+            let looks_like_config =
+                |bytes: &[u8]| !bytes.starts_with(b".") && (bytes.ends_with(b".tf") || bytes.ends_with(b".hcl"));
+            if !looks_like_config(raw.as_encoded_bytes()) {
+                continue;
+            }
+            let path = entry.path();
+            let display = normalize(&path).display().to_string();
+            let Some(name) = raw.to_str() else {
+                self.error(
+                    Diagnostic::error(format!("The file name \"{display}\" is not UTF-8"))
+                        .detail("Cairn reads every .tf and .hcl file in a stack and cannot name this one in plans and messages.")
+                        .help("rename the file to a UTF-8 name"),
+                );
+                continue;
+            };
+            // Follows symbolic links, as Terraform does: a linked .tf file is part of the stack.
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => names.push(name.to_string()),
+                Ok(_) => {}
+                Err(e) => {
+                    self.error(Diagnostic::error(format!("Can't read \"{display}\"")).detail(e.to_string()));
+                }
+            }
+        }
+        names
+    }
+
     /// Loads one module directory; returns how many configuration files it had.
     fn load_module(&mut self, dir: &Path, path: ModulePath, ancestors: &[PathBuf]) -> usize {
         let mut module = Module { path: path.clone(), dir: dir.to_path_buf(), ..Module::default() };
@@ -180,12 +223,7 @@ impl Loader {
                 return 0;
             }
         };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| !n.starts_with('.') && (n.ends_with(".tf") || n.ends_with(".hcl")))
-            .collect();
+        let mut names = self.config_file_names(dir, entries);
         names.sort();
         self.refuse_json_files(dir);
         // Terraform's override files are read after the others and merged into them.

@@ -6,6 +6,7 @@ pub mod duration;
 pub mod eval;
 pub mod fmt;
 pub mod functions;
+pub mod limits;
 pub mod load;
 pub mod refs;
 pub mod types;

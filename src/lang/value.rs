@@ -193,7 +193,7 @@ impl Value {
     }
     pub fn as_i64(&self) -> Option<i64> {
         match self.peel() {
-            Value::Number(n) if n.fract() == 0.0 && n.is_finite() => Some(*n as i64),
+            Value::Number(n) => crate::lang::limits::exact_i64(*n),
             _ => None,
         }
     }

@@ -208,7 +208,27 @@ pub async fn configure_providers(
     Ok(())
 }
 
-/// The environment's TF_VAR_ variables.
-pub fn env_vars() -> Vec<(String, String)> {
-    std::env::vars().filter_map(|(k, v)| k.strip_prefix("TF_VAR_").map(|n| (n.to_string(), v))).collect()
+/// The environment's TF_VAR_ variables. One whose name or value is not UTF-8 is an error
+/// (`std::env::vars` would panic, and skipping it would plan with the default instead).
+pub fn env_vars() -> Result<Vec<(String, String)>, OpError> {
+    tf_vars(std::env::vars_os())
+}
+
+fn tf_vars(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Vec<(String, String)>, OpError> {
+    let mut out = Vec::new();
+    for (key, value) in vars {
+        if !key.as_encoded_bytes().starts_with(b"TF_VAR_") {
+            continue;
+        }
+        let shown = key.to_string_lossy().into_owned();
+        let (Ok(key), Ok(value)) = (key.into_string(), value.into_string()) else {
+            return Err(OpError::msg(format!(
+                "the environment variable {shown} is not UTF-8 (its name or value); variables must be text"
+            )));
+        };
+        out.push((key["TF_VAR_".len()..].to_string(), value));
+    }
+    Ok(out)
 }

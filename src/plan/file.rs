@@ -326,8 +326,8 @@ fn format_version(path: &std::path::Path, text: &str) -> Result<u32, PlanFileErr
             reason: "no \"format\": \"cairn-plan\" field".into(),
         });
     }
-    let found = head.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
-    let found = u32::try_from(found).unwrap_or(u32::MAX);
+    // Saturating, not `as`: 2^32 + 1 must read as "too new", not wrap around to format 1.
+    let found = head.get("format_version").and_then(|v| v.as_u64()).map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX));
     if found > PLAN_FORMAT_VERSION {
         return Err(PlanFileError::TooNew { path: path.display().to_string(), found });
     }

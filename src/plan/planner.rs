@@ -12,7 +12,8 @@ use crate::graph::{Graph, Node};
 use crate::lang::config::{Config, ResourceBlock, ResourceMode};
 use crate::lang::diag::{Diagnostic, Diagnostics};
 use crate::lang::eval::{eval, Resolver};
-use crate::lang::value::Value;
+use crate::lang::limits::MAX_INSTANCES;
+use crate::lang::value::{format_number, Value};
 use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
 use crate::plan::instance::{plan_instance, InstanceInput};
 use crate::plan::model::*;
@@ -807,12 +808,30 @@ fn expand(
                 .at(count.span)
                 .into());
         }
-        let n = match v.as_f64() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 => n as usize,
+        let Some(n) = v.as_f64() else {
+            return Err(Diagnostic::error(format!(
+                "Invalid count argument: expected a whole number of 0 or more, got {}",
+                v.type_name()
+            ))
+            .at(count.span)
+            .into());
+        };
+        // Checked before any conversion: a cast would turn 1e19 into 0 instances (and plan to
+        // destroy them all) and 9e15 into an allocation that aborts the process.
+        let n = match crate::lang::limits::exact_i64(n).map(usize::try_from) {
+            Some(Ok(n)) if n <= MAX_INSTANCES => n,
+            Some(Ok(_)) => {
+                return Err(Diagnostic::error(format!(
+                    "Invalid count argument: {} instances is more than the {MAX_INSTANCES} one resource may have",
+                    format_number(n)
+                ))
+                .at(count.span)
+                .into())
+            }
             _ => {
                 return Err(Diagnostic::error(format!(
                     "Invalid count argument: expected a whole number of 0 or more, got {}",
-                    v.type_name()
+                    format_number(n)
                 ))
                 .at(count.span)
                 .into())
@@ -840,6 +859,18 @@ fn expand(
                     .help("use a map whose keys are known before apply (values may be unknown), or create the resources this depends on first with `--target`"),
             )
         };
+        let size = match v.peel() {
+            Value::Map(m) => m.len(),
+            Value::Set(items) => items.len(),
+            _ => 0,
+        };
+        if size > MAX_INSTANCES {
+            return Err(Diagnostic::error(format!(
+                "Invalid for_each argument: {size} instances is more than the {MAX_INSTANCES} one resource may have"
+            ))
+            .at(fe.span)
+            .into());
+        }
         match &v {
             Value::Unknown(_) if validate_only => return Ok((Expansion::ForEach(vec!["<unknown>".into()]), None)),
             Value::Unknown(_) => return Err(unknown_err()),

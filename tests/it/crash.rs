@@ -169,3 +169,139 @@ fn kill_during_pending_creates_then_rerun(pause: Duration) {
     let o = cairn_emulated(&["plan", &dir, "--detailed-exitcode"], s.path());
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
+
+// Issue 14 §2: inputs that crashed, hung or silently changed meaning. Each must end with a
+// located error and exit 1 — never a panic (101), an abort (134) or a stack overflow.
+
+/// Runs `args` in the stack and expects exit 1 with every `needles` in stderr.
+fn refused(s: &TestStack, args: &[&str], needles: &[&str]) {
+    let mut all = args.to_vec();
+    let dir = s.path().to_str().unwrap().to_string();
+    all.push(&dir);
+    let o = run_cairn(&all, s.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: {}{err}", stdout(&o));
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{args:?}: missing {needle:?} in\n{err}");
+    }
+}
+
+#[test]
+fn format_with_a_huge_precision_is_a_located_error() {
+    let s = TestStack::new(&[("main.tf", "output \"x\" {\n  value = format(\"%.70000f\", 1)\n}\n")]);
+    refused(&s, &["plan"], &["main.tf:2", "precision 70000"]);
+}
+
+#[test]
+fn a_template_that_renders_itself_is_an_error_not_a_stack_overflow() {
+    let s = TestStack::new(&[
+        ("main.tf", "output \"x\" {\n  value = templatefile(\"loop.tpl\", {})\n}\n"),
+        ("loop.tpl", "again: ${templatefile(\"loop.tpl\", {})}\n"),
+    ]);
+    refused(&s, &["plan"], &["main.tf:2", "nested more than 16 deep"]);
+}
+
+#[test]
+fn a_huge_count_is_refused_before_anything_is_allocated() {
+    for count in ["9e15", "100001"] {
+        let s = TestStack::new(&[(
+            "main.tf",
+            &format!("resource \"terraform_data\" \"a\" {{\n  count = {count}\n}}\n") as &str,
+        )]);
+        refused(&s, &["plan"], &["main.tf:2", "more than the 100000 one resource may have"]);
+        refused(&s, &["validate"], &["main.tf:2", "more than the 100000"]);
+    }
+}
+
+#[test]
+fn a_count_past_2_pow_53_is_refused_not_turned_into_zero() {
+    // 1e19 used to become 0 instances: with instances in state, a plan to destroy them all.
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {\n  count = 1\n}\n")]);
+    let dir = s.path().to_str().unwrap().to_string();
+    let o = run_cairn(&["apply", &dir, "--auto-approve"], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    for count in ["1e19", "-1", "1.5", "-1e19"] {
+        s.write("main.tf", &format!("resource \"terraform_data\" \"a\" {{\n  count = {count}\n}}\n"));
+        refused(&s, &["plan"], &["main.tf:2", "Invalid count argument", "whole number"]);
+    }
+}
+
+#[test]
+fn a_huge_for_each_is_refused() {
+    let s = TestStack::new(&[(
+        "main.tf",
+        "resource \"terraform_data\" \"a\" {\n  for_each = toset([for i in setproduct(range(1000), range(1000)) : join(\"-\", i)])\n}\n",
+    )]);
+    refused(&s, &["plan"], &["main.tf:2", "more than the 100000 one resource may have"]);
+}
+
+#[test]
+fn cidrsubnet_with_newbits_that_would_wrap_is_a_located_error() {
+    let s = TestStack::new(&[("main.tf", "output \"x\" {\n  value = cidrsubnet(\"10.0.0.0/24\", 4294967295, 0)\n}\n")]);
+    refused(&s, &["plan"], &["main.tf:2", "insufficient address space"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_tf_file_with_a_non_utf8_name_is_an_error_not_skipped() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n")]);
+    let odd = s.path().join(std::ffi::OsStr::from_bytes(b"b\xe9.tf"));
+    std::fs::write(&odd, "resource \"terraform_data\" \"b\" {}\n").unwrap();
+    refused(&s, &["validate"], &["is not UTF-8", "b\u{FFFD}.tf"]);
+    refused(&s, &["plan"], &["is not UTF-8"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_tf_file_that_cannot_be_opened_is_an_error_not_skipped() {
+    // A dangling symlink named like a configuration file: before, file_type() said "symlink"
+    // and the file was dropped without a word (a linked file was dropped the same way).
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n")]);
+    std::os::unix::fs::symlink(s.path().join("nowhere.tf"), s.path().join("linked.tf")).unwrap();
+    refused(&s, &["validate"], &["Can't read", "linked.tf"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_tf_file_is_read() {
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n")]);
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::write(shared.path().join("shared.tf"), "output \"x\" {\n  value = nosuchfunction()\n}\n").unwrap();
+    std::os::unix::fs::symlink(shared.path().join("shared.tf"), s.path().join("shared.tf")).unwrap();
+    refused(&s, &["validate"], &["nosuchfunction"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_tf_var_is_an_error_not_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = TestStack::new(&[("main.tf", "variable \"name\" {\n  default = \"x\"\n}\n")]);
+    let o = std::process::Command::new(cairn_bin())
+        .args(["plan", s.path().to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env("TF_VAR_name", std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{}{err}", stdout(&o));
+    assert!(err.contains("TF_VAR_name") && err.contains("not UTF-8"), "{err}");
+}
+
+#[test]
+fn a_plan_file_format_version_past_u32_is_too_new_not_wrapped() {
+    // 2^32 + 1 used to wrap to format 1 in an `as u32` and be read as a current plan.
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {}\n")]);
+    let dir = s.path().to_str().unwrap().to_string();
+    let plan = s.path().join("p.cairnplan");
+    let o = run_cairn(&["plan", &dir, "-out", plan.to_str().unwrap()], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&plan).unwrap()).unwrap();
+    v["format_version"] = serde_json::json!(4294967297u64);
+    std::fs::write(&plan, serde_json::to_vec(&v).unwrap()).unwrap();
+    let o = run_cairn(&["apply", plan.to_str().unwrap()], s.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{}{err}", stdout(&o));
+    assert!(err.contains("newer Cairn"), "{err}");
+}

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Call, FuncError};
+use crate::lang::limits::MAX_COLLECTION_LEN;
 use crate::lang::types::{convert, type_of, TypeConstraint};
 use crate::lang::value::Value;
 
@@ -23,7 +24,8 @@ pub fn chunklist(c: &Call) -> Result<Value, FuncError> {
     if size == 0 {
         return Ok(Value::List(vec![Value::List(items.to_vec())]));
     }
-    Ok(Value::List(items.chunks(size as usize).map(|chunk| Value::List(chunk.to_vec())).collect()))
+    let size = usize::try_from(size).map_err(|_| c.err(1, "the size argument is too large"))?;
+    Ok(Value::List(items.chunks(size).map(|chunk| Value::List(chunk.to_vec())).collect()))
 }
 
 /// Terraform unifies `coalesce`'s arguments to one type; with mixed primitives that is string.
@@ -232,6 +234,13 @@ pub fn setunion(c: &Call) -> Result<Value, FuncError> {
 pub fn setproduct(c: &Call) -> Result<Value, FuncError> {
     if c.args.len() < 2 {
         return Err(c.fail("at least two arguments are required"));
+    }
+    // The product's size is known before it is built: refuse one that would exhaust memory.
+    let rows = (0..c.args.len()).try_fold(1usize, |n, i| n.checked_mul(c.seq(i).len()));
+    if rows.is_none_or(|n| n > MAX_COLLECTION_LEN) {
+        return Err(
+            c.fail(format!("the product would have more than the {MAX_COLLECTION_LEN} elements a list may have"))
+        );
     }
     let mut product: Vec<Vec<Value>> = vec![vec![]];
     for i in 0..c.args.len() {

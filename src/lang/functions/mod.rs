@@ -623,3 +623,110 @@ mod structural_tests {
         assert!(ctx_call("keys", vec![Value::unknown()]).is_unknown());
     }
 }
+
+/// Issue 14 §2: every argument that sizes an allocation, or that a conversion could truncate,
+/// is checked; each of these panicked, aborted or returned a wrong value before.
+#[cfg(test)]
+mod bounds {
+    use super::testutil::*;
+    use crate::lang::limits::{MAX_COLLECTION_LEN, MAX_FORMAT_WIDTH};
+
+    #[test]
+    fn format_precision_past_the_bound_is_an_error_not_a_panic() {
+        let e = err("format", vec![s("%.70000f"), n(1.0)]);
+        assert!(e.message.contains("precision 70000"), "{}", e.message);
+        let e = err("format", vec![s("%.70000e"), n(1.0)]);
+        assert!(e.message.contains("precision 70000"), "{}", e.message);
+        let e = err("format", vec![s("%.70000g"), n(1.0)]);
+        assert!(e.message.contains("precision 70000"), "{}", e.message);
+        let e = err("format", vec![s("%.70000s"), s("x")]);
+        assert!(e.message.contains("precision 70000"), "{}", e.message);
+        // The largest allowed still works.
+        let out = ok("format", vec![s(&format!("%.{MAX_FORMAT_WIDTH}f")), n(1.0)]);
+        assert_eq!(out.as_str().map(str::len), Some(MAX_FORMAT_WIDTH + 2));
+    }
+
+    #[test]
+    fn format_width_past_the_bound_is_an_error_not_ignored() {
+        // 2^64 and more used to parse as "no width" and be dropped silently.
+        let e = err("format", vec![s("%99999999999999999999d"), n(1.0)]);
+        assert!(e.message.contains("width 99999999999999999999"), "{}", e.message);
+        let e = err("format", vec![s("%9000000000s"), s("x")]);
+        assert!(e.message.contains("width 9000000000"), "{}", e.message);
+        let e = err("formatlist", vec![s("%.70000f"), nums(&[1.0])]);
+        assert!(e.message.contains("precision 70000"), "{}", e.message);
+    }
+
+    #[test]
+    fn format_integer_verbs_refuse_numbers_past_i128() {
+        // A cast to i128 saturated: format("%d", 1e300) printed 170141183460469231731687303715884105727.
+        let e = err("format", vec![s("%d"), n(1e300)]);
+        assert!(e.message.contains("too large"), "{}", e.message);
+        let e = err("format", vec![s("%x"), n(-1e300)]);
+        assert!(e.message.contains("too large"), "{}", e.message);
+        assert_eq!(ok("format", vec![s("%d"), n(1e20)]), s("100000000000000000000"));
+    }
+
+    #[test]
+    fn indent_past_the_string_bound_is_an_error_not_an_abort() {
+        let e = err("indent", vec![n(9e15), s("a\nb")]);
+        assert!(e.message.contains("longer than"), "{}", e.message);
+        assert_eq!(ok("indent", vec![n(2.0), s("a\nb")]), s("a\n  b"));
+    }
+
+    #[test]
+    fn cidrsubnet_newbits_that_would_wrap_are_refused() {
+        // 4294967295 as u32 wrapped the new prefix and returned a larger network.
+        let e = err("cidrsubnet", vec![s("10.0.0.0/24"), n(4294967295.0), n(0.0)]);
+        assert!(e.message.contains("insufficient address space"), "{}", e.message);
+        let e = err("cidrsubnet", vec![s("10.0.0.0/24"), n(4294967296.0 + 8.0), n(0.0)]);
+        assert!(e.message.contains("insufficient address space"), "{}", e.message);
+        let e = err("cidrsubnet", vec![s("fd00::/8"), n(9e15), n(0.0)]);
+        assert!(e.message.contains("insufficient address space"), "{}", e.message);
+        assert_eq!(ok("cidrsubnet", vec![s("10.0.0.0/24"), n(8.0), n(255.0)]), s("10.0.0.255/32"));
+    }
+
+    #[test]
+    fn cidrhost_and_cidrsubnets_refuse_huge_numbers() {
+        assert!(run("cidrhost", vec![s("10.0.0.0/24"), n(4294967296.0)]).is_err());
+        assert!(run("cidrhost", vec![s("10.0.0.0/24"), n(-4294967296.0)]).is_err());
+        assert!(run("cidrhost", vec![s("10.0.0.0/24"), n(1e19)]).is_err());
+        assert!(run("cidrsubnets", vec![s("10.0.0.0/24"), n(4294967295.0)]).is_err());
+        assert!(run("cidrsubnets", vec![s("10.0.0.0/24"), n(1e19)]).is_err());
+    }
+
+    #[test]
+    fn replace_whose_result_would_pass_the_string_bound_is_refused() {
+        let long = "a".repeat(5_000);
+        for needle in ["a", "", "/a/"] {
+            let e = err("replace", vec![s(&long), s(needle), s(&long)]);
+            assert!(e.message.contains("longer than"), "{needle}: {}", e.message);
+        }
+        assert_eq!(ok("replace", vec![s("aXa"), s("a"), s("bb")]), s("bbXbb"));
+    }
+
+    #[test]
+    fn setproduct_larger_than_the_bound_is_refused_before_it_is_built() {
+        let hundred = nums(&(0..100).map(f64::from).collect::<Vec<_>>());
+        let e = err("setproduct", vec![hundred.clone(), hundred.clone(), hundred.clone(), hundred.clone()]);
+        assert!(e.message.contains(&MAX_COLLECTION_LEN.to_string()), "{}", e.message);
+        let small = ok("setproduct", vec![hundred.clone(), hundred]);
+        assert_eq!(small.as_list().map(<[_]>::len), Some(10_000));
+    }
+
+    #[test]
+    fn whole_number_arguments_past_2_pow_53_are_refused() {
+        // Past 2^53 a "whole" f64 is already rounded; before, 1e19 reached `as` casts.
+        for (name, args) in [
+            ("chunklist", vec![nums(&[1.0]), n(1e19)]),
+            ("element", vec![nums(&[1.0]), n(1e19)]),
+            ("slice", vec![nums(&[1.0]), n(0.0), n(1e19)]),
+            ("substr", vec![s("abc"), n(1e19), n(1.0)]),
+            ("substr", vec![s("abc"), n(0.0), n(-1e19)]),
+            ("indent", vec![n(f64::INFINITY), s("x")]),
+        ] {
+            let e = err(name, args);
+            assert!(e.message.contains("whole number"), "{name}: {}", e.message);
+        }
+    }
+}

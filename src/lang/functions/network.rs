@@ -97,12 +97,17 @@ fn subnet(
     if newbits < 0 {
         return Err(c.err(newbits_arg, "must not be negative"));
     }
-    let newbits = newbits as u32;
-    if net.prefix + newbits > net.width {
-        return Err(
-            c.err(newbits_arg, format!("insufficient address space to extend prefix of {} by {newbits}", net.prefix))
-        );
-    }
+    // Compared before narrowing: a cast of 4294967295 to u32 would wrap the new prefix around
+    // to a shorter one and return a larger network than the one given.
+    let newbits = match u32::try_from(newbits) {
+        Ok(bits) if bits <= net.size_bits() => bits,
+        _ => {
+            return Err(c.err(
+                newbits_arg,
+                format!("insufficient address space to extend prefix of {} by {newbits}", net.prefix),
+            ))
+        }
+    };
     if netnum < 0 || (newbits < 64 && (netnum as u128) >= (1u128 << newbits)) {
         return Err(c.err(
             netnum_arg,
@@ -112,7 +117,13 @@ fn subnet(
     let prefix = net.prefix + newbits;
     let shift = net.width - prefix;
     let offset = if shift >= 128 { 0 } else { (netnum as u128) << shift };
-    Ok(Net { base: net.base + offset, width: net.width, prefix })
+    let Some(base) = net.base.checked_add(offset) else {
+        return Err(c.err(
+            netnum_arg,
+            format!("prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"),
+        ));
+    };
+    Ok(Net { base, width: net.width, prefix })
 }
 
 pub fn cidrsubnet(c: &Call) -> Result<Value, FuncError> {
@@ -135,7 +146,8 @@ pub fn cidrsubnets(c: &Call) -> Result<Value, FuncError> {
         if newbits > 32 {
             return Err(c.err(i, "may not extend prefix by more than 32 bits"));
         }
-        let prefix = net.prefix + newbits as u32;
+        // 1..=32 checked above, so the sum cannot overflow.
+        let prefix = net.prefix + u32::try_from(newbits).unwrap_or(u32::MAX).min(32);
         if prefix > net.width {
             let proto = if net.width == 32 { "IPv4" } else { "IPv6" };
             return Err(

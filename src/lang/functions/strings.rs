@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Call, FuncError};
+use crate::lang::limits::{MAX_FORMAT_WIDTH, MAX_STRING_LEN};
 use crate::lang::types::{convert, TypeConstraint};
 use crate::lang::value::{format_number, Value};
 
@@ -35,7 +36,14 @@ pub fn indent(c: &Call) -> Result<Value, FuncError> {
     if spaces < 0 {
         return Err(c.err(0, "must not be negative"));
     }
-    let pad = " ".repeat(spaces as usize);
+    let spaces = usize::try_from(spaces).unwrap_or(usize::MAX);
+    let lines = c.str(1).matches('\n').count();
+    if spaces.saturating_mul(lines).saturating_add(c.str(1).len()) > MAX_STRING_LEN {
+        return Err(
+            c.err(0, format!("the result would be longer than the {MAX_STRING_LEN} characters a string may have"))
+        );
+    }
+    let pad = " ".repeat(spaces);
     string(c.str(1).replace('\n', &format!("\n{pad}")))
 }
 
@@ -175,10 +183,21 @@ pub fn regexall(c: &Call) -> Result<Value, FuncError> {
 
 pub fn replace(c: &Call) -> Result<Value, FuncError> {
     let (s, substr, replacement) = (c.str(0), c.str(1), c.str(2));
+    // The result grows by the replacement per match: sized before it is built, so two
+    // megabyte-long arguments cannot ask for terabytes.
+    let bounded = |matches: usize| {
+        if matches.saturating_mul(replacement.len()).saturating_add(s.len()) > MAX_STRING_LEN {
+            Err(c.fail(format!("the result would be longer than the {MAX_STRING_LEN} characters a string may have")))
+        } else {
+            Ok(())
+        }
+    };
     if substr.len() >= 2 && substr.starts_with('/') && substr.ends_with('/') {
         let re = compile(c, 1, &substr[1..substr.len() - 1])?;
+        bounded(re.find_iter(s).count())?;
         return string(re.replace_all(s, replacement).into_owned());
     }
+    bounded(if substr.is_empty() { s.chars().count() + 1 } else { s.matches(substr).count() })?;
     if substr.is_empty() {
         // Go's strings.Replace with an empty needle inserts between every character.
         let mut out = String::from(replacement);
@@ -250,7 +269,7 @@ fn format_with(spec: &str, args: &[Value]) -> Result<String, String> {
             width.push(d);
             chars.next();
         }
-        v.width = width.parse().ok();
+        v.width = if width.is_empty() { None } else { Some(format_size(&width, "width", offset)?) };
         if let Some(&(_, '.')) = chars.peek() {
             chars.next();
             let mut precision = String::new();
@@ -258,7 +277,7 @@ fn format_with(spec: &str, args: &[Value]) -> Result<String, String> {
                 precision.push(d);
                 chars.next();
             }
-            v.precision = Some(precision.parse().unwrap_or(0));
+            v.precision = Some(if precision.is_empty() { 0 } else { format_size(&precision, "precision", offset)? });
         }
         let Some((_, verb)) = chars.next() else {
             return Err(format!("format string ends with an incomplete verb at {offset}"));
@@ -288,6 +307,15 @@ fn format_with(spec: &str, args: &[Value]) -> Result<String, String> {
         });
     }
     Ok(out)
+}
+
+/// A verb's width or precision: digits that would overflow or exceed the bound are an error,
+/// never dropped (a width silently ignored) nor passed on (Rust's formatter panics past 65535).
+fn format_size(digits: &str, what: &str, offset: usize) -> Result<usize, String> {
+    match digits.parse::<usize>() {
+        Ok(n) if n <= MAX_FORMAT_WIDTH => Ok(n),
+        _ => Err(format!("{what} {digits} at {offset} is more than the {MAX_FORMAT_WIDTH} a format verb may have")),
+    }
 }
 
 fn pad(v: &Verb, body: String, numeric: bool) -> String {
@@ -381,9 +409,13 @@ fn format_one(v: &Verb, arg: &Value) -> Result<String, String> {
             _ => Err("a string is required".into()),
         }
     };
+    // i128 holds every whole f64 below 2^127; past that a cast would saturate and print a
+    // different number than the one given.
     let whole = |n: f64| -> Result<i128, String> {
         if n.fract() != 0.0 || !n.is_finite() {
             Err("a whole number is required".into())
+        } else if n.abs() >= 2f64.powi(127) {
+            Err(format!("{} is too large to format as an integer", format_number(n)))
         } else {
             Ok(n as i128)
         }

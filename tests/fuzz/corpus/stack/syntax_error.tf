@@ -1,0 +1,2 @@
+resource "random_id" "x" {
+  byte_length = 4
