@@ -193,3 +193,30 @@ resource "random_id" "x" {
     assert!(out.contains("Cannot import random_id.x (id (sensitive value))"), "{out}");
     assert!(!out.contains(secret_id), "the import id leaked: {out}");
 }
+
+/// A `.tfvars` file that sets a sensitive variable is located but never quoted by a syntax
+/// error: neither on the secret's own line nor on a neighbouring one, nor in JSON form.
+#[test]
+fn tfvars_syntax_errors_do_not_quote_sensitive_values() {
+    let secret = "TFVARS-SECRET-31c4";
+    let main_tf = "variable \"token\" {\n  type      = string\n  sensitive = true\n}\nvariable \"region\" {\n  type = string\n}\n";
+    let cases = [
+        ("terraform.tfvars", format!("region = \"eu\"\ntoken = \"{secret}\" ]\n"), "terraform.tfvars:2:"),
+        ("terraform.tfvars", format!("token = \"{secret}\"\nregion = = \"eu\"\n"), "terraform.tfvars:2:"),
+        ("terraform.tfvars", format!("token = <<EOT\n{secret}\nEOT\nregion = \"eu\n"), "terraform.tfvars:"),
+        ("terraform.tfvars.json", format!("{{\"token\": \"{secret}\",\n \"region\": }}\n"), "terraform.tfvars.json:2:"),
+    ];
+    for (name, text, location) in cases {
+        let s = TestStack::new(&[("main.tf", main_tf), (name, &text)]);
+        let o = run_cairn(&["plan", "."], s.path());
+        let printed = stdout(&o) + &stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {printed}");
+        assert!(printed.contains("Syntax error in variables file"), "{printed}");
+        assert!(printed.contains(location), "{name}: not located: {printed}");
+        assert!(!printed.contains(secret), "{name}: the secret was quoted: {printed}");
+    }
+    // A file that sets no sensitive variable is still quoted, as before.
+    let s = TestStack::new(&[("main.tf", main_tf), ("terraform.tfvars", "region = = \"eu\"\n")]);
+    let o = run_cairn(&["plan", "."], s.path());
+    assert!(stderr(&o).contains("region = = \"eu\""), "{}", stderr(&o));
+}
