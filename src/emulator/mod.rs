@@ -201,7 +201,7 @@ impl EmulatorHandle {
 
     /// Every request served, in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        lock(&self.shared.records).clone()
+        lock(&self.shared.records).iter().cloned().collect()
     }
 
     pub fn clear_requests(&self) {

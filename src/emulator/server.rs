@@ -4,6 +4,7 @@
 //!
 //! Request and response bodies are never logged or recorded: secret payloads travel in them.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +44,10 @@ pub(crate) fn apis() -> Vec<Box<dyn Api>> {
     ]
 }
 
+/// How many request records the emulator keeps: a long-running emulator (`cairn emulator`
+/// serving a CI fleet) must not grow without bound, and tests look at recent requests only.
+pub const MAX_REQUEST_RECORDS: usize = 10_000;
+
 /// The longest a request may be held by `Api::hold_until` (compute's `wait` answers after
 /// about two minutes even when the operation is not done).
 const MAX_HOLD: Duration = Duration::from_secs(120);
@@ -50,7 +55,8 @@ const MAX_HOLD: Duration = Duration::from_secs(120);
 pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub apis: Vec<Box<dyn Api>>,
-    pub records: Mutex<Vec<RequestRecord>>,
+    /// The most recent requests, oldest first, at most [`MAX_REQUEST_RECORDS`].
+    pub records: Mutex<VecDeque<RequestRecord>>,
     fault_rate_bits: AtomicU64,
     latency_nanos: AtomicU64,
     rng: Mutex<StdRng>,
@@ -65,6 +71,15 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Keeps a request record, dropping the oldest beyond [`MAX_REQUEST_RECORDS`].
+    pub fn record(&self, r: RequestRecord) {
+        let mut records = lock(&self.records);
+        if records.len() >= MAX_REQUEST_RECORDS {
+            records.pop_front();
+        }
+        records.push_back(r);
+    }
+
     pub fn new(
         store: Store,
         apis: Vec<Box<dyn Api>>,
@@ -76,7 +91,7 @@ impl Shared {
         let shared = Shared {
             store: Mutex::new(store),
             apis,
-            records: Mutex::new(Vec::new()),
+            records: Mutex::new(VecDeque::new()),
             fault_rate_bits: AtomicU64::new(0),
             latency_nanos: AtomicU64::new(0),
             rng: Mutex::new(StdRng::seed_from_u64(FAULT_SEED)),
@@ -168,7 +183,7 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
         }
         None => (next.run(req).await, false),
     };
-    lock(&shared.records).push(RequestRecord { method, path, query, status: response.status().as_u16(), faulted });
+    shared.record(RequestRecord { method, path, query, status: response.status().as_u16(), faulted });
     response
 }
 
@@ -217,4 +232,27 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
         .headers_mut()
         .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json; charset=UTF-8"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_records_are_a_bounded_ring() {
+        let shared = Shared::new(Store::new(), Vec::new(), 0.0, Duration::ZERO, Duration::ZERO, None);
+        for i in 0..MAX_REQUEST_RECORDS + 5 {
+            shared.record(RequestRecord {
+                method: "GET".into(),
+                path: format!("/r/{i}"),
+                query: String::new(),
+                status: 200,
+                faulted: false,
+            });
+        }
+        let records = lock(&shared.records);
+        assert_eq!(records.len(), MAX_REQUEST_RECORDS);
+        assert_eq!(records.front().map(|r| r.path.as_str()), Some("/r/5"), "the oldest are dropped");
+        assert_eq!(records.back().map(|r| r.path.clone()), Some(format!("/r/{}", MAX_REQUEST_RECORDS + 4)));
+    }
 }
