@@ -156,11 +156,7 @@ impl Emulator {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = server::router(shared.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
+            server::serve_connections(listener, app, stop_rx, server::HEADER_READ_TIMEOUT).await
         });
         Ok(EmulatorHandle {
             shared,

@@ -234,6 +234,56 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
     response
 }
 
+/// How long a connection may take to send a request's headers before it is closed: a client
+/// that opens connections and never finishes them must not hold them (and their tasks) open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `app` on `listener` until `stop` fires, then lets connections in flight finish.
+/// What `axum::serve` does, plus [`HEADER_READ_TIMEOUT`] (`header_timeout` in tests).
+pub async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: tokio::sync::oneshot::Receiver<()>,
+    header_timeout: Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a little, as axum does.
+                Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
+            },
+            _ = &mut stop => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut stopping = stopping_rx.clone();
+        connections.spawn(async move {
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            let mut conn = std::pin::pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    _ = stopping.changed() => conn.as_mut().graceful_shutdown(),
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow with every one served.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stopping_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,5 +304,32 @@ mod tests {
         assert_eq!(records.len(), MAX_REQUEST_RECORDS);
         assert_eq!(records.front().map(|r| r.path.as_str()), Some("/r/5"), "the oldest are dropped");
         assert_eq!(records.back().map(|r| r.path.clone()), Some(format!("/r/{}", MAX_REQUEST_RECORDS + 4)));
+    }
+
+    /// A client that sends half a request line and stops is disconnected after the header
+    /// timeout; a complete request on another connection is still answered.
+    #[tokio::test]
+    async fn connections_that_never_finish_their_headers_are_closed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let shared = Arc::new(Shared::new(Store::new(), apis(), 0.0, Duration::ZERO, Duration::ZERO, None));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+        let server = tokio::spawn(serve_connections(listener, router(shared), stop_rx, Duration::from_millis(300)));
+
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /v1/projects/p/secrets HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let mut buf = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+        assert!(closed.is_ok(), "the half-open request was never cut off");
+
+        let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
+        ok.write_all(b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        ok.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap().unwrap();
     }
 }
