@@ -59,12 +59,20 @@ impl Report {
     fn new(sources: &SourceMap, d: &Diagnostic) -> Self {
         // Terraform prints the detail under the summary; miette's message does the same when
         // it spans several lines.
-        let message = match &d.detail {
+        let mut message = match &d.detail {
             Some(detail) => format!("{}\n\n{detail}", d.summary),
             None => d.summary.clone(),
         };
+        // A file holding a secret is named by location only: miette would quote the line and
+        // its neighbours.
+        if let Some(span) = d.span.filter(|s| has_file(sources, *s) && !sources.get(s.file).quotable) {
+            message = format!("{}\n\n  --> {}", message, sources.location(span));
+        }
         let located = d.span.and_then(|span| {
             let (_, file) = sources.files().find(|(id, _)| *id == span.file)?;
+            if !file.quotable {
+                return None;
+            }
             let text = &file.text;
             let start = floor_char_boundary(text, span.start.min(text.len()));
             let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
@@ -182,5 +190,23 @@ mod tests {
         assert!(coloured.contains("past the end") && coloured.contains("unknown file"), "{coloured}");
         let plain = render_diagnostics(&sources, &diags, false);
         assert!(plain.contains("Error: unknown file\n"), "{plain}");
+    }
+
+    /// A file holding a secret is located, never quoted: miette would print the flagged line
+    /// and its neighbours, the plain form the flagged line.
+    #[test]
+    fn unquotable_files_are_located_not_quoted() {
+        let mut sources = SourceMap::new();
+        let text = "token = \"S3CRET\"\nregion = = \"eu\"\n".to_string();
+        let start = text.find("= =").unwrap_or(0) + 2;
+        let file =
+            sources.add_unquotable(std::path::Path::new("/stack/terraform.tfvars"), "terraform.tfvars".into(), text);
+        let mut diags = Diagnostics::new();
+        diags.push(Diagnostic::error("Syntax error in variables file").at(Span { file, start, end: start + 1 }));
+        for color in [true, false] {
+            let out = render_diagnostics(&sources, &diags, color);
+            assert!(out.contains("terraform.tfvars:2:10"), "{out}");
+            assert!(!out.contains("S3CRET") && !out.contains("region"), "{out}");
+        }
     }
 }

@@ -156,11 +156,7 @@ impl Emulator {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = server::router(shared.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
+            server::serve_connections(listener, app, stop_rx, server::HEADER_READ_TIMEOUT).await
         });
         Ok(EmulatorHandle {
             shared,
@@ -201,7 +197,7 @@ impl EmulatorHandle {
 
     /// Every request served, in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        lock(&self.shared.records).clone()
+        lock(&self.shared.records).iter().cloned().collect()
     }
 
     pub fn clear_requests(&self) {

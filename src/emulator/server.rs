@@ -4,6 +4,7 @@
 //!
 //! Request and response bodies are never logged or recorded: secret payloads travel in them.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +44,10 @@ pub(crate) fn apis() -> Vec<Box<dyn Api>> {
     ]
 }
 
+/// How many request records the emulator keeps: a long-running emulator (`cairn emulator`
+/// serving a CI fleet) must not grow without bound, and tests look at recent requests only.
+pub const MAX_REQUEST_RECORDS: usize = 10_000;
+
 /// The longest a request may be held by `Api::hold_until` (compute's `wait` answers after
 /// about two minutes even when the operation is not done).
 const MAX_HOLD: Duration = Duration::from_secs(120);
@@ -50,7 +55,8 @@ const MAX_HOLD: Duration = Duration::from_secs(120);
 pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub apis: Vec<Box<dyn Api>>,
-    pub records: Mutex<Vec<RequestRecord>>,
+    /// The most recent requests, oldest first, at most [`MAX_REQUEST_RECORDS`].
+    pub records: Mutex<VecDeque<RequestRecord>>,
     fault_rate_bits: AtomicU64,
     latency_nanos: AtomicU64,
     rng: Mutex<StdRng>,
@@ -65,6 +71,15 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// Keeps a request record, dropping the oldest beyond [`MAX_REQUEST_RECORDS`].
+    pub fn record(&self, r: RequestRecord) {
+        let mut records = lock(&self.records);
+        if records.len() >= MAX_REQUEST_RECORDS {
+            records.pop_front();
+        }
+        records.push_back(r);
+    }
+
     pub fn new(
         store: Store,
         apis: Vec<Box<dyn Api>>,
@@ -76,7 +91,7 @@ impl Shared {
         let shared = Shared {
             store: Mutex::new(store),
             apis,
-            records: Mutex::new(Vec::new()),
+            records: Mutex::new(VecDeque::new()),
             fault_rate_bits: AtomicU64::new(0),
             latency_nanos: AtomicU64::new(0),
             rng: Mutex::new(StdRng::seed_from_u64(FAULT_SEED)),
@@ -168,7 +183,7 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
         }
         None => (next.run(req).await, false),
     };
-    lock(&shared.records).push(RequestRecord { method, path, query, status: response.status().as_u16(), faulted });
+    shared.record(RequestRecord { method, path, query, status: response.status().as_u16(), faulted });
     response
 }
 
@@ -217,4 +232,104 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
         .headers_mut()
         .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json; charset=UTF-8"));
     response
+}
+
+/// How long a connection may take to send a request's headers before it is closed: a client
+/// that opens connections and never finishes them must not hold them (and their tasks) open.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `app` on `listener` until `stop` fires, then lets connections in flight finish.
+/// What `axum::serve` does, plus [`HEADER_READ_TIMEOUT`] (`header_timeout` in tests).
+pub async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: tokio::sync::oneshot::Receiver<()>,
+    header_timeout: Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
+    let (stopping_tx, stopping_rx) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a little, as axum does.
+                Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
+            },
+            _ = &mut stop => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut stopping = stopping_rx.clone();
+        connections.spawn(async move {
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            let mut conn = std::pin::pin!(builder.serve_connection_with_upgrades(TokioIo::new(stream), service));
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    _ = stopping.changed() => conn.as_mut().graceful_shutdown(),
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow with every one served.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stopping_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_records_are_a_bounded_ring() {
+        let shared = Shared::new(Store::new(), Vec::new(), 0.0, Duration::ZERO, Duration::ZERO, None);
+        for i in 0..MAX_REQUEST_RECORDS + 5 {
+            shared.record(RequestRecord {
+                method: "GET".into(),
+                path: format!("/r/{i}"),
+                query: String::new(),
+                status: 200,
+                faulted: false,
+            });
+        }
+        let records = lock(&shared.records);
+        assert_eq!(records.len(), MAX_REQUEST_RECORDS);
+        assert_eq!(records.front().map(|r| r.path.as_str()), Some("/r/5"), "the oldest are dropped");
+        assert_eq!(records.back().map(|r| r.path.clone()), Some(format!("/r/{}", MAX_REQUEST_RECORDS + 4)));
+    }
+
+    /// A client that sends half a request line and stops is disconnected after the header
+    /// timeout; a complete request on another connection is still answered.
+    #[tokio::test]
+    async fn connections_that_never_finish_their_headers_are_closed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let shared = Arc::new(Shared::new(Store::new(), apis(), 0.0, Duration::ZERO, Duration::ZERO, None));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+        let server = tokio::spawn(serve_connections(listener, router(shared), stop_rx, Duration::from_millis(300)));
+
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /v1/projects/p/secrets HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let mut buf = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut buf)).await;
+        assert!(closed.is_ok(), "the half-open request was never cut off");
+
+        let mut ok = tokio::net::TcpStream::connect(addr).await.unwrap();
+        ok.write_all(b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        ok.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+
+        stop_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server).await.unwrap().unwrap().unwrap();
+    }
 }

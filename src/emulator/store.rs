@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -206,7 +207,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     let file_name =
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "emulator-data.json".to_string());
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(err)?;
+    // The data holds secret payloads: owner-only whatever the umask, and never written
+    // through a symlink planted at the temporary name.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .or_else(|e| {
+            // A temporary file left by a crashed run of this same pid: replace it.
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                std::fs::remove_file(&tmp)?;
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(err)?;
     file.write_all(bytes).map_err(err)?;
     file.sync_all().map_err(err)?;
     drop(file);
@@ -248,6 +265,25 @@ mod tests {
         assert_eq!(store.remove_prefix("sm", "projects/1/secrets/a/"), 2);
         assert!(store.contains("sm", "projects/1/secrets/a"));
         assert_eq!(store.children("sm", "projects/1/secrets/a/versions/").count(), 0);
+    }
+
+    /// The data file holds secret payloads: 0600 under the usual umask 022 (the process
+    /// umask is set to that common default, which other tests do not depend on).
+    #[test]
+    fn data_file_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: umask only swaps the process's file-creation mask.
+        unsafe { libc::umask(0o022) };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.json");
+        write_atomic(&path, b"{}").unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        // A stale temporary file from an earlier crash is replaced, not written through.
+        let stale = dir.path().join(format!(".data.json.tmp-{}", std::process::id()));
+        std::fs::write(&stale, "old").unwrap();
+        write_atomic(&path, b"{\"a\": 1}").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\": 1}");
+        assert!(!stale.exists());
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub struct SourceFile {
     /// The path shown to users (relative to the stack directory when possible).
     pub display: String,
     pub text: String,
+    /// False for a file whose text holds a secret (a `.tfvars` file that sets a sensitive
+    /// variable): diagnostics give its `file:line:col` but never quote its lines.
+    pub quotable: bool,
     line_starts: Vec<usize>,
 }
 
@@ -129,7 +132,7 @@ impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: String) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { path, display, text, line_starts }
+        SourceFile { path, display, text, quotable: true, line_starts }
     }
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
@@ -159,6 +162,14 @@ impl SourceMap {
         self.files.push(Arc::new(SourceFile::new(path.to_path_buf(), display, text)));
         id
     }
+    /// Adds a file whose text holds a secret: it can be located, never quoted.
+    pub fn add_unquotable(&mut self, path: &Path, display: String, text: String) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        let mut file = SourceFile::new(path.to_path_buf(), display, text);
+        file.quotable = false;
+        self.files.push(Arc::new(file));
+        id
+    }
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
@@ -184,7 +195,7 @@ impl SourceMap {
             let f = self.get(span.file);
             let (line, col) = f.line_col(span.start);
             s.push_str(&format!("  --> {}:{}:{}\n", f.display, line, col));
-            if let Some(text) = f.text.lines().nth(line - 1) {
+            if let Some(text) = f.text.lines().nth(line - 1).filter(|_| f.quotable) {
                 s.push_str(&format!("   | {}\n", text));
                 let width = {
                     let (el, ec) = f.line_col(span.end.max(span.start + 1));

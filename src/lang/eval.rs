@@ -1044,11 +1044,29 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let depth = self.scope.len();
         let r = self.expr(a);
         self.scope.truncate(depth);
+        // Whether an expression succeeds can tell something about a secret it reads
+        // (`can(regex("^a", var.token))`), so, as in Terraform, the answer is as sensitive as
+        // what it was computed from.
         match r {
-            Ok(v) if v.contains_unknown() => Ok(Value::unknown()),
-            Ok(_) => Ok(Value::Bool(true)),
-            Err(_) => Ok(Value::Bool(false)),
+            Ok(v) => {
+                let answer = if v.contains_unknown() { Value::unknown() } else { Value::Bool(true) };
+                Ok(answer.mark_if(v.contains_sensitive()))
+            }
+            Err(_) => Ok(Value::Bool(false).mark_if(self.reads_sensitive(a))),
         }
+    }
+
+    /// True when an expression that failed read a sensitive value: any value it refers to
+    /// (a whole variable, local or object) holds one.
+    fn reads_sensitive(&self, e: &Expression) -> bool {
+        let span = e.span().map(|r| Span { file: self.file, start: r.start, end: r.end });
+        let expr = crate::lang::config::Expr {
+            expr: e.clone(),
+            span: span.unwrap_or(Span { file: self.file, start: 0, end: 0 }),
+        };
+        crate::lang::refs::expr_references(&expr)
+            .iter()
+            .any(|r| self.resolve(&r.root, Some(r.span)).is_ok_and(|v| v.contains_sensitive()))
     }
 
     /// `templatefile`'s renderer: the template sees only the variables it is given (and
@@ -1585,6 +1603,26 @@ mod tests {
             "{msg}"
         );
         assert!(fail("can(1, 2)").contains("exactly one argument"));
+    }
+
+    #[test]
+    fn can_keeps_the_sensitive_mark_of_what_it_tests() {
+        // Success and failure of an expression over a secret both tell something about it.
+        for src in [
+            "can(var.pw)",
+            "can(var.secret_map.k)",
+            "can(var.pw + 1)",
+            "can(var.secret_map.nope)",
+            "can(regex(\"^h\", var.pw))",
+        ] {
+            assert!(ok(src).is_sensitive(), "{src} should be sensitive");
+        }
+        assert_eq!(ok("can(var.pw + 1)").into_peeled(), Value::Bool(false));
+        assert_eq!(ok("can(var.pw)").into_peeled(), Value::Bool(true));
+        // Nothing secret read: no mark.
+        for src in ["can(var.m.alpha)", "can(var.m.nope)", "can(var.mixed[0])"] {
+            assert!(!ok(src).contains_sensitive(), "{src} should not be sensitive");
+        }
     }
 
     #[test]

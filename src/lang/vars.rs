@@ -140,7 +140,15 @@ pub fn collect_root_variables_with_warnings(
 
 /// Reads a `.tfvars` (HCL) or `.tfvars.json` file. Values must be literals: no references and
 /// no function calls.
-pub fn load_tfvars(path: &Path, sources: &mut SourceMap) -> Result<IndexMap<String, (Value, Span)>, Diagnostics> {
+///
+/// `is_sensitive` names the sensitive variables: a file that sets one (or, when it cannot be
+/// parsed, that mentions one) is added to `sources` unquotable, so that no diagnostic about
+/// it — a syntax error anywhere in it included — prints a line that may hold the secret.
+pub fn load_tfvars(
+    path: &Path,
+    sources: &mut SourceMap,
+    is_sensitive: &dyn Fn(&str) -> bool,
+) -> Result<IndexMap<String, (Value, Span)>, Diagnostics> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -150,11 +158,22 @@ pub fn load_tfvars(path: &Path, sources: &mut SourceMap) -> Result<IndexMap<Stri
                 .into())
         }
     };
-    let file = sources.add(path, path.display().to_string(), text.clone());
-    if path.to_string_lossy().ends_with(".json") {
+    let is_json = path.to_string_lossy().ends_with(".json");
+    let parsed = if is_json { None } else { Some(hcl_edit::parser::parse_body(&text)) };
+    let holds_secret = match &parsed {
+        Some(Ok(body)) => body.attributes().any(|a| is_sensitive(a.key.value().as_str())),
+        // Unparsed: any word of the file naming a sensitive variable counts.
+        _ => text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).any(is_sensitive),
+    };
+    let file = if holds_secret {
+        sources.add_unquotable(path, path.display().to_string(), text.clone())
+    } else {
+        sources.add(path, path.display().to_string(), text.clone())
+    };
+    let Some(parsed) = parsed else {
         return load_tfvars_json(&text, file);
-    }
-    let body = match hcl_edit::parser::parse_body(&text) {
+    };
+    let body = match parsed {
         Ok(b) => b,
         Err(e) => {
             let offset = e.location().offset();
@@ -331,7 +350,8 @@ fn apply_file(
     diags: &mut Diagnostics,
 ) {
     let declared = &config.root().variables;
-    let values = match load_tfvars(path, sources) {
+    let is_sensitive = |name: &str| declared.get(name).is_some_and(|v| v.sensitive);
+    let values = match load_tfvars(path, sources, &is_sensitive) {
         Ok(v) => v,
         Err(d) => {
             diags.extend(d);
@@ -736,9 +756,9 @@ mod tests {
         let (values, _) = collect(&s, &inputs(vec![], &[])).expect("json");
         assert_eq!(values["a"], Value::map([("k", Value::List(vec![1.into(), 2.into()]))]));
         let mut sources = SourceMap::new();
-        assert!(load_tfvars(&s.dir.path().join("missing.tfvars"), &mut sources).is_err());
+        assert!(load_tfvars(&s.dir.path().join("missing.tfvars"), &mut sources, &|_| false).is_err());
         std::fs::write(s.dir.path().join("ok.tfvars"), "x = [1, \"two\", { a = true }]\ny = 1 + 2\n").expect("write");
-        let vals = load_tfvars(&s.dir.path().join("ok.tfvars"), &mut sources).expect("loads");
+        let vals = load_tfvars(&s.dir.path().join("ok.tfvars"), &mut sources, &|_| false).expect("loads");
         assert_eq!(vals["y"].0, Value::from(3));
         assert_eq!(sources.location(vals["x"].1).rsplit('/').next(), Some("ok.tfvars:1:5"));
     }

@@ -95,8 +95,10 @@ pub struct ChangeOf<V> {
     pub changed_paths: Vec<AttrPath>,
     /// Paths whose change forces replacement (non-empty for replace actions, unless by request).
     pub replace_paths: Vec<AttrPath>,
-    /// Set when this change imports an existing object (`import` block or `cairn import`).
-    pub importing: Option<String>,
+    /// Set when this change imports an existing object (`import` block or `cairn import`):
+    /// the id, as a value so that an id computed from a secret keeps its sensitive mark (a
+    /// saved plan then holds only its position, and every renderer prints it redacted).
+    pub importing: Option<V>,
     /// Instances this one depends on (for ordering, and recorded in state).
     pub dependencies: Vec<InstanceAddr>,
     pub create_before_destroy: bool,
@@ -120,7 +122,7 @@ impl<V> ChangeOf<V> {
             after: self.after.as_ref().map(&f),
             changed_paths: self.changed_paths.clone(),
             replace_paths: self.replace_paths.clone(),
-            importing: self.importing.clone(),
+            importing: self.importing.as_ref().map(&f),
             dependencies: self.dependencies.clone(),
             create_before_destroy: self.create_before_destroy,
             warnings: self.warnings.clone(),

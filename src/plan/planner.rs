@@ -274,8 +274,9 @@ struct WalkInput<'w> {
 /// expands each resource and plans each of its instances.
 struct Walk<'w> {
     read: WalkInput<'w>,
-    /// Import blocks: target instance → id.
-    imports: BTreeMap<InstanceAddr, String>,
+    /// Import blocks: target instance → id (a string, marked sensitive when computed from a
+    /// secret).
+    imports: BTreeMap<InstanceAddr, Value>,
     /// Objects an interrupted apply created but did not record, by the address they were for.
     recovered: BTreeMap<InstanceAddr, &'w JournalEntry>,
     actions_by_resource: HashMap<ResourceAddr, Vec<Action>>,
@@ -535,19 +536,24 @@ impl<'w> Walk<'w> {
         &mut self,
         r: &ResourceWalk<'_>,
         iaddr: &InstanceAddr,
-    ) -> Result<(Option<Value>, Option<String>), ()> {
+    ) -> Result<(Option<Value>, Option<Value>), ()> {
         if let Some(v) = self.read.prior.get(iaddr) {
             return Ok((Some(v.clone()), None));
         }
         let cc = || call_context(self.read.input, &r.provider, r.block, read_purpose(self.read.opts));
-        if let Some(id) = self.imports.get(iaddr) {
+        if let Some(id_value) = self.imports.get(iaddr) {
+            let id = id_value.as_str().expect("import_targets keeps string ids only");
             return match r.rt.import(&cc(), id).await {
-                Ok(v) => Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(id.clone()))),
+                Ok(v) => Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(id_value.clone()))),
                 Err(e) => {
-                    self.diags.push(
-                        Diagnostic::error(format!("Cannot import {iaddr} (id \"{id}\"): {}", e.message))
-                            .at_opt(import_span(self.read.input.config, iaddr)),
-                    );
+                    // The provider's message may quote the id it was given: a secret id is
+                    // neither named nor passed through.
+                    let message = if id_value.is_sensitive() {
+                        format!("Cannot import {iaddr} (id (sensitive value)): the provider refused the id")
+                    } else {
+                        format!("Cannot import {iaddr} (id \"{id}\"): {}", e.message)
+                    };
+                    self.diags.push(Diagnostic::error(message).at_opt(import_span(self.read.input.config, iaddr)));
                     Err(())
                 }
             };
@@ -557,7 +563,7 @@ impl<'w> Walk<'w> {
                 self.warnings.push(Diagnostic::warning(format!(
                     "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
                 )));
-                return Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(name.clone())));
+                return Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(Value::from(name.as_str()))));
             }
         }
         Ok((None, None))
@@ -1075,8 +1081,8 @@ fn target_closure(graph: &Graph, targets: &[AnyAddr]) -> Option<BTreeSet<Resourc
     Some(set)
 }
 
-/// Import blocks: target instance → evaluated id.
-fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BTreeMap<InstanceAddr, String> {
+/// Import blocks: target instance → evaluated id (a string; sensitive when computed from one).
+fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BTreeMap<InstanceAddr, Value> {
     let mut out = BTreeMap::new();
     for (path, module) in &config.modules {
         for imp in &module.imports {
@@ -1100,7 +1106,8 @@ fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BT
             match eval(&imp.id, &c) {
                 Ok(v) => match v.as_str() {
                     Some(s) if v.is_wholly_known() => {
-                        out.insert(to, s.to_string());
+                        let id = Value::from(s);
+                        out.insert(to, if v.contains_sensitive() { id.sensitive() } else { id });
                     }
                     _ => diags.push(
                         Diagnostic::error("Invalid import id: it must be a string known before apply").at(imp.id.span),

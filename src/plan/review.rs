@@ -123,8 +123,8 @@ fn change_differences(addr: &str, a: &ChangeRecord, b: &ChangeRecord) -> Vec<Str
     if a.importing != b.importing {
         out.push(format!(
             "{addr}: reviewed plan imports ID {}, fresh plan imports ID {}",
-            opt(&a.importing),
-            opt(&b.importing)
+            opt(&a.importing.as_ref().map(import_id_text)),
+            opt(&b.importing.as_ref().map(import_id_text))
         ));
     }
     let prev = |c: &ChangeRecord| c.previous_addr.as_ref().map(|p| p.to_string());
@@ -179,6 +179,15 @@ fn change_differences(addr: &str, a: &ChangeRecord, b: &ChangeRecord) -> Vec<Str
         out.push(format!("{addr}: and {} more differing attributes", total - MAX_PATHS_PER_INSTANCE));
     }
     out
+}
+
+/// A saved import id for a message: its text, or `(sensitive value)` (never saved).
+fn import_id_text(id: &WireValue) -> String {
+    let v = id.to_value();
+    match v.as_str() {
+        Some(s) if !v.contains_sensitive() => s.to_string(),
+        _ => "(sensitive value)".to_string(),
+    }
 }
 
 fn opt(s: &Option<String>) -> String {

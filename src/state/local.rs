@@ -130,7 +130,8 @@ impl LocalStore {
     /// A store for the state directory `dir` (created if missing). The database itself is
     /// opened on first use.
     pub fn open(dir: &Path) -> Result<LocalStore, StateError> {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir.display(), "cannot create the state directory", e))?;
+        super::private_fs::create_private_dir(dir)
+            .map_err(|e| io_error(dir.display(), "cannot create the state directory", e))?;
         let canonical =
             dir.canonicalize().map_err(|e| io_error(dir.display(), "cannot resolve the state directory", e))?;
         Ok(LocalStore { dir: dir.to_path_buf(), canonical, open_wait: DEFAULT_OPEN_WAIT, handle: OnceCell::new() })
@@ -208,6 +209,9 @@ async fn open_db(dir: &Path, wait: Duration) -> Result<Handle, StateError> {
             Err(e) => return Err(io_error(&location, "cannot open the state database", e)),
         }
     };
+    // sled creates its files with the process umask; the directory is 0700 already, and its
+    // files are made 0600 too so that a copy or a loosened directory does not expose them.
+    super::private_fs::tighten(&path).map_err(|e| io_error(&location, "cannot restrict the state files", e))?;
     let tree = |name: &str| db.open_tree(name).map_err(|e| io_error(&location, &format!("cannot open tree {name}"), e));
     Ok(Handle {
         resources: tree("resources")?,

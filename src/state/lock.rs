@@ -10,7 +10,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -102,10 +102,29 @@ fn unknown_holder(path: &Path) -> LockInfo {
 /// The LockInfo written in the lock file, if any (whether or not its holder is alive).
 pub fn read_holder(dir: &Path) -> Result<Option<LockInfo>, StateError> {
     let path = lock_path(dir);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(parse_holder(&text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err(&path, "cannot read the lock file", e)),
+    let mut file = match open_existing(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(lock_open_error(&path, e)),
+    };
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| io_err(&path, "cannot read the lock file", e))?;
+    Ok(parse_holder(&text))
+}
+
+/// Opens an existing lock file for reading, never through a symlink.
+fn open_existing(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path)
+}
+
+/// A symlinked lock file gets its own message: the user must remove it.
+fn lock_open_error(path: &Path, e: std::io::Error) -> StateError {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => StateError::Io {
+            location: path.display().to_string(),
+            reason: "the lock file is a symbolic link; Cairn refuses to follow it (remove it and retry)".into(),
+        },
+        _ => io_err(path, "cannot open the lock file", e),
     }
 }
 
@@ -113,10 +132,10 @@ pub fn read_holder(dir: &Path) -> Result<Option<LockInfo>, StateError> {
 /// [`acquire`] takes such a lock over.
 pub fn is_stale(dir: &Path) -> Result<bool, StateError> {
     let path = lock_path(dir);
-    let mut file = match File::open(&path) {
+    let mut file = match open_existing(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io_err(&path, "cannot open the lock file", e)),
+        Err(e) => return Err(lock_open_error(&path, e)),
     };
     let mut text = String::new();
     file.read_to_string(&mut text).map_err(|e| io_err(&path, "cannot read the lock file", e))?;
@@ -149,13 +168,20 @@ pub async fn acquire(dir: &Path, info: LockInfo, timeout: Duration) -> Result<Fi
 
 /// One attempt: `Ok(None)` when someone else holds the lock.
 fn try_acquire(path: &Path, info: &LockInfo) -> Result<Option<FileLockGuard>, StateError> {
+    // Never through a symlink: a planted `cairn.lock -> ~/.bashrc` would have its target
+    // truncated and overwritten with the lock record.
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(super::private_fs::FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| io_err(path, "cannot open the lock file", e))?;
+        .map_err(|e| lock_open_error(path, e))?;
+    // An existing lock file made under a looser umask.
+    file.set_permissions(std::fs::Permissions::from_mode(super::private_fs::FILE_MODE))
+        .map_err(|e| io_err(path, "cannot restrict the lock file", e))?;
     if !try_flock(&file).map_err(|e| io_err(path, "cannot lock", e))? {
         return Ok(None);
     }

@@ -20,6 +20,7 @@ pub mod codec;
 pub mod gcs;
 pub mod local;
 pub mod lock;
+pub mod private_fs;
 
 pub const FORMAT_VERSION: u32 = 1;
 

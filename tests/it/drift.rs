@@ -129,7 +129,7 @@ resource "fake_thing" "y" {{ name = "existing-y" }}
     let c = common(s.path(), cloud.registry());
     let p = plan(&c).await;
     let x = p.changes.iter().find(|ch| ch.addr.to_string() == "fake_thing.x").unwrap();
-    assert_eq!(x.importing.as_deref(), Some(ids[0].as_str()));
+    assert_eq!(x.importing.as_ref().and_then(|v| v.as_str()), Some(ids[0].as_str()));
     assert_eq!(x.action, Action::NoOp);
     assert_eq!(p.counts().import, 1);
 

@@ -82,3 +82,64 @@ async fn stale_lock_is_reported_and_force_unlock_clears_it() {
     let o = run_cairn(&["apply", s.path().to_str().unwrap(), "--auto-approve"], s.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// Runs the binary under umask 022 (a CI runner's usual default).
+fn cairn_umask_022(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(cairn_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run cairn")
+}
+
+/// Every directory under state/ is 0700 and every file 0600, whatever the umask: the state
+/// holds the fingerprint key, the journal and the lock record.
+#[test]
+fn state_files_are_owner_only_under_umask_022() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n")]);
+    let o = cairn_umask_022(&["apply", ".", "--auto-approve"], s.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut seen = 0;
+    let mut stack = vec![s.path().join("state")];
+    while let Some(p) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", p.display());
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", p.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "the state database and lock file were checked");
+    // A state directory made looser by hand is tightened on the next run.
+    std::fs::set_permissions(s.path().join("state"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = cairn_umask_022(&["plan", "."], s.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mode = std::fs::metadata(s.path().join("state")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
+
+/// A symlinked state/cairn.lock is refused with a clear error, and its target is untouched.
+#[test]
+fn symlinked_lock_file_is_refused_and_its_target_untouched() {
+    let s = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n")]);
+    let target = s.path().join("precious.txt");
+    std::fs::write(&target, "do not truncate me\n").unwrap();
+    std::fs::create_dir_all(s.path().join("state")).unwrap();
+    std::os::unix::fs::symlink(&target, s.path().join("state/cairn.lock")).unwrap();
+    for args in [vec!["apply", ".", "--auto-approve"], vec!["plan", "."]] {
+        let o = run_cairn(&args, s.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("cairn.lock") && err.contains("symbolic link"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "do not truncate me\n");
+}

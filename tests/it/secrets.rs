@@ -106,3 +106,117 @@ async fn secrets_never_reach_disk_or_output() {
     }
     assert!(rendered.contains("(sensitive value)"));
 }
+
+/// Runs the binary with `TF_VAR_<name>` set, returning stdout + stderr.
+fn cairn_with_var(args: &[&str], var: (&str, &str)) -> (std::process::Output, String) {
+    let o = std::process::Command::new(cairn_bin())
+        .args(args)
+        .env(format!("TF_VAR_{}", var.0), var.1)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let printed = stdout(&o) + &stderr(&o);
+    (o, printed)
+}
+
+/// An import id computed from a secret (random_password's id *is* the password): not in the
+/// plan in any format, not in the saved plan, not in `show` in any format.
+#[test]
+fn sensitive_import_id_is_never_printed_or_saved() {
+    let secret_pw = "IMPORTED-PW-6b1c2d";
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
+variable "pw" {
+  type      = string
+  sensitive = true
+}
+import {
+  to = random_password.db
+  id = var.pw
+}
+resource "random_password" "db" {
+  length = 18
+}
+"#,
+    )]);
+    let dir = s.path().to_str().unwrap();
+    let planfile = s.path().join("p.cairnplan");
+    let pf = planfile.to_str().unwrap();
+    let mut printed = String::new();
+    for args in [
+        vec!["plan", dir, "--out", pf],
+        vec!["plan", dir, "--format", "json"],
+        vec!["plan", dir, "--format", "markdown"],
+        vec!["show", pf],
+        vec!["show", pf, "--json"],
+        vec!["show", pf, "--format", "markdown"],
+    ] {
+        let (o, out) = cairn_with_var(&args, ("pw", secret_pw));
+        assert!(o.status.success(), "{args:?}: {out}");
+        printed += &out;
+    }
+    assert!(printed.contains("(imported from (sensitive value))"), "{printed}");
+    assert!(printed.contains("import ID (sensitive value)"), "{printed}");
+    assert!(printed.contains("\"id_sensitive\": true"), "{printed}");
+    assert!(!printed.contains(secret_pw), "the import id leaked: {printed}");
+    assert!(!contains(&std::fs::read(&planfile).unwrap(), secret_pw), "the import id is in the plan file");
+
+    // Applying the saved plan still imports: the id is evaluated again from the variable.
+    let (o, out) = cairn_with_var(&["-C", dir, "apply", pf], ("pw", secret_pw));
+    assert!(o.status.success(), "{out}");
+    assert!(!out.contains(secret_pw), "{out}");
+}
+
+/// A provider refusing a secret import id does not get to quote it in its error.
+#[test]
+fn refused_sensitive_import_id_is_not_quoted() {
+    let secret_id = "NOT*BASE64*SECRET-77aa";
+    let s = TestStack::new(&[(
+        "main.tf",
+        r#"
+variable "rid" {
+  type      = string
+  sensitive = true
+}
+import {
+  to = random_id.x
+  id = var.rid
+}
+resource "random_id" "x" {
+  byte_length = 4
+}
+"#,
+    )]);
+    let (o, out) = cairn_with_var(&["plan", s.path().to_str().unwrap()], ("rid", secret_id));
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("Cannot import random_id.x (id (sensitive value))"), "{out}");
+    assert!(!out.contains(secret_id), "the import id leaked: {out}");
+}
+
+/// A `.tfvars` file that sets a sensitive variable is located but never quoted by a syntax
+/// error: neither on the secret's own line nor on a neighbouring one, nor in JSON form.
+#[test]
+fn tfvars_syntax_errors_do_not_quote_sensitive_values() {
+    let secret = "TFVARS-SECRET-31c4";
+    let main_tf = "variable \"token\" {\n  type      = string\n  sensitive = true\n}\nvariable \"region\" {\n  type = string\n}\n";
+    let cases = [
+        ("terraform.tfvars", format!("region = \"eu\"\ntoken = \"{secret}\" ]\n"), "terraform.tfvars:2:"),
+        ("terraform.tfvars", format!("token = \"{secret}\"\nregion = = \"eu\"\n"), "terraform.tfvars:2:"),
+        ("terraform.tfvars", format!("token = <<EOT\n{secret}\nEOT\nregion = \"eu\n"), "terraform.tfvars:"),
+        ("terraform.tfvars.json", format!("{{\"token\": \"{secret}\",\n \"region\": }}\n"), "terraform.tfvars.json:2:"),
+    ];
+    for (name, text, location) in cases {
+        let s = TestStack::new(&[("main.tf", main_tf), (name, &text)]);
+        let o = run_cairn(&["plan", "."], s.path());
+        let printed = stdout(&o) + &stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {printed}");
+        assert!(printed.contains("Syntax error in variables file"), "{printed}");
+        assert!(printed.contains(location), "{name}: not located: {printed}");
+        assert!(!printed.contains(secret), "{name}: the secret was quoted: {printed}");
+    }
+    // A file that sets no sensitive variable is still quoted, as before.
+    let s = TestStack::new(&[("main.tf", main_tf), ("terraform.tfvars", "region = = \"eu\"\n")]);
+    let o = run_cairn(&["plan", "."], s.path());
+    assert!(stderr(&o).contains("region = = \"eu\""), "{}", stderr(&o));
+}

@@ -106,7 +106,7 @@ fn change_json(
     after: Option<&Value>,
     absent_unknown: Json,
     replace_paths: &[AttrPath],
-    importing: Option<&str>,
+    importing: Option<&Value>,
 ) -> Json {
     let mut change = Map::new();
     change.insert("actions".into(), json!(action.terraform_actions()));
@@ -118,8 +118,15 @@ fn change_json(
     if !replace_paths.is_empty() {
         change.insert("replace_paths".into(), Json::Array(replace_paths.iter().map(path_json).collect()));
     }
-    if let Some(id) = importing {
-        change.insert("importing".into(), json!({ "id": id }));
+    // A secret id is left out, flagged the way Terraform flags sensitive values.
+    match importing {
+        Some(id) if id.contains_sensitive() => {
+            change.insert("importing".into(), json!({ "id": null, "id_sensitive": true }));
+        }
+        Some(id) => {
+            change.insert("importing".into(), json!({ "id": id.as_str() }));
+        }
+        None => {}
     }
     Json::Object(change)
 }
@@ -154,7 +161,7 @@ fn resource_changes(plan: &Plan) -> Json {
                         c.after.as_ref(),
                         json!({}),
                         &c.replace_paths,
-                        c.importing.as_deref(),
+                        c.importing.as_ref(),
                     ),
                 );
                 if let Some(reason) = c.reason {

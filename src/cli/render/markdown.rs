@@ -129,7 +129,10 @@ fn change_details(c: &ResourceChange) -> String {
         _ => {}
     }
     if let Some(id) = &c.importing {
-        parts.push(format!("import ID {}", code(id)));
+        match id.as_str() {
+            Some(s) if !id.contains_sensitive() => parts.push(format!("import ID {}", code(s))),
+            _ => parts.push("import ID (sensitive value)".to_string()),
+        }
     }
     if let Some(prev) = &c.previous_addr {
         parts.push(format!("moved from {}", code(&prev.to_string())));

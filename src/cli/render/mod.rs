@@ -87,12 +87,21 @@ pub(crate) fn headline(c: &ResourceChange) -> (String, Vec<String>) {
         reasons.push(format!("(because {why})"));
     }
     if let Some(id) = &c.importing {
-        reasons.push(format!("(imported from {})", serde_json::Value::String(id.clone())));
+        reasons.push(format!("(imported from {})", import_id_text(id)));
     }
     if let Some(prev) = &c.previous_addr {
         reasons.push(format!("(moved from {prev})"));
     }
     (what, reasons)
+}
+
+/// An import id as the plan quotes it: `"projects/p/topics/t"`, or `(sensitive value)` when the
+/// id was computed from a secret.
+pub(crate) fn import_id_text(id: &crate::lang::value::Value) -> String {
+    match id.as_str() {
+        Some(s) if !id.contains_sensitive() => serde_json::Value::String(s.to_string()).to_string(),
+        _ => "(sensitive value)".to_string(),
+    }
 }
 
 /// Why an instance is deleted, in Terraform's words (`random_id.x is not in configuration`).
