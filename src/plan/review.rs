@@ -120,7 +120,9 @@ fn change_differences(addr: &str, a: &ChangeRecord, b: &ChangeRecord) -> Vec<Str
         return vec![format!("{addr}: reviewed plan had {wa}, fresh plan has {wb}")];
     }
     let mut out = Vec::new();
-    if a.importing != b.importing {
+    // Compared as values (a secret id by its fingerprint), not as saved shapes: a plan read
+    // back from its file and one made now hold the same id in different wire forms.
+    if !same(rebuild(&a.importing).as_ref(), rebuild(&b.importing).as_ref()) {
         out.push(format!(
             "{addr}: reviewed plan imports ID {}, fresh plan imports ID {}",
             opt(&a.importing.as_ref().map(import_id_text)),
