@@ -479,21 +479,7 @@ mod tests {
 
     #[test]
     fn plans_without_a_stack_still_read() {
-        let plan = Plan {
-            mode: PlanMode::Normal,
-            lineage: "l".into(),
-            serial: 0,
-            config_hash: "h".into(),
-            variables: BTreeMap::new(),
-            sensitive_variables: vec![],
-            changes: vec![],
-            drift: vec![],
-            output_changes: vec![],
-            checks: vec![],
-            prior_state: State::new(),
-            targets: vec![],
-            warnings: vec![],
-        };
+        let plan = Plan { variables: BTreeMap::new(), ..empty_plan() };
         let mut json = serde_json::to_value(PlanFile::from_plan(&plan, &[], true, &[7; 32])).expect("serialise");
         assert!(json.get("stack").is_none(), "an unset stack is not written");
         if let Some(m) = json.as_object_mut() {
