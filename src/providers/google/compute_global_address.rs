@@ -134,30 +134,7 @@ impl ComputeCollection for GlobalAddresses {
     fn customize_plan(schema: &Schema, shared: &Shared, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         cc::plan_align_refs(p, schema, &REFS);
         cc::plan_identity(p, shared, COLLECTION);
-        let replacing = p.prior.is_none() || !p.requires_replace.is_empty();
-        let prior = if replacing { None } else { p.prior.clone() };
-        let labels_changed = replacing
-            || prior.as_ref().is_some_and(|prior| {
-                !crate::schema::diff::values_equal(
-                    prior.get("labels").unwrap_or(&Value::Null),
-                    p.planned.get("labels").unwrap_or(&Value::Null),
-                )
-            });
-        if labels_changed {
-            let configured = p.planned.get("labels").cloned();
-            let effective = fields::effective_after(
-                prior.as_ref().and_then(|x| x.get("effective_labels")),
-                prior.as_ref().and_then(|x| x.get("labels")),
-                configured.as_ref(),
-            );
-            set(&mut p.planned, "effective_labels", effective);
-            let terraform_labels =
-                configured.filter(|v| v.as_map().is_some()).unwrap_or(Value::object(BTreeMap::new()));
-            set(&mut p.planned, "terraform_labels", terraform_labels);
-            if !replacing {
-                set(&mut p.planned, "label_fingerprint", Value::unknown());
-            }
-        }
+        cc::plan_labels(p);
         Ok(Vec::new())
     }
 
