@@ -106,6 +106,10 @@ impl Interrupt {
     pub fn begin_applying(&self) -> bool {
         self.move_phase(PREPARING, APPLYING) || self.move_phase(PROMPTING, APPLYING) || self.applying()
     }
+    /// Resolves once a signal has arrived.
+    pub async fn signalled(&self) {
+        wait_for_level(self, 1).await
+    }
     fn applying(&self) -> bool {
         self.0.phase.load(std::sync::atomic::Ordering::SeqCst) == APPLYING
     }

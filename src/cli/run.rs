@@ -71,10 +71,15 @@ pub async fn run(cli: Cli, console: &mut Console, mut stop: Stop) -> u8 {
         None => GoogleOptions::from_env(),
     };
     let interrupt = stop.interrupt.clone();
-    let ended = tokio::select! {
-        biased;
-        at_prompt = stop.cancelled() => Ended::Cancelled { at_prompt },
-        result = dispatch(cli, console, Registry::standard(google), &interrupt) => Ended::Done(result),
+    // The standalone emulator stops itself on a signal, gracefully (it persists its data).
+    let ended = if matches!(cli.command, Command::Emulator { .. }) {
+        Ended::Done(dispatch(cli, console, Registry::standard(google), &interrupt).await)
+    } else {
+        tokio::select! {
+            biased;
+            at_prompt = stop.cancelled() => Ended::Cancelled { at_prompt },
+            result = dispatch(cli, console, Registry::standard(google), &interrupt) => Ended::Done(result),
+        }
     };
     let code = match ended {
         Ended::Done(Ok(code)) => code,
@@ -375,7 +380,7 @@ pub async fn dispatch(
                 operation_duration: parse_duration(&operation_duration)?,
             };
             console.errln(&format!("Point Cairn at it with CAIRN_GCP_EMULATOR=http://{listen} (Ctrl-C stops it)."));
-            crate::emulator::serve(cfg).await.map_err(|e| OpError::msg(e.to_string()))?;
+            crate::emulator::serve(cfg, interrupt.signalled()).await.map_err(|e| OpError::msg(e.to_string()))?;
             Ok(0)
         }
         Command::Graph { dir, all } => {
