@@ -32,5 +32,14 @@ fn main() -> ExitCode {
         }
     };
     let mut console = Console::std(color);
-    ExitCode::from(runtime.block_on(cli::run(parsed, &mut console)))
+    ExitCode::from(runtime.block_on(async {
+        let stop = match cli::Stop::listen() {
+            Ok(stop) => stop,
+            Err(e) => {
+                eprintln!("Error: cannot handle SIGINT and SIGTERM: {e}");
+                return 1;
+            }
+        };
+        cli::run(parsed, &mut console, stop).await
+    }))
 }

@@ -31,19 +31,87 @@ use crate::state::{
 
 pub use progress::{ApplyEvent, Lines, Progress, Silent};
 
-/// Shared between the command and the signal handler: 1 = stop scheduling, 2 = stop now.
+/// Shared between the command and the signal handler. Its level: 1 = stop scheduling, 2 = stop
+/// now. Its phase says what a signal does: before the first step starts (planning, the approval
+/// prompt) it cancels the whole operation, which has changed nothing yet; once steps may be in
+/// flight it only raises the level, so that they finish and are recorded.
 #[derive(Clone, Default)]
-pub struct Interrupt(Arc<std::sync::atomic::AtomicU8>);
+pub struct Interrupt(Arc<InterruptState>);
+
+#[derive(Default)]
+struct InterruptState {
+    level: std::sync::atomic::AtomicU8,
+    phase: std::sync::atomic::AtomicU8,
+}
+
+const PREPARING: u8 = 0;
+const PROMPTING: u8 = 1;
+const APPLYING: u8 = 2;
+const CANCELLED: u8 = 3;
+
+/// What a signal did to the operation.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Signalled {
+    /// Nothing had started: the operation is to be dropped (`at_prompt`: while asking for
+    /// approval).
+    Cancel { at_prompt: bool },
+    /// Steps may be in flight: the level rose to this.
+    Raised(u8),
+}
 
 impl Interrupt {
     pub fn new() -> Self {
         Self::default()
     }
     pub fn raise(&self) -> u8 {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+        use std::sync::atomic::Ordering::SeqCst;
+        // Saturating: the 256th signal must not wrap the level back to "carry on".
+        let before = self.0.level.fetch_update(SeqCst, SeqCst, |l| Some(l.saturating_add(1)));
+        before.unwrap_or_else(|l| l).saturating_add(1)
     }
     pub fn level(&self) -> u8 {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
+        self.0.level.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn move_phase(&self, from: u8, to: u8) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.0.phase.compare_exchange(from, to, SeqCst, SeqCst).is_ok()
+    }
+    /// A signal arrived. One atomic step decides between cancelling and raising, so a signal
+    /// that races [`Interrupt::begin_applying`] either cancels before any step starts or lets
+    /// the steps that started finish.
+    pub fn signal(&self) -> Signalled {
+        use std::sync::atomic::Ordering::SeqCst;
+        let level = self.raise();
+        loop {
+            match self.0.phase.load(SeqCst) {
+                APPLYING => return Signalled::Raised(level),
+                CANCELLED => return Signalled::Cancel { at_prompt: false },
+                phase if self.move_phase(phase, CANCELLED) => {
+                    return Signalled::Cancel { at_prompt: phase == PROMPTING }
+                }
+                _ => {}
+            }
+        }
+    }
+    /// Marks the approval prompt as showing (or no longer), for what a signal then says.
+    pub fn prompting(&self, showing: bool) {
+        if showing {
+            self.move_phase(PREPARING, PROMPTING);
+        } else {
+            self.move_phase(PROMPTING, PREPARING);
+        }
+    }
+    /// Steps are about to start: from now on a signal lets them finish. False when a signal
+    /// already cancelled the operation, which must then start nothing.
+    pub fn begin_applying(&self) -> bool {
+        self.move_phase(PREPARING, APPLYING) || self.move_phase(PROMPTING, APPLYING) || self.applying()
+    }
+    /// Resolves once a signal has arrived.
+    pub async fn signalled(&self) {
+        wait_for_level(self, 1).await
+    }
+    fn applying(&self) -> bool {
+        self.0.phase.load(std::sync::atomic::Ordering::SeqCst) == APPLYING
     }
 }
 
@@ -105,6 +173,13 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let changes: Vec<&ResourceChange> = plan.changes.iter().collect();
     let mut state = plan.prior_state.clone();
     let mut outcome = ApplyOutcome::default();
+    if !input.interrupt.begin_applying() {
+        // A signal cancelled the command before this started; its caller is being dropped.
+        outcome.interrupted = true;
+        outcome.skipped = changes.iter().map(|c| c.addr.clone()).collect();
+        outcome.state = state;
+        return Ok(outcome);
+    }
 
     // A refresh-only apply, or a plan whose refresh changed what state holds, first records
     // the refreshed objects. Only then is the stored state read whole (to compare it; it is not
@@ -856,5 +931,30 @@ mod tests {
         assert_eq!(i.raise(), 2);
         assert_eq!(step_action(Action::DeleteThenCreate, Step::Main), Action::Create);
         assert_eq!(step_action(Action::CreateThenDelete, Step::DeleteOld), Action::Delete);
+        for _ in 0..300 {
+            i.raise();
+        }
+        assert_eq!(i.level(), u8::MAX, "the level saturates instead of wrapping to 0");
+    }
+
+    #[test]
+    fn a_signal_cancels_until_steps_begin_and_only_raises_the_level_after() {
+        let before = Interrupt::new();
+        assert_eq!(before.signal(), Signalled::Cancel { at_prompt: false });
+        assert!(!before.begin_applying(), "a cancelled operation starts no step");
+        assert_eq!(before.signal(), Signalled::Cancel { at_prompt: false });
+
+        let prompt = Interrupt::new();
+        prompt.prompting(true);
+        assert_eq!(prompt.signal(), Signalled::Cancel { at_prompt: true });
+        assert!(!prompt.begin_applying());
+
+        let answered = Interrupt::new();
+        answered.prompting(true);
+        answered.prompting(false);
+        assert!(answered.begin_applying());
+        assert!(answered.begin_applying(), "beginning twice is still applying");
+        assert_eq!(answered.signal(), Signalled::Raised(1));
+        assert_eq!(answered.signal(), Signalled::Raised(2));
     }
 }

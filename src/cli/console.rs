@@ -11,7 +11,15 @@ pub struct Console {
     pub interactive: bool,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
-    input: Box<dyn BufRead + Send>,
+    input: Input,
+}
+
+/// Where answers come from.
+enum Input {
+    /// The process's standard input, read on a thread of its own so that waiting for a person
+    /// never blocks the runtime (a signal must be able to cancel the wait).
+    Stdin,
+    Buffer(std::io::Cursor<Vec<u8>>),
 }
 
 impl Console {
@@ -22,7 +30,7 @@ impl Console {
             interactive: std::io::stdin().is_terminal(),
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
-            input: Box::new(std::io::BufReader::new(std::io::stdin())),
+            input: Input::Stdin,
         }
     }
 
@@ -34,7 +42,7 @@ impl Console {
             interactive,
             out: Box::new(SharedBuf(captured.out.clone())),
             err: Box::new(SharedBuf(captured.err.clone())),
-            input: Box::new(std::io::Cursor::new(input.as_bytes().to_vec())),
+            input: Input::Buffer(std::io::Cursor::new(input.as_bytes().to_vec())),
         };
         (console, captured)
     }
@@ -62,11 +70,30 @@ impl Console {
         let _ = self.out.flush();
     }
 
-    /// One line of input as typed (line ending included); empty at end of input.
-    pub fn read_line(&mut self) -> String {
-        let mut answer = String::new();
-        let _ = self.input.read_line(&mut answer);
-        answer
+    /// One line of input as typed (line ending included); empty at end of input or when it
+    /// cannot be read.
+    pub async fn read_line(&mut self) -> String {
+        match &mut self.input {
+            Input::Buffer(buffer) => {
+                let mut answer = String::new();
+                let _ = buffer.read_line(&mut answer);
+                answer
+            }
+            Input::Stdin => {
+                // A plain thread, not `spawn_blocking`: if the wait is cancelled the read stays
+                // blocked, and the runtime would wait for a blocking task at shutdown.
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let spawned = std::thread::Builder::new().name("cairn-stdin".into()).spawn(move || {
+                    let mut answer = String::new();
+                    let _ = std::io::stdin().lock().read_line(&mut answer);
+                    let _ = tx.send(answer);
+                });
+                match spawned {
+                    Ok(_) => rx.await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                }
+            }
+        }
     }
 }
 

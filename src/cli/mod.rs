@@ -7,7 +7,9 @@ pub mod console;
 pub mod diagnostics;
 pub mod render;
 pub mod run;
+pub mod signals;
 
 pub use args::{parse, Cli, ParseFailure};
 pub use console::Console;
 pub use run::{init_logging, run, use_color};
+pub use signals::Stop;

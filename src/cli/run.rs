@@ -9,6 +9,7 @@ use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts};
 use super::console::Console;
 use super::diagnostics::render_diagnostics;
 use super::render::{json as rjson, markdown as rmd, text as rtext, HealthOptions, ModuleSources, RenderOptions};
+use super::signals::Stop;
 use crate::apply::{ApplyOutcome, Interrupt, Lines};
 use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use crate::lang::diag::{Diagnostics, SourceMap};
@@ -45,8 +46,9 @@ pub fn init_logging(verbose: u8, color: bool) {
 }
 
 /// Runs one parsed command line to its exit code: starts the embedded emulator when asked,
-/// builds the provider registry, dispatches, and reports a failure.
-pub async fn run(cli: Cli, console: &mut Console) -> u8 {
+/// builds the provider registry, dispatches, and reports a failure. A signal that `stop`
+/// reports as cancelling drops the command (its state lock with it) and exits 1.
+pub async fn run(cli: Cli, console: &mut Console, mut stop: Stop) -> u8 {
     let emulator = if cli.emulator && !matches!(cli.command, Command::Emulator { .. }) {
         let stack = stack_dir(&cli.chdir, cli.command.stack_arg());
         match embedded_emulator(&stack, cli.emulator_scenario.clone()).await {
@@ -68,17 +70,42 @@ pub async fn run(cli: Cli, console: &mut Console) -> u8 {
         Some(h) => GoogleOptions { emulator: Some(h.endpoint()) },
         None => GoogleOptions::from_env(),
     };
-    let result = dispatch(cli, console, Registry::standard(google)).await;
-    if let Some(h) = emulator {
-        h.shutdown().await;
-    }
-    match result {
-        Ok(code) => code,
-        Err(e) => {
+    let interrupt = stop.interrupt.clone();
+    // The standalone emulator stops itself on a signal, gracefully (it persists its data).
+    let ended = if matches!(cli.command, Command::Emulator { .. }) {
+        Ended::Done(dispatch(cli, console, Registry::standard(google), &interrupt).await)
+    } else {
+        tokio::select! {
+            biased;
+            at_prompt = stop.cancelled() => Ended::Cancelled { at_prompt },
+            result = dispatch(cli, console, Registry::standard(google), &interrupt) => Ended::Done(result),
+        }
+    };
+    let code = match ended {
+        Ended::Done(Ok(code)) => code,
+        Ended::Done(Err(e)) => {
             report(&e, console);
             1
         }
+        Ended::Cancelled { at_prompt: true } => {
+            console.outln("\nApply cancelled.");
+            1
+        }
+        Ended::Cancelled { at_prompt: false } => {
+            console.errln("\nInterrupt received: operation stopped before it changed anything.");
+            1
+        }
+    };
+    if let Some(h) = emulator {
+        h.shutdown().await;
     }
+    code
+}
+
+/// How a command ended: by itself, or cancelled by a signal.
+enum Ended {
+    Done(Result<u8, OpError>),
+    Cancelled { at_prompt: bool },
 }
 
 /// Starts the embedded emulator for `--emulator`, keeping its data beside the stack's state.
@@ -222,7 +249,12 @@ fn render_health(
 }
 
 /// Calls the operation a command names and renders its result; `Err` is reported by `run`.
-pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Result<u8, OpError> {
+pub async fn dispatch(
+    cli: Cli,
+    console: &mut Console,
+    registry: Registry,
+    interrupt: &Interrupt,
+) -> Result<u8, OpError> {
     let chdir = cli.chdir;
     let color = console.color;
     match cli.command {
@@ -265,7 +297,7 @@ pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Re
         Command::Apply { target_path, opts, auto_approve, reviewed_plan } => {
             let (dir, planfile) = apply_paths(&chdir, target_path, reviewed_plan.is_some());
             let request = ApplyRequest { dir, planfile, reviewed_plan, opts, auto_approve, mode: PlanMode::Normal };
-            run_apply(request, console, &registry).await
+            run_apply(request, console, &registry, interrupt).await
         }
         Command::Destroy { dir, opts, auto_approve } => {
             let request = ApplyRequest {
@@ -276,7 +308,7 @@ pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Re
                 auto_approve,
                 mode: PlanMode::Destroy,
             };
-            run_apply(request, console, &registry).await
+            run_apply(request, console, &registry, interrupt).await
         }
         Command::Drift { dir, vars, format, lock_timeout } => {
             let mut a = ops::PlanArgs::new(common(stack_dir(&chdir, dir), &vars, &lock_timeout, &registry)?);
@@ -348,7 +380,7 @@ pub async fn dispatch(cli: Cli, console: &mut Console, registry: Registry) -> Re
                 operation_duration: parse_duration(&operation_duration)?,
             };
             console.errln(&format!("Point Cairn at it with CAIRN_GCP_EMULATOR=http://{listen} (Ctrl-C stops it)."));
-            crate::emulator::serve(cfg).await.map_err(|e| OpError::msg(e.to_string()))?;
+            crate::emulator::serve(cfg, interrupt.signalled()).await.map_err(|e| OpError::msg(e.to_string()))?;
             Ok(0)
         }
         Command::Graph { dir, all } => {
@@ -489,8 +521,9 @@ pub fn approval(auto_approve: bool, interactive: bool) -> Approval {
     }
 }
 
-/// Shows the plan and obtains approval for it.
-fn confirm(plan: &Plan, auto_approve: bool, console: &mut Console) -> bool {
+/// Shows the plan and obtains approval for it. While it waits for an answer, a signal cancels
+/// the command (see [`super::signals`]).
+async fn confirm(plan: &Plan, auto_approve: bool, console: &mut Console, interrupt: &Interrupt) -> bool {
     console.out(&rtext::plan_text(plan, &RenderOptions { color: console.color }));
     match approval(auto_approve, console.interactive) {
         Approval::Given => true,
@@ -503,7 +536,10 @@ fn confirm(plan: &Plan, auto_approve: bool, console: &mut Console) -> bool {
                 "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ",
             );
             console.flush();
-            console.read_line().trim() == "yes"
+            interrupt.prompting(true);
+            let answer = console.read_line().await;
+            interrupt.prompting(false);
+            answer.trim() == "yes"
         }
     }
 }
@@ -516,26 +552,24 @@ pub fn interrupt_message(raised: u8) -> &'static str {
     }
 }
 
-async fn run_apply(request: ApplyRequest, console: &mut Console, registry: &Registry) -> Result<u8, OpError> {
-    let interrupt = Interrupt::new();
-    let signal = interrupt.clone();
-    tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("{}", interrupt_message(signal.raise()));
-        }
-    });
+async fn run_apply(
+    request: ApplyRequest,
+    console: &mut Console,
+    registry: &Registry,
+    interrupt: &Interrupt,
+) -> Result<u8, OpError> {
     let color = console.color;
     let from_file = request.planfile.is_some();
     let args = ops::ApplyArgs {
         plan: plan_args(request.dir, &request.opts, request.mode, registry)?,
         planfile: request.planfile,
         reviewed_planfile: request.reviewed_plan,
-        interrupt,
+        interrupt: interrupt.clone(),
         progress: Arc::new(Lines::new(color)),
         heartbeat: Duration::from_secs(10),
     };
     let auto_approve = request.auto_approve;
-    let r = ops::apply(args, &mut |plan: &Plan| confirm(plan, auto_approve, console)).await?;
+    let r = ops::apply_asking(args, async |plan: &Plan| confirm(plan, auto_approve, console, interrupt).await).await?;
     // The plan text (shown unless a saved plan is applied with changes) lists the plan's own
     // warnings.
     let plan_text_shown = !from_file || r.outcome.is_none();
@@ -632,7 +666,7 @@ mod tests {
     /// Runs a command line against the built-in providers, answering a prompt with `input`.
     async fn cairn(args: &[&str], input: &str, interactive: bool) -> (Result<u8, OpError>, Captured) {
         let (mut console, captured) = Console::captured(input, interactive);
-        let result = dispatch(cli(args), &mut console, Registry::builtin()).await;
+        let result = dispatch(cli(args), &mut console, Registry::builtin(), &Interrupt::new()).await;
         (result, captured)
     }
 
@@ -841,7 +875,7 @@ mod tests {
         let (r, _) = cairn(&["plan", missing.to_str().unwrap(), "-detailed-exitcode"], "", false).await;
         assert!(r.unwrap_err().to_string().contains("does not exist"));
         let (mut console, captured) = Console::captured("", false);
-        assert_eq!(run(cli(&["validate", missing.to_str().unwrap()]), &mut console).await, 1);
+        assert_eq!(run(cli(&["validate", missing.to_str().unwrap()]), &mut console, Stop::unhandled()).await, 1);
         assert!(captured.stderr().starts_with("Error: stack directory "), "{}", captured.stderr());
     }
 

@@ -235,11 +235,12 @@ impl EmulatorHandle {
     }
 }
 
-/// Runs an emulator until Ctrl-C (for `cairn emulator`).
-pub async fn serve(cfg: EmulatorConfig) -> Result<(), EmulatorError> {
+/// Runs an emulator until `shutdown` resolves (for `cairn emulator`: on SIGINT or SIGTERM), then
+/// stops it gracefully, persisting its data.
+pub async fn serve(cfg: EmulatorConfig, shutdown: impl std::future::Future<Output = ()>) -> Result<(), EmulatorError> {
     let handle = Emulator::start(cfg).await?;
     eprintln!("Cairn emulator listening on {}", handle.endpoint());
-    let waited = tokio::signal::ctrl_c().await;
+    shutdown.await;
     handle.shutdown().await;
-    waited.map_err(EmulatorError::Serve)
+    Ok(())
 }

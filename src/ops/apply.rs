@@ -34,6 +34,15 @@ pub struct ApplyResult {
 
 /// Plans (or loads a saved plan), asks `confirm`, and applies — all under one state lock.
 pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Send)) -> Result<ApplyResult, OpError> {
+    apply_asking(args, async |plan: &Plan| confirm(plan)).await
+}
+
+/// [`apply`] with a confirmation that waits without blocking the runtime (a person at the
+/// prompt), so that a signal can cancel the command while it waits.
+pub async fn apply_asking(
+    args: ApplyArgs,
+    mut confirm: impl AsyncFnMut(&Plan) -> bool,
+) -> Result<ApplyResult, OpError> {
     if args.reviewed_planfile.is_some() && args.planfile.is_none() {
         return Err(OpError::msg(
             "--reviewed-plan compares a saved plan with the reviewed one: make a fresh plan with `cairn plan -out FRESH` and run `cairn apply FRESH --reviewed-plan REVIEWED`",
@@ -107,7 +116,7 @@ pub async fn apply(args: ApplyArgs, confirm: &mut (dyn FnMut(&Plan) -> bool + Se
     if !(plan.has_changes() || records_drift) {
         return Ok(ApplyResult { plan, outcome: None, approved: true, warnings, sources });
     }
-    if !from_file && !confirm(&plan) {
+    if !from_file && !confirm(&plan).await {
         return Ok(ApplyResult { plan, outcome: None, approved: false, warnings, sources });
     }
     let key = store.fingerprint_key().await?;

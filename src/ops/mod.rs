@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use apply::{apply, ApplyArgs, ApplyResult};
+pub use apply::{apply, apply_asking, ApplyArgs, ApplyResult};
 pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
 pub use plan::{plan, PlanArgs, PlanOutput};
 pub use state_cmds::{

@@ -28,5 +28,6 @@ mod locking;
 mod malformed;
 mod planfile;
 mod secrets;
+mod signals;
 mod staging;
 mod tidy;
