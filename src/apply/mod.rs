@@ -625,7 +625,10 @@ fn start_step(
                     } else {
                         match rt.create(&cc, &planned, &config_value).await {
                             Err(e) if e.already_exists => match &earlier_create {
-                                Some(name) => adopt_interrupted_create(rt.as_ref(), &cc, name).await.map_err(|read| {
+                                Some(name) => adopt_interrupted_create(rt.as_ref(), &cc, name)
+                                    .await
+                                    .map(|v| keep_secrets_sent(rt.schema(), v, &planned))
+                                    .map_err(|read| {
                                     crate::providers::ProviderError {
                                         message: format!(
                                             "{}; an interrupted apply was creating \"{name}\", and reading it failed: {}",
@@ -705,6 +708,23 @@ async fn adopt_interrupted_create(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// An adopted object read back by name, with the sensitive arguments the interrupted create
+/// sent and no read returns (a SQL user's password): those are what this create sends too, and
+/// without them the next plan would set them again, never converging.
+fn keep_secrets_sent(schema: &crate::schema::Schema, mut read: Value, planned: &Value) -> Value {
+    for (name, attr) in &schema.attributes {
+        if !attr.sensitive || attr.write_only {
+            continue;
+        }
+        let sent = planned.get(name).filter(|v| !v.is_null() && !v.contains_unknown());
+        let unread = read.get(name).is_none_or(Value::is_null);
+        if let (Some(sent), true, Some(m)) = (sent, unread, read.map_mut()) {
+            m.insert(name.to_string(), sent.clone());
+        }
+    }
+    read
 }
 
 /// Deletes an object as its `deletion_policy` says: ABANDON forgets it without a call (the

@@ -238,7 +238,7 @@ pub enum Command {
         /// Seed resources from this scenario file (JSON) when the data file is new.
         #[arg(long)]
         scenario: Option<PathBuf>,
-        /// Added to every request (e.g. 50ms).
+        /// Added to every answer, after its request took effect (e.g. 50ms).
         #[arg(long, default_value = "0ms")]
         latency: String,
         /// Fraction of requests answered 429/503 without being processed (0.0 to 1.0).

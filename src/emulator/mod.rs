@@ -45,7 +45,7 @@ pub struct EmulatorConfig {
     pub data_file: Option<PathBuf>,
     /// JSON file seeding resources at start (only when the data file is absent or empty).
     pub scenario: Option<PathBuf>,
-    /// Added to every request.
+    /// Added to every answer, after the request has taken effect.
     pub latency: Duration,
     /// 0.0..=1.0: the fraction of requests answered 429 or 503 before being processed.
     pub fault_rate: f64,
@@ -209,8 +209,15 @@ impl EmulatorHandle {
         self.shared.set_fault_rate(rate);
     }
 
+    /// Delays every answer by `d`, after its request has taken effect.
     pub fn set_latency(&self, d: Duration) {
         self.shared.set_latency(d);
+    }
+
+    /// The names of what the emulated cloud holds in `api` (e.g. "secretmanager"), projects
+    /// by number: what a test watches to act between a change and its answer.
+    pub fn names(&self, api: &str) -> Vec<String> {
+        lock(&self.shared.store).all(api).map(|(name, _)| name.clone()).collect()
     }
 
     /// Stops accepting requests, lets requests in flight finish (for at most two seconds) and

@@ -158,11 +158,6 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
 
-    let latency = shared.latency();
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-
     let fault = {
         let rate = shared.fault_rate();
         let mut rng = lock(&shared.rng);
@@ -183,6 +178,13 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
         }
         None => (next.run(req).await, false),
     };
+    // The delay comes after the request took effect, before its answer: a client that gives
+    // up or is killed meanwhile leaves the change made and unseen, as a lost answer does in
+    // the cloud (what recovery after a kill must cope with).
+    let latency = shared.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     shared.record(RequestRecord { method, path, query, status: response.status().as_u16(), faulted });
     response
 }

@@ -27,6 +27,7 @@ mod lifecycle;
 mod locking;
 mod malformed;
 mod planfile;
+mod recovery;
 mod secrets;
 mod signals;
 mod staging;

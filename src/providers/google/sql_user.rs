@@ -452,12 +452,15 @@ impl ResourceType for SqlUser {
         Ok(self.to_state(&project, &instance, &live, None))
     }
 
+    /// The import id (`PROJECT/INSTANCE/[HOST/]NAME`), which is what a rerun reads the
+    /// journaled name back with.
     fn cloud_name(&self, planned: &Value) -> Option<String> {
-        Some(id_of(
-            &string(planned, "name")?,
-            &string(planned, "host").unwrap_or_default(),
-            &string(planned, "instance")?,
-        ))
+        let (project, instance, name) =
+            (self.shared.planned_project(planned)?, string(planned, "instance")?, string(planned, "name")?);
+        Some(match string(planned, "host").filter(|h| !h.is_empty()) {
+            Some(host) => format!("{project}/{instance}/{host}/{name}"),
+            None => format!("{project}/{instance}/{name}"),
+        })
     }
 }
 
@@ -501,6 +504,25 @@ mod tests {
             Some("old")
         );
         assert_eq!(password(&Value::Null, &Value::map([("password_wo", Value::unknown())])), None);
+    }
+
+    /// The journal's name for a create is read back by import on the next run, so it must be
+    /// an import id (it was `NAME/HOST/INSTANCE`, which import refused).
+    #[test]
+    fn the_journaled_name_is_an_import_id_for_the_same_user() {
+        let t = SqlUser::new(Arc::new(Shared::new(Default::default())));
+        for (host, expected) in [(None, ("p", "i", "", "u")), (Some("%"), ("p", "i", "%", "u"))] {
+            let mut planned =
+                Value::map([("name", Value::from("u")), ("instance", Value::from("i")), ("project", Value::from("p"))]);
+            if let Some(h) = host {
+                set(&mut planned, "host", Value::from(h));
+            }
+            let name = t.cloud_name(&planned).expect("a name");
+            let parsed = parse_import_id(&name).unwrap();
+            let expected =
+                (expected.0.to_string(), expected.1.to_string(), expected.2.to_string(), expected.3.to_string());
+            assert_eq!(parsed, expected, "{name}");
+        }
     }
 
     #[test]
