@@ -78,13 +78,13 @@ pub fn fresh_key() -> [u8; 32] {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(
-        "the fingerprint key of the state at {state} is missing: looked for {} ({}). The state's fingerprints of sensitive values can only be compared with it. Copy that file (mode 0600) from the machine that last applied this state, or point {KEY_FILE_ENV} at a copy of it. If the key is lost for good, run `cairn state rekey`: every sensitive value then shows as changed once, and the next apply records it under the new key",
+        "the fingerprint key of the state at {state} is missing: looked for {} ({}). The state's fingerprints of sensitive values can only be compared with it. Copy that file (mode 0600) from the machine that last applied this state, or point {KEY_FILE_ENV} at a copy of it. Cairn does not make a new key for a state that has fingerprints: they could never match again",
         path.display(),
         origin
     )]
     Missing { state: String, path: PathBuf, origin: &'static str },
     #[error(
-        "the state at {state} has fingerprints of sensitive values but no fingerprint key at all. If the key is lost for good, run `cairn state rekey`: every sensitive value then shows as changed once, and the next apply records it under the new key"
+        "the state at {state} has fingerprints of sensitive values but no fingerprint key at all (no key record, no key in the state); Cairn does not make a new key for a state that has fingerprints: they could never match again. Restore the state from a backup or a copy that has its key record"
     )]
     Orphaned { state: String },
     #[error("the fingerprint key in {} ({}) is not the key of the state at {state}: it belongs to another state", path.display(), origin)]
