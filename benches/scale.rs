@@ -53,6 +53,8 @@ fn run(bin: &Path, args: &[&str], cwd: &Path) -> Measure {
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        // The fingerprint key goes with the scratch stack, not into the user's data directory.
+        .env("XDG_DATA_HOME", cwd.join(".keys"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

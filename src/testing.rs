@@ -2,6 +2,9 @@
 //! and turned into a graph the way every command does it.
 
 use crate::graph::Graph;
+
+/// The directory the unit tests keep fingerprint keys in (see `private_key_dir_for_tests`).
+pub static KEY_DIR: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
 use crate::lang::config::Config;
 
 /// A loaded stack; the directory lives as long as the value.

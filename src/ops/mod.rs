@@ -145,6 +145,10 @@ pub async fn lock(
         eprintln!("Warning: took over a stale state lock left by a process that is gone ({stale})");
     }
     tracing::info!(location = %store.location(), lock = %guard.info().id, "state locked");
+    // Only a lock holder may change where the key lives: a reader would race the writer.
+    if let Some(note) = store.move_fingerprint_key_out().await? {
+        eprintln!("Note: {note}");
+    }
     Ok(guard)
 }
 

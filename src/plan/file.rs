@@ -344,11 +344,26 @@ pub fn signed_text(pf: &PlanFile, key: &PlanKey) -> std::io::Result<String> {
     Ok(format!("{open}{SIGNATURE_OPEN}{signature}{SIGNATURE_CLOSE}"))
 }
 
+/// Writes a plan file whole or not at all, private to its owner whatever the umask (it holds
+/// the stack's variables and planned values): a 0600 temporary file beside it, renamed into
+/// place. The rename replaces whatever is at `path`, a symlink included, and never writes
+/// through it.
 pub fn write(path: &std::path::Path, pf: &PlanFile, key: &PlanKey) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
     let text = signed_text(pf, key)?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".cairnplan-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -15,7 +15,11 @@
 //!   of the apply folds them into one new document.
 //! - `default.journal/<apply id>/<n>.json`: the apply journal, in batches.
 //! - `default.history/<serial>.json`: earlier versions, for `cairn state history/restore`.
-//! - `default.key`: the fingerprint key, apart from the document.
+//! - `default.key-record.json`: the fingerprint key's id and check value. The key itself is
+//!   a file outside the bucket (see [`super::keyfile`]), so that whoever can read the state
+//!   objects cannot test guesses of a secret against its fingerprints.
+//! - `default.key`: the key itself, in states an older Cairn wrote, until a locked command
+//!   moves it out.
 //!
 //! Reads and writes go through Google's Cloud Storage client (`google-cloud-storage`), which
 //! speaks the JSON API for them. Deleting, listing and reading metadata are gRPC-only calls in
@@ -32,6 +36,7 @@ use google_cloud_storage::client::Storage;
 use google_cloud_storage::model_ext::KeyAes256;
 use serde::{Deserialize, Serialize};
 
+use super::keyfile;
 use super::{
     HistoryEntry, HistoryRecord, HistoryRecordRef, JournalEntry, LockGuard, LockInfo, ResourceInstanceState, State,
     StateError, StateStore, FORMAT_VERSION,
@@ -983,39 +988,98 @@ impl StateStore for GcsStore {
 
     async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError> {
         let api = self.api().await?;
-        let name = self.name("key");
-        match api.write(&name, hex::encode(key), Some(0)).await {
-            Ok(_) => Ok(()),
-            Err(Refused::Precondition) if self.fingerprint_key().await? == key => Ok(()),
-            Err(Refused::Precondition) => Err(self.corrupt(
-                "default.key",
-                "this state already has a different fingerprint key: it holds another state's history; migrate into an empty prefix",
-            )),
-            Err(Refused::Failed(e)) => Err(e),
+        let location = self.location();
+        loop {
+            let stored = self.stored_key(&api).await?;
+            if stored.record.is_some() || stored.legacy.is_some() {
+                return match keyfile::resolve(&location, &stored)? {
+                    keyfile::Resolved::Key(existing) if existing == key => Ok(()),
+                    _ => Err(self.corrupt(
+                        "default.key-record.json",
+                        "this state already has a different fingerprint key: it holds another state's history; migrate into an empty prefix",
+                    )),
+                };
+            }
+            let record = keyfile::KeyRecord::new(&key);
+            keyfile::ensure_key_file(&keyfile::key_path(&record.id)?, &key, &location)?;
+            if self.insert_key_record(&api, &record).await? {
+                return Ok(());
+            }
         }
     }
 
     async fn fingerprint_key(&self) -> Result<[u8; 32], StateError> {
         let api = self.api().await?;
-        let name = self.name("key");
-        let decode = |bytes: &[u8]| -> Result<[u8; 32], StateError> {
-            let text = String::from_utf8_lossy(bytes);
-            let raw = hex::decode(text.trim()).map_err(|e| self.corrupt("default.key", e))?;
-            <[u8; 32]>::try_from(raw.as_slice())
-                .map_err(|_| self.corrupt("default.key", format!("the key is {} bytes long, expected 32", raw.len())))
-        };
-        if let Some((bytes, _)) = api.read(&name).await? {
-            return decode(&bytes);
+        let location = self.location();
+        loop {
+            if let keyfile::Resolved::Key(key) = keyfile::resolve(&location, &self.stored_key(&api).await?)? {
+                return Ok(key);
+            }
+            if self.load().await?.is_some_and(|s| s.resources.values().any(|r| !r.sensitive_fingerprints.is_empty())) {
+                return Err(keyfile::KeyError::Orphaned { state: location }.into());
+            }
+            let (key, record) = keyfile::create(&location)?;
+            // Losing the race to another creator: theirs is the key.
+            if self.insert_key_record(&api, &record).await? {
+                return Ok(key);
+            }
         }
-        let mut fresh = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
-        match api.write(&name, hex::encode(fresh), Some(0)).await {
-            Ok(_) => Ok(fresh),
-            // Someone else created it first: theirs is the key.
-            Err(Refused::Precondition) => match api.read(&name).await? {
-                Some((bytes, _)) => decode(&bytes),
-                None => Err(self.corrupt("default.key", "the key vanished while it was being created")),
-            },
+    }
+
+    async fn move_fingerprint_key_out(&self) -> Result<Option<String>, StateError> {
+        let api = self.api().await?;
+        let location = self.location();
+        let stored = self.stored_key(&api).await?;
+        let had_record = stored.record.is_some();
+        let Some((record, at)) = keyfile::move_out(&location, &stored)? else { return Ok(None) };
+        // Record first, then the key object goes: a crash between the two leaves both, which
+        // the next locked command finishes.
+        if !had_record && !self.insert_key_record(&api, &record).await? {
+            return Err(self.corrupt(
+                "default.key-record.json",
+                "another process stored a key record while this one moved the key out; run the command again",
+            ));
+        }
+        let name = self.name("key");
+        match api.delete(&name, None).await {
+            Ok(_) => {}
+            Err(Refused::Precondition) => {}
+            Err(Refused::Failed(e)) => return Err(e),
+        }
+        Ok(Some(keyfile::moved_note(&location, &at)))
+    }
+}
+
+impl GcsStore {
+    /// The key record (`default.key-record.json`), and the key itself (`default.key`) if an
+    /// older Cairn stored it in the bucket.
+    async fn stored_key(&self, api: &Api) -> Result<keyfile::Stored, StateError> {
+        let record = match api.read(&self.name("key-record.json")).await? {
+            Some((bytes, _)) => Some(
+                keyfile::KeyRecord::parse(&bytes, "default.key-record.json")
+                    .map_err(|e| self.corrupt("default.key-record.json", e))?,
+            ),
+            None => None,
+        };
+        let legacy = match api.read(&self.name("key")).await? {
+            Some((bytes, _)) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let raw = hex::decode(text.trim()).map_err(|e| self.corrupt("default.key", e))?;
+                Some(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| {
+                    self.corrupt("default.key", format!("the key is {} bytes long, expected 32", raw.len()))
+                })?)
+            }
+            None => None,
+        };
+        Ok(keyfile::Stored { record, legacy })
+    }
+
+    /// Stores `record` if the state has none yet; `false` when another writer stored one first.
+    async fn insert_key_record(&self, api: &Api, record: &keyfile::KeyRecord) -> Result<bool, StateError> {
+        let body = String::from_utf8(record.to_json()).expect("JSON is UTF-8");
+        match api.write(&self.name("key-record.json"), body, Some(0)).await {
+            Ok(_) => Ok(true),
+            Err(Refused::Precondition) => Ok(false),
             Err(Refused::Failed(e)) => Err(e),
         }
     }

@@ -6,7 +6,9 @@
 //! - `meta`: `state` → format version, lineage, serial, Cairn version, outputs, check results.
 //! - `history`: big-endian serial → `{time, operation, state}` (the newest [`HISTORY_LIMIT`]).
 //! - `journal`: big-endian sequence → [`JournalEntry`] JSON.
-//! - `keys`: `fingerprint` → the 32-byte secret-fingerprint key.
+//! - `keys`: `fingerprint-record` → the secret-fingerprint key's id and check value (the key
+//!   itself is a file outside the state, see [`super::keyfile`]); `fingerprint` → the key
+//!   itself, in states an older Cairn wrote, until a locked command moves it out.
 //!
 //! sled holds an exclusive file lock on its database for as long as it is open, so the database
 //! is opened on first use (commands that never touch state never block others) and closed when
@@ -25,11 +27,11 @@ use std::sync::{Arc, LazyLock, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use tokio::sync::{watch, OnceCell};
 
+use super::keyfile;
 use super::lock::{self, FileLockGuard};
 use super::{
     history_record_json, CheckResult, HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, OutputState,
@@ -44,7 +46,11 @@ pub const HISTORY_LIMIT: usize = 50;
 pub const DEFAULT_OPEN_WAIT: Duration = Duration::from_secs(5);
 
 const META_KEY: &[u8] = b"state";
+/// Where Cairn before issue 14 kept the fingerprint key itself; moved out on the first locked
+/// command (see [`super::keyfile`]).
 const FINGERPRINT_KEY: &[u8] = b"fingerprint";
+/// The fingerprint key's [`keyfile::KeyRecord`]: its id and check value, never the key.
+const KEY_RECORD: &[u8] = b"fingerprint-record";
 
 /// The state header: everything except the resources.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -656,17 +662,26 @@ impl StateStore for LocalStore {
 
     async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError> {
         let h = self.handle().await?;
-        let swapped = h
-            .keys
-            .compare_and_swap(FINGERPRINT_KEY, None as Option<&[u8]>, Some(&key[..]))
-            .map_err(|e| h.err("cannot store the fingerprint key", e))?;
-        match swapped {
-            Ok(()) => h.durable().await,
-            Err(conflict) if conflict.current.as_deref() == Some(&key[..]) => Ok(()),
-            Err(_) => Err(h.corrupt(
-                "keys/fingerprint",
+        let location = self.location();
+        let refuse = || {
+            h.corrupt(
+                "keys",
                 "this state already has a different fingerprint key: it holds another state's history; migrate into an empty backend",
-            )),
+            )
+        };
+        loop {
+            let stored = h.stored_key()?;
+            if stored.record.is_some() || stored.legacy.is_some() {
+                return match keyfile::resolve(&location, &stored)? {
+                    keyfile::Resolved::Key(existing) if existing == key => Ok(()),
+                    _ => Err(refuse()),
+                };
+            }
+            let record = keyfile::KeyRecord::new(&key);
+            keyfile::ensure_key_file(&keyfile::key_path(&record.id)?, &key, &location)?;
+            if h.insert_key_record(&record)? {
+                return h.durable().await;
+            }
         }
     }
 
@@ -678,30 +693,64 @@ impl StateStore for LocalStore {
 
     async fn fingerprint_key(&self) -> Result<[u8; 32], StateError> {
         let h = self.handle().await?;
-        let to_key = |raw: &[u8]| -> Result<[u8; 32], StateError> {
-            <[u8; 32]>::try_from(raw)
-                .map_err(|_| h.corrupt("keys/fingerprint", format!("the key is {} bytes long, expected 32", raw.len())))
-        };
-        if let Some(raw) = h.keys.get(FINGERPRINT_KEY).map_err(|e| h.err("cannot read the fingerprint key", e))? {
-            return to_key(&raw);
+        let location = self.location();
+        loop {
+            if let keyfile::Resolved::Key(key) = keyfile::resolve(&location, &h.stored_key()?)? {
+                return Ok(key);
+            }
+            if h.load()?.is_some_and(|state| state.resources.values().any(|r| !r.sensitive_fingerprints.is_empty())) {
+                return Err(keyfile::KeyError::Orphaned { state: location }.into());
+            }
+            let (key, record) = keyfile::create(&location)?;
+            // Fingerprints made with this key may be stored next; its record must survive a
+            // crash first. Losing the race to another creator: theirs is the key.
+            if h.insert_key_record(&record)? {
+                h.durable().await?;
+                return Ok(key);
+            }
         }
-        let mut fresh = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut fresh);
-        let swapped = h
-            .keys
-            .compare_and_swap(FINGERPRINT_KEY, None as Option<&[u8]>, Some(&fresh[..]))
-            .map_err(|e| h.err("cannot store the fingerprint key", e))?;
-        let key = match swapped {
-            Ok(()) => fresh,
-            // Someone else created it first: theirs is the key.
-            Err(conflict) => match conflict.current {
-                Some(raw) => to_key(&raw)?,
-                None => return Err(h.corrupt("keys/fingerprint", "the key vanished while it was being created")),
-            },
-        };
-        // Fingerprints made with this key may be stored next; the key must survive a crash first.
+    }
+
+    async fn move_fingerprint_key_out(&self) -> Result<Option<String>, StateError> {
+        let h = self.handle().await?;
+        let location = self.location();
+        let Some((record, at)) = keyfile::move_out(&location, &h.stored_key()?)? else { return Ok(None) };
+        // The record and the removal of the key land together: a crash leaves either the old
+        // layout or the new one (the file, written first, is harmless alone).
+        let mut batch = sled::Batch::default();
+        batch.insert(KEY_RECORD, record.to_json());
+        batch.remove(FINGERPRINT_KEY);
+        h.keys.apply_batch(batch).map_err(|e| h.err("cannot store the fingerprint key record", e))?;
         h.durable().await?;
-        Ok(key)
+        Ok(Some(keyfile::moved_note(&location, &at)))
+    }
+}
+
+impl Handle {
+    /// The key record, and the key itself if an older Cairn stored it here.
+    fn stored_key(&self) -> Result<keyfile::Stored, StateError> {
+        let record = self.keys.get(KEY_RECORD).map_err(|e| self.err("cannot read the fingerprint key record", e))?;
+        let record = record
+            .map(|raw| keyfile::KeyRecord::parse(&raw, "keys/fingerprint-record").map_err(|e| self.corrupt("keys", e)))
+            .transpose()?;
+        let legacy = self.keys.get(FINGERPRINT_KEY).map_err(|e| self.err("cannot read the fingerprint key", e))?;
+        let legacy = legacy
+            .map(|raw| {
+                <[u8; 32]>::try_from(&raw[..]).map_err(|_| {
+                    self.corrupt("keys/fingerprint", format!("the key is {} bytes long, expected 32", raw.len()))
+                })
+            })
+            .transpose()?;
+        Ok(keyfile::Stored { record, legacy })
+    }
+
+    /// Stores `record` if the state has none yet; `false` when another writer stored one first.
+    fn insert_key_record(&self, record: &keyfile::KeyRecord) -> Result<bool, StateError> {
+        let swapped = self
+            .keys
+            .compare_and_swap(KEY_RECORD, None as Option<&[u8]>, Some(record.to_json()))
+            .map_err(|e| self.err("cannot store the fingerprint key record", e))?;
+        Ok(swapped.is_ok())
     }
 }
 
@@ -995,6 +1044,86 @@ mod tests {
         assert_eq!(again, key);
         let other = LocalStore::open(&dir.path().join("b")).unwrap().fingerprint_key().await.unwrap();
         assert_ne!(other, key);
+    }
+
+    /// The key is a file of its own: the state keeps only its record, never its bytes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_key_lives_outside_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let key = store.fingerprint_key().await.unwrap();
+        let h = store.handle().await.unwrap();
+        let stored = h.stored_key().unwrap();
+        let record = stored.record.expect("a record");
+        assert_eq!(stored.legacy, None);
+        assert!(record.matches(&key));
+        let at = keyfile::key_path(&record.id).unwrap();
+        assert_eq!(keyfile::read_key(&at).unwrap(), Some(key));
+        drop((h, store));
+        let mut bytes = Vec::new();
+        collect(dir.path(), &mut bytes);
+        assert!(!bytes.windows(32).any(|w| w == key), "the key's bytes are in the state directory");
+        assert!(!bytes.windows(64).any(|w| w == hex::encode(key).as_bytes()));
+    }
+
+    fn collect(p: &Path, out: &mut Vec<u8>) {
+        if p.is_dir() {
+            for e in std::fs::read_dir(p).unwrap() {
+                collect(&e.unwrap().path(), out);
+            }
+        } else {
+            out.extend(std::fs::read(p).unwrap());
+        }
+    }
+
+    /// A state an older Cairn wrote keeps its key inside: read as it is until a locked command
+    /// moves it out, and the same key afterwards.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_in_state_key_is_used_as_is_and_moved_out_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let old = keyfile::fresh_key();
+        let h = store.handle().await.unwrap();
+        h.keys.insert(FINGERPRINT_KEY, &old[..]).unwrap();
+        assert_eq!(store.fingerprint_key().await.unwrap(), old);
+        let stored = h.stored_key().unwrap();
+        assert!(stored.record.is_none() && stored.legacy == Some(old), "reading moved nothing");
+
+        let note = store.move_fingerprint_key_out().await.unwrap().expect("moved");
+        assert!(note.contains("Moved the fingerprint key") && note.contains(".key"), "{note}");
+        let stored = h.stored_key().unwrap();
+        assert_eq!(stored.legacy, None);
+        let record = stored.record.expect("a record");
+        assert_eq!(keyfile::read_key(&keyfile::key_path(&record.id).unwrap()).unwrap(), Some(old));
+        assert_eq!(store.fingerprint_key().await.unwrap(), old);
+        assert_eq!(store.move_fingerprint_key_out().await.unwrap(), None, "said once");
+    }
+
+    /// A lost key is an error that says where it was looked for; no new key is made for it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_key_is_reported_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store.fingerprint_key().await.unwrap();
+        let h = store.handle().await.unwrap();
+        let record = h.stored_key().unwrap().record.unwrap();
+        let at = keyfile::key_path(&record.id).unwrap();
+        std::fs::remove_file(&at.path).unwrap();
+        let e = store.fingerprint_key().await.unwrap_err().to_string();
+        assert!(e.contains("is missing") && e.contains(&*at.path.to_string_lossy()), "{e}");
+        assert!(e.contains(keyfile::KEY_FILE_ENV), "{e}");
+        assert!(!at.path.exists(), "no key was made in its place");
+
+        // Fingerprints without any key at all (no record either): the same refusal.
+        h.keys.remove(KEY_RECORD).unwrap();
+        let mut state = sample_state(1, 1);
+        for r in state.resources.values_mut() {
+            r.sensitive_fingerprints.insert("input".into(), "fp".into());
+        }
+        store.write(&state, "test").await.unwrap();
+        let e = store.fingerprint_key().await.unwrap_err().to_string();
+        assert!(e.contains("has fingerprints of sensitive values but no fingerprint key"), "{e}");
+        assert!(h.stored_key().unwrap().record.is_none());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

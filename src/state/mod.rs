@@ -18,6 +18,7 @@ use crate::addr::InstanceAddr;
 pub mod backend;
 pub mod codec;
 pub mod gcs;
+pub mod keyfile;
 pub mod local;
 pub mod lock;
 pub mod private_fs;
@@ -305,6 +306,8 @@ pub enum StateError {
     Superseded { location: String, detail: String },
     #[error("state storage error at {location}: {reason}")]
     Io { location: String, reason: String },
+    #[error(transparent)]
+    Key(#[from] keyfile::KeyError),
 }
 
 /// Whether an apply's final state may follow the stored one: same lineage, newer serial.
@@ -425,9 +428,14 @@ pub trait StateStore: Send + Sync {
     /// accounted for what earlier, interrupted applies left open.
     async fn clear_journals(&self) -> Result<(), StateError>;
 
-    /// The key for secret fingerprints; kept apart from the state document so that the state
-    /// alone cannot be used to test guesses of a secret.
+    /// The key for secret fingerprints; kept apart from the state (see [`keyfile`]) so that
+    /// the state alone cannot be used to test guesses of a secret. Made (with its file) for a
+    /// state that has none yet; never made anew for a state that has fingerprints.
     async fn fingerprint_key(&self) -> Result<[u8; 32], StateError>;
+    /// Moves a key that an older Cairn kept inside the state out to its key file, and removes
+    /// it from the state. Called by commands that hold the lock. Returns what to tell the user
+    /// when it moved the key.
+    async fn move_fingerprint_key_out(&self) -> Result<Option<String>, StateError>;
     /// Adopts another store's fingerprint key (state migration: the fingerprints in the state
     /// were made with it). Refused when this store already has a different key.
     async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError>;

@@ -700,3 +700,51 @@ async fn a_refused_lock_create_with_no_lock_left_is_retried() {
     assert!(gcs.get("stacks/t8/default.lock").await.is_none(), "released");
     assert!(gcs.get("stacks/t8/default.state.json").await.is_some());
 }
+
+/// Issue 14 §3: whoever can read the bucket cannot test guesses of a secret. The key is a file
+/// outside the bucket (the bucket keeps its id and check value only); a state from before,
+/// whose key is the `default.key` object, moves it out on the first locked command with its
+/// fingerprints still valid; a lost key is an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fingerprint_key_is_kept_out_of_the_bucket() {
+    use cairn::state::keyfile::{default_key_dir, KeyRecord};
+    let Some(gcs) = FakeGcs::start().await else { return };
+    let s = TestStack::new(&[("main.tf", crate::secrets::STACK), ("backend.tf", &gcs.backend_block("stacks/k1"))]);
+    let mut c = common(s.path(), Registry::builtin());
+    c.vars.env = vec![("api_key".into(), SECRET.into())];
+    apply(&c).await;
+
+    let record_of = || async {
+        KeyRecord::parse(&gcs.get("stacks/k1/default.key-record.json").await.expect("a key record"), "r").unwrap()
+    };
+    let record = record_of().await;
+    let file = default_key_dir().unwrap().join(format!("{}.key", record.id));
+    let key: [u8; 32] = hex::decode(std::fs::read_to_string(&file).unwrap().trim()).unwrap().try_into().unwrap();
+    assert!(record.matches(&key));
+    assert!(gcs.get("stacks/k1/default.key").await.is_none(), "no key object");
+    for (name, bytes) in gcs.objects("").await {
+        assert!(!bytes.windows(32).any(|w| w == key) && !contains(&bytes, &hex::encode(key)), "{name} holds the key");
+    }
+
+    // Rewind to the old layout: the key in the bucket, no record, no file.
+    gcs.put("stacks/k1/default.key", hex::encode(key).into_bytes()).await;
+    let mut url = reqwest::Url::parse(&gcs.endpoint).unwrap();
+    url.path_segments_mut().unwrap().extend(["storage", "v1", "b", BUCKET, "o", "stacks/k1/default.key-record.json"]);
+    assert!(gcs.http.delete(url).send().await.unwrap().status().is_success());
+    std::fs::remove_file(&file).unwrap();
+
+    let p = plan(&c).await;
+    assert!(!p.has_changes(), "the unchanged secret still matches its fingerprint: {:?}", actions(&p));
+    assert!(gcs.get("stacks/k1/default.key").await.is_none(), "moved out of the bucket");
+    let moved = record_of().await;
+    assert!(moved.matches(&key));
+    let file = default_key_dir().unwrap().join(format!("{}.key", moved.id));
+    assert!(file.is_file());
+
+    std::fs::remove_file(&file).unwrap();
+    let Err(e) = cairn::ops::plan(cairn::ops::PlanArgs::new(c.clone())).await else {
+        panic!("planned without its key")
+    };
+    let e = describe(&e);
+    assert!(e.contains("is missing") && e.contains(&*file.to_string_lossy()), "{e}");
+}

@@ -2,6 +2,30 @@
 
 mod support;
 
+/// Fingerprint keys live outside the state, in the user's data directory: every test (and
+/// every `cairn` it runs, which inherits the environment) keeps them in a directory of this
+/// test run instead, set before any test thread starts. Removed at exit.
+#[ctor::ctor]
+fn private_key_dir() {
+    let dir = tempfile::Builder::new()
+        .prefix("test-keys-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("a key directory for the tests")
+        .keep();
+    std::env::set_var("XDG_DATA_HOME", &dir);
+    std::env::remove_var(cairn::state::keyfile::KEY_FILE_ENV);
+    *TEST_KEY_DIR.lock().unwrap() = Some(dir);
+}
+
+static TEST_KEY_DIR: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+
+#[ctor::dtor]
+fn remove_key_dir() {
+    if let Some(dir) = TEST_KEY_DIR.lock().ok().and_then(|mut d| d.take()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 mod certificate_module;
 mod ci_markdown;
 mod corpus;
@@ -23,6 +47,7 @@ mod google_run;
 mod google_secrets;
 mod google_sql_vpc;
 mod ignored;
+mod keys;
 mod lifecycle;
 mod locking;
 mod malformed;

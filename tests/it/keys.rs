@@ -1,0 +1,194 @@
+//! Issue 14 §3/§4: the secret-fingerprint key is a private file outside the state (so a copy
+//! of `state/` cannot be used to test guesses of a secret), states from before move it out
+//! with their fingerprints still valid, a lost or exposed key is a clear error, and saved
+//! plans are private to their owner whatever the umask.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use crate::secrets::{SECRET, STACK};
+use crate::support::*;
+use cairn::state::keyfile::{self, KeyRecord, KEY_FILE_ENV};
+
+/// Runs the binary under umask 000 with the stack's secret set and `env` added.
+fn cairn_umask0(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg("umask 000; exec \"$0\" \"$@\"").arg(cairn_bin()).args(args);
+    cmd.env("TF_VAR_api_key", SECRET).env("NO_COLOR", "1").env_remove(KEY_FILE_ENV);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run cairn")
+}
+
+fn ok(o: &Output) {
+    assert!(o.status.success(), "cairn failed ({:?}):\n{}{}", o.status.code(), stdout(o), stderr(o));
+}
+
+fn db(s: &TestStack) -> sled::Db {
+    sled::open(s.path().join("state").join("cairn.sled")).expect("open the state database")
+}
+
+fn record(s: &TestStack) -> KeyRecord {
+    let raw = db(s).open_tree("keys").unwrap().get("fingerprint-record").unwrap().expect("a key record");
+    KeyRecord::parse(&raw, "record").unwrap()
+}
+
+fn default_key_file(id: &str) -> PathBuf {
+    keyfile::default_key_dir().unwrap().join(format!("{id}.key"))
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn read_key_file(p: &Path) -> [u8; 32] {
+    let text = std::fs::read_to_string(p).unwrap();
+    hex::decode(text.trim()).unwrap().try_into().unwrap()
+}
+
+fn applied_stack() -> (TestStack, String) {
+    let s = TestStack::new(&[("main.tf", STACK)]);
+    let dir = s.path().to_str().unwrap().to_string();
+    ok(&cairn_umask0(&["apply", &dir, "--auto-approve"], &[]));
+    (s, dir)
+}
+
+/// A copy of `state/` holds fingerprints but not the key: the key is a 0600 file (in a 0700
+/// directory) under the user's data directory, even with umask 000.
+#[test]
+fn a_copy_of_the_state_directory_holds_no_key() {
+    let (s, _) = applied_stack();
+    let id = record(&s).id;
+    let file = default_key_file(&id);
+    assert_eq!(mode(&file), 0o600, "{}", file.display());
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    let key = read_key_file(&file);
+    assert!(record(&s).matches(&key));
+    let bytes = s.state_bytes();
+    assert!(contains(&bytes, "fingerprint-record"), "the scan reads the database");
+    assert!(!bytes.windows(32).any(|w| w == key), "the key's bytes are in state/");
+    assert!(!contains(&bytes, &hex::encode(key)), "the key's hex is in state/");
+}
+
+/// A state written before the key moved out (the key inside the sled database, no record, no
+/// file) keeps its fingerprints valid: the first locked command moves the key out, says so
+/// once, and the unchanged secret plans as unchanged.
+#[test]
+fn a_state_from_before_moves_its_key_out_and_keeps_its_fingerprints() {
+    let (s, dir) = applied_stack();
+    // Rewind to the old layout.
+    let old = {
+        let id = record(&s).id;
+        let file = default_key_file(&id);
+        let key = read_key_file(&file);
+        std::fs::remove_file(&file).unwrap();
+        let db = db(&s);
+        let keys = db.open_tree("keys").unwrap();
+        keys.insert("fingerprint", &key[..]).unwrap();
+        keys.remove("fingerprint-record").unwrap();
+        db.flush().unwrap();
+        key
+    };
+
+    let o = cairn_umask0(&["plan", &dir, "--detailed-exitcode"], &[]);
+    assert_eq!(o.status.code(), Some(0), "no change for the unchanged secret:\n{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("Moved the fingerprint key"), "{}", stderr(&o));
+    let moved = record(&s);
+    assert!(moved.matches(&old), "the same key, now recorded");
+    let file = default_key_file(&moved.id);
+    assert_eq!((read_key_file(&file), mode(&file)), (old, 0o600));
+    assert_eq!(db(&s).open_tree("keys").unwrap().get("fingerprint").unwrap(), None, "gone from the state");
+
+    let again = cairn_umask0(&["plan", &dir, "--detailed-exitcode"], &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(!stderr(&again).contains("Moved"), "said once: {}", stderr(&again));
+}
+
+/// A state whose key file is gone is refused with where the key was looked for and how to get
+/// it back; no new key is made (it would turn every fingerprint into a silent mismatch).
+#[test]
+fn a_missing_key_is_a_clear_error_and_no_new_key_is_made() {
+    let (s, dir) = applied_stack();
+    let file = default_key_file(&record(&s).id);
+    std::fs::remove_file(&file).unwrap();
+    let o = cairn_umask0(&["plan", &dir], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("fingerprint key") && e.contains("is missing"), "{e}");
+    assert!(e.contains(&*file.to_string_lossy()) && e.contains(KEY_FILE_ENV), "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    assert!(!file.exists(), "no new key in its place");
+}
+
+/// A key file others may read is refused, as ssh refuses such a private key.
+#[test]
+fn a_key_file_open_to_others_is_refused() {
+    let (s, dir) = applied_stack();
+    let file = default_key_file(&record(&s).id);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = cairn_umask0(&["plan", &dir], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("mode 0644") && stderr(&o).contains("chmod 600"), "{}", stderr(&o));
+}
+
+/// CI supplies the key through CAIRN_FINGERPRINT_KEY_FILE: a fresh state uses (or makes) that
+/// file; without it the state's key is missing; another state's key is refused.
+#[test]
+fn the_key_file_can_come_from_the_environment() {
+    let keys = tempfile::tempdir().unwrap();
+    let ci_key = keys.path().join("ci.key");
+    let ci = ci_key.to_str().unwrap();
+    let s = TestStack::new(&[("main.tf", STACK)]);
+    let dir = s.path().to_str().unwrap();
+    ok(&cairn_umask0(&["apply", dir, "--auto-approve"], &[(KEY_FILE_ENV, ci)]));
+    assert_eq!(mode(&ci_key), 0o600);
+    let id = record(&s).id;
+    assert!(record(&s).matches(&read_key_file(&ci_key)));
+    assert!(!default_key_file(&id).exists(), "nothing in the default location");
+
+    let o = cairn_umask0(&["plan", dir, "--detailed-exitcode"], &[(KEY_FILE_ENV, ci)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cairn_umask0(&["plan", dir], &[]);
+    assert!(stderr(&o).contains("is missing"), "{}", stderr(&o));
+
+    // Another state's key.
+    let other = keys.path().join("other.key");
+    std::fs::write(&other, format!("{}\n", hex::encode(keyfile::fresh_key()))).unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = cairn_umask0(&["plan", dir], &[(KEY_FILE_ENV, other.to_str().unwrap())]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is not the key of the state"), "{}", stderr(&o));
+
+    // A key provisioned before the state exists (a CI secret) is the one a fresh state takes.
+    let s2 = TestStack::new(&[("main.tf", STACK)]);
+    ok(&cairn_umask0(&["apply", s2.path().to_str().unwrap(), "--auto-approve"], &[(KEY_FILE_ENV, ci)]));
+    assert!(record(&s2).matches(&read_key_file(&ci_key)));
+}
+
+/// `plan -out` writes the plan 0600 whatever the umask, and replaces a symlink in its place
+/// instead of writing through it.
+#[test]
+fn saved_plans_are_private_and_never_written_through_a_symlink() {
+    let s = TestStack::new(&[("main.tf", STACK)]);
+    let dir = s.path().to_str().unwrap();
+    let out = s.path().join("p.cairnplan");
+    ok(&cairn_umask0(&["plan", dir, "-out", out.to_str().unwrap()], &[]));
+    assert_eq!(mode(&out), 0o600);
+
+    let victim = s.path().join("victim.txt");
+    std::fs::write(&victim, "untouched").unwrap();
+    let link = s.path().join("linked.cairnplan");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    ok(&cairn_umask0(&["plan", dir, "-out", link.to_str().unwrap()], &[]));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
+    assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(mode(&link), 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(s.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".cairnplan-"))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left behind");
+}
