@@ -872,8 +872,31 @@ impl Loader {
                     .at(self.span(file, &a.key)),
             );
         }
-        let body = self.body(file, &block.body, &["alias"], &[]);
+        if let Some(a) = block.body.get_attribute("version") {
+            // The legacy in-block constraint: accepted, it would go unchecked like
+            // required_version would.
+            self.error(
+                Diagnostic::error("Version constraints are not supported yet")
+                    .detail(format!(
+                        "Cairn does not check provider versions, so it cannot honour this constraint on \"{name}\"."
+                    ))
+                    .help("remove version from this provider block")
+                    .at(self.span(file, &a.key)),
+            );
+        }
+        let body = self.body(file, &block.body, &["alias", "version"], &[]);
         let span = self.header_span(file, block);
+        if !module.path.is_root() {
+            // Only the root module's provider configurations are used: one in a child module
+            // would be dropped, and its resources made with the root's project and region.
+            self.error(
+                Diagnostic::error("Provider configurations in child modules are not supported")
+                    .detail(format!("This \"{name}\" configuration is in module {}; Cairn configures providers only from the root module.", module.path))
+                    .help("move the provider block to the root module; the module's resources use it")
+                    .at(span),
+            );
+            return;
+        }
         if let Some(first) = module.providers.iter().find(|p| p.name == name && p.alias == alias) {
             let what = match &alias {
                 Some(a) => format!("provider \"{name}\" with alias \"{a}\""),
