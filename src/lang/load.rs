@@ -991,6 +991,7 @@ impl Loader {
             );
             return;
         }
+        let mut default_span = None;
         let mut var = Variable {
             name: name.clone(),
             ty: types::TypeConstraint::Any,
@@ -1015,6 +1016,7 @@ impl Loader {
                     ),
                 },
                 "default" => {
+                    default_span = Some(self.span(file, &a.value));
                     let e = self.expr(file, &a.value);
                     if let Some(r) = refs::expr_references(&e).first() {
                         self.error(
@@ -1032,6 +1034,11 @@ impl Loader {
                 "nullable" => var.nullable = self.literal_bool(file, a).unwrap_or(true),
                 _ => self.unexpected_attr(file, a, "variable", ALLOWED),
             }
+        }
+        // A sensitive variable's literal default is a secret written in the .tf file: no
+        // diagnostic may quote the lines around it (a type error on that very default would).
+        if let (true, Some(at)) = (var.sensitive, default_span) {
+            self.sources.mark_secret(at);
         }
         for b in &parts.blocks {
             if b.ident.value().as_str() == "validation" {
