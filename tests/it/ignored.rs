@@ -14,6 +14,9 @@ enum Expect {
 }
 use Expect::*;
 
+/// A stack's files, as (name, text) pairs.
+type Files<'a> = &'a [(&'a str, &'a str)];
+
 const R: &str = "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n";
 
 fn case(files: &[(&str, &str)], expect: Expect) {
@@ -136,7 +139,7 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         Refused("", "x_override.tf:2:3"),
     );
     // Issue 14 §6, the rest of Terraform's language reference.
-    let refused: &[(&[(&str, &str)], &str, &str)] = &[
+    let refused: &[(Files, &str, &str)] = &[
         (&[("main.tf", &format!("{R}import {{\n  for_each = toset([\"a\"])\n  to       = terraform_data.a\n  id       = each.key\n}}\n"))], "\"for_each\" in import blocks is not supported", "main.tf:5:3"),
         (&[("main.tf", &format!("{R}import {{\n  to       = terraform_data.a\n  id       = \"x\"\n  provider = terraform.other\n}}\n"))], "\"provider\" in import blocks is not supported", "main.tf:7:3"),
         (&[("main.tf", &format!("{R}import {{\n  to       = terraform_data.a\n  identity = {{ id = \"x\" }}\n}}\n"))], "Unsupported argument", "main.tf:6:3"),
