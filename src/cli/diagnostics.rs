@@ -65,12 +65,12 @@ impl Report {
         };
         // A file holding a secret is named by location only: miette would quote the line and
         // its neighbours.
-        if let Some(span) = d.span.filter(|s| has_file(sources, *s) && !sources.get(s.file).quotable) {
+        if let Some(span) = d.span.filter(|s| has_file(sources, *s) && !sources.get(s.file).can_quote(s.start)) {
             message = format!("{}\n\n  --> {}", message, sources.location(span));
         }
         let located = d.span.and_then(|span| {
             let (_, file) = sources.files().find(|(id, _)| *id == span.file)?;
-            if !file.quotable {
+            if !file.can_quote(span.start) {
                 return None;
             }
             let text = &file.text;

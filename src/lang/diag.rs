@@ -116,7 +116,7 @@ impl fmt::Display for Diagnostics {
 }
 
 /// One loaded source file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
     /// The path shown to users (relative to the stack directory when possible).
@@ -125,6 +125,9 @@ pub struct SourceFile {
     /// False for a file whose text holds a secret (a `.tfvars` file that sets a sensitive
     /// variable): diagnostics give its `file:line:col` but never quote its lines.
     pub quotable: bool,
+    /// Byte ranges that hold a secret (a sensitive variable's literal default): a diagnostic
+    /// near one is located but not quoted.
+    secret_ranges: Vec<std::ops::Range<usize>>,
     line_starts: Vec<usize>,
 }
 
@@ -132,7 +135,20 @@ impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: String) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { path, display, text, quotable: true, line_starts }
+        SourceFile { path, display, text, quotable: true, secret_ranges: Vec::new(), line_starts }
+    }
+    /// Whether a diagnostic at `offset` may quote its source: not in a file holding a secret,
+    /// nor within the lines a renderer shows around it (miette adds neighbouring lines) of a
+    /// secret range.
+    pub fn can_quote(&self, offset: usize) -> bool {
+        const CONTEXT_LINES: usize = 3;
+        let (line, _) = self.line_col(offset);
+        self.quotable
+            && self.secret_ranges.iter().all(|r| {
+                let (first, _) = self.line_col(r.start);
+                let (last, _) = self.line_col(r.end);
+                last + CONTEXT_LINES < line || first > line + CONTEXT_LINES
+            })
     }
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
@@ -170,6 +186,12 @@ impl SourceMap {
         self.files.push(Arc::new(file));
         id
     }
+    /// Marks a span of a loaded file as holding a secret (see [`SourceFile::can_quote`]).
+    pub fn mark_secret(&mut self, span: Span) {
+        if let Some(file) = self.files.get_mut(span.file.0 as usize) {
+            Arc::make_mut(file).secret_ranges.push(span.start..span.end);
+        }
+    }
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
@@ -195,7 +217,7 @@ impl SourceMap {
             let f = self.get(span.file);
             let (line, col) = f.line_col(span.start);
             s.push_str(&format!("  --> {}:{}:{}\n", f.display, line, col));
-            if let Some(text) = f.text.lines().nth(line - 1).filter(|_| f.quotable) {
+            if let Some(text) = f.text.lines().nth(line - 1).filter(|_| f.can_quote(span.start)) {
                 s.push_str(&format!("   | {}\n", text));
                 let width = {
                     let (el, ec) = f.line_col(span.end.max(span.start + 1));

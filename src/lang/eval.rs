@@ -98,6 +98,11 @@ struct Evaluator<'c, 'a> {
     /// How many `templatefile` renderings enclose this one: bounded, so a template that renders
     /// itself is an error instead of a stack overflow.
     template_depth: usize,
+    /// Set whenever evaluation meets a sensitive value (a result, a traversal's base or any
+    /// step of it). `try` and `can` read it around each argument: an argument that *failed*
+    /// after touching a secret has told something about the secret, so their answer carries
+    /// the mark even though no sensitive value is returned.
+    saw_sensitive: bool,
 }
 
 fn err(summary: impl Into<String>) -> Diagnostic {
@@ -206,7 +211,7 @@ fn iteration_items(coll: &Value) -> Option<Vec<(Value, Value)>> {
 
 impl<'c, 'a> Evaluator<'c, 'a> {
     fn new(ctx: &'c EvalCtx<'a>, file: FileId) -> Self {
-        Evaluator { ctx, file, scope: Vec::new(), template_depth: 0 }
+        Evaluator { ctx, file, scope: Vec::new(), template_depth: 0, saw_sensitive: false }
     }
 
     fn sp(&self, node: &impl hcl_edit::Span) -> Option<Span> {
@@ -222,6 +227,21 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     }
 
     fn expr(&mut self, expr: &Expression) -> Eval {
+        let r = self.expr_unobserved(expr);
+        if let Ok(v) = &r {
+            self.observe(v);
+        }
+        r
+    }
+
+    /// Notes that evaluation has met `v` (see [`Evaluator::saw_sensitive`]).
+    fn observe(&mut self, v: &Value) {
+        if !self.saw_sensitive && v.contains_sensitive() {
+            self.saw_sensitive = true;
+        }
+    }
+
+    fn expr_unobserved(&mut self, expr: &Expression) -> Eval {
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
@@ -479,6 +499,12 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     fn apply_ops(&mut self, mut v: Value, ops: &[Decorated<TraversalOperator>]) -> Eval {
         let mut i = 0;
         while let Some(op) = ops.get(i) {
+            // The step below may fail on what it finds here (a missing attribute of a secret
+            // object), which `try`/`can` must not turn into an unmarked answer. A step looks
+            // only at the container it steps into, not at marked values inside it.
+            if v.is_sensitive() {
+                self.saw_sensitive = true;
+            }
             let span = self.sp(op);
             match op.value() {
                 TraversalOperator::GetAttr(name) => v = self.get_attr(v, name.value().as_str(), span)?,
@@ -1005,18 +1031,38 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 .at_opt(call_span)
                 .into());
         }
+        // The answer depends on every argument tried before the one returned: one that failed
+        // while reading a secret (`try(var.secret.missing, "x")`) tells that the secret lacks
+        // what it looked for, so the answer is as sensitive as what the failures touched.
+        let outer_saw = std::mem::replace(&mut self.saw_sensitive, false);
+        let mut decided_by_secret = false;
         let mut failures = Vec::new();
+        let mut answer = None;
         for a in args {
+            self.saw_sensitive = false;
             let depth = self.scope.len();
             let r = self.expr(a);
             self.scope.truncate(depth);
             match r {
                 // A later error could still surface once the value is known, so the result
                 // can't be decided yet.
-                Ok(v) if v.contains_unknown() => return Ok(Value::unknown().mark_if(v.contains_sensitive())),
-                Ok(v) => return Ok(v),
-                Err(d) => failures.extend(d.0),
+                Ok(v) if v.contains_unknown() => {
+                    answer = Some(Value::unknown().mark_if(v.contains_sensitive() || decided_by_secret));
+                    break;
+                }
+                Ok(v) => {
+                    answer = Some(v.mark_if(decided_by_secret));
+                    break;
+                }
+                Err(d) => {
+                    decided_by_secret |= self.saw_sensitive;
+                    failures.extend(d.0);
+                }
             }
+        }
+        self.saw_sensitive = outer_saw || decided_by_secret || answer.as_ref().is_some_and(Value::contains_sensitive);
+        if let Some(v) = answer {
+            return Ok(v);
         }
         let mut detail = String::from("Call to function \"try\" failed: no expression succeeded:");
         for d in failures.iter().filter(|d| d.is_error()) {
@@ -1041,32 +1087,23 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 .at_opt(call_span)
                 .into());
         };
+        let outer_saw = std::mem::replace(&mut self.saw_sensitive, false);
         let depth = self.scope.len();
         let r = self.expr(a);
         self.scope.truncate(depth);
+        let touched_secret = self.saw_sensitive;
+        self.saw_sensitive |= outer_saw;
         // Whether an expression succeeds can tell something about a secret it reads
         // (`can(regex("^a", var.token))`), so, as in Terraform, the answer is as sensitive as
-        // what it was computed from.
+        // everything its evaluation met — including through `for` variables, which no
+        // reference names.
         match r {
             Ok(v) => {
                 let answer = if v.contains_unknown() { Value::unknown() } else { Value::Bool(true) };
-                Ok(answer.mark_if(v.contains_sensitive()))
+                Ok(answer.mark_if(touched_secret || v.contains_sensitive()))
             }
-            Err(_) => Ok(Value::Bool(false).mark_if(self.reads_sensitive(a))),
+            Err(_) => Ok(Value::Bool(false).mark_if(touched_secret)),
         }
-    }
-
-    /// True when an expression that failed read a sensitive value: any value it refers to
-    /// (a whole variable, local or object) holds one.
-    fn reads_sensitive(&self, e: &Expression) -> bool {
-        let span = e.span().map(|r| Span { file: self.file, start: r.start, end: r.end });
-        let expr = crate::lang::config::Expr {
-            expr: e.clone(),
-            span: span.unwrap_or(Span { file: self.file, start: 0, end: 0 }),
-        };
-        crate::lang::refs::expr_references(&expr)
-            .iter()
-            .any(|r| self.resolve(&r.root, Some(r.span)).is_ok_and(|v| v.contains_sensitive()))
     }
 
     /// `templatefile`'s renderer: the template sees only the variables it is given (and
@@ -1303,6 +1340,10 @@ mod tests {
         m.insert("var.set".to_string(), Value::set(vec!["q".into(), "p".into()]));
         m.insert("var.null".to_string(), Value::Null);
         m.insert("var.secret_map".to_string(), Value::map([("k", Value::from("v"))]).sensitive());
+        m.insert("var.secret_idx".to_string(), Value::from(1).sensitive());
+        m.insert("var.empty_secret".to_string(), Value::string("").sensitive());
+        m.insert("var.secret_list".to_string(), Value::List(vec!["only".into()]).sensitive());
+        m.insert("var.secret_objs".to_string(), Value::List(vec![Value::map([("id", Value::from("i"))])]).sensitive());
         m.insert("google_x.y".to_string(), Value::map([("id", Value::from("proj/y")), ("name", Value::from("y"))]));
         m.insert("data.t.n".to_string(), Value::map([("v", Value::from(7))]));
         m.insert("module.m".to_string(), Value::map([("out", Value::from("o"))]));
@@ -1623,6 +1664,75 @@ mod tests {
         for src in ["can(var.m.alpha)", "can(var.m.nope)", "can(var.mixed[0])"] {
             assert!(!ok(src).contains_sensitive(), "{src} should not be sensitive");
         }
+    }
+
+    #[test]
+    fn every_way_of_deciding_on_a_secret_marks_the_answer() {
+        // Each expression's result is chosen or computed by looking at a secret, even where the
+        // value returned is not itself secret: the mark must sit on the whole answer.
+        for src in [
+            // try: the returned argument's mark, and the marks of the failures before it.
+            "try(var.pw, \"x\")",
+            "try(var.secret_map.nope, \"x\")",
+            "try(var.secret_map.nope, var.pw)",
+            "try(var.secret_map.nope, [var.pw, \"a\"])",
+            "try(var.secret_map.nope, var.u)",
+            "try(var.pw + 1, 0)",
+            "try(regex(\"^x\", var.pw), \"none\")",
+            "[for x in [var.secret_map] : try(x.nope, \"d\")][0]",
+            "[for x in [var.secret_map] : can(x.nope)][0]",
+            // conditionals, operators, for-expressions
+            "var.pw == \"\" ? \"a\" : \"b\"",
+            "!(var.pw == \"x\")",
+            "var.pw != \"\" && true",
+            "[for x in var.mixed : \"y\" if x == \"s3cret\"]",
+            "{for k, v in var.secret_map : k => v}",
+            "[for x in var.secret_list : 1]",
+            // indexing and splats
+            "var.l[var.secret_idx]",
+            "var.secret_list[*]",
+            "var.secret_objs[*].id",
+            "var.secret_objs[0].id",
+            // functions
+            "coalesce(var.empty_secret, \"x\")",
+            "coalescelist([var.empty_secret], [\"x\"])",
+            "lookup(var.secret_map, \"nope\", \"d\")",
+            "lookup({a = 1}, var.pw, 0)",
+            "one(var.secret_list)",
+            "element(var.l, var.secret_idx)",
+            "element([[var.pw, \"a\"], [var.pw, \"b\"]], var.secret_idx)",
+            "index([\"hunter2\", \"x\"], var.pw)",
+            "keys(var.secret_map)",
+            "values(var.secret_map)",
+            "length(var.secret_list)",
+            "length([var.pw])",
+            "distinct([var.pw, \"hunter2\"])",
+            "tostring(var.pw)",
+            "jsonencode({a = var.pw})",
+            "jsonencode([var.pw, \"a\"])",
+            "zipmap([var.pw], [var.pw])",
+            "zipmap([var.pw], [1])",
+            "slice(var.l, 0, var.secret_idx)",
+            "contains(var.l, var.pw)",
+            "merge(var.secret_map, {b = 1})",
+            "concat(var.secret_list, [\"x\"])",
+            "tolist(var.secret_list)",
+            "toset([var.pw, \"a\"])",
+            "format(\"%s\", var.pw)",
+            "sum([var.secret_idx, 1])",
+            // templates
+            "\"%{if var.pw == \"x\"}a%{else}b%{endif}\"",
+            "\"%{for c in var.secret_list}${c}%{endfor}\"",
+            "\"%{for c in var.mixed}%{if c == \"s3cret\"}!%{endif}%{endfor}\"",
+        ] {
+            assert!(ok(src).is_sensitive(), "{src} should be sensitive, got {:?}", ok(src));
+        }
+        // Not deciding on a secret leaves no mark: a step into a list that holds one.
+        for src in ["try(var.mixed[0], \"x\")", "try(var.m.nope, \"x\")", "can(var.mixed[0])", "try(var.mixed[5], 1)"] {
+            assert!(!ok(src).contains_sensitive(), "{src} should not be sensitive");
+        }
+        // try still returns the first success.
+        assert_eq!(ok("try(var.secret_map.nope, \"x\")").into_peeled(), s("x"));
     }
 
     #[test]

@@ -872,8 +872,31 @@ impl Loader {
                     .at(self.span(file, &a.key)),
             );
         }
-        let body = self.body(file, &block.body, &["alias"], &[]);
+        if let Some(a) = block.body.get_attribute("version") {
+            // The legacy in-block constraint: accepted, it would go unchecked like
+            // required_version would.
+            self.error(
+                Diagnostic::error("Version constraints are not supported yet")
+                    .detail(format!(
+                        "Cairn does not check provider versions, so it cannot honour this constraint on \"{name}\"."
+                    ))
+                    .help("remove version from this provider block")
+                    .at(self.span(file, &a.key)),
+            );
+        }
+        let body = self.body(file, &block.body, &["alias", "version"], &[]);
         let span = self.header_span(file, block);
+        if !module.path.is_root() {
+            // Only the root module's provider configurations are used: one in a child module
+            // would be dropped, and its resources made with the root's project and region.
+            self.error(
+                Diagnostic::error("Provider configurations in child modules are not supported")
+                    .detail(format!("This \"{name}\" configuration is in module {}; Cairn configures providers only from the root module.", module.path))
+                    .help("move the provider block to the root module; the module's resources use it")
+                    .at(span),
+            );
+            return;
+        }
         if let Some(first) = module.providers.iter().find(|p| p.name == name && p.alias == alias) {
             let what = match &alias {
                 Some(a) => format!("provider \"{name}\" with alias \"{a}\""),
@@ -968,6 +991,7 @@ impl Loader {
             );
             return;
         }
+        let mut default_span = None;
         let mut var = Variable {
             name: name.clone(),
             ty: types::TypeConstraint::Any,
@@ -992,6 +1016,7 @@ impl Loader {
                     ),
                 },
                 "default" => {
+                    default_span = Some(self.span(file, &a.value));
                     let e = self.expr(file, &a.value);
                     if let Some(r) = refs::expr_references(&e).first() {
                         self.error(
@@ -1009,6 +1034,11 @@ impl Loader {
                 "nullable" => var.nullable = self.literal_bool(file, a).unwrap_or(true),
                 _ => self.unexpected_attr(file, a, "variable", ALLOWED),
             }
+        }
+        // A sensitive variable's literal default is a secret written in the .tf file: no
+        // diagnostic may quote the lines around it (a type error on that very default would).
+        if let (true, Some(at)) = (var.sensitive, default_span) {
+            self.sources.mark_secret(at);
         }
         for b in &parts.blocks {
             if b.ident.value().as_str() == "validation" {

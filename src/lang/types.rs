@@ -320,7 +320,18 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
             if **elem == TypeConstraint::Any {
                 out = unify_primitives(out);
             }
-            Ok(if matches!(ty, TypeConstraint::Set(_)) { Value::set(out) } else { Value::List(out) })
+            if matches!(ty, TypeConstraint::Set(_)) {
+                // A set orders and de-duplicates its elements by value, so where a secret sits
+                // and whether it merged with a neighbour would tell about it: as in cty, the
+                // marks of the elements move to the set.
+                let (out, secret) = out.into_iter().fold((Vec::new(), false), |(mut xs, any), x| {
+                    let (x, s) = x.unmark_deep();
+                    xs.push(x);
+                    (xs, any || s)
+                });
+                return Ok(Value::set(out).mark_if(secret));
+            }
+            Ok(Value::List(out))
         }
         TypeConstraint::Map(elem) => {
             let Value::Map(entries) = value else {
@@ -659,6 +670,18 @@ mod tests {
         assert!(v.get("a").is_some_and(Value::is_sensitive));
         let err = convert(s("hunter2").sensitive(), &TypeConstraint::Number).unwrap_err();
         assert!(!err.contains("hunter2"));
+    }
+
+    #[test]
+    fn a_set_takes_the_marks_of_its_elements() {
+        // Sorting and de-duplicating compare the secrets: the set as a whole is what is secret
+        // (a module input of type set(string) given a list holding one secret).
+        let set_str = TypeConstraint::Set(Box::new(TypeConstraint::String));
+        let v = convert(Value::List(vec![s("hunter2").sensitive(), s("hunter2")]), &set_str).expect("converts");
+        assert!(v.is_sensitive(), "{v:?}");
+        assert_eq!(v.peel(), &Value::Set(vec![s("hunter2")]));
+        let plain = convert(Value::List(vec![s("b"), s("a")]), &set_str).expect("converts");
+        assert!(!plain.contains_sensitive());
     }
 
     #[test]

@@ -14,6 +14,9 @@ enum Expect {
 }
 use Expect::*;
 
+/// A stack's files, as (name, text) pairs.
+type Files<'a> = &'a [(&'a str, &'a str)];
+
 const R: &str = "resource \"terraform_data\" \"a\" {\n  input = 1\n}\n";
 
 fn case(files: &[(&str, &str)], expect: Expect) {
@@ -109,6 +112,12 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         &[("main.tf", "terraform {\n  backend \"local\" {\n    path = \"x.tfstate\"\n  }\n}\n")],
         &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("terraform.tfvars", "v = \"x\"\n")],
         &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("x.auto.tfvars", "v = \"x\"\n")],
+        &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("x.auto.tfvars.json", "{\"v\": \"x\"}")],
+        &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("terraform.tfvars.json", "{\"v\": \"x\"}")],
+        &[("main.tf", &format!("{R}import {{\n  to = terraform_data.a\n  id = \"x\"\n}}\n"))],
+        &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nresource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    replace_triggered_by = [terraform_data.b]\n  }\n}\n")],
+        &[("main.tf", "output \"o\" {\n  value = 1\n  precondition {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")],
+        &[("main.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\n")],
     ];
     for files in honoured {
         case(files, Honoured);
@@ -129,4 +138,33 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         &[("main.tf", R), ("x_override.tf", "terraform {\n  required_version = \">= 1\"\n}\n")],
         Refused("", "x_override.tf:2:3"),
     );
+    // Issue 14 §6, the rest of Terraform's language reference.
+    let refused: &[(Files, &str, &str)] = &[
+        (&[("main.tf", &format!("{R}import {{\n  for_each = toset([\"a\"])\n  to       = terraform_data.a\n  id       = each.key\n}}\n"))], "\"for_each\" in import blocks is not supported", "main.tf:5:3"),
+        (&[("main.tf", &format!("{R}import {{\n  to       = terraform_data.a\n  id       = \"x\"\n  provider = terraform.other\n}}\n"))], "\"provider\" in import blocks is not supported", "main.tf:7:3"),
+        (&[("main.tf", &format!("{R}import {{\n  to       = terraform_data.a\n  identity = {{ id = \"x\" }}\n}}\n"))], "Unsupported argument", "main.tf:6:3"),
+        (&[("main.tf", "removed {\n  from = terraform_data.gone\n  lifecycle {\n    destroy = false\n  }\n}\n")], "Unsupported block type", "main.tf:1:1"),
+        (&[("main.tf", "terraform {\n  backend \"s3\" {\n    bucket = \"b\"\n  }\n}\n")], "Unsupported backend \"s3\"", "main.tf:2:11"),
+        (&[("main.tf", "terraform {\n  cloud {\n    organization = \"o\"\n  }\n}\n")], "Unsupported block type", "main.tf:2:3"),
+        (&[("main.tf", "terraform {\n  encryption {\n  }\n}\n")], "Unsupported block type", "main.tf:2:3"),
+        (&[("main.tf", R), ("main_override.tf", "resource \"terraform_data\" \"a\" {\n  input = 2\n}\n")], "override file", "main_override.tf:1:1"),
+        (&[("main.tf", R), ("override.tf", "resource \"terraform_data\" \"a\" {\n  input = 2\n}\n")], "override file", "override.tf:1:1"),
+        (&[("main.tf", "module \"m\" {\n  source = \"./m\"\n  count  = 1\n}\nmoved {\n  from = module.m\n  to   = module.m[0]\n}\n"), ("m/main.tf", R)], "\"count\" on module blocks is not supported yet", "main.tf:3:3"),
+        (&[("main.tf", "module \"m\" {\n  source  = \"./m\"\n  version = \"1.0\"\n}\n"), ("m/main.tf", R)], "Unsupported argument", "main.tf:3:3"),
+        (&[("main.tf", "check \"c\" {\n  data \"terraform_remote_state\" \"x\" {\n    backend = \"local\"\n  }\n  assert {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")], "Nested data blocks in check blocks are not supported", "main.tf:2:3"),
+        (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  locals {\n    x = 1\n  }\n}\n")], "Unsupported block type \"locals\"", "main.tf:3:3"),
+        (&[("main.tf", "ephemeral \"random_password\" \"p\" {\n  length = 8\n}\n")], "Unsupported block type", "main.tf:1:1"),
+        (&[("main.tf", "action \"local_command\" \"a\" {\n}\n")], "Unsupported block type", "main.tf:1:1"),
+        (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    enabled = false\n  }\n}\n")], "Unsupported argument", "main.tf:4:5"),
+        (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    action_trigger {\n    }\n  }\n}\n")], "Unsupported block type", "main.tf:4:5"),
+        (&[("main.tf", "variable \"v\" {\n  default   = \"x\"\n  ephemeral = true\n}\n")], "Unsupported argument", "main.tf:3:3"),
+        (&[("main.tf", "variable \"v\" {\n  default    = \"x\"\n  deprecated = \"use w\"\n}\n")], "Unsupported argument", "main.tf:3:3"),
+        (&[("main.tf", "output \"o\" {\n  value     = 1\n  ephemeral = true\n}\n")], "Unsupported argument", "main.tf:3:3"),
+        (&[("main.tf", "provider \"google\" {\n  version = \"1.0\"\n}\n")], "Version constraints are not supported yet", "main.tf:2:3"),
+        (&[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "provider \"google\" {\n  project = \"p\"\n}\n")], "Provider configurations in child modules are not supported", "m/main.tf:1:1"),
+        (&[("main.tf", R), ("main.tftest.hcl", "run \"x\" {\n}\n")], "Unsupported block type", "main.tftest.hcl:1:1"),
+    ];
+    for (files, msg, at) in refused {
+        case(files, Refused(msg, at));
+    }
 }

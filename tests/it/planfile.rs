@@ -312,3 +312,88 @@ async fn rewrite_state(dir: &std::path::Path, dep: bool) -> u64 {
     store.write_resources(&state.lineage, state.serial + 1, &[(addr, Some(r))]).await.unwrap();
     state.serial + 1
 }
+
+// The same refusals against the emulator, whose request log shows that a refused plan reaches
+// no API at all: not a read, not a refresh, not an operation poll.
+
+const EMULATED_STACK: &str = r#"
+provider "google" {
+  project = "cairn-test"
+  region  = "us-central1"
+}
+
+variable "team" {
+  type    = string
+  default = "platform"
+}
+
+resource "google_secret_manager_secret" "s" {
+  secret_id = "app-config"
+  labels = {
+    team = var.team
+  }
+  replication {
+    auto {}
+  }
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_plan_file_is_refused_before_any_api_call() {
+    use cairn::emulator::{Emulator, EmulatorConfig};
+    use cairn::providers::google::GoogleOptions;
+    let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
+    let s = TestStack::new(&[("main.tf", EMULATED_STACK)]);
+    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    apply(&c).await;
+    let fresh = s.path().join("fresh.cairnplan");
+    let reviewed = s.path().join("reviewed.cairnplan");
+    save_plan(&with_vars(c.clone(), &["team=data"]), &fresh).await;
+    std::fs::copy(&fresh, &reviewed).unwrap();
+    assert!(!emu.requests().is_empty(), "the apply and the plan talked to the emulator");
+
+    // An edited variable: the signature no longer matches.
+    edit_json(&fresh, |j| j["variables"]["team"] = serde_json::json!("attacker"));
+    emu.clear_requests();
+    let msg = apply_saved(&c, &fresh, Some(&reviewed)).await;
+    assert!(msg.contains("signature") && msg.contains("re-plan"), "{msg}");
+    assert_eq!(emu.requests().len(), 0, "a refused plan made requests: {:?}", emu.requests());
+
+    // A foreign object slipped into the prior state with a delete for it.
+    std::fs::copy(&reviewed, &fresh).unwrap();
+    edit_json(&fresh, |j| {
+        let resources = &mut j["prior_state"]["resources"];
+        let mut victim = resources["google_secret_manager_secret.s"].clone();
+        victim["attributes"]["secret_id"] = "victim".into();
+        victim["attributes"]["name"] = "projects/cairn-test/secrets/victim".into();
+        victim["attributes"]["id"] = "projects/cairn-test/secrets/victim".into();
+        resources["google_secret_manager_secret.victim"] = victim;
+        let mut delete = j["changes"][0].clone();
+        delete["addr"] = "google_secret_manager_secret.victim".into();
+        delete["action"] = "Delete".into();
+        j["changes"].as_array_mut().unwrap().push(delete);
+    });
+    emu.clear_requests();
+    let msg = apply_saved(&c, &fresh, None).await;
+    assert!(msg.contains("signature"), "{msg}");
+    assert_eq!(emu.requests().len(), 0, "a refused plan made requests: {:?}", emu.requests());
+
+    // Re-signed by a key holder: the signature passes, the compare with the review refuses,
+    // still before any call.
+    std::fs::copy(&reviewed, &fresh).unwrap();
+    edit_and_resign(s.path(), &fresh, |pf| {
+        pf.variables.insert("team".into(), serde_json::json!("attacker"));
+    })
+    .await;
+    emu.clear_requests();
+    let msg = apply_saved(&c, &fresh, Some(&reviewed)).await;
+    assert!(msg.contains("does not make the changes of the reviewed plan"), "{msg}");
+    assert_eq!(emu.requests().len(), 0, "a refused plan made requests: {:?}", emu.requests());
+
+    // The untouched plan still applies, through the emulator.
+    let mut args = apply_args(&c);
+    args.planfile = Some(reviewed.clone());
+    ops::apply(args, &mut |_| true).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert!(!emu.requests().is_empty());
+    emu.shutdown().await;
+}

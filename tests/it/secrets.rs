@@ -220,3 +220,18 @@ fn tfvars_syntax_errors_do_not_quote_sensitive_values() {
     let o = run_cairn(&["plan", "."], s.path());
     assert!(stderr(&o).contains("region = = \"eu\""), "{}", stderr(&o));
 }
+
+/// Issue 14 §3: a diagnostic about (or near) a sensitive variable's literal default locates the
+/// problem but never quotes the line holding the secret.
+#[test]
+fn a_diagnostic_near_a_sensitive_default_is_located_not_quoted() {
+    let s = TestStack::new(&[(
+        "main.tf",
+        "variable \"p\" {\n  type      = number\n  sensitive = true\n  default   = \"hunter2\"\n}\n",
+    )]);
+    let o = run_cairn(&["validate", s.path().to_str().unwrap()], s.path());
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("main.tf:4:15"), "located: {all}");
+    assert!(!all.contains("hunter2"), "quoted the secret: {all}");
+}

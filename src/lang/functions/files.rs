@@ -83,8 +83,14 @@ pub fn templatefile(c: &Call) -> Result<Value, FuncError> {
 
 pub fn abspath(c: &Call) -> Result<Value, FuncError> {
     let path = resolve(c, c.str(0));
-    let absolute = std::fs::canonicalize(&path).or_else(|_| std::path::absolute(&path)).unwrap_or(path);
-    Ok(Value::String(absolute.to_string_lossy().into_owned()))
+    let absolute = std::fs::canonicalize(&path)
+        .or_else(|_| std::path::absolute(&path))
+        .map_err(|e| c.err(0, format!("cannot make {} absolute: {e}", c.shown(0, c.str(0)))))?;
+    // A string holds only UTF-8: a path that is not (a stack under a directory with a Latin-1
+    // name) is refused, where a lossy conversion would hand back a path that names nothing.
+    absolute.into_os_string().into_string().map(Value::String).map_err(|raw| {
+        c.err(0, format!("the absolute path of {} is not valid UTF-8: {:?}", c.shown(0, c.str(0)), Path::new(&raw)))
+    })
 }
 
 pub fn basename(c: &Call) -> Result<Value, FuncError> {
@@ -151,6 +157,19 @@ mod tests {
         assert_eq!(e.arg, Some(1));
         let secret = run("file", vec![s("hello.txt").sensitive()]).expect("sensitive path");
         assert!(secret.is_sensitive());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn abspath_refuses_a_path_that_is_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let base = std::path::absolute(std::path::Path::new(std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9-stack")))
+            .expect("absolute");
+        let ctx = FuncContext { base_dir: base, render_template: &no_template };
+        let e = call("abspath", vec![s("main.tf")], &ctx).expect_err("not UTF-8");
+        assert_eq!(e.arg, Some(0));
+        assert!(e.message.contains("not valid UTF-8") && e.message.contains("caf\\xE9-stack/main.tf"), "{}", e.message);
+        assert!(!e.message.contains('\u{FFFD}'), "{}", e.message);
     }
 
     #[test]

@@ -290,6 +290,9 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
     // values are unknown or secret still has known, non-secret keys, as in Terraform. This is
     // what lets `for_each = keys(merge(...))` plan before the values exist.
     let structural = STRUCTURAL.contains(&name);
+    // zipmap turns list elements into map keys, which carry no marks of their own: a secret
+    // key would come out bare, so it marks the whole map.
+    let secret_keys = name == "zipmap" && args.first().is_some_and(Value::contains_sensitive);
     let mut sensitive = Vec::with_capacity(args.len());
     let mut converted = Vec::with_capacity(args.len());
     for (i, arg) in args.into_iter().enumerate() {
@@ -300,7 +303,7 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
         let Some(param) = param else { break };
         converted.push(convert_arg(spec, i, param, arg, marked)?);
     }
-    let any_sensitive = sensitive.iter().any(|s| *s);
+    let any_sensitive = secret_keys || sensitive.iter().any(|s| *s);
 
     let blocked = if structural {
         converted.iter().any(Value::is_unknown)

@@ -183,21 +183,44 @@ pub fn regexall(c: &Call) -> Result<Value, FuncError> {
 
 pub fn replace(c: &Call) -> Result<Value, FuncError> {
     let (s, substr, replacement) = (c.str(0), c.str(1), c.str(2));
-    // The result grows by the replacement per match: sized before it is built, so two
-    // megabyte-long arguments cannot ask for terabytes.
-    let bounded = |matches: usize| {
-        if matches.saturating_mul(replacement.len()).saturating_add(s.len()) > MAX_STRING_LEN {
-            Err(c.fail(format!("the result would be longer than the {MAX_STRING_LEN} characters a string may have")))
-        } else {
-            Ok(())
-        }
-    };
+    // A plain replacement's result length is known exactly before it is built (each match
+    // swaps `substr` for `replacement`), so two megabyte-long arguments cannot ask for terabytes.
+    let too_long =
+        || c.fail(format!("the result would be longer than the {MAX_STRING_LEN} characters a string may have"));
     if substr.len() >= 2 && substr.starts_with('/') && substr.ends_with('/') {
         let re = compile(c, 1, &substr[1..substr.len() - 1])?;
-        bounded(re.find_iter(s).count())?;
-        return string(re.replace_all(s, replacement).into_owned());
+        // `$1` in the replacement expands to a capture, so the replacement's own length says
+        // little. A capture lies inside its match, so one expansion is at most the replacement
+        // plus the match once per `$`: checked before each expansion, the result can never
+        // pass the limit, however the arguments are chosen.
+        let dollars = replacement.matches('$').count();
+        let mut out = String::new();
+        let mut last = 0;
+        for caps in re.captures_iter(s) {
+            let Some(m) = caps.get(0) else { continue };
+            let most = replacement.len().saturating_add(dollars.saturating_mul(m.len()));
+            let needed =
+                out.len().saturating_add(m.start() - last).saturating_add(most).saturating_add(s.len() - m.end());
+            if needed > MAX_STRING_LEN {
+                return Err(too_long());
+            }
+            out.push_str(&s[last..m.start()]);
+            caps.expand(replacement, &mut out);
+            last = m.end();
+        }
+        out.push_str(&s[last..]);
+        return string(out);
     }
-    bounded(if substr.is_empty() { s.chars().count() + 1 } else { s.matches(substr).count() })?;
+    let result_len = if substr.is_empty() {
+        // One replacement before every character and one at the end.
+        (s.chars().count() + 1).checked_mul(replacement.len()).and_then(|r| r.checked_add(s.len()))
+    } else {
+        let matches = s.matches(substr).count();
+        matches.checked_mul(replacement.len()).and_then(|r| r.checked_add(s.len() - matches * substr.len()))
+    };
+    if result_len.is_none_or(|n| n > MAX_STRING_LEN) {
+        return Err(too_long());
+    }
     if substr.is_empty() {
         // Go's strings.Replace with an empty needle inserts between every character.
         let mut out = String::from(replacement);
@@ -648,6 +671,26 @@ mod tests {
         assert_eq!(ok("replace", vec![s("1 + 2 + 3"), s("+"), s("-")]), s("1 - 2 - 3"));
         assert_eq!(ok("replace", vec![s("hello world"), s("/w.*d/"), s("everybody")]), s("hello everybody"));
         assert_eq!(ok("replace", vec![s("hello world"), s("/(h)(e)/"), s("$2$1")]), s("ehllo world"));
+        assert_eq!(ok("replace", vec![s("a-b"), s("/(?P<x>\\w)/"), s("[${x}]$$")]), s("[a]$-[b]$"));
+        assert_eq!(ok("replace", vec![s("ab"), s(""), s("-")]), s("-a-b-"));
+    }
+
+    #[test]
+    fn replace_results_are_bounded_exactly() {
+        use crate::lang::limits::MAX_STRING_LEN;
+        // Each `$1` expands to the whole megabyte: the short replacement asks for 20 MB.
+        let mega = "a".repeat(1024 * 1024);
+        let e = err("replace", vec![s(&mega), s("/(a+)/"), s(&"$1".repeat(20))]);
+        assert!(e.message.contains("longer than"), "{}", e.message);
+        // Plain replacement: exactly at the limit is allowed, one byte more is not.
+        let at_limit = "x".repeat(MAX_STRING_LEN / 2);
+        let out = ok("replace", vec![s(&at_limit), s("x"), s("yy")]);
+        assert_eq!(out.as_str().map(str::len), Some(MAX_STRING_LEN));
+        let over = "x".repeat(MAX_STRING_LEN / 2 + 1);
+        assert!(err("replace", vec![s(&over), s("x"), s("yy")]).message.contains("longer than"));
+        // Shrinking replacements of a long input are fine however many matches there are.
+        let shrink = ok("replace", vec![s(&"ab".repeat(MAX_STRING_LEN / 2)), s("ab"), s("")]);
+        assert_eq!(shrink, s(""));
     }
 
     #[test]
