@@ -26,6 +26,7 @@ mod ignored;
 mod lifecycle;
 mod locking;
 mod malformed;
+mod metric_filters;
 mod planfile;
 mod secrets;
 mod staging;
