@@ -31,3 +31,4 @@ mod planfile;
 mod secrets;
 mod staging;
 mod tidy;
+mod time_functions;

@@ -18,7 +18,7 @@ pub(crate) fn parse_timestamp(ts: &str) -> Result<DateTime<FixedOffset>, String>
     let bad = |why: String| format!("not a valid RFC3339 timestamp: {why}");
     let mut rest = ts;
     // Go reports the value from where the failing element starts.
-    let mut number = |rest: &mut &str, digits: usize, what: &str| -> Result<u32, String> {
+    let number = |rest: &mut &str, digits: usize, what: &str| -> Result<u32, String> {
         let ok = rest.len() >= digits && rest.as_bytes()[..digits].iter().all(u8::is_ascii_digit);
         if !ok {
             return Err(if rest.is_empty() {
