@@ -28,6 +28,7 @@ pub mod errors;
 pub mod fields;
 pub mod iam;
 pub mod logging_project_sink;
+pub mod metrics;
 pub mod mmv1;
 pub mod plan_rules;
 pub mod resource_common;
