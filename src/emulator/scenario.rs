@@ -51,6 +51,9 @@
 //!     ],
 //!     "revisionsNeverReady": [{"project": "acme-staging", "location": "us-central1", "service": "worker"}]
 //!   },
+//!   "bigquery": {
+//!     "datasets": [{"project": "acme-staging", "id": "audit", "dataset": {"location": "EU"}}]
+//!   },
 //!   "vpcaccess": {}, "sqladmin": {}
 //! }
 //! ```
@@ -105,6 +108,9 @@
 //!   "The user-provided container failed to start and listen on the port…"): every revision
 //!   that service gets (a seeded one included) never becomes ready, so its create or update
 //!   operation fails with "Revision '…' is not ready and cannot serve traffic. <message>".
+//! - BigQuery: `datasets[]` with `project`, `id` and an optional `dataset` (an insert body
+//!   without `datasetReference`: `location`, `labels`, `access`…, validated and defaulted as
+//!   an insert is).
 //! - A section for an API this emulator does not serve yet is an error unless it is empty.
 //! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
 
@@ -133,6 +139,8 @@ pub struct Scenario {
     pub logging: Option<Value>,
     #[serde(default)]
     pub run: Option<Value>,
+    #[serde(default)]
+    pub bigquery: Option<Value>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -153,7 +161,7 @@ impl Scenario {
         Scenario::parse(&text)
     }
 
-    fn sections(&self) -> [(&'static str, Option<&Value>); 6] {
+    fn sections(&self) -> [(&'static str, Option<&Value>); 7] {
         [
             ("secretmanager", self.secretmanager.as_ref()),
             ("vpcaccess", self.vpcaccess.as_ref()),
@@ -161,6 +169,7 @@ impl Scenario {
             ("compute", self.compute.as_ref()),
             ("logging", self.logging.as_ref()),
             ("run", self.run.as_ref()),
+            ("bigquery", self.bigquery.as_ref()),
         ]
     }
 

@@ -43,6 +43,8 @@ APIS = {
         "google-cloud-run-v2-",
         ["GoogleCloudRunV2Service", "GoogleIamV1SetIamPolicyRequest", "GoogleIamV1TestIamPermissionsRequest"],
     ),
+    # Datasets only: the emulator keeps no tables, jobs or routines.
+    "bigquery": ("bigquery.v2.json", "google-cloud-bigquery-v2-", ["Dataset"]),
 }
 
 OUTPUT_ONLY = re.compile(r"^\s*(\[Output Only\]|Output only|\[Output-only\]|Output-only)", re.I)
