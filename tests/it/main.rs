@@ -8,6 +8,7 @@ mod corpus;
 mod crash;
 mod deletion_policy;
 mod drift;
+mod emulator_bigquery;
 mod emulator_compute;
 mod emulator_logging;
 mod emulator_run;
