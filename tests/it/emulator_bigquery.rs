@@ -68,7 +68,7 @@ async fn the_dataset_client_round_trips_every_method() {
     assert!(
         roles.contains(&("WRITER", "projectWriters")) && roles.iter().any(|(r, m)| *r == "OWNER" && m.contains('@'))
     );
-    assert_eq!(created.default_table_expiration_ms.map(i64::from), Some(3_600_000));
+    assert_eq!(created.default_table_expiration_ms, Some(3_600_000));
 
     let dup = c
         .insert_dataset()

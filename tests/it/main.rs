@@ -17,6 +17,7 @@ mod emulator_sqladmin;
 mod emulator_vpcaccess;
 mod engine;
 mod gcs;
+mod google_bigquery;
 mod google_cli;
 mod google_lb;
 mod google_lb_front;
