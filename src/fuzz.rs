@@ -299,7 +299,7 @@ pub fn fuzz_emulator(data: &[u8]) {
     let path = String::from_utf8_lossy(parts.next().unwrap_or_default()).trim_start_matches('/').to_string();
     let query = QueryParams::parse(&String::from_utf8_lossy(parts.next().unwrap_or_default()));
     let body = parts.next().unwrap_or_default().to_vec();
-    let req = ApiRequest { method, path, enum_ints: query.wants_enum_ints(), query, body };
+    let req = ApiRequest { method, path, enum_ints: query.wants_enum_ints(), query, body, if_match: None };
     let apis = crate::emulator::server::apis();
     let Some(api) = apis.iter().find(|a| a.claims(&req.path)) else { return };
     let mut store = crate::emulator::store::Store::default();

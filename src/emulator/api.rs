@@ -50,6 +50,8 @@ pub struct ApiRequest {
     pub body: Vec<u8>,
     /// The request asked for `$alt=json;enum-encoding=int`.
     pub enum_ints: bool,
+    /// The `If-Match` header, for APIs with HTTP-level optimistic concurrency (BigQuery).
+    pub if_match: Option<String>,
 }
 
 impl ApiRequest {
@@ -63,6 +65,7 @@ impl ApiRequest {
             enum_ints: query.wants_enum_ints(),
             query,
             body: if body.is_null() { Vec::new() } else { body.to_string().into_bytes() },
+            if_match: None,
         }
     }
 

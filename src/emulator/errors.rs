@@ -118,6 +118,10 @@ pub enum Envelope {
     Aip,
     /// `{"error":{"code","message","errors":[{"domain","message","reason"}]}}` — Compute, SQL.
     Legacy,
+    /// BigQuery's: the legacy `errors[]` array and the AIP `status` both, e.g.
+    /// `{"error":{"code":404,"message":"Not found: Dataset p:d","errors":[{"message":…,
+    /// "domain":"global","reason":"notFound"}],"status":"NOT_FOUND"}}`.
+    LegacyWithStatus,
 }
 
 /// An error an API handler answers with. The HTTP status usually follows the code, but legacy
@@ -166,6 +170,11 @@ impl ApiError {
                     "reason": self.reason.as_deref().unwrap_or(self.code.default_legacy_reason()),
                 }],
             }}),
+            Envelope::LegacyWithStatus => {
+                let mut body = self.body(Envelope::Legacy);
+                body["error"]["status"] = json!(self.code.name());
+                body
+            }
         }
     }
 }

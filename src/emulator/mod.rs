@@ -12,6 +12,7 @@
 //! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`, `run`, `monitoring`.
 
 pub mod api;
+pub mod bigquery;
 pub mod compute;
 pub mod discovery;
 pub mod enums;

@@ -51,6 +51,9 @@
 //!     ],
 //!     "revisionsNeverReady": [{"project": "acme-staging", "location": "us-central1", "service": "worker"}]
 //!   },
+//!   "bigquery": {
+//!     "datasets": [{"project": "acme-staging", "id": "audit", "dataset": {"location": "EU"}}]
+//!   },
 //!   "vpcaccess": {}, "sqladmin": {}
 //! }
 //! ```
@@ -111,6 +114,9 @@
 //!   key's other names), validated and defaulted as on create; `id` pins the server-assigned
 //!   id (numeric for channels and policies), and channels take a `verificationStatus`
 //!   (e.g. VERIFIED, or UNVERIFIED for a stale address).
+//! - BigQuery: `datasets[]` with `project`, `id` and an optional `dataset` (an insert body
+//!   without `datasetReference`: `location`, `labels`, `access`…, validated and defaulted as
+//!   an insert is).
 //! - A section for an API this emulator does not serve yet is an error unless it is empty.
 //! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
 
@@ -141,6 +147,7 @@ pub struct Scenario {
     pub run: Option<Value>,
     #[serde(default)]
     pub monitoring: Option<Value>,
+    pub bigquery: Option<Value>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -161,7 +168,7 @@ impl Scenario {
         Scenario::parse(&text)
     }
 
-    fn sections(&self) -> [(&'static str, Option<&Value>); 7] {
+    fn sections(&self) -> [(&'static str, Option<&Value>); 8] {
         [
             ("secretmanager", self.secretmanager.as_ref()),
             ("vpcaccess", self.vpcaccess.as_ref()),
@@ -170,6 +177,7 @@ impl Scenario {
             ("logging", self.logging.as_ref()),
             ("run", self.run.as_ref()),
             ("monitoring", self.monitoring.as_ref()),
+            ("bigquery", self.bigquery.as_ref()),
         ]
     }
 

@@ -42,6 +42,7 @@ pub(crate) fn apis() -> Vec<Box<dyn Api>> {
         Box::new(Logging),
         Box::new(super::run::Run),
         Box::new(super::monitoring::Monitoring),
+        Box::new(super::bigquery::BigQuery),
     ]
 }
 
@@ -190,14 +191,21 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
     response
 }
 
-async fn dispatch(State(shared): State<Arc<Shared>>, method: Method, uri: Uri, body: Bytes) -> Response {
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = api_path(&uri);
     let query = QueryParams::parse(uri.query().unwrap_or(""));
     let Some(api) = shared.api_for(&path) else {
         let error = errors::not_found(format!("The Cairn emulator serves no API at {} /{path}.", method));
         return error_response(&error, Envelope::Aip);
     };
-    let request = ApiRequest { method, path, enum_ints: query.wants_enum_ints(), query, body: body.to_vec() };
+    let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let request = ApiRequest { method, path, enum_ints: query.wants_enum_ints(), query, body: body.to_vec(), if_match };
     let hold = api.hold_until(&lock(&shared.store), &request);
     if let Some(until) = hold {
         let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default().min(MAX_HOLD);

@@ -890,6 +890,7 @@ mod tests {
             query: QueryParams::parse(""),
             body: if body.is_null() { vec![] } else { body.to_string().into_bytes() },
             enum_ints: false,
+            if_match: None,
         }
     }
 

@@ -50,6 +50,8 @@ APIS = {
          "GetNotificationChannelVerificationCodeRequest",
          "VerifyNotificationChannelRequest"],
     ),
+    # Datasets only: the emulator keeps no tables, jobs or routines.
+    "bigquery": ("bigquery.v2.json", "google-cloud-bigquery-v2-", ["Dataset"]),
 }
 
 # Output-only fields whose descriptions do not say so in the words OUTPUT_ONLY matches

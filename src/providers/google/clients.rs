@@ -36,6 +36,9 @@ pub const LOGGING_CONCURRENCY: usize = 8;
 /// Cloud Run Admin API's write quota is per-minute per region (cloud.google.com/run/quotas:
 /// 180 mutations per minute); a handful of services never needs more than a few at once.
 pub const CLOUD_RUN_CONCURRENCY: usize = 4;
+/// BigQuery's dataset metadata writes are limited to 5 per 10 s per dataset
+/// (cloud.google.com/bigquery/quotas#dataset_limits); reads are cheap.
+pub const BIGQUERY_CONCURRENCY: usize = 4;
 
 /// Every client and its call policy. Cloud SQL, VPC Access, Compute and Logging join here,
 /// each as a client plus its own [`Retrier`], built in [`Clients::connect`] the same way.
@@ -58,6 +61,8 @@ pub struct Clients {
     pub logging_calls: Retrier,
     pub cloud_run: google_cloud_run_v2::client::Services,
     pub cloud_run_calls: Retrier,
+    pub bigquery_datasets: google_cloud_bigquery_v2::client::DatasetService,
+    pub bigquery_calls: Retrier,
 }
 
 /// Compute's global operations, which every compute collection's mutations wait on. The
@@ -112,7 +117,14 @@ impl Clients {
             .build()
             .await
             .map_err(|e| fail("Cloud Run", &e))?;
+        let bigquery_datasets =
+            tuned(google_cloud_bigquery_v2::client::DatasetService::builder(), &config, Service::BigQuery, &creds)
+                .build()
+                .await
+                .map_err(|e| fail("BigQuery", &e))?;
         Ok(Clients {
+            bigquery_datasets,
+            bigquery_calls: Retrier::new(backoff.clone(), BIGQUERY_CONCURRENCY),
             cloud_run,
             cloud_run_calls: Retrier::new(backoff.clone(), CLOUD_RUN_CONCURRENCY),
             secret_manager,

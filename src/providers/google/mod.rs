@@ -7,6 +7,7 @@
 //! (what every compute type shares), `resource_common` (what the others share), then one file
 //! per resource type.
 
+pub mod bigquery_dataset;
 pub mod clients;
 pub mod cloud_run_v2_service;
 pub mod cloud_run_v2_service_iam_member;
@@ -178,6 +179,7 @@ impl Provider for GoogleProvider {
             Arc::new(LoggingProjectSink::new(self.shared.clone())),
             Arc::new(cloud_run_v2_service::CloudRunV2Service::new(self.shared.clone())),
             Arc::new(cloud_run_v2_service_iam_member::CloudRunV2ServiceIamMember::new(self.shared.clone())),
+            Arc::new(bigquery_dataset::BigqueryDataset::new(self.shared.clone())),
         ]
     }
 
