@@ -24,16 +24,18 @@ pub enum Service {
     Compute,
     Logging,
     CloudRunV2,
+    Monitoring,
 }
 
 impl Service {
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::SecretManager,
         Service::Sql,
         Service::VpcAccess,
         Service::Compute,
         Service::Logging,
         Service::CloudRunV2,
+        Service::Monitoring,
     ];
 
     /// The provider argument that overrides this service's endpoint.
@@ -45,6 +47,7 @@ impl Service {
             Service::Compute => "compute_custom_endpoint",
             Service::Logging => "logging_custom_endpoint",
             Service::CloudRunV2 => "cloud_run_v2_custom_endpoint",
+            Service::Monitoring => "monitoring_custom_endpoint",
         }
     }
 
@@ -56,6 +59,7 @@ impl Service {
             Service::Compute => "https://compute.googleapis.com",
             Service::Logging => "https://logging.googleapis.com",
             Service::CloudRunV2 => "https://run.googleapis.com",
+            Service::Monitoring => "https://monitoring.googleapis.com",
         }
     }
 
@@ -68,6 +72,7 @@ impl Service {
             Service::Sql => &["/sql/v1beta4", "/v1beta4", "/v1"],
             Service::Compute => &["/compute/v1", "/compute/beta"],
             Service::Logging => &["/v2"],
+            Service::Monitoring => &["/v3"],
         }
     }
 }
