@@ -9,7 +9,7 @@
 //!   update masks (parse, check, apply leaf by leaf);
 //!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding;
 //!   `discovery`: the resources' schemas (trimmed discovery documents), checking request bodies.
-//! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`, `run`.
+//! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`, `run`, `monitoring`.
 
 pub mod api;
 pub mod compute;
@@ -19,6 +19,7 @@ pub mod errors;
 pub mod filter;
 pub mod logging;
 pub mod mask;
+pub mod monitoring;
 pub mod operations;
 pub mod projects;
 pub mod run;

@@ -58,7 +58,7 @@
 //! - `projects`: ids with an optional 12-digit `number` (string or integer). Projects not
 //!   listed still work; their number is derived from the id.
 //! - One optional section per API, named after the API (`secretmanager`, `vpcaccess`,
-//!   `sqladmin`, `compute`, `logging`, `run`); its content is defined and validated by that API's
+//!   `sqladmin`, `compute`, `logging`, `run`, `monitoring`); its content is defined and validated by that API's
 //!   module. Secret Manager: `secrets[]` with `project`, `id`, optional `location` (a regional
 //!   secret), `replication` (default `{"automatic":{}}` for global secrets), `labels`,
 //!   `annotations`, `versionDestroyTtl`, and `versions[]` in order (numbered 1, 2, …), each with
@@ -105,6 +105,12 @@
 //!   "The user-provided container failed to start and listen on the port…"): every revision
 //!   that service gets (a seeded one included) never becomes ready, so its create or update
 //!   operation fails with "Revision '…' is not ready and cannot serve traffic. <message>".
+//! - Monitoring: `notificationChannels[]`, `alertPolicies[]`, `uptimeCheckConfigs[]` (seeded in
+//!   that order, so policies can name seeded channels), each `{project, id?, resource}` with
+//!   the resource as one would create it (`channel`, `policy`, `config` are accepted as the
+//!   key's other names), validated and defaulted as on create; `id` pins the server-assigned
+//!   id (numeric for channels and policies), and channels take a `verificationStatus`
+//!   (e.g. VERIFIED, or UNVERIFIED for a stale address).
 //! - A section for an API this emulator does not serve yet is an error unless it is empty.
 //! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
 
@@ -133,6 +139,8 @@ pub struct Scenario {
     pub logging: Option<Value>,
     #[serde(default)]
     pub run: Option<Value>,
+    #[serde(default)]
+    pub monitoring: Option<Value>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -153,7 +161,7 @@ impl Scenario {
         Scenario::parse(&text)
     }
 
-    fn sections(&self) -> [(&'static str, Option<&Value>); 6] {
+    fn sections(&self) -> [(&'static str, Option<&Value>); 7] {
         [
             ("secretmanager", self.secretmanager.as_ref()),
             ("vpcaccess", self.vpcaccess.as_ref()),
@@ -161,6 +169,7 @@ impl Scenario {
             ("compute", self.compute.as_ref()),
             ("logging", self.logging.as_ref()),
             ("run", self.run.as_ref()),
+            ("monitoring", self.monitoring.as_ref()),
         ]
     }
 

@@ -41,6 +41,7 @@ pub(crate) fn apis() -> Vec<Box<dyn Api>> {
         Box::new(Compute),
         Box::new(Logging),
         Box::new(super::run::Run),
+        Box::new(super::monitoring::Monitoring),
     ]
 }
 

@@ -69,7 +69,7 @@ macro_rules! documents {
     };
 }
 
-documents!("secretmanager", "vpcaccess", "logging", "sqladmin", "compute", "run");
+documents!("secretmanager", "vpcaccess", "logging", "sqladmin", "compute", "run", "monitoring");
 
 /// The proto spelling Google's errors use for a field location (`ipConfiguration` →
 /// `ip_configuration`).
@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn every_document_parses_and_every_reference_resolves() {
-        for api in ["secretmanager", "vpcaccess", "logging", "sqladmin", "compute", "run"] {
+        for api in ["secretmanager", "vpcaccess", "logging", "sqladmin", "compute", "run", "monitoring"] {
             let doc = of(api);
             for (name, schema) in &doc.schemas {
                 let mut stack: Vec<&Property> = schema.properties.iter().flat_map(|m| m.values()).collect();

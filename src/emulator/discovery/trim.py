@@ -43,6 +43,22 @@ APIS = {
         "google-cloud-run-v2-",
         ["GoogleCloudRunV2Service", "GoogleIamV1SetIamPolicyRequest", "GoogleIamV1TestIamPermissionsRequest"],
     ),
+    "monitoring": (
+        "monitoring.v3.json",
+        "google-cloud-monitoring-v3-",
+        ["AlertPolicy", "NotificationChannel", "UptimeCheckConfig", "SendNotificationChannelVerificationCodeRequest",
+         "GetNotificationChannelVerificationCodeRequest",
+         "VerifyNotificationChannelRequest"],
+    ),
+}
+
+# Output-only fields whose descriptions do not say so in the words OUTPUT_ONLY matches
+# ("A read-only record…", or nothing at all), from the API reference pages: schema -> fields.
+EXTRA_OUTPUT_ONLY = {
+    "monitoring": {
+        "AlertPolicy": ["creationRecord", "mutationRecord", "validity"],
+        "NotificationChannel": ["creationRecord", "mutationRecords", "verificationStatus"],
+    },
 }
 
 OUTPUT_ONLY = re.compile(r"^\s*(\[Output Only\]|Output only|\[Output-only\]|Output-only)", re.I)
@@ -155,6 +171,8 @@ def trim(api, fname, prefix, roots):
             for key in json_names:
                 if key not in props:
                     props[key] = {"type": "any", "sdk": True}
+        for key in EXTRA_OUTPUT_ONLY.get(api, {}).get(name, []):
+            props[key]["outputOnly"] = True
         out[name] = {"properties": props} if props is not None else {"type": "any"}
         acc = set()
         refs(out[name], acc)
