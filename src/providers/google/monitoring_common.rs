@@ -128,15 +128,19 @@ pub trait MonitoringApi: Send + Sync + 'static {
     }
 
     /// The request body beyond what the schema maps: `planned` is the plan with the
-    /// configuration's write-only arguments; `j` the schema's JSON for it.
-    fn finish_request(_planned: &Value, _j: &mut Json) {}
+    /// configuration's write-only arguments, `config` the configuration (where a secret the
+    /// plan holds only as a fingerprint is known); `j` the schema's JSON for the plan.
+    fn finish_request(_planned: &Value, _config: &Value, _j: &mut Json) {}
+
+    /// The update-mask path of a changed top-level attribute or block whose field is not its
+    /// own (a block sent inside another field), None for the schema's mapping.
+    fn mask_path(_attribute: &str) -> Option<&'static str> {
+        None
+    }
 
     /// The state beyond what the schema maps: `j` the API object, `prior` the plan or state
     /// before (None on import).
     fn finish_state(_v: &mut Value, _j: &Json, _prior: Option<&Value>) {}
-
-    /// Plan customisation beyond the identity and computed attributes.
-    fn customize(_p: &mut PlanProposal) {}
 
     async fn list(c: &Clients, project: &str, timeout: Duration) -> Result<Vec<Json>, ProviderError>;
     async fn get(c: &Clients, name: &str, timeout: Duration) -> Result<Json, ProviderError>;
@@ -199,7 +203,7 @@ impl<A: MonitoringApi> MonitoringResource<A> {
     pub fn request(&self, planned: &Value, config: &Value) -> Json {
         let with_wo = cc::with_write_only(&self.schema, planned, config);
         let mut j = cc::to_wire(&self.schema, &with_wo, A::renames());
-        A::finish_request(&with_wo, &mut j);
+        A::finish_request(&with_wo, config, &mut j);
         j
     }
 
@@ -221,10 +225,21 @@ impl<A: MonitoringApi> MonitoringResource<A> {
 /// The top-level fields an update changes, as update-mask paths: exactly the changed
 /// configurable attributes and blocks in their API names (Terraform-only arguments and outputs
 /// are not sent).
-pub fn update_mask(schema: &Schema, renames: Renames, changed: &[AttrPath]) -> Vec<String> {
+pub fn update_mask(
+    schema: &Schema,
+    renames: Renames,
+    changed: &[AttrPath],
+    mask_path: fn(&str) -> Option<&'static str>,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for p in changed {
         let Some(top) = p.top() else { continue };
+        if let Some(path) = mask_path(top) {
+            if !out.iter().any(|x| x == path) {
+                out.push(path.to_string());
+            }
+            continue;
+        }
         if matches!(top, "project" | "id" | "name" | "timeouts") {
             continue;
         }
@@ -265,7 +280,6 @@ impl<A: MonitoringApi> ResourceType for MonitoringResource<A> {
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         self.shared.fill_project(&mut p.planned);
-        A::customize(p);
         Ok(Vec::new())
     }
 
@@ -339,7 +353,7 @@ impl<A: MonitoringApi> ResourceType for MonitoringResource<A> {
     ) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
         let (_, name) = identity(prior, A::COLLECTION).ok_or_else(|| no_identity(A::TYPE, "name"))?;
-        let mask = update_mask(&self.schema, A::renames(), changed);
+        let mask = update_mask(&self.schema, A::renames(), changed, A::mask_path);
         let j = if mask.is_empty() {
             A::get(&c, &name, ctx.timeout).await?
         } else {

@@ -33,7 +33,7 @@ use super::monitoring_common::{
 use super::{mmv1, Clients};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::{PlanProposal, ProviderError};
+use crate::providers::ProviderError;
 use crate::schema::{AttrType, Attribute, Rule, Schema};
 
 pub const TYPE: &str = "google_monitoring_notification_channel";
@@ -195,15 +195,20 @@ impl MonitoringApi for Api {
         &E
     }
 
-    /// The secrets join `labels` under their API names.
-    fn finish_request(planned: &Value, j: &mut Json) {
+    /// The secrets join `labels` under their API names (from the configuration, where a
+    /// secret the plan holds as a fingerprint is known).
+    fn finish_request(planned: &Value, config: &Value, j: &mut Json) {
         let Some(o) = j.as_object_mut() else { return };
         o.remove("sensitiveLabels");
-        let Some(block) = fields::first_block(planned, "sensitive_labels") else { return };
+        let blocks: Vec<&Value> =
+            [config, planned].into_iter().filter_map(|v| fields::first_block(v, "sensitive_labels")).collect();
+        if blocks.is_empty() {
+            return;
+        }
         let labels = o.entry("labels").or_insert_with(|| Json::Object(Default::default()));
         if let Some(m) = labels.as_object_mut() {
             for label in SECRETS {
-                if let Some(s) = secret(block, label) {
+                if let Some(s) = blocks.iter().find_map(|b| secret(b, label)) {
                     m.insert(label.to_string(), Json::String(s));
                 }
             }
@@ -238,8 +243,11 @@ impl MonitoringApi for Api {
         }
     }
 
-    /// A new `*_wo_version` sends the write-only secret again: labels change.
-    fn customize(_p: &mut PlanProposal) {}
+    /// The secrets travel in `labels`: a changed secret (or a new `*_wo_version`) updates
+    /// `labels`, which the request sends whole, the secrets with it.
+    fn mask_path(attribute: &str) -> Option<&'static str> {
+        (attribute == "sensitive_labels").then_some("labels")
+    }
 
     async fn list(c: &Clients, project: &str, timeout: Duration) -> Result<Vec<Json>, ProviderError> {
         let parent = format!("projects/{project}");

@@ -31,7 +31,6 @@ use super::monitoring_common::{
     MonitoringApi, MonitoringResource, PAGE_SIZE,
 };
 use super::{mmv1, Clients};
-use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::ProviderError;
 use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
@@ -158,13 +157,17 @@ impl MonitoringApi for Api {
     }
 
     /// The password goes as `authInfo.password` whichever argument holds it.
-    fn finish_request(planned: &Value, j: &mut Json) {
-        let auth = fields::first_block(planned, "http_check").and_then(|h| fields::first_block(h, "auth_info"));
-        let (Some(auth), Some(slot)) = (auth, j.pointer_mut("/httpCheck/authInfo")) else { return };
+    /// From the configuration first, where a password the plan holds as a fingerprint is known.
+    fn finish_request(planned: &Value, config: &Value, j: &mut Json) {
+        let auth = |v: &Value| {
+            fields::first_block(v, "http_check").and_then(|h| fields::first_block(h, "auth_info")).and_then(password)
+        };
+        let pw = auth(config).or_else(|| auth(planned));
+        let Some(slot) = j.pointer_mut("/httpCheck/authInfo") else { return };
         if let Some(o) = slot.as_object_mut() {
             o.remove("passwordWo");
             o.remove("passwordWoVersion");
-            if let Some(pw) = password(auth) {
+            if let Some(pw) = pw {
                 o.insert("password".into(), Json::String(pw));
             }
         }
