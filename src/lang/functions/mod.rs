@@ -18,6 +18,7 @@ mod files;
 mod network;
 mod numeric;
 mod strings;
+mod time;
 
 /// Renders a template string with the given variables.
 pub type RenderTemplate<'a> = dyn Fn(&str, &BTreeMap<String, Value>) -> Result<Value, String> + 'a;
@@ -195,6 +196,10 @@ static SPECS: &[Spec] = &[
     f("fileexists", &[p("path", Str)], files::fileexists),
     f("filesha256", &[p("path", Str)], files::filesha256),
     f("templatefile", &[p("path", Str), p("vars", Map)], files::templatefile),
+    // Date and time.
+    f("formatdate", &[p("format", Str), p("time", Str)], time::formatdate),
+    f("timeadd", &[p("timestamp", Str), p("duration", Str)], time::timeadd),
+    f("timecmp", &[p("timestamp_a", Str), p("timestamp_b", Str)], time::timecmp),
 ];
 
 fn unreachable_mark_fn(c: &Call) -> Result<Value, FuncError> {

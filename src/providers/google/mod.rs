@@ -28,6 +28,7 @@ pub mod errors;
 pub mod fields;
 pub mod iam;
 pub mod logging_project_sink;
+pub mod metrics;
 pub mod mmv1;
 pub mod monitoring_alert_policy;
 pub mod monitoring_common;
