@@ -373,7 +373,7 @@ async fn every_monitoring_rule_has_a_located_diagnostic() {
         .filter(|n| n.starts_with("mon_"))
         .collect();
     names.sort();
-    assert!(names.len() >= 17, "{names:?}");
+    assert!(names.len() >= 18, "{names:?}");
     for name in names {
         let dir = format!("tests/fixtures/malformed_google/{name}");
         let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: None }));

@@ -15,7 +15,9 @@
 //! - an aggregation's `alignment_period` is at least 60 s and at most 90,000 s for alerting
 //!   policies, and required with a `per_series_aligner` other than ALIGN_NONE ("this field is
 //!   required or an error is returned");
-//! - `notification_channels` are channel names, `projects/[PROJECT_ID_OR_NUMBER]/notificationChannels/[CHANNEL_ID]`.
+//! - `notification_channels` are channel names, `projects/[PROJECT_ID_OR_NUMBER]/notificationChannels/[CHANNEL_ID]`;
+//! - every metric filter (`filter`, `denominator_filter`) names metric types the API knows, for
+//!   the resource types they are written for (the catalog in `super::metrics`).
 //!
 //! `combiner` is required by the definition itself (the provider requires it with any number
 //! of conditions, which covers the API's rule for more than one).
@@ -34,7 +36,7 @@ use super::monitoring_common::{
     attempt, duration_problem, duration_secs, enum_at, list_all, model_json, CreateFailure, EnumAt, Methods,
     MonitoringApi, MonitoringResource, PAGE_SIZE,
 };
-use super::{mmv1, Clients};
+use super::{metrics, mmv1, Clients};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
 use crate::providers::ProviderError;
@@ -75,6 +77,35 @@ const DURATIONS: [&str; 12] = [
     "alert_strategy.notification_rate_limit.period",
     "alert_strategy.notification_channel_strategy.renotify_interval",
 ];
+
+/// The Monitoring filters, each checked against the metric-type catalog: a metric type the API
+/// does not know matches no time series, and the alert silently never fires.
+const FILTERS: [&str; 3] = [
+    "conditions.condition_threshold.filter",
+    "conditions.condition_threshold.denominator_filter",
+    "conditions.condition_absent.filter",
+];
+
+/// [`metrics::check_filter`]'s problems as one message, each with its suggestion.
+///
+/// Located at the `filter` argument: a schema validator sees the value, not its expression,
+/// so the column inside the string literal (`metrics::filter_diagnostics`) needs a validation
+/// hook with the configuration's sources, which the schema layer does not offer yet.
+fn check_filter(v: &Value) -> Result<(), String> {
+    let Some(filter) = v.peel().as_str() else { return Ok(()) };
+    let problems = metrics::check_filter(filter);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let text: Vec<String> = problems
+        .into_iter()
+        .map(|p| match p.suggestion {
+            Some(s) => format!("{} ({s})", p.message),
+            None => p.message,
+        })
+        .collect();
+    Err(format!("is not a filter the API can match: {}", text.join("; ")))
+}
 
 fn check_duration(v: &Value) -> Result<(), String> {
     match v.peel().as_str().and_then(duration_problem) {
@@ -193,6 +224,9 @@ pub fn schema() -> Schema {
         .rule(Rule::Custom(Arc::new(check_policy)));
     for path in DURATIONS {
         s = s.modify(path, |a| Attribute { validators: vec![Validator::Custom(Arc::new(check_duration))], ..a });
+    }
+    for path in FILTERS {
+        s = s.modify(path, |a| a.validate(Validator::Custom(Arc::new(check_filter))));
     }
     s
 }
