@@ -10,6 +10,7 @@ mod deletion_policy;
 mod drift;
 mod emulator_compute;
 mod emulator_logging;
+mod emulator_monitoring;
 mod emulator_run;
 mod emulator_secretmanager;
 mod emulator_sqladmin;

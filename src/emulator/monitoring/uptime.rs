@@ -299,13 +299,10 @@ fn check_matchers(body: &mut Map<String, Value>) -> Result<(), ApiError> {
                 jp.insert("jsonMatcher".into(), json!(how));
             }
             (true, _) => return Err(missing_field(&format!("{at}.json_path_matcher"))),
-            (false, Some(v)) if !v.is_null() => return Err(invalid_field(
-                &format!("{at}.json_path_matcher"),
-                &v.to_string(),
-                &format!(
-                    "a json_path_matcher is only allowed with MATCHES_JSON_PATH or NOT_MATCHES_JSON_PATH, not {option}"
-                ),
-            )),
+            (false, Some(v)) if !v.is_null() => {
+                let why = format!("a json_path_matcher is only allowed with the JSON path matchers, not {option}");
+                return Err(invalid_field(&format!("{at}.json_path_matcher"), &v.to_string(), &why));
+            }
             (false, _) => {
                 if option.ends_with("MATCHES_REGEX") {
                     regex_ok(&content, &format!("{at}.content"))?;
