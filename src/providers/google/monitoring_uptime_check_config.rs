@@ -5,7 +5,8 @@
 //! (`id_from_name`); `http_check.auth_info.password` is never read back (the API does not
 //! return it): Cairn keeps it as a sensitive argument (the state holds only its fingerprint)
 //! and adds the provider's write-only `password_wo` (never stored; a new `password_wo_version`
-//! sends it again). The import id is the check's name,
+//! sends it again); with `mask_headers` the API returns header values as `******`, which read
+//! as the configuration's values. The import id is the check's name,
 //! `projects/{project}/uptimeCheckConfigs/{id}`.
 //!
 //! Plan-time rules (quotes from monitoring.v3.json, UptimeCheckConfig): `timeout` "must be
@@ -181,6 +182,25 @@ impl MonitoringApi for Api {
             prior.and_then(|p| fields::first_block(p, "http_check")).and_then(|h| fields::first_block(h, "auth_info"));
         let Some(Value::List(mut checks)) = v.get("http_check").cloned() else { return };
         if let Some(check) = checks.first_mut() {
+            // With mask_headers the API returns every header value as "******": a masked
+            // value is the prior's (the configuration's) when it had the header.
+            let prior_headers = prior
+                .and_then(|p| fields::first_block(p, "http_check"))
+                .and_then(|h| h.get("headers"))
+                .and_then(Value::as_map);
+            if let (Some(mut headers), Some(before)) =
+                (check.get("headers").filter(|h| h.as_map().is_some()).cloned(), prior_headers)
+            {
+                if let Some(m) = headers.map_mut() {
+                    for (k, x) in m.iter_mut() {
+                        let masked = x.as_str().is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b == b'*'));
+                        if let Some(b) = before.get(k).filter(|_| masked) {
+                            *x = b.clone();
+                        }
+                    }
+                }
+                set(check, "headers", headers);
+            }
             if let Some(Value::List(mut auths)) = check.get("auth_info").cloned() {
                 if let Some(a) = auths.first_mut() {
                     for n in ["password", "password_wo_version"] {
