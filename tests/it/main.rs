@@ -46,6 +46,7 @@ mod google_bigquery;
 mod google_cli;
 mod google_lb;
 mod google_lb_front;
+mod google_monitoring;
 mod google_run;
 mod google_secrets;
 mod google_sql_vpc;

@@ -39,6 +39,9 @@ pub const CLOUD_RUN_CONCURRENCY: usize = 4;
 /// BigQuery's dataset metadata writes are limited to 5 per 10 s per dataset
 /// (cloud.google.com/bigquery/quotas#dataset_limits); reads are cheap.
 pub const BIGQUERY_CONCURRENCY: usize = 4;
+/// Cloud Monitoring's configuration writes share one per-project quota (and the provider
+/// serialises alert-policy edits per project: its `mutex: alertPolicy/{{project}}`).
+pub const MONITORING_CONCURRENCY: usize = 4;
 
 /// Every client and its call policy. Cloud SQL, VPC Access, Compute and Logging join here,
 /// each as a client plus its own [`Retrier`], built in [`Clients::connect`] the same way.
@@ -63,6 +66,15 @@ pub struct Clients {
     pub cloud_run_calls: Retrier,
     pub bigquery_datasets: google_cloud_bigquery_v2::client::DatasetService,
     pub bigquery_calls: Retrier,
+    pub monitoring: MonitoringClients,
+    pub monitoring_calls: Retrier,
+}
+
+/// Cloud Monitoring v3's three configuration services (one endpoint, one quota).
+pub struct MonitoringClients {
+    pub channels: google_cloud_monitoring_v3::client::NotificationChannelService,
+    pub alert_policies: google_cloud_monitoring_v3::client::AlertPolicyService,
+    pub uptime_checks: google_cloud_monitoring_v3::client::UptimeCheckService,
 }
 
 /// Compute's global operations, which every compute collection's mutations wait on. The
@@ -122,9 +134,26 @@ impl Clients {
                 .build()
                 .await
                 .map_err(|e| fail("BigQuery", &e))?;
+        use google_cloud_monitoring_v3::client as mon;
+        let monitoring = MonitoringClients {
+            channels: tuned(mon::NotificationChannelService::builder(), &config, Service::Monitoring, &creds)
+                .build()
+                .await
+                .map_err(|e| fail("Cloud Monitoring", &e))?,
+            alert_policies: tuned(mon::AlertPolicyService::builder(), &config, Service::Monitoring, &creds)
+                .build()
+                .await
+                .map_err(|e| fail("Cloud Monitoring", &e))?,
+            uptime_checks: tuned(mon::UptimeCheckService::builder(), &config, Service::Monitoring, &creds)
+                .build()
+                .await
+                .map_err(|e| fail("Cloud Monitoring", &e))?,
+        };
         Ok(Clients {
             bigquery_datasets,
             bigquery_calls: Retrier::new(backoff.clone(), BIGQUERY_CONCURRENCY),
+            monitoring,
+            monitoring_calls: Retrier::new(backoff.clone(), MONITORING_CONCURRENCY),
             cloud_run,
             cloud_run_calls: Retrier::new(backoff.clone(), CLOUD_RUN_CONCURRENCY),
             secret_manager,

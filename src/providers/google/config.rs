@@ -25,10 +25,11 @@ pub enum Service {
     Logging,
     CloudRunV2,
     BigQuery,
+    Monitoring,
 }
 
 impl Service {
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 8] = [
         Service::SecretManager,
         Service::Sql,
         Service::VpcAccess,
@@ -36,6 +37,7 @@ impl Service {
         Service::Logging,
         Service::CloudRunV2,
         Service::BigQuery,
+        Service::Monitoring,
     ];
 
     /// The provider argument that overrides this service's endpoint.
@@ -48,6 +50,7 @@ impl Service {
             Service::Logging => "logging_custom_endpoint",
             Service::CloudRunV2 => "cloud_run_v2_custom_endpoint",
             Service::BigQuery => "big_query_custom_endpoint",
+            Service::Monitoring => "monitoring_custom_endpoint",
         }
     }
 
@@ -60,6 +63,7 @@ impl Service {
             Service::Logging => "https://logging.googleapis.com",
             Service::CloudRunV2 => "https://run.googleapis.com",
             Service::BigQuery => "https://bigquery.googleapis.com",
+            Service::Monitoring => "https://monitoring.googleapis.com",
         }
     }
 
@@ -73,6 +77,7 @@ impl Service {
             Service::Compute => &["/compute/v1", "/compute/beta"],
             Service::Logging => &["/v2"],
             Service::BigQuery => &["/bigquery/v2"],
+            Service::Monitoring => &["/v3"],
         }
     }
 }

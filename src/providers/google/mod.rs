@@ -31,6 +31,10 @@ pub mod iam;
 pub mod logging_project_sink;
 pub mod metrics;
 pub mod mmv1;
+pub mod monitoring_alert_policy;
+pub mod monitoring_common;
+pub mod monitoring_notification_channel;
+pub mod monitoring_uptime_check_config;
 pub mod plan_rules;
 pub mod resource_common;
 pub mod retry;
@@ -180,6 +184,9 @@ impl Provider for GoogleProvider {
             Arc::new(cloud_run_v2_service::CloudRunV2Service::new(self.shared.clone())),
             Arc::new(cloud_run_v2_service_iam_member::CloudRunV2ServiceIamMember::new(self.shared.clone())),
             Arc::new(bigquery_dataset::BigqueryDataset::new(self.shared.clone())),
+            Arc::new(monitoring_notification_channel::MonitoringNotificationChannel::new(self.shared.clone())),
+            Arc::new(monitoring_alert_policy::MonitoringAlertPolicy::new(self.shared.clone())),
+            Arc::new(monitoring_uptime_check_config::MonitoringUptimeCheckConfig::new(self.shared.clone())),
         ]
     }
 
