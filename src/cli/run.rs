@@ -114,7 +114,10 @@ async fn embedded_emulator(stack: &Path, scenario: Option<PathBuf>) -> Result<Em
         Ok(config) => ops::local_data_dir(&config)?,
         Err(_) => stack.join("state"),
     };
-    std::fs::create_dir_all(&state_dir)
+    // The emulator's data file holds secret payloads: its directory is the owner's alone from
+    // the start, whatever the umask (a state command would tighten it only later, a gcs-backed
+    // stack's `.cairn/` never).
+    crate::state::private_fs::create_private_dir(&state_dir)
         .map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
     let cfg = EmulatorConfig::embedded(state_dir.join("emulator-cloud.json"), scenario);
     Emulator::start(cfg).await.map_err(|e| OpError::msg(format!("cannot start the embedded emulator: {e}")))

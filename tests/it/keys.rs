@@ -192,3 +192,21 @@ fn saved_plans_are_private_and_never_written_through_a_symlink() {
         .collect();
     assert!(leftovers.is_empty(), "no temporary files left behind");
 }
+
+/// The embedded emulator's data directory (its data file holds secret payloads) is 0700 from
+/// the start under umask 000, also before any state command has run (`validate` opens no
+/// state) and for a gcs-backed stack, whose emulator data lives in `.cairn/`, not the state.
+#[test]
+fn the_embedded_emulators_directory_is_private_from_the_start() {
+    let s = TestStack::new(&[("main.tf", STACK)]);
+    let dir = s.path().to_str().unwrap();
+    ok(&cairn_umask0(&["--emulator", "validate", dir], &[]));
+    assert_eq!(mode(&s.path().join("state")), 0o700);
+
+    let gcs = TestStack::new(&[(
+        "main.tf",
+        "terraform {\n  backend \"gcs\" {\n    bucket = \"some-bucket\"\n  }\n}\n\nresource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n",
+    )]);
+    ok(&cairn_umask0(&["--emulator", "validate", gcs.path().to_str().unwrap()], &[]));
+    assert_eq!(mode(&gcs.path().join(".cairn")), 0o700);
+}
