@@ -559,11 +559,26 @@ impl<'w> Walk<'w> {
             };
         }
         if let Some(name) = self.recovered.get(iaddr).and_then(|e| e.cloud_name.as_ref()) {
-            if let Ok(v) = r.rt.import(&cc(), name).await {
-                self.warnings.push(Diagnostic::warning(format!(
-                    "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
-                )));
-                return Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(Value::from(name.as_str()))));
+            match r.rt.import(&cc(), name).await {
+                Ok(v) => {
+                    self.warnings.push(Diagnostic::warning(format!(
+                        "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
+                    )));
+                    return Ok((
+                        Some(r.rt.schema().keep_client_only(&Value::Null, v)),
+                        Some(Value::from(name.as_str())),
+                    ));
+                }
+                // The interrupted create never took effect: create it.
+                Err(e) if e.not_found => {}
+                // Planned as a create all the same, with a warning rather than an error: the
+                // apply adopts the object if the API then says it exists (and reads it again),
+                // and an error here would stop every plan for as long as the read fails, with
+                // no apply to close the journal. Silence hid a read that always failed.
+                Err(e) => self.warnings.push(Diagnostic::warning(format!(
+                    "{iaddr}: an interrupted apply was creating \"{name}\", and reading it failed: {}; planning a create (if \"{name}\" exists, the apply adopts it)",
+                    e.message
+                ))),
             }
         }
         Ok((None, None))

@@ -380,3 +380,49 @@ resource "google_logging_project_sink" "k" {
 fn logging_sink_rerun_after_a_kill_before_the_answer_adopts_it() {
     kill_between_commit_and_answer_then_rerun(&SINK_CASE, "logging", &["/sinks/recover-sink"], AT_ONCE);
 }
+
+/// A journaled name whose read fails for another reason than "not found" (here a name the
+/// import refuses, as the SQL user's journaled names once were) is not silently planned as a
+/// create: the plan warns with the address, the name and the error, and still creates.
+#[test]
+fn a_journaled_name_that_cannot_be_read_is_said_not_swallowed() {
+    use cairn::addr::{InstanceKey, ModulePath, ResourceAddr};
+    use cairn::state::{JournalEntry, JournalStatus, StateStore};
+    let s = TestStack::new(&[]);
+    s.write(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nresource \"google_secret_manager_secret\" \"s\" {{\n  secret_id = \"journaled\"\n  replication {{\n    auto {{}}\n  }}\n}}\n"
+        ),
+    );
+    let addr =
+        ResourceAddr::managed(ModulePath::root(), "google_secret_manager_secret", "s").instance(InstanceKey::None);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = cairn::state::local::LocalStore::open(&s.path().join("state")).unwrap();
+        store
+            .journal(&JournalEntry {
+                apply_id: "killed".into(),
+                seq: 0,
+                addr: addr.clone(),
+                action: "create".into(),
+                type_name: "google_secret_manager_secret".into(),
+                cloud_name: Some("not/a/secret".into()),
+                operation_id: None,
+                status: JournalStatus::Started,
+                time: chrono::Utc::now().to_rfc3339(),
+            })
+            .await
+            .unwrap();
+    });
+    let dir = s.path().to_str().unwrap();
+    let o = cairn(&["plan", dir], s.path(), None);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("google_secret_manager_secret.s: an interrupted apply was creating \"not/a/secret\", and reading it failed:")
+            && all.contains("is not projects/PROJECT/secrets/SECRET_ID"),
+        "{all}"
+    );
+    assert!(all.contains("google_secret_manager_secret.s will be created"), "{all}");
+}
