@@ -439,6 +439,22 @@ async fn run_state(command: StateCommand, dir: &Path, console: &mut Console) -> 
                 ));
             }
         }
+        StateCommand::Rekey { dir: stack, force, lock_timeout } => {
+            let r = ops::state_rekey(stack.as_deref().unwrap_or(dir), force, parse_duration(&lock_timeout)?).await?;
+            if let Some(why) = &r.old_key_lost {
+                console.outln(&format!("The old key could not be used: {why}"));
+            }
+            console.outln(&format!(
+                "Made a new fingerprint key for the state at {} in {} ({}). Keep that file (mode 0600) wherever this state is planned or applied.",
+                r.location,
+                r.key_file.path.display(),
+                r.key_file.origin
+            ));
+            console.outln(&format!(
+                "Dropped {} stored fingerprint(s) of sensitive values: each sensitive value now plans as changed once, and the next apply sends it again (an argument that forces replacement, such as a secret version's secret_data, replaces its object). Plan files saved before this are refused.",
+                r.dropped
+            ));
+        }
         StateCommand::Restore { serial } => {
             let s = ops::state_restore(dir, serial, Duration::ZERO).await?;
             console.outln(&format!(

@@ -490,6 +490,11 @@ impl<'w> Walk<'w> {
             };
             (action, reason, Some(d.planned), d.changed, d.replace_paths, d.warnings)
         };
+        if action != Action::NoOp && before.as_ref().is_some_and(holds_rekeyed_secret) {
+            self.warnings.push(Diagnostic::warning(format!(
+                "{iaddr}: its sensitive values lost their fingerprints to `cairn state rekey`; they plan as changed and this apply sends them again"
+            )));
+        }
         if r.in_target && !self.read.opts.live_values {
             if let Some(d) = withheld_needed(&*r.rt, action, &conf, &changed, &iaddr, block, config, &self.env) {
                 self.diags.push(d);
@@ -582,6 +587,19 @@ impl<'w> Walk<'w> {
             }
         }
         Ok((None, None))
+    }
+}
+
+/// Whether a stored value holds a secret whose fingerprint `cairn state rekey` dropped.
+fn holds_rekeyed_secret(v: &Value) -> bool {
+    match v {
+        Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: Some(f) }) => {
+            f == crate::state::keyfile::REKEYED
+        }
+        Value::Sensitive(inner) => holds_rekeyed_secret(inner),
+        Value::List(xs) | Value::Set(xs) => xs.iter().any(holds_rekeyed_secret),
+        Value::Map(m) => m.values().any(holds_rekeyed_secret),
+        _ => false,
     }
 }
 
