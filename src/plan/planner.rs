@@ -448,7 +448,7 @@ impl<'w> Walk<'w> {
             return Some(placeholder(schema, &conf));
         }
 
-        let (before, importing) = self.prior_object(r, &iaddr).await.ok()?;
+        let (before, importing) = self.prior_object(r, &iaddr, &conf).await.ok()?;
         let tainted = self.read.state.resources.get(&iaddr).is_some_and(|s| s.tainted);
         let by_request = self.read.opts.replace.contains(&iaddr);
 
@@ -541,6 +541,7 @@ impl<'w> Walk<'w> {
         &mut self,
         r: &ResourceWalk<'_>,
         iaddr: &InstanceAddr,
+        conf: &Value,
     ) -> Result<(Option<Value>, Option<Value>), ()> {
         if let Some(v) = self.read.prior.get(iaddr) {
             return Ok((Some(v.clone()), None));
@@ -563,25 +564,26 @@ impl<'w> Walk<'w> {
                 }
             };
         }
-        if let Some(name) = self.recovered.get(iaddr).and_then(|e| e.cloud_name.as_ref()) {
-            match r.rt.import(&cc(), name).await {
-                Ok(v) => {
+        if let Some(entry) = self.recovered.get(iaddr).copied() {
+            let Some(name) = entry.cloud_name.as_deref() else { return Ok((None, None)) };
+            match r.rt.find_interrupted_create(&cc(), name, &entry.time, conf, conf).await {
+                Ok(Some(v)) => {
+                    // A journaled secret's version is adopted by its own name.
+                    let adopted = v.get("name").and_then(Value::as_str).unwrap_or(name).to_string();
                     self.warnings.push(Diagnostic::warning(format!(
-                        "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
+                        "{iaddr}: adopting \"{adopted}\", created by an apply that was interrupted"
                     )));
-                    return Ok((
-                        Some(r.rt.schema().keep_client_only(&Value::Null, v)),
-                        Some(Value::from(name.as_str())),
-                    ));
+                    return Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(Value::from(adopted))));
                 }
                 // The interrupted create never took effect: create it.
-                Err(e) if e.not_found => {}
+                Ok(None) => {}
                 // Planned as a create all the same, with a warning rather than an error: the
-                // apply adopts the object if the API then says it exists (and reads it again),
-                // and an error here would stop every plan for as long as the read fails, with
-                // no apply to close the journal. Silence hid a read that always failed.
+                // apply adopts the object if the API then says it exists (or finds it before
+                // creating, for a type whose API cannot say so), and an error here would stop
+                // every plan for as long as the read fails, with no apply to close the
+                // journal. Silence hid a read that always failed.
                 Err(e) => self.warnings.push(Diagnostic::warning(format!(
-                    "{iaddr}: an interrupted apply was creating \"{name}\", and reading it failed: {}; planning a create (if \"{name}\" exists, the apply adopts it)",
+                    "{iaddr}: an interrupted apply was creating \"{name}\", and reading it failed: {}; planning a create (if \"{name}\" made it, the apply adopts it)",
                     e.message
                 ))),
             }

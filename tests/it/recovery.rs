@@ -317,8 +317,8 @@ const ANSWER_DELAY: Duration = Duration::from_millis(1500);
 
 /// Applies `case` against an in-process emulator whose answers come `ANSWER_DELAY` after the
 /// change, kills the apply as soon as the emulated cloud holds a name ending in each of
-/// `created` (in `api`), waits `pause`, and reruns.
-fn kill_between_commit_and_answer_then_rerun(case: &Case, api: &str, created: &[&str], pause: Duration) {
+/// `created` (in `api`), waits `pause`, and reruns. Returns the names `api` holds at the end.
+fn kill_between_commit_and_answer_then_rerun(case: &Case, api: &str, created: &[&str], pause: Duration) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let emu =
         rt.block_on(cairn::emulator::Emulator::start(cairn::emulator::EmulatorConfig::for_tests())).expect("emulator");
@@ -337,7 +337,9 @@ fn kill_between_commit_and_answer_then_rerun(case: &Case, api: &str, created: &[
     emu.set_latency(Duration::ZERO);
     std::thread::sleep(pause);
     rerun_converges(case, &s, &dir, Some(&endpoint), true);
+    let names = emu.names(api);
     rt.block_on(emu.shutdown());
+    names
 }
 
 const SECRET_CASE: Case = Case {
@@ -375,6 +377,47 @@ resource "google_logging_project_sink" "k" {
 "#,
     adopted: &["google_logging_project_sink.k"],
 };
+
+/// A secret version's number is the server's: the journal holds its secret, and the rerun
+/// adopts the version added since whose payload is the planned one (compared in memory).
+const SECRET_VERSION_CASE: Case = Case {
+    setup: r#"
+resource "google_secret_manager_secret" "s" {
+  secret_id = "recover-versioned"
+  replication {
+    auto {}
+  }
+}
+"#,
+    added: r#"
+resource "google_secret_manager_secret_version" "v" {
+  secret      = google_secret_manager_secret.s.id
+  secret_data = "recovered-payload"
+}
+"#,
+    adopted: &["google_secret_manager_secret_version.v"],
+};
+
+fn one_version_after_a_kill_before_the_answer(pause: Duration) {
+    let names = kill_between_commit_and_answer_then_rerun(
+        &SECRET_VERSION_CASE,
+        "secretmanager",
+        &["/secrets/recover-versioned/versions/1"],
+        pause,
+    );
+    let versions: Vec<_> = names.iter().filter(|n| n.contains("/secrets/recover-versioned/versions/")).collect();
+    assert_eq!(versions.len(), 1, "exactly one version: {versions:?}");
+}
+
+#[test]
+fn secret_version_rerun_at_once_after_a_kill_before_the_answer_adopts_it() {
+    one_version_after_a_kill_before_the_answer(AT_ONCE);
+}
+
+#[test]
+fn secret_version_later_rerun_after_a_kill_before_the_answer_adopts_it() {
+    one_version_after_a_kill_before_the_answer(LATER);
+}
 
 #[test]
 fn logging_sink_rerun_after_a_kill_before_the_answer_adopts_it() {
