@@ -519,7 +519,7 @@ fn start_step(
     persister: &persist::Persister,
     apply_id: &str,
     seq: &Arc<std::sync::atomic::AtomicU64>,
-    interrupted: &Arc<BTreeMap<InstanceAddr, String>>,
+    interrupted: &Arc<BTreeMap<InstanceAddr, (String, String)>>,
 ) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>, String> {
     let rt: Arc<dyn ResourceType> = input
         .registry
@@ -623,9 +623,29 @@ fn start_step(
                         let prior = before.as_ref().unwrap_or(&Value::Null);
                         rt.update(&cc, prior, &planned, &config_value, &change.changed_paths).await
                     } else {
-                        match rt.create(&cc, &planned, &config_value).await {
+                        // An API that never refuses a duplicate (a secret version) is asked
+                        // first what the interrupted create made.
+                        let made_before = match &earlier_create {
+                            Some((name, since)) if !rt.create_refuses_duplicates() => rt
+                                .find_interrupted_create(&cc, name, since, &planned, &config_value)
+                                .await
+                                .map(|found| {
+                                    found.map(|v| {
+                                        (cc.progress)(&format!(
+                                            "adopting \"{}\", created by an apply that was interrupted",
+                                            v.get("name").and_then(Value::as_str).unwrap_or(name)
+                                        ));
+                                        keep_secrets_sent(rt.schema(), v, &planned)
+                                    })
+                                }),
+                            _ => Ok(None),
+                        };
+                        match made_before {
+                            Err(e) => Err(e),
+                            Ok(Some(v)) => Ok(v),
+                            Ok(None) => match rt.create(&cc, &planned, &config_value).await {
                             Err(e) if e.already_exists => match &earlier_create {
-                                Some(name) => adopt_interrupted_create(rt.as_ref(), &cc, name)
+                                Some((name, _)) => adopt_interrupted_create(rt.as_ref(), &cc, name)
                                     .await
                                     .map(|v| keep_secrets_sent(rt.schema(), v, &planned))
                                     .map_err(|read| {
@@ -640,6 +660,7 @@ fn start_step(
                                 None => Err(e),
                             },
                             other => other,
+                        },
                         }
                     };
                     match res {
@@ -674,16 +695,16 @@ fn start_step(
 }
 
 /// The instances whose create an earlier apply journaled and never saw finish, with the cloud
-/// name it journaled.
+/// name it journaled and when.
 async fn interrupted_creates(
     store: &dyn StateStore,
-) -> Result<BTreeMap<InstanceAddr, String>, crate::state::StateError> {
+) -> Result<BTreeMap<InstanceAddr, (String, String)>, crate::state::StateError> {
     Ok(store
         .open_journal()
         .await?
         .into_iter()
         .filter(|e| e.action == "create")
-        .filter_map(|e| Some((e.addr, e.cloud_name?)))
+        .filter_map(|e| Some((e.addr, (e.cloud_name?, e.time))))
         .collect())
 }
 

@@ -276,6 +276,19 @@ pub enum StateCommand {
     History,
     /// Make an earlier version current again.
     Restore { serial: u64 },
+    /// Make a new fingerprint key for a state whose key file is lost for good. The stored
+    /// fingerprints of sensitive values go with the old key: each sensitive value plans as
+    /// changed once and the next apply sends it again.
+    Rekey {
+        /// The stack directory (default: -chdir, else the current directory).
+        dir: Option<PathBuf>,
+        /// Replace the key even though the old one is present and valid.
+        #[arg(long)]
+        force: bool,
+        /// How long to wait for the state's lock (e.g. 30s).
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
+    },
     /// Copy the state (with its history) from another backend into the stack's configured one.
     Migrate {
         /// The old location: a local state directory, or gs://BUCKET/PREFIX.

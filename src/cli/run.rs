@@ -114,7 +114,10 @@ async fn embedded_emulator(stack: &Path, scenario: Option<PathBuf>) -> Result<Em
         Ok(config) => ops::local_data_dir(&config)?,
         Err(_) => stack.join("state"),
     };
-    std::fs::create_dir_all(&state_dir)
+    // The emulator's data file holds secret payloads: its directory is the owner's alone from
+    // the start, whatever the umask (a state command would tighten it only later, a gcs-backed
+    // stack's `.cairn/` never).
+    crate::state::private_fs::create_private_dir(&state_dir)
         .map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
     let cfg = EmulatorConfig::embedded(state_dir.join("emulator-cloud.json"), scenario);
     Emulator::start(cfg).await.map_err(|e| OpError::msg(format!("cannot start the embedded emulator: {e}")))
@@ -435,6 +438,22 @@ async fn run_state(command: StateCommand, dir: &Path, console: &mut Console) -> 
                     m.from
                 ));
             }
+        }
+        StateCommand::Rekey { dir: stack, force, lock_timeout } => {
+            let r = ops::state_rekey(stack.as_deref().unwrap_or(dir), force, parse_duration(&lock_timeout)?).await?;
+            if let Some(why) = &r.old_key_lost {
+                console.outln(&format!("The old key could not be used: {why}"));
+            }
+            console.outln(&format!(
+                "Made a new fingerprint key for the state at {} in {} ({}). Keep that file (mode 0600) wherever this state is planned or applied.",
+                r.location,
+                r.key_file.path.display(),
+                r.key_file.origin
+            ));
+            console.outln(&format!(
+                "Dropped {} stored fingerprint(s) of sensitive values: each sensitive value now plans as changed once, and the next apply sends it again (an argument that forces replacement, such as a secret version's secret_data, replaces its object). Plan files saved before this are refused.",
+                r.dropped
+            ));
         }
         StateCommand::Restore { serial } => {
             let s = ops::state_restore(dir, serial, Duration::ZERO).await?;

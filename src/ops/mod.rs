@@ -15,8 +15,8 @@ pub use apply::{apply, apply_asking, ApplyArgs, ApplyResult};
 pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
 pub use plan::{plan, PlanArgs, PlanOutput};
 pub use state_cmds::{
-    force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_restore, state_rm,
-    state_show, Migrated,
+    force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_rekey, state_restore,
+    state_rm, state_show, Migrated, Rekeyed,
 };
 
 use crate::graph::Graph;
@@ -140,15 +140,25 @@ pub async fn lock(
     operation: &str,
     timeout: Duration,
 ) -> Result<Box<dyn LockGuard>, OpError> {
+    let guard = lock_leaving_the_key(store, operation, timeout).await?;
+    // Only a lock holder may change where the key lives: a reader would race the writer.
+    if let Some(note) = store.move_fingerprint_key_out().await? {
+        eprintln!("Note: {note}");
+    }
+    Ok(guard)
+}
+
+/// The lock alone: `state rekey` must lock a state whose key is damaged beyond moving.
+async fn lock_leaving_the_key(
+    store: &Arc<dyn StateStore>,
+    operation: &str,
+    timeout: Duration,
+) -> Result<Box<dyn LockGuard>, OpError> {
     let guard = store.lock(LockInfo::for_current_process(operation), timeout).await?;
     if let Some(stale) = guard.recovered_stale() {
         eprintln!("Warning: took over a stale state lock left by a process that is gone ({stale})");
     }
     tracing::info!(location = %store.location(), lock = %guard.info().id, "state locked");
-    // Only a lock holder may change where the key lives: a reader would race the writer.
-    if let Some(note) = store.move_fingerprint_key_out().await? {
-        eprintln!("Note: {note}");
-    }
     Ok(guard)
 }
 

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use super::*;
 use crate::addr::{AnyAddr, InstanceAddr, InstanceKey};
-use crate::state::{HistoryEntry, LockInfo, ResourceInstanceState, State};
+use crate::state::{keyfile, HistoryEntry, LockInfo, ResourceInstanceState, State};
 
 async fn load_required(store: &Arc<dyn StateStore>) -> Result<State, OpError> {
     store
@@ -262,6 +262,60 @@ pub async fn state_migrate(dir: &Path, from: &str, lock_timeout: std::time::Dura
     }
     dest.write(&state, "state migrate").await?;
     Ok(summary(versions, false))
+}
+
+/// What `cairn state rekey` did.
+pub struct Rekeyed {
+    pub location: String,
+    /// Where the new key file is, and why there.
+    pub key_file: keyfile::KeyPath,
+    /// Fingerprints dropped (one per stored sensitive value).
+    pub dropped: usize,
+    /// Why the old key could not be used; None when it could (`--force`) or there was none.
+    pub old_key_lost: Option<String>,
+}
+
+/// `cairn state rekey`: a new fingerprint key (its file and the state's record of it) for a
+/// state whose key is lost for good, under the lock. The stored fingerprints go with the old
+/// key (each sensitive value then plans as changed once, and the next apply sends it again);
+/// plan files signed with the old key are refused from then on. A key that still works is
+/// replaced only with `force`.
+pub async fn state_rekey(dir: &Path, force: bool, lock_timeout: std::time::Duration) -> Result<Rekeyed, OpError> {
+    let store = open_store_for_dir(dir)?;
+    let _g = lock_leaving_the_key(&store, "state rekey", lock_timeout).await?;
+    let location = store.location();
+    let (old, old_key_lost) = match keyfile::old_key(&location, &store.stored_fingerprint_key().await?) {
+        Ok(keyfile::OldKey::Usable(key)) if force => (Some(key), None),
+        Ok(keyfile::OldKey::Usable(_)) => {
+            return Err(OpError::msg(format!(
+                "the fingerprint key of the state at {location} is present and valid: there is nothing to recover. `cairn state rekey --force` replaces it all the same (every sensitive value then plans as changed once, and plan files saved before are refused)"
+            )))
+        }
+        Ok(keyfile::OldKey::Lost { why }) => (None, Some(why.to_string())),
+        Ok(keyfile::OldKey::Never) => (None, None),
+        Err(e) if force => (None, Some(e.to_string())),
+        Err(e) => {
+            return Err(OpError::msg(format!(
+                "{e}. The key may still be usable once that is fixed; `cairn state rekey --force` replaces it all the same"
+            )))
+        }
+    };
+    // An interrupted apply's journal stays: it holds no fingerprints, and the next apply
+    // (which needs a key, so cannot come first) recovers what it left in flight.
+    // The new key file first (alone it is harmless), then the fingerprints go, then the
+    // record: a crash before the record is stored leaves the old key as it was, and
+    // `state rekey` is simply run again.
+    let (_, record, key_file) = keyfile::rekeyed(&location, old.as_ref()).map_err(crate::state::StateError::from)?;
+    let mut dropped = 0;
+    if let Some(mut state) = store.load().await? {
+        dropped = keyfile::drop_fingerprints(&mut state);
+        if dropped > 0 {
+            state.serial += 1;
+            store.write(&state, "state rekey").await?;
+        }
+    }
+    store.replace_fingerprint_key_record(&record).await?;
+    Ok(Rekeyed { location, key_file, dropped, old_key_lost })
 }
 
 /// `--from` of `state migrate`: `gs://bucket/prefix` or a local state directory (relative

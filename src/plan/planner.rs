@@ -448,7 +448,7 @@ impl<'w> Walk<'w> {
             return Some(placeholder(schema, &conf));
         }
 
-        let (before, importing) = self.prior_object(r, &iaddr).await.ok()?;
+        let (before, importing) = self.prior_object(r, &iaddr, &conf).await.ok()?;
         let tainted = self.read.state.resources.get(&iaddr).is_some_and(|s| s.tainted);
         let by_request = self.read.opts.replace.contains(&iaddr);
 
@@ -490,6 +490,11 @@ impl<'w> Walk<'w> {
             };
             (action, reason, Some(d.planned), d.changed, d.replace_paths, d.warnings)
         };
+        if action != Action::NoOp && before.as_ref().is_some_and(holds_rekeyed_secret) {
+            self.warnings.push(Diagnostic::warning(format!(
+                "{iaddr}: its sensitive values lost their fingerprints to `cairn state rekey`; they plan as changed and this apply sends them again"
+            )));
+        }
         if r.in_target && !self.read.opts.live_values {
             if let Some(d) = withheld_needed(&*r.rt, action, &conf, &changed, &iaddr, block, config, &self.env) {
                 self.diags.push(d);
@@ -536,6 +541,7 @@ impl<'w> Walk<'w> {
         &mut self,
         r: &ResourceWalk<'_>,
         iaddr: &InstanceAddr,
+        conf: &Value,
     ) -> Result<(Option<Value>, Option<Value>), ()> {
         if let Some(v) = self.read.prior.get(iaddr) {
             return Ok((Some(v.clone()), None));
@@ -558,15 +564,44 @@ impl<'w> Walk<'w> {
                 }
             };
         }
-        if let Some(name) = self.recovered.get(iaddr).and_then(|e| e.cloud_name.as_ref()) {
-            if let Ok(v) = r.rt.import(&cc(), name).await {
-                self.warnings.push(Diagnostic::warning(format!(
-                    "{iaddr}: adopting \"{name}\", created by an apply that was interrupted"
-                )));
-                return Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(Value::from(name.as_str()))));
+        if let Some(entry) = self.recovered.get(iaddr).copied() {
+            let Some(name) = entry.cloud_name.as_deref() else { return Ok((None, None)) };
+            match r.rt.find_interrupted_create(&cc(), name, &entry.time, conf, conf).await {
+                Ok(Some(v)) => {
+                    // A journaled secret's version is adopted by its own name.
+                    let adopted = v.get("name").and_then(Value::as_str).unwrap_or(name).to_string();
+                    self.warnings.push(Diagnostic::warning(format!(
+                        "{iaddr}: adopting \"{adopted}\", created by an apply that was interrupted"
+                    )));
+                    return Ok((Some(r.rt.schema().keep_client_only(&Value::Null, v)), Some(Value::from(adopted))));
+                }
+                // The interrupted create never took effect: create it.
+                Ok(None) => {}
+                // Planned as a create all the same, with a warning rather than an error: the
+                // apply adopts the object if the API then says it exists (or finds it before
+                // creating, for a type whose API cannot say so), and an error here would stop
+                // every plan for as long as the read fails, with no apply to close the
+                // journal. Silence hid a read that always failed.
+                Err(e) => self.warnings.push(Diagnostic::warning(format!(
+                    "{iaddr}: an interrupted apply was creating \"{name}\", and reading it failed: {}; planning a create (if \"{name}\" made it, the apply adopts it)",
+                    e.message
+                ))),
             }
         }
         Ok((None, None))
+    }
+}
+
+/// Whether a stored value holds a secret whose fingerprint `cairn state rekey` dropped.
+fn holds_rekeyed_secret(v: &Value) -> bool {
+    match v {
+        Value::Unknown(crate::lang::value::Unknown::Withheld { fingerprint: Some(f) }) => {
+            f == crate::state::keyfile::REKEYED
+        }
+        Value::Sensitive(inner) => holds_rekeyed_secret(inner),
+        Value::List(xs) | Value::Set(xs) => xs.iter().any(holds_rekeyed_secret),
+        Value::Map(m) => m.values().any(holds_rekeyed_secret),
+        _ => false,
     }
 }
 

@@ -136,6 +136,33 @@ pub trait ResourceType: Send + Sync {
         planned.get("name").and_then(|v| v.as_str()).map(str::to_string)
     }
 
+    /// The object an interrupted apply's create of this instance may have made: `journaled` is
+    /// what [`ResourceType::cloud_name`] gave it, `since` (RFC 3339) when it was journaled;
+    /// `planned` and `config` are what this run would create (at plan time, the configuration
+    /// for both). `Ok(None)`: it made nothing. Default: reads `journaled` by name.
+    async fn find_interrupted_create(
+        &self,
+        ctx: &CallContext,
+        journaled: &str,
+        _since: &str,
+        _planned: &Value,
+        _config: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        match self.import(ctx, journaled).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.not_found => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the API refuses to create an object that exists already ("already exists"),
+    /// which is how an apply notices a create an interrupted apply made after the plan. False
+    /// for objects the API names itself (a secret version): the apply then looks with
+    /// [`ResourceType::find_interrupted_create`] before it creates. Default: true.
+    fn create_refuses_duplicates(&self) -> bool {
+        true
+    }
+
     /// A Terraform-only boolean argument (the provider's `deletion_protection`) that, true in
     /// the state, makes the planner refuse to destroy or replace the instance. Default: none.
     fn protection_attribute(&self) -> Option<&'static str> {

@@ -1048,6 +1048,29 @@ impl StateStore for GcsStore {
         }
         Ok(Some(keyfile::moved_note(&location, &at)))
     }
+
+    async fn stored_fingerprint_key(&self) -> Result<keyfile::Stored, StateError> {
+        let api = self.api().await?;
+        self.stored_key(&api).await
+    }
+
+    async fn replace_fingerprint_key_record(&self, record: &keyfile::KeyRecord) -> Result<(), StateError> {
+        let api = self.api().await?;
+        // Record first, then the in-state key: a crash between leaves a legacy key that does
+        // not match the record, which `state rekey` (run again) replaces.
+        let body = String::from_utf8(record.to_json()).expect("JSON is UTF-8");
+        match api.write(&self.name("key-record.json"), body, None).await {
+            Ok(_) => {}
+            Err(Refused::Precondition) => {
+                return Err(self.corrupt("default.key-record.json", "Cloud Storage refused an unconditional write"))
+            }
+            Err(Refused::Failed(e)) => return Err(e),
+        }
+        match api.delete(&self.name("key"), None).await {
+            Ok(_) | Err(Refused::Precondition) => Ok(()),
+            Err(Refused::Failed(e)) => Err(e),
+        }
+    }
 }
 
 impl GcsStore {

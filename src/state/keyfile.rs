@@ -78,16 +78,16 @@ pub fn fresh_key() -> [u8; 32] {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error(
-        "the fingerprint key of the state at {state} is missing: looked for {} ({}). The state's fingerprints of sensitive values can only be compared with it. Copy that file (mode 0600) from the machine that last applied this state, or point {KEY_FILE_ENV} at a copy of it. Cairn does not make a new key for a state that has fingerprints: they could never match again",
+        "the fingerprint key of the state at {state} is missing: looked for {} ({}). The state's fingerprints of sensitive values can only be compared with it. Copy that file (mode 0600) from the machine that last applied this state, or point {KEY_FILE_ENV} at a copy of it. Cairn does not make a new key for a state that has fingerprints on its own: they could never match again. If the key is lost for good, `cairn state rekey` makes a new one and drops the fingerprints (every sensitive value then plans as changed once, and the next apply sends it again)",
         path.display(),
         origin
     )]
     Missing { state: String, path: PathBuf, origin: &'static str },
     #[error(
-        "the state at {state} has fingerprints of sensitive values but no fingerprint key at all (no key record, no key in the state); Cairn does not make a new key for a state that has fingerprints: they could never match again. Restore the state from a backup or a copy that has its key record"
+        "the state at {state} has fingerprints of sensitive values but no fingerprint key at all (no key record, no key in the state); Cairn does not make a new key for a state that has fingerprints: they could never match again. Restore the state from a backup or a copy that has its key record, or run `cairn state rekey` to make a new key and drop the fingerprints (every sensitive value then plans as changed once)"
     )]
     Orphaned { state: String },
-    #[error("the fingerprint key in {} ({}) is not the key of the state at {state}: it belongs to another state", path.display(), origin)]
+    #[error("the fingerprint key in {} ({}) is not the key of the state at {state}: it belongs to another state. Point {KEY_FILE_ENV} at this state's key file, or, if that key is lost for good, run `cairn state rekey`", path.display(), origin)]
     Wrong { state: String, path: PathBuf, origin: &'static str },
     #[error("the state at {state} holds a fingerprint key record and an older in-state key that do not match; it is damaged")]
     Mismatch { state: String },
@@ -97,6 +97,8 @@ pub enum KeyError {
     Malformed { path: PathBuf, reason: String },
     #[error("the fingerprint key file {}: {what}: {source}", path.display())]
     Io { path: PathBuf, what: &'static str, source: std::io::Error },
+    #[error("{KEY_FILE_ENV} points at {}, which holds the state's current key: to replace it, point {KEY_FILE_ENV} at a path that does not exist yet (the new key is written there) or at the pipeline's new key", path.display())]
+    SameKey { path: PathBuf },
     #[error("no place for the fingerprint key: neither XDG_DATA_HOME nor HOME is set; set {KEY_FILE_ENV} to the key file's path")]
     NoHome,
 }
@@ -286,6 +288,75 @@ pub fn move_out(state: &str, stored: &Stored) -> Result<Option<(KeyRecord, KeyPa
     let at = key_path(&record.id)?;
     ensure_key_file(&at, &legacy, state)?;
     Ok(Some((record, at)))
+}
+
+/// What `cairn state rekey` found of the state's old key.
+pub enum OldKey {
+    /// It still works (only `--force` replaces it).
+    Usable([u8; 32]),
+    /// It cannot be had back; `why` says what is wrong with it.
+    Lost { why: KeyError },
+    /// The state never had one.
+    Never,
+}
+
+/// The state of the old key, from what the backend stores; errors that do not prove the key
+/// lost (a key file open to others, an unreadable file) are returned: fix them, or rekey with
+/// `--force`.
+pub fn old_key(state: &str, stored: &Stored) -> Result<OldKey, KeyError> {
+    match resolve(state, stored) {
+        Ok(Resolved::Key(key)) => Ok(OldKey::Usable(key)),
+        Ok(Resolved::None) => Ok(OldKey::Never),
+        Err(
+            why @ (KeyError::Missing { .. }
+            | KeyError::Orphaned { .. }
+            | KeyError::Wrong { .. }
+            | KeyError::Mismatch { .. }
+            | KeyError::Malformed { .. }),
+        ) => Ok(OldKey::Lost { why }),
+        Err(e) => Err(e),
+    }
+}
+
+/// The new key of `cairn state rekey`, its file written: a fresh key, or the one the file
+/// [`KEY_FILE_ENV`] names holds (a pipeline's key), unless that is the old key itself.
+pub fn rekeyed(state: &str, old: Option<&[u8; 32]>) -> Result<([u8; 32], KeyRecord, KeyPath), KeyError> {
+    let key = match std::env::var_os(KEY_FILE_ENV).filter(|p| !p.is_empty()) {
+        Some(_) => {
+            let at = key_path("")?;
+            match read_key(&at)? {
+                Some(k) if Some(&k) == old => return Err(KeyError::SameKey { path: at.path }),
+                Some(k) => k,
+                None => fresh_key(),
+            }
+        }
+        None => fresh_key(),
+    };
+    let record = KeyRecord::new(&key);
+    let at = key_path(&record.id)?;
+    ensure_key_file(&at, &key, state)?;
+    Ok((key, record, at))
+}
+
+/// What `cairn state rekey` leaves where a fingerprint was: it marks a secret as stored but
+/// compared with nothing (so it reads as changed, once), and is no HMAC (never hex), so it can
+/// match no value.
+pub const REKEYED: &str = "rekeyed";
+
+/// Replaces every stored fingerprint of `state` by [`REKEYED`]; the number replaced. The old
+/// fingerprints go with their key: under the new key they could only ever mismatch, and kept
+/// they would let whoever finds the old key test guesses against them.
+pub fn drop_fingerprints(state: &mut super::State) -> usize {
+    let mut n = 0;
+    for r in state.resources.values_mut() {
+        for fp in r.sensitive_fingerprints.values_mut() {
+            if fp != REKEYED {
+                *fp = REKEYED.to_string();
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 /// What a command says once, when it moved a state's key out.

@@ -724,6 +724,20 @@ impl StateStore for LocalStore {
         h.durable().await?;
         Ok(Some(keyfile::moved_note(&location, &at)))
     }
+
+    async fn stored_fingerprint_key(&self) -> Result<keyfile::Stored, StateError> {
+        self.handle().await?.stored_key()
+    }
+
+    async fn replace_fingerprint_key_record(&self, record: &keyfile::KeyRecord) -> Result<(), StateError> {
+        let h = self.handle().await?;
+        // Together: a crash leaves the old record or the new one, never a mix.
+        let mut batch = sled::Batch::default();
+        batch.insert(KEY_RECORD, record.to_json());
+        batch.remove(FINGERPRINT_KEY);
+        h.keys.apply_batch(batch).map_err(|e| h.err("cannot store the fingerprint key record", e))?;
+        h.durable().await
+    }
 }
 
 impl Handle {

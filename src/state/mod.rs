@@ -439,6 +439,12 @@ pub trait StateStore: Send + Sync {
     /// Adopts another store's fingerprint key (state migration: the fingerprints in the state
     /// were made with it). Refused when this store already has a different key.
     async fn adopt_fingerprint_key(&self, key: [u8; 32]) -> Result<(), StateError>;
+    /// What the state stores about its key (the record, and an in-state key an older Cairn
+    /// kept), for `cairn state rekey`.
+    async fn stored_fingerprint_key(&self) -> Result<keyfile::Stored, StateError>;
+    /// Makes `record` the state's key record whatever was there, and removes an in-state key:
+    /// `cairn state rekey`, under the lock, once the fingerprints are dropped.
+    async fn replace_fingerprint_key_record(&self, record: &keyfile::KeyRecord) -> Result<(), StateError>;
 }
 
 /// (De)serializes a shared JSON document as the document itself (serde's `rc` feature would

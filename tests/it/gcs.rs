@@ -748,3 +748,51 @@ async fn the_fingerprint_key_is_kept_out_of_the_bucket() {
     let e = describe(&e);
     assert!(e.contains("is missing") && e.contains(&*file.to_string_lossy()), "{e}");
 }
+
+/// `cairn state rekey` on the gcs backend: a state whose key file is lost gets a new key (its
+/// record in the bucket, its file outside), its fingerprints are dropped in the bucket's
+/// document, the secret plans as changed once and converges after one apply; a key that works
+/// is replaced only with --force.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_rekey_recovers_a_gcs_state_whose_key_is_lost() {
+    use cairn::state::keyfile::{default_key_dir, KeyRecord};
+    let Some(gcs) = FakeGcs::start().await else { return };
+    let stack = "variable \"api_key\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"terraform_data\" \"t\" {\n  input = var.api_key\n}\n";
+    let s = TestStack::new(&[("main.tf", stack), ("backend.tf", &gcs.backend_block("stacks/rk"))]);
+    let mut c = common(s.path(), Registry::builtin());
+    c.vars.env = vec![("api_key".into(), SECRET.into())];
+    apply(&c).await;
+    let record_of = || async {
+        KeyRecord::parse(&gcs.get("stacks/rk/default.key-record.json").await.expect("a key record"), "r").unwrap()
+    };
+    let old = record_of().await;
+    std::fs::remove_file(default_key_dir().unwrap().join(format!("{}.key", old.id))).unwrap();
+
+    let r =
+        cairn::ops::state_rekey(s.path(), false, Duration::ZERO).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert_eq!(r.dropped, 2, "the input and the output that mirrors it");
+    assert!(r.old_key_lost.as_deref().is_some_and(|w| w.contains("is missing")), "{:?}", r.old_key_lost);
+    let new = record_of().await;
+    assert_ne!(new.id, old.id);
+    assert_eq!(r.key_file.path, default_key_dir().unwrap().join(format!("{}.key", new.id)));
+    let key: [u8; 32] =
+        hex::decode(std::fs::read_to_string(&r.key_file.path).unwrap().trim()).unwrap().try_into().unwrap();
+    assert!(new.matches(&key));
+    for (name, bytes) in gcs.objects("stacks/rk/").await {
+        assert!(!contains(&bytes, SECRET), "{name} holds the secret");
+    }
+
+    let p = plan(&c).await;
+    let changed = actions(&p);
+    assert!(changed.len() == 1 && changed[0].0 == "terraform_data.t", "changed once: {changed:?}");
+    apply(&c).await;
+    assert!(!plan(&c).await.has_changes(), "fingerprinted again with the new key");
+
+    let Err(e) = cairn::ops::state_rekey(s.path(), false, Duration::ZERO).await else {
+        panic!("replaced a working key without --force")
+    };
+    assert!(describe(&e).contains("present and valid"), "{}", describe(&e));
+    assert_eq!(record_of().await, new);
+    cairn::ops::state_rekey(s.path(), true, Duration::ZERO).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert_ne!(record_of().await.id, new.id);
+}

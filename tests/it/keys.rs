@@ -192,3 +192,113 @@ fn saved_plans_are_private_and_never_written_through_a_symlink() {
         .collect();
     assert!(leftovers.is_empty(), "no temporary files left behind");
 }
+
+/// The embedded emulator's data directory (its data file holds secret payloads) is 0700 from
+/// the start under umask 000, also before any state command has run (`validate` opens no
+/// state) and for a gcs-backed stack, whose emulator data lives in `.cairn/`, not the state.
+#[test]
+fn the_embedded_emulators_directory_is_private_from_the_start() {
+    let s = TestStack::new(&[("main.tf", STACK)]);
+    let dir = s.path().to_str().unwrap();
+    ok(&cairn_umask0(&["--emulator", "validate", dir], &[]));
+    assert_eq!(mode(&s.path().join("state")), 0o700);
+
+    let gcs = TestStack::new(&[(
+        "main.tf",
+        "terraform {\n  backend \"gcs\" {\n    bucket = \"some-bucket\"\n  }\n}\n\nresource \"terraform_data\" \"a\" {\n  input = \"x\"\n}\n",
+    )]);
+    ok(&cairn_umask0(&["--emulator", "validate", gcs.path().to_str().unwrap()], &[]));
+    assert_eq!(mode(&gcs.path().join(".cairn")), 0o700);
+}
+
+/// One sensitive value, sent as an argument: what `state rekey` must make the next apply send
+/// again.
+const REKEY_STACK: &str = r#"
+variable "api_key" {
+  type      = string
+  sensitive = true
+}
+
+resource "terraform_data" "t" {
+  input = var.api_key
+}
+"#;
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+/// A state whose key file is lost for good: `state rekey` makes a new key (file and record),
+/// drops the fingerprints and says what that means; the sensitive value plans as changed once
+/// (the plan says why) and the next apply sends it again; a plan file signed with the old key
+/// is refused; a key that still works is replaced only with --force.
+#[test]
+fn state_rekey_recovers_a_state_whose_key_is_lost() {
+    let s = TestStack::new(&[("main.tf", REKEY_STACK)]);
+    let dir = s.path().to_str().unwrap();
+    ok(&cairn_umask0(&["apply", dir, "--auto-approve"], &[]));
+    let old = record(&s);
+    let old_plan = s.path().join("old.cairnplan");
+    ok(&cairn_umask0(&["plan", dir, "-out", old_plan.to_str().unwrap()], &[("TF_VAR_api_key", "a-newer-value")]));
+    std::fs::remove_file(default_key_file(&old.id)).unwrap();
+    let o = cairn_umask0(&["plan", dir], &[]);
+    assert_eq!(code(&o), Some(1));
+    assert!(stderr(&o).contains("is missing") && stderr(&o).contains("cairn state rekey"), "{}", stderr(&o));
+
+    let o = cairn_umask0(&["state", "rekey", dir], &[]);
+    ok(&o);
+    let out = stdout(&o);
+    assert!(out.contains("is missing"), "says why the old key could not be used: {out}");
+    assert!(out.contains("Dropped 2 stored fingerprint") && out.contains("changed once"), "{out}");
+    let new = record(&s);
+    assert_ne!(new.id, old.id);
+    let file = default_key_file(&new.id);
+    assert_eq!(mode(&file), 0o600);
+    assert!(new.matches(&read_key_file(&file)));
+    assert!(out.contains(&*file.to_string_lossy()), "{out}");
+
+    let o = cairn_umask0(&["plan", dir, "--detailed-exitcode"], &[]);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(code(&o), Some(2), "the secret plans as changed once:\n{all}");
+    assert!(
+        all.contains("terraform_data.t: its sensitive values lost their fingerprints to `cairn state rekey`"),
+        "{all}"
+    );
+    assert!(!all.contains(SECRET), "{all}");
+
+    let o = cairn_umask0(&["-C", dir, "apply", old_plan.to_str().unwrap()], &[]);
+    assert_eq!(code(&o), Some(1), "a plan signed with the old key: {}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("does not carry this state's signature"), "{}", stderr(&o));
+
+    ok(&cairn_umask0(&["apply", dir, "--auto-approve"], &[]));
+    let o = cairn_umask0(&["plan", dir, "--detailed-exitcode"], &[]);
+    assert_eq!(code(&o), Some(0), "sent again, fingerprinted with the new key: {}{}", stdout(&o), stderr(&o));
+
+    // The key works: nothing to recover, unless forced.
+    let o = cairn_umask0(&["state", "rekey", dir], &[]);
+    assert_eq!(code(&o), Some(1));
+    assert!(stderr(&o).contains("present and valid") && stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(record(&s), new, "nothing changed");
+    ok(&cairn_umask0(&["state", "rekey", dir, "--force"], &[]));
+    assert_ne!(record(&s).id, new.id);
+}
+
+/// With the key in CAIRN_FINGERPRINT_KEY_FILE (CI), the new key goes where it points; pointed
+/// at the state's current key, `--force` is refused rather than "rekeying" to the same key.
+#[test]
+fn state_rekey_writes_the_new_key_where_the_environment_points() {
+    let keys = tempfile::tempdir().unwrap();
+    let ci_key = keys.path().join("ci.key");
+    let ci = ci_key.to_str().unwrap();
+    let s = TestStack::new(&[("main.tf", REKEY_STACK)]);
+    let dir = s.path().to_str().unwrap();
+    ok(&cairn_umask0(&["apply", dir, "--auto-approve"], &[(KEY_FILE_ENV, ci)]));
+    let o = cairn_umask0(&["state", "rekey", dir, "--force"], &[(KEY_FILE_ENV, ci)]);
+    assert_eq!(code(&o), Some(1));
+    assert!(stderr(&o).contains("holds the state's current key"), "{}", stderr(&o));
+
+    std::fs::remove_file(&ci_key).unwrap();
+    ok(&cairn_umask0(&["state", "rekey", dir], &[(KEY_FILE_ENV, ci)]));
+    assert_eq!(mode(&ci_key), 0o600);
+    assert!(record(&s).matches(&read_key_file(&ci_key)));
+}

@@ -317,8 +317,8 @@ const ANSWER_DELAY: Duration = Duration::from_millis(1500);
 
 /// Applies `case` against an in-process emulator whose answers come `ANSWER_DELAY` after the
 /// change, kills the apply as soon as the emulated cloud holds a name ending in each of
-/// `created` (in `api`), waits `pause`, and reruns.
-fn kill_between_commit_and_answer_then_rerun(case: &Case, api: &str, created: &[&str], pause: Duration) {
+/// `created` (in `api`), waits `pause`, and reruns. Returns the names `api` holds at the end.
+fn kill_between_commit_and_answer_then_rerun(case: &Case, api: &str, created: &[&str], pause: Duration) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let emu =
         rt.block_on(cairn::emulator::Emulator::start(cairn::emulator::EmulatorConfig::for_tests())).expect("emulator");
@@ -337,7 +337,9 @@ fn kill_between_commit_and_answer_then_rerun(case: &Case, api: &str, created: &[
     emu.set_latency(Duration::ZERO);
     std::thread::sleep(pause);
     rerun_converges(case, &s, &dir, Some(&endpoint), true);
+    let names = emu.names(api);
     rt.block_on(emu.shutdown());
+    names
 }
 
 const SECRET_CASE: Case = Case {
@@ -376,7 +378,94 @@ resource "google_logging_project_sink" "k" {
     adopted: &["google_logging_project_sink.k"],
 };
 
+/// A secret version's number is the server's: the journal holds its secret, and the rerun
+/// adopts the version added since whose payload is the planned one (compared in memory).
+const SECRET_VERSION_CASE: Case = Case {
+    setup: r#"
+resource "google_secret_manager_secret" "s" {
+  secret_id = "recover-versioned"
+  replication {
+    auto {}
+  }
+}
+"#,
+    added: r#"
+resource "google_secret_manager_secret_version" "v" {
+  secret      = google_secret_manager_secret.s.id
+  secret_data = "recovered-payload"
+}
+"#,
+    adopted: &["google_secret_manager_secret_version.v"],
+};
+
+fn one_version_after_a_kill_before_the_answer(pause: Duration) {
+    let names = kill_between_commit_and_answer_then_rerun(
+        &SECRET_VERSION_CASE,
+        "secretmanager",
+        &["/secrets/recover-versioned/versions/1"],
+        pause,
+    );
+    let versions: Vec<_> = names.iter().filter(|n| n.contains("/secrets/recover-versioned/versions/")).collect();
+    assert_eq!(versions.len(), 1, "exactly one version: {versions:?}");
+}
+
+#[test]
+fn secret_version_rerun_at_once_after_a_kill_before_the_answer_adopts_it() {
+    one_version_after_a_kill_before_the_answer(AT_ONCE);
+}
+
+#[test]
+fn secret_version_later_rerun_after_a_kill_before_the_answer_adopts_it() {
+    one_version_after_a_kill_before_the_answer(LATER);
+}
+
 #[test]
 fn logging_sink_rerun_after_a_kill_before_the_answer_adopts_it() {
     kill_between_commit_and_answer_then_rerun(&SINK_CASE, "logging", &["/sinks/recover-sink"], AT_ONCE);
+}
+
+/// A journaled name whose read fails for another reason than "not found" (here a name the
+/// import refuses, as the SQL user's journaled names once were) is not silently planned as a
+/// create: the plan warns with the address, the name and the error, and still creates.
+#[test]
+fn a_journaled_name_that_cannot_be_read_is_said_not_swallowed() {
+    use cairn::addr::{InstanceKey, ModulePath, ResourceAddr};
+    use cairn::state::{JournalEntry, JournalStatus, StateStore};
+    let s = TestStack::new(&[]);
+    s.write(
+        "main.tf",
+        &format!(
+            "{PROVIDER}\nresource \"google_secret_manager_secret\" \"s\" {{\n  secret_id = \"journaled\"\n  replication {{\n    auto {{}}\n  }}\n}}\n"
+        ),
+    );
+    let addr =
+        ResourceAddr::managed(ModulePath::root(), "google_secret_manager_secret", "s").instance(InstanceKey::None);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = cairn::state::local::LocalStore::open(&s.path().join("state")).unwrap();
+        store
+            .journal(&JournalEntry {
+                apply_id: "killed".into(),
+                seq: 0,
+                addr: addr.clone(),
+                action: "create".into(),
+                type_name: "google_secret_manager_secret".into(),
+                cloud_name: Some("not/a/secret".into()),
+                operation_id: None,
+                status: JournalStatus::Started,
+                time: chrono::Utc::now().to_rfc3339(),
+            })
+            .await
+            .unwrap();
+    });
+    let dir = s.path().to_str().unwrap();
+    let o = cairn(&["plan", dir], s.path(), None);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("google_secret_manager_secret.s: an interrupted apply was creating \"not/a/secret\", and reading it failed:")
+            && all.contains("is not projects/PROJECT/secrets/SECRET_ID"),
+        "{all}"
+    );
+    assert!(all.contains("google_secret_manager_secret.s will be created"), "{all}");
 }

@@ -397,11 +397,66 @@ impl ResourceType for SecretManagerSecretVersion {
         Ok(self.to_state(&v, &base))
     }
 
-    /// Versions have no user-chosen name (the API numbers them), so there is nothing the
-    /// journal could look up by name; an interrupted create is recovered by addVersion's
-    /// adoption instead.
-    fn cloud_name(&self, _planned: &Value) -> Option<String> {
-        None
+    /// Versions have no user-chosen name (the API numbers them): the journal records the
+    /// parent secret, and [`Self::find_interrupted_create`] looks among its versions.
+    fn cloud_name(&self, planned: &Value) -> Option<String> {
+        string(planned, "secret").and_then(|s| parse_secret_name(&s)).map(|(p, s)| format!("projects/{p}/secrets/{s}"))
+    }
+
+    /// The earliest version of the journaled secret created since the interrupted create was
+    /// journaled whose payload is this create's payload: the payloads are compared here, in
+    /// memory (nothing payload-derived is ever journaled). A payload not known yet (at plan
+    /// time, from a value of this apply) cannot be compared: the plan says so and the apply
+    /// decides once it is known, before it adds a version.
+    async fn find_interrupted_create(
+        &self,
+        ctx: &CallContext,
+        journaled: &str,
+        since: &str,
+        planned: &Value,
+        config: &Value,
+    ) -> Result<Option<Value>, ProviderError> {
+        let data = payload(planned, config).map_err(|e| ProviderError {
+            message: format!("its payload cannot be compared with the versions added since ({}); the apply compares it once it is known, and adopts a match instead of adding a version", e.message),
+            ..e
+        })?;
+        // The journal's clock is this machine's, the create times the server's: a minute of
+        // skew is allowed for (an earlier version with the very same payload is as good).
+        let since = chrono::DateTime::parse_from_rfc3339(since)
+            .map_err(|e| ProviderError::new(format!("the journal's time {since:?} is not RFC 3339: {e}")))?
+            - chrono::Duration::seconds(60);
+        let c = self.clients(ctx).await?;
+        let Some(versions) = self.list_versions(&c, journaled, ctx.timeout).await? else { return Ok(None) };
+        let mut candidates: Vec<model::SecretVersion> = versions
+            .into_values()
+            .filter(|v| v.state == State::Enabled)
+            .filter(|v| {
+                v.create_time
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(&String::from(t)).ok())
+                    .is_some_and(|t| t >= since)
+            })
+            .collect();
+        candidates.sort_by_key(|v| number_of(&v.name));
+        for v in candidates {
+            let access = c
+                .secret_manager_calls
+                .idempotent(ACCESS, ctx.timeout, || {
+                    c.secret_manager.access_secret_version().set_name(v.name.clone()).send()
+                })
+                .await?;
+            if access.payload.is_some_and(|p| p.data[..] == data[..]) {
+                // Named under the journaled secret (the configured form of `secret`), not the
+                // API's project number, which would read as a different, replacing `secret`.
+                let name = format!("{journaled}/versions/{}", fields::last_segment(&v.name));
+                return self.import(ctx, &name).await.map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// addVersion adds a version whatever exists.
+    fn create_refuses_duplicates(&self) -> bool {
+        false
     }
 }
 
