@@ -397,3 +397,24 @@ async fn an_edited_plan_file_is_refused_before_any_api_call() {
     assert!(!emu.requests().is_empty());
     emu.shutdown().await;
 }
+
+// Issue 15: format 3 records the plan's time (plantimestamp()); a signed plan of the format
+// before it still applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_format_2_plan_still_applies() {
+    let cloud = FakeCloud::default();
+    let (s, c, planfile) = applied_then_planned(&cloud, "old.cairnplan").await;
+    edit_and_resign(s.path(), &planfile, |pf| {
+        assert!(pf.plan_timestamp.is_some(), "a format 3 plan records its time");
+        pf.format_version = 2;
+        pf.plan_timestamp = None;
+    })
+    .await;
+    let text = std::fs::read_to_string(&planfile).unwrap();
+    assert!(text.contains("\"format_version\": 2") && !text.contains("plan_timestamp"), "{text}");
+    let mut args = apply_args(&c);
+    args.planfile = Some(planfile.clone());
+    let r = ops::apply(args, &mut |_| true).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert!(r.outcome.expect("applied").failed.is_empty());
+    assert_eq!(live_size(&cloud), Some(2.0), "the old plan's change was applied");
+}
