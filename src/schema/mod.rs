@@ -6,6 +6,7 @@
 //! (sensitive: fingerprint only; write-only: nothing at all).
 
 pub mod diff;
+pub mod locate;
 pub mod propose;
 pub mod validate;
 
@@ -13,6 +14,21 @@ use indexmap::IndexMap;
 
 /// A check of one value: Err says what is wrong with it.
 pub type ValueCheck = std::sync::Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
+
+/// A check of one value that can say where inside a string value each problem is.
+pub type LocatedCheck = std::sync::Arc<dyn Fn(&Value) -> Vec<ValueProblem> + Send + Sync>;
+
+/// A problem a [`Validator::Located`] check found in a value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueProblem {
+    /// Completes "<attribute> …", like a [`Validator::Custom`] error.
+    pub message: String,
+    pub help: Option<String>,
+    /// The byte range of the offending text inside the (string) value: the diagnostic points
+    /// at those characters when the value was written as a literal or heredoc in place, and at
+    /// the argument otherwise (see [`locate`]).
+    pub within: Option<std::ops::Range<usize>>,
+}
 
 /// A check over a whole configuration: each problem's attribute path and message.
 pub type ConfigCheck = std::sync::Arc<dyn Fn(&Value) -> Vec<(AttrPath, String)> + Send + Sync>;
@@ -55,6 +71,8 @@ pub enum Validator {
         description: &'static str,
     },
     Custom(ValueCheck),
+    /// Like `Custom`, with every problem and, for a string, where in it the problem is.
+    Located(LocatedCheck),
 }
 
 impl std::fmt::Debug for Validator {
@@ -65,6 +83,7 @@ impl std::fmt::Debug for Validator {
             Validator::Length { min, max } => write!(f, "Length({min}..={max})"),
             Validator::Pattern { regex, .. } => write!(f, "Pattern({regex})"),
             Validator::Custom(_) => write!(f, "Custom"),
+            Validator::Located(_) => write!(f, "Located"),
         }
     }
 }

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::addr::{AttrPath, PathStep};
-use crate::lang::config::Body;
+use crate::lang::config::{Body, Expr};
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, Span};
 use crate::lang::value::{format_number, Value};
-use crate::schema::{AttrType, Attribute, Nesting, Rule, Schema, Validator};
+use crate::schema::{locate, AttrType, Attribute, Nesting, Rule, Schema, Validator};
 
 /// Checks a resource body's *structure* before evaluation: unknown arguments and blocks (with
 /// "did you mean", or the valid names when nothing is close), arguments written as blocks and
@@ -535,7 +535,7 @@ fn check_object(
         let sensitive = attr.sensitive || v.contains_sensitive();
         match conform_value(v.clone(), &attr.ty, &p, sensitive) {
             Err(e) => diags.push(e.diagnostic(span)),
-            Ok(converted) => run_validators(&converted, attr, &p, span, sensitive, diags),
+            Ok(converted) => run_validators(&converted, attr, &p, (span, written.map(|a| &a.expr)), sensitive, diags),
         }
     }
     for (name, bt) in &schema.blocks {
@@ -576,8 +576,36 @@ fn check_object(
     check_rules(body, value, schema, block_span, path, diags);
 }
 
-fn run_validators(v: &Value, attr: &Attribute, path: &AttrPath, span: Span, sensitive: bool, diags: &mut Diagnostics) {
+/// `at` is the argument's span and, when it is written in this body, its expression (where a
+/// `Located` problem is looked for).
+fn run_validators(
+    v: &Value,
+    attr: &Attribute,
+    path: &AttrPath,
+    at: (Span, Option<&Expr>),
+    sensitive: bool,
+    diags: &mut Diagnostics,
+) {
+    let (span, expr) = at;
     for validator in &attr.validators {
+        if let Validator::Located(f) = validator {
+            if v.is_wholly_known() {
+                for problem in f(v) {
+                    let inside =
+                        match (problem.within, expr, v.peel().as_str()) {
+                            (Some(range), Some(e), Some(s)) => locate::within_expression(&e.expr, s, range)
+                                .map(|r| Span { file: e.span.file, start: r.start, end: r.end }),
+                            _ => None,
+                        };
+                    let mut d = Diagnostic::error(format!("\"{path}\" {}", problem.message)).at(inside.unwrap_or(span));
+                    if let Some(h) = problem.help {
+                        d = d.help(h);
+                    }
+                    diags.push(d);
+                }
+            }
+            continue;
+        }
         if let Validator::Custom(f) = validator {
             if v.is_wholly_known() {
                 if let Err(msg) = f(v) {
@@ -658,6 +686,10 @@ fn check_scalar(validator: &Validator, v: &Value, sensitive: bool) -> Result<(),
             }
         }
         Validator::Custom(f) => f(v).map_err(|m| (m, None)),
+        Validator::Located(f) => match f(v).into_iter().next() {
+            Some(p) => Err((p.message, p.help)),
+            None => Ok(()),
+        },
     }
 }
 

@@ -1,7 +1,9 @@
 //! Issue 15, done-when 4: a misspelt metric type in a Monitoring filter written in HCL is
 //! reported at its own file:line:col inside the string literal, with a suggestion. The
-//! monitoring resource types call `metrics::filter_diagnostics` on their `filter` arguments;
-//! here it runs over locals, which hold the same kinds of expressions.
+//! monitoring resource types check their `filter` arguments with `metrics::filter_check`, which
+//! the schema layer locates in the source (tests/it/google_monitoring.rs shows it through
+//! `cairn validate`); here `metrics::filter_diagnostics`, the same check and the same locating,
+//! runs over locals, which hold the same kinds of expressions.
 
 use cairn::lang::diag::Diagnostics;
 use cairn::lang::load::load;
@@ -14,7 +16,6 @@ fn diagnostics_for(source: &str) -> String {
     let mut all = Diagnostics::new();
     for local in config.root().locals.values() {
         // The filters here are literals: their text is the decoded HCL string.
-        let file = config.sources.get(local.expr.span.file);
         let value = cairn::lang::eval::eval(
             &local.expr,
             &cairn::lang::eval::EvalCtx {
@@ -28,7 +29,7 @@ fn diagnostics_for(source: &str) -> String {
         )
         .unwrap();
         let filter = value.as_str().unwrap().to_string();
-        for d in metrics::filter_diagnostics(&local.expr, file, &filter) {
+        for d in metrics::filter_diagnostics(&local.expr, &filter) {
             all.push(d);
         }
     }

@@ -86,27 +86,6 @@ const FILTERS: [&str; 3] = [
     "conditions.condition_absent.filter",
 ];
 
-/// [`metrics::check_filter`]'s problems as one message, each with its suggestion.
-///
-/// Located at the `filter` argument: a schema validator sees the value, not its expression,
-/// so the column inside the string literal (`metrics::filter_diagnostics`) needs a validation
-/// hook with the configuration's sources, which the schema layer does not offer yet.
-fn check_filter(v: &Value) -> Result<(), String> {
-    let Some(filter) = v.peel().as_str() else { return Ok(()) };
-    let problems = metrics::check_filter(filter);
-    if problems.is_empty() {
-        return Ok(());
-    }
-    let text: Vec<String> = problems
-        .into_iter()
-        .map(|p| match p.suggestion {
-            Some(s) => format!("{} ({s})", p.message),
-            None => p.message,
-        })
-        .collect();
-    Err(format!("is not a filter the API can match: {}", text.join("; ")))
-}
-
 fn check_duration(v: &Value) -> Result<(), String> {
     match v.peel().as_str().and_then(duration_problem) {
         Some(p) => Err(p),
@@ -226,7 +205,7 @@ pub fn schema() -> Schema {
         s = s.modify(path, |a| Attribute { validators: vec![Validator::Custom(Arc::new(check_duration))], ..a });
     }
     for path in FILTERS {
-        s = s.modify(path, |a| a.validate(Validator::Custom(Arc::new(check_filter))));
+        s = s.modify(path, |a| a.validate(Validator::Located(Arc::new(metrics::filter_check))));
     }
     s
 }

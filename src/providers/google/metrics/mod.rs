@@ -4,12 +4,11 @@
 //! An alert policy or uptime-check filter that names a metric type the API does not know
 //! matches no time series: the API accepts it and the alert silently never fires. Likewise a
 //! `resource.type` the metric is not written for. So the monitoring resource types check
-//! their filters at plan time:
+//! their filters at plan time, with [`filter_check`] as a `Validator::Located` on each filter
+//! argument:
 //!
 //! ```ignore
-//! // `attr` is the `filter` argument's `Attribute`, `filter` its evaluated (known) string.
-//! let file = config.sources.get(attr.expr.span.file);
-//! diags.extend(metrics::filter_diagnostics(&attr.expr, file, filter));
+//! schema.modify("conditions.condition_threshold.filter", |a| a.validate(Validator::Located(Arc::new(metrics::filter_check))))
 //! ```
 //!
 //! - [`check_filter`] scans a Cloud Monitoring filter (`metric.type = "…"`, `metric.type="…"`,
@@ -23,10 +22,10 @@
 //!   matching functions (`ends_with`, `has_substring`, `monitoring.regex.full_match`), metric
 //!   and resource labels, and MQL / PromQL conditions (`condition_monitoring_query_language`,
 //!   `condition_prometheus_query_language`), which are other languages.
-//! - [`filter_diagnostics`] is both steps for a filter written in HCL: one located error per
-//!   problem, with the suggestion as its help.
-//! - [`span_in_expression`] turns a problem's offset into a span inside the HCL expression
-//!   the filter came from, so the diagnostic points at the typo's own `file:line:col`.
+//! - [`filter_check`] is the schema validator: each problem with its byte range in the filter,
+//!   which the schema layer maps to the typo's own `file:line:col` when the filter is written
+//!   in place (a quoted string or heredoc), and to the argument otherwise.
+//! - [`filter_diagnostics`] is the same for any HCL expression (a local, an output).
 //! - [`lookup`] and [`suggest`] query the catalog directly.
 //!
 //! The catalog (`catalog.tsv`, parsed once per process) names its sources and retrieval date
@@ -44,15 +43,33 @@ pub use catalog::{lookup, resource_types, suggest, Lookup, MetricDescriptor};
 pub use filter::{check_filter, FilterProblem};
 
 use crate::lang::config::Expr;
-use crate::lang::diag::{Diagnostic, SourceFile, Span};
+use crate::lang::diag::{Diagnostic, Span};
+use crate::lang::value::Value;
+use crate::schema::{locate, ValueProblem};
+
+/// [`check_filter`] as a [`crate::schema::Validator::Located`] check: every problem with where
+/// it is in the filter, so `cairn validate` points at the typo's own `file:line:col`.
+pub fn filter_check(v: &Value) -> Vec<ValueProblem> {
+    let Some(filter) = v.peel().as_str() else { return Vec::new() };
+    check_filter(filter)
+        .into_iter()
+        .map(|p| ValueProblem {
+            message: format!("is not a filter the API can match: {}", p.message),
+            help: p.suggestion,
+            within: Some(p.offset..p.offset + p.len),
+        })
+        .collect()
+}
 
 /// [`check_filter`] over a filter that is the value of the HCL expression `expr`: one error
-/// per problem, at the offending literal inside the expression.
-pub fn filter_diagnostics(expr: &Expr, file: &SourceFile, filter: &str) -> Vec<Diagnostic> {
+/// per problem, at the offending literal inside the expression when it is written there
+/// ([`locate::within_expression`]), else at the expression.
+pub fn filter_diagnostics(expr: &Expr, filter: &str) -> Vec<Diagnostic> {
     check_filter(filter)
         .into_iter()
         .map(|p| {
-            let span = span_in_expression(expr, file, filter, &p);
+            let span = locate::within_expression(&expr.expr, filter, p.offset..p.offset + p.len)
+                .map_or(expr.span, |r| Span { file: expr.span.file, start: r.start, end: r.end });
             let d = Diagnostic::error("Invalid Monitoring filter").detail(p.message).at(span);
             match p.suggestion {
                 Some(s) => d.help(s),
@@ -60,26 +77,4 @@ pub fn filter_diagnostics(expr: &Expr, file: &SourceFile, filter: &str) -> Vec<D
             }
         })
         .collect()
-}
-
-/// The span of `problem` inside `expr`, the HCL expression whose value was `filter`: the
-/// literal's own characters when they are written out in the source (a quoted string or a
-/// heredoc, with or without other interpolations), else the whole expression (the type came
-/// from a variable or a function).
-///
-/// Metric and resource types are written with no character that HCL escapes, so the literal
-/// appears verbatim in the source; the n-th occurrence in the filter is taken to be the n-th in
-/// the source.
-pub fn span_in_expression(expr: &Expr, file: &SourceFile, filter: &str, problem: &FilterProblem) -> Span {
-    let whole = expr.span;
-    let Some(literal) = filter.get(problem.offset..problem.offset + problem.len) else { return whole };
-    if literal.is_empty() || literal.contains(['"', '\\', '$', '%', '\n']) {
-        return whole;
-    }
-    let Some(source) = file.text.get(whole.start..whole.end) else { return whole };
-    let nth = filter[..problem.offset].matches(literal).count();
-    match source.match_indices(literal).nth(nth) {
-        Some((i, _)) => Span { file: whole.file, start: whole.start + i, end: whole.start + i + literal.len() },
-        None => whole,
-    }
 }
