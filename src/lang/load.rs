@@ -762,9 +762,12 @@ impl Loader {
         }
         for (name, a) in &parts.attrs {
             let span = self.span(file, *a);
-            let mut req = RequiredProvider { source: None, version: None, span };
+            let mut req = RequiredProvider { source: None, version: None, span, source_span: None, version_span: None };
             match &a.value {
-                Expression::String(s) => req.version = Some(s.value().clone()),
+                Expression::String(s) => {
+                    req.version = Some(s.value().clone());
+                    req.version_span = Some(self.span(file, &a.value));
+                }
                 Expression::Object(obj) => {
                     for (k, v) in obj.iter() {
                         let key = match k {
@@ -794,9 +797,10 @@ impl Loader {
                                 continue;
                             }
                         };
+                        let value_span = Some(self.span(file, v.expr()));
                         match key.as_str() {
-                            "source" => req.source = Some(value),
-                            "version" => req.version = Some(value),
+                            "source" => (req.source, req.source_span) = (Some(value), value_span),
+                            "version" => (req.version, req.version_span) = (Some(value), value_span),
                             _ => {
                                 let mut d =
                                     Diagnostic::error(format!("Unsupported required_providers attribute \"{key}\""))

@@ -168,3 +168,129 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         case(files, Refused(msg, at));
     }
 }
+
+/// Issue 14 §6: every argument of a provider block is one Cairn acts on or refused where
+/// written: unknown ones with the list Cairn honours, terraform-provider-google's others by name.
+#[test]
+fn provider_block_arguments_are_honoured_or_refused_where_written() {
+    case(
+        &[(
+            "main.tf",
+            "provider \"google\" {\n  project         = \"p\"\n  region          = \"r\"\n  zone            = \"z\"\n  request_timeout = \"60s\"\n  sql_custom_endpoint = \"http://127.0.0.1:1/\"\n}\nprovider \"random\" {\n}\n",
+        )],
+        Honoured,
+    );
+    let refused: &[(&str, &str, &str)] = &[
+        ("  bogus = 1\n", "Unsupported argument \"bogus\" in provider \"google\"", "main.tf:2:3"),
+        ("  projet = \"p\"\n", "did you mean \"project\"?", "main.tf:2:3"),
+        ("  bogus = 1\n", "project, region, zone, credentials, access_token, request_timeout", "main.tf:2:3"),
+        (
+            "  user_project_override = true\n",
+            "Provider argument \"user_project_override\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        ("  billing_project = \"b\"\n", "Provider argument \"billing_project\" is not supported yet", "main.tf:2:3"),
+        ("  request_reason = \"r\"\n", "Provider argument \"request_reason\" is not supported yet", "main.tf:2:3"),
+        (
+            "  impersonate_service_account = \"sa\"\n",
+            "Provider argument \"impersonate_service_account\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  impersonate_service_account_delegates = []\n",
+            "Provider argument \"impersonate_service_account_delegates\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        ("  scopes = []\n", "Provider argument \"scopes\" is not supported yet", "main.tf:2:3"),
+        (
+            "  default_labels = { a = \"b\" }\n",
+            "Provider argument \"default_labels\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  add_terraform_attribution_label = false\n",
+            "Provider argument \"add_terraform_attribution_label\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  terraform_attribution_label_addition_strategy = \"CREATION_ONLY\"\n",
+            "Provider argument \"terraform_attribution_label_addition_strategy\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        ("  universe_domain = \"u\"\n", "Provider argument \"universe_domain\" is not supported yet", "main.tf:2:3"),
+        (
+            "  storage_custom_endpoint = \"http://x/\"\n",
+            "Provider argument \"storage_custom_endpoint\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  batching {\n    send_after = \"10s\"\n  }\n",
+            "Provider block \"batching\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  external_credentials {\n  }\n",
+            "Provider block \"external_credentials\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  dynamic \"batching\" {\n    for_each = []\n    content {\n    }\n  }\n",
+            "Provider block \"batching\" is not supported yet",
+            "main.tf:2:3",
+        ),
+    ];
+    for (arg, msg, at) in refused {
+        case(&[("main.tf", &format!("provider \"google\" {{\n{arg}}}\n"))], Refused(msg, at));
+    }
+    case(
+        &[("main.tf", "provider \"random\" {\n  seed = 1\n}\n")],
+        Refused("Unsupported argument \"seed\" in provider \"random\"", "main.tf:2:3"),
+    );
+    case(
+        &[("main.tf", "provider \"aws\" {\n  region = \"x\"\n}\n")],
+        Refused("Unsupported provider \"aws\"", "main.tf:1:1"),
+    );
+}
+
+/// `required_providers` entries: Cairn's shipped providers at their registry source addresses;
+/// any other provider, another source, or a version constraint is refused where written.
+#[test]
+fn required_providers_entries_are_honoured_or_refused_where_written() {
+    let entries = |body: &str| format!("terraform {{\n  required_providers {{\n{body}  }}\n}}\n");
+    for body in [
+        "    google = {\n      source = \"hashicorp/google\"\n    }\n",
+        "    google = {\n      source = \"registry.terraform.io/HashiCorp/google\"\n    }\n",
+        "    random = {\n      source = \"hashicorp/random\"\n    }\n",
+        "    terraform = {\n      source = \"terraform.io/builtin/terraform\"\n    }\n",
+        "    google = {\n    }\n",
+    ] {
+        case(&[("main.tf", &entries(body))], Honoured);
+    }
+    let refused: &[(&str, &str, &str)] = &[
+        ("    aws = {\n      source = \"hashicorp/aws\"\n    }\n", "Unsupported provider \"aws\"", "main.tf:3:5"),
+        (
+            "    google-beta = {\n      source = \"hashicorp/google-beta\"\n    }\n",
+            "Unsupported provider \"google-beta\"",
+            "main.tf:3:5",
+        ),
+        (
+            "    google = {\n      source = \"hashicorp/google-beta\"\n    }\n",
+            "Unsupported source for provider \"google\"",
+            "main.tf:4:16",
+        ),
+        (
+            "    google = {\n      source = \"example.com/me/google\"\n    }\n",
+            "write source = \"hashicorp/google\"",
+            "main.tf:4:16",
+        ),
+        (
+            "    google = {\n      source  = \"hashicorp/google\"\n      version = \"~> 6.0\"\n    }\n",
+            "Version constraints are not supported yet",
+            "main.tf:5:17",
+        ),
+        ("    google = \"~> 6.0\"\n", "Version constraints are not supported yet", "main.tf:3:14"),
+    ];
+    for (body, msg, at) in refused {
+        case(&[("main.tf", &entries(body))], Refused(msg, at));
+    }
+}
