@@ -917,6 +917,20 @@ impl Loader {
         module.providers.push(ProviderBlock { name, alias, body, span });
     }
 
+    /// The planner does not evaluate resource and output conditions yet; accepting them would
+    /// let a failing one pass without a word (issue 14 §6), so each is refused where written.
+    fn refuse_unenforced_condition(&mut self, file: FileId, block: &Block) {
+        let kind = block.ident.value().as_str();
+        self.error(
+            Diagnostic::error(format!("{kind} blocks are not supported yet"))
+                .detail(format!(
+                    "Cairn does not evaluate a {kind} yet, so this one would never stop a plan or an apply."
+                ))
+                .help("use a check block's assert, or a variable validation, which Cairn evaluates")
+                .at(self.span(file, &block.ident)),
+        );
+    }
+
     fn condition(&mut self, file: FileId, block: &Block) -> Option<Condition> {
         self.labels(file, block, &[])?;
         let kind = block.ident.value().as_str().to_string();
@@ -1281,8 +1295,14 @@ impl Loader {
         }
         for b in &parts.blocks {
             match b.ident.value().as_str() {
-                "precondition" => lc.preconditions.extend(self.condition(file, b)),
-                "postcondition" => lc.postconditions.extend(self.condition(file, b)),
+                "precondition" => {
+                    self.refuse_unenforced_condition(file, b);
+                    lc.preconditions.extend(self.condition(file, b));
+                }
+                "postcondition" => {
+                    self.refuse_unenforced_condition(file, b);
+                    lc.postconditions.extend(self.condition(file, b));
+                }
                 _ => self.unexpected_block(file, b, "lifecycle", &allowed_blocks),
             }
         }
@@ -1383,6 +1403,7 @@ impl Loader {
         }
         for b in &parts.blocks {
             if b.ident.value().as_str() == "precondition" {
+                self.refuse_unenforced_condition(file, b);
                 preconditions.extend(self.condition(file, b));
             } else {
                 self.unexpected_block(file, b, "output", ALLOWED);
@@ -2077,14 +2098,6 @@ resource "google_storage_bucket" "logs" {
     create_before_destroy = true
     ignore_changes        = [labels, versioning[0].enabled, "website"]
     replace_triggered_by  = [google_compute_network.net.id]
-    precondition {
-      condition     = local.zone != ""
-      error_message = "zone"
-    }
-    postcondition {
-      condition     = self.name != ""
-      error_message = "name"
-    }
   }
 
   timeouts {
@@ -2124,10 +2137,6 @@ output "bucket" {
   description = "The bucket"
   sensitive   = true
   depends_on  = [google_storage_bucket.logs]
-  precondition {
-    condition     = true
-    error_message = "never"
-  }
 }
 
 check "health" {
@@ -2191,7 +2200,7 @@ import {
         let shown: Vec<String> = paths.iter().map(|(p, _)| p.to_string()).collect();
         assert_eq!(shown, ["labels", "versioning[0].enabled", "website"]);
         assert_eq!(b.lifecycle.replace_triggered_by.len(), 1);
-        assert_eq!((b.lifecycle.preconditions.len(), b.lifecycle.postconditions.len()), (1, 1));
+
         assert_eq!(b.timeouts.create, Some(Duration::from_secs(1200)));
         assert_eq!(b.timeouts.delete, Some(Duration::from_secs(5400)));
         assert_eq!(b.timeouts.update, None);
@@ -2211,7 +2220,7 @@ import {
 
         let out = &root.outputs["bucket"];
         assert!(out.sensitive);
-        assert_eq!(out.preconditions.len(), 1);
+
         assert_eq!(root.checks["health"].asserts.len(), 1);
 
         assert_eq!(root.moved[0].from.to_string(), "google_storage_bucket.old");

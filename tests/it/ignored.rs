@@ -106,7 +106,6 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         &[("main.tf", "resource \"terraform_data\" \"a\" {\n  for_each = toset([\"x\"])\n  input    = each.key\n}\n")],
         &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nresource \"terraform_data\" \"a\" {\n  depends_on = [terraform_data.b]\n  input      = 1\n}\n")],
         &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    create_before_destroy = true\n    prevent_destroy       = true\n    ignore_changes        = [input]\n  }\n}\n")],
-        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    precondition {\n      condition     = true\n      error_message = \"x\"\n    }\n    postcondition {\n      condition     = true\n      error_message = \"x\"\n    }\n  }\n}\n")],
         &[("main.tf", "check \"c\" {\n  assert {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")],
         &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.b\n}\n")],
         &[("main.tf", "terraform {\n  backend \"local\" {\n    path = \"x.tfstate\"\n  }\n}\n")],
@@ -116,7 +115,6 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("terraform.tfvars.json", "{\"v\": \"x\"}")],
         &[("main.tf", &format!("{R}import {{\n  to = terraform_data.a\n  id = \"x\"\n}}\n"))],
         &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nresource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    replace_triggered_by = [terraform_data.b]\n  }\n}\n")],
-        &[("main.tf", "output \"o\" {\n  value = 1\n  precondition {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")],
         &[("main.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\n")],
     ];
     for files in honoured {
@@ -163,6 +161,10 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         (&[("main.tf", "provider \"google\" {\n  version = \"1.0\"\n}\n")], "Version constraints are not supported yet", "main.tf:2:3"),
         (&[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "provider \"google\" {\n  project = \"p\"\n}\n")], "Provider configurations in child modules are not supported", "m/main.tf:1:1"),
         (&[("main.tf", R), ("main.tftest.hcl", "run \"x\" {\n}\n")], "Unsupported block type", "main.tftest.hcl:1:1"),
+        // Parsed but never evaluated: a failing condition would pass without a word.
+        (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    precondition {\n      condition     = false\n      error_message = \"x\"\n    }\n  }\n}\n")], "precondition blocks are not supported yet", "main.tf:4:5"),
+        (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    postcondition {\n      condition     = false\n      error_message = \"x\"\n    }\n  }\n}\n")], "postcondition blocks are not supported yet", "main.tf:4:5"),
+        (&[("main.tf", "output \"o\" {\n  value = 1\n  precondition {\n    condition     = false\n    error_message = \"x\"\n  }\n}\n")], "precondition blocks are not supported yet", "main.tf:3:3"),
     ];
     for (files, msg, at) in refused {
         case(files, Refused(msg, at));
