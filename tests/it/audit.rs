@@ -167,6 +167,9 @@ fn diagnostics_never_quote_a_sensitive_value() {
         ("check", "check \"c\" {\n  assert {\n    condition     = var.v == \"x\"\n    error_message = \"bad value ${var.v}\"\n  }\n}\n", "error message refers to sensitive values"),
         // A schema rule that would quote the argument (a secret id's pattern).
         ("schema", "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = var.v\n  replication {\n    auto {}\n  }\n}\n", "Error"),
+        // Provider rules that quote the value they refuse (a database flag, a timestamp).
+        ("sql flag", "resource \"google_sql_database_instance\" \"db\" {\n  name                = \"db\"\n  database_version    = \"POSTGRES_15\"\n  region              = \"us-central1\"\n  deletion_protection = false\n  settings {\n    tier = \"db-custom-1-3840\"\n    database_flags {\n      name  = \"max_connections\"\n      value = var.v\n    }\n  }\n}\n", "Error"),
+        ("expire_time", "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id   = \"ok\"\n  expire_time = var.v\n  replication {\n    auto {}\n  }\n}\n", "Error"),
         // A function error on the value.
         ("function", "locals {\n  n = tonumber(var.v)\n}\noutput \"o\" {\n  value     = local.n\n  sensitive = true\n}\n", "Error"),
         ("base64", "locals {\n  n = base64decode(var.v)\n}\noutput \"o\" {\n  value     = local.n\n  sensitive = true\n}\n", "Error"),
