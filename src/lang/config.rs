@@ -83,7 +83,11 @@ pub struct Module {
 pub struct RequiredProvider {
     pub source: Option<String>,
     pub version: Option<String>,
+    /// The whole entry (`google = { … }`).
     pub span: Span,
+    /// Where `source` and `version` are written, to point at each.
+    pub source_span: Option<Span>,
+    pub version_span: Option<Span>,
 }
 
 #[derive(Clone, Debug)]

@@ -762,9 +762,12 @@ impl Loader {
         }
         for (name, a) in &parts.attrs {
             let span = self.span(file, *a);
-            let mut req = RequiredProvider { source: None, version: None, span };
+            let mut req = RequiredProvider { source: None, version: None, span, source_span: None, version_span: None };
             match &a.value {
-                Expression::String(s) => req.version = Some(s.value().clone()),
+                Expression::String(s) => {
+                    req.version = Some(s.value().clone());
+                    req.version_span = Some(self.span(file, &a.value));
+                }
                 Expression::Object(obj) => {
                     for (k, v) in obj.iter() {
                         let key = match k {
@@ -794,9 +797,10 @@ impl Loader {
                                 continue;
                             }
                         };
+                        let value_span = Some(self.span(file, v.expr()));
                         match key.as_str() {
-                            "source" => req.source = Some(value),
-                            "version" => req.version = Some(value),
+                            "source" => (req.source, req.source_span) = (Some(value), value_span),
+                            "version" => (req.version, req.version_span) = (Some(value), value_span),
                             _ => {
                                 let mut d =
                                     Diagnostic::error(format!("Unsupported required_providers attribute \"{key}\""))
@@ -911,6 +915,20 @@ impl Loader {
             return;
         }
         module.providers.push(ProviderBlock { name, alias, body, span });
+    }
+
+    /// The planner does not evaluate resource and output conditions yet; accepting them would
+    /// let a failing one pass without a word (issue 14 §6), so each is refused where written.
+    fn refuse_unenforced_condition(&mut self, file: FileId, block: &Block) {
+        let kind = block.ident.value().as_str();
+        self.error(
+            Diagnostic::error(format!("{kind} blocks are not supported yet"))
+                .detail(format!(
+                    "Cairn does not evaluate a {kind} yet, so this one would never stop a plan or an apply."
+                ))
+                .help("use a check block's assert, or a variable validation, which Cairn evaluates")
+                .at(self.span(file, &block.ident)),
+        );
     }
 
     fn condition(&mut self, file: FileId, block: &Block) -> Option<Condition> {
@@ -1277,8 +1295,14 @@ impl Loader {
         }
         for b in &parts.blocks {
             match b.ident.value().as_str() {
-                "precondition" => lc.preconditions.extend(self.condition(file, b)),
-                "postcondition" => lc.postconditions.extend(self.condition(file, b)),
+                "precondition" => {
+                    self.refuse_unenforced_condition(file, b);
+                    lc.preconditions.extend(self.condition(file, b));
+                }
+                "postcondition" => {
+                    self.refuse_unenforced_condition(file, b);
+                    lc.postconditions.extend(self.condition(file, b));
+                }
                 _ => self.unexpected_block(file, b, "lifecycle", &allowed_blocks),
             }
         }
@@ -1379,6 +1403,7 @@ impl Loader {
         }
         for b in &parts.blocks {
             if b.ident.value().as_str() == "precondition" {
+                self.refuse_unenforced_condition(file, b);
                 preconditions.extend(self.condition(file, b));
             } else {
                 self.unexpected_block(file, b, "output", ALLOWED);
@@ -2073,14 +2098,6 @@ resource "google_storage_bucket" "logs" {
     create_before_destroy = true
     ignore_changes        = [labels, versioning[0].enabled, "website"]
     replace_triggered_by  = [google_compute_network.net.id]
-    precondition {
-      condition     = local.zone != ""
-      error_message = "zone"
-    }
-    postcondition {
-      condition     = self.name != ""
-      error_message = "name"
-    }
   }
 
   timeouts {
@@ -2120,10 +2137,6 @@ output "bucket" {
   description = "The bucket"
   sensitive   = true
   depends_on  = [google_storage_bucket.logs]
-  precondition {
-    condition     = true
-    error_message = "never"
-  }
 }
 
 check "health" {
@@ -2187,7 +2200,7 @@ import {
         let shown: Vec<String> = paths.iter().map(|(p, _)| p.to_string()).collect();
         assert_eq!(shown, ["labels", "versioning[0].enabled", "website"]);
         assert_eq!(b.lifecycle.replace_triggered_by.len(), 1);
-        assert_eq!((b.lifecycle.preconditions.len(), b.lifecycle.postconditions.len()), (1, 1));
+
         assert_eq!(b.timeouts.create, Some(Duration::from_secs(1200)));
         assert_eq!(b.timeouts.delete, Some(Duration::from_secs(5400)));
         assert_eq!(b.timeouts.update, None);
@@ -2207,7 +2220,7 @@ import {
 
         let out = &root.outputs["bucket"];
         assert!(out.sensitive);
-        assert_eq!(out.preconditions.len(), 1);
+
         assert_eq!(root.checks["health"].asserts.len(), 1);
 
         assert_eq!(root.moved[0].from.to_string(), "google_storage_bucket.old");

@@ -97,6 +97,10 @@ pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
     }
     let config =
         crate::lang::load::load(dir).map_err(|e| OpError::Diagnostics { sources: e.sources, diags: e.diagnostics })?;
+    let providers = crate::providers::configuration::check(&config);
+    if providers.has_errors() {
+        return Err(OpError::diags(&config.sources, providers));
+    }
     let graph = Graph::build(&config).map_err(|d| OpError::diags(&config.sources, d))?;
     Ok(Stack { config, graph })
 }

@@ -6,6 +6,7 @@
 //! type instead of one GET per resource.
 
 pub mod builtin;
+pub mod configuration;
 pub mod google;
 
 use std::collections::BTreeMap;

@@ -106,7 +106,6 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         &[("main.tf", "resource \"terraform_data\" \"a\" {\n  for_each = toset([\"x\"])\n  input    = each.key\n}\n")],
         &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nresource \"terraform_data\" \"a\" {\n  depends_on = [terraform_data.b]\n  input      = 1\n}\n")],
         &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    create_before_destroy = true\n    prevent_destroy       = true\n    ignore_changes        = [input]\n  }\n}\n")],
-        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    precondition {\n      condition     = true\n      error_message = \"x\"\n    }\n    postcondition {\n      condition     = true\n      error_message = \"x\"\n    }\n  }\n}\n")],
         &[("main.tf", "check \"c\" {\n  assert {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")],
         &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.b\n}\n")],
         &[("main.tf", "terraform {\n  backend \"local\" {\n    path = \"x.tfstate\"\n  }\n}\n")],
@@ -116,7 +115,6 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         &[("main.tf", "variable \"v\" {\n  type = string\n}\n"), ("terraform.tfvars.json", "{\"v\": \"x\"}")],
         &[("main.tf", &format!("{R}import {{\n  to = terraform_data.a\n  id = \"x\"\n}}\n"))],
         &[("main.tf", "resource \"terraform_data\" \"b\" {\n  input = 1\n}\nresource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    replace_triggered_by = [terraform_data.b]\n  }\n}\n")],
-        &[("main.tf", "output \"o\" {\n  value = 1\n  precondition {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")],
         &[("main.tf", "terraform {\n  backend \"gcs\" {\n    bucket = \"b\"\n  }\n}\n")],
     ];
     for files in honoured {
@@ -163,8 +161,138 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         (&[("main.tf", "provider \"google\" {\n  version = \"1.0\"\n}\n")], "Version constraints are not supported yet", "main.tf:2:3"),
         (&[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "provider \"google\" {\n  project = \"p\"\n}\n")], "Provider configurations in child modules are not supported", "m/main.tf:1:1"),
         (&[("main.tf", R), ("main.tftest.hcl", "run \"x\" {\n}\n")], "Unsupported block type", "main.tftest.hcl:1:1"),
+        // Parsed but never evaluated: a failing condition would pass without a word.
+        (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    precondition {\n      condition     = false\n      error_message = \"x\"\n    }\n  }\n}\n")], "precondition blocks are not supported yet", "main.tf:4:5"),
+        (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  lifecycle {\n    postcondition {\n      condition     = false\n      error_message = \"x\"\n    }\n  }\n}\n")], "postcondition blocks are not supported yet", "main.tf:4:5"),
+        (&[("main.tf", "output \"o\" {\n  value = 1\n  precondition {\n    condition     = false\n    error_message = \"x\"\n  }\n}\n")], "precondition blocks are not supported yet", "main.tf:3:3"),
     ];
     for (files, msg, at) in refused {
         case(files, Refused(msg, at));
+    }
+}
+
+/// Issue 14 §6: every argument of a provider block is one Cairn acts on or refused where
+/// written: unknown ones with the list Cairn honours, terraform-provider-google's others by name.
+#[test]
+fn provider_block_arguments_are_honoured_or_refused_where_written() {
+    case(
+        &[(
+            "main.tf",
+            "provider \"google\" {\n  project         = \"p\"\n  region          = \"r\"\n  zone            = \"z\"\n  request_timeout = \"60s\"\n  sql_custom_endpoint = \"http://127.0.0.1:1/\"\n}\nprovider \"random\" {\n}\n",
+        )],
+        Honoured,
+    );
+    let refused: &[(&str, &str, &str)] = &[
+        ("  bogus = 1\n", "Unsupported argument \"bogus\" in provider \"google\"", "main.tf:2:3"),
+        ("  projet = \"p\"\n", "did you mean \"project\"?", "main.tf:2:3"),
+        ("  bogus = 1\n", "project, region, zone, credentials, access_token, request_timeout", "main.tf:2:3"),
+        (
+            "  user_project_override = true\n",
+            "Provider argument \"user_project_override\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        ("  billing_project = \"b\"\n", "Provider argument \"billing_project\" is not supported yet", "main.tf:2:3"),
+        ("  request_reason = \"r\"\n", "Provider argument \"request_reason\" is not supported yet", "main.tf:2:3"),
+        (
+            "  impersonate_service_account = \"sa\"\n",
+            "Provider argument \"impersonate_service_account\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  impersonate_service_account_delegates = []\n",
+            "Provider argument \"impersonate_service_account_delegates\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        ("  scopes = []\n", "Provider argument \"scopes\" is not supported yet", "main.tf:2:3"),
+        (
+            "  default_labels = { a = \"b\" }\n",
+            "Provider argument \"default_labels\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  add_terraform_attribution_label = false\n",
+            "Provider argument \"add_terraform_attribution_label\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  terraform_attribution_label_addition_strategy = \"CREATION_ONLY\"\n",
+            "Provider argument \"terraform_attribution_label_addition_strategy\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        ("  universe_domain = \"u\"\n", "Provider argument \"universe_domain\" is not supported yet", "main.tf:2:3"),
+        (
+            "  storage_custom_endpoint = \"http://x/\"\n",
+            "Provider argument \"storage_custom_endpoint\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  batching {\n    send_after = \"10s\"\n  }\n",
+            "Provider block \"batching\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  external_credentials {\n  }\n",
+            "Provider block \"external_credentials\" is not supported yet",
+            "main.tf:2:3",
+        ),
+        (
+            "  dynamic \"batching\" {\n    for_each = []\n    content {\n    }\n  }\n",
+            "Provider block \"batching\" is not supported yet",
+            "main.tf:2:3",
+        ),
+    ];
+    for (arg, msg, at) in refused {
+        case(&[("main.tf", &format!("provider \"google\" {{\n{arg}}}\n"))], Refused(msg, at));
+    }
+    case(
+        &[("main.tf", "provider \"random\" {\n  seed = 1\n}\n")],
+        Refused("Unsupported argument \"seed\" in provider \"random\"", "main.tf:2:3"),
+    );
+    case(
+        &[("main.tf", "provider \"aws\" {\n  region = \"x\"\n}\n")],
+        Refused("Unsupported provider \"aws\"", "main.tf:1:1"),
+    );
+}
+
+/// `required_providers` entries: Cairn's shipped providers at their registry source addresses;
+/// any other provider, another source, or a version constraint is refused where written.
+#[test]
+fn required_providers_entries_are_honoured_or_refused_where_written() {
+    let entries = |body: &str| format!("terraform {{\n  required_providers {{\n{body}  }}\n}}\n");
+    for body in [
+        "    google = {\n      source = \"hashicorp/google\"\n    }\n",
+        "    google = {\n      source = \"registry.terraform.io/HashiCorp/google\"\n    }\n",
+        "    random = {\n      source = \"hashicorp/random\"\n    }\n",
+        "    terraform = {\n      source = \"terraform.io/builtin/terraform\"\n    }\n",
+        "    google = {\n    }\n",
+    ] {
+        case(&[("main.tf", &entries(body))], Honoured);
+    }
+    let refused: &[(&str, &str, &str)] = &[
+        ("    aws = {\n      source = \"hashicorp/aws\"\n    }\n", "Unsupported provider \"aws\"", "main.tf:3:5"),
+        (
+            "    google-beta = {\n      source = \"hashicorp/google-beta\"\n    }\n",
+            "Unsupported provider \"google-beta\"",
+            "main.tf:3:5",
+        ),
+        (
+            "    google = {\n      source = \"hashicorp/google-beta\"\n    }\n",
+            "Unsupported source for provider \"google\"",
+            "main.tf:4:16",
+        ),
+        (
+            "    google = {\n      source = \"example.com/me/google\"\n    }\n",
+            "write source = \"hashicorp/google\"",
+            "main.tf:4:16",
+        ),
+        (
+            "    google = {\n      source  = \"hashicorp/google\"\n      version = \"~> 6.0\"\n    }\n",
+            "Version constraints are not supported yet",
+            "main.tf:5:17",
+        ),
+        ("    google = \"~> 6.0\"\n", "Version constraints are not supported yet", "main.tf:3:14"),
+    ];
+    for (body, msg, at) in refused {
+        case(&[("main.tf", &entries(body))], Refused(msg, at));
     }
 }

@@ -26,6 +26,7 @@ fn remove_key_dir() {
     }
 }
 
+mod audit;
 mod certificate_module;
 mod ci_markdown;
 mod corpus;

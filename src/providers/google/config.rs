@@ -1,9 +1,9 @@
 //! The `provider "google" { … }` block, as terraform-provider-google accepts it, resolved
 //! against the environment once per run.
 //!
-//! Only the arguments Cairn acts on are read; other arguments of Terraform's provider block
-//! (batching, user_project_override, …) are accepted and ignored, as the engine checks
-//! structure only for resources.
+//! Only the arguments Cairn acts on ([`honoured_arguments`]) are accepted; the others of
+//! Terraform's provider block (batching, user_project_override, …) are refused by name in
+//! [`crate::providers::configuration`], so that none is silently ignored.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -82,6 +82,34 @@ impl Service {
     }
 }
 
+/// The provider block arguments [`GoogleConfig::resolve`] reads.
+pub fn honoured_arguments() -> Vec<&'static str> {
+    let mut names = vec!["project", "region", "zone", "credentials", "access_token", "request_timeout"];
+    names.extend(Service::ALL.iter().map(|s| s.endpoint_argument()));
+    names
+}
+
+/// terraform-provider-google's other configuration arguments and blocks (its provider
+/// reference), which Cairn does not act on yet.
+pub fn is_unimplemented_argument(name: &str) -> bool {
+    const UNIMPLEMENTED: &[&str] = &[
+        "billing_project",
+        "user_project_override",
+        "impersonate_service_account",
+        "impersonate_service_account_delegates",
+        "request_reason",
+        "scopes",
+        "batching",
+        "default_labels",
+        "add_terraform_attribution_label",
+        "terraform_attribution_label_addition_strategy",
+        "universe_domain",
+        "external_credentials",
+    ];
+    // Every other API's endpoint override (`storage_custom_endpoint`, …).
+    UNIMPLEMENTED.contains(&name) || name.ends_with("_custom_endpoint")
+}
+
 /// The provider block resolved: every field has its final value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GoogleConfig {
@@ -132,8 +160,9 @@ impl GoogleConfig {
         let request_timeout = match arg("request_timeout")? {
             None => DEFAULT_REQUEST_TIMEOUT,
             Some(s) => crate::lang::duration::parse_duration(&s).map_err(|why| {
+                let (value, why) = shown(block, "request_timeout", &s, &why.to_string());
                 ProviderError::new(format!(
-                    "provider argument \"request_timeout\" = \"{s}\" is not a duration ({why}); write it as Terraform does, e.g. \"60s\", \"2m\" or \"1m30s\""
+                    "provider argument \"request_timeout\" = {value} is not a duration{why}; write it as Terraform does, e.g. \"60s\", \"2m\" or \"1m30s\""
                 ))
             })?,
         };
@@ -155,8 +184,9 @@ impl GoogleConfig {
             let endpoint = match (&emulator, arg(service.endpoint_argument())?) {
                 (Some(emu), _) => emu.clone(),
                 (None, Some(custom)) => normalize_endpoint(service, &custom).map_err(|why| {
+                    let (value, why) = shown(block, service.endpoint_argument(), &custom, &why);
                     ProviderError::new(format!(
-                        "provider argument \"{}\" = \"{custom}\" is not a URL ({why})",
+                        "provider argument \"{}\" = {value} is not a URL{why}",
                         service.endpoint_argument()
                     ))
                 })?,
@@ -172,7 +202,11 @@ impl GoogleConfig {
         } else if let Some(c) = arg("credentials")?
             .or_else(|| first_env(&["GOOGLE_CREDENTIALS", "GOOGLE_CLOUD_KEYFILE_JSON", "GCLOUD_KEYFILE_JSON"]))
         {
-            credential_from_argument(&c)?
+            // A sensitive `credentials` (or any from the environment, where keys live) is
+            // never quoted back as a path.
+            let from_block = block.get("credentials").is_some_and(|v| !v.is_null());
+            let secret = !from_block || block.get("credentials").is_some_and(Value::contains_sensitive);
+            credential_from_argument(&c, secret)?
         } else {
             if let Some(path) = env_nonempty("GOOGLE_APPLICATION_CREDENTIALS") {
                 // The SDK would report this too, but only after its own retries and in its
@@ -206,7 +240,7 @@ impl GoogleConfig {
 }
 
 /// `credentials` holds either the key file's JSON content or a path to it, as in Terraform.
-fn credential_from_argument(c: &str) -> Result<CredentialSource, ProviderError> {
+fn credential_from_argument(c: &str, secret: bool) -> Result<CredentialSource, ProviderError> {
     let trimmed = c.trim_start();
     if trimmed.starts_with('{') {
         if serde_json::from_str::<serde_json::Value>(trimmed).is_err() {
@@ -218,13 +252,27 @@ fn credential_from_argument(c: &str) -> Result<CredentialSource, ProviderError> 
     }
     let path = expand_home(c);
     if !path.is_file() {
+        let what = if secret {
+            "(sensitive value) is neither a key's JSON content nor the path of an existing file".to_string()
+        } else {
+            format!("the file \"{}\" does not exist", path.display())
+        };
         return Err(ProviderError::new(format!(
-            "provider argument \"credentials\": the file \"{}\" does not exist. Give the path of a service-account key (or its JSON content), \
-             or remove \"credentials\" to use Application Default Credentials (`gcloud auth application-default login`)",
-            path.display()
+            "provider argument \"credentials\": {what}. Give the path of a service-account key (or its JSON content), \
+             or remove \"credentials\" to use Application Default Credentials (`gcloud auth application-default login`)"
         )));
     }
     Ok(CredentialSource::File(path))
+}
+
+/// How an error quotes a provider argument's value and why it was refused (` (…)`): neither
+/// when the value is sensitive, since the reason may quote the value too.
+fn shown(block: &Value, name: &str, value: &str, why: &str) -> (String, String) {
+    if block.get(name).is_some_and(Value::contains_sensitive) {
+        ("(sensitive value)".to_string(), String::new())
+    } else {
+        (format!("\"{value}\""), format!(" ({why})"))
+    }
 }
 
 fn expand_home(p: &str) -> PathBuf {
@@ -339,6 +387,28 @@ mod tests {
     }
 
     #[test]
+    fn errors_never_quote_a_sensitive_argument() {
+        for name in ["request_timeout", "compute_custom_endpoint"] {
+            let b = block(&[(name, Value::from("SECRET-xyz").sensitive())]);
+            let e = GoogleConfig::resolve(&b, &env(&[]), None).unwrap_err();
+            assert!(!e.message.contains("SECRET-xyz") && e.message.contains("(sensitive value)"), "{}", e.message);
+            let e = GoogleConfig::resolve(&block(&[(name, Value::from("plain-xyz"))]), &env(&[]), None).unwrap_err();
+            assert!(e.message.contains("\"plain-xyz\""), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn every_endpoint_argument_is_honoured_and_other_apis_are_refused_by_name() {
+        let honoured = honoured_arguments();
+        for s in Service::ALL {
+            assert!(honoured.contains(&s.endpoint_argument()), "{s:?}");
+        }
+        assert!(is_unimplemented_argument("storage_custom_endpoint"));
+        assert!(is_unimplemented_argument("user_project_override"));
+        assert!(!is_unimplemented_argument("bogus"));
+    }
+
+    #[test]
     fn credentials_precedence_and_bad_values() {
         let c = GoogleConfig::resolve(&block(&[("access_token", Value::from("ya29.x").sensitive())]), &env(&[]), None)
             .unwrap();
@@ -353,6 +423,14 @@ mod tests {
         let e = GoogleConfig::resolve(&block(&[("credentials", "/nonexistent/key.json".into())]), &env(&[]), None)
             .unwrap_err();
         assert!(e.message.contains("/nonexistent/key.json") && e.message.contains("does not exist"), "{}", e.message);
+        // A sensitive value, or one from the environment (where keys are kept), is not quoted.
+        for (b, e) in [
+            (block(&[("credentials", Value::from("c2VjcmV0LWtleQ==").sensitive())]), env(&[])),
+            (Value::Null, env(&[("GOOGLE_CREDENTIALS", "c2VjcmV0LWtleQ==")])),
+        ] {
+            let err = GoogleConfig::resolve(&b, &e, None).unwrap_err();
+            assert!(!err.message.contains("c2VjcmV0") && err.message.contains("(sensitive value)"), "{}", err.message);
+        }
         let e = GoogleConfig::resolve(&block(&[("credentials", "{not json".into())]), &env(&[]), None).unwrap_err();
         assert!(e.message.contains("does not parse"), "{}", e.message);
         let e = GoogleConfig::resolve(
