@@ -72,7 +72,8 @@ pub async fn run(cli: Cli, console: &mut Console, mut stop: Stop) -> u8 {
     };
     let interrupt = stop.interrupt.clone();
     // The standalone emulator stops itself on a signal, gracefully (it persists its data).
-    let ended = if matches!(cli.command, Command::Emulator { .. }) {
+    let standalone_emulator = matches!(cli.command, Command::Emulator { .. });
+    let ended = if standalone_emulator {
         Ended::Done(dispatch(cli, console, Registry::standard(google), &interrupt).await)
     } else {
         tokio::select! {
@@ -80,6 +81,15 @@ pub async fn run(cli: Cli, console: &mut Console, mut stop: Stop) -> u8 {
             at_prompt = stop.cancelled() => Ended::Cancelled { at_prompt },
             result = dispatch(cli, console, Registry::standard(google), &interrupt) => Ended::Done(result),
         }
+    };
+    // A signal that raced the command's own end still gets its word: the command saw the
+    // interrupt and started nothing. (The standalone emulator's signal is its normal end.)
+    let ended = match ended {
+        Ended::Done(_) if !standalone_emulator && stop.cancelled_meanwhile().is_some() => {
+            console.errln("\nInterrupt received: operation stopped before it changed anything.");
+            ended
+        }
+        other => other,
     };
     let code = match ended {
         Ended::Done(Ok(code)) => code,

@@ -61,6 +61,13 @@ impl Stop {
         Stop { interrupt: Interrupt::new(), cancelled }
     }
 
+    /// Whether a cancelling signal arrived that nobody has acted on yet (with whether it came at
+    /// the approval prompt): the command may finish in the same instant, having seen the
+    /// interrupt and started nothing, before [`Stop::cancelled`] is polled.
+    pub fn cancelled_meanwhile(&mut self) -> Option<bool> {
+        self.cancelled.try_recv().ok()
+    }
+
     /// Resolves when a signal cancels the command, with whether it came at the approval
     /// prompt; never, when signals are not handled.
     pub async fn cancelled(&mut self) -> bool {

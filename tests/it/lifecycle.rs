@@ -259,7 +259,15 @@ fn first_interrupt_finishes_in_flight_work_and_stops() {
         return;
     }
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("Interrupt received") && err.contains("interrupted"), "{err}");
+    // On a loaded machine the signal can land while the apply is still planning: then the
+    // command is cancelled before any step starts (and says so); otherwise the steps in flight
+    // finish and the apply reports itself interrupted. Either way nothing is lost.
+    let cancelled_before_steps = err.contains("operation stopped before it changed anything");
+    assert!(cancelled_before_steps || (err.contains("Interrupt received") && err.contains("interrupted")), "{err}");
+    if cancelled_before_steps {
+        let o = run_cairn(&["-C", dir, "state", "list"], s.path());
+        assert_eq!(stdout(&o).lines().count(), 0, "a cancelled apply changed nothing");
+    }
     // What completed is in state; a rerun finishes the rest.
     let o = run_cairn(&["apply", dir, "--auto-approve"], s.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
