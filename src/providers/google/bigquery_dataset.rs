@@ -432,6 +432,12 @@ mod tests {
         );
     }
 
+    /// tests/it/corpus/google_bigquery_dataset/ sets every argument and block, and validates.
+    #[test]
+    fn the_corpus_covers_every_argument() {
+        cc::corpus::check_covers(TYPE, &schema());
+    }
+
     #[test]
     fn import_ids() {
         assert_eq!(parse_import_id("projects/p/datasets/d", None).unwrap(), ("p".into(), "d".into()));

@@ -424,6 +424,12 @@ mod tests {
         assert!(d.len() == 1 && d[0].contains("serviceAccount:EMAIL"), "{d:?}");
     }
 
+    /// tests/it/corpus/google_bigquery_dataset_iam_member/ sets every argument and validates.
+    #[test]
+    fn the_corpus_covers_every_argument() {
+        cc::corpus::check_covers(TYPE, &schema());
+    }
+
     #[test]
     fn members_map_to_access_entries() {
         assert_eq!(access_member("user:a@b.c").unwrap(), ("userByEmail", "a@b.c".to_string()));
