@@ -1045,7 +1045,8 @@ fn check_across_resources(changes: &[ResourceChange], config: &Config, registry:
             .filter(|c| c.provider == name)
             .filter_map(|c| {
                 let value = c.after.as_ref()?;
-                Some(PlannedObject { addr: &c.addr, type_name: &c.type_name, value })
+                let body = config.resource(&c.addr.resource).map(|b| &b.body);
+                Some(PlannedObject { addr: &c.addr, type_name: &c.type_name, value, body })
             })
             .collect();
         if objects.is_empty() {

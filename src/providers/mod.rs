@@ -204,6 +204,9 @@ pub struct PlannedObject<'a> {
     pub addr: &'a crate::addr::InstanceAddr,
     pub type_name: &'a str,
     pub value: &'a Value,
+    /// The resource block's arguments and nested blocks as written (None: no block, e.g. an
+    /// orphan), for rules about what the configuration manages rather than what it plans.
+    pub body: Option<&'a crate::lang::config::Body>,
 }
 
 /// A broken cross-resource rule, located at an attribute of one instance's configuration.

@@ -14,6 +14,16 @@ use crate::schema::{AttrType, Schema};
 /// that name in both directions.
 pub const EXCEPTIONS: &[(&str, &str, &str)] = &[
     (
+        "google_bigquery_dataset_iam_member",
+        "policy_data",
+        "the shared _iam page documents policy_data for google_bigquery_dataset_iam_policy only",
+    ),
+    (
+        "google_bigquery_dataset_iam_member",
+        "member",
+        "the shared _iam page writes `member/members` for the member and binding types in one entry",
+    ),
+    (
         "google_cloud_run_v2_service_iam_member",
         "policy_data",
         "the shared _iam page documents policy_data for google_cloud_run_v2_service_iam_policy only",

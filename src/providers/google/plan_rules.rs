@@ -1,6 +1,7 @@
 //! The google provider's plan-time rules that span several resources
 //! ([`crate::providers::Provider::check_across`]): what the APIs refuse only when the apply
-//! reaches them, about how a load balancer's pieces fit together.
+//! reaches them, about how a load balancer's pieces fit together, and who owns a BigQuery
+//! dataset's access list.
 //!
 //! Objects are matched by value: compute objects with a known name plan their `id` and
 //! `self_link` known (`compute_common::plan_identity`), so a reference written as either (or a
@@ -16,6 +17,8 @@ use super::compute_region_network_endpoint_group as neg;
 
 const CLOUD_RUN_SERVICE: &str = "google_cloud_run_v2_service";
 const BACKEND_SERVICE: &str = "google_compute_backend_service";
+const BIGQUERY_DATASET: &str = "google_bigquery_dataset";
+const BIGQUERY_DATASET_IAM_MEMBER: &str = super::bigquery_dataset_iam_member::TYPE;
 const URL_MAP: &str = "google_compute_url_map";
 const PROXIES: [&str; 2] = ["google_compute_target_http_proxy", "google_compute_target_https_proxy"];
 /// The backend service's default `load_balancing_scheme`, as the provider's definition has it
@@ -27,6 +30,7 @@ pub fn check(objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
     let mut out = serverless_neg_region(objects);
     out.extend(same_scheme_behind_forwarding_rule(objects));
     out.extend(no_health_checks_on_serverless_backends(objects));
+    out.extend(dataset_access_or_iam_members(objects));
     out
 }
 
@@ -195,6 +199,47 @@ fn no_health_checks_on_serverless_backends(objects: &[PlannedObject<'_>]) -> Vec
     out
 }
 
+/// A dataset whose configuration writes `access` blocks owns its whole access list: each apply
+/// sets it to those blocks, removing what `google_bigquery_dataset_iam_member`s of the same
+/// dataset added, and each member's apply adds its entry back (the provider's page warns of
+/// this). Located at the dataset's first `access` block.
+fn dataset_access_or_iam_members(objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
+    let mut out = Vec::new();
+    for d in of_type(objects, BIGQUERY_DATASET) {
+        let writes_access = d.body.is_some_and(|b| {
+            b.blocks.iter().any(|x| x.type_name == "access") || b.dynamic_blocks.iter().any(|x| x.type_name == "access")
+        });
+        let (Some(project), Some(dataset_id)) = (known_str(d.value, "project"), known_str(d.value, "dataset_id"))
+        else {
+            continue;
+        };
+        if !writes_access {
+            continue;
+        }
+        let members: Vec<String> = of_type(objects, BIGQUERY_DATASET_IAM_MEMBER)
+            .filter(|m| {
+                known_str(m.value, "project") == Some(project) && known_str(m.value, "dataset_id") == Some(dataset_id)
+            })
+            .map(|m| m.addr.to_string())
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        out.push(CrossResourceViolation {
+            addr: d.addr.clone(),
+            path: AttrPath::attr("access").join_index(0),
+            message: format!(
+                "{} sets the access list of dataset {project}:{dataset_id} with access blocks, and {} grant{} on the same dataset: each apply of one removes the other's entries",
+                d.addr,
+                members.join(", "),
+                if members.len() == 1 { "s" } else { "" }
+            ),
+            help: "manage the dataset's access in one place: either move the members into access blocks here, or remove the access blocks (the dataset then keeps the live list) and grant each entry with a google_bigquery_dataset_iam_member".to_string(),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,8 +270,8 @@ mod tests {
         let wrong = neg_in("europe-west1", Value::from("api"));
         let service = service_in(Value::from("us-central1"));
         let objects = [
-            PlannedObject { addr: &n, type_name: neg::TYPE, value: &wrong },
-            PlannedObject { addr: &s, type_name: CLOUD_RUN_SERVICE, value: &service },
+            PlannedObject { addr: &n, type_name: neg::TYPE, value: &wrong, body: None },
+            PlannedObject { addr: &s, type_name: CLOUD_RUN_SERVICE, value: &service, body: None },
         ];
         let v = check(&objects);
         assert_eq!(v.len(), 1, "{v:?}");
@@ -235,8 +280,8 @@ mod tests {
 
         let right = neg_in("us-central1", Value::from("api"));
         let objects = [
-            PlannedObject { addr: &n, type_name: neg::TYPE, value: &right },
-            PlannedObject { addr: &s, type_name: CLOUD_RUN_SERVICE, value: &service },
+            PlannedObject { addr: &n, type_name: neg::TYPE, value: &right, body: None },
+            PlannedObject { addr: &s, type_name: CLOUD_RUN_SERVICE, value: &service, body: None },
         ];
         assert!(check(&objects).is_empty());
         // Unknowns skip the rule: a service name or location not known until apply.
@@ -244,8 +289,8 @@ mod tests {
         let unknown_location = service_in(Value::unknown());
         for (neg_value, service_value) in [(&unknown_service, &service), (&wrong, &unknown_location)] {
             let objects = [
-                PlannedObject { addr: &n, type_name: neg::TYPE, value: neg_value },
-                PlannedObject { addr: &s, type_name: CLOUD_RUN_SERVICE, value: service_value },
+                PlannedObject { addr: &n, type_name: neg::TYPE, value: neg_value, body: None },
+                PlannedObject { addr: &s, type_name: CLOUD_RUN_SERVICE, value: service_value, body: None },
             ];
             assert!(check(&objects).is_empty());
         }
