@@ -146,6 +146,13 @@ pub fn request(
         o.insert("datasetReference".into(), serde_json::json!({"projectId": project, "datasetId": dataset_id}));
         if let Some(a) = live_access {
             o.insert("access".into(), a.clone());
+        } else if let (Some(access), Some(entries)) =
+            (schema.blocks.get("access"), planned.get("access").and_then(Value::as_list))
+        {
+            // Without the type's renames, which would drop the `dataset_id` of a view, routine or
+            // dataset entry (see `to_state`).
+            let wire: Vec<serde_json::Value> = entries.iter().map(|e| cc::to_wire(&access.block, e, &[])).collect();
+            o.insert("access".into(), serde_json::Value::Array(wire));
         }
     }
     cc::json_model(j, TYPE)
@@ -192,8 +199,18 @@ impl BigqueryDataset {
     }
 
     pub fn to_state(&self, project: &str, d: &model::Dataset, prior: Option<&Value>) -> Value {
-        let j = cc::model_json(d);
+        let mut j = cc::model_json(d);
+        name_enums(&mut j);
         let mut v = cc::from_wire(&self.schema, &j, renames());
+        // The type's renames are by attribute name: the top-level `dataset_id` is flattened from
+        // `datasetReference`, which must not apply to the `dataset_id` of an access entry's view,
+        // routine or dataset (camelCase throughout the entry, so no renames at all).
+        if let (Some(access), Some(entries)) =
+            (self.schema.blocks.get("access"), j.get("access").and_then(|a| a.as_array()))
+        {
+            let live: Vec<Value> = entries.iter().map(|e| cc::from_wire(&access.block, e, &[])).collect();
+            set(&mut v, "access", Value::set(keep_configured_roles(live, prior)));
+        }
         let dataset_id = j.pointer("/datasetReference/datasetId").and_then(|x| x.as_str()).unwrap_or_default();
         set(&mut v, "dataset_id", Value::string(dataset_id));
         set(&mut v, "project", Value::string(project));
@@ -231,6 +248,61 @@ impl BigqueryDataset {
         })
         .await
     }
+}
+
+/// The SDK serializes its enums as their numbers (it asks for `enum-encoding=int`); state holds
+/// the names, as the provider does. The orders are bigquery.v2.json's enum lists.
+fn name_enums(j: &mut serde_json::Value) {
+    const ROUNDING_MODES: &[&str] = &["ROUNDING_MODE_UNSPECIFIED", "ROUND_HALF_AWAY_FROM_ZERO", "ROUND_HALF_EVEN"];
+    const BILLING_MODELS: &[&str] = &["STORAGE_BILLING_MODEL_UNSPECIFIED", "LOGICAL", "PHYSICAL"];
+    const TARGET_TYPES: &[&str] = &["TARGET_TYPE_UNSPECIFIED", "VIEWS", "ROUTINES"];
+    fn name(x: &mut serde_json::Value, names: &[&str]) {
+        let n = match x {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.parse::<u64>().ok(),
+            _ => None,
+        };
+        if let Some(name) = n.and_then(|n| usize::try_from(n).ok()).and_then(|n| names.get(n)) {
+            *x = serde_json::Value::String((*name).to_string());
+        }
+    }
+    if let Some(x) = j.get_mut("defaultRoundingMode") {
+        name(x, ROUNDING_MODES);
+    }
+    if let Some(x) = j.get_mut("storageBillingModel") {
+        name(x, BILLING_MODELS);
+    }
+    for entry in j.get_mut("access").and_then(|a| a.as_array_mut()).into_iter().flatten() {
+        let types = entry.pointer_mut("/dataset/targetTypes").and_then(|t| t.as_array_mut());
+        for t in types.into_iter().flatten() {
+            name(t, TARGET_TYPES);
+        }
+    }
+}
+
+/// The API accepts `roles/bigquery.dataOwner|dataEditor|dataViewer` in an access entry and
+/// always answers with the basic form (OWNER, WRITER, READER; magic-modules DatasetAccess.yaml):
+/// an entry the prior state holds with the IAM spelling keeps it, so it reads as unchanged.
+fn keep_configured_roles(live: Vec<Value>, prior: Option<&Value>) -> Vec<Value> {
+    const ALIASES: &[(&str, &str)] = &[
+        ("roles/bigquery.dataOwner", "OWNER"),
+        ("roles/bigquery.dataEditor", "WRITER"),
+        ("roles/bigquery.dataViewer", "READER"),
+    ];
+    let prior_entries = prior.and_then(|p| p.get("access")).and_then(Value::as_list).unwrap_or(&[]);
+    live.into_iter()
+        .map(|entry| {
+            let Some(basic) = string(&entry, "role") else { return entry };
+            let Some((iam, _)) = ALIASES.iter().find(|(_, b)| *b == basic) else { return entry };
+            let mut spelled = entry.clone();
+            set(&mut spelled, "role", Value::string(*iam));
+            if prior_entries.contains(&spelled) {
+                spelled
+            } else {
+                entry
+            }
+        })
+        .collect()
 }
 
 /// `datasets.get`.
