@@ -198,6 +198,13 @@ fn value_from(bytes: &mut &[u8], depth: usize) -> Value {
         "a,b",
         "-",
         "0x10",
+        "2026-12-31T23:59:59+01:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999999999-23:59",
+        "-2562047h47m16.854775808s",
+        "720h",
+        "DD MMM YYYY hh:mm ZZZ",
+        "'",
     ];
     let kind = take(1).first().copied().unwrap_or(0);
     match kind % 8 {
@@ -252,7 +259,9 @@ pub fn fuzz_functions(data: &[u8]) {
     let args: Vec<Value> = (0..count).map(|_| value_from(&mut bytes, 0)).collect();
     let dir = std::env::temp_dir();
     let render = |text: &str, _: &BTreeMap<String, Value>| Ok(Value::string(text));
-    let ctx = crate::lang::functions::FuncContext { base_dir: dir, render_template: &render };
+    // Both clocks known: the time functions run their whole bodies.
+    let clock = crate::lang::functions::Clock::applying(Some(crate::lang::functions::Clock::now()));
+    let ctx = crate::lang::functions::FuncContext { base_dir: dir, render_template: &render, clock };
     let _ = crate::lang::functions::call(name, args, &ctx);
 }
 
@@ -333,6 +342,11 @@ const HCL_TOKENS: &[&str] = &[
     "setproduct(",
     "range(",
     "jsondecode(",
+    "timeadd(",
+    "timecmp(",
+    "formatdate(",
+    "plantimestamp()",
+    "timestamp()",
     "\"",
     "<<EOT\n",
     "\nEOT\n",

@@ -173,6 +173,8 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let changes: Vec<&ResourceChange> = plan.changes.iter().collect();
     let mut state = plan.prior_state.clone();
     let mut outcome = ApplyOutcome::default();
+    // The plan's time stays what plantimestamp() says; timestamp() now reads the wall clock.
+    input.env.clock = crate::lang::functions::Clock::applying(plan.plan_time);
     if !input.interrupt.begin_applying() {
         // A signal cancelled the command before this started; its caller is being dropped.
         outcome.interrupted = true;

@@ -14,7 +14,7 @@ use hcl_edit::{Decorated, Span as _};
 
 use crate::lang::config::{Body, Expr};
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, FileId, SourceFile, SourceMap, Span};
-use crate::lang::functions::{self, FuncContext};
+use crate::lang::functions::{self, Clock, FuncContext};
 use crate::lang::limits::MAX_TEMPLATE_DEPTH;
 use crate::lang::refs::{classify_traversal, RefRoot};
 use crate::lang::value::{format_number, Value};
@@ -25,6 +25,12 @@ pub trait Resolver {
     /// `var.x`, `local.x`, resources (the whole object, or a list/map of instance objects under
     /// count/for_each), `module.m` (a map of its outputs), `self`.
     fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic>;
+
+    /// What `plantimestamp()` and `timestamp()` return here. Both are unknown unless the
+    /// resolver belongs to a plan or an apply, which know their times.
+    fn clock(&self) -> Clock {
+        Clock::default()
+    }
 }
 
 /// A resolver for places where no references are allowed (variable defaults, tfvars files,
@@ -1001,7 +1007,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             return Ok(Value::unknown().mark_if(keep_mark));
         }
         let render = |text: &str, vars: &BTreeMap<String, Value>| self.render_template_text(text, vars);
-        let fctx = FuncContext { base_dir: self.ctx.root_dir.to_path_buf(), render_template: &render };
+        let fctx = FuncContext {
+            base_dir: self.ctx.root_dir.to_path_buf(),
+            render_template: &render,
+            clock: self.ctx.resolver.clock(),
+        };
         match functions::call(name, args, &fctx) {
             Ok(v) => {
                 let unmarking = matches!(name, "nonsensitive" | "issensitive");
@@ -1122,8 +1132,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 e.message()
             )
         })?;
+        // A template's function calls tell the same time as the expression that renders it.
+        let scope = TemplateScope(self.ctx.resolver.clock());
         let ctx = EvalCtx {
-            resolver: &TemplateScope,
+            resolver: &scope,
             count_index: None,
             each: None,
             module_dir: self.ctx.module_dir.clone(),
@@ -1251,9 +1263,13 @@ impl<'c, 'a> Evaluator<'c, 'a> {
 }
 
 /// Template variables only: a template rendered by `templatefile` sees nothing else.
-struct TemplateScope;
+struct TemplateScope(Clock);
 
 impl Resolver for TemplateScope {
+    fn clock(&self) -> Clock {
+        self.0
+    }
+
     fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
         Err(err("Invalid reference in template")
             .detail(format!("\"{root}\" is not available in a template file; pass the value to templatefile() in its variables map instead."))
@@ -1348,6 +1364,54 @@ mod tests {
         m.insert("data.t.n".to_string(), Value::map([("v", Value::from(7))]));
         m.insert("module.m".to_string(), Value::map([("out", Value::from("o"))]));
         Refs(m)
+    }
+
+    /// A resolver with no references, only a clock.
+    struct Clocked(Clock);
+
+    impl Resolver for Clocked {
+        fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
+            NoReferences.resolve(root, span)
+        }
+        fn clock(&self) -> Clock {
+            self.0
+        }
+    }
+
+    fn eval_at(clock: Clock, src: &str) -> Value {
+        let mut sources = SourceMap::new();
+        let file = sources.add(Path::new("expr.tf"), "expr.tf".into(), src.to_string());
+        let parsed = hcl_edit::parser::parse_expr(src).expect("parses");
+        let expr = Expr { expr: parsed, span: Span { file, start: 0, end: src.len() } };
+        let resolver = Clocked(clock);
+        let ctx = EvalCtx {
+            resolver: &resolver,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: Path::new("."),
+            sources: &sources,
+        };
+        match eval(&expr, &ctx) {
+            Ok(v) => v,
+            Err(d) => panic!("{src:?} failed:\n{}", sources.render_all_plain(&d)),
+        }
+    }
+
+    #[test]
+    fn the_resolvers_clock_reaches_the_time_functions() {
+        let plan = Clock::planning(Clock::now());
+        // One value everywhere in one evaluation, and usable by the other time functions.
+        let same = eval_at(
+            plan,
+            r#"plantimestamp() == plantimestamp() && timecmp(plantimestamp(), timeadd(plantimestamp(), "1s")) == -1"#,
+        );
+        assert_eq!(same, Value::Bool(true));
+        // timestamp() is unknown while planning, and so is everything built from it.
+        assert!(eval_at(plan, r#"formatdate("YYYY", timestamp())"#).is_unknown());
+        assert!(eval_at(Clock::applying(plan.plan_time), r#"formatdate("YYYY", timestamp())"#).as_str().is_some());
+        // A resolver that says nothing about time knows neither.
+        assert!(eval_at(Clock::default(), "plantimestamp()").is_unknown());
     }
 
     fn run(src: &str, count: Option<i64>, each: Option<(Value, Value)>) -> (SourceMap, Result<Value, Diagnostics>) {

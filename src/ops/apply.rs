@@ -78,6 +78,9 @@ pub async fn apply_asking(
             plan_args.targets = pf.targets.clone();
             plan_args.replace = pf.replace.clone();
             plan_args.parallelism = args.plan.parallelism;
+            // The re-plan tells the saved plan's time, so values built from plantimestamp()
+            // are the ones that were reviewed, however long ago that was.
+            plan_args.plan_time = pf.plan_timestamp;
             // The saved (non-sensitive) values win; sensitive ones must be supplied again.
             for (k, v) in &pf.variables {
                 let text = match v {

@@ -17,6 +17,8 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     /// Evaluate references against live objects (for `cairn check`).
     pub live_values: bool,
+    /// What `plantimestamp()` returns: a saved plan's time, when applying it. `None`: now.
+    pub plan_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl PlanArgs {
@@ -30,6 +32,7 @@ impl PlanArgs {
             parallelism: 10,
             out: None,
             live_values: false,
+            plan_time: None,
         }
     }
 }
@@ -115,6 +118,7 @@ pub(crate) async fn plan_locked(
         parallelism: args.parallelism,
         validate_only: false,
         live_values: args.live_values,
+        plan_time: args.plan_time,
     };
     let input = PlanInput {
         config: &stack.config,

@@ -14,6 +14,7 @@ use crate::graph::{Graph, Node};
 use crate::lang::config::{Config, ResourceBlock};
 use crate::lang::diag::{Diagnostic, Diagnostics, Span};
 use crate::lang::eval::{eval, EvalCtx, Resolver};
+use crate::lang::functions::Clock;
 use crate::lang::refs::RefRoot;
 use crate::lang::types;
 use crate::lang::value::Value;
@@ -73,6 +74,10 @@ pub struct Env {
     pub locals: HashMap<(ModulePath, String), Value>,
     pub outputs: HashMap<(ModulePath, String), Value>,
     pub resources: HashMap<ResourceAddr, Instances>,
+    /// What `plantimestamp()` and `timestamp()` return in this walk: set by the plan (its
+    /// time), kept by the apply that continues it (which also lets `timestamp()` read the
+    /// wall clock). The default, as `validate` has it, knows neither.
+    pub clock: Clock,
 }
 
 /// Looks references up in an [`Env`] from inside one module.
@@ -83,6 +88,10 @@ pub struct ModuleScope<'a> {
 }
 
 impl Resolver for ModuleScope<'_> {
+    fn clock(&self) -> Clock {
+        self.env.clock
+    }
+
     fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
         let key = |n: &String| (self.module.clone(), n.clone());
         match root {

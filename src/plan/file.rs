@@ -20,8 +20,11 @@ use crate::plan::model::*;
 use crate::state::{CheckResult, State};
 
 pub const PLAN_FORMAT: &str = "cairn-plan";
-/// 2: signed, and records the stored state's digest. Format 1 files were unsigned.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+/// 3: records the plan's time (`plantimestamp()`). 2: signed, and records the stored state's
+/// digest. Format 1 files were unsigned.
+pub const PLAN_FORMAT_VERSION: u32 = 3;
+/// The first format whose files are signed, and so the oldest `apply PLANFILE` accepts.
+pub const FIRST_SIGNED_FORMAT_VERSION: u32 = 2;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -100,6 +103,12 @@ pub struct PlanFile {
     /// only in format 1 files, which are read for display alone.
     #[serde(default)]
     pub state_digest: String,
+    /// When the plan was made (RFC 3339, UTC, whole seconds): what `plantimestamp()` returned,
+    /// and returns again when `apply PLANFILE` plans again. Covered by the signature like
+    /// every other field. Absent in format 2 files, made by a Cairn without `plantimestamp()`,
+    /// so no value in them can depend on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_timestamp: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A change as a saved plan holds it.
@@ -186,6 +195,7 @@ impl PlanFile {
             warnings: plan.warnings.clone(),
             stack: None,
             state_digest: String::new(),
+            plan_timestamp: plan.plan_time,
         }
     }
 
@@ -226,6 +236,7 @@ impl PlanFile {
             prior_state: self.prior_state.clone(),
             targets: self.targets.clone(),
             warnings: self.warnings.clone(),
+            plan_time: self.plan_timestamp,
         }
     }
 }
@@ -271,7 +282,7 @@ pub enum PlanFileError {
 pub fn read(path: &std::path::Path, key: &PlanKey) -> Result<PlanFile, PlanFileError> {
     let text = read_text(path)?;
     let found = format_version(path, &text)?;
-    if found < PLAN_FORMAT_VERSION {
+    if found < FIRST_SIGNED_FORMAT_VERSION {
         return Err(PlanFileError::Unsigned { path: path.display().to_string(), found });
     }
     let damaged = |reason: &str| PlanFileError::Damaged { path: path.display().to_string(), reason: reason.into() };
@@ -399,6 +410,7 @@ mod tests {
             prior_state: State::new(),
             targets: vec![],
             warnings: vec![],
+            plan_time: Some(chrono::DateTime::from_timestamp(1_796_000_000, 0).expect("in range")),
         }
     }
 
@@ -483,6 +495,36 @@ mod tests {
         let err = read(&path, &key).err().expect("refused");
         assert!(matches!(err, PlanFileError::Unsigned { found: 1, .. }), "{err}");
         assert!(err.to_string().contains("older Cairn") && err.to_string().contains("re-plan"), "{err}");
+    }
+
+    #[test]
+    fn the_plans_time_is_kept_and_signed() {
+        let (_dir, path, key) = signed_file();
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains("\"plan_timestamp\": \"2026-11-30T00:53:20Z\""), "{text}");
+        let pf = read(&path, &key).expect("verifies");
+        assert_eq!(pf.format_version, 3);
+        assert_eq!(pf.to_plan().plan_time, empty_plan().plan_time);
+        // Moving the time would move every value built from plantimestamp(): refused.
+        std::fs::write(&path, text.replace("2026-11-30T00:53:20Z", "2026-11-30T00:53:21Z")).expect("edit");
+        assert!(matches!(read(&path, &key), Err(PlanFileError::BadSignature { .. })));
+    }
+
+    #[test]
+    fn a_signed_format_2_plan_still_reads() {
+        // As the previous Cairn wrote it: format 2, no plan time.
+        let mut pf = PlanFile::from_plan(&empty_plan(), &[], true, &[1; 32]);
+        pf.format_version = 2;
+        pf.plan_timestamp = None;
+        let key = PlanKey::derive(&[1; 32]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.cairnplan");
+        std::fs::write(&path, signed_text(&pf, &key).expect("sign")).expect("write");
+        assert!(!std::fs::read_to_string(&path).expect("read").contains("plan_timestamp"));
+        let back = read(&path, &key).expect("a format 2 plan verifies");
+        assert_eq!(back.format_version, 2);
+        assert_eq!(back.to_plan().plan_time, None);
+        assert!(read_for_display(&path).is_ok());
     }
 
     #[test]

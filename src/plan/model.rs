@@ -200,6 +200,9 @@ pub struct Plan {
     pub prior_state: State,
     pub targets: Vec<String>,
     pub warnings: Vec<String>,
+    /// When the plan was made: what `plantimestamp()` returned in it. `None` for `validate`,
+    /// and for plan files written before it was recorded (format 2).
+    pub plan_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Plan {

@@ -35,6 +35,9 @@ pub struct PlanOptions {
     /// References see the refreshed (live) objects rather than the planned ones: what
     /// `cairn check` evaluates health against.
     pub live_values: bool,
+    /// What `plantimestamp()` returns: a saved plan's time when `apply PLANFILE` plans again,
+    /// so that it applies the values that were reviewed. `None`: the time this plan starts.
+    pub plan_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for PlanOptions {
@@ -47,6 +50,7 @@ impl Default for PlanOptions {
             parallelism: 10,
             validate_only: false,
             live_values: false,
+            plan_time: None,
         }
     }
 }
@@ -160,6 +164,7 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
         prior_state: rebuild_prior_state(state, &prior, &refreshed.changed, input.registry, &key),
         targets: opts.targets.iter().map(|t| t.to_string()).collect(),
         warnings: warnings.0.iter().chain(diags.0.iter()).map(|d| d.summary.clone()).collect(),
+        plan_time: env.clock.plan_time,
     };
     warnings.extend(diags);
     Ok(PlanResult { plan, env, warnings })
@@ -305,6 +310,13 @@ impl<'w> Walk<'w> {
     fn new(read: WalkInput<'w>) -> Self {
         let input = read.input;
         let mut env = Env::default();
+        // One time for the whole plan; `validate` makes no plan, so has none (Terraform's
+        // plantimestamp() is unknown there).
+        if !read.opts.validate_only {
+            env.clock = crate::lang::functions::Clock::planning(
+                read.opts.plan_time.unwrap_or_else(crate::lang::functions::Clock::now),
+            );
+        }
         for (k, v) in &input.variables {
             env.vars.insert((ModulePath::root(), k.clone()), v.clone());
         }
@@ -1302,6 +1314,10 @@ impl Resolver for CheckScope<'_> {
             }
         }
         self.inner.resolve(root, span)
+    }
+
+    fn clock(&self) -> crate::lang::functions::Clock {
+        self.inner.clock()
     }
 }
 

@@ -377,6 +377,7 @@ mod tests {
             prior_state: State::new(),
             targets: vec![],
             warnings: vec![],
+            plan_time: None,
         };
         // Through JSON, as the plans arrive from disk.
         let pf = PlanFile::from_plan(&plan, &[], true, &[7; 32]);

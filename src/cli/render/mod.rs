@@ -505,6 +505,7 @@ pub(crate) mod fixtures {
             prior_state: prior_state(),
             targets: vec![],
             warnings: vec![],
+            plan_time: None,
         }
     }
 

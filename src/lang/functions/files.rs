@@ -118,7 +118,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::super::testutil::*;
-    use super::super::{call, FuncContext};
+    use super::super::{call, Clock, FuncContext};
     use crate::lang::value::Value;
 
     fn render(text: &str, vars: &BTreeMap<String, Value>) -> Result<Value, String> {
@@ -135,7 +135,7 @@ mod tests {
         std::fs::write(dir.path().join("hello.txt"), "Hello World").expect("write");
         std::fs::write(dir.path().join("t.tpl"), "Hi ${name}!").expect("write");
         std::fs::write(dir.path().join("bin"), [0xffu8, 0xfe]).expect("write");
-        let ctx = FuncContext { base_dir: dir.path().to_path_buf(), render_template: &render };
+        let ctx = FuncContext { base_dir: dir.path().to_path_buf(), render_template: &render, clock: Clock::default() };
         let run = |name: &str, args: Vec<Value>| call(name, args, &ctx);
 
         assert_eq!(run("file", vec![s("hello.txt")]), Ok(s("Hello World")));
@@ -165,7 +165,7 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let base = std::path::absolute(std::path::Path::new(std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9-stack")))
             .expect("absolute");
-        let ctx = FuncContext { base_dir: base, render_template: &no_template };
+        let ctx = FuncContext { base_dir: base, render_template: &no_template, clock: Clock::default() };
         let e = call("abspath", vec![s("main.tf")], &ctx).expect_err("not UTF-8");
         assert_eq!(e.arg, Some(0));
         assert!(e.message.contains("not valid UTF-8") && e.message.contains("caf\\xE9-stack/main.tf"), "{}", e.message);
@@ -176,7 +176,8 @@ mod tests {
     fn templatefile_errors_are_wrapped() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("t.tpl"), "x").expect("write");
-        let ctx = FuncContext { base_dir: dir.path().to_path_buf(), render_template: &no_template };
+        let ctx =
+            FuncContext { base_dir: dir.path().to_path_buf(), render_template: &no_template, clock: Clock::default() };
         let e = call("templatefile", vec![s("t.tpl"), Value::map::<&str>([])], &ctx).expect_err("render fails");
         assert!(e.message.contains("error rendering template"), "{}", e.message);
     }

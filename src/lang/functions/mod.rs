@@ -20,6 +20,8 @@ mod numeric;
 mod strings;
 mod time;
 
+pub use time::{render_utc, Clock};
+
 /// Renders a template string with the given variables.
 pub type RenderTemplate<'a> = dyn Fn(&str, &BTreeMap<String, Value>) -> Result<Value, String> + 'a;
 
@@ -30,6 +32,8 @@ pub struct FuncContext<'a> {
     pub base_dir: PathBuf,
     /// Renders a template string with the given variables (used by `templatefile`).
     pub render_template: &'a RenderTemplate<'a>,
+    /// What `plantimestamp()` and `timestamp()` return.
+    pub clock: Clock,
 }
 
 /// A function call failure: the message, and which argument (0-based) was at fault, if known.
@@ -198,6 +202,8 @@ static SPECS: &[Spec] = &[
     f("templatefile", &[p("path", Str), p("vars", Map)], files::templatefile),
     // Date and time.
     f("formatdate", &[p("format", Str), p("time", Str)], time::formatdate),
+    f("plantimestamp", &[], time::plantimestamp),
+    f("timestamp", &[], time::timestamp),
     f("timeadd", &[p("timestamp", Str), p("duration", Str)], time::timeadd),
     f("timecmp", &[p("timestamp_a", Str), p("timestamp_b", Str)], time::timecmp),
 ];
@@ -454,7 +460,7 @@ pub(crate) mod testutil {
     }
 
     pub fn ctx() -> FuncContext<'static> {
-        FuncContext { base_dir: PathBuf::from("."), render_template: &no_template }
+        FuncContext { base_dir: PathBuf::from("."), render_template: &no_template, clock: Clock::default() }
     }
 
     pub fn run(name: &str, args: Vec<Value>) -> Result<Value, FuncError> {
@@ -613,7 +619,8 @@ mod structural_tests {
 
     fn ctx_call(name: &str, args: Vec<Value>) -> Value {
         let render = |_: &str, _: &BTreeMap<String, Value>| -> Result<Value, String> { Ok(Value::Null) };
-        let ctx = FuncContext { base_dir: std::path::PathBuf::from("."), render_template: &render };
+        let ctx =
+            FuncContext { base_dir: std::path::PathBuf::from("."), render_template: &render, clock: Clock::default() };
         call(name, args, &ctx).expect("call succeeds")
     }
 

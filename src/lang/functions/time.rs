@@ -4,13 +4,60 @@
 //! Go's `time.Time` does; results are formatted as Go's `time.RFC3339`, which has no fractional
 //! seconds.
 //!
+//! The two clocks, `plantimestamp()` and `timestamp()`, read the [`Clock`] of the evaluation
+//! (the resolver's, see `Resolver::clock`): the plan's time, known during plan and the same
+//! everywhere in one plan; and the wall clock, which is unknown until apply.
+//!
 //! Documentation: https://developer.hashicorp.com/terraform/language/functions/timeadd,
-//! …/timecmp, …/formatdate.
+//! …/timecmp, …/formatdate, …/plantimestamp, …/timestamp.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeDelta, Timelike};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, SubsecRound, TimeDelta, Timelike, Utc};
 
 use super::{Call, FuncError};
 use crate::lang::value::Value;
+
+/// What `plantimestamp()` and `timestamp()` return in one evaluation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clock {
+    /// `plantimestamp()`: when the plan was made. `None` where there is no plan (`validate`):
+    /// the function is unknown there, as in Terraform (hashicorp/terraform#35902).
+    pub plan_time: Option<DateTime<Utc>>,
+    /// Whether this evaluation is an apply. `timestamp()` reads the wall clock then; during
+    /// plan and validate it is unknown ("known after apply"), as Terraform makes its impure
+    /// functions unpredictable while planning.
+    pub applying: bool,
+}
+
+impl Clock {
+    /// The clock of a plan made at `plan_time`.
+    pub fn planning(plan_time: DateTime<Utc>) -> Clock {
+        Clock { plan_time: Some(plan_time), applying: false }
+    }
+
+    /// The clock of an apply of a plan made at `plan_time`.
+    pub fn applying(plan_time: Option<DateTime<Utc>>) -> Clock {
+        Clock { plan_time, applying: true }
+    }
+
+    /// The current time in whole seconds: what a timestamp shows is exactly what is kept, so
+    /// a plan's time written to a plan file reads back equal.
+    pub fn now() -> DateTime<Utc> {
+        Utc::now().trunc_subsecs(0)
+    }
+}
+
+/// A UTC time as Terraform renders one (`time.RFC3339`): `2026-12-02T14:43:29Z`.
+pub fn render_utc(t: &DateTime<Utc>) -> String {
+    format_rfc3339(&t.fixed_offset())
+}
+
+pub fn plantimestamp(c: &Call) -> Result<Value, FuncError> {
+    Ok(c.ctx.clock.plan_time.map_or_else(Value::unknown, |t| Value::string(render_utc(&t))))
+}
+
+pub fn timestamp(c: &Call) -> Result<Value, FuncError> {
+    Ok(if c.ctx.clock.applying { Value::string(render_utc(&Utc::now())) } else { Value::unknown() })
+}
 
 /// Parses an RFC 3339 timestamp as Go's `time.Parse(time.RFC3339, …)` does, with the errors
 /// Terraform's `parseTimestamp` words from Go's: "not a valid RFC3339 timestamp: …".
@@ -354,6 +401,64 @@ pub fn formatdate(c: &Call) -> Result<Value, FuncError> {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
+    use super::super::{call, Clock, FuncContext};
+    use crate::lang::value::Value;
+
+    fn at(clock: Clock, name: &str) -> Value {
+        let ctx = FuncContext { base_dir: ".".into(), render_template: &no_template, clock };
+        match call(name, vec![], &ctx) {
+            Ok(v) => v,
+            Err(e) => panic!("{name} failed: {}", e.message),
+        }
+    }
+
+    /// Terraform's rendering: `time.RFC3339` in UTC, so `Z` and whole seconds.
+    fn assert_rfc3339_utc(v: &Value) {
+        let text = v.as_str().unwrap_or_else(|| panic!("not a string: {v:?}"));
+        let parsed = super::parse_timestamp(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(parsed.offset().local_minus_utc(), 0, "{text}");
+        assert!(text.len() == 20 && text.ends_with('Z') && !text.contains('.'), "{text}");
+    }
+
+    #[test]
+    fn plantimestamp_is_the_plans_time_rendered_as_terraform_does() {
+        let plan_time = chrono::DateTime::from_timestamp(1_796_222_609, 0).expect("in range");
+        let clock = Clock::planning(plan_time);
+        let v = at(clock, "plantimestamp");
+        assert_eq!(v, Value::string("2026-12-02T14:43:29Z"));
+        assert_eq!(at(clock, "plantimestamp"), v, "the same value every time in one plan");
+        // The apply of that plan still says when the plan was made.
+        assert_eq!(at(Clock::applying(Some(plan_time)), "plantimestamp"), v);
+        // Now, in whole seconds: what a plan file keeps is what was shown.
+        let now = Clock::now();
+        assert_rfc3339_utc(&at(Clock::planning(now), "plantimestamp"));
+        assert_eq!(now.timestamp_subsec_nanos(), 0);
+    }
+
+    #[test]
+    fn plantimestamp_is_unknown_without_a_plan() {
+        // `validate`, as Terraform since hashicorp/terraform#35902.
+        assert!(at(Clock::default(), "plantimestamp").is_unknown());
+    }
+
+    #[test]
+    fn timestamp_is_unknown_until_apply_then_the_wall_clock() {
+        assert!(at(Clock::default(), "timestamp").is_unknown());
+        assert!(at(Clock::planning(Clock::now()), "timestamp").is_unknown(), "known after apply");
+        let before = Clock::now();
+        let v = at(Clock::applying(Some(before)), "timestamp");
+        assert_rfc3339_utc(&v);
+        let t = super::parse_timestamp(v.as_str().unwrap_or_default()).expect("parses");
+        assert!(t >= before && t <= Clock::now() + chrono::TimeDelta::seconds(1), "{t} is now");
+    }
+
+    #[test]
+    fn the_clocks_take_no_arguments() {
+        for name in ["plantimestamp", "timestamp"] {
+            let e = run(name, vec![s("x")]).expect_err("too many");
+            assert!(e.message.contains("expects only 0 argument(s)"), "{}", e.message);
+        }
+    }
 
     fn fmt(spec: &str, ts: &str) -> String {
         ok("formatdate", vec![s(spec), s(ts)]).as_str().unwrap().to_string()
