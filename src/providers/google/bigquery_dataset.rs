@@ -213,20 +213,6 @@ impl BigqueryDataset {
         conform_to_schema(&self.schema, v)
     }
 
-    async fn get(
-        &self,
-        c: &Clients,
-        project: &str,
-        dataset: &str,
-        timeout: Duration,
-    ) -> Result<model::Dataset, ProviderError> {
-        c.bigquery_calls
-            .idempotent(GET, timeout, || {
-                c.bigquery_datasets.get_dataset().set_project_id(project).set_dataset_id(dataset).send()
-            })
-            .await
-    }
-
     /// Read, rebuild from the plan, PUT with If-Match; again on 412.
     async fn put(
         &self,
@@ -237,33 +223,70 @@ impl BigqueryDataset {
         keep_live_access: bool,
         timeout: Duration,
     ) -> Result<model::Dataset, ProviderError> {
-        let mut attempt = 0;
-        loop {
-            let live = self.get(c, project, dataset, timeout).await?;
-            let live_json = cc::model_json(&live);
+        read_modify_write(c, project, dataset, timeout, |live| {
+            let live_json = cc::model_json(live);
             let live_access =
                 keep_live_access.then(|| live_json.get("access").cloned().unwrap_or(serde_json::json!([])));
-            let body = request(&self.schema, planned, project, dataset, live_access.as_ref())?;
-            let etag = live.etag.clone();
-            let sent = c
-                .bigquery_calls
-                .idempotent(UPDATE, timeout, || {
-                    let mut call = c
-                        .bigquery_datasets
-                        .update_dataset()
-                        .set_project_id(project)
-                        .set_dataset_id(dataset)
-                        .set_dataset(body.clone());
-                    if let Ok(tag) = axum::http::HeaderValue::from_str(&etag) {
-                        call = call.with_custom_header(axum::http::header::IF_MATCH, tag);
-                    }
-                    call.send()
-                })
-                .await;
-            match sent {
-                Err(e) if is_stale(&e) && attempt + 1 < ETAG_ATTEMPTS => attempt += 1,
-                other => return other,
+            request(&self.schema, planned, project, dataset, live_access.as_ref()).map(Some)
+        })
+        .await
+    }
+}
+
+/// `datasets.get`.
+pub async fn get_dataset(
+    c: &Clients,
+    project: &str,
+    dataset: &str,
+    timeout: Duration,
+) -> Result<model::Dataset, ProviderError> {
+    c.bigquery_calls
+        .idempotent(GET, timeout, || {
+            c.bigquery_datasets.get_dataset().set_project_id(project).set_dataset_id(dataset).send()
+        })
+        .await
+}
+
+/// The one way Cairn writes a dataset after creating it: read it, let `edit` build the whole
+/// dataset to send from what was read (None: nothing to change, the read is the answer), and
+/// `datasets.update` (PUT) it with `If-Match: <etag read>`. A 412 means another writer (an
+/// iam_member of the same dataset, another apply) got in between: read again and redo the
+/// edit on the fresh dataset, after a backoff pause, so that both writes survive.
+pub async fn read_modify_write(
+    c: &Clients,
+    project: &str,
+    dataset: &str,
+    timeout: Duration,
+    mut edit: impl FnMut(&model::Dataset) -> Result<Option<model::Dataset>, ProviderError>,
+) -> Result<model::Dataset, ProviderError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut attempt = 0;
+    loop {
+        let live = get_dataset(c, project, dataset, timeout).await?;
+        let Some(body) = edit(&live)? else { return Ok(live) };
+        let etag = live.etag.clone();
+        let sent = c
+            .bigquery_calls
+            .idempotent(UPDATE, timeout, || {
+                let mut call = c
+                    .bigquery_datasets
+                    .update_dataset()
+                    .set_project_id(project)
+                    .set_dataset_id(dataset)
+                    .set_dataset(body.clone());
+                if let Ok(tag) = axum::http::HeaderValue::from_str(&etag) {
+                    call = call.with_custom_header(axum::http::header::IF_MATCH, tag);
+                }
+                call.send()
+            })
+            .await;
+        match sent {
+            Err(e)
+                if is_stale(&e) && attempt + 1 < ETAG_ATTEMPTS && c.bigquery_calls.pause(attempt, deadline).await =>
+            {
+                attempt += 1
             }
+            other => return other,
         }
     }
 }
@@ -317,7 +340,7 @@ impl ResourceType for BigqueryDataset {
                 out.push(None);
                 continue;
             };
-            let live = none_if_gone(self.get(&c, &project, &dataset, ctx.timeout).await)?;
+            let live = none_if_gone(get_dataset(&c, &project, &dataset, ctx.timeout).await)?;
             out.push(live.map(|d| self.to_state(&project, &d, Some(&r.prior))));
         }
         Ok(out)
@@ -372,7 +395,7 @@ impl ResourceType for BigqueryDataset {
     async fn import(&self, ctx: &CallContext, id: &str) -> Result<Value, ProviderError> {
         let c = self.clients(ctx).await?;
         let (project, dataset) = parse_import_id(id, c.config.project.as_deref())?;
-        let d = self.get(&c, &project, &dataset, ctx.timeout).await?;
+        let d = get_dataset(&c, &project, &dataset, ctx.timeout).await?;
         Ok(self.to_state(&project, &d, None))
     }
 

@@ -8,6 +8,7 @@
 //! per resource type.
 
 pub mod bigquery_dataset;
+pub mod bigquery_dataset_iam_member;
 pub mod clients;
 pub mod cloud_run_v2_service;
 pub mod cloud_run_v2_service_iam_member;
@@ -184,6 +185,7 @@ impl Provider for GoogleProvider {
             Arc::new(cloud_run_v2_service::CloudRunV2Service::new(self.shared.clone())),
             Arc::new(cloud_run_v2_service_iam_member::CloudRunV2ServiceIamMember::new(self.shared.clone())),
             Arc::new(bigquery_dataset::BigqueryDataset::new(self.shared.clone())),
+            Arc::new(bigquery_dataset_iam_member::BigqueryDatasetIamMember::new(self.shared.clone())),
             Arc::new(monitoring_notification_channel::MonitoringNotificationChannel::new(self.shared.clone())),
             Arc::new(monitoring_alert_policy::MonitoringAlertPolicy::new(self.shared.clone())),
             Arc::new(monitoring_uptime_check_config::MonitoringUptimeCheckConfig::new(self.shared.clone())),
