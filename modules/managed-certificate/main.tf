@@ -68,3 +68,13 @@ check "certificate_active" {
     error_message = try(google_compute_managed_ssl_certificate.this.name, null) == null ? "Certificate '${local.name}' is missing" : join("\n", [for d in local.domains : "Certificate '${local.name}' is ${try(google_compute_managed_ssl_certificate.this.managed[0].domain_status[d], "MISSING")} for ${d}, expected ACTIVE" if try(google_compute_managed_ssl_certificate.this.managed[0].domain_status[d], "MISSING") != "ACTIVE"])
   }
 }
+
+# A managed certificate renews itself while its domains point at the load balancer; one that
+# is 30 days from expiring has stopped renewing (roadmap 5.3: SSL certificate expiry
+# monitoring). plantimestamp() is the time of the plan `cairn check` makes.
+check "certificate_not_expiring" {
+  assert {
+    condition     = try(google_compute_managed_ssl_certificate.this.expire_time, null) == null || timecmp(google_compute_managed_ssl_certificate.this.expire_time, timeadd(plantimestamp(), "720h")) > 0
+    error_message = "Certificate '${local.name}' expires at ${try(google_compute_managed_ssl_certificate.this.expire_time, "?")}, within 30 days: check that every domain's DNS still points at the load balancer (gcloud compute ssl-certificates describe ${local.name} --global)"
+  }
+}

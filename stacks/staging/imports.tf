@@ -2,7 +2,8 @@
 # found). These blocks adopt what is there, so the first apply recreates nothing that exists:
 # the plan shows them as imports. database-url and jwt-secret-staging were missing, as were
 # the certificate, the load balancer's front end (address, forwarding rules, HTTP redirect),
-# the serverless NEGs and the log sinks: those are created.
+# the serverless NEGs, the log sinks with their BigQuery dataset and grants, and the alerting
+# (notification channel, alert policies, uptime checks): those are created.
 #
 # The two health checks the roadmap tunes (staging-backend-health-check,
 # staging-auth-health-check) are not adopted: the backends are serverless NEGs, and the API

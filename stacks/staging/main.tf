@@ -17,11 +17,22 @@ provider "google" {
   region  = var.region
 }
 
+locals {
+  # Roadmap 3.2's connection limit: the instance's flag, and what the connections alert
+  # measures against.
+  max_connections = 100
+  connector = {
+    name          = "staging-connector"
+    region        = var.region
+    max_instances = 10
+  }
+}
+
 module "vpc_connector" {
   source        = "../../modules/vpc-connector"
   project       = var.project
-  name          = "staging-connector"
-  region        = var.region
+  name          = local.connector.name
+  region        = local.connector.region
   network       = var.network
   ip_cidr_range = "10.1.0.0/28"
   machine_type  = "e2-micro"
@@ -29,7 +40,7 @@ module "vpc_connector" {
   # 10 (max_throughput 1000 Mbps of e2-micro instances): `update --max-instances=15` would fail.
   # So: min 3 for the extra baseline capacity, max 10; beyond that, a larger machine_type.
   min_instances = 3
-  max_instances = 10
+  max_instances = local.connector.max_instances
 }
 
 module "cloud_sql_instance" {
@@ -44,7 +55,7 @@ module "cloud_sql_instance" {
   user_name        = "netra_user"
   # Roadmap 3.2: connection limit and the timeouts that keep queries under the 35 s budget.
   database_flags = {
-    max_connections   = "100"
+    max_connections   = tostring(local.max_connections)
     statement_timeout = "35000"
     lock_timeout      = "15000"
   }
@@ -175,14 +186,23 @@ module "load_balancer" {
   }
 }
 
+# Roadmap 5.2 and 5.3: the sinks, the dataset they write to (granted to their writers), the
+# alerts on what broke staging and the uptime checks of both domains' /health.
 module "monitoring" {
   source  = "../../modules/monitoring"
   project = var.project
   dataset = "infrastructure_monitoring"
   sinks = {
     "vpc-connector-monitoring" = "resource.type=\"vpc_access_connector\""
-    "cloud-sql-monitoring"     = "resource.type=\"cloudsql_database\" AND severity>=WARNING"
+    # The roadmap writes cloud_sql_database, a resource type that does not exist: Cloud SQL logs
+    # under cloudsql_database (README, "Where the stack departs from the roadmap").
+    "cloud-sql-monitoring" = "resource.type=\"cloudsql_database\" AND severity>=WARNING"
   }
+  alert_email     = var.alert_email
+  vpc_connector   = local.connector
+  sql_instance    = module.cloud_sql_instance.instance_name
+  max_connections = local.max_connections
+  uptime_hosts    = var.domains
 }
 
 # The module calls were renamed so that the health report's sections read as the roadmap's

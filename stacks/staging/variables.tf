@@ -83,3 +83,9 @@ variable "auth_image" {
   type    = string
   default = "us-central1-docker.pkg.dev/netra-staging/netra/auth-service:staging"
 }
+
+# Where the alert policies send their notifications (not a secret: an address).
+variable "alert_email" {
+  type    = string
+  default = "infrastructure-alerts@netrasystems.ai"
+}
