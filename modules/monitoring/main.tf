@@ -338,10 +338,14 @@ check "sinks_enabled" {
 # evaluates while planning, before it knows what is missing).
 
 # A sink whose destination is missing or whose writer may not write there drops every entry.
+# The grant counts when this module's own member resource holds it (a refresh drops that
+# resource when the entry is gone) or when the dataset's access list shows it: right after an
+# apply the dataset's recorded access list predates the grants made beside it.
 check "sinks_can_write" {
   assert {
     condition = try(google_bigquery_dataset.this.dataset_id, null) != null && alltrue([
-      for k, f in var.sinks : try(google_logging_project_sink.this[k].writer_identity, null) == null || anytrue([
+      for k, f in var.sinks : try(google_logging_project_sink.this[k].writer_identity, null) == null ||
+      try(google_bigquery_dataset_iam_member.sink_writer[k].member, null) == google_logging_project_sink.this[k].writer_identity || anytrue([
         for a in try(google_bigquery_dataset.this.access, []) :
         contains(local.write_roles, try(a.role, "")) && (
           try(a.user_by_email, null) == trimprefix(google_logging_project_sink.this[k].writer_identity, "serviceAccount:") ||
@@ -355,7 +359,8 @@ check "sinks_can_write" {
       [
         for k in sort(keys(var.sinks)) :
         "Log sink '${k}' cannot write to dataset '${var.dataset}': its writer identity ${google_logging_project_sink.this[k].writer_identity} holds no role there that may write (cairn apply grants it roles/bigquery.dataEditor on the dataset)"
-        if try(google_logging_project_sink.this[k].writer_identity, null) != null && !anytrue([
+        if try(google_logging_project_sink.this[k].writer_identity, null) != null &&
+        try(google_bigquery_dataset_iam_member.sink_writer[k].member, null) != google_logging_project_sink.this[k].writer_identity && !anytrue([
           for a in try(google_bigquery_dataset.this.access, []) :
           contains(local.write_roles, try(a.role, "")) && (
             try(a.user_by_email, null) == trimprefix(google_logging_project_sink.this[k].writer_identity, "serviceAccount:") ||
