@@ -284,18 +284,16 @@ fn name_enums(j: &mut serde_json::Value) {
 /// always answers with the basic form (OWNER, WRITER, READER; magic-modules DatasetAccess.yaml):
 /// an entry the prior state holds with the IAM spelling keeps it, so it reads as unchanged.
 fn keep_configured_roles(live: Vec<Value>, prior: Option<&Value>) -> Vec<Value> {
-    const ALIASES: &[(&str, &str)] = &[
-        ("roles/bigquery.dataOwner", "OWNER"),
-        ("roles/bigquery.dataEditor", "WRITER"),
-        ("roles/bigquery.dataViewer", "READER"),
-    ];
     let prior_entries = prior.and_then(|p| p.get("access")).and_then(Value::as_list).unwrap_or(&[]);
     live.into_iter()
         .map(|entry| {
             let Some(basic) = string(&entry, "role") else { return entry };
-            let Some((iam, _)) = ALIASES.iter().find(|(_, b)| *b == basic) else { return entry };
+            let iam = super::bigquery_dataset_iam_member::iam_role(&basic);
+            if iam == basic {
+                return entry;
+            }
             let mut spelled = entry.clone();
-            set(&mut spelled, "role", Value::string(*iam));
+            set(&mut spelled, "role", Value::string(iam));
             if prior_entries.contains(&spelled) {
                 spelled
             } else {

@@ -46,7 +46,7 @@ const BASIC_ROLES: [(&str, &str); 3] = [
 const SPECIAL_GROUPS: [&str; 4] = ["projectOwners", "projectReaders", "projectWriters", "allAuthenticatedUsers"];
 
 /// The IAM form of a role as the API may answer it (`OWNER` is `roles/bigquery.dataOwner`).
-fn iam_role(role: &str) -> &str {
+pub(super) fn iam_role(role: &str) -> &str {
     DATA_ROLES.iter().find(|(basic, _)| *basic == role).map_or(role, |(_, iam)| iam)
 }
 
