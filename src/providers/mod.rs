@@ -196,6 +196,29 @@ pub trait Provider: Send + Sync {
     fn check_across(&self, _objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
         Vec::new()
     }
+
+    /// The data sources (`data "TYPE" "name"`) this provider serves.
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        Vec::new()
+    }
+}
+
+/// A data source: a read of an object the stack does not manage (Terraform's `data` block).
+///
+/// The core reads a data source once per plan when every argument is known, and defers the
+/// read to apply (showing it as such) when one is not; it never asks a data source for
+/// anything but a read.
+#[async_trait]
+pub trait DataSource: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Arguments (required/optional) and the attributes the read fills (computed); sensitive
+    /// attributes are marked so that their values stay out of state, plan files and output.
+    fn schema(&self) -> &Schema;
+    /// Reads the object that `config` (the evaluated arguments, all known, defaults not yet
+    /// applied) names, and returns the whole value: arguments as given plus every computed
+    /// attribute, sensitive ones marked. An object that does not exist is an error (as in
+    /// Terraform), with `not_found` set.
+    async fn read(&self, ctx: &CallContext, config: &Value) -> Result<Value, ProviderError>;
 }
 
 /// One object as a plan leaves it, for [`Provider::check_across`].
@@ -224,6 +247,7 @@ pub struct CrossResourceViolation {
 #[derive(Clone, Default)]
 pub struct Registry {
     types: BTreeMap<&'static str, (String, Arc<dyn ResourceType>)>,
+    data_sources: BTreeMap<&'static str, (String, Arc<dyn DataSource>)>,
     providers: BTreeMap<String, Arc<dyn Provider>>,
 }
 
@@ -248,6 +272,9 @@ impl Registry {
         for t in p.resource_types() {
             self.types.insert(t.name(), (p.name().to_string(), t));
         }
+        for d in p.data_sources() {
+            self.data_sources.insert(d.name(), (p.name().to_string(), d));
+        }
         self.providers.insert(p.name().to_string(), p);
     }
     pub fn provider(&self, name: &str) -> Option<&Arc<dyn Provider>> {
@@ -255,6 +282,17 @@ impl Registry {
     }
     pub fn get(&self, type_name: &str) -> Option<&Arc<dyn ResourceType>> {
         self.types.get(type_name).map(|(_, t)| t)
+    }
+    /// The data source named `type_name` (`google_project` for `data "google_project" …`).
+    pub fn data_source(&self, type_name: &str) -> Option<&Arc<dyn DataSource>> {
+        self.data_sources.get(type_name).map(|(_, d)| d)
+    }
+    /// The provider name that owns a data source.
+    pub fn provider_of_data_source(&self, type_name: &str) -> Option<&str> {
+        self.data_sources.get(type_name).map(|(p, _)| p.as_str())
+    }
+    pub fn data_source_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.data_sources.keys().copied()
     }
     /// The provider name that owns a type (`google` for `google_sql_user`).
     pub fn provider_of(&self, type_name: &str) -> Option<&str> {
