@@ -18,7 +18,7 @@ use crate::addr::{InstanceAddr, ModulePath};
 use crate::graph::{Graph, Node};
 use crate::lang::config::Config;
 use crate::lang::diag::{Diagnostic, Diagnostics};
-use crate::lang::value::Value;
+use crate::lang::value::{SecretStrings, Value};
 use crate::plan::env::{instance_ctx, Env, ModuleScope};
 use crate::plan::instance::{check_consistent, plan_instance, InstanceInput};
 use crate::plan::planner::expand_for_apply;
@@ -566,7 +566,8 @@ fn start_step(
             ignore_changes: &block.lifecycle.ignore_changes,
             fingerprint: &fingerprint,
         };
-        let now = plan_instance(&*rt, &instance).map_err(|e| describe_error(&c.addr, &e))?;
+        let now =
+            plan_instance(&*rt, &instance).map_err(|e| describe_error(&c.addr, &e, &SecretStrings::of([&conf])))?;
         let planned = final_plan(c, now)?;
         if let Some(p) = unknown_argument(&planned, &conf) {
             return Err(format!("argument {p} is still unknown at apply time"));
@@ -672,7 +673,7 @@ fn start_step(
                             let write = Some((addr.clone(), Some(stored.clone())));
                             (Ok(Some((v, stored))), write)
                         }
-                        Err(e) => (Err(describe_error(addr, &e)), None),
+                        Err(e) => (Err(describe_error(addr, &e, &SecretStrings::of([&planned, &config_value]))), None),
                     }
                 }
                 Step::Delete | Step::DeleteOld => {
@@ -681,7 +682,7 @@ fn start_step(
                         // replacement took its address.
                         Ok(()) => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
                         Err(e) if e.not_found => (Ok(None), (step == Step::Delete).then(|| (addr.clone(), None))),
-                        Err(e) => (Err(describe_error(addr, &e)), None),
+                        Err(e) => (Err(describe_error(addr, &e, &SecretStrings::of(before.iter()))), None),
                     }
                 }
                 Step::Import => unreachable!("handled above"),
@@ -771,10 +772,13 @@ async fn delete_as_policy_says(
     }
 }
 
-fn describe_error(addr: &InstanceAddr, e: &crate::providers::ProviderError) -> String {
+/// A provider error for the user. An API's message may quote a field of the request (an
+/// invalid password, a payload), so every secret the step held is taken out of it.
+fn describe_error(addr: &InstanceAddr, e: &crate::providers::ProviderError, secrets: &SecretStrings) -> String {
+    let message = secrets.redact(&e.message);
     match &e.method {
-        Some(m) => format!("{addr}: {m}: {}", e.message),
-        None => format!("{addr}: {}", e.message),
+        Some(m) => format!("{addr}: {m}: {message}"),
+        None => format!("{addr}: {message}"),
     }
 }
 

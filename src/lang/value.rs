@@ -364,6 +364,74 @@ fn has_mark(v: &Value, pred: &dyn Fn(&Value) -> bool) -> bool {
 }
 
 /// Integers print without a fraction, as Terraform prints them.
+/// The secrets inside some values, for taking them out of text that someone else wrote: an
+/// API's error message may quote the field it was sent, a provider's rule may quote a value
+/// (issue 14 §3). Each string held under a sensitive mark (of 3 characters or more: shorter
+/// ones would erase ordinary words) is replaced, in the spellings in which a request carries
+/// it: as written, JSON-escaped, and base64-encoded (Secret Manager sends payloads so).
+#[derive(Clone, Debug, Default)]
+pub struct SecretStrings(Vec<String>);
+
+impl SecretStrings {
+    pub const REPLACEMENT: &'static str = "(sensitive value)";
+
+    pub fn of<'a>(values: impl IntoIterator<Item = &'a Value>) -> Self {
+        fn collect(v: &Value, marked: bool, out: &mut Vec<String>) {
+            match v {
+                Value::Sensitive(inner) => collect(inner, true, out),
+                Value::String(s) if marked && s.chars().count() >= 3 => {
+                    use base64::Engine as _;
+                    out.push(s.to_string());
+                    let json = serde_json::to_string(&**s).unwrap_or_default();
+                    let escaped = json.trim_start_matches('"').trim_end_matches('"');
+                    if escaped != &**s {
+                        out.push(escaped.to_string());
+                    }
+                    out.push(base64::engine::general_purpose::STANDARD.encode(s.as_bytes()));
+                }
+                Value::List(xs) | Value::Set(xs) => xs.iter().for_each(|x| collect(x, marked, out)),
+                Value::Map(m) => m.values().for_each(|x| collect(x, marked, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for v in values {
+            collect(v, false, &mut out);
+        }
+        // Longest first, so that a secret containing another is replaced whole.
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out.dedup();
+        SecretStrings(out)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `text` with every secret replaced by [`SecretStrings::REPLACEMENT`].
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.0 {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), Self::REPLACEMENT);
+            }
+        }
+        out
+    }
+
+    /// Every message of `diags` (summary, detail, help) redacted.
+    pub fn redact_diagnostics(&self, diags: &mut crate::lang::diag::Diagnostics) {
+        if self.is_empty() {
+            return;
+        }
+        for d in &mut diags.0 {
+            for text in std::iter::once(&mut d.summary).chain(d.detail.as_mut()).chain(d.help.as_mut()) {
+                *text = self.redact(text);
+            }
+        }
+    }
+}
+
 pub fn number_to_json(n: f64) -> serde_json::Value {
     if n.fract() == 0.0 && n.abs() < 9.0e15 {
         serde_json::Value::Number((n as i64).into())

@@ -13,6 +13,7 @@ use crate::lang::config::{Config, ResourceBlock, ResourceMode};
 use crate::lang::diag::{Diagnostic, Diagnostics};
 use crate::lang::eval::{eval, Resolver};
 use crate::lang::limits::MAX_INSTANCES;
+use crate::lang::value::SecretStrings;
 use crate::lang::value::{format_number, Value};
 use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
 use crate::plan::instance::{plan_instance, InstanceInput};
@@ -234,6 +235,9 @@ async fn refresh_prior(
                 out.changed.insert(addr);
             }
             Some(now) => {
+                // A provider may read a secret back unmarked: the schema says what is secret,
+                // so drift reports, check blocks and the plan never see it bare.
+                let now = crate::plan::instance::mark_schema_sensitive(now, schema);
                 let mut changed = changed_paths_with_schema(schema, &before, &now, fingerprint);
                 // Drift is a change someone made: attributes only the API sets (status,
                 // fingerprints, expiry) move on their own and are refreshed silently.
@@ -480,7 +484,8 @@ impl<'w> Walk<'w> {
             let d = match plan_instance(&*r.rt, &input) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.diags.push(Diagnostic::error(format!("{iaddr}: {}", e.message)).at(block.span));
+                    let message = SecretStrings::of([&conf]).redact(&e.message);
+                    self.diags.push(Diagnostic::error(format!("{iaddr}: {message}")).at(block.span));
                     return None;
                 }
             };
@@ -596,7 +601,7 @@ impl<'w> Walk<'w> {
                 // journal. Silence hid a read that always failed.
                 Err(e) => self.warnings.push(Diagnostic::warning(format!(
                     "{iaddr}: an interrupted apply was creating \"{name}\", and reading it failed: {}; planning a create (if \"{name}\" made it, the apply adopts it)",
-                    e.message
+                    SecretStrings::of([conf]).redact(&e.message)
                 ))),
             }
         }
@@ -1052,9 +1057,11 @@ fn check_across_resources(changes: &[ResourceChange], config: &Config, registry:
         if objects.is_empty() {
             continue;
         }
+        // A rule's message may quote a value; none of the objects' secrets may show.
+        let secrets = SecretStrings::of(objects.iter().map(|o| o.value));
         for v in provider.check_across(&objects) {
             let span = config.resource(&v.addr.resource).map(|b| argument_span(&b.body, &v.path, b.span));
-            diags.push(Diagnostic::error(v.message).at_opt(span).help(v.help));
+            diags.push(Diagnostic::error(secrets.redact(&v.message)).at_opt(span).help(secrets.redact(&v.help)));
         }
     }
 }

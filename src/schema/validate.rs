@@ -44,28 +44,7 @@ pub fn check_values(body: &Body, value: &Value, schema: &Schema, block_span: Spa
 /// every string held under a sensitive mark is replaced in their messages, so that no
 /// validator can leak one (issue 14 §3).
 fn redact_sensitive(mut diags: Diagnostics, value: &Value) -> Diagnostics {
-    fn strings<'v>(v: &'v Value, marked: bool, out: &mut Vec<&'v str>) {
-        match v {
-            Value::Sensitive(inner) => strings(inner, true, out),
-            Value::String(s) if marked && s.chars().count() >= 3 => out.push(s),
-            Value::List(xs) | Value::Set(xs) => xs.iter().for_each(|x| strings(x, marked, out)),
-            Value::Map(m) => m.values().for_each(|x| strings(x, marked, out)),
-            _ => {}
-        }
-    }
-    let mut secrets = Vec::new();
-    strings(value, false, &mut secrets);
-    // Longest first, so a secret containing another is replaced whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for d in &mut diags.0 {
-        for text in std::iter::once(&mut d.summary).chain(d.detail.as_mut()).chain(d.help.as_mut()) {
-            for secret in &secrets {
-                if text.contains(secret) {
-                    *text = text.replace(secret, "(sensitive value)");
-                }
-            }
-        }
-    }
+    crate::lang::value::SecretStrings::of([value]).redact_diagnostics(&mut diags);
     diags
 }
 

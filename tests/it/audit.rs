@@ -3,6 +3,7 @@
 //! several kinds of secret. None of their bytes may appear anywhere; `(sensitive value)` does.
 
 use crate::support::*;
+use cairn::ops::{self, PlanArgs};
 
 const KEY: &str = "AUDIT-KEY-41c7e2";
 const KEY2: &str = "AUDIT-KEY-ROTATED-88d1";
@@ -206,4 +207,94 @@ fn run_with(dir: &std::path::Path, value: &str, args: &[&str]) -> (std::process:
         .unwrap();
     let printed = stdout(&o) + &stderr(&o);
     (o, printed)
+}
+
+/// Text that someone else wrote — an API's error about the request it refused, the live value
+/// of a secret attribute that drifted, a provider's rule across objects — may hold a secret the
+/// stack sent; it reaches no output (issue 14 §3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_quoted_by_apis_and_providers_never_show() {
+    use base64::Engine as _;
+    const SECRET: &str = "QUOTED-SECRET-5e0c1d";
+    const DRIFTED: &str = "DRIFTED-SECRET-77ab20";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(SECRET);
+    let assert_clean = |what: &str, text: &str| {
+        for needle in [SECRET, DRIFTED, encoded.as_str()] {
+            assert!(!text.contains(needle), "{what} shows a secret:\n{text}");
+        }
+    };
+    let vars = "variable \"s\" {\n  type      = string\n  sensitive = true\n}\n";
+
+    // 1. The API's error quotes the refused field, as written and base64-encoded.
+    let cloud = FakeCloud::default();
+    let s = TestStack::new(&[(
+        "main.tf",
+        &format!("{vars}resource \"fake_thing\" \"a\" {{\n  name   = \"echo-a\"\n  secret = var.s\n}}\n"),
+    )]);
+    let c = with_vars(common(s.path(), cloud.registry()), &[&format!("s={SECRET}")]);
+    let r = ops::apply(apply_args(&c), &mut |_| true).await.unwrap_or_else(|e| panic!("{}", describe(&e)));
+    let failed = &r.outcome.as_ref().expect("an apply ran").failed;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_clean("the apply error", &failed[0].1);
+    assert!(failed[0].1.contains("Invalid value at 'thing.secret' (\"(sensitive value)\")"), "{}", failed[0].1);
+
+    // 2. A provider's rule across objects quotes the value two objects share.
+    let s = TestStack::new(&[(
+        "main.tf",
+        &format!(
+            "{vars}resource \"fake_thing\" \"a\" {{\n  name   = \"a\"\n  secret = var.s\n}}\nresource \"fake_thing\" \"b\" {{\n  name   = \"b\"\n  secret = var.s\n}}\n"
+        ),
+    )]);
+    let c = with_vars(common(s.path(), FakeCloud::default().registry()), &[&format!("s={SECRET}")]);
+    let e = ops::plan(PlanArgs::new(c.clone())).await.err().expect("the shared secret is refused");
+    let text = describe(&e);
+    assert_clean("the cross-resource error", &text);
+    assert!(text.contains("share the secret \"(sensitive value)\""), "{text}");
+
+    // 3. Drift of a secret attribute, read back by an API that returns secrets: every drift
+    // format, the plan in every format, and the saved state.
+    let cloud = FakeCloud::default();
+    let s = TestStack::new(&[(
+        "main.tf",
+        &format!("{vars}resource \"fake_thing\" \"a\" {{\n  name   = \"a\"\n  secret = var.s\n}}\n"),
+    )]);
+    let c = with_vars(common(s.path(), cloud.registry()), &[&format!("s={SECRET}")]);
+    apply(&c).await;
+    cloud.reads_secrets.store(true, std::sync::atomic::Ordering::SeqCst);
+    cloud.set("a", "secret", cairn::lang::value::Value::from(DRIFTED));
+    let drift = plan_mode(&c, cairn::plan::PlanMode::RefreshOnly).await;
+    assert_eq!(drift.drift.len(), 1, "the changed secret is drift");
+    let opts = cairn::cli::render::RenderOptions { color: false };
+    assert_clean("drift text", &cairn::cli::render::text::drift_text(&drift, &opts));
+    assert_clean("drift JSON", &cairn::cli::render::json::drift_json(&drift).to_string());
+    assert_clean("drift Markdown", &cairn::cli::render::markdown::drift_markdown(&drift));
+    let p = plan(&c).await;
+    assert_clean("plan text", &cairn::cli::render::text::plan_text(&p, &opts));
+    assert_clean("plan JSON", &cairn::cli::render::json::plan_json(&p).to_string());
+    assert_clean("plan Markdown", &cairn::cli::render::markdown::plan_markdown(&p));
+    apply(&c).await;
+    let mut files = Vec::new();
+    collect_bytes(s.path(), &mut files);
+    for needle in [SECRET, DRIFTED] {
+        assert!(!contains(&files, needle), "the stack's directory (state) holds a secret");
+    }
+}
+
+#[test]
+fn secret_strings_redact_every_spelling_a_request_carries() {
+    use base64::Engine as _;
+    use cairn::lang::value::{SecretStrings, Value};
+    let v = Value::map([
+        ("a", Value::from("pa\"ss\\word").sensitive()),
+        ("b", Value::from("public")),
+        ("c", Value::from("ab").sensitive()),
+    ]);
+    let secrets = SecretStrings::of([&v]);
+    let encoded = base64::engine::general_purpose::STANDARD.encode("pa\"ss\\word");
+    let text = format!("raw pa\"ss\\word json pa\\\"ss\\\\word b64 {encoded} public ab");
+    assert_eq!(
+        secrets.redact(&text),
+        "raw (sensitive value) json (sensitive value) b64 (sensitive value) public ab",
+        "short secrets are left: they would erase ordinary words"
+    );
 }

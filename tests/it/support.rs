@@ -96,6 +96,9 @@ pub struct FakeCloud {
     /// When set, `fake_thing` plans `note` from a counter: each planning of an instance shows a
     /// different known value, as a buggy provider would.
     pub unstable_plans: Arc<AtomicUsize>,
+    /// When set, reads return the live `secret` (an API that reads secrets back) instead of
+    /// keeping what state knew.
+    pub reads_secrets: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeCloud {
@@ -128,6 +131,28 @@ impl Provider for FakeCloud {
     }
     fn resource_types(&self) -> Vec<Arc<dyn ResourceType>> {
         vec![Arc::new(FakeThing { cloud: self.clone(), schema: fake_schema() })]
+    }
+    /// A rule across objects whose message quotes a value, as a careless provider's might:
+    /// two things may not share a `secret`.
+    fn check_across(
+        &self,
+        objects: &[cairn::providers::PlannedObject<'_>],
+    ) -> Vec<cairn::providers::CrossResourceViolation> {
+        let mut seen: BTreeMap<String, &cairn::addr::InstanceAddr> = BTreeMap::new();
+        let mut out = Vec::new();
+        for o in objects {
+            let Some(secret) = o.value.get("secret").map(|v| v.clone().unmark_deep().0) else { continue };
+            let Some(secret) = secret.as_str().map(str::to_string) else { continue };
+            if let Some(first) = seen.insert(secret.clone(), o.addr) {
+                out.push(cairn::providers::CrossResourceViolation {
+                    addr: o.addr.clone(),
+                    path: cairn::addr::AttrPath::attr("secret"),
+                    message: format!("{} and {first} share the secret \"{secret}\"", o.addr),
+                    help: format!("give one of them a secret other than \"{secret}\""),
+                });
+            }
+        }
+        out
     }
 }
 
@@ -172,7 +197,10 @@ impl ResourceType for FakeThing {
             .map(|r| {
                 let id = r.prior.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string();
                 objs.get(&id).cloned().map(|mut live| {
-                    // The API never returns secrets: keep what state knew.
+                    // The API never returns secrets (unless told to): keep what state knew.
+                    if self.cloud.reads_secrets.load(Ordering::SeqCst) {
+                        return live;
+                    }
                     if let (Some(m), Some(s)) = (live.map_mut(), r.prior.get("secret")) {
                         m.insert("secret".into(), s.clone());
                     }
@@ -186,6 +214,17 @@ impl ResourceType for FakeThing {
             return Err(
                 ProviderError::new("the fake API refuses names starting with fail-").method("fake.things.create")
             );
+        }
+        // An API that quotes the field it refuses, in the request's own spellings.
+        if planned.get("name").and_then(|n| n.as_str()).is_some_and(|n| n.starts_with("echo-")) {
+            let secret = planned.get("secret").map(|v| v.clone().unmark_deep().0);
+            let secret = secret.as_ref().and_then(Value::as_str).unwrap_or_default().to_string();
+            use base64::Engine as _;
+            let encoded = base64::engine::general_purpose::STANDARD.encode(secret.as_bytes());
+            return Err(ProviderError::new(format!(
+                "Invalid value at 'thing.secret' (\"{secret}\"): too guessable; payload.data={encoded}"
+            ))
+            .method("fake.things.create"));
         }
         self.cloud.creates.fetch_add(1, Ordering::SeqCst);
         let n = self.cloud.next_id.fetch_add(1, Ordering::SeqCst);
