@@ -148,15 +148,21 @@ async fn read_signed(path: &Path, key: &PlanKey, what: &str, store: &Arc<dyn Sta
     match crate::plan::file::read(path, key) {
         Ok(pf) => Ok(pf),
         Err(e @ PlanFileError::BadSignature { .. }) => {
-            // The lineage inside is unauthenticated, but only used to word the refusal.
-            let claimed = crate::plan::file::read_for_display(path).ok().map(|pf| pf.lineage);
+            // What the file says of itself is unauthenticated, but only used to word the refusal.
+            let claimed = crate::plan::file::read_for_display(path).ok();
             let current = store.load().await?.map(|s| s.lineage);
             match (claimed, current) {
-                (Some(claimed), Some(current)) if claimed != current => Err(OpError::msg(format!(
+                (Some(claimed), Some(current)) if claimed.lineage != current => Err(OpError::msg(format!(
                     "the {what} plan: {e} (it names state {}, this stack's state is {})",
-                    short(&claimed),
+                    short(&claimed.lineage),
                     short(&current)
                 ))),
+                (Some(claimed), _) if claimed.signing_key_check.as_ref().is_some_and(|c| *c != key.check()) => {
+                    Err(OpError::msg(format!(
+                        "the {what} plan: {} was signed with a fingerprint key this state no longer uses: the key was replaced (`cairn state rekey`, or CAIRN_FINGERPRINT_KEY_FILE now names another key file) after the plan was made; nothing was applied: make a new plan with `cairn plan -out`",
+                        path.display()
+                    )))
+                }
                 _ => Err(OpError::msg(format!("the {what} plan: {e}"))),
             }
         }

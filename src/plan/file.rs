@@ -48,6 +48,16 @@ impl PlanKey {
         PlanKey(mac.finalize().into_bytes().into())
     }
 
+    /// A public check value naming this key (HMAC of a constant, as `KeyRecord::check`): a plan
+    /// file records it, so that a signature that fails because the state's fingerprint key was
+    /// replaced (`cairn state rekey`) is told apart from an edited file. It says nothing about
+    /// the key.
+    pub fn check(&self) -> String {
+        let mut mac = hmac_with(&self.0);
+        mac.update(b"cairn plan-file key check v1");
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
     fn mac(&self, text: &str) -> HmacSha256 {
         let mut mac = hmac_with(&self.0);
         mac.update(text.as_bytes());
@@ -109,6 +119,10 @@ pub struct PlanFile {
     /// so no value in them can depend on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    /// [`PlanKey::check`] of the key that signed the file. Only words a refusal: a file
+    /// whose signature fails is never trusted, whatever this says. Absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_check: Option<String>,
 }
 
 /// A change as a saved plan holds it.
@@ -196,6 +210,7 @@ impl PlanFile {
             stack: None,
             state_digest: String::new(),
             plan_timestamp: plan.plan_time,
+            signing_key_check: Some(PlanKey::derive(fingerprint_key).check()),
         }
     }
 

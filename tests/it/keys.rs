@@ -268,7 +268,12 @@ fn state_rekey_recovers_a_state_whose_key_is_lost() {
 
     let o = cairn_umask0(&["-C", dir, "apply", old_plan.to_str().unwrap()], &[]);
     assert_eq!(code(&o), Some(1), "a plan signed with the old key: {}{}", stdout(&o), stderr(&o));
-    assert!(stderr(&o).contains("does not carry this state's signature"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("was signed with a fingerprint key this state no longer uses")
+            && stderr(&o).contains("cairn state rekey"),
+        "the refusal names the rekey, not an edit: {}",
+        stderr(&o)
+    );
 
     ok(&cairn_umask0(&["apply", dir, "--auto-approve"], &[]));
     let o = cairn_umask0(&["plan", dir, "--detailed-exitcode"], &[]);
