@@ -355,7 +355,8 @@ fn step_graph(changes: &[&ResourceChange], state: &State) -> Result<StepGraph, D
             Action::Create | Action::Update => {
                 deps.entry((i, Step::Main)).or_default();
             }
-            Action::Delete => {
+            // A forget leaves the object alone: only the state entry goes, in a step of its own.
+            Action::Delete | Action::Forget => {
                 deps.entry((i, Step::Delete)).or_default();
             }
             Action::DeleteThenCreate => {
@@ -477,6 +478,7 @@ async fn wait_for_level(i: &Interrupt, level: u8) {
 
 fn step_action(a: Action, s: Step) -> Action {
     match s {
+        Step::Delete if a == Action::Forget => Action::Forget,
         Step::Delete | Step::DeleteOld => Action::Delete,
         Step::Import => Action::NoOp,
         Step::Main if a.is_replace() => Action::Create,
@@ -615,6 +617,11 @@ fn start_step(
                 let stored = change.recorded(rt.schema(), &v, &key_bytes);
                 persister.write_resource(addr.clone(), Some(stored.clone())).await?;
                 return Ok(Some((v, stored)));
+            }
+            if change.action == Action::Forget {
+                // No call: the object stays where it is, and state no longer records it.
+                persister.write_resource(addr.clone(), None).await?;
+                return Ok(None);
             }
             persister.journal(entry.clone()).await?;
             tracing::debug!(address = %addr, action = %entry.action, "journaled; calling the provider");

@@ -49,6 +49,7 @@ fn verb(a: Action) -> (&'static str, &'static str) {
         Action::Create => ("Creating", "Creation complete"),
         Action::Update => ("Modifying", "Modifications complete"),
         Action::Delete => ("Destroying", "Destruction complete"),
+        Action::Forget => ("Forgetting", "Removed from state (the object is kept)"),
         _ => ("Reading", "Read complete"),
     }
 }

@@ -618,12 +618,13 @@ async fn run_apply(
 /// Reports what an apply did and returns its exit code: 1 when a step failed or the apply was
 /// interrupted, 0 otherwise (failing checks only warn: they may pass a little later).
 pub fn report_outcome(outcome: &ApplyOutcome, mode: PlanMode, console: &mut Console) -> u8 {
-    let (mut added, mut changed, mut destroyed) = (0, 0, 0);
+    let (mut added, mut changed, mut destroyed, mut forgotten) = (0, 0, 0, 0);
     for (_, a) in &outcome.succeeded {
         match a {
             Action::Create => added += 1,
             Action::Update => changed += 1,
             Action::Delete => destroyed += 1,
+            Action::Forget => forgotten += 1,
             _ => {}
         }
     }
@@ -656,7 +657,10 @@ pub fn report_outcome(outcome: &ApplyOutcome, mode: PlanMode, console: &mut Cons
         return 1;
     }
     let verb = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
-    console.outln(&format!("\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."));
+    let forgotten = if forgotten > 0 { format!(", {forgotten} forgotten") } else { String::new() };
+    console.outln(&format!(
+        "\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed{forgotten}."
+    ));
     if !outcome.outputs.is_empty() {
         console.outln("\nOutputs:\n");
         for (k, (v, sensitive)) in &outcome.outputs {

@@ -72,6 +72,7 @@ pub struct Module {
     pub module_calls: IndexMap<String, ModuleCall>,
     pub checks: IndexMap<String, CheckBlock>,
     pub moved: Vec<Moved>,
+    pub removed: Vec<Removed>,
     pub imports: Vec<ImportBlock>,
     /// `terraform { required_version = "…" }`, as written.
     pub required_version: Option<String>,
@@ -266,8 +267,30 @@ pub struct Moved {
 /// `import { to = … id = … }`.
 #[derive(Clone, Debug)]
 pub struct ImportBlock {
+    /// The target; with `for_each`, the resource's address with no key (the key is `key`).
     pub to: crate::addr::InstanceAddr,
     pub id: Expr,
+    /// `for_each` (a map, a set of strings or a tuple, known before planning) and the
+    /// expression in `to`'s brackets that names each element's instance (`[each.key]`).
+    pub for_each: Option<ImportForEach>,
     pub to_span: Span,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportForEach {
+    pub for_each: Expr,
+    pub key: Expr,
+}
+
+/// A `removed` block: the resource (or every resource of the module) left the configuration,
+/// and state lets go of it, deleting the objects (`destroy = true`, the default) or leaving
+/// them in the cloud (`lifecycle { destroy = false }`).
+#[derive(Clone, Debug)]
+pub struct Removed {
+    /// A resource or module address, without instance keys.
+    pub from: crate::addr::AnyAddr,
+    pub destroy: bool,
+    pub from_span: Span,
     pub span: Span,
 }

@@ -59,7 +59,8 @@ pub fn load(root_dir: &Path) -> Result<Config, Box<LoadError>> {
                 .help("a stack directory needs at least one .tf file"),
         );
     }
-    let Loader { sources, diags, modules, backend } = loader;
+    let Loader { sources, mut diags, modules, backend } = loader;
+    check_removed_blocks(&modules, &mut diags);
     let (errors, warnings): (Vec<_>, Vec<_>) = diags.0.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
         let mut all = Diagnostics(errors);
@@ -67,6 +68,33 @@ pub fn load(root_dir: &Path) -> Result<Config, Box<LoadError>> {
         return Err(Box::new(LoadError { sources, diagnostics: all, backend }));
     }
     Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings) })
+}
+
+/// A `removed` block names what left the configuration: Terraform refuses one whose resource
+/// (or module call) is still declared, since the two would contradict each other.
+fn check_removed_blocks(modules: &BTreeMap<ModulePath, Module>, diags: &mut Diagnostics) {
+    for (path, module) in modules {
+        for r in &module.removed {
+            let still = match r.from.prefixed(path) {
+                AnyAddr::Resource(a) => {
+                    modules.get(&a.module).is_some_and(|m| m.resources.contains_key(&a.local_key()))
+                }
+                AnyAddr::Module(m) => modules.contains_key(&m),
+                AnyAddr::Instance(_) => false,
+            };
+            if still {
+                diags.push(
+                    Diagnostic::error("Removed object still exists")
+                        .detail(format!(
+                            "This removed block says {} left the configuration, but it is still declared.",
+                            r.from.prefixed(path)
+                        ))
+                        .help("delete its block (or this removed block, to keep managing it)")
+                        .at(r.from_span),
+                );
+            }
+        }
+    }
 }
 
 /// Joins and removes `.` and `..` components lexically, so that displayed paths stay short
@@ -111,6 +139,7 @@ const TOP_LEVEL_BLOCKS: &[&str] = &[
     "module",
     "check",
     "moved",
+    "removed",
     "import",
 ];
 const RESERVED_VARIABLE_NAMES: &[&str] =
@@ -379,6 +408,7 @@ impl Loader {
                     }
                     "check" => self.check_block(file, b, module),
                     "moved" => self.moved_block(file, b, module),
+                    "removed" => self.removed_block(file, b, module),
                     "import" => self.import_block(file, b, module),
                     other => {
                         let mut d = Diagnostic::error("Unsupported block type")
@@ -386,8 +416,6 @@ impl Loader {
                             .at(self.span(file, &b.ident));
                         if let Some(h) = suggest(other, TOP_LEVEL_BLOCKS.iter().copied()) {
                             d = d.help(h);
-                        } else if other == "removed" {
-                            d = d.help("\"removed\" blocks are not supported; use `cairn state rm` instead");
                         }
                         self.error(d);
                     }
@@ -1621,6 +1649,68 @@ impl Loader {
         module.moved.push(Moved { from, to, from_span, to_span, span });
     }
 
+    /// `removed { from = ADDRESS  lifecycle { destroy = BOOL } }` (Terraform 1.7).
+    fn removed_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
+        if self.labels(file, block, &[]).is_none() {
+            return;
+        }
+        let span = self.header_span(file, block);
+        let parts = self.parts(file, &block.body);
+        let mut destroy = true;
+        for b in &parts.blocks {
+            match b.ident.value().as_str() {
+                "lifecycle" => {
+                    let inner = self.parts(file, &b.body);
+                    for ib in &inner.blocks {
+                        self.unexpected_block(file, ib, "lifecycle", &[]);
+                    }
+                    for (name, a) in &inner.attrs {
+                        match name.as_str() {
+                            "destroy" => {
+                                if let Some(v) = self.literal_bool(file, a) {
+                                    destroy = v;
+                                }
+                            }
+                            _ => self.unexpected_attr(file, a, "lifecycle", &["destroy"]),
+                        }
+                    }
+                }
+                "provisioner" | "connection" => self.error(
+                    Diagnostic::error(format!("{} blocks are not supported", capitalize(b.ident.value().as_str())))
+                        .detail("Cairn runs no provisioners, so a destroy-time provisioner here would never run.")
+                        .at(self.span(file, &b.ident)),
+                ),
+                _ => self.unexpected_block(file, b, "removed", &["lifecycle"]),
+            }
+        }
+        let mut from = None;
+        for (name, a) in &parts.attrs {
+            match name.as_str() {
+                "from" => from = self.address(file, &a.value).map(|x| (x, self.span(file, &a.value))),
+                _ => self.unexpected_attr(file, a, "removed", &["from"]),
+            }
+        }
+        if !parts.attrs.contains_key("from") {
+            self.error(
+                Diagnostic::error("Missing required argument \"from\"")
+                    .detail("A removed block needs from = ADDRESS: the resource or module that left the configuration.")
+                    .at(span),
+            );
+        }
+        let Some((from, from_span)) = from else { return };
+        if let AnyAddr::Instance(_) = from {
+            // Terraform: a removed block forgets every instance of a resource, never one.
+            self.error(
+                Diagnostic::error("Invalid removed address")
+                    .detail("\"from\" names a resource or a module, without an instance key: every instance leaves state together.")
+                    .help("write the resource's address without [\u{2026}], or use `cairn state rm ADDRESS[KEY]` for one instance")
+                    .at(from_span),
+            );
+            return;
+        }
+        module.removed.push(Removed { from, destroy, from_span, span });
+    }
+
     fn import_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
         if self.labels(file, block, &[]).is_none() {
             return;
@@ -1632,8 +1722,51 @@ impl Loader {
         }
         let mut to = None;
         let mut id = None;
+        let mut key = None;
+        let for_each = parts.attrs.get("for_each").map(|a| self.expr(file, &a.value));
         for (name, a) in &parts.attrs {
             match name.as_str() {
+                "to" if for_each.is_some() => {
+                    let to_span = self.span(file, &a.value);
+                    // `to = TYPE.NAME[each.key]`: the address, and the expression naming each
+                    // element's instance.
+                    let split = match &a.value {
+                        Expression::Traversal(t) => match t.operators.split_last() {
+                            Some((last, rest)) => match last.value() {
+                                TraversalOperator::Index(k) => Some((
+                                    Expression::Traversal(Box::new(hcl_edit::expr::Traversal::new(
+                                        t.expr.clone(),
+                                        rest.to_vec(),
+                                    ))),
+                                    k.clone(),
+                                )),
+                                _ => None,
+                            },
+                            None => None,
+                        },
+                        _ => None,
+                    };
+                    let Some((addr_expr, key_expr)) = split else {
+                        self.error(
+                            Diagnostic::error("Invalid import address")
+                                .detail("With for_each, \"to\" names one instance per element, like google_storage_bucket.b[each.key].")
+                                .at(to_span),
+                        );
+                        continue;
+                    };
+                    match traversal_address(&addr_expr) {
+                        Ok(AnyAddr::Resource(r)) => {
+                            to = Some((r.instance(InstanceKey::None), to_span));
+                            key = Some(self.expr(file, &key_expr));
+                        }
+                        Ok(_) => self.error(
+                            Diagnostic::error("Invalid import address")
+                                .detail("With for_each, \"to\" is a resource address followed by the instance key, like google_storage_bucket.b[each.key].")
+                                .at(to_span),
+                        ),
+                        Err(why) => self.error(Diagnostic::error("Invalid import address").detail(format!("{why}.")).at(to_span)),
+                    }
+                }
                 "to" => {
                     let to_span = self.span(file, &a.value);
                     match self.address(file, &a.value) {
@@ -1648,12 +1781,13 @@ impl Loader {
                     }
                 }
                 "id" => id = Some(self.expr(file, &a.value)),
-                "for_each" | "provider" => self.error(
+                "for_each" => {}
+                "provider" => self.error(
                     Diagnostic::error(format!("\"{name}\" in import blocks is not supported"))
                         .help("write one import block per resource instance")
                         .at(self.span(file, &a.key)),
                 ),
-                _ => self.unexpected_attr(file, a, "import", &["to", "id"]),
+                _ => self.unexpected_attr(file, a, "import", &["to", "id", "for_each"]),
             }
         }
         for needed in ["to", "id"] {
@@ -1667,16 +1801,35 @@ impl Loader {
         }
         if let (Some((to, to_span)), Some(id)) = (to, id) {
             // Variables are known before planning (Terraform ≥ 1.6 allows them too); anything
-            // a resource computes is not.
-            if let Some(r) = refs::expr_references(&id).into_iter().find(|r| !matches!(r.root, refs::RefRoot::Var(_))) {
-                self.error(
-                    Diagnostic::error("Invalid import id")
-                        .detail(format!("The import id can't refer to \"{}\"; it must be known before planning (variables are fine).", r.root))
-                        .at(r.span),
-                );
-                return;
+            // a resource computes is not. `each` is the element, with for_each.
+            let each = for_each.is_some();
+            let allowed = |root: &refs::RefRoot, each_too: bool| {
+                matches!(root, refs::RefRoot::Var(_))
+                    || (each_too && matches!(root, refs::RefRoot::EachKey | refs::RefRoot::EachValue))
+            };
+            let checks = [
+                ("import id", Some(&id), each),
+                ("for_each", for_each.as_ref(), false),
+                ("instance key", key.as_ref(), true),
+            ];
+            for (what, e, each_too) in checks {
+                let Some(e) = e else { continue };
+                if let Some(r) = refs::expr_references(e).into_iter().find(|r| !allowed(&r.root, each_too)) {
+                    let fine =
+                        if each_too { "variables and each.key/each.value are fine" } else { "variables are fine" };
+                    self.error(
+                        Diagnostic::error(format!("Invalid {what}"))
+                            .detail(format!("The {what} of an import block can't refer to \"{}\"; it must be known before planning ({fine}).", r.root))
+                            .at(r.span),
+                    );
+                    return;
+                }
             }
-            module.imports.push(ImportBlock { to, id, to_span, span });
+            let for_each = match (for_each, key) {
+                (Some(for_each), Some(key)) => Some(ImportForEach { for_each, key }),
+                _ => None,
+            };
+            module.imports.push(ImportBlock { to, id, for_each, to_span, span });
         }
     }
 
@@ -1802,6 +1955,17 @@ impl Loader {
             for c in res.lifecycle.preconditions.iter().chain(&res.lifecycle.postconditions) {
                 all.extend(refs::expr_references(&c.condition));
                 all.extend(refs::expr_references(&c.error_message));
+            }
+            for r in &all {
+                check(r, counted, self);
+            }
+        }
+        for imp in &module.imports {
+            let counted = Some((false, imp.for_each.is_some()));
+            let mut all = refs::expr_references(&imp.id);
+            if let Some(fe) = &imp.for_each {
+                all.extend(refs::expr_references(&fe.for_each));
+                all.extend(refs::expr_references(&fe.key));
             }
             for r in &all {
                 check(r, counted, self);

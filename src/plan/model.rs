@@ -26,6 +26,9 @@ pub enum Action {
     Delete,
     /// Read-only (refresh-only plans record the refreshed object).
     Read,
+    /// Removed from state without touching the object (`removed { lifecycle { destroy =
+    /// false } }`): Terraform's `forget`.
+    Forget,
 }
 
 impl Action {
@@ -46,9 +49,10 @@ impl Action {
             Action::CreateThenDelete => vec!["create", "delete"],
             Action::Delete => vec!["delete"],
             Action::Read => vec!["read"],
+            Action::Forget => vec!["forget"],
         }
     }
-    /// `+`, `~`, `-/+`, `+/-`, `-`, `<=`.
+    /// `+`, `~`, `-/+`, `+/-`, `-`, `<=`, `.`.
     pub fn symbol(self) -> &'static str {
         match self {
             Action::NoOp => " ",
@@ -58,6 +62,7 @@ impl Action {
             Action::CreateThenDelete => "+/-",
             Action::Delete => "-",
             Action::Read => "<=",
+            Action::Forget => ".",
         }
     }
 }
@@ -228,6 +233,7 @@ impl Plan {
                     c.add += 1;
                     c.destroy += 1
                 }
+                Action::Forget => c.forget += 1,
                 Action::NoOp | Action::Read => {}
             }
             if ch.importing.is_some() {
@@ -244,6 +250,7 @@ pub struct PlanCounts {
     pub change: usize,
     pub destroy: usize,
     pub import: usize,
+    pub forget: usize,
 }
 
 /// A value as it may be written to disk: sensitive parts removed, unknown and sensitive

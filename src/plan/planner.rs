@@ -350,6 +350,10 @@ impl<'w> Walk<'w> {
     }
 
     async fn run(mut self) -> Result<Walked, Diagnostics> {
+        if self.diags.has_errors() {
+            // A broken import block (its targets unknown) would only add noise to a walk.
+            return Err(self.diags);
+        }
         let config = self.read.input.config;
         for node in self.read.input.graph.order() {
             match node {
@@ -647,9 +651,21 @@ fn orphan_deletes(
         if let Some(b) = block.filter(|b| b.lifecycle.prevent_destroy) {
             diags.push(prevent_destroy_error(addr, b));
         }
-        out.push(delete_change(addr, &state.resources[addr], before, Some(reason), moved_from.get(addr).cloned()));
+        let mut change =
+            delete_change(addr, &state.resources[addr], before, Some(reason), moved_from.get(addr).cloned());
+        if removed_keeps_object(config, addr) {
+            change.action = Action::Forget;
+            change.reason = None;
+        }
+        out.push(change);
     }
     out
+}
+
+/// Whether a `removed` block with `lifecycle { destroy = false }` covers `addr`: state lets go
+/// of it and the object stays in the cloud.
+fn removed_keeps_object(config: &Config, addr: &InstanceAddr) -> bool {
+    config.modules.iter().any(|(path, m)| m.removed.iter().any(|r| !r.destroy && r.from.prefixed(path).contains(addr)))
 }
 
 /// `cairn destroy`: a delete for every (targeted) instance state holds.
@@ -668,7 +684,11 @@ fn destroy_deletes(
         if let Some(b) = config.resource(&addr.resource).filter(|b| b.lifecycle.prevent_destroy) {
             diags.push(prevent_destroy_error(addr, b));
         }
-        out.push(delete_change(addr, &state.resources[addr], before, None, None));
+        let mut change = delete_change(addr, &state.resources[addr], before, None, None);
+        if removed_keeps_object(config, addr) {
+            change.action = Action::Forget;
+        }
+        out.push(change);
     }
     out
 }
@@ -1157,22 +1177,131 @@ fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BT
                 continue;
             }
             let scope = ModuleScope { env, config, module: path };
-            let c = ctx(config, &scope, module_dir_display(config, path));
-            match eval(&imp.id, &c) {
-                Ok(v) => match v.as_str() {
-                    Some(s) if v.is_wholly_known() => {
-                        let id = Value::from(s);
-                        out.insert(to, if v.contains_sensitive() { id.sensitive() } else { id });
+            let mut c = ctx(config, &scope, module_dir_display(config, path));
+            let Some(fe) = &imp.for_each else {
+                if let Some(id) = import_id(&imp.id, &c, diags) {
+                    out.insert(to, id);
+                }
+                continue;
+            };
+            let elements = match eval(&fe.for_each, &c) {
+                Ok(v) => import_for_each_elements(&v, fe.for_each.span, diags),
+                Err(d) => {
+                    diags.extend(d);
+                    continue;
+                }
+            };
+            for (each_key, each_value) in elements {
+                c.each = Some((each_key, each_value));
+                let key = match eval(&fe.key, &c) {
+                    Ok(k) => match (k.as_str(), k.as_f64()) {
+                        (Some(s), _) => InstanceKey::Str(s.to_string()),
+                        (None, Some(n)) if k.is_wholly_known() => match crate::lang::limits::exact_i64(n) {
+                            Some(i) => InstanceKey::Int(i),
+                            None => {
+                                diags.push(
+                                    Diagnostic::error(
+                                        "Invalid import instance key: a number key must be a whole number",
+                                    )
+                                    .at(fe.key.span),
+                                );
+                                continue;
+                            }
+                        },
+                        _ => {
+                            diags.push(
+                                Diagnostic::error("Invalid import instance key: it must be a string or a whole number known before planning")
+                                    .at(fe.key.span),
+                            );
+                            continue;
+                        }
+                    },
+                    Err(d) => {
+                        diags.extend(d);
+                        continue;
                     }
-                    _ => diags.push(
-                        Diagnostic::error("Invalid import id: it must be a string known before apply").at(imp.id.span),
-                    ),
-                },
-                Err(d) => diags.extend(d),
+                };
+                let target = InstanceAddr { resource: to.resource.clone(), key };
+                let Some(id) = import_id(&imp.id, &c, diags) else { continue };
+                if out.insert(target.clone(), id).is_some() {
+                    diags.push(
+                        Diagnostic::error(format!("Duplicate import target {target}"))
+                            .detail("Two elements of this import's for_each name the same instance.")
+                            .help("index \"to\" by something unique to each element, such as each.key")
+                            .at(imp.to_span),
+                    );
+                }
             }
         }
     }
     out
+}
+
+/// One import id: a string known before planning, marked sensitive when computed from one.
+fn import_id(
+    e: &crate::lang::config::Expr,
+    c: &crate::lang::eval::EvalCtx<'_>,
+    diags: &mut Diagnostics,
+) -> Option<Value> {
+    match eval(e, c) {
+        Ok(v) => match v.as_str() {
+            Some(s) if v.is_wholly_known() => {
+                let id = Value::from(s);
+                Some(if v.contains_sensitive() { id.sensitive() } else { id })
+            }
+            _ => {
+                diags.push(Diagnostic::error("Invalid import id: it must be a string known before apply").at(e.span));
+                None
+            }
+        },
+        Err(d) => {
+            diags.extend(d);
+            None
+        }
+    }
+}
+
+/// An import block's `for_each` elements as (each.key, each.value): a map's entries, a set of
+/// strings' elements (key and value alike), or a tuple's (index and element), as Terraform's
+/// import for_each accepts.
+fn import_for_each_elements(v: &Value, span: crate::lang::diag::Span, diags: &mut Diagnostics) -> Vec<(Value, Value)> {
+    let refuse = |diags: &mut Diagnostics, why: &str| {
+        diags.push(Diagnostic::error(format!("Invalid for_each argument: {why}")).at(span));
+        Vec::new()
+    };
+    if v.contains_sensitive() {
+        return refuse(diags, "sensitive values can't decide which instances are imported");
+    }
+    if !v.is_wholly_known() {
+        return refuse(diags, "it must be known before planning");
+    }
+    let elements: Vec<(Value, Value)> = match v {
+        Value::Map(m) => m.iter().map(|(k, x)| (Value::from(k.as_str()), x.clone())).collect(),
+        Value::Set(xs) => {
+            if let Some(bad) = xs.iter().find(|x| x.as_str().is_none()) {
+                return refuse(diags, &format!("a set's elements must be strings, found {}", bad.type_name()));
+            }
+            xs.iter().map(|x| (x.clone(), x.clone())).collect()
+        }
+        Value::List(xs) => {
+            xs.iter().enumerate().map(|(i, x)| (Value::from(i64::try_from(i).unwrap_or(i64::MAX)), x.clone())).collect()
+        }
+        Value::Null => return refuse(diags, "the value is null"),
+        other => {
+            return refuse(diags, &format!("expected a map, a set of strings or a tuple, got {}", other.type_name()))
+        }
+    };
+    if elements.len() > crate::lang::limits::MAX_INSTANCES {
+        return refuse(
+            diags,
+            &format!(
+                "{} elements is more than the {} one resource may have",
+                elements.len(),
+                crate::lang::limits::MAX_INSTANCES
+            ),
+        );
+    }
+    elements
 }
 
 fn import_span(config: &Config, addr: &InstanceAddr) -> Option<crate::lang::diag::Span> {

@@ -99,6 +99,7 @@ fn action_word(c: &ChangeRecord) -> &'static str {
         Action::CreateThenDelete => "replace (create before destroy)",
         Action::Delete => "destroy",
         Action::Read => "read",
+        Action::Forget => "forget",
         Action::NoOp if c.importing.is_some() => "import",
         Action::NoOp if c.previous_addr.is_some() => "move",
         Action::NoOp => "no change",

@@ -26,8 +26,22 @@ fn ok(o: &Output) {
     assert!(o.status.success(), "cairn failed ({:?}):\n{}{}", o.status.code(), stdout(o), stderr(o));
 }
 
+/// Opens the state database in this process. sled releases its file lock from its flusher
+/// thread, a moment after the previous handle (ours, a few lines earlier) was dropped: a
+/// second open right behind the first can find it still held, so the lock is waited for.
 fn db(s: &TestStack) -> sled::Db {
-    sled::open(s.path().join("state").join("cairn.sled")).expect("open the state database")
+    let path = s.path().join("state").join("cairn.sled");
+    let mut attempts = 0;
+    loop {
+        match sled::open(&path) {
+            Ok(db) => return db,
+            Err(e) if attempts < 100 && e.to_string().contains("could not acquire lock") => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("open the state database: {e}"),
+        }
+    }
 }
 
 fn record(s: &TestStack) -> KeyRecord {

@@ -59,6 +59,7 @@ mod malformed;
 mod metric_filters;
 mod planfile;
 mod recovery;
+mod removed_import;
 mod secrets;
 mod signals;
 mod staging;

@@ -64,6 +64,7 @@ fn action_label(c: &ResourceChange) -> &'static str {
         Action::CreateThenDelete => "♻️ replace (create first)",
         Action::Delete => "🗑️ destroy",
         Action::Read => "📖 read",
+        Action::Forget => "📤 forget (object kept)",
         Action::NoOp if c.importing.is_some() => "📥 import",
         Action::NoOp if c.previous_addr.is_some() => "🚚 move",
         Action::NoOp => "no-op",

@@ -30,11 +30,12 @@ pub struct RenderOptions {
 
 /// Terraform's summary line: `Plan: 1 to add, 2 to change, 0 to destroy.`, with imports first.
 pub fn summary_line(counts: PlanCounts) -> String {
-    let PlanCounts { add, change, destroy, import } = counts;
+    let PlanCounts { add, change, destroy, import, forget } = counts;
+    let forget = if forget > 0 { format!(", {forget} to forget") } else { String::new() };
     if import > 0 {
-        format!("Plan: {import} to import, {add} to add, {change} to change, {destroy} to destroy.")
+        format!("Plan: {import} to import, {add} to add, {change} to change, {destroy} to destroy{forget}.")
     } else {
-        format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
+        format!("Plan: {add} to add, {change} to change, {destroy} to destroy{forget}.")
     }
 }
 
@@ -81,6 +82,7 @@ pub(crate) fn headline(c: &ResourceChange) -> (String, Vec<String>) {
             _ => "must be replaced".to_string(),
         },
         Action::Delete => "will be destroyed".to_string(),
+        Action::Forget => "will no longer be managed by Cairn".to_string(),
     };
     let what = format!("{} {what}", c.addr);
     if let Some(why) = delete_reason(c) {
@@ -579,11 +581,15 @@ mod tests {
 
     #[test]
     fn summary_counts_imports_first() {
-        let counts = PlanCounts { add: 1, change: 2, destroy: 0, import: 0 };
+        let counts = PlanCounts { add: 1, change: 2, destroy: 0, import: 0, forget: 0 };
         assert_eq!(summary_line(counts), "Plan: 1 to add, 2 to change, 0 to destroy.");
         assert_eq!(
             summary_line(PlanCounts { import: 1, ..counts }),
             "Plan: 1 to import, 1 to add, 2 to change, 0 to destroy."
+        );
+        assert_eq!(
+            summary_line(PlanCounts { forget: 2, ..counts }),
+            "Plan: 1 to add, 2 to change, 0 to destroy, 2 to forget."
         );
     }
 

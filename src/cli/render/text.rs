@@ -54,6 +54,7 @@ pub fn plan_text(plan: &Plan, opts: &RenderOptions) -> String {
             Action::DeleteThenCreate,
             Action::CreateThenDelete,
             Action::Read,
+            Action::Forget,
         ]
         .into_iter()
         .filter(|a| shown.iter().any(|c| c.action == *a))
@@ -200,6 +201,7 @@ fn legend_word(a: Action) -> &'static str {
         Action::DeleteThenCreate => "destroy and then create replacement",
         Action::CreateThenDelete => "create replacement and then destroy",
         Action::Read => "read (data resources)",
+        Action::Forget => "forget",
         Action::NoOp => "no-op",
     }
 }
@@ -303,7 +305,7 @@ fn object(
     }
     let (b, a) = match action {
         Action::Create | Action::Read => (None, object_of(after).or(Some(&empty))),
-        Action::Delete => (object_of(before).or(Some(&empty)), None),
+        Action::Delete | Action::Forget => (object_of(before).or(Some(&empty)), None),
         _ => (object_of(before), object_of(after)),
     };
     ctx.body(out, 1, b, a, &AttrPath::root());

@@ -78,6 +78,7 @@ impl Style {
             Action::DeleteThenCreate => format!("{}/{}", self.red("-"), self.green("+")),
             Action::CreateThenDelete => format!("{}/{}", self.green("+"), self.red("-")),
             Action::Read => format!(" {}", self.cyan("<=")),
+            Action::Forget => format!("  {}", self.red(".")),
         }
     }
 }
