@@ -263,6 +263,94 @@ impl std::str::FromStr for AnyAddr {
     }
 }
 
+/// A provider configuration: `google` (the default one) or `google.other` (`alias = "other"`).
+///
+/// Configurations are declared only in the root module (a child module receives them through
+/// its call's `providers` argument or inherits the defaults), so this short form names one
+/// configuration of the whole stack. It is the key of plan changes, state entries and the
+/// evaluated provider blocks; state stores Terraform's long form ([`Self::to_terraform`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderConfigAddr {
+    /// The provider's local name (`google`).
+    pub provider: String,
+    pub alias: Option<String>,
+}
+
+impl ProviderConfigAddr {
+    pub fn default_for(provider: impl Into<String>) -> Self {
+        ProviderConfigAddr { provider: provider.into(), alias: None }
+    }
+
+    /// `google` or `google.other`.
+    pub fn parse(key: &str) -> Self {
+        match key.split_once('.') {
+            Some((p, a)) => ProviderConfigAddr { provider: p.to_string(), alias: Some(a.to_string()) },
+            None => ProviderConfigAddr::default_for(key),
+        }
+    }
+
+    /// Terraform's provider source address: `registry.terraform.io/hashicorp/google`;
+    /// `terraform_data` belongs to the built-in provider.
+    pub fn source_address(&self) -> String {
+        match self.provider.as_str() {
+            "terraform" => "terraform.io/builtin/terraform".to_string(),
+            p => format!("registry.terraform.io/hashicorp/{p}"),
+        }
+    }
+
+    /// Terraform's absolute configuration address, as its state records it:
+    /// `provider["registry.terraform.io/hashicorp/google"].other`.
+    pub fn to_terraform(&self) -> String {
+        let base = format!("provider[\"{}\"]", self.source_address());
+        match &self.alias {
+            Some(a) => format!("{base}.{a}"),
+            None => base,
+        }
+    }
+
+    /// Reads [`Self::to_terraform`]'s form, or the short one (`google`) that states written
+    /// before configurations were recorded hold: those mean the default configuration.
+    pub fn from_recorded(s: &str) -> Option<Self> {
+        let Some(rest) = s.strip_prefix("provider[\"") else {
+            return (!s.is_empty() && !s.contains(['[', '"'])).then(|| ProviderConfigAddr::parse(s));
+        };
+        let (source, tail) = rest.split_once("\"]")?;
+        let provider = source.rsplit('/').next().filter(|p| !p.is_empty())?.to_string();
+        let alias = match tail {
+            "" => None,
+            t => Some(t.strip_prefix('.').filter(|a| !a.is_empty() && !a.contains('.'))?.to_string()),
+        };
+        Some(ProviderConfigAddr { provider, alias })
+    }
+}
+
+impl fmt::Display for ProviderConfigAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.alias {
+            Some(a) => write!(f, "{}.{a}", self.provider),
+            None => f.write_str(&self.provider),
+        }
+    }
+}
+
+/// Serde for a state entry's provider configuration: written as Terraform's long form, read
+/// in either form.
+pub mod recorded_provider {
+    use super::ProviderConfigAddr;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(key: &str, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&ProviderConfigAddr::parse(key).to_terraform())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let s = String::deserialize(d)?;
+        ProviderConfigAddr::from_recorded(&s)
+            .map(|a| a.to_string())
+            .ok_or_else(|| serde::de::Error::custom(format!("\"{s}\" is not a provider configuration address")))
+    }
+}
+
 /// One step of an attribute path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -383,6 +471,20 @@ mod tests {
         assert_eq!(moved("x.old", "x.old", "x.new[0]"), Some("x.new[0]".into()), "count added");
         assert_eq!(moved("x.old", "x.old[2]", "x.new[0]"), None, "many instances cannot become one");
         assert_eq!(moved("module.a", "module.a.x.y", "x.z"), None);
+    }
+
+    #[test]
+    fn provider_configurations_round_trip_through_terraforms_form() {
+        let other = ProviderConfigAddr::parse("google.other");
+        assert_eq!(other.to_terraform(), "provider[\"registry.terraform.io/hashicorp/google\"].other");
+        assert_eq!(ProviderConfigAddr::from_recorded(&other.to_terraform()), Some(other));
+        let data = ProviderConfigAddr::default_for("terraform");
+        assert_eq!(data.to_terraform(), "provider[\"terraform.io/builtin/terraform\"]");
+        assert_eq!(ProviderConfigAddr::from_recorded(&data.to_terraform()), Some(data));
+        // A state written before configurations were recorded: the default one.
+        assert_eq!(ProviderConfigAddr::from_recorded("google"), Some(ProviderConfigAddr::default_for("google")));
+        assert_eq!(ProviderConfigAddr::from_recorded("provider[\"x\"].a.b"), None);
+        assert_eq!(ProviderConfigAddr::from_recorded(""), None);
     }
 
     #[test]

@@ -525,10 +525,11 @@ fn start_step(
     seq: &Arc<std::sync::atomic::AtomicU64>,
     interrupted: &Arc<BTreeMap<InstanceAddr, (String, String)>>,
 ) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>, String> {
+    // Through the configuration the plan chose for the change (for a delete, the one that
+    // created the object): its own clients, project and region.
     let rt: Arc<dyn ResourceType> = input
         .registry
-        .get(&c.type_name)
-        .cloned()
+        .resource_type_for(&c.type_name, &c.provider)
         .ok_or_else(|| format!("unsupported resource type {}", c.type_name))?;
     let block = input.config.resource(&c.addr.resource);
     let mut cc = CallContext::new(input.provider_configs.get(&c.provider).cloned().unwrap_or(Value::Null));

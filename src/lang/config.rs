@@ -46,6 +46,27 @@ impl Config {
     pub fn resource(&self, addr: &ResourceAddr) -> Option<&ResourceBlock> {
         self.modules.get(&addr.module)?.resources.get(&addr.local_key())
     }
+    /// The provider configuration that serves a resource or data block of module `module`:
+    /// a root configuration's key (`google`, `google.other`; see
+    /// [`crate::addr::ProviderConfigAddr`]), since only the root declares configurations.
+    ///
+    /// Terraform's rules: the block's `provider` argument, else the default configuration of
+    /// the provider its type is named after (`google_…` → `google`); a child module's
+    /// configuration is what its call's `providers` argument maps it to, and a default
+    /// configuration not mapped there is the caller's own (implicit inheritance). The loader
+    /// has refused every reference that would not resolve, so this never guesses.
+    pub fn provider_config_of(&self, module: &ModulePath, block: &ResourceBlock) -> String {
+        let mut local = block.provider.clone().unwrap_or_else(|| implied_provider(&block.type_name).to_string());
+        let mut path = module.clone();
+        while let Some((parent, name)) = path.parent() {
+            let call = self.modules.get(&parent).and_then(|m| m.module_calls.get(name));
+            if let Some(entry) = call.and_then(|c| c.providers.iter().find(|e| e.child == local)) {
+                local = entry.parent.clone();
+            }
+            path = parent;
+        }
+        local
+    }
     /// `path.module` for a module: its directory relative to the stack directory ("." for the
     /// root module).
     pub fn path_module(&self, path: &ModulePath) -> String {
@@ -80,10 +101,19 @@ pub struct Module {
     pub required_providers: IndexMap<String, RequiredProvider>,
 }
 
+/// The provider a resource type belongs to when its block names none: the type name's first
+/// word (`google_sql_user` → `google`), as in Terraform.
+pub fn implied_provider(type_name: &str) -> &str {
+    type_name.split('_').next().unwrap_or(type_name)
+}
+
 #[derive(Clone, Debug)]
 pub struct RequiredProvider {
     pub source: Option<String>,
     pub version: Option<String>,
+    /// `configuration_aliases = [google.other]`: the aliased configurations the module's
+    /// caller must pass (`google.other`), each with where it is written.
+    pub configuration_aliases: Vec<(String, Span)>,
     /// The whole entry (`google = { … }`).
     pub span: Span,
     /// Where `source` and `version` are written, to point at each.
@@ -147,7 +177,9 @@ pub struct ResourceBlock {
     pub count: Option<Expr>,
     pub for_each: Option<Expr>,
     pub depends_on: Vec<Expr>,
+    /// `provider = google.other`, as written (`google`, `google.other`), and where.
     pub provider: Option<String>,
+    pub provider_span: Option<Span>,
     pub lifecycle: Lifecycle,
     pub timeouts: Timeouts,
     /// Arguments and nested blocks, minus the meta-arguments above.
@@ -244,7 +276,21 @@ pub struct ModuleCall {
     /// Input variables passed to the module.
     pub inputs: IndexMap<String, Attribute>,
     pub depends_on: Vec<Expr>,
+    /// `providers = { google = google.other }`: which of the caller's configurations each of
+    /// the module's configurations is.
+    pub providers: Vec<PassedProvider>,
     pub span: Span,
+}
+
+/// One `providers` entry of a module call: `google.x = google.y`.
+#[derive(Clone, Debug)]
+pub struct PassedProvider {
+    /// The configuration inside the called module (`google`, `google.x`).
+    pub child: String,
+    /// The caller's configuration it is (`google`, `google.y`).
+    pub parent: String,
+    pub child_span: Span,
+    pub parent_span: Span,
 }
 
 #[derive(Clone, Debug)]

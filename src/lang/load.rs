@@ -53,6 +53,7 @@ pub fn load(root_dir: &Path) -> Result<Config, Box<LoadError>> {
     }
     let ancestors = vec![std::fs::canonicalize(&root_dir).unwrap_or_else(|_| root_dir.clone())];
     let files = loader.load_module(&root_dir, ModulePath::root(), &ancestors);
+    loader.check_passed_providers();
     if files == 0 {
         loader.diags.push(
             Diagnostic::error(format!("No configuration files in \"{}\"", root_dir.display()))
@@ -156,6 +157,31 @@ struct Loader {
 struct Parts<'b> {
     attrs: IndexMap<String, &'b hcl_edit::structure::Attribute>,
     blocks: Vec<&'b Block>,
+}
+
+/// A provider reference written as a traversal: `google` or `google.eu`.
+fn provider_reference(e: &Expression) -> Option<(String, Option<String>)> {
+    match e {
+        Expression::Variable(v) => Some((v.value().as_str().to_string(), None)),
+        Expression::Traversal(t) => match (&t.expr, &t.operators[..]) {
+            (Expression::Variable(v), [op]) => match op.value() {
+                TraversalOperator::GetAttr(alias) => {
+                    Some((v.value().as_str().to_string(), Some(alias.value().as_str().to_string())))
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// `google` or `google.eu`: the key of a configuration ([`crate::addr::ProviderConfigAddr`]).
+fn config_key((name, alias): (String, Option<String>)) -> String {
+    match alias {
+        Some(a) => format!("{name}.{a}"),
+        None => name,
+    }
 }
 
 fn is_valid_name(s: &str) -> bool {
@@ -790,7 +816,14 @@ impl Loader {
         }
         for (name, a) in &parts.attrs {
             let span = self.span(file, *a);
-            let mut req = RequiredProvider { source: None, version: None, span, source_span: None, version_span: None };
+            let mut req = RequiredProvider {
+                source: None,
+                version: None,
+                configuration_aliases: Vec::new(),
+                span,
+                source_span: None,
+                version_span: None,
+            };
             match &a.value {
                 Expression::String(s) => {
                     req.version = Some(s.value().clone());
@@ -806,22 +839,17 @@ impl Loader {
                                 continue;
                             }
                         };
+                        if key == "configuration_aliases" {
+                            req.configuration_aliases = self.configuration_aliases(file, name, v.expr());
+                            continue;
+                        }
                         let value = match v.expr() {
                             Expression::String(s) => s.value().clone(),
                             other => {
-                                if key == "configuration_aliases" {
-                                    self.error(
-                                        Diagnostic::error("Provider aliases are not supported yet")
-                                            .detail("Cairn uses one configuration per provider; a module cannot ask for aliased ones.")
-                                            .help("remove configuration_aliases; the module uses its caller's default provider")
-                                            .at(self.span(file, other)),
-                                    );
-                                } else {
-                                    self.error(
-                                        Diagnostic::error(format!("\"{key}\" must be a literal string"))
-                                            .at(self.span(file, other)),
-                                    );
-                                }
+                                self.error(
+                                    Diagnostic::error(format!("\"{key}\" must be a literal string"))
+                                        .at(self.span(file, other)),
+                                );
                                 continue;
                             }
                         };
@@ -849,6 +877,46 @@ impl Loader {
             }
             module.required_providers.insert(name.clone(), req);
         }
+    }
+
+    /// `configuration_aliases = [google.eu, google.us]` in the `google` entry: references to
+    /// configurations of this provider, each `NAME.ALIAS`.
+    fn configuration_aliases(&mut self, file: FileId, provider: &str, expr: &Expression) -> Vec<(String, Span)> {
+        let Expression::Array(items) = expr else {
+            self.error(
+                Diagnostic::error("Invalid configuration_aliases")
+                    .detail(format!(
+                        "configuration_aliases is a list of provider configurations, like [{provider}.other]."
+                    ))
+                    .at(self.span(file, expr)),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let span = self.span(file, item);
+            match provider_reference(item) {
+                Some((name, Some(alias))) if name == provider => out.push((format!("{name}.{alias}"), span)),
+                // Terraform allows listing the default configuration too; it is always there.
+                Some((name, None)) if name == provider => {}
+                Some((name, Some(_))) => self.error(
+                    Diagnostic::error("Invalid configuration_aliases entry")
+                        .detail(format!(
+                            "This is the \"{provider}\" entry of required_providers; its aliases are configurations of \"{provider}\", not of \"{name}\"."
+                        ))
+                        .help(format!("list {name}'s aliases in its own required_providers entry"))
+                        .at(span),
+                ),
+                _ => self.error(
+                    Diagnostic::error("Invalid configuration_aliases entry")
+                        .detail(format!(
+                            "Each entry names a configuration of \"{provider}\" without quotes, like {provider}.other."
+                        ))
+                        .at(span),
+                ),
+            }
+        }
+        out
     }
 
     fn backend(&mut self, file: FileId, block: &Block, module: &Module) {
@@ -895,14 +963,14 @@ impl Loader {
         let mut alias = None;
         if let Some(a) = block.body.get_attribute("alias") {
             alias = self.literal_string(file, a);
-            // Refused rather than ignored: resources that select it would otherwise be created
-            // with the default configuration (another project or region than written).
-            self.error(
-                Diagnostic::error("Provider aliases are not supported yet")
-                    .detail(format!("Cairn uses one configuration per provider; this second \"{name}\" configuration would be ignored."))
-                    .help("put resources that need another project or region in a stack of their own")
-                    .at(self.span(file, &a.key)),
-            );
+            if let Some(bad) = alias.as_ref().filter(|a| !is_valid_name(a)) {
+                self.error(
+                    Diagnostic::error("Invalid provider configuration alias")
+                        .detail(format!("An alias is a name (letters, digits, _ and -, not starting with a digit), so that provider = {name}.ALIAS can select it; \"{bad}\" is not."))
+                        .at(self.span(file, &a.value)),
+                );
+                return;
+            }
         }
         if let Some(a) = block.body.get_attribute("version") {
             // The legacy in-block constraint: accepted, it would go unchecked like
@@ -919,12 +987,15 @@ impl Loader {
         let body = self.body(file, &block.body, &["alias", "version"], &[]);
         let span = self.header_span(file, block);
         if !module.path.is_root() {
-            // Only the root module's provider configurations are used: one in a child module
-            // would be dropped, and its resources made with the root's project and region.
+            // Only the root module declares configurations. Terraform keeps provider blocks in
+            // child modules only for "legacy modules" (they make the module impossible to
+            // remove, and to call with count or for_each) and tells authors to take them as
+            // configuration_aliases instead; dropping one would make its resources with the
+            // root's project and region.
             self.error(
                 Diagnostic::error("Provider configurations in child modules are not supported")
-                    .detail(format!("This \"{name}\" configuration is in module {}; Cairn configures providers only from the root module.", module.path))
-                    .help("move the provider block to the root module; the module's resources use it")
+                    .detail(format!("This \"{name}\" configuration is in module {}; Cairn configures providers only in the root module, as Terraform recommends (provider blocks in called modules are its \"legacy modules\").", module.path))
+                    .help(format!("move the provider block to the root module; pass it to the module with providers = {{ {name} = {name}.ALIAS }}, declared in the module's required_providers configuration_aliases"))
                     .at(span),
             );
             return;
@@ -1159,6 +1230,7 @@ impl Loader {
             for_each: None,
             depends_on: Vec::new(),
             provider: None,
+            provider_span: None,
             lifecycle: Lifecycle::default(),
             timeouts: Timeouts::default(),
             body,
@@ -1171,7 +1243,11 @@ impl Loader {
                     "count" => res.count = Some(self.expr(file, &a.value)),
                     "for_each" => res.for_each = Some(self.expr(file, &a.value)),
                     "depends_on" => res.depends_on = self.depends_on(file, a),
-                    "provider" => res.provider = self.provider_ref(file, a),
+                    "provider" => {
+                        if let Some((p, span)) = self.provider_ref(file, a) {
+                            (res.provider, res.provider_span) = (Some(p), Some(span));
+                        }
+                    }
                     _ => {}
                 },
                 Structure::Block(b) => match b.ident.value().as_str() {
@@ -1222,73 +1298,65 @@ impl Loader {
         module.resources.insert(key, res);
     }
 
-    /// A module call's `providers = { google = google }`: only the identity mapping (what
-    /// inheritance does anyway) is honoured.
-    fn module_providers(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) {
+    /// A module call's `providers = { google = google.other, google.eu = google }`: which of
+    /// the caller's configurations each of the module's is. Whether each side exists is
+    /// checked once every module is loaded ([`Loader::check_passed_providers`]).
+    fn module_providers(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Vec<PassedProvider> {
         let Expression::Object(items) = &attr.value else {
             self.error(
                 Diagnostic::error("Invalid providers argument")
-                    .detail("A module's providers argument is a map like { google = google }.")
+                    .detail("A module's providers argument is a map like { google = google.other }.")
                     .at(self.span(file, &attr.value)),
             );
-            return;
+            return Vec::new();
         };
+        let mut out: Vec<PassedProvider> = Vec::new();
         for (k, v) in items.iter() {
-            let key = match k {
-                hcl_edit::expr::ObjectKey::Ident(i) => Some(i.value().as_str().to_string()),
-                hcl_edit::expr::ObjectKey::Expression(Expression::Variable(v)) => Some(v.value().as_str().to_string()),
-                hcl_edit::expr::ObjectKey::Expression(_) => None,
+            let child = match k {
+                hcl_edit::expr::ObjectKey::Ident(i) => Some((i.value().as_str().to_string(), None)),
+                hcl_edit::expr::ObjectKey::Expression(e) => provider_reference(e),
             };
-            let value = match v.expr() {
-                Expression::Variable(v) => Some(v.value().as_str().to_string()),
-                _ => None,
+            let child_span = match k {
+                hcl_edit::expr::ObjectKey::Ident(i) => self.span(file, i),
+                hcl_edit::expr::ObjectKey::Expression(e) => self.span(file, e),
             };
-            if key.is_none() || key != value {
+            let parent_span = self.span(file, v.expr());
+            let (Some(child), Some(parent)) = (child, provider_reference(v.expr())) else {
                 self.error(
-                    Diagnostic::error("Provider aliases are not supported yet")
-                        .detail("Cairn passes each provider's one configuration to called modules; a providers entry can only map a provider to itself (google = google).")
-                        .help("remove this entry; the module uses its caller's default provider")
-                        .at(self.span(file, v.expr())),
+                    Diagnostic::error("Invalid providers entry")
+                        .detail("Each entry maps a configuration of the module to one of the caller's, without quotes: google = google.other, or google.eu = google.")
+                        .at(Span { end: parent_span.end, ..child_span }),
                 );
+                continue;
+            };
+            let (child, parent) = (config_key(child), config_key(parent));
+            if let Some(first) = out.iter().find(|p| p.child == child) {
+                self.error(
+                    Diagnostic::error(format!("Duplicate providers entry for {child}"))
+                        .detail(self.first_defined(first.child_span))
+                        .at(child_span),
+                );
+                continue;
             }
+            out.push(PassedProvider { child, parent, child_span, parent_span });
         }
+        out
     }
 
-    /// `provider = google` or `provider = google.europe`.
-    fn provider_ref(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Option<String> {
-        let parsed = match &attr.value {
-            Expression::Variable(v) => Some(v.value().as_str().to_string()),
-            Expression::Traversal(t) => match (&t.expr, &t.operators[..]) {
-                (Expression::Variable(v), [op]) => match op.value() {
-                    TraversalOperator::GetAttr(alias) => {
-                        self.error(
-                            Diagnostic::error("Provider aliases are not supported yet")
-                                .detail(format!(
-                                    "This would select provider {}.{}, but Cairn uses one configuration per provider and would create the resource with the default one.",
-                                    v.value().as_str(),
-                                    alias.value().as_str()
-                                ))
-                                .help("remove the provider argument, or move this resource to a stack whose default provider fits")
-                                .at(self.span(file, &attr.value)),
-                        );
-                        Some(format!("{}.{}", v.value().as_str(), alias.value().as_str()))
-                    }
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        };
+    /// `provider = google` or `provider = google.europe`, with where it is written.
+    fn provider_ref(&mut self, file: FileId, attr: &hcl_edit::structure::Attribute) -> Option<(String, Span)> {
+        let span = self.span(file, &attr.value);
+        let parsed = provider_reference(&attr.value).map(config_key);
         if parsed.is_none() {
             let mut d = Diagnostic::error("Invalid provider reference")
                 .detail("A provider is selected with its name and optional alias, like provider = google or provider = google.europe.")
-                .at(self.span(file, &attr.value));
+                .at(span);
             if let Expression::String(s) = &attr.value {
                 d = d.help(format!("remove the quotes: provider = {}", s.value()));
             }
             self.error(d);
         }
-        parsed
+        parsed.map(|p| (p, span))
     }
 
     fn lifecycle(&mut self, file: FileId, block: &Block, mode: ResourceMode) -> Lifecycle {
@@ -1467,6 +1535,7 @@ impl Loader {
         let mut source = None;
         let mut inputs = IndexMap::new();
         let mut depends_on = Vec::new();
+        let mut providers = Vec::new();
         for (attr_name, a) in &parts.attrs {
             match attr_name.as_str() {
                 "source" => source = self.literal_string(file, a).map(|s| (s, self.span(file, &a.value))),
@@ -1482,10 +1551,7 @@ impl Loader {
                         .at(self.span(file, &a.key)),
                 ),
                 "depends_on" => depends_on = self.depends_on(file, a),
-                // Providers are inherited by called modules: a mapping of a provider to itself
-                // (`google = google`) says just that; one that names an alias is refused, as
-                // aliases are.
-                "providers" => self.module_providers(file, a),
+                "providers" => providers = self.module_providers(file, a),
                 _ => {
                     inputs.insert(attr_name.clone(), self.attribute(file, a));
                 }
@@ -1531,7 +1597,7 @@ impl Loader {
         }
         module.module_calls.insert(
             name.clone(),
-            ModuleCall { name: name.clone(), source, source_span, dir, inputs, depends_on, span },
+            ModuleCall { name: name.clone(), source, source_span, dir, inputs, depends_on, providers, span },
         );
         Some((name, source_span))
     }
@@ -1850,27 +1916,164 @@ impl Loader {
         }
     }
 
-    /// A resource may select an aliased provider only when that configuration exists (in the
-    /// root module, where provider configurations are declared).
-    fn check_provider_refs(&mut self, module: &mut Module) {
-        if !module.path.is_root() {
-            return;
+    /// The aliased configurations a module may name: the root's `provider` blocks with an
+    /// alias, a child's `configuration_aliases` (which its caller passes), each with where it
+    /// is declared.
+    fn declared_aliases(module: &Module) -> Vec<(String, Span)> {
+        if module.path.is_root() {
+            module
+                .providers
+                .iter()
+                .filter_map(|p| Some((format!("{}.{}", p.name, p.alias.as_ref()?), p.span)))
+                .collect()
+        } else {
+            module.required_providers.values().flat_map(|r| r.configuration_aliases.iter().cloned()).collect()
         }
+    }
+
+    /// A configuration that `module` names (`google`, `google.eu`) must be one it has: a
+    /// default one always is (declared or implied, as in Terraform); an aliased one must be
+    /// declared ([`Loader::declared_aliases`]). Located at `span`, the reference.
+    fn undeclared_configuration(module: &Module, key: &str, what: &str, span: Span) -> Option<Diagnostic> {
+        let addr = crate::addr::ProviderConfigAddr::parse(key);
+        let alias = addr.alias.as_ref()?;
+        let declared = Self::declared_aliases(module);
+        if declared.iter().any(|(k, _)| k == key) {
+            return None;
+        }
+        let name = &addr.provider;
+        let how = if module.path.is_root() {
+            format!("there is no provider \"{name}\" block with alias = \"{alias}\"")
+        } else {
+            format!(
+                "{} does not list {key} in its required_providers' configuration_aliases, so its callers cannot pass it",
+                module.path
+            )
+        };
+        let mut d = Diagnostic::error(format!("Provider configuration \"{key}\" not present"))
+            .detail(format!("{what} selects provider {key}, but {how}."))
+            .at(span);
+        let same_provider: Vec<&str> =
+            declared.iter().filter_map(|(k, _)| k.strip_prefix(name.as_str())?.strip_prefix('.')).collect();
+        d = match suggest(alias, same_provider.iter().copied()) {
+            Some(h) => d.help(h),
+            None if same_provider.is_empty() => {
+                d.help(format!("{name} has no aliased configurations here; declare one, or use provider = {name}"))
+            }
+            None => d.help(format!(
+                "the configurations of {name} here are: {name}, {}",
+                same_provider.iter().map(|a| format!("{name}.{a}")).collect::<Vec<_>>().join(", ")
+            )),
+        };
+        Some(d)
+    }
+
+    /// A resource or data block may select a configuration only of its own type's provider,
+    /// and only one that exists in its module.
+    fn check_provider_refs(&mut self, module: &mut Module) {
         let mut problems = Vec::new();
         for res in module.resources.values() {
-            let Some(p) = &res.provider else { continue };
-            let Some((name, alias)) = p.split_once('.') else { continue };
-            let exists = module.providers.iter().any(|c| c.name == name && c.alias.as_deref() == Some(alias));
-            if !exists {
-                let aliases: Vec<&str> =
-                    module.providers.iter().filter(|c| c.name == name).filter_map(|c| c.alias.as_deref()).collect();
-                let mut d = Diagnostic::error(format!("Provider configuration \"{p}\" not present"))
-                    .detail(format!("{} \"{}\" selects provider {p}, but there is no provider \"{name}\" block with alias = \"{alias}\".", match res.mode { ResourceMode::Managed => "Resource", ResourceMode::Data => "Data source" }, res.name))
-                    .at(res.span);
-                if let Some(h) = suggest(alias, aliases) {
-                    d = d.help(h);
+            let (Some(p), Some(span)) = (&res.provider, res.provider_span) else { continue };
+            let kind = match res.mode {
+                ResourceMode::Managed => "Resource",
+                ResourceMode::Data => "Data source",
+            };
+            let what = format!("{kind} \"{}\" \"{}\"", res.type_name, res.name);
+            let addr = crate::addr::ProviderConfigAddr::parse(p);
+            let owner = implied_provider(&res.type_name);
+            if addr.provider != owner {
+                // Never routed to another provider: it has no such type, and a google type sent
+                // through random's configuration would reach no project at all.
+                problems.push(
+                    Diagnostic::error(format!("Invalid provider configuration for {}", res.type_name))
+                        .detail(format!(
+                            "{what} selects provider {p}, a configuration of \"{}\"; a {} type is served only by configurations of \"{owner}\".",
+                            addr.provider, res.type_name
+                        ))
+                        .help(format!("select {owner} or one of its aliases, like provider = {owner}.NAME"))
+                        .at(span),
+                );
+                continue;
+            }
+            problems.extend(Self::undeclared_configuration(module, p, &what, span));
+        }
+        if module.path.is_root() {
+            // Only a caller can pass these, and the root module has none.
+            for (key, span) in module.required_providers.values().flat_map(|r| r.configuration_aliases.iter()) {
+                let addr = crate::addr::ProviderConfigAddr::parse(key);
+                if !module.providers.iter().any(|p| p.name == addr.provider && p.alias == addr.alias) {
+                    problems.push(
+                        Diagnostic::error(format!("Provider configuration \"{key}\" not present"))
+                            .detail(format!("The root module lists {key} in configuration_aliases, which only a calling module can pass; the root module has no caller."))
+                            .help(format!("declare it with provider \"{}\" {{ alias = \"{}\" … }}", addr.provider, addr.alias.as_deref().unwrap_or_default()))
+                            .at(*span),
+                    );
                 }
-                problems.push(d);
+            }
+        }
+        for d in problems {
+            self.error(d);
+        }
+    }
+
+    /// Every module call's `providers` entries, against the caller's configurations and the
+    /// called module's `configuration_aliases`; and every alias a module asks for is passed.
+    /// Runs once every module is loaded, as it needs both sides of each call.
+    fn check_passed_providers(&mut self) {
+        let mut problems = Vec::new();
+        for caller in self.modules.values() {
+            for call in caller.module_calls.values() {
+                let Some(child) = self.modules.get(&caller.path.child(&call.name)) else { continue };
+                for e in &call.providers {
+                    let (c, p) = (
+                        crate::addr::ProviderConfigAddr::parse(&e.child),
+                        crate::addr::ProviderConfigAddr::parse(&e.parent),
+                    );
+                    if c.provider != p.provider {
+                        problems.push(
+                            Diagnostic::error("Invalid providers entry")
+                                .detail(format!(
+                                    "{} is a configuration of \"{}\" and {} one of \"{}\": a module's configuration of a provider can only be one of the same provider.",
+                                    e.child, c.provider, e.parent, p.provider
+                                ))
+                                .at(e.parent_span),
+                        );
+                        continue;
+                    }
+                    let what = format!("The providers entry {} of module \"{}\"", e.child, call.name);
+                    if let Some(d) = Self::undeclared_configuration(caller, &e.parent, &what, e.parent_span) {
+                        problems.push(d);
+                    }
+                    if c.alias.is_some() && !Self::declared_aliases(child).iter().any(|(k, _)| *k == e.child) {
+                        let declared: Vec<String> = Self::declared_aliases(child).into_iter().map(|(k, _)| k).collect();
+                        let mut d = Diagnostic::error(format!("Module \"{}\" does not use configuration {}", call.name, e.child))
+                            .detail(format!(
+                                "{} lists no {} in its required_providers' configuration_aliases, so nothing in it would use this configuration.",
+                                caller.path.child(&call.name),
+                                e.child
+                            ))
+                            .at(e.child_span);
+                        if let Some(h) = suggest(&e.child, declared.iter().map(String::as_str)) {
+                            d = d.help(h);
+                        }
+                        problems.push(d);
+                    }
+                }
+                for (alias, _) in Self::declared_aliases(child) {
+                    if call.providers.iter().any(|e| e.child == alias) {
+                        continue;
+                    }
+                    // Terraform's message: an aliased configuration has no default to inherit.
+                    let name = crate::addr::ProviderConfigAddr::parse(&alias).provider;
+                    problems.push(
+                        Diagnostic::error("Missing required provider configuration")
+                            .detail(format!(
+                                "The child module requires an additional configuration for provider \"{name}\", with the local name \"{alias}\"; an aliased configuration is never inherited."
+                            ))
+                            .help(format!("add an entry for {alias} in the \"providers\" argument of module \"{}\", like providers = {{ {alias} = {name} }}", call.name))
+                            .at(call.span),
+                    );
+                }
             }
         }
         for d in problems {
@@ -2497,7 +2700,7 @@ import {
         assert!(fail(&[("main.tf", "resource \"a\" {\n}\n")]).contains("Missing name for resource block"));
         assert!(fail(&[(
             "main.tf",
-            "resource \"a\" \"b\" {\n  provider = google.nope\n}\nprovider \"google\" {\n  alias = \"eu\"\n}\n"
+            "resource \"google_a\" \"b\" {\n  provider = google.nope\n}\nprovider \"google\" {\n  alias = \"eu\"\n}\n"
         )])
         .contains("Provider configuration \"google.nope\" not present"));
         assert!(fail(&[("main.tf", "resource \"a\" \"b\" {\n  dynamic \"x\" {\n    for_each = []\n  }\n}\n")])

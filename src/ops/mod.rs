@@ -179,7 +179,7 @@ pub fn root_variables(config: &Config, vars: &VarInputs) -> Result<(BTreeMap<Str
 }
 
 /// Evaluates the root module's provider blocks (they may use variables and locals of known
-/// value only).
+/// value only), keyed by configuration (`google`, `google.other`).
 pub fn provider_configs(
     config: &Config,
     variables: &BTreeMap<String, Value>,
@@ -190,20 +190,20 @@ pub fn provider_configs(
     }
     let mut out = BTreeMap::new();
     for p in &config.root().providers {
-        if p.alias.is_some() {
-            continue;
-        }
         let root = crate::addr::ModulePath::root();
         let scope = crate::plan::env::ModuleScope { env: &env, config, module: &root };
         let ctx = crate::plan::env::ctx(config, &scope, ".".into());
         let v = eval_body(&p.body, &ctx).map_err(|d| OpError::diags(&config.sources, d))?;
-        out.insert(p.name.clone(), v);
+        let key = crate::addr::ProviderConfigAddr { provider: p.name.clone(), alias: p.alias.clone() };
+        out.insert(key.to_string(), v);
     }
     Ok(out)
 }
 
-/// Configures every provider whose resource types the configuration (or its state) uses, in
-/// name order, stopping at the first that cannot be used (e.g. no credentials).
+/// Configures every provider configuration that the configuration's resources use, in key
+/// order (`google`, `google.other`), each through its own instance, stopping at the first
+/// that cannot be used (e.g. no credentials). Configurations only orphans in state use are
+/// set up when the refresh first calls them.
 pub async fn configure_providers(
     config: &Config,
     registry: &Registry,
@@ -212,15 +212,15 @@ pub async fn configure_providers(
     let mut used = std::collections::BTreeSet::new();
     for m in config.modules.values() {
         for r in m.resources.values() {
-            if let Some(p) = registry.provider_of(&r.type_name) {
-                used.insert(p.to_string());
+            if registry.provider_of(&r.type_name).is_some() {
+                used.insert(config.provider_config_of(&m.path, r));
             }
         }
     }
-    for name in used {
-        if let Some(p) = registry.provider(&name) {
-            let cfg = configs.get(&name).cloned().unwrap_or(Value::Null);
-            p.configure(&cfg).await.map_err(|e| OpError::msg(format!("provider \"{name}\": {}", e.message)))?;
+    for key in used {
+        if let Some(p) = registry.provider_for(&crate::addr::ProviderConfigAddr::parse(&key)) {
+            let cfg = configs.get(&key).cloned().unwrap_or(Value::Null);
+            p.configure(&cfg).await.map_err(|e| OpError::msg(format!("provider \"{key}\": {}", e.message)))?;
         }
     }
     Ok(())

@@ -159,9 +159,12 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
             target.resource, target.resource.type_name, target.resource.name
         )));
     };
+    // The configuration the block selects: the import reads, and later plans manage, the
+    // object through it.
+    let provider = stack.config.provider_config_of(&target.resource.module, block);
     let rt = common
         .registry
-        .get(&block.type_name)
+        .resource_type_for(&block.type_name, &provider)
         .ok_or_else(|| OpError::msg(format!("unsupported resource type {}", block.type_name)))?;
     let mut state = store.load().await?.unwrap_or_default();
     if state.resources.contains_key(&target) {
@@ -171,7 +174,6 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
     }
     let (variables, _) = root_variables(&stack.config, &common.vars)?;
     let providers = provider_configs(&stack.config, &variables)?;
-    let provider = common.registry.provider_of(&block.type_name).unwrap_or_default().to_string();
     let cc = crate::providers::CallContext::new(providers.get(&provider).cloned().unwrap_or(Value::Null));
     let v = rt
         .import(&cc, id)

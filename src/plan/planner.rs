@@ -66,7 +66,7 @@ pub struct PlanInput<'a> {
     pub fingerprint_key: [u8; 32],
     /// Steps of an interrupted apply that may have left objects behind.
     pub open_journal: Vec<JournalEntry>,
-    /// Evaluated provider blocks by provider name.
+    /// Evaluated provider blocks by configuration (`google`, `google.other`).
     pub provider_configs: BTreeMap<String, Value>,
 }
 
@@ -97,6 +97,9 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
     let moved_from = apply_moved(config, &mut state)?;
     // 2. Decode stored instances.
     let mut prior = decode_prior(&state, input.registry)?;
+    if !opts.validate_only {
+        check_orphan_configurations(config, &state, &input.provider_configs)?;
+    }
     // 3. Refresh: one read_many per type, bounded concurrency.
     let refreshed = if opts.refresh && !opts.validate_only && !prior.is_empty() {
         refresh_prior(&input, &state, &mut prior, opts, &fingerprint).await?
@@ -390,7 +393,21 @@ impl<'w> Walk<'w> {
             return;
         }
         let Some(block) = config.resource(raddr) else { return };
-        let Some(rt) = registry.get(&block.type_name).cloned() else {
+        let provider = config.provider_config_of(&raddr.module, block);
+        if registry.get(&block.type_name).is_some() && registry.resource_type_for(&block.type_name, &provider).is_none()
+        {
+            self.diags.push(
+                Diagnostic::error(format!("Invalid provider configuration for {}", block.type_name))
+                    .detail(format!(
+                        "{raddr} would be served by provider configuration {provider}, which has no type \"{}\".",
+                        block.type_name
+                    ))
+                    .at_opt(block.provider_span)
+                    .at(block.span),
+            );
+            return;
+        }
+        let Some(rt) = registry.resource_type_for(&block.type_name, &provider) else {
             let names: Vec<&str> = registry.type_names().collect();
             self.diags.push(
                 Diagnostic::error(format!("Unsupported resource type \"{}\"", block.type_name))
@@ -428,7 +445,7 @@ impl<'w> Walk<'w> {
         let r = ResourceWalk {
             addr: raddr,
             block,
-            provider: registry.provider_of(&block.type_name).unwrap_or("unknown").to_string(),
+            provider,
             dependencies,
             triggered: replace_triggered(block, raddr, &self.actions_by_resource),
             in_target: self.read.targets.is_none_or(|t| t.contains(raddr)),
@@ -1067,7 +1084,7 @@ fn check_across_resources(changes: &[ResourceChange], config: &Config, registry:
     for (name, provider) in registry.providers() {
         let objects: Vec<PlannedObject<'_>> = changes
             .iter()
-            .filter(|c| c.provider == name)
+            .filter(|c| crate::addr::ProviderConfigAddr::parse(&c.provider).provider == name)
             .filter_map(|c| {
                 let value = c.after.as_ref()?;
                 let body = config.resource(&c.addr.resource).map(|b| &b.body);
@@ -1095,6 +1112,52 @@ fn prevent_destroy_error(addr: &InstanceAddr, block: &ResourceBlock) -> Diagnost
         .at_opt(block.lifecycle.span)
         .at(block.span)
         .help("to continue, set prevent_destroy = false, or narrow the plan with --target")
+}
+
+/// The configuration that refreshes an instance: the one its block selects now (as in
+/// Terraform, a changed `provider` argument reads through the new one), or for an orphan the
+/// one state recorded, which created it.
+fn refresh_configuration(config: &Config, addr: &InstanceAddr, r: &crate::state::ResourceInstanceState) -> String {
+    match config.resource(&addr.resource) {
+        Some(block) => config.provider_config_of(&addr.resource.module, block),
+        None => r.provider.clone(),
+    }
+}
+
+/// An orphan is refreshed and deleted through the configuration that created it; when the
+/// stack no longer has that configuration, nothing else may stand in (Terraform's rule).
+fn check_orphan_configurations(
+    config: &Config,
+    state: &State,
+    provider_configs: &BTreeMap<String, Value>,
+) -> Result<(), Diagnostics> {
+    let mut diags = Diagnostics::new();
+    for (addr, r) in &state.resources {
+        if config.resource(&addr.resource).is_some() {
+            continue;
+        }
+        let recorded = crate::addr::ProviderConfigAddr::parse(&r.provider);
+        // A default configuration always exists, declared or not.
+        if recorded.alias.is_none() || provider_configs.contains_key(&r.provider) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::error("Provider configuration not present")
+                .detail(format!(
+                    "To work with {addr} (orphan) its original provider configuration at {} is required, but it has been removed. This occurs when a provider configuration is removed while objects created by that provider still exist in the state.",
+                    recorded.to_terraform()
+                ))
+                .help(format!(
+                    "re-add the provider \"{}\" block with alias = \"{}\" to destroy {addr}, after which you can remove the provider configuration again",
+                    recorded.provider,
+                    recorded.alias.as_deref().unwrap_or_default()
+                )),
+        );
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(())
 }
 
 /// Health checks (`live_values`) may read attributes that a plan leaves unknown.
@@ -1391,16 +1454,20 @@ async fn refresh(
     parallelism: usize,
     purpose: ReadPurpose,
 ) -> Result<Vec<(InstanceAddr, Option<Value>)>, Diagnostics> {
-    let mut by_type: BTreeMap<String, Vec<ReadRequest>> = BTreeMap::new();
+    // One read_many per type and configuration: each configuration reads its own objects.
+    let mut by_type: BTreeMap<(String, String), Vec<ReadRequest>> = BTreeMap::new();
     for (addr, v) in prior {
         let r = &state.resources[addr];
-        by_type.entry(r.type_name.clone()).or_default().push(ReadRequest { addr: addr.clone(), prior: v.clone() });
+        let provider = refresh_configuration(input.config, addr, r);
+        by_type
+            .entry((provider, r.type_name.clone()))
+            .or_default()
+            .push(ReadRequest { addr: addr.clone(), prior: v.clone() });
     }
     let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for (type_name, reqs) in by_type {
-        let Some(rt) = input.registry.get(&type_name).cloned() else { continue };
-        let provider = input.registry.provider_of(&type_name).unwrap_or_default().to_string();
+    for ((provider, type_name), reqs) in by_type {
+        let Some(rt) = input.registry.resource_type_for(&type_name, &provider) else { continue };
         let mut cc = CallContext::new(input.provider_configs.get(&provider).cloned().unwrap_or(Value::Null));
         cc.purpose = purpose;
         let sem = sem.clone();

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::addr::{AttrPath, InstanceAddr};
+use crate::addr::{AttrPath, InstanceAddr, ProviderConfigAddr};
 use crate::lang::value::Value;
 pub use crate::schema::propose::PlanProposal;
 pub use crate::schema::{validate, AttrType, Attribute, BlockType, Nesting, Rule, Schema, Validator};
@@ -201,6 +201,15 @@ pub trait Provider: Send + Sync {
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         Vec::new()
     }
+
+    /// A fresh instance for another configuration of this provider (`alias = "other"`), with
+    /// its own clients and caches, so that nothing one configuration set up (a project, a
+    /// credential, an endpoint) serves another. `None` for a provider that keeps nothing per
+    /// configuration (every call gets its block in [`CallContext::provider_config`]): the one
+    /// instance then serves every configuration. Default: `None`.
+    fn for_configuration(&self) -> Option<Arc<dyn Provider>> {
+        None
+    }
 }
 
 /// A data source: a read of an object the stack does not manage (Terraform's `data` block).
@@ -243,12 +252,25 @@ pub struct CrossResourceViolation {
     pub help: String,
 }
 
-/// Maps resource type names to implementations.
+/// Maps resource type names to implementations, per provider configuration.
+///
+/// The registered instance of each provider serves its default configuration (`google`);
+/// each aliased one (`google.other`) gets its own instance ([`Provider::for_configuration`]),
+/// made on first use and shared by clones of the registry, so that configuring it before the
+/// plan and using it in the plan and the apply reach the same clients.
 #[derive(Clone, Default)]
 pub struct Registry {
     types: BTreeMap<&'static str, (String, Arc<dyn ResourceType>)>,
     data_sources: BTreeMap<&'static str, (String, Arc<dyn DataSource>)>,
     providers: BTreeMap<String, Arc<dyn Provider>>,
+    aliased: Arc<std::sync::Mutex<BTreeMap<ProviderConfigAddr, Arc<ProviderInstance>>>>,
+}
+
+/// One aliased configuration's instance of a provider, with its types and data sources.
+struct ProviderInstance {
+    provider: Arc<dyn Provider>,
+    types: BTreeMap<&'static str, Arc<dyn ResourceType>>,
+    data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
 }
 
 impl Registry {
@@ -277,13 +299,17 @@ impl Registry {
         }
         self.providers.insert(p.name().to_string(), p);
     }
+    /// The provider's default configuration's instance.
     pub fn provider(&self, name: &str) -> Option<&Arc<dyn Provider>> {
         self.providers.get(name)
     }
+    /// The default configuration's implementation of a type: for what does not depend on a
+    /// configuration (schemas, timeouts); calls go through [`Registry::resource_type_for`].
     pub fn get(&self, type_name: &str) -> Option<&Arc<dyn ResourceType>> {
         self.types.get(type_name).map(|(_, t)| t)
     }
-    /// The data source named `type_name` (`google_project` for `data "google_project" …`).
+    /// The data source named `type_name` (`google_project` for `data "google_project" …`),
+    /// as the default configuration serves it.
     pub fn data_source(&self, type_name: &str) -> Option<&Arc<dyn DataSource>> {
         self.data_sources.get(type_name).map(|(_, d)| d)
     }
@@ -301,7 +327,69 @@ impl Registry {
     pub fn type_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.types.keys().copied()
     }
+    /// The registered (default-configuration) instance of each provider.
     pub fn providers(&self) -> impl Iterator<Item = (&str, &Arc<dyn Provider>)> + '_ {
         self.providers.iter().map(|(n, p)| (n.as_str(), p))
+    }
+
+    /// The instance that serves a configuration (`google`, `google.other`); `None` when no
+    /// such provider is registered.
+    pub fn provider_for(&self, config: &ProviderConfigAddr) -> Option<Arc<dyn Provider>> {
+        match self.aliased_instance(config)? {
+            Some(instance) => Some(instance.provider.clone()),
+            None => self.providers.get(&config.provider).cloned(),
+        }
+    }
+
+    /// The implementation of `type_name` that calls the cloud through configuration `config`
+    /// (a key such as `google.other`). `None` when the type is unknown or belongs to another
+    /// provider than the configuration's: a type is never served by a configuration of
+    /// another provider.
+    pub fn resource_type_for(&self, type_name: &str, config: &str) -> Option<Arc<dyn ResourceType>> {
+        let config = ProviderConfigAddr::parse(config);
+        let (owner, default) = self.types.get(type_name)?;
+        if *owner != config.provider {
+            return None;
+        }
+        match self.aliased_instance(&config)? {
+            Some(instance) => instance.types.get(type_name).cloned(),
+            None => Some(default.clone()),
+        }
+    }
+
+    /// [`Registry::resource_type_for`] for data sources.
+    pub fn data_source_for(&self, type_name: &str, config: &str) -> Option<Arc<dyn DataSource>> {
+        let config = ProviderConfigAddr::parse(config);
+        let (owner, default) = self.data_sources.get(type_name)?;
+        if *owner != config.provider {
+            return None;
+        }
+        match self.aliased_instance(&config)? {
+            Some(instance) => instance.data_sources.get(type_name).cloned(),
+            None => Some(default.clone()),
+        }
+    }
+
+    /// `Some(None)`: the registered instance serves `config` (a default configuration, or a
+    /// provider that keeps nothing per configuration). `None`: no such provider.
+    fn aliased_instance(&self, config: &ProviderConfigAddr) -> Option<Option<Arc<ProviderInstance>>> {
+        let registered = self.providers.get(&config.provider)?;
+        if config.alias.is_none() {
+            return Some(None);
+        }
+        // A poisoned lock only means another thread panicked while inserting; the map
+        // itself is still whole.
+        let mut aliased = self.aliased.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(instance) = aliased.get(config) {
+            return Some(Some(instance.clone()));
+        }
+        let Some(provider) = registered.for_configuration() else { return Some(None) };
+        let instance = Arc::new(ProviderInstance {
+            types: provider.resource_types().into_iter().map(|t| (t.name(), t)).collect(),
+            data_sources: provider.data_sources().into_iter().map(|d| (d.name(), d)).collect(),
+            provider,
+        });
+        aliased.insert(config.clone(), instance.clone());
+        Some(Some(instance))
     }
 }

@@ -64,7 +64,11 @@ impl Default for State {
 pub struct ResourceInstanceState {
     #[serde(rename = "type")]
     pub type_name: String,
-    /// The provider that manages it (`terraform`, `random`, `google`).
+    /// The provider configuration that manages it (`google`, `google.other`: see
+    /// [`crate::addr::ProviderConfigAddr`]); stored as Terraform's
+    /// `provider["registry.terraform.io/hashicorp/google"].other`. Refresh, update and the
+    /// delete of an orphan go through this configuration, not the one the block names now.
+    #[serde(with = "crate::addr::recorded_provider")]
     pub provider: String,
     /// The attributes, as JSON; sensitive leaves are null and write-only ones absent. Shared:
     /// a state, the plan's prior state and an apply's working state hold the same documents.

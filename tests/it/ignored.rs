@@ -36,30 +36,39 @@ fn case(files: &[(&str, &str)], expect: Expect) {
     }
 }
 
+/// Issue 16: provider configurations are routed, so these are features now; a reference to
+/// a configuration that does not exist is an error where written.
 #[test]
-fn provider_alias_blocks_are_refused_where_written() {
+fn provider_alias_blocks_are_honoured() {
     case(
-        &[("main.tf", "provider \"google\" {\n  project = \"a\"\n}\nprovider \"google\" {\n  alias   = \"other\"\n  project = \"b\"\n}\n")],
-        Refused("Provider aliases are not supported yet", "main.tf:5:3"),
+        &[(
+            "main.tf",
+            "provider \"google\" {\n  project = \"a\"\n}\nprovider \"google\" {\n  alias   = \"other\"\n  project = \"b\"\n}\nresource \"google_secret_manager_secret\" \"s\" {\n  provider  = google.other\n  secret_id = \"s\"\n  replication {\n    auto {}\n  }\n}\n",
+        )],
+        Honoured,
     );
 }
 
 #[test]
-fn a_resource_selecting_an_alias_is_refused_where_written() {
+fn a_resource_selecting_an_undeclared_alias_is_refused_where_written() {
     case(
         &[("main.tf", "resource \"terraform_data\" \"a\" {\n  provider = terraform.other\n  input    = 1\n}\n")],
-        Refused("Provider aliases are not supported yet", "main.tf:2:14"),
+        Refused("Provider configuration \"terraform.other\" not present", "main.tf:2:14"),
+    );
+    case(
+        &[("main.tf", "resource \"terraform_data\" \"a\" {\n  provider = random\n  input    = 1\n}\n")],
+        Refused("Invalid provider configuration for terraform_data", "main.tf:2:14"),
     );
 }
 
 #[test]
-fn a_module_call_passing_an_alias_is_refused_where_written() {
+fn a_module_call_passing_an_undeclared_alias_is_refused_where_written() {
     case(
         &[
             ("main.tf", "module \"m\" {\n  source    = \"./m\"\n  providers = { google = google.nope }\n}\n"),
             ("m/main.tf", R),
         ],
-        Refused("Provider aliases are not supported yet", "main.tf:3:26"),
+        Refused("Provider configuration \"google.nope\" not present", "main.tf:3:26"),
     );
     case(
         &[
@@ -71,13 +80,19 @@ fn a_module_call_passing_an_alias_is_refused_where_written() {
 }
 
 #[test]
-fn configuration_aliases_are_refused_where_written() {
+fn configuration_aliases_are_honoured_in_modules_and_refused_unprovided_in_the_root() {
+    const WANTS_X: &str = "terraform {\n  required_providers {\n    google = {\n      source                = \"hashicorp/google\"\n      configuration_aliases = [google.x]\n    }\n  }\n}\n";
+    case(&[("main.tf", WANTS_X)], Refused("Provider configuration \"google.x\" not present", "main.tf:5:32"));
     case(
-        &[(
-            "main.tf",
-            "terraform {\n  required_providers {\n    google = {\n      source                = \"hashicorp/google\"\n      configuration_aliases = [google.x]\n    }\n  }\n}\n",
-        )],
-        Refused("Provider aliases are not supported yet", "main.tf:5:31"),
+        &[
+            ("main.tf", "provider \"google\" {\n  alias = \"y\"\n}\nmodule \"m\" {\n  source    = \"./m\"\n  providers = { google.x = google.y }\n}\n"),
+            ("m/main.tf", WANTS_X),
+        ],
+        Honoured,
+    );
+    case(
+        &[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", WANTS_X)],
+        Refused("Missing required provider configuration", "main.tf:1:1"),
     );
 }
 

@@ -58,6 +58,7 @@ mod locking;
 mod malformed;
 mod metric_filters;
 mod planfile;
+mod provider_aliases;
 mod recovery;
 mod removed_import;
 mod secrets;

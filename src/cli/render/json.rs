@@ -30,12 +30,10 @@ fn timestamp() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// `registry.terraform.io/hashicorp/google`; `terraform_data` belongs to the built-in provider.
+/// `registry.terraform.io/hashicorp/google` for a configuration key (`google`,
+/// `google.other`): Terraform's `provider_name` is the provider, not the configuration.
 pub fn provider_name(provider: &str) -> String {
-    match provider {
-        "terraform" => "terraform.io/builtin/terraform".to_string(),
-        p => format!("registry.terraform.io/hashicorp/{p}"),
-    }
+    crate::addr::ProviderConfigAddr::parse(provider).source_address()
 }
 
 fn is_pending(v: &Value) -> bool {

@@ -72,8 +72,12 @@ pub fn plan_text(plan: &Plan, opts: &RenderOptions) -> String {
         }
         out.push("Cairn will perform the following actions:".to_string());
         out.push(String::new());
+        // With objects in more than one project (provider configurations for several), each
+        // says where it lands; with one, the line would only repeat the provider block.
+        let several_projects =
+            plan.changes.iter().filter_map(project_of).collect::<std::collections::BTreeSet<_>>().len() > 1;
         for c in &shown {
-            change_block(&mut out, c, style);
+            change_block(&mut out, c, style, several_projects.then(|| project_of(c)).flatten());
             out.push(String::new());
         }
         out.push(style.bold(&summary_line(plan.counts())));
@@ -265,11 +269,23 @@ fn drift_section(out: &mut Vec<String>, plan: &Plan, style: Style) {
     }
 }
 
-fn change_block(out: &mut Vec<String>, c: &ResourceChange, style: Style) {
+/// The project an object is (or will be) in: its `project` attribute, planned or prior (never
+/// a sensitive one).
+fn project_of(c: &ResourceChange) -> Option<&str> {
+    [c.after.as_ref(), c.before.as_ref()]
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.get("project").filter(|p| !p.is_sensitive())?.as_str())
+}
+
+fn change_block(out: &mut Vec<String>, c: &ResourceChange, style: Style, project: Option<&str>) {
     let (what, reasons) = headline(c);
     out.push(style.bold(&format!("  # {what}")));
     for r in reasons {
         out.push(style.bold(&format!("  # {r}")));
+    }
+    if let Some(p) = project {
+        out.push(style.bold(&format!("  # (in project \"{p}\")")));
     }
     let ctx = DiffCtx {
         style,

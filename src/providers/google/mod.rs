@@ -83,8 +83,10 @@ impl GoogleOptions {
     }
 }
 
-/// State every resource type of the provider shares: the clients, built on first use from the
-/// provider block (provider aliases are not routed yet, so there is one block per run).
+/// State every resource type of one provider configuration shares: the clients, built on first
+/// use from that configuration's provider block. Each configuration (`google`, `google.other`)
+/// has its own [`GoogleProvider`] instance and so its own `Shared`: the project and region
+/// that [`Shared::fill_project`] plans with are the configuration's own.
 pub struct Shared {
     options: GoogleOptions,
     clients: OnceCell<Arc<Clients>>,
@@ -197,6 +199,11 @@ impl Provider for GoogleProvider {
         self.shared.clients(config).await.map(|_| ())
     }
 
+    /// Another configuration gets its own clients (project, region, credentials, endpoints).
+    fn for_configuration(&self) -> Option<Arc<dyn Provider>> {
+        Some(Arc::new(GoogleProvider::new(self.shared.options.clone())))
+    }
+
     /// The load balancer's rules across its pieces ([`plan_rules`]).
     fn check_across(&self, objects: &[PlannedObject<'_>]) -> Vec<CrossResourceViolation> {
         plan_rules::check(objects)
@@ -273,6 +280,39 @@ mod tests {
         let b = p.shared.clients(&Value::Null).await.unwrap();
         assert!(Arc::ptr_eq(&a, &b), "one set of clients per run");
         assert_eq!(a.config.project.as_deref(), Some("demo"));
+    }
+
+    #[tokio::test]
+    async fn each_configuration_has_its_own_clients() {
+        use crate::addr::ProviderConfigAddr;
+        let r = Registry::standard(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        let default = ProviderConfigAddr::default_for("google");
+        let other = ProviderConfigAddr::parse("google.other");
+        r.provider_for(&default).unwrap().configure(&Value::map([("project", Value::from("p1"))])).await.unwrap();
+        r.provider_for(&other).unwrap().configure(&Value::map([("project", Value::from("p2"))])).await.unwrap();
+        // The plan fills an unset project from the configuration the type is served for.
+        let planned_project = |config: &str| {
+            let rt = r.resource_type_for("google_logging_project_sink", config).unwrap();
+            let conf = Value::map([("name", Value::from("s")), ("project", Value::Null)]);
+            let planned = Value::map([("name", Value::from("s")), ("project", Value::unknown())]);
+            let mut proposal = crate::providers::PlanProposal {
+                prior: None,
+                config: conf,
+                planned,
+                requires_replace: vec![],
+                changed: vec![],
+            };
+            rt.customize_plan(&mut proposal).unwrap();
+            proposal.planned.get("project").and_then(|v| v.as_str()).map(str::to_string)
+        };
+        assert_eq!(planned_project("google").as_deref(), Some("p1"));
+        assert_eq!(planned_project("google.other").as_deref(), Some("p2"));
+        let rt = r.resource_type_for("google_secret_manager_secret", "google.other").unwrap();
+        assert!(!Arc::ptr_eq(&rt, r.get("google_secret_manager_secret").unwrap()), "an alias gets its own instance");
+        assert!(Arc::ptr_eq(&rt, &r.resource_type_for("google_secret_manager_secret", "google.other").unwrap()));
+        // A google type is never served by another provider's configuration.
+        assert!(r.resource_type_for("google_secret_manager_secret", "random.other").is_none());
+        assert!(r.resource_type_for("google_secret_manager_secret", "random").is_none());
     }
 
     #[tokio::test]
