@@ -9,29 +9,66 @@ use serde::{Deserialize, Serialize};
 
 use crate::lang::config::ResourceMode;
 
-/// Module instance path; empty for the root module. `["app", "db"]` is `module.app.module.db`.
+/// One step of a module instance path: the call's name and, when the call has `count` or
+/// `for_each`, the instance's key (Terraform's `ModuleInstanceStep`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleStep {
+    pub name: String,
+    pub key: InstanceKey,
+}
+
+/// Module instance path; empty for the root module. `module.app["x"].module.db` is
+/// `[("app", "x"), ("db", None)]`. A path whose keys are all `None` is also how a module of the
+/// configuration (`Config::modules`, the graph's nodes) is named, whatever its instances.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ModulePath(pub Vec<String>);
+pub struct ModulePath(pub Vec<ModuleStep>);
 
 impl ModulePath {
     pub fn root() -> Self {
         ModulePath(Vec::new())
     }
+    /// The configuration module of static names `names` (no instance keys).
+    pub fn of_names<S: AsRef<str>>(names: &[S]) -> Self {
+        ModulePath(names.iter().map(|n| ModuleStep { name: n.as_ref().to_string(), key: InstanceKey::None }).collect())
+    }
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
     pub fn child(&self, name: &str) -> Self {
+        self.child_instance(name, InstanceKey::None)
+    }
+    pub fn child_instance(&self, name: &str, key: InstanceKey) -> Self {
         let mut v = self.0.clone();
-        v.push(name.to_string());
+        v.push(ModuleStep { name: name.to_string(), key });
         ModulePath(v)
     }
+    /// The parent instance and the call's name (the last step's key is dropped).
     pub fn parent(&self) -> Option<(ModulePath, &str)> {
         let (last, rest) = self.0.split_last()?;
-        Some((ModulePath(rest.to_vec()), last))
+        Some((ModulePath(rest.to_vec()), &last.name))
+    }
+    /// The last step's instance key (`None` for the root module or an unexpanded call).
+    pub fn last_key(&self) -> &InstanceKey {
+        self.0.last().map_or(&InstanceKey::None, |s| &s.key)
+    }
+    /// The configuration module this instance is of: the same names without keys.
+    pub fn without_keys(&self) -> ModulePath {
+        ModulePath(self.0.iter().map(|s| ModuleStep { name: s.name.clone(), key: InstanceKey::None }).collect())
     }
     /// True if `self` is `other` or inside it.
     pub fn starts_with(&self, other: &ModulePath) -> bool {
         self.0.starts_with(&other.0)
+    }
+    /// True if this instance is `pattern` or inside it, where a step of `pattern` without a key
+    /// stands for every instance of that call: how `--target module.svc` and
+    /// `state rm module.svc` select all of `module.svc["a"]`, `module.svc["b"]`, ….
+    pub fn within(&self, pattern: &ModulePath) -> bool {
+        self.0.len() >= pattern.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&pattern.0)
+                .all(|(s, p)| s.name == p.name && (p.key == InstanceKey::None || s.key == p.key))
     }
 }
 
@@ -41,7 +78,7 @@ impl fmt::Display for ModulePath {
             if i > 0 {
                 f.write_str(".")?;
             }
-            write!(f, "module.{m}")?;
+            write!(f, "module.{}{}", m.name, m.key)?;
         }
         Ok(())
     }
@@ -157,14 +194,21 @@ impl AnyAddr {
     pub fn move_instance(&self, old: &InstanceAddr, to: &AnyAddr) -> Option<InstanceAddr> {
         match (self, to) {
             (AnyAddr::Module(from), AnyAddr::Module(to)) => {
-                let rest = old.resource.module.0.get(from.0.len()..)?;
-                let module = ModulePath(to.0.iter().chain(rest).cloned().collect());
+                let module = move_module_instance(from, &old.resource.module, to)?;
                 Some(InstanceAddr { resource: ResourceAddr { module, ..old.resource.clone() }, key: old.key.clone() })
             }
-            (AnyAddr::Resource(_), AnyAddr::Resource(to)) => Some(to.instance(old.key.clone())),
-            (AnyAddr::Instance(_), AnyAddr::Instance(to)) => Some(to.clone()),
-            (AnyAddr::Instance(_), AnyAddr::Resource(to)) => Some(to.instance(InstanceKey::None)),
-            (AnyAddr::Resource(_), AnyAddr::Instance(to)) if old.key == InstanceKey::None => Some(to.clone()),
+            (AnyAddr::Resource(from), AnyAddr::Resource(to)) => {
+                Some(in_module(from, old, to).instance(old.key.clone()))
+            }
+            (AnyAddr::Instance(from), AnyAddr::Instance(to)) => {
+                Some(in_module(&from.resource, old, &to.resource).instance(to.key.clone()))
+            }
+            (AnyAddr::Instance(from), AnyAddr::Resource(to)) => {
+                Some(in_module(&from.resource, old, to).instance(InstanceKey::None))
+            }
+            (AnyAddr::Resource(from), AnyAddr::Instance(to)) if old.key == InstanceKey::None => {
+                Some(in_module(from, old, &to.resource).instance(to.key.clone()))
+            }
             _ => None,
         }
     }
@@ -172,9 +216,18 @@ impl AnyAddr {
     /// True when `inst` is this address or inside it.
     pub fn contains(&self, inst: &InstanceAddr) -> bool {
         match self {
-            AnyAddr::Module(m) => inst.resource.module.starts_with(m),
-            AnyAddr::Resource(r) => &inst.resource == r,
-            AnyAddr::Instance(i) => i == inst,
+            AnyAddr::Module(m) => inst.resource.module.within(m),
+            AnyAddr::Resource(r) => {
+                inst.resource.module.within(&r.module)
+                    && inst.resource.module.0.len() == r.module.0.len()
+                    && same_resource(&inst.resource, r)
+            }
+            AnyAddr::Instance(i) => {
+                inst.resource.module.within(&i.resource.module)
+                    && inst.resource.module.0.len() == i.resource.module.0.len()
+                    && same_resource(&inst.resource, &i.resource)
+                    && inst.key == i.key
+            }
         }
     }
     /// The same address seen from inside module `within` (for moved blocks in child modules).
@@ -189,6 +242,47 @@ impl AnyAddr {
             }),
         }
     }
+}
+
+/// `to` as the destination of `old` (matched by `from`): a move between two resources of the
+/// same module pattern (a `moved` block inside a module called with `count`/`for_each`, which
+/// applies to each of its instances) keeps the instance's module keys; any other names its
+/// module exactly.
+fn in_module(from: &ResourceAddr, old: &InstanceAddr, to: &ResourceAddr) -> ResourceAddr {
+    let module = if from.module == to.module { old.resource.module.clone() } else { to.module.clone() };
+    ResourceAddr { module, ..to.clone() }
+}
+
+fn same_resource(a: &ResourceAddr, b: &ResourceAddr) -> bool {
+    a.mode == b.mode && a.type_name == b.type_name && a.name == b.name
+}
+
+/// Where module instance `old` (inside `from`) goes when `from` is moved to `to`. The rules of
+/// a resource's instances apply to the moved call's own step: unkeyed to unkeyed keeps the
+/// instance's key (every instance of `module.a` becomes the same instance of `module.b`),
+/// keyed to anything moves that one instance, and unkeyed to keyed moves only the unkeyed
+/// instance. Steps above the moved call must match exactly.
+fn move_module_instance(from: &ModulePath, old: &ModulePath, to: &ModulePath) -> Option<ModulePath> {
+    let (from_last, from_parent) = from.0.split_last()?;
+    let (to_last, to_parent) = to.0.split_last()?;
+    if old.0.len() < from.0.len() || old.0[..from_parent.len()] != *from_parent {
+        return None;
+    }
+    let step = &old.0[from_parent.len()];
+    if step.name != from_last.name {
+        return None;
+    }
+    let key = match (&from_last.key, &to_last.key) {
+        (InstanceKey::None, InstanceKey::None) => step.key.clone(),
+        (InstanceKey::None, k) if step.key == InstanceKey::None => k.clone(),
+        (InstanceKey::None, _) => return None,
+        (k, to_key) if *k == step.key => to_key.clone(),
+        _ => return None,
+    };
+    let mut out = to_parent.to_vec();
+    out.push(ModuleStep { name: to_last.name.clone(), key });
+    out.extend(old.0[from.0.len()..].iter().cloned());
+    Some(ModulePath(out))
 }
 
 impl fmt::Display for AnyAddr {
@@ -221,15 +315,18 @@ impl std::str::FromStr for AnyAddr {
             if name.is_empty() {
                 return Err(err("empty module name"));
             }
-            if r[end..].starts_with('[') {
-                return Err(err("module instance keys are not supported"));
-            }
-            modules.push(name.to_string());
             rest = &r[end..];
+            let mut key = InstanceKey::None;
+            if rest.starts_with('[') {
+                let close = rest.find(']').ok_or_else(|| err("an instance key is written [0] or [\"key\"]"))?;
+                key = parse_key(&rest[1..close]).map_err(&err)?;
+                rest = &rest[close + 1..];
+            }
+            modules.push(ModuleStep { name: name.to_string(), key });
             if rest.is_empty() {
                 return Ok(AnyAddr::Module(ModulePath(modules)));
             }
-            rest = &rest[1..];
+            rest = rest.strip_prefix('.').ok_or_else(|| err("expected '.' after a module instance"))?;
         }
         let module = ModulePath(modules);
         let (mode, rest) = match rest.strip_prefix("data.") {
@@ -254,11 +351,7 @@ impl std::str::FromStr for AnyAddr {
             .strip_prefix('[')
             .and_then(|k| k.strip_suffix(']'))
             .ok_or_else(|| err("an instance key is written [0] or [\"key\"]"))?;
-        let key = if inner.starts_with('"') {
-            InstanceKey::Str(serde_json::from_str::<String>(inner).map_err(|_| err("bad string key"))?)
-        } else {
-            InstanceKey::Int(inner.parse().map_err(|_| err("an index must be an integer or a quoted string"))?)
-        };
+        let key = parse_key(inner).map_err(err)?;
         Ok(AnyAddr::Instance(InstanceAddr { resource, key }))
     }
 }
@@ -348,6 +441,15 @@ pub mod recorded_provider {
         ProviderConfigAddr::from_recorded(&s)
             .map(|a| a.to_string())
             .ok_or_else(|| serde::de::Error::custom(format!("\"{s}\" is not a provider configuration address")))
+    }
+}
+
+/// The inside of `[0]` or `["key"]`.
+fn parse_key(inner: &str) -> Result<InstanceKey, &'static str> {
+    if inner.starts_with('"') {
+        Ok(InstanceKey::Str(serde_json::from_str::<String>(inner).map_err(|_| "bad string key")?))
+    } else {
+        Ok(InstanceKey::Int(inner.parse().map_err(|_| "an index must be an integer or a quoted string")?))
     }
 }
 
@@ -441,6 +543,9 @@ mod tests {
             "module.db.google_sql_user.app[\"x\"]",
             "random_id.x[3]",
             "module.a.module.b",
+            "module.svc[\"auth\"].google_x.y[0]",
+            "module.a[1].module.b",
+            "module.a[\"k\"]",
             "terraform_data.x",
             "data.x.y",
         ] {
@@ -451,7 +556,7 @@ mod tests {
 
     #[test]
     fn bad_addresses_are_rejected() {
-        for s in ["", "x", "module.", "a.b[", "a.b[x]"] {
+        for s in ["", "x", "module.", "a.b[", "a.b[x]", "module.a[x]", "module.a[0", "module.a[0]x.y"] {
             assert!(s.parse::<AnyAddr>().is_err(), "{s}");
         }
     }
@@ -471,6 +576,47 @@ mod tests {
         assert_eq!(moved("x.old", "x.old", "x.new[0]"), Some("x.new[0]".into()), "count added");
         assert_eq!(moved("x.old", "x.old[2]", "x.new[0]"), None, "many instances cannot become one");
         assert_eq!(moved("module.a", "module.a.x.y", "x.z"), None);
+        assert_eq!(moved("module.a", "module.a.x.y", "module.b[\"x\"]"), Some("module.b[\"x\"].x.y".into()));
+        assert_eq!(
+            moved("module.a", "module.a[\"k\"].x.y", "module.b"),
+            Some("module.b[\"k\"].x.y".into()),
+            "each instance keeps its key"
+        );
+        assert_eq!(
+            moved("module.a", "module.a[\"k\"].x.y", "module.b[\"x\"]"),
+            None,
+            "many instances cannot become one"
+        );
+        assert_eq!(
+            moved("module.a[1]", "module.a[1].module.c.x.y", "module.a[2]"),
+            Some("module.a[2].module.c.x.y".into())
+        );
+        assert_eq!(moved("module.a[1]", "module.a[0].x.y", "module.a[2]"), None);
+        assert_eq!(moved("module.a[\"k\"]", "module.a[\"k\"].x.y", "module.b"), Some("module.b.x.y".into()));
+        assert_eq!(
+            moved("module.a.x.old", "module.a[3].x.old", "module.a.x.new"),
+            Some("module.a[3].x.new".into()),
+            "a moved block inside an expanded module"
+        );
+        assert_eq!(
+            moved("module.a[1].x.old", "module.a[1].x.old", "module.a[2].x.old"),
+            Some("module.a[2].x.old".into())
+        );
+    }
+
+    #[test]
+    fn a_module_call_without_a_key_contains_all_its_instances() {
+        let a = |s: &str| s.parse::<AnyAddr>().unwrap();
+        let inst = |s: &str| match a(s) {
+            AnyAddr::Instance(i) => i,
+            AnyAddr::Resource(r) => r.instance(InstanceKey::None),
+            AnyAddr::Module(_) => panic!("{s} is a module"),
+        };
+        assert!(a("module.svc").contains(&inst("module.svc[\"auth\"].x.y[0]")));
+        assert!(a("module.svc[\"auth\"]").contains(&inst("module.svc[\"auth\"].module.n[2].x.y")));
+        assert!(!a("module.svc[\"auth\"]").contains(&inst("module.svc[\"web\"].x.y")));
+        assert!(a("module.svc[\"auth\"].x.y").contains(&inst("module.svc[\"auth\"].x.y[1]")));
+        assert!(!a("module.svc.x.y").contains(&inst("module.svc[\"auth\"].module.z.x.y")));
     }
 
     #[test]

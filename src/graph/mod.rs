@@ -22,6 +22,9 @@ pub enum Node {
     Local(ModulePath, String),
     Resource(ResourceAddr),
     Output(ModulePath, String),
+    /// The `count`/`for_each` of the module block that calls this module (a path without
+    /// keys): evaluated in each instance of the caller, before anything inside the module.
+    ModuleCall(ModulePath),
 }
 
 impl fmt::Display for Node {
@@ -32,6 +35,7 @@ impl fmt::Display for Node {
             Node::Local(m, n) => write!(f, "{}local.{n}", prefix(m)),
             Node::Resource(r) => write!(f, "{r}"),
             Node::Output(m, n) => write!(f, "{}output.{n}", prefix(m)),
+            Node::ModuleCall(m) => write!(f, "{m} (count/for_each)"),
         }
     }
 }
@@ -80,6 +84,11 @@ impl Graph {
                 spans.insert(n.clone(), o.span);
                 index.insert(n.clone(), graph.add_node(n));
             }
+            if let Some(call) = config.module_call(path) {
+                let n = Node::ModuleCall(path.clone());
+                spans.insert(n.clone(), call.span);
+                index.insert(n.clone(), graph.add_node(n));
+            }
         }
 
         let mut edges: Vec<(Node, Node)> = Vec::new();
@@ -106,8 +115,11 @@ impl Graph {
                 for c in r.lifecycle.preconditions.iter().chain(r.lifecycle.postconditions.iter()) {
                     refs.extend(expr_references(&c.condition).into_iter().filter(|x| x.root != RefRoot::SelfRef));
                 }
-                refs.extend(depends_on_refs(&r.depends_on, &mut diags));
-                for dep in resolve_all(config, path, &refs, &mut diags) {
+                let depends_on = depends_on_refs(&r.depends_on, &mut diags);
+                refs.extend(depends_on.iter().filter(|r| !matches!(r.root, RefRoot::Module(_))).cloned());
+                let mut deps = resolve_all(config, path, &refs, &mut diags);
+                deps.extend(resolve_depends_on(config, path, &depends_on, &mut diags));
+                for dep in deps {
                     if dep != me {
                         edges.push((dep, me.clone()));
                     } else {
@@ -129,6 +141,34 @@ impl Graph {
             // A child module's variables are evaluated in the parent's scope from the call.
             if let Some((parent, name)) = path.parent() {
                 if let Some(call) = config.modules.get(&parent).and_then(|m| m.module_calls.get(name)) {
+                    // Which instances the module has is known before anything in it is
+                    // evaluated (in each of them).
+                    let expansion = Node::ModuleCall(path.clone());
+                    let call_refs: Vec<Reference> =
+                        call.count.iter().chain(&call.for_each).flat_map(expr_references).collect();
+                    for dep in resolve_all(config, &parent, &call_refs, &mut diags) {
+                        edges.push((dep, expansion.clone()));
+                    }
+                    if parent.parent().is_some() {
+                        edges.push((Node::ModuleCall(parent.clone()), expansion.clone()));
+                    }
+                    let inside = module
+                        .variables
+                        .keys()
+                        .map(|v| Node::Var(path.clone(), v.clone()))
+                        .chain(module.locals.keys().map(|l| Node::Local(path.clone(), l.clone())))
+                        .chain(module.outputs.keys().map(|o| Node::Output(path.clone(), o.clone())))
+                        .chain(module.resources.values().map(|r| {
+                            Node::Resource(ResourceAddr {
+                                module: path.clone(),
+                                mode: r.mode,
+                                type_name: r.type_name.clone(),
+                                name: r.name.clone(),
+                            })
+                        }));
+                    for n in inside {
+                        edges.push((expansion.clone(), n));
+                    }
                     for (input, attr) in &call.inputs {
                         let me = Node::Var(path.clone(), input.clone());
                         if !index.contains_key(&me) {
@@ -271,9 +311,31 @@ fn module_call_depends_on(config: &Config, path: &ModulePath, diags: &mut Diagno
         let name = name.to_string();
         if let Some(call) = config.modules.get(&parent).and_then(|m| m.module_calls.get(&name)) {
             let refs = depends_on_refs(&call.depends_on, diags);
-            out.extend(resolve_all(config, &parent, &refs, diags));
+            out.extend(resolve_depends_on(config, &parent, &refs, diags));
         }
         cur = parent;
+    }
+    out
+}
+
+/// [`resolve_all`] for `depends_on`, where `module.x` means every resource in that module and
+/// in the modules it calls (as in Terraform), not just the values of its outputs: a module
+/// without outputs is still waited for.
+fn resolve_depends_on(config: &Config, module: &ModulePath, refs: &[Reference], diags: &mut Diagnostics) -> Vec<Node> {
+    let mut out = resolve_all(config, module, refs, diags);
+    for r in refs {
+        let RefRoot::Module(name) = &r.root else { continue };
+        let child = module.child(name);
+        for (path, m) in config.modules.range(child.clone()..).take_while(|(p, _)| p.starts_with(&child)) {
+            out.extend(m.resources.values().map(|b| {
+                Node::Resource(ResourceAddr {
+                    module: path.clone(),
+                    mode: b.mode,
+                    type_name: b.type_name.clone(),
+                    name: b.name.clone(),
+                })
+            }));
+        }
     }
     out
 }

@@ -40,11 +40,18 @@ impl Config {
     pub fn root(&self) -> &Module {
         &self.modules[&ModulePath::root()]
     }
+    /// The module `path` is an instance of (keys are ignored: every instance of a call has the
+    /// same configuration).
     pub fn module(&self, path: &ModulePath) -> Option<&Module> {
-        self.modules.get(path)
+        self.modules.get(&path.without_keys())
     }
     pub fn resource(&self, addr: &ResourceAddr) -> Option<&ResourceBlock> {
-        self.modules.get(&addr.module)?.resources.get(&addr.local_key())
+        self.module(&addr.module)?.resources.get(&addr.local_key())
+    }
+    /// The module block that calls `path` (None for the root module).
+    pub fn module_call(&self, path: &ModulePath) -> Option<&ModuleCall> {
+        let (parent, name) = path.parent()?;
+        self.module(&parent)?.module_calls.get(name)
     }
     /// The provider configuration that serves a resource or data block of module `module`:
     /// a root configuration's key (`google`, `google.other`; see
@@ -70,7 +77,7 @@ impl Config {
     /// `path.module` for a module: its directory relative to the stack directory ("." for the
     /// root module).
     pub fn path_module(&self, path: &ModulePath) -> String {
-        let Some(m) = self.modules.get(path) else { return ".".into() };
+        let Some(m) = self.module(path) else { return ".".into() };
         match m.dir.strip_prefix(&self.root_dir) {
             Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
             Ok(rel) => rel.display().to_string(),
@@ -275,6 +282,9 @@ pub struct ModuleCall {
     pub dir: PathBuf,
     /// Input variables passed to the module.
     pub inputs: IndexMap<String, Attribute>,
+    /// `count` / `for_each` (at most one): the call makes one module instance per index or key.
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
     pub depends_on: Vec<Expr>,
     /// `providers = { google = google.other }`: which of the caller's configurations each of
     /// the module's configurations is.
@@ -291,6 +301,14 @@ pub struct PassedProvider {
     pub parent: String,
     pub child_span: Span,
     pub parent_span: Span,
+}
+
+impl ModuleCall {
+    /// True when the call has `count` or `for_each`, so that its instances are keyed and
+    /// `module.NAME` is a list or a map of them.
+    pub fn is_expanded(&self) -> bool {
+        self.count.is_some() || self.for_each.is_some()
+    }
 }
 
 #[derive(Clone, Debug)]

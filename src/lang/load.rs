@@ -1536,6 +1536,7 @@ impl Loader {
         let mut inputs = IndexMap::new();
         let mut depends_on = Vec::new();
         let mut providers = Vec::new();
+        let (mut count, mut for_each) = (None, None);
         for (attr_name, a) in &parts.attrs {
             match attr_name.as_str() {
                 "source" => source = self.literal_string(file, a).map(|s| (s, self.span(file, &a.value))),
@@ -1544,12 +1545,8 @@ impl Loader {
                         .detail("\"version\" applies only to registry modules, and Cairn supports only local module sources.")
                         .at(self.span(file, &a.key)),
                 ),
-                "count" | "for_each" => self.error(
-                    Diagnostic::error(format!("\"{attr_name}\" on module blocks is not supported yet"))
-                        .detail("Cairn can call a module only once per module block.")
-                        .help("write one module block per instance")
-                        .at(self.span(file, &a.key)),
-                ),
+                "count" => count = Some((self.expr(file, &a.value), self.span(file, &a.key))),
+                "for_each" => for_each = Some((self.expr(file, &a.value), self.span(file, &a.key))),
                 "depends_on" => depends_on = self.depends_on(file, a),
                 "providers" => providers = self.module_providers(file, a),
                 _ => {
@@ -1567,6 +1564,15 @@ impl Loader {
                     .at(self.span(file, &b.ident)),
             );
         }
+        if let (Some(_), Some((_, fe_span))) = (&count, &for_each) {
+            self.error(
+                Diagnostic::error("Invalid combination of \"count\" and \"for_each\"")
+                    .detail(format!("Module \"{name}\" sets both; the \"count\" and \"for_each\" meta-arguments are mutually-exclusive, only one should be used to be explicit about the number of module instances."))
+                    .help("keep one of them")
+                    .at(*fe_span),
+            );
+        }
+        let (count, for_each) = (count.map(|c| c.0), for_each.map(|f| f.0));
         let Some((source, source_span)) = source else {
             if !parts.attrs.contains_key("source") {
                 self.error(
@@ -1597,7 +1603,7 @@ impl Loader {
         }
         module.module_calls.insert(
             name.clone(),
-            ModuleCall { name: name.clone(), source, source_span, dir, inputs, depends_on, providers, span },
+            ModuleCall { name: name.clone(), source, source_span, dir, inputs, count, for_each, depends_on, providers, span },
         );
         Some((name, source_span))
     }
@@ -2121,6 +2127,19 @@ impl Loader {
                         n,
                         module.module_calls.keys().map(String::as_str),
                     )),
+                    Some(call) if call.is_expanded() && !r.attrs.is_empty() => {
+                        let out = &r.attrs[0];
+                        let (what, example) = if call.count.is_some() {
+                            ("count", format!("module.{n}[0].{out}"))
+                        } else {
+                            ("for_each", format!("module.{n}[\"KEY\"].{out}"))
+                        };
+                        Some(
+                            Diagnostic::error("Unsupported attribute")
+                                .detail(format!("Module \"{n}\" has \"{what}\" set, so module.{n} is a {} of module instances, not one module; it has no attribute \"{out}\".", if what == "count" { "list" } else { "map" }))
+                                .help(format!("name one instance, like {example}, or use them all, like [for m in module.{n} : m.{out}]")),
+                        )
+                    }
                     Some(_) => {
                         let child = loader.modules.get(&module.path.child(n));
                         match (child, r.attrs.first()) {
@@ -2135,11 +2154,11 @@ impl Loader {
                 },
                 RefRoot::CountIndex if counted.is_none_or(|(c, _)| !c) => Some(
                     Diagnostic::error("Reference to \"count\" in non-counted context")
-                        .detail("count.index can only be used in a resource or data block that sets the \"count\" argument."),
+                        .detail("count.index can only be used in a resource, data or module block that sets the \"count\" argument."),
                 ),
                 RefRoot::EachKey | RefRoot::EachValue if counted.is_none_or(|(_, f)| !f) => Some(
                     Diagnostic::error("Reference to \"each\" in context without for_each")
-                        .detail("each.key and each.value can only be used in a resource or data block that sets the \"for_each\" argument."),
+                        .detail("each.key and each.value can only be used in a resource, data or module block that sets the \"for_each\" argument."),
                 ),
                 _ => None,
             };
@@ -2192,8 +2211,14 @@ impl Loader {
             }
         }
         for call in module.module_calls.values() {
+            let counted = Some((call.count.is_some(), call.for_each.is_some()));
             for a in call.inputs.values() {
-                plain.extend(refs::expr_references(&a.expr));
+                for r in refs::expr_references(&a.expr) {
+                    check(&r, counted, self);
+                }
+            }
+            for e in call.count.iter().chain(&call.for_each) {
+                plain.extend(refs::expr_references(e));
             }
             for e in &call.depends_on {
                 plain.extend(refs::expr_references(e));
@@ -2293,13 +2318,15 @@ fn traversal_address(e: &Expression) -> Result<AnyAddr, String> {
             break;
         }
         it.next();
-        match it.next() {
-            Some(Step::Name(m)) => modules.push(m),
+        let name = match it.next() {
+            Some(Step::Name(m)) => m,
             _ => return Err("\"module\" must be followed by the module's name".into()),
-        }
-        if let Some(Step::Key(_)) = it.peek() {
-            return Err("module instance keys are not supported (modules can't use count or for_each)".into());
-        }
+        };
+        let key = match it.next_if(|s| matches!(s, Step::Key(_))) {
+            Some(Step::Key(k)) => k,
+            _ => InstanceKey::None,
+        };
+        modules.push(crate::addr::ModuleStep { name, key });
     }
     let module = ModulePath(modules);
     let Some(first) = it.next() else { return Ok(AnyAddr::Module(module)) };
@@ -2773,9 +2800,24 @@ import {
         assert_eq!(first_location(&missing), "main.tf:2:12");
         let remote = [("main.tf", "module \"m\" {\n  source = \"terraform-google-modules/network/google\"\n}\n")];
         assert!(fail(&remote).contains("Only local module sources are supported"));
-        let counted = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n}\n"), ("m/main.tf", "")];
-        assert!(fail(&counted).contains("\"count\" on module blocks is not supported yet"));
-        assert_eq!(first_location(&counted), "main.tf:3:3");
+        let both =
+            [("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n  for_each = {}\n}\n"), ("m/main.tf", "")];
+        assert!(fail(&both).contains("Invalid combination of \"count\" and \"for_each\""));
+        assert_eq!(first_location(&both), "main.tf:4:3");
+        let each_in_counted = [
+            ("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n  v = each.key\n}\n"),
+            ("m/main.tf", "variable \"v\" {}\n"),
+        ];
+        assert!(fail(&each_in_counted).contains("Reference to \"each\" in context without for_each"));
+        let whole = [
+            (
+                "main.tf",
+                "module \"m\" {\n  source = \"./m\"\n  count = 2\n}\noutput \"o\" {\n  value = module.m.ok\n}\n",
+            ),
+            ("m/main.tf", "output \"ok\" {\n  value = 1\n}\n"),
+        ];
+        assert!(fail(&whole).contains("name one instance, like module.m[0].ok"));
+        assert_eq!(first_location(&whole), "main.tf:6:11");
         let recursive = [
             ("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"),
             ("m/main.tf", "module \"again\" {\n  source = \"../\"\n}\n"),
@@ -2812,7 +2854,7 @@ import {
             "main.tf",
             "moved {\n  from = module.old\n  to = module.new\n}\nimport {\n  to = data.x.y\n  id = \"i\"\n}\n",
         )]);
-        assert_eq!(c.root().moved[0].to, AnyAddr::Module(ModulePath(vec!["new".into()])));
+        assert_eq!(c.root().moved[0].to, AnyAddr::Module(ModulePath::of_names(&["new"])));
         assert_eq!(c.root().imports[0].to.key, InstanceKey::None);
         assert!(fail(&[("main.tf", "import {\n  to = module.m\n  id = \"x\"\n}\n")]).contains("not a module"));
     }

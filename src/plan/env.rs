@@ -68,8 +68,21 @@ impl Instances {
     }
 }
 
+/// How a module block with `count`/`for_each` expanded in one instance of its caller.
+#[derive(Clone, Debug)]
+pub struct ModuleExpansion {
+    pub expansion: Expansion,
+    /// The map `each.value` reads in the call's arguments (for_each only).
+    pub each: Option<Value>,
+}
+
+/// Values are keyed by module *instance* path (`module.svc["a"]`); the configuration and the
+/// graph by module path without keys.
 #[derive(Default)]
 pub struct Env {
+    /// Module calls with `count`/`for_each`, by (calling module instance, call name). A call
+    /// without them has its one unkeyed instance and no entry.
+    pub module_calls: HashMap<(ModulePath, String), ModuleExpansion>,
     pub vars: HashMap<(ModulePath, String), Value>,
     pub locals: HashMap<(ModulePath, String), Value>,
     pub outputs: HashMap<(ModulePath, String), Value>,
@@ -107,25 +120,42 @@ impl Resolver for ModuleScope<'_> {
                 Ok(self.env.resources.get(&addr).map(Instances::to_value).unwrap_or_else(Value::unknown))
             }
             RefRoot::Module(name) => {
-                let child = self.module.child(name);
-                let Some(m) = self.config.modules.get(&child) else {
+                let Some(m) = self.config.module(&self.module.child(name)) else {
                     return Err(Diagnostic::error(format!("Reference to undeclared module \"{name}\"")).at(span));
                 };
-                Ok(Value::object(
-                    m.outputs
+                let outputs = |child: &ModulePath| {
+                    Value::object(
+                        m.outputs
+                            .keys()
+                            .map(|o| {
+                                let v = self.env.outputs.get(&(child.clone(), o.clone()));
+                                (o.clone(), v.cloned().unwrap_or_else(Value::unknown))
+                            })
+                            .collect(),
+                    )
+                };
+                let expanded = self.config.module_call(&self.module.child(name)).is_some_and(|c| c.is_expanded());
+                if !expanded {
+                    return Ok(outputs(&self.module.child(name)));
+                }
+                // `module.svc` of a call with count is a list of its instances' outputs, with
+                // for_each a map of them (by key).
+                let Some(e) = self.env.module_calls.get(&(self.module.clone(), name.clone())) else {
+                    return Ok(Value::unknown());
+                };
+                let instances = Instances {
+                    expansion: e.expansion.clone(),
+                    values: e
+                        .expansion
                         .keys()
-                        .map(|o| {
-                            (
-                                o.clone(),
-                                self.env
-                                    .outputs
-                                    .get(&(child.clone(), o.clone()))
-                                    .cloned()
-                                    .unwrap_or_else(Value::unknown),
-                            )
+                        .into_iter()
+                        .map(|k| {
+                            let v = outputs(&self.module.child_instance(name, k.clone()));
+                            (k, v)
                         })
                         .collect(),
-                ))
+                };
+                Ok(instances.to_value())
             }
             other => Err(Diagnostic::error(format!("{} is not available here", describe(other))).at(span)),
         }
@@ -134,8 +164,10 @@ impl Resolver for ModuleScope<'_> {
 
 fn describe(r: &RefRoot) -> &'static str {
     match r {
-        RefRoot::CountIndex => "count.index (only inside a resource with count)",
-        RefRoot::EachKey | RefRoot::EachValue => "each.key / each.value (only inside a resource with for_each)",
+        RefRoot::CountIndex => "count.index (only inside a resource or module block with count)",
+        RefRoot::EachKey | RefRoot::EachValue => {
+            "each.key / each.value (only inside a resource or module block with for_each)"
+        }
         RefRoot::SelfRef => "self",
         _ => "this reference",
     }
@@ -143,7 +175,7 @@ fn describe(r: &RefRoot) -> &'static str {
 
 /// `path.module` for a module: its directory relative to the stack directory.
 pub fn module_dir_display(config: &Config, module: &ModulePath) -> String {
-    let Some(m) = config.modules.get(module) else { return ".".into() };
+    let Some(m) = config.module(module) else { return ".".into() };
     if module.is_root() {
         return ".".into();
     }
@@ -173,80 +205,150 @@ impl Env {
     /// Evaluates one non-resource node into the env (variables of child modules, locals,
     /// outputs). Root variables must already be present.
     pub fn eval_node(&mut self, config: &Config, node: &Node) -> Result<(), Diagnostics> {
-        match node {
-            Node::Var(module, name) => {
-                let Some((parent, call_name)) = module.parent() else { return Ok(()) };
-                let Some(var) = config.modules.get(module).and_then(|m| m.variables.get(name)) else { return Ok(()) };
-                let call = config.modules.get(&parent).and_then(|m| m.module_calls.get(call_name));
-                let given = call.and_then(|c| c.inputs.get(name));
-                let value = match given {
-                    Some(attr) => {
-                        let scope = ModuleScope { env: self, config, module: &parent };
-                        let c = ctx(config, &scope, module_dir_display(config, &parent));
-                        let v = eval_expr(&attr.expr, &c)?;
-                        types::convert(v, &var.ty).map_err(|e| {
-                            Diagnostics::from(
-                                Diagnostic::error(format!("Invalid value for module argument \"{name}\": {e}"))
-                                    .at(attr.expr.span)
-                                    .help(format!("the variable is declared with type {}", var.ty)),
-                            )
-                        })?
-                    }
-                    None => match &var.default {
-                        Some(d) => {
-                            let scope = ModuleScope { env: self, config, module };
-                            let c = ctx(config, &scope, module_dir_display(config, module));
-                            let v = eval(d, &c)?;
-                            types::convert(v, &var.ty).map_err(|e| {
-                                Diagnostics::from(
-                                    Diagnostic::error(format!("Invalid default for variable \"{name}\": {e}"))
-                                        .at(d.span),
-                                )
-                            })?
-                        }
-                        None => Value::unknown(),
-                    },
-                };
-                if value.is_null() && !var.nullable {
-                    return Err(Diagnostic::error(format!(
-                        "Invalid value for variable \"{name}\": it is not nullable"
-                    ))
-                    .at_opt(given.map(|a| a.span))
-                    .at(var.span)
-                    .help("pass a non-null value, or set `nullable = true` in the variable block")
-                    .into());
-                }
-                self.vars.insert((module.clone(), name.clone()), value.mark_if(var.sensitive));
+        self.eval_node_near(config, node, &ModulePath::root())
+    }
+
+    /// [`Env::eval_node`] in only the module instances that share their calling instances with
+    /// `near` (a resource's module instance): what that resource can see. An apply step
+    /// refreshes these, not every instance of every module in its cone.
+    fn eval_node_near(&mut self, config: &Config, node: &Node, near: &ModulePath) -> Result<(), Diagnostics> {
+        let (module, name) = match node {
+            Node::Var(m, n) | Node::Local(m, n) | Node::Output(m, n) => (m, n),
+            Node::Resource(_) | Node::ModuleCall(_) => return Ok(()),
+        };
+        let shared = module.0.iter().zip(&near.0).take_while(|(a, b)| a.name == b.name).count();
+        let mut diags = Diagnostics::new();
+        let instances = self.module_instances(config, module);
+        for instance in instances.into_iter().filter(|i| i.0[..shared] == near.0[..shared]) {
+            let done = match node {
+                Node::Var(..) => self.eval_var(config, &instance, name),
+                Node::Local(..) => self.eval_local(config, &instance, name),
+                _ => self.eval_output(config, &instance, name),
+            };
+            if let Err(d) = done {
+                diags.extend(d);
             }
-            Node::Local(module, name) => {
-                let Some(local) = config.modules.get(module).and_then(|m| m.locals.get(name)) else { return Ok(()) };
-                let scope = ModuleScope { env: self, config, module };
-                let c = ctx(config, &scope, module_dir_display(config, module));
-                let v = eval_expr(&local.expr, &c)?;
-                self.locals.insert((module.clone(), name.clone()), v);
-            }
-            Node::Output(module, name) => {
-                let Some(out) = config.modules.get(module).and_then(|m| m.outputs.get(name)) else { return Ok(()) };
-                let scope = ModuleScope { env: self, config, module };
-                let c = ctx(config, &scope, module_dir_display(config, module));
-                let v = eval_expr(&out.expr, &c)?;
-                if v.contains_sensitive() && !out.sensitive {
-                    return Err(Diagnostic::error(format!("Output \"{name}\" refers to sensitive values"))
-                        .at(out.expr.span)
-                        .help("add `sensitive = true` to the output block to confirm it may carry secrets (its value is then redacted)")
-                        .into());
-                }
-                self.outputs.insert((module.clone(), name.clone()), v.mark_if(out.sensitive));
-            }
-            Node::Resource(_) => {}
         }
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        Ok(())
+    }
+
+    /// The instances of configuration module `module` (a path without keys), as far as the
+    /// module calls on the way have been expanded: none below a call not expanded yet (or that
+    /// could not be).
+    pub fn module_instances(&self, config: &Config, module: &ModulePath) -> Vec<ModulePath> {
+        let mut out = vec![ModulePath::root()];
+        let mut static_path = ModulePath::root();
+        for step in &module.0 {
+            let expanded = config
+                .module(&static_path)
+                .and_then(|m| m.module_calls.get(&step.name))
+                .is_some_and(|c| c.is_expanded());
+            static_path = static_path.child(&step.name);
+            out = out
+                .into_iter()
+                .flat_map(|parent| {
+                    if !expanded {
+                        return vec![parent.child(&step.name)];
+                    }
+                    let keys = self
+                        .module_calls
+                        .get(&(parent.clone(), step.name.clone()))
+                        .map(|e| e.expansion.keys())
+                        .unwrap_or_default();
+                    keys.into_iter().map(|k| parent.child_instance(&step.name, k)).collect()
+                })
+                .collect();
+        }
+        out
+    }
+
+    /// A child module instance's variable: the call's argument, evaluated in the calling
+    /// instance with this instance's `count.index` / `each`, or the variable's default.
+    fn eval_var(&mut self, config: &Config, module: &ModulePath, name: &String) -> Result<(), Diagnostics> {
+        let Some((parent, call_name)) = module.parent() else { return Ok(()) };
+        let Some(var) = config.module(module).and_then(|m| m.variables.get(name)) else { return Ok(()) };
+        let call = config.module(&parent).and_then(|m| m.module_calls.get(call_name));
+        let given = call.and_then(|c| c.inputs.get(name));
+        let value = match given {
+            Some(attr) => {
+                let scope = ModuleScope { env: self, config, module: &parent };
+                let mut c = ctx(config, &scope, module_dir_display(config, &parent));
+                let each_map =
+                    self.module_calls.get(&(parent.clone(), call_name.to_string())).and_then(|e| e.each.as_ref());
+                match module.last_key() {
+                    InstanceKey::Int(i) if call.is_some_and(|c| c.count.is_some()) => c.count_index = Some(*i),
+                    InstanceKey::Str(k) if call.is_some_and(|c| c.for_each.is_some()) => {
+                        let v = each_map.and_then(|m| m.get(k)).cloned().unwrap_or_else(|| Value::string(k.clone()));
+                        c.each = Some((Value::string(k.clone()), v));
+                    }
+                    _ => {}
+                }
+                let v = eval_expr(&attr.expr, &c)?;
+                types::convert(v, &var.ty).map_err(|e| {
+                    Diagnostics::from(
+                        Diagnostic::error(format!("Invalid value for module argument \"{name}\": {e}"))
+                            .at(attr.expr.span)
+                            .help(format!("the variable is declared with type {}", var.ty)),
+                    )
+                })?
+            }
+            None => match &var.default {
+                Some(d) => {
+                    let scope = ModuleScope { env: self, config, module };
+                    let c = ctx(config, &scope, module_dir_display(config, module));
+                    let v = eval(d, &c)?;
+                    types::convert(v, &var.ty).map_err(|e| {
+                        Diagnostics::from(
+                            Diagnostic::error(format!("Invalid default for variable \"{name}\": {e}")).at(d.span),
+                        )
+                    })?
+                }
+                None => Value::unknown(),
+            },
+        };
+        if value.is_null() && !var.nullable {
+            return Err(Diagnostic::error(format!("Invalid value for variable \"{name}\": it is not nullable"))
+                .at_opt(given.map(|a| a.span))
+                .at(var.span)
+                .help("pass a non-null value, or set `nullable = true` in the variable block")
+                .into());
+        }
+        self.vars.insert((module.clone(), name.clone()), value.mark_if(var.sensitive));
+        Ok(())
+    }
+
+    fn eval_local(&mut self, config: &Config, module: &ModulePath, name: &String) -> Result<(), Diagnostics> {
+        let Some(local) = config.module(module).and_then(|m| m.locals.get(name)) else { return Ok(()) };
+        let scope = ModuleScope { env: self, config, module };
+        let c = ctx(config, &scope, module_dir_display(config, module));
+        let v = eval_expr(&local.expr, &c)?;
+        self.locals.insert((module.clone(), name.clone()), v);
+        Ok(())
+    }
+
+    fn eval_output(&mut self, config: &Config, module: &ModulePath, name: &String) -> Result<(), Diagnostics> {
+        let Some(out) = config.module(module).and_then(|m| m.outputs.get(name)) else { return Ok(()) };
+        let scope = ModuleScope { env: self, config, module };
+        let c = ctx(config, &scope, module_dir_display(config, module));
+        let v = eval_expr(&out.expr, &c)?;
+        if v.contains_sensitive() && !out.sensitive {
+            return Err(Diagnostic::error(format!("Output \"{name}\" refers to sensitive values"))
+                .at(out.expr.span)
+                .help("add `sensitive = true` to the output block to confirm it may carry secrets (its value is then redacted)")
+                .into());
+        }
+        self.outputs.insert((module.clone(), name.clone()), v.mark_if(out.sensitive));
         Ok(())
     }
 
     /// Re-evaluates the non-resource nodes a resource depends on, in dependency order, so that
     /// values produced by resources applied so far flow into it.
     pub fn refresh_cone(&mut self, config: &Config, graph: &Graph, resource: &ResourceAddr) -> Result<(), Diagnostics> {
-        let mut stack = vec![Node::Resource(resource.clone())];
+        let of_config = ResourceAddr { module: resource.module.without_keys(), ..resource.clone() };
+        let mut stack = vec![Node::Resource(of_config)];
         let mut seen = std::collections::HashSet::new();
         let mut cone = Vec::new();
         while let Some(n) = stack.pop() {
@@ -261,7 +363,7 @@ impl Env {
         let position: HashMap<&Node, usize> = graph.order().iter().enumerate().map(|(i, n)| (n, i)).collect();
         cone.sort_by_key(|n| position.get(n).copied().unwrap_or(usize::MAX));
         for n in &cone {
-            self.eval_node(config, n)?;
+            self.eval_node_near(config, n, &resource.module)?;
         }
         Ok(())
     }

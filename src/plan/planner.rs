@@ -15,7 +15,9 @@ use crate::lang::eval::{eval, Resolver};
 use crate::lang::limits::MAX_INSTANCES;
 use crate::lang::value::SecretStrings;
 use crate::lang::value::{format_number, Value};
-use crate::plan::env::{ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleScope};
+use crate::plan::env::{
+    ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleExpansion, ModuleScope,
+};
 use crate::plan::instance::{plan_instance, InstanceInput};
 use crate::plan::model::*;
 use crate::providers::{CallContext, PlannedObject, ReadPurpose, ReadRequest, Registry, ResourceType};
@@ -119,6 +121,7 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
     };
     let walked = Walk::new(read).run().await?;
     let Walked { env, mut changes, planned_instances, missing, mut warnings } = walked;
+    let module_instances = all_module_instances(config, &env);
     let mut diags = Diagnostics::new();
     // 5. Instances in state that the configuration no longer has.
     if !opts.validate_only {
@@ -127,6 +130,7 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
             &state,
             &prior,
             &planned_instances,
+            &module_instances,
             targets.as_ref(),
             &moved_from,
             &mut diags,
@@ -279,7 +283,7 @@ struct WalkInput<'w> {
     opts: &'w PlanOptions,
     fingerprint: &'w dyn Fn(&Value) -> String,
     moved_from: &'w BTreeMap<InstanceAddr, InstanceAddr>,
-    targets: Option<&'w BTreeSet<ResourceAddr>>,
+    targets: Option<&'w Targets>,
 }
 
 /// Walks the configuration graph in dependency order: evaluates variables, locals and outputs,
@@ -360,7 +364,12 @@ impl<'w> Walk<'w> {
         let config = self.read.input.config;
         for node in self.read.input.graph.order() {
             match node {
-                Node::Resource(raddr) => self.resource(raddr).await,
+                Node::Resource(raddr) => {
+                    for module in self.env.module_instances(config, &raddr.module) {
+                        self.resource(&ResourceAddr { module, ..raddr.clone() }).await;
+                    }
+                }
+                Node::ModuleCall(path) => self.module_call(path),
                 other => {
                     if let Err(d) = self.env.eval_node(config, other) {
                         self.diags.extend(d);
@@ -381,8 +390,33 @@ impl<'w> Walk<'w> {
         })
     }
 
-    /// Checks a resource block, expands it and plans each instance.
-    async fn resource(&mut self, raddr: &'w ResourceAddr) {
+    /// Expands a module block's `count`/`for_each` in each instance of its caller.
+    fn module_call(&mut self, path: &ModulePath) {
+        let config = self.read.input.config;
+        let Some(call) = config.module_call(path).filter(|c| c.is_expanded()) else { return };
+        let Some((parent, name)) = path.parent() else { return };
+        for caller in self.env.module_instances(config, &parent) {
+            let what = caller.child(name).to_string();
+            let expanded = expand(
+                config,
+                &self.env,
+                &caller,
+                &what,
+                call.count.as_ref(),
+                call.for_each.as_ref(),
+                self.read.opts.validate_only,
+            );
+            match expanded {
+                Ok((expansion, each)) => {
+                    self.env.module_calls.insert((caller, name.to_string()), ModuleExpansion { expansion, each });
+                }
+                Err(d) => self.diags.extend(d),
+            }
+        }
+    }
+
+    /// Checks a resource block (in one module instance), expands it and plans each instance.
+    async fn resource(&mut self, raddr: &ResourceAddr) {
         let (config, registry) = (self.read.input.config, self.read.input.registry);
         if raddr.mode == ResourceMode::Data {
             self.diags.push(
@@ -425,21 +459,36 @@ impl<'w> Walk<'w> {
         if had_errors {
             return;
         }
-        let (expansion, each) = match expand(config, &self.env, raddr, block, self.read.opts.validate_only) {
-            Ok(e) => e,
-            Err(d) => return self.diags.extend(d),
-        };
+        let what = raddr.to_string();
+        let (count, for_each) = (block.count.as_ref(), block.for_each.as_ref());
+        let (expansion, each) =
+            match expand(config, &self.env, &raddr.module, &what, count, for_each, self.read.opts.validate_only) {
+                Ok(e) => e,
+                Err(d) => return self.diags.extend(d),
+            };
+        let of_config = ResourceAddr { module: raddr.module.without_keys(), ..raddr.clone() };
         let dependencies = self
             .read
             .input
             .graph
-            .resource_deps(raddr)
+            .resource_deps(&of_config)
             .flat_map(|d| {
+                // A dependency in this module instance, or in one it shares callers with, is
+                // that instance's; in a sibling call's module, every instance of it.
+                let shared = d.module.0.iter().zip(&of_config.module.0).take_while(|(a, b)| a == b).count();
                 self.env
-                    .resources
-                    .get(d)
-                    .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
-                    .unwrap_or_default()
+                    .module_instances(config, &d.module)
+                    .into_iter()
+                    .filter(|m| m.0[..shared] == raddr.module.0[..shared])
+                    .flat_map(|module| {
+                        let d = ResourceAddr { module, ..d.clone() };
+                        self.env
+                            .resources
+                            .get(&d)
+                            .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         let r = ResourceWalk {
@@ -644,12 +693,14 @@ fn holds_rekeyed_secret(v: &Value) -> bool {
 }
 
 /// Deletes for the instances in state that the configuration no longer has.
+#[allow(clippy::too_many_arguments)] // what the walk produced, each read once; a struct would only rename them
 fn orphan_deletes(
     config: &Config,
     state: &State,
     prior: &BTreeMap<InstanceAddr, Value>,
     planned: &BTreeSet<InstanceAddr>,
-    targets: Option<&BTreeSet<ResourceAddr>>,
+    module_instances: &BTreeSet<ModulePath>,
+    targets: Option<&Targets>,
     moved_from: &BTreeMap<InstanceAddr, InstanceAddr>,
     diags: &mut Diagnostics,
 ) -> Vec<ResourceChange> {
@@ -660,7 +711,7 @@ fn orphan_deletes(
         }
         let block = config.resource(&addr.resource);
         let reason = match block {
-            None if config.module(&addr.resource.module).is_none() => ActionReason::DeleteBecauseNoModule,
+            _ if !module_instances.contains(&addr.resource.module) => ActionReason::DeleteBecauseNoModule,
             None => ActionReason::DeleteBecauseNoResourceConfig,
             Some(_) if matches!(addr.key, InstanceKey::Int(_)) => ActionReason::DeleteBecauseCountIndex,
             Some(_) => ActionReason::DeleteBecauseEachKey,
@@ -690,7 +741,7 @@ fn destroy_deletes(
     config: &Config,
     state: &State,
     prior: &BTreeMap<InstanceAddr, Value>,
-    targets: Option<&BTreeSet<ResourceAddr>>,
+    targets: Option<&Targets>,
     diags: &mut Diagnostics,
 ) -> Vec<ResourceChange> {
     let mut out = Vec::new();
@@ -873,20 +924,25 @@ pub fn expand_for_apply(
     raddr: &ResourceAddr,
     block: &ResourceBlock,
 ) -> Result<Option<Value>, Diagnostics> {
-    expand(config, env, raddr, block, false).map(|e| e.1)
+    let what = raddr.to_string();
+    expand(config, env, &raddr.module, &what, block.count.as_ref(), block.for_each.as_ref(), false).map(|e| e.1)
 }
 
-/// Expands count/for_each. Returns the expansion and, for for_each, the map each.value reads.
+/// Expands the count/for_each of a resource or module block (`raddr` names it in messages),
+/// evaluated in module instance `module`. Returns the expansion and, for for_each, the map
+/// each.value reads.
 fn expand(
     config: &Config,
     env: &Env,
-    raddr: &ResourceAddr,
-    block: &ResourceBlock,
+    module: &ModulePath,
+    raddr: &str,
+    count: Option<&crate::lang::config::Expr>,
+    for_each: Option<&crate::lang::config::Expr>,
     validate_only: bool,
 ) -> Result<(Expansion, Option<Value>), Diagnostics> {
-    let scope = ModuleScope { env, config, module: &raddr.module };
-    let c = ctx(config, &scope, module_dir_display(config, &raddr.module));
-    if let Some(count) = &block.count {
+    let scope = ModuleScope { env, config, module };
+    let c = ctx(config, &scope, module_dir_display(config, module));
+    if let Some(count) = count {
         let v = eval(count, &c)?;
         if v.is_unknown() {
             if validate_only {
@@ -934,7 +990,7 @@ fn expand(
         };
         return Ok((Expansion::Count(n), None));
     }
-    if let Some(fe) = &block.for_each {
+    if let Some(fe) = for_each {
         let v = eval(fe, &c)?;
         // Keys become addresses, so they must not be secret; values may carry secrets (each.value
         // keeps their marks), as in Terraform.
@@ -1178,45 +1234,65 @@ fn call_context(input: &PlanInput<'_>, provider: &str, block: &ResourceBlock, pu
     cc
 }
 
+/// What `--target` selects: the resource instances the addresses name (a module call without a
+/// key names all its instances), plus every instance of the resources they depend on.
+pub(crate) struct Targets {
+    named: Vec<AnyAddr>,
+    /// Configuration resources (paths without keys) the named ones depend on.
+    dependencies: BTreeSet<ResourceAddr>,
+}
+
+impl Targets {
+    /// True when the instances of `r` (a resource in one module instance) are targeted.
+    fn contains(&self, r: &ResourceAddr) -> bool {
+        let of_config = ResourceAddr { module: r.module.without_keys(), ..r.clone() };
+        self.dependencies.contains(&of_config) || self.named.iter().any(|t| targets_resource(t, r))
+    }
+}
+
+fn targets_resource(t: &AnyAddr, r: &ResourceAddr) -> bool {
+    match t {
+        AnyAddr::Module(m) => r.module.within(m),
+        AnyAddr::Resource(a) | AnyAddr::Instance(InstanceAddr { resource: a, .. }) => {
+            AnyAddr::Resource(a.clone()).contains(&r.instance(InstanceKey::None))
+        }
+    }
+}
+
 /// `--target` addresses plus everything they depend on; `None` when not targeting.
-fn target_closure(graph: &Graph, targets: &[AnyAddr]) -> Option<BTreeSet<ResourceAddr>> {
+fn target_closure(graph: &Graph, targets: &[AnyAddr]) -> Option<Targets> {
     if targets.is_empty() {
         return None;
     }
-    let mut set = BTreeSet::new();
+    let mut named = BTreeSet::new();
     for node in graph.order() {
         if let Node::Resource(r) = node {
             let hit = targets.iter().any(|t| match t {
-                AnyAddr::Module(m) => r.module.starts_with(m),
-                AnyAddr::Resource(a) => a == r,
-                AnyAddr::Instance(i) => &i.resource == r,
+                AnyAddr::Module(m) => r.module == m.without_keys() || r.module.starts_with(&m.without_keys()),
+                AnyAddr::Resource(a) | AnyAddr::Instance(InstanceAddr { resource: a, .. }) => {
+                    ResourceAddr { module: a.module.without_keys(), ..a.clone() } == *r
+                }
             });
             if hit {
-                set.insert(r.clone());
+                named.insert(r.clone());
             }
         }
     }
-    let mut stack: Vec<ResourceAddr> = set.iter().cloned().collect();
+    let mut dependencies = BTreeSet::new();
+    let mut stack: Vec<ResourceAddr> = named.iter().cloned().collect();
     while let Some(r) = stack.pop() {
         for d in graph.resource_deps(&r) {
-            if set.insert(d.clone()) {
+            if dependencies.insert(d.clone()) {
                 stack.push(d.clone());
             }
         }
     }
-    // Targets naming a resource not in the configuration still select it (for orphans).
-    for t in targets {
-        match t {
-            AnyAddr::Resource(a) => {
-                set.insert(a.clone());
-            }
-            AnyAddr::Instance(i) => {
-                set.insert(i.resource.clone());
-            }
-            AnyAddr::Module(_) => {}
-        }
-    }
-    Some(set)
+    Some(Targets { named: targets.to_vec(), dependencies })
+}
+
+/// Every module instance the walk expanded (the root included).
+fn all_module_instances(config: &Config, env: &Env) -> BTreeSet<ModulePath> {
+    config.modules.keys().flat_map(|m| env.module_instances(config, m)).collect()
 }
 
 /// Import blocks: target instance → evaluated id (a string; sensitive when computed from one).
@@ -1415,7 +1491,11 @@ fn apply_moved(config: &Config, state: &mut State) -> Result<BTreeMap<InstanceAd
             }
             let still_declared = match &from {
                 AnyAddr::Resource(r) => config.resource(r).is_some(),
-                AnyAddr::Module(mp) => config.modules.contains_key(mp),
+                // `module.a` is still declared while a block calls it without count/for_each;
+                // `module.a[0]` may be moved to `module.a["x"]` when the call changes.
+                AnyAddr::Module(mp) => {
+                    *mp.last_key() == InstanceKey::None && config.module_call(mp).is_some_and(|c| !c.is_expanded())
+                }
                 AnyAddr::Instance(_) => false,
             };
             if still_declared {
@@ -1592,56 +1672,61 @@ pub fn evaluate_checks_with_missing(
     diags: &mut Diagnostics,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    for (path, module) in modules_in_declaration_order(config) {
-        for check in module.checks.values() {
-            let address =
-                if path.is_root() { format!("check.{}", check.name) } else { format!("{path}.check.{}", check.name) };
-            let scope = CheckScope { inner: ModuleScope { env, config, module: path }, missing };
-            let c = crate::lang::eval::EvalCtx {
-                resolver: &scope,
-                count_index: None,
-                each: None,
-                module_dir: module_dir_display(config, path),
-                root_dir: &config.root_dir,
-                sources: &config.sources,
-            };
-            let mut status = CheckStatus::Pass;
-            let mut messages = Vec::new();
-            for a in &check.asserts {
-                match eval(&a.condition, &c) {
-                    Ok(v) if v.is_unknown() => {
-                        if status == CheckStatus::Pass {
-                            status = CheckStatus::Unknown;
+    for (module_path, module) in modules_in_declaration_order(config) {
+        for path in &env.module_instances(config, module_path) {
+            for check in module.checks.values() {
+                let address = if path.is_root() {
+                    format!("check.{}", check.name)
+                } else {
+                    format!("{path}.check.{}", check.name)
+                };
+                let scope = CheckScope { inner: ModuleScope { env, config, module: path }, missing };
+                let c = crate::lang::eval::EvalCtx {
+                    resolver: &scope,
+                    count_index: None,
+                    each: None,
+                    module_dir: module_dir_display(config, path),
+                    root_dir: &config.root_dir,
+                    sources: &config.sources,
+                };
+                let mut status = CheckStatus::Pass;
+                let mut messages = Vec::new();
+                for a in &check.asserts {
+                    match eval(&a.condition, &c) {
+                        Ok(v) if v.is_unknown() => {
+                            if status == CheckStatus::Pass {
+                                status = CheckStatus::Unknown;
+                            }
                         }
+                        Ok(v) => match v.as_bool() {
+                            Some(true) => {}
+                            Some(false) => {
+                                status = CheckStatus::Fail;
+                                let msg = eval(&a.error_message, &c)
+                                    .ok()
+                                    .map(|m| {
+                                        if m.contains_sensitive() {
+                                            "(error message refers to sensitive values)".to_string()
+                                        } else {
+                                            m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())
+                                        }
+                                    })
+                                    .unwrap_or_else(|| "assertion failed".into());
+                                messages.push(msg);
+                            }
+                            None => diags.push(
+                                Diagnostic::error(format!(
+                                    "Invalid check condition in {address}: expected a bool, got {}",
+                                    v.type_name()
+                                ))
+                                .at(a.condition.span),
+                            ),
+                        },
+                        Err(d) => diags.extend(d),
                     }
-                    Ok(v) => match v.as_bool() {
-                        Some(true) => {}
-                        Some(false) => {
-                            status = CheckStatus::Fail;
-                            let msg = eval(&a.error_message, &c)
-                                .ok()
-                                .map(|m| {
-                                    if m.contains_sensitive() {
-                                        "(error message refers to sensitive values)".to_string()
-                                    } else {
-                                        m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())
-                                    }
-                                })
-                                .unwrap_or_else(|| "assertion failed".into());
-                            messages.push(msg);
-                        }
-                        None => diags.push(
-                            Diagnostic::error(format!(
-                                "Invalid check condition in {address}: expected a bool, got {}",
-                                v.type_name()
-                            ))
-                            .at(a.condition.span),
-                        ),
-                    },
-                    Err(d) => diags.extend(d),
                 }
+                out.push(CheckResult { address, status, messages });
             }
-            out.push(CheckResult { address, status, messages });
         }
     }
     out

@@ -520,7 +520,7 @@ mod tests {
         ];
         let owned: Vec<(ModulePath, PathBuf)> = calls
             .iter()
-            .map(|(call, dir)| (ModulePath(vec![call.to_string()]), PathBuf::from(format!("/repo/modules/{dir}"))))
+            .map(|(call, dir)| (ModulePath::of_names(&[call]), PathBuf::from(format!("/repo/modules/{dir}"))))
             .collect();
         ModuleSources::new(owned.iter().map(|(p, d)| (p, d)))
     }
