@@ -212,7 +212,11 @@ pub async fn configure_providers(
     let mut used = std::collections::BTreeSet::new();
     for m in config.modules.values() {
         for r in m.resources.values() {
-            if let Some(p) = registry.provider_of(&r.type_name) {
+            let provider = match r.mode {
+                crate::lang::config::ResourceMode::Managed => registry.provider_of(&r.type_name),
+                crate::lang::config::ResourceMode::Data => registry.provider_of_data_source(&r.type_name),
+            };
+            if let Some(p) = provider {
                 used.insert(p.to_string());
             }
         }
