@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::addr::{InstanceAddr, ModulePath};
 use crate::graph::{Graph, Node};
-use crate::lang::config::Config;
+use crate::lang::config::{Config, ResourceMode};
 use crate::lang::diag::{Diagnostic, Diagnostics};
 use crate::lang::value::{SecretStrings, Value};
 use crate::plan::env::{instance_ctx, Env, ModuleScope};
@@ -187,7 +187,14 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     // the refreshed objects. Only then is the stored state read whole (to compare it; it is not
     // kept: the plan's prior state is the one the apply works on); otherwise its serial is all
     // the apply needs.
-    let may_record_refresh = plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan);
+    // Data entries of instances the configuration no longer has (all of them, in a destroy)
+    // are forgotten, as Terraform does: no change of their own.
+    let stale_data = stale_data_entries(plan, &input.env, &state);
+    for a in &stale_data {
+        state.resources.remove(a);
+    }
+    let may_record_refresh =
+        plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan) || plan_reads_data(plan);
     let (stored_serial, refreshed_differs) = if may_record_refresh {
         match input.store.load().await.map_err(state_diag)? {
             Some(stored) => (stored.serial, stored != state),
@@ -204,6 +211,10 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
             .write_state(state.clone(), "apply (refresh)")
             .await
             .map_err(|e| Diagnostics::from(Diagnostic::error(e)))?;
+    } else {
+        for a in stale_data {
+            persister.write_resource(a, None).await.map_err(|e| Diagnostics::from(Diagnostic::error(e)))?;
+        }
     }
 
     let index: HashMap<&InstanceAddr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
@@ -367,6 +378,10 @@ fn step_graph(changes: &[&ResourceChange], state: &State) -> Result<StepGraph, D
                 deps.entry((i, Step::Main)).or_default();
                 deps.entry((i, Step::DeleteOld)).or_default().insert((i, Step::Main));
             }
+            // A data source's read deferred to apply: a step like a create, after what it uses.
+            Action::Read if c.addr.resource.mode == ResourceMode::Data => {
+                deps.entry((i, Step::Main)).or_default();
+            }
             Action::NoOp | Action::Read => {
                 if c.importing.is_some() {
                     deps.entry((i, Step::Import)).or_default();
@@ -459,6 +474,27 @@ fn stored_outputs(outputs: &BTreeMap<String, (Value, bool)>) -> BTreeMap<String,
         .collect()
 }
 
+/// The data entries of `state` that no data instance of the plan's configuration owns.
+fn stale_data_entries(plan: &Plan, env: &Env, state: &State) -> Vec<InstanceAddr> {
+    state
+        .resources
+        .keys()
+        .filter(|a| a.resource.mode == ResourceMode::Data)
+        .filter(|a| {
+            plan.mode == PlanMode::Destroy
+                || !env.resources.get(&a.resource).is_some_and(|i| i.expansion.keys().contains(&a.key))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Whether the plan read data sources (their results are in its prior state) or defers reads;
+/// either way the stored data entries are replaced by this run's.
+fn plan_reads_data(plan: &Plan) -> bool {
+    plan.prior_state.resources.keys().any(|a| a.resource.mode == ResourceMode::Data)
+        || plan.changes.iter().any(|c| c.addr.resource.mode == ResourceMode::Data)
+}
+
 fn plan_moved(plan: &Plan) -> bool {
     plan.changes.iter().any(|c| c.previous_addr.is_some())
 }
@@ -524,7 +560,10 @@ fn start_step(
     apply_id: &str,
     seq: &Arc<std::sync::atomic::AtomicU64>,
     interrupted: &Arc<BTreeMap<InstanceAddr, (String, String)>>,
-) -> Result<std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>, String> {
+) -> Result<StepFuture, String> {
+    if c.addr.resource.mode == ResourceMode::Data {
+        return start_read(input, c, key, persister);
+    }
     // Through the configuration the plan chose for the change (for a delete, the one that
     // created the object): its own clients, project and region.
     let rt: Arc<dyn ResourceType> = input
@@ -699,6 +738,71 @@ fn start_step(
             let closing = JournalEntry { status, time: chrono::Utc::now().to_rfc3339(), ..entry };
             persister.complete(write, closing).await?;
             outcome
+        }
+        .await;
+        Done { key, result }
+    }))
+}
+
+type StepFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Done> + Send>>;
+
+/// A data source's read that the plan deferred: its arguments, now that what they refer to
+/// is applied, must all be known. A read changes nothing, so it is not journaled; its result
+/// is persisted like any completed step.
+fn start_read(
+    input: &mut ApplyInput<'_>,
+    c: &ResourceChange,
+    key: Key,
+    persister: &persist::Persister,
+) -> Result<StepFuture, String> {
+    let ds = input
+        .registry
+        .data_source_for(&c.type_name, &c.provider)
+        .ok_or_else(|| format!("unsupported data source {}", c.type_name))?;
+    let block = input
+        .config
+        .resource(&c.addr.resource)
+        .ok_or_else(|| format!("{} is no longer in the configuration", c.addr))?;
+    input.env.refresh_cone(input.config, input.graph, &c.addr.resource).map_err(|d| render(&d))?;
+    let for_each = expand_for_apply(input.config, &input.env, &c.addr.resource, block).map_err(|d| render(&d))?;
+    let scope = ModuleScope { env: &input.env, config: input.config, module: &c.addr.resource.module };
+    let ctx = instance_ctx(input.config, &scope, &c.addr.resource.module, &c.addr.key, for_each.as_ref(), block);
+    let raw = crate::plan::env::eval_body_expr(&block.body, &ctx).map_err(|d| render(&d))?;
+    let conf = validate::conform(&block.body, raw, ds.schema(), block.span).map_err(|d| render(&d))?;
+    let vd = validate::check_values(&block.body, &conf, ds.schema(), block.span);
+    if vd.has_errors() {
+        return Err(render(&vd));
+    }
+    if let Some((name, _)) = conf.as_map().and_then(|m| m.iter().find(|(_, v)| v.contains_unknown())) {
+        return Err(format!("{}: argument {name} is still unknown at apply time", c.addr));
+    }
+    let mut cc = CallContext::new(input.provider_configs.get(&c.provider).cloned().unwrap_or(Value::Null));
+    cc.timeout = block.timeouts.read.unwrap_or(Duration::from_secs(20 * 60));
+    cc.root_dir = Some(input.config.root_dir.clone());
+    let progress = input.progress.clone();
+    let addr_for_progress = c.addr.clone();
+    cc.progress = Arc::new(move |msg: &str| {
+        progress.event(ApplyEvent::Message { addr: addr_for_progress.clone(), message: msg.to_string() })
+    });
+    let persister = persister.clone();
+    let key_bytes = input.fingerprint_key;
+    let change = c.clone();
+    Ok(Box::pin(async move {
+        let addr = &change.addr;
+        let result = async {
+            let v = crate::plan::planner::read_data_source(&*ds, &cc, &conf)
+                .await
+                .map_err(|e| describe_error(addr, &e, &SecretStrings::of([&conf])))?;
+            let stored = crate::plan::planner::data_state(
+                ds.schema(),
+                &change.type_name,
+                &change.provider,
+                &v,
+                &change.dependencies,
+                &key_bytes,
+            );
+            persister.write_resource(addr.clone(), Some(stored.clone())).await?;
+            Ok(Some((v, stored)))
         }
         .await;
         Done { key, result }

@@ -1603,7 +1603,18 @@ impl Loader {
         }
         module.module_calls.insert(
             name.clone(),
-            ModuleCall { name: name.clone(), source, source_span, dir, inputs, count, for_each, depends_on, providers, span },
+            ModuleCall {
+                name: name.clone(),
+                source,
+                source_span,
+                dir,
+                inputs,
+                count,
+                for_each,
+                depends_on,
+                providers,
+                span,
+            },
         );
         Some((name, source_span))
     }

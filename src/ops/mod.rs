@@ -212,7 +212,11 @@ pub async fn configure_providers(
     let mut used = std::collections::BTreeSet::new();
     for m in config.modules.values() {
         for r in m.resources.values() {
-            if registry.provider_of(&r.type_name).is_some() {
+            let provider = match r.mode {
+                crate::lang::config::ResourceMode::Managed => registry.provider_of(&r.type_name),
+                crate::lang::config::ResourceMode::Data => registry.provider_of_data_source(&r.type_name),
+            };
+            if provider.is_some() {
                 used.insert(config.provider_config_of(&m.path, r));
             }
         }

@@ -79,6 +79,10 @@ pub enum ActionReason {
     DeleteBecauseCountIndex,
     DeleteBecauseEachKey,
     DeleteBecauseNoModule,
+    /// A data source read deferred to apply because an argument is not known yet.
+    ReadBecauseConfigUnknown,
+    /// A data source read deferred to apply because something its depends_on names changes.
+    ReadBecauseDependencyPending,
 }
 
 /// One instance's change. Its values are [`Value`]s in memory ([`ResourceChange`]) and

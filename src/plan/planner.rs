@@ -27,6 +27,9 @@ use crate::schema::validate::argument_span;
 use crate::schema::{validate, Schema};
 use crate::state::{codec, CheckResult, CheckStatus, JournalEntry, State};
 
+mod data;
+pub(crate) use data::{data_state, read_data_source};
+
 pub struct PlanOptions {
     pub mode: PlanMode,
     pub refresh: bool,
@@ -120,7 +123,7 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
         targets: targets.as_ref(),
     };
     let walked = Walk::new(read).run().await?;
-    let Walked { env, mut changes, planned_instances, missing, mut warnings } = walked;
+    let Walked { env, mut changes, planned_instances, missing, mut warnings, data_reads } = walked;
     let module_instances = all_module_instances(config, &env);
     let mut diags = Diagnostics::new();
     // 5. Instances in state that the configuration no longer has.
@@ -169,7 +172,11 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
         drift: refreshed.drift,
         output_changes,
         checks,
-        prior_state: rebuild_prior_state(state, &prior, &refreshed.changed, input.registry, &key),
+        prior_state: {
+            let stored_data = data::stored_data_entries(&state);
+            let rebuilt = rebuild_prior_state(state, &prior, &refreshed.changed, input.registry, &key);
+            data::with_data_reads(rebuilt, stored_data, data_reads)
+        },
         targets: opts.targets.iter().map(|t| t.to_string()).collect(),
         warnings: warnings.0.iter().chain(diags.0.iter()).map(|d| d.summary.clone()).collect(),
         plan_time: env.clock.plan_time,
@@ -182,7 +189,8 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
 fn decode_prior(state: &State, registry: &Registry) -> Result<BTreeMap<InstanceAddr, Value>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut prior = BTreeMap::new();
-    for (addr, r) in &state.resources {
+    // Data entries are not refreshed or planned against: every plan reads them anew.
+    for (addr, r) in state.resources.iter().filter(|(a, _)| a.resource.mode == ResourceMode::Managed) {
         let Some(rt) = registry.get(&r.type_name) else {
             diags.push(
                 Diagnostic::error(format!(
@@ -272,6 +280,8 @@ struct Walked {
     /// `cairn check`: instances that do not exist (null to check blocks).
     missing: BTreeSet<InstanceAddr>,
     warnings: Diagnostics,
+    /// Data instances read during this plan, as state records them.
+    data_reads: BTreeMap<InstanceAddr, crate::state::ResourceInstanceState>,
 }
 
 /// What a walk reads: the plan's input, the (moved, refreshed) state it starts from, and
@@ -302,6 +312,7 @@ struct Walk<'w> {
     missing: BTreeSet<InstanceAddr>,
     warnings: Diagnostics,
     diags: Diagnostics,
+    data_reads: BTreeMap<InstanceAddr, crate::state::ResourceInstanceState>,
 }
 
 /// One resource block being planned, with what its instances share.
@@ -353,6 +364,7 @@ impl<'w> Walk<'w> {
             missing: BTreeSet::new(),
             warnings: Diagnostics::new(),
             diags,
+            data_reads: BTreeMap::new(),
         }
     }
 
@@ -387,6 +399,7 @@ impl<'w> Walk<'w> {
             planned_instances: self.planned_instances,
             missing: self.missing,
             warnings: self.warnings,
+            data_reads: self.data_reads,
         })
     }
 
@@ -419,12 +432,7 @@ impl<'w> Walk<'w> {
     async fn resource(&mut self, raddr: &ResourceAddr) {
         let (config, registry) = (self.read.input.config, self.read.input.registry);
         if raddr.mode == ResourceMode::Data {
-            self.diags.push(
-                Diagnostic::error(format!("Data sources are not supported yet: {raddr}"))
-                    .at_opt(config.resource(raddr).map(|b| b.span))
-                    .help("replace it with a variable or a resource reference"),
-            );
-            return;
+            return self.data_resource(raddr).await;
         }
         let Some(block) = config.resource(raddr) else { return };
         let provider = config.provider_config_of(&raddr.module, block);
@@ -879,6 +887,14 @@ fn withheld_needed(
     sources.sort();
     sources.dedup();
     let attr_span = block.body.attributes.get(*first).map(|a| a.span).unwrap_or(block.span);
+    if sources.iter().any(|s| s.starts_with("data.terraform_remote_state.")) {
+        return Some(
+            Diagnostic::error(format!("{addr} needs the value of {}, a sensitive output of another stack, which Cairn does not store", sources.join(", ")))
+                .at(attr_span)
+                .detail("Cairn keeps no sensitive output's value in state (only its name), so terraform_remote_state cannot read it: the value is sensitive and unknown.")
+                .help("share the secret through Secret Manager instead: store it there in the other stack and read it here with data \"google_secret_manager_secret_version\""),
+        );
+    }
     Some(
         Diagnostic::error(format!("{addr} needs the value of {}, which Cairn does not keep after the apply that generated it", if sources.is_empty() { format!("argument \"{first}\"") } else { sources.join(", ") }))
             .at(attr_span)

@@ -77,6 +77,10 @@ pub struct CallContext {
     pub progress: Arc<dyn Fn(&str) + Send + Sync>,
     /// What reads (`read_many`, `import`) are for.
     pub purpose: ReadPurpose,
+    /// The root module's directory, against which a data source resolves relative paths (as
+    /// Terraform resolves them against its working directory, the root module's); None: the
+    /// process's current directory.
+    pub root_dir: Option<std::path::PathBuf>,
 }
 
 impl CallContext {
@@ -86,6 +90,7 @@ impl CallContext {
             timeout: Duration::from_secs(20 * 60),
             progress: Arc::new(|_| {}),
             purpose: ReadPurpose::Plan,
+            root_dir: None,
         }
     }
 }

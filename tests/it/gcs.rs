@@ -15,12 +15,12 @@ use cairn::providers::Registry;
 use cairn::state::gcs::{GcsSettings, GcsStore, LockTiming};
 use cairn::state::{LockInfo, StateError, StateStore};
 
-const BUCKET: &str = "cairn-state";
+pub(crate) const BUCKET: &str = "cairn-state";
 
 /// A fake-gcs-server process on a free loopback port, with one bucket.
-struct FakeGcs {
+pub(crate) struct FakeGcs {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
     http: reqwest::Client,
 }
 
@@ -39,7 +39,7 @@ fn fake_gcs_binary() -> Option<PathBuf> {
 impl FakeGcs {
     /// `None` (the test is skipped, loudly) when fake-gcs-server is not installed, unless
     /// CAIRN_REQUIRE_FAKE_GCS is set.
-    async fn start() -> Option<FakeGcs> {
+    pub(crate) async fn start() -> Option<FakeGcs> {
         let Some(bin) = fake_gcs_binary() else {
             assert!(
                 std::env::var_os("CAIRN_REQUIRE_FAKE_GCS").is_none(),
@@ -148,7 +148,7 @@ impl FakeGcs {
         .unwrap()
     }
 
-    fn backend_block(&self, prefix: &str) -> String {
+    pub(crate) fn backend_block(&self, prefix: &str) -> String {
         format!(
             "terraform {{\n  backend \"gcs\" {{\n    bucket                  = \"{BUCKET}\"\n    prefix                  = \"{prefix}\"\n    storage_custom_endpoint = \"{}\"\n  }}\n}}\n",
             self.endpoint

@@ -152,7 +152,15 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
     case(&[("main.tf", "terraform {\n  cloud {\n  }\n}\n")], Refused("Unsupported block type", "main.tf:2:3"));
     case(&[("main.tf", "terraform {\n  experiments = []\n}\n")], Refused("", "main.tf:2:3"));
     case(&[("main.tf", "terraform {\n  provider_meta \"google\" {\n  }\n}\n")], Refused("", "main.tf:2:3"));
-    case(&[("main.tf", "data \"terraform_data\" \"d\" {\n}\n")], Refused("", "main.tf:1:1"));
+    // Data blocks are honoured (validate reads nothing); an unknown data source is refused.
+    case(
+        &[("main.tf", "data \"terraform_remote_state\" \"d\" {\n  backend = \"local\"\n  config = {\n    path = \"../x/state\"\n  }\n}\n")],
+        Honoured,
+    );
+    case(
+        &[("main.tf", "data \"terraform_data\" \"d\" {\n}\n")],
+        Refused("Unsupported data source \"terraform_data\"", "main.tf:1:6"),
+    );
     case(
         &[("main.tf", R), ("x_override.tf", "terraform {\n  required_version = \">= 1\"\n}\n")],
         Refused("", "x_override.tf:2:3"),

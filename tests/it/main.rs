@@ -31,6 +31,7 @@ mod certificate_module;
 mod ci_markdown;
 mod corpus;
 mod crash;
+mod data_sources;
 mod deletion_policy;
 mod drift;
 mod emulator_bigquery;

@@ -99,6 +99,8 @@ pub struct FakeCloud {
     /// When set, reads return the live `secret` (an API that reads secrets back) instead of
     /// keeping what state knew.
     pub reads_secrets: Arc<std::sync::atomic::AtomicBool>,
+    /// Reads of the `fake_thing` data source.
+    pub data_reads: Arc<AtomicUsize>,
 }
 
 impl FakeCloud {
@@ -153,6 +155,62 @@ impl Provider for FakeCloud {
             }
         }
         out
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn cairn::providers::DataSource>> {
+        vec![Arc::new(FakeThingData { cloud: self.clone(), schema: fake_data_schema() })]
+    }
+}
+
+/// `data "fake_thing"`: a live object by `id` or by `name`, counting reads.
+fn fake_data_schema() -> Schema {
+    Schema::new()
+        .attr("name", Attribute::optional(AttrType::String))
+        .attr("id", Attribute::optional(AttrType::String))
+        .attr("size", Attribute::computed(AttrType::Number))
+        .attr("note", Attribute::computed(AttrType::String))
+        .attr("secret", Attribute::computed(AttrType::String).sensitive())
+        .attr("status", Attribute::computed(AttrType::String))
+}
+
+pub struct FakeThingData {
+    cloud: FakeCloud,
+    schema: Schema,
+}
+
+#[async_trait]
+impl cairn::providers::DataSource for FakeThingData {
+    fn name(&self) -> &'static str {
+        "fake_thing"
+    }
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+    async fn read(&self, _ctx: &CallContext, config: &Value) -> Result<Value, ProviderError> {
+        self.cloud.data_reads.fetch_add(1, Ordering::SeqCst);
+        let by = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let (id, name) = (by("id"), by("name"));
+        let objs = self.cloud.objects.lock().unwrap();
+        let found = objs.iter().find(|(oid, o)| match (&id, &name) {
+            (Some(id), _) => *oid == id,
+            (None, Some(n)) => o.get("name").and_then(|x| x.as_str()) == Some(n.as_str()),
+            (None, None) => false,
+        });
+        let Some((oid, o)) = found else {
+            return Err(ProviderError {
+                not_found: true,
+                ..ProviderError::new(format!("no fake_thing with id {id:?} or name {name:?}"))
+            });
+        };
+        let get = |k: &str| o.get(k).cloned().unwrap_or(Value::Null);
+        Ok(Value::map([
+            ("name", get("name")),
+            ("id", Value::string(oid.clone())),
+            ("size", get("size")),
+            ("note", get("note")),
+            ("secret", get("secret").sensitive()),
+            ("status", get("status")),
+        ]))
     }
 }
 

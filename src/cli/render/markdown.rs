@@ -127,6 +127,13 @@ fn change_details(c: &ResourceChange) -> String {
                 parts.push(cell(&why));
             }
         }
+        Action::Read => match c.reason {
+            Some(ActionReason::ReadBecauseConfigUnknown) => parts.push("config refers to values not yet known".into()),
+            Some(ActionReason::ReadBecauseDependencyPending) => {
+                parts.push("depends on a resource or a module with changes pending".into())
+            }
+            _ => {}
+        },
         _ => {}
     }
     if let Some(id) = &c.importing {

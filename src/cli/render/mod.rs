@@ -88,6 +88,13 @@ pub(crate) fn headline(c: &ResourceChange) -> (String, Vec<String>) {
     if let Some(why) = delete_reason(c) {
         reasons.push(format!("(because {why})"));
     }
+    match c.reason {
+        Some(ActionReason::ReadBecauseConfigUnknown) => reasons.push("(config refers to values not yet known)".into()),
+        Some(ActionReason::ReadBecauseDependencyPending) => {
+            reasons.push("(depends on a resource or a module with changes pending)".into())
+        }
+        _ => {}
+    }
     if let Some(id) = &c.importing {
         reasons.push(format!("(imported from {})", import_id_text(id)));
     }

@@ -4,12 +4,13 @@
 
 pub mod random_id;
 pub mod random_password;
+pub mod remote_state;
 pub mod terraform_data;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{Provider, ReadRequest, ResourceType};
+use super::{DataSource, Provider, ReadRequest, ResourceType};
 use crate::lang::value::Value;
 
 pub use random_id::RandomId;
@@ -26,6 +27,9 @@ impl Provider for TerraformProvider {
     }
     fn resource_types(&self) -> Vec<Arc<dyn ResourceType>> {
         vec![Arc::new(TerraformData::new())]
+    }
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        vec![Arc::new(remote_state::RemoteState::new())]
     }
 }
 
@@ -93,5 +97,6 @@ mod tests {
         assert_eq!(r.provider_of("random_id"), Some("random"));
         assert_eq!(r.provider_of("random_password"), Some("random"));
         assert_eq!(r.type_names().count(), 3);
+        assert_eq!(r.provider_of_data_source("terraform_remote_state"), Some("terraform"));
     }
 }

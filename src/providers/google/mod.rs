@@ -9,6 +9,7 @@
 
 pub mod bigquery_dataset;
 pub mod bigquery_dataset_iam_member;
+pub mod client_config;
 pub mod clients;
 pub mod cloud_run_v2_service;
 pub mod cloud_run_v2_service_iam_member;
@@ -192,6 +193,10 @@ impl Provider for GoogleProvider {
             Arc::new(monitoring_alert_policy::MonitoringAlertPolicy::new(self.shared.clone())),
             Arc::new(monitoring_uptime_check_config::MonitoringUptimeCheckConfig::new(self.shared.clone())),
         ]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn crate::providers::DataSource>> {
+        vec![Arc::new(client_config::ClientConfig::new(self.shared.clone()))]
     }
 
     /// Resolves the provider block and checks credentials up front (at most a few seconds).
