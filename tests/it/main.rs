@@ -45,6 +45,7 @@ mod engine;
 mod gcs;
 mod google_bigquery;
 mod google_cli;
+mod google_data;
 mod google_lb;
 mod google_lb_front;
 mod google_monitoring;

@@ -26,6 +26,7 @@ pub mod compute_target_http_proxy;
 pub mod compute_target_https_proxy;
 pub mod compute_url_map;
 pub mod config;
+pub mod data;
 pub mod errors;
 pub mod fields;
 pub mod iam;
@@ -52,7 +53,7 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use crate::lang::value::Value;
-use crate::providers::{CrossResourceViolation, PlannedObject, Provider, ProviderError, ResourceType};
+use crate::providers::{CrossResourceViolation, DataSource, PlannedObject, Provider, ProviderError, ResourceType};
 pub use clients::Clients;
 pub use compute_backend_service::ComputeBackendService;
 pub use compute_health_check::ComputeHealthCheck;
@@ -190,6 +191,10 @@ impl Provider for GoogleProvider {
             Arc::new(monitoring_alert_policy::MonitoringAlertPolicy::new(self.shared.clone())),
             Arc::new(monitoring_uptime_check_config::MonitoringUptimeCheckConfig::new(self.shared.clone())),
         ]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        data::data_sources(&self.shared)
     }
 
     /// Resolves the provider block and checks credentials up front (at most a few seconds).
