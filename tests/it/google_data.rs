@@ -312,3 +312,82 @@ resource "google_monitoring_notification_channel" "backup" {
     let labels = v.expect("one match").get("labels").cloned();
     assert_eq!(labels.and_then(|l| l.get("email_address").cloned()), Some(Value::from("backup@netrasystems.ai")));
 }
+
+/// An emulator seeded with the staging network and its subnetwork.
+async fn with_staging_network() -> (EmulatorHandle, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.json");
+    let scenario = serde_json::json!({"compute": {
+        "networks": [{"project": PROJECT, "name": "staging-vpc", "description": "staging",
+                      "autoCreateSubnetworks": false}],
+        "subnetworks": [{"project": PROJECT, "region": "us-central1", "name": "staging-subnet",
+                         "network": "staging-vpc", "ipCidrRange": "10.0.0.0/20", "privateIpGoogleAccess": true,
+                         "secondaryIpRanges": [{"rangeName": "pods", "ipCidrRange": "10.8.0.0/16"}]}]
+    }});
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    let mut cfg = EmulatorConfig::for_tests();
+    cfg.scenario = Some(path);
+    (Emulator::start(cfg).await.expect("start the emulator"), dir)
+}
+
+const SUBNET_LINK: &str =
+    "https://www.googleapis.com/compute/v1/projects/netra-staging/regions/us-central1/subnetworks/staging-subnet";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staging_network_and_its_subnetwork() {
+    let (emu, _dir) = with_staging_network().await;
+
+    let (v, reqs) = read(&emu, "google_compute_network", &[("name", Value::from("staging-vpc"))]).await;
+    let v = v.expect("the network");
+    assert_eq!(text(&v, "id"), "projects/netra-staging/global/networks/staging-vpc");
+    assert_eq!(text(&v, "description"), "staging");
+    assert_eq!(v.get("subnetworks_self_links"), Some(&Value::List(vec![Value::from(SUBNET_LINK)])));
+    let id = text(&v, "network_id");
+    assert!(!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+    assert_eq!(text(&v, "numeric_id"), id);
+    assert_eq!(v.get("gateway_ipv4"), Some(&Value::Null), "custom-mode networks have no gateway");
+    assert_eq!(reqs.len(), 1, "{:?}", the_reads(&reqs));
+
+    let (v, reqs) = read(&emu, "google_compute_subnetwork", &[("name", Value::from("staging-subnet"))]).await;
+    let v = v.expect("the subnetwork in the provider's region");
+    assert_eq!(text(&v, "region"), "us-central1");
+    assert_eq!(text(&v, "ip_cidr_range"), "10.0.0.0/20");
+    assert_eq!(text(&v, "gateway_address"), "10.0.0.1");
+    assert_eq!(text(&v, "self_link"), SUBNET_LINK);
+    assert!(text(&v, "network").ends_with("/projects/netra-staging/global/networks/staging-vpc"));
+    assert_eq!(v.get("private_ip_google_access"), Some(&Value::Bool(true)));
+    let pods = Value::map([("range_name", Value::from("pods")), ("ip_cidr_range", Value::from("10.8.0.0/16"))]);
+    assert_eq!(v.get("secondary_ip_range"), Some(&Value::List(vec![pods])));
+    assert_eq!(reqs.len(), 1, "{:?}", the_reads(&reqs));
+
+    // A self link wins over name and region.
+    let (by_link, _) = read(
+        &emu,
+        "google_compute_subnetwork",
+        &[("self_link", Value::from(SUBNET_LINK)), ("region", Value::from("europe-west1"))],
+    )
+    .await;
+    let by_link = by_link.expect("by self link");
+    assert_eq!(text(&by_link, "name"), "staging-subnet");
+    assert_eq!(text(&by_link, "region"), "us-central1");
+
+    let (e, _) = read(&emu, "google_compute_network", &[("name", Value::from("nope"))]).await;
+    let e = e.expect_err("no such network");
+    assert!(e.not_found);
+    assert_eq!(e.message, "projects/netra-staging/global/networks/nope not found");
+    let (e, _) = read(
+        &emu,
+        "google_compute_subnetwork",
+        &[("name", Value::from("nope")), ("region", Value::from("asia-east1"))],
+    )
+    .await;
+    let e = e.expect_err("no such subnetwork");
+    assert!(e.not_found);
+    assert_eq!(e.message, "projects/netra-staging/regions/asia-east1/subnetworks/nope not found");
+    let (e, reqs) = read(&emu, "google_compute_subnetwork", &[]).await;
+    assert_eq!(
+        e.expect_err("nothing names it").message,
+        "google_compute_subnetwork: one of `name` or `self_link` must be set"
+    );
+    assert!(reqs.is_empty());
+}

@@ -7,11 +7,13 @@
 //! `DatasourceSchemaFromResourceSchema`), and the read is the type's import of the object's
 //! full name ([`ViaImport`]), so the API object maps to the same attributes as the type's
 //! refresh. The others (a secret version's payload, a notification channel found by filter,
-//! networks, subnetworks, projects) read through their own calls.
+//! networks and subnetworks, which have no resource type) read through their own calls.
 
 pub mod bigquery_dataset;
 pub mod cloud_run_v2_service;
 pub mod compute_global_address;
+pub mod compute_network;
+pub mod compute_subnetwork;
 pub mod monitoring_notification_channel;
 pub mod secret_manager_secret_version;
 pub mod sql_database_instance;
@@ -37,6 +39,8 @@ pub fn data_sources(shared: &Arc<Shared>) -> Vec<Arc<dyn DataSource>> {
         Arc::new(cloud_run_v2_service::data_source(shared.clone())),
         Arc::new(bigquery_dataset::data_source(shared.clone())),
         Arc::new(compute_global_address::ComputeGlobalAddress::new(shared.clone())),
+        Arc::new(compute_network::ComputeNetwork::new(shared.clone())),
+        Arc::new(compute_subnetwork::ComputeSubnetwork::new(shared.clone())),
         Arc::new(secret_manager_secret_version::SecretManagerSecretVersion::new(shared.clone())),
         Arc::new(monitoring_notification_channel::MonitoringNotificationChannel::new(shared.clone())),
     ]
