@@ -137,6 +137,9 @@ async fn a_scenario_seeds_networks_then_their_subnetworks() {
     std::fs::write(&path, no_region.to_string()).unwrap();
     let mut cfg = EmulatorConfig::for_tests();
     cfg.scenario = Some(path);
-    let err = Emulator::start(cfg).await.err().expect("a subnetwork needs its region").to_string();
+    let err = match Emulator::start(cfg).await {
+        Ok(_) => panic!("a subnetwork needs its region"),
+        Err(e) => e.to_string(),
+    };
     assert!(err.contains("compute.subnetworks[0] (s): region is required"), "{err}");
 }

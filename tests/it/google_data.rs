@@ -236,10 +236,13 @@ async fn a_secret_versions_payload_is_sensitive() {
     assert!(!e.message.contains("s3cret"));
 }
 
+/// A data source, its arguments, and the name its "not found" gives.
+type Case<'a> = (&'a str, &'a [(&'a str, Value)], &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_object_is_not_found_with_its_name() {
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
-    let cases: [(&str, &[(&str, Value)], &str); 6] = [
+    let cases: [Case; 6] = [
         ("google_sql_database_instance", &[("name", Value::from("nope"))], "projects/netra-staging/instances/nope"),
         (
             "google_vpc_access_connector",
