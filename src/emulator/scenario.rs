@@ -82,9 +82,10 @@
 //!   "message": …}`: the next operation on the instance ends DONE with that error and changes
 //!   nothing), `databases[]` (`name`, `charset`, `collation`) and `users[]` (`name`, `host`,
 //!   `password` — only its SHA-256 is kept —, `type`).
-//! - Compute: `healthChecks`, `sslCertificates`, `backendServices`, `urlMaps`,
-//!   `targetHttpsProxies`, `forwardingRules` (global; seeded in that order, so references
-//!   resolve), each entry the resource as one would insert it plus `project`; references may be
+//! - Compute: `networks`, `subnetworks` (regional: each with its `region`), `healthChecks`,
+//!   `sslCertificates`, `backendServices`, `urlMaps`, `targetHttpsProxies`, `forwardingRules`
+//!   (seeded in that order, so references resolve), each entry the resource as one would
+//!   insert it plus `project`; references may be
 //!   full or partial URLs or bare names, and are checked like on insert. `id` and
 //!   `creationTimestamp` may be pinned. Managed certificates are PROVISIONING and become ACTIVE
 //!   `activateAfter` (seconds or `"90s"`, default the operation duration) after start if they

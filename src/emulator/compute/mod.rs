@@ -23,9 +23,11 @@ mod backend_services;
 mod global_addresses;
 mod global_forwarding_rules;
 mod health_checks;
+mod networks;
 mod operations;
 mod region_network_endpoint_groups;
 mod ssl_certificates;
+mod subnetworks;
 mod target_http_proxies;
 mod target_https_proxies;
 mod url_maps;
@@ -93,7 +95,7 @@ impl std::fmt::Debug for Collection {
     }
 }
 
-const COLLECTIONS: [Collection; 9] = [
+const COLLECTIONS: [Collection; 11] = [
     health_checks::COLLECTION,
     backend_services::COLLECTION,
     ssl_certificates::COLLECTION,
@@ -103,6 +105,8 @@ const COLLECTIONS: [Collection; 9] = [
     global_addresses::COLLECTION,
     region_network_endpoint_groups::COLLECTION,
     global_forwarding_rules::COLLECTION,
+    networks::COLLECTION,
+    subnetworks::COLLECTION,
 ];
 
 impl Collection {
@@ -207,7 +211,7 @@ impl Api for Compute {
             Target::Resource { project, region, coll, name } if m == Method::GET => {
                 let key = scoped_key(&project, region.as_deref(), coll, &name);
                 let stored = ctx.store.get(API, &key).ok_or_else(|| resource_not_found(&key))?;
-                Ok(render(coll, stored))
+                Ok(render(ctx.store, coll, stored))
             }
             Target::Resource { project, region: None, coll, name } if m == Method::PATCH && coll.has_patch() => {
                 modify(ctx, req, &project, coll, &name, "patch")
@@ -429,10 +433,15 @@ pub(crate) fn fingerprint(stored: &StoredResource) -> String {
     }
 }
 
-pub(crate) fn render(coll: Collection, stored: &StoredResource) -> Value {
+/// A stored resource as a read shows it: its fingerprint, and for a network the subnetworks
+/// that link to it (which live beside it, not in it).
+pub(crate) fn render(store: &Store, coll: Collection, stored: &StoredResource) -> Value {
     let mut value = stored.value.clone();
     if let (Some(field), Value::Object(m)) = (coll.0.fingerprint, &mut value) {
         m.insert(field.into(), Value::String(fingerprint(stored)));
+    }
+    if coll == networks::COLLECTION {
+        value = networks::with_subnetworks(store, value);
     }
     value
 }
@@ -686,7 +695,8 @@ fn list(
 ) -> Result<Value, ApiError> {
     let collection = format!("{}/{}", scope_path(project, region), coll.segment());
     let prefix = format!("{collection}/");
-    let items: Vec<Value> = ctx.store.children(API, &prefix).map(|(_, r)| render(coll, r)).collect();
+    let store: &Store = ctx.store;
+    let items: Vec<Value> = store.children(API, &prefix).map(|(_, r)| render(store, coll, r)).collect();
     list_response(req, &format!("{}List", coll.kind()), &collection, items)
 }
 

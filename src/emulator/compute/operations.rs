@@ -8,8 +8,8 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    check_known_fields, key_of, link, list_response, new_id, prepare, resource_not_found, valid_name, Collection, API,
-    COLLECTIONS,
+    check_known_fields, link, list_response, new_id, prepare, resource_not_found, scope_path, scoped_key, valid_name,
+    Collection, API, COLLECTIONS,
 };
 use crate::emulator::api::{ApiRequest, Ctx};
 use crate::emulator::errors::{ApiError, Code};
@@ -202,6 +202,11 @@ fn take_failure(store: &mut Store, project: &str, op_type: &str, target_key: &st
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ScenarioSection {
     #[serde(default)]
+    networks: Vec<Map<String, Value>>,
+    /// Each with its `region`.
+    #[serde(default)]
+    subnetworks: Vec<Map<String, Value>>,
+    #[serde(default)]
     health_checks: Vec<Map<String, Value>>,
     #[serde(default)]
     ssl_certificates: Vec<Map<String, Value>>,
@@ -238,6 +243,8 @@ pub(super) fn seed(ctx: &mut Ctx<'_>, section: &Value) -> Result<(), String> {
     let scenario: ScenarioSection = serde_json::from_value(section.clone()).map_err(|e| format!("compute: {e}"))?;
     // Dependency order: what is referenced exists before what references it.
     let groups = [
+        (super::networks::COLLECTION, &scenario.networks),
+        (super::subnetworks::COLLECTION, &scenario.subnetworks),
         (super::health_checks::COLLECTION, &scenario.health_checks),
         (super::ssl_certificates::COLLECTION, &scenario.ssl_certificates),
         (super::backend_services::COLLECTION, &scenario.backend_services),
@@ -285,7 +292,13 @@ fn seed_resource(ctx: &mut Ctx<'_>, coll: Collection, mut entry: Map<String, Val
         Some(Value::String(n)) if valid_name(&n) => n,
         other => return Err(format!("name {} is not a valid compute name", other.unwrap_or(Value::Null))),
     };
-    let key = key_of(&project, coll, &name);
+    let region = match (coll.regional(), entry.remove("region")) {
+        (false, None) => None,
+        (true, Some(Value::String(r))) if !r.is_empty() => Some(r),
+        (true, _) => return Err("region is required".into()),
+        (false, Some(_)) => return Err(format!("{} are global: they take no region", coll.segment())),
+    };
+    let key = scoped_key(&project, region.as_deref(), coll, &name);
     if ctx.store.contains(API, &key) {
         return Err(format!("{key} is listed twice"));
     }
@@ -311,6 +324,9 @@ fn seed_resource(ctx: &mut Ctx<'_>, coll: Collection, mut entry: Map<String, Val
     value.insert("creationTimestamp".into(), json!(created));
     value.insert("name".into(), json!(name));
     value.extend(entry);
+    if let Some(r) = &region {
+        value.insert("region".into(), json!(link(&scope_path(&project, Some(r)))));
+    }
     value.insert("selfLink".into(), json!(link(&key)));
     if let Some(extras) = extras {
         super::ssl_certificates::apply_scenario_extras(ctx, &mut value, &mut internal, extras)?;

@@ -34,7 +34,7 @@ APIS = {
         "compute.v1.json",
         "google-cloud-compute-v1-",
         ["HealthCheck", "BackendService", "UrlMap", "TargetHttpsProxy", "TargetHttpProxy", "SslCertificate", "Address",
-         "NetworkEndpointGroup", "ForwardingRule", "TargetReference", "GlobalSetLabelsRequest"],
+         "NetworkEndpointGroup", "ForwardingRule", "TargetReference", "GlobalSetLabelsRequest", "Network", "Subnetwork"],
     ),
     # The discovery schema names carry a prefix the SDK's model lacks (GoogleCloudRunV2Service
     # vs Service), so nothing is completed from the SDK; the document is newer than it anyway.

@@ -27,6 +27,7 @@ pub mod compute_target_http_proxy;
 pub mod compute_target_https_proxy;
 pub mod compute_url_map;
 pub mod config;
+pub mod data;
 pub mod errors;
 pub mod fields;
 pub mod iam;
@@ -53,7 +54,7 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use crate::lang::value::Value;
-use crate::providers::{CrossResourceViolation, PlannedObject, Provider, ProviderError, ResourceType};
+use crate::providers::{CrossResourceViolation, DataSource, PlannedObject, Provider, ProviderError, ResourceType};
 pub use clients::Clients;
 pub use compute_backend_service::ComputeBackendService;
 pub use compute_health_check::ComputeHealthCheck;
@@ -195,8 +196,10 @@ impl Provider for GoogleProvider {
         ]
     }
 
-    fn data_sources(&self) -> Vec<Arc<dyn crate::providers::DataSource>> {
-        vec![Arc::new(client_config::ClientConfig::new(self.shared.clone()))]
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        let mut all = data::data_sources(&self.shared);
+        all.push(Arc::new(client_config::ClientConfig::new(self.shared.clone())));
+        all
     }
 
     /// Resolves the provider block and checks credentials up front (at most a few seconds).
