@@ -57,6 +57,7 @@ mod lifecycle;
 mod locking;
 mod malformed;
 mod metric_filters;
+mod module_sources;
 mod planfile;
 mod recovery;
 mod secrets;
