@@ -2509,7 +2509,11 @@ import {
         assert!(fail(&missing).contains("Module directory"));
         assert_eq!(first_location(&missing), "main.tf:2:12");
         let remote = [("main.tf", "module \"m\" {\n  source = \"terraform-google-modules/network/google\"\n}\n")];
-        assert!(fail(&remote).contains("Only local module sources are supported"));
+        // Plain loads never fetch: a remote module without a lock and cache asks for cairn init.
+        assert!(fail(&remote).contains("Module \"m\" is not installed"));
+        assert_eq!(first_location(&remote), "main.tf:2:12");
+        let bad = [("main.tf", "module \"m\" {\n  source = \"hg::https://example.com/repo\"\n}\n")];
+        assert!(fail(&bad).contains("Unsupported module source"));
         let counted = [("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n}\n"), ("m/main.tf", "")];
         assert!(fail(&counted).contains("\"count\" on module blocks is not supported yet"));
         assert_eq!(first_location(&counted), "main.tf:3:3");
