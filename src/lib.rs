@@ -10,6 +10,7 @@ pub mod emulator;
 mod fuzz;
 pub mod google_auth;
 pub mod graph;
+pub mod install;
 pub mod lang;
 pub mod ops;
 pub mod plan;

@@ -125,6 +125,15 @@ pub struct PlanOpts {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Install the stack's modules from git and registries into .cairn/modules and write the
+    /// lock file (.cairn.modules.lock.json); plan, apply and validate also install on first use.
+    Init {
+        dir: Option<PathBuf>,
+        /// Resolve every module afresh (newest allowed version, the ref's current commit)
+        /// instead of as the lock file pins it.
+        #[arg(long)]
+        upgrade: bool,
+    },
     /// Check a stack's files: syntax, references, types, schemas and API rules.
     Validate { dir: Option<PathBuf> },
     /// Rewrite .tf/.hcl files in the canonical format.
@@ -306,6 +315,7 @@ impl Command {
     pub fn stack_arg(&self) -> Option<PathBuf> {
         match self {
             Command::Validate { dir }
+            | Command::Init { dir, .. }
             | Command::Plan { dir, .. }
             | Command::Destroy { dir, .. }
             | Command::Drift { dir, .. }
@@ -319,6 +329,7 @@ impl Command {
 
 /// Terraform's long options that Cairn also accepts with one dash.
 const ONE_DASH_LONG: &[&str] = &[
+    "upgrade",
     "var",
     "var-file",
     "out",

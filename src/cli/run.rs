@@ -271,6 +271,22 @@ pub async fn dispatch(
     let chdir = cli.chdir;
     let color = console.color;
     match cli.command {
+        Command::Init { dir, upgrade } => {
+            let dir = stack_dir(&chdir, dir);
+            let report = ops::init(&dir, upgrade)?;
+            if report.lines.is_empty() {
+                console.outln("The stack calls no modules from git or registries; nothing to install.");
+            } else {
+                console.outln("Installed modules:");
+                for line in &report.lines {
+                    console.outln(line);
+                }
+                if report.lock_written {
+                    console.outln(&format!("Wrote {}.", crate::lang::module_lock::LOCK_FILE));
+                }
+            }
+            Ok(0)
+        }
         Command::Validate { dir } => {
             let mut c = Common::new(stack_dir(&chdir, dir));
             c.registry = registry;

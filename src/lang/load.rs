@@ -17,6 +17,8 @@ use indexmap::IndexMap;
 use crate::addr::{AnyAddr, AttrPath, InstanceAddr, InstanceKey, ModulePath, ResourceAddr};
 use crate::lang::config::*;
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, FileId, SourceMap, Span};
+use crate::lang::module_lock::{LockedModules, ModuleRequest, ModuleResolver};
+use crate::lang::module_source::{self, ModuleSource, VersionConstraint};
 use crate::lang::refs::{self, RefRoot};
 use crate::lang::types;
 
@@ -39,11 +41,24 @@ impl std::fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// Reads every `*.tf` and `*.hcl` file of `root_dir` (not recursively, in name order), and the
-/// local modules they call.
+/// modules they call: local ones from their directories, remote ones from the stack's module
+/// cache as its lock file pins them (see `module_lock`).
 pub fn load(root_dir: &Path) -> Result<Config, Box<LoadError>> {
+    load_with(root_dir, &mut LockedModules::new(&normalize(root_dir)))
+}
+
+/// [`load`], with remote module sources mapped to directories by `resolver` (`cairn init`'s
+/// installer fetches them; [`LockedModules`] only reads the cache).
+pub fn load_with(root_dir: &Path, resolver: &mut dyn ModuleResolver) -> Result<Config, Box<LoadError>> {
     let root_dir = normalize(root_dir);
-    let mut loader =
-        Loader { sources: SourceMap::new(), diags: Diagnostics::new(), modules: BTreeMap::new(), backend: None };
+    let mut loader = Loader {
+        sources: SourceMap::new(),
+        diags: Diagnostics::new(),
+        modules: BTreeMap::new(),
+        backend: None,
+        resolver,
+        packages: BTreeMap::new(),
+    };
     if !root_dir.is_dir() {
         loader.diags.push(
             Diagnostic::error(format!("Stack directory \"{}\" not found", root_dir.display()))
@@ -60,7 +75,7 @@ pub fn load(root_dir: &Path) -> Result<Config, Box<LoadError>> {
                 .help("a stack directory needs at least one .tf file"),
         );
     }
-    let Loader { sources, mut diags, modules, backend } = loader;
+    let Loader { sources, mut diags, modules, backend, .. } = loader;
     check_removed_blocks(&modules, &mut diags);
     let (errors, warnings): (Vec<_>, Vec<_>) = diags.0.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
@@ -146,11 +161,15 @@ const TOP_LEVEL_BLOCKS: &[&str] = &[
 const RESERVED_VARIABLE_NAMES: &[&str] =
     &["source", "version", "providers", "count", "for_each", "lifecycle", "depends_on", "locals"];
 
-struct Loader {
+struct Loader<'r> {
     sources: SourceMap,
     diags: Diagnostics,
     modules: BTreeMap<ModulePath, Module>,
     backend: Option<Backend>,
+    resolver: &'r mut dyn ModuleResolver,
+    /// The package root of every module that came from a remote source (and of the local
+    /// modules it calls): a local call inside a package must stay inside it.
+    packages: BTreeMap<ModulePath, PathBuf>,
 }
 
 /// The block-level pieces of a meta block's body, with duplicates already reported.
@@ -190,7 +209,7 @@ fn is_valid_name(s: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
-impl Loader {
+impl Loader<'_> {
     fn span(&self, file: FileId, node: &impl hcl_edit::Span) -> Span {
         let r = node.span().unwrap_or(0..0);
         Span { file, start: r.start, end: r.end }
@@ -1533,6 +1552,7 @@ impl Loader {
         let span = self.header_span(file, block);
         let parts = self.parts(file, &block.body);
         let mut source = None;
+        let mut version = None;
         let mut inputs = IndexMap::new();
         let mut depends_on = Vec::new();
         let mut providers = Vec::new();
@@ -1540,11 +1560,7 @@ impl Loader {
         for (attr_name, a) in &parts.attrs {
             match attr_name.as_str() {
                 "source" => source = self.literal_string(file, a).map(|s| (s, self.span(file, &a.value))),
-                "version" => self.error(
-                    Diagnostic::error("Unsupported argument")
-                        .detail("\"version\" applies only to registry modules, and Cairn supports only local module sources.")
-                        .at(self.span(file, &a.key)),
-                ),
+                "version" => version = self.literal_string(file, a).map(|s| (s, self.span(file, &a.value))),
                 "count" => count = Some((self.expr(file, &a.value), self.span(file, &a.key))),
                 "for_each" => for_each = Some((self.expr(file, &a.value), self.span(file, &a.key))),
                 "depends_on" => depends_on = self.depends_on(file, a),
@@ -1583,16 +1599,6 @@ impl Loader {
             }
             return None;
         };
-        if !(source.starts_with("./") || source.starts_with("../")) {
-            self.error(
-                Diagnostic::error(format!("Unsupported module source \"{source}\""))
-                    .detail("Only local module sources are supported: a path starting with ./ or ../.")
-                    .help("copy the module into the stack and refer to it as source = \"./modules/NAME\"")
-                    .at(source_span),
-            );
-            return None;
-        }
-        let dir = normalize(&module.dir.join(&source));
         if let Some(first) = module.module_calls.get(&name) {
             self.error(
                 Diagnostic::error(format!("Duplicate module call \"{name}\""))
@@ -1601,13 +1607,17 @@ impl Loader {
             );
             return None;
         }
+        let dir = self.module_call_dir(module, &name, &source, source_span, version);
+        // A call whose source could not be resolved is still declared, so that references to
+        // it add no second error; it is not loaded.
+        let load = dir.is_some();
         module.module_calls.insert(
             name.clone(),
             ModuleCall {
                 name: name.clone(),
                 source,
                 source_span,
-                dir,
+                dir: dir.unwrap_or_default(),
                 inputs,
                 count,
                 for_each,
@@ -1616,7 +1626,93 @@ impl Loader {
                 span,
             },
         );
-        Some((name, source_span))
+        load.then_some((name, source_span))
+    }
+
+    /// Where a module call's code is: a local path joined to the calling module's directory
+    /// (kept inside the package when the caller came from one), or a remote source's cached
+    /// package as the resolver finds it.
+    fn module_call_dir(
+        &mut self,
+        module: &Module,
+        name: &str,
+        source: &str,
+        source_span: Span,
+        version: Option<(String, Span)>,
+    ) -> Option<PathBuf> {
+        let parsed = match module_source::parse(source) {
+            Ok(p) => p,
+            Err(e) => {
+                let mut d = Diagnostic::error(e.summary).detail(e.detail).at(source_span);
+                if let Some(h) = e.help {
+                    d = d.help(h);
+                }
+                self.error(d);
+                return None;
+            }
+        };
+        let constraint = match (&parsed, &version) {
+            (ModuleSource::Registry(_), Some((text, span))) => match VersionConstraint::parse(text) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    self.error(
+                        Diagnostic::error("Invalid version constraint")
+                            .detail(format!("{e}."))
+                            .help("write constraints like \">= 1.2.0, < 2.0.0\" or \"~> 1.2\"")
+                            .at(*span),
+                    );
+                    return None;
+                }
+            },
+            (_, Some((_, span))) => {
+                self.error(
+                    Diagnostic::error("Version constraint on a non-registry module")
+                        .detail(format!("\"version\" applies only to registry modules (NAMESPACE/NAME/PROVIDER); \"{source}\" is not one."))
+                        .help("remove version; a git source selects its version with ?ref=TAG in the source")
+                        .at(*span),
+                );
+                return None;
+            }
+            _ => None,
+        };
+        let child = module.path.child(name);
+        if let ModuleSource::Local(rel) = &parsed {
+            let dir = normalize(&module.dir.join(rel));
+            if let Some(root) = self.packages.get(&module.path).cloned() {
+                if !dir.starts_with(&root) {
+                    self.error(
+                        Diagnostic::error("Local module path escapes its package")
+                            .detail(format!("This module was fetched from a remote source; \"{source}\" leads outside the package it came in ({}).", root.display()))
+                            .help("a module from git or a registry can call local paths inside its own repository or archive only")
+                            .at(source_span),
+                    );
+                    return None;
+                }
+                self.packages.insert(child, root);
+            }
+            return Some(dir);
+        }
+        let request = ModuleRequest {
+            key: child.0.join("."),
+            source_text: source,
+            source: &parsed,
+            version_text: version.as_ref().map(|(t, _)| t.as_str()),
+            version: constraint.as_ref(),
+        };
+        match self.resolver.resolve(&request) {
+            Ok(resolved) => {
+                self.packages.insert(child, normalize(&resolved.package_root));
+                Some(resolved.dir)
+            }
+            Err(problem) => {
+                let span = match (&version, problem.at_version) {
+                    (Some((_, span)), true) => *span,
+                    _ => source_span,
+                };
+                self.error(problem.diagnostic.at(span));
+                None
+            }
+        }
     }
 
     fn check_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
@@ -2810,7 +2906,11 @@ import {
         assert!(fail(&missing).contains("Module directory"));
         assert_eq!(first_location(&missing), "main.tf:2:12");
         let remote = [("main.tf", "module \"m\" {\n  source = \"terraform-google-modules/network/google\"\n}\n")];
-        assert!(fail(&remote).contains("Only local module sources are supported"));
+        // Plain loads never fetch: a remote module without a lock and cache asks for cairn init.
+        assert!(fail(&remote).contains("Module \"m\" is not installed"));
+        assert_eq!(first_location(&remote), "main.tf:2:12");
+        let bad = [("main.tf", "module \"m\" {\n  source = \"hg::https://example.com/repo\"\n}\n")];
+        assert!(fail(&bad).contains("Unsupported module source"));
         let both =
             [("main.tf", "module \"m\" {\n  source = \"./m\"\n  count = 2\n  for_each = {}\n}\n"), ("m/main.tf", "")];
         assert!(fail(&both).contains("Invalid combination of \"count\" and \"for_each\""));

@@ -8,6 +8,8 @@ pub mod fmt;
 pub mod functions;
 pub mod limits;
 pub mod load;
+pub mod module_lock;
+pub mod module_source;
 pub mod refs;
 pub mod types;
 pub mod value;

@@ -2,6 +2,7 @@
 //! and nothing more; rendering and exit codes belong to the CLI.
 
 mod apply;
+mod init;
 mod inspect;
 mod plan;
 mod state_cmds;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use apply::{apply, apply_asking, ApplyArgs, ApplyResult};
+pub use init::init;
 pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
 pub use plan::{plan, PlanArgs, PlanOutput};
 pub use state_cmds::{
@@ -95,8 +97,7 @@ pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
             dir.display()
         )));
     }
-    let config =
-        crate::lang::load::load(dir).map_err(|e| OpError::Diagnostics { sources: e.sources, diags: e.diagnostics })?;
+    let config = init::load_installing(dir)?;
     let providers = crate::providers::configuration::check(&config);
     if providers.has_errors() {
         return Err(OpError::diags(&config.sources, providers));

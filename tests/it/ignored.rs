@@ -176,7 +176,7 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         (&[("main.tf", "terraform {\n  encryption {\n  }\n}\n")], "Unsupported block type", "main.tf:2:3"),
         (&[("main.tf", R), ("main_override.tf", "resource \"terraform_data\" \"a\" {\n  input = 2\n}\n")], "override file", "main_override.tf:1:1"),
         (&[("main.tf", R), ("override.tf", "resource \"terraform_data\" \"a\" {\n  input = 2\n}\n")], "override file", "override.tf:1:1"),
-        (&[("main.tf", "module \"m\" {\n  source  = \"./m\"\n  version = \"1.0\"\n}\n"), ("m/main.tf", R)], "Unsupported argument", "main.tf:3:3"),
+        (&[("main.tf", "module \"m\" {\n  source  = \"./m\"\n  version = \"1.0\"\n}\n"), ("m/main.tf", R)], "Version constraint on a non-registry module", "main.tf:3:13"),
         (&[("main.tf", "check \"c\" {\n  data \"terraform_remote_state\" \"x\" {\n    backend = \"local\"\n  }\n  assert {\n    condition     = true\n    error_message = \"x\"\n  }\n}\n")], "Nested data blocks in check blocks are not supported", "main.tf:2:3"),
         (&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = 1\n  locals {\n    x = 1\n  }\n}\n")], "Unsupported block type \"locals\"", "main.tf:3:3"),
         (&[("main.tf", "ephemeral \"random_password\" \"p\" {\n  length = 8\n}\n")], "Unsupported block type", "main.tf:1:1"),

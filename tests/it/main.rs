@@ -61,6 +61,7 @@ mod locking;
 mod malformed;
 mod metric_filters;
 mod module_expansion;
+mod module_sources;
 mod planfile;
 mod provider_aliases;
 mod recovery;
