@@ -1693,7 +1693,7 @@ impl Loader<'_> {
             return Some(dir);
         }
         let request = ModuleRequest {
-            key: child.0.join("."),
+            key: child.0.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("."),
             source_text: source,
             source: &parsed,
             version_text: version.as_ref().map(|(t, _)| t.as_str()),

@@ -170,11 +170,34 @@ fn diff_value(
                 }
             }
         }
+        // A list of scalars is one value to show, but a withheld secret inside it compares by
+        // its fingerprint: element by element, reported as the whole list.
+        (Value::List(x), Value::List(y)) if fingerprint.is_some() && x.iter().any(holds_withheld) => {
+            let mut inner = Vec::new();
+            if x.len() == y.len() {
+                for (i, (bv, av)) in x.iter().zip(y.iter()).enumerate() {
+                    diff_value(&path.join_index(i64::try_from(i).unwrap_or(i64::MAX)), bv, av, fingerprint, &mut inner);
+                }
+            }
+            if x.len() != y.len() || !inner.is_empty() {
+                out.push(path.clone());
+            }
+        }
         _ => {
             if !values_equal(b, a) {
                 out.push(path.clone());
             }
         }
+    }
+}
+
+/// Whether a secret withheld from state sits anywhere in `v`.
+fn holds_withheld(v: &Value) -> bool {
+    match v.peel() {
+        Value::Unknown(Unknown::Withheld { .. }) => true,
+        Value::List(xs) | Value::Set(xs) => xs.iter().any(holds_withheld),
+        Value::Map(m) => m.values().any(holds_withheld),
+        _ => false,
     }
 }
 
@@ -321,6 +344,19 @@ mod tests {
         let b = Value::map([("pw", Value::from("s"))]);
         let a = Value::map([("pw", Value::from("s").sensitive())]);
         assert!(changed_paths(&b, &a).is_empty());
+    }
+
+    #[test]
+    fn a_secret_inside_a_list_compares_by_fingerprint() {
+        let fp = |v: &Value| format!("F:{}", v.as_str().unwrap_or_default());
+        let before = Value::List(vec![withheld(Some("F:hunter2")), Value::from("public")]);
+        let same = Value::List(vec![Value::from("hunter2").sensitive(), Value::from("public")]);
+        let other = Value::List(vec![Value::from("hunter3").sensitive(), Value::from("public")]);
+        let mut out = Vec::new();
+        diff_value(&AttrPath::attr("input"), &before, &same, Some(&fp), &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        diff_value(&AttrPath::attr("input"), &before, &other, Some(&fp), &mut out);
+        assert_eq!(out, vec![AttrPath::attr("input")]);
     }
 
     #[test]

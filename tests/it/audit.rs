@@ -10,8 +10,8 @@ const KEY2: &str = "AUDIT-KEY-ROTATED-88d1";
 const PAYLOAD: &str = "AUDIT-PAYLOAD-0b9a33";
 
 /// A sensitive variable (in a map, a list, a multi-line string and a nested object), a
-/// generated password, a write-only argument carrying a secret version's payload, and
-/// sensitive outputs next to a plain one.
+/// generated password, a write-only argument carrying a secret version's payload, the payload
+/// read back through a data source and used, and sensitive outputs next to a plain one.
 const STACK: &str = r#"
 provider "google" {
   project = "audit-proj"
@@ -68,6 +68,21 @@ output "key" {
 output "plain" {
   value = "visible-output"
 }
+
+# Issue 16: the payload read back through a data source is a sensitive value like any other.
+data "google_secret_manager_secret_version" "read" {
+  secret     = google_secret_manager_secret.s.secret_id
+  depends_on = [google_secret_manager_secret_version.v]
+}
+
+resource "terraform_data" "uses_payload" {
+  input = data.google_secret_manager_secret_version.read.secret_data
+}
+
+output "read_payload" {
+  value     = data.google_secret_manager_secret_version.read.secret_data
+  sensitive = true
+}
 "#;
 
 fn run(dir: &std::path::Path, key: &str, args: &[&str]) -> (std::process::Output, String) {
@@ -106,6 +121,8 @@ fn no_secret_reaches_any_output_stream_or_file() {
         (&["show", pf, "--format", "markdown"], KEY, &[0]),
         (&["--emulator", "graph", d, "--all"], KEY, &[0]),
         (&["--emulator", "-vv", "apply", d, "--auto-approve"], KEY, &[0]),
+        // Converged: secrets inside lists and a data source's payload compare by fingerprint.
+        (&["--emulator", "plan", d, "--detailed-exitcode"], KEY, &[0]),
         (&["-C", d, "output"], KEY, &[0]),
         (&["-C", d, "output", "--json"], KEY, &[0]),
         (&["-C", d, "output", "key"], KEY, &[0]),
