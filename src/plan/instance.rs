@@ -20,8 +20,6 @@ use crate::plan::model::Action;
 use crate::providers::{ProviderError, ResourceType};
 use crate::schema::diff::changed_paths_with_schema;
 use crate::schema::propose::{propose_with, ProposeOptions};
-use crate::schema::Schema;
-use std::sync::Arc;
 
 /// What planning one instance needs besides the resource type.
 pub struct InstanceInput<'a> {
@@ -64,7 +62,7 @@ pub fn plan_instance(rt: &dyn ResourceType, input: &InstanceInput<'_>) -> Result
     let Some(before) = input.prior else {
         return Ok(InstancePlan {
             action: Action::Create,
-            planned: mark_schema_sensitive(proposal.planned, schema),
+            planned: schema.mark_sensitive(proposal.planned),
             changed: Vec::new(),
             replace_paths: Vec::new(),
             warnings,
@@ -96,36 +94,8 @@ pub fn plan_instance(rt: &dyn ResourceType, input: &InstanceInput<'_>) -> Result
     } else {
         Action::Update
     };
-    let planned = if action == Action::NoOp { before.clone() } else { mark_schema_sensitive(proposal.planned, schema) };
+    let planned = if action == Action::NoOp { before.clone() } else { schema.mark_sensitive(proposal.planned) };
     Ok(InstancePlan { action, planned, changed, replace_paths, warnings })
-}
-
-/// Marks every attribute the schema calls sensitive (at any block depth).
-pub fn mark_schema_sensitive(v: Value, schema: &Schema) -> Value {
-    let Value::Map(m) = v else { return v };
-    let mut m = Arc::unwrap_or_clone(m);
-    for (name, a) in &schema.attributes {
-        if a.sensitive {
-            if let Some(x) = m.remove(*name) {
-                m.insert(name.to_string(), if x.is_null() { x } else { x.sensitive() });
-            }
-        }
-    }
-    for (name, b) in &schema.blocks {
-        if let Some(x) = m.remove(*name) {
-            let x = match x {
-                Value::List(items) => {
-                    Value::List(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect())
-                }
-                Value::Set(items) => {
-                    Value::Set(items.into_iter().map(|i| mark_schema_sensitive(i, &b.block)).collect())
-                }
-                other => other,
-            };
-            m.insert(name.to_string(), x);
-        }
-    }
-    Value::object(m)
 }
 
 /// Where the value apply is about to send contradicts the plan.
@@ -197,7 +167,7 @@ fn show(v: &Value) -> String {
 mod tests {
     use super::*;
     use crate::providers::{CallContext, PlanProposal, ReadRequest};
-    use crate::schema::{AttrType, Attribute};
+    use crate::schema::{AttrType, Attribute, Schema};
     use async_trait::async_trait;
 
     /// A type whose `size` may grow in place but replaces when it shrinks (a rule the schema

@@ -252,7 +252,7 @@ async fn refresh_prior(
             Some(now) => {
                 // A provider may read a secret back unmarked: the schema says what is secret,
                 // so drift reports, check blocks and the plan never see it bare.
-                let now = crate::plan::instance::mark_schema_sensitive(now, schema);
+                let now = schema.mark_sensitive(now);
                 let mut changed = changed_paths_with_schema(schema, &before, &now, fingerprint);
                 // Drift is a change someone made: attributes only the API sets (status,
                 // fingerprints, expiry) move on their own and are refreshed silently.
@@ -474,31 +474,7 @@ impl<'w> Walk<'w> {
                 Ok(e) => e,
                 Err(d) => return self.diags.extend(d),
             };
-        let of_config = ResourceAddr { module: raddr.module.without_keys(), ..raddr.clone() };
-        let dependencies = self
-            .read
-            .input
-            .graph
-            .resource_deps(&of_config)
-            .flat_map(|d| {
-                // A dependency in this module instance, or in one it shares callers with, is
-                // that instance's; in a sibling call's module, every instance of it.
-                let shared = d.module.0.iter().zip(&of_config.module.0).take_while(|(a, b)| a == b).count();
-                self.env
-                    .module_instances(config, &d.module)
-                    .into_iter()
-                    .filter(|m| m.0[..shared] == raddr.module.0[..shared])
-                    .flat_map(|module| {
-                        let d = ResourceAddr { module, ..d.clone() };
-                        self.env
-                            .resources
-                            .get(&d)
-                            .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
-                            .unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let dependencies = self.instance_dependencies(raddr);
         let r = ResourceWalk {
             addr: raddr,
             block,
@@ -520,12 +496,21 @@ impl<'w> Walk<'w> {
         self.env.resources.insert(raddr.clone(), instances);
     }
 
-    /// Plans one instance; returns the value references to it read (None when it could not be
-    /// planned: the reason is in the diagnostics).
-    async fn instance(&mut self, r: &ResourceWalk<'_>, key: &InstanceKey, iaddr: InstanceAddr) -> Option<Value> {
-        let (config, block, schema) = (self.read.input.config, r.block, r.rt.schema());
-        let scope = ModuleScope { env: &self.env, config, module: &r.addr.module };
-        let c = instance_ctx(config, &scope, &r.addr.module, key, r.each.as_ref(), block);
+    /// One instance's arguments (of a resource or a data block) evaluated, converted to the
+    /// schema's types and checked, with every problem recorded. `None`: they could not be
+    /// evaluated; `Some(Err(placeholder))`: they are invalid, or this is `validate`, which
+    /// stops here with the computed attributes unknown.
+    fn instance_config(
+        &mut self,
+        module: &ModulePath,
+        key: &InstanceKey,
+        each: Option<&Value>,
+        block: &ResourceBlock,
+        schema: &Schema,
+    ) -> Option<Result<Value, Value>> {
+        let config = self.read.input.config;
+        let scope = ModuleScope { env: &self.env, config, module };
+        let c = instance_ctx(config, &scope, module, key, each, block);
         let conf = crate::plan::env::eval_body_expr(&block.body, &c)
             .and_then(|raw| validate::conform(&block.body, raw, schema, block.span));
         let conf = match conf {
@@ -539,8 +524,48 @@ impl<'w> Walk<'w> {
         let bad = vd.has_errors();
         self.diags.extend(vd);
         if bad || self.read.opts.validate_only {
-            return Some(placeholder(schema, &conf));
+            return Some(Err(placeholder(schema, &conf)));
         }
+        Some(Ok(conf))
+    }
+
+    /// The instances a resource (or data) instance in module instance `raddr.module` depends
+    /// on: a dependency in this module instance, or in one it shares callers with, is that
+    /// instance's; in a sibling call's module, every instance of it.
+    pub(super) fn instance_dependencies(&self, raddr: &ResourceAddr) -> Vec<InstanceAddr> {
+        let config = self.read.input.config;
+        let of_config = ResourceAddr { module: raddr.module.without_keys(), ..raddr.clone() };
+        self.read
+            .input
+            .graph
+            .resource_deps(&of_config)
+            .flat_map(|d| {
+                let shared = d.module.0.iter().zip(&of_config.module.0).take_while(|(a, b)| a == b).count();
+                self.env
+                    .module_instances(config, &d.module)
+                    .into_iter()
+                    .filter(|m| m.0[..shared] == raddr.module.0[..shared])
+                    .flat_map(|module| {
+                        let d = ResourceAddr { module, ..d.clone() };
+                        self.env
+                            .resources
+                            .get(&d)
+                            .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Plans one instance; returns the value references to it read (None when it could not be
+    /// planned: the reason is in the diagnostics).
+    async fn instance(&mut self, r: &ResourceWalk<'_>, key: &InstanceKey, iaddr: InstanceAddr) -> Option<Value> {
+        let (config, block, schema) = (self.read.input.config, r.block, r.rt.schema());
+        let conf = match self.instance_config(&r.addr.module, key, r.each.as_ref(), block, schema)? {
+            Ok(conf) => conf,
+            Err(placeholder) => return Some(placeholder),
+        };
 
         let (before, importing) = self.prior_object(r, &iaddr, &conf).await.ok()?;
         let tainted = self.read.state.resources.get(&iaddr).is_some_and(|s| s.tainted);

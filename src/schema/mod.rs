@@ -263,6 +263,32 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// `v` with every attribute this schema calls sensitive marked so (at any block depth):
+    /// what the core and providers apply to a value a provider read or planned, so that a
+    /// secret is never handled bare because a type forgot to mark it.
+    pub fn mark_sensitive(&self, v: Value) -> Value {
+        let Value::Map(m) = v else { return v };
+        let mut m = Arc::unwrap_or_clone(m);
+        for (name, a) in &self.attributes {
+            if a.sensitive {
+                if let Some(x) = m.remove(*name) {
+                    m.insert(name.to_string(), if x.is_null() { x } else { x.sensitive() });
+                }
+            }
+        }
+        for (name, b) in &self.blocks {
+            if let Some(x) = m.remove(*name) {
+                let x = match x {
+                    Value::List(items) => Value::List(items.into_iter().map(|i| b.block.mark_sensitive(i)).collect()),
+                    Value::Set(items) => Value::Set(items.into_iter().map(|i| b.block.mark_sensitive(i)).collect()),
+                    other => other,
+                };
+                m.insert(name.to_string(), x);
+            }
+        }
+        Value::object(m)
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

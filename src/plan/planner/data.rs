@@ -99,24 +99,11 @@ impl<'w> Walk<'w> {
     async fn data_instance(&mut self, d: &DataWalk<'_>, key: &InstanceKey) -> Option<Value> {
         let (config, block, schema) = (self.read.input.config, d.block, d.ds.schema());
         let iaddr = d.addr.instance(key.clone());
-        let scope = ModuleScope { env: &self.env, config, module: &d.addr.module };
-        let c = instance_ctx(config, &scope, &d.addr.module, key, d.each.as_ref(), block);
-        let conf = crate::plan::env::eval_body_expr(&block.body, &c)
-            .and_then(|raw| validate::conform(&block.body, raw, schema, block.span));
-        let conf = match conf {
-            Ok(v) => v,
-            Err(diags) => {
-                self.diags.extend(diags);
-                return None;
-            }
-        };
-        let vd = validate::check_values(&block.body, &conf, schema, block.span);
-        let bad = vd.has_errors();
-        self.diags.extend(vd);
         // `validate` reads nothing: every attribute the read would fill is unknown.
-        if bad || self.read.opts.validate_only {
-            return Some(placeholder(schema, &conf));
-        }
+        let conf = match self.instance_config(&d.addr.module, key, d.each.as_ref(), block, schema)? {
+            Ok(conf) => conf,
+            Err(placeholder) => return Some(placeholder),
+        };
         if !d.in_target {
             return Some(Value::unknown());
         }
@@ -163,35 +150,6 @@ impl<'w> Walk<'w> {
                 None
             }
         }
-    }
-
-    /// The instances of the resources (and data sources) `raddr` depends on, as planned so far.
-    pub(super) fn instance_dependencies(&self, raddr: &ResourceAddr) -> Vec<InstanceAddr> {
-        let config = self.read.input.config;
-        let of_config = ResourceAddr { module: raddr.module.without_keys(), ..raddr.clone() };
-        self.read
-            .input
-            .graph
-            .resource_deps(&of_config)
-            .flat_map(|d| {
-                // As for resources: a dependency in this module instance (or one sharing its
-                // callers) is that instance's; in a sibling call's module, every instance.
-                let shared = d.module.0.iter().zip(&of_config.module.0).take_while(|(a, b)| a == b).count();
-                self.env
-                    .module_instances(config, &d.module)
-                    .into_iter()
-                    .filter(|m| m.0[..shared] == raddr.module.0[..shared])
-                    .flat_map(|module| {
-                        let d = ResourceAddr { module, ..d.clone() };
-                        self.env
-                            .resources
-                            .get(&d)
-                            .map(|i| i.expansion.keys().into_iter().map(|k| d.instance(k)).collect::<Vec<_>>())
-                            .unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
     }
 
     /// Whether anything the block's `depends_on` (or the depends_on of a module call it sits

@@ -27,7 +27,6 @@ use async_trait::async_trait;
 use super::fields::conform_to_schema;
 use super::{Clients, Shared};
 use crate::lang::value::Value;
-use crate::plan::instance::mark_schema_sensitive;
 use crate::providers::{CallContext, DataSource, ProviderError, ResourceType};
 use crate::schema::{AttrType, Attribute, Schema};
 
@@ -114,7 +113,7 @@ pub fn finish(schema: &Schema, config: &Value, read: Value) -> Value {
             out.insert(name.to_string(), v.clone());
         }
     }
-    mark_schema_sensitive(conform_to_schema(schema, Value::object(out)), schema)
+    schema.mark_sensitive(conform_to_schema(schema, Value::object(out)))
 }
 
 /// The project a data source reads in: its `project`, else the provider's.
