@@ -1877,7 +1877,13 @@ impl Loader<'_> {
             );
         }
         let Some((from, from_span)) = from else { return };
-        if let AnyAddr::Instance(_) = from {
+        let keyed_module = |m: &ModulePath| m.0.iter().any(|s| s.key != InstanceKey::None);
+        let names_instances = match &from {
+            AnyAddr::Instance(_) => true,
+            AnyAddr::Resource(r) => keyed_module(&r.module),
+            AnyAddr::Module(m) => keyed_module(m),
+        };
+        if names_instances {
             // Terraform: a removed block forgets every instance of a resource, never one.
             self.error(
                 Diagnostic::error("Invalid removed address")
