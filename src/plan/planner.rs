@@ -461,19 +461,7 @@ impl<'w> Walk<'w> {
             );
             return;
         };
-        let structure = validate::check_structure(&block.body, rt.schema(), block.span);
-        let had_errors = structure.has_errors();
-        self.diags.extend(structure);
-        if had_errors {
-            return;
-        }
-        let what = raddr.to_string();
-        let (count, for_each) = (block.count.as_ref(), block.for_each.as_ref());
-        let (expansion, each) =
-            match expand(config, &self.env, &raddr.module, &what, count, for_each, self.read.opts.validate_only) {
-                Ok(e) => e,
-                Err(d) => return self.diags.extend(d),
-            };
+        let Some((expansion, each)) = self.checked_expansion(raddr, block, rt.schema()) else { return };
         let dependencies = self.instance_dependencies(raddr);
         let r = ResourceWalk {
             addr: raddr,
@@ -494,6 +482,32 @@ impl<'w> Walk<'w> {
             }
         }
         self.env.resources.insert(raddr.clone(), instances);
+    }
+
+    /// A resource or data block's structure checked against `schema` (unknown arguments,
+    /// missing required ones), then its count/for_each expanded in module instance
+    /// `raddr.module`. None when either failed: the reasons are in the diagnostics.
+    fn checked_expansion(
+        &mut self,
+        raddr: &ResourceAddr,
+        block: &ResourceBlock,
+        schema: &Schema,
+    ) -> Option<(Expansion, Option<Value>)> {
+        let structure = validate::check_structure(&block.body, schema, block.span);
+        let had_errors = structure.has_errors();
+        self.diags.extend(structure);
+        if had_errors {
+            return None;
+        }
+        let (config, what) = (self.read.input.config, raddr.to_string());
+        let (count, for_each) = (block.count.as_ref(), block.for_each.as_ref());
+        match expand(config, &self.env, &raddr.module, &what, count, for_each, self.read.opts.validate_only) {
+            Ok(e) => Some(e),
+            Err(d) => {
+                self.diags.extend(d);
+                None
+            }
+        }
     }
 
     /// One instance's arguments (of a resource or a data block) evaluated, converted to the

@@ -61,19 +61,7 @@ impl<'w> Walk<'w> {
             self.diags.push(d);
             return;
         };
-        let structure = validate::check_structure(&block.body, ds.schema(), block.span);
-        let had_errors = structure.has_errors();
-        self.diags.extend(structure);
-        if had_errors {
-            return;
-        }
-        let what = raddr.to_string();
-        let (count, for_each) = (block.count.as_ref(), block.for_each.as_ref());
-        let (expansion, each) =
-            match expand(config, &self.env, &raddr.module, &what, count, for_each, self.read.opts.validate_only) {
-                Ok(e) => e,
-                Err(d) => return self.diags.extend(d),
-            };
+        let Some((expansion, each)) = self.checked_expansion(raddr, block, ds.schema()) else { return };
         let dependencies = self.instance_dependencies(raddr);
         let d = DataWalk {
             addr: raddr,
