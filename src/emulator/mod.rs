@@ -9,7 +9,8 @@
 //!   update masks (parse, check, apply leaf by leaf);
 //!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding;
 //!   `discovery`: the resources' schemas (trimmed discovery documents), checking request bodies.
-//! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`, `run`, `monitoring`.
+//! - One module per API: `secretmanager`, `vpcaccess`, `sqladmin`, `compute`, `logging`, `run`, `monitoring`,
+//!   `bigquery`, `resourcemanager` (projects.get only).
 
 pub mod api;
 pub mod bigquery;
@@ -23,6 +24,7 @@ pub mod mask;
 pub mod monitoring;
 pub mod operations;
 pub mod projects;
+pub mod resourcemanager;
 pub mod run;
 pub mod scenario;
 pub mod secretmanager;

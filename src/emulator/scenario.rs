@@ -61,7 +61,7 @@
 //! - `projects`: ids with an optional 12-digit `number` (string or integer). Projects not
 //!   listed still work; their number is derived from the id.
 //! - One optional section per API, named after the API (`secretmanager`, `vpcaccess`,
-//!   `sqladmin`, `compute`, `logging`, `run`, `monitoring`); its content is defined and validated by that API's
+//!   `sqladmin`, `compute`, `logging`, `run`, `monitoring`, `bigquery`, `cloudresourcemanager`); its content is defined and validated by that API's
 //!   module. Secret Manager: `secrets[]` with `project`, `id`, optional `location` (a regional
 //!   secret), `replication` (default `{"automatic":{}}` for global secrets), `labels`,
 //!   `annotations`, `versionDestroyTtl`, and `versions[]` in order (numbered 1, 2, …), each with
@@ -118,6 +118,9 @@
 //! - BigQuery: `datasets[]` with `project`, `id` and an optional `dataset` (an insert body
 //!   without `datasetReference`: `location`, `labels`, `access`…, validated and defaulted as
 //!   an insert is).
+//! - Resource Manager: `projects[]` with `id` and optional `displayName`, `parent`
+//!   (`organizations/N` or `folders/N`) and `labels`: what `projects.get` adds to a project
+//!   (every well-formed project id exists without being listed).
 //! - A section for an API this emulator does not serve yet is an error unless it is empty.
 //! - Unknown keys anywhere are errors, so a typo cannot silently seed nothing.
 
@@ -149,6 +152,8 @@ pub struct Scenario {
     #[serde(default)]
     pub monitoring: Option<Value>,
     pub bigquery: Option<Value>,
+    #[serde(default)]
+    pub cloudresourcemanager: Option<Value>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -169,7 +174,7 @@ impl Scenario {
         Scenario::parse(&text)
     }
 
-    fn sections(&self) -> [(&'static str, Option<&Value>); 8] {
+    fn sections(&self) -> [(&'static str, Option<&Value>); 9] {
         [
             ("secretmanager", self.secretmanager.as_ref()),
             ("vpcaccess", self.vpcaccess.as_ref()),
@@ -179,6 +184,7 @@ impl Scenario {
             ("run", self.run.as_ref()),
             ("monitoring", self.monitoring.as_ref()),
             ("bigquery", self.bigquery.as_ref()),
+            ("cloudresourcemanager", self.cloudresourcemanager.as_ref()),
         ]
     }
 

@@ -43,6 +43,7 @@ pub(crate) fn apis() -> Vec<Box<dyn Api>> {
         Box::new(super::run::Run),
         Box::new(super::monitoring::Monitoring),
         Box::new(super::bigquery::BigQuery),
+        Box::new(super::resourcemanager::ResourceManager),
     ]
 }
 

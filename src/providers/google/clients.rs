@@ -42,6 +42,8 @@ pub const BIGQUERY_CONCURRENCY: usize = 4;
 /// Cloud Monitoring's configuration writes share one per-project quota (and the provider
 /// serialises alert-policy edits per project: its `mutex: alertPolicy/{{project}}`).
 pub const MONITORING_CONCURRENCY: usize = 4;
+/// Resource Manager: reads only (one per `google_project` data source per plan).
+pub const RESOURCE_MANAGER_CONCURRENCY: usize = 4;
 
 /// Every client and its call policy. Cloud SQL, VPC Access, Compute and Logging join here,
 /// each as a client plus its own [`Retrier`], built in [`Clients::connect`] the same way.
@@ -68,6 +70,9 @@ pub struct Clients {
     pub bigquery_calls: Retrier,
     pub monitoring: MonitoringClients,
     pub monitoring_calls: Retrier,
+    /// Resource Manager v3, for the `google_project` data source's one read.
+    pub projects: google_cloud_resourcemanager_v3::client::Projects,
+    pub projects_calls: Retrier,
 }
 
 /// Cloud Monitoring v3's three configuration services (one endpoint, one quota).
@@ -149,7 +154,18 @@ impl Clients {
                 .await
                 .map_err(|e| fail("Cloud Monitoring", &e))?,
         };
+        let projects = tuned(
+            google_cloud_resourcemanager_v3::client::Projects::builder(),
+            &config,
+            Service::ResourceManager,
+            &creds,
+        )
+        .build()
+        .await
+        .map_err(|e| fail("Resource Manager", &e))?;
         Ok(Clients {
+            projects,
+            projects_calls: Retrier::new(backoff.clone(), RESOURCE_MANAGER_CONCURRENCY),
             bigquery_datasets,
             bigquery_calls: Retrier::new(backoff.clone(), BIGQUERY_CONCURRENCY),
             monitoring,

@@ -26,10 +26,11 @@ pub enum Service {
     CloudRunV2,
     BigQuery,
     Monitoring,
+    ResourceManager,
 }
 
 impl Service {
-    pub const ALL: [Service; 8] = [
+    pub const ALL: [Service; 9] = [
         Service::SecretManager,
         Service::Sql,
         Service::VpcAccess,
@@ -38,6 +39,7 @@ impl Service {
         Service::CloudRunV2,
         Service::BigQuery,
         Service::Monitoring,
+        Service::ResourceManager,
     ];
 
     /// The provider argument that overrides this service's endpoint.
@@ -51,6 +53,7 @@ impl Service {
             Service::CloudRunV2 => "cloud_run_v2_custom_endpoint",
             Service::BigQuery => "big_query_custom_endpoint",
             Service::Monitoring => "monitoring_custom_endpoint",
+            Service::ResourceManager => "resource_manager_v3_custom_endpoint",
         }
     }
 
@@ -64,6 +67,7 @@ impl Service {
             Service::CloudRunV2 => "https://run.googleapis.com",
             Service::BigQuery => "https://bigquery.googleapis.com",
             Service::Monitoring => "https://monitoring.googleapis.com",
+            Service::ResourceManager => "https://cloudresourcemanager.googleapis.com",
         }
     }
 
@@ -77,7 +81,7 @@ impl Service {
             Service::Compute => &["/compute/v1", "/compute/beta"],
             Service::Logging => &["/v2"],
             Service::BigQuery => &["/bigquery/v2"],
-            Service::Monitoring => &["/v3"],
+            Service::Monitoring | Service::ResourceManager => &["/v3"],
         }
     }
 }

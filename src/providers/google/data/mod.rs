@@ -15,6 +15,7 @@ pub mod compute_global_address;
 pub mod compute_network;
 pub mod compute_subnetwork;
 pub mod monitoring_notification_channel;
+pub mod project;
 pub mod secret_manager_secret_version;
 pub mod sql_database_instance;
 pub mod vpc_access_connector;
@@ -42,6 +43,7 @@ pub fn data_sources(shared: &Arc<Shared>) -> Vec<Arc<dyn DataSource>> {
         Arc::new(compute_subnetwork::ComputeSubnetwork::new(shared.clone())),
         Arc::new(secret_manager_secret_version::SecretManagerSecretVersion::new(shared.clone())),
         Arc::new(monitoring_notification_channel::MonitoringNotificationChannel::new(shared.clone())),
+        Arc::new(project::Project::new(shared.clone())),
     ]
 }
 
