@@ -394,3 +394,210 @@ async fn the_staging_network_and_its_subnetwork() {
     );
     assert!(reqs.is_empty());
 }
+
+/// A second stack that manages nothing of the first: it reads what the first made (and the
+/// scenario's network) through every Google data source, and one data source waits for a
+/// resource of its own.
+const READER: &str = r#"
+provider "google" {
+  project = "netra-staging"
+  region  = "us-central1"
+}
+
+data "google_project" "this" {}
+data "google_client_config" "me" {}
+data "google_sql_database_instance" "db" {
+  name = "netra-staging-db"
+}
+data "google_vpc_access_connector" "staging" {
+  name = "staging-connector"
+}
+data "google_cloud_run_v2_service" "api" {
+  name     = "api-staging"
+  location = "us-central1"
+}
+data "google_bigquery_dataset" "monitoring" {
+  dataset_id = "infrastructure_monitoring"
+}
+data "google_compute_global_address" "lb" {
+  name = "staging-lb-ip"
+}
+data "google_monitoring_notification_channel" "oncall" {
+  display_name = "Staging on-call"
+}
+data "google_compute_network" "vpc" {
+  name = "staging-vpc"
+}
+data "google_compute_subnetwork" "subnet" {
+  name = "staging-subnet"
+}
+data "google_secret_manager_secret_version" "db" {
+  secret = "db-password"
+}
+
+resource "google_compute_global_address" "reader" {
+  name = "reader-ip"
+}
+
+# Waits for the address this stack creates: read at apply.
+data "google_compute_global_address" "late" {
+  name       = "reader-ip"
+  depends_on = [google_compute_global_address.reader]
+}
+
+output "project_number" { value = data.google_project.this.number }
+output "project_name" { value = data.google_project.this.name }
+output "caller_project" { value = data.google_client_config.me.project }
+output "db_version" { value = data.google_sql_database_instance.db.database_version }
+output "connector_range" { value = data.google_vpc_access_connector.staging.ip_cidr_range }
+output "api_uri" { value = data.google_cloud_run_v2_service.api.uri }
+output "dataset_name" { value = data.google_bigquery_dataset.monitoring.friendly_name }
+output "lb_status" { value = data.google_compute_global_address.lb.status }
+output "oncall_type" { value = data.google_monitoring_notification_channel.oncall.type }
+output "vpc_subnets" { value = data.google_compute_network.vpc.subnetworks_self_links }
+output "subnet_range" { value = data.google_compute_subnetwork.subnet.ip_cidr_range }
+output "payload_length" {
+  value     = length(data.google_secret_manager_secret_version.db.secret_data)
+  sensitive = true
+}
+output "late_status" { value = data.google_compute_global_address.late.status }
+"#;
+
+/// Which data source a request of the reader's plan is for (None: not a data read).
+fn read_of(r: &RequestRecord) -> Option<&'static str> {
+    let p = r.path.as_str();
+    let kinds: [(&str, &'static str); 11] = [
+        ("/v3/projects/netra-staging", "google_project"),
+        ("/instances/netra-staging-db", "google_sql_database_instance"),
+        ("/connectors/staging-connector", "google_vpc_access_connector"),
+        ("/services/api-staging", "google_cloud_run_v2_service"),
+        ("/datasets/infrastructure_monitoring", "google_bigquery_dataset"),
+        ("/global/addresses/staging-lb-ip", "google_compute_global_address"),
+        ("/notificationChannels", "google_monitoring_notification_channel"),
+        ("/global/networks/staging-vpc", "google_compute_network"),
+        ("/subnetworks/staging-subnet", "google_compute_subnetwork"),
+        ("/secrets/db-password/versions/", "google_secret_manager_secret_version"),
+        ("/global/addresses/reader-ip", "google_compute_global_address (late)"),
+    ];
+    // Monitoring's paths start with the project's (`/v3/projects/netra-staging/…`).
+    let matches = |part: &str| if part.starts_with("/v3/projects/") { p == part } else { p.contains(part) };
+    (r.method == "GET").then(|| kinds.iter().find(|(part, _)| matches(part)).map(|(_, k)| *k))?
+}
+
+fn count_reads(requests: &[RequestRecord]) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in requests {
+        *counts.entry(read_of(r).unwrap_or("(other)")).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_reads_each_google_data_source_once_per_plan_through_hcl() {
+    let (emu, _dir) = with_staging_network().await;
+    let writer = TestStack::new(&[("main.tf", STACK)]);
+    apply(&common(writer.path(), registry(&emu))).await;
+    let reader = TestStack::new(&[("main.tf", READER)]);
+    let c = common(reader.path(), registry(&emu));
+
+    emu.clear_requests();
+    let p = plan(&c).await;
+    let counts = count_reads(&emu.requests());
+    let once = [
+        "google_project",
+        "google_sql_database_instance",
+        "google_vpc_access_connector",
+        "google_cloud_run_v2_service",
+        "google_bigquery_dataset",
+        "google_compute_global_address",
+        "google_monitoring_notification_channel",
+        "google_compute_network",
+        "google_compute_subnetwork",
+    ];
+    for kind in once {
+        assert_eq!(counts.get(kind), Some(&1), "{kind}: one read per plan: {counts:?}");
+    }
+    assert_eq!(
+        counts.get("google_secret_manager_secret_version"),
+        Some(&2),
+        "the version's GET and its access: {counts:?}"
+    );
+    assert_eq!(counts.get("google_compute_global_address (late)"), None, "deferred: {counts:?}");
+    assert_eq!(counts.get("(other)"), None, "nothing else is read at plan time: {counts:?}");
+    assert_eq!(
+        actions(&p),
+        vec![
+            ("google_compute_global_address.reader".to_string(), "create"),
+            ("data.google_compute_global_address.late".to_string(), "read"),
+        ]
+    );
+
+    emu.clear_requests();
+    let r = apply(&c).await;
+    let counts = count_reads(&emu.requests());
+    assert!(counts.contains_key("google_compute_global_address (late)"), "read at apply: {counts:?}");
+    let out = r.outcome.expect("applied").outputs;
+    let text = |name: &str| out[name].0.peel().as_str().map(str::to_string).unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(text("project_number"), cairn::emulator::projects::derive_number(PROJECT));
+    assert_eq!(text("project_name"), PROJECT);
+    assert_eq!(text("caller_project"), PROJECT);
+    assert_eq!(text("db_version"), "POSTGRES_14");
+    assert_eq!(text("connector_range"), "10.1.0.0/28");
+    assert!(text("api_uri").starts_with("https://"));
+    assert_eq!(text("dataset_name"), "Infrastructure monitoring");
+    assert_eq!(text("lb_status"), "RESERVED");
+    assert_eq!(text("oncall_type"), "email");
+    assert_eq!(out["vpc_subnets"].0, Value::List(vec![Value::from(SUBNET_LINK)]));
+    assert_eq!(text("subnet_range"), "10.0.0.0/20");
+    assert_eq!(text("late_status"), "RESERVED", "the deferred read, resolved at apply");
+    assert!(out["payload_length"].0.is_sensitive());
+    let mut bytes = Vec::new();
+    collect_bytes(reader.path(), &mut bytes);
+    assert!(!contains(&bytes, "s3cret-payload"), "the payload never reaches the reader's state");
+
+    // The next plan reads every data source again, once each (the late one too, now known),
+    // and has nothing to do.
+    emu.clear_requests();
+    let p = plan(&c).await;
+    let counts = count_reads(&emu.requests());
+    for kind in once.iter().chain(&["google_compute_global_address (late)"]) {
+        assert_eq!(counts.get(kind), Some(&1), "{kind}: {counts:?}");
+    }
+    assert!(actions(&p).is_empty(), "{:?}", actions(&p));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_project_data_source_reads_resource_manager() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scenario.json");
+    let scenario = serde_json::json!({
+        "projects": [{"id": PROJECT, "number": "123456789012"}],
+        "cloudresourcemanager": {"projects": [{"id": PROJECT, "displayName": "Netra staging",
+                                               "parent": "folders/4242", "labels": {"env": "staging"}}]}
+    });
+    std::fs::write(&path, scenario.to_string()).unwrap();
+    let mut cfg = EmulatorConfig::for_tests();
+    cfg.scenario = Some(path);
+    let emu = Emulator::start(cfg).await.expect("start the emulator");
+
+    let (v, reqs) = read(&emu, "google_project", &[]).await;
+    let v = v.expect("the provider's project");
+    assert_eq!(text(&v, "project_id"), PROJECT);
+    assert_eq!(text(&v, "id"), "projects/netra-staging");
+    assert_eq!(text(&v, "number"), "123456789012");
+    assert_eq!(text(&v, "name"), "Netra staging");
+    assert_eq!(text(&v, "folder_id"), "4242");
+    assert_eq!(v.get("org_id"), Some(&Value::Null));
+    let labels = Value::map([("env", Value::from("staging"))]);
+    assert_eq!(v.get("labels"), Some(&labels));
+    assert_eq!(v.get("effective_labels"), Some(&labels));
+    assert_eq!(the_reads(&reqs), vec!["GET /v3/projects/netra-staging".to_string()]);
+
+    let (v, _) = read(&emu, "google_project", &[("project_id", Value::from("other-project"))]).await;
+    assert_eq!(text(&v.expect("any project the emulator owns"), "name"), "other-project");
+
+    let (e, _) = read(&emu, "google_project", &[("project_id", Value::from("Not_A_Project"))]).await;
+    let e = e.expect_err("no such project");
+    assert!(e.message.contains("(or it may not exist)"), "{}", e.message);
+    assert_eq!(e.method.as_deref(), Some("cloudresourcemanager.projects.get"));
+}

@@ -267,3 +267,113 @@ async fn first_use_installs_and_upgrade_moves_a_branch() {
     let o = cairn(&["plan"], dir, "").await;
     assert!(stdout(&o).contains("\"net-b-v2\""), "{}", stdout(&o));
 }
+
+/// A .zip archive holding one module whose output says which edition it is.
+fn zip_archive(edition: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("main.tf", zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(format!("output \"edition\" {{\n  value = \"{edition}\"\n}}\n").as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// A registry whose only module (`acme/zipped/google` 1.0.0) downloads as a .zip archive, and
+/// whose archive can be republished under the same version.
+async fn zip_registry(republished: Arc<std::sync::atomic::AtomicBool>) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::{StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().fallback(move |uri: Uri| {
+        let republished = republished.clone();
+        async move {
+            match uri.path() {
+                "/.well-known/terraform.json" => (StatusCode::OK, r#"{"modules.v1": "/v1/modules/"}"#).into_response(),
+                "/v1/modules/acme/zipped/google/versions" => {
+                    (StatusCode::OK, r#"{"modules": [{"versions": [{"version": "1.0.0"}]}]}"#).into_response()
+                }
+                "/v1/modules/acme/zipped/google/1.0.0/download" => {
+                    (StatusCode::NO_CONTENT, [("X-Terraform-Get", "/archives/zipped-1.0.0.zip")]).into_response()
+                }
+                "/archives/zipped-1.0.0.zip" => {
+                    let edition = if republished.load(Ordering::SeqCst) { "second" } else { "first" };
+                    (StatusCode::OK, zip_archive(edition)).into_response()
+                }
+                _ => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    (
+        host,
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }),
+    )
+}
+
+/// A .zip archive from a registry is fetched, locked and used; when the same version is
+/// republished with other files, fetching it again for the lock is refused (the lock's hash is
+/// the promise), until `-upgrade` accepts the new files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_archive_is_locked_and_a_republished_one_is_refused() {
+    let republished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (host, server) = zip_registry(republished.clone()).await;
+    let main = format!(
+        "module \"z\" {{\n  source  = \"{host}/acme/zipped/google\"\n  version = \"1.0.0\"\n}}\n\noutput \"edition\" {{\n  value = module.z.edition\n}}\n"
+    );
+    let stack = TestStack::new(&[("main.tf", &main)]);
+    let dir = stack.path();
+    let o = cairn(&["init"], dir, &host).await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let lock = std::fs::read_to_string(dir.join(".cairn.modules.lock.json")).unwrap();
+    assert!(lock.contains(&format!("http://{host}/archives/zipped-1.0.0.zip")), "{lock}");
+    let o = cairn(&["plan"], dir, &host).await;
+    assert!(stdout(&o).contains("\"first\""), "{}\n{}", stdout(&o), stderr(&o));
+
+    republished.store(true, Ordering::SeqCst);
+    std::fs::remove_dir_all(dir.join(".cairn/modules")).unwrap();
+    let o = cairn(&["init"], dir, &host).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("Module \"z\" does not match its locked hash"), "{err}");
+    assert!(err.contains("main.tf:2:"), "located at the module's source: {err}");
+    let redactions = [(dir.display().to_string(), "[STACK]".to_string()), (host.clone(), "[REGISTRY]".to_string())];
+    let redactions: Vec<(&str, &str)> = redactions.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    insta::assert_snapshot!("module_sources__republished_archive", redact(&err, &redactions));
+    assert_eq!(std::fs::read_to_string(dir.join(".cairn.modules.lock.json")).unwrap(), lock, "the lock is kept");
+
+    let o = cairn(&["init", "-upgrade"], dir, &host).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cairn(&["plan"], dir, &host).await;
+    assert!(stdout(&o).contains("\"second\""), "{}\n{}", stdout(&o), stderr(&o));
+    server.abort();
+}
+
+/// A module fetched from git may call local paths inside its own repository only: one that
+/// climbs out of it would read whatever sits beside the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetched_module_cannot_reach_outside_its_package() {
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("escape");
+    std::fs::create_dir_all(repo.join("modules/net")).unwrap();
+    git(&repo, &["init", "-q"]);
+    std::fs::write(repo.join("modules/net/main.tf"), "module \"outside\" {\n  source = \"../../../outside\"\n}\n")
+        .unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "escape"]);
+    git(&repo, &["tag", "v1.0.0"]);
+    let main =
+        format!("module \"net\" {{\n  source = \"git::file://{}//modules/net?ref=v1.0.0\"\n}}\n", repo.display());
+    let stack = TestStack::new(&[("main.tf", &main)]);
+    let dir = stack.path();
+    let o = cairn(&["init"], dir, "").await;
+    let o = if o.status.success() { cairn(&["validate"], dir, "").await } else { o };
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("Local module path escapes its package"), "{err}");
+    assert!(err.contains(".cairn/modules/net/modules/net/main.tf:2:"), "located in the fetched file: {err}");
+    let redactions =
+        [(dir.display().to_string(), "[STACK]".to_string()), (repo.display().to_string(), "[REPO]".to_string())];
+    let redactions: Vec<(&str, &str)> = redactions.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    insta::assert_snapshot!("module_sources__escapes_package", redact(&err, &redactions));
+}
