@@ -83,7 +83,7 @@ pub fn load_with(root_dir: &Path, resolver: &mut dyn ModuleResolver) -> Result<C
         all.extend(Diagnostics(warnings));
         return Err(Box::new(LoadError { sources, diagnostics: all, backend }));
     }
-    Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings) })
+    Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings), workspace: "default".into() })
 }
 
 /// `required_version` checked against the Terraform language version Cairn implements
