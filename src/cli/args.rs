@@ -260,12 +260,56 @@ pub enum Command {
         #[arg(long = "operation-duration", default_value = "2s")]
         operation_duration: String,
     },
+    /// Manage workspaces: several states of one stack, one of them selected.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
     /// Print the resource dependency graph as Graphviz DOT.
     Graph {
         dir: Option<PathBuf>,
         /// Include variables, locals and outputs.
         #[arg(long)]
         all: bool,
+    },
+}
+
+/// Terraform's `workspace` subcommands; each takes the stack directory as an optional last
+/// argument, as Terraform's do.
+#[derive(Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// List the workspaces; the selected one is marked with *.
+    List { dir: Option<PathBuf> },
+    /// Print the selected workspace's name.
+    Show,
+    /// Create a workspace and select it.
+    New {
+        name: String,
+        dir: Option<PathBuf>,
+        /// How long to wait for the new state's lock (e.g. 30s).
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
+    },
+    /// Select a workspace (remembered in the stack's .cairn/environment; TF_WORKSPACE overrides it).
+    Select {
+        name: String,
+        dir: Option<PathBuf>,
+        /// Create the workspace if it does not exist.
+        #[arg(long = "or-create")]
+        or_create: bool,
+    },
+    /// Delete a workspace's state: not the selected one, not default, and only when it tracks
+    /// no resources unless forced.
+    Delete {
+        name: String,
+        dir: Option<PathBuf>,
+        /// Delete it even though its state still tracks resources (they are not destroyed).
+        #[arg(long)]
+        force: bool,
+        /// Lock the state while checking it (default true).
+        #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        lock: bool,
+        /// How long to wait for the state's lock (e.g. 30s).
+        #[arg(long = "lock-timeout", default_value = "0s")]
+        lock_timeout: String,
     },
 }
 
@@ -349,6 +393,9 @@ const ONE_DASH_LONG: &[&str] = &[
     "from",
     "reviewed-plan",
     "marker",
+    "or-create",
+    "force",
+    "lock",
 ];
 
 /// Terraform spells long options with one dash (`-var`, `-out`, `-auto-approve`); accept both.

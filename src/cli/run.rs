@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts};
+use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts, WorkspaceCommand};
 use super::console::Console;
 use super::diagnostics::render_diagnostics;
 use super::render::{json as rjson, markdown as rmd, text as rtext, HealthOptions, ModuleSources, RenderOptions};
@@ -416,7 +416,58 @@ pub async fn dispatch(
             console.out(&ops::graph(&stack_dir(&chdir, dir), all)?);
             Ok(0)
         }
+        Command::Workspace(wc) => {
+            run_workspace(wc, &chdir, console).await?;
+            Ok(0)
+        }
     }
+}
+
+/// `cairn workspace …`, with Terraform's output.
+async fn run_workspace(
+    command: WorkspaceCommand,
+    chdir: &Option<PathBuf>,
+    console: &mut Console,
+) -> Result<(), OpError> {
+    const OVERRIDDEN_NOTE: &str =
+        "The active workspace is being overridden using the TF_WORKSPACE environment variable.";
+    match command {
+        WorkspaceCommand::List { dir } => {
+            let list = ops::workspace_list(&stack_dir(chdir, dir)).await?;
+            for name in &list.names {
+                let mark = if *name == list.selected.name { "* " } else { "  " };
+                console.outln(&format!("{mark}{name}"));
+            }
+            console.outln("");
+            if list.selected.overridden {
+                console.outln(OVERRIDDEN_NOTE);
+            }
+        }
+        WorkspaceCommand::Show => {
+            console.outln(&ops::workspace_show(&stack_dir(chdir, None))?.name);
+        }
+        WorkspaceCommand::New { name, dir, lock_timeout } => {
+            ops::workspace_new(&stack_dir(chdir, dir), &name, parse_duration(&lock_timeout)?).await?;
+            console.outln(&format!("Created and switched to workspace \"{name}\"!\n\nYou're now on a new, empty workspace. Workspaces isolate their state,\nso if you run \"cairn plan\" Cairn will not see any existing state\nfor this configuration."));
+        }
+        WorkspaceCommand::Select { name, dir, or_create } => {
+            match ops::workspace_select(&stack_dir(chdir, dir), &name, or_create, Duration::ZERO).await? {
+                ops::Selection::Already => {}
+                ops::Selection::Switched => console.outln(&format!("Switched to workspace \"{name}\".")),
+                ops::Selection::Created => console.outln(&format!("Created and switched to workspace \"{name}\"!\n\nYou're now on a new, empty workspace. Workspaces isolate their state,\nso if you run \"cairn plan\" Cairn will not see any existing state\nfor this configuration.")),
+            }
+        }
+        WorkspaceCommand::Delete { name, dir, force, lock, lock_timeout } => {
+            let tracked =
+                ops::workspace_delete(&stack_dir(chdir, dir), &name, force, lock, parse_duration(&lock_timeout)?)
+                    .await?;
+            console.outln(&format!("Deleted workspace \"{name}\"!"));
+            if !tracked.is_empty() {
+                console.outln(&format!("WARNING: \"{name}\" was non-empty.\nThe resources managed by the deleted workspace may still exist,\nbut are no longer manageable by Cairn since the state has\nbeen deleted."));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run_state(command: StateCommand, dir: &Path, console: &mut Console) -> Result<(), OpError> {

@@ -34,6 +34,9 @@ pub struct Config {
     /// Problems found while loading that do not stop Cairn (e.g. a backend block in a child
     /// module, which is ignored).
     pub warnings: Diagnostics,
+    /// The workspace this run works in, which `terraform.workspace` reads: `default` as
+    /// loaded; `ops::load_stack` sets the selected one.
+    pub workspace: String,
 }
 
 impl Config {

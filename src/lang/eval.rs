@@ -31,6 +31,12 @@ pub trait Resolver {
     fn clock(&self) -> Clock {
         Clock::default()
     }
+
+    /// What `terraform.workspace` reads: the workspace the run works in. `default` unless the
+    /// resolver belongs to a run that knows its workspace.
+    fn workspace(&self) -> &str {
+        "default"
+    }
 }
 
 /// A resolver for places where no references are allowed (variable defaults, tfvars files,
@@ -426,7 +432,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 };
                 Ok(Value::string(dir.display().to_string()))
             }
-            RefRoot::TerraformWorkspace => Ok(Value::string("default")),
+            RefRoot::TerraformWorkspace => Ok(Value::string(self.ctx.resolver.workspace())),
             RefRoot::Iterator(name) => self.lookup(name).cloned().ok_or_else(|| at(err(format!("Unknown name \"{name}\"")))),
             other => {
                 let span = span.unwrap_or(Span { file: self.file, start: 0, end: 0 });

@@ -83,7 +83,62 @@ pub fn load_with(root_dir: &Path, resolver: &mut dyn ModuleResolver) -> Result<C
         all.extend(Diagnostics(warnings));
         return Err(Box::new(LoadError { sources, diagnostics: all, backend }));
     }
-    Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings) })
+    Ok(Config { root_dir, sources, modules, backend, warnings: Diagnostics(warnings), workspace: "default".into() })
+}
+
+/// `required_version` checked against the Terraform language version Cairn implements
+/// (Terraform's diagnostic, naming the constraint and the version): `None` when it allows it.
+pub fn unmet_required_version(constraint: &str, span: Span) -> Option<Diagnostic> {
+    let implemented = crate::version::TERRAFORM_LANGUAGE_VERSION;
+    match allows(constraint, implemented) {
+        Err(d) => Some(d.at(span)),
+        Ok(true) => None,
+        Ok(false) => Some(
+            Diagnostic::error("Unsupported Terraform Core version")
+                .detail(format!(
+                    "This configuration does not support Terraform version {implemented}, the Terraform language version Cairn implements (it requires \"{constraint}\"). To proceed, either update this version constraint or run the configuration with a Terraform version that it allows. Version constraints are normally set for good reason, so updating the constraint may lead to other errors or unexpected behavior."
+                ))
+                .at(span),
+        ),
+    }
+}
+
+/// A provider version constraint (`required_providers`, or a provider block's legacy
+/// `version`) checked against the version of that provider Cairn implements. `None` when it
+/// allows it, or when Cairn does not ship the provider (which is refused elsewhere, once).
+pub fn unmet_provider_version(provider: &str, constraint: &str, span: Span) -> Option<Diagnostic> {
+    if provider == "terraform" {
+        return Some(
+            Diagnostic::error("Invalid version constraint for a built-in provider")
+                .detail("The \"terraform\" provider is built into Terraform (and Cairn) and has no version of its own, so a version constraint cannot select one.")
+                .help("remove version from the \"terraform\" entry (required_version constrains the Terraform version)")
+                .at(span),
+        );
+    }
+    let implemented = crate::version::provider_version(provider)?;
+    match allows(constraint, implemented) {
+        Err(d) => Some(d.at(span)),
+        Ok(true) => None,
+        Ok(false) => Some(
+            Diagnostic::error(format!("Unsupported provider version for \"{provider}\""))
+                .detail(format!(
+                    "This configuration requires provider hashicorp/{provider} \"{constraint}\", but Cairn's built-in \"{provider}\" provider implements version {implemented} (the version whose resources and behaviour it follows), which this constraint does not allow."
+                ))
+                .help(format!("update the constraint if this configuration works with hashicorp/{provider} {implemented}"))
+                .at(span),
+        ),
+    }
+}
+
+/// Whether a Terraform version constraint allows `version` (module_source's one parser of
+/// Terraform's constraint syntax), or the diagnostic for a constraint that does not parse.
+fn allows(constraint: &str, version: &str) -> Result<bool, Diagnostic> {
+    let c = VersionConstraint::parse(constraint).map_err(|e| {
+        Diagnostic::error("Invalid version constraint")
+            .detail(format!("This string does not use correct version constraint syntax: {e}."))
+    })?;
+    let v = module_source::parse_version(version).expect("Cairn's own versions are valid semver");
+    Ok(c.matches(&v))
 }
 
 /// A `removed` block names what left the configuration: Terraform refuses one whose resource
@@ -801,14 +856,12 @@ impl Loader<'_> {
             match name.as_str() {
                 "required_version" => {
                     module.required_version = self.literal_string(file, a);
-                    // Accepting a constraint Cairn does not check would plan a stack written for
-                    // another version as if it were this one's.
-                    self.error(
-                        Diagnostic::error("Version constraints are not supported yet")
-                            .detail("Cairn does not check required_version, so it cannot honour this constraint.")
-                            .help("remove required_version from this terraform block")
-                            .at(self.span(file, &a.key)),
-                    );
+                    if let Some(text) = &module.required_version {
+                        let span = self.span(file, &a.value);
+                        if let Some(d) = unmet_required_version(text, span) {
+                            self.error(d);
+                        }
+                    }
                 }
                 _ => self.unexpected_attr(file, a, "terraform", &["required_version", "required_providers", "backend"]),
             }
@@ -992,16 +1045,19 @@ impl Loader<'_> {
             }
         }
         if let Some(a) = block.body.get_attribute("version") {
-            // The legacy in-block constraint: accepted, it would go unchecked like
-            // required_version would.
+            // The legacy in-block constraint: still honoured, with Terraform's deprecation
+            // warning. An unknown provider's constraint is left to the unknown-provider error.
             self.error(
-                Diagnostic::error("Version constraints are not supported yet")
-                    .detail(format!(
-                        "Cairn does not check provider versions, so it cannot honour this constraint on \"{name}\"."
-                    ))
-                    .help("remove version from this provider block")
+                Diagnostic::warning("Version constraints inside provider configuration blocks are deprecated")
+                    .detail("Terraform 0.13 and earlier allowed provider version constraints inside the provider configuration block, but that is now deprecated and will be removed in a future version of Terraform. To silence this warning, move the provider version constraint into the required_providers block.")
                     .at(self.span(file, &a.key)),
             );
+            if let Some(text) = self.literal_string(file, a) {
+                let span = self.span(file, &a.value);
+                if let Some(d) = unmet_provider_version(&name, &text, span) {
+                    self.error(d);
+                }
+            }
         }
         let body = self.body(file, &block.body, &["alias", "version"], &[]);
         let span = self.header_span(file, block);

@@ -6,6 +6,7 @@ mod init;
 mod inspect;
 mod plan;
 mod state_cmds;
+mod workspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ pub use state_cmds::{
     force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_rekey, state_restore,
     state_rm, state_show, Migrated, Rekeyed,
 };
+pub use workspace::{
+    workspace_delete, workspace_list, workspace_new, workspace_select, workspace_show, Selection, WorkspaceList,
+};
 
 use crate::graph::Graph;
 use crate::lang::config::{Backend, Config};
@@ -28,9 +32,10 @@ use crate::lang::eval::eval_body;
 use crate::lang::value::Value;
 use crate::lang::vars::VarInputs;
 use crate::providers::Registry;
-pub use crate::state::backend::{gcs_settings_from_env, GcsArgs, StateBackend};
+pub use crate::state::backend::{gcs_settings_from_env, GcsArgs, StateBackend, Workspaces};
 use crate::state::gcs::GcsStore;
 use crate::state::local::LocalStore;
+use crate::state::workspace as workspaces_of;
 use crate::state::{LockGuard, LockInfo, StateError, StateStore};
 
 /// Why a command failed.
@@ -97,7 +102,8 @@ pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
             dir.display()
         )));
     }
-    let config = init::load_installing(dir)?;
+    let mut config = init::load_installing(dir)?;
+    config.workspace = selected_workspace(dir)?.name;
     let providers = crate::providers::configuration::check(&config);
     if providers.has_errors() {
         return Err(OpError::diags(&config.sources, providers));
@@ -106,15 +112,31 @@ pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
     Ok(Stack { config, graph })
 }
 
-/// Resolves the stack's backend block; see [`crate::state::backend::state_backend`].
+/// Where each workspace of the stack keeps its state; see [`crate::state::backend::workspaces`].
+pub fn workspaces(root_dir: &Path, backend: Option<&Backend>, sources: &SourceMap) -> Result<Workspaces, OpError> {
+    crate::state::backend::workspaces(root_dir, backend).map_err(|d| OpError::diags(sources, d))
+}
+
+/// The workspace commands in `dir` work in: `TF_WORKSPACE`, else the one `cairn workspace
+/// select` remembered, else `default`.
+pub fn selected_workspace(dir: &Path) -> Result<workspaces_of::Selected, OpError> {
+    workspaces_of::selected(dir).map_err(|e| OpError::msg(e.to_string()))
+}
+
+/// Where the selected workspace of the stack keeps its state.
 pub fn state_backend(root_dir: &Path, backend: Option<&Backend>, sources: &SourceMap) -> Result<StateBackend, OpError> {
-    crate::state::backend::state_backend(root_dir, backend).map_err(|d| OpError::diags(sources, d))
+    let selected = selected_workspace(root_dir)?;
+    Ok(workspaces(root_dir, backend, sources)?.backend(&selected.name))
 }
 
 /// A directory for local files that go with the stack's state (the embedded emulator's data):
-/// the state directory of a local backend, `.cairn/` in the stack for a remote one.
+/// the state directory of a local backend, `.cairn/` in the stack for a remote one. It is the
+/// `default` workspace's: the emulated cloud is one per stack, as the real one is one for
+/// every workspace.
 pub fn local_data_dir(config: &Config) -> Result<PathBuf, OpError> {
-    Ok(match state_backend(&config.root_dir, config.backend.as_ref(), &config.sources)? {
+    let default =
+        workspaces(&config.root_dir, config.backend.as_ref(), &config.sources)?.backend(workspaces_of::DEFAULT);
+    Ok(match default {
         StateBackend::Local(dir) => dir,
         StateBackend::Gcs(_) => config.root_dir.join(".cairn"),
     })
@@ -127,15 +149,18 @@ pub fn open_backend(backend: &StateBackend) -> Result<Arc<dyn StateStore>, OpErr
     })
 }
 
+/// The state of the workspace the configuration was loaded for (`config.workspace`).
 pub fn open_store(config: &Config) -> Result<Arc<dyn StateStore>, OpError> {
-    open_backend(&state_backend(&config.root_dir, config.backend.as_ref(), &config.sources)?)
+    let all = workspaces(&config.root_dir, config.backend.as_ref(), &config.sources)?;
+    open_backend(&all.backend(&config.workspace))
 }
 
-/// Opens the state store of a stack directory even when its configuration has errors (state
-/// commands must work on a broken config), as long as its backend block can be read.
+/// Opens the selected workspace's state store of a stack directory even when its
+/// configuration has errors (state commands must work on a broken config), as long as its
+/// backend block can be read.
 pub fn open_store_for_dir(dir: &Path) -> Result<Arc<dyn StateStore>, OpError> {
     match crate::lang::load::load(dir) {
-        Ok(config) => open_store(&config),
+        Ok(config) => open_backend(&state_backend(dir, config.backend.as_ref(), &config.sources)?),
         Err(e) => open_backend(&state_backend(dir, e.backend.as_ref(), &e.sources)?),
     }
 }

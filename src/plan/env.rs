@@ -105,6 +105,10 @@ impl Resolver for ModuleScope<'_> {
         self.env.clock
     }
 
+    fn workspace(&self) -> &str {
+        &self.config.workspace
+    }
+
     fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
         let key = |n: &String| (self.module.clone(), n.clone());
         match root {

@@ -1663,6 +1663,10 @@ struct CheckScope<'a> {
 }
 
 impl Resolver for CheckScope<'_> {
+    fn workspace(&self) -> &str {
+        self.inner.workspace()
+    }
+
     fn resolve(&self, root: &crate::lang::refs::RefRoot, span: crate::lang::diag::Span) -> Result<Value, Diagnostic> {
         if let crate::lang::refs::RefRoot::Resource { mode, type_name, name } = root {
             let addr = ResourceAddr {

@@ -72,17 +72,12 @@ fn check_required_provider(name: &str, req: &crate::lang::config::RequiredProvid
             );
         }
     }
-    if req.version.is_some() {
-        // The same refusal as `required_version` and a provider block's `version`: Cairn's
-        // providers are built in, so a constraint would pass unchecked.
-        diags.push(
-            Diagnostic::error("Version constraints are not supported yet")
-                .detail(format!(
-                    "Cairn's \"{name}\" provider is built in and not versioned separately, so it cannot honour this constraint."
-                ))
-                .help(format!("remove version from the \"{name}\" entry"))
-                .at(req.version_span.unwrap_or(req.span)),
-        );
+    if let Some(constraint) = &req.version {
+        if let Some(d) =
+            crate::lang::load::unmet_provider_version(name, constraint, req.version_span.unwrap_or(req.span))
+        {
+            diags.push(d);
+        }
     }
 }
 

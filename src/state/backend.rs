@@ -29,13 +29,48 @@ const GCS_ARGUMENTS: &[&str] = &[
     "storage_custom_endpoint",
 ];
 
-/// Resolves the stack's backend block (and the environment variables Terraform's backends read).
+/// Where every workspace of a stack keeps its state.
+#[derive(Clone, Debug)]
+pub enum Workspaces {
+    /// `default` in the backend's state directory; every other workspace in a directory of
+    /// its own name under `others` (the local backend's `workspace_dir`, `state.d/` in the
+    /// stack by default, as Terraform's is `terraform.tfstate.d/`).
+    Local { default: PathBuf, others: PathBuf },
+    /// Objects named after the workspace under the prefix (see [`super::gcs`]).
+    Gcs(GcsSettings),
+}
+
+impl Workspaces {
+    /// Where one workspace's state lives.
+    pub fn backend(&self, workspace: &str) -> StateBackend {
+        match self {
+            Workspaces::Local { default, .. } if workspace == super::workspace::DEFAULT => {
+                StateBackend::Local(default.clone())
+            }
+            Workspaces::Local { others, .. } => StateBackend::Local(others.join(workspace)),
+            Workspaces::Gcs(settings) => StateBackend::Gcs(settings.for_workspace(workspace)),
+        }
+    }
+}
+
+/// Where the stack's `default` workspace keeps its state; see [`workspaces`].
 pub fn state_backend(root_dir: &Path, backend: Option<&Backend>) -> Result<StateBackend, Diagnostics> {
-    let Some(b) = backend else { return Ok(StateBackend::Local(root_dir.join("state"))) };
+    Ok(workspaces(root_dir, backend)?.backend(super::workspace::DEFAULT))
+}
+
+/// Resolves the stack's backend block (and the environment variables Terraform's backends read).
+pub fn workspaces(root_dir: &Path, backend: Option<&Backend>) -> Result<Workspaces, Diagnostics> {
+    let local_others = |args: &BTreeMap<&str, (String, crate::lang::diag::Span)>| match args.get("workspace_dir") {
+        None => root_dir.join("state.d"),
+        Some((p, _)) => root_dir.join(p),
+    };
+    let Some(b) = backend else {
+        return Ok(Workspaces::Local { default: root_dir.join("state"), others: root_dir.join("state.d") });
+    };
     let fail = |d: Diagnostic| Diagnostics::from(d);
     let mut args = BTreeMap::new();
     for (name, attr) in &b.attributes {
-        let allowed: &[&str] = if b.kind == "local" { &["path"] } else { GCS_ARGUMENTS };
+        let allowed: &[&str] = if b.kind == "local" { &["path", "workspace_dir"] } else { GCS_ARGUMENTS };
         if !allowed.contains(&name.as_str()) {
             let mut d = Diagnostic::error(format!("Unsupported argument \"{name}\" in the {} backend", b.kind))
                 .detail(format!("The {} backend takes: {}.", b.kind, allowed.join(", ")))
@@ -59,17 +94,11 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>) -> Result<State
         }
     }
     if b.kind == "local" {
-        return Ok(StateBackend::Local(match args.get("path") {
+        let default = match args.get("path") {
             None => root_dir.join("state"),
-            Some((p, _)) => {
-                let p = Path::new(p);
-                if p.is_absolute() {
-                    p.to_path_buf()
-                } else {
-                    root_dir.join(p)
-                }
-            }
-        }));
+            Some((p, _)) => root_dir.join(p),
+        };
+        return Ok(Workspaces::Local { default, others: local_others(&args) });
     }
     let Some((bucket, _)) = args.get("bucket").cloned() else {
         return Err(fail(
@@ -97,7 +126,7 @@ pub fn state_backend(root_dir: &Path, backend: Option<&Backend>) -> Result<State
         encryption_key: arg("encryption_key"),
         storage_custom_endpoint: arg("storage_custom_endpoint"),
     };
-    gcs_settings_from_env(&bucket, &prefix, Some(&given)).map(StateBackend::Gcs).map_err(|message| {
+    gcs_settings_from_env(&bucket, &prefix, Some(&given)).map(Workspaces::Gcs).map_err(|message| {
         let span = args.get("encryption_key").map_or(b.span, |(_, s)| *s);
         fail(
             Diagnostic::error(message).at(span).help(
@@ -161,6 +190,7 @@ pub fn gcs_settings_from_env(bucket: &str, prefix: &str, given: Option<&GcsArgs>
         impersonate_service_account,
         encryption_key,
         endpoint,
+        workspace: super::workspace::DEFAULT.to_string(),
     })
 }
 

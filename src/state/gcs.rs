@@ -1,7 +1,8 @@
 //! The `gcs` backend: state in a Cloud Storage bucket, where a team's CI runners and people
 //! share it, as with Terraform's backend of the same name.
 //!
-//! Objects under `<prefix>/`, for the one workspace Cairn has (`default`):
+//! Objects under `<prefix>/`, named after the workspace (`default`, or the one selected with
+//! `cairn workspace select`), as Terraform's gcs backend keeps `<prefix>/<workspace>.tfstate`:
 //!
 //! - `default.state.json`: the state document. Every write is conditional on the generation
 //!   this process last read (`ifGenerationMatch`), so a writer that lost its lock fails with a
@@ -64,15 +65,27 @@ pub struct GcsSettings {
     pub encryption_key: Option<[u8; 32]>,
     /// The storage endpoint (`storage_custom_endpoint`, or STORAGE_EMULATOR_HOST).
     pub endpoint: Option<String>,
+    /// The workspace whose objects this store reads and writes (`default` unless selected).
+    pub workspace: String,
 }
 
 impl GcsSettings {
     pub fn location(&self) -> String {
-        if self.prefix.is_empty() {
+        let folder = if self.prefix.is_empty() {
             format!("gs://{}", self.bucket)
         } else {
             format!("gs://{}/{}", self.bucket, self.prefix)
+        };
+        if self.workspace == super::workspace::DEFAULT {
+            folder
+        } else {
+            format!("{folder} (workspace \"{}\")", self.workspace)
         }
+    }
+
+    /// The same settings for another workspace's objects.
+    pub fn for_workspace(&self, workspace: &str) -> GcsSettings {
+        GcsSettings { workspace: workspace.to_string(), ..self.clone() }
     }
 
     fn object(&self, name: &str) -> String {
@@ -426,11 +439,17 @@ impl GcsStore {
     }
 
     fn name(&self, suffix: &str) -> String {
-        self.settings.object(&format!("default.{suffix}"))
+        self.settings.object(&format!("{}.{suffix}", self.settings.workspace))
     }
 
-    fn corrupt(&self, what: impl std::fmt::Display, reason: impl std::fmt::Display) -> StateError {
-        StateError::Corrupt { location: format!("{}/{what}", self.settings.location()), reason: reason.to_string() }
+    /// A damaged object of this workspace (`suffix`: `state.json`, `lock`, …).
+    fn corrupt(&self, suffix: &str, reason: impl std::fmt::Display) -> StateError {
+        self.corrupt_object(&self.name(suffix), reason)
+    }
+
+    /// A damaged object, by its full name in the bucket.
+    fn corrupt_object(&self, name: &str, reason: impl std::fmt::Display) -> StateError {
+        StateError::Corrupt { location: format!("gs://{}/{name}", self.settings.bucket), reason: reason.to_string() }
     }
 
     fn seen_generation(&self) -> Option<i64> {
@@ -469,7 +488,7 @@ impl GcsStore {
         match api.read(&self.name("state.json")).await? {
             None => Ok((None, 0)),
             Some((bytes, generation)) => {
-                let state = parse_state(&bytes).map_err(|reason| self.corrupt("default.state.json", reason))?;
+                let state = parse_state(&bytes).map_err(|reason| self.corrupt("state.json", reason))?;
                 Ok((Some(state), generation))
             }
         }
@@ -483,8 +502,7 @@ impl GcsStore {
         let mut deltas = Vec::new();
         for (name, _) in &objects {
             let Some((bytes, _)) = api.read(name).await? else { continue };
-            let delta: Delta =
-                serde_json::from_slice(&bytes).map_err(|e| self.corrupt(name.rsplit('/').next().unwrap_or(name), e))?;
+            let delta: Delta = serde_json::from_slice(&bytes).map_err(|e| self.corrupt_object(name, e))?;
             if delta.base_generation == generation {
                 deltas.push(delta);
             }
@@ -554,8 +572,7 @@ impl GcsStore {
         match api.read(&self.name("lock")).await? {
             None => Ok(None),
             Some((bytes, generation)) => {
-                let record =
-                    serde_json::from_slice::<LockRecord>(&bytes).map_err(|e| self.corrupt("default.lock", e))?;
+                let record = serde_json::from_slice::<LockRecord>(&bytes).map_err(|e| self.corrupt("lock", e))?;
                 Ok(Some((record, generation)))
             }
         }
@@ -601,6 +618,40 @@ impl GcsStore {
                 Ok(())
             }
         }
+    }
+
+    /// The workspaces with a state document under the prefix (Terraform's gcs backend lists
+    /// its `*.tfstate` objects the same way), in name order.
+    pub async fn workspace_names(&self) -> Result<Vec<String>, StateError> {
+        let api = self.api().await?;
+        let folder = self.settings.object("");
+        Ok(api
+            .list(&folder)
+            .await?
+            .into_iter()
+            .filter_map(|(name, _)| {
+                let rest = name.strip_prefix(&folder)?;
+                rest.strip_suffix(".state.json").filter(|w| !w.contains('/')).map(str::to_string)
+            })
+            .collect())
+    }
+
+    /// Deletes this workspace's objects: deltas, journal, history and key record first, the
+    /// state document last, so that a deletion cut short still lists the workspace and can be
+    /// run again.
+    pub async fn delete_workspace(&self) -> Result<(), StateError> {
+        for folder in ["delta", "journal", "history"] {
+            self.delete_all(&format!("{}/", self.name(folder))).await?;
+        }
+        let api = self.api().await?;
+        for suffix in ["key-record.json", "key", "lock", "state.json"] {
+            match api.delete(&self.name(suffix), None).await {
+                // An unconditional delete has no precondition to fail.
+                Ok(_) | Err(Refused::Precondition) => {}
+                Err(Refused::Failed(e)) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     async fn delete_all(&self, prefix: &str) -> Result<(), StateError> {
@@ -912,7 +963,7 @@ impl StateStore for GcsStore {
         let merged = match stored {
             Some(stored) => {
                 super::check_apply_follows(&stored.lineage, stored.serial, state, |reason| {
-                    self.corrupt("default.state.json", reason)
+                    self.corrupt("state.json", reason)
                 })?;
                 // What is stored (the resources written during the apply) is what the version
                 // records, with the apply's outputs and check results.
@@ -934,7 +985,7 @@ impl StateStore for GcsStore {
         let mut out = Vec::new();
         for (name, _) in api.list(&format!("{}/", self.name("history"))).await?.into_iter().rev() {
             let Some((bytes, _)) = api.read(&name).await? else { continue };
-            let record: HistoryRecord = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(&name, e))?;
+            let record: HistoryRecord = serde_json::from_slice(&bytes).map_err(|e| self.corrupt_object(&name, e))?;
             out.push(record.entry());
         }
         Ok(out)
@@ -944,7 +995,7 @@ impl StateStore for GcsStore {
         let api = self.api().await?;
         let name = format!("{}/{serial:020}.json", self.name("history"));
         let (bytes, _) = api.read(&name).await?.ok_or(StateError::NoSuchVersion(serial))?;
-        let record: HistoryRecord = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(&name, e))?;
+        let record: HistoryRecord = serde_json::from_slice(&bytes).map_err(|e| self.corrupt_object(&name, e))?;
         Ok(record.state)
     }
 
@@ -972,7 +1023,7 @@ impl StateStore for GcsStore {
         let mut journal = Vec::new();
         for (name, _) in api.list(&format!("{}/", self.name("journal"))).await? {
             let Some((bytes, _)) = api.read(&name).await? else { continue };
-            let batch: Vec<JournalEntry> = serde_json::from_slice(&bytes).map_err(|e| self.corrupt(&name, e))?;
+            let batch: Vec<JournalEntry> = serde_json::from_slice(&bytes).map_err(|e| self.corrupt_object(&name, e))?;
             journal.extend(batch);
         }
         Ok(super::open_entries(journal))
@@ -995,7 +1046,7 @@ impl StateStore for GcsStore {
                 return match keyfile::resolve(&location, &stored)? {
                     keyfile::Resolved::Key(existing) if existing == key => Ok(()),
                     _ => Err(self.corrupt(
-                        "default.key-record.json",
+                        "key-record.json",
                         "this state already has a different fingerprint key: it holds another state's history; migrate into an empty prefix",
                     )),
                 };
@@ -1036,7 +1087,7 @@ impl StateStore for GcsStore {
         // the next locked command finishes.
         if !had_record && !self.insert_key_record(&api, &record).await? {
             return Err(self.corrupt(
-                "default.key-record.json",
+                "key-record.json",
                 "another process stored a key record while this one moved the key out; run the command again",
             ));
         }
@@ -1062,7 +1113,7 @@ impl StateStore for GcsStore {
         match api.write(&self.name("key-record.json"), body, None).await {
             Ok(_) => {}
             Err(Refused::Precondition) => {
-                return Err(self.corrupt("default.key-record.json", "Cloud Storage refused an unconditional write"))
+                return Err(self.corrupt("key-record.json", "Cloud Storage refused an unconditional write"))
             }
             Err(Refused::Failed(e)) => return Err(e),
         }
@@ -1079,21 +1130,22 @@ impl GcsStore {
     async fn stored_key(&self, api: &Api) -> Result<keyfile::Stored, StateError> {
         let record = match api.read(&self.name("key-record.json")).await? {
             Some((bytes, _)) => Some(
-                keyfile::KeyRecord::parse(&bytes, "default.key-record.json")
-                    .map_err(|e| self.corrupt("default.key-record.json", e))?,
+                keyfile::KeyRecord::parse(&bytes, &self.name("key-record.json"))
+                    .map_err(|e| self.corrupt("key-record.json", e))?,
             ),
             None => None,
         };
-        let legacy = match api.read(&self.name("key")).await? {
-            Some((bytes, _)) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let raw = hex::decode(text.trim()).map_err(|e| self.corrupt("default.key", e))?;
-                Some(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| {
-                    self.corrupt("default.key", format!("the key is {} bytes long, expected 32", raw.len()))
-                })?)
-            }
-            None => None,
-        };
+        let legacy =
+            match api.read(&self.name("key")).await? {
+                Some((bytes, _)) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    let raw = hex::decode(text.trim()).map_err(|e| self.corrupt("key", e))?;
+                    Some(<[u8; 32]>::try_from(raw.as_slice()).map_err(|_| {
+                        self.corrupt("key", format!("the key is {} bytes long, expected 32", raw.len()))
+                    })?)
+                }
+                None => None,
+            };
         Ok(keyfile::Stored { record, legacy })
     }
 
@@ -1120,6 +1172,7 @@ mod tests {
             impersonate_service_account: None,
             encryption_key: None,
             endpoint: None,
+            workspace: "default".into(),
         }
     }
 
@@ -1136,6 +1189,9 @@ mod tests {
         assert_eq!(settings("").object("default.lock"), "default.lock");
         assert_eq!(settings("stacks/staging").location(), "gs://b/stacks/staging");
         assert_eq!(settings("").location(), "gs://b");
+        let dev = settings("stacks/staging").for_workspace("dev");
+        assert_eq!(GcsStore::new(dev.clone()).name("state.json"), "stacks/staging/dev.state.json");
+        assert_eq!(dev.location(), "gs://b/stacks/staging (workspace \"dev\")");
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod keyfile;
 pub mod local;
 pub mod lock;
 pub mod private_fs;
+pub mod workspace;
 
 pub const FORMAT_VERSION: u32 = 1;
 

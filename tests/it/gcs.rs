@@ -99,7 +99,7 @@ impl FakeGcs {
         out
     }
 
-    async fn names(&self, prefix: &str) -> Vec<String> {
+    pub(crate) async fn names(&self, prefix: &str) -> Vec<String> {
         let list: serde_json::Value = self
             .http
             .get(format!("{}/storage/v1/b/{BUCKET}/o", self.endpoint))

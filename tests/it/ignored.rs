@@ -105,10 +105,10 @@ fn json_configuration_files_are_refused() {
 }
 
 #[test]
-fn required_version_is_refused_where_written() {
+fn an_unmet_required_version_is_refused_where_written() {
     case(
         &[("main.tf", "terraform {\n  required_version = \">= 999.0\"\n}\n")],
-        Refused("Version constraints are not supported yet", "main.tf:2:3"),
+        Refused("Unsupported Terraform Core version", "main.tf:2:22"),
     );
 }
 
@@ -186,7 +186,7 @@ fn every_other_block_meta_argument_and_file_kind_is_honoured_or_refused() {
         (&[("main.tf", "variable \"v\" {\n  default   = \"x\"\n  ephemeral = true\n}\n")], "Unsupported argument", "main.tf:3:3"),
         (&[("main.tf", "variable \"v\" {\n  default    = \"x\"\n  deprecated = \"use w\"\n}\n")], "Unsupported argument", "main.tf:3:3"),
         (&[("main.tf", "output \"o\" {\n  value     = 1\n  ephemeral = true\n}\n")], "Unsupported argument", "main.tf:3:3"),
-        (&[("main.tf", "provider \"google\" {\n  version = \"1.0\"\n}\n")], "Version constraints are not supported yet", "main.tf:2:3"),
+        (&[("main.tf", "provider \"google\" {\n  version = \"1.0\"\n}\n")], "Unsupported provider version for \"google\"", "main.tf:2:13"),
         (&[("main.tf", "module \"m\" {\n  source = \"./m\"\n}\n"), ("m/main.tf", "provider \"google\" {\n  project = \"p\"\n}\n")], "Provider configurations in child modules are not supported", "m/main.tf:1:1"),
         (&[("main.tf", R), ("main.tftest.hcl", "run \"x\" {\n}\n")], "Unsupported block type", "main.tftest.hcl:1:1"),
         // Parsed but never evaluated: a failing condition would pass without a word.
@@ -315,10 +315,10 @@ fn required_providers_entries_are_honoured_or_refused_where_written() {
         ),
         (
             "    google = {\n      source  = \"hashicorp/google\"\n      version = \"~> 6.0\"\n    }\n",
-            "Version constraints are not supported yet",
+            "Unsupported provider version for \"google\"",
             "main.tf:5:17",
         ),
-        ("    google = \"~> 6.0\"\n", "Version constraints are not supported yet", "main.tf:3:14"),
+        ("    google = \"~> 6.0\"\n", "Unsupported provider version for \"google\"", "main.tf:3:14"),
     ];
     for (body, msg, at) in refused {
         case(&[("main.tf", &entries(body))], Refused(msg, at));

@@ -71,3 +71,5 @@ mod signals;
 mod staging;
 mod tidy;
 mod time_functions;
+mod version_constraints;
+mod workspaces;

@@ -2,7 +2,10 @@
 //!
 //! Backends: `local` (`config = { path = … }`: a Cairn state directory, or a Terraform JSON
 //! state file) and `gcs` (`bucket`, `prefix` and the gcs backend's credentials arguments,
-//! through [`crate::state::gcs::GcsStore`]). Only the `default` workspace exists.
+//! through [`crate::state::gcs::GcsStore`]). `workspace` names the other stack's workspace:
+//! for gcs, its objects under the prefix; for local, its directory under `workspace_dir`
+//! (default: `state.d` beside the `path` directory, where a Cairn stack keeps its workspaces,
+//! or `terraform.tfstate.d` beside a Terraform state file).
 //!
 //! Sensitive outputs: Cairn never stores a sensitive output's value (state keeps its name and
 //! `sensitive = true` only), so a Cairn state's sensitive output reads as a withheld secret:
@@ -20,10 +23,11 @@ use crate::schema::{AttrType, Attribute, Schema, Validator};
 use crate::state::backend::{gcs_settings_from_env, GcsArgs};
 use crate::state::gcs::GcsStore;
 use crate::state::local::LocalStore;
+use crate::state::workspace;
 use crate::state::StateStore;
 
 /// The `config` keys each backend takes.
-const LOCAL_KEYS: &[&str] = &["path"];
+const LOCAL_KEYS: &[&str] = &["path", "workspace_dir"];
 const GCS_KEYS: &[&str] = &[
     "bucket",
     "prefix",
@@ -62,7 +66,8 @@ impl RemoteState {
                 )
                 .attr(
                     "workspace",
-                    Attribute::optional(AttrType::String).describe("Only \"default\": Cairn has no workspaces."),
+                    Attribute::optional(AttrType::String)
+                        .describe("The workspace whose state to read (default: \"default\")."),
                 )
                 .attr(
                     "outputs",
@@ -89,14 +94,18 @@ impl DataSource for RemoteState {
     }
 
     async fn read(&self, ctx: &CallContext, config: &Value) -> Result<Value, ProviderError> {
-        if let Some(w) = config.get("workspace").filter(|w| !w.is_null()) {
-            if w.as_str() != Some("default") {
-                return Err(ProviderError::new(format!(
-                    "workspace {} does not exist: Cairn states have only the \"default\" workspace (one state per stack)",
-                    shown(w)
-                )));
-            }
-        }
+        let workspace = match config.get("workspace").filter(|w| !w.is_null()) {
+            None => workspace::DEFAULT.to_string(),
+            Some(w) => match w.as_str() {
+                Some(name) if workspace::valid_name(name) => name.to_string(),
+                _ => {
+                    return Err(ProviderError::new(format!(
+                        "workspace {} is not a workspace name (URL safe characters, no path separators)",
+                        shown(w)
+                    )))
+                }
+            },
+        };
         let backend = config.get("backend").and_then(Value::as_str).unwrap_or_default();
         let settings = config.get("config").cloned().unwrap_or(Value::Null);
         let settings = match settings.peel() {
@@ -144,11 +153,10 @@ impl DataSource for RemoteState {
                 };
                 let gcs = gcs_settings_from_env(&bucket, prefix.trim_matches('/'), Some(&args))
                     .map_err(ProviderError::new)?;
-                let store = GcsStore::new(gcs);
-                let state = store
-                    .load()
-                    .await
-                    .map_err(|e| ProviderError::new(format!("reading the state in gs://{bucket}/{prefix}: {e}")))?;
+                let store = GcsStore::new(gcs.for_workspace(&workspace));
+                let state = store.load().await.map_err(|e| {
+                    ProviderError::new(format!("reading the state in {}: {e}", store.settings().location()))
+                })?;
                 state.map(|s| cairn_outputs(&s)).unwrap_or_default()
             }
             _ => {
@@ -156,9 +164,28 @@ impl DataSource for RemoteState {
                     ProviderError::new("the local backend needs config.path (the other stack's state directory)")
                 })?;
                 // Relative to the root module, as Terraform's working directory is.
-                let path = match &ctx.root_dir {
-                    Some(root) if Path::new(&path).is_relative() => root.join(&path),
-                    _ => Path::new(&path).to_path_buf(),
+                let resolve = |p: &str| match &ctx.root_dir {
+                    Some(root) if Path::new(p).is_relative() => root.join(p),
+                    _ => Path::new(p).to_path_buf(),
+                };
+                let path = resolve(&path);
+                let path = if workspace == workspace::DEFAULT {
+                    path
+                } else {
+                    let is_file = path.is_file();
+                    let dir = match text("workspace_dir")? {
+                        Some(d) => resolve(&d),
+                        None => {
+                            let beside = path.parent().unwrap_or(Path::new("."));
+                            beside.join(if is_file { "terraform.tfstate.d" } else { "state.d" })
+                        }
+                    };
+                    let dir = dir.join(&workspace);
+                    if is_file {
+                        dir.join("terraform.tfstate")
+                    } else {
+                        dir
+                    }
                 };
                 read_local(&path).await?
             }
@@ -263,7 +290,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_missing_local_state_is_not_found_and_workspaces_are_refused() {
+    async fn a_missing_local_state_is_not_found_and_workspace_names_are_checked() {
         let ds = RemoteState::new();
         let cc = CallContext::new(Value::Null);
         let conf = Value::map([
@@ -274,7 +301,11 @@ mod tests {
         assert!(e.not_found && e.message.contains("no state at"), "{}", e.message);
         let mut with_ws = conf.clone();
         with_ws.map_mut().unwrap().insert("workspace".into(), Value::string("staging"));
-        assert!(ds.read(&cc, &with_ws).await.unwrap_err().message.contains("only the \"default\" workspace"));
+        let e = ds.read(&cc, &with_ws).await.unwrap_err();
+        assert!(e.not_found && e.message.contains("/nonexistent/cairn/state.d/staging"), "{}", e.message);
+        with_ws.map_mut().unwrap().insert("workspace".into(), Value::string("../x"));
+        let e = ds.read(&cc, &with_ws).await.unwrap_err();
+        assert!(e.message.contains("not a workspace name"), "{}", e.message);
         let mut bad_key = conf;
         bad_key.map_mut().unwrap().insert("config".into(), Value::map([("paht", Value::string("x"))]));
         let e = ds.read(&cc, &bad_key).await.unwrap_err();
