@@ -121,6 +121,10 @@ pub struct PlanOpts {
     /// How long to wait for the state lock (e.g. 30s, 5m; default 0s).
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
+    /// Terraform's machine-readable UI: one JSON message a line on standard output (apply and
+    /// destroy need -auto-approve or a saved plan, since nobody can answer a prompt).
+    #[arg(long = "json")]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,6 +160,10 @@ pub enum Command {
         detailed_exitcode: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// For `import` blocks whose target has no resource block: write the imported objects'
+        /// configuration (HCL) into this new file of the stack, then plan with it.
+        #[arg(long = "generate-config-out", value_name = "FILE")]
+        generate_config_out: Option<PathBuf>,
     },
     /// Plan and carry out the changes (or apply a saved plan file).
     Apply {
@@ -333,6 +341,7 @@ const ONE_DASH_LONG: &[&str] = &[
     "var",
     "var-file",
     "out",
+    "generate-config-out",
     "target",
     "replace",
     "refresh",
@@ -550,7 +559,7 @@ mod tests {
             "-no-color",
         ]);
         assert!(c.no_color);
-        let Command::Plan { opts, out, detailed_exitcode, format, dir } = c.command else { panic!("plan") };
+        let Command::Plan { opts, out, detailed_exitcode, format, dir, .. } = c.command else { panic!("plan") };
         assert_eq!(dir, None);
         assert_eq!(out.as_deref(), Some(Path::new("p.plan")));
         assert!(detailed_exitcode);
