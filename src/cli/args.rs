@@ -578,6 +578,20 @@ mod tests {
     }
 
     #[test]
+    fn json_and_generate_config_out_parse_on_plan_apply_and_destroy() {
+        let c = cli(&["plan", "-json", "-generate-config-out=generated.tf"]);
+        let Command::Plan { opts, generate_config_out, .. } = c.command else { panic!("plan") };
+        assert!(opts.json);
+        assert_eq!(generate_config_out.as_deref(), Some(Path::new("generated.tf")));
+        let c = cli(&["apply", "-json", "-auto-approve"]);
+        assert!(matches!(c.command, Command::Apply { opts, auto_approve: true, .. } if opts.json));
+        let c = cli(&["destroy", "--json"]);
+        assert!(matches!(c.command, Command::Destroy { opts, .. } if opts.json));
+        let c = cli(&["plan"]);
+        assert!(matches!(c.command, Command::Plan { opts, generate_config_out: None, .. } if !opts.json));
+    }
+
+    #[test]
     fn global_flags_and_verbosity() {
         let c = cli(&["-vv", "--emulator", "--emulator-scenario", "s.json", "validate"]);
         assert_eq!(c.verbose, 2);

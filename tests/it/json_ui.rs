@@ -279,3 +279,39 @@ async fn apply_json_reports_a_failing_resource_as_apply_errored_and_a_diagnostic
     assert!(d["summary"].as_str().unwrap().contains("refuses names starting with fail-"), "{d}");
     assert_eq!(of_type(&ms, "change_summary").len(), 1, "only the plan's summary: {t:?}");
 }
+
+#[tokio::test]
+async fn plan_json_with_generate_config_out_names_the_generated_block_of_each_import() {
+    let cloud = FakeCloud::default();
+    let seed = TestStack::new(&[("main.tf", "resource \"fake_thing\" \"a\" {\n  name = \"adopt-me\"\n}\n")]);
+    let (code, _, err) = cairn_with(cloud.registry(), &["apply", "-auto-approve", seed.path().to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{err}");
+    let s = TestStack::new(&[("main.tf", "import {\n  to = fake_thing.a\n  id = \"thing-0\"\n}\n")]);
+    let dir = s.path().to_str().unwrap();
+    let (code, out, err) = cairn_with(
+        cloud.registry(),
+        &["plan", "-json", "-generate-config-out=generated.tf", "-detailed-exitcode", dir],
+    )
+    .await;
+    assert_eq!(code, 2, "{out}{err}");
+    let ms = messages(&out);
+    assert_eq!(types(&ms), ["version", "planned_change", "change_summary"]);
+    let change = &ms[1]["change"];
+    assert_eq!(change["action"], "import");
+    assert_eq!(change["importing"], json!({"id": "thing-0"}));
+    let written = std::fs::read_to_string(s.path().join("generated.tf")).unwrap();
+    assert!(written.ends_with(change["generated_config"].as_str().unwrap()), "{written}\n{change}");
+    assert!(written.contains("  name = \"adopt-me\"\n"), "{written}");
+    assert_eq!(ms[2]["changes"], json!({"add": 0, "change": 0, "import": 1, "remove": 0, "operation": "plan"}));
+    assert_eq!(ms[2]["@message"], "Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.");
+
+    // The text UI says where the configuration went; a second run refuses the existing file.
+    let (code, _, err) = cairn_with(cloud.registry(), &["plan", "-generate-config-out", "again.tf", dir]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!s.path().join("again.tf").exists(), "nothing left to generate: no file");
+    let (code, out, _) =
+        cairn_with(cloud.registry(), &["plan", "-json", "-generate-config-out=generated.tf", dir]).await;
+    assert_eq!(code, 1);
+    let ms = messages(&out);
+    assert!(ms[1]["diagnostic"]["summary"].as_str().unwrap().starts_with("Target generated file already exists"));
+}
