@@ -239,13 +239,18 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
             match start_step(&mut input, c, key, &persister, &apply_id, &seq, &interrupted) {
                 Ok(fut) => {
                     in_flight.insert(key, Instant::now());
-                    input
-                        .progress
-                        .event(ApplyEvent::Started { addr: c.addr.clone(), action: step_action(c.action, key.1) });
+                    let action = step_action(c.action, key.1);
+                    let id = if action == Action::Create { None } else { progress::object_id(c.before.as_ref()) };
+                    input.progress.event(ApplyEvent::Started { addr: c.addr.clone(), action, id });
                     tasks.spawn(fut);
                 }
                 Err(msg) => {
-                    input.progress.event(ApplyEvent::Failed { addr: c.addr.clone(), message: msg.clone() });
+                    input.progress.event(ApplyEvent::Failed {
+                        addr: c.addr.clone(),
+                        action: step_action(c.action, key.1),
+                        elapsed: Duration::ZERO,
+                        message: msg.clone(),
+                    });
                     outcome.failed.push((c.addr.clone(), msg));
                     failed_keys.insert(key);
                     skip_dependents(key, &dependents, &mut skipped, &mut waiting);
@@ -267,9 +272,14 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
                 let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
                 match done.result {
                     Ok(new_value) => {
+                        let action = step_action(c.action, done.key.1);
+                        let id = match &new_value {
+                            Some((object, _)) => progress::object_id(Some(object)),
+                            None => progress::object_id(c.before.as_ref()),
+                        };
                         record_success(&mut input, &mut state, c, done.key.1, new_value);
-                        outcome.succeeded.push((c.addr.clone(), step_action(c.action, done.key.1)));
-                        input.progress.event(ApplyEvent::Finished { addr: c.addr.clone(), action: step_action(c.action, done.key.1), elapsed });
+                        outcome.succeeded.push((c.addr.clone(), action));
+                        input.progress.event(ApplyEvent::Finished { addr: c.addr.clone(), action, elapsed, id });
                         if let Some(ds) = dependents.get(&done.key) {
                             for d in ds {
                                 if let Some(w) = waiting.get_mut(d) {
@@ -282,7 +292,8 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
                         }
                     }
                     Err(msg) => {
-                        input.progress.event(ApplyEvent::Failed { addr: c.addr.clone(), message: msg.clone() });
+                        let action = step_action(c.action, done.key.1);
+                        input.progress.event(ApplyEvent::Failed { addr: c.addr.clone(), action, elapsed, message: msg.clone() });
                         outcome.failed.push((c.addr.clone(), msg));
                         failed_keys.insert(done.key);
                         skip_dependents(done.key, &dependents, &mut skipped, &mut waiting);

@@ -10,31 +10,41 @@ pub enum ApplyEvent {
     Started {
         addr: InstanceAddr,
         action: Action,
+        /// The object's `id` before the step (updates and deletes), when known and not secret.
+        id: Option<String>,
     },
     /// Emitted periodically while a step runs.
-    Still {
-        addr: InstanceAddr,
-        action: Action,
-        elapsed: Duration,
-    },
+    Still { addr: InstanceAddr, action: Action, elapsed: Duration },
     /// A provider's own progress note ("waiting for operation …").
-    Message {
-        addr: InstanceAddr,
-        message: String,
-    },
+    Message { addr: InstanceAddr, message: String },
     Finished {
         addr: InstanceAddr,
         action: Action,
         elapsed: Duration,
+        /// The object's `id` after the step (before it, for a delete), when known and not secret.
+        id: Option<String>,
     },
     Failed {
         addr: InstanceAddr,
+        action: Action,
+        /// Since the step started (zero when it could not start).
+        elapsed: Duration,
         message: String,
     },
 }
 
 pub trait Progress: Send + Sync {
     fn event(&self, e: ApplyEvent);
+}
+
+/// An object's `id` attribute as the machine-readable UI names it (`id_key`/`id_value`): only
+/// a known string that is not secret.
+pub fn object_id(object: Option<&crate::lang::value::Value>) -> Option<String> {
+    let id = object?.get("id")?;
+    if id.contains_sensitive() {
+        return None;
+    }
+    id.as_str().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// Discards events (tests, benchmarks).
@@ -99,15 +109,15 @@ impl Progress for Lines {
             }
         }
         let line = match e {
-            ApplyEvent::Started { addr, action } => format!("{addr}: {}...", verb(action).0),
+            ApplyEvent::Started { addr, action, .. } => format!("{addr}: {}...", verb(action).0),
             ApplyEvent::Still { addr, action, elapsed } => {
                 format!("{addr}: {}... [{}s elapsed]", still(action), elapsed.as_secs())
             }
             ApplyEvent::Message { addr, message } => format!("{addr}: {message}"),
-            ApplyEvent::Finished { addr, action, elapsed } => {
+            ApplyEvent::Finished { addr, action, elapsed, .. } => {
                 format!("{addr}: {} after {}s", verb(action).1, elapsed.as_secs())
             }
-            ApplyEvent::Failed { addr, message } => {
+            ApplyEvent::Failed { addr, message, .. } => {
                 let m = format!("{addr}: failed: {message}");
                 if self.color {
                     format!("{}", m.red())

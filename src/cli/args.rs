@@ -121,6 +121,10 @@ pub struct PlanOpts {
     /// How long to wait for the state lock (e.g. 30s, 5m; default 0s).
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
+    /// Terraform's machine-readable UI: one JSON message a line on standard output (apply and
+    /// destroy need -auto-approve or a saved plan, since nobody can answer a prompt).
+    #[arg(long = "json")]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,6 +160,10 @@ pub enum Command {
         detailed_exitcode: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// For `import` blocks whose target has no resource block: write the imported objects'
+        /// configuration (HCL) into this new file of the stack, then plan with it.
+        #[arg(long = "generate-config-out", value_name = "FILE")]
+        generate_config_out: Option<PathBuf>,
     },
     /// Plan and carry out the changes (or apply a saved plan file).
     Apply {
@@ -377,6 +385,7 @@ const ONE_DASH_LONG: &[&str] = &[
     "var",
     "var-file",
     "out",
+    "generate-config-out",
     "target",
     "replace",
     "refresh",
@@ -597,7 +606,7 @@ mod tests {
             "-no-color",
         ]);
         assert!(c.no_color);
-        let Command::Plan { opts, out, detailed_exitcode, format, dir } = c.command else { panic!("plan") };
+        let Command::Plan { opts, out, detailed_exitcode, format, dir, .. } = c.command else { panic!("plan") };
         assert_eq!(dir, None);
         assert_eq!(out.as_deref(), Some(Path::new("p.plan")));
         assert!(detailed_exitcode);
@@ -613,6 +622,20 @@ mod tests {
         let Command::Plan { opts, detailed_exitcode, format, .. } = c.command else { panic!("plan") };
         assert!(opts.refresh && !detailed_exitcode);
         assert_eq!((opts.parallelism, opts.lock_timeout.as_str(), format), (10, "0s", Format::Text));
+    }
+
+    #[test]
+    fn json_and_generate_config_out_parse_on_plan_apply_and_destroy() {
+        let c = cli(&["plan", "-json", "-generate-config-out=generated.tf"]);
+        let Command::Plan { opts, generate_config_out, .. } = c.command else { panic!("plan") };
+        assert!(opts.json);
+        assert_eq!(generate_config_out.as_deref(), Some(Path::new("generated.tf")));
+        let c = cli(&["apply", "-json", "-auto-approve"]);
+        assert!(matches!(c.command, Command::Apply { opts, auto_approve: true, .. } if opts.json));
+        let c = cli(&["destroy", "--json"]);
+        assert!(matches!(c.command, Command::Destroy { opts, .. } if opts.json));
+        let c = cli(&["plan"]);
+        assert!(matches!(c.command, Command::Plan { opts, generate_config_out: None, .. } if !opts.json));
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts, WorkspaceCommand};
 use super::console::Console;
 use super::diagnostics::render_diagnostics;
-use super::render::{json as rjson, markdown as rmd, text as rtext, HealthOptions, ModuleSources, RenderOptions};
+use super::render::{
+    json as rjson, json_ui, markdown as rmd, text as rtext, HealthOptions, ModuleSources, RenderOptions,
+};
 use super::signals::Stop;
 use crate::apply::{ApplyOutcome, Interrupt, Lines};
 use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
@@ -305,10 +307,28 @@ pub async fn dispatch(
             }
             Ok(fmt_exit_code(check, r.changed.len()))
         }
-        Command::Plan { dir, opts, out: save, detailed_exitcode, format } => {
-            let mut a = plan_args(stack_dir(&chdir, dir), &opts, PlanMode::Normal, &registry)?;
+        Command::Plan { dir, opts, out: save, detailed_exitcode, format, generate_config_out } => {
+            let dir = stack_dir(&chdir, dir);
+            if opts.json {
+                return Ok(plan_json_ui(
+                    dir,
+                    &opts,
+                    save,
+                    detailed_exitcode,
+                    format,
+                    generate_config_out,
+                    &registry,
+                    console,
+                )
+                .await);
+            }
+            let mut a = plan_args(dir, &opts, PlanMode::Normal, &registry)?;
             a.out = save.clone();
+            a.generate_config_out = generate_config_out;
             let r = ops::plan(a).await?;
+            if let Some(g) = &r.generated {
+                console.errln(&generated_note(g));
+            }
             // The JSON plan has no warnings; text and Markdown list the plan's own.
             let shown =
                 if format == Format::Json { r.warnings.clone() } else { not_in_plan_text(&r.warnings, &r.plan) };
@@ -654,6 +674,9 @@ async fn run_apply(
     registry: &Registry,
     interrupt: &Interrupt,
 ) -> Result<u8, OpError> {
+    if request.opts.json {
+        return Ok(run_apply_json_ui(request, console, registry, interrupt).await);
+    }
     let color = console.color;
     let from_file = request.planfile.is_some();
     let args = ops::ApplyArgs {
@@ -680,6 +703,163 @@ async fn run_apply(
         return Ok(0);
     };
     Ok(report_outcome(&outcome, request.mode, console))
+}
+
+/// What `-generate-config-out` wrote, for the person at the terminal.
+fn generated_note(g: &ops::GeneratedConfig) -> String {
+    format!(
+        "Wrote the configuration of {} imported resource(s) to {}: review it, and keep it with the stack.",
+        g.resources.len(),
+        g.file.display()
+    )
+}
+
+/// An error as `diagnostic` messages: located ones with their ranges, any other as a summary.
+fn json_ui_errors(e: &OpError) -> Vec<String> {
+    match e {
+        OpError::Diagnostics { sources, diags } => json_ui::diagnostic_messages(sources, diags),
+        other => {
+            let d = crate::lang::diag::Diagnostic::error(other.to_string());
+            vec![json_ui::diagnostic_message(&SourceMap::new(), &d, None)]
+        }
+    }
+}
+
+/// `plan -json`: the version message, then the plan's messages and its warnings, or the
+/// errors that stopped it, all as Terraform's machine-readable UI; the exit code is the text
+/// UI's.
+#[allow(clippy::too_many_arguments)]
+async fn plan_json_ui(
+    dir: PathBuf,
+    opts: &PlanOpts,
+    save: Option<PathBuf>,
+    detailed_exitcode: bool,
+    format: Format,
+    generate_config_out: Option<PathBuf>,
+    registry: &Registry,
+    console: &mut Console,
+) -> u8 {
+    console.out(&json_ui::version());
+    let planned = async {
+        if format != Format::Text {
+            return Err(OpError::msg(
+                "-json streams Terraform's machine-readable UI; it does not combine with -format",
+            ));
+        }
+        let mut a = plan_args(dir, opts, PlanMode::Normal, registry)?;
+        a.out = save;
+        a.generate_config_out = generate_config_out;
+        ops::plan(a).await
+    };
+    match planned.await {
+        Ok(r) => {
+            let generated = |addr: &crate::addr::InstanceAddr| {
+                r.generated
+                    .as_ref()
+                    .and_then(|g| g.resources.iter().find(|(a, _)| a == addr))
+                    .map(|(_, hcl)| hcl.clone())
+            };
+            for line in json_ui::plan_messages(&r.plan, &generated) {
+                console.out(&line);
+            }
+            for line in json_ui::diagnostic_messages(&r.sources, &r.warnings) {
+                console.out(&line);
+            }
+            plan_exit_code(detailed_exitcode, r.plan.has_changes())
+        }
+        Err(e) => {
+            for line in json_ui_errors(&e) {
+                console.out(&line);
+            }
+            1
+        }
+    }
+}
+
+/// `apply -json` / `destroy -json`: the version message, the plan's messages, an `apply_*`
+/// message per step as it happens (the same events the text UI shows, through
+/// [`json_ui::JsonProgress`]), then the failures as diagnostics or the summary and outputs.
+/// Nobody can answer a prompt in between, so approval must come from -auto-approve or a saved
+/// plan, as Terraform requires.
+async fn run_apply_json_ui(
+    request: ApplyRequest,
+    console: &mut Console,
+    registry: &Registry,
+    interrupt: &Interrupt,
+) -> u8 {
+    console.out(&json_ui::version());
+    if !request.auto_approve && request.planfile.is_none() {
+        let d = crate::lang::diag::Diagnostic::error("Plan file or auto-approve required").detail(
+            "Cairn cannot ask for interactive approval when -json is set. You can either apply a saved plan file, or enable the -auto-approve option.",
+        );
+        console.out(&json_ui::diagnostic_message(&SourceMap::new(), &d, None));
+        return 1;
+    }
+    let (lines, mut streamed) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mode = request.mode;
+    let args = match plan_args(request.dir, &request.opts, request.mode, registry) {
+        Ok(plan) => ops::ApplyArgs {
+            plan,
+            planfile: request.planfile,
+            reviewed_planfile: request.reviewed_plan,
+            interrupt: interrupt.clone(),
+            progress: Arc::new(json_ui::JsonProgress::new(lines.clone())),
+            heartbeat: Duration::from_secs(10),
+        },
+        Err(e) => {
+            for line in json_ui_errors(&e) {
+                console.out(&line);
+            }
+            return 1;
+        }
+    };
+    let plan_lines = lines.clone();
+    let applying = ops::apply_asking(args, async move |plan: &Plan| {
+        for line in json_ui::plan_messages(plan, &|_| None) {
+            let _ = plan_lines.send(line);
+        }
+        true
+    });
+    tokio::pin!(applying);
+    // The messages are written as the steps report them, while the apply runs.
+    let result = loop {
+        tokio::select! {
+            r = &mut applying => break r,
+            Some(line) = streamed.recv() => console.out(&line),
+        }
+    };
+    drop(lines);
+    while let Ok(line) = streamed.try_recv() {
+        console.out(&line);
+    }
+    let r = match result {
+        Ok(r) => r,
+        Err(e) => {
+            for line in json_ui_errors(&e) {
+                console.out(&line);
+            }
+            return 1;
+        }
+    };
+    for line in json_ui::diagnostic_messages(&r.sources, &r.warnings) {
+        console.out(&line);
+    }
+    match &r.outcome {
+        Some(outcome) => {
+            for line in json_ui::apply_end_messages(outcome, mode) {
+                console.out(&line);
+            }
+            u8::from(!outcome.failed.is_empty() || outcome.interrupted)
+        }
+        None => {
+            // Nothing to do: the (empty) plan and a summary of nothing applied.
+            for line in json_ui::plan_messages(&r.plan, &|_| None) {
+                console.out(&line);
+            }
+            console.out(&json_ui::change_summary_applied(0, 0, 0, mode));
+            0
+        }
+    }
 }
 
 /// Reports what an apply did and returns its exit code: 1 when a step failed or the apply was

@@ -16,7 +16,7 @@ use std::time::Duration;
 pub use apply::{apply, apply_asking, ApplyArgs, ApplyResult};
 pub use init::init;
 pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
-pub use plan::{plan, PlanArgs, PlanOutput};
+pub use plan::{plan, GeneratedConfig, PlanArgs, PlanOutput};
 pub use state_cmds::{
     force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_rekey, state_restore,
     state_rm, state_show, Migrated, Rekeyed,

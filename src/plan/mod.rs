@@ -2,6 +2,7 @@
 
 pub mod env;
 pub mod file;
+pub mod genconfig;
 pub mod instance;
 pub mod model;
 pub mod planner;

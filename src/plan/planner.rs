@@ -1431,6 +1431,44 @@ fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BT
     out
 }
 
+/// The root module's import blocks whose target has no resource block, with their ids (a
+/// string; sensitive when computed from one): what `plan -generate-config-out` writes
+/// configuration for, as Terraform does. Ids see the root variables, as the walk's do.
+pub fn imports_without_resource(
+    config: &Config,
+    variables: &BTreeMap<String, Value>,
+) -> Result<Vec<(InstanceAddr, Value, crate::lang::diag::Span)>, Diagnostics> {
+    let root = ModulePath::root();
+    let mut env = Env::default();
+    for (k, v) in variables {
+        env.vars.insert((root.clone(), k.clone()), v.clone());
+    }
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::new();
+    for imp in &config.root().imports {
+        if config.resource(&imp.to.resource).is_some() {
+            continue;
+        }
+        if imp.for_each.is_some() {
+            diags.push(
+                Diagnostic::error(format!(
+                    "Cannot generate configuration for {}: the import block has for_each",
+                    imp.to
+                ))
+                .at(imp.span)
+                .help("write the resource block yourself, or import each instance with its own import block"),
+            );
+            continue;
+        }
+        let scope = ModuleScope { env: &env, config, module: &root };
+        let c = ctx(config, &scope, module_dir_display(config, &root));
+        if let Some(id) = import_id(&imp.id, &c, &mut diags) {
+            out.push((imp.to.clone(), id, imp.span));
+        }
+    }
+    diags.into_result().map(|_| out)
+}
+
 /// One import id: a string known before planning, marked sensitive when computed from one.
 fn import_id(
     e: &crate::lang::config::Expr,

@@ -9,6 +9,7 @@
 
 pub mod health;
 pub mod json;
+pub mod json_ui;
 pub mod markdown;
 pub mod text;
 mod values;
