@@ -19,6 +19,7 @@ pub mod schema;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod version;
 
 /// Unit tests that open a state make fingerprint keys, which live in the user's data
 /// directory: they go to a directory of this test run instead, set before any test thread

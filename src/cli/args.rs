@@ -11,7 +11,7 @@ use crate::lang::vars::VarArg;
 #[derive(Parser, Debug)]
 #[command(
     name = "cairn",
-    version,
+    version = crate::version::LONG_VERSION,
     about = "Infrastructure as code for Google Cloud, in Terraform's language",
     propagate_version = true
 )]
@@ -121,6 +121,35 @@ pub struct PlanOpts {
     /// How long to wait for the state lock (e.g. 30s, 5m; default 0s).
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
+    #[command(flatten)]
+    pub ci: CiOpts,
+}
+
+/// The flags Terraform's CI scripts pass to every command that plans.
+#[derive(Args, Clone, Debug)]
+pub struct CiOpts {
+    /// Ask for input (approval) when needed; -input=false never asks, and an apply that
+    /// would have to ask fails instead (default true).
+    #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub input: bool,
+    /// Hold the state lock during the operation (default true). -lock=false is dangerous if
+    /// others might run commands against the same state at the same time.
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// Show warnings in a compact form: one line each, with a count.
+    #[arg(long = "compact-warnings")]
+    pub compact_warnings: bool,
+}
+
+/// `-lock` and `-lock-timeout` for the commands that only write state.
+#[derive(Args, Clone, Debug)]
+pub struct LockOpts {
+    /// Hold the state lock during the operation (default true).
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// How long to wait for the state lock (e.g. 30s, 5m; default 0s).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,6 +183,9 @@ pub enum Command {
         /// Exit 0 for no changes, 2 for changes, 1 for errors.
         #[arg(long = "detailed-exitcode")]
         detailed_exitcode: bool,
+        /// Plan to destroy every object the stack manages (what `cairn destroy` would do).
+        #[arg(long, conflicts_with = "refresh_only")]
+        destroy: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -207,9 +239,9 @@ pub enum Command {
         #[arg(long)]
         ascii: bool,
     },
-    /// Show a saved plan.
+    /// Show a saved plan, or without one the current state.
     Show {
-        planfile: PathBuf,
+        planfile: Option<PathBuf>,
         /// text (default), json (Terraform's plan JSON) or markdown (a pull-request comment).
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -224,9 +256,62 @@ pub enum Command {
     /// Print root outputs from state.
     Output {
         name: Option<String>,
+        /// Every output (or the named one) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The named output's value as plain text, without quotes (strings, numbers and bools
+        /// only), for shell scripts.
+        #[arg(long, conflicts_with = "json", requires = "name")]
+        raw: bool,
+    },
+    /// Update the state from the live objects; changes nothing in the cloud (same as
+    /// `apply -refresh-only -auto-approve`).
+    Refresh {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        opts: PlanOpts,
+    },
+    /// Mark a resource instance as tainted: the next plan replaces it.
+    Taint {
+        addr: String,
+        /// Succeed (with a warning) when the instance is not in state.
+        #[arg(long = "allow-missing")]
+        allow_missing: bool,
+        #[command(flatten)]
+        lock: LockOpts,
+    },
+    /// Remove the tainted mark from a resource instance.
+    Untaint {
+        addr: String,
+        /// Succeed (with a warning) when the instance is not in state.
+        #[arg(long = "allow-missing")]
+        allow_missing: bool,
+        #[command(flatten)]
+        lock: LockOpts,
+    },
+    /// Evaluate expressions against the stack's state, variables and locals: interactively
+    /// at a terminal, otherwise one expression a line from standard input.
+    Console {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        vars: VarOpts,
+    },
+    /// Show Cairn's version and the Terraform language and google provider versions it
+    /// implements.
+    Version {
+        /// As JSON (Terraform's `version -json` fields).
         #[arg(long)]
         json: bool,
     },
+    /// Show the providers the stack's configuration and state require.
+    Providers { dir: Option<PathBuf> },
+    /// Print a shell completion script: `cairn completions bash > /etc/bash_completion.d/cairn`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `cairn man | man -l -`.
+    Man,
     /// Inspect and edit state.
     #[command(subcommand)]
     State(StateCommand),
@@ -320,7 +405,10 @@ impl Command {
             | Command::Destroy { dir, .. }
             | Command::Drift { dir, .. }
             | Command::Check { dir, .. }
-            | Command::Graph { dir, .. } => dir.clone(),
+            | Command::Graph { dir, .. }
+            | Command::Refresh { dir, .. }
+            | Command::Console { dir, .. }
+            | Command::Providers { dir } => dir.clone(),
             Command::Apply { target_path, .. } => target_path.clone().filter(|p| p.is_dir()),
             _ => None,
         }
@@ -349,6 +437,14 @@ const ONE_DASH_LONG: &[&str] = &[
     "from",
     "reviewed-plan",
     "marker",
+    "input",
+    "lock",
+    "compact-warnings",
+    "destroy",
+    "raw",
+    "allow-missing",
+    "help",
+    "version",
 ];
 
 /// Terraform spells long options with one dash (`-var`, `-out`, `-auto-approve`); accept both.
@@ -397,14 +493,13 @@ impl ParseFailure {
         ParseFailure { error, non_utf8 }
     }
 
-    /// clap's own codes (0 for help and version, 2 for a usage error), except 1 for an
-    /// argument that is not UTF-8: that is an input Cairn cannot read, not a misuse of the
-    /// command line.
+    /// 0 for help and version (what clap prints on stdout), 1 for every usage error, as
+    /// Terraform does: 2 means "changes", "drift" or "failing" to a CI script, never a typo.
     pub fn exit_code(&self) -> u8 {
-        if self.error.kind() == clap::error::ErrorKind::InvalidUtf8 {
+        if self.error.use_stderr() {
             1
         } else {
-            u8::try_from(self.error.exit_code()).unwrap_or(1)
+            0
         }
     }
 
@@ -550,7 +645,7 @@ mod tests {
             "-no-color",
         ]);
         assert!(c.no_color);
-        let Command::Plan { opts, out, detailed_exitcode, format, dir } = c.command else { panic!("plan") };
+        let Command::Plan { opts, out, detailed_exitcode, format, dir, .. } = c.command else { panic!("plan") };
         assert_eq!(dir, None);
         assert_eq!(out.as_deref(), Some(Path::new("p.plan")));
         assert!(detailed_exitcode);
@@ -582,17 +677,49 @@ mod tests {
         assert!(matches!(c.command, Command::Show { json: true, format: None, .. }));
         let e = parse_err(&["show", "p.plan", "-json", "-format", "text"]);
         assert_eq!(e.error.kind(), clap::error::ErrorKind::ArgumentConflict);
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.exit_code(), 1);
     }
 
     #[test]
-    fn help_and_version_exit_0_and_usage_errors_exit_2() {
+    fn help_and_version_exit_0_and_usage_errors_exit_1() {
         assert_eq!(parse_err(&["--help"]).exit_code(), 0);
+        assert_eq!(parse_err(&["-help"]).exit_code(), 0);
         assert_eq!(parse_err(&["plan", "-h"]).exit_code(), 0);
         assert_eq!(parse_err(&["--version"]).exit_code(), 0);
-        assert_eq!(parse_err(&["bogus"]).exit_code(), 2);
-        assert_eq!(parse_err(&[]).exit_code(), 2);
-        assert_eq!(parse_err(&["plan", "-parallelism", "many"]).exit_code(), 2);
+        assert_eq!(parse_err(&["-version"]).exit_code(), 0);
+        for usage in [
+            &["bogus"][..],
+            &[],
+            &["plan", "-parallelism", "many"],
+            &["plan", "-no-such-flag"],
+            &["plan", "-out"],
+            &["plan", "-input=maybe"],
+            &["output", "-raw"],
+            &["state"],
+            &["completions", "cmd.exe"],
+        ] {
+            assert_eq!(parse_err(usage).exit_code(), 1, "{usage:?}");
+        }
+    }
+
+    #[test]
+    fn terraform_ci_flags_parse() {
+        let c = cli(&["plan", "-input=false", "-lock=false", "-compact-warnings", "-destroy"]);
+        let Command::Plan { opts, destroy, .. } = c.command else { panic!("plan") };
+        assert!(destroy);
+        assert!(!opts.ci.input && !opts.ci.lock && opts.ci.compact_warnings);
+        let c = cli(&["apply", "-input", "false", "-lock", "true"]);
+        let Command::Apply { opts, .. } = c.command else { panic!("apply") };
+        assert!(!opts.ci.input && opts.ci.lock && !opts.ci.compact_warnings);
+        let c = cli(&["taint", "-lock=false", "-lock-timeout=3s", "-allow-missing", "a.b"]);
+        assert!(matches!(c.command, Command::Taint { ref addr, allow_missing: true, ref lock }
+            if addr == "a.b" && !lock.lock && lock.lock_timeout == "3s"));
+        let c = cli(&["output", "-raw", "name"]);
+        assert!(matches!(c.command, Command::Output { raw: true, json: false, name: Some(_) }));
+        assert_eq!(parse_err(&["output", "-raw", "-json", "name"]).exit_code(), 1);
+        assert_eq!(parse_err(&["plan", "-destroy", "-refresh-only"]).exit_code(), 1);
+        let c = cli(&["show"]);
+        assert!(matches!(c.command, Command::Show { planfile: None, .. }));
     }
 
     #[test]

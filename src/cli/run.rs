@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts};
 use super::console::Console;
-use super::diagnostics::render_diagnostics;
+use super::diagnostics::{render_diagnostics, render_warnings_compact};
 use super::render::{json as rjson, markdown as rmd, text as rtext, HealthOptions, ModuleSources, RenderOptions};
 use super::signals::Stop;
 use crate::apply::{ApplyOutcome, Interrupt, Lines};
@@ -19,6 +19,7 @@ use crate::plan::{Action, Drift, Plan, PlanMode};
 use crate::providers::google::GoogleOptions;
 use crate::providers::Registry;
 use crate::state::{CheckResult, CheckStatus};
+use clap::CommandFactory;
 
 /// Colours only for a terminal, and never when asked not to (`-no-color`, or the `NO_COLOR`
 /// convention).
@@ -197,7 +198,17 @@ fn plan_args(dir: PathBuf, o: &PlanOpts, mode: PlanMode, registry: &Registry) ->
     a.targets = o.target.clone();
     a.replace = o.replace.clone();
     a.parallelism = o.parallelism.max(1);
+    a.common.lock = o.ci.lock;
     Ok(a)
+}
+
+/// `-lock=false`: said once, on stderr, before the command runs unlocked.
+fn warn_unlocked(lock: bool, console: &mut Console) {
+    if !lock {
+        console.errln(
+            "Warning: -lock=false: the state is not locked. This is dangerous if others might run commands against the same state at the same time.",
+        );
+    }
 }
 
 fn report(err: &OpError, console: &mut Console) {
@@ -210,11 +221,14 @@ fn report(err: &OpError, console: &mut Console) {
     }
 }
 
-fn warn(sources: &SourceMap, w: &Diagnostics, console: &mut Console) {
-    if !w.is_empty() {
-        let text = render_diagnostics(sources, w, console.color);
-        console.err(&text);
+/// Warnings in full, or with `-compact-warnings` one summary line each.
+fn warn_as(sources: &SourceMap, w: &Diagnostics, console: &mut Console, compact: bool) {
+    if w.is_empty() {
+        return;
     }
+    let text =
+        if compact { render_warnings_compact(sources, w) } else { render_diagnostics(sources, w, console.color) };
+    console.err(&text);
 }
 
 /// The warnings the rendered plan does not already show (it lists the plan's own), so each is
@@ -305,14 +319,16 @@ pub async fn dispatch(
             }
             Ok(fmt_exit_code(check, r.changed.len()))
         }
-        Command::Plan { dir, opts, out: save, detailed_exitcode, format } => {
-            let mut a = plan_args(stack_dir(&chdir, dir), &opts, PlanMode::Normal, &registry)?;
+        Command::Plan { dir, opts, out: save, detailed_exitcode, destroy, format } => {
+            let mode = if destroy { PlanMode::Destroy } else { PlanMode::Normal };
+            warn_unlocked(opts.ci.lock, console);
+            let mut a = plan_args(stack_dir(&chdir, dir), &opts, mode, &registry)?;
             a.out = save.clone();
             let r = ops::plan(a).await?;
             // The JSON plan has no warnings; text and Markdown list the plan's own.
             let shown =
                 if format == Format::Json { r.warnings.clone() } else { not_in_plan_text(&r.warnings, &r.plan) };
-            warn(&r.sources, &shown, console);
+            warn_as(&r.sources, &shown, console, opts.ci.compact_warnings);
             console.out(&render_plan(&r.plan, format, color));
             if let Some(f) = save {
                 console.errln(&format!(
@@ -324,11 +340,13 @@ pub async fn dispatch(
             Ok(plan_exit_code(detailed_exitcode, r.plan.has_changes()))
         }
         Command::Apply { target_path, opts, auto_approve, reviewed_plan } => {
+            warn_unlocked(opts.ci.lock, console);
             let (dir, planfile) = apply_paths(&chdir, target_path, reviewed_plan.is_some());
             let request = ApplyRequest { dir, planfile, reviewed_plan, opts, auto_approve, mode: PlanMode::Normal };
             run_apply(request, console, &registry, interrupt).await
         }
         Command::Destroy { dir, opts, auto_approve } => {
+            warn_unlocked(opts.ci.lock, console);
             let request = ApplyRequest {
                 dir: stack_dir(&chdir, dir),
                 planfile: None,
@@ -363,6 +381,20 @@ pub async fn dispatch(
             if marker.is_some() && format != Format::Markdown {
                 return Err(OpError::msg("--marker names the pull-request comment: use it with --format markdown"));
             }
+            let Some(planfile) = planfile else {
+                let state = ops::show_state(&stack_dir(&chdir, None)).await?;
+                let text = match format {
+                    Format::Text => super::render::state::state_text(state.as_ref()),
+                    Format::Json => {
+                        format!("{}\n", serde_json::to_string(&rjson::state_json(state.as_ref())).unwrap_or_default())
+                    }
+                    Format::Markdown => return Err(OpError::msg(
+                        "--format markdown renders a saved plan: give its file (cairn show PLANFILE --format markdown)",
+                    )),
+                };
+                console.out(&text);
+                return Ok(0);
+            };
             let saved = ops::show_saved(&planfile)?;
             let text = match format {
                 Format::Markdown => {
@@ -374,9 +406,69 @@ pub async fn dispatch(
             console.out(&text);
             Ok(0)
         }
-        Command::Output { name, json } => {
+        Command::Output { name, json, raw } => {
             let outputs = ops::output(&stack_dir(&chdir, None), name.as_deref()).await?;
+            if raw {
+                // `requires = "name"`: exactly the named output.
+                let [one] = outputs.as_slice() else {
+                    return Err(OpError::msg("Raw output format is only supported for single outputs"));
+                };
+                console.out(&raw_output(one)?);
+                return Ok(0);
+            }
             console.out(&outputs_text(name.is_some(), &outputs, json));
+            Ok(0)
+        }
+        Command::Refresh { dir, opts } => {
+            if !opts.replace.is_empty() || opts.refresh_only || !opts.refresh {
+                return Err(OpError::msg(
+                    "refresh only reads live objects into state: -replace, -refresh-only and -refresh=false belong to plan and apply",
+                ));
+            }
+            warn_unlocked(opts.ci.lock, console);
+            let request = ApplyRequest {
+                dir: stack_dir(&chdir, dir),
+                planfile: None,
+                reviewed_plan: None,
+                opts,
+                auto_approve: true,
+                mode: PlanMode::RefreshOnly,
+            };
+            run_apply(request, console, &registry, interrupt).await
+        }
+        Command::Taint { addr, allow_missing, lock } => {
+            taint_command(&stack_dir(&chdir, None), &addr, true, allow_missing, &lock, console).await
+        }
+        Command::Untaint { addr, allow_missing, lock } => {
+            taint_command(&stack_dir(&chdir, None), &addr, false, allow_missing, &lock, console).await
+        }
+        Command::Console { dir, vars } => {
+            let mut c = common(stack_dir(&chdir, dir), &vars, "0s", &registry)?;
+            c.lock = false;
+            let mut scope = ops::console_scope(c).await?;
+            Ok(super::repl::run_console(&mut scope, console).await)
+        }
+        Command::Version { json } => {
+            console.out(&version_text(json));
+            Ok(0)
+        }
+        Command::Providers { dir } => {
+            let (tree, in_state) = ops::providers(&stack_dir(&chdir, dir)).await?;
+            console.out(&providers_text(&tree, &in_state));
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut script);
+            console.out(&String::from_utf8_lossy(&script));
+            Ok(0)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| OpError::msg(format!("cannot render the manual page: {e}")))?;
+            console.out(&String::from_utf8_lossy(&page));
             Ok(0)
         }
         Command::State(sc) => {
@@ -524,6 +616,123 @@ fn display_json(v: &serde_json::Value) -> String {
     }
 }
 
+/// `output -raw NAME`: the value as plain text with no quotes or newline (Terraform's rule:
+/// strings, numbers and bools only).
+pub fn raw_output(o: &ops::OutputValue) -> Result<String, OpError> {
+    let unsupported = |what: &str| {
+        OpError::msg(format!(
+            "Unsupported value for raw output: the -raw option only supports strings, numbers, and boolean values, but output value \"{}\" is {what}. Use the -json option for machine-readable representations of output values that have complex types.",
+            o.name
+        ))
+    };
+    if o.sensitive {
+        return Err(OpError::msg(format!(
+            "output \"{}\" is sensitive: Cairn never stores sensitive values in state, so it has no value to print (read it from where the stack sends it, e.g. Secret Manager)",
+            o.name
+        )));
+    }
+    match &o.value {
+        serde_json::Value::String(s) => Ok(s.clone()),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        serde_json::Value::Null => Err(OpError::msg(format!(
+            "Unsupported value for raw output: the value for output value \"{}\" is null, so -raw mode cannot print it.",
+            o.name
+        ))),
+        serde_json::Value::Array(_) => Err(unsupported("a tuple")),
+        serde_json::Value::Object(_) => Err(unsupported("an object")),
+    }
+}
+
+async fn taint_command(
+    dir: &Path,
+    addr: &str,
+    tainted: bool,
+    allow_missing: bool,
+    lock: &super::args::LockOpts,
+    console: &mut Console,
+) -> Result<u8, OpError> {
+    warn_unlocked(lock.lock, console);
+    let timeout = parse_duration(&lock.lock_timeout)?;
+    match ops::set_tainted(dir, addr, tainted, allow_missing, lock.lock, timeout).await? {
+        ops::TaintOutcome::Marked(a) if tainted => {
+            console.outln(&format!("Resource instance {a} has been marked as tainted."))
+        }
+        ops::TaintOutcome::Marked(a) => {
+            console.outln(&format!("Resource instance {a} has been successfully untainted."))
+        }
+        ops::TaintOutcome::Missing(a) => console.errln(&format!(
+            "Warning: No such resource instance: {a} was not found in state; nothing to {} (-allow-missing).",
+            if tainted { "taint" } else { "untaint" }
+        )),
+    }
+    Ok(0)
+}
+
+/// Terraform's platform name (`linux_amd64`): Go's GOOS_GOARCH.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
+/// `cairn version`: Cairn's version, then what it implements, as `terraform version` lists
+/// Terraform's and the selected providers'.
+pub fn version_text(json: bool) -> String {
+    use crate::version::{CAIRN_VERSION, GOOGLE_PROVIDER_SOURCE, GOOGLE_PROVIDER_VERSION, TERRAFORM_LANGUAGE_VERSION};
+    if json {
+        let doc = serde_json::json!({
+            "cairn_version": CAIRN_VERSION,
+            "terraform_version": TERRAFORM_LANGUAGE_VERSION,
+            "platform": platform(),
+            "provider_selections": { GOOGLE_PROVIDER_SOURCE: GOOGLE_PROVIDER_VERSION },
+            "terraform_outdated": false,
+        });
+        return format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    format!(
+        "Cairn v{CAIRN_VERSION}\non {}\nTerraform language v{TERRAFORM_LANGUAGE_VERSION}\n+ provider {GOOGLE_PROVIDER_SOURCE} v{GOOGLE_PROVIDER_VERSION}\n",
+        platform()
+    )
+}
+
+/// `cairn providers`: the configuration's requirements as a tree (as `terraform providers`
+/// draws it), then the providers the state's resources use.
+pub fn providers_text(tree: &ops::ProviderTree, in_state: &[String]) -> String {
+    fn children(t: &ops::ProviderTree, prefix: &str, out: &mut String) {
+        let lines: Vec<(String, Option<&ops::ProviderTree>)> = t
+            .providers
+            .iter()
+            .map(|(source, version)| {
+                let constraint = version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
+                (format!("provider[{source}]{constraint}"), None)
+            })
+            .chain(t.children.iter().map(|c| (c.name.clone(), Some(c))))
+            .collect();
+        let n = lines.len();
+        for (i, (line, child)) in lines.into_iter().enumerate() {
+            let last = i + 1 == n;
+            out.push_str(&format!("{prefix}{}{line}\n", if last { "└── " } else { "├── " }));
+            if let Some(c) = child {
+                children(c, &format!("{prefix}{}", if last { "    " } else { "│   " }), out);
+            }
+        }
+    }
+    let mut out = String::from("\nProviders required by configuration:\n.\n");
+    children(tree, "", &mut out);
+    if !in_state.is_empty() {
+        out.push_str("\nProviders required by state:\n\n");
+        for source in in_state {
+            out.push_str(&format!("    provider[{source}]\n\n"));
+        }
+    }
+    out
+}
+
 /// `apply PATH`: a saved plan when PATH is a file, or when `-reviewed-plan` says PATH must be
 /// a plan and it is not a directory (so a missing plan is reported as such); otherwise PATH is
 /// the stack directory. Returns the stack directory and the saved plan.
@@ -573,7 +782,7 @@ async fn confirm(plan: &Plan, auto_approve: bool, console: &mut Console, interru
     match approval(auto_approve, console.interactive) {
         Approval::Given => true,
         Approval::Impossible => {
-            console.errln("Error: no confirmation: standard input is not a terminal. Re-run with --auto-approve to apply without asking.");
+            console.errln("Error: no confirmation: standard input is not a terminal (or -input=false was given). Re-run with -auto-approve, or apply a saved plan file, to apply without asking.");
             false
         }
         Approval::Ask => {
@@ -614,12 +823,17 @@ async fn run_apply(
         heartbeat: Duration::from_secs(10),
     };
     let auto_approve = request.auto_approve;
+    let compact = request.opts.ci.compact_warnings;
+    // -input=false: nobody may be asked, whatever standard input is.
+    if !request.opts.ci.input {
+        console.interactive = false;
+    }
     let r = ops::apply_asking(args, async |plan: &Plan| confirm(plan, auto_approve, console, interrupt).await).await?;
     // The plan text (shown unless a saved plan is applied with changes) lists the plan's own
     // warnings.
     let plan_text_shown = !from_file || r.outcome.is_none();
     let shown = if plan_text_shown { not_in_plan_text(&r.warnings, &r.plan) } else { r.warnings.clone() };
-    warn(&r.sources, &shown, console);
+    warn_as(&r.sources, &shown, console, compact);
     let Some(outcome) = r.outcome else {
         if !r.approved {
             console.outln("Apply cancelled.");
@@ -745,6 +959,30 @@ mod tests {
             checks: vec![],
             state: crate::state::State::new(),
         }
+    }
+
+    #[test]
+    fn providers_draw_a_tree_with_constraints_then_the_state_s() {
+        let tree = ops::ProviderTree {
+            name: ".".into(),
+            providers: vec![("registry.terraform.io/hashicorp/google".into(), Some("~> 6.0".into()))],
+            children: vec![
+                ops::ProviderTree {
+                    name: "module.a".into(),
+                    providers: vec![],
+                    children: vec![ops::ProviderTree {
+                        name: "module.a.module.b".into(),
+                        providers: vec![("terraform.io/builtin/terraform".into(), None)],
+                        children: vec![],
+                    }],
+                },
+                ops::ProviderTree { name: "module.c".into(), providers: vec![], children: vec![] },
+            ],
+        };
+        assert_eq!(
+            providers_text(&tree, &["registry.terraform.io/hashicorp/google".into()]),
+            "\nProviders required by configuration:\n.\n├── provider[registry.terraform.io/hashicorp/google] ~> 6.0\n├── module.a\n│   └── module.a.module.b\n│       └── provider[terraform.io/builtin/terraform]\n└── module.c\n\nProviders required by state:\n\n    provider[registry.terraform.io/hashicorp/google]\n\n"
+        );
     }
 
     #[test]

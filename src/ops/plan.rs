@@ -55,7 +55,7 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
         PlanMode::RefreshOnly => "drift",
         _ => "plan",
     };
-    let _guard = lock(&store, operation, args.common.lock_timeout).await?;
+    let _guard = lock_unless_disabled(&store, operation, &args.common).await?;
     let (result, sources, _) = plan_locked(&stack, &store, &args, Some(variables), None).await?;
     if let Some(out) = &args.out {
         let replace = parse_instances(&args.replace)?;

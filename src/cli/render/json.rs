@@ -322,6 +322,15 @@ fn sensitive_paths_shape(paths: impl Iterator<Item = AttrPath>) -> Json {
     root
 }
 
+/// `cairn show -json` without a plan file: Terraform's state representation (only the format
+/// version when there is no state yet).
+pub fn state_json(state: Option<&State>) -> Json {
+    match state {
+        Some(state) => prior_state(state),
+        None => json!({ "format_version": STATE_FORMAT_VERSION }),
+    }
+}
+
 fn prior_state(state: &State) -> Json {
     let resources = state
         .resources

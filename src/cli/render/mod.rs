@@ -10,6 +10,7 @@
 pub mod health;
 pub mod json;
 pub mod markdown;
+pub mod state;
 pub mod text;
 mod values;
 
