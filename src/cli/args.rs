@@ -162,6 +162,9 @@ pub enum Command {
         /// instead of as the lock file pins it.
         #[arg(long)]
         upgrade: bool,
+        /// Accepted as Terraform's CI scripts pass it: init never asks for input.
+        #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        input: bool,
     },
     /// Check a stack's files: syntax, references, types, schemas and API rules.
     Validate { dir: Option<PathBuf> },
@@ -170,6 +173,10 @@ pub enum Command {
         /// Only report files that are not formatted (exit 3 if any).
         #[arg(long)]
         check: bool,
+        /// Also format the files of subdirectories (except hidden ones such as .cairn, which
+        /// holds installed modules).
+        #[arg(long)]
+        recursive: bool,
         paths: Vec<PathBuf>,
     },
     /// Show what apply would change.
@@ -323,6 +330,11 @@ pub enum Command {
         id: String,
         #[command(flatten)]
         vars: VarOpts,
+        /// Accepted as Terraform's CI scripts pass it: import never asks for input.
+        #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        input: bool,
+        #[command(flatten)]
+        lock: LockOpts,
     },
     /// Run the Google Cloud emulator as a local server (for CI and for trying stacks).
     Emulator {
@@ -443,6 +455,7 @@ const ONE_DASH_LONG: &[&str] = &[
     "destroy",
     "raw",
     "allow-missing",
+    "recursive",
     "help",
     "version",
 ];
@@ -597,7 +610,7 @@ mod tests {
         assert_eq!(var_order(&opts.vars), ["file one.tfvars", "var x=1", "file two.tfvars"]);
 
         let c = cli(&["import", "-var-file", "f", "a.b", "id", "-var", "k=v"]);
-        let Command::Import { vars, addr, id } = c.command else { panic!("import") };
+        let Command::Import { vars, addr, id, .. } = c.command else { panic!("import") };
         assert_eq!((addr.as_str(), id.as_str()), ("a.b", "id"));
         assert_eq!(var_order(&vars), ["file f", "var k=v"]);
 
@@ -714,6 +727,14 @@ mod tests {
         let c = cli(&["taint", "-lock=false", "-lock-timeout=3s", "-allow-missing", "a.b"]);
         assert!(matches!(c.command, Command::Taint { ref addr, allow_missing: true, ref lock }
             if addr == "a.b" && !lock.lock && lock.lock_timeout == "3s"));
+        let c = cli(&["init", "-input=false"]);
+        assert!(matches!(c.command, Command::Init { input: false, .. }));
+        let c = cli(&["fmt", "-check", "-recursive"]);
+        assert!(matches!(c.command, Command::Fmt { check: true, recursive: true, .. }));
+        let c = cli(&["import", "-input=false", "-lock=false", "-lock-timeout=2s", "a.b", "id"]);
+        assert!(
+            matches!(c.command, Command::Import { input: false, ref lock, .. } if !lock.lock && lock.lock_timeout == "2s")
+        );
         let c = cli(&["output", "-raw", "name"]);
         assert!(matches!(c.command, Command::Output { raw: true, json: false, name: Some(_) }));
         assert_eq!(parse_err(&["output", "-raw", "-json", "name"]).exit_code(), 1);

@@ -285,7 +285,8 @@ pub async fn dispatch(
     let chdir = cli.chdir;
     let color = console.color;
     match cli.command {
-        Command::Init { dir, upgrade } => {
+        // `-input`: init never asks, so there is nothing to turn off.
+        Command::Init { dir, upgrade, input: _ } => {
             let dir = stack_dir(&chdir, dir);
             let report = ops::init(&dir, upgrade)?;
             if report.lines.is_empty() {
@@ -311,9 +312,9 @@ pub async fn dispatch(
             console.outln("Success! The configuration is valid.");
             Ok(0)
         }
-        Command::Fmt { check, paths } => {
+        Command::Fmt { check, recursive, paths } => {
             let paths = if paths.is_empty() { vec![stack_dir(&chdir, None)] } else { paths };
-            let r = ops::fmt(&paths, check)?;
+            let r = ops::fmt(&paths, check, recursive)?;
             for f in &r.changed {
                 console.outln(&f.display().to_string());
             }
@@ -480,8 +481,11 @@ pub async fn dispatch(
             console.outln(&format!("Cairn state has been successfully unlocked (was: {info})."));
             Ok(0)
         }
-        Command::Import { addr, id, vars } => {
-            let c = common(stack_dir(&chdir, None), &vars, "0s", &registry)?;
+        // `-input`: import never asks, so there is nothing to turn off.
+        Command::Import { addr, id, vars, input: _, lock } => {
+            warn_unlocked(lock.lock, console);
+            let mut c = common(stack_dir(&chdir, None), &vars, &lock.lock_timeout, &registry)?;
+            c.lock = lock.lock;
             let a = ops::import(&c, &addr, &id).await?;
             console.outln(&format!("Import successful: {a} is now managed by Cairn."));
             Ok(0)
@@ -600,12 +604,33 @@ pub fn outputs_text(named: bool, outputs: &[ops::OutputValue], json: bool) -> St
         (_, _, true) => {
             let m: serde_json::Map<String, serde_json::Value> = outputs
                 .iter()
-                .map(|o| (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": o.value })))
+                .map(|o| {
+                    let doc =
+                        serde_json::json!({ "sensitive": o.sensitive, "type": cty_type(&o.value), "value": o.value });
+                    (o.name.clone(), doc)
+                })
                 .collect();
             format!("{}\n", serde_json::to_string_pretty(&m).unwrap_or_default())
         }
         (true, [one], false) => format!("{}\n", shown(one)),
         (_, _, false) => outputs.iter().map(|o| format!("{} = {}\n", o.name, shown(o))).collect(),
+    }
+}
+
+/// The type Terraform's `output -json` reports (cty's JSON type notation), read from the value
+/// as state keeps it: a list reads as a tuple, a map as an object, a null as dynamic.
+pub fn cty_type(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => J::from("dynamic"),
+        J::Bool(_) => J::from("bool"),
+        J::Number(_) => J::from("number"),
+        J::String(_) => J::from("string"),
+        J::Array(xs) => serde_json::json!(["tuple", xs.iter().map(cty_type).collect::<Vec<_>>()]),
+        J::Object(m) => {
+            let fields: serde_json::Map<String, J> = m.iter().map(|(k, x)| (k.clone(), cty_type(x))).collect();
+            serde_json::json!(["object", fields])
+        }
     }
 }
 
@@ -986,6 +1011,15 @@ mod tests {
     }
 
     #[test]
+    fn output_types_are_cty_s_json_notation() {
+        let v = serde_json::json!({"l": ["a", 1, true], "n": null});
+        assert_eq!(
+            cty_type(&v),
+            serde_json::json!(["object", {"l": ["tuple", ["string", "number", "bool"]], "n": "dynamic"}])
+        );
+    }
+
+    #[test]
     fn exit_codes_of_plan_fmt_and_check() {
         assert_eq!(plan_exit_code(false, false), 0);
         assert_eq!(plan_exit_code(false, true), 0);
@@ -1087,7 +1121,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&outputs_text(false, &both, true)).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"a": {"sensitive": false, "value": "x"}, "b": {"sensitive": true, "value": 1}})
+            serde_json::json!({"a": {"sensitive": false, "type": "string", "value": "x"}, "b": {"sensitive": true, "type": "number", "value": 1}})
         );
     }
 

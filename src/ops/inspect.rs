@@ -59,18 +59,32 @@ pub struct FmtResult {
     pub changed: Vec<PathBuf>,
 }
 
-/// Formats `.tf`, `.hcl` and `.tfvars` files in place (or only reports, with `check`).
-pub fn fmt(paths: &[PathBuf], check: bool) -> Result<FmtResult, OpError> {
+/// Formats `.tf`, `.hcl` and `.tfvars` files in place (or only reports, with `check`); with
+/// `recursive`, those of subdirectories too, except hidden ones (`.cairn` holds installed
+/// modules, `.git` is not the user's to format).
+pub fn fmt(paths: &[PathBuf], check: bool, recursive: bool) -> Result<FmtResult, OpError> {
+    fn collect(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>) -> Result<(), OpError> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| OpError::msg(format!("cannot read {}: {e}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for f in entries {
+            let hidden = f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            if f.is_dir() {
+                if recursive && !hidden {
+                    collect(&f, recursive, files)?;
+                }
+            } else if matches!(f.extension().and_then(|e| e.to_str()), Some("tf" | "hcl" | "tfvars")) {
+                files.push(f);
+            }
+        }
+        Ok(())
+    }
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| OpError::msg(format!("cannot read {}: {e}", p.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("tf" | "hcl" | "tfvars")))
-                .collect();
-            entries.sort();
-            files.extend(entries);
+            collect(p, recursive, &mut files)?;
         } else {
             files.push(p.clone());
         }

@@ -434,3 +434,52 @@ fn completions_for_each_shell_and_a_man_page() {
     assert!(page.starts_with(".ie") || page.contains(".TH cairn"), "{page}");
     assert!(page.contains("taint") && page.contains("console"), "{page}");
 }
+
+#[test]
+fn init_takes_input_false_and_fmt_recursive_skips_hidden_directories() {
+    let messy = "resource \"terraform_data\" \"a\" {\ninput = 1\n}\n";
+    let s = TestStack::new(&[("main.tf", messy), ("sub/x.tf", messy), (".cairn/modules/m/y.tf", messy)]);
+    let o = run_cairn(&["init", "-input=false"], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_cairn(&["fmt", "-check"], s.path());
+    assert_eq!((o.status.code(), stdout(&o).lines().count()), (Some(3), 1), "{}", stdout(&o));
+    let o = run_cairn(&["fmt", "-check", "-recursive"], s.path());
+    assert_eq!(o.status.code(), Some(3));
+    let listed: Vec<String> = stdout(&o).lines().map(|l| l.replace('\\', "/")).collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed[0].ends_with("main.tf") && listed[1].ends_with("sub/x.tf"), "{listed:?}");
+    let o = run_cairn(&["fmt", "-recursive"], s.path());
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(run_cairn(&["fmt", "-check", "-recursive"], s.path()).status.code(), Some(0));
+    // The installed module's file is not the user's: left as it was.
+    assert_eq!(std::fs::read_to_string(s.path().join(".cairn/modules/m/y.tf")).unwrap(), messy);
+}
+
+#[tokio::test]
+async fn import_takes_terraform_s_input_and_lock_flags() {
+    let cloud = FakeCloud::default();
+    let s = TestStack::new(&[("main.tf", "resource \"fake_thing\" \"a\" {\n  name = \"a\"\n}\n")]);
+    let dir = s.path().to_str().unwrap();
+    ok(&["apply", dir, "-auto-approve"], cloud.registry()).await;
+    let id = cloud
+        .objects
+        .lock()
+        .unwrap()
+        .values()
+        .next()
+        .and_then(|o| o.get("id").and_then(Value::as_str).map(String::from))
+        .unwrap();
+    ok(&["-C", dir, "state", "rm", "fake_thing.a"], cloud.registry()).await;
+    let (code, out) = cairn_in(
+        &["-C", dir, "import", "-input=false", "-lock=false", "fake_thing.a", &id],
+        "",
+        false,
+        cloud.registry(),
+    )
+    .await;
+    assert_eq!(code, Ok(0), "{}", out.stderr());
+    assert!(out.stdout().contains("Import successful: fake_thing.a"), "{}", out.stdout());
+    assert!(out.stderr().contains("Warning: -lock=false"), "{}", out.stderr());
+    let (code, _) = cairn_in(&["plan", dir, "-detailed-exitcode"], "", false, cloud.registry()).await;
+    assert_eq!(code, Ok(0));
+}
