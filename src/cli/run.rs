@@ -807,7 +807,7 @@ async fn confirm(plan: &Plan, auto_approve: bool, console: &mut Console, interru
     match approval(auto_approve, console.interactive) {
         Approval::Given => true,
         Approval::Impossible => {
-            console.errln("Error: no confirmation: standard input is not a terminal (or -input=false was given). Re-run with -auto-approve, or apply a saved plan file, to apply without asking.");
+            console.errln("Error: no confirmation: standard input is not a terminal (or -input=false was given). Re-run with --auto-approve, or apply a saved plan file, to apply without asking.");
             false
         }
         Approval::Ask => {
