@@ -11,7 +11,7 @@ use crate::lang::vars::VarArg;
 #[derive(Parser, Debug)]
 #[command(
     name = "cairn",
-    version,
+    version = crate::version::LONG_VERSION,
     about = "Infrastructure as code for Google Cloud, in Terraform's language",
     propagate_version = true
 )]
@@ -125,6 +125,35 @@ pub struct PlanOpts {
     /// destroy need -auto-approve or a saved plan, since nobody can answer a prompt).
     #[arg(long = "json")]
     pub json: bool,
+    #[command(flatten)]
+    pub ci: CiOpts,
+}
+
+/// The flags Terraform's CI scripts pass to every command that plans.
+#[derive(Args, Clone, Debug)]
+pub struct CiOpts {
+    /// Ask for input (approval) when needed; -input=false never asks, and an apply that
+    /// would have to ask fails instead (default true).
+    #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub input: bool,
+    /// Hold the state lock during the operation (default true). -lock=false is dangerous if
+    /// others might run commands against the same state at the same time.
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// Show warnings in a compact form: one line each, with a count.
+    #[arg(long = "compact-warnings")]
+    pub compact_warnings: bool,
+}
+
+/// `-lock` and `-lock-timeout` for the commands that only write state.
+#[derive(Args, Clone, Debug)]
+pub struct LockOpts {
+    /// Hold the state lock during the operation (default true).
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// How long to wait for the state lock (e.g. 30s, 5m; default 0s).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,6 +166,9 @@ pub enum Command {
         /// instead of as the lock file pins it.
         #[arg(long)]
         upgrade: bool,
+        /// Accepted as Terraform's CI scripts pass it: init never asks for input.
+        #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        input: bool,
     },
     /// Check a stack's files: syntax, references, types, schemas and API rules.
     Validate { dir: Option<PathBuf> },
@@ -145,6 +177,10 @@ pub enum Command {
         /// Only report files that are not formatted (exit 3 if any).
         #[arg(long)]
         check: bool,
+        /// Also format the files of subdirectories (except hidden ones such as .cairn, which
+        /// holds installed modules).
+        #[arg(long)]
+        recursive: bool,
         paths: Vec<PathBuf>,
     },
     /// Show what apply would change.
@@ -158,6 +194,9 @@ pub enum Command {
         /// Exit 0 for no changes, 2 for changes, 1 for errors.
         #[arg(long = "detailed-exitcode")]
         detailed_exitcode: bool,
+        /// Plan to destroy every object the stack manages (what `cairn destroy` would do).
+        #[arg(long, conflicts_with = "refresh_only")]
+        destroy: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// For `import` blocks whose target has no resource block: write the imported objects'
@@ -215,9 +254,9 @@ pub enum Command {
         #[arg(long)]
         ascii: bool,
     },
-    /// Show a saved plan.
+    /// Show a saved plan, or without one the current state.
     Show {
-        planfile: PathBuf,
+        planfile: Option<PathBuf>,
         /// text (default), json (Terraform's plan JSON) or markdown (a pull-request comment).
         #[arg(long, value_enum)]
         format: Option<Format>,
@@ -232,9 +271,62 @@ pub enum Command {
     /// Print root outputs from state.
     Output {
         name: Option<String>,
+        /// Every output (or the named one) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The named output's value as plain text, without quotes (strings, numbers and bools
+        /// only), for shell scripts.
+        #[arg(long, conflicts_with = "json", requires = "name")]
+        raw: bool,
+    },
+    /// Update the state from the live objects; changes nothing in the cloud (same as
+    /// `apply -refresh-only -auto-approve`).
+    Refresh {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        opts: PlanOpts,
+    },
+    /// Mark a resource instance as tainted: the next plan replaces it.
+    Taint {
+        addr: String,
+        /// Succeed (with a warning) when the instance is not in state.
+        #[arg(long = "allow-missing")]
+        allow_missing: bool,
+        #[command(flatten)]
+        lock: LockOpts,
+    },
+    /// Remove the tainted mark from a resource instance.
+    Untaint {
+        addr: String,
+        /// Succeed (with a warning) when the instance is not in state.
+        #[arg(long = "allow-missing")]
+        allow_missing: bool,
+        #[command(flatten)]
+        lock: LockOpts,
+    },
+    /// Evaluate expressions against the stack's state, variables and locals: interactively
+    /// at a terminal, otherwise one expression a line from standard input.
+    Console {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        vars: VarOpts,
+    },
+    /// Show Cairn's version and the Terraform language and google provider versions it
+    /// implements.
+    Version {
+        /// As JSON (Terraform's `version -json` fields).
         #[arg(long)]
         json: bool,
     },
+    /// Show the providers the stack's configuration and state require.
+    Providers { dir: Option<PathBuf> },
+    /// Print a shell completion script: `cairn completions bash > /etc/bash_completion.d/cairn`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `cairn man | man -l -`.
+    Man,
     /// Inspect and edit state.
     #[command(subcommand)]
     State(StateCommand),
@@ -246,6 +338,11 @@ pub enum Command {
         id: String,
         #[command(flatten)]
         vars: VarOpts,
+        /// Accepted as Terraform's CI scripts pass it: import never asks for input.
+        #[arg(long = "input", value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        input: bool,
+        #[command(flatten)]
+        lock: LockOpts,
     },
     /// Run the Google Cloud emulator as a local server (for CI and for trying stacks).
     Emulator {
@@ -372,7 +469,10 @@ impl Command {
             | Command::Destroy { dir, .. }
             | Command::Drift { dir, .. }
             | Command::Check { dir, .. }
-            | Command::Graph { dir, .. } => dir.clone(),
+            | Command::Graph { dir, .. }
+            | Command::Refresh { dir, .. }
+            | Command::Console { dir, .. }
+            | Command::Providers { dir } => dir.clone(),
             Command::Apply { target_path, .. } => target_path.clone().filter(|p| p.is_dir()),
             _ => None,
         }
@@ -404,7 +504,15 @@ const ONE_DASH_LONG: &[&str] = &[
     "marker",
     "or-create",
     "force",
+    "input",
     "lock",
+    "compact-warnings",
+    "destroy",
+    "raw",
+    "allow-missing",
+    "recursive",
+    "help",
+    "version",
 ];
 
 /// Terraform spells long options with one dash (`-var`, `-out`, `-auto-approve`); accept both.
@@ -453,14 +561,13 @@ impl ParseFailure {
         ParseFailure { error, non_utf8 }
     }
 
-    /// clap's own codes (0 for help and version, 2 for a usage error), except 1 for an
-    /// argument that is not UTF-8: that is an input Cairn cannot read, not a misuse of the
-    /// command line.
+    /// 0 for help and version (what clap prints on stdout), 1 for every usage error, as
+    /// Terraform does: 2 means "changes", "drift" or "failing" to a CI script, never a typo.
     pub fn exit_code(&self) -> u8 {
-        if self.error.kind() == clap::error::ErrorKind::InvalidUtf8 {
+        if self.error.use_stderr() {
             1
         } else {
-            u8::try_from(self.error.exit_code()).unwrap_or(1)
+            0
         }
     }
 
@@ -558,7 +665,7 @@ mod tests {
         assert_eq!(var_order(&opts.vars), ["file one.tfvars", "var x=1", "file two.tfvars"]);
 
         let c = cli(&["import", "-var-file", "f", "a.b", "id", "-var", "k=v"]);
-        let Command::Import { vars, addr, id } = c.command else { panic!("import") };
+        let Command::Import { vars, addr, id, .. } = c.command else { panic!("import") };
         assert_eq!((addr.as_str(), id.as_str()), ("a.b", "id"));
         assert_eq!(var_order(&vars), ["file f", "var k=v"]);
 
@@ -652,17 +759,57 @@ mod tests {
         assert!(matches!(c.command, Command::Show { json: true, format: None, .. }));
         let e = parse_err(&["show", "p.plan", "-json", "-format", "text"]);
         assert_eq!(e.error.kind(), clap::error::ErrorKind::ArgumentConflict);
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.exit_code(), 1);
     }
 
     #[test]
-    fn help_and_version_exit_0_and_usage_errors_exit_2() {
+    fn help_and_version_exit_0_and_usage_errors_exit_1() {
         assert_eq!(parse_err(&["--help"]).exit_code(), 0);
+        assert_eq!(parse_err(&["-help"]).exit_code(), 0);
         assert_eq!(parse_err(&["plan", "-h"]).exit_code(), 0);
         assert_eq!(parse_err(&["--version"]).exit_code(), 0);
-        assert_eq!(parse_err(&["bogus"]).exit_code(), 2);
-        assert_eq!(parse_err(&[]).exit_code(), 2);
-        assert_eq!(parse_err(&["plan", "-parallelism", "many"]).exit_code(), 2);
+        assert_eq!(parse_err(&["-version"]).exit_code(), 0);
+        for usage in [
+            &["bogus"][..],
+            &[],
+            &["plan", "-parallelism", "many"],
+            &["plan", "-no-such-flag"],
+            &["plan", "-out"],
+            &["plan", "-input=maybe"],
+            &["output", "-raw"],
+            &["state"],
+            &["completions", "cmd.exe"],
+        ] {
+            assert_eq!(parse_err(usage).exit_code(), 1, "{usage:?}");
+        }
+    }
+
+    #[test]
+    fn terraform_ci_flags_parse() {
+        let c = cli(&["plan", "-input=false", "-lock=false", "-compact-warnings", "-destroy"]);
+        let Command::Plan { opts, destroy, .. } = c.command else { panic!("plan") };
+        assert!(destroy);
+        assert!(!opts.ci.input && !opts.ci.lock && opts.ci.compact_warnings);
+        let c = cli(&["apply", "-input", "false", "-lock", "true"]);
+        let Command::Apply { opts, .. } = c.command else { panic!("apply") };
+        assert!(!opts.ci.input && opts.ci.lock && !opts.ci.compact_warnings);
+        let c = cli(&["taint", "-lock=false", "-lock-timeout=3s", "-allow-missing", "a.b"]);
+        assert!(matches!(c.command, Command::Taint { ref addr, allow_missing: true, ref lock }
+            if addr == "a.b" && !lock.lock && lock.lock_timeout == "3s"));
+        let c = cli(&["init", "-input=false"]);
+        assert!(matches!(c.command, Command::Init { input: false, .. }));
+        let c = cli(&["fmt", "-check", "-recursive"]);
+        assert!(matches!(c.command, Command::Fmt { check: true, recursive: true, .. }));
+        let c = cli(&["import", "-input=false", "-lock=false", "-lock-timeout=2s", "a.b", "id"]);
+        assert!(
+            matches!(c.command, Command::Import { input: false, ref lock, .. } if !lock.lock && lock.lock_timeout == "2s")
+        );
+        let c = cli(&["output", "-raw", "name"]);
+        assert!(matches!(c.command, Command::Output { raw: true, json: false, name: Some(_) }));
+        assert_eq!(parse_err(&["output", "-raw", "-json", "name"]).exit_code(), 1);
+        assert_eq!(parse_err(&["plan", "-destroy", "-refresh-only"]).exit_code(), 1);
+        let c = cli(&["show"]);
+        assert!(matches!(c.command, Command::Show { planfile: None, .. }));
     }
 
     #[test]

@@ -42,6 +42,35 @@ pub fn render_diagnostics(sources: &SourceMap, diags: &Diagnostics, color: bool)
         .join("\n")
 }
 
+/// Terraform's `-compact-warnings` form: one entry per distinct summary, with where its first
+/// occurrence is and how many more there are; no detail.
+pub fn render_warnings_compact(sources: &SourceMap, warnings: &Diagnostics) -> String {
+    let mut groups: Vec<(&str, Vec<Option<Span>>)> = Vec::new();
+    for d in &warnings.0 {
+        let span = d.span.filter(|s| has_file(sources, *s));
+        match groups.iter_mut().find(|(summary, _)| *summary == d.summary) {
+            Some((_, spans)) => spans.push(span),
+            None => groups.push((&d.summary, vec![span])),
+        }
+    }
+    let mut out = String::from("Warnings:\n\n");
+    for (summary, spans) in groups {
+        out.push_str(&format!("- {summary}\n"));
+        let more = spans.len() - 1;
+        match spans[0] {
+            Some(span) => {
+                let file = sources.get(span.file);
+                let (line, _) = file.line_col(span.start);
+                let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+                out.push_str(&format!("  on {} line {line}{more}\n", file.display));
+            }
+            None if more > 0 => out.push_str(&format!("  ({} occurrences of this warning)\n", spans.len())),
+            None => {}
+        }
+    }
+    out
+}
+
 fn has_file(sources: &SourceMap, span: Span) -> bool {
     sources.files().any(|(id, _)| id == span.file)
 }
@@ -148,6 +177,24 @@ mod tests {
         );
         diags.push(Diagnostic::warning("No state found; a new one will be created"));
         (sources, diags)
+    }
+
+    #[test]
+    fn compact_warnings_give_one_summary_each_with_its_first_place_and_a_count() {
+        let mut sources = SourceMap::new();
+        let file = sources.add(std::path::Path::new("/s/a.tfvars"), "a.tfvars".into(), "x = 1\ny = 2\nx = 3\n".into());
+        let mut w = Diagnostics::new();
+        w.push(Diagnostic::warning("Value for undeclared variable").at(Span { file, start: 6, end: 7 }).detail("long"));
+        w.push(Diagnostic::warning("Value for undeclared variable").at(Span { file, start: 12, end: 13 }));
+        w.push(Diagnostic::warning("Sourceless").detail("not shown"));
+        w.push(Diagnostic::warning("Sourceless"));
+        w.push(Diagnostic::warning("Once, nowhere"));
+        // A span into a file the map does not hold is shown without a place, not a panic.
+        w.push(Diagnostic::warning("Elsewhere").at(Span { file: FileId(9), start: 0, end: 1 }));
+        assert_eq!(
+            render_warnings_compact(&sources, &w),
+            "Warnings:\n\n- Value for undeclared variable\n  on a.tfvars line 2 (and 1 more)\n- Sourceless\n  (2 occurrences of this warning)\n- Once, nowhere\n- Elsewhere\n"
+        );
     }
 
     #[test]

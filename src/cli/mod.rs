@@ -6,6 +6,7 @@ pub mod args;
 pub mod console;
 pub mod diagnostics;
 pub mod render;
+pub mod repl;
 pub mod run;
 pub mod signals;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts, WorkspaceCommand};
 use super::console::Console;
-use super::diagnostics::render_diagnostics;
+use super::diagnostics::{render_diagnostics, render_warnings_compact};
 use super::render::{
     json as rjson, json_ui, markdown as rmd, text as rtext, HealthOptions, ModuleSources, RenderOptions,
 };
@@ -21,6 +21,7 @@ use crate::plan::{Action, Drift, Plan, PlanMode};
 use crate::providers::google::GoogleOptions;
 use crate::providers::Registry;
 use crate::state::{CheckResult, CheckStatus};
+use clap::CommandFactory;
 
 /// Colours only for a terminal, and never when asked not to (`-no-color`, or the `NO_COLOR`
 /// convention).
@@ -199,7 +200,17 @@ fn plan_args(dir: PathBuf, o: &PlanOpts, mode: PlanMode, registry: &Registry) ->
     a.targets = o.target.clone();
     a.replace = o.replace.clone();
     a.parallelism = o.parallelism.max(1);
+    a.common.lock = o.ci.lock;
     Ok(a)
+}
+
+/// `-lock=false`: said once, on stderr, before the command runs unlocked.
+fn warn_unlocked(lock: bool, console: &mut Console) {
+    if !lock {
+        console.errln(
+            "Warning: -lock=false: the state is not locked. This is dangerous if others might run commands against the same state at the same time.",
+        );
+    }
 }
 
 fn report(err: &OpError, console: &mut Console) {
@@ -212,11 +223,14 @@ fn report(err: &OpError, console: &mut Console) {
     }
 }
 
-fn warn(sources: &SourceMap, w: &Diagnostics, console: &mut Console) {
-    if !w.is_empty() {
-        let text = render_diagnostics(sources, w, console.color);
-        console.err(&text);
+/// Warnings in full, or with `-compact-warnings` one summary line each.
+fn warn_as(sources: &SourceMap, w: &Diagnostics, console: &mut Console, compact: bool) {
+    if w.is_empty() {
+        return;
     }
+    let text =
+        if compact { render_warnings_compact(sources, w) } else { render_diagnostics(sources, w, console.color) };
+    console.err(&text);
 }
 
 /// The warnings the rendered plan does not already show (it lists the plan's own), so each is
@@ -273,7 +287,8 @@ pub async fn dispatch(
     let chdir = cli.chdir;
     let color = console.color;
     match cli.command {
-        Command::Init { dir, upgrade } => {
+        // `-input`: init never asks, so there is nothing to turn off.
+        Command::Init { dir, upgrade, input: _ } => {
             let dir = stack_dir(&chdir, dir);
             let report = ops::init(&dir, upgrade)?;
             if report.lines.is_empty() {
@@ -299,20 +314,23 @@ pub async fn dispatch(
             console.outln("Success! The configuration is valid.");
             Ok(0)
         }
-        Command::Fmt { check, paths } => {
+        Command::Fmt { check, recursive, paths } => {
             let paths = if paths.is_empty() { vec![stack_dir(&chdir, None)] } else { paths };
-            let r = ops::fmt(&paths, check)?;
+            let r = ops::fmt(&paths, check, recursive)?;
             for f in &r.changed {
                 console.outln(&f.display().to_string());
             }
             Ok(fmt_exit_code(check, r.changed.len()))
         }
-        Command::Plan { dir, opts, out: save, detailed_exitcode, format, generate_config_out } => {
+        Command::Plan { dir, opts, out: save, detailed_exitcode, destroy, format, generate_config_out } => {
             let dir = stack_dir(&chdir, dir);
+            let mode = if destroy { PlanMode::Destroy } else { PlanMode::Normal };
+            warn_unlocked(opts.ci.lock, console);
             if opts.json {
                 return Ok(plan_json_ui(
                     dir,
                     &opts,
+                    mode,
                     save,
                     detailed_exitcode,
                     format,
@@ -322,7 +340,7 @@ pub async fn dispatch(
                 )
                 .await);
             }
-            let mut a = plan_args(dir, &opts, PlanMode::Normal, &registry)?;
+            let mut a = plan_args(dir, &opts, mode, &registry)?;
             a.out = save.clone();
             a.generate_config_out = generate_config_out;
             let r = ops::plan(a).await?;
@@ -332,7 +350,7 @@ pub async fn dispatch(
             // The JSON plan has no warnings; text and Markdown list the plan's own.
             let shown =
                 if format == Format::Json { r.warnings.clone() } else { not_in_plan_text(&r.warnings, &r.plan) };
-            warn(&r.sources, &shown, console);
+            warn_as(&r.sources, &shown, console, opts.ci.compact_warnings);
             console.out(&render_plan(&r.plan, format, color));
             if let Some(f) = save {
                 console.errln(&format!(
@@ -344,11 +362,13 @@ pub async fn dispatch(
             Ok(plan_exit_code(detailed_exitcode, r.plan.has_changes()))
         }
         Command::Apply { target_path, opts, auto_approve, reviewed_plan } => {
+            warn_unlocked(opts.ci.lock, console);
             let (dir, planfile) = apply_paths(&chdir, target_path, reviewed_plan.is_some());
             let request = ApplyRequest { dir, planfile, reviewed_plan, opts, auto_approve, mode: PlanMode::Normal };
             run_apply(request, console, &registry, interrupt).await
         }
         Command::Destroy { dir, opts, auto_approve } => {
+            warn_unlocked(opts.ci.lock, console);
             let request = ApplyRequest {
                 dir: stack_dir(&chdir, dir),
                 planfile: None,
@@ -383,6 +403,20 @@ pub async fn dispatch(
             if marker.is_some() && format != Format::Markdown {
                 return Err(OpError::msg("--marker names the pull-request comment: use it with --format markdown"));
             }
+            let Some(planfile) = planfile else {
+                let state = ops::show_state(&stack_dir(&chdir, None)).await?;
+                let text = match format {
+                    Format::Text => super::render::state::state_text(state.as_ref()),
+                    Format::Json => {
+                        format!("{}\n", serde_json::to_string(&rjson::state_json(state.as_ref())).unwrap_or_default())
+                    }
+                    Format::Markdown => return Err(OpError::msg(
+                        "--format markdown renders a saved plan: give its file (cairn show PLANFILE --format markdown)",
+                    )),
+                };
+                console.out(&text);
+                return Ok(0);
+            };
             let saved = ops::show_saved(&planfile)?;
             let text = match format {
                 Format::Markdown => {
@@ -394,9 +428,69 @@ pub async fn dispatch(
             console.out(&text);
             Ok(0)
         }
-        Command::Output { name, json } => {
+        Command::Output { name, json, raw } => {
             let outputs = ops::output(&stack_dir(&chdir, None), name.as_deref()).await?;
+            if raw {
+                // `requires = "name"`: exactly the named output.
+                let [one] = outputs.as_slice() else {
+                    return Err(OpError::msg("Raw output format is only supported for single outputs"));
+                };
+                console.out(&raw_output(one)?);
+                return Ok(0);
+            }
             console.out(&outputs_text(name.is_some(), &outputs, json));
+            Ok(0)
+        }
+        Command::Refresh { dir, opts } => {
+            if !opts.replace.is_empty() || opts.refresh_only || !opts.refresh {
+                return Err(OpError::msg(
+                    "refresh only reads live objects into state: -replace, -refresh-only and -refresh=false belong to plan and apply",
+                ));
+            }
+            warn_unlocked(opts.ci.lock, console);
+            let request = ApplyRequest {
+                dir: stack_dir(&chdir, dir),
+                planfile: None,
+                reviewed_plan: None,
+                opts,
+                auto_approve: true,
+                mode: PlanMode::RefreshOnly,
+            };
+            run_apply(request, console, &registry, interrupt).await
+        }
+        Command::Taint { addr, allow_missing, lock } => {
+            taint_command(&stack_dir(&chdir, None), &addr, true, allow_missing, &lock, console).await
+        }
+        Command::Untaint { addr, allow_missing, lock } => {
+            taint_command(&stack_dir(&chdir, None), &addr, false, allow_missing, &lock, console).await
+        }
+        Command::Console { dir, vars } => {
+            let mut c = common(stack_dir(&chdir, dir), &vars, "0s", &registry)?;
+            c.lock = false;
+            let mut scope = ops::console_scope(c).await?;
+            Ok(super::repl::run_console(&mut scope, console).await)
+        }
+        Command::Version { json } => {
+            console.out(&version_text(json));
+            Ok(0)
+        }
+        Command::Providers { dir } => {
+            let (tree, in_state) = ops::providers(&stack_dir(&chdir, dir)).await?;
+            console.out(&providers_text(&tree, &in_state));
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cairn", &mut script);
+            console.out(&String::from_utf8_lossy(&script));
+            Ok(0)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| OpError::msg(format!("cannot render the manual page: {e}")))?;
+            console.out(&String::from_utf8_lossy(&page));
             Ok(0)
         }
         Command::State(sc) => {
@@ -408,8 +502,11 @@ pub async fn dispatch(
             console.outln(&format!("Cairn state has been successfully unlocked (was: {info})."));
             Ok(0)
         }
-        Command::Import { addr, id, vars } => {
-            let c = common(stack_dir(&chdir, None), &vars, "0s", &registry)?;
+        // `-input`: import never asks, so there is nothing to turn off.
+        Command::Import { addr, id, vars, input: _, lock } => {
+            warn_unlocked(lock.lock, console);
+            let mut c = common(stack_dir(&chdir, None), &vars, &lock.lock_timeout, &registry)?;
+            c.lock = lock.lock;
             let a = ops::import(&c, &addr, &id).await?;
             console.outln(&format!("Import successful: {a} is now managed by Cairn."));
             Ok(0)
@@ -579,7 +676,11 @@ pub fn outputs_text(named: bool, outputs: &[ops::OutputValue], json: bool) -> St
         (_, _, true) => {
             let m: serde_json::Map<String, serde_json::Value> = outputs
                 .iter()
-                .map(|o| (o.name.clone(), serde_json::json!({ "sensitive": o.sensitive, "value": o.value })))
+                .map(|o| {
+                    let doc =
+                        serde_json::json!({ "sensitive": o.sensitive, "type": cty_type(&o.value), "value": o.value });
+                    (o.name.clone(), doc)
+                })
                 .collect();
             format!("{}\n", serde_json::to_string_pretty(&m).unwrap_or_default())
         }
@@ -588,11 +689,145 @@ pub fn outputs_text(named: bool, outputs: &[ops::OutputValue], json: bool) -> St
     }
 }
 
+/// The type Terraform's `output -json` reports (cty's JSON type notation), read from the value
+/// as state keeps it: a list reads as a tuple, a map as an object, a null as dynamic.
+pub fn cty_type(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => J::from("dynamic"),
+        J::Bool(_) => J::from("bool"),
+        J::Number(_) => J::from("number"),
+        J::String(_) => J::from("string"),
+        J::Array(xs) => serde_json::json!(["tuple", xs.iter().map(cty_type).collect::<Vec<_>>()]),
+        J::Object(m) => {
+            let fields: serde_json::Map<String, J> = m.iter().map(|(k, x)| (k.clone(), cty_type(x))).collect();
+            serde_json::json!(["object", fields])
+        }
+    }
+}
+
 fn display_json(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => format!("{s:?}"),
         other => other.to_string(),
     }
+}
+
+/// `output -raw NAME`: the value as plain text with no quotes or newline (Terraform's rule:
+/// strings, numbers and bools only).
+pub fn raw_output(o: &ops::OutputValue) -> Result<String, OpError> {
+    let unsupported = |what: &str| {
+        OpError::msg(format!(
+            "Unsupported value for raw output: the -raw option only supports strings, numbers, and boolean values, but output value \"{}\" is {what}. Use the -json option for machine-readable representations of output values that have complex types.",
+            o.name
+        ))
+    };
+    if o.sensitive {
+        return Err(OpError::msg(format!(
+            "output \"{}\" is sensitive: Cairn never stores sensitive values in state, so it has no value to print (read it from where the stack sends it, e.g. Secret Manager)",
+            o.name
+        )));
+    }
+    match &o.value {
+        serde_json::Value::String(s) => Ok(s.clone()),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        serde_json::Value::Null => Err(OpError::msg(format!(
+            "Unsupported value for raw output: the value for output value \"{}\" is null, so -raw mode cannot print it.",
+            o.name
+        ))),
+        serde_json::Value::Array(_) => Err(unsupported("a tuple")),
+        serde_json::Value::Object(_) => Err(unsupported("an object")),
+    }
+}
+
+async fn taint_command(
+    dir: &Path,
+    addr: &str,
+    tainted: bool,
+    allow_missing: bool,
+    lock: &super::args::LockOpts,
+    console: &mut Console,
+) -> Result<u8, OpError> {
+    warn_unlocked(lock.lock, console);
+    let timeout = parse_duration(&lock.lock_timeout)?;
+    match ops::set_tainted(dir, addr, tainted, allow_missing, lock.lock, timeout).await? {
+        ops::TaintOutcome::Marked(a) if tainted => {
+            console.outln(&format!("Resource instance {a} has been marked as tainted."))
+        }
+        ops::TaintOutcome::Marked(a) => {
+            console.outln(&format!("Resource instance {a} has been successfully untainted."))
+        }
+        ops::TaintOutcome::Missing(a) => console.errln(&format!(
+            "Warning: No such resource instance: {a} was not found in state; nothing to {} (-allow-missing).",
+            if tainted { "taint" } else { "untaint" }
+        )),
+    }
+    Ok(0)
+}
+
+/// Terraform's platform name (`linux_amd64`): Go's GOOS_GOARCH.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
+/// `cairn version`: Cairn's version, then what it implements, as `terraform version` lists
+/// Terraform's and the selected providers'.
+pub fn version_text(json: bool) -> String {
+    use crate::version::{CAIRN_VERSION, GOOGLE_PROVIDER_SOURCE, GOOGLE_PROVIDER_VERSION, TERRAFORM_LANGUAGE_VERSION};
+    if json {
+        let doc = serde_json::json!({
+            "cairn_version": CAIRN_VERSION,
+            "terraform_version": TERRAFORM_LANGUAGE_VERSION,
+            "platform": platform(),
+            "provider_selections": { GOOGLE_PROVIDER_SOURCE: GOOGLE_PROVIDER_VERSION },
+            "terraform_outdated": false,
+        });
+        return format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    format!(
+        "Cairn v{CAIRN_VERSION}\non {}\nTerraform language v{TERRAFORM_LANGUAGE_VERSION}\n+ provider {GOOGLE_PROVIDER_SOURCE} v{GOOGLE_PROVIDER_VERSION}\n",
+        platform()
+    )
+}
+
+/// `cairn providers`: the configuration's requirements as a tree (as `terraform providers`
+/// draws it), then the providers the state's resources use.
+pub fn providers_text(tree: &ops::ProviderTree, in_state: &[String]) -> String {
+    fn children(t: &ops::ProviderTree, prefix: &str, out: &mut String) {
+        let lines: Vec<(String, Option<&ops::ProviderTree>)> = t
+            .providers
+            .iter()
+            .map(|(source, version)| {
+                let constraint = version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
+                (format!("provider[{source}]{constraint}"), None)
+            })
+            .chain(t.children.iter().map(|c| (c.name.clone(), Some(c))))
+            .collect();
+        let n = lines.len();
+        for (i, (line, child)) in lines.into_iter().enumerate() {
+            let last = i + 1 == n;
+            out.push_str(&format!("{prefix}{}{line}\n", if last { "└── " } else { "├── " }));
+            if let Some(c) = child {
+                children(c, &format!("{prefix}{}", if last { "    " } else { "│   " }), out);
+            }
+        }
+    }
+    let mut out = String::from("\nProviders required by configuration:\n.\n");
+    children(tree, "", &mut out);
+    if !in_state.is_empty() {
+        out.push_str("\nProviders required by state:\n\n");
+        for source in in_state {
+            out.push_str(&format!("    provider[{source}]\n\n"));
+        }
+    }
+    out
 }
 
 /// `apply PATH`: a saved plan when PATH is a file, or when `-reviewed-plan` says PATH must be
@@ -644,7 +879,7 @@ async fn confirm(plan: &Plan, auto_approve: bool, console: &mut Console, interru
     match approval(auto_approve, console.interactive) {
         Approval::Given => true,
         Approval::Impossible => {
-            console.errln("Error: no confirmation: standard input is not a terminal. Re-run with --auto-approve to apply without asking.");
+            console.errln("Error: no confirmation: standard input is not a terminal (or -input=false was given). Re-run with --auto-approve, or apply a saved plan file, to apply without asking.");
             false
         }
         Approval::Ask => {
@@ -688,12 +923,17 @@ async fn run_apply(
         heartbeat: Duration::from_secs(10),
     };
     let auto_approve = request.auto_approve;
+    let compact = request.opts.ci.compact_warnings;
+    // -input=false: nobody may be asked, whatever standard input is.
+    if !request.opts.ci.input {
+        console.interactive = false;
+    }
     let r = ops::apply_asking(args, async |plan: &Plan| confirm(plan, auto_approve, console, interrupt).await).await?;
     // The plan text (shown unless a saved plan is applied with changes) lists the plan's own
     // warnings.
     let plan_text_shown = !from_file || r.outcome.is_none();
     let shown = if plan_text_shown { not_in_plan_text(&r.warnings, &r.plan) } else { r.warnings.clone() };
-    warn(&r.sources, &shown, console);
+    warn_as(&r.sources, &shown, console, compact);
     let Some(outcome) = r.outcome else {
         if !r.approved {
             console.outln("Apply cancelled.");
@@ -732,6 +972,7 @@ fn json_ui_errors(e: &OpError) -> Vec<String> {
 async fn plan_json_ui(
     dir: PathBuf,
     opts: &PlanOpts,
+    mode: PlanMode,
     save: Option<PathBuf>,
     detailed_exitcode: bool,
     format: Format,
@@ -746,7 +987,7 @@ async fn plan_json_ui(
                 "-json streams Terraform's machine-readable UI; it does not combine with -format",
             ));
         }
-        let mut a = plan_args(dir, opts, PlanMode::Normal, registry)?;
+        let mut a = plan_args(dir, opts, mode, registry)?;
         a.out = save;
         a.generate_config_out = generate_config_out;
         ops::plan(a).await
@@ -979,6 +1220,39 @@ mod tests {
     }
 
     #[test]
+    fn providers_draw_a_tree_with_constraints_then_the_state_s() {
+        let tree = ops::ProviderTree {
+            name: ".".into(),
+            providers: vec![("registry.terraform.io/hashicorp/google".into(), Some("~> 6.0".into()))],
+            children: vec![
+                ops::ProviderTree {
+                    name: "module.a".into(),
+                    providers: vec![],
+                    children: vec![ops::ProviderTree {
+                        name: "module.a.module.b".into(),
+                        providers: vec![("terraform.io/builtin/terraform".into(), None)],
+                        children: vec![],
+                    }],
+                },
+                ops::ProviderTree { name: "module.c".into(), providers: vec![], children: vec![] },
+            ],
+        };
+        assert_eq!(
+            providers_text(&tree, &["registry.terraform.io/hashicorp/google".into()]),
+            "\nProviders required by configuration:\n.\n├── provider[registry.terraform.io/hashicorp/google] ~> 6.0\n├── module.a\n│   └── module.a.module.b\n│       └── provider[terraform.io/builtin/terraform]\n└── module.c\n\nProviders required by state:\n\n    provider[registry.terraform.io/hashicorp/google]\n\n"
+        );
+    }
+
+    #[test]
+    fn output_types_are_cty_s_json_notation() {
+        let v = serde_json::json!({"l": ["a", 1, true], "n": null});
+        assert_eq!(
+            cty_type(&v),
+            serde_json::json!(["object", {"l": ["tuple", ["string", "number", "bool"]], "n": "dynamic"}])
+        );
+    }
+
+    #[test]
     fn exit_codes_of_plan_fmt_and_check() {
         assert_eq!(plan_exit_code(false, false), 0);
         assert_eq!(plan_exit_code(false, true), 0);
@@ -1080,7 +1354,7 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&outputs_text(false, &both, true)).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"a": {"sensitive": false, "value": "x"}, "b": {"sensitive": true, "value": 1}})
+            serde_json::json!({"a": {"sensitive": false, "type": "string", "value": "x"}, "b": {"sensitive": true, "type": "number", "value": 1}})
         );
     }
 

@@ -108,7 +108,7 @@ impl Http {
             let r = self
                 .client
                 .get(url)
-                .header("X-Terraform-Version", "1.9.0")
+                .header("X-Terraform-Version", crate::version::TERRAFORM_LANGUAGE_VERSION)
                 .send()
                 .await
                 .map_err(|e| format!("GET {url} failed: {}", error_chain(&e)))?;

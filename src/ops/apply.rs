@@ -51,7 +51,7 @@ pub async fn apply_asking(
     let stack = load_stack(&args.plan.common.dir)?;
     let store = open_store(&stack.config)?;
     let operation = if args.plan.mode == crate::plan::PlanMode::Destroy { "destroy" } else { "apply" };
-    let _guard = lock(&store, operation, args.plan.common.lock_timeout).await?;
+    let _guard = lock_unless_disabled(&store, operation, &args.plan.common).await?;
 
     let (result, sources, variables, from_file) = match &args.planfile {
         None => {

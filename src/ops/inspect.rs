@@ -59,18 +59,32 @@ pub struct FmtResult {
     pub changed: Vec<PathBuf>,
 }
 
-/// Formats `.tf`, `.hcl` and `.tfvars` files in place (or only reports, with `check`).
-pub fn fmt(paths: &[PathBuf], check: bool) -> Result<FmtResult, OpError> {
+/// Formats `.tf`, `.hcl` and `.tfvars` files in place (or only reports, with `check`); with
+/// `recursive`, those of subdirectories too, except hidden ones (`.cairn` holds installed
+/// modules, `.git` is not the user's to format).
+pub fn fmt(paths: &[PathBuf], check: bool, recursive: bool) -> Result<FmtResult, OpError> {
+    fn collect(dir: &Path, recursive: bool, files: &mut Vec<PathBuf>) -> Result<(), OpError> {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| OpError::msg(format!("cannot read {}: {e}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for f in entries {
+            let hidden = f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            if f.is_dir() {
+                if recursive && !hidden {
+                    collect(&f, recursive, files)?;
+                }
+            } else if matches!(f.extension().and_then(|e| e.to_str()), Some("tf" | "hcl" | "tfvars")) {
+                files.push(f);
+            }
+        }
+        Ok(())
+    }
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| OpError::msg(format!("cannot read {}: {e}", p.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("tf" | "hcl" | "tfvars")))
-                .collect();
-            entries.sort();
-            files.extend(entries);
+            collect(p, recursive, &mut files)?;
         } else {
             files.push(p.clone());
         }
@@ -152,4 +166,77 @@ pub struct SavedPlan {
 pub fn show_saved(planfile: &Path) -> Result<SavedPlan, OpError> {
     let pf = crate::plan::file::read_for_display(planfile).map_err(|e| OpError::msg(e.to_string()))?;
     Ok(SavedPlan { plan: pf.to_plan(), stack: pf.stack.clone() })
+}
+
+/// The stack's current state for `cairn show` (None: nothing has been applied yet).
+pub async fn show_state(dir: &Path) -> Result<Option<State>, OpError> {
+    let store = open_store_for_dir(dir)?;
+    Ok(store.load().await?)
+}
+
+/// One module of the configuration and the providers it requires, as `terraform providers`
+/// prints them: the module's own requirements (with their version constraints), then its
+/// calls.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ProviderTree {
+    /// `.` for the root module, `module.NAME` for a call.
+    pub name: String,
+    /// `(source address, version constraint)`, by source address.
+    pub providers: Vec<(String, Option<String>)>,
+    pub children: Vec<ProviderTree>,
+}
+
+/// The provider requirements of the configuration, module by module, and the providers the
+/// state's resources were managed through (source addresses, sorted).
+pub async fn providers(dir: &Path) -> Result<(ProviderTree, Vec<String>), OpError> {
+    let stack = load_stack(dir)?;
+    let config = &stack.config;
+    fn tree(config: &crate::lang::config::Config, path: &ModulePath, name: String) -> ProviderTree {
+        let module = config.module(path);
+        let mut required: BTreeMap<String, Option<String>> = BTreeMap::new();
+        if let Some(m) = module {
+            // The local names the module's resources use, then what `required_providers`
+            // says of them (a source, a version constraint).
+            for r in m.resources.values() {
+                let local = r
+                    .provider
+                    .clone()
+                    .unwrap_or_else(|| crate::lang::config::implied_provider(&r.type_name).to_string());
+                let local = local.split('.').next().unwrap_or(&local).to_string();
+                required.entry(source_of(m, &local)).or_insert(None);
+            }
+            for p in &m.providers {
+                required.entry(source_of(m, &p.name)).or_insert(None);
+            }
+            for (local, req) in &m.required_providers {
+                let version = req.version.clone();
+                let entry = required.entry(source_of(m, local)).or_insert(None);
+                if version.is_some() {
+                    *entry = version;
+                }
+            }
+        }
+        let children = module
+            .map(|m| {
+                m.module_calls.keys().map(|call| tree(config, &path.child(call), format!("module.{call}"))).collect()
+            })
+            .unwrap_or_default();
+        ProviderTree { name, providers: required.into_iter().collect(), children }
+    }
+    fn source_of(m: &crate::lang::config::Module, local: &str) -> String {
+        match m.required_providers.get(local).and_then(|r| r.source.clone()) {
+            Some(source) if source.matches('/').count() == 1 => format!("registry.terraform.io/{source}"),
+            Some(source) => source,
+            None => crate::addr::ProviderConfigAddr::default_for(local).source_address(),
+        }
+    }
+    let root = tree(config, &ModulePath::root(), ".".into());
+    let store = open_store(config)?;
+    let state = store.load().await?.unwrap_or_default();
+    let in_state: std::collections::BTreeSet<String> = state
+        .resources
+        .values()
+        .map(|r| crate::addr::ProviderConfigAddr::parse(&r.provider).source_address())
+        .collect();
+    Ok((root, in_state.into_iter().collect()))
 }

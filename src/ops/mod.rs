@@ -2,10 +2,12 @@
 //! and nothing more; rendering and exit codes belong to the CLI.
 
 mod apply;
+mod console;
 mod init;
 mod inspect;
 mod plan;
 mod state_cmds;
+mod taint;
 mod workspace;
 
 use std::collections::BTreeMap;
@@ -14,13 +16,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use apply::{apply, apply_asking, ApplyArgs, ApplyResult};
+pub use console::{console_scope, ConsoleScope};
 pub use init::init;
-pub use inspect::{fmt, graph, output, show, show_saved, validate, FmtResult, OutputValue, SavedPlan};
+pub use inspect::{
+    fmt, graph, output, providers, show, show_saved, show_state, validate, FmtResult, OutputValue, ProviderTree,
+    SavedPlan,
+};
 pub use plan::{plan, GeneratedConfig, PlanArgs, PlanOutput};
 pub use state_cmds::{
     force_unlock, import, state_history, state_list, state_migrate, state_mv, state_pull, state_rekey, state_restore,
     state_rm, state_show, Migrated, Rekeyed,
 };
+pub use taint::{set_tainted, TaintOutcome};
 pub use workspace::{
     workspace_delete, workspace_list, workspace_new, workspace_select, workspace_show, Selection, WorkspaceList,
 };
@@ -76,6 +83,8 @@ pub struct Common {
     pub dir: PathBuf,
     pub vars: VarInputs,
     pub lock_timeout: Duration,
+    /// Hold the state lock (`-lock=false` turns it off, as in Terraform).
+    pub lock: bool,
     pub registry: Registry,
 }
 
@@ -85,6 +94,7 @@ impl Common {
             dir: dir.into(),
             vars: VarInputs::default(),
             lock_timeout: Duration::ZERO,
+            lock: true,
             registry: Registry::builtin(),
         }
     }
@@ -176,6 +186,18 @@ pub async fn lock(
         eprintln!("Note: {note}");
     }
     Ok(guard)
+}
+
+/// [`lock`], unless the command line said `-lock=false`.
+pub async fn lock_unless_disabled(
+    store: &Arc<dyn StateStore>,
+    operation: &str,
+    common: &Common,
+) -> Result<Option<Box<dyn LockGuard>>, OpError> {
+    if !common.lock {
+        return Ok(None);
+    }
+    lock(store, operation, common.lock_timeout).await.map(Some)
 }
 
 /// The lock alone: `state rekey` must lock a state whose key is damaged beyond moving.

@@ -72,7 +72,7 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
         PlanMode::RefreshOnly => "drift",
         _ => "plan",
     };
-    let _guard = lock(&store, operation, args.common.lock_timeout).await?;
+    let _guard = lock_unless_disabled(&store, operation, &args.common).await?;
     let mut generated = None;
     if let Some(file) = generate_into {
         generated = generate_config(&stack, &args.common.registry, &variables, &file).await?;

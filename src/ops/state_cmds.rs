@@ -145,7 +145,7 @@ pub async fn force_unlock(dir: &Path, id: &str) -> Result<LockInfo, OpError> {
 pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAddr, OpError> {
     let stack = load_stack(&common.dir)?;
     let store = open_store(&stack.config)?;
-    let _g = lock(&store, "import", common.lock_timeout).await?;
+    let _g = lock_unless_disabled(&store, "import", common).await?;
     let target = match parse(addr)? {
         AnyAddr::Instance(i) => i,
         AnyAddr::Resource(r) => r.instance(InstanceKey::None),

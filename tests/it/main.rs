@@ -29,6 +29,7 @@ fn remove_key_dir() {
 mod audit;
 mod certificate_module;
 mod ci_markdown;
+mod cli_commands;
 mod corpus;
 mod crash;
 mod data_sources;

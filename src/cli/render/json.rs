@@ -18,7 +18,7 @@ use crate::plan::{Action, Plan};
 use crate::state::{CheckResult, CheckStatus, State};
 
 /// The Terraform version tools should assume when reading these documents.
-pub const TERRAFORM_COMPAT_VERSION: &str = "1.9.0";
+pub const TERRAFORM_COMPAT_VERSION: &str = crate::version::TERRAFORM_LANGUAGE_VERSION;
 pub const PLAN_FORMAT_VERSION: &str = "1.2";
 const STATE_FORMAT_VERSION: &str = "1.0";
 
@@ -322,6 +322,15 @@ fn sensitive_paths_shape(paths: impl Iterator<Item = AttrPath>) -> Json {
     root
 }
 
+/// `cairn show -json` without a plan file: Terraform's state representation (only the format
+/// version when there is no state yet).
+pub fn state_json(state: Option<&State>) -> Json {
+    match state {
+        Some(state) => prior_state(state),
+        None => json!({ "format_version": STATE_FORMAT_VERSION }),
+    }
+}
+
 fn prior_state(state: &State) -> Json {
     let resources = state
         .resources
@@ -515,7 +524,7 @@ mod tests {
         assert!(rc["change"]["after"].get("id").is_none(), "unknown attributes are omitted from after");
         assert_eq!(rc["action_reason"], "replace_because_cannot_update");
         assert_eq!(doc["format_version"], "1.2");
-        assert_eq!(doc["terraform_version"], "1.9.0");
+        assert_eq!(doc["terraform_version"], crate::version::TERRAFORM_LANGUAGE_VERSION);
         assert_eq!(doc["errored"], false);
         assert!(doc["cairn_version"].as_str().is_some_and(|v| v.starts_with("cairn ")));
     }
