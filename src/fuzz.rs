@@ -210,12 +210,12 @@ fn value_from(bytes: &mut &[u8], depth: usize) -> Value {
     match kind % 8 {
         0 => Value::Null,
         1 => Value::Bool(kind & 0x80 != 0),
-        2 => Value::Number(NUMBERS[usize::from(kind >> 3) % NUMBERS.len()]),
+        2 => Value::from(NUMBERS[usize::from(kind >> 3) % NUMBERS.len()]),
         3 => {
             let raw = take(8);
             let mut b = [0u8; 8];
             b[..raw.len()].copy_from_slice(&raw);
-            Value::Number(f64::from_le_bytes(b))
+            Value::from(f64::from_le_bytes(b))
         }
         4 => {
             let n = usize::from(take(1).first().copied().unwrap_or(0) % 48);

@@ -17,7 +17,7 @@ use crate::lang::diag::{suggest, Diagnostic, Diagnostics, FileId, SourceFile, So
 use crate::lang::functions::{self, Clock, FuncContext};
 use crate::lang::limits::MAX_TEMPLATE_DEPTH;
 use crate::lang::refs::{classify_traversal, RefRoot};
-use crate::lang::value::{format_number, Value};
+use crate::lang::value::{Number, Value};
 use crate::schema::{Nesting, Schema};
 
 /// Supplies the values of references that live outside the expression.
@@ -152,17 +152,36 @@ fn describe(v: &Value) -> String {
     match v {
         Value::String(s) if s.chars().count() <= 40 => format!("the string {s:?}"),
         Value::String(_) => "a string".into(),
-        Value::Number(n) => format!("the number {}", format_number(*n)),
+        Value::Number(n) => format!("the number {n}"),
         Value::Bool(b) => format!("the bool {b}"),
         Value::Null => "null".into(),
         other => format!("a {}", other.type_name()),
     }
 }
 
-fn to_number(v: &Value) -> Result<f64, String> {
+/// A number literal's value, read from its source text so that no digit is lost (hcl-edit's
+/// own value is an f64 past 64-bit integers: `18446744073709551617`, `0.1` as a binary float).
+pub(crate) fn literal_number(n: &hcl_edit::Formatted<hcl_edit::Number>) -> Option<Number> {
+    if let Some(repr) = n.as_repr() {
+        // A negative literal's text is `-` and the digits, maybe with spaces between.
+        let text: String = repr.chars().filter(|c| !c.is_whitespace()).collect();
+        if let Ok(x) = Number::parse(&text) {
+            return Some(x);
+        }
+    }
+    let v = n.value();
+    v.as_i64()
+        .map(Number::from)
+        .or_else(|| v.as_u64().map(Number::from))
+        .or_else(|| v.as_f64().and_then(Number::from_f64))
+}
+
+/// A number, or a string converted to one as Terraform converts it (cty's `ParseNumberVal`:
+/// no surrounding spaces).
+fn to_number(v: &Value) -> Result<Number, String> {
     match v.peel() {
-        Value::Number(n) => Ok(*n),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| {
+        Value::Number(n) => Ok(n.clone()),
+        Value::String(s) => Number::parse(s).map_err(|_| {
             if v.is_sensitive() {
                 "a number is required, but the (sensitive) string is not a number".to_string()
             } else {
@@ -204,7 +223,7 @@ fn to_key(v: &Value) -> Result<String, String> {
 fn primitive_string(v: &Value) -> Result<String, &Value> {
     match v.peel() {
         Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(format_number(*n)),
+        Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
         other => Err(other),
     }
@@ -257,8 +276,8 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-            Expression::Number(n) => match n.value().as_f64() {
-                Some(f) => Ok(Value::Number(f)),
+            Expression::Number(n) => match literal_number(n) {
+                Some(x) => Ok(Value::Number(x)),
                 None => {
                     Err(err("Invalid number").detail("This number cannot be represented.").at_opt(self.sp(expr)).into())
                 }
@@ -305,7 +324,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     return Ok(Value::unknown().mark_if(s));
                 }
                 let out = match u.operator.value() {
-                    UnaryOperator::Neg => to_number(&v).map(|n| Value::Number(-n)),
+                    UnaryOperator::Neg => to_number(&v).map(|n| Value::Number(n.neg())),
                     UnaryOperator::Not => to_bool(&v).map(|b| Value::Bool(!b)),
                 };
                 out.map(|v| v.mark_if(s)).map_err(|m| {
@@ -524,7 +543,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     let key = self.expr(e)?;
                     v = self.index(v, key, span)?;
                 }
-                TraversalOperator::LegacyIndex(n) => v = self.index(v, Value::Number(*n.value() as f64), span)?,
+                TraversalOperator::LegacyIndex(n) => v = self.index(v, Value::from(*n.value()), span)?,
                 TraversalOperator::FullSplat(_) => {
                     let rest = ops.get(i + 1..).unwrap_or(&[]);
                     return self.splat(v, rest);
@@ -606,16 +625,16 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     Ok(n) => n,
                     Err(_) => return fail(err("Invalid index").detail(format!("A list is indexed by a whole number, not by {}.", describe(&key.mark_if(ks))))),
                 };
-                if n.fract() != 0.0 {
+                if !n.is_integer() {
                     return fail(err("Invalid index").detail("A list index must be a whole number."));
                 }
                 let len = xs.len();
-                if n < 0.0 || n >= len as f64 {
-                    let shown = if ks { "The index".to_string() } else { format!("Index {}", format_number(n)) };
+                let Some(i) = n.to_u64().and_then(|i| usize::try_from(i).ok()).filter(|i| *i < len) else {
+                    let shown = if ks { "The index".to_string() } else { format!("Index {n}") };
                     let valid = if len == 0 { "it is empty".to_string() } else { format!("valid indexes are 0 to {}", len - 1) };
                     return fail(err("Invalid index").detail(format!("{shown} is out of range: the list has {len} element{} ({valid}).", if len == 1 { "" } else { "s" })));
-                }
-                Ok(xs.swap_remove(n as usize).mark_if(s_all))
+                };
+                Ok(xs.swap_remove(i).mark_if(s_all))
             }
             Value::Set(_) => fail(
                 err("Invalid index")
@@ -693,19 +712,19 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
             Plus | Minus | Mul | Div | Mod => {
                 let (l, r) = (num(&lhs, &b.lhs_expr)?, num(&rhs, &b.rhs_expr)?);
-                if matches!(op, Div | Mod) && r == 0.0 {
-                    return Err(err("Division by zero")
-                        .detail(format!("The right operand of \"{}\" is zero.", op.as_str()))
-                        .at_opt(self.sp(&b.rhs_expr))
-                        .into());
-                }
-                Value::Number(match op {
-                    Plus => l + r,
-                    Minus => l - r,
-                    Mul => l * r,
-                    Div => l / r,
-                    _ => l % r,
-                })
+                let result = match op {
+                    Plus => l.add(&r),
+                    Minus => l.sub(&r),
+                    Mul => l.mul(&r),
+                    Div => l.div(&r),
+                    _ => l.rem(&r),
+                };
+                // HCL's wording for an operator whose cty function fails (`0 / 0`).
+                Value::Number(result.map_err(|e| {
+                    Diagnostics::from(err("Operation failed").detail(format!("Error during operation: {e}.")).at_opt(
+                        self.span_between(b.lhs_expr.span().map(|r| r.start), b.rhs_expr.span().map(|r| r.end)),
+                    ))
+                })?)
             }
         };
         Ok(out.mark_if(sensitive))
@@ -1464,7 +1483,7 @@ mod tests {
     fn literals_and_collections() {
         assert_eq!(ok("null"), Value::Null);
         assert_eq!(ok("true"), Value::Bool(true));
-        assert_eq!(ok("1.5"), Value::Number(1.5));
+        assert_eq!(ok("1.5"), Value::from(1.5));
         assert_eq!(ok("\"a\\nb\""), s("a\nb"));
         assert_eq!(ok("[1, \"x\", [true]]"), Value::List(vec![1.into(), "x".into(), Value::List(vec![true.into()])]));
         assert_eq!(
@@ -1479,7 +1498,7 @@ mod tests {
         assert_eq!(ok("1 + 2 * 3"), Value::from(7));
         assert_eq!(ok("\"5\" + 1"), Value::from(6));
         assert_eq!(ok("7 % 4"), Value::from(3));
-        assert_eq!(ok("10 / 4"), Value::Number(2.5));
+        assert_eq!(ok("10 / 4"), Value::from(2.5));
         assert_eq!(ok("-var.n"), Value::from(-3));
         assert_eq!(ok("1 == \"1\""), Value::Bool(false));
         assert_eq!(ok("[1, 2] == [1, 2]"), Value::Bool(true));
@@ -1489,7 +1508,22 @@ mod tests {
         // Short-circuit: the right side is never evaluated.
         assert_eq!(ok("false && var.missing"), Value::Bool(false));
         assert_eq!(ok("true || var.missing"), Value::Bool(true));
-        assert!(fail("1 / 0").contains("Division by zero"));
+        // Terraform: `1 / 0` is +Inf, `0 / 0` fails with go-cty's text, `x % 0` is x.
+        assert_eq!(ok("1 / 0").to_string(), "+Inf");
+        assert_eq!(ok("-1 / 0").to_string(), "-Inf");
+        assert!(fail("0 / 0").contains("Error during operation: can't divide zero by zero or infinity by infinity."));
+        assert_eq!(ok("5 % 0"), Value::from(5));
+        // Arbitrary-precision decimals, as cty's big.Float: 0.1 + 0.2 is 0.3 (issue 17).
+        assert_eq!(ok("0.1 + 0.2 == 0.3"), Value::Bool(true));
+        assert_eq!(ok("0.1 + 0.2").to_string(), "0.3");
+        assert_eq!(ok("\"=${0.1 + 0.2}\""), s("=0.3"));
+        assert_eq!(ok("9007199254740993 + 0").to_string(), "9007199254740993");
+        assert_eq!(ok("9007199254740993 == 9007199254740992"), Value::Bool(false));
+        assert_eq!(ok("\"=${1e30}\""), s("=1000000000000000000000000000000"));
+        assert_eq!(ok("18446744073709551617 - 1").to_string(), "18446744073709551616");
+        assert_eq!(ok("\"9007199254740993\" + 0").to_string(), "9007199254740993");
+        assert!(fail("\" 5\" + 1").contains("is not a number"));
+        assert_eq!(ok("-5 % 3"), Value::from(-2));
         assert!(fail("\"abc\" + 1").contains("the string \"abc\" is not a number"));
         assert!(fail("!1").contains("Invalid operand"));
     }

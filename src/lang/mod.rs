@@ -10,6 +10,7 @@ pub mod limits;
 pub mod load;
 pub mod module_lock;
 pub mod module_source;
+pub mod number;
 pub mod refs;
 pub mod types;
 pub mod value;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hcl_edit::expr::{Expression, FuncCall, ObjectKey, UnaryOperator};
 use indexmap::IndexMap;
 
-use crate::lang::value::{format_number, Value};
+use crate::lang::value::{Number, Value};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TypeConstraint {
@@ -152,9 +152,9 @@ fn literal_value(expr: &Expression) -> Result<Value, String> {
     match expr {
         Expression::Null(_) => Ok(Value::Null),
         Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-        Expression::Number(n) => {
-            n.value().as_f64().map(Value::Number).ok_or_else(|| "the default value is not a valid number".to_string())
-        }
+        Expression::Number(n) => crate::lang::eval::literal_number(n)
+            .map(Value::Number)
+            .ok_or_else(|| "the default value is not a valid number".to_string()),
         Expression::String(s) => Ok(Value::String(s.value().to_string())),
         Expression::Parenthesis(p) => literal_value(p.inner()),
         Expression::Array(items) => items.iter().map(literal_value).collect::<Result<Vec<_>, _>>().map(Value::List),
@@ -165,7 +165,7 @@ fn literal_value(expr: &Expression) -> Result<Value, String> {
                     ObjectKey::Ident(id) => id.value().as_str().to_string(),
                     ObjectKey::Expression(e) => match literal_value(e)? {
                         Value::String(s) => s,
-                        Value::Number(n) => format_number(n),
+                        Value::Number(n) => n.to_string(),
                         Value::Bool(b) => b.to_string(),
                         _ => return Err("object keys in a default value must be strings".into()),
                     },
@@ -175,7 +175,7 @@ fn literal_value(expr: &Expression) -> Result<Value, String> {
             Ok(Value::object(m))
         }
         Expression::UnaryOp(op) if *op.operator.value() == UnaryOperator::Neg => match literal_value(&op.expr)? {
-            Value::Number(n) => Ok(Value::Number(-n)),
+            Value::Number(n) => Ok(Value::Number(n.neg())),
             _ => Err("the minus sign applies only to numbers".into()),
         },
         Expression::UnaryOp(op) if *op.operator.value() == UnaryOperator::Not => match literal_value(&op.expr)? {
@@ -247,28 +247,10 @@ fn push_attr(path: &mut String, name: &str) -> usize {
     len
 }
 
-/// Parses a string as a number the way Terraform does: decimal notation with an optional
-/// exponent, no surrounding whitespace, no `inf`/`nan`.
-pub fn parse_number(s: &str) -> Option<f64> {
-    let body = s.strip_prefix('-').unwrap_or(s);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let (int, frac) = match mantissa.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (mantissa, None),
-    };
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = digits(int) && frac.is_none_or(digits) && !(int.is_empty() && frac.is_none_or(str::is_empty));
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    if !(mantissa_ok && exponent_ok) {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|n| n.is_finite())
+/// Parses a string as a number the way Terraform does (cty's `ParseNumberVal`): decimal
+/// notation with an optional exponent, no surrounding whitespace, exact.
+pub fn parse_number(s: &str) -> Option<Number> {
+    Number::parse(s).ok()
 }
 
 fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Value, String> {
@@ -281,7 +263,7 @@ fn convert_at(value: Value, ty: &TypeConstraint, path: &mut String) -> Result<Va
         TypeConstraint::Any => Ok(value),
         TypeConstraint::String => match value {
             Value::String(_) => Ok(value),
-            Value::Number(n) => Ok(Value::String(format_number(n))),
+            Value::Number(n) => Ok(Value::String(n.to_string())),
             Value::Bool(b) => Ok(Value::String(b.to_string())),
             _ => Err(mismatch(path, ty)),
         },
@@ -556,7 +538,7 @@ mod tests {
         assert!(!fields["name"].optional);
         assert!(fields["size"].optional && fields["size"].default.is_none());
         assert_eq!(fields["tags"].default, Some(Value::map([("env", s("dev"))])));
-        assert_eq!(fields["neg"].default, Some(Value::Number(-1.0)));
+        assert_eq!(fields["neg"].default, Some(Value::from(-1.0)));
     }
 
     #[test]
@@ -577,18 +559,24 @@ mod tests {
 
     #[test]
     fn converts_primitives_like_terraform() {
-        assert_eq!(convert(s("5"), &TypeConstraint::Number), Ok(Value::Number(5.0)));
-        assert_eq!(convert(s("-1.5e2"), &TypeConstraint::Number), Ok(Value::Number(-150.0)));
-        assert_eq!(convert(Value::Number(5.0), &TypeConstraint::String), Ok(s("5")));
-        assert_eq!(convert(Value::Number(0.5), &TypeConstraint::String), Ok(s("0.5")));
+        assert_eq!(convert(s("5"), &TypeConstraint::Number), Ok(Value::from(5.0)));
+        assert_eq!(convert(s("-1.5e2"), &TypeConstraint::Number), Ok(Value::from(-150.0)));
+        assert_eq!(convert(Value::from(5.0), &TypeConstraint::String), Ok(s("5")));
+        assert_eq!(convert(Value::from(0.5), &TypeConstraint::String), Ok(s("0.5")));
         assert_eq!(convert(Value::Bool(true), &TypeConstraint::String), Ok(s("true")));
         assert_eq!(convert(s("false"), &TypeConstraint::Bool), Ok(Value::Bool(false)));
         assert_eq!(convert(s("1"), &TypeConstraint::Bool), Ok(Value::Bool(true)));
         assert_eq!(convert(s("abc"), &TypeConstraint::Number), Err("a number is required".into()));
         assert_eq!(convert(s(" 5"), &TypeConstraint::Number), Err("a number is required".into()));
-        assert_eq!(convert(s("inf"), &TypeConstraint::Number), Err("a number is required".into()));
+        // cty's ParseNumberVal is Go's big.ParseFloat, whose grammar includes "inf" and "Inf".
+        assert_eq!(convert(s("-inf"), &TypeConstraint::Number), Ok(Value::from(f64::NEG_INFINITY)));
+        assert_eq!(convert(s("NaN"), &TypeConstraint::Number), Err("a number is required".into()));
+        assert_eq!(
+            convert(s("9007199254740993"), &TypeConstraint::Number).map(|v| v.to_string()),
+            Ok("9007199254740993".into())
+        );
         assert!(convert(s("True"), &TypeConstraint::Bool).unwrap_err().contains("lowercase \"true\""));
-        assert_eq!(convert(Value::Number(1.0), &TypeConstraint::Bool), Err("bool required".into()));
+        assert_eq!(convert(Value::from(1.0), &TypeConstraint::Bool), Err("bool required".into()));
         assert_eq!(convert(Value::List(vec![]), &TypeConstraint::String), Err("string required".into()));
         assert_eq!(convert(s("x"), &TypeConstraint::Any), Ok(s("x")));
     }
@@ -597,8 +585,8 @@ mod tests {
     fn converts_collections() {
         let list_num = TypeConstraint::List(Box::new(TypeConstraint::Number));
         assert_eq!(
-            convert(Value::List(vec![s("1"), Value::Number(2.0)]), &list_num),
-            Ok(Value::List(vec![Value::Number(1.0), Value::Number(2.0)]))
+            convert(Value::List(vec![s("1"), Value::from(2.0)]), &list_num),
+            Ok(Value::List(vec![Value::from(1.0), Value::from(2.0)]))
         );
         assert_eq!(convert(Value::List(vec![s("1"), s("x")]), &list_num), Err("[1]: a number is required".into()));
         let set_str = TypeConstraint::Set(Box::new(TypeConstraint::String));
@@ -612,13 +600,13 @@ mod tests {
         assert_eq!(convert(s("x"), &map_num), Err("map of number required".into()));
         let list_any = TypeConstraint::List(Box::new(TypeConstraint::Any));
         assert_eq!(
-            convert(Value::List(vec![s("a"), Value::Number(1.0)]), &list_any),
+            convert(Value::List(vec![s("a"), Value::from(1.0)]), &list_any),
             Ok(Value::List(vec![s("a"), s("1")]))
         );
         let tuple = TypeConstraint::Tuple(vec![TypeConstraint::String, TypeConstraint::Number]);
         assert_eq!(
-            convert(Value::List(vec![Value::Number(1.0), s("2")]), &tuple),
-            Ok(Value::List(vec![s("1"), Value::Number(2.0)]))
+            convert(Value::List(vec![Value::from(1.0), s("2")]), &tuple),
+            Ok(Value::List(vec![s("1"), Value::from(2.0)]))
         );
         assert!(convert(Value::List(vec![s("a")]), &tuple).unwrap_err().contains("exactly 2"));
     }
@@ -631,14 +619,14 @@ mod tests {
         let given = Value::map([("name", s("web")), ("tags", Value::map([("a", s("1"))])), ("extra", s("dropped"))]);
         let expected = Value::map([
             ("name", s("web")),
-            ("size", Value::Number(10.0)),
-            ("tags", Value::map([("a", Value::Number(1.0))])),
+            ("size", Value::from(10.0)),
+            ("tags", Value::map([("a", Value::from(1.0))])),
             ("zone", Value::Null),
         ]);
         assert_eq!(convert(given, &t), Ok(expected));
         // An explicit null for an optional attribute takes the default too.
         let given = Value::map([("name", s("web")), ("size", Value::Null), ("tags", Value::map::<&str>([]))]);
-        assert_eq!(convert(given, &t).ok().and_then(|v| v.get("size").cloned()), Some(Value::Number(10.0)));
+        assert_eq!(convert(given, &t).ok().and_then(|v| v.get("size").cloned()), Some(Value::from(10.0)));
         let missing = Value::map([("tags", Value::map::<&str>([]))]);
         assert_eq!(convert(missing, &t), Err("attribute \"name\" is required".into()));
         let bad = Value::map([("name", s("web")), ("tags", Value::map([("x", s("no"))]))]);
@@ -654,7 +642,7 @@ mod tests {
         let given = Value::map([("web", Value::map::<&str>([]))]);
         let converted = convert(given, &t).expect("converts");
         let web = converted.get("web").expect("web");
-        assert_eq!(web.get("port"), Some(&Value::Number(80.0)));
+        assert_eq!(web.get("port"), Some(&Value::from(80.0)));
         assert_eq!(web.get("cfg").and_then(|c| c.get("tls")), Some(&Value::Bool(true)));
     }
 
@@ -664,7 +652,7 @@ mod tests {
         assert!(convert(Value::Null, &TypeConstraint::Number).is_ok_and(|v| v.is_null()));
         let v = convert(s("5").sensitive(), &TypeConstraint::Number).expect("converts");
         assert!(v.is_sensitive());
-        assert_eq!(v.peel(), &Value::Number(5.0));
+        assert_eq!(v.peel(), &Value::from(5.0));
         let nested = Value::map([("a", s("1").sensitive())]);
         let v = convert(nested, &TypeConstraint::Map(Box::new(TypeConstraint::Number))).expect("converts");
         assert!(v.get("a").is_some_and(Value::is_sensitive));
@@ -688,8 +676,8 @@ mod tests {
     fn type_of_describes_values() {
         assert_eq!(type_of(&s("x")), "string");
         assert_eq!(type_of(&Value::List(vec![s("a"), s("b")])), "list of string");
-        assert_eq!(type_of(&Value::List(vec![s("a"), Value::Number(1.0)])), "tuple");
-        assert_eq!(type_of(&Value::map([("a", Value::Number(1.0))])), "map of number");
-        assert_eq!(type_of(&Value::map([("a", Value::Number(1.0)), ("b", s("x"))])), "object");
+        assert_eq!(type_of(&Value::List(vec![s("a"), Value::from(1.0)])), "tuple");
+        assert_eq!(type_of(&Value::map([("a", Value::from(1.0))])), "map of number");
+        assert_eq!(type_of(&Value::map([("a", Value::from(1.0)), ("b", s("x"))])), "object");
     }
 }

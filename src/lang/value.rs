@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::lang::number::Number;
+
 /// A map or object's entries. Shared ([`Value::Map`] holds an `Arc`): the same object is the
 /// prior in state, the planned value in a plan and the value references read in the
 /// environment, and a copy is made only where one of them changes it.
@@ -28,7 +30,8 @@ pub enum Unknown {
 pub enum Value {
     Null,
     Bool(bool),
-    Number(f64),
+    /// Terraform's arbitrary-precision number (see [`Number`]).
+    Number(Number),
     String(String),
     /// Lists and tuples.
     List(Vec<Value>),
@@ -185,17 +188,24 @@ impl Value {
             _ => None,
         }
     }
-    pub fn as_f64(&self) -> Option<f64> {
+    /// The number, when this is one.
+    pub fn as_number(&self) -> Option<&Number> {
         match self.peel() {
-            Value::Number(n) => Some(*n),
+            Value::Number(n) => Some(n),
             _ => None,
         }
     }
+    /// The nearest f64 to a number (for arithmetic Terraform also does in float64).
+    pub fn as_f64(&self) -> Option<f64> {
+        self.as_number().map(Number::to_f64)
+    }
+    /// A whole number that fits an i64, exactly; None for fractions and for what would not fit.
     pub fn as_i64(&self) -> Option<i64> {
-        match self.peel() {
-            Value::Number(n) => crate::lang::limits::exact_i64(*n),
-            _ => None,
-        }
+        self.as_number().and_then(Number::to_i64)
+    }
+    /// A whole non-negative number that fits a u64, exactly.
+    pub fn as_u64(&self) -> Option<u64> {
+        self.as_number().and_then(Number::to_u64)
     }
     /// Elements of a list or set.
     pub fn as_list(&self) -> Option<&[Value]> {
@@ -249,7 +259,7 @@ impl Value {
         let (a, b) = (self.peel(), other.peel());
         match (a, b) {
             (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-            (Value::Number(x), Value::Number(y)) => x.partial_cmp(y).unwrap_or(Equal),
+            (Value::Number(x), Value::Number(y)) => x.cmp(y),
             (Value::String(x), Value::String(y)) => x.cmp(y),
             (Value::List(x), Value::List(y)) | (Value::Set(x), Value::Set(y)) => {
                 for (p, q) in x.iter().zip(y.iter()) {
@@ -294,7 +304,7 @@ impl Value {
         match self {
             Value::Null | Value::Unknown(_) => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => number_to_json(*n),
+            Value::Number(n) => n.to_json(),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(xs) | Value::Set(xs) => serde_json::Value::Array(xs.iter().map(Value::to_json).collect()),
             Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
@@ -342,7 +352,7 @@ impl Value {
         match j {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::Number(n) => Value::Number(Number::from_json(n)),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(xs) => Value::List(xs.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(m) => {
@@ -363,7 +373,6 @@ fn has_mark(v: &Value, pred: &dyn Fn(&Value) -> bool) -> bool {
     }
 }
 
-/// Integers print without a fraction, as Terraform prints them.
 /// The secrets inside some values, for taking them out of text that someone else wrote: an
 /// API's error message may quote the field it was sent, a provider's rule may quote a value
 /// (issue 14 §3). Each string held under a sensitive mark (of 3 characters or more: shorter
@@ -432,21 +441,10 @@ impl SecretStrings {
     }
 }
 
-pub fn number_to_json(n: f64) -> serde_json::Value {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        serde_json::Value::Number((n as i64).into())
-    } else {
-        serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-/// Formats a number as Terraform does in strings and templates.
-pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{}", n)
-    }
+/// Formats a number as Terraform does in strings and templates (`0.3`, `9007199254740993`,
+/// no exponent).
+pub fn format_number(n: &Number) -> String {
+    n.to_string()
 }
 
 impl fmt::Debug for Value {
@@ -461,7 +459,7 @@ impl fmt::Display for Value {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => f.write_str(&format_number(*n)),
+            Value::Number(n) => write!(f, "{n}"),
             Value::String(s) => write!(f, "{:?}", s),
             Value::List(xs) | Value::Set(xs) => {
                 f.write_str("[")?;
@@ -505,14 +503,26 @@ impl From<bool> for Value {
         Value::Bool(b)
     }
 }
-impl From<i64> for Value {
-    fn from(n: i64) -> Self {
-        Value::Number(n as f64)
+impl From<Number> for Value {
+    fn from(n: Number) -> Self {
+        Value::Number(n)
     }
 }
+macro_rules! value_from_integer {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(n: $t) -> Self {
+                Value::Number(Number::from(n))
+            }
+        }
+    )*};
+}
+value_from_integer!(i32, i64, u32, u64, usize);
+/// A float as Terraform's `NumberFloatVal` holds it (its shortest decimal form). NaN, which no
+/// Terraform number is, becomes null: callers that can produce it check first.
 impl From<f64> for Value {
     fn from(n: f64) -> Self {
-        Value::Number(n)
+        Number::from_f64(n).map_or(Value::Null, Value::Number)
     }
 }
 
@@ -532,6 +542,19 @@ mod tests {
     fn sets_are_sorted_and_deduplicated() {
         let s = Value::set(vec!["b".into(), "a".into(), "b".into()]);
         assert_eq!(s, Value::Set(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn numbers_keep_their_digits_through_json() {
+        let text = r#"{"id":9007199254740993,"max":18446744073709551615,"neg":-9223372036854775808,"ratio":0.3}"#;
+        let v = Value::from_json(&serde_json::from_str(text).unwrap());
+        assert_eq!(v.get("id").and_then(Value::as_i64), Some(9_007_199_254_740_993));
+        assert_eq!(v.get("max").and_then(Value::as_u64), Some(u64::MAX));
+        assert_eq!(v.to_json().to_string(), text);
+        assert_eq!(
+            format!("{v}"),
+            "{id = 9007199254740993, max = 18446744073709551615, neg = -9223372036854775808, ratio = 0.3}"
+        );
     }
 
     #[test]

@@ -228,7 +228,7 @@ mod tests {
     }
 
     fn object(name: &str, size: f64, state: Value) -> Value {
-        Value::map([("name", Value::string(name)), ("size", Value::Number(size)), ("state", state)])
+        Value::map([("name", Value::string(name)), ("size", Value::from(size)), ("state", state)])
     }
 
     fn plan(prior: Option<&Value>, config: &Value) -> InstancePlan {
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn a_replacement_the_type_asks_for_is_planned_by_the_core() {
         let prior = object("a", 3.0, Value::string("READY"));
-        let config = |size: f64| Value::map([("name", Value::string("a")), ("size", Value::Number(size))]);
+        let config = |size: f64| Value::map([("name", Value::string("a")), ("size", Value::from(size))]);
 
         let same = plan(Some(&prior), &config(3.0));
         assert_eq!(same.action, Action::NoOp);
@@ -261,7 +261,7 @@ mod tests {
         );
 
         let renamed_and_shrunk =
-            plan(Some(&prior), &Value::map([("name", Value::string("b")), ("size", Value::Number(2.0))]));
+            plan(Some(&prior), &Value::map([("name", Value::string("b")), ("size", Value::from(2.0))]));
         assert_eq!(renamed_and_shrunk.replace_paths, vec![AttrPath::attr("name"), AttrPath::attr("size")]);
 
         let create = plan(None, &config(1.0));

@@ -14,7 +14,7 @@ use crate::lang::diag::{Diagnostic, Diagnostics};
 use crate::lang::eval::{eval, Resolver};
 use crate::lang::limits::MAX_INSTANCES;
 use crate::lang::value::SecretStrings;
-use crate::lang::value::{format_number, Value};
+use crate::lang::value::Value;
 use crate::plan::env::{
     ctx, instance_ctx, module_dir_display, Env, Expansion, Instances, ModuleExpansion, ModuleScope,
 };
@@ -1014,7 +1014,7 @@ fn expand(
                 .at(count.span)
                 .into());
         }
-        let Some(n) = v.as_f64() else {
+        let Some(n) = v.as_number() else {
             return Err(Diagnostic::error(format!(
                 "Invalid count argument: expected a whole number of 0 or more, got {}",
                 v.type_name()
@@ -1024,20 +1024,18 @@ fn expand(
         };
         // Checked before any conversion: a cast would turn 1e19 into 0 instances (and plan to
         // destroy them all) and 9e15 into an allocation that aborts the process.
-        let n = match crate::lang::limits::exact_i64(n).map(usize::try_from) {
+        let n = match n.to_i64().map(usize::try_from) {
             Some(Ok(n)) if n <= MAX_INSTANCES => n,
             Some(Ok(_)) => {
                 return Err(Diagnostic::error(format!(
-                    "Invalid count argument: {} instances is more than the {MAX_INSTANCES} one resource may have",
-                    format_number(n)
+                    "Invalid count argument: {n} instances is more than the {MAX_INSTANCES} one resource may have",
                 ))
                 .at(count.span)
                 .into())
             }
             _ => {
                 return Err(Diagnostic::error(format!(
-                    "Invalid count argument: expected a whole number of 0 or more, got {}",
-                    format_number(n)
+                    "Invalid count argument: expected a whole number of 0 or more, got {n}"
                 ))
                 .at(count.span)
                 .into())
@@ -1388,9 +1386,9 @@ fn import_targets(config: &Config, env: &mut Env, diags: &mut Diagnostics) -> BT
             for (each_key, each_value) in elements {
                 c.each = Some((each_key, each_value));
                 let key = match eval(&fe.key, &c) {
-                    Ok(k) => match (k.as_str(), k.as_f64()) {
+                    Ok(k) => match (k.as_str(), k.as_number()) {
                         (Some(s), _) => InstanceKey::Str(s.to_string()),
-                        (None, Some(n)) if k.is_wholly_known() => match crate::lang::limits::exact_i64(n) {
+                        (None, Some(n)) if k.is_wholly_known() => match n.to_i64() {
                             Some(i) => InstanceKey::Int(i),
                             None => {
                                 diags.push(

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::addr::{AttrPath, PathStep};
 use crate::lang::config::{Body, Expr};
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, Span};
-use crate::lang::value::{format_number, Value};
+use crate::lang::value::{Number, Value};
 use crate::schema::{locate, AttrType, Attribute, Nesting, Rule, Schema, Validator};
 
 /// Checks a resource body's *structure* before evaluation: unknown arguments and blocks (with
@@ -337,7 +337,7 @@ fn describe(v: &Value, sensitive: bool) -> String {
     match v.peel() {
         Value::String(s) if s.chars().count() <= 60 => format!("the string {s:?}"),
         Value::String(_) => "a string".to_string(),
-        Value::Number(n) => format!("the number {}", format_number(*n)),
+        Value::Number(n) => format!("the number {n}"),
         Value::Bool(b) => format!("the bool {b}"),
         Value::List(_) => "a list".to_string(),
         Value::Set(_) => "a set".to_string(),
@@ -353,17 +353,14 @@ fn mismatch(expected: &str, v: &Value, path: &AttrPath, sensitive: bool) -> Type
     }
 }
 
-/// Terraform's string → number conversion accepts decimal notation only (no `inf`, `0x…`).
-fn parse_number(s: &str) -> Option<f64> {
-    let t = s.trim();
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    let valid = !digits.is_empty()
-        && digits.starts_with(|c: char| c.is_ascii_digit())
-        && digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
-    if !valid {
-        return None;
-    }
-    t.parse::<f64>().ok().filter(|n| n.is_finite())
+/// Terraform's string → number conversion (cty's `ParseNumberVal`), exact.
+fn parse_number(s: &str) -> Option<Number> {
+    Number::parse(s).ok()
+}
+
+/// A validator's bound as Terraform prints numbers.
+fn format_bound(f: f64) -> String {
+    Number::from_f64(f).map(|n| n.to_string()).unwrap_or_else(|| f.to_string())
 }
 
 fn conform_value(v: Value, ty: &AttrType, path: &AttrPath, sensitive: bool) -> Result<Value, TypeError> {
@@ -376,7 +373,7 @@ fn conform_value(v: Value, ty: &AttrType, path: &AttrPath, sensitive: bool) -> R
         AttrType::Dynamic => Ok(v),
         AttrType::String => match v {
             Value::String(_) => Ok(v),
-            Value::Number(n) => Ok(Value::String(format_number(n))),
+            Value::Number(n) => Ok(Value::String(n.to_string())),
             Value::Bool(b) => Ok(Value::String(b.to_string())),
             other => Err(mismatch("a string", &other, path, sensitive)),
         },
@@ -654,18 +651,19 @@ fn check_scalar(validator: &Validator, v: &Value, sensitive: bool) -> Result<(),
             Err((format!("must be one of {}{}", quoted_list(options.iter().copied()), got(format!("{s:?}"))), help))
         }
         Validator::Range { min, max } => {
-            let Some(n) = v.as_f64() else { return Ok(()) };
+            let Some(exact) = v.as_number() else { return Ok(()) };
+            let n = exact.to_f64();
             if n >= *min && n <= *max {
                 return Ok(());
             }
             let rule = if *max >= f64::MAX {
-                format!("must be at least {}", format_number(*min))
+                format!("must be at least {}", format_bound(*min))
             } else if *min <= f64::MIN {
-                format!("must be at most {}", format_number(*max))
+                format!("must be at most {}", format_bound(*max))
             } else {
-                format!("must be between {} and {}", format_number(*min), format_number(*max))
+                format!("must be between {} and {}", format_bound(*min), format_bound(*max))
             };
-            Err((format!("{rule}{}", got(format_number(n))), None))
+            Err((format!("{rule}{}", got(exact.to_string())), None))
         }
         Validator::Length { min, max } => {
             let Some(s) = v.as_str() else { return Ok(()) };
@@ -953,7 +951,7 @@ pub(crate) mod test_hcl {
         match e {
             Expression::Null(_) => Value::Null,
             Expression::Bool(b) => Value::Bool(*b.value()),
-            Expression::Number(n) => Value::Number(n.value().as_f64().unwrap_or(0.0)),
+            Expression::Number(n) => crate::lang::eval::literal_number(n).map_or(Value::Null, Value::Number),
             Expression::String(s) => Value::String(s.value().to_string()),
             Expression::Array(a) => Value::List(a.iter().map(eval).collect()),
             Expression::Object(o) => Value::object(

@@ -59,7 +59,7 @@ async fn a_data_source_is_read_once_per_plan_and_recorded_in_state() {
 
     let r = apply(&c).await;
     let outcome = r.outcome.expect("applied");
-    assert_eq!(outcome.outputs["base_size"].0, Value::Number(3.0));
+    assert_eq!(outcome.outputs["base_size"].0, Value::from(3.0));
     let state = stored(&s).await;
     assert_eq!(data_entries(&state), vec!["data.fake_thing.base"]);
     assert_eq!(
@@ -151,7 +151,7 @@ async fn depends_on_a_changing_resource_defers_the_read() {
     assert!(plan_text(&p, &RenderOptions { color: false })
         .contains("# (depends on a resource or a module with changes pending)"));
     let r = apply(&c).await;
-    assert_eq!(r.outcome.unwrap().outputs["size"].0, Value::Number(1.0));
+    assert_eq!(r.outcome.unwrap().outputs["size"].0, Value::from(1.0));
 
     let p = plan(&c).await;
     assert!(actions(&p).is_empty(), "nothing pending: read at plan time: {:?}", actions(&p));
@@ -163,7 +163,7 @@ async fn depends_on_a_changing_resource_defers_the_read() {
     planned.sort();
     assert_eq!(planned, vec![("data.fake_thing.a".to_string(), "read"), ("fake_thing.a".to_string(), "update")]);
     let r = apply(&c).await;
-    assert_eq!(r.outcome.unwrap().outputs["size"].0, Value::Number(2.0));
+    assert_eq!(r.outcome.unwrap().outputs["size"].0, Value::from(2.0));
 }
 
 /// A data source's sensitive attribute is a secret like any other: usable, redacted in every

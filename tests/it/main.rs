@@ -65,6 +65,7 @@ mod malformed;
 mod metric_filters;
 mod module_expansion;
 mod module_sources;
+mod numbers;
 mod planfile;
 mod provider_aliases;
 mod recovery;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use owo_colors::OwoColorize;
 
 use crate::addr::AttrPath;
-use crate::lang::value::{format_number, Unknown, Value};
+use crate::lang::value::{Unknown, Value};
 use crate::plan::Action;
 
 pub(crate) const SENSITIVE: &str = "(sensitive value)";
@@ -343,7 +343,7 @@ impl<'a> DiffCtx<'a> {
             Value::Unknown(Unknown::Pending) => vec![KNOWN_AFTER_APPLY.to_string()],
             Value::Null => vec!["null".to_string()],
             Value::Bool(b) => vec![b.to_string()],
-            Value::Number(n) => vec![format_number(*n)],
+            Value::Number(n) => vec![n.to_string()],
             Value::String(s) if s.contains('\n') => {
                 let mut lines = vec!["<<-EOT".to_string()];
                 lines.extend(s.lines().map(|l| format!("{}    {}", pad(level + 1), l)));

@@ -112,11 +112,7 @@ pub fn index(c: &Call) -> Result<Value, FuncError> {
         return Err(c.err(0, "argument must be a list or tuple, not a set"));
     }
     let needle = c.arg(1);
-    c.seq(0)
-        .iter()
-        .position(|v| v.same_as(needle))
-        .map(|i| Value::Number(i as f64))
-        .ok_or_else(|| c.fail("item not found"))
+    c.seq(0).iter().position(|v| v.same_as(needle)).map(Value::from).ok_or_else(|| c.fail("item not found"))
 }
 
 pub fn keys(c: &Call) -> Result<Value, FuncError> {
@@ -134,7 +130,7 @@ pub fn length(c: &Call) -> Result<Value, FuncError> {
         Value::Map(m) => m.len(),
         _ => return Err(c.err(0, "argument must be a string, a collection type, or a structural type")),
     };
-    Ok(Value::Number(n as f64))
+    Ok(Value::from(n))
 }
 
 pub fn lookup(c: &Call) -> Result<Value, FuncError> {
@@ -169,35 +165,36 @@ pub fn one(c: &Call) -> Result<Value, FuncError> {
 }
 
 pub fn range(c: &Call) -> Result<Value, FuncError> {
+    use crate::lang::number::Number;
     let (start, limit, step) = match c.args.len() {
-        1 => (0.0, c.num(0), 1.0),
+        1 => (Number::ZERO, c.number(0), Number::ONE),
         2 => {
-            let (start, limit) = (c.num(0), c.num(1));
-            (start, limit, if limit < start { -1.0 } else { 1.0 })
+            let (start, limit) = (c.number(0), c.number(1));
+            let step = if limit < start { Number::ONE.neg() } else { Number::ONE };
+            (start, limit, step)
         }
-        3 => (c.num(0), c.num(1), c.num(2)),
+        3 => (c.number(0), c.number(1), c.number(2)),
         _ => return Err(c.fail("must have one, two, or three arguments")),
     };
-    if step == 0.0 {
+    if step.is_zero() {
         return Err(c.err(c.args.len() - 1, "step must not be zero"));
     }
-    if step < 0.0 && limit > start {
+    if step.signum() < 0 && limit > start {
         return Err(c.err(c.args.len() - 1, "step must be positive for an ascending range (limit greater than start)"));
     }
-    if step > 0.0 && limit < start {
+    if step.signum() > 0 && limit < start {
         return Err(c.err(c.args.len() - 1, "step must be negative for a descending range (limit less than start)"));
     }
     let mut out = Vec::new();
-    loop {
-        // Multiplying rather than accumulating keeps fractional steps from drifting.
-        let x = start + step * out.len() as f64;
-        if !((step > 0.0 && x < limit) || (step < 0.0 && x > limit)) {
-            break;
-        }
+    let mut x = start;
+    // Exact decimal steps (cty adds big floats): range(0, 1, 0.1) ends at 0.9, not 0.8999….
+    while (step.signum() > 0 && x < limit) || (step.signum() < 0 && x > limit) {
         if out.len() >= 1024 {
             return Err(c.fail("more than 1024 values were generated; either decrease the difference between start and limit or use a larger step"));
         }
+        let next = x.add(&step).map_err(|e| c.fail(e.to_string()))?;
         out.push(Value::Number(x));
+        x = next;
     }
     Ok(Value::List(out))
 }

@@ -257,17 +257,19 @@ impl Call<'_> {
         self.arg(i).as_str().unwrap_or("")
     }
 
+    /// A number argument as the nearest f64 (for what Terraform also computes in float64).
     pub fn num(&self, i: usize) -> f64 {
         self.arg(i).as_f64().unwrap_or(0.0)
     }
 
-    /// A whole-number argument.
+    /// A number argument, exactly.
+    pub fn number(&self, i: usize) -> crate::lang::number::Number {
+        self.arg(i).as_number().cloned().unwrap_or(crate::lang::number::Number::ZERO)
+    }
+
+    /// A whole-number argument (exact: no rounding of what an i64 cannot hold).
     pub fn int(&self, i: usize) -> Result<i64, FuncError> {
-        let n = self.num(i);
-        if n.fract() != 0.0 || !n.is_finite() || n.abs() > 9.0e15 {
-            return Err(self.err(i, "a whole number is required"));
-        }
-        Ok(n as i64)
+        self.arg(i).as_i64().ok_or_else(|| self.err(i, "a whole number is required"))
     }
 
     pub fn seq(&self, i: usize) -> &[Value] {
@@ -328,7 +330,7 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
                 Value::Map(m) => Some(m.len()),
                 _ => None,
             }) {
-                return Ok(Value::Number(n as f64).mark_if(any_sensitive));
+                return Ok(Value::from(n).mark_if(any_sensitive));
             }
         }
         return Ok(Value::unknown().mark_if(any_sensitive));
@@ -488,7 +490,7 @@ pub(crate) mod testutil {
     }
 
     pub fn n(x: f64) -> Value {
-        Value::Number(x)
+        Value::from(x)
     }
 
     pub fn list(xs: Vec<Value>) -> Value {
@@ -500,7 +502,7 @@ pub(crate) mod testutil {
     }
 
     pub fn nums(xs: &[f64]) -> Value {
-        Value::List(xs.iter().map(|x| Value::Number(*x)).collect())
+        Value::List(xs.iter().map(|x| Value::from(*x)).collect())
     }
 }
 

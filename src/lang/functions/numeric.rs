@@ -1,18 +1,20 @@
-//! Numeric functions.
+//! Numeric functions. Exact on Terraform's arbitrary-precision numbers, except `log` and `pow`,
+//! which Terraform itself computes in float64.
 
 use super::{Call, FuncError};
+use crate::lang::number::Number;
 use crate::lang::value::Value;
 
 pub fn abs(c: &Call) -> Result<Value, FuncError> {
-    Ok(Value::Number(c.num(0).abs()))
+    Ok(Value::Number(c.number(0).abs()))
 }
 
 pub fn ceil(c: &Call) -> Result<Value, FuncError> {
-    Ok(Value::Number(c.num(0).ceil()))
+    Ok(Value::Number(c.number(0).ceil()))
 }
 
 pub fn floor(c: &Call) -> Result<Value, FuncError> {
-    Ok(Value::Number(c.num(0).floor()))
+    Ok(Value::Number(c.number(0).floor()))
 }
 
 pub fn log(c: &Call) -> Result<Value, FuncError> {
@@ -24,35 +26,26 @@ pub fn pow(c: &Call) -> Result<Value, FuncError> {
 }
 
 fn finite(c: &Call, n: f64) -> Result<Value, FuncError> {
-    if n.is_finite() {
-        Ok(Value::Number(n))
-    } else {
-        Err(c.fail("the result is not a finite number"))
+    match Number::from_f64(n) {
+        Some(n) if !n.is_infinite() => Ok(Value::Number(n)),
+        _ => Err(c.fail("the result is not a finite number")),
     }
 }
 
 pub fn signum(c: &Call) -> Result<Value, FuncError> {
-    let n = c.num(0);
-    Ok(Value::Number(if n > 0.0 {
-        1.0
-    } else if n < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }))
+    Ok(Value::from(c.number(0).signum()))
 }
 
 /// `parseint(number, base)`: digits 0-9, then a-z, then A-Z for bases above 36, like Go's
-/// `big.Int.SetString` that Terraform uses.
+/// `big.Int.SetString` that Terraform uses; the result is exact however long.
 pub fn parseint(c: &Call) -> Result<Value, FuncError> {
-    let base = c.num(1);
-    if base.fract() != 0.0 || !(2.0..=62.0).contains(&base) {
-        return Err(c.err(1, "base must be a whole number between 2 and 62 inclusive"));
-    }
-    let base = base as u32;
+    let base = match c.arg(1).as_i64() {
+        Some(b @ 2..=62) => b as u32,
+        _ => return Err(c.err(1, "base must be a whole number between 2 and 62 inclusive")),
+    };
     let text = match c.arg(0) {
         Value::String(s) => s.clone(),
-        Value::Number(n) if n.fract() == 0.0 => crate::lang::value::format_number(*n),
+        Value::Number(n) if n.is_integer() => n.to_string(),
         _ => return Err(c.err(0, "first argument must be a string, not a number")),
     };
     let (negative, digits) = match text.strip_prefix('-') {
@@ -63,7 +56,7 @@ pub fn parseint(c: &Call) -> Result<Value, FuncError> {
     if digits.is_empty() {
         return Err(cannot());
     }
-    let mut total: f64 = 0.0;
+    let mut total = bigdecimal::num_bigint::BigInt::from(0u8);
     for ch in digits.chars() {
         let d = match ch {
             '0'..='9' => ch as u32 - '0' as u32,
@@ -75,28 +68,34 @@ pub fn parseint(c: &Call) -> Result<Value, FuncError> {
         if d >= base {
             return Err(cannot());
         }
-        total = total * base as f64 + d as f64;
+        total = total * base + d;
     }
-    Ok(Value::Number(if negative { -total } else { total }))
+    if negative {
+        total = -total;
+    }
+    Number::parse(&total.to_string()).map(Value::Number).map_err(|e| c.err(0, e.to_string()))
 }
 
-fn extreme(c: &Call, pick: fn(f64, f64) -> f64) -> Result<Value, FuncError> {
+fn extreme(c: &Call, wanted: std::cmp::Ordering) -> Result<Value, FuncError> {
     if c.args.is_empty() {
         return Err(c.fail("must pass at least one number"));
     }
-    let mut best = c.num(0);
+    let mut best = c.number(0);
     for i in 1..c.args.len() {
-        best = pick(best, c.num(i));
+        let n = c.number(i);
+        if n.cmp(&best) == wanted {
+            best = n;
+        }
     }
     Ok(Value::Number(best))
 }
 
 pub fn min(c: &Call) -> Result<Value, FuncError> {
-    extreme(c, f64::min)
+    extreme(c, std::cmp::Ordering::Less)
 }
 
 pub fn max(c: &Call) -> Result<Value, FuncError> {
-    extreme(c, f64::max)
+    extreme(c, std::cmp::Ordering::Greater)
 }
 
 pub fn sum(c: &Call) -> Result<Value, FuncError> {
@@ -104,16 +103,16 @@ pub fn sum(c: &Call) -> Result<Value, FuncError> {
     if items.is_empty() {
         return Err(c.fail("cannot sum an empty list"));
     }
-    let mut total = 0.0;
+    let mut total = Number::ZERO;
     for (i, item) in items.iter().enumerate() {
         let n = match item {
-            Value::Number(n) => *n,
+            Value::Number(n) => n.clone(),
             Value::String(s) => crate::lang::types::parse_number(s)
                 .ok_or_else(|| c.err(0, format!("element {i}: a number is required")))?,
             Value::Null => return Err(c.err(0, format!("element {i} is null; cannot sum null values"))),
             _ => return Err(c.err(0, format!("element {i}: a number is required"))),
         };
-        total += n;
+        total = total.add(&n).map_err(|e| c.fail(e.to_string()))?;
     }
     Ok(Value::Number(total))
 }
@@ -155,6 +154,17 @@ mod tests {
         assert_eq!(e.arg, Some(1));
         let e = err("parseint", vec![s("xyz"), n(10.0)]);
         assert!(e.message.contains("cannot parse \"xyz\" as a base 10 integer"), "{}", e.message);
+    }
+
+    #[test]
+    fn exact_beyond_f64() {
+        let big = |t: &str| Value::Number(t.parse().unwrap());
+        assert_eq!(ok("parseint", vec![s("9007199254740993"), n(10.0)]), big("9007199254740993"));
+        assert_eq!(ok("parseint", vec![s("ffffffffffffffffff"), n(16.0)]), big("4722366482869645213695"));
+        assert_eq!(ok("sum", vec![list(vec![big("0.1"), big("0.2")])]).to_string(), "0.3");
+        assert_eq!(ok("max", vec![big("9007199254740993"), big("9007199254740992")]), big("9007199254740993"));
+        assert_eq!(ok("floor", vec![big("-4.5")]), n(-5.0));
+        assert_eq!(ok("abs", vec![big("-9007199254740993")]), big("9007199254740993"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::{Call, FuncError};
 use crate::lang::limits::{MAX_FORMAT_WIDTH, MAX_STRING_LEN};
 use crate::lang::types::{convert, TypeConstraint};
-use crate::lang::value::{format_number, Value};
+use crate::lang::value::{Number, Value};
 
 fn string(s: impl Into<String>) -> Result<Value, FuncError> {
     Ok(Value::String(s.into()))
@@ -420,7 +420,7 @@ fn format_one(v: &Verb, arg: &Value) -> Result<String, String> {
     if arg.is_null() && v.verb != 'v' {
         return Err("null value cannot be formatted".into());
     }
-    let as_number = || -> Result<f64, String> {
+    let as_exact = || -> Result<Number, String> {
         match convert(arg.clone(), &TypeConstraint::Number) {
             Ok(Value::Number(n)) => Ok(n),
             _ => Err("a number is required".into()),
@@ -432,15 +432,13 @@ fn format_one(v: &Verb, arg: &Value) -> Result<String, String> {
             _ => Err("a string is required".into()),
         }
     };
-    // i128 holds every whole f64 below 2^127; past that a cast would saturate and print a
-    // different number than the one given.
-    let whole = |n: f64| -> Result<i128, String> {
-        if n.fract() != 0.0 || !n.is_finite() {
+    let as_number = || as_exact().map(|n| n.to_f64());
+    // Integer verbs take the exact digits (a 64-bit id stays whole); i128 holds up to 2^127.
+    let whole = |n: &Number| -> Result<i128, String> {
+        if !n.is_integer() {
             Err("a whole number is required".into())
-        } else if n.abs() >= 2f64.powi(127) {
-            Err(format!("{} is too large to format as an integer", format_number(n)))
         } else {
-            Ok(n as i128)
+            n.to_string().parse::<i128>().map_err(|_| format!("{n} is too large to format as an integer"))
         }
     };
     let truncate = |s: String| match v.precision {
@@ -453,7 +451,7 @@ fn format_one(v: &Verb, arg: &Value) -> Result<String, String> {
                 _ if v.sharp => json(arg),
                 Value::Null => "null".into(),
                 Value::String(s) => s.clone(),
-                Value::Number(n) => format_number(*n),
+                Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
                 _ => json(arg),
             };
@@ -466,13 +464,13 @@ fn format_one(v: &Verb, arg: &Value) -> Result<String, String> {
             _ => Err("a bool is required".into()),
         },
         'd' => {
-            let n = as_number()?;
-            let i = whole(n)?;
-            Ok(pad(v, signed(v, n, i.unsigned_abs().to_string()), true))
+            let n = as_exact()?;
+            let i = whole(&n)?;
+            Ok(pad(v, signed(v, n.to_f64(), i.unsigned_abs().to_string()), true))
         }
         'b' | 'o' | 'x' | 'X' => {
-            let n = as_number()?;
-            let i = whole(n)?.unsigned_abs();
+            let exact = as_exact()?;
+            let (n, i) = (exact.to_f64(), whole(&exact)?.unsigned_abs());
             let (digits, prefix) = match v.verb {
                 'b' => (format!("{i:b}"), "0b"),
                 'o' => (format!("{i:o}"), "0"),

@@ -245,10 +245,10 @@ pub fn timeadd(c: &Call) -> Result<Value, FuncError> {
 pub fn timecmp(c: &Call) -> Result<Value, FuncError> {
     let a = parse_timestamp(c.str(0)).map_err(|e| c.err(0, e))?;
     let b = parse_timestamp(c.str(1)).map_err(|e| c.err(1, e))?;
-    Ok(Value::Number(match a.cmp(&b) {
-        std::cmp::Ordering::Less => -1.0,
-        std::cmp::Ordering::Equal => 0.0,
-        std::cmp::Ordering::Greater => 1.0,
+    Ok(Value::from(match a.cmp(&b) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
     }))
 }
 

@@ -239,7 +239,7 @@ impl ComputeCollection for BackendServices {
         set(&mut v, "generated_id", cc::jid(&j, "id"));
         let draining =
             j.pointer("/connectionDraining/drainingTimeoutSec").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-        set(&mut v, "connection_draining_timeout_sec", Value::Number(draining));
+        set(&mut v, "connection_draining_timeout_sec", Value::from(draining));
         if let Some(prior) = prior {
             for path in UNREAD {
                 keep_from_prior(&mut v, prior, path);

@@ -261,8 +261,8 @@ fn scalar_to_json(v: &Value) -> Json {
     match v.peel() {
         Value::Null | Value::Unknown(_) => Json::Null,
         Value::Bool(b) => Json::Bool(*b),
-        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Json::from(*n as i64),
-        Value::Number(n) => serde_json::Number::from_f64(*n).map(Json::Number).unwrap_or(Json::Null),
+        // Exact for every 64-bit integer (ids, sizes).
+        Value::Number(n) => n.to_json(),
         Value::String(s) => Json::String(s.clone()),
         Value::List(xs) | Value::Set(xs) => Json::Array(xs.iter().map(scalar_to_json).collect()),
         Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), scalar_to_json(v))).collect()),
@@ -281,7 +281,7 @@ pub fn zero_values_as_prior(schema: &Schema, new: Value, prior: Option<&Value>) 
         match v.peel() {
             Value::Null => true,
             Value::Bool(b) => !b,
-            Value::Number(n) => *n == 0.0,
+            Value::Number(n) => n.is_zero(),
             Value::String(s) => s.is_empty(),
             _ => false,
         }
@@ -360,10 +360,14 @@ pub fn json_to_value(j: &Json, ty: &AttrType) -> Value {
         (Json::Null, _) => Value::Null,
         (Json::Bool(b), _) => Value::Bool(*b),
         (Json::Number(n), AttrType::String) => Value::string(n.to_string()),
-        (Json::Number(n), _) => n.as_f64().map(|x| Value::Number(from_f32(x))).unwrap_or(Value::Null),
-        // int64 fields travel as strings.
+        (Json::Number(n), _) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::from(i),
+            (_, Some(u)) => Value::from(u),
+            _ => n.as_f64().map(|x| Value::from(from_f32(x))).unwrap_or(Value::Null),
+        },
+        // int64 fields travel as strings: read exactly (a 64-bit id keeps every digit).
         (Json::String(s), AttrType::Number) => {
-            s.parse::<f64>().map(Value::Number).unwrap_or_else(|_| Value::string(s.clone()))
+            crate::lang::number::Number::parse(s).map(Value::Number).unwrap_or_else(|_| Value::string(s.clone()))
         }
         (Json::String(s), _) => Value::string(s.clone()),
         (Json::Array(xs), AttrType::Set(t)) => Value::set(xs.iter().map(|x| json_to_value(x, t)).collect()),
@@ -941,6 +945,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compute_ids_keep_all_64_bits() {
+        // Compute sends uint64 ids as strings, and some as JSON numbers: neither may round to
+        // the nearest f64 (9007199254740993 would become ...992).
+        let from_string = json_to_value(&Json::from("9007199254740993"), &AttrType::Number);
+        assert_eq!(from_string.as_u64(), Some(9_007_199_254_740_993));
+        let from_number = json_to_value(&serde_json::json!(18446744073709551615u64), &AttrType::Number);
+        assert_eq!(from_number.as_u64(), Some(u64::MAX));
+        assert_eq!(scalar_to_json(&from_string).to_string(), "9007199254740993");
+        assert_eq!(scalar_to_json(&from_number).to_string(), "18446744073709551615");
+    }
 
     #[test]
     fn names_and_self_links_compare_by_resource() {

@@ -337,7 +337,7 @@ mod tests {
             &[
                 ("address_type", Value::from("INTERNAL")),
                 ("purpose", Value::from("VPC_PEERING")),
-                ("prefix_length", Value::Number(16.0)),
+                ("prefix_length", Value::from(16.0)),
                 ("network", Value::from("default")),
                 ("description", Value::from("peering range")),
             ],
@@ -366,7 +366,7 @@ mod tests {
             &[
                 ("address_type", Value::from("INTERNAL")),
                 ("purpose", Value::from("VPC_PEERING")),
-                ("prefix_length", Value::Number(16.0)),
+                ("prefix_length", Value::from(16.0)),
                 ("network", Value::from("default")),
             ],
         );

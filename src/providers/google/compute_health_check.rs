@@ -68,7 +68,7 @@ pub fn schema() -> Schema {
 fn number(config: &Value, name: &str, default: f64) -> Option<f64> {
     match config.get(name).map(Value::peel) {
         Some(Value::Unknown(_)) => None,
-        Some(Value::Number(n)) => Some(*n),
+        Some(Value::Number(n)) => Some(n.to_f64()),
         _ => Some(default),
     }
 }

@@ -1230,10 +1230,7 @@ impl SqlDatabaseInstance {
                 v => v,
             },
         );
-        s.insert(
-            "disk_size".into(),
-            settings.data_disk_size_gb.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null),
-        );
+        s.insert("disk_size".into(), settings.data_disk_size_gb.map(Value::from).unwrap_or(Value::Null));
         s.insert("disk_type".into(), enum_text(settings.data_disk_type.name()));
         s.insert("disk_autoresize".into(), Value::Bool(settings.storage_auto_resize.unwrap_or(true)));
         s.insert("activation_policy".into(), enum_text(settings.activation_policy.name()));
@@ -1242,7 +1239,7 @@ impl SqlDatabaseInstance {
             "deletion_protection_enabled".into(),
             opt_bool(settings.deletion_protection_enabled, pget(ps, "deletion_protection_enabled").as_ref()),
         );
-        s.insert("version".into(), settings.settings_version.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null));
+        s.insert("version".into(), settings.settings_version.map(Value::from).unwrap_or(Value::Null));
 
         let pip = ps.and_then(|p| first_block(p, "ip_configuration"));
         let ip = settings.ip_configuration.clone();
@@ -1301,9 +1298,7 @@ impl SqlDatabaseInstance {
                         ("location", opt_str(&b.location, pget(pb, "location").as_ref())),
                         (
                             "transaction_log_retention_days",
-                            b.transaction_log_retention_days
-                                .map(|n| Value::Number(f64::from(n)))
-                                .unwrap_or(Value::Null),
+                            b.transaction_log_retention_days.map(Value::from).unwrap_or(Value::Null),
                         ),
                     ])]),
                 );
@@ -1313,7 +1308,7 @@ impl SqlDatabaseInstance {
         if let Some(w) = settings.maintenance_window.as_ref().filter(|_| include_block(ps, "maintenance_window", true))
         {
             let num = |n: Option<i32>, prior: Option<Value>| match n {
-                Some(n) if n != 0 || prior.as_ref().is_some_and(|p| !p.is_null()) => Value::Number(f64::from(n)),
+                Some(n) if n != 0 || prior.as_ref().is_some_and(|p| !p.is_null()) => Value::from(n),
                 _ => Value::Null,
             };
             s.insert(
@@ -1530,7 +1525,7 @@ fn name_enums(schema: &Schema, v: Value) -> Value {
         }
         // from_wire reads a number into a string attribute as its digits.
         let number = match map.get(name) {
-            Some(Value::Number(n)) => Some(*n as i64),
+            Some(Value::Number(n)) => n.to_i64(),
             Some(Value::String(s)) => s.parse::<i64>().ok(),
             _ => None,
         };
@@ -1553,7 +1548,7 @@ fn name_enums(schema: &Schema, v: Value) -> Value {
 /// A single-precision API number (`targetValue`) equals the configured one it was sent as.
 fn same_f32(a: &Value, b: &Value) -> bool {
     match (a.peel(), b.peel()) {
-        (Value::Number(x), Value::Number(y)) => (*x as f32) == (*y as f32),
+        (Value::Number(x), Value::Number(y)) => (x.to_f64() as f32) == (y.to_f64() as f32),
         _ => a == b,
     }
 }
@@ -1628,7 +1623,7 @@ fn fill_value(into: Value, from: &Value) -> Value {
 fn is_zero(v: &Value) -> bool {
     match v.peel() {
         Value::Bool(b) => !b,
-        Value::Number(n) => *n == 0.0,
+        Value::Number(n) => n.is_zero(),
         Value::String(s) => s.is_empty(),
         Value::List(xs) | Value::Set(xs) => xs.is_empty(),
         Value::Map(m) => m.is_empty(),
@@ -2424,7 +2419,7 @@ mod tests {
         let changed = crate::schema::diff::changed_paths(&prior, &p.planned);
         let state = t.update(&ctx, &prior, &p.planned, &p.config, &changed).await.unwrap();
         assert_eq!(patches.load(std::sync::atomic::Ordering::SeqCst), 3, "busy, stale, then accepted");
-        assert_eq!(first_block(&state, "settings").and_then(|s| s.get("version")), Some(&Value::Number(7.0)));
+        assert_eq!(first_block(&state, "settings").and_then(|s| s.get("version")), Some(&Value::from(7.0)));
         assert!(events.lock().unwrap().iter().any(|m| m.contains("412")), "{:?}", events.lock().unwrap());
 
         assert!(log.lock().unwrap().iter().any(|l| l.starts_with("GET /v1/projects/netra-staging/operations/op-1")));
@@ -2768,7 +2763,7 @@ mod tests {
             Some("projects/p/locations/us-central1/keyRings/r/cryptoKeys/k")
         );
         let s = first_block(&state, "settings").unwrap();
-        assert_eq!(s.get("node_count"), Some(&Value::Number(2.0)));
+        assert_eq!(s.get("node_count"), Some(&Value::from(2.0)));
         assert_eq!(s.get("effective_availability_type"), Some(&Value::from("REGIONAL")));
     }
 

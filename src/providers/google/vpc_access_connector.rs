@@ -63,7 +63,7 @@ fn throughput(lo: f64, hi: f64) -> Validator {
         Some(n) if n >= lo && n <= hi && (n % 100.0) == 0.0 => Ok(()),
         Some(n) => Err(format!(
             "must be a multiple of 100 from {lo} through {hi} (Mbps), got {}",
-            crate::lang::value::format_number(n)
+            crate::lang::value::Value::from(n)
         )),
         None => Ok(()),
     }))
@@ -130,7 +130,7 @@ fn check_max_instances(v: &Value) -> Result<(), String> {
             "must be a whole number from {} through {} (the API's limit), got {}; for more capacity than 10 instances use a larger machine_type (e2-standard-4 carries about 16 times an e2-micro)",
             MAX_INSTANCES.0,
             MAX_INSTANCES.1,
-            crate::lang::value::format_number(n)
+            crate::lang::value::Value::from(n)
         )),
         None => Ok(()),
     }
@@ -164,8 +164,8 @@ fn check_min_below_max(config: &Value) -> Vec<(AttrPath, String)> {
                     AttrPath::attr(lo),
                     format!(
                         "{lo} ({}) must be lower than {hi} ({}): the connector autoscales between them; lower {lo} or raise {hi}",
-                        crate::lang::value::format_number(a),
-                        crate::lang::value::format_number(b)
+                        crate::lang::value::Value::from(a),
+                        crate::lang::value::Value::from(b)
                     ),
                 ));
             }
@@ -227,7 +227,7 @@ fn int_or_null(n: i32) -> Value {
     if n == 0 {
         Value::Null
     } else {
-        Value::Number(f64::from(n))
+        Value::from(n)
     }
 }
 
@@ -297,7 +297,7 @@ pub fn patch_request(planned: &Value, changed: &[AttrPath]) -> (serde_json::Valu
         }
         let value = match planned.get(attr).map(Value::peel) {
             Some(Value::String(s)) => serde_json::Value::from(s.clone()),
-            Some(Value::Number(n)) => serde_json::Value::from(*n as i64),
+            Some(Value::Number(n)) => n.to_json(),
             _ => continue,
         };
         body.insert(field.to_string(), value);
@@ -899,8 +899,8 @@ mod tests {
                 ("network", Value::from("staging-vpc")),
                 ("ip_cidr_range", Value::from("10.1.0.0/28")),
                 ("machine_type", Value::from(machine)),
-                ("min_instances", Value::Number(min)),
-                ("max_instances", Value::Number(max)),
+                ("min_instances", Value::from(min)),
+                ("max_instances", Value::from(max)),
             ]),
         )
     }
@@ -962,13 +962,13 @@ mod tests {
 
     #[test]
     fn shrinkage_needs_known_numbers() {
-        let prior = Value::map([("max_instances", Value::Number(10.0))]);
-        assert!(is_shrinkage(&prior, &Value::map([("max_instances", Value::Number(3.0))]), "max_instances"));
+        let prior = Value::map([("max_instances", Value::from(10.0))]);
+        assert!(is_shrinkage(&prior, &Value::map([("max_instances", Value::from(3.0))]), "max_instances"));
         assert!(!is_shrinkage(&prior, &Value::map([("max_instances", Value::unknown())]), "max_instances"));
-        assert!(!is_shrinkage(&prior, &Value::map([("max_instances", Value::Number(12.0))]), "max_instances"));
+        assert!(!is_shrinkage(&prior, &Value::map([("max_instances", Value::from(12.0))]), "max_instances"));
         assert!(!is_shrinkage(
             &Value::map([("max_instances", Value::Null)]),
-            &Value::map([("max_instances", Value::Number(3.0))]),
+            &Value::map([("max_instances", Value::from(3.0))]),
             "max_instances"
         ));
     }
@@ -1030,9 +1030,9 @@ mod tests {
         set(&mut prior, "project", Value::from("p"));
         set(&mut prior, "name", Value::from("c"));
         let mut planned = prior.clone();
-        set(&mut planned, "min_instances", Value::Number(3.0));
+        set(&mut planned, "min_instances", Value::from(3.0));
         let state = t.update(&ctx, &prior, &planned, &planned, &[AttrPath::attr("min_instances")]).await.unwrap();
-        assert_eq!(state.get("min_instances"), Some(&Value::Number(3.0)));
+        assert_eq!(state.get("min_instances"), Some(&Value::from(3.0)));
         let log = seen.lock().unwrap().clone();
         // A GET first: the connector must be READY before it can be patched.
         assert!(log[0].starts_with("GET /v1/projects/p/locations/us-central1/connectors/c"), "{log:?}");
