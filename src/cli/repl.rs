@@ -144,12 +144,12 @@ mod tests {
     fn values_print_as_terraform_console_prints_them() {
         assert_eq!(format_value(&Value::string("A"), 0), "\"A\"");
         assert_eq!(format_value(&Value::string("say \"hi\"\t\\"), 0), r#""say \"hi\"\t\\""#);
-        assert_eq!(format_value(&Value::Number(3.0), 0), "3");
+        assert_eq!(format_value(&Value::from(3), 0), "3");
         assert_eq!(format_value(&Value::Bool(false), 0), "false");
         assert_eq!(format_value(&Value::Null, 0), "null");
         assert_eq!(format_value(&Value::List(vec![]), 0), "[]");
         assert_eq!(format_value(&Value::map(Vec::<(String, Value)>::new()), 0), "{}");
-        let list = Value::List(vec![Value::string("a"), Value::Number(1.0)]);
+        let list = Value::List(vec![Value::string("a"), Value::from(1)]);
         assert_eq!(format_value(&list, 0), "[\n  \"a\",\n  1,\n]");
         let set = Value::set(vec![Value::string("b"), Value::string("a")]);
         assert_eq!(format_value(&set, 0), "toset([\n  \"a\",\n  \"b\",\n])");

@@ -179,7 +179,7 @@ fn hcl(v: &Value) -> String {
     match v.peel() {
         Value::Null | Value::Unknown(_) => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format_number(*n),
+        Value::Number(n) => format_number(n),
         Value::String(s) => quoted(s),
         Value::List(xs) | Value::Set(xs) => format!("[{}]", xs.iter().map(hcl).collect::<Vec<_>>().join(", ")),
         Value::Map(m) if m.is_empty() => "{}".into(),
@@ -228,9 +228,9 @@ mod tests {
             ("project", Value::from("p")),
             ("labels", Value::map([("team", Value::from("a${b}")), ("the key", Value::from("x"))])),
             ("effective", Value::map([("goog", Value::from("y"))])),
-            ("timeout", Value::Number(5.0)),
+            ("timeout", Value::from(5)),
             ("password", Value::from("hunter2").sensitive()),
-            ("http", Value::List(vec![Value::map([("port", Value::Number(80.0)), ("path", Value::from("/"))])])),
+            ("http", Value::List(vec![Value::map([("port", Value::from(80)), ("path", Value::from("/"))])])),
         ]);
         let g = resource_config(&addr, &Value::from("hc-1"), &schema(), &object);
         let text = file_text(std::slice::from_ref(&g)).unwrap();
