@@ -1564,6 +1564,60 @@ mod tests {
         }
     }
 
+    /// The console's resolver: no references, `type()` allowed.
+    struct Console;
+
+    impl Resolver for Console {
+        fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
+            NoReferences.resolve(root, span)
+        }
+        fn console_mode(&self) -> bool {
+            true
+        }
+    }
+
+    fn console(src: &str) -> (Option<Result<String, String>>, Result<Value, String>) {
+        let mut sources = SourceMap::new();
+        let file = sources.add(Path::new("console"), "console".into(), src.to_string());
+        let parsed = hcl_edit::parser::parse_expr(src).expect("parses");
+        let expr = Expr { expr: parsed, span: Span { file, start: 0, end: src.len() } };
+        let resolver = Console;
+        let ctx = EvalCtx {
+            resolver: &resolver,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: Path::new("."),
+            sources: &sources,
+        };
+        let shown = console_type_of(&expr, &ctx).map(|r| r.map_err(|d| sources.render_all_plain(&d)));
+        let value = eval(&expr, &ctx).map_err(|d| sources.render_all_plain(&d));
+        (shown, value)
+    }
+
+    #[test]
+    fn type_is_the_consoles_alone() {
+        let (shown, _) = console(r#"type({a = [1, "x"]})"#);
+        assert_eq!(shown, Some(Ok("object({\n    a: tuple([\n        number,\n        string,\n    ]),\n})".into())));
+        // Inside a larger expression it is refused, as Terraform refuses it.
+        let (shown, value) = console("length(type(1))");
+        assert!(shown.is_none());
+        assert!(value.expect_err("refused").contains("cannot be used as part of an expression"));
+        // Outside the console there is no such function.
+        let e = fail("type(1)");
+        assert!(e.contains("There is no function named \"type\""), "{e}");
+    }
+
+    #[test]
+    fn templatestring_renders_a_referenced_template() {
+        assert_eq!(ok(r#"templatestring(var.s, {})"#), Value::string("hello"));
+        let e = fail(r#"templatestring("${var.s}", {})"#);
+        assert!(e.contains("without any template interpolation syntax"), "{e}");
+        // A secret template gives a secret result.
+        assert!(ok(r#"templatestring(var.pw, {})"#).is_sensitive());
+        assert!(ok(r#"templatestring(var.u, {})"#).is_unknown());
+    }
+
     #[test]
     fn the_resolvers_clock_reaches_the_time_functions() {
         let plan = Clock::planning(Clock::now());

@@ -402,7 +402,8 @@ pub fn yamlencode(c: &Call) -> Result<Value, FuncError> {
         Value::List(xs) | Value::Set(xs) if !xs.is_empty() => yaml_seq(xs, 0, &mut out),
         Value::Map(m) if !m.is_empty() => yaml_map(m, 0, &mut out),
         Value::String(s) => {
-            yaml_scalar_string(s, 0, &mut out);
+            // libyaml indents a root block scalar's content by its best indent, 2.
+            yaml_scalar_string(s, 2, &mut out);
             out.push('\n');
         }
         Value::List(_) | Value::Set(_) => out.push_str("[]\n"),
@@ -708,6 +709,36 @@ mod tests {
     fn urlencode_like_go() {
         assert_eq!(ok("urlencode", vec![s("Hello World!")]), s("Hello+World%21"));
         assert_eq!(ok("urlencode", vec![s("a/b?c=d&é")]), s("a%2Fb%3Fc%3Dd%26%C3%A9"));
+    }
+
+    #[test]
+    fn yamlencode_writes_libyamls_styles() {
+        // Multi-line strings are literal blocks, with the chomping indicator for the trailing
+        // line breaks (libyaml's yaml_emitter_write_block_scalar_hints).
+        assert_eq!(ok("yamlencode", vec![Value::map([("a", s("x\ny"))])]), s("\"a\": |-\n  x\n  y\n"));
+        assert_eq!(ok("yamlencode", vec![s("x\ny\n")]), s("|\n  x\n  y\n"));
+        assert_eq!(ok("yamlencode", vec![list(vec![s("x\n\n")])]), s("- |+\n  x\n\n"));
+        // A space before a line break rules a block out: double quotes with escapes.
+        assert_eq!(ok("yamlencode", vec![s("x \ny")]), s("\"x \\ny\"\n"));
+        assert_eq!(ok("yamlencode", vec![s("tab\there \"q\" \\")]), s("\"tab\\there \\\"q\\\" \\\\\"\n"));
+        // Nested sequences and mappings.
+        let nested = list(vec![list(vec![n(1.0), n(2.0)]), Value::map([("k", list(vec![s("v")]))])]);
+        assert_eq!(ok("yamlencode", vec![nested]), s("- - 1\n  - 2\n- \"k\":\n  - \"v\"\n"));
+        // What yamlencode writes, yamldecode reads back.
+        let v = Value::map([("a", s("x\ny")), ("b", list(vec![n(1.5), Value::Bool(false), Value::Null]))]);
+        let text = ok("yamlencode", vec![v.clone()]);
+        assert_eq!(ok("yamldecode", vec![text]), v);
+    }
+
+    #[test]
+    fn text_encodings() {
+        assert_eq!(ok("textencodebase64", vec![s("Hello"), s("utf-16be")]), s("AEgAZQBsAGwAbw=="));
+        assert_eq!(ok("textencodebase64", vec![s("é"), s("ISO-8859-1")]), s("6Q=="));
+        assert_eq!(ok("textdecodebase64", vec![s("6Q=="), s("latin1")]), s("é"));
+        assert_eq!(ok("textencodebase64", vec![s("Hi"), s("Shift_JIS")]), s("SGk="));
+        let e = err("textencodebase64", vec![s("é"), s("US-ASCII")]);
+        assert_eq!(e.arg, Some(0));
+        assert!(e.message.contains("cannot be represented in US-ASCII"), "{}", e.message);
     }
 
     #[test]

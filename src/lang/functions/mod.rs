@@ -602,6 +602,30 @@ mod tests {
     }
 
     #[test]
+    fn type_string_is_the_consoles() {
+        // developer.hashicorp.com/terraform/language/functions/type
+        let v = list(vec![
+            Value::map([("foo", s("bar")), ("map", Value::map([("bleep", s("bloop"))]))]),
+            Value::map([("beep", s("boop"))]),
+        ]);
+        assert_eq!(
+            type_string(&v),
+            "tuple([\n    object({\n        foo: string,\n        map: object({\n            bleep: string,\n        }),\n    }),\n    object({\n        beep: string,\n    }),\n])"
+        );
+        assert_eq!(type_string(&list(vec![])), "tuple([])");
+        assert_eq!(type_string(&Value::set(vec![n(1.0)])), "set(number)");
+        assert_eq!(type_string(&Value::Null), "dynamic");
+        assert_eq!(type_string(&s("x").sensitive()), "string");
+    }
+
+    #[test]
+    fn issensitive_answers_from_the_mark_even_when_unknown() {
+        assert_eq!(ok("issensitive", vec![Value::unknown().sensitive()]), Value::Bool(true));
+        assert_eq!(ok("issensitive", vec![Value::unknown()]), Value::Bool(false));
+        assert!(!ok("issensitive", vec![s("x").sensitive()]).is_sensitive());
+    }
+
+    #[test]
     fn unknown_function_is_an_error() {
         let e = err("frobnicate", vec![]);
         assert_eq!(e.message, "There is no function named \"frobnicate\".");
