@@ -37,6 +37,11 @@ pub trait Resolver {
     fn workspace(&self) -> &str {
         "default"
     }
+
+    /// True in `cairn console`, where the console-only `type()` function exists.
+    fn console_mode(&self) -> bool {
+        false
+    }
 }
 
 /// A resolver for places where no references are allowed (variable defaults, tfvars files,
@@ -66,6 +71,29 @@ pub struct EvalCtx<'a> {
 /// Evaluates one expression.
 pub fn eval(expr: &Expr, ctx: &EvalCtx) -> Result<Value, Diagnostics> {
     Evaluator::new(ctx, expr.span.file).expr(&expr.expr)
+}
+
+/// The console's `type(x)`: when `expr` is exactly a call to `type`, the type of its argument
+/// as Terraform's console prints it ([`functions::type_string`]); `None` for any other
+/// expression, which the console evaluates as usual (where a nested `type` is refused).
+pub fn console_type_of(expr: &Expr, ctx: &EvalCtx) -> Option<Result<String, Diagnostics>> {
+    let mut inner = &expr.expr;
+    while let Expression::Parenthesis(p) = inner {
+        inner = p.inner();
+    }
+    let Expression::FuncCall(fc) = inner else { return None };
+    if fc.name.is_namespaced() || fc.name.name.value().as_str() != "type" {
+        return None;
+    }
+    let mut ev = Evaluator::new(ctx, expr.span.file);
+    let args: Vec<&Expression> = fc.args.iter().collect();
+    let [arg] = args.as_slice() else {
+        return Some(Err(err("Invalid function argument")
+            .detail(format!("Function \"type\" expects 1 argument(s), {} given.", args.len()))
+            .at_opt(ev.sp(fc))
+            .into()));
+    };
+    Some(ev.expr(arg).map(|v| functions::type_string(&v)))
 }
 
 /// Evaluates an expression with extra names in scope (e.g. a `dynamic` block's iterator, or
@@ -312,7 +340,41 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                         )
                     })?,
                 };
-                let chosen = if b { self.expr(&c.true_expr)? } else { self.expr(&c.false_expr)? };
+                let (chosen_expr, other_expr) =
+                    if b { (&c.true_expr, &c.false_expr) } else { (&c.false_expr, &c.true_expr) };
+                let chosen = self.expr(chosen_expr)?;
+                // HCL unifies the two results' types: a number or bool against a string
+                // becomes a string (`true ? 12 : "hello"` is "12"). The other result only
+                // lends its type, so its errors and the secrets it reads do not count.
+                let chosen = if matches!(chosen.peel(), Value::Number(_) | Value::Bool(_)) {
+                    let saw = self.saw_sensitive;
+                    let depth = self.scope.len();
+                    let other = self.expr(other_expr);
+                    self.scope.truncate(depth);
+                    self.saw_sensitive = saw;
+                    match other {
+                        Ok(o)
+                            if matches!(o.peel(), Value::String(_))
+                                || std::mem::discriminant(o.peel()) != std::mem::discriminant(chosen.peel())
+                                    && matches!(o.peel(), Value::Number(_) | Value::Bool(_)) =>
+                        {
+                            let marked = chosen.is_sensitive();
+                            crate::lang::types::convert(
+                                chosen.into_peeled(),
+                                &crate::lang::types::TypeConstraint::String,
+                            )
+                            .map_err(|m| {
+                                Diagnostics::from(
+                                    err("Inconsistent conditional result types").detail(m).at_opt(self.sp(chosen_expr)),
+                                )
+                            })?
+                            .mark_if(marked)
+                        }
+                        _ => chosen,
+                    }
+                } else {
+                    chosen
+                };
                 Ok(chosen.mark_if(s))
             }
             Expression::FuncCall(f) => self.call(f),
@@ -983,6 +1045,15 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         match name {
             "try" => return self.call_try(&arg_exprs, call_span),
             "can" => return self.call_can(&arg_exprs, call_span),
+            "templatestring" => return self.call_templatestring(&arg_exprs, call_span),
+            // The console shows `type(x)` itself (see [`console_type_of`]); anywhere else it is
+            // unknown, and inside a larger console expression it is refused, as in Terraform.
+            "type" if self.ctx.resolver.console_mode() => {
+                return Err(err("Invalid use of type function")
+                    .detail("The console-only \"type\" function cannot be used as part of an expression.")
+                    .at_opt(call_span)
+                    .into())
+            }
             _ => {}
         }
         let known = functions::names();
@@ -1026,8 +1097,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
         }
         let any_sensitive = spread_sensitive || args.iter().any(Value::contains_sensitive);
-        // Terraform functions return an unknown result when any argument is wholly unknown.
-        if args.iter().any(Value::is_unknown) {
+        // Terraform functions return an unknown result when any argument is wholly unknown;
+        // `issensitive` answers from the mark alone.
+        if name != "issensitive" && args.iter().any(Value::is_unknown) {
             let keep_mark = name == "sensitive" || (any_sensitive && name != "nonsensitive");
             return Ok(Value::unknown().mark_if(keep_mark));
         }
@@ -1048,13 +1120,17 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
             Err(e) => {
                 let span = e.arg.and_then(|i| arg_spans.get(i).copied().flatten()).or(call_span);
-                let message = if any_sensitive {
-                    "the details are hidden because an argument is sensitive".to_string()
+                // The function's message is already Terraform's whole sentence ("Invalid value
+                // for "x" parameter: …." or "Call to function "f" failed: …."), as HCL words it.
+                let detail = if any_sensitive {
+                    format!(
+                        "Call to function \"{name}\" failed: the details are hidden because an argument is sensitive."
+                    )
                 } else {
                     e.message
                 };
                 let summary = if e.arg.is_some() { "Invalid function argument" } else { "Error in function call" };
-                Err(err(summary).detail(format!("Call to function \"{name}\" failed: {message}.")).at_opt(span).into())
+                Err(err(summary).detail(detail).at_opt(span).into())
             }
         }
     }
@@ -1113,6 +1189,96 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
         detail.push_str("\nAt least one expression must produce a successful result.");
         Err(err("Error in function call").detail(detail).at_opt(call_span).into())
+    }
+
+    /// `templatestring(ref, vars)`: renders a template held elsewhere. Its first argument must
+    /// be a reference (`local.t`, `var.t["k"]`), not an inline template, as Terraform requires
+    /// (internal/lang/funcs/string.go, MakeTemplateStringFunc).
+    fn call_templatestring(&mut self, args: &[&Expression], call_span: Option<Span>) -> Eval {
+        let arg_err = |i: usize, span: Option<Span>, msg: String| -> Diagnostics {
+            let name = if i == 0 { "template" } else { "vars" };
+            err("Invalid function argument")
+                .detail(format!("Invalid value for \"{name}\" parameter: {msg}."))
+                .at_opt(span.or(call_span))
+                .into()
+        };
+        let [template_expr, vars_expr] = args else {
+            let detail = if args.len() < 2 {
+                format!(
+                    "Function \"templatestring\" expects 2 argument(s). Missing value for \"{}\".",
+                    if args.is_empty() { "template" } else { "vars" }
+                )
+            } else {
+                "Function \"templatestring\" expects only 2 argument(s).".to_string()
+            };
+            return Err(err(if args.len() < 2 {
+                "Not enough function arguments"
+            } else {
+                "Too many function arguments"
+            })
+            .detail(detail)
+            .at_opt(call_span)
+            .into());
+        };
+        let template_span = self.sp(*template_expr);
+        fn is_reference(e: &Expression) -> bool {
+            match e {
+                Expression::Variable(_) => true,
+                Expression::Traversal(t) => is_reference(&t.expr),
+                Expression::Parenthesis(p) => is_reference(p.inner()),
+                _ => false,
+            }
+        }
+        let shape_error = match template_expr {
+            Expression::StringTemplate(t)
+                if t.iter().count() == 1 && matches!(t.iter().next(), Some(Element::Interpolation(_))) =>
+            {
+                Some("invalid template expression: templatestring is only for rendering templates retrieved dynamically from elsewhere; to treat the inner expression as template syntax, write the reference expression directly without any template interpolation syntax")
+            }
+            Expression::String(_) => Some("invalid template expression: templatestring is only for rendering templates retrieved dynamically from elsewhere, and so does not support providing a literal template; consider using a template string expression instead"),
+            Expression::HeredocTemplate(h) if h.template.iter().all(|e| matches!(e, Element::Literal(_))) => Some("invalid template expression: templatestring is only for rendering templates retrieved dynamically from elsewhere, and so does not support providing a literal template; consider using a template string expression instead"),
+            Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => Some("invalid template expression: templatestring is only for rendering templates retrieved dynamically from elsewhere; to render an inline template, consider using a plain template string expression"),
+            e if !is_reference(e) => Some("invalid template expression: must be a direct reference to a single string from elsewhere, containing valid Terraform template syntax"),
+            _ => None,
+        };
+        if let Some(msg) = shape_error {
+            return Err(arg_err(0, template_span, msg.to_string()));
+        }
+        let template = self.expr(template_expr)?;
+        let vars = self.expr(vars_expr)?;
+        let (template, template_secret) = unmark(template);
+        let (vars, vars_secret) = vars.unmark_deep();
+        if template.is_unknown() || vars.contains_unknown() {
+            return Ok(Value::unknown().mark_if(template_secret || vars_secret));
+        }
+        let Value::String(text) = template else {
+            return Err(arg_err(0, template_span, "invalid template value: a string is required".into()));
+        };
+        let Value::Map(vars) = vars else {
+            return Err(arg_err(1, self.sp(*vars_expr), "invalid vars value: must be a map".into()));
+        };
+        for key in vars.keys() {
+            if hcl_edit::Ident::try_new(key.as_str()).is_err() {
+                return Err(arg_err(1, self.sp(*vars_expr), format!("invalid template variable name {key:?}: must start with a letter, followed by zero or more letters, digits, and underscores")));
+            }
+        }
+        let rendered = self.render_template_text(&text, &vars).map_err(|e| {
+            Diagnostics::from(
+                err("Error in function call")
+                    .detail(format!("Call to function \"templatestring\" failed: {e}."))
+                    .at_opt(call_span),
+            )
+        })?;
+        let (rendered, rendered_secret) = rendered.unmark_deep();
+        let rendered =
+            crate::lang::types::convert(rendered, &crate::lang::types::TypeConstraint::String).map_err(|e| {
+                Diagnostics::from(
+                    err("Error in function call")
+                        .detail(format!("Call to function \"templatestring\" failed: invalid template result: {e}."))
+                        .at_opt(call_span),
+                )
+            })?;
+        Ok(rendered.mark_if(template_secret || vars_secret || rendered_secret))
     }
 
     fn call_can(&mut self, args: &[&Expression], call_span: Option<Span>) -> Eval {
@@ -1421,6 +1587,60 @@ mod tests {
             Ok(v) => v,
             Err(d) => panic!("{src:?} failed:\n{}", sources.render_all_plain(&d)),
         }
+    }
+
+    /// The console's resolver: no references, `type()` allowed.
+    struct Console;
+
+    impl Resolver for Console {
+        fn resolve(&self, root: &RefRoot, span: Span) -> Result<Value, Diagnostic> {
+            NoReferences.resolve(root, span)
+        }
+        fn console_mode(&self) -> bool {
+            true
+        }
+    }
+
+    fn console(src: &str) -> (Option<Result<String, String>>, Result<Value, String>) {
+        let mut sources = SourceMap::new();
+        let file = sources.add(Path::new("console"), "console".into(), src.to_string());
+        let parsed = hcl_edit::parser::parse_expr(src).expect("parses");
+        let expr = Expr { expr: parsed, span: Span { file, start: 0, end: src.len() } };
+        let resolver = Console;
+        let ctx = EvalCtx {
+            resolver: &resolver,
+            count_index: None,
+            each: None,
+            module_dir: ".".into(),
+            root_dir: Path::new("."),
+            sources: &sources,
+        };
+        let shown = console_type_of(&expr, &ctx).map(|r| r.map_err(|d| sources.render_all_plain(&d)));
+        let value = eval(&expr, &ctx).map_err(|d| sources.render_all_plain(&d));
+        (shown, value)
+    }
+
+    #[test]
+    fn type_is_the_consoles_alone() {
+        let (shown, _) = console(r#"type({a = [1, "x"]})"#);
+        assert_eq!(shown, Some(Ok("object({\n    a: tuple([\n        number,\n        string,\n    ]),\n})".into())));
+        // Inside a larger expression it is refused, as Terraform refuses it.
+        let (shown, value) = console("length(type(1))");
+        assert!(shown.is_none());
+        assert!(value.expect_err("refused").contains("cannot be used as part of an expression"));
+        // Outside the console there is no such function.
+        let e = fail("type(1)");
+        assert!(e.contains("There is no function named \"type\""), "{e}");
+    }
+
+    #[test]
+    fn templatestring_renders_a_referenced_template() {
+        assert_eq!(ok(r#"templatestring(var.s, {})"#), Value::string("hello"));
+        let e = fail(r#"templatestring("${var.s}", {})"#);
+        assert!(e.contains("without any template interpolation syntax"), "{e}");
+        // A secret template gives a secret result.
+        assert!(ok(r#"templatestring(var.pw, {})"#).is_sensitive());
+        assert!(ok(r#"templatestring(var.u, {})"#).is_unknown());
     }
 
     #[test]

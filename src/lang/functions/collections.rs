@@ -125,12 +125,33 @@ pub fn values(c: &Call) -> Result<Value, FuncError> {
 
 pub fn length(c: &Call) -> Result<Value, FuncError> {
     let n = match c.arg(0) {
-        Value::String(s) => s.chars().count(),
+        // User-perceived characters, as cty's Strlen counts them ("👍🏽" is one).
+        Value::String(s) => unicode_segmentation::UnicodeSegmentation::graphemes(s.as_str(), true).count(),
         Value::List(xs) | Value::Set(xs) => xs.len(),
         Value::Map(m) => m.len(),
         _ => return Err(c.err(0, "argument must be a string, a collection type, or a structural type")),
     };
     Ok(Value::from(n))
+}
+
+/// `matchkeys(values, keys, searchset)`: the elements of `values` whose corresponding element
+/// of `keys` is in `searchset`, in the order of `values`.
+pub fn matchkeys(c: &Call) -> Result<Value, FuncError> {
+    let (values, keys, search) = (c.seq(0), c.seq(1), c.seq(2));
+    if values.len() != keys.len() {
+        return Err(c.fail("length of keys and values should be equal"));
+    }
+    // Terraform unifies keys and search terms to one type first, so 1 matches "1".
+    let as_text = |v: &Value| convert(v.clone(), &TypeConstraint::String).ok();
+    let equal = |a: &Value, b: &Value| a.same_as(b) || (as_text(a).is_some() && as_text(a) == as_text(b));
+    Ok(Value::List(
+        values
+            .iter()
+            .zip(keys)
+            .filter(|(_, key)| search.iter().any(|term| equal(key, term)))
+            .map(|(v, _)| v.clone())
+            .collect(),
+    ))
 }
 
 pub fn lookup(c: &Call) -> Result<Value, FuncError> {
@@ -176,21 +197,22 @@ pub fn range(c: &Call) -> Result<Value, FuncError> {
         3 => (c.number(0), c.number(1), c.number(2)),
         _ => return Err(c.fail("must have one, two, or three arguments")),
     };
+    // cty's texts and argument positions (cty/function/stdlib/sequence.go, RangeFunc).
     if step.is_zero() {
-        return Err(c.err(c.args.len() - 1, "step must not be zero"));
+        return Err(c.err(2, "step must not be zero"));
     }
     if step.signum() < 0 && limit > start {
-        return Err(c.err(c.args.len() - 1, "step must be positive for an ascending range (limit greater than start)"));
+        return Err(c.err(1, "end must be less than start when step is negative"));
     }
     if step.signum() > 0 && limit < start {
-        return Err(c.err(c.args.len() - 1, "step must be negative for a descending range (limit less than start)"));
+        return Err(c.err(1, "end must be greater than start when step is positive"));
     }
     let mut out = Vec::new();
     let mut x = start;
     // Exact decimal steps (cty adds big floats): range(0, 1, 0.1) ends at 0.9, not 0.8999….
     while (step.signum() > 0 && x < limit) || (step.signum() < 0 && x > limit) {
         if out.len() >= 1024 {
-            return Err(c.fail("more than 1024 values were generated; either decrease the difference between start and limit or use a larger step"));
+            return Err(c.fail("more than 1024 values were generated; either decrease the difference between start and end or use a smaller step"));
         }
         let next = x.add(&step).map_err(|e| c.fail(e.to_string()))?;
         out.push(Value::Number(x));
@@ -452,7 +474,9 @@ mod tests {
         assert_eq!(ok("range", vec![n(0.0), n(1.0), n(0.25)]), nums(&[0.0, 0.25, 0.5, 0.75]));
         assert!(err("range", vec![]).message.contains("one, two, or three"));
         assert!(err("range", vec![n(0.0), n(5.0), n(0.0)]).message.contains("zero"));
-        assert!(err("range", vec![n(0.0), n(5.0), n(-1.0)]).message.contains("positive"));
+        assert!(err("range", vec![n(0.0), n(5.0), n(-1.0)])
+            .message
+            .contains("end must be less than start when step is negative"));
         assert!(err("range", vec![n(5000.0)]).message.contains("1024"));
     }
 

@@ -1,5 +1,7 @@
 //! JSON, base64, URL encoding and hashes.
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use sha2::Digest;
 
@@ -84,6 +86,488 @@ pub fn urlencode(c: &Call) -> Result<Value, FuncError> {
         }
     }
     Ok(Value::String(out))
+}
+
+/// Go's `gzip.NewWriter` then Flush and Close, as Terraform's `base64gzip` does: no file name,
+/// modification time zero, operating system "unknown". The deflate stream itself comes from
+/// flate2, not Go's compressor, so the bytes can differ from Terraform's while decompressing to
+/// the same text (every consumer — cloud-init, a metadata server — decompresses).
+pub fn base64gzip(c: &Call) -> Result<Value, FuncError> {
+    use std::io::Write;
+    let mut gz = flate2::GzBuilder::new().operating_system(255).write(Vec::new(), flate2::Compression::default());
+    gz.write_all(c.str(0).as_bytes())
+        .and_then(|_| gz.flush())
+        .map_err(|e| c.fail(format!("failed to write gzip raw data: {e}")))?;
+    let bytes = gz.finish().map_err(|e| c.fail(format!("failed to close gzip writer: {e}")))?;
+    Ok(Value::String(B64.encode(bytes)))
+}
+
+/// An encoding named as Terraform's `textencodebase64` accepts it (IANA names and aliases,
+/// case-insensitively). UTF-16 and the single-byte ISO/ASCII names are handled here because
+/// the WHATWG tables behind `encoding_rs` either cannot encode them (UTF-16) or map them to
+/// windows-1252 (ISO-8859-1, US-ASCII), which is not what IANA names.
+enum TextEncoding {
+    Utf16 { big_endian: bool, bom: bool },
+    Latin1,
+    Ascii,
+    Whatwg(&'static encoding_rs::Encoding),
+}
+
+impl TextEncoding {
+    fn lookup(label: &str) -> Option<TextEncoding> {
+        let norm = label.trim().to_ascii_lowercase();
+        Some(match norm.as_str() {
+            "utf-16le" | "csutf16le" => TextEncoding::Utf16 { big_endian: false, bom: false },
+            "utf-16be" | "csutf16be" => TextEncoding::Utf16 { big_endian: true, bom: false },
+            "utf-16" | "csutf16" => TextEncoding::Utf16 { big_endian: true, bom: true },
+            "iso-8859-1" | "iso_8859-1" | "iso_8859-1:1987" | "latin1" | "l1" | "ibm819" | "cp819" | "csisolatin1"
+            | "iso-ir-100" => TextEncoding::Latin1,
+            "us-ascii" | "ascii" | "iso646-us" | "us" | "ibm367" | "cp367" | "csascii" | "ansi_x3.4-1968"
+            | "iso-ir-6" | "ansi_x3.4-1986" | "iso_646.irv:1991" => TextEncoding::Ascii,
+            _ => TextEncoding::Whatwg(encoding_rs::Encoding::for_label(norm.as_bytes())?),
+        })
+    }
+
+    /// The IANA name Terraform's messages use.
+    fn name(&self) -> &'static str {
+        match self {
+            TextEncoding::Utf16 { big_endian: false, .. } => "UTF-16LE",
+            TextEncoding::Utf16 { bom: false, .. } => "UTF-16BE",
+            TextEncoding::Utf16 { .. } => "UTF-16",
+            TextEncoding::Latin1 => "ISO-8859-1",
+            TextEncoding::Ascii => "US-ASCII",
+            TextEncoding::Whatwg(e) => e.name(),
+        }
+    }
+
+    /// None when a character has no representation in the encoding.
+    fn encode(&self, text: &str) -> Option<Vec<u8>> {
+        match self {
+            TextEncoding::Utf16 { big_endian, bom } => {
+                let units = bom.then_some(0xFEFFu16).into_iter().chain(text.encode_utf16());
+                Some(units.flat_map(|u| if *big_endian { u.to_be_bytes() } else { u.to_le_bytes() }).collect())
+            }
+            TextEncoding::Latin1 => text.chars().map(|ch| u8::try_from(u32::from(ch)).ok()).collect(),
+            TextEncoding::Ascii => text.chars().map(|ch| ch.is_ascii().then_some(ch as u8)).collect(),
+            TextEncoding::Whatwg(e) => {
+                let (bytes, _, had_errors) = e.encode(text);
+                (!had_errors).then(|| bytes.into_owned())
+            }
+        }
+    }
+
+    /// None when the bytes contain something the encoding does not define.
+    fn decode(&self, bytes: &[u8]) -> Option<String> {
+        let text = match self {
+            TextEncoding::Utf16 { big_endian, bom } => {
+                if bytes.len() % 2 != 0 {
+                    return None;
+                }
+                let mut units: Vec<u16> =
+                    bytes
+                        .chunks(2)
+                        .map(|p| {
+                            if *big_endian {
+                                u16::from_be_bytes([p[0], p[1]])
+                            } else {
+                                u16::from_le_bytes([p[0], p[1]])
+                            }
+                        })
+                        .collect();
+                if *bom {
+                    match units.first() {
+                        Some(0xFEFF) => {
+                            units.remove(0);
+                        }
+                        Some(0xFFFE) => {
+                            units = units.into_iter().skip(1).map(u16::swap_bytes).collect();
+                        }
+                        _ => {}
+                    }
+                }
+                String::from_utf16(&units).ok()?
+            }
+            TextEncoding::Latin1 => bytes.iter().map(|b| char::from(*b)).collect(),
+            TextEncoding::Ascii => {
+                if !bytes.is_ascii() {
+                    return None;
+                }
+                bytes.iter().map(|b| char::from(*b)).collect()
+            }
+            TextEncoding::Whatwg(e) => {
+                let (text, had_errors) = e.decode_without_bom_handling(bytes);
+                if had_errors {
+                    return None;
+                }
+                text.into_owned()
+            }
+        };
+        // Terraform treats a replacement character in the result as undecodable input.
+        (!text.contains('\u{FFFD}')).then_some(text)
+    }
+}
+
+fn text_encoding(c: &Call) -> Result<TextEncoding, FuncError> {
+    TextEncoding::lookup(c.str(1)).ok_or_else(|| {
+        c.err(1, format!("{:?} is not a supported IANA encoding name or alias in this Terraform version", c.str(1)))
+    })
+}
+
+pub fn textencodebase64(c: &Call) -> Result<Value, FuncError> {
+    let enc = text_encoding(c)?;
+    let bytes = enc.encode(c.str(0)).ok_or_else(|| {
+        c.err(0, format!("the given string contains characters that cannot be represented in {}", enc.name()))
+    })?;
+    Ok(Value::String(B64.encode(bytes)))
+}
+
+pub fn textdecodebase64(c: &Call) -> Result<Value, FuncError> {
+    let enc = text_encoding(c)?;
+    // Go reports every decoding failure as a corrupt byte at an offset; a truncated last
+    // quantum is reported at its start.
+    let bytes = B64.decode(c.str(0)).map_err(|e| {
+        let offset = match e {
+            base64::DecodeError::InvalidByte(offset, _) | base64::DecodeError::InvalidLastSymbol(offset, _) => offset,
+            _ => c.str(0).len() / 4 * 4,
+        };
+        c.err(0, format!("the given value is has an invalid base64 symbol at offset {offset}"))
+    })?;
+    let text = enc.decode(&bytes).ok_or_else(|| {
+        c.err(0, format!("the given string contains symbols that are not defined for {}", enc.name()))
+    })?;
+    Ok(Value::String(text))
+}
+
+/// `csvdecode`: RFC 4180 as Go's `encoding/csv` reads it (which Terraform uses), including
+/// its errors: a bare `"` in an unquoted field and a record whose field count differs from
+/// the header's are refused, where the `csv` crate would accept both silently.
+pub fn csvdecode(c: &Call) -> Result<Value, FuncError> {
+    let records =
+        parse_csv(c.str(0)).map_err(|(line, msg)| c.fail(format!("CSV parse error on line {line}: {msg}")))?;
+    let mut records = records.into_iter();
+    let Some((_, headers)) = records.next() else {
+        return Err(c.fail("missing header line"));
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for h in &headers {
+        if !seen.insert(h.as_str()) {
+            return Err(c.fail(format!("duplicate column name {h:?}")));
+        }
+    }
+    let mut rows = Vec::new();
+    for (line, fields) in records {
+        if fields.len() != headers.len() {
+            return Err(c.fail(format!("CSV parse error on line {line}: wrong number of fields")));
+        }
+        rows.push(Value::map(headers.iter().cloned().zip(fields.into_iter().map(Value::String))));
+    }
+    Ok(Value::List(rows))
+}
+
+/// A CSV record and the line it starts on.
+type CsvRecord = (usize, Vec<String>);
+
+/// Records with the line each starts on. Empty lines are skipped; `\r\n` counts as `\n`.
+/// An error is the line and Go's message.
+fn parse_csv(text: &str) -> Result<Vec<CsvRecord>, (usize, &'static str)> {
+    let chars: Vec<char> = text.chars().filter(|c| *c != '\r').collect();
+    let mut records = Vec::new();
+    let (mut i, mut line) = (0, 1);
+    while i < chars.len() {
+        if chars[i] == '\n' {
+            i += 1;
+            line += 1;
+            continue;
+        }
+        let start_line = line;
+        let mut fields = Vec::new();
+        loop {
+            let mut field = String::new();
+            if chars.get(i) == Some(&'"') {
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return Err((line, "extraneous or missing \" in quoted-field")),
+                        Some('"') if chars.get(i + 1) == Some(&'"') => {
+                            field.push('"');
+                            i += 2;
+                        }
+                        Some('"') => {
+                            i += 1;
+                            match chars.get(i) {
+                                None | Some(',') | Some('\n') => break,
+                                Some(_) => return Err((line, "extraneous or missing \" in quoted-field")),
+                            }
+                        }
+                        Some(ch) => {
+                            if *ch == '\n' {
+                                line += 1;
+                            }
+                            field.push(*ch);
+                            i += 1;
+                        }
+                    }
+                }
+            } else {
+                while let Some(ch) = chars.get(i) {
+                    match ch {
+                        ',' | '\n' => break,
+                        '"' => return Err((line, "bare \" in non-quoted-field")),
+                        _ => field.push(*ch),
+                    }
+                    i += 1;
+                }
+            }
+            fields.push(field);
+            match chars.get(i) {
+                Some(',') => i += 1,
+                Some('\n') => {
+                    i += 1;
+                    line += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+        records.push((start_line, fields));
+    }
+    Ok(records)
+}
+
+pub fn yamldecode(c: &Call) -> Result<Value, FuncError> {
+    let text = c.str(0);
+    let mut docs = serde_yaml_ng::Deserializer::from_str(text);
+    let first = docs.next();
+    if docs.next().is_some() {
+        return Err(c.err(0, "on line 1, column 1: unexpected extra content after value"));
+    }
+    let Some(doc) = first else { return Ok(Value::Null) };
+    let mut parsed: serde_yaml_ng::Value =
+        serde::Deserialize::deserialize(doc).map_err(|e| c.err(0, yaml_error(&e)))?;
+    parsed.apply_merge().map_err(|e| c.err(0, yaml_error(&e)))?;
+    from_yaml(&parsed).map_err(|msg| c.err(0, msg))
+}
+
+fn yaml_error(e: &serde_yaml_ng::Error) -> String {
+    match e.location() {
+        Some(at) => format!("on line {}, column {}: {}", at.line(), at.column(), e),
+        None => e.to_string(),
+    }
+}
+
+fn from_yaml(v: &serde_yaml_ng::Value) -> Result<Value, String> {
+    use serde_yaml_ng::Value as Y;
+    Ok(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if f.is_nan() {
+                    return Err("NaN is not a valid number".into());
+                }
+                Value::from(f)
+            }
+        }
+        Y::String(s) => Value::String(s.clone()),
+        Y::Sequence(xs) => Value::List(xs.iter().map(from_yaml).collect::<Result<_, _>>()?),
+        Y::Mapping(m) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in m {
+                let key = match k {
+                    Y::String(s) => s.clone(),
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    Y::Null => "null".to_string(),
+                    _ => return Err("only scalar values can be used as mapping keys".into()),
+                };
+                out.insert(key, from_yaml(v)?);
+            }
+            Value::object(out)
+        }
+        Y::Tagged(t) => from_yaml(&t.value)?,
+    })
+}
+
+/// YAML as Terraform's `yamlencode` writes it (go-cty-yaml over libyaml's emitter): block
+/// style, two-space indentation, sequences inside mappings not indented, every string and key
+/// double-quoted except multi-line strings, which are literal blocks (`|`, `|-`, `|+`), and a
+/// top-level scalar other than a string ends its document with `...`.
+pub fn yamlencode(c: &Call) -> Result<Value, FuncError> {
+    let v = c.arg(0);
+    let mut out = String::new();
+    match v {
+        Value::List(xs) | Value::Set(xs) if !xs.is_empty() => yaml_seq(xs, 0, &mut out),
+        Value::Map(m) if !m.is_empty() => yaml_map(m, 0, &mut out),
+        Value::String(s) => {
+            // libyaml indents a root block scalar's content by its best indent, 2.
+            yaml_scalar_string(s, 2, &mut out);
+            out.push('\n');
+        }
+        Value::List(_) | Value::Set(_) => out.push_str("[]\n"),
+        Value::Map(_) => out.push_str("{}\n"),
+        other => {
+            out.push_str(&yaml_inline(other));
+            out.push_str("\n...\n");
+        }
+    }
+    Ok(Value::String(out))
+}
+
+/// A value written on the line it starts (scalars and empty collections).
+fn yaml_inline(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(_) => match v.as_f64() {
+            Some(f) if f.is_infinite() => if f > 0.0 { "+Inf" } else { "-Inf" }.into(),
+            _ => v.to_string(),
+        },
+        Value::String(s) => yaml_double_quoted(s),
+        Value::List(_) | Value::Set(_) => "[]".into(),
+        Value::Map(_) => "{}".into(),
+        Value::Sensitive(inner) => yaml_inline(inner),
+        Value::Unknown(_) => "null".into(),
+    }
+}
+
+/// Writes a string scalar after its key or dash: a literal block (content at `indent`) when
+/// it spans lines and libyaml would allow a block, else double-quoted.
+fn yaml_scalar_string(s: &str, indent: usize, out: &mut String) {
+    if !s.contains('\n') || !yaml_block_allowed(s) {
+        out.push_str(&yaml_double_quoted(s));
+        return;
+    }
+    out.push('|');
+    if s.starts_with(' ') || s.starts_with('\n') {
+        out.push('2');
+    }
+    let body = s.trim_end_matches('\n');
+    let trailing = s.len() - body.len();
+    match trailing {
+        0 => out.push('-'),
+        1 => {}
+        _ => out.push('+'),
+    }
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(line);
+        }
+    }
+    // The kept trailing line breaks beyond the one that ends the last line.
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+}
+
+/// libyaml refuses a block scalar for text with a space before a line break, a trailing
+/// space, or characters it cannot print.
+fn yaml_block_allowed(s: &str) -> bool {
+    !s.ends_with(' ')
+        && !s.contains(" \n")
+        && s.chars().all(|ch| ch == '\n' || yaml_printable(ch))
+        && !s.contains('\u{FEFF}')
+}
+
+fn yaml_printable(ch: char) -> bool {
+    matches!(u32::from(ch), 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+        && ch != '\u{FEFF}'
+}
+
+/// libyaml's double-quoted style, with its escapes.
+fn yaml_double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        let code = u32::from(ch);
+        let needs_escape =
+            !yaml_printable(ch) || matches!(ch, '"' | '\\' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        if !needs_escape {
+            out.push(ch);
+            continue;
+        }
+        out.push('\\');
+        match ch {
+            '\0' => out.push('0'),
+            '\u{7}' => out.push('a'),
+            '\u{8}' => out.push('b'),
+            '\t' => out.push('t'),
+            '\n' => out.push('n'),
+            '\u{B}' => out.push('v'),
+            '\u{C}' => out.push('f'),
+            '\r' => out.push('r'),
+            '\u{1B}' => out.push('e'),
+            '"' => out.push('"'),
+            '\\' => out.push('\\'),
+            '\u{85}' => out.push('N'),
+            '\u{A0}' => out.push('_'),
+            '\u{2028}' => out.push('L'),
+            '\u{2029}' => out.push('P'),
+            _ if code <= 0xFF => out.push_str(&format!("x{code:02X}")),
+            _ if code <= 0xFFFF => out.push_str(&format!("u{code:04X}")),
+            _ => out.push_str(&format!("U{code:08X}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A non-empty mapping whose keys start at column `indent`; the first key's indentation is
+/// already written when the mapping is a sequence item.
+fn yaml_map(m: &BTreeMap<String, Value>, indent: usize, out: &mut String) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 || !out.ends_with("- ") {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str(&yaml_double_quoted(k));
+        out.push(':');
+        match v.peel() {
+            Value::Map(inner) if !inner.is_empty() => {
+                out.push('\n');
+                yaml_map(inner, indent + 2, out);
+            }
+            Value::List(xs) | Value::Set(xs) if !xs.is_empty() => {
+                out.push('\n');
+                yaml_seq(xs, indent, out);
+            }
+            Value::String(s) => {
+                out.push(' ');
+                yaml_scalar_string(s, indent + 2, out);
+                out.push('\n');
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&yaml_inline(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A non-empty sequence whose dashes start at column `indent`.
+fn yaml_seq(xs: &[Value], indent: usize, out: &mut String) {
+    for (i, v) in xs.iter().enumerate() {
+        if i > 0 || !out.ends_with("- ") {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str("- ");
+        match v.peel() {
+            Value::Map(inner) if !inner.is_empty() => yaml_map(inner, indent + 2, out),
+            Value::List(inner) | Value::Set(inner) if !inner.is_empty() => yaml_seq(inner, indent + 2, out),
+            Value::String(s) => {
+                yaml_scalar_string(s, indent + 2, out);
+                out.push('\n');
+            }
+            other => {
+                out.push_str(&yaml_inline(other));
+                out.push('\n');
+            }
+        }
+    }
 }
 
 /// Padding shared by MD5 and SHA-1: 0x80, zeros, then the bit length (little-endian for MD5,
@@ -225,6 +709,36 @@ mod tests {
     fn urlencode_like_go() {
         assert_eq!(ok("urlencode", vec![s("Hello World!")]), s("Hello+World%21"));
         assert_eq!(ok("urlencode", vec![s("a/b?c=d&é")]), s("a%2Fb%3Fc%3Dd%26%C3%A9"));
+    }
+
+    #[test]
+    fn yamlencode_writes_libyamls_styles() {
+        // Multi-line strings are literal blocks, with the chomping indicator for the trailing
+        // line breaks (libyaml's yaml_emitter_write_block_scalar_hints).
+        assert_eq!(ok("yamlencode", vec![Value::map([("a", s("x\ny"))])]), s("\"a\": |-\n  x\n  y\n"));
+        assert_eq!(ok("yamlencode", vec![s("x\ny\n")]), s("|\n  x\n  y\n"));
+        assert_eq!(ok("yamlencode", vec![list(vec![s("x\n\n")])]), s("- |+\n  x\n\n"));
+        // A space before a line break rules a block out: double quotes with escapes.
+        assert_eq!(ok("yamlencode", vec![s("x \ny")]), s("\"x \\ny\"\n"));
+        assert_eq!(ok("yamlencode", vec![s("tab\there \"q\" \\")]), s("\"tab\\there \\\"q\\\" \\\\\"\n"));
+        // Nested sequences and mappings.
+        let nested = list(vec![list(vec![n(1.0), n(2.0)]), Value::map([("k", list(vec![s("v")]))])]);
+        assert_eq!(ok("yamlencode", vec![nested]), s("- - 1\n  - 2\n- \"k\":\n  - \"v\"\n"));
+        // What yamlencode writes, yamldecode reads back.
+        let v = Value::map([("a", s("x\ny")), ("b", list(vec![n(1.5), Value::Bool(false), Value::Null]))]);
+        let text = ok("yamlencode", vec![v.clone()]);
+        assert_eq!(ok("yamldecode", vec![text]), v);
+    }
+
+    #[test]
+    fn text_encodings() {
+        assert_eq!(ok("textencodebase64", vec![s("Hello"), s("utf-16be")]), s("AEgAZQBsAGwAbw=="));
+        assert_eq!(ok("textencodebase64", vec![s("é"), s("ISO-8859-1")]), s("6Q=="));
+        assert_eq!(ok("textdecodebase64", vec![s("6Q=="), s("latin1")]), s("é"));
+        assert_eq!(ok("textencodebase64", vec![s("Hi"), s("Shift_JIS")]), s("SGk="));
+        let e = err("textencodebase64", vec![s("é"), s("US-ASCII")]);
+        assert_eq!(e.arg, Some(0));
+        assert!(e.message.contains("cannot be represented in US-ASCII"), "{}", e.message);
     }
 
     #[test]

@@ -7,25 +7,52 @@ use base64::Engine;
 use sha2::Digest;
 
 use super::{Call, FuncError};
+use crate::lang::limits::MAX_COLLECTION_LEN;
 use crate::lang::value::Value;
 
-/// Expands `~/` to the home directory and anchors relative paths at the stack directory.
-fn resolve(c: &Call, text: &str) -> PathBuf {
-    let expanded = match text.strip_prefix("~/") {
-        Some(rest) => {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(rest)).unwrap_or_else(|| PathBuf::from(text))
+/// go-homedir's `Expand`, which Terraform's file functions and `pathexpand` use: a leading
+/// `~` alone or followed by a separator becomes the home directory; `~user` is refused.
+fn expand_home(path: &str) -> Result<String, String> {
+    let Some(rest) = path.strip_prefix('~') else { return Ok(path.to_string()) };
+    if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with('\\')) {
+        return Err("cannot expand user-specific home dir".into());
+    }
+    let home = std::env::var("HOME").map_err(|_| "$HOME is not defined".to_string())?;
+    Ok(clean(&format!("{home}/{rest}")))
+}
+
+/// Go's `filepath.Clean` for slash-separated paths: no empty or `.` components, `..` folded
+/// where it can be.
+fn clean(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            other => parts.push(other),
         }
-        None => PathBuf::from(text),
-    };
-    if expanded.is_absolute() {
-        expanded
-    } else {
-        c.ctx.base_dir.join(expanded)
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
     }
 }
 
+/// Expands `~` to the home directory and anchors relative paths at the stack directory.
+fn resolve(c: &Call, text: &str) -> Result<PathBuf, FuncError> {
+    let expanded = expand_home(text).map_err(|e| c.fail(format!("failed to expand ~: {e}")))?;
+    let expanded = PathBuf::from(expanded);
+    Ok(if expanded.is_absolute() { expanded } else { c.ctx.base_dir.join(expanded) })
+}
+
 fn read_bytes(c: &Call) -> Result<Vec<u8>, FuncError> {
-    let path = resolve(c, c.str(0));
+    let path = resolve(c, c.str(0))?;
     std::fs::read(&path).map_err(|e| {
         let shown = c.shown(0, c.str(0));
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -59,8 +86,91 @@ pub fn filesha256(c: &Call) -> Result<Value, FuncError> {
     Ok(Value::String(hex::encode(sha2::Sha256::digest(read_bytes(c)?))))
 }
 
+pub fn filebase64sha256(c: &Call) -> Result<Value, FuncError> {
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(read_bytes(c)?))))
+}
+
+pub fn filebase64sha512(c: &Call) -> Result<Value, FuncError> {
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(read_bytes(c)?))))
+}
+
+pub fn filesha512(c: &Call) -> Result<Value, FuncError> {
+    Ok(Value::String(hex::encode(sha2::Sha512::digest(read_bytes(c)?))))
+}
+
+pub fn filesha1(c: &Call) -> Result<Value, FuncError> {
+    Ok(Value::String(hex::encode(super::encoding::sha1_digest(&read_bytes(c)?))))
+}
+
+pub fn filemd5(c: &Call) -> Result<Value, FuncError> {
+    Ok(Value::String(hex::encode(super::encoding::md5_digest(&read_bytes(c)?))))
+}
+
+pub fn pathexpand(c: &Call) -> Result<Value, FuncError> {
+    expand_home(c.str(0)).map(Value::String).map_err(|e| c.fail(e))
+}
+
+/// `fileset(path, pattern)`: the regular files under `path` matching `pattern` (doublestar
+/// rules, which Terraform uses: `*` and `?` stay within one directory, `**` crosses any
+/// number, `{a,b}` and `[...]` as in shells), relative to `path`, with `/` separators.
+pub fn fileset(c: &Call) -> Result<Value, FuncError> {
+    let root = clean(&resolve(c, c.str(0))?.to_string_lossy());
+    let full = clean(&format!("{root}/{}", c.str(1)));
+    let shown = if c.sensitive.iter().any(|s| *s) { "(sensitive value)".to_string() } else { full.clone() };
+    let matcher = globset::GlobBuilder::new(&full)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|_| c.fail(format!("failed to glob pattern {shown}: syntax error in pattern")))?
+        .compile_matcher();
+    // Walk only below the pattern's literal leading directories.
+    let mut start = Vec::new();
+    for part in full.split('/') {
+        if part.contains(['*', '?', '[', '{', '\\']) {
+            break;
+        }
+        start.push(part);
+    }
+    let start =
+        if start.len() == full.split('/').count() { start[..start.len() - 1].join("/") } else { start.join("/") };
+    let start = if start.is_empty() && full.starts_with('/') { "/".to_string() } else { start };
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::from(if start.is_empty() { "." } else { &start })];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let text = path.to_string_lossy().into_owned();
+            if meta.is_dir() {
+                if found.len() + pending.len() > MAX_COLLECTION_LEN {
+                    return Err(c.fail(format!("more than {MAX_COLLECTION_LEN} files match {shown}")));
+                }
+                pending.push(path);
+            } else if meta.is_file() && matcher.is_match(&text) {
+                found.push(Value::String(relative(&root, &text)));
+            }
+        }
+    }
+    Ok(Value::set(found))
+}
+
+/// Go's `filepath.Rel(base, target)` for cleaned, slash-separated paths.
+fn relative(base: &str, target: &str) -> String {
+    let b: Vec<&str> = base.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let t: Vec<&str> = target.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    let ups = std::iter::repeat_n("..", b.len() - common);
+    let rel: Vec<&str> = ups.chain(t[common..].iter().copied()).collect();
+    if rel.is_empty() {
+        ".".into()
+    } else {
+        rel.join("/")
+    }
+}
+
 pub fn fileexists(c: &Call) -> Result<Value, FuncError> {
-    let path = resolve(c, c.str(0));
+    let path = resolve(c, c.str(0))?;
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
         Ok(_) => Err(c.err(0, format!("{} is not a regular file", c.shown(0, c.str(0))))),
@@ -82,7 +192,7 @@ pub fn templatefile(c: &Call) -> Result<Value, FuncError> {
 }
 
 pub fn abspath(c: &Call) -> Result<Value, FuncError> {
-    let path = resolve(c, c.str(0));
+    let path = resolve(c, c.str(0))?;
     let absolute = std::fs::canonicalize(&path)
         .or_else(|_| std::path::absolute(&path))
         .map_err(|e| c.err(0, format!("cannot make {} absolute: {e}", c.shown(0, c.str(0)))))?;

@@ -13,6 +13,9 @@ use crate::lang::types::{convert, TypeConstraint};
 use crate::lang::value::Value;
 
 mod collections;
+#[cfg(test)]
+mod corpus;
+mod crypto;
 mod encoding;
 mod files;
 mod network;
@@ -150,6 +153,7 @@ static SPECS: &[Spec] = &[
     f("index", &[p("list", Seq), pn("value", Any)], collections::index),
     f("keys", &[p("inputMap", Map)], collections::keys),
     f("length", &[p("value", Any)], collections::length),
+    f("matchkeys", &[p("values", Seq), p("keys", Seq), p("searchset", Seq)], collections::matchkeys),
     fo("lookup", &[p("inputMap", Map), p("key", Str), pn("default", Any)], 1, collections::lookup),
     fv("merge", &[], pn("maps", Any), collections::merge),
     f("one", &[p("list", Seq)], collections::one),
@@ -174,11 +178,25 @@ static SPECS: &[Spec] = &[
     // Sensitivity: handled in `call` before the generic path; listed for arity and names.
     f("sensitive", &[pn("value", Any)], unreachable_mark_fn),
     f("nonsensitive", &[pn("value", Any)], unreachable_mark_fn),
+    f("issensitive", &[pn("value", Any)], unreachable_mark_fn),
+    // Cairn has no ephemeral values, so nothing is ephemeral to replace with null.
+    f("ephemeralasnull", &[pn("value", Any)], unreachable_mark_fn),
     // Encoding and hashing.
     f("base64decode", &[p("str", Str)], encoding::base64decode),
     f("base64encode", &[p("str", Str)], encoding::base64encode),
     f("base64sha256", &[p("str", Str)], encoding::base64sha256),
     f("base64sha512", &[p("str", Str)], encoding::base64sha512),
+    f("base64gzip", &[p("str", Str)], encoding::base64gzip),
+    f("csvdecode", &[p("str", Str)], encoding::csvdecode),
+    f("textencodebase64", &[p("string", Str), p("encoding", Str)], encoding::textencodebase64),
+    f("textdecodebase64", &[p("source", Str), p("encoding", Str)], encoding::textdecodebase64),
+    f("yamldecode", &[p("src", Str)], encoding::yamldecode),
+    f("yamlencode", &[pn("value", Any)], encoding::yamlencode),
+    // Crypto and identifiers.
+    fv("bcrypt", &[p("str", Str)], p("cost", Num), crypto::bcrypt),
+    f("rsadecrypt", &[p("ciphertext", Str), p("privatekey", Str)], crypto::rsadecrypt),
+    f("uuid", &[], crypto::uuid),
+    f("uuidv5", &[p("namespace", Str), p("name", Str)], crypto::uuidv5),
     f("jsondecode", &[p("str", Str)], encoding::jsondecode),
     f("jsonencode", &[pn("val", Any)], encoding::jsonencode),
     f("md5", &[p("str", Str)], encoding::md5),
@@ -199,6 +217,13 @@ static SPECS: &[Spec] = &[
     f("filebase64", &[p("path", Str)], files::filebase64),
     f("fileexists", &[p("path", Str)], files::fileexists),
     f("filesha256", &[p("path", Str)], files::filesha256),
+    f("filesha512", &[p("path", Str)], files::filesha512),
+    f("filesha1", &[p("path", Str)], files::filesha1),
+    f("filemd5", &[p("path", Str)], files::filemd5),
+    f("filebase64sha256", &[p("path", Str)], files::filebase64sha256),
+    f("filebase64sha512", &[p("path", Str)], files::filebase64sha512),
+    f("fileset", &[p("path", Str), p("pattern", Str)], files::fileset),
+    f("pathexpand", &[p("path", Str)], files::pathexpand),
     f("templatefile", &[p("path", Str), p("vars", Map)], files::templatefile),
     // Date and time.
     f("formatdate", &[p("format", Str), p("time", Str)], time::formatdate),
@@ -296,6 +321,9 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, Fu
     match name {
         "sensitive" => return Ok(args.into_iter().next().unwrap_or(Value::Null).sensitive()),
         "nonsensitive" => return Ok(args.into_iter().next().unwrap_or(Value::Null).unmark_deep().0),
+        // Terraform looks at the top-level mark only, and answers even for an unknown value.
+        "issensitive" => return Ok(Value::Bool(args.first().is_some_and(Value::is_sensitive))),
+        "ephemeralasnull" => return Ok(args.into_iter().next().unwrap_or(Value::Null)),
         _ => {}
     }
 
@@ -447,6 +475,60 @@ fn redact_error(mut e: FuncError, c: &Call) -> FuncError {
     e
 }
 
+/// A value's type as Terraform's console prints the result of `type(...)`: `string`,
+/// `tuple([\n    number,\n])`, `object({\n    a: string,\n})`, four spaces a level.
+///
+/// Cairn's values carry no static type, so a literal's type is what Terraform gives literals:
+/// brackets make a tuple and braces an object (a `tolist`/`tomap` result reads the same way),
+/// and a null or unknown value is `dynamic`.
+pub fn type_string(v: &Value) -> String {
+    fn write(v: &Value, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent + 4);
+        match v.peel() {
+            Value::Null | Value::Unknown(_) => out.push_str("dynamic"),
+            Value::Bool(_) => out.push_str("bool"),
+            Value::Number(_) => out.push_str("number"),
+            Value::String(_) => out.push_str("string"),
+            Value::List(xs) if xs.is_empty() => out.push_str("tuple([])"),
+            Value::List(xs) => {
+                out.push_str("tuple([\n");
+                for x in xs {
+                    out.push_str(&pad);
+                    write(x, indent + 4, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push_str("])");
+            }
+            Value::Set(xs) => {
+                out.push_str("set(");
+                match xs.first() {
+                    Some(x) => write(x, indent, out),
+                    None => out.push_str("dynamic"),
+                }
+                out.push(')');
+            }
+            Value::Map(m) if m.is_empty() => out.push_str("object({})"),
+            Value::Map(m) => {
+                out.push_str("object({\n");
+                for (k, x) in m.iter() {
+                    out.push_str(&pad);
+                    out.push_str(k);
+                    out.push_str(": ");
+                    write(x, indent + 4, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push_str("})");
+            }
+            Value::Sensitive(_) => out.push_str("dynamic"),
+        }
+    }
+    let mut out = String::new();
+    write(v, 0, &mut out);
+    out
+}
+
 /// Names of every function `call` knows, for "did you mean" suggestions.
 pub fn names() -> &'static [&'static str] {
     static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
@@ -519,6 +601,30 @@ mod tests {
         }
         assert!(names().contains(&"cidrsubnet"));
         assert!(!names().contains(&"try"), "try is the evaluator's");
+    }
+
+    #[test]
+    fn type_string_is_the_consoles() {
+        // developer.hashicorp.com/terraform/language/functions/type
+        let v = list(vec![
+            Value::map([("foo", s("bar")), ("map", Value::map([("bleep", s("bloop"))]))]),
+            Value::map([("beep", s("boop"))]),
+        ]);
+        assert_eq!(
+            type_string(&v),
+            "tuple([\n    object({\n        foo: string,\n        map: object({\n            bleep: string,\n        }),\n    }),\n    object({\n        beep: string,\n    }),\n])"
+        );
+        assert_eq!(type_string(&list(vec![])), "tuple([])");
+        assert_eq!(type_string(&Value::set(vec![n(1.0)])), "set(number)");
+        assert_eq!(type_string(&Value::Null), "dynamic");
+        assert_eq!(type_string(&s("x").sensitive()), "string");
+    }
+
+    #[test]
+    fn issensitive_answers_from_the_mark_even_when_unknown() {
+        assert_eq!(ok("issensitive", vec![Value::unknown().sensitive()]), Value::Bool(true));
+        assert_eq!(ok("issensitive", vec![Value::unknown()]), Value::Bool(false));
+        assert!(!ok("issensitive", vec![s("x").sensitive()]).is_sensitive());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use unicode_segmentation::UnicodeSegmentation;
+
 use super::{Call, FuncError};
 use crate::lang::limits::{MAX_FORMAT_WIDTH, MAX_STRING_LEN};
 use crate::lang::types::{convert, TypeConstraint};
@@ -71,8 +73,10 @@ pub fn upper(c: &Call) -> Result<Value, FuncError> {
     string(c.str(0).to_uppercase())
 }
 
+/// Reverses user-perceived characters, so a combining mark or skin-tone modifier stays with
+/// its base character (cty's `reverse` works on grapheme clusters).
 pub fn strrev(c: &Call) -> Result<Value, FuncError> {
-    string(c.str(0).chars().rev().collect::<String>())
+    string(c.str(0).graphemes(true).rev().collect::<String>())
 }
 
 pub fn title(c: &Call) -> Result<Value, FuncError> {
@@ -118,8 +122,9 @@ pub fn split(c: &Call) -> Result<Value, FuncError> {
     Ok(Value::List(parts))
 }
 
+/// Offsets and lengths count grapheme clusters, as cty's `substr` does.
 pub fn substr(c: &Call) -> Result<Value, FuncError> {
-    let chars: Vec<char> = c.str(0).chars().collect();
+    let chars: Vec<&str> = c.str(0).graphemes(true).collect();
     let len = chars.len() as i64;
     let mut offset = c.int(1)?;
     let length = c.int(2)?;
@@ -134,7 +139,7 @@ pub fn substr(c: &Call) -> Result<Value, FuncError> {
     }
     let end = if length < 0 { len } else { (offset + length).min(len) };
     let (start, end) = (offset as usize, end.max(offset) as usize);
-    string(chars.get(start..end).unwrap_or(&[]).iter().collect::<String>())
+    string(chars.get(start..end).unwrap_or(&[]).concat())
 }
 
 fn compile(c: &Call, i: usize, pattern: &str) -> Result<regex::Regex, FuncError> {
@@ -168,8 +173,19 @@ fn match_value(re: &regex::Regex, caps: &regex::Captures) -> Value {
     Value::List((1..=names.len()).map(group).collect())
 }
 
-pub fn regex(c: &Call) -> Result<Value, FuncError> {
+/// cty refuses a pattern mixing named and unnamed groups: its result would be neither a list
+/// nor an object.
+fn compile_for_matching(c: &Call) -> Result<regex::Regex, FuncError> {
     let re = compile(c, 0, c.str(0))?;
+    let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
+    if names.iter().any(Option::is_some) && names.iter().any(Option::is_none) {
+        return Err(c.err(0, "invalid regular expression: cannot use both named and unnamed capture groups"));
+    }
+    Ok(re)
+}
+
+pub fn regex(c: &Call) -> Result<Value, FuncError> {
+    let re = compile_for_matching(c)?;
     match re.captures(c.str(1)) {
         Some(caps) => Ok(match_value(&re, &caps)),
         None => Err(c.fail("pattern did not match any part of the given string")),
@@ -177,7 +193,7 @@ pub fn regex(c: &Call) -> Result<Value, FuncError> {
 }
 
 pub fn regexall(c: &Call) -> Result<Value, FuncError> {
-    let re = compile(c, 0, c.str(0))?;
+    let re = compile_for_matching(c)?;
     Ok(Value::List(re.captures_iter(c.str(1)).map(|caps| match_value(&re, &caps)).collect()))
 }
 
@@ -341,10 +357,16 @@ fn format_size(digits: &str, what: &str, offset: usize) -> Result<usize, String>
     }
 }
 
+/// Pads to the verb's width, counted in grapheme clusters as cty's `formatPadWidth` does.
+/// For strings (not numbers) cty pads with `0` under the zero flag even on the right.
 fn pad(v: &Verb, body: String, numeric: bool) -> String {
-    let len = body.chars().count();
+    let len = body.graphemes(true).count();
     let Some(width) = v.width.filter(|w| *w > len) else { return body };
     let fill = width - len;
+    if !numeric {
+        let pads = if v.zero { "0" } else { " " }.repeat(fill);
+        return if v.minus { format!("{body}{pads}") } else { format!("{pads}{body}") };
+    }
     if v.minus {
         format!("{body}{}", " ".repeat(fill))
     } else if v.zero && numeric {
@@ -441,9 +463,10 @@ fn format_one(v: &Verb, arg: &Value) -> Result<String, String> {
             n.to_string().parse::<i128>().map_err(|_| format!("{n} is too large to format as an integer"))
         }
     };
+    // cty cuts strings to the precision in grapheme clusters, and only a positive one.
     let truncate = |s: String| match v.precision {
-        Some(p) => s.chars().take(p).collect(),
-        None => s,
+        Some(p) if p > 0 => s.graphemes(true).take(p).collect(),
+        _ => s,
     };
     match v.verb {
         'v' => {
@@ -458,7 +481,7 @@ fn format_one(v: &Verb, arg: &Value) -> Result<String, String> {
             Ok(pad(v, body, false))
         }
         's' => Ok(pad(v, truncate(as_string()?), false)),
-        'q' => Ok(pad(v, serde_json::Value::String(as_string()?).to_string(), false)),
+        'q' => Ok(pad(v, serde_json::Value::String(truncate(as_string()?)).to_string(), false)),
         't' => match convert(arg.clone(), &TypeConstraint::Bool) {
             Ok(Value::Bool(b)) => Ok(pad(v, b.to_string(), false)),
             _ => Err("a bool is required".into()),
