@@ -67,11 +67,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Body, Diagnostics> {
     })?;
     let mut t = Translator { file, text, shadow: vec![b' '; text.len()], slots: Vec::new(), diags: Diagnostics::new() };
     let nodes = match &parsed.value {
-        Some(Json::Object(root)) => {
-            t.shadow[root.range.start] = b'[';
-            t.shadow[root.range.end - 1] = b']';
-            t.body(Kind::File, root)
-        }
+        Some(Json::Object(root)) => t.body(Kind::File, root),
         other => {
             let at = other.as_ref().map(|v| range(v)).unwrap_or(0..text.len());
             t.error(
@@ -92,6 +88,36 @@ pub fn parse(file: FileId, text: &str) -> Result<Body, Diagnostics> {
         body.push(built.structure(node));
     }
     Ok(body)
+}
+
+/// Whether a resource body's JSON value is (or is an array of) a nested block holding a
+/// `"dynamic": {"TYPE": {"for_each": …, "content": {…}}}` block, at any depth of nested blocks.
+/// Nothing else writes that shape, so it marks a block without the provider's schema.
+fn holds_dynamic(v: &Json) -> bool {
+    match v {
+        Json::Array(a) => a.elements.iter().any(holds_dynamic),
+        Json::Object(o) => o.properties.iter().any(|p| match &p.name {
+            ObjectPropName::String(k) if k.value == "dynamic" => is_dynamic_spec(&p.value) || holds_dynamic(&p.value),
+            _ => holds_dynamic(&p.value),
+        }),
+        _ => false,
+    }
+}
+
+/// `{"TYPE": {"for_each": …, …}}` (or an array of such objects).
+fn is_dynamic_spec(v: &Json) -> bool {
+    let has_for_each = |v: &Json| {
+        match v {
+        Json::Object(o) => o.properties.iter().any(|p| matches!(&p.name, ObjectPropName::String(k) if k.value == "for_each")),
+        Json::Array(a) => a.elements.iter().any(|e| matches!(e, Json::Object(o) if o.properties.iter().any(|p| matches!(&p.name, ObjectPropName::String(k) if k.value == "for_each")))),
+        _ => false,
+    }
+    };
+    match v {
+        Json::Object(o) => !o.properties.is_empty() && o.properties.iter().all(|p| has_for_each(&p.value)),
+        Json::Array(a) => a.elements.iter().any(is_dynamic_spec),
+        _ => false,
+    }
 }
 
 /// How deep objects and arrays may nest: far beyond any configuration, and shallow enough that
@@ -136,6 +162,8 @@ enum Kind {
     Lifecycle,
     Dynamic,
     Content,
+    /// A resource's nested block that holds a dynamic block (see [`holds_dynamic`]).
+    Nested,
     Check,
     Moved,
     Removed,
@@ -166,7 +194,7 @@ fn nested_block(kind: Kind, name: &str) -> Option<(usize, Kind)> {
         (Variable, "validation") => (0, Condition),
         (Output, "precondition") => (0, Condition),
         (Resource, "lifecycle") => (0, Lifecycle),
-        (Resource | Content, "dynamic") => (1, Dynamic),
+        (Resource | Content | Nested, "dynamic") => (1, Dynamic),
         (Resource | Removed, "provisioner") => (1, Arguments),
         (Resource | Removed, "connection") => (0, Arguments),
         (Resource, "timeouts") => (0, Arguments),
@@ -291,7 +319,14 @@ impl Translator<'_> {
             }
             // The name, unquoted, where its JSON string starts (plus its quote).
             let ident = self.slot(key_range.start + 1, name, "name");
-            match nested_block(kind, name) {
+            // A resource's nested blocks are known to its provider's schema only, so they stay
+            // arguments until `shape_resource_bodies`, except one that holds a dynamic block:
+            // the loader must see that block to know its iterator.
+            let schema_block = matches!(kind, Kind::Resource | Kind::Content | Kind::Nested)
+                && nested_block(kind, name).is_none()
+                && holds_dynamic(&prop.value);
+            let nested = if schema_block { Some((0, Kind::Nested)) } else { nested_block(kind, name) };
+            match nested {
                 Some((_, Kind::Unknown)) => out.push(Node::Block { ident, labels: Vec::new(), body: Vec::new() }),
                 Some((labels, inner)) => {
                     self.blocks(name, ident, &mut Vec::new(), labels, inner, &prop.value, &mut out)
@@ -523,6 +558,12 @@ impl Translator<'_> {
     fn parse_slots(&mut self) -> Result<Vec<Option<Expression>>, Diagnostics> {
         let located =
             |d: Diagnostic, at: usize| Diagnostics::from(d.at(Span { file: self.file, start: at, end: at + 1 }));
+        // The tuple spans the whole text: hcl-edit's expression parser takes no whitespace
+        // around the expression. The first and last bytes are the root object's braces or
+        // whitespace around them, never part of a slot.
+        if let [first, .., last] = self.shadow.as_mut_slice() {
+            (*first, *last) = (b'[', b']');
+        }
         // Whole characters are written at disjoint offsets, so the text is UTF-8.
         let shadow = String::from_utf8(std::mem::take(&mut self.shadow)).map_err(|e| {
             located(Diagnostic::error("Invalid JSON configuration").detail(e.to_string()), e.utf8_error().valid_up_to())
@@ -692,23 +733,10 @@ impl Builder {
     fn ident(&self, slot: usize) -> Decorated<Ident> {
         match &self.exprs[slot] {
             Some(Expression::Variable(v)) => v.clone(),
-            // `true`, `false` and `null` parse as literals: names all the same.
-            Some(other) => {
-                let text = match other {
-                    Expression::Bool(b) => b.value().to_string(),
-                    _ => "null".to_string(),
-                };
-                let mut d = Decorated::new(Ident::new(text));
-                if let Some(r) = other.span() {
-                    // A parsed literal keeps its span; an identifier made from it cannot, so
-                    // it is re-parsed as one from a text with the same offsets.
-                    let padded = format!("{}{}", " ".repeat(r.start), d.value().as_str());
-                    if let Ok(Expression::Variable(v)) = hcl_edit::parser::parse_expr(&padded) {
-                        d = v;
-                    }
-                }
-                d
-            }
+            // `true`, `false` and `null` parse as literals: names all the same, though without
+            // a span of their own (hcl-edit has no way to give a made identifier one).
+            Some(Expression::Bool(b)) => Decorated::new(Ident::new(b.value().to_string())),
+            Some(_) => Decorated::new(Ident::new("null")),
             None => Decorated::new(Ident::new("_")),
         }
     }
@@ -906,7 +934,7 @@ mod tests {
 
     /// `file:line:col: summary` of every diagnostic of a failed load.
     fn errors(files: &[(&str, &str)]) -> Vec<String> {
-        let e = load_files(files).err().expect("the load fails");
+        let e = load_files(files).map(|_| ()).expect_err("the load fails");
         e.diagnostics
             .0
             .iter()
@@ -950,7 +978,9 @@ mod tests {
 
     #[test]
     fn templates_keep_their_escapes_and_strings_their_offsets() {
-        let text = r#"{"locals": {"a": "q\"\\\u00e9\ud83d\ude00${upper(\"x\")}$${no}", "b": "after"}}"#;
+        let text = r#"
+  {"locals": {"a": "q\"\\\u00e9\ud83d\ude00${upper(\"x\")}$${no}", "b": "after"}}
+"#;
         let c = load_files(&[("main.tf.json", text)]).unwrap_or_else(|e| panic!("{e}"));
         let locals = &c.root().locals;
         let a = &locals["a"].expr;
@@ -1009,5 +1039,7 @@ mod tests {
         let actual: Vec<String> = cases.iter().map(|(text, _)| errors(&[("main.tf.json", text)]).join(" | ")).collect();
         let expected: Vec<&str> = cases.iter().map(|(_, e)| *e).collect();
         assert_eq!(actual, expected);
+        // Nesting is bounded before any recursive parser sees it.
+        assert_eq!(errors(&[("main.tf.json", &"[".repeat(200))]), ["main.tf.json:1:129: JSON nested too deeply"]);
     }
 }
