@@ -55,6 +55,7 @@ mod google_run;
 mod google_secrets;
 mod google_sql_vpc;
 mod ignored;
+mod json_config;
 mod keys;
 mod lifecycle;
 mod locking;
