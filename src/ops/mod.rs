@@ -113,7 +113,7 @@ fn shape_json_bodies(config: &mut Config) -> Result<(), OpError> {
     if !crate::lang::load_json::has_json_files(config) {
         return Ok(());
     }
-    let registry = crate::providers::Registry::standard(crate::providers::google::GoogleOptions::default());
+    let registry = crate::providers::Registry::for_schemas();
     let schema_of = |mode: crate::lang::config::ResourceMode, type_name: &str| match mode {
         crate::lang::config::ResourceMode::Managed => registry.get(type_name).map(|t| t.schema().clone()),
         crate::lang::config::ResourceMode::Data => registry.data_source(type_name).map(|d| d.schema().clone()),
