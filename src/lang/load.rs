@@ -172,7 +172,11 @@ fn check_removed_blocks(modules: &BTreeMap<ModulePath, Module>, diags: &mut Diag
 /// (`stacks/demo/modules/net/main.tf`, not `stacks/demo/./modules/net/main.tf`).
 /// Terraform's naming rule for override files.
 fn is_override_file(name: &str) -> bool {
-    let stem = name.strip_suffix(".tf").or_else(|| name.strip_suffix(".hcl")).unwrap_or(name);
+    let stem = name
+        .strip_suffix(".tf.json")
+        .or_else(|| name.strip_suffix(".tf"))
+        .or_else(|| name.strip_suffix(".hcl"))
+        .unwrap_or(name);
     stem == "override" || stem.ends_with("_override")
 }
 
@@ -277,6 +281,29 @@ impl Loader<'_> {
         Span { file, start, end }
     }
 
+    /// A whole block. One read from a `.tf.json` file has no span of its own (hcl-edit sets
+    /// spans only while parsing HCL): it runs from its type to the end of its last content.
+    fn block_span(&self, file: FileId, block: &Block) -> Span {
+        if block.span().is_some() {
+            return self.span(file, block);
+        }
+        let header = self.header_span(file, block);
+        let end = block.body.iter().last().map(|s| match s {
+            Structure::Attribute(a) => self.attr_span(file, a).end,
+            Structure::Block(b) => self.block_span(file, b).end,
+        });
+        Span { end: end.unwrap_or(header.end).max(header.end), ..header }
+    }
+
+    /// A whole `name = value` argument (from the name to the value's end for a `.tf.json` one).
+    fn attr_span(&self, file: FileId, a: &hcl_edit::structure::Attribute) -> Span {
+        if a.span().is_some() {
+            return self.span(file, a);
+        }
+        let key = self.span(file, &a.key);
+        Span { end: self.span(file, &a.value).end.max(key.end), ..key }
+    }
+
     fn label_span(&self, file: FileId, block: &Block, i: usize) -> Span {
         match block.labels.get(i) {
             Some(l) => self.span(file, l),
@@ -312,8 +339,10 @@ impl Loader<'_> {
                 }
             };
             let raw = entry.file_name();
-            let looks_like_config =
-                |bytes: &[u8]| !bytes.starts_with(b".") && (bytes.ends_with(b".tf") || bytes.ends_with(b".hcl"));
+            let looks_like_config = |bytes: &[u8]| {
+                !bytes.starts_with(b".")
+                    && (bytes.ends_with(b".tf") || bytes.ends_with(b".hcl") || bytes.ends_with(b".tf.json"))
+            };
             if !looks_like_config(raw.as_encoded_bytes()) {
                 continue;
             }
@@ -354,7 +383,6 @@ impl Loader<'_> {
         };
         let mut names = self.config_file_names(dir, entries);
         names.sort();
-        self.refuse_json_files(dir);
         // Terraform's override files are read after the others and merged into them.
         names.sort_by_key(|n| is_override_file(n));
         let mut calls = Vec::new();
@@ -376,6 +404,15 @@ impl Loader<'_> {
                 }
             };
             let file = self.sources.add(&file_path, display, text);
+            // Terraform's JSON syntax, translated into the syntax tree the HCL parser gives.
+            if super::load_json::is_json_config(name) {
+                match super::load_json::parse(file, &self.sources.get(file).text) {
+                    Ok(body) if is_override_file(name) => self.override_body(file, &body, &module),
+                    Ok(body) => self.file_body(file, &body, &mut module, &mut calls),
+                    Err(diags) => self.diags.extend(diags),
+                }
+                continue;
+            }
             let parsed = hcl_edit::parser::parse_body(&self.sources.get(file).text);
             match parsed {
                 Ok(body) if is_override_file(name) => self.override_body(file, &body, &module),
@@ -628,7 +665,7 @@ impl Loader<'_> {
                 Structure::Attribute(a) => {
                     let name = a.key.value().as_str().to_string();
                     if let Some(first) = attrs.get(&name) {
-                        let first_span = self.span(file, *first);
+                        let first_span = self.attr_span(file, first);
                         self.error(
                             Diagnostic::error(format!("Duplicate argument \"{name}\""))
                                 .detail(self.first_defined(first_span))
@@ -717,7 +754,7 @@ impl Loader<'_> {
         Attribute {
             name: a.key.value().as_str().to_string(),
             expr: self.expr(file, &a.value),
-            span: self.span(file, a),
+            span: self.attr_span(file, a),
             name_span: self.span(file, &a.key),
         }
     }
@@ -751,7 +788,7 @@ impl Loader<'_> {
             }
             let labels = b.labels.iter().map(|l| l.as_str().to_string()).collect();
             let body = self.body(file, &b.body, &[], &[]);
-            out.blocks.push(NestedBlock { type_name: kind.to_string(), labels, body, span: self.span(file, b) });
+            out.blocks.push(NestedBlock { type_name: kind.to_string(), labels, body, span: self.block_span(file, b) });
         }
         out
     }
@@ -824,29 +861,7 @@ impl Loader<'_> {
             );
             return None;
         };
-        Some(DynamicBlock { type_name, for_each, iterator, content, span: self.span(file, block) })
-    }
-
-    /// Terraform also reads `*.tf.json`; until Cairn reads JSON syntax, such a file is an error
-    /// (skipping it would plan its resources away).
-    fn refuse_json_files(&mut self, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        let mut json: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && p.to_string_lossy().ends_with(".tf.json"))
-            .collect();
-        json.sort();
-        for p in json {
-            self.error(
-                Diagnostic::error(format!(
-                    "\"{}\": JSON configuration files are not supported yet",
-                    normalize(&p).display()
-                ))
-                .detail("Cairn reads HCL (.tf) files only; this file's contents would be ignored.")
-                .help("rewrite it as a .tf file"),
-            );
-        }
+        Some(DynamicBlock { type_name, for_each, iterator, content, span: self.block_span(file, block) })
     }
 
     fn terraform_block(&mut self, file: FileId, block: &Block, module: &mut Module) {
@@ -887,7 +902,7 @@ impl Loader<'_> {
             self.unexpected_block(file, b, "required_providers", &[]);
         }
         for (name, a) in &parts.attrs {
-            let span = self.span(file, *a);
+            let span = self.attr_span(file, a);
             let mut req = RequiredProvider {
                 source: None,
                 version: None,
@@ -1121,7 +1136,7 @@ impl Loader<'_> {
         for b in &parts.blocks {
             self.unexpected_block(file, b, &kind, &[]);
         }
-        let span = self.span(file, block);
+        let span = self.block_span(file, block);
         let header = self.header_span(file, block);
         match (condition, message) {
             (Some(condition), Some(error_message)) => Some(Condition { condition, error_message, span }),
@@ -1275,7 +1290,7 @@ impl Loader<'_> {
             );
         }
         for (name, a) in &parts.attrs {
-            let span = self.span(file, *a);
+            let span = self.attr_span(file, a);
             if let Some(first) = module.locals.get(name) {
                 self.error(
                     Diagnostic::error(format!("Duplicate local value \"{name}\""))
@@ -1435,7 +1450,7 @@ impl Loader<'_> {
     }
 
     fn lifecycle(&mut self, file: FileId, block: &Block, mode: ResourceMode) -> Lifecycle {
-        let mut lc = Lifecycle { span: Some(self.span(file, block)), ..Lifecycle::default() };
+        let mut lc = Lifecycle { span: Some(self.block_span(file, block)), ..Lifecycle::default() };
         self.labels(file, block, &[]);
         let allowed_attrs: &[&str] = match mode {
             ResourceMode::Managed => {

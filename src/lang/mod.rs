@@ -8,6 +8,7 @@ pub mod fmt;
 pub mod functions;
 pub mod limits;
 pub mod load;
+pub mod load_json;
 pub mod module_lock;
 pub mod module_source;
 pub mod number;

@@ -114,12 +114,31 @@ pub fn load_stack(dir: &Path) -> Result<Stack, OpError> {
     }
     let mut config = init::load_installing(dir)?;
     config.workspace = selected_workspace(dir)?.name;
+    shape_json_bodies(&mut config)?;
     let providers = crate::providers::configuration::check(&config);
     if providers.has_errors() {
         return Err(OpError::diags(&config.sources, providers));
     }
     let graph = Graph::build(&config).map_err(|d| OpError::diags(&config.sources, d))?;
     Ok(Stack { config, graph })
+}
+
+/// The nested blocks of resources written in `.tf.json` files, which only the resource
+/// types' schemas tell from arguments (see `lang::load_json`).
+fn shape_json_bodies(config: &mut Config) -> Result<(), OpError> {
+    if !crate::lang::load_json::has_json_files(config) {
+        return Ok(());
+    }
+    let registry = crate::providers::Registry::for_schemas();
+    let schema_of = |mode: crate::lang::config::ResourceMode, type_name: &str| match mode {
+        crate::lang::config::ResourceMode::Managed => registry.get(type_name).map(|t| t.schema().clone()),
+        crate::lang::config::ResourceMode::Data => registry.data_source(type_name).map(|d| d.schema().clone()),
+    };
+    let diags = crate::lang::load_json::shape_resource_bodies(config, &schema_of);
+    if diags.has_errors() {
+        return Err(OpError::diags(&config.sources, diags));
+    }
+    Ok(())
 }
 
 /// Where each workspace of the stack keeps its state; see [`crate::state::backend::workspaces`].

@@ -1847,7 +1847,10 @@ pub fn config_hash(config: &Config) -> String {
     let mut files: Vec<(String, &str)> = config
         .sources
         .files()
-        .filter(|(_, f)| f.path.extension().is_some_and(|e| e == "tf" || e == "hcl"))
+        .filter(|(_, f)| {
+            f.path.extension().is_some_and(|e| e == "tf" || e == "hcl")
+                || f.path.to_string_lossy().ends_with(".tf.json")
+        })
         .map(|(_, f)| {
             let rel = f
                 .path

@@ -295,6 +295,11 @@ impl Registry {
         r.register(Arc::new(google::GoogleProvider::new(google)));
         r
     }
+    /// Every shipped provider, unconfigured: for what needs only their schemas (the nested
+    /// blocks of a `.tf.json` resource body, read before a command has its registry).
+    pub fn for_schemas() -> Self {
+        Self::standard(google::GoogleOptions::default())
+    }
     pub fn register(&mut self, p: Arc<dyn Provider>) {
         for t in p.resource_types() {
             self.types.insert(t.name(), (p.name().to_string(), t));

@@ -9,8 +9,6 @@ enum Expect {
     Honoured,
     /// Validate fails with this text and this `file:line:col`.
     Refused(&'static str, &'static str),
-    /// Validate fails with this text naming the file (no line: the whole file is refused).
-    RefusedFile(&'static str, &'static str),
 }
 use Expect::*;
 
@@ -28,10 +26,6 @@ fn case(files: &[(&str, &str)], expect: Expect) {
         Refused(msg, at) => {
             assert_eq!(o.status.code(), Some(1), "{files:?}: {all}");
             assert!(all.contains(msg) && all.contains(at), "{files:?}: wanted {msg:?} at {at}: {all}");
-        }
-        RefusedFile(msg, file) => {
-            assert_eq!(o.status.code(), Some(1), "{files:?}: {all}");
-            assert!(all.contains(msg) && all.contains(file), "{files:?}: wanted {msg:?} naming {file}: {all}");
         }
     }
 }
@@ -96,11 +90,16 @@ fn configuration_aliases_are_honoured_in_modules_and_refused_unprovided_in_the_r
     );
 }
 
+/// Issue 17: `.tf.json` files are read (lang::load_json), their problems located in them.
 #[test]
-fn json_configuration_files_are_refused() {
+fn json_configuration_files_are_read() {
     case(
-        &[("main.tf", R), ("extra.tf.json", "{\"resource\": {}}")],
-        RefusedFile("JSON configuration files are not supported yet", "extra.tf.json"),
+        &[("main.tf", R), ("extra.tf.json", "{\"resource\": {\"terraform_data\": {\"b\": {\"input\": 2}}}}\n")],
+        Honoured,
+    );
+    case(
+        &[("main.tf", R), ("extra.tf.json", "{\"resource\": {\"terraform_data\": {\"a\": {}}}}\n")],
+        Refused("Duplicate resource", "extra.tf.json:1:"),
     );
 }
 

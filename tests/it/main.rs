@@ -57,6 +57,7 @@ mod google_run;
 mod google_secrets;
 mod google_sql_vpc;
 mod ignored;
+mod json_config;
 mod json_ui;
 mod keys;
 mod lifecycle;

@@ -27,7 +27,9 @@ async fn every_malformed_stack_gets_a_located_diagnostic() {
     // prefixes.
     for name in names {
         let dir = format!("tests/fixtures/malformed/{name}");
-        let text = std::fs::read_to_string(format!("{dir}/main.tf")).unwrap();
+        // A stack is main.tf, or main.tf.json for Terraform's JSON syntax.
+        let file = if Path::new(&format!("{dir}/main.tf")).exists() { "main.tf" } else { "main.tf.json" };
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
         let c = common(Path::new(&dir), Registry::builtin());
         let result = if text.starts_with("# mode: plan") {
             ops::plan(PlanArgs::new(c)).await.map(|_| ())
@@ -39,7 +41,7 @@ async fn every_malformed_stack_gets_a_located_diagnostic() {
             Err(e) => e,
         };
         let rendered = describe(&err);
-        assert!(rendered.contains(&format!("{dir}/main.tf:")), "{name}: diagnostic has no file:line:col:\n{rendered}");
+        assert!(rendered.contains(&format!("{dir}/{file}:")), "{name}: diagnostic has no file:line:col:\n{rendered}");
         insta::assert_snapshot!(format!("malformed__{name}"), rendered);
         // State directories created by plan-mode cases are not part of the corpus.
         let _ = std::fs::remove_dir_all(format!("{dir}/state"));
@@ -56,7 +58,8 @@ fn the_binary_exits_1_without_panicking() {
         let o = run_cairn(&["plan", dir.to_str().unwrap()], dir);
         assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{name} panicked: {}", stderr(&o));
-        assert!(stderr(&o).contains("main.tf:"), "{name}: no location in: {}", stderr(&o));
+        let located = stderr(&o).contains("main.tf:") || stderr(&o).contains("main.tf.json:");
+        assert!(located, "{name}: no location in: {}", stderr(&o));
     }
 }
 
