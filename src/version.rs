@@ -22,7 +22,8 @@ pub const RANDOM_PROVIDER_VERSION: &str = "3.7.2";
 
 /// What `cairn --version` prints after the program name (clap wants a literal, so the
 /// versions are spelled out; a test holds them to the constants).
-pub const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (Terraform language 1.14.0, hashicorp/google 8.0.0)");
+pub const LONG_VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (Terraform language 1.14.0, hashicorp/google 8.0.0)");
 
 /// The version Cairn implements of a provider it ships (by its local name in
 /// `required_providers`), or `None` for the built-in `terraform` provider, which Terraform
