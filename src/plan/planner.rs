@@ -362,7 +362,9 @@ impl<'w> Walk<'w> {
             changes: Vec::new(),
             planned_instances: BTreeSet::new(),
             missing: BTreeSet::new(),
-            warnings: Diagnostics::new(),
+            // The loader's warnings (a deprecated provider `version`, a backend block in a
+            // child module) reach the user with the plan's own.
+            warnings: input.config.warnings.clone(),
             diags,
             data_reads: BTreeMap::new(),
         }

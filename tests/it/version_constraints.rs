@@ -109,13 +109,12 @@ async fn provider_constraints_are_checked_against_the_implemented_provider() {
 async fn a_provider_blocks_version_is_checked_and_deprecated() {
     let block = |c: &str| format!("provider \"google\" {{\n  project = \"p\"\n  version = \"{c}\"\n}}\n");
     let s = TestStack::new(&[("main.tf", &block("~> 8.0"))]);
-    ops::validate(&common(s.path(), Registry::builtin())).await.expect("valid");
-    let config = cairn::lang::load::load(s.path()).expect("loads");
-    assert!(
-        config.warnings.to_string().contains("Version constraints inside provider configuration blocks are deprecated"),
-        "{}",
-        config.warnings
-    );
+    let warnings = ops::validate(&common(s.path(), Registry::builtin())).await.expect("valid");
+    let deprecated = "Version constraints inside provider configuration blocks are deprecated";
+    assert!(warnings.to_string().contains(deprecated), "the loader's warning reaches validate: {warnings}");
+    let o = run_cairn(&["validate", s.path().to_str().unwrap()], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains(deprecated) && stderr(&o).contains("main.tf:3:"), "shown, located: {}", stderr(&o));
     let e = validate(&[("main.tf", &block("~> 4.0"))]).await.unwrap_err();
     assert!(e.contains("Unsupported provider version for \"google\"") && e.contains("main.tf:3:13"), "{e}");
 }
