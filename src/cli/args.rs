@@ -171,7 +171,12 @@ pub enum Command {
         input: bool,
     },
     /// Check a stack's files: syntax, references, types, schemas and API rules.
-    Validate { dir: Option<PathBuf> },
+    Validate {
+        dir: Option<PathBuf>,
+        /// Print Terraform's validation document (valid, counts, located diagnostics) as JSON.
+        #[arg(long = "json")]
+        json: bool,
+    },
     /// Rewrite .tf/.hcl files in the canonical format.
     Fmt {
         /// Only report files that are not formatted (exit 3 if any).
@@ -463,7 +468,7 @@ impl Command {
     /// directory only when one exists there (otherwise it is a saved plan).
     pub fn stack_arg(&self) -> Option<PathBuf> {
         match self {
-            Command::Validate { dir }
+            Command::Validate { dir, .. }
             | Command::Init { dir, .. }
             | Command::Plan { dir, .. }
             | Command::Destroy { dir, .. }
@@ -645,7 +650,7 @@ mod tests {
         use std::os::unix::ffi::OsStringExt;
         let odd = OsString::from_vec(vec![b'd', 0xe9]);
         let c = parse([OsString::from("cairn"), OsString::from("validate"), odd.clone()]).expect("a path");
-        assert!(matches!(c.command, Command::Validate { dir: Some(d) } if d.as_os_str() == odd));
+        assert!(matches!(c.command, Command::Validate { dir: Some(d), .. } if d.as_os_str() == odd));
 
         let args = [OsString::from("cairn"), OsString::from("plan"), OsString::from("-var"), odd.clone()];
         let failure = parse(args).expect_err("-var needs text");

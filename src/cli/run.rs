@@ -304,13 +304,23 @@ pub async fn dispatch(
             }
             Ok(0)
         }
-        Command::Validate { dir } => {
+        Command::Validate { dir, json: true } => {
             let mut c = Common::new(stack_dir(&chdir, dir));
             c.registry = registry;
-            let warnings = ops::validate(&c).await?;
-            if !warnings.is_empty() {
-                console.errln(&warnings.to_string());
-            }
+            // Terraform's -json: the document on stdout whatever the outcome, exit 1 if invalid.
+            let (doc, code) = match ops::validate_located(&c).await {
+                Ok((warnings, sources)) => (json_ui::validate_document(&sources, &warnings), 0),
+                Err(OpError::Diagnostics { sources, diags }) => (json_ui::validate_document(&sources, &diags), 1),
+                Err(e) => return Err(e),
+            };
+            console.outln(&doc);
+            Ok(code)
+        }
+        Command::Validate { dir, json: false } => {
+            let mut c = Common::new(stack_dir(&chdir, dir));
+            c.registry = registry;
+            let (warnings, sources) = ops::validate_located(&c).await?;
+            warn_as(&sources, &warnings, console, false);
             console.outln("Success! The configuration is valid.");
             Ok(0)
         }

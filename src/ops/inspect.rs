@@ -7,8 +7,13 @@ use crate::plan::Plan;
 use crate::state::State;
 
 /// Checks a stack without state, credentials or variable values: syntax, references, types,
-/// schemas and the rules the APIs would only enforce at apply time.
+/// schemas and the rules the APIs would only enforce at apply time. `Ok` holds the warnings.
 pub async fn validate(common: &Common) -> Result<Diagnostics, OpError> {
+    validate_located(common).await.map(|(warnings, _)| warnings)
+}
+
+/// [`validate`], with the sources its warnings point into (`validate -json` prints ranges).
+pub async fn validate_located(common: &Common) -> Result<(Diagnostics, SourceMap), OpError> {
     let stack = load_stack(&common.dir)?;
     // Variables are unknown unless they have defaults: validation must hold for any value.
     let mut variables = BTreeMap::new();
@@ -51,7 +56,7 @@ pub async fn validate(common: &Common) -> Result<Diagnostics, OpError> {
     let opts = PlanOptions { validate_only: true, refresh: false, ..PlanOptions::default() };
     let result =
         crate::plan::planner::plan(input, &opts).await.map_err(|d| OpError::diags(&stack.config.sources, d))?;
-    Ok(result.warnings)
+    Ok((result.warnings, stack.config.sources.clone()))
 }
 
 pub struct FmtResult {

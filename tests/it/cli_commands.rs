@@ -483,3 +483,34 @@ async fn import_takes_terraform_s_input_and_lock_flags() {
     let (code, _) = cairn_in(&["plan", dir, "-detailed-exitcode"], "", false, cloud.registry()).await;
     assert_eq!(code, Ok(0));
 }
+
+/// `validate -json` prints Terraform's validation document on stdout whatever the outcome:
+/// valid with a located warning (exit 0), invalid with a located error (exit 1).
+#[test]
+fn validate_json_prints_terraforms_document() {
+    let warned = TestStack::new(&[(
+        "main.tf",
+        "provider \"google\" {\n  project = \"p\"\n  version = \"~> 8.0\"\n}\n\nresource \"terraform_data\" \"a\" {}\n",
+    )]);
+    let o = run_cairn(&["validate", "-json", warned.path().to_str().unwrap()], warned.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    assert_eq!(doc["format_version"], "1.0");
+    assert_eq!(doc["valid"], true);
+    assert_eq!((doc["error_count"].as_u64(), doc["warning_count"].as_u64()), (Some(0), Some(1)), "{doc:#}");
+    let w = &doc["diagnostics"][0];
+    assert_eq!(w["severity"], "warning");
+    assert_eq!(w["range"]["start"]["line"], 3, "{w:#}");
+
+    let broken = TestStack::new(&[("main.tf", "resource \"terraform_data\" \"a\" {\n  input = var.nope\n}\n")]);
+    let o = run_cairn(&["validate", "-json", broken.path().to_str().unwrap()], broken.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("the document, on failure too");
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["error_count"], 1, "{doc:#}");
+    let e = &doc["diagnostics"][0];
+    assert_eq!(e["severity"], "error");
+    assert!(e["range"]["filename"].as_str().unwrap().ends_with("main.tf"), "{e:#}");
+    assert_eq!(e["range"]["start"]["line"], 2);
+    assert!(e["snippet"]["code"].as_str().unwrap().contains("var.nope"), "{e:#}");
+}

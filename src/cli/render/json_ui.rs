@@ -386,6 +386,29 @@ fn type_json(v: &Value) -> Json {
 /// One `diagnostic` message: severity, summary, detail (with the help line), the `range` in the
 /// source and a `snippet` of the lines it covers unless they hold a secret.
 pub fn diagnostic_message(sources: &SourceMap, d: &Diagnostic, address: Option<&str>) -> String {
+    let label = if d.severity == Severity::Error { "Error" } else { "Warning" };
+    let level = if d.severity == Severity::Error { "error" } else { "warn" };
+    let diag = diagnostic_json(sources, d, address);
+    message(level, &format!("{label}: {}", d.summary), "diagnostic", fields([("diagnostic", diag)]))
+}
+
+/// `terraform validate -json`'s document: validity, counts, and every diagnostic in the shape
+/// the machine-readable UI uses (Terraform prints it indented, and so does Cairn).
+pub fn validate_document(sources: &SourceMap, diags: &Diagnostics) -> String {
+    let errors = diags.0.iter().filter(|d| d.severity == Severity::Error).count();
+    let doc = json!({
+        "format_version": "1.0",
+        "valid": errors == 0,
+        "error_count": errors,
+        "warning_count": diags.0.len() - errors,
+        "diagnostics": diags.0.iter().map(|d| diagnostic_json(sources, d, None)).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// One diagnostic as Terraform's JSON views write it: severity, summary, detail (with Cairn's
+/// help appended), the range and a snippet of the source where there is one.
+fn diagnostic_json(sources: &SourceMap, d: &Diagnostic, address: Option<&str>) -> Json {
     let severity = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -434,9 +457,7 @@ pub fn diagnostic_message(sources: &SourceMap, d: &Diagnostic, address: Option<&
             );
         }
     }
-    let label = if d.severity == Severity::Error { "Error" } else { "Warning" };
-    let level = if d.severity == Severity::Error { "error" } else { "warn" };
-    message(level, &format!("{label}: {}", d.summary), "diagnostic", fields([("diagnostic", Json::Object(diag))]))
+    Json::Object(diag)
 }
 
 /// A `diagnostic` message for each diagnostic.
