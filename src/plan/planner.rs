@@ -587,9 +587,11 @@ impl<'w> Walk<'w> {
         let tainted = self.read.state.resources.get(&iaddr).is_some_and(|s| s.tainted);
         let by_request = self.read.opts.replace.contains(&iaddr);
 
-        let (action, reason, after, changed, replace_paths, warnings) = if !r.in_target {
-            // Outside --target: what exists stays as it is; what does not is not known (and
-            // references to it read unknown).
+        let refresh_only = self.read.opts.mode == PlanMode::RefreshOnly;
+        let (action, reason, after, changed, replace_paths, warnings) = if !r.in_target || refresh_only {
+            // Outside --target, and everywhere in refresh-only mode: what exists stays as it is
+            // (so outputs and checks read the refreshed objects, as Terraform's refresh-only
+            // does); what does not is not known (and references to it read unknown).
             let Some(before) = before.as_ref() else { return Some(Value::unknown()) };
             (Action::NoOp, None, Some(before.clone()), vec![], vec![], vec![])
         } else {

@@ -242,6 +242,9 @@ async fn refresh_reads_live_objects_into_state_and_changes_nothing_in_the_cloud(
     let json: serde_json::Value =
         serde_json::from_str(&ok(&["-C", dir, "show", "-json"], cloud.registry()).await.stdout()).unwrap();
     assert_eq!(json["values"]["root_module"]["resources"][0]["values"]["size"], 5, "{}", out.stdout());
+    // Outputs follow the refreshed objects, as Terraform's refresh-only apply records them.
+    assert_eq!(json["values"]["outputs"]["size"]["value"], 5, "{json:#}");
+    assert_eq!(ok(&["-C", dir, "output", "-raw", "size"], cloud.registry()).await.stdout(), "5");
     // The live object kept its hand-made change: refresh writes only the state.
     assert_eq!(cloud.creates.load(std::sync::atomic::Ordering::SeqCst), creates);
     let live = cloud.objects.lock().unwrap().values().next().cloned().unwrap();
