@@ -1,6 +1,7 @@
 //! HCL → Config, and expression evaluation with unknown and sensitive values.
 
 pub mod config;
+pub mod console_format;
 pub mod diag;
 pub mod duration;
 pub mod eval;

@@ -324,7 +324,7 @@ resource "terraform_data" "a" {
     assert_eq!(code, Ok(0), "{}", out.stderr());
     assert_eq!(
         out.stdout(),
-        "\"A\"\n\"hello cairn\"\n\"hello world\"\n(sensitive value)\n[\n  1,\n  \"x\",\n]\ntoset([\n  \"a\",\n  \"b\",\n])\n{\n  \"k\" = 1\n}\n"
+        "\"A\"\n\"hello cairn\"\n\"hello world\"\n(sensitive)\n[\n  1,\n  \"x\",\n]\ntoset([\n  \"a\",\n  \"b\",\n])\n{\n  \"k\" = 1\n}\n"
     );
     assert!(!out.stdout().contains("s3cr3t"));
 

@@ -5,7 +5,14 @@ use crate::lang::config::ResourceMode;
 use crate::lang::value::Value;
 use crate::state::State;
 
-use super::super::repl::format_value;
+use crate::lang::console_format::format_value_as;
+
+/// `terraform show` says this where a value is secret.
+const SENSITIVE: &str = "(sensitive value)";
+
+fn format_value(v: &Value, indent: usize) -> String {
+    format_value_as(v, indent, SENSITIVE)
+}
 
 /// The state in Terraform's human form; `No state.` when there is none or it is empty.
 pub fn state_text(state: Option<&State>) -> String {

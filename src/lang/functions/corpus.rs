@@ -84,95 +84,9 @@ fn parse_corpus(text: &str) -> Result<Vec<Entry>, String> {
     Ok(entries)
 }
 
-/// Terraform's console rendering (internal/repl/format.go, FormatValue).
+/// Terraform's console rendering: the console's own (internal/repl/format.go, FormatValue).
 fn render(v: &Value, indent: usize) -> String {
-    match v {
-        Value::Unknown(_) => "(known after apply)".into(),
-        Value::Sensitive(_) => "(sensitive)".into(),
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(_) => v.to_string(),
-        Value::String(s) => render_string(s, indent),
-        Value::List(xs) => render_seq(xs, indent),
-        Value::Set(xs) => format!("toset({})", render_seq(xs, indent)),
-        Value::Map(m) => {
-            let mut out = String::from("{");
-            for (k, x) in m.iter() {
-                out.push('\n');
-                out.push_str(&" ".repeat(indent + 2));
-                out.push_str(&go_quote(k));
-                out.push_str(" = ");
-                out.push_str(&render(x, indent + 2));
-            }
-            if !m.is_empty() {
-                out.push('\n');
-                out.push_str(&" ".repeat(indent));
-            }
-            out.push('}');
-            out
-        }
-    }
-}
-
-fn render_seq(xs: &[Value], indent: usize) -> String {
-    let mut out = String::from("[");
-    for x in xs {
-        out.push('\n');
-        out.push_str(&" ".repeat(indent + 2));
-        out.push_str(&render(x, indent + 2));
-        out.push(',');
-    }
-    if !xs.is_empty() {
-        out.push('\n');
-        out.push_str(&" ".repeat(indent));
-    }
-    out.push(']');
-    out
-}
-
-fn render_string(s: &str, indent: usize) -> String {
-    let lines: Vec<&str> = s.split('\n').collect();
-    if lines.len() < 2 {
-        return go_quote(s);
-    }
-    let mut delimiter = "EOT".to_string();
-    while lines.iter().any(|l| l.trim() == delimiter) {
-        delimiter.push('_');
-    }
-    let mut out = String::from(if indent > 0 { "<<-" } else { "<<" });
-    out.push_str(&delimiter);
-    for line in lines {
-        out.push('\n');
-        out.push_str(&" ".repeat(indent));
-        out.push_str(line);
-    }
-    out.push('\n');
-    out.push_str(&" ".repeat(indent));
-    out.push_str(&delimiter);
-    out
-}
-
-/// Go's `strconv.Quote`.
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{C}' => out.push_str("\\f"),
-            '\u{B}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7F => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    crate::lang::console_format::format_value(v, indent)
 }
 
 /// The expected text without `tolist(`/`tomap(` wrappers (see the module comment).
