@@ -11,6 +11,7 @@
 //! The text goes through `cairn fmt`'s formatter, so it is in canonical layout.
 
 use crate::addr::InstanceAddr;
+use crate::lang::fmt::hcl_quote;
 use crate::lang::value::{format_number, Value};
 use crate::schema::{AttrType, Attribute, Nesting, Schema};
 
@@ -35,9 +36,9 @@ pub fn resource_config(addr: &InstanceAddr, import_id: &Value, schema: &Schema, 
     let mut w = Writer { var_prefix: format!("{}_{}", r.type_name, r.name), variables: Vec::new() };
     let mut block = String::from("# __generated__ by Cairn");
     if let Some(id) = import_id.as_str().filter(|_| !import_id.contains_sensitive()) {
-        block.push_str(&format!(" from {}", quoted(id)));
+        block.push_str(&format!(" from {}", hcl_quote(id)));
     }
-    block.push_str(&format!("\nresource {} {} {{\n", quoted(&r.type_name), quoted(&r.name)));
+    block.push_str(&format!("\nresource {} {} {{\n", hcl_quote(&r.type_name), hcl_quote(&r.name)));
     w.body(schema, object, &[], 1, &mut block);
     block.push_str("}\n");
     GeneratedResource { addr: addr.clone(), block, variables: w.variables }
@@ -100,7 +101,7 @@ impl Writer {
         let name = format!("{}_{}", self.var_prefix, path.join("_")).replace('-', "_");
         self.variables.push(format!(
             "variable {} {{\n  type      = {}\n  sensitive = true\n}}\n",
-            quoted(&name),
+            hcl_quote(&name),
             type_expr(ty)
         ));
         format!("var.{name}")
@@ -144,31 +145,6 @@ fn type_expr(ty: &AttrType) -> String {
     }
 }
 
-/// A string literal: quotes, backslashes and control characters escaped, and `${`/`%{`
-/// doubled so that no template sequence is read into it.
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn is_identifier(k: &str) -> bool {
     let mut cs = k.chars();
     cs.next().is_some_and(|c| c.is_alphabetic() || c == '_') && cs.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
@@ -180,13 +156,13 @@ fn hcl(v: &Value) -> String {
         Value::Null | Value::Unknown(_) => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => format_number(n),
-        Value::String(s) => quoted(s),
+        Value::String(s) => hcl_quote(s),
         Value::List(xs) | Value::Set(xs) => format!("[{}]", xs.iter().map(hcl).collect::<Vec<_>>().join(", ")),
         Value::Map(m) if m.is_empty() => "{}".into(),
         Value::Map(m) => {
             let mut s = String::from("{\n");
             for (k, x) in m.iter() {
-                let key = if is_identifier(k) { k.clone() } else { quoted(k) };
+                let key = if is_identifier(k) { k.clone() } else { hcl_quote(k) };
                 s.push_str(&format!("{key} = {}\n", hcl(x)));
             }
             s.push('}');

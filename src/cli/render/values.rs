@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use owo_colors::OwoColorize;
 
 use crate::addr::AttrPath;
+use crate::lang::fmt::hcl_quote;
 use crate::lang::value::{Unknown, Value};
 use crate::plan::Action;
 
@@ -96,30 +97,6 @@ fn plain_line(level: usize, text: &str) -> String {
 fn hidden_line(level: usize, n: usize, noun: &str, style: Style) -> String {
     let plural = if n == 1 { "" } else { "s" };
     plain_line(level, &style.dim(&format!("# ({n} unchanged {noun}{plural} hidden)")))
-}
-
-/// Terraform's quoted-string form, with template sequences escaped so the text reads as HCL.
-pub(crate) fn hcl_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A secret whose content must not be shown: marked sensitive, or withheld from state.
