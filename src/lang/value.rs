@@ -441,12 +441,6 @@ impl SecretStrings {
     }
 }
 
-/// Formats a number as Terraform does in strings and templates (`0.3`, `9007199254740993`,
-/// no exponent).
-pub fn format_number(n: &Number) -> String {
-    n.to_string()
-}
-
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)

@@ -12,7 +12,7 @@
 
 use crate::addr::InstanceAddr;
 use crate::lang::fmt::hcl_quote;
-use crate::lang::value::{format_number, Value};
+use crate::lang::value::Value;
 use crate::schema::{AttrType, Attribute, Nesting, Schema};
 
 /// Terraform's header, naming Cairn as the writer (tools look for `__generated__`).
@@ -155,7 +155,7 @@ fn hcl(v: &Value) -> String {
     match v.peel() {
         Value::Null | Value::Unknown(_) => "null".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => format_number(n),
+        Value::Number(n) => n.to_string(),
         Value::String(s) => hcl_quote(s),
         Value::List(xs) | Value::Set(xs) => format!("[{}]", xs.iter().map(hcl).collect::<Vec<_>>().join(", ")),
         Value::Map(m) if m.is_empty() => "{}".into(),

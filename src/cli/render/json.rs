@@ -17,8 +17,6 @@ use crate::lang::value::{Unknown, Value};
 use crate::plan::{Action, Plan};
 use crate::state::{CheckResult, CheckStatus, State};
 
-/// The Terraform version tools should assume when reading these documents.
-pub const TERRAFORM_COMPAT_VERSION: &str = crate::version::TERRAFORM_LANGUAGE_VERSION;
 pub const PLAN_FORMAT_VERSION: &str = "1.2";
 const STATE_FORMAT_VERSION: &str = "1.0";
 
@@ -374,7 +372,7 @@ fn prior_state(state: &State) -> Json {
         .collect();
     json!({
         "format_version": STATE_FORMAT_VERSION,
-        "terraform_version": TERRAFORM_COMPAT_VERSION,
+        "terraform_version": crate::version::TERRAFORM_LANGUAGE_VERSION,
         "values": { "outputs": outputs, "root_module": module_tree(resources) },
     })
 }
@@ -440,7 +438,7 @@ fn checks_array(results: &[CheckResult]) -> Json {
 pub fn plan_json(plan: &Plan) -> Json {
     let mut doc = Map::new();
     doc.insert("format_version".into(), PLAN_FORMAT_VERSION.into());
-    doc.insert("terraform_version".into(), TERRAFORM_COMPAT_VERSION.into());
+    doc.insert("terraform_version".into(), crate::version::TERRAFORM_LANGUAGE_VERSION.into());
     doc.insert("cairn_version".into(), cairn_version().into());
     let variables: Map<String, Json> = plan
         .variables
@@ -470,7 +468,7 @@ pub fn plan_json(plan: &Plan) -> Json {
 pub fn drift_json(plan: &Plan) -> Json {
     json!({
         "format_version": PLAN_FORMAT_VERSION,
-        "terraform_version": TERRAFORM_COMPAT_VERSION,
+        "terraform_version": crate::version::TERRAFORM_LANGUAGE_VERSION,
         "cairn_version": cairn_version(),
         "drifted": !plan.drift.is_empty(),
         "resource_drift": resource_drift(plan),
