@@ -323,8 +323,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show the providers the stack's configuration and state require.
-    Providers { dir: Option<PathBuf> },
+    /// Show the providers the stack's configuration and state require (`providers schema
+    /// -json`: their schemas).
+    #[command(args_conflicts_with_subcommands = true)]
+    Providers {
+        dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<ProvidersCommand>,
+    },
     /// Print a shell completion script: `cairn completions bash > /etc/bash_completion.d/cairn`.
     Completions {
         #[arg(value_enum)]
@@ -379,6 +385,18 @@ pub enum Command {
         /// Include variables, locals and outputs.
         #[arg(long)]
         all: bool,
+    },
+}
+
+/// Terraform's `providers` subcommands that apply to providers Cairn ships.
+#[derive(Subcommand, Debug)]
+pub enum ProvidersCommand {
+    /// Print the schemas of the providers the stack uses, as Terraform's
+    /// `providers schema -json` does (the only format: `-json` is required, as in Terraform).
+    Schema {
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -477,7 +495,8 @@ impl Command {
             | Command::Graph { dir, .. }
             | Command::Refresh { dir, .. }
             | Command::Console { dir, .. }
-            | Command::Providers { dir } => dir.clone(),
+            | Command::Providers { dir, command: None } => dir.clone(),
+            Command::Providers { command: Some(ProvidersCommand::Schema { dir, .. }), .. } => dir.clone(),
             Command::Apply { target_path, .. } => target_path.clone().filter(|p| p.is_dir()),
             _ => None,
         }

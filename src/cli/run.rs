@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::args::{Cli, Command, Format, PlanOpts, StateCommand, VarOpts, WorkspaceCommand};
+use super::args::{Cli, Command, Format, PlanOpts, ProvidersCommand, StateCommand, VarOpts, WorkspaceCommand};
 use super::console::Console;
 use super::diagnostics::{render_diagnostics, render_warnings_compact};
 use super::render::{
@@ -484,7 +484,18 @@ pub async fn dispatch(
             console.out(&version_text(json));
             Ok(0)
         }
-        Command::Providers { dir } => {
+        Command::Providers { command: Some(ProvidersCommand::Schema { dir, json }), .. } => {
+            if !json {
+                // Terraform's own refusal: the schema has no human format.
+                return Err(OpError::msg(
+                    "The `cairn providers schema` command requires the `-json` flag: the schemas have no human format.",
+                ));
+            }
+            let providers = ops::provider_schemas(&stack_dir(&chdir, dir)).await?;
+            console.out(&format!("{}\n", crate::cli::render::schema_json::provider_schemas_json(&providers)));
+            Ok(0)
+        }
+        Command::Providers { dir, command: None } => {
             let (tree, in_state) = ops::providers(&stack_dir(&chdir, dir)).await?;
             console.out(&providers_text(&tree, &in_state));
             Ok(0)

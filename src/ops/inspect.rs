@@ -245,3 +245,39 @@ pub async fn providers(dir: &Path) -> Result<(ProviderTree, Vec<String>), OpErro
         .collect();
     Ok((root, in_state.into_iter().collect()))
 }
+
+/// The providers `providers schema -json` describes: those the configuration requires and the
+/// state was managed through (as `terraform providers schema` does), each with the provider
+/// Cairn ships for its source address.
+pub async fn provider_schemas(
+    dir: &Path,
+) -> Result<Vec<(String, std::sync::Arc<dyn crate::providers::Provider>)>, OpError> {
+    fn sources(t: &ProviderTree, out: &mut std::collections::BTreeSet<String>) {
+        out.extend(t.providers.iter().map(|(s, _)| s.clone()));
+        for c in &t.children {
+            sources(c, out);
+        }
+    }
+    let (tree, in_state) = providers(dir).await?;
+    let mut all = std::collections::BTreeSet::new();
+    sources(&tree, &mut all);
+    all.extend(in_state);
+    let registry = crate::providers::Registry::for_schemas();
+    all.into_iter()
+        .map(|source| {
+            // A provider Cairn ships answers to its own source address only: `hashicorp/aws`
+            // is not served by anything here, whatever its last segment.
+            let name = source.rsplit('/').next().unwrap_or(&source);
+            match registry.provider(name) {
+                Some(p) if crate::addr::ProviderConfigAddr::default_for(name).source_address() == source => {
+                    Ok((source, p.clone()))
+                }
+                _ => Err(OpError::Message(format!(
+                    "the configuration requires provider {source}, which Cairn does not ship; Cairn implements \
+                     registry.terraform.io/hashicorp/google, registry.terraform.io/hashicorp/random and \
+                     terraform.io/builtin/terraform"
+                ))),
+            }
+        })
+        .collect()
+}

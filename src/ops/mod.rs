@@ -19,8 +19,8 @@ pub use apply::{apply, apply_asking, ApplyArgs, ApplyResult};
 pub use console::{console_scope, ConsoleScope};
 pub use init::init;
 pub use inspect::{
-    fmt, graph, output, providers, show, show_saved, show_state, validate, validate_located, FmtResult, OutputValue,
-    ProviderTree, SavedPlan,
+    fmt, graph, output, provider_schemas, providers, show, show_saved, show_state, validate, validate_located,
+    FmtResult, OutputValue, ProviderTree, SavedPlan,
 };
 pub use plan::{plan, GeneratedConfig, PlanArgs, PlanOutput};
 pub use state_cmds::{

@@ -207,6 +207,12 @@ pub trait Provider: Send + Sync {
         Vec::new()
     }
 
+    /// The arguments of this provider's `provider` block that Cairn acts on (what
+    /// `providers schema -json` shows as the provider's schema). Default: none.
+    fn configuration_schema(&self) -> Schema {
+        Schema::default()
+    }
+
     /// A fresh instance for another configuration of this provider (`alias = "other"`), with
     /// its own clients and caches, so that nothing one configuration set up (a project, a
     /// credential, an endpoint) serves another. `None` for a provider that keeps nothing per

@@ -419,6 +419,37 @@ module "m" {
     );
 }
 
+/// `providers schema -json`: Terraform's document for the providers the stack uses (the
+/// google provider's every type, the built-in `terraform` provider's), through the binary as a
+/// script calls it; without `-json` it is refused with exit 1, as Terraform refuses it.
+#[test]
+fn providers_schema_json_describes_the_providers_the_stack_uses() {
+    let s = TestStack::new(&[
+        (
+            "main.tf",
+            "resource \"google_secret_manager_secret\" \"s\" {\n  secret_id = \"s\"\n  project   = \"p\"\n  replication {\n    auto {}\n  }\n}\nresource \"terraform_data\" \"x\" {\n  input = 1\n}\n",
+        ),
+    ]);
+    let o = run_cairn(&["providers", "schema", "-json"], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("one JSON document");
+    assert_eq!(doc["format_version"], "1.0");
+    let schemas = doc["provider_schemas"].as_object().expect("provider_schemas");
+    assert_eq!(
+        schemas.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["registry.terraform.io/hashicorp/google", "terraform.io/builtin/terraform"]
+    );
+    let secret = &schemas["registry.terraform.io/hashicorp/google"]["resource_schemas"]["google_secret_manager_secret"];
+    assert_eq!(secret["block"]["attributes"]["secret_id"]["required"], true);
+    assert_eq!(secret["block"]["block_types"]["replication"]["nesting_mode"], "list");
+    let data = &schemas["terraform.io/builtin/terraform"]["resource_schemas"]["terraform_data"];
+    assert_eq!(data["block"]["attributes"]["input"]["type"], "dynamic");
+
+    let o = run_cairn(&["providers", "schema"], s.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("requires the `-json` flag"), "{}", stderr(&o));
+}
+
 #[test]
 fn completions_for_each_shell_and_a_man_page() {
     let s = TestStack::new(&[("main.tf", "")]);

@@ -11,6 +11,7 @@ pub mod health;
 pub mod json;
 pub mod json_ui;
 pub mod markdown;
+pub mod schema_json;
 pub mod state;
 pub mod text;
 mod values;

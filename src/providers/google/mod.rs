@@ -55,6 +55,7 @@ use tokio::sync::OnceCell;
 
 use crate::lang::value::Value;
 use crate::providers::{CrossResourceViolation, DataSource, PlannedObject, Provider, ProviderError, ResourceType};
+use crate::schema::{AttrType, Attribute, Schema};
 pub use clients::Clients;
 pub use compute_backend_service::ComputeBackendService;
 pub use compute_health_check::ComputeHealthCheck;
@@ -162,6 +163,13 @@ impl GoogleProvider {
 
 #[async_trait]
 impl Provider for GoogleProvider {
+    fn configuration_schema(&self) -> Schema {
+        // Every argument [`config::GoogleConfig::resolve`] reads is an optional string, as in
+        // terraform-provider-google's provider schema.
+        config::honoured_arguments()
+            .into_iter()
+            .fold(Schema::new(), |s, name| s.attr(name, Attribute::optional(AttrType::String)))
+    }
     fn name(&self) -> &'static str {
         "google"
     }
