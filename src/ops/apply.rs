@@ -60,6 +60,7 @@ pub async fn apply_asking(
         }
         Some(path) => {
             // Everything about the files is checked before any provider is configured.
+            refuse_other_workspace(path, &stack.config.workspace)?;
             let secret = store.fingerprint_key().await?;
             let key = PlanKey::derive(&secret);
             let pf = read_signed(path, &key, "saved", &store).await?;
@@ -167,6 +168,23 @@ async fn read_signed(path: &Path, key: &PlanKey, what: &str, store: &Arc<dyn Sta
             }
         }
         Err(e) => Err(OpError::msg(format!("the {what} plan: {e}"))),
+    }
+}
+
+/// A plan made in another workspace describes another state: Terraform's refusal, in its
+/// words. Read before the signature is checked (each workspace's state may sign with its own
+/// key), so what the file says of itself is unauthenticated — and only ever used to refuse.
+fn refuse_other_workspace(path: &Path, current: &str) -> Result<(), OpError> {
+    let planned = crate::plan::file::read_for_display(path).ok().and_then(|pf| pf.workspace);
+    match planned {
+        Some(planned) if planned != current => Err(OpError::msg(format!(
+            "The plan file describes changes to the {planned:?} workspace, but the {current:?} workspace is currently in use.\n\n\
+             Applying this plan with the incorrect workspace selected could result in state being stored in an unexpected location, \
+             or a downstream error when Cairn attempts to apply a plan using the other workspace's state.\n\n\
+             If you'd like to continue to use the plan file, you must run \"cairn workspace select {planned}\" to select the correct workspace.\n\
+             In future make sure the selected workspace is not changed between creating and applying a plan file."
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -89,6 +89,7 @@ pub async fn plan(args: PlanArgs) -> Result<PlanOutput, OpError> {
         let key = crate::plan::file::PlanKey::derive(&secret);
         let mut pf = crate::plan::file::PlanFile::from_plan(&result.plan, &replace, args.refresh, &secret);
         pf.stack = Some(crate::plan::file::stack_label(&args.common.dir));
+        pf.workspace = Some(stack.config.workspace.clone());
         // Read again under the same lock: what the apply will find if nothing moves meanwhile.
         pf.state_digest = crate::plan::file::state_digest(store.load().await?.as_ref());
         crate::plan::file::write(out, &pf, &key)

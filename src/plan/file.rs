@@ -123,6 +123,10 @@ pub struct PlanFile {
     /// whose signature fails is never trusted, whatever this says. Absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key_check: Option<String>,
+    /// The workspace the plan was made in; `apply` refuses it in another, as Terraform does
+    /// (`errWrongWorkspaceForPlan`). Absent in plans written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
 }
 
 /// A change as a saved plan holds it.
@@ -211,6 +215,7 @@ impl PlanFile {
             state_digest: String::new(),
             plan_timestamp: plan.plan_time,
             signing_key_check: Some(PlanKey::derive(fingerprint_key).check()),
+            workspace: None,
         }
     }
 

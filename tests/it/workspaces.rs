@@ -192,3 +192,25 @@ async fn remote_state_reads_the_named_workspace() {
         assert_eq!(seen.as_str(), Some(format!("app-{ws}").as_str()));
     }
 }
+
+/// A saved plan names its workspace: applied in another, it is refused with Terraform's
+/// message (before its signature is checked), and nothing reaches either state.
+#[test]
+fn a_saved_plan_is_refused_in_another_workspace() {
+    let s = TestStack::new(&[("main.tf", STACK)]);
+    let d = s.path();
+    let run = |args: &[&str], ws: Option<&str>| cairn(args, d, ws);
+    expect(&run(&["workspace", "new", "dev"], None), 0, "Created and switched");
+    expect(&run(&["plan", "-out", "dev.plan"], None), 0, "app-dev");
+    expect(&run(&["workspace", "select", "default"], None), 0, "Switched to workspace \"default\".");
+    expect(
+        &run(&["apply", "dev.plan"], None),
+        1,
+        "The plan file describes changes to the \"dev\" workspace, but the \"default\" workspace is currently in use.",
+    );
+    expect(&run(&["apply", "dev.plan"], Some("qa")), 1, "cairn workspace select dev");
+    expect(&run(&["state", "list"], None), 0, "");
+    assert_eq!(stdout(&run(&["state", "list"], None)), "");
+    // In its own workspace it applies.
+    expect(&run(&["apply", "dev.plan"], Some("dev")), 0, "Apply complete! Resources: 1 added");
+}
