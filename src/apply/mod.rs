@@ -9,6 +9,7 @@
 
 mod persist;
 pub mod progress;
+mod schedule;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::plan::env::{instance_ctx, Env, ModuleScope};
 use crate::plan::instance::{check_consistent, plan_instance, InstanceInput};
 use crate::plan::planner::expand_for_apply;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
-use crate::providers::{CallContext, Registry, ResourceType};
+use crate::providers::{CallContext, ExpectedDurations, Registry, ResourceType};
 use crate::schema::validate;
 use crate::state::{
     codec, CheckResult, JournalEntry, JournalStatus, OutputState, ResourceInstanceState, State, StateStore,
@@ -143,6 +144,29 @@ pub struct ApplyOutcome {
     pub outputs: BTreeMap<String, (Value, bool)>,
     pub checks: Vec<CheckResult>,
     pub state: State,
+    /// The longest chain of dependent steps by measured duration, and the apply's wall time;
+    /// None when no step ran (or a second interrupt abandoned steps in flight).
+    pub critical_path: Option<CriticalPath>,
+}
+
+/// An apply's critical path: the chain of steps, each waiting for the one before it, whose
+/// measured durations sum to the most. No schedule finishes sooner, so `wall` against `length`
+/// says what the schedule cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriticalPath {
+    pub chain: Vec<CriticalStep>,
+    /// The sum of the chain's durations.
+    pub length: Duration,
+    /// The apply's wall time, from its start to its last state write.
+    pub wall: Duration,
+}
+
+/// One step of a [`CriticalPath`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriticalStep {
+    pub addr: InstanceAddr,
+    pub action: Action,
+    pub elapsed: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -169,6 +193,7 @@ struct Done {
 type Produced = (Value, ResourceInstanceState);
 
 pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostics> {
+    let apply_started = Instant::now();
     let plan = input.plan;
     let changes: Vec<&ResourceChange> = plan.changes.iter().collect();
     let mut state = plan.prior_state.clone();
@@ -220,7 +245,14 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let index: HashMap<&InstanceAddr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
     let StepGraph { steps, deps, dependents } = step_graph(&changes, &state)?;
     let mut waiting: BTreeMap<Key, usize> = deps.iter().map(|(k, v)| (*k, v.len())).collect();
-    let mut ready: std::collections::VecDeque<Key> = steps.iter().filter(|k| waiting[k] == 0).copied().collect();
+    let registry = input.registry;
+    let chains = schedule::remaining_chains(&steps, &dependents, |k| expected_duration(registry, changes[k.0], k.1));
+    let mut ready = schedule::ReadyQueue::new(chains);
+    for k in steps.iter().filter(|k| waiting[k] == 0) {
+        ready.push(*k);
+    }
+    // Every step that ran, with its measured duration, in the order they finished.
+    let mut finished: Vec<(Key, Duration)> = Vec::new();
     let mut failed_keys: BTreeSet<Key> = BTreeSet::new();
     let mut skipped: BTreeSet<Key> = BTreeSet::new();
     let mut in_flight: HashMap<Key, Instant> = HashMap::new();
@@ -234,7 +266,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     loop {
         // Schedule what is ready, unless interrupted.
         while input.interrupt.level() == 0 && in_flight.len() < input.parallelism.max(1) {
-            let Some(key) = ready.pop_front() else { break };
+            let Some(key) = ready.pop() else { break };
             let c = changes[key.0];
             match start_step(&mut input, c, key, &persister, &apply_id, &seq, &interrupted) {
                 Ok(fut) => {
@@ -270,6 +302,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
                 let started = in_flight.remove(&done.key);
                 let c = changes[done.key.0];
                 let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
+                finished.push((done.key, elapsed));
                 match done.result {
                     Ok(new_value) => {
                         let action = step_action(c.action, done.key.1);
@@ -285,7 +318,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
                                 if let Some(w) = waiting.get_mut(d) {
                                     *w -= 1;
                                     if *w == 0 && !skipped.contains(d) && !failed_keys.contains(d) {
-                                        ready.push_back(*d);
+                                        ready.push(*d);
                                     }
                                 }
                             }
@@ -351,10 +384,51 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         };
     }
     outcome.state = state;
+    outcome.critical_path = critical_path(&changes, &deps, &finished, apply_started.elapsed());
     if diags.has_errors() {
         return Err(diags);
     }
     Ok(outcome)
+}
+
+/// What a step is expected to take, for scheduling (see [`schedule`]): the type's figure for
+/// the step's mutation; a read (a deferred data source, an import) is one call.
+fn expected_duration(registry: &Registry, c: &ResourceChange, step: Step) -> Duration {
+    let read = ExpectedDurations::ONE_CALL.create;
+    if c.addr.resource.mode == ResourceMode::Data {
+        return read;
+    }
+    let Some(expected) = registry.get(&c.type_name).map(|rt| rt.expected_durations()) else { return read };
+    match (step, c.action) {
+        // A forget only drops the state entry.
+        (Step::Delete, Action::Forget) => Duration::ZERO,
+        (Step::Delete | Step::DeleteOld, _) => expected.delete,
+        (Step::Main, Action::Update) => expected.update,
+        (Step::Main, _) => expected.create,
+        (Step::Import, _) => read,
+    }
+}
+
+/// The apply's critical path from the steps' measured durations ([`schedule::longest_chain`]).
+fn critical_path(
+    changes: &[&ResourceChange],
+    deps: &BTreeMap<Key, BTreeSet<Key>>,
+    finished: &[(Key, Duration)],
+    wall: Duration,
+) -> Option<CriticalPath> {
+    let chain: Vec<CriticalStep> = schedule::longest_chain(finished, deps)
+        .into_iter()
+        .map(|((i, step), elapsed)| CriticalStep {
+            addr: changes[i].addr.clone(),
+            action: step_action(changes[i].action, step),
+            elapsed,
+        })
+        .collect();
+    if chain.is_empty() {
+        return None;
+    }
+    let length = chain.iter().map(|s| s.elapsed).sum();
+    Some(CriticalPath { chain, length, wall })
 }
 
 /// The steps of an apply and what each waits for.

@@ -1170,6 +1170,9 @@ pub fn report_outcome(outcome: &ApplyOutcome, mode: PlanMode, console: &mut Cons
     console.outln(&format!(
         "\n{verb} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed{forgotten}."
     ));
+    if let Some(cp) = &outcome.critical_path {
+        console.outln(&rtext::critical_path_line(cp, &verb.to_lowercase()));
+    }
     if !outcome.outputs.is_empty() {
         console.outln("\nOutputs:\n");
         for (k, (v, sensitive)) in &outcome.outputs {
@@ -1237,6 +1240,7 @@ mod tests {
             outputs: Default::default(),
             checks: vec![],
             state: crate::state::State::new(),
+            critical_path: None,
         }
     }
 

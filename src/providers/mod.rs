@@ -179,6 +179,46 @@ pub trait ResourceType: Send + Sync {
     fn default_timeouts(&self) -> crate::lang::config::Timeouts {
         crate::lang::config::Timeouts::default()
     }
+
+    /// How long a create, update or delete of this type usually takes against the real API:
+    /// the weights of the apply's critical-path scheduling, which starts first the steps that
+    /// head the longest chain of expected time (a Cloud SQL instance before a secret). A guess
+    /// for ordering, never a limit (that is [`ResourceType::default_timeouts`]). Default: one
+    /// synchronous API call and its read-back, [`ExpectedDurations::ONE_CALL`].
+    fn expected_durations(&self) -> ExpectedDurations {
+        ExpectedDurations::ONE_CALL
+    }
+}
+
+/// What a mutation of a type usually takes ([`ResourceType::expected_durations`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedDurations {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
+impl ExpectedDurations {
+    /// A synchronous Google API call with the read that follows it: Google's APIs answer in
+    /// 50–300 ms (issue 18's premise; the emulator's realistic mode draws from that range), so
+    /// about a second for the pair with retries and token refresh left aside.
+    pub const ONE_CALL: ExpectedDurations = ExpectedDurations::all(Duration::from_secs(1));
+    /// Work done in the process (built-in types): nothing to wait for.
+    pub const LOCAL: ExpectedDurations = ExpectedDurations::all(Duration::ZERO);
+
+    /// The same figure for every mutation.
+    pub const fn all(d: Duration) -> Self {
+        ExpectedDurations { create: d, update: d, delete: d }
+    }
+
+    /// Figures in seconds: create, update, delete.
+    pub const fn secs(create: u64, update: u64, delete: u64) -> Self {
+        ExpectedDurations {
+            create: Duration::from_secs(create),
+            update: Duration::from_secs(update),
+            delete: Duration::from_secs(delete),
+        }
+    }
 }
 
 /// A provider: a named set of resource types (`terraform`, `random`, `google`).

@@ -32,6 +32,7 @@ mod ci_markdown;
 mod cli_commands;
 mod corpus;
 mod crash;
+mod critical_path;
 mod data_sources;
 mod deletion_policy;
 mod drift;

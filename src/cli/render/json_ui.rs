@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value as Json};
 
 use crate::addr::{InstanceAddr, InstanceKey};
-use crate::apply::{ApplyEvent, ApplyOutcome, Progress};
+use crate::apply::{ApplyEvent, ApplyOutcome, CriticalPath, Progress};
 use crate::lang::config::ResourceMode;
 use crate::lang::diag::{Diagnostic, Diagnostics, Severity, SourceMap};
 use crate::lang::value::Value;
@@ -324,7 +324,7 @@ pub fn apply_end_messages(outcome: &ApplyOutcome, mode: PlanMode) -> Vec<String>
             _ => {}
         }
     }
-    out.push(change_summary_applied(add, change, remove, mode));
+    out.push(change_summary_message(add, change, remove, mode, outcome.critical_path.as_ref()));
     if !outcome.outputs.is_empty() {
         let outputs = outcome
             .outputs
@@ -347,13 +347,48 @@ pub fn apply_end_messages(outcome: &ApplyOutcome, mode: PlanMode) -> Vec<String>
 
 /// The `change_summary` that ends a successful apply (`operation: "apply"`) or destroy.
 pub fn change_summary_applied(add: usize, change: usize, remove: usize, mode: PlanMode) -> String {
+    change_summary_message(add, change, remove, mode, None)
+}
+
+/// [`change_summary_applied`], with the apply's critical path when steps ran, in a field of
+/// Cairn's own, `cairn_critical_path` (Terraform's stream has no message for it, and a field
+/// unknown to a consumer is one it skips, where an unknown message type may stop it):
+/// `{"length_seconds", "wall_seconds", "chain": [{"resource", "action", "seconds"}]}`.
+fn change_summary_message(
+    add: usize,
+    change: usize,
+    remove: usize,
+    mode: PlanMode,
+    critical_path: Option<&CriticalPath>,
+) -> String {
     let (operation, text) = if mode == PlanMode::Destroy {
         ("destroy", format!("Destroy complete! Resources: {remove} destroyed."))
     } else {
         ("apply", format!("Apply complete! Resources: {add} added, {change} changed, {remove} destroyed."))
     };
     let summary = json!({ "add": add, "change": change, "import": 0, "remove": remove, "operation": operation });
-    message("info", &text, "change_summary", fields([("changes", summary)]))
+    let mut f = fields([("changes", summary)]);
+    if let Some(cp) = critical_path {
+        f.insert("cairn_critical_path".into(), critical_path_json(cp));
+    }
+    message("info", &text, "change_summary", f)
+}
+
+fn critical_path_json(cp: &CriticalPath) -> Json {
+    // Milliseconds are as fine as the measurement means anything.
+    let seconds = |d: Duration| (d.as_millis() as f64) / 1000.0;
+    let chain: Vec<Json> = cp
+        .chain
+        .iter()
+        .map(|s| {
+            json!({
+                "resource": resource_addr(&s.addr),
+                "action": change_action(s.action),
+                "seconds": seconds(s.elapsed),
+            })
+        })
+        .collect();
+    json!({ "length_seconds": seconds(cp.length), "wall_seconds": seconds(cp.wall), "chain": chain })
 }
 
 /// cty's JSON type of a value (`"string"`, `["list","string"]`, `["object",{…}]`), as
@@ -575,12 +610,25 @@ mod tests {
             .collect(),
             checks: vec![],
             state: crate::state::State::new(),
+            critical_path: Some(crate::apply::CriticalPath {
+                chain: vec![crate::apply::CriticalStep {
+                    addr: addr(InstanceKey::None),
+                    action: Action::Create,
+                    elapsed: Duration::from_millis(1234),
+                }],
+                length: Duration::from_millis(1234),
+                wall: Duration::from_millis(1500),
+            }),
         };
         let lines = apply_end_messages(&outcome, PlanMode::Normal);
         assert_eq!(lines.len(), 2);
         let summary = parse(&lines[0]);
         assert_eq!(summary["changes"], json!({"add": 1, "change": 0, "import": 0, "remove": 0, "operation": "apply"}));
         assert_eq!(summary["@message"], "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+        let cp = &summary["cairn_critical_path"];
+        assert_eq!((cp["length_seconds"].as_f64(), cp["wall_seconds"].as_f64()), (Some(1.234), Some(1.5)));
+        assert_eq!(cp["chain"][0]["resource"]["addr"], json!(addr(InstanceKey::None).to_string()));
+        assert_eq!((&cp["chain"][0]["action"], cp["chain"][0]["seconds"].as_f64()), (&json!("create"), Some(1.234)));
         let outputs = parse(&lines[1]);
         assert_eq!(outputs["outputs"]["plain"], json!({"sensitive": false, "type": "string", "value": "v"}));
         assert_eq!(outputs["outputs"]["secret"], json!({"sensitive": true, "type": "string"}));

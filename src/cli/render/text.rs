@@ -328,6 +328,20 @@ fn object(
     out.push("    }".to_string());
 }
 
+/// The line that ends a successful apply's report: its critical path, measured, and its wall
+/// time (`verb`: "apply" or "destroy"). A long chain shows its first three steps and its last.
+pub fn critical_path_line(cp: &crate::apply::CriticalPath, verb: &str) -> String {
+    const SHOWN: usize = 4;
+    let names: Vec<String> = cp.chain.iter().map(|s| s.addr.to_string()).collect();
+    let shown = if names.len() > SHOWN {
+        let hidden = names.len() - SHOWN;
+        format!("{} → … {hidden} more → {}", names[..SHOWN - 1].join(" → "), names[names.len() - 1])
+    } else {
+        names.join(" → ")
+    };
+    format!("Critical path {:.1} s ({shown}); {verb} took {:.1} s", cp.length.as_secs_f64(), cp.wall.as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
@@ -454,5 +468,29 @@ mod tests {
         let text = checks_text(&checks(), &RenderOptions::default());
         assert!(text.ends_with("Checks: 1 passed, 1 failed, 1 unknown.\n"), "{text}");
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn the_critical_path_line_is_one_short_line_even_for_a_long_chain() {
+        let step = |name: &str, ms: u64| crate::apply::CriticalStep {
+            addr: crate::addr::ResourceAddr::managed(crate::addr::ModulePath::root(), "google_sql_database", name)
+                .instance(crate::addr::InstanceKey::None),
+            action: Action::Create,
+            elapsed: std::time::Duration::from_millis(ms),
+        };
+        let mut cp = crate::apply::CriticalPath {
+            chain: vec![step("a", 40_000), step("b", 1_200)],
+            length: std::time::Duration::from_millis(41_200),
+            wall: std::time::Duration::from_millis(43_040),
+        };
+        assert_eq!(
+            critical_path_line(&cp, "apply"),
+            "Critical path 41.2 s (google_sql_database.a → google_sql_database.b); apply took 43.0 s"
+        );
+        cp.chain = ["a", "b", "c", "d", "e", "f"].iter().map(|n| step(n, 1)).collect();
+        assert_eq!(
+            critical_path_line(&cp, "destroy"),
+            "Critical path 41.2 s (google_sql_database.a → google_sql_database.b → google_sql_database.c → … 2 more → google_sql_database.f); destroy took 43.0 s"
+        );
     }
 }

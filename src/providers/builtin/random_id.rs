@@ -108,6 +108,11 @@ impl ResourceType for RandomId {
         "random_id"
     }
 
+    /// Computed in the process: no API to wait for.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::LOCAL
+    }
+
     fn schema(&self) -> &Schema {
         &self.schema
     }

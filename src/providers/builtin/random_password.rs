@@ -224,6 +224,11 @@ impl ResourceType for RandomPassword {
         "random_password"
     }
 
+    /// Computed in the process: no API to wait for.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::LOCAL
+    }
+
     fn schema(&self) -> &Schema {
         &self.schema
     }

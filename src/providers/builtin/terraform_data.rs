@@ -48,6 +48,11 @@ impl ResourceType for TerraformData {
         "terraform_data"
     }
 
+    /// Computed in the process: no API to wait for.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::LOCAL
+    }
+
     fn schema(&self) -> &Schema {
         &self.schema
     }

@@ -770,6 +770,13 @@ where
 impl ResourceType for CloudRunV2Service {
     name_schema_timeouts!(TYPE, 20);
 
+    /// Estimate: the operation finishes only when the new revision serves (its image pulled,
+    /// the container started and past its startup probe), tens of seconds for a small image;
+    /// an update rolls out a revision the same way; a delete is quicker.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::secs(30, 30, 10)
+    }
+
     fn protection_attribute(&self) -> Option<&'static str> {
         Some("deletion_protection")
     }

@@ -18,7 +18,7 @@ use super::fields::{conform_to_schema, first_block, set, string};
 use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::{PlanProposal, ProviderError};
+use crate::providers::{ExpectedDurations, PlanProposal, ProviderError};
 use crate::schema::{AttrType, Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_backend_service";
@@ -223,6 +223,12 @@ pub type ComputeBackendService = ComputeResource<BackendServices>;
 impl ComputeCollection for BackendServices {
     const TYPE: &'static str = TYPE;
     const COLLECTION: &'static str = COLLECTION;
+
+    /// Estimate: a backend service's operation also attaches its backends (here a serverless
+    /// NEG) and health checks; somewhat slower than the default compute operation.
+    fn expected_durations() -> ExpectedDurations {
+        ExpectedDurations::secs(20, 20, 20)
+    }
 
     compute_sdk_calls!(BackendServices, BackendService, set_backend_service);
 

@@ -26,7 +26,7 @@ use super::{Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::{CallContext, PlanProposal, ProviderError, ReadRequest, ResourceType};
+use crate::providers::{CallContext, ExpectedDurations, PlanProposal, ProviderError, ReadRequest, ResourceType};
 use crate::schema::Schema;
 
 /// What a compute SDK call returns.
@@ -117,6 +117,15 @@ pub trait ComputeCollection: Send + Sync + Sized + 'static {
     fn default_timeouts() -> Timeouts {
         let t = Some(Duration::from_secs(20 * 60));
         Timeouts { create: t, update: t, delete: t, read: None }
+    }
+
+    /// See [`ResourceType::expected_durations`]. Default: a compute operation of about 15 s
+    /// for every mutation. An estimate: compute answers an insert, patch or delete with an
+    /// Operation that the caller polls to DONE (the provider's `ComputeOperationWaiter`), and
+    /// users' apply logs show load-balancing objects finish in seconds to tens of seconds, far
+    /// inside the provider's 20-minute default timeouts.
+    fn expected_durations() -> ExpectedDurations {
+        ExpectedDurations::all(Duration::from_secs(15))
     }
 
     /// See [`ResourceType::cloud_name`].
@@ -299,6 +308,10 @@ impl<C: ComputeCollection> ResourceType for ComputeResource<C> {
 
     fn default_timeouts(&self) -> Timeouts {
         C::default_timeouts()
+    }
+
+    fn expected_durations(&self) -> ExpectedDurations {
+        C::expected_durations()
     }
 
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {

@@ -18,7 +18,7 @@ use super::fields::{self, conform_to_schema, set, string};
 use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::{PlanProposal, ProviderError};
+use crate::providers::{ExpectedDurations, PlanProposal, ProviderError};
 use crate::schema::{Schema, Validator};
 
 const TYPE: &str = "google_compute_global_address";
@@ -102,6 +102,11 @@ impl ComputeCollection for GlobalAddresses {
     const TYPE: &'static str = TYPE;
     const COLLECTION: &'static str = COLLECTION;
     const METHODS: &'static str = "globalAddresses";
+
+    /// Estimate: reserving a global address is a short compute operation.
+    fn expected_durations() -> ExpectedDurations {
+        ExpectedDurations::secs(10, 10, 10)
+    }
 
     compute_sdk_calls!(GlobalAddresses, Address, set_address);
 

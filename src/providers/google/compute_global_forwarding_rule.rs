@@ -23,7 +23,7 @@ use super::fields::{self, conform_to_schema, set, string};
 use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::{PlanProposal, ProviderError};
+use crate::providers::{ExpectedDurations, PlanProposal, ProviderError};
 use crate::schema::{Rule, Schema, Validator};
 
 pub const TYPE: &str = "google_compute_global_forwarding_rule";
@@ -165,6 +165,12 @@ impl ComputeCollection for GlobalForwardingRules {
     const TYPE: &'static str = TYPE;
     const COLLECTION: &'static str = COLLECTION;
     const METHODS: &'static str = "globalForwardingRules";
+
+    /// Estimate: a global forwarding rule is programmed into Google's front ends worldwide; its
+    /// operation is among the slowest of the load balancer's (tens of seconds in users' logs).
+    fn expected_durations() -> ExpectedDurations {
+        ExpectedDurations::secs(30, 30, 30)
+    }
 
     compute_sdk_calls!(GlobalForwardingRules, ForwardingRule, set_forwarding_rule);
 

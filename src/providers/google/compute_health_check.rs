@@ -15,7 +15,7 @@ use super::fields::{conform_to_schema, first_block, set};
 use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::{PlanProposal, ProviderError};
+use crate::providers::{ExpectedDurations, PlanProposal, ProviderError};
 use crate::schema::{Attribute, Rule, Schema, Validator};
 
 const TYPE: &str = "google_compute_health_check";
@@ -152,6 +152,11 @@ pub type ComputeHealthCheck = ComputeResource<HealthChecks>;
 impl ComputeCollection for HealthChecks {
     const TYPE: &'static str = TYPE;
     const COLLECTION: &'static str = COLLECTION;
+
+    /// Estimate: a health check is configuration only, a short compute operation.
+    fn expected_durations() -> ExpectedDurations {
+        ExpectedDurations::secs(10, 10, 10)
+    }
 
     compute_sdk_calls!(HealthChecks, HealthCheck, set_health_check);
 

@@ -21,7 +21,7 @@ use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::config::Timeouts;
 use crate::lang::value::Value;
-use crate::providers::{PlanProposal, ProviderError};
+use crate::providers::{ExpectedDurations, PlanProposal, ProviderError};
 use crate::schema::{AttrType, Attribute, Schema, Validator};
 
 const TYPE: &str = "google_compute_managed_ssl_certificate";
@@ -191,6 +191,14 @@ pub type ComputeManagedSslCertificate = ComputeResource<ManagedSslCertificates>;
 impl ComputeCollection for ManagedSslCertificates {
     const TYPE: &'static str = TYPE;
     const COLLECTION: &'static str = COLLECTION;
+
+    /// The create returns once the certificate object exists (the provider's documentation:
+    /// it "will return as soon as the certificate object is created"); provisioning (30 to 60
+    /// minutes in users' reports) happens afterwards and no step waits for it. A compute
+    /// operation, shorter than most: the default figure's lower end.
+    fn expected_durations() -> ExpectedDurations {
+        ExpectedDurations::secs(10, 10, 10)
+    }
 
     compute_sdk_calls!(SslCertificates, SslCertificate, set_ssl_certificate);
 

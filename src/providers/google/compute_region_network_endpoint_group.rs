@@ -18,7 +18,7 @@ use super::fields::{conform_to_schema, set, string};
 use super::{mmv1, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
-use crate::providers::{PlanProposal, ProviderError};
+use crate::providers::{ExpectedDurations, PlanProposal, ProviderError};
 use crate::schema::{Rule, Schema, Validator};
 
 pub const TYPE: &str = "google_compute_region_network_endpoint_group";
@@ -137,6 +137,11 @@ impl ComputeCollection for RegionNetworkEndpointGroups {
     const TYPE: &'static str = TYPE;
     const COLLECTION: &'static str = COLLECTION;
     const METHODS: &'static str = "regionNetworkEndpointGroups";
+
+    /// Estimate: a serverless NEG only names its Cloud Run service, a short region operation.
+    fn expected_durations() -> ExpectedDurations {
+        ExpectedDurations::secs(10, 10, 10)
+    }
 
     compute_sdk_calls!(regional RegionNetworkEndpointGroups, NetworkEndpointGroup, set_network_endpoint_group);
 

@@ -156,6 +156,12 @@ impl SqlDatabase {
 impl ResourceType for SqlDatabase {
     name_schema_timeouts!(TYPE, 20);
 
+    /// Estimate: an SQL Admin operation on a running instance (a CREATE DATABASE), seconds to
+    /// tens of seconds; the API runs one operation per instance at a time.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::secs(15, 15, 15)
+    }
+
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         self.shared.fill_project(&mut p.planned);
         if p.planned.get("id").is_some_and(Value::is_unknown) {

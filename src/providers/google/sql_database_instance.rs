@@ -1843,6 +1843,16 @@ pub fn deletion_refused(project: &str, name: &str) -> ProviderError {
 impl ResourceType for SqlDatabaseInstance {
     name_schema_timeouts!(TYPE, 90);
 
+    /// Creating an instance is the longest step of most stacks: users report 10 minutes for a
+    /// small PostgreSQL instance (terraform-google-sql-db#213: "Creation complete after
+    /// 10m14s"), "15-20 minutes is normal" (terraform-provider-google#14770) and about 25 for
+    /// db-f1-micro (terraform-google-sql-db#425), hence the provider's 90-minute timeouts.
+    /// Estimates for the rest: a settings patch that restarts the instance takes minutes; a
+    /// delete, a couple.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::secs(10 * 60, 3 * 60, 2 * 60)
+    }
+
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         let mut warnings = Vec::new();
         // Cloud SQL takes the root password at creation; afterwards it is the root user's

@@ -276,6 +276,11 @@ impl SqlUser {
 impl ResourceType for SqlUser {
     name_schema_timeouts!(TYPE, 10);
 
+    /// Estimate: an SQL Admin operation that only changes the instance's user table.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::secs(10, 10, 10)
+    }
+
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         self.shared.fill_project(&mut p.planned);
         Ok(Vec::new())

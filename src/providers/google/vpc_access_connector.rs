@@ -437,6 +437,13 @@ async fn pause_poll(c: &Clients, attempt: u32, deadline: Instant) -> bool {
 impl ResourceType for VpcAccessConnector {
     name_schema_timeouts!(TYPE, 20);
 
+    /// Estimate: a connector is a group of at least two VMs (e2-micro by default) that Google
+    /// starts in the network (Google's Serverless VPC Access overview), a regional operation of
+    /// minutes; resizing or removing them takes about as long.
+    fn expected_durations(&self) -> crate::providers::ExpectedDurations {
+        crate::providers::ExpectedDurations::secs(2 * 60, 60, 2 * 60)
+    }
+
     /// Project, region and id from the provider; shrinking an instance count replaces.
     fn customize_plan(&self, p: &mut PlanProposal) -> Result<Vec<String>, ProviderError> {
         let mut warnings = Vec::new();
