@@ -676,10 +676,9 @@ fn pathdiff(to: &Path, from: &Path) -> PathBuf {
 /// The stacks to run: all of them, or with `changed_since` those whose files or local
 /// modules changed since that git ref, plus every stack depending on one; in run order.
 pub fn select(set: &StackSet, changed_since: Option<&str>) -> Result<Vec<usize>, OpError> {
-    let all: BTreeSet<usize> = (0..set.stacks.len()).collect();
-    // The whole graph is checked for cycles, whatever is selected.
-    set.order(&all)?;
-    let Some(reference) = changed_since else { return set.order(&all) };
+    // The whole graph is ordered, and so checked for cycles, whatever is selected.
+    let everything = set.order(&(0..set.stacks.len()).collect())?;
+    let Some(reference) = changed_since else { return Ok(everything) };
     let changed = changes::changed_files(&set.root, reference)?;
     let touched = changes::touched_stacks(set, &changed);
     set.order(&set.with_dependents(&touched))

@@ -359,3 +359,64 @@ pub fn block(set: &StackSet, op: Operation, run: &StackRun) -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> (tempfile::TempDir, StackSet) {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a", "b"] {
+            std::fs::create_dir_all(dir.path().join(name)).unwrap();
+            std::fs::write(dir.path().join(name).join("main.tf"), "variable \"x\" {\n  default = 1\n}\n").unwrap();
+        }
+        let set = super::super::discover(dir.path()).unwrap();
+        (dir, set)
+    }
+
+    fn report(outcomes: &[Outcome]) -> RunReport {
+        let runs = outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| StackRun {
+                stack: i,
+                outcome: o.clone(),
+                started: Duration::from_millis(100 * i as u64),
+                took: Duration::from_millis(1500),
+                output: Vec::new(),
+            })
+            .collect();
+        RunReport { runs, peak: 2 }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_single_commands() {
+        use Outcome::*;
+        let found = report(&[Exited(0), Exited(2)]);
+        assert_eq!(found.exit_code(Operation::Plan, false), 0);
+        assert_eq!(found.exit_code(Operation::Plan, true), 2);
+        assert_eq!(found.exit_code(Operation::Drift, false), 2);
+        assert_eq!(found.exit_code(Operation::Check, false), 2);
+        // apply has no "found something": 2 is not one of its codes, so it is a failure.
+        assert_eq!(found.exit_code(Operation::Apply, false), 1);
+        assert_eq!(report(&[Exited(0), Exited(0)]).exit_code(Operation::Drift, false), 0);
+        for broken in [Exited(1), Broken("ended by signal: 9".into()), Skipped(Some(0)), Skipped(None)] {
+            assert_eq!(report(&[Exited(2), broken.clone()]).exit_code(Operation::Plan, true), 1, "{broken:?}");
+        }
+    }
+
+    #[test]
+    fn the_summary_is_a_table_with_each_result() {
+        let (_dir, set) = set();
+        let r = report(&[Outcome::Exited(1), Outcome::Skipped(Some(0))]);
+        let text = summary(&set, Operation::Apply, &r, 3);
+        let a = set.display(0);
+        assert!(text.contains("cairn stacks apply: 2 stacks"), "{text}");
+        let row = text.lines().find(|l| l.starts_with(&a)).unwrap_or_default();
+        assert!(row.contains("failed (exit 1)") && row.contains("+0.0s") && row.ends_with("1.5s"), "{text}");
+        assert!(text.contains(&format!("skipped: {a} did not succeed")), "{text}");
+        assert!(text.contains("At most 2 ran at once (--parallelism 3)."), "{text}");
+        let block = block(&set, Operation::Check, &StackRun { output: b"ok".to_vec(), ..r.runs[0].clone() });
+        assert_eq!(block, format!("── {a} · check failed (exit 1) ──\nok\n\n"));
+    }
+}
