@@ -16,6 +16,7 @@ pub mod ops;
 pub mod plan;
 pub mod providers;
 pub mod schema;
+pub mod stacks;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod testing;

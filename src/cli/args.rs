@@ -386,6 +386,93 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// Many stacks under one directory: list them in dependency order, or run plan, apply,
+    /// drift or check on each (with --changed-since, only those a change since a git ref
+    /// touches, and the stacks that depend on them).
+    #[command(subcommand)]
+    Stacks(StacksCommand),
+}
+
+/// `cairn stacks …`. DIR (default: -chdir, else the working directory) is searched for
+/// stacks: directories with configuration files that no configuration calls as a local
+/// module (hidden directories and `state/` are skipped).
+#[derive(Subcommand, Debug)]
+pub enum StacksCommand {
+    /// Print the selected stacks, one per line, in the order they run: each after the stacks
+    /// it depends on (terraform_remote_state, cairn.stack.json), ties by path.
+    List {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        select: StacksSelect,
+        /// One line of JSON: [{"path": …, "depends_on": […]}, …] in run order (for a CI
+        /// job matrix).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan each selected stack: exit 0, or with -detailed-exitcode 2 when one has changes;
+    /// 1 when one fails.
+    Plan {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        select: StacksSelect,
+        #[command(flatten)]
+        run: StacksRun,
+        /// Exit 0 for no changes, 2 when some stack has changes, 1 for errors.
+        #[arg(long = "detailed-exitcode")]
+        detailed_exitcode: bool,
+    },
+    /// Apply each selected stack once the stacks it depends on applied successfully; a
+    /// failure skips the stacks that depend on it.
+    Apply {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        select: StacksSelect,
+        #[command(flatten)]
+        run: StacksRun,
+        /// Required: each stack applies without asking.
+        #[arg(long = "auto-approve")]
+        auto_approve: bool,
+    },
+    /// Compare each selected stack's state with live objects: exit 0 in sync, 2 drift, 1 error.
+    Drift {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        select: StacksSelect,
+        #[command(flatten)]
+        run: StacksRun,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Evaluate each selected stack's check blocks: exit 0 healthy, 2 failing, 1 error.
+    Check {
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        select: StacksSelect,
+        #[command(flatten)]
+        run: StacksRun,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Which stacks `cairn stacks` selects.
+#[derive(Args, Clone, Debug)]
+pub struct StacksSelect {
+    /// Only the stacks whose files, or local modules, changed since this git ref (committed
+    /// since the merge base with HEAD, or not committed yet), and those depending on them.
+    #[arg(long = "changed-since", value_name = "REF")]
+    pub changed_since: Option<String>,
+}
+
+/// How `cairn stacks` runs a command across stacks.
+#[derive(Args, Clone, Debug)]
+pub struct StacksRun {
+    /// Stacks run at once, at most (default 4).
+    #[arg(long, default_value_t = 4)]
+    pub parallelism: usize,
+    /// How long each stack waits for its state lock (e.g. 30s, 5m; default 0s).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
 }
 
 /// Terraform's `providers` subcommands that apply to providers Cairn ships.
@@ -535,6 +622,7 @@ const ONE_DASH_LONG: &[&str] = &[
     "raw",
     "allow-missing",
     "recursive",
+    "changed-since",
     "help",
     "version",
 ];
@@ -834,6 +922,26 @@ mod tests {
         assert_eq!(parse_err(&["plan", "-destroy", "-refresh-only"]).exit_code(), 1);
         let c = cli(&["show"]);
         assert!(matches!(c.command, Command::Show { planfile: None, .. }));
+    }
+
+    #[test]
+    fn stacks_subcommands_parse() {
+        let c = cli(&["stacks", "list", "-changed-since", "origin/main", "-json", "infra"]);
+        assert_eq!(c.command.stack_arg(), None);
+        assert!(matches!(c.command, Command::Stacks(StacksCommand::List { dir: Some(d), select, json: true })
+            if d == Path::new("infra") && select.changed_since.as_deref() == Some("origin/main")));
+        let c = cli(&["stacks", "plan", "-parallelism=2", "-detailed-exitcode", "-lock-timeout=5m"]);
+        assert!(
+            matches!(c.command, Command::Stacks(StacksCommand::Plan { dir: None, run, detailed_exitcode: true, .. })
+            if run.parallelism == 2 && run.lock_timeout == "5m")
+        );
+        let c = cli(&["stacks", "apply", "-auto-approve"]);
+        assert!(
+            matches!(c.command, Command::Stacks(StacksCommand::Apply { auto_approve: true, run, .. }) if run.parallelism == 4)
+        );
+        let c = cli(&["stacks", "check", "--format", "markdown"]);
+        assert!(matches!(c.command, Command::Stacks(StacksCommand::Check { format: Format::Markdown, .. })));
+        assert_eq!(parse_err(&["stacks", "drift", "-var", "a=1"]).exit_code(), 1);
     }
 
     #[test]

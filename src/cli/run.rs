@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::args::{Cli, Command, Format, PlanOpts, ProvidersCommand, StateCommand, VarOpts, WorkspaceCommand};
+use super::args::{
+    Cli, Command, Format, PlanOpts, ProvidersCommand, StacksCommand, StateCommand, VarOpts, WorkspaceCommand,
+};
 use super::console::Console;
 use super::diagnostics::{render_diagnostics, render_warnings_compact};
 use super::render::{
@@ -52,7 +54,8 @@ pub fn init_logging(verbose: u8, color: bool) {
 /// builds the provider registry, dispatches, and reports a failure. A signal that `stop`
 /// reports as cancelling drops the command (its state lock with it) and exits 1.
 pub async fn run(cli: Cli, console: &mut Console, mut stop: Stop) -> u8 {
-    let emulator = if cli.emulator && !matches!(cli.command, Command::Emulator { .. }) {
+    // `cairn stacks` passes --emulator on: each stack's own command starts its emulator.
+    let emulator = if cli.emulator && !matches!(cli.command, Command::Emulator { .. } | Command::Stacks(_)) {
         let stack = stack_dir(&cli.chdir, cli.command.stack_arg());
         match embedded_emulator(&stack, cli.emulator_scenario.clone()).await {
             Ok(h) => {
@@ -286,6 +289,7 @@ pub async fn dispatch(
 ) -> Result<u8, OpError> {
     let chdir = cli.chdir;
     let color = console.color;
+    let global_args = stacks_global_args(cli.emulator, cli.emulator_scenario.as_deref(), cli.verbose);
     match cli.command {
         // `-input`: init never asks, so there is nothing to turn off.
         Command::Init { dir, upgrade, input: _ } => {
@@ -558,6 +562,111 @@ pub async fn dispatch(
             run_workspace(wc, &chdir, console).await?;
             Ok(0)
         }
+        Command::Stacks(sc) => run_stacks(sc, &chdir, global_args, console, interrupt).await,
+    }
+}
+
+/// The global flags every stack's command gets from `cairn stacks`.
+fn stacks_global_args(emulator: bool, scenario: Option<&Path>, verbose: u8) -> Vec<std::ffi::OsString> {
+    let mut args = Vec::new();
+    if emulator {
+        args.push("--emulator".into());
+    }
+    if let Some(s) = scenario {
+        args.push("--emulator-scenario".into());
+        args.push(s.as_os_str().to_owned());
+    }
+    if verbose > 0 {
+        args.push(format!("-{}", "v".repeat(usize::from(verbose))).into());
+    }
+    args
+}
+
+/// `cairn stacks …`: discovery and selection here, each stack's command as a child process
+/// (see `stacks::runner`).
+async fn run_stacks(
+    command: StacksCommand,
+    chdir: &Option<PathBuf>,
+    global_args: Vec<std::ffi::OsString>,
+    console: &mut Console,
+    interrupt: &crate::apply::Interrupt,
+) -> Result<u8, OpError> {
+    use crate::stacks::runner::{self, Operation, RunOptions};
+    let (dir, select) = match &command {
+        StacksCommand::List { dir, select, .. }
+        | StacksCommand::Plan { dir, select, .. }
+        | StacksCommand::Apply { dir, select, .. }
+        | StacksCommand::Drift { dir, select, .. }
+        | StacksCommand::Check { dir, select, .. } => (stack_dir(chdir, dir.clone()), select.clone()),
+    };
+    let set = crate::stacks::discover(&dir)?;
+    if !set.warnings.is_empty() {
+        warn_as(&set.sources, &set.warnings, console, false);
+    }
+    let order = crate::stacks::select(&set, select.changed_since.as_deref())?;
+    let (operation, run, args, detailed) = match command {
+        StacksCommand::List { json, .. } => {
+            if json {
+                let doc: Vec<serde_json::Value> = order
+                    .iter()
+                    .map(|&i| {
+                        let deps: Vec<String> = set.deps[i].keys().map(|&d| set.display(d)).collect();
+                        serde_json::json!({ "path": set.display(i), "depends_on": deps })
+                    })
+                    .collect();
+                console.outln(&serde_json::Value::Array(doc).to_string());
+            } else {
+                for &i in &order {
+                    console.outln(&set.display(i));
+                }
+            }
+            return Ok(0);
+        }
+        StacksCommand::Plan { run, detailed_exitcode, .. } => {
+            (Operation::Plan, run, vec!["-detailed-exitcode", "-input=false"], detailed_exitcode)
+        }
+        StacksCommand::Apply { run, auto_approve, .. } => {
+            if !auto_approve {
+                return Err(OpError::msg(
+                    "cairn stacks apply applies each stack without asking: review the changes with cairn stacks plan, then pass -auto-approve",
+                ));
+            }
+            (Operation::Apply, run, vec!["-auto-approve", "-input=false"], false)
+        }
+        StacksCommand::Drift { run, format, .. } => (Operation::Drift, run, vec![format_arg(format)], false),
+        StacksCommand::Check { run, format, .. } => (Operation::Check, run, vec![format_arg(format)], false),
+    };
+    if run.parallelism == 0 {
+        return Err(OpError::msg("--parallelism is the number of stacks run at once: at least 1"));
+    }
+    parse_duration(&run.lock_timeout)?;
+    if order.is_empty() {
+        let why = if select.changed_since.is_some() { "no stack changed" } else { "no stacks found" };
+        console.outln(&format!("cairn stacks {}: {why} under {}; nothing to run.", operation.name(), dir.display()));
+        return Ok(0);
+    }
+    let program = match std::env::var_os(crate::stacks::runner::PROGRAM_ENV) {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => std::env::current_exe()
+            .map_err(|e| OpError::msg(format!("cannot find the cairn program to run each stack with: {e}")))?,
+    };
+    let mut args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    args.push(format!("-lock-timeout={}", run.lock_timeout).into());
+    let opts = RunOptions { operation, parallelism: run.parallelism, program, global_args, args };
+    let report = runner::run(&set, &order, &opts, interrupt, |done| {
+        console.out(&runner::block(&set, operation, done));
+        console.flush();
+    })
+    .await;
+    console.out(&runner::summary(&set, operation, &report, run.parallelism));
+    Ok(report.exit_code(operation, detailed))
+}
+
+fn format_arg(format: Format) -> &'static str {
+    match format {
+        Format::Text => "--format=text",
+        Format::Json => "--format=json",
+        Format::Markdown => "--format=markdown",
     }
 }
 

@@ -74,6 +74,7 @@ mod recovery;
 mod removed_import;
 mod secrets;
 mod signals;
+mod stacks;
 mod staging;
 mod tidy;
 mod time_functions;
