@@ -34,6 +34,33 @@ pub struct Cli {
     /// With --emulator: seed the emulated cloud from this scenario file when it is new.
     #[arg(long = "emulator-scenario", global = true, value_name = "FILE")]
     pub emulator_scenario: Option<PathBuf>,
+    /// With --emulator: answer like Google Cloud under load (latency distributions, operation
+    /// durations per resource type, per-project rate quotas refused with the real 429).
+    #[arg(long = "emulator-realistic", global = true, requires = "emulator")]
+    pub emulator_realistic: bool,
+    /// With --emulator-realistic: compress latencies, operation durations and quota windows
+    /// by this factor (0.01 runs a real minute in 0.6 s).
+    #[arg(
+        long = "emulator-time-scale",
+        global = true,
+        value_name = "F",
+        default_value_t = 1.0,
+        requires = "emulator_realistic"
+    )]
+    pub emulator_time_scale: f64,
+    /// With --emulator-realistic: multiply every default rate quota (0.1: a tight project).
+    #[arg(
+        long = "emulator-quota-scale",
+        global = true,
+        value_name = "F",
+        default_value_t = 1.0,
+        requires = "emulator_realistic"
+    )]
+    pub emulator_quota_scale: f64,
+    /// With --emulator-realistic: replace one rate quota, API:BUCKET=REQUESTS_PER_MINUTE (e.g.
+    /// compute:write=100; buckets: read, list, write, operation-read, access, requests).
+    #[arg(long = "emulator-quota", global = true, value_name = "API:BUCKET=N", requires = "emulator_realistic")]
+    pub emulator_quota: Vec<crate::emulator::realistic::QuotaOverride>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -372,9 +399,28 @@ pub enum Command {
         /// Keep the emulated cloud in this file across restarts.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// How long long-running operations take (e.g. 2s).
+        /// How long long-running operations take (e.g. 2s); realistic mode draws them per
+        /// resource type instead.
         #[arg(long = "operation-duration", default_value = "2s")]
         operation_duration: String,
+        /// Answer like Google Cloud under load: latency distributions per API, operation
+        /// durations per resource type, per-project rate quotas refused with the real 429.
+        #[arg(long)]
+        realistic: bool,
+        /// With --realistic: compress latencies, operation durations and quota windows by this
+        /// factor (0.01 runs a real minute in 0.6 s).
+        #[arg(long = "time-scale", value_name = "F", default_value_t = 1.0, requires = "realistic")]
+        time_scale: f64,
+        /// With --realistic: multiply every default rate quota (0.1: a tight project).
+        #[arg(long = "quota-scale", value_name = "F", default_value_t = 1.0, requires = "realistic")]
+        quota_scale: f64,
+        /// With --realistic: replace one rate quota, API:BUCKET=REQUESTS_PER_MINUTE (e.g.
+        /// compute:write=100; buckets: read, list, write, operation-read, access, requests).
+        #[arg(long = "quota", value_name = "API:BUCKET=N", requires = "realistic")]
+        quota: Vec<crate::emulator::realistic::QuotaOverride>,
+        /// With --realistic: the seed of the latency draws.
+        #[arg(long, value_name = "N", default_value_t = crate::emulator::realistic::DEFAULT_SEED, requires = "realistic")]
+        seed: u64,
     },
     /// Manage workspaces: several states of one stack, one of them selected.
     #[command(subcommand)]
@@ -863,6 +909,30 @@ mod tests {
         assert_eq!(c.verbose, 2);
         assert!(c.emulator);
         assert_eq!(c.emulator_scenario.as_deref(), Some(Path::new("s.json")));
+        assert!(!c.emulator_realistic);
+        let c = cli(&[
+            "--emulator",
+            "--emulator-realistic",
+            "--emulator-time-scale",
+            "0.01",
+            "--emulator-quota",
+            "compute:write=100",
+            "plan",
+        ]);
+        assert!(c.emulator_realistic);
+        assert_eq!(c.emulator_time_scale, 0.01);
+        assert_eq!(c.emulator_quota[0].to_string(), "compute:write=100");
+        assert!(Cli::try_parse_from(["cairn", "--emulator-realistic", "plan"]).is_err(), "needs --emulator");
+        assert!(Cli::try_parse_from(["cairn", "--emulator", "--emulator-quota", "compute:writes=1", "plan"]).is_err());
+        match cli(&["emulator", "--realistic", "--time-scale", "0.1", "--quota", "secretmanager:write=60"]).command {
+            Command::Emulator { realistic, time_scale, quota, .. } => {
+                assert!(realistic);
+                assert_eq!(time_scale, 0.1);
+                assert_eq!(quota.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["cairn", "emulator", "--time-scale", "0.1"]).is_err(), "needs --realistic");
     }
 
     #[test]

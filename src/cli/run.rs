@@ -15,6 +15,7 @@ use super::render::{
 };
 use super::signals::Stop;
 use crate::apply::{ApplyOutcome, Interrupt, Lines};
+use crate::emulator::realistic::RealisticConfig;
 use crate::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use crate::lang::diag::{Diagnostics, SourceMap};
 use crate::lang::vars::VarInputs;
@@ -57,7 +58,13 @@ pub async fn run(cli: Cli, console: &mut Console, mut stop: Stop) -> u8 {
     // `cairn stacks` passes --emulator on: each stack's own command starts its emulator.
     let emulator = if cli.emulator && !matches!(cli.command, Command::Emulator { .. } | Command::Stacks(_)) {
         let stack = stack_dir(&cli.chdir, cli.command.stack_arg());
-        match embedded_emulator(&stack, cli.emulator_scenario.clone()).await {
+        let realistic = cli.emulator_realistic.then(|| RealisticConfig {
+            time_scale: cli.emulator_time_scale,
+            quota_scale: cli.emulator_quota_scale,
+            quota_overrides: cli.emulator_quota.clone(),
+            ..RealisticConfig::default()
+        });
+        match embedded_emulator(&stack, cli.emulator_scenario.clone(), realistic).await {
             Ok(h) => {
                 console.errln(
                     "Using the embedded Google Cloud emulator (its data is kept in the stack's state directory).",
@@ -125,7 +132,11 @@ enum Ended {
 }
 
 /// Starts the embedded emulator for `--emulator`, keeping its data beside the stack's state.
-async fn embedded_emulator(stack: &Path, scenario: Option<PathBuf>) -> Result<EmulatorHandle, OpError> {
+async fn embedded_emulator(
+    stack: &Path,
+    scenario: Option<PathBuf>,
+    realistic: Option<RealisticConfig>,
+) -> Result<EmulatorHandle, OpError> {
     let state_dir = match crate::lang::load::load(stack) {
         Ok(config) => ops::local_data_dir(&config)?,
         Err(_) => stack.join("state"),
@@ -135,7 +146,7 @@ async fn embedded_emulator(stack: &Path, scenario: Option<PathBuf>) -> Result<Em
     // stack's `.cairn/` never).
     crate::state::private_fs::create_private_dir(&state_dir)
         .map_err(|e| OpError::msg(format!("cannot create {}: {e}", state_dir.display())))?;
-    let cfg = EmulatorConfig::embedded(state_dir.join("emulator-cloud.json"), scenario);
+    let cfg = EmulatorConfig { realistic, ..EmulatorConfig::embedded(state_dir.join("emulator-cloud.json"), scenario) };
     Emulator::start(cfg).await.map_err(|e| OpError::msg(format!("cannot start the embedded emulator: {e}")))
 }
 
@@ -536,7 +547,19 @@ pub async fn dispatch(
             console.outln(&format!("Import successful: {a} is now managed by Cairn."));
             Ok(0)
         }
-        Command::Emulator { listen, scenario, latency, fault_rate, data, operation_duration } => {
+        Command::Emulator {
+            listen,
+            scenario,
+            latency,
+            fault_rate,
+            data,
+            operation_duration,
+            realistic,
+            time_scale,
+            quota_scale,
+            quota,
+            seed,
+        } => {
             if !(0.0..=1.0).contains(&fault_rate) {
                 return Err(OpError::msg("--fault-rate takes a fraction from 0.0 to 1.0"));
             }
@@ -549,6 +572,12 @@ pub async fn dispatch(
                 latency: parse_duration(&latency)?,
                 fault_rate,
                 operation_duration: parse_duration(&operation_duration)?,
+                realistic: realistic.then_some(RealisticConfig {
+                    time_scale,
+                    quota_scale,
+                    quota_overrides: quota,
+                    seed,
+                }),
             };
             console.errln(&format!("Point Cairn at it with CAIRN_GCP_EMULATOR=http://{listen} (Ctrl-C stops it)."));
             crate::emulator::serve(cfg, interrupt.signalled()).await.map_err(|e| OpError::msg(e.to_string()))?;

@@ -5,6 +5,8 @@
 //! - `api`: the `Api` trait each emulated API implements, the decoded request, pagination.
 //! - `store`: resources by API and name, one monotonic generation (etags), the data file.
 //! - `operations`: long-running operations that finish after `operation_duration`.
+//! - `realistic`: realistic mode (`--realistic`): latency distributions, operation durations
+//!   per resource type, per-project rate quotas answered with the real refusal, a time scale.
 //! - `errors`: the AIP and legacy error envelopes; `enums`: string/int enum encoding; `mask`:
 //!   update masks (parse, check, apply leaf by leaf);
 //!   `filter`: list filters; `projects`: project ids and numbers; `scenario`: seeding;
@@ -24,6 +26,7 @@ pub mod mask;
 pub mod monitoring;
 pub mod operations;
 pub mod projects;
+pub mod realistic;
 pub mod resourcemanager;
 pub mod run;
 pub mod scenario;
@@ -53,8 +56,10 @@ pub struct EmulatorConfig {
     pub latency: Duration,
     /// 0.0..=1.0: the fraction of requests answered 429 or 503 before being processed.
     pub fault_rate: f64,
-    /// How long long-running operations take.
+    /// How long long-running operations take (unless realistic mode draws them per type).
     pub operation_duration: Duration,
+    /// Realistic mode; None (the default) answers as fast as it can.
+    pub realistic: Option<realistic::RealisticConfig>,
 }
 
 impl EmulatorConfig {
@@ -67,6 +72,7 @@ impl EmulatorConfig {
             latency: Duration::ZERO,
             fault_rate: 0.0,
             operation_duration: Duration::from_millis(50),
+            realistic: None,
         }
     }
 
@@ -87,6 +93,8 @@ impl EmulatorConfig {
             // user sees Cairn wait for them, as it does against Google Cloud; the same as the
             // standalone server's default.
             operation_duration: Duration::from_secs(2),
+            // `--emulator-realistic` sets it.
+            realistic: None,
         }
     }
 }
@@ -101,6 +109,8 @@ pub enum EmulatorError {
     Scenario { path: PathBuf, message: String },
     #[error("the fault rate must be between 0.0 and 1.0, not {0}")]
     FaultRate(f64),
+    #[error("realistic mode: {0}")]
+    Realistic(String),
     #[error("the emulator server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -125,6 +135,9 @@ impl Emulator {
         if !(0.0..=1.0).contains(&cfg.fault_rate) {
             return Err(EmulatorError::FaultRate(cfg.fault_rate));
         }
+        if let Some(r) = &cfg.realistic {
+            r.validate().map_err(EmulatorError::Realistic)?;
+        }
         let apis = server::apis();
         let loaded = match &cfg.data_file {
             Some(path) => Store::load(path)?,
@@ -140,14 +153,10 @@ impl Emulator {
                 scenario.apply(&mut ctx, &apis).map_err(scenario_error)?;
             }
         }
-        let shared = Arc::new(Shared::new(
-            store,
-            apis,
-            cfg.fault_rate,
-            cfg.latency,
-            cfg.operation_duration,
-            cfg.data_file.clone(),
-        ));
+        let mut shared =
+            Shared::new(store, apis, cfg.fault_rate, cfg.latency, cfg.operation_duration, cfg.data_file.clone());
+        shared.realistic = cfg.realistic.clone().map(realistic::Realistic::new);
+        let shared = Arc::new(shared);
         {
             let mut store = lock(&shared.store);
             shared.persist_locked(&mut store).map_err(|e| EmulatorError::Serve(std::io::Error::other(e.message)))?;
@@ -208,6 +217,18 @@ impl EmulatorHandle {
         lock(&self.shared.records).clear();
     }
 
+    /// Realistic mode's requests and quota refusals per API since the start or the last
+    /// reset (unlike the request records, never trimmed); None outside realistic mode.
+    pub fn realistic_counts(&self) -> Option<std::collections::BTreeMap<String, realistic::ApiCounts>> {
+        self.shared.realistic.as_ref().map(|r| r.counts())
+    }
+
+    pub fn reset_realistic_counts(&self) {
+        if let Some(r) = &self.shared.realistic {
+            r.reset_counts();
+        }
+    }
+
     /// Clamped to 0.0..=1.0.
     pub fn set_fault_rate(&self, rate: f64) {
         self.shared.set_fault_rate(rate);
@@ -252,6 +273,13 @@ pub async fn serve(cfg: EmulatorConfig, shutdown: impl std::future::Future<Outpu
     let handle = Emulator::start(cfg).await?;
     eprintln!("Cairn emulator listening on {}", handle.endpoint());
     shutdown.await;
+    if let Some(counts) = handle.realistic_counts() {
+        // What a benchmark against the standalone server reads off: load and refusals per API.
+        eprintln!("{:<22} {:>10} {:>10}", "API", "requests", "throttled");
+        for (api, c) in counts {
+            eprintln!("{api:<22} {:>10} {:>10}", c.requests, c.throttled);
+        }
+    }
     handle.shutdown().await;
     Ok(())
 }

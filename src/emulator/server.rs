@@ -25,6 +25,7 @@ use super::compute::Compute;
 use super::errors::{self, ApiError, Envelope};
 use super::logging::Logging;
 use super::operations;
+use super::realistic::{self, Realistic};
 use super::secretmanager::SecretManager;
 use super::store::{write_atomic, Store};
 use super::RequestRecord;
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
     rng: Mutex<StdRng>,
     pub operation_duration: Duration,
     pub data_file: Option<PathBuf>,
+    /// Realistic mode (latency distributions, operation durations per type, rate quotas).
+    pub realistic: Option<Realistic>,
 }
 
 /// A poisoned lock only means another request panicked mid-way; the data is still the best
@@ -100,6 +103,7 @@ impl Shared {
             rng: Mutex::new(StdRng::seed_from_u64(FAULT_SEED)),
             operation_duration,
             data_file,
+            realistic: None,
         };
         shared.set_fault_rate(fault_rate);
         shared.set_latency(latency);
@@ -161,6 +165,26 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
 
+    // Realistic mode: the rate quota is checked first, as Google's front end checks it
+    // before the API sees the request; a refusal changes nothing.
+    let realistic = shared.realistic.as_ref().and_then(|r| {
+        let api = shared.api_for(&api_path(req.uri()))?;
+        Some((r, api.name()))
+    });
+    let mut realistic_latency = Duration::ZERO;
+    if let Some((r, api)) = realistic {
+        realistic_latency = r.latency(api, req.method());
+        let decoded = api_path(req.uri());
+        let project = realistic::project_of(&decoded).map(|p| lock(&shared.store).projects.number_for(p));
+        if let Err(refused) = r.admit(api, req.method(), &decoded, project.as_deref(), std::time::Instant::now()) {
+            tokio::time::sleep(realistic_latency).await;
+            let status = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+            let response = json_response(status, &refused.body);
+            shared.record(RequestRecord { method, path, query, status: refused.status, faulted: false });
+            return response;
+        }
+    }
+
     let fault = {
         let rate = shared.fault_rate();
         let mut rng = lock(&shared.rng);
@@ -184,7 +208,7 @@ async fn record_and_inject(State(shared): State<Arc<Shared>>, req: Request, next
     // The delay comes after the request took effect, before its answer: a client that gives
     // up or is killed meanwhile leaves the change made and unseen, as a lost answer does in
     // the cloud (what recovery after a kill must cope with).
-    let latency = shared.latency();
+    let latency = shared.latency() + realistic_latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -207,6 +231,16 @@ async fn dispatch(
     };
     let if_match = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_string);
     let request = ApiRequest { method, path, enum_ints: query.wants_enum_ints(), query, body: body.to_vec(), if_match };
+    // In realistic mode each operation lasts what its resource type takes, drawn from the
+    // request itself so that the same stack gets the same durations run after run.
+    let operation_duration = match &shared.realistic {
+        Some(r) => {
+            let fingerprint =
+                realistic::fingerprint(&request.method, &request.path, uri.query().unwrap_or(""), &request.body);
+            r.operation_duration(api.name(), &request.method, &request.path, fingerprint)
+        }
+        None => shared.operation_duration,
+    };
     let hold = api.hold_until(&lock(&shared.store), &request);
     if let Some(until) = hold {
         let wait = (until - chrono::Utc::now()).to_std().unwrap_or_default().min(MAX_HOLD);
@@ -217,7 +251,7 @@ async fn dispatch(
         let now = chrono::Utc::now();
         operations::settle_due(&mut store, now);
         let result = {
-            let mut ctx = Ctx { store: &mut store, operation_duration: shared.operation_duration, now };
+            let mut ctx = Ctx { store: &mut store, operation_duration, now };
             api.handle(&mut ctx, &request)
         };
         match shared.persist_locked(&mut store) {

@@ -41,6 +41,7 @@ mod emulator_compute;
 mod emulator_logging;
 mod emulator_monitoring;
 mod emulator_networks;
+mod emulator_realistic;
 mod emulator_run;
 mod emulator_secretmanager;
 mod emulator_sqladmin;
