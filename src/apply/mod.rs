@@ -994,9 +994,7 @@ fn record_success(
     match (step, produced) {
         (Step::Main | Step::Import, Some((v, stored))) => {
             state.resources.insert(c.addr.clone(), stored);
-            if let Some(inst) = input.env.resources.get_mut(&c.addr.resource) {
-                inst.values.insert(c.addr.key.clone(), v);
-            }
+            input.env.set_instance(&c.addr.resource, c.addr.key.clone(), v);
         }
         (Step::Delete, _) => {
             state.resources.remove(&c.addr);

@@ -45,6 +45,8 @@ pub struct Graph {
     index: HashMap<Node, NodeIndex>,
     /// Topological order (dependencies first).
     order: Vec<Node>,
+    /// Each node's place in `order`: an apply sorts every step's dependency cone by it.
+    position: HashMap<Node, usize>,
     /// For each resource, the resources it depends on directly or through locals, variables
     /// and outputs.
     resource_deps: BTreeMap<ResourceAddr, BTreeSet<ResourceAddr>>,
@@ -233,7 +235,8 @@ impl Graph {
             }
         };
 
-        let mut g = Graph { graph, index, order, resource_deps: BTreeMap::new() };
+        let position = order.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let mut g = Graph { graph, index, order, position, resource_deps: BTreeMap::new() };
         g.resource_deps = g.compute_resource_deps();
         Ok(g)
     }
@@ -241,6 +244,11 @@ impl Graph {
     /// Every node, dependencies first.
     pub fn order(&self) -> &[Node] {
         &self.order
+    }
+
+    /// A node's place in [`Self::order`].
+    pub fn position(&self, node: &Node) -> Option<usize> {
+        self.position.get(node).copied()
     }
 
     /// Resources that `addr` depends on (directly or through non-resource nodes).

@@ -35,7 +35,7 @@ pub async fn console_scope(common: Common) -> Result<ConsoleScope, OpError> {
             continue;
         };
         if r.deposed.is_none() {
-            instances.values.insert(addr.key.clone(), crate::plan::planner::decode_instance(rt.schema(), r));
+            instances.insert(addr.key.clone(), crate::plan::planner::decode_instance(rt.schema(), r));
         }
     }
     Ok(ConsoleScope { stack, env: result.env, sources })

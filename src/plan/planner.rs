@@ -475,12 +475,12 @@ impl<'w> Walk<'w> {
             each,
             rt,
         };
-        let mut instances = Instances { expansion: expansion.clone(), values: BTreeMap::new() };
+        let mut instances = Instances::new(expansion.clone());
         for key in expansion.keys() {
             let iaddr = raddr.instance(key.clone());
             self.planned_instances.insert(iaddr.clone());
             if let Some(value) = self.instance(&r, &key, iaddr).await {
-                instances.values.insert(key, value);
+                instances.insert(key, value);
             }
         }
         self.env.resources.insert(raddr.clone(), instances);
@@ -1715,12 +1715,11 @@ impl Resolver for CheckScope<'_> {
                 type_name: type_name.clone(),
                 name: name.clone(),
             };
-            if let Some(inst) = self.inner.env.resources.get(&addr) {
-                let mut inst = inst.clone();
-                for (k, v) in inst.values.iter_mut() {
-                    if self.missing.contains(&addr.instance(k.clone())) {
-                        *v = Value::Null;
-                    }
+            if let Some(found) = self.inner.env.resources.get(&addr) {
+                let mut inst = Instances::new(found.expansion.clone());
+                for (k, v) in found.values() {
+                    let missing = self.missing.contains(&addr.instance(k.clone()));
+                    inst.insert(k.clone(), if missing { Value::Null } else { v.clone() });
                 }
                 // A for_each/count resource whose instances are all missing reads as absent keys.
                 return Ok(match inst.to_value() {
@@ -2081,7 +2080,7 @@ output "b_inputs" {
             AnyAddr::Resource(b) => b,
             other => panic!("{other}"),
         };
-        let values = &r.env.resources[&b].values;
+        let values = r.env.resources[&b].values();
         assert_eq!(values.len(), 2, "both instances have a value for references to read");
         assert!(values.values().all(Value::is_unknown));
     }

@@ -4,7 +4,17 @@
 //! - `resources`: instance address → [`ResourceInstanceState`] JSON. One key per resource so that
 //!   persisting a finished resource during an apply costs that resource's size.
 //! - `meta`: `state` → format version, lineage, serial, Cairn version, outputs, check results.
-//! - `history`: big-endian serial → `{time, operation, state}` (the newest [`HISTORY_LIMIT`]).
+//! - `history`: big-endian key (the serial, or one past the newest key when a new lineage's
+//!   serial is lower) → a past version (the newest [`HISTORY_LIMIT`]) as a delta: `{time,
+//!   operation, header, resources, full, changes}`, where `changes` holds the resources (address →
+//!   stored JSON, or null when removed) that changed since the previous record, or every resource
+//!   when `full`. Records an older Cairn wrote hold the whole state (`{time, operation, state}`)
+//!   and count as full. Recording a version costs what changed, not the state's size.
+//! - `history_base`: address → resource JSON: the version before the oldest record, which its
+//!   deltas apply to. Pruning the oldest record folds its delta in (a cost of that delta's size).
+//! - `history_pending`: address → one byte (whether it existed at the newest record): the
+//!   resources changed since the newest record, marked in the same transaction that changes
+//!   them, so the next record lists exactly those without comparing whole states.
 //! - `journal`: big-endian sequence → [`JournalEntry`] JSON.
 //! - `keys`: `fingerprint-record` → the secret-fingerprint key's id and check value (the key
 //!   itself is a file outside the state, see [`super::keyfile`]); `fingerprint` → the key
@@ -34,8 +44,8 @@ use tokio::sync::{watch, OnceCell};
 use super::keyfile;
 use super::lock::{self, FileLockGuard};
 use super::{
-    history_record_json, CheckResult, HistoryEntry, HistoryRecord, JournalEntry, LockGuard, LockInfo, OutputState,
-    ResourceInstanceState, State, StateError, StateStore, FORMAT_VERSION,
+    CheckResult, HistoryEntry, JournalEntry, LockGuard, LockInfo, OutputState, ResourceInstanceState, State,
+    StateError, StateStore, FORMAT_VERSION,
 };
 use crate::addr::InstanceAddr;
 
@@ -51,6 +61,9 @@ const META_KEY: &[u8] = b"state";
 const FINGERPRINT_KEY: &[u8] = b"fingerprint";
 /// The fingerprint key's [`keyfile::KeyRecord`]: its id and check value, never the key.
 const KEY_RECORD: &[u8] = b"fingerprint-record";
+/// In `meta` once `history_pending` is complete (a full record was written since): a store an
+/// older Cairn wrote did not mark its changes, so its first record by this Cairn is full.
+const DELTAS_KEY: &[u8] = b"history-deltas";
 
 /// The state header: everything except the resources.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -99,8 +112,13 @@ struct Handle {
     resources: sled::Tree,
     meta: sled::Tree,
     history: sled::Tree,
+    history_base: sled::Tree,
+    history_pending: sled::Tree,
     journal: sled::Tree,
     keys: sled::Tree,
+    /// Key and value bytes this process asked the database to store (what a test of "writes
+    /// proportional to the change" counts).
+    bytes_written: AtomicU64,
     /// Changes written so far (tickets handed out).
     written: AtomicU64,
     /// One caller flushes at a time.
@@ -223,8 +241,11 @@ async fn open_db(dir: &Path, wait: Duration) -> Result<Handle, StateError> {
         resources: tree("resources")?,
         meta: tree("meta")?,
         history: tree("history")?,
+        history_base: tree("history_base")?,
+        history_pending: tree("history_pending")?,
         journal: tree("journal")?,
         keys: tree("keys")?,
+        bytes_written: AtomicU64::new(0),
         written: AtomicU64::new(0),
         flushing: AtomicBool::new(false),
         flushed: watch::Sender::new(0),
@@ -311,28 +332,6 @@ impl Handle {
         }))
     }
 
-    /// The history record of what is stored now, copied from the stored bytes: each resource is
-    /// checked to decode (as [`Self::load`] would) but never kept decoded.
-    fn stored_history_record(&self, operation: &str) -> Result<Option<(u64, Vec<u8>)>, StateError> {
-        let raw = self.meta.get(META_KEY).map_err(|e| self.err("cannot read the state header", e))?;
-        let Some(raw) = raw else {
-            if self.resources.is_empty() {
-                return Ok(None);
-            }
-            return Err(self.corrupt("meta key \"state\"", "resources are stored but the state header is missing"));
-        };
-        let serial = self.parse_meta(&raw)?.serial;
-        let mut resources = Vec::with_capacity(self.resources.len());
-        for item in self.resources.iter() {
-            let (k, v) = item.map_err(|e| self.err("cannot read resources", e))?;
-            self.parse_resource(&k, &v)?;
-            let addr = String::from_utf8(k.to_vec()).map_err(|e| self.corrupt("a resource key", e))?;
-            resources.push((addr, v));
-        }
-        let record = history_record_json(&now(), operation, &raw, resources.iter().map(|(k, v)| (k.as_str(), &v[..])));
-        Ok(Some((serial, record)))
-    }
-
     /// A journal entry as its key and value. Entries are keyed by a database-wide sequence (not
     /// the entry's own `seq`, which restarts with every apply), so entries of different applies
     /// never overwrite each other.
@@ -341,11 +340,172 @@ impl Handle {
         Ok((seq.to_be_bytes(), to_json(self, "a journal entry", entry)?))
     }
 
+    fn wrote(&self, bytes: usize) {
+        self.bytes_written.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    fn history_err(&self, e: impl std::fmt::Display) -> StateError {
+        self.err("cannot record state history", e)
+    }
+
+    fn parse_record(&self, key: &[u8], raw: &[u8]) -> Result<StoredRecord, StateError> {
+        serde_json::from_slice(raw).map_err(|e| self.corrupt(format_args!("history key {}", hex::encode(key)), e))
+    }
+
+    /// The key for a new record: its serial, unless a record with a key that high exists (a
+    /// state of another lineage was written over this one): records stay in the order written,
+    /// which is the order their deltas apply in.
+    fn next_history_key(&self, serial: u64) -> Result<[u8; 8], StateError> {
+        let last = self.history.last().map_err(|e| self.history_err(e))?;
+        let after = last.and_then(|(k, _)| key_number(&k)).map_or(0, |n| n + 1);
+        Ok(serial_key(serial.max(after)))
+    }
+
+    /// How many resources the newest record's version holds.
+    fn newest_resource_count(&self) -> Result<i64, StateError> {
+        match self.history.last().map_err(|e| self.history_err(e))? {
+            Some((k, v)) => Ok(self.parse_record(&k, &v)?.resource_count() as i64),
+            None => Ok(self.history_base.len() as i64),
+        }
+    }
+
+    /// Records the stored state as a history version: the resources marked pending since the
+    /// newest record (or all of them, the first time on a store an older Cairn wrote), each
+    /// checked to decode as [`Self::load`] would. Called under the state lock, after the change
+    /// it records is stored; a crash before it leaves the marks, and the next record covers them.
+    fn record_history(&self, operation: &str) -> Result<(), StateError> {
+        let Some(header) = self.meta.get(META_KEY).map_err(|e| self.err("cannot read the state header", e))? else {
+            return Ok(());
+        };
+        let serial = self.parse_meta(&header)?.serial;
+        let deltas = self.meta.get(DELTAS_KEY).map_err(|e| self.history_err(e))?.is_some();
+        let mut pending = Vec::new();
+        for item in self.history_pending.iter() {
+            pending.push(item.map_err(|e| self.history_err(e))?);
+        }
+        let mut changes = Vec::new();
+        let count = if deltas {
+            let mut count = self.newest_resource_count()?;
+            for (key, existed) in &pending {
+                let value = self.resources.get(key).map_err(|e| self.err("cannot read resources", e))?;
+                if let Some(v) = &value {
+                    self.parse_resource(key, v)?;
+                }
+                count += i64::from(value.is_some()) - i64::from(existed.first() == Some(&1));
+                changes.push((key.clone(), value));
+            }
+            count.max(0) as u64
+        } else {
+            for item in self.resources.iter() {
+                let (k, v) = item.map_err(|e| self.err("cannot read resources", e))?;
+                self.parse_resource(&k, &v)?;
+                changes.push((k, Some(v)));
+            }
+            changes.len() as u64
+        };
+        let record = history_record_json(&now(), operation, &header, count, !deltas, &changes);
+        let key = self.next_history_key(serial)?;
+        let result = (&self.history, &self.history_pending, &self.meta).transaction(|(ht, pt, mt)| {
+            ht.insert(&key, record.as_slice())?;
+            for (k, _) in &pending {
+                pt.remove(k)?;
+            }
+            if !deltas {
+                mt.insert(DELTAS_KEY, &b"1"[..])?;
+            }
+            Ok::<_, ConflictableTransactionError<Abort>>(())
+        });
+        if let Err(e) = result {
+            self.tx_error(e)?;
+        }
+        self.wrote(key.len() + record.len());
+        self.prune_history()
+    }
+
+    /// Drops the oldest records beyond [`HISTORY_LIMIT`], folding each into `history_base`
+    /// first. A crash between the two applies the record twice, which changes nothing: a record
+    /// holds values, not differences.
     fn prune_history(&self) -> Result<(), StateError> {
+        let prune_err = |e: sled::Error| self.err("cannot prune state history", e);
         while self.history.len() > HISTORY_LIMIT {
-            self.history.pop_min().map_err(|e| self.err("cannot prune state history", e))?;
+            let Some((key, raw)) = self.history.first().map_err(prune_err)? else { break };
+            let record = self.parse_record(&key, &raw)?;
+            if record.is_full() {
+                self.history_base.clear().map_err(prune_err)?;
+            }
+            let mut batch = sled::Batch::default();
+            for (addr, value) in
+                record.into_values().map_err(|e| self.corrupt(format_args!("history key {}", hex::encode(&key)), e))?
+            {
+                match value {
+                    Some(v) => {
+                        let bytes = serde_json::to_vec(&v).map_err(|e| self.history_err(e))?;
+                        self.wrote(addr.len() + bytes.len());
+                        batch.insert(addr.as_bytes(), bytes);
+                    }
+                    None => batch.remove(addr.as_bytes()),
+                }
+            }
+            self.history_base.apply_batch(batch).map_err(prune_err)?;
+            self.history.remove(&key).map_err(prune_err)?;
         }
         Ok(())
+    }
+
+    /// The version recorded with `serial` (the newest such record): the nearest full record at
+    /// or before it (or `history_base`) with the deltas up to it applied.
+    fn version(&self, serial: u64) -> Result<State, StateError> {
+        let mut keys = Vec::new();
+        for item in self.history.iter() {
+            let (k, v) = item.map_err(|e| self.err("cannot read state history", e))?;
+            let peek: RecordSerial = serde_json::from_slice(&v)
+                .map_err(|e| self.corrupt(format_args!("history key {}", hex::encode(&k)), e))?;
+            keys.push((k, peek.serial() == Some(serial)));
+        }
+        let target = keys.iter().rposition(|(_, hit)| *hit).ok_or(StateError::NoSuchVersion(serial))?;
+        // Newest first, back to a full record.
+        let mut chain = Vec::new();
+        for (k, _) in keys[..=target].iter().rev() {
+            let raw = self.history.get(k).map_err(|e| self.err("cannot read state history", e))?;
+            let raw = raw.ok_or_else(|| self.corrupt("history", "a record vanished while being read"))?;
+            let record = self.parse_record(k, &raw)?;
+            let full = record.is_full();
+            chain.push((k.clone(), record));
+            if full {
+                break;
+            }
+        }
+        let mut resources = BTreeMap::new();
+        if !chain.last().is_some_and(|(_, r)| r.is_full()) {
+            for item in self.history_base.iter() {
+                let (k, v) = item.map_err(|e| self.err("cannot read state history", e))?;
+                let (addr, res) = self.parse_resource(&k, &v)?;
+                resources.insert(addr, res);
+            }
+        }
+        let (_, newest) = chain.first().expect("the target is in the chain");
+        let mut state = newest
+            .header_state()
+            .ok_or_else(|| self.corrupt(format_args!("history version {serial}"), "the record has no state header"))?;
+        for (k, record) in chain.into_iter().rev() {
+            let bad = |e: serde_json::Error| self.corrupt(format_args!("history key {}", hex::encode(&k)), e);
+            for (addr, value) in record.into_values().map_err(bad)? {
+                let name = addr.clone();
+                let addr: InstanceAddr = serde_json::from_value(serde_json::Value::String(addr)).map_err(bad)?;
+                match value {
+                    Some(v) => {
+                        let res = serde_json::from_value(v)
+                            .map_err(|e| self.corrupt(format_args!("history resource {name}"), e))?;
+                        resources.insert(addr, res);
+                    }
+                    None => {
+                        resources.remove(&addr);
+                    }
+                }
+            }
+        }
+        state.resources = resources;
+        Ok(state)
     }
 
     /// Returns once everything this caller wrote is on disk, sharing flushes with concurrent
@@ -384,6 +544,149 @@ fn serial_key(serial: u64) -> [u8; 8] {
     serial.to_be_bytes()
 }
 
+fn key_number(key: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(key).ok().map(u64::from_be_bytes)
+}
+
+/// A history record's JSON, assembled from stored bytes (the header and each resource as the
+/// database holds them): recording a version never decodes the resources into one more copy.
+fn history_record_json(
+    time: &str,
+    operation: &str,
+    header: &[u8],
+    resources: u64,
+    full: bool,
+    changes: &[(sled::IVec, Option<sled::IVec>)],
+) -> Vec<u8> {
+    let size: usize = changes.iter().map(|(k, v)| k.len() + v.as_ref().map_or(4, |v| v.len()) + 4).sum();
+    let mut out = Vec::with_capacity(header.len() + size + 128);
+    out.extend_from_slice(b"{\"time\":");
+    serde_json::to_writer(&mut out, time).expect("a string encodes");
+    out.extend_from_slice(b",\"operation\":");
+    serde_json::to_writer(&mut out, operation).expect("a string encodes");
+    out.extend_from_slice(b",\"header\":");
+    out.extend_from_slice(header.trim_ascii());
+    out.extend_from_slice(format!(",\"resources\":{resources},\"full\":{full},\"changes\":{{").as_bytes());
+    for (i, (addr, value)) in changes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, String::from_utf8_lossy(addr).as_ref()).expect("a string encodes");
+        out.push(b':');
+        match value {
+            Some(v) => out.extend_from_slice(v),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    out.extend_from_slice(b"}}");
+    out
+}
+
+/// A stored history record: a delta (this Cairn) or a whole state (an older one).
+#[derive(Deserialize)]
+struct StoredRecord {
+    time: String,
+    operation: String,
+    /// An older Cairn's record: the whole state.
+    #[serde(default)]
+    state: Option<State>,
+    #[serde(default)]
+    header: Option<Meta>,
+    #[serde(default)]
+    resources: Option<usize>,
+    #[serde(default)]
+    full: bool,
+    #[serde(default)]
+    changes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl StoredRecord {
+    /// Whether the record stands alone (no earlier record or base is needed to read it).
+    fn is_full(&self) -> bool {
+        self.full || self.state.is_some()
+    }
+
+    fn resource_count(&self) -> usize {
+        match &self.state {
+            Some(state) => state.resources.len(),
+            None => self.resources.unwrap_or(self.changes.len()),
+        }
+    }
+
+    /// The state header of the version (resources left empty).
+    fn header_state(&self) -> Option<State> {
+        if let Some(state) = &self.state {
+            return Some(State { resources: BTreeMap::new(), ..state.clone() });
+        }
+        let m = self.header.clone()?;
+        Some(State {
+            format_version: m.format_version,
+            lineage: m.lineage,
+            serial: m.serial,
+            cairn_version: m.cairn_version,
+            resources: BTreeMap::new(),
+            outputs: m.outputs,
+            check_results: m.check_results,
+        })
+    }
+
+    fn entry(self) -> Option<HistoryEntry> {
+        let resources = self.resource_count();
+        let (serial, lineage) = match (self.state, self.header) {
+            (Some(state), _) => (state.serial, state.lineage),
+            (None, Some(m)) => (m.serial, m.lineage),
+            (None, None) => return None,
+        };
+        Some(HistoryEntry { serial, lineage, time: self.time, operation: self.operation, resources })
+    }
+
+    /// Address → resource JSON (null: removed), as the record sets them.
+    fn into_values(self) -> Result<Vec<(String, Option<serde_json::Value>)>, serde_json::Error> {
+        match self.state {
+            Some(state) => state
+                .resources
+                .into_iter()
+                .map(|(addr, res)| Ok((addr.to_string(), Some(serde_json::to_value(res)?))))
+                .collect(),
+            None => Ok(self.changes.into_iter().map(|(addr, v)| (addr, Some(v).filter(|v| !v.is_null()))).collect()),
+        }
+    }
+}
+
+/// Just a record's serial, read without decoding the resources.
+#[derive(Deserialize)]
+struct RecordSerial {
+    #[serde(default)]
+    header: Option<SerialOnly>,
+    #[serde(default)]
+    state: Option<SerialOnly>,
+}
+
+#[derive(Deserialize)]
+struct SerialOnly {
+    serial: u64,
+}
+
+impl RecordSerial {
+    fn serial(&self) -> Option<u64> {
+        self.header.as_ref().or(self.state.as_ref()).map(|s| s.serial)
+    }
+}
+
+/// Marks a resource changed since the newest history record; the first mark keeps whether it
+/// existed then. Returns the bytes written.
+fn mark_pending(
+    pt: &sled::transaction::TransactionalTree,
+    key: &[u8],
+    existed: bool,
+) -> Result<usize, ConflictableTransactionError<Abort>> {
+    if pt.get(key)?.is_some() {
+        return Ok(0);
+    }
+    pt.insert(key, &[u8::from(existed)][..])?;
+    Ok(key.len() + 1)
+}
+
 fn to_json<T: Serialize>(h: &Handle, what: &str, v: &T) -> Result<Vec<u8>, StateError> {
     serde_json::to_vec(v).map_err(|e| h.err(&format!("cannot encode {what}"), e))
 }
@@ -418,6 +721,9 @@ impl StateStore for LocalStore {
         raw.map_or(Ok(0), |raw| h.parse_meta(&raw).map(|m| m.serial))
     }
 
+    /// Stores only the resources that differ from what is stored (each is compared with its
+    /// stored bytes), so `state rm` of one resource of 100,000 writes that removal, the header
+    /// and a small history record.
     async fn write(&self, state: &State, operation: &str) -> Result<(), StateError> {
         let h = self.handle().await?;
         let mut entries = Vec::with_capacity(state.resources.len());
@@ -426,10 +732,8 @@ impl StateStore for LocalStore {
         }
         let keep: HashSet<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
         let meta = to_json(&h, "the state header", &Meta::of(state))?;
-        let record =
-            history_record_json(&now(), operation, &meta, entries.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
         loop {
-            // Transactions cannot scan, so list what to delete first and make the transaction
+            // Transactions cannot scan, so list what to change first and make the transaction
             // start over if the header (rewritten by every change) moved in between.
             let seen = h.meta.get(META_KEY).map_err(|e| h.err("cannot read the state header", e))?;
             let mut stale = Vec::new();
@@ -439,29 +743,51 @@ impl StateStore for LocalStore {
                     stale.push(key);
                 }
             }
-            let result = (&h.resources, &h.meta, &h.history).transaction(|(rt, mt, ht)| {
+            let mut changed = Vec::new();
+            for (key, value) in &entries {
+                let stored = h.resources.get(key.as_bytes()).map_err(|e| h.err("cannot read resources", e))?;
+                if stored.as_deref() != Some(value.as_slice()) {
+                    changed.push((key, value));
+                }
+            }
+            let written = std::cell::Cell::new(0);
+            let result = (&h.resources, &h.meta, &h.history_pending).transaction(|(rt, mt, pt)| {
                 let current = mt.get(META_KEY)?;
                 if current != seen {
                     return Err(ConflictableTransactionError::Abort(Abort::Retry));
                 }
-                if let Some(raw) = &current {
-                    let stored = h.parse_meta(raw).or_else(abort)?;
-                    if stored.lineage == state.lineage && state.serial <= stored.serial {
-                        return abort(StateError::SerialRegression { current: stored.serial, attempted: state.serial });
+                match &current {
+                    Some(raw) => {
+                        let stored = h.parse_meta(raw).or_else(abort)?;
+                        if stored.lineage == state.lineage && state.serial <= stored.serial {
+                            return abort(StateError::SerialRegression {
+                                current: stored.serial,
+                                attempted: state.serial,
+                            });
+                        }
                     }
+                    // A new store: every change to it is marked, so its records are deltas from
+                    // the start.
+                    None => mt.insert(DELTAS_KEY, &b"1"[..]).map(drop)?,
                 }
+                let mut bytes = 0;
                 for key in &stale {
-                    rt.remove(key)?;
+                    let existed = rt.remove(key)?.is_some();
+                    bytes += mark_pending(pt, key, existed)?;
                 }
-                for (key, value) in &entries {
-                    rt.insert(key.as_bytes(), value.as_slice())?;
+                for (key, value) in &changed {
+                    let existed = rt.insert(key.as_bytes(), value.as_slice())?.is_some();
+                    bytes += key.len() + value.len() + mark_pending(pt, key.as_bytes(), existed)?;
                 }
                 mt.insert(META_KEY, meta.as_slice())?;
-                ht.insert(&serial_key(state.serial), record.as_slice())?;
+                written.set(bytes + META_KEY.len() + meta.len());
                 Ok(())
             });
             match result {
-                Ok(()) => break,
+                Ok(()) => {
+                    h.wrote(written.get());
+                    break;
+                }
                 Err(e) => {
                     if !h.tx_error(e)? {
                         break;
@@ -469,7 +795,7 @@ impl StateStore for LocalStore {
                 }
             }
         }
-        h.prune_history()?;
+        h.record_history(operation)?;
         h.durable().await
     }
 
@@ -508,10 +834,14 @@ impl StateStore for LocalStore {
             encoded.push((addr.to_string(), r.as_ref().map(|r| to_json(&h, "a resource", r)).transpose()?));
         }
         let serial = (first_serial + changes.len() as u64).saturating_sub(1);
-        let result = (&h.resources, &h.meta, &h.journal).transaction(|(rt, mt, jt)| {
+        let written = std::cell::Cell::new(0);
+        let result = (&h.resources, &h.meta, &h.journal, &h.history_pending).transaction(|(rt, mt, jt, pt)| {
+            let mut bytes = 0;
             for (key, value) in &journal {
                 jt.insert(key, value.as_slice())?;
+                bytes += key.len() + value.len();
             }
+            written.set(bytes);
             if encoded.is_empty() {
                 return Ok(());
             }
@@ -533,29 +863,41 @@ impl StateStore for LocalStore {
                     }
                     stored
                 }
-                None => Meta {
+                None => {
+                    // A new store: every change to it is marked, so its records are deltas from
+                    // the start.
+                    mt.insert(DELTAS_KEY, &b"1"[..])?;
+                    Meta {
                     format_version: FORMAT_VERSION,
                     lineage: lineage.to_string(),
                     serial,
                     cairn_version: env!("CARGO_PKG_VERSION").to_string(),
                     outputs: BTreeMap::new(),
                     check_results: Vec::new(),
-                },
+                }
+                }
             };
             meta.serial = serial;
             for (key, value) in &encoded {
-                match value {
-                    Some(v) => rt.insert(key.as_bytes(), v.as_slice())?,
+                let existed = match value {
+                    Some(v) => {
+                        bytes += key.len() + v.len();
+                        rt.insert(key.as_bytes(), v.as_slice())?
+                    }
                     None => rt.remove(key.as_bytes())?,
-                };
+                }
+                .is_some();
+                bytes += mark_pending(pt, key.as_bytes(), existed)?;
             }
             let raw = serde_json::to_vec(&meta).or_else(|e| abort(h.err("cannot encode the state header", e)))?;
+            written.set(bytes + META_KEY.len() + raw.len());
             mt.insert(META_KEY, raw)?;
             Ok(())
         });
         if let Err(e) = result {
             h.tx_error(e)?;
         }
+        h.wrote(written.get());
         h.durable().await
     }
 
@@ -564,6 +906,7 @@ impl StateStore for LocalStore {
         let mut batch = sled::Batch::default();
         for entry in entries {
             let (key, raw) = h.journal_record(entry)?;
+            h.wrote(key.len() + raw.len());
             batch.insert(&key, raw);
         }
         h.journal.apply_batch(batch).map_err(|e| h.err("cannot write the apply journal", e))?;
@@ -572,6 +915,7 @@ impl StateStore for LocalStore {
 
     async fn finish_apply(&self, state: &State) -> Result<(), StateError> {
         let h = self.handle().await?;
+        let written = std::cell::Cell::new(0);
         let result = h.meta.transaction(|mt| {
             let meta = match mt.get(META_KEY)? {
                 Some(raw) => {
@@ -591,18 +935,17 @@ impl StateStore for LocalStore {
                 None => Meta::of(state),
             };
             let raw = serde_json::to_vec(&meta).or_else(|e| abort(h.err("cannot encode the state header", e)))?;
+            written.set(META_KEY.len() + raw.len());
             mt.insert(META_KEY, raw)?;
             Ok(())
         });
         if let Err(e) = result {
             h.tx_error(e)?;
         }
+        h.wrote(written.get());
         // The version recorded is what is stored (the resources written during the apply), not
-        // the caller's copy.
-        if let Some((serial, record)) = h.stored_history_record("apply")? {
-            h.history.insert(serial_key(serial), record).map_err(|e| h.err("cannot record state history", e))?;
-            h.prune_history()?;
-        }
+        // the caller's copy; only the resources the apply changed are read.
+        h.record_history("apply")?;
         h.durable().await
     }
 
@@ -611,20 +954,16 @@ impl StateStore for LocalStore {
         let mut out = Vec::new();
         for item in h.history.iter().rev() {
             let (k, v) = item.map_err(|e| h.err("cannot read state history", e))?;
-            let record: HistoryRecord = serde_json::from_slice(&v)
-                .map_err(|e| h.corrupt(format_args!("history key {}", hex::encode(&k)), e))?;
-            out.push(record.entry());
+            let entry = h.parse_record(&k, &v)?.entry();
+            out.push(entry.ok_or_else(|| {
+                h.corrupt(format_args!("history key {}", hex::encode(&k)), "the record has no state header")
+            })?);
         }
         Ok(out)
     }
 
     async fn version(&self, serial: u64) -> Result<State, StateError> {
-        let h = self.handle().await?;
-        let raw = h.history.get(serial_key(serial)).map_err(|e| h.err("cannot read state history", e))?;
-        let raw = raw.ok_or(StateError::NoSuchVersion(serial))?;
-        let record: HistoryRecord =
-            serde_json::from_slice(&raw).map_err(|e| h.corrupt(format_args!("history version {serial}"), e))?;
-        Ok(record.state)
+        self.handle().await?.version(serial)
     }
 
     async fn journal(&self, entry: &JournalEntry) -> Result<(), StateError> {
@@ -938,6 +1277,162 @@ mod tests {
         let v10 = store.version(10).await.unwrap();
         assert_eq!((v10.serial, v10.resources.len()), (10, 10));
         assert!(matches!(store.version(5).await.unwrap_err(), StateError::NoSuchVersion(5)));
+    }
+
+    /// Every retained version reads back as it was written, through deltas, removals, a state
+    /// of another lineage written over it, and the folding of pruned records into the base.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_retained_version_reads_back_through_deltas_and_pruning() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let mut expected = BTreeMap::new();
+        let mut state = sample_state(0, 4);
+        for serial in 1..=(HISTORY_LIMIT as u64 + 12) {
+            let i = serial as i64;
+            if serial == 30 {
+                // Pushed deliberately: another lineage with a lower serial.
+                state = sample_state(3, 2);
+                store.write(&state, "push").await.unwrap();
+                expected.insert((state.lineage.clone(), 3), state.clone());
+                continue;
+            }
+            if serial % 3 == 0 {
+                // An apply: a change and a removal through the persister's path.
+                let lineage = state.lineage.clone();
+                let first = state.serial + 1;
+                let mut changed = res(i);
+                changed.tainted = true;
+                let removed = state.resources.keys().next().cloned().unwrap();
+                store
+                    .write_resources(&lineage, first, &[(addr(i % 7), Some(changed.clone())), (removed.clone(), None)])
+                    .await
+                    .unwrap();
+                state.resources.insert(addr(i % 7), changed);
+                state.resources.remove(&removed);
+                state.serial = first + 2;
+                state.outputs.insert("n".into(), OutputState { value: json!(i), sensitive: false });
+                store.finish_apply(&state).await.unwrap();
+            } else {
+                state.serial += 1;
+                state.resources.insert(addr(100 + i), res(i));
+                store.write(&state, &format!("op{serial}")).await.unwrap();
+            }
+            expected.insert((state.lineage.clone(), state.serial), state.clone());
+        }
+        let history = store.history().await.unwrap();
+        assert_eq!(history.len(), HISTORY_LIMIT);
+        assert!(history.iter().any(|e| e.lineage != state.lineage), "both lineages are retained");
+        let mut seen = HashSet::new();
+        for entry in &history {
+            let want = &expected[&(entry.lineage.clone(), entry.serial)];
+            assert_eq!(entry.resources, want.resources.len(), "version {}", entry.serial);
+            // A serial both lineages used reads back as the newer version.
+            if seen.insert(entry.serial) {
+                assert_eq!(store.version(entry.serial).await.unwrap(), *want, "version {}", entry.serial);
+            }
+        }
+        assert_eq!(store.load().await.unwrap().as_ref(), Some(&state));
+    }
+
+    /// A store an older Cairn wrote holds whole states in its history: they read back as they
+    /// are, the first record this Cairn adds is whole (the older one did not mark its changes),
+    /// later ones are deltas, and pruning the old records keeps every version readable.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn whole_state_records_of_an_older_cairn_stay_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let h = store.handle().await.unwrap();
+        let mut state = sample_state(1, 3);
+        let mut expected = BTreeMap::new();
+        for serial in 1..=3u64 {
+            state.serial = serial;
+            state.resources.insert(addr(10 + serial as i64), res(serial as i64));
+            for (a, r) in &state.resources {
+                h.resources.insert(a.to_string().as_bytes(), serde_json::to_vec(r).unwrap()).unwrap();
+            }
+            h.meta.insert(META_KEY, serde_json::to_vec(&Meta::of(&state)).unwrap()).unwrap();
+            let old = crate::state::HistoryRecordRef { time: now(), operation: "apply", state: &state };
+            h.history.insert(serial_key(serial), serde_json::to_vec(&old).unwrap()).unwrap();
+            expected.insert(serial, state.clone());
+        }
+        // Changed behind the history's back, as an interrupted apply of an older Cairn would.
+        state.resources.insert(addr(50), res(50));
+        h.resources.insert(addr(50).to_string().as_bytes(), serde_json::to_vec(&res(50)).unwrap()).unwrap();
+        assert_eq!(store.version(2).await.unwrap(), expected[&2]);
+
+        for round in 0..(HISTORY_LIMIT as u64 + 3) {
+            let lineage = state.lineage.clone();
+            let serial = 4 + 2 * round;
+            store.write_resource(&lineage, serial, &addr(serial as i64), Some(&res(0))).await.unwrap();
+            state.resources.insert(addr(serial as i64), res(0));
+            state.serial = serial + 1;
+            store.finish_apply(&state).await.unwrap();
+            expected.insert(state.serial, state.clone());
+            if round == 0 {
+                let first = h.history.last().unwrap().unwrap();
+                assert!(
+                    h.parse_record(&first.0, &first.1).unwrap().full,
+                    "the first record after an older Cairn is whole"
+                );
+            }
+            if round == 1 {
+                let second = h.history.last().unwrap().unwrap();
+                assert!(!h.parse_record(&second.0, &second.1).unwrap().is_full(), "then deltas");
+            }
+        }
+        for entry in store.history().await.unwrap() {
+            assert_eq!(store.version(entry.serial).await.unwrap(), expected[&entry.serial], "version {}", entry.serial);
+        }
+    }
+
+    /// Changing one resource of a large state writes that resource (and the header, the journal,
+    /// a history record of that change), not the state: the cost must not grow with its size.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changing_one_resource_of_a_large_state_writes_bytes_of_that_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let h = store.handle().await.unwrap();
+        let mut state = sample_state(1, 5000);
+        let before = h.bytes_written.load(Ordering::Relaxed);
+        store.write(&state, "import").await.unwrap();
+        let whole = h.bytes_written.load(Ordering::Relaxed) - before;
+        assert!(whole > 5000 * 60, "the import wrote the state: {whole} bytes");
+
+        let cost = |from: u64| h.bytes_written.load(Ordering::Relaxed) - from;
+        // Applies, each changing one resource (enough of them to prune history too). The one
+        // that pushes the import's record out of history folds it into the base, copying what
+        // the import wrote once: every change is written twice in all, never the state again.
+        let import_ages_out = HISTORY_LIMIT as i64 - 1;
+        for round in 0..(HISTORY_LIMIT as i64 + 5) {
+            let from = h.bytes_written.load(Ordering::Relaxed);
+            let lineage = state.lineage.clone();
+            let mut changed = res(round);
+            changed.attributes = json!({"id": "changed", "input": round}).into();
+            let started = entry("a", 0, round, JournalStatus::Started);
+            let done = entry("a", 1, round, JournalStatus::Succeeded);
+            store
+                .write_batch(&lineage, state.serial + 1, &[started], &[(addr(round), Some(changed.clone()))], &[done])
+                .await
+                .unwrap();
+            state.resources.insert(addr(round), changed);
+            state.serial += 2;
+            store.finish_apply(&state).await.unwrap();
+            if round == import_ages_out {
+                assert!(cost(from) < whole, "folding the import's record wrote {} bytes", cost(from));
+            } else {
+                assert!(cost(from) < 4096, "apply {round} changed one resource and wrote {} bytes", cost(from));
+            }
+        }
+        // A no-change replacement, and `state rm` of one resource.
+        let from = h.bytes_written.load(Ordering::Relaxed);
+        state.serial += 1;
+        store.write(&state, "refresh").await.unwrap();
+        state.serial += 1;
+        state.resources.remove(&addr(4321));
+        store.write(&state, "state rm").await.unwrap();
+        assert!(cost(from) < 4096, "two whole-state writes changing one resource wrote {} bytes", cost(from));
+        assert_eq!(store.load().await.unwrap().as_ref(), Some(&state));
+        assert_eq!(store.version(state.serial).await.unwrap(), state);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,44 +232,6 @@ pub(crate) struct HistoryRecordRef<'a> {
     pub state: &'a State,
 }
 
-/// [`HistoryRecord`]'s JSON assembled from parts a backend has already encoded: the state header
-/// (a JSON object of every [`State`] field except `resources`) and each resource's stored JSON,
-/// in address order. A backend that keeps resources encoded records a version without decoding
-/// them into one more copy of the whole state (at 10,000 resources that copy was the apply's
-/// peak memory). Reading it back is `serde_json::from_slice::<HistoryRecord>`.
-pub(crate) fn history_record_json<'a>(
-    time: &str,
-    operation: &str,
-    header: &[u8],
-    resources: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-) -> Vec<u8> {
-    let header = header.trim_ascii_end();
-    debug_assert!(header.starts_with(b"{") && header.ends_with(b"}"), "the state header is a JSON object");
-    let header = &header[..header.len() - 1];
-    let mut out = Vec::with_capacity(header.len() + 128);
-    out.extend_from_slice(b"{\"time\":");
-    serde_json::to_writer(&mut out, time).expect("a string encodes");
-    out.extend_from_slice(b",\"operation\":");
-    serde_json::to_writer(&mut out, operation).expect("a string encodes");
-    out.extend_from_slice(b",\"state\":");
-    out.extend_from_slice(header);
-    // An empty header object (`{}`) has nothing to separate from.
-    if header.len() > 1 {
-        out.push(b',');
-    }
-    out.extend_from_slice(b"\"resources\":{");
-    for (i, (addr, json)) in resources.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        serde_json::to_writer(&mut out, addr).expect("a string encodes");
-        out.push(b':');
-        out.extend_from_slice(json);
-    }
-    out.extend_from_slice(b"}}}");
-    out
-}
-
 impl HistoryRecord {
     pub fn entry(self) -> HistoryEntry {
         HistoryEntry {
@@ -465,56 +427,5 @@ mod shared_json {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<serde_json::Value>, D::Error> {
         serde_json::Value::deserialize(d).map(Arc::new)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state_with(n: i64) -> State {
-        let mut state = State::new();
-        state.serial = 7;
-        for i in 0..n {
-            let addr = crate::addr::ResourceAddr::managed(crate::addr::ModulePath::root(), "terraform_data", "item")
-                .instance(crate::addr::InstanceKey::Int(i));
-            let res = ResourceInstanceState {
-                type_name: "terraform_data".into(),
-                provider: "terraform".into(),
-                attributes: serde_json::json!({"id": format!("x{i}"), "input": "a\"b"}).into(),
-                sensitive_fingerprints: BTreeMap::new(),
-                dependencies: vec![],
-                create_before_destroy: false,
-                tainted: false,
-                deposed: None,
-            };
-            state.resources.insert(addr, res);
-        }
-        state
-    }
-
-    /// The assembled record reads back as the same version a serialized one does.
-    #[test]
-    fn history_record_json_reads_back_as_the_state_it_was_built_from() {
-        for n in [0, 1, 3] {
-            let state = state_with(n);
-            let mut header = serde_json::to_value(&state).unwrap();
-            header.as_object_mut().unwrap().remove("resources");
-            let header = serde_json::to_vec(&header).unwrap();
-            let encoded: Vec<(String, Vec<u8>)> =
-                state.resources.iter().map(|(a, r)| (a.to_string(), serde_json::to_vec(r).unwrap())).collect();
-            let json = history_record_json(
-                "2026-01-01T00:00:00Z",
-                "state \"rm\"",
-                &header,
-                encoded.iter().map(|(a, r)| (a.as_str(), r.as_slice())),
-            );
-            let back: HistoryRecord = serde_json::from_slice(&json).unwrap();
-            assert_eq!((back.time.as_str(), back.operation.as_str()), ("2026-01-01T00:00:00Z", "state \"rm\""));
-            assert_eq!(serde_json::to_value(&back.state).unwrap(), serde_json::to_value(&state).unwrap());
-            let borrowed = HistoryRecordRef { time: back.time.clone(), operation: &back.operation, state: &state };
-            let again: HistoryRecord = serde_json::from_slice(&serde_json::to_vec(&borrowed).unwrap()).unwrap();
-            assert_eq!(again.state.resources.len(), n as usize);
-        }
     }
 }

@@ -73,10 +73,10 @@ impl<'w> Walk<'w> {
             each,
             ds,
         };
-        let mut instances = Instances { expansion: expansion.clone(), values: BTreeMap::new() };
+        let mut instances = Instances::new(expansion.clone());
         for key in expansion.keys() {
             if let Some(value) = self.data_instance(&d, &key).await {
-                instances.values.insert(key, value);
+                instances.insert(key, value);
             }
         }
         self.env.resources.insert(raddr.clone(), instances);
