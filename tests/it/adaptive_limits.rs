@@ -68,6 +68,7 @@ async fn a_spent_quota_costs_fewer_refused_attempts_with_adaptive_limits_than_fi
     let outage = Duration::from_millis(800);
     let fixed = refused_attempts(Concurrency::Fixed, FIXED_PARALLELISM, outage).await;
     let adaptive = refused_attempts(Concurrency::Adaptive, ADAPTIVE_PARALLELISM, outage).await;
+    eprintln!("refused attempts during a {outage:?} outage: fixed {fixed}, adaptive {adaptive}");
     assert!(fixed > 0 && adaptive > 0, "the outage refused attempts in both modes: fixed {fixed}, adaptive {adaptive}");
     assert!(adaptive < fixed, "adaptive made {adaptive} refused attempts, fixed {fixed}");
 }

@@ -133,7 +133,7 @@ pub fn retry_after(e: &GaxError) -> Option<Duration> {
         e.http_headers().and_then(|h| h.get("retry-after")).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let detail = || {
         e.status()?.details.iter().find_map(|d| match d {
-            StatusDetails::RetryInfo(info) => info.retry_delay.clone().and_then(|d| Duration::try_from(d).ok()),
+            StatusDetails::RetryInfo(info) => info.retry_delay.and_then(|d| Duration::try_from(d).ok()),
             _ => None,
         })
     };

@@ -235,6 +235,16 @@ impl Retrier {
     }
 }
 
+/// What one poll of a long-running operation (`Poller::poll`, the first of which sends the
+/// request) tells the adaptive limiter, for [`Retrier::limited`].
+pub fn poll_signal<R, M>(polled: &Option<google_cloud_lro::PollingResult<R, M>>) -> Option<Signal> {
+    use google_cloud_lro::PollingResult;
+    match polled {
+        Some(PollingResult::Completed(Err(e)) | PollingResult::PollingError(e)) => Some(Signal::of(e)),
+        _ => None,
+    }
+}
+
 /// The error for a call that ran out of time, naming the last API error seen.
 pub fn deadline_error(method: &str, timeout: Duration, last: Option<&GaxError>) -> ProviderError {
     let limit = humantime::format_duration(Duration::from_secs(timeout.as_secs().max(1)));
