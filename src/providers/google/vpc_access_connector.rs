@@ -770,14 +770,16 @@ pub(crate) mod raw {
             }
         })?;
         let code = response.status().as_u16();
+        // Kept for the error: a 429's Retry-After paces the adaptive limiter.
+        let headers = response.headers().clone();
         let payload = response.bytes().await.map_err(|e| GaxError::io(e.to_string()))?;
         if (200..300).contains(&code) {
             return serde_json::from_slice(&payload).map_err(GaxError::deser);
         }
         let bytes = payload;
         Err(match Status::try_from(&bytes) {
-            Ok(s) => GaxError::service_with_http_metadata(s, Some(code), None),
-            Err(_) => GaxError::http(code, axum::http::HeaderMap::new(), bytes),
+            Ok(s) => GaxError::service_with_http_metadata(s, Some(code), Some(headers)),
+            Err(_) => GaxError::http(code, headers, bytes),
         })
     }
 }
