@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::lang::vars::VarArg;
+use crate::providers::google::limiter::Concurrency;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -142,9 +143,15 @@ pub struct PlanOpts {
     /// Only reconcile state with live objects; change nothing in the cloud.
     #[arg(long = "refresh-only")]
     pub refresh_only: bool,
-    /// Operations run at once (default 10).
-    #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    /// The most operations in flight at once (default 256; with --parallelism-fixed,
+    /// exactly this many, default 10). Each Google API's own limit adapts to its quota
+    /// underneath this bound.
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+    /// Terraform's behaviour, for comparison: -parallelism (default 10) operations at once,
+    /// fixed limits per API, retry with backoff only; no adaptive limits.
+    #[arg(long = "parallelism-fixed")]
+    pub parallelism_fixed: bool,
     /// How long to wait for the state lock (e.g. 30s, 5m; default 0s).
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
@@ -154,6 +161,34 @@ pub struct PlanOpts {
     pub json: bool,
     #[command(flatten)]
     pub ci: CiOpts,
+}
+
+/// Operations in flight when -parallelism is not given, in adaptive mode. The per-API
+/// limiters decide the pace; this bound only caps the steps waiting at once, each a small
+/// task that holds no request slot while its long-running operation runs, so it can be far
+/// above Terraform's 10: high enough that a 1,000-resource stack's wide layers (say 200
+/// secrets, 40 Cloud SQL instances taking minutes each) all start together, low enough to
+/// keep memory and the number of operations open at once modest.
+pub const ADAPTIVE_PARALLELISM: usize = 256;
+
+/// Terraform's `-parallelism` default, which `--parallelism-fixed` keeps.
+pub const FIXED_PARALLELISM: usize = 10;
+
+impl PlanOpts {
+    /// The bound on operations in flight: -parallelism, else the mode's default.
+    pub fn in_flight(&self) -> usize {
+        let default = if self.parallelism_fixed { FIXED_PARALLELISM } else { ADAPTIVE_PARALLELISM };
+        self.parallelism.unwrap_or(default).max(1)
+    }
+
+    /// How the Google provider paces each API's calls.
+    pub fn concurrency(&self) -> Concurrency {
+        if self.parallelism_fixed {
+            Concurrency::Fixed
+        } else {
+            Concurrency::Adaptive
+        }
+    }
 }
 
 /// The flags Terraform's CI scripts pass to every command that plans.
@@ -615,6 +650,18 @@ pub enum StateCommand {
 }
 
 impl Command {
+    /// How the Google provider paces its calls for this command: `--parallelism-fixed` on
+    /// the commands that take it, adaptive otherwise.
+    pub fn concurrency(&self) -> Concurrency {
+        match self {
+            Command::Plan { opts, .. }
+            | Command::Apply { opts, .. }
+            | Command::Destroy { opts, .. }
+            | Command::Refresh { opts, .. } => opts.concurrency(),
+            _ => Concurrency::Adaptive,
+        }
+    }
+
     /// The positional stack directory, for commands that take one. `apply`'s path names a
     /// directory only when one exists there (otherwise it is a saved plan).
     pub fn stack_arg(&self) -> Option<PathBuf> {
@@ -648,6 +695,7 @@ const ONE_DASH_LONG: &[&str] = &[
     "refresh",
     "refresh-only",
     "parallelism",
+    "parallelism-fixed",
     "lock-timeout",
     "auto-approve",
     "detailed-exitcode",
@@ -880,13 +928,47 @@ mod tests {
         assert_eq!(opts.replace, ["c.d"]);
         assert!(!opts.refresh);
         assert!(!opts.refresh_only);
-        assert_eq!(opts.parallelism, 3);
+        assert_eq!((opts.parallelism, opts.in_flight()), (Some(3), 3));
         assert_eq!(opts.lock_timeout, "5m");
 
         let c = cli(&["plan"]);
         let Command::Plan { opts, detailed_exitcode, format, .. } = c.command else { panic!("plan") };
         assert!(opts.refresh && !detailed_exitcode);
-        assert_eq!((opts.parallelism, opts.lock_timeout.as_str(), format), (10, "0s", Format::Text));
+        assert_eq!((opts.in_flight(), opts.lock_timeout.as_str(), format), (ADAPTIVE_PARALLELISM, "0s", Format::Text));
+    }
+
+    #[test]
+    fn parallelism_fixed_keeps_terraforms_ten_and_fixed_limits() {
+        for (args, in_flight, mode) in [
+            (&["plan"][..], ADAPTIVE_PARALLELISM, Concurrency::Adaptive),
+            (&["plan", "-parallelism=40"], 40, Concurrency::Adaptive),
+            (&["plan", "-parallelism-fixed"], FIXED_PARALLELISM, Concurrency::Fixed),
+            (&["apply", "--parallelism-fixed", "-auto-approve"], 10, Concurrency::Fixed),
+            (&["destroy", "-parallelism=3", "-parallelism-fixed"], 3, Concurrency::Fixed),
+            (&["refresh", "--parallelism", "7", "--parallelism-fixed"], 7, Concurrency::Fixed),
+            (&["apply", "-parallelism=0"], 1, Concurrency::Adaptive),
+        ] {
+            let c = cli(args);
+            let (Command::Plan { opts, .. }
+            | Command::Apply { opts, .. }
+            | Command::Destroy { opts, .. }
+            | Command::Refresh { opts, .. }) = &c.command
+            else {
+                panic!("{args:?}")
+            };
+            assert_eq!((opts.in_flight(), c.command.concurrency()), (in_flight, mode), "{args:?}");
+        }
+        // Commands without the flag keep the adaptive limits.
+        assert_eq!(cli(&["drift"]).command.concurrency(), Concurrency::Adaptive);
+        for usage in [
+            &["plan", "-parallelism-fixed=yes"][..],
+            &["apply", "--parallelism-fixed=true"],
+            &["drift", "-parallelism-fixed"],
+            &["validate", "--parallelism-fixed"],
+            &["plan", "-parallelism=-1", "-parallelism-fixed"],
+        ] {
+            assert_eq!(parse_err(usage).exit_code(), 1, "{usage:?}");
+        }
     }
 
     #[test]

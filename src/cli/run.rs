@@ -79,9 +79,12 @@ pub async fn run(cli: Cli, console: &mut Console, mut stop: Stop) -> u8 {
     } else {
         None
     };
-    let google = match &emulator {
-        Some(h) => GoogleOptions { emulator: Some(h.endpoint()) },
-        None => GoogleOptions::from_env(),
+    let google = GoogleOptions {
+        concurrency: cli.command.concurrency(),
+        ..match &emulator {
+            Some(h) => GoogleOptions { emulator: Some(h.endpoint()), ..Default::default() },
+            None => GoogleOptions::from_env(),
+        }
     };
     let interrupt = stop.interrupt.clone();
     // The standalone emulator stops itself on a signal, gracefully (it persists its data).
@@ -213,7 +216,7 @@ fn plan_args(dir: PathBuf, o: &PlanOpts, mode: PlanMode, registry: &Registry) ->
     a.refresh = o.refresh;
     a.targets = o.target.clone();
     a.replace = o.replace.clone();
-    a.parallelism = o.parallelism.max(1);
+    a.parallelism = o.in_flight();
     a.common.lock = o.ci.lock;
     Ok(a)
 }

@@ -42,7 +42,7 @@ fn tree() -> Tree {
 }
 
 fn stack_common(t: &Tree, emu: &EmulatorHandle, domains: &str) -> ops::Common {
-    let registry = Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) });
+    let registry = Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() });
     with_vars(common(&t.stack, registry), &[&format!("domains={domains}")])
 }
 

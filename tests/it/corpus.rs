@@ -32,7 +32,8 @@ async fn round_trip(type_name: &str) {
     let main_tf = std::fs::read_to_string(dir.join("main.tf")).expect("the corpus stack");
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
     let s = TestStack::new(&[("main.tf", &main_tf)]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
 
     if let Err(e) = cairn::ops::validate(&c).await {
         panic!("{type_name}: validate failed: {}", describe(&e));
@@ -116,7 +117,8 @@ resource "google_secret_manager_secret" "s" {{
     };
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
     let s = TestStack::new(&[("main.tf", &stack("3600s"))]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     apply(&c).await;
     s.write("main.tf", &stack("7200s"));
     let p = plan(&c).await;
@@ -134,7 +136,8 @@ async fn an_http_proxy_moves_to_another_url_map_in_place() {
     let second = "\nresource \"google_compute_url_map\" \"second\" {\n  name            = \"corpus-second\"\n  default_service = google_compute_backend_service.backend.id\n}\n";
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
     let s = TestStack::new(&[("main.tf", &format!("{text}{second}"))]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     apply(&c).await;
     s.write(
         "main.tf",
@@ -151,7 +154,7 @@ async fn an_http_proxy_moves_to_another_url_map_in_place() {
 #[test]
 fn every_google_type_has_a_corpus_stack() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/corpus");
-    let registry = Registry::standard(GoogleOptions { emulator: None });
+    let registry = Registry::standard(GoogleOptions { emulator: None, ..Default::default() });
     let missing: Vec<String> = registry
         .type_names()
         .filter(|t| t.starts_with("google_"))

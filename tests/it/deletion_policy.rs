@@ -42,7 +42,8 @@ async fn health_checks(endpoint: String) -> usize {
 async fn prevent_refuses_abandon_forgets_delete_deletes() {
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
     let s = TestStack::new(&[("main.tf", &stack("PREVENT"))]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     apply(&c).await;
     assert!(actions(&plan(&c).await).is_empty(), "the policy is kept across a refresh");
 
@@ -71,7 +72,8 @@ async fn prevent_refuses_abandon_forgets_delete_deletes() {
 
     // DELETE: a fresh stack over another name deletes for real.
     let s2 = TestStack::new(&[("main.tf", &stack("DELETE").replace("staging-backend", "staging-auth"))]);
-    let c2 = common(s2.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c2 =
+        common(s2.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     apply(&c2).await;
     assert_eq!(health_checks(emu.endpoint()).await, 2);
     destroy(&c2).await;

@@ -231,7 +231,10 @@ fn many(gcs: &FakeGcs, prefix: &str, n: usize) -> TestStack {
 
 fn spawn_apply(dir: &str, timeout: &str) -> Child {
     std::process::Command::new(cairn_bin())
-        .args(["apply", dir, "--auto-approve", "--lock-timeout", timeout])
+        // Terraform's pace (10 at once), so that the holder still holds the lock when the
+        // other's --lock-timeout runs out; at the adaptive default (256) 1,500 built-in
+        // resources can finish first.
+        .args(["apply", dir, "--auto-approve", "--lock-timeout", timeout, "-parallelism=10"])
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -93,7 +93,7 @@ const ADOPTED: [(&str, &str); 4] = [
 #[tokio::test]
 async fn generated_configuration_imports_the_objects_and_then_plans_no_changes() {
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
-    let registry = || Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) });
+    let registry = || Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() });
     let seed = TestStack::new(&[("main.tf", SEED)]);
     apply(&common(seed.path(), registry())).await;
 

@@ -45,7 +45,7 @@ const ACCESS: &str = r#"  access {
 "#;
 
 fn stack_common(s: &TestStack, emu: &EmulatorHandle) -> ops::Common {
-    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }))
+    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }))
 }
 
 async fn sdk(emu: &EmulatorHandle) -> DatasetService {
@@ -332,8 +332,10 @@ async fn every_bigquery_rule_has_a_located_diagnostic_at_plan_time() {
     for name in names {
         // Relative paths keep snapshots free of machine-specific prefixes.
         let dir = format!("tests/fixtures/malformed_google/{name}");
-        let c =
-            common(std::path::Path::new(&dir), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+        let c = common(
+            std::path::Path::new(&dir),
+            Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }),
+        );
         let err = match ops::plan(ops::PlanArgs::new(c)).await {
             Err(e) => describe(&e),
             Ok(p) => panic!("{name}: expected an error, got {:?}", actions(&p.plan)),

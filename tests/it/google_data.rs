@@ -90,7 +90,7 @@ async fn applied() -> (EmulatorHandle, TestStack) {
 }
 
 fn registry(emu: &EmulatorHandle) -> Registry {
-    Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) })
+    Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() })
 }
 
 fn ctx() -> CallContext {

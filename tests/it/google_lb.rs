@@ -152,11 +152,14 @@ async fn emulator() -> EmulatorHandle {
 }
 
 fn stack_common(s: &TestStack, emu: &EmulatorHandle, vars: &[&str]) -> ops::Common {
-    with_vars(common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) })), vars)
+    with_vars(
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() })),
+        vars,
+    )
 }
 
 fn offline(dir: &Path) -> ops::Common {
-    common(dir, Registry::standard(GoogleOptions { emulator: None }))
+    common(dir, Registry::standard(GoogleOptions { emulator: None, ..Default::default() }))
 }
 
 async fn backend_services(emu: &EmulatorHandle) -> google_cloud_compute_v1::client::BackendServices {

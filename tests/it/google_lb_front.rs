@@ -40,7 +40,7 @@ fn what_changes(p: &cairn::plan::Plan) -> String {
 }
 
 fn stack_common(s: &TestStack, emu: &EmulatorHandle) -> ops::Common {
-    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }))
+    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }))
 }
 
 /// The staging shape: two Cloud Run services behind serverless NEGs, one backend service
@@ -290,7 +290,10 @@ async fn every_front_end_rule_has_a_located_diagnostic_at_plan_time() {
     assert!(names.len() >= 6, "{names:?}");
     for name in names {
         let dir = format!("tests/fixtures/malformed_google/{name}");
-        let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+        let c = common(
+            Path::new(&dir),
+            Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }),
+        );
         let err = match ops::plan(ops::PlanArgs::new(c)).await {
             Err(e) => describe(&e),
             Ok(_) => panic!("{name}: expected an error"),
@@ -316,7 +319,10 @@ async fn a_cross_resource_violation_is_located_at_the_offending_attribute() {
         ("front_serverless_health_checks", "main.tf:23:3", "has health_checks, but its backend"),
     ] {
         let dir = format!("tests/fixtures/malformed_google/{name}");
-        let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+        let c = common(
+            Path::new(&dir),
+            Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }),
+        );
         let err = match ops::plan(ops::PlanArgs::new(c)).await {
             Err(e) => describe(&e),
             Ok(r) => panic!(
@@ -345,7 +351,7 @@ async fn the_documentation_examples_plan_and_apply() {
         .collect();
     files.sort();
     assert!(files.len() >= 3, "{files:?}");
-    let registry = Registry::standard(GoogleOptions { emulator: None });
+    let registry = Registry::standard(GoogleOptions { emulator: None, ..Default::default() });
     for path in files {
         let label = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).expect("example");

@@ -118,7 +118,7 @@ async fn emulator() -> EmulatorHandle {
 }
 
 fn stack_common(s: &TestStack, emu: &EmulatorHandle) -> ops::Common {
-    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }))
+    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }))
 }
 
 macro_rules! sdk {
@@ -376,7 +376,7 @@ async fn every_monitoring_rule_has_a_located_diagnostic() {
     assert!(names.len() >= 18, "{names:?}");
     for name in names {
         let dir = format!("tests/fixtures/malformed_google/{name}");
-        let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: None }));
+        let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: None, ..Default::default() }));
         let rendered = match ops::validate(&c).await {
             Ok(d) if d.has_errors() => panic!("{name}: validate returned errors as Ok"),
             Ok(_) => panic!("{name}: expected an error"),

@@ -128,7 +128,7 @@ async fn emulator_with(scenario: Option<&Path>) -> EmulatorHandle {
 }
 
 fn stack_common(s: &TestStack, emu: &EmulatorHandle) -> ops::Common {
-    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }))
+    common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }))
 }
 
 async fn run_sdk(emu: &EmulatorHandle) -> Services {
@@ -357,7 +357,7 @@ async fn every_cloud_run_rule_has_a_located_diagnostic() {
     assert!(names.len() >= 6, "{names:?}");
     for name in names {
         let dir = format!("tests/fixtures/malformed_google/{name}");
-        let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: None }));
+        let c = common(Path::new(&dir), Registry::standard(GoogleOptions { emulator: None, ..Default::default() }));
         let rendered = match ops::validate(&c).await {
             Ok(d) if d.has_errors() => panic!("{name}: validate returned errors as Ok"),
             Ok(_) => panic!("{name}: expected an error"),

@@ -95,7 +95,8 @@ async fn emulator() -> EmulatorHandle {
 }
 
 fn stack_common(s: &TestStack, emu: &EmulatorHandle, round: u32, extra: &[&str]) -> cairn::ops::Common {
-    let mut c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let mut c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     c.vars.env = vec![("api_tokens".into(), tokens(round))];
     with_vars(c, extra)
 }

@@ -37,7 +37,10 @@ async fn json_and_mixed_stacks_plan_exactly_like_their_hcl_twin() {
     let mut rendered = Vec::new();
     for name in ["hcl", "json", "mixed"] {
         let dir = twin(name);
-        let c = common(dir.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+        let c = common(
+            dir.path(),
+            Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }),
+        );
         let p = plan(&c).await;
         rendered.push(plan_text(&p, &RenderOptions { color: false }));
     }

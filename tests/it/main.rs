@@ -26,6 +26,7 @@ fn remove_key_dir() {
     }
 }
 
+mod adaptive_limits;
 mod audit;
 mod certificate_module;
 mod ci_markdown;

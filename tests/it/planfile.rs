@@ -344,7 +344,8 @@ async fn an_edited_plan_file_is_refused_before_any_api_call() {
     use cairn::providers::google::GoogleOptions;
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("start the emulator");
     let s = TestStack::new(&[("main.tf", EMULATED_STACK)]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     apply(&c).await;
     let fresh = s.path().join("fresh.cairnplan");
     let reviewed = s.path().join("reviewed.cairnplan");

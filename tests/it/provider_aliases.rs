@@ -136,7 +136,8 @@ fn secrets(emu: &EmulatorHandle) -> Vec<String> {
 async fn each_resource_lands_in_its_configurations_project() {
     let emu = emulator().await;
     let s = stack();
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
 
     let p = plan(&c).await;
     let project = |addr: &str| {
@@ -218,7 +219,8 @@ async fn an_orphan_whose_configuration_was_removed_stops_the_plan() {
             "resource \"google_secret_manager_secret\" \"there\" {\n  provider  = google.other\n  secret_id = \"there\"\n  replication {\n    auto {}\n  }\n}\n",
         ),
     ]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     apply(&c).await;
     assert_eq!(secrets(&emu), ["projects/p2/secrets/there"]);
 

@@ -17,6 +17,7 @@ use google_cloud_sql_v1::client::{SqlDatabasesService, SqlInstancesService, SqlO
 use google_cloud_vpcaccess_v1::client::VpcAccessService;
 
 use super::config::{GoogleConfig, Service};
+use super::limiter::Concurrency;
 use super::retry::{Backoff, Retrier};
 use crate::google_auth;
 use crate::providers::ProviderError;
@@ -25,7 +26,9 @@ use crate::providers::ProviderError;
 /// falls back to the metadata server, which on a laptop never answers.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Concurrent calls per API, so that a large refresh or apply stays under per-minute quotas.
+/// Concurrent calls per API, so that a large refresh or apply stays under per-minute quotas:
+/// the fixed limits of `--parallelism-fixed`, and where the adaptive limits start
+/// ([`super::retry::ADAPTIVE_HEADROOM`] times these is their ceiling).
 pub const SECRET_MANAGER_CONCURRENCY: usize = 8;
 pub const VPC_ACCESS_CONCURRENCY: usize = 4;
 /// Cloud SQL's admin API quota is per-minute and low (180 mutations/min per project).
@@ -91,8 +94,9 @@ pub struct ComputeClients {
 }
 
 impl Clients {
-    /// Builds the credentials, checks them (unless talking to the emulator), then the clients.
-    pub async fn connect(config: GoogleConfig) -> Result<Clients, ProviderError> {
+    /// Builds the credentials, checks them (unless talking to the emulator), then the clients,
+    /// each API's calls limited as `concurrency` says.
+    pub async fn connect(config: GoogleConfig, concurrency: Concurrency) -> Result<Clients, ProviderError> {
         let creds = google_auth::credentials(&config.credentials)?;
         if !config.is_emulator() {
             google_auth::probe(&creds, PROBE_TIMEOUT).await?;
@@ -165,26 +169,26 @@ impl Clients {
         .map_err(|e| fail("Resource Manager", &e))?;
         Ok(Clients {
             projects,
-            projects_calls: Retrier::new(backoff.clone(), RESOURCE_MANAGER_CONCURRENCY),
+            projects_calls: Retrier::for_api(concurrency, backoff.clone(), RESOURCE_MANAGER_CONCURRENCY),
             bigquery_datasets,
-            bigquery_calls: Retrier::new(backoff.clone(), BIGQUERY_CONCURRENCY),
+            bigquery_calls: Retrier::for_api(concurrency, backoff.clone(), BIGQUERY_CONCURRENCY),
             monitoring,
-            monitoring_calls: Retrier::new(backoff.clone(), MONITORING_CONCURRENCY),
+            monitoring_calls: Retrier::for_api(concurrency, backoff.clone(), MONITORING_CONCURRENCY),
             cloud_run,
-            cloud_run_calls: Retrier::new(backoff.clone(), CLOUD_RUN_CONCURRENCY),
+            cloud_run_calls: Retrier::for_api(concurrency, backoff.clone(), CLOUD_RUN_CONCURRENCY),
             secret_manager,
-            secret_manager_calls: Retrier::new(backoff.clone(), SECRET_MANAGER_CONCURRENCY),
+            secret_manager_calls: Retrier::for_api(concurrency, backoff.clone(), SECRET_MANAGER_CONCURRENCY),
             vpc_access,
-            vpc_access_calls: Retrier::new(backoff.clone(), VPC_ACCESS_CONCURRENCY),
+            vpc_access_calls: Retrier::for_api(concurrency, backoff.clone(), VPC_ACCESS_CONCURRENCY),
             sql_instances,
             sql_operations,
             sql_databases,
             sql_users,
-            sql_calls: Retrier::new(backoff.clone(), SQL_CONCURRENCY),
+            sql_calls: Retrier::for_api(concurrency, backoff.clone(), SQL_CONCURRENCY),
             compute,
-            compute_calls: Retrier::new(backoff.clone(), COMPUTE_CONCURRENCY),
+            compute_calls: Retrier::for_api(concurrency, backoff.clone(), COMPUTE_CONCURRENCY),
             logging,
-            logging_calls: Retrier::new(backoff, LOGGING_CONCURRENCY),
+            logging_calls: Retrier::for_api(concurrency, backoff, LOGGING_CONCURRENCY),
             credentials: creds,
             config,
         })
@@ -270,7 +274,7 @@ mod tests {
         };
         let e = match GoogleConfig::resolve(&crate::lang::value::Value::Null, &env, None) {
             Err(e) => e,
-            Ok(cfg) => Clients::connect(cfg).await.err().expect("no credentials"),
+            Ok(cfg) => Clients::connect(cfg, Concurrency::default()).await.err().expect("no credentials"),
         };
         assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
         assert!(e.message.contains("/nonexistent/cairn-adc.json"), "{}", e.message);
@@ -286,7 +290,7 @@ mod tests {
         let env = |k: &str| (k == "GOOGLE_PROJECT").then(|| "p".to_string());
         let cfg = GoogleConfig::resolve(&crate::lang::value::Value::Null, &env, Some("http://127.0.0.1:9")).unwrap();
         let started = Instant::now();
-        let clients = Clients::connect(cfg).await.unwrap();
+        let clients = Clients::connect(cfg, Concurrency::default()).await.unwrap();
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_eq!(clients.project(None).unwrap(), "p");
         assert_eq!(clients.project(Some("other")).unwrap(), "other");

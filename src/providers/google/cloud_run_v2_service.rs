@@ -33,7 +33,7 @@ use super::compute_common::{self as cc, Renames};
 use super::errors::{api_error, is_already_exists, is_not_found};
 use super::fields::{self, set, string};
 use super::resource_common::{list_by_last_segment, name_schema_timeouts, no_identity, read_grouped, time_left};
-use super::retry::{classify, deadline_error, Retry};
+use super::retry::{classify, deadline_error, poll_signal, Retrier, Retry};
 use super::{mmv1, Clients, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
@@ -744,16 +744,25 @@ enum Lro {
     Deadline,
 }
 
-async fn run_lro<P>(mut poller: P, deadline: Instant) -> Lro
+async fn run_lro<P>(calls: &Retrier, mut poller: P, deadline: Instant) -> Lro
 where
     P: google_cloud_lro::Poller<model::Service, model::Service>,
 {
     use google_cloud_lro::PollingResult;
     let mut running = false;
-    loop {
-        let next = match tokio::time::timeout_at(deadline, poller.poll()).await {
-            Ok(r) => r,
-            Err(_) => return Lro::Deadline,
+    for polls in 0u32.. {
+        if polls > 0 {
+            // `poll` sends at once; without a wait between polls an operation that takes
+            // minutes would be read as fast as the API answers, spending its read quota.
+            // Capped growth, as compute's operation waits do.
+            if !calls.pause(polls.min(6), deadline).await {
+                return Lro::Deadline;
+            }
+        }
+        // Each poll holds a place under the API's limit only while it is answered.
+        let next = match calls.limited(deadline, poller.poll(), poll_signal).await {
+            Some(r) => r,
+            None => return Lro::Deadline,
         };
         match next {
             Some(PollingResult::Completed(Ok(_))) => return Lro::Done,
@@ -764,6 +773,7 @@ where
             None => return Lro::Deadline,
         }
     }
+    Lro::Deadline
 }
 
 #[async_trait]
@@ -875,7 +885,7 @@ impl ResourceType for CloudRunV2Service {
                 .set_service_id(name.clone())
                 .set_service(body.clone())
                 .poller();
-            match run_lro(poller, deadline).await {
+            match run_lro(&c.cloud_run_calls, poller, deadline).await {
                 Lro::Done => break,
                 Lro::OperationFailed(e) => {
                     // The service exists; its revision failed: the condition has the detail.
@@ -932,7 +942,7 @@ impl ResourceType for CloudRunV2Service {
                     .set_service(body.clone())
                     .set_update_mask(google_cloud_wkt::FieldMask::default().set_paths(mask.clone()))
                     .poller();
-                match run_lro(poller, deadline).await {
+                match run_lro(&c.cloud_run_calls, poller, deadline).await {
                     Lro::Done => break,
                     Lro::OperationFailed(e) => {
                         let s = self.get(&c, &full, time_left(deadline)).await.ok();
@@ -961,7 +971,7 @@ impl ResourceType for CloudRunV2Service {
         let mut last: Option<GaxError> = None;
         for attempt in 0u32.. {
             let poller = c.cloud_run.delete_service().set_name(full.clone()).poller();
-            match run_lro(poller, deadline).await {
+            match run_lro(&c.cloud_run_calls, poller, deadline).await {
                 Lro::Done => return Ok(()),
                 Lro::OperationFailed(e) | Lro::Failed(e) if is_not_found(&e) => return Ok(()),
                 Lro::OperationFailed(e) => {

@@ -320,7 +320,7 @@ fn page(type_name: &str) -> String {
 
 #[test]
 fn every_supported_type_has_its_documented_schema() {
-    let provider = super::GoogleProvider::new(super::GoogleOptions { emulator: None });
+    let provider = super::GoogleProvider::new(super::GoogleOptions { emulator: None, ..Default::default() });
     let mut all = Vec::new();
     for rt in provider.resource_types() {
         all.extend(differences(rt.name(), &page(rt.name()), rt.schema()));
@@ -330,7 +330,7 @@ fn every_supported_type_has_its_documented_schema() {
 
 #[test]
 fn every_exception_is_used_and_argued() {
-    let provider = super::GoogleProvider::new(super::GoogleOptions { emulator: None });
+    let provider = super::GoogleProvider::new(super::GoogleOptions { emulator: None, ..Default::default() });
     let types: Vec<String> = provider.resource_types().iter().map(|t| t.name().to_string()).collect();
     for (t, p, why) in EXCEPTIONS {
         assert!(types.iter().any(|n| n == t), "exception for unknown type {t}");
@@ -391,7 +391,7 @@ const HAND_WRITTEN_DATA_SOURCES: &[&str] =
 /// match their page exactly.
 #[test]
 fn every_data_source_has_its_documented_names() {
-    let provider = super::GoogleProvider::new(super::GoogleOptions { emulator: None });
+    let provider = super::GoogleProvider::new(super::GoogleOptions { emulator: None, ..Default::default() });
     let mut all = Vec::new();
     for ds in provider.data_sources() {
         let name = ds.name();

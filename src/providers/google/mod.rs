@@ -31,6 +31,7 @@ pub mod data;
 pub mod errors;
 pub mod fields;
 pub mod iam;
+pub mod limiter;
 pub mod logging_project_sink;
 pub mod metrics;
 pub mod mmv1;
@@ -77,12 +78,17 @@ pub struct GoogleOptions {
     /// `http://host:port` of a Cairn emulator: every service goes there with anonymous
     /// credentials (`--emulator`, CAIRN_GCP_EMULATOR).
     pub emulator: Option<String>,
+    /// Adaptive per-API limits (the default) or Terraform's fixed ones (`--parallelism-fixed`).
+    pub concurrency: limiter::Concurrency,
 }
 
 impl GoogleOptions {
     /// Reads CAIRN_GCP_EMULATOR.
     pub fn from_env() -> Self {
-        GoogleOptions { emulator: std::env::var(EMULATOR_ENV).ok().filter(|s| !s.trim().is_empty()) }
+        GoogleOptions {
+            emulator: std::env::var(EMULATOR_ENV).ok().filter(|s| !s.trim().is_empty()),
+            ..GoogleOptions::default()
+        }
     }
 }
 
@@ -144,7 +150,7 @@ impl Shared {
             .get_or_try_init(|| async {
                 let env = |k: &str| std::env::var(k).ok();
                 let config = GoogleConfig::resolve(provider_block, &env, self.options.emulator.as_deref())?;
-                Clients::connect(config).await.map(Arc::new)
+                Clients::connect(config, self.options.concurrency).await.map(Arc::new)
             })
             .await
             .cloned()
@@ -262,7 +268,10 @@ pub(crate) mod test_server {
 
     /// A provider whose clients talk to `endpoint`, in project `p`.
     pub async fn shared(endpoint: &str) -> (Arc<super::Shared>, crate::providers::CallContext) {
-        let shared = Arc::new(super::Shared::new(super::GoogleOptions { emulator: Some(endpoint.to_string()) }));
+        let shared = Arc::new(super::Shared::new(super::GoogleOptions {
+            emulator: Some(endpoint.to_string()),
+            ..Default::default()
+        }));
         let mut ctx = crate::providers::CallContext::new(crate::lang::value::Value::map([(
             "project",
             crate::lang::value::Value::from("p"),
@@ -280,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_standard_registry_has_builtin_and_google_types() {
-        let r = Registry::standard(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        let r = Registry::standard(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()), ..Default::default() });
         assert_eq!(r.provider_of("google_secret_manager_secret"), Some("google"));
         assert_eq!(r.provider_of("google_secret_manager_secret_version"), Some("google"));
         assert_eq!(r.provider_of("random_password"), Some("random"));
@@ -289,7 +298,8 @@ mod tests {
 
     #[tokio::test]
     async fn configure_against_the_emulator_builds_clients_once() {
-        let p = GoogleProvider::new(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        let p =
+            GoogleProvider::new(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()), ..Default::default() });
         let block = Value::map([("project", Value::from("demo"))]);
         p.configure(&block).await.unwrap();
         let a = p.shared.clients(&block).await.unwrap();
@@ -301,7 +311,7 @@ mod tests {
     #[tokio::test]
     async fn each_configuration_has_its_own_clients() {
         use crate::addr::ProviderConfigAddr;
-        let r = Registry::standard(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        let r = Registry::standard(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()), ..Default::default() });
         let default = ProviderConfigAddr::default_for("google");
         let other = ProviderConfigAddr::parse("google.other");
         r.provider_for(&default).unwrap().configure(&Value::map([("project", Value::from("p1"))])).await.unwrap();
@@ -333,7 +343,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_provider_block_is_a_clear_configure_error() {
-        let p = GoogleProvider::new(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()) });
+        let p =
+            GoogleProvider::new(GoogleOptions { emulator: Some("http://127.0.0.1:9".into()), ..Default::default() });
         let e = p.configure(&Value::map([("request_timeout", Value::from("soon"))])).await.unwrap_err();
         assert!(e.message.contains("request_timeout"), "{}", e.message);
     }

@@ -6,6 +6,9 @@
 //! quota and `CONCURRENT_OPERATIONS_QUOTA_EXCEEDED`; 400 `resourceNotReady`; connection
 //! failures. Each retry waits an exponentially growing, jittered delay, and the whole call
 //! stops at the resource's timeout (the `timeouts` block or the type's default).
+//!
+//! How many attempts run at once is the API's [`super::limiter::AdaptiveLimiter`] (the
+//! default), or with `--parallelism-fixed` a fixed semaphore, as in Terraform.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::errors::{api_error, error_text, http_status};
+use super::limiter::{is_quota_error, AdaptiveLimiter, Concurrency, Signal};
 use crate::providers::ProviderError;
 
 /// What a failed attempt means for trying again.
@@ -40,16 +44,7 @@ pub fn classify(e: &GaxError) -> Retry {
             429 => Retry::NotProcessed,
             500 | 502 | 503 => Retry::Ambiguous,
             409 if text().contains("operationInProgress") => Retry::NotProcessed,
-            403 => {
-                let t = text();
-                let per_minute_quota =
-                    t.contains("per minute") && (t.contains("Quota exceeded") || t.contains("rateLimitExceeded"));
-                if per_minute_quota || t.contains("CONCURRENT_OPERATIONS_QUOTA_EXCEEDED") {
-                    Retry::NotProcessed
-                } else {
-                    Retry::Permanent
-                }
-            }
+            403 if is_quota_error(e) => Retry::NotProcessed,
             400 if text().contains("resourceNotReady") => Retry::NotProcessed,
             _ => Retry::Permanent,
         };
@@ -100,13 +95,26 @@ impl Backoff {
     }
 }
 
-/// Runs calls to one API: bounded concurrency (a permit per attempt, released while waiting
-/// to retry) and Terraform's retry rules.
+/// Runs calls to one API: bounded concurrency (a place per attempt, released while waiting
+/// to retry or for an operation to progress) and Terraform's retry rules.
 #[derive(Clone, Debug)]
 pub struct Retrier {
     pub backoff: Backoff,
-    limit: Arc<Semaphore>,
+    limit: Limit,
 }
+
+#[derive(Clone, Debug)]
+enum Limit {
+    /// Terraform's: this many attempts at once, whatever the API answers.
+    Fixed(Arc<Semaphore>),
+    Adaptive(Arc<AdaptiveLimiter>),
+}
+
+/// In adaptive mode an API's limit may grow to this multiple of its fixed value: room for the
+/// quota to decide (GCP's default write quotas are 180–600 a minute, which answers of 100–300
+/// ms reach at 1–3× the fixed values), while a runaway limit stays bounded even against an API
+/// that never throttles (the emulator without `--realistic`).
+pub const ADAPTIVE_HEADROOM: usize = 8;
 
 /// Why a call loop stopped.
 pub enum Stop {
@@ -116,8 +124,31 @@ pub enum Stop {
 }
 
 impl Retrier {
+    /// A fixed limit of `concurrency` attempts at once (Terraform's behaviour).
     pub fn new(backoff: Backoff, concurrency: usize) -> Self {
-        Retrier { backoff, limit: Arc::new(Semaphore::new(concurrency.max(1))) }
+        Retrier { backoff, limit: Limit::Fixed(Arc::new(Semaphore::new(concurrency.max(1)))) }
+    }
+
+    /// An adaptive limit starting at `initial` attempts at once, growing to at most `max`.
+    pub fn adaptive(backoff: Backoff, initial: usize, max: usize) -> Self {
+        let limiter = AdaptiveLimiter::new(initial, max, backoff.clone());
+        Retrier { backoff, limit: Limit::Adaptive(Arc::new(limiter)) }
+    }
+
+    /// The retrier for one API whose fixed limit is `fixed`, in the run's mode.
+    pub fn for_api(mode: Concurrency, backoff: Backoff, fixed: usize) -> Self {
+        match mode {
+            Concurrency::Fixed => Retrier::new(backoff, fixed),
+            Concurrency::Adaptive => Retrier::adaptive(backoff, fixed, fixed * ADAPTIVE_HEADROOM),
+        }
+    }
+
+    /// The adaptive limiter, when the run has one.
+    pub fn limiter(&self) -> Option<&AdaptiveLimiter> {
+        match &self.limit {
+            Limit::Adaptive(l) => Some(l),
+            Limit::Fixed(_) => None,
+        }
     }
 
     /// One attempt, under the API's concurrency limit and the overall deadline.
@@ -125,16 +156,43 @@ impl Retrier {
     where
         Fut: Future<Output = Result<T, GaxError>>,
     {
-        let permit = match tokio::time::timeout_at(deadline, self.limit.acquire()).await {
-            Ok(Ok(p)) => p,
-            Ok(Err(_)) | Err(_) => return Err(Stop::Deadline(None)),
-        };
-        let out = tokio::time::timeout_at(deadline, fut).await;
-        drop(permit);
+        let out = self
+            .limited(deadline, fut, |out| match out {
+                Ok(_) => None,
+                Err(e) => Some(Signal::of(e)),
+            })
+            .await;
         match out {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(Stop::Failed(e)),
-            Err(_) => Err(Stop::Deadline(None)),
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(Stop::Failed(e)),
+            None => Err(Stop::Deadline(None)),
+        }
+    }
+
+    /// Runs `fut` (one request, or one poll of a long-running operation) under the API's
+    /// limit and the deadline; `outcome` says what its result tells the adaptive limiter
+    /// (`None`: success). None when the deadline passed first.
+    pub async fn limited<T, Fut>(
+        &self,
+        deadline: Instant,
+        fut: Fut,
+        outcome: impl FnOnce(&T) -> Option<Signal>,
+    ) -> Option<T>
+    where
+        Fut: Future<Output = T>,
+    {
+        match &self.limit {
+            Limit::Fixed(semaphore) => {
+                let _permit = tokio::time::timeout_at(deadline, semaphore.acquire()).await.ok()?.ok()?;
+                tokio::time::timeout_at(deadline, fut).await.ok()
+            }
+            Limit::Adaptive(limiter) => {
+                let slot = tokio::time::timeout_at(deadline, limiter.acquire()).await.ok()?;
+                // A timed-out attempt drops its slot unreported: it says nothing of the quota.
+                let out = tokio::time::timeout_at(deadline, fut).await.ok()?;
+                slot.finish(outcome(&out));
+                Some(out)
+            }
         }
     }
 
@@ -174,6 +232,16 @@ impl Retrier {
             }
         }
         Err(deadline_error(method, timeout, last.as_ref()))
+    }
+}
+
+/// What one poll of a long-running operation (`Poller::poll`, the first of which sends the
+/// request) tells the adaptive limiter, for [`Retrier::limited`].
+pub fn poll_signal<R, M>(polled: &Option<google_cloud_lro::PollingResult<R, M>>) -> Option<Signal> {
+    use google_cloud_lro::PollingResult;
+    match polled {
+        Some(PollingResult::Completed(Err(e)) | PollingResult::PollingError(e)) => Some(Signal::of(e)),
+        _ => None,
     }
 }
 
@@ -372,5 +440,41 @@ mod tests {
             r.unwrap().unwrap();
         }
         assert_eq!(peak.load(Ordering::SeqCst), 3);
+    }
+
+    /// 40 calls against an API whose quota is spent for its first 300 ms (every call 429),
+    /// then fine: how many 429s each limit draws while all callers finish.
+    async fn throttled_calls_during_an_outage(r: Retrier) -> u32 {
+        let start = Instant::now();
+        let refused = Arc::new(AtomicU32::new(0));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..40 {
+            let (r, refused) = (r.clone(), refused.clone());
+            set.spawn(async move {
+                r.idempotent("x", Duration::from_secs(20), || {
+                    let refused = refused.clone();
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(3)).await;
+                        if start.elapsed() < Duration::from_millis(300) {
+                            refused.fetch_add(1, Ordering::SeqCst);
+                            return Err(aip(429, "RESOURCE_EXHAUSTED", "Quota exceeded"));
+                        }
+                        Ok(())
+                    }
+                })
+                .await
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap().expect("every call ends once the quota is back");
+        }
+        refused.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_quota_draws_far_fewer_429s_with_the_adaptive_limit() {
+        let fixed = throttled_calls_during_an_outage(Retrier::new(Backoff::emulator(), 8)).await;
+        let adaptive = throttled_calls_during_an_outage(Retrier::adaptive(Backoff::emulator(), 8, 64)).await;
+        assert!(adaptive * 2 < fixed, "adaptive drew {adaptive} 429s, fixed {fixed}");
     }
 }

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::errors::{api_error, is_already_exists};
 use super::fields::{self, conform_to_schema, first_block, set, string};
 use super::resource_common::{list_by_last_segment, name_schema_timeouts, no_identity, read_grouped, time_left};
-use super::retry::{classify, deadline_error, Retry};
+use super::retry::{classify, deadline_error, poll_signal, Retry};
 use super::{mmv1, Clients, Service, Shared};
 use crate::addr::AttrPath;
 use crate::lang::value::Value;
@@ -522,9 +522,10 @@ impl ResourceType for VpcAccessConnector {
             let mut running = false;
             let mut polls = 0u32;
             loop {
-                let result = match tokio::time::timeout_at(deadline, poller.poll()).await {
-                    Ok(r) => r,
-                    Err(_) => return Err(deadline_error(CREATE, ctx.timeout, last.as_ref())),
+                // Each poll holds a place under the API's limit only while it is answered.
+                let result = match c.vpc_access_calls.limited(deadline, poller.poll(), poll_signal).await {
+                    Some(r) => r,
+                    None => return Err(deadline_error(CREATE, ctx.timeout, last.as_ref())),
                 };
                 match result {
                     Some(PollingResult::Completed(Ok(conn))) => break 'retry Some(conn),
@@ -677,9 +678,10 @@ impl ResourceType for VpcAccessConnector {
             let mut polls = 0u32;
             let mut running = false;
             loop {
-                let result = match tokio::time::timeout_at(deadline, poller.poll()).await {
-                    Ok(r) => r,
-                    Err(_) => return Err(deadline_error(DELETE, ctx.timeout, last.as_ref())),
+                // Each poll holds a place under the API's limit only while it is answered.
+                let result = match c.vpc_access_calls.limited(deadline, poller.poll(), poll_signal).await {
+                    Some(r) => r,
+                    None => return Err(deadline_error(DELETE, ctx.timeout, last.as_ref())),
                 };
                 match result {
                     Some(PollingResult::Completed(Ok(()))) | None => return Ok(()),
@@ -775,14 +777,16 @@ pub(crate) mod raw {
             }
         })?;
         let code = response.status().as_u16();
+        // Kept for the error: a 429's Retry-After paces the adaptive limiter.
+        let headers = response.headers().clone();
         let payload = response.bytes().await.map_err(|e| GaxError::io(e.to_string()))?;
         if (200..300).contains(&code) {
             return serde_json::from_slice(&payload).map_err(GaxError::deser);
         }
         let bytes = payload;
         Err(match Status::try_from(&bytes) {
-            Ok(s) => GaxError::service_with_http_metadata(s, Some(code), None),
-            Err(_) => GaxError::http(code, axum::http::HeaderMap::new(), bytes),
+            Ok(s) => GaxError::service_with_http_metadata(s, Some(code), Some(headers)),
+            Err(_) => GaxError::http(code, headers, bytes),
         })
     }
 }
