@@ -87,7 +87,8 @@ async fn the_apply_reports_the_stack_s_real_chain_as_its_critical_path() {
         .await
         .expect("emulator");
     let s = TestStack::new(&[("main.tf", STACK)]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     let r = apply(&c).await;
     let outcome = r.outcome.as_ref().expect("the apply ran");
     let cp = outcome.critical_path.as_ref().expect("steps ran, so there is a critical path");
@@ -112,7 +113,8 @@ async fn the_apply_reports_the_stack_s_real_chain_as_its_critical_path() {
 async fn with_parallelism_one_the_database_starts_before_the_secrets_ahead_of_it() {
     let emu = Emulator::start(EmulatorConfig::for_tests()).await.expect("emulator");
     let s = TestStack::new(&[("main.tf", STACK)]);
-    let c = common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()) }));
+    let c =
+        common(s.path(), Registry::standard(GoogleOptions { emulator: Some(emu.endpoint()), ..Default::default() }));
     let started = Arc::new(Started::default());
     let mut args = apply_args(&c);
     args.plan.parallelism = 1;
