@@ -180,7 +180,9 @@ fn is_override_file(name: &str) -> bool {
     stem == "override" || stem.ends_with("_override")
 }
 
-fn normalize(p: &Path) -> PathBuf {
+/// A lexically normal path: `.` and `a/..` removed, leading `..` kept (no file system access,
+/// so a module that is not there yet still has one name).
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

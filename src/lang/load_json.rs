@@ -36,9 +36,10 @@ pub fn is_json_config(name: &str) -> bool {
     name.ends_with(".tf.json")
 }
 
-/// The body a `.tf.json` file declares, or every problem found in it.
-pub fn parse(file: FileId, text: &str) -> Result<Body, Diagnostics> {
-    let options = jsonc_parser::ParseOptions {
+/// JSON as RFC 8259 has it and Terraform reads it: jsonc-parser's extensions (comments,
+/// trailing commas, single quotes, hex numbers, …) all off.
+pub fn strict_json_options() -> jsonc_parser::ParseOptions {
+    jsonc_parser::ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
         allow_trailing_commas: false,
@@ -49,7 +50,12 @@ pub fn parse(file: FileId, text: &str) -> Result<Body, Diagnostics> {
         allow_bare_decimal_point_numbers: false,
         allow_non_finite_numbers: false,
         allow_extended_string_escapes: false,
-    };
+    }
+}
+
+/// The body a `.tf.json` file declares, or every problem found in it.
+pub fn parse(file: FileId, text: &str) -> Result<Body, Diagnostics> {
+    let options = strict_json_options();
     if let Some(at) = too_deep(text) {
         return Err(Diagnostics::from(
             Diagnostic::error("JSON nested too deeply")

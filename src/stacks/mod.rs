@@ -187,29 +187,7 @@ impl StackSet {
     }
 }
 
-/// A lexically normal path: `.` and `a/..` removed, leading `..` kept.
-pub fn normalize(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
-                    out.pop();
-                } else {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        out
-    }
-}
+pub use crate::lang::load::normalize;
 
 /// What discovery reads from one directory's configuration files.
 #[derive(Default, Debug)]
@@ -569,18 +547,7 @@ fn read_declaration(set: &mut StackSet, dir: &Path, modules: &BTreeSet<PathBuf>)
                 .at(whole),
         ));
     };
-    let options = jsonc_parser::ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        allow_bare_decimal_point_numbers: false,
-        allow_non_finite_numbers: false,
-        allow_extended_string_escapes: false,
-    };
+    let options = crate::lang::load_json::strict_json_options();
     let text = set.sources.get(file).text.clone();
     let parsed = match jsonc_parser::parse_to_ast(&text, &Default::default(), &options) {
         Ok(p) => p,
