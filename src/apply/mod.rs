@@ -476,12 +476,11 @@ fn step_graph(changes: &[&ResourceChange], state: &State) -> Result<StepGraph, D
     }
     let steps: Vec<Key> = deps.keys().copied().collect();
     for (i, c) in changes.iter().enumerate() {
-        let old_deps: Vec<InstanceAddr> =
-            state.resources.get(&c.addr).map(|r| r.dependencies.clone()).unwrap_or_default();
+        let old_deps: &[InstanceAddr] = state.resources.get(&c.addr).map(|r| &r.dependencies[..]).unwrap_or_default();
         // Creates and updates wait for what they depend on.
         if deps.contains_key(&(i, Step::Main)) || deps.contains_key(&(i, Step::Import)) {
             let me = if deps.contains_key(&(i, Step::Main)) { (i, Step::Main) } else { (i, Step::Import) };
-            for d in &c.dependencies {
+            for d in c.dependencies.iter() {
                 if let Some(&j) = index.get(d) {
                     for s in [Step::Main, Step::Import] {
                         if deps.contains_key(&(j, s)) {

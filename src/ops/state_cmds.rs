@@ -189,7 +189,7 @@ pub async fn import(common: &Common, addr: &str, id: &str) -> Result<InstanceAdd
             provider,
             attributes: attributes.into(),
             sensitive_fingerprints,
-            dependencies: vec![],
+            dependencies: vec![].into(),
             create_before_destroy: false,
             tainted: false,
             deposed: None,

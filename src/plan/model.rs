@@ -109,7 +109,8 @@ pub struct ChangeOf<V> {
     /// saved plan then holds only its position, and every renderer prints it redacted).
     pub importing: Option<V>,
     /// Instances this one depends on (for ordering, and recorded in state).
-    pub dependencies: Vec<InstanceAddr>,
+    #[serde(with = "crate::addr::shared_dependencies")]
+    pub dependencies: crate::addr::Dependencies,
     pub create_before_destroy: bool,
     /// Things the user should know before applying (e.g. a name that cannot be reused).
     pub warnings: Vec<String>,

@@ -357,7 +357,7 @@ mod tests {
             changed_paths: changed.iter().filter_map(|p| AttrPath::parse(p)).collect(),
             replace_paths: vec![],
             importing: None,
-            dependencies: vec![],
+            dependencies: vec![].into(),
             create_before_destroy: false,
             warnings: vec![],
         }

@@ -897,8 +897,11 @@ impl StateStore for GcsStore {
 
     async fn load(&self) -> Result<Option<State>, StateError> {
         let api = self.api().await?;
-        let (state, generation, _) = self.current(&api).await?;
+        let (mut state, generation, _) = self.current(&api).await?;
         self.set_generation(generation);
+        if let Some(state) = &mut state {
+            state.share_dependencies();
+        }
         Ok(state)
     }
 

@@ -316,9 +316,13 @@ impl Handle {
         };
         let meta = self.parse_meta(&raw)?;
         let mut resources = BTreeMap::new();
+        // Shared as they are read: every instance of a resource has the same list, decoded
+        // once per instance but kept once.
+        let mut shared = super::SharedDependencies::default();
         for item in self.resources.iter() {
             let (k, v) = item.map_err(|e| self.err("cannot read resources", e))?;
-            let (addr, res) = self.parse_resource(&k, &v)?;
+            let (addr, mut res) = self.parse_resource(&k, &v)?;
+            shared.share(&mut res.dependencies);
             resources.insert(addr, res);
         }
         Ok(Some(State {
@@ -1124,7 +1128,7 @@ mod tests {
             provider: "terraform".into(),
             attributes: json!({ "id": format!("id-{n}"), "input": n }).into(),
             sensitive_fingerprints: BTreeMap::new(),
-            dependencies: vec![],
+            dependencies: vec![].into(),
             create_before_destroy: false,
             tainted: false,
             deposed: None,
@@ -1168,6 +1172,23 @@ mod tests {
         smaller.resources.remove(&addr(1));
         store.write(&smaller, "state rm").await.unwrap();
         assert_eq!(store.load().await.unwrap(), Some(smaller));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn equal_dependency_lists_load_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = sample_state(1, 4);
+        for (i, r) in state.resources.values_mut().enumerate() {
+            // Separately allocated lists, two of them equal.
+            r.dependencies = if i < 3 { vec![addr(9), addr(8)] } else { vec![addr(7)] }.into();
+        }
+        let store = LocalStore::open(dir.path()).unwrap();
+        store.write(&state, "test").await.unwrap();
+        let loaded = store.load().await.unwrap().unwrap();
+        assert_eq!(loaded, state, "sharing keeps the values");
+        let deps: Vec<_> = loaded.resources.values().map(|r| r.dependencies.clone()).collect();
+        assert!(std::sync::Arc::ptr_eq(&deps[0], &deps[1]) && std::sync::Arc::ptr_eq(&deps[0], &deps[2]));
+        assert!(!std::sync::Arc::ptr_eq(&deps[0], &deps[3]));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,6 +55,32 @@ impl State {
     }
 }
 
+impl State {
+    /// Makes equal dependency lists one shared list (see [`crate::addr::Dependencies`]): a
+    /// decoded state has each instance's own copy.
+    pub fn share_dependencies(&mut self) {
+        let mut shared = SharedDependencies::default();
+        for r in self.resources.values_mut() {
+            shared.share(&mut r.dependencies);
+        }
+    }
+}
+
+/// Equal dependency lists seen so far, to replace later equal ones with (one copy each).
+#[derive(Default)]
+pub(crate) struct SharedDependencies(std::collections::HashSet<crate::addr::Dependencies>);
+
+impl SharedDependencies {
+    pub fn share(&mut self, deps: &mut crate::addr::Dependencies) {
+        match self.0.get(deps) {
+            Some(seen) => *deps = seen.clone(),
+            None => {
+                self.0.insert(deps.clone());
+            }
+        }
+    }
+}
+
 impl Default for State {
     fn default() -> Self {
         Self::new()
@@ -79,8 +105,8 @@ pub struct ResourceInstanceState {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sensitive_fingerprints: BTreeMap<String, String>,
     /// Resources this one depended on when it was last applied (deletes run in reverse order).
-    #[serde(default)]
-    pub dependencies: Vec<InstanceAddr>,
+    #[serde(default, with = "crate::addr::shared_dependencies")]
+    pub dependencies: crate::addr::Dependencies,
     #[serde(default)]
     pub create_before_destroy: bool,
     /// Created but a later step failed: the next plan replaces it.

@@ -358,7 +358,7 @@ fn state_with(lineage: &str, serial: u64, names: &[&str]) -> cairn::state::State
                 provider: "terraform".into(),
                 attributes: serde_json::json!({ "id": n }).into(),
                 sensitive_fingerprints: Default::default(),
-                dependencies: vec![],
+                dependencies: vec![].into(),
                 create_before_destroy: false,
                 tainted: false,
                 deposed: None,

@@ -305,7 +305,7 @@ async fn rewrite_state(dir: &std::path::Path, dep: bool) -> u64 {
     let state = store.load().await.unwrap().expect("a state");
     let (addr, mut r) = state.resources.iter().next().map(|(a, r)| (a.clone(), r.clone())).unwrap();
     if dep {
-        r.dependencies.push(addr.clone());
+        r.dependencies = r.dependencies.iter().chain([&addr]).cloned().collect();
     } else {
         r.create_before_destroy = !r.create_before_destroy;
     }

@@ -88,7 +88,7 @@ mod tests {
                 provider: "google".into(),
                 attributes: serde_json::json!({"name": "app", "password": null, "instance": "db", "host": null}).into(),
                 sensitive_fingerprints: [("password".to_string(), "fp".to_string())].into(),
-                dependencies: vec![],
+                dependencies: vec![].into(),
                 create_before_destroy: false,
                 tainted: true,
                 deposed: None,

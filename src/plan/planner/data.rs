@@ -17,7 +17,7 @@ struct DataWalk<'r> {
     block: &'r ResourceBlock,
     ds: Arc<dyn DataSource>,
     provider: String,
-    dependencies: Vec<InstanceAddr>,
+    dependencies: crate::addr::Dependencies,
     /// Why the read waits for apply whatever the arguments (a depends_on with changes).
     dependency_pending: bool,
     in_target: bool,
@@ -206,7 +206,7 @@ fn data_record(
     type_name: &str,
     provider: &str,
     value: &Value,
-    dependencies: &[InstanceAddr],
+    dependencies: &crate::addr::Dependencies,
     input: &PlanInput<'_>,
 ) -> ResourceInstanceState {
     data_state(ds.schema(), type_name, provider, value, dependencies, &input.fingerprint_key)
@@ -218,7 +218,7 @@ pub(crate) fn data_state(
     type_name: &str,
     provider: &str,
     value: &Value,
-    dependencies: &[InstanceAddr],
+    dependencies: &crate::addr::Dependencies,
     key: &[u8; 32],
 ) -> ResourceInstanceState {
     let (attributes, sensitive_fingerprints) = codec::encode(value, schema, key);
@@ -227,7 +227,7 @@ pub(crate) fn data_state(
         provider: provider.to_string(),
         attributes: attributes.into(),
         sensitive_fingerprints,
-        dependencies: dependencies.to_vec(),
+        dependencies: dependencies.clone(),
         create_before_destroy: false,
         tainted: false,
         deposed: None,
