@@ -168,10 +168,14 @@ fn check_removed_blocks(modules: &BTreeMap<ModulePath, Module>, diags: &mut Diag
     }
 }
 
-/// Joins and removes `.` and `..` components lexically, so that displayed paths stay short
-/// (`stacks/demo/modules/net/main.tf`, not `stacks/demo/./modules/net/main.tf`).
+/// Whether a directory entry's name is one the loader reads as configuration: `*.tf`,
+/// `*.tf.json` or `*.hcl`, not hidden (bytes, so that a non-UTF-8 name can still be reported).
+pub fn is_config_file_name(name: &[u8]) -> bool {
+    !name.starts_with(b".") && (name.ends_with(b".tf") || name.ends_with(b".hcl") || name.ends_with(b".tf.json"))
+}
+
 /// Terraform's naming rule for override files.
-fn is_override_file(name: &str) -> bool {
+pub fn is_override_file(name: &str) -> bool {
     let stem = name
         .strip_suffix(".tf.json")
         .or_else(|| name.strip_suffix(".tf"))
@@ -180,8 +184,9 @@ fn is_override_file(name: &str) -> bool {
     stem == "override" || stem.ends_with("_override")
 }
 
-/// A lexically normal path: `.` and `a/..` removed, leading `..` kept (no file system access,
-/// so a module that is not there yet still has one name).
+/// Joins and removes `.` and `..` components lexically, leading `..` kept, so that displayed
+/// paths stay short (`stacks/demo/modules/net/main.tf`, not `stacks/demo/./modules/net/main.tf`);
+/// no file system access, so a module that is not there yet still has one name.
 pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -341,11 +346,7 @@ impl Loader<'_> {
                 }
             };
             let raw = entry.file_name();
-            let looks_like_config = |bytes: &[u8]| {
-                !bytes.starts_with(b".")
-                    && (bytes.ends_with(b".tf") || bytes.ends_with(b".hcl") || bytes.ends_with(b".tf.json"))
-            };
-            if !looks_like_config(raw.as_encoded_bytes()) {
+            if !is_config_file_name(raw.as_encoded_bytes()) {
                 continue;
             }
             let path = entry.path();

@@ -216,15 +216,6 @@ fn literal(e: &Expression) -> Option<String> {
     }
 }
 
-fn is_override_file(name: &str) -> bool {
-    let stem = name
-        .strip_suffix(".tf.json")
-        .or_else(|| name.strip_suffix(".tf"))
-        .or_else(|| name.strip_suffix(".hcl"))
-        .unwrap_or(name);
-    stem == "override" || stem.ends_with("_override")
-}
-
 /// The configuration file names of a directory, as the loader picks them (`*.tf`,
 /// `*.tf.json`, `*.hcl`, not hidden), sorted with override files last.
 fn config_files(dir: &Path) -> Result<Vec<String>, OpError> {
@@ -234,10 +225,7 @@ fn config_files(dir: &Path) -> Result<Vec<String>, OpError> {
     for entry in entries {
         let entry = entry.map_err(|e| OpError::msg(format!("cannot list directory {}: {e}", dir.display())))?;
         let raw = entry.file_name();
-        let bytes = raw.as_encoded_bytes();
-        if bytes.starts_with(b".")
-            || !(bytes.ends_with(b".tf") || bytes.ends_with(b".hcl") || bytes.ends_with(b".tf.json"))
-        {
+        if !crate::lang::load::is_config_file_name(raw.as_encoded_bytes()) {
             continue;
         }
         let Some(name) = raw.to_str() else {
@@ -251,7 +239,7 @@ fn config_files(dir: &Path) -> Result<Vec<String>, OpError> {
         }
     }
     names.sort();
-    names.sort_by_key(|n| is_override_file(n));
+    names.sort_by_key(|n| crate::lang::load::is_override_file(n));
     Ok(names)
 }
 
