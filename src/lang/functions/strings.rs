@@ -40,6 +40,11 @@ pub fn indent(c: &Call) -> Result<Value, FuncError> {
     }
     let spaces = usize::try_from(spaces).unwrap_or(usize::MAX);
     let lines = c.str(1).matches('\n').count();
+    if lines == 0 {
+        // Only lines after the first are indented: a one-line string comes back as it is,
+        // whatever the count, and no padding is built for it.
+        return string(c.str(1).to_string());
+    }
     if spaces.saturating_mul(lines).saturating_add(c.str(1).len()) > MAX_STRING_LEN {
         return Err(
             c.err(0, format!("the result would be longer than the {MAX_STRING_LEN} characters a string may have"))
@@ -642,6 +647,10 @@ mod tests {
     fn simple_string_functions() {
         assert_eq!(ok("chomp", vec![s("hello\n\r\n")]), s("hello"));
         assert_eq!(ok("indent", vec![n(2.0), s("a\nb")]), s("a\n  b"));
+        // Found by the fuzzer: a one-line string with a huge count built the padding first and
+        // aborted on the allocation. Nothing is padded, so it comes back unchanged.
+        assert_eq!(ok("indent", vec![n(9e15), s("a")]), s("a"));
+        assert!(err("indent", vec![n(9e15), s("a\nb")]).message.contains("longer than"));
         assert_eq!(ok("join", vec![s(", "), strs(&["foo", "bar"]), strs(&["baz"])]), s("foo, bar, baz"));
         assert!(err("join", vec![s(",")]).message.contains("at least one list"));
         assert_eq!(ok("lower", vec![s("HÉLLO")]), s("héllo"));
