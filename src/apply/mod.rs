@@ -369,6 +369,9 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
 
     // Outputs and checks from the final values.
     let mut diags = final_values(&mut input, &mut outcome);
+    // Every value the walk held is read for the last time above: freed before the final state
+    // write, whose history record is the largest allocation of a big apply.
+    input.env = Env::default();
     state.outputs = stored_outputs(&outcome.outputs);
     state.check_results = outcome.checks.clone();
     match persister.finish(state.clone()).await {

@@ -6,10 +6,15 @@
 //! - `meta`: `state` → format version, lineage, serial, Cairn version, outputs, check results.
 //! - `history`: big-endian key (the serial, or one past the newest key when a new lineage's
 //!   serial is lower) → a past version (the newest [`HISTORY_LIMIT`]) as a delta: `{time,
-//!   operation, header, resources, full, changes}`, where `changes` holds the resources (address →
-//!   stored JSON, or null when removed) that changed since the previous record, or every resource
-//!   when `full`. Records an older Cairn wrote hold the whole state (`{time, operation, state}`)
-//!   and count as full. Recording a version costs what changed, not the state's size.
+//!   operation, header, full, split, resources}`; its changes, the resources that changed since
+//!   the previous record (or every resource when `full`), are in `history_changes`. Records of
+//!   earlier Cairn versions hold them inline (`changes`: address → stored JSON, or null when
+//!   removed), or the whole state (`{time, operation, state}`, counted as full). Recording a
+//!   version costs what changed, not the state's size.
+//! - `history_changes`: record key ++ address → the resource's stored JSON as that record set
+//!   it, or `null` when it removed it. Kept out of the record because sled loads a tree node
+//!   whole: with the changes inline, reading the newest record of a 100,000-resource stack read
+//!   every record beside it, hundreds of megabytes each.
 //! - `history_base`: address → resource JSON: the version before the oldest record, which its
 //!   deltas apply to. Pruning the oldest record folds its delta in (a cost of that delta's size).
 //! - `history_pending`: address → one byte (whether it existed at the newest record): the
@@ -65,6 +70,17 @@ const KEY_RECORD: &[u8] = b"fingerprint-record";
 /// older Cairn wrote did not mark its changes, so its first record by this Cairn is full.
 const DELTAS_KEY: &[u8] = b"history-deltas";
 
+/// In `meta` while the pending marks a record consumed are being cleared: that record's key.
+/// Clearing them in the record's own transaction pinned a copy of every node it touched until
+/// commit (a hundred megabytes at 30,000 resources), so they go in bounded batches after it; a
+/// mark left by a crash in between is read against this record (see `record_history`).
+const CLEARING_KEY: &[u8] = b"history-marks-clearing";
+
+/// sled's page cache bound. Its default (1 GiB) kept every page an apply wrote or a history
+/// record read: at 100,000 resources that alone was most of a gigabyte of the process's peak.
+/// Reads of a state are one pass over it, so a small cache costs no repeated decoding.
+const PAGE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The state header: everything except the resources.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Meta {
@@ -112,6 +128,7 @@ struct Handle {
     resources: sled::Tree,
     meta: sled::Tree,
     history: sled::Tree,
+    history_changes: sled::Tree,
     history_base: sled::Tree,
     history_pending: sled::Tree,
     journal: sled::Tree,
@@ -212,9 +229,10 @@ async fn open_db(dir: &Path, wait: Duration) -> Result<Handle, StateError> {
     let deadline = Instant::now() + wait;
     let db = loop {
         let p = path.clone();
-        let attempt = tokio::task::spawn_blocking(move || sled::Config::new().path(p).open())
-            .await
-            .map_err(|e| io_error(&location, "opening the state database failed", e))?;
+        let attempt =
+            tokio::task::spawn_blocking(move || sled::Config::new().path(p).cache_capacity(PAGE_CACHE_BYTES).open())
+                .await
+                .map_err(|e| io_error(&location, "opening the state database failed", e))?;
         match attempt {
             Ok(db) => break db,
             Err(e) if is_lock_conflict(&e) => {
@@ -241,6 +259,7 @@ async fn open_db(dir: &Path, wait: Duration) -> Result<Handle, StateError> {
         resources: tree("resources")?,
         meta: tree("meta")?,
         history: tree("history")?,
+        history_changes: tree("history_changes")?,
         history_base: tree("history_base")?,
         history_pending: tree("history_pending")?,
         journal: tree("journal")?,
@@ -365,11 +384,52 @@ impl Handle {
         Ok(serial_key(serial.max(after)))
     }
 
-    /// How many resources the newest record's version holds.
+    /// How many resources the newest record's version holds. A delta record states it: only
+    /// that field is decoded (the record of a 100,000-resource create is hundreds of megabytes
+    /// of changes); an older Cairn's whole-state record is read whole.
     fn newest_resource_count(&self) -> Result<i64, StateError> {
-        match self.history.last().map_err(|e| self.history_err(e))? {
-            Some((k, v)) => Ok(self.parse_record(&k, &v)?.resource_count() as i64),
-            None => Ok(self.history_base.len() as i64),
+        #[derive(Deserialize)]
+        struct Count {
+            #[serde(default)]
+            resources: Option<usize>,
+        }
+        let Some((k, v)) = self.history.last().map_err(|e| self.history_err(e))? else {
+            return Ok(self.history_base.len() as i64);
+        };
+        let count = serde_json::from_slice::<Count>(&v)
+            .map_err(|e| self.corrupt(format_args!("history key {}", hex::encode(&k)), e))?;
+        match count.resources {
+            Some(n) => Ok(n as i64),
+            None => Ok(self.parse_record(&k, &v)?.resource_count() as i64),
+        }
+    }
+
+    /// A split record's changes, from `history_changes`.
+    fn split_values(&self, key: &[u8]) -> Result<Vec<(String, Option<serde_json::Value>)>, StateError> {
+        let mut out = Vec::new();
+        for item in self.history_changes.scan_prefix(key) {
+            let (k, v) = item.map_err(|e| self.err("cannot read state history", e))?;
+            let addr = String::from_utf8_lossy(&k[key.len()..]).into_owned();
+            let value: serde_json::Value =
+                serde_json::from_slice(&v).map_err(|e| self.corrupt(format_args!("history resource {addr}"), e))?;
+            out.push((addr, Some(value).filter(|v| !v.is_null())));
+        }
+        Ok(out)
+    }
+
+    /// Removes the `history_changes` entries in `range`, a bounded batch at a time.
+    fn remove_changes(&self, range: std::ops::Range<Vec<u8>>) -> Result<(), sled::Error> {
+        loop {
+            let mut batch = sled::Batch::default();
+            let mut n = 0;
+            for item in self.history_changes.range(range.clone()).take(CHANGES_BATCH) {
+                batch.remove(item?.0);
+                n += 1;
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            self.history_changes.apply_batch(batch)?;
         }
     }
 
@@ -387,7 +447,23 @@ impl Handle {
         for item in self.history_pending.iter() {
             pending.push(item.map_err(|e| self.history_err(e))?);
         }
-        let mut changes = Vec::new();
+        // A crash while the previous record's marks were being cleared left some: whether each
+        // resource existed is then what that record says (a mark keeps its first value, which
+        // may predate the record); recording it again is harmless, records hold values.
+        let clearing = self.meta.get(CLEARING_KEY).map_err(|e| self.history_err(e))?;
+        let existed_at_newest = |addr: &[u8], mark: &[u8]| -> Result<bool, StateError> {
+            if let Some(newest) = &clearing {
+                let k = [&newest[..], addr].concat();
+                if let Some(v) = self.history_changes.get(k).map_err(|e| self.history_err(e))? {
+                    return Ok(&*v != b"null");
+                }
+            }
+            Ok(mark.first() == Some(&1))
+        };
+        let key = self.next_history_key(serial)?;
+        // The changes are written under the record's key as they are read, in bounded batches,
+        // before the record that makes them visible.
+        let mut record = HistoryChanges::new(self, key)?;
         let count = if deltas {
             let mut count = self.newest_resource_count()?;
             for (key, existed) in &pending {
@@ -395,25 +471,25 @@ impl Handle {
                 if let Some(v) = &value {
                     self.parse_resource(key, v)?;
                 }
-                count += i64::from(value.is_some()) - i64::from(existed.first() == Some(&1));
-                changes.push((key.clone(), value));
+                count += i64::from(value.is_some()) - i64::from(existed_at_newest(key, existed)?);
+                record.push(key, value.as_deref())?;
             }
             count.max(0) as u64
         } else {
+            let mut count = 0;
             for item in self.resources.iter() {
                 let (k, v) = item.map_err(|e| self.err("cannot read resources", e))?;
                 self.parse_resource(&k, &v)?;
-                changes.push((k, Some(v)));
+                record.push(&k, Some(&v))?;
+                count += 1;
             }
-            changes.len() as u64
+            count
         };
-        let record = history_record_json(&now(), operation, &header, count, !deltas, &changes);
-        let key = self.next_history_key(serial)?;
-        let result = (&self.history, &self.history_pending, &self.meta).transaction(|(ht, pt, mt)| {
+        record.finish()?;
+        let record = history_record_json(&now(), operation, &header, !deltas, count);
+        let result = (&self.history, &self.meta).transaction(|(ht, mt)| {
             ht.insert(&key, record.as_slice())?;
-            for (k, _) in &pending {
-                pt.remove(k)?;
-            }
+            mt.insert(CLEARING_KEY, &key[..])?;
             if !deltas {
                 mt.insert(DELTAS_KEY, &b"1"[..])?;
             }
@@ -423,6 +499,14 @@ impl Handle {
             self.tx_error(e)?;
         }
         self.wrote(key.len() + record.len());
+        for chunk in pending.chunks(CHANGES_BATCH) {
+            let mut batch = sled::Batch::default();
+            for (k, _) in chunk {
+                batch.remove(k);
+            }
+            self.history_pending.apply_batch(batch).map_err(|e| self.history_err(e))?;
+        }
+        self.meta.remove(CLEARING_KEY).map_err(|e| self.history_err(e))?;
         self.prune_history()
     }
 
@@ -438,20 +522,43 @@ impl Handle {
                 self.history_base.clear().map_err(prune_err)?;
             }
             let mut batch = sled::Batch::default();
-            for (addr, value) in
-                record.into_values().map_err(|e| self.corrupt(format_args!("history key {}", hex::encode(&key)), e))?
-            {
-                match value {
-                    Some(v) => {
-                        let bytes = serde_json::to_vec(&v).map_err(|e| self.history_err(e))?;
-                        self.wrote(addr.len() + bytes.len());
-                        batch.insert(addr.as_bytes(), bytes);
+            if record.split {
+                // Straight from the stored bytes, a bounded batch at a time.
+                let mut pending = 0;
+                for item in self.history_changes.scan_prefix(&key) {
+                    let (k, v) = item.map_err(prune_err)?;
+                    let addr = &k[key.len()..];
+                    if &*v == b"null" {
+                        batch.remove(addr);
+                    } else {
+                        self.wrote(addr.len() + v.len());
+                        batch.insert(addr, v);
                     }
-                    None => batch.remove(addr.as_bytes()),
+                    pending += 1;
+                    if pending == CHANGES_BATCH {
+                        self.history_base.apply_batch(std::mem::take(&mut batch)).map_err(prune_err)?;
+                        pending = 0;
+                    }
+                }
+            } else {
+                let values = record
+                    .into_values()
+                    .map_err(|e| self.corrupt(format_args!("history key {}", hex::encode(&key)), e))?;
+                for (addr, value) in values {
+                    match value {
+                        Some(v) => {
+                            let bytes = serde_json::to_vec(&v).map_err(|e| self.history_err(e))?;
+                            self.wrote(addr.len() + bytes.len());
+                            batch.insert(addr.as_bytes(), bytes);
+                        }
+                        None => batch.remove(addr.as_bytes()),
+                    }
                 }
             }
             self.history_base.apply_batch(batch).map_err(prune_err)?;
             self.history.remove(&key).map_err(prune_err)?;
+            // A crash here leaves changes no record names: the next record clears them.
+            self.remove_changes(key.to_vec()..key_after(&key)).map_err(prune_err)?;
         }
         Ok(())
     }
@@ -493,7 +600,8 @@ impl Handle {
             .ok_or_else(|| self.corrupt(format_args!("history version {serial}"), "the record has no state header"))?;
         for (k, record) in chain.into_iter().rev() {
             let bad = |e: serde_json::Error| self.corrupt(format_args!("history key {}", hex::encode(&k)), e);
-            for (addr, value) in record.into_values().map_err(bad)? {
+            let values = if record.split { self.split_values(&k)? } else { record.into_values().map_err(bad)? };
+            for (addr, value) in values {
                 let name = addr.clone();
                 let addr: InstanceAddr = serde_json::from_value(serde_json::Value::String(addr)).map_err(bad)?;
                 match value {
@@ -552,37 +660,72 @@ fn key_number(key: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(key).ok().map(u64::from_be_bytes)
 }
 
-/// A history record's JSON, assembled from stored bytes (the header and each resource as the
-/// database holds them): recording a version never decodes the resources into one more copy.
-fn history_record_json(
-    time: &str,
-    operation: &str,
-    header: &[u8],
-    resources: u64,
-    full: bool,
-    changes: &[(sled::IVec, Option<sled::IVec>)],
-) -> Vec<u8> {
-    let size: usize = changes.iter().map(|(k, v)| k.len() + v.as_ref().map_or(4, |v| v.len()) + 4).sum();
-    let mut out = Vec::with_capacity(header.len() + size + 128);
+/// How many `history_changes` entries one write batch holds: a record of any size is written
+/// (and pruned) in bounded memory.
+const CHANGES_BATCH: usize = 1000;
+
+/// A new record's changes, written to `history_changes` under its key as they are read.
+struct HistoryChanges<'a> {
+    handle: &'a Handle,
+    key: [u8; 8],
+    batch: sled::Batch,
+    pending: usize,
+}
+
+impl<'a> HistoryChanges<'a> {
+    /// Starts a record's changes. Entries after the newest record's belong to no record (a
+    /// crash came between writing a record's changes and the record): they are cleared first.
+    fn new(handle: &'a Handle, key: [u8; 8]) -> Result<Self, StateError> {
+        let newest = handle.history.last().map_err(|e| handle.history_err(e))?;
+        let from = newest.and_then(|(k, _)| key_number(&k)).map_or_else(Vec::new, |n| (n + 1).to_be_bytes().to_vec());
+        handle.remove_changes(from..vec![0xff; 9]).map_err(|e| handle.history_err(e))?;
+        Ok(HistoryChanges { handle, key, batch: sled::Batch::default(), pending: 0 })
+    }
+
+    /// One change: the address and the stored resource's JSON, or None for one removed.
+    fn push(&mut self, addr: &[u8], value: Option<&[u8]>) -> Result<(), StateError> {
+        let mut k = Vec::with_capacity(self.key.len() + addr.len());
+        k.extend_from_slice(&self.key);
+        k.extend_from_slice(addr);
+        let v = value.unwrap_or(b"null");
+        self.handle.wrote(k.len() + v.len());
+        self.batch.insert(k, v);
+        self.pending += 1;
+        if self.pending == CHANGES_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StateError> {
+        self.pending = 0;
+        let batch = std::mem::take(&mut self.batch);
+        self.handle.history_changes.apply_batch(batch).map_err(|e| self.handle.history_err(e))
+    }
+
+    fn finish(mut self) -> Result<(), StateError> {
+        self.flush()
+    }
+}
+
+/// A key after every `history_changes` key that starts with `prefix`: the addresses after it
+/// are UTF-8, which never holds a 0xff byte.
+fn key_after(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    end.push(0xff);
+    end
+}
+
+/// A history record (its changes are in `history_changes`).
+fn history_record_json(time: &str, operation: &str, header: &[u8], full: bool, resources: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len() + 128);
     out.extend_from_slice(b"{\"time\":");
     serde_json::to_writer(&mut out, time).expect("a string encodes");
     out.extend_from_slice(b",\"operation\":");
     serde_json::to_writer(&mut out, operation).expect("a string encodes");
     out.extend_from_slice(b",\"header\":");
     out.extend_from_slice(header.trim_ascii());
-    out.extend_from_slice(format!(",\"resources\":{resources},\"full\":{full},\"changes\":{{").as_bytes());
-    for (i, (addr, value)) in changes.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        serde_json::to_writer(&mut out, String::from_utf8_lossy(addr).as_ref()).expect("a string encodes");
-        out.push(b':');
-        match value {
-            Some(v) => out.extend_from_slice(v),
-            None => out.extend_from_slice(b"null"),
-        }
-    }
-    out.extend_from_slice(b"}}");
+    out.extend_from_slice(format!(",\"full\":{full},\"split\":true,\"resources\":{resources}}}").as_bytes());
     out
 }
 
@@ -600,6 +743,9 @@ struct StoredRecord {
     resources: Option<usize>,
     #[serde(default)]
     full: bool,
+    /// The changes are in `history_changes` (this Cairn), not inline (earlier versions).
+    #[serde(default)]
+    split: bool,
     #[serde(default)]
     changes: serde_json::Map<String, serde_json::Value>,
 }
@@ -1404,6 +1550,95 @@ mod tests {
         for entry in store.history().await.unwrap() {
             assert_eq!(store.version(entry.serial).await.unwrap(), expected[&entry.serial], "version {}", entry.serial);
         }
+    }
+
+    /// Delta records of the Cairn before `history_changes` hold their changes inline: they read
+    /// back, later records keep their changes apart, and pruning folds both kinds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn inline_delta_records_of_an_earlier_cairn_stay_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let h = store.handle().await.unwrap();
+        let mut state = sample_state(1, 2);
+        store.write(&state, "import").await.unwrap();
+        let mut expected = BTreeMap::from([(1, state.clone())]);
+        // Two records as the earlier Cairn wrote them, each setting one resource inline.
+        for serial in 2..=3u64 {
+            state.serial = serial;
+            state.resources.insert(addr(serial as i64 * 10), res(serial as i64));
+            let r = serde_json::to_vec(&res(serial as i64)).unwrap();
+            h.resources.insert(addr(serial as i64 * 10).to_string().as_bytes(), r.clone()).unwrap();
+            let header = serde_json::to_vec(&Meta::of(&state)).unwrap();
+            h.meta.insert(META_KEY, header.clone()).unwrap();
+            let changes = serde_json::Map::from_iter([(
+                addr(serial as i64 * 10).to_string(),
+                serde_json::from_slice::<serde_json::Value>(&r).unwrap(),
+            )]);
+            let record = json!({
+                "time": now(), "operation": "apply", "full": false, "resources": state.resources.len(),
+                "header": serde_json::from_slice::<serde_json::Value>(&header).unwrap(), "changes": changes,
+            });
+            h.history.insert(serial_key(serial), serde_json::to_vec(&record).unwrap()).unwrap();
+            expected.insert(serial, state.clone());
+        }
+        for round in 0..(HISTORY_LIMIT as u64 + 2) {
+            let serial = 4 + 2 * round;
+            store.write_resource(&state.lineage.clone(), serial, &addr(round as i64 % 5), Some(&res(7))).await.unwrap();
+            state.resources.insert(addr(round as i64 % 5), res(7));
+            state.serial = serial + 1;
+            store.finish_apply(&state).await.unwrap();
+            expected.insert(state.serial, state.clone());
+            let (k, v) = h.history.last().unwrap().unwrap();
+            let newest = h.parse_record(&k, &v).unwrap();
+            assert!(newest.split && newest.changes.is_empty(), "the changes are kept apart");
+            for entry in store.history().await.unwrap() {
+                let want = &expected[&entry.serial];
+                assert_eq!(entry.resources, want.resources.len(), "version {}", entry.serial);
+                assert_eq!(store.version(entry.serial).await.unwrap(), *want, "version {}", entry.serial);
+            }
+        }
+        // Pruned records took their changes with them: one record's worth is left per record.
+        let records = h.history.len();
+        let prefixes: HashSet<Vec<u8>> = h.history_changes.iter().map(|item| item.unwrap().0[..8].to_vec()).collect();
+        assert!(prefixes.len() <= records, "{} change prefixes for {records} records", prefixes.len());
+    }
+
+    /// A crash after a record is written but before the marks it consumed are all cleared:
+    /// the next record counts each resource once, and changes a crash left under no record are
+    /// dropped before the next record's are written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn marks_and_changes_a_crash_left_are_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let h = store.handle().await.unwrap();
+        let mut state = sample_state(1, 3);
+        store.write(&state, "import").await.unwrap();
+        // An apply creates addr(10) and removes addr(0).
+        store.write_resources(&state.lineage.clone(), 2, &[(addr(10), Some(res(10))), (addr(0), None)]).await.unwrap();
+        state.resources.insert(addr(10), res(10));
+        state.resources.remove(&addr(0));
+        state.serial = 4;
+        store.finish_apply(&state).await.unwrap();
+        assert_eq!(store.history().await.unwrap()[0].resources, 3);
+        // As if the clearing of that record's marks had not happened, plus the changes of a
+        // record whose own write never landed.
+        let (newest, _) = h.history.last().unwrap().unwrap();
+        h.meta.insert(CLEARING_KEY, &newest[..]).unwrap();
+        h.history_pending.insert(addr(10).to_string().as_bytes(), &[0u8][..]).unwrap();
+        let orphan = [&serial_key(99)[..], addr(77).to_string().as_bytes()].concat();
+        h.history_changes.insert(orphan.clone(), &b"null"[..]).unwrap();
+
+        // The next apply changes addr(1) only.
+        store.write_resource(&state.lineage.clone(), 5, &addr(1), Some(&res(11))).await.unwrap();
+        state.resources.insert(addr(1), res(11));
+        state.serial = 6;
+        store.finish_apply(&state).await.unwrap();
+        let history = store.history().await.unwrap();
+        assert_eq!((history[0].serial, history[0].resources), (6, 3), "{history:?}");
+        assert_eq!(store.version(6).await.unwrap(), state);
+        assert!(h.history_changes.get(&orphan).unwrap().is_none(), "the orphaned change was dropped");
+        assert!(h.meta.get(CLEARING_KEY).unwrap().is_none());
+        assert!(h.history_pending.is_empty());
     }
 
     /// Changing one resource of a large state writes that resource (and the header, the journal,
