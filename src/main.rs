@@ -14,15 +14,6 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    // glibc gives each thread that allocates its own heap arena (up to 8 per core), and the
-    // runtime's workers and sled's blocking calls each fill one: at 100,000 resources that was a
-    // fifth of the peak resident memory in freed space no other thread could reuse. Two keep
-    // the contention of two workers low (one slowed a 30,000-resource apply by a third).
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: a malloc tunable, set before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
     let parsed = match cli::parse(std::env::args_os()) {
         Ok(parsed) => parsed,
         Err(failure) => {
