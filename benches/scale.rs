@@ -11,28 +11,30 @@
 //!
 //! | shape   | size    | validate   | plan (empty) | apply        | no-op plan  | -refresh=false | destroy      |
 //! |---------|---------|------------|--------------|--------------|-------------|----------------|--------------|
-//! | count   | 1,000   | 0.01 / 24  | 0.03 / 31    | 0.22 / 52    | 0.04 / 42   | 0.04 / 42      | 0.23 / 55    |
-//! | count   | 10,000  | 0.06 / 43  | 0.15 / 68    | 2.23 / 214   | 0.39 / 129  | 0.34 / 126     | 2.07 / 225   |
-//! | count   | 100,000 | 0.51 / 216 | 1.58 / 385   | 23.7 / 1,718 | 4.10 / 1,015| 3.32 / 1,014   | 24.0 / 1,945 |
-//! | modules | 1,000   | 0.02 / 26  | 0.04 / 32    | 0.27 / 54    | 0.06 / 44   | 0.05 / 44      | 0.28 / 57    |
-//! | modules | 10,000  | 0.07 / 50  | 0.20 / 94    | 2.60 / 269   | 0.59 / 211  | 0.49 / 210     | 2.46 / 294   |
-//! | modules | 100,000 | 0.81 / 298 | 2.12 / 471   | 51.2 / 1,977 | 5.64 / 1,142| 4.53 / 1,138   | 28.9 / 2,076 |
+//! | count   | 1,000   | 0.01 / 26  | 0.02 / 30    | 0.11 / 53    | 0.05 / 37   | 0.04 / 37      | 0.12 / 53    |
+//! | count   | 10,000  | 0.06 / 42  | 0.15 / 68    | 1.16 / 196   | 0.42 / 125  | 0.35 / 125     | 1.38 / 203   |
+//! | count   | 100,000 | 0.55 / 215 | 1.64 / 385   | 14.6 / 1,166 | 4.12 / 1,012| 3.40 / 1,011   | 15.6 / 1,393 |
+//! | modules | 1,000   | 0.02 / 27  | 0.03 / 31    | 0.19 / 54    | 0.06 / 39   | 0.05 / 39      | 0.14 / 57    |
+//! | modules | 10,000  | 0.09 / 52  | 0.21 / 73    | 2.17 / 208   | 0.53 / 139  | 0.43 / 139     | 1.46 / 220   |
+//! | modules | 100,000 | 0.92 / 297 | 2.26 / 470   | 41.6 / 1,398 | 5.03 / 1,144| 4.11 / 1,138   | 18.1 / 1,628 |
 //!
-//! (count 10,000 and both 100,000 rows measured after dependency lists became shared, with
-//! the same phases run by hand under `/usr/bin/time`; the other rows before. The `modules`
-//! 100,000 apply took 51 s against 34 s before, not explained yet: rerun it.) The no-op
-//! plan at 100,000 now meets both targets (it was 1.7–1.9 GB: every instance's change, state
-//! record and decoded state entry held its own copy of the same dependency list, and the
-//! replaced-while-in-use check copied them all once more). Apply and destroy at 100,000 are
-//! still 1.7–2.1 GB (not profiled yet; the plan's values, the working state and its JSON
-//! documents are all held during the run). Before this benchmark had the module shape, `modules` at
-//! 1,000 took 1.3 s and 425 MB for a no-op plan (every instance reading another `for_each`
-//! resource rebuilt its whole map) and each apply step re-evaluated its module's `for_each`
-//! map (now cached, and re-evaluated only when a resource it reads changed). `modules-xref`
-//! (each endpoint reads its config instance) is still quadratic in memory: an instance's
-//! recorded dependencies are every instance of each resource it reads (at 10,000: 3.8 GB for
-//! a no-op plan before the lists were shared; not measured since); Terraform records the
-//! resource's address instead.
+//! Apply and destroy at 100,000 were 1.7–2.1 GB until the local state's history kept each
+//! version's changes one key per resource (sled reads a tree node whole, and the history
+//! node held whole versions of hundreds of megabytes, more with every apply), cleared the
+//! marks a version consumed in bounded batches (one 100,000-write transaction pinned a copy of
+//! every node it touched) and bounded sled's page cache (1 GiB by default). The `modules`
+//! destroy is still above 1.5 GB: the plan's decoded prior values and the state's attribute
+//! JSON are both held through the apply, and glibc's per-thread arenas keep a fifth of the
+//! peak as freed space (capping them at two brought it to 1,583 MB but slowed every apply by
+//! 40%, so it is not done). The `modules` 100,000 apply varies between 34 and 58 s from run to
+//! run on this shared machine; no-op plans stay within a few percent. Before this benchmark had
+//! the module shape, `modules` at 1,000 took 1.3 s and 425 MB for a no-op plan (every instance
+//! reading another `for_each` resource rebuilt its whole map) and each apply step re-evaluated
+//! its module's `for_each` map (now cached, and re-evaluated only when a resource it reads
+//! changed). `modules-xref` (each endpoint reads its config instance) is still quadratic in
+//! state size: an instance's recorded dependencies are every instance of each resource it
+//! reads (shared in memory, but written per instance); Terraform records the resource's
+//! address instead.
 
 use std::path::Path;
 use std::process::Command;
