@@ -419,18 +419,11 @@ impl Handle {
 
     /// Removes the `history_changes` entries in `range`, a bounded batch at a time.
     fn remove_changes(&self, range: std::ops::Range<Vec<u8>>) -> Result<(), sled::Error> {
-        loop {
-            let mut batch = sled::Batch::default();
-            let mut n = 0;
-            for item in self.history_changes.range(range.clone()).take(CHANGES_BATCH) {
-                batch.remove(item?.0);
-                n += 1;
-            }
-            if n == 0 {
-                return Ok(());
-            }
-            self.history_changes.apply_batch(batch)?;
+        let mut batch = BoundedBatch::new(&self.history_changes);
+        for item in self.history_changes.range(range) {
+            batch.remove(item?.0)?;
         }
+        batch.finish()
     }
 
     /// Records the stored state as a history version: the resources marked pending since the
@@ -499,13 +492,11 @@ impl Handle {
             self.tx_error(e)?;
         }
         self.wrote(key.len() + record.len());
-        for chunk in pending.chunks(CHANGES_BATCH) {
-            let mut batch = sled::Batch::default();
-            for (k, _) in chunk {
-                batch.remove(k);
-            }
-            self.history_pending.apply_batch(batch).map_err(|e| self.history_err(e))?;
+        let mut cleared = BoundedBatch::new(&self.history_pending);
+        for (k, _) in pending {
+            cleared.remove(k).map_err(|e| self.history_err(e))?;
         }
+        cleared.finish().map_err(|e| self.history_err(e))?;
         self.meta.remove(CLEARING_KEY).map_err(|e| self.history_err(e))?;
         self.prune_history()
     }
@@ -521,23 +512,19 @@ impl Handle {
             if record.is_full() {
                 self.history_base.clear().map_err(prune_err)?;
             }
-            let mut batch = sled::Batch::default();
+            // Folded in bounded batches: a crash part-way folds the whole record again, which is
+            // harmless for the same reason.
+            let mut batch = BoundedBatch::new(&self.history_base);
             if record.split {
-                // Straight from the stored bytes, a bounded batch at a time.
-                let mut pending = 0;
+                // Straight from the stored bytes.
                 for item in self.history_changes.scan_prefix(&key) {
                     let (k, v) = item.map_err(prune_err)?;
                     let addr = &k[key.len()..];
                     if &*v == b"null" {
-                        batch.remove(addr);
+                        batch.remove(addr).map_err(prune_err)?;
                     } else {
                         self.wrote(addr.len() + v.len());
-                        batch.insert(addr, v);
-                    }
-                    pending += 1;
-                    if pending == CHANGES_BATCH {
-                        self.history_base.apply_batch(std::mem::take(&mut batch)).map_err(prune_err)?;
-                        pending = 0;
+                        batch.insert(addr, v).map_err(prune_err)?;
                     }
                 }
             } else {
@@ -549,13 +536,13 @@ impl Handle {
                         Some(v) => {
                             let bytes = serde_json::to_vec(&v).map_err(|e| self.history_err(e))?;
                             self.wrote(addr.len() + bytes.len());
-                            batch.insert(addr.as_bytes(), bytes);
+                            batch.insert(addr.as_bytes(), bytes).map_err(prune_err)?;
                         }
-                        None => batch.remove(addr.as_bytes()),
+                        None => batch.remove(addr.as_bytes()).map_err(prune_err)?,
                     }
                 }
             }
-            self.history_base.apply_batch(batch).map_err(prune_err)?;
+            batch.finish().map_err(prune_err)?;
             self.history.remove(&key).map_err(prune_err)?;
             // A crash here leaves changes no record names: the next record clears them.
             self.remove_changes(key.to_vec()..key_after(&key)).map_err(prune_err)?;
@@ -664,47 +651,77 @@ fn key_number(key: &[u8]) -> Option<u64> {
 /// (and pruned) in bounded memory.
 const CHANGES_BATCH: usize = 1000;
 
-/// A new record's changes, written to `history_changes` under its key as they are read.
-struct HistoryChanges<'a> {
-    handle: &'a Handle,
-    key: [u8; 8],
+/// Writes to one tree in batches of [`CHANGES_BATCH`]: a change of any size in bounded
+/// memory. Each batch is atomic on its own, not the whole: callers make a partial one harmless.
+struct BoundedBatch<'t> {
+    tree: &'t sled::Tree,
     batch: sled::Batch,
-    pending: usize,
+    len: usize,
 }
 
-impl<'a> HistoryChanges<'a> {
-    /// Starts a record's changes. Entries after the newest record's belong to no record (a
-    /// crash came between writing a record's changes and the record): they are cleared first.
-    fn new(handle: &'a Handle, key: [u8; 8]) -> Result<Self, StateError> {
-        let newest = handle.history.last().map_err(|e| handle.history_err(e))?;
-        let from = newest.and_then(|(k, _)| key_number(&k)).map_or_else(Vec::new, |n| (n + 1).to_be_bytes().to_vec());
-        handle.remove_changes(from..vec![0xff; 9]).map_err(|e| handle.history_err(e))?;
-        Ok(HistoryChanges { handle, key, batch: sled::Batch::default(), pending: 0 })
+impl<'t> BoundedBatch<'t> {
+    fn new(tree: &'t sled::Tree) -> Self {
+        BoundedBatch { tree, batch: sled::Batch::default(), len: 0 }
     }
 
-    /// One change: the address and the stored resource's JSON, or None for one removed.
-    fn push(&mut self, addr: &[u8], value: Option<&[u8]>) -> Result<(), StateError> {
-        let mut k = Vec::with_capacity(self.key.len() + addr.len());
-        k.extend_from_slice(&self.key);
-        k.extend_from_slice(addr);
-        let v = value.unwrap_or(b"null");
-        self.handle.wrote(k.len() + v.len());
-        self.batch.insert(k, v);
-        self.pending += 1;
-        if self.pending == CHANGES_BATCH {
-            self.flush()?;
+    fn insert(&mut self, key: impl Into<sled::IVec>, value: impl Into<sled::IVec>) -> Result<(), sled::Error> {
+        self.batch.insert(key, value);
+        self.added()
+    }
+
+    fn remove(&mut self, key: impl Into<sled::IVec>) -> Result<(), sled::Error> {
+        self.batch.remove(key);
+        self.added()
+    }
+
+    fn added(&mut self) -> Result<(), sled::Error> {
+        self.len += 1;
+        if self.len == CHANGES_BATCH {
+            self.len = 0;
+            self.tree.apply_batch(std::mem::take(&mut self.batch))?;
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), StateError> {
-        self.pending = 0;
-        let batch = std::mem::take(&mut self.batch);
-        self.handle.history_changes.apply_batch(batch).map_err(|e| self.handle.history_err(e))
+    fn finish(self) -> Result<(), sled::Error> {
+        self.tree.apply_batch(self.batch)
+    }
+}
+
+/// A new record's changes, written to `history_changes` under its key as they are read.
+struct HistoryChanges<'a> {
+    handle: &'a Handle,
+    key: [u8; 8],
+    batch: BoundedBatch<'a>,
+}
+
+impl<'a> HistoryChanges<'a> {
+    /// Starts a record's changes. Entries under no record's key are cleared first: after the
+    /// newest record's (a crash came between writing a record's changes and the record) or
+    /// before the oldest's (a crash came while pruning a record).
+    fn new(handle: &'a Handle, key: [u8; 8]) -> Result<Self, StateError> {
+        let err = |e| handle.history_err(e);
+        let record_key = |r: Option<(sled::IVec, sled::IVec)>| r.and_then(|(k, _)| key_number(&k));
+        let oldest = record_key(handle.history.first().map_err(err)?);
+        let newest = record_key(handle.history.last().map_err(err)?);
+        if let Some(oldest) = oldest {
+            handle.remove_changes(Vec::new()..oldest.to_be_bytes().to_vec()).map_err(err)?;
+        }
+        let after_newest = newest.map_or_else(Vec::new, |n| (n + 1).to_be_bytes().to_vec());
+        handle.remove_changes(after_newest..vec![0xff; 9]).map_err(err)?;
+        Ok(HistoryChanges { handle, key, batch: BoundedBatch::new(&handle.history_changes) })
     }
 
-    fn finish(mut self) -> Result<(), StateError> {
-        self.flush()
+    /// One change: the address and the stored resource's JSON, or None for one removed.
+    fn push(&mut self, addr: &[u8], value: Option<&[u8]>) -> Result<(), StateError> {
+        let k = [&self.key[..], addr].concat();
+        let v = value.unwrap_or(b"null");
+        self.handle.wrote(k.len() + v.len());
+        self.batch.insert(k, v).map_err(|e| self.handle.history_err(e))
+    }
+
+    fn finish(self) -> Result<(), StateError> {
+        self.batch.finish().map_err(|e| self.handle.history_err(e))
     }
 }
 
@@ -1627,6 +1644,9 @@ mod tests {
         h.history_pending.insert(addr(10).to_string().as_bytes(), &[0u8][..]).unwrap();
         let orphan = [&serial_key(99)[..], addr(77).to_string().as_bytes()].concat();
         h.history_changes.insert(orphan.clone(), &b"null"[..]).unwrap();
+        // And a change a crash while pruning left behind the record it belonged to.
+        let pruned = [&serial_key(0)[..], addr(78).to_string().as_bytes()].concat();
+        h.history_changes.insert(pruned.clone(), &b"null"[..]).unwrap();
 
         // The next apply changes addr(1) only.
         store.write_resource(&state.lineage.clone(), 5, &addr(1), Some(&res(11))).await.unwrap();
@@ -1637,6 +1657,7 @@ mod tests {
         assert_eq!((history[0].serial, history[0].resources), (6, 3), "{history:?}");
         assert_eq!(store.version(6).await.unwrap(), state);
         assert!(h.history_changes.get(&orphan).unwrap().is_none(), "the orphaned change was dropped");
+        assert!(h.history_changes.get(&pruned).unwrap().is_none(), "the pruned record's change was dropped");
         assert!(h.meta.get(CLEARING_KEY).unwrap().is_none());
         assert!(h.history_pending.is_empty());
     }
