@@ -11,23 +11,27 @@
 //!
 //! | shape   | size    | validate   | plan (empty) | apply        | no-op plan  | -refresh=false | destroy      |
 //! |---------|---------|------------|--------------|--------------|-------------|----------------|--------------|
-//! | count   | 1,000   | 0.01 / 26  | 0.02 / 30    | 0.11 / 53    | 0.05 / 37   | 0.04 / 37      | 0.12 / 53    |
-//! | count   | 10,000  | 0.06 / 42  | 0.15 / 68    | 1.16 / 196   | 0.42 / 125  | 0.35 / 125     | 1.38 / 203   |
-//! | count   | 100,000 | 0.55 / 215 | 1.64 / 385   | 14.6 / 1,166 | 4.12 / 1,012| 3.40 / 1,011   | 15.6 / 1,393 |
-//! | modules | 1,000   | 0.02 / 27  | 0.03 / 31    | 0.19 / 54    | 0.06 / 39   | 0.05 / 39      | 0.14 / 57    |
-//! | modules | 10,000  | 0.09 / 52  | 0.21 / 73    | 2.17 / 208   | 0.53 / 139  | 0.43 / 139     | 1.46 / 220   |
-//! | modules | 100,000 | 0.92 / 297 | 2.26 / 470   | 41.6 / 1,398 | 5.03 / 1,144| 4.11 / 1,138   | 18.1 / 1,628 |
+//! | count   | 1,000   | 0.04 / 24  | 0.02 / 28    | 0.10 / 52    | 0.03 / 37   | 0.03 / 36      | 0.09 / 50    |
+//! | count   | 10,000  | 0.05 / 42  | 0.10 / 55    | 0.95 / 183   | 0.33 / 124  | 0.27 / 124     | 0.94 / 173   |
+//! | count   | 100,000 | 0.53 / 215 | 1.34 / 313   | 13.5 / 1,169 | 3.84 / 1,012| 3.25 / 1,009   | 13.9 / 1,137 |
+//! | modules | 1,000   | 0.01 / 26  | 0.02 / 30    | 0.16 / 52    | 0.04 / 38   | 0.04 / 38      | 0.10 / 51    |
+//! | modules | 10,000  | 0.07 / 51  | 0.13 / 67    | 1.81 / 194   | 0.36 / 138  | 0.32 / 137     | 1.05 / 175   |
+//! | modules | 100,000 | 0.82 / 296 | 1.79 / 430   | 36.2 / 1,300 | 4.80 / 1,142| 3.88 / 1,136   | 16.1 / 1,215 |
 //!
 //! Apply and destroy at 100,000 were 1.7–2.1 GB until the local state's history kept each
 //! version's changes one key per resource (sled reads a tree node whole, and the history
 //! node held whole versions of hundreds of megabytes, more with every apply), cleared the
 //! marks a version consumed in bounded batches (one 100,000-write transaction pinned a copy of
 //! every node it touched) and bounded sled's page cache (1 GiB by default). The `modules`
-//! destroy is still above 1.5 GB: the plan's decoded prior values and the state's attribute
-//! JSON are both held through the apply, and glibc's per-thread arenas keep a fifth of the
-//! peak as freed space (capping them at two brought it to 1,583 MB but slowed every apply by
-//! 40%, so it is not done). The `modules` 100,000 apply varies between 34 and 58 s from run to
-//! run on this shared machine; no-op plans stay within a few percent. Before this benchmark had
+//! destroy then still peaked at 1,628 MB: the apply now takes the plan's prior state as its
+//! working state and drops each change's prior value once its steps finish, the destroy plan
+//! lets go of the walk's changes before building its deletes, the plan text joins each
+//! change's lines as they are made, schemas without secrets no longer rebuild every refreshed
+//! object, and a running apply hands freed pages back to the system four times a second
+//! (`cairn::memory`; glibc kept them in per-thread arenas, a fifth of the peak). Capping glibc
+//! at two arenas instead cut 0.2 GB but slowed every apply by 40%. The `modules` 100,000 apply
+//! varies between 34 and 58 s from run to run on this shared machine; no-op plans stay within
+//! a few percent. Before this benchmark had
 //! the module shape, `modules` at 1,000 took 1.3 s and 425 MB for a no-op plan (every instance
 //! reading another `for_each` resource rebuilt its whole map) and each apply step re-evaluated
 //! its module's `for_each` map (now cached, and re-evaluated only when a resource it reads

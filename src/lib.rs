@@ -12,6 +12,7 @@ pub mod google_auth;
 pub mod graph;
 pub mod install;
 pub mod lang;
+pub mod memory;
 pub mod ops;
 pub mod plan;
 pub mod providers;

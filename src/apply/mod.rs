@@ -120,7 +120,6 @@ pub struct ApplyInput<'a> {
     pub config: &'a Config,
     pub graph: &'a Graph,
     pub registry: &'a Registry,
-    pub plan: &'a Plan,
     /// The environment the plan walk produced (planned values, unknown where pending).
     pub env: Env,
     pub store: Arc<dyn StateStore>,
@@ -192,18 +191,26 @@ struct Done {
 /// (encoded once, shared by the persisted and the in-memory state).
 type Produced = (Value, ResourceInstanceState);
 
-pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostics> {
+/// How often a running apply hands the memory its finished steps freed back to the system
+/// ([`crate::memory`]): a destroy frees prior values and state entries step by step.
+const TRIM_EVERY: Duration = Duration::from_millis(250);
+
+/// Carries out `plan`. The apply works on the plan's prior state (taken: `outcome.state` is
+/// the state after), and releases each change's prior value once its last step has finished:
+/// at 100,000 instances those two are the largest things a destroy holds, and they are no
+/// longer needed. A change's addresses, actions and planned values stay.
+pub async fn apply(mut input: ApplyInput<'_>, plan: &mut Plan) -> Result<ApplyOutcome, Diagnostics> {
     let apply_started = Instant::now();
-    let plan = input.plan;
-    let changes: Vec<&ResourceChange> = plan.changes.iter().collect();
-    let mut state = plan.prior_state.clone();
+    let mode = plan.mode;
+    let reads_data = plan_reads_data(plan);
+    let mut state = std::mem::take(&mut plan.prior_state);
     let mut outcome = ApplyOutcome::default();
     // The plan's time stays what plantimestamp() says; timestamp() now reads the wall clock.
     input.env.clock = crate::lang::functions::Clock::applying(plan.plan_time);
     if !input.interrupt.begin_applying() {
         // A signal cancelled the command before this started; its caller is being dropped.
         outcome.interrupted = true;
-        outcome.skipped = changes.iter().map(|c| c.addr.clone()).collect();
+        outcome.skipped = plan.changes.iter().map(|c| c.addr.clone()).collect();
         outcome.state = state;
         return Ok(outcome);
     }
@@ -218,8 +225,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     for a in &stale_data {
         state.resources.remove(a);
     }
-    let may_record_refresh =
-        plan.mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan) || plan_reads_data(plan);
+    let may_record_refresh = mode == PlanMode::RefreshOnly || !plan.drift.is_empty() || plan_moved(plan) || reads_data;
     let (stored_serial, refreshed_differs) = if may_record_refresh {
         match input.store.load().await.map_err(state_diag)? {
             Some(stored) => (stored.serial, stored != state),
@@ -228,7 +234,8 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     } else {
         (input.store.serial().await.map_err(state_diag)?, false)
     };
-    tracing::info!(changes = changes.len(), parallelism = input.parallelism, "apply starting");
+    tracing::info!(changes = plan.changes.len(), parallelism = input.parallelism, "apply starting");
+    crate::memory::release_free_pages();
     let persister = persist::Persister::spawn(input.store.clone(), state.lineage.clone(), stored_serial);
 
     if refreshed_differs {
@@ -242,11 +249,16 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         }
     }
 
-    let index: HashMap<&InstanceAddr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
-    let StepGraph { steps, deps, dependents } = step_graph(&changes, &state)?;
+    let StepGraph { steps, deps, dependents } = step_graph(&plan.changes, &state)?;
     let mut waiting: BTreeMap<Key, usize> = deps.iter().map(|(k, v)| (*k, v.len())).collect();
+    // How many of each change's steps have not finished: its prior value is released at zero.
+    let mut steps_left = vec![0u8; plan.changes.len()];
+    for k in &steps {
+        steps_left[k.0] += 1;
+    }
     let registry = input.registry;
-    let chains = schedule::remaining_chains(&steps, &dependents, |k| expected_duration(registry, changes[k.0], k.1));
+    let chains =
+        schedule::remaining_chains(&steps, &dependents, |k| expected_duration(registry, &plan.changes[k.0], k.1));
     let mut ready = schedule::ReadyQueue::new(chains);
     for k in steps.iter().filter(|k| waiting[k] == 0) {
         ready.push(*k);
@@ -260,6 +272,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     let apply_id = uuid::Uuid::new_v4().to_string();
     let seq = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let interrupted = Arc::new(interrupted_creates(&*input.store).await.map_err(state_diag)?);
+    let mut last_trim = Instant::now();
     let mut heartbeat = tokio::time::interval(input.heartbeat);
     heartbeat.tick().await;
 
@@ -267,7 +280,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         // Schedule what is ready, unless interrupted.
         while input.interrupt.level() == 0 && in_flight.len() < input.parallelism.max(1) {
             let Some(key) = ready.pop() else { break };
-            let c = changes[key.0];
+            let c = &plan.changes[key.0];
             match start_step(&mut input, c, key, &persister, &apply_id, &seq, &interrupted) {
                 Ok(fut) => {
                     in_flight.insert(key, Instant::now());
@@ -300,7 +313,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
                     Err(e) => { return Err(Diagnostic::error(format!("an apply task failed unexpectedly: {e}")).into()); }
                 };
                 let started = in_flight.remove(&done.key);
-                let c = changes[done.key.0];
+                let c = &plan.changes[done.key.0];
                 let elapsed = started.map(|s| s.elapsed()).unwrap_or_default();
                 finished.push((done.key, elapsed));
                 match done.result {
@@ -313,6 +326,14 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
                         record_success(&mut input, &mut state, c, done.key.1, new_value);
                         outcome.succeeded.push((c.addr.clone(), action));
                         input.progress.event(ApplyEvent::Finished { addr: c.addr.clone(), action, elapsed, id });
+                        steps_left[done.key.0] -= 1;
+                        if steps_left[done.key.0] == 0 {
+                            plan.changes[done.key.0].before = None;
+                        }
+                        if last_trim.elapsed() >= TRIM_EVERY {
+                            crate::memory::release_free_pages();
+                            last_trim = Instant::now();
+                        }
                         if let Some(ds) = dependents.get(&done.key) {
                             for d in ds {
                                 if let Some(w) = waiting.get_mut(d) {
@@ -335,11 +356,11 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
             }
             _ = heartbeat.tick() => {
                 for (k, t) in &in_flight {
-                    input.progress.event(ApplyEvent::Still { addr: changes[k.0].addr.clone(), action: step_action(changes[k.0].action, k.1), elapsed: t.elapsed() });
+                    input.progress.event(ApplyEvent::Still { addr: plan.changes[k.0].addr.clone(), action: step_action(plan.changes[k.0].action, k.1), elapsed: t.elapsed() });
                 }
             }
             _ = wait_for_level(&input.interrupt, 2) => {
-                outcome.abandoned = in_flight.keys().map(|k| changes[k.0].addr.clone()).collect();
+                outcome.abandoned = in_flight.keys().map(|k| plan.changes[k.0].addr.clone()).collect();
                 outcome.interrupted = true;
                 tasks.abort_all();
                 persister.close().await;
@@ -349,6 +370,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         }
     }
     outcome.interrupted = input.interrupt.level() > 0;
+    let index: HashMap<&InstanceAddr, usize> = plan.changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
     let done: BTreeSet<Key> = outcome
         .succeeded
         .iter()
@@ -357,7 +379,7 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
         .collect();
     for k in &steps {
         if skipped.contains(k) || (!done.contains(k) && !failed_keys.contains(k)) {
-            let a = changes[k.0].addr.clone();
+            let a = plan.changes[k.0].addr.clone();
             if !outcome.skipped.contains(&a)
                 && !outcome.failed.iter().any(|(f, _)| f == &a)
                 && !outcome.succeeded.iter().any(|(s, _)| s == &a)
@@ -368,10 +390,11 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     }
 
     // Outputs and checks from the final values.
-    let mut diags = final_values(&mut input, &mut outcome);
+    let mut diags = final_values(&mut input, mode, &mut outcome);
     // Every value the walk held is read for the last time above: freed before the final state
     // write, whose history record is the largest allocation of a big apply.
     input.env = Env::default();
+    crate::memory::release_free_pages();
     state.outputs = stored_outputs(&outcome.outputs);
     state.check_results = outcome.checks.clone();
     match persister.finish(state.clone()).await {
@@ -380,14 +403,14 @@ pub async fn apply(mut input: ApplyInput<'_>) -> Result<ApplyOutcome, Diagnostic
     }
     if outcome.failed.is_empty() && !outcome.interrupted {
         // A targeted apply may have left an earlier run's open entries unaddressed.
-        let _ = if input.plan.targets.is_empty() {
+        let _ = if plan.targets.is_empty() {
             input.store.clear_journals().await
         } else {
             input.store.clear_journal(&apply_id).await
         };
     }
     outcome.state = state;
-    outcome.critical_path = critical_path(&changes, &deps, &finished, apply_started.elapsed());
+    outcome.critical_path = critical_path(&plan.changes, &deps, &finished, apply_started.elapsed());
     if diags.has_errors() {
         return Err(diags);
     }
@@ -414,7 +437,7 @@ fn expected_duration(registry: &Registry, c: &ResourceChange, step: Step) -> Dur
 
 /// The apply's critical path from the steps' measured durations ([`schedule::longest_chain`]).
 fn critical_path(
-    changes: &[&ResourceChange],
+    changes: &[ResourceChange],
     deps: &BTreeMap<Key, BTreeSet<Key>>,
     finished: &[(Key, Duration)],
     wall: Duration,
@@ -446,7 +469,7 @@ struct StepGraph {
 /// Orders the plan's changes: creates and updates after what they depend on; an object is
 /// deleted only after everything that used it has let go of it; a replacement is
 /// delete-then-create, or create-then-delete under create_before_destroy.
-fn step_graph(changes: &[&ResourceChange], state: &State) -> Result<StepGraph, Diagnostics> {
+fn step_graph(changes: &[ResourceChange], state: &State) -> Result<StepGraph, Diagnostics> {
     let mut deps: BTreeMap<Key, BTreeSet<Key>> = BTreeMap::new();
     let index: HashMap<&InstanceAddr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.addr, i)).collect();
     for (i, c) in changes.iter().enumerate() {
@@ -527,7 +550,7 @@ fn step_graph(changes: &[&ResourceChange], state: &State) -> Result<StepGraph, D
 
 /// Evaluates outputs and checks from the values the apply produced. An expression that fails
 /// because a step failed or was interrupted is not an error of its own.
-fn final_values(input: &mut ApplyInput<'_>, outcome: &mut ApplyOutcome) -> Diagnostics {
+fn final_values(input: &mut ApplyInput<'_>, mode: PlanMode, outcome: &mut ApplyOutcome) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for node in input.graph.order() {
         if !matches!(node, Node::Resource(_)) {
@@ -538,7 +561,7 @@ fn final_values(input: &mut ApplyInput<'_>, outcome: &mut ApplyOutcome) -> Diagn
             }
         }
     }
-    if input.plan.mode != PlanMode::Destroy {
+    if mode != PlanMode::Destroy {
         for (name, out) in &input.config.root().outputs {
             if let Some(v) = input.env.outputs.get(&(ModulePath::root(), name.clone())) {
                 outcome.outputs.insert(name.clone(), (v.clone(), out.sensitive));
@@ -1089,8 +1112,7 @@ mod tests {
 
     /// The steps in an order the graph allows, as "address step" strings.
     fn order(changes: &[ResourceChange]) -> Vec<String> {
-        let refs: Vec<&ResourceChange> = changes.iter().collect();
-        let g = step_graph(&refs, &State::default()).expect("orderable");
+        let g = step_graph(changes, &State::default()).expect("orderable");
         let mut waiting: BTreeMap<Key, usize> = g.deps.iter().map(|(k, v)| (*k, v.len())).collect();
         let mut out = Vec::new();
         while let Some(k) = waiting.iter().find(|(_, n)| **n == 0).map(|(k, _)| *k) {

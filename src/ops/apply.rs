@@ -24,6 +24,8 @@ pub struct ApplyArgs {
 }
 
 pub struct ApplyResult {
+    /// The plan. Once applied, its prior state and its changes' prior values are gone (the
+    /// apply took and released them, see [`crate::apply::apply`]): `outcome.state` is the state.
     pub plan: Plan,
     /// None when there was nothing to do or the plan was not approved.
     pub outcome: Option<ApplyOutcome>,
@@ -113,7 +115,7 @@ pub async fn apply_asking(
             (r, s, v, true)
         }
     };
-    let plan = result.plan;
+    let mut plan = result.plan;
     let warnings = result.warnings;
     // A saved plan that only records drift is still applied, so that state takes it in.
     let records_drift = from_file && !plan.drift.is_empty();
@@ -129,7 +131,6 @@ pub async fn apply_asking(
         config: &stack.config,
         graph: &stack.graph,
         registry: &args.plan.common.registry,
-        plan: &plan,
         env: result.env,
         store: store.clone(),
         fingerprint_key: key,
@@ -139,7 +140,7 @@ pub async fn apply_asking(
         progress: args.progress.clone(),
         heartbeat: args.heartbeat,
     };
-    let outcome = crate::apply::apply(input).await.map_err(|d| OpError::diags(&sources, d))?;
+    let outcome = crate::apply::apply(input, &mut plan).await.map_err(|d| OpError::diags(&sources, d))?;
     Ok(ApplyResult { plan, outcome: Some(outcome), approved: true, warnings, sources })
 }
 

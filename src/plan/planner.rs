@@ -141,7 +141,12 @@ pub async fn plan(mut input: PlanInput<'_>, opts: &PlanOptions) -> Result<PlanRe
     }
     // 6. Destroy mode turns everything into deletes; refresh-only changes nothing.
     match opts.mode {
-        PlanMode::Destroy => changes = destroy_deletes(config, &state, &prior, targets.as_ref(), &mut diags),
+        PlanMode::Destroy => {
+            // The walk's changes are let go of first: at 100,000 instances, holding them while
+            // the deletes are built was the destroy plan's peak.
+            drop(std::mem::take(&mut changes));
+            changes = destroy_deletes(config, &state, &prior, targets.as_ref(), &mut diags)
+        }
         PlanMode::RefreshOnly => {
             for c in changes.iter_mut() {
                 c.action = Action::NoOp;

@@ -19,6 +19,9 @@ const RULE_WIDTH: usize = 77;
 pub fn plan_text(plan: &Plan, opts: &RenderOptions) -> String {
     let style = Style { color: opts.color };
     let mut out: Vec<String> = Vec::new();
+    // Each change's lines join the text as soon as they are made: a 100,000-instance destroy
+    // plan is hundreds of megabytes of lines, held at once with the plan and its state.
+    let mut text = String::new();
 
     if !plan.drift.is_empty() {
         drift_section(&mut out, plan, style);
@@ -79,6 +82,7 @@ pub fn plan_text(plan: &Plan, opts: &RenderOptions) -> String {
         for c in &shown {
             change_block(&mut out, c, style, several_projects.then(|| project_of(c)).flatten());
             out.push(String::new());
+            flush(&mut text, &mut out);
         }
         out.push(style.bold(&summary_line(plan.counts())));
     }
@@ -130,7 +134,8 @@ pub fn plan_text(plan: &Plan, opts: &RenderOptions) -> String {
             out.push(format!("{} {w}", style.yellow(&style.bold("Warning:"))));
         }
     }
-    finish(out)
+    flush(&mut text, &mut out);
+    text
 }
 
 /// `cairn drift`: only the changes made outside Cairn, and a one-line verdict.
@@ -191,15 +196,19 @@ pub fn checks_text(results: &[CheckResult], opts: &RenderOptions) -> String {
     finish(out)
 }
 
-/// The lines as one text. Each line is freed as it is copied: a 100,000-resource destroy plan
-/// is hundreds of megabytes of lines, and `join` held them and the text at once.
-fn finish(out: Vec<String>) -> String {
+/// The lines as one text.
+fn finish(mut out: Vec<String>) -> String {
     let mut s = String::with_capacity(out.iter().map(|l| l.len() + 1).sum());
-    for line in out {
-        s.push_str(&line);
-        s.push('\n');
-    }
+    flush(&mut s, &mut out);
     s
+}
+
+/// Moves `lines` to the end of `text`, each freed as it is copied.
+fn flush(text: &mut String, lines: &mut Vec<String>) {
+    for line in lines.drain(..) {
+        text.push_str(&line);
+        text.push('\n');
+    }
 }
 
 fn legend_word(a: Action) -> &'static str {
