@@ -1162,7 +1162,7 @@ async fn plan_json_ui(
                     .and_then(|g| g.resources.iter().find(|(a, _)| a == addr))
                     .map(|(_, hcl)| hcl.clone())
             };
-            for line in json_ui::plan_messages(&r.plan, &generated) {
+            for line in json_ui::plan_messages(&r.plan, opts.refresh, &generated) {
                 console.out(&line);
             }
             for line in json_ui::diagnostic_messages(&r.sources, &r.warnings) {
@@ -1200,6 +1200,8 @@ async fn run_apply_json_ui(
     }
     let (lines, mut streamed) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mode = request.mode;
+    // A saved plan is applied as it was made: nothing is read back again.
+    let refreshed = request.opts.refresh && request.planfile.is_none();
     let args = match plan_args(request.dir, &request.opts, request.mode, registry) {
         Ok(plan) => ops::ApplyArgs {
             plan,
@@ -1218,7 +1220,7 @@ async fn run_apply_json_ui(
     };
     let plan_lines = lines.clone();
     let applying = ops::apply_asking(args, async move |plan: &Plan| {
-        for line in json_ui::plan_messages(plan, &|_| None) {
+        for line in json_ui::plan_messages(plan, refreshed, &|_| None) {
             let _ = plan_lines.send(line);
         }
         true
@@ -1256,7 +1258,7 @@ async fn run_apply_json_ui(
         }
         None => {
             // Nothing to do: the (empty) plan and a summary of nothing applied.
-            for line in json_ui::plan_messages(&r.plan, &|_| None) {
+            for line in json_ui::plan_messages(&r.plan, refreshed, &|_| None) {
                 console.out(&line);
             }
             console.out(&json_ui::change_summary_applied(0, 0, 0, mode));

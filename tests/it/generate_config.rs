@@ -149,8 +149,9 @@ async fn generated_configuration_imports_the_objects_and_then_plans_no_changes()
     assert_eq!((c.import, c.add, c.change, c.destroy), (ADOPTED.len(), 0, 0, 0), "{generated}\n{shown}");
     assert!(p.changes.iter().filter(|c| c.importing.is_some()).all(|c| c.action == Action::NoOp), "{shown}");
     // The machine-readable plan says what was generated for each import.
-    let lines =
-        json_ui::plan_messages(p, &|addr| g.resources.iter().find(|(a, _)| a == addr).map(|(_, hcl)| hcl.clone()));
+    let lines = json_ui::plan_messages(p, true, &|addr| {
+        g.resources.iter().find(|(a, _)| a == addr).map(|(_, hcl)| hcl.clone())
+    });
     let planned: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())

@@ -95,10 +95,42 @@ fn plan_json_streams_each_change_then_the_summary_and_outputs() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let ms = messages(&stdout(&o));
     assert_version_first(&ms);
+    // Each stored object is read back first (Terraform's refresh hooks, with its id), in
+    // address order, then the changes.
     assert_eq!(
         types(&ms),
-        ["version", "planned_change", "planned_change", "planned_change", "change_summary", "outputs"]
+        [
+            "version",
+            "refresh_start",
+            "refresh_complete",
+            "refresh_start",
+            "refresh_complete",
+            "refresh_start",
+            "refresh_complete",
+            "planned_change",
+            "planned_change",
+            "planned_change",
+            "change_summary",
+            "outputs"
+        ]
     );
+    let refreshed: Vec<&str> =
+        of_type(&ms, "refresh_complete").iter().map(|m| m["hook"]["resource"]["addr"].as_str().unwrap()).collect();
+    assert_eq!(refreshed, ["terraform_data.a", "terraform_data.b", "terraform_data.c"]);
+    let start = &of_type(&ms, "refresh_start")[0];
+    let id = start["hook"]["id_value"].as_str().expect("the object's id");
+    assert_eq!(start["hook"]["id_key"], "id");
+    assert_eq!(start["@message"], format!("terraform_data.a: Refreshing state... [id={id}]"));
+    assert_eq!(
+        of_type(&ms, "refresh_complete")[0]["@message"],
+        format!("terraform_data.a: Refresh complete [id={id}]")
+    );
+    // Without a refresh, nothing is read back and nothing says so.
+    let o = run_cairn(&["plan", "-json", "-refresh=false", dir], s.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let quiet = messages(&stdout(&o));
+    assert!(of_type(&quiet, "refresh_start").is_empty() && of_type(&quiet, "refresh_complete").is_empty());
+    assert_eq!(of_type(&quiet, "planned_change").len(), 3);
     let changes: Vec<(&str, &str)> = of_type(&ms, "planned_change")
         .iter()
         .map(|m| (m["change"]["resource"]["addr"].as_str().unwrap(), m["change"]["action"].as_str().unwrap()))
@@ -232,12 +264,23 @@ async fn apply_json_streams_a_start_and_a_completion_per_resource_then_the_summa
         json!({"name": {"sensitive": false, "type": "string", "value": "ok"}, "token": {"sensitive": true, "type": "string"}})
     );
 
-    // Nothing left to do: the empty plan and an apply of nothing.
+    // Nothing left to do: both objects read back, the empty plan and an apply of nothing.
     let (code, out, _) = cairn_with(cloud.registry(), &["apply", "-json", "-auto-approve", dir]).await;
     assert_eq!(code, 0);
     let ms = messages(&out);
-    assert_eq!(types(&ms), ["version", "change_summary", "change_summary"]);
-    assert_eq!(ms[2]["changes"]["operation"], "apply");
+    assert_eq!(
+        types(&ms),
+        [
+            "version",
+            "refresh_start",
+            "refresh_complete",
+            "refresh_start",
+            "refresh_complete",
+            "change_summary",
+            "change_summary"
+        ]
+    );
+    assert_eq!(ms[6]["changes"]["operation"], "apply");
 
     // destroy -json ends with a destroy summary.
     let (code, out, _) = cairn_with(cloud.registry(), &["destroy", "-json", "-auto-approve", dir]).await;

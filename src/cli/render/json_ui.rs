@@ -3,13 +3,13 @@
 //! a `type` (developer.hashicorp.com/terraform/internals/machine-readable-ui, UI version 1.2),
 //! so that CI tools written for Terraform's stream read Cairn's.
 //!
-//! The messages are made from what the text UI shows: the finished [`Plan`] (drift, planned
-//! changes, the summary, output changes), the apply's [`ApplyEvent`]s as they happen (through
-//! [`JsonProgress`], a [`Progress`] sink like the text UI's), the [`ApplyOutcome`], and the
-//! diagnostics. Secrets stay out as everywhere else: a sensitive output's value is left out
-//! (its `sensitive` flag says why), an instance key or id is never a secret (Cairn refuses
-//! sensitive keys; a sensitive `id` is not named), and a diagnostic quotes no source that holds
-//! a secret (`SourceFile::can_quote`).
+//! The messages are made from what the text UI shows: the finished [`Plan`] (objects read
+//! back, drift, planned changes, the summary, output changes), the apply's [`ApplyEvent`]s as
+//! they happen (through [`JsonProgress`], a [`Progress`] sink like the text UI's), the
+//! [`ApplyOutcome`], and the diagnostics. Secrets stay out as everywhere else: a sensitive
+//! output's value is left out (its `sensitive` flag says why), an instance key or id is never
+//! a secret (Cairn refuses sensitive keys; a sensitive `id` is not named), and a diagnostic
+//! quotes no source that holds a secret (`SourceFile::can_quote`).
 
 use std::time::Duration;
 
@@ -146,8 +146,11 @@ fn change(c: &ResourceChange, generated_config: Option<&str>) -> (Json, &'static
 /// Cairn, `planned_change` for each instance with something to do, `change_summary`, and
 /// `outputs` when an output changes. `generated` gives the HCL `-generate-config-out` wrote for
 /// an instance.
-pub fn plan_messages(plan: &Plan, generated: &dyn Fn(&InstanceAddr) -> Option<String>) -> Vec<String> {
+pub fn plan_messages(plan: &Plan, refreshed: bool, generated: &dyn Fn(&InstanceAddr) -> Option<String>) -> Vec<String> {
     let mut out = Vec::new();
+    if refreshed {
+        refresh_messages(plan, &mut out);
+    }
     for d in &plan.drift {
         let action = change_action(d.action);
         let change = json!({ "resource": resource_addr(&d.addr), "action": action });
@@ -197,6 +200,40 @@ pub fn plan_messages(plan: &Plan, generated: &dyn Fn(&InstanceAddr) -> Option<St
         out.push(outputs_message(changed));
     }
     out
+}
+
+/// Terraform's `refresh_start` and `refresh_complete` for every managed object the plan read
+/// back: those its changes start from, and those found gone (drift). The planner reads a type
+/// at a time (one `read_many`), so each pair is reported with the plan, before its drift and
+/// changes, where Terraform's stream has them. An imported object was read by the import, not
+/// refreshed: Terraform reports it as an import, and so does the plan's `planned_change`.
+fn refresh_messages(plan: &Plan, out: &mut Vec<String>) {
+    let found =
+        plan.changes.iter().filter(|c| c.importing.is_none()).filter_map(|c| Some((&c.addr, c.before.as_ref()?)));
+    let mut read: Vec<(&InstanceAddr, Option<String>, Option<String>)> = found
+        .filter(|(addr, _)| addr.resource.mode == ResourceMode::Managed)
+        .map(|(addr, before)| {
+            let id = crate::apply::progress::object_id(Some(before));
+            (addr, id.clone(), id)
+        })
+        .collect();
+    for d in plan.drift.iter().filter(|d| d.action == Action::Delete) {
+        read.push((&d.addr, crate::apply::progress::object_id(Some(&d.before)), None));
+    }
+    read.sort_by(|a, b| a.0.cmp(b.0));
+    for (addr, before_id, after_id) in read {
+        let hook = fields([("resource", resource_addr(addr))]);
+        let text = format!("{addr}: Refreshing state...{}", id_suffix(&before_id));
+        out.push(message("info", &text, "refresh_start", fields([("hook", Json::Object(with_id(hook, &before_id)))])));
+        let hook = fields([("resource", resource_addr(addr))]);
+        let text = format!("{addr}: Refresh complete{}", id_suffix(&after_id));
+        out.push(message(
+            "info",
+            &text,
+            "refresh_complete",
+            fields([("hook", Json::Object(with_id(hook, &after_id)))]),
+        ));
+    }
 }
 
 fn outputs_message(outputs: Map<String, Json>) -> String {
