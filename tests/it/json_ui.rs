@@ -358,3 +358,34 @@ async fn plan_json_with_generate_config_out_names_the_generated_block_of_each_im
     let ms = messages(&out);
     assert!(ms[1]["diagnostic"]["summary"].as_str().unwrap().starts_with("Target generated file already exists"));
 }
+
+/// An object deleted outside Cairn is read back as gone: its refresh starts with the id state
+/// recorded and completes without one (Terraform's PostRefresh with a null object), then the
+/// drift and the plan to create it again.
+#[tokio::test]
+async fn plan_json_reports_an_object_found_gone_as_a_refresh_without_an_id() {
+    let cloud = FakeCloud::default();
+    let s = TestStack::new(&[("main.tf", FAKE)]);
+    let dir = s.path().to_str().unwrap();
+    let (code, out, err) = cairn_with(cloud.registry(), &["apply", "-json", "-auto-approve", dir]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    cloud.delete("also");
+
+    let (code, out, err) = cairn_with(cloud.registry(), &["plan", "-json", dir]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let ms = messages(&out);
+    let of_also = |kind: &str| {
+        ms.iter()
+            .find(|m| m["type"] == kind && m["hook"]["resource"]["addr"] == "fake_thing.also")
+            .unwrap_or_else(|| panic!("{kind} for fake_thing.also: {:?}", types(&ms)))
+    };
+    let (start, complete) = (of_also("refresh_start"), of_also("refresh_complete"));
+    let id = start["hook"]["id_value"].as_str().expect("the id state recorded");
+    assert_eq!(start["@message"], format!("fake_thing.also: Refreshing state... [id={id}]"));
+    assert_eq!(complete["@message"], "fake_thing.also: Refresh complete");
+    assert!(complete["hook"].get("id_value").is_none(), "{complete}");
+    let t = types(&ms);
+    let drift = t.iter().position(|k| *k == "resource_drift").expect("the deletion is drift");
+    assert!(t.iter().rposition(|k| k.starts_with("refresh_")).unwrap() < drift, "{t:?}");
+    assert!(drift < t.iter().position(|k| *k == "planned_change").unwrap(), "{t:?}");
+}
