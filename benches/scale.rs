@@ -35,10 +35,10 @@
 //! the module shape, `modules` at 1,000 took 1.3 s and 425 MB for a no-op plan (every instance
 //! reading another `for_each` resource rebuilt its whole map) and each apply step re-evaluated
 //! its module's `for_each` map (now cached, and re-evaluated only when a resource it reads
-//! changed). `modules-xref` (each endpoint reads its config instance) is still quadratic in
-//! state size: an instance's recorded dependencies are every instance of each resource it
-//! reads (shared in memory, but written per instance); Terraform records the resource's
-//! address instead.
+//! changed). `modules-xref` (each endpoint reads its config instance) was quadratic in state
+//! size: an instance recorded every instance of each resource it reads. An index written in
+//! the arguments (`config[each.key]`) now names the one instance it reads (`Graph::keyed_deps`),
+//! so each endpoint depends on its own config alone, as the apply orders it and state records it.
 
 use std::path::Path;
 use std::process::Command;
@@ -190,9 +190,8 @@ output "endpoint_count" {
   value = length(terraform_data.endpoint)
 }
 "#;
-    // With `xref`, each endpoint reads its own config instance: Cairn records such a dependency
-    // as every instance of the resource read (N per instance, N² per resource), which at
-    // 100,000 does not fit in memory; the plain shape names the config without reading it.
+    // With `xref`, each endpoint reads its own config instance, and depends on it alone; the
+    // plain shape names the config without reading it.
     let service = service.replace(
         "XREF",
         if xref { "terraform_data.config[each.key].output.name" } else { "\"${var.name}-${each.key}\"" },

@@ -13,7 +13,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::addr::{ModulePath, ResourceAddr};
 use crate::lang::config::{Config, Expr};
 use crate::lang::diag::{suggest, Diagnostic, Diagnostics, Span};
-use crate::lang::refs::{body_references, expr_references, RefRoot, Reference};
+use crate::lang::refs::{body_references, expr_references, RefIndex, RefRoot, Reference};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Node {
@@ -50,7 +50,13 @@ pub struct Graph {
     /// For each resource, the resources it depends on directly or through locals, variables
     /// and outputs.
     resource_deps: BTreeMap<ResourceAddr, BTreeSet<ResourceAddr>>,
+    /// See [`Graph::keyed_deps`].
+    keyed_deps: HashMap<ResourceAddr, KeyedDeps>,
 }
+
+/// Resources (of the same module) that one resource reads an instance of at a time, each with
+/// the indexes that name the instances (and where they are written).
+pub type KeyedDeps = BTreeMap<ResourceAddr, Vec<(RefIndex, Span)>>;
 
 impl Graph {
     /// Builds the graph, reporting undeclared references and cycles.
@@ -94,6 +100,7 @@ impl Graph {
         }
 
         let mut edges: Vec<(Node, Node)> = Vec::new();
+        let mut keyed_deps = HashMap::new();
         for (path, module) in &config.modules {
             // Everything inside a module waits for what its call depends on.
             let inherited = module_call_depends_on(config, path, &mut diags);
@@ -111,6 +118,7 @@ impl Graph {
                     name: r.name.clone(),
                 });
                 let mut refs = body_references(&r.body);
+                let body_refs = refs.len();
                 for e in r.count.iter().chain(r.for_each.iter()).chain(r.lifecycle.replace_triggered_by.iter()) {
                     refs.extend(expr_references(e));
                 }
@@ -119,6 +127,12 @@ impl Graph {
                 }
                 let depends_on = depends_on_refs(&r.depends_on, &mut diags);
                 refs.extend(depends_on.iter().filter(|r| !matches!(r.root, RefRoot::Module(_))).cloned());
+                if let Node::Resource(me) = &me {
+                    let keyed = keyed_references(path, me, &refs[..body_refs], &refs[body_refs..]);
+                    if !keyed.is_empty() {
+                        keyed_deps.insert(me.clone(), keyed);
+                    }
+                }
                 let mut deps = resolve_all(config, path, &refs, &mut diags);
                 deps.extend(resolve_depends_on(config, path, &depends_on, &mut diags));
                 for dep in deps {
@@ -236,8 +250,16 @@ impl Graph {
         };
 
         let position = order.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
-        let mut g = Graph { graph, index, order, position, resource_deps: BTreeMap::new() };
-        g.resource_deps = g.compute_resource_deps();
+        let mut g = Graph { graph, index, order, position, resource_deps: BTreeMap::new(), keyed_deps };
+        let through_values;
+        (g.resource_deps, through_values) = g.compute_resource_deps();
+        // A dependency also reached through a local, variable or output is read whole there.
+        g.keyed_deps.retain(|r, keyed| {
+            if let Some(whole) = through_values.get(r) {
+                keyed.retain(|d, _| !whole.contains(d));
+            }
+            !keyed.is_empty()
+        });
         Ok(g)
     }
 
@@ -256,34 +278,58 @@ impl Graph {
         self.resource_deps.get(addr).into_iter().flatten()
     }
 
+    /// The dependencies of `addr` (all in its own module) that each of its instances reads
+    /// one instance of, named by an index written in its arguments (`config[each.key]`): an
+    /// instance depends on the instances its indexes evaluate to, not on every instance.
+    /// Only dependencies that no other path reaches: not read whole or through a splat,
+    /// nor through a local, variable or output, nor from `count`, `for_each`, `depends_on`,
+    /// `replace_triggered_by` or a condition.
+    pub fn keyed_deps(&self, addr: &ResourceAddr) -> Option<&KeyedDeps> {
+        self.keyed_deps.get(addr)
+    }
+
     /// Direct dependencies of a node.
     pub fn direct_deps(&self, node: &Node) -> Vec<&Node> {
         let Some(&i) = self.index.get(node) else { return Vec::new() };
         self.graph.neighbors_directed(i, petgraph::Direction::Incoming).map(|j| &self.graph[j]).collect()
     }
 
-    fn compute_resource_deps(&self) -> BTreeMap<ResourceAddr, BTreeSet<ResourceAddr>> {
+    /// For each resource, the resources it depends on (see [`Self::resource_deps`]), and
+    /// those of them it reaches through some other node (a local, variable, output or module
+    /// expansion) rather than by a reference of its own.
+    #[allow(clippy::type_complexity)]
+    fn compute_resource_deps(
+        &self,
+    ) -> (BTreeMap<ResourceAddr, BTreeSet<ResourceAddr>>, HashMap<ResourceAddr, BTreeSet<ResourceAddr>>) {
         // Transitive "nearest resource" dependencies, in topological order so each node's set is
         // ready when its dependents need it.
         let mut reach: HashMap<NodeIndex, BTreeSet<ResourceAddr>> = HashMap::new();
         let mut out = BTreeMap::new();
+        let mut through_values = HashMap::new();
         for node in &self.order {
             let i = self.index[node];
-            let mut set = BTreeSet::new();
+            let (mut direct, mut through) = (BTreeSet::new(), BTreeSet::new());
             for j in self.graph.neighbors_directed(i, petgraph::Direction::Incoming) {
                 match &self.graph[j] {
                     Node::Resource(r) => {
-                        set.insert(r.clone());
+                        direct.insert(r.clone());
                     }
-                    _ => set.extend(reach.get(&j).cloned().unwrap_or_default()),
+                    _ => through.extend(reach.get(&j).into_iter().flatten().cloned()),
                 }
             }
+            let mut set = direct;
             if let Node::Resource(r) = node {
+                set.extend(through.iter().cloned());
                 out.insert(r.clone(), set.clone());
+                if !through.is_empty() {
+                    through_values.insert(r.clone(), through);
+                }
+            } else {
+                set.extend(through);
             }
             reach.insert(i, set);
         }
-        out
+        (out, through_values)
     }
 
     /// Graphviz DOT of the configuration's resources (and, with `all`, every node).
@@ -312,6 +358,32 @@ impl Graph {
 }
 
 /// Nodes named by `depends_on` entries of the enclosing module calls (all ancestors).
+/// The resources of module `path` that `me` reads one instance of at a time: those every
+/// reference to which, among `body` (its arguments), carries an index, and which `other` (its
+/// count, for_each, depends_on, replace_triggered_by and conditions) does not name.
+fn keyed_references(path: &ModulePath, me: &ResourceAddr, body: &[Reference], other: &[Reference]) -> KeyedDeps {
+    let addr = |r: &Reference| match &r.root {
+        RefRoot::Resource { mode, type_name, name } => {
+            Some(ResourceAddr { module: path.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() })
+        }
+        _ => None,
+    };
+    let mut keyed = KeyedDeps::new();
+    let mut whole = BTreeSet::new();
+    for r in body {
+        match (addr(r), &r.index) {
+            (Some(a), Some(index)) => keyed.entry(a).or_default().push((index.clone(), r.span)),
+            (Some(a), None) => {
+                whole.insert(a);
+            }
+            (None, _) => {}
+        }
+    }
+    whole.extend(other.iter().filter_map(addr));
+    keyed.retain(|a, _| !whole.contains(a) && a != me);
+    keyed
+}
+
 fn module_call_depends_on(config: &Config, path: &ModulePath, diags: &mut Diagnostics) -> Vec<Node> {
     let mut out = Vec::new();
     let mut cur = path.clone();

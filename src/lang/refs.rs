@@ -63,6 +63,20 @@ pub struct Reference {
     /// Attribute names right after the root, e.g. `["out"]` for `module.m.out`, `["id"]` for
     /// `random_id.x.id`. Stops at the first index or splat, so `random_id.x[0].id` gives `[]`.
     pub attrs: Vec<String>,
+    /// For a resource, the index right after its name (`config[each.key]`, `config.0`), when
+    /// the reference is outside every `for` expression and `dynamic` block: evaluated in the
+    /// instance that makes the reference, it names the one instance read. None for anything
+    /// else (a whole resource, a splat, an index that may read a name bound inside).
+    pub index: Option<RefIndex>,
+}
+
+/// The index of a resource reference (see [`Reference::index`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefIndex {
+    /// `config.0`: the legacy index syntax.
+    Number(u64),
+    /// `config[expr]`.
+    Expr(Expression),
 }
 
 /// References made by one expression.
@@ -205,11 +219,17 @@ impl Walker {
                             root: RefRoot::Iterator(name.to_string()),
                             span: self.span(r.start, r.end),
                             attrs: vec![],
+                            index: None,
                         });
                     }
                 } else if name == "self" {
                     let r = v.span().unwrap_or(0..0);
-                    self.out.push(Reference { root: RefRoot::SelfRef, span: self.span(r.start, r.end), attrs: vec![] });
+                    self.out.push(Reference {
+                        root: RefRoot::SelfRef,
+                        span: self.span(r.start, r.end),
+                        attrs: vec![],
+                        index: None,
+                    });
                 }
             }
             Expression::Conditional(c) => {
@@ -272,6 +292,7 @@ impl Walker {
                     root: RefRoot::Iterator(name.to_string()),
                     span: self.span(start, end),
                     attrs,
+                    index: None,
                 });
             }
             return;
@@ -284,7 +305,18 @@ impl Walker {
         } else {
             t.operators.get(last - 1).and_then(|o| o.span()).map(|r| r.end).unwrap_or(start)
         };
-        self.out.push(Reference { root: ref_root, span: self.span(start, end), attrs });
+        // Inside a `for` or `dynamic`, the index may read a name bound there: no instance of
+        // the reference's own can be named from outside.
+        let index = match (&ref_root, t.operators.get(consumed).map(|o| o.value())) {
+            (RefRoot::Resource { .. }, Some(TraversalOperator::Index(e))) if self.scope.is_empty() => {
+                Some(RefIndex::Expr(e.clone()))
+            }
+            (RefRoot::Resource { .. }, Some(TraversalOperator::LegacyIndex(n))) if self.scope.is_empty() => {
+                Some(RefIndex::Number(*n.value()))
+            }
+            _ => None,
+        };
+        self.out.push(Reference { root: ref_root, span: self.span(start, end), attrs, index });
     }
 
     fn template(&mut self, t: &Template) {
@@ -362,6 +394,33 @@ mod tests {
         assert!(refs[0].attrs.is_empty());
         let refs = expr_references(&expr("random_id.x.id"));
         assert_eq!(refs[0].attrs, vec!["id"]);
+    }
+
+    #[test]
+    fn a_resource_reference_keeps_its_index_only_outside_for_and_dynamic_scopes() {
+        let index = |src: &str| -> Vec<Option<String>> {
+            expr_references(&expr(src))
+                .into_iter()
+                .filter(|r| matches!(r.root, RefRoot::Resource { .. }))
+                .map(|r| {
+                    r.index.map(|i| match i {
+                        RefIndex::Number(n) => n.to_string(),
+                        RefIndex::Expr(e) => e.to_string().trim().to_string(),
+                    })
+                })
+                .collect()
+        };
+        assert_eq!(index("terraform_data.config[each.key].output"), vec![Some("each.key".to_string())]);
+        assert_eq!(index("data.t.n[count.index].id"), vec![Some("count.index".to_string())]);
+        assert_eq!(index("google_x.y.0.id"), vec![Some("0".to_string())]);
+        assert_eq!(index("google_x.y.id"), vec![None]);
+        assert_eq!(index("google_x.y[*].id"), vec![None]);
+        assert_eq!(index("values(google_x.y)"), vec![None]);
+        // The index names a for variable: which instance it reads is not the instance's own.
+        assert_eq!(index("[for k in var.ks : google_x.y[k].id]"), vec![None]);
+        assert_eq!(index("[for k in var.ks : google_x.y[each.key].id]"), vec![None]);
+        let with = expr_references_with_iterators(&expr("google_x.y[each.key].id"), &["it"]);
+        assert_eq!(with[0].index, None);
     }
 
     #[test]

@@ -579,6 +579,61 @@ impl<'w> Walk<'w> {
             .collect()
     }
 
+    /// What instance `key` of `raddr` depends on: `whole` (every instance of each resource
+    /// it reads, [`Self::instance_dependencies`]), except that a resource it reads one instance
+    /// at a time (`config[each.key]`, see [`Graph::keyed_deps`]) contributes only the
+    /// instances its indexes name here. With `for_each` resources reading each other by key,
+    /// that keeps dependencies (in the plan, the apply's order and state) linear, not N², and
+    /// lets each instance start as soon as its own dependencies are done. Any index that does
+    /// not evaluate here to a known key of that resource's expansion keeps the whole resource.
+    pub(super) fn keyed_dependencies(
+        &self,
+        raddr: &ResourceAddr,
+        block: &ResourceBlock,
+        key: &InstanceKey,
+        each: Option<&Value>,
+        whole: &Dependencies,
+    ) -> Dependencies {
+        let of_config = ResourceAddr { module: raddr.module.without_keys(), ..raddr.clone() };
+        let Some(keyed) = self.read.input.graph.keyed_deps(&of_config) else { return whole.clone() };
+        let config = self.read.input.config;
+        let scope = ModuleScope { env: &self.env, config, module: &raddr.module };
+        let ctx = instance_ctx(config, &scope, &raddr.module, key, each, block);
+        let mut narrowed: BTreeMap<ResourceAddr, BTreeSet<InstanceAddr>> = BTreeMap::new();
+        'dependency: for (dep, indexes) in keyed {
+            let dep = ResourceAddr { module: raddr.module.clone(), ..dep.clone() };
+            let Some(instances) = self.env.resources.get(&dep) else { continue };
+            let mut named = BTreeSet::new();
+            for (index, span) in indexes {
+                let value = match index {
+                    crate::lang::refs::RefIndex::Number(n) => Value::from(*n),
+                    crate::lang::refs::RefIndex::Expr(e) => {
+                        match eval(&crate::lang::config::Expr { expr: e.clone(), span: *span }, &ctx) {
+                            Ok(v) => v,
+                            Err(_) => continue 'dependency,
+                        }
+                    }
+                };
+                let key = match &instances.expansion {
+                    Expansion::Count(_) => value.as_i64().map(InstanceKey::Int),
+                    Expansion::ForEach(_) => value.as_str().map(|k| InstanceKey::Str(k.to_string())),
+                    Expansion::Single => None,
+                };
+                // A key the resource does not have fails the evaluation of the arguments.
+                let Some(key) = key.filter(|k| instances.values().contains_key(k)) else { continue 'dependency };
+                named.insert(dep.instance(key));
+            }
+            narrowed.insert(dep, named);
+        }
+        if narrowed.is_empty() {
+            return whole.clone();
+        }
+        let mut deps: Vec<InstanceAddr> =
+            whole.iter().filter(|d| !narrowed.contains_key(&d.resource)).cloned().collect();
+        deps.extend(narrowed.into_values().flatten());
+        deps.into()
+    }
+
     /// Plans one instance; returns the value references to it read (None when it could not be
     /// planned: the reason is in the diagnostics).
     async fn instance(&mut self, r: &ResourceWalk<'_>, key: &InstanceKey, iaddr: InstanceAddr) -> Option<Value> {
@@ -670,7 +725,7 @@ impl<'w> Walk<'w> {
             changed_paths: changed,
             replace_paths,
             importing,
-            dependencies: r.dependencies.clone(),
+            dependencies: self.keyed_dependencies(r.addr, block, key, r.each.as_ref(), &r.dependencies),
             create_before_destroy: block.lifecycle.create_before_destroy,
             warnings,
         });
@@ -2017,6 +2072,64 @@ mod tests {
 
     fn actions(p: &Plan) -> Vec<(String, Action, Option<ActionReason>)> {
         p.changes.iter().map(|c| (c.addr.to_string(), c.action, c.reason)).collect()
+    }
+
+    #[tokio::test]
+    async fn an_instance_that_reads_another_resource_by_its_own_key_depends_on_that_instance_alone() {
+        let s = stack(&[(
+            "main.tf",
+            r#"
+locals {
+  names = toset(["x", "y", "z"])
+}
+resource "terraform_data" "config" {
+  for_each = local.names
+  input    = each.key
+}
+resource "terraform_data" "seed" {
+  count = 2
+  input = count.index
+}
+resource "terraform_data" "endpoint" {
+  for_each = local.names
+  input = {
+    config = terraform_data.config[each.key].output
+    first  = terraform_data.seed.0.output
+    other  = terraform_data.seed[length(each.key) == 1 ? 1 : 0].output
+  }
+}
+resource "terraform_data" "everywhere" {
+  for_each = local.names
+  # Read whole once (through the splat): every instance of config, as before.
+  input = [terraform_data.config[each.key].output, terraform_data.config[*]]
+}
+locals {
+  via_local = terraform_data.seed
+}
+resource "terraform_data" "through_local" {
+  count = 2
+  input = [terraform_data.seed[count.index].output, local.via_local]
+}
+resource "terraform_data" "for_variable" {
+  count = 1
+  input = [for k in local.names : terraform_data.config[k].output]
+}
+"#,
+        )]);
+        let r = plan_with(&s, State::new(), &PlanOptions::default()).await.unwrap();
+        let deps = |addr: &str| -> Vec<String> {
+            let c = r.plan.changes.iter().find(|c| c.addr.to_string() == addr).expect("planned");
+            c.dependencies.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(
+            deps("terraform_data.endpoint[\"y\"]"),
+            vec!["terraform_data.config[\"y\"]", "terraform_data.seed[0]", "terraform_data.seed[1]"]
+        );
+        let all_config =
+            vec!["terraform_data.config[\"x\"]", "terraform_data.config[\"y\"]", "terraform_data.config[\"z\"]"];
+        assert_eq!(deps("terraform_data.everywhere[\"x\"]"), all_config);
+        assert_eq!(deps("terraform_data.through_local[1]"), vec!["terraform_data.seed[0]", "terraform_data.seed[1]"]);
+        assert_eq!(deps("terraform_data.for_variable[0]"), all_config);
     }
 
     const STACK: &str = r#"

@@ -304,3 +304,54 @@ fn the_binary_shows_module_instance_addresses_in_text_and_json_plans() {
     let o = run_cairn(&["state", "list"], s.path());
     assert!(stdout(&o).contains("module.svc[\"auth\"].terraform_data.t"), "{}\n{}", stdout(&o), stderr(&o));
 }
+
+/// `for_each` resources reading each other by key (`config[each.key]`): each instance depends
+/// on its own counterpart only, in the plan and in state, so state stays linear in the number
+/// of instances (it was quadratic: every instance listed every instance it might read); the
+/// apply still reads each counterpart's final value, and a removed key's pair is destroyed.
+#[test]
+fn instances_that_read_their_counterpart_by_key_depend_on_it_alone() {
+    let main = |names: &str| {
+        format!(
+            r#"
+resource "terraform_data" "config" {{
+  for_each = toset({names})
+  input    = "config-${{each.key}}"
+}}
+
+resource "terraform_data" "endpoint" {{
+  for_each = toset({names})
+  input    = "${{terraform_data.config[each.key].output}}/endpoint"
+}}
+
+output "endpoints" {{
+  value = {{ for k, e in terraform_data.endpoint : k => e.output }}
+}}
+"#
+        )
+    };
+    let s = TestStack::new(&[("main.tf", &main(r#"["a", "b", "c"]"#))]);
+    let dir = s.path().to_str().unwrap();
+    let o = run_cairn(&["apply", dir, "-auto-approve"], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_cairn(&["-C", dir, "output", "-json", "endpoints"], s.path());
+    let endpoints: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    assert_eq!(
+        endpoints,
+        serde_json::json!({"a": "config-a/endpoint", "b": "config-b/endpoint", "c": "config-c/endpoint"})
+    );
+
+    let o = run_cairn(&["-C", dir, "show", "-json"], s.path());
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    let resources = shown["values"]["root_module"]["resources"].as_array().expect("resources");
+    let depends_on = |addr: &str| resources.iter().find(|r| r["address"] == addr).map(|r| r["depends_on"].clone());
+    assert_eq!(depends_on("terraform_data.endpoint[\"b\"]"), Some(serde_json::json!(["terraform_data.config[\"b\"]"])));
+
+    s.write("main.tf", &main(r#"["a", "c"]"#));
+    let o = run_cairn(&["apply", dir, "-auto-approve"], s.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("2 destroyed"), "{}", stdout(&o));
+    let o = run_cairn(&["-C", dir, "state", "list"], s.path());
+    assert!(!stdout(&o).contains("[\"b\"]"), "{}", stdout(&o));
+}

@@ -95,6 +95,7 @@ impl<'w> Walk<'w> {
         if !d.in_target {
             return Some(Value::unknown());
         }
+        let dependencies = self.keyed_dependencies(d.addr, block, key, d.each.as_ref(), &d.dependencies);
         let deferred = if conf.contains_unknown() {
             Some(ActionReason::ReadBecauseConfigUnknown)
         } else if d.dependency_pending {
@@ -117,7 +118,7 @@ impl<'w> Walk<'w> {
                 changed_paths: vec![],
                 replace_paths: vec![],
                 importing: None,
-                dependencies: d.dependencies.clone(),
+                dependencies,
                 create_before_destroy: false,
                 warnings: vec![],
             });
@@ -127,8 +128,7 @@ impl<'w> Walk<'w> {
         cc.root_dir = Some(config.root_dir.clone());
         match read_data_source(&*d.ds, &cc, &conf).await {
             Ok(value) => {
-                let stored =
-                    data_record(&d.ds, &block.type_name, &d.provider, &value, &d.dependencies, self.read.input);
+                let stored = data_record(&d.ds, &block.type_name, &d.provider, &value, &dependencies, self.read.input);
                 self.actions_by_resource.entry(d.addr.clone()).or_default().push(Action::NoOp);
                 self.data_reads.insert(iaddr, stored);
                 Some(value)
