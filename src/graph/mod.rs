@@ -362,12 +362,7 @@ impl Graph {
 /// reference to which, among `body` (its arguments), carries an index, and which `other` (its
 /// count, for_each, depends_on, replace_triggered_by and conditions) does not name.
 fn keyed_references(path: &ModulePath, me: &ResourceAddr, body: &[Reference], other: &[Reference]) -> KeyedDeps {
-    let addr = |r: &Reference| match &r.root {
-        RefRoot::Resource { mode, type_name, name } => {
-            Some(ResourceAddr { module: path.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() })
-        }
-        _ => None,
-    };
+    let addr = |r: &Reference| resource_addr(path, &r.root);
     let mut keyed = KeyedDeps::new();
     let mut whole = BTreeSet::new();
     for r in body {
@@ -443,6 +438,16 @@ fn depends_on_refs(exprs: &[Expr], diags: &mut Diagnostics) -> Vec<Reference> {
 /// node: `lang::load` reports every undeclared reference (with its suggestion) before a graph
 /// is built, so this is the one place that knows what a reference points at, not whether it
 /// may.
+/// The resource a reference's root names in `module`, when it names one.
+fn resource_addr(module: &ModulePath, root: &RefRoot) -> Option<ResourceAddr> {
+    match root {
+        RefRoot::Resource { mode, type_name, name } => {
+            Some(ResourceAddr { module: module.clone(), mode: *mode, type_name: type_name.clone(), name: name.clone() })
+        }
+        _ => None,
+    }
+}
+
 fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: &mut Diagnostics) -> Vec<Node> {
     let Some(m) = config.modules.get(module) else { return Vec::new() };
     let mut out = Vec::new();
@@ -450,14 +455,9 @@ fn resolve_all(config: &Config, module: &ModulePath, refs: &[Reference], diags: 
         match &r.root {
             RefRoot::Var(name) if m.variables.contains_key(name) => out.push(Node::Var(module.clone(), name.clone())),
             RefRoot::Local(name) if m.locals.contains_key(name) => out.push(Node::Local(module.clone(), name.clone())),
-            RefRoot::Resource { mode, type_name, name } => {
-                let addr = ResourceAddr {
-                    module: module.clone(),
-                    mode: *mode,
-                    type_name: type_name.clone(),
-                    name: name.clone(),
-                };
-                if m.resources.contains_key(&addr.local_key()) {
+            RefRoot::Resource { .. } => {
+                if let Some(addr) = resource_addr(module, &r.root).filter(|a| m.resources.contains_key(&a.local_key()))
+                {
                     out.push(Node::Resource(addr));
                 }
             }
